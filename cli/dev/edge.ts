@@ -1,0 +1,68 @@
+/**
+ * The edge, locally: the Worker bundle built by wrangler (exactly what `wrangler deploy` would
+ * upload) run in Miniflare directly. Miniflare, not `wrangler dev`: no file watching or proxy
+ * layer in the data path, so the benchmark measures the gateway, not the dev server.
+ */
+import { execFile } from 'node:child_process';
+import { existsSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { Miniflare } from 'miniflare';
+import { unstable_getMiniflareWorkerOptions } from 'wrangler';
+
+const run = promisify(execFile);
+
+export interface EdgeOptions {
+  root: string;
+  port: number;
+  /** Worker vars and secrets (strings). */
+  bindings: Record<string, string>;
+  /** Where Durable Object storage persists; undefined keeps it in memory. */
+  persistDir?: string;
+  onLog?: (line: string) => void;
+}
+
+export interface Edge {
+  url: string;
+  port: number;
+  mf: Miniflare;
+  stop(): Promise<void>;
+}
+
+/** Bundles the Worker with wrangler (offline) into `<root>/dist/edge`. */
+export async function buildEdge(root: string): Promise<string> {
+  const outdir = join(root, 'dist', 'edge');
+  const wrangler = join(root, 'node_modules', 'wrangler', 'bin', 'wrangler.js');
+  await run(process.execPath, [wrangler, 'deploy', '--dry-run', '--outdir', outdir], {
+    cwd: root,
+    env: { ...process.env, WRANGLER_SEND_METRICS: 'false', CI: 'true' },
+    maxBuffer: 16 * 1024 * 1024,
+  });
+  const script = join(outdir, 'index.js');
+  if (!existsSync(script) || statSync(script).size === 0) throw new Error(`wrangler produced no bundle at ${script}`);
+  return script;
+}
+
+export async function startEdge(opts: EdgeOptions, scriptPath: string): Promise<Edge> {
+  const { workerOptions } = unstable_getMiniflareWorkerOptions(join(opts.root, 'wrangler.toml'));
+  const mf = new Miniflare({
+    ...(workerOptions as object),
+    name: 'postern',
+    host: '127.0.0.1',
+    port: opts.port,
+    modules: [{ type: 'ESModule', path: scriptPath }],
+    modulesRoot: join(scriptPath, '..'),
+    bindings: { ...((workerOptions as { bindings?: Record<string, unknown> }).bindings ?? {}), ...opts.bindings },
+    durableObjectsPersist: opts.persistDir ?? false,
+    handleRuntimeStdio(stdout, stderr) {
+      const forward = (chunk: Buffer) => {
+        for (const line of chunk.toString('utf8').split('\n')) if (line.trim()) opts.onLog?.(line);
+      };
+      stdout.on('data', forward);
+      stderr.on('data', forward);
+    },
+  } as ConstructorParameters<typeof Miniflare>[0]);
+  const url = await mf.ready;
+  const base = url.origin;
+  return { url: base, port: Number(url.port), mf, stop: () => mf.dispose() };
+}

@@ -1,0 +1,241 @@
+/**
+ * The whole Postern stack on one machine, on embedded defaults: a real Postgres (control plane
+ * + demo target), a real OpenID provider, the WebSocket relay the Neon driver needs, the edge in
+ * Miniflare, a seeded connector and connection, and a running connector. `postern dev`,
+ * the end-to-end tests and the benchmark all start it through `startStack`.
+ */
+import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import { drizzle } from 'drizzle-orm/node-postgres';
+import { migrate } from 'drizzle-orm/node-postgres/migrator';
+import { startPgCluster, type PgCluster } from './pg-cluster.ts';
+import { startNeonRelay } from './neon-relay.ts';
+import { startOidcProvider } from './oidc-provider.ts';
+import { freePort } from './free-port.ts';
+import { buildEdge, startEdge, type Edge } from './edge.ts';
+import { demoCustomers, demoSeedSql } from './demo-data.ts';
+import { AdminClient } from './admin-client.ts';
+import { runConnector } from '../../connector/index.ts';
+
+export const AUDIENCE = 'postern';
+export const DEMO_CONNECTION = 'demo';
+export const DEMO_GROUP = 'demo';
+export const ADMIN_GROUP = 'postern-admins';
+
+export interface StackOptions {
+  root: string;
+  /** Where data and generated secrets live. */
+  stateDir: string;
+  /** Keep data and secrets from a previous run (npm start); tests start clean. */
+  reuse: boolean;
+  ports?: { edge?: number; pg?: number; oidc?: number };
+  /** Extra pg_hba.conf lines (tests add md5/password users). */
+  hbaLines?: string[];
+  /** Start an in-process connector (npm start does; tests that kill connectors start their own). */
+  connector?: boolean;
+  log?: (msg: string) => void;
+  /** Lines the edge runtime prints (console output of the Worker and DOs). */
+  onEdgeLog?: (line: string) => void;
+}
+
+interface Secrets {
+  superuserPassword: string;
+  demoPassword: string;
+  adminToken: string;
+  credentialKeys: string;
+  clientSecret: string;
+  adminClientSecret: string;
+  connectorToken?: string;
+}
+
+export interface Stack {
+  edgeUrl: string;
+  adminToken: string;
+  issuer: string;
+  clientId: string;
+  clientSecret: string;
+  adminClientId: string;
+  adminClientSecret: string;
+  connection: string;
+  targetDsn: string;
+  pg: PgCluster;
+  connectorToken: string;
+  admin: AdminClient;
+  edge: Edge;
+  ports: { edge: number; pg: number; oidc: number };
+  stop(): Promise<void>;
+}
+
+function loadSecrets(file: string, reuse: boolean): Secrets {
+  if (reuse && existsSync(file)) return JSON.parse(readFileSync(file, 'utf8')) as Secrets;
+  const r = (n = 24) => randomBytes(n).toString('base64url');
+  return {
+    superuserPassword: r(),
+    demoPassword: r(),
+    adminToken: `pat_${r(32)}`,
+    credentialKeys: `k1:${randomBytes(32).toString('base64')}`,
+    clientSecret: r(),
+    adminClientSecret: r(),
+  };
+}
+
+export async function startStack(opts: StackOptions): Promise<Stack> {
+  const log = opts.log ?? (() => {});
+  const stops: Array<() => Promise<void>> = [];
+  const stop = async () => {
+    for (const s of stops.reverse()) await s().catch(() => undefined);
+  };
+  try {
+    mkdirSync(opts.stateDir, { recursive: true, mode: 0o700 });
+    const secretsFile = join(opts.stateDir, 'secrets.json');
+    const secrets = loadSecrets(secretsFile, opts.reuse);
+    const save = () => writeFileSync(secretsFile, JSON.stringify(secrets, null, 2), { mode: 0o600 });
+    save();
+
+    log('building the edge Worker (wrangler deploy --dry-run)…');
+    const buildPromise = buildEdge(opts.root);
+
+    const pgPort = await freePort(opts.ports?.pg);
+    log(`starting Postgres on 127.0.0.1:${pgPort}…`);
+    const cluster = await startPgCluster({
+      dataDir: join(opts.stateDir, 'pg'),
+      port: pgPort,
+      superuserPassword: secrets.superuserPassword,
+      reuse: opts.reuse,
+      ...(opts.hbaLines ? { hbaLines: opts.hbaLines } : {}),
+    });
+    stops.push(() => cluster.stop());
+    await prepareDatabases(cluster, secrets, opts.root);
+
+    const relay = await startNeonRelay({ allow: [{ host: '127.0.0.1', port: cluster.port }] });
+    stops.push(() => relay.stop());
+
+    const clientId = 'demo-client';
+    const adminClientId = 'demo-admin';
+    const oidc = await startOidcProvider({
+      ...(opts.ports?.oidc !== undefined ? { port: await freePort(opts.ports.oidc) } : {}),
+      audience: AUDIENCE,
+      clients: [
+        { clientId, clientSecret: secrets.clientSecret, groups: [DEMO_GROUP] },
+        { clientId: adminClientId, clientSecret: secrets.adminClientSecret, groups: [ADMIN_GROUP] },
+      ],
+    });
+    stops.push(() => oidc.stop());
+
+    const script = await buildPromise;
+    const edgePort = await freePort(opts.ports?.edge);
+    const edge = await startEdge(
+      {
+        root: opts.root,
+        port: edgePort,
+        bindings: {
+          DATABASE_URL: cluster.dsn('postern', 'postgres', secrets.superuserPassword),
+          NEON_WS_PROXY: relay.wsProxy,
+          TRUSTED_ISSUERS: JSON.stringify([{ issuer: oidc.issuer, audience: AUDIENCE }]),
+          ALLOW_INSECURE_ISSUERS: '1',
+          ADMIN_GROUP,
+          ADMIN_BOOTSTRAP_TOKEN: secrets.adminToken,
+          CREDENTIAL_KEYS: secrets.credentialKeys,
+        },
+        ...(opts.reuse ? { persistDir: join(opts.stateDir, 'do') } : {}),
+        ...(opts.onEdgeLog ? { onLog: opts.onEdgeLog } : {}),
+      },
+      script,
+    );
+    stops.push(() => edge.stop());
+    log(`edge listening on ${edge.url}`);
+
+    const admin = new AdminClient(edge.url, secrets.adminToken);
+    const connectorToken = await seed(admin, secrets, cluster.port);
+    save();
+
+    if (opts.connector !== false) {
+      const connector = runConnector({
+        edgeUrl: edge.url,
+        token: connectorToken,
+        allow: `127.0.0.1:${cluster.port}`,
+        log: (level, msg, fields) => {
+          if (level !== 'info') log(`connector ${level}: ${msg}${fields ? ' ' + JSON.stringify(fields) : ''}`);
+        },
+      });
+      stops.push(() => connector.stop());
+      await admin.waitForReplicas('local', 1, 15_000);
+    }
+
+    return {
+      edgeUrl: edge.url,
+      adminToken: secrets.adminToken,
+      issuer: oidc.issuer,
+      clientId,
+      clientSecret: secrets.clientSecret,
+      adminClientId,
+      adminClientSecret: secrets.adminClientSecret,
+      connection: DEMO_CONNECTION,
+      targetDsn: cluster.dsn('demo', 'demo_app', secrets.demoPassword),
+      pg: cluster,
+      connectorToken,
+      admin,
+      edge,
+      ports: { edge: edgePort, pg: cluster.port, oidc: Number(new URL(oidc.issuer).port) },
+      stop,
+    };
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+}
+
+/** Control-plane schema (drizzle migrations) and the demo target database. */
+async function prepareDatabases(cluster: PgCluster, secrets: Secrets, root: string): Promise<void> {
+  for (const db of ['postern', 'demo']) {
+    const exists = await cluster.query(`SELECT 1 FROM pg_database WHERE datname = '${db}'`);
+    if (exists.rowCount === 0) await cluster.query(`CREATE DATABASE ${db}`);
+  }
+  const client = new pg.Client({ connectionString: cluster.dsn('postern') });
+  await client.connect();
+  try {
+    await migrate(drizzle(client), { migrationsFolder: join(root, 'migrations') });
+  } finally {
+    await client.end();
+  }
+  const role = await cluster.query(`SELECT 1 FROM pg_roles WHERE rolname = 'demo_app'`);
+  const pw = secrets.demoPassword.replace(/'/g, "''");
+  await cluster.query(
+    role.rowCount === 0 ? `CREATE ROLE demo_app LOGIN PASSWORD '${pw}'` : `ALTER ROLE demo_app PASSWORD '${pw}'`,
+  );
+  await cluster.query(`ALTER DATABASE demo OWNER TO demo_app`);
+  const seeded = await cluster.query(`SELECT 1 FROM pg_tables WHERE tablename = 'customers'`, 'demo');
+  if (seeded.rowCount === 0) {
+    await cluster.query(`SET ROLE demo_app; ${demoSeedSql(demoCustomers())}`, 'demo');
+  }
+}
+
+/** The demo connector and connection; the connector token is shown once, so it is kept. */
+async function seed(admin: AdminClient, secrets: Secrets, pgPort: number): Promise<string> {
+  const existing = await admin.get<{ connectors: Array<{ name: string }> }>('/connectors');
+  const hasLocal = existing.connectors.some((c) => c.name === 'local');
+  if (hasLocal && !secrets.connectorToken) {
+    await admin.del(`/connections/${DEMO_CONNECTION}`, true);
+    await admin.del('/connectors/local');
+  }
+  if (!hasLocal || !secrets.connectorToken) {
+    const created = await admin.post<{ token: string }>('/connectors', { name: 'local' });
+    secrets.connectorToken = created.token;
+  }
+  const connection = {
+    connector: 'local',
+    target: { host: '127.0.0.1', port: pgPort, tls: 'disable' },
+    database: 'demo',
+    username: 'demo_app',
+    credential: { password: secrets.demoPassword },
+    allow: { subjects: [], groups: [DEMO_GROUP] },
+  };
+  if (await admin.exists(`/connections/${DEMO_CONNECTION}`)) {
+    await admin.patch(`/connections/${DEMO_CONNECTION}`, connection);
+  } else {
+    await admin.post('/connections', { name: DEMO_CONNECTION, protocol: 'postgres', ...connection });
+  }
+  return secrets.connectorToken!;
+}

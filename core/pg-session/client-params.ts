@@ -1,0 +1,24 @@
+/**
+ * Which StartupMessage parameters of the client reach the target. The client's `user` and
+ * `database` never do: the connection decides both, and the token is the identity. `options`
+ * is dropped because it can set any GUC at startup (e.g. `-c role=...`), bypassing what the
+ * gateway sees; `replication` is refused outright.
+ */
+import { PosternError } from '../errors.ts';
+
+const FORWARDED = new Set(['application_name', 'client_encoding', 'datestyle', 'timezone', 'intervalstyle', 'extra_float_digits']);
+
+export function upstreamStartupParams(
+  client: Record<string, string>,
+  injected: { user: string; database: string },
+): Record<string, string> {
+  if (client['replication'] !== undefined && client['replication'] !== 'false' && client['replication'] !== '0') {
+    throw new PosternError('FORBIDDEN', 'replication connections are not supported through Postern');
+  }
+  const params: Record<string, string> = { user: injected.user, database: injected.database };
+  for (const [key, value] of Object.entries(client)) {
+    const lower = key.toLowerCase();
+    if (FORWARDED.has(lower) && value.length <= 256) params[key] = value;
+  }
+  return params;
+}

@@ -1,0 +1,65 @@
+/**
+ * Why a Postgres session ended, and what the client is told. Detail stays inside (logs,
+ * audit); the client gets a generic, actionable ErrorResponse (style.md #4).
+ */
+import type { ErrorFields } from './types.ts';
+
+export type CloseReason =
+  | { kind: 'client-terminate' }
+  | { kind: 'client-closed' }
+  | { kind: 'cancel-request' }
+  | { kind: 'upstream-closed' }
+  | { kind: 'client-protocol'; detail: string }
+  | { kind: 'upstream-protocol'; detail: string }
+  | { kind: 'upstream-auth'; detail: string }
+  | { kind: 'upstream-unsupported-auth'; detail: string }
+  | { kind: 'startup-refused'; detail: string }
+  | { kind: 'channel-failed'; detail: string }
+  | { kind: 'channel-timeout' }
+  | { kind: 'gateway-error'; detail: string };
+
+/** The ErrorResponse the client receives for a reason, or null when nothing should be sent. */
+export function clientErrorFor(reason: CloseReason): ErrorFields | null {
+  switch (reason.kind) {
+    case 'client-terminate':
+    case 'client-closed':
+    case 'cancel-request':
+    case 'upstream-closed':
+      return null;
+    case 'client-protocol':
+      return { severity: 'FATAL', code: '08P01', message: `protocol violation: ${reason.detail}` };
+    case 'upstream-protocol':
+      return {
+        severity: 'FATAL',
+        code: '08P01',
+        message: 'the target database sent a message Postern could not accept; the session was closed',
+      };
+    case 'upstream-auth':
+      return {
+        severity: 'FATAL',
+        code: '28000',
+        message: 'Postern could not log in to the target database with the credentials configured for this connection',
+        hint: 'An admin should check the connection credentials (PATCH /api/v1/connections/<name>).',
+      };
+    case 'upstream-unsupported-auth':
+      return {
+        severity: 'FATAL',
+        code: '28000',
+        message: 'the target database asks for an authentication method Postern does not support',
+        hint: 'Configure the target for scram-sha-256, md5 or password authentication.',
+      };
+    case 'startup-refused':
+      return { severity: 'FATAL', code: '0A000', message: reason.detail };
+    case 'channel-failed':
+      return { severity: 'FATAL', code: '08001', message: `the connector could not reach the target: ${reason.detail}` };
+    case 'channel-timeout':
+      return {
+        severity: 'FATAL',
+        code: '08001',
+        message: 'the connector did not open a channel to the target in time',
+        hint: 'Check that `postern connector` is running and can reach the edge.',
+      };
+    case 'gateway-error':
+      return { severity: 'FATAL', code: 'XX000', message: 'internal gateway error; the session was closed' };
+  }
+}

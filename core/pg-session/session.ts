@@ -1,0 +1,377 @@
+/**
+ * The Postgres state machine of one gateway session, with no I/O: bytes from the client and
+ * the target go in, bytes for each side and a close reason come out through `PgSessionIO`.
+ *
+ *   client:  [SSLRequest → 'N'] → StartupMessage ─┐
+ *   target:  channel open ─────────────────────────┴→ StartupMessage(injected user/db) → auth
+ *            → ParameterStatus*/BackendKeyData → ReadyForQuery
+ *   client ← AuthenticationOk, ParameterStatus*, BackendKeyData(gateway key), ReadyForQuery
+ *   then both ways, frame by frame.
+ *
+ * The client never authenticates to the target: its token was verified by the Worker, and any
+ * password it sends is ignored (it is never asked for one).
+ */
+import { PosternError, isPosternError } from '../errors.ts';
+import { MessageFramer, type PgFrame } from '../pg/framer.ts';
+import {
+  authenticationOk,
+  backendKeyData,
+  errorResponse,
+  parseBackendKeyData,
+  parseErrorFields,
+  readyForQuery,
+  startupMessage,
+} from '../pg/messages.ts';
+import { parseStartupPacket } from '../pg/startup.ts';
+import { upstreamStartupParams } from './client-params.ts';
+import { clientErrorFor, type CloseReason } from './close-reason.ts';
+import type { CancelKey } from './types.ts';
+import { UpstreamAuthenticator } from './upstream-auth.ts';
+
+export interface PgSessionIO {
+  toClient(bytes: Uint8Array): void;
+  toUpstream(bytes: Uint8Array): void;
+  /** The session is over: close both sides. Called once. */
+  end(reason: CloseReason): void;
+  /** The client's first packet was a CancelRequest for some other session. */
+  cancelRequested(key: CancelKey): void;
+  /** The client finished its StartupMessage (for the session record). */
+  clientStarted?(params: Record<string, string>): void;
+  /** The session is ready for queries (setup time is measured up to here). */
+  ready?(): void;
+}
+
+export interface PgSessionConfig {
+  upstreamUser: string;
+  upstreamDatabase: string;
+  /** The key this gateway hands the client in BackendKeyData. */
+  gatewayKey: CancelKey;
+  maxMessageBytes: number;
+  /** Bound on client bytes held while the target is not ready yet. */
+  maxPendingClientBytes?: number;
+}
+
+type Phase = 'startup' | 'proxy' | 'closed';
+
+// Frontend message types a client may send once the session is ready (protocol §55.7).
+const CLIENT_TYPES = new Set(['Q', 'P', 'B', 'E', 'S', 'H', 'D', 'C', 'X', 'd', 'c', 'f', 'F'].map((c) => c.charCodeAt(0)));
+const T_AUTH = 0x52; // 'R'
+const T_PARAM = 0x53; // 'S'
+const T_KEY = 0x4b; // 'K'
+const T_READY = 0x5a; // 'Z'
+const T_ERROR = 0x45; // 'E'
+const T_NOTICE = 0x4e; // 'N'
+const T_NEGOTIATE = 0x76; // 'v' NegotiateProtocolVersion
+const T_TERMINATE = 0x58; // 'X'
+const T_QUERY = 0x51; // 'Q'
+const T_EXECUTE = 0x45; // 'E' (frontend)
+const NO = new Uint8Array([0x4e]); // 'N': "no SSL/GSS here", the tunnel is already encrypted.
+
+export class PgSession {
+  readonly stats = { bytesFromClient: 0, bytesToClient: 0, statements: 0 };
+  #phase: Phase = 'startup';
+  #clientFramer: MessageFramer;
+  #upstreamFramer: MessageFramer;
+  #clientParams: Record<string, string> | undefined;
+  #credential: string | undefined;
+  #upstreamStarted = false;
+  #auth: UpstreamAuthenticator | undefined;
+  #authenticated = false;
+  #upstreamKey: CancelKey | undefined;
+  #paramStatus: Uint8Array[] = [];
+  #pendingClient: Uint8Array[] = [];
+  #pendingClientBytes = 0;
+  // Upstream chunks that arrive while an async auth step (SCRAM) runs; order must be kept.
+  #upstreamQueue: Uint8Array[] = [];
+  #upstreamBusy = false;
+
+  constructor(
+    private readonly config: PgSessionConfig,
+    private readonly io: PgSessionIO,
+  ) {
+    this.#clientFramer = new MessageFramer({ maxMessageBytes: config.maxMessageBytes, startup: true });
+    this.#upstreamFramer = new MessageFramer({ maxMessageBytes: config.maxMessageBytes, startup: false });
+  }
+
+  get phase(): Phase {
+    return this.#phase;
+  }
+
+  /** The target's own cancel key, once known (used to forward a CancelRequest). */
+  get upstreamKey(): CancelKey | undefined {
+    return this.#upstreamKey;
+  }
+
+  // ---- client side -------------------------------------------------------------------------
+
+  clientData(chunk: Uint8Array): void {
+    if (this.#phase === 'closed') return;
+    this.stats.bytesFromClient += chunk.byteLength;
+    let frames: PgFrame[];
+    try {
+      frames = this.#clientFramer.push(chunk);
+    } catch (e) {
+      return this.#fail({ kind: 'client-protocol', detail: messageOf(e) });
+    }
+    if (frames.length === 0) return;
+    if (this.#phase === 'proxy') return this.#forwardClient(frames, chunk);
+    for (const frame of frames) {
+      if (this.#phase === 'closed') return;
+      if (this.#clientParams === undefined) this.#clientStartupPacket(frame);
+      else this.#holdClient(frame.raw);
+    }
+  }
+
+  clientClosed(): void {
+    this.#end({ kind: 'client-closed' });
+  }
+
+  #clientStartupPacket(frame: PgFrame): void {
+    let packet: ReturnType<typeof parseStartupPacket>;
+    try {
+      packet = parseStartupPacket(frame.body);
+    } catch (e) {
+      return this.#fail({ kind: 'client-protocol', detail: messageOf(e) });
+    }
+    switch (packet.kind) {
+      case 'ssl':
+      case 'gssenc':
+        this.#sendClient(NO);
+        return;
+      case 'cancel':
+        this.io.cancelRequested({ processId: packet.processId, secretKey: packet.secretKey });
+        return this.#end({ kind: 'cancel-request' });
+      case 'startup':
+        this.#clientParams = packet.params;
+        this.#clientFramer.setTyped();
+        this.io.clientStarted?.(packet.params);
+        this.#maybeStartUpstream();
+        return;
+    }
+  }
+
+  #holdClient(raw: Uint8Array): void {
+    // libpq waits for ReadyForQuery, but a pipelining client may not: keep its bytes, bounded.
+    this.#pendingClientBytes += raw.byteLength;
+    if (this.#pendingClientBytes > (this.config.maxPendingClientBytes ?? 1 << 20)) {
+      return this.#fail({ kind: 'client-protocol', detail: 'too much data sent before the session was ready' });
+    }
+    this.#pendingClient.push(raw.slice());
+  }
+
+  #forwardClient(frames: PgFrame[], chunk: Uint8Array): void {
+    for (const f of frames) {
+      if (!CLIENT_TYPES.has(f.type)) {
+        return this.#fail({ kind: 'client-protocol', detail: `unexpected message type 0x${f.type.toString(16)}` });
+      }
+      if (f.type === T_QUERY || f.type === T_EXECUTE) this.stats.statements++;
+    }
+    this.io.toUpstream(joinFrames(frames, chunk));
+    if (frames[frames.length - 1]?.type === T_TERMINATE) this.#end({ kind: 'client-terminate' });
+  }
+
+  // ---- upstream side -----------------------------------------------------------------------
+
+  /** The data channel to the target is open; `credential` is the injected password. */
+  upstreamOpen(credential: string): void {
+    if (this.#phase === 'closed') return;
+    this.#credential = credential;
+    this.#maybeStartUpstream();
+  }
+
+  upstreamData(chunk: Uint8Array): void {
+    if (this.#phase === 'closed') return;
+    if (this.#upstreamBusy) {
+      this.#upstreamQueue.push(chunk);
+      return;
+    }
+    this.#upstreamChunk(chunk);
+  }
+
+  upstreamClosed(): void {
+    if (this.#phase === 'proxy') return this.#end({ kind: 'upstream-closed' });
+    this.#fail({ kind: 'upstream-protocol', detail: 'target closed the connection during startup' });
+  }
+
+  /** The data channel could not be opened (connector refused, target unreachable, timeout). */
+  channelFailed(reason: CloseReason): void {
+    this.#fail(reason);
+  }
+
+  #maybeStartUpstream(): void {
+    if (this.#upstreamStarted || this.#clientParams === undefined || this.#credential === undefined) return;
+    let params: Record<string, string>;
+    try {
+      params = upstreamStartupParams(this.#clientParams, {
+        user: this.config.upstreamUser,
+        database: this.config.upstreamDatabase,
+      });
+    } catch (e) {
+      return this.#fail({ kind: 'startup-refused', detail: messageOf(e) });
+    }
+    this.#upstreamStarted = true;
+    this.#auth = new UpstreamAuthenticator(this.config.upstreamUser, this.#credential);
+    this.io.toUpstream(startupMessage(params));
+  }
+
+  #upstreamChunk(chunk: Uint8Array): void {
+    let frames: PgFrame[];
+    try {
+      frames = this.#upstreamFramer.push(chunk);
+    } catch (e) {
+      return this.#fail({ kind: 'upstream-protocol', detail: messageOf(e) });
+    }
+    if (frames.length === 0) return;
+    if (this.#phase === 'proxy') {
+      const out = joinFrames(frames, chunk);
+      this.stats.bytesToClient += out.byteLength;
+      this.io.toClient(out);
+      return;
+    }
+    this.#upstreamStartupFrames(frames, 0);
+  }
+
+  #upstreamStartupFrames(frames: PgFrame[], from: number): void {
+    for (let i = from; i < frames.length; i++) {
+      if (this.#phase !== 'startup') {
+        // Became ready mid-chunk: the rest is ordinary traffic for the client.
+        if (this.#phase === 'proxy') this.#sendClient(concat(frames.slice(i).map((f) => f.raw)));
+        return;
+      }
+      const frame = frames[i]!;
+      if (frame.type === T_AUTH && !this.#authenticated) {
+        this.#upstreamBusy = true;
+        this.#auth!.step(frame.body).then(
+          (step) => {
+            if (step.done) this.#authenticated = true;
+            else if (step.reply) this.io.toUpstream(step.reply);
+            this.#upstreamBusy = false;
+            this.#upstreamStartupFrames(frames, i + 1);
+            this.#drainUpstreamQueue();
+          },
+          (e: unknown) => {
+            this.#upstreamBusy = false;
+            const kind = isPosternError(e) && e.code === 'UPSTREAM_UNSUPPORTED_AUTH' ? 'upstream-unsupported-auth' : 'upstream-auth';
+            this.#fail({ kind, detail: messageOf(e) });
+          },
+        );
+        return;
+      }
+      this.#upstreamStartupFrame(frame);
+    }
+  }
+
+  #drainUpstreamQueue(): void {
+    while (!this.#upstreamBusy && this.#upstreamQueue.length > 0 && this.#phase !== 'closed') {
+      this.#upstreamChunk(this.#upstreamQueue.shift()!);
+    }
+  }
+
+  #upstreamStartupFrame(frame: PgFrame): void {
+    switch (frame.type) {
+      case T_PARAM:
+        this.#paramStatus.push(frame.raw.slice());
+        return;
+      case T_KEY:
+        this.#upstreamKey = parseBackendKeyData(frame.body);
+        return;
+      case T_NOTICE:
+      case T_NEGOTIATE:
+        return;
+      case T_ERROR: {
+        const fields = parseErrorFields(frame.body);
+        const detail = `${fields['C'] ?? '?'} ${fields['M'] ?? ''}`.trim();
+        // 28xxx = invalid authorization; anything else during startup (e.g. unknown database) is
+        // still the connection's configuration, which the client cannot fix either.
+        return this.#fail({ kind: this.#authenticated ? 'upstream-protocol' : 'upstream-auth', detail });
+      }
+      case T_READY:
+        if (!this.#authenticated) {
+          return this.#fail({ kind: 'upstream-protocol', detail: 'ReadyForQuery before AuthenticationOk' });
+        }
+        return this.#becomeReady(frame.body[0] ?? 0x49);
+      default:
+        return this.#fail({
+          kind: 'upstream-protocol',
+          detail: `unexpected message type 0x${frame.type.toString(16)} during startup`,
+        });
+    }
+  }
+
+  #becomeReady(status: number): void {
+    const key = this.config.gatewayKey;
+    this.#sendClient(
+      concat([
+        authenticationOk(),
+        ...this.#paramStatus,
+        backendKeyData(key.processId, key.secretKey),
+        readyForQuery(String.fromCharCode(status) as 'I' | 'T' | 'E'),
+      ]),
+    );
+    this.#paramStatus = [];
+    this.#phase = 'proxy';
+    this.io.ready?.();
+    if (this.#pendingClient.length > 0) {
+      const held = this.#pendingClient;
+      this.#pendingClient = [];
+      this.#pendingClientBytes = 0;
+      const frames = held.map((raw) => ({ type: raw[0]!, body: raw.subarray(5), raw }));
+      this.#forwardClient(frames, concat(held));
+    }
+  }
+
+  // ---- ending ------------------------------------------------------------------------------
+
+  #sendClient(bytes: Uint8Array): void {
+    this.stats.bytesToClient += bytes.byteLength;
+    this.io.toClient(bytes);
+  }
+
+  #fail(reason: CloseReason): void {
+    if (this.#phase === 'closed') return;
+    const fields = clientErrorFor(reason);
+    if (fields) this.#sendClient(errorResponse(fields));
+    this.#end(reason);
+  }
+
+  #end(reason: CloseReason): void {
+    if (this.#phase === 'closed') return;
+    this.#phase = 'closed';
+    this.#upstreamQueue = [];
+    this.#pendingClient = [];
+    this.io.end(reason);
+  }
+}
+
+function messageOf(e: unknown): string {
+  if (e instanceof PosternError || e instanceof Error) return e.message;
+  return String(e);
+}
+
+/** One buffer for a batch of frames: a view of the chunk when they are contiguous in it. */
+function joinFrames(frames: PgFrame[], chunk: Uint8Array): Uint8Array {
+  if (frames.length === 1) return frames[0]!.raw;
+  const first = frames[0]!.raw;
+  const last = frames[frames.length - 1]!.raw;
+  if (first.buffer === chunk.buffer && last.buffer === chunk.buffer) {
+    const start = first.byteOffset;
+    const end = last.byteOffset + last.byteLength;
+    let total = 0;
+    for (const f of frames) total += f.raw.byteLength;
+    if (end - start === total) return new Uint8Array(chunk.buffer, start, total);
+  }
+  return concat(frames.map((f) => f.raw));
+}
+
+function concat(parts: Uint8Array[]): Uint8Array {
+  if (parts.length === 1) return parts[0]!;
+  let n = 0;
+  for (const p of parts) n += p.byteLength;
+  const out = new Uint8Array(n);
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.byteLength;
+  }
+  return out;
+}

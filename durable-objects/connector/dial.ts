@@ -1,0 +1,29 @@
+/** Types of the ConnectorDO RPC surface used by SessionDO and the admin API. */
+import type { CancelKey } from '../../core/pg-session/types.ts';
+import type { TargetSpec } from '../../core/tunnel/protocol.ts';
+
+export interface DialInput {
+  sessionId: string;
+  channelToken: string;
+  target: TargetSpec;
+  credentialRef?: string;
+}
+
+export type DialResult =
+  | { ok: true; replicaId: string; gatewayKey: CancelKey }
+  | { ok: false; reason: 'offline' };
+
+export interface ReplicaInfo {
+  replicaId: string;
+  hostname: string;
+  version: string;
+  connectedAt: string;
+  activeSessions: number;
+}
+
+export interface ReplicaAttachment {
+  replicaId: string;
+  hostname: string;
+  version: string;
+  connectedAt: number;
+}

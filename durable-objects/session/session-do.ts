@@ -1,0 +1,203 @@
+/**
+ * One SessionDO per client connection. It owns the client WebSocket, the connector's data
+ * channel and the session record; everything about Postgres lives in the pure `PgSession`.
+ *
+ *   Worker ──/client (upgrade + x-postern-session)──▶ SessionDO ◀──/channel (channel token)── connector
+ */
+import { DurableObject } from 'cloudflare:workers';
+import { decryptCredential, parseKeyring } from '../../core/crypto/credentials.ts';
+import { constantTimeEqual, randomToken, sha256Hex } from '../../core/crypto/secrets.ts';
+import { PgSession } from '../../core/pg-session/session.ts';
+import type { CloseReason } from '../../core/pg-session/close-reason.ts';
+import type { CancelKey } from '../../core/pg-session/types.ts';
+import { parseChannelFromConnector } from '../../core/tunnel/protocol.ts';
+import type { Env } from '../../workers/env.ts';
+import { safeCloseCode } from '../close-codes.ts';
+import { decodeSessionStart, SESSION_START_HEADER, type SessionStart } from './session-start.ts';
+import { SessionRecorder } from './session-record.ts';
+
+/** How long a connector has to open the data channel after the dial request. */
+const CHANNEL_TIMEOUT_MS = 10_000;
+/** Largest Postgres message either side may send (a DataRow with a big bytea, a COPY chunk). */
+const MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
+
+export class SessionDO extends DurableObject<Env> {
+  #start: SessionStart | undefined;
+  #pg: PgSession | undefined;
+  #client: WebSocket | undefined;
+  #channel: WebSocket | undefined;
+  #channelTokenHash: string | undefined;
+  #channelTimer: ReturnType<typeof setTimeout> | undefined;
+  #gatewayKey: CancelKey | undefined;
+  #credential: Promise<string> | undefined;
+  #recorder = new SessionRecorder(this.ctx, this.env);
+
+  override async fetch(request: Request): Promise<Response> {
+    const path = new URL(request.url).pathname;
+    if (request.headers.get('Upgrade')?.toLowerCase() !== 'websocket') {
+      return json(426, 'upgrade_required', 'expected a WebSocket upgrade');
+    }
+    if (path === '/client') return this.#openClient(request);
+    if (path === '/channel') return this.#openChannel(request);
+    return json(404, 'not_found', 'no such session endpoint');
+  }
+
+  override async alarm(): Promise<void> {
+    await this.#recorder.flush();
+  }
+
+  /** A client sent a CancelRequest with our gateway key: forward the target's own key. */
+  async cancelQuery(): Promise<boolean> {
+    const key = this.#pg?.upstreamKey;
+    if (!key || !this.#channel || this.#pg?.phase !== 'proxy') return false;
+    this.#channel.send(JSON.stringify({ type: 'cancel', processId: key.processId, secretKey: key.secretKey }));
+    return true;
+  }
+
+  // ---- client ------------------------------------------------------------------------------
+
+  async #openClient(request: Request): Promise<Response> {
+    if (this.#start) return json(409, 'conflict', 'session already started');
+    const start = decodeSessionStart(request.headers.get(SESSION_START_HEADER));
+    if (!start) return json(400, 'invalid_input', 'missing session parameters');
+    this.#start = start;
+    const conn = start.connection;
+
+    const channelToken = randomToken('pch');
+    this.#channelTokenHash = await sha256Hex(channelToken);
+    const connector = this.env.CONNECTOR.get(this.env.CONNECTOR.idFromName(conn.connectorId));
+    const dial = await connector.dial({
+      sessionId: start.sessionId,
+      channelToken,
+      target: conn.target,
+      ...(conn.credential.kind === 'connector_ref' ? { credentialRef: conn.credential.ref } : {}),
+    });
+    if (!dial.ok) {
+      return json(503, 'connector_offline', `the connector for connection "${conn.name}" is offline`);
+    }
+    this.#gatewayKey = dial.gatewayKey;
+    if (conn.credential.kind === 'encrypted') {
+      const cred = conn.credential;
+      this.#credential = parseKeyring(this.env.CREDENTIAL_KEYS)
+        .then((ring) => decryptCredential(ring, { keyId: cred.keyId, ciphertext: cred.ciphertext }, conn.id));
+      this.#credential.catch(() => undefined); // handled where awaited
+    }
+
+    const pair = new WebSocketPair();
+    const ws = pair[1];
+    ws.binaryType = 'arraybuffer'; // before accept(): otherwise binary frames arrive as Blob
+    ws.accept();
+    this.#client = ws;
+    this.#pg = new PgSession(
+      { upstreamUser: conn.username, upstreamDatabase: conn.database, gatewayKey: dial.gatewayKey, maxMessageBytes: MAX_MESSAGE_BYTES },
+      {
+        toClient: (bytes) => ws.send(bytes),
+        toUpstream: (bytes) => this.#channel?.send(bytes),
+        end: (reason) => this.#end(reason),
+        cancelRequested: (key) => void this.#forwardCancel(key),
+        clientStarted: (params) => this.#recorder.clientApplication(params['application_name']),
+      },
+    );
+    ws.addEventListener('message', (event) => {
+      if (typeof event.data === 'string') {
+        return this.#pg?.channelFailed({ kind: 'client-protocol', detail: 'text frames are not part of the tunnel' });
+      }
+      this.#pg?.clientData(new Uint8Array(event.data as ArrayBuffer));
+    });
+    ws.addEventListener('close', () => this.#pg?.clientClosed());
+    ws.addEventListener('error', () => this.#pg?.clientClosed());
+
+    this.#channelTimer = setTimeout(() => this.#pg?.channelFailed({ kind: 'channel-timeout' }), CHANNEL_TIMEOUT_MS);
+    await this.#recorder.started(start, dial.replicaId);
+    return new Response(null, { status: 101, webSocket: pair[0] });
+  }
+
+  async #forwardCancel(key: CancelKey): Promise<void> {
+    const conn = this.#start?.connection;
+    if (!conn) return;
+    const connector = this.env.CONNECTOR.get(this.env.CONNECTOR.idFromName(conn.connectorId));
+    await connector.cancel(key).catch(() => false);
+  }
+
+  // ---- data channel from the connector ----------------------------------------------------
+
+  async #openChannel(request: Request): Promise<Response> {
+    const token = (request.headers.get('Authorization') ?? '').replace(/^Bearer\s+/i, '');
+    const expected = this.#channelTokenHash;
+    // One-time: the hash is cleared on first use, and a channel is only wanted while we wait.
+    if (!expected || this.#channel || !this.#pg || !constantTimeEqual(await sha256Hex(token), expected)) {
+      return json(401, 'unauthorized', 'invalid channel token');
+    }
+    this.#channelTokenHash = undefined;
+    const pair = new WebSocketPair();
+    const ws = pair[1];
+    ws.binaryType = 'arraybuffer';
+    ws.accept();
+    this.#channel = ws;
+    let greeted = false;
+    ws.addEventListener('message', (event) => {
+      const pg = this.#pg;
+      if (!pg) return;
+      if (typeof event.data !== 'string') {
+        if (!greeted) return pg.channelFailed({ kind: 'upstream-protocol', detail: 'data before channel hello' });
+        return pg.upstreamData(new Uint8Array(event.data as ArrayBuffer));
+      }
+      if (greeted) return pg.channelFailed({ kind: 'upstream-protocol', detail: 'unexpected text frame' });
+      greeted = true;
+      void this.#channelGreeting(event.data);
+    });
+    ws.addEventListener('close', () => this.#pg?.upstreamClosed());
+    ws.addEventListener('error', () => this.#pg?.upstreamClosed());
+    return new Response(null, { status: 101, webSocket: pair[0] });
+  }
+
+  async #channelGreeting(text: string): Promise<void> {
+    const pg = this.#pg!;
+    clearTimeout(this.#channelTimer);
+    try {
+      const hello = parseChannelFromConnector(text);
+      if (hello.type === 'channel-error') {
+        return pg.channelFailed({ kind: 'channel-failed', detail: hello.message });
+      }
+      const credential = this.#credential ? await this.#credential : hello.credential;
+      if (credential === undefined) {
+        return pg.channelFailed({ kind: 'channel-failed', detail: 'the connector did not resolve the credential' });
+      }
+      pg.upstreamOpen(credential);
+    } catch (e) {
+      console.error(JSON.stringify({ msg: 'channel setup failed', session: this.#start?.sessionId, error: String((e as Error).message) }));
+      pg.channelFailed({ kind: 'gateway-error', detail: (e as Error).message });
+    }
+  }
+
+  // ---- end -----------------------------------------------------------------------------------
+
+  #end(reason: CloseReason): void {
+    clearTimeout(this.#channelTimer);
+    const failure = reason.kind !== 'client-closed' && reason.kind !== 'client-terminate' && reason.kind !== 'upstream-closed';
+    closeQuietly(this.#client, failure ? 1011 : 1000, reason.kind);
+    closeQuietly(this.#channel, 1000, 'session ended');
+    if (failure && reason.kind !== 'cancel-request') {
+      console.warn(JSON.stringify({ msg: 'session ended', session: this.#start?.sessionId, reason }));
+    }
+    const conn = this.#start?.connection;
+    if (conn && this.#gatewayKey) {
+      const connector = this.env.CONNECTOR.get(this.env.CONNECTOR.idFromName(conn.connectorId));
+      this.ctx.waitUntil(connector.sessionEnded(this.#gatewayKey.processId).catch(() => undefined));
+    }
+    if (this.#pg) this.ctx.waitUntil(this.#recorder.ended(reason.kind, this.#pg.stats));
+  }
+}
+
+function closeQuietly(ws: WebSocket | undefined, code: number, reason: string): void {
+  if (!ws) return;
+  try {
+    ws.close(safeCloseCode(code), reason.slice(0, 120));
+  } catch {
+    // already closed
+  }
+}
+
+function json(status: number, code: string, message: string): Response {
+  return Response.json({ error: { code, message } }, { status });
+}

@@ -1,0 +1,42 @@
+/**
+ * What the Worker hands a new SessionDO (header `x-postern-session`, set by the Worker only:
+ * the Worker builds a fresh Request, so a client cannot inject it).
+ */
+import type { Identity } from '../../core/identity/identity.ts';
+import type { TargetSpec } from '../../core/tunnel/protocol.ts';
+
+export interface SessionConnection {
+  id: string;
+  name: string;
+  connectorId: string;
+  target: TargetSpec;
+  database: string;
+  username: string;
+  credential:
+    | { kind: 'encrypted'; keyId: string; ciphertext: string }
+    | { kind: 'connector_ref'; ref: string };
+}
+
+export interface SessionStart {
+  sessionId: string;
+  connection: SessionConnection;
+  identity: Identity;
+  /** Client software as reported by the CLI (`x-postern-client`), for the session record. */
+  client?: string;
+}
+
+export const SESSION_START_HEADER = 'x-postern-session';
+export const MAX_SESSION_START_BYTES = 32 * 1024;
+
+export function encodeSessionStart(start: SessionStart): string {
+  return encodeURIComponent(JSON.stringify(start));
+}
+
+export function decodeSessionStart(header: string | null): SessionStart | null {
+  if (!header || header.length > MAX_SESSION_START_BYTES) return null;
+  try {
+    return JSON.parse(decodeURIComponent(header)) as SessionStart;
+  } catch {
+    return null;
+  }
+}

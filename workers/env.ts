@@ -1,0 +1,31 @@
+/**
+ * Bindings of the edge Worker and its Durable Objects (see wrangler.toml).
+ * Secrets are marked; they never appear in logs, audit, API responses or error messages.
+ */
+import type { SessionDO } from '../durable-objects/session/session-do.ts';
+import type { ConnectorDO } from '../durable-objects/connector/connector-do.ts';
+
+export interface Env {
+  SESSION: DurableObjectNamespace<SessionDO>;
+  CONNECTOR: DurableObjectNamespace<ConnectorDO>;
+  /** Secret. Control-plane Postgres URL (Neon in production). */
+  DATABASE_URL: string;
+  /** Local development only: `host:port/path` of a WebSocket-to-TCP relay for @neondatabase/serverless. */
+  NEON_WS_PROXY?: string;
+  /**
+   * JSON array of trusted issuers, each
+   * `{issuer, audience, jwksUri?, algorithms?, maxTokenLifetimeSeconds?, clockToleranceSeconds?,
+   *   subjectClaim?, groupsClaim?, attributeClaims?}`.
+   */
+  TRUSTED_ISSUERS: string;
+  /** Group (from a verified token) that may use the admin API. */
+  ADMIN_GROUP?: string;
+  /** Secret. Bootstrap admin token for first setup (compare in constant time). */
+  ADMIN_BOOTSTRAP_TOKEN?: string;
+  /** Secret. Credential-encryption keyring: `kid:base64key[,kid:base64key...]`, first one encrypts. */
+  CREDENTIAL_KEYS: string;
+  /** Optional base domain: `<connection>.<BASE_DOMAIN>` routes to that connection. */
+  BASE_DOMAIN?: string;
+  /** Set to "1" to allow http:// issuers and JWKS (local development only). */
+  ALLOW_INSECURE_ISSUERS?: string;
+}

@@ -1,0 +1,40 @@
+/**
+ * `GET /v1/connect/<connection>` (or `<connection>.<BASE_DOMAIN>`): a client's WebSocket.
+ * Verifies the token, checks access, and hands the upgrade to a new SessionDO.
+ */
+import type { Context } from 'hono';
+import type { Env } from '../env.ts';
+import { authenticate } from '../auth/bearer.ts';
+import { encodeSessionStart, SESSION_START_HEADER, type SessionStart } from '../../durable-objects/session/session-start.ts';
+import { lookupConnection, mayConnect } from './connection-cache.ts';
+import { httpError } from '../http-errors.ts';
+
+export async function connectRoute(c: Context<{ Bindings: Env }>, connectionName: string): Promise<Response> {
+  if (c.req.header('Upgrade')?.toLowerCase() !== 'websocket') {
+    return httpError(426, 'upgrade_required', 'connect with a WebSocket (use `postern connect`)');
+  }
+  const identity = await authenticate(c.req.raw, c.env, new Date()); // throws → app.onError → generic 401
+  const conn = await lookupConnection(c.env, connectionName, Date.now());
+  if (!conn) return httpError(404, 'connection_not_found', `unknown connection "${connectionName}"`);
+  if (!mayConnect(conn, identity)) {
+    console.warn(JSON.stringify({ msg: 'connect denied', connection: conn.name, subject: identity.subject }));
+    return httpError(403, 'forbidden', `not allowed to use connection "${conn.name}"`);
+  }
+  const id = c.env.SESSION.newUniqueId();
+  const { allowSubjects: _s, allowGroups: _g, ...connection } = conn;
+  const start: SessionStart = { sessionId: id.toString(), connection, identity };
+  const client = c.req.header('x-postern-client');
+  if (client) start.client = client.slice(0, 128);
+  const headers = new Headers({ Upgrade: 'websocket', [SESSION_START_HEADER]: encodeSessionStart(start) });
+  return c.env.SESSION.get(id).fetch(new Request('https://session/client', { headers }));
+}
+
+/** The connection named by the Host header, when a base domain is configured. */
+export function connectionFromHost(host: string | undefined, baseDomain: string | undefined): string | null {
+  if (!host || !baseDomain) return null;
+  const h = host.split(':')[0]!.toLowerCase();
+  const suffix = '.' + baseDomain.toLowerCase();
+  if (!h.endsWith(suffix)) return null;
+  const label = h.slice(0, -suffix.length);
+  return /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/.test(label) ? label : null;
+}
