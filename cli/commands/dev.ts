@@ -1,0 +1,111 @@
+/**
+ * `postern dev`: the whole stack locally (what `npm start` runs). Prints what to paste to try
+ * it, or one JSON line with --json. Ctrl-C stops everything it started.
+ */
+import { parseArgs } from 'node:util';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startStack } from '../dev/stack.ts';
+
+export const help = `Usage: postern dev [--json] [--port N] [--pg-port N] [--oidc-port N] [--state-dir DIR] [--fresh]
+
+Runs the whole Postern stack on this machine with embedded defaults, no network needed:
+  - the edge Worker and its Durable Objects in Miniflare        (default port 8787)
+  - PostgreSQL for the control plane and a demo target          (default port 54329)
+    seeded with a customers table of fake PII
+  - a local OpenID provider with client-credentials clients      (default port 9400)
+  - a connector, and a demo connection "demo"
+If a default port is taken, a free one is used and printed.
+
+Options:
+  --json            print one JSON line when ready:
+                    {"edgeUrl","adminToken","issuer","clientId","clientSecret","connection","targetDsn", ...}
+  --port N          edge port (default 8787)
+  --pg-port N       Postgres port (default 54329)
+  --oidc-port N     OpenID provider port (default 9400)
+  --state-dir DIR   where data and generated secrets live (default .postern/dev)
+  --fresh           start from empty data and new secrets
+  -h, --help        this help
+
+Example:
+  npm start                      # same as: npx postern dev
+  npx postern dev --json | head -1
+`;
+
+const ROOT = resolve(fileURLToPath(import.meta.url), '..', '..', '..');
+
+export async function run(argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      json: { type: 'boolean', default: false },
+      port: { type: 'string' },
+      'pg-port': { type: 'string' },
+      'oidc-port': { type: 'string' },
+      'state-dir': { type: 'string' },
+      fresh: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+    strict: true,
+  });
+  if (values.help) {
+    process.stdout.write(help);
+    return 0;
+  }
+  const num = (v: string | undefined, d: number) => (v === undefined ? d : Number(v));
+  const json = values.json;
+  const say = (msg: string) => {
+    if (!json) process.stderr.write(`postern dev: ${msg}\n`);
+  };
+  const started = Date.now();
+  const stack = await startStack({
+    root: ROOT,
+    stateDir: resolve(values['state-dir'] ?? join(ROOT, '.postern', 'dev')),
+    reuse: !values.fresh,
+    ports: { edge: num(values.port, 8787), pg: num(values['pg-port'], 54329), oidc: num(values['oidc-port'], 9400) },
+    log: say,
+  });
+  const info = {
+    edgeUrl: stack.edgeUrl,
+    adminToken: stack.adminToken,
+    issuer: stack.issuer,
+    clientId: stack.clientId,
+    clientSecret: stack.clientSecret,
+    connection: stack.connection,
+    targetDsn: stack.targetDsn,
+  };
+  if (json) {
+    process.stdout.write(JSON.stringify(info) + '\n');
+  } else {
+    const cli = 'npx postern';
+    const env = `POSTERN_EDGE=${stack.edgeUrl} POSTERN_ISSUER=${stack.issuer} POSTERN_CLIENT_ID=${stack.clientId} POSTERN_CLIENT_SECRET=${stack.clientSecret}`;
+    process.stdout.write(`
+Postern is running (ready in ${((Date.now() - started) / 1000).toFixed(1)} s).
+
+  edge          ${stack.edgeUrl}
+  issuer        ${stack.issuer}   (client "${stack.clientId}", secret ${stack.clientSecret})
+  admin token   ${stack.adminToken}
+  demo target   ${stack.targetDsn}   (direct, for comparison)
+
+Try it, in another terminal:
+
+  ${env} \\
+    ${cli} connect ${stack.connection} --port 15432
+
+  psql "host=127.0.0.1 port=15432 user=me dbname=demo sslmode=disable" -c 'select full_name, email from customers limit 5'
+
+Admin API:   curl -H "Authorization: Bearer ${stack.adminToken}" ${stack.edgeUrl}/api/v1/connections
+OpenAPI:     ${stack.edgeUrl}/api/v1/openapi.json
+
+Ctrl-C stops everything.
+`);
+  }
+  await new Promise<void>((resolveStop) => {
+    const onSignal = () => resolveStop();
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
+  });
+  say('stopping…');
+  await stack.stop();
+  return 0;
+}
