@@ -1,3 +1,4 @@
+import { cloudflareTest } from '@cloudflare/vitest-pool-workers';
 import { defineConfig } from 'vitest/config';
 
 // Three layers, each tested where it runs (style.md #10):
@@ -10,8 +11,46 @@ export default defineConfig({
       {
         test: {
           name: 'unit',
-          include: ['core/**/*.test.ts', 'connector/**/*.test.ts', 'cli/**/*.test.ts', 'workers/**/*.test.ts'],
+          include: [
+            'core/**/*.test.ts',
+            'connector/**/*.test.ts',
+            'cli/**/*.test.ts',
+            'workers/**/*.test.ts',
+            'test/control-plane/**/*.test.ts',
+          ],
           environment: 'node',
+          testTimeout: 30_000,
+          hookTimeout: 60_000,
+        },
+      },
+      {
+        plugins: [
+          cloudflareTest({
+            wrangler: { configPath: './wrangler.toml' },
+            miniflare: {
+              bindings: {
+                TRUSTED_ISSUERS: '[]',
+                CREDENTIAL_KEYS: 'k1:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=',
+                ADMIN_BOOTSTRAP_TOKEN: 'pat_test_bootstrap_token_for_workers_pool',
+                DATABASE_URL: 'postgres://nobody:nothing@127.0.0.1:9/none',
+              },
+            },
+          }),
+        ],
+        test: {
+          name: 'workers',
+          include: ['test/workers/**/*.test.ts'],
+        },
+      },
+      {
+        test: {
+          name: 'e2e',
+          include: ['test/e2e/**/*.test.ts'],
+          environment: 'node',
+          testTimeout: 120_000,
+          hookTimeout: 180_000,
+          // One stack at a time: the machine has two cores.
+          fileParallelism: false,
         },
       },
     ],

@@ -1,0 +1,175 @@
+/**
+ * End-to-end harness: the real stack (startStack), real `postern connect` and `postern connector`
+ * processes, real psql/pgbench. Everything listens on 127.0.0.1 and is stopped by the tests.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { startStack, type Stack } from '../../cli/dev/stack.ts';
+import { freePort } from '../../cli/dev/free-port.ts';
+
+export const ROOT = resolve(fileURLToPath(import.meta.url), '..', '..', '..');
+const CLI = join(ROOT, 'cli', 'bin', 'postern.mjs');
+
+/** Extra upstream users so one cluster covers scram-sha-256, md5 and cleartext password auth. */
+export const AUTH_USERS = {
+  md5: { user: 'md5_user', password: 'md5-secret-pw' },
+  plain: { user: 'plain_user', password: 'plain-secret-pw' },
+};
+
+export interface TestStack extends Stack {
+  dir: string;
+  edgeLogs: string[];
+  cleanup(): Promise<void>;
+}
+
+export async function startTestStack(opts: { connector?: boolean } = {}): Promise<TestStack> {
+  const dir = mkdtempSync(join(tmpdir(), 'postern-e2e-'));
+  const edgeLogs: string[] = [];
+  const stack = await startStack({
+    root: ROOT,
+    stateDir: dir,
+    reuse: false,
+    connector: opts.connector ?? true,
+    hbaLines: [
+      `host all ${AUTH_USERS.md5.user} 127.0.0.1/32 md5`,
+      `host all ${AUTH_USERS.plain.user} 127.0.0.1/32 password`,
+    ],
+    log: (m) => {
+      if (process.env['POSTERN_E2E_VERBOSE']) console.error(m);
+    },
+    onEdgeLog: (line) => {
+      edgeLogs.push(line);
+      if (process.env['POSTERN_E2E_VERBOSE']) console.error(`[edge] ${line}`);
+    },
+  });
+  return {
+    ...stack,
+    dir,
+    edgeLogs,
+    async cleanup() {
+      await stack.stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** A client-credentials token from the stack's real OpenID provider. */
+export async function fetchToken(stack: Stack, clientId = stack.clientId, secret = stack.clientSecret): Promise<string> {
+  const disc = (await (await fetch(`${stack.issuer}/.well-known/openid-configuration`)).json()) as { token_endpoint: string };
+  const res = await fetch(disc.token_endpoint, {
+    method: 'POST',
+    headers: {
+      Authorization: `Basic ${Buffer.from(`${clientId}:${secret}`).toString('base64')}`,
+      'Content-Type': 'application/x-www-form-urlencoded',
+    },
+    body: new URLSearchParams({ grant_type: 'client_credentials', resource: 'postern' }),
+  });
+  if (!res.ok) throw new Error(`token endpoint: HTTP ${res.status} ${await res.text()}`);
+  return ((await res.json()) as { access_token: string }).access_token;
+}
+
+export interface Proc {
+  child: ChildProcess;
+  output: string[];
+  stop(signal?: NodeJS.Signals): Promise<void>;
+}
+
+function track(child: ChildProcess): Proc {
+  const output: string[] = [];
+  for (const s of [child.stdout, child.stderr]) {
+    if (s) createInterface({ input: s }).on('line', (l) => output.push(l));
+  }
+  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  return {
+    child,
+    output,
+    async stop(signal: NodeJS.Signals = 'SIGTERM') {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    },
+  };
+}
+
+/** `postern connect <connection>` as a real child process; resolves when it listens. */
+export async function startConnect(
+  stack: Stack,
+  connection: string,
+  env: Record<string, string>,
+): Promise<Proc & { port: number }> {
+  const port = await freePort();
+  const child = spawn(process.execPath, [CLI, 'connect', connection, '--port', String(port), '--edge', stack.edgeUrl, '--json'], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const proc = track(child);
+  const deadline = Date.now() + 20_000;
+  while (!proc.output.some((l) => l.includes('"listening"'))) {
+    if (child.exitCode !== null) throw new Error(`postern connect exited: ${proc.output.join('\n')}`);
+    if (Date.now() > deadline) throw new Error(`postern connect did not start: ${proc.output.join('\n')}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return { ...proc, port };
+}
+
+/** Client-credential env for `postern connect` against the stack's OpenID provider. */
+export function clientEnv(stack: Stack, clientId = stack.clientId, secret = stack.clientSecret): Record<string, string> {
+  return { POSTERN_ISSUER: stack.issuer, POSTERN_CLIENT_ID: clientId, POSTERN_CLIENT_SECRET: secret, POSTERN_AUDIENCE: 'postern' };
+}
+
+/** `postern connector` as a real child process (so a test can kill it). */
+export function startConnectorProcess(stack: Stack, replicaId: string): Proc {
+  const child = spawn(
+    process.execPath,
+    [CLI, 'connector', '--edge', stack.edgeUrl, '--token', stack.connectorToken, '--allow', `127.0.0.1:${stack.pg.port}`, '--replica-id', replicaId],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  return track(child);
+}
+
+export interface RunResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs a client program (psql, pgbench) to completion. */
+export function runProgram(cmd: string, args: string[], opts: { env?: Record<string, string>; input?: string; timeoutMs?: number } = {}): Promise<RunResult> {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(cmd, args, { env: { ...process.env, ...opts.env }, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`${cmd} timed out after ${opts.timeoutMs ?? 30_000} ms\nstdout: ${stdout}\nstderr: ${stderr}`));
+    }, opts.timeoutMs ?? 30_000);
+    child.on('error', reject);
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      resolvePromise({ code, stdout, stderr });
+    });
+    child.stdin.end(opts.input ?? '');
+  });
+}
+
+/** psql against a local `postern connect` listener; user/dbname are ignored by the gateway. */
+export function psql(port: number, sql: string, extra: string[] = []): Promise<RunResult> {
+  return runProgram('psql', [
+    `host=127.0.0.1 port=${port} user=whoever dbname=whatever sslmode=prefer connect_timeout=20`,
+    '-X', '-v', 'ON_ERROR_STOP=1', '-At', '-c', sql, ...extra,
+  ], { env: { PGPASSWORD: 'ignored-by-postern' } });
+}
+
+export async function waitFor(cond: () => Promise<boolean> | boolean, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await cond())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}

@@ -1,0 +1,205 @@
+/**
+ * The spine, end to end: psql/pgbench → postern connect → edge Worker → SessionDO → connector
+ * → Postgres, with tokens from the real local OpenID provider.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { spawn } from 'node:child_process';
+import { AUTH_USERS, clientEnv, fetchToken, psql, runProgram, startConnect, startTestStack, type Proc, type TestStack } from './harness.ts';
+
+let stack: TestStack;
+let connect: Proc & { port: number };
+
+beforeAll(async () => {
+  stack = await startTestStack();
+  connect = await startConnect(stack, 'demo', clientEnv(stack));
+});
+
+afterAll(async () => {
+  await connect?.stop();
+  await stack?.cleanup();
+});
+
+describe('psql through the edge', () => {
+  it('reads the same rows as a direct connection', async () => {
+    const sql = 'select id, full_name, email from customers order by id limit 5';
+    const via = await psql(connect.port, sql);
+    const direct = await runProgram('psql', [stack.targetDsn, '-X', '-At', '-c', sql]);
+    expect(via.stderr).toBe('');
+    expect(via.code).toBe(0);
+    expect(via.stdout.trim().split('\n')).toHaveLength(5);
+    expect(via.stdout).toBe(direct.stdout);
+  });
+
+  it('logs in upstream as the connection user, not as the client-supplied user', async () => {
+    const r = await psql(connect.port, 'select current_user, current_database()');
+    expect(r.stdout.trim()).toBe('demo_app|demo');
+  });
+
+  it('runs multi-statement transactions, errors and recovery in one session', async () => {
+    const r = await runProgram('psql', [`host=127.0.0.1 port=${connect.port} user=x dbname=y sslmode=disable`, '-X', '-At'], {
+      input: [
+        'begin;',
+        'create temp table t(a int);',
+        'insert into t select generate_series(1, 1000);',
+        'select count(*) from t;',
+        'commit;',
+        'select 1/0;',
+        "select 'still alive';",
+      ].join('\n'),
+    });
+    expect(r.stdout).toContain('1000');
+    expect(r.stderr).toContain('division by zero');
+    expect(r.stdout).toContain('still alive');
+  });
+
+  it('copies data in and out (COPY FROM STDIN / TO STDOUT)', async () => {
+    const rows = Array.from({ length: 5000 }, (_, i) => `${i}\tvalue-${i}`).join('\n') + '\n';
+    const r = await runProgram(
+      'psql',
+      [`host=127.0.0.1 port=${connect.port} user=x dbname=y sslmode=disable`, '-X', '-At', '-v', 'ON_ERROR_STOP=1'],
+      {
+        input: `create temp table c(a int, b text);\n\\copy c from stdin\n${rows}\\.\nselect count(*), sum(a) from c;\n\\copy (select * from c where a < 3 order by a) to stdout\n`,
+      },
+    );
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toContain(`5000|${(4999 * 5000) / 2}`);
+    expect(r.stdout).toContain('0\tvalue-0\n1\tvalue-1\n2\tvalue-2');
+  });
+
+  it('delivers LISTEN/NOTIFY notifications', async () => {
+    const r = await runProgram('psql', [`host=127.0.0.1 port=${connect.port} user=x dbname=y sslmode=disable`, '-X'], {
+      input: "listen postern_e2e;\nnotify postern_e2e, 'hello from the edge';\nselect 1;\n",
+    });
+    expect(r.stdout).toContain('Asynchronous notification "postern_e2e" with payload "hello from the edge"');
+  });
+
+  it('works with the extended query protocol (pgbench -M extended and prepared)', async () => {
+    const env = { PGPASSWORD: 'ignored' };
+    const init = await runProgram('pgbench', ['-i', '-s', '1', '-q', '-h', '127.0.0.1', '-p', String(connect.port), '-U', 'x', 'y'], { env, timeoutMs: 60_000 });
+    expect(init.code, init.stderr).toBe(0);
+    for (const mode of ['extended', 'prepared']) {
+      const r = await runProgram('pgbench', ['-S', '-M', mode, '-t', '50', '-c', '2', '-h', '127.0.0.1', '-p', String(connect.port), '-U', 'x', 'y'], { env, timeoutMs: 60_000 });
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout).toMatch(/number of transactions actually processed: 100\/100/);
+    }
+  });
+
+  it('cancels a running pg_sleep when the client sends a CancelRequest', async () => {
+    const child = spawn('psql', [`host=127.0.0.1 port=${connect.port} user=x dbname=y sslmode=disable`, '-X', '-c', 'select pg_sleep(30)'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (d) => (stderr += d));
+    const started = Date.now();
+    await new Promise((r) => setTimeout(r, 1500));
+    child.kill('SIGINT'); // psql answers Ctrl-C by sending a CancelRequest on a new connection
+    const code = await new Promise<number | null>((r) => child.on('exit', r));
+    expect(Date.now() - started).toBeLessThan(15_000);
+    expect(stderr).toContain('canceling statement due to user request');
+    expect(code).not.toBe(0);
+  });
+});
+
+describe('upstream authentication methods', () => {
+  beforeAll(async () => {
+    for (const [kind, u] of Object.entries(AUTH_USERS)) {
+      await stack.pg.query(`SET password_encryption = '${kind === 'md5' ? 'md5' : 'scram-sha-256'}'; CREATE ROLE ${u.user} LOGIN PASSWORD '${u.password}'`);
+      await stack.admin.post('/connections', {
+        name: `demo-${kind}`,
+        protocol: 'postgres',
+        connector: 'local',
+        target: { host: '127.0.0.1', port: stack.pg.port, tls: 'disable' },
+        database: 'demo',
+        username: u.user,
+        credential: { password: u.password },
+        allow: { subjects: [], groups: ['demo'] },
+      });
+    }
+  });
+
+  for (const kind of Object.keys(AUTH_USERS)) {
+    it(`logs in to a target that asks for ${kind} authentication`, async () => {
+      const c = await startConnect(stack, `demo-${kind}`, clientEnv(stack));
+      try {
+        const r = await psql(c.port, 'select current_user');
+        expect(r.stderr).toBe('');
+        expect(r.stdout.trim()).toBe(AUTH_USERS[kind as keyof typeof AUTH_USERS].user);
+      } finally {
+        await c.stop();
+      }
+    });
+  }
+
+  it('tells the client when the injected credentials are wrong, without leaking them', async () => {
+    await stack.admin.post('/connections', {
+      name: 'demo-badpw',
+      protocol: 'postgres',
+      connector: 'local',
+      target: { host: '127.0.0.1', port: stack.pg.port, tls: 'disable' },
+      database: 'demo',
+      username: 'demo_app',
+      credential: { password: 'definitely-wrong-password' },
+      allow: { subjects: [], groups: ['demo'] },
+    });
+    const c = await startConnect(stack, 'demo-badpw', clientEnv(stack));
+    try {
+      const r = await psql(c.port, 'select 1');
+      expect(r.code).not.toBe(0);
+      expect(r.stderr).toContain('could not log in to the target database');
+      expect(r.stderr).not.toContain('definitely-wrong-password');
+    } finally {
+      await c.stop();
+    }
+  });
+});
+
+describe('identity at the edge', () => {
+  it('refuses an unknown connection with a clear message', async () => {
+    const c = await startConnect(stack, 'no-such-connection', clientEnv(stack));
+    try {
+      const r = await psql(c.port, 'select 1');
+      expect(r.code).not.toBe(0);
+      expect(r.stderr).toContain('unknown connection');
+    } finally {
+      await c.stop();
+    }
+  });
+
+  it('refuses a token that is not a valid OIDC token from a trusted issuer', async () => {
+    const c = await startConnect(stack, 'demo', { POSTERN_TOKEN: 'eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0.' });
+    try {
+      const r = await psql(c.port, 'select 1');
+      expect(r.code).not.toBe(0);
+      expect(r.stderr).toContain('token rejected');
+    } finally {
+      await c.stop();
+    }
+  });
+
+  it('refuses an identity that is not on the connection allow-list', async () => {
+    const token = await fetchToken(stack, stack.adminClientId, stack.adminClientSecret); // admin group only
+    const c = await startConnect(stack, 'demo', { POSTERN_TOKEN: token });
+    try {
+      const r = await psql(c.port, 'select 1');
+      expect(r.code).not.toBe(0);
+      expect(r.stderr).toContain('not allowed to use connection');
+    } finally {
+      await c.stop();
+    }
+  });
+
+  it('records sessions with the verified identity in the control plane', async () => {
+    await psql(connect.port, 'select 42');
+    const deadline = Date.now() + 10_000;
+    let sessions: Array<{ subject: string; connectionName?: string; connection?: string; endedAt: string | null }> = [];
+    while (Date.now() < deadline) {
+      const body = await stack.admin.get<{ sessions: typeof sessions }>('/sessions?connection=demo');
+      sessions = body.sessions;
+      if (sessions.some((s) => s.endedAt)) break;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    expect(sessions.length).toBeGreaterThan(0);
+    expect(sessions.every((s) => s.subject === stack.clientId)).toBe(true);
+    expect(sessions.some((s) => s.endedAt)).toBe(true);
+  });
+});
