@@ -1,0 +1,198 @@
+import { describe, expect, it } from 'vitest';
+import { PgSession, type PgSessionIO } from './session.ts';
+import type { CloseReason } from './close-reason.ts';
+import { MessageFramer, type PgFrame } from '../pg/framer.ts';
+import { parseErrorFields, parseBackendKeyData } from '../pg/messages.ts';
+import { parseStartupPacket } from '../pg/startup.ts';
+
+// ---- byte builders for what a server and a client send ----------------------------------------
+const enc = new TextEncoder();
+function msg(type: string, body: Uint8Array = new Uint8Array()): Uint8Array {
+  const out = new Uint8Array(5 + body.length);
+  out[0] = type.charCodeAt(0);
+  new DataView(out.buffer).setInt32(1, 4 + body.length);
+  out.set(body, 5);
+  return out;
+}
+function int32(n: number): Uint8Array {
+  const b = new Uint8Array(4);
+  new DataView(b.buffer).setInt32(0, n);
+  return b;
+}
+function cat(...parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
+}
+const cstr = (s: string) => cat(enc.encode(s), new Uint8Array([0]));
+function untyped(body: Uint8Array): Uint8Array {
+  return cat(int32(4 + body.length), body);
+}
+const sslRequest = untyped(int32(80877103));
+const startup = (params: Record<string, string>) =>
+  untyped(cat(int32(196608), ...Object.entries(params).flatMap(([k, v]) => [cstr(k), cstr(v)]), new Uint8Array([0])));
+const authOk = msg('R', int32(0));
+const authCleartext = msg('R', int32(3));
+const paramStatus = (k: string, v: string) => msg('S', cat(cstr(k), cstr(v)));
+const keyData = msg('K', cat(int32(4242), int32(777)));
+const ready = msg('Z', enc.encode('I'));
+const query = (sql: string) => msg('Q', cstr(sql));
+
+// ---- harness -----------------------------------------------------------------------------------
+function harness() {
+  const toClient: Uint8Array[] = [];
+  const toUpstream: Uint8Array[] = [];
+  const ended: CloseReason[] = [];
+  const cancels: Array<{ processId: number; secretKey: number }> = [];
+  const io: PgSessionIO = {
+    toClient: (b) => toClient.push(b.slice()),
+    toUpstream: (b) => toUpstream.push(b.slice()),
+    end: (r) => ended.push(r),
+    cancelRequested: (k) => cancels.push(k),
+  };
+  const session = new PgSession(
+    { upstreamUser: 'app', upstreamDatabase: 'appdb', gatewayKey: { processId: 99, secretKey: 123456 }, maxMessageBytes: 1 << 20 },
+    io,
+  );
+  const clientFrames = (): PgFrame[] => new MessageFramer({ maxMessageBytes: 1 << 20, startup: false }).push(cat(...toClient));
+  return { session, toClient, toUpstream, ended, cancels, clientFrames };
+}
+const flush = () => new Promise((r) => setTimeout(r, 0));
+
+async function readySession() {
+  const h = harness();
+  h.session.clientData(startup({ user: 'someone', database: 'whatever', application_name: 'psql' }));
+  h.session.upstreamOpen('s3cret');
+  h.session.upstreamData(cat(authCleartext));
+  await flush();
+  h.session.upstreamData(cat(authOk, paramStatus('server_version', '15.0'), keyData, ready));
+  await flush();
+  return h;
+}
+
+describe('PgSession startup', () => {
+  it('answers SSLRequest with N and waits for the StartupMessage', () => {
+    const h = harness();
+    h.session.clientData(sslRequest);
+    expect(h.toClient).toEqual([new Uint8Array([0x4e])]);
+    expect(h.toUpstream).toHaveLength(0);
+  });
+
+  it('sends the injected user and database upstream, never the client-supplied ones', () => {
+    const h = harness();
+    h.session.upstreamOpen('pw');
+    h.session.clientData(startup({ user: 'mallory', database: 'postgres', application_name: 'psql', options: '-c role=admin' }));
+    expect(h.toUpstream).toHaveLength(1);
+    const packet = parseStartupPacket(h.toUpstream[0]!.subarray(4));
+    expect(packet).toEqual({ kind: 'startup', protocol: 196608, params: { user: 'app', database: 'appdb', application_name: 'psql' } });
+  });
+
+  it('authenticates upstream with the credential and gives the client its own cancel key', async () => {
+    const h = await readySession();
+    // Cleartext password reply went upstream.
+    const pw = h.toUpstream[1]!;
+    expect(String.fromCharCode(pw[0]!)).toBe('p');
+    expect(new TextDecoder().decode(pw.subarray(5, -1))).toBe('s3cret');
+    const frames = h.clientFrames();
+    expect(frames.map((f) => String.fromCharCode(f.type)).join('')).toBe('RSKZ');
+    expect(parseBackendKeyData(frames[2]!.body)).toEqual({ processId: 99, secretKey: 123456 });
+    expect(h.session.upstreamKey).toEqual({ processId: 4242, secretKey: 777 });
+    expect(h.session.phase).toBe('proxy');
+  });
+
+  it('refuses replication connections with a clear error', () => {
+    const h = harness();
+    h.session.upstreamOpen('pw');
+    h.session.clientData(startup({ user: 'x', replication: 'database' }));
+    const err = parseErrorFields(h.clientFrames()[0]!.body);
+    expect(err['M']).toContain('replication');
+    expect(h.ended[0]?.kind).toBe('startup-refused');
+  });
+
+  it('reports a CancelRequest and ends without touching the upstream', () => {
+    const h = harness();
+    h.session.clientData(untyped(cat(int32(80877102), int32(4242), int32(99))));
+    expect(h.cancels).toEqual([{ processId: 4242, secretKey: 99 }]);
+    expect(h.ended[0]?.kind).toBe('cancel-request');
+    expect(h.toUpstream).toHaveLength(0);
+  });
+
+  it('maps an upstream auth failure to a generic error without the upstream detail', async () => {
+    const h = harness();
+    h.session.clientData(startup({ user: 'x' }));
+    h.session.upstreamOpen('wrong');
+    h.session.upstreamData(authCleartext);
+    await flush();
+    h.session.upstreamData(msg('E', cat(cstr('SFATAL'), cstr('C28P01'), cstr('Mpassword authentication failed for user "app"'), new Uint8Array([0]))));
+    await flush();
+    const err = parseErrorFields(h.clientFrames()[0]!.body);
+    expect(err['C']).toBe('28000');
+    expect(err['M']).not.toContain('"app"');
+    expect(h.ended[0]).toMatchObject({ kind: 'upstream-auth' });
+  });
+
+  it('holds queries a client pipelines before the session is ready, then sends them in order', async () => {
+    const h = harness();
+    h.session.clientData(cat(startup({ user: 'x' }), query('select 1'), query('select 2')));
+    h.session.upstreamOpen('pw');
+    h.session.upstreamData(authOk);
+    await flush();
+    expect(h.toUpstream).toHaveLength(1); // only the StartupMessage so far
+    h.session.upstreamData(ready);
+    await flush();
+    expect(h.toUpstream[1]).toEqual(cat(query('select 1'), query('select 2')));
+  });
+});
+
+describe('PgSession proxying', () => {
+  it('forwards client messages split across chunks as whole messages', async () => {
+    const h = await readySession();
+    const before = h.toUpstream.length;
+    const q = cat(query('select 1'), query('select 22'));
+    for (const cut of [1, 3, 7, q.length - 1]) {
+      h.session.clientData(q.subarray(0, cut));
+      h.session.clientData(q.subarray(cut));
+    }
+    const sent = cat(...h.toUpstream.slice(before));
+    expect(sent).toEqual(cat(q, q, q, q));
+    expect(h.session.stats.statements).toBe(8);
+  });
+
+  it('forwards server messages to the client unchanged', async () => {
+    const h = await readySession();
+    const n = h.toClient.length;
+    const rows = cat(msg('T', new Uint8Array(2)), msg('D', new Uint8Array(6)), msg('C', cstr('SELECT 1')), ready);
+    h.session.upstreamData(rows.subarray(0, 4));
+    h.session.upstreamData(rows.subarray(4));
+    expect(cat(...h.toClient.slice(n))).toEqual(rows);
+  });
+
+  it('ends the session with a protocol error on a bogus client message type', async () => {
+    const h = await readySession();
+    h.session.clientData(msg('p', cstr('password-after-auth')));
+    const frames = h.clientFrames();
+    const err = parseErrorFields(frames[frames.length - 1]!.body);
+    expect(err['C']).toBe('08P01');
+    expect(h.ended[0]?.kind).toBe('client-protocol');
+  });
+
+  it('ends cleanly with an error when a client announces an oversized message', async () => {
+    const h = await readySession();
+    const huge = new Uint8Array(5);
+    huge[0] = 0x51;
+    new DataView(huge.buffer).setInt32(1, 0x7fffffff);
+    h.session.clientData(huge);
+    expect(h.ended[0]?.kind).toBe('client-protocol');
+  });
+
+  it('passes Terminate upstream and ends', async () => {
+    const h = await readySession();
+    h.session.clientData(msg('X'));
+    expect(h.toUpstream[h.toUpstream.length - 1]).toEqual(msg('X'));
+    expect(h.ended[0]?.kind).toBe('client-terminate');
+  });
+});
