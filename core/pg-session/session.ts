@@ -4,8 +4,8 @@
  *
  *   client:  [SSLRequest → 'N'] → StartupMessage ─┐
  *   target:  channel open ─────────────────────────┴→ StartupMessage(injected user/db) → auth
- *            → ParameterStatus*/BackendKeyData → ReadyForQuery
- *   client ← AuthenticationOk, ParameterStatus*, BackendKeyData(gateway key), ReadyForQuery
+ *            → ParameterStatus, BackendKeyData → ReadyForQuery
+ *   client ← AuthenticationOk, ParameterStatus..., BackendKeyData(gateway key), ReadyForQuery
  *   then both ways, frame by frame.
  *
  * The client never authenticates to the target: its token was verified by the Worker, and any
@@ -66,6 +66,7 @@ const T_TERMINATE = 0x58; // 'X'
 const T_QUERY = 0x51; // 'Q'
 const T_EXECUTE = 0x45; // 'E' (frontend)
 const NO = new Uint8Array([0x4e]); // 'N': "no SSL/GSS here", the tunnel is already encrypted.
+const EMPTY = new Uint8Array(0);
 
 export class PgSession {
   readonly stats = { bytesFromClient: 0, bytesToClient: 0, statements: 0 };
@@ -113,12 +114,22 @@ export class PgSession {
     } catch (e) {
       return this.#fail({ kind: 'client-protocol', detail: messageOf(e) });
     }
-    if (frames.length === 0) return;
-    if (this.#phase === 'proxy') return this.#forwardClient(frames, chunk);
-    for (const frame of frames) {
-      if (this.#phase === 'closed') return;
-      if (this.#clientParams === undefined) this.#clientStartupPacket(frame);
-      else this.#holdClient(frame.raw);
+    for (;;) {
+      if (frames.length === 0) return;
+      if (this.#phase === 'proxy') return this.#forwardClient(frames, chunk);
+      for (const frame of frames) {
+        if (this.#phase !== 'startup') return;
+        if (this.#clientParams === undefined) this.#clientStartupPacket(frame);
+        else this.#holdClient(frame.raw);
+      }
+      // Startup packets come one at a time; read on in whatever mode the packet left us in.
+      if (this.#clientFramer.buffered() === 0) return;
+      try {
+        frames = this.#clientFramer.push(EMPTY);
+      } catch (e) {
+        return this.#fail({ kind: 'client-protocol', detail: messageOf(e) });
+      }
+      chunk = EMPTY;
     }
   }
 

@@ -1,0 +1,51 @@
+/**
+ * The first packets of a client connection (protocol §55.2.1 / §55.7): SSLRequest,
+ * GSSENCRequest, CancelRequest or a StartupMessage, told apart by the int32 code after the length.
+ */
+import { PosternError } from '../errors.ts';
+import { CANCEL_REQUEST_CODE, GSSENC_REQUEST_CODE, PROTOCOL_3_0, readCString, SSL_REQUEST_CODE } from './messages.ts';
+
+export type StartupPacket =
+  | { kind: 'ssl' }
+  | { kind: 'gssenc' }
+  | { kind: 'cancel'; processId: number; secretKey: number }
+  | { kind: 'startup'; protocol: number; params: Record<string, string> };
+
+const MAX_PARAMS = 64;
+
+function fail(message: string): never {
+  throw new PosternError('PROTOCOL_VIOLATION', message);
+}
+
+/** Parses a startup-phase packet body (after the int32 length). */
+export function parseStartupPacket(body: Uint8Array): StartupPacket {
+  if (body.byteLength < 4) fail('startup packet too short');
+  const view = new DataView(body.buffer, body.byteOffset, body.byteLength);
+  const code = view.getInt32(0);
+  if (code === SSL_REQUEST_CODE || code === GSSENC_REQUEST_CODE) {
+    if (body.byteLength !== 4) fail('malformed SSL/GSS request');
+    return { kind: code === SSL_REQUEST_CODE ? 'ssl' : 'gssenc' };
+  }
+  if (code === CANCEL_REQUEST_CODE) {
+    if (body.byteLength !== 12) fail('malformed CancelRequest');
+    return { kind: 'cancel', processId: view.getInt32(4), secretKey: view.getInt32(8) };
+  }
+  if (code !== PROTOCOL_3_0) {
+    fail(`unsupported frontend protocol ${code >>> 16}.${code & 0xffff}: Postern speaks 3.0`);
+  }
+  const params: Record<string, string> = {};
+  let off = 4;
+  let count = 0;
+  while (off < body.byteLength && body[off] !== 0) {
+    const [key, afterKey] = readCString(body, off);
+    if (afterKey >= body.byteLength) fail(`startup parameter ${key} has no value`);
+    const [value, next] = readCString(body, afterKey);
+    if (++count > MAX_PARAMS) fail('too many startup parameters');
+    if (Object.hasOwn(params, key)) fail(`duplicate startup parameter ${key}`);
+    params[key] = value;
+    off = next;
+  }
+  if (off !== body.byteLength - 1) fail('startup packet not terminated');
+  if (!params['user']) fail('startup packet has no user');
+  return { kind: 'startup', protocol: code, params };
+}
