@@ -65,9 +65,9 @@ export async function decryptCredential(ring: Keyring, sealed: SealedCredential,
   try {
     const raw = base64Decode(sealed.ciphertext);
     const pt = await crypto.subtle.decrypt(
-      { name: 'AES-GCM', iv: raw.subarray(0, 12), additionalData: enc.encode(aad) },
+      { name: 'AES-GCM', iv: raw.subarray(0, 12) as BufferSource, additionalData: enc.encode(aad) },
       key,
-      raw.subarray(12),
+      raw.subarray(12) as BufferSource,
     );
     return dec.decode(pt);
   } catch {

@@ -1,0 +1,44 @@
+/**
+ * Admin API authentication: the bootstrap token (a Worker secret, for first setup) or an OIDC
+ * token carrying ADMIN_GROUP. Failures are generic; the detail goes to the log, never the token.
+ */
+import type { MiddlewareHandler } from 'hono';
+import { constantTimeEqual, sha256Hex } from '../../core/crypto/secrets.ts';
+import type { Identity } from '../../core/identity/identity.ts';
+import { isPosternError } from '../../core/errors.ts';
+import type { Env } from '../env.ts';
+import { readBearer } from './bearer.ts';
+import { getTokenVerifier } from './verifier.ts';
+
+export type AdminPrincipal = { kind: 'bootstrap' } | { kind: 'oidc'; identity: Identity };
+export type AdminEnv = { Bindings: Env; Variables: { admin: AdminPrincipal } };
+
+const unauthorized = () =>
+  Response.json({ error: { code: 'unauthorized', message: 'missing or invalid admin credentials' } }, { status: 401 });
+
+export const requireAdmin: MiddlewareHandler<AdminEnv> = async (c, next) => {
+  const token = readBearer(c.req.raw);
+  if (!token) return unauthorized();
+  const bootstrap = c.env.ADMIN_BOOTSTRAP_TOKEN;
+  if (bootstrap && !token.includes('.')) {
+    // Hash both sides so the comparison time does not depend on where they differ.
+    if (constantTimeEqual(await sha256Hex(token), await sha256Hex(bootstrap))) {
+      c.set('admin', { kind: 'bootstrap' });
+      return next();
+    }
+    console.warn(JSON.stringify({ msg: 'admin auth failed', reason: 'bootstrap token mismatch' }));
+    return unauthorized();
+  }
+  let identity: Identity;
+  try {
+    identity = await getTokenVerifier(c.env).verify(token, new Date());
+  } catch (e) {
+    console.warn(JSON.stringify({ msg: 'admin auth failed', reason: isPosternError(e) ? e.code : 'error', detail: (e as Error).message }));
+    return unauthorized();
+  }
+  if (!c.env.ADMIN_GROUP || !identity.groups.includes(c.env.ADMIN_GROUP)) {
+    return Response.json({ error: { code: 'forbidden', message: 'token lacks the admin group' } }, { status: 403 });
+  }
+  c.set('admin', { kind: 'oidc', identity });
+  return next();
+};
