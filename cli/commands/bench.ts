@@ -188,7 +188,7 @@ async function fetchClientToken(stack: Stack): Promise<string> {
       Authorization: `Basic ${Buffer.from(`${stack.clientId}:${stack.clientSecret}`).toString('base64')}`,
       'Content-Type': 'application/x-www-form-urlencoded',
     },
-    body: new URLSearchParams({ grant_type: 'client_credentials', resource: 'postern' }),
+    body: new URLSearchParams({ grant_type: 'client_credentials', resource: 'urn:postern' }),
   });
   if (!res.ok) throw new Error(`token endpoint: HTTP ${res.status}`);
   return ((await res.json()) as { access_token: string }).access_token;

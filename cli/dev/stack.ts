@@ -19,7 +19,8 @@ import { demoCustomers, demoSeedSql } from './demo-data.ts';
 import { AdminClient } from './admin-client.ts';
 import { runConnector } from '../../connector/index.ts';
 
-export const AUDIENCE = 'postern';
+// oidc-provider requires resource indicators to be absolute URIs (RFC 8707 §2).
+export const AUDIENCE = 'urn:postern';
 export const DEMO_CONNECTION = 'demo';
 export const DEMO_GROUP = 'demo';
 export const ADMIN_GROUP = 'postern-admins';

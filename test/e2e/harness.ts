@@ -66,7 +66,7 @@ export async function fetchToken(stack: Stack, clientId = stack.clientId, secret
       Authorization: `Basic ${Buffer.from(`${clientId}:${secret}`).toString('base64')}`,
       'Content-Type': 'application/x-www-form-urlencoded',
     },
-    body: new URLSearchParams({ grant_type: 'client_credentials', resource: 'postern' }),
+    body: new URLSearchParams({ grant_type: 'client_credentials', resource: 'urn:postern' }),
   });
   if (!res.ok) throw new Error(`token endpoint: HTTP ${res.status} ${await res.text()}`);
   return ((await res.json()) as { access_token: string }).access_token;
@@ -118,7 +118,7 @@ export async function startConnect(
 
 /** Client-credential env for `postern connect` against the stack's OpenID provider. */
 export function clientEnv(stack: Stack, clientId = stack.clientId, secret = stack.clientSecret): Record<string, string> {
-  return { POSTERN_ISSUER: stack.issuer, POSTERN_CLIENT_ID: clientId, POSTERN_CLIENT_SECRET: secret, POSTERN_AUDIENCE: 'postern' };
+  return { POSTERN_ISSUER: stack.issuer, POSTERN_CLIENT_ID: clientId, POSTERN_CLIENT_SECRET: secret, POSTERN_AUDIENCE: 'urn:postern' };
 }
 
 /** `postern connector` as a real child process (so a test can kill it). */

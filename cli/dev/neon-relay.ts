@@ -1,0 +1,62 @@
+/**
+ * WebSocket-to-TCP relay, so @neondatabase/serverless reaches a plain local Postgres the way it
+ * reaches Neon (Neon's local-development recipe runs a "wsproxy" for the same purpose). The
+ * driver opens ws://<wsProxy>?address=host:port; only allow-listed addresses are dialed.
+ */
+import { createServer } from 'node:http';
+import { connect } from 'node:net';
+import { WebSocketServer, type WebSocket } from 'ws';
+
+const HIGH_WATER = 1 << 20;
+
+export async function startNeonRelay(opts: { port?: number; allow: Array<{ host: string; port: number }> }) {
+  const allowed = new Set(opts.allow.map((a) => `${a.host}:${a.port}`));
+  const http = createServer((_req, res) => res.writeHead(426).end('WebSocket only'));
+  const wss = new WebSocketServer({ server: http, perMessageDeflate: false });
+  wss.on('connection', (ws: WebSocket, req) => {
+    const address = new URL(req.url ?? '/', 'http://relay').searchParams.get('address') ?? '';
+    if (!allowed.has(address)) return ws.close(1008, 'address not allowed');
+    const [host, port] = [address.slice(0, address.lastIndexOf(':')), Number(address.slice(address.lastIndexOf(':') + 1))];
+    const tcp = connect({ host, port, noDelay: true });
+    const pending: Buffer[] = [];
+    let open = false;
+    tcp.on('connect', () => {
+      open = true;
+      for (const b of pending) tcp.write(b);
+      pending.length = 0;
+    });
+    ws.on('message', (data: Buffer) => (open ? tcp.write(data) : pending.push(data)));
+    tcp.on('data', (d) => {
+      ws.send(d);
+      if (ws.bufferedAmount > HIGH_WATER) {
+        tcp.pause();
+        const resume = setInterval(() => {
+          if (ws.bufferedAmount < HIGH_WATER / 2 || ws.readyState !== ws.OPEN) {
+            clearInterval(resume);
+            tcp.resume();
+          }
+        }, 5);
+      }
+    });
+    const end = () => {
+      tcp.destroy();
+      if (ws.readyState === ws.OPEN) ws.close(1000);
+    };
+    tcp.on('close', end);
+    tcp.on('error', end);
+    ws.on('close', end);
+    ws.on('error', end);
+  });
+  await new Promise<void>((r) => http.listen(opts.port ?? 0, '127.0.0.1', r));
+  const port = (http.address() as { port: number }).port;
+  return {
+    port,
+    wsProxy: `127.0.0.1:${port}/v2`,
+    stop: () =>
+      new Promise<void>((r) => {
+        for (const c of wss.clients) c.terminate();
+        wss.close();
+        http.close(() => r());
+      }),
+  };
+}
