@@ -47,7 +47,13 @@ export async function run(argv: string[]): Promise<number> {
     process.stderr.write(`postern connector: missing ${missing.join(', ')}. See: postern connector --help\n`);
     return 2;
   }
+  let fatal: string | undefined;
+  let wake: () => void = () => {};
   const connector = runConnector({
+    onFatal: (message) => {
+      fatal = message;
+      wake();
+    },
     edgeUrl: edge!,
     token: token!,
     allow: allow!,
@@ -55,9 +61,15 @@ export async function run(argv: string[]): Promise<number> {
     ...(values['ca-file'] ? { caFile: values['ca-file'] } : {}),
   });
   await new Promise<void>((resolveStop) => {
+    wake = resolveStop;
+    if (fatal) resolveStop();
     process.once('SIGINT', () => resolveStop());
     process.once('SIGTERM', () => resolveStop());
   });
   await connector.stop();
+  if (fatal) {
+    process.stderr.write(`postern connector: ${fatal}\n`);
+    return 1;
+  }
   return 0;
 }

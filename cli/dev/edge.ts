@@ -54,9 +54,9 @@ export async function startEdge(opts: EdgeOptions, scriptPath: string): Promise<
     modulesRoot: join(scriptPath, '..'),
     bindings: { ...((workerOptions as { bindings?: Record<string, unknown> }).bindings ?? {}), ...opts.bindings },
     durableObjectsPersist: opts.persistDir ?? false,
-    handleRuntimeStdio(stdout, stderr) {
-      const forward = (chunk: Buffer) => {
-        for (const line of chunk.toString('utf8').split('\n')) if (line.trim()) opts.onLog?.(line);
+    handleRuntimeStdio(stdout: NodeJS.ReadableStream, stderr: NodeJS.ReadableStream) {
+      const forward = (chunk: Buffer | string) => {
+        for (const line of chunk.toString().split('\n')) if (line.trim()) opts.onLog?.(line);
       };
       stdout.on('data', forward);
       stderr.on('data', forward);

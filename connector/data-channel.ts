@@ -1,0 +1,123 @@
+/**
+ * One session's data channel: target socket ⇄ WebSocket to the session's Durable Object.
+ * Binary frames are target bytes; the only text frames are the hello/error we send first and
+ * cancel requests from the edge.
+ */
+import { connect } from 'node:net';
+import type { Duplex } from 'node:stream';
+import WebSocket from 'ws';
+import type { ChannelError, ChannelHello, DialRequest } from '../core/tunnel/protocol.ts';
+import { parseChannelFromEdge } from '../core/tunnel/protocol.ts';
+import { cancelRequest } from '../core/pg/messages.ts';
+import { isAllowed, type Rule } from './allowlist.ts';
+import { resolveCredential } from './credentials.ts';
+import { openTarget, TargetError } from './target.ts';
+import type { Log } from './log.ts';
+
+const HIGH_WATER = 1 << 20;
+
+export interface ChannelOptions {
+  edgeUrl: string;
+  rules: Rule[];
+  caFile?: string;
+  log: Log;
+}
+
+export function channelUrl(edgeUrl: string, sessionId: string): string {
+  const u = new URL(`/v1/channel/${sessionId}`, edgeUrl);
+  u.protocol = u.protocol === 'https:' ? 'wss:' : 'ws:';
+  return u.toString();
+}
+
+/** Opens the channel for a dial request; resolves when it has ended. */
+export async function runDataChannel(dial: DialRequest, opts: ChannelOptions, track: (close: () => void) => () => void): Promise<void> {
+  const fields = { session: dial.sessionId.slice(0, 12), target: `${dial.target.host}:${dial.target.port}` };
+  let target: Duplex | undefined;
+  let failure: ChannelError | undefined;
+  let credential: string | undefined;
+  if (!isAllowed(opts.rules, dial.target)) {
+    failure = { type: 'channel-error', reason: 'not-allowed', message: `target ${fields.target} is not in the connector's allowlist` };
+  } else if (dial.credentialRef && !(credential = resolveCredential(dial.credentialRef))) {
+    failure = { type: 'channel-error', reason: 'credential-missing', message: `the connector could not resolve credential ${dial.credentialRef}` };
+  } else {
+    try {
+      target = await openTarget(dial.target, { connectTimeoutMs: 10_000, ...(opts.caFile ? { caFile: opts.caFile } : {}) });
+    } catch (e) {
+      const reason = e instanceof TargetError ? e.reason : 'unreachable';
+      failure = { type: 'channel-error', reason, message: (e as Error).message };
+    }
+  }
+  if (failure) opts.log('warn', 'dial refused', { ...fields, reason: failure.reason, detail: failure.message });
+
+  const ws = new WebSocket(channelUrl(opts.edgeUrl, dial.sessionId), {
+    headers: { Authorization: `Bearer ${dial.channelToken}` },
+    perMessageDeflate: false,
+  });
+  ws.binaryType = 'nodebuffer';
+  const untrack = track(() => {
+    target?.destroy();
+    ws.terminate();
+  });
+
+  await new Promise<void>((resolve) => {
+    let done = false;
+    const finish = (code: number, reason: string) => {
+      if (done) return;
+      done = true;
+      target?.destroy();
+      if (ws.readyState === WebSocket.OPEN) ws.close(code, reason);
+      else if (ws.readyState === WebSocket.CONNECTING) ws.terminate();
+      untrack();
+      resolve();
+    };
+    ws.on('open', () => {
+      if (failure) {
+        ws.send(JSON.stringify(failure));
+        return finish(1008, failure.reason);
+      }
+      const hello: ChannelHello = { type: 'channel-hello', ...(credential ? { credential } : {}) };
+      ws.send(JSON.stringify(hello));
+      opts.log('info', 'channel opened', fields);
+      target!.on('data', (d: Buffer) => {
+        ws.send(d);
+        if (ws.bufferedAmount > HIGH_WATER) {
+          target!.pause();
+          const t = setInterval(() => {
+            if (ws.bufferedAmount < HIGH_WATER / 2 || ws.readyState !== WebSocket.OPEN) {
+              clearInterval(t);
+              target!.resume();
+            }
+          }, 2);
+        }
+      });
+      target!.on('close', () => finish(1000, 'target closed'));
+      target!.on('error', (e) => finish(1011, `target error: ${e.message}`.slice(0, 120)));
+    });
+    ws.on('message', (data: Buffer, isBinary: boolean) => {
+      if (isBinary) {
+        if (target && !target.write(data)) {
+          ws.pause();
+          target.once('drain', () => ws.resume());
+        }
+        return;
+      }
+      try {
+        const cancel = parseChannelFromEdge(data.toString('utf8'));
+        const s = connect({ host: dial.target.host, port: dial.target.port }, () => s.end(cancelRequest(cancel)));
+        s.on('error', () => s.destroy());
+        opts.log('info', 'cancel forwarded', fields);
+      } catch {
+        finish(1008, 'invalid channel message');
+      }
+    });
+    ws.on('unexpected-response', (_req, res) => {
+      opts.log('warn', 'channel rejected by the edge', { ...fields, status: res.statusCode });
+      finish(1000, 'rejected');
+    });
+    ws.on('close', () => finish(1000, 'edge closed'));
+    ws.on('error', (e) => {
+      opts.log('warn', 'channel error', { ...fields, error: e.message });
+      finish(1011, 'error');
+    });
+  });
+}
