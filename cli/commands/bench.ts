@@ -11,7 +11,7 @@ import { spawn } from 'node:child_process';
 import pg from 'pg';
 import { startStack, type Stack } from '../dev/stack.ts';
 import { startConnectListener } from '../connect/listener.ts';
-import { staticTokenSource } from '../token-source/static.ts';
+import { staticTokenSource } from '../token-source/index.ts';
 
 export const help = `Usage: postern bench [--duration S] [--clients N] [--setup-samples N] [--out DIR] [--json]
 

@@ -1,0 +1,58 @@
+/** `postern`: the command table, help, and the one error format. */
+import * as connect from './commands/connect.ts';
+import * as token from './commands/token.ts';
+import * as connector from './commands/connector.ts';
+import * as dev from './commands/dev.ts';
+import * as bench from './commands/bench.ts';
+import { CliError } from './errors.ts';
+
+interface Command {
+  help: string;
+  run(argv: string[]): Promise<number>;
+}
+
+const COMMANDS: Record<string, { summary: string; command: Command }> = {
+  connect: { summary: 'open a local listener for a connection (psql, pgbench, JDBC...)', command: connect },
+  token: { summary: 'print an access token from client credentials', command: token },
+  connector: { summary: 'run a connector replica in the private network', command: connector },
+  dev: { summary: 'run the whole stack locally (npm start)', command: dev },
+  bench: { summary: 'benchmark direct vs through Postern (npm run bench)', command: bench },
+};
+
+const USAGE = `Usage: postern <command> [options]
+
+Postern: identity-aware access to private Postgres through the edge, with short-lived OIDC
+tokens instead of shared secrets.
+
+Commands:
+${Object.entries(COMMANDS)
+  .map(([name, c]) => `  ${name.padEnd(10)} ${c.summary}`)
+  .join('\n')}
+
+Run 'postern <command> --help' for a command's options.
+`;
+
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    process.stdout.write(USAGE);
+    return name ? 0 : 2;
+  }
+  const entry = COMMANDS[name];
+  if (!entry) {
+    process.stderr.write(`postern: unknown command "${name}". Commands: ${Object.keys(COMMANDS).join(', ')}. See: postern --help\n`);
+    return 2;
+  }
+  const json = rest.includes('--json');
+  try {
+    return await entry.command.run(rest);
+  } catch (e) {
+    const err = e instanceof CliError ? e : null;
+    const usage = (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS');
+    const message = err?.message ?? (e as Error).message;
+    const code = err?.code ?? (usage ? 'usage' : 'error');
+    if (json) process.stderr.write(JSON.stringify({ error: { code, message } }) + '\n');
+    else process.stderr.write(`postern ${name}: ${message}${usage ? `. See: postern ${name} --help` : ''}\n`);
+    return usage || code === 'usage' ? 2 : 1;
+  }
+}
