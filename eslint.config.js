@@ -7,7 +7,10 @@ export default tseslint.config(
   ...tseslint.configs.recommended,
   {
     rules: {
-      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', destructuredArrayIgnorePattern: '^_' }],
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_', destructuredArrayIgnorePattern: '^_' },
+      ],
       '@typescript-eslint/no-non-null-assertion': 'off',
     },
   },
@@ -16,7 +19,10 @@ export default tseslint.config(
     ignores: ['core/**/*.test.ts'],
     rules: {
       'no-restricted-imports': ['error', { patterns: ['node:*', 'cloudflare:*'] }],
-      'no-restricted-globals': ['error', { name: 'Buffer', message: 'core/ is runtime-neutral: use Uint8Array.' }],
+      'no-restricted-globals': [
+        'error',
+        { name: 'Buffer', message: 'core/ is runtime-neutral: use Uint8Array.' },
+      ],
     },
   },
 );

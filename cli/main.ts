@@ -40,7 +40,9 @@ export async function main(argv: string[]): Promise<number> {
   }
   const entry = COMMANDS[name];
   if (!entry) {
-    process.stderr.write(`postern: unknown command "${name}". Commands: ${Object.keys(COMMANDS).join(', ')}. See: postern --help\n`);
+    process.stderr.write(
+      `postern: unknown command "${name}". Commands: ${Object.keys(COMMANDS).join(', ')}. See: postern --help\n`,
+    );
     return 2;
   }
   const json = rest.includes('--json');

@@ -6,7 +6,10 @@
  */
 import type { TargetSpec } from '../core/tunnel/protocol.ts';
 
-export type Rule = { kind: 'any' } | { kind: 'host'; host: string; port: number | '*' } | { kind: 'cidr'; base: number; mask: number; port: number | '*' };
+export type Rule =
+  | { kind: 'any' }
+  | { kind: 'host'; host: string; port: number | '*' }
+  | { kind: 'cidr'; base: number; mask: number; port: number | '*' };
 
 function ipv4(s: string): number | null {
   const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(s);
@@ -18,7 +21,10 @@ function ipv4(s: string): number | null {
 
 export function parseAllowlist(text: string): Rule[] {
   const rules: Rule[] = [];
-  for (const raw of text.split(',').map((s) => s.trim()).filter(Boolean)) {
+  for (const raw of text
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)) {
     if (raw === '*') {
       rules.push({ kind: 'any' });
       continue;
@@ -28,12 +34,14 @@ export function parseAllowlist(text: string): Rule[] {
     const host = raw.slice(0, sep).toLowerCase();
     const portText = raw.slice(sep + 1);
     const port = portText === '*' ? '*' : Number(portText);
-    if (port !== '*' && (!Number.isInteger(port) || port < 1 || port > 65535)) throw new Error(`allowlist entry "${raw}" has an invalid port`);
+    if (port !== '*' && (!Number.isInteger(port) || port < 1 || port > 65535))
+      throw new Error(`allowlist entry "${raw}" has an invalid port`);
     if (host.includes('/')) {
       const [ip, bits] = host.split('/');
       const base = ipv4(ip ?? '');
       const n = Number(bits);
-      if (base === null || !Number.isInteger(n) || n < 0 || n > 32) throw new Error(`allowlist entry "${raw}" has an invalid CIDR`);
+      if (base === null || !Number.isInteger(n) || n < 0 || n > 32)
+        throw new Error(`allowlist entry "${raw}" has an invalid CIDR`);
       const mask = n === 0 ? 0 : (0xffffffff << (32 - n)) >>> 0;
       rules.push({ kind: 'cidr', base: (base & mask) >>> 0, mask, port });
     } else {
@@ -50,6 +58,6 @@ export function isAllowed(rules: Rule[], target: Pick<TargetSpec, 'host' | 'port
     if (r.kind === 'any') return true;
     if (r.port !== '*' && r.port !== target.port) return false;
     if (r.kind === 'host') return r.host === host;
-    return ip !== null && ((ip & r.mask) >>> 0) === r.base;
+    return ip !== null && (ip & r.mask) >>> 0 === r.base;
   });
 }

@@ -77,7 +77,12 @@ export class ControlSocket {
       this.#connected = true;
       upSince = Date.now();
       lastSeen = Date.now();
-      const hello: ReplicaHello = { type: 'hello', replicaId: this.opts.replicaId, version: this.opts.version, hostname: hostname().slice(0, 253) || 'unknown' };
+      const hello: ReplicaHello = {
+        type: 'hello',
+        replicaId: this.opts.replicaId,
+        version: this.opts.version,
+        hostname: hostname().slice(0, 253) || 'unknown',
+      };
       ws.send(JSON.stringify(hello));
       log('info', 'connected to the edge', { edge: this.opts.edgeUrl, replica: this.opts.replicaId });
       beat = setInterval(() => {
@@ -99,7 +104,9 @@ export class ControlSocket {
     ws.on('unexpected-response', (_req, res) => {
       if (res.statusCode === 401 || res.statusCode === 403) {
         this.#stopped = true;
-        this.opts.onFatal('connector token rejected by the edge: create a new connector token with the admin API (POST /api/v1/connectors) and restart');
+        this.opts.onFatal(
+          'connector token rejected by the edge: create a new connector token with the admin API (POST /api/v1/connectors) and restart',
+        );
       } else {
         log('warn', 'edge refused the control socket', { status: res.statusCode });
       }

@@ -30,24 +30,40 @@ export function channelUrl(edgeUrl: string, sessionId: string): string {
 }
 
 /** Opens the channel for a dial request; resolves when it has ended. */
-export async function runDataChannel(dial: DialRequest, opts: ChannelOptions, track: (close: () => void) => () => void): Promise<void> {
+export async function runDataChannel(
+  dial: DialRequest,
+  opts: ChannelOptions,
+  track: (close: () => void) => () => void,
+): Promise<void> {
   const fields = { session: dial.sessionId.slice(0, 12), target: `${dial.target.host}:${dial.target.port}` };
   let target: Duplex | undefined;
   let failure: ChannelError | undefined;
   let credential: string | undefined;
   if (!isAllowed(opts.rules, dial.target)) {
-    failure = { type: 'channel-error', reason: 'not-allowed', message: `target ${fields.target} is not in the connector's allowlist` };
+    failure = {
+      type: 'channel-error',
+      reason: 'not-allowed',
+      message: `target ${fields.target} is not in the connector's allowlist`,
+    };
   } else if (dial.credentialRef && !(credential = resolveCredential(dial.credentialRef))) {
-    failure = { type: 'channel-error', reason: 'credential-missing', message: `the connector could not resolve credential ${dial.credentialRef}` };
+    failure = {
+      type: 'channel-error',
+      reason: 'credential-missing',
+      message: `the connector could not resolve credential ${dial.credentialRef}`,
+    };
   } else {
     try {
-      target = await openTarget(dial.target, { connectTimeoutMs: 10_000, ...(opts.caFile ? { caFile: opts.caFile } : {}) });
+      target = await openTarget(dial.target, {
+        connectTimeoutMs: 10_000,
+        ...(opts.caFile ? { caFile: opts.caFile } : {}),
+      });
     } catch (e) {
       const reason = e instanceof TargetError ? e.reason : 'unreachable';
       failure = { type: 'channel-error', reason, message: (e as Error).message };
     }
   }
-  if (failure) opts.log('warn', 'dial refused', { ...fields, reason: failure.reason, detail: failure.message });
+  if (failure)
+    opts.log('warn', 'dial refused', { ...fields, reason: failure.reason, detail: failure.message });
 
   const ws = new WebSocket(channelUrl(opts.edgeUrl, dial.sessionId), {
     headers: { Authorization: `Bearer ${dial.channelToken}` },
@@ -103,7 +119,9 @@ export async function runDataChannel(dial: DialRequest, opts: ChannelOptions, tr
       }
       try {
         const cancel = parseChannelFromEdge(data.toString('utf8'));
-        const s = connect({ host: dial.target.host, port: dial.target.port }, () => s.end(cancelRequest(cancel)));
+        const s = connect({ host: dial.target.host, port: dial.target.port }, () =>
+          s.end(cancelRequest(cancel)),
+        );
         s.on('error', () => s.destroy());
         opts.log('info', 'cancel forwarded', fields);
       } catch {

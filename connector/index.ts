@@ -33,7 +33,8 @@ export function runConnector(opts: ConnectorOptions): Connector {
   const log = opts.log ?? jsonLog;
   const rules = parseAllowlist(opts.allow);
   if (rules.length === 0) log('warn', 'allowlist is empty: every dial will be refused (set --allow)');
-  if (rules.some((r) => r.kind === 'any')) log('warn', "allowlist is '*': this connector will dial any target the edge names");
+  if (rules.some((r) => r.kind === 'any'))
+    log('warn', "allowlist is '*': this connector will dial any target the edge names");
   const replicaId = opts.replicaId ?? `${hostname()}-${randomBytes(3).toString('hex')}`;
   const channels = new Set<() => void>();
   const pending = new Set<Promise<void>>();
@@ -56,11 +57,18 @@ export function runConnector(opts: ConnectorOptions): Connector {
       } catch (e) {
         return log('warn', 'ignored invalid control message', { error: (e as Error).message });
       }
-      log('info', 'dial', { session: dial.sessionId.slice(0, 12), target: `${dial.target.host}:${dial.target.port}` });
-      const p = runDataChannel(dial, { edgeUrl: opts.edgeUrl, rules, log, ...(opts.caFile ? { caFile: opts.caFile } : {}) }, (close) => {
-        channels.add(close);
-        return () => channels.delete(close);
-      }).catch((e: Error) => log('error', 'data channel failed', { error: e.message }));
+      log('info', 'dial', {
+        session: dial.sessionId.slice(0, 12),
+        target: `${dial.target.host}:${dial.target.port}`,
+      });
+      const p = runDataChannel(
+        dial,
+        { edgeUrl: opts.edgeUrl, rules, log, ...(opts.caFile ? { caFile: opts.caFile } : {}) },
+        (close) => {
+          channels.add(close);
+          return () => channels.delete(close);
+        },
+      ).catch((e: Error) => log('error', 'data channel failed', { error: e.message }));
       pending.add(p);
       void p.finally(() => pending.delete(p));
     },

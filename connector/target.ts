@@ -24,7 +24,12 @@ function tcp(target: TargetSpec, timeoutMs: number): Promise<Socket> {
     const s = connect({ host: target.host, port: target.port, noDelay: true });
     const t = setTimeout(() => {
       s.destroy();
-      reject(new TargetError('unreachable', `connect to ${target.host}:${target.port} timed out after ${timeoutMs} ms`));
+      reject(
+        new TargetError(
+          'unreachable',
+          `connect to ${target.host}:${target.port} timed out after ${timeoutMs} ms`,
+        ),
+      );
     }, timeoutMs);
     s.once('connect', () => {
       clearTimeout(t);
@@ -37,7 +42,10 @@ function tcp(target: TargetSpec, timeoutMs: number): Promise<Socket> {
   });
 }
 
-export async function openTarget(target: TargetSpec, opts: { caFile?: string; connectTimeoutMs: number }): Promise<Duplex> {
+export async function openTarget(
+  target: TargetSpec,
+  opts: { caFile?: string; connectTimeoutMs: number },
+): Promise<Duplex> {
   const socket = await tcp(target, opts.connectTimeoutMs);
   if (target.tls === 'disable') return socket;
   socket.write(sslRequest());

@@ -4,7 +4,12 @@
  * code a peer "sent" would do exactly that when the peer vanished.
  */
 export function safeCloseCode(code: number): number {
-  if (code === 1000 || (code >= 1001 && code <= 1003) || (code >= 1007 && code <= 1014) || (code >= 3000 && code <= 4999)) {
+  if (
+    code === 1000 ||
+    (code >= 1001 && code <= 1003) ||
+    (code >= 1007 && code <= 1014) ||
+    (code >= 3000 && code <= 4999)
+  ) {
     return code;
   }
   return 1000;

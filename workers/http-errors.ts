@@ -10,12 +10,15 @@ export function httpError(status: number, code: string, message: string): Respon
 
 export function errorToResponse(e: unknown): Response {
   if (!isPosternError(e)) {
-    console.error(JSON.stringify({ msg: 'unhandled error', error: e instanceof Error ? e.message : String(e) }));
+    console.error(
+      JSON.stringify({ msg: 'unhandled error', error: e instanceof Error ? e.message : String(e) }),
+    );
     return httpError(500, 'internal', 'internal error');
   }
   const [status, code, message] = mapCode(e.code, e.message);
   if (status >= 500) console.error(JSON.stringify({ msg: 'request failed', code: e.code, error: e.message }));
-  else if (status === 401) console.warn(JSON.stringify({ msg: 'authentication failed', code: e.code, error: e.message }));
+  else if (status === 401)
+    console.warn(JSON.stringify({ msg: 'authentication failed', code: e.code, error: e.message }));
   return httpError(status, code, message);
 }
 

@@ -111,30 +111,75 @@ export async function run(argv: string[]): Promise<number> {
     say('starting the stack…');
     stack = await startStack({ root: ROOT, stateDir: join(dir, 'state'), reuse: false, log: say });
     const direct = new URL(stack.targetDsn);
-    const directEnv = { PGHOST: '127.0.0.1', PGPORT: direct.port, PGUSER: 'demo_app', PGPASSWORD: decodeURIComponent(direct.password), PGDATABASE: 'demo' };
+    const directEnv = {
+      PGHOST: '127.0.0.1',
+      PGPORT: direct.port,
+      PGUSER: 'demo_app',
+      PGPASSWORD: decodeURIComponent(direct.password),
+      PGDATABASE: 'demo',
+    };
     say('pgbench -i (scale 1)…');
     await runPgbench(['-i', '-s', '1', '-q'], directEnv, dir).catch(() => undefined);
 
     const token = await fetchClientToken(stack);
-    listener = await startConnectListener({ connection: 'demo', edge: stack.edgeUrl, port: 0, tokenSource: staticTokenSource(token) });
-    const viaEnv = { PGHOST: '127.0.0.1', PGPORT: String(listener.port), PGUSER: 'bench', PGPASSWORD: 'unused', PGDATABASE: 'demo', PGSSLMODE: 'disable' };
+    listener = await startConnectListener({
+      connection: 'demo',
+      edge: stack.edgeUrl,
+      port: 0,
+      tokenSource: staticTokenSource(token),
+    });
+    const viaEnv = {
+      PGHOST: '127.0.0.1',
+      PGPORT: String(listener.port),
+      PGUSER: 'bench',
+      PGPASSWORD: 'unused',
+      PGDATABASE: 'demo',
+      PGSSLMODE: 'disable',
+    };
 
     say(`throughput: pgbench -S -c ${clients} -T ${duration}, direct then via Postern…`);
-    const tpsDirect = await runPgbench(['-S', '-c', String(clients), '-j', '2', '-T', String(duration)], directEnv, dir);
-    const tpsVia = await runPgbench(['-S', '-c', String(clients), '-j', '2', '-T', String(duration)], viaEnv, dir);
+    const tpsDirect = await runPgbench(
+      ['-S', '-c', String(clients), '-j', '2', '-T', String(duration)],
+      directEnv,
+      dir,
+    );
+    const tpsVia = await runPgbench(
+      ['-S', '-c', String(clients), '-j', '2', '-T', String(duration)],
+      viaEnv,
+      dir,
+    );
 
     say('latency: pgbench -S -c 1 -T 10, direct then via Postern…');
     const latDirect = await runPgbench(['-S', '-c', '1', '-T', '10'], directEnv, dir);
     const latVia = await runPgbench(['-S', '-c', '1', '-T', '10'], viaEnv, dir);
 
     say(`session setup: ${samples} new connections each…`);
-    const setupDirect = await setupTimes({ host: '127.0.0.1', port: Number(direct.port), user: 'demo_app', password: directEnv.PGPASSWORD, database: 'demo' }, samples);
-    const setupVia = await setupTimes({ host: '127.0.0.1', port: listener.port, user: 'bench', password: 'unused', database: 'demo' }, samples);
+    const setupDirect = await setupTimes(
+      {
+        host: '127.0.0.1',
+        port: Number(direct.port),
+        user: 'demo_app',
+        password: directEnv.PGPASSWORD,
+        database: 'demo',
+      },
+      samples,
+    );
+    const setupVia = await setupTimes(
+      { host: '127.0.0.1', port: listener.port, user: 'bench', password: 'unused', database: 'demo' },
+      samples,
+    );
 
     const result = {
       date: new Date().toISOString(),
       machine: { cpus: (await import('node:os')).cpus().length, node: process.version },
-      throughput: { clients, durationSeconds: duration, directTps: tpsDirect.tps, viaTps: tpsVia.tps, ratio: tpsVia.tps / tpsDirect.tps, target: 0.25 },
+      throughput: {
+        clients,
+        durationSeconds: duration,
+        directTps: tpsDirect.tps,
+        viaTps: tpsVia.tps,
+        ratio: tpsVia.tps / tpsDirect.tps,
+        target: 0.25,
+      },
       latency: {
         directP50Ms: pct(latDirect.latencies, 50),
         viaP50Ms: pct(latVia.latencies, 50),
@@ -181,7 +226,9 @@ JSON: ${file}
 }
 
 async function fetchClientToken(stack: Stack): Promise<string> {
-  const disc = (await (await fetch(`${stack.issuer}/.well-known/openid-configuration`)).json()) as { token_endpoint: string };
+  const disc = (await (await fetch(`${stack.issuer}/.well-known/openid-configuration`)).json()) as {
+    token_endpoint: string;
+  };
   const res = await fetch(disc.token_endpoint, {
     method: 'POST',
     headers: {

@@ -41,7 +41,8 @@ export async function run(argv: string[]): Promise<number> {
     return 0;
   }
   const connection = positionals[0];
-  if (!connection || positionals.length > 1) throw new CliError('usage', 'name exactly one connection: postern connect <connection>');
+  if (!connection || positionals.length > 1)
+    throw new CliError('usage', 'name exactly one connection: postern connect <connection>');
   const edge = values.edge ?? process.env['POSTERN_EDGE'];
   if (!edge) throw new CliError('usage', 'no edge: pass --edge URL or set POSTERN_EDGE');
   try {
@@ -50,11 +51,20 @@ export async function run(argv: string[]): Promise<number> {
     throw new CliError('usage', `--edge ${edge} is not a URL`);
   }
   const port = Number(values.port);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new CliError('usage', `--port ${values.port} is not a port`);
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    throw new CliError('usage', `--port ${values.port} is not a port`);
   const tokenSource = resolveTokenSource(tokenFlags(values));
-  const listener = await startConnectListener({ connection, edge, port, tokenSource, log: (m) => process.stderr.write(m + '\n') });
+  const listener = await startConnectListener({
+    connection,
+    edge,
+    port,
+    tokenSource,
+    log: (m) => process.stderr.write(m + '\n'),
+  });
   if (values.json) {
-    process.stdout.write(JSON.stringify({ listening: { host: '127.0.0.1', port: listener.port }, connection, edge }) + '\n');
+    process.stdout.write(
+      JSON.stringify({ listening: { host: '127.0.0.1', port: listener.port }, connection, edge }) + '\n',
+    );
   } else {
     process.stderr.write(
       `Listening on 127.0.0.1:${listener.port} for connection "${connection}" via ${edge} (token: ${tokenSource.describe()}).\n` +

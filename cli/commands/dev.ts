@@ -62,7 +62,11 @@ export async function run(argv: string[]): Promise<number> {
     root: ROOT,
     stateDir: resolve(values['state-dir'] ?? join(ROOT, '.postern', 'dev')),
     reuse: !values.fresh,
-    ports: { edge: num(values.port, 8787), pg: num(values['pg-port'], 54329), oidc: num(values['oidc-port'], 9400) },
+    ports: {
+      edge: num(values.port, 8787),
+      pg: num(values['pg-port'], 54329),
+      oidc: num(values['oidc-port'], 9400),
+    },
     log: say,
   });
   const info = {

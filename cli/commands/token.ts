@@ -21,7 +21,11 @@ Example:
 export async function run(argv: string[]): Promise<number> {
   const { values } = parseArgs({
     args: argv,
-    options: { ...TOKEN_FLAG_OPTIONS, json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h', default: false } },
+    options: {
+      ...TOKEN_FLAG_OPTIONS,
+      json: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
     strict: true,
   });
   if (values.help) {
@@ -31,7 +35,10 @@ export async function run(argv: string[]): Promise<number> {
   const token = await resolveTokenSource(tokenFlags(values)).get();
   if (values.json) {
     const exp = jwtExpiry(token);
-    process.stdout.write(JSON.stringify({ accessToken: token, expiresAt: exp ? new Date(exp * 1000).toISOString() : null }) + '\n');
+    process.stdout.write(
+      JSON.stringify({ accessToken: token, expiresAt: exp ? new Date(exp * 1000).toISOString() : null }) +
+        '\n',
+    );
   } else {
     process.stdout.write(token + '\n');
   }

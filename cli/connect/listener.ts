@@ -60,7 +60,11 @@ export async function startConnectListener(opts: ListenerOptions) {
       const message = (e as Error).message;
       report(`postern connect: ${message}`);
       socket.removeListener('data', hold);
-      return refuseInPostgres(socket, early, { severity: 'FATAL', code: '28000', message: `could not get a token: ${message}` });
+      return refuseInPostgres(socket, early, {
+        severity: 'FATAL',
+        code: '28000',
+        message: `could not get a token: ${message}`,
+      });
     }
 
     const ws = new WebSocket(connectUrl(opts.edge, opts.connection), {
@@ -135,7 +139,11 @@ export async function startConnectListener(opts: ListenerOptions) {
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', (e: NodeJS.ErrnoException) =>
-      reject(e.code === 'EADDRINUSE' ? new Error(`port ${opts.port} on 127.0.0.1 is in use; pick another with --port`) : e),
+      reject(
+        e.code === 'EADDRINUSE'
+          ? new Error(`port ${opts.port} on 127.0.0.1 is in use; pick another with --port`)
+          : e,
+      ),
     );
     server.listen(opts.port, '127.0.0.1', () => resolve());
   });

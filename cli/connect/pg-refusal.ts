@@ -38,22 +38,57 @@ export function refuseInPostgres(socket: Socket, early: Buffer[], fields: ErrorF
 }
 
 /** What the client sees for an edge refusal (HTTP status + JSON error code). */
-export function refusalFields(status: number, code: string, message: string, connection: string, edge: string): ErrorFields {
+export function refusalFields(
+  status: number,
+  code: string,
+  message: string,
+  connection: string,
+  edge: string,
+): ErrorFields {
   switch (status) {
     case 401:
-      return { severity: 'FATAL', code: '28000', message: 'token rejected by the edge (expired, or issuer/audience not trusted)', hint: 'Get a fresh token (postern token ...) or check the issuers trusted by the edge.' };
+      return {
+        severity: 'FATAL',
+        code: '28000',
+        message: 'token rejected by the edge (expired, or issuer/audience not trusted)',
+        hint: 'Get a fresh token (postern token ...) or check the issuers trusted by the edge.',
+      };
     case 403:
-      return { severity: 'FATAL', code: '28000', message: `not allowed to use connection "${connection}"`, hint: 'Ask an admin to allow your identity (subject or group) on this connection.' };
+      return {
+        severity: 'FATAL',
+        code: '28000',
+        message: `not allowed to use connection "${connection}"`,
+        hint: 'Ask an admin to allow your identity (subject or group) on this connection.',
+      };
     case 404:
-      return { severity: 'FATAL', code: '3D000', message: `unknown connection "${connection}"`, hint: 'List connections with the admin API: GET /api/v1/connections.' };
+      return {
+        severity: 'FATAL',
+        code: '3D000',
+        message: `unknown connection "${connection}"`,
+        hint: 'List connections with the admin API: GET /api/v1/connections.',
+      };
     case 503:
       if (code === 'connector_offline') {
-        return { severity: 'FATAL', code: '08001', message: `the connector for "${connection}" is offline`, hint: 'Start `postern connector` in the private network.' };
+        return {
+          severity: 'FATAL',
+          code: '08001',
+          message: `the connector for "${connection}" is offline`,
+          hint: 'Start `postern connector` in the private network.',
+        };
       }
       return { severity: 'FATAL', code: '08001', message: `the edge is unavailable (${message})` };
     case 0:
-      return { severity: 'FATAL', code: '08001', message: `edge unreachable at ${edge}: ${message}`, hint: 'Check --edge (or POSTERN_EDGE) and your network.' };
+      return {
+        severity: 'FATAL',
+        code: '08001',
+        message: `edge unreachable at ${edge}: ${message}`,
+        hint: 'Check --edge (or POSTERN_EDGE) and your network.',
+      };
     default:
-      return { severity: 'FATAL', code: '08001', message: `the edge refused the session: HTTP ${status} ${message}` };
+      return {
+        severity: 'FATAL',
+        code: '08001',
+        message: `the edge refused the session: HTTP ${status} ${message}`,
+      };
   }
 }

@@ -44,7 +44,8 @@ export class AdminClient {
   async del(path: string, ignoreMissing = false): Promise<void> {
     const res = await this.request('DELETE', path);
     if (res.status === 404 && ignoreMissing) return;
-    if (res.status >= 300) throw new Error(`admin API DELETE ${path} → HTTP ${res.status}: ${JSON.stringify(res.body)}`);
+    if (res.status >= 300)
+      throw new Error(`admin API DELETE ${path} → HTTP ${res.status}: ${JSON.stringify(res.body)}`);
   }
   async exists(path: string): Promise<boolean> {
     return (await this.request('GET', path)).status === 200;
@@ -56,7 +57,8 @@ export class AdminClient {
     for (;;) {
       const c = await this.get<{ replicas?: unknown[] }>(`/connectors/${connector}`);
       if ((c.replicas?.length ?? 0) >= n) return;
-      if (Date.now() > deadline) throw new Error(`connector ${connector} has fewer than ${n} live replicas after ${timeoutMs} ms`);
+      if (Date.now() > deadline)
+        throw new Error(`connector ${connector} has fewer than ${n} live replicas after ${timeoutMs} ms`);
       await new Promise((r) => setTimeout(r, 100));
     }
   }

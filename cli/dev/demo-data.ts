@@ -3,8 +3,42 @@
  * generator so every `npm start` shows the same rows. Card numbers pass Luhn, SSNs use the
  * 9xx area range the SSA never issues, phone numbers the 555-01xx fictional range.
  */
-const FIRST = ['Ada', 'Grace', 'Alan', 'Edsger', 'Barbara', 'Donald', 'Frances', 'Ken', 'Margaret', 'Dennis', 'Radia', 'Leslie', 'Shafi', 'John', 'Sophie', 'Tim'];
-const LAST = ['Lovelace', 'Hopper', 'Turing', 'Dijkstra', 'Liskov', 'Knuth', 'Allen', 'Thompson', 'Hamilton', 'Ritchie', 'Perlman', 'Lamport', 'Goldwasser', 'Backus', 'Wilson', 'Berners-Lee'];
+const FIRST = [
+  'Ada',
+  'Grace',
+  'Alan',
+  'Edsger',
+  'Barbara',
+  'Donald',
+  'Frances',
+  'Ken',
+  'Margaret',
+  'Dennis',
+  'Radia',
+  'Leslie',
+  'Shafi',
+  'John',
+  'Sophie',
+  'Tim',
+];
+const LAST = [
+  'Lovelace',
+  'Hopper',
+  'Turing',
+  'Dijkstra',
+  'Liskov',
+  'Knuth',
+  'Allen',
+  'Thompson',
+  'Hamilton',
+  'Ritchie',
+  'Perlman',
+  'Lamport',
+  'Goldwasser',
+  'Backus',
+  'Wilson',
+  'Berners-Lee',
+];
 const CITIES = ['Lisbon', 'Oslo', 'Austin', 'Kyoto', 'Nairobi', 'Toronto', 'Dublin', 'Melbourne'];
 
 export interface Customer {
@@ -70,7 +104,10 @@ const q = (s: string) => `'${s.replace(/'/g, "''")}'`;
 /** SQL that (re)creates the demo table and rows; run in the demo database. */
 export function demoSeedSql(customers: Customer[]): string {
   const rows = customers
-    .map((c) => `(${c.id}, ${q(c.fullName)}, ${q(c.email)}, ${q(c.phone)}, ${q(c.cardNumber)}, ${q(c.ssn)}, ${q(c.city)})`)
+    .map(
+      (c) =>
+        `(${c.id}, ${q(c.fullName)}, ${q(c.email)}, ${q(c.phone)}, ${q(c.cardNumber)}, ${q(c.ssn)}, ${q(c.city)})`,
+    )
     .join(',\n');
   return `
 DROP TABLE IF EXISTS customers;

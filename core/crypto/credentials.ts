@@ -37,20 +37,32 @@ export async function parseKeyring(secret: string): Promise<Keyring> {
     } catch {
       throw new PosternError('CONFIG_INVALID', `CREDENTIAL_KEYS key ${kid} is not base64`);
     }
-    if (raw.byteLength !== 32) throw new PosternError('CONFIG_INVALID', `CREDENTIAL_KEYS key ${kid} must be 32 bytes`);
-    keys.set(kid, await crypto.subtle.importKey('raw', raw as BufferSource, 'AES-GCM', false, ['encrypt', 'decrypt']));
+    if (raw.byteLength !== 32)
+      throw new PosternError('CONFIG_INVALID', `CREDENTIAL_KEYS key ${kid} must be 32 bytes`);
+    keys.set(
+      kid,
+      await crypto.subtle.importKey('raw', raw as BufferSource, 'AES-GCM', false, ['encrypt', 'decrypt']),
+    );
     if (i === 0) currentKeyId = kid;
   }
   if (!currentKeyId) throw new PosternError('CONFIG_INVALID', 'CREDENTIAL_KEYS is empty');
   return { currentKeyId, keys };
 }
 
-export async function encryptCredential(ring: Keyring, plaintext: string, aad: string): Promise<SealedCredential> {
+export async function encryptCredential(
+  ring: Keyring,
+  plaintext: string,
+  aad: string,
+): Promise<SealedCredential> {
   const key = ring.keys.get(ring.currentKeyId)!;
   const iv = new Uint8Array(12);
   crypto.getRandomValues(iv);
   const ct = new Uint8Array(
-    await crypto.subtle.encrypt({ name: 'AES-GCM', iv, additionalData: enc.encode(aad) }, key, enc.encode(plaintext)),
+    await crypto.subtle.encrypt(
+      { name: 'AES-GCM', iv, additionalData: enc.encode(aad) },
+      key,
+      enc.encode(plaintext),
+    ),
   );
   const out = new Uint8Array(12 + ct.byteLength);
   out.set(iv);
@@ -58,9 +70,16 @@ export async function encryptCredential(ring: Keyring, plaintext: string, aad: s
   return { keyId: ring.currentKeyId, ciphertext: base64Encode(out) };
 }
 
-export async function decryptCredential(ring: Keyring, sealed: SealedCredential, aad: string): Promise<string> {
+export async function decryptCredential(
+  ring: Keyring,
+  sealed: SealedCredential,
+  aad: string,
+): Promise<string> {
   const key = ring.keys.get(sealed.keyId);
-  const failure = new PosternError('CRYPTO_FAILED', `credential could not be decrypted (key id ${sealed.keyId})`);
+  const failure = new PosternError(
+    'CRYPTO_FAILED',
+    `credential could not be decrypted (key id ${sealed.keyId})`,
+  );
   if (!key) throw failure;
   try {
     const raw = base64Decode(sealed.ciphertext);

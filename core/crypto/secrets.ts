@@ -6,7 +6,8 @@ const enc = new TextEncoder();
 
 export function base64Encode(bytes: Uint8Array): string {
   let s = '';
-  for (let i = 0; i < bytes.byteLength; i += 0x8000) s += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  for (let i = 0; i < bytes.byteLength; i += 0x8000)
+    s += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
   return btoa(s);
 }
 

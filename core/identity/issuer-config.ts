@@ -17,7 +17,18 @@ export interface IssuerConfig {
 }
 
 /** Asymmetric algorithms only: `none` is never a signature, and HS* with a public key is forgeable. */
-export const ALLOWED_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'];
+export const ALLOWED_ALGORITHMS = [
+  'RS256',
+  'RS384',
+  'RS512',
+  'PS256',
+  'PS384',
+  'PS512',
+  'ES256',
+  'ES384',
+  'ES512',
+  'EdDSA',
+];
 const DEFAULT_ALGORITHMS = ['RS256', 'ES256', 'PS256', 'EdDSA'];
 
 function fail(message: string): never {
@@ -32,7 +43,8 @@ function checkUrl(value: unknown, what: string, allowInsecure: boolean): string 
   } catch {
     fail(`${what} is not a URL: ${value}`);
   }
-  if (url.protocol !== 'https:' && !(allowInsecure && url.protocol === 'http:')) fail(`${what} must use https: ${value}`);
+  if (url.protocol !== 'https:' && !(allowInsecure && url.protocol === 'http:'))
+    fail(`${what} must use https: ${value}`);
   return value;
 }
 
@@ -49,17 +61,23 @@ export function parseIssuerConfigs(json: string, opts: { allowInsecure: boolean 
     const e = entry as Record<string, unknown>;
     const issuer = checkUrl(e['issuer'], `entry ${i} issuer`, opts.allowInsecure).replace(/\/$/, '');
     const audience = e['audience'];
-    if (!(typeof audience === 'string' && audience) && !(Array.isArray(audience) && audience.length > 0 && audience.every((a) => typeof a === 'string'))) {
+    if (
+      !(typeof audience === 'string' && audience) &&
+      !(Array.isArray(audience) && audience.length > 0 && audience.every((a) => typeof a === 'string'))
+    ) {
       fail(`entry ${i} (${issuer}) needs an audience`);
     }
     const algorithms = (e['algorithms'] as string[] | undefined) ?? DEFAULT_ALGORITHMS;
-    if (!Array.isArray(algorithms) || algorithms.length === 0) fail(`entry ${i} algorithms must be a non-empty array`);
+    if (!Array.isArray(algorithms) || algorithms.length === 0)
+      fail(`entry ${i} algorithms must be a non-empty array`);
     for (const alg of algorithms) {
-      if (!ALLOWED_ALGORITHMS.includes(alg)) fail(`entry ${i} algorithm ${String(alg)} is not allowed (only ${ALLOWED_ALGORITHMS.join(', ')})`);
+      if (!ALLOWED_ALGORITHMS.includes(alg))
+        fail(`entry ${i} algorithm ${String(alg)} is not allowed (only ${ALLOWED_ALGORITHMS.join(', ')})`);
     }
     const num = (k: string, d: number, max: number) => {
       const v = e[k] ?? d;
-      if (typeof v !== 'number' || !Number.isFinite(v) || v < 0 || v > max) fail(`entry ${i} ${k} must be a number in 0..${max}`);
+      if (typeof v !== 'number' || !Number.isFinite(v) || v < 0 || v > max)
+        fail(`entry ${i} ${k} must be a number in 0..${max}`);
       return v;
     };
     const str = (k: string, d: string) => {
@@ -68,7 +86,8 @@ export function parseIssuerConfigs(json: string, opts: { allowInsecure: boolean 
       return v;
     };
     const attributeClaims = (e['attributeClaims'] as string[] | undefined) ?? [];
-    if (!Array.isArray(attributeClaims) || !attributeClaims.every((a) => typeof a === 'string')) fail(`entry ${i} attributeClaims must be strings`);
+    if (!Array.isArray(attributeClaims) || !attributeClaims.every((a) => typeof a === 'string'))
+      fail(`entry ${i} attributeClaims must be strings`);
     const config: IssuerConfig = {
       issuer,
       audience: audience as string | string[],
@@ -79,7 +98,8 @@ export function parseIssuerConfigs(json: string, opts: { allowInsecure: boolean 
       groupsClaim: str('groupsClaim', 'groups'),
       attributeClaims,
     };
-    if (e['jwksUri'] !== undefined) config.jwksUri = checkUrl(e['jwksUri'], `entry ${i} jwksUri`, opts.allowInsecure);
+    if (e['jwksUri'] !== undefined)
+      config.jwksUri = checkUrl(e['jwksUri'], `entry ${i} jwksUri`, opts.allowInsecure);
     return config;
   });
 }

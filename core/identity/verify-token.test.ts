@@ -20,10 +20,13 @@ beforeAll(async () => {
   ec = await generateKeyPair('ES256');
   other = await generateKeyPair('RS256');
   publicJwk = { ...(await exportJWK(rsa.publicKey)), kid: 'rsa', alg: 'RS256', use: 'sig' };
-  const jwks = { keys: [publicJwk, { ...(await exportJWK(ec.publicKey)), kid: 'ec', alg: 'ES256', use: 'sig' }] };
+  const jwks = {
+    keys: [publicJwk, { ...(await exportJWK(ec.publicKey)), kid: 'ec', alg: 'ES256', use: 'sig' }],
+  };
   server = createServer((req, res) => {
     res.setHeader('content-type', 'application/json');
-    if (req.url === '/.well-known/openid-configuration') res.end(JSON.stringify({ issuer, jwks_uri: `${issuer}/jwks` }));
+    if (req.url === '/.well-known/openid-configuration')
+      res.end(JSON.stringify({ issuer, jwks_uri: `${issuer}/jwks` }));
     else if (req.url === '/jwks') res.end(JSON.stringify(jwks));
     else res.writeHead(404).end('{}');
   });
@@ -31,16 +34,37 @@ beforeAll(async () => {
   const port = (server.address() as { port: number }).port;
   issuer = `http://127.0.0.1:${port}`;
   verifier = createTokenVerifier(
-    parseIssuerConfigs(JSON.stringify([{ issuer, audience: 'postern', groupsClaim: 'realm.roles', attributeClaims: ['repository', 'ref'] }]), {
-      allowInsecure: true,
-    }),
+    parseIssuerConfigs(
+      JSON.stringify([
+        { issuer, audience: 'postern', groupsClaim: 'realm.roles', attributeClaims: ['repository', 'ref'] },
+      ]),
+      {
+        allowInsecure: true,
+      },
+    ),
   );
 });
 
 afterAll(() => new Promise<void>((r) => server.close(() => r())));
 
-function token(opts: { key?: JoseKey; alg?: string; kid?: string; claims?: Record<string, unknown>; iat?: number; exp?: number; iss?: string; aud?: string } = {}) {
-  const jwt = new SignJWT({ realm: { roles: ['dev', 'ops'] }, repository: 'acme/app', ref: 'refs/heads/main', ...opts.claims })
+function token(
+  opts: {
+    key?: JoseKey;
+    alg?: string;
+    kid?: string;
+    claims?: Record<string, unknown>;
+    iat?: number;
+    exp?: number;
+    iss?: string;
+    aud?: string;
+  } = {},
+) {
+  const jwt = new SignJWT({
+    realm: { roles: ['dev', 'ops'] },
+    repository: 'acme/app',
+    ref: 'refs/heads/main',
+    ...opts.claims,
+  })
     .setProtectedHeader({ alg: opts.alg ?? 'RS256', kid: opts.kid ?? 'rsa' })
     .setSubject('workload-1')
     .setIssuer(opts.iss ?? issuer)
@@ -55,7 +79,12 @@ const b64u = (o: unknown) => Buffer.from(JSON.stringify(o)).toString('base64url'
 describe('token verification', () => {
   it('maps a valid RS256 token to an identity with groups from a nested claim and attributes', async () => {
     const id = await verifier.verify(await token(), now);
-    expect(id).toMatchObject({ issuer, subject: 'workload-1', groups: ['dev', 'ops'], attributes: { repository: 'acme/app', ref: 'refs/heads/main' } });
+    expect(id).toMatchObject({
+      issuer,
+      subject: 'workload-1',
+      groups: ['dev', 'ops'],
+      attributes: { repository: 'acme/app', ref: 'refs/heads/main' },
+    });
   });
 
   it('accepts ES256 tokens from the same issuer', async () => {
@@ -64,20 +93,30 @@ describe('token verification', () => {
   });
 
   it('rejects a token signed by another key', async () => {
-    await expect(verifier.verify(await token({ key: other.privateKey }), now)).rejects.toMatchObject({ code: 'TOKEN_INVALID' });
+    await expect(verifier.verify(await token({ key: other.privateKey }), now)).rejects.toMatchObject({
+      code: 'TOKEN_INVALID',
+    });
   });
 
   it('rejects an expired token', async () => {
-    await expect(verifier.verify(await token({ iat: nowS - 600, exp: nowS - 120 }), now)).rejects.toMatchObject({ code: 'TOKEN_EXPIRED' });
+    await expect(
+      verifier.verify(await token({ iat: nowS - 600, exp: nowS - 120 }), now),
+    ).rejects.toMatchObject({ code: 'TOKEN_EXPIRED' });
   });
 
   it('rejects a token that is not valid yet (nbf)', async () => {
-    await expect(verifier.verify(await token({ claims: { nbf: nowS + 600 } }), now)).rejects.toMatchObject({ code: 'TOKEN_INVALID' });
+    await expect(verifier.verify(await token({ claims: { nbf: nowS + 600 } }), now)).rejects.toMatchObject({
+      code: 'TOKEN_INVALID',
+    });
   });
 
   it('rejects an untrusted issuer and a wrong audience', async () => {
-    await expect(verifier.verify(await token({ iss: 'https://evil.example' }), now)).rejects.toMatchObject({ code: 'TOKEN_UNTRUSTED_ISSUER' });
-    await expect(verifier.verify(await token({ aud: 'someone-else' }), now)).rejects.toMatchObject({ code: 'TOKEN_INVALID' });
+    await expect(verifier.verify(await token({ iss: 'https://evil.example' }), now)).rejects.toMatchObject({
+      code: 'TOKEN_UNTRUSTED_ISSUER',
+    });
+    await expect(verifier.verify(await token({ aud: 'someone-else' }), now)).rejects.toMatchObject({
+      code: 'TOKEN_INVALID',
+    });
   });
 
   it('rejects alg:none', async () => {
@@ -90,13 +129,21 @@ describe('token verification', () => {
     const payload = b64u({ iss: issuer, aud: 'postern', sub: 'attacker', iat: nowS, exp: nowS + 60 });
     for (const secret of [JSON.stringify(publicJwk), String(publicJwk['n'])]) {
       const sig = createHmac('sha256', secret).update(`${header}.${payload}`).digest('base64url');
-      await expect(verifier.verify(`${header}.${payload}.${sig}`, now)).rejects.toMatchObject({ code: 'TOKEN_INVALID' });
+      await expect(verifier.verify(`${header}.${payload}.${sig}`, now)).rejects.toMatchObject({
+        code: 'TOKEN_INVALID',
+      });
     }
   });
 
   it('rejects tokens living longer than the maximum lifetime, or without exp', async () => {
     await expect(verifier.verify(await token({ exp: nowS + 7200 }), now)).rejects.toThrow(/lifetime/);
-    const noExp = await new SignJWT({}).setProtectedHeader({ alg: 'RS256', kid: 'rsa' }).setSubject('x').setIssuer(issuer).setAudience('postern').setIssuedAt(nowS).sign(rsa.privateKey);
+    const noExp = await new SignJWT({})
+      .setProtectedHeader({ alg: 'RS256', kid: 'rsa' })
+      .setSubject('x')
+      .setIssuer(issuer)
+      .setAudience('postern')
+      .setIssuedAt(nowS)
+      .sign(rsa.privateKey);
     await expect(verifier.verify(noExp, now)).rejects.toMatchObject({ code: 'TOKEN_INVALID' });
   });
 
@@ -108,10 +155,24 @@ describe('token verification', () => {
 
 describe('issuer configuration', () => {
   it('is validated when the verifier is built', () => {
-    expect(() => parseIssuerConfigs('[{"issuer":"http://x","audience":"a"}]', { allowInsecure: false })).toThrow(/https/);
-    expect(() => parseIssuerConfigs('[{"issuer":"https://x","audience":"a","algorithms":["HS256"]}]', { allowInsecure: false })).toThrow(/HS256 is not allowed/);
-    expect(() => parseIssuerConfigs('[{"issuer":"https://x","audience":"a","algorithms":["none"]}]', { allowInsecure: false })).toThrow(/none is not allowed/);
-    expect(() => parseIssuerConfigs('[{"issuer":"https://x"}]', { allowInsecure: false })).toThrow(/audience/);
-    expect(parseIssuerConfigs('[{"issuer":"https://x/","audience":"a"}]', { allowInsecure: false })[0]).toMatchObject({ issuer: 'https://x', maxTokenLifetimeSeconds: 3600 });
+    expect(() =>
+      parseIssuerConfigs('[{"issuer":"http://x","audience":"a"}]', { allowInsecure: false }),
+    ).toThrow(/https/);
+    expect(() =>
+      parseIssuerConfigs('[{"issuer":"https://x","audience":"a","algorithms":["HS256"]}]', {
+        allowInsecure: false,
+      }),
+    ).toThrow(/HS256 is not allowed/);
+    expect(() =>
+      parseIssuerConfigs('[{"issuer":"https://x","audience":"a","algorithms":["none"]}]', {
+        allowInsecure: false,
+      }),
+    ).toThrow(/none is not allowed/);
+    expect(() => parseIssuerConfigs('[{"issuer":"https://x"}]', { allowInsecure: false })).toThrow(
+      /audience/,
+    );
+    expect(
+      parseIssuerConfigs('[{"issuer":"https://x/","audience":"a"}]', { allowInsecure: false })[0],
+    ).toMatchObject({ issuer: 'https://x', maxTokenLifetimeSeconds: 3600 });
   });
 });

@@ -30,9 +30,11 @@ async function discoverJwksUri(issuer: string): Promise<string> {
   if (!p) {
     p = (async () => {
       const res = await fetch(`${issuer}/.well-known/openid-configuration`);
-      if (!res.ok) throw new PosternError('TOKEN_INVALID', `OIDC discovery for ${issuer} failed: HTTP ${res.status}`);
+      if (!res.ok)
+        throw new PosternError('TOKEN_INVALID', `OIDC discovery for ${issuer} failed: HTTP ${res.status}`);
       const doc = (await res.json()) as { jwks_uri?: unknown; issuer?: unknown };
-      if (typeof doc.jwks_uri !== 'string') throw new PosternError('TOKEN_INVALID', `OIDC discovery for ${issuer} has no jwks_uri`);
+      if (typeof doc.jwks_uri !== 'string')
+        throw new PosternError('TOKEN_INVALID', `OIDC discovery for ${issuer} has no jwks_uri`);
       return doc.jwks_uri;
     })();
     discoveryCache.set(issuer, p);
@@ -53,7 +55,9 @@ function claimAt(payload: JWTPayload, path: string): unknown {
 function groupsOf(payload: JWTPayload, path: string): string[] {
   const v = claimAt(payload, path);
   const list = typeof v === 'string' ? [v] : Array.isArray(v) ? v : [];
-  return list.filter((g): g is string => typeof g === 'string' && g.length > 0 && g.length <= MAX_CLAIM_CHARS).slice(0, MAX_GROUPS);
+  return list
+    .filter((g): g is string => typeof g === 'string' && g.length > 0 && g.length <= MAX_CLAIM_CHARS)
+    .slice(0, MAX_GROUPS);
 }
 
 export function createTokenVerifier(configs: IssuerConfig[]): TokenVerifier {
@@ -68,8 +72,10 @@ export function createTokenVerifier(configs: IssuerConfig[]): TokenVerifier {
       } catch {
         invalid('token is not a JWT');
       }
-      const config = typeof unverified.iss === 'string' ? byIssuer.get(unverified.iss.replace(/\/$/, '')) : undefined;
-      if (!config) throw new PosternError('TOKEN_UNTRUSTED_ISSUER', `issuer ${String(unverified.iss)} is not trusted`);
+      const config =
+        typeof unverified.iss === 'string' ? byIssuer.get(unverified.iss.replace(/\/$/, '')) : undefined;
+      if (!config)
+        throw new PosternError('TOKEN_UNTRUSTED_ISSUER', `issuer ${String(unverified.iss)} is not trusted`);
       const jwksUri = config.jwksUri ?? (await discoverJwksUri(config.issuer));
       let keys = jwksCache.get(jwksUri);
       if (!keys) {
@@ -94,15 +100,24 @@ export function createTokenVerifier(configs: IssuerConfig[]): TokenVerifier {
       const iat = payload.iat!;
       const nowS = Math.floor(now.getTime() / 1000);
       if (iat > nowS + config.clockToleranceSeconds) invalid('token issued in the future');
-      if (exp - iat > config.maxTokenLifetimeSeconds) invalid(`token lifetime ${exp - iat}s exceeds ${config.maxTokenLifetimeSeconds}s`);
+      if (exp - iat > config.maxTokenLifetimeSeconds)
+        invalid(`token lifetime ${exp - iat}s exceeds ${config.maxTokenLifetimeSeconds}s`);
       const subject = claimAt(payload, config.subjectClaim);
-      if (typeof subject !== 'string' || !subject || subject.length > MAX_CLAIM_CHARS) invalid('token has no usable subject');
+      if (typeof subject !== 'string' || !subject || subject.length > MAX_CLAIM_CHARS)
+        invalid('token has no usable subject');
       const attributes: Record<string, string> = {};
       for (const name of config.attributeClaims) {
         const v = claimAt(payload, name);
-        if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') attributes[name] = String(v).slice(0, MAX_CLAIM_CHARS);
+        if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean')
+          attributes[name] = String(v).slice(0, MAX_CLAIM_CHARS);
       }
-      const identity: Identity = { issuer: config.issuer, subject, groups: groupsOf(payload, config.groupsClaim), attributes, expiresAt: exp };
+      const identity: Identity = {
+        issuer: config.issuer,
+        subject,
+        groups: groupsOf(payload, config.groupsClaim),
+        attributes,
+        expiresAt: exp,
+      };
       if (typeof payload.jti === 'string') identity.tokenId = payload.jti.slice(0, MAX_CLAIM_CHARS);
       return identity;
     },

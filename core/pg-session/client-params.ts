@@ -6,13 +6,24 @@
  */
 import { PosternError } from '../errors.ts';
 
-const FORWARDED = new Set(['application_name', 'client_encoding', 'datestyle', 'timezone', 'intervalstyle', 'extra_float_digits']);
+const FORWARDED = new Set([
+  'application_name',
+  'client_encoding',
+  'datestyle',
+  'timezone',
+  'intervalstyle',
+  'extra_float_digits',
+]);
 
 export function upstreamStartupParams(
   client: Record<string, string>,
   injected: { user: string; database: string },
 ): Record<string, string> {
-  if (client['replication'] !== undefined && client['replication'] !== 'false' && client['replication'] !== '0') {
+  if (
+    client['replication'] !== undefined &&
+    client['replication'] !== 'false' &&
+    client['replication'] !== '0'
+  ) {
     throw new PosternError('FORBIDDEN', 'replication connections are not supported through Postern');
   }
   const params: Record<string, string> = { user: injected.user, database: injected.database };

@@ -38,7 +38,8 @@ export function clientErrorFor(reason: CloseReason): ErrorFields | null {
       return {
         severity: 'FATAL',
         code: '28000',
-        message: 'Postern could not log in to the target database with the credentials configured for this connection',
+        message:
+          'Postern could not log in to the target database with the credentials configured for this connection',
         hint: 'An admin should check the connection credentials (PATCH /api/v1/connections/<name>).',
       };
     case 'upstream-unsupported-auth':
@@ -51,7 +52,11 @@ export function clientErrorFor(reason: CloseReason): ErrorFields | null {
     case 'startup-refused':
       return { severity: 'FATAL', code: '0A000', message: reason.detail };
     case 'channel-failed':
-      return { severity: 'FATAL', code: '08001', message: `the connector could not reach the target: ${reason.detail}` };
+      return {
+        severity: 'FATAL',
+        code: '08001',
+        message: `the connector could not reach the target: ${reason.detail}`,
+      };
     case 'channel-timeout':
       return {
         severity: 'FATAL',

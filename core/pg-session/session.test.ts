@@ -34,7 +34,13 @@ function untyped(body: Uint8Array): Uint8Array {
 }
 const sslRequest = untyped(int32(80877103));
 const startup = (params: Record<string, string>) =>
-  untyped(cat(int32(196608), ...Object.entries(params).flatMap(([k, v]) => [cstr(k), cstr(v)]), new Uint8Array([0])));
+  untyped(
+    cat(
+      int32(196608),
+      ...Object.entries(params).flatMap(([k, v]) => [cstr(k), cstr(v)]),
+      new Uint8Array([0]),
+    ),
+  );
 const authOk = msg('R', int32(0));
 const authCleartext = msg('R', int32(3));
 const paramStatus = (k: string, v: string) => msg('S', cat(cstr(k), cstr(v)));
@@ -55,10 +61,16 @@ function harness() {
     cancelRequested: (k) => cancels.push(k),
   };
   const session = new PgSession(
-    { upstreamUser: 'app', upstreamDatabase: 'appdb', gatewayKey: { processId: 99, secretKey: 123456 }, maxMessageBytes: 1 << 20 },
+    {
+      upstreamUser: 'app',
+      upstreamDatabase: 'appdb',
+      gatewayKey: { processId: 99, secretKey: 123456 },
+      maxMessageBytes: 1 << 20,
+    },
     io,
   );
-  const clientFrames = (): PgFrame[] => new MessageFramer({ maxMessageBytes: 1 << 20, startup: false }).push(cat(...toClient));
+  const clientFrames = (): PgFrame[] =>
+    new MessageFramer({ maxMessageBytes: 1 << 20, startup: false }).push(cat(...toClient));
   return { session, toClient, toUpstream, ended, cancels, clientFrames };
 }
 const flush = () => new Promise((r) => setTimeout(r, 0));
@@ -85,10 +97,16 @@ describe('PgSession startup', () => {
   it('sends the injected user and database upstream, never the client-supplied ones', () => {
     const h = harness();
     h.session.upstreamOpen('pw');
-    h.session.clientData(startup({ user: 'mallory', database: 'postgres', application_name: 'psql', options: '-c role=admin' }));
+    h.session.clientData(
+      startup({ user: 'mallory', database: 'postgres', application_name: 'psql', options: '-c role=admin' }),
+    );
     expect(h.toUpstream).toHaveLength(1);
     const packet = parseStartupPacket(h.toUpstream[0]!.subarray(4));
-    expect(packet).toEqual({ kind: 'startup', protocol: 196608, params: { user: 'app', database: 'appdb', application_name: 'psql' } });
+    expect(packet).toEqual({
+      kind: 'startup',
+      protocol: 196608,
+      params: { user: 'app', database: 'appdb', application_name: 'psql' },
+    });
   });
 
   it('authenticates upstream with the credential and gives the client its own cancel key', async () => {
@@ -127,7 +145,17 @@ describe('PgSession startup', () => {
     h.session.upstreamOpen('wrong');
     h.session.upstreamData(authCleartext);
     await flush();
-    h.session.upstreamData(msg('E', cat(cstr('SFATAL'), cstr('C28P01'), cstr('Mpassword authentication failed for user "app"'), new Uint8Array([0]))));
+    h.session.upstreamData(
+      msg(
+        'E',
+        cat(
+          cstr('SFATAL'),
+          cstr('C28P01'),
+          cstr('Mpassword authentication failed for user "app"'),
+          new Uint8Array([0]),
+        ),
+      ),
+    );
     await flush();
     const err = parseErrorFields(h.clientFrames()[0]!.body);
     expect(err['C']).toBe('28000');
@@ -165,7 +193,12 @@ describe('PgSession proxying', () => {
   it('forwards server messages to the client unchanged', async () => {
     const h = await readySession();
     const n = h.toClient.length;
-    const rows = cat(msg('T', new Uint8Array(2)), msg('D', new Uint8Array(6)), msg('C', cstr('SELECT 1')), ready);
+    const rows = cat(
+      msg('T', new Uint8Array(2)),
+      msg('D', new Uint8Array(6)),
+      msg('C', cstr('SELECT 1')),
+      ready,
+    );
     h.session.upstreamData(rows.subarray(0, 4));
     h.session.upstreamData(rows.subarray(4));
     expect(cat(...h.toClient.slice(n))).toEqual(rows);

@@ -54,7 +54,9 @@ export interface PgSessionConfig {
 type Phase = 'startup' | 'proxy' | 'closed';
 
 // Frontend message types a client may send once the session is ready (protocol §55.7).
-const CLIENT_TYPES = new Set(['Q', 'P', 'B', 'E', 'S', 'H', 'D', 'C', 'X', 'd', 'c', 'f', 'F'].map((c) => c.charCodeAt(0)));
+const CLIENT_TYPES = new Set(
+  ['Q', 'P', 'B', 'E', 'S', 'H', 'D', 'C', 'X', 'd', 'c', 'f', 'F'].map((c) => c.charCodeAt(0)),
+);
 const T_AUTH = 0x52; // 'R'
 const T_PARAM = 0x53; // 'S'
 const T_KEY = 0x4b; // 'K'
@@ -165,7 +167,10 @@ export class PgSession {
     // libpq waits for ReadyForQuery, but a pipelining client may not: keep its bytes, bounded.
     this.#pendingClientBytes += raw.byteLength;
     if (this.#pendingClientBytes > (this.config.maxPendingClientBytes ?? 1 << 20)) {
-      return this.#fail({ kind: 'client-protocol', detail: 'too much data sent before the session was ready' });
+      return this.#fail({
+        kind: 'client-protocol',
+        detail: 'too much data sent before the session was ready',
+      });
     }
     this.#pendingClient.push(raw.slice());
   }
@@ -173,7 +178,10 @@ export class PgSession {
   #forwardClient(frames: PgFrame[], chunk: Uint8Array): void {
     for (const f of frames) {
       if (!CLIENT_TYPES.has(f.type)) {
-        return this.#fail({ kind: 'client-protocol', detail: `unexpected message type 0x${f.type.toString(16)}` });
+        return this.#fail({
+          kind: 'client-protocol',
+          detail: `unexpected message type 0x${f.type.toString(16)}`,
+        });
       }
       if (f.type === T_QUERY || f.type === T_EXECUTE) this.stats.statements++;
     }
@@ -262,7 +270,10 @@ export class PgSession {
           },
           (e: unknown) => {
             this.#upstreamBusy = false;
-            const kind = isPosternError(e) && e.code === 'UPSTREAM_UNSUPPORTED_AUTH' ? 'upstream-unsupported-auth' : 'upstream-auth';
+            const kind =
+              isPosternError(e) && e.code === 'UPSTREAM_UNSUPPORTED_AUTH'
+                ? 'upstream-unsupported-auth'
+                : 'upstream-auth';
             this.#fail({ kind, detail: messageOf(e) });
           },
         );

@@ -30,7 +30,10 @@ export class UpstreamAuthenticator {
       case 'cleartext':
         return { done: false, reply: passwordMessage(this.password) };
       case 'md5':
-        return { done: false, reply: passwordMessage(md5PasswordResponse(this.user, this.password, auth.salt)) };
+        return {
+          done: false,
+          reply: passwordMessage(md5PasswordResponse(this.user, this.password, auth.salt)),
+        };
       case 'sasl': {
         if (!auth.mechanisms.includes('SCRAM-SHA-256')) {
           throw new PosternError(

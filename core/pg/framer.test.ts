@@ -43,11 +43,17 @@ describe('MessageFramer', () => {
 
   it('rejects oversized and negative lengths with a clean protocol error', () => {
     const big = new Uint8Array([0x51, 0x7f, 0xff, 0xff, 0xff]);
-    expect(() => new MessageFramer({ maxMessageBytes: 1024, startup: false }).push(big)).toThrow(/exceeds limit 1024/);
+    expect(() => new MessageFramer({ maxMessageBytes: 1024, startup: false }).push(big)).toThrow(
+      /exceeds limit 1024/,
+    );
     const neg = new Uint8Array([0x51, 0xff, 0xff, 0xff, 0xf0]);
-    expect(() => new MessageFramer({ maxMessageBytes: 1024, startup: false }).push(neg)).toThrow(PosternError);
+    expect(() => new MessageFramer({ maxMessageBytes: 1024, startup: false }).push(neg)).toThrow(
+      PosternError,
+    );
     const tiny = new Uint8Array([0x51, 0, 0, 0, 3]);
-    expect(() => new MessageFramer({ maxMessageBytes: 1024, startup: false }).push(tiny)).toThrow(/invalid message length 3/);
+    expect(() => new MessageFramer({ maxMessageBytes: 1024, startup: false }).push(tiny)).toThrow(
+      /invalid message length 3/,
+    );
   });
 
   it('reads untyped startup packets one at a time, then typed messages', () => {
@@ -68,19 +74,23 @@ describe('MessageFramer', () => {
 
   it('never throws anything but a PosternError on arbitrary bytes (property)', () => {
     fc.assert(
-      fc.property(fc.array(fc.uint8Array({ maxLength: 64 }), { maxLength: 20 }), fc.boolean(), (chunks, startup) => {
-        const f = new MessageFramer({ maxMessageBytes: 4096, startup });
-        const input = cat(...chunks);
-        const got: Uint8Array[] = [];
-        try {
-          for (const c of chunks) for (const fr of f.push(c)) got.push(fr.raw);
-        } catch (e) {
-          expect(e).toBeInstanceOf(PosternError);
-          return;
-        }
-        const out = cat(...got);
-        expect(input.subarray(0, out.length)).toEqual(out);
-      }),
+      fc.property(
+        fc.array(fc.uint8Array({ maxLength: 64 }), { maxLength: 20 }),
+        fc.boolean(),
+        (chunks, startup) => {
+          const f = new MessageFramer({ maxMessageBytes: 4096, startup });
+          const input = cat(...chunks);
+          const got: Uint8Array[] = [];
+          try {
+            for (const c of chunks) for (const fr of f.push(c)) got.push(fr.raw);
+          } catch (e) {
+            expect(e).toBeInstanceOf(PosternError);
+            return;
+          }
+          const out = cat(...got);
+          expect(input.subarray(0, out.length)).toEqual(out);
+        },
+      ),
       { numRuns: 2000 },
     );
   });

@@ -72,7 +72,10 @@ export class MessageFramer {
 
   #checkLength(len: number, type: number): void {
     if (len < 4) {
-      throw new PosternError('PROTOCOL_VIOLATION', `invalid message length ${len}${type ? ` for type 0x${type.toString(16)}` : ''}`);
+      throw new PosternError(
+        'PROTOCOL_VIOLATION',
+        `invalid message length ${len}${type ? ` for type 0x${type.toString(16)}` : ''}`,
+      );
     }
     const max = this.#typed ? this.#max : MAX_STARTUP_PACKET_BYTES;
     if (len > max) {

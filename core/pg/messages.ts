@@ -52,17 +52,23 @@ export function cstring(s: string): Uint8Array {
 // ---- backend messages the gateway writes -----------------------------------------------------
 
 export const authenticationOk = (): Uint8Array => typedMessage('R', int32(0));
-export const parameterStatus = (name: string, value: string): Uint8Array => typedMessage('S', cstring(name), cstring(value));
-export const backendKeyData = (pid: number, secret: number): Uint8Array => typedMessage('K', int32(pid), int32(secret));
+export const parameterStatus = (name: string, value: string): Uint8Array =>
+  typedMessage('S', cstring(name), cstring(value));
+export const backendKeyData = (pid: number, secret: number): Uint8Array =>
+  typedMessage('K', int32(pid), int32(secret));
 export const readyForQuery = (status: 'I' | 'T' | 'E'): Uint8Array => typedMessage('Z', enc.encode(status));
 
 function fieldsMessage(type: 'E' | 'N', f: ErrorFields): Uint8Array {
   // S (localized severity), V (non-localized, 9.6+), C (SQLSTATE), M, D, H (protocol §55.8).
   const parts = [
-    enc.encode('S'), cstring(f.severity),
-    enc.encode('V'), cstring(f.severity),
-    enc.encode('C'), cstring(f.code),
-    enc.encode('M'), cstring(f.message),
+    enc.encode('S'),
+    cstring(f.severity),
+    enc.encode('V'),
+    cstring(f.severity),
+    enc.encode('C'),
+    cstring(f.code),
+    enc.encode('M'),
+    cstring(f.message),
   ];
   if (f.detail) parts.push(enc.encode('D'), cstring(f.detail));
   if (f.hint) parts.push(enc.encode('H'), cstring(f.hint));

@@ -3,7 +3,8 @@ import { ScramClient } from './scram.ts';
 import { md5Hex, md5PasswordResponse } from './md5.ts';
 
 describe('SCRAM-SHA-256 (RFC 7677 §3 test vector)', () => {
-  const serverFirst = 'r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4096';
+  const serverFirst =
+    'r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4096';
 
   it('produces the RFC client-final message and accepts the RFC server signature', async () => {
     const c = new ScramClient('pencil', 'rOprNGfwEbeRWgbNEkqO', 'user');
@@ -11,21 +12,27 @@ describe('SCRAM-SHA-256 (RFC 7677 §3 test vector)', () => {
     expect(await c.handleServerFirst(serverFirst)).toBe(
       'c=biws,r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,p=dHzbZapWIk4jUhN+Ute9ytag9zjfMHgsqmmiz7AndVQ=',
     );
-    await expect(c.verifyServerFinal('v=6rriTRBi23WpRR/wtup+mMhUZUn/dB5nLTJRsjl95G4=')).resolves.toBeUndefined();
+    await expect(
+      c.verifyServerFinal('v=6rriTRBi23WpRR/wtup+mMhUZUn/dB5nLTJRsjl95G4='),
+    ).resolves.toBeUndefined();
   });
 
   it('rejects a wrong server signature (a server that never knew the password)', async () => {
     const c = new ScramClient('pencil', 'rOprNGfwEbeRWgbNEkqO', 'user');
     c.clientFirstMessage();
     await c.handleServerFirst(serverFirst);
-    await expect(c.verifyServerFinal('v=AAAATRBi23WpRR/wtup+mMhUZUn/dB5nLTJRsjl95G4=')).rejects.toThrow(/signature/);
+    await expect(c.verifyServerFinal('v=AAAATRBi23WpRR/wtup+mMhUZUn/dB5nLTJRsjl95G4=')).rejects.toThrow(
+      /signature/,
+    );
   });
 
   it('rejects a server nonce that does not extend ours and absurd iteration counts', async () => {
     const c = new ScramClient('pencil', 'abc');
     c.clientFirstMessage();
     await expect(c.handleServerFirst('r=zzz123,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4096')).rejects.toThrow(/nonce/);
-    await expect(c.handleServerFirst('r=abc123,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=999999999')).rejects.toThrow(/iteration/);
+    await expect(c.handleServerFirst('r=abc123,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=999999999')).rejects.toThrow(
+      /iteration/,
+    );
   });
 });
 

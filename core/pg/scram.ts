@@ -30,7 +30,13 @@ function unb64(s: string): Uint8Array {
 }
 
 async function hmac(key: Uint8Array, data: Uint8Array): Promise<Uint8Array> {
-  const k = await crypto.subtle.importKey('raw', key as BufferSource, { name: 'HMAC', hash: 'SHA-256' }, false, ['sign']);
+  const k = await crypto.subtle.importKey(
+    'raw',
+    key as BufferSource,
+    { name: 'HMAC', hash: 'SHA-256' },
+    false,
+    ['sign'],
+  );
   return new Uint8Array(await crypto.subtle.sign('HMAC', k, data as BufferSource));
 }
 
@@ -40,7 +46,11 @@ async function sha256(data: Uint8Array): Promise<Uint8Array> {
 
 async function pbkdf2(password: Uint8Array, salt: Uint8Array, iterations: number): Promise<Uint8Array> {
   const k = await crypto.subtle.importKey('raw', password as BufferSource, 'PBKDF2', false, ['deriveBits']);
-  const bits = await crypto.subtle.deriveBits({ name: 'PBKDF2', hash: 'SHA-256', salt: salt as BufferSource, iterations }, k, 256);
+  const bits = await crypto.subtle.deriveBits(
+    { name: 'PBKDF2', hash: 'SHA-256', salt: salt as BufferSource, iterations },
+    k,
+    256,
+  );
   return new Uint8Array(bits);
 }
 
@@ -105,9 +115,11 @@ export class ScramClient {
     const nonce = attrs.get('r');
     const salt = attrs.get('s');
     const iter = Number(attrs.get('i'));
-    if (!nonce || !nonce.startsWith(this.#nonce) || nonce.length === this.#nonce.length) fail('SCRAM: server nonce invalid');
+    if (!nonce || !nonce.startsWith(this.#nonce) || nonce.length === this.#nonce.length)
+      fail('SCRAM: server nonce invalid');
     if (!salt) fail('SCRAM: no salt');
-    if (!Number.isInteger(iter) || iter < 1 || iter > MAX_SCRAM_ITERATIONS) fail(`SCRAM: iteration count ${attrs.get('i')} out of range`);
+    if (!Number.isInteger(iter) || iter < 1 || iter > MAX_SCRAM_ITERATIONS)
+      fail(`SCRAM: iteration count ${attrs.get('i')} out of range`);
     const salted = await pbkdf2(enc.encode(saslPrep(this.#password)), unb64(salt), iter);
     const clientKey = await hmac(salted, enc.encode('Client Key'));
     const storedKey = await sha256(clientKey);

@@ -3,7 +3,13 @@
  * GSSENCRequest, CancelRequest or a StartupMessage, told apart by the int32 code after the length.
  */
 import { PosternError } from '../errors.ts';
-import { CANCEL_REQUEST_CODE, GSSENC_REQUEST_CODE, PROTOCOL_3_0, readCString, SSL_REQUEST_CODE } from './messages.ts';
+import {
+  CANCEL_REQUEST_CODE,
+  GSSENC_REQUEST_CODE,
+  PROTOCOL_3_0,
+  readCString,
+  SSL_REQUEST_CODE,
+} from './messages.ts';
 
 export type StartupPacket =
   | { kind: 'ssl' }

@@ -87,7 +87,8 @@ function parseJson(text: string): Record<string, unknown> {
 
 function str(o: Record<string, unknown>, k: string, max = 512): string {
   const v = o[k];
-  if (typeof v !== 'string' || v.length === 0 || v.length > max) fail(`field ${k} must be a string (1..${max})`);
+  if (typeof v !== 'string' || v.length === 0 || v.length > max)
+    fail(`field ${k} must be a string (1..${max})`);
   return v;
 }
 
@@ -97,7 +98,8 @@ export function parseTarget(v: unknown): TargetSpec {
   const host = str(o, 'host', 253);
   if (!HOST_RE.test(host)) fail('target.host is not a hostname or IP');
   const port = o['port'];
-  if (typeof port !== 'number' || !Number.isInteger(port) || port < 1 || port > 65535) fail('target.port invalid');
+  if (typeof port !== 'number' || !Number.isInteger(port) || port < 1 || port > 65535)
+    fail('target.port invalid');
   const tls = o['tls'];
   if (tls !== 'disable' && tls !== 'verify-full') fail('target.tls must be disable or verify-full');
   return { host, port, tls };

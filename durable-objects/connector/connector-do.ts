@@ -68,7 +68,11 @@ export class ConnectorDO extends DurableObject<Env> {
     const replicas = this.ctx.getWebSockets().filter((ws) => ws.readyState === WebSocket.OPEN);
     // Least loaded first; ties broken at random so replicas share new sessions.
     const ordered = replicas
-      .map((ws) => ({ ws, id: (ws.deserializeAttachment() as ReplicaAttachment).replicaId, r: Math.random() }))
+      .map((ws) => ({
+        ws,
+        id: (ws.deserializeAttachment() as ReplicaAttachment).replicaId,
+        r: Math.random(),
+      }))
       .sort((a, b) => (this.#load.get(a.id) ?? 0) - (this.#load.get(b.id) ?? 0) || a.r - b.r);
     const request: DialRequest = {
       type: 'dial',
@@ -133,7 +137,7 @@ export class ConnectorDO extends DurableObject<Env> {
     for (;;) {
       crypto.getRandomValues(words);
       // Positive pid like a real backend's; some clients print it.
-      const processId = (words[0]! & 0x7fffffff) || 1;
+      const processId = words[0]! & 0x7fffffff || 1;
       const key = CANCEL_KEY_PREFIX + processId;
       if ((await this.ctx.storage.get(key)) !== undefined) continue;
       const entry: CancelEntry = { ...owner, secretKey: words[1]! };

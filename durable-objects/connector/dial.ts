@@ -10,8 +10,7 @@ export interface DialInput {
 }
 
 export type DialResult =
-  | { ok: true; replicaId: string; gatewayKey: CancelKey }
-  | { ok: false; reason: 'offline' };
+  { ok: true; replicaId: string; gatewayKey: CancelKey } | { ok: false; reason: 'offline' };
 
 export interface ReplicaInfo {
   replicaId: string;

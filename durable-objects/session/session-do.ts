@@ -50,7 +50,9 @@ export class SessionDO extends DurableObject<Env> {
   async cancelQuery(): Promise<boolean> {
     const key = this.#pg?.upstreamKey;
     if (!key || !this.#channel || this.#pg?.phase !== 'proxy') return false;
-    this.#channel.send(JSON.stringify({ type: 'cancel', processId: key.processId, secretKey: key.secretKey }));
+    this.#channel.send(
+      JSON.stringify({ type: 'cancel', processId: key.processId, secretKey: key.secretKey }),
+    );
     return true;
   }
 
@@ -78,8 +80,9 @@ export class SessionDO extends DurableObject<Env> {
     this.#gatewayKey = dial.gatewayKey;
     if (conn.credential.kind === 'encrypted') {
       const cred = conn.credential;
-      this.#credential = parseKeyring(this.env.CREDENTIAL_KEYS)
-        .then((ring) => decryptCredential(ring, { keyId: cred.keyId, ciphertext: cred.ciphertext }, conn.id));
+      this.#credential = parseKeyring(this.env.CREDENTIAL_KEYS).then((ring) =>
+        decryptCredential(ring, { keyId: cred.keyId, ciphertext: cred.ciphertext }, conn.id),
+      );
       this.#credential.catch(() => undefined); // handled where awaited
     }
 
@@ -89,7 +92,12 @@ export class SessionDO extends DurableObject<Env> {
     ws.accept();
     this.#client = ws;
     this.#pg = new PgSession(
-      { upstreamUser: conn.username, upstreamDatabase: conn.database, gatewayKey: dial.gatewayKey, maxMessageBytes: MAX_MESSAGE_BYTES },
+      {
+        upstreamUser: conn.username,
+        upstreamDatabase: conn.database,
+        gatewayKey: dial.gatewayKey,
+        maxMessageBytes: MAX_MESSAGE_BYTES,
+      },
       {
         toClient: (bytes) => ws.send(bytes),
         toUpstream: (bytes) => this.#channel?.send(bytes),
@@ -100,14 +108,20 @@ export class SessionDO extends DurableObject<Env> {
     );
     ws.addEventListener('message', (event) => {
       if (typeof event.data === 'string') {
-        return this.#pg?.channelFailed({ kind: 'client-protocol', detail: 'text frames are not part of the tunnel' });
+        return this.#pg?.channelFailed({
+          kind: 'client-protocol',
+          detail: 'text frames are not part of the tunnel',
+        });
       }
       this.#pg?.clientData(new Uint8Array(event.data as ArrayBuffer));
     });
     ws.addEventListener('close', () => this.#pg?.clientClosed());
     ws.addEventListener('error', () => this.#pg?.clientClosed());
 
-    this.#channelTimer = setTimeout(() => this.#pg?.channelFailed({ kind: 'channel-timeout' }), CHANNEL_TIMEOUT_MS);
+    this.#channelTimer = setTimeout(
+      () => this.#pg?.channelFailed({ kind: 'channel-timeout' }),
+      CHANNEL_TIMEOUT_MS,
+    );
     await this.#recorder.started(start, dial.replicaId);
     return new Response(null, { status: 101, webSocket: pair[0] });
   }
@@ -139,7 +153,8 @@ export class SessionDO extends DurableObject<Env> {
       const pg = this.#pg;
       if (!pg) return;
       if (typeof event.data !== 'string') {
-        if (!greeted) return pg.channelFailed({ kind: 'upstream-protocol', detail: 'data before channel hello' });
+        if (!greeted)
+          return pg.channelFailed({ kind: 'upstream-protocol', detail: 'data before channel hello' });
         return pg.upstreamData(new Uint8Array(event.data as ArrayBuffer));
       }
       if (greeted) return pg.channelFailed({ kind: 'upstream-protocol', detail: 'unexpected text frame' });
@@ -161,11 +176,20 @@ export class SessionDO extends DurableObject<Env> {
       }
       const credential = this.#credential ? await this.#credential : hello.credential;
       if (credential === undefined) {
-        return pg.channelFailed({ kind: 'channel-failed', detail: 'the connector did not resolve the credential' });
+        return pg.channelFailed({
+          kind: 'channel-failed',
+          detail: 'the connector did not resolve the credential',
+        });
       }
       pg.upstreamOpen(credential);
     } catch (e) {
-      console.error(JSON.stringify({ msg: 'channel setup failed', session: this.#start?.sessionId, error: String((e as Error).message) }));
+      console.error(
+        JSON.stringify({
+          msg: 'channel setup failed',
+          session: this.#start?.sessionId,
+          error: String((e as Error).message),
+        }),
+      );
       pg.channelFailed({ kind: 'gateway-error', detail: (e as Error).message });
     }
   }
@@ -174,7 +198,10 @@ export class SessionDO extends DurableObject<Env> {
 
   #end(reason: CloseReason): void {
     clearTimeout(this.#channelTimer);
-    const failure = reason.kind !== 'client-closed' && reason.kind !== 'client-terminate' && reason.kind !== 'upstream-closed';
+    const failure =
+      reason.kind !== 'client-closed' &&
+      reason.kind !== 'client-terminate' &&
+      reason.kind !== 'upstream-closed';
     closeQuietly(this.#client, failure ? 1011 : 1000, reason.kind);
     closeQuietly(this.#channel, 1000, 'session ended');
     if (failure && reason.kind !== 'cancel-request') {

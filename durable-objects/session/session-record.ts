@@ -45,7 +45,10 @@ export class SessionRecorder {
     if (this.#record && name) this.#record.clientApplication = name.slice(0, 128);
   }
 
-  async ended(reason: string, stats: { bytesFromClient: number; bytesToClient: number; statements: number }): Promise<void> {
+  async ended(
+    reason: string,
+    stats: { bytesFromClient: number; bytesToClient: number; statements: number },
+  ): Promise<void> {
     if (!this.#record || this.#record.endedAt) return;
     Object.assign(this.#record, stats, { endedAt: new Date().toISOString(), closeReason: reason });
     await this.#save();
@@ -64,7 +67,14 @@ export class SessionRecorder {
       const attempts = ((await this.ctx.storage.get<number>(ATTEMPTS_KEY)) ?? 0) + 1;
       await this.ctx.storage.put(ATTEMPTS_KEY, attempts);
       const delay = Math.min(MAX_BACKOFF_MS, 1000 * 2 ** Math.min(attempts, 12));
-      console.warn(JSON.stringify({ msg: 'session record not written; will retry', session: record.id, attempts, error: (e as Error).message }));
+      console.warn(
+        JSON.stringify({
+          msg: 'session record not written; will retry',
+          session: record.id,
+          attempts,
+          error: (e as Error).message,
+        }),
+      );
       await this.ctx.storage.setAlarm(Date.now() + delay);
     } finally {
       this.ctx.waitUntil(db.close());

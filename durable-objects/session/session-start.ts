@@ -13,8 +13,7 @@ export interface SessionConnection {
   database: string;
   username: string;
   credential:
-    | { kind: 'encrypted'; keyId: string; ciphertext: string }
-    | { kind: 'connector_ref'; ref: string };
+    { kind: 'encrypted'; keyId: string; ciphertext: string } | { kind: 'connector_ref'; ref: string };
 }
 
 export interface SessionStart {

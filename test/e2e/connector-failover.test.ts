@@ -2,7 +2,16 @@
  * Connectors as separate processes: killed and restarted, and two replicas with one killed.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { clientEnv, psql, startConnect, startConnectorProcess, startTestStack, waitFor, type Proc, type TestStack } from './harness.ts';
+import {
+  clientEnv,
+  psql,
+  startConnect,
+  startConnectorProcess,
+  startTestStack,
+  waitFor,
+  type Proc,
+  type TestStack,
+} from './harness.ts';
 
 let stack: TestStack;
 let connect: Proc & { port: number };
@@ -58,11 +67,14 @@ describe('connector lifecycle', () => {
     await waitFor(async () => (await replicas()).length === 2, 15_000, 'two replicas');
 
     // Concurrent long-ish sessions so both replicas get work.
-    const results = await Promise.all(Array.from({ length: 6 }, (_, i) => psql(connect.port, `select ${i}, pg_sleep(0.3)`)));
+    const results = await Promise.all(
+      Array.from({ length: 6 }, (_, i) => psql(connect.port, `select ${i}, pg_sleep(0.3)`)),
+    );
     for (const [i, r] of results.entries()) expect(r.stdout.trim()).toBe(`${i}|`);
     const loads = await stack.admin.get<{ replicas: Array<{ replicaId: string }> }>('/connectors/local');
     expect(loads.replicas).toHaveLength(2);
-    const served = (p: Proc) => p.output.filter((l) => l.includes('channel opened') || l.includes('"dial"')).length;
+    const served = (p: Proc) =>
+      p.output.filter((l) => l.includes('channel opened') || l.includes('"dial"')).length;
     expect(served(a)).toBeGreaterThan(0);
     expect(served(b)).toBeGreaterThan(0);
 

@@ -58,8 +58,14 @@ export async function startTestStack(opts: { connector?: boolean } = {}): Promis
 }
 
 /** A client-credentials token from the stack's real OpenID provider. */
-export async function fetchToken(stack: Stack, clientId = stack.clientId, secret = stack.clientSecret): Promise<string> {
-  const disc = (await (await fetch(`${stack.issuer}/.well-known/openid-configuration`)).json()) as { token_endpoint: string };
+export async function fetchToken(
+  stack: Stack,
+  clientId = stack.clientId,
+  secret = stack.clientSecret,
+): Promise<string> {
+  const disc = (await (await fetch(`${stack.issuer}/.well-known/openid-configuration`)).json()) as {
+    token_endpoint: string;
+  };
   const res = await fetch(disc.token_endpoint, {
     method: 'POST',
     headers: {
@@ -102,10 +108,14 @@ export async function startConnect(
   env: Record<string, string>,
 ): Promise<Proc & { port: number }> {
   const port = await freePort();
-  const child = spawn(process.execPath, [CLI, 'connect', connection, '--port', String(port), '--edge', stack.edgeUrl, '--json'], {
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    [CLI, 'connect', connection, '--port', String(port), '--edge', stack.edgeUrl, '--json'],
+    {
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   const proc = track(child);
   const deadline = Date.now() + 20_000;
   while (!proc.output.some((l) => l.includes('"listening"'))) {
@@ -117,15 +127,35 @@ export async function startConnect(
 }
 
 /** Client-credential env for `postern connect` against the stack's OpenID provider. */
-export function clientEnv(stack: Stack, clientId = stack.clientId, secret = stack.clientSecret): Record<string, string> {
-  return { POSTERN_ISSUER: stack.issuer, POSTERN_CLIENT_ID: clientId, POSTERN_CLIENT_SECRET: secret, POSTERN_AUDIENCE: 'urn:postern' };
+export function clientEnv(
+  stack: Stack,
+  clientId = stack.clientId,
+  secret = stack.clientSecret,
+): Record<string, string> {
+  return {
+    POSTERN_ISSUER: stack.issuer,
+    POSTERN_CLIENT_ID: clientId,
+    POSTERN_CLIENT_SECRET: secret,
+    POSTERN_AUDIENCE: 'urn:postern',
+  };
 }
 
 /** `postern connector` as a real child process (so a test can kill it). */
 export function startConnectorProcess(stack: Stack, replicaId: string): Proc {
   const child = spawn(
     process.execPath,
-    [CLI, 'connector', '--edge', stack.edgeUrl, '--token', stack.connectorToken, '--allow', `127.0.0.1:${stack.pg.port}`, '--replica-id', replicaId],
+    [
+      CLI,
+      'connector',
+      '--edge',
+      stack.edgeUrl,
+      '--token',
+      stack.connectorToken,
+      '--allow',
+      `127.0.0.1:${stack.pg.port}`,
+      '--replica-id',
+      replicaId,
+    ],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   return track(child);
@@ -138,7 +168,11 @@ export interface RunResult {
 }
 
 /** Runs a client program (psql, pgbench) to completion. */
-export function runProgram(cmd: string, args: string[], opts: { env?: Record<string, string>; input?: string; timeoutMs?: number } = {}): Promise<RunResult> {
+export function runProgram(
+  cmd: string,
+  args: string[],
+  opts: { env?: Record<string, string>; input?: string; timeoutMs?: number } = {},
+): Promise<RunResult> {
   return new Promise((resolvePromise, reject) => {
     const child = spawn(cmd, args, { env: { ...process.env, ...opts.env }, stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
@@ -147,7 +181,11 @@ export function runProgram(cmd: string, args: string[], opts: { env?: Record<str
     child.stderr.on('data', (d) => (stderr += d));
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
-      reject(new Error(`${cmd} timed out after ${opts.timeoutMs ?? 30_000} ms\nstdout: ${stdout}\nstderr: ${stderr}`));
+      reject(
+        new Error(
+          `${cmd} timed out after ${opts.timeoutMs ?? 30_000} ms\nstdout: ${stdout}\nstderr: ${stderr}`,
+        ),
+      );
     }, opts.timeoutMs ?? 30_000);
     child.on('error', reject);
     child.on('exit', (code) => {
@@ -160,13 +198,27 @@ export function runProgram(cmd: string, args: string[], opts: { env?: Record<str
 
 /** psql against a local `postern connect` listener; user/dbname are ignored by the gateway. */
 export function psql(port: number, sql: string, extra: string[] = []): Promise<RunResult> {
-  return runProgram('psql', [
-    `host=127.0.0.1 port=${port} user=whoever dbname=whatever sslmode=prefer connect_timeout=20`,
-    '-X', '-v', 'ON_ERROR_STOP=1', '-At', '-c', sql, ...extra,
-  ], { env: { PGPASSWORD: 'ignored-by-postern' } });
+  return runProgram(
+    'psql',
+    [
+      `host=127.0.0.1 port=${port} user=whoever dbname=whatever sslmode=prefer connect_timeout=20`,
+      '-X',
+      '-v',
+      'ON_ERROR_STOP=1',
+      '-At',
+      '-c',
+      sql,
+      ...extra,
+    ],
+    { env: { PGPASSWORD: 'ignored-by-postern' } },
+  );
 }
 
-export async function waitFor(cond: () => Promise<boolean> | boolean, timeoutMs: number, what: string): Promise<void> {
+export async function waitFor(
+  cond: () => Promise<boolean> | boolean,
+  timeoutMs: number,
+  what: string,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await cond())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);

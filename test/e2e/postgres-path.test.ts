@@ -4,7 +4,17 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
-import { AUTH_USERS, clientEnv, fetchToken, psql, runProgram, startConnect, startTestStack, type Proc, type TestStack } from './harness.ts';
+import {
+  AUTH_USERS,
+  clientEnv,
+  fetchToken,
+  psql,
+  runProgram,
+  startConnect,
+  startTestStack,
+  type Proc,
+  type TestStack,
+} from './harness.ts';
 
 let stack: TestStack;
 let connect: Proc & { port: number };
@@ -36,17 +46,21 @@ describe('psql through the edge', () => {
   });
 
   it('runs multi-statement transactions, errors and recovery in one session', async () => {
-    const r = await runProgram('psql', [`host=127.0.0.1 port=${connect.port} user=x dbname=y sslmode=disable`, '-X', '-At'], {
-      input: [
-        'begin;',
-        'create temp table t(a int);',
-        'insert into t select generate_series(1, 1000);',
-        'select count(*) from t;',
-        'commit;',
-        'select 1/0;',
-        "select 'still alive';",
-      ].join('\n'),
-    });
+    const r = await runProgram(
+      'psql',
+      [`host=127.0.0.1 port=${connect.port} user=x dbname=y sslmode=disable`, '-X', '-At'],
+      {
+        input: [
+          'begin;',
+          'create temp table t(a int);',
+          'insert into t select generate_series(1, 1000);',
+          'select count(*) from t;',
+          'commit;',
+          'select 1/0;',
+          "select 'still alive';",
+        ].join('\n'),
+      },
+    );
     expect(r.stdout).toContain('1000');
     expect(r.stderr).toContain('division by zero');
     expect(r.stdout).toContain('still alive');
@@ -56,7 +70,13 @@ describe('psql through the edge', () => {
     const rows = Array.from({ length: 5000 }, (_, i) => `${i}\tvalue-${i}`).join('\n') + '\n';
     const r = await runProgram(
       'psql',
-      [`host=127.0.0.1 port=${connect.port} user=x dbname=y sslmode=disable`, '-X', '-At', '-v', 'ON_ERROR_STOP=1'],
+      [
+        `host=127.0.0.1 port=${connect.port} user=x dbname=y sslmode=disable`,
+        '-X',
+        '-At',
+        '-v',
+        'ON_ERROR_STOP=1',
+      ],
       {
         input: `create temp table c(a int, b text);\n\\copy c from stdin\n${rows}\\.\nselect count(*), sum(a) from c;\n\\copy (select * from c where a < 3 order by a) to stdout\n`,
       },
@@ -67,27 +87,63 @@ describe('psql through the edge', () => {
   });
 
   it('delivers LISTEN/NOTIFY notifications', async () => {
-    const r = await runProgram('psql', [`host=127.0.0.1 port=${connect.port} user=x dbname=y sslmode=disable`, '-X'], {
-      input: "listen postern_e2e;\nnotify postern_e2e, 'hello from the edge';\nselect 1;\n",
-    });
+    const r = await runProgram(
+      'psql',
+      [`host=127.0.0.1 port=${connect.port} user=x dbname=y sslmode=disable`, '-X'],
+      {
+        input: "listen postern_e2e;\nnotify postern_e2e, 'hello from the edge';\nselect 1;\n",
+      },
+    );
     expect(r.stdout).toContain('Asynchronous notification "postern_e2e" with payload "hello from the edge"');
   });
 
   it('works with the extended query protocol (pgbench -M extended and prepared)', async () => {
     const env = { PGPASSWORD: 'ignored' };
-    const init = await runProgram('pgbench', ['-i', '-s', '1', '-q', '-h', '127.0.0.1', '-p', String(connect.port), '-U', 'x', 'y'], { env, timeoutMs: 60_000 });
+    const init = await runProgram(
+      'pgbench',
+      ['-i', '-s', '1', '-q', '-h', '127.0.0.1', '-p', String(connect.port), '-U', 'x', 'y'],
+      { env, timeoutMs: 60_000 },
+    );
     expect(init.code, init.stderr).toBe(0);
     for (const mode of ['extended', 'prepared']) {
-      const r = await runProgram('pgbench', ['-S', '-M', mode, '-t', '50', '-c', '2', '-h', '127.0.0.1', '-p', String(connect.port), '-U', 'x', 'y'], { env, timeoutMs: 60_000 });
+      const r = await runProgram(
+        'pgbench',
+        [
+          '-S',
+          '-M',
+          mode,
+          '-t',
+          '50',
+          '-c',
+          '2',
+          '-h',
+          '127.0.0.1',
+          '-p',
+          String(connect.port),
+          '-U',
+          'x',
+          'y',
+        ],
+        { env, timeoutMs: 60_000 },
+      );
       expect(r.code, r.stderr).toBe(0);
       expect(r.stdout).toMatch(/number of transactions actually processed: 100\/100/);
     }
   });
 
   it('cancels a running pg_sleep when the client sends a CancelRequest', async () => {
-    const child = spawn('psql', [`host=127.0.0.1 port=${connect.port} user=x dbname=y sslmode=disable`, '-X', '-c', 'select pg_sleep(30)'], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      'psql',
+      [
+        `host=127.0.0.1 port=${connect.port} user=x dbname=y sslmode=disable`,
+        '-X',
+        '-c',
+        'select pg_sleep(30)',
+      ],
+      {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     let stderr = '';
     child.stderr.on('data', (d) => (stderr += d));
     const started = Date.now();
@@ -103,7 +159,9 @@ describe('psql through the edge', () => {
 describe('upstream authentication methods', () => {
   beforeAll(async () => {
     for (const [kind, u] of Object.entries(AUTH_USERS)) {
-      await stack.pg.query(`SET password_encryption = '${kind === 'md5' ? 'md5' : 'scram-sha-256'}'; CREATE ROLE ${u.user} LOGIN PASSWORD '${u.password}'`);
+      await stack.pg.query(
+        `SET password_encryption = '${kind === 'md5' ? 'md5' : 'scram-sha-256'}'; CREATE ROLE ${u.user} LOGIN PASSWORD '${u.password}'`,
+      );
       await stack.admin.post('/connections', {
         name: `demo-${kind}`,
         protocol: 'postgres',
@@ -191,7 +249,12 @@ describe('identity at the edge', () => {
   it('records sessions with the verified identity in the control plane', async () => {
     await psql(connect.port, 'select 42');
     const deadline = Date.now() + 10_000;
-    let sessions: Array<{ subject: string; connectionName?: string; connection?: string; endedAt: string | null }> = [];
+    let sessions: Array<{
+      subject: string;
+      connectionName?: string;
+      connection?: string;
+      endedAt: string | null;
+    }> = [];
     while (Date.now() < deadline) {
       const body = await stack.admin.get<{ sessions: typeof sessions }>('/sessions?connection=demo');
       sessions = body.sessions;

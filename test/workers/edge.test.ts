@@ -33,7 +33,9 @@ describe('edge routes', () => {
   });
 
   it('rejects connector sockets without a connector token', async () => {
-    const res = await SELF.fetch('https://edge.test/v1/connector/connect', { headers: { ...WS, Authorization: 'Bearer nope' } });
+    const res = await SELF.fetch('https://edge.test/v1/connector/connect', {
+      headers: { ...WS, Authorization: 'Bearer nope' },
+    });
     expect(res.status).toBe(401);
   });
 
@@ -41,7 +43,9 @@ describe('edge routes', () => {
     const bad = await SELF.fetch('https://edge.test/v1/channel/not-an-id', { headers: WS });
     expect(bad.status).toBe(404);
     const id = env.SESSION.newUniqueId().toString();
-    const wrong = await SELF.fetch(`https://edge.test/v1/channel/${id}`, { headers: { ...WS, Authorization: 'Bearer pch_guess' } });
+    const wrong = await SELF.fetch(`https://edge.test/v1/channel/${id}`, {
+      headers: { ...WS, Authorization: 'Bearer pch_guess' },
+    });
     expect(wrong.status).toBe(401);
   });
 
@@ -50,7 +54,9 @@ describe('edge routes', () => {
     expect(doc.status).toBe(200);
     const body = (await doc.json()) as { openapi: string; paths: Record<string, unknown> };
     expect(body.openapi).toMatch(/^3\./);
-    expect(Object.keys(body.paths)).toEqual(expect.arrayContaining(['/connectors', '/connections', '/sessions']));
+    expect(Object.keys(body.paths)).toEqual(
+      expect.arrayContaining(['/connectors', '/connections', '/sessions']),
+    );
     const res = await SELF.fetch('https://edge.test/api/v1/connections');
     expect(res.status).toBe(401);
   });
@@ -73,7 +79,9 @@ describe('ConnectorDO', () => {
 
   it('sends a dial request to a live replica and routes cancel keys only with the right secret', async () => {
     const stub = env.CONNECTOR.get(env.CONNECTOR.idFromName('con_live'));
-    const res = await stub.fetch('https://connector/control', { headers: { ...WS, 'x-postern-replica': 'r1' } });
+    const res = await stub.fetch('https://connector/control', {
+      headers: { ...WS, 'x-postern-replica': 'r1' },
+    });
     expect(res.status).toBe(101);
     const ws = res.webSocket!;
     ws.accept();
@@ -89,10 +97,14 @@ describe('ConnectorDO', () => {
     expect(dial).toMatchObject({ type: 'dial', sessionId, channelToken: 'pch_secret', target });
 
     const replicas = await stub.listReplicas();
-    expect(replicas).toEqual([expect.objectContaining({ replicaId: 'r1', hostname: 'host-1', version: 'test', activeSessions: 1 })]);
+    expect(replicas).toEqual([
+      expect.objectContaining({ replicaId: 'r1', hostname: 'host-1', version: 'test', activeSessions: 1 }),
+    ]);
 
     if (!r.ok) throw new Error('unreachable');
-    expect(await stub.cancel({ processId: r.gatewayKey.processId, secretKey: r.gatewayKey.secretKey ^ 1 })).toBe(false);
+    expect(
+      await stub.cancel({ processId: r.gatewayKey.processId, secretKey: r.gatewayKey.secretKey ^ 1 }),
+    ).toBe(false);
     await stub.sessionEnded(r.gatewayKey.processId);
     expect((await stub.listReplicas())[0]!.activeSessions).toBe(0);
     ws.close(1000, 'done');
@@ -117,7 +129,9 @@ describe('SessionDO', () => {
 
   it('refuses a data channel when no session is waiting for one', async () => {
     const stub = env.SESSION.get(env.SESSION.newUniqueId());
-    const res = await stub.fetch('https://session/channel', { headers: { ...WS, Authorization: 'Bearer pch_x' } });
+    const res = await stub.fetch('https://session/channel', {
+      headers: { ...WS, Authorization: 'Bearer pch_x' },
+    });
     expect(res.status).toBe(401);
   });
 });

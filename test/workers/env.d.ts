@@ -3,6 +3,7 @@ import type { Env as PosternEnv } from '../../workers/env.ts';
 
 declare global {
   namespace Cloudflare {
+    // eslint-disable-next-line @typescript-eslint/no-empty-object-type -- declaration merging needs an interface
     interface Env extends PosternEnv {}
   }
 }

@@ -9,7 +9,13 @@ export function newApi(): OpenAPIHono<AdminEnv> {
       const issue = result.error.issues[0];
       const field = issue?.path.join('.') ?? '';
       return c.json(
-        { error: { code: 'invalid_input', message: `${field || 'request'}: ${issue?.message ?? 'invalid'}`, field } },
+        {
+          error: {
+            code: 'invalid_input',
+            message: `${field || 'request'}: ${issue?.message ?? 'invalid'}`,
+            field,
+          },
+        },
         400,
       );
     },

@@ -2,7 +2,13 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { PosternError } from '../../core/errors.ts';
 import { openDb } from '../db/client.ts';
-import { createConnection, deleteConnection, getConnectionByName, listConnections, updateConnection } from '../db/connections-repo.ts';
+import {
+  createConnection,
+  deleteConnection,
+  getConnectionByName,
+  listConnections,
+  updateConnection,
+} from '../db/connections-repo.ts';
 import { listConnectors } from '../db/connectors-repo.ts';
 import { json, newApi } from './app.ts';
 import { presentConnection } from './present.ts';
@@ -19,7 +25,11 @@ export const connectionsApi = newApi()
       method: 'post',
       path: '/connections',
       request: { body: { content: { 'application/json': { schema: CreateConnection } }, required: true } },
-      responses: { 201: json(Connection, 'Created'), 400: json(ErrorBody, 'Invalid input'), 409: json(ErrorBody, 'Name taken') },
+      responses: {
+        201: json(Connection, 'Created'),
+        400: json(ErrorBody, 'Invalid input'),
+        409: json(ErrorBody, 'Name taken'),
+      },
     }),
     async (c) => {
       const { name, protocol: _p, ...input } = c.req.valid('json');
@@ -33,7 +43,11 @@ export const connectionsApi = newApi()
     },
   )
   .openapi(
-    createRoute({ method: 'get', path: '/connections', responses: { 200: json(z.object({ connections: z.array(Connection) }), 'All connections') } }),
+    createRoute({
+      method: 'get',
+      path: '/connections',
+      responses: { 200: json(z.object({ connections: z.array(Connection) }), 'All connections') },
+    }),
     async (c) => {
       const db = openDb(c.env);
       try {
@@ -66,13 +80,25 @@ export const connectionsApi = newApi()
     createRoute({
       method: 'patch',
       path: '/connections/{name}',
-      request: { params: NameParam, body: { content: { 'application/json': { schema: UpdateConnection } }, required: true } },
-      responses: { 200: json(Connection, 'Updated'), 400: json(ErrorBody, 'Invalid input'), 404: json(ErrorBody, 'Not found') },
+      request: {
+        params: NameParam,
+        body: { content: { 'application/json': { schema: UpdateConnection } }, required: true },
+      },
+      responses: {
+        200: json(Connection, 'Updated'),
+        400: json(ErrorBody, 'Invalid input'),
+        404: json(ErrorBody, 'Not found'),
+      },
     }),
     async (c) => {
       const db = openDb(c.env);
       try {
-        const row = await updateConnection(db.db, c.env.CREDENTIAL_KEYS, c.req.valid('param').name, c.req.valid('json'));
+        const row = await updateConnection(
+          db.db,
+          c.env.CREDENTIAL_KEYS,
+          c.req.valid('param').name,
+          c.req.valid('json'),
+        );
         return c.json(presentConnection(row, await connectorName(db.db, row.connectorId)), 200);
       } finally {
         c.executionCtx.waitUntil(db.close());

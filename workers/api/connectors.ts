@@ -2,7 +2,12 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { PosternError } from '../../core/errors.ts';
 import { openDb } from '../db/client.ts';
-import { createConnector, deleteConnector, getConnectorByName, listConnectors } from '../db/connectors-repo.ts';
+import {
+  createConnector,
+  deleteConnector,
+  getConnectorByName,
+  listConnectors,
+} from '../db/connectors-repo.ts';
 import { json, newApi } from './app.ts';
 import { presentConnector } from './present.ts';
 import { Connector, CreateConnector, CreatedConnector, ErrorBody, NameParam } from './schemas.ts';
@@ -16,7 +21,10 @@ export const connectorsApi = newApi()
       method: 'post',
       path: '/connectors',
       request: { body: { content: { 'application/json': { schema: CreateConnector } }, required: true } },
-      responses: { 201: json(CreatedConnector, 'Created; the token is shown only here'), 409: json(ErrorBody, 'Name taken') },
+      responses: {
+        201: json(CreatedConnector, 'Created; the token is shown only here'),
+        409: json(ErrorBody, 'Name taken'),
+      },
     }),
     async (c) => {
       const db = openDb(c.env);
@@ -29,7 +37,11 @@ export const connectorsApi = newApi()
     },
   )
   .openapi(
-    createRoute({ method: 'get', path: '/connectors', responses: { 200: json(z.object({ connectors: z.array(Connector) }), 'All connectors') } }),
+    createRoute({
+      method: 'get',
+      path: '/connectors',
+      responses: { 200: json(z.object({ connectors: z.array(Connector) }), 'All connectors') },
+    }),
     async (c) => {
       const db = openDb(c.env);
       try {
@@ -45,7 +57,10 @@ export const connectorsApi = newApi()
       method: 'get',
       path: '/connectors/{name}',
       request: { params: NameParam },
-      responses: { 200: json(Connector, 'The connector and its live replicas'), 404: json(ErrorBody, 'Not found') },
+      responses: {
+        200: json(Connector, 'The connector and its live replicas'),
+        404: json(ErrorBody, 'Not found'),
+      },
     }),
     async (c) => {
       const db = openDb(c.env);
@@ -63,7 +78,11 @@ export const connectorsApi = newApi()
       method: 'delete',
       path: '/connectors/{name}',
       request: { params: NameParam },
-      responses: { 204: { description: 'Deleted; its replicas are disconnected' }, 404: json(ErrorBody, 'Not found'), 409: json(ErrorBody, 'In use') },
+      responses: {
+        204: { description: 'Deleted; its replicas are disconnected' },
+        404: json(ErrorBody, 'Not found'),
+        409: json(ErrorBody, 'In use'),
+      },
     }),
     async (c) => {
       const db = openDb(c.env);

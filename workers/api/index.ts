@@ -14,7 +14,11 @@ export function createAdminApi() {
   api.onError((err) => errorToResponse(err));
   api.doc31('/openapi.json', {
     openapi: '3.1.0',
-    info: { title: 'Postern admin API', version: '1', description: 'Connectors, connections and sessions of a Postern edge.' },
+    info: {
+      title: 'Postern admin API',
+      version: '1',
+      description: 'Connectors, connections and sessions of a Postern edge.',
+    },
     servers: [{ url: '/api/v1' }],
   });
   api.openAPIRegistry.registerComponent('securitySchemes', 'bearer', { type: 'http', scheme: 'bearer' });

@@ -4,7 +4,12 @@ import type { ConnectorRow } from '../db/connectors-repo.ts';
 import type { SessionRow } from '../db/sessions-repo.ts';
 
 export function presentConnector(row: ConnectorRow) {
-  return { id: row.id, name: row.name, createdAt: row.createdAt.toISOString(), lastSeenAt: row.lastSeenAt?.toISOString() ?? null };
+  return {
+    id: row.id,
+    name: row.name,
+    createdAt: row.createdAt.toISOString(),
+    lastSeenAt: row.lastSeenAt?.toISOString() ?? null,
+  };
 }
 
 export function presentConnection(row: ConnectionRow, connectorName: string) {

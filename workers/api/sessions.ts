@@ -13,7 +13,12 @@ export const sessionsApi = newApi()
       method: 'get',
       path: '/sessions',
       request: { query: SessionQuery },
-      responses: { 200: json(z.object({ sessions: z.array(Session), nextCursor: z.string().nullable() }), 'Sessions, newest first') },
+      responses: {
+        200: json(
+          z.object({ sessions: z.array(Session), nextCursor: z.string().nullable() }),
+          'Sessions, newest first',
+        ),
+      },
     }),
     async (c) => {
       const q = c.req.valid('query');
@@ -28,7 +33,13 @@ export const sessionsApi = newApi()
           ...(q.cursor ? { before: new Date(q.cursor) } : {}),
         });
         const last = rows[rows.length - 1];
-        return c.json({ sessions: rows.map(presentSession), nextCursor: rows.length === q.limit && last ? last.startedAt.toISOString() : null }, 200);
+        return c.json(
+          {
+            sessions: rows.map(presentSession),
+            nextCursor: rows.length === q.limit && last ? last.startedAt.toISOString() : null,
+          },
+          200,
+        );
       } finally {
         c.executionCtx.waitUntil(db.close());
       }
@@ -38,7 +49,14 @@ export const sessionsApi = newApi()
     createRoute({
       method: 'get',
       path: '/sessions/{id}',
-      request: { params: z.object({ id: z.string().regex(/^[0-9a-f]{64}$/).openapi({ param: { name: 'id', in: 'path' } }) }) },
+      request: {
+        params: z.object({
+          id: z
+            .string()
+            .regex(/^[0-9a-f]{64}$/)
+            .openapi({ param: { name: 'id', in: 'path' } }),
+        }),
+      },
       responses: { 200: json(Session, 'The session'), 404: json(ErrorBody, 'Not found') },
     }),
     async (c) => {

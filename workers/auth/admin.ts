@@ -14,7 +14,10 @@ export type AdminPrincipal = { kind: 'bootstrap' } | { kind: 'oidc'; identity: I
 export type AdminEnv = { Bindings: Env; Variables: { admin: AdminPrincipal } };
 
 const unauthorized = () =>
-  Response.json({ error: { code: 'unauthorized', message: 'missing or invalid admin credentials' } }, { status: 401 });
+  Response.json(
+    { error: { code: 'unauthorized', message: 'missing or invalid admin credentials' } },
+    { status: 401 },
+  );
 
 export const requireAdmin: MiddlewareHandler<AdminEnv> = async (c, next) => {
   const token = readBearer(c.req.raw);
@@ -33,11 +36,20 @@ export const requireAdmin: MiddlewareHandler<AdminEnv> = async (c, next) => {
   try {
     identity = await getTokenVerifier(c.env).verify(token, new Date());
   } catch (e) {
-    console.warn(JSON.stringify({ msg: 'admin auth failed', reason: isPosternError(e) ? e.code : 'error', detail: (e as Error).message }));
+    console.warn(
+      JSON.stringify({
+        msg: 'admin auth failed',
+        reason: isPosternError(e) ? e.code : 'error',
+        detail: (e as Error).message,
+      }),
+    );
     return unauthorized();
   }
   if (!c.env.ADMIN_GROUP || !identity.groups.includes(c.env.ADMIN_GROUP)) {
-    return Response.json({ error: { code: 'forbidden', message: 'token lacks the admin group' } }, { status: 403 });
+    return Response.json(
+      { error: { code: 'forbidden', message: 'token lacks the admin group' } },
+      { status: 403 },
+    );
   }
   c.set('admin', { kind: 'oidc', identity });
   return next();

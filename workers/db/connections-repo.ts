@@ -18,12 +18,26 @@ export interface ConnectionInput {
   allow: { subjects: string[]; groups: string[] };
 }
 
-async function credentialColumns(credentialKeys: string, id: string, credential: ConnectionInput['credential']) {
+async function credentialColumns(
+  credentialKeys: string,
+  id: string,
+  credential: ConnectionInput['credential'],
+) {
   if ('password' in credential) {
     const sealed = await encryptCredential(await parseKeyring(credentialKeys), credential.password, id);
-    return { credentialKind: 'encrypted', credentialKeyId: sealed.keyId, credentialCiphertext: sealed.ciphertext, credentialRef: null };
+    return {
+      credentialKind: 'encrypted',
+      credentialKeyId: sealed.keyId,
+      credentialCiphertext: sealed.ciphertext,
+      credentialRef: null,
+    };
   }
-  return { credentialKind: 'connector_ref', credentialKeyId: null, credentialCiphertext: null, credentialRef: credential.ref };
+  return {
+    credentialKind: 'connector_ref',
+    credentialKeyId: null,
+    credentialCiphertext: null,
+    credentialRef: credential.ref,
+  };
 }
 
 async function connectorId(db: Db, name: string): Promise<string> {
@@ -32,7 +46,12 @@ async function connectorId(db: Db, name: string): Promise<string> {
   return c.id;
 }
 
-export async function createConnection(db: Db, credentialKeys: string, name: string, input: ConnectionInput): Promise<ConnectionRow> {
+export async function createConnection(
+  db: Db,
+  credentialKeys: string,
+  name: string,
+  input: ConnectionInput,
+): Promise<ConnectionRow> {
   const id = randomToken('cn', 12);
   const values = {
     id,
@@ -52,21 +71,34 @@ export async function createConnection(db: Db, credentialKeys: string, name: str
     const [row] = await db.insert(connections).values(values).returning();
     return row!;
   } catch (e) {
-    if (isUniqueViolation(e)) throw new PosternError('CONFLICT', `a connection named "${name}" already exists`);
+    if (isUniqueViolation(e))
+      throw new PosternError('CONFLICT', `a connection named "${name}" already exists`);
     throw e;
   }
 }
 
-export async function updateConnection(db: Db, credentialKeys: string, name: string, input: Partial<ConnectionInput>): Promise<ConnectionRow> {
+export async function updateConnection(
+  db: Db,
+  credentialKeys: string,
+  name: string,
+  input: Partial<ConnectionInput>,
+): Promise<ConnectionRow> {
   const existing = await getConnectionByName(db, name);
   if (!existing) throw new PosternError('NOT_FOUND', `no connection named "${name}"`);
   const set: Partial<typeof connections.$inferInsert> = { updatedAt: new Date() };
   if (input.connector !== undefined) set.connectorId = await connectorId(db, input.connector);
-  if (input.target !== undefined) Object.assign(set, { targetHost: input.target.host, targetPort: input.target.port, targetTls: input.target.tls });
+  if (input.target !== undefined)
+    Object.assign(set, {
+      targetHost: input.target.host,
+      targetPort: input.target.port,
+      targetTls: input.target.tls,
+    });
   if (input.database !== undefined) set.database = input.database;
   if (input.username !== undefined) set.username = input.username;
-  if (input.credential !== undefined) Object.assign(set, await credentialColumns(credentialKeys, existing.id, input.credential));
-  if (input.allow !== undefined) Object.assign(set, { allowSubjects: input.allow.subjects, allowGroups: input.allow.groups });
+  if (input.credential !== undefined)
+    Object.assign(set, await credentialColumns(credentialKeys, existing.id, input.credential));
+  if (input.allow !== undefined)
+    Object.assign(set, { allowSubjects: input.allow.subjects, allowGroups: input.allow.groups });
   const [row] = await db.update(connections).set(set).where(eq(connections.id, existing.id)).returning();
   return row!;
 }
@@ -86,6 +118,9 @@ export async function listConnections(db: Db): Promise<Array<ConnectionRow & { c
 }
 
 export async function deleteConnection(db: Db, name: string): Promise<void> {
-  const rows = await db.delete(connections).where(eq(connections.name, name)).returning({ id: connections.id });
+  const rows = await db
+    .delete(connections)
+    .where(eq(connections.name, name))
+    .returning({ id: connections.id });
   if (rows.length === 0) throw new PosternError('NOT_FOUND', `no connection named "${name}"`);
 }

@@ -7,14 +7,21 @@ import { connections, connectors } from './schema.ts';
 
 export type ConnectorRow = typeof connectors.$inferSelect;
 
-export async function createConnector(db: Db, name: string): Promise<{ connector: ConnectorRow; token: string }> {
+export async function createConnector(
+  db: Db,
+  name: string,
+): Promise<{ connector: ConnectorRow; token: string }> {
   const token = randomToken('pct');
   const id = randomToken('con', 12);
   try {
-    const [connector] = await db.insert(connectors).values({ id, name, tokenHash: await sha256Hex(token) }).returning();
+    const [connector] = await db
+      .insert(connectors)
+      .values({ id, name, tokenHash: await sha256Hex(token) })
+      .returning();
     return { connector: connector!, token };
   } catch (e) {
-    if (isUniqueViolation(e)) throw new PosternError('CONFLICT', `a connector named "${name}" already exists`);
+    if (isUniqueViolation(e))
+      throw new PosternError('CONFLICT', `a connector named "${name}" already exists`);
     throw e;
   }
 }
@@ -36,9 +43,15 @@ export async function listConnectors(db: Db): Promise<ConnectorRow[]> {
 export async function deleteConnector(db: Db, name: string): Promise<ConnectorRow> {
   const row = await getConnectorByName(db, name);
   if (!row) throw new PosternError('NOT_FOUND', `no connector named "${name}"`);
-  const [used] = await db.select({ n: sql<number>`count(*)::int` }).from(connections).where(eq(connections.connectorId, row.id));
+  const [used] = await db
+    .select({ n: sql<number>`count(*)::int` })
+    .from(connections)
+    .where(eq(connections.connectorId, row.id));
   if ((used?.n ?? 0) > 0) {
-    throw new PosternError('CONFLICT', `connector "${name}" is used by ${used!.n} connection(s); delete or move them first`);
+    throw new PosternError(
+      'CONFLICT',
+      `connector "${name}" is used by ${used!.n} connection(s); delete or move them first`,
+    );
   }
   await db.delete(connectors).where(eq(connectors.id, row.id));
   return row;
@@ -49,6 +62,8 @@ export async function touchConnector(db: Db, id: string): Promise<void> {
 }
 
 export function isUniqueViolation(e: unknown): boolean {
-  const code = (e as { code?: string; cause?: { code?: string } })?.code ?? (e as { cause?: { code?: string } })?.cause?.code;
+  const code =
+    (e as { code?: string; cause?: { code?: string } })?.code ??
+    (e as { cause?: { code?: string } })?.cause?.code;
   return code === '23505';
 }

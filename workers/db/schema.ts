@@ -56,5 +56,8 @@ export const sessions = pgTable(
     bytesToClient: bigint('bytes_to_client', { mode: 'number' }).notNull().default(0),
     statements: integer('statements').notNull().default(0),
   },
-  (t) => [index('sessions_connection_started').on(t.connectionId, t.startedAt), index('sessions_subject_started').on(t.subject, t.startedAt)],
+  (t) => [
+    index('sessions_connection_started').on(t.connectionId, t.startedAt),
+    index('sessions_subject_started').on(t.subject, t.startedAt),
+  ],
 );

@@ -5,7 +5,11 @@
 import type { Context } from 'hono';
 import type { Env } from '../env.ts';
 import { authenticate } from '../auth/bearer.ts';
-import { encodeSessionStart, SESSION_START_HEADER, type SessionStart } from '../../durable-objects/session/session-start.ts';
+import {
+  encodeSessionStart,
+  SESSION_START_HEADER,
+  type SessionStart,
+} from '../../durable-objects/session/session-start.ts';
 import { lookupConnection, mayConnect } from './connection-cache.ts';
 import { httpError } from '../http-errors.ts';
 

@@ -17,7 +17,11 @@ const TTL_MS = 5_000;
 const MAX_ENTRIES = 1_000;
 const cache = new Map<string, { value: CachedConnection | null; expires: number }>();
 
-export async function lookupConnection(env: Env, name: string, now: number): Promise<CachedConnection | null> {
+export async function lookupConnection(
+  env: Env,
+  name: string,
+  now: number,
+): Promise<CachedConnection | null> {
   const hit = cache.get(name);
   if (hit && hit.expires > now) return hit.value;
   const db = openDb(env);
@@ -54,5 +58,7 @@ function toSessionConnection(row: ConnectionRow): CachedConnection {
 
 /** Interim access rule until Cedar policies land: subject or one group must be listed. */
 export function mayConnect(conn: CachedConnection, identity: { subject: string; groups: string[] }): boolean {
-  return conn.allowSubjects.includes(identity.subject) || identity.groups.some((g) => conn.allowGroups.includes(g));
+  return (
+    conn.allowSubjects.includes(identity.subject) || identity.groups.some((g) => conn.allowGroups.includes(g))
+  );
 }

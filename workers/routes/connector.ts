@@ -46,5 +46,9 @@ export async function channelRoute(c: Context<{ Bindings: Env }>, sessionId: str
 }
 
 function unauthorized(): Response {
-  return httpError(401, 'unauthorized', 'connector token rejected: create a new connector token with the admin API');
+  return httpError(
+    401,
+    'unauthorized',
+    'connector token rejected: create a new connector token with the admin API',
+  );
 }
