@@ -40,7 +40,8 @@ interface PgbenchResult {
 
 function runPgbench(args: string[], env: Record<string, string>, logDir: string): Promise<PgbenchResult> {
   return new Promise((res, rej) => {
-    const child = spawn('pgbench', [...args, '-l', '--log-prefix', join(logDir, 'pgbench_log')], {
+    const logArgs = args.includes('-i') ? [] : ['-l', '--log-prefix', join(logDir, 'pgbench_log')];
+    const child = spawn('pgbench', [...args, ...logArgs], {
       env: { ...process.env, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
       cwd: logDir,
@@ -119,7 +120,7 @@ export async function run(argv: string[]): Promise<number> {
       PGDATABASE: 'demo',
     };
     say('pgbench -i (scale 1)…');
-    await runPgbench(['-i', '-s', '1', '-q'], directEnv, dir).catch(() => undefined);
+    await runPgbench(['-i', '-s', '1', '-q'], directEnv, dir);
 
     const token = await fetchClientToken(stack);
     listener = await startConnectListener({

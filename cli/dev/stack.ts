@@ -43,6 +43,7 @@ export interface StackOptions {
 
 interface Secrets {
   superuserPassword: string;
+  controlPlanePassword: string;
   demoPassword: string;
   adminToken: string;
   credentialKeys: string;
@@ -70,16 +71,19 @@ export interface Stack {
 }
 
 function loadSecrets(file: string, reuse: boolean): Secrets {
-  if (reuse && existsSync(file)) return JSON.parse(readFileSync(file, 'utf8')) as Secrets;
   const r = (n = 24) => randomBytes(n).toString('base64url');
-  return {
+  const fresh: Secrets = {
     superuserPassword: r(),
+    controlPlanePassword: r(),
     demoPassword: r(),
     adminToken: `pat_${r(32)}`,
     credentialKeys: `k1:${randomBytes(32).toString('base64')}`,
     clientSecret: r(),
     adminClientSecret: r(),
   };
+  // Kept secrets win; anything a newer version added is generated.
+  if (reuse && existsSync(file)) return { ...fresh, ...(JSON.parse(readFileSync(file, 'utf8')) as Partial<Secrets>) };
+  return fresh;
 }
 
 export async function startStack(opts: StackOptions): Promise<Stack> {
@@ -105,7 +109,10 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       port: pgPort,
       superuserPassword: secrets.superuserPassword,
       reuse: opts.reuse,
-      ...(opts.hbaLines ? { hbaLines: opts.hbaLines } : {}),
+      // The edge's control-plane role logs in with a cleartext password over loopback, as the Neon
+      // driver does against Neon's proxy (over TLS there); scram would cost the Worker a JS
+      // PBKDF2 per connection (measured ~40 ms CPU), which real Neon never asks of it.
+      hbaLines: ['host postern postern_cp 127.0.0.1/32 password', ...(opts.hbaLines ?? [])],
     });
     stops.push(() => cluster.stop());
     await prepareDatabases(cluster, secrets, opts.root);
@@ -132,7 +139,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
         root: opts.root,
         port: edgePort,
         bindings: {
-          DATABASE_URL: cluster.dsn('postern', 'postgres', secrets.superuserPassword),
+          DATABASE_URL: cluster.dsn('postern', 'postern_cp', secrets.controlPlanePassword),
           NEON_WS_PROXY: relay.wsProxy,
           TRUSTED_ISSUERS: JSON.stringify([{ issuer: oidc.issuer, audience: AUDIENCE }]),
           ALLOW_INSECURE_ISSUERS: '1',
@@ -191,11 +198,15 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
 
 /** Control-plane schema (drizzle migrations) and the demo target database. */
 async function prepareDatabases(cluster: PgCluster, secrets: Secrets, root: string): Promise<void> {
+  const cp = await cluster.query(`SELECT 1 FROM pg_roles WHERE rolname = 'postern_cp'`);
+  const cpw = secrets.controlPlanePassword.replace(/'/g, "''");
+  await cluster.query(cp.rowCount === 0 ? `CREATE ROLE postern_cp LOGIN PASSWORD '${cpw}'` : `ALTER ROLE postern_cp PASSWORD '${cpw}'`);
   for (const db of ['postern', 'demo']) {
     const exists = await cluster.query(`SELECT 1 FROM pg_database WHERE datname = '${db}'`);
     if (exists.rowCount === 0) await cluster.query(`CREATE DATABASE ${db}`);
   }
-  const client = new pg.Client({ connectionString: cluster.dsn('postern') });
+  await cluster.query(`ALTER DATABASE postern OWNER TO postern_cp`);
+  const client = new pg.Client({ connectionString: cluster.dsn('postern', 'postern_cp', secrets.controlPlanePassword) });
   await client.connect();
   try {
     await migrate(drizzle(client), { migrationsFolder: join(root, 'migrations') });

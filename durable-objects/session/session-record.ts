@@ -11,6 +11,12 @@ import { upsertSessionRecord, type SessionRecord } from '../../workers/db/sessio
 const RECORD_KEY = 'session-record';
 const ATTEMPTS_KEY = 'session-record-attempts';
 const MAX_BACKOFF_MS = 5 * 60_000;
+/**
+ * A new session's row is shipped a little later, not on the setup path: opening a control-plane
+ * connection costs far more than the session setup itself (measured: 13 ms → 67 ms p50 setup when
+ * shipped at once), and a session that ends within the delay is written once, complete.
+ */
+const START_DELAY_MS = 5_000;
 
 export class SessionRecorder {
   #record: SessionRecord | undefined;
@@ -38,7 +44,7 @@ export class SessionRecorder {
       bytesToClient: 0,
       statements: 0,
     };
-    await this.#save();
+    await this.#save(START_DELAY_MS);
   }
 
   clientApplication(name: string | undefined): void {
@@ -51,7 +57,7 @@ export class SessionRecorder {
   ): Promise<void> {
     if (!this.#record || this.#record.endedAt) return;
     Object.assign(this.#record, stats, { endedAt: new Date().toISOString(), closeReason: reason });
-    await this.#save();
+    await this.#save(0);
   }
 
   /** Alarm handler: ship the record; on failure, try again later. */
@@ -81,8 +87,8 @@ export class SessionRecorder {
     }
   }
 
-  async #save(): Promise<void> {
+  async #save(delayMs: number): Promise<void> {
     await this.ctx.storage.put(RECORD_KEY, this.#record);
-    await this.ctx.storage.setAlarm(Date.now());
+    await this.ctx.storage.setAlarm(Date.now() + delayMs);
   }
 }
