@@ -13,6 +13,8 @@ import { parseConnectorToEdge, type DialRequest } from '../../core/tunnel/protoc
 import type { Env } from '../../workers/env.ts';
 import { safeCloseCode } from '../close-codes.ts';
 import type { DialInput, DialResult, ReplicaAttachment, ReplicaInfo } from './dial.ts';
+import { RecordOutbox } from './record-outbox.ts';
+import type { SessionRecord } from '../../workers/db/session-records.ts';
 
 const CANCEL_KEY_PREFIX = 'cancel:';
 const REPLICA_HEADER = 'x-postern-replica';
@@ -26,6 +28,7 @@ interface CancelEntry {
 export class ConnectorDO extends DurableObject<Env> {
   // Sessions per replica, to spread load; rebuilt lazily after hibernation (an estimate is enough).
   #load = new Map<string, number>();
+  #records = new RecordOutbox(this.ctx, this.env);
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -90,6 +93,7 @@ export class ConnectorDO extends DurableObject<Env> {
       }
       this.#load.set(id, (this.#load.get(id) ?? 0) + 1);
       const gatewayKey = await this.#newCancelKey({ sessionId: input.sessionId, replicaId: id });
+      if (input.record) await this.#records.add({ ...input.record, replicaId: id });
       return { ok: true, replicaId: id, gatewayKey };
     }
     return { ok: false, reason: 'offline' };
@@ -103,8 +107,13 @@ export class ConnectorDO extends DurableObject<Env> {
     return stub.cancelQuery();
   }
 
-  /** The session ended: forget its cancel key and its share of the replica's load. */
-  async sessionEnded(processId: number): Promise<void> {
+  override async alarm(): Promise<void> {
+    await this.#records.flush();
+  }
+
+  /** The session ended: record it, forget its cancel key and its share of the replica's load. */
+  async sessionEnded(processId: number, record?: SessionRecord): Promise<void> {
+    if (record) await this.#records.add(record);
     const k = CANCEL_KEY_PREFIX + processId;
     const entry = await this.ctx.storage.get<CancelEntry>(k);
     if (!entry) return;
@@ -129,7 +138,9 @@ export class ConnectorDO extends DurableObject<Env> {
   /** The connector was deleted: drop every replica. */
   async disconnectAll(): Promise<void> {
     for (const ws of this.ctx.getWebSockets()) ws.close(4401, 'connector deleted');
-    await this.ctx.storage.deleteAll();
+    // Cancel keys go; session records stay until shipped (auditors need them).
+    const keys = await this.ctx.storage.list({ prefix: CANCEL_KEY_PREFIX });
+    await this.ctx.storage.delete([...keys.keys()]);
   }
 
   async #newCancelKey(owner: { sessionId: string; replicaId: string }): Promise<CancelKey> {

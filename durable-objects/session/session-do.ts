@@ -14,7 +14,8 @@ import { parseChannelFromConnector } from '../../core/tunnel/protocol.ts';
 import type { Env } from '../../workers/env.ts';
 import { safeCloseCode } from '../close-codes.ts';
 import { decodeSessionStart, SESSION_START_HEADER, type SessionStart } from './session-start.ts';
-import { SessionRecorder } from './session-record.ts';
+import { endRecord, FallbackOutbox, startRecord } from './session-record.ts';
+import type { SessionRecord } from '../../workers/db/session-records.ts';
 
 /** How long a connector has to open the data channel after the dial request. */
 const CHANNEL_TIMEOUT_MS = 10_000;
@@ -30,7 +31,8 @@ export class SessionDO extends DurableObject<Env> {
   #channelTimer: ReturnType<typeof setTimeout> | undefined;
   #gatewayKey: CancelKey | undefined;
   #credential: Promise<string> | undefined;
-  #recorder = new SessionRecorder(this.ctx, this.env);
+  #record: SessionRecord | undefined;
+  #fallback = new FallbackOutbox(this.ctx, this.env);
 
   override async fetch(request: Request): Promise<Response> {
     const path = new URL(request.url).pathname;
@@ -43,7 +45,7 @@ export class SessionDO extends DurableObject<Env> {
   }
 
   override async alarm(): Promise<void> {
-    await this.#recorder.flush();
+    await this.#fallback.flush();
   }
 
   /** A client sent a CancelRequest with our gateway key: forward the target's own key. */
@@ -68,7 +70,10 @@ export class SessionDO extends DurableObject<Env> {
     const channelToken = randomToken('pch');
     this.#channelTokenHash = await sha256Hex(channelToken);
     const connector = this.env.CONNECTOR.get(this.env.CONNECTOR.idFromName(conn.connectorId));
+    const record = startRecord(start, new Date());
+    this.#record = record;
     const dial = await connector.dial({
+      record,
       sessionId: start.sessionId,
       channelToken,
       target: conn.target,
@@ -78,6 +83,7 @@ export class SessionDO extends DurableObject<Env> {
       return json(503, 'connector_offline', `the connector for connection "${conn.name}" is offline`);
     }
     this.#gatewayKey = dial.gatewayKey;
+    record.replicaId = dial.replicaId;
     if (conn.credential.kind === 'encrypted') {
       const cred = conn.credential;
       this.#credential = parseKeyring(this.env.CREDENTIAL_KEYS).then((ring) =>
@@ -103,7 +109,10 @@ export class SessionDO extends DurableObject<Env> {
         toUpstream: (bytes) => this.#channel?.send(bytes),
         end: (reason) => this.#end(reason),
         cancelRequested: (key) => void this.#forwardCancel(key),
-        clientStarted: (params) => this.#recorder.clientApplication(params['application_name']),
+        clientStarted: (params) => {
+          const app = params['application_name'];
+          if (app) record.clientApplication = app.slice(0, 128);
+        },
       },
     );
     ws.addEventListener('message', (event) => {
@@ -122,7 +131,6 @@ export class SessionDO extends DurableObject<Env> {
       () => this.#pg?.channelFailed({ kind: 'channel-timeout' }),
       CHANNEL_TIMEOUT_MS,
     );
-    await this.#recorder.started(start, dial.replicaId);
     return new Response(null, { status: 101, webSocket: pair[0] });
   }
 
@@ -208,11 +216,10 @@ export class SessionDO extends DurableObject<Env> {
       console.warn(JSON.stringify({ msg: 'session ended', session: this.#start?.sessionId, reason }));
     }
     const conn = this.#start?.connection;
-    if (conn && this.#gatewayKey) {
-      const connector = this.env.CONNECTOR.get(this.env.CONNECTOR.idFromName(conn.connectorId));
-      this.ctx.waitUntil(connector.sessionEnded(this.#gatewayKey.processId).catch(() => undefined));
-    }
-    if (this.#pg) this.ctx.waitUntil(this.#recorder.ended(reason.kind, this.#pg.stats));
+    if (!conn || !this.#gatewayKey || !this.#record || !this.#pg) return;
+    const final = endRecord(this.#record, reason.kind, this.#pg.stats, new Date());
+    const connector = this.env.CONNECTOR.get(this.env.CONNECTOR.idFromName(conn.connectorId));
+    this.ctx.waitUntil(connector.sessionEnded(this.#gatewayKey.processId, final).catch(() => this.#fallback.save(final)));
   }
 }
 

@@ -24,8 +24,10 @@ export interface SessionRecord {
   statements: number;
 }
 
-export async function upsertSessionRecord(db: Db, r: SessionRecord): Promise<void> {
-  const row = {
+/** Writes a batch of session records in one statement; later fields win for a known id. */
+export async function upsertSessionRecords(db: Db, records: SessionRecord[]): Promise<void> {
+  if (records.length === 0) return;
+  const rows = records.map((r) => ({
     id: r.id,
     connectionId: r.connectionId,
     connectionName: r.connectionName,
@@ -40,19 +42,19 @@ export async function upsertSessionRecord(db: Db, r: SessionRecord): Promise<voi
     bytesFromClient: r.bytesFromClient,
     bytesToClient: r.bytesToClient,
     statements: r.statements,
-  };
+  }));
   await db
     .insert(sessions)
-    .values(row)
+    .values(rows)
     .onConflictDoUpdate({
       target: sessions.id,
       set: {
         clientApplication: sql`coalesce(excluded.client_application, ${sessions.clientApplication})`,
-        endedAt: row.endedAt,
-        closeReason: row.closeReason,
-        bytesFromClient: row.bytesFromClient,
-        bytesToClient: row.bytesToClient,
-        statements: row.statements,
+        endedAt: sql`coalesce(excluded.ended_at, ${sessions.endedAt})`,
+        closeReason: sql`coalesce(excluded.close_reason, ${sessions.closeReason})`,
+        bytesFromClient: sql`greatest(excluded.bytes_from_client, ${sessions.bytesFromClient})`,
+        bytesToClient: sql`greatest(excluded.bytes_to_client, ${sessions.bytesToClient})`,
+        statements: sql`greatest(excluded.statements, ${sessions.statements})`,
       },
     });
 }
