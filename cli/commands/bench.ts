@@ -7,11 +7,10 @@ import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSyn
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import pg from 'pg';
 import { startStack, type Stack } from '../dev/stack.ts';
-import { startConnectListener } from '../connect/listener.ts';
-import { staticTokenSource } from '../token-source/index.ts';
+import { freePort } from '../dev/free-port.ts';
 
 export const help = `Usage: postern bench [--duration S] [--clients N] [--setup-samples N] [--out DIR] [--json]
 
@@ -107,10 +106,10 @@ export async function run(argv: string[]): Promise<number> {
   const samples = Number(values['setup-samples']);
   const dir = mkdtempSync(join(tmpdir(), 'postern-bench-'));
   let stack: Stack | undefined;
-  let listener: Awaited<ReturnType<typeof startConnectListener>> | undefined;
+  let listener: ChildProcess | undefined;
   try {
     say('starting the stack…');
-    stack = await startStack({ root: ROOT, stateDir: join(dir, 'state'), reuse: false, log: say });
+    stack = await startStack({ root: ROOT, stateDir: join(dir, 'state'), reuse: false, log: say, connector: 'process' });
     const direct = new URL(stack.targetDsn);
     const directEnv = {
       PGHOST: '127.0.0.1',
@@ -123,15 +122,19 @@ export async function run(argv: string[]): Promise<number> {
     await runPgbench(['-i', '-s', '1', '-q'], directEnv, dir);
 
     const token = await fetchClientToken(stack);
-    listener = await startConnectListener({
-      connection: 'demo',
-      edge: stack.edgeUrl,
-      port: 0,
-      tokenSource: staticTokenSource(token),
+    // `postern connect` as its own process, as a user runs it.
+    const viaPort = await freePort();
+    listener = spawn(process.execPath, [join(ROOT, 'cli', 'bin', 'postern.mjs'), 'connect', 'demo', '--edge', stack.edgeUrl, '--port', String(viaPort), '--json'], {
+      env: { ...process.env, POSTERN_TOKEN: token },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    await new Promise<void>((res, rej) => {
+      listener!.stdout!.once('data', () => res());
+      listener!.once('exit', (code) => rej(new Error(`postern connect exited (${code})`)));
     });
     const viaEnv = {
       PGHOST: '127.0.0.1',
-      PGPORT: String(listener.port),
+      PGPORT: String(viaPort),
       PGUSER: 'bench',
       PGPASSWORD: 'unused',
       PGDATABASE: 'demo',
@@ -166,7 +169,7 @@ export async function run(argv: string[]): Promise<number> {
       samples,
     );
     const setupVia = await setupTimes(
-      { host: '127.0.0.1', port: listener.port, user: 'bench', password: 'unused', database: 'demo' },
+      { host: '127.0.0.1', port: viaPort, user: 'bench', password: 'unused', database: 'demo' },
       samples,
     );
 
@@ -220,7 +223,7 @@ JSON: ${file}
     }
     return 0;
   } finally {
-    await listener?.close();
+    listener?.kill('SIGTERM');
     await stack?.stop();
     rmSync(dir, { recursive: true, force: true });
   }

@@ -7,6 +7,7 @@
 import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { spawn } from 'node:child_process';
 import pg from 'pg';
 import { drizzle } from 'drizzle-orm/node-postgres';
 import { migrate } from 'drizzle-orm/node-postgres/migrator';
@@ -34,8 +35,12 @@ export interface StackOptions {
   ports?: { edge?: number; pg?: number; oidc?: number };
   /** Extra pg_hba.conf lines (tests add md5/password users). */
   hbaLines?: string[];
-  /** Start an in-process connector (npm start does; tests that kill connectors start their own). */
-  connector?: boolean;
+  /**
+   * Start a connector: in this process (npm start), as a child process like a real deployment
+   * (the benchmark, so the hops do not share one event loop), or not at all (tests that kill
+   * connectors start their own).
+   */
+  connector?: boolean | 'process';
   log?: (msg: string) => void;
   /** Lines the edge runtime prints (console output of the Worker and DOs). */
   onEdgeLog?: (line: string) => void;
@@ -159,14 +164,24 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     const connectorToken = await seed(admin, secrets, cluster.port);
     save();
 
-    if (opts.connector !== false) {
+    if (opts.connector === 'process') {
+      const child = spawn(
+        process.execPath,
+        [join(opts.root, 'cli', 'bin', 'postern.mjs'), 'connector', '--edge', edge.url, '--allow', `127.0.0.1:${cluster.port}`, '--replica-id', 'local-1'],
+        { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, POSTERN_CONNECTOR_TOKEN: connectorToken } },
+      );
+      stops.push(async () => {
+        child.kill('SIGTERM');
+        await new Promise((r) => child.once('exit', r));
+      });
+      await admin.waitForReplicas('local', 1, 20_000);
+    } else if (opts.connector !== false) {
       const connector = runConnector({
         edgeUrl: edge.url,
         token: connectorToken,
         allow: `127.0.0.1:${cluster.port}`,
         log: (level, msg, fields) => {
-          if (level !== 'info')
-            log(`connector ${level}: ${msg}${fields ? ' ' + JSON.stringify(fields) : ''}`);
+          if (level !== 'info') log(`connector ${level}: ${msg}${fields ? ' ' + JSON.stringify(fields) : ''}`);
         },
       });
       stops.push(() => connector.stop());
