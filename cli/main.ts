@@ -1,9 +1,4 @@
 /** `postern`: the command table, help, and the one error format. */
-import * as connect from './commands/connect.ts';
-import * as token from './commands/token.ts';
-import * as connector from './commands/connector.ts';
-import * as dev from './commands/dev.ts';
-import * as bench from './commands/bench.ts';
 import { CliError } from './errors.ts';
 
 interface Command {
@@ -11,12 +6,25 @@ interface Command {
   run(argv: string[]): Promise<number>;
 }
 
-const COMMANDS: Record<string, { summary: string; command: Command }> = {
-  connect: { summary: 'open a local listener for a connection (psql, pgbench, JDBC...)', command: connect },
-  token: { summary: 'print an access token from client credentials', command: token },
-  connector: { summary: 'run a connector replica in the private network', command: connector },
-  dev: { summary: 'run the whole stack locally (npm start)', command: dev },
-  bench: { summary: 'benchmark direct vs through Postern (npm run bench)', command: bench },
+// Loaded on use: `dev` and `bench` pull in Miniflare and wrangler, which `connect` must not pay for.
+const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }> = {
+  connect: {
+    summary: 'open a local listener for a connection (psql, pgbench, JDBC...)',
+    load: () => import('./commands/connect.ts'),
+  },
+  token: {
+    summary: 'print an access token from client credentials',
+    load: () => import('./commands/token.ts'),
+  },
+  connector: {
+    summary: 'run a connector replica in the private network',
+    load: () => import('./commands/connector.ts'),
+  },
+  dev: { summary: 'run the whole stack locally (npm start)', load: () => import('./commands/dev.ts') },
+  bench: {
+    summary: 'benchmark direct vs through Postern (npm run bench)',
+    load: () => import('./commands/bench.ts'),
+  },
 };
 
 const USAGE = `Usage: postern <command> [options]
@@ -47,7 +55,7 @@ export async function main(argv: string[]): Promise<number> {
   }
   const json = rest.includes('--json');
   try {
-    return await entry.command.run(rest);
+    return await (await entry.load()).run(rest);
   } catch (e) {
     const err = e instanceof CliError ? e : null;
     const usage = (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS');

@@ -28,6 +28,10 @@ Options:
   --out DIR           where to write the JSON (default bench-results)
   --json              print only the JSON result
   -h, --help          this help
+
+Example:
+  npm run bench                          # the full run (about 2 minutes)
+  npx postern bench --duration 5 --json  # a quick one for scripts
 `;
 
 const ROOT = resolve(fileURLToPath(import.meta.url), '..', '..', '..');
@@ -109,7 +113,13 @@ export async function run(argv: string[]): Promise<number> {
   let listener: ChildProcess | undefined;
   try {
     say('starting the stack…');
-    stack = await startStack({ root: ROOT, stateDir: join(dir, 'state'), reuse: false, log: say, connector: 'process' });
+    stack = await startStack({
+      root: ROOT,
+      stateDir: join(dir, 'state'),
+      reuse: false,
+      log: say,
+      connector: 'process',
+    });
     const direct = new URL(stack.targetDsn);
     const directEnv = {
       PGHOST: '127.0.0.1',
@@ -124,10 +134,23 @@ export async function run(argv: string[]): Promise<number> {
     const token = await fetchClientToken(stack);
     // `postern connect` as its own process, as a user runs it.
     const viaPort = await freePort();
-    listener = spawn(process.execPath, [join(ROOT, 'cli', 'bin', 'postern.mjs'), 'connect', 'demo', '--edge', stack.edgeUrl, '--port', String(viaPort), '--json'], {
-      env: { ...process.env, POSTERN_TOKEN: token },
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
+    listener = spawn(
+      process.execPath,
+      [
+        join(ROOT, 'cli', 'bin', 'postern.mjs'),
+        'connect',
+        'demo',
+        '--edge',
+        stack.edgeUrl,
+        '--port',
+        String(viaPort),
+        '--json',
+      ],
+      {
+        env: { ...process.env, POSTERN_TOKEN: token },
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
+    );
     await new Promise<void>((res, rej) => {
       listener!.stdout!.once('data', () => res());
       listener!.once('exit', (code) => rej(new Error(`postern connect exited (${code})`)));

@@ -8,7 +8,8 @@ import type { TokenSource } from '../token-source/index.ts';
 import { refuseInPostgres, refusalFields } from './pg-refusal.ts';
 
 const HIGH_WATER = 1 << 20;
-const MAX_EARLY_BYTES = 64 * 1024;
+// Bytes a client may send before its WebSocket is open (a pipelining driver can send a lot).
+const MAX_EARLY_BYTES = 1024 * 1024;
 export const CLIENT_VERSION = 'postern-cli/0.1.0';
 
 export interface ListenerOptions {

@@ -87,7 +87,8 @@ function loadSecrets(file: string, reuse: boolean): Secrets {
     adminClientSecret: r(),
   };
   // Kept secrets win; anything a newer version added is generated.
-  if (reuse && existsSync(file)) return { ...fresh, ...(JSON.parse(readFileSync(file, 'utf8')) as Partial<Secrets>) };
+  if (reuse && existsSync(file))
+    return { ...fresh, ...(JSON.parse(readFileSync(file, 'utf8')) as Partial<Secrets>) };
   return fresh;
 }
 
@@ -167,8 +168,20 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     if (opts.connector === 'process') {
       const child = spawn(
         process.execPath,
-        [join(opts.root, 'cli', 'bin', 'postern.mjs'), 'connector', '--edge', edge.url, '--allow', `127.0.0.1:${cluster.port}`, '--replica-id', 'local-1'],
-        { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, POSTERN_CONNECTOR_TOKEN: connectorToken } },
+        [
+          join(opts.root, 'cli', 'bin', 'postern.mjs'),
+          'connector',
+          '--edge',
+          edge.url,
+          '--allow',
+          `127.0.0.1:${cluster.port}`,
+          '--replica-id',
+          'local-1',
+        ],
+        {
+          stdio: ['ignore', 'ignore', 'pipe'],
+          env: { ...process.env, POSTERN_CONNECTOR_TOKEN: connectorToken },
+        },
       );
       stops.push(async () => {
         child.kill('SIGTERM');
@@ -181,7 +194,8 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
         token: connectorToken,
         allow: `127.0.0.1:${cluster.port}`,
         log: (level, msg, fields) => {
-          if (level !== 'info') log(`connector ${level}: ${msg}${fields ? ' ' + JSON.stringify(fields) : ''}`);
+          if (level !== 'info')
+            log(`connector ${level}: ${msg}${fields ? ' ' + JSON.stringify(fields) : ''}`);
         },
       });
       stops.push(() => connector.stop());
@@ -215,13 +229,19 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
 async function prepareDatabases(cluster: PgCluster, secrets: Secrets, root: string): Promise<void> {
   const cp = await cluster.query(`SELECT 1 FROM pg_roles WHERE rolname = 'postern_cp'`);
   const cpw = secrets.controlPlanePassword.replace(/'/g, "''");
-  await cluster.query(cp.rowCount === 0 ? `CREATE ROLE postern_cp LOGIN PASSWORD '${cpw}'` : `ALTER ROLE postern_cp PASSWORD '${cpw}'`);
+  await cluster.query(
+    cp.rowCount === 0
+      ? `CREATE ROLE postern_cp LOGIN PASSWORD '${cpw}'`
+      : `ALTER ROLE postern_cp PASSWORD '${cpw}'`,
+  );
   for (const db of ['postern', 'demo']) {
     const exists = await cluster.query(`SELECT 1 FROM pg_database WHERE datname = '${db}'`);
     if (exists.rowCount === 0) await cluster.query(`CREATE DATABASE ${db}`);
   }
   await cluster.query(`ALTER DATABASE postern OWNER TO postern_cp`);
-  const client = new pg.Client({ connectionString: cluster.dsn('postern', 'postern_cp', secrets.controlPlanePassword) });
+  const client = new pg.Client({
+    connectionString: cluster.dsn('postern', 'postern_cp', secrets.controlPlanePassword),
+  });
   await client.connect();
   try {
     await migrate(drizzle(client), { migrationsFolder: join(root, 'migrations') });

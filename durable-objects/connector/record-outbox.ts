@@ -32,7 +32,8 @@ export class RecordOutbox {
     // A late start record must not overwrite an end record that arrived first.
     const merged = prev?.record.endedAt && !record.endedAt ? prev.record : record;
     await this.ctx.storage.put(key, { record: merged, version: (prev?.version ?? 0) + 1 } satisfies Stored);
-    if ((await this.ctx.storage.getAlarm()) === null) await this.ctx.storage.setAlarm(Date.now() + BATCH_DELAY_MS);
+    if ((await this.ctx.storage.getAlarm()) === null)
+      await this.ctx.storage.setAlarm(Date.now() + BATCH_DELAY_MS);
   }
 
   /** Alarm: write a batch; keep what changed meanwhile; back off on failure. */
@@ -41,12 +42,22 @@ export class RecordOutbox {
     if (batch.size === 0) return;
     const db = openDb(this.env);
     try {
-      await upsertSessionRecords(db.db, [...batch.values()].map((s) => s.record));
+      await upsertSessionRecords(
+        db.db,
+        [...batch.values()].map((s) => s.record),
+      );
     } catch (e) {
       const attempts = ((await this.ctx.storage.get<number>(ATTEMPTS_KEY)) ?? 0) + 1;
       await this.ctx.storage.put(ATTEMPTS_KEY, attempts);
       const delay = Math.min(MAX_BACKOFF_MS, 1000 * 2 ** Math.min(attempts, 12));
-      console.warn(JSON.stringify({ msg: 'session records not written; will retry', count: batch.size, attempts, error: (e as Error).message }));
+      console.warn(
+        JSON.stringify({
+          msg: 'session records not written; will retry',
+          count: batch.size,
+          attempts,
+          error: (e as Error).message,
+        }),
+      );
       await this.ctx.storage.setAlarm(Date.now() + delay);
       return;
     } finally {
@@ -59,6 +70,7 @@ export class RecordOutbox {
       if ((await this.ctx.storage.get<Stored>(key))?.version === shipped.version) done.push(key);
     }
     await this.ctx.storage.delete(done);
-    if ((await this.ctx.storage.list({ prefix: PREFIX, limit: 1 })).size > 0) await this.ctx.storage.setAlarm(Date.now() + BATCH_DELAY_MS);
+    if ((await this.ctx.storage.list({ prefix: PREFIX, limit: 1 })).size > 0)
+      await this.ctx.storage.setAlarm(Date.now() + BATCH_DELAY_MS);
   }
 }

@@ -219,7 +219,9 @@ export class SessionDO extends DurableObject<Env> {
     if (!conn || !this.#gatewayKey || !this.#record || !this.#pg) return;
     const final = endRecord(this.#record, reason.kind, this.#pg.stats, new Date());
     const connector = this.env.CONNECTOR.get(this.env.CONNECTOR.idFromName(conn.connectorId));
-    this.ctx.waitUntil(connector.sessionEnded(this.#gatewayKey.processId, final).catch(() => this.#fallback.save(final)));
+    this.ctx.waitUntil(
+      connector.sessionEnded(this.#gatewayKey.processId, final).catch(() => this.#fallback.save(final)),
+    );
   }
 }
 

@@ -65,7 +65,14 @@ export class FallbackOutbox {
       const attempts = ((await this.ctx.storage.get<number>(ATTEMPTS_KEY)) ?? 0) + 1;
       await this.ctx.storage.put(ATTEMPTS_KEY, attempts);
       const delay = Math.min(MAX_BACKOFF_MS, 1000 * 2 ** Math.min(attempts, 12));
-      console.warn(JSON.stringify({ msg: 'session record not written; will retry', session: record.id, attempts, error: (e as Error).message }));
+      console.warn(
+        JSON.stringify({
+          msg: 'session record not written; will retry',
+          session: record.id,
+          attempts,
+          error: (e as Error).message,
+        }),
+      );
       await this.ctx.storage.setAlarm(Date.now() + delay);
     } finally {
       this.ctx.waitUntil(db.close());
