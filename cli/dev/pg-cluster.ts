@@ -101,6 +101,7 @@ export async function startPgCluster(opts: PgClusterOptions): Promise<PgCluster>
   const dataDir = opts.dataDir;
   if (!opts.reuse && existsSync(dataDir)) rmSync(dataDir, { recursive: true, force: true });
   const fresh = !existsSync(join(dataDir, 'PG_VERSION'));
+  mkdirSync(dirname(dataDir), { recursive: true });
   if (user) {
     // The unprivileged user must be able to reach the data directory through its parents.
     for (let p = dirname(dataDir); p !== dirname(p); p = dirname(p)) {

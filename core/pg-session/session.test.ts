@@ -163,6 +163,18 @@ describe('PgSession startup', () => {
     expect(h.ended[0]).toMatchObject({ kind: 'upstream-auth' });
   });
 
+  it('holds a channel failure until the client has sent its StartupMessage', () => {
+    const h = harness();
+    h.session.clientData(sslRequest);
+    h.session.channelFailed({ kind: 'channel-failed', detail: 'target not allowed' });
+    expect(h.toClient).toEqual([new Uint8Array([0x4e])]); // only the SSL answer so far
+    expect(h.ended).toHaveLength(0);
+    h.session.clientData(startup({ user: 'x' }));
+    const err = parseErrorFields(new MessageFramer({ maxMessageBytes: 1 << 20, startup: false }).push(h.toClient[1]!)[0]!.body);
+    expect(err['M']).toContain('target not allowed');
+    expect(h.ended[0]?.kind).toBe('channel-failed');
+  });
+
   it('holds queries a client pipelines before the session is ready, then sends them in order', async () => {
     const h = harness();
     h.session.clientData(cat(startup({ user: 'x' }), query('select 1'), query('select 2')));

@@ -87,6 +87,9 @@ export class PgSession {
   // Upstream chunks that arrive while an async auth step (SCRAM) runs; order must be kept.
   #upstreamQueue: Uint8Array[] = [];
   #upstreamBusy = false;
+  // A failure known before the client's StartupMessage waits for it: a client that has sent
+  // only an SSLRequest expects a one-byte answer, not an ErrorResponse (as a real server does).
+  #pendingFailure: CloseReason | undefined;
 
   constructor(
     private readonly config: PgSessionConfig,
@@ -157,6 +160,7 @@ export class PgSession {
       case 'startup':
         this.#clientParams = packet.params;
         this.#clientFramer.setTyped();
+        if (this.#pendingFailure) return this.#fail(this.#pendingFailure);
         this.io.clientStarted?.(packet.params);
         this.#maybeStartUpstream();
         return;
@@ -351,6 +355,10 @@ export class PgSession {
 
   #fail(reason: CloseReason): void {
     if (this.#phase === 'closed') return;
+    if (this.#clientParams === undefined && reason.kind !== 'client-protocol' && reason.kind !== 'startup-refused') {
+      this.#pendingFailure ??= reason;
+      return;
+    }
     const fields = clientErrorFor(reason);
     if (fields) this.#sendClient(errorResponse(fields));
     this.#end(reason);

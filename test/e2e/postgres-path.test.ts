@@ -211,6 +211,53 @@ describe('upstream authentication methods', () => {
   });
 });
 
+describe('connector-side policy', () => {
+  it('resolves a credential reference from the connector environment (never stored at the edge)', async () => {
+    process.env['POSTERN_E2E_DEMO_PW'] = new URL(stack.targetDsn).password ? decodeURIComponent(new URL(stack.targetDsn).password) : '';
+    await stack.admin.post('/connections', {
+      name: 'demo-ref',
+      protocol: 'postgres',
+      connector: 'local',
+      target: { host: '127.0.0.1', port: stack.pg.port, tls: 'disable' },
+      database: 'demo',
+      username: 'demo_app',
+      credential: { ref: 'env:POSTERN_E2E_DEMO_PW' },
+      allow: { subjects: [], groups: ['demo'] },
+    });
+    const stored = await stack.pg.query(`select credential_ciphertext, credential_ref from connections where name = 'demo-ref'`, 'postern');
+    expect(stored.rows[0]).toEqual({ credential_ciphertext: null, credential_ref: 'env:POSTERN_E2E_DEMO_PW' });
+    const c = await startConnect(stack, 'demo-ref', clientEnv(stack));
+    try {
+      const r = await psql(c.port, 'select current_user');
+      expect(r.stderr).toBe('');
+      expect(r.stdout.trim()).toBe('demo_app');
+    } finally {
+      await c.stop();
+    }
+  });
+
+  it('refuses a target outside the connector allowlist, whatever the edge asks', async () => {
+    await stack.admin.post('/connections', {
+      name: 'demo-forbidden',
+      protocol: 'postgres',
+      connector: 'local',
+      target: { host: '127.0.0.1', port: stack.pg.port + 1, tls: 'disable' },
+      database: 'demo',
+      username: 'demo_app',
+      credential: { password: 'x' },
+      allow: { subjects: [], groups: ['demo'] },
+    });
+    const c = await startConnect(stack, 'demo-forbidden', clientEnv(stack));
+    try {
+      const r = await psql(c.port, 'select 1');
+      expect(r.code).not.toBe(0);
+      expect(r.stderr).toContain("not in the connector's allowlist");
+    } finally {
+      await c.stop();
+    }
+  });
+});
+
 describe('identity at the edge', () => {
   it('refuses an unknown connection with a clear message', async () => {
     const c = await startConnect(stack, 'no-such-connection', clientEnv(stack));
