@@ -170,7 +170,9 @@ describe('PgSession startup', () => {
     expect(h.toClient).toEqual([new Uint8Array([0x4e])]); // only the SSL answer so far
     expect(h.ended).toHaveLength(0);
     h.session.clientData(startup({ user: 'x' }));
-    const err = parseErrorFields(new MessageFramer({ maxMessageBytes: 1 << 20, startup: false }).push(h.toClient[1]!)[0]!.body);
+    const err = parseErrorFields(
+      new MessageFramer({ maxMessageBytes: 1 << 20, startup: false }).push(h.toClient[1]!)[0]!.body,
+    );
     expect(err['M']).toContain('target not allowed');
     expect(h.ended[0]?.kind).toBe('channel-failed');
   });

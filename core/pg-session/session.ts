@@ -355,7 +355,11 @@ export class PgSession {
 
   #fail(reason: CloseReason): void {
     if (this.#phase === 'closed') return;
-    if (this.#clientParams === undefined && reason.kind !== 'client-protocol' && reason.kind !== 'startup-refused') {
+    if (
+      this.#clientParams === undefined &&
+      reason.kind !== 'client-protocol' &&
+      reason.kind !== 'startup-refused'
+    ) {
       this.#pendingFailure ??= reason;
       return;
     }

@@ -213,7 +213,9 @@ describe('upstream authentication methods', () => {
 
 describe('connector-side policy', () => {
   it('resolves a credential reference from the connector environment (never stored at the edge)', async () => {
-    process.env['POSTERN_E2E_DEMO_PW'] = new URL(stack.targetDsn).password ? decodeURIComponent(new URL(stack.targetDsn).password) : '';
+    process.env['POSTERN_E2E_DEMO_PW'] = new URL(stack.targetDsn).password
+      ? decodeURIComponent(new URL(stack.targetDsn).password)
+      : '';
     await stack.admin.post('/connections', {
       name: 'demo-ref',
       protocol: 'postgres',
@@ -224,8 +226,14 @@ describe('connector-side policy', () => {
       credential: { ref: 'env:POSTERN_E2E_DEMO_PW' },
       allow: { subjects: [], groups: ['demo'] },
     });
-    const stored = await stack.pg.query(`select credential_ciphertext, credential_ref from connections where name = 'demo-ref'`, 'postern');
-    expect(stored.rows[0]).toEqual({ credential_ciphertext: null, credential_ref: 'env:POSTERN_E2E_DEMO_PW' });
+    const stored = await stack.pg.query(
+      `select credential_ciphertext, credential_ref from connections where name = 'demo-ref'`,
+      'postern',
+    );
+    expect(stored.rows[0]).toEqual({
+      credential_ciphertext: null,
+      credential_ref: 'env:POSTERN_E2E_DEMO_PW',
+    });
     const c = await startConnect(stack, 'demo-ref', clientEnv(stack));
     try {
       const r = await psql(c.port, 'select current_user');

@@ -1,85 +1,73 @@
-/** /connections: CRUD; credentials are write-only. */
+/** /connections: CRUD. Credentials are write-only: accepted here, never returned. */
 import { createRoute, z } from '@hono/zod-openapi';
 import { PosternError } from '../../core/errors.ts';
-import { openDb } from '../db/client.ts';
 import {
   createConnection,
   deleteConnection,
-  getConnectionByName,
+  getConnectionView,
   listConnections,
   updateConnection,
 } from '../db/connections-repo.ts';
-import { listConnectors } from '../db/connectors-repo.ts';
-import { json, newApi } from './app.ts';
+import { json, logAdminAction, newApi, withDb } from './app.ts';
 import { presentConnection } from './present.ts';
 import { Connection, CreateConnection, ErrorBody, NameParam, UpdateConnection } from './schemas.ts';
-import type { Db } from '../db/client.ts';
-
-async function connectorName(db: Db, id: string): Promise<string> {
-  return (await listConnectors(db)).find((c) => c.id === id)?.name ?? id;
-}
 
 export const connectionsApi = newApi()
   .openapi(
     createRoute({
       method: 'post',
       path: '/connections',
+      summary: 'Create a connection',
       request: { body: { content: { 'application/json': { schema: CreateConnection } }, required: true } },
       responses: {
         201: json(Connection, 'Created'),
-        400: json(ErrorBody, 'Invalid input'),
+        400: json(ErrorBody, 'Invalid input (or no such connector)'),
         409: json(ErrorBody, 'Name taken'),
       },
     }),
     async (c) => {
-      const { name, protocol: _p, ...input } = c.req.valid('json');
-      const db = openDb(c.env);
-      try {
-        const row = await createConnection(db.db, c.env.CREDENTIAL_KEYS, name, input);
-        return c.json(presentConnection(row, input.connector), 201);
-      } finally {
-        c.executionCtx.waitUntil(db.close());
-      }
+      const { name, protocol: _protocol, ...input } = c.req.valid('json');
+      const row = await withDb(c, (db) => createConnection(db, c.env.CREDENTIAL_KEYS, name, input));
+      logAdminAction(c, 'connection.create', name);
+      return c.json(presentConnection(row), 201);
     },
   )
   .openapi(
     createRoute({
       method: 'get',
       path: '/connections',
+      summary: 'List connections',
       responses: { 200: json(z.object({ connections: z.array(Connection) }), 'All connections') },
     }),
     async (c) => {
-      const db = openDb(c.env);
-      try {
-        const rows = await listConnections(db.db);
-        return c.json({ connections: rows.map((r) => presentConnection(r, r.connectorName)) }, 200);
-      } finally {
-        c.executionCtx.waitUntil(db.close());
-      }
+      const rows = await withDb(c, (db) => listConnections(db));
+      return c.json({ connections: rows.map(presentConnection) }, 200);
     },
   )
   .openapi(
     createRoute({
       method: 'get',
       path: '/connections/{name}',
+      summary: 'One connection',
       request: { params: NameParam },
-      responses: { 200: json(Connection, 'The connection'), 404: json(ErrorBody, 'Not found') },
+      responses: {
+        200: json(Connection, 'The connection'),
+        400: json(ErrorBody, 'Invalid name'),
+        404: json(ErrorBody, 'Not found'),
+      },
     }),
     async (c) => {
-      const db = openDb(c.env);
-      try {
-        const row = await getConnectionByName(db.db, c.req.valid('param').name);
-        if (!row) throw new PosternError('NOT_FOUND', `no connection named "${c.req.valid('param').name}"`);
-        return c.json(presentConnection(row, await connectorName(db.db, row.connectorId)), 200);
-      } finally {
-        c.executionCtx.waitUntil(db.close());
-      }
+      const { name } = c.req.valid('param');
+      const row = await withDb(c, (db) => getConnectionView(db, name));
+      if (!row) throw new PosternError('NOT_FOUND', `no connection named "${name}"`);
+      return c.json(presentConnection(row), 200);
     },
   )
   .openapi(
     createRoute({
       method: 'patch',
       path: '/connections/{name}',
+      summary: 'Change a connection; absent fields are unchanged',
       request: {
         params: NameParam,
         body: { content: { 'application/json': { schema: UpdateConnection } }, required: true },
@@ -91,34 +79,29 @@ export const connectionsApi = newApi()
       },
     }),
     async (c) => {
-      const db = openDb(c.env);
-      try {
-        const row = await updateConnection(
-          db.db,
-          c.env.CREDENTIAL_KEYS,
-          c.req.valid('param').name,
-          c.req.valid('json'),
-        );
-        return c.json(presentConnection(row, await connectorName(db.db, row.connectorId)), 200);
-      } finally {
-        c.executionCtx.waitUntil(db.close());
-      }
+      const { name } = c.req.valid('param');
+      const patch = c.req.valid('json');
+      const row = await withDb(c, (db) => updateConnection(db, c.env.CREDENTIAL_KEYS, name, patch));
+      logAdminAction(c, 'connection.update', name);
+      return c.json(presentConnection(row), 200);
     },
   )
   .openapi(
     createRoute({
       method: 'delete',
       path: '/connections/{name}',
+      summary: 'Delete a connection',
       request: { params: NameParam },
-      responses: { 204: { description: 'Deleted' }, 404: json(ErrorBody, 'Not found') },
+      responses: {
+        204: { description: 'Deleted' },
+        400: json(ErrorBody, 'Invalid name'),
+        404: json(ErrorBody, 'Not found'),
+      },
     }),
     async (c) => {
-      const db = openDb(c.env);
-      try {
-        await deleteConnection(db.db, c.req.valid('param').name);
-        return c.body(null, 204);
-      } finally {
-        c.executionCtx.waitUntil(db.close());
-      }
+      const { name } = c.req.valid('param');
+      await withDb(c, (db) => deleteConnection(db, name));
+      logAdminAction(c, 'connection.delete', name);
+      return c.body(null, 204);
     },
   );

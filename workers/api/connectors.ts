@@ -1,97 +1,102 @@
 /** /connectors: create (token shown once), list, get with live replicas, delete. */
 import { createRoute, z } from '@hono/zod-openapi';
 import { PosternError } from '../../core/errors.ts';
-import { openDb } from '../db/client.ts';
 import {
   createConnector,
   deleteConnector,
   getConnectorByName,
   listConnectors,
 } from '../db/connectors-repo.ts';
-import { json, newApi } from './app.ts';
+import type { Env } from '../env.ts';
+import { json, logAdminAction, newApi, withDb } from './app.ts';
 import { presentConnector } from './present.ts';
 import { Connector, CreateConnector, CreatedConnector, ErrorBody, NameParam } from './schemas.ts';
-import type { Env } from '../env.ts';
 
-const replicasOf = (env: Env, id: string) => env.CONNECTOR.get(env.CONNECTOR.idFromName(id)).listReplicas();
+/** The connector's Durable Object, keyed by connector id (names can be reused after a delete). */
+const connectorStub = (env: Env, id: string) => env.CONNECTOR.get(env.CONNECTOR.idFromName(id));
 
 export const connectorsApi = newApi()
   .openapi(
     createRoute({
       method: 'post',
       path: '/connectors',
+      summary: 'Create a connector; its token is in this response only',
       request: { body: { content: { 'application/json': { schema: CreateConnector } }, required: true } },
       responses: {
         201: json(CreatedConnector, 'Created; the token is shown only here'),
+        400: json(ErrorBody, 'Invalid input'),
         409: json(ErrorBody, 'Name taken'),
       },
     }),
     async (c) => {
-      const db = openDb(c.env);
-      try {
-        const { connector, token } = await createConnector(db.db, c.req.valid('json').name);
-        return c.json({ connector: presentConnector(connector), token }, 201);
-      } finally {
-        c.executionCtx.waitUntil(db.close());
-      }
+      const { name } = c.req.valid('json');
+      const { connector, token } = await withDb(c, (db) => createConnector(db, name));
+      logAdminAction(c, 'connector.create', name);
+      return c.json({ connector: presentConnector(connector), token }, 201);
     },
   )
   .openapi(
     createRoute({
       method: 'get',
       path: '/connectors',
+      summary: 'List connectors',
       responses: { 200: json(z.object({ connectors: z.array(Connector) }), 'All connectors') },
     }),
     async (c) => {
-      const db = openDb(c.env);
-      try {
-        const rows = await listConnectors(db.db);
-        return c.json({ connectors: rows.map(presentConnector) }, 200);
-      } finally {
-        c.executionCtx.waitUntil(db.close());
-      }
+      const rows = await withDb(c, (db) => listConnectors(db));
+      return c.json({ connectors: rows.map(presentConnector) }, 200);
     },
   )
   .openapi(
     createRoute({
       method: 'get',
       path: '/connectors/{name}',
+      summary: 'A connector and its live replicas',
       request: { params: NameParam },
       responses: {
         200: json(Connector, 'The connector and its live replicas'),
+        400: json(ErrorBody, 'Invalid name'),
         404: json(ErrorBody, 'Not found'),
       },
     }),
     async (c) => {
-      const db = openDb(c.env);
-      try {
-        const row = await getConnectorByName(db.db, c.req.valid('param').name);
-        if (!row) throw new PosternError('NOT_FOUND', `no connector named "${c.req.valid('param').name}"`);
-        return c.json({ ...presentConnector(row), replicas: await replicasOf(c.env, row.id) }, 200);
-      } finally {
-        c.executionCtx.waitUntil(db.close());
-      }
+      const { name } = c.req.valid('param');
+      const row = await withDb(c, (db) => getConnectorByName(db, name));
+      if (!row) throw new PosternError('NOT_FOUND', `no connector named "${name}"`);
+      const replicas = await connectorStub(c.env, row.id).listReplicas();
+      return c.json({ ...presentConnector(row), replicas }, 200);
     },
   )
   .openapi(
     createRoute({
       method: 'delete',
       path: '/connectors/{name}',
+      summary: 'Delete an unused connector and disconnect its replicas',
       request: { params: NameParam },
       responses: {
         204: { description: 'Deleted; its replicas are disconnected' },
+        400: json(ErrorBody, 'Invalid name'),
         404: json(ErrorBody, 'Not found'),
-        409: json(ErrorBody, 'In use'),
+        409: json(ErrorBody, 'Still used by connections'),
       },
     }),
     async (c) => {
-      const db = openDb(c.env);
+      const { name } = c.req.valid('param');
+      const row = await withDb(c, (db) => deleteConnector(db, name));
+      logAdminAction(c, 'connector.delete', name);
       try {
-        const row = await deleteConnector(db.db, c.req.valid('param').name);
-        await c.env.CONNECTOR.get(c.env.CONNECTOR.idFromName(row.id)).disconnectAll();
-        return c.body(null, 204);
-      } finally {
-        c.executionCtx.waitUntil(db.close());
+        await connectorStub(c.env, row.id).disconnectAll();
+      } catch (e) {
+        // The row is gone, so its token no longer authenticates; a replica still connected
+        // cannot be handed a session (no connection references it). Report the delete.
+        console.warn(
+          JSON.stringify({
+            msg: 'disconnectAll failed after connector delete',
+            connectorId: row.id,
+            error: (e as Error)?.message,
+          }),
+        );
       }
+      return c.body(null, 204);
     },
   );

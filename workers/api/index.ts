@@ -1,17 +1,25 @@
 /**
- * The admin API, mounted at /api/v1. Every route needs an admin (bootstrap token or an OIDC token
- * with ADMIN_GROUP) except the OpenAPI document.
+ * The admin API, mounted by the edge at /api/v1. Every route needs an admin (the bootstrap token
+ * or an OIDC token with ADMIN_GROUP), except the OpenAPI document.
  */
-import { requireAdmin } from '../auth/admin.ts';
-import { errorToResponse } from '../http-errors.ts';
+import type { OpenAPIHono } from '@hono/zod-openapi';
+import { bodyLimit } from 'hono/body-limit';
+import { requireAdmin, type AdminEnv } from '../auth/admin.ts';
 import { newApi } from './app.ts';
 import { connectionsApi } from './connections.ts';
 import { connectorsApi } from './connectors.ts';
+import { apiError, errorToApiResponse } from './errors.ts';
 import { sessionsApi } from './sessions.ts';
 
-export function createAdminApi() {
+/** Largest request body accepted: allow-lists are the biggest input (1000 x 256 characters). */
+export const MAX_BODY_BYTES = 512 * 1024;
+
+export function createAdminApi(): OpenAPIHono<AdminEnv> {
   const api = newApi();
-  api.onError((err) => errorToResponse(err));
+  api.onError((err) => errorToApiResponse(err));
+  api.openAPIRegistry.registerComponent('securitySchemes', 'bearer', { type: 'http', scheme: 'bearer' });
+  // Registered BEFORE the auth middleware: hono runs matching handlers in registration order, and
+  // this one answers without calling next(), so the document is public and nothing else is.
   api.doc31('/openapi.json', {
     openapi: '3.1.0',
     info: {
@@ -20,9 +28,16 @@ export function createAdminApi() {
       description: 'Connectors, connections and sessions of a Postern edge.',
     },
     servers: [{ url: '/api/v1' }],
+    security: [{ bearer: [] }],
   });
-  api.openAPIRegistry.registerComponent('securitySchemes', 'bearer', { type: 'http', scheme: 'bearer' });
-  api.use('*', async (c, next) => (c.req.path.endsWith('/openapi.json') ? next() : requireAdmin(c, next)));
+  api.use('*', requireAdmin);
+  api.use(
+    '*',
+    bodyLimit({
+      maxSize: MAX_BODY_BYTES,
+      onError: () => apiError(413, 'too_large', 'request body too large'),
+    }),
+  );
   api.route('/', connectorsApi);
   api.route('/', connectionsApi);
   api.route('/', sessionsApi);

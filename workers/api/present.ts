@@ -1,5 +1,10 @@
-/** Row → API object. The only place rows leave the server: no credential, hash or ciphertext. */
-import type { ConnectionRow } from '../db/connections-repo.ts';
+/**
+ * Row → API object: the only way rows leave the server. Built field by field (never a spread of
+ * the row) so a new column cannot leak by default; no credential, key id, ciphertext or token
+ * hash is ever copied. A credential ref (`env:NAME`, `file:/path`) names where the connector finds
+ * the secret, it is not the secret, so it is shown.
+ */
+import type { ConnectionView } from '../db/connections-repo.ts';
 import type { ConnectorRow } from '../db/connectors-repo.ts';
 import type { SessionRow } from '../db/sessions-repo.ts';
 
@@ -12,12 +17,12 @@ export function presentConnector(row: ConnectorRow) {
   };
 }
 
-export function presentConnection(row: ConnectionRow, connectorName: string) {
+export function presentConnection(row: ConnectionView) {
   return {
     id: row.id,
     name: row.name,
     protocol: row.protocol,
-    connector: connectorName,
+    connector: row.connectorName,
     target: { host: row.targetHost, port: row.targetPort, tls: row.targetTls },
     database: row.database,
     username: row.username,
@@ -37,6 +42,7 @@ export function presentSession(row: SessionRow) {
     connection: row.connectionName,
     connectionId: row.connectionId,
     connectorId: row.connectorId,
+    replicaId: row.replicaId,
     issuer: row.issuer,
     subject: row.subject,
     groups: row.groups,

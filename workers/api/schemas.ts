@@ -1,16 +1,27 @@
-/** Request/response shapes of the admin API; the OpenAPI document is generated from these. */
+/**
+ * Request/response shapes of the admin API; the OpenAPI document is generated from these.
+ * Every string is bounded, and strings that end up in Postgres startup packets or hostnames
+ * exclude control characters (a NUL would end a startup-packet field early: protocol-flow
+ * 55.2.1, "StartupMessage" is a list of NUL-terminated strings).
+ */
 import { z } from '@hono/zod-openapi';
+
+const NO_CONTROL = /^[^\u0000-\u001f\u007f]*$/;
+const text = (max: number) => z.string().min(1).max(max).regex(NO_CONTROL, 'no control characters');
 
 export const ErrorBody = z
   .object({ error: z.object({ code: z.string(), message: z.string(), field: z.string().optional() }) })
   .openapi('Error');
 
+/** A DNS label (RFC 1035 2.3.1, lower case): connection names appear in hostnames. */
 export const NAME = z
   .string()
   .regex(
     /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/,
-    'lower-case letters, digits and hyphens, 1-63 characters (it appears in hostnames)',
+    'lower-case letters, digits and hyphens, 1-63 characters, no leading or trailing hyphen',
   );
+
+export const NameParam = z.object({ name: NAME.openapi({ param: { name: 'name', in: 'path' } }) });
 
 export const Replica = z
   .object({
@@ -28,65 +39,81 @@ export const Connector = z
     name: z.string(),
     createdAt: z.string(),
     lastSeenAt: z.string().nullable(),
-    replicas: z.array(Replica).optional(),
+    replicas: z
+      .array(Replica)
+      .optional()
+      .openapi({ description: 'Live replicas (GET /connectors/{name} only)' }),
   })
   .openapi('Connector');
 
-export const CreateConnector = z.object({ name: NAME }).openapi('CreateConnector');
+export const CreateConnector = z.strictObject({ name: NAME }).openapi('CreateConnector');
+
 export const CreatedConnector = z
   .object({
     connector: Connector,
-    token: z.string().openapi({ description: 'Shown once. Store it in the connector host.' }),
+    token: z.string().openapi({ description: 'Shown once, only here. Give it to the connector host.' }),
   })
   .openapi('CreatedConnector');
 
-const Target = z.object({
-  host: z
-    .string()
-    .min(1)
-    .max(253)
-    .regex(/^[A-Za-z0-9.:[\]-]+$/, 'a hostname or IP address'),
-  port: z.number().int().min(1).max(65535),
-  tls: z.enum(['disable', 'verify-full']).default('disable'),
-});
-const Credential = z.union([
-  z.object({ password: z.string().min(1).max(1024) }).strict(),
-  z
-    .object({
+const Host = z
+  .string()
+  .min(1)
+  .max(253)
+  .regex(/^[A-Za-z0-9._:[\]-]+$/, 'a hostname or IP address');
+const Port = z.number().int().min(1).max(65535);
+const Tls = z.enum(['disable', 'verify-full']);
+
+const Credential = z
+  .union([
+    z.strictObject({
+      password: z
+        .string()
+        .min(1)
+        .max(1024)
+        .regex(/^[^\u0000]*$/, 'no NUL characters'),
+    }),
+    z.strictObject({
       ref: z
         .string()
-        .regex(/^(env:[A-Za-z_][A-Za-z0-9_]{0,127}|file:\/.{1,255})$/, 'env:NAME or file:/absolute/path'),
-    })
-    .strict(),
-]);
-const Allow = z.object({
-  subjects: z.array(z.string().min(1).max(256)).max(1000).default([]),
-  groups: z.array(z.string().min(1).max(256)).max(1000).default([]),
-});
+        .max(260)
+        .regex(
+          /^(env:[A-Za-z_][A-Za-z0-9_]{0,127}|file:\/[^\u0000-\u001f\u007f]{1,255})$/,
+          'env:NAME or file:/absolute/path',
+        ),
+    }),
+  ])
+  .openapi({
+    description:
+      'Write-only. {password} is stored encrypted and never returned; {ref} is resolved by the connector.',
+  });
+
+const Principals = z.array(text(256)).max(1000);
 
 export const CreateConnection = z
-  .object({
+  .strictObject({
     name: NAME,
     protocol: z.literal('postgres').default('postgres'),
     connector: NAME,
-    target: Target,
-    database: z.string().min(1).max(63),
-    username: z.string().min(1).max(63),
-    credential: Credential.openapi({
-      description: 'Write-only. {password} is stored encrypted; {ref} is resolved by the connector.',
-    }),
-    allow: Allow.default({ subjects: [], groups: [] }),
+    target: z.strictObject({ host: Host, port: Port, tls: Tls.default('disable') }),
+    database: text(63),
+    username: text(63),
+    credential: Credential,
+    allow: z
+      .strictObject({ subjects: Principals.default([]), groups: Principals.default([]) })
+      .default({ subjects: [], groups: [] })
+      .openapi({ description: 'Who may connect: a caller whose subject or one of whose groups is listed.' }),
   })
   .openapi('CreateConnection');
 
+/** PATCH: absent fields are unchanged; `target` and `allow` merge field by field. */
 export const UpdateConnection = z
-  .object({
+  .strictObject({
     connector: NAME.optional(),
-    target: Target.optional(),
-    database: z.string().min(1).max(63).optional(),
-    username: z.string().min(1).max(63).optional(),
+    target: z.strictObject({ host: Host.optional(), port: Port.optional(), tls: Tls.optional() }).optional(),
+    database: text(63).optional(),
+    username: text(63).optional(),
     credential: Credential.optional(),
-    allow: Allow.optional(),
+    allow: z.strictObject({ subjects: Principals.optional(), groups: Principals.optional() }).optional(),
   })
   .openapi('UpdateConnection');
 
@@ -96,10 +123,12 @@ export const Connection = z
     name: z.string(),
     protocol: z.string(),
     connector: z.string(),
-    target: z.object({ host: z.string(), port: z.number(), tls: z.string() }),
+    target: z.object({ host: z.string(), port: z.number(), tls: Tls }),
     database: z.string(),
     username: z.string(),
-    credential: z.object({ kind: z.enum(['encrypted', 'connector_ref']), ref: z.string().optional() }),
+    credential: z
+      .object({ kind: z.enum(['encrypted', 'connector_ref']), ref: z.string().optional() })
+      .openapi({ description: 'What kind of credential is set; never the secret itself.' }),
     allow: z.object({ subjects: z.array(z.string()), groups: z.array(z.string()) }),
     createdAt: z.string(),
     updatedAt: z.string(),
@@ -112,6 +141,7 @@ export const Session = z
     connection: z.string(),
     connectionId: z.string(),
     connectorId: z.string(),
+    replicaId: z.string().nullable(),
     issuer: z.string(),
     subject: z.string(),
     groups: z.array(z.string()),
@@ -126,16 +156,17 @@ export const Session = z
   .openapi('Session');
 
 export const SessionQuery = z.object({
-  connection: z.string().max(63).optional(),
-  subject: z.string().max(256).optional(),
-  from: z.string().datetime({ offset: true }).optional(),
-  to: z.string().datetime({ offset: true }).optional(),
+  connection: NAME.optional().openapi({ description: 'Connection name' }),
+  subject: text(256).optional(),
+  from: z.iso.datetime({ offset: true }).optional().openapi({ description: 'started at or after' }),
+  to: z.iso.datetime({ offset: true }).optional().openapi({ description: 'started at or before' }),
   limit: z.coerce.number().int().min(1).max(500).default(100),
-  cursor: z
-    .string()
-    .datetime({ offset: true })
-    .optional()
-    .openapi({ description: 'nextCursor of the previous page' }),
+  cursor: z.string().max(256).optional().openapi({ description: 'nextCursor of the previous page' }),
 });
 
-export const NameParam = z.object({ name: NAME.openapi({ param: { name: 'name', in: 'path' } }) });
+export const SessionIdParam = z.object({
+  id: z
+    .string()
+    .regex(/^[0-9a-f]{64}$/, 'a session id (64 hex digits)')
+    .openapi({ param: { name: 'id', in: 'path' } }),
+});

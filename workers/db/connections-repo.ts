@@ -1,28 +1,53 @@
-/** Connections: a named target reached through one connector, with write-only credentials. */
+/**
+ * Connections: a named target reached through one connector. Credentials are write-only: a
+ * password is sealed with the credential keyring (AAD = connection id, so a ciphertext copied to
+ * another row does not open), a ref (`env:NAME`, `file:/path`) is resolved by the connector.
+ */
 import { eq } from 'drizzle-orm';
 import { PosternError } from '../../core/errors.ts';
 import { encryptCredential, parseKeyring } from '../../core/crypto/credentials.ts';
 import { randomToken } from '../../core/crypto/secrets.ts';
 import type { Db } from './client.ts';
-import { connections, connectors } from './schema.ts';
-import { getConnectorByName, isUniqueViolation } from './connectors-repo.ts';
+import { getConnectorByName } from './connectors-repo.ts';
+import { isForeignKeyViolation, isUniqueViolation } from './pg-errors.ts';
+import { connections, connectors, type TargetTls } from './schema.ts';
 
 export type ConnectionRow = typeof connections.$inferSelect;
+/** A row plus its connector's name, which is what the API shows. */
+export type ConnectionView = ConnectionRow & { connectorName: string };
+
+export type CredentialInput = { password: string } | { ref: string };
 
 export interface ConnectionInput {
+  /** Connector NAME. */
   connector: string;
-  target: { host: string; port: number; tls: 'disable' | 'verify-full' };
+  target: { host: string; port: number; tls: TargetTls };
   database: string;
   username: string;
-  credential: { password: string } | { ref: string };
+  credential: CredentialInput;
   allow: { subjects: string[]; groups: string[] };
 }
+
+/** A PATCH: absent fields keep their value; `target` and `allow` merge field by field. */
+export interface ConnectionPatch {
+  connector?: string;
+  target?: Partial<ConnectionInput['target']>;
+  database?: string;
+  username?: string;
+  credential?: CredentialInput;
+  allow?: Partial<ConnectionInput['allow']>;
+}
+
+type CredentialColumns = Pick<
+  ConnectionRow,
+  'credentialKind' | 'credentialKeyId' | 'credentialCiphertext' | 'credentialRef'
+>;
 
 async function credentialColumns(
   credentialKeys: string,
   id: string,
-  credential: ConnectionInput['credential'],
-) {
+  credential: CredentialInput,
+): Promise<CredentialColumns> {
   if ('password' in credential) {
     const sealed = await encryptCredential(await parseKeyring(credentialKeys), credential.password, id);
     return {
@@ -40,10 +65,22 @@ async function credentialColumns(
   };
 }
 
-async function connectorId(db: Db, name: string): Promise<string> {
+const noSuchConnector = (name: string) =>
+  new PosternError('INVALID_INPUT', `no connector named "${name}"`, { field: 'connector' });
+
+async function resolveConnector(db: Db, name: string): Promise<string> {
   const c = await getConnectorByName(db, name);
-  if (!c) throw new PosternError('INVALID_INPUT', `no connector named "${name}"`, { field: 'connector' });
+  if (!c) throw noSuchConnector(name);
   return c.id;
+}
+
+/** Maps constraint violations of a write to the caller's mistake. */
+function writeError(e: unknown, name: string, connector: string | undefined): unknown {
+  if (isUniqueViolation(e))
+    return new PosternError('CONFLICT', `a connection named "${name}" already exists`);
+  // The connector was deleted between our lookup and the write.
+  if (isForeignKeyViolation(e)) return noSuchConnector(connector ?? '');
+  return e;
 }
 
 export async function createConnection(
@@ -51,13 +88,14 @@ export async function createConnection(
   credentialKeys: string,
   name: string,
   input: ConnectionInput,
-): Promise<ConnectionRow> {
+): Promise<ConnectionView> {
   const id = randomToken('cn', 12);
-  const values = {
+  const connectorId = await resolveConnector(db, input.connector);
+  const values: typeof connections.$inferInsert = {
     id,
     name,
     protocol: 'postgres',
-    connectorId: await connectorId(db, input.connector),
+    connectorId,
     targetHost: input.target.host,
     targetPort: input.target.port,
     targetTls: input.target.tls,
@@ -69,11 +107,9 @@ export async function createConnection(
   };
   try {
     const [row] = await db.insert(connections).values(values).returning();
-    return row!;
+    return { ...row!, connectorName: input.connector };
   } catch (e) {
-    if (isUniqueViolation(e))
-      throw new PosternError('CONFLICT', `a connection named "${name}" already exists`);
-    throw e;
+    throw writeError(e, name, input.connector);
   }
 }
 
@@ -81,34 +117,53 @@ export async function updateConnection(
   db: Db,
   credentialKeys: string,
   name: string,
-  input: Partial<ConnectionInput>,
-): Promise<ConnectionRow> {
-  const existing = await getConnectionByName(db, name);
+  patch: ConnectionPatch,
+): Promise<ConnectionView> {
+  const existing = await getConnectionView(db, name);
   if (!existing) throw new PosternError('NOT_FOUND', `no connection named "${name}"`);
   const set: Partial<typeof connections.$inferInsert> = { updatedAt: new Date() };
-  if (input.connector !== undefined) set.connectorId = await connectorId(db, input.connector);
-  if (input.target !== undefined)
-    Object.assign(set, {
-      targetHost: input.target.host,
-      targetPort: input.target.port,
-      targetTls: input.target.tls,
-    });
-  if (input.database !== undefined) set.database = input.database;
-  if (input.username !== undefined) set.username = input.username;
-  if (input.credential !== undefined)
-    Object.assign(set, await credentialColumns(credentialKeys, existing.id, input.credential));
-  if (input.allow !== undefined)
-    Object.assign(set, { allowSubjects: input.allow.subjects, allowGroups: input.allow.groups });
-  const [row] = await db.update(connections).set(set).where(eq(connections.id, existing.id)).returning();
-  return row!;
+  let connectorName = existing.connectorName;
+  if (patch.connector !== undefined) {
+    set.connectorId = await resolveConnector(db, patch.connector);
+    connectorName = patch.connector;
+  }
+  // Merge, so a PATCH of the port alone cannot silently reset `tls` to a default.
+  if (patch.target?.host !== undefined) set.targetHost = patch.target.host;
+  if (patch.target?.port !== undefined) set.targetPort = patch.target.port;
+  if (patch.target?.tls !== undefined) set.targetTls = patch.target.tls;
+  if (patch.database !== undefined) set.database = patch.database;
+  if (patch.username !== undefined) set.username = patch.username;
+  if (patch.credential !== undefined)
+    Object.assign(set, await credentialColumns(credentialKeys, existing.id, patch.credential));
+  if (patch.allow?.subjects !== undefined) set.allowSubjects = patch.allow.subjects;
+  if (patch.allow?.groups !== undefined) set.allowGroups = patch.allow.groups;
+  try {
+    const [row] = await db.update(connections).set(set).where(eq(connections.id, existing.id)).returning();
+    if (!row) throw new PosternError('NOT_FOUND', `no connection named "${name}"`);
+    return { ...row, connectorName };
+  } catch (e) {
+    throw writeError(e, name, patch.connector);
+  }
 }
 
+/** The full row, credential columns included: for the session path, never for the API. */
 export async function getConnectionByName(db: Db, name: string): Promise<ConnectionRow | undefined> {
   const [row] = await db.select().from(connections).where(eq(connections.name, name)).limit(1);
   return row;
 }
 
-export async function listConnections(db: Db): Promise<Array<ConnectionRow & { connectorName: string }>> {
+export async function getConnectionView(db: Db, name: string): Promise<ConnectionView | undefined> {
+  const [row] = await db
+    .select({ c: connections, connectorName: connectors.name })
+    .from(connections)
+    .innerJoin(connectors, eq(connections.connectorId, connectors.id))
+    .where(eq(connections.name, name))
+    .limit(1);
+  return row ? { ...row.c, connectorName: row.connectorName } : undefined;
+}
+
+/** All connections by name. Bounded by what admins create; no paging yet. */
+export async function listConnections(db: Db): Promise<ConnectionView[]> {
   const rows = await db
     .select({ c: connections, connectorName: connectors.name })
     .from(connections)

@@ -4,6 +4,10 @@
  */
 import { bigint, index, integer, jsonb, pgTable, text, timestamp } from 'drizzle-orm/pg-core';
 
+export type TargetTls = 'disable' | 'verify-full';
+export type CredentialKind = 'encrypted' | 'connector_ref';
+
+/** Connector deployments; each may run several replicas that share one token. */
 export const connectors = pgTable('connectors', {
   id: text('id').primaryKey(),
   name: text('name').notNull().unique(),
@@ -13,6 +17,7 @@ export const connectors = pgTable('connectors', {
   lastSeenAt: timestamp('last_seen_at', { withTimezone: true }),
 });
 
+/** Named targets (one protocol endpoint behind one connector). */
 export const connections = pgTable('connections', {
   id: text('id').primaryKey(),
   name: text('name').notNull().unique(),
@@ -22,11 +27,16 @@ export const connections = pgTable('connections', {
     .references(() => connectors.id, { onDelete: 'restrict' }),
   targetHost: text('target_host').notNull(),
   targetPort: integer('target_port').notNull(),
-  targetTls: text('target_tls').notNull().default('disable'),
+  /** 'disable' or 'verify-full' (libpq sslmode names). */
+  targetTls: text('target_tls').$type<TargetTls>().notNull().default('disable'),
   database: text('database').notNull(),
   username: text('username').notNull(),
-  /** 'encrypted' (ciphertext below) or 'connector_ref' (resolved by the connector). */
-  credentialKind: text('credential_kind').notNull(),
+  /**
+   * 'encrypted': AES-GCM ciphertext + key id below, AAD = connection id (core/crypto/credentials.ts).
+   * 'connector_ref': `env:NAME` / `file:/path`, resolved by the connector; the password never
+   * reaches the edge.
+   */
+  credentialKind: text('credential_kind').$type<CredentialKind>().notNull(),
   credentialKeyId: text('credential_key_id'),
   credentialCiphertext: text('credential_ciphertext'),
   credentialRef: text('credential_ref'),
@@ -37,6 +47,7 @@ export const connections = pgTable('connections', {
   updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
 });
 
+/** One row per client session, written by the DO outboxes (session-records.ts). */
 export const sessions = pgTable(
   'sessions',
   {
@@ -45,6 +56,8 @@ export const sessions = pgTable(
     connectionId: text('connection_id').notNull(),
     connectionName: text('connection_name').notNull(),
     connectorId: text('connector_id').notNull(),
+    /** The connector replica that carried the session (failover forensics). */
+    replicaId: text('replica_id'),
     issuer: text('issuer').notNull(),
     subject: text('subject').notNull(),
     groups: jsonb('groups').$type<string[]>().notNull().default([]),
@@ -59,5 +72,8 @@ export const sessions = pgTable(
   (t) => [
     index('sessions_connection_started').on(t.connectionId, t.startedAt),
     index('sessions_subject_started').on(t.subject, t.startedAt),
+    // The admin API filters by connection NAME: sessions outlive their connection row, and a
+    // name is what an operator knows.
+    index('sessions_connection_name_started').on(t.connectionName, t.startedAt),
   ],
 );

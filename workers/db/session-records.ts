@@ -32,6 +32,7 @@ export async function upsertSessionRecords(db: Db, records: SessionRecord[]): Pr
     connectionId: r.connectionId,
     connectionName: r.connectionName,
     connectorId: r.connectorId,
+    replicaId: r.replicaId,
     issuer: r.issuer,
     subject: r.subject,
     groups: r.groups,

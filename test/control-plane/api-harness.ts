@@ -1,0 +1,131 @@
+/**
+ * The admin API as the edge mounts it (at /api/v1), over a real control-plane Postgres, called
+ * with app.request(). Every response body is kept so tests can check that no secret ever left.
+ */
+import { Hono } from 'hono';
+import { generateKeyringEntry } from '../../core/crypto/credentials.ts';
+import { randomToken } from '../../core/crypto/secrets.ts';
+import { createAdminApi } from '../../workers/api/index.ts';
+import type { Env } from '../../workers/env.ts';
+import { startControlPlaneDb, type ControlPlaneDb } from './control-plane-db.ts';
+
+export interface Replica {
+  replicaId: string;
+  hostname: string;
+  version: string;
+  connectedAt: string;
+  activeSessions: number;
+}
+
+/** Response bodies are checked field by field by the tests' assertions, so they stay untyped. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type Json = any;
+
+export interface ApiResult<T = Json> {
+  status: number;
+  text: string;
+  body: T;
+}
+
+export interface ApiHarness {
+  cp: ControlPlaneDb;
+  env: Env;
+  adminToken: string;
+  /** Live replicas the stub ConnectorDO reports, by connector id. */
+  replicas: Map<string, Replica[]>;
+  /** Connector ids whose DO was told to disconnectAll(). */
+  disconnected: string[];
+  /** Every response body returned so far. */
+  bodies: string[];
+  call<T = Json>(method: string, path: string, body?: unknown, token?: string | null): Promise<ApiResult<T>>;
+  /** Like call() but with a raw body string and content type. */
+  raw(method: string, path: string, body: string, contentType: string): Promise<ApiResult>;
+  stop(): Promise<void>;
+}
+
+export async function startApiHarness(): Promise<ApiHarness> {
+  const cp = await startControlPlaneDb();
+  const replicas = new Map<string, Replica[]>();
+  const disconnected: string[] = [];
+  // The one stub: a Durable Object namespace cannot exist in Node (it is a workerd binding), and
+  // the ConnectorDO has its own tests in the workers pool. It implements exactly the two RPC
+  // methods the admin API calls, keyed the same way (idFromName(connector.id)).
+  const CONNECTOR = {
+    idFromName: (name: string) => ({ name }),
+    get: (id: { name: string }) => ({
+      listReplicas: async () => replicas.get(id.name) ?? [],
+      disconnectAll: async () => {
+        disconnected.push(id.name);
+      },
+    }),
+  };
+  const adminToken = randomToken('pat');
+  const env = {
+    DATABASE_URL: cp.DATABASE_URL,
+    NEON_WS_PROXY: cp.NEON_WS_PROXY,
+    CREDENTIAL_KEYS: generateKeyringEntry('k1'),
+    ADMIN_BOOTSTRAP_TOKEN: adminToken,
+    TRUSTED_ISSUERS: '[]',
+    CONNECTOR,
+  } as unknown as Env;
+
+  const app = new Hono<{ Bindings: Env }>();
+  app.route('/api/v1', createAdminApi());
+
+  const bodies: string[] = [];
+  const pending: Promise<unknown>[] = [];
+  // Like the Workers runtime: work handed to waitUntil finishes after the response.
+  const executionCtx = {
+    waitUntil: (p: Promise<unknown>) => void pending.push(p),
+    passThroughOnException: () => {},
+    props: {},
+  };
+  const send = async (init: RequestInit, path: string): Promise<ApiResult> => {
+    const res = await app.request(`/api/v1${path}`, init, env, executionCtx as unknown as ExecutionContext);
+    await Promise.all(pending.splice(0));
+    const text = await res.text();
+    bodies.push(text);
+    let body: unknown = null;
+    try {
+      body = text ? JSON.parse(text) : null;
+    } catch {
+      body = text;
+    }
+    return { status: res.status, text, body };
+  };
+
+  return {
+    cp,
+    env,
+    adminToken,
+    replicas,
+    disconnected,
+    bodies,
+    call: (method, path, body, token = adminToken) => {
+      const headers: Record<string, string> = {};
+      if (token !== null) headers['Authorization'] = `Bearer ${token}`;
+      if (body !== undefined) headers['Content-Type'] = 'application/json';
+      return send({ method, headers, ...(body !== undefined ? { body: JSON.stringify(body) } : {}) }, path);
+    },
+    raw: (method, path, body, contentType) =>
+      send(
+        { method, headers: { Authorization: `Bearer ${adminToken}`, 'Content-Type': contentType }, body },
+        path,
+      ),
+    stop: () => cp.stop(),
+  };
+}
+
+/** A valid POST /connections body; override what a test is about. */
+export function connectionBody(overrides: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    name: 'orders-db',
+    connector: 'dc1',
+    target: { host: 'db.internal', port: 5432, tls: 'verify-full' },
+    database: 'orders',
+    username: 'app',
+    credential: { password: 'correct horse battery staple' },
+    allow: { subjects: ['alice'], groups: ['dba'] },
+    ...overrides,
+  };
+}

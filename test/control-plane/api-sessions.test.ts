@@ -1,0 +1,162 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openDb } from '../../workers/db/client.ts';
+import { upsertSessionRecords, type SessionRecord } from '../../workers/db/session-records.ts';
+import { startApiHarness, type ApiHarness, type ApiResult } from './api-harness.ts';
+
+let h: ApiHarness;
+const hexId = (n: number) => n.toString(16).padStart(64, '0');
+const T0 = Date.parse('2026-03-01T00:00:00.000Z');
+const minutes = (m: number) => new Date(T0 + m * 60_000).toISOString();
+
+function record(n: number, over: Partial<SessionRecord> = {}): SessionRecord {
+  return {
+    id: hexId(n),
+    connectionId: 'cn_orders',
+    connectionName: 'orders-db',
+    connectorId: 'con_1',
+    replicaId: 'r1',
+    issuer: 'https://issuer.test',
+    subject: 'alice',
+    groups: ['dba'],
+    clientApplication: 'psql',
+    startedAt: minutes(n),
+    endedAt: minutes(n + 0.5),
+    closeReason: 'client_terminate',
+    bytesFromClient: 100 * n,
+    bytesToClient: 1000 * n,
+    statements: n,
+    ...over,
+  };
+}
+
+// 30 sessions: 1..20 alice on orders-db; 21..25 bob on orders-db; 26..30 alice on billing.
+// 31..34 start in the same millisecond, to check paging across ties.
+beforeAll(async () => {
+  h = await startApiHarness();
+  const records = [
+    ...Array.from({ length: 20 }, (_, i) => record(i + 1)),
+    ...Array.from({ length: 5 }, (_, i) => record(i + 21, { subject: 'bob' })),
+    ...Array.from({ length: 5 }, (_, i) =>
+      record(i + 26, { connectionName: 'billing', connectionId: 'cn_b' }),
+    ),
+    ...Array.from({ length: 4 }, (_, i) => record(i + 31, { startedAt: minutes(100), subject: 'tie' })),
+  ];
+  const handle = openDb(h.env);
+  try {
+    await upsertSessionRecords(handle.db, records);
+  } finally {
+    await handle.close();
+  }
+});
+afterAll(async () => {
+  await h?.stop();
+});
+
+type Page = {
+  sessions: Array<{ id: string; subject: string; connection: string; startedAt: string }>;
+  nextCursor: string | null;
+};
+
+async function allPages(query: string, limit: number): Promise<{ ids: string[]; pages: number }> {
+  const ids: string[] = [];
+  let cursor: string | null = null;
+  let pages = 0;
+  do {
+    const q: string = `${query}${query ? '&' : ''}limit=${limit}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`;
+    const res: ApiResult<Page> = await h.call<Page>('GET', `/sessions?${q}`);
+    expect(res.status).toBe(200);
+    expect(res.body.sessions.length).toBeLessThanOrEqual(limit);
+    ids.push(...res.body.sessions.map((s) => s.id));
+    cursor = res.body.nextCursor;
+    pages++;
+  } while (cursor && pages < 50);
+  return { ids, pages };
+}
+
+describe('session listing', () => {
+  it('lists newest first with all fields', async () => {
+    const res = await h.call('GET', '/sessions?limit=1');
+    expect(res.body.sessions).toEqual([
+      {
+        id: hexId(34),
+        connection: 'orders-db',
+        connectionId: 'cn_orders',
+        connectorId: 'con_1',
+        replicaId: 'r1',
+        issuer: 'https://issuer.test',
+        subject: 'tie',
+        groups: ['dba'],
+        clientApplication: 'psql',
+        startedAt: minutes(100),
+        endedAt: minutes(34.5),
+        closeReason: 'client_terminate',
+        bytesFromClient: 3400,
+        bytesToClient: 34000,
+        statements: 34,
+      },
+    ]);
+    expect(res.body.nextCursor).toEqual(expect.any(String));
+  });
+
+  it('filters by connection name', async () => {
+    const { ids } = await allPages('connection=billing', 100);
+    expect(ids).toEqual([30, 29, 28, 27, 26].map(hexId));
+  });
+
+  it('filters by subject', async () => {
+    const { ids } = await allPages('subject=bob', 100);
+    expect(ids).toEqual([25, 24, 23, 22, 21].map(hexId));
+  });
+
+  it('filters by a closed time range', async () => {
+    const { ids } = await allPages(`from=${minutes(5)}&to=${minutes(8)}`, 100);
+    expect(ids).toEqual([8, 7, 6, 5].map(hexId));
+  });
+
+  it('combines filters', async () => {
+    const { ids } = await allPages(`connection=orders-db&subject=alice&from=${minutes(18)}`, 100);
+    expect(ids).toEqual([20, 19, 18].map(hexId));
+  });
+
+  it('pages through everything exactly once, across rows that started in the same millisecond', async () => {
+    const { ids, pages } = await allPages('', 3);
+    expect(ids).toHaveLength(34);
+    expect(new Set(ids).size).toBe(34);
+    expect(pages).toBe(12);
+    expect(ids.slice(0, 4).sort()).toEqual([31, 32, 33, 34].map(hexId));
+  });
+
+  it('ends with a null cursor when the last page is exactly full', async () => {
+    const res = await h.call('GET', '/sessions?subject=bob&limit=5');
+    expect(res.body.sessions).toHaveLength(5);
+    expect(res.body.nextCursor).toBeNull();
+  });
+
+  it('refuses bad filters, naming the parameter', async () => {
+    for (const [q, field] of [
+      ['limit=0', 'limit'],
+      ['limit=501', 'limit'],
+      ['limit=ten', 'limit'],
+      ['from=yesterday', 'from'],
+      ['connection=Not_A_Name', 'connection'],
+      ['cursor=%21%21', 'cursor'],
+      ['cursor=bm90IGEgY3Vyc29y', 'cursor'], // base64url of "not a cursor"
+    ]) {
+      const res = await h.call('GET', `/sessions?${q}`);
+      expect(res.status, q).toBe(400);
+      expect(res.body.error, q).toMatchObject({ code: 'invalid_input', field });
+    }
+  });
+
+  it('gets one session by id, 404 for an unknown id, 400 for a malformed one', async () => {
+    const one = await h.call('GET', `/sessions/${hexId(7)}`);
+    expect(one.status).toBe(200);
+    expect(one.body).toMatchObject({ id: hexId(7), subject: 'alice', statements: 7 });
+    const missing = await h.call('GET', `/sessions/${hexId(999)}`);
+    expect(missing.status).toBe(404);
+    expect(missing.body.error.code).toBe('not_found');
+    const bad = await h.call('GET', '/sessions/xyz');
+    expect(bad.status).toBe(400);
+    expect(bad.body.error.field).toBe('id');
+  });
+});
