@@ -2,13 +2,14 @@
  * Which StartupMessage parameters of the client reach the target. The client's `user` and
  * `database` never do: the connection decides both, and the token is the identity. `options`
  * is dropped because it can set any GUC at startup (e.g. `-c role=...`), bypassing what the
- * gateway sees; `replication` is refused outright.
+ * gateway sees; `replication` is refused outright. `client_encoding` is always UTF8: the policy
+ * check must read SQL exactly as the server does, and client encodings such as SJIS or GBK
+ * have multibyte characters whose second byte is a quote or backslash.
  */
 import { PosternError } from '../errors.ts';
 
 const FORWARDED = new Set([
   'application_name',
-  'client_encoding',
   'datestyle',
   'timezone',
   'intervalstyle',
@@ -26,7 +27,11 @@ export function upstreamStartupParams(
   ) {
     throw new PosternError('FORBIDDEN', 'replication connections are not supported through Postern');
   }
-  const params: Record<string, string> = { user: injected.user, database: injected.database };
+  const params: Record<string, string> = {
+    user: injected.user,
+    database: injected.database,
+    client_encoding: 'UTF8',
+  };
   for (const [key, value] of Object.entries(client)) {
     const lower = key.toLowerCase();
     if (FORWARDED.has(lower) && value.length <= 256) params[key] = value;

@@ -26,6 +26,7 @@ import { parseStartupPacket } from '../pg/startup.ts';
 import { upstreamStartupParams } from './client-params.ts';
 import { clientErrorFor, type CloseReason } from './close-reason.ts';
 import type { CancelKey } from './types.ts';
+import { StatementFlow, type StatementChecker } from './statement-flow.ts';
 import { UpstreamAuthenticator } from './upstream-auth.ts';
 
 export interface PgSessionIO {
@@ -49,6 +50,8 @@ export interface PgSessionConfig {
   maxMessageBytes: number;
   /** Bound on client bytes held while the target is not ready yet. */
   maxPendingClientBytes?: number;
+  /** Policy on every statement; without it the session relays (tests of the transport only). */
+  checker?: StatementChecker;
 }
 
 type Phase = 'startup' | 'proxy' | 'closed';
@@ -90,6 +93,7 @@ export class PgSession {
   // A failure known before the client's StartupMessage waits for it: a client that has sent
   // only an SSLRequest expects a one-byte answer, not an ErrorResponse (as a real server does).
   #pendingFailure: CloseReason | undefined;
+  #flow: StatementFlow | undefined;
 
   constructor(
     private readonly config: PgSessionConfig,
@@ -97,6 +101,13 @@ export class PgSession {
   ) {
     this.#clientFramer = new MessageFramer({ maxMessageBytes: config.maxMessageBytes, startup: true });
     this.#upstreamFramer = new MessageFramer({ maxMessageBytes: config.maxMessageBytes, startup: false });
+    if (config.checker) {
+      this.#flow = new StatementFlow(
+        config.checker,
+        (bytes) => io.toUpstream(bytes),
+        (bytes) => this.#sendClient(bytes),
+      );
+    }
   }
 
   get phase(): Phase {
@@ -189,7 +200,8 @@ export class PgSession {
       }
       if (f.type === T_QUERY || f.type === T_EXECUTE) this.stats.statements++;
     }
-    this.io.toUpstream(joinFrames(frames, chunk));
+    const forward = this.#flow ? this.#flow.client(frames) : frames;
+    if (forward.length > 0) this.io.toUpstream(joinFrames(forward, chunk));
     if (frames[frames.length - 1]?.type === T_TERMINATE) this.#end({ kind: 'client-terminate' });
   }
 
@@ -246,7 +258,7 @@ export class PgSession {
     }
     if (frames.length === 0) return;
     if (this.#phase === 'proxy') {
-      const out = joinFrames(frames, chunk);
+      const out = this.#flow ? concat(this.#flow.upstream(frames)) : joinFrames(frames, chunk);
       this.stats.bytesToClient += out.byteLength;
       this.io.toClient(out);
       return;

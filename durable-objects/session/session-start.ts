@@ -4,6 +4,7 @@
  */
 import type { Identity } from '../../core/identity/identity.ts';
 import type { TargetSpec } from '../../core/tunnel/protocol.ts';
+import type { PolicySetSpec } from '../../workers/policy/runtime.ts';
 
 export interface SessionConnection {
   id: string;
@@ -20,12 +21,15 @@ export interface SessionStart {
   sessionId: string;
   connection: SessionConnection;
   identity: Identity;
+  /** The Cedar documents deciding every statement of the session. */
+  policies: PolicySetSpec;
   /** Client software as reported by the CLI (`x-postern-client`), for the session record. */
   client?: string;
 }
 
 export const SESSION_START_HEADER = 'x-postern-session';
-export const MAX_SESSION_START_BYTES = 32 * 1024;
+// Policy documents travel here too: 50 documents of at most 32 KiB per scope (admin API limits).
+export const MAX_SESSION_START_BYTES = 8 * 1024 * 1024;
 
 export function encodeSessionStart(start: SessionStart): string {
   return encodeURIComponent(JSON.stringify(start));

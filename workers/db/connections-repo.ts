@@ -9,6 +9,7 @@ import { encryptCredential, parseKeyring } from '../../core/crypto/credentials.t
 import { randomToken } from '../../core/crypto/secrets.ts';
 import type { Db } from './client.ts';
 import { getConnectorByName } from './connectors-repo.ts';
+import { deletePoliciesOfScope } from './policies-repo.ts';
 import { isForeignKeyViolation, isUniqueViolation } from './pg-errors.ts';
 import { connections, connectors, type TargetTls } from './schema.ts';
 
@@ -178,4 +179,5 @@ export async function deleteConnection(db: Db, name: string): Promise<void> {
     .where(eq(connections.name, name))
     .returning({ id: connections.id });
   if (rows.length === 0) throw new PosternError('NOT_FOUND', `no connection named "${name}"`);
+  await deletePoliciesOfScope(db, rows[0]!.id);
 }

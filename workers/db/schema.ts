@@ -2,7 +2,7 @@
  * The control-plane database (Neon Postgres in production). The single source of truth for its
  * shape: `npm run db:generate` turns changes into SQL in migrations/. See docs/storage.md.
  */
-import { bigint, index, integer, jsonb, pgTable, text, timestamp } from 'drizzle-orm/pg-core';
+import { bigint, index, integer, jsonb, pgTable, text, timestamp, uniqueIndex } from 'drizzle-orm/pg-core';
 
 export type TargetTls = 'disable' | 'verify-full';
 export type CredentialKind = 'encrypted' | 'connector_ref';
@@ -76,4 +76,21 @@ export const sessions = pgTable(
     // name is what an operator knows.
     index('sessions_connection_name_started').on(t.connectionName, t.startedAt),
   ],
+);
+
+/**
+ * Cedar policy documents. `scope` is 'global' or a connection id; a session is decided by the
+ * global documents plus its connection's. Validated against the schema before they are written.
+ */
+export const policies = pgTable(
+  'policies',
+  {
+    id: text('id').primaryKey(),
+    scope: text('scope').notNull(),
+    name: text('name').notNull(),
+    text: text('text').notNull(),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+    updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [uniqueIndex('policies_scope_name').on(t.scope, t.name)],
 );

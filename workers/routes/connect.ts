@@ -10,23 +10,35 @@ import {
   SESSION_START_HEADER,
   type SessionStart,
 } from '../../durable-objects/session/session-start.ts';
-import { lookupConnection, mayConnect } from './connection-cache.ts';
+import { lookupConnection } from './connection-cache.ts';
 import { httpError } from '../http-errors.ts';
+import { compiledPolicies } from '../policy/runtime.ts';
+import { policySubject } from '../../core/policy/principal.ts';
 
 export async function connectRoute(c: Context<{ Bindings: Env }>, connectionName: string): Promise<Response> {
   if (c.req.header('Upgrade')?.toLowerCase() !== 'websocket') {
     return httpError(426, 'upgrade_required', 'connect with a WebSocket (use `postern connect`)');
   }
   const identity = await authenticate(c.req.raw, c.env, new Date()); // throws → app.onError → generic 401
-  const conn = await lookupConnection(c.env, connectionName, Date.now());
-  if (!conn) return httpError(404, 'connection_not_found', `unknown connection "${connectionName}"`);
-  if (!mayConnect(conn, identity)) {
-    console.warn(JSON.stringify({ msg: 'connect denied', connection: conn.name, subject: identity.subject }));
-    return httpError(403, 'forbidden', `not allowed to use connection "${conn.name}"`);
+  const cached = await lookupConnection(c.env, connectionName, Date.now());
+  if (!cached) return httpError(404, 'connection_not_found', `unknown connection "${connectionName}"`);
+  const { connection, policies } = cached;
+  const subject = policySubject(identity, connection.name);
+  const decision = compiledPolicies(policies).authorize({
+    principal: subject.principal,
+    action: 'connect',
+    resource: subject.connection,
+    context: { grants: [] },
+    entities: subject.entities,
+  });
+  if (decision.effect !== 'allow') {
+    console.warn(
+      JSON.stringify({ msg: 'connect denied', connection: connection.name, subject: identity.subject, policies: decision.policies }),
+    );
+    return httpError(403, 'forbidden', `not allowed to use connection "${connection.name}" (no policy permits connect)`);
   }
   const id = c.env.SESSION.newUniqueId();
-  const { allowSubjects: _s, allowGroups: _g, ...connection } = conn;
-  const start: SessionStart = { sessionId: id.toString(), connection, identity };
+  const start: SessionStart = { sessionId: id.toString(), connection, identity, policies };
   const client = c.req.header('x-postern-client');
   if (client) start.client = client.slice(0, 128);
   const headers = new Headers({ Upgrade: 'websocket', [SESSION_START_HEADER]: encodeSessionStart(start) });

@@ -1,16 +1,22 @@
 /**
- * Connection lookups on the session-setup path, cached per isolate for a few seconds: a new
+ * Connection lookups (with the policy documents that decide it) on the session-setup path, cached per isolate for a few seconds: a new
  * session should not pay a control-plane round trip, and a few seconds of staleness after an
  * admin edit is the documented trade-off (docs/architecture.md, "Caching").
  */
 import type { Env } from '../env.ts';
 import { openDb } from '../db/client.ts';
 import { getConnectionByName } from '../db/connections-repo.ts';
+import { policiesForConnection, GLOBAL_SCOPE } from '../db/policies-repo.ts';
+import { allowListPolicy } from '../../core/policy/principal.ts';
+import type { PolicyDoc } from '../../core/policy/engine.ts';
+import { sha256Hex } from '../../core/crypto/secrets.ts';
 import type { SessionConnection } from '../../durable-objects/session/session-start.ts';
+import type { PolicySetSpec } from '../policy/runtime.ts';
 
-export interface CachedConnection extends SessionConnection {
-  allowSubjects: string[];
-  allowGroups: string[];
+export interface CachedConnection {
+  connection: SessionConnection;
+  /** Global documents, the connection's, and its allow-list as a policy. */
+  policies: PolicySetSpec;
 }
 
 const TTL_MS = 5_000;
@@ -27,7 +33,9 @@ export async function lookupConnection(
   const db = openDb(env);
   try {
     const row = await getConnectionByName(db.db, name);
-    const value: CachedConnection | null = row ? toSessionConnection(row) : null;
+    const value: CachedConnection | null = row
+      ? { connection: toSessionConnection(row), policies: await policySet(db.db, row) }
+      : null;
     if (cache.size >= MAX_ENTRIES) cache.clear();
     cache.set(name, { value, expires: now + TTL_MS });
     return value;
@@ -38,7 +46,17 @@ export async function lookupConnection(
 
 type ConnectionRow = NonNullable<Awaited<ReturnType<typeof getConnectionByName>>>;
 
-function toSessionConnection(row: ConnectionRow): CachedConnection {
+async function policySet(db: Parameters<typeof policiesForConnection>[0], row: ConnectionRow): Promise<PolicySetSpec> {
+  const docs: PolicyDoc[] = (await policiesForConnection(db, row.id)).map((p) => ({
+    id: p.scope === GLOBAL_SCOPE ? `global/${p.name}` : `connection/${row.name}/${p.name}`,
+    text: p.text,
+  }));
+  const allow = allowListPolicy({ subjects: row.allowSubjects ?? [], groups: row.allowGroups ?? [] });
+  if (allow) docs.push({ id: `connection/${row.name}/allow-list`, text: allow });
+  return { key: await sha256Hex(JSON.stringify(docs)), docs };
+}
+
+function toSessionConnection(row: ConnectionRow): SessionConnection {
   const credential: SessionConnection['credential'] =
     row.credentialKind === 'encrypted'
       ? { kind: 'encrypted', keyId: row.credentialKeyId ?? '', ciphertext: row.credentialCiphertext ?? '' }
@@ -51,14 +69,5 @@ function toSessionConnection(row: ConnectionRow): CachedConnection {
     database: row.database,
     username: row.username,
     credential,
-    allowSubjects: row.allowSubjects ?? [],
-    allowGroups: row.allowGroups ?? [],
   };
-}
-
-/** Interim access rule until Cedar policies land: subject or one group must be listed. */
-export function mayConnect(conn: CachedConnection, identity: { subject: string; groups: string[] }): boolean {
-  return (
-    conn.allowSubjects.includes(identity.subject) || identity.groups.some((g) => conn.allowGroups.includes(g))
-  );
 }

@@ -1,0 +1,215 @@
+/**
+ * Policy on the wire, for both query protocols (protocol §55.2.2 simple, §55.2.3 extended):
+ *
+ * - Query: every statement in it is checked; a refusal answers ErrorResponse + ReadyForQuery
+ *   itself and nothing reaches the target.
+ * - Parse is checked; a refused Parse (and everything after it up to Sync, as a server skips
+ *   after an error) is dropped. Bind of a statement that was refused is refused. FunctionCall
+ *   (fastpath, which bypasses SQL) is always refused.
+ * - Answers the gateway makes up must reach the client in order with the target's answers, so
+ *   every message that ends a cycle (Query, Sync, FunctionCall) queues one entry: the target's
+ *   ReadyForQuery pops "upstream" entries, and "synthetic" entries at the head go out as soon as
+ *   everything before them has.
+ */
+import type { PgFrame } from '../pg/framer.ts';
+import { errorResponse, readyForQuery } from '../pg/messages.ts';
+
+export interface StatementVerdict {
+  allowed: boolean;
+  /** Shown to the client when refused. */
+  message: string;
+}
+
+export interface StatementChecker {
+  /** A simple Query's text or an extended Parse's text; decides synchronously. */
+  check(sql: string, protocol: 'simple' | 'extended'): StatementVerdict;
+}
+
+type Entry = { kind: 'upstream'; injectBefore?: Uint8Array } | { kind: 'synthetic'; bytes: Uint8Array };
+
+const T = (c: string) => c.charCodeAt(0);
+const Q = T('Q');
+const P = T('P');
+const B = T('B');
+const S = T('S');
+const F = T('F');
+const C = T('C');
+const Z = T('Z');
+
+export const INSUFFICIENT_PRIVILEGE = '42501';
+
+export class StatementFlow {
+  readonly #queue: Entry[] = [];
+  /** Prepared statement name → allowed? (refused Parses never reach the target). */
+  readonly #statements = new Map<string, boolean>();
+  #batchError: string | undefined;
+  #batchForwarded = false;
+  /** The target's last transaction status, for ReadyForQuery we make up. */
+  #txStatus: 'I' | 'T' | 'E' = 'I';
+
+  constructor(
+    private readonly checker: StatementChecker,
+    private readonly toUpstream: (bytes: Uint8Array) => void,
+    private readonly toClient: (bytes: Uint8Array) => void,
+  ) {}
+
+  /** Client messages after startup; returns the messages to forward, in order. */
+  client(frames: PgFrame[]): PgFrame[] {
+    const forward: PgFrame[] = [];
+    for (const f of frames) {
+      switch (f.type) {
+        case Q: {
+          const sql = cstring(f.body, 0).text;
+          const v =
+            sql === undefined ? NOT_UTF8 : this.checker.check(sql, 'simple');
+          if (v.allowed) {
+            forward.push(f);
+            this.#queue.push({ kind: 'upstream' });
+          } else {
+            this.#flushForward(forward);
+            this.#synthetic(v.message);
+          }
+          break;
+        }
+        case P: {
+          if (this.#batchError !== undefined) break;
+          const name = cstring(f.body, 0);
+          const sql = cstring(f.body, name.end).text;
+          const v = sql === undefined ? NOT_UTF8 : this.checker.check(sql, 'extended');
+          this.#statements.set(name.text ?? '', v.allowed);
+          if (v.allowed) this.#forwardInBatch(forward, f);
+          else this.#batchError = v.message;
+          break;
+        }
+        case B: {
+          if (this.#batchError !== undefined) break;
+          const portal = cstring(f.body, 0);
+          const stmt = cstring(f.body, portal.end).text;
+          if (stmt === undefined || this.#statements.get(stmt) === false) {
+            this.#batchError = `statement refused: prepared statement "${stmt}" was refused by policy`;
+          } else this.#forwardInBatch(forward, f);
+          break;
+        }
+        case C: {
+          if (this.#batchError !== undefined) break;
+          // Close of a statement forgets its verdict.
+          if (f.body[0] === T('S')) this.#statements.delete(cstring(f.body, 1).text ?? '');
+          this.#forwardInBatch(forward, f);
+          break;
+        }
+        case S: {
+          if (this.#batchError === undefined) {
+            forward.push(f);
+            this.#queue.push({ kind: 'upstream' });
+          } else if (this.#batchForwarded) {
+            // Part of the batch already went; the target answers it, then our error goes
+            // before its ReadyForQuery.
+            forward.push(f);
+            this.#queue.push({ kind: 'upstream', injectBefore: refusal(this.#batchError) });
+          } else {
+            this.#flushForward(forward);
+            this.#synthetic(this.#batchError);
+          }
+          this.#batchError = undefined;
+          this.#batchForwarded = false;
+          break;
+        }
+        case F:
+          this.#flushForward(forward);
+          this.#synthetic('function calls over the fastpath protocol are not allowed through Postern');
+          break;
+        default:
+          // Bind/Describe/Execute/Flush follow the batch; COPY data, Terminate pass.
+          if (this.#batchError !== undefined && isBatchMessage(f.type)) break;
+          if (isBatchMessage(f.type)) this.#forwardInBatch(forward, f);
+          else forward.push(f);
+      }
+    }
+    return forward;
+  }
+
+  /**
+   * Target messages after startup, in order; returns what goes to the client, with made-up
+   * answers inserted where they belong.
+   */
+  upstream(frames: PgFrame[]): Uint8Array[] {
+    const out: Uint8Array[] = [];
+    for (const f of frames) {
+      if (f.type === Z) {
+        this.#txStatus = (String.fromCharCode(f.body[0] ?? T('I')) as 'I' | 'T' | 'E') ?? 'I';
+        const head = this.#queue[0];
+        if (head?.kind === 'upstream') {
+          this.#queue.shift();
+          if (head.injectBefore) out.push(head.injectBefore);
+        }
+        out.push(f.raw);
+        while (this.#queue[0]?.kind === 'synthetic') {
+          out.push((this.#queue.shift() as { bytes: Uint8Array }).bytes);
+        }
+        continue;
+      }
+      out.push(f.raw);
+    }
+    return out;
+  }
+
+  /** Forwarded messages so far must leave before a synthetic answer is considered. */
+  #flushForward(forward: PgFrame[]): void {
+    if (forward.length === 0) return;
+    let n = 0;
+    for (const f of forward) n += f.raw.byteLength;
+    const bytes = new Uint8Array(n);
+    let o = 0;
+    for (const f of forward) {
+      bytes.set(f.raw, o);
+      o += f.raw.byteLength;
+    }
+    forward.length = 0;
+    this.toUpstream(bytes);
+  }
+
+  #forwardInBatch(forward: PgFrame[], f: PgFrame): void {
+    forward.push(f);
+    this.#batchForwarded = true;
+  }
+
+  #synthetic(message: string): void {
+    const bytes = concat2(refusal(message), readyForQuery(this.#txStatus));
+    if (this.#queue.length === 0) this.toClient(bytes);
+    else this.#queue.push({ kind: 'synthetic', bytes });
+  }
+}
+
+function refusal(message: string): Uint8Array {
+  return errorResponse({ severity: 'ERROR', code: INSUFFICIENT_PRIVILEGE, message });
+}
+
+/** Extended-protocol messages that a server skips after an error until Sync. */
+function isBatchMessage(type: number): boolean {
+  return type === T('B') || type === T('D') || type === T('E') || type === T('H') || type === C || type === P;
+}
+
+/** A NUL-terminated string; text is undefined when it is not valid UTF-8. */
+function cstring(body: Uint8Array, from: number): { text: string | undefined; end: number } {
+  let end = body.indexOf(0, from);
+  if (end < 0) end = body.length;
+  let text: string | undefined;
+  try {
+    text = decoder.decode(body.subarray(from, end));
+  } catch {
+    text = undefined;
+  }
+  return { text, end: end + 1 };
+}
+
+// fatal: the server (client_encoding UTF8) rejects what this rejects; nothing is read two ways.
+const decoder = new TextDecoder('utf-8', { fatal: true });
+
+const NOT_UTF8: StatementVerdict = { allowed: false, message: 'statement refused: it is not valid UTF-8' };
+
+function concat2(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const out = new Uint8Array(a.byteLength + b.byteLength);
+  out.set(a, 0);
+  out.set(b, a.byteLength);
+  return out;
+}

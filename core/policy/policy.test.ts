@@ -1,0 +1,100 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { nodeCedar, nodeSqlParser } from '../../cli/wasm-node.ts';
+import type { Identity } from '../identity/identity.ts';
+import type { SqlParser } from '../sql/pg-parser.ts';
+import { CompiledPolicies, validatePolicyText } from './engine.ts';
+import { allowListPolicy, policySubject } from './principal.ts';
+import { SqlGate } from './sql-gate.ts';
+
+let parser: SqlParser;
+beforeAll(async () => {
+  await nodeCedar();
+  parser = await nodeSqlParser();
+});
+
+const who = (groups: string[], attributes: Record<string, string> = {}): Identity => ({
+  issuer: 'https://issuer.test',
+  subject: 'ci-bot',
+  groups,
+  attributes,
+  expiresAt: 0,
+});
+
+let n = 0;
+const compile = (text: string) => CompiledPolicies.compile(`t${++n}`, [{ id: 'global/test', text }]);
+
+const DEMO = `
+permit(principal in Postern::Group::"dev", action in [
+  Postern::Action::"connect", Postern::Action::"sql:select", Postern::Action::"sql:insert",
+  Postern::Action::"sql:update", Postern::Action::"sql:delete", Postern::Action::"sql:session"], resource);
+forbid(principal, action in [Postern::Action::"sql:update", Postern::Action::"sql:delete"], resource)
+  unless { context.hasWhere };
+forbid(principal, action, resource) when { resource is Postern::Table && resource.name == "secrets" };
+@approval("dba")
+permit(principal in Postern::Group::"dev", action == Postern::Action::"sql:ddl", resource);
+`;
+
+describe('policy validation', () => {
+  it('accepts a valid document and reports line and column of a mistake', () => {
+    expect(validatePolicyText(DEMO)).toEqual([]);
+    const problems = validatePolicyText('permit(principal, action, resource);\nforbid(principal, action, resource) when { context.hasWhre };');
+    expect(problems[0]).toMatchObject({ line: 2, message: expect.stringContaining('hasWhre') });
+    expect(problems[0]!.column).toBeGreaterThan(1);
+    expect(validatePolicyText('permit(principal action, resource);')[0]).toMatchObject({ line: 1, column: 18 });
+    expect(validatePolicyText('permit(principal, action == Postern::Action::"sql:nope", resource);')).not.toEqual([]);
+  });
+});
+
+describe('connect decisions', () => {
+  it('denies by default and allows what the allow-list names', () => {
+    const none = compile('');
+    const s = policySubject(who(['dev']), 'orders');
+    const req = { principal: s.principal, action: 'connect', resource: s.connection, context: { grants: [] }, entities: s.entities };
+    expect(none.authorize(req).effect).toBe('deny');
+    expect(compile(allowListPolicy({ subjects: [], groups: ['dev'] })).authorize(req).effect).toBe('allow');
+    expect(compile(allowListPolicy({ subjects: ['ci-bot'], groups: [] })).authorize(req).effect).toBe('allow');
+    expect(compile(allowListPolicy({ subjects: ['other'], groups: ['ops'] })).authorize(req).effect).toBe('deny');
+  });
+
+  it('exposes token claims such as GitHub repository to policies', () => {
+    const p = compile('permit(principal, action == Postern::Action::"connect", resource) when { principal.claims has repository && principal.claims.repository == "acme/api" };');
+    const ok = policySubject(who([], { repository: 'acme/api' }), 'orders');
+    const other = policySubject(who([], { repository: 'acme/web' }), 'orders');
+    const req = (s: typeof ok) => ({ principal: s.principal, action: 'connect', resource: s.connection, context: { grants: [] }, entities: s.entities });
+    expect(p.authorize(req(ok)).effect).toBe('allow');
+    expect(p.authorize(req(other)).effect).toBe('deny');
+  });
+});
+
+describe('statement gate', () => {
+  const gate = (groups = ['dev']) => new SqlGate(parser, compile(DEMO), policySubject(who(groups), 'orders'));
+
+  it('allows permitted statements and refuses the rest with the deciding policy', () => {
+    const g = gate();
+    expect(g.check('SELECT * FROM customers').allowed).toBe(true);
+    expect(g.check("UPDATE customers SET name = 'x' WHERE id = 1").allowed).toBe(true);
+    const d = g.check('DELETE FROM customers');
+    expect(d).toMatchObject({ allowed: false, outcome: 'deny' });
+    expect(d.message).toMatch(/sql:delete on table "customers".*global\/test#2/);
+    expect(g.check('SELECT * FROM secrets').allowed).toBe(false);
+    expect(g.check('SELECT 1').allowed).toBe(true);
+    expect(gate(['ops']).check('SELECT 1')).toMatchObject({ allowed: false, message: expect.stringContaining('no policy permits') });
+  });
+
+  it('holds statements behind an @approval permit', () => {
+    expect(gate().check('DROP TABLE customers')).toMatchObject({ allowed: false, outcome: 'approval', message: expect.stringContaining('"dba"') });
+  });
+
+  it('refuses SQL that does not parse', () => {
+    expect(gate().check('SELEC 1')).toMatchObject({ allowed: false, outcome: 'unparsable' });
+  });
+
+  it('resolves EXECUTE against the session PREPAREs', () => {
+    const g = gate();
+    expect(g.check('EXECUTE nope').outcome).toBe('unknown-prepared');
+    expect(g.check('PREPARE s AS SELECT * FROM customers').allowed).toBe(true);
+    expect(g.check('EXECUTE s').allowed).toBe(true);
+    expect(g.check('PREPARE d AS DELETE FROM customers').allowed).toBe(false);
+    expect(g.check('EXECUTE d').outcome).toBe('unknown-prepared');
+  });
+});

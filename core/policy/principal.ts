@@ -1,0 +1,63 @@
+/**
+ * The verified identity as Cedar entities: the principal (User when the token carries an email,
+ * i.e. names a person; Workload otherwise), its groups, and the connection.
+ */
+import type { EntityJson } from '@cedar-policy/cedar-wasm/web';
+import type { Identity } from '../identity/identity.ts';
+import type { EntityRef } from './engine.ts';
+import { PRINCIPAL_CLAIMS } from './schema.ts';
+
+export interface PolicySubject {
+  principal: EntityRef;
+  connection: EntityRef;
+  /** Principal, groups and connection: the entities every request of the session carries. */
+  entities: EntityJson[];
+}
+
+export function policySubject(identity: Identity, connectionName: string): PolicySubject {
+  const claims: Record<string, string> = {};
+  for (const k of PRINCIPAL_CLAIMS) {
+    const v = identity.attributes[k];
+    if (typeof v === 'string') claims[k] = v;
+  }
+  const type = claims['email'] ? 'Postern::User' : 'Postern::Workload';
+  // issuer + subject: the same `sub` from two issuers is two principals.
+  const principal = { type, id: `${identity.issuer}#${identity.subject}` };
+  const connection = { type: 'Postern::Connection', id: connectionName };
+  const entities: EntityJson[] = [
+    {
+      uid: principal,
+      attrs: { issuer: identity.issuer, subject: identity.subject, claims },
+      parents: identity.groups.map((g) => ({ type: 'Postern::Group', id: g })),
+    },
+    ...identity.groups.map((g) => ({ uid: { type: 'Postern::Group', id: g }, attrs: {}, parents: [] })),
+    { uid: connection, attrs: { name: connectionName }, parents: [] },
+  ];
+  return { principal, connection, entities };
+}
+
+/** A table as a Cedar resource, child of the connection. */
+export function tableEntity(table: string, connection: EntityRef): EntityJson {
+  const dot = table.lastIndexOf('.');
+  return {
+    uid: { type: 'Postern::Table', id: table },
+    attrs: { name: dot < 0 ? table : table.slice(dot + 1), schema: dot < 0 ? '' : table.slice(0, dot) },
+    parents: [connection],
+  };
+}
+
+/** Cedar string literal (identifiers here never contain control characters: the API refuses them). */
+export const cedarString = (s: string): string => JSON.stringify(s);
+
+/**
+ * A connection's allow-list (the spine's access list) as a policy: the listed subjects and
+ * groups may do everything on the connection. Finer rules are written as policies instead.
+ */
+export function allowListPolicy(allow: { subjects: string[]; groups: string[] }): string {
+  const lines: string[] = [];
+  for (const g of allow.groups) lines.push(`permit(principal in Postern::Group::${cedarString(g)}, action, resource);`);
+  for (const s of allow.subjects) {
+    lines.push(`permit(principal, action, resource) when { principal.subject == ${cedarString(s)} };`);
+  }
+  return lines.join('\n');
+}

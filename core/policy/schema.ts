@@ -1,0 +1,57 @@
+/**
+ * Postern's published Cedar schema. Principals are the verified token's subject (User when the
+ * token names a person by email, Workload otherwise), members of their Groups. Resources are the
+ * Connection and the Tables a statement touches (a Table's parent is its Connection, so
+ * `resource in Postern::Connection::"orders"` covers both). Columns (for `unmask`) are children of
+ * Tables.
+ *
+ * Table ids are the name as written in SQL (`customers`, or `public.customers` when qualified);
+ * policies that must hold whatever the search_path should test `resource.name`.
+ */
+export const CEDAR_SCHEMA = `namespace Postern {
+  type Claims = {
+    email?: String,
+    repository?: String,
+    ref?: String,
+    environment?: String,
+    workflow?: String,
+    actor?: String,
+    azp?: String,
+  };
+  entity Group;
+  entity User in [Group] { issuer: String, subject: String, claims: Claims };
+  entity Workload in [Group] { issuer: String, subject: String, claims: Claims };
+  entity Connection { name: String };
+  entity Table in [Connection] { name: String, schema: String };
+  entity Column in [Table] { name: String, table: String };
+
+  type SqlContext = {
+    hasWhere: Bool,
+    tables: Set<String>,
+    functions: Set<String>,
+    statementKind: String,
+    grants: Set<String>,
+  };
+
+  action connect appliesTo {
+    principal: [User, Workload],
+    resource: [Connection],
+    context: { grants: Set<String> },
+  };
+  action unmask appliesTo {
+    principal: [User, Workload],
+    resource: [Column],
+    context: { grants: Set<String> },
+  };
+  action "sql:select", "sql:insert", "sql:update", "sql:delete", "sql:ddl", "sql:truncate",
+    "sql:grant", "sql:copy", "sql:copy_to_program", "sql:set_role", "sql:do_block", "sql:call",
+    "sql:session", "sql:admin" appliesTo {
+    principal: [User, Workload],
+    resource: [Connection, Table],
+    context: SqlContext,
+  };
+}
+`;
+
+/** Claims copied from the token into the principal (the schema's Claims type). */
+export const PRINCIPAL_CLAIMS = ['email', 'repository', 'ref', 'environment', 'workflow', 'actor', 'azp'] as const;

@@ -1,0 +1,134 @@
+/**
+ * The per-session statement gate: SQL text → parse → classify → one Cedar decision per
+ * (action, resource) → allowed or refused, with the detail the audit trail needs. Pure and
+ * synchronous, so the session can decide before forwarding a byte. Decisions are cached per
+ * session by exact SQL text (a repeated statement costs a Map lookup).
+ */
+import { isPosternError } from '../errors.ts';
+import type { SqlParser } from '../sql/pg-parser.ts';
+import { classifyTree, type SqlAction, type StatementClass } from '../sql/classify.ts';
+import type { CompiledPolicies, Decision } from './engine.ts';
+import { tableEntity, type PolicySubject } from './principal.ts';
+
+export type StatementOutcome = 'allow' | 'deny' | 'approval' | 'unparsable' | 'unknown-prepared';
+
+export interface ActionDecision {
+  action: SqlAction;
+  resource: string;
+  effect: Decision['effect'];
+  policies: string[];
+}
+
+export interface GateVerdict {
+  allowed: boolean;
+  outcome: StatementOutcome;
+  /** For the client when refused: names the decision, no internal detail. */
+  message: string;
+  /** Statement node types, e.g. ['SelectStmt']. */
+  kinds: string[];
+  decisions: ActionDecision[];
+  tables: string[];
+  /** Parse trees' statements, for masking lineage (undefined when refused before parsing). */
+  statements?: StatementClass[];
+}
+
+const MAX_CACHE = 1000;
+const MAX_SQL_CHARS = 1_000_000;
+
+export class SqlGate {
+  readonly #cache = new Map<string, GateVerdict>();
+  readonly #prepared = new Map<string, StatementClass[]>();
+
+  constructor(
+    private readonly parser: SqlParser,
+    private readonly policies: CompiledPolicies,
+    private readonly subject: PolicySubject,
+    private readonly grants: () => string[] = () => [],
+  ) {}
+
+  check(sql: string): GateVerdict {
+    const hit = this.#cache.get(sql);
+    if (hit) return hit;
+    const verdict = this.#decide(sql);
+    // Verdicts that depend on session state (PREPARE/EXECUTE) are not cached.
+    const stateful = verdict.statements?.some((s) => s.prepares !== undefined || s.executes.length > 0);
+    if (!stateful) {
+      if (this.#cache.size >= MAX_CACHE) this.#cache.delete(this.#cache.keys().next().value!);
+      this.#cache.set(sql, verdict);
+    }
+    return verdict;
+  }
+
+  #decide(sql: string): GateVerdict {
+    if (sql.length > MAX_SQL_CHARS) {
+      return refused('unparsable', 'statement too long for the policy check', [], []);
+    }
+    let statements: StatementClass[];
+    try {
+      statements = classifyTree(this.parser.parse(sql));
+    } catch (e) {
+      // A statement the real parser rejects would fail on the server too; refusing it here
+      // means nothing unparsed ever reaches the target.
+      const why = isPosternError(e) ? e.message : 'could not be parsed';
+      return refused('unparsable', `statement refused: it does not parse (${why})`, [], []);
+    }
+    const kinds = statements.map((s) => s.kind);
+    const decisions: ActionDecision[] = [];
+    const tables = new Set<string>();
+    for (const s of statements) {
+      for (const t of s.tables) tables.add(t);
+      const classes = [s];
+      for (const name of s.executes) {
+        const prepared = this.#prepared.get(name);
+        if (!prepared) {
+          return refused('unknown-prepared', `statement refused: no checked prepared statement "${name}"`, kinds, decisions);
+        }
+        classes.push(...prepared);
+      }
+      for (const c of classes) {
+        const denied = this.#authorizeClass(c, decisions);
+        if (denied) return { ...denied, kinds, tables: [...tables], statements };
+      }
+    }
+    for (const s of statements) if (s.prepares !== undefined) this.#prepared.set(s.prepares, [s]);
+    return { allowed: true, outcome: 'allow', message: '', kinds, decisions, tables: [...tables], statements };
+  }
+
+  /** Authorizes every (action, resource) of one statement; returns the refusal, if any. */
+  #authorizeClass(c: StatementClass, out: ActionDecision[]): Omit<GateVerdict, 'kinds' | 'tables'> | undefined {
+    const context = {
+      hasWhere: c.hasWhere,
+      tables: [...c.tables],
+      functions: [...c.functions],
+      statementKind: c.kind,
+      grants: this.grants(),
+    };
+    for (const [action, targets] of c.actions) {
+      const resources = targets.size > 0 ? [...targets] : [undefined];
+      for (const table of resources) {
+        const resource = table === undefined ? this.subject.connection : { type: 'Postern::Table', id: table };
+        const entities =
+          table === undefined ? this.subject.entities : [...this.subject.entities, tableEntity(table, this.subject.connection)];
+        const d = this.policies.authorize({ principal: this.subject.principal, action, resource, context, entities });
+        out.push({ action, resource: table ?? this.subject.connection.id, effect: d.effect, policies: d.policies });
+        if (d.effect === 'allow') continue;
+        const on = table === undefined ? `on connection "${this.subject.connection.id}"` : `on table "${table}"`;
+        if (d.effect === 'approval') {
+          return {
+            allowed: false,
+            outcome: 'approval',
+            message: `${action} ${on} needs approval from "${d.approval.group}"; approvals are not enabled on this edge yet`,
+            decisions: out,
+          };
+        }
+        const by = d.policies.length > 0 ? `forbidden by policy ${d.policies.join(', ')}` : 'no policy permits it';
+        return { allowed: false, outcome: 'deny', message: `Postern policy denied ${action} ${on}: ${by}`, decisions: out };
+      }
+    }
+    return undefined;
+  }
+}
+
+function refused(outcome: StatementOutcome, message: string, kinds: string[], decisions: ActionDecision[]): GateVerdict {
+  return { allowed: false, outcome, message, kinds, decisions, tables: [] };
+}

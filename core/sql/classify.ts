@@ -1,0 +1,303 @@
+/**
+ * Statement classification from the real PostgreSQL parse tree: which Postern actions a
+ * statement performs, on which tables, with which functions. Every node of the tree is visited,
+ * so DML nested in CTEs, subqueries, EXPLAIN ANALYZE, PREPARE, DECLARE CURSOR and CREATE TABLE AS
+ * is found wherever it hides. Anything not recognised is classified `sql:admin` (fail closed).
+ */
+import type { ParseTree } from './pg-parser.ts';
+
+export const SQL_ACTIONS = [
+  'sql:select',
+  'sql:insert',
+  'sql:update',
+  'sql:delete',
+  'sql:ddl',
+  'sql:truncate',
+  'sql:grant',
+  'sql:copy',
+  'sql:copy_to_program',
+  'sql:set_role',
+  'sql:do_block',
+  'sql:call',
+  'sql:session',
+  'sql:admin',
+] as const;
+export type SqlAction = (typeof SQL_ACTIONS)[number];
+
+export interface StatementClass {
+  /** Statement node type (SelectStmt, DeleteStmt, ...), for audit. */
+  kind: string;
+  /** Each action with the tables it acts on (empty set: the connection itself). */
+  actions: Map<SqlAction, Set<string>>;
+  /** Every table named anywhere (`schema.name` when qualified, else `name`). */
+  tables: Set<string>;
+  /** Every function called (last name component). */
+  functions: Set<string>;
+  /** False when some UPDATE/DELETE in the statement has no WHERE (or `WHERE true`). */
+  hasWhere: boolean;
+  /** EXECUTE of a prepared statement: resolved by the session against its PREPAREs. */
+  executes: string[];
+  /** PREPARE name AS ...: the session remembers this statement's class under the name. */
+  prepares?: string;
+}
+
+/** Functions that reach the server's files, other servers or other sessions. */
+const ADMIN_FUNCTIONS = new Set([
+  'pg_read_file',
+  'pg_read_binary_file',
+  'pg_ls_dir',
+  'pg_stat_file',
+  'pg_ls_logdir',
+  'pg_ls_waldir',
+  'pg_ls_tmpdir',
+  'pg_ls_archive_statusdir',
+  'pg_file_write',
+  'pg_file_rename',
+  'pg_file_unlink',
+  'pg_logdir_ls',
+  'lo_import',
+  'lo_export',
+  'dblink',
+  'dblink_exec',
+  'dblink_connect',
+  'dblink_connect_u',
+  'dblink_open',
+  'dblink_fetch',
+  'dblink_send_query',
+  'dblink_get_result',
+  'pg_terminate_backend',
+  'pg_cancel_backend',
+  'pg_reload_conf',
+  'pg_rotate_logfile',
+  'pg_promote',
+  'pg_switch_wal',
+  'pg_create_restore_point',
+  'pg_backup_start',
+  'pg_backup_stop',
+  // These run SQL given as a string, which no classification can see into.
+  'query_to_xml',
+  'query_to_xml_and_xmlschema',
+  'query_to_xmlschema',
+  'cursor_to_xml',
+  'table_to_xml',
+  'table_to_xml_and_xmlschema',
+  'schema_to_xml',
+  'database_to_xml',
+  'ts_stat',
+]);
+
+/** set_config('role', ...) is SET ROLE by another name. */
+const SET_ROLE_FUNCTIONS = new Set(['set_config']);
+
+const DML: Record<string, SqlAction> = {
+  InsertStmt: 'sql:insert',
+  UpdateStmt: 'sql:update',
+  DeleteStmt: 'sql:delete',
+};
+
+const UTILITY: Record<string, SqlAction> = {
+  TruncateStmt: 'sql:truncate',
+  GrantStmt: 'sql:grant',
+  GrantRoleStmt: 'sql:grant',
+  AlterDefaultPrivilegesStmt: 'sql:grant',
+  ReassignOwnedStmt: 'sql:grant',
+  DoStmt: 'sql:do_block',
+  CallStmt: 'sql:call',
+  TransactionStmt: 'sql:session',
+  VariableShowStmt: 'sql:session',
+  ListenStmt: 'sql:session',
+  UnlistenStmt: 'sql:session',
+  NotifyStmt: 'sql:session',
+  DiscardStmt: 'sql:session',
+  DeallocateStmt: 'sql:session',
+  FetchStmt: 'sql:session',
+  ClosePortalStmt: 'sql:session',
+  LockStmt: 'sql:session',
+  ConstraintsSetStmt: 'sql:session',
+  CheckPointStmt: 'sql:admin',
+  VacuumStmt: 'sql:admin',
+  ReindexStmt: 'sql:admin',
+  ClusterStmt: 'sql:admin',
+  LoadStmt: 'sql:admin',
+  AlterSystemStmt: 'sql:admin',
+  CreateRoleStmt: 'sql:admin',
+  AlterRoleStmt: 'sql:admin',
+  AlterRoleSetStmt: 'sql:admin',
+  DropRoleStmt: 'sql:admin',
+  CreateExtensionStmt: 'sql:admin',
+  AlterExtensionStmt: 'sql:admin',
+  AlterExtensionContentsStmt: 'sql:admin',
+  CreatedbStmt: 'sql:admin',
+  DropdbStmt: 'sql:admin',
+  AlterDatabaseStmt: 'sql:admin',
+  AlterDatabaseSetStmt: 'sql:admin',
+  AlterDatabaseRefreshCollStmt: 'sql:admin',
+  CreateTableSpaceStmt: 'sql:admin',
+  DropTableSpaceStmt: 'sql:admin',
+  AlterTableSpaceOptionsStmt: 'sql:admin',
+  CreateFdwStmt: 'sql:admin',
+  CreateForeignServerStmt: 'sql:admin',
+  CreateUserMappingStmt: 'sql:admin',
+  AlterUserMappingStmt: 'sql:admin',
+  ImportForeignSchemaStmt: 'sql:admin',
+  CreateSubscriptionStmt: 'sql:admin',
+  AlterSubscriptionStmt: 'sql:admin',
+  CreatePublicationStmt: 'sql:admin',
+  CreateEventTrigStmt: 'sql:admin',
+  SecLabelStmt: 'sql:admin',
+};
+
+/** Statement wrappers whose inner query is classified on its own merits. */
+const WRAPPERS = new Set(['ExplainStmt', 'PrepareStmt', 'DeclareCursorStmt']);
+
+type Node = Record<string, unknown>;
+
+/** Classifies every top-level statement of a parse tree (one per `;`-separated statement). */
+export function classifyTree(tree: ParseTree): StatementClass[] {
+  return (tree.stmts ?? []).map((s) => classifyStatement(s.stmt));
+}
+
+export function classifyStatement(stmt: Node): StatementClass {
+  const kind = Object.keys(stmt)[0] ?? 'Unknown';
+  const c: StatementClass = {
+    kind,
+    actions: new Map(),
+    tables: new Set(),
+    functions: new Set(),
+    hasWhere: true,
+    executes: [],
+  };
+  const add = (action: SqlAction, table?: string) => {
+    let set = c.actions.get(action);
+    if (!set) c.actions.set(action, (set = new Set()));
+    if (table !== undefined) set.add(table);
+  };
+  const body = stmt[kind] as Node | undefined;
+  if (kind === 'PrepareStmt' && body) c.prepares = String(body['name'] ?? '');
+  if (kind === 'SelectStmt' && body?.['intoClause']) add('sql:ddl'); // SELECT ... INTO new_table
+
+  const ctes = new Set<string>();
+  const targets = new WeakSet<object>();
+
+  const visit = (value: unknown): void => {
+    if (Array.isArray(value)) {
+      for (const v of value) visit(v);
+      return;
+    }
+    if (value === null || typeof value !== 'object') return;
+    for (const [key, inner] of Object.entries(value as Node)) {
+      if (inner === null || typeof inner !== 'object') continue;
+      const node = inner as Node;
+      switch (key) {
+        case 'SelectStmt':
+          add('sql:select');
+          break;
+        case 'InsertStmt':
+        case 'UpdateStmt':
+        case 'DeleteStmt': {
+          const rel = node['relation'] as Node | undefined;
+          if (rel) targets.add(rel);
+          add(DML[key]!, rel ? tableName(rel) : undefined);
+          if (key !== 'InsertStmt' && !hasRealWhere(node['whereClause'])) c.hasWhere = false;
+          break;
+        }
+        case 'MergeStmt': {
+          const rel = node['relation'] as Node | undefined;
+          if (rel) targets.add(rel);
+          const t = rel ? tableName(rel) : undefined;
+          add('sql:insert', t);
+          add('sql:update', t);
+          add('sql:delete', t);
+          break;
+        }
+        case 'CopyStmt': {
+          const rel = node['relation'] as Node | undefined;
+          if (rel) targets.add(rel);
+          const t = rel ? tableName(rel) : undefined;
+          add(node['is_program'] ? 'sql:copy_to_program' : 'sql:copy', t);
+          // COPY t TO reads t; COPY t FROM writes it.
+          if (rel) add(node['is_from'] ? 'sql:insert' : 'sql:select', t);
+          break;
+        }
+        case 'VariableSetStmt': {
+          const name = String(node['name'] ?? '').toLowerCase();
+          if (name === 'role' || name === 'session_authorization') add('sql:set_role');
+          // The gateway reads SQL as UTF-8; another client encoding would make it misread.
+          else if (name === 'client_encoding' && !/"(utf-?8|unicode)"/i.test(JSON.stringify(node['args'] ?? []))) add('sql:admin');
+          else add('sql:session');
+          break;
+        }
+        case 'CommonTableExpr':
+          ctes.add(String(node['ctename'] ?? ''));
+          break;
+        case 'FuncCall': {
+          const fn = lastName(node['funcname']);
+          if (fn) {
+            c.functions.add(fn);
+            if (ADMIN_FUNCTIONS.has(fn)) add('sql:admin');
+            if (SET_ROLE_FUNCTIONS.has(fn)) add('sql:set_role');
+          }
+          break;
+        }
+        case 'ExecuteStmt':
+          c.executes.push(String(node['name'] ?? ''));
+          break;
+        default: {
+          const action = UTILITY[key];
+          if (action) add(action);
+          else if (/^[A-Z]\w*Stmt$/.test(key) && key !== 'RawStmt' && !WRAPPERS.has(key)) add('sql:ddl');
+        }
+      }
+      if (key === 'CallStmt') {
+        const fn = lastName((node['funccall'] as Node | undefined)?.['funcname']);
+        if (fn) c.functions.add(fn);
+      }
+      visit(node);
+    }
+  };
+  visit(stmt);
+
+  // Tables read: every relation named, except CTE references and the DML/COPY targets above.
+  const collect = (value: unknown): void => {
+    if (Array.isArray(value)) return value.forEach(collect);
+    if (value === null || typeof value !== 'object') return;
+    for (const [key, inner] of Object.entries(value as Node)) {
+      if (inner === null || typeof inner !== 'object') continue;
+      if (key === 'RangeVar') {
+        const rv = inner as Node;
+        const name = tableName(rv);
+        const isCte = rv['schemaname'] === undefined && ctes.has(String(rv['relname']));
+        if (!isCte) {
+          c.tables.add(name);
+          if (!targets.has(rv) && c.actions.has('sql:select')) add('sql:select', name);
+        }
+      }
+      collect(inner);
+    }
+  };
+  collect(stmt);
+
+  if (c.actions.size === 0 && kind !== 'SelectStmt' && c.executes.length === 0) add('sql:admin');
+  return c;
+}
+
+export function tableName(rangeVar: Node): string {
+  const rel = String(rangeVar['relname'] ?? '');
+  const schema = rangeVar['schemaname'];
+  return schema === undefined ? rel : `${String(schema)}.${rel}`;
+}
+
+function lastName(list: unknown): string | undefined {
+  if (!Array.isArray(list) || list.length === 0) return undefined;
+  const last = list[list.length - 1] as { String?: { sval?: string } };
+  return last.String?.sval;
+}
+
+/** A WHERE that is absent or the literal `true` filters nothing. */
+function hasRealWhere(where: unknown): boolean {
+  if (where === undefined || where === null) return false;
+  const constant = (where as Node)['A_Const'] as Node | undefined;
+  const boolval = constant?.['boolval'] as Node | undefined;
+  if (boolval && boolval['boolval'] === true) return false;
+  return true;
+}

@@ -1,0 +1,75 @@
+/**
+ * The real PostgreSQL parser (libpg_query compiled to WASM), loaded from a precompiled
+ * WebAssembly.Module: workerd forbids compiling WASM from bytes at run time, so the module is
+ * imported as a `.wasm` module there and compiled from the file in Node. The emscripten glue
+ * gets it through its `instantiateWasm` hook instead of fetching a file.
+ */
+import createModule from 'libpg-query/wasm/libpg-query.js';
+import { PosternError } from '../errors.ts';
+
+/** The JSON parse tree (libpg_query's protobuf-as-JSON shape, see @pgsql/types). */
+export type ParseTree = { version: number; stmts?: Array<{ stmt: Record<string, unknown>; stmt_location?: number; stmt_len?: number }> };
+
+export interface SqlParser {
+  /** Throws PosternError INVALID_INPUT with Postgres's own message for SQL that does not parse. */
+  parse(sql: string): ParseTree;
+}
+
+interface EmscriptenModule {
+  _malloc(n: number): number;
+  _free(p: number): void;
+  _wasm_parse_query_raw(p: number): number;
+  _wasm_free_parse_result(p: number): void;
+  lengthBytesUTF8(s: string): number;
+  stringToUTF8(s: string, p: number, n: number): void;
+  UTF8ToString(p: number): string;
+  getValue(p: number, type: 'i32'): number;
+}
+
+export async function loadPgParser(wasm: WebAssembly.Module): Promise<SqlParser> {
+  // The glue sniffs its environment when called: in workerd (nodejs_compat) it sees both
+  // `process.versions.node` and WorkerGlobalScope and reads `__filename`/`__dirname` (or
+  // `self.location`, which workerd lacks) to locate its .wasm file. With instantiateWasm that
+  // location is never used, so the names only have to exist while the factory runs.
+  const g = globalThis as Record<string, unknown>;
+  const shim = g['__filename'] === undefined;
+  if (shim) Object.assign(g, { __filename: '/libpg-query.js', __dirname: '/' });
+  try {
+    const mod = (await createModule({
+      instantiateWasm(imports: WebAssembly.Imports, done: (i: WebAssembly.Instance) => void) {
+        void WebAssembly.instantiate(wasm, imports).then((instance) => done(instance));
+        return {};
+      },
+    })) as EmscriptenModule;
+    return { parse: (sql) => parseWith(mod, sql) };
+  } finally {
+    if (shim) {
+      delete g['__filename'];
+      delete g['__dirname'];
+    }
+  }
+}
+
+function parseWith(mod: EmscriptenModule, sql: string): ParseTree {
+  const len = mod.lengthBytesUTF8(sql) + 1;
+  const queryPtr = mod._malloc(len);
+  let result = 0;
+  try {
+    mod.stringToUTF8(sql, queryPtr, len);
+    result = mod._wasm_parse_query_raw(queryPtr);
+    if (!result) throw new PosternError('INTERNAL', 'SQL parser out of memory');
+    // struct PgQueryParseResult { char* parse_tree; char* stderr_buffer; PgQueryError* error; }
+    const tree = mod.getValue(result, 'i32');
+    const error = mod.getValue(result + 8, 'i32');
+    if (error) {
+      const msgPtr = mod.getValue(error, 'i32');
+      const cursor = mod.getValue(error + 16, 'i32');
+      const message = msgPtr ? mod.UTF8ToString(msgPtr) : 'syntax error';
+      throw new PosternError('INVALID_INPUT', message, { position: cursor });
+    }
+    return JSON.parse(mod.UTF8ToString(tree)) as ParseTree;
+  } finally {
+    mod._free(queryPtr);
+    if (result) mod._wasm_free_parse_result(result);
+  }
+}
