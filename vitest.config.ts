@@ -1,4 +1,5 @@
 import { cloudflareTest } from '@cloudflare/vitest-pool-workers';
+import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
 // Three layers, each tested where it runs (style.md #10):
@@ -37,6 +38,14 @@ export default defineConfig({
             },
           }),
         ],
+        resolve: {
+          // The package's export map omits its .wasm file; wrangler's bundler reads it anyway.
+          alias: {
+            '@cedar-policy/cedar-wasm/web/cedar_wasm_bg.wasm': fileURLToPath(
+              new URL('./node_modules/@cedar-policy/cedar-wasm/web/cedar_wasm_bg.wasm', import.meta.url),
+            ),
+          },
+        },
         test: {
           name: 'workers',
           include: ['test/workers/**/*.test.ts'],

@@ -41,6 +41,9 @@ export class AdminClient {
   patch<T>(path: string, body: unknown): Promise<T> {
     return this.#ok<T>('PATCH', path, body);
   }
+  put<T>(path: string, body: unknown): Promise<T> {
+    return this.#ok<T>('PUT', path, body);
+  }
   async del(path: string, ignoreMissing = false): Promise<void> {
     const res = await this.request('DELETE', path);
     if (res.status === 404 && ignoreMissing) return;

@@ -4,8 +4,8 @@
  * layer in the data path, so the benchmark measures the gateway, not the dev server.
  */
 import { execFile } from 'node:child_process';
-import { existsSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { Miniflare } from 'miniflare';
 import { unstable_getMiniflareWorkerOptions } from 'wrangler';
@@ -32,6 +32,7 @@ export interface Edge {
 /** Bundles the Worker with wrangler (offline) into `<root>/dist/edge`. */
 export async function buildEdge(root: string): Promise<string> {
   const outdir = join(root, 'dist', 'edge');
+  rmSync(outdir, { recursive: true, force: true }); // no stale content-hashed .wasm files
   const wrangler = join(root, 'node_modules', 'wrangler', 'bin', 'wrangler.js');
   await run(process.execPath, [wrangler, 'deploy', '--dry-run', '--outdir', outdir], {
     cwd: root,
@@ -51,7 +52,14 @@ export async function startEdge(opts: EdgeOptions, scriptPath: string): Promise<
     name: 'postern',
     host: '127.0.0.1',
     port: opts.port,
-    modules: [{ type: 'ESModule', path: scriptPath }],
+    // The bundle imports its WASM (Postgres parser, Cedar) as modules that wrangler writes
+    // next to it, named by content hash.
+    modules: [
+      { type: 'ESModule', path: scriptPath },
+      ...readdirSync(dirname(scriptPath))
+        .filter((f) => f.endsWith('.wasm'))
+        .map((f) => ({ type: 'CompiledWasm', path: join(dirname(scriptPath), f) })),
+    ],
     modulesRoot: join(scriptPath, '..'),
     bindings: {
       ...((workerOptions as { bindings?: Record<string, unknown> }).bindings ?? {}),

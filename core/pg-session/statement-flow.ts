@@ -60,8 +60,7 @@ export class StatementFlow {
       switch (f.type) {
         case Q: {
           const sql = cstring(f.body, 0).text;
-          const v =
-            sql === undefined ? NOT_UTF8 : this.checker.check(sql, 'simple');
+          const v = sql === undefined ? NOT_UTF8 : this.checker.check(sql, 'simple');
           if (v.allowed) {
             forward.push(f);
             this.#queue.push({ kind: 'upstream' });

@@ -92,7 +92,10 @@ export class CompiledPolicies {
     for (const doc of docs) {
       const parts = policySetTextToParts(doc.text);
       if (parts.type === 'failure') {
-        throw new PosternError('CONFIG_INVALID', `policy ${doc.id} does not parse: ${parts.errors[0]?.message ?? ''}`);
+        throw new PosternError(
+          'CONFIG_INVALID',
+          `policy ${doc.id} does not parse: ${parts.errors[0]?.message ?? ''}`,
+        );
       }
       parts.policies.forEach((text, i) => {
         const id = `${doc.id}#${i + 1}`;
@@ -103,7 +106,10 @@ export class CompiledPolicies {
     }
     const answer = preparsePolicySet(compiled.#setId, { staticPolicies: policies });
     if (answer.type === 'failure') {
-      throw new PosternError('CONFIG_INVALID', `policy set does not parse: ${answer.errors[0]?.message ?? ''}`);
+      throw new PosternError(
+        'CONFIG_INVALID',
+        `policy set does not parse: ${answer.errors[0]?.message ?? ''}`,
+      );
     }
     return compiled;
   }

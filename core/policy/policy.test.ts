@@ -37,11 +37,18 @@ permit(principal in Postern::Group::"dev", action == Postern::Action::"sql:ddl",
 describe('policy validation', () => {
   it('accepts a valid document and reports line and column of a mistake', () => {
     expect(validatePolicyText(DEMO)).toEqual([]);
-    const problems = validatePolicyText('permit(principal, action, resource);\nforbid(principal, action, resource) when { context.hasWhre };');
+    const problems = validatePolicyText(
+      'permit(principal, action, resource);\nforbid(principal, action, resource) when { context.hasWhre };',
+    );
     expect(problems[0]).toMatchObject({ line: 2, message: expect.stringContaining('hasWhre') });
     expect(problems[0]!.column).toBeGreaterThan(1);
-    expect(validatePolicyText('permit(principal action, resource);')[0]).toMatchObject({ line: 1, column: 18 });
-    expect(validatePolicyText('permit(principal, action == Postern::Action::"sql:nope", resource);')).not.toEqual([]);
+    expect(validatePolicyText('permit(principal action, resource);')[0]).toMatchObject({
+      line: 1,
+      column: 18,
+    });
+    expect(
+      validatePolicyText('permit(principal, action == Postern::Action::"sql:nope", resource);'),
+    ).not.toEqual([]);
   });
 });
 
@@ -49,18 +56,36 @@ describe('connect decisions', () => {
   it('denies by default and allows what the allow-list names', () => {
     const none = compile('');
     const s = policySubject(who(['dev']), 'orders');
-    const req = { principal: s.principal, action: 'connect', resource: s.connection, context: { grants: [] }, entities: s.entities };
+    const req = {
+      principal: s.principal,
+      action: 'connect',
+      resource: s.connection,
+      context: { grants: [] },
+      entities: s.entities,
+    };
     expect(none.authorize(req).effect).toBe('deny');
     expect(compile(allowListPolicy({ subjects: [], groups: ['dev'] })).authorize(req).effect).toBe('allow');
-    expect(compile(allowListPolicy({ subjects: ['ci-bot'], groups: [] })).authorize(req).effect).toBe('allow');
-    expect(compile(allowListPolicy({ subjects: ['other'], groups: ['ops'] })).authorize(req).effect).toBe('deny');
+    expect(compile(allowListPolicy({ subjects: ['ci-bot'], groups: [] })).authorize(req).effect).toBe(
+      'allow',
+    );
+    expect(compile(allowListPolicy({ subjects: ['other'], groups: ['ops'] })).authorize(req).effect).toBe(
+      'deny',
+    );
   });
 
   it('exposes token claims such as GitHub repository to policies', () => {
-    const p = compile('permit(principal, action == Postern::Action::"connect", resource) when { principal.claims has repository && principal.claims.repository == "acme/api" };');
+    const p = compile(
+      'permit(principal, action == Postern::Action::"connect", resource) when { principal.claims has repository && principal.claims.repository == "acme/api" };',
+    );
     const ok = policySubject(who([], { repository: 'acme/api' }), 'orders');
     const other = policySubject(who([], { repository: 'acme/web' }), 'orders');
-    const req = (s: typeof ok) => ({ principal: s.principal, action: 'connect', resource: s.connection, context: { grants: [] }, entities: s.entities });
+    const req = (s: typeof ok) => ({
+      principal: s.principal,
+      action: 'connect',
+      resource: s.connection,
+      context: { grants: [] },
+      entities: s.entities,
+    });
     expect(p.authorize(req(ok)).effect).toBe('allow');
     expect(p.authorize(req(other)).effect).toBe('deny');
   });
@@ -78,11 +103,18 @@ describe('statement gate', () => {
     expect(d.message).toMatch(/sql:delete on table "customers".*global\/test#2/);
     expect(g.check('SELECT * FROM secrets').allowed).toBe(false);
     expect(g.check('SELECT 1').allowed).toBe(true);
-    expect(gate(['ops']).check('SELECT 1')).toMatchObject({ allowed: false, message: expect.stringContaining('no policy permits') });
+    expect(gate(['ops']).check('SELECT 1')).toMatchObject({
+      allowed: false,
+      message: expect.stringContaining('no policy permits'),
+    });
   });
 
   it('holds statements behind an @approval permit', () => {
-    expect(gate().check('DROP TABLE customers')).toMatchObject({ allowed: false, outcome: 'approval', message: expect.stringContaining('"dba"') });
+    expect(gate().check('DROP TABLE customers')).toMatchObject({
+      allowed: false,
+      outcome: 'approval',
+      message: expect.stringContaining('"dba"'),
+    });
   });
 
   it('refuses SQL that does not parse', () => {

@@ -55,7 +55,8 @@ export const cedarString = (s: string): string => JSON.stringify(s);
  */
 export function allowListPolicy(allow: { subjects: string[]; groups: string[] }): string {
   const lines: string[] = [];
-  for (const g of allow.groups) lines.push(`permit(principal in Postern::Group::${cedarString(g)}, action, resource);`);
+  for (const g of allow.groups)
+    lines.push(`permit(principal in Postern::Group::${cedarString(g)}, action, resource);`);
   for (const s of allow.subjects) {
     lines.push(`permit(principal, action, resource) when { principal.subject == ${cedarString(s)} };`);
   }

@@ -54,4 +54,12 @@ export const CEDAR_SCHEMA = `namespace Postern {
 `;
 
 /** Claims copied from the token into the principal (the schema's Claims type). */
-export const PRINCIPAL_CLAIMS = ['email', 'repository', 'ref', 'environment', 'workflow', 'actor', 'azp'] as const;
+export const PRINCIPAL_CLAIMS = [
+  'email',
+  'repository',
+  'ref',
+  'environment',
+  'workflow',
+  'actor',
+  'azp',
+] as const;

@@ -81,7 +81,12 @@ export class SqlGate {
       for (const name of s.executes) {
         const prepared = this.#prepared.get(name);
         if (!prepared) {
-          return refused('unknown-prepared', `statement refused: no checked prepared statement "${name}"`, kinds, decisions);
+          return refused(
+            'unknown-prepared',
+            `statement refused: no checked prepared statement "${name}"`,
+            kinds,
+            decisions,
+          );
         }
         classes.push(...prepared);
       }
@@ -91,11 +96,22 @@ export class SqlGate {
       }
     }
     for (const s of statements) if (s.prepares !== undefined) this.#prepared.set(s.prepares, [s]);
-    return { allowed: true, outcome: 'allow', message: '', kinds, decisions, tables: [...tables], statements };
+    return {
+      allowed: true,
+      outcome: 'allow',
+      message: '',
+      kinds,
+      decisions,
+      tables: [...tables],
+      statements,
+    };
   }
 
   /** Authorizes every (action, resource) of one statement; returns the refusal, if any. */
-  #authorizeClass(c: StatementClass, out: ActionDecision[]): Omit<GateVerdict, 'kinds' | 'tables'> | undefined {
+  #authorizeClass(
+    c: StatementClass,
+    out: ActionDecision[],
+  ): Omit<GateVerdict, 'kinds' | 'tables'> | undefined {
     const context = {
       hasWhere: c.hasWhere,
       tables: [...c.tables],
@@ -106,13 +122,28 @@ export class SqlGate {
     for (const [action, targets] of c.actions) {
       const resources = targets.size > 0 ? [...targets] : [undefined];
       for (const table of resources) {
-        const resource = table === undefined ? this.subject.connection : { type: 'Postern::Table', id: table };
+        const resource =
+          table === undefined ? this.subject.connection : { type: 'Postern::Table', id: table };
         const entities =
-          table === undefined ? this.subject.entities : [...this.subject.entities, tableEntity(table, this.subject.connection)];
-        const d = this.policies.authorize({ principal: this.subject.principal, action, resource, context, entities });
-        out.push({ action, resource: table ?? this.subject.connection.id, effect: d.effect, policies: d.policies });
+          table === undefined
+            ? this.subject.entities
+            : [...this.subject.entities, tableEntity(table, this.subject.connection)];
+        const d = this.policies.authorize({
+          principal: this.subject.principal,
+          action,
+          resource,
+          context,
+          entities,
+        });
+        out.push({
+          action,
+          resource: table ?? this.subject.connection.id,
+          effect: d.effect,
+          policies: d.policies,
+        });
         if (d.effect === 'allow') continue;
-        const on = table === undefined ? `on connection "${this.subject.connection.id}"` : `on table "${table}"`;
+        const on =
+          table === undefined ? `on connection "${this.subject.connection.id}"` : `on table "${table}"`;
         if (d.effect === 'approval') {
           return {
             allowed: false,
@@ -121,14 +152,25 @@ export class SqlGate {
             decisions: out,
           };
         }
-        const by = d.policies.length > 0 ? `forbidden by policy ${d.policies.join(', ')}` : 'no policy permits it';
-        return { allowed: false, outcome: 'deny', message: `Postern policy denied ${action} ${on}: ${by}`, decisions: out };
+        const by =
+          d.policies.length > 0 ? `forbidden by policy ${d.policies.join(', ')}` : 'no policy permits it';
+        return {
+          allowed: false,
+          outcome: 'deny',
+          message: `Postern policy denied ${action} ${on}: ${by}`,
+          decisions: out,
+        };
       }
     }
     return undefined;
   }
 }
 
-function refused(outcome: StatementOutcome, message: string, kinds: string[], decisions: ActionDecision[]): GateVerdict {
+function refused(
+  outcome: StatementOutcome,
+  message: string,
+  kinds: string[],
+  decisions: ActionDecision[],
+): GateVerdict {
   return { allowed: false, outcome, message, kinds, decisions, tables: [] };
 }

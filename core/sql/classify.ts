@@ -223,7 +223,11 @@ export function classifyStatement(stmt: Node): StatementClass {
           const name = String(node['name'] ?? '').toLowerCase();
           if (name === 'role' || name === 'session_authorization') add('sql:set_role');
           // The gateway reads SQL as UTF-8; another client encoding would make it misread.
-          else if (name === 'client_encoding' && !/"(utf-?8|unicode)"/i.test(JSON.stringify(node['args'] ?? []))) add('sql:admin');
+          else if (
+            name === 'client_encoding' &&
+            !/"(utf-?8|unicode)"/i.test(JSON.stringify(node['args'] ?? []))
+          )
+            add('sql:admin');
           else add('sql:session');
           break;
         }

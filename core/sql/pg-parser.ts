@@ -8,7 +8,10 @@ import createModule from 'libpg-query/wasm/libpg-query.js';
 import { PosternError } from '../errors.ts';
 
 /** The JSON parse tree (libpg_query's protobuf-as-JSON shape, see @pgsql/types). */
-export type ParseTree = { version: number; stmts?: Array<{ stmt: Record<string, unknown>; stmt_location?: number; stmt_len?: number }> };
+export type ParseTree = {
+  version: number;
+  stmts?: Array<{ stmt: Record<string, unknown>; stmt_location?: number; stmt_len?: number }>;
+};
 
 export interface SqlParser {
   /** Throws PosternError INVALID_INPUT with Postgres's own message for SQL that does not parse. */

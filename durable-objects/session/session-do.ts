@@ -16,6 +16,9 @@ import { safeCloseCode } from '../close-codes.ts';
 import { decodeSessionStart, SESSION_START_HEADER, type SessionStart } from './session-start.ts';
 import { endRecord, FallbackOutbox, startRecord } from './session-record.ts';
 import type { SessionRecord } from '../../workers/db/session-records.ts';
+import { policySubject } from '../../core/policy/principal.ts';
+import { SqlGate } from '../../core/policy/sql-gate.ts';
+import { compiledPolicies, sqlParser } from '../../workers/policy/runtime.ts';
 
 /** How long a connector has to open the data channel after the dial request. */
 const CHANNEL_TIMEOUT_MS = 10_000;
@@ -66,6 +69,23 @@ export class SessionDO extends DurableObject<Env> {
     if (!start) return json(400, 'invalid_input', 'missing session parameters');
     this.#start = start;
     const conn = start.connection;
+    let gate: SqlGate;
+    try {
+      gate = new SqlGate(
+        await sqlParser(),
+        compiledPolicies(start.policies),
+        policySubject(start.identity, conn.name),
+      );
+    } catch (e) {
+      console.error(
+        JSON.stringify({ msg: 'policy set unusable', connection: conn.name, error: (e as Error).message }),
+      );
+      return json(
+        503,
+        'policy_unavailable',
+        `the policies of connection "${conn.name}" could not be loaded; ask an admin`,
+      );
+    }
 
     const channelToken = randomToken('pch');
     this.#channelTokenHash = await sha256Hex(channelToken);
@@ -103,6 +123,7 @@ export class SessionDO extends DurableObject<Env> {
         upstreamDatabase: conn.database,
         gatewayKey: dial.gatewayKey,
         maxMessageBytes: MAX_MESSAGE_BYTES,
+        checker: { check: (sql) => gate.check(sql) },
       },
       {
         toClient: (bytes) => ws.send(bytes),

@@ -11,6 +11,7 @@ import { isPosternError, type ErrorCode } from '../../core/errors.ts';
 
 export type ApiErrorCode =
   | 'invalid_input'
+  | 'invalid_policy'
   | 'unauthorized'
   | 'forbidden'
   | 'not_found'
@@ -20,8 +21,14 @@ export type ApiErrorCode =
   | 'upstream_error'
   | 'internal';
 
+export interface PolicyProblemBody {
+  message: string;
+  line: number;
+  column: number;
+}
+
 export interface ApiErrorBody {
-  error: { code: ApiErrorCode; message: string; field?: string };
+  error: { code: ApiErrorCode; message: string; field?: string; problems?: PolicyProblemBody[] };
 }
 
 type Status = 400 | 401 | 403 | 404 | 409 | 413 | 500 | 502 | 503;
@@ -70,6 +77,7 @@ export function mapErrorCode(code: ErrorCode): { status: Status; api: ApiErrorCo
 
 const GENERIC: Record<ApiErrorCode, string> = {
   invalid_input: 'invalid input',
+  invalid_policy: 'invalid policy',
   unauthorized: 'missing or invalid admin credentials',
   forbidden: 'forbidden',
   not_found: 'not found',
@@ -100,6 +108,18 @@ export function errorToApiResponse(e: unknown): Response {
     if (m.status >= 500)
       console.error(JSON.stringify({ msg: 'admin api error', code: e.code, error: e.message }));
     const field = typeof e.detail?.['field'] === 'string' ? e.detail['field'] : undefined;
+    const problems = e.detail?.['problems'];
+    if (e.code === 'INVALID_INPUT' && Array.isArray(problems)) {
+      const body: ApiErrorBody = {
+        error: {
+          code: 'invalid_policy',
+          message: e.message,
+          field: 'text',
+          problems: problems as PolicyProblemBody[],
+        },
+      };
+      return Response.json(body, { status: 400 });
+    }
     return apiError(m.status, m.api, m.showMessage ? e.message : GENERIC[m.api], field);
   }
   if (e instanceof HTTPException) {

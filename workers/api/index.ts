@@ -9,6 +9,7 @@ import { newApi } from './app.ts';
 import { connectionsApi } from './connections.ts';
 import { connectorsApi } from './connectors.ts';
 import { apiError, errorToApiResponse } from './errors.ts';
+import { policiesApi } from './policies.ts';
 import { sessionsApi } from './sessions.ts';
 
 /** Largest request body accepted: allow-lists are the biggest input (1000 x 256 characters). */
@@ -41,5 +42,6 @@ export function createAdminApi(): OpenAPIHono<AdminEnv> {
   api.route('/', connectorsApi);
   api.route('/', connectionsApi);
   api.route('/', sessionsApi);
+  api.route('/', policiesApi);
   return api;
 }

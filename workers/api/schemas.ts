@@ -10,7 +10,17 @@ const NO_CONTROL = /^[^\u0000-\u001f\u007f]*$/;
 const text = (max: number) => z.string().min(1).max(max).regex(NO_CONTROL, 'no control characters');
 
 export const ErrorBody = z
-  .object({ error: z.object({ code: z.string(), message: z.string(), field: z.string().optional() }) })
+  .object({
+    error: z.object({
+      code: z.string(),
+      message: z.string(),
+      field: z.string().optional(),
+      problems: z
+        .array(z.object({ message: z.string(), line: z.number(), column: z.number() }))
+        .optional()
+        .openapi({ description: 'Cedar validation problems (invalid_policy)' }),
+    }),
+  })
   .openapi('Error');
 
 /** A DNS label (RFC 1035 2.3.1, lower case): connection names appear in hostnames. */
@@ -169,4 +179,32 @@ export const SessionIdParam = z.object({
     .string()
     .regex(/^[0-9a-f]{64}$/, 'a session id (64 hex digits)')
     .openapi({ param: { name: 'id', in: 'path' } }),
+});
+
+/** Cedar documents: bounded so a session's whole policy set fits its start message. */
+export const MAX_POLICY_CHARS = 32 * 1024;
+export const MAX_POLICIES_PER_SCOPE = 50;
+
+export const PutPolicy = z
+  .strictObject({
+    text: z
+      .string()
+      .max(MAX_POLICY_CHARS)
+      .openapi({ description: 'Cedar policies, validated against the schema at GET /policy-schema' }),
+  })
+  .openapi('PutPolicy');
+
+export const Policy = z
+  .object({
+    name: z.string(),
+    scope: z.string().openapi({ description: '"global" or the connection name' }),
+    text: z.string(),
+    createdAt: z.string(),
+    updatedAt: z.string(),
+  })
+  .openapi('Policy');
+
+export const ConnectionPolicyParam = z.object({
+  name: NAME.openapi({ param: { name: 'name', in: 'path' } }),
+  policy: NAME.openapi({ param: { name: 'policy', in: 'path' } }),
 });

@@ -12,7 +12,12 @@ export type PolicyRow = typeof policies.$inferSelect;
 export const GLOBAL_SCOPE = 'global';
 
 /** Creates or replaces the document `name` in `scope`. */
-export async function putPolicy(db: Db, scope: string, name: string, text: string): Promise<{ row: PolicyRow; created: boolean }> {
+export async function putPolicy(
+  db: Db,
+  scope: string,
+  name: string,
+  text: string,
+): Promise<{ row: PolicyRow; created: boolean }> {
   const now = new Date();
   const [existing] = await db
     .select({ id: policies.id })

@@ -33,9 +33,18 @@ export async function connectRoute(c: Context<{ Bindings: Env }>, connectionName
   });
   if (decision.effect !== 'allow') {
     console.warn(
-      JSON.stringify({ msg: 'connect denied', connection: connection.name, subject: identity.subject, policies: decision.policies }),
+      JSON.stringify({
+        msg: 'connect denied',
+        connection: connection.name,
+        subject: identity.subject,
+        policies: decision.policies,
+      }),
     );
-    return httpError(403, 'forbidden', `not allowed to use connection "${connection.name}" (no policy permits connect)`);
+    return httpError(
+      403,
+      'forbidden',
+      `not allowed to use connection "${connection.name}" (no policy permits connect)`,
+    );
   }
   const id = c.env.SESSION.newUniqueId();
   const start: SessionStart = { sessionId: id.toString(), connection, identity, policies };

@@ -46,7 +46,10 @@ export async function lookupConnection(
 
 type ConnectionRow = NonNullable<Awaited<ReturnType<typeof getConnectionByName>>>;
 
-async function policySet(db: Parameters<typeof policiesForConnection>[0], row: ConnectionRow): Promise<PolicySetSpec> {
+async function policySet(
+  db: Parameters<typeof policiesForConnection>[0],
+  row: ConnectionRow,
+): Promise<PolicySetSpec> {
   const docs: PolicyDoc[] = (await policiesForConnection(db, row.id)).map((p) => ({
     id: p.scope === GLOBAL_SCOPE ? `global/${p.name}` : `connection/${row.name}/${p.name}`,
     text: p.text,
