@@ -1,0 +1,149 @@
+/**
+ * Value detectors: one pass of one regular expression over a value finds candidates, and each
+ * candidate is validated before it counts (Luhn for cards, mod 97 for IBANs, octet ranges for
+ * IPv4, group structure for IPv6, a JSON header for JWTs). Validation keeps false positives
+ * (order numbers, timestamps, version strings) out of the way of real data.
+ *
+ * Values are scanned as byte strings (one char per byte): every pattern is ASCII, UTF-8
+ * continuation bytes never match an ASCII class, and match offsets are byte offsets, so masked
+ * output is assembled from the original bytes without re-encoding.
+ */
+
+export const DETECTORS = [
+  'private_key',
+  'jwt',
+  'email',
+  'cloud_key',
+  'iban',
+  'card',
+  'ssn',
+  'phone',
+  'ipv6',
+  'ipv4',
+] as const;
+export type DetectorKind = (typeof DETECTORS)[number];
+
+export interface Detection {
+  kind: DetectorKind;
+  start: number;
+  end: number;
+}
+
+// One alternative per detector, in DETECTORS order; bounded repetitions only (no catastrophic
+// backtracking on hostile input).
+const SOURCES: Record<DetectorKind, string> = {
+  private_key:
+    '-----BEGIN [A-Z0-9 ]{0,40}PRIVATE KEY-----[\\s\\S]{0,16384}?-----END [A-Z0-9 ]{0,40}PRIVATE KEY-----',
+  jwt: 'eyJ[A-Za-z0-9_-]{4,4096}\\.eyJ[A-Za-z0-9_-]{4,16384}\\.[A-Za-z0-9_-]{8,1024}',
+  email: '[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]{1,63}(?:\\.[A-Za-z0-9-]{1,63}){0,8}\\.[A-Za-z]{2,24}',
+  cloud_key:
+    '\\b(?:(?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA|ANVA|AIPA)[A-Z0-9]{16}|AIza[0-9A-Za-z_-]{35}|gh[pousr]_[A-Za-z0-9]{36}|github_pat_[A-Za-z0-9_]{82}|xox[abprs]-[A-Za-z0-9-]{10,72}|[sr]k_live_[A-Za-z0-9]{24,99})\\b',
+  iban: '\\b[A-Z]{2}\\d{2}(?: ?[A-Z0-9]){11,30}\\b',
+  card: '\\b\\d(?:[ -]?\\d){12,18}\\b',
+  ssn: '\\b\\d{3}[- ]\\d{2}[- ]\\d{4}\\b',
+  phone: '(?:\\+\\d{1,3}[ .-]?(?:\\(\\d{1,4}\\)[ .-]?)?\\d{1,4}(?:[ .-]?\\d{2,5}){1,4}|\\(?\\b\\d{3}\\)?[ .-]\\d{3}[ .-]\\d{4}\\b)',
+  ipv6: '(?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f]{0,4}',
+  ipv4: '\\b(?:\\d{1,3}\\.){3}\\d{1,3}\\b',
+};
+
+const COMBINED = new RegExp(DETECTORS.map((k) => `(${SOURCES[k]})`).join('|'), 'g');
+
+/** Every validated detection in `text` (a byte string), left to right, non-overlapping. */
+export function detect(text: string, enabled: ReadonlySet<DetectorKind>): Detection[] {
+  const out: Detection[] = [];
+  if (text.length < 7) return out; // shorter than the shortest detectable value (1.2.3.4)
+  COMBINED.lastIndex = 0;
+  let m: RegExpExecArray | null;
+  while ((m = COMBINED.exec(text)) !== null) {
+    const g = m.findIndex((v, i) => i > 0 && v !== undefined);
+    const kind = DETECTORS[g - 1]!;
+    const value = m[0];
+    if (enabled.has(kind) && valid(kind, value)) {
+      out.push({ kind, start: m.index, end: m.index + value.length });
+    } else if (value.length > 1) {
+      // Not this kind: another detector may still match from the next position.
+      COMBINED.lastIndex = m.index + 1;
+    }
+    if (value.length === 0) COMBINED.lastIndex++;
+  }
+  return out;
+}
+
+function valid(kind: DetectorKind, v: string): boolean {
+  switch (kind) {
+    case 'card':
+      return luhn(digitsOf(v));
+    case 'iban':
+      return ibanValid(v.replace(/ /g, ''));
+    case 'ssn':
+      return ssnValid(digitsOf(v));
+    case 'phone': {
+      const n = digitsOf(v).length;
+      return n >= 10 && n <= 15;
+    }
+    case 'ipv4':
+      return v.split('.').every((o) => Number(o) <= 255 && (o.length === 1 || o[0] !== '0'));
+    case 'ipv6':
+      return ipv6Valid(v);
+    case 'jwt':
+      return jwtHeaderValid(v.slice(0, v.indexOf('.')));
+    default:
+      return true;
+  }
+}
+
+function digitsOf(v: string): string {
+  return v.replace(/\D/g, '');
+}
+
+export function luhn(digits: string): boolean {
+  if (digits.length < 13 || digits.length > 19) return false;
+  let sum = 0;
+  for (let i = 0; i < digits.length; i++) {
+    let d = digits.charCodeAt(digits.length - 1 - i) - 48;
+    if (i % 2 === 1) {
+      d *= 2;
+      if (d > 9) d -= 9;
+    }
+    sum += d;
+  }
+  return sum % 10 === 0;
+}
+
+/** ISO 13616: move the first four characters to the end, letters → 10..35, mod 97 must be 1. */
+export function ibanValid(iban: string): boolean {
+  if (iban.length < 15 || iban.length > 34) return false;
+  const moved = iban.slice(4) + iban.slice(0, 4);
+  let rem = 0;
+  for (const ch of moved) {
+    const c = ch.charCodeAt(0);
+    const val = c >= 65 ? c - 55 : c - 48;
+    rem = val >= 10 ? (rem * 100 + val) % 97 : (rem * 10 + val) % 97;
+  }
+  return rem === 1;
+}
+
+/** US SSN/ITIN shape: area not 000 or 666, group not 00, serial not 0000 (9xx kept: ITINs). */
+function ssnValid(d: string): boolean {
+  return d.length === 9 && !d.startsWith('000') && !d.startsWith('666') && d.slice(3, 5) !== '00' && d.slice(5) !== '0000';
+}
+
+function ipv6Valid(v: string): boolean {
+  if (v.length < 3) return false;
+  const doubles = v.split('::').length - 1;
+  if (doubles > 1) return false;
+  const groups = v.split(':').filter((g) => g !== '');
+  if (groups.some((g) => g.length > 4)) return false;
+  if (doubles === 0) return groups.length === 8;
+  return groups.length >= 1 && groups.length <= 7;
+}
+
+function jwtHeaderValid(segment: string): boolean {
+  try {
+    const b64 = segment.replace(/-/g, '+').replace(/_/g, '/');
+    const json = JSON.parse(atob(b64 + '='.repeat((4 - (b64.length % 4)) % 4))) as { alg?: unknown };
+    return typeof json.alg === 'string';
+  } catch {
+    return false;
+  }
+}

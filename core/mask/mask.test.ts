@@ -1,0 +1,114 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { HmacSha256 } from '../crypto/hmac-sync.ts';
+import { DETECTORS, detect, ibanValid, luhn, type DetectorKind } from './detectors.ts';
+import { ValueMasker, type Strategy } from './value-masker.ts';
+
+const ALL = new Set(DETECTORS);
+const kinds = (s: string) => detect(s, ALL).map((d) => [d.kind, s.slice(d.start, d.end)]);
+const enc = (s: string) => new TextEncoder().encode(s);
+const dec = (b: Uint8Array) => new TextDecoder().decode(b);
+const key = new HmacSha256(enc('test-key'));
+const all = (strategy: Strategy) => Object.fromEntries(DETECTORS.map((k) => [k, strategy])) as Record<DetectorKind, Strategy>;
+
+const JWT =
+  'eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4gRG9lIn0.SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c';
+
+describe('detectors', () => {
+  it('finds each kind and validates it', () => {
+    expect(kinds('mail ada.lovelace42@example.com now')).toEqual([['email', 'ada.lovelace42@example.com']]);
+    expect(kinds('card 4111 1111 1111 1111 ok')).toEqual([['card', '4111 1111 1111 1111']]);
+    expect(kinds('card 4111 1111 1111 1112 bad luhn')).toEqual([]);
+    expect(kinds('ssn 912-34-5678')).toEqual([['ssn', '912-34-5678']]);
+    expect(kinds('ssn 000-12-3456')).toEqual([]);
+    expect(kinds('call +1-202-555-0147 or (202) 555-0199')).toEqual([
+      ['phone', '+1-202-555-0147'],
+      ['phone', '(202) 555-0199'],
+    ]);
+    expect(kinds('iban GB82 WEST 1234 5698 7654 32 end')).toEqual([['iban', 'GB82 WEST 1234 5698 7654 32']]);
+    expect(kinds('iban GB83WEST12345698765432')).toEqual([]);
+    expect(kinds('from 192.168.10.254 and 999.1.1.1')).toEqual([['ipv4', '192.168.10.254']]);
+    expect(kinds('v6 2001:db8:85a3::8a2e:370:7334 and fe80::1')).toEqual([
+      ['ipv6', '2001:db8:85a3::8a2e:370:7334'],
+      ['ipv6', 'fe80::1'],
+    ]);
+    expect(kinds(`token ${JWT}`)).toEqual([['jwt', JWT]]);
+    expect(kinds('aws AKIAIOSFODNN7EXAMPLE gh ghp_abcdefghijklmnopqrstuvwxyz0123456789')).toEqual([
+      ['cloud_key', 'AKIAIOSFODNN7EXAMPLE'],
+      ['cloud_key', 'ghp_abcdefghijklmnopqrstuvwxyz0123456789'],
+    ]);
+    const pem = '-----BEGIN RSA PRIVATE KEY-----\nMIIBOgIBAAJBAK\n-----END RSA PRIVATE KEY-----';
+    expect(kinds(`key ${pem} end`)).toEqual([['private_key', pem]]);
+  });
+
+  it('leaves timestamps, dates, versions and order numbers alone', () => {
+    for (const s of ['2026-11-22 21:13:25.123+00', '2026-11-22', 'v1.2.3', 'order 12345678', '12:30:45', 'id 1234567890123']) {
+      expect(kinds(s)).toEqual([]);
+    }
+  });
+
+  it('checks Luhn and IBAN mod 97 exactly', () => {
+    expect(luhn('4539578763621486')).toBe(true);
+    expect(luhn('4539578763621487')).toBe(false);
+    expect(ibanValid('DE89370400440532013000')).toBe(true);
+    expect(ibanValid('DE89370400440532013001')).toBe(false);
+  });
+});
+
+describe('strategies', () => {
+  it('redacts, keeps the last four, or tokenizes deterministically', () => {
+    const m = (s: Strategy) => new ValueMasker(all(s), key);
+    expect(dec(m('redact').detected(enc('x 4111111111111111 y'))!)).toBe('x [REDACTED:card] y');
+    expect(dec(m('partial').detected(enc('4111-1111-1111-1111'))!)).toBe('****-****-****-1111');
+    expect(dec(m('partial').detected(enc('ada@example.com'))!)).toBe('a***@example.com');
+    const t1 = dec(m('token').detected(enc('ada@example.com'))!);
+    expect(t1).toMatch(/^tok_[0-9a-f]{16}$/);
+    expect(dec(m('token').detected(enc('ada@example.com'))!)).toBe(t1);
+    expect(dec(m('token').detected(enc('bob@example.com'))!)).not.toBe(t1);
+    expect(dec(new ValueMasker(all('token'), new HmacSha256(enc('other'))).detected(enc('ada@example.com'))!)).not.toBe(t1);
+    expect(dec(m('redact').whole(enc('Ada Lovelace'), 'redact'))).toBe('[REDACTED]');
+    expect(dec(m('redact').whole(enc('912-34-5678'), 'partial'))).toBe('***-**-5678');
+    expect(dec(m('redact').whole(enc('Zoë Ünal'), 'partial'))).toBe('*** ***l'); // short: keeps less
+  });
+});
+
+describe('masking never emits a detected value (property)', () => {
+  const cardDigits = fc
+    .array(fc.integer({ min: 0, max: 9 }), { minLength: 15, maxLength: 15 })
+    .map((ds) => {
+      const body = ds.join('');
+      for (let c = 0; c <= 9; c++) if (luhn(body + c)) return body + c;
+      return body + '0';
+    });
+  const email = fc
+    .tuple(fc.stringMatching(/^[a-z][a-z0-9.]{0,10}$/), fc.stringMatching(/^[a-z]{2,8}$/))
+    .map(([u, d]) => `${u}@${d}.com`);
+  const ssn = fc.tuple(fc.integer({ min: 1, max: 665 }), fc.integer({ min: 1, max: 99 }), fc.integer({ min: 1, max: 9999 })).map(
+    ([a, g, s]) => `${String(a).padStart(3, '0')}-${String(g).padStart(2, '0')}-${String(s).padStart(4, '0')}`,
+  );
+  const filler = fc.string({ maxLength: 20 }).map((s) => s.replace(/[0-9@]/g, ' '));
+  const pii = fc.oneof(cardDigits, email, ssn);
+
+  it.each(['redact', 'partial', 'token'] as const)('%s: no detected value survives, surroundings do', (strategy) => {
+    const masker = new ValueMasker(all(strategy), key);
+    fc.assert(
+      fc.property(filler, pii, filler, (a, secret, b) => {
+        const input = `${a} ${secret} ${b}`;
+        const out = dec(masker.detected(enc(input)) ?? enc(input));
+        expect(out).not.toContain(secret);
+        expect(detect(out, new Set<DetectorKind>(['card', 'email', 'ssn']))).toEqual([]);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('never throws on arbitrary bytes', () => {
+    const masker = new ValueMasker(all('partial'), key);
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 300 }), (bytes) => {
+        masker.detected(bytes);
+      }),
+      { numRuns: 500 },
+    );
+  });
+});
