@@ -18,7 +18,9 @@ describe('synchronous SHA-256 / HMAC-SHA256', () => {
       const data = randomBytes(n);
       const key = randomBytes(n % 100);
       expect(toHex(sha256(data))).toBe(createHash('sha256').update(data).digest('hex'));
-      expect(toHex(new HmacSha256(key).digest(data))).toBe(createHmac('sha256', key).update(data).digest('hex'));
+      expect(toHex(new HmacSha256(key).digest(data))).toBe(
+        createHmac('sha256', key).update(data).digest('hex'),
+      );
     }
   });
 });

@@ -41,7 +41,8 @@ const SOURCES: Record<DetectorKind, string> = {
   iban: '\\b[A-Z]{2}\\d{2}(?: ?[A-Z0-9]){11,30}\\b',
   card: '\\b\\d(?:[ -]?\\d){12,18}\\b',
   ssn: '\\b\\d{3}[- ]\\d{2}[- ]\\d{4}\\b',
-  phone: '(?:\\+\\d{1,3}[ .-]?(?:\\(\\d{1,4}\\)[ .-]?)?\\d{1,4}(?:[ .-]?\\d{2,5}){1,4}|\\(?\\b\\d{3}\\)?[ .-]\\d{3}[ .-]\\d{4}\\b)',
+  phone:
+    '(?:\\+\\d{1,3}[ .-]?(?:\\(\\d{1,4}\\)[ .-]?)?\\d{1,4}(?:[ .-]?\\d{2,5}){1,4}|\\(?\\b\\d{3}\\)?[ .-]\\d{3}[ .-]\\d{4}\\b)',
   ipv6: '(?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f]{0,4}',
   ipv4: '\\b(?:\\d{1,3}\\.){3}\\d{1,3}\\b',
 };
@@ -125,7 +126,13 @@ export function ibanValid(iban: string): boolean {
 
 /** US SSN/ITIN shape: area not 000 or 666, group not 00, serial not 0000 (9xx kept: ITINs). */
 function ssnValid(d: string): boolean {
-  return d.length === 9 && !d.startsWith('000') && !d.startsWith('666') && d.slice(3, 5) !== '00' && d.slice(5) !== '0000';
+  return (
+    d.length === 9 &&
+    !d.startsWith('000') &&
+    !d.startsWith('666') &&
+    d.slice(3, 5) !== '00' &&
+    d.slice(5) !== '0000'
+  );
 }
 
 function ipv6Valid(v: string): boolean {

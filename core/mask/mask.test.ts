@@ -9,7 +9,8 @@ const kinds = (s: string) => detect(s, ALL).map((d) => [d.kind, s.slice(d.start,
 const enc = (s: string) => new TextEncoder().encode(s);
 const dec = (b: Uint8Array) => new TextDecoder().decode(b);
 const key = new HmacSha256(enc('test-key'));
-const all = (strategy: Strategy) => Object.fromEntries(DETECTORS.map((k) => [k, strategy])) as Record<DetectorKind, Strategy>;
+const all = (strategy: Strategy) =>
+  Object.fromEntries(DETECTORS.map((k) => [k, strategy])) as Record<DetectorKind, Strategy>;
 
 const JWT =
   'eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4gRG9lIn0.SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c';
@@ -42,7 +43,14 @@ describe('detectors', () => {
   });
 
   it('leaves timestamps, dates, versions and order numbers alone', () => {
-    for (const s of ['2026-11-22 21:13:25.123+00', '2026-11-22', 'v1.2.3', 'order 12345678', '12:30:45', 'id 1234567890123']) {
+    for (const s of [
+      '2026-11-22 21:13:25.123+00',
+      '2026-11-22',
+      'v1.2.3',
+      'order 12345678',
+      '12:30:45',
+      'id 1234567890123',
+    ]) {
       expect(kinds(s)).toEqual([]);
     }
   });
@@ -65,7 +73,9 @@ describe('strategies', () => {
     expect(t1).toMatch(/^tok_[0-9a-f]{16}$/);
     expect(dec(m('token').detected(enc('ada@example.com'))!)).toBe(t1);
     expect(dec(m('token').detected(enc('bob@example.com'))!)).not.toBe(t1);
-    expect(dec(new ValueMasker(all('token'), new HmacSha256(enc('other'))).detected(enc('ada@example.com'))!)).not.toBe(t1);
+    expect(
+      dec(new ValueMasker(all('token'), new HmacSha256(enc('other'))).detected(enc('ada@example.com'))!),
+    ).not.toBe(t1);
     expect(dec(m('redact').whole(enc('Ada Lovelace'), 'redact'))).toBe('[REDACTED]');
     expect(dec(m('redact').whole(enc('912-34-5678'), 'partial'))).toBe('***-**-5678');
     expect(dec(m('redact').whole(enc('Zoë Ünal'), 'partial'))).toBe('*** ***l'); // short: keeps less
@@ -73,34 +83,42 @@ describe('strategies', () => {
 });
 
 describe('masking never emits a detected value (property)', () => {
-  const cardDigits = fc
-    .array(fc.integer({ min: 0, max: 9 }), { minLength: 15, maxLength: 15 })
-    .map((ds) => {
-      const body = ds.join('');
-      for (let c = 0; c <= 9; c++) if (luhn(body + c)) return body + c;
-      return body + '0';
-    });
+  const cardDigits = fc.array(fc.integer({ min: 0, max: 9 }), { minLength: 15, maxLength: 15 }).map((ds) => {
+    const body = ds.join('');
+    for (let c = 0; c <= 9; c++) if (luhn(body + c)) return body + c;
+    return body + '0';
+  });
   const email = fc
     .tuple(fc.stringMatching(/^[a-z][a-z0-9.]{0,10}$/), fc.stringMatching(/^[a-z]{2,8}$/))
     .map(([u, d]) => `${u}@${d}.com`);
-  const ssn = fc.tuple(fc.integer({ min: 1, max: 665 }), fc.integer({ min: 1, max: 99 }), fc.integer({ min: 1, max: 9999 })).map(
-    ([a, g, s]) => `${String(a).padStart(3, '0')}-${String(g).padStart(2, '0')}-${String(s).padStart(4, '0')}`,
-  );
+  const ssn = fc
+    .tuple(
+      fc.integer({ min: 1, max: 665 }),
+      fc.integer({ min: 1, max: 99 }),
+      fc.integer({ min: 1, max: 9999 }),
+    )
+    .map(
+      ([a, g, s]) =>
+        `${String(a).padStart(3, '0')}-${String(g).padStart(2, '0')}-${String(s).padStart(4, '0')}`,
+    );
   const filler = fc.string({ maxLength: 20 }).map((s) => s.replace(/[0-9@]/g, ' '));
   const pii = fc.oneof(cardDigits, email, ssn);
 
-  it.each(['redact', 'partial', 'token'] as const)('%s: no detected value survives, surroundings do', (strategy) => {
-    const masker = new ValueMasker(all(strategy), key);
-    fc.assert(
-      fc.property(filler, pii, filler, (a, secret, b) => {
-        const input = `${a} ${secret} ${b}`;
-        const out = dec(masker.detected(enc(input)) ?? enc(input));
-        expect(out).not.toContain(secret);
-        expect(detect(out, new Set<DetectorKind>(['card', 'email', 'ssn']))).toEqual([]);
-      }),
-      { numRuns: 300 },
-    );
-  });
+  it.each(['redact', 'partial', 'token'] as const)(
+    '%s: no detected value survives, surroundings do',
+    (strategy) => {
+      const masker = new ValueMasker(all(strategy), key);
+      fc.assert(
+        fc.property(filler, pii, filler, (a, secret, b) => {
+          const input = `${a} ${secret} ${b}`;
+          const out = dec(masker.detected(enc(input)) ?? enc(input));
+          expect(out).not.toContain(secret);
+          expect(detect(out, new Set<DetectorKind>(['card', 'email', 'ssn']))).toEqual([]);
+        }),
+        { numRuns: 300 },
+      );
+    },
+  );
 
   it('never throws on arbitrary bytes', () => {
     const masker = new ValueMasker(all('partial'), key);
