@@ -21,6 +21,16 @@ export default defineConfig({
           ],
           environment: 'node',
           testTimeout: 30_000,
+          // Worker code imports its WASM as modules (a wrangler/workerd feature); in Node the
+          // same files are compiled by these stand-ins.
+          alias: {
+            '@cedar-policy/cedar-wasm/web/cedar_wasm_bg.wasm': fileURLToPath(
+              new URL('./test/support/cedar-wasm.node.ts', import.meta.url),
+            ),
+            'libpg-query/wasm/libpg-query.wasm': fileURLToPath(
+              new URL('./test/support/pg-query-wasm.node.ts', import.meta.url),
+            ),
+          },
           hookTimeout: 60_000,
         },
       },

@@ -24,6 +24,11 @@ export interface Env {
   ADMIN_BOOTSTRAP_TOKEN?: string;
   /** Secret. Credential-encryption keyring: `kid:base64key[,kid:base64key...]`, first one encrypts. */
   CREDENTIAL_KEYS: string;
+  /**
+   * Secret, optional. Keys masking tokens (HMAC); defaults to CREDENTIAL_KEYS. Changing it
+   * changes every token.
+   */
+  MASKING_KEY?: string;
   /** Optional base domain: `<connection>.<BASE_DOMAIN>` routes to that connection. */
   BASE_DOMAIN?: string;
   /** Set to "1" to allow http:// issuers and JWKS (local development only). */

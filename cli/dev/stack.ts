@@ -17,6 +17,7 @@ import { startOidcProvider } from './oidc-provider.ts';
 import { freePort } from './free-port.ts';
 import { buildEdge, startEdge, type Edge } from './edge.ts';
 import { demoCustomers, demoSeedSql } from './demo-data.ts';
+import { DEMO_MASKING, DEMO_POLICY } from './demo-policy.ts';
 import { AdminClient } from './admin-client.ts';
 import { runConnector } from '../../connector/index.ts';
 
@@ -280,12 +281,15 @@ async function seed(admin: AdminClient, secrets: Secrets, pgPort: number): Promi
     database: 'demo',
     username: 'demo_app',
     credential: { password: secrets.demoPassword },
-    allow: { subjects: [], groups: [DEMO_GROUP] },
+    // Access comes from the demo policy, not the allow-list shorthand (which grants everything).
+    allow: { subjects: [], groups: [] },
+    masking: DEMO_MASKING,
   };
   if (await admin.exists(`/connections/${DEMO_CONNECTION}`)) {
     await admin.patch(`/connections/${DEMO_CONNECTION}`, connection);
   } else {
     await admin.post('/connections', { name: DEMO_CONNECTION, protocol: 'postgres', ...connection });
   }
+  await admin.put(`/connections/${DEMO_CONNECTION}/policies/demo`, { text: DEMO_POLICY });
   return secrets.connectorToken!;
 }

@@ -98,14 +98,21 @@ describe('PgSession startup', () => {
     const h = harness();
     h.session.upstreamOpen('pw');
     h.session.clientData(
-      startup({ user: 'mallory', database: 'postgres', application_name: 'psql', options: '-c role=admin' }),
+      startup({
+        user: 'mallory',
+        database: 'postgres',
+        application_name: 'psql',
+        options: '-c role=admin',
+        client_encoding: 'SJIS',
+      }),
     );
     expect(h.toUpstream).toHaveLength(1);
     const packet = parseStartupPacket(h.toUpstream[0]!.subarray(4));
     expect(packet).toEqual({
       kind: 'startup',
       protocol: 196608,
-      params: { user: 'app', database: 'appdb', application_name: 'psql' },
+      // client_encoding is forced to UTF8: policy reads SQL as the server does.
+      params: { user: 'app', database: 'appdb', client_encoding: 'UTF8', application_name: 'psql' },
     });
   });
 

@@ -19,6 +19,7 @@ import {
   errorResponse,
   parseBackendKeyData,
   parseErrorFields,
+  query,
   readyForQuery,
   startupMessage,
 } from '../pg/messages.ts';
@@ -26,6 +27,8 @@ import { parseStartupPacket } from '../pg/startup.ts';
 import { upstreamStartupParams } from './client-params.ts';
 import { clientErrorFor, type CloseReason } from './close-reason.ts';
 import type { CancelKey } from './types.ts';
+import type { ResultMasker } from '../mask/result-masker.ts';
+import { parseDataRow } from '../pg/rows.ts';
 import { StatementFlow, type StatementChecker } from './statement-flow.ts';
 import { UpstreamAuthenticator } from './upstream-auth.ts';
 
@@ -52,6 +55,10 @@ export interface PgSessionConfig {
   maxPendingClientBytes?: number;
   /** Policy on every statement; without it the session relays (tests of the transport only). */
   checker?: StatementChecker;
+  /** Rewrites results (masking); needs `checker`. */
+  masker?: ResultMasker;
+  /** A query the gateway runs on the target before the client is ready (masking's catalog). */
+  preflight?: { sql: string; done(rows: Array<Array<string | null>>): void };
 }
 
 type Phase = 'startup' | 'proxy' | 'closed';
@@ -70,8 +77,10 @@ const T_NEGOTIATE = 0x76; // 'v' NegotiateProtocolVersion
 const T_TERMINATE = 0x58; // 'X'
 const T_QUERY = 0x51; // 'Q'
 const T_EXECUTE = 0x45; // 'E' (frontend)
+const T_DATA_ROW = 0x44; // 'D'
 const NO = new Uint8Array([0x4e]); // 'N': "no SSL/GSS here", the tunnel is already encrypted.
 const EMPTY = new Uint8Array(0);
+const utf8 = new TextDecoder();
 
 export class PgSession {
   readonly stats = { bytesFromClient: 0, bytesToClient: 0, statements: 0 };
@@ -94,6 +103,7 @@ export class PgSession {
   // only an SSLRequest expects a one-byte answer, not an ErrorResponse (as a real server does).
   #pendingFailure: CloseReason | undefined;
   #flow: StatementFlow | undefined;
+  #preflightRows: Array<Array<string | null>> | undefined;
 
   constructor(
     private readonly config: PgSessionConfig,
@@ -106,6 +116,7 @@ export class PgSession {
         config.checker,
         (bytes) => io.toUpstream(bytes),
         (bytes) => this.#sendClient(bytes),
+        config.masker,
       );
     }
   }
@@ -200,7 +211,12 @@ export class PgSession {
       }
       if (f.type === T_QUERY || f.type === T_EXECUTE) this.stats.statements++;
     }
-    const forward = this.#flow ? this.#flow.client(frames) : frames;
+    let forward: PgFrame[];
+    try {
+      forward = this.#flow ? this.#flow.client(frames) : frames;
+    } catch (e) {
+      return this.#fail({ kind: 'client-protocol', detail: messageOf(e) });
+    }
     if (forward.length > 0) this.io.toUpstream(joinFrames(forward, chunk));
     if (frames[frames.length - 1]?.type === T_TERMINATE) this.#end({ kind: 'client-terminate' });
   }
@@ -258,7 +274,12 @@ export class PgSession {
     }
     if (frames.length === 0) return;
     if (this.#phase === 'proxy') {
-      const out = this.#flow ? concat(this.#flow.upstream(frames)) : joinFrames(frames, chunk);
+      let out: Uint8Array;
+      try {
+        out = this.#flow ? concat(this.#flow.upstream(frames)) : joinFrames(frames, chunk);
+      } catch (e) {
+        return this.#fail({ kind: 'upstream-protocol', detail: messageOf(e) });
+      }
       this.stats.bytesToClient += out.byteLength;
       this.io.toClient(out);
       return;
@@ -306,6 +327,7 @@ export class PgSession {
   }
 
   #upstreamStartupFrame(frame: PgFrame): void {
+    if (this.#preflightRows) return this.#preflightFrame(frame);
     switch (frame.type) {
       case T_PARAM:
         this.#paramStatus.push(frame.raw.slice());
@@ -327,12 +349,44 @@ export class PgSession {
         if (!this.#authenticated) {
           return this.#fail({ kind: 'upstream-protocol', detail: 'ReadyForQuery before AuthenticationOk' });
         }
+        if (this.config.preflight) {
+          // Read what the gateway itself needs from the target before the client may start.
+          this.#preflightRows = [];
+          this.io.toUpstream(query(this.config.preflight.sql));
+          return;
+        }
         return this.#becomeReady(frame.body[0] ?? 0x49);
       default:
         return this.#fail({
           kind: 'upstream-protocol',
           detail: `unexpected message type 0x${frame.type.toString(16)} during startup`,
         });
+    }
+  }
+
+  #preflightFrame(frame: PgFrame): void {
+    const rows = this.#preflightRows!;
+    switch (frame.type) {
+      case T_DATA_ROW:
+        try {
+          rows.push(parseDataRow(frame.body).map((v) => (v === null ? null : utf8.decode(v))));
+        } catch (e) {
+          return this.#fail({ kind: 'upstream-protocol', detail: messageOf(e) });
+        }
+        return;
+      case T_ERROR: {
+        const fields = parseErrorFields(frame.body);
+        return this.#fail({
+          kind: 'gateway-error',
+          detail: `could not read the target's catalog for masking: ${fields['M'] ?? ''}`,
+        });
+      }
+      case T_READY:
+        this.#preflightRows = undefined;
+        this.config.preflight!.done(rows);
+        return this.#becomeReady(frame.body[0] ?? 0x49);
+      default:
+        return; // RowDescription, CommandComplete, notices
     }
   }
 

@@ -11,6 +11,7 @@
  *   ReadyForQuery pops "upstream" entries, and "synthetic" entries at the head go out as soon as
  *   everything before them has.
  */
+import { maskingRefusal, type ResultMasker } from '../mask/result-masker.ts';
 import type { PgFrame } from '../pg/framer.ts';
 import { errorResponse, readyForQuery } from '../pg/messages.ts';
 
@@ -18,6 +19,8 @@ export interface StatementVerdict {
   allowed: boolean;
   /** Shown to the client when refused. */
   message: string;
+  /** Parse trees of the statements (for masking lineage). */
+  statements?: Array<Record<string, unknown>>;
 }
 
 export interface StatementChecker {
@@ -51,7 +54,17 @@ export class StatementFlow {
     private readonly checker: StatementChecker,
     private readonly toUpstream: (bytes: Uint8Array) => void,
     private readonly toClient: (bytes: Uint8Array) => void,
+    private readonly masker?: ResultMasker,
   ) {}
+
+  /** Policy first; then statements whose results masking could not follow are refused too. */
+  #check(sql: string | undefined, protocol: 'simple' | 'extended'): StatementVerdict {
+    if (sql === undefined) return NOT_UTF8;
+    const v = this.checker.check(sql, protocol);
+    if (!v.allowed || !this.masker?.active || !v.statements) return v;
+    const refusal = maskingRefusal(v.statements, this.masker.plansFor(v.statements));
+    return refusal ? { allowed: false, message: refusal } : v;
+  }
 
   /** Client messages after startup; returns the messages to forward, in order. */
   client(frames: PgFrame[]): PgFrame[] {
@@ -59,10 +72,10 @@ export class StatementFlow {
     for (const f of frames) {
       switch (f.type) {
         case Q: {
-          const sql = cstring(f.body, 0).text;
-          const v = sql === undefined ? NOT_UTF8 : this.checker.check(sql, 'simple');
+          const v = this.#check(cstring(f.body, 0).text, 'simple');
           if (v.allowed) {
             forward.push(f);
+            this.masker?.client(f, v.statements);
             this.#queue.push({ kind: 'upstream' });
           } else {
             this.#flushForward(forward);
@@ -74,9 +87,9 @@ export class StatementFlow {
           if (this.#batchError !== undefined) break;
           const name = cstring(f.body, 0);
           const sql = cstring(f.body, name.end).text;
-          const v = sql === undefined ? NOT_UTF8 : this.checker.check(sql, 'extended');
+          const v = this.#check(sql, 'extended');
           this.#statements.set(name.text ?? '', v.allowed);
-          if (v.allowed) this.#forwardInBatch(forward, f);
+          if (v.allowed) this.#forwardInBatch(forward, f, v.statements);
           else this.#batchError = v.message;
           break;
         }
@@ -99,11 +112,13 @@ export class StatementFlow {
         case S: {
           if (this.#batchError === undefined) {
             forward.push(f);
+            this.masker?.client(f);
             this.#queue.push({ kind: 'upstream' });
           } else if (this.#batchForwarded) {
             // Part of the batch already went; the target answers it, then our error goes
             // before its ReadyForQuery.
             forward.push(f);
+            this.masker?.client(f);
             this.#queue.push({ kind: 'upstream', injectBefore: refusal(this.#batchError) });
           } else {
             this.#flushForward(forward);
@@ -121,7 +136,10 @@ export class StatementFlow {
           // Bind/Describe/Execute/Flush follow the batch; COPY data, Terminate pass.
           if (this.#batchError !== undefined && isBatchMessage(f.type)) break;
           if (isBatchMessage(f.type)) this.#forwardInBatch(forward, f);
-          else forward.push(f);
+          else {
+            forward.push(f);
+            this.masker?.client(f);
+          }
       }
     }
     return forward;
@@ -141,13 +159,13 @@ export class StatementFlow {
           this.#queue.shift();
           if (head.injectBefore) out.push(head.injectBefore);
         }
-        out.push(f.raw);
+        out.push(this.masker?.active ? this.masker.upstream(f) : f.raw);
         while (this.#queue[0]?.kind === 'synthetic') {
           out.push((this.#queue.shift() as { bytes: Uint8Array }).bytes);
         }
         continue;
       }
-      out.push(f.raw);
+      out.push(this.masker?.active ? this.masker.upstream(f) : f.raw);
     }
     return out;
   }
@@ -167,8 +185,9 @@ export class StatementFlow {
     this.toUpstream(bytes);
   }
 
-  #forwardInBatch(forward: PgFrame[], f: PgFrame): void {
+  #forwardInBatch(forward: PgFrame[], f: PgFrame, statements?: Array<Record<string, unknown>>): void {
     forward.push(f);
+    this.masker?.client(f, statements);
     this.#batchForwarded = true;
   }
 

@@ -23,7 +23,7 @@ export const CEDAR_SCHEMA = `namespace Postern {
   entity Workload in [Group] { issuer: String, subject: String, claims: Claims };
   entity Connection { name: String };
   entity Table in [Connection] { name: String, schema: String };
-  entity Column in [Table] { name: String, table: String };
+  entity Column in [Table, Connection] { name: String, table: String };
 
   type SqlContext = {
     hasWhere: Bool,

@@ -28,8 +28,10 @@ export interface GateVerdict {
   kinds: string[];
   decisions: ActionDecision[];
   tables: string[];
-  /** Parse trees' statements, for masking lineage (undefined when refused before parsing). */
-  statements?: StatementClass[];
+  /** Classified statements (undefined when refused before parsing). */
+  classes?: StatementClass[];
+  /** Their parse trees, for masking lineage. */
+  statements?: Array<Record<string, unknown>>;
 }
 
 const MAX_CACHE = 1000;
@@ -51,7 +53,7 @@ export class SqlGate {
     if (hit) return hit;
     const verdict = this.#decide(sql);
     // Verdicts that depend on session state (PREPARE/EXECUTE) are not cached.
-    const stateful = verdict.statements?.some((s) => s.prepares !== undefined || s.executes.length > 0);
+    const stateful = verdict.classes?.some((s) => s.prepares !== undefined || s.executes.length > 0);
     if (!stateful) {
       if (this.#cache.size >= MAX_CACHE) this.#cache.delete(this.#cache.keys().next().value!);
       this.#cache.set(sql, verdict);
@@ -73,13 +75,14 @@ export class SqlGate {
       return refused('unparsable', `statement refused: it does not parse (${why})`, [], []);
     }
     const kinds = statements.map((s) => s.kind);
+    const preparedHere = new Map<string, StatementClass[]>();
     const decisions: ActionDecision[] = [];
     const tables = new Set<string>();
     for (const s of statements) {
       for (const t of s.tables) tables.add(t);
       const classes = [s];
       for (const name of s.executes) {
-        const prepared = this.#prepared.get(name);
+        const prepared = preparedHere.get(name) ?? this.#prepared.get(name);
         if (!prepared) {
           return refused(
             'unknown-prepared',
@@ -92,10 +95,12 @@ export class SqlGate {
       }
       for (const c of classes) {
         const denied = this.#authorizeClass(c, decisions);
-        if (denied) return { ...denied, kinds, tables: [...tables], statements };
+        if (denied) return { ...denied, kinds, tables: [...tables], classes: statements };
       }
+      // A later EXECUTE in the same query may use it; kept only if the whole query is allowed.
+      if (s.prepares !== undefined) preparedHere.set(s.prepares, [s]);
     }
-    for (const s of statements) if (s.prepares !== undefined) this.#prepared.set(s.prepares, [s]);
+    for (const [name, c] of preparedHere) this.#prepared.set(name, c);
     return {
       allowed: true,
       outcome: 'allow',
@@ -103,7 +108,8 @@ export class SqlGate {
       kinds,
       decisions,
       tables: [...tables],
-      statements,
+      classes: statements,
+      statements: statements.map((s) => s.node),
     };
   }
 

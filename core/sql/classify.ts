@@ -39,6 +39,8 @@ export interface StatementClass {
   executes: string[];
   /** PREPARE name AS ...: the session remembers this statement's class under the name. */
   prepares?: string;
+  /** The statement's parse tree node (`{SelectStmt: {...}}`). */
+  node: Record<string, unknown>;
 }
 
 /** Functions that reach the server's files, other servers or other sessions. */
@@ -166,6 +168,7 @@ export function classifyStatement(stmt: Node): StatementClass {
     functions: new Set(),
     hasWhere: true,
     executes: [],
+    node: stmt,
   };
   const add = (action: SqlAction, table?: string) => {
     let set = c.actions.get(action);

@@ -16,9 +16,7 @@ import { safeCloseCode } from '../close-codes.ts';
 import { decodeSessionStart, SESSION_START_HEADER, type SessionStart } from './session-start.ts';
 import { endRecord, FallbackOutbox, startRecord } from './session-record.ts';
 import type { SessionRecord } from '../../workers/db/session-records.ts';
-import { policySubject } from '../../core/policy/principal.ts';
-import { SqlGate } from '../../core/policy/sql-gate.ts';
-import { compiledPolicies, sqlParser } from '../../workers/policy/runtime.ts';
+import { buildSessionPolicy, type SessionPolicy } from './session-policy.ts';
 
 /** How long a connector has to open the data channel after the dial request. */
 const CHANNEL_TIMEOUT_MS = 10_000;
@@ -69,13 +67,9 @@ export class SessionDO extends DurableObject<Env> {
     if (!start) return json(400, 'invalid_input', 'missing session parameters');
     this.#start = start;
     const conn = start.connection;
-    let gate: SqlGate;
+    let policy: SessionPolicy;
     try {
-      gate = new SqlGate(
-        await sqlParser(),
-        compiledPolicies(start.policies),
-        policySubject(start.identity, conn.name),
-      );
+      policy = await buildSessionPolicy(start, this.env.MASKING_KEY ?? this.env.CREDENTIAL_KEYS);
     } catch (e) {
       console.error(
         JSON.stringify({ msg: 'policy set unusable', connection: conn.name, error: (e as Error).message }),
@@ -123,7 +117,7 @@ export class SessionDO extends DurableObject<Env> {
         upstreamDatabase: conn.database,
         gatewayKey: dial.gatewayKey,
         maxMessageBytes: MAX_MESSAGE_BYTES,
-        checker: { check: (sql) => gate.check(sql) },
+        ...policy.config,
       },
       {
         toClient: (bytes) => ws.send(bytes),

@@ -5,6 +5,7 @@
 import type { Identity } from '../../core/identity/identity.ts';
 import type { TargetSpec } from '../../core/tunnel/protocol.ts';
 import type { PolicySetSpec } from '../../workers/policy/runtime.ts';
+import type { MaskingConfig } from '../../core/mask/config.ts';
 
 export interface SessionConnection {
   id: string;
@@ -15,6 +16,7 @@ export interface SessionConnection {
   username: string;
   credential:
     { kind: 'encrypted'; keyId: string; ciphertext: string } | { kind: 'connector_ref'; ref: string };
+  masking: MaskingConfig;
 }
 
 export interface SessionStart {

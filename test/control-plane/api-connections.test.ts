@@ -43,6 +43,7 @@ describe('connection CRUD', () => {
       username: 'app',
       credential: { kind: 'encrypted' },
       allow: { subjects: ['alice'], groups: ['dba'] },
+      masking: { columns: [], detectors: {} },
       createdAt: expect.any(String),
       updatedAt: expect.any(String),
     });

@@ -27,6 +27,9 @@ describe('admin API authentication', () => {
     ['DELETE', '/connections/x'],
     ['GET', '/sessions'],
     ['GET', `/sessions/${'a'.repeat(64)}`],
+    ['GET', '/policies'],
+    ['PUT', '/policies/x', { text: 'forbid(principal, action, resource);' }],
+    ['GET', '/policy-schema'],
     ['GET', '/no-such-route'],
     // A name that cannot validate must still be refused for auth first, so the path check that
     // exempts the OpenAPI document cannot be used to probe validation.
@@ -54,8 +57,13 @@ describe('admin API authentication', () => {
       [
         '/connections',
         '/connections/{name}',
+        '/connections/{name}/policies',
+        '/connections/{name}/policies/{policy}',
         '/connectors',
         '/connectors/{name}',
+        '/policies',
+        '/policies/{name}',
+        '/policy-schema',
         '/sessions',
         '/sessions/{id}',
       ].sort(),

@@ -74,7 +74,7 @@ export async function startControlPlaneDb(): Promise<ControlPlaneDb> {
     sql: async <R extends pg.QueryResultRow>(text: string, params?: unknown[]) =>
       (await c.query<R>(text, params)).rows,
     reset: async () => {
-      await c.query('TRUNCATE sessions, connections, connectors');
+      await c.query('TRUNCATE policies, sessions, connections, connectors');
     },
     stop: async () => {
       await c.end();

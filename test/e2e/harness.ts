@@ -225,3 +225,21 @@ export async function waitFor(
     await new Promise((r) => setTimeout(r, 100));
   }
 }
+
+/**
+ * A connection to the demo database with the allow-list shorthand for the demo group: every
+ * action, nothing masked. For tests of the transport itself (the demo connection has the demo
+ * policy and masking).
+ */
+export async function addOpenConnection(stack: Stack, name: string): Promise<void> {
+  const dsn = new URL(stack.targetDsn);
+  await stack.admin.post('/connections', {
+    name,
+    connector: 'local',
+    target: { host: '127.0.0.1', port: stack.pg.port },
+    database: 'demo',
+    username: 'demo_app',
+    credential: { password: decodeURIComponent(dsn.password) },
+    allow: { subjects: [], groups: ['demo'] },
+  });
+}

@@ -5,6 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
 import {
+  addOpenConnection,
   AUTH_USERS,
   clientEnv,
   fetchToken,
@@ -21,7 +22,10 @@ let connect: Proc & { port: number };
 
 beforeAll(async () => {
   stack = await startTestStack();
-  connect = await startConnect(stack, 'demo', clientEnv(stack));
+  // The transport under test, without the demo policy's refusals and masking (policy.test.ts
+  // and masking.test.ts cover those).
+  await addOpenConnection(stack, 'spine');
+  connect = await startConnect(stack, 'spine', clientEnv(stack));
 });
 
 afterAll(async () => {
@@ -291,7 +295,7 @@ describe('identity at the edge', () => {
 
   it('refuses an identity that is not on the connection allow-list', async () => {
     const token = await fetchToken(stack, stack.adminClientId, stack.adminClientSecret); // admin group only
-    const c = await startConnect(stack, 'demo', { POSTERN_TOKEN: token });
+    const c = await startConnect(stack, 'spine', { POSTERN_TOKEN: token });
     try {
       const r = await psql(c.port, 'select 1');
       expect(r.code).not.toBe(0);
@@ -311,7 +315,7 @@ describe('identity at the edge', () => {
       endedAt: string | null;
     }> = [];
     while (Date.now() < deadline) {
-      const body = await stack.admin.get<{ sessions: typeof sessions }>('/sessions?connection=demo');
+      const body = await stack.admin.get<{ sessions: typeof sessions }>('/sessions?connection=spine');
       sessions = body.sessions;
       if (sessions.some((s) => s.endedAt)) break;
       await new Promise((r) => setTimeout(r, 200));

@@ -4,6 +4,7 @@
  * hash is ever copied. A credential ref (`env:NAME`, `file:/path`) names where the connector finds
  * the secret, it is not the secret, so it is shown.
  */
+import { DEFAULT_MASKING } from '../../core/mask/config.ts';
 import type { ConnectionView } from '../db/connections-repo.ts';
 import type { ConnectorRow } from '../db/connectors-repo.ts';
 import type { SessionRow } from '../db/sessions-repo.ts';
@@ -31,6 +32,7 @@ export function presentConnection(row: ConnectionView) {
         ? { kind: 'connector_ref' as const, ref: row.credentialRef ?? '' }
         : { kind: 'encrypted' as const },
     allow: { subjects: row.allowSubjects, groups: row.allowGroups },
+    masking: row.masking ?? DEFAULT_MASKING,
     createdAt: row.createdAt.toISOString(),
     updatedAt: row.updatedAt.toISOString(),
   };

@@ -99,6 +99,40 @@ const Credential = z
 
 const Principals = z.array(text(256)).max(1000);
 
+const IDENT = z
+  .string()
+  .min(1)
+  .max(63)
+  .regex(/^[^\u0000-\u001f\u007f."]+$/, 'a table or column name (no dots, quotes or control characters)');
+const StrategyEnum = z.enum(['redact', 'partial', 'token']);
+const DetectorStrategy = z.enum(['redact', 'partial', 'token', 'off']);
+
+export const Masking = z
+  .strictObject({
+    columns: z
+      .array(z.strictObject({ table: IDENT, column: IDENT, strategy: StrategyEnum }))
+      .max(500)
+      .default([]),
+    detectors: z
+      .strictObject({
+        email: DetectorStrategy.optional(),
+        card: DetectorStrategy.optional(),
+        ssn: DetectorStrategy.optional(),
+        phone: DetectorStrategy.optional(),
+        iban: DetectorStrategy.optional(),
+        ipv4: DetectorStrategy.optional(),
+        ipv6: DetectorStrategy.optional(),
+        jwt: DetectorStrategy.optional(),
+        cloud_key: DetectorStrategy.optional(),
+        private_key: DetectorStrategy.optional(),
+      })
+      .default({}),
+  })
+  .openapi('Masking', {
+    description:
+      'Column rules (table.column → strategy) and value detectors (default redact). Who sees unmasked data is the Cedar `unmask` decision.',
+  });
+
 export const CreateConnection = z
   .strictObject({
     name: NAME,
@@ -111,7 +145,11 @@ export const CreateConnection = z
     allow: z
       .strictObject({ subjects: Principals.default([]), groups: Principals.default([]) })
       .default({ subjects: [], groups: [] })
-      .openapi({ description: 'Who may connect: a caller whose subject or one of whose groups is listed.' }),
+      .openapi({
+        description:
+          'Shorthand policy: listed subjects and groups get every action on this connection (connect, all SQL, unmask). Use policies for finer rules.',
+      }),
+    masking: Masking.optional(),
   })
   .openapi('CreateConnection');
 
@@ -124,6 +162,7 @@ export const UpdateConnection = z
     username: text(63).optional(),
     credential: Credential.optional(),
     allow: z.strictObject({ subjects: Principals.optional(), groups: Principals.optional() }).optional(),
+    masking: Masking.optional(),
   })
   .openapi('UpdateConnection');
 
@@ -140,6 +179,7 @@ export const Connection = z
       .object({ kind: z.enum(['encrypted', 'connector_ref']), ref: z.string().optional() })
       .openapi({ description: 'What kind of credential is set; never the secret itself.' }),
     allow: z.object({ subjects: z.array(z.string()), groups: z.array(z.string()) }),
+    masking: Masking,
     createdAt: z.string(),
     updatedAt: z.string(),
   })

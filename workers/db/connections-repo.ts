@@ -8,6 +8,7 @@ import { PosternError } from '../../core/errors.ts';
 import { encryptCredential, parseKeyring } from '../../core/crypto/credentials.ts';
 import { randomToken } from '../../core/crypto/secrets.ts';
 import type { Db } from './client.ts';
+import type { MaskingConfig } from '../../core/mask/config.ts';
 import { getConnectorByName } from './connectors-repo.ts';
 import { deletePoliciesOfScope } from './policies-repo.ts';
 import { isForeignKeyViolation, isUniqueViolation } from './pg-errors.ts';
@@ -27,6 +28,7 @@ export interface ConnectionInput {
   username: string;
   credential: CredentialInput;
   allow: { subjects: string[]; groups: string[] };
+  masking?: MaskingConfig;
 }
 
 /** A PATCH: absent fields keep their value; `target` and `allow` merge field by field. */
@@ -37,6 +39,7 @@ export interface ConnectionPatch {
   username?: string;
   credential?: CredentialInput;
   allow?: Partial<ConnectionInput['allow']>;
+  masking?: MaskingConfig;
 }
 
 type CredentialColumns = Pick<
@@ -105,6 +108,7 @@ export async function createConnection(
     ...(await credentialColumns(credentialKeys, id, input.credential)),
     allowSubjects: input.allow.subjects,
     allowGroups: input.allow.groups,
+    masking: input.masking ?? null,
   };
   try {
     const [row] = await db.insert(connections).values(values).returning();
@@ -138,6 +142,7 @@ export async function updateConnection(
     Object.assign(set, await credentialColumns(credentialKeys, existing.id, patch.credential));
   if (patch.allow?.subjects !== undefined) set.allowSubjects = patch.allow.subjects;
   if (patch.allow?.groups !== undefined) set.allowGroups = patch.allow.groups;
+  if (patch.masking !== undefined) set.masking = patch.masking;
   try {
     const [row] = await db.update(connections).set(set).where(eq(connections.id, existing.id)).returning();
     if (!row) throw new PosternError('NOT_FOUND', `no connection named "${name}"`);

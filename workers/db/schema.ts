@@ -2,6 +2,7 @@
  * The control-plane database (Neon Postgres in production). The single source of truth for its
  * shape: `npm run db:generate` turns changes into SQL in migrations/. See docs/storage.md.
  */
+import type { MaskingConfig } from '../../core/mask/config.ts';
 import { bigint, index, integer, jsonb, pgTable, text, timestamp, uniqueIndex } from 'drizzle-orm/pg-core';
 
 export type TargetTls = 'disable' | 'verify-full';
@@ -43,6 +44,8 @@ export const connections = pgTable('connections', {
   /** Interim access rule until Cedar policies: these subjects and groups may connect. */
   allowSubjects: jsonb('allow_subjects').$type<string[]>().notNull().default([]),
   allowGroups: jsonb('allow_groups').$type<string[]>().notNull().default([]),
+  /** Masking rules (core/mask/config.ts); null = detectors on (redact), no column rules. */
+  masking: jsonb('masking').$type<MaskingConfig>(),
   createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
   updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
 });

@@ -8,6 +8,7 @@ import { openDb } from '../db/client.ts';
 import { getConnectionByName } from '../db/connections-repo.ts';
 import { policiesForConnection, GLOBAL_SCOPE } from '../db/policies-repo.ts';
 import { allowListPolicy } from '../../core/policy/principal.ts';
+import { DEFAULT_MASKING } from '../../core/mask/config.ts';
 import type { PolicyDoc } from '../../core/policy/engine.ts';
 import { sha256Hex } from '../../core/crypto/secrets.ts';
 import type { SessionConnection } from '../../durable-objects/session/session-start.ts';
@@ -72,5 +73,6 @@ function toSessionConnection(row: ConnectionRow): SessionConnection {
     database: row.database,
     username: row.username,
     credential,
+    masking: row.masking ?? DEFAULT_MASKING,
   };
 }

@@ -1,0 +1,454 @@
+/**
+ * Masking on the wire: follows both query protocols closely enough to know, for every message
+ * the target sends, which statement and which result columns it belongs to, and rewrites what
+ * reaches the client: DataRow (text and binary), COPY OUT data, ErrorResponse/NoticeResponse
+ * fields (a unique violation's DETAIL echoes the value) and NotificationResponse payloads.
+ *
+ * The tracker mirrors the server's own bookkeeping (protocol §55.2): each forwarded client
+ * message expects its answer in order. If an answer ever does not fit, masking could be applied
+ * to the wrong columns, so the session is ended instead (fail closed).
+ */
+import { PosternError } from '../errors.ts';
+import type { PgFrame } from '../pg/framer.ts';
+import {
+  dataRow,
+  fieldList,
+  notification,
+  parseBind,
+  parseCopyOutResponse,
+  parseDataRow,
+  parseExecute,
+  parseFieldList,
+  parseNotification,
+  parseParse,
+  parseRowDescription,
+  parseTargetName,
+  type RowField,
+} from '../pg/rows.ts';
+import {
+  fieldStrategies,
+  planStatement,
+  type CatalogSnapshot,
+  type MaskedColumns,
+  type ResultPlan,
+} from './lineage.ts';
+import type { MaskCounts, Strategy, ValueMasker } from './value-masker.ts';
+
+type Stmt = Record<string, unknown>;
+
+/** What a result's columns need: a strategy (or null) and the wire format of each. */
+interface Columns {
+  strategies: Array<Strategy | null>;
+  fields?: RowField[];
+  formats: number[];
+}
+
+interface Prepared {
+  plan: ResultPlan | undefined;
+  fields?: RowField[];
+}
+
+type Pending =
+  | { k: 'query'; plans: Array<ResultPlan | undefined>; i: number; columns?: Columns }
+  | { k: 'parse' | 'bind' | 'close' | 'sync' }
+  | { k: 'describe'; target: 'S' | 'P'; name: string }
+  | { k: 'execute'; portal: string };
+
+const T = (c: string) => c.charCodeAt(0);
+// Types whose binary send format is their text (UTF-8): text, varchar, bpchar, name, unknown.
+const TEXTLIKE = new Set([25, 1043, 1042, 19, 705]);
+const JSON_OID = 114;
+const NUMERIC = new Set([20, 1700]); // int8, numeric
+const JSONB = 3802;
+
+export class ResultMasker {
+  readonly counts: MaskCounts = {};
+  readonly #pending: Pending[] = [];
+  readonly #statements = new Map<string, Prepared>();
+  readonly #portals = new Map<string, Prepared & { formats: number[] }>();
+  readonly #plans = new WeakMap<object, Array<ResultPlan | undefined>>();
+  readonly #cursors = new Map<string, ResultPlan | undefined>();
+  readonly #sqlPrepared = new Map<string, ResultPlan | undefined>();
+
+  #catalog: CatalogSnapshot;
+
+  constructor(
+    private readonly masked: MaskedColumns,
+    catalog: CatalogSnapshot,
+    private readonly values: ValueMasker,
+  ) {
+    this.#catalog = catalog;
+  }
+
+  /** The catalog snapshot read at session start (before any client statement). */
+  useCatalog(catalog: CatalogSnapshot): void {
+    this.#catalog = catalog;
+  }
+
+  /** Masking has work to do in this session at all (else the session skips it entirely). */
+  get active(): boolean {
+    return this.masked.size > 0 || this.values.detecting;
+  }
+
+  /**
+   * The plan of each statement of a checked SQL text (cached per verdict). Cursors and SQL-level
+   * prepared statements return their rows later (FETCH, EXECUTE): those take the plan of the
+   * DECLARE / PREPARE that named them.
+   */
+  plansFor(statements: Stmt[] | undefined): Array<ResultPlan | undefined> {
+    if (!statements) return [];
+    const hit = this.#plans.get(statements);
+    if (hit) return hit;
+    let stateful = false;
+    const plans = statements.map((s) => {
+      const kind = Object.keys(s)[0] ?? '';
+      const body = (s[kind] ?? {}) as Record<string, unknown>;
+      switch (kind) {
+        case 'DeclareCursorStmt':
+        case 'PrepareStmt': {
+          stateful = true;
+          const plan = planStatement(s, this.masked, this.#catalog);
+          const name = String(body[kind === 'PrepareStmt' ? 'name' : 'portalname'] ?? '');
+          (kind === 'PrepareStmt' ? this.#sqlPrepared : this.#cursors).set(name, plan);
+          return undefined;
+        }
+        case 'FetchStmt':
+          stateful = true;
+          return this.#cursors.get(String(body['portalname'] ?? '')) ?? this.#unknownSource();
+        case 'ExecuteStmt':
+          stateful = true;
+          return this.#sqlPrepared.get(String(body['name'] ?? '')) ?? this.#unknownSource();
+        default:
+          return planStatement(s, this.masked, this.#catalog);
+      }
+    });
+    if (!stateful) this.#plans.set(statements, plans);
+    return plans;
+  }
+
+  /** Rows from a cursor or statement we never saw declared: every column masked. */
+  #unknownSource(): ResultPlan | undefined {
+    if (this.masked.size === 0) return undefined;
+    return { targets: ['star'], tainted: true, names: new Map() };
+  }
+
+  /** A client message that was forwarded (with the parse trees of Query/Parse). */
+  client(f: PgFrame, statements?: Stmt[]): void {
+    if (!this.active) return;
+    switch (f.type) {
+      case T('Q'):
+        this.#pending.push({ k: 'query', plans: this.plansFor(statements), i: 0 });
+        return;
+      case T('P'):
+        this.#statements.set(parseParse(f.body), { plan: this.plansFor(statements)[0] });
+        this.#pending.push({ k: 'parse' });
+        return;
+      case T('B'): {
+        const b = parseBind(f.body);
+        const stmt = this.#statements.get(b.statement);
+        this.#portals.set(b.portal, {
+          plan: stmt?.plan,
+          ...(stmt?.fields ? { fields: stmt.fields } : {}),
+          formats: b.resultFormats,
+        });
+        this.#pending.push({ k: 'bind' });
+        return;
+      }
+      case T('D'): {
+        const d = parseTargetName(f.body);
+        this.#pending.push({ k: 'describe', target: d.kind === T('S') ? 'S' : 'P', name: d.name });
+        return;
+      }
+      case T('E'):
+        this.#pending.push({ k: 'execute', portal: parseExecute(f.body) });
+        return;
+      case T('C'): {
+        const c = parseTargetName(f.body);
+        (c.kind === T('S') ? this.#statements : this.#portals).delete(c.name);
+        this.#pending.push({ k: 'close' });
+        return;
+      }
+      case T('S'):
+        this.#pending.push({ k: 'sync' });
+        return;
+      default:
+        return; // Flush, COPY data, Terminate: no answer of their own
+    }
+  }
+
+  /** A target message; returns what the client gets instead (or the same bytes). */
+  upstream(f: PgFrame): Uint8Array {
+    const head = this.#pending[0];
+    switch (f.type) {
+      case T('1'):
+        return this.#done(head, 'parse', f);
+      case T('2'):
+        return this.#done(head, 'bind', f);
+      case T('3'):
+        return this.#done(head, 'close', f);
+      case T('t'):
+        if (head?.k !== 'describe') throw desync('ParameterDescription');
+        return f.raw;
+      case T('n'):
+        return this.#done(head, 'describe', f);
+      case T('T'): {
+        const fields = parseRowDescription(f.body);
+        if (head?.k === 'query') {
+          head.columns = this.#columns(
+            head.plans[head.i],
+            fields,
+            fields.map((x) => x.format),
+          );
+        } else if (head?.k === 'describe') {
+          const target = head.target === 'S' ? this.#statements.get(head.name) : this.#portals.get(head.name);
+          if (target) target.fields = fields;
+          this.#pending.shift();
+        } else throw desync('RowDescription');
+        return f.raw;
+      }
+      case T('D'):
+        return this.#dataRow(head, f);
+      case T('C'):
+      case T('I'):
+        if (head?.k === 'query') {
+          head.i++;
+          head.columns = undefined;
+          return f.raw;
+        }
+        return this.#done(head, 'execute', f);
+      case T('s'):
+        return this.#done(head, 'execute', f);
+      case T('H'): {
+        const copy = parseCopyOutResponse(f.body);
+        const cols = this.#resultColumns(head);
+        if (head?.k === 'query')
+          head.columns = { strategies: cols?.strategies ?? [], formats: copy.columnFormats };
+        return f.raw;
+      }
+      case T('d'):
+        return this.#copyData(head, f);
+      case T('E'): {
+        // The server skips to Sync after an extended-protocol error; so do we.
+        if (head && head.k !== 'query') {
+          while (this.#pending.length > 0 && this.#pending[0]!.k !== 'sync') this.#pending.shift();
+        }
+        return this.#fields('E', f);
+      }
+      case T('N'):
+        return this.#fields('N', f);
+      case T('A'):
+        return this.#notification(f);
+      case T('Z'):
+        while (this.#pending.length > 0) {
+          const p = this.#pending.shift()!;
+          if (p.k === 'query' || p.k === 'sync') break;
+        }
+        return f.raw;
+      default:
+        return f.raw; // ParameterStatus, CopyDone, CopyInResponse...
+    }
+  }
+
+  #done(head: Pending | undefined, k: Pending['k'], f: PgFrame): Uint8Array {
+    if (head?.k !== k) throw desync(`${String.fromCharCode(f.type)} while expecting ${head?.k ?? 'nothing'}`);
+    this.#pending.shift();
+    return f.raw;
+  }
+
+  #columns(plan: ResultPlan | undefined, fields: RowField[] | undefined, formats: number[]): Columns {
+    const n = fields?.length ?? 0;
+    const strategies =
+      plan && fields ? fieldStrategies(plan, fields, this.#catalog) : new Array<null>(n).fill(null);
+    return { strategies, ...(fields ? { fields } : {}), formats };
+  }
+
+  #resultColumns(head: Pending | undefined): Columns | undefined {
+    if (head?.k === 'query') {
+      if (head.columns) return head.columns;
+      const plan = head.plans[head.i];
+      // COPY has no RowDescription: explicit targets line up by position (a `*` was refused).
+      return plan
+        ? { strategies: plan.targets.map((t) => (t === 'star' ? 'redact' : t)), formats: [] }
+        : undefined;
+    }
+    if (head?.k === 'execute') {
+      const portal = this.#portals.get(head.portal);
+      if (!portal) return undefined;
+      if (!portal.fields) {
+        // Never described: positions of masked targets are still known when there is no `*`.
+        const t = portal.plan?.targets ?? [];
+        return { strategies: t.map((x) => (x === 'star' ? 'redact' : x)), formats: portal.formats };
+      }
+      return this.#columns(portal.plan, portal.fields, portal.formats);
+    }
+    return undefined;
+  }
+
+  #dataRow(head: Pending | undefined, f: PgFrame): Uint8Array {
+    if (head?.k !== 'query' && head?.k !== 'execute') throw desync('DataRow');
+    const cols = head.k === 'query' ? head.columns : this.#resultColumns(head);
+    const values = parseDataRow(f.body);
+    let changed = false;
+    const plan = head.k === 'query' ? head.plans[head.i] : this.#portals.get(head.portal)?.plan;
+    const out = values.map((v, i) => {
+      if (v === null) return v;
+      let strategy = cols?.strategies[i] ?? null;
+      // No description and a masked plan with a `*`: nothing says which column is which.
+      if (!cols && plan) strategy = 'redact';
+      const format = formatOf(cols?.formats ?? [], i);
+      const type = cols?.fields?.[i]?.typeOid;
+      const m = strategy ? this.#whole(v, strategy, format, type) : this.#detect(v, format, type);
+      if (m !== v) changed = true;
+      return m;
+    });
+    return changed ? dataRow(out) : f.raw;
+  }
+
+  #whole(v: Uint8Array, strategy: Strategy, format: number, type: number | undefined): Uint8Array | null {
+    this.counts['column'] = (this.counts['column'] ?? 0) + 1;
+    if (type === undefined || TEXTLIKE.has(type)) return this.values.whole(v, strategy);
+    if (type === JSON_OID || type === JSONB) {
+      // Keep it valid JSON for drivers that parse json columns: a string holding the mask.
+      const text = enc.encode(JSON.stringify(dec.decode(this.values.whole(v, strategy))));
+      return format === 1 && type === JSONB ? concat2(new Uint8Array([1]), text) : text;
+    }
+    // Numbers, dates, arrays, records...: no placeholder fits the type, so SQL NULL.
+    return null;
+  }
+
+  #detect(v: Uint8Array, format: number, type: number | undefined): Uint8Array | null {
+    if (type !== undefined && !TEXTLIKE.has(type) && type !== JSON_OID && type !== JSONB) {
+      // A card number stored as a number: the value is the detection, and no mask fits the type.
+      if (format === 0 && NUMERIC.has(type) && this.values.detected(v, this.counts)) return null;
+      return v;
+    }
+    if (format !== 0 && type !== undefined && !TEXTLIKE.has(type) && type !== JSON_OID) return v;
+    return this.values.detected(v, this.counts) ?? v;
+  }
+
+  #copyData(head: Pending | undefined, f: PgFrame): Uint8Array {
+    const cols = this.#resultColumns(head);
+    const line = f.body;
+    const fields = splitTabs(line);
+    let changed = false;
+    const out = fields.map((field, i) => {
+      const strategy = cols?.strategies[i] ?? null;
+      if (field.byteLength === 2 && field[0] === 0x5c && field[1] === 0x4e) return field; // \N
+      const m = strategy
+        ? this.values.whole(field, strategy)
+        : (this.values.detected(field, this.counts) ?? field);
+      if (m !== field) changed = true;
+      return m;
+    });
+    if (!changed) return f.raw;
+    return typedCopyData(joinTabs(out));
+  }
+
+  #fields(type: 'E' | 'N', f: PgFrame): Uint8Array {
+    const fields = parseFieldList(f.body);
+    let changed = false;
+    const out = fields.map(([code, value]): [string, string] => {
+      let v = value;
+      // "Key (email)=(ada@example.com) already exists." names a masked column: hide the value.
+      if (code === 'D' && this.masked.size > 0) v = hideKeyValues(v, this.masked);
+      v = this.values.detectedText(v, this.counts);
+      if (v !== value) changed = true;
+      return [code, v];
+    });
+    return changed ? fieldList(type, out) : f.raw;
+  }
+
+  #notification(f: PgFrame): Uint8Array {
+    const n = parseNotification(f.body);
+    const payload = this.values.detectedText(n.payload, this.counts);
+    return payload === n.payload ? f.raw : notification(n.pid, n.channel, payload);
+  }
+}
+
+function desync(what: string): PosternError {
+  return new PosternError('PROTOCOL_VIOLATION', `unexpected ${what} from the target (masking lost track)`);
+}
+
+function formatOf(formats: number[], i: number): number {
+  if (formats.length === 0) return 0;
+  if (formats.length === 1) return formats[0]!;
+  return formats[i] ?? 0;
+}
+
+/** DETAIL texts that echo row values: key violations and "Failing row contains (...)". */
+function hideKeyValues(detail: string, masked: MaskedColumns): string {
+  const names = new Set<string>();
+  for (const cols of masked.values()) for (const c of cols.keys()) names.add(c);
+  const key = /^Key \((.*?)\)=\((.*)\)(.*)$/s.exec(detail);
+  if (key) {
+    const cols = key[1]!.split(',').map((c) => c.trim().replace(/^"|"$/g, ''));
+    if (cols.some((c) => names.has(c))) return `Key (${key[1]})=([REDACTED])${key[3]}`;
+    return detail;
+  }
+  if (/^Failing row contains \(/.test(detail)) return 'Failing row contains ([REDACTED]).';
+  return detail;
+}
+
+const enc = new TextEncoder();
+const dec = new TextDecoder();
+
+function splitTabs(line: Uint8Array): Uint8Array[] {
+  const parts: Uint8Array[] = [];
+  let end = line.byteLength;
+  if (end > 0 && line[end - 1] === 0x0a) end--;
+  let start = 0;
+  for (let i = 0; i <= end; i++) {
+    if (i === end || line[i] === 0x09) {
+      parts.push(line.subarray(start, i));
+      start = i + 1;
+    }
+  }
+  return parts;
+}
+
+function joinTabs(parts: Uint8Array[]): Uint8Array {
+  let n = parts.length; // tabs + final newline
+  for (const p of parts) n += p.byteLength;
+  const out = new Uint8Array(n);
+  let o = 0;
+  parts.forEach((p, i) => {
+    out.set(p, o);
+    o += p.byteLength;
+    out[o++] = i === parts.length - 1 ? 0x0a : 0x09;
+  });
+  return out;
+}
+
+function typedCopyData(body: Uint8Array): Uint8Array {
+  const out = new Uint8Array(5 + body.byteLength);
+  out[0] = T('d');
+  new DataView(out.buffer).setInt32(1, 4 + body.byteLength);
+  out.set(body, 5);
+  return out;
+}
+
+function concat2(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const out = new Uint8Array(a.byteLength + b.byteLength);
+  out.set(a);
+  out.set(b, a.byteLength);
+  return out;
+}
+
+/**
+ * Statements whose result cannot be masked column by column: COPY of a whole table (no
+ * RowDescription says which column is which) and binary or CSV COPY of masked data. They are
+ * refused rather than passed unmasked.
+ */
+export function maskingRefusal(statements: Stmt[], plans: Array<ResultPlan | undefined>): string | undefined {
+  for (let i = 0; i < statements.length; i++) {
+    const s = statements[i]!;
+    const copy = s['CopyStmt'] as Record<string, unknown> | undefined;
+    if (!copy || copy['is_from'] || !plans[i]) continue;
+    if (!copy['query'])
+      return 'COPY of a table with masked columns is refused: use COPY (SELECT ...) TO STDOUT';
+    const options = JSON.stringify(copy['options'] ?? []).toLowerCase();
+    if (/"(binary|csv)"/.test(options))
+      return 'binary or CSV COPY of masked columns is refused: use the text format';
+  }
+  return undefined;
+}

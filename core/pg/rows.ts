@@ -1,0 +1,185 @@
+/**
+ * Codecs for the messages masking rewrites or reads (protocol §55.7): RowDescription, DataRow,
+ * Bind (result formats), CopyOutResponse, NotificationResponse and error/notice fields. Every
+ * reader checks bounds and throws PROTOCOL_VIOLATION on a malformed message.
+ */
+import { PosternError } from '../errors.ts';
+import { typedMessage } from './messages.ts';
+
+export interface RowField {
+  name: string;
+  tableOid: number;
+  attnum: number;
+  typeOid: number;
+  /** 0 text, 1 binary. */
+  format: number;
+}
+
+const dec = new TextDecoder();
+const enc = new TextEncoder();
+
+class Reader {
+  readonly #view: DataView;
+  off = 0;
+  constructor(readonly body: Uint8Array) {
+    this.#view = new DataView(body.buffer, body.byteOffset, body.byteLength);
+  }
+  #need(n: number): void {
+    if (this.off + n > this.body.byteLength)
+      throw new PosternError('PROTOCOL_VIOLATION', 'message shorter than its contents');
+  }
+  i16(): number {
+    this.#need(2);
+    const v = this.#view.getInt16(this.off);
+    this.off += 2;
+    return v;
+  }
+  i32(): number {
+    this.#need(4);
+    const v = this.#view.getInt32(this.off);
+    this.off += 4;
+    return v;
+  }
+  u32(): number {
+    this.#need(4);
+    const v = this.#view.getUint32(this.off);
+    this.off += 4;
+    return v;
+  }
+  bytes(n: number): Uint8Array {
+    this.#need(n);
+    const b = this.body.subarray(this.off, this.off + n);
+    this.off += n;
+    return b;
+  }
+  cstring(): string {
+    const end = this.body.indexOf(0, this.off);
+    if (end < 0) throw new PosternError('PROTOCOL_VIOLATION', 'unterminated string');
+    const s = dec.decode(this.body.subarray(this.off, end));
+    this.off = end + 1;
+    return s;
+  }
+}
+
+export function parseRowDescription(body: Uint8Array): RowField[] {
+  const r = new Reader(body);
+  const n = r.i16();
+  const fields: RowField[] = [];
+  for (let i = 0; i < n; i++) {
+    const name = r.cstring();
+    const tableOid = r.u32();
+    const attnum = r.i16();
+    const typeOid = r.u32();
+    r.i16(); // typlen
+    r.i32(); // typmod
+    fields.push({ name, tableOid, attnum, typeOid, format: r.i16() });
+  }
+  return fields;
+}
+
+/** Column values; null for SQL NULL. Views into `body` (no copy). */
+export function parseDataRow(body: Uint8Array): Array<Uint8Array | null> {
+  const r = new Reader(body);
+  const n = r.i16();
+  const values: Array<Uint8Array | null> = [];
+  for (let i = 0; i < n; i++) {
+    const len = r.i32();
+    values.push(len < 0 ? null : r.bytes(len));
+  }
+  return values;
+}
+
+export function dataRow(values: Array<Uint8Array | null>): Uint8Array {
+  let size = 2;
+  for (const v of values) size += 4 + (v?.byteLength ?? 0);
+  const body = new Uint8Array(size);
+  const view = new DataView(body.buffer);
+  view.setInt16(0, values.length);
+  let o = 2;
+  for (const v of values) {
+    view.setInt32(o, v ? v.byteLength : -1);
+    o += 4;
+    if (v) {
+      body.set(v, o);
+      o += v.byteLength;
+    }
+  }
+  return typedMessage('D', body);
+}
+
+/** Bind: portal, statement and the result-column format codes. */
+export function parseBind(body: Uint8Array): { portal: string; statement: string; resultFormats: number[] } {
+  const r = new Reader(body);
+  const portal = r.cstring();
+  const statement = r.cstring();
+  const nParamFormats = r.i16();
+  for (let i = 0; i < nParamFormats; i++) r.i16();
+  const nParams = r.i16();
+  for (let i = 0; i < nParams; i++) {
+    const len = r.i32();
+    if (len > 0) r.bytes(len);
+  }
+  const nResult = r.i16();
+  const resultFormats: number[] = [];
+  for (let i = 0; i < nResult; i++) resultFormats.push(r.i16());
+  return { portal, statement, resultFormats };
+}
+
+/** Describe / Close: 'S' or 'P' and a name; Execute: portal name. */
+export function parseTargetName(body: Uint8Array): { kind: number; name: string } {
+  const r = new Reader(body);
+  const kind = r.bytes(1)[0]!;
+  return { kind, name: r.cstring() };
+}
+
+export function parseExecute(body: Uint8Array): string {
+  return new Reader(body).cstring();
+}
+
+export function parseParse(body: Uint8Array): string {
+  return new Reader(body).cstring();
+}
+
+export function parseCopyOutResponse(body: Uint8Array): { format: number; columnFormats: number[] } {
+  const r = new Reader(body);
+  const format = r.bytes(1)[0]!;
+  const n = r.i16();
+  const columnFormats: number[] = [];
+  for (let i = 0; i < n; i++) columnFormats.push(r.i16());
+  return { format, columnFormats };
+}
+
+export function parseNotification(body: Uint8Array): { pid: number; channel: string; payload: string } {
+  const r = new Reader(body);
+  return { pid: r.i32(), channel: r.cstring(), payload: r.cstring() };
+}
+
+export function notification(pid: number, channel: string, payload: string): Uint8Array {
+  const c = enc.encode(channel);
+  const p = enc.encode(payload);
+  const body = new Uint8Array(4 + c.byteLength + 1 + p.byteLength + 1);
+  new DataView(body.buffer).setInt32(0, pid);
+  body.set(c, 4);
+  body.set(p, 5 + c.byteLength);
+  return typedMessage('A', body);
+}
+
+/** ErrorResponse/NoticeResponse fields in order, as [code, value] pairs. */
+export function parseFieldList(body: Uint8Array): Array<[string, string]> {
+  const r = new Reader(body);
+  const out: Array<[string, string]> = [];
+  for (;;) {
+    const code = r.bytes(1)[0]!;
+    if (code === 0) return out;
+    out.push([String.fromCharCode(code), r.cstring()]);
+  }
+}
+
+export function fieldList(type: 'E' | 'N', fields: Array<[string, string]>): Uint8Array {
+  const parts: number[] = [];
+  for (const [code, value] of fields) {
+    parts.push(code.charCodeAt(0), ...enc.encode(value), 0);
+  }
+  parts.push(0);
+  return typedMessage(type, new Uint8Array(parts));
+}

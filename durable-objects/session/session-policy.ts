@@ -1,0 +1,54 @@
+/**
+ * Everything that decides and rewrites one session's traffic, built once at session start from
+ * what the Worker handed over: the statement gate (Cedar over the parse tree), the masking rules
+ * left after this principal's `unmask` decisions, and the catalog read masking needs.
+ */
+import { HmacSha256 } from '../../core/crypto/hmac-sync.ts';
+import { catalogQuery, parseCatalog } from '../../core/mask/catalog.ts';
+import { sessionMasking } from '../../core/mask/config.ts';
+import { EMPTY_CATALOG } from '../../core/mask/lineage.ts';
+import { ResultMasker } from '../../core/mask/result-masker.ts';
+import { ValueMasker } from '../../core/mask/value-masker.ts';
+import { policySubject } from '../../core/policy/principal.ts';
+import { SqlGate } from '../../core/policy/sql-gate.ts';
+import type { PgSessionConfig } from '../../core/pg-session/session.ts';
+import { compiledPolicies, sqlParser } from '../../workers/policy/runtime.ts';
+import type { SessionStart } from './session-start.ts';
+
+export interface SessionPolicy {
+  gate: SqlGate;
+  masker: ResultMasker;
+  /** Rules lifted by `unmask` permits, for the audit trail. */
+  unmasked: string[];
+  config: Pick<PgSessionConfig, 'checker' | 'masker' | 'preflight'>;
+}
+
+const enc = new TextEncoder();
+
+/** Throws when the stored policy set no longer compiles (the caller refuses the session). */
+export async function buildSessionPolicy(start: SessionStart, maskingSecret: string): Promise<SessionPolicy> {
+  const conn = start.connection;
+  const policies = compiledPolicies(start.policies);
+  const subject = policySubject(start.identity, conn.name);
+  const gate = new SqlGate(await sqlParser(), policies, subject);
+  const masking = sessionMasking(conn.masking, policies, subject);
+  // Tokens are keyed per connection: the same value tokenizes the same way in every session of
+  // the connection (joins across sessions line up) and differently on another connection.
+  const key = new HmacSha256(enc.encode(`postern-masking-v1:${maskingSecret}`)).digest(enc.encode(conn.id));
+  const masker = new ResultMasker(
+    masking.masked,
+    EMPTY_CATALOG,
+    new ValueMasker(masking.detectors, new HmacSha256(key)),
+  );
+  const config: SessionPolicy['config'] = {
+    checker: { check: (sql) => gate.check(sql) },
+    masker,
+  };
+  if (masking.masked.size > 0) {
+    config.preflight = {
+      sql: catalogQuery(masking.masked),
+      done: (rows) => masker.useCatalog(parseCatalog(rows, masking.masked)),
+    };
+  }
+  return { gate, masker, unmasked: masking.unmasked, config };
+}
