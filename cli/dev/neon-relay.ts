@@ -13,7 +13,9 @@ export async function startNeonRelay(opts: { port?: number; allow: Array<{ host:
   const allowed = new Set(opts.allow.map((a) => `${a.host}:${a.port}`));
   const http = createServer((_req, res) => res.writeHead(426).end('WebSocket only'));
   const wss = new WebSocketServer({ server: http, perMessageDeflate: false });
+  let reachable = true;
   wss.on('connection', (ws: WebSocket, req) => {
+    if (!reachable) return ws.terminate();
     const address = new URL(req.url ?? '/', 'http://relay').searchParams.get('address') ?? '';
     if (!allowed.has(address)) return ws.close(1008, 'address not allowed');
     const [host, port] = [
@@ -55,6 +57,11 @@ export async function startNeonRelay(opts: { port?: number; allow: Array<{ host:
   return {
     port,
     wsProxy: `127.0.0.1:${port}/v2`,
+    /** Simulates a database outage for the edge (tests): drops every connection and new ones. */
+    setReachable(yes: boolean) {
+      reachable = yes;
+      if (!yes) for (const c of wss.clients) c.terminate();
+    },
     stop: () =>
       new Promise<void>((r) => {
         for (const c of wss.clients) c.terminate();

@@ -72,6 +72,8 @@ export interface Stack {
   connectorToken: string;
   admin: AdminClient;
   edge: Edge;
+  /** The edge's path to the control-plane database (the Neon relay); tests cut it. */
+  controlPlane: { setReachable(yes: boolean): void };
   ports: { edge: number; pg: number; oidc: number };
   stop(): Promise<void>;
 }
@@ -217,6 +219,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       connectorToken,
       admin,
       edge,
+      controlPlane: { setReachable: (yes) => relay.setReachable(yes) },
       ports: { edge: edgePort, pg: cluster.port, oidc: Number(new URL(oidc.issuer).port) },
       stop,
     };

@@ -11,7 +11,7 @@
  *   ReadyForQuery pops "upstream" entries, and "synthetic" entries at the head go out as soon as
  *   everything before them has.
  */
-import { maskingRefusal, type ResultMasker } from '../mask/result-masker.ts';
+import type { ResultMasker } from '../mask/result-masker.ts';
 import type { PgFrame } from '../pg/framer.ts';
 import { errorResponse, readyForQuery } from '../pg/messages.ts';
 
@@ -24,7 +24,10 @@ export interface StatementVerdict {
 }
 
 export interface StatementChecker {
-  /** A simple Query's text or an extended Parse's text; decides synchronously. */
+  /**
+   * A simple Query's text or an extended Parse's text; decides synchronously (policy, masking's
+   * own refusals, the audit record) before anything is forwarded.
+   */
   check(sql: string, protocol: 'simple' | 'extended'): StatementVerdict;
 }
 
@@ -57,13 +60,8 @@ export class StatementFlow {
     private readonly masker?: ResultMasker,
   ) {}
 
-  /** Policy first; then statements whose results masking could not follow are refused too. */
   #check(sql: string | undefined, protocol: 'simple' | 'extended'): StatementVerdict {
-    if (sql === undefined) return NOT_UTF8;
-    const v = this.checker.check(sql, protocol);
-    if (!v.allowed || !this.masker?.active || !v.statements) return v;
-    const refusal = maskingRefusal(v.statements, this.masker.plansFor(v.statements));
-    return refusal ? { allowed: false, message: refusal } : v;
+    return sql === undefined ? NOT_UTF8 : this.checker.check(sql, protocol);
   }
 
   /** Client messages after startup; returns the messages to forward, in order. */

@@ -17,6 +17,7 @@ import { decodeSessionStart, SESSION_START_HEADER, type SessionStart } from './s
 import { endRecord, FallbackOutbox, startRecord } from './session-record.ts';
 import type { SessionRecord } from '../../workers/db/session-records.ts';
 import { buildSessionPolicy, type SessionPolicy } from './session-policy.ts';
+import { AuditLog } from './audit-log.ts';
 
 /** How long a connector has to open the data channel after the dial request. */
 const CHANNEL_TIMEOUT_MS = 10_000;
@@ -34,6 +35,8 @@ export class SessionDO extends DurableObject<Env> {
   #credential: Promise<string> | undefined;
   #record: SessionRecord | undefined;
   #fallback = new FallbackOutbox(this.ctx, this.env);
+  #audit = new AuditLog(this.ctx, this.env);
+  #policy: SessionPolicy | undefined;
 
   override async fetch(request: Request): Promise<Response> {
     const path = new URL(request.url).pathname;
@@ -47,6 +50,7 @@ export class SessionDO extends DurableObject<Env> {
 
   override async alarm(): Promise<void> {
     await this.#fallback.flush();
+    await this.#audit.ship();
   }
 
   /** A client sent a CancelRequest with our gateway key: forward the target's own key. */
@@ -69,7 +73,7 @@ export class SessionDO extends DurableObject<Env> {
     const conn = start.connection;
     let policy: SessionPolicy;
     try {
-      policy = await buildSessionPolicy(start, this.env.MASKING_KEY ?? this.env.CREDENTIAL_KEYS);
+      policy = await buildSessionPolicy(start, this.env.MASKING_KEY ?? this.env.CREDENTIAL_KEYS, this.#audit);
     } catch (e) {
       console.error(
         JSON.stringify({ msg: 'policy set unusable', connection: conn.name, error: (e as Error).message }),
@@ -98,6 +102,24 @@ export class SessionDO extends DurableObject<Env> {
     }
     this.#gatewayKey = dial.gatewayKey;
     record.replicaId = dial.replicaId;
+    this.#policy = policy;
+    this.#audit.begin({
+      session: start.sessionId,
+      connectionName: conn.name,
+      subject: start.identity.subject,
+    });
+    this.#audit.append('session_open', {
+      identity: {
+        issuer: start.identity.issuer,
+        subject: start.identity.subject,
+        groups: start.identity.groups,
+      },
+      connection: conn.name,
+      client: start.client ?? null,
+      replica: dial.replicaId,
+      policySet: start.policies.key,
+      unmasked: policy.unmasked,
+    });
     if (conn.credential.kind === 'encrypted') {
       const cred = conn.credential;
       this.#credential = parseKeyring(this.env.CREDENTIAL_KEYS).then((ring) =>
@@ -232,7 +254,19 @@ export class SessionDO extends DurableObject<Env> {
     }
     const conn = this.#start?.connection;
     if (!conn || !this.#gatewayKey || !this.#record || !this.#pg) return;
-    const final = endRecord(this.#record, reason.kind, this.#pg.stats, new Date());
+    let final = endRecord(this.#record, reason.kind, this.#pg.stats, new Date());
+    try {
+      this.#audit.append('session_close', {
+        reason: reason.kind,
+        ...('detail' in reason && reason.detail ? { detail: String(reason.detail).slice(0, 500) } : {}),
+        ...this.#pg.stats,
+        masked: this.#policy?.masker.counts ?? {},
+      });
+      final = { ...final, auditHead: this.#audit.head, auditEvents: this.#audit.count };
+    } catch (e) {
+      console.error(JSON.stringify({ msg: 'audit close event not written', error: (e as Error).message }));
+    }
+    this.#audit.flushSoon();
     const connector = this.env.CONNECTOR.get(this.env.CONNECTOR.idFromName(conn.connectorId));
     this.ctx.waitUntil(
       connector.sessionEnded(this.#gatewayKey.processId, final).catch(() => this.#fallback.save(final)),

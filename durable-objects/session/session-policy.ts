@@ -7,7 +7,10 @@ import { HmacSha256 } from '../../core/crypto/hmac-sync.ts';
 import { catalogQuery, parseCatalog } from '../../core/mask/catalog.ts';
 import { sessionMasking } from '../../core/mask/config.ts';
 import { EMPTY_CATALOG } from '../../core/mask/lineage.ts';
-import { ResultMasker } from '../../core/mask/result-masker.ts';
+import { maskingRefusal, ResultMasker } from '../../core/mask/result-masker.ts';
+import { redactSecrets } from '../../core/audit/chain.ts';
+import type { StatementVerdict } from '../../core/pg-session/statement-flow.ts';
+import type { AuditLog } from './audit-log.ts';
 import { ValueMasker } from '../../core/mask/value-masker.ts';
 import { policySubject } from '../../core/policy/principal.ts';
 import { SqlGate } from '../../core/policy/sql-gate.ts';
@@ -24,9 +27,15 @@ export interface SessionPolicy {
 }
 
 const enc = new TextEncoder();
+/** Statement text kept in the audit trail (longer text is cut, marked with an ellipsis). */
+const MAX_AUDIT_SQL = 64 * 1024;
 
 /** Throws when the stored policy set no longer compiles (the caller refuses the session). */
-export async function buildSessionPolicy(start: SessionStart, maskingSecret: string): Promise<SessionPolicy> {
+export async function buildSessionPolicy(
+  start: SessionStart,
+  maskingSecret: string,
+  audit: AuditLog,
+): Promise<SessionPolicy> {
   const conn = start.connection;
   const policies = compiledPolicies(start.policies);
   const subject = policySubject(start.identity, conn.name);
@@ -41,8 +50,38 @@ export async function buildSessionPolicy(start: SessionStart, maskingSecret: str
     new ValueMasker(masking.detectors, new HmacSha256(key)),
   );
   const config: SessionPolicy['config'] = {
-    checker: { check: (sql) => gate.check(sql) },
+    checker: { check: (sql, protocol) => checkAndAudit(sql, protocol) },
     masker,
+  };
+  // Policy, then masking's own refusals, then the audit record: all before a byte is forwarded.
+  const checkAndAudit = (sql: string, protocol: 'simple' | 'extended'): StatementVerdict => {
+    let v: StatementVerdict & { outcome: string } = gate.check(sql);
+    if (v.allowed && masker.active && v.statements) {
+      const refusal = maskingRefusal(v.statements, masker.plansFor(v.statements));
+      if (refusal) v = { ...v, allowed: false, outcome: 'deny', message: refusal };
+    }
+    const g = v as ReturnType<SqlGate['check']>;
+    try {
+      audit.append(
+        'statement',
+        {
+          sql: redactSecrets(sql.length > MAX_AUDIT_SQL ? `${sql.slice(0, MAX_AUDIT_SQL)}…` : sql),
+          protocol,
+          outcome: v.outcome,
+          kinds: g.kinds,
+          tables: g.tables,
+          decisions: g.decisions,
+          ...(v.allowed ? {} : { refusal: v.message }),
+        },
+        v.outcome,
+      );
+    } catch (e) {
+      console.error(
+        JSON.stringify({ msg: 'audit write failed; statement refused', error: (e as Error).message }),
+      );
+      return { allowed: false, message: 'statement refused: the audit log could not record it' };
+    }
+    return v;
   };
   if (masking.masked.size > 0) {
     config.preflight = {

@@ -7,6 +7,7 @@
 import type { SessionStart } from './session-start.ts';
 import type { Env } from '../../workers/env.ts';
 import { openDb } from '../../workers/db/client.ts';
+import { alarmNoLaterThan } from '../alarm.ts';
 import { upsertSessionRecords, type SessionRecord } from '../../workers/db/session-records.ts';
 
 const FALLBACK_KEY = 'session-record';
@@ -51,7 +52,7 @@ export class FallbackOutbox {
 
   async save(record: SessionRecord): Promise<void> {
     await this.ctx.storage.put(FALLBACK_KEY, record);
-    await this.ctx.storage.setAlarm(Date.now());
+    await alarmNoLaterThan(this.ctx.storage, Date.now());
   }
 
   async flush(): Promise<void> {
@@ -73,7 +74,7 @@ export class FallbackOutbox {
           error: (e as Error).message,
         }),
       );
-      await this.ctx.storage.setAlarm(Date.now() + delay);
+      await alarmNoLaterThan(this.ctx.storage, Date.now() + delay);
     } finally {
       this.ctx.waitUntil(db.close());
     }

@@ -9,6 +9,7 @@ import { newApi } from './app.ts';
 import { connectionsApi } from './connections.ts';
 import { connectorsApi } from './connectors.ts';
 import { apiError, errorToApiResponse } from './errors.ts';
+import { auditApi } from './audit.ts';
 import { policiesApi } from './policies.ts';
 import { sessionsApi } from './sessions.ts';
 
@@ -43,5 +44,6 @@ export function createAdminApi(): OpenAPIHono<AdminEnv> {
   api.route('/', connectionsApi);
   api.route('/', sessionsApi);
   api.route('/', policiesApi);
+  api.route('/', auditApi);
   return api;
 }

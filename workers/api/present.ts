@@ -8,6 +8,7 @@ import { DEFAULT_MASKING } from '../../core/mask/config.ts';
 import type { ConnectionView } from '../db/connections-repo.ts';
 import type { ConnectorRow } from '../db/connectors-repo.ts';
 import type { SessionRow } from '../db/sessions-repo.ts';
+import type { AuditRow } from '../db/audit-repo.ts';
 
 export function presentConnector(row: ConnectorRow) {
   return {
@@ -55,5 +56,21 @@ export function presentSession(row: SessionRow) {
     bytesFromClient: row.bytesFromClient,
     bytesToClient: row.bytesToClient,
     statements: row.statements,
+    audit: { head: row.auditHead, events: row.auditEvents },
+  };
+}
+
+export function presentAuditEvent(row: AuditRow) {
+  return {
+    session: row.sessionId,
+    seq: row.seq,
+    at: row.at.toISOString(),
+    kind: row.kind,
+    connection: row.connectionName,
+    subject: row.subject,
+    outcome: row.outcome,
+    data: row.data,
+    prevHash: row.prevHash,
+    hash: row.hash,
   };
 }

@@ -202,8 +202,51 @@ export const Session = z
     bytesFromClient: z.number(),
     bytesToClient: z.number(),
     statements: z.number(),
+    audit: z
+      .object({ head: z.string().nullable(), events: z.number().nullable() })
+      .openapi({ description: "The audit chain's last hash and length, recorded when the session ended" }),
   })
   .openapi('Session');
+
+export const AuditEventBody = z
+  .object({
+    session: z.string(),
+    seq: z.number(),
+    at: z.string(),
+    kind: z.string(),
+    connection: z.string(),
+    subject: z.string(),
+    outcome: z.string().nullable(),
+    data: z.record(z.string(), z.unknown()),
+    prevHash: z.string(),
+    hash: z.string(),
+  })
+  .openapi('AuditEvent');
+
+export const AuditQuery = z.object({
+  session: z
+    .string()
+    .regex(/^[0-9a-f]{64}$/)
+    .optional(),
+  connection: NAME.optional(),
+  subject: text(256).optional(),
+  outcome: z.enum(['allow', 'deny', 'approval', 'unparsable', 'unknown-prepared']).optional(),
+  kind: z.enum(['session_open', 'statement', 'session_close', 'error']).optional(),
+  from: z.iso.datetime({ offset: true }).optional(),
+  to: z.iso.datetime({ offset: true }).optional(),
+  limit: z.coerce.number().int().min(1).max(1000).default(100),
+  cursor: z.string().max(300).optional().openapi({ description: 'nextCursor of the previous page' }),
+});
+
+export const ChainReportBody = z
+  .object({
+    ok: z.boolean(),
+    events: z.number(),
+    head: z.string(),
+    recorded: z.object({ head: z.string().nullable(), events: z.number().nullable() }),
+    problems: z.array(z.object({ seq: z.number(), problem: z.string() })),
+  })
+  .openapi('ChainReport');
 
 export const SessionQuery = z.object({
   connection: NAME.optional().openapi({ description: 'Connection name' }),

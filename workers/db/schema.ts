@@ -3,7 +3,19 @@
  * shape: `npm run db:generate` turns changes into SQL in migrations/. See docs/storage.md.
  */
 import type { MaskingConfig } from '../../core/mask/config.ts';
-import { bigint, index, integer, jsonb, pgTable, text, timestamp, uniqueIndex } from 'drizzle-orm/pg-core';
+import {
+  bigint,
+  index,
+  integer,
+  jsonb,
+  pgTable,
+  primaryKey,
+  text,
+  timestamp,
+  uniqueIndex,
+} from 'drizzle-orm/pg-core';
+
+const timestamptz = (name: string) => timestamp(name, { withTimezone: true });
 
 export type TargetTls = 'disable' | 'verify-full';
 export type CredentialKind = 'encrypted' | 'connector_ref';
@@ -71,6 +83,9 @@ export const sessions = pgTable(
     bytesFromClient: bigint('bytes_from_client', { mode: 'number' }).notNull().default(0),
     bytesToClient: bigint('bytes_to_client', { mode: 'number' }).notNull().default(0),
     statements: integer('statements').notNull().default(0),
+    /** Hash of the session's last audit event and how many there were (chain verification). */
+    auditHead: text('audit_head'),
+    auditEvents: integer('audit_events'),
   },
   (t) => [
     index('sessions_connection_started').on(t.connectionId, t.startedAt),
@@ -96,4 +111,32 @@ export const policies = pgTable(
     updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
   },
   (t) => [uniqueIndex('policies_scope_name').on(t.scope, t.name)],
+);
+
+/**
+ * Audit events shipped from each SessionDO's own log, hash-chained per session
+ * (core/audit/chain.ts). Append-only: a trigger refuses UPDATE, DELETE and TRUNCATE
+ * (migrations/0005_audit_append_only.sql).
+ */
+export const auditEvents = pgTable(
+  'audit_events',
+  {
+    sessionId: text('session_id').notNull(),
+    seq: integer('seq').notNull(),
+    at: timestamptz('at').notNull(),
+    kind: text('kind').notNull(),
+    connectionName: text('connection_name').notNull(),
+    subject: text('subject').notNull(),
+    /** allow / deny / approval / unparsable / unknown-prepared for statements; null otherwise. */
+    outcome: text('outcome'),
+    data: jsonb('data').$type<Record<string, unknown>>().notNull(),
+    prevHash: text('prev_hash').notNull(),
+    hash: text('hash').notNull(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.sessionId, t.seq] }),
+    index('audit_events_at').on(t.at),
+    index('audit_events_subject_at').on(t.subject, t.at),
+    index('audit_events_connection_at').on(t.connectionName, t.at),
+  ],
 );

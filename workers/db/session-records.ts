@@ -22,6 +22,9 @@ export interface SessionRecord {
   bytesFromClient: number;
   bytesToClient: number;
   statements: number;
+  /** Set when the session ends: its audit chain's last hash and length. */
+  auditHead?: string | null;
+  auditEvents?: number | null;
 }
 
 /** Writes a batch of session records in one statement; later fields win for a known id. */
@@ -43,6 +46,8 @@ export async function upsertSessionRecords(db: Db, records: SessionRecord[]): Pr
     bytesFromClient: r.bytesFromClient,
     bytesToClient: r.bytesToClient,
     statements: r.statements,
+    auditHead: r.auditHead ?? null,
+    auditEvents: r.auditEvents ?? null,
   }));
   await db
     .insert(sessions)
@@ -56,6 +61,8 @@ export async function upsertSessionRecords(db: Db, records: SessionRecord[]): Pr
         bytesFromClient: sql`greatest(excluded.bytes_from_client, ${sessions.bytesFromClient})`,
         bytesToClient: sql`greatest(excluded.bytes_to_client, ${sessions.bytesToClient})`,
         statements: sql`greatest(excluded.statements, ${sessions.statements})`,
+        auditHead: sql`coalesce(excluded.audit_head, ${sessions.auditHead})`,
+        auditEvents: sql`coalesce(excluded.audit_events, ${sessions.auditEvents})`,
       },
     });
 }

@@ -1,0 +1,184 @@
+/**
+ * The audit trail end to end: events written by the SessionDO before statements run, shipped to
+ * the control plane, hash-chained and verifiable; an append-only table; and a 30 s control-plane
+ * outage during a session that delays delivery but loses and duplicates nothing.
+ */
+import { spawn } from 'node:child_process';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { clientEnv, startConnect, startTestStack, waitFor, type Proc, type TestStack } from './harness.ts';
+
+let stack: TestStack;
+let connect: Proc & { port: number };
+
+interface Event {
+  seq: number;
+  kind: string;
+  outcome: string | null;
+  subject: string;
+  data: Record<string, unknown>;
+  hash: string;
+  prevHash: string;
+}
+interface Session {
+  id: string;
+  endedAt: string | null;
+  audit: { head: string | null; events: number | null };
+}
+
+beforeAll(async () => {
+  stack = await startTestStack();
+  connect = await startConnect(stack, 'demo', clientEnv(stack));
+});
+
+afterAll(async () => {
+  stack?.controlPlane.setReachable(true);
+  await connect?.stop();
+  await stack?.cleanup();
+});
+
+/** A psql session fed statement by statement, with pauses, until its input ends. */
+async function interactive(lines: Array<string | { pause: number } | { run: () => void | Promise<void> }>) {
+  const child = spawn(
+    'psql',
+    [`host=127.0.0.1 port=${connect.port} user=x dbname=y application_name=audit-test`, '-X', '-At'],
+    {
+      stdio: ['pipe', 'pipe', 'pipe'],
+    },
+  );
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d) => (stdout += d));
+  child.stderr.on('data', (d) => (stderr += d));
+  for (const l of lines) {
+    if (typeof l === 'string') child.stdin.write(`${l}\n`);
+    else if ('pause' in l) await new Promise((r) => setTimeout(r, l.pause));
+    else await l.run();
+  }
+  child.stdin.end();
+  const code = await new Promise<number | null>((r) => child.on('exit', r));
+  return { code, stdout, stderr };
+}
+
+/** The newest session of the demo client that has ended, with its events. */
+async function lastSession(): Promise<{ session: Session; events: Event[] }> {
+  let session: Session | undefined;
+  await waitFor(
+    async () => {
+      const page = await stack.admin.get<{ sessions: Session[] }>(`/sessions?connection=demo&limit=1`);
+      session = page.sessions[0];
+      if (!session?.endedAt || session.audit.events === null) return false;
+      const { events } = await stack.admin.get<{ events: Event[] }>(`/sessions/${session.id}/events`);
+      return events.length === session.audit.events;
+    },
+    90_000,
+    'the session and all its audit events in the control plane',
+  );
+  const { events } = await stack.admin.get<{ events: Event[] }>(`/sessions/${session!.id}/events`);
+  return { session: session!, events };
+}
+
+describe('audit trail', () => {
+  it('records every statement with its decision, redacts secrets, and verifies', async () => {
+    const r = await interactive([
+      'SELECT count(*) FROM customers;',
+      'DELETE FROM customers;',
+      "CREATE USER mallory PASSWORD 'hunter2-secret';",
+      'SELECT email FROM customers WHERE id = 1;',
+    ]);
+    expect(r.stderr).toMatch(/ERROR/);
+    const { session, events } = await lastSession();
+    expect(events.map((e) => e.kind)).toEqual([
+      'session_open',
+      'statement',
+      'statement',
+      'statement',
+      'statement',
+      'session_close',
+    ]);
+    expect(events.map((e) => e.outcome)).toEqual([null, 'allow', 'deny', 'deny', 'allow', null]);
+    expect(events[0]!.data).toMatchObject({
+      identity: { subject: stack.clientId },
+      connection: 'demo',
+      client: expect.stringMatching(/^postern-cli\//),
+    });
+    expect(events[2]!.data).toMatchObject({
+      sql: 'DELETE FROM customers;',
+      refusal: expect.stringContaining('sql:delete'),
+    });
+    expect(JSON.stringify(events)).not.toContain('hunter2-secret');
+    expect(events[3]!.data['sql']).toContain("PASSWORD '[REDACTED]'");
+    expect(events.at(-1)!.data).toMatchObject({ reason: 'client-terminate', masked: { column: 1 } });
+    expect(session.audit.head).toBe(events.at(-1)!.hash);
+
+    const report = await stack.admin.get<{ ok: boolean; events: number }>(`/sessions/${session.id}/verify`);
+    expect(report).toMatchObject({ ok: true, events: 6 });
+
+    const denied = await stack.admin.get<{ events: Event[] }>(
+      `/audit/events?outcome=deny&session=${session.id}`,
+    );
+    expect(denied.events.map((e) => e.seq)).toEqual([4, 3]); // newest first
+  });
+
+  it('keeps the table append-only, and verification catches what a superuser changes anyway', async () => {
+    const { session } = await lastSession();
+    await expect(
+      stack.pg.query(
+        `UPDATE audit_events SET outcome = 'allow' WHERE session_id = '${session.id}'`,
+        'postern',
+      ),
+    ).rejects.toThrow(/append-only/);
+    await expect(
+      stack.pg.query(`DELETE FROM audit_events WHERE session_id = '${session.id}'`, 'postern'),
+    ).rejects.toThrow(/append-only/);
+    await expect(stack.pg.query('TRUNCATE audit_events', 'postern')).rejects.toThrow(/append-only/);
+
+    // A superuser can switch the trigger off; the chain still tells.
+    await stack.pg.query(
+      `ALTER TABLE audit_events DISABLE TRIGGER audit_events_no_update_delete;
+       UPDATE audit_events SET data = jsonb_set(data, '{sql}', '"SELECT 1;"') WHERE session_id = '${session.id}' AND seq = 3;
+       ALTER TABLE audit_events ENABLE TRIGGER audit_events_no_update_delete;`,
+      'postern',
+    );
+    const altered = await stack.admin.get<{ ok: boolean; problems: Array<{ seq: number; problem: string }> }>(
+      `/sessions/${session.id}/verify`,
+    );
+    expect(altered.ok).toBe(false);
+    expect(altered.problems[0]).toMatchObject({ seq: 3, problem: expect.stringContaining('altered') });
+
+    await stack.pg.query(
+      `ALTER TABLE audit_events DISABLE TRIGGER audit_events_no_update_delete;
+       DELETE FROM audit_events WHERE session_id = '${session.id}' AND seq = 6;
+       ALTER TABLE audit_events ENABLE TRIGGER audit_events_no_update_delete;`,
+      'postern',
+    );
+    const cut = await stack.admin.get<{ ok: boolean; problems: Array<{ problem: string }> }>(
+      `/sessions/${session.id}/verify`,
+    );
+    expect(cut.problems.map((p) => p.problem).join(' ')).toContain('cut off');
+  });
+
+  it('survives a 30 s control-plane outage mid-session: every event arrives once, the chain verifies', async () => {
+    const r = await interactive([
+      'SELECT 1;',
+      { run: () => stack.controlPlane.setReachable(false) },
+      ...Array.from({ length: 20 }, (_, i) => `SELECT ${i + 100};`),
+      'DELETE FROM customers;',
+      { pause: 30_000 },
+      'SELECT 2;',
+      { run: () => stack.controlPlane.setReachable(true) },
+    ]);
+    expect(r.stdout).toContain('119');
+    const { session, events } = await lastSession();
+    // open + 1 + 20 + 1 + 1 statements + close
+    expect(events.length).toBe(25);
+    expect(events.map((e) => e.seq)).toEqual(Array.from({ length: 25 }, (_, i) => i + 1));
+    const report = await stack.admin.get<{ ok: boolean }>(`/sessions/${session.id}/verify`);
+    expect(report.ok).toBe(true);
+    const rows = await stack.pg.query(
+      `SELECT count(*)::int AS n FROM audit_events WHERE session_id = '${session.id}'`,
+      'postern',
+    );
+    expect(rows.rows[0].n).toBe(25);
+    expect(stack.edgeLogs.some((l) => l.includes('audit events not shipped; will retry'))).toBe(true);
+  }, 150_000);
+});
