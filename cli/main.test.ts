@@ -9,7 +9,7 @@ const run = (...args: string[]) =>
 
 describe('postern CLI', () => {
   it('prints help for every command', () => {
-    for (const cmd of ['connect', 'token', 'connector', 'dev', 'bench']) {
+    for (const cmd of ['connect', 'token', 'connector', 'sessions', 'dev', 'bench']) {
       const r = run(cmd, '--help');
       expect(r.status, `${cmd}: ${r.stderr}`).toBe(0);
       expect(r.stdout).toContain(`Usage: postern ${cmd}`);
@@ -21,7 +21,7 @@ describe('postern CLI', () => {
     const r = run('conect');
     expect(r.status).toBe(2);
     expect(r.stderr).toContain('unknown command "conect"');
-    expect(r.stderr).toContain('connect, token, connector, dev, bench');
+    expect(r.stderr).toContain('connect, token, connector, sessions, dev, bench');
   });
 
   it('explains missing options and exits 2', () => {

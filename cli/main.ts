@@ -20,6 +20,10 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
     summary: 'run a connector replica in the private network',
     load: () => import('./commands/connector.ts'),
   },
+  sessions: {
+    summary: 'list sessions, replay and verify their audit trail',
+    load: () => import('./commands/sessions.ts'),
+  },
   dev: { summary: 'run the whole stack locally (npm start)', load: () => import('./commands/dev.ts') },
   bench: {
     summary: 'benchmark direct vs through Postern (npm run bench)',

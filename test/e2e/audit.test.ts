@@ -5,7 +5,19 @@
  */
 import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { clientEnv, startConnect, startTestStack, waitFor, type Proc, type TestStack } from './harness.ts';
+import { join } from 'node:path';
+import {
+  clientEnv,
+  ROOT,
+  runProgram,
+  startConnect,
+  startTestStack,
+  waitFor,
+  type Proc,
+  type TestStack,
+} from './harness.ts';
+
+const CLI = join(ROOT, 'cli', 'bin', 'postern.mjs');
 
 let stack: TestStack;
 let connect: Proc & { port: number };
