@@ -129,6 +129,26 @@ describe('audit trail', () => {
       `/audit/events?outcome=deny&session=${session.id}`,
     );
     expect(denied.events.map((e) => e.seq)).toEqual([4, 3]); // newest first
+
+    // The same through the CLI.
+    const cli = (...args: string[]) =>
+      runProgram(process.execPath, [
+        CLI,
+        'sessions',
+        ...args,
+        '--edge',
+        stack.edgeUrl,
+        '--token',
+        stack.adminToken,
+      ]);
+    const list = await cli('list', '--connection', 'demo', '--json');
+    expect(JSON.parse(list.stdout).sessions[0].id).toBe(session.id);
+    const replay = await cli('replay', session.id);
+    expect(replay.stdout).toContain('deny     DELETE FROM customers;');
+    expect(replay.stdout).toContain('→ Postern policy denied sql:delete');
+    const verify = await cli('verify', session.id);
+    expect(verify.code).toBe(0);
+    expect(verify.stdout).toMatch(/^OK: 6 events/);
   });
 
   it('keeps the table append-only, and verification catches what a superuser changes anyway', async () => {
@@ -167,6 +187,18 @@ describe('audit trail', () => {
       `/sessions/${session.id}/verify`,
     );
     expect(cut.problems.map((p) => p.problem).join(' ')).toContain('cut off');
+    const broken = await runProgram(process.execPath, [
+      CLI,
+      'sessions',
+      'verify',
+      session.id,
+      '--edge',
+      stack.edgeUrl,
+      '--token',
+      stack.adminToken,
+    ]);
+    expect(broken.code).toBe(1);
+    expect(broken.stdout).toMatch(/^BROKEN: .*event 3: /);
   });
 
   it('survives a 30 s control-plane outage mid-session: every event arrives once, the chain verifies', async () => {
