@@ -3,13 +3,14 @@
  * on the same machine and the same Postgres. The edge runs in Miniflare directly.
  */
 import { parseArgs } from 'node:util';
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { spawn, type ChildProcess } from 'node:child_process';
-import pg from 'pg';
 import { startStack, type Stack } from '../dev/stack.ts';
+import { measureEnginesIsolated } from '../bench/micro.ts';
+import { pct, runPgbench, setupTimes } from '../bench/pgbench.ts';
 import { freePort } from '../dev/free-port.ts';
 
 export const help = `Usage: postern bench [--duration S] [--clients N] [--setup-samples N] [--out DIR] [--json]
@@ -18,6 +19,8 @@ Measures Postern against a direct connection, in one run on this machine:
   1. pgbench -S (select-only), N clients, S seconds: TPS direct vs through the full path, and the ratio
   2. per-query latency at 1 client: p50/p99 direct vs through the path, and the added p50
   3. session setup: new connection to ReadyForQuery (token already fetched), p50/p99
+  4. pgbench -S TPS with the demo policy and masking on vs off (an allow-list connection)
+  5. policy engine cost per statement (uncached, cached) and masking engine MB/s
 Starts its own stack (Postgres, OpenID provider, edge in Miniflare, connector) in a temp dir.
 Prints a table and writes JSON to --out (default bench-results/).
 
@@ -25,6 +28,7 @@ Options:
   --duration S        pgbench seconds per throughput run (default 15)
   --clients N         pgbench clients for the throughput run (default 4)
   --setup-samples N   new sessions to time (default 200)
+  --mask-mb N         megabytes of result rows per masking measurement (default 100)
   --out DIR           where to write the JSON (default bench-results)
   --json              print only the JSON result
   -h, --help          this help
@@ -36,57 +40,6 @@ Example:
 
 const ROOT = resolve(fileURLToPath(import.meta.url), '..', '..', '..');
 
-interface PgbenchResult {
-  tps: number;
-  latencies: number[]; // ms per transaction
-}
-
-function runPgbench(args: string[], env: Record<string, string>, logDir: string): Promise<PgbenchResult> {
-  return new Promise((res, rej) => {
-    const logArgs = args.includes('-i') ? [] : ['-l', '--log-prefix', join(logDir, 'pgbench_log')];
-    const child = spawn('pgbench', [...args, ...logArgs], {
-      env: { ...process.env, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-      cwd: logDir,
-    });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d) => (out += d));
-    child.stderr.on('data', (d) => (err += d));
-    child.on('exit', (code) => {
-      if (code !== 0) return rej(new Error(`pgbench failed (${code}): ${err}`));
-      const m = /tps = ([\d.]+)/.exec(out);
-      const latencies: number[] = [];
-      for (const f of readdirSync(logDir).filter((n) => n.startsWith('pgbench_log'))) {
-        for (const line of readFileSync(join(logDir, f), 'utf8').split('\n')) {
-          const cols = line.split(' ');
-          if (cols.length > 3) latencies.push(Number(cols[2]) / 1000); // µs → ms
-        }
-        rmSync(join(logDir, f));
-      }
-      res({ tps: m ? Number(m[1]) : NaN, latencies });
-    });
-  });
-}
-
-function pct(xs: number[], p: number): number {
-  if (xs.length === 0) return NaN;
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
-}
-
-async function setupTimes(config: pg.ClientConfig, n: number): Promise<number[]> {
-  const times: number[] = [];
-  for (let i = 0; i < n; i++) {
-    const t0 = performance.now();
-    const c = new pg.Client(config);
-    await c.connect();
-    times.push(performance.now() - t0);
-    await c.end();
-  }
-  return times;
-}
-
 export async function run(argv: string[]): Promise<number> {
   const { values } = parseArgs({
     args: argv,
@@ -94,6 +47,7 @@ export async function run(argv: string[]): Promise<number> {
       duration: { type: 'string', default: '15' },
       clients: { type: 'string', default: '4' },
       'setup-samples': { type: 'string', default: '200' },
+      'mask-mb': { type: 'string', default: '100' },
       out: { type: 'string', default: join(ROOT, 'bench-results') },
       json: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
@@ -110,7 +64,8 @@ export async function run(argv: string[]): Promise<number> {
   const samples = Number(values['setup-samples']);
   const dir = mkdtempSync(join(tmpdir(), 'postern-bench-'));
   let stack: Stack | undefined;
-  let listener: ChildProcess | undefined;
+  const listeners: ChildProcess[] = [];
+  const maskMb = Number(values['mask-mb']);
   try {
     say('starting the stack…');
     stack = await startStack({
@@ -132,53 +87,41 @@ export async function run(argv: string[]): Promise<number> {
     await runPgbench(['-i', '-s', '1', '-q'], directEnv, dir);
 
     const token = await fetchClientToken(stack);
-    // `postern connect` as its own process, as a user runs it.
-    const viaPort = await freePort();
-    listener = spawn(
-      process.execPath,
-      [
-        join(ROOT, 'cli', 'bin', 'postern.mjs'),
-        'connect',
-        'demo',
-        '--edge',
-        stack.edgeUrl,
-        '--port',
-        String(viaPort),
-        '--json',
-      ],
-      {
-        env: { ...process.env, POSTERN_TOKEN: token },
-        stdio: ['ignore', 'pipe', 'inherit'],
-      },
-    );
-    await new Promise<void>((res, rej) => {
-      listener!.stdout!.once('data', () => res());
-      listener!.once('exit', (code) => rej(new Error(`postern connect exited (${code})`)));
+    // Two connections to the same database: "open" (allow-list shorthand: every action
+    // permitted, nothing masked: the transport with a trivially allowing policy and the audit
+    // trail) and the demo connection (the demo Cedar policy, column masking and detectors).
+    await stack.admin.post('/connections', {
+      name: 'bench-open',
+      connector: 'local',
+      target: { host: '127.0.0.1', port: Number(direct.port) },
+      database: 'demo',
+      username: 'demo_app',
+      credential: { password: directEnv.PGPASSWORD },
+      allow: { subjects: [], groups: ['demo'] },
     });
-    const viaEnv = {
+    const open = await startListener(stack, 'bench-open', token);
+    const guarded = await startListener(stack, 'demo', token);
+    listeners.push(open.child, guarded.child);
+    const viaEnv = (port: number) => ({
       PGHOST: '127.0.0.1',
-      PGPORT: String(viaPort),
+      PGPORT: String(port),
       PGUSER: 'bench',
       PGPASSWORD: 'unused',
       PGDATABASE: 'demo',
       PGSSLMODE: 'disable',
-    };
+    });
+    const pgbenchS = ['-S', '-c', String(clients), '-j', '2', '-T', String(duration)];
 
-    say(`throughput: pgbench -S -c ${clients} -T ${duration}, direct then via Postern…`);
-    const tpsDirect = await runPgbench(
-      ['-S', '-c', String(clients), '-j', '2', '-T', String(duration)],
-      directEnv,
-      dir,
+    say(
+      `throughput: pgbench -S -c ${clients} -T ${duration}: direct, via Postern, via Postern with policy + masking…`,
     );
-    const tpsVia = await runPgbench(
-      ['-S', '-c', String(clients), '-j', '2', '-T', String(duration)],
-      viaEnv,
-      dir,
-    );
+    const tpsDirect = await runPgbench(pgbenchS, directEnv, dir);
+    const tpsVia = await runPgbench(pgbenchS, viaEnv(open.port), dir);
+    const tpsPolicy = await runPgbench(pgbenchS, viaEnv(guarded.port), dir);
 
     say('latency: pgbench -S -c 1 -T 10, direct then via Postern…');
     const latDirect = await runPgbench(['-S', '-c', '1', '-T', '10'], directEnv, dir);
-    const latVia = await runPgbench(['-S', '-c', '1', '-T', '10'], viaEnv, dir);
+    const latVia = await runPgbench(['-S', '-c', '1', '-T', '10'], viaEnv(open.port), dir);
 
     say(`session setup: ${samples} new connections each…`);
     const setupDirect = await setupTimes(
@@ -192,9 +135,12 @@ export async function run(argv: string[]): Promise<number> {
       samples,
     );
     const setupVia = await setupTimes(
-      { host: '127.0.0.1', port: viaPort, user: 'bench', password: 'unused', database: 'demo' },
+      { host: '127.0.0.1', port: open.port, user: 'bench', password: 'unused', database: 'demo' },
       samples,
     );
+
+    say(`engines: classification + Cedar per statement; masking ${maskMb} MB of PII-heavy rows twice…`);
+    const { classification, maskingColumns, maskingFreeText } = await measureEnginesIsolated(maskMb);
 
     const result = {
       date: new Date().toISOString(),
@@ -206,6 +152,12 @@ export async function run(argv: string[]): Promise<number> {
         viaTps: tpsVia.tps,
         ratio: tpsVia.tps / tpsDirect.tps,
         target: 0.25,
+      },
+      policy: {
+        offTps: tpsVia.tps,
+        onTps: tpsPolicy.tps,
+        ratio: tpsPolicy.tps / tpsVia.tps,
+        target: 0.9,
       },
       latency: {
         directP50Ms: pct(latDirect.latencies, 50),
@@ -222,6 +174,13 @@ export async function run(argv: string[]): Promise<number> {
         viaP50Ms: pct(setupVia, 50),
         viaP99Ms: pct(setupVia, 99),
         targetViaP50Ms: 15,
+      },
+      classification: { ...classification, targetUncachedUs: 300, targetCachedUs: 20 },
+      masking: {
+        columnRulesMbPerSecond: maskingColumns.mbPerSecond,
+        freeTextMbPerSecond: maskingFreeText.mbPerSecond,
+        megabytesEach: maskMb,
+        targetMbPerSecond: 150,
       },
     };
     mkdirSync(values.out, { recursive: true });
@@ -241,12 +200,24 @@ latency p99 per query (1 client)   ${f(t.latency.directP99Ms, 3).padStart(10)}  
 session setup p50 (ms)             ${f(t.sessionSetup.directP50Ms).padStart(10)}   ${f(t.sessionSetup.viaP50Ms).padStart(12)}                   <= 15ms
 session setup p99 (ms)             ${f(t.sessionSetup.directP99Ms).padStart(10)}   ${f(t.sessionSetup.viaP99Ms).padStart(12)}
 
+                                     policy off    policy+masking  ratio           target
+pgbench -S TPS via Postern         ${f(t.policy.offTps, 0).padStart(10)}   ${f(t.policy.onTps, 0).padStart(12)}   ${f(t.policy.ratio).padStart(10)}x     >= 0.9x
+
+engines (one core, in-process)       measured                                      target
+classification, new statement      ${f(t.classification.uncachedUs, 1).padStart(10)} us                                     <= 300 us
+classification, known shape        ${f(t.classification.newTextUs, 1).padStart(10)} us  (only literals differ)
+classification, same text          ${f(t.classification.cachedUs, 2).padStart(10)} us                                     <= 20 us
+masking, column rules (demo rows)  ${f(t.masking.columnRulesMbPerSecond, 1).padStart(10)} MB/s                                   >= 150 MB/s
+masking, free text with PII        ${f(t.masking.freeTextMbPerSecond, 1).padStart(10)} MB/s                                   >= 150 MB/s
+
+"policy off" is an allow-list connection (every action permitted, nothing masked, audit on).
+
 JSON: ${file}
 `);
     }
     return 0;
   } finally {
-    listener?.kill('SIGTERM');
+    for (const l of listeners) l.kill('SIGTERM');
     await stack?.stop();
     rmSync(dir, { recursive: true, force: true });
   }
@@ -266,4 +237,32 @@ async function fetchClientToken(stack: Stack): Promise<string> {
   });
   if (!res.ok) throw new Error(`token endpoint: HTTP ${res.status}`);
   return ((await res.json()) as { access_token: string }).access_token;
+}
+
+/** `postern connect <connection>` as its own process, as a user runs it. */
+async function startListener(
+  stack: Stack,
+  connection: string,
+  token: string,
+): Promise<{ port: number; child: ChildProcess }> {
+  const port = await freePort();
+  const child = spawn(
+    process.execPath,
+    [
+      join(ROOT, 'cli', 'bin', 'postern.mjs'),
+      'connect',
+      connection,
+      '--edge',
+      stack.edgeUrl,
+      '--port',
+      String(port),
+      '--json',
+    ],
+    { env: { ...process.env, POSTERN_TOKEN: token }, stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  await new Promise<void>((res, rej) => {
+    child.stdout!.once('data', () => res());
+    child.once('exit', (code) => rej(new Error(`postern connect exited (${code})`)));
+  });
+  return { port, child };
 }

@@ -96,8 +96,13 @@ Try it, in another terminal:
   ${env} \\
     ${cli} connect ${stack.connection} --port 15432
 
-  psql "host=127.0.0.1 port=15432 user=me dbname=demo sslmode=disable" -c 'select full_name, email from customers limit 5'
+  psql "host=127.0.0.1 port=15432 user=me dbname=demo sslmode=disable" \
+    -c 'select full_name, email, phone, card_number, national_id from customers limit 3'   # masked
+  psql "host=127.0.0.1 port=15432 user=me dbname=demo sslmode=disable" -c 'delete from customers'   # refused by policy
 
+Audit trail: POSTERN_EDGE=${stack.edgeUrl} POSTERN_TOKEN=${stack.adminToken} ${cli} sessions list
+             (then: ${cli} sessions replay <id>, ${cli} sessions verify <id>)
+Policy:      ${stack.edgeUrl}/api/v1/connections/${stack.connection}/policies (docs/policy.md)
 Admin API:   curl -H "Authorization: Bearer ${stack.adminToken}" ${stack.edgeUrl}/api/v1/connections
 OpenAPI:     ${stack.edgeUrl}/api/v1/openapi.json
 

@@ -3,7 +3,8 @@
  * the masking path rewrites a result row in the middle of a synchronous frame loop; a keyed
  * token per masked value has to be computed right there.
  */
-const K = new Uint32Array([
+// Int32 everywhere: V8 keeps int32 in registers, while uint32 above 2^31 would become doubles.
+const K = new Int32Array([
   0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5, 0xd807aa98,
   0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174, 0xe49b69c1, 0xefbe4786,
   0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da, 0x983e5152, 0xa831c66d, 0xb00327c8,
@@ -14,84 +15,132 @@ const K = new Uint32Array([
   0xc67178f2,
 ]);
 
-export function sha256(data: Uint8Array): Uint8Array {
-  const bitLen = data.length * 8;
-  const padded = new Uint8Array(((data.length + 9 + 63) >> 6) << 6);
-  padded.set(data);
-  padded[data.length] = 0x80;
-  const view = new DataView(padded.buffer);
-  view.setUint32(padded.length - 8, Math.floor(bitLen / 2 ** 32));
-  view.setUint32(padded.length - 4, bitLen >>> 0);
-  const h = new Uint32Array([
-    0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19,
-  ]);
-  const w = new Uint32Array(64);
-  for (let off = 0; off < padded.length; off += 64) {
-    for (let i = 0; i < 16; i++) w[i] = view.getUint32(off + i * 4);
-    for (let i = 16; i < 64; i++) {
-      const a = w[i - 15]!;
-      const b = w[i - 2]!;
-      const s0 = ((a >>> 7) | (a << 25)) ^ ((a >>> 18) | (a << 14)) ^ (a >>> 3);
-      const s1 = ((b >>> 17) | (b << 15)) ^ ((b >>> 19) | (b << 13)) ^ (b >>> 10);
-      w[i] = (w[i - 16]! + s0 + w[i - 7]! + s1) | 0;
-    }
-    let [a, b, c, d, e, f, g, hh] = [h[0]!, h[1]!, h[2]!, h[3]!, h[4]!, h[5]!, h[6]!, h[7]!];
-    for (let i = 0; i < 64; i++) {
-      const S1 = ((e >>> 6) | (e << 26)) ^ ((e >>> 11) | (e << 21)) ^ ((e >>> 25) | (e << 7));
-      const ch = (e & f) ^ (~e & g);
-      const t1 = (hh + S1 + ch + K[i]! + w[i]!) | 0;
-      const S0 = ((a >>> 2) | (a << 30)) ^ ((a >>> 13) | (a << 19)) ^ ((a >>> 22) | (a << 10));
-      const maj = (a & b) ^ (a & c) ^ (b & c);
-      const t2 = (S0 + maj) | 0;
-      hh = g;
-      g = f;
-      f = e;
-      e = (d + t1) | 0;
-      d = c;
-      c = b;
-      b = a;
-      a = (t1 + t2) | 0;
-    }
-    h[0] = (h[0]! + a) | 0;
-    h[1] = (h[1]! + b) | 0;
-    h[2] = (h[2]! + c) | 0;
-    h[3] = (h[3]! + d) | 0;
-    h[4] = (h[4]! + e) | 0;
-    h[5] = (h[5]! + f) | 0;
-    h[6] = (h[6]! + g) | 0;
-    h[7] = (h[7]! + hh) | 0;
+const W = new Int32Array(64);
+
+/** One 64-byte block into state `h` (in place). No allocation: this runs per masked value. */
+function compress(h: Int32Array, block: Uint8Array, off: number): void {
+  for (let i = 0; i < 16; i++) {
+    const o = off + i * 4;
+    W[i] = (block[o]! << 24) | (block[o + 1]! << 16) | (block[o + 2]! << 8) | block[o + 3]!;
   }
+  for (let i = 16; i < 64; i++) {
+    const a = W[i - 15]!;
+    const b = W[i - 2]!;
+    const s0 = ((a >>> 7) | (a << 25)) ^ ((a >>> 18) | (a << 14)) ^ (a >>> 3);
+    const s1 = ((b >>> 17) | (b << 15)) ^ ((b >>> 19) | (b << 13)) ^ (b >>> 10);
+    W[i] = (W[i - 16]! + s0 + W[i - 7]! + s1) | 0;
+  }
+  let a = h[0]!;
+  let b = h[1]!;
+  let c = h[2]!;
+  let d = h[3]!;
+  let e = h[4]!;
+  let f = h[5]!;
+  let g = h[6]!;
+  let hh = h[7]!;
+  for (let i = 0; i < 64; i++) {
+    const S1 = ((e >>> 6) | (e << 26)) ^ ((e >>> 11) | (e << 21)) ^ ((e >>> 25) | (e << 7));
+    const ch = (e & f) ^ (~e & g);
+    const t1 = (hh + S1 + ch + K[i]! + W[i]!) | 0;
+    const S0 = ((a >>> 2) | (a << 30)) ^ ((a >>> 13) | (a << 19)) ^ ((a >>> 22) | (a << 10));
+    const maj = (a & b) ^ (a & c) ^ (b & c);
+    const t2 = (S0 + maj) | 0;
+    hh = g;
+    g = f;
+    f = e;
+    e = (d + t1) | 0;
+    d = c;
+    c = b;
+    b = a;
+    a = (t1 + t2) | 0;
+  }
+  h[0] = (h[0]! + a) | 0;
+  h[1] = (h[1]! + b) | 0;
+  h[2] = (h[2]! + c) | 0;
+  h[3] = (h[3]! + d) | 0;
+  h[4] = (h[4]! + e) | 0;
+  h[5] = (h[5]! + f) | 0;
+  h[6] = (h[6]! + g) | 0;
+  h[7] = (h[7]! + hh) | 0;
+}
+
+// Scratch buffers: synchronous and single-threaded, so one of each serves every call.
+const STATE = new Int32Array(8);
+const TAIL = new Uint8Array(128);
+
+const IV = new Int32Array([
+  0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19,
+]);
+
+/**
+ * Hashes `data` starting from state `init` that has already absorbed `prefixBytes` bytes (a
+ * multiple of 64): HMAC's padded keys are one block each, absorbed once per key.
+ */
+function finish(init: Int32Array, prefixBytes: number, data: Uint8Array): Uint8Array {
+  const h = STATE;
+  h.set(init);
+  const full = data.length & ~63;
+  for (let off = 0; off < full; off += 64) compress(h, data, off);
+  const restLen = data.length - full;
+  const tailLen = restLen + 9 > 64 ? 128 : 64;
+  const tail = TAIL;
+  tail.fill(0, 0, tailLen);
+  tail.set(data.subarray(full), 0);
+  tail[restLen] = 0x80;
+  const bitLen = (prefixBytes + data.length) * 8;
+  const hi = Math.floor(bitLen / 2 ** 32);
+  const lo = bitLen >>> 0;
+  for (let i = 0; i < 4; i++) {
+    tail[tailLen - 8 + i] = (hi >>> (24 - 8 * i)) & 0xff;
+    tail[tailLen - 4 + i] = (lo >>> (24 - 8 * i)) & 0xff;
+  }
+  for (let off = 0; off < tailLen; off += 64) compress(h, tail, off);
   const out = new Uint8Array(32);
-  const ov = new DataView(out.buffer);
-  for (let i = 0; i < 8; i++) ov.setUint32(i * 4, h[i]!);
+  for (let i = 0; i < 8; i++) {
+    const w = h[i]!;
+    out[i * 4] = w >>> 24;
+    out[i * 4 + 1] = (w >>> 16) & 0xff;
+    out[i * 4 + 2] = (w >>> 8) & 0xff;
+    out[i * 4 + 3] = w & 0xff;
+  }
   return out;
 }
 
-/** A reusable HMAC-SHA256 keyed once (the pads are computed at construction). */
+export function sha256(data: Uint8Array): Uint8Array {
+  return finish(IV, 0, data);
+}
+
+/** A reusable HMAC-SHA256 keyed once (the padded key blocks are absorbed at construction). */
 export class HmacSha256 {
-  readonly #inner: Uint8Array;
-  readonly #outer: Uint8Array;
+  readonly #inner: Int32Array;
+  readonly #outer: Int32Array;
 
   constructor(key: Uint8Array) {
     const k = new Uint8Array(64);
     k.set(key.length > 64 ? sha256(key) : key);
-    this.#inner = k.map((b) => b ^ 0x36);
-    this.#outer = k.map((b) => b ^ 0x5c);
+    this.#inner = IV.slice();
+    this.#outer = IV.slice();
+    compress(
+      this.#inner,
+      k.map((b) => b ^ 0x36),
+      0,
+    );
+    compress(
+      this.#outer,
+      k.map((b) => b ^ 0x5c),
+      0,
+    );
   }
 
   digest(message: Uint8Array): Uint8Array {
-    const inner = new Uint8Array(64 + message.length);
-    inner.set(this.#inner);
-    inner.set(message, 64);
-    const outer = new Uint8Array(64 + 32);
-    outer.set(this.#outer);
-    outer.set(sha256(inner), 64);
-    return sha256(outer);
+    return finish(this.#outer, 64, finish(this.#inner, 64, message));
   }
 }
 
 export function toHex(bytes: Uint8Array): string {
   let s = '';
-  for (const b of bytes) s += b.toString(16).padStart(2, '0');
+  for (const b of bytes) s += HEX[b]!;
   return s;
 }
+
+const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));

@@ -47,27 +47,103 @@ const SOURCES: Record<DetectorKind, string> = {
   ipv4: '\\b(?:\\d{1,3}\\.){3}\\d{1,3}\\b',
 };
 
-const COMBINED = new RegExp(DETECTORS.map((k) => `(${SOURCES[k]})`).join('|'), 'g');
+// Detectors grouped by what a value must contain for them to have a chance; a value is scanned
+// once for those hints and only the groups that can match run (most values run none).
+const group = (kinds: DetectorKind[]) => ({
+  kinds,
+  re: new RegExp(kinds.map((k) => `(${SOURCES[k]})`).join('|'), 'g'),
+});
+const NUMERIC = group(['iban', 'card', 'ssn', 'phone', 'ipv4']);
+const IPV6 = group(['ipv6']);
+const TOKENS = group(['private_key', 'jwt', 'cloud_key']);
+const TOKEN_HINT =
+  /-----BEGIN|eyJ|AKIA|ASIA|AGPA|AIDA|AROA|ANPA|ANVA|AIPA|AIza|gh[pousr]_|github_pat_|xox[abprs]-|k_live_/;
 
 /** Every validated detection in `text` (a byte string), left to right, non-overlapping. */
 export function detect(text: string, enabled: ReadonlySet<DetectorKind>): Detection[] {
+  if (text.length < 7) return []; // shorter than the shortest detectable value (1.2.3.4)
+  let digits = 0;
+  let colons = 0;
+  let at = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c >= 48 && c <= 57) digits++;
+    else if (c === 58) colons++;
+    else if (c === 64) at = true;
+  }
+  const found: Detection[] = [];
+  if (TOKEN_HINT.test(text)) scan(text, TOKENS, enabled, found);
+  if (at && enabled.has('email')) emails(text, found);
+  if (digits >= 7) scan(text, NUMERIC, enabled, found);
+  if (colons >= 2) scan(text, IPV6, enabled, found);
+  if (found.length < 2) return found;
+  // Earliest first; a detection inside an earlier one (a phone inside a JWT) is dropped.
+  found.sort((a, b) => a.start - b.start || b.end - a.end);
   const out: Detection[] = [];
-  if (text.length < 7) return out; // shorter than the shortest detectable value (1.2.3.4)
-  COMBINED.lastIndex = 0;
+  for (const d of found) if (out.length === 0 || d.start >= out[out.length - 1]!.end) out.push(d);
+  return out;
+}
+
+function scan(
+  text: string,
+  g: { kinds: DetectorKind[]; re: RegExp },
+  enabled: ReadonlySet<DetectorKind>,
+  out: Detection[],
+): void {
+  const re = g.re;
+  re.lastIndex = 0;
   let m: RegExpExecArray | null;
-  while ((m = COMBINED.exec(text)) !== null) {
-    const g = m.findIndex((v, i) => i > 0 && v !== undefined);
-    const kind = DETECTORS[g - 1]!;
+  while ((m = re.exec(text)) !== null) {
+    let i = 1;
+    while (m[i] === undefined) i++;
+    const kind = g.kinds[i - 1]!;
     const value = m[0];
     if (enabled.has(kind) && valid(kind, value)) {
       out.push({ kind, start: m.index, end: m.index + value.length });
-    } else if (value.length > 1) {
-      // Not this kind: another detector may still match from the next position.
-      COMBINED.lastIndex = m.index + 1;
+    } else {
+      // Not this kind: another may still match from the next position.
+      re.lastIndex = m.index + 1;
     }
-    if (value.length === 0) COMBINED.lastIndex++;
   }
-  return out;
+}
+
+const isLocal = (c: number) =>
+  (c >= 97 && c <= 122) ||
+  (c >= 65 && c <= 90) ||
+  (c >= 48 && c <= 57) ||
+  c === 46 ||
+  c === 95 ||
+  c === 37 ||
+  c === 43 ||
+  c === 45;
+const isDomain = (c: number) =>
+  (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || (c >= 48 && c <= 57) || c === 45 || c === 46;
+const isAlpha = (c: number) => (c >= 97 && c <= 122) || (c >= 65 && c <= 90);
+
+/** Emails found from each '@' outwards: local part (≤ 64) on the left, domain with a TLD on the right. */
+function emails(text: string, out: Detection[]): void {
+  let from = 0;
+  for (;;) {
+    const p = text.indexOf('@', from);
+    if (p < 0) return;
+    from = p + 1;
+    let s = p;
+    while (s > 0 && p - s < 64 && isLocal(text.charCodeAt(s - 1))) s--;
+    let e = p + 1;
+    while (e < text.length && e - p <= 253 && isDomain(text.charCodeAt(e))) e++;
+    while (e > p + 1 && (text.charCodeAt(e - 1) === 46 || text.charCodeAt(e - 1) === 45)) e--; // trailing . or -
+    if (s === p) continue;
+    const domain = text.slice(p + 1, e);
+    const dot = domain.lastIndexOf('.');
+    if (dot <= 0) continue;
+    const tld = domain.slice(dot + 1);
+    if (tld.length < 2 || tld.length > 24) continue;
+    let alpha = true;
+    for (let i = 0; i < tld.length; i++) if (!isAlpha(tld.charCodeAt(i))) alpha = false;
+    if (!alpha || domain.includes('..')) continue;
+    out.push({ kind: 'email', start: s, end: e });
+    from = e;
+  }
 }
 
 function valid(kind: DetectorKind, v: string): boolean {

@@ -40,6 +40,7 @@ const MAX_SQL_CHARS = 1_000_000;
 export class SqlGate {
   readonly #cache = new Map<string, GateVerdict>();
   readonly #prepared = new Map<string, StatementClass[]>();
+  readonly #decisions = new Map<string, Decision>();
 
   constructor(
     private readonly parser: SqlParser,
@@ -125,22 +126,32 @@ export class SqlGate {
       statementKind: c.kind,
       grants: this.grants(),
     };
+    const contextKey = JSON.stringify(context);
     for (const [action, targets] of c.actions) {
       const resources = targets.size > 0 ? [...targets] : [undefined];
       for (const table of resources) {
         const resource =
           table === undefined ? this.subject.connection : { type: 'Postern::Table', id: table };
-        const entities =
-          table === undefined
-            ? this.subject.entities
-            : [...this.subject.entities, tableEntity(table, this.subject.connection)];
-        const d = this.policies.authorize({
-          principal: this.subject.principal,
-          action,
-          resource,
-          context,
-          entities,
-        });
+        // A decision depends only on (principal, action, resource, context, entities), and the
+        // principal and entities are fixed for the session: statements that differ only in
+        // literals share it.
+        const key = `${action}\u0000${table ?? ''}\u0000${contextKey}`;
+        let d = this.#decisions.get(key);
+        if (!d) {
+          const entities =
+            table === undefined
+              ? this.subject.entities
+              : [...this.subject.entities, tableEntity(table, this.subject.connection)];
+          d = this.policies.authorize({
+            principal: this.subject.principal,
+            action,
+            resource,
+            context,
+            entities,
+          });
+          if (this.#decisions.size >= MAX_CACHE) this.#decisions.delete(this.#decisions.keys().next().value!);
+          this.#decisions.set(key, d);
+        }
         out.push({
           action,
           resource: table ?? this.subject.connection.id,
