@@ -30,6 +30,8 @@ describe('admin API authentication', () => {
     ['GET', '/policies'],
     ['PUT', '/policies/x', { text: 'forbid(principal, action, resource);' }],
     ['GET', '/policy-schema'],
+    ['GET', '/audit/events'],
+    ['GET', `/sessions/${'a'.repeat(64)}/verify`],
     ['GET', '/no-such-route'],
     // A name that cannot validate must still be refused for auth first, so the path check that
     // exempts the OpenAPI document cannot be used to probe validation.
@@ -55,6 +57,7 @@ describe('admin API authentication', () => {
     expect(doc.openapi).toBe('3.1.0');
     expect(Object.keys(doc.paths).sort()).toEqual(
       [
+        '/audit/events',
         '/connections',
         '/connections/{name}',
         '/connections/{name}/policies',
@@ -66,6 +69,8 @@ describe('admin API authentication', () => {
         '/policy-schema',
         '/sessions',
         '/sessions/{id}',
+        '/sessions/{id}/events',
+        '/sessions/{id}/verify',
       ].sort(),
     );
     expect(Object.keys(doc.paths['/connections/{name}']).sort()).toEqual(['delete', 'get', 'patch']);

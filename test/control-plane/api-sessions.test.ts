@@ -93,6 +93,7 @@ describe('session listing', () => {
         bytesFromClient: 3400,
         bytesToClient: 34000,
         statements: 34,
+        audit: { head: null, events: null },
       },
     ]);
     expect(res.body.nextCursor).toEqual(expect.any(String));
