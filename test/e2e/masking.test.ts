@@ -16,6 +16,33 @@ import {
   type TestStack,
 } from './harness.ts';
 
+/** Each way a masked value could travel: [what, SQL]. */
+const FORMS: Array<[string, string]> = [
+  ['SELECT *', 'SELECT * FROM customers'],
+  ['expression', 'SELECT upper(email), lower(national_id) FROM customers'],
+  ['cast', 'SELECT card_number::bigint FROM customers'],
+  ['concatenation', "SELECT full_name || ' <' || email || '>' FROM customers"],
+  [
+    'encode',
+    "SELECT encode(convert_to(national_id, 'UTF8'), 'base64'), encode(convert_to(card_number, 'UTF8'), 'hex') FROM customers",
+  ],
+  ['string_agg', "SELECT string_agg(email, ',') FROM customers"],
+  ['array_agg', 'SELECT array_agg(card_number) FROM customers'],
+  ['json_agg', 'SELECT json_agg(c) FROM customers c'],
+  ['to_json(t)', 'SELECT to_json(c) FROM customers c'],
+  ['t::text', 'SELECT c::text FROM customers c'],
+  ['row_to_json', 'SELECT row_to_json(customers) FROM customers'],
+  ['subquery', 'SELECT x FROM (SELECT national_id AS x FROM customers) s'],
+  ['CTE', 'WITH t AS (SELECT phone AS p FROM customers) SELECT p FROM t'],
+  ['scalar subquery', 'SELECT (SELECT string_agg(national_id, ' + "' '" + ') FROM customers)'],
+  ['view over the table', 'SELECT * FROM contact_list'],
+  ['function reading the table', 'SELECT * FROM all_cards()'],
+  ['RETURNING', 'UPDATE customers SET city = city WHERE id > 0 RETURNING email, national_id'],
+  ['cursor', 'BEGIN; DECLARE c CURSOR FOR SELECT national_id FROM customers; FETCH 500 FROM c; COMMIT'],
+  ['prepared statement', 'PREPARE p AS SELECT card_number FROM customers; EXECUTE p'],
+  ['COPY of a query', 'COPY (SELECT email, national_id FROM customers) TO STDOUT'],
+];
+
 let stack: TestStack;
 let connect: Proc & { port: number };
 let secrets: string[];
@@ -83,31 +110,7 @@ describe('masking through psql', () => {
     expect(again.stdout.trim()).toBe(phone);
   });
 
-  it.each([
-    ['SELECT *', 'SELECT * FROM customers'],
-    ['expression', 'SELECT upper(email), lower(national_id) FROM customers'],
-    ['cast', 'SELECT card_number::bigint FROM customers'],
-    ['concatenation', "SELECT full_name || ' <' || email || '>' FROM customers"],
-    [
-      'encode',
-      "SELECT encode(convert_to(national_id, 'UTF8'), 'base64'), encode(convert_to(card_number, 'UTF8'), 'hex') FROM customers",
-    ],
-    ['string_agg', "SELECT string_agg(email, ',') FROM customers"],
-    ['array_agg', 'SELECT array_agg(card_number) FROM customers'],
-    ['json_agg', 'SELECT json_agg(c) FROM customers c'],
-    ['to_json(t)', 'SELECT to_json(c) FROM customers c'],
-    ['t::text', 'SELECT c::text FROM customers c'],
-    ['row_to_json', 'SELECT row_to_json(customers) FROM customers'],
-    ['subquery', 'SELECT x FROM (SELECT national_id AS x FROM customers) s'],
-    ['CTE', 'WITH t AS (SELECT phone AS p FROM customers) SELECT p FROM t'],
-    ['scalar subquery', 'SELECT (SELECT string_agg(national_id, ' + "' '" + ') FROM customers)'],
-    ['view over the table', 'SELECT * FROM contact_list'],
-    ['function reading the table', 'SELECT * FROM all_cards()'],
-    ['RETURNING', 'UPDATE customers SET city = city WHERE id > 0 RETURNING email, national_id'],
-    ['cursor', 'BEGIN; DECLARE c CURSOR FOR SELECT national_id FROM customers; FETCH 500 FROM c; COMMIT'],
-    ['prepared statement', 'PREPARE p AS SELECT card_number FROM customers; EXECUTE p'],
-    ['COPY of a query', 'COPY (SELECT email, national_id FROM customers) TO STDOUT'],
-  ])('leaks nothing through %s', async (_what, sql) => {
+  it.each(FORMS)('leaks nothing through %s', async (_what, sql) => {
     const r = await psql(connect.port, sql);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
@@ -150,6 +153,27 @@ describe('masking through psql', () => {
       expect(r.stdout.trim()).toBe(`${row1['email']}\t${row1['national_id']}`);
     } finally {
       await admin.stop();
+    }
+  });
+});
+
+describe('the same forms through node-postgres (extended protocol)', () => {
+  const single = FORMS.filter(([, sql]) => !sql.includes(';') && !sql.startsWith('COPY'));
+  it.each(single)('leaks nothing through %s', async (_what, sql) => {
+    const c = new pg.Client({
+      host: '127.0.0.1',
+      port: connect.port,
+      user: 'x',
+      database: 'y',
+      password: 'ignored',
+    });
+    await c.connect();
+    try {
+      const r = await c.query({ name: 'form', text: sql, rowMode: 'array' });
+      expect(r.rows.length).toBeGreaterThan(0);
+      expectNoSecret(JSON.stringify(r.rows));
+    } finally {
+      await c.end();
     }
   });
 });

@@ -122,6 +122,32 @@ describe('statement policy through psql (simple protocol)', () => {
   });
 });
 
+describe('the same corpus through node-postgres (extended protocol: Parse/Bind/Execute)', () => {
+  it.each(BYPASSES)('refuses: %s', async (_what, sql) => {
+    const c = new pg.Client({
+      host: '127.0.0.1',
+      port: connect.port,
+      user: 'x',
+      database: 'y',
+      password: 'ignored',
+    });
+    await c.connect();
+    try {
+      await expect(c.query({ name: 'attempt', text: sql })).rejects.toMatchObject({ code: '42501' });
+      // The connection is still usable after the refusal.
+      await expect(c.query({ name: 'ok', text: 'SELECT $1::int AS n', values: [7] })).resolves.toMatchObject({
+        rows: [{ n: 7 }],
+      });
+    } finally {
+      await c.end();
+    }
+  });
+
+  it('left the table untouched', async () => {
+    expect(Number(await direct('select count(*) from customers'))).toBe(customers);
+  });
+});
+
 describe('statement policy through node-postgres (extended protocol)', () => {
   const client = async () => {
     const c = new pg.Client({
