@@ -142,7 +142,7 @@ function partial(text: string, kind: string): string {
     return `${text[0]}***${text.slice(at)}`;
   }
   // ASCII (the common case) without the Unicode-aware path's per-character regex.
-   
+
   const ascii = /^[\x00-\x7f]*$/.test(text);
   const chars = ascii ? text : [...text];
   const isAlnum = ascii

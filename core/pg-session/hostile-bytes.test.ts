@@ -38,7 +38,13 @@ const cstr = (s: string) => cat(enc.encode(s), new Uint8Array([0]));
 const startupBody = cat(int32(196608), cstr('user'), cstr('x'), new Uint8Array([0]));
 const startup = cat(int32(4 + startupBody.length), startupBody);
 
-const PROTOCOL_ENDS = new Set(['client-protocol', 'upstream-protocol', 'client-terminate', 'client-closed', 'upstream-closed']);
+const PROTOCOL_ENDS = new Set([
+  'client-protocol',
+  'upstream-protocol',
+  'client-terminate',
+  'client-closed',
+  'upstream-closed',
+]);
 
 async function armedSession() {
   const ended: CloseReason[] = [];

@@ -2,11 +2,13 @@
  * The per-session statement gate: SQL text → parse → classify → one Cedar decision per
  * (action, resource) → allowed or refused, with the detail the audit trail needs. Pure and
  * synchronous, so the session can decide before forwarding a byte. Decisions are cached per
- * session by exact SQL text (a repeated statement costs a Map lookup).
+ * session by SQL text, numbers aside (core/sql/literal-key.ts): a repeated statement costs a
+ * Map lookup.
  */
 import { isPosternError } from '../errors.ts';
 import type { SqlParser } from '../sql/pg-parser.ts';
 import { classifyTree, type SqlAction, type StatementClass } from '../sql/classify.ts';
+import { literalFreeKey } from '../sql/literal-key.ts';
 import type { CompiledPolicies, Decision } from './engine.ts';
 import { tableEntity, type PolicySubject } from './principal.ts';
 
@@ -50,14 +52,15 @@ export class SqlGate {
   ) {}
 
   check(sql: string): GateVerdict {
-    const hit = this.#cache.get(sql);
+    const key = literalFreeKey(sql) ?? sql;
+    const hit = this.#cache.get(key);
     if (hit) return hit;
     const verdict = this.#decide(sql);
     // Verdicts that depend on session state (PREPARE/EXECUTE) are not cached.
     const stateful = verdict.classes?.some((s) => s.prepares !== undefined || s.executes.length > 0);
     if (!stateful) {
       if (this.#cache.size >= MAX_CACHE) this.#cache.delete(this.#cache.keys().next().value!);
-      this.#cache.set(sql, verdict);
+      this.#cache.set(key, verdict);
     }
     return verdict;
   }

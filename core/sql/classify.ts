@@ -300,11 +300,23 @@ function lastName(list: unknown): string | undefined {
   return last.String?.sval;
 }
 
-/** A WHERE that is absent or the literal `true` filters nothing. */
+/**
+ * A WHERE filters rows only if it looks at them: one that is absent, `true`, `1 = 1` or any
+ * other expression without a column reference counts as no WHERE. (`WHERE CURRENT OF c` names
+ * one row and counts as a WHERE.)
+ */
 function hasRealWhere(where: unknown): boolean {
   if (where === undefined || where === null) return false;
-  const constant = (where as Node)['A_Const'] as Node | undefined;
-  const boolval = constant?.['boolval'] as Node | undefined;
-  if (boolval && boolval['boolval'] === true) return false;
-  return true;
+  if ((where as Node)['CurrentOfExpr']) return true;
+  let columns = false;
+  const look = (v: unknown): void => {
+    if (columns || v === null || typeof v !== 'object') return;
+    if (Array.isArray(v)) return v.forEach(look);
+    for (const [k, inner] of Object.entries(v as Node)) {
+      if (k === 'ColumnRef') columns = true;
+      else look(inner);
+    }
+  };
+  look(where);
+  return columns;
 }

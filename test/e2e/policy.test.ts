@@ -70,6 +70,7 @@ const BYPASSES: Array<[string, string]> = [
   ['EXECUTE of something never checked', 'EXECUTE p'],
   ['UPDATE without WHERE', "UPDATE customers SET email = 'x'"],
   ['UPDATE ... WHERE true', "UPDATE customers SET email = 'x' WHERE true"],
+  ['DELETE ... WHERE 1 = 1 (a WHERE that reads no column)', 'DELETE FROM customers WHERE 1 = 1'],
   ['SET ROLE', 'SET ROLE postgres'],
   ['set_config(role)', "SELECT set_config('role', 'postgres', false)"],
   ['COPY TO PROGRAM', "COPY customers TO PROGRAM 'cat'"],
