@@ -40,7 +40,7 @@ export async function buildSessionPolicy(
   const policies = compiledPolicies(start.policies);
   const subject = policySubject(start.identity, conn.name);
   const gate = new SqlGate(await sqlParser(), policies, subject);
-  const masking = sessionMasking(conn.masking, policies, subject);
+  const masking = memoMasking(start, () => sessionMasking(conn.masking, policies, subject));
   // Tokens are keyed per connection: the same value tokenizes the same way in every session of
   // the connection (joins across sessions line up) and differently on another connection.
   const key = new HmacSha256(enc.encode(`postern-masking-v1:${maskingSecret}`)).digest(enc.encode(conn.id));
@@ -90,4 +90,30 @@ export async function buildSessionPolicy(
     };
   }
   return { gate, masker, unmasked: masking.unmasked, config };
+}
+
+const MAX_MEMO = 256;
+const maskingMemo = new Map<string, ReturnType<typeof sessionMasking>>();
+
+/**
+ * `unmask` decisions are a pure function of the policy set, the principal (identity, groups,
+ * claims) and the masking rules, so sessions of the same principal in this isolate share them:
+ * a reconnecting CI job does not pay a Cedar call per column and detector again.
+ */
+function memoMasking(start: SessionStart, compute: () => ReturnType<typeof sessionMasking>) {
+  const key = JSON.stringify([
+    start.policies.key,
+    start.identity.issuer,
+    start.identity.subject,
+    start.identity.groups,
+    start.identity.attributes,
+    start.connection.id,
+    start.connection.masking,
+  ]);
+  const hit = maskingMemo.get(key);
+  if (hit) return hit;
+  const value = compute();
+  if (maskingMemo.size >= MAX_MEMO) maskingMemo.delete(maskingMemo.keys().next().value!);
+  maskingMemo.set(key, value);
+  return value;
 }

@@ -169,7 +169,7 @@ describe('statement policy through node-postgres (extended protocol)', () => {
         code: '42501',
       });
       await expect(
-        c.query({ text: 'DELETE FROM customers WHERE $1::int = 0', values: [1] }),
+        c.query({ text: 'DELETE FROM customers WHERE id = $1', values: [-1] }),
       ).resolves.toMatchObject({
         rowCount: 0,
       });
