@@ -3,6 +3,7 @@
  * WASM as workerd): classification + Cedar per statement, cached and uncached, and masking
  * throughput on PII-heavy result rows.
  */
+import { concatBytes } from '../../core/bytes.ts';
 import { demoCustomers } from '../dev/demo-data.ts';
 import { DEMO_MASKING, DEMO_POLICY } from '../dev/demo-policy.ts';
 import { nodeCedar, nodeSqlParser } from '../wasm-node.ts';
@@ -101,7 +102,7 @@ export async function measureMasking(megabytes = 100, freeText = true): Promise<
       ].map((v) => enc.encode(v)),
     ),
   );
-  const batch = concat(rows);
+  const batch = concatBytes(rows);
   const target = megabytes * 1024 * 1024;
   for (let i = 0; i < 20; i++) feed(batch); // warm up
   let bytes = 0;
@@ -138,18 +139,6 @@ function rowDescription(names: string[]): Uint8Array {
     push16(0);
   }
   return typedMessage('T', new Uint8Array(parts));
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  let n = 0;
-  for (const p of parts) n += p.byteLength;
-  const out = new Uint8Array(n);
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.byteLength;
-  }
-  return out;
 }
 
 /**

@@ -7,6 +7,7 @@
  *             joins and GROUP BY on the masked output still line up, and without the key a token
  *             says nothing about its value.
  */
+import { concatBytes } from '../bytes.ts';
 import { HmacSha256, toHex } from '../crypto/hmac-sync.ts';
 import { utf8 } from '../text.ts';
 import { detect, type DetectorKind } from './detectors.ts';
@@ -59,7 +60,7 @@ export class ValueMasker {
       if (counts) counts[d.kind] = (counts[d.kind] ?? 0) + 1;
     }
     parts.push(value.subarray(at));
-    return concat(parts);
+    return concatBytes(parts);
   }
 
   /** The same on a JS string (error fields, notification payloads), via UTF-8 bytes. */
@@ -160,18 +161,6 @@ function partial(text: string, kind: string): string {
     const ch = chars[i]!;
     if (isAlnum(i) && keep-- <= 0) out = `*${out}`;
     else out = ch + out;
-  }
-  return out;
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  let n = 0;
-  for (const p of parts) n += p.byteLength;
-  const out = new Uint8Array(n);
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.byteLength;
   }
   return out;
 }

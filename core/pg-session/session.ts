@@ -11,6 +11,7 @@
  * The client never authenticates to the target: its token was verified by the Worker, and any
  * password it sends is ignored (it is never asked for one).
  */
+import { concatBytes } from '../bytes.ts';
 import { PosternError, isPosternError } from '../errors.ts';
 import { MessageFramer, type PgFrame } from '../pg/framer.ts';
 import {
@@ -276,7 +277,7 @@ export class PgSession {
     if (this.#phase === 'proxy') {
       let out: Uint8Array;
       try {
-        out = this.#flow ? concat(this.#flow.upstream(frames)) : joinFrames(frames, chunk);
+        out = this.#flow ? concatBytes(this.#flow.upstream(frames)) : joinFrames(frames, chunk);
       } catch (e) {
         return this.#fail({ kind: 'upstream-protocol', detail: messageOf(e) });
       }
@@ -291,7 +292,7 @@ export class PgSession {
     for (let i = from; i < frames.length; i++) {
       if (this.#phase !== 'startup') {
         // Became ready mid-chunk: the rest is ordinary traffic for the client.
-        if (this.#phase === 'proxy') this.#sendClient(concat(frames.slice(i).map((f) => f.raw)));
+        if (this.#phase === 'proxy') this.#sendClient(concatBytes(frames.slice(i).map((f) => f.raw)));
         return;
       }
       const frame = frames[i]!;
@@ -393,7 +394,7 @@ export class PgSession {
   #becomeReady(status: number): void {
     const key = this.config.gatewayKey;
     this.#sendClient(
-      concat([
+      concatBytes([
         authenticationOk(),
         ...this.#paramStatus,
         backendKeyData(key.processId, key.secretKey),
@@ -408,7 +409,7 @@ export class PgSession {
       this.#pendingClient = [];
       this.#pendingClientBytes = 0;
       const frames = held.map((raw) => ({ type: raw[0]!, body: raw.subarray(5), raw }));
-      this.#forwardClient(frames, concat(held));
+      this.#forwardClient(frames, concatBytes(held));
     }
   }
 
@@ -460,18 +461,5 @@ function joinFrames(frames: PgFrame[], chunk: Uint8Array): Uint8Array {
     for (const f of frames) total += f.raw.byteLength;
     if (end - start === total) return new Uint8Array(chunk.buffer, start, total);
   }
-  return concat(frames.map((f) => f.raw));
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  if (parts.length === 1) return parts[0]!;
-  let n = 0;
-  for (const p of parts) n += p.byteLength;
-  const out = new Uint8Array(n);
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.byteLength;
-  }
-  return out;
+  return concatBytes(frames.map((f) => f.raw));
 }
