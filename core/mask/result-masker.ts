@@ -33,6 +33,7 @@ import {
   type ResultPlan,
 } from './lineage.ts';
 import type { MaskCounts, Strategy, ValueMasker } from './value-masker.ts';
+import { hideKeyValues, joinTabs, splitTabs, typedCopyData } from './wire-helpers.ts';
 
 type Stmt = Record<string, unknown>;
 
@@ -55,6 +56,8 @@ type Pending =
   | { k: 'execute'; portal: string };
 
 const T = (c: string) => c.charCodeAt(0);
+const enc = new TextEncoder();
+const dec = new TextDecoder();
 // Types whose binary send format is their text (UTF-8): text, varchar, bpchar, name, unknown.
 const TEXTLIKE = new Set([25, 1043, 1042, 19, 705]);
 const JSON_OID = 114;
@@ -375,80 +378,9 @@ function formatOf(formats: number[], i: number): number {
   return formats[i] ?? 0;
 }
 
-/** DETAIL texts that echo row values: key violations and "Failing row contains (...)". */
-function hideKeyValues(detail: string, masked: MaskedColumns): string {
-  const names = new Set<string>();
-  for (const cols of masked.values()) for (const c of cols.keys()) names.add(c);
-  const key = /^Key \((.*?)\)=\((.*)\)(.*)$/s.exec(detail);
-  if (key) {
-    const cols = key[1]!.split(',').map((c) => c.trim().replace(/^"|"$/g, ''));
-    if (cols.some((c) => names.has(c))) return `Key (${key[1]})=([REDACTED])${key[3]}`;
-    return detail;
-  }
-  if (/^Failing row contains \(/.test(detail)) return 'Failing row contains ([REDACTED]).';
-  return detail;
-}
-
-const enc = new TextEncoder();
-const dec = new TextDecoder();
-
-function splitTabs(line: Uint8Array): Uint8Array[] {
-  const parts: Uint8Array[] = [];
-  let end = line.byteLength;
-  if (end > 0 && line[end - 1] === 0x0a) end--;
-  let start = 0;
-  for (let i = 0; i <= end; i++) {
-    if (i === end || line[i] === 0x09) {
-      parts.push(line.subarray(start, i));
-      start = i + 1;
-    }
-  }
-  return parts;
-}
-
-function joinTabs(parts: Uint8Array[]): Uint8Array {
-  let n = parts.length; // tabs + final newline
-  for (const p of parts) n += p.byteLength;
-  const out = new Uint8Array(n);
-  let o = 0;
-  parts.forEach((p, i) => {
-    out.set(p, o);
-    o += p.byteLength;
-    out[o++] = i === parts.length - 1 ? 0x0a : 0x09;
-  });
-  return out;
-}
-
-function typedCopyData(body: Uint8Array): Uint8Array {
-  const out = new Uint8Array(5 + body.byteLength);
-  out[0] = T('d');
-  new DataView(out.buffer).setInt32(1, 4 + body.byteLength);
-  out.set(body, 5);
-  return out;
-}
-
 function concat2(a: Uint8Array, b: Uint8Array): Uint8Array {
   const out = new Uint8Array(a.byteLength + b.byteLength);
   out.set(a);
   out.set(b, a.byteLength);
   return out;
-}
-
-/**
- * Statements whose result cannot be masked column by column: COPY of a whole table (no
- * RowDescription says which column is which) and binary or CSV COPY of masked data. They are
- * refused rather than passed unmasked.
- */
-export function maskingRefusal(statements: Stmt[], plans: Array<ResultPlan | undefined>): string | undefined {
-  for (let i = 0; i < statements.length; i++) {
-    const s = statements[i]!;
-    const copy = s['CopyStmt'] as Record<string, unknown> | undefined;
-    if (!copy || copy['is_from'] || !plans[i]) continue;
-    if (!copy['query'])
-      return 'COPY of a table with masked columns is refused: use COPY (SELECT ...) TO STDOUT';
-    const options = JSON.stringify(copy['options'] ?? []).toLowerCase();
-    if (/"(binary|csv)"/.test(options))
-      return 'binary or CSV COPY of masked columns is refused: use the text format';
-  }
-  return undefined;
 }
