@@ -12,7 +12,7 @@
  * password it sends is ignored (it is never asked for one).
  */
 import { concatBytes } from '../bytes.ts';
-import { PosternError, isPosternError } from '../errors.ts';
+import { isPosternError } from '../errors.ts';
 import { MessageFramer, type PgFrame } from '../pg/framer.ts';
 import {
   authenticationOk,
@@ -32,6 +32,22 @@ import type { ResultMasker } from '../mask/result-masker.ts';
 import { parseDataRow } from '../pg/rows.ts';
 import { StatementFlow, type StatementChecker } from './statement-flow.ts';
 import { UpstreamAuthenticator } from './upstream-auth.ts';
+import {
+  CLIENT_TYPES,
+  joinFrames,
+  messageOf,
+  T_AUTH,
+  T_DATA_ROW,
+  T_ERROR,
+  T_EXECUTE,
+  T_KEY,
+  T_NEGOTIATE,
+  T_NOTICE,
+  T_PARAM,
+  T_QUERY,
+  T_READY,
+  T_TERMINATE,
+} from './frames.ts';
 
 export interface PgSessionIO {
   toClient(bytes: Uint8Array): void;
@@ -64,21 +80,6 @@ export interface PgSessionConfig {
 
 type Phase = 'startup' | 'proxy' | 'closed';
 
-// Frontend message types a client may send once the session is ready (protocol §55.7).
-const CLIENT_TYPES = new Set(
-  ['Q', 'P', 'B', 'E', 'S', 'H', 'D', 'C', 'X', 'd', 'c', 'f', 'F'].map((c) => c.charCodeAt(0)),
-);
-const T_AUTH = 0x52; // 'R'
-const T_PARAM = 0x53; // 'S'
-const T_KEY = 0x4b; // 'K'
-const T_READY = 0x5a; // 'Z'
-const T_ERROR = 0x45; // 'E'
-const T_NOTICE = 0x4e; // 'N'
-const T_NEGOTIATE = 0x76; // 'v' NegotiateProtocolVersion
-const T_TERMINATE = 0x58; // 'X'
-const T_QUERY = 0x51; // 'Q'
-const T_EXECUTE = 0x45; // 'E' (frontend)
-const T_DATA_ROW = 0x44; // 'D'
 const NO = new Uint8Array([0x4e]); // 'N': "no SSL/GSS here", the tunnel is already encrypted.
 const EMPTY = new Uint8Array(0);
 const utf8 = new TextDecoder();
@@ -442,24 +443,4 @@ export class PgSession {
     this.#pendingClient = [];
     this.io.end(reason);
   }
-}
-
-function messageOf(e: unknown): string {
-  if (e instanceof PosternError || e instanceof Error) return e.message;
-  return String(e);
-}
-
-/** One buffer for a batch of frames: a view of the chunk when they are contiguous in it. */
-function joinFrames(frames: PgFrame[], chunk: Uint8Array): Uint8Array {
-  if (frames.length === 1) return frames[0]!.raw;
-  const first = frames[0]!.raw;
-  const last = frames[frames.length - 1]!.raw;
-  if (first.buffer === chunk.buffer && last.buffer === chunk.buffer) {
-    const start = first.byteOffset;
-    const end = last.byteOffset + last.byteLength;
-    let total = 0;
-    for (const f of frames) total += f.raw.byteLength;
-    if (end - start === total) return new Uint8Array(chunk.buffer, start, total);
-  }
-  return concatBytes(frames.map((f) => f.raw));
 }
