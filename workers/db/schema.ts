@@ -53,7 +53,7 @@ export const connections = pgTable('connections', {
   credentialKeyId: text('credential_key_id'),
   credentialCiphertext: text('credential_ciphertext'),
   credentialRef: text('credential_ref'),
-  /** Interim access rule until Cedar policies: these subjects and groups may connect. */
+  /** Shorthand policy: these subjects and groups get every action on the connection (compiled to Cedar). */
   allowSubjects: jsonb('allow_subjects').$type<string[]>().notNull().default([]),
   allowGroups: jsonb('allow_groups').$type<string[]>().notNull().default([]),
   /** Masking rules (core/mask/config.ts); null = detectors on (redact), no column rules. */
