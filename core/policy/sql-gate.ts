@@ -41,6 +41,7 @@ const MAX_SQL_CHARS = 1_000_000;
 
 export class SqlGate {
   readonly #cache = new Map<string, GateVerdict>();
+  readonly #shapes = new Map<string, GateVerdict>();
   readonly #prepared = new Map<string, StatementClass[]>();
   readonly #decisions = new Map<string, Decision>();
 
@@ -52,15 +53,22 @@ export class SqlGate {
   ) {}
 
   check(sql: string): GateVerdict {
-    const key = literalFreeKey(sql) ?? sql;
-    const hit = this.#cache.get(key);
-    if (hit) return hit;
-    const verdict = this.#decide(sql);
+    // The exact text first (no scan at all), then the text with numbers abstracted.
+    const exact = this.#cache.get(sql);
+    if (exact) return exact;
+    const key = literalFreeKey(sql);
+    // A separate map: no client text can ever be mistaken for a shape key.
+    const hit = key === undefined ? undefined : this.#shapes.get(key);
+    const verdict = hit ?? this.#decide(sql);
     // Verdicts that depend on session state (PREPARE/EXECUTE) are not cached.
     const stateful = verdict.classes?.some((s) => s.prepares !== undefined || s.executes.length > 0);
     if (!stateful) {
       if (this.#cache.size >= MAX_CACHE) this.#cache.delete(this.#cache.keys().next().value!);
-      this.#cache.set(key, verdict);
+      this.#cache.set(sql, verdict);
+      if (key !== undefined) {
+        if (this.#shapes.size >= MAX_CACHE) this.#shapes.delete(this.#shapes.keys().next().value!);
+        this.#shapes.set(key, verdict);
+      }
     }
     return verdict;
   }
