@@ -187,8 +187,13 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
         },
       );
       stops.push(async () => {
+        if (child.exitCode !== null || child.signalCode !== null) return;
+        const exited = new Promise((r) => child.once('exit', r));
         child.kill('SIGTERM');
-        await new Promise((r) => child.once('exit', r));
+        // A replica drains its channels first; it gets 5 s, then it is killed.
+        const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+        await exited;
+        clearTimeout(timer);
       });
       await admin.waitForReplicas('local', 1, 20_000);
     } else if (opts.connector !== false) {
