@@ -39,6 +39,7 @@ export class ValueMasker {
   whole(value: Uint8Array, strategy: Strategy): Uint8Array {
     // Byte-level fast paths for the common cases: no decoding, one allocation.
     if (strategy === 'redact') return REDACTED.slice();
+    if (strategy === 'token') return tokenBytes(this.hmac.digest(value));
     if (strategy === 'partial' && isAscii(value)) return partialAscii(value);
     return utf8(this.#apply(utf8Decoder.decode(value), strategy, 'column', value));
   }
@@ -87,6 +88,21 @@ export class ValueMasker {
 }
 
 const REDACTED = utf8('[REDACTED]');
+const HEX_DIGITS = utf8('0123456789abcdef');
+
+/** `tok_` + the first 8 bytes of the MAC in hex, as bytes (the same text #apply builds). */
+function tokenBytes(mac: Uint8Array): Uint8Array {
+  const out = new Uint8Array(20);
+  out[0] = 116; // t
+  out[1] = 111; // o
+  out[2] = 107; // k
+  out[3] = 95; // _
+  for (let i = 0; i < 8; i++) {
+    out[4 + 2 * i] = HEX_DIGITS[mac[i]! >> 4]!;
+    out[5 + 2 * i] = HEX_DIGITS[mac[i]! & 15]!;
+  }
+  return out;
+}
 
 /**
  * Whether a value could hold anything a detector finds, from its bytes alone: 7+ digits (cards,
