@@ -1,0 +1,137 @@
+// CPU per transaction of each process on the path (workerd, connector, connect CLI): one stack,
+// then ROUNDS pgbench -S runs via the demo connection, reading /proc before and after. Written by
+// a helper while hunting throughput; run: node --import tsx scripts/perf-harness.ts
+// env: ROUNDS, DUR, CONNECT_NODE_ARGS, CONNECTOR_NODE_ARGS (space separated), PERF_PID=workerd|connector|connect
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { startStack } from '../cli/dev/stack.ts';
+import { freePort } from '../cli/dev/free-port.ts';
+
+const ROOT = resolve(import.meta.dirname, '..');
+const rounds = Number(process.env.ROUNDS ?? 3);
+const dur = process.env.DUR ?? '10';
+const dir = mkdtempSync(join(tmpdir(), 'pharness-'));
+const stack = await startStack({
+  root: ROOT,
+  stateDir: join(dir, 'state'),
+  reuse: false,
+  connector: 'process',
+  log: () => {},
+});
+const direct = new URL(stack.targetDsn);
+const directEnv = {
+  PGHOST: '127.0.0.1',
+  PGPORT: direct.port,
+  PGUSER: 'demo_app',
+  PGPASSWORD: decodeURIComponent(direct.password),
+  PGDATABASE: 'demo',
+};
+const pgb = (args: string[], env: Record<string, string>) =>
+  new Promise<string>((res, rej) => {
+    const c = spawn('pgbench', args, { env: { ...process.env, ...env }, cwd: dir });
+    let o = '';
+    c.stdout.on('data', (d) => (o += d));
+    c.stderr.on('data', (d) => (o += d));
+    c.on('exit', (code) => (code === 0 ? res(o) : rej(new Error(o))));
+  });
+await pgb(['-i', '-s', '1', '-q'], directEnv);
+const disc = (await (await fetch(`${stack.issuer}/.well-known/openid-configuration`)).json()) as {
+  token_endpoint: string;
+};
+const tr = await fetch(disc.token_endpoint, {
+  method: 'POST',
+  headers: {
+    Authorization: `Basic ${Buffer.from(`${stack.clientId}:${stack.clientSecret}`).toString('base64')}`,
+    'Content-Type': 'application/x-www-form-urlencoded',
+  },
+  body: new URLSearchParams({ grant_type: 'client_credentials', resource: 'urn:postern' }),
+});
+const token = ((await tr.json()) as { access_token: string }).access_token;
+const viaPort = await freePort();
+const nodeArgs = (process.env.CONNECT_NODE_ARGS ?? '').split(' ').filter(Boolean);
+const listener: ChildProcess = spawn(
+  process.execPath,
+  [
+    ...nodeArgs,
+    join(ROOT, 'cli', 'bin', 'postern.mjs'),
+    'connect',
+    'demo',
+    '--edge',
+    stack.edgeUrl,
+    '--port',
+    String(viaPort),
+    '--json',
+  ],
+  { env: { ...process.env, POSTERN_TOKEN: token }, stdio: ['ignore', 'pipe', 'inherit'] },
+);
+await new Promise<void>((r) => listener.stdout!.once('data', () => r()));
+const viaEnv = {
+  PGHOST: '127.0.0.1',
+  PGPORT: String(viaPort),
+  PGUSER: 'bench',
+  PGPASSWORD: 'unused',
+  PGDATABASE: 'demo',
+  PGSSLMODE: 'disable',
+};
+import { readdirSync } from 'node:fs';
+const findPid = (needle: string) =>
+  readdirSync('/proc')
+    .filter((d) => /^\d+$/.test(d))
+    .find((d) => {
+      try {
+        return readFileSync(`/proc/${d}/cmdline`, 'utf8').includes(needle);
+      } catch {
+        return false;
+      }
+    })!;
+const pids = {
+  workerd: findPid(`entry=127.0.0.1:${stack.ports.edge}`),
+  connector: findPid(`connector\0--edge\0${stack.edgeUrl}\0`),
+  connect: String(listener.pid),
+};
+const cpu = (p: string) => {
+  const f = readFileSync(`/proc/${p}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(f[11]) + Number(f[12])) * 10;
+};
+const tps = (o: string) => Number(/tps = ([\d.]+)/.exec(o)?.[1]);
+console.log(`direct: ${tps(await pgb(['-S', '-c', '4', '-j', '2', '-T', dur], directEnv)).toFixed(0)} tps`);
+await pgb(['-S', '-c', '4', '-j', '2', '-T', '2'], viaEnv); // warm up
+for (let i = 0; i < rounds; i++) {
+  const before = Object.fromEntries(Object.entries(pids).map(([k, p]) => [k, cpu(p)]));
+  let perf: ChildProcess | undefined;
+  if (process.env.PERF_PID && i === rounds - 1) {
+    perf = spawn(
+      'perf',
+      [
+        'record',
+        '-F',
+        '999',
+        '-g',
+        '-o',
+        join(ROOT, 'dist', `perf-${process.env.PERF_PID}.data`),
+        '-p',
+        (pids as Record<string, string>)[process.env.PERF_PID]!,
+      ],
+      { stdio: 'ignore' },
+    );
+  }
+  const t = tps(await pgb(['-S', '-c', '4', '-j', '2', '-T', dur], viaEnv));
+  if (perf) {
+    perf.kill('SIGINT');
+    await new Promise((r) => perf!.once('exit', r));
+  }
+  const used = Object.entries(pids)
+    .map(
+      ([k, p]) =>
+        `${k} ${((cpu(p) - before[k]!) / 1000).toFixed(2)}s (${(((cpu(p) - before[k]!) * 1000) / (t * Number(dur))).toFixed(0)}us/tx)`,
+    )
+    .join(', ');
+  console.log(`via: ${t.toFixed(0)} tps | ${used}`);
+}
+const lat = await pgb(['-S', '-c', '1', '-T', '5'], viaEnv);
+console.log(`via 1 client: ${/latency average = ([\d.]+ ms)/.exec(lat)?.[1]}`);
+listener.kill();
+await stack.stop();
+process.exit(0);
