@@ -12,7 +12,9 @@ import {
 } from '../../durable-objects/session/session-start.ts';
 import { lookupConnection } from './connection-cache.ts';
 import { httpError } from '../http-errors.ts';
-import { compiledPolicies } from '../policy/runtime.ts';
+import { compiledPolicies, type PolicySetSpec } from '../policy/runtime.ts';
+import type { Decision } from '../../core/policy/engine.ts';
+import type { Identity } from '../../core/identity/identity.ts';
 import { policySubject } from '../../core/policy/principal.ts';
 
 export async function connectRoute(c: Context<{ Bindings: Env }>, connectionName: string): Promise<Response> {
@@ -23,14 +25,7 @@ export async function connectRoute(c: Context<{ Bindings: Env }>, connectionName
   const cached = await lookupConnection(c.env, connectionName, Date.now());
   if (!cached) return httpError(404, 'connection_not_found', `unknown connection "${connectionName}"`);
   const { connection, policies } = cached;
-  const subject = policySubject(identity, connection.name);
-  const decision = compiledPolicies(policies).authorize({
-    principal: subject.principal,
-    action: 'connect',
-    resource: subject.connection,
-    context: { grants: [] },
-    entities: subject.entities,
-  });
+  const decision = connectDecision(policies, identity, connection.name);
   if (decision.effect !== 'allow') {
     console.warn(
       JSON.stringify({
@@ -62,4 +57,36 @@ export function connectionFromHost(host: string | undefined, baseDomain: string 
   if (!h.endsWith(suffix)) return null;
   const label = h.slice(0, -suffix.length);
   return /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/.test(label) ? label : null;
+}
+
+const MAX_DECISIONS = 1000;
+const decisions = new Map<string, Decision>();
+
+/**
+ * `connect` for this principal under this policy set. A pure function of its inputs (the
+ * policy set is keyed by content hash), so it is remembered per isolate: a CI job opening many
+ * sessions pays for one Cedar evaluation.
+ */
+function connectDecision(policies: PolicySetSpec, identity: Identity, connection: string): Decision {
+  const key = JSON.stringify([
+    policies.key,
+    identity.issuer,
+    identity.subject,
+    identity.groups,
+    identity.attributes,
+    connection,
+  ]);
+  const hit = decisions.get(key);
+  if (hit) return hit;
+  const subject = policySubject(identity, connection);
+  const decision = compiledPolicies(policies).authorize({
+    principal: subject.principal,
+    action: 'connect',
+    resource: subject.connection,
+    context: { grants: [] },
+    entities: subject.entities,
+  });
+  if (decisions.size >= MAX_DECISIONS) decisions.delete(decisions.keys().next().value!);
+  decisions.set(key, decision);
+  return decision;
 }
