@@ -6,7 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { startStack } from '../cli/dev/stack.ts';
+import { stackToken, startStack } from '../cli/dev/stack.ts';
 import { freePort } from '../cli/dev/free-port.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');
@@ -37,18 +37,7 @@ const pgb = (args: string[], env: Record<string, string>) =>
     c.on('exit', (code) => (code === 0 ? res(o) : rej(new Error(o))));
   });
 await pgb(['-i', '-s', '1', '-q'], directEnv);
-const disc = (await (await fetch(`${stack.issuer}/.well-known/openid-configuration`)).json()) as {
-  token_endpoint: string;
-};
-const tr = await fetch(disc.token_endpoint, {
-  method: 'POST',
-  headers: {
-    Authorization: `Basic ${Buffer.from(`${stack.clientId}:${stack.clientSecret}`).toString('base64')}`,
-    'Content-Type': 'application/x-www-form-urlencoded',
-  },
-  body: new URLSearchParams({ grant_type: 'client_credentials', resource: 'urn:postern' }),
-});
-const token = ((await tr.json()) as { access_token: string }).access_token;
+const token = await stackToken(stack);
 const viaPort = await freePort();
 const nodeArgs = (process.env.CONNECT_NODE_ARGS ?? '').split(' ').filter(Boolean);
 const listener: ChildProcess = spawn(

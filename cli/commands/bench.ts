@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { startStack, type Stack } from '../dev/stack.ts';
+import { stackToken, startStack, type Stack } from '../dev/stack.ts';
 import { measureEnginesIsolated } from '../bench/micro.ts';
 import { pct, runPgbench, setupTimes } from '../bench/pgbench.ts';
 import { freePort } from '../dev/free-port.ts';
@@ -86,7 +86,7 @@ export async function run(argv: string[]): Promise<number> {
     say('pgbench -i (scale 1)…');
     await runPgbench(['-i', '-s', '1', '-q'], directEnv, dir);
 
-    const token = await fetchClientToken(stack);
+    const token = await stackToken(stack);
     // Two connections to the same database: "open" (allow-list shorthand: every action
     // permitted, nothing masked: the transport with a trivially allowing policy and the audit
     // trail) and the demo connection (the demo Cedar policy, column masking and detectors).
@@ -221,22 +221,6 @@ JSON: ${file}
     await stack?.stop();
     rmSync(dir, { recursive: true, force: true });
   }
-}
-
-async function fetchClientToken(stack: Stack): Promise<string> {
-  const disc = (await (await fetch(`${stack.issuer}/.well-known/openid-configuration`)).json()) as {
-    token_endpoint: string;
-  };
-  const res = await fetch(disc.token_endpoint, {
-    method: 'POST',
-    headers: {
-      Authorization: `Basic ${Buffer.from(`${stack.clientId}:${stack.clientSecret}`).toString('base64')}`,
-      'Content-Type': 'application/x-www-form-urlencoded',
-    },
-    body: new URLSearchParams({ grant_type: 'client_credentials', resource: 'urn:postern' }),
-  });
-  if (!res.ok) throw new Error(`token endpoint: HTTP ${res.status}`);
-  return ((await res.json()) as { access_token: string }).access_token;
 }
 
 /** `postern connect <connection>` as its own process, as a user runs it. */

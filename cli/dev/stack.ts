@@ -301,3 +301,24 @@ async function seed(admin: AdminClient, secrets: Secrets, pgPort: number): Promi
   await admin.put(`/connections/${DEMO_CONNECTION}/policies/demo`, { text: DEMO_POLICY });
   return secrets.connectorToken!;
 }
+
+/** A client-credentials access token from the stack's OpenID provider (the demo client by default). */
+export async function stackToken(
+  stack: Stack,
+  clientId = stack.clientId,
+  secret = stack.clientSecret,
+): Promise<string> {
+  const disc = (await (await fetch(`${stack.issuer}/.well-known/openid-configuration`)).json()) as {
+    token_endpoint: string;
+  };
+  const res = await fetch(disc.token_endpoint, {
+    method: 'POST',
+    headers: {
+      Authorization: `Basic ${Buffer.from(`${clientId}:${secret}`).toString('base64')}`,
+      'Content-Type': 'application/x-www-form-urlencoded',
+    },
+    body: new URLSearchParams({ grant_type: 'client_credentials', resource: AUDIENCE }),
+  });
+  if (!res.ok) throw new Error(`token endpoint: HTTP ${res.status} ${await res.text()}`);
+  return ((await res.json()) as { access_token: string }).access_token;
+}

@@ -41,3 +41,13 @@ export function joinFrames(frames: PgFrame[], chunk: Uint8Array): Uint8Array {
   }
   return concatBytes(frames.map((f) => f.raw));
 }
+
+/**
+ * What goes to the client for one target chunk: when every message passed unchanged (the
+ * common case: nothing masked, nothing injected) the chunk view itself, without a copy.
+ */
+export function joinOutput(out: Uint8Array[], frames: PgFrame[], chunk: Uint8Array): Uint8Array {
+  if (out.length === frames.length && out.every((o, i) => o === frames[i]!.raw))
+    return joinFrames(frames, chunk);
+  return concatBytes(out);
+}

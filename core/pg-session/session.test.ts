@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { PgSession, type PgSessionIO } from './session.ts';
+import { PgSession } from './session.ts';
+import type { PgSessionIO } from './types.ts';
 import type { CloseReason } from './close-reason.ts';
 import { MessageFramer, type PgFrame } from '../pg/framer.ts';
 import { parseErrorFields, parseBackendKeyData } from '../pg/messages.ts';

@@ -27,17 +27,16 @@ import {
 import { parseStartupPacket } from '../pg/startup.ts';
 import { upstreamStartupParams } from './client-params.ts';
 import { clientErrorFor, type CloseReason } from './close-reason.ts';
-import type { CancelKey } from './types.ts';
-import type { ResultMasker } from '../mask/result-masker.ts';
-import { parseDataRow } from '../pg/rows.ts';
-import { StatementFlow, type StatementChecker } from './statement-flow.ts';
+import type { CancelKey, PgSessionConfig, PgSessionIO } from './types.ts';
+import { PreflightRows, type PreflightStep } from './preflight.ts';
+import { StatementFlow } from './statement-flow.ts';
 import { UpstreamAuthenticator } from './upstream-auth.ts';
 import {
   CLIENT_TYPES,
   joinFrames,
+  joinOutput,
   messageOf,
   T_AUTH,
-  T_DATA_ROW,
   T_ERROR,
   T_EXECUTE,
   T_KEY,
@@ -49,40 +48,10 @@ import {
   T_TERMINATE,
 } from './frames.ts';
 
-export interface PgSessionIO {
-  toClient(bytes: Uint8Array): void;
-  toUpstream(bytes: Uint8Array): void;
-  /** The session is over: close both sides. Called once. */
-  end(reason: CloseReason): void;
-  /** The client's first packet was a CancelRequest for some other session. */
-  cancelRequested(key: CancelKey): void;
-  /** The client finished its StartupMessage (for the session record). */
-  clientStarted?(params: Record<string, string>): void;
-  /** The session is ready for queries (setup time is measured up to here). */
-  ready?(): void;
-}
-
-export interface PgSessionConfig {
-  upstreamUser: string;
-  upstreamDatabase: string;
-  /** The key this gateway hands the client in BackendKeyData. */
-  gatewayKey: CancelKey;
-  maxMessageBytes: number;
-  /** Bound on client bytes held while the target is not ready yet. */
-  maxPendingClientBytes?: number;
-  /** Policy on every statement; without it the session relays (tests of the transport only). */
-  checker?: StatementChecker;
-  /** Rewrites results (masking); needs `checker`. */
-  masker?: ResultMasker;
-  /** A query the gateway runs on the target before the client is ready (masking's catalog). */
-  preflight?: { sql: string; done(rows: Array<Array<string | null>>): void };
-}
-
 type Phase = 'startup' | 'proxy' | 'closed';
 
 const NO = new Uint8Array([0x4e]); // 'N': "no SSL/GSS here", the tunnel is already encrypted.
 const EMPTY = new Uint8Array(0);
-const utf8 = new TextDecoder();
 
 export class PgSession {
   readonly stats = { bytesFromClient: 0, bytesToClient: 0, statements: 0 };
@@ -105,7 +74,7 @@ export class PgSession {
   // only an SSLRequest expects a one-byte answer, not an ErrorResponse (as a real server does).
   #pendingFailure: CloseReason | undefined;
   #flow: StatementFlow | undefined;
-  #preflightRows: Array<Array<string | null>> | undefined;
+  #preflight: PreflightRows | undefined;
 
   constructor(
     private readonly config: PgSessionConfig,
@@ -278,7 +247,7 @@ export class PgSession {
     if (this.#phase === 'proxy') {
       let out: Uint8Array;
       try {
-        out = this.#flow ? concatBytes(this.#flow.upstream(frames)) : joinFrames(frames, chunk);
+        out = this.#flow ? joinOutput(this.#flow.upstream(frames), frames, chunk) : joinFrames(frames, chunk);
       } catch (e) {
         return this.#fail({ kind: 'upstream-protocol', detail: messageOf(e) });
       }
@@ -329,7 +298,7 @@ export class PgSession {
   }
 
   #upstreamStartupFrame(frame: PgFrame): void {
-    if (this.#preflightRows) return this.#preflightFrame(frame);
+    if (this.#preflight) return this.#preflightFrame(frame);
     switch (frame.type) {
       case T_PARAM:
         this.#paramStatus.push(frame.raw.slice());
@@ -353,7 +322,7 @@ export class PgSession {
         }
         if (this.config.preflight) {
           // Read what the gateway itself needs from the target before the client may start.
-          this.#preflightRows = [];
+          this.#preflight = new PreflightRows();
           this.io.toUpstream(query(this.config.preflight.sql));
           return;
         }
@@ -367,29 +336,17 @@ export class PgSession {
   }
 
   #preflightFrame(frame: PgFrame): void {
-    const rows = this.#preflightRows!;
-    switch (frame.type) {
-      case T_DATA_ROW:
-        try {
-          rows.push(parseDataRow(frame.body).map((v) => (v === null ? null : utf8.decode(v))));
-        } catch (e) {
-          return this.#fail({ kind: 'upstream-protocol', detail: messageOf(e) });
-        }
-        return;
-      case T_ERROR: {
-        const fields = parseErrorFields(frame.body);
-        return this.#fail({
-          kind: 'gateway-error',
-          detail: `could not read the target's catalog for masking: ${fields['M'] ?? ''}`,
-        });
-      }
-      case T_READY:
-        this.#preflightRows = undefined;
-        this.config.preflight!.done(rows);
-        return this.#becomeReady(frame.body[0] ?? 0x49);
-      default:
-        return; // RowDescription, CommandComplete, notices
+    let step: PreflightStep;
+    try {
+      step = this.#preflight!.frame(frame);
+    } catch (e) {
+      return this.#fail({ kind: 'upstream-protocol', detail: messageOf(e) });
     }
+    if (step.kind === 'failed') return this.#fail({ kind: 'gateway-error', detail: step.detail });
+    if (step.kind !== 'done') return;
+    this.#preflight = undefined;
+    this.config.preflight!.done(step.rows);
+    this.#becomeReady(step.status);
   }
 
   #becomeReady(status: number): void {

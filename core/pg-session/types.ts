@@ -1,3 +1,7 @@
+import type { ResultMasker } from '../mask/result-masker.ts';
+import type { CloseReason } from './close-reason.ts';
+import type { StatementChecker } from './statement-flow.ts';
+
 /** Fields of an ErrorResponse/NoticeResponse the gateway writes (protocol §55.8). */
 export interface ErrorFields {
   severity: 'ERROR' | 'FATAL' | 'PANIC' | 'WARNING' | 'NOTICE' | 'INFO' | 'LOG';
@@ -11,4 +15,34 @@ export interface ErrorFields {
 export interface CancelKey {
   processId: number;
   secretKey: number;
+}
+
+/** What a PgSession does to the world: bytes to each side, and the end. */
+export interface PgSessionIO {
+  toClient(bytes: Uint8Array): void;
+  toUpstream(bytes: Uint8Array): void;
+  /** The session is over: close both sides. Called once. */
+  end(reason: CloseReason): void;
+  /** The client's first packet was a CancelRequest for some other session. */
+  cancelRequested(key: CancelKey): void;
+  /** The client finished its StartupMessage (for the session record). */
+  clientStarted?(params: Record<string, string>): void;
+  /** The session is ready for queries (setup time is measured up to here). */
+  ready?(): void;
+}
+
+export interface PgSessionConfig {
+  upstreamUser: string;
+  upstreamDatabase: string;
+  /** The key this gateway hands the client in BackendKeyData. */
+  gatewayKey: CancelKey;
+  maxMessageBytes: number;
+  /** Bound on client bytes held while the target is not ready yet. */
+  maxPendingClientBytes?: number;
+  /** Policy on every statement; without it the session relays (tests of the transport only). */
+  checker?: StatementChecker;
+  /** Rewrites results (masking); needs `checker`. */
+  masker?: ResultMasker;
+  /** A query the gateway runs on the target before the client is ready (masking's catalog). */
+  preflight?: { sql: string; done(rows: Array<Array<string | null>>): void };
 }

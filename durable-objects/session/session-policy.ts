@@ -15,7 +15,7 @@ import type { AuditLog } from './audit-log.ts';
 import { ValueMasker } from '../../core/mask/value-masker.ts';
 import { policySubject } from '../../core/policy/principal.ts';
 import { SqlGate } from '../../core/policy/sql-gate.ts';
-import type { PgSessionConfig } from '../../core/pg-session/session.ts';
+import type { PgSessionConfig } from '../../core/pg-session/types.ts';
 import { compiledPolicies, sqlParser } from '../../workers/policy/runtime.ts';
 import type { SessionStart } from './session-start.ts';
 

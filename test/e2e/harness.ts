@@ -8,7 +8,8 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { startStack, type Stack } from '../../cli/dev/stack.ts';
+import pg from 'pg';
+import { stackToken, startStack, type Stack } from '../../cli/dev/stack.ts';
 import { freePort } from '../../cli/dev/free-port.ts';
 
 export const ROOT = resolve(fileURLToPath(import.meta.url), '..', '..', '..');
@@ -58,24 +59,13 @@ export async function startTestStack(opts: { connector?: boolean } = {}): Promis
 }
 
 /** A client-credentials token from the stack's real OpenID provider. */
-export async function fetchToken(
-  stack: Stack,
-  clientId = stack.clientId,
-  secret = stack.clientSecret,
-): Promise<string> {
-  const disc = (await (await fetch(`${stack.issuer}/.well-known/openid-configuration`)).json()) as {
-    token_endpoint: string;
-  };
-  const res = await fetch(disc.token_endpoint, {
-    method: 'POST',
-    headers: {
-      Authorization: `Basic ${Buffer.from(`${clientId}:${secret}`).toString('base64')}`,
-      'Content-Type': 'application/x-www-form-urlencoded',
-    },
-    body: new URLSearchParams({ grant_type: 'client_credentials', resource: 'urn:postern' }),
-  });
-  if (!res.ok) throw new Error(`token endpoint: HTTP ${res.status} ${await res.text()}`);
-  return ((await res.json()) as { access_token: string }).access_token;
+export const fetchToken = stackToken;
+
+/** node-postgres through a local `postern connect` listener (the token is the identity). */
+export async function pgClient(port: number): Promise<pg.Client> {
+  const c = new pg.Client({ host: '127.0.0.1', port, user: 'x', database: 'y', password: 'ignored' });
+  await c.connect();
+  return c;
 }
 
 export interface Proc {

@@ -4,10 +4,11 @@
  * protocol) and node-postgres (extended protocol). Every output is checked against the real
  * values read directly from the target.
  */
-import pg from 'pg';
+
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   clientEnv,
+  pgClient,
   psql,
   runProgram,
   startConnect,
@@ -160,14 +161,7 @@ describe('masking through psql', () => {
 describe('the same forms through node-postgres (extended protocol)', () => {
   const single = FORMS.filter(([, sql]) => !sql.includes(';') && !sql.startsWith('COPY'));
   it.each(single)('leaks nothing through %s', async (_what, sql) => {
-    const c = new pg.Client({
-      host: '127.0.0.1',
-      port: connect.port,
-      user: 'x',
-      database: 'y',
-      password: 'ignored',
-    });
-    await c.connect();
+    const c = await pgClient(connect.port);
     try {
       const r = await c.query({ name: 'form', text: sql, rowMode: 'array' });
       expect(r.rows.length).toBeGreaterThan(0);
@@ -180,14 +174,7 @@ describe('the same forms through node-postgres (extended protocol)', () => {
 
 describe('masking through node-postgres (extended protocol)', () => {
   it('masks parameterized, described and re-executed statements', async () => {
-    const c = new pg.Client({
-      host: '127.0.0.1',
-      port: connect.port,
-      user: 'x',
-      database: 'y',
-      password: 'ignored',
-    });
-    await c.connect();
+    const c = await pgClient(connect.port);
     try {
       const q = {
         name: 'one',

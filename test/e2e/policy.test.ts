@@ -4,10 +4,11 @@
  * real psql (simple protocol) and node-postgres (extended protocol), and the table checked
  * directly afterwards.
  */
-import pg from 'pg';
+
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   clientEnv,
+  pgClient,
   psql,
   runProgram,
   startConnect,
@@ -125,14 +126,7 @@ describe('statement policy through psql (simple protocol)', () => {
 
 describe('the same corpus through node-postgres (extended protocol: Parse/Bind/Execute)', () => {
   it.each(BYPASSES)('refuses: %s', async (_what, sql) => {
-    const c = new pg.Client({
-      host: '127.0.0.1',
-      port: connect.port,
-      user: 'x',
-      database: 'y',
-      password: 'ignored',
-    });
-    await c.connect();
+    const c = await pgClient(connect.port);
     try {
       await expect(c.query({ name: 'attempt', text: sql })).rejects.toMatchObject({ code: '42501' });
       // The connection is still usable after the refusal.
@@ -151,14 +145,7 @@ describe('the same corpus through node-postgres (extended protocol: Parse/Bind/E
 
 describe('statement policy through node-postgres (extended protocol)', () => {
   const client = async () => {
-    const c = new pg.Client({
-      host: '127.0.0.1',
-      port: connect.port,
-      user: 'x',
-      database: 'y',
-      password: 'ignored',
-    });
-    await c.connect();
+    const c = await pgClient(connect.port);
     return c;
   };
 
