@@ -140,3 +140,106 @@ export const auditEvents = pgTable(
     index('audit_events_connection_at').on(t.connectionName, t.at),
   ],
 );
+
+/**
+ * Approval requests: a held statement (kind 'statement', its session waits) or an access
+ * request (kind 'access'). Never deleted: auditors need the history after expiry.
+ * docs/approvals.md.
+ */
+export const approvalRequests = pgTable(
+  'approval_requests',
+  {
+    id: text('id').primaryKey(),
+    kind: text('kind').$type<'statement' | 'access'>().notNull(),
+    status: text('status').$type<'pending' | 'approved' | 'denied' | 'expired' | 'cancelled'>().notNull(),
+    connectionId: text('connection_id').notNull(),
+    connectionName: text('connection_name').notNull(),
+    sessionId: text('session_id'),
+    requesterIssuer: text('requester_issuer').notNull(),
+    requesterSubject: text('requester_subject').notNull(),
+    /** Secrets redacted, as in the audit trail. */
+    statement: text('statement'),
+    fingerprint: text('fingerprint'),
+    action: text('action').notNull(),
+    resource: text('resource').notNull(),
+    reason: text('reason').notNull(),
+    approverGroup: text('approver_group').notNull(),
+    minApprovals: integer('min_approvals').notNull(),
+    durationSeconds: integer('duration_seconds'),
+    createdAt: timestamptz('created_at').notNull().defaultNow(),
+    expiresAt: timestamptz('expires_at').notNull(),
+    decidedAt: timestamptz('decided_at'),
+    scope: text('scope').$type<'once' | 'session' | 'shape'>(),
+    grantId: text('grant_id'),
+  },
+  (t) => [
+    index('approval_requests_status_created').on(t.status, t.createdAt),
+    index('approval_requests_connection_created').on(t.connectionName, t.createdAt),
+  ],
+);
+
+/** One vote per approver per request (distinct approvers are what `min_approvals` counts). */
+export const approvalVotes = pgTable(
+  'approval_votes',
+  {
+    requestId: text('request_id').notNull(),
+    approverIssuer: text('approver_issuer').notNull(),
+    approverSubject: text('approver_subject').notNull(),
+    decision: text('decision').$type<'approve' | 'deny'>().notNull(),
+    reason: text('reason'),
+    at: timestamptz('at').notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.requestId, t.approverIssuer, t.approverSubject] })],
+);
+
+/** Time-boxed grants from approved access requests; fed to Cedar as `context.grants`. */
+export const accessGrants = pgTable(
+  'access_grants',
+  {
+    id: text('id').primaryKey(),
+    connectionId: text('connection_id').notNull(),
+    connectionName: text('connection_name').notNull(),
+    principalIssuer: text('principal_issuer').notNull(),
+    principalSubject: text('principal_subject').notNull(),
+    action: text('action').notNull(),
+    reason: text('reason').notNull(),
+    requestId: text('request_id'),
+    approvedBy: jsonb('approved_by').$type<Array<{ issuer: string; subject: string }>>().notNull(),
+    createdAt: timestamptz('created_at').notNull().defaultNow(),
+    expiresAt: timestamptz('expires_at').notNull(),
+    revokedAt: timestamptz('revoked_at'),
+    revokedBy: jsonb('revoked_by').$type<{ issuer: string; subject: string }>(),
+  },
+  (t) => [index('access_grants_principal').on(t.connectionId, t.principalSubject, t.expiresAt)],
+);
+
+/** "Approve this statement shape for N hours": a fingerprint, for one requester on one connection. */
+export const shapeApprovals = pgTable(
+  'shape_approvals',
+  {
+    id: text('id').primaryKey(),
+    connectionId: text('connection_id').notNull(),
+    requesterIssuer: text('requester_issuer').notNull(),
+    requesterSubject: text('requester_subject').notNull(),
+    fingerprint: text('fingerprint').notNull(),
+    approverGroup: text('approver_group').notNull(),
+    requestId: text('request_id').notNull(),
+    createdAt: timestamptz('created_at').notNull().defaultNow(),
+    expiresAt: timestamptz('expires_at').notNull(),
+  },
+  (t) => [index('shape_approvals_lookup').on(t.connectionId, t.requesterSubject, t.fingerprint)],
+);
+
+/**
+ * Webhooks told about new approval requests: global (connection_id null) or per connection.
+ * The signing secret is stored encrypted (core/crypto/credentials.ts, AAD = webhook id).
+ */
+export const webhooks = pgTable('webhooks', {
+  id: text('id').primaryKey(),
+  connectionId: text('connection_id'),
+  url: text('url').notNull(),
+  format: text('format').$type<'json' | 'slack'>().notNull(),
+  secretKeyId: text('secret_key_id').notNull(),
+  secretCiphertext: text('secret_ciphertext').notNull(),
+  createdAt: timestamptz('created_at').notNull().defaultNow(),
+});
