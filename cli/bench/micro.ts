@@ -4,7 +4,7 @@
  * throughput on PII-heavy result rows.
  */
 import { concatBytes } from '../../core/bytes.ts';
-import { demoCustomers } from '../dev/demo-data.ts';
+import { demoCustomers, luhnCheckDigit } from '../dev/demo-data.ts';
 import { DEMO_MASKING, DEMO_POLICY } from '../dev/demo-policy.ts';
 import { nodeCedar, nodeSqlParser } from '../wasm-node.ts';
 import { HmacSha256 } from '../../core/crypto/hmac-sync.ts';
@@ -84,44 +84,103 @@ export async function measureMasking(megabytes = 100, freeText = true): Promise<
   }
   const columns = ['id', 'full_name', 'email', 'phone', 'card_number', 'national_id', 'city'];
   feed(rowDescription(freeText ? [...columns, 'notes'] : columns));
-  const rows = demoCustomers(500).map((c) =>
-    dataRow(
-      [
-        String(c.id),
-        c.fullName,
-        c.email,
-        c.phone,
-        c.cardNumber,
-        c.ssn,
-        c.city,
-        ...(freeText
-          ? [
-              `Called ${c.phone} about card ${c.cardNumber.slice(0, 4)} ${c.cardNumber.slice(4, 8)} ${c.cardNumber.slice(8, 12)} ${c.cardNumber.slice(12)}; reply to ${c.email}, shipped to ${c.city} office`,
-            ]
-          : []),
-      ].map((v) => enc.encode(v)),
-    ),
-  );
-  const batch = concatBytes(rows);
+  const { batch, rows, vary } = uniqueRows(freeText);
   const target = megabytes * 1024 * 1024;
-  for (let i = 0; i < 20; i++) feed(batch); // warm up
+  for (let i = 0; i < 20; i++) feed(vary(i)); // warm up
+  const before = maskedTotal(masker.counts);
   let bytes = 0;
   let n = 0;
-  const t0 = performance.now();
-  while (bytes < target) {
+  let ms = 0;
+  for (let b = 20; bytes < target; b++) {
+    vary(b); // outside the clock: only masking is measured
+    const t0 = performance.now();
     feed(batch);
+    ms += performance.now() - t0;
     bytes += batch.byteLength;
-    n += rows.length;
+    n += rows;
   }
-  const seconds = (performance.now() - t0) / 1000;
-  const counts = masker.counts;
-  const maskedValues = Object.values(counts).reduce<number>((a, b) => a + (b ?? 0), 0);
+  const seconds = ms / 1000;
+  const maskedValues = maskedTotal(masker.counts) - before;
   return {
     mbPerSecond: bytes / 1024 / 1024 / seconds,
     megabytes: bytes / 1024 / 1024,
     rows: n,
     maskedValues,
   };
+}
+
+const maskedTotal = (counts: Record<string, number | undefined>) =>
+  Object.values(counts).reduce<number>((a, b) => a + (b ?? 0), 0);
+
+/**
+ * One batch of demo-shaped rows whose PII differs in every batch: `vary(b)` rewrites, in place,
+ * 7 digits of each row's email, phone, SSN and card (the card's check digit recomputed, so it
+ * still passes Luhn), wherever they occur in the row (the notes repeat them). Every value the
+ * run masks is then distinct, and a cache of value → mask cannot flatter the measurement.
+ */
+function uniqueRows(freeText: boolean): { batch: Uint8Array; rows: number; vary: (b: number) => Uint8Array } {
+  const customers = demoCustomers(500);
+  const slots: Array<{ email: number[]; phone: number[]; ssn: number[]; card: number[] }> = [];
+  const parts: Uint8Array[] = [];
+  let base = 0;
+  for (const c of customers) {
+    // Fixed-width digit fields, so rewriting them never changes a length.
+    const email = c.email.replace(/\d+@/, `${'0'.repeat(7)}@`);
+    const phone = '+1-200-000-0000';
+    const spaced = `${c.cardNumber.slice(0, 4)} ${c.cardNumber.slice(4, 8)} ${c.cardNumber.slice(8, 12)} ${c.cardNumber.slice(12)}`;
+    const values = [String(c.id), c.fullName, email, phone, c.cardNumber, c.ssn, c.city];
+    if (freeText)
+      values.push(`Called ${phone} about card ${spaced}; reply to ${email}, shipped to ${c.city} office`);
+    const row = dataRow(values.map((v) => enc.encode(v)));
+    // Absolute offsets of each value's digits in the batch (header: 7 bytes, then len + bytes).
+    const at: number[] = [];
+    let o = base + 7;
+    for (const v of values) {
+      at.push(o + 4);
+      o += 4 + enc.encode(v).byteLength;
+    }
+    const digitsAt = (value: string, start: number) =>
+      [...value].flatMap((ch, i) => (ch >= '0' && ch <= '9' ? [start + i] : []));
+    const notes = freeText ? values[7]! : '';
+    const inNotes = (needle: string) => at[7]! + notes.indexOf(needle);
+    const s = {
+      email: digitsAt(email, at[2]!).slice(-7),
+      phone: digitsAt(phone, at[3]!).slice(-7),
+      ssn: digitsAt(c.ssn, at[5]!).slice(-7),
+      card: digitsAt(c.cardNumber, at[4]!),
+    };
+    if (freeText) {
+      s.phone.push(...digitsAt(phone, inNotes(phone)).slice(-7));
+      s.email.push(...digitsAt(email, inNotes(email)).slice(-7));
+      s.card.push(...digitsAt(spaced, inNotes(spaced)));
+    }
+    slots.push(s);
+    parts.push(row);
+    base += row.byteLength;
+  }
+  const batch = concatBytes(parts);
+  const vary = (b: number): Uint8Array => {
+    slots.forEach((s, i) => {
+      const r = String(b * slots.length + i)
+        .padStart(7, '0')
+        .slice(-7);
+      const put = (offsets: number[], digits: string) =>
+        offsets.forEach((o, k) => (batch[o] = digits.charCodeAt(k % digits.length)));
+      put(s.email, r);
+      put(s.phone, r);
+      put(s.ssn, r);
+      // The card: its first digits kept, 7 from r, then a fresh Luhn check digit.
+      const len = s.card.length / (freeText ? 2 : 1);
+      const old = s.card
+        .slice(0, len)
+        .map((o) => String.fromCharCode(batch[o]!))
+        .join('');
+      const body = old.slice(0, len - 8) + r;
+      put(s.card, body + luhnCheckDigit(body));
+    });
+    return batch;
+  };
+  return { batch, rows: slots.length, vary };
 }
 
 function rowDescription(names: string[]): Uint8Array {
