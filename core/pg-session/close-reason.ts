@@ -16,7 +16,9 @@ export type CloseReason =
   | { kind: 'startup-refused'; detail: string }
   | { kind: 'channel-failed'; detail: string }
   | { kind: 'channel-timeout' }
-  | { kind: 'gateway-error'; detail: string };
+  | { kind: 'gateway-error'; detail: string }
+  /** The access the session relied on ended (a grant expired or was revoked); detail is for the client. */
+  | { kind: 'access-ended'; detail: string };
 
 /** The ErrorResponse the client receives for a reason, or null when nothing should be sent. */
 export function clientErrorFor(reason: CloseReason): ErrorFields | null {
@@ -64,6 +66,8 @@ export function clientErrorFor(reason: CloseReason): ErrorFields | null {
         message: 'the connector did not open a channel to the target in time',
         hint: 'Check that `postern connector` is running and can reach the edge.',
       };
+    case 'access-ended':
+      return { severity: 'FATAL', code: '42501', message: reason.detail };
     case 'gateway-error':
       return { severity: 'FATAL', code: 'XX000', message: 'internal gateway error; the session was closed' };
   }

@@ -18,6 +18,7 @@ import {
   authenticationOk,
   backendKeyData,
   errorResponse,
+  noticeResponse,
   parseBackendKeyData,
   parseErrorFields,
   query,
@@ -27,7 +28,7 @@ import {
 import { parseStartupPacket } from '../pg/startup.ts';
 import { upstreamStartupParams } from './client-params.ts';
 import { clientErrorFor, type CloseReason } from './close-reason.ts';
-import type { CancelKey, PgSessionConfig, PgSessionIO } from './types.ts';
+import type { CancelKey, ErrorFields, PgSessionConfig, PgSessionIO } from './types.ts';
 import { PreflightRows, type PreflightStep } from './preflight.ts';
 import { StatementFlow } from './statement-flow.ts';
 import { UpstreamAuthenticator } from './upstream-auth.ts';
@@ -88,6 +89,7 @@ export class PgSession {
         (bytes) => io.toUpstream(bytes),
         (bytes) => this.#sendClient(bytes),
         config.masker,
+        io.held ? (ticket) => io.held!(ticket) : undefined,
       );
     }
   }
@@ -99,6 +101,28 @@ export class PgSession {
   /** The target's own cancel key, once known (used to forward a CancelRequest). */
   get upstreamKey(): CancelKey | undefined {
     return this.#upstreamKey;
+  }
+
+  /** Ends the wait of a held statement (see StatementFlow.release). */
+  resolveHeld(approved: boolean, message: string): void {
+    if (this.#phase !== 'proxy' || !this.#flow?.holding) return;
+    let forward: PgFrame[];
+    try {
+      forward = this.#flow.release(approved, message);
+    } catch (e) {
+      return this.#fail({ kind: 'client-protocol', detail: messageOf(e) });
+    }
+    if (forward.length > 0) this.io.toUpstream(concatBytes(forward.map((f) => f.raw)));
+  }
+
+  /** A NoticeResponse for the client now (psql prints it at once, even while it waits). */
+  notice(fields: ErrorFields): void {
+    if (this.#phase === 'proxy') this.#sendClient(noticeResponse(fields));
+  }
+
+  /** Ends the session from outside (an access grant expired), telling the client why. */
+  terminate(reason: CloseReason): void {
+    this.#fail(reason);
   }
 
   // ---- client side -------------------------------------------------------------------------

@@ -14,6 +14,7 @@
 import type { ResultMasker } from '../mask/result-masker.ts';
 import type { PgFrame } from '../pg/framer.ts';
 import { errorResponse, readyForQuery } from '../pg/messages.ts';
+import { PosternError } from '../errors.ts';
 
 export interface StatementVerdict {
   allowed: boolean;
@@ -21,7 +22,29 @@ export interface StatementVerdict {
   message: string;
   /** Parse trees of the statements (for masking lineage). */
   statements?: Array<Record<string, unknown>>;
+  /**
+   * Not allowed yet, but may be once someone approves it: the flow holds the statement (and all
+   * that follows it) and hands this ticket to `onHold`; `release()` ends the wait.
+   */
+  hold?: HoldTicket;
 }
+
+/** Whatever the checker needs to ask for an approval; opaque to the flow. */
+export type HoldTicket = object;
+
+interface Held {
+  frame: PgFrame;
+  protocol: 'simple' | 'extended';
+  /** Prepared statement name (extended). */
+  name: string;
+  statements: Array<Record<string, unknown>> | undefined;
+  /** Client messages that arrived after the held one, in order. */
+  rest: PgFrame[];
+  restBytes: number;
+}
+
+/** Client bytes kept while a statement waits for approval (psql sends nothing more; pipelines might). */
+const MAX_HELD_BYTES = 1 << 20;
 
 export interface StatementChecker {
   /**
@@ -52,13 +75,20 @@ export class StatementFlow {
   #batchForwarded = false;
   /** The target's last transaction status, for ReadyForQuery we make up. */
   #txStatus: 'I' | 'T' | 'E' = 'I';
+  #held: Held | undefined;
 
   constructor(
     private readonly checker: StatementChecker,
     private readonly toUpstream: (bytes: Uint8Array) => void,
     private readonly toClient: (bytes: Uint8Array) => void,
     private readonly masker?: ResultMasker,
+    private readonly onHold?: (ticket: HoldTicket) => void,
   ) {}
+
+  /** A statement is waiting for approval. */
+  get holding(): boolean {
+    return this.#held !== undefined;
+  }
 
   #check(sql: string | undefined, protocol: 'simple' | 'extended'): StatementVerdict {
     return sql === undefined ? NOT_UTF8 : this.checker.check(sql, protocol);
@@ -68,10 +98,17 @@ export class StatementFlow {
   client(frames: PgFrame[]): PgFrame[] {
     const forward: PgFrame[] = [];
     for (const f of frames) {
+      if (this.#held) {
+        this.#keep(f);
+        continue;
+      }
       switch (f.type) {
         case Q: {
           const v = this.#check(cstring(f.body, 0).text, 'simple');
-          if (v.allowed) {
+          if (v.hold && this.onHold) {
+            this.#flushForward(forward);
+            this.#hold(f, 'simple', '', v);
+          } else if (v.allowed) {
             forward.push(f);
             this.masker?.client(f, v.statements);
             this.#queue.push({ kind: 'upstream' });
@@ -86,6 +123,11 @@ export class StatementFlow {
           const name = cstring(f.body, 0);
           const sql = cstring(f.body, name.end).text;
           const v = this.#check(sql, 'extended');
+          if (v.hold && this.onHold) {
+            this.#flushForward(forward);
+            this.#hold(f, 'extended', name.text ?? '', v);
+            break;
+          }
           this.#statements.set(name.text ?? '', v.allowed);
           if (v.allowed) this.#forwardInBatch(forward, f, v.statements);
           else this.#batchError = v.message;
@@ -141,6 +183,55 @@ export class StatementFlow {
       }
     }
     return forward;
+  }
+
+  /**
+   * Ends the wait of the held statement: approved, it goes to the target (once) and the client
+   * gets the target's answer; refused, the client gets `message` as an ErrorResponse. Then the
+   * messages that queued behind it are processed; returns those to forward.
+   */
+  release(approved: boolean, message: string): PgFrame[] {
+    const h = this.#held;
+    if (!h) return [];
+    this.#held = undefined;
+    const forward: PgFrame[] = [];
+    if (h.protocol === 'simple') {
+      if (approved) {
+        forward.push(h.frame);
+        this.masker?.client(h.frame, h.statements);
+        this.#queue.push({ kind: 'upstream' });
+      } else this.#synthetic(message);
+    } else {
+      this.#statements.set(h.name, approved);
+      if (approved) this.#forwardInBatch(forward, h.frame, h.statements);
+      else this.#batchError = message;
+    }
+    // What follows must reach the target after the released statement.
+    this.#flushForward(forward);
+    return this.client(h.rest);
+  }
+
+  #hold(frame: PgFrame, protocol: Held['protocol'], name: string, v: StatementVerdict): void {
+    const raw = frame.raw.slice(); // the chunk it came in is not ours to keep
+    this.#held = {
+      frame: { type: frame.type, body: raw.subarray(5), raw },
+      protocol,
+      name,
+      statements: v.statements,
+      rest: [],
+      restBytes: 0,
+    };
+    this.onHold!(v.hold!);
+  }
+
+  #keep(f: PgFrame): void {
+    const h = this.#held!;
+    h.restBytes += f.raw.byteLength;
+    if (h.restBytes > MAX_HELD_BYTES) {
+      throw new PosternError('PROTOCOL_VIOLATION', 'too much data sent while a statement waits for approval');
+    }
+    const raw = f.raw.slice();
+    h.rest.push({ type: f.type, body: raw.subarray(5), raw });
   }
 
   /**

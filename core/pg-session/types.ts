@@ -1,6 +1,6 @@
 import type { ResultMasker } from '../mask/result-masker.ts';
 import type { CloseReason } from './close-reason.ts';
-import type { StatementChecker } from './statement-flow.ts';
+import type { HoldTicket, StatementChecker } from './statement-flow.ts';
 
 /** Fields of an ErrorResponse/NoticeResponse the gateway writes (protocol §55.8). */
 export interface ErrorFields {
@@ -29,6 +29,11 @@ export interface PgSessionIO {
   clientStarted?(params: Record<string, string>): void;
   /** The session is ready for queries (setup time is measured up to here). */
   ready?(): void;
+  /**
+   * A statement waits for approval (the checker's ticket); answer with `resolveHeld`. Without
+   * this, statements needing approval are refused.
+   */
+  held?(ticket: HoldTicket): void;
 }
 
 export interface PgSessionConfig {

@@ -9,7 +9,8 @@ import { isPosternError } from '../errors.ts';
 import type { SqlParser } from '../sql/pg-parser.ts';
 import { classifyTree, type SqlAction, type StatementClass } from '../sql/classify.ts';
 import { literalFreeKey } from '../sql/literal-key.ts';
-import type { CompiledPolicies, Decision } from './engine.ts';
+import { approvalTimeoutSeconds as seconds } from '../approvals/duration.ts';
+import type { ApprovalRequirement, CompiledPolicies, Decision } from './engine.ts';
 import { tableEntity, type PolicySubject } from './principal.ts';
 
 export type StatementOutcome = 'allow' | 'deny' | 'approval' | 'unparsable' | 'unknown-prepared';
@@ -34,6 +35,16 @@ export interface GateVerdict {
   classes?: StatementClass[];
   /** Their parse trees, for masking lineage. */
   statements?: Array<Record<string, unknown>>;
+  /** Outcome 'approval': what must be approved (one approver group for the whole query). */
+  approval?: HeldApproval;
+}
+
+/** A statement allowed once approved: the strictest of its `@approval` permits. */
+export interface HeldApproval extends ApprovalRequirement {
+  /** The first action and resource that asked for it (for the request and the notice). */
+  action: SqlAction;
+  resource: string;
+  policies: string[];
 }
 
 const MAX_CACHE = 1000;
@@ -89,6 +100,7 @@ export class SqlGate {
     const kinds = statements.map((s) => s.kind);
     const preparedHere = new Map<string, StatementClass[]>();
     const decisions: ActionDecision[] = [];
+    const held: HeldApproval[] = [];
     const tables = new Set<string>();
     for (const s of statements) {
       for (const t of s.tables) tables.add(t);
@@ -106,11 +118,30 @@ export class SqlGate {
         classes.push(...prepared);
       }
       for (const c of classes) {
-        const denied = this.#authorizeClass(c, decisions);
+        const denied = this.#authorizeClass(c, decisions, held);
         if (denied) return { ...denied, kinds, tables: [...tables], classes: statements };
       }
       // A later EXECUTE in the same query may use it; kept only if the whole query is allowed.
       if (s.prepares !== undefined) preparedHere.set(s.prepares, [s]);
+    }
+    if (held.length > 0) {
+      // Every other action of the query was allowed; all that is left is the approval.
+      const approval = combine(held);
+      const base = { kinds, decisions, tables: [...tables], classes: statements };
+      if (!approval) {
+        const why =
+          'statement refused: it needs approvals from more than one group; send its statements separately';
+        return { ...refused('deny', why, kinds, decisions), tables: [...tables], classes: statements };
+      }
+      const on = approval.resource === this.subject.connection.id ? 'connection' : 'table';
+      return {
+        ...base,
+        allowed: false,
+        outcome: 'approval',
+        message: `${approval.action} on ${on} "${approval.resource}" needs approval from "${approval.group}"`,
+        statements: statements.map((s) => s.node),
+        approval,
+      };
     }
     for (const [name, c] of preparedHere) this.#prepared.set(name, c);
     return {
@@ -125,10 +156,15 @@ export class SqlGate {
     };
   }
 
-  /** Authorizes every (action, resource) of one statement; returns the refusal, if any. */
+  /**
+   * Authorizes every (action, resource) of one statement; returns the refusal, if any. Actions
+   * allowed only with approval are collected in `held`: the query waits only if nothing in it
+   * is denied outright.
+   */
   #authorizeClass(
     c: StatementClass,
     out: ActionDecision[],
+    held: HeldApproval[],
   ): Omit<GateVerdict, 'kinds' | 'tables'> | undefined {
     const context = {
       hasWhere: c.hasWhere,
@@ -173,12 +209,13 @@ export class SqlGate {
         const on =
           table === undefined ? `on connection "${this.subject.connection.id}"` : `on table "${table}"`;
         if (d.effect === 'approval') {
-          return {
-            allowed: false,
-            outcome: 'approval',
-            message: `${action} ${on} needs approval from "${d.approval.group}"; approvals are not enabled on this edge yet`,
-            decisions: out,
-          };
+          held.push({
+            ...d.approval,
+            action,
+            resource: table ?? this.subject.connection.id,
+            policies: d.policies,
+          });
+          continue;
         }
         const by =
           d.policies.length > 0 ? `forbidden by policy ${d.policies.join(', ')}` : 'no policy permits it';
@@ -201,4 +238,16 @@ function refused(
   decisions: ActionDecision[],
 ): GateVerdict {
   return { allowed: false, outcome, message, kinds, decisions, tables: [] };
+}
+
+/** One approval for a whole query: the same group, the most approvers, the shortest timeout. */
+function combine(held: HeldApproval[]): HeldApproval | undefined {
+  const first = held[0]!;
+  if (held.some((h) => h.group !== first.group)) return undefined;
+  return {
+    ...first,
+    minApprovals: Math.max(...held.map((h) => h.minApprovals)),
+    timeout: held.map((h) => h.timeout).reduce((a, b) => (seconds(b) < seconds(a) ? b : a)),
+    policies: [...new Set(held.flatMap((h) => h.policies))],
+  };
 }

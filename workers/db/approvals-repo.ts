@@ -1,0 +1,150 @@
+/**
+ * Approval requests and their votes (docs/approvals.md). Status changes are conditional on the
+ * row still being pending, so two deciders racing (an approver and the timeout alarm) cannot
+ * both win.
+ */
+import { and, desc, eq, gt, lt, type SQL } from 'drizzle-orm';
+import type { ApprovalStatus, ApprovalView } from '../../core/approvals/types.ts';
+import type { Db } from './client.ts';
+import { approvalRequests, approvalVotes, shapeApprovals } from './schema.ts';
+
+export type ApprovalRow = typeof approvalRequests.$inferSelect;
+export type VoteRow = typeof approvalVotes.$inferSelect;
+
+export async function insertApprovalRequest(
+  db: Db,
+  row: typeof approvalRequests.$inferInsert,
+): Promise<void> {
+  await db.insert(approvalRequests).values(row);
+}
+
+export async function getApprovalRequest(db: Db, id: string): Promise<ApprovalRow | undefined> {
+  const [row] = await db.select().from(approvalRequests).where(eq(approvalRequests.id, id)).limit(1);
+  return row;
+}
+
+export interface ApprovalFilter {
+  status?: ApprovalStatus;
+  kind?: 'statement' | 'access';
+  connection?: string;
+  limit: number;
+}
+
+export async function listApprovalRequests(db: Db, f: ApprovalFilter): Promise<ApprovalRow[]> {
+  const where: SQL[] = [];
+  if (f.status) where.push(eq(approvalRequests.status, f.status));
+  if (f.kind) where.push(eq(approvalRequests.kind, f.kind));
+  if (f.connection) where.push(eq(approvalRequests.connectionName, f.connection));
+  return db
+    .select()
+    .from(approvalRequests)
+    .where(where.length > 0 ? and(...where) : undefined)
+    .orderBy(desc(approvalRequests.createdAt))
+    .limit(f.limit);
+}
+
+/** Moves a pending request on; false when it was no longer pending. */
+export async function decideApprovalRequest(
+  db: Db,
+  id: string,
+  status: Exclude<ApprovalStatus, 'pending'>,
+  extra: Partial<Pick<ApprovalRow, 'scope' | 'grantId'>> = {},
+): Promise<boolean> {
+  const rows = await db
+    .update(approvalRequests)
+    .set({ status, decidedAt: new Date(), ...extra })
+    .where(and(eq(approvalRequests.id, id), eq(approvalRequests.status, 'pending')))
+    .returning({ id: approvalRequests.id });
+  return rows.length > 0;
+}
+
+/** Pending requests whose time is up become expired (access requests have no alarm of their own). */
+export async function expireStaleRequests(db: Db, now: Date): Promise<void> {
+  await db
+    .update(approvalRequests)
+    .set({ status: 'expired', decidedAt: now })
+    .where(
+      and(
+        eq(approvalRequests.status, 'pending'),
+        eq(approvalRequests.kind, 'access'),
+        lt(approvalRequests.expiresAt, now),
+      ),
+    );
+}
+
+/** Records a vote; false when this approver already voted (distinct approvers only). */
+export async function insertVote(db: Db, vote: typeof approvalVotes.$inferInsert): Promise<boolean> {
+  const rows = await db
+    .insert(approvalVotes)
+    .values(vote)
+    .onConflictDoNothing()
+    .returning({ id: approvalVotes.requestId });
+  return rows.length > 0;
+}
+
+export async function listVotes(db: Db, requestIds: string[]): Promise<VoteRow[]> {
+  if (requestIds.length === 0) return [];
+  const rows = await Promise.all(
+    requestIds.map((id) => db.select().from(approvalVotes).where(eq(approvalVotes.requestId, id))),
+  );
+  return rows.flat().sort((a, b) => a.at.getTime() - b.at.getTime());
+}
+
+export async function insertShapeApproval(db: Db, row: typeof shapeApprovals.$inferInsert): Promise<void> {
+  await db.insert(shapeApprovals).values(row);
+}
+
+/** An unexpired "approve this shape" for this requester, fingerprint and approver group. */
+export async function findShapeApproval(
+  db: Db,
+  q: { connectionId: string; issuer: string; subject: string; fingerprint: string; group: string; now: Date },
+): Promise<string | undefined> {
+  const [row] = await db
+    .select({ id: shapeApprovals.id })
+    .from(shapeApprovals)
+    .where(
+      and(
+        eq(shapeApprovals.connectionId, q.connectionId),
+        eq(shapeApprovals.requesterIssuer, q.issuer),
+        eq(shapeApprovals.requesterSubject, q.subject),
+        eq(shapeApprovals.fingerprint, q.fingerprint),
+        eq(shapeApprovals.approverGroup, q.group),
+        gt(shapeApprovals.expiresAt, q.now),
+      ),
+    )
+    .limit(1);
+  return row?.id;
+}
+
+/** The API's view of a request with its votes. */
+export function presentApproval(row: ApprovalRow, votes: VoteRow[]): ApprovalView {
+  return {
+    id: row.id,
+    kind: row.kind,
+    status: row.status,
+    connection: row.connectionName,
+    sessionId: row.sessionId,
+    requester: { issuer: row.requesterIssuer, subject: row.requesterSubject },
+    statement: row.statement,
+    fingerprint: row.fingerprint,
+    action: row.action,
+    resource: row.resource,
+    reason: row.reason,
+    approverGroup: row.approverGroup,
+    minApprovals: row.minApprovals,
+    votes: votes
+      .filter((v) => v.requestId === row.id)
+      .map((v) => ({
+        approver: { issuer: v.approverIssuer, subject: v.approverSubject },
+        decision: v.decision,
+        reason: v.reason,
+        at: v.at.toISOString(),
+      })),
+    durationSeconds: row.durationSeconds,
+    createdAt: row.createdAt.toISOString(),
+    expiresAt: row.expiresAt.toISOString(),
+    decidedAt: row.decidedAt?.toISOString() ?? null,
+    scope: row.scope,
+    grantId: row.grantId,
+  };
+}

@@ -1,0 +1,109 @@
+/** Time-boxed access grants (docs/approvals.md): created from approved access requests, never deleted. */
+import { and, desc, eq, gt, isNull, type SQL } from 'drizzle-orm';
+import type { GrantView, PrincipalRef } from '../../core/approvals/types.ts';
+import type { Db } from './client.ts';
+import { accessGrants, sessions } from './schema.ts';
+
+export type GrantRow = typeof accessGrants.$inferSelect;
+
+export async function insertGrant(db: Db, row: typeof accessGrants.$inferInsert): Promise<GrantRow> {
+  const [out] = await db.insert(accessGrants).values(row).returning();
+  return out!;
+}
+
+export async function getGrant(db: Db, id: string): Promise<GrantRow | undefined> {
+  const [row] = await db.select().from(accessGrants).where(eq(accessGrants.id, id)).limit(1);
+  return row;
+}
+
+/** The principal's unexpired, unrevoked grants on a connection (what Cedar sees as `context.grants`). */
+export async function activeGrants(
+  db: Db,
+  q: { connectionId: string; issuer: string; subject: string; now: Date },
+): Promise<GrantRow[]> {
+  return db
+    .select()
+    .from(accessGrants)
+    .where(
+      and(
+        eq(accessGrants.connectionId, q.connectionId),
+        eq(accessGrants.principalIssuer, q.issuer),
+        eq(accessGrants.principalSubject, q.subject),
+        gt(accessGrants.expiresAt, q.now),
+        isNull(accessGrants.revokedAt),
+      ),
+    );
+}
+
+export async function listGrants(
+  db: Db,
+  f: { connection?: string; principal?: PrincipalRef; activeAt?: Date; limit: number },
+): Promise<GrantRow[]> {
+  const where: SQL[] = [];
+  if (f.connection) where.push(eq(accessGrants.connectionName, f.connection));
+  if (f.principal) {
+    where.push(eq(accessGrants.principalIssuer, f.principal.issuer));
+    where.push(eq(accessGrants.principalSubject, f.principal.subject));
+  }
+  if (f.activeAt) {
+    where.push(gt(accessGrants.expiresAt, f.activeAt));
+    where.push(isNull(accessGrants.revokedAt));
+  }
+  return db
+    .select()
+    .from(accessGrants)
+    .where(where.length > 0 ? and(...where) : undefined)
+    .orderBy(desc(accessGrants.createdAt))
+    .limit(f.limit);
+}
+
+/** Revokes an active grant; the row or undefined when it was already revoked. */
+export async function revokeGrant(
+  db: Db,
+  id: string,
+  by: PrincipalRef,
+  now: Date,
+): Promise<GrantRow | undefined> {
+  const [row] = await db
+    .update(accessGrants)
+    .set({ revokedAt: now, revokedBy: by })
+    .where(and(eq(accessGrants.id, id), isNull(accessGrants.revokedAt)))
+    .returning();
+  return row;
+}
+
+/** Open sessions of a principal on a connection (told when a grant they may rely on is revoked). */
+export async function openSessionsOf(
+  db: Db,
+  q: { connectionId: string; issuer: string; subject: string },
+): Promise<string[]> {
+  const rows = await db
+    .select({ id: sessions.id })
+    .from(sessions)
+    .where(
+      and(
+        eq(sessions.connectionId, q.connectionId),
+        eq(sessions.issuer, q.issuer),
+        eq(sessions.subject, q.subject),
+        isNull(sessions.endedAt),
+      ),
+    );
+  return rows.map((r) => r.id);
+}
+
+export function presentGrant(row: GrantRow, now: Date): GrantView {
+  return {
+    id: row.id,
+    connection: row.connectionName,
+    principal: { issuer: row.principalIssuer, subject: row.principalSubject },
+    action: row.action,
+    reason: row.reason,
+    requestId: row.requestId,
+    approvedBy: row.approvedBy,
+    createdAt: row.createdAt.toISOString(),
+    expiresAt: row.expiresAt.toISOString(),
+    revokedAt: row.revokedAt?.toISOString() ?? null,
+    revokedBy: row.revokedBy ?? null,
+    active: row.revokedAt === null && row.expiresAt.getTime() > now.getTime(),
+  };
+}
