@@ -12,6 +12,7 @@ import { apiError, errorToApiResponse } from './errors.ts';
 import { auditApi } from './audit.ts';
 import { policiesApi } from './policies.ts';
 import { sessionsApi } from './sessions.ts';
+import { webhooksApi } from './webhooks.ts';
 
 /** Largest request body accepted: allow-lists are the biggest input (1000 x 256 characters). */
 export const MAX_BODY_BYTES = 512 * 1024;
@@ -45,5 +46,6 @@ export function createAdminApi(): OpenAPIHono<AdminEnv> {
   api.route('/', sessionsApi);
   api.route('/', policiesApi);
   api.route('/', auditApi);
+  api.route('/', webhooksApi);
   return api;
 }
