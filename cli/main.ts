@@ -29,6 +29,14 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
     summary: 'benchmark direct vs through Postern (npm run bench)',
     load: () => import('./commands/bench.ts'),
   },
+  approvals: {
+    summary: 'list, approve and deny statements and access requests held for approval',
+    load: () => import('./commands/approvals.ts'),
+  },
+  access: {
+    summary: 'ask for time-boxed access to a connection; list and revoke grants',
+    load: () => import('./commands/access.ts'),
+  },
 };
 
 const USAGE = `Usage: postern <command> [options]

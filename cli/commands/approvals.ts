@@ -1,0 +1,392 @@
+/**
+ * `postern approvals list|show|approve|deny`: held statements and access requests, decided with
+ * the caller's own OIDC token (docs/approvals.md). Also the user-API client, error mapping and
+ * formatting that `postern access` shares.
+ */
+import { parseArgs } from 'node:util';
+import type { ApprovalView } from '../../core/approvals/types.ts';
+import { CliError } from '../errors.ts';
+import { resolveTokenSource, TOKEN_FLAG_OPTIONS, TOKEN_HELP, tokenFlags } from '../token-source/index.ts';
+
+export const COMMON_HELP = `Options:
+  --edge URL           the Postern edge (or env POSTERN_EDGE)
+  --json               print the API's JSON
+  -h, --help           this help
+
+${TOKEN_HELP}`;
+
+const HELP: Record<string, string> = {
+  list: `  list                 requests, newest first
+                       [--status pending|approved|denied|expired|cancelled|all] (default pending)
+                       [--connection NAME] [--kind statement|access] [--limit N]`,
+  show: `  show <id>            one request: who, what, why, votes, what it covers`,
+  approve: `  approve <id>         vote to approve [--scope once|session|shape] [--hours N] [--reason TEXT]
+                       once: this statement (default); session: the rest of its session;
+                       shape: statements of this shape by the requester, for N hours (8, max 168)`,
+  deny: `  deny <id>            deny, with a reason: --reason TEXT (one denial decides)`,
+};
+
+export const help = `Usage: postern approvals <list|show|approve|deny> [id] [options]
+
+Statements held for approval by a Cedar @approval("<group>") policy, and access requests
+(postern access request). Approvers vote with their own token: it must carry the request's
+approver group, and nobody approves their own request.
+
+${Object.values(HELP).join('\n')}
+
+${COMMON_HELP}
+
+Example:
+  postern approvals list --edge http://127.0.0.1:8787 --issuer http://127.0.0.1:9400 \\
+    --client-id demo-approver --client-secret "$SECRET"
+  postern approvals approve 01J9Z... --scope session
+  postern approvals deny 01J9Z... --reason "not during business hours"
+`;
+
+/** What commands touch outside themselves; tests pass their own. */
+export interface Io {
+  fetch: typeof fetch;
+  env: NodeJS.ProcessEnv;
+  now: () => number;
+  write: (text: string) => void;
+}
+
+export function makeIo(io: Partial<Io> = {}): Io {
+  return {
+    fetch: io.fetch ?? ((input, init) => fetch(input, init)),
+    env: io.env ?? process.env,
+    now: io.now ?? Date.now,
+    write: io.write ?? ((text) => void process.stdout.write(text)),
+  };
+}
+
+export const COMMON_OPTIONS = {
+  ...TOKEN_FLAG_OPTIONS,
+  edge: { type: 'string' },
+  json: { type: 'boolean', default: false },
+  help: { type: 'boolean', short: 'h', default: false },
+} as const;
+
+const STATUSES = ['pending', 'approved', 'denied', 'expired', 'cancelled', 'all'];
+const KINDS = ['statement', 'access'];
+const SCOPES = ['once', 'session', 'shape'];
+
+export async function run(argv: string[], partialIo: Partial<Io> = {}): Promise<number> {
+  const io = makeIo(partialIo);
+  const sub = argv[0] && !argv[0].startsWith('-') ? argv[0] : undefined;
+  if (!sub || !HELP[sub]) {
+    if (sub) throw new CliError('usage', `unknown subcommand "${sub}": use list, show, approve or deny`);
+    const asked = argv.includes('-h') || argv.includes('--help');
+    io.write(help);
+    return asked ? 0 : 2;
+  }
+  const { values, positionals } = parseArgs({
+    args: argv.slice(1),
+    allowPositionals: true,
+    options: {
+      ...COMMON_OPTIONS,
+      ...(sub === 'list'
+        ? {
+            status: { type: 'string' },
+            connection: { type: 'string' },
+            kind: { type: 'string' },
+            limit: { type: 'string' },
+          }
+        : {}),
+      ...(sub === 'approve' ? { scope: { type: 'string' }, hours: { type: 'string' } } : {}),
+      ...(sub === 'approve' || sub === 'deny' ? { reason: { type: 'string' } } : {}),
+    },
+    strict: true,
+  });
+  if (values.help) {
+    io.write(
+      `Usage: postern approvals ${sub}${sub === 'list' ? '' : ' <id>'} [options]\n\n${HELP[sub]}\n\n${COMMON_HELP}\n\nExample:\n  ${EXAMPLES[sub]}\n`,
+    );
+    return 0;
+  }
+  const str = (k: string) => (values as Record<string, unknown>)[k] as string | undefined;
+  const out = (json: unknown, text: string) => io.write(values.json ? `${JSON.stringify(json)}\n` : text);
+
+  if (sub === 'list') {
+    if (positionals.length) throw new CliError('usage', `list takes no id (got "${positionals[0]}")`);
+    const q = new URLSearchParams();
+    const status = oneOf('--status', str('status') ?? 'pending', STATUSES);
+    if (status !== 'all') q.set('status', status);
+    const kind = str('kind');
+    if (kind !== undefined) q.set('kind', oneOf('--kind', kind, KINDS));
+    const connection = str('connection');
+    if (connection !== undefined) q.set('connection', connection);
+    const limit = str('limit');
+    if (limit !== undefined) q.set('limit', String(positiveInt('--limit', limit)));
+    const api = await userApi(values, io);
+    const page = await api.call<{ approvals: ApprovalView[] }>(
+      'GET',
+      `/approvals${q.toString() ? `?${q}` : ''}`,
+    );
+    out(
+      page,
+      page.approvals.length
+        ? approvalTable(page.approvals, io.now())
+        : `no ${status === 'all' ? '' : `${status} `}requests\n`,
+    );
+    return 0;
+  }
+
+  const id = requestId(sub, positionals);
+  const path = `/approvals/${encodeURIComponent(id)}`;
+  if (sub === 'show') {
+    const api = await userApi(values, io);
+    const v = await api.call<ApprovalView>('GET', path, undefined, `request ${id}`);
+    out(v, showApproval(v, io.now()));
+    return 0;
+  }
+
+  const reason = str('reason');
+  let body: Record<string, unknown>;
+  if (sub === 'approve') {
+    const scope = str('scope');
+    const hours = str('hours');
+    if (scope !== undefined) oneOf('--scope', scope, SCOPES);
+    if (hours !== undefined && scope !== 'shape')
+      throw new CliError('usage', '--hours goes with --scope shape (how long the shape stays approved)');
+    body = {
+      ...(scope !== undefined ? { scope } : {}),
+      ...(hours !== undefined ? { hours: positiveInt('--hours', hours, 168) } : {}),
+      ...(reason !== undefined ? { reason } : {}),
+    };
+  } else {
+    if (!reason?.trim()) throw new CliError('usage', 'deny needs --reason TEXT: the requester sees it');
+    body = { reason };
+  }
+  const api = await userApi(values, io);
+  const v = await api
+    .call<ApprovalView>('POST', `${path}/${sub}`, body, `request ${id}`)
+    .catch(async (e: unknown) => Promise.reject(await withGroup(e, api, path)));
+  out(v, decisionLine(v, io.now()));
+  return 0;
+}
+
+const EXAMPLES: Record<string, string> = {
+  list: 'postern approvals list --status all --connection demo --limit 50',
+  show: 'postern approvals show 01J9Z... --json',
+  approve: 'postern approvals approve 01J9Z... --scope shape --hours 4 --reason "migration window"',
+  deny: 'postern approvals deny 01J9Z... --reason "use the migration pipeline"',
+};
+
+function requestId(sub: string, positionals: string[]): string {
+  const [id, extra] = positionals;
+  if (!id) throw new CliError('usage', `${sub} needs a request id (see: postern approvals list)`);
+  if (extra !== undefined) throw new CliError('usage', `${sub} takes one id (got also "${extra}")`);
+  return checkId(id, 'request');
+}
+
+export function checkId(id: string, what: string): string {
+  if (!/^[A-Za-z0-9_.:-]{1,128}$/.test(id)) throw new CliError('usage', `"${id}" is not a ${what} id`);
+  return id;
+}
+
+export function oneOf(flag: string, value: string, allowed: string[]): string {
+  if (!allowed.includes(value))
+    throw new CliError('usage', `${flag} must be one of ${allowed.join(', ')} (got "${value}")`);
+  return value;
+}
+
+export function positiveInt(flag: string, value: string, max?: number): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || n < 1 || (max !== undefined && n > max))
+    throw new CliError(
+      'usage',
+      `${flag} must be a whole number from 1${max ? ` to ${max}` : ''} (got "${value}")`,
+    );
+  return n;
+}
+
+// --- the user API (/api/v1, the caller's own token) -----------------------------------------
+
+export interface UserApi {
+  call<T>(method: 'GET' | 'POST', path: string, body?: unknown, ref?: string): Promise<T>;
+}
+
+export async function userApi(values: Record<string, unknown>, io: Io): Promise<UserApi> {
+  const edge = (values['edge'] as string | undefined) ?? io.env['POSTERN_EDGE'];
+  if (!edge) throw new CliError('usage', 'no edge: pass --edge URL or set POSTERN_EDGE');
+  if (!URL.canParse(edge))
+    throw new CliError('usage', `--edge "${edge}" is not a URL (e.g. http://127.0.0.1:8787)`);
+  const token = await resolveTokenSource(tokenFlags(values), io.env).get();
+  return {
+    async call<T>(method: 'GET' | 'POST', path: string, body?: unknown, ref?: string) {
+      let res: Response;
+      try {
+        res = await io.fetch(new URL(`/api/v1${path}`, edge), {
+          method,
+          headers: {
+            Authorization: `Bearer ${token}`,
+            ...(body !== undefined ? { 'Content-Type': 'application/json' } : {}),
+          },
+          ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+        });
+      } catch (e) {
+        throw new CliError(
+          'edge_unreachable',
+          `cannot reach the edge at ${edge} (${(e as Error).message}); check --edge`,
+        );
+      }
+      const parsed = (await res.json().catch(() => null)) as unknown;
+      if (!res.ok) throw apiFailure(res.status, parsed, ref);
+      return parsed as T;
+    },
+  };
+}
+
+interface ApiErrorBody {
+  error?: { code?: string; message?: string; field?: string; group?: string; approverGroup?: string };
+}
+
+/**
+ * An API error → a CliError with the API's code and a message that says what to do. `ref` names
+ * what the call was about ("request 01J…", "grant 01J…").
+ */
+export function apiFailure(status: number, body: unknown, ref = 'the request'): CliError {
+  const err = (body as ApiErrorBody | null)?.error ?? {};
+  const said = err.message ? `: ${err.message}` : '';
+  const fail = (code: string, message: string) => new CliError(err.code ?? code, message);
+  if (status === 401)
+    return fail(
+      'unauthorized',
+      'token rejected: the edge did not accept it (expired, wrong audience or untrusted issuer); ' +
+        'get a fresh one, e.g. with --issuer --client-id --client-secret',
+    );
+  switch (err.code) {
+    case 'self_approval':
+      return fail('', 'you cannot approve your own request: another approver must decide it');
+    case 'not_an_approver': {
+      const group = err.group ?? err.approverGroup ?? /group "?([\w.:@/-]+)"?/.exec(err.message ?? '')?.[1];
+      return fail(
+        '',
+        group
+          ? `your token lacks group "${group}", which approves ${ref}`
+          : `your token lacks the approver group of ${ref}${said}`,
+      );
+    }
+    case 'not_pending':
+      return fail('', `${ref} is not pending any more (already decided, expired or cancelled)`);
+    case 'already_voted':
+      return fail('', `you already voted on ${ref}; it needs another approver`);
+  }
+  if (status === 404) return fail('not_found', `${ref} not found${said}`);
+  if (status === 403) return fail('forbidden', `not allowed${said}`);
+  if (status === 400) return fail('invalid_input', `refused${said}${err.field ? ` (${err.field})` : ''}`);
+  return fail('api_error', `API HTTP ${status}${said || ': error'}`);
+}
+
+/** A not_an_approver answer without the group: look the group up, if the caller may see it. */
+async function withGroup(e: unknown, api: UserApi, path: string): Promise<unknown> {
+  if (!(e instanceof CliError) || e.code !== 'not_an_approver' || e.message.includes('lacks group')) return e;
+  const v = await api.call<ApprovalView>('GET', path).catch(() => null);
+  return v
+    ? new CliError(e.code, `your token lacks group "${v.approverGroup}", which approves request ${v.id}`)
+    : e;
+}
+
+// --- formatting ------------------------------------------------------------------------------
+
+/** A compact table: columns padded to their widest cell, two spaces apart. */
+export function table(headers: string[], rows: string[][]): string {
+  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => c.padEnd(widths[i]!))
+      .join('  ')
+      .trimEnd();
+  return [line(headers), ...rows.map(line)].join('\n') + '\n';
+}
+
+export function truncate(text: string, max: number): string {
+  const flat = text.replace(/\s+/g, ' ').trim();
+  return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
+}
+
+/** A time span for people: 45s, 14m, 3h05m, 2d4h. */
+export function span(ms: number): string {
+  const s = Math.max(0, Math.round(ms / 1000));
+  if (s < 60) return `${s}s`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return `${m}m`;
+  const h = Math.floor(m / 60);
+  if (h < 24) return `${h}h${String(m % 60).padStart(2, '0')}m`;
+  return `${Math.floor(h / 24)}d${h % 24 ? `${h % 24}h` : ''}`;
+}
+
+const approvalsOf = (v: ApprovalView) =>
+  `${v.votes.filter((x) => x.decision === 'approve').length}/${v.minApprovals}`;
+
+const expiresIn = (v: ApprovalView, now: number) => {
+  if (v.status !== 'pending') return '-';
+  const left = Date.parse(v.expiresAt) - now;
+  return left > 0 ? span(left) : 'now';
+};
+
+const what = (v: ApprovalView) =>
+  v.kind === 'statement' && v.statement !== null
+    ? `[${v.action}] ${v.statement}`
+    : `${v.action}${v.durationSeconds ? ` for ${span(v.durationSeconds * 1000)}` : ''}`;
+
+export function approvalTable(list: ApprovalView[], now: number): string {
+  return table(
+    ['ID', 'KIND', 'STATUS', 'CONNECTION', 'REQUESTER', 'WHAT', 'APPROVALS', 'EXPIRES IN'],
+    list.map((v) => [
+      v.id,
+      v.kind,
+      v.status,
+      v.connection,
+      truncate(v.requester.subject, 24),
+      truncate(what(v), 48),
+      approvalsOf(v),
+      expiresIn(v, now),
+    ]),
+  );
+}
+
+export function showApproval(v: ApprovalView, now: number): string {
+  const rows: Array<[string, string | null | false]> = [
+    ['request', v.id],
+    ['kind', v.kind],
+    ['status', `${v.status}${v.status === 'pending' ? ` (expires in ${expiresIn(v, now)})` : ''}`],
+    ['connection', `${v.connection}${v.sessionId ? `  (session ${v.sessionId})` : ''}`],
+    ['requester', `${v.requester.subject}  (${v.requester.issuer})`],
+    ['action', `${v.action} on ${v.resource}`],
+    ['statement', v.statement],
+    ['duration', v.durationSeconds !== null && span(v.durationSeconds * 1000)],
+    ['reason', v.reason],
+    ['approvers', `group "${v.approverGroup}", ${approvalsOf(v)} approvals`],
+    ...v.votes.map((x): [string, string] => [
+      'vote',
+      `${x.decision} by ${x.approver.subject} at ${x.at}${x.reason ? `: ${x.reason}` : ''}`,
+    ]),
+    ['created', v.createdAt],
+    ['decided', v.decidedAt && `${v.decidedAt}${v.scope ? `  (scope ${v.scope})` : ''}`],
+    ['grant', v.grantId],
+  ];
+  const lines = rows.filter((r): r is [string, string] => !!r[1]).map(([k, x]) => `${k.padEnd(11)} ${x}`);
+  if (v.status === 'pending')
+    lines.push('', `approve: postern approvals approve ${v.id} [--scope once|session|shape]`);
+  return lines.join('\n') + '\n';
+}
+
+/** What an approve or deny left behind: the request's status now. */
+export function decisionLine(v: ApprovalView, now: number): string {
+  switch (v.status) {
+    case 'approved':
+      return v.kind === 'statement'
+        ? `${v.id}: approved (scope ${v.scope ?? 'once'}, ${approvalsOf(v)} approvals); the held statement runs now\n`
+        : `${v.id}: approved; grant ${v.grantId ?? '(pending)'} for ${v.durationSeconds ? span(v.durationSeconds * 1000) : '?'}\n`;
+    case 'pending':
+      return `${v.id}: vote recorded, still pending (${approvalsOf(v)} approvals, expires in ${expiresIn(v, now)})\n`;
+    case 'denied': {
+      const why = v.votes.find((x) => x.decision === 'deny')?.reason;
+      return `${v.id}: denied${why ? ` (${why})` : ''}\n`;
+    }
+    default:
+      return `${v.id}: ${v.status}\n`;
+  }
+}
