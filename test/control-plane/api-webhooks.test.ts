@@ -27,10 +27,13 @@ describe('webhooks', () => {
       createdAt: expect.any(String),
       secret: expect.stringMatching(/^whsec_[A-Za-z0-9_-]{43}$/),
     });
-    const [row] = await h.cp.sql(`SELECT * FROM webhooks WHERE id = '${res.body.id}'`);
-    expect(JSON.stringify(row)).not.toContain(res.body.secret);
+    const rows = await h.cp.sql(`SELECT * FROM webhooks WHERE id = '${res.body.id}'`);
+    expect(JSON.stringify(rows)).not.toContain(res.body.secret);
     const ring = await parseKeyring(h.env.CREDENTIAL_KEYS);
-    const sealed = { keyId: row.secret_key_id, ciphertext: row.secret_ciphertext };
+    const sealed = {
+      keyId: String(rows[0]?.['secret_key_id']),
+      ciphertext: String(rows[0]?.['secret_ciphertext']),
+    };
     expect(await decryptCredential(ring, sealed, res.body.id)).toBe(res.body.secret);
     // The AAD is the webhook id: the ciphertext does not open as another row's.
     await expect(decryptCredential(ring, sealed, 'wh_other')).rejects.toThrow();
