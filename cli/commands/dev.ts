@@ -13,13 +13,15 @@ Runs the whole Postern stack on this machine with embedded defaults, no network 
   - the edge Worker and its Durable Objects in Miniflare        (default port 8787)
   - PostgreSQL for the control plane and a demo target          (default port 54329)
     seeded with a customers table of fake PII
-  - a local OpenID provider with client-credentials clients      (default port 9400)
+  - a local OpenID provider with client-credentials clients      (default port 9400):
+    "demo-client" (group demo) and "demo-approver" (group dba, approves held DDL)
   - a connector, and a demo connection "demo"
 If a default port is taken, a free one is used and printed.
 
 Options:
   --json            print one JSON line when ready:
-                    {"edgeUrl","adminToken","issuer","clientId","clientSecret","connection","targetDsn", ...}
+                    {"edgeUrl","adminToken","issuer","clientId","clientSecret","approverClientId",
+                     "approverClientSecret","connection","targetDsn", ...}
   --port N          edge port (default 8787)
   --pg-port N       Postgres port (default 54329)
   --oidc-port N     OpenID provider port (default 9400)
@@ -75,6 +77,8 @@ export async function run(argv: string[]): Promise<number> {
     issuer: stack.issuer,
     clientId: stack.clientId,
     clientSecret: stack.clientSecret,
+    approverClientId: stack.approverClientId,
+    approverClientSecret: stack.approverClientSecret,
     connection: stack.connection,
     targetDsn: stack.targetDsn,
   };
@@ -99,6 +103,10 @@ Try it, in another terminal:
   psql "host=127.0.0.1 port=15432 user=me dbname=demo sslmode=disable" \
     -c 'select full_name, email, phone, card_number, national_id from customers limit 3'   # masked
   psql "host=127.0.0.1 port=15432 user=me dbname=demo sslmode=disable" -c 'delete from customers'   # refused by policy
+  psql "host=127.0.0.1 port=15432 user=me dbname=demo sslmode=disable" -c 'create index on customers (email)'   # waits for a DBA
+
+Approvals:   ${cli} approvals list --edge ${stack.edgeUrl} --issuer ${stack.issuer} --client-id ${stack.approverClientId} --client-secret ${stack.approverClientSecret}
+             (then, with the same flags: ${cli} approvals approve <id>, or deny <id> --reason TEXT)
 
 Audit trail: POSTERN_EDGE=${stack.edgeUrl} POSTERN_TOKEN=${stack.adminToken} ${cli} sessions list
              (then: ${cli} sessions replay <id>, ${cli} sessions verify <id>)

@@ -26,6 +26,8 @@ export const AUDIENCE = 'urn:postern';
 export const DEMO_CONNECTION = 'demo';
 export const DEMO_GROUP = 'demo';
 export const ADMIN_GROUP = 'postern-admins';
+/** The demo policy holds DDL for approval by this group (cli/dev/demo-policy.ts). */
+export const APPROVER_GROUP = 'dba';
 
 export interface StackOptions {
   root: string;
@@ -42,6 +44,11 @@ export interface StackOptions {
    * connectors start their own).
    */
   connector?: boolean | 'process';
+  /**
+   * More OpenID clients (a second approver, a requester without groups...); their secrets are
+   * new on every run and come back in `Stack.extraClients`.
+   */
+  extraClients?: Array<{ clientId: string; groups: string[] }>;
   log?: (msg: string) => void;
   /** Lines the edge runtime prints (console output of the Worker and DOs). */
   onEdgeLog?: (line: string) => void;
@@ -55,6 +62,7 @@ interface Secrets {
   credentialKeys: string;
   clientSecret: string;
   adminClientSecret: string;
+  approverClientSecret: string;
   connectorToken?: string;
 }
 
@@ -66,6 +74,11 @@ export interface Stack {
   clientSecret: string;
   adminClientId: string;
   adminClientSecret: string;
+  /** A client in the approver group ("dba"): it approves the demo's held DDL. */
+  approverClientId: string;
+  approverClientSecret: string;
+  /** clientId → secret of `StackOptions.extraClients`. */
+  extraClients: Record<string, string>;
   connection: string;
   targetDsn: string;
   pg: PgCluster;
@@ -88,6 +101,7 @@ function loadSecrets(file: string, reuse: boolean): Secrets {
     credentialKeys: `k1:${randomBytes(32).toString('base64')}`,
     clientSecret: r(),
     adminClientSecret: r(),
+    approverClientSecret: r(),
   };
   // Kept secrets win; anything a newer version added is generated.
   if (reuse && existsSync(file))
@@ -131,12 +145,21 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
 
     const clientId = 'demo-client';
     const adminClientId = 'demo-admin';
+    const approverClientId = 'demo-approver';
+    for (const c of opts.extraClients ?? [])
+      if ([clientId, adminClientId, approverClientId].includes(c.clientId))
+        throw new Error(`extraClients: "${c.clientId}" is one of the stack's own clients`);
+    const extraClients = Object.fromEntries(
+      (opts.extraClients ?? []).map((c) => [c.clientId, randomBytes(24).toString('base64url')]),
+    );
     const oidc = await startOidcProvider({
       ...(opts.ports?.oidc !== undefined ? { port: await freePort(opts.ports.oidc) } : {}),
       audience: AUDIENCE,
       clients: [
         { clientId, clientSecret: secrets.clientSecret, groups: [DEMO_GROUP] },
         { clientId: adminClientId, clientSecret: secrets.adminClientSecret, groups: [ADMIN_GROUP] },
+        { clientId: approverClientId, clientSecret: secrets.approverClientSecret, groups: [APPROVER_GROUP] },
+        ...(opts.extraClients ?? []).map((c) => ({ ...c, clientSecret: extraClients[c.clientId]! })),
       ],
     });
     stops.push(() => oidc.stop());
@@ -218,6 +241,9 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       clientSecret: secrets.clientSecret,
       adminClientId,
       adminClientSecret: secrets.adminClientSecret,
+      approverClientId,
+      approverClientSecret: secrets.approverClientSecret,
+      extraClients,
       connection: DEMO_CONNECTION,
       targetDsn: cluster.dsn('demo', 'demo_app', secrets.demoPassword),
       pg: cluster,
