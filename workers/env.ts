@@ -4,10 +4,13 @@
  */
 import type { SessionDO } from '../durable-objects/session/session-do.ts';
 import type { ConnectorDO } from '../durable-objects/connector/connector-do.ts';
+import type { NotifyDO } from '../durable-objects/notify/notify-do.ts';
 
 export interface Env {
   SESSION: DurableObjectNamespace<SessionDO>;
   CONNECTOR: DurableObjectNamespace<ConnectorDO>;
+  /** Webhook deliveries about approval requests, one instance per delivery. */
+  NOTIFY: DurableObjectNamespace<NotifyDO>;
   /** Secret. Control-plane Postgres URL (Neon in production). */
   DATABASE_URL: string;
   /** Local development only: `host:port/path` of a WebSocket-to-TCP relay for @neondatabase/serverless. */

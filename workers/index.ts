@@ -10,6 +10,7 @@ import { errorToResponse, httpError } from './http-errors.ts';
 
 export { SessionDO } from '../durable-objects/session/session-do.ts';
 export { ConnectorDO } from '../durable-objects/connector/connector-do.ts';
+export { NotifyDO } from '../durable-objects/notify/notify-do.ts';
 
 const app = new Hono<{ Bindings: Env }>();
 
