@@ -24,3 +24,22 @@ describe('synchronous SHA-256 / HMAC-SHA256', () => {
     }
   });
 });
+
+describe('HmacSha256.digestWords', () => {
+  it('is the MAC of the slice it is given, as big-endian words', () => {
+    const key = randomBytes(32);
+    const h = new HmacSha256(key);
+    const data = randomBytes(200);
+    for (const [s, e] of [
+      [0, 0],
+      [3, 20],
+      [10, 66],
+      [1, 120],
+      [0, 200],
+    ] as const) {
+      const words = h.digestWords(data, s, e);
+      const hex = [...words].map((w) => (w >>> 0).toString(16).padStart(8, '0')).join('');
+      expect(hex).toBe(createHmac('sha256', key).update(data.subarray(s, e)).digest('hex'));
+    }
+  });
+});

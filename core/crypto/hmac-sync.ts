@@ -16,13 +16,13 @@ const K = new Int32Array([
 ]);
 
 const W = new Int32Array(64);
+// The block being compressed, as 16 big-endian words: callers fill it (from bytes, padding, or an
+// inner digest's words) and call compress(); no byte buffer in between.
+const M = new Int32Array(16);
 
-/** One 64-byte block into state `h` (in place). No allocation: this runs per masked value. */
-function compress(h: Int32Array, block: Uint8Array, off: number): void {
-  for (let i = 0; i < 16; i++) {
-    const o = off + i * 4;
-    W[i] = (block[o]! << 24) | (block[o + 1]! << 16) | (block[o + 2]! << 8) | block[o + 3]!;
-  }
+/** M into state `h` (in place). No allocation: this runs twice per masked value. */
+function compress(h: Int32Array): void {
+  for (let i = 0; i < 16; i++) W[i] = M[i]!;
   for (let i = 16; i < 64; i++) {
     const a = W[i - 15]!;
     const b = W[i - 2]!;
@@ -40,11 +40,10 @@ function compress(h: Int32Array, block: Uint8Array, off: number): void {
   let hh = h[7]!;
   for (let i = 0; i < 64; i++) {
     const S1 = ((e >>> 6) | (e << 26)) ^ ((e >>> 11) | (e << 21)) ^ ((e >>> 25) | (e << 7));
-    const ch = (e & f) ^ (~e & g);
+    const ch = g ^ (e & (f ^ g));
     const t1 = (hh + S1 + ch + K[i]! + W[i]!) | 0;
     const S0 = ((a >>> 2) | (a << 30)) ^ ((a >>> 13) | (a << 19)) ^ ((a >>> 22) | (a << 10));
-    const maj = (a & b) ^ (a & c) ^ (b & c);
-    const t2 = (S0 + maj) | 0;
+    const maj = (a & b) | (c & (a | b));
     hh = g;
     g = f;
     f = e;
@@ -52,7 +51,7 @@ function compress(h: Int32Array, block: Uint8Array, off: number): void {
     d = c;
     c = b;
     b = a;
-    a = (t1 + t2) | 0;
+    a = (t1 + S0 + maj) | 0;
   }
   h[0] = (h[0]! + a) | 0;
   h[1] = (h[1]! + b) | 0;
@@ -64,37 +63,42 @@ function compress(h: Int32Array, block: Uint8Array, off: number): void {
   h[7] = (h[7]! + hh) | 0;
 }
 
-// Scratch buffers: synchronous and single-threaded, so one of each serves every call.
-const STATE = new Int32Array(8);
-const TAIL = new Uint8Array(128);
+function loadBlock(data: Uint8Array, off: number): void {
+  for (let i = 0; i < 16; i++) {
+    const o = off + i * 4;
+    M[i] = (data[o]! << 24) | (data[o + 1]! << 16) | (data[o + 2]! << 8) | data[o + 3]!;
+  }
+}
 
-const IV = new Int32Array([
-  0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19,
-]);
+/** The bit length, big-endian in M[14..15] (FIPS 180-4 §5.1.1). */
+function putLength(bytes: number): void {
+  M[14] = Math.floor(bytes / 0x20000000) | 0; // bytes * 8 / 2^32
+  M[15] = (bytes * 8) | 0;
+}
 
 /**
- * Hashes `data` starting from state `init` that has already absorbed `prefixBytes` bytes (a
- * multiple of 64): HMAC's padded keys are one block each, absorbed once per key.
+ * Absorbs data[start, end) into `h`, which has already absorbed `prefixBytes` bytes (a multiple
+ * of 64: HMAC's padded keys are one block each, absorbed once per key), and pads.
  */
-function finish(init: Int32Array, prefixBytes: number, data: Uint8Array): Uint8Array {
-  const h = STATE;
-  h.set(init);
-  const full = data.length & ~63;
-  for (let off = 0; off < full; off += 64) compress(h, data, off);
-  const restLen = data.length - full;
-  const tailLen = restLen + 9 > 64 ? 128 : 64;
-  const tail = TAIL;
-  tail.fill(0, 0, tailLen);
-  tail.set(data.subarray(full), 0);
-  tail[restLen] = 0x80;
-  const bitLen = (prefixBytes + data.length) * 8;
-  const hi = Math.floor(bitLen / 2 ** 32);
-  const lo = bitLen >>> 0;
-  for (let i = 0; i < 4; i++) {
-    tail[tailLen - 8 + i] = (hi >>> (24 - 8 * i)) & 0xff;
-    tail[tailLen - 4 + i] = (lo >>> (24 - 8 * i)) & 0xff;
+function absorb(h: Int32Array, prefixBytes: number, data: Uint8Array, start: number, end: number): void {
+  let off = start;
+  for (; end - off >= 64; off += 64) {
+    loadBlock(data, off);
+    compress(h);
   }
-  for (let off = 0; off < tailLen; off += 64) compress(h, tail, off);
+  M.fill(0);
+  const rest = end - off;
+  for (let i = 0; i < rest; i++) M[i >> 2] = M[i >> 2]! | (data[off + i]! << (24 - 8 * (i & 3)));
+  M[rest >> 2] = M[rest >> 2]! | (0x80 << (24 - 8 * (rest & 3)));
+  if (rest >= 56) {
+    compress(h);
+    M.fill(0);
+  }
+  putLength(prefixBytes + end - start);
+  compress(h);
+}
+
+function wordsToBytes(h: Int32Array): Uint8Array {
   const out = new Uint8Array(32);
   for (let i = 0; i < 8; i++) {
     const w = h[i]!;
@@ -106,34 +110,59 @@ function finish(init: Int32Array, prefixBytes: number, data: Uint8Array): Uint8A
   return out;
 }
 
+const IV = new Int32Array([
+  0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19,
+]);
+
 export function sha256(data: Uint8Array): Uint8Array {
-  return finish(IV, 0, data);
+  const h = IV.slice();
+  absorb(h, 0, data, 0, data.length);
+  return wordsToBytes(h);
 }
 
 /** A reusable HMAC-SHA256 keyed once (the padded key blocks are absorbed at construction). */
 export class HmacSha256 {
-  readonly #inner: Int32Array;
-  readonly #outer: Int32Array;
+  readonly #inner = IV.slice();
+  readonly #outer = IV.slice();
+  // The last MAC as words; digestWords hands it out (valid until the next call).
+  readonly #mac = new Int32Array(8);
 
   constructor(key: Uint8Array) {
     const k = new Uint8Array(64);
     k.set(key.length > 64 ? sha256(key) : key);
-    this.#inner = IV.slice();
-    this.#outer = IV.slice();
-    compress(
-      this.#inner,
+    loadBlock(
       k.map((b) => b ^ 0x36),
       0,
     );
-    compress(
-      this.#outer,
+    compress(this.#inner);
+    loadBlock(
       k.map((b) => b ^ 0x5c),
       0,
     );
+    compress(this.#outer);
   }
 
   digest(message: Uint8Array): Uint8Array {
-    return finish(this.#outer, 64, finish(this.#inner, 64, message));
+    return wordsToBytes(this.digestWords(message, 0, message.length));
+  }
+
+  /**
+   * The MAC of message[start, end) as 8 big-endian words, in a buffer reused by the next call:
+   * no allocation, and a value under 56 bytes costs two compressions (RFC 2104 with the key
+   * blocks precomputed: H(K^opad || H(K^ipad || m))).
+   */
+  digestWords(message: Uint8Array, start: number, end: number): Int32Array {
+    const h = this.#mac;
+    h.set(this.#inner);
+    absorb(h, 64, message, start, end);
+    // The outer hash's only block: the inner digest (32 bytes), padding, length 64 + 32 bytes.
+    for (let i = 0; i < 8; i++) M[i] = h[i]!;
+    M[8] = 0x80000000 | 0;
+    M.fill(0, 9, 14);
+    putLength(96);
+    h.set(this.#outer);
+    compress(h);
+    return h;
   }
 }
 
