@@ -3,7 +3,7 @@ import { nodeCedar, nodeSqlParser } from '../../cli/wasm-node.ts';
 import type { Identity } from '../identity/identity.ts';
 import type { SqlParser } from '../sql/pg-parser.ts';
 import { CompiledPolicies, validatePolicyText } from './engine.ts';
-import { allowListPolicy, policySubject } from './principal.ts';
+import { allowListPolicy, policySubject, tableEntity } from './principal.ts';
 import { SqlGate } from './sql-gate.ts';
 
 let parser: SqlParser;
@@ -88,6 +88,78 @@ describe('connect decisions', () => {
     });
     expect(p.authorize(req(ok)).effect).toBe('allow');
     expect(p.authorize(req(other)).effect).toBe('deny');
+  });
+});
+
+describe('decision reuse', () => {
+  const s = policySubject(who(['dev']), 'orders');
+  const select = (table: string, context: Record<string, unknown> = {}) => ({
+    principal: s.principal,
+    action: 'sql:select',
+    resource: { type: 'Postern::Table', id: table },
+    context: {
+      hasWhere: true,
+      tables: [table],
+      functions: [],
+      statementKind: 'SelectStmt',
+      grants: [],
+      ...context,
+    },
+    entities: [...s.entities, tableEntity(table, s.connection)],
+  });
+  const PERMIT = 'permit(principal in Postern::Group::"dev", action, resource);\n';
+  const effects = (text: string, reqs: Array<ReturnType<typeof select>>) => {
+    const p = compile(PERMIT + text);
+    return reqs.map((r) => p.authorize(r).effect);
+  };
+
+  it('tells tables apart when a policy names one, however it names it', () => {
+    const [a, b] = [select('customers'), select('secrets')];
+    for (const rule of [
+      'when { resource.name == "secrets" }',
+      'when { Postern::Table::"secrets".schema == "" }',
+      'when { resource == Postern::Table::"secrets" }',
+    ]) {
+      expect(effects(`forbid(principal, action, resource) ${rule};`, [a, b, a])).toEqual([
+        'allow',
+        'deny',
+        'allow',
+      ]);
+    }
+    expect(effects('forbid(principal, action, resource in Postern::Table::"secrets");', [a, b])).toEqual([
+      'allow',
+      'deny',
+    ]);
+  });
+
+  it('tells contexts apart by every attribute a policy reads', () => {
+    const plain = select('a', { opts: { x: true } });
+    const secret = select('a', { opts: { x: true }, tables: ['a', 'secrets'] });
+    for (const rule of [
+      'when { context.tables.contains("secrets") }',
+      'when { context has tables && context["tables"].contains("secrets") }',
+      'when { {c: context}.c.tables.contains("secrets") }',
+      'when { context has opts.x && context.tables.contains("secrets") }',
+    ]) {
+      expect(effects(`forbid(principal, action, resource) ${rule};`, [plain, secret, plain])).toEqual([
+        'allow',
+        'deny',
+        'allow',
+      ]);
+    }
+  });
+
+  it('never shares a decision between principals', () => {
+    const p = compile(PERMIT);
+    const other = policySubject(who(['ops']), 'orders');
+    expect(p.authorize(select('a')).effect).toBe('allow');
+    expect(p.authorize({ ...select('a'), principal: other.principal, entities: other.entities }).effect).toBe(
+      'deny',
+    );
+  });
+
+  it('refuses a context Cedar cannot read even when no policy reads it', () => {
+    expect(effects('', [select('a', { weight: 1.5 })])).toEqual(['deny']);
   });
 });
 
