@@ -23,6 +23,8 @@ export interface Env {
   TRUSTED_ISSUERS: string;
   /** Group (from a verified token) that may use the admin API. */
   ADMIN_GROUP?: string;
+  /** Group whose members approve access requests (docs/approvals.md); defaults to ADMIN_GROUP. */
+  ACCESS_APPROVER_GROUP?: string;
   /** Secret. Bootstrap admin token for first setup (compare in constant time). */
   ADMIN_BOOTSTRAP_TOKEN?: string;
   /** Secret. Credential-encryption keyring: `kid:base64key[,kid:base64key...]`, first one encrypts. */

@@ -4,6 +4,7 @@
 import { Hono } from 'hono';
 import type { Env } from './env.ts';
 import { createAdminApi } from './api/index.ts';
+import { createApprovalsApi } from './api/approvals.ts';
 import { connectRoute, connectionFromHost } from './routes/connect.ts';
 import { channelRoute, connectorControlRoute } from './routes/connector.ts';
 import { errorToResponse, httpError } from './http-errors.ts';
@@ -26,6 +27,9 @@ app.get('/v1/connect', (c) => {
 });
 app.get('/v1/connector/connect', (c) => connectorControlRoute(c));
 app.get('/v1/channel/:sessionId', (c) => channelRoute(c, c.req.param('sessionId')));
+// Registered first: these routes authenticate the caller's own token (approvers, requesters),
+// and answer without reaching the admin API's middleware.
+app.route('/api/v1', createApprovalsApi());
 app.route('/api/v1', createAdminApi());
 
 export default app;

@@ -10,7 +10,18 @@ import { sha256, toHex } from '../crypto/hmac-sync.ts';
 
 export const GENESIS = '0'.repeat(64);
 
-export const AUDIT_KINDS = ['session_open', 'statement', 'session_close', 'error'] as const;
+export const AUDIT_KINDS = [
+  'session_open',
+  'statement',
+  'session_close',
+  'error',
+  // Approvals (docs/approvals.md): a held statement's request, each vote, and how it ended.
+  'approval_requested',
+  'approval_vote',
+  'approval_decided',
+  // An access grant the session used expired or was revoked.
+  'grant_ended',
+] as const;
 export type AuditKind = (typeof AUDIT_KINDS)[number];
 
 export interface AuditEvent {

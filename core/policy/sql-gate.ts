@@ -63,6 +63,13 @@ export class SqlGate {
     private readonly grants: () => string[] = () => [],
   ) {}
 
+  /** Forgets every cached verdict and decision (the session's grants changed). */
+  forgetDecisions(): void {
+    this.#cache.clear();
+    this.#shapes.clear();
+    this.#decisions.clear();
+  }
+
   check(sql: string): GateVerdict {
     // The exact text first (no scan at all), then the text with numbers abstracted.
     const exact = this.#cache.get(sql);

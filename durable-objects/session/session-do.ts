@@ -18,6 +18,10 @@ import { endRecord, FallbackOutbox, startRecord } from './session-record.ts';
 import type { SessionRecord } from '../../workers/db/session-records.ts';
 import { buildSessionPolicy, type SessionPolicy } from './session-policy.ts';
 import { AuditLog } from './audit-log.ts';
+import { SessionApprovals, type ApprovalTicket, type VoteAnswer, type VoteRequest } from './approvals.ts';
+import { SessionGrants } from './grants.ts';
+import { alarmNoLaterThan } from '../alarm.ts';
+import { notifyApproval, approveCommandFor, approveUrlFor } from '../../workers/notify/notify.ts';
 
 /** How long a connector has to open the data channel after the dial request. */
 const CHANNEL_TIMEOUT_MS = 10_000;
@@ -37,6 +41,8 @@ export class SessionDO extends DurableObject<Env> {
   #fallback = new FallbackOutbox(this.ctx, this.env);
   #audit = new AuditLog(this.ctx, this.env);
   #policy: SessionPolicy | undefined;
+  #approvals: SessionApprovals | undefined;
+  #grants = new SessionGrants();
 
   override async fetch(request: Request): Promise<Response> {
     const path = new URL(request.url).pathname;
@@ -49,12 +55,63 @@ export class SessionDO extends DurableObject<Env> {
   }
 
   override async alarm(): Promise<void> {
+    // One alarm serves every deadline (durable-objects/alarm.ts): each part re-arms its own.
     await this.#fallback.flush();
     await this.#audit.ship();
+    await this.#approvals?.alarm(Date.now());
+    await this.#grantsDue(Date.now());
+  }
+
+  /** An approver's vote on this session's held statement (the Worker authenticated them). */
+  async approvalVote(req: VoteRequest): Promise<VoteAnswer> {
+    if (!this.#approvals) return { ok: false, refusal: 'not_pending', message: 'the session has ended' };
+    return this.#approvals.vote(req);
+  }
+
+  /** A grant was revoked: drop it, and end the session if its access relied on it. */
+  async grantRevoked(grantId: string): Promise<boolean> {
+    const gone = this.#grants.drop(Date.now(), grantId);
+    if (gone.length === 0) return false;
+    this.#grantsEnded(gone, 'was revoked');
+    return true;
+  }
+
+  async #grantsDue(now: number): Promise<void> {
+    const gone = this.#grants.drop(now);
+    if (gone.length > 0) this.#grantsEnded(gone, 'expired');
+    const next = this.#grants.nextExpiry();
+    if (next !== undefined && this.#pg?.phase !== 'closed') await alarmNoLaterThan(this.ctx.storage, next);
+  }
+
+  #grantsEnded(gone: Array<{ id: string; action: string }>, how: 'expired' | 'was revoked'): void {
+    const policy = this.#policy;
+    const conn = this.#start?.connection;
+    if (!policy || !conn || !this.#pg || this.#pg.phase === 'closed') return;
+    for (const g of gone) {
+      try {
+        this.#audit.append(
+          'grant_ended',
+          { grant: g.id, action: g.action, how },
+          how === 'expired' ? 'expired' : 'revoked',
+        );
+      } catch {
+        // ending the session below does not depend on the record
+      }
+    }
+    // Cached verdicts were made with the grant: decide afresh from now on.
+    policy.gate.forgetDecisions();
+    if (!policy.connectAllowed(this.#grants.actions())) {
+      this.#pg.terminate({
+        kind: 'access-ended',
+        detail: `your access grant ${gone[0]!.id} to connection "${conn.name}" ${how}; the session is closed. Ask again with: postern access request ${conn.name} --for 30m --reason "..."`,
+      });
+    }
   }
 
   /** A client sent a CancelRequest with our gateway key: forward the target's own key. */
   async cancelQuery(): Promise<boolean> {
+    // Cancelling while a statement waits for approval withdraws the request.
+    if (this.#approvals?.withdraw()) return true;
     const key = this.#pg?.upstreamKey;
     if (!key || !this.#channel || this.#pg?.phase !== 'proxy') return false;
     this.#channel.send(
@@ -71,9 +128,41 @@ export class SessionDO extends DurableObject<Env> {
     if (!start) return json(400, 'invalid_input', 'missing session parameters');
     this.#start = start;
     const conn = start.connection;
+    this.#grants = new SessionGrants(start.grants);
+    const approvals = new SessionApprovals(
+      this.ctx,
+      this.env,
+      this.#audit,
+      start,
+      {
+        release: (approved, message) => this.#pg?.resolveHeld(approved, message),
+        notice: (fields) => this.#pg?.notice(fields),
+      },
+      (view) => {
+        const edge = start.edgeUrl ?? '';
+        return notifyApproval(
+          this.env,
+          {
+            type: 'approval.requested',
+            approval: view,
+            approveCommand: approveCommandFor(edge, view.id),
+            approveUrl: approveUrlFor(edge, view.id),
+          },
+          conn.id,
+        );
+      },
+    );
     let policy: SessionPolicy;
     try {
-      policy = await buildSessionPolicy(start, this.env.MASKING_KEY ?? this.env.CREDENTIAL_KEYS, this.#audit);
+      policy = await buildSessionPolicy(
+        start,
+        this.env.MASKING_KEY ?? this.env.CREDENTIAL_KEYS,
+        this.#audit,
+        {
+          grants: () => this.#grants.actions(),
+          coveredBySession: (a) => approvals.coveredBySession(a),
+        },
+      );
     } catch (e) {
       console.error(
         JSON.stringify({ msg: 'policy set unusable', connection: conn.name, error: (e as Error).message }),
@@ -103,6 +192,7 @@ export class SessionDO extends DurableObject<Env> {
     this.#gatewayKey = dial.gatewayKey;
     record.replicaId = dial.replicaId;
     this.#policy = policy;
+    this.#approvals = approvals;
     this.#audit.begin({
       session: start.sessionId,
       connectionName: conn.name,
@@ -119,7 +209,14 @@ export class SessionDO extends DurableObject<Env> {
       replica: dial.replicaId,
       policySet: start.policies.key,
       unmasked: policy.unmasked,
+      grants: (start.grants ?? []).map((g) => ({
+        id: g.id,
+        action: g.action,
+        expiresAt: new Date(g.expiresAt).toISOString(),
+      })),
     });
+    const nextExpiry = this.#grants.nextExpiry();
+    if (nextExpiry !== undefined) await alarmNoLaterThan(this.ctx.storage, nextExpiry);
     if (conn.credential.kind === 'encrypted') {
       const cred = conn.credential;
       this.#credential = parseKeyring(this.env.CREDENTIAL_KEYS).then((ring) =>
@@ -146,6 +243,7 @@ export class SessionDO extends DurableObject<Env> {
         toUpstream: (bytes) => this.#channel?.send(bytes),
         end: (reason) => this.#end(reason),
         cancelRequested: (key) => void this.#forwardCancel(key),
+        held: (ticket) => void approvals.hold(ticket as ApprovalTicket),
         clientStarted: (params) => {
           const app = params['application_name'];
           if (app) record.clientApplication = app.slice(0, 128);
@@ -243,6 +341,7 @@ export class SessionDO extends DurableObject<Env> {
 
   #end(reason: CloseReason): void {
     clearTimeout(this.#channelTimer);
+    this.#approvals?.cancel();
     const failure =
       reason.kind !== 'client-closed' &&
       reason.kind !== 'client-terminate' &&

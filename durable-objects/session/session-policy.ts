@@ -14,13 +14,17 @@ import type { StatementVerdict } from '../../core/pg-session/statement-flow.ts';
 import type { AuditLog } from './audit-log.ts';
 import { ValueMasker } from '../../core/mask/value-masker.ts';
 import { policySubject } from '../../core/policy/principal.ts';
-import { SqlGate } from '../../core/policy/sql-gate.ts';
+import { SqlGate, type HeldApproval } from '../../core/policy/sql-gate.ts';
+import { statementFingerprint } from '../../core/approvals/fingerprint.ts';
+import type { ApprovalTicket } from './approvals.ts';
 import type { PgSessionConfig } from '../../core/pg-session/types.ts';
 import { compiledPolicies, sqlParser } from '../../workers/policy/runtime.ts';
 import type { SessionStart } from './session-start.ts';
 
 export interface SessionPolicy {
   gate: SqlGate;
+  /** Would `connect` still be allowed with only these grants? (A grant ended mid-session.) */
+  connectAllowed(grants: string[]): boolean;
   masker: ResultMasker;
   /** Rules lifted by `unmask` permits, for the audit trail. */
   unmasked: string[];
@@ -36,11 +40,17 @@ export async function buildSessionPolicy(
   start: SessionStart,
   maskingSecret: string,
   audit: AuditLog,
+  hooks: {
+    /** The session's active grant actions now (Cedar's `context.grants`). */
+    grants: () => string[];
+    /** An earlier "approve for this session" covers this approval. */
+    coveredBySession: (a: HeldApproval) => boolean;
+  },
 ): Promise<SessionPolicy> {
   const conn = start.connection;
   const policies = compiledPolicies(start.policies);
   const subject = policySubject(start.identity, conn.name);
-  const gate = new SqlGate(await sqlParser(), policies, subject);
+  const gate = new SqlGate(await sqlParser(), policies, subject, hooks.grants);
   const masking = memoMasking(start, () => sessionMasking(conn.masking, policies, subject));
   // Tokens are keyed per connection: the same value tokenizes the same way in every session of
   // the connection (joins across sessions line up) and differently on another connection.
@@ -57,11 +67,26 @@ export async function buildSessionPolicy(
   // Policy, then masking's own refusals, then the audit record: all before a byte is forwarded.
   const checkAndAudit = (sql: string, protocol: 'simple' | 'extended'): StatementVerdict => {
     let v: StatementVerdict & { outcome: string } = gate.check(sql);
-    if (v.allowed && masker.active && v.statements) {
+    const g = v as ReturnType<SqlGate['check']>;
+    const waits = v.outcome === 'approval' && g.approval !== undefined;
+    if ((v.allowed || waits) && masker.active && v.statements) {
       const refusal = maskingRefusal(v.statements, masker.plansFor(v.statements));
       if (refusal) v = { ...v, allowed: false, outcome: 'deny', message: refusal };
     }
-    const g = v as ReturnType<SqlGate['check']>;
+    let approvedBy: string | undefined;
+    if (v.outcome === 'approval' && g.approval) {
+      if (hooks.coveredBySession(g.approval)) {
+        v = { ...v, allowed: true, outcome: 'allow' };
+        approvedBy = 'session';
+      } else {
+        const ticket: ApprovalTicket = {
+          sql: redactSecrets(sql.length > MAX_AUDIT_SQL ? `${sql.slice(0, MAX_AUDIT_SQL)}…` : sql),
+          fingerprint: statementFingerprint(g.statements ?? []),
+          approval: g.approval,
+        };
+        v = { ...v, hold: ticket };
+      }
+    }
     try {
       audit.append(
         'statement',
@@ -72,7 +97,8 @@ export async function buildSessionPolicy(
           kinds: g.kinds,
           tables: g.tables,
           decisions: g.decisions,
-          ...(v.allowed ? {} : { refusal: v.message }),
+          ...(approvedBy ? { approvedBy } : {}),
+          ...(v.hold ? { held: true } : v.allowed ? {} : { refusal: v.message }),
         },
         v.outcome,
       );
@@ -90,7 +116,15 @@ export async function buildSessionPolicy(
       done: (rows) => masker.useCatalog(parseCatalog(rows, masking.masked)),
     };
   }
-  return { gate, masker, unmasked: masking.unmasked, config };
+  const connectAllowed = (grants: string[]) =>
+    policies.authorize({
+      principal: subject.principal,
+      action: 'connect',
+      resource: subject.connection,
+      context: { grants },
+      entities: subject.entities,
+    }).effect === 'allow';
+  return { gate, connectAllowed, masker, unmasked: masking.unmasked, config };
 }
 
 const MAX_MEMO = 256;

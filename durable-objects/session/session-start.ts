@@ -27,6 +27,18 @@ export interface SessionStart {
   policies: PolicySetSpec;
   /** Client software as reported by the CLI (`x-postern-client`), for the session record. */
   client?: string;
+  /** The edge's own origin as the client reached it (for "how to approve" hints). */
+  edgeUrl?: string;
+  /** The principal's active access grants on the connection when the session began. */
+  grants?: SessionGrant[];
+}
+
+export interface SessionGrant {
+  id: string;
+  /** Fed to Cedar in `context.grants`. */
+  action: string;
+  /** Epoch milliseconds. */
+  expiresAt: number;
 }
 
 export const SESSION_START_HEADER = 'x-postern-session';

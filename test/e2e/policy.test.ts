@@ -29,6 +29,7 @@ permit(principal in Postern::Group::"demo", action in [
 forbid(principal, action in [Postern::Action::"sql:update", Postern::Action::"sql:delete"], resource)
   unless { context.hasWhere };
 @approval("dba")
+@approval_timeout("1s")
 permit(principal, action in [Postern::Action::"sql:ddl", Postern::Action::"sql:truncate"], resource);
 `;
 
@@ -80,8 +81,8 @@ const BYPASSES: Array<[string, string]> = [
     'query_to_xml hides SQL in a string',
     "SELECT query_to_xml('DELETE FROM customers RETURNING 1', true, false, '')",
   ],
-  ['TRUNCATE (needs approval)', 'TRUNCATE customers'],
-  ['DROP (needs approval)', 'DROP TABLE customers'],
+  ['TRUNCATE (held for approval, nobody approves)', 'TRUNCATE customers'],
+  ['DROP (held for approval, nobody approves)', 'DROP TABLE customers'],
   ['statement that does not parse', 'DELETE customers'],
   ['non-UTF8 client encoding', "SET client_encoding = 'SJIS'"],
 ];
@@ -99,7 +100,8 @@ describe('statement policy through psql (simple protocol)', () => {
     expect(del.stderr).toContain('Postern policy denied sql:delete on table "customers"');
     expect(del.stderr).toContain('connection/guarded/rules#2');
     const drop = await psql(connect.port, 'DROP TABLE customers');
-    expect(drop.stderr).toContain('needs approval from "dba"');
+    expect(drop.stderr).toContain('needs 1 approval from group "dba"');
+    expect(drop.stderr).toMatch(/ERROR:.*approval request apr_\S+ timed out with 0 of 1 approvals/);
   });
 
   it('allows what the policy permits, and the session stays usable after a refusal', async () => {

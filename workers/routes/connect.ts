@@ -16,6 +16,36 @@ import { compiledPolicies, type PolicySetSpec } from '../policy/runtime.ts';
 import type { Decision } from '../../core/policy/engine.ts';
 import type { Identity } from '../../core/identity/identity.ts';
 import { policySubject } from '../../core/policy/principal.ts';
+import type { SessionGrant } from '../../durable-objects/session/session-start.ts';
+import { openDb } from '../db/client.ts';
+import { activeGrants } from '../db/grants-repo.ts';
+
+/**
+ * The principal's active access grants on the connection, read only when a policy looks at
+ * `context.grants` (a session's setup should not pay a database round trip for nothing).
+ * Failing to read them fails the connect: a grant can only add access, but a deny-by-default
+ * gateway must not guess.
+ */
+async function grantsFor(
+  env: Env,
+  policies: PolicySetSpec,
+  connectionId: string,
+  identity: Identity,
+): Promise<SessionGrant[]> {
+  if (!policies.docs.some((d) => d.text.includes('context.grants'))) return [];
+  const db = openDb(env);
+  try {
+    const rows = await activeGrants(db.db, {
+      connectionId,
+      issuer: identity.issuer,
+      subject: identity.subject,
+      now: new Date(),
+    });
+    return rows.map((r) => ({ id: r.id, action: r.action, expiresAt: r.expiresAt.getTime() }));
+  } finally {
+    await db.close().catch(() => undefined);
+  }
+}
 
 export async function connectRoute(c: Context<{ Bindings: Env }>, connectionName: string): Promise<Response> {
   if (c.req.header('Upgrade')?.toLowerCase() !== 'websocket') {
@@ -25,7 +55,8 @@ export async function connectRoute(c: Context<{ Bindings: Env }>, connectionName
   const cached = await lookupConnection(c.env, connectionName, Date.now());
   if (!cached) return httpError(404, 'connection_not_found', `unknown connection "${connectionName}"`);
   const { connection, policies } = cached;
-  const decision = connectDecision(policies, identity, connection.name);
+  const grants = await grantsFor(c.env, policies, connection.id, identity);
+  const decision = connectDecision(policies, identity, connection.name, grants);
   if (decision.effect !== 'allow') {
     console.warn(
       JSON.stringify({
@@ -42,7 +73,14 @@ export async function connectRoute(c: Context<{ Bindings: Env }>, connectionName
     );
   }
   const id = c.env.SESSION.newUniqueId();
-  const start: SessionStart = { sessionId: id.toString(), connection, identity, policies };
+  const start: SessionStart = {
+    sessionId: id.toString(),
+    connection,
+    identity,
+    policies,
+    edgeUrl: new URL(c.req.url).origin,
+    ...(grants.length > 0 ? { grants } : {}),
+  };
   const client = c.req.header('x-postern-client');
   if (client) start.client = client.slice(0, 128);
   const headers = new Headers({ Upgrade: 'websocket', [SESSION_START_HEADER]: encodeSessionStart(start) });
@@ -67,8 +105,15 @@ const decisions = new Map<string, Decision>();
  * policy set is keyed by content hash), so it is remembered per isolate: a CI job opening many
  * sessions pays for one Cedar evaluation.
  */
-function connectDecision(policies: PolicySetSpec, identity: Identity, connection: string): Decision {
+function connectDecision(
+  policies: PolicySetSpec,
+  identity: Identity,
+  connection: string,
+  grants: SessionGrant[],
+): Decision {
+  const actions = grants.map((g) => g.action).sort();
   const key = JSON.stringify([
+    actions,
     policies.key,
     identity.issuer,
     identity.subject,
@@ -83,7 +128,7 @@ function connectDecision(policies: PolicySetSpec, identity: Identity, connection
     principal: subject.principal,
     action: 'connect',
     resource: subject.connection,
-    context: { grants: [] },
+    context: { grants: actions },
     entities: subject.entities,
   });
   if (decisions.size >= MAX_DECISIONS) decisions.delete(decisions.keys().next().value!);

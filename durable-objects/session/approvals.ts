@@ -1,0 +1,322 @@
+/**
+ * A session's held statement and its approval request (docs/approvals.md). The statement waits
+ * in the PgSession's flow; this records the request, tells the client and the webhooks, counts
+ * votes (core/approvals/votes.ts), and releases or refuses the statement once: approved, denied,
+ * timed out (DO alarm) or cancelled (the client left). Every step goes into the session's hash
+ * chain; the control-plane row is for listing and history.
+ */
+import { randomToken } from '../../core/crypto/secrets.ts';
+import { castVote, type CastVote, type Voter } from '../../core/approvals/votes.ts';
+import type { ApprovalScope, ApprovalView, PrincipalRef } from '../../core/approvals/types.ts';
+import type { HeldApproval } from '../../core/policy/sql-gate.ts';
+import type { ErrorFields } from '../../core/pg-session/types.ts';
+import { approvalTimeoutSeconds } from '../../core/approvals/duration.ts';
+import { openDb } from '../../workers/db/client.ts';
+import {
+  decideApprovalRequest,
+  findShapeApproval,
+  insertApprovalRequest,
+} from '../../workers/db/approvals-repo.ts';
+import type { Env } from '../../workers/env.ts';
+import { alarmNoLaterThan } from '../alarm.ts';
+import type { AuditLog } from './audit-log.ts';
+import type { SessionStart } from './session-start.ts';
+
+/** What the statement checker hands over when a statement needs approval. */
+export interface ApprovalTicket {
+  /** The statement, secrets redacted. */
+  sql: string;
+  fingerprint: string;
+  approval: HeldApproval;
+}
+
+/** How the held statement ends, for the PgSession. */
+export interface HeldOutcome {
+  release(approved: boolean, message: string): void;
+  notice(fields: ErrorFields): void;
+}
+
+export interface VoteRequest {
+  id: string;
+  voter: Voter;
+  decision: 'approve' | 'deny';
+  reason: string | null;
+  scope: ApprovalScope;
+}
+
+export type VoteAnswer =
+  | { ok: false; refusal: string; message: string }
+  | { ok: true; status: 'pending' | 'approved' | 'denied'; approvals: number };
+
+interface Pending {
+  id: string;
+  ticket: ApprovalTicket;
+  expiresAt: number;
+  votes: CastVote[];
+}
+
+const MAX_STATEMENT_CHARS = 8 * 1024;
+
+export class SessionApprovals {
+  #pending: Pending | undefined;
+  /** Approver groups that approved "for this session", with how many approvers they had. */
+  readonly #sessionScope = new Map<string, number>();
+
+  constructor(
+    private readonly ctx: DurableObjectState,
+    private readonly env: Env,
+    private readonly audit: AuditLog,
+    private readonly start: SessionStart,
+    private readonly held: HeldOutcome,
+    private readonly notify?: (view: ApprovalView) => Promise<unknown>,
+  ) {}
+
+  get requester(): PrincipalRef {
+    return { issuer: this.start.identity.issuer, subject: this.start.identity.subject };
+  }
+
+  /** An earlier "approve for this session" covers this requirement. */
+  coveredBySession(a: HeldApproval): boolean {
+    return (this.#sessionScope.get(a.group) ?? 0) >= a.minApprovals;
+  }
+
+  /** The flow is holding a statement: find a standing shape approval, or ask for one. */
+  async hold(ticket: ApprovalTicket): Promise<void> {
+    const conn = this.start.connection;
+    const a = ticket.approval;
+    const now = new Date();
+    const id = randomToken('apr', 12);
+    const expiresAt = now.getTime() + approvalTimeoutSeconds(a.timeout) * 1000;
+    const row = {
+      id,
+      kind: 'statement' as const,
+      status: 'pending' as const,
+      connectionId: conn.id,
+      connectionName: conn.name,
+      sessionId: this.start.sessionId,
+      requesterIssuer: this.requester.issuer,
+      requesterSubject: this.requester.subject,
+      statement: ticket.sql.slice(0, MAX_STATEMENT_CHARS),
+      fingerprint: ticket.fingerprint,
+      action: a.action,
+      resource: a.resource,
+      reason: `policy ${a.policies.join(', ')} permits ${a.action} only with approval`,
+      approverGroup: a.group,
+      minApprovals: a.minApprovals,
+      createdAt: now,
+      expiresAt: new Date(expiresAt),
+    };
+    const db = openDb(this.env);
+    try {
+      const shape = await findShapeApproval(db.db, {
+        connectionId: conn.id,
+        issuer: row.requesterIssuer,
+        subject: row.requesterSubject,
+        fingerprint: ticket.fingerprint,
+        group: a.group,
+        now,
+      });
+      if (shape) {
+        this.audit.append(
+          'approval_decided',
+          { status: 'approved', by: 'shape', shapeApproval: shape, fingerprint: ticket.fingerprint },
+          'approved',
+        );
+        return this.held.release(true, '');
+      }
+      await insertApprovalRequest(db.db, row);
+    } catch (e) {
+      // No record of the request means nobody could approve it: refuse now rather than hang.
+      console.error(JSON.stringify({ msg: 'approval request not recorded', error: (e as Error).message }));
+      return this.held.release(
+        false,
+        'statement refused: its approval request could not be recorded; try again',
+      );
+    } finally {
+      this.ctx.waitUntil(db.close());
+    }
+    this.#pending = { id, ticket, expiresAt, votes: [] };
+    try {
+      this.audit.append(
+        'approval_requested',
+        {
+          id,
+          action: a.action,
+          resource: a.resource,
+          group: a.group,
+          minApprovals: a.minApprovals,
+          expiresAt: row.expiresAt.toISOString(),
+          fingerprint: ticket.fingerprint,
+          policies: a.policies,
+        },
+        'pending',
+      );
+    } catch {
+      return this.#finish(
+        'cancelled',
+        false,
+        'statement refused: the audit log could not record its approval request',
+      );
+    }
+    const minutes = Math.round((expiresAt - now.getTime()) / 60_000);
+    const edge = this.start.edgeUrl ?? '<edge>';
+    this.held.notice({
+      severity: 'NOTICE',
+      code: '00000',
+      message: `Postern is holding this statement until it is approved (request ${id})`,
+      detail: `${a.action} on "${a.resource}" needs ${a.minApprovals} approval${a.minApprovals > 1 ? 's' : ''} from group "${a.group}"; the request times out in ${minutes > 0 ? `${minutes} min` : `${Math.round((expiresAt - now.getTime()) / 1000)} s`} (${row.expiresAt.toISOString()}).`,
+      hint: `An approver runs: postern approvals approve ${id} --edge ${edge}`,
+    });
+    await alarmNoLaterThan(this.ctx.storage, expiresAt);
+    if (this.notify) {
+      const view: ApprovalView = {
+        ...row,
+        connection: conn.name,
+        requester: this.requester,
+        votes: [],
+        durationSeconds: null,
+        createdAt: now.toISOString(),
+        expiresAt: row.expiresAt.toISOString(),
+        decidedAt: null,
+        scope: null,
+        grantId: null,
+      };
+      this.ctx.waitUntil(this.notify(view).catch(() => undefined));
+    }
+  }
+
+  /** An approver's vote (already authenticated by the Worker; checked again here). */
+  vote(req: VoteRequest): VoteAnswer {
+    const p = this.#pending;
+    if (!p || p.id !== req.id) {
+      return {
+        ok: false,
+        refusal: 'not_pending',
+        message: 'the statement is no longer waiting for approval',
+      };
+    }
+    const a = p.ticket.approval;
+    const outcome = castVote(
+      {
+        status: 'pending',
+        requester: this.requester,
+        approverGroup: a.group,
+        minApprovals: a.minApprovals,
+        expiresAt: new Date(p.expiresAt),
+      },
+      p.votes,
+      req.voter,
+      req.decision,
+      new Date(),
+    );
+    if (!outcome.ok) return outcome;
+    const approver = { issuer: req.voter.issuer, subject: req.voter.subject };
+    try {
+      this.audit.append(
+        'approval_vote',
+        { id: p.id, approver, decision: req.decision, reason: req.reason, scope: req.scope },
+        req.decision,
+      );
+    } catch {
+      return {
+        ok: false,
+        refusal: 'not_recorded',
+        message: 'the vote could not be recorded in the audit log; try again',
+      };
+    }
+    p.votes.push({ approver, decision: req.decision });
+    if (outcome.status === 'approved') {
+      if (req.scope === 'session')
+        this.#sessionScope.set(a.group, Math.max(outcome.approvals, this.#sessionScope.get(a.group) ?? 0));
+      this.#finish('approved', true, '', req.scope);
+    } else if (outcome.status === 'denied') {
+      const why = req.reason ? `: ${req.reason.slice(0, 500)}` : '';
+      this.#finish(
+        'denied',
+        false,
+        `statement refused: approval request ${p.id} was denied by ${req.voter.subject}${why}`,
+      );
+    }
+    return outcome;
+  }
+
+  /** Alarm: a request past its time is refused. Re-arms for one still waiting. */
+  async alarm(now: number): Promise<void> {
+    const p = this.#pending;
+    if (!p) return;
+    if (now < p.expiresAt) return alarmNoLaterThan(this.ctx.storage, p.expiresAt);
+    const approvals = p.votes.filter((v) => v.decision === 'approve').length;
+    this.#finish(
+      'expired',
+      false,
+      `statement refused: approval request ${p.id} timed out with ${approvals} of ${p.ticket.approval.minApprovals} approvals`,
+    );
+    await this.#record(p.id, 'expired');
+  }
+
+  /** The session is ending: a waiting request can no longer run. */
+  cancel(): void {
+    const p = this.#pending;
+    if (!p) return;
+    this.#pending = undefined;
+    try {
+      this.audit.append(
+        'approval_decided',
+        { id: p.id, status: 'cancelled', reason: 'the session ended while it waited' },
+        'cancelled',
+      );
+    } catch {
+      // the session is closing; the control-plane row still says cancelled
+    }
+    this.ctx.waitUntil(this.#record(p.id, 'cancelled'));
+  }
+
+  /** A client's CancelRequest while it waits withdraws the request. */
+  withdraw(): boolean {
+    const p = this.#pending;
+    if (!p) return false;
+    this.#finish('cancelled', false, 'statement canceled while it waited for approval');
+    this.ctx.waitUntil(this.#record(p.id, 'cancelled'));
+    return true;
+  }
+
+  #finish(
+    status: 'approved' | 'denied' | 'expired' | 'cancelled',
+    approved: boolean,
+    message: string,
+    scope?: ApprovalScope,
+  ): void {
+    const p = this.#pending;
+    this.#pending = undefined;
+    if (!p) return;
+    try {
+      this.audit.append(
+        'approval_decided',
+        { id: p.id, status, ...(scope ? { scope } : {}), approvers: p.votes.map((v) => v.approver) },
+        status,
+      );
+    } catch (e) {
+      // Fail closed: an approval the audit trail cannot show does not run.
+      if (approved) {
+        console.error(
+          JSON.stringify({ msg: 'approval not audited; statement refused', error: (e as Error).message }),
+        );
+        return this.held.release(false, 'statement refused: the audit log could not record its approval');
+      }
+    }
+    this.held.release(approved, message);
+  }
+
+  async #record(id: string, status: 'expired' | 'cancelled'): Promise<void> {
+    const db = openDb(this.env);
+    try {
+      await decideApprovalRequest(db.db, id, status);
+    } catch (e) {
+      console.warn(
+        JSON.stringify({ msg: 'approval status not recorded', id, status, error: (e as Error).message }),
+      );
+    } finally {
+      await db.close().catch(() => undefined);
+    }
+  }
+}

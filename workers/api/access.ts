@@ -1,0 +1,163 @@
+/**
+ * /api/v1/access-requests and /access-grants: time-boxed access (docs/approvals.md). A principal
+ * asks with a reason; approvers from ACCESS_APPROVER_GROUP decide through /approvals; an approved
+ * request becomes a grant Cedar sees as `context.grants`. Grants can be revoked early, and open
+ * sessions that relied on one are told at once.
+ */
+import { Hono } from 'hono';
+import { z } from '@hono/zod-openapi';
+import { parseDuration } from '../../core/approvals/duration.ts';
+import { randomToken } from '../../core/crypto/secrets.ts';
+import { getConnectionByName } from '../db/connections-repo.ts';
+import { insertApprovalRequest, presentApproval, type ApprovalRow } from '../db/approvals-repo.ts';
+import { getGrant, listGrants, openSessionsOf, presentGrant, revokeGrant } from '../db/grants-repo.ts';
+import { approveCommandFor, approveUrlFor, notifyApproval } from '../notify/notify.ts';
+import { apiError } from './errors.ts';
+import { accessApprovers, body, isAdmin, me, refusal, withDb, type UserEnv } from './user-api.ts';
+
+const GRANTABLE = [
+  'connect',
+  'sql:select',
+  'sql:insert',
+  'sql:update',
+  'sql:delete',
+  'sql:ddl',
+  'sql:truncate',
+  'sql:copy',
+  'sql:session',
+] as const;
+/** How long an access request waits for its approvers. */
+const ACCESS_REQUEST_TTL_MS = 24 * 3600 * 1000;
+const MAX_GRANT_SECONDS = 7 * 86_400;
+
+const AccessBody = z
+  .object({
+    connection: z.string().min(1).max(63),
+    duration: z.string().min(2).max(10),
+    reason: z.string().min(1).max(500),
+    action: z.enum(GRANTABLE).default('connect'),
+  })
+  .strict();
+const RevokeBody = z.object({ reason: z.string().max(500).optional() }).strict();
+
+/** Registers the access routes on the user API. */
+export function accessRoutes(api: Hono<UserEnv>): void {
+  api.post('/access-requests', async (c) => {
+    const input = await body(c, AccessBody);
+    if (input instanceof Response) return input;
+    let seconds: number;
+    try {
+      seconds = parseDuration(input.duration, 'duration');
+    } catch (e) {
+      return apiError(400, 'invalid_input', (e as Error).message, 'duration');
+    }
+    if (seconds > MAX_GRANT_SECONDS)
+      return apiError(400, 'invalid_input', 'duration: at most 7d', 'duration');
+    const group = accessApprovers(c.env);
+    if (!group)
+      return apiError(
+        503,
+        'internal',
+        'no approver group is configured for access requests (ACCESS_APPROVER_GROUP)',
+      );
+    return withDb(c, async (db) => {
+      const conn = await getConnectionByName(db, input.connection);
+      if (!conn) return apiError(404, 'not_found', `unknown connection "${input.connection}"`, 'connection');
+      const who = c.get('identity');
+      const now = new Date();
+      const row: ApprovalRow = {
+        id: randomToken('apr', 12),
+        kind: 'access',
+        status: 'pending',
+        connectionId: conn.id,
+        connectionName: conn.name,
+        sessionId: null,
+        requesterIssuer: who.issuer,
+        requesterSubject: who.subject,
+        statement: null,
+        fingerprint: null,
+        action: input.action,
+        resource: conn.name,
+        reason: input.reason,
+        approverGroup: group,
+        minApprovals: 1,
+        durationSeconds: seconds,
+        createdAt: now,
+        expiresAt: new Date(now.getTime() + ACCESS_REQUEST_TTL_MS),
+        decidedAt: null,
+        scope: null,
+        grantId: null,
+      };
+      await insertApprovalRequest(db, row);
+      const v = presentApproval(row, []);
+      const edge = new URL(c.req.url).origin;
+      c.executionCtx.waitUntil(
+        notifyApproval(
+          c.env,
+          {
+            type: 'approval.requested',
+            approval: v,
+            approveCommand: approveCommandFor(edge, row.id),
+            approveUrl: approveUrlFor(edge, row.id),
+          },
+          conn.id,
+        ).catch(() => 0),
+      );
+      return c.json(v, 201);
+    });
+  });
+
+  api.get('/access-grants', (c) =>
+    withDb(c, async (db) => {
+      const who = c.get('identity');
+      const q = c.req.query();
+      const now = new Date();
+      const seeAll = isAdmin(c.env, who) || who.groups.includes(accessApprovers(c.env) ?? '\u0000');
+      const rows = await listGrants(db, {
+        ...(q['connection'] ? { connection: q['connection'] } : {}),
+        ...(seeAll && q['mine'] !== 'true' ? {} : { principal: me(who) }),
+        ...(q['active'] === 'false' ? {} : { activeAt: now }),
+        limit: 500,
+      });
+      return c.json({ grants: rows.map((r) => presentGrant(r, now)) });
+    }),
+  );
+
+  api.post('/access-grants/:id/revoke', async (c) => {
+    const input = await body(c, RevokeBody);
+    if (input instanceof Response) return input;
+    return withDb(c, async (db) => {
+      const who = c.get('identity');
+      const grant = await getGrant(db, c.req.param('id'));
+      const holder = grant && grant.principalIssuer === who.issuer && grant.principalSubject === who.subject;
+      const approver = isAdmin(c.env, who) || who.groups.includes(accessApprovers(c.env) ?? '\u0000');
+      if (!grant || (!holder && !approver)) return apiError(404, 'not_found', 'no such grant');
+      const now = new Date();
+      const revoked = await revokeGrant(db, grant.id, me(who), now);
+      if (!revoked) return refusal(409, 'not_pending', 'the grant is already revoked');
+      // Open sessions that may rely on it re-check at once rather than at its expiry.
+      const sessions = await openSessionsOf(db, {
+        connectionId: grant.connectionId,
+        issuer: grant.principalIssuer,
+        subject: grant.principalSubject,
+      });
+      await Promise.all(
+        sessions.map((s) =>
+          c.env.SESSION.get(c.env.SESSION.idFromString(s))
+            .grantRevoked(grant.id)
+            .catch(() => false),
+        ),
+      );
+      console.log(
+        JSON.stringify({
+          msg: 'grant revoked',
+          grant: grant.id,
+          by: me(who),
+          reason: input.reason ?? null,
+          sessions: sessions.length,
+        }),
+      );
+      return c.json(presentGrant(revoked, now));
+    });
+  });
+}

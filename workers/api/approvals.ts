@@ -1,0 +1,234 @@
+/**
+ * /api/v1/approvals, /access-requests and /access-grants: the people side of just-in-time
+ * approvals (docs/approvals.md). Every route takes the CALLER'S OWN OIDC token: who asks and who
+ * approves are identities, so dual control rests on verified tokens, never on a shared admin
+ * secret (the bootstrap token cannot approve anything).
+ */
+import { Hono, type Context } from 'hono';
+import { z } from '@hono/zod-openapi';
+import { castVote, type CastVote } from '../../core/approvals/votes.ts';
+import type { ApprovalView } from '../../core/approvals/types.ts';
+import { randomToken } from '../../core/crypto/secrets.ts';
+import type { Identity } from '../../core/identity/identity.ts';
+import { authenticate } from '../auth/bearer.ts';
+import type { Env } from '../env.ts';
+import type { Db } from '../db/client.ts';
+import {
+  decideApprovalRequest,
+  expireStaleRequests,
+  getApprovalRequest,
+  insertShapeApproval,
+  insertVote,
+  listApprovalRequests,
+  listVotes,
+  presentApproval,
+  type ApprovalRow,
+} from '../db/approvals-repo.ts';
+import { insertGrant } from '../db/grants-repo.ts';
+import { accessRoutes } from './access.ts';
+import { apiError, errorToApiResponse } from './errors.ts';
+import { body, isAdmin, me, refusal, withDb, type UserEnv } from './user-api.ts';
+
+const ApproveBody = z
+  .object({
+    scope: z.enum(['once', 'session', 'shape']).default('once'),
+    hours: z.number().int().min(1).max(168).default(8),
+    reason: z.string().max(500).optional(),
+  })
+  .strict();
+const DenyBody = z.object({ reason: z.string().min(1).max(500) }).strict();
+
+function visible(env: Env, id: Identity, row: ApprovalRow): boolean {
+  return (
+    isAdmin(env, id) ||
+    id.groups.includes(row.approverGroup) ||
+    (row.requesterIssuer === id.issuer && row.requesterSubject === id.subject)
+  );
+}
+
+async function view(db: Db, row: ApprovalRow): Promise<ApprovalView> {
+  return presentApproval(row, await listVotes(db, [row.id]));
+}
+
+const refusalStatus = {
+  self_approval: 403,
+  not_an_approver: 403,
+  not_pending: 409,
+  expired: 409,
+  already_voted: 409,
+} as const;
+
+export function createApprovalsApi(): Hono<UserEnv> {
+  const api = new Hono<UserEnv>();
+  api.onError((err) => errorToApiResponse(err));
+  // Only this API's own paths: it is mounted beside the admin API under the same prefix.
+  for (const path of [
+    '/approvals',
+    '/approvals/*',
+    '/access-requests',
+    '/access-grants',
+    '/access-grants/*',
+  ]) {
+    api.use(path, async (c, next) => {
+      // authenticate() throws on a bad token; onError turns that into a generic 401.
+      c.set('identity', await authenticate(c.req.raw, c.env, new Date()));
+      return next();
+    });
+  }
+
+  api.get('/approvals', (c) =>
+    withDb(c, async (db) => {
+      const id = c.get('identity');
+      const q = c.req.query();
+      const status = q['status'] === 'all' ? undefined : (q['status'] ?? undefined);
+      if (status && !['pending', 'approved', 'denied', 'expired', 'cancelled'].includes(status)) {
+        return apiError(
+          400,
+          'invalid_input',
+          'status: one of pending, approved, denied, expired, cancelled, all',
+          'status',
+        );
+      }
+      const kind = q['kind'];
+      if (kind && kind !== 'statement' && kind !== 'access') {
+        return apiError(400, 'invalid_input', 'kind: statement or access', 'kind');
+      }
+      const limit = Math.min(Math.max(Number.parseInt(q['limit'] ?? '50', 10) || 50, 1), 500);
+      await expireStaleRequests(db, new Date());
+      const rows = await listApprovalRequests(db, {
+        ...(status ? { status: status as ApprovalRow['status'] } : {}),
+        ...(kind ? { kind: kind as ApprovalRow['kind'] } : {}),
+        ...(q['connection'] ? { connection: q['connection'] } : {}),
+        limit: 500,
+      });
+      const mine = rows.filter((r) => visible(c.env, id, r)).slice(0, limit);
+      const votes = await listVotes(
+        db,
+        mine.map((r) => r.id),
+      );
+      return c.json({ approvals: mine.map((r) => presentApproval(r, votes)) });
+    }),
+  );
+
+  api.get('/approvals/:id', (c) =>
+    withDb(c, async (db) => {
+      const row = await getApprovalRequest(db, c.req.param('id'));
+      if (!row || !visible(c.env, c.get('identity'), row))
+        return apiError(404, 'not_found', 'no such approval request');
+      return c.json(await view(db, row));
+    }),
+  );
+
+  const decide = (decision: 'approve' | 'deny') => async (c: Context<UserEnv>) => {
+    const input = decision === 'approve' ? await body(c, ApproveBody) : await body(c, DenyBody);
+    if (input instanceof Response) return input;
+    const scope = 'scope' in input ? input.scope : 'once';
+    const reason = input.reason ?? null;
+    return withDb(c, async (db) => {
+      const voter = c.get('identity');
+      const now = new Date();
+      const row = await getApprovalRequest(db, c.req.param('id')!);
+      if (!row || !visible(c.env, voter, row)) return apiError(404, 'not_found', 'no such approval request');
+      if (row.kind === 'access' && scope !== 'once') {
+        return apiError(400, 'invalid_input', 'scope: access requests are approved as asked', 'scope');
+      }
+      const votes: CastVote[] = (await listVotes(db, [row.id])).map((v) => ({
+        approver: { issuer: v.approverIssuer, subject: v.approverSubject },
+        decision: v.decision,
+      }));
+      const requester = { issuer: row.requesterIssuer, subject: row.requesterSubject };
+      const pre = castVote({ ...row, requester }, votes, voter, decision, now);
+      if (!pre.ok) {
+        if (pre.refusal === 'expired' && row.kind === 'access')
+          await decideApprovalRequest(db, row.id, 'expired');
+        return refusal(refusalStatus[pre.refusal], pre.refusal, pre.message);
+      }
+      let status = pre.status;
+      if (row.kind === 'statement') {
+        // The session holds the statement and is the one that decides: it counts the votes it
+        // has seen and runs or refuses the statement exactly once.
+        const stub = c.env.SESSION.get(c.env.SESSION.idFromString(row.sessionId!));
+        const ans = await stub.approvalVote({ id: row.id, voter, decision, reason, scope });
+        if (!ans.ok)
+          return refusal(
+            ans.refusal === 'self_approval' || ans.refusal === 'not_an_approver' ? 403 : 409,
+            ans.refusal,
+            ans.message,
+          );
+        status = ans.status;
+      }
+      if (
+        !(await insertVote(db, {
+          requestId: row.id,
+          approverIssuer: voter.issuer,
+          approverSubject: voter.subject,
+          decision,
+          reason,
+          at: now,
+        }))
+      ) {
+        return refusal(409, 'already_voted', 'you have already voted on this request');
+      }
+      if (status === 'denied') await decideApprovalRequest(db, row.id, 'denied');
+      if (status === 'approved') await approved(db, row, scope, 'hours' in input ? input.hours : 8, now);
+      logDecision(row, voter, decision, scope);
+      return c.json(await view(db, (await getApprovalRequest(db, row.id))!));
+    });
+  };
+  api.post('/approvals/:id/approve', decide('approve'));
+  api.post('/approvals/:id/deny', decide('deny'));
+  accessRoutes(api);
+  return api;
+}
+
+/** An approved request takes effect: a shape approval or an access grant is stored. */
+async function approved(
+  db: Db,
+  row: ApprovalRow,
+  scope: 'once' | 'session' | 'shape',
+  hours: number,
+  now: Date,
+): Promise<void> {
+  const approvers = (await listVotes(db, [row.id]))
+    .filter((v) => v.decision === 'approve')
+    .map((v) => ({ issuer: v.approverIssuer, subject: v.approverSubject }));
+  if (row.kind === 'statement') {
+    await decideApprovalRequest(db, row.id, 'approved', { scope });
+    if (scope === 'shape' && row.fingerprint) {
+      await insertShapeApproval(db, {
+        id: randomToken('shp', 12),
+        connectionId: row.connectionId,
+        requesterIssuer: row.requesterIssuer,
+        requesterSubject: row.requesterSubject,
+        fingerprint: row.fingerprint,
+        approverGroup: row.approverGroup,
+        requestId: row.id,
+        createdAt: now,
+        expiresAt: new Date(now.getTime() + hours * 3600 * 1000),
+      });
+    }
+    return;
+  }
+  const grantId = randomToken('grt', 12);
+  // Only the decider that moves the request out of pending creates the grant.
+  if (!(await decideApprovalRequest(db, row.id, 'approved', { grantId }))) return;
+  await insertGrant(db, {
+    id: grantId,
+    connectionId: row.connectionId,
+    connectionName: row.connectionName,
+    principalIssuer: row.requesterIssuer,
+    principalSubject: row.requesterSubject,
+    action: row.action,
+    reason: row.reason,
+    requestId: row.id,
+    approvedBy: approvers,
+    createdAt: now,
+    expiresAt: new Date(now.getTime() + (row.durationSeconds ?? 0) * 1000),
+  });
+}
+
+function logDecision(row: ApprovalRow, voter: Identity, decision: string, scope: string): void {
+  console.log(
+    JSON.stringify({ msg: 'approval vote', request: row.id, kind: row.kind, decision, scope, by: me(voter) }),
+  );
+}
