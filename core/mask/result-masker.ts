@@ -11,12 +11,10 @@
 import { PosternError } from '../errors.ts';
 import type { PgFrame } from '../pg/framer.ts';
 import {
-  dataRow,
   fieldList,
   notification,
   parseBind,
   parseCopyOutResponse,
-  parseDataRow,
   parseExecute,
   parseFieldList,
   parseNotification,
@@ -33,6 +31,7 @@ import {
   type ResultPlan,
 } from './lineage.ts';
 import type { MaskCounts, Strategy, ValueMasker } from './value-masker.ts';
+import { columnOps, RowRewriter, type ColumnOps } from './row-rewrite.ts';
 import { hideKeyValues, joinTabs, splitTabs, typedCopyData } from './wire-helpers.ts';
 
 type Stmt = Record<string, unknown>;
@@ -42,6 +41,8 @@ interface Columns {
   strategies: Array<Strategy | null>;
   fields?: RowField[];
   formats: number[];
+  /** What each DataRow column needs, worked out from the above at the first row. */
+  ops?: ColumnOps;
 }
 
 interface Prepared {
@@ -56,14 +57,6 @@ type Pending =
   | { k: 'execute'; portal: string };
 
 const T = (c: string) => c.charCodeAt(0);
-const enc = new TextEncoder();
-const dec = new TextDecoder();
-// Types whose binary send format is their text (UTF-8): text, varchar, bpchar, name, unknown.
-const TEXTLIKE = new Set([25, 1043, 1042, 19, 705]);
-const JSON_OID = 114;
-const NUMERIC = new Set([20, 1700]); // int8, numeric
-const JSONB = 3802;
-
 export class ResultMasker {
   readonly counts: MaskCounts = {};
   readonly #pending: Pending[] = [];
@@ -72,6 +65,7 @@ export class ResultMasker {
   readonly #plans = new WeakMap<object, Array<ResultPlan | undefined>>();
   readonly #cursors = new Map<string, ResultPlan | undefined>();
   readonly #sqlPrepared = new Map<string, ResultPlan | undefined>();
+  readonly #rows = new RowRewriter();
 
   #catalog: CatalogSnapshot;
 
@@ -290,43 +284,15 @@ export class ResultMasker {
   #dataRow(head: Pending | undefined, f: PgFrame): Uint8Array {
     if (head?.k !== 'query' && head?.k !== 'execute') throw desync('DataRow');
     const cols = head.k === 'query' ? head.columns : this.#resultColumns(head);
-    const values = parseDataRow(f.body);
-    let changed = false;
-    const plan = head.k === 'query' ? head.plans[head.i] : this.#portals.get(head.portal)?.plan;
-    const out = values.map((v, i) => {
-      if (v === null) return v;
-      let strategy = cols?.strategies[i] ?? null;
-      // No description and a masked plan with a `*`: nothing says which column is which.
-      if (!cols && plan) strategy = 'redact';
-      const format = formatOf(cols?.formats ?? [], i);
-      const type = cols?.fields?.[i]?.typeOid;
-      const m = strategy ? this.#whole(v, strategy, format, type) : this.#detect(v, format, type);
-      if (m !== v) changed = true;
-      return m;
-    });
-    return changed ? dataRow(out) : f.raw;
-  }
-
-  #whole(v: Uint8Array, strategy: Strategy, format: number, type: number | undefined): Uint8Array | null {
-    this.counts['column'] = (this.counts['column'] ?? 0) + 1;
-    if (type === undefined || TEXTLIKE.has(type)) return this.values.whole(v, strategy);
-    if (type === JSON_OID || type === JSONB) {
-      // Keep it valid JSON for drivers that parse json columns: a string holding the mask.
-      const text = enc.encode(JSON.stringify(dec.decode(this.values.whole(v, strategy))));
-      return format === 1 && type === JSONB ? concat2(new Uint8Array([1]), text) : text;
+    const raw = f.raw;
+    const n = raw.byteLength >= 7 ? ((raw[5]! << 24) >> 16) | raw[6]! : 0;
+    let ops = cols?.ops;
+    if (!ops || ops.ops.length !== n) {
+      const plan = head.k === 'query' ? head.plans[head.i] : this.#portals.get(head.portal)?.plan;
+      ops = columnOps(n, cols?.strategies, cols?.formats ?? [], cols?.fields, !cols && plan !== undefined);
+      if (cols) cols.ops = ops;
     }
-    // Numbers, dates, arrays, records...: no placeholder fits the type, so SQL NULL.
-    return null;
-  }
-
-  #detect(v: Uint8Array, format: number, type: number | undefined): Uint8Array | null {
-    if (type !== undefined && !TEXTLIKE.has(type) && type !== JSON_OID && type !== JSONB) {
-      // A card number stored as a number: the value is the detection, and no mask fits the type.
-      if (format === 0 && NUMERIC.has(type) && this.values.detected(v, this.counts)) return null;
-      return v;
-    }
-    if (format !== 0 && type !== undefined && !TEXTLIKE.has(type) && type !== JSON_OID) return v;
-    return this.values.detected(v, this.counts) ?? v;
+    return this.#rows.rewrite(raw, ops, this.values, this.counts);
   }
 
   #copyData(head: Pending | undefined, f: PgFrame): Uint8Array {
@@ -370,17 +336,4 @@ export class ResultMasker {
 
 function desync(what: string): PosternError {
   return new PosternError('PROTOCOL_VIOLATION', `unexpected ${what} from the target (masking lost track)`);
-}
-
-function formatOf(formats: number[], i: number): number {
-  if (formats.length === 0) return 0;
-  if (formats.length === 1) return formats[0]!;
-  return formats[i] ?? 0;
-}
-
-function concat2(a: Uint8Array, b: Uint8Array): Uint8Array {
-  const out = new Uint8Array(a.byteLength + b.byteLength);
-  out.set(a);
-  out.set(b, a.byteLength);
-  return out;
 }

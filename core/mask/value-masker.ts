@@ -8,8 +8,9 @@
  *             says nothing about its value.
  */
 import { concatBytes } from '../bytes.ts';
-import { HmacSha256, toHex } from '../crypto/hmac-sync.ts';
+import { HmacSha256 } from '../crypto/hmac-sync.ts';
 import { utf8 } from '../text.ts';
+import { ByteSink } from './byte-sink.ts';
 import { detect, type DetectorKind } from './detectors.ts';
 
 export const STRATEGIES = ['redact', 'partial', 'token'] as const;
@@ -23,6 +24,7 @@ const ALNUM = /[\p{L}\p{N}]/u;
 
 export class ValueMasker {
   readonly #enabled: ReadonlySet<DetectorKind>;
+  readonly #scratch = new ByteSink();
 
   constructor(
     private readonly detectors: Partial<Record<DetectorKind, Strategy>>,
@@ -37,17 +39,43 @@ export class ValueMasker {
 
   /** The whole value under one strategy (a masked column). */
   whole(value: Uint8Array, strategy: Strategy): Uint8Array {
-    // Byte-level fast paths for the common cases: no decoding, one allocation.
-    if (strategy === 'redact') return REDACTED.slice();
-    if (strategy === 'token') return tokenBytes(this.hmac.digest(value));
-    if (strategy === 'partial' && isAscii(value)) return partialAscii(value);
-    return utf8(this.#apply(utf8Decoder.decode(value), strategy, 'column', value));
+    const sink = this.#scratch;
+    sink.len = 0;
+    this.wholeInto(value, 0, value.byteLength, strategy, sink);
+    return sink.copy();
+  }
+
+  /** whole() of src[start, end), appended to `sink`: no decoding and no allocation for ASCII. */
+  wholeInto(src: Uint8Array, start: number, end: number, strategy: Strategy, sink: ByteSink): void {
+    if (strategy === 'redact') sink.put(REDACTED, 0, REDACTED.length);
+    else if (strategy === 'token') this.#token(src, start, end, sink);
+    else if (isAscii(src, start, end)) partialAscii(src, start, end, sink);
+    else {
+      const value = src.subarray(start, end);
+      const masked = utf8(this.#apply(utf8Decoder.decode(value), strategy, 'column', value));
+      sink.put(masked, 0, masked.length);
+    }
+  }
+
+  /** `tok_` + the first 8 bytes of the MAC in hex, written as bytes. */
+  #token(src: Uint8Array, start: number, end: number, sink: ByteSink): void {
+    const mac = this.hmac.digestWords(src, start, end);
+    const at = sink.reserve(20);
+    const out = sink.buf;
+    out[at] = 116; // t
+    out[at + 1] = 111; // o
+    out[at + 2] = 107; // k
+    out[at + 3] = 95; // _
+    for (let w = 0; w < 2; w++) {
+      const word = mac[w]!;
+      for (let k = 0; k < 8; k++) out[at + 4 + w * 8 + k] = HEX_DIGITS[(word >>> (28 - 4 * k)) & 15]!;
+    }
   }
 
   /** Detected values inside `value` replaced; undefined when nothing was found. */
   detected(value: Uint8Array, counts?: MaskCounts): Uint8Array | undefined {
     if (this.#enabled.size === 0 || value.byteLength < 7) return undefined;
-    if (!mayHold(value)) return undefined;
+    if (!mayHold(value, 0, value.byteLength)) return undefined;
     const text = latin1.decode(value);
     const found = detect(text, this.#enabled);
     if (found.length === 0) return undefined;
@@ -75,8 +103,12 @@ export class ValueMasker {
     switch (strategy) {
       case 'redact':
         return kind === 'column' ? '[REDACTED]' : `[REDACTED:${kind}]`;
-      case 'token':
-        return `tok_${toHex(this.hmac.digest(raw)).slice(0, 16)}`;
+      case 'token': {
+        const sink = this.#scratch;
+        sink.len = 0;
+        this.#token(raw, 0, raw.byteLength, sink);
+        return latin1.decode(sink.buf.subarray(0, sink.len));
+      }
       case 'partial':
         return partial(text, kind);
       default: {
@@ -90,30 +122,16 @@ export class ValueMasker {
 const REDACTED = utf8('[REDACTED]');
 const HEX_DIGITS = utf8('0123456789abcdef');
 
-/** `tok_` + the first 8 bytes of the MAC in hex, as bytes (the same text #apply builds). */
-function tokenBytes(mac: Uint8Array): Uint8Array {
-  const out = new Uint8Array(20);
-  out[0] = 116; // t
-  out[1] = 111; // o
-  out[2] = 107; // k
-  out[3] = 95; // _
-  for (let i = 0; i < 8; i++) {
-    out[4 + 2 * i] = HEX_DIGITS[mac[i]! >> 4]!;
-    out[5 + 2 * i] = HEX_DIGITS[mac[i]! & 15]!;
-  }
-  return out;
-}
-
 /**
  * Whether a value could hold anything a detector finds, from its bytes alone: 7+ digits (cards,
  * SSNs, phones, IBANs, IPv4), an '@' (email), 2+ colons (IPv6), or 15+ bytes (keys, tokens).
  * Short names and cities are ruled out without being decoded.
  */
-function mayHold(v: Uint8Array): boolean {
-  if (v.byteLength >= 15) return true;
+export function mayHold(v: Uint8Array, start: number, end: number): boolean {
+  if (end - start >= 15) return true;
   let digits = 0;
   let colons = 0;
-  for (let i = 0; i < v.byteLength; i++) {
+  for (let i = start; i < end; i++) {
     const c = v[i]!;
     if (c >= 48 && c <= 57) digits++;
     else if (c === 58) colons++;
@@ -122,34 +140,44 @@ function mayHold(v: Uint8Array): boolean {
   return digits >= 7 || colons >= 2;
 }
 
-function isAscii(v: Uint8Array): boolean {
-  for (let i = 0; i < v.byteLength; i++) if (v[i]! > 127) return false;
+function isAscii(v: Uint8Array, start: number, end: number): boolean {
+  for (let i = start; i < end; i++) if (v[i]! > 127) return false;
   return true;
 }
 
 const isAlnumByte = (c: number) => (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122);
 
-/** partial() on ASCII bytes: the same result without strings. */
-function partialAscii(v: Uint8Array): Uint8Array {
-  const at = v.lastIndexOf(64);
-  if (at > 0 && v.subarray(0, at).indexOf(32) < 0) {
-    // An email: first character, ***, the domain.
-    const out = new Uint8Array(4 + v.byteLength - at);
-    out[0] = v[0]!;
-    out.fill(42, 1, 4);
-    out.set(v.subarray(at), 4);
-    return out;
+/** partial() of ASCII src[start, end), appended to `sink`: the same result without strings. */
+function partialAscii(v: Uint8Array, start: number, end: number, sink: ByteSink): void {
+  let at = end - 1;
+  while (at >= start && v[at] !== 64) at--;
+  if (at > start) {
+    let space = false;
+    for (let i = start; i < at; i++) if (v[i] === 32) space = true;
+    if (!space) {
+      // An email: first character, ***, the domain.
+      const o = sink.reserve(4);
+      const out = sink.buf;
+      out[o] = v[start]!;
+      out[o + 1] = 42;
+      out[o + 2] = 42;
+      out[o + 3] = 42;
+      sink.put(v, at, end);
+      return;
+    }
   }
-  const out = v.slice();
   let alnum = 0;
-  for (let i = 0; i < out.length; i++) if (isAlnumByte(out[i]!)) alnum++;
+  for (let i = start; i < end; i++) if (isAlnumByte(v[i]!)) alnum++;
+  // Short values would be given away almost whole: keep less of them.
   let keep = alnum <= 8 ? Math.floor(alnum / 4) : 4;
-  for (let i = out.length - 1; i >= 0; i--) {
-    if (!isAlnumByte(out[i]!)) continue;
-    if (keep > 0) keep--;
-    else out[i] = 42; // '*'
+  const o = sink.reserve(end - start) - start;
+  const out = sink.buf;
+  for (let i = end - 1; i >= start; i--) {
+    const c = v[i]!;
+    if (isAlnumByte(c) && keep-- <= 0)
+      out[o + i] = 42; // '*'
+    else out[o + i] = c;
   }
-  return out;
 }
 
 /** Keeps the last four alphanumerics (and, for an email, the first letter and the domain). */

@@ -1,0 +1,142 @@
+/**
+ * DataRow masking in one pass over the target's bytes (protocol §55.7 DataRow: Int16 column
+ * count, then per column an Int32 length, -1 for NULL, and that many bytes). Values are read in
+ * place, without a view per column; a row with nothing to mask is returned as it came, and
+ * otherwise the unchanged stretches and the masks are written into one reused buffer and the
+ * row is copied out once.
+ */
+import { PosternError } from '../errors.ts';
+import type { RowField } from '../pg/rows.ts';
+import { ByteSink } from './byte-sink.ts';
+import { mayHold, type MaskCounts, type Strategy, type ValueMasker } from './value-masker.ts';
+
+// What happens to a column's values, decided once per result (not per value).
+const DETECT = 0; // text (or json): detectors scan it
+const PASS = 1; // binary of a non-text type, jsonb binary: nothing a detector could read
+const DETECT_NUMBER = 2; // int8/numeric text: a detection makes it NULL (no mask fits the type)
+const WHOLE = 3; // masked column, text-like: the strategy's mask
+const WHOLE_JSON = 4; // masked json/jsonb: a JSON string holding the mask
+const WHOLE_NULL = 5; // masked column of another type: NULL
+
+// Types whose binary send format is their text (UTF-8): text, varchar, bpchar, name, unknown.
+const TEXTLIKE = new Set([25, 1043, 1042, 19, 705]);
+const JSON_OID = 114;
+const NUMERIC = new Set([20, 1700]); // int8, numeric
+const JSONB = 3802;
+
+/** Per column: the op, its strategy, and the wire format and type behind the op. */
+export interface ColumnOps {
+  ops: Uint8Array;
+  strategies: Array<Strategy | null>;
+  formats: number[];
+  types: Array<number | undefined>;
+}
+
+/**
+ * The ops of an `n`-column row. `strategies`, `formats` and `fields` describe the result (any may
+ * be shorter than the row); `redactAll` when rows come without a description from a masked plan
+ * with a `*`: nothing says which column is which.
+ */
+export function columnOps(
+  n: number,
+  strategies: Array<Strategy | null> | undefined,
+  formats: number[],
+  fields: RowField[] | undefined,
+  redactAll: boolean,
+): ColumnOps {
+  const out: ColumnOps = { ops: new Uint8Array(n), strategies: [], formats: [], types: [] };
+  for (let i = 0; i < n; i++) {
+    const strategy = redactAll ? 'redact' : (strategies?.[i] ?? null);
+    const format = formats.length === 0 ? 0 : formats.length === 1 ? formats[0]! : (formats[i] ?? 0);
+    const type = fields?.[i]?.typeOid;
+    out.strategies.push(strategy);
+    out.formats.push(format);
+    out.types.push(type);
+    const textlike = type === undefined || TEXTLIKE.has(type);
+    if (strategy) {
+      out.ops[i] = textlike ? WHOLE : type === JSON_OID || type === JSONB ? WHOLE_JSON : WHOLE_NULL;
+    } else if (!textlike && type !== JSON_OID && type !== JSONB) {
+      out.ops[i] = format === 0 && NUMERIC.has(type) ? DETECT_NUMBER : PASS;
+    } else {
+      out.ops[i] = format !== 0 && type === JSONB ? PASS : DETECT;
+    }
+  }
+  return out;
+}
+
+const enc = new TextEncoder();
+const dec = new TextDecoder();
+
+/** Masks DataRows through one reused buffer (one per session: rows are rewritten one at a time). */
+export class RowRewriter {
+  readonly #sink = new ByteSink();
+
+  /** The row `raw` (type byte and length included) masked; `raw` itself when nothing changed. */
+  rewrite(raw: Uint8Array, cols: ColumnOps, values: ValueMasker, counts: MaskCounts): Uint8Array {
+    if (raw.byteLength < 7) throw short();
+    const n = ((raw[5]! << 24) >> 16) | raw[6]!;
+    const sink = this.#sink;
+    let copied = 0; // raw[0, copied) is in the sink (once something changed)
+    let changed = false;
+    let whole = 0;
+    let pos = 7;
+    for (let i = 0; i < n; i++) {
+      if (pos + 4 > raw.byteLength) throw short();
+      const len = (raw[pos]! << 24) | (raw[pos + 1]! << 16) | (raw[pos + 2]! << 8) | raw[pos + 3]!;
+      const start = pos + 4;
+      if (len < 0) {
+        pos = start;
+        continue;
+      }
+      const end = start + len;
+      if (end > raw.byteLength) throw short();
+      const op = cols.ops[i] ?? DETECT;
+      let found: Uint8Array | undefined;
+      if (op >= WHOLE) whole++;
+      else if (op === PASS || !values.detecting || !mayHold(raw, start, end)) {
+        pos = end;
+        continue;
+      } else {
+        found = values.detected(raw.subarray(start, end), counts);
+        if (found === undefined) {
+          pos = end;
+          continue;
+        }
+      }
+      // This value changes: the bytes before it go out as they came, then its new length + bytes.
+      if (!changed) {
+        changed = true;
+        sink.len = 0;
+      }
+      sink.put(raw, copied, pos);
+      copied = end;
+      const at = sink.reserve(4);
+      if (op === DETECT_NUMBER || op === WHOLE_NULL) {
+        sink.set32(at, -1);
+      } else {
+        if (op === DETECT) sink.put(found!, 0, found!.byteLength);
+        else if (op === WHOLE) values.wholeInto(raw, start, end, cols.strategies[i]!, sink);
+        else this.#wholeJson(raw.subarray(start, end), cols.strategies[i]!, cols, i, values);
+        sink.set32(at, sink.len - at - 4);
+      }
+      pos = end;
+    }
+    if (whole > 0) counts['column'] = (counts['column'] ?? 0) + whole;
+    if (!changed) return raw;
+    sink.put(raw, copied, raw.byteLength);
+    sink.set32(1, sink.len - 1);
+    return sink.copy();
+  }
+
+  /** Keeps a json/jsonb column valid JSON for drivers that parse it: a string holding the mask. */
+  #wholeJson(v: Uint8Array, strategy: Strategy, cols: ColumnOps, i: number, values: ValueMasker): void {
+    const text = enc.encode(JSON.stringify(dec.decode(values.whole(v, strategy))));
+    const sink = this.#sink;
+    if (cols.formats[i] === 1 && cols.types[i] === JSONB) sink.buf[sink.reserve(1)] = 1; // jsonb version
+    sink.put(text, 0, text.byteLength);
+  }
+}
+
+function short(): PosternError {
+  return new PosternError('PROTOCOL_VIOLATION', 'message shorter than its contents');
+}
