@@ -181,108 +181,117 @@ export function classifyStatement(stmt: Node): StatementClass {
 
   const ctes = new Set<string>();
   const targets = new WeakSet<object>();
+  const rangeVars: Node[] = [];
 
-  const visit = (value: unknown): void => {
+  // One pass over the tree (for-in, no entry arrays: this walk is most of a new statement's
+  // classification cost). Only node type names are capitalised (`SelectStmt`, `RangeVar`);
+  // field names (`targetList`, `relation`) never are, so they skip the checks.
+  const visit = (value: object): void => {
     if (Array.isArray(value)) {
-      for (const v of value) visit(v);
+      for (const v of value) if (v !== null && typeof v === 'object') visit(v as object);
       return;
     }
-    if (value === null || typeof value !== 'object') return;
-    for (const [key, inner] of Object.entries(value as Node)) {
+    const obj = value as Node;
+    for (const key in obj) {
+      const inner = obj[key];
       if (inner === null || typeof inner !== 'object') continue;
-      const node = inner as Node;
-      switch (key) {
-        case 'SelectStmt':
-          add('sql:select');
-          break;
-        case 'InsertStmt':
-        case 'UpdateStmt':
-        case 'DeleteStmt': {
-          const rel = node['relation'] as Node | undefined;
-          if (rel) targets.add(rel);
-          add(DML[key]!, rel ? tableName(rel) : undefined);
-          if (key !== 'InsertStmt' && !hasRealWhere(node['whereClause'])) c.hasWhere = false;
-          break;
-        }
-        case 'MergeStmt': {
-          const rel = node['relation'] as Node | undefined;
-          if (rel) targets.add(rel);
-          const t = rel ? tableName(rel) : undefined;
-          add('sql:insert', t);
-          add('sql:update', t);
-          add('sql:delete', t);
-          break;
-        }
-        case 'CopyStmt': {
-          const rel = node['relation'] as Node | undefined;
-          if (rel) targets.add(rel);
-          const t = rel ? tableName(rel) : undefined;
-          add(node['is_program'] ? 'sql:copy_to_program' : 'sql:copy', t);
-          // COPY t TO reads t; COPY t FROM writes it.
-          if (rel) add(node['is_from'] ? 'sql:insert' : 'sql:select', t);
-          break;
-        }
-        case 'VariableSetStmt': {
-          const name = String(node['name'] ?? '').toLowerCase();
-          if (name === 'role' || name === 'session_authorization') add('sql:set_role');
-          // The gateway reads SQL as UTF-8; another client encoding would make it misread.
-          else if (
-            name === 'client_encoding' &&
-            !/"(utf-?8|unicode)"/i.test(JSON.stringify(node['args'] ?? []))
-          )
-            add('sql:admin');
-          else add('sql:session');
-          break;
-        }
-        case 'CommonTableExpr':
-          ctes.add(String(node['ctename'] ?? ''));
-          break;
-        case 'FuncCall': {
-          const fn = lastName(node['funcname']);
-          if (fn) {
-            c.functions.add(fn);
-            if (ADMIN_FUNCTIONS.has(fn)) add('sql:admin');
-            if (SET_ROLE_FUNCTIONS.has(fn)) add('sql:set_role');
-          }
-          break;
-        }
-        case 'ExecuteStmt':
-          c.executes.push(String(node['name'] ?? ''));
-          break;
-        default: {
-          const action = UTILITY[key];
-          if (action) add(action);
-          else if (/^[A-Z]\w*Stmt$/.test(key) && key !== 'RawStmt' && !WRAPPERS.has(key)) add('sql:ddl');
-        }
+      const first = key.charCodeAt(0);
+      if (first >= 65 && first <= 90) onNode(key, inner as Node);
+      visit(inner);
+    }
+  };
+  const onNode = (key: string, node: Node): void => {
+    switch (key) {
+      case 'SelectStmt':
+        add('sql:select');
+        break;
+      case 'InsertStmt':
+      case 'UpdateStmt':
+      case 'DeleteStmt': {
+        const rel = node['relation'] as Node | undefined;
+        if (rel) targets.add(rel);
+        add(DML[key]!, rel ? tableName(rel) : undefined);
+        if (key !== 'InsertStmt' && !hasRealWhere(node['whereClause'])) c.hasWhere = false;
+        break;
       }
-      if (key === 'CallStmt') {
-        const fn = lastName((node['funccall'] as Node | undefined)?.['funcname']);
-        if (fn) c.functions.add(fn);
+      case 'MergeStmt': {
+        const rel = node['relation'] as Node | undefined;
+        if (rel) targets.add(rel);
+        const t = rel ? tableName(rel) : undefined;
+        add('sql:insert', t);
+        add('sql:update', t);
+        add('sql:delete', t);
+        break;
       }
-      visit(node);
+      case 'CopyStmt': {
+        const rel = node['relation'] as Node | undefined;
+        if (rel) targets.add(rel);
+        const t = rel ? tableName(rel) : undefined;
+        add(node['is_program'] ? 'sql:copy_to_program' : 'sql:copy', t);
+        // COPY t TO reads t; COPY t FROM writes it.
+        if (rel) add(node['is_from'] ? 'sql:insert' : 'sql:select', t);
+        break;
+      }
+      case 'VariableSetStmt': {
+        const name = String(node['name'] ?? '').toLowerCase();
+        if (name === 'role' || name === 'session_authorization') add('sql:set_role');
+        // The gateway reads SQL as UTF-8; another client encoding would make it misread.
+        else if (
+          name === 'client_encoding' &&
+          !/"(utf-?8|unicode)"/i.test(JSON.stringify(node['args'] ?? []))
+        )
+          add('sql:admin');
+        else add('sql:session');
+        break;
+      }
+      case 'CommonTableExpr':
+        ctes.add(String(node['ctename'] ?? ''));
+        break;
+      case 'FuncCall': {
+        const fn = lastName(node['funcname']);
+        if (fn) {
+          c.functions.add(fn);
+          if (ADMIN_FUNCTIONS.has(fn)) add('sql:admin');
+          if (SET_ROLE_FUNCTIONS.has(fn)) add('sql:set_role');
+        }
+        break;
+      }
+      case 'ExecuteStmt':
+        c.executes.push(String(node['name'] ?? ''));
+        break;
+      case 'RangeVar':
+        rangeVars.push(node);
+        break;
+      default: {
+        const action = Object.hasOwn(UTILITY, key) ? UTILITY[key] : undefined;
+        if (action) add(action);
+        else if (
+          key.endsWith('Stmt') &&
+          /^[A-Z]\w*Stmt$/.test(key) &&
+          key !== 'RawStmt' &&
+          !WRAPPERS.has(key)
+        )
+          add('sql:ddl');
+      }
+    }
+    if (key === 'CallStmt') {
+      const fn = lastName((node['funccall'] as Node | undefined)?.['funcname']);
+      if (fn) c.functions.add(fn);
     }
   };
   visit(stmt);
 
-  // Tables read: every relation named, except CTE references and the DML/COPY targets above.
-  const collect = (value: unknown): void => {
-    if (Array.isArray(value)) return value.forEach(collect);
-    if (value === null || typeof value !== 'object') return;
-    for (const [key, inner] of Object.entries(value as Node)) {
-      if (inner === null || typeof inner !== 'object') continue;
-      if (key === 'RangeVar') {
-        const rv = inner as Node;
-        const name = tableName(rv);
-        const isCte = rv['schemaname'] === undefined && ctes.has(String(rv['relname']));
-        if (!isCte) {
-          c.tables.add(name);
-          if (!targets.has(rv) && c.actions.has('sql:select')) add('sql:select', name);
-        }
-      }
-      collect(inner);
+  // Tables read: every relation named, except CTE references and the DML/COPY targets above
+  // (after the walk, which is what finds the CTE names and whether anything is read at all).
+  const reads = c.actions.has('sql:select');
+  for (const rv of rangeVars) {
+    const name = tableName(rv);
+    const isCte = rv['schemaname'] === undefined && ctes.has(String(rv['relname']));
+    if (!isCte) {
+      c.tables.add(name);
+      if (reads && !targets.has(rv)) add('sql:select', name);
     }
-  };
-  collect(stmt);
+  }
 
   if (c.actions.size === 0 && kind !== 'SelectStmt' && c.executes.length === 0) add('sql:admin');
   return c;
@@ -312,9 +321,9 @@ function hasRealWhere(where: unknown): boolean {
   const look = (v: unknown): void => {
     if (columns || v === null || typeof v !== 'object') return;
     if (Array.isArray(v)) return v.forEach(look);
-    for (const [k, inner] of Object.entries(v as Node)) {
+    for (const k in v) {
       if (k === 'ColumnRef') columns = true;
-      else look(inner);
+      else look((v as Node)[k]);
     }
   };
   look(where);
