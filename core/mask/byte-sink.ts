@@ -1,31 +1,43 @@
 /**
- * A growable output buffer that masking writes rows into: one buffer reused for every row, so a
- * masked value costs no allocation of its own (the row is copied out once, whole).
+ * Where masking writes what it rewrites: rows are appended one after another to a shared chunk
+ * and handed out as views of it (like the framer's frames are views of the chunk they came in),
+ * so a masked row costs no allocation or copy of its own. A full chunk is left to the views that
+ * still use it and a new one is started; handed-out bytes are never written again.
  */
+const CHUNK = 1 << 16;
+
 export class ByteSink {
-  buf = new Uint8Array(1 << 12);
+  buf = new Uint8Array(CHUNK);
+  /** Where the piece being written starts. */
+  start = 0;
+  /** Where the next byte goes. */
   len = 0;
 
   /** Room for `n` more bytes; returns where they start (and counts them as written). */
   reserve(n: number): number {
+    if (this.len + n > this.buf.length) this.#grow(n);
     const at = this.len;
-    if (at + n > this.buf.length) {
-      const grown = new Uint8Array(Math.max(this.buf.length * 2, at + n));
-      grown.set(this.buf.subarray(0, at));
-      this.buf = grown;
-    }
     this.len = at + n;
     return at;
   }
 
-  /** Appends src[start, end). */
-  put(src: Uint8Array, start: number, end: number): void {
-    const n = end - start;
+  #grow(n: number): void {
+    const piece = this.len - this.start;
+    const next = new Uint8Array(Math.max(CHUNK, 2 * (piece + n)));
+    next.set(this.buf.subarray(this.start, this.len));
+    this.buf = next;
+    this.start = 0;
+    this.len = piece;
+  }
+
+  /** Appends src[from, to). */
+  put(src: Uint8Array, from: number, to: number): void {
+    const n = to - from;
     const at = this.reserve(n);
     const buf = this.buf;
     // Short runs (most values) copy faster by hand than through subarray + TypedArray#set.
-    if (n < 48) for (let k = 0; k < n; k++) buf[at + k] = src[start + k]!;
-    else buf.set(src.subarray(start, end), at);
+    if (n < 48) for (let k = 0; k < n; k++) buf[at + k] = src[from + k]!;
+    else buf.set(src.subarray(from, to), at);
   }
 
   /** Writes a big-endian int32 at `at` (already reserved). */
@@ -37,8 +49,15 @@ export class ByteSink {
     buf[at + 3] = v & 0xff;
   }
 
-  /** A copy of what was written since `from`. */
-  copy(from = 0): Uint8Array {
-    return this.buf.slice(from, this.len);
+  /** Drops what was written since the piece started. */
+  discard(): void {
+    this.len = this.start;
+  }
+
+  /** The piece written since the last take (a view: its bytes are never reused). */
+  take(): Uint8Array {
+    const out = this.buf.subarray(this.start, this.len);
+    this.start = this.len;
+    return out;
   }
 }

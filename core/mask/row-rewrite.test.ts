@@ -42,6 +42,26 @@ describe('RowRewriter', () => {
     expect(dec(parseDataRow(again.subarray(5))[0]!)).toBe('8');
   });
 
+  it('keeps every row it handed out intact while later rows fill and outgrow its chunks', () => {
+    const rw = new RowRewriter();
+    const ops = columnOps(2, ['token', null], [], text(2), false);
+    const big = 'x'.repeat(70_000);
+    const outs = Array.from({ length: 300 }, (_, i) =>
+      rw.rewrite(
+        dataRow([enc(`v${i}`), enc(`${i % 7 ? 'note' : big} ada${i}@example.com`)]),
+        ops,
+        values,
+        {},
+      ),
+    );
+    outs.forEach((out, i) => {
+      expect(new DataView(out.buffer, out.byteOffset).getInt32(1)).toBe(out.byteLength - 1);
+      const [token, note] = parseDataRow(out.subarray(5)).map(dec);
+      expect(token).toBe(dec(values.whole(enc(`v${i}`), 'token')));
+      expect(note).toBe(`${i % 7 ? 'note' : big} [REDACTED:email]`);
+    });
+  });
+
   it('makes a masked non-text column NULL and a detected int8/numeric NULL', () => {
     const row = dataRow([enc('42'), enc('4111111111111111')]);
     const fields = [{ typeOid: 23 }, { typeOid: 1700 }] as never;

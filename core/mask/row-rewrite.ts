@@ -2,8 +2,8 @@
  * DataRow masking in one pass over the target's bytes (protocol §55.7 DataRow: Int16 column
  * count, then per column an Int32 length, -1 for NULL, and that many bytes). Values are read in
  * place, without a view per column; a row with nothing to mask is returned as it came, and
- * otherwise the unchanged stretches and the masks are written into one reused buffer and the
- * row is copied out once.
+ * otherwise the unchanged stretches and the masks are appended to a shared chunk (ByteSink) and
+ * the row is a view of it: no allocation per row or per value.
  */
 import { PosternError } from '../errors.ts';
 import type { RowField } from '../pg/rows.ts';
@@ -106,33 +106,37 @@ export class RowRewriter {
       // This value changes: the bytes before it go out as they came, then its new length + bytes.
       if (!changed) {
         changed = true;
-        sink.len = 0;
+        sink.discard();
       }
       sink.put(raw, copied, pos);
       copied = end;
-      const at = sink.reserve(4);
+      // Relative to the row: writing the value may move the row to a new chunk.
+      const at = sink.reserve(4) - sink.start;
       if (op === DETECT_NUMBER || op === WHOLE_NULL) {
-        sink.set32(at, -1);
+        sink.set32(sink.start + at, -1);
       } else {
         if (op === DETECT) sink.put(found!, 0, found!.byteLength);
         else if (op === WHOLE) values.wholeInto(raw, start, end, cols.strategies[i]!, sink);
         else this.#wholeJson(raw.subarray(start, end), cols.strategies[i]!, cols, i, values);
-        sink.set32(at, sink.len - at - 4);
+        sink.set32(sink.start + at, sink.len - sink.start - at - 4);
       }
       pos = end;
     }
     if (whole > 0) counts['column'] = (counts['column'] ?? 0) + whole;
     if (!changed) return raw;
     sink.put(raw, copied, raw.byteLength);
-    sink.set32(1, sink.len - 1);
-    return sink.copy();
+    sink.set32(sink.start + 1, sink.len - sink.start - 1);
+    return sink.take();
   }
 
   /** Keeps a json/jsonb column valid JSON for drivers that parse it: a string holding the mask. */
   #wholeJson(v: Uint8Array, strategy: Strategy, cols: ColumnOps, i: number, values: ValueMasker): void {
     const text = enc.encode(JSON.stringify(dec.decode(values.whole(v, strategy))));
     const sink = this.#sink;
-    if (cols.formats[i] === 1 && cols.types[i] === JSONB) sink.buf[sink.reserve(1)] = 1; // jsonb version
+    if (cols.formats[i] === 1 && cols.types[i] === JSONB) {
+      const at = sink.reserve(1);
+      sink.buf[at] = 1; // jsonb version
+    }
     sink.put(text, 0, text.byteLength);
   }
 }

@@ -40,9 +40,8 @@ export class ValueMasker {
   /** The whole value under one strategy (a masked column). */
   whole(value: Uint8Array, strategy: Strategy): Uint8Array {
     const sink = this.#scratch;
-    sink.len = 0;
     this.wholeInto(value, 0, value.byteLength, strategy, sink);
-    return sink.copy();
+    return sink.take();
   }
 
   /** whole() of src[start, end), appended to `sink`: no decoding and no allocation for ASCII. */
@@ -105,9 +104,8 @@ export class ValueMasker {
         return kind === 'column' ? '[REDACTED]' : `[REDACTED:${kind}]`;
       case 'token': {
         const sink = this.#scratch;
-        sink.len = 0;
         this.#token(raw, 0, raw.byteLength, sink);
-        return latin1.decode(sink.buf.subarray(0, sink.len));
+        return latin1.decode(sink.take());
       }
       case 'partial':
         return partial(text, kind);
