@@ -158,6 +158,27 @@ describe('decision reuse', () => {
     );
   });
 
+  it('decides alike whether or not the groups are listed as entities', () => {
+    const groups = ['dev', 'ops'].map((g) => ({
+      uid: { type: 'Postern::Group', id: g },
+      attrs: {},
+      parents: [],
+    }));
+    for (const rule of [
+      'when { principal in Postern::Group::"dev" }',
+      'when { principal in Postern::Group::"ops" }',
+      'when { Postern::Group::"dev" has name }',
+      'unless { Postern::Group::"dev" has name }',
+      'when { Postern::Group::"dev" in Postern::Group::"ops" }',
+      'unless { Postern::Group::"dev".name == "x" }',
+    ]) {
+      const p = compile(`permit(principal, action, resource) ${rule};`);
+      const bare = select('a');
+      const listed = { ...bare, entities: [...bare.entities, ...groups] };
+      expect(p.authorize(bare).effect, rule).toBe(p.authorize(listed).effect);
+    }
+  });
+
   it('refuses a context Cedar cannot read even when no policy reads it', () => {
     expect(effects('', [select('a', { weight: 1.5 })])).toEqual(['deny']);
   });

@@ -10,7 +10,7 @@ import { PRINCIPAL_CLAIMS } from './schema.ts';
 export interface PolicySubject {
   principal: EntityRef;
   connection: EntityRef;
-  /** Principal, groups and connection: the entities every request of the session carries. */
+  /** Principal and connection: the entities every request of the session carries. */
   entities: EntityJson[];
 }
 
@@ -24,13 +24,16 @@ export function policySubject(identity: Identity, connectionName: string): Polic
   // issuer + subject: the same `sub` from two issuers is two principals.
   const principal = { type, id: `${identity.issuer}#${identity.subject}` };
   const connection = { type: 'Postern::Connection', id: connectionName };
+  // Groups are the principal's parents, which is all `principal in Group::"g"` reads. They are
+  // not listed as entities of their own: with no attributes and no parents, a listed group and an
+  // absent one evaluate alike (`has` is false, `.attr` an error, `in` only itself), and each
+  // listed entity costs Cedar ~10-30 µs to take in, on every request.
   const entities: EntityJson[] = [
     {
       uid: principal,
       attrs: { issuer: identity.issuer, subject: identity.subject, claims },
       parents: identity.groups.map((g) => ({ type: 'Postern::Group', id: g })),
     },
-    ...identity.groups.map((g) => ({ uid: { type: 'Postern::Group', id: g }, attrs: {}, parents: [] })),
     { uid: connection, attrs: { name: connectionName }, parents: [] },
   ];
   return { principal, connection, entities };
