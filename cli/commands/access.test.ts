@@ -101,6 +101,7 @@ describe('postern access request', () => {
         message: `--for "${bad}": use a number and a unit, e.g. 30s, 15m, 2h or 1d`,
       });
     }
+    await expect(access(['request', 'demo', '--for', '8d', '--reason', 'r'])).rejects.toThrow('at most 7d');
     await expect(access(['request', 'demo', '--reason', 'r'])).rejects.toThrow('request needs --for');
     await expect(access(['request', 'demo', '--for', '1h'])).rejects.toThrow('request needs --reason');
     await expect(access(['request', '--for', '1h', '--reason', 'r'])).rejects.toThrow(
@@ -119,7 +120,7 @@ describe('postern access request', () => {
 describe('postern access list', () => {
   it('asks for active grants unless --all, and prints a table', async () => {
     const r = await access(['list', '--connection', 'demo'], [{ body: { grants: [grant()] } }]);
-    expect(Object.fromEntries(r.calls[0]!.url.searchParams)).toEqual({ connection: 'demo', active: 'true' });
+    expect(Object.fromEntries(r.calls[0]!.url.searchParams)).toEqual({ connection: 'demo' });
     const [head, row] = r.out.trimEnd().split('\n');
     expect(head).toMatch(/^ID\s+CONNECTION\s+PRINCIPAL\s+ACTION\s+STATE\s+EXPIRES IN\s+REASON$/);
     expect(row).toMatch(/^grt_01\s+demo\s+demo-client\s+connect\s+active\s+20m\s+INC-1234/);
@@ -131,7 +132,7 @@ describe('postern access list', () => {
       grant({ id: 'grt_02', active: false }),
     ];
     const r = await access(['list', '--all'], [{ body: { grants } }]);
-    expect(r.calls[0]!.url.search).toBe('');
+    expect(r.calls[0]!.url.search).toBe('?active=false');
     expect(r.out).toMatch(/grt_01.*revoked\s+-/);
     expect(r.out).toMatch(/grt_02.*expired\s+-/);
   });

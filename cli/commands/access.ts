@@ -113,7 +113,8 @@ export async function run(argv: string[], partialIo: Partial<Io> = {}): Promise<
       const q = new URLSearchParams();
       const connection = str('connection');
       if (connection !== undefined) q.set('connection', connection);
-      if (!values.all) q.set('active', 'true');
+      // The edge lists active grants unless asked for all of them.
+      if (values.all) q.set('active', 'false');
       const api = await userApi(values, io);
       const page = await api.call<{ grants: GrantView[] }>(
         'GET',
@@ -181,6 +182,8 @@ export function parseDuration(flag: string, text: string): number {
   const m = /^(\d+)(s|m|h|d)$/.exec(text);
   const n = m ? Number(m[1]) * { s: 1, m: 60, h: 3600, d: 86400 }[m[2] as 's' | 'm' | 'h' | 'd'] : 0;
   if (!n) throw new CliError('usage', `${flag} "${text}": use a number and a unit, e.g. 30s, 15m, 2h or 1d`);
+  // The edge grants at most a week (MAX_GRANT_SECONDS in workers/api/access.ts).
+  if (n > 7 * 86400) throw new CliError('usage', `${flag} "${text}": at most 7d`);
   return n;
 }
 

@@ -194,11 +194,19 @@ describe('API errors', () => {
       [403, err('self_approval'), 'self_approval', 'you cannot approve your own request'],
       [
         403,
-        { error: { code: 'not_an_approver', message: 'needs group "dba"' } },
+        {
+          error: { code: 'not_an_approver', message: 'only members of group "dba" may decide this request' },
+        },
         'not_an_approver',
         'your token lacks group "dba"',
       ],
       [409, err('not_pending'), 'not_pending', 'request apr_01 is not pending any more'],
+      [
+        409,
+        err('expired', 'the request has timed out'),
+        'expired',
+        'not pending any more: the request has timed out',
+      ],
       [409, err('already_voted'), 'already_voted', 'you already voted on request apr_01'],
       [404, err('not_found', 'no such request'), 'not_found', 'request apr_01 not found: no such request'],
       [500, null, 'api_error', 'API HTTP 500: error'],

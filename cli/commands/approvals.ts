@@ -258,7 +258,7 @@ export function apiFailure(status: number, body: unknown, ref = 'the request'): 
     );
   switch (err.code) {
     case 'self_approval':
-      return fail('', 'you cannot approve your own request: another approver must decide it');
+      return fail('', 'you cannot approve your own request (nor deny it): another approver must decide it');
     case 'not_an_approver': {
       const group = err.group ?? err.approverGroup ?? /group "?([\w.:@/-]+)"?/.exec(err.message ?? '')?.[1];
       return fail(
@@ -269,7 +269,8 @@ export function apiFailure(status: number, body: unknown, ref = 'the request'): 
       );
     }
     case 'not_pending':
-      return fail('', `${ref} is not pending any more (already decided, expired or cancelled)`);
+    case 'expired':
+      return fail('', `${ref} is not pending any more${said || ' (already decided, expired or cancelled)'}`);
     case 'already_voted':
       return fail('', `you already voted on ${ref}; it needs another approver`);
   }
