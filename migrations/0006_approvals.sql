@@ -48,6 +48,13 @@ CREATE TABLE "approval_votes" (
 	CONSTRAINT "approval_votes_request_id_approver_issuer_approver_subject_pk" PRIMARY KEY("request_id","approver_issuer","approver_subject")
 );
 --> statement-breakpoint
+CREATE TABLE "grant_sessions" (
+	"grant_id" text NOT NULL,
+	"session_id" text NOT NULL,
+	"created_at" timestamp with time zone DEFAULT now() NOT NULL,
+	CONSTRAINT "grant_sessions_grant_id_session_id_pk" PRIMARY KEY("grant_id","session_id")
+);
+--> statement-breakpoint
 CREATE TABLE "shape_approvals" (
 	"id" text PRIMARY KEY NOT NULL,
 	"connection_id" text NOT NULL,

@@ -27,7 +27,9 @@ export interface TestStack extends Stack {
   cleanup(): Promise<void>;
 }
 
-export async function startTestStack(opts: { connector?: boolean } = {}): Promise<TestStack> {
+export async function startTestStack(
+  opts: { connector?: boolean; extraClients?: Array<{ clientId: string; groups: string[] }> } = {},
+): Promise<TestStack> {
   const dir = mkdtempSync(join(tmpdir(), 'postern-e2e-'));
   const edgeLogs: string[] = [];
   const stack = await startStack({
@@ -35,6 +37,7 @@ export async function startTestStack(opts: { connector?: boolean } = {}): Promis
     stateDir: dir,
     reuse: false,
     connector: opts.connector ?? true,
+    ...(opts.extraClients ? { extraClients: opts.extraClients } : {}),
     hbaLines: [
       `host all ${AUTH_USERS.md5.user} 127.0.0.1/32 md5`,
       `host all ${AUTH_USERS.plain.user} 127.0.0.1/32 password`,

@@ -10,7 +10,7 @@ import { parseDuration } from '../../core/approvals/duration.ts';
 import { randomToken } from '../../core/crypto/secrets.ts';
 import { getConnectionByName } from '../db/connections-repo.ts';
 import { insertApprovalRequest, presentApproval, type ApprovalRow } from '../db/approvals-repo.ts';
-import { getGrant, listGrants, openSessionsOf, presentGrant, revokeGrant } from '../db/grants-repo.ts';
+import { getGrant, listGrants, sessionsHolding, presentGrant, revokeGrant } from '../db/grants-repo.ts';
 import { approveCommandFor, approveUrlFor, notifyApproval } from '../notify/notify.ts';
 import { apiError } from './errors.ts';
 import { accessApprovers, body, isAdmin, me, refusal, withDb, type UserEnv } from './user-api.ts';
@@ -136,11 +136,7 @@ export function accessRoutes(api: Hono<UserEnv>): void {
       const revoked = await revokeGrant(db, grant.id, me(who), now);
       if (!revoked) return refusal(409, 'not_pending', 'the grant is already revoked');
       // Open sessions that may rely on it re-check at once rather than at its expiry.
-      const sessions = await openSessionsOf(db, {
-        connectionId: grant.connectionId,
-        issuer: grant.principalIssuer,
-        subject: grant.principalSubject,
-      });
+      const sessions = await sessionsHolding(db, grant.id);
       await Promise.all(
         sessions.map((s) =>
           c.env.SESSION.get(c.env.SESSION.idFromString(s))

@@ -2,7 +2,7 @@
 import { and, desc, eq, gt, isNull, type SQL } from 'drizzle-orm';
 import type { GrantView, PrincipalRef } from '../../core/approvals/types.ts';
 import type { Db } from './client.ts';
-import { accessGrants, sessions } from './schema.ts';
+import { accessGrants, grantSessions } from './schema.ts';
 
 export type GrantRow = typeof accessGrants.$inferSelect;
 
@@ -72,22 +72,21 @@ export async function revokeGrant(
   return row;
 }
 
-/** Open sessions of a principal on a connection (told when a grant they may rely on is revoked). */
-export async function openSessionsOf(
-  db: Db,
-  q: { connectionId: string; issuer: string; subject: string },
-): Promise<string[]> {
+/** Remembers that a session began holding these grants (so a revocation can find it). */
+export async function recordGrantSession(db: Db, grantIds: string[], sessionId: string): Promise<void> {
+  if (grantIds.length === 0) return;
+  await db
+    .insert(grantSessions)
+    .values(grantIds.map((grantId) => ({ grantId, sessionId })))
+    .onConflictDoNothing();
+}
+
+/** Sessions that began holding the grant. */
+export async function sessionsHolding(db: Db, grantId: string): Promise<string[]> {
   const rows = await db
-    .select({ id: sessions.id })
-    .from(sessions)
-    .where(
-      and(
-        eq(sessions.connectionId, q.connectionId),
-        eq(sessions.issuer, q.issuer),
-        eq(sessions.subject, q.subject),
-        isNull(sessions.endedAt),
-      ),
-    );
+    .select({ id: grantSessions.sessionId })
+    .from(grantSessions)
+    .where(eq(grantSessions.grantId, grantId));
   return rows.map((r) => r.id);
 }
 

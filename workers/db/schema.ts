@@ -213,6 +213,20 @@ export const accessGrants = pgTable(
   (t) => [index('access_grants_principal').on(t.connectionId, t.principalSubject, t.expiresAt)],
 );
 
+/**
+ * Sessions that began holding a grant: a revocation tells each of them at once (the sessions
+ * table is filled through an outbox and may lag a session's first seconds).
+ */
+export const grantSessions = pgTable(
+  'grant_sessions',
+  {
+    grantId: text('grant_id').notNull(),
+    sessionId: text('session_id').notNull(),
+    createdAt: timestamptz('created_at').notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.grantId, t.sessionId] })],
+);
+
 /** "Approve this statement shape for N hours": a fingerprint, for one requester on one connection. */
 export const shapeApprovals = pgTable(
   'shape_approvals',

@@ -18,7 +18,7 @@ import type { Identity } from '../../core/identity/identity.ts';
 import { policySubject } from '../../core/policy/principal.ts';
 import type { SessionGrant } from '../../durable-objects/session/session-start.ts';
 import { openDb } from '../db/client.ts';
-import { activeGrants } from '../db/grants-repo.ts';
+import { activeGrants, recordGrantSession } from '../db/grants-repo.ts';
 
 /**
  * The principal's active access grants on the connection, read only when a policy looks at
@@ -31,6 +31,7 @@ async function grantsFor(
   policies: PolicySetSpec,
   connectionId: string,
   identity: Identity,
+  sessionId: string,
 ): Promise<SessionGrant[]> {
   if (!policies.docs.some((d) => d.text.includes('context.grants'))) return [];
   const db = openDb(env);
@@ -41,6 +42,12 @@ async function grantsFor(
       subject: identity.subject,
       now: new Date(),
     });
+    // Before the session exists: a revocation racing its start still finds it.
+    await recordGrantSession(
+      db.db,
+      rows.map((r) => r.id),
+      sessionId,
+    );
     return rows.map((r) => ({ id: r.id, action: r.action, expiresAt: r.expiresAt.getTime() }));
   } finally {
     await db.close().catch(() => undefined);
@@ -55,7 +62,8 @@ export async function connectRoute(c: Context<{ Bindings: Env }>, connectionName
   const cached = await lookupConnection(c.env, connectionName, Date.now());
   if (!cached) return httpError(404, 'connection_not_found', `unknown connection "${connectionName}"`);
   const { connection, policies } = cached;
-  const grants = await grantsFor(c.env, policies, connection.id, identity);
+  const id = c.env.SESSION.newUniqueId();
+  const grants = await grantsFor(c.env, policies, connection.id, identity, id.toString());
   const decision = connectDecision(policies, identity, connection.name, grants);
   if (decision.effect !== 'allow') {
     console.warn(
@@ -72,7 +80,6 @@ export async function connectRoute(c: Context<{ Bindings: Env }>, connectionName
       `not allowed to use connection "${connection.name}" (no policy permits connect)`,
     );
   }
-  const id = c.env.SESSION.newUniqueId();
   const start: SessionStart = {
     sessionId: id.toString(),
     connection,

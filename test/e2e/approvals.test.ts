@@ -1,0 +1,373 @@
+/**
+ * Just-in-time approvals end to end (docs/approvals.md): real psql holds on a statement the
+ * policy sends for approval, approvers vote through the API with their own tokens from the real
+ * OpenID provider, and the target is checked directly. Access grants are requested, approved,
+ * used and expired; a webhook receiver on loopback checks the signature.
+ */
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { createServer, type Server } from 'node:http';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { verifyWebhookSignature } from '../../core/notify/signature.ts';
+import {
+  clientEnv,
+  fetchToken,
+  runProgram,
+  startConnect,
+  startTestStack,
+  type Proc,
+  type TestStack,
+} from './harness.ts';
+
+let stack: TestStack;
+let requester: Proc & { port: number };
+let quick: Proc & { port: number };
+const tokens: Record<string, string> = {};
+
+const POLICY = (timeout: string) => `
+permit(principal in Postern::Group::"demo", action in [
+  Postern::Action::"connect", Postern::Action::"sql:select", Postern::Action::"sql:insert",
+  Postern::Action::"sql:session"
+], resource);
+@approval("dba")
+@approval_timeout("${timeout}")
+permit(principal in Postern::Group::"demo", action == Postern::Action::"sql:ddl", resource);
+@approval("dba")
+@min_approvals("2")
+@approval_timeout("${timeout}")
+permit(principal in Postern::Group::"demo", action == Postern::Action::"sql:truncate", resource);
+// Time-boxed access: whoever holds a "connect" grant may connect and read.
+permit(principal, action in [Postern::Action::"connect", Postern::Action::"sql:select"], resource)
+  when { context.grants.contains("connect") };
+`;
+
+const direct = async (sql: string) =>
+  (await runProgram('psql', [stack.targetDsn, '-X', '-At', '-c', sql])).stdout.trim();
+
+async function addConnection(name: string, timeout: string): Promise<void> {
+  const dsn = new URL(stack.targetDsn);
+  await stack.admin.post('/connections', {
+    name,
+    connector: 'local',
+    target: { host: '127.0.0.1', port: stack.pg.port },
+    database: 'demo',
+    username: 'demo_app',
+    credential: { password: decodeURIComponent(dsn.password) },
+  });
+  await stack.admin.put(`/connections/${name}/policies/rules`, { text: POLICY(timeout) });
+}
+
+async function api(who: string, method: string, path: string, body?: unknown) {
+  const res = await fetch(`${stack.edgeUrl}/api/v1${path}`, {
+    method,
+    headers: { Authorization: `Bearer ${tokens[who]}`, 'Content-Type': 'application/json' },
+    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+  });
+  return { status: res.status, body: (await res.json()) as Record<string, any> };
+}
+
+/** psql kept open: lines go in one at a time, output is read as it comes. */
+function session(port: number) {
+  const child: ChildProcessWithoutNullStreams = spawn(
+    'psql',
+    [`host=127.0.0.1 port=${port} user=x dbname=y connect_timeout=20`, '-X', '-At'],
+    { stdio: ['pipe', 'pipe', 'pipe'] },
+  );
+  const out = { stdout: '', stderr: '' };
+  child.stdout.on('data', (d) => (out.stdout += d));
+  child.stderr.on('data', (d) => (out.stderr += d));
+  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  return {
+    out,
+    send: (line: string) => child.stdin.write(line + '\n'),
+    async waitFor(pred: () => boolean, what: string, ms = 20_000) {
+      const deadline = Date.now() + ms;
+      while (!pred()) {
+        if (Date.now() > deadline)
+          throw new Error(`timed out waiting for ${what}\n${out.stdout}\n${out.stderr}`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    },
+    async requestId(nth = 1): Promise<string> {
+      await this.waitFor(
+        () => (out.stderr.match(/request apr_/g) ?? []).length >= nth,
+        `approval notice ${nth}`,
+      );
+      return [...out.stderr.matchAll(/\(request (apr_[\w-]+)\)/g)][nth - 1]![1]!;
+    },
+    async close() {
+      child.stdin.end();
+      await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
+      child.kill('SIGKILL');
+    },
+  };
+}
+
+let hooks: Array<{ headers: Record<string, string | string[] | undefined>; body: string }> = [];
+let receiver: Server;
+let hookSecret = '';
+
+beforeAll(async () => {
+  stack = await startTestStack({
+    extraClients: [
+      { clientId: 'second-approver', groups: ['dba'] },
+      { clientId: 'contractor', groups: [] },
+    ],
+  });
+  await addConnection('held', '60s');
+  await addConnection('quick', '2s');
+  tokens['requester'] = await fetchToken(stack);
+  tokens['approver'] = await fetchToken(stack, stack.approverClientId, stack.approverClientSecret);
+  tokens['second'] = await fetchToken(stack, 'second-approver', stack.extraClients['second-approver']!);
+  tokens['contractor'] = await fetchToken(stack, 'contractor', stack.extraClients['contractor']!);
+  tokens['admin'] = await fetchToken(stack, stack.adminClientId, stack.adminClientSecret);
+  receiver = createServer((req, res) => {
+    let body = '';
+    req.on('data', (d) => (body += d));
+    req.on('end', () => {
+      hooks.push({ headers: req.headers, body });
+      res.writeHead(hooks.length === 1 ? 500 : 204).end(); // the first attempt fails: retried
+    });
+  });
+  await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
+  const port = (receiver.address() as { port: number }).port;
+  const hook = (await stack.admin.post('/webhooks', {
+    url: `http://127.0.0.1:${port}/hook`,
+    connection: 'held',
+  })) as {
+    secret: string;
+  };
+  hookSecret = hook.secret;
+  requester = await startConnect(stack, 'held', clientEnv(stack));
+  quick = await startConnect(stack, 'quick', clientEnv(stack));
+  await direct(
+    'CREATE TABLE IF NOT EXISTS approval_drop (id int); CREATE TABLE IF NOT EXISTS approval_two (id int); INSERT INTO approval_two VALUES (1)',
+  );
+}, 120_000);
+
+afterAll(async () => {
+  await requester?.stop();
+  await quick?.stop();
+  receiver?.close();
+  await stack?.cleanup();
+});
+
+describe('a statement held for approval', () => {
+  it('runs once when a second identity approves; the requester cannot approve it', async () => {
+    const s = session(requester.port);
+    try {
+      s.send('DROP TABLE approval_drop;');
+      const id = await s.requestId();
+      expect(s.out.stderr).toContain('needs 1 approval from group "dba"');
+      expect(s.out.stderr).toContain(`postern approvals approve ${id}`);
+      expect(await direct("SELECT to_regclass('approval_drop') IS NOT NULL")).toBe('t'); // still held
+
+      const self = await api('requester', 'POST', `/approvals/${id}/approve`, {});
+      expect(self.status).toBe(403);
+      const pending = await api('approver', 'GET', `/approvals?status=pending&connection=held`);
+      expect(pending.body['approvals'].map((a: { id: string }) => a.id)).toContain(id);
+
+      const ok = await api('approver', 'POST', `/approvals/${id}/approve`, { reason: 'planned' });
+      expect(ok.status).toBe(200);
+      expect(ok.body['status']).toBe('approved');
+      await s.waitFor(() => s.out.stdout.includes('DROP TABLE'), 'the DROP result');
+      s.send("SELECT 'after';");
+      await s.waitFor(() => s.out.stdout.includes('after'), 'the next statement');
+      expect(s.out.stdout.match(/DROP TABLE/g)).toHaveLength(1);
+      expect(s.out.stderr).not.toMatch(/ERROR/);
+      expect(await direct("SELECT to_regclass('approval_drop') IS NULL")).toBe('t');
+      // Deciding again is refused: it ran once.
+      const again = await api('second', 'POST', `/approvals/${id}/approve`, {});
+      expect(again.status).toBe(409);
+    } finally {
+      await s.close();
+    }
+  });
+
+  it('denial returns the reason as an error and the session goes on', async () => {
+    const s = session(requester.port);
+    try {
+      s.send('CREATE TABLE approval_denied (id int);');
+      const id = await s.requestId();
+      const no = await api('approver', 'POST', `/approvals/${id}/deny`, { reason: 'not during the freeze' });
+      expect(no.body['status']).toBe('denied');
+      await s.waitFor(() => s.out.stderr.includes('not during the freeze'), 'the denial');
+      expect(s.out.stderr).toMatch(/ERROR:.*denied by demo-approver: not during the freeze/);
+      s.send("SELECT 'still here';");
+      await s.waitFor(() => s.out.stdout.includes('still here'), 'the next statement');
+      expect(await direct("SELECT to_regclass('approval_denied') IS NULL")).toBe('t');
+    } finally {
+      await s.close();
+    }
+  });
+
+  it('times out with an error and the session goes on', async () => {
+    const s = session(quick.port);
+    try {
+      s.send('CREATE TABLE approval_timeout (id int);');
+      const id = await s.requestId();
+      await s.waitFor(() => s.out.stderr.includes('timed out'), 'the timeout', 15_000);
+      expect(s.out.stderr).toContain(`approval request ${id} timed out with 0 of 1 approvals`);
+      s.send("SELECT 'still here';");
+      await s.waitFor(() => s.out.stdout.includes('still here'), 'the next statement');
+      expect(await direct("SELECT to_regclass('approval_timeout') IS NULL")).toBe('t');
+      const row = await api('approver', 'GET', `/approvals/${id}`);
+      expect(row.body['status']).toBe('expired');
+    } finally {
+      await s.close();
+    }
+  });
+
+  it('needs two distinct approvers when the policy says so', async () => {
+    const s = session(requester.port);
+    try {
+      s.send('TRUNCATE approval_two;');
+      const id = await s.requestId();
+      expect(s.out.stderr).toContain('needs 2 approvals');
+      const first = await api('approver', 'POST', `/approvals/${id}/approve`, {});
+      expect(first.body['status']).toBe('pending');
+      const twice = await api('approver', 'POST', `/approvals/${id}/approve`, {});
+      expect(twice.status).toBe(409);
+      expect(twice.body['error'].code).toBe('already_voted');
+      expect(await direct('SELECT count(*) FROM approval_two')).toBe('1'); // still held
+      const second = await api('second', 'POST', `/approvals/${id}/approve`, {});
+      expect(second.body['status']).toBe('approved');
+      await s.waitFor(() => s.out.stdout.includes('TRUNCATE TABLE'), 'the TRUNCATE result');
+      expect(await direct('SELECT count(*) FROM approval_two')).toBe('0');
+    } finally {
+      await s.close();
+    }
+  });
+
+  it('an approved shape skips the wait; another statement still waits', async () => {
+    await direct('CREATE TABLE IF NOT EXISTS shape_a (id int); CREATE TABLE IF NOT EXISTS shape_b (id int)');
+    const altered = () => (s.out.stdout.match(/ALTER TABLE/g) ?? []).length;
+    const s = session(requester.port);
+    try {
+      s.send('ALTER TABLE shape_a ALTER COLUMN id SET DEFAULT 1;');
+      const id = await s.requestId();
+      await api('approver', 'POST', `/approvals/${id}/approve`, { scope: 'shape', hours: 1 });
+      await s.waitFor(() => altered() === 1, 'the first ALTER');
+      // Same shape (only the literal differs): no wait, no new request.
+      s.send('ALTER TABLE shape_a ALTER COLUMN id SET DEFAULT 2;');
+      await s.waitFor(() => altered() === 2, 'the second ALTER');
+      expect(s.out.stderr.match(/request apr_/g)).toHaveLength(1);
+      expect(
+        await direct(
+          "SELECT pg_get_expr(adbin, adrelid) FROM pg_attrdef WHERE adrelid = 'shape_a'::regclass",
+        ),
+      ).toBe('2');
+      // Another table is another shape: it waits.
+      s.send('ALTER TABLE shape_b ALTER COLUMN id SET DEFAULT 1;');
+      const other = await s.requestId(2);
+      expect(other).not.toBe(id);
+      await api('approver', 'POST', `/approvals/${other}/deny`, { reason: 'no' });
+      await s.waitFor(() => s.out.stderr.includes('denied'), 'the denial');
+      expect(await direct("SELECT count(*) FROM pg_attrdef WHERE adrelid = 'shape_b'::regclass")).toBe('0');
+    } finally {
+      await s.close();
+    }
+  });
+
+  it('notified the webhook with signed bodies, retrying the one that failed', async () => {
+    const delivery = (h: (typeof hooks)[number]) => String(h.headers['x-postern-delivery']);
+    const deadline = Date.now() + 30_000;
+    const retried = () => hooks.filter((h) => delivery(h) === delivery(hooks[0]!)).length >= 2;
+    while (!(hooks.length > 0 && retried()) && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 100));
+    expect(retried()).toBe(true);
+    for (const h of hooks) {
+      const ts = String(h.headers['x-postern-timestamp']);
+      const sig = String(h.headers['x-postern-signature']);
+      expect(await verifyWebhookSignature(hookSecret, ts, h.body, sig)).toBe(true);
+      expect(await verifyWebhookSignature('whsec_wrong', ts, h.body, sig)).toBe(false);
+    }
+    const n = JSON.parse(hooks[0]!.body) as {
+      type: string;
+      approval: { id: string };
+      approveCommand: string;
+    };
+    expect(n.type).toBe('approval.requested');
+    expect(n.approveCommand).toContain(`postern approvals approve ${n.approval.id}`);
+  });
+});
+
+describe('access requests and time-boxed grants', () => {
+  it('a grant lets the principal in until it expires, then the session is ended', async () => {
+    const contractor = await startConnect(
+      stack,
+      'held',
+      clientEnv(stack, 'contractor', stack.extraClients['contractor']!),
+    );
+    try {
+      const before = await runProgram('psql', [
+        `host=127.0.0.1 port=${contractor.port} user=x dbname=y`,
+        '-X',
+        '-At',
+        '-c',
+        'SELECT 1',
+      ]);
+      expect(before.code).not.toBe(0); // no grant, no policy: denied
+
+      const req = await api('contractor', 'POST', '/access-requests', {
+        connection: 'held',
+        duration: '8s',
+        reason: 'incident 42',
+      });
+      expect(req.status).toBe(201);
+      const self = await api('contractor', 'POST', `/approvals/${req.body['id']}/approve`, {});
+      expect(self.status).toBe(403);
+      const ok = await api('admin', 'POST', `/approvals/${req.body['id']}/approve`, {});
+      expect(ok.body['status']).toBe('approved');
+      expect(ok.body['grantId']).toMatch(/^grt_/);
+
+      const s = session(contractor.port);
+      try {
+        s.send("SELECT 'inside';");
+        await s.waitFor(() => s.out.stdout.includes('inside'), 'a statement under the grant');
+        const grants = await api('contractor', 'GET', '/access-grants');
+        expect(grants.body['grants'].map((g: { id: string }) => g.id)).toContain(ok.body['grantId']);
+        await new Promise((r) => setTimeout(r, 9_000));
+        s.send("SELECT 'too late';");
+        await s.waitFor(() => /expired/.test(s.out.stderr), 'the session end');
+        expect(s.out.stderr).toContain(`access grant ${ok.body['grantId']} to connection "held" expired`);
+        expect(s.out.stdout).not.toContain('too late');
+      } finally {
+        await s.close();
+      }
+    } finally {
+      await contractor.stop();
+    }
+  }, 60_000);
+
+  it('revoking a grant ends the open session that relied on it', async () => {
+    const contractor = await startConnect(
+      stack,
+      'held',
+      clientEnv(stack, 'contractor', stack.extraClients['contractor']!),
+    );
+    try {
+      const req = await api('contractor', 'POST', '/access-requests', {
+        connection: 'held',
+        duration: '10m',
+        reason: 'incident 43',
+      });
+      const ok = await api('admin', 'POST', `/approvals/${req.body['id']}/approve`, {});
+      const s = session(contractor.port);
+      try {
+        s.send("SELECT 'inside';");
+        await s.waitFor(() => s.out.stdout.includes('inside'), 'a statement under the grant');
+        const revoked = await api('admin', 'POST', `/access-grants/${ok.body['grantId']}/revoke`, {
+          reason: 'done',
+        });
+        expect(revoked.body['active']).toBe(false);
+        s.send("SELECT 'after revoke';");
+        await s.waitFor(() => /was revoked/.test(s.out.stderr), 'the session end');
+        expect(s.out.stdout).not.toContain('after revoke');
+      } finally {
+        await s.close();
+      }
+    } finally {
+      await contractor.stop();
+    }
+  }, 60_000);
+});
