@@ -133,14 +133,18 @@ function emails(text: string, out: Detection[]): void {
     while (e < text.length && e - p <= 253 && isDomain(text.charCodeAt(e))) e++;
     while (e > p + 1 && (text.charCodeAt(e - 1) === 46 || text.charCodeAt(e - 1) === 45)) e--; // trailing . or -
     if (s === p) continue;
-    const domain = text.slice(p + 1, e);
-    const dot = domain.lastIndexOf('.');
-    if (dot <= 0) continue;
-    const tld = domain.slice(dot + 1);
-    if (tld.length < 2 || tld.length > 24) continue;
+    // The domain text[p+1, e): a dot with 2..24 letters after the last one, and no '..'.
+    let dot = -1;
+    let doubled = false;
+    for (let i = p + 1; i < e; i++) {
+      if (text.charCodeAt(i) !== 46) continue;
+      if (i === dot + 1) doubled = true;
+      dot = i;
+    }
+    if (dot <= p + 1 || doubled || e - dot - 1 < 2 || e - dot - 1 > 24) continue;
     let alpha = true;
-    for (let i = 0; i < tld.length; i++) if (!isAlpha(tld.charCodeAt(i))) alpha = false;
-    if (!alpha || domain.includes('..')) continue;
+    for (let i = dot + 1; i < e; i++) if (!isAlpha(text.charCodeAt(i))) alpha = false;
+    if (!alpha) continue;
     out.push({ kind: 'email', start: s, end: e });
     from = e;
   }
@@ -149,13 +153,14 @@ function emails(text: string, out: Detection[]): void {
 function valid(kind: DetectorKind, v: string): boolean {
   switch (kind) {
     case 'card':
-      return luhn(digitsOf(v));
+      return luhnOf(v);
     case 'iban':
       return ibanValid(v.replace(/ /g, ''));
     case 'ssn':
       return ssnValid(digitsOf(v));
     case 'phone': {
-      const n = digitsOf(v).length;
+      let n = 0;
+      for (let i = 0; i < v.length; i++) if (isDigitCode(v.charCodeAt(i))) n++;
       return n >= 10 && n <= 15;
     }
     case 'ipv4':
@@ -171,6 +176,26 @@ function valid(kind: DetectorKind, v: string): boolean {
 
 function digitsOf(v: string): string {
   return v.replace(/\D/g, '');
+}
+
+const isDigitCode = (c: number) => c >= 48 && c <= 57;
+
+/** luhn() of the digits of `v` (separators skipped), without building the digit string. */
+function luhnOf(v: string): boolean {
+  let n = 0;
+  let sum = 0;
+  for (let i = v.length - 1; i >= 0; i--) {
+    const c = v.charCodeAt(i);
+    if (!isDigitCode(c)) continue;
+    let d = c - 48;
+    if (n % 2 === 1) {
+      d *= 2;
+      if (d > 9) d -= 9;
+    }
+    sum += d;
+    n++;
+  }
+  return n >= 13 && n <= 19 && sum % 10 === 0;
 }
 
 export function luhn(digits: string): boolean {

@@ -8,7 +8,8 @@
 import { PosternError } from '../errors.ts';
 import type { RowField } from '../pg/rows.ts';
 import { ByteSink } from './byte-sink.ts';
-import { mayHold, type MaskCounts, type Strategy, type ValueMasker } from './value-masker.ts';
+import type { Detection } from './detectors.ts';
+import type { MaskCounts, Strategy, ValueMasker } from './value-masker.ts';
 
 // What happens to a column's values, decided once per result (not per value).
 const DETECT = 0; // text (or json): detectors scan it
@@ -91,17 +92,11 @@ export class RowRewriter {
       const end = start + len;
       if (end > raw.byteLength) throw short();
       const op = cols.ops[i] ?? DETECT;
-      let found: Uint8Array | undefined;
+      let found: Detection[] | undefined;
       if (op >= WHOLE) whole++;
-      else if (op === PASS || !values.detecting || !mayHold(raw, start, end)) {
+      else if (op === PASS || (found = values.find(raw, start, end)) === undefined) {
         pos = end;
         continue;
-      } else {
-        found = values.detected(raw.subarray(start, end), counts);
-        if (found === undefined) {
-          pos = end;
-          continue;
-        }
       }
       // This value changes: the bytes before it go out as they came, then its new length + bytes.
       if (!changed) {
@@ -114,8 +109,9 @@ export class RowRewriter {
       const at = sink.reserve(4) - sink.start;
       if (op === DETECT_NUMBER || op === WHOLE_NULL) {
         sink.set32(sink.start + at, -1);
+        if (found) for (const d of found) counts[d.kind] = (counts[d.kind] ?? 0) + 1;
       } else {
-        if (op === DETECT) sink.put(found!, 0, found!.byteLength);
+        if (op === DETECT) values.writeMasked(raw, start, end, found!, sink, counts);
         else if (op === WHOLE) values.wholeInto(raw, start, end, cols.strategies[i]!, sink);
         else this.#wholeJson(raw.subarray(start, end), cols.strategies[i]!, cols, i, values);
         sink.set32(sink.start + at, sink.len - sink.start - at - 4);

@@ -7,11 +7,10 @@
  *             joins and GROUP BY on the masked output still line up, and without the key a token
  *             says nothing about its value.
  */
-import { concatBytes } from '../bytes.ts';
 import { HmacSha256 } from '../crypto/hmac-sync.ts';
 import { utf8 } from '../text.ts';
 import { ByteSink } from './byte-sink.ts';
-import { detect, type DetectorKind } from './detectors.ts';
+import { detect, DETECTORS, type Detection, type DetectorKind } from './detectors.ts';
 
 export const STRATEGIES = ['redact', 'partial', 'token'] as const;
 export type Strategy = (typeof STRATEGIES)[number];
@@ -48,10 +47,9 @@ export class ValueMasker {
   wholeInto(src: Uint8Array, start: number, end: number, strategy: Strategy, sink: ByteSink): void {
     if (strategy === 'redact') sink.put(REDACTED, 0, REDACTED.length);
     else if (strategy === 'token') this.#token(src, start, end, sink);
-    else if (isAscii(src, start, end)) partialAscii(src, start, end, sink);
+    else if (isAscii(src, start, end)) partialAscii(src, start, end, sink, COLUMN);
     else {
-      const value = src.subarray(start, end);
-      const masked = utf8(this.#apply(utf8Decoder.decode(value), strategy, 'column', value));
+      const masked = utf8(partial(utf8Decoder.decode(src.subarray(start, end)), 'column'));
       sink.put(masked, 0, masked.length);
     }
   }
@@ -73,22 +71,49 @@ export class ValueMasker {
 
   /** Detected values inside `value` replaced; undefined when nothing was found. */
   detected(value: Uint8Array, counts?: MaskCounts): Uint8Array | undefined {
-    if (this.#enabled.size === 0 || value.byteLength < 7) return undefined;
-    if (!mayHold(value, 0, value.byteLength)) return undefined;
-    const text = latin1.decode(value);
-    const found = detect(text, this.#enabled);
-    if (found.length === 0) return undefined;
-    const parts: Uint8Array[] = [];
-    let at = 0;
+    const found = this.find(value, 0, value.byteLength);
+    if (!found) return undefined;
+    const sink = this.#scratch;
+    this.writeMasked(value, 0, value.byteLength, found, sink, counts);
+    return sink.take();
+  }
+
+  /** The detections in src[start, end) (offsets from `start`); undefined when there are none. */
+  find(src: Uint8Array, start: number, end: number): Detection[] | undefined {
+    if (this.#enabled.size === 0 || end - start < 7 || !mayHold(src, start, end)) return undefined;
+    const found = detect(latin1.decode(src.subarray(start, end)), this.#enabled);
+    return found.length > 0 ? found : undefined;
+  }
+
+  /** src[start, end) with each detection of find() masked by its detector's strategy, into `sink`. */
+  writeMasked(
+    src: Uint8Array,
+    start: number,
+    end: number,
+    found: Detection[],
+    sink: ByteSink,
+    counts?: MaskCounts,
+  ): void {
+    let at = start;
     for (const d of found) {
-      parts.push(value.subarray(at, d.start));
-      const raw = value.subarray(d.start, d.end);
-      parts.push(utf8(this.#apply(text.slice(d.start, d.end), this.detectors[d.kind]!, d.kind, raw)));
-      at = d.end;
+      const s = start + d.start;
+      const e = start + d.end;
+      sink.put(src, at, s);
+      const strategy = this.detectors[d.kind]!;
+      if (strategy === 'redact') {
+        const r = REDACTED_AS[d.kind];
+        sink.put(r, 0, r.length);
+      } else if (strategy === 'token') this.#token(src, s, e, sink);
+      else if (isAscii(src, s, e)) partialAscii(src, s, e, sink, d.kind === 'email' ? EMAIL : NOT_EMAIL);
+      else {
+        // Only a private key's body can hold non-ASCII bytes: the string path, as before.
+        const masked = utf8(partial(latin1.decode(src.subarray(s, e)), d.kind));
+        sink.put(masked, 0, masked.length);
+      }
+      at = e;
       if (counts) counts[d.kind] = (counts[d.kind] ?? 0) + 1;
     }
-    parts.push(value.subarray(at));
-    return concatBytes(parts);
+    sink.put(src, at, end);
   }
 
   /** The same on a JS string (error fields, notification payloads), via UTF-8 bytes. */
@@ -97,27 +122,13 @@ export class ValueMasker {
     const out = this.detected(bytes, counts);
     return out ? utf8Decoder.decode(out) : text;
   }
-
-  #apply(text: string, strategy: Strategy, kind: string, raw: Uint8Array): string {
-    switch (strategy) {
-      case 'redact':
-        return kind === 'column' ? '[REDACTED]' : `[REDACTED:${kind}]`;
-      case 'token': {
-        const sink = this.#scratch;
-        this.#token(raw, 0, raw.byteLength, sink);
-        return latin1.decode(sink.take());
-      }
-      case 'partial':
-        return partial(text, kind);
-      default: {
-        const unreachable: never = strategy;
-        return unreachable;
-      }
-    }
-  }
 }
 
 const REDACTED = utf8('[REDACTED]');
+const REDACTED_AS = Object.fromEntries(DETECTORS.map((k) => [k, utf8(`[REDACTED:${k}]`)])) as Record<
+  DetectorKind,
+  Uint8Array
+>;
 const HEX_DIGITS = utf8('0123456789abcdef');
 
 /**
@@ -145,13 +156,19 @@ function isAscii(v: Uint8Array, start: number, end: number): boolean {
 
 const isAlnumByte = (c: number) => (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122);
 
+// Which values partialAscii() treats as an email, as partial() does: a column value with an '@'
+// after its first character and no space before it; a detected email; nothing else.
+const COLUMN = 0;
+const EMAIL = 1;
+const NOT_EMAIL = 2;
+
 /** partial() of ASCII src[start, end), appended to `sink`: the same result without strings. */
-function partialAscii(v: Uint8Array, start: number, end: number, sink: ByteSink): void {
+function partialAscii(v: Uint8Array, start: number, end: number, sink: ByteSink, kind: number): void {
   let at = end - 1;
-  while (at >= start && v[at] !== 64) at--;
-  if (at > start) {
+  while (kind !== NOT_EMAIL && at >= start && v[at] !== 64) at--;
+  if (kind !== NOT_EMAIL && at > start) {
     let space = false;
-    for (let i = start; i < at; i++) if (v[i] === 32) space = true;
+    if (kind === COLUMN) for (let i = start; i < at; i++) if (v[i] === 32) space = true;
     if (!space) {
       // An email: first character, ***, the domain.
       const o = sink.reserve(4);
