@@ -33,10 +33,18 @@ export function approvalNotification(edgeUrl: string, approval: ApprovalView): A
   };
 }
 
+/** An error for the log: never the row (its sealed secret) or the body. */
+function errorText(e: unknown): string {
+  // drizzle's DrizzleQueryError message quotes the SQL and its parameters; log the driver's cause.
+  if (e instanceof Error && e.cause !== undefined) {
+    const message = (e.cause as { message?: unknown } | null)?.message;
+    return typeof message === 'string' ? message : 'query failed';
+  }
+  return e instanceof Error ? `${e.name}: ${e.message}` : typeof e;
+}
+
 function warn(msg: string, fields: Record<string, unknown>, e: unknown): void {
-  // The error's name and message only: never the row (its sealed secret) or the body.
-  const error = e instanceof Error ? `${e.name}: ${e.message}` : typeof e;
-  console.warn(JSON.stringify({ msg, ...fields, error }));
+  console.warn(JSON.stringify({ msg, ...fields, error: errorText(e) }));
 }
 
 /**
