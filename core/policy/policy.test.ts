@@ -179,6 +179,19 @@ describe('decision reuse', () => {
     }
   });
 
+  it('denies an action no policy names, and honours action groups a request brings', () => {
+    const p = compile('permit(principal, action in Postern::Action::"sql:select", resource);');
+    expect(p.authorize(select('a')).effect).toBe('allow');
+    const insert = { ...select('a'), action: 'sql:insert' };
+    expect(p.authorize(insert)).toEqual({ effect: 'deny', policies: [] });
+    const grouped = {
+      uid: { type: 'Postern::Action', id: 'sql:insert' },
+      attrs: {},
+      parents: [{ type: 'Postern::Action', id: 'sql:select' }],
+    };
+    expect(p.authorize({ ...insert, entities: [...insert.entities, grouped] }).effect).toBe('allow');
+  });
+
   it('refuses a context Cedar cannot read even when no policy reads it', () => {
     expect(effects('', [select('a', { weight: 1.5 })])).toEqual(['deny']);
   });
