@@ -71,6 +71,8 @@ describe('admin API authentication', () => {
         '/sessions/{id}',
         '/sessions/{id}/events',
         '/sessions/{id}/verify',
+        '/webhooks',
+        '/webhooks/{id}',
       ].sort(),
     );
     expect(Object.keys(doc.paths['/connections/{name}']).sort()).toEqual(['delete', 'get', 'patch']);

@@ -56,13 +56,24 @@ async function addConnection(name: string, timeout: string): Promise<void> {
   await stack.admin.put(`/connections/${name}/policies/rules`, { text: POLICY(timeout) });
 }
 
+/** The fields of API answers these tests read. */
+interface ApiBody {
+  id?: string;
+  status?: string;
+  grantId?: string | null;
+  active?: boolean;
+  approvals?: Array<{ id: string }>;
+  grants?: Array<{ id: string }>;
+  error?: { code: string; message: string };
+}
+
 async function api(who: string, method: string, path: string, body?: unknown) {
   const res = await fetch(`${stack.edgeUrl}/api/v1${path}`, {
     method,
     headers: { Authorization: `Bearer ${tokens[who]}`, 'Content-Type': 'application/json' },
     ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
   });
-  return { status: res.status, body: (await res.json()) as Record<string, any> };
+  return { status: res.status, body: (await res.json()) as ApiBody };
 }
 
 /** psql kept open: lines go in one at a time, output is read as it comes. */
@@ -102,7 +113,7 @@ function session(port: number) {
   };
 }
 
-let hooks: Array<{ headers: Record<string, string | string[] | undefined>; body: string }> = [];
+const hooks: Array<{ headers: Record<string, string | string[] | undefined>; body: string }> = [];
 let receiver: Server;
 let hookSecret = '';
 
@@ -164,11 +175,11 @@ describe('a statement held for approval', () => {
       const self = await api('requester', 'POST', `/approvals/${id}/approve`, {});
       expect(self.status).toBe(403);
       const pending = await api('approver', 'GET', `/approvals?status=pending&connection=held`);
-      expect(pending.body['approvals'].map((a: { id: string }) => a.id)).toContain(id);
+      expect(pending.body.approvals!.map((a) => a.id)).toContain(id);
 
       const ok = await api('approver', 'POST', `/approvals/${id}/approve`, { reason: 'planned' });
       expect(ok.status).toBe(200);
-      expect(ok.body['status']).toBe('approved');
+      expect(ok.body.status).toBe('approved');
       await s.waitFor(() => s.out.stdout.includes('DROP TABLE'), 'the DROP result');
       s.send("SELECT 'after';");
       await s.waitFor(() => s.out.stdout.includes('after'), 'the next statement');
@@ -189,7 +200,7 @@ describe('a statement held for approval', () => {
       s.send('CREATE TABLE approval_denied (id int);');
       const id = await s.requestId();
       const no = await api('approver', 'POST', `/approvals/${id}/deny`, { reason: 'not during the freeze' });
-      expect(no.body['status']).toBe('denied');
+      expect(no.body.status).toBe('denied');
       await s.waitFor(() => s.out.stderr.includes('not during the freeze'), 'the denial');
       expect(s.out.stderr).toMatch(/ERROR:.*denied by demo-approver: not during the freeze/);
       s.send("SELECT 'still here';");
@@ -211,7 +222,7 @@ describe('a statement held for approval', () => {
       await s.waitFor(() => s.out.stdout.includes('still here'), 'the next statement');
       expect(await direct("SELECT to_regclass('approval_timeout') IS NULL")).toBe('t');
       const row = await api('approver', 'GET', `/approvals/${id}`);
-      expect(row.body['status']).toBe('expired');
+      expect(row.body.status).toBe('expired');
     } finally {
       await s.close();
     }
@@ -224,13 +235,13 @@ describe('a statement held for approval', () => {
       const id = await s.requestId();
       expect(s.out.stderr).toContain('needs 2 approvals');
       const first = await api('approver', 'POST', `/approvals/${id}/approve`, {});
-      expect(first.body['status']).toBe('pending');
+      expect(first.body.status).toBe('pending');
       const twice = await api('approver', 'POST', `/approvals/${id}/approve`, {});
       expect(twice.status).toBe(409);
-      expect(twice.body['error'].code).toBe('already_voted');
+      expect(twice.body.error!.code).toBe('already_voted');
       expect(await direct('SELECT count(*) FROM approval_two')).toBe('1'); // still held
       const second = await api('second', 'POST', `/approvals/${id}/approve`, {});
-      expect(second.body['status']).toBe('approved');
+      expect(second.body.status).toBe('approved');
       await s.waitFor(() => s.out.stdout.includes('TRUNCATE TABLE'), 'the TRUNCATE result');
       expect(await direct('SELECT count(*) FROM approval_two')).toBe('0');
     } finally {
@@ -314,22 +325,22 @@ describe('access requests and time-boxed grants', () => {
         reason: 'incident 42',
       });
       expect(req.status).toBe(201);
-      const self = await api('contractor', 'POST', `/approvals/${req.body['id']}/approve`, {});
+      const self = await api('contractor', 'POST', `/approvals/${req.body.id}/approve`, {});
       expect(self.status).toBe(403);
-      const ok = await api('admin', 'POST', `/approvals/${req.body['id']}/approve`, {});
-      expect(ok.body['status']).toBe('approved');
-      expect(ok.body['grantId']).toMatch(/^grt_/);
+      const ok = await api('admin', 'POST', `/approvals/${req.body.id}/approve`, {});
+      expect(ok.body.status).toBe('approved');
+      expect(ok.body.grantId).toMatch(/^grt_/);
 
       const s = session(contractor.port);
       try {
         s.send("SELECT 'inside';");
         await s.waitFor(() => s.out.stdout.includes('inside'), 'a statement under the grant');
         const grants = await api('contractor', 'GET', '/access-grants');
-        expect(grants.body['grants'].map((g: { id: string }) => g.id)).toContain(ok.body['grantId']);
+        expect(grants.body.grants!.map((g) => g.id)).toContain(ok.body.grantId);
         await new Promise((r) => setTimeout(r, 9_000));
         s.send("SELECT 'too late';");
         await s.waitFor(() => /expired/.test(s.out.stderr), 'the session end');
-        expect(s.out.stderr).toContain(`access grant ${ok.body['grantId']} to connection "held" expired`);
+        expect(s.out.stderr).toContain(`access grant ${ok.body.grantId} to connection "held" expired`);
         expect(s.out.stdout).not.toContain('too late');
       } finally {
         await s.close();
@@ -351,15 +362,15 @@ describe('access requests and time-boxed grants', () => {
         duration: '10m',
         reason: 'incident 43',
       });
-      const ok = await api('admin', 'POST', `/approvals/${req.body['id']}/approve`, {});
+      const ok = await api('admin', 'POST', `/approvals/${req.body.id}/approve`, {});
       const s = session(contractor.port);
       try {
         s.send("SELECT 'inside';");
         await s.waitFor(() => s.out.stdout.includes('inside'), 'a statement under the grant');
-        const revoked = await api('admin', 'POST', `/access-grants/${ok.body['grantId']}/revoke`, {
+        const revoked = await api('admin', 'POST', `/access-grants/${ok.body.grantId}/revoke`, {
           reason: 'done',
         });
-        expect(revoked.body['active']).toBe(false);
+        expect(revoked.body.active).toBe(false);
         s.send("SELECT 'after revoke';");
         await s.waitFor(() => /was revoked/.test(s.out.stderr), 'the session end');
         expect(s.out.stdout).not.toContain('after revoke');

@@ -3,6 +3,7 @@
  * password is sealed with the credential keyring (AAD = connection id, so a ciphertext copied to
  * another row does not open), a ref (`env:NAME`, `file:/path`) is resolved by the connector.
  */
+import { deleteWebhooksOfConnection } from './webhooks-repo.ts';
 import { eq } from 'drizzle-orm';
 import { PosternError } from '../../core/errors.ts';
 import { encryptCredential, parseKeyring } from '../../core/crypto/credentials.ts';
@@ -185,4 +186,6 @@ export async function deleteConnection(db: Db, name: string): Promise<void> {
     .returning({ id: connections.id });
   if (rows.length === 0) throw new PosternError('NOT_FOUND', `no connection named "${name}"`);
   await deletePoliciesOfScope(db, rows[0]!.id);
+  // No foreign key (webhooks may be global): a deleted connection's webhooks go with it.
+  await deleteWebhooksOfConnection(db, rows[0]!.id);
 }
