@@ -15,14 +15,24 @@ const K = new Int32Array([
   0xc67178f2,
 ]);
 
+// The message schedule. Its first 16 words are the block being compressed, as big-endian words:
+// callers fill them (from bytes, padding, or an inner digest's words) and call compress(); no
+// byte buffer in between.
 const W = new Int32Array(64);
-// The block being compressed, as 16 big-endian words: callers fill it (from bytes, padding, or an
-// inner digest's words) and call compress(); no byte buffer in between.
-const M = new Int32Array(16);
+const M = W;
+
+/** M[from, to) = 0, by hand: TypedArray#fill costs more than 16 stores. */
+function clear(from: number, to: number): void {
+  for (let i = from; i < to; i++) M[i] = 0;
+}
+
+/** to = from (8 words of state), by hand for the same reason. */
+function copy8(to: Int32Array, from: Int32Array): void {
+  for (let i = 0; i < 8; i++) to[i] = from[i]!;
+}
 
 /** M into state `h` (in place). No allocation: this runs twice per masked value. */
 function compress(h: Int32Array): void {
-  for (let i = 0; i < 16; i++) W[i] = M[i]!;
   for (let i = 16; i < 64; i++) {
     const a = W[i - 15]!;
     const b = W[i - 2]!;
@@ -86,13 +96,13 @@ function absorb(h: Int32Array, prefixBytes: number, data: Uint8Array, start: num
     loadBlock(data, off);
     compress(h);
   }
-  M.fill(0);
+  clear(0, 16);
   const rest = end - off;
   for (let i = 0; i < rest; i++) M[i >> 2] = M[i >> 2]! | (data[off + i]! << (24 - 8 * (i & 3)));
   M[rest >> 2] = M[rest >> 2]! | (0x80 << (24 - 8 * (rest & 3)));
   if (rest >= 56) {
     compress(h);
-    M.fill(0);
+    clear(0, 16);
   }
   putLength(prefixBytes + end - start);
   compress(h);
@@ -153,14 +163,14 @@ export class HmacSha256 {
    */
   digestWords(message: Uint8Array, start: number, end: number): Int32Array {
     const h = this.#mac;
-    h.set(this.#inner);
+    copy8(h, this.#inner);
     absorb(h, 64, message, start, end);
     // The outer hash's only block: the inner digest (32 bytes), padding, length 64 + 32 bytes.
     for (let i = 0; i < 8; i++) M[i] = h[i]!;
     M[8] = 0x80000000 | 0;
-    M.fill(0, 9, 14);
+    clear(9, 14);
     putLength(96);
-    h.set(this.#outer);
+    copy8(h, this.#outer);
     compress(h);
     return h;
   }

@@ -57,6 +57,7 @@ type Pending =
   | { k: 'execute'; portal: string };
 
 const T = (c: string) => c.charCodeAt(0);
+const DATA_ROW = 0x44; // 'D'
 export class ResultMasker {
   readonly counts: MaskCounts = {};
   readonly #pending: Pending[] = [];
@@ -176,6 +177,9 @@ export class ResultMasker {
   /** A target message; returns what the client gets instead (or the same bytes). */
   upstream(f: PgFrame): Uint8Array {
     const head = this.#pending[0];
+    // DataRow first: nearly every message of a result is one, and the switch below calls T()
+    // for each case it passes.
+    if (f.type === DATA_ROW) return this.#dataRow(head, f);
     switch (f.type) {
       case T('1'):
         return this.#done(head, 'parse', f);
