@@ -18,6 +18,7 @@ import {
   type EntityJson,
 } from '@cedar-policy/cedar-wasm/web';
 import { PosternError } from '../errors.ts';
+import { plainValue, PolicyReads } from './policy-reads.ts';
 import { CEDAR_SCHEMA } from './schema.ts';
 
 let initialised = false;
@@ -142,7 +143,8 @@ export class CompiledPolicies {
     // Only what some policy reads goes to Cedar and into the key: a Cedar call costs ~100 µs
     // or more (the request crosses the wasm-bindgen boundary value by value), a lookup ~2 µs.
     const context = this.#reads.context(req.context);
-    const key = this.#memoKey(req, context);
+    const entities = this.#reads.entities(req.entities);
+    const key = this.#memoKey({ ...req, entities }, context);
     const hit = this.#memo.get(key);
     if (hit) return hit;
     const setId = this.#slice(req);
@@ -153,7 +155,7 @@ export class CompiledPolicies {
       action: { type: 'Postern::Action', id: req.action },
       resource: req.resource,
       context: context as never,
-      entities: req.entities,
+      entities,
       preparsedPolicySetId: setId,
     });
     // A request Cedar cannot evaluate is a deny, never an allow (fail closed); not remembered.
@@ -243,91 +245,6 @@ function actionsOf(policy: PolicyJson): Set<string> | undefined {
     ids.add(r['id']);
   }
   return ids;
-}
-
-/**
- * What a policy set can read of a request, from the policies' JSON form (Cedar's EST): which
- * context attributes, and whether anything of the resource beyond its type. Conservative: any
- * use it does not recognise counts as reading everything.
- */
-class PolicyReads {
-  #wholeContext = false;
-  readonly #contextAttrs = new Set<string>();
-  /** Some scope constrains the resource or some condition names it. */
-  #resourceRead = false;
-  /** Entity types named by literals: such a literal may be the resource itself. */
-  readonly #literalTypes = new Set<string>();
-
-  readAll(): void {
-    this.#wholeContext = true;
-    this.#resourceRead = true;
-  }
-
-  add(policy: PolicyJson): void {
-    if (policy.resource.op !== 'All') this.#resourceRead = true;
-    for (const c of policy.conditions) this.#walk(c.body);
-  }
-
-  resourceFree(type: string): boolean {
-    return !this.#resourceRead && !this.#literalTypes.has(type);
-  }
-
-  /**
-   * The context as far as the policies read it. Unread attributes are dropped only when they
-   * are values Cedar always accepts, so that a context Cedar would refuse is still refused.
-   */
-  context(context: Record<string, unknown>): Record<string, unknown> {
-    if (this.#wholeContext) return context;
-    const read: Record<string, unknown> = {};
-    for (const k in context) {
-      const v = context[k];
-      if (this.#contextAttrs.has(k)) read[k] = v;
-      else if (!plainValue(v)) return context;
-    }
-    return read;
-  }
-
-  #walk(value: unknown): void {
-    if (Array.isArray(value)) {
-      for (const v of value) this.#walk(v);
-      return;
-    }
-    if (value === null || typeof value !== 'object') return;
-    for (const [op, arg] of Object.entries(value as Json)) {
-      if (op === 'Var') {
-        if (arg === 'context') this.#wholeContext = true;
-        else if (arg === 'resource') this.#resourceRead = true;
-        else if (arg !== 'principal' && arg !== 'action') this.readAll();
-      } else if (op === 'Slot') {
-        this.readAll();
-      } else if (op === '__entity') {
-        const type = (arg as Json | null)?.['type'];
-        if (typeof type === 'string') this.#literalTypes.add(type);
-        else this.#resourceRead = true;
-      } else if ((op === '.' || op === 'has') && this.#contextAttr(arg)) {
-        continue;
-      } else {
-        this.#walk(arg);
-      }
-    }
-  }
-
-  /** `context.a`, `context has a` and `context has a.b` (attr ["a", "b"]) read attribute a. */
-  #contextAttr(arg: unknown): boolean {
-    const { left, attr } = (arg ?? {}) as Json;
-    const l = left as Json | undefined;
-    if (!l || Object.keys(l).length !== 1 || l['Var'] !== 'context') return false;
-    const name = Array.isArray(attr) ? (attr[0] as unknown) : attr;
-    if (typeof name !== 'string') return false;
-    this.#contextAttrs.add(name);
-    return true;
-  }
-}
-
-/** Values Cedar accepts in any context or entity attribute (no numbers out of range, no nulls). */
-function plainValue(v: unknown): boolean {
-  if (typeof v === 'string' || typeof v === 'boolean' || Number.isSafeInteger(v)) return true;
-  return Array.isArray(v) && v.every((x) => typeof x === 'string');
 }
 
 function sameUid(uid: EntityJson['uid'], ref: EntityRef): boolean {

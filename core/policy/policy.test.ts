@@ -192,8 +192,25 @@ describe('decision reuse', () => {
     expect(p.authorize({ ...insert, entities: [...insert.entities, grouped] }).effect).toBe('allow');
   });
 
-  it('refuses a context Cedar cannot read even when no policy reads it', () => {
+  it('refuses a context or entity Cedar cannot read even when no policy reads it', () => {
     expect(effects('', [select('a', { weight: 1.5 })])).toEqual(['deny']);
+    const bad = select('a');
+    bad.entities = bad.entities.map((e, i) => (i === 0 ? { ...e, attrs: { ...e.attrs, weight: 1.5 } } : e));
+    expect(effects('', [bad])).toEqual(['deny']);
+  });
+
+  it('reads every entity attribute a policy names, however it names it', () => {
+    const ok = policySubject(who(['dev'], { email: 'a@x.io' }), 'orders');
+    const other = policySubject(who(['dev'], { email: 'b@y.io' }), 'orders');
+    const req = (s: typeof ok) => ({ ...select('a'), principal: s.principal, entities: s.entities });
+    for (const rule of [
+      'when { principal.claims.email like "*@x.io" }',
+      'when { principal has claims.email && principal["claims"]["email"] == "a@x.io" }',
+      'when { {p: principal}.p.claims.email == "a@x.io" }',
+    ]) {
+      const p = compile(`permit(principal, action, resource) ${rule};`);
+      expect([p.authorize(req(ok)).effect, p.authorize(req(other)).effect], rule).toEqual(['allow', 'deny']);
+    }
   });
 });
 
