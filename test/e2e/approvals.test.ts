@@ -9,6 +9,7 @@ import { createServer, type Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyWebhookSignature } from '../../core/notify/signature.ts';
 import {
+  CLI,
   clientEnv,
   fetchToken,
   runProgram,
@@ -274,6 +275,65 @@ describe('a statement held for approval', () => {
       await api('approver', 'POST', `/approvals/${other}/deny`, { reason: 'no' });
       await s.waitFor(() => s.out.stderr.includes('denied'), 'the denial');
       expect(await direct("SELECT count(*) FROM pg_attrdef WHERE adrelid = 'shape_b'::regclass")).toBe('0');
+    } finally {
+      await s.close();
+    }
+  });
+
+  it('an approver works from the CLI: approvals list finds it, approve runs it; the chain records it', async () => {
+    await direct('CREATE TABLE IF NOT EXISTS approval_cli (id int)');
+    const cli = (...args: string[]) =>
+      runProgram(process.execPath, [CLI, ...args, '--edge', stack.edgeUrl, '--token', tokens['approver']!]);
+    const s = session(requester.port);
+    try {
+      s.send('DROP TABLE approval_cli;');
+      const id = await s.requestId();
+      const listed = await cli('approvals', 'list', '--connection', 'held', '--json');
+      expect(listed.code).toBe(0);
+      const pending = (JSON.parse(listed.stdout) as { approvals: Array<{ id: string; statement: string }> })
+        .approvals;
+      expect(pending.find((a) => a.id === id)?.statement).toBe('DROP TABLE approval_cli;');
+      const human = await cli('approvals', 'list', '--connection', 'held');
+      expect(human.stdout).toContain(id);
+      const ok = await cli('approvals', 'approve', id, '--reason', 'ticket 7');
+      expect(ok.code).toBe(0);
+      expect(ok.stdout).toContain('approved');
+      await s.waitFor(() => s.out.stdout.includes('DROP TABLE'), 'the DROP result');
+      expect(await direct("SELECT to_regclass('approval_cli') IS NULL")).toBe('t');
+      // A second vote from the CLI is refused with a clear message and exit code 1.
+      const again = await cli('approvals', 'approve', id);
+      expect(again.code).toBe(1);
+      expect(again.stderr).toMatch(/not pending/);
+      const session_ = (await api('approver', 'GET', `/approvals/${id}`)).body as { sessionId?: string };
+      await s.close();
+      // Every step is in the session's hash chain, and the chain verifies.
+      const deadline = Date.now() + 20_000;
+      let kinds: string[] = [];
+      while (Date.now() < deadline) {
+        const events = (await stack.admin.get(`/sessions/${session_.sessionId}/events`)) as {
+          events: Array<{ kind: string; outcome: string | null }>;
+        };
+        kinds = events.events.map((e) => `${e.kind}:${e.outcome ?? ''}`);
+        if (kinds.includes('session_close:')) break;
+        await new Promise((r) => setTimeout(r, 250));
+      }
+      expect(kinds).toEqual(
+        expect.arrayContaining([
+          'statement:approval',
+          'approval_requested:pending',
+          'approval_vote:approve',
+          'approval_decided:approved',
+        ]),
+      );
+      // The session's final hash arrives with its record; verify once it has.
+      let verify = { ok: false, recorded: { head: null as string | null } };
+      while (Date.now() < deadline + 10_000) {
+        verify = await stack.admin.get(`/sessions/${session_.sessionId}/verify`);
+        if (verify.recorded.head) break;
+        await new Promise((r) => setTimeout(r, 250));
+      }
+      expect(verify).toMatchObject({ ok: true });
+      expect(verify.recorded.head).toMatch(/^[0-9a-f]{64}$/);
     } finally {
       await s.close();
     }

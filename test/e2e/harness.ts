@@ -13,7 +13,7 @@ import { stackToken, startStack, type Stack } from '../../cli/dev/stack.ts';
 import { freePort } from '../../cli/dev/free-port.ts';
 
 export const ROOT = resolve(fileURLToPath(import.meta.url), '..', '..', '..');
-const CLI = join(ROOT, 'cli', 'bin', 'postern.mjs');
+export const CLI = join(ROOT, 'cli', 'bin', 'postern.mjs');
 
 /** Extra upstream users so one cluster covers scram-sha-256, md5 and cleartext password auth. */
 export const AUTH_USERS = {
