@@ -27,7 +27,11 @@ interface EmscriptenModule {
   stringToUTF8(s: string, p: number, n: number): void;
   UTF8ToString(p: number): string;
   getValue(p: number, type: 'i32'): number;
+  /** Replaced when the WASM memory grows: read it afresh on every call. */
+  HEAPU8: Uint8Array;
 }
+
+const utf8 = new TextDecoder();
 
 export async function loadPgParser(wasm: WebAssembly.Module): Promise<SqlParser> {
   // The glue sniffs its environment when called: in workerd (nodejs_compat) it sees both
@@ -70,7 +74,11 @@ function parseWith(mod: EmscriptenModule, sql: string): ParseTree {
       const message = msgPtr ? mod.UTF8ToString(msgPtr) : 'syntax error';
       throw new PosternError('INVALID_INPUT', message, { position: cursor });
     }
-    return JSON.parse(mod.UTF8ToString(tree)) as ParseTree;
+    // The tree is ~1-2 KB of JSON even for a short query: find its end with a native indexOf
+    // rather than the glue's byte-by-byte loop (UTF8ToString).
+    const heap = mod.HEAPU8;
+    const end = tree ? heap.indexOf(0, tree) : 0;
+    return JSON.parse(utf8.decode(heap.subarray(tree, end < 0 ? heap.length : end))) as ParseTree;
   } finally {
     mod._free(queryPtr);
     if (result) mod._wasm_free_parse_result(result);
