@@ -165,7 +165,7 @@ export class SessionApprovals {
       code: '00000',
       message: `Postern is holding this statement until it is approved (request ${id})`,
       detail: `${a.action} on "${a.resource}" needs ${a.minApprovals} approval${a.minApprovals > 1 ? 's' : ''} from group "${a.group}"; the request times out in ${minutes > 0 ? `${minutes} min` : `${Math.round((expiresAt - now.getTime()) / 1000)} s`} (${row.expiresAt.toISOString()}).`,
-      hint: `An approver runs: postern approvals approve ${id} --edge ${edge}`,
+      hint: `An approver runs, with their own token (--token, or --issuer/--client-id/--client-secret): postern approvals approve ${id} --edge ${edge}`,
     });
     await alarmNoLaterThan(this.ctx.storage, expiresAt);
     if (this.notify) {

@@ -141,7 +141,9 @@ export function createApprovalsApi(): Hono<UserEnv> {
       if (!pre.ok) {
         if (pre.refusal === 'expired' && row.kind === 'access')
           await decideApprovalRequest(db, row.id, 'expired');
-        return refusal(refusalStatus[pre.refusal], pre.refusal, pre.message);
+        const group: Record<string, string> =
+          pre.refusal === 'not_an_approver' ? { group: row.approverGroup } : {};
+        return refusal(refusalStatus[pre.refusal], pre.refusal, pre.message, group);
       }
       let status = pre.status;
       if (row.kind === 'statement') {

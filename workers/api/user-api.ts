@@ -43,6 +43,11 @@ export async function withDb<T>(c: Context<UserEnv>, fn: (db: Db) => Promise<T>)
 }
 
 /** Approval refusals carry their own codes (docs/approvals.md), so scripts can tell them apart. */
-export function refusal(status: 403 | 409, code: string, message: string): Response {
-  return Response.json({ error: { code, message } }, { status });
+export function refusal(
+  status: 403 | 409,
+  code: string,
+  message: string,
+  extra: Record<string, string> = {},
+): Response {
+  return Response.json({ error: { code, message, ...extra } }, { status });
 }
