@@ -19,8 +19,6 @@ import {
   backendKeyData,
   errorResponse,
   noticeResponse,
-  parseBackendKeyData,
-  parseErrorFields,
   query,
   readyForQuery,
   startupMessage,
@@ -31,6 +29,7 @@ import { clientErrorFor, type CloseReason } from './close-reason.ts';
 import type { CancelKey, ErrorFields, PgSessionConfig, PgSessionIO } from './types.ts';
 import { PreflightRows, type PreflightStep } from './preflight.ts';
 import { StatementFlow } from './statement-flow.ts';
+import { startupStep } from './startup-frames.ts';
 import { UpstreamAuthenticator } from './upstream-auth.ts';
 import {
   CLIENT_TYPES,
@@ -38,14 +37,8 @@ import {
   joinOutput,
   messageOf,
   T_AUTH,
-  T_ERROR,
   T_EXECUTE,
-  T_KEY,
-  T_NEGOTIATE,
-  T_NOTICE,
-  T_PARAM,
   T_QUERY,
-  T_READY,
   T_TERMINATE,
 } from './frames.ts';
 
@@ -323,39 +316,26 @@ export class PgSession {
 
   #upstreamStartupFrame(frame: PgFrame): void {
     if (this.#preflight) return this.#preflightFrame(frame);
-    switch (frame.type) {
-      case T_PARAM:
-        this.#paramStatus.push(frame.raw.slice());
+    const step = startupStep(frame, this.#authenticated);
+    switch (step.kind) {
+      case 'param':
+        this.#paramStatus.push(step.raw);
         return;
-      case T_KEY:
-        this.#upstreamKey = parseBackendKeyData(frame.body);
+      case 'key':
+        this.#upstreamKey = step.key;
         return;
-      case T_NOTICE:
-      case T_NEGOTIATE:
+      case 'ignore':
         return;
-      case T_ERROR: {
-        const fields = parseErrorFields(frame.body);
-        const detail = `${fields['C'] ?? '?'} ${fields['M'] ?? ''}`.trim();
-        // 28xxx = invalid authorization; anything else during startup (e.g. unknown database) is
-        // still the connection's configuration, which the client cannot fix either.
-        return this.#fail({ kind: this.#authenticated ? 'upstream-protocol' : 'upstream-auth', detail });
-      }
-      case T_READY:
-        if (!this.#authenticated) {
-          return this.#fail({ kind: 'upstream-protocol', detail: 'ReadyForQuery before AuthenticationOk' });
-        }
+      case 'fail':
+        return this.#fail(step.reason);
+      case 'ready':
         if (this.config.preflight) {
           // Read what the gateway itself needs from the target before the client may start.
           this.#preflight = new PreflightRows();
           this.io.toUpstream(query(this.config.preflight.sql));
           return;
         }
-        return this.#becomeReady(frame.body[0] ?? 0x49);
-      default:
-        return this.#fail({
-          kind: 'upstream-protocol',
-          detail: `unexpected message type 0x${frame.type.toString(16)} during startup`,
-        });
+        return this.#becomeReady(step.status);
     }
   }
 
