@@ -59,23 +59,70 @@ const TOKENS = group(['private_key', 'jwt', 'cloud_key']);
 const TOKEN_HINT =
   /-----BEGIN|eyJ|AKIA|ASIA|AGPA|AIDA|AROA|ANPA|ANVA|AIPA|AIza|gh[pousr]_|github_pat_|xox[abprs]-|k_live_/;
 
+// What a value holds that some detector needs, as bits (see hints()).
+export const HINT_DIGITS = 1; // 7+ digits: card, SSN, phone, IBAN, IPv4
+export const HINT_COLONS = 2; // 2+ colons: IPv6
+export const HINT_AT = 4; // '@': email
+export const HINT_TOKEN = 8; // the first two bytes of a TOKEN_HINT prefix: keys, JWTs
+
+/**
+ * The hints of src[start, end), from its bytes in one pass. HINT_TOKEN is a superset (any byte
+ * pair a TOKEN_HINT match starts with: '--', 'ey', 'A' + K/S/G/I/R/N, 'gh', 'gi', 'xo', 'k_'), so
+ * TOKEN_HINT still decides; 0 means no detector can match, and the value is not decoded at all.
+ */
+export function hints(src: Uint8Array, start: number, end: number): number {
+  let digits = 0;
+  let colons = 0;
+  let h = 0;
+  for (let i = start; i < end; i++) {
+    const c = src[i]!;
+    if (c >= 48 && c <= 57) digits++;
+    else if (c === 58) colons++;
+    else if (c === 64) h |= HINT_AT;
+    else if (c === 45 || c === 101 || c === 65 || c === 103 || c === 120 || c === 107) {
+      const n = i + 1 < end ? src[i + 1]! : 0;
+      if (
+        (c === 45 && n === 45) ||
+        (c === 101 && n === 121) ||
+        (c === 65 && (n === 75 || n === 83 || n === 71 || n === 73 || n === 82 || n === 78)) ||
+        (c === 103 && (n === 104 || n === 105)) ||
+        (c === 120 && n === 111) ||
+        (c === 107 && n === 95)
+      )
+        h |= HINT_TOKEN;
+    }
+  }
+  if (digits >= 7) h |= HINT_DIGITS;
+  if (colons >= 2) h |= HINT_COLONS;
+  // Every key or token shape is 15+ bytes long.
+  if (end - start < 15) h &= ~HINT_TOKEN;
+  return h;
+}
+
 /** Every validated detection in `text` (a byte string), left to right, non-overlapping. */
 export function detect(text: string, enabled: ReadonlySet<DetectorKind>): Detection[] {
   if (text.length < 7) return []; // shorter than the shortest detectable value (1.2.3.4)
   let digits = 0;
   let colons = 0;
-  let at = false;
+  let h = HINT_TOKEN; // TOKEN_HINT decides
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
     if (c >= 48 && c <= 57) digits++;
     else if (c === 58) colons++;
-    else if (c === 64) at = true;
+    else if (c === 64) h |= HINT_AT;
   }
+  if (digits >= 7) h |= HINT_DIGITS;
+  if (colons >= 2) h |= HINT_COLONS;
+  return detectHinted(text, enabled, h);
+}
+
+/** detect() with the hints of `text` already known (from hints() on its bytes). */
+export function detectHinted(text: string, enabled: ReadonlySet<DetectorKind>, h: number): Detection[] {
   const found: Detection[] = [];
-  if (TOKEN_HINT.test(text)) scan(text, TOKENS, enabled, found);
-  if (at && enabled.has('email')) emails(text, found);
-  if (digits >= 7) scan(text, NUMERIC, enabled, found);
-  if (colons >= 2) scan(text, IPV6, enabled, found);
+  if (h & HINT_TOKEN && TOKEN_HINT.test(text)) scan(text, TOKENS, enabled, found);
+  if (h & HINT_AT && enabled.has('email')) emails(text, found);
+  if (h & HINT_DIGITS) scan(text, NUMERIC, enabled, found);
+  if (h & HINT_COLONS) scan(text, IPV6, enabled, found);
   if (found.length < 2) return found;
   // Earliest first; a detection inside an earlier one (a phone inside a JWT) is dropped.
   found.sort((a, b) => a.start - b.start || b.end - a.end);

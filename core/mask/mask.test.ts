@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { HmacSha256 } from '../crypto/hmac-sync.ts';
-import { DETECTORS, detect, ibanValid, luhn, type DetectorKind } from './detectors.ts';
+import { DETECTORS, detect, detectHinted, hints, ibanValid, luhn, type DetectorKind } from './detectors.ts';
 import { ValueMasker, type Strategy } from './value-masker.ts';
 
 const ALL = new Set(DETECTORS);
@@ -127,6 +127,37 @@ describe('masking never emits a detected value (property)', () => {
         masker.detected(bytes);
       }),
       { numRuns: 500 },
+    );
+  });
+});
+
+describe('byte hints', () => {
+  const piece = fc.oneof(
+    fc.constantFrom(
+      'ada@example.com',
+      '4111 1111 1111 1111',
+      '912-34-5678',
+      '+1-202-555-0147',
+      'GB82 WEST 1234 5698 7654 32',
+      '192.168.1.1',
+      'fe80::1',
+      'AKIAIOSFODNN7EXAMPLE',
+      'ghp_abcdefghijklmnopqrstuvwxyz0123456789',
+      'xoxb-1234567890',
+      JWT,
+      '-----BEGIN PRIVATE KEY-----\nAB\n-----END PRIVATE KEY-----',
+    ),
+    fc.string({ maxLength: 10 }),
+  );
+  it('skip only values in which detect() finds nothing', () => {
+    fc.assert(
+      fc.property(fc.array(piece, { maxLength: 4 }), fc.uint8Array({ maxLength: 20 }), (parts, noise) => {
+        const bytes = new Uint8Array([...enc(parts.join(' ')), ...noise]);
+        const text = new TextDecoder('latin1').decode(bytes);
+        const h = hints(bytes, 0, bytes.length);
+        expect(h === 0 ? [] : detectHinted(text, ALL, h)).toEqual(detect(text, ALL));
+      }),
+      { numRuns: 1000 },
     );
   });
 });

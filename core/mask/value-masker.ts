@@ -10,7 +10,7 @@
 import { HmacSha256 } from '../crypto/hmac-sync.ts';
 import { utf8 } from '../text.ts';
 import { ByteSink } from './byte-sink.ts';
-import { detect, DETECTORS, type Detection, type DetectorKind } from './detectors.ts';
+import { detectHinted, DETECTORS, hints, type Detection, type DetectorKind } from './detectors.ts';
 
 export const STRATEGIES = ['redact', 'partial', 'token'] as const;
 export type Strategy = (typeof STRATEGIES)[number];
@@ -80,8 +80,10 @@ export class ValueMasker {
 
   /** The detections in src[start, end) (offsets from `start`); undefined when there are none. */
   find(src: Uint8Array, start: number, end: number): Detection[] | undefined {
-    if (this.#enabled.size === 0 || end - start < 7 || !mayHold(src, start, end)) return undefined;
-    const found = detect(latin1.decode(src.subarray(start, end)), this.#enabled);
+    if (this.#enabled.size === 0 || end - start < 7) return undefined;
+    const h = hints(src, start, end);
+    if (h === 0) return undefined; // most values: nothing any detector needs
+    const found = detectHinted(latin1.decode(src.subarray(start, end)), this.#enabled, h);
     return found.length > 0 ? found : undefined;
   }
 
@@ -130,24 +132,6 @@ const REDACTED_AS = Object.fromEntries(DETECTORS.map((k) => [k, utf8(`[REDACTED:
   Uint8Array
 >;
 const HEX_DIGITS = utf8('0123456789abcdef');
-
-/**
- * Whether a value could hold anything a detector finds, from its bytes alone: 7+ digits (cards,
- * SSNs, phones, IBANs, IPv4), an '@' (email), 2+ colons (IPv6), or 15+ bytes (keys, tokens).
- * Short names and cities are ruled out without being decoded.
- */
-export function mayHold(v: Uint8Array, start: number, end: number): boolean {
-  if (end - start >= 15) return true;
-  let digits = 0;
-  let colons = 0;
-  for (let i = start; i < end; i++) {
-    const c = v[i]!;
-    if (c >= 48 && c <= 57) digits++;
-    else if (c === 58) colons++;
-    else if (c === 64) return true;
-  }
-  return digits >= 7 || colons >= 2;
-}
 
 function isAscii(v: Uint8Array, start: number, end: number): boolean {
   for (let i = start; i < end; i++) if (v[i]! > 127) return false;
