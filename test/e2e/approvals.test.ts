@@ -12,6 +12,7 @@ import {
   CLI,
   clientEnv,
   fetchToken,
+  pgClient,
   runProgram,
   startConnect,
   startTestStack,
@@ -334,6 +335,77 @@ describe('a statement held for approval', () => {
       }
       expect(verify).toMatchObject({ ok: true });
       expect(verify.recorded.head).toMatch(/^[0-9a-f]{64}$/);
+    } finally {
+      await s.close();
+    }
+  });
+
+  it('holds and releases an extended-protocol statement (node-postgres Parse/Bind/Execute)', async () => {
+    const c = await pgClient(requester.port);
+    try {
+      const running = c.query('CREATE TABLE approval_ext (id int)');
+      let id: string | undefined;
+      const deadline = Date.now() + 20_000;
+      while (!id && Date.now() < deadline) {
+        const pending = await api('approver', 'GET', '/approvals?status=pending&connection=held');
+        id = pending.body.approvals!.find(
+          (a) => (a as { statement?: string }).statement === 'CREATE TABLE approval_ext (id int)',
+        )?.id;
+        if (!id) await new Promise((r) => setTimeout(r, 100));
+      }
+      expect(id).toBeDefined();
+      expect(await direct("SELECT to_regclass('approval_ext') IS NULL")).toBe('t');
+      await api('approver', 'POST', `/approvals/${id}/approve`, {});
+      await expect(running).resolves.toMatchObject({ command: 'CREATE' });
+      expect(await direct("SELECT to_regclass('approval_ext') IS NOT NULL")).toBe('t');
+      await expect(c.query('SELECT 1 AS n')).resolves.toMatchObject({ rows: [{ n: 1 }] });
+    } finally {
+      await c.end();
+    }
+  });
+
+  it('refuses bad requests with messages that name the field', async () => {
+    const bad = await api('contractor', 'POST', '/access-requests', {
+      connection: 'held',
+      duration: '2 weeks',
+      reason: 'x',
+    });
+    expect(bad.status).toBe(400);
+    expect(bad.body.error!.message).toMatch(/duration/);
+    const long = await api('contractor', 'POST', '/access-requests', {
+      connection: 'held',
+      duration: '30d',
+      reason: 'x',
+    });
+    expect(long.status).toBe(400);
+    const action = await api('contractor', 'POST', '/access-requests', {
+      connection: 'held',
+      duration: '1h',
+      reason: 'x',
+      action: 'sql:admin',
+    });
+    expect(action.status).toBe(400);
+    const unknown = await api('contractor', 'POST', '/access-requests', {
+      connection: 'nope',
+      duration: '1h',
+      reason: 'x',
+    });
+    expect(unknown.status).toBe(404);
+    const noToken = await fetch(`${stack.edgeUrl}/api/v1/approvals`);
+    expect(noToken.status).toBe(401);
+    const missing = await api('approver', 'POST', '/approvals/apr_nope/approve', {});
+    expect(missing.status).toBe(404);
+    // Someone outside the approver group cannot even see a request.
+    const s = session(requester.port);
+    try {
+      s.send('CREATE TABLE approval_hidden (id int);');
+      const id = await s.requestId();
+      expect((await api('contractor', 'GET', `/approvals/${id}`)).status).toBe(404);
+      expect((await api('contractor', 'POST', `/approvals/${id}/approve`, {})).status).toBe(404);
+      const denyWithout = await api('approver', 'POST', `/approvals/${id}/deny`, {});
+      expect(denyWithout.status).toBe(400); // a denial needs a reason
+      await api('approver', 'POST', `/approvals/${id}/deny`, { reason: 'cleanup' });
+      await s.waitFor(() => s.out.stderr.includes('cleanup'), 'the denial');
     } finally {
       await s.close();
     }
