@@ -119,16 +119,29 @@ export function detect(text: string, enabled: ReadonlySet<DetectorKind>): Detect
 /** detect() with the hints of `text` already known (from hints() on its bytes). */
 export function detectHinted(text: string, enabled: ReadonlySet<DetectorKind>, h: number): Detection[] {
   const found: Detection[] = [];
+  if (text.length < 7) return found;
   if (h & HINT_TOKEN && TOKEN_HINT.test(text)) scan(text, TOKENS, enabled, found);
   if (h & HINT_AT && enabled.has('email')) emails(text, found);
   if (h & HINT_DIGITS) scan(text, NUMERIC, enabled, found);
   if (h & HINT_COLONS) scan(text, IPV6, enabled, found);
   if (found.length < 2) return found;
-  // Earliest first; a detection inside an earlier one (a phone inside a JWT) is dropped.
-  found.sort((a, b) => a.start - b.start || b.end - a.end);
-  const out: Detection[] = [];
-  for (const d of found) if (out.length === 0 || d.start >= out[out.length - 1]!.end) out.push(d);
-  return out;
+  // Earliest first (the longer of two that start together); then a detection inside an earlier
+  // one (a phone inside a JWT) is dropped. In place: a value holds a handful at most, and an
+  // insertion sort with no comparator call costs a third of Array#sort here.
+  for (let a = 1; a < found.length; a++) {
+    const d = found[a]!;
+    let b = a - 1;
+    for (; b >= 0; b--) {
+      const e = found[b]!;
+      if (e.start < d.start || (e.start === d.start && e.end >= d.end)) break;
+      found[b + 1] = e;
+    }
+    found[b + 1] = d;
+  }
+  let n = 0;
+  for (const d of found) if (n === 0 || d.start >= found[n - 1]!.end) found[n++] = d;
+  found.length = n;
+  return found;
 }
 
 function scan(
