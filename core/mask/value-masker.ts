@@ -24,12 +24,15 @@ const ALNUM = /[\p{L}\p{N}]/u;
 export class ValueMasker {
   readonly #enabled: ReadonlySet<DetectorKind>;
   readonly #scratch = new ByteSink();
+  // Per-kind lookups in a Map: a plain object indexed by varying keys goes megamorphic.
+  readonly #strategies: ReadonlyMap<DetectorKind, Strategy>;
 
   constructor(
     private readonly detectors: Partial<Record<DetectorKind, Strategy>>,
     private readonly hmac: HmacSha256,
   ) {
     this.#enabled = new Set(Object.keys(detectors) as DetectorKind[]);
+    this.#strategies = new Map(Object.entries(detectors) as Array<[DetectorKind, Strategy]>);
   }
 
   get detecting(): boolean {
@@ -101,9 +104,9 @@ export class ValueMasker {
       const s = start + d.start;
       const e = start + d.end;
       sink.put(src, at, s);
-      const strategy = this.detectors[d.kind]!;
+      const strategy = this.#strategies.get(d.kind);
       if (strategy === 'redact') {
-        const r = REDACTED_AS[d.kind];
+        const r = REDACTED_AS.get(d.kind)!;
         sink.put(r, 0, r.length);
       } else if (strategy === 'token') this.#token(src, s, e, sink);
       else if (isAscii(src, s, e)) partialAscii(src, s, e, sink, d.kind === 'email' ? EMAIL : NOT_EMAIL);
@@ -127,10 +130,7 @@ export class ValueMasker {
 }
 
 const REDACTED = utf8('[REDACTED]');
-const REDACTED_AS = Object.fromEntries(DETECTORS.map((k) => [k, utf8(`[REDACTED:${k}]`)])) as Record<
-  DetectorKind,
-  Uint8Array
->;
+const REDACTED_AS = new Map(DETECTORS.map((k) => [k, utf8(`[REDACTED:${k}]`)]));
 const HEX_DIGITS = utf8('0123456789abcdef');
 
 function isAscii(v: Uint8Array, start: number, end: number): boolean {
