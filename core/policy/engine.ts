@@ -81,7 +81,12 @@ function problem(text: string, e: DetailedError): PolicyProblem {
   return { message: `${e.message}${help}`, line: before.length, column: (before.at(-1)?.length ?? 0) + 1 };
 }
 
-const MAX_MEMO = 2048;
+/**
+ * Decisions by everything they can depend on (see `#memoKey`), for every policy set and session
+ * of the isolate: one bound for all (a key is ~0.5-1 KB, so 4096 keys stay within a few MB).
+ */
+const memo = new Map<string, Decision>();
+const MAX_MEMO = 4096;
 const MAX_SLICES = 32;
 const NO_POLICIES: string[] = [];
 Object.freeze(NO_POLICIES);
@@ -92,8 +97,6 @@ export class CompiledPolicies {
   readonly #setId: string;
   readonly #approvals = new Map<string, ApprovalRequirement>();
   readonly #reads = new PolicyReads();
-  /** Decisions by everything they can depend on (see `#memoKey`), shared by the isolate's sessions. */
-  readonly #memo = new Map<string, Decision>();
   readonly #texts: Record<string, string> = {};
   /** Per policy, the actions its scope names (undefined: any action). */
   readonly #scopes = new Map<string, Set<string> | undefined>();
@@ -145,7 +148,7 @@ export class CompiledPolicies {
     const context = this.#reads.context(req.context);
     const entities = this.#reads.entities(req.entities);
     const key = this.#memoKey({ ...req, entities }, context);
-    const hit = this.#memo.get(key);
+    const hit = memo.get(key);
     if (hit) return hit;
     const setId = this.#slice(req);
     // No policy names the action: nothing can permit it (Cedar's default deny, without the call).
@@ -164,8 +167,8 @@ export class CompiledPolicies {
     const { decision, diagnostics } = answer.response;
     Object.freeze(diagnostics.reason);
     const d = Object.freeze(this.#decision(decision, diagnostics.reason));
-    if (this.#memo.size >= MAX_MEMO) this.#memo.delete(this.#memo.keys().next().value!);
-    this.#memo.set(key, d);
+    if (memo.size >= MAX_MEMO) memo.delete(memo.keys().next().value!);
+    memo.set(key, d);
     return d;
   }
 
@@ -204,7 +207,8 @@ export class CompiledPolicies {
   }
 
   /**
-   * The key names the principal, action, context (as read) and every entity, so equal keys are
+   * The key names the policy set (by content hash: equal ids, equal policies), the principal,
+   * action, context (as read) and every entity (as read), so equal keys are
    * equal Cedar inputs as far as any policy can tell. The resource's id and its own entity are
    * left out only when no policy can see them (`PolicyReads.resourceFree`), the entity is plain
    * data whose parents are listed entities, and no other entity mentions the resource's type (as
@@ -212,7 +216,7 @@ export class CompiledPolicies {
    */
   #memoKey(req: AuthzRequest, context: Record<string, unknown>): string {
     const { resource, entities } = req;
-    const head = `${JSON.stringify(req.principal)}\u0000${JSON.stringify(req.action)}\u0000${JSON.stringify(context)}`;
+    const head = `${this.#setId}\u0000${JSON.stringify(req.principal)}\u0000${JSON.stringify(req.action)}\u0000${JSON.stringify(context)}`;
     // (A resource of the principal's type might be the principal, whose attributes policies read.)
     if (this.#reads.resourceFree(resource.type) && resource.type !== req.principal.type) {
       const own = entities.filter((e) => sameUid(e.uid, resource));
