@@ -62,7 +62,8 @@ export class ResultMasker {
   readonly counts: MaskCounts = {};
   readonly #pending: Pending[] = [];
   readonly #statements = new Map<string, Prepared>();
-  readonly #portals = new Map<string, Prepared & { formats: number[] }>();
+  // `columns`: what #resultColumns worked out for the portal's rows, kept for the next row.
+  readonly #portals = new Map<string, Prepared & { formats: number[]; columns?: Columns }>();
   readonly #plans = new WeakMap<object, Array<ResultPlan | undefined>>();
   readonly #cursors = new Map<string, ResultPlan | undefined>();
   readonly #sqlPrepared = new Map<string, ResultPlan | undefined>();
@@ -201,8 +202,16 @@ export class ResultMasker {
             fields.map((x) => x.format),
           );
         } else if (head?.k === 'describe') {
-          const target = head.target === 'S' ? this.#statements.get(head.name) : this.#portals.get(head.name);
-          if (target) target.fields = fields;
+          if (head.target === 'S') {
+            const stmt = this.#statements.get(head.name);
+            if (stmt) stmt.fields = fields;
+          } else {
+            const portal = this.#portals.get(head.name);
+            if (portal) {
+              portal.fields = fields;
+              portal.columns = undefined; // worked out again with the fields
+            }
+          }
           this.#pending.shift();
         } else throw desync('RowDescription');
         return f.raw;
@@ -275,12 +284,16 @@ export class ResultMasker {
     if (head?.k === 'execute') {
       const portal = this.#portals.get(head.portal);
       if (!portal) return undefined;
+      if (portal.columns) return portal.columns;
       if (!portal.fields) {
         // Never described: positions of masked targets are still known when there is no `*`.
         const t = portal.plan?.targets ?? [];
-        return { strategies: t.map((x) => (x === 'star' ? 'redact' : x)), formats: portal.formats };
+        return (portal.columns = {
+          strategies: t.map((x) => (x === 'star' ? 'redact' : x)),
+          formats: portal.formats,
+        });
       }
-      return this.#columns(portal.plan, portal.fields, portal.formats);
+      return (portal.columns = this.#columns(portal.plan, portal.fields, portal.formats));
     }
     return undefined;
   }
