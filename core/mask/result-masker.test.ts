@@ -16,7 +16,7 @@ const i16 = (n: number) => new Uint8Array([(n >> 8) & 0xff, n & 0xff]);
 const MASKED: MaskedColumns = new Map([['customers', new Map([['email', 'redact' as const]])]]);
 
 function rowDescription(names: string[]): Uint8Array {
-  const parts = [i16(names.length)];
+  const parts: Uint8Array[] = [i16(names.length)];
   for (const n of names) {
     parts.push(cstring(n), new Uint8Array(6), new Uint8Array([0, 0, 0, 25]), new Uint8Array(8));
   }
