@@ -159,25 +159,25 @@ function uniqueRows(freeText: boolean): { batch: Uint8Array; rows: number; vary:
     base += row.byteLength;
   }
   const batch = concatBytes(parts);
+  const put = (offsets: number[], digits: string) => {
+    for (let k = 0; k < offsets.length; k++) batch[offsets[k]!] = digits.charCodeAt(k % digits.length);
+  };
   const vary = (b: number): Uint8Array => {
-    slots.forEach((s, i) => {
+    for (let i = 0; i < slots.length; i++) {
+      const s = slots[i]!;
       const r = String(b * slots.length + i)
         .padStart(7, '0')
         .slice(-7);
-      const put = (offsets: number[], digits: string) =>
-        offsets.forEach((o, k) => (batch[o] = digits.charCodeAt(k % digits.length)));
       put(s.email, r);
       put(s.phone, r);
       put(s.ssn, r);
       // The card: its first digits kept, 7 from r, then a fresh Luhn check digit.
       const len = s.card.length / (freeText ? 2 : 1);
-      const old = s.card
-        .slice(0, len)
-        .map((o) => String.fromCharCode(batch[o]!))
-        .join('');
-      const body = old.slice(0, len - 8) + r;
+      let body = '';
+      for (let k = 0; k < len - 8; k++) body += String.fromCharCode(batch[s.card[k]!]!);
+      body += r;
       put(s.card, body + luhnCheckDigit(body));
-    });
+    }
     return batch;
   };
   return { batch, rows: slots.length, vary };
