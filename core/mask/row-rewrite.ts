@@ -68,7 +68,10 @@ export function columnOps(
 const enc = new TextEncoder();
 const dec = new TextDecoder();
 
-/** Masks DataRows through one reused buffer (one per session: rows are rewritten one at a time). */
+/**
+ * Masks DataRows into the session's ByteSink: each masked row is a view that later rows never
+ * overwrite, so callers may queue it (statement-flow holds output while it waits) or send it as is.
+ */
 export class RowRewriter {
   readonly #sink = new ByteSink();
 
