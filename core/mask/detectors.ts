@@ -75,28 +75,40 @@ export function hints(src: Uint8Array, start: number, end: number): number {
   let colons = 0;
   let h = 0;
   for (let i = start; i < end; i++) {
-    const c = src[i]!;
-    if (c >= 48 && c <= 57) digits++;
-    else if (c === 58) colons++;
-    else if (c === 64) h |= HINT_AT;
-    else if (c === 45 || c === 101 || c === 65 || c === 103 || c === 120 || c === 107) {
-      const n = i + 1 < end ? src[i + 1]! : 0;
-      if (
-        (c === 45 && n === 45) ||
-        (c === 101 && n === 121) ||
-        (c === 65 && (n === 75 || n === 83 || n === 71 || n === 73 || n === 82 || n === 78)) ||
-        (c === 103 && (n === 104 || n === 105)) ||
-        (c === 120 && n === 111) ||
-        (c === 107 && n === 95)
-      )
-        h |= HINT_TOKEN;
-    }
+    // One table load per byte: most bytes (letters, spaces) are no hint at all.
+    const k = BYTE_HINT[src[i]!]!;
+    if (k === 0) continue;
+    if (k === DIGIT) digits++;
+    else if (k === COLON) colons++;
+    else if (k === AT) h |= HINT_AT;
+    else if (i + 1 < end && tokenPair(src[i]!, src[i + 1]!)) h |= HINT_TOKEN;
   }
   if (digits >= 7) h |= HINT_DIGITS;
   if (colons >= 2) h |= HINT_COLONS;
   // Every key or token shape is 15+ bytes long.
   if (end - start < 15) h &= ~HINT_TOKEN;
   return h;
+}
+
+const DIGIT = 1;
+const COLON = 2;
+const AT = 3;
+const TOKEN_FIRST = 4;
+const BYTE_HINT = new Uint8Array(256);
+for (let c = 48; c <= 57; c++) BYTE_HINT[c] = DIGIT;
+BYTE_HINT[58] = COLON;
+BYTE_HINT[64] = AT;
+for (const c of '-eAgxk') BYTE_HINT[c.charCodeAt(0)] = TOKEN_FIRST;
+
+function tokenPair(c: number, n: number): boolean {
+  return (
+    (c === 45 && n === 45) || // --
+    (c === 101 && n === 121) || // ey
+    (c === 65 && (n === 75 || n === 83 || n === 71 || n === 73 || n === 82 || n === 78)) || // AK AS AG AI AR AN
+    (c === 103 && (n === 104 || n === 105)) || // gh gi
+    (c === 120 && n === 111) || // xo
+    (c === 107 && n === 95) // k_
+  );
 }
 
 /** Every validated detection in `text` (a byte string), left to right, non-overlapping. */
