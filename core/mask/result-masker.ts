@@ -32,7 +32,7 @@ import {
 } from './lineage.ts';
 import type { MaskCounts, Strategy, ValueMasker } from './value-masker.ts';
 import { columnOps, RowRewriter, type ColumnOps } from './row-rewrite.ts';
-import { hideKeyValues, joinTabs, splitTabs, typedCopyData } from './wire-helpers.ts';
+import { hideKeyValues } from './wire-helpers.ts';
 
 type Stmt = Record<string, unknown>;
 
@@ -314,20 +314,7 @@ export class ResultMasker {
 
   #copyData(head: Pending | undefined, f: PgFrame): Uint8Array {
     const cols = this.#resultColumns(head);
-    const line = f.body;
-    const fields = splitTabs(line);
-    let changed = false;
-    const out = fields.map((field, i) => {
-      const strategy = cols?.strategies[i] ?? null;
-      if (field.byteLength === 2 && field[0] === 0x5c && field[1] === 0x4e) return field; // \N
-      const m = strategy
-        ? this.values.whole(field, strategy)
-        : (this.values.detected(field, this.counts) ?? field);
-      if (m !== field) changed = true;
-      return m;
-    });
-    if (!changed) return f.raw;
-    return typedCopyData(joinTabs(out));
+    return this.#rows.rewriteCopy(f.raw, cols?.strategies, this.values, this.counts);
   }
 
   #fields(type: 'E' | 'N', f: PgFrame): Uint8Array {

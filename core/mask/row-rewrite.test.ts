@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { HmacSha256 } from '../crypto/hmac-sync.ts';
+import { typedMessage } from '../pg/messages.ts';
 import { dataRow, parseDataRow } from '../pg/rows.ts';
 import { columnOps, RowRewriter } from './row-rewrite.ts';
 import { ValueMasker, type MaskCounts } from './value-masker.ts';
@@ -79,5 +80,23 @@ describe('RowRewriter', () => {
     const cut = row.slice(0, row.byteLength - 1);
     const ops = columnOps(1, [null], [], text(1), false);
     expect(() => new RowRewriter().rewrite(cut, ops, values, {})).toThrow(/shorter/);
+  });
+
+  it('masks COPY OUT text lines field by field, keeping \\N and returning unchanged lines as they came', () => {
+    const rw = new RowRewriter();
+    const line = (text: string) => typedMessage('d', enc(text));
+    const body = (m: Uint8Array) => dec(m.subarray(5));
+    const same = line('1\tAda\t\\N\n');
+    expect(rw.rewriteCopy(same, [null, null, 'token'], values, {})).toBe(same);
+    const counts: MaskCounts = {};
+    const out = rw.rewriteCopy(
+      line('2\tmail ada@example.com\t\\N\tsecret\n'),
+      [null, null, 'token', 'redact'],
+      values,
+      counts,
+    );
+    expect(body(out)).toBe('2\tmail [REDACTED:email]\t\\N\t[REDACTED]\n');
+    expect(new DataView(out.buffer, out.byteOffset).getInt32(1)).toBe(out.byteLength - 1);
+    expect(counts).toEqual({ email: 1 });
   });
 });

@@ -128,6 +128,49 @@ export class RowRewriter {
     return sink.take();
   }
 
+  /**
+   * A COPY OUT text line ('d' message: fields split by tabs, `\N` for NULL, a final newline)
+   * masked the same way: a column's strategy on its field, else the detectors; `raw` itself when
+   * nothing changed. A rewritten line always ends in a newline.
+   */
+  rewriteCopy(
+    raw: Uint8Array,
+    strategies: Array<Strategy | null> | undefined,
+    values: ValueMasker,
+    counts: MaskCounts,
+  ): Uint8Array {
+    const sink = this.#sink;
+    let end = raw.byteLength;
+    if (end > 5 && raw[end - 1] === 0x0a) end--;
+    let copied = 0; // raw[0, copied) is in the sink (once something changed)
+    let changed = false;
+    let from = 5;
+    let i = 0;
+    for (let p = 5; p <= end; p++) {
+      if (p < end && raw[p] !== 0x09) continue;
+      const start = from;
+      from = p + 1;
+      const strategy = strategies?.[i++] ?? null;
+      if (p - start === 2 && raw[start] === 0x5c && raw[start + 1] === 0x4e) continue; // \N
+      let found: Detection[] | undefined;
+      if (!strategy && (found = values.find(raw, start, p)) === undefined) continue;
+      if (!changed) {
+        changed = true;
+        sink.discard();
+      }
+      sink.put(raw, copied, start);
+      if (strategy) values.wholeInto(raw, start, p, strategy, sink);
+      else values.writeMasked(raw, start, p, found!, sink, counts);
+      copied = p;
+    }
+    if (!changed) return raw;
+    sink.put(raw, copied, end);
+    const nl = sink.reserve(1);
+    sink.buf[nl] = 0x0a;
+    sink.set32(sink.start + 1, sink.len - sink.start - 1);
+    return sink.take();
+  }
+
   /** Keeps a json/jsonb column valid JSON for drivers that parse it: a string holding the mask. */
   #wholeJson(v: Uint8Array, strategy: Strategy, cols: ColumnOps, i: number, values: ValueMasker): void {
     const text = enc.encode(JSON.stringify(dec.decode(values.whole(v, strategy))));

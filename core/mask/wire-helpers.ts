@@ -1,6 +1,6 @@
 /**
- * Pieces of wire masking that need no protocol state: DETAIL texts that echo values, COPY text
- * rows, and the statements masking refuses because it could not follow their results.
+ * Pieces of wire masking that need no protocol state: DETAIL texts that echo values, and the
+ * statements masking refuses because it could not follow their results.
  */
 import type { ResultPlan } from './lineage.ts';
 import type { MaskedColumns } from './lineage.ts';
@@ -19,41 +19,6 @@ export function hideKeyValues(detail: string, masked: MaskedColumns): string {
   }
   if (/^Failing row contains \(/.test(detail)) return 'Failing row contains ([REDACTED]).';
   return detail;
-}
-
-export function splitTabs(line: Uint8Array): Uint8Array[] {
-  const parts: Uint8Array[] = [];
-  let end = line.byteLength;
-  if (end > 0 && line[end - 1] === 0x0a) end--;
-  let start = 0;
-  for (let i = 0; i <= end; i++) {
-    if (i === end || line[i] === 0x09) {
-      parts.push(line.subarray(start, i));
-      start = i + 1;
-    }
-  }
-  return parts;
-}
-
-export function joinTabs(parts: Uint8Array[]): Uint8Array {
-  let n = parts.length; // tabs + final newline
-  for (const p of parts) n += p.byteLength;
-  const out = new Uint8Array(n);
-  let o = 0;
-  parts.forEach((p, i) => {
-    out.set(p, o);
-    o += p.byteLength;
-    out[o++] = i === parts.length - 1 ? 0x0a : 0x09;
-  });
-  return out;
-}
-
-export function typedCopyData(body: Uint8Array): Uint8Array {
-  const out = new Uint8Array(5 + body.byteLength);
-  out[0] = 0x64; // 'd'
-  new DataView(out.buffer).setInt32(1, 4 + body.byteLength);
-  out.set(body, 5);
-  return out;
 }
 
 /**
