@@ -58,6 +58,11 @@ export class ByteSink {
   take(): Uint8Array {
     const out = this.buf.subarray(this.start, this.len);
     this.start = this.len;
+    // A chunk grown for one huge piece is left to that piece: the sink does not keep it.
+    if (this.buf.length > CHUNK) {
+      this.buf = new Uint8Array(CHUNK);
+      this.start = this.len = 0;
+    }
     return out;
   }
 }
