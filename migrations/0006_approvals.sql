@@ -62,6 +62,8 @@ CREATE TABLE "shape_approvals" (
 	"requester_subject" text NOT NULL,
 	"fingerprint" text NOT NULL,
 	"approver_group" text NOT NULL,
+	"approvals" integer NOT NULL,
+	"policy_set" text NOT NULL,
 	"request_id" text NOT NULL,
 	"created_at" timestamp with time zone DEFAULT now() NOT NULL,
 	"expires_at" timestamp with time zone NOT NULL

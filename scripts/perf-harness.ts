@@ -85,8 +85,8 @@ const cpu = (p: string) => {
   return (Number(f[11]) + Number(f[12])) * 10;
 };
 const tps = (o: string) => Number(/tps = ([\d.]+)/.exec(o)?.[1]);
-console.log(`direct: ${tps(await pgb(['-S', '-c', '4', '-j', '2', '-T', dur], directEnv)).toFixed(0)} tps`);
-await pgb(['-S', '-c', '4', '-j', '2', '-T', '2'], viaEnv); // warm up
+console.log(`direct: ${tps(await pgb(['-n', '-S', '-c', '4', '-j', '2', '-T', dur], directEnv)).toFixed(0)} tps`);
+await pgb(['-n', '-S', '-c', '4', '-j', '2', '-T', '2'], viaEnv); // warm up
 for (let i = 0; i < rounds; i++) {
   const before = Object.fromEntries(Object.entries(pids).map(([k, p]) => [k, cpu(p)]));
   let perf: ChildProcess | undefined;
@@ -106,7 +106,7 @@ for (let i = 0; i < rounds; i++) {
       { stdio: 'ignore' },
     );
   }
-  const t = tps(await pgb(['-S', '-c', '4', '-j', '2', '-T', dur], viaEnv));
+  const t = tps(await pgb(['-n', '-S', '-c', '4', '-j', '2', '-T', dur], viaEnv));
   if (perf) {
     perf.kill('SIGINT');
     await new Promise((r) => perf!.once('exit', r));
@@ -119,7 +119,7 @@ for (let i = 0; i < rounds; i++) {
     .join(', ');
   console.log(`via: ${t.toFixed(0)} tps | ${used}`);
 }
-const lat = await pgb(['-S', '-c', '1', '-T', '5'], viaEnv);
+const lat = await pgb(['-n', '-S', '-c', '1', '-T', '5'], viaEnv);
 console.log(`via 1 client: ${/latency average = ([\d.]+ ms)/.exec(lat)?.[1]}`);
 listener.kill();
 await stack.stop();

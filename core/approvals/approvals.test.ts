@@ -6,7 +6,7 @@ import { policySubject } from '../policy/principal.ts';
 import { SqlGate } from '../policy/sql-gate.ts';
 import { approvalTimeoutSeconds, parseDuration } from './duration.ts';
 import { statementFingerprint } from './fingerprint.ts';
-import { castVote, countApprovals, type CastVote, type VotableRequest } from './votes.ts';
+import { castVote, countApprovals, narrowestScope, type CastVote, type VotableRequest } from './votes.ts';
 
 let parser: SqlParser;
 beforeAll(async () => {
@@ -22,6 +22,15 @@ describe('statement fingerprints', () => {
       fp('alter  table t alter column id set default 42'),
     );
     expect(fp('DELETE FROM t WHERE id = 1')).toBe(fp('delete from t where id = 99'));
+  });
+  it('keep the constants that decide what a call, a cast, a SET or a condition does', () => {
+    expect(fp('SET ROLE reporting')).not.toBe(fp('SET ROLE postgres'));
+    expect(fp('SELECT pg_terminate_backend(4711)')).not.toBe(fp('SELECT pg_terminate_backend(1)'));
+    expect(fp("SELECT setval('a_seq', 1)")).not.toBe(fp("SELECT setval('b_seq', 1)"));
+    expect(fp("CALL run_sql('VACUUM t')")).not.toBe(fp("CALL run_sql('DROP TABLE t')"));
+    expect(fp('DELETE FROM t WHERE true')).not.toBe(fp('DELETE FROM t WHERE false'));
+    expect(fp("SELECT 'a'::regclass")).not.toBe(fp("SELECT 'pg_authid'::regclass"));
+    expect(fp("DELETE FROM t WHERE name = 'a'")).not.toBe(fp("DELETE FROM t WHERE name = 'b'"));
   });
   it('differ for another object, another structure or another statement', () => {
     const base = fp('DROP TABLE t1');
@@ -98,6 +107,19 @@ describe('votes', () => {
       refusal: 'not_pending',
     });
     expect(castVote(req, [], bob, 'approve', req.expiresAt)).toMatchObject({ refusal: 'expired' });
+  });
+});
+
+describe('what an approval by several people covers', () => {
+  const v = (scope: 'once' | 'session' | 'shape', hours = 8) => ({
+    decision: 'approve' as const,
+    scope,
+    hours,
+  });
+  it('is the narrowest scope any approver chose, with the fewest hours', () => {
+    expect(narrowestScope([v('once'), v('shape', 168)])).toMatchObject({ scope: 'once' });
+    expect(narrowestScope([v('shape', 168), v('session')])).toMatchObject({ scope: 'session' });
+    expect(narrowestScope([v('shape', 168), v('shape', 2)])).toEqual({ scope: 'shape', hours: 2 });
   });
 });
 

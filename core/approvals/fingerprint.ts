@@ -1,7 +1,8 @@
 /**
- * A statement's shape: its parse trees with every literal and source position removed, hashed.
- * `DROP TABLE t1` and `drop   table T1` share a shape; `DROP TABLE t2` does not; nor does any
- * statement that touches another object, calls another function or has another structure. An
+ * A statement's shape: its parse trees with source positions and numeric literals removed,
+ * hashed. `ALTER TABLE t ALTER id SET DEFAULT 1` and `alter table t alter id set default 2` share
+ * a shape; `DROP TABLE t2` is not `DROP TABLE t1`; nor does any statement that touches another
+ * object, calls another function, passes other arguments or has another structure. An
  * approver's "approve this shape for N hours" is keyed by it.
  */
 import { sha256, toHex } from '../crypto/hmac-sync.ts';
@@ -13,23 +14,35 @@ const enc = new TextEncoder();
 const POSITION_KEYS = new Set(['location', 'stmt_location', 'stmt_len']);
 
 export function statementFingerprint(statements: ReadonlyArray<Record<string, unknown>>): string {
-  return toHex(sha256(enc.encode(canonicalJson(statements.map(strip))))).slice(0, 32);
+  return toHex(sha256(enc.encode(canonicalJson(statements.map((n) => strip(n, false)))))).slice(0, 32);
 }
 
-function strip(node: unknown): unknown {
-  if (Array.isArray(node)) return node.map(strip);
+/**
+ * Where a constant decides what the statement does, it is part of the shape: arguments of a
+ * function call or CALL (`pg_terminate_backend(4711)`, `setval('a_seq', …)`), casts
+ * (`'pg_authid'::regclass`) and SET values (`SET ROLE postgres`).
+ */
+const KEEP_CONSTANTS_UNDER = new Set(['FuncCall', 'CallStmt', 'TypeCast', 'VariableSetStmt']);
+
+function strip(node: unknown, keep: boolean): unknown {
+  if (Array.isArray(node)) return node.map((n) => strip(n, keep));
   if (node === null || typeof node !== 'object') return node;
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(node as Record<string, unknown>)) {
     if (POSITION_KEYS.has(k)) continue;
-    // A constant's value is a literal: abstracted (its type stays, so '1' and 1 differ).
-    if (k === 'A_Const') {
+    // Only a number outside those places is abstracted (LIMIT 10, SET DEFAULT 1, id = 42);
+    // strings and booleans always count (WHERE true is not WHERE false).
+    if (k === 'A_Const' && !keep && isNumber(v)) {
       out[k] = Object.keys(v as object)
         .filter((t) => !POSITION_KEYS.has(t))
         .sort();
       continue;
     }
-    out[k] = strip(v);
+    out[k] = strip(v, keep || KEEP_CONSTANTS_UNDER.has(k));
   }
   return out;
+}
+
+function isNumber(c: unknown): boolean {
+  return c !== null && typeof c === 'object' && ('ival' in c || 'fval' in c);
 }

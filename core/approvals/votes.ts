@@ -3,7 +3,7 @@
  * votes so far, the voter and `now` in; a verdict out. The SessionDO (statement requests) and
  * the API (access requests) both decide with it.
  */
-import type { ApprovalStatus, PrincipalRef } from './types.ts';
+import type { ApprovalScope, ApprovalStatus, PrincipalRef } from './types.ts';
 
 export interface VotableRequest {
   status: ApprovalStatus;
@@ -70,4 +70,25 @@ export function countApprovals(votes: readonly CastVote[]): number {
   for (const v of votes)
     if (v.decision === 'approve') seen.add(`${v.approver.issuer}\u0000${v.approver.subject}`);
   return seen.size;
+}
+
+const SCOPE_ORDER: Record<ApprovalScope, number> = { once: 0, session: 1, shape: 2 };
+
+/**
+ * Every approver agreed to at least the narrowest scope chosen, and no more: `once` < `session`
+ * < `shape`, and the fewest hours.
+ */
+export function narrowestScope(
+  votes: ReadonlyArray<{ decision: 'approve' | 'deny'; scope: ApprovalScope; hours: number }>,
+): {
+  scope: ApprovalScope;
+  hours: number;
+} {
+  const yes = votes.filter((v) => v.decision === 'approve');
+  const scope = yes.reduce<ApprovalScope>(
+    (a, v) => (SCOPE_ORDER[v.scope] < SCOPE_ORDER[a] ? v.scope : a),
+    'shape',
+  );
+  const hours = Math.min(...yes.filter((v) => v.scope === 'shape').map((v) => v.hours), 168);
+  return { scope: yes.length === 0 ? 'once' : scope, hours };
 }

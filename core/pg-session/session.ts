@@ -108,6 +108,11 @@ export class PgSession {
     if (forward.length > 0) this.io.toUpstream(concatBytes(forward.map((f) => f.raw)));
   }
 
+  /** Prepared statements must be checked again before they run (see StatementFlow). */
+  forgetStatements(): void {
+    this.#flow?.forgetStatements();
+  }
+
   /** A NoticeResponse for the client now (psql prints it at once, even while it waits). */
   notice(fields: ErrorFields): void {
     if (this.#phase === 'proxy') this.#sendClient(noticeResponse(fields));

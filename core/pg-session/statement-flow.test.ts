@@ -92,6 +92,35 @@ describe('a statement held for approval', () => {
     expect(types(rest)).toBe('BES');
   });
 
+  it('an approval covers one execution: binding the approved statement again is refused', () => {
+    const { f, upstream, client } = flow();
+    f.client(frames(parse('s2', 'DROP TABLE t'), bind('s2'), execute(), sync()));
+    f.release(true, '');
+    f.upstream(frames(msg('1'), msg('2'), msg('C', new Uint8Array([0])), msg('Z', enc.encode('I'))));
+    upstream.length = 0;
+    const again = f.client(frames(bind('s2'), execute(), sync()));
+    expect(types(again)).toBe('');
+    const out = frames(...client);
+    expect(types(out)).toBe('EZ');
+    expect(parseErrorFields(out[0]!.body)['M']).toMatch(/approval it had is used up/);
+  });
+
+  it('refuses Bind of a statement it never saw parsed (fail closed)', () => {
+    const { f, client } = flow();
+    expect(types(f.client(frames(bind('from_sql_prepare'), execute(), sync())))).toBe('');
+    expect(parseErrorFields(frames(...client)[0]!.body)['M']).toMatch(/was not checked by Postern/);
+  });
+
+  it('after forgetStatements, every prepared statement must be parsed again', () => {
+    const { f, client } = flow();
+    expect(types(f.client(frames(parse('s1', 'SELECT 1'), bind('s1'), execute(), sync())))).toBe('PBES');
+    f.upstream(frames(msg('1'), msg('2'), msg('Z', enc.encode('I'))));
+    f.forgetStatements();
+    expect(types(f.client(frames(bind('s1'), execute(), sync())))).toBe('');
+    expect(types(frames(...client))).toBe('EZ');
+    expect(types(f.client(frames(parse('s1', 'SELECT 1'), bind('s1'), execute(), sync())))).toBe('PBES');
+  });
+
   it('bounds what a client may pile up while it waits', () => {
     const { f } = flow();
     f.client(frames(query('DROP TABLE t')));

@@ -69,8 +69,12 @@ export const INSUFFICIENT_PRIVILEGE = '42501';
 
 export class StatementFlow {
   readonly #queue: Entry[] = [];
-  /** Prepared statement name → allowed? (refused Parses never reach the target). */
-  readonly #statements = new Map<string, boolean>();
+  /**
+   * Prepared statement name → may it be bound? `true`: checked and allowed; `'once'`: approved
+   * for one execution (the next Bind must be approved again); `false` or absent: refused. A
+   * name the flow never saw Parsed (e.g. from SQL PREPARE) is refused too: fail closed.
+   */
+  readonly #statements = new Map<string, boolean | 'once'>();
   #batchError: string | undefined;
   #batchForwarded = false;
   /** The target's last transaction status, for ReadyForQuery we make up. */
@@ -137,9 +141,17 @@ export class StatementFlow {
           if (this.#batchError !== undefined) break;
           const portal = cstring(f.body, 0);
           const stmt = cstring(f.body, portal.end).text;
-          if (stmt === undefined || this.#statements.get(stmt) === false) {
-            this.#batchError = `statement refused: prepared statement "${stmt}" was refused by policy`;
-          } else this.#forwardInBatch(forward, f);
+          const may = stmt === undefined ? false : (this.#statements.get(stmt) ?? false);
+          if (may === false) {
+            this.#batchError =
+              stmt !== undefined && this.#statements.has(stmt)
+                ? `statement refused: prepared statement "${stmt}" was refused by policy, or the approval it had is used up`
+                : `statement refused: prepared statement "${stmt ?? ''}" was not checked by Postern; prepare it with Parse`;
+          } else {
+            // An approval covers one execution: this Bind uses it.
+            if (may === 'once') this.#statements.set(stmt!, false);
+            this.#forwardInBatch(forward, f);
+          }
           break;
         }
         case C: {
@@ -202,13 +214,21 @@ export class StatementFlow {
         this.#queue.push({ kind: 'upstream' });
       } else this.#synthetic(message);
     } else {
-      this.#statements.set(h.name, approved);
+      this.#statements.set(h.name, approved ? 'once' : false);
       if (approved) this.#forwardInBatch(forward, h.frame, h.statements);
       else this.#batchError = message;
     }
     // What follows must reach the target after the released statement.
     this.#flushForward(forward);
     return this.client(h.rest);
+  }
+
+  /**
+   * Every prepared statement must be Parsed (and checked) again before it runs: what allowed it
+   * may be gone (an access grant ended).
+   */
+  forgetStatements(): void {
+    for (const name of this.#statements.keys()) this.#statements.set(name, false);
   }
 
   #hold(frame: PgFrame, protocol: Held['protocol'], name: string, v: StatementVerdict): void {

@@ -6,7 +6,7 @@
  * chain; the control-plane row is for listing and history.
  */
 import { randomToken } from '../../core/crypto/secrets.ts';
-import { castVote, type CastVote, type Voter } from '../../core/approvals/votes.ts';
+import { castVote, narrowestScope, type CastVote, type Voter } from '../../core/approvals/votes.ts';
 import type { ApprovalScope, ApprovalView, PrincipalRef } from '../../core/approvals/types.ts';
 import type { HeldApproval } from '../../core/policy/sql-gate.ts';
 import type { ErrorFields } from '../../core/pg-session/types.ts';
@@ -19,6 +19,7 @@ import {
 } from '../../workers/db/approvals-repo.ts';
 import type { Env } from '../../workers/env.ts';
 import { alarmNoLaterThan } from '../alarm.ts';
+import { loggable } from '../../workers/api/errors.ts';
 import type { AuditLog } from './audit-log.ts';
 import type { SessionStart } from './session-start.ts';
 
@@ -42,19 +43,36 @@ export interface VoteRequest {
   decision: 'approve' | 'deny';
   reason: string | null;
   scope: ApprovalScope;
+  /** Shape scope: for how long. */
+  hours: number;
+}
+
+/** What an approval ended up covering: the narrowest scope any approver chose. */
+export interface EffectiveScope {
+  scope: ApprovalScope;
+  hours: number;
+  approvals: number;
+  policySet: string;
 }
 
 export type VoteAnswer =
   | { ok: false; refusal: string; message: string }
-  | { ok: true; status: 'pending' | 'approved' | 'denied'; approvals: number };
+  | { ok: true; status: 'pending' | 'denied'; approvals: number }
+  | { ok: true; status: 'approved'; approvals: number; effective: EffectiveScope };
+
+interface Vote extends CastVote {
+  scope: ApprovalScope;
+  hours: number;
+}
 
 interface Pending {
   id: string;
   ticket: ApprovalTicket;
   expiresAt: number;
-  votes: CastVote[];
+  votes: Vote[];
 }
 
+/** Statement text kept on the request (and sent to webhooks). */
 const MAX_STATEMENT_CHARS = 8 * 1024;
 
 export class SessionApprovals {
@@ -114,6 +132,8 @@ export class SessionApprovals {
         subject: row.requesterSubject,
         fingerprint: ticket.fingerprint,
         group: a.group,
+        minApprovals: a.minApprovals,
+        policySet: this.start.policies.key,
         now,
       });
       if (shape) {
@@ -127,7 +147,7 @@ export class SessionApprovals {
       await insertApprovalRequest(db.db, row);
     } catch (e) {
       // No record of the request means nobody could approve it: refuse now rather than hang.
-      console.error(JSON.stringify({ msg: 'approval request not recorded', error: (e as Error).message }));
+      console.error(JSON.stringify({ msg: 'approval request not recorded', ...loggable(e) }));
       return this.held.release(
         false,
         'statement refused: its approval request could not be recorded; try again',
@@ -152,11 +172,12 @@ export class SessionApprovals {
         'pending',
       );
     } catch {
-      return this.#finish(
+      this.#finish(
         'cancelled',
         false,
         'statement refused: the audit log could not record its approval request',
       );
+      return;
     }
     const minutes = Math.round((expiresAt - now.getTime()) / 60_000);
     const edge = this.start.edgeUrl ?? '<edge>';
@@ -211,10 +232,11 @@ export class SessionApprovals {
     );
     if (!outcome.ok) return outcome;
     const approver = { issuer: req.voter.issuer, subject: req.voter.subject };
+    const shape = req.scope === 'shape' ? { hours: req.hours } : {};
     try {
       this.audit.append(
         'approval_vote',
-        { id: p.id, approver, decision: req.decision, reason: req.reason, scope: req.scope },
+        { id: p.id, approver, decision: req.decision, reason: req.reason, scope: req.scope, ...shape },
         req.decision,
       );
     } catch {
@@ -224,20 +246,34 @@ export class SessionApprovals {
         message: 'the vote could not be recorded in the audit log; try again',
       };
     }
-    p.votes.push({ approver, decision: req.decision });
-    if (outcome.status === 'approved') {
-      if (req.scope === 'session')
-        this.#sessionScope.set(a.group, Math.max(outcome.approvals, this.#sessionScope.get(a.group) ?? 0));
-      this.#finish('approved', true, '', req.scope);
-    } else if (outcome.status === 'denied') {
+    p.votes.push({ approver, decision: req.decision, scope: req.scope, hours: req.hours });
+    if (outcome.status === 'denied') {
       const why = req.reason ? `: ${req.reason.slice(0, 500)}` : '';
       this.#finish(
         'denied',
         false,
         `statement refused: approval request ${p.id} was denied by ${req.voter.subject}${why}`,
       );
+      return { ok: true, status: 'denied', approvals: outcome.approvals };
     }
-    return outcome;
+    if (outcome.status === 'pending') return { ok: true, status: 'pending', approvals: outcome.approvals };
+    const narrow = narrowestScope(p.votes);
+    if (!this.#finish('approved', true, '', narrow.scope)) {
+      return {
+        ok: false,
+        refusal: 'not_recorded',
+        message: 'the approval could not be recorded in the audit log; the statement was refused',
+      };
+    }
+    if (narrow.scope === 'session') {
+      this.#sessionScope.set(a.group, Math.max(outcome.approvals, this.#sessionScope.get(a.group) ?? 0));
+    }
+    return {
+      ok: true,
+      status: 'approved',
+      approvals: outcome.approvals,
+      effective: { ...narrow, approvals: outcome.approvals, policySet: this.start.policies.key },
+    };
   }
 
   /** Alarm: a request past its time is refused. Re-arms for one still waiting. */
@@ -251,7 +287,6 @@ export class SessionApprovals {
       false,
       `statement refused: approval request ${p.id} timed out with ${approvals} of ${p.ticket.approval.minApprovals} approvals`,
     );
-    await this.#record(p.id, 'expired');
   }
 
   /** The session is ending: a waiting request can no longer run. */
@@ -271,24 +306,31 @@ export class SessionApprovals {
     this.ctx.waitUntil(this.#record(p.id, 'cancelled'));
   }
 
-  /** A client's CancelRequest while it waits withdraws the request. */
-  withdraw(): boolean {
+  /**
+   * Withdraws a waiting request: the client's CancelRequest, or the access it relied on ended
+   * (a statement must not run on a decision made before that).
+   */
+  withdraw(message = 'statement canceled while it waited for approval'): boolean {
     const p = this.#pending;
     if (!p) return false;
-    this.#finish('cancelled', false, 'statement canceled while it waited for approval');
-    this.ctx.waitUntil(this.#record(p.id, 'cancelled'));
+    this.#finish('cancelled', false, message);
     return true;
   }
 
+  /**
+   * Ends the wait; true when the statement was released to the target. The control-plane row is
+   * updated from here too (the Worker does it as well; whoever is first wins), so a Worker that
+   * fails after the vote cannot leave it pending.
+   */
   #finish(
     status: 'approved' | 'denied' | 'expired' | 'cancelled',
     approved: boolean,
     message: string,
     scope?: ApprovalScope,
-  ): void {
+  ): boolean {
     const p = this.#pending;
     this.#pending = undefined;
-    if (!p) return;
+    if (!p) return false;
     try {
       this.audit.append(
         'approval_decided',
@@ -297,24 +339,30 @@ export class SessionApprovals {
       );
     } catch (e) {
       // Fail closed: an approval the audit trail cannot show does not run.
+      console.error(
+        JSON.stringify({ msg: 'approval decision not audited', status, error: (e as Error).message }),
+      );
       if (approved) {
-        console.error(
-          JSON.stringify({ msg: 'approval not audited; statement refused', error: (e as Error).message }),
-        );
-        return this.held.release(false, 'statement refused: the audit log could not record its approval');
+        this.held.release(false, 'statement refused: the audit log could not record its approval');
+        this.ctx.waitUntil(this.#record(p.id, 'cancelled'));
+        return false;
       }
     }
     this.held.release(approved, message);
+    this.ctx.waitUntil(this.#record(p.id, status, scope));
+    return approved;
   }
 
-  async #record(id: string, status: 'expired' | 'cancelled'): Promise<void> {
+  async #record(
+    id: string,
+    status: 'approved' | 'denied' | 'expired' | 'cancelled',
+    scope?: ApprovalScope,
+  ): Promise<void> {
     const db = openDb(this.env);
     try {
-      await decideApprovalRequest(db.db, id, status);
+      await decideApprovalRequest(db.db, id, status, scope ? { scope } : {});
     } catch (e) {
-      console.warn(
-        JSON.stringify({ msg: 'approval status not recorded', id, status, error: (e as Error).message }),
-      );
+      console.warn(JSON.stringify({ msg: 'approval status not recorded', id, status, ...loggable(e) }));
     } finally {
       await db.close().catch(() => undefined);
     }

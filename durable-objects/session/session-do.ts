@@ -43,6 +43,7 @@ export class SessionDO extends DurableObject<Env> {
   #policy: SessionPolicy | undefined;
   #approvals: SessionApprovals | undefined;
   #grants = new SessionGrants();
+  #revokedEarly = new Set<string>();
 
   override async fetch(request: Request): Promise<Response> {
     const path = new URL(request.url).pathname;
@@ -56,10 +57,11 @@ export class SessionDO extends DurableObject<Env> {
 
   override async alarm(): Promise<void> {
     // One alarm serves every deadline (durable-objects/alarm.ts): each part re-arms its own.
-    await this.#fallback.flush();
-    await this.#audit.ship();
+    // Deadlines a person waits on first; shipping may wait on a slow database.
     await this.#approvals?.alarm(Date.now());
     await this.#grantsDue(Date.now());
+    await this.#fallback.flush();
+    await this.#audit.ship();
   }
 
   /** An approver's vote on this session's held statement (the Worker authenticated them). */
@@ -70,6 +72,11 @@ export class SessionDO extends DurableObject<Env> {
 
   /** A grant was revoked: drop it, and end the session if its access relied on it. */
   async grantRevoked(grantId: string): Promise<boolean> {
+    // Revoked between the Worker reading the grants and this session starting: never use it.
+    if (!this.#start) {
+      this.#revokedEarly.add(grantId);
+      return true;
+    }
     const gone = this.#grants.drop(Date.now(), grantId);
     if (gone.length === 0) return false;
     this.#grantsEnded(gone, 'was revoked');
@@ -98,8 +105,13 @@ export class SessionDO extends DurableObject<Env> {
         // ending the session below does not depend on the record
       }
     }
-    // Cached verdicts were made with the grant: decide afresh from now on.
+    // Cached verdicts and checked prepared statements were allowed with the grant: decide
+    // afresh from now on, and a statement waiting for approval does not run on the old access.
     policy.gate.forgetDecisions();
+    this.#pg.forgetStatements();
+    this.#approvals?.withdraw(
+      `statement refused: the access grant it relied on ${how}; send it again to be checked anew`,
+    );
     if (!policy.connectAllowed(this.#grants.actions())) {
       this.#pg.terminate({
         kind: 'access-ended',
@@ -128,7 +140,7 @@ export class SessionDO extends DurableObject<Env> {
     if (!start) return json(400, 'invalid_input', 'missing session parameters');
     this.#start = start;
     const conn = start.connection;
-    this.#grants = new SessionGrants(start.grants);
+    this.#grants = new SessionGrants((start.grants ?? []).filter((g) => !this.#revokedEarly.has(g.id)));
     const approvals = new SessionApprovals(
       this.ctx,
       this.env,

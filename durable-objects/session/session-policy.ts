@@ -35,6 +35,12 @@ const enc = new TextEncoder();
 /** Statement text kept in the audit trail (longer text is cut, marked with an ellipsis). */
 const MAX_AUDIT_SQL = 64 * 1024;
 
+/** Redacted first, then cut: a secret across the cut must not survive half-redacted. */
+function auditText(sql: string): string {
+  const text = redactSecrets(sql);
+  return text.length > MAX_AUDIT_SQL ? `${text.slice(0, MAX_AUDIT_SQL)}…` : text;
+}
+
 /** Throws when the stored policy set no longer compiles (the caller refuses the session). */
 export async function buildSessionPolicy(
   start: SessionStart,
@@ -50,7 +56,8 @@ export async function buildSessionPolicy(
   const conn = start.connection;
   const policies = compiledPolicies(start.policies);
   const subject = policySubject(start.identity, conn.name);
-  const gate = new SqlGate(await sqlParser(), policies, subject, hooks.grants);
+  const parser = await sqlParser();
+  const gate = new SqlGate(parser, policies, subject, hooks.grants);
   const masking = memoMasking(start, () => sessionMasking(conn.masking, policies, subject));
   // Tokens are keyed per connection: the same value tokenizes the same way in every session of
   // the connection (joins across sessions line up) and differently on another connection.
@@ -80,8 +87,9 @@ export async function buildSessionPolicy(
         approvedBy = 'session';
       } else {
         const ticket: ApprovalTicket = {
-          sql: redactSecrets(sql.length > MAX_AUDIT_SQL ? `${sql.slice(0, MAX_AUDIT_SQL)}…` : sql),
-          fingerprint: statementFingerprint(g.statements ?? []),
+          sql: auditText(sql),
+          // From this text's own parse: a verdict found by shape carries an earlier text's tree.
+          fingerprint: statementFingerprint(parser.parse(sql).stmts?.map((st) => st.stmt) ?? []),
           approval: g.approval,
         };
         v = { ...v, hold: ticket };
@@ -91,7 +99,7 @@ export async function buildSessionPolicy(
       audit.append(
         'statement',
         {
-          sql: redactSecrets(sql.length > MAX_AUDIT_SQL ? `${sql.slice(0, MAX_AUDIT_SQL)}…` : sql),
+          sql: auditText(sql),
           protocol,
           outcome: v.outcome,
           kinds: g.kinds,

@@ -364,6 +364,50 @@ describe('a statement held for approval', () => {
     }
   });
 
+  it('an approved prepared statement runs once: reusing its name asks again', async () => {
+    const c = await pgClient(requester.port);
+    try {
+      const text = 'CREATE TABLE IF NOT EXISTS approval_named (id int)';
+      const running = c.query({ name: 'mk', text });
+      let id: string | undefined;
+      const deadline = Date.now() + 20_000;
+      while (!id && Date.now() < deadline) {
+        const pending = await api('approver', 'GET', '/approvals?status=pending&connection=held');
+        id = pending.body.approvals!.find((a) => (a as { statement?: string }).statement === text)?.id;
+        if (!id) await new Promise((r) => setTimeout(r, 100));
+      }
+      await api('approver', 'POST', `/approvals/${id}/approve`, {});
+      await expect(running).resolves.toMatchObject({ command: 'CREATE' });
+      // node-postgres binds the named statement again without a Parse: that needs a new approval.
+      await expect(c.query({ name: 'mk', text })).rejects.toMatchObject({
+        code: '42501',
+        message: expect.stringMatching(/approval it had is used up/),
+      });
+    } finally {
+      await c.end();
+    }
+  });
+
+  it('several approvers: the narrowest scope wins (shape + once = once)', async () => {
+    const s = session(requester.port);
+    try {
+      s.send('TRUNCATE approval_two;');
+      const id = await s.requestId();
+      await api('approver', 'POST', `/approvals/${id}/approve`, { scope: 'shape', hours: 168 });
+      const second = await api('second', 'POST', `/approvals/${id}/approve`, { scope: 'once' });
+      expect(second.body).toMatchObject({ status: 'approved', scope: 'once' });
+      await s.waitFor(() => s.out.stdout.includes('TRUNCATE TABLE'), 'the TRUNCATE result');
+      // No shape approval was stored: the same statement waits again.
+      s.send('TRUNCATE approval_two;');
+      const again = await s.requestId(2);
+      expect(again).not.toBe(id);
+      await api('approver', 'POST', `/approvals/${again}/deny`, { reason: 'enough' });
+      await s.waitFor(() => s.out.stderr.includes('enough'), 'the denial');
+    } finally {
+      await s.close();
+    }
+  });
+
   it('refuses bad requests with messages that name the field', async () => {
     const bad = await api('contractor', 'POST', '/access-requests', {
       connection: 'held',

@@ -9,7 +9,12 @@ import { z } from '@hono/zod-openapi';
 import { parseDuration } from '../../core/approvals/duration.ts';
 import { randomToken } from '../../core/crypto/secrets.ts';
 import { getConnectionByName } from '../db/connections-repo.ts';
-import { insertApprovalRequest, presentApproval, type ApprovalRow } from '../db/approvals-repo.ts';
+import {
+  insertApprovalRequest,
+  pendingAccessRequests,
+  presentApproval,
+  type ApprovalRow,
+} from '../db/approvals-repo.ts';
 import { getGrant, listGrants, sessionsHolding, presentGrant, revokeGrant } from '../db/grants-repo.ts';
 import { approveCommandFor, approveUrlFor, notifyApproval } from '../notify/notify.ts';
 import { apiError } from './errors.ts';
@@ -29,6 +34,8 @@ const GRANTABLE = [
 /** How long an access request waits for its approvers. */
 const ACCESS_REQUEST_TTL_MS = 24 * 3600 * 1000;
 const MAX_GRANT_SECONDS = 7 * 86_400;
+/** Each request notifies approvers: a bound on how many one principal can have waiting. */
+const MAX_PENDING_PER_REQUESTER = 5;
 
 const AccessBody = z
   .object({
@@ -64,6 +71,13 @@ export function accessRoutes(api: Hono<UserEnv>): void {
       const conn = await getConnectionByName(db, input.connection);
       if (!conn) return apiError(404, 'not_found', `unknown connection "${input.connection}"`, 'connection');
       const who = c.get('identity');
+      if ((await pendingAccessRequests(db, who.issuer, who.subject)) >= MAX_PENDING_PER_REQUESTER) {
+        return refusal(
+          409,
+          'too_many_pending',
+          `you already have ${MAX_PENDING_PER_REQUESTER} access requests waiting; wait for a decision first`,
+        );
+      }
       const now = new Date();
       const row: ApprovalRow = {
         id: randomToken('apr', 12),

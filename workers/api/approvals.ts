@@ -5,6 +5,7 @@
  * secret (the bootstrap token cannot approve anything).
  */
 import { Hono, type Context } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
 import { z } from '@hono/zod-openapi';
 import { castVote, type CastVote } from '../../core/approvals/votes.ts';
 import type { ApprovalView } from '../../core/approvals/types.ts';
@@ -27,7 +28,11 @@ import {
 import { insertGrant } from '../db/grants-repo.ts';
 import { accessRoutes } from './access.ts';
 import { apiError, errorToApiResponse } from './errors.ts';
+import type { EffectiveScope } from '../../durable-objects/session/approvals.ts';
 import { body, isAdmin, me, refusal, withDb, type UserEnv } from './user-api.ts';
+
+/** Every body here is a few short fields. */
+const MAX_USER_BODY_BYTES = 16 * 1024;
 
 const ApproveBody = z
   .object({
@@ -50,6 +55,19 @@ async function view(db: Db, row: ApprovalRow): Promise<ApprovalView> {
   return presentApproval(row, await listVotes(db, [row.id]));
 }
 
+/**
+ * Actions whose statements carry their meaning in strings a shape cannot tell apart (code, a
+ * role, a called procedure's arguments): never approved as a shape.
+ */
+const NO_SHAPE_SCOPE = new Set([
+  'sql:set_role',
+  'sql:call',
+  'sql:do_block',
+  'sql:admin',
+  'sql:grant',
+  'sql:copy_to_program',
+]);
+
 const refusalStatus = {
   self_approval: 403,
   not_an_approver: 403,
@@ -62,6 +80,10 @@ export function createApprovalsApi(): Hono<UserEnv> {
   const api = new Hono<UserEnv>();
   api.onError((err) => errorToApiResponse(err));
   // Only this API's own paths: it is mounted beside the admin API under the same prefix.
+  const limit = bodyLimit({
+    maxSize: MAX_USER_BODY_BYTES,
+    onError: () => apiError(413, 'too_large', 'request body too large'),
+  });
   for (const path of [
     '/approvals',
     '/approvals/*',
@@ -74,6 +96,7 @@ export function createApprovalsApi(): Hono<UserEnv> {
       c.set('identity', await authenticate(c.req.raw, c.env, new Date()));
       return next();
     });
+    api.use(path, limit);
   }
 
   api.get('/approvals', (c) =>
@@ -129,6 +152,14 @@ export function createApprovalsApi(): Hono<UserEnv> {
       const now = new Date();
       const row = await getApprovalRequest(db, c.req.param('id')!);
       if (!row || !visible(c.env, voter, row)) return apiError(404, 'not_found', 'no such approval request');
+      if (scope === 'shape' && NO_SHAPE_SCOPE.has(row.action)) {
+        return apiError(
+          400,
+          'invalid_input',
+          `scope: ${row.action} is approved one statement at a time`,
+          'scope',
+        );
+      }
       if (row.kind === 'access' && scope !== 'once') {
         return apiError(400, 'invalid_input', 'scope: access requests are approved as asked', 'scope');
       }
@@ -146,11 +177,13 @@ export function createApprovalsApi(): Hono<UserEnv> {
         return refusal(refusalStatus[pre.refusal], pre.refusal, pre.message, group);
       }
       let status = pre.status;
+      let effective: EffectiveScope | undefined;
       if (row.kind === 'statement') {
         // The session holds the statement and is the one that decides: it counts the votes it
         // has seen and runs or refuses the statement exactly once.
         const stub = c.env.SESSION.get(c.env.SESSION.idFromString(row.sessionId!));
-        const ans = await stub.approvalVote({ id: row.id, voter, decision, reason, scope });
+        const hours = 'hours' in input ? input.hours : 8;
+        const ans = await stub.approvalVote({ id: row.id, voter, decision, reason, scope, hours });
         if (!ans.ok)
           return refusal(
             ans.refusal === 'self_approval' || ans.refusal === 'not_an_approver' ? 403 : 409,
@@ -158,6 +191,7 @@ export function createApprovalsApi(): Hono<UserEnv> {
             ans.message,
           );
         status = ans.status;
+        if (ans.status === 'approved') effective = ans.effective;
       }
       if (
         !(await insertVote(db, {
@@ -172,7 +206,7 @@ export function createApprovalsApi(): Hono<UserEnv> {
         return refusal(409, 'already_voted', 'you have already voted on this request');
       }
       if (status === 'denied') await decideApprovalRequest(db, row.id, 'denied');
-      if (status === 'approved') await approved(db, row, scope, 'hours' in input ? input.hours : 8, now);
+      if (status === 'approved') await approved(db, row, effective, now);
       logDecision(row, voter, decision, scope);
       return c.json(await view(db, (await getApprovalRequest(db, row.id))!));
     });
@@ -183,20 +217,22 @@ export function createApprovalsApi(): Hono<UserEnv> {
   return api;
 }
 
-/** An approved request takes effect: a shape approval or an access grant is stored. */
+/**
+ * An approved request takes effect: the row records it, a shape approval is stored for what all
+ * approvers agreed to (the session decides `effective`), or an access grant is created.
+ */
 async function approved(
   db: Db,
   row: ApprovalRow,
-  scope: 'once' | 'session' | 'shape',
-  hours: number,
+  effective: EffectiveScope | undefined,
   now: Date,
 ): Promise<void> {
   const approvers = (await listVotes(db, [row.id]))
     .filter((v) => v.decision === 'approve')
     .map((v) => ({ issuer: v.approverIssuer, subject: v.approverSubject }));
   if (row.kind === 'statement') {
-    await decideApprovalRequest(db, row.id, 'approved', { scope });
-    if (scope === 'shape' && row.fingerprint) {
+    await decideApprovalRequest(db, row.id, 'approved', { scope: effective?.scope ?? 'once' });
+    if (effective?.scope === 'shape' && row.fingerprint) {
       await insertShapeApproval(db, {
         id: randomToken('shp', 12),
         connectionId: row.connectionId,
@@ -204,9 +240,11 @@ async function approved(
         requesterSubject: row.requesterSubject,
         fingerprint: row.fingerprint,
         approverGroup: row.approverGroup,
+        approvals: effective.approvals,
+        policySet: effective.policySet,
         requestId: row.id,
         createdAt: now,
-        expiresAt: new Date(now.getTime() + hours * 3600 * 1000),
+        expiresAt: new Date(now.getTime() + effective.hours * 3600 * 1000),
       });
     }
     return;

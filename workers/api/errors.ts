@@ -92,7 +92,7 @@ const GENERIC: Record<ApiErrorCode, string> = {
  * drizzle's DrizzleQueryError message carries the SQL and its parameters (which may be a token
  * hash or a ciphertext); log only the driver's own message and SQLSTATE.
  */
-function loggable(e: unknown): Record<string, unknown> {
+export function loggable(e: unknown): Record<string, unknown> {
   const cause = (e as { cause?: unknown })?.cause;
   const inner = cause instanceof Error ? cause : e;
   return {

@@ -3,7 +3,7 @@
  * row still being pending, so two deciders racing (an approver and the timeout alarm) cannot
  * both win.
  */
-import { and, desc, eq, gt, lt, type SQL } from 'drizzle-orm';
+import { and, desc, eq, gt, gte, inArray, lt, type SQL } from 'drizzle-orm';
 import type { ApprovalStatus, ApprovalView } from '../../core/approvals/types.ts';
 import type { Db } from './client.ts';
 import { approvalRequests, approvalVotes, shapeApprovals } from './schema.ts';
@@ -58,8 +58,21 @@ export async function decideApprovalRequest(
   return rows.length > 0;
 }
 
-/** Pending requests whose time is up become expired (access requests have no alarm of their own). */
+/**
+ * Pending requests whose time is up become expired: access requests have no alarm of their own,
+ * and a statement request still pending a minute past its time lost its session (the session
+ * records its own timeouts).
+ */
 export async function expireStaleRequests(db: Db, now: Date): Promise<void> {
+  await db
+    .update(approvalRequests)
+    .set({ status: 'expired', decidedAt: now })
+    .where(
+      and(
+        eq(approvalRequests.status, 'pending'),
+        lt(approvalRequests.expiresAt, new Date(now.getTime() - 60_000)),
+      ),
+    );
   await db
     .update(approvalRequests)
     .set({ status: 'expired', decidedAt: now })
@@ -84,10 +97,8 @@ export async function insertVote(db: Db, vote: typeof approvalVotes.$inferInsert
 
 export async function listVotes(db: Db, requestIds: string[]): Promise<VoteRow[]> {
   if (requestIds.length === 0) return [];
-  const rows = await Promise.all(
-    requestIds.map((id) => db.select().from(approvalVotes).where(eq(approvalVotes.requestId, id))),
-  );
-  return rows.flat().sort((a, b) => a.at.getTime() - b.at.getTime());
+  const rows = await db.select().from(approvalVotes).where(inArray(approvalVotes.requestId, requestIds));
+  return rows.sort((a, b) => a.at.getTime() - b.at.getTime());
 }
 
 export async function insertShapeApproval(db: Db, row: typeof shapeApprovals.$inferInsert): Promise<void> {
@@ -97,7 +108,16 @@ export async function insertShapeApproval(db: Db, row: typeof shapeApprovals.$in
 /** An unexpired "approve this shape" for this requester, fingerprint and approver group. */
 export async function findShapeApproval(
   db: Db,
-  q: { connectionId: string; issuer: string; subject: string; fingerprint: string; group: string; now: Date },
+  q: {
+    connectionId: string;
+    issuer: string;
+    subject: string;
+    fingerprint: string;
+    group: string;
+    minApprovals: number;
+    policySet: string;
+    now: Date;
+  },
 ): Promise<string | undefined> {
   const [row] = await db
     .select({ id: shapeApprovals.id })
@@ -109,6 +129,8 @@ export async function findShapeApproval(
         eq(shapeApprovals.requesterSubject, q.subject),
         eq(shapeApprovals.fingerprint, q.fingerprint),
         eq(shapeApprovals.approverGroup, q.group),
+        gte(shapeApprovals.approvals, q.minApprovals),
+        eq(shapeApprovals.policySet, q.policySet),
         gt(shapeApprovals.expiresAt, q.now),
       ),
     )
@@ -147,4 +169,20 @@ export function presentApproval(row: ApprovalRow, votes: VoteRow[]): ApprovalVie
     scope: row.scope,
     grantId: row.grantId,
   };
+}
+
+/** How many access requests this principal has waiting (a bound against request floods). */
+export async function pendingAccessRequests(db: Db, issuer: string, subject: string): Promise<number> {
+  const rows = await db
+    .select({ id: approvalRequests.id })
+    .from(approvalRequests)
+    .where(
+      and(
+        eq(approvalRequests.kind, 'access'),
+        eq(approvalRequests.status, 'pending'),
+        eq(approvalRequests.requesterIssuer, issuer),
+        eq(approvalRequests.requesterSubject, subject),
+      ),
+    );
+  return rows.length;
 }

@@ -237,6 +237,10 @@ export const shapeApprovals = pgTable(
     requesterSubject: text('requester_subject').notNull(),
     fingerprint: text('fingerprint').notNull(),
     approverGroup: text('approver_group').notNull(),
+    /** Distinct approvers who chose this scope: covers requirements of at most this many. */
+    approvals: integer('approvals').notNull(),
+    /** The policy set it was given under: a policy change ends it. */
+    policySet: text('policy_set').notNull(),
     requestId: text('request_id').notNull(),
     createdAt: timestamptz('created_at').notNull().defaultNow(),
     expiresAt: timestamptz('expires_at').notNull(),
