@@ -408,6 +408,58 @@ describe('a statement held for approval', () => {
     }
   });
 
+  it('"approve for this session" lets the rest of that session through, and no other session', async () => {
+    await direct('CREATE TABLE IF NOT EXISTS scope_t (id int)');
+    const s = session(requester.port);
+    try {
+      s.send('ALTER TABLE scope_t ADD COLUMN a int;');
+      const id = await s.requestId();
+      // An admin outside the approver group sees the request but may not decide it.
+      const admin = await api('admin', 'POST', `/approvals/${id}/approve`, {});
+      expect(admin.status).toBe(403);
+      expect(admin.body.error).toMatchObject({ code: 'not_an_approver', group: 'dba' });
+      await api('approver', 'POST', `/approvals/${id}/approve`, { scope: 'session' });
+      await s.waitFor(() => (s.out.stdout.match(/ALTER TABLE/g) ?? []).length === 1, 'the first ALTER');
+      s.send('ALTER TABLE scope_t ADD COLUMN b int;');
+      await s.waitFor(() => (s.out.stdout.match(/ALTER TABLE/g) ?? []).length === 2, 'the second ALTER');
+      expect(s.out.stderr.match(/request apr_/g)).toHaveLength(1);
+    } finally {
+      await s.close();
+    }
+    // A new session asks again.
+    const other = session(requester.port);
+    try {
+      other.send('ALTER TABLE scope_t ADD COLUMN c int;');
+      const id = await other.requestId();
+      await api('approver', 'POST', `/approvals/${id}/deny`, { reason: 'new session' });
+      await other.waitFor(() => other.out.stderr.includes('new session'), 'the denial');
+    } finally {
+      await other.close();
+    }
+    expect(
+      await direct(
+        "SELECT string_agg(attname, ',' ORDER BY attnum) FROM pg_attribute WHERE attrelid = 'scope_t'::regclass AND attnum > 0",
+      ),
+    ).toBe('id,a,b');
+  });
+
+  it('a client that leaves while it waits cancels the request', async () => {
+    const s = session(requester.port);
+    s.send('CREATE TABLE approval_left (id int);');
+    const id = await s.requestId();
+    await s.close();
+    const deadline = Date.now() + 20_000;
+    let status = '';
+    while (Date.now() < deadline && status !== 'cancelled') {
+      status = (await api('approver', 'GET', `/approvals/${id}`)).body.status ?? '';
+      if (status !== 'cancelled') await new Promise((r) => setTimeout(r, 200));
+    }
+    expect(status).toBe('cancelled');
+    const late = await api('approver', 'POST', `/approvals/${id}/approve`, {});
+    expect(late.status).toBe(409);
+    expect(await direct("SELECT to_regclass('approval_left') IS NULL")).toBe('t');
+  });
+
   it('refuses bad requests with messages that name the field', async () => {
     const bad = await api('contractor', 'POST', '/access-requests', {
       connection: 'held',
