@@ -1,138 +1,33 @@
 /**
  * Just-in-time approvals end to end (docs/approvals.md): real psql holds on a statement the
  * policy sends for approval, approvers vote through the API with their own tokens from the real
- * OpenID provider, and the target is checked directly. Access grants are requested, approved,
- * used and expired; a webhook receiver on loopback checks the signature.
+ * OpenID provider, and the target is checked directly; a webhook receiver on loopback checks the
+ * signature. Access grants: access-grants.test.ts.
  */
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyWebhookSignature } from '../../core/notify/signature.ts';
-import {
-  CLI,
-  clientEnv,
-  fetchToken,
-  pgClient,
-  runProgram,
-  startConnect,
-  startTestStack,
-  type Proc,
-  type TestStack,
-} from './harness.ts';
+import { CLI, clientEnv, pgClient, runProgram, startConnect, type Proc, type TestStack } from './harness.ts';
+import { approvalsWorld, session, type ApprovalsWorld } from './approvals-harness.ts';
 
+let world: ApprovalsWorld;
 let stack: TestStack;
 let requester: Proc & { port: number };
 let quick: Proc & { port: number };
+const api: ApprovalsWorld['api'] = (...args) => world.api(...args);
+const direct = (sql: string) => world.direct(sql);
 const tokens: Record<string, string> = {};
-
-const POLICY = (timeout: string) => `
-permit(principal in Postern::Group::"demo", action in [
-  Postern::Action::"connect", Postern::Action::"sql:select", Postern::Action::"sql:insert",
-  Postern::Action::"sql:session"
-], resource);
-@approval("dba")
-@approval_timeout("${timeout}")
-permit(principal in Postern::Group::"demo", action == Postern::Action::"sql:ddl", resource);
-@approval("dba")
-@min_approvals("2")
-@approval_timeout("${timeout}")
-permit(principal in Postern::Group::"demo", action == Postern::Action::"sql:truncate", resource);
-// Time-boxed access: whoever holds a "connect" grant may connect and read.
-permit(principal, action in [Postern::Action::"connect", Postern::Action::"sql:select"], resource)
-  when { context.grants.contains("connect") };
-`;
-
-const direct = async (sql: string) =>
-  (await runProgram('psql', [stack.targetDsn, '-X', '-At', '-c', sql])).stdout.trim();
-
-async function addConnection(name: string, timeout: string): Promise<void> {
-  const dsn = new URL(stack.targetDsn);
-  await stack.admin.post('/connections', {
-    name,
-    connector: 'local',
-    target: { host: '127.0.0.1', port: stack.pg.port },
-    database: 'demo',
-    username: 'demo_app',
-    credential: { password: decodeURIComponent(dsn.password) },
-  });
-  await stack.admin.put(`/connections/${name}/policies/rules`, { text: POLICY(timeout) });
-}
-
-/** The fields of API answers these tests read. */
-interface ApiBody {
-  id?: string;
-  status?: string;
-  grantId?: string | null;
-  active?: boolean;
-  approvals?: Array<{ id: string }>;
-  grants?: Array<{ id: string }>;
-  error?: { code: string; message: string };
-}
-
-async function api(who: string, method: string, path: string, body?: unknown) {
-  const res = await fetch(`${stack.edgeUrl}/api/v1${path}`, {
-    method,
-    headers: { Authorization: `Bearer ${tokens[who]}`, 'Content-Type': 'application/json' },
-    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-  });
-  return { status: res.status, body: (await res.json()) as ApiBody };
-}
-
-/** psql kept open: lines go in one at a time, output is read as it comes. */
-function session(port: number) {
-  const child: ChildProcessWithoutNullStreams = spawn(
-    'psql',
-    [`host=127.0.0.1 port=${port} user=x dbname=y connect_timeout=20`, '-X', '-At'],
-    { stdio: ['pipe', 'pipe', 'pipe'] },
-  );
-  const out = { stdout: '', stderr: '' };
-  child.stdout.on('data', (d) => (out.stdout += d));
-  child.stderr.on('data', (d) => (out.stderr += d));
-  const exited = new Promise<void>((r) => child.once('exit', () => r()));
-  return {
-    out,
-    send: (line: string) => child.stdin.write(line + '\n'),
-    async waitFor(pred: () => boolean, what: string, ms = 20_000) {
-      const deadline = Date.now() + ms;
-      while (!pred()) {
-        if (Date.now() > deadline)
-          throw new Error(`timed out waiting for ${what}\n${out.stdout}\n${out.stderr}`);
-        await new Promise((r) => setTimeout(r, 50));
-      }
-    },
-    async requestId(nth = 1): Promise<string> {
-      await this.waitFor(
-        () => (out.stderr.match(/request apr_/g) ?? []).length >= nth,
-        `approval notice ${nth}`,
-      );
-      return [...out.stderr.matchAll(/\(request (apr_[\w-]+)\)/g)][nth - 1]![1]!;
-    },
-    async close() {
-      child.stdin.end();
-      await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
-      child.kill('SIGKILL');
-    },
-  };
-}
 
 const hooks: Array<{ headers: Record<string, string | string[] | undefined>; body: string }> = [];
 let receiver: Server;
 let hookSecret = '';
 
 beforeAll(async () => {
-  stack = await startTestStack({
-    extraClients: [
-      { clientId: 'second-approver', groups: ['dba'] },
-      { clientId: 'contractor', groups: [] },
-    ],
-  });
-  await addConnection('held', '60s');
-  await addConnection('quick', '2s');
-  tokens['requester'] = await fetchToken(stack);
-  tokens['approver'] = await fetchToken(stack, stack.approverClientId, stack.approverClientSecret);
-  tokens['second'] = await fetchToken(stack, 'second-approver', stack.extraClients['second-approver']!);
-  tokens['contractor'] = await fetchToken(stack, 'contractor', stack.extraClients['contractor']!);
-  tokens['admin'] = await fetchToken(stack, stack.adminClientId, stack.adminClientSecret);
+  world = await approvalsWorld();
+  stack = world.stack;
+  Object.assign(tokens, world.tokens);
+  await world.addConnection('held', '60s');
+  await world.addConnection('quick', '2s');
   receiver = createServer((req, res) => {
     let body = '';
     req.on('data', (d) => (body += d));
@@ -528,85 +423,4 @@ describe('a statement held for approval', () => {
     expect(n.type).toBe('approval.requested');
     expect(n.approveCommand).toContain(`postern approvals approve ${n.approval.id}`);
   });
-});
-
-describe('access requests and time-boxed grants', () => {
-  it('a grant lets the principal in until it expires, then the session is ended', async () => {
-    const contractor = await startConnect(
-      stack,
-      'held',
-      clientEnv(stack, 'contractor', stack.extraClients['contractor']!),
-    );
-    try {
-      const before = await runProgram('psql', [
-        `host=127.0.0.1 port=${contractor.port} user=x dbname=y`,
-        '-X',
-        '-At',
-        '-c',
-        'SELECT 1',
-      ]);
-      expect(before.code).not.toBe(0); // no grant, no policy: denied
-
-      const req = await api('contractor', 'POST', '/access-requests', {
-        connection: 'held',
-        duration: '8s',
-        reason: 'incident 42',
-      });
-      expect(req.status).toBe(201);
-      const self = await api('contractor', 'POST', `/approvals/${req.body.id}/approve`, {});
-      expect(self.status).toBe(403);
-      const ok = await api('admin', 'POST', `/approvals/${req.body.id}/approve`, {});
-      expect(ok.body.status).toBe('approved');
-      expect(ok.body.grantId).toMatch(/^grt_/);
-
-      const s = session(contractor.port);
-      try {
-        s.send("SELECT 'inside';");
-        await s.waitFor(() => s.out.stdout.includes('inside'), 'a statement under the grant');
-        const grants = await api('contractor', 'GET', '/access-grants');
-        expect(grants.body.grants!.map((g) => g.id)).toContain(ok.body.grantId);
-        await new Promise((r) => setTimeout(r, 9_000));
-        s.send("SELECT 'too late';");
-        await s.waitFor(() => /expired/.test(s.out.stderr), 'the session end');
-        expect(s.out.stderr).toContain(`access grant ${ok.body.grantId} to connection "held" expired`);
-        expect(s.out.stdout).not.toContain('too late');
-      } finally {
-        await s.close();
-      }
-    } finally {
-      await contractor.stop();
-    }
-  }, 60_000);
-
-  it('revoking a grant ends the open session that relied on it', async () => {
-    const contractor = await startConnect(
-      stack,
-      'held',
-      clientEnv(stack, 'contractor', stack.extraClients['contractor']!),
-    );
-    try {
-      const req = await api('contractor', 'POST', '/access-requests', {
-        connection: 'held',
-        duration: '10m',
-        reason: 'incident 43',
-      });
-      const ok = await api('admin', 'POST', `/approvals/${req.body.id}/approve`, {});
-      const s = session(contractor.port);
-      try {
-        s.send("SELECT 'inside';");
-        await s.waitFor(() => s.out.stdout.includes('inside'), 'a statement under the grant');
-        const revoked = await api('admin', 'POST', `/access-grants/${ok.body.grantId}/revoke`, {
-          reason: 'done',
-        });
-        expect(revoked.body.active).toBe(false);
-        s.send("SELECT 'after revoke';");
-        await s.waitFor(() => /was revoked/.test(s.out.stderr), 'the session end');
-        expect(s.out.stdout).not.toContain('after revoke');
-      } finally {
-        await s.close();
-      }
-    } finally {
-      await contractor.stop();
-    }
-  }, 60_000);
 });
