@@ -3,7 +3,7 @@
  * row still being pending, so two deciders racing (an approver and the timeout alarm) cannot
  * both win.
  */
-import { and, desc, eq, gt, gte, inArray, lt, type SQL } from 'drizzle-orm';
+import { and, desc, eq, gt, gte, inArray, lt, or, type SQL } from 'drizzle-orm';
 import type { ApprovalStatus, ApprovalView } from '../../core/approvals/types.ts';
 import type { Db } from './client.ts';
 import { approvalRequests, approvalVotes, shapeApprovals } from './schema.ts';
@@ -27,6 +27,8 @@ export interface ApprovalFilter {
   status?: ApprovalStatus;
   kind?: 'statement' | 'access';
   connection?: string;
+  /** Only requests this caller made or whose approver group they hold. */
+  visibleTo?: { issuer: string; subject: string; groups: string[] };
   limit: number;
 }
 
@@ -35,6 +37,17 @@ export async function listApprovalRequests(db: Db, f: ApprovalFilter): Promise<A
   if (f.status) where.push(eq(approvalRequests.status, f.status));
   if (f.kind) where.push(eq(approvalRequests.kind, f.kind));
   if (f.connection) where.push(eq(approvalRequests.connectionName, f.connection));
+  if (f.visibleTo) {
+    const own = and(
+      eq(approvalRequests.requesterIssuer, f.visibleTo.issuer),
+      eq(approvalRequests.requesterSubject, f.visibleTo.subject),
+    )!;
+    where.push(
+      f.visibleTo.groups.length > 0
+        ? or(own, inArray(approvalRequests.approverGroup, f.visibleTo.groups))!
+        : own,
+    );
+  }
   return db
     .select()
     .from(approvalRequests)
