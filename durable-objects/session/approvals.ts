@@ -77,6 +77,7 @@ const MAX_STATEMENT_CHARS = 8 * 1024;
 
 export class SessionApprovals {
   #pending: Pending | undefined;
+  #ended = false;
   /** Approver groups that approved "for this session", with how many approvers they had. */
   readonly #sessionScope = new Map<string, number>();
 
@@ -156,6 +157,8 @@ export class SessionApprovals {
       this.ctx.waitUntil(db.close());
     }
     this.#pending = { id, ticket, expiresAt, votes: [] };
+    // The client may have left while the request was being written.
+    if (this.#ended) return this.cancel();
     try {
       this.audit.append(
         'approval_requested',
@@ -291,6 +294,7 @@ export class SessionApprovals {
 
   /** The session is ending: a waiting request can no longer run. */
   cancel(): void {
+    this.#ended = true;
     const p = this.#pending;
     if (!p) return;
     this.#pending = undefined;
