@@ -16,6 +16,24 @@ export interface PgFrame {
   raw: Uint8Array;
 }
 
+/**
+ * A frame whose `body` view is made on first use: most DataRows are read through `raw` only, and
+ * a TypedArray view costs about as much as framing the message itself.
+ */
+class Frame implements PgFrame {
+  #body: Uint8Array | undefined = undefined;
+
+  constructor(
+    readonly type: number,
+    readonly raw: Uint8Array,
+    private readonly headerLen: number,
+  ) {}
+
+  get body(): Uint8Array {
+    return (this.#body ??= this.raw.subarray(this.headerLen));
+  }
+}
+
 /** Postgres's own limit on startup packets (MAX_STARTUP_PACKET_LENGTH in pqcomm.h). */
 export const MAX_STARTUP_PACKET_BYTES = 10_000;
 
@@ -58,8 +76,7 @@ export class MessageFramer {
       this.#checkLength(len, type);
       const total = len + headerLen - 4;
       if (data.byteLength - off < total) break;
-      const raw = data.subarray(off, off + total);
-      frames.push({ type, body: raw.subarray(headerLen), raw });
+      frames.push(new Frame(type, data.subarray(off, off + total), headerLen));
       off += total;
       // A StartupMessage switches the stream to typed messages; the caller decides when.
       if (!this.#typed) break;
