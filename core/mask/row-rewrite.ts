@@ -77,15 +77,18 @@ export class RowRewriter {
 
   /** The row `raw` (type byte and length included) masked; `raw` itself when nothing changed. */
   rewrite(raw: Uint8Array, cols: ColumnOps, values: ValueMasker, counts: MaskCounts): Uint8Array {
-    if (raw.byteLength < 7) throw short();
+    // The length read once: byteLength of a view is not a plain field load in V8.
+    const size = raw.byteLength;
+    if (size < 7) throw short();
     const n = ((raw[5]! << 24) >> 16) | raw[6]!;
+    const ops = cols.ops;
     const sink = this.#sink;
     let copied = 0; // raw[0, copied) is in the sink (once something changed)
     let changed = false;
     let whole = 0;
     let pos = 7;
     for (let i = 0; i < n; i++) {
-      if (pos + 4 > raw.byteLength) throw short();
+      if (pos + 4 > size) throw short();
       const len = (raw[pos]! << 24) | (raw[pos + 1]! << 16) | (raw[pos + 2]! << 8) | raw[pos + 3]!;
       const start = pos + 4;
       if (len < 0) {
@@ -93,8 +96,8 @@ export class RowRewriter {
         continue;
       }
       const end = start + len;
-      if (end > raw.byteLength) throw short();
-      const op = cols.ops[i] ?? DETECT;
+      if (end > size) throw short();
+      const op = i < ops.length ? ops[i]! : DETECT;
       let found: Detection[] | undefined;
       if (op >= WHOLE) whole++;
       else if (op === PASS || (found = values.find(raw, start, end)) === undefined) {
@@ -123,7 +126,7 @@ export class RowRewriter {
     }
     if (whole > 0) counts['column'] = (counts['column'] ?? 0) + whole;
     if (!changed) return raw;
-    sink.put(raw, copied, raw.byteLength);
+    sink.put(raw, copied, size);
     sink.set32(sink.start + 1, sink.len - sink.start - 1);
     return sink.take();
   }
