@@ -67,15 +67,17 @@ export class MessageFramer {
     }
     const frames: PgFrame[] = [];
     const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
+    // Read once: a view's byteLength is not a plain field load in V8.
+    const size = data.byteLength;
     let off = 0;
-    while (off < data.byteLength) {
+    while (off < size) {
       const headerLen = this.#typed ? 5 : 4;
-      if (data.byteLength - off < headerLen) break;
+      if (size - off < headerLen) break;
       const type = this.#typed ? data[off]! : 0;
       const len = view.getInt32(off + headerLen - 4);
       this.#checkLength(len, type);
       const total = len + headerLen - 4;
-      if (data.byteLength - off < total) break;
+      if (size - off < total) break;
       frames.push(new Frame(type, data.subarray(off, off + total), headerLen));
       off += total;
       // A StartupMessage switches the stream to typed messages; the caller decides when.
@@ -83,7 +85,7 @@ export class MessageFramer {
     }
     // Untyped mode returns one packet at a time (the caller may switch to typed before the next
     // one is read); call push() with an empty chunk to continue.
-    if (off < data.byteLength) this.#pending = data.slice(off);
+    if (off < size) this.#pending = data.slice(off);
     return frames;
   }
 
