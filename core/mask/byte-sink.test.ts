@@ -21,4 +21,18 @@ describe('ByteSink', () => {
     expect(sink.buf.length).toBe(1 << 16);
     expect(out[12345]).toBe(7);
   });
+
+  it('copies every length and offset exactly (by hand below 64 bytes, by set above)', () => {
+    const src = Uint8Array.from({ length: 200 }, (_, i) => (i * 37 + 11) & 0xff);
+    const sink = new ByteSink();
+    for (let from = 0; from < 8; from++) {
+      for (let n = 0; n <= 130; n++) {
+        sink.put(src, 0, 3); // the piece does not start at the chunk's start
+        sink.put(src, from, from + n);
+        expect(sink.take()).toEqual(
+          Uint8Array.from([...src.subarray(0, 3), ...src.subarray(from, from + n)]),
+        );
+      }
+    }
+  });
 });
