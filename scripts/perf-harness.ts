@@ -85,7 +85,9 @@ const cpu = (p: string) => {
   return (Number(f[11]) + Number(f[12])) * 10;
 };
 const tps = (o: string) => Number(/tps = ([\d.]+)/.exec(o)?.[1]);
-console.log(`direct: ${tps(await pgb(['-n', '-S', '-c', '4', '-j', '2', '-T', dur], directEnv)).toFixed(0)} tps`);
+console.log(
+  `direct: ${tps(await pgb(['-n', '-S', '-c', '4', '-j', '2', '-T', dur], directEnv)).toFixed(0)} tps`,
+);
 await pgb(['-n', '-S', '-c', '4', '-j', '2', '-T', '2'], viaEnv); // warm up
 for (let i = 0; i < rounds; i++) {
   const before = Object.fromEntries(Object.entries(pids).map(([k, p]) => [k, cpu(p)]));
