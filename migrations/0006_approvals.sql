@@ -58,15 +58,19 @@ CREATE TABLE "grant_sessions" (
 CREATE TABLE "shape_approvals" (
 	"id" text PRIMARY KEY NOT NULL,
 	"connection_id" text NOT NULL,
+	"connection_name" text NOT NULL,
 	"requester_issuer" text NOT NULL,
 	"requester_subject" text NOT NULL,
 	"fingerprint" text NOT NULL,
+	"statement" text,
 	"approver_group" text NOT NULL,
 	"approvals" integer NOT NULL,
 	"policy_set" text NOT NULL,
 	"request_id" text NOT NULL,
 	"created_at" timestamp with time zone DEFAULT now() NOT NULL,
-	"expires_at" timestamp with time zone NOT NULL
+	"expires_at" timestamp with time zone NOT NULL,
+	"revoked_at" timestamp with time zone,
+	"revoked_by" jsonb
 );
 --> statement-breakpoint
 CREATE TABLE "webhooks" (

@@ -111,7 +111,7 @@ function session(port: number) {
     },
     async requestId(nth = 1): Promise<string> {
       await this.waitFor(
-        () => (out.stderr.match(/request apr_/g) ?? []).length >= nth,
+        () => (out.stderr.match(/\(request apr_/g) ?? []).length >= nth,
         `approval notice ${nth}`,
       );
       return [...out.stderr.matchAll(/\(request (apr_[\w-]+)\)/g)][nth - 1]![1]!;

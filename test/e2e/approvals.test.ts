@@ -158,7 +158,7 @@ describe('a statement held for approval', () => {
       // Same shape (only the literal differs): no wait, no new request.
       s.send('ALTER TABLE shape_a ALTER COLUMN id SET DEFAULT 2;');
       await s.waitFor(() => altered() === 2, 'the second ALTER');
-      expect(s.out.stderr.match(/request apr_/g)).toHaveLength(1);
+      expect(s.out.stderr.match(/\(request apr_/g)).toHaveLength(1);
       expect(
         await direct(
           "SELECT pg_get_expr(adbin, adrelid) FROM pg_attrdef WHERE adrelid = 'shape_a'::regclass",
@@ -170,6 +170,20 @@ describe('a statement held for approval', () => {
       expect(other).not.toBe(id);
       await api('approver', 'POST', `/approvals/${other}/deny`, { reason: 'no' });
       await s.waitFor(() => s.out.stderr.includes('denied'), 'the denial');
+      // The standing approval is listed, and once revoked the shape waits again.
+      const listed = (await api('approver', 'GET', '/shape-approvals?connection=held')).body as {
+        shapes?: Array<{ id: string; requestId: string; statement: string }>;
+      };
+      const shape = listed.shapes!.find((x) => x.requestId === id)!;
+      expect(shape.statement).toBe('ALTER TABLE shape_a ALTER COLUMN id SET DEFAULT 1;');
+      expect((await api('contractor', 'POST', `/shape-approvals/${shape.id}/revoke`, {})).status).toBe(404);
+      expect(
+        (await api('approver', 'POST', `/shape-approvals/${shape.id}/revoke`, { reason: 'done' })).status,
+      ).toBe(200);
+      s.send('ALTER TABLE shape_a ALTER COLUMN id SET DEFAULT 3;');
+      const third = await s.requestId(3);
+      await api('approver', 'POST', `/approvals/${third}/deny`, { reason: 'revoked shape' });
+      await s.waitFor(() => s.out.stderr.includes('revoked shape'), 'the denial');
       expect(await direct("SELECT count(*) FROM pg_attrdef WHERE adrelid = 'shape_b'::regclass")).toBe('0');
     } finally {
       await s.close();
@@ -317,7 +331,7 @@ describe('a statement held for approval', () => {
       await s.waitFor(() => (s.out.stdout.match(/ALTER TABLE/g) ?? []).length === 1, 'the first ALTER');
       s.send('ALTER TABLE scope_t ADD COLUMN b int;');
       await s.waitFor(() => (s.out.stdout.match(/ALTER TABLE/g) ?? []).length === 2, 'the second ALTER');
-      expect(s.out.stderr.match(/request apr_/g)).toHaveLength(1);
+      expect(s.out.stderr.match(/\(request apr_/g)).toHaveLength(1);
     } finally {
       await s.close();
     }

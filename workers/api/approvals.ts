@@ -27,6 +27,7 @@ import {
 } from '../db/approvals-repo.ts';
 import { insertGrant } from '../db/grants-repo.ts';
 import { accessRoutes } from './access.ts';
+import { shapeRoutes } from './shapes.ts';
 import { apiError, errorToApiResponse } from './errors.ts';
 import type { EffectiveScope } from '../../durable-objects/session/approvals.ts';
 import { body, isAdmin, me, refusal, withDb, type UserEnv } from './user-api.ts';
@@ -85,6 +86,8 @@ export function createApprovalsApi(): Hono<UserEnv> {
     onError: () => apiError(413, 'too_large', 'request body too large'),
   });
   for (const path of [
+    '/shape-approvals',
+    '/shape-approvals/*',
     '/approvals',
     '/approvals/*',
     '/access-requests',
@@ -216,6 +219,7 @@ export function createApprovalsApi(): Hono<UserEnv> {
   api.post('/approvals/:id/approve', decide('approve'));
   api.post('/approvals/:id/deny', decide('deny'));
   accessRoutes(api);
+  shapeRoutes(api);
   return api;
 }
 
@@ -238,9 +242,11 @@ async function approved(
       await insertShapeApproval(db, {
         id: randomToken('shp', 12),
         connectionId: row.connectionId,
+        connectionName: row.connectionName,
         requesterIssuer: row.requesterIssuer,
         requesterSubject: row.requesterSubject,
         fingerprint: row.fingerprint,
+        statement: row.statement,
         approverGroup: row.approverGroup,
         approvals: effective.approvals,
         policySet: effective.policySet,

@@ -3,8 +3,8 @@
  * row still being pending, so two deciders racing (an approver and the timeout alarm) cannot
  * both win.
  */
-import { and, desc, eq, gt, gte, inArray, lt, or, type SQL } from 'drizzle-orm';
-import type { ApprovalStatus, ApprovalView } from '../../core/approvals/types.ts';
+import { and, desc, eq, gt, gte, inArray, isNull, lt, or, type SQL } from 'drizzle-orm';
+import type { ApprovalStatus, ApprovalView, PrincipalRef } from '../../core/approvals/types.ts';
 import type { Db } from './client.ts';
 import { approvalRequests, approvalVotes, shapeApprovals } from './schema.ts';
 
@@ -145,6 +145,7 @@ export async function findShapeApproval(
         gte(shapeApprovals.approvals, q.minApprovals),
         eq(shapeApprovals.policySet, q.policySet),
         gt(shapeApprovals.expiresAt, q.now),
+        isNull(shapeApprovals.revokedAt),
       ),
     )
     .limit(1);
@@ -198,4 +199,69 @@ export async function pendingAccessRequests(db: Db, issuer: string, subject: str
       ),
     );
   return rows.length;
+}
+
+export type ShapeRow = typeof shapeApprovals.$inferSelect;
+
+export async function getShapeApproval(db: Db, id: string): Promise<ShapeRow | undefined> {
+  const [row] = await db.select().from(shapeApprovals).where(eq(shapeApprovals.id, id)).limit(1);
+  return row;
+}
+
+/** Standing shape approvals (unexpired, unrevoked), newest first. */
+export async function listShapeApprovals(
+  db: Db,
+  f: { connection?: string; visibleTo?: PrincipalRef & { groups: string[] }; now: Date; limit: number },
+): Promise<ShapeRow[]> {
+  const where: SQL[] = [gt(shapeApprovals.expiresAt, f.now), isNull(shapeApprovals.revokedAt)];
+  if (f.connection) where.push(eq(shapeApprovals.connectionName, f.connection));
+  if (f.visibleTo) {
+    const own = and(
+      eq(shapeApprovals.requesterIssuer, f.visibleTo.issuer),
+      eq(shapeApprovals.requesterSubject, f.visibleTo.subject),
+    )!;
+    where.push(
+      f.visibleTo.groups.length > 0
+        ? or(own, inArray(shapeApprovals.approverGroup, f.visibleTo.groups))!
+        : own,
+    );
+  }
+  return db
+    .select()
+    .from(shapeApprovals)
+    .where(and(...where))
+    .orderBy(desc(shapeApprovals.createdAt))
+    .limit(f.limit);
+}
+
+/** Ends a shape approval early; undefined when it was already revoked. */
+export async function revokeShapeApproval(
+  db: Db,
+  id: string,
+  by: PrincipalRef,
+  now: Date,
+): Promise<ShapeRow | undefined> {
+  const [row] = await db
+    .update(shapeApprovals)
+    .set({ revokedAt: now, revokedBy: by })
+    .where(and(eq(shapeApprovals.id, id), isNull(shapeApprovals.revokedAt)))
+    .returning();
+  return row;
+}
+
+export function presentShape(row: ShapeRow) {
+  return {
+    id: row.id,
+    connection: row.connectionName,
+    requester: { issuer: row.requesterIssuer, subject: row.requesterSubject },
+    fingerprint: row.fingerprint,
+    statement: row.statement,
+    approverGroup: row.approverGroup,
+    approvals: row.approvals,
+    requestId: row.requestId,
+    createdAt: row.createdAt.toISOString(),
+    expiresAt: row.expiresAt.toISOString(),
+    revokedAt: row.revokedAt?.toISOString() ?? null,
+    revokedBy: row.revokedBy ?? null,
+  };
 }

@@ -233,9 +233,12 @@ export const shapeApprovals = pgTable(
   {
     id: text('id').primaryKey(),
     connectionId: text('connection_id').notNull(),
+    connectionName: text('connection_name').notNull(),
     requesterIssuer: text('requester_issuer').notNull(),
     requesterSubject: text('requester_subject').notNull(),
     fingerprint: text('fingerprint').notNull(),
+    /** The statement that was approved (redacted), so a listing says what the shape is. */
+    statement: text('statement'),
     approverGroup: text('approver_group').notNull(),
     /** Distinct approvers who chose this scope: covers requirements of at most this many. */
     approvals: integer('approvals').notNull(),
@@ -244,6 +247,8 @@ export const shapeApprovals = pgTable(
     requestId: text('request_id').notNull(),
     createdAt: timestamptz('created_at').notNull().defaultNow(),
     expiresAt: timestamptz('expires_at').notNull(),
+    revokedAt: timestamptz('revoked_at'),
+    revokedBy: jsonb('revoked_by').$type<{ issuer: string; subject: string }>(),
   },
   (t) => [index('shape_approvals_lookup').on(t.connectionId, t.requesterSubject, t.fingerprint)],
 );
