@@ -170,16 +170,21 @@ describe('a statement held for approval', () => {
       expect(other).not.toBe(id);
       await api('approver', 'POST', `/approvals/${other}/deny`, { reason: 'no' });
       await s.waitFor(() => s.out.stderr.includes('denied'), 'the denial');
-      // The standing approval is listed, and once revoked the shape waits again.
-      const listed = (await api('approver', 'GET', '/shape-approvals?connection=held')).body as {
-        shapes?: Array<{ id: string; requestId: string; statement: string }>;
-      };
-      const shape = listed.shapes!.find((x) => x.requestId === id)!;
+      // The standing approval is listed, and once revoked (here from the CLI) the shape waits again.
+      const cli = (...args: string[]) =>
+        runProgram(process.execPath, [CLI, ...args, '--edge', stack.edgeUrl, '--token', tokens['approver']!]);
+      const listed = await cli('shapes', 'list', '--connection', 'held', '--json');
+      expect(listed.code).toBe(0);
+      const shapes = (
+        JSON.parse(listed.stdout) as { shapes: Array<{ id: string; requestId: string; statement: string }> }
+      ).shapes;
+      const shape = shapes.find((x) => x.requestId === id)!;
       expect(shape.statement).toBe('ALTER TABLE shape_a ALTER COLUMN id SET DEFAULT 1;');
+      expect((await cli('shapes', 'list', '--connection', 'held')).stdout).toContain(shape.id);
       expect((await api('contractor', 'POST', `/shape-approvals/${shape.id}/revoke`, {})).status).toBe(404);
-      expect(
-        (await api('approver', 'POST', `/shape-approvals/${shape.id}/revoke`, { reason: 'done' })).status,
-      ).toBe(200);
+      const revoked = await cli('shapes', 'revoke', shape.id, '--reason', 'done');
+      expect(revoked.code).toBe(0);
+      expect(revoked.stdout).toContain('revoked');
       s.send('ALTER TABLE shape_a ALTER COLUMN id SET DEFAULT 3;');
       const third = await s.requestId(3);
       await api('approver', 'POST', `/approvals/${third}/deny`, { reason: 'revoked shape' });
