@@ -5,17 +5,19 @@
 import { parseArgs } from 'node:util';
 import type { ApprovalView, GrantView } from '../../core/approvals/types.ts';
 import { CliError } from '../errors.ts';
+import { MAX_GRANT_SECONDS, parseDuration as parseCoreDuration } from '../../core/approvals/duration.ts';
 import {
   checkId,
   COMMON_HELP,
   COMMON_OPTIONS,
   makeIo,
+  subcommand,
   span,
   table,
   truncate,
   userApi,
   type Io,
-} from './approvals.ts';
+} from './user-api.ts';
 
 const HELP: Record<string, string> = {
   request: `  request <connection>  ask for access for a while: --for 30s|15m|2h|1d --reason TEXT
@@ -51,13 +53,8 @@ const EXAMPLES: Record<string, string> = {
 
 export async function run(argv: string[], partialIo: Partial<Io> = {}): Promise<number> {
   const io = makeIo(partialIo);
-  const sub = argv[0] && !argv[0].startsWith('-') ? argv[0] : undefined;
-  if (!sub || !HELP[sub]) {
-    if (sub) throw new CliError('usage', `unknown subcommand "${sub}": use request, list or revoke`);
-    const asked = argv.includes('-h') || argv.includes('--help');
-    io.write(help);
-    return asked ? 0 : 2;
-  }
+  const sub = subcommand(argv, HELP, help, 'request, list or revoke', io);
+  if (typeof sub === 'number') return sub;
   const { values, positionals } = parseArgs({
     args: argv.slice(1),
     allowPositionals: true,
@@ -179,11 +176,15 @@ export function grantTable(list: GrantView[], now: number): string {
 
 /** `--for` durations: a whole number and a unit, 30s, 15m, 2h or 1d; answers seconds. */
 export function parseDuration(flag: string, text: string): number {
-  const m = /^(\d+)(s|m|h|d)$/.exec(text);
-  const n = m ? Number(m[1]) * { s: 1, m: 60, h: 3600, d: 86400 }[m[2] as 's' | 'm' | 'h' | 'd'] : 0;
-  if (!n) throw new CliError('usage', `${flag} "${text}": use a number and a unit, e.g. 30s, 15m, 2h or 1d`);
-  // The edge grants at most a week (MAX_GRANT_SECONDS in workers/api/access.ts).
-  if (n > 7 * 86400) throw new CliError('usage', `${flag} "${text}": at most 7d`);
+  let n: number;
+  try {
+    // The edge forgives surrounding spaces; a command line that has them was likely mistyped.
+    if (text !== text.trim()) throw new Error('spaces');
+    n = parseCoreDuration(text);
+  } catch {
+    throw new CliError('usage', `${flag} "${text}": use a number and a unit, e.g. 30s, 15m, 2h or 1d`);
+  }
+  if (n > MAX_GRANT_SECONDS) throw new CliError('usage', `${flag} "${text}": at most 7d`);
   return n;
 }
 

@@ -3,7 +3,8 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import type { ApprovalView } from '../../core/approvals/types.ts';
-import { apiFailure, run, span, table, truncate } from './approvals.ts';
+import { run } from './approvals.ts';
+import { apiFailure, span, table, truncate } from './user-api.ts';
 
 const NOW = Date.parse('2026-11-26T10:00:00Z');
 const EDGE = ['--edge', 'http://edge.test', '--token', 'tok-approver'];

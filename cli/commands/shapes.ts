@@ -9,12 +9,13 @@ import {
   COMMON_HELP,
   COMMON_OPTIONS,
   makeIo,
+  subcommand,
   span,
   table,
   truncate,
   userApi,
   type Io,
-} from './approvals.ts';
+} from './user-api.ts';
 
 export interface ShapeView {
   id: string;
@@ -52,13 +53,8 @@ Example:
 
 export async function run(argv: string[], partialIo: Partial<Io> = {}): Promise<number> {
   const io = makeIo(partialIo);
-  const sub = argv[0] && !argv[0].startsWith('-') ? argv[0] : undefined;
-  if (!sub || !HELP[sub]) {
-    if (sub) throw new CliError('usage', `unknown subcommand "${sub}": use list or revoke`);
-    const asked = argv.includes('-h') || argv.includes('--help');
-    io.write(help);
-    return asked ? 0 : 2;
-  }
+  const sub = subcommand(argv, HELP, help, 'list or revoke', io);
+  if (typeof sub === 'number') return sub;
   const { values, positionals } = parseArgs({
     args: argv.slice(1),
     allowPositionals: true,

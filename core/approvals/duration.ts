@@ -1,6 +1,9 @@
 /** Durations as people write them in policies and on the command line: `30s`, `15m`, `2h`, `1d`. */
 import { PosternError } from '../errors.ts';
 
+/** The longest access grant the edge gives (the CLI checks it before asking). */
+export const MAX_GRANT_SECONDS = 7 * 86_400;
+
 const UNIT_SECONDS = { s: 1, m: 60, h: 3600, d: 86_400 } as const;
 
 /** Seconds in `text`, or an error naming the accepted forms. */

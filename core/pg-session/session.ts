@@ -29,6 +29,7 @@ import { clientErrorFor, type CloseReason } from './close-reason.ts';
 import type { CancelKey, ErrorFields, PgSessionConfig, PgSessionIO } from './types.ts';
 import { PreflightRows, type PreflightStep } from './preflight.ts';
 import { StatementFlow } from './statement-flow.ts';
+import { FrameQueue } from './frame-queue.ts';
 import { startupStep } from './startup-frames.ts';
 import { UpstreamAuthenticator } from './upstream-auth.ts';
 import {
@@ -59,8 +60,8 @@ export class PgSession {
   #authenticated = false;
   #upstreamKey: CancelKey | undefined;
   #paramStatus: Uint8Array[] = [];
-  #pendingClient: Uint8Array[] = [];
-  #pendingClientBytes = 0;
+  // libpq waits for ReadyForQuery, but a pipelining client may not: its messages wait here.
+  #pendingClient: FrameQueue;
   // Upstream chunks that arrive while an async auth step (SCRAM) runs; order must be kept.
   #upstreamQueue: Uint8Array[] = [];
   #upstreamBusy = false;
@@ -76,6 +77,10 @@ export class PgSession {
   ) {
     this.#clientFramer = new MessageFramer({ maxMessageBytes: config.maxMessageBytes, startup: true });
     this.#upstreamFramer = new MessageFramer({ maxMessageBytes: config.maxMessageBytes, startup: false });
+    this.#pendingClient = new FrameQueue(
+      config.maxPendingClientBytes ?? 1 << 20,
+      'too much data sent before the session was ready',
+    );
     if (config.checker) {
       this.#flow = new StatementFlow(
         config.checker,
@@ -98,14 +103,9 @@ export class PgSession {
 
   /** Ends the wait of a held statement (see StatementFlow.release). */
   resolveHeld(approved: boolean, message: string): void {
-    if (this.#phase !== 'proxy' || !this.#flow?.holding) return;
-    let forward: PgFrame[];
-    try {
-      forward = this.#flow.release(approved, message);
-    } catch (e) {
-      return this.#fail({ kind: 'client-protocol', detail: messageOf(e) });
-    }
-    if (forward.length > 0) this.io.toUpstream(concatBytes(forward.map((f) => f.raw)));
+    const flow = this.#flow;
+    if (this.#phase === 'proxy' && flow?.holding)
+      this.#toUpstream(() => flow.release(approved, message), EMPTY);
   }
 
   /** Prepared statements must be checked again before they run (see StatementFlow). */
@@ -140,7 +140,7 @@ export class PgSession {
       for (const frame of frames) {
         if (this.#phase !== 'startup') return;
         if (this.#clientParams === undefined) this.#clientStartupPacket(frame);
-        else this.#holdClient(frame.raw);
+        else this.#holdClient(frame);
       }
       // Startup packets come one at a time; read on in whatever mode the packet left us in.
       if (this.#clientFramer.buffered() === 0) return;
@@ -182,16 +182,12 @@ export class PgSession {
     }
   }
 
-  #holdClient(raw: Uint8Array): void {
-    // libpq waits for ReadyForQuery, but a pipelining client may not: keep its bytes, bounded.
-    this.#pendingClientBytes += raw.byteLength;
-    if (this.#pendingClientBytes > (this.config.maxPendingClientBytes ?? 1 << 20)) {
-      return this.#fail({
-        kind: 'client-protocol',
-        detail: 'too much data sent before the session was ready',
-      });
+  #holdClient(frame: PgFrame): void {
+    try {
+      this.#pendingClient.push(frame);
+    } catch (e) {
+      this.#fail({ kind: 'client-protocol', detail: messageOf(e) });
     }
-    this.#pendingClient.push(raw.slice());
   }
 
   #forwardClient(frames: PgFrame[], chunk: Uint8Array): void {
@@ -204,14 +200,22 @@ export class PgSession {
       }
       if (f.type === T_QUERY || f.type === T_EXECUTE) this.stats.statements++;
     }
+    const flow = this.#flow;
+    if (!this.#toUpstream(() => (flow ? flow.client(frames) : frames), chunk)) return;
+    if (frames[frames.length - 1]?.type === T_TERMINATE) this.#end({ kind: 'client-terminate' });
+  }
+
+  /** Client messages the flow lets through go to the target; its protocol errors end the session. */
+  #toUpstream(flow: () => PgFrame[], chunk: Uint8Array): boolean {
     let forward: PgFrame[];
     try {
-      forward = this.#flow ? this.#flow.client(frames) : frames;
+      forward = flow();
     } catch (e) {
-      return this.#fail({ kind: 'client-protocol', detail: messageOf(e) });
+      this.#fail({ kind: 'client-protocol', detail: messageOf(e) });
+      return false;
     }
     if (forward.length > 0) this.io.toUpstream(joinFrames(forward, chunk));
-    if (frames[frames.length - 1]?.type === T_TERMINATE) this.#end({ kind: 'client-terminate' });
+    return true;
   }
 
   // ---- upstream side -----------------------------------------------------------------------
@@ -372,11 +376,8 @@ export class PgSession {
     this.#phase = 'proxy';
     this.io.ready?.();
     if (this.#pendingClient.length > 0) {
-      const held = this.#pendingClient;
-      this.#pendingClient = [];
-      this.#pendingClientBytes = 0;
-      const frames = held.map((raw) => ({ type: raw[0]!, body: raw.subarray(5), raw }));
-      this.#forwardClient(frames, concatBytes(held));
+      const frames = this.#pendingClient.take();
+      this.#forwardClient(frames, joinFrames(frames, EMPTY));
     }
   }
 
@@ -406,7 +407,7 @@ export class PgSession {
     if (this.#phase === 'closed') return;
     this.#phase = 'closed';
     this.#upstreamQueue = [];
-    this.#pendingClient = [];
+    this.#pendingClient.take();
     this.io.end(reason);
   }
 }

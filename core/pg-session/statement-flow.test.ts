@@ -1,16 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { MessageFramer, type PgFrame } from '../pg/framer.ts';
-import { parseErrorFields, query } from '../pg/messages.ts';
+import { parseErrorFields, query, typedMessage } from '../pg/messages.ts';
 import { StatementFlow, type StatementVerdict } from './statement-flow.ts';
 
 const enc = new TextEncoder();
-function msg(type: string, body: Uint8Array = new Uint8Array()): Uint8Array {
-  const out = new Uint8Array(5 + body.length);
-  out[0] = type.charCodeAt(0);
-  new DataView(out.buffer).setInt32(1, 4 + body.length);
-  out.set(body, 5);
-  return out;
-}
+const msg = (type: string, body: Uint8Array = new Uint8Array()) => typedMessage(type, body);
 const cstr = (s: string) => [...enc.encode(s), 0];
 const parse = (name: string, sql: string) => msg('P', new Uint8Array([...cstr(name), ...cstr(sql), 0, 0]));
 const bind = (name: string) => msg('B', new Uint8Array([...cstr(''), ...cstr(name), 0, 0, 0, 0, 0, 0]));

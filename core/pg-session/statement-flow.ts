@@ -14,7 +14,7 @@
 import type { ResultMasker } from '../mask/result-masker.ts';
 import type { PgFrame } from '../pg/framer.ts';
 import { errorResponse, readyForQuery } from '../pg/messages.ts';
-import { PosternError } from '../errors.ts';
+import { FrameQueue, ownedFrame } from './frame-queue.ts';
 
 export interface StatementVerdict {
   allowed: boolean;
@@ -39,8 +39,7 @@ interface Held {
   name: string;
   statements: Array<Record<string, unknown>> | undefined;
   /** Client messages that arrived after the held one, in order. */
-  rest: PgFrame[];
-  restBytes: number;
+  rest: FrameQueue;
 }
 
 /** Client bytes kept while a statement waits for approval (psql sends nothing more; pipelines might). */
@@ -103,7 +102,7 @@ export class StatementFlow {
     const forward: PgFrame[] = [];
     for (const f of frames) {
       if (this.#held) {
-        this.#keep(f);
+        this.#held.rest.push(f);
         continue;
       }
       switch (f.type) {
@@ -220,7 +219,7 @@ export class StatementFlow {
     }
     // What follows must reach the target after the released statement.
     this.#flushForward(forward);
-    return this.client(h.rest);
+    return this.client(h.rest.take());
   }
 
   /**
@@ -232,26 +231,14 @@ export class StatementFlow {
   }
 
   #hold(frame: PgFrame, protocol: Held['protocol'], name: string, v: StatementVerdict): void {
-    const raw = frame.raw.slice(); // the chunk it came in is not ours to keep
     this.#held = {
-      frame: { type: frame.type, body: raw.subarray(5), raw },
+      frame: ownedFrame(frame), // the chunk it came in is not ours to keep
       protocol,
       name,
       statements: v.statements,
-      rest: [],
-      restBytes: 0,
+      rest: new FrameQueue(MAX_HELD_BYTES, 'too much data sent while a statement waits for approval'),
     };
     this.onHold!(v.hold!);
-  }
-
-  #keep(f: PgFrame): void {
-    const h = this.#held!;
-    h.restBytes += f.raw.byteLength;
-    if (h.restBytes > MAX_HELD_BYTES) {
-      throw new PosternError('PROTOCOL_VIOLATION', 'too much data sent while a statement waits for approval');
-    }
-    const raw = f.raw.slice();
-    h.rest.push({ type: f.type, body: raw.subarray(5), raw });
   }
 
   /**

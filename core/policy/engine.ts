@@ -107,6 +107,11 @@ export class CompiledPolicies {
     this.#setId = setId;
   }
 
+  /** Some policy of the set may read `context.<name>` (e.g. `grants`: worth fetching them). */
+  readsContext(name: string): boolean {
+    return this.#reads.readsContext(name);
+  }
+
   /** `key` identifies the content (a hash of the documents): equal keys share one parse. */
   static compile(key: string, docs: PolicyDoc[]): CompiledPolicies {
     const compiled = new CompiledPolicies(`ps-${key}`);

@@ -33,6 +33,11 @@ export class PolicyReads {
     for (const c of policy.conditions) this.#walk(c.body);
   }
 
+  /** Some policy may read context attribute `name` (or the whole context). */
+  readsContext(name: string): boolean {
+    return this.#wholeContext || this.#contextAttrs.has(name);
+  }
+
   resourceFree(type: string): boolean {
     return !this.#resourceRead && !this.#literalTypes.has(type);
   }

@@ -12,11 +12,8 @@ import type { HeldApproval } from '../../core/policy/sql-gate.ts';
 import type { ErrorFields } from '../../core/pg-session/types.ts';
 import { approvalTimeoutSeconds } from '../../core/approvals/duration.ts';
 import { openDb } from '../../workers/db/client.ts';
-import {
-  decideApprovalRequest,
-  findShapeApproval,
-  insertApprovalRequest,
-} from '../../workers/db/approvals-repo.ts';
+import { decideApprovalRequest, insertApprovalRequest } from '../../workers/db/approvals-repo.ts';
+import { findShapeApproval } from '../../workers/db/shapes-repo.ts';
 import type { Env } from '../../workers/env.ts';
 import { alarmNoLaterThan } from '../alarm.ts';
 import { loggable } from '../../workers/api/errors.ts';

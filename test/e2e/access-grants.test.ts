@@ -22,6 +22,35 @@ afterAll(async () => {
 });
 
 describe('access requests and time-boxed grants', () => {
+  it('refuses bad access requests with messages that name the field', async () => {
+    const bad = await api('contractor', 'POST', '/access-requests', {
+      connection: 'held',
+      duration: '2 weeks',
+      reason: 'x',
+    });
+    expect(bad.status).toBe(400);
+    expect(bad.body.error!.message).toMatch(/duration/);
+    const long = await api('contractor', 'POST', '/access-requests', {
+      connection: 'held',
+      duration: '30d',
+      reason: 'x',
+    });
+    expect(long.status).toBe(400);
+    const action = await api('contractor', 'POST', '/access-requests', {
+      connection: 'held',
+      duration: '1h',
+      reason: 'x',
+      action: 'sql:admin',
+    });
+    expect(action.status).toBe(400);
+    const unknown = await api('contractor', 'POST', '/access-requests', {
+      connection: 'nope',
+      duration: '1h',
+      reason: 'x',
+    });
+    expect(unknown.status).toBe(404);
+  });
+
   it('a grant lets the principal in until it expires, then the session is ended', async () => {
     const contractor = await startConnect(
       stack,

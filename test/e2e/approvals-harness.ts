@@ -4,7 +4,7 @@
  * calls with each identity's own token, and psql kept open to watch a held statement.
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { fetchToken, runProgram, startTestStack, type TestStack } from './harness.ts';
+import { addDemoConnection, fetchToken, runProgram, startTestStack, type TestStack } from './harness.ts';
 
 export const POLICY = (timeout: string) => `
 permit(principal in Postern::Group::"demo", action in [
@@ -72,15 +72,7 @@ export async function approvalsWorld(): Promise<ApprovalsWorld> {
     direct: async (sql) =>
       (await runProgram('psql', [stack.targetDsn, '-X', '-At', '-c', sql])).stdout.trim(),
     async addConnection(name, timeout) {
-      const dsn = new URL(stack.targetDsn);
-      await stack.admin.post('/connections', {
-        name,
-        connector: 'local',
-        target: { host: '127.0.0.1', port: stack.pg.port },
-        database: 'demo',
-        username: 'demo_app',
-        credential: { password: decodeURIComponent(dsn.password) },
-      });
+      await addDemoConnection(stack, name);
       await stack.admin.put(`/connections/${name}/policies/rules`, { text: POLICY(timeout) });
     },
   };

@@ -374,33 +374,7 @@ describe('a statement held for approval', () => {
     expect(await direct("SELECT to_regclass('approval_left') IS NULL")).toBe('t');
   });
 
-  it('refuses bad requests with messages that name the field', async () => {
-    const bad = await api('contractor', 'POST', '/access-requests', {
-      connection: 'held',
-      duration: '2 weeks',
-      reason: 'x',
-    });
-    expect(bad.status).toBe(400);
-    expect(bad.body.error!.message).toMatch(/duration/);
-    const long = await api('contractor', 'POST', '/access-requests', {
-      connection: 'held',
-      duration: '30d',
-      reason: 'x',
-    });
-    expect(long.status).toBe(400);
-    const action = await api('contractor', 'POST', '/access-requests', {
-      connection: 'held',
-      duration: '1h',
-      reason: 'x',
-      action: 'sql:admin',
-    });
-    expect(action.status).toBe(400);
-    const unknown = await api('contractor', 'POST', '/access-requests', {
-      connection: 'nope',
-      duration: '1h',
-      reason: 'x',
-    });
-    expect(unknown.status).toBe(404);
+  it('refuses what a caller may not see or do', async () => {
     const noToken = await fetch(`${stack.edgeUrl}/api/v1/approvals`);
     expect(noToken.status).toBe(401);
     const missing = await api('approver', 'POST', '/approvals/apr_nope/approve', {});

@@ -219,12 +219,12 @@ export async function waitFor(
   }
 }
 
-/**
- * A connection to the demo database with the allow-list shorthand for the demo group: every
- * action, nothing masked. For tests of the transport itself (the demo connection has the demo
- * policy and masking).
- */
-export async function addOpenConnection(stack: Stack, name: string): Promise<void> {
+/** A connection named `name` to the demo database as `demo_app`; `extra` adds fields to the body. */
+export async function addDemoConnection(
+  stack: Stack,
+  name: string,
+  extra: Record<string, unknown> = {},
+): Promise<void> {
   const dsn = new URL(stack.targetDsn);
   await stack.admin.post('/connections', {
     name,
@@ -233,6 +233,15 @@ export async function addOpenConnection(stack: Stack, name: string): Promise<voi
     database: 'demo',
     username: 'demo_app',
     credential: { password: decodeURIComponent(dsn.password) },
-    allow: { subjects: [], groups: ['demo'] },
+    ...extra,
   });
+}
+
+/**
+ * A connection to the demo database with the allow-list shorthand for the demo group: every
+ * action, nothing masked. For tests of the transport itself (the demo connection has the demo
+ * policy and masking).
+ */
+export async function addOpenConnection(stack: Stack, name: string): Promise<void> {
+  await addDemoConnection(stack, name, { allow: { subjects: [], groups: ['demo'] } });
 }

@@ -6,7 +6,7 @@
  */
 import { Hono } from 'hono';
 import { z } from '@hono/zod-openapi';
-import { parseDuration } from '../../core/approvals/duration.ts';
+import { MAX_GRANT_SECONDS, parseDuration } from '../../core/approvals/duration.ts';
 import { randomToken } from '../../core/crypto/secrets.ts';
 import { getConnectionByName } from '../db/connections-repo.ts';
 import {
@@ -33,7 +33,6 @@ const GRANTABLE = [
 ] as const;
 /** How long an access request waits for its approvers. */
 const ACCESS_REQUEST_TTL_MS = 24 * 3600 * 1000;
-const MAX_GRANT_SECONDS = 7 * 86_400;
 /** Each request notifies approvers: a bound on how many one principal can have waiting. */
 const MAX_PENDING_PER_REQUESTER = 5;
 

@@ -3,6 +3,7 @@ import { OpenAPIHono, type z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import type { AdminEnv } from '../auth/admin.ts';
 import { openDb, type Db } from '../db/client.ts';
+import type { Env } from '../env.ts';
 import { validationHook } from './errors.ts';
 
 /** A route group whose failed validations all answer the same 400 shape. */
@@ -21,7 +22,10 @@ export const json = <T extends z.ZodType>(schema: T, description: string) => ({
  * outlive the request that opened it. Closing happens after the response via waitUntil where
  * there is an ExecutionContext, inline otherwise.
  */
-export async function withDb<T>(c: Context<AdminEnv>, fn: (db: Db) => Promise<T>): Promise<T> {
+export async function withDb<T, E extends { Bindings: Env } = AdminEnv>(
+  c: Context<E>,
+  fn: (db: Db) => Promise<T>,
+): Promise<T> {
   const handle = openDb(c.env);
   try {
     return await fn(handle.db);

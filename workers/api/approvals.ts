@@ -18,13 +18,13 @@ import {
   decideApprovalRequest,
   expireStaleRequests,
   getApprovalRequest,
-  insertShapeApproval,
   insertVote,
   listApprovalRequests,
   listVotes,
   presentApproval,
   type ApprovalRow,
 } from '../db/approvals-repo.ts';
+import { insertShapeApproval } from '../db/shapes-repo.ts';
 import { insertGrant } from '../db/grants-repo.ts';
 import { accessRoutes } from './access.ts';
 import { shapeRoutes } from './shapes.ts';

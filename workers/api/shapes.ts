@@ -10,7 +10,7 @@ import {
   listShapeApprovals,
   presentShape,
   revokeShapeApproval,
-} from '../db/approvals-repo.ts';
+} from '../db/shapes-repo.ts';
 import { apiError } from './errors.ts';
 import { body, isAdmin, me, refusal, withDb, type UserEnv } from './user-api.ts';
 

@@ -6,7 +6,6 @@ import type { Context } from 'hono';
 import { z } from '@hono/zod-openapi';
 import type { PrincipalRef } from '../../core/approvals/types.ts';
 import type { Identity } from '../../core/identity/identity.ts';
-import { openDb, type Db } from '../db/client.ts';
 import type { Env } from '../env.ts';
 import { apiError } from './errors.ts';
 
@@ -33,14 +32,8 @@ export async function body<T extends z.ZodType>(
   return apiError(400, 'invalid_input', `${field}: ${issue.message}`, field);
 }
 
-export async function withDb<T>(c: Context<UserEnv>, fn: (db: Db) => Promise<T>): Promise<T> {
-  const handle = openDb(c.env);
-  try {
-    return await fn(handle.db);
-  } finally {
-    c.executionCtx.waitUntil(handle.close().catch(() => undefined));
-  }
-}
+/** The admin API's per-request database (workers/api/app.ts), for these routes too. */
+export { withDb } from './app.ts';
 
 /** Approval refusals carry their own codes (docs/approvals.md), so scripts can tell them apart. */
 export function refusal(

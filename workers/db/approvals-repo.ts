@@ -3,10 +3,11 @@
  * row still being pending, so two deciders racing (an approver and the timeout alarm) cannot
  * both win.
  */
-import { and, desc, eq, gt, gte, inArray, isNull, lt, or, type SQL } from 'drizzle-orm';
+import { and, desc, eq, inArray, lt, or, type SQL } from 'drizzle-orm';
 import type { ApprovalStatus, ApprovalView, PrincipalRef } from '../../core/approvals/types.ts';
+import type { AnyPgColumn } from 'drizzle-orm/pg-core';
 import type { Db } from './client.ts';
-import { approvalRequests, approvalVotes, shapeApprovals } from './schema.ts';
+import { approvalRequests, approvalVotes } from './schema.ts';
 
 export type ApprovalRow = typeof approvalRequests.$inferSelect;
 export type VoteRow = typeof approvalVotes.$inferSelect;
@@ -28,7 +29,7 @@ export interface ApprovalFilter {
   kind?: 'statement' | 'access';
   connection?: string;
   /** Only requests this caller made or whose approver group they hold. */
-  visibleTo?: { issuer: string; subject: string; groups: string[] };
+  visibleTo?: Viewer;
   limit: number;
 }
 
@@ -37,17 +38,7 @@ export async function listApprovalRequests(db: Db, f: ApprovalFilter): Promise<A
   if (f.status) where.push(eq(approvalRequests.status, f.status));
   if (f.kind) where.push(eq(approvalRequests.kind, f.kind));
   if (f.connection) where.push(eq(approvalRequests.connectionName, f.connection));
-  if (f.visibleTo) {
-    const own = and(
-      eq(approvalRequests.requesterIssuer, f.visibleTo.issuer),
-      eq(approvalRequests.requesterSubject, f.visibleTo.subject),
-    )!;
-    where.push(
-      f.visibleTo.groups.length > 0
-        ? or(own, inArray(approvalRequests.approverGroup, f.visibleTo.groups))!
-        : own,
-    );
-  }
+  if (f.visibleTo) where.push(visibleTo(approvalRequests, f.visibleTo));
   return db
     .select()
     .from(approvalRequests)
@@ -83,17 +74,10 @@ export async function expireStaleRequests(db: Db, now: Date): Promise<void> {
     .where(
       and(
         eq(approvalRequests.status, 'pending'),
-        lt(approvalRequests.expiresAt, new Date(now.getTime() - 60_000)),
-      ),
-    );
-  await db
-    .update(approvalRequests)
-    .set({ status: 'expired', decidedAt: now })
-    .where(
-      and(
-        eq(approvalRequests.status, 'pending'),
-        eq(approvalRequests.kind, 'access'),
-        lt(approvalRequests.expiresAt, now),
+        or(
+          and(eq(approvalRequests.kind, 'access'), lt(approvalRequests.expiresAt, now)),
+          lt(approvalRequests.expiresAt, new Date(now.getTime() - 60_000)),
+        ),
       ),
     );
 }
@@ -112,44 +96,6 @@ export async function listVotes(db: Db, requestIds: string[]): Promise<VoteRow[]
   if (requestIds.length === 0) return [];
   const rows = await db.select().from(approvalVotes).where(inArray(approvalVotes.requestId, requestIds));
   return rows.sort((a, b) => a.at.getTime() - b.at.getTime());
-}
-
-export async function insertShapeApproval(db: Db, row: typeof shapeApprovals.$inferInsert): Promise<void> {
-  await db.insert(shapeApprovals).values(row);
-}
-
-/** An unexpired "approve this shape" for this requester, fingerprint and approver group. */
-export async function findShapeApproval(
-  db: Db,
-  q: {
-    connectionId: string;
-    issuer: string;
-    subject: string;
-    fingerprint: string;
-    group: string;
-    minApprovals: number;
-    policySet: string;
-    now: Date;
-  },
-): Promise<string | undefined> {
-  const [row] = await db
-    .select({ id: shapeApprovals.id })
-    .from(shapeApprovals)
-    .where(
-      and(
-        eq(shapeApprovals.connectionId, q.connectionId),
-        eq(shapeApprovals.requesterIssuer, q.issuer),
-        eq(shapeApprovals.requesterSubject, q.subject),
-        eq(shapeApprovals.fingerprint, q.fingerprint),
-        eq(shapeApprovals.approverGroup, q.group),
-        gte(shapeApprovals.approvals, q.minApprovals),
-        eq(shapeApprovals.policySet, q.policySet),
-        gt(shapeApprovals.expiresAt, q.now),
-        isNull(shapeApprovals.revokedAt),
-      ),
-    )
-    .limit(1);
-  return row?.id;
 }
 
 /** The API's view of a request with its votes. */
@@ -201,67 +147,16 @@ export async function pendingAccessRequests(db: Db, issuer: string, subject: str
   return rows.length;
 }
 
-export type ShapeRow = typeof shapeApprovals.$inferSelect;
-
-export async function getShapeApproval(db: Db, id: string): Promise<ShapeRow | undefined> {
-  const [row] = await db.select().from(shapeApprovals).where(eq(shapeApprovals.id, id)).limit(1);
-  return row;
+/** Who is asking: requests they made, or whose approver group they hold, are theirs to see. */
+export interface Viewer extends PrincipalRef {
+  groups: string[];
 }
 
-/** Standing shape approvals (unexpired, unrevoked), newest first. */
-export async function listShapeApprovals(
-  db: Db,
-  f: { connection?: string; visibleTo?: PrincipalRef & { groups: string[] }; now: Date; limit: number },
-): Promise<ShapeRow[]> {
-  const where: SQL[] = [gt(shapeApprovals.expiresAt, f.now), isNull(shapeApprovals.revokedAt)];
-  if (f.connection) where.push(eq(shapeApprovals.connectionName, f.connection));
-  if (f.visibleTo) {
-    const own = and(
-      eq(shapeApprovals.requesterIssuer, f.visibleTo.issuer),
-      eq(shapeApprovals.requesterSubject, f.visibleTo.subject),
-    )!;
-    where.push(
-      f.visibleTo.groups.length > 0
-        ? or(own, inArray(shapeApprovals.approverGroup, f.visibleTo.groups))!
-        : own,
-    );
-  }
-  return db
-    .select()
-    .from(shapeApprovals)
-    .where(and(...where))
-    .orderBy(desc(shapeApprovals.createdAt))
-    .limit(f.limit);
-}
-
-/** Ends a shape approval early; undefined when it was already revoked. */
-export async function revokeShapeApproval(
-  db: Db,
-  id: string,
-  by: PrincipalRef,
-  now: Date,
-): Promise<ShapeRow | undefined> {
-  const [row] = await db
-    .update(shapeApprovals)
-    .set({ revokedAt: now, revokedBy: by })
-    .where(and(eq(shapeApprovals.id, id), isNull(shapeApprovals.revokedAt)))
-    .returning();
-  return row;
-}
-
-export function presentShape(row: ShapeRow) {
-  return {
-    id: row.id,
-    connection: row.connectionName,
-    requester: { issuer: row.requesterIssuer, subject: row.requesterSubject },
-    fingerprint: row.fingerprint,
-    statement: row.statement,
-    approverGroup: row.approverGroup,
-    approvals: row.approvals,
-    requestId: row.requestId,
-    createdAt: row.createdAt.toISOString(),
-    expiresAt: row.expiresAt.toISOString(),
-    revokedAt: row.revokedAt?.toISOString() ?? null,
-    revokedBy: row.revokedBy ?? null,
-  };
+/** The SQL form of "visible to `viewer`" over a table with requester and approver-group columns. */
+export function visibleTo(
+  cols: { requesterIssuer: AnyPgColumn; requesterSubject: AnyPgColumn; approverGroup: AnyPgColumn },
+  viewer: Viewer,
+): SQL {
+  const own = and(eq(cols.requesterIssuer, viewer.issuer), eq(cols.requesterSubject, viewer.subject))!;
+  return viewer.groups.length > 0 ? or(own, inArray(cols.approverGroup, viewer.groups))! : own;
 }

@@ -21,8 +21,9 @@ import { openDb } from '../db/client.ts';
 import { activeGrants, recordGrantSession } from '../db/grants-repo.ts';
 
 /**
- * The principal's active access grants on the connection, read only when a policy looks at
- * `context.grants` (a session's setup should not pay a database round trip for nothing).
+ * The principal's active access grants on the connection, read only when a policy of the set
+ * reads `context.grants` (the compiled set knows; a session's setup should not pay a database
+ * round trip for nothing).
  * Failing to read them fails the connect: a grant can only add access, but a deny-by-default
  * gateway must not guess.
  */
@@ -33,7 +34,7 @@ async function grantsFor(
   identity: Identity,
   sessionId: string,
 ): Promise<SessionGrant[]> {
-  if (!policies.docs.some((d) => d.text.includes('context.grants'))) return [];
+  if (!compiledPolicies(policies).readsContext('grants')) return [];
   const db = openDb(env);
   try {
     const rows = await activeGrants(db.db, {
