@@ -103,9 +103,14 @@ export class PgSession {
 
   /** Ends the wait of a held statement (see StatementFlow.release). */
   resolveHeld(approved: boolean, message: string): void {
-    const flow = this.#flow;
-    if (this.#phase === 'proxy' && flow?.holding)
-      this.#toUpstream(() => flow.release(approved, message), EMPTY);
+    if (this.#phase !== 'proxy' || !this.#flow?.holding) return;
+    let forward: PgFrame[];
+    try {
+      forward = this.#flow.release(approved, message);
+    } catch (e) {
+      return this.#fail({ kind: 'client-protocol', detail: messageOf(e) });
+    }
+    if (forward.length > 0) this.io.toUpstream(joinFrames(forward, EMPTY));
   }
 
   /** Prepared statements must be checked again before they run (see StatementFlow). */
@@ -200,22 +205,14 @@ export class PgSession {
       }
       if (f.type === T_QUERY || f.type === T_EXECUTE) this.stats.statements++;
     }
-    const flow = this.#flow;
-    if (!this.#toUpstream(() => (flow ? flow.client(frames) : frames), chunk)) return;
-    if (frames[frames.length - 1]?.type === T_TERMINATE) this.#end({ kind: 'client-terminate' });
-  }
-
-  /** Client messages the flow lets through go to the target; its protocol errors end the session. */
-  #toUpstream(flow: () => PgFrame[], chunk: Uint8Array): boolean {
     let forward: PgFrame[];
     try {
-      forward = flow();
+      forward = this.#flow ? this.#flow.client(frames) : frames;
     } catch (e) {
-      this.#fail({ kind: 'client-protocol', detail: messageOf(e) });
-      return false;
+      return this.#fail({ kind: 'client-protocol', detail: messageOf(e) });
     }
     if (forward.length > 0) this.io.toUpstream(joinFrames(forward, chunk));
-    return true;
+    if (frames[frames.length - 1]?.type === T_TERMINATE) this.#end({ kind: 'client-terminate' });
   }
 
   // ---- upstream side -----------------------------------------------------------------------
