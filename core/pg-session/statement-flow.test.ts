@@ -123,3 +123,16 @@ describe('a statement held for approval', () => {
     expect(() => f.client(frames(big))).toThrow(/while a statement waits for approval/);
   });
 });
+
+describe('SQL text as the server reads it', () => {
+  it('keeps a leading UTF-8 BOM in the text it checks (the server does not skip it)', () => {
+    const seen: string[] = [];
+    const f = new StatementFlow(
+      { check: (sql) => (seen.push(sql), { allowed: false, message: 'no' }) },
+      () => {},
+      () => {},
+    );
+    f.client(frames(query('\uFEFFSELECT 1'), parse('', '\uFEFFDELETE FROM t'), sync()));
+    expect(seen).toEqual(['\uFEFFSELECT 1', '\uFEFFDELETE FROM t']);
+  });
+});

@@ -317,7 +317,9 @@ function cstring(body: Uint8Array, from: number): { text: string | undefined; en
 }
 
 // fatal: the server (client_encoding UTF8) rejects what this rejects; nothing is read two ways.
-const decoder = new TextDecoder('utf-8', { fatal: true });
+// ignoreBOM: a leading U+FEFF is part of the text the server reads (TextDecoder drops it by
+// default), so it stays in what is checked.
+const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 const NOT_UTF8: StatementVerdict = { allowed: false, message: 'statement refused: it is not valid UTF-8' };
 

@@ -5,6 +5,7 @@ import type { SqlParser } from '../sql/pg-parser.ts';
 import { CompiledPolicies, validatePolicyText } from './engine.ts';
 import { allowListPolicy, policySubject, tableEntity } from './principal.ts';
 import { SqlGate } from './sql-gate.ts';
+import { TableResolver } from './table-resolver.ts';
 
 let parser: SqlParser;
 beforeAll(async () => {
@@ -251,5 +252,83 @@ describe('statement gate', () => {
     expect(g.check('EXECUTE s').allowed).toBe(true);
     expect(g.check('PREPARE d AS DELETE FROM customers').allowed).toBe(false);
     expect(g.check('EXECUTE d').outcome).toBe('unknown-prepared');
+  });
+});
+
+describe('statement gate: tables as the server resolves them', () => {
+  const RULES = `
+permit(principal in Postern::Group::"dev", action, resource);
+forbid(principal, action == Postern::Action::"sql:delete", resource == Postern::Table::"public.customers");
+forbid(principal, action == Postern::Action::"sql:update", resource) when { resource.schema == "decoy" };
+forbid(principal, action, resource) when { context.tables.contains("public.secrets") };
+`;
+  const resolving = () => {
+    const r = new TableResolver();
+    r.useSnapshot({
+      path: ['$user', 'public'],
+      user: 'app',
+      schemas: new Map([
+        ['pg_catalog', new Set(['pg_settings'])],
+        ['public', new Set(['customers', 'secrets'])],
+        ['decoy', new Set(['customers'])],
+      ]),
+      partial: new Set(),
+      truncated: false,
+    });
+    return new SqlGate(parser, compile(RULES), policySubject(who(['dev']), 'orders'), () => [], r);
+  };
+
+  it('applies a policy on schema.name to the unqualified name, in decisions and context', () => {
+    const g = resolving();
+    const d = g.check('DELETE FROM customers WHERE id = 1');
+    expect(d).toMatchObject({ allowed: false, outcome: 'deny', tables: ['public.customers'] });
+    expect(d.message).toContain('sql:delete on table "public.customers"');
+    expect(g.check('DELETE FROM public.customers WHERE id = 1').allowed).toBe(false);
+    expect(g.check('DELETE FROM decoy.customers WHERE id = 1').allowed).toBe(true);
+    expect(g.check('SELECT count(*) FROM secrets').allowed).toBe(false);
+    expect(g.check('UPDATE customers SET a = 1 FROM secrets WHERE true').allowed).toBe(false);
+  });
+
+  it('decides on every schema a name may mean once the search_path changed, rolled back or not', () => {
+    const g = resolving();
+    const update = "UPDATE customers SET name = 'x' WHERE id = 1";
+    expect(g.check(update).allowed).toBe(true);
+    expect(g.check(update).allowed).toBe(true); // cached
+    const epoch = g.resolutionEpoch;
+    expect(g.check('BEGIN; SET LOCAL search_path = decoy, public; ROLLBACK').allowed).toBe(true);
+    expect(g.resolutionEpoch).toBeGreaterThan(epoch);
+    const d = g.check(update);
+    expect(d.allowed).toBe(false); // the cached verdict is gone: decoy.customers is a candidate
+    expect(d.tables).toEqual(['public.customers', 'decoy.customers']);
+  });
+
+  it('applies a change to the statements after it in the same query, and re-resolves EXECUTE', () => {
+    const g = resolving();
+    expect(g.check("PREPARE u AS UPDATE customers SET name = 'x' WHERE id = 1").allowed).toBe(true);
+    expect(g.check("SET search_path = decoy; UPDATE customers SET name = 'x' WHERE id = 1").allowed).toBe(
+      false,
+    );
+    expect(g.check('EXECUTE u').allowed).toBe(false);
+  });
+
+  it('refuses what would change how the server reads SQL, whatever the policy, never by shape', () => {
+    const g = resolving();
+    expect(g.check('SET standard_conforming_strings = 1').allowed).toBe(true);
+    expect(g.check('SET standard_conforming_strings = 0')).toMatchObject({
+      allowed: false,
+      outcome: 'unsafe',
+    });
+    expect(g.check("SELECT 1; UPDATE pg_settings SET setting = 'off' WHERE name = 'x'")).toMatchObject({
+      allowed: false,
+      outcome: 'unsafe',
+      message: expect.stringContaining('pg_settings'),
+    });
+  });
+
+  it('refuses a name it cannot resolve (the role changed to one it cannot see)', () => {
+    const g = resolving();
+    expect(g.check("SELECT set_config('role', current_setting('x'), false)").allowed).toBe(true);
+    expect(g.check('SELECT * FROM customers')).toMatchObject({ allowed: false, outcome: 'unsafe' });
+    expect(g.check('SELECT * FROM public.customers').allowed).toBe(true);
   });
 });

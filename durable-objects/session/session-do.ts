@@ -173,6 +173,7 @@ export class SessionDO extends DurableObject<Env> {
         {
           grants: () => this.#grants.actions(),
           coveredBySession: (a) => approvals.coveredBySession(a),
+          resolutionChanged: () => this.#pg?.forgetStatements(),
         },
       );
     } catch (e) {

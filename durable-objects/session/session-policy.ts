@@ -15,6 +15,8 @@ import type { AuditLog } from './audit-log.ts';
 import { ValueMasker } from '../../core/mask/value-masker.ts';
 import { policySubject } from '../../core/policy/principal.ts';
 import { SqlGate, type HeldApproval } from '../../core/policy/sql-gate.ts';
+import { TableResolver } from '../../core/policy/table-resolver.ts';
+import { parseRelations, RELATIONS_QUERY } from '../../core/policy/relations-snapshot.ts';
 import { statementFingerprint } from '../../core/approvals/fingerprint.ts';
 import type { ApprovalTicket } from './approvals.ts';
 import type { PgSessionConfig } from '../../core/pg-session/types.ts';
@@ -51,13 +53,20 @@ export async function buildSessionPolicy(
     grants: () => string[];
     /** An earlier "approve for this session" covers this approval. */
     coveredBySession: (a: HeldApproval) => boolean;
+    /**
+     * A name checked before may now resolve to another table (search_path, role or relations
+     * changed): prepared statements must be checked again before they run.
+     */
+    resolutionChanged?: () => void;
   },
 ): Promise<SessionPolicy> {
   const conn = start.connection;
   const policies = compiledPolicies(start.policies);
   const subject = policySubject(start.identity, conn.name);
   const parser = await sqlParser();
-  const gate = new SqlGate(parser, policies, subject, hooks.grants);
+  // Names resolve as the server resolves them, when some policy can tell tables apart.
+  const resolver = policies.seesTables() ? new TableResolver() : undefined;
+  const gate = new SqlGate(parser, policies, subject, hooks.grants, resolver);
   const masking = memoMasking(start, () => sessionMasking(conn.masking, policies, subject));
   // Tokens are keyed per connection: the same value tokenizes the same way in every session of
   // the connection (joins across sessions line up) and differently on another connection.
@@ -73,7 +82,9 @@ export async function buildSessionPolicy(
   };
   // Policy, then masking's own refusals, then the audit record: all before a byte is forwarded.
   const checkAndAudit = (sql: string, protocol: 'simple' | 'extended'): StatementVerdict => {
+    const epoch = gate.resolutionEpoch;
     let v: StatementVerdict & { outcome: string } = gate.check(sql);
+    if (gate.resolutionEpoch !== epoch) hooks.resolutionChanged?.();
     const g = v as ReturnType<SqlGate['check']>;
     const waits = v.outcome === 'approval' && g.approval !== undefined;
     if ((v.allowed || waits) && masker.active && v.statements) {
@@ -118,11 +129,18 @@ export async function buildSessionPolicy(
     }
     return v;
   };
+  config.preflight = [];
   if (masking.masked.size > 0) {
-    config.preflight = {
+    config.preflight.push({
       sql: catalogQuery(masking.masked),
       done: (rows) => masker.useCatalog(parseCatalog(rows, masking.masked)),
-    };
+    });
+  }
+  if (resolver) {
+    config.preflight.push({
+      sql: RELATIONS_QUERY,
+      done: (rows) => resolver.useSnapshot(parseRelations(rows)),
+    });
   }
   const connectAllowed = (grants: string[]) =>
     policies.authorize({
