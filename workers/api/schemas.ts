@@ -230,7 +230,7 @@ export const AuditQuery = z.object({
     .optional(),
   connection: NAME.optional(),
   subject: text(256).optional(),
-  outcome: z.enum(['allow', 'deny', 'approval', 'unparsable', 'unknown-prepared']).optional(),
+  outcome: z.enum(['allow', 'deny', 'approval', 'unparsable', 'unknown-prepared', 'unsafe']).optional(),
   kind: z.enum(['session_open', 'statement', 'session_close', 'error']).optional(),
   from: z.iso.datetime({ offset: true }).optional(),
   to: z.iso.datetime({ offset: true }).optional(),
