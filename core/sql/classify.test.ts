@@ -175,6 +175,20 @@ describe('MERGE, large objects and tables read by DML', () => {
     expect(insertOnly.hasWhere).toBe(true);
   });
 
+  it('classes INSERT ... ON CONFLICT DO UPDATE as the UPDATE it also is', () => {
+    expect(
+      classify('INSERT INTO t SELECT * FROM t ON CONFLICT (id) DO UPDATE SET a = 1')[0]!.actions,
+    ).toEqual({
+      'sql:insert': ['t'],
+      'sql:update': ['t'],
+      'sql:select': ['t'],
+    });
+    expect(classify('INSERT INTO t VALUES (1) ON CONFLICT DO NOTHING')[0]!.actions).toEqual({
+      'sql:insert': ['t'],
+      'sql:select': [],
+    });
+  });
+
   it('classes large-object writes as sql:admin, reads not', () => {
     for (const fn of [
       "lo_from_bytea(0, 'x')",

@@ -273,8 +273,13 @@ export function classifyStatement(stmt: Node): StatementClass {
       case 'UpdateStmt':
       case 'DeleteStmt': {
         reads = true;
-        add(DML[key]!, target(node['relation'] as Node | undefined));
+        const t = target(node['relation'] as Node | undefined);
+        add(DML[key]!, t);
         if (key !== 'InsertStmt' && !hasRealWhere(node['whereClause'])) c.hasWhere = false;
+        // INSERT ... ON CONFLICT DO UPDATE updates the rows its new rows collide with (as many as
+        // it inserts, which `INSERT ... SELECT * FROM t` makes every row): an UPDATE of t.
+        const conflict = node['onConflictClause'] as Node | undefined;
+        if (conflict?.['action'] === 'ONCONFLICT_UPDATE') add('sql:update', t);
         break;
       }
       case 'MergeStmt':

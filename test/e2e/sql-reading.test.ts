@@ -198,7 +198,7 @@ describe('settings that change how the server reads SQL are refused, whatever th
   });
 });
 
-describe('MERGE and large objects are classed as the writes they are (demo policy)', () => {
+describe('MERGE, upserts and large objects are classed as the writes they are', () => {
   it('refuses MERGE that deletes or updates every row, and allows one with a real condition', async () => {
     const out = await session(demo.port, [
       'MERGE INTO canary t USING (SELECT 1 AS one) s ON true WHEN MATCHED THEN DELETE',
@@ -211,6 +211,14 @@ describe('MERGE and large objects are classed as the writes they are (demo polic
     expect(await canaryRows()).toBe(3);
     expect(await noteOf('public', 1)).toBe('one');
     expect(await noteOf('public', 3)).toBe('merged');
+  });
+
+  it('refuses INSERT ... ON CONFLICT DO UPDATE where an UPDATE of the table is forbidden', async () => {
+    const out = await session(guarded.port, [
+      "INSERT INTO decoy.canary VALUES (2, 'x') ON CONFLICT (id) DO UPDATE SET note = 'upserted'",
+    ]);
+    expect(out[0]).toMatch(/^42501 .*sql:update on table "decoy\.canary"/);
+    expect(await noteOf('decoy', 2)).toBe('two');
   });
 
   it('refuses large-object writes (lo_from_bytea, lo_unlink)', async () => {
