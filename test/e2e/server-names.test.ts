@@ -6,8 +6,10 @@
  * rows are only ever masked against the columns the server is actually returning. Ground truth is
  * read from the target directly; every reply is searched for masked values in common transforms.
  */
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  ROOT,
   clientEnv,
   fetchToken,
   runProgram,
@@ -220,6 +222,33 @@ describe('masking follows the statement the server really holds', () => {
       const ids = later.messages.filter((x) => x.type === 'D').map((x) => x.body.subarray(6, 10));
       if (formats[0] === 1) expect(ids[0]).toEqual(new Uint8Array([0, 0, 0, 1]));
     }
+  });
+
+  it('pgJDBC with default settings reads no masked value, before and after it switches to a server-side statement', async () => {
+    const jar = '/usr/share/java/postgresql.jar';
+    const r = await runProgram(
+      'java',
+      [
+        '-cp',
+        jar,
+        join(ROOT, 'test', 'e2e', 'clients', 'JdbcRows.java'),
+        String(connect.port),
+        '10',
+        'select * from customers',
+        'select id, upper(email), national_id from customers',
+      ],
+      { timeoutMs: 90_000 },
+    );
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const lines = r.stdout.trim().split('\n');
+    // Every one of the 10 runs of each query, and the fetch-size cursor, returned every row.
+    const customers = Number(await direct('SELECT count(*) FROM customers'));
+    expect(lines.filter((l) => l.startsWith('run 9:')).length).toBe(2 * customers);
+    expect(lines.filter((l) => l.startsWith('fetch:')).length).toBe(customers);
+    expect(findLeak(r.stdout, secrets)).toBeUndefined();
+    // Unmasked columns stay readable (the id of row 1 is 1, not a mask written into an int4).
+    expect(lines.filter((l) => l.startsWith('run 7:'))[0]!.split('\t')[1]).toMatch(/^\d+$/);
   });
 
   it('COPY of a query over * is masked column by column or refused, never guessed', async () => {
