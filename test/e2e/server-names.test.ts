@@ -94,6 +94,28 @@ describe('an approved-once statement runs once, whatever the client does to its 
     expect(await canaryCount()).toBe(3);
   });
 
+  it('the Bind that uses an approval is in the audit trail, before anything runs', async () => {
+    await refillCanary();
+    const c = await open();
+    c.send(m.parse('audited', 'TRUNCATE canary'), m.bind('', 'audited'), m.execute(), m.sync());
+    await approveHeld(c);
+    expect((await c.until()).errors).toEqual([]);
+    let runs: Array<{ data: Record<string, unknown>; outcome: string | null }> = [];
+    const deadline = Date.now() + 20_000;
+    while (Date.now() < deadline) {
+      runs = (
+        await stack.admin.get<{ events: typeof runs }>('/audit/events?kind=approved_run&connection=demo')
+      ).events.filter((e) => e.data['statement'] === 'audited');
+      if (runs.length > 0) break;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    expect(runs).toHaveLength(1);
+    expect(runs[0]).toMatchObject({
+      data: { statement: 'audited', sql: 'TRUNCATE canary' },
+      outcome: 'approved',
+    });
+  });
+
   it('a Parse whose name is not valid UTF-8 does not stand in for the unnamed statement', async () => {
     await refillCanary();
     const c = await open();
