@@ -23,6 +23,7 @@ import {
 import type { MaskCounts, Strategy, ValueMasker } from './value-masker.ts';
 import { columnOps, RowRewriter, type ColumnOps } from './row-rewrite.ts';
 import { hideKeyValues, maskingRefusal } from './wire-helpers.ts';
+import { maskedSink } from './sinks.ts';
 
 export type { ResultPlan };
 type Stmt = Record<string, unknown>;
@@ -85,13 +86,22 @@ export class ResultMasker {
     return plan;
   }
 
-  /** Why a checked statement cannot be masked column by column (it is refused), if so. */
+  /**
+   * Why a checked statement is refused by masking, if it is: its rows could not be masked
+   * column by column (COPY), or it would carry masked values somewhere rows do not go (sinks.ts).
+   */
   refusal(statements: Stmt[]): string | undefined {
     if (this.masked.size === 0) return undefined;
-    return maskingRefusal(
+    const copy = maskingRefusal(
       statements,
       statements.map((s) => this.plan(s)),
     );
+    if (copy) return copy;
+    for (const s of statements) {
+      const why = maskedSink(s, this.masked, this.#catalog);
+      if (why) return `statement refused: ${why} (masked columns: see docs/masking.md)`;
+    }
+    return undefined;
   }
 
   /** A DataRow of the result `ctx`. */
@@ -122,10 +132,22 @@ export class ResultMasker {
     return columnOps(n, strategies, ctx.formats, ctx.fields, false);
   }
 
-  /** An ErrorResponse or NoticeResponse. */
-  fields(f: PgFrame): Uint8Array {
+  /**
+   * An ErrorResponse or NoticeResponse, raised while a statement with plan `plan` ran (if any).
+   * A statement that reads masked data may have any of it in its messages (a failed cast quotes
+   * the value it could not convert; a function may RAISE it): those messages keep only what
+   * cannot carry data (scrubFields).
+   */
+  fields(f: PgFrame, plan?: ResultPlan): Uint8Array {
     const type = f.type === 0x45 ? 'E' : 'N';
     const fields = parseFieldList(f.body);
+    if (plan && this.needsColumns) {
+      const scrubbed = scrubFields(fields, plan.opaque === true);
+      if (scrubbed) {
+        this.counts['message'] = (this.counts['message'] ?? 0) + 1;
+        return fieldList(type, scrubbed);
+      }
+    }
     let changed = false;
     const out = fields.map(([code, value]): [string, string] => {
       let v = value;
@@ -144,6 +166,62 @@ export class ResultMasker {
     const payload = this.values.detectedText(n.payload, this.counts);
     return payload === n.payload ? f.raw : notification(n.pid, n.channel, payload);
   }
+}
+
+/**
+ * SQLSTATE classes (Appendix A) whose primary messages name only objects and the client's own
+ * SQL, never data: connection (08), feature (0A), transaction state (25), statement and cursor
+ * names (26, 34), authorization (28), catalogs and schemas (3D, 3F), rollback (40), syntax and
+ * access (42), resources (53, 54), object state (55), operator intervention (57), system (58),
+ * and integrity (23, whose values are in DETAIL, not in the message).
+ */
+const MESSAGE_SAFE = new Set([
+  '08',
+  '0A',
+  '23',
+  '25',
+  '26',
+  '28',
+  '34',
+  '3D',
+  '3F',
+  '40',
+  '42',
+  '53',
+  '54',
+  '55',
+  '57',
+  '58',
+]);
+
+/** Fields that may carry data: replaced. Codes per protocol §55.8. */
+const DATA_FIELDS = new Set(['D', 'H', 'W', 'q']);
+
+/**
+ * The fields of a message raised by a statement that read masked data: severity, SQLSTATE,
+ * positions and object names kept; detail, hint, context and internal query replaced; the
+ * message kept only for classes that cannot carry data and when no opaque function ran. Returns
+ * undefined when nothing needs replacing.
+ */
+export function scrubFields(
+  fields: Array<[string, string]>,
+  opaque: boolean,
+): Array<[string, string]> | undefined {
+  const sqlstate = fields.find(([c]) => c === 'C')?.[1] ?? '';
+  const keepMessage = !opaque && MESSAGE_SAFE.has(sqlstate.slice(0, 2));
+  let changed = false;
+  const out = fields.map(([code, value]): [string, string] => {
+    if (code === 'M' && !keepMessage) {
+      changed = true;
+      return [code, `[REDACTED] (the statement reads masked data; SQLSTATE ${sqlstate})`];
+    }
+    if (DATA_FIELDS.has(code)) {
+      changed = true;
+      return [code, '[REDACTED]'];
+    }
+    return [code, value];
+  });
+  return changed ? out : undefined;
 }
 
 function noColumns(): PosternError {

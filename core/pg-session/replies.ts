@@ -130,11 +130,14 @@ export class Replies {
         if (!ctx) throw desync('CopyData');
         return void out.push(this.masker!.copyData(ctx, f));
       }
-      case ERROR:
+      case ERROR: {
+        // Its plan before #error moves past the statement that raised it.
+        const plan = masking ? this.#currentPlan(head) : undefined;
         this.#error(head);
-        return void out.push(masking ? this.masker!.fields(f) : f.raw);
+        return void out.push(masking ? this.masker!.fields(f, plan) : f.raw);
+      }
       case NOTICE:
-        return void out.push(masking ? this.masker!.fields(f) : f.raw);
+        return void out.push(masking ? this.masker!.fields(f, this.#currentPlan(head)) : f.raw);
       case NOTIFICATION:
         return void out.push(masking ? this.masker!.notification(f) : f.raw);
       case READY:
@@ -190,6 +193,24 @@ export class Replies {
       return s ? s.plan : m.unknownPlan;
     }
     return m.plan(node);
+  }
+
+  /** The plan of the statement the server is running now (whose messages these are). */
+  #currentPlan(head: Expect | undefined) {
+    switch (head?.k) {
+      case 'query': {
+        const s = head.stmts[head.i];
+        return head.ctx ? head.ctx.plan : s ? this.#queryPlan(s.node) : undefined;
+      }
+      case 'parse':
+      case 'describe':
+        return head.entry?.plan;
+      case 'bind':
+      case 'execute':
+        return head.entry.plan;
+      default:
+        return undefined;
+    }
   }
 
   #rowsCtx(head: Expect | undefined, what: string): ResultCtx {

@@ -5,6 +5,7 @@
  * is found wherever it hides. Anything not recognised is classified `sql:admin` (fail closed).
  */
 import type { ParseTree } from './pg-parser.ts';
+import { OPAQUE_READERS } from './opaque-readers.ts';
 
 export const SQL_ACTIONS = [
   'sql:select',
@@ -251,7 +252,7 @@ export function classifyStatement(stmt: Node): StatementClass {
         const fn = lastName(node['funcname']);
         if (fn) {
           c.functions.add(fn);
-          if (ADMIN_FUNCTIONS.has(fn)) add('sql:admin');
+          if (ADMIN_FUNCTIONS.has(fn) || OPAQUE_READERS.has(fn)) add('sql:admin');
           if (SET_ROLE_FUNCTIONS.has(fn)) add('sql:set_role');
         }
         break;
