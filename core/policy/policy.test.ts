@@ -1,3 +1,4 @@
+import type { StatementClass } from '../sql/classify.ts';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { nodeCedar, nodeSqlParser } from '../../cli/wasm-node.ts';
 import type { Identity } from '../identity/identity.ts';
@@ -245,13 +246,24 @@ describe('statement gate', () => {
     expect(gate().check('SELEC 1')).toMatchObject({ allowed: false, outcome: 'unparsable' });
   });
 
-  it('resolves EXECUTE against the session PREPAREs', () => {
+  it('resolves EXECUTE against the prepared statements the session knows, and waits on pending ones', () => {
     const g = gate();
-    expect(g.check('EXECUTE nope').outcome).toBe('unknown-prepared');
-    expect(g.check('PREPARE s AS SELECT * FROM customers').allowed).toBe(true);
-    expect(g.check('EXECUTE s').allowed).toBe(true);
-    expect(g.check('PREPARE d AS DELETE FROM customers').allowed).toBe(false);
-    expect(g.check('EXECUTE d').outcome).toBe('unknown-prepared');
+    const prepared = new Map<string, StatementClass[] | 'pending'>();
+    const lookup = (name: string) => prepared.get(name);
+    expect(g.check('EXECUTE nope', lookup).outcome).toBe('unknown-prepared');
+    const s = g.check('PREPARE s AS SELECT * FROM customers', lookup);
+    expect(s.allowed).toBe(true);
+    prepared.set('s', s.classes!);
+    expect(g.check('EXECUTE s', lookup).allowed).toBe(true);
+    const d = g.check('PREPARE d AS DELETE FROM customers', lookup);
+    expect(d.allowed).toBe(false);
+    // Had the server a statement d (from earlier), EXECUTE decides on what it does.
+    prepared.set('d', d.classes!);
+    expect(g.check('EXECUTE d', lookup).allowed).toBe(false);
+    prepared.set('p', 'pending');
+    expect(g.check('EXECUTE p', lookup)).toMatchObject({ outcome: 'wait', wait: true, allowed: false });
+    // Within one query, a PREPARE is what a later EXECUTE of it runs.
+    expect(g.check('PREPARE q AS SELECT 1; EXECUTE q', lookup).allowed).toBe(true);
   });
 });
 
@@ -304,11 +316,18 @@ forbid(principal, action, resource) when { context.tables.contains("public.secre
 
   it('applies a change to the statements after it in the same query, and re-resolves EXECUTE', () => {
     const g = resolving();
-    expect(g.check("PREPARE u AS UPDATE customers SET name = 'x' WHERE id = 1").allowed).toBe(true);
+    const u = g.check("PREPARE u AS UPDATE customers SET name = 'x' WHERE id = 1");
+    expect(u.allowed).toBe(true);
+    const lookup = (name: string) => (name === 'u' ? u.classes : undefined);
+    expect(g.check('EXECUTE u', lookup)).toMatchObject({ allowed: true, tables: ['public.customers'] });
     expect(g.check("SET search_path = decoy; UPDATE customers SET name = 'x' WHERE id = 1").allowed).toBe(
       false,
     );
-    expect(g.check('EXECUTE u').allowed).toBe(false);
+    // The server re-plans u under the new path: EXECUTE is decided with the current resolution.
+    expect(g.check('EXECUTE u', lookup)).toMatchObject({
+      allowed: false,
+      tables: ['public.customers', 'decoy.customers'],
+    });
   });
 
   it('refuses what would change how the server reads SQL, whatever the policy, never by shape', () => {

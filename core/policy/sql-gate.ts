@@ -14,8 +14,18 @@ import type { ApprovalRequirement, CompiledPolicies, Decision } from './engine.t
 import { tableEntityOf, type PolicySubject } from './principal.ts';
 import type { ResolvedTable, TableResolver } from './table-resolver.ts';
 
-/** `unsafe`: refused whatever the policy (it would change how the server reads SQL, or names a table Postern cannot resolve). */
-export type StatementOutcome = 'allow' | 'deny' | 'approval' | 'unparsable' | 'unknown-prepared' | 'unsafe';
+/**
+ * `unsafe`: refused whatever the policy (it would change how the server reads SQL, or names a
+ * table Postern cannot resolve).
+ */
+export type StatementOutcome =
+  'allow' | 'deny' | 'approval' | 'unparsable' | 'unknown-prepared' | 'wait' | 'unsafe';
+
+/**
+ * The classes of a prepared statement by its SQL name, as the session's mirror of the server
+ * has it: 'pending' while the server has not answered the statement's definition.
+ */
+export type PreparedClasses = (name: string) => StatementClass[] | 'pending' | undefined;
 
 export interface ActionDecision {
   action: SqlAction;
@@ -39,6 +49,8 @@ export interface GateVerdict {
   statements?: Array<Record<string, unknown>>;
   /** Outcome 'approval': what must be approved (one approver group for the whole query). */
   approval?: HeldApproval;
+  /** Outcome 'wait': it runs a prepared statement the server has not confirmed yet; ask again. */
+  wait?: boolean;
 }
 
 /** A statement allowed once approved: the strictest of its `@approval` permits. */
@@ -55,7 +67,6 @@ const MAX_SQL_CHARS = 1_000_000;
 export class SqlGate {
   readonly #cache = new Map<string, GateVerdict>();
   readonly #shapes = new Map<string, GateVerdict>();
-  readonly #prepared = new Map<string, StatementClass[]>();
   readonly #decisions = new Map<string, Decision>();
   #resolutionEpoch = 0;
 
@@ -87,14 +98,18 @@ export class SqlGate {
     return this.#resolutionEpoch;
   }
 
-  check(sql: string): GateVerdict {
+  /**
+   * `prepared` finds what an EXECUTE runs: prepared statements live in the session (defined
+   * when the server acknowledges them), not here.
+   */
+  check(sql: string, prepared: PreparedClasses = () => undefined): GateVerdict {
     // The exact text first (no scan at all), then the text with numbers abstracted.
     const exact = this.#cache.get(sql);
     if (exact) return exact;
     const key = literalFreeKey(sql);
     // A separate map: no client text can ever be mistaken for a shape key.
     const hit = key === undefined ? undefined : this.#shapes.get(key);
-    const verdict = hit ?? this.#decide(sql);
+    const verdict = hit ?? this.#decide(sql, prepared);
     // Verdicts that depend on session state (PREPARE/EXECUTE) or change how names resolve
     // are not cached; nor by shape those that depend on a setting's (maybe numeric) value.
     const stateful = verdict.classes?.some(
@@ -103,7 +118,7 @@ export class SqlGate {
         s.executes.length > 0 ||
         (this.resolver !== undefined && s.namespaceChanges !== undefined),
     );
-    if (!stateful) {
+    if (!stateful && !verdict.wait) {
       if (this.#cache.size >= MAX_CACHE) this.#cache.delete(this.#cache.keys().next().value!);
       this.#cache.set(sql, verdict);
       if (key !== undefined && !verdict.classes?.some((s) => s.byValue)) {
@@ -114,7 +129,7 @@ export class SqlGate {
     return verdict;
   }
 
-  #decide(sql: string): GateVerdict {
+  #decide(sql: string, prepared: PreparedClasses): GateVerdict {
     if (sql.length > MAX_SQL_CHARS) {
       return refused('unparsable', 'statement too long for the policy check', [], []);
     }
@@ -138,8 +153,9 @@ export class SqlGate {
     for (const s of statements) {
       const classes = [s];
       for (const name of s.executes) {
-        const prepared = preparedHere.get(name) ?? this.#prepared.get(name);
-        if (!prepared) {
+        const found = preparedHere.get(name) ?? prepared(name);
+        if (found === 'pending') return { ...refused('wait', '', kinds, decisions), wait: true };
+        if (!found) {
           return refused(
             'unknown-prepared',
             `statement refused: no checked prepared statement "${name}"`,
@@ -147,13 +163,13 @@ export class SqlGate {
             decisions,
           );
         }
-        classes.push(...prepared);
+        classes.push(...found);
       }
       for (const c of classes) {
         const denied = this.#authorizeClass(c, decisions, held, tables);
         if (denied) return { ...denied, kinds, tables: [...tables], classes: statements };
       }
-      // A later EXECUTE in the same query may use it; kept only if the whole query is allowed.
+      // A later EXECUTE in the same query may use it (the session keeps it once the server has).
       if (s.prepares !== undefined) preparedHere.set(s.prepares, [s]);
       // The next statements of the query resolve names after this one ran (the server analyses
       // each statement of a query just before it runs it).
@@ -178,7 +194,6 @@ export class SqlGate {
         approval,
       };
     }
-    for (const [name, c] of preparedHere) this.#prepared.set(name, c);
     return {
       allowed: true,
       outcome: 'allow',

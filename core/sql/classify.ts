@@ -7,6 +7,7 @@
 import type { ParseTree } from './pg-parser.ts';
 import { namespaceChangesOf, type NamespaceChange } from './namespace-changes.ts';
 import { setConfigEffect, variableSetEffect, type SettingEffect } from './setting-statements.ts';
+import { OPAQUE_READERS } from './opaque-readers.ts';
 
 export const SQL_ACTIONS = [
   'sql:select',
@@ -317,7 +318,7 @@ export function classifyStatement(stmt: Node): StatementClass {
         const fn = lastName(node['funcname']);
         if (fn) {
           c.functions.add(fn);
-          if (ADMIN_FUNCTIONS.has(fn)) add('sql:admin');
+          if (ADMIN_FUNCTIONS.has(fn) || OPAQUE_READERS.has(fn)) add('sql:admin');
           if (fn === 'set_config') setting(setConfigEffect(node));
         }
         break;

@@ -8,9 +8,8 @@ import { catalogQuery, parseCatalog } from '../../core/mask/catalog.ts';
 import { sessionMasking } from '../../core/mask/config.ts';
 import { EMPTY_CATALOG } from '../../core/mask/lineage.ts';
 import { ResultMasker } from '../../core/mask/result-masker.ts';
-import { maskingRefusal } from '../../core/mask/wire-helpers.ts';
 import { redactSecrets } from '../../core/audit/chain.ts';
-import type { StatementVerdict } from '../../core/pg-session/statement-flow.ts';
+import type { PreparedLookup, StatementVerdict } from '../../core/pg-session/statement-flow.ts';
 import type { AuditLog } from './audit-log.ts';
 import { ValueMasker } from '../../core/mask/value-masker.ts';
 import { policySubject } from '../../core/policy/principal.ts';
@@ -77,18 +76,37 @@ export async function buildSessionPolicy(
     new ValueMasker(masking.detectors, new HmacSha256(key)),
   );
   const config: SessionPolicy['config'] = {
-    checker: { check: (sql, protocol) => checkAndAudit(sql, protocol) },
+    checker: {
+      check: (sql, protocol, prepared) => checkAndAudit(sql, protocol, prepared),
+      approvedRun: ({ statement, sql }) => {
+        try {
+          audit.append('approved_run', { statement, sql: auditText(sql) }, 'approved');
+          return true;
+        } catch (e) {
+          console.error(
+            JSON.stringify({ msg: 'audit write failed; run refused', error: (e as Error).message }),
+          );
+          return false;
+        }
+      },
+    },
     masker,
   };
   // Policy, then masking's own refusals, then the audit record: all before a byte is forwarded.
-  const checkAndAudit = (sql: string, protocol: 'simple' | 'extended'): StatementVerdict => {
+  const checkAndAudit = (
+    sql: string,
+    protocol: 'simple' | 'extended',
+    prepared: PreparedLookup,
+  ): StatementVerdict => {
     const epoch = gate.resolutionEpoch;
-    let v: StatementVerdict & { outcome: string } = gate.check(sql);
+    let v: StatementVerdict & { outcome: string } = gate.check(sql, prepared);
     if (gate.resolutionEpoch !== epoch) hooks.resolutionChanged?.();
+    // Asked again once the server has answered what it depends on: decided (and recorded) then.
+    if (v.wait) return v;
     const g = v as ReturnType<SqlGate['check']>;
     const waits = v.outcome === 'approval' && g.approval !== undefined;
-    if ((v.allowed || waits) && masker.active && v.statements) {
-      const refusal = maskingRefusal(v.statements, masker.plansFor(v.statements));
+    if ((v.allowed || waits) && v.statements) {
+      const refusal = masker.refusal(v.statements);
       if (refusal) v = { ...v, allowed: false, outcome: 'deny', message: refusal };
     }
     let approvedBy: string | undefined;
