@@ -164,6 +164,13 @@ describe('prepared statement names as the server holds them', () => {
     expect(typesOf(h.sent)).toBe('');
   });
 
+  it('ignores a Query after a refused Parse until Sync, as the server ignores it after an error', () => {
+    const h = harness();
+    h.toTarget(parse('', 'DELETE FROM t'), query('SELECT 1'), sync());
+    expect(typesOf(h.sent)).toBe('');
+    expect(typesOf(framesOf(...h.client))).toBe('EZ');
+  });
+
   it('SQL PREPARE defines the name on CommandComplete, not when it is sent', () => {
     const h = harness();
     h.toTarget(query('PREPARE q AS SELECT 1'));

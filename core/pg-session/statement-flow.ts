@@ -141,6 +141,9 @@ export class StatementFlow {
   #message(f: PgFrame, forward: PgFrame[]): boolean {
     switch (f.type) {
       case Q: {
+        // After an error in an extended batch the server ignores everything up to Sync (§55.2.3),
+        // a Query included: so does the gateway.
+        if (this.#batchError !== undefined) return true;
         if (this.#batchForwarded) {
           // The server would skip it if the open batch failed; the answers would no longer line up.
           throw new PosternError(

@@ -62,6 +62,7 @@ export interface HeldApproval extends ApprovalRequirement {
 }
 
 const MAX_CACHE = 1000;
+const NO_PREPARED: PreparedClasses = () => undefined;
 const MAX_SQL_CHARS = 1_000_000;
 
 export class SqlGate {
@@ -102,7 +103,7 @@ export class SqlGate {
    * `prepared` finds what an EXECUTE runs: prepared statements live in the session (defined
    * when the server acknowledges them), not here.
    */
-  check(sql: string, prepared: PreparedClasses = () => undefined): GateVerdict {
+  check(sql: string, prepared: PreparedClasses = NO_PREPARED): GateVerdict {
     // The exact text first (no scan at all), then the text with numbers abstracted.
     const exact = this.#cache.get(sql);
     if (exact) return exact;
