@@ -6,6 +6,7 @@
  */
 import { z } from '@hono/zod-openapi';
 import { AUDIT_KINDS } from '../../core/audit/chain.ts';
+import { NAME_PATTERN } from '../names.ts';
 
 const NO_CONTROL = /^[^\u0000-\u001f\u007f]*$/;
 const text = (max: number) => z.string().min(1).max(max).regex(NO_CONTROL, 'no control characters');
@@ -28,7 +29,7 @@ export const ErrorBody = z
 export const NAME = z
   .string()
   .regex(
-    /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/,
+    NAME_PATTERN,
     'lower-case letters, digits and hyphens, 1-63 characters, no leading or trailing hyphen',
   );
 
