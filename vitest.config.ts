@@ -59,6 +59,8 @@ export default defineConfig({
         test: {
           name: 'workers',
           include: ['test/workers/**/*.test.ts'],
+          // A real control-plane database, for the tests whose Durable Objects write to it.
+          globalSetup: ['test/workers/control-plane.setup.ts'],
         },
       },
       {

@@ -33,6 +33,11 @@ export async function withControlPlane<T>(
     neonConfig.pipelineConnect = false;
   }
   const pool = new Pool({ connectionString: env.DATABASE_URL, max: 1 });
+  // An idle client that loses its socket (the database went away, the pool is ending) is reported
+  // here; without a listener the pool rethrows it as an uncaught exception of the isolate.
+  pool.on('error', (e: Error) =>
+    console.warn(JSON.stringify({ msg: 'control-plane connection lost', error: e.message })),
+  );
   try {
     return await fn(drizzle({ client: pool, schema }));
   } finally {
