@@ -61,6 +61,8 @@ export default defineConfig({
           include: ['test/workers/**/*.test.ts'],
           // A real control-plane database, for the tests whose Durable Objects write to it.
           globalSetup: ['test/workers/control-plane.setup.ts'],
+          // The first session of a run compiles the WASM modules; the machine may be shared.
+          testTimeout: 30_000,
         },
       },
       {

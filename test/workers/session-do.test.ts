@@ -17,6 +17,11 @@ import { withControlPlane } from '../../workers/db/client.ts';
 import { sql } from 'drizzle-orm';
 
 const WS = { Upgrade: 'websocket' };
+/**
+ * How long a step may take to show (vi.waitFor's default is 1 s: the first session of a run
+ * compiles its WASM modules, slower than that on a loaded machine). A bound, not a measurement.
+ */
+const SETTLE = { timeout: 15_000, interval: 20 };
 /** The Worker's bindings, with the real control-plane database of the globalSetup. */
 const dbEnv = () => ({ ...env, ...inject('controlPlane') });
 
@@ -133,7 +138,7 @@ describe('the data channel', () => {
       const stub = env.SESSION.get(id);
       expect(await stub.begin(sessionStart(id.toString(), 'con_fast'))).toBe(true);
       const client = stub.fetch('https://session/client', { headers: WS });
-      await vi.waitFor(() => expect(r.dials).toHaveLength(1));
+      await vi.waitFor(() => expect(r.dials).toHaveLength(1), SETTLE);
       const auth = { ...WS, Authorization: `Bearer ${r.dials[0]!.channelToken}` };
       const channel = await SELF.fetch(`https://edge.test/v1/channel/${id}`, { headers: auth });
       hold.channelAnswered = true;
@@ -175,7 +180,7 @@ describe('an access grant revoked while the session starts', () => {
       expect(res.status).toBe(101);
       const c = pgClient(res.webSocket!);
       c.ws.send(startupMessage({ user: 'alice', database: 'app' }));
-      await vi.waitFor(() => expect(c.errors).toHaveLength(1));
+      await vi.waitFor(() => expect(c.errors).toHaveLength(1), SETTLE);
       expect(c.errors[0]).toMatchObject({ S: 'FATAL', C: '42501' });
       expect(c.errors[0]!['M']).toContain('grt_early');
       expect(c.errors[0]!['M']).toContain('was revoked');
@@ -232,17 +237,14 @@ describe('a statement held for approval', () => {
         await db.execute(sql`BEGIN`);
         await db.execute(sql`LOCK TABLE approval_requests IN EXCLUSIVE MODE`);
         const holding = approvals.hold(ticket);
-        await vi.waitFor(
-          async () => {
-            const w = await withControlPlane(dbEnv(), (q) =>
-              q.execute<{ n: number }>(
-                sql`SELECT count(*)::int AS n FROM pg_locks WHERE NOT granted AND relation = 'approval_requests'::regclass`,
-              ),
-            );
-            expect(w.rows[0]!.n).toBe(1);
-          },
-          { timeout: 10_000, interval: 50 },
-        );
+        await vi.waitFor(async () => {
+          const w = await withControlPlane(dbEnv(), (q) =>
+            q.execute<{ n: number }>(
+              sql`SELECT count(*)::int AS n FROM pg_locks WHERE NOT granted AND relation = 'approval_requests'::regclass`,
+            ),
+          );
+          expect(w.rows[0]!.n).toBe(1);
+        }, SETTLE);
         // The client's CancelRequest (SessionDO.cancelQuery) while the INSERT waits.
         const withdrew = approvals.withdraw();
         const refusedAtOnce = [...released];
@@ -255,8 +257,10 @@ describe('a statement held for approval', () => {
       });
       expect(released).toHaveLength(1);
     });
-    await vi.waitFor(async () =>
-      expect(await requestRows(sessionId)).toEqual([expect.objectContaining({ status: 'cancelled' })]),
+    await vi.waitFor(
+      async () =>
+        expect(await requestRows(sessionId)).toEqual([expect.objectContaining({ status: 'cancelled' })]),
+      SETTLE,
     );
     const chain = await auditKinds(stub);
     expect(chain.map((e) => `${e.kind}:${String(e.data['status'] ?? '')}`)).toEqual([
