@@ -154,8 +154,9 @@ export class SessionApprovals {
       console.error(JSON.stringify({ msg: 'approval request not recorded', ...loggable(e) }));
     }
     if (this.#pending !== p) {
-      // Withdrawn or cancelled while it was being written: the statement was refused then.
-      if (opened && 'recorded' in opened) this.#withdrawnWhileRecording(p, row.expiresAt);
+      // Withdrawn or cancelled while it was being written: refused and audited then; the row
+      // that now exists says so too.
+      if (opened && 'recorded' in opened) this.ctx.waitUntil(this.#record(p.id, 'cancelled'));
       return;
     }
     if (!opened) {
@@ -233,19 +234,22 @@ export class SessionApprovals {
     );
   }
 
-  /** The row of a request withdrawn during its write now exists: the chain and the row say so. */
-  #withdrawnWhileRecording(p: Pending, expiresAt: Date): void {
+  /**
+   * A request withdrawn or cancelled before its row was written: the chain says so now (before
+   * any session_close), the row is marked once its write completes (hold). The client was never
+   * told of a request, so there is no approval_requested to pair it with.
+   */
+  #dropUnrecorded(p: Pending, reason: string): void {
+    this.#pending = undefined;
     try {
-      this.#auditRequested(p, expiresAt);
       this.audit.append(
         'approval_decided',
-        { id: p.id, status: 'cancelled', reason: 'withdrawn while the request was recorded', approvers: [] },
+        { id: p.id, status: 'cancelled', reason, approvers: [] },
         'cancelled',
       );
     } catch {
-      // the statement was already refused; the row below still says cancelled
+      // the statement is refused (or the session is ending) either way
     }
-    this.ctx.waitUntil(this.#record(p.id, 'cancelled'));
   }
 
   /** An approver's vote (already authenticated by the Worker; checked again here). */
@@ -344,9 +348,8 @@ export class SessionApprovals {
     this.#ended = true;
     const p = this.#pending;
     if (!p) return;
+    if (!p.recorded) return this.#dropUnrecorded(p, 'the session ended while its request was being recorded');
     this.#pending = undefined;
-    // Still being written: hold() marks the row cancelled once it exists.
-    if (!p.recorded) return;
     try {
       this.audit.append(
         'approval_decided',
@@ -367,8 +370,7 @@ export class SessionApprovals {
     const p = this.#pending;
     if (!p) return false;
     if (!p.recorded) {
-      // Refused now; hold() marks the row cancelled once its write completes.
-      this.#pending = undefined;
+      this.#dropUnrecorded(p, 'withdrawn while its request was being recorded');
       this.held.release(false, message);
       return true;
     }

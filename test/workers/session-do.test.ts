@@ -262,11 +262,18 @@ describe('a statement held for approval', () => {
         expect(await requestRows(sessionId)).toEqual([expect.objectContaining({ status: 'cancelled' })]),
       SETTLE,
     );
+    // Audited when it was withdrawn; the client was never told of a request (no approval_requested).
     const chain = await auditKinds(stub);
-    expect(chain.map((e) => `${e.kind}:${String(e.data['status'] ?? '')}`)).toEqual([
-      'approval_requested:',
-      'approval_decided:cancelled',
+    expect(chain).toEqual([
+      {
+        kind: 'approval_decided',
+        data: expect.objectContaining({
+          status: 'cancelled',
+          reason: 'withdrawn while its request was being recorded',
+        }),
+      },
     ]);
+    expect(chain[0]!.data['id']).toBe((await requestRows(sessionId))[0]!.id);
   });
 
   it('is refused at once, with no request left behind, when its timeout cannot be armed', async () => {
