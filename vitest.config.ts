@@ -36,17 +36,18 @@ export default defineConfig({
       },
       {
         plugins: [
-          cloudflareTest({
+          // The control-plane database comes from the globalSetup (test/workers/control-plane.setup.ts).
+          cloudflareTest(({ inject }) => ({
             wrangler: { configPath: './wrangler.toml' },
             miniflare: {
               bindings: {
                 TRUSTED_ISSUERS: '[]',
                 CREDENTIAL_KEYS: 'k1:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=',
                 ADMIN_BOOTSTRAP_TOKEN: 'pat_test_bootstrap_token_for_workers_pool',
-                DATABASE_URL: 'postgres://nobody:nothing@127.0.0.1:9/none',
+                ...inject('controlPlane'),
               },
             },
-          }),
+          })),
         ],
         resolve: {
           // The package's export map omits its .wasm file; wrangler's bundler reads it anyway.

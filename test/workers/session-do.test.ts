@@ -5,7 +5,7 @@
  * a revocation is sent before the session starts, DO storage refuses an alarm.
  */
 import { env, runInDurableObject, SELF } from 'cloudflare:test';
-import { afterEach, describe, expect, inject, it, vi } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { MessageFramer } from '../../core/pg/framer.ts';
 import { parseErrorFields, startupMessage } from '../../core/pg/messages.ts';
 import { parseEdgeToConnector, type DialRequest } from '../../core/tunnel/protocol.ts';
@@ -22,8 +22,6 @@ const WS = { Upgrade: 'websocket' };
  * compiles its WASM modules, slower than that on a loaded machine). A bound, not a measurement.
  */
 const SETTLE = { timeout: 15_000, interval: 20 };
-/** The Worker's bindings, with the real control-plane database of the globalSetup. */
-const dbEnv = () => ({ ...env, ...inject('controlPlane') });
 
 type SessionStub = DurableObjectStub<import('../../durable-objects/session/session-do.ts').SessionDO>;
 
@@ -205,11 +203,10 @@ const ticket: ApprovalTicket = { sql: 'DROP TABLE t', fingerprint: 'fp_drop_t', 
 
 /** A SessionApprovals in a fresh SessionDO's own state, with what it tells the held statement. */
 function approvalsIn(state: DurableObjectState, sessionId: string) {
-  const e = dbEnv();
-  const audit = new AuditLog(state, e);
+  const audit = new AuditLog(state, env);
   audit.begin({ session: sessionId, connectionName: 'workers', subject: 'alice' });
   const released: Array<{ approved: boolean; message: string }> = [];
-  const approvals = new SessionApprovals(state, e, audit, sessionStart(sessionId, 'con_none'), {
+  const approvals = new SessionApprovals(state, env, audit, sessionStart(sessionId, 'con_none'), {
     release: (approved, message) => released.push({ approved, message }),
     notice: () => {},
   });
@@ -217,7 +214,7 @@ function approvalsIn(state: DurableObjectState, sessionId: string) {
 }
 
 async function requestRows(sessionId: string): Promise<Array<{ id: string; status: string }>> {
-  return withControlPlane(dbEnv(), async (db) => {
+  return withControlPlane(env, async (db) => {
     const r = await db.execute<{ id: string; status: string }>(
       sql`SELECT id, status FROM approval_requests WHERE session_id = ${sessionId}`,
     );
@@ -233,12 +230,12 @@ describe('a statement held for approval', () => {
     await runInDurableObject(stub, async (_i, state) => {
       const { approvals, released } = approvalsIn(state, sessionId);
       // Another transaction holds the table: the request's INSERT waits until it ends.
-      await withControlPlane(dbEnv(), async (db) => {
+      await withControlPlane(env, async (db) => {
         await db.execute(sql`BEGIN`);
         await db.execute(sql`LOCK TABLE approval_requests IN EXCLUSIVE MODE`);
         const holding = approvals.hold(ticket);
         await vi.waitFor(async () => {
-          const w = await withControlPlane(dbEnv(), (q) =>
+          const w = await withControlPlane(env, (q) =>
             q.execute<{ n: number }>(
               sql`SELECT count(*)::int AS n FROM pg_locks WHERE NOT granted AND relation = 'approval_requests'::regclass`,
             ),
