@@ -192,12 +192,13 @@ describe('a session whose policy set is at the admin API limits', () => {
     let total = 0;
     for (let i = 0; i < DOCS; i++) {
       const last = i === DOCS - 1;
-      const g = bigDocument(`g${i}`, CHARS, last ? 'h9_far_global' : undefined);
+      // Tables are named as the server resolves them (docs/policy.md): schema-qualified.
+      const g = bigDocument(`g${i}`, CHARS, last ? 'public.h9_far_global' : undefined);
       await stack.admin.put(`/policies/h9-global-${i}`, { text: g });
       total += g.length;
       // The connection's own "rules" document (approvals-harness.ts) is one of its 50.
       if (i === 0) continue;
-      const c = bigDocument(`c${i}`, CHARS, last ? 'h9_far_conn' : undefined);
+      const c = bigDocument(`c${i}`, CHARS, last ? 'public.h9_far_conn' : undefined);
       await stack.admin.put(`/connections/big/policies/h9-conn-${i}`, { text: c });
       total += c.length;
     }
