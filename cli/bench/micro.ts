@@ -18,6 +18,7 @@ import { SqlGate } from '../../core/policy/sql-gate.ts';
 import { MessageFramer } from '../../core/pg/framer.ts';
 import { query, typedMessage } from '../../core/pg/messages.ts';
 import { dataRow } from '../../core/pg/rows.ts';
+import type { HostileResult } from './hostile.ts';
 
 const enc = new TextEncoder();
 
@@ -209,6 +210,7 @@ export async function measureEnginesIsolated(maskMb: number): Promise<{
   classification: MicroResults['classification'];
   maskingColumns: MicroResults['masking'];
   maskingFreeText: MicroResults['masking'];
+  hostile: HostileResult[];
 }> {
   const { spawn } = await import('node:child_process');
   const { fileURLToPath } = await import('node:url');
