@@ -155,6 +155,19 @@ describe('masking through psql', () => {
     expect(r.stdout.trim()).toBe('still here');
   });
 
+  it('scans a hostile value in linear time while another session is served (issue 9, finding 7)', async () => {
+    // 3 MB of 'eyJ': a backtracking JWT pattern rescanned 4 KB from each of its million starts.
+    const hostile = psql(connect.port, "SELECT length(repeat('eyJ', 1000000)), repeat('eyJ', 1000000)", [
+      '-F',
+      '\t',
+    ]);
+    const other = await psql(connect.port, 'SELECT 1');
+    expect(other.stdout.trim(), other.stderr).toBe('1');
+    const r = await hostile;
+    expect(r.stderr).toBe('');
+    expect(r.stdout.trim()).toBe(`3000000\t${'eyJ'.repeat(1_000_000)}`);
+  });
+
   it('shows admins the real values (unmask permitted by policy)', async () => {
     const admin = await startConnect(
       stack,
