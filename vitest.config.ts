@@ -36,17 +36,18 @@ export default defineConfig({
       },
       {
         plugins: [
-          cloudflareTest({
+          // The control-plane database comes from the globalSetup (test/workers/control-plane.setup.ts).
+          cloudflareTest(({ inject }) => ({
             wrangler: { configPath: './wrangler.toml' },
             miniflare: {
               bindings: {
                 TRUSTED_ISSUERS: '[]',
                 CREDENTIAL_KEYS: 'k1:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=',
                 ADMIN_BOOTSTRAP_TOKEN: 'pat_test_bootstrap_token_for_workers_pool',
-                DATABASE_URL: 'postgres://nobody:nothing@127.0.0.1:9/none',
+                ...inject('controlPlane'),
               },
             },
-          }),
+          })),
         ],
         resolve: {
           // The package's export map omits its .wasm file; wrangler's bundler reads it anyway.
@@ -59,6 +60,10 @@ export default defineConfig({
         test: {
           name: 'workers',
           include: ['test/workers/**/*.test.ts'],
+          // A real control-plane database, for the tests whose Durable Objects write to it.
+          globalSetup: ['test/workers/control-plane.setup.ts'],
+          // The first session of a run compiles the WASM modules; the machine may be shared.
+          testTimeout: 30_000,
         },
       },
       {

@@ -19,6 +19,8 @@ export const AUDIT_KINDS = [
   'approval_requested',
   'approval_vote',
   'approval_decided',
+  // An approved prepared statement is bound for its one run (the Bind that uses the approval).
+  'approved_run',
   // An access grant the session used expired or was revoked.
   'grant_ended',
 ] as const;

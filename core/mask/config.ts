@@ -8,6 +8,7 @@ import { tableEntity, type PolicySubject } from '../policy/principal.ts';
 import { DETECTORS, type DetectorKind } from './detectors.ts';
 import type { MaskedColumns } from './lineage.ts';
 import type { Strategy } from './value-masker.ts';
+import { withStatistics } from './statistics.ts';
 
 export interface ColumnRule {
   table: string;
@@ -76,5 +77,5 @@ export function sessionMasking(
     if (allowed(id)) unmasked.push(id);
     else detectors[kind] = strategy;
   }
-  return { masked, detectors, unmasked };
+  return { masked: withStatistics(masked), detectors, unmasked };
 }

@@ -46,6 +46,8 @@ export interface ResultPlan {
   tainted: boolean;
   /** Masked names (columns and the aliases that carry them) for name-based field checks. */
   names: Map<string, Strategy>;
+  /** It calls a function whose code the gateway cannot see (its messages could say anything). */
+  opaque?: boolean;
 }
 
 export interface FieldInfo {
@@ -61,6 +63,39 @@ export function planStatement(
   catalog: CatalogSnapshot,
 ): ResultPlan | undefined {
   if (masked.size === 0) return undefined;
+  const ctx = lineageContext(stmt, masked, catalog);
+  const targets = outputTargets(stmt).map((t) => planTarget(t, ctx));
+  const opaque = callsOpaque(stmt, catalog);
+  const tainted =
+    ctx.names.size > 0 ||
+    ctx.maskedAliases.size > 0 ||
+    ctx.touchesView ||
+    opaque ||
+    targets.some((t) => t !== null && t !== 'star');
+  if (!tainted) return undefined;
+  return { targets, tainted, names: ctx.names, ...(opaque ? { opaque } : {}) };
+}
+
+/** Does the statement call a function whose results (and messages) are opaque, anywhere? */
+export function callsOpaque(stmt: Node, catalog: CatalogSnapshot): boolean {
+  if (catalog.opaqueFunctions.size === 0) return false;
+  let hit = false;
+  walk(stmt, (key, n) => {
+    if (key === 'FuncCall' && catalog.opaqueFunctions.has(funcName(n) ?? '')) hit = true;
+  });
+  return hit;
+}
+
+/** The last component of a FuncCall's name (`pg_catalog.upper` → upper). */
+export function funcName(call: Node): string | undefined {
+  return ((call['funcname'] as Array<{ String?: { sval?: string } }> | undefined) ?? []).at(-1)?.String?.sval;
+}
+
+/**
+ * What in a statement carries masked values: the masked column names (and the aliases that
+ * rename them in subqueries and CTEs), the relations whose rows carry them, views over them.
+ */
+export function lineageContext(stmt: Node, masked: MaskedColumns, catalog: CatalogSnapshot): LineageContext {
   const relations = new Set<string>();
   collectRelations(stmt, relations);
   const touchesView = [...relations].some((r) => catalog.viewNames.has(r));
@@ -78,14 +113,23 @@ export function planStatement(
     propagateSubqueries(stmt, ctx);
     if (names.size + maskedAliases.size === before) break;
   }
-  const targets = outputTargets(stmt).map((t) => planTarget(t, ctx));
-  const tainted =
-    names.size > 0 ||
-    maskedAliases.size > 0 ||
-    touchesView ||
-    targets.some((t) => t !== null && t !== 'star');
-  if (!tainted) return undefined;
-  return { targets, tainted, names };
+  return ctx;
+}
+
+/** Does this expression carry a masked value in any form (null: no)? */
+export function carriesMasked(expr: Node, ctx: LineageContext): boolean {
+  return exprPlan(expr, ctx) !== null;
+}
+
+/** The output expressions of a statement (select list, RETURNING, a wrapped query's). */
+export function outputExpressions(stmt: Node): Node[] {
+  return outputTargets(stmt);
+}
+
+/** Masked values of a target (a ResTarget, or a UNION/VALUES column) reach its output. */
+export function targetCarriesMasked(target: Node, ctx: LineageContext): boolean {
+  const p = planTarget(target, ctx);
+  return p !== null && (p !== 'star' || ctx.maskedAliases.size > 0 || ctx.touchesView);
 }
 
 /** Each field of a RowDescription: the strategy to apply, or null. */
@@ -120,6 +164,8 @@ export function fieldStrategies(
 }
 
 // ---- internals -------------------------------------------------------------------------------
+
+export type LineageContext = Ctx;
 
 interface Ctx {
   names: Map<string, Strategy>;
@@ -321,7 +367,8 @@ function containsColumnRef(node: Node): boolean {
   return hit;
 }
 
-function walk(value: unknown, visit: (key: string, node: Node) => void): void {
+/** Visits every node of a parse tree (key = node type or field name). */
+export function walk(value: unknown, visit: (key: string, node: Node) => void): void {
   if (Array.isArray(value)) {
     for (const v of value) walk(v, visit);
     return;

@@ -6,12 +6,15 @@ import { cstring, typedMessage } from '../pg/messages.ts';
 import { dataRow, parseDataRow } from '../pg/rows.ts';
 import { EMPTY_CATALOG, type MaskedColumns } from './lineage.ts';
 import { ResultMasker } from './result-masker.ts';
+import { StatementFlow } from '../pg-session/statement-flow.ts';
 import { ValueMasker } from './value-masker.ts';
 
 const enc = (s: string) => new TextEncoder().encode(s);
 const dec = (b: Uint8Array | null) => (b === null ? null : new TextDecoder().decode(b));
-const frame = (bytes: Uint8Array): PgFrame =>
-  new MessageFramer({ maxMessageBytes: 1 << 20, startup: false }).push(bytes)[0]!;
+const frames = (...msgs: Uint8Array[]): PgFrame[] =>
+  new MessageFramer({ maxMessageBytes: 1 << 20, startup: false }).push(
+    new Uint8Array(msgs.flatMap((x) => [...x])),
+  );
 const i16 = (n: number) => new Uint8Array([(n >> 8) & 0xff, n & 0xff]);
 const MASKED: MaskedColumns = new Map([['customers', new Map([['email', 'redact' as const]])]]);
 
@@ -33,26 +36,40 @@ beforeAll(async () => {
   parse = (sql) => parser.parse(sql).stmts!.map((s) => s.stmt as Record<string, unknown>);
 });
 
-describe('ResultMasker, extended protocol', () => {
+describe('ResultMasker, extended protocol (through the statement flow)', () => {
   it('masks every row of a portal, described or not, and again after a new Bind', () => {
     const m = new ResultMasker(MASKED, EMPTY_CATALOG, new ValueMasker({}, new HmacSha256(enc('k'))));
     const sql = 'SELECT id, email FROM customers';
-    const rows = () =>
-      [1, 2].map((i) =>
-        parseDataRow(m.upstream(frame(dataRow([enc(`${i}`), enc(`u${i}@example.com`)]))).subarray(5)),
-      );
-    m.client(frame(typedMessage('P', cstring('s1'), cstring(sql), i16(0))), parse(sql));
-    m.upstream(frame(typedMessage('1')));
+    const sent: PgFrame[] = [];
+    const flow = new StatementFlow(
+      { check: () => ({ allowed: true, message: '', statements: parse(sql) }) },
+      (b) => sent.push(...frames(b)),
+      () => undefined,
+      m,
+    );
+    const fromTarget = (...msgs: Uint8Array[]) => flow.upstream(frames(...msgs));
+    const toTarget = (...msgs: Uint8Array[]) => sent.push(...flow.client(frames(...msgs)));
+    const row = (i: number) => dataRow([enc(`${i}`), enc(`u${i}@example.com`)]);
+    toTarget(typedMessage('P', cstring('s1'), cstring(sql), i16(0)), typedMessage('S'));
+    fromTarget(typedMessage('1'), typedMessage('Z', enc('I')));
     for (const described of [true, false]) {
-      m.client(frame(bind('', 's1')));
-      m.upstream(frame(typedMessage('2')));
-      if (described) {
-        m.client(frame(describePortal('')));
-        m.upstream(frame(rowDescription(['id', 'email'])));
-      }
-      m.client(frame(execute('')));
-      for (const r of rows()) expect(r.map(dec)).toEqual([expect.stringMatching(/^\d$/), '[REDACTED]']);
-      m.upstream(frame(typedMessage('C', cstring('SELECT 2'))));
+      sent.length = 0;
+      toTarget(bind('', 's1'), ...(described ? [describePortal('')] : []), execute(''), typedMessage('S'));
+      // Undescribed, the gateway asks for the portal's columns itself, before the Execute.
+      expect(sent.map((f) => String.fromCharCode(f.type)).join('')).toBe('BDES');
+      const out = fromTarget(
+        typedMessage('2'),
+        rowDescription(['id', 'email']),
+        row(1),
+        row(2),
+        typedMessage('C', cstring('SELECT 2')),
+        typedMessage('Z', enc('I')),
+      );
+      const types = out.map((b) => String.fromCharCode(b[0]!)).join('');
+      // The answer to the gateway's own Describe is not passed on.
+      expect(types).toBe(described ? '2TDDCZ' : '2DDCZ');
+      const rows = out.filter((b) => b[0] === 0x44).map((b) => parseDataRow(b.subarray(5)).map(dec));
+      for (const r of rows) expect(r).toEqual([expect.stringMatching(/^\d$/), '[REDACTED]']);
     }
   });
 });
@@ -76,7 +93,7 @@ describe('ResultMasker, notices and errors', () => {
         new Uint8Array([0, 0]),
       );
       const [f] = new MessageFramer({ maxMessageBytes: 1 << 26, startup: false }).push(msg);
-      const out = dec(m.upstream(f!))!;
+      const out = dec(m.fields(f!))!;
       expect(out).toContain('[REDACTED:email]');
       expect(out).not.toContain('ada@example.com');
       expect(out.length).toBeGreaterThan(4 << 20);

@@ -1,28 +1,18 @@
 /**
- * Masking on the wire: follows both query protocols closely enough to know, for every message
- * the target sends, which statement and which result columns it belongs to, and rewrites what
- * reaches the client: DataRow (text and binary), COPY OUT data, ErrorResponse/NoticeResponse
- * fields (a unique violation's DETAIL echoes the value) and NotificationResponse payloads.
+ * Masking on the wire: rewrites what reaches the client from the target, given the result it
+ * belongs to (which statement, which columns): DataRow (text and binary), COPY OUT data,
+ * ErrorResponse/NoticeResponse fields (a unique violation's DETAIL echoes the value) and
+ * NotificationResponse payloads. Which result a message belongs to is the session's business
+ * (core/pg-session/replies.ts follows both query protocols); this file only decides and writes.
  *
- * The tracker mirrors the server's own bookkeeping (protocol §55.2): each forwarded client
- * message expects its answer in order. If an answer ever does not fit, masking could be applied
- * to the wrong columns, so the session is ended instead (fail closed).
+ * Rows are only ever masked against columns the gateway knows the server is returning: the
+ * RowDescription of the result (the session asks for one with a Describe when the client did
+ * not), or for COPY the statement's own column list. Without them, rows of a statement that
+ * touches masked data end the session rather than being masked by a guess.
  */
 import { PosternError } from '../errors.ts';
 import type { PgFrame } from '../pg/framer.ts';
-import {
-  fieldList,
-  notification,
-  parseBind,
-  parseCopyOutResponse,
-  parseExecute,
-  parseFieldList,
-  parseNotification,
-  parseParse,
-  parseRowDescription,
-  parseTargetName,
-  type RowField,
-} from '../pg/rows.ts';
+import { fieldList, notification, parseFieldList, parseNotification, type RowField } from '../pg/rows.ts';
 import {
   fieldStrategies,
   planStatement,
@@ -32,44 +22,33 @@ import {
 } from './lineage.ts';
 import type { MaskCounts, Strategy, ValueMasker } from './value-masker.ts';
 import { columnOps, RowRewriter, type ColumnOps } from './row-rewrite.ts';
-import { hideKeyValues } from './wire-helpers.ts';
+import { hideKeyValues, maskingRefusal } from './wire-helpers.ts';
+import { maskedSink } from './sinks.ts';
 
+export type { ResultPlan };
 type Stmt = Record<string, unknown>;
 
-/** What a result's columns need: a strategy (or null) and the wire format of each. */
-interface Columns {
-  strategies: Array<Strategy | null>;
-  fields?: RowField[];
-  formats: number[];
-  /** What each DataRow column needs, worked out from the above at the first row. */
-  ops?: ColumnOps;
-}
-
-interface Prepared {
+/** One result being returned: its plan, its columns, and what each column needs (cached). */
+export interface ResultCtx {
   plan: ResultPlan | undefined;
+  /** The result's RowDescription (absent for COPY). */
   fields?: RowField[];
+  /** Wire format codes of the columns (§55.7: none = all text, one = all alike). */
+  formats: number[];
+  /** COPY OUT: columns line up with the statement's own targets. */
+  copy?: boolean;
+  /** Worked out at the first row. */
+  ops?: ColumnOps;
+  strategies?: Array<Strategy | null>;
 }
 
-type Pending =
-  | { k: 'query'; plans: Array<ResultPlan | undefined>; i: number; columns?: Columns }
-  | { k: 'parse' | 'bind' | 'close' | 'sync' }
-  | { k: 'describe'; target: 'S' | 'P'; name: string }
-  | { k: 'execute'; portal: string };
-
-const T = (c: string) => c.charCodeAt(0);
-const DATA_ROW = 0x44; // 'D'
 export class ResultMasker {
   readonly counts: MaskCounts = {};
-  readonly #pending: Pending[] = [];
-  readonly #statements = new Map<string, Prepared>();
-  // `columns`: what #resultColumns worked out for the portal's rows, kept for the next row.
-  readonly #portals = new Map<string, Prepared & { formats: number[]; columns?: Columns }>();
-  readonly #plans = new WeakMap<object, Array<ResultPlan | undefined>>();
-  readonly #cursors = new Map<string, ResultPlan | undefined>();
-  readonly #sqlPrepared = new Map<string, ResultPlan | undefined>();
+  readonly #plans = new WeakMap<object, ResultPlan | null>();
   readonly #rows = new RowRewriter();
-
   #catalog: CatalogSnapshot;
+  /** Rows of a cursor or statement the gateway never saw defined: masked by RowDescription alone. */
+  readonly unknownPlan: ResultPlan | undefined;
 
   constructor(
     private readonly masked: MaskedColumns,
@@ -77,6 +56,7 @@ export class ResultMasker {
     private readonly values: ValueMasker,
   ) {
     this.#catalog = catalog;
+    this.unknownPlan = masked.size > 0 ? { targets: ['star'], tainted: true, names: new Map() } : undefined;
   }
 
   /** The catalog snapshot read at session start (before any client statement). */
@@ -89,236 +69,85 @@ export class ResultMasker {
     return this.masked.size > 0 || this.values.detecting;
   }
 
+  /** Rows must come with their RowDescription (some columns are masked by rule). */
+  get needsColumns(): boolean {
+    return this.masked.size > 0;
+  }
+
   /**
-   * The plan of each statement of a checked SQL text (cached per verdict). Cursors and SQL-level
-   * prepared statements return their rows later (FETCH, EXECUTE): those take the plan of the
-   * DECLARE / PREPARE that named them.
+   * The plan of one statement's rows (a DECLARE's or PREPARE's: its query's), cached per parse
+   * tree. FETCH and EXECUTE name rows planned elsewhere: the session resolves those.
    */
-  plansFor(statements: Stmt[] | undefined): Array<ResultPlan | undefined> {
-    if (!statements) return [];
-    const hit = this.#plans.get(statements);
-    if (hit) return hit;
-    let stateful = false;
-    const plans = statements.map((s) => {
-      const kind = Object.keys(s)[0] ?? '';
-      const body = (s[kind] ?? {}) as Record<string, unknown>;
-      switch (kind) {
-        case 'DeclareCursorStmt':
-        case 'PrepareStmt': {
-          stateful = true;
-          const plan = planStatement(s, this.masked, this.#catalog);
-          const name = String(body[kind === 'PrepareStmt' ? 'name' : 'portalname'] ?? '');
-          (kind === 'PrepareStmt' ? this.#sqlPrepared : this.#cursors).set(name, plan);
-          return undefined;
-        }
-        case 'FetchStmt':
-          stateful = true;
-          return this.#cursors.get(String(body['portalname'] ?? '')) ?? this.#unknownSource();
-        case 'ExecuteStmt':
-          stateful = true;
-          return this.#sqlPrepared.get(String(body['name'] ?? '')) ?? this.#unknownSource();
-        default:
-          return planStatement(s, this.masked, this.#catalog);
-      }
-    });
-    if (!stateful) this.#plans.set(statements, plans);
-    return plans;
+  plan(stmt: Stmt): ResultPlan | undefined {
+    const hit = this.#plans.get(stmt);
+    if (hit !== undefined) return hit ?? undefined;
+    const plan = planStatement(stmt, this.masked, this.#catalog);
+    this.#plans.set(stmt, plan ?? null);
+    return plan;
   }
 
-  /** Rows from a cursor or statement we never saw declared: every column masked. */
-  #unknownSource(): ResultPlan | undefined {
+  /**
+   * Why a checked statement is refused by masking, if it is: its rows could not be masked
+   * column by column (COPY), or it would carry masked values somewhere rows do not go (sinks.ts).
+   */
+  refusal(statements: Stmt[]): string | undefined {
     if (this.masked.size === 0) return undefined;
-    return { targets: ['star'], tainted: true, names: new Map() };
-  }
-
-  /** A client message that was forwarded (with the parse trees of Query/Parse). */
-  client(f: PgFrame, statements?: Stmt[]): void {
-    if (!this.active) return;
-    switch (f.type) {
-      case T('Q'):
-        this.#pending.push({ k: 'query', plans: this.plansFor(statements), i: 0 });
-        return;
-      case T('P'):
-        this.#statements.set(parseParse(f.body), { plan: this.plansFor(statements)[0] });
-        this.#pending.push({ k: 'parse' });
-        return;
-      case T('B'): {
-        const b = parseBind(f.body);
-        const stmt = this.#statements.get(b.statement);
-        this.#portals.set(b.portal, {
-          plan: stmt?.plan,
-          ...(stmt?.fields ? { fields: stmt.fields } : {}),
-          formats: b.resultFormats,
-        });
-        this.#pending.push({ k: 'bind' });
-        return;
-      }
-      case T('D'): {
-        const d = parseTargetName(f.body);
-        this.#pending.push({ k: 'describe', target: d.kind === T('S') ? 'S' : 'P', name: d.name });
-        return;
-      }
-      case T('E'):
-        this.#pending.push({ k: 'execute', portal: parseExecute(f.body) });
-        return;
-      case T('C'): {
-        const c = parseTargetName(f.body);
-        (c.kind === T('S') ? this.#statements : this.#portals).delete(c.name);
-        this.#pending.push({ k: 'close' });
-        return;
-      }
-      case T('S'):
-        this.#pending.push({ k: 'sync' });
-        return;
-      default:
-        return; // Flush, COPY data, Terminate: no answer of their own
-    }
-  }
-
-  /** A target message; returns what the client gets instead (or the same bytes). */
-  upstream(f: PgFrame): Uint8Array {
-    const head = this.#pending[0];
-    // DataRow first: nearly every message of a result is one, and the switch below calls T()
-    // for each case it passes.
-    if (f.type === DATA_ROW) return this.#dataRow(head, f);
-    switch (f.type) {
-      case T('1'):
-        return this.#done(head, 'parse', f);
-      case T('2'):
-        return this.#done(head, 'bind', f);
-      case T('3'):
-        return this.#done(head, 'close', f);
-      case T('t'):
-        if (head?.k !== 'describe') throw desync('ParameterDescription');
-        return f.raw;
-      case T('n'):
-        return this.#done(head, 'describe', f);
-      case T('T'): {
-        const fields = parseRowDescription(f.body);
-        if (head?.k === 'query') {
-          head.columns = this.#columns(
-            head.plans[head.i],
-            fields,
-            fields.map((x) => x.format),
-          );
-        } else if (head?.k === 'describe') {
-          if (head.target === 'S') {
-            const stmt = this.#statements.get(head.name);
-            if (stmt) stmt.fields = fields;
-          } else {
-            const portal = this.#portals.get(head.name);
-            if (portal) {
-              portal.fields = fields;
-              portal.columns = undefined; // worked out again with the fields
-            }
-          }
-          this.#pending.shift();
-        } else throw desync('RowDescription');
-        return f.raw;
-      }
-      case T('D'):
-        return this.#dataRow(head, f);
-      case T('C'):
-      case T('I'):
-        if (head?.k === 'query') {
-          head.i++;
-          head.columns = undefined;
-          return f.raw;
-        }
-        return this.#done(head, 'execute', f);
-      case T('s'):
-        return this.#done(head, 'execute', f);
-      case T('H'): {
-        const copy = parseCopyOutResponse(f.body);
-        const cols = this.#resultColumns(head);
-        if (head?.k === 'query')
-          head.columns = { strategies: cols?.strategies ?? [], formats: copy.columnFormats };
-        return f.raw;
-      }
-      case T('d'):
-        return this.#copyData(head, f);
-      case T('E'): {
-        // The server skips to Sync after an extended-protocol error; so do we.
-        if (head && head.k !== 'query') {
-          while (this.#pending.length > 0 && this.#pending[0]!.k !== 'sync') this.#pending.shift();
-        }
-        return this.#fields('E', f);
-      }
-      case T('N'):
-        return this.#fields('N', f);
-      case T('A'):
-        return this.#notification(f);
-      case T('Z'):
-        while (this.#pending.length > 0) {
-          const p = this.#pending.shift()!;
-          if (p.k === 'query' || p.k === 'sync') break;
-        }
-        return f.raw;
-      default:
-        return f.raw; // ParameterStatus, CopyDone, CopyInResponse...
-    }
-  }
-
-  #done(head: Pending | undefined, k: Pending['k'], f: PgFrame): Uint8Array {
-    if (head?.k !== k) throw desync(`${String.fromCharCode(f.type)} while expecting ${head?.k ?? 'nothing'}`);
-    this.#pending.shift();
-    return f.raw;
-  }
-
-  #columns(plan: ResultPlan | undefined, fields: RowField[] | undefined, formats: number[]): Columns {
-    const n = fields?.length ?? 0;
-    const strategies =
-      plan && fields ? fieldStrategies(plan, fields, this.#catalog) : new Array<null>(n).fill(null);
-    return { strategies, ...(fields ? { fields } : {}), formats };
-  }
-
-  #resultColumns(head: Pending | undefined): Columns | undefined {
-    if (head?.k === 'query') {
-      if (head.columns) return head.columns;
-      const plan = head.plans[head.i];
-      // COPY has no RowDescription: explicit targets line up by position (a `*` was refused).
-      return plan
-        ? { strategies: plan.targets.map((t) => (t === 'star' ? 'redact' : t)), formats: [] }
-        : undefined;
-    }
-    if (head?.k === 'execute') {
-      const portal = this.#portals.get(head.portal);
-      if (!portal) return undefined;
-      if (portal.columns) return portal.columns;
-      if (!portal.fields) {
-        // Never described: positions of masked targets are still known when there is no `*`.
-        const t = portal.plan?.targets ?? [];
-        return (portal.columns = {
-          strategies: t.map((x) => (x === 'star' ? 'redact' : x)),
-          formats: portal.formats,
-        });
-      }
-      return (portal.columns = this.#columns(portal.plan, portal.fields, portal.formats));
+    const copy = maskingRefusal(
+      statements,
+      statements.map((s) => this.plan(s)),
+    );
+    if (copy) return copy;
+    for (const s of statements) {
+      const why = maskedSink(s, this.masked, this.#catalog);
+      if (why) return `statement refused: ${why} (masked columns: see docs/masking.md)`;
     }
     return undefined;
   }
 
-  #dataRow(head: Pending | undefined, f: PgFrame): Uint8Array {
-    if (head?.k !== 'query' && head?.k !== 'execute') throw desync('DataRow');
-    const cols = head.k === 'query' ? head.columns : this.#resultColumns(head);
+  /** A DataRow of the result `ctx`. */
+  row(ctx: ResultCtx, f: PgFrame): Uint8Array {
     const raw = f.raw;
     const n = raw.byteLength >= 7 ? ((raw[5]! << 24) >> 16) | raw[6]! : 0;
-    let ops = cols?.ops;
-    if (!ops || ops.ops.length !== n) {
-      const plan = head.k === 'query' ? head.plans[head.i] : this.#portals.get(head.portal)?.plan;
-      ops = columnOps(n, cols?.strategies, cols?.formats ?? [], cols?.fields, !cols && plan !== undefined);
-      if (cols) cols.ops = ops;
-    }
+    let ops = ctx.ops;
+    if (!ops || ops.ops.length !== n) ops = ctx.ops = this.#ops(ctx, n);
     return this.#rows.rewrite(raw, ops, this.values, this.counts);
   }
 
-  #copyData(head: Pending | undefined, f: PgFrame): Uint8Array {
-    const cols = this.#resultColumns(head);
-    return this.#rows.rewriteCopy(f.raw, cols?.strategies, this.values, this.counts);
+  /** A COPY OUT data line of the result `ctx`. */
+  copyData(ctx: ResultCtx, f: PgFrame): Uint8Array {
+    ctx.strategies ??= ctx.plan ? ctx.plan.targets.map((t) => (t === 'star' ? 'redact' : t)) : [];
+    return this.#rows.rewriteCopy(f.raw, ctx.strategies, this.values, this.counts);
   }
 
-  #fields(type: 'E' | 'N', f: PgFrame): Uint8Array {
+  #ops(ctx: ResultCtx, n: number): ColumnOps {
+    if (!ctx.fields) {
+      // No description: fine for detectors alone, never for a plan that masks columns.
+      if (ctx.plan && this.needsColumns) throw noColumns();
+      return columnOps(n, undefined, ctx.formats, undefined, false);
+    }
+    if (ctx.fields.length !== n) throw noColumns();
+    const strategies = ctx.plan
+      ? fieldStrategies(ctx.plan, ctx.fields, this.#catalog)
+      : new Array<null>(n).fill(null);
+    return columnOps(n, strategies, ctx.formats, ctx.fields, false);
+  }
+
+  /**
+   * An ErrorResponse or NoticeResponse, raised while a statement with plan `plan` ran (if any).
+   * A statement that reads masked data may have any of it in its messages (a failed cast quotes
+   * the value it could not convert; a function may RAISE it): those messages keep only what
+   * cannot carry data (scrubFields).
+   */
+  fields(f: PgFrame, plan?: ResultPlan): Uint8Array {
+    const type = f.type === 0x45 ? 'E' : 'N';
     const fields = parseFieldList(f.body);
+    if (plan && this.needsColumns) {
+      const scrubbed = scrubFields(fields, plan.opaque === true);
+      if (scrubbed) {
+        this.counts['message'] = (this.counts['message'] ?? 0) + 1;
+        return fieldList(type, scrubbed);
+      }
+    }
     let changed = false;
     const out = fields.map(([code, value]): [string, string] => {
       let v = value;
@@ -331,13 +160,73 @@ export class ResultMasker {
     return changed ? fieldList(type, out) : f.raw;
   }
 
-  #notification(f: PgFrame): Uint8Array {
+  /** A NotificationResponse. */
+  notification(f: PgFrame): Uint8Array {
     const n = parseNotification(f.body);
     const payload = this.values.detectedText(n.payload, this.counts);
     return payload === n.payload ? f.raw : notification(n.pid, n.channel, payload);
   }
 }
 
-function desync(what: string): PosternError {
-  return new PosternError('PROTOCOL_VIOLATION', `unexpected ${what} from the target (masking lost track)`);
+/**
+ * SQLSTATE classes (Appendix A) whose primary messages name only objects and the client's own
+ * SQL, never data: connection (08), feature (0A), transaction state (25), statement and cursor
+ * names (26, 34), authorization (28), catalogs and schemas (3D, 3F), rollback (40), syntax and
+ * access (42), resources (53, 54), object state (55), operator intervention (57), system (58),
+ * and integrity (23, whose values are in DETAIL, not in the message).
+ */
+const MESSAGE_SAFE = new Set([
+  '08',
+  '0A',
+  '23',
+  '25',
+  '26',
+  '28',
+  '34',
+  '3D',
+  '3F',
+  '40',
+  '42',
+  '53',
+  '54',
+  '55',
+  '57',
+  '58',
+]);
+
+/** Fields that may carry data: replaced. Codes per protocol §55.8. */
+const DATA_FIELDS = new Set(['D', 'H', 'W', 'q']);
+
+/**
+ * The fields of a message raised by a statement that read masked data: severity, SQLSTATE,
+ * positions and object names kept; detail, hint, context and internal query replaced; the
+ * message kept only for classes that cannot carry data and when no opaque function ran. Returns
+ * undefined when nothing needs replacing.
+ */
+export function scrubFields(
+  fields: Array<[string, string]>,
+  opaque: boolean,
+): Array<[string, string]> | undefined {
+  const sqlstate = fields.find(([c]) => c === 'C')?.[1] ?? '';
+  const keepMessage = !opaque && MESSAGE_SAFE.has(sqlstate.slice(0, 2));
+  let changed = false;
+  const out = fields.map(([code, value]): [string, string] => {
+    if (code === 'M' && !keepMessage) {
+      changed = true;
+      return [code, `[REDACTED] (the statement reads masked data; SQLSTATE ${sqlstate})`];
+    }
+    if (DATA_FIELDS.has(code)) {
+      changed = true;
+      return [code, '[REDACTED]'];
+    }
+    return [code, value];
+  });
+  return changed ? out : undefined;
+}
+
+function noColumns(): PosternError {
+  return new PosternError(
+    'PROTOCOL_VIOLATION',
+    'rows arrived whose columns the gateway cannot tell apart (masking will not guess)',
+  );
 }

@@ -22,9 +22,9 @@ export function hideKeyValues(detail: string, masked: MaskedColumns): string {
 }
 
 /**
- * Statements whose result cannot be masked column by column: COPY of a whole table (no
- * RowDescription says which column is which) and binary or CSV COPY of masked data. They are
- * refused rather than passed unmasked.
+ * Statements whose result cannot be masked column by column: COPY of a whole table or of a
+ * query with `*` (no RowDescription says which column is which) and binary or CSV COPY of masked
+ * data. They are refused rather than passed unmasked.
  */
 export function maskingRefusal(statements: Stmt[], plans: Array<ResultPlan | undefined>): string | undefined {
   for (let i = 0; i < statements.length; i++) {
@@ -33,6 +33,9 @@ export function maskingRefusal(statements: Stmt[], plans: Array<ResultPlan | und
     if (!copy || copy['is_from'] || !plans[i]) continue;
     if (!copy['query'])
       return 'COPY of a table with masked columns is refused: use COPY (SELECT ...) TO STDOUT';
+    // COPY data has no RowDescription: only a query's own column list says which field is which.
+    if (plans[i]!.targets.includes('star'))
+      return 'COPY of a query with * over masked columns is refused: name the columns (COPY (SELECT a, b ...) TO STDOUT)';
     const options = JSON.stringify(copy['options'] ?? []).toLowerCase();
     if (/"(binary|csv)"/.test(options))
       return 'binary or CSV COPY of masked columns is refused: use the text format';

@@ -18,7 +18,12 @@ export type CloseReason =
   | { kind: 'channel-timeout' }
   | { kind: 'gateway-error'; detail: string }
   /** The access the session relied on ended (a grant expired or was revoked); detail is for the client. */
-  | { kind: 'access-ended'; detail: string };
+  | { kind: 'access-ended'; detail: string }
+  /**
+   * The target reported that it reads SQL differently from the gateway's check (client_encoding,
+   * standard_conforming_strings); detail is for the client.
+   */
+  | { kind: 'reading-changed'; detail: string };
 
 /** The ErrorResponse the client receives for a reason, or null when nothing should be sent. */
 export function clientErrorFor(reason: CloseReason): ErrorFields | null {
@@ -68,6 +73,8 @@ export function clientErrorFor(reason: CloseReason): ErrorFields | null {
       };
     case 'access-ended':
       return { severity: 'FATAL', code: '42501', message: reason.detail };
+    case 'reading-changed':
+      return { severity: 'FATAL', code: '0A000', message: reason.detail };
     case 'gateway-error':
       return { severity: 'FATAL', code: 'XX000', message: 'internal gateway error; the session was closed' };
   }

@@ -44,7 +44,13 @@ const PROTOCOL_ENDS = new Set([
   'client-terminate',
   'client-closed',
   'upstream-closed',
+  // The target reported that it reads SQL differently now (a ParameterStatus it may send).
+  'reading-changed',
 ]);
+const reading = cat(
+  msg('S', cat(cstr('client_encoding'), cstr('UTF8'))),
+  msg('S', cat(cstr('standard_conforming_strings'), cstr('on'))),
+);
 
 async function armedSession() {
   const ended: CloseReason[] = [];
@@ -66,7 +72,7 @@ async function armedSession() {
   );
   session.clientData(startup);
   session.upstreamOpen('pw');
-  session.upstreamData(cat(msg('R', int32(0)), msg('Z', enc.encode('I'))));
+  session.upstreamData(cat(msg('R', int32(0)), reading, msg('Z', enc.encode('I'))));
   await new Promise((r) => setTimeout(r, 0)); // authentication steps are async (SCRAM)
   expect(session.phase).toBe('proxy');
   return { session, ended };

@@ -1,6 +1,8 @@
 /**
- * The gateway's own query on the target before the client is ready (masking's catalog
- * snapshot): collects its rows as text and says when it is done or has failed.
+ * The gateway's own queries on the target before the client is ready (masking's catalog
+ * snapshot, the relations policy resolves names against): sent as one simple Query of several
+ * statements (one round trip), their rows collected as text per statement (each statement's
+ * rows end with its CommandComplete, protocol §55.2.2), done at ReadyForQuery.
  */
 import type { PgFrame } from '../pg/framer.ts';
 import { parseErrorFields } from '../pg/messages.ts';
@@ -10,12 +12,25 @@ import { T_DATA_ROW, T_ERROR, T_READY } from './frames.ts';
 export type PreflightStep =
   | { kind: 'more' }
   | { kind: 'failed'; detail: string }
-  | { kind: 'done'; rows: Array<Array<string | null>>; status: number };
+  | { kind: 'done'; results: Array<Array<Array<string | null>>>; status: number };
+
+/** One of the gateway's queries: a single statement (no trailing `;`) and what to do with its rows. */
+export interface PreflightQuery {
+  sql: string;
+  done(rows: Array<Array<string | null>>): void;
+}
+
+/** The queries as one simple Query's text. */
+export function preflightText(queries: PreflightQuery[]): string {
+  return queries.map((q) => q.sql).join(';\n');
+}
 
 const utf8 = new TextDecoder();
+const T_COMMAND_COMPLETE = 0x43; // 'C'
 
 export class PreflightRows {
-  readonly #rows: Array<Array<string | null>> = [];
+  readonly #results: Array<Array<Array<string | null>>> = [];
+  #rows: Array<Array<string | null>> = [];
 
   /** Throws PROTOCOL_VIOLATION on a malformed DataRow. */
   frame(frame: PgFrame): PreflightStep {
@@ -23,17 +38,18 @@ export class PreflightRows {
       case T_DATA_ROW:
         this.#rows.push(parseDataRow(frame.body).map((v) => (v === null ? null : utf8.decode(v))));
         return { kind: 'more' };
+      case T_COMMAND_COMPLETE:
+        this.#results.push(this.#rows);
+        this.#rows = [];
+        return { kind: 'more' };
       case T_ERROR: {
         const fields = parseErrorFields(frame.body);
-        return {
-          kind: 'failed',
-          detail: `could not read the target's catalog for masking: ${fields['M'] ?? ''}`,
-        };
+        return { kind: 'failed', detail: `could not read the target's catalog: ${fields['M'] ?? ''}` };
       }
       case T_READY:
-        return { kind: 'done', rows: this.#rows, status: frame.body[0] ?? 0x49 };
+        return { kind: 'done', results: this.#results, status: frame.body[0] ?? 0x49 };
       default:
-        return { kind: 'more' }; // RowDescription, CommandComplete, notices
+        return { kind: 'more' }; // RowDescription, notices
     }
   }
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { PgSession } from './session.ts';
-import type { PgSessionIO } from './types.ts';
+import type { PgSessionConfig, PgSessionIO } from './types.ts';
 import type { CloseReason } from './close-reason.ts';
 import { MessageFramer, type PgFrame } from '../pg/framer.ts';
 import { parseErrorFields, parseBackendKeyData } from '../pg/messages.ts';
@@ -50,7 +50,7 @@ const ready = msg('Z', enc.encode('I'));
 const query = (sql: string) => msg('Q', cstr(sql));
 
 // ---- harness -----------------------------------------------------------------------------------
-function harness() {
+function harness(extra: Partial<PgSessionConfig> = {}) {
   const toClient: Uint8Array[] = [];
   const toUpstream: Uint8Array[] = [];
   const ended: CloseReason[] = [];
@@ -67,6 +67,7 @@ function harness() {
       upstreamDatabase: 'appdb',
       gatewayKey: { processId: 99, secretKey: 123456 },
       maxMessageBytes: 1 << 20,
+      ...extra,
     },
     io,
   );
@@ -249,5 +250,87 @@ describe('PgSession proxying', () => {
     h.session.clientData(msg('X'));
     expect(h.toUpstream[h.toUpstream.length - 1]).toEqual(msg('X'));
     expect(h.ended[0]?.kind).toBe('client-terminate');
+  });
+});
+
+describe('the backstop: the server says how it reads SQL', () => {
+  const reading = (scs = 'on', enc = 'UTF8') =>
+    cat(paramStatus('client_encoding', enc), paramStatus('standard_conforming_strings', scs));
+  const checked: string[] = [];
+  const checker = { check: (sql: string) => (checked.push(sql), { allowed: true, message: '' }) };
+  const lastError = (h: ReturnType<typeof harness>) => {
+    const frames = h.clientFrames();
+    return parseErrorFields(frames[frames.length - 1]!.body);
+  };
+  async function starting(extra: Partial<PgSessionConfig> = {}) {
+    const h = harness({ checker, ...extra });
+    h.session.clientData(startup({ user: 'x' }));
+    h.session.upstreamOpen('pw');
+    h.session.upstreamData(authOk);
+    await flush();
+    return h;
+  }
+
+  it('ends a session whose target starts with standard_conforming_strings off, before it is ready', async () => {
+    const h = await starting();
+    h.session.upstreamData(cat(reading('off'), keyData, ready));
+    expect(h.clientFrames().map((f) => String.fromCharCode(f.type))).toEqual(['E']);
+    expect(lastError(h)).toMatchObject({ S: 'FATAL', C: '0A000' });
+    expect(lastError(h)['M']).toContain('standard_conforming_strings = "off"');
+    expect(h.ended[0]?.kind).toBe('reading-changed');
+  });
+
+  it('ends it when a policy-checked target never says, and not when it says both', async () => {
+    const silent = await starting();
+    silent.session.upstreamData(cat(paramStatus('client_encoding', 'UTF8'), keyData, ready));
+    expect(lastError(silent)['M']).toContain('did not report standard_conforming_strings');
+    const fine = await starting();
+    fine.session.upstreamData(cat(reading(), keyData, ready));
+    expect(fine.session.phase).toBe('proxy');
+  });
+
+  it("watches the gateway's own catalog read too", async () => {
+    const done: unknown[] = [];
+    const h = await starting({ preflight: [{ sql: 'select 1', done: (rows) => done.push(rows) }] });
+    h.session.upstreamData(cat(reading(), keyData, ready));
+    expect(h.session.phase).toBe('startup');
+    h.session.upstreamData(cat(paramStatus('client_encoding', 'SJIS'), msg('C', cstr('SELECT 0')), ready));
+    expect(h.ended[0]?.kind).toBe('reading-changed');
+    expect(done).toEqual([]);
+  });
+
+  it('ends the session mid-way, forwarding nothing of the chunk that reports the change', async () => {
+    for (const [name, value] of [
+      ['standard_conforming_strings', 'off'],
+      ['client_encoding', 'SJIS'],
+    ]) {
+      const h = await starting();
+      h.session.upstreamData(cat(reading(), keyData, ready));
+      const before = h.toClient.length;
+      h.session.clientData(query('select flip()'));
+      h.session.upstreamData(
+        cat(msg('T', new Uint8Array(2)), msg('D', new Uint8Array(6)), msg('C', cstr('SELECT 1'))),
+      );
+      h.session.upstreamData(cat(msg('D', new Uint8Array(6)), paramStatus(name!, value!), ready));
+      const out = new MessageFramer({ maxMessageBytes: 1 << 20, startup: false }).push(
+        cat(...h.toClient.slice(before)),
+      );
+      // The first chunk went; the one with the report did not: only the FATAL follows it.
+      expect(out.map((f) => String.fromCharCode(f.type)).join('')).toBe('TDCE');
+      expect(parseErrorFields(out[3]!.body)).toMatchObject({ S: 'FATAL', C: '0A000' });
+      expect(h.ended[0]?.kind).toBe('reading-changed');
+      h.session.clientData(query('select 2'));
+      expect(checked.at(-1)).toBe('select flip()');
+    }
+  });
+
+  it('lets other reports through', async () => {
+    const h = await starting();
+    h.session.upstreamData(cat(reading(), keyData, ready));
+    const before = h.toClient.length;
+    const chunk = cat(paramStatus('application_name', 'x'), paramStatus('client_encoding', 'UTF8'), ready);
+    h.session.upstreamData(chunk);
+    expect(cat(...h.toClient.slice(before))).toEqual(chunk);
+    expect(h.session.phase).toBe('proxy');
   });
 });

@@ -27,7 +27,8 @@ import { parseStartupPacket } from '../pg/startup.ts';
 import { upstreamStartupParams } from './client-params.ts';
 import { clientErrorFor, type CloseReason } from './close-reason.ts';
 import type { CancelKey, ErrorFields, PgSessionConfig, PgSessionIO } from './types.ts';
-import { PreflightRows, type PreflightStep } from './preflight.ts';
+import { PreflightRows, preflightText, type PreflightStep } from './preflight.ts';
+import { REQUIRED_REPORTS, parameterStatus, readingChangeIn } from './server-settings.ts';
 import { StatementFlow } from './statement-flow.ts';
 import { FrameQueue } from './frame-queue.ts';
 import { startupStep } from './startup-frames.ts';
@@ -60,6 +61,8 @@ export class PgSession {
   #authenticated = false;
   #upstreamKey: CancelKey | undefined;
   #paramStatus: Uint8Array[] = [];
+  /** Settings the target reported at startup (the ones the gateway's reading depends on). */
+  #reported = new Set<string>();
   // libpq waits for ReadyForQuery, but a pipelining client may not: its messages wait here.
   #pendingClient: FrameQueue;
   // Upstream chunks that arrive while an async auth step (SCRAM) runs; order must be kept.
@@ -268,6 +271,9 @@ export class PgSession {
     }
     if (frames.length === 0) return;
     if (this.#phase === 'proxy') {
+      // Nothing of a chunk that says the server reads SQL differently now reaches the client.
+      const changed = readingChangeIn(frames);
+      if (changed) return this.#fail(changed);
       let out: Uint8Array;
       try {
         out = this.#flow ? joinOutput(this.#flow.upstream(frames), frames, chunk) : joinFrames(frames, chunk);
@@ -321,11 +327,14 @@ export class PgSession {
   }
 
   #upstreamStartupFrame(frame: PgFrame): void {
+    const changed = readingChangeIn([frame]);
+    if (changed) return this.#fail(changed);
     if (this.#preflight) return this.#preflightFrame(frame);
     const step = startupStep(frame, this.#authenticated);
     switch (step.kind) {
       case 'param':
         this.#paramStatus.push(step.raw);
+        this.#reported.add(parameterStatus(frame.body)?.name ?? '');
         return;
       case 'key':
         this.#upstreamKey = step.key;
@@ -334,14 +343,23 @@ export class PgSession {
         return;
       case 'fail':
         return this.#fail(step.reason);
-      case 'ready':
-        if (this.config.preflight) {
+      case 'ready': {
+        // A target that does not say how it reads SQL cannot be checked against (policy only).
+        const unreported = this.config.checker && REQUIRED_REPORTS.find((n) => !this.#reported.has(n));
+        if (unreported) {
+          return this.#fail({
+            kind: 'reading-changed',
+            detail: `the target database did not report ${unreported}; Postern cannot check statements for it`,
+          });
+        }
+        if (this.config.preflight?.length) {
           // Read what the gateway itself needs from the target before the client may start.
           this.#preflight = new PreflightRows();
-          this.io.toUpstream(query(this.config.preflight.sql));
+          this.io.toUpstream(query(preflightText(this.config.preflight)));
           return;
         }
         return this.#becomeReady(step.status);
+      }
     }
   }
 
@@ -355,7 +373,14 @@ export class PgSession {
     if (step.kind === 'failed') return this.#fail({ kind: 'gateway-error', detail: step.detail });
     if (step.kind !== 'done') return;
     this.#preflight = undefined;
-    this.config.preflight!.done(step.rows);
+    const queries = this.config.preflight!;
+    try {
+      if (step.results.length !== queries.length)
+        throw new Error('the catalog read returned too few results');
+      queries.forEach((q, i) => q.done(step.results[i]!));
+    } catch (e) {
+      return this.#fail({ kind: 'gateway-error', detail: messageOf(e) });
+    }
     this.#becomeReady(step.status);
   }
 

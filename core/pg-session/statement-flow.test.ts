@@ -96,7 +96,7 @@ describe('a statement held for approval', () => {
     expect(types(again)).toBe('');
     const out = frames(...client);
     expect(types(out)).toBe('EZ');
-    expect(parseErrorFields(out[0]!.body)['M']).toMatch(/approval it had is used up/);
+    expect(parseErrorFields(out[0]!.body)['M']).toMatch(/the approval or access it had is used up/);
   });
 
   it('refuses Bind of a statement it never saw parsed (fail closed)', () => {
@@ -120,6 +120,19 @@ describe('a statement held for approval', () => {
     f.client(frames(query('DROP TABLE t')));
     const big = query(`SELECT '${'x'.repeat(600_000)}'`);
     f.client(frames(big));
-    expect(() => f.client(frames(big))).toThrow(/while a statement waits for approval/);
+    expect(() => f.client(frames(big))).toThrow(/while a statement waits/);
+  });
+});
+
+describe('SQL text as the server reads it', () => {
+  it('keeps a leading UTF-8 BOM in the text it checks (the server does not skip it)', () => {
+    const seen: string[] = [];
+    const f = new StatementFlow(
+      { check: (sql) => (seen.push(sql), { allowed: false, message: 'no' }) },
+      () => {},
+      () => {},
+    );
+    f.client(frames(query('\uFEFFSELECT 1'), parse('', '\uFEFFDELETE FROM t'), sync()));
+    expect(seen).toEqual(['\uFEFFSELECT 1', '\uFEFFDELETE FROM t']);
   });
 });

@@ -4,17 +4,28 @@
  * - Query: every statement in it is checked; a refusal answers ErrorResponse + ReadyForQuery
  *   itself and nothing reaches the target.
  * - Parse is checked; a refused Parse (and everything after it up to Sync, as a server skips
- *   after an error) is dropped. Bind of a statement that was refused is refused. FunctionCall
- *   (fastpath, which bypasses SQL) is always refused.
- * - Answers the gateway makes up must reach the client in order with the target's answers, so
- *   every message that ends a cycle (Query, Sync, FunctionCall) queues one entry: the target's
- *   ReadyForQuery pops "upstream" entries, and "synthetic" entries at the head go out as soon as
- *   everything before them has.
+ *   after an error) is dropped. Bind may only use a statement the gateway checked and the server
+ *   acknowledged (wire-state.ts); Execute only a portal it knows. FunctionCall (fastpath, which
+ *   bypasses SQL) is always refused.
+ * - Names are the exact bytes the server compares (core/pg/names.ts). A message naming a
+ *   statement or portal whose definition the server has not answered yet waits, with everything
+ *   after it, until the answer comes: a rejected definition leaves the server's old object.
+ * - Answers the gateway makes up reach the client in order with the target's answers
+ *   (replies.ts places them).
  */
 import type { ResultMasker } from '../mask/result-masker.ts';
 import type { PgFrame } from '../pg/framer.ts';
-import { errorResponse, readyForQuery } from '../pg/messages.ts';
+import { displayName, nameKeyOf, readNameKey } from '../pg/names.ts';
+import { typedMessage } from '../pg/messages.ts';
+import { PosternError } from '../errors.ts';
+import type { StatementClass } from '../sql/classify.ts';
 import { FrameQueue, ownedFrame } from './frame-queue.ts';
+import { nameEffects } from './name-effects.ts';
+import { refusalAnswer, refusalError } from './refusal.ts';
+import { Replies } from './replies.ts';
+import { WireState, type NameEffect, type PortalEntry, type QueryStatement } from './wire-state.ts';
+
+export { INSUFFICIENT_PRIVILEGE } from './refusal.ts';
 
 export interface StatementVerdict {
   allowed: boolean;
@@ -22,63 +33,70 @@ export interface StatementVerdict {
   message: string;
   /** Parse trees of the statements (for masking lineage). */
   statements?: Array<Record<string, unknown>>;
+  /** Their classification (kept with what they prepare, for a later EXECUTE). */
+  classes?: StatementClass[];
   /**
    * Not allowed yet, but may be once someone approves it: the flow holds the statement (and all
    * that follows it) and hands this ticket to `onHold`; `release()` ends the wait.
    */
   hold?: HoldTicket;
+  /** It runs a prepared statement the server has not confirmed yet: ask again once it has. */
+  wait?: boolean;
 }
 
 /** Whatever the checker needs to ask for an approval; opaque to the flow. */
 export type HoldTicket = object;
 
-interface Held {
-  frame: PgFrame;
-  protocol: 'simple' | 'extended';
-  /** Prepared statement name (extended). */
-  name: string;
-  statements: Array<Record<string, unknown>> | undefined;
-  /** Client messages that arrived after the held one, in order. */
-  rest: FrameQueue;
-}
-
-/** Client bytes kept while a statement waits for approval (psql sends nothing more; pipelines might). */
-const MAX_HELD_BYTES = 1 << 20;
+/** The classes of a prepared statement by its SQL name, 'pending' while the server has not answered. */
+export type PreparedLookup = (name: string) => StatementClass[] | 'pending' | undefined;
 
 export interface StatementChecker {
   /**
    * A simple Query's text or an extended Parse's text; decides synchronously (policy, masking's
    * own refusals, the audit record) before anything is forwarded.
    */
-  check(sql: string, protocol: 'simple' | 'extended'): StatementVerdict;
+  check(sql: string, protocol: 'simple' | 'extended', prepared: PreparedLookup): StatementVerdict;
+  /** An approved statement is bound for its one run: record it; false refuses the Bind. */
+  approvedRun?(run: { statement: string; sql: string }): boolean;
 }
 
-type Entry = { kind: 'upstream'; injectBefore?: Uint8Array } | { kind: 'synthetic'; bytes: Uint8Array };
+interface Held {
+  frame: PgFrame;
+  protocol: 'simple' | 'extended';
+  /** Prepared statement name (extended), as a byte key. */
+  key: string;
+  sql: string;
+  verdict: StatementVerdict;
+}
+
+/** Client bytes kept while a statement waits (for approval, or for the server's answer). */
+const MAX_HELD_BYTES = 1 << 20;
 
 const T = (c: string) => c.charCodeAt(0);
 const Q = T('Q');
 const P = T('P');
 const B = T('B');
+const D = T('D');
+const E = T('E');
 const S = T('S');
 const F = T('F');
 const C = T('C');
-const Z = T('Z');
-
-export const INSUFFICIENT_PRIVILEGE = '42501';
+const H = T('H');
 
 export class StatementFlow {
-  readonly #queue: Entry[] = [];
-  /**
-   * Prepared statement name → may it be bound? `true`: checked and allowed; `'once'`: approved
-   * for one execution (the next Bind must be approved again); `false` or absent: refused. A
-   * name the flow never saw Parsed (e.g. from SQL PREPARE) is refused too: fail closed.
-   */
-  readonly #statements = new Map<string, boolean | 'once'>();
+  readonly #state = new WireState();
+  readonly #replies: Replies;
   #batchError: string | undefined;
   #batchForwarded = false;
-  /** The target's last transaction status, for ReadyForQuery we make up. */
-  #txStatus: 'I' | 'T' | 'E' = 'I';
+  /** Portals described in this batch since their Bind: their rows come with a description. */
+  readonly #described = new Set<string>();
   #held: Held | undefined;
+  /** A message names something the server has not confirmed yet. */
+  #waiting = false;
+  /** Client messages behind a held or waiting one, in order. */
+  readonly #rest = new FrameQueue(MAX_HELD_BYTES, 'too much data sent while a statement waits');
+  /** While the target's answers are handled: answers made up meanwhile join them, in order. */
+  #out: Uint8Array[] | undefined;
 
   constructor(
     private readonly checker: StatementChecker,
@@ -86,114 +104,199 @@ export class StatementFlow {
     private readonly toClient: (bytes: Uint8Array) => void,
     private readonly masker?: ResultMasker,
     private readonly onHold?: (ticket: HoldTicket) => void,
-  ) {}
+  ) {
+    this.#replies = new Replies(this.#state, masker);
+  }
 
   /** A statement is waiting for approval. */
   get holding(): boolean {
     return this.#held !== undefined;
   }
 
+  readonly #lookup: PreparedLookup = (name) => {
+    const e = this.#state.statements.lookup(nameKeyOf(name));
+    return e === 'pending' ? 'pending' : e?.classes;
+  };
+
   #check(sql: string | undefined, protocol: 'simple' | 'extended'): StatementVerdict {
-    return sql === undefined ? NOT_UTF8 : this.checker.check(sql, protocol);
+    return sql === undefined ? NOT_UTF8 : this.checker.check(sql, protocol, this.#lookup);
   }
 
   /** Client messages after startup; returns the messages to forward, in order. */
   client(frames: PgFrame[]): PgFrame[] {
     const forward: PgFrame[] = [];
     for (const f of frames) {
-      if (this.#held) {
-        this.#held.rest.push(f);
-        continue;
-      }
-      switch (f.type) {
-        case Q: {
-          const v = this.#check(cstring(f.body, 0).text, 'simple');
-          if (v.hold && this.onHold) {
-            this.#flushForward(forward);
-            this.#hold(f, 'simple', '', v);
-          } else if (v.allowed) {
-            forward.push(f);
-            this.masker?.client(f, v.statements);
-            this.#queue.push({ kind: 'upstream' });
-          } else {
-            this.#flushForward(forward);
-            this.#synthetic(v.message);
-          }
-          break;
-        }
-        case P: {
-          if (this.#batchError !== undefined) break;
-          const name = cstring(f.body, 0);
-          const sql = cstring(f.body, name.end).text;
-          const v = this.#check(sql, 'extended');
-          if (v.hold && this.onHold) {
-            this.#flushForward(forward);
-            this.#hold(f, 'extended', name.text ?? '', v);
-            break;
-          }
-          this.#statements.set(name.text ?? '', v.allowed);
-          if (v.allowed) this.#forwardInBatch(forward, f, v.statements);
-          else this.#batchError = v.message;
-          break;
-        }
-        case B: {
-          if (this.#batchError !== undefined) break;
-          const portal = cstring(f.body, 0);
-          const stmt = cstring(f.body, portal.end).text;
-          const may = stmt === undefined ? false : (this.#statements.get(stmt) ?? false);
-          if (may === false) {
-            this.#batchError =
-              stmt !== undefined && this.#statements.has(stmt)
-                ? `statement refused: prepared statement "${stmt}" was refused by policy, or the approval it had is used up`
-                : `statement refused: prepared statement "${stmt ?? ''}" was not checked by Postern; prepare it with Parse`;
-          } else {
-            // An approval covers one execution: this Bind uses it.
-            if (may === 'once') this.#statements.set(stmt!, false);
-            this.#forwardInBatch(forward, f);
-          }
-          break;
-        }
-        case C: {
-          if (this.#batchError !== undefined) break;
-          // Close of a statement forgets its verdict.
-          if (f.body[0] === T('S')) this.#statements.delete(cstring(f.body, 1).text ?? '');
-          this.#forwardInBatch(forward, f);
-          break;
-        }
-        case S: {
-          if (this.#batchError === undefined) {
-            forward.push(f);
-            this.masker?.client(f);
-            this.#queue.push({ kind: 'upstream' });
-          } else if (this.#batchForwarded) {
-            // Part of the batch already went; the target answers it, then our error goes
-            // before its ReadyForQuery.
-            forward.push(f);
-            this.masker?.client(f);
-            this.#queue.push({ kind: 'upstream', injectBefore: refusal(this.#batchError) });
-          } else {
-            this.#flushForward(forward);
-            this.#synthetic(this.#batchError);
-          }
-          this.#batchError = undefined;
-          this.#batchForwarded = false;
-          break;
-        }
-        case F:
-          this.#flushForward(forward);
-          this.#synthetic('function calls over the fastpath protocol are not allowed through Postern');
-          break;
-        default:
-          // Bind/Describe/Execute/Flush follow the batch; COPY data, Terminate pass.
-          if (this.#batchError !== undefined && isBatchMessage(f.type)) break;
-          if (isBatchMessage(f.type)) this.#forwardInBatch(forward, f);
-          else {
-            forward.push(f);
-            this.masker?.client(f);
-          }
+      if (this.#held || this.#waiting) this.#rest.push(f);
+      else if (!this.#message(f, forward)) {
+        // It names something the server has not confirmed: it and what follows wait.
+        this.#flushForward(forward);
+        this.#waiting = true;
+        this.#rest.push(f);
       }
     }
     return forward;
+  }
+
+  /** One client message; false when it must wait for the server's answer to a name it uses. */
+  #message(f: PgFrame, forward: PgFrame[]): boolean {
+    switch (f.type) {
+      case Q: {
+        // After an error in an extended batch the server ignores everything up to Sync (§55.2.3),
+        // a Query included: so does the gateway.
+        if (this.#batchError !== undefined) return true;
+        if (this.#batchForwarded) {
+          // The server would skip it if the open batch failed; the answers would no longer line up.
+          throw new PosternError(
+            'PROTOCOL_VIOLATION',
+            'a Query was sent inside an unfinished extended-query batch (send Sync first)',
+          );
+        }
+        const sql = sqlText(f.body, 0);
+        const v = this.#check(sql, 'simple');
+        if (v.wait) return false;
+        if (v.hold && this.onHold) {
+          this.#flushForward(forward);
+          this.#hold(f, 'simple', '', sql!, v);
+        } else if (v.allowed) this.#forwardQuery(forward, f, sql!, v, true);
+        else {
+          this.#flushForward(forward);
+          this.#synthetic(v.message);
+        }
+        return true;
+      }
+      case P: {
+        if (this.#batchError !== undefined) return true;
+        const name = readNameKey(f.body, 0);
+        const sql = sqlText(f.body, name.end);
+        const v = this.#check(sql, 'extended');
+        if (v.wait) return false;
+        if (v.hold && this.onHold) {
+          this.#flushForward(forward);
+          this.#hold(f, 'extended', name.key, sql!, v);
+        } else if (v.allowed) this.#forwardParse(forward, f, name.key, sql!, v, true);
+        // Not forwarded: the server keeps whatever it had under the name, and so does the mirror.
+        else this.#batchError = v.message;
+        return true;
+      }
+      case B:
+        return this.#bind(f, forward);
+      case D: {
+        if (this.#batchError !== undefined) return true;
+        const portal = f.body[0] === T('P');
+        const { key } = readNameKey(f.body, 1);
+        const found = portal ? this.#state.portals.lookup(key) : this.#state.statements.lookup(key);
+        if (found === 'pending') return false;
+        if (portal) this.#described.add(key);
+        this.#state.expected.push({ k: 'describe', entry: found, injected: false });
+        this.#forwardInBatch(forward, f);
+        return true;
+      }
+      case E:
+        return this.#execute(f, forward);
+      case C: {
+        if (this.#batchError !== undefined) return true;
+        const { key } = readNameKey(f.body, 1);
+        if (f.body[0] === T('S')) this.#state.statements.forget(key);
+        else {
+          this.#state.portals.forget(key);
+          this.#described.delete(key);
+        }
+        this.#state.expected.push({ k: 'close' });
+        this.#forwardInBatch(forward, f);
+        return true;
+      }
+      case S: {
+        if (this.#batchError === undefined) {
+          forward.push(f);
+          this.#state.expected.push({ k: 'sync' });
+        } else if (this.#batchForwarded) {
+          // Part of the batch already went; the target answers it, then our error goes
+          // before its ReadyForQuery.
+          forward.push(f);
+          this.#state.expected.push({ k: 'sync', injectBefore: refusalError(this.#batchError) });
+        } else {
+          this.#flushForward(forward);
+          this.#synthetic(this.#batchError);
+        }
+        this.#batchError = undefined;
+        this.#batchForwarded = false;
+        this.#endBatch();
+        return true;
+      }
+      case F:
+        this.#flushForward(forward);
+        this.#synthetic('function calls over the fastpath protocol are not allowed through Postern');
+        return true;
+      case H:
+        if (this.#batchError === undefined) forward.push(f);
+        return true;
+      default:
+        // COPY data from the client, Terminate: no answer of their own.
+        forward.push(f);
+        return true;
+    }
+  }
+
+  #bind(f: PgFrame, forward: PgFrame[]): boolean {
+    if (this.#batchError !== undefined) return true;
+    const portal = readNameKey(f.body, 0);
+    const stmt = readNameKey(f.body, portal.end);
+    const found = this.#state.statements.lookup(stmt.key);
+    if (found === 'pending') return false;
+    const name = displayName(stmt.key);
+    if (!found || found.may === false) {
+      this.#batchError = found
+        ? `statement refused: prepared statement "${name}" was refused by policy, or the approval or access it had is used up; prepare it again`
+        : `statement refused: prepared statement "${name}" was not checked by Postern; prepare it with Parse`;
+      return true;
+    }
+    if (found.may === 'once') {
+      // An approval covers one run: this Bind uses it, and the audit trail says so first.
+      if (this.checker.approvedRun && !this.checker.approvedRun({ statement: name, sql: found.sql })) {
+        this.#batchError = 'statement refused: the audit log could not record it';
+        return true;
+      }
+      found.may = false;
+    }
+    const entry: PortalEntry = {
+      may: true,
+      plan: found.plan,
+      formats: resultFormats(f.body, stmt.end),
+      holdable: false,
+      settled: false,
+      ...(found.fields ? { fields: found.fields } : {}),
+      ...(found.effects ? { effects: found.effects } : {}),
+    };
+    this.#state.portals.define(portal.key, entry);
+    this.#described.delete(portal.key);
+    this.#state.expected.push({ k: 'bind', key: portal.key, entry });
+    this.#forwardInBatch(forward, f);
+    return true;
+  }
+
+  #execute(f: PgFrame, forward: PgFrame[]): boolean {
+    if (this.#batchError !== undefined) return true;
+    const { key } = readNameKey(f.body, 0);
+    const found = this.#state.portals.lookup(key);
+    if (found === 'pending') return false;
+    if (!found || !found.may) {
+      this.#batchError = found
+        ? `statement refused: the access portal "${displayName(key)}" was opened under has ended`
+        : `statement refused: portal "${displayName(key)}" was not opened through Postern`;
+      return true;
+    }
+    if (this.masker?.needsColumns && !found.fields && !this.#described.has(key)) {
+      // Masking needs to know the columns of these rows, and nobody asked: ask (§55.7 Describe).
+      // The answer is the gateway's and is not passed on.
+      const raw = typedMessage('D', new Uint8Array([T('P')]), keyBytes(key));
+      forward.push({ type: D, raw, body: raw.subarray(5) });
+      this.#state.expected.push({ k: 'describe', entry: found, injected: true });
+      this.#described.add(key);
+    }
+    this.#state.sendEffects(found.effects);
+    this.#state.expected.push({ k: 'execute', entry: found, effects: found.effects });
+    this.#forwardInBatch(forward, f);
+    return true;
   }
 
   /**
@@ -207,38 +310,26 @@ export class StatementFlow {
     this.#held = undefined;
     const forward: PgFrame[] = [];
     if (h.protocol === 'simple') {
-      if (approved) {
-        forward.push(h.frame);
-        this.masker?.client(h.frame, h.statements);
-        this.#queue.push({ kind: 'upstream' });
-      } else this.#synthetic(message);
-    } else {
-      this.#statements.set(h.name, approved ? 'once' : false);
-      if (approved) this.#forwardInBatch(forward, h.frame, h.statements);
-      else this.#batchError = message;
-    }
+      if (approved) this.#forwardQuery(forward, h.frame, h.sql, h.verdict, 'once');
+      else this.#synthetic(message);
+    } else if (approved) this.#forwardParse(forward, h.frame, h.key, h.sql, h.verdict, 'once');
+    else this.#batchError = message;
     // What follows must reach the target after the released statement.
     this.#flushForward(forward);
-    return this.client(h.rest.take());
+    return this.client(this.#rest.take());
   }
 
   /**
-   * Every prepared statement must be Parsed (and checked) again before it runs: what allowed it
-   * may be gone (an access grant ended).
+   * Every prepared statement must be Parsed (and checked) again before it runs, and no open
+   * portal runs again: what allowed them may be gone (an access grant ended).
    */
   forgetStatements(): void {
-    for (const name of this.#statements.keys()) this.#statements.set(name, false);
-  }
-
-  #hold(frame: PgFrame, protocol: Held['protocol'], name: string, v: StatementVerdict): void {
-    this.#held = {
-      frame: ownedFrame(frame), // the chunk it came in is not ours to keep
-      protocol,
-      name,
-      statements: v.statements,
-      rest: new FrameQueue(MAX_HELD_BYTES, 'too much data sent while a statement waits for approval'),
-    };
-    this.onHold!(v.hold!);
+    for (const s of this.#state.statements.entries()) s.may = false;
+    for (const p of this.#state.portals.entries()) p.may = false;
+    for (const e of this.#state.expected) {
+      if (e.k === 'parse') e.entry.may = false;
+      else if (e.k === 'bind') e.entry.may = false;
+    }
   }
 
   /**
@@ -247,23 +338,81 @@ export class StatementFlow {
    */
   upstream(frames: PgFrame[]): Uint8Array[] {
     const out: Uint8Array[] = [];
-    for (const f of frames) {
-      if (f.type === Z) {
-        this.#txStatus = (String.fromCharCode(f.body[0] ?? T('I')) as 'I' | 'T' | 'E') ?? 'I';
-        const head = this.#queue[0];
-        if (head?.kind === 'upstream') {
-          this.#queue.shift();
-          if (head.injectBefore) out.push(head.injectBefore);
-        }
-        out.push(this.masker?.active ? this.masker.upstream(f) : f.raw);
-        while (this.#queue[0]?.kind === 'synthetic') {
-          out.push((this.#queue.shift() as { bytes: Uint8Array }).bytes);
-        }
-        continue;
+    this.#out = out;
+    try {
+      for (const f of frames) {
+        const settles = this.#replies.settles;
+        this.#replies.upstream(f, out);
+        if (this.#waiting && this.#replies.settles !== settles) this.#settled();
       }
-      out.push(this.masker?.active ? this.masker.upstream(f) : f.raw);
+    } finally {
+      this.#out = undefined;
     }
     return out;
+  }
+
+  /** The server answered something a waiting message may depend on: try it again. */
+  #settled(): void {
+    if (!this.#waiting || this.#held) return;
+    this.#waiting = false;
+    this.#flushForward(this.client(this.#rest.take()));
+  }
+
+  #forwardQuery(forward: PgFrame[], f: PgFrame, sql: string, v: StatementVerdict, may: true | 'once'): void {
+    const stmts: QueryStatement[] = (v.statements ?? []).map((node, i) => ({
+      node,
+      effects: this.#effects(node, v.classes?.[i], sql, may),
+    }));
+    for (const s of stmts) this.#state.sendEffects(s.effects);
+    this.#state.expected.push({ k: 'query', stmts, i: 0 });
+    forward.push(f);
+    this.#endBatch();
+  }
+
+  #forwardParse(
+    forward: PgFrame[],
+    f: PgFrame,
+    key: string,
+    sql: string,
+    v: StatementVerdict,
+    may: true | 'once',
+  ): void {
+    const node = v.statements?.[0];
+    const entry = {
+      may,
+      ...(v.classes ? { classes: v.classes } : {}),
+      plan: node && this.masker?.active ? this.masker.plan(node) : undefined,
+      sql: may === 'once' ? sql : '',
+      ...(node ? { effects: this.#effects(node, v.classes?.[0], sql, may) } : {}),
+    };
+    this.#state.statements.define(key, entry);
+    this.#state.expected.push({ k: 'parse', key, entry });
+    this.#forwardInBatch(forward, f);
+  }
+
+  #effects(
+    node: Record<string, unknown>,
+    cls: StatementClass | undefined,
+    sql: string,
+    may: true | 'once',
+  ): NameEffect[] | undefined {
+    return nameEffects(node, {
+      cls,
+      plan: this.masker?.active ? this.masker.plan(node) : undefined,
+      may,
+      sql: may === 'once' ? sql : '',
+    });
+  }
+
+  #hold(frame: PgFrame, protocol: Held['protocol'], key: string, sql: string, v: StatementVerdict): void {
+    // The chunk it came in is not ours to keep.
+    this.#held = { frame: ownedFrame(frame), protocol, key, sql, verdict: v };
+    this.onHold!(v.hold!);
+  }
+
+  #endBatch(): void {
+    this.#state.endBatch();
+    this.#described.clear();
   }
 
   /** Forwarded messages so far must leave before a synthetic answer is considered. */
@@ -281,49 +430,71 @@ export class StatementFlow {
     this.toUpstream(bytes);
   }
 
-  #forwardInBatch(forward: PgFrame[], f: PgFrame, statements?: Array<Record<string, unknown>>): void {
+  #forwardInBatch(forward: PgFrame[], f: PgFrame): void {
     forward.push(f);
-    this.masker?.client(f, statements);
     this.#batchForwarded = true;
   }
 
   #synthetic(message: string): void {
-    const bytes = concat2(refusal(message), readyForQuery(this.#txStatus));
-    if (this.#queue.length === 0) this.toClient(bytes);
-    else this.#queue.push({ kind: 'synthetic', bytes });
+    if (this.#state.expected.length > 0) this.#state.expected.push({ k: 'synthetic', message });
+    else {
+      const bytes = refusalAnswer(message, this.#state.txStatus);
+      if (this.#out) this.#out.push(bytes);
+      else this.toClient(bytes);
+    }
   }
 }
 
-function refusal(message: string): Uint8Array {
-  return errorResponse({ severity: 'ERROR', code: INSUFFICIENT_PRIVILEGE, message });
+/** Bind's result-column format codes (§55.7 Bind), after the statement name. */
+function resultFormats(body: Uint8Array, from: number): number[] {
+  const v = new DataView(body.buffer, body.byteOffset, body.byteLength);
+  const need = (o: number, n: number) => {
+    if (o + n > body.byteLength)
+      throw new PosternError('PROTOCOL_VIOLATION', 'Bind shorter than its contents');
+  };
+  let o = from;
+  need(o, 2);
+  o += 2 + 2 * v.getInt16(o); // parameter format codes
+  need(o, 2);
+  const params = v.getInt16(o);
+  o += 2;
+  for (let i = 0; i < params; i++) {
+    need(o, 4);
+    const len = v.getInt32(o);
+    o += 4 + (len > 0 ? len : 0);
+  }
+  need(o, 2);
+  const n = v.getInt16(o);
+  o += 2;
+  need(o, 2 * n);
+  const out: number[] = [];
+  for (let i = 0; i < n; i++) out.push(v.getInt16(o + 2 * i));
+  return out;
 }
 
-/** Extended-protocol messages that a server skips after an error until Sync. */
-function isBatchMessage(type: number): boolean {
-  return type === T('B') || type === T('D') || type === T('E') || type === T('H') || type === C || type === P;
+function keyBytes(key: string): Uint8Array {
+  const out = new Uint8Array(key.length + 1);
+  for (let i = 0; i < key.length; i++) out[i] = key.charCodeAt(i);
+  return out;
 }
 
-/** A NUL-terminated string; text is undefined when it is not valid UTF-8. */
-function cstring(body: Uint8Array, from: number): { text: string | undefined; end: number } {
+/**
+ * SQL text as the server reads it (client_encoding is forced to UTF8): undefined when it is not
+ * valid UTF-8. A leading byte order mark is kept: the server does not skip it either.
+ */
+function sqlText(body: Uint8Array, from: number): string | undefined {
   let end = body.indexOf(0, from);
   if (end < 0) end = body.length;
-  let text: string | undefined;
   try {
-    text = decoder.decode(body.subarray(from, end));
+    return decoder.decode(body.subarray(from, end));
   } catch {
-    text = undefined;
+    return undefined;
   }
-  return { text, end: end + 1 };
 }
 
 // fatal: the server (client_encoding UTF8) rejects what this rejects; nothing is read two ways.
-const decoder = new TextDecoder('utf-8', { fatal: true });
+// ignoreBOM: a leading U+FEFF is part of the text the server reads (TextDecoder drops it by
+// default), so it stays in what is checked.
+const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 const NOT_UTF8: StatementVerdict = { allowed: false, message: 'statement refused: it is not valid UTF-8' };
-
-function concat2(a: Uint8Array, b: Uint8Array): Uint8Array {
-  const out = new Uint8Array(a.byteLength + b.byteLength);
-  out.set(a, 0);
-  out.set(b, a.byteLength);
-  return out;
-}

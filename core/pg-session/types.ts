@@ -1,5 +1,6 @@
 import type { ResultMasker } from '../mask/result-masker.ts';
 import type { CloseReason } from './close-reason.ts';
+import type { PreflightQuery } from './preflight.ts';
 import type { HoldTicket, StatementChecker } from './statement-flow.ts';
 
 /** Fields of an ErrorResponse/NoticeResponse the gateway writes (protocol §55.8). */
@@ -48,6 +49,9 @@ export interface PgSessionConfig {
   checker?: StatementChecker;
   /** Rewrites results (masking); needs `checker`. */
   masker?: ResultMasker;
-  /** A query the gateway runs on the target before the client is ready (masking's catalog). */
-  preflight?: { sql: string; done(rows: Array<Array<string | null>>): void };
+  /**
+   * Queries the gateway runs on the target before the client is ready (masking's catalog, the
+   * relations policy resolves names against), in one round trip.
+   */
+  preflight?: PreflightQuery[];
 }

@@ -112,6 +112,14 @@ export class CompiledPolicies {
     return this.#reads.readsContext(name);
   }
 
+  /**
+   * Some policy may tell one table from another (it reads the resource, a Table literal or
+   * `context.tables`): only then does it matter which table a name resolves to.
+   */
+  seesTables(): boolean {
+    return !this.#reads.resourceFree('Postern::Table') || this.#reads.readsContext('tables');
+  }
+
   /** `key` identifies the content (a hash of the documents): equal keys share one parse. */
   static compile(key: string, docs: PolicyDoc[]): CompiledPolicies {
     const compiled = new CompiledPolicies(`ps-${key}`);

@@ -1,3 +1,4 @@
+import type { StatementClass } from '../sql/classify.ts';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { nodeCedar, nodeSqlParser } from '../../cli/wasm-node.ts';
 import type { Identity } from '../identity/identity.ts';
@@ -5,6 +6,7 @@ import type { SqlParser } from '../sql/pg-parser.ts';
 import { CompiledPolicies, validatePolicyText } from './engine.ts';
 import { allowListPolicy, policySubject, tableEntity } from './principal.ts';
 import { SqlGate } from './sql-gate.ts';
+import { TableResolver } from './table-resolver.ts';
 
 let parser: SqlParser;
 beforeAll(async () => {
@@ -244,12 +246,108 @@ describe('statement gate', () => {
     expect(gate().check('SELEC 1')).toMatchObject({ allowed: false, outcome: 'unparsable' });
   });
 
-  it('resolves EXECUTE against the session PREPAREs', () => {
+  it('resolves EXECUTE against the prepared statements the session knows, and waits on pending ones', () => {
     const g = gate();
-    expect(g.check('EXECUTE nope').outcome).toBe('unknown-prepared');
-    expect(g.check('PREPARE s AS SELECT * FROM customers').allowed).toBe(true);
-    expect(g.check('EXECUTE s').allowed).toBe(true);
-    expect(g.check('PREPARE d AS DELETE FROM customers').allowed).toBe(false);
-    expect(g.check('EXECUTE d').outcome).toBe('unknown-prepared');
+    const prepared = new Map<string, StatementClass[] | 'pending'>();
+    const lookup = (name: string) => prepared.get(name);
+    expect(g.check('EXECUTE nope', lookup).outcome).toBe('unknown-prepared');
+    const s = g.check('PREPARE s AS SELECT * FROM customers', lookup);
+    expect(s.allowed).toBe(true);
+    prepared.set('s', s.classes!);
+    expect(g.check('EXECUTE s', lookup).allowed).toBe(true);
+    const d = g.check('PREPARE d AS DELETE FROM customers', lookup);
+    expect(d.allowed).toBe(false);
+    // Had the server a statement d (from earlier), EXECUTE decides on what it does.
+    prepared.set('d', d.classes!);
+    expect(g.check('EXECUTE d', lookup).allowed).toBe(false);
+    prepared.set('p', 'pending');
+    expect(g.check('EXECUTE p', lookup)).toMatchObject({ outcome: 'wait', wait: true, allowed: false });
+    // Within one query, a PREPARE is what a later EXECUTE of it runs.
+    expect(g.check('PREPARE q AS SELECT 1; EXECUTE q', lookup).allowed).toBe(true);
+  });
+});
+
+describe('statement gate: tables as the server resolves them', () => {
+  const RULES = `
+permit(principal in Postern::Group::"dev", action, resource);
+forbid(principal, action == Postern::Action::"sql:delete", resource == Postern::Table::"public.customers");
+forbid(principal, action == Postern::Action::"sql:update", resource) when { resource.schema == "decoy" };
+forbid(principal, action, resource) when { context.tables.contains("public.secrets") };
+`;
+  const resolving = () => {
+    const r = new TableResolver();
+    r.useSnapshot({
+      path: ['$user', 'public'],
+      user: 'app',
+      schemas: new Map([
+        ['pg_catalog', new Set(['pg_settings'])],
+        ['public', new Set(['customers', 'secrets'])],
+        ['decoy', new Set(['customers'])],
+      ]),
+      partial: new Set(),
+      truncated: false,
+    });
+    return new SqlGate(parser, compile(RULES), policySubject(who(['dev']), 'orders'), () => [], r);
+  };
+
+  it('applies a policy on schema.name to the unqualified name, in decisions and context', () => {
+    const g = resolving();
+    const d = g.check('DELETE FROM customers WHERE id = 1');
+    expect(d).toMatchObject({ allowed: false, outcome: 'deny', tables: ['public.customers'] });
+    expect(d.message).toContain('sql:delete on table "public.customers"');
+    expect(g.check('DELETE FROM public.customers WHERE id = 1').allowed).toBe(false);
+    expect(g.check('DELETE FROM decoy.customers WHERE id = 1').allowed).toBe(true);
+    expect(g.check('SELECT count(*) FROM secrets').allowed).toBe(false);
+    expect(g.check('UPDATE customers SET a = 1 FROM secrets WHERE true').allowed).toBe(false);
+  });
+
+  it('decides on every schema a name may mean once the search_path changed, rolled back or not', () => {
+    const g = resolving();
+    const update = "UPDATE customers SET name = 'x' WHERE id = 1";
+    expect(g.check(update).allowed).toBe(true);
+    expect(g.check(update).allowed).toBe(true); // cached
+    const epoch = g.resolutionEpoch;
+    expect(g.check('BEGIN; SET LOCAL search_path = decoy, public; ROLLBACK').allowed).toBe(true);
+    expect(g.resolutionEpoch).toBeGreaterThan(epoch);
+    const d = g.check(update);
+    expect(d.allowed).toBe(false); // the cached verdict is gone: decoy.customers is a candidate
+    expect(d.tables).toEqual(['public.customers', 'decoy.customers']);
+  });
+
+  it('applies a change to the statements after it in the same query, and re-resolves EXECUTE', () => {
+    const g = resolving();
+    const u = g.check("PREPARE u AS UPDATE customers SET name = 'x' WHERE id = 1");
+    expect(u.allowed).toBe(true);
+    const lookup = (name: string) => (name === 'u' ? u.classes : undefined);
+    expect(g.check('EXECUTE u', lookup)).toMatchObject({ allowed: true, tables: ['public.customers'] });
+    expect(g.check("SET search_path = decoy; UPDATE customers SET name = 'x' WHERE id = 1").allowed).toBe(
+      false,
+    );
+    // The server re-plans u under the new path: EXECUTE is decided with the current resolution.
+    expect(g.check('EXECUTE u', lookup)).toMatchObject({
+      allowed: false,
+      tables: ['public.customers', 'decoy.customers'],
+    });
+  });
+
+  it('refuses what would change how the server reads SQL, whatever the policy, never by shape', () => {
+    const g = resolving();
+    expect(g.check('SET standard_conforming_strings = 1').allowed).toBe(true);
+    expect(g.check('SET standard_conforming_strings = 0')).toMatchObject({
+      allowed: false,
+      outcome: 'unsafe',
+    });
+    expect(g.check("SELECT 1; UPDATE pg_settings SET setting = 'off' WHERE name = 'x'")).toMatchObject({
+      allowed: false,
+      outcome: 'unsafe',
+      message: expect.stringContaining('pg_settings'),
+    });
+  });
+
+  it('refuses a name it cannot resolve (the role changed to one it cannot see)', () => {
+    const g = resolving();
+    expect(g.check("SELECT set_config('role', current_setting('x'), false)").allowed).toBe(true);
+    expect(g.check('SELECT * FROM customers')).toMatchObject({ allowed: false, outcome: 'unsafe' });
+    expect(g.check('SELECT * FROM public.customers').allowed).toBe(true);
   });
 });

@@ -39,12 +39,22 @@ export function policySubject(identity: Identity, connectionName: string): Polic
   return { principal, connection, entities };
 }
 
-/** A table as a Cedar resource, child of the connection. */
+/** A table as a Cedar resource, child of the connection, from its id (`schema.name` or `name`). */
 export function tableEntity(table: string, connection: EntityRef): EntityJson {
   const dot = table.lastIndexOf('.');
+  return tableEntityOf(
+    table,
+    dot < 0 ? '' : table.slice(0, dot),
+    dot < 0 ? table : table.slice(dot + 1),
+    connection,
+  );
+}
+
+/** A table as a Cedar resource with its schema and name given apart (a part may hold a dot). */
+export function tableEntityOf(id: string, schema: string, name: string, connection: EntityRef): EntityJson {
   return {
-    uid: { type: 'Postern::Table', id: table },
-    attrs: { name: dot < 0 ? table : table.slice(dot + 1), schema: dot < 0 ? '' : table.slice(0, dot) },
+    uid: { type: 'Postern::Table', id },
+    attrs: { name, schema },
     parents: [connection],
   };
 }

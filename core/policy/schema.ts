@@ -5,8 +5,9 @@
  * `resource in Postern::Connection::"orders"` covers both). Columns (for `unmask`) are children of
  * Tables.
  *
- * Table ids are the name as written in SQL (`customers`, or `public.customers` when qualified);
- * policies that must hold whatever the search_path should test `resource.name`.
+ * Table ids are `schema.name` as the server resolves the name (search_path included; a part
+ * holding `.` or `"` is double-quoted), with both parts as attributes, whenever some policy can
+ * tell tables apart (core/policy/table-resolver.ts, docs/policy.md).
  */
 export const CEDAR_SCHEMA = `namespace Postern {
   type Claims = {

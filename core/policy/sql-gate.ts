@@ -11,9 +11,21 @@ import { classifyTree, type SqlAction, type StatementClass } from '../sql/classi
 import { literalFreeKey } from '../sql/literal-key.ts';
 import { approvalTimeoutSeconds as seconds } from '../approvals/duration.ts';
 import type { ApprovalRequirement, CompiledPolicies, Decision } from './engine.ts';
-import { tableEntity, type PolicySubject } from './principal.ts';
+import { tableEntityOf, type PolicySubject } from './principal.ts';
+import type { ResolvedTable, TableResolver } from './table-resolver.ts';
 
-export type StatementOutcome = 'allow' | 'deny' | 'approval' | 'unparsable' | 'unknown-prepared';
+/**
+ * `unsafe`: refused whatever the policy (it would change how the server reads SQL, or names a
+ * table Postern cannot resolve).
+ */
+export type StatementOutcome =
+  'allow' | 'deny' | 'approval' | 'unparsable' | 'unknown-prepared' | 'wait' | 'unsafe';
+
+/**
+ * The classes of a prepared statement by its SQL name, as the session's mirror of the server
+ * has it: 'pending' while the server has not answered the statement's definition.
+ */
+export type PreparedClasses = (name: string) => StatementClass[] | 'pending' | undefined;
 
 export interface ActionDecision {
   action: SqlAction;
@@ -37,6 +49,8 @@ export interface GateVerdict {
   statements?: Array<Record<string, unknown>>;
   /** Outcome 'approval': what must be approved (one approver group for the whole query). */
   approval?: HeldApproval;
+  /** Outcome 'wait': it runs a prepared statement the server has not confirmed yet; ask again. */
+  wait?: boolean;
 }
 
 /** A statement allowed once approved: the strictest of its `@approval` permits. */
@@ -48,19 +62,26 @@ export interface HeldApproval extends ApprovalRequirement {
 }
 
 const MAX_CACHE = 1000;
+const NO_PREPARED: PreparedClasses = () => undefined;
 const MAX_SQL_CHARS = 1_000_000;
 
 export class SqlGate {
   readonly #cache = new Map<string, GateVerdict>();
   readonly #shapes = new Map<string, GateVerdict>();
-  readonly #prepared = new Map<string, StatementClass[]>();
   readonly #decisions = new Map<string, Decision>();
+  #resolutionEpoch = 0;
 
+  /**
+   * With `resolver`, policy sees each table as the server resolves it (`schema.name`, see
+   * core/policy/table-resolver.ts); without, as the statement spells it (for policy sets that
+   * never look at tables, where the name cannot change a decision).
+   */
   constructor(
     private readonly parser: SqlParser,
     private readonly policies: CompiledPolicies,
     private readonly subject: PolicySubject,
     private readonly grants: () => string[] = () => [],
+    private readonly resolver?: TableResolver,
   ) {}
 
   /** Forgets every cached verdict and decision (the session's grants changed). */
@@ -70,20 +91,38 @@ export class SqlGate {
     this.#decisions.clear();
   }
 
-  check(sql: string): GateVerdict {
+  /**
+   * Grows whenever a name checked before may now resolve to another table (search_path, role or
+   * relations changed): statements checked before (prepared ones included) must be checked again.
+   */
+  get resolutionEpoch(): number {
+    return this.#resolutionEpoch;
+  }
+
+  /**
+   * `prepared` finds what an EXECUTE runs: prepared statements live in the session (defined
+   * when the server acknowledges them), not here.
+   */
+  check(sql: string, prepared: PreparedClasses = NO_PREPARED): GateVerdict {
     // The exact text first (no scan at all), then the text with numbers abstracted.
     const exact = this.#cache.get(sql);
     if (exact) return exact;
     const key = literalFreeKey(sql);
     // A separate map: no client text can ever be mistaken for a shape key.
     const hit = key === undefined ? undefined : this.#shapes.get(key);
-    const verdict = hit ?? this.#decide(sql);
-    // Verdicts that depend on session state (PREPARE/EXECUTE) are not cached.
-    const stateful = verdict.classes?.some((s) => s.prepares !== undefined || s.executes.length > 0);
-    if (!stateful) {
+    const verdict = hit ?? this.#decide(sql, prepared);
+    // Verdicts that depend on session state (PREPARE/EXECUTE) or change how names resolve
+    // are not cached; nor by shape those that depend on a setting's (maybe numeric) value.
+    const stateful = verdict.classes?.some(
+      (s) =>
+        s.prepares !== undefined ||
+        s.executes.length > 0 ||
+        (this.resolver !== undefined && s.namespaceChanges !== undefined),
+    );
+    if (!stateful && !verdict.wait) {
       if (this.#cache.size >= MAX_CACHE) this.#cache.delete(this.#cache.keys().next().value!);
       this.#cache.set(sql, verdict);
-      if (key !== undefined) {
+      if (key !== undefined && !verdict.classes?.some((s) => s.byValue)) {
         if (this.#shapes.size >= MAX_CACHE) this.#shapes.delete(this.#shapes.keys().next().value!);
         this.#shapes.set(key, verdict);
       }
@@ -91,7 +130,7 @@ export class SqlGate {
     return verdict;
   }
 
-  #decide(sql: string): GateVerdict {
+  #decide(sql: string, prepared: PreparedClasses): GateVerdict {
     if (sql.length > MAX_SQL_CHARS) {
       return refused('unparsable', 'statement too long for the policy check', [], []);
     }
@@ -105,16 +144,19 @@ export class SqlGate {
       return refused('unparsable', `statement refused: it does not parse (${why})`, [], []);
     }
     const kinds = statements.map((s) => s.kind);
+    // Refused whatever the policy, before anything of the query counts.
+    const unsafe = statements.find((s) => s.refusal !== undefined);
+    if (unsafe) return { ...refused('unsafe', unsafe.refusal!, kinds, []), classes: statements };
     const preparedHere = new Map<string, StatementClass[]>();
     const decisions: ActionDecision[] = [];
     const held: HeldApproval[] = [];
     const tables = new Set<string>();
     for (const s of statements) {
-      for (const t of s.tables) tables.add(t);
       const classes = [s];
       for (const name of s.executes) {
-        const prepared = preparedHere.get(name) ?? this.#prepared.get(name);
-        if (!prepared) {
+        const found = preparedHere.get(name) ?? prepared(name);
+        if (found === 'pending') return { ...refused('wait', '', kinds, decisions), wait: true };
+        if (!found) {
           return refused(
             'unknown-prepared',
             `statement refused: no checked prepared statement "${name}"`,
@@ -122,14 +164,17 @@ export class SqlGate {
             decisions,
           );
         }
-        classes.push(...prepared);
+        classes.push(...found);
       }
       for (const c of classes) {
-        const denied = this.#authorizeClass(c, decisions, held);
+        const denied = this.#authorizeClass(c, decisions, held, tables);
         if (denied) return { ...denied, kinds, tables: [...tables], classes: statements };
       }
-      // A later EXECUTE in the same query may use it; kept only if the whole query is allowed.
+      // A later EXECUTE in the same query may use it (the session keeps it once the server has).
       if (s.prepares !== undefined) preparedHere.set(s.prepares, [s]);
+      // The next statements of the query resolve names after this one ran (the server analyses
+      // each statement of a query just before it runs it).
+      if (s.namespaceChanges && this.resolver?.apply(s.namespaceChanges)) this.#resolutionChanged();
     }
     if (held.length > 0) {
       // Every other action of the query was allowed; all that is left is the approval.
@@ -150,7 +195,6 @@ export class SqlGate {
         approval,
       };
     }
-    for (const [name, c] of preparedHere) this.#prepared.set(name, c);
     return {
       allowed: true,
       outcome: 'allow',
@@ -163,6 +207,13 @@ export class SqlGate {
     };
   }
 
+  /** Verdicts made with the old resolution may name the wrong tables now. */
+  #resolutionChanged(): void {
+    this.#resolutionEpoch++;
+    this.#cache.clear();
+    this.#shapes.clear();
+  }
+
   /**
    * Authorizes every (action, resource) of one statement; returns the refusal, if any. Actions
    * allowed only with approval are collected in `held`: the query waits only if nothing in it
@@ -172,30 +223,49 @@ export class SqlGate {
     c: StatementClass,
     out: ActionDecision[],
     held: HeldApproval[],
+    seen: Set<string>,
   ): Omit<GateVerdict, 'kinds' | 'tables'> | undefined {
+    // Each table as policy sees it: every relation the name may mean, all must be allowed.
+    const resolved = new Map<string, ResolvedTable[]>();
+    for (const t of c.tables) {
+      const parts = c.names.get(t)!;
+      const r = this.resolver ? this.resolver.resolve(parts.schema, parts.name) : [asWritten(t, parts)];
+      if (r === undefined) {
+        return {
+          allowed: false,
+          outcome: 'unsafe',
+          message: `statement refused: Postern cannot tell which table "${t}" names (the session changed its role to one Postern cannot see)`,
+          decisions: out,
+        };
+      }
+      resolved.set(t, r);
+      for (const x of r) seen.add(x.id);
+    }
+    const ids = [...new Set([...resolved.values()].flat().map((x) => x.id))];
     const context = {
       hasWhere: c.hasWhere,
-      tables: [...c.tables],
+      tables: ids,
       functions: [...c.functions],
       statementKind: c.kind,
       grants: this.grants(),
     };
     const contextKey = JSON.stringify(context);
     for (const [action, targets] of c.actions) {
-      const resources = targets.size > 0 ? [...targets] : [undefined];
-      for (const table of resources) {
+      const resources = targets.size > 0 ? [...targets].flatMap((t) => resolved.get(t)!) : [undefined];
+      for (const t of resources) {
+        const table = t?.id;
         const resource =
           table === undefined ? this.subject.connection : { type: 'Postern::Table', id: table };
         // A decision depends only on (principal, action, resource, context, entities), and the
         // principal and entities are fixed for the session: statements that differ only in
-        // literals share it.
+        // literals share it. (A resource id names its schema and name parts unambiguously.)
         const key = `${action}\u0000${table ?? ''}\u0000${contextKey}`;
         let d = this.#decisions.get(key);
         if (!d) {
           const entities =
-            table === undefined
+            t === undefined
               ? this.subject.entities
-              : [...this.subject.entities, tableEntity(table, this.subject.connection)];
+              : [...this.subject.entities, tableEntityOf(t.id, t.schema, t.name, this.subject.connection)];
           d = this.policies.authorize({
             principal: this.subject.principal,
             action,
@@ -236,6 +306,11 @@ export class SqlGate {
     }
     return undefined;
   }
+}
+
+/** A table as the statement spells it (the gate resolves nothing): schema '' when unqualified. */
+function asWritten(key: string, parts: { schema: string | undefined; name: string }): ResolvedTable {
+  return { id: key, schema: parts.schema ?? '', name: parts.name };
 }
 
 function refused(

@@ -5,6 +5,9 @@
  * is found wherever it hides. Anything not recognised is classified `sql:admin` (fail closed).
  */
 import type { ParseTree } from './pg-parser.ts';
+import { namespaceChangesOf, type NamespaceChange } from './namespace-changes.ts';
+import { setConfigEffect, variableSetEffect, type SettingEffect } from './setting-statements.ts';
+import { OPAQUE_READERS } from './opaque-readers.ts';
 
 export const SQL_ACTIONS = [
   'sql:select',
@@ -31,6 +34,8 @@ export interface StatementClass {
   actions: Map<SqlAction, Set<string>>;
   /** Every table named anywhere (`schema.name` when qualified, else `name`). */
   tables: Set<string>;
+  /** Each entry of `tables` as the parser gave it (the text `a.b.c` could be `"a.b".c` or `a."b.c"`). */
+  names: Map<string, { schema: string | undefined; name: string }>;
   /** Every function called (last name component). */
   functions: Set<string>;
   /** False when some UPDATE/DELETE in the statement has no WHERE (or `WHERE true`). */
@@ -41,6 +46,19 @@ export interface StatementClass {
   prepares?: string;
   /** The statement's parse tree node (`{SelectStmt: {...}}`). */
   node: Record<string, unknown>;
+  /**
+   * Set when the statement is refused whatever the policy: it would change how the server reads
+   * SQL (core/sql/reading-settings.ts) or hide from Postern what it changes.
+   */
+  refusal?: string;
+  /** What it may change about how unqualified names resolve (search_path, role, relations). */
+  namespaceChanges?: NamespaceChange[];
+  /**
+   * The decision depends on a setting's value, which may be a number (`SET
+   * standard_conforming_strings = 0`): the verdict must not be shared by shape
+   * (core/sql/literal-key.ts abstracts numbers).
+   */
+  byValue?: boolean;
 }
 
 /** Functions that reach the server's files, other servers or other sessions. */
@@ -59,6 +77,17 @@ const ADMIN_FUNCTIONS = new Set([
   'pg_logdir_ls',
   'lo_import',
   'lo_export',
+  // Large objects live outside every table, so no table policy covers them: each function that
+  // creates, writes, truncates or removes one is an admin action. lo_open is not listed: opening
+  // for writing changes nothing until lowrite/lo_truncate, which are.
+  'lo_create',
+  'lo_creat',
+  'lo_from_bytea',
+  'lo_put',
+  'lowrite',
+  'lo_truncate',
+  'lo_truncate64',
+  'lo_unlink',
   'dblink',
   'dblink_exec',
   'dblink_connect',
@@ -87,9 +116,6 @@ const ADMIN_FUNCTIONS = new Set([
   'database_to_xml',
   'ts_stat',
 ]);
-
-/** set_config('role', ...) is SET ROLE by another name. */
-const SET_ROLE_FUNCTIONS = new Set(['set_config']);
 
 const DML: Record<string, SqlAction> = {
   InsertStmt: 'sql:insert',
@@ -161,10 +187,17 @@ export function classifyTree(tree: ParseTree): StatementClass[] {
 
 export function classifyStatement(stmt: Node): StatementClass {
   const kind = Object.keys(stmt)[0] ?? 'Unknown';
+  const ctes = new Set<string>();
+  const targets = new WeakSet<object>();
+  const rangeVars: Node[] = [];
+  // Every relation a DML statement names besides its target is read (UPDATE ... FROM, DELETE
+  // ... USING, MERGE ... USING), SELECT or not.
+  let reads = false;
   const c: StatementClass = {
     kind,
     actions: new Map(),
     tables: new Set(),
+    names: new Map(),
     functions: new Set(),
     hasWhere: true,
     executes: [],
@@ -175,13 +208,43 @@ export function classifyStatement(stmt: Node): StatementClass {
     if (!set) c.actions.set(action, (set = new Set()));
     if (table !== undefined) set.add(table);
   };
+  /** A relation named by the statement: recorded with its parts, returned as its key. */
+  const table = (rv: Node): string => {
+    const t = tableName(rv);
+    c.tables.add(t);
+    if (!c.names.has(t)) {
+      const schema = rv['schemaname'];
+      c.names.set(t, {
+        schema: schema === undefined ? undefined : String(schema),
+        name: String(rv['relname'] ?? ''),
+      });
+    }
+    return t;
+  };
+  const refuse = (why: string) => {
+    c.refusal ??= why;
+  };
+  const change = (changes: NamespaceChange[] | undefined) => {
+    if (changes) (c.namespaceChanges ??= []).push(...changes);
+  };
+  const setting = (effect: SettingEffect) => {
+    c.byValue = true;
+    if (effect.refusal) refuse(effect.refusal);
+    if (effect.action) add(effect.action);
+    if (effect.change) change([effect.change]);
+  };
+  /** A DML target: written (not read, so not `sql:select` on it). */
+  const target = (rel: Node | undefined): string | undefined => {
+    if (!rel) return undefined;
+    targets.add(rel);
+    // pg_settings' rules call set_config for each row written (system_views.sql): refused like
+    // set_config with a name Postern cannot see.
+    if (String(rel['relname']) === 'pg_settings') refuse(PG_SETTINGS_WRITE);
+    return table(rel);
+  };
   const body = stmt[kind] as Node | undefined;
   if (kind === 'PrepareStmt' && body) c.prepares = String(body['name'] ?? '');
   if (kind === 'SelectStmt' && body?.['intoClause']) add('sql:ddl'); // SELECT ... INTO new_table
-
-  const ctes = new Set<string>();
-  const targets = new WeakSet<object>();
-  const rangeVars: Node[] = [];
 
   // One pass over the tree (for-in, no entry arrays: this walk is most of a new statement's
   // classification cost). Only node type names are capitalised (`SelectStmt`, `RangeVar`);
@@ -204,44 +267,48 @@ export function classifyStatement(stmt: Node): StatementClass {
     switch (key) {
       case 'SelectStmt':
         add('sql:select');
+        reads = true;
+        change(namespaceChangesOf(key, node));
         break;
       case 'InsertStmt':
       case 'UpdateStmt':
       case 'DeleteStmt': {
-        const rel = node['relation'] as Node | undefined;
-        if (rel) targets.add(rel);
-        add(DML[key]!, rel ? tableName(rel) : undefined);
+        reads = true;
+        const t = target(node['relation'] as Node | undefined);
+        add(DML[key]!, t);
         if (key !== 'InsertStmt' && !hasRealWhere(node['whereClause'])) c.hasWhere = false;
+        // INSERT ... ON CONFLICT DO UPDATE updates the rows its new rows collide with (as many as
+        // it inserts, which `INSERT ... SELECT * FROM t` makes every row): an UPDATE of t.
+        const conflict = node['onConflictClause'] as Node | undefined;
+        if (conflict?.['action'] === 'ONCONFLICT_UPDATE') add('sql:update', t);
         break;
       }
-      case 'MergeStmt': {
-        const rel = node['relation'] as Node | undefined;
-        if (rel) targets.add(rel);
-        const t = rel ? tableName(rel) : undefined;
-        add('sql:insert', t);
-        add('sql:update', t);
-        add('sql:delete', t);
+      case 'MergeStmt':
+        reads = true;
+        mergeActions(node, target(node['relation'] as Node | undefined), add, c);
         break;
-      }
       case 'CopyStmt': {
         const rel = node['relation'] as Node | undefined;
+        const t = rel ? (node['is_from'] ? target(rel) : table(rel)) : undefined;
         if (rel) targets.add(rel);
-        const t = rel ? tableName(rel) : undefined;
         add(node['is_program'] ? 'sql:copy_to_program' : 'sql:copy', t);
         // COPY t TO reads t; COPY t FROM writes it.
-        if (rel) add(node['is_from'] ? 'sql:insert' : 'sql:select', t);
+        if (t !== undefined) add(node['is_from'] ? 'sql:insert' : 'sql:select', t);
         break;
       }
-      case 'VariableSetStmt': {
-        const name = String(node['name'] ?? '').toLowerCase();
-        if (name === 'role' || name === 'session_authorization') add('sql:set_role');
-        // The gateway reads SQL as UTF-8; another client encoding would make it misread.
-        else if (
-          name === 'client_encoding' &&
-          !/"(utf-?8|unicode)"/i.test(JSON.stringify(node['args'] ?? []))
-        )
-          add('sql:admin');
-        else add('sql:session');
+      case 'VariableSetStmt':
+        setting(variableSetEffect(node));
+        break;
+      case 'AlterRoleSetStmt':
+      case 'AlterDatabaseSetStmt':
+      case 'AlterSystemStmt': {
+        add('sql:admin');
+        // The SET inside is not wrapped in a node type of its own; future sessions (and, after
+        // a reload, this one) would read SQL differently.
+        const set = node['setstmt'] as Node | undefined;
+        const effect = set ? variableSetEffect(set) : undefined;
+        c.byValue = true;
+        if (effect?.refusal) refuse(effect.refusal);
         break;
       }
       case 'CommonTableExpr':
@@ -251,8 +318,8 @@ export function classifyStatement(stmt: Node): StatementClass {
         const fn = lastName(node['funcname']);
         if (fn) {
           c.functions.add(fn);
-          if (ADMIN_FUNCTIONS.has(fn)) add('sql:admin');
-          if (SET_ROLE_FUNCTIONS.has(fn)) add('sql:set_role');
+          if (ADMIN_FUNCTIONS.has(fn) || OPAQUE_READERS.has(fn)) add('sql:admin');
+          if (fn === 'set_config') setting(setConfigEffect(node));
         }
         break;
       }
@@ -263,6 +330,7 @@ export function classifyStatement(stmt: Node): StatementClass {
         rangeVars.push(node);
         break;
       default: {
+        change(namespaceChangesOf(key, node));
         const action = Object.hasOwn(UTILITY, key) ? UTILITY[key] : undefined;
         if (action) add(action);
         else if (
@@ -283,12 +351,10 @@ export function classifyStatement(stmt: Node): StatementClass {
 
   // Tables read: every relation named, except CTE references and the DML/COPY targets above
   // (after the walk, which is what finds the CTE names and whether anything is read at all).
-  const reads = c.actions.has('sql:select');
   for (const rv of rangeVars) {
-    const name = tableName(rv);
     const isCte = rv['schemaname'] === undefined && ctes.has(String(rv['relname']));
     if (!isCte) {
-      c.tables.add(name);
+      const name = table(rv);
       if (reads && !targets.has(rv)) add('sql:select', name);
     }
   }
@@ -297,10 +363,59 @@ export function classifyStatement(stmt: Node): StatementClass {
   return c;
 }
 
+const PG_SETTINGS_WRITE =
+  'statement refused: writing to pg_settings runs set_config for each row, which can change how the server reads SQL; Postern cannot check which settings it changes';
+
+/**
+ * MERGE performs, per WHEN clause, the INSERT, UPDATE or DELETE that clause names (DO NOTHING:
+ * none). An UPDATE/DELETE clause counts as having a WHERE the way UPDATE/DELETE do (it reads a
+ * column): WHEN MATCHED acts on the rows the join condition matches, narrowed by the clause's
+ * own AND condition, so either may be it; WHEN NOT MATCHED BY SOURCE acts on the rows the join
+ * condition does NOT match, so only its own condition narrows them (`ON false ... WHEN NOT
+ * MATCHED BY SOURCE THEN DELETE` deletes every row).
+ */
+function mergeActions(
+  node: Node,
+  t: string | undefined,
+  add: (action: SqlAction, table?: string) => void,
+  c: StatementClass,
+): void {
+  const joined = hasRealWhere(node['joinCondition']);
+  const clauses = Array.isArray(node['mergeWhenClauses']) ? (node['mergeWhenClauses'] as Node[]) : [];
+  for (const wrapped of clauses) {
+    const w = (wrapped['MergeWhenClause'] ?? {}) as Node;
+    const action = MERGE_COMMANDS[String(w['commandType'] ?? '')];
+    if (action === undefined) {
+      if (w['commandType'] !== 'CMD_NOTHING') add('sql:admin'); // a clause this code does not know
+      continue;
+    }
+    add(action, t);
+    if (action === 'sql:insert') continue;
+    const own = hasRealWhere(w['condition']);
+    const filtered = w['matchKind'] === 'MERGE_WHEN_MATCHED' ? joined || own : own;
+    if (!filtered) c.hasWhere = false;
+  }
+}
+
+const MERGE_COMMANDS: Record<string, SqlAction> = {
+  CMD_INSERT: 'sql:insert',
+  CMD_UPDATE: 'sql:update',
+  CMD_DELETE: 'sql:delete',
+};
+
+/**
+ * A relation's key: `schema.name` when qualified, else `name`. A part holding `.` or `"` is
+ * double-quoted (`"a.b".c` and `a."b.c"` are two relations).
+ */
 export function tableName(rangeVar: Node): string {
-  const rel = String(rangeVar['relname'] ?? '');
+  const rel = quotePart(String(rangeVar['relname'] ?? ''));
   const schema = rangeVar['schemaname'];
-  return schema === undefined ? rel : `${String(schema)}.${rel}`;
+  return schema === undefined ? rel : `${quotePart(String(schema))}.${rel}`;
+}
+
+/** A name part as it appears in a table key or resource id. */
+export function quotePart(part: string): string {
+  return /[."]/.test(part) ? `"${part.replace(/"/g, '""')}"` : part;
 }
 
 function lastName(list: unknown): string | undefined {

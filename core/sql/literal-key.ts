@@ -8,7 +8,9 @@
  * dollar sign, backslash, comment opener or non-ASCII character gets no key (the caller then
  * keys by the exact text). What is left has only identifiers, keywords, operators, whitespace
  * and plain numbers, so a number token is unambiguous. Nothing the classifier decides on is a
- * number (it reads names, keywords and structure), so equal keys give equal decisions.
+ * number (it reads names, keywords and structure), so equal keys give equal decisions; the one
+ * exception, a setting's value (`SET standard_conforming_strings = 0`), is marked `byValue` by
+ * the classifier and never shared by shape.
  */
 export function literalFreeKey(sql: string): string | undefined {
   // Copies runs of text between numbers in one slice each (no per-character concatenation):

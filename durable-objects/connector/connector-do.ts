@@ -14,6 +14,7 @@ import type { Env } from '../../workers/env.ts';
 import { safeCloseCode } from '../close-codes.ts';
 import type { DialInput, DialResult, ReplicaAttachment, ReplicaInfo } from './dial.ts';
 import { RecordOutbox } from './record-outbox.ts';
+import { httpError } from '../../workers/http-errors.ts';
 import type { SessionRecord } from '../../workers/db/session-records.ts';
 
 const CANCEL_KEY_PREFIX = 'cancel:';
@@ -38,7 +39,7 @@ export class ConnectorDO extends DurableObject<Env> {
   /** Upgrade of a replica's control socket; the Worker has already checked the connector token. */
   override async fetch(request: Request): Promise<Response> {
     if (request.headers.get('Upgrade')?.toLowerCase() !== 'websocket') {
-      return new Response('expected a WebSocket upgrade', { status: 426 });
+      return httpError(426, 'upgrade_required', 'expected a WebSocket upgrade');
     }
     const replicaId = (request.headers.get(REPLICA_HEADER) ?? '').slice(0, 128) || crypto.randomUUID();
     // A replica that reconnects before its old socket timed out replaces it.

@@ -6,7 +6,8 @@
  * written, so a database outage delays them and loses none.
  */
 import type { Env } from '../../workers/env.ts';
-import { openDb } from '../../workers/db/client.ts';
+import { withControlPlane } from '../../workers/db/client.ts';
+import { loggable } from '../../workers/db/pg-errors.ts';
 import { upsertSessionRecords, type SessionRecord } from '../../workers/db/session-records.ts';
 
 const PREFIX = 'record:';
@@ -40,11 +41,15 @@ export class RecordOutbox {
   async flush(): Promise<void> {
     const batch = await this.ctx.storage.list<Stored>({ prefix: PREFIX, limit: BATCH_MAX });
     if (batch.size === 0) return;
-    const db = openDb(this.env);
     try {
-      await upsertSessionRecords(
-        db.db,
-        [...batch.values()].map((s) => s.record),
+      await withControlPlane(
+        this.env,
+        (db) =>
+          upsertSessionRecords(
+            db,
+            [...batch.values()].map((s) => s.record),
+          ),
+        (closing) => this.ctx.waitUntil(closing),
       );
     } catch (e) {
       const attempts = ((await this.ctx.storage.get<number>(ATTEMPTS_KEY)) ?? 0) + 1;
@@ -55,13 +60,11 @@ export class RecordOutbox {
           msg: 'session records not written; will retry',
           count: batch.size,
           attempts,
-          error: (e as Error).message,
+          ...loggable(e),
         }),
       );
       await this.ctx.storage.setAlarm(Date.now() + delay);
       return;
-    } finally {
-      this.ctx.waitUntil(db.close());
     }
     await this.ctx.storage.delete(ATTEMPTS_KEY);
     const done: string[] = [];

@@ -4,6 +4,11 @@
  * votes (core/approvals/votes.ts), and releases or refuses the statement once: approved, denied,
  * timed out (DO alarm) or cancelled (the client left). Every step goes into the session's hash
  * chain; the control-plane row is for listing and history.
+ *
+ * The request exists from the moment the statement is held, before its row is written: a
+ * CancelRequest, a grant that ends or the client leaving during the write refuses the statement
+ * at once, and the row is marked cancelled when the write completes (issue 9). Its timeout is
+ * armed before the row is written, so a request nobody can time out never exists.
  */
 import { randomToken } from '../../core/crypto/secrets.ts';
 import { castVote, narrowestScope, type CastVote, type Voter } from '../../core/approvals/votes.ts';
@@ -11,14 +16,12 @@ import type { ApprovalScope, ApprovalView, PrincipalRef } from '../../core/appro
 import type { HeldApproval } from '../../core/policy/sql-gate.ts';
 import type { ErrorFields } from '../../core/pg-session/types.ts';
 import { approvalTimeoutSeconds } from '../../core/approvals/duration.ts';
-import { openDb } from '../../workers/db/client.ts';
-import { decideApprovalRequest, insertApprovalRequest } from '../../workers/db/approvals-repo.ts';
-import { findShapeApproval } from '../../workers/db/shapes-repo.ts';
 import type { Env } from '../../workers/env.ts';
 import { alarmNoLaterThan } from '../alarm.ts';
-import { loggable } from '../../workers/api/errors.ts';
+import { loggable } from '../../workers/db/pg-errors.ts';
 import type { AuditLog } from './audit-log.ts';
 import type { SessionStart } from './session-start.ts';
+import { controlPlaneApprovals, type ApprovalStore } from './approval-store.ts';
 
 /** What the statement checker hands over when a statement needs approval. */
 export interface ApprovalTicket {
@@ -67,6 +70,8 @@ interface Pending {
   ticket: ApprovalTicket;
   expiresAt: number;
   votes: Vote[];
+  /** False while the request is being recorded: nobody can vote yet, but it can be withdrawn. */
+  recorded: boolean;
 }
 
 /** Statement text kept on the request (and sent to webhooks). */
@@ -85,6 +90,7 @@ export class SessionApprovals {
     private readonly start: SessionStart,
     private readonly held: HeldOutcome,
     private readonly notify?: (view: ApprovalView) => Promise<unknown>,
+    private readonly store: ApprovalStore = controlPlaneApprovals(env, (p) => ctx.waitUntil(p)),
   ) {}
 
   get requester(): PrincipalRef {
@@ -122,55 +128,60 @@ export class SessionApprovals {
       createdAt: now,
       expiresAt: new Date(expiresAt),
     };
-    const db = openDb(this.env);
+    // Withdrawable from here on (withdraw/cancel), though no vote can reach it before its row exists.
+    const p: Pending = { id, ticket, expiresAt, votes: [], recorded: false };
+    if (this.#ended) return this.held.release(false, 'statement refused: the session is ending');
+    this.#pending = p;
+    let opened: Awaited<ReturnType<ApprovalStore['open']>> | undefined;
     try {
-      const shape = await findShapeApproval(db.db, {
-        connectionId: conn.id,
-        issuer: row.requesterIssuer,
-        subject: row.requesterSubject,
-        fingerprint: ticket.fingerprint,
-        group: a.group,
-        minApprovals: a.minApprovals,
-        policySet: this.start.policies.key,
-        now,
-      });
-      if (shape) {
-        this.audit.append(
-          'approval_decided',
-          { status: 'approved', by: 'shape', shapeApproval: shape, fingerprint: ticket.fingerprint },
-          'approved',
-        );
-        return this.held.release(true, '');
-      }
-      await insertApprovalRequest(db.db, row);
+      // The timeout first: a request that nothing can time out must never exist.
+      await alarmNoLaterThan(this.ctx.storage, expiresAt);
+      opened = await this.store.open(
+        {
+          connectionId: conn.id,
+          issuer: row.requesterIssuer,
+          subject: row.requesterSubject,
+          fingerprint: ticket.fingerprint,
+          group: a.group,
+          minApprovals: a.minApprovals,
+          policySet: this.start.policies.key,
+          now,
+        },
+        row,
+      );
     } catch (e) {
-      // No record of the request means nobody could approve it: refuse now rather than hang.
+      // No timeout or no record of the request means nobody could end it: refuse now rather than hang.
       console.error(JSON.stringify({ msg: 'approval request not recorded', ...loggable(e) }));
+    }
+    if (this.#pending !== p) {
+      // Withdrawn or cancelled while it was being written: refused and audited then; the row
+      // that now exists says so too.
+      if (opened && 'recorded' in opened) this.ctx.waitUntil(this.#record(p.id, 'cancelled'));
+      return;
+    }
+    if (!opened) {
+      this.#pending = undefined;
       return this.held.release(
         false,
         'statement refused: its approval request could not be recorded; try again',
       );
-    } finally {
-      this.ctx.waitUntil(db.close());
     }
-    this.#pending = { id, ticket, expiresAt, votes: [] };
-    // The client may have left while the request was being written.
-    if (this.#ended) return this.cancel();
+    if ('shape' in opened) {
+      this.#pending = undefined;
+      try {
+        this.audit.append(
+          'approval_decided',
+          { status: 'approved', by: 'shape', shapeApproval: opened.shape, fingerprint: ticket.fingerprint },
+          'approved',
+        );
+      } catch {
+        return this.held.release(false, 'statement refused: the audit log could not record its approval');
+      }
+      return this.held.release(true, '');
+    }
+    p.recorded = true;
     try {
-      this.audit.append(
-        'approval_requested',
-        {
-          id,
-          action: a.action,
-          resource: a.resource,
-          group: a.group,
-          minApprovals: a.minApprovals,
-          expiresAt: row.expiresAt.toISOString(),
-          fingerprint: ticket.fingerprint,
-          policies: a.policies,
-        },
-        'pending',
-      );
+      this.#auditRequested(p, row.expiresAt);
     } catch {
       this.#finish(
         'cancelled',
@@ -188,7 +199,6 @@ export class SessionApprovals {
       detail: `${a.action} on "${a.resource}" needs ${a.minApprovals} approval${a.minApprovals > 1 ? 's' : ''} from group "${a.group}"; the request times out in ${minutes > 0 ? `${minutes} min` : `${Math.round((expiresAt - now.getTime()) / 1000)} s`} (${row.expiresAt.toISOString()}).`,
       hint: `An approver runs, with their own token (--token, or --issuer/--client-id/--client-secret): postern approvals approve ${id} --edge ${edge}`,
     });
-    await alarmNoLaterThan(this.ctx.storage, expiresAt);
     if (this.notify) {
       const view: ApprovalView = {
         ...row,
@@ -206,6 +216,42 @@ export class SessionApprovals {
     }
   }
 
+  #auditRequested(p: Pending, expiresAt: Date): void {
+    const a = p.ticket.approval;
+    this.audit.append(
+      'approval_requested',
+      {
+        id: p.id,
+        action: a.action,
+        resource: a.resource,
+        group: a.group,
+        minApprovals: a.minApprovals,
+        expiresAt: expiresAt.toISOString(),
+        fingerprint: p.ticket.fingerprint,
+        policies: a.policies,
+      },
+      'pending',
+    );
+  }
+
+  /**
+   * A request withdrawn or cancelled before its row was written: the chain says so now (before
+   * any session_close), the row is marked once its write completes (hold). The client was never
+   * told of a request, so there is no approval_requested to pair it with.
+   */
+  #dropUnrecorded(p: Pending, reason: string): void {
+    this.#pending = undefined;
+    try {
+      this.audit.append(
+        'approval_decided',
+        { id: p.id, status: 'cancelled', reason, approvers: [] },
+        'cancelled',
+      );
+    } catch {
+      // the statement is refused (or the session is ending) either way
+    }
+  }
+
   /** An approver's vote (already authenticated by the Worker; checked again here). */
   vote(req: VoteRequest): VoteAnswer {
     const p = this.#pending;
@@ -215,6 +261,10 @@ export class SessionApprovals {
         refusal: 'not_pending',
         message: 'the statement is no longer waiting for approval',
       };
+    }
+    // Its row was just written and the chain does not show the request yet: a moment later it will.
+    if (!p.recorded) {
+      return { ok: false, refusal: 'not_pending', message: 'the request is still being recorded; try again' };
     }
     const a = p.ticket.approval;
     const outcome = castVote(
@@ -281,6 +331,10 @@ export class SessionApprovals {
     const p = this.#pending;
     if (!p) return;
     if (now < p.expiresAt) return alarmNoLaterThan(this.ctx.storage, p.expiresAt);
+    if (!p.recorded) {
+      this.withdraw(`statement refused: approval request ${p.id} timed out before it was recorded`);
+      return;
+    }
     const approvals = p.votes.filter((v) => v.decision === 'approve').length;
     this.#finish(
       'expired',
@@ -294,6 +348,7 @@ export class SessionApprovals {
     this.#ended = true;
     const p = this.#pending;
     if (!p) return;
+    if (!p.recorded) return this.#dropUnrecorded(p, 'the session ended while its request was being recorded');
     this.#pending = undefined;
     try {
       this.audit.append(
@@ -314,6 +369,11 @@ export class SessionApprovals {
   withdraw(message = 'statement canceled while it waited for approval'): boolean {
     const p = this.#pending;
     if (!p) return false;
+    if (!p.recorded) {
+      this.#dropUnrecorded(p, 'withdrawn while its request was being recorded');
+      this.held.release(false, message);
+      return true;
+    }
     this.#finish('cancelled', false, message);
     return true;
   }
@@ -359,13 +419,10 @@ export class SessionApprovals {
     status: 'approved' | 'denied' | 'expired' | 'cancelled',
     scope?: ApprovalScope,
   ): Promise<void> {
-    const db = openDb(this.env);
     try {
-      await decideApprovalRequest(db.db, id, status, scope ? { scope } : {});
+      await this.store.decide(id, status, scope);
     } catch (e) {
       console.warn(JSON.stringify({ msg: 'approval status not recorded', id, status, ...loggable(e) }));
-    } finally {
-      await db.close().catch(() => undefined);
     }
   }
 }

@@ -6,7 +6,8 @@
  * database has taken, so an outage delays delivery and loses nothing.
  */
 import { eventHash, GENESIS, type AuditEvent, type AuditKind } from '../../core/audit/chain.ts';
-import { openDb } from '../../workers/db/client.ts';
+import { withControlPlane } from '../../workers/db/client.ts';
+import { loggable } from '../../workers/db/pg-errors.ts';
 import { insertAuditEvents } from '../../workers/db/audit-repo.ts';
 import type { Env } from '../../workers/env.ts';
 import { alarmNoLaterThan } from '../alarm.ts';
@@ -102,22 +103,26 @@ export class AuditLog {
       }>('SELECT seq, at, kind, outcome, data, prev_hash, hash FROM audit ORDER BY seq LIMIT ?', BATCH)
       .toArray();
     if (rows.length === 0) return;
-    const db = openDb(this.env);
     try {
-      await insertAuditEvents(
-        db.db,
-        rows.map((r) => ({
-          session: meta.session,
-          seq: r.seq,
-          at: r.at,
-          kind: r.kind as AuditKind,
-          data: JSON.parse(r.data) as Record<string, unknown>,
-          prevHash: r.prev_hash,
-          hash: r.hash,
-          connectionName: meta.connectionName,
-          subject: meta.subject,
-          outcome: r.outcome,
-        })),
+      await withControlPlane(
+        this.env,
+        (db) =>
+          insertAuditEvents(
+            db,
+            rows.map((r) => ({
+              session: meta.session,
+              seq: r.seq,
+              at: r.at,
+              kind: r.kind as AuditKind,
+              data: JSON.parse(r.data) as Record<string, unknown>,
+              prevHash: r.prev_hash,
+              hash: r.hash,
+              connectionName: meta.connectionName,
+              subject: meta.subject,
+              outcome: r.outcome,
+            })),
+          ),
+        (closing) => this.ctx.waitUntil(closing),
       );
       this.ctx.storage.sql.exec('DELETE FROM audit WHERE seq <= ?', rows.at(-1)!.seq);
       this.ctx.storage.kv.delete(ATTEMPTS_KEY);
@@ -134,12 +139,10 @@ export class AuditLog {
           pending: rows.length,
           attempts,
           retryInMs: delay,
-          error: (e as Error).message,
+          ...loggable(e),
         }),
       );
       this.#scheduleShip(delay);
-    } finally {
-      this.ctx.waitUntil(db.close());
     }
   }
 }

@@ -2,7 +2,7 @@
  * One SessionDO per client connection. It owns the client WebSocket, the connector's data
  * channel and the session record; everything about Postgres lives in the pure `PgSession`.
  *
- *   Worker ──/client (upgrade + x-postern-session)──▶ SessionDO ◀──/channel (channel token)── connector
+ *   Worker ──begin(start) RPC, then /client (upgrade)──▶ SessionDO ◀──/channel (channel token)── connector
  */
 import { DurableObject } from 'cloudflare:workers';
 import { decryptCredential, parseKeyring } from '../../core/crypto/credentials.ts';
@@ -13,7 +13,7 @@ import type { CancelKey } from '../../core/pg-session/types.ts';
 import { parseChannelFromConnector } from '../../core/tunnel/protocol.ts';
 import type { Env } from '../../workers/env.ts';
 import { safeCloseCode } from '../close-codes.ts';
-import { decodeSessionStart, SESSION_START_HEADER, type SessionStart } from './session-start.ts';
+import type { SessionStart } from './session-start.ts';
 import { endRecord, FallbackOutbox, startRecord } from './session-record.ts';
 import type { SessionRecord } from '../../workers/db/session-records.ts';
 import { buildSessionPolicy, type SessionPolicy } from './session-policy.ts';
@@ -22,6 +22,8 @@ import { SessionApprovals, type ApprovalTicket, type VoteAnswer, type VoteReques
 import { SessionGrants } from './grants.ts';
 import { alarmNoLaterThan } from '../alarm.ts';
 import { notifyApproval, approveCommandFor, approveUrlFor } from '../../workers/notify/notify.ts';
+import { httpError } from '../../workers/http-errors.ts';
+import { SetupGate } from './setup-gate.ts';
 
 /** How long a connector has to open the data channel after the dial request. */
 const CHANNEL_TIMEOUT_MS = 10_000;
@@ -43,16 +45,30 @@ export class SessionDO extends DurableObject<Env> {
   #policy: SessionPolicy | undefined;
   #approvals: SessionApprovals | undefined;
   #grants = new SessionGrants();
+  /** Grants revoked before the session was set up; applied (audited, re-checked) once it is. */
   #revokedEarly = new Set<string>();
+  #opened = false;
+  #setup = new SetupGate();
 
   override async fetch(request: Request): Promise<Response> {
     const path = new URL(request.url).pathname;
     if (request.headers.get('Upgrade')?.toLowerCase() !== 'websocket') {
-      return json(426, 'upgrade_required', 'expected a WebSocket upgrade');
+      return httpError(426, 'upgrade_required', 'expected a WebSocket upgrade');
     }
-    if (path === '/client') return this.#openClient(request);
+    if (path === '/client') return this.#openClient();
     if (path === '/channel') return this.#openChannel(request);
-    return json(404, 'not_found', 'no such session endpoint');
+    return httpError(404, 'not_found', 'no such session endpoint');
+  }
+
+  /**
+   * The Worker hands over the session's parameters (identity, connection, the whole policy set)
+   * by RPC before it forwards the client's upgrade to `/client`: a request header would cap them
+   * at Cloudflare's ~128 KB of headers, far below the admin API's limits.
+   */
+  async begin(start: SessionStart): Promise<boolean> {
+    if (this.#start) return false;
+    this.#start = start;
+    return true;
   }
 
   override async alarm(): Promise<void> {
@@ -72,8 +88,9 @@ export class SessionDO extends DurableObject<Env> {
 
   /** A grant was revoked: drop it, and end the session if its access relied on it. */
   async grantRevoked(grantId: string): Promise<boolean> {
-    // Revoked between the Worker reading the grants and this session starting: never use it.
-    if (!this.#start) {
+    // Revoked before the session is set up (it may be waiting for the connector): dropped,
+    // audited and re-checked as soon as it is (#settleGrants).
+    if (!this.#pg) {
       this.#revokedEarly.add(grantId);
       return true;
     }
@@ -84,6 +101,7 @@ export class SessionDO extends DurableObject<Env> {
   }
 
   async #grantsDue(now: number): Promise<void> {
+    if (!this.#pg) return; // not set up yet: #settleGrants runs once it is
     const gone = this.#grants.drop(now);
     if (gone.length > 0) this.#grantsEnded(gone, 'expired');
     const next = this.#grants.nextExpiry();
@@ -134,13 +152,29 @@ export class SessionDO extends DurableObject<Env> {
 
   // ---- client ------------------------------------------------------------------------------
 
-  async #openClient(request: Request): Promise<Response> {
-    if (this.#start) return json(409, 'conflict', 'session already started');
-    const start = decodeSessionStart(request.headers.get(SESSION_START_HEADER));
-    if (!start) return json(400, 'invalid_input', 'missing session parameters');
-    this.#start = start;
+  async #openClient(): Promise<Response> {
+    const start = this.#start;
+    if (!start) return httpError(400, 'invalid_input', 'missing session parameters');
+    if (this.#opened) return httpError(409, 'conflict', 'session already started');
+    this.#opened = true;
+    try {
+      return await this.#setUp(start);
+    } finally {
+      // A data channel that arrived early waits for this (#openChannel).
+      this.#setup.settle(this.#pg !== undefined);
+    }
+  }
+
+  /** Grants revoked or expired while the session was being set up: now it can end cleanly. */
+  async #settleGrants(): Promise<void> {
+    for (const id of this.#revokedEarly) await this.grantRevoked(id);
+    this.#revokedEarly.clear();
+    await this.#grantsDue(Date.now());
+  }
+
+  async #setUp(start: SessionStart): Promise<Response> {
     const conn = start.connection;
-    this.#grants = new SessionGrants((start.grants ?? []).filter((g) => !this.#revokedEarly.has(g.id)));
+    this.#grants = new SessionGrants(start.grants ?? []);
     const approvals = new SessionApprovals(
       this.ctx,
       this.env,
@@ -173,13 +207,14 @@ export class SessionDO extends DurableObject<Env> {
         {
           grants: () => this.#grants.actions(),
           coveredBySession: (a) => approvals.coveredBySession(a),
+          resolutionChanged: () => this.#pg?.forgetStatements(),
         },
       );
     } catch (e) {
       console.error(
         JSON.stringify({ msg: 'policy set unusable', connection: conn.name, error: (e as Error).message }),
       );
-      return json(
+      return httpError(
         503,
         'policy_unavailable',
         `the policies of connection "${conn.name}" could not be loaded; ask an admin`,
@@ -199,7 +234,7 @@ export class SessionDO extends DurableObject<Env> {
       ...(conn.credential.kind === 'connector_ref' ? { credentialRef: conn.credential.ref } : {}),
     });
     if (!dial.ok) {
-      return json(503, 'connector_offline', `the connector for connection "${conn.name}" is offline`);
+      return httpError(503, 'connector_offline', `the connector for connection "${conn.name}" is offline`);
     }
     this.#gatewayKey = dial.gatewayKey;
     record.replicaId = dial.replicaId;
@@ -227,8 +262,6 @@ export class SessionDO extends DurableObject<Env> {
         expiresAt: new Date(g.expiresAt).toISOString(),
       })),
     });
-    const nextExpiry = this.#grants.nextExpiry();
-    if (nextExpiry !== undefined) await alarmNoLaterThan(this.ctx.storage, nextExpiry);
     if (conn.credential.kind === 'encrypted') {
       const cred = conn.credential;
       this.#credential = parseKeyring(this.env.CREDENTIAL_KEYS).then((ring) =>
@@ -278,6 +311,7 @@ export class SessionDO extends DurableObject<Env> {
       () => this.#pg?.channelFailed({ kind: 'channel-timeout' }),
       CHANNEL_TIMEOUT_MS,
     );
+    await this.#settleGrants();
     return new Response(null, { status: 101, webSocket: pair[0] });
   }
 
@@ -293,11 +327,19 @@ export class SessionDO extends DurableObject<Env> {
   async #openChannel(request: Request): Promise<Response> {
     const token = (request.headers.get('Authorization') ?? '').replace(/^Bearer\s+/i, '');
     const expected = this.#channelTokenHash;
-    // One-time: the hash is cleared on first use, and a channel is only wanted while we wait.
-    if (!expected || this.#channel || !this.#pg || !constantTimeEqual(await sha256Hex(token), expected)) {
-      return json(401, 'unauthorized', 'invalid channel token');
+    if (!expected || this.#channel) return httpError(401, 'unauthorized', 'invalid channel token');
+    const presented = await sha256Hex(token);
+    // One-time: the hash is taken by the first request that presents the token; another one
+    // that was hashing meanwhile finds it gone.
+    if (this.#channelTokenHash !== expected || !constantTimeEqual(presented, expected)) {
+      return httpError(401, 'unauthorized', 'invalid channel token');
     }
     this.#channelTokenHash = undefined;
+    // The token is live from the dial request on: a fast connector may get here before this
+    // session has finished its own setup. Wait for it rather than refuse the channel.
+    if (!(await this.#setup.done) || this.#pg?.phase === 'closed') {
+      return httpError(401, 'unauthorized', 'invalid channel token');
+    }
     const pair = new WebSocketPair();
     const ws = pair[1];
     ws.binaryType = 'arraybuffer';
@@ -392,8 +434,4 @@ function closeQuietly(ws: WebSocket | undefined, code: number, reason: string): 
   } catch {
     // already closed
   }
-}
-
-function json(status: number, code: string, message: string): Response {
-  return Response.json({ error: { code, message } }, { status });
 }

@@ -8,13 +8,14 @@ import { catalogQuery, parseCatalog } from '../../core/mask/catalog.ts';
 import { sessionMasking } from '../../core/mask/config.ts';
 import { EMPTY_CATALOG } from '../../core/mask/lineage.ts';
 import { ResultMasker } from '../../core/mask/result-masker.ts';
-import { maskingRefusal } from '../../core/mask/wire-helpers.ts';
 import { redactMessage, redactSecrets } from '../../core/audit/redact-secrets.ts';
-import type { StatementVerdict } from '../../core/pg-session/statement-flow.ts';
+import type { PreparedLookup, StatementVerdict } from '../../core/pg-session/statement-flow.ts';
 import type { AuditLog } from './audit-log.ts';
 import { ValueMasker } from '../../core/mask/value-masker.ts';
 import { policySubject } from '../../core/policy/principal.ts';
 import { SqlGate, type HeldApproval } from '../../core/policy/sql-gate.ts';
+import { TableResolver } from '../../core/policy/table-resolver.ts';
+import { parseRelations, RELATIONS_QUERY } from '../../core/policy/relations-snapshot.ts';
 import { statementFingerprint } from '../../core/approvals/fingerprint.ts';
 import type { ApprovalTicket } from './approvals.ts';
 import type { PgSessionConfig } from '../../core/pg-session/types.ts';
@@ -50,13 +51,20 @@ export async function buildSessionPolicy(
     grants: () => string[];
     /** An earlier "approve for this session" covers this approval. */
     coveredBySession: (a: HeldApproval) => boolean;
+    /**
+     * A name checked before may now resolve to another table (search_path, role or relations
+     * changed): prepared statements must be checked again before they run.
+     */
+    resolutionChanged?: () => void;
   },
 ): Promise<SessionPolicy> {
   const conn = start.connection;
   const policies = compiledPolicies(start.policies);
   const subject = policySubject(start.identity, conn.name);
   const parser = await sqlParser();
-  const gate = new SqlGate(parser, policies, subject, hooks.grants);
+  // Names resolve as the server resolves them, when some policy can tell tables apart.
+  const resolver = policies.seesTables() ? new TableResolver() : undefined;
+  const gate = new SqlGate(parser, policies, subject, hooks.grants, resolver);
   const masking = memoMasking(start, () => sessionMasking(conn.masking, policies, subject));
   // Tokens are keyed per connection: the same value tokenizes the same way in every session of
   // the connection (joins across sessions line up) and differently on another connection.
@@ -67,16 +75,37 @@ export async function buildSessionPolicy(
     new ValueMasker(masking.detectors, new HmacSha256(key)),
   );
   const config: SessionPolicy['config'] = {
-    checker: { check: (sql, protocol) => checkAndAudit(sql, protocol) },
+    checker: {
+      check: (sql, protocol, prepared) => checkAndAudit(sql, protocol, prepared),
+      approvedRun: ({ statement, sql }) => {
+        try {
+          audit.append('approved_run', { statement, sql: auditText(redactSecrets(sql, parser)) }, 'approved');
+          return true;
+        } catch (e) {
+          console.error(
+            JSON.stringify({ msg: 'audit write failed; run refused', error: (e as Error).message }),
+          );
+          return false;
+        }
+      },
+    },
     masker,
   };
   // Policy, then masking's own refusals, then the audit record: all before a byte is forwarded.
-  const checkAndAudit = (sql: string, protocol: 'simple' | 'extended'): StatementVerdict => {
-    let v: StatementVerdict & { outcome: string } = gate.check(sql);
+  const checkAndAudit = (
+    sql: string,
+    protocol: 'simple' | 'extended',
+    prepared: PreparedLookup,
+  ): StatementVerdict => {
+    const epoch = gate.resolutionEpoch;
+    let v: StatementVerdict & { outcome: string } = gate.check(sql, prepared);
+    if (gate.resolutionEpoch !== epoch) hooks.resolutionChanged?.();
+    // Asked again once the server has answered what it depends on: decided (and recorded) then.
+    if (v.wait) return v;
     const g = v as ReturnType<SqlGate['check']>;
     const waits = v.outcome === 'approval' && g.approval !== undefined;
-    if ((v.allowed || waits) && masker.active && v.statements) {
-      const refusal = maskingRefusal(v.statements, masker.plansFor(v.statements));
+    if ((v.allowed || waits) && v.statements) {
+      const refusal = masker.refusal(v.statements);
       if (refusal) v = { ...v, allowed: false, outcome: 'deny', message: refusal };
     }
     let approvedBy: string | undefined;
@@ -122,11 +151,18 @@ export async function buildSessionPolicy(
     }
     return v;
   };
+  config.preflight = [];
   if (masking.masked.size > 0) {
-    config.preflight = {
+    config.preflight.push({
       sql: catalogQuery(masking.masked),
       done: (rows) => masker.useCatalog(parseCatalog(rows, masking.masked)),
-    };
+    });
+  }
+  if (resolver) {
+    config.preflight.push({
+      sql: RELATIONS_QUERY,
+      done: (rows) => resolver.useSnapshot(parseRelations(rows)),
+    });
   }
   const connectAllowed = (grants: string[]) =>
     policies.authorize({

@@ -6,7 +6,8 @@
  */
 import type { SessionStart } from './session-start.ts';
 import type { Env } from '../../workers/env.ts';
-import { openDb } from '../../workers/db/client.ts';
+import { withControlPlane } from '../../workers/db/client.ts';
+import { loggable } from '../../workers/db/pg-errors.ts';
 import { alarmNoLaterThan } from '../alarm.ts';
 import { upsertSessionRecords, type SessionRecord } from '../../workers/db/session-records.ts';
 
@@ -58,9 +59,12 @@ export class FallbackOutbox {
   async flush(): Promise<void> {
     const record = await this.ctx.storage.get<SessionRecord>(FALLBACK_KEY);
     if (!record) return;
-    const db = openDb(this.env);
     try {
-      await upsertSessionRecords(db.db, [record]);
+      await withControlPlane(
+        this.env,
+        (db) => upsertSessionRecords(db, [record]),
+        (closing) => this.ctx.waitUntil(closing),
+      );
       await this.ctx.storage.delete([FALLBACK_KEY, ATTEMPTS_KEY]);
     } catch (e) {
       const attempts = ((await this.ctx.storage.get<number>(ATTEMPTS_KEY)) ?? 0) + 1;
@@ -71,12 +75,10 @@ export class FallbackOutbox {
           msg: 'session record not written; will retry',
           session: record.id,
           attempts,
-          error: (e as Error).message,
+          ...loggable(e),
         }),
       );
       await alarmNoLaterThan(this.ctx.storage, Date.now() + delay);
-    } finally {
-      this.ctx.waitUntil(db.close());
     }
   }
 }

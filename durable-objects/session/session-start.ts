@@ -1,6 +1,8 @@
 /**
- * What the Worker hands a new SessionDO (header `x-postern-session`, set by the Worker only:
- * the Worker builds a fresh Request, so a client cannot inject it).
+ * What the Worker hands a new SessionDO, by RPC (`SessionDO.begin`): only code holding the
+ * SESSION binding can call it, and its size is bounded by the RPC limit (32 MiB), not by the
+ * ~128 KB Cloudflare allows for a request's headers. The policy set alone can be 100 documents
+ * of 32 KiB (admin API limits, workers/api/schemas.ts).
  */
 import type { Identity } from '../../core/identity/identity.ts';
 import type { TargetSpec } from '../../core/tunnel/protocol.ts';
@@ -39,21 +41,4 @@ export interface SessionGrant {
   action: string;
   /** Epoch milliseconds. */
   expiresAt: number;
-}
-
-export const SESSION_START_HEADER = 'x-postern-session';
-// Policy documents travel here too: 50 documents of at most 32 KiB per scope (admin API limits).
-export const MAX_SESSION_START_BYTES = 8 * 1024 * 1024;
-
-export function encodeSessionStart(start: SessionStart): string {
-  return encodeURIComponent(JSON.stringify(start));
-}
-
-export function decodeSessionStart(header: string | null): SessionStart | null {
-  if (!header || header.length > MAX_SESSION_START_BYTES) return null;
-  try {
-    return JSON.parse(decodeURIComponent(header)) as SessionStart;
-  } catch {
-    return null;
-  }
 }

@@ -6,6 +6,7 @@ import { Hono } from 'hono';
 import { generateKeyringEntry } from '../../core/crypto/credentials.ts';
 import { randomToken } from '../../core/crypto/secrets.ts';
 import { createAdminApi } from '../../workers/api/index.ts';
+import { errorToResponse } from '../../workers/http-errors.ts';
 import type { Env } from '../../workers/env.ts';
 import { startControlPlaneDb, type ControlPlaneDb } from './control-plane-db.ts';
 
@@ -70,6 +71,7 @@ export async function startApiHarness(): Promise<ApiHarness> {
   } as unknown as Env;
 
   const app = new Hono<{ Bindings: Env }>();
+  app.onError((err) => errorToResponse(err)); // as the edge does (workers/index.ts)
   app.route('/api/v1', createAdminApi());
 
   const bodies: string[] = [];

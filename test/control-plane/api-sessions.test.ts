@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openDb } from '../../workers/db/client.ts';
+import { withControlPlane } from '../../workers/db/client.ts';
 import { upsertSessionRecords, type SessionRecord } from '../../workers/db/session-records.ts';
 import { startApiHarness, type ApiHarness, type ApiResult } from './api-harness.ts';
 
@@ -41,12 +41,7 @@ beforeAll(async () => {
     ),
     ...Array.from({ length: 4 }, (_, i) => record(i + 31, { startedAt: minutes(100), subject: 'tie' })),
   ];
-  const handle = openDb(h.env);
-  try {
-    await upsertSessionRecords(handle.db, records);
-  } finally {
-    await handle.close();
-  }
+  await withControlPlane(h.env, (db) => upsertSessionRecords(db, records));
 });
 afterAll(async () => {
   await h?.stop();

@@ -295,7 +295,7 @@ describe('a statement held for approval', () => {
       // node-postgres binds the named statement again without a Parse: that needs a new approval.
       await expect(c.query({ name: 'mk', text })).rejects.toMatchObject({
         code: '42501',
-        message: expect.stringMatching(/approval it had is used up/),
+        message: expect.stringMatching(/the approval or access it had is used up/),
       });
     } finally {
       await c.end();

@@ -17,8 +17,18 @@ import {
 } from '../db/approvals-repo.ts';
 import { getGrant, listGrants, sessionsHolding, presentGrant, revokeGrant } from '../db/grants-repo.ts';
 import { approveCommandFor, approveUrlFor, notifyApproval } from '../notify/notify.ts';
-import { apiError } from './errors.ts';
-import { accessApprovers, body, isAdmin, me, refusal, withDb, type UserEnv } from './user-api.ts';
+import { httpError, refusal } from '../http-errors.ts';
+import {
+  accessApprovers,
+  body,
+  connectionQuery,
+  idParam,
+  isAdmin,
+  me,
+  withDb,
+  type UserEnv,
+} from './user-api.ts';
+import { NAME } from './schemas.ts';
 
 const GRANTABLE = [
   'connect',
@@ -38,7 +48,7 @@ const MAX_PENDING_PER_REQUESTER = 5;
 
 const AccessBody = z
   .object({
-    connection: z.string().min(1).max(63),
+    connection: NAME,
     duration: z.string().min(2).max(10),
     reason: z.string().min(1).max(500),
     action: z.enum(GRANTABLE).default('connect'),
@@ -55,20 +65,20 @@ export function accessRoutes(api: Hono<UserEnv>): void {
     try {
       seconds = parseDuration(input.duration, 'duration');
     } catch (e) {
-      return apiError(400, 'invalid_input', (e as Error).message, 'duration');
+      return httpError(400, 'invalid_input', (e as Error).message, 'duration');
     }
     if (seconds > MAX_GRANT_SECONDS)
-      return apiError(400, 'invalid_input', 'duration: at most 7d', 'duration');
+      return httpError(400, 'invalid_input', 'duration: at most 7d', 'duration');
     const group = accessApprovers(c.env);
     if (!group)
-      return apiError(
+      return httpError(
         503,
         'internal',
         'no approver group is configured for access requests (ACCESS_APPROVER_GROUP)',
       );
     return withDb(c, async (db) => {
       const conn = await getConnectionByName(db, input.connection);
-      if (!conn) return apiError(404, 'not_found', `unknown connection "${input.connection}"`, 'connection');
+      if (!conn) return httpError(404, 'not_found', `unknown connection "${input.connection}"`, 'connection');
       const who = c.get('identity');
       if ((await pendingAccessRequests(db, who.issuer, who.subject)) >= MAX_PENDING_PER_REQUESTER) {
         return refusal(
@@ -120,31 +130,34 @@ export function accessRoutes(api: Hono<UserEnv>): void {
     });
   });
 
-  api.get('/access-grants', (c) =>
-    withDb(c, async (db) => {
+  api.get('/access-grants', (c) => {
+    const connection = connectionQuery(c);
+    if (connection instanceof Response) return connection;
+    return withDb(c, async (db) => {
       const who = c.get('identity');
       const q = c.req.query();
       const now = new Date();
       const seeAll = isAdmin(c.env, who) || who.groups.includes(accessApprovers(c.env) ?? '\u0000');
       const rows = await listGrants(db, {
-        ...(q['connection'] ? { connection: q['connection'] } : {}),
+        ...(connection ? { connection } : {}),
         ...(seeAll && q['mine'] !== 'true' ? {} : { principal: me(who) }),
         ...(q['active'] === 'false' ? {} : { activeAt: now }),
         limit: 500,
       });
       return c.json({ grants: rows.map((r) => presentGrant(r, now)) });
-    }),
-  );
+    });
+  });
 
   api.post('/access-grants/:id/revoke', async (c) => {
     const input = await body(c, RevokeBody);
     if (input instanceof Response) return input;
     return withDb(c, async (db) => {
       const who = c.get('identity');
-      const grant = await getGrant(db, c.req.param('id'));
+      const id = idParam(c);
+      const grant = id ? await getGrant(db, id) : undefined;
       const holder = grant && grant.principalIssuer === who.issuer && grant.principalSubject === who.subject;
       const approver = isAdmin(c.env, who) || who.groups.includes(accessApprovers(c.env) ?? '\u0000');
-      if (!grant || (!holder && !approver)) return apiError(404, 'not_found', 'no such grant');
+      if (!grant || (!holder && !approver)) return httpError(404, 'not_found', 'no such grant');
       const now = new Date();
       const revoked = await revokeGrant(db, grant.id, me(who), now);
       if (!revoked) return refusal(409, 'not_pending', 'the grant is already revoked');

@@ -28,9 +28,9 @@ import { insertShapeApproval } from '../db/shapes-repo.ts';
 import { insertGrant } from '../db/grants-repo.ts';
 import { accessRoutes } from './access.ts';
 import { shapeRoutes } from './shapes.ts';
-import { apiError, errorToApiResponse } from './errors.ts';
+import { httpError, refusal } from '../http-errors.ts';
 import type { EffectiveScope } from '../../durable-objects/session/approvals.ts';
-import { body, isAdmin, me, refusal, withDb, type UserEnv } from './user-api.ts';
+import { body, connectionQuery, idParam, isAdmin, me, withDb, type UserEnv } from './user-api.ts';
 
 /** Every body here is a few short fields. */
 const MAX_USER_BODY_BYTES = 16 * 1024;
@@ -79,11 +79,10 @@ const refusalStatus = {
 
 export function createApprovalsApi(): Hono<UserEnv> {
   const api = new Hono<UserEnv>();
-  api.onError((err) => errorToApiResponse(err));
   // Only this API's own paths: it is mounted beside the admin API under the same prefix.
   const limit = bodyLimit({
     maxSize: MAX_USER_BODY_BYTES,
-    onError: () => apiError(413, 'too_large', 'request body too large'),
+    onError: () => httpError(413, 'too_large', 'request body too large'),
   });
   for (const path of [
     '/shape-approvals',
@@ -102,13 +101,15 @@ export function createApprovalsApi(): Hono<UserEnv> {
     api.use(path, limit);
   }
 
-  api.get('/approvals', (c) =>
-    withDb(c, async (db) => {
+  api.get('/approvals', (c) => {
+    const connection = connectionQuery(c);
+    if (connection instanceof Response) return connection;
+    return withDb(c, async (db) => {
       const id = c.get('identity');
       const q = c.req.query();
       const status = q['status'] === 'all' ? undefined : (q['status'] ?? undefined);
       if (status && !['pending', 'approved', 'denied', 'expired', 'cancelled'].includes(status)) {
-        return apiError(
+        return httpError(
           400,
           'invalid_input',
           'status: one of pending, approved, denied, expired, cancelled, all',
@@ -117,14 +118,14 @@ export function createApprovalsApi(): Hono<UserEnv> {
       }
       const kind = q['kind'];
       if (kind && kind !== 'statement' && kind !== 'access') {
-        return apiError(400, 'invalid_input', 'kind: statement or access', 'kind');
+        return httpError(400, 'invalid_input', 'kind: statement or access', 'kind');
       }
       const limit = Math.min(Math.max(Number.parseInt(q['limit'] ?? '50', 10) || 50, 1), 500);
       await expireStaleRequests(db, new Date());
       const rows = await listApprovalRequests(db, {
         ...(status ? { status: status as ApprovalRow['status'] } : {}),
         ...(kind ? { kind: kind as ApprovalRow['kind'] } : {}),
-        ...(q['connection'] ? { connection: q['connection'] } : {}),
+        ...(connection ? { connection } : {}),
         // Filtered in the query, so an older request the caller may see is not crowded out.
         ...(isAdmin(c.env, id) ? {} : { visibleTo: { ...me(id), groups: id.groups } }),
         limit,
@@ -135,30 +136,34 @@ export function createApprovalsApi(): Hono<UserEnv> {
         mine.map((r) => r.id),
       );
       return c.json({ approvals: mine.map((r) => presentApproval(r, votes)) });
-    }),
-  );
+    });
+  });
 
-  api.get('/approvals/:id', (c) =>
-    withDb(c, async (db) => {
-      const row = await getApprovalRequest(db, c.req.param('id'));
+  api.get('/approvals/:id', (c) => {
+    const id = idParam(c);
+    if (!id) return httpError(404, 'not_found', 'no such approval request');
+    return withDb(c, async (db) => {
+      const row = await getApprovalRequest(db, id);
       if (!row || !visible(c.env, c.get('identity'), row))
-        return apiError(404, 'not_found', 'no such approval request');
+        return httpError(404, 'not_found', 'no such approval request');
       return c.json(await view(db, row));
-    }),
-  );
+    });
+  });
 
   const decide = (decision: 'approve' | 'deny') => async (c: Context<UserEnv>) => {
     const input = decision === 'approve' ? await body(c, ApproveBody) : await body(c, DenyBody);
     if (input instanceof Response) return input;
     const scope = 'scope' in input ? input.scope : 'once';
     const reason = input.reason ?? null;
+    const id = idParam(c);
+    if (!id) return httpError(404, 'not_found', 'no such approval request');
     return withDb(c, async (db) => {
       const voter = c.get('identity');
       const now = new Date();
-      const row = await getApprovalRequest(db, c.req.param('id')!);
-      if (!row || !visible(c.env, voter, row)) return apiError(404, 'not_found', 'no such approval request');
+      const row = await getApprovalRequest(db, id);
+      if (!row || !visible(c.env, voter, row)) return httpError(404, 'not_found', 'no such approval request');
       if (scope === 'shape' && NO_SHAPE_SCOPE.has(row.action)) {
-        return apiError(
+        return httpError(
           400,
           'invalid_input',
           `scope: ${row.action} is approved one statement at a time`,
@@ -166,7 +171,7 @@ export function createApprovalsApi(): Hono<UserEnv> {
         );
       }
       if (row.kind === 'access' && scope !== 'once') {
-        return apiError(400, 'invalid_input', 'scope: access requests are approved as asked', 'scope');
+        return httpError(400, 'invalid_input', 'scope: access requests are approved as asked', 'scope');
       }
       const votes: CastVote[] = (await listVotes(db, [row.id])).map((v) => ({
         approver: { issuer: v.approverIssuer, subject: v.approverSubject },

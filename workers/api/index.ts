@@ -8,7 +8,7 @@ import { requireAdmin, type AdminEnv } from '../auth/admin.ts';
 import { newApi } from './app.ts';
 import { connectionsApi } from './connections.ts';
 import { connectorsApi } from './connectors.ts';
-import { apiError, errorToApiResponse } from './errors.ts';
+import { httpError } from '../http-errors.ts';
 import { auditApi } from './audit.ts';
 import { policiesApi } from './policies.ts';
 import { sessionsApi } from './sessions.ts';
@@ -19,7 +19,6 @@ export const MAX_BODY_BYTES = 512 * 1024;
 
 export function createAdminApi(): OpenAPIHono<AdminEnv> {
   const api = newApi();
-  api.onError((err) => errorToApiResponse(err));
   api.openAPIRegistry.registerComponent('securitySchemes', 'bearer', { type: 'http', scheme: 'bearer' });
   // Registered BEFORE the auth middleware: hono runs matching handlers in registration order, and
   // this one answers without calling next(), so the document is public and nothing else is.
@@ -38,7 +37,7 @@ export function createAdminApi(): OpenAPIHono<AdminEnv> {
     '*',
     bodyLimit({
       maxSize: MAX_BODY_BYTES,
-      onError: () => apiError(413, 'too_large', 'request body too large'),
+      onError: () => httpError(413, 'too_large', 'request body too large'),
     }),
   );
   api.route('/', connectorsApi);

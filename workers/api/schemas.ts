@@ -5,6 +5,8 @@
  * 55.2.1, "StartupMessage" is a list of NUL-terminated strings).
  */
 import { z } from '@hono/zod-openapi';
+import { AUDIT_KINDS } from '../../core/audit/chain.ts';
+import { NAME_PATTERN } from '../names.ts';
 
 const NO_CONTROL = /^[^\u0000-\u001f\u007f]*$/;
 const text = (max: number) => z.string().min(1).max(max).regex(NO_CONTROL, 'no control characters');
@@ -27,7 +29,7 @@ export const ErrorBody = z
 export const NAME = z
   .string()
   .regex(
-    /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/,
+    NAME_PATTERN,
     'lower-case letters, digits and hyphens, 1-63 characters, no leading or trailing hyphen',
   );
 
@@ -230,8 +232,24 @@ export const AuditQuery = z.object({
     .optional(),
   connection: NAME.optional(),
   subject: text(256).optional(),
-  outcome: z.enum(['allow', 'deny', 'approval', 'unparsable', 'unknown-prepared']).optional(),
-  kind: z.enum(['session_open', 'statement', 'session_close', 'error']).optional(),
+  // Outcomes of statements and of approval events (docs/audit.md).
+  outcome: z
+    .enum([
+      'allow',
+      'deny',
+      'approval',
+      'unparsable',
+      'unknown-prepared',
+      'unsafe',
+      'pending',
+      'approved',
+      'denied',
+      'expired',
+      'cancelled',
+      'revoked',
+    ])
+    .optional(),
+  kind: z.enum(AUDIT_KINDS).optional(),
   from: z.iso.datetime({ offset: true }).optional(),
   to: z.iso.datetime({ offset: true }).optional(),
   limit: z.coerce.number().int().min(1).max(1000).default(100),

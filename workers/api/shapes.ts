@@ -11,16 +11,17 @@ import {
   presentShape,
   revokeShapeApproval,
 } from '../db/shapes-repo.ts';
-import { apiError } from './errors.ts';
-import { body, isAdmin, me, refusal, withDb, type UserEnv } from './user-api.ts';
+import { httpError, refusal } from '../http-errors.ts';
+import { body, connectionQuery, idParam, isAdmin, me, withDb, type UserEnv } from './user-api.ts';
 
 const RevokeBody = z.object({ reason: z.string().max(500).optional() }).strict();
 
 export function shapeRoutes(api: Hono<UserEnv>): void {
-  api.get('/shape-approvals', (c) =>
-    withDb(c, async (db) => {
+  api.get('/shape-approvals', (c) => {
+    const connection = connectionQuery(c);
+    if (connection instanceof Response) return connection;
+    return withDb(c, async (db) => {
       const who = c.get('identity');
-      const connection = c.req.query('connection');
       const rows = await listShapeApprovals(db, {
         ...(connection ? { connection } : {}),
         ...(isAdmin(c.env, who) ? {} : { visibleTo: { ...me(who), groups: who.groups } }),
@@ -28,21 +29,22 @@ export function shapeRoutes(api: Hono<UserEnv>): void {
         limit: 500,
       });
       return c.json({ shapes: rows.map(presentShape) });
-    }),
-  );
+    });
+  });
 
   api.post('/shape-approvals/:id/revoke', async (c) => {
     const input = await body(c, RevokeBody);
     if (input instanceof Response) return input;
     return withDb(c, async (db) => {
       const who = c.get('identity');
-      const row = await getShapeApproval(db, c.req.param('id'));
+      const id = idParam(c);
+      const row = id ? await getShapeApproval(db, id) : undefined;
       const mayRevoke =
         row &&
         (isAdmin(c.env, who) ||
           who.groups.includes(row.approverGroup) ||
           (row.requesterIssuer === who.issuer && row.requesterSubject === who.subject));
-      if (!row || !mayRevoke) return apiError(404, 'not_found', 'no such shape approval');
+      if (!row || !mayRevoke) return httpError(404, 'not_found', 'no such shape approval');
       const revoked = await revokeShapeApproval(db, row.id, me(who), new Date());
       if (!revoked) return refusal(409, 'not_pending', 'the shape approval is already revoked');
       console.log(

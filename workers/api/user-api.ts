@@ -7,7 +7,8 @@ import { z } from '@hono/zod-openapi';
 import type { PrincipalRef } from '../../core/approvals/types.ts';
 import type { Identity } from '../../core/identity/identity.ts';
 import type { Env } from '../env.ts';
-import { apiError } from './errors.ts';
+import { httpError } from '../http-errors.ts';
+import { NAME_PATTERN, RECORD_ID_PATTERN } from '../names.ts';
 
 export type UserEnv = { Bindings: Env; Variables: { identity: Identity } };
 
@@ -29,18 +30,25 @@ export async function body<T extends z.ZodType>(
   if (parsed.success) return parsed.data;
   const issue = parsed.error.issues[0]!;
   const field = issue.path.join('.') || 'body';
-  return apiError(400, 'invalid_input', `${field}: ${issue.message}`, field);
+  return httpError(400, 'invalid_input', `${field}: ${issue.message}`, field);
+}
+
+/**
+ * The `:id` of the route when it has the shape of an id this edge hands out, else null (the
+ * caller answers 404: such an id names nothing, and must not reach the database as it is).
+ */
+export function idParam(c: Context<UserEnv>): string | null {
+  const id = c.req.param('id') ?? '';
+  return RECORD_ID_PATTERN.test(id) ? id : null;
+}
+
+/** `?connection=`: its value, undefined when absent, or a 400 when no connection has such a name. */
+export function connectionQuery(c: Context<UserEnv>): string | undefined | Response {
+  const name = c.req.query('connection');
+  if (!name) return undefined;
+  if (NAME_PATTERN.test(name)) return name;
+  return httpError(400, 'invalid_input', 'connection: not a connection name', 'connection');
 }
 
 /** The admin API's per-request database (workers/api/app.ts), for these routes too. */
 export { withDb } from './app.ts';
-
-/** Approval refusals carry their own codes (docs/approvals.md), so scripts can tell them apart. */
-export function refusal(
-  status: 403 | 409,
-  code: string,
-  message: string,
-  extra: Record<string, string> = {},
-): Response {
-  return Response.json({ error: { code, message, ...extra } }, { status });
-}

@@ -8,16 +8,13 @@ import type { Identity } from '../../core/identity/identity.ts';
 import { isPosternError } from '../../core/errors.ts';
 import type { Env } from '../env.ts';
 import { readBearer } from './bearer.ts';
+import { httpError, UNAUTHORIZED_MESSAGE } from '../http-errors.ts';
 import { getTokenVerifier } from './verifier.ts';
 
 export type AdminPrincipal = { kind: 'bootstrap' } | { kind: 'oidc'; identity: Identity };
 export type AdminEnv = { Bindings: Env; Variables: { admin: AdminPrincipal } };
 
-const unauthorized = () =>
-  Response.json(
-    { error: { code: 'unauthorized', message: 'missing or invalid admin credentials' } },
-    { status: 401 },
-  );
+const unauthorized = () => httpError(401, 'unauthorized', UNAUTHORIZED_MESSAGE);
 
 export const requireAdmin: MiddlewareHandler<AdminEnv> = async (c, next) => {
   const token = readBearer(c.req.raw);
@@ -46,10 +43,7 @@ export const requireAdmin: MiddlewareHandler<AdminEnv> = async (c, next) => {
     return unauthorized();
   }
   if (!c.env.ADMIN_GROUP || !identity.groups.includes(c.env.ADMIN_GROUP)) {
-    return Response.json(
-      { error: { code: 'forbidden', message: 'token lacks the admin group' } },
-      { status: 403 },
-    );
+    return httpError(403, 'forbidden', 'token lacks the admin group');
   }
   c.set('admin', { kind: 'oidc', identity });
   return next();

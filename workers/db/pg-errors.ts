@@ -18,3 +18,17 @@ export function isUniqueViolation(e: unknown): boolean {
 export function isForeignKeyViolation(e: unknown): boolean {
   return sqlState(e) === '23503';
 }
+
+/**
+ * What of a driver error may be logged. drizzle's DrizzleQueryError message carries the SQL and
+ * its parameters (which may be a token hash or a ciphertext); only the driver's own message and
+ * SQLSTATE are kept.
+ */
+export function loggable(e: unknown): Record<string, unknown> {
+  const cause = (e as { cause?: unknown })?.cause;
+  const inner = cause instanceof Error ? cause : e;
+  return {
+    error: inner instanceof Error ? `${inner.name}: ${inner.message}` : typeof inner,
+    sqlState: (inner as { code?: unknown })?.code,
+  };
+}

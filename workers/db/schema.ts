@@ -127,7 +127,7 @@ export const auditEvents = pgTable(
     kind: text('kind').notNull(),
     connectionName: text('connection_name').notNull(),
     subject: text('subject').notNull(),
-    /** allow / deny / approval / unparsable / unknown-prepared for statements; null otherwise. */
+    /** allow / deny / approval / unparsable / unknown-prepared / unsafe for statements; null otherwise. */
     outcome: text('outcome'),
     data: jsonb('data').$type<Record<string, unknown>>().notNull(),
     prevHash: text('prev_hash').notNull(),

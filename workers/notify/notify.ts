@@ -7,7 +7,7 @@
 import type { ApprovalNotification, ApprovalView } from '../../core/approvals/types.ts';
 import { webhookBody } from '../../core/notify/body.ts';
 import type { WebhookDelivery } from '../../core/notify/delivery.ts';
-import { openDb } from '../db/client.ts';
+import { withControlPlane } from '../db/client.ts';
 import { webhooksForConnection, type WebhookRow } from '../db/webhooks-repo.ts';
 import type { Env } from '../env.ts';
 
@@ -73,12 +73,7 @@ export async function notifyApproval(
 ): Promise<number> {
   let rows: WebhookRow[];
   try {
-    const handle = openDb(env);
-    try {
-      rows = await webhooksForConnection(handle.db, connectionId);
-    } finally {
-      await handle.close().catch(() => undefined);
-    }
+    rows = await withControlPlane(env, (db) => webhooksForConnection(db, connectionId));
   } catch (e) {
     warn('webhooks not loaded; approval not announced', { approval: notification.approval.id }, e);
     return 0;

@@ -5,19 +5,16 @@
 import type { Context } from 'hono';
 import type { Env } from '../env.ts';
 import { authenticate } from '../auth/bearer.ts';
-import {
-  encodeSessionStart,
-  SESSION_START_HEADER,
-  type SessionStart,
-} from '../../durable-objects/session/session-start.ts';
+import type { SessionStart } from '../../durable-objects/session/session-start.ts';
 import { lookupConnection } from './connection-cache.ts';
 import { httpError } from '../http-errors.ts';
+import { NAME_PATTERN } from '../names.ts';
 import { compiledPolicies, type PolicySetSpec } from '../policy/runtime.ts';
 import type { Decision } from '../../core/policy/engine.ts';
 import type { Identity } from '../../core/identity/identity.ts';
 import { policySubject } from '../../core/policy/principal.ts';
 import type { SessionGrant } from '../../durable-objects/session/session-start.ts';
-import { openDb } from '../db/client.ts';
+import { withControlPlane } from '../db/client.ts';
 import { activeGrants, recordGrantSession } from '../db/grants-repo.ts';
 
 /**
@@ -26,6 +23,11 @@ import { activeGrants, recordGrantSession } from '../db/grants-repo.ts';
  * round trip for nothing).
  * Failing to read them fails the connect: a grant can only add access, but a deny-by-default
  * gateway must not guess.
+ *
+ * A revocation (workers/api/access.ts) marks the grant revoked, then tells the sessions recorded
+ * as holding it. So the session is recorded first and the grants are read again after: a
+ * revocation committed before that second read is not used; one committed after it finds the
+ * session and reaches the SessionDO (which takes it at any point of its start).
  */
 async function grantsFor(
   env: Env,
@@ -35,24 +37,20 @@ async function grantsFor(
   sessionId: string,
 ): Promise<SessionGrant[]> {
   if (!compiledPolicies(policies).readsContext('grants')) return [];
-  const db = openDb(env);
-  try {
-    const rows = await activeGrants(db.db, {
-      connectionId,
-      issuer: identity.issuer,
-      subject: identity.subject,
-      now: new Date(),
-    });
-    // Before the session exists: a revocation racing its start still finds it.
+  return withControlPlane(env, async (db) => {
+    const q = { connectionId, issuer: identity.issuer, subject: identity.subject };
+    const seen = await activeGrants(db, { ...q, now: new Date() });
+    if (seen.length === 0) return [];
     await recordGrantSession(
-      db.db,
-      rows.map((r) => r.id),
+      db,
+      seen.map((r) => r.id),
       sessionId,
     );
+    const held = new Set(seen.map((r) => r.id));
+    // Only grants recorded above: one created meanwhile cannot reach this session when revoked.
+    const rows = (await activeGrants(db, { ...q, now: new Date() })).filter((r) => held.has(r.id));
     return rows.map((r) => ({ id: r.id, action: r.action, expiresAt: r.expiresAt.getTime() }));
-  } finally {
-    await db.close().catch(() => undefined);
-  }
+  });
 }
 
 export async function connectRoute(c: Context<{ Bindings: Env }>, connectionName: string): Promise<Response> {
@@ -60,6 +58,8 @@ export async function connectRoute(c: Context<{ Bindings: Env }>, connectionName
     return httpError(426, 'upgrade_required', 'connect with a WebSocket (use `postern connect`)');
   }
   const identity = await authenticate(c.req.raw, c.env, new Date()); // throws → app.onError → generic 401
+  // Not a name any connection can have: unknown, without asking the database (nor echoing it).
+  if (!NAME_PATTERN.test(connectionName)) return httpError(404, 'connection_not_found', 'unknown connection');
   const cached = await lookupConnection(c.env, connectionName, Date.now());
   if (!cached) return httpError(404, 'connection_not_found', `unknown connection "${connectionName}"`);
   const { connection, policies } = cached;
@@ -91,8 +91,10 @@ export async function connectRoute(c: Context<{ Bindings: Env }>, connectionName
   };
   const client = c.req.header('x-postern-client');
   if (client) start.client = client.slice(0, 128);
-  const headers = new Headers({ Upgrade: 'websocket', [SESSION_START_HEADER]: encodeSessionStart(start) });
-  return c.env.SESSION.get(id).fetch(new Request('https://session/client', { headers }));
+  // The parameters go by RPC (the policy set alone may be megabytes), then the upgrade itself.
+  const session = c.env.SESSION.get(id);
+  if (!(await session.begin(start))) return httpError(409, 'conflict', 'session already started');
+  return session.fetch(new Request('https://session/client', { headers: { Upgrade: 'websocket' } }));
 }
 
 /** The connection named by the Host header, when a base domain is configured. */
@@ -102,7 +104,7 @@ export function connectionFromHost(host: string | undefined, baseDomain: string 
   const suffix = '.' + baseDomain.toLowerCase();
   if (!h.endsWith(suffix)) return null;
   const label = h.slice(0, -suffix.length);
-  return /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/.test(label) ? label : null;
+  return NAME_PATTERN.test(label) ? label : null;
 }
 
 const MAX_DECISIONS = 1000;

@@ -4,7 +4,7 @@
  * admin edit is the documented trade-off (docs/architecture.md, "Caching").
  */
 import type { Env } from '../env.ts';
-import { openDb } from '../db/client.ts';
+import { withControlPlane } from '../db/client.ts';
 import { getConnectionByName } from '../db/connections-repo.ts';
 import { policiesForConnection, GLOBAL_SCOPE } from '../db/policies-repo.ts';
 import { allowListPolicy } from '../../core/policy/principal.ts';
@@ -31,18 +31,13 @@ export async function lookupConnection(
 ): Promise<CachedConnection | null> {
   const hit = cache.get(name);
   if (hit && hit.expires > now) return hit.value;
-  const db = openDb(env);
-  try {
-    const row = await getConnectionByName(db.db, name);
-    const value: CachedConnection | null = row
-      ? { connection: toSessionConnection(row), policies: await policySet(db.db, row) }
-      : null;
-    if (cache.size >= MAX_ENTRIES) cache.clear();
-    cache.set(name, { value, expires: now + TTL_MS });
-    return value;
-  } finally {
-    await db.close();
-  }
+  const value = await withControlPlane(env, async (db): Promise<CachedConnection | null> => {
+    const row = await getConnectionByName(db, name);
+    return row ? { connection: toSessionConnection(row), policies: await policySet(db, row) } : null;
+  });
+  if (cache.size >= MAX_ENTRIES) cache.clear();
+  cache.set(name, { value, expires: now + TTL_MS });
+  return value;
 }
 
 type ConnectionRow = NonNullable<Awaited<ReturnType<typeof getConnectionByName>>>;

@@ -7,7 +7,9 @@ import type { Context } from 'hono';
 import type { Env } from '../env.ts';
 import { readBearer } from '../auth/bearer.ts';
 import { sha256Hex } from '../../core/crypto/secrets.ts';
-import { openDb } from '../db/client.ts';
+import { withControlPlane } from '../db/client.ts';
+import { loggable } from '../db/pg-errors.ts';
+import { sessionIdFrom } from './session-id.ts';
 import { findConnectorByTokenHash, touchConnector } from '../db/connectors-repo.ts';
 import { httpError } from '../http-errors.ts';
 
@@ -17,17 +19,16 @@ export async function connectorControlRoute(c: Context<{ Bindings: Env }>): Prom
   }
   const token = readBearer(c.req.raw);
   if (!token || !token.startsWith('pct_') || token.length > 200) return unauthorized();
-  const db = openDb(c.env);
-  let connectorId: string;
-  try {
-    const connector = await findConnectorByTokenHash(db.db, await sha256Hex(token));
-    if (!connector) return unauthorized();
-    connectorId = connector.id;
-    c.executionCtx.waitUntil(touchConnector(db.db, connectorId).finally(() => db.close()));
-  } catch (e) {
-    await db.close();
-    throw e;
-  }
+  const connectorId = await withControlPlane(c.env, async (db) => {
+    const connector = await findConnectorByTokenHash(db, await sha256Hex(token));
+    if (!connector) return null;
+    // Last-seen is bookkeeping: a failed write must not refuse a replica with a good token.
+    await touchConnector(db, connector.id).catch((e: unknown) =>
+      console.warn(JSON.stringify({ msg: 'connector last-seen not recorded', ...loggable(e) })),
+    );
+    return connector.id;
+  });
+  if (!connectorId) return unauthorized();
   const stub = c.env.CONNECTOR.get(c.env.CONNECTOR.idFromName(connectorId));
   const headers = new Headers({ Upgrade: 'websocket' });
   const replica = c.req.header('x-postern-replica');
@@ -39,10 +40,10 @@ export async function channelRoute(c: Context<{ Bindings: Env }>, sessionId: str
   if (c.req.header('Upgrade')?.toLowerCase() !== 'websocket') {
     return httpError(426, 'upgrade_required', 'expected a WebSocket upgrade');
   }
-  if (!/^[0-9a-f]{64}$/.test(sessionId)) return httpError(404, 'not_found', 'unknown session');
   const headers = new Headers({ Upgrade: 'websocket', Authorization: c.req.header('Authorization') ?? '' });
-  const stub = c.env.SESSION.get(c.env.SESSION.idFromString(sessionId));
-  return stub.fetch(new Request('https://session/channel', { headers }));
+  const id = sessionIdFrom(c.env, sessionId);
+  if (!id) return httpError(404, 'not_found', 'unknown session');
+  return c.env.SESSION.get(id).fetch(new Request('https://session/channel', { headers }));
 }
 
 function unauthorized(): Response {

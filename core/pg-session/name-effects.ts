@@ -1,0 +1,79 @@
+/**
+ * How a SQL statement changes the server's prepared statements and portals when it completes:
+ * PREPARE and DECLARE define a name, DEALLOCATE, CLOSE and DISCARD ALL remove names. The same
+ * names are used by the extended protocol (a SQL cursor is a portal; a SQL prepared statement
+ * can be bound), so both protocols share one mirror (wire-state.ts).
+ */
+import type { ResultPlan } from '../mask/lineage.ts';
+import { nameKeyOf } from '../pg/names.ts';
+import type { StatementClass } from '../sql/classify.ts';
+import type { NameEffect } from './wire-state.ts';
+
+type Node = Record<string, unknown>;
+
+// parsenodes.h: DECLARE options.
+const CURSOR_OPT_BINARY = 0x0001;
+const CURSOR_OPT_HOLD = 0x0020;
+
+export interface EffectInputs {
+  /** The statement's class (for an EXECUTE of what it prepares). */
+  cls: StatementClass | undefined;
+  /** Masking's plan of its rows (a PREPARE's or DECLARE's query), if masking is on. */
+  plan: ResultPlan | undefined;
+  /** May what it prepares be bound: allowed outright (true), or approved for one run. */
+  may: true | 'once';
+  sql: string;
+}
+
+/** The effects of one statement (a parse tree node), or undefined when it has none. */
+export function nameEffects(node: Node, inputs: EffectInputs): NameEffect[] | undefined {
+  const kind = Object.keys(node)[0];
+  const body = (kind ? node[kind] : undefined) as Node | undefined;
+  if (!body) return undefined;
+  switch (kind) {
+    case 'PrepareStmt':
+      return [
+        {
+          kind: 'prepare',
+          key: nameKeyOf(String(body['name'] ?? '')),
+          entry: {
+            may: inputs.may,
+            ...(inputs.cls ? { classes: [inputs.cls] } : {}),
+            plan: inputs.plan,
+            sql: inputs.sql,
+          },
+        },
+      ];
+    case 'DeclareCursorStmt': {
+      const options = Number(body['options'] ?? 0);
+      const holdable = (options & CURSOR_OPT_HOLD) !== 0;
+      return [
+        {
+          kind: 'declare',
+          key: nameKeyOf(String(body['portalname'] ?? '')),
+          entry: {
+            may: true,
+            plan: inputs.plan,
+            formats: options & CURSOR_OPT_BINARY ? [1] : [],
+            holdable,
+            settled: false,
+          },
+        },
+      ];
+    }
+    case 'DeallocateStmt': {
+      const name = body['name'];
+      return [
+        { kind: 'deallocate', key: typeof name === 'string' && !body['isall'] ? nameKeyOf(name) : undefined },
+      ];
+    }
+    case 'ClosePortalStmt': {
+      const name = body['portalname'];
+      return [{ kind: 'close', key: typeof name === 'string' ? nameKeyOf(name) : undefined }];
+    }
+    case 'DiscardStmt':
+      return body['target'] === 'DISCARD_ALL' ? [{ kind: 'discard' }] : undefined;
+    default:
+      return undefined;
+  }
+}

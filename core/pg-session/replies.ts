@@ -1,0 +1,306 @@
+/**
+ * The server's side of a session, message by message: each answer is matched to what was
+ * forwarded (WireState.expected), definitions of names are believed only when acknowledged, and
+ * result rows are masked against the columns of the statement or portal they belong to. If an
+ * answer does not fit what was sent, the session ends (fail closed): masking could otherwise be
+ * applied to the wrong columns.
+ *
+ *   ParseComplete '1' → the statement name is defined     BindComplete '2' → the portal is
+ *   CommandComplete 'C' → a PREPARE / DECLARE in it took    ErrorResponse 'E' → what was pending
+ *   effect                                                  up to Sync (or the rest of a Query)
+ *   ReadyForQuery 'Z' → the batch is answered; portals       never happened
+ *   end with their transaction
+ */
+import { PosternError } from '../errors.ts';
+import type { PgFrame } from '../pg/framer.ts';
+import { parseCopyOutResponse, parseRowDescription } from '../pg/rows.ts';
+import { nameKeyOf } from '../pg/names.ts';
+import type { ResultCtx, ResultMasker } from '../mask/result-masker.ts';
+import type { Expect, PortalEntry, StatementEntry, WireState } from './wire-state.ts';
+import { refusalAnswer } from './refusal.ts';
+
+const ch = (c: string) => c.charCodeAt(0);
+const DATA_ROW = ch('D');
+const PARSE_COMPLETE = ch('1');
+const BIND_COMPLETE = ch('2');
+const CLOSE_COMPLETE = ch('3');
+const PARAMETER_DESCRIPTION = ch('t');
+const NO_DATA = ch('n');
+const ROW_DESCRIPTION = ch('T');
+const COMMAND_COMPLETE = ch('C');
+const EMPTY_QUERY = ch('I');
+const PORTAL_SUSPENDED = ch('s');
+const COPY_OUT = ch('H');
+const COPY_DATA = ch('d');
+const ERROR = ch('E');
+const NOTICE = ch('N');
+const NOTIFICATION = ch('A');
+const READY = ch('Z');
+
+const dec = new TextDecoder();
+
+export class Replies {
+  /** An error arrived since the transaction began (it will not commit). */
+  #txFailed = false;
+  /** The last CommandComplete tag (ROLLBACK, COMMIT...). */
+  #lastTag = '';
+  /** Counts answers that settle a pending name (a waiting client message may go on). */
+  settles = 0;
+
+  constructor(
+    private readonly state: WireState,
+    private readonly masker: ResultMasker | undefined,
+  ) {}
+
+  /**
+   * Target messages, in order; returns what goes to the client (null: swallowed, an answer to
+   * a message the gateway itself added). Synthetic answers are placed where they belong.
+   */
+  upstream(f: PgFrame, out: Uint8Array[]): void {
+    const expected = this.state.expected;
+    const head = expected[0];
+    const masking = this.masker?.active === true;
+    switch (f.type) {
+      case DATA_ROW: {
+        if (!masking) return void out.push(f.raw);
+        const ctx = this.#rowsCtx(head, 'DataRow');
+        return void out.push(this.masker!.row(ctx, f));
+      }
+      case PARSE_COMPLETE: {
+        const e = this.#shift(head, 'parse', f);
+        this.state.statements.acknowledged(e.key, e.entry);
+        this.settles++;
+        return void out.push(f.raw);
+      }
+      case BIND_COMPLETE: {
+        const e = this.#shift(head, 'bind', f);
+        this.state.portals.acknowledged(e.key, e.entry);
+        this.settles++;
+        return void out.push(f.raw);
+      }
+      case CLOSE_COMPLETE:
+        this.#shift(head, 'close', f);
+        return void out.push(f.raw);
+      case PARAMETER_DESCRIPTION:
+        if (head?.k !== 'describe') throw desync('ParameterDescription');
+        return void out.push(f.raw);
+      case NO_DATA: {
+        const e = this.#shift(head, 'describe', f);
+        if (!e.injected) out.push(f.raw);
+        return;
+      }
+      case ROW_DESCRIPTION:
+        return this.#rowDescription(head, f, out);
+      case COMMAND_COMPLETE:
+      case EMPTY_QUERY:
+        if (f.type === COMMAND_COMPLETE) this.#lastTag = commandTag(f.body);
+        if (head?.k === 'query') {
+          const s = head.stmts[head.i];
+          this.state.settleEffects(s?.effects, true);
+          if (s?.effects) this.settles++;
+          head.i++;
+          head.ctx = undefined;
+          return void out.push(f.raw);
+        }
+        if (head?.k === 'execute') {
+          expected.shift();
+          this.state.settleEffects(head.effects, true);
+          if (head.effects) this.settles++;
+          return void out.push(f.raw);
+        }
+        throw desync('CommandComplete');
+      case PORTAL_SUSPENDED:
+        this.#shift(head, 'execute', f);
+        return void out.push(f.raw);
+      case COPY_OUT: {
+        const formats = parseCopyOutResponse(f.body).columnFormats;
+        if (head?.k === 'query') {
+          const node = head.stmts[head.i]?.node;
+          head.ctx = { plan: masking && node ? this.masker!.plan(node) : undefined, formats, copy: true };
+        } else if (head?.k === 'execute') {
+          head.entry.ctx = { plan: head.entry.plan, formats, copy: true };
+        } else throw desync('CopyOutResponse');
+        return void out.push(f.raw);
+      }
+      case COPY_DATA: {
+        // From the target, CopyData is always COPY OUT rows (COPY FROM data flows the other way).
+        if (!masking) return void out.push(f.raw);
+        const ctx =
+          head?.k === 'query' ? head.ctx : head?.k === 'execute' ? this.#portalCtx(head.entry) : undefined;
+        if (!ctx) throw desync('CopyData');
+        return void out.push(this.masker!.copyData(ctx, f));
+      }
+      case ERROR: {
+        // Its plan before #error moves past the statement that raised it.
+        const plan = masking ? this.#currentPlan(head) : undefined;
+        this.#error(head);
+        return void out.push(masking ? this.masker!.fields(f, plan) : f.raw);
+      }
+      case NOTICE:
+        return void out.push(masking ? this.masker!.fields(f, this.#currentPlan(head)) : f.raw);
+      case NOTIFICATION:
+        return void out.push(masking ? this.masker!.notification(f) : f.raw);
+      case READY:
+        return this.#ready(f, out);
+      default:
+        return void out.push(f.raw); // ParameterStatus, CopyDone, CopyInResponse...
+    }
+  }
+
+  #shift<K extends Expect['k']>(head: Expect | undefined, k: K, f: PgFrame): Extract<Expect, { k: K }> {
+    if (head?.k !== k) throw desync(`${String.fromCharCode(f.type)} while expecting ${head?.k ?? 'nothing'}`);
+    this.state.expected.shift();
+    return head as Extract<Expect, { k: K }>;
+  }
+
+  #rowDescription(head: Expect | undefined, f: PgFrame, out: Uint8Array[]): void {
+    const fields = parseRowDescription(f.body);
+    if (head?.k === 'query') {
+      if (this.masker?.active) {
+        const node = head.stmts[head.i]?.node;
+        head.ctx = {
+          plan: node ? this.#queryPlan(node) : undefined,
+          fields,
+          formats: fields.map((x) => x.format),
+        };
+      }
+      return void out.push(f.raw);
+    }
+    if (head?.k !== 'describe') throw desync('RowDescription');
+    this.state.expected.shift();
+    if (head.entry) {
+      head.entry.fields = fields;
+      if ('ctx' in head.entry) head.entry.ctx = undefined; // worked out again with the fields
+    }
+    if (!head.injected) out.push(f.raw);
+  }
+
+  /**
+   * The plan of a Query statement's rows. FETCH and EXECUTE return rows of a cursor or prepared
+   * statement defined earlier: the one the server acknowledged under that name by now (answers
+   * come in order); a name the gateway does not know has every column masked.
+   */
+  #queryPlan(node: Record<string, unknown>) {
+    const m = this.masker!;
+    const fetch = node['FetchStmt'] as Record<string, unknown> | undefined;
+    if (fetch) {
+      const p = this.state.portals.acked(nameKeyOf(String(fetch['portalname'] ?? '')));
+      return p ? p.plan : m.unknownPlan;
+    }
+    const exec = node['ExecuteStmt'] as Record<string, unknown> | undefined;
+    if (exec) {
+      const s = this.state.statements.acked(nameKeyOf(String(exec['name'] ?? '')));
+      return s ? s.plan : m.unknownPlan;
+    }
+    return m.plan(node);
+  }
+
+  /** The plan of the statement the server is running now (whose messages these are). */
+  #currentPlan(head: Expect | undefined) {
+    switch (head?.k) {
+      case 'query': {
+        const s = head.stmts[head.i];
+        return head.ctx ? head.ctx.plan : s ? this.#queryPlan(s.node) : undefined;
+      }
+      case 'parse':
+      case 'describe':
+        return head.entry?.plan;
+      case 'bind':
+      case 'execute':
+        return head.entry.plan;
+      default:
+        return undefined;
+    }
+  }
+
+  #rowsCtx(head: Expect | undefined, what: string): ResultCtx {
+    if (head?.k === 'query') {
+      if (!head.ctx) throw desync(`${what} before RowDescription`);
+      return head.ctx;
+    }
+    if (head?.k === 'execute') return this.#portalCtx(head.entry);
+    throw desync(what);
+  }
+
+  #portalCtx(p: PortalEntry): ResultCtx {
+    return (p.ctx ??= { plan: p.plan, formats: p.formats, ...(p.fields ? { fields: p.fields } : {}) });
+  }
+
+  #error(head: Expect | undefined): void {
+    this.#txFailed = true;
+    this.settles++;
+    const expected = this.state.expected;
+    if (head?.k === 'query') {
+      // The rest of the Query's statements will not run.
+      for (let j = head.i; j < head.stmts.length; j++)
+        this.state.settleEffects(head.stmts[j]!.effects, false);
+      head.i = head.stmts.length;
+      return;
+    }
+    // Extended protocol: the server skips everything up to Sync (§55.2.3); so do we.
+    while (expected.length > 0) {
+      const e = expected[0]!;
+      if (e.k === 'sync' || e.k === 'query' || e.k === 'synthetic') break;
+      expected.shift();
+      if (e.k === 'parse') this.state.statements.rejected(e.key);
+      else if (e.k === 'bind') this.state.portals.rejected(e.key);
+      else if (e.k === 'execute') this.state.settleEffects(e.effects, false);
+    }
+  }
+
+  #ready(f: PgFrame, out: Uint8Array[]): void {
+    const expected = this.state.expected;
+    const status = String.fromCharCode(f.body[0] ?? ch('I')) as 'I' | 'T' | 'E';
+    this.settles++;
+    this.state.txStatus = status;
+    let injectBefore: Uint8Array | undefined;
+    // Everything up to the Query or Sync this answers; anything left of it was skipped.
+    while (expected.length > 0) {
+      const e = expected[0]!;
+      if (e.k === 'synthetic') break;
+      expected.shift();
+      if (e.k === 'query' || e.k === 'sync') {
+        injectBefore = e.injectBefore;
+        break;
+      }
+      if (e.k === 'parse') this.state.statements.rejected(e.key);
+      else if (e.k === 'bind') this.state.portals.rejected(e.key);
+      else if (e.k === 'execute') this.state.settleEffects(e.effects, false);
+    }
+    if (status === 'I') this.#transactionEnded();
+    if (injectBefore) out.push(injectBefore);
+    out.push(f.raw);
+    while (expected[0]?.k === 'synthetic') {
+      const { message } = expected.shift() as { message: string };
+      out.push(refusalAnswer(message, status));
+    }
+  }
+
+  /**
+   * Portals end with their transaction, except WITH HOLD cursors of a transaction that
+   * committed (a failed or rolled back one takes them too).
+   */
+  #transactionEnded(): void {
+    const committed = !this.#txFailed && this.#lastTag !== 'ROLLBACK';
+    this.state.portals.retain((p) => {
+      const keep = p.holdable && (p.settled || committed);
+      if (keep) p.settled = true;
+      return keep;
+    });
+    this.#txFailed = false;
+  }
+}
+
+function commandTag(body: Uint8Array): string {
+  const end = body.indexOf(0);
+  return dec.decode(body.subarray(0, end < 0 ? body.length : end));
+}
+
+export function desync(what: string): PosternError {
+  return new PosternError(
+    'PROTOCOL_VIOLATION',
+    `unexpected ${what} from the target (the gateway lost track)`,
+  );
+}
+
+export type { StatementEntry };

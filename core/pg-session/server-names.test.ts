@@ -1,0 +1,267 @@
+/**
+ * The gateway's mirror of the server's prepared statements and portals (named-objects.ts,
+ * wire-state.ts, replies.ts), driven through StatementFlow with byte builders: a name counts
+ * only once the server acknowledged it, names are exact bytes, a message that names something
+ * pending waits, and rows are masked only against columns the server described.
+ */
+import { beforeAll, describe, expect, it } from 'vitest';
+import { nodeSqlParser } from '../../cli/wasm-node.ts';
+import { HmacSha256 } from '../crypto/hmac-sync.ts';
+import { EMPTY_CATALOG, type MaskedColumns } from '../mask/lineage.ts';
+import { ResultMasker } from '../mask/result-masker.ts';
+import { ValueMasker } from '../mask/value-masker.ts';
+import { MessageFramer, type PgFrame } from '../pg/framer.ts';
+import { cstring, parseErrorFields, query, typedMessage } from '../pg/messages.ts';
+import { dataRow, parseDataRow } from '../pg/rows.ts';
+import type { SqlParser } from '../sql/pg-parser.ts';
+import { classifyTree } from '../sql/classify.ts';
+import { NamedObjects } from './named-objects.ts';
+import { StatementFlow, type StatementVerdict } from './statement-flow.ts';
+
+const enc = new TextEncoder();
+const bytes = (...parts: Array<number[] | Uint8Array | string>) =>
+  new Uint8Array(parts.flatMap((p) => (typeof p === 'string' ? [...enc.encode(p)] : [...p])));
+const msg = (type: string, ...parts: Array<number[] | Uint8Array | string>) =>
+  typedMessage(type, bytes(...parts));
+const parse = (name: Uint8Array | string, sql: string) => msg('P', name, [0], sql, [0, 0, 0]);
+const bind = (portal: string, name: Uint8Array | string) =>
+  msg('B', portal, [0], name, [0, 0, 0, 0, 0, 0, 0]);
+const execute = (portal = '') => msg('E', portal, [0, 0, 0, 0, 0]);
+const describePortal = (portal = '') => msg('D', 'P', portal, [0]);
+const sync = () => msg('S');
+const ready = (s = 'I') => msg('Z', s);
+const complete = (tag: string) => typedMessage('C', cstring(tag));
+const framesOf = (...raws: Uint8Array[]): PgFrame[] =>
+  new MessageFramer({ maxMessageBytes: 1 << 20, startup: false }).push(bytes(...raws));
+const typesOf = (fs: Array<PgFrame | Uint8Array>) =>
+  fs.map((f) => String.fromCharCode('type' in f ? f.type : f[0]!)).join('');
+
+let parser: SqlParser;
+beforeAll(async () => {
+  parser = await nodeSqlParser();
+});
+
+/** A flow whose checker allows everything but DELETE, and holds TRUNCATE for approval. */
+function harness(masker?: ResultMasker) {
+  const sent: PgFrame[] = [];
+  const client: Uint8Array[] = [];
+  const held: object[] = [];
+  const runs: string[] = [];
+  const flow = new StatementFlow(
+    {
+      check(sql, _protocol, prepared): StatementVerdict {
+        const tree = parser.parse(sql);
+        const statements = tree.stmts!.map((s) => s.stmt as Record<string, unknown>);
+        const classes = classifyTree(tree);
+        for (const c of classes)
+          for (const name of c.executes)
+            if (prepared(name) === 'pending') return { allowed: false, message: '', wait: true };
+        if (/^DELETE/i.test(sql)) return { allowed: false, message: 'no deletes' };
+        if (/^TRUNCATE/i.test(sql))
+          return { allowed: false, message: 'held', hold: { sql }, statements, classes };
+        return { allowed: true, message: '', statements, classes };
+      },
+      approvedRun: ({ statement }) => (runs.push(statement), true),
+    },
+    (b) => sent.push(...framesOf(b)),
+    (b) => client.push(b),
+    masker,
+    (t) => held.push(t),
+  );
+  const toTarget = (...raws: Uint8Array[]) => {
+    sent.push(...flow.client(framesOf(...raws)));
+  };
+  const fromTarget = (...raws: Uint8Array[]) => flow.upstream(framesOf(...raws));
+  return { flow, sent, client, held, runs, toTarget, fromTarget };
+}
+
+const errorsIn = (out: Uint8Array[]) =>
+  framesOf(...out)
+    .filter((f) => f.type === 0x45)
+    .map((f) => parseErrorFields(f.body)['M']);
+
+describe('NamedObjects', () => {
+  it('defines a name within its batch, makes it pending after, and believes only the answer', () => {
+    const n = new NamedObjects<string>();
+    n.define('x', 'new');
+    expect(n.lookup('x')).toBe('new');
+    n.endBatch();
+    expect(n.lookup('x')).toBe('pending');
+    n.rejected('x');
+    expect(n.lookup('x')).toBeUndefined();
+    n.define('x', 'again');
+    n.endBatch();
+    n.acknowledged('x', 'again');
+    expect(n.lookup('x')).toBe('again');
+  });
+
+  it('forgets at once, and a redefinition hides the old entry until it is answered', () => {
+    const n = new NamedObjects<string>();
+    n.define('x', 'a');
+    n.acknowledged('x', 'a');
+    n.endBatch();
+    n.define('x', 'b');
+    n.endBatch();
+    expect(n.lookup('x')).toBe('pending');
+    expect(n.acked('x')).toBeUndefined();
+    n.acknowledged('x', 'b');
+    n.forget('x');
+    expect(n.lookup('x')).toBeUndefined();
+  });
+});
+
+describe('prepared statement names as the server holds them', () => {
+  it('keys names by their bytes: a BOM or an invalid byte is not the unnamed statement', () => {
+    const h = harness();
+    h.toTarget(parse('', 'SELECT 1'), sync());
+    h.fromTarget(msg('1'), ready());
+    for (const name of [bytes([0xef, 0xbb, 0xbf]), bytes([0xff])]) {
+      h.toTarget(parse(name, 'SELECT 2'), sync());
+      h.fromTarget(msg('E', 'SERROR', [0], 'C22021', [0], 'Mbad', [0, 0]), ready());
+    }
+    h.sent.length = 0;
+    // The unnamed statement is still the first one, still allowed; the others never existed.
+    h.toTarget(bind('', ''), execute(), sync());
+    expect(typesOf(h.sent)).toBe('BES');
+    h.sent.length = 0;
+    h.toTarget(bind('', bytes([0xef, 0xbb, 0xbf])), execute(), sync());
+    expect(typesOf(h.sent)).toBe('');
+  });
+
+  it('a Bind naming a statement whose Parse is unanswered waits, then follows the answer', () => {
+    const h = harness();
+    h.toTarget(parse('s', 'SELECT 1'), sync(), bind('', 's'), execute(), sync());
+    // The first batch went; the Bind waits for ParseComplete or an error.
+    expect(typesOf(h.sent)).toBe('PS');
+    const out = h.fromTarget(msg('1'), ready());
+    expect(typesOf(out)).toBe('1Z');
+    expect(typesOf(h.sent)).toBe('PSBES');
+  });
+
+  it('a waiting Bind whose statement the server rejected is refused, in order', () => {
+    const h = harness();
+    h.toTarget(parse('s', 'SELECT 1'), sync(), bind('', 's'), execute(), sync());
+    const out = h.fromTarget(msg('E', 'SERROR', [0], 'C42P05', [0], 'Mdup', [0, 0]), ready());
+    // The refusal of the waiting batch comes after the target's answer to the first.
+    expect(typesOf(framesOf(...out))).toBe('EZEZ');
+    expect(errorsIn(out)[1]).toMatch(/was not checked by Postern/);
+    expect(typesOf(h.sent)).toBe('PS');
+  });
+
+  it('an approved statement runs once: its Bind is recorded and a second Bind is refused', () => {
+    const h = harness();
+    h.toTarget(parse('t', 'TRUNCATE x'), bind('', 't'), execute(), sync());
+    expect(h.held).toHaveLength(1);
+    h.sent.push(...h.flow.release(true, ''));
+    expect(typesOf(h.sent)).toBe('PBES');
+    expect(h.runs).toEqual(['t']);
+    h.fromTarget(msg('1'), msg('2'), complete('TRUNCATE TABLE'), ready());
+    // A duplicate Parse the server rejects does not make the old statement bindable again.
+    h.toTarget(parse('t', 'SELECT 1'), sync());
+    h.fromTarget(msg('E', 'SERROR', [0], 'C42P05', [0], 'Mdup', [0, 0]), ready());
+    h.sent.length = 0;
+    h.toTarget(bind('', 't'), execute(), sync());
+    expect(typesOf(h.sent)).toBe('');
+  });
+
+  it('ignores a Query after a refused Parse until Sync, as the server ignores it after an error', () => {
+    const h = harness();
+    h.toTarget(parse('', 'DELETE FROM t'), query('SELECT 1'), sync());
+    expect(typesOf(h.sent)).toBe('');
+    expect(typesOf(framesOf(...h.client))).toBe('EZ');
+  });
+
+  it('SQL PREPARE defines the name on CommandComplete, not when it is sent', () => {
+    const h = harness();
+    h.toTarget(query('PREPARE q AS SELECT 1'));
+    h.toTarget(bind('', 'q'), execute(), sync());
+    expect(typesOf(h.sent)).toBe('Q'); // the Bind waits for the PREPARE's answer
+    h.fromTarget(complete('PREPARE'), ready());
+    expect(typesOf(h.sent)).toBe('QBES');
+  });
+
+  it('EXECUTE of a statement whose PREPARE is unanswered waits for it', () => {
+    const h = harness();
+    h.toTarget(query('PREPARE q AS SELECT 1'), query('EXECUTE q'));
+    expect(typesOf(h.sent)).toBe('Q');
+    h.fromTarget(msg('E', 'SERROR', [0], 'C42P05', [0], 'Mdup', [0, 0]), ready());
+    expect(typesOf(h.sent)).toBe('QQ');
+  });
+
+  it('forgets every portal at the end of its transaction, keeping committed WITH HOLD cursors', () => {
+    const h = harness();
+    h.toTarget(query('DECLARE c CURSOR WITH HOLD FOR SELECT 1'));
+    h.fromTarget(complete('DECLARE CURSOR'), ready());
+    h.toTarget(parse('', 'SELECT 1'), bind('p', ''), sync());
+    h.fromTarget(msg('1'), msg('2'), ready());
+    h.sent.length = 0;
+    h.toTarget(execute('c'), execute('p'), sync());
+    // c survived its (committed) transaction; p ended with its own.
+    expect(typesOf(h.sent)).toBe('ES');
+    const out = h.fromTarget(complete('SELECT 1'), ready());
+    expect(errorsIn(out)[0]).toMatch(/portal "p" was not opened through Postern/);
+  });
+
+  it('a WITH HOLD cursor of a transaction that rolled back is gone', () => {
+    const h = harness();
+    h.toTarget(query('BEGIN'), query('DECLARE c CURSOR WITH HOLD FOR SELECT 1'), query('ROLLBACK'));
+    h.fromTarget(
+      complete('BEGIN'),
+      ready('T'),
+      complete('DECLARE CURSOR'),
+      ready('T'),
+      complete('ROLLBACK'),
+      ready('I'),
+    );
+    h.sent.length = 0;
+    h.toTarget(execute('c'), sync());
+    expect(typesOf(h.sent)).toBe('');
+  });
+});
+
+describe('masked rows and the columns they are masked against', () => {
+  const MASKED: MaskedColumns = new Map([['customers', new Map([['email', 'redact' as const]])]]);
+  const rowDescription = (names: string[]) =>
+    msg(
+      'T',
+      [0, names.length],
+      ...names.flatMap((n) => [n, [0], [0, 0, 0, 0, 0, 0], [0, 0, 0, 25], [0, 0, 0, 0, 0, 0, 0, 0]]),
+    );
+
+  it('asks for the columns of a portal nobody described, and does not pass the answer on', () => {
+    const masker = new ResultMasker(
+      MASKED,
+      EMPTY_CATALOG,
+      new ValueMasker({}, new HmacSha256(enc.encode('k'))),
+    );
+    const h = harness(masker);
+    h.toTarget(parse('s', 'SELECT id, email FROM customers'), bind('', 's'), execute(), sync());
+    expect(typesOf(h.sent)).toBe('PBDES');
+    const out = h.fromTarget(
+      msg('1'),
+      msg('2'),
+      rowDescription(['id', 'email']),
+      dataRow([enc.encode('1'), enc.encode('ada@example.com')]),
+      complete('SELECT 1'),
+      ready(),
+    );
+    expect(typesOf(out)).toBe('12DCZ');
+    const row = parseDataRow(framesOf(...out).find((f) => f.type === 0x44)!.body);
+    expect(new TextDecoder().decode(row[1]!)).toBe('[REDACTED]');
+  });
+
+  it('ends the session rather than guess when rows come without their columns', () => {
+    const masker = new ResultMasker(
+      MASKED,
+      EMPTY_CATALOG,
+      new ValueMasker({}, new HmacSha256(enc.encode('k'))),
+    );
+    const h = harness(masker);
+    h.toTarget(parse('s', 'SELECT * FROM customers'), bind('', 's'), describePortal(), execute(), sync());
+    h.fromTarget(msg('1'), msg('2'));
+    // A target that answers the Describe with NoData and then sends rows.
+    expect(() => h.fromTarget(msg('n'), dataRow([enc.encode('ada@example.com')]))).toThrow(
+      /cannot tell apart/,
+    );
+  });
+});

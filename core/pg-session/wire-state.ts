@@ -1,0 +1,122 @@
+/**
+ * What the gateway knows of the server's side of one session: the prepared statements and
+ * portals it holds (acknowledged definitions only, see named-objects.ts) and, in order, the
+ * answers it owes for what was forwarded (protocol §55.2: every message that has an answer gets
+ * it in the order sent). StatementFlow writes the client side, Replies reads the server side.
+ */
+import type { ResultCtx, ResultPlan } from '../mask/result-masker.ts';
+import type { RowField } from '../pg/rows.ts';
+import type { StatementClass } from '../sql/classify.ts';
+import { NamedObjects } from './named-objects.ts';
+
+/** A prepared statement (protocol Parse or SQL PREPARE). */
+export interface StatementEntry {
+  /** May it be bound? true: checked and allowed; 'once': approved for one run; false: not (any more). */
+  may: boolean | 'once';
+  /** The statement's classification, for an EXECUTE that runs it. */
+  classes?: StatementClass[];
+  /** Masking's plan for its rows (undefined: nothing masked in it). */
+  plan?: ResultPlan | undefined;
+  /** Its result columns, from a Describe of the statement. */
+  fields?: RowField[];
+  /** Shown in the audit trail when an approved statement is bound. */
+  sql: string;
+  /** What running it does to the server's names (it is itself a PREPARE, DECLARE...). */
+  effects?: NameEffect[];
+}
+
+/** A portal (protocol Bind, or a SQL cursor). */
+export interface PortalEntry {
+  /** May it be executed (false once the access it was bound under ended). */
+  may: boolean;
+  plan: ResultPlan | undefined;
+  fields?: RowField[];
+  /** Result format codes from Bind (§55.7 Bind: none = all text, one = all alike). */
+  formats: number[];
+  /** A WITH HOLD cursor survives the end of the transaction that committed it. */
+  holdable: boolean;
+  /** Holdable, and the transaction that made it committed. */
+  settled: boolean;
+  /** Masking's per-result work, done at the first row. */
+  ctx?: ResultCtx;
+  /** Named by a statement whose effects the server may run (SQL DECLARE through Execute). */
+  effects?: NameEffect[];
+}
+
+/** How a statement changes the server's names when it completes. */
+export type NameEffect =
+  | { kind: 'prepare'; key: string; entry: StatementEntry }
+  | { kind: 'declare'; key: string; entry: PortalEntry }
+  | { kind: 'deallocate'; key: string | undefined }
+  | { kind: 'close'; key: string | undefined }
+  | { kind: 'discard' };
+
+/** One statement of a simple Query, as forwarded. */
+export interface QueryStatement {
+  node: Record<string, unknown>;
+  effects: NameEffect[] | undefined;
+}
+
+/** An answer the server owes, in order. */
+export type Expect =
+  | { k: 'query'; stmts: QueryStatement[]; i: number; ctx?: ResultCtx; injectBefore?: Uint8Array }
+  | { k: 'parse'; key: string; entry: StatementEntry }
+  | { k: 'bind'; key: string; entry: PortalEntry }
+  | { k: 'describe'; entry: StatementEntry | PortalEntry | undefined; injected: boolean }
+  | { k: 'execute'; entry: PortalEntry; effects: NameEffect[] | undefined }
+  | { k: 'close' }
+  | { k: 'sync'; injectBefore?: Uint8Array }
+  /** A refusal the gateway answers itself, once everything before it has been answered. */
+  | { k: 'synthetic'; message: string };
+
+export class WireState {
+  readonly statements = new NamedObjects<StatementEntry>();
+  readonly portals = new NamedObjects<PortalEntry>();
+  readonly expected: Expect[] = [];
+  /** The target's last transaction status, for the ReadyForQuery the gateway makes up. */
+  txStatus: 'I' | 'T' | 'E' = 'I';
+
+  /** The batch ended (Sync, or the end of one Query). */
+  endBatch(): void {
+    this.statements.endBatch();
+    this.portals.endBatch();
+  }
+
+  /** Names defined by `effects` are being sent; names they remove are forgotten now. */
+  sendEffects(effects: NameEffect[] | undefined): void {
+    if (!effects) return;
+    for (const e of effects) {
+      switch (e.kind) {
+        case 'prepare':
+          this.statements.define(e.key, e.entry);
+          break;
+        case 'declare':
+          this.portals.define(e.key, e.entry);
+          break;
+        case 'deallocate':
+          if (e.key === undefined) this.statements.forgetAll();
+          else this.statements.forget(e.key);
+          break;
+        case 'close':
+          if (e.key === undefined) this.portals.forgetAll();
+          else this.portals.forget(e.key);
+          break;
+        case 'discard':
+          this.statements.forgetAll();
+          this.portals.forgetAll();
+          break;
+      }
+    }
+  }
+
+  /** The statement that carried `effects` completed (ok) or never ran (not ok). */
+  settleEffects(effects: NameEffect[] | undefined, ok: boolean): void {
+    if (!effects) return;
+    for (const e of effects) {
+      const names = e.kind === 'prepare' ? this.statements : e.kind === 'declare' ? this.portals : undefined;
+      if (!names || e.kind === 'deallocate' || e.kind === 'close' || e.kind === 'discard') continue;
+      if (ok) names.acknowledged(e.key, e.entry as never);
+      else names.rejected(e.key);
+    }
+  }
+}

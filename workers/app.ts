@@ -1,0 +1,33 @@
+/**
+ * The edge's routes: session and connector sockets under /v1, the user and admin APIs under
+ * /api/v1, and the one error handler (workers/http-errors.ts). Built here, apart from the
+ * Durable Object classes, so Node tests can mount exactly what the edge serves.
+ */
+import { Hono } from 'hono';
+import type { Env } from './env.ts';
+import { createAdminApi } from './api/index.ts';
+import { createApprovalsApi } from './api/approvals.ts';
+import { connectRoute, connectionFromHost } from './routes/connect.ts';
+import { channelRoute, connectorControlRoute } from './routes/connector.ts';
+import { errorToResponse, httpError } from './http-errors.ts';
+
+export function createEdgeApp(): Hono<{ Bindings: Env }> {
+  const app = new Hono<{ Bindings: Env }>();
+  app.onError((err) => errorToResponse(err));
+  app.notFound(() => httpError(404, 'not_found', 'no such endpoint'));
+
+  app.get('/healthz', (c) => c.json({ ok: true }));
+  app.get('/v1/connect/:connection', (c) => connectRoute(c, c.req.param('connection')));
+  app.get('/v1/connect', (c) => {
+    const name = connectionFromHost(c.req.header('Host'), c.env.BASE_DOMAIN);
+    if (!name) return httpError(404, 'connection_not_found', 'name a connection: /v1/connect/<connection>');
+    return connectRoute(c, name);
+  });
+  app.get('/v1/connector/connect', (c) => connectorControlRoute(c));
+  app.get('/v1/channel/:sessionId', (c) => channelRoute(c, c.req.param('sessionId')));
+  // Registered first: these routes authenticate the caller's own token (approvers, requesters),
+  // and answer without reaching the admin API's middleware.
+  app.route('/api/v1', createApprovalsApi());
+  app.route('/api/v1', createAdminApi());
+  return app;
+}
