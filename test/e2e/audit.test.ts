@@ -242,7 +242,16 @@ describe('audit trail', () => {
       "ALTER ROLE mallory PASSWORD 'pw-s11-x' 'extra';",
     ];
     await interactive(statements);
-    const { events } = await lastSession();
+    // This session, not the one before it (its record may reach the control plane first).
+    let events: Event[] = [];
+    await waitFor(
+      async () => {
+        events = (await lastSession()).events;
+        return events.some((e) => e.kind === 'statement' && String(e.data['sql']).includes('mallory'));
+      },
+      90_000,
+      'the session with the password statements',
+    );
     const audited = events.filter((e) => e.kind === 'statement');
     expect(audited).toHaveLength(statements.length);
     const all = JSON.stringify(events);
