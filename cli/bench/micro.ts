@@ -19,6 +19,7 @@ import { StatementFlow } from '../../core/pg-session/statement-flow.ts';
 import { MessageFramer } from '../../core/pg/framer.ts';
 import { query, typedMessage } from '../../core/pg/messages.ts';
 import { dataRow } from '../../core/pg/rows.ts';
+import type { HostileResult } from './hostile.ts';
 
 const enc = new TextEncoder();
 
@@ -216,6 +217,7 @@ export async function measureEnginesIsolated(maskMb: number): Promise<{
   classification: MicroResults['classification'];
   maskingColumns: MicroResults['masking'];
   maskingFreeText: MicroResults['masking'];
+  hostile: HostileResult[];
 }> {
   const { spawn } = await import('node:child_process');
   const { fileURLToPath } = await import('node:url');

@@ -21,6 +21,7 @@ Measures Postern against a direct connection, in one run on this machine:
   3. session setup: new connection to ReadyForQuery (token already fetched), p50/p99
   4. pgbench -S TPS with the demo policy and masking on vs off (an allow-list connection)
   5. policy engine cost per statement (uncached, cached) and masking engine MB/s
+  6. hostile input one session can send (split frames, detector and redaction worst cases): ms each
 Starts its own stack (Postgres, OpenID provider, edge in Miniflare, connector) in a temp dir.
 Prints a table and writes JSON to --out (default bench-results/).
 
@@ -142,7 +143,7 @@ export async function run(argv: string[]): Promise<number> {
     );
 
     say(`engines: classification + Cedar per statement; masking ${maskMb} MB of PII-heavy rows twice…`);
-    const { classification, maskingColumns, maskingFreeText } = await measureEnginesIsolated(maskMb);
+    const { classification, maskingColumns, maskingFreeText, hostile } = await measureEnginesIsolated(maskMb);
 
     const result = {
       date: new Date().toISOString(),
@@ -184,6 +185,8 @@ export async function run(argv: string[]): Promise<number> {
         megabytesEach: maskMb,
         targetMbPerSecond: 150,
       },
+      // One session's hostile input, each measured once (issue 9, finding 7): linear, bounded.
+      hostile,
     };
     mkdirSync(values.out, { recursive: true });
     const file = join(values.out, `bench-${result.date.replace(/[:.]/g, '-')}.json`);
@@ -211,6 +214,9 @@ classification, known shape        ${f(t.classification.newTextUs, 1).padStart(1
 classification, same text          ${f(t.classification.cachedUs, 2).padStart(10)} us                                     <= 20 us
 masking, column rules (demo rows)  ${f(t.masking.columnRulesMbPerSecond, 1).padStart(10)} MB/s                                   >= 150 MB/s
 masking, free text with PII        ${f(t.masking.freeTextMbPerSecond, 1).padStart(10)} MB/s                                   >= 150 MB/s
+
+hostile input, one session's cost (each must stay linear in its size)
+${t.hostile.map((h) => `${h.name.padEnd(52)} ${f(h.megabytes, 1).padStart(5)} MB ${f(h.ms, 0).padStart(7)} ms`).join('\n')}
 
 "policy off" is an allow-list connection (every action permitted, nothing masked, audit on).
 

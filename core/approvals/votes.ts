@@ -89,6 +89,6 @@ export function narrowestScope(
     (a, v) => (SCOPE_ORDER[v.scope] < SCOPE_ORDER[a] ? v.scope : a),
     'shape',
   );
-  const hours = Math.min(...yes.filter((v) => v.scope === 'shape').map((v) => v.hours), 168);
+  const hours = yes.reduce((h, v) => (v.scope === 'shape' ? Math.min(h, v.hours) : h), 168);
   return { scope: yes.length === 0 ? 'once' : scope, hours };
 }

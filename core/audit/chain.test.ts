@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { eventHash, GENESIS, redactSecrets, verifyChain, type AuditEvent } from './chain.ts';
+import { eventHash, GENESIS, verifyChain, type AuditEvent } from './chain.ts';
 
 function chain(n: number): AuditEvent[] {
   const out: AuditEvent[] = [];
@@ -58,20 +58,5 @@ describe('audit hash chain', () => {
       data: { b: { d: 3, c: 2 }, a: 1 },
     });
     expect(a).toBe(b);
-  });
-});
-
-describe('secret redaction in audited SQL', () => {
-  it.each([
-    ["CREATE USER bob PASSWORD 's3cret!'", "CREATE USER bob PASSWORD '[REDACTED]'"],
-    ["ALTER ROLE bob WITH ENCRYPTED PASSWORD 'it''s'", "ALTER ROLE bob WITH ENCRYPTED PASSWORD '[REDACTED]'"],
-    ['alter role bob password $pw$ x $pw$', "alter role bob password '[REDACTED]'"],
-    [
-      "select dblink_connect('host=db password=hunter2 user=x')",
-      "select dblink_connect('host=db password=[REDACTED] user=x')",
-    ],
-  ])('%s', (input, expected) => {
-    expect(redactSecrets(input)).toBe(expected);
-    expect(redactSecrets(input)).not.toMatch(/s3cret|it''s| x |hunter2/);
   });
 });

@@ -102,17 +102,3 @@ export function verifyChain(
   }
   return { ok: problems.length === 0, events: events.length, head, problems };
 }
-
-/**
- * Literal secrets in statement text: `PASSWORD '...'` (CREATE/ALTER ROLE/USER, also
- * ENCRYPTED PASSWORD and dollar-quoted forms) and connection strings' password=... are replaced
- * before the text is stored anywhere.
- */
-export function redactSecrets(sql: string): string {
-  return sql
-    .replace(
-      /\b(PASSWORD)(\s+)(E?'(?:[^'\\]|''|\\.)*'|\$([A-Za-z_][A-Za-z0-9_]*)?\$[\s\S]*?\$\4\$)/gi,
-      (_m, kw: string, sp: string) => `${kw}${sp}'[REDACTED]'`,
-    )
-    .replace(/\b(password\s*=\s*)('[^']*'|[^\s'";]+)/gi, (_m, kw: string) => `${kw}[REDACTED]`);
-}

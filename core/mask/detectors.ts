@@ -8,6 +8,7 @@
  * continuation bytes never match an ASCII class, and match offsets are byte offsets, so masked
  * output is assembled from the original bytes without re-encoding.
  */
+import { jwtHeaderValid, jwtSource, privateKeySource, type Span } from './token-scan.ts';
 
 export const DETECTORS = [
   'private_key',
@@ -29,9 +30,14 @@ export interface Detection {
   end: number;
 }
 
-// One alternative per detector, in DETECTORS order; bounded repetitions only (no catastrophic
-// backtracking on hostile input).
-const SOURCES: Record<DetectorKind, string> = {
+/**
+ * The pattern of each detector. Every repetition is bounded, so trying one start position costs
+ * a bounded number of steps. `jwt` and `private_key` are the definitions their linear scanners
+ * in token-scan.ts implement: a backtracking engine would rescan up to 4 KB (16 KB) from every
+ * `eyJ` (`-----BEGIN `), which is quadratic on hostile input. `email` is found from each '@' by
+ * emails() below.
+ */
+export const SOURCES: Record<DetectorKind, string> = {
   private_key:
     '-----BEGIN [A-Z0-9 ]{0,40}PRIVATE KEY-----[\\s\\S]{0,16384}?-----END [A-Z0-9 ]{0,40}PRIVATE KEY-----',
   jwt: 'eyJ[A-Za-z0-9_-]{4,4096}\\.eyJ[A-Za-z0-9_-]{4,16384}\\.[A-Za-z0-9_-]{8,1024}',
@@ -48,14 +54,11 @@ const SOURCES: Record<DetectorKind, string> = {
 };
 
 // Detectors grouped by what a value must contain for them to have a chance; a value is scanned
-// once for those hints and only the groups that can match run (most values run none).
-const group = (kinds: DetectorKind[]) => ({
-  kinds,
-  re: new RegExp(kinds.map((k) => `(${SOURCES[k]})`).join('|'), 'g'),
-});
-const NUMERIC = group(['iban', 'card', 'ssn', 'phone', 'ipv4']);
-const IPV6 = group(['ipv6']);
-const TOKENS = group(['private_key', 'jwt', 'cloud_key']);
+// for those hints once and only the groups that can match run (most values run none). Within a
+// group, at each position the first kind in this order with a valid match there wins.
+const NUMERIC = regexGroup(['iban', 'card', 'ssn', 'phone', 'ipv4']);
+const IPV6 = regexGroup(['ipv6']);
+const CLOUD_KEY = regexGroup(['cloud_key']);
 const TOKEN_HINT =
   /-----BEGIN|eyJ|AKIA|ASIA|AGPA|AIDA|AROA|ANPA|ANVA|AIPA|AIza|gh[pousr]_|github_pat_|xox[abprs]-|k_live_/;
 
@@ -131,14 +134,26 @@ export function detect(text: string, enabled: ReadonlySet<DetectorKind>): Detect
 export function detectHinted(text: string, enabled: ReadonlySet<DetectorKind>, h: number): Detection[] {
   const found: Detection[] = [];
   if (text.length < 7) return found;
-  if (h & HINT_TOKEN && TOKEN_HINT.test(text)) scan(text, TOKENS, enabled, found);
+  if (h & HINT_TOKEN && TOKEN_HINT.test(text)) tokens(text, enabled, found);
   if (h & HINT_AT && enabled.has('email')) emails(text, found);
-  if (h & HINT_DIGITS) scan(text, NUMERIC, enabled, found);
-  if (h & HINT_COLONS) scan(text, IPV6, enabled, found);
+  if (h & HINT_DIGITS) regexAll(NUMERIC, text, enabled, found);
+  if (h & HINT_COLONS) regexAll(IPV6, text, enabled, found);
   if (found.length < 2) return found;
   // Earliest first (the longer of two that start together); then a detection inside an earlier
   // one (a phone inside a JWT) is dropped. In place: a value holds a handful at most, and an
-  // insertion sort with no comparator call costs a third of Array#sort here.
+  // insertion sort with no comparator call costs a third of Array#sort here; past a handful it
+  // would be quadratic (each group's run is sorted, but one run can follow all of another's).
+  if (found.length > 32) found.sort(byStartThenLongest);
+  else insertionSort(found);
+  let n = 0;
+  for (const d of found) if (n === 0 || d.start >= found[n - 1]!.end) found[n++] = d;
+  found.length = n;
+  return found;
+}
+
+const byStartThenLongest = (a: Detection, b: Detection) => a.start - b.start || b.end - a.end;
+
+function insertionSort(found: Detection[]): void {
   for (let a = 1; a < found.length; a++) {
     const d = found[a]!;
     let b = a - 1;
@@ -149,33 +164,97 @@ export function detectHinted(text: string, enabled: ReadonlySet<DetectorKind>, h
     }
     found[b + 1] = d;
   }
-  let n = 0;
-  for (const d of found) if (n === 0 || d.start >= found[n - 1]!.end) found[n++] = d;
-  found.length = n;
-  return found;
 }
 
-function scan(
+/** The first valid detection starting at or after `from` (calls come with `from` increasing). */
+type Source = (from: number) => Detection | undefined;
+
+/** Kinds found by their bounded patterns: one regex of alternatives, in order. */
+interface RegexGroup {
+  kinds: DetectorKind[];
+  any: RegExp;
+  each: RegExp[];
+}
+
+function regexGroup(kinds: DetectorKind[]): RegexGroup {
+  return {
+    kinds,
+    any: new RegExp(kinds.map((k) => `(${SOURCES[k]})`).join('|'), 'g'),
+    each: kinds.map((k) => new RegExp(SOURCES[k], 'y')),
+  };
+}
+
+/** Every detection of a regex group, left to right, each search starting where the last ended. */
+function regexAll(g: RegexGroup, text: string, enabled: ReadonlySet<DetectorKind>, out: Detection[]): void {
+  for (let d = regexNext(g, text, enabled, 0); d; d = regexNext(g, text, enabled, d.end)) out.push(d);
+}
+
+/**
+ * The first position at or after `from` where a kind of the group (the first in order) matches
+ * its pattern with a valid value. The regex of alternatives finds the first kind whose pattern
+ * matches; when that match is not valid (a card failing Luhn) or its kind is off, the later kinds
+ * are tried at the same place before moving on, so it never hides them (`123-45-6789 12345`:
+ * the SSN).
+ */
+function regexNext(
+  g: RegexGroup,
   text: string,
-  g: { kinds: DetectorKind[]; re: RegExp },
   enabled: ReadonlySet<DetectorKind>,
-  out: Detection[],
-): void {
-  const re = g.re;
-  re.lastIndex = 0;
+  from: number,
+): Detection | undefined {
+  const re = g.any;
+  re.lastIndex = from;
   let m: RegExpExecArray | null;
   while ((m = re.exec(text)) !== null) {
     let i = 1;
     while (m[i] === undefined) i++;
+    const at = m.index;
     const kind = g.kinds[i - 1]!;
-    const value = m[0];
-    if (enabled.has(kind) && valid(kind, value)) {
-      out.push({ kind, start: m.index, end: m.index + value.length });
-    } else {
-      // Not this kind: another may still match from the next position.
-      re.lastIndex = m.index + 1;
+    if (enabled.has(kind) && valid(kind, m[0])) return { kind, start: at, end: at + m[0].length };
+    for (let k = i; k < g.kinds.length; k++) {
+      const other = g.kinds[k]!;
+      if (!enabled.has(other)) continue;
+      const one = g.each[k]!;
+      one.lastIndex = at;
+      const v = one.exec(text)?.[0];
+      if (v !== undefined && valid(other, v)) return { kind: other, start: at, end: at + v.length };
     }
+    re.lastIndex = at + 1;
   }
+  return undefined;
+}
+
+/**
+ * Keys and tokens: private keys and JWTs by their linear scanners (token-scan.ts), cloud keys
+ * by pattern. Each kind starts with its own characters, so at most one can start at a position;
+ * the earliest wins, then the search goes on after it (a source is asked again only when the
+ * match it gave was overtaken).
+ */
+function tokens(text: string, enabled: ReadonlySet<DetectorKind>, out: Detection[]): void {
+  const sources: Source[] = [];
+  if (enabled.has('private_key')) sources.push(kindOf('private_key', privateKeySource(text)));
+  if (enabled.has('jwt')) sources.push(kindOf('jwt', jwtSource(text)));
+  if (enabled.has('cloud_key')) sources.push((from) => regexNext(CLOUD_KEY, text, enabled, from));
+  const next: Array<Detection | null | undefined> = sources.map(() => undefined);
+  let from = 0;
+  for (;;) {
+    let best: Detection | undefined;
+    for (let i = 0; i < sources.length; i++) {
+      let d = next[i];
+      if (d === undefined || (d !== null && d.start < from)) next[i] = d = sources[i]!(from) ?? null;
+      if (d !== null && (best === undefined || d.start < best.start)) best = d;
+    }
+    if (!best) return;
+    out.push(best);
+    from = best.end;
+  }
+}
+
+function kindOf(kind: DetectorKind, scan: (from: number) => Span | undefined): Source {
+  return (from) => {
+    const s = scan(from);
+    return s && { kind, start: s.start, end: s.end };
+  };
 }
 
 const isLocal = (c: number) =>
@@ -221,6 +300,12 @@ function emails(text: string, out: Detection[]): void {
   }
 }
 
+/** Whether a match of `kind`'s pattern counts (checksums, ranges, a JWT's header). */
+export function validMatch(kind: DetectorKind, v: string): boolean {
+  if (kind === 'jwt') return jwtHeaderValid(v.slice(0, v.indexOf('.')));
+  return valid(kind, v);
+}
+
 function valid(kind: DetectorKind, v: string): boolean {
   switch (kind) {
     case 'card':
@@ -238,8 +323,6 @@ function valid(kind: DetectorKind, v: string): boolean {
       return v.split('.').every((o) => Number(o) <= 255 && (o.length === 1 || o[0] !== '0'));
     case 'ipv6':
       return ipv6Valid(v);
-    case 'jwt':
-      return jwtHeaderValid(v.slice(0, v.indexOf('.')));
     default:
       return true;
   }
@@ -315,14 +398,4 @@ function ipv6Valid(v: string): boolean {
   if (groups.some((g) => g.length > 4)) return false;
   if (doubles === 0) return groups.length === 8;
   return groups.length >= 1 && groups.length <= 7;
-}
-
-function jwtHeaderValid(segment: string): boolean {
-  try {
-    const b64 = segment.replace(/-/g, '+').replace(/_/g, '/');
-    const json = JSON.parse(atob(b64 + '='.repeat((4 - (b64.length % 4)) % 4))) as { alg?: unknown };
-    return typeof json.alg === 'string';
-  } catch {
-    return false;
-  }
 }

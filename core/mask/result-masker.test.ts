@@ -73,3 +73,30 @@ describe('ResultMasker, extended protocol (through the statement flow)', () => {
     }
   });
 });
+
+describe('ResultMasker, notices and errors', () => {
+  it('masks a field of several MB and carries on (issue 9, finding 8)', () => {
+    const m = new ResultMasker(
+      MASKED,
+      EMPTY_CATALOG,
+      new ValueMasker({ email: 'redact' }, new HmacSha256(enc('k'))),
+    );
+    const field = (code: string, value: string) => new Uint8Array([code.charCodeAt(0), ...enc(value), 0]);
+    const big = `invalid input syntax for type integer: "${'x'.repeat(4 << 20)} ada@example.com"`;
+    for (const type of ['N', 'E']) {
+      const msg = typedMessage(
+        type,
+        field('S', 'ERROR'),
+        field('C', '22P02'),
+        enc('M'),
+        enc(big),
+        new Uint8Array([0, 0]),
+      );
+      const [f] = new MessageFramer({ maxMessageBytes: 1 << 26, startup: false }).push(msg);
+      const out = dec(m.fields(f!))!;
+      expect(out).toContain('[REDACTED:email]');
+      expect(out).not.toContain('ada@example.com');
+      expect(out.length).toBeGreaterThan(4 << 20);
+    }
+  });
+});

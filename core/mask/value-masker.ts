@@ -19,7 +19,6 @@ export type MaskCounts = Partial<Record<string, number>>;
 
 const latin1 = new TextDecoder('latin1');
 const utf8Decoder = new TextDecoder();
-const ALNUM = /[\p{L}\p{N}]/u;
 
 export class ValueMasker {
   readonly #enabled: ReadonlySet<DetectorKind>;
@@ -51,10 +50,7 @@ export class ValueMasker {
     if (strategy === 'redact') sink.put(REDACTED, 0, REDACTED.length);
     else if (strategy === 'token') this.#token(src, start, end, sink);
     else if (isAscii(src, start, end)) partialAscii(src, start, end, sink, COLUMN);
-    else {
-      const masked = utf8(partial(utf8Decoder.decode(src.subarray(start, end)), 'column'));
-      sink.put(masked, 0, masked.length);
-    }
+    else partialText(utf8Decoder.decode(src.subarray(start, end)), 'column', sink);
   }
 
   /** `tok_` + the first 8 bytes of the MAC in hex, written as bytes. */
@@ -110,11 +106,8 @@ export class ValueMasker {
         sink.put(r, 0, r.length);
       } else if (strategy === 'token') this.#token(src, s, e, sink);
       else if (isAscii(src, s, e)) partialAscii(src, s, e, sink, d.kind === 'email' ? EMAIL : NOT_EMAIL);
-      else {
-        // Only a private key's body can hold non-ASCII bytes: the string path, as before.
-        const masked = utf8(partial(latin1.decode(src.subarray(s, e)), d.kind));
-        sink.put(masked, 0, masked.length);
-      }
+      // Only a private key's body can hold non-ASCII bytes: its byte string, as text.
+      else partialText(latin1.decode(src.subarray(s, e)), d.kind, sink);
       at = e;
       if (counts) counts[d.kind] = (counts[d.kind] ?? 0) + 1;
     }
@@ -179,31 +172,106 @@ function partialAscii(v: Uint8Array, start: number, end: number, sink: ByteSink,
   }
 }
 
-/** Keeps the last four alphanumerics (and, for an email, the first letter and the domain). */
-function partial(text: string, kind: string): string {
+/**
+ * Keeps the last four alphanumerics (and, for an email, the first letter and the domain), as
+ * UTF-8 into `sink`: partialAscii() for any text. One pass to count the letters and digits
+ * (Unicode \p{L}\p{N}, each code point classified once per isolate, see isAlnumCode) and one to
+ * write, so a value of many megabytes costs a few nanoseconds a character, not a regex test and
+ * a string rebuilt per character.
+ */
+export function partialText(text: string, kind: string, sink: ByteSink): void {
   const at = text.lastIndexOf('@');
-  if (kind === 'email' || (kind === 'column' && at > 0 && !text.slice(0, at).includes(' '))) {
-    return `${text[0]}***${text.slice(at)}`;
+  if (kind === 'email' || (kind === 'column' && at > 0 && text.lastIndexOf(' ', at - 1) < 0)) {
+    writeUtf8(text, 0, 1, sink);
+    sink.put(STARS, 0, 3);
+    writeUtf8(text, at < 0 ? text.length - 1 : at, text.length, sink);
+    return;
   }
-  // ASCII (the common case) without the Unicode-aware path's per-character regex.
-
-  const ascii = /^[\x00-\x7f]*$/.test(text);
-  const chars = ascii ? text : [...text];
-  const isAlnum = ascii
-    ? (i: number) => {
-        const c = text.charCodeAt(i);
-        return (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122);
-      }
-    : (i: number) => ALNUM.test((chars as string[])[i]!);
   let alnum = 0;
-  for (let i = 0; i < chars.length; i++) if (isAlnum(i)) alnum++;
-  // Short values would be given away almost whole: keep less of them.
-  let keep = alnum <= 8 ? Math.floor(alnum / 4) : 4;
-  let out = '';
-  for (let i = chars.length - 1; i >= 0; i--) {
-    const ch = chars[i]!;
-    if (isAlnum(i) && keep-- <= 0) out = `*${out}`;
-    else out = ch + out;
+  for (let i = 0; i < text.length; i++) {
+    const cp = codePointAt(text, i);
+    if (cp > 0xffff) i++;
+    if (isAlnumCode(cp)) alnum++;
   }
-  return out;
+  // Short values would be given away almost whole: keep less of them.
+  const keep = alnum <= 8 ? Math.floor(alnum / 4) : 4;
+  const masked = alnum - keep;
+  let seen = 0;
+  let run = 0; // start of the text not yet written
+  for (let i = 0; i < text.length && seen < masked; i++) {
+    const cp = codePointAt(text, i);
+    const w = cp > 0xffff ? 2 : 1;
+    if (isAlnumCode(cp)) {
+      writeUtf8(text, run, i, sink);
+      sink.put(STAR, 0, 1);
+      seen++;
+      run = i + w;
+    }
+    i += w - 1;
+  }
+  writeUtf8(text, run, text.length, sink);
+}
+
+const STAR = utf8('*');
+const STARS = utf8('***');
+
+/** The code point at `i`; a lone surrogate is itself (encoded as U+FFFD, as TextEncoder does). */
+function codePointAt(text: string, i: number): number {
+  const c = text.charCodeAt(i);
+  if (c >= 0xd800 && c <= 0xdbff && i + 1 < text.length) {
+    const d = text.charCodeAt(i + 1);
+    if (d >= 0xdc00 && d <= 0xdfff) return ((c - 0xd800) << 10) + (d - 0xdc00) + 0x10000;
+  }
+  return c;
+}
+
+/** text[from, to) as UTF-8 (lone surrogates as U+FFFD), appended to `sink`. */
+function writeUtf8(text: string, from: number, to: number, sink: ByteSink): void {
+  if (to <= from) return;
+  const at = sink.reserve(3 * (to - from)); // at most 3 bytes per UTF-16 unit
+  const out = sink.buf;
+  let o = at;
+  for (let i = from; i < to; i++) {
+    let c = text.charCodeAt(i);
+    if (c < 0x80) {
+      out[o++] = c;
+      continue;
+    }
+    if (c < 0x800) {
+      out[o++] = 0xc0 | (c >> 6);
+      out[o++] = 0x80 | (c & 63);
+      continue;
+    }
+    if (c >= 0xd800 && c <= 0xdfff) {
+      const cp = codePointAt(text, i);
+      if (cp > 0xffff && i + 1 < to) {
+        out[o++] = 0xf0 | (cp >> 18);
+        out[o++] = 0x80 | ((cp >> 12) & 63);
+        out[o++] = 0x80 | ((cp >> 6) & 63);
+        out[o++] = 0x80 | (cp & 63);
+        i++;
+        continue;
+      }
+      c = 0xfffd;
+    }
+    out[o++] = 0xe0 | (c >> 12);
+    out[o++] = 0x80 | ((c >> 6) & 63);
+    out[o++] = 0x80 | (c & 63);
+  }
+  sink.len = o; // give back what the worst case reserved and did not use
+}
+
+// Whether a code point is a letter or digit (\p{L}\p{N}): ASCII by range, the rest by the regex
+// once per code point (1 yes, 2 no, 0 not yet asked), in a table made on first use; the few
+// letters past plane 2 ask the regex every time.
+const ALNUM = /^[\p{L}\p{N}]$/u;
+let alnumTable: Uint8Array | undefined;
+
+function isAlnumCode(cp: number): boolean {
+  if (cp < 128) return (cp >= 48 && cp <= 57) || (cp >= 65 && cp <= 90) || (cp >= 97 && cp <= 122);
+  if (cp >= 0x30000) return ALNUM.test(String.fromCodePoint(cp));
+  const t = (alnumTable ??= new Uint8Array(0x30000));
+  let v = t[cp]!;
+  if (v === 0) t[cp] = v = ALNUM.test(String.fromCodePoint(cp)) ? 1 : 2;
+  return v === 1;
 }

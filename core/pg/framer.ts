@@ -4,6 +4,12 @@
  * byte; startup-phase packets have no type byte (int32 length + payload). Chunks may split a
  * message anywhere, header included, or hold many messages: whole messages are returned as views
  * of the chunk (no copy), and only a split message is assembled in a buffer of its own.
+ *
+ * Linear on hostile input (issue 9, finding 7): whatever the chunking, each byte pushed is copied
+ * at most about twice. A split message is written once into its own buffer, which grows by
+ * doubling toward the declared length (so a header declaring 64 MB costs 64 KB until the bytes
+ * come); what follows a startup packet is kept once and read from an offset, never re-sliced per
+ * packet. The framer never keeps a view of a caller's chunk (the caller may reuse it).
  */
 import { PosternError } from '../errors.ts';
 
@@ -37,59 +43,133 @@ class Frame implements PgFrame {
 /** Postgres's own limit on startup packets (MAX_STARTUP_PACKET_LENGTH in pqcomm.h). */
 export const MAX_STARTUP_PACKET_BYTES = 10_000;
 
+/** First buffer for a split message declared larger than this (then doubled as bytes come). */
+const FIRST_PART_BYTES = 1 << 16;
+
 export class MessageFramer {
   #typed: boolean;
   #max: number;
-  #pending: Uint8Array | null = null; // bytes of an incomplete message (or header)
+  // A split message: its bytes so far (header included) in a buffer of its own, and its whole
+  // length once its header is complete (0 before).
+  #part: Uint8Array | null = null;
+  #partLen = 0;
+  #partTotal = 0;
+  // Untyped mode returns one packet per push: what followed it, owned, read from #restOff.
+  #rest: Uint8Array[] = [];
+  #restOff = 0;
+  #restBytes = 0;
 
   constructor(opts: { maxMessageBytes: number; startup: boolean }) {
     this.#typed = !opts.startup;
     this.#max = opts.maxMessageBytes;
   }
 
-  /** After the StartupMessage, every message carries a type byte. */
+  /** After the StartupMessage, every message carries a type byte. Called between packets. */
   setTyped(): void {
     this.#typed = true;
   }
 
   buffered(): number {
-    return this.#pending?.byteLength ?? 0;
+    return this.#partLen + this.#restBytes;
   }
 
   push(chunk: Uint8Array): PgFrame[] {
-    let data = chunk;
-    if (this.#pending) {
-      const joined = new Uint8Array(this.#pending.byteLength + chunk.byteLength);
-      joined.set(this.#pending, 0);
-      joined.set(chunk, this.#pending.byteLength);
-      data = joined;
-      this.#pending = null;
-    }
     const frames: PgFrame[] = [];
-    const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
-    // Read once: a view's byteLength is not a plain field load in V8.
-    const size = data.byteLength;
-    let off = 0;
-    while (off < size) {
-      const headerLen = this.#typed ? 5 : 4;
-      if (size - off < headerLen) break;
-      const type = this.#typed ? data[off]! : 0;
-      const len = view.getInt32(off + headerLen - 4);
-      this.#checkLength(len, type);
-      const total = len + headerLen - 4;
-      if (size - off < total) break;
-      frames.push(new Frame(type, data.subarray(off, off + total), headerLen));
-      off += total;
-      // A StartupMessage switches the stream to typed messages; the caller decides when.
-      if (!this.#typed) break;
-    }
     // Untyped mode returns one packet at a time (the caller may switch to typed before the next
     // one is read); call push() with an empty chunk to continue.
-    if (off < size) this.#pending = data.slice(off);
+    while (this.#rest.length > 0) {
+      const seg = this.#rest[0]!;
+      const off = this.#read(seg, this.#restOff, frames);
+      this.#restBytes -= off - this.#restOff;
+      if (off < seg.byteLength) this.#restOff = off;
+      else {
+        this.#rest.shift();
+        this.#restOff = 0;
+      }
+      if (frames.length > 0 && !this.#typed) {
+        this.#keep(chunk, 0);
+        return frames;
+      }
+    }
+    const off = this.#read(chunk, 0, frames);
+    this.#keep(chunk, off);
     return frames;
   }
 
-  #checkLength(len: number, type: number): void {
+  /** Keeps chunk[from..] (a copy: the caller may reuse its chunk) for a later push to read. */
+  #keep(chunk: Uint8Array, from: number): void {
+    if (from >= chunk.byteLength) return;
+    const seg = chunk.slice(from);
+    this.#rest.push(seg);
+    this.#restBytes += seg.byteLength;
+  }
+
+  /**
+   * Reads messages from data[off..] into `frames`; returns where it stopped: the end of the
+   * data, or just after a packet in untyped mode.
+   */
+  #read(data: Uint8Array, off: number, frames: PgFrame[]): number {
+    const size = data.byteLength;
+    const headerLen = this.#typed ? 5 : 4;
+    while (off < size) {
+      if (this.#part) {
+        off = this.#fill(data, off, headerLen);
+        if (this.#partTotal === 0 || this.#partLen < this.#partTotal) return off;
+        const raw = this.#part.subarray(0, this.#partTotal);
+        frames.push(new Frame(this.#typed ? raw[0]! : 0, raw, headerLen));
+        this.#part = null;
+        this.#partLen = this.#partTotal = 0;
+        if (!this.#typed) return off;
+        continue;
+      }
+      if (size - off < headerLen) {
+        this.#part = new Uint8Array(headerLen);
+        continue;
+      }
+      const type = this.#typed ? data[off]! : 0;
+      const total = this.#totalOf(readInt32(data, off + headerLen - 4), type, headerLen);
+      if (size - off < total) {
+        this.#part = new Uint8Array(capacityFor(total, size - off, 0));
+        continue;
+      }
+      frames.push(new Frame(type, data.subarray(off, off + total), headerLen));
+      off += total;
+      // A StartupMessage switches the stream to typed messages; the caller decides when.
+      if (!this.#typed) return off;
+    }
+    return off;
+  }
+
+  /** Copies data[off..] into the split message (its header first, read once complete). */
+  #fill(data: Uint8Array, off: number, headerLen: number): number {
+    if (this.#partTotal === 0) {
+      const n = Math.min(headerLen - this.#partLen, data.byteLength - off);
+      this.#append(data, off, n);
+      off += n;
+      if (this.#partLen < headerLen) return off;
+      const part = this.#part!;
+      const type = this.#typed ? part[0]! : 0;
+      this.#partTotal = this.#totalOf(readInt32(part, headerLen - 4), type, headerLen);
+    }
+    const n = Math.min(this.#partTotal - this.#partLen, data.byteLength - off);
+    this.#append(data, off, n);
+    return off + n;
+  }
+
+  #append(data: Uint8Array, off: number, n: number): void {
+    let part = this.#part!;
+    const need = this.#partLen + n;
+    if (need > part.byteLength) {
+      const grown = new Uint8Array(capacityFor(this.#partTotal, need, part.byteLength));
+      grown.set(part.subarray(0, this.#partLen));
+      this.#part = part = grown;
+    }
+    part.set(data.subarray(off, off + n), this.#partLen);
+    this.#partLen = need;
+  }
+
+  /** The whole message's length from its int32 length field, checked against the limits. */
+  #totalOf(len: number, type: number, headerLen: number): number {
     if (len < 4) {
       throw new PosternError(
         'PROTOCOL_VIOLATION',
@@ -100,5 +180,21 @@ export class MessageFramer {
     if (len > max) {
       throw new PosternError('MESSAGE_TOO_LARGE', `message length ${len} exceeds limit ${max}`);
     }
+    return len + headerLen - 4;
   }
+}
+
+/**
+ * Room for a split message of `total` bytes holding `need` of them, grown from `cap`: at least
+ * doubled, so re-copying earlier bytes costs less than the message's length in all; the whole
+ * message once a quarter of it is here; never more than four times what has come, so a header
+ * alone cannot make the gateway allocate what it declares.
+ */
+function capacityFor(total: number, need: number, cap: number): number {
+  if (4 * need >= total) return total;
+  return Math.max(need, 2 * cap, Math.min(FIRST_PART_BYTES, total));
+}
+
+function readInt32(b: Uint8Array, at: number): number {
+  return (b[at]! << 24) | (b[at + 1]! << 16) | (b[at + 2]! << 8) | b[at + 3]!;
 }

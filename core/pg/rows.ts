@@ -187,11 +187,21 @@ export function parseFieldList(body: Uint8Array): Array<[string, string]> {
   }
 }
 
+/**
+ * An ErrorResponse/NoticeResponse from [code, value] pairs (protocol §55.8). Values are copied
+ * into one buffer, never spread into call arguments: a field of a few hundred KB would exceed
+ * the engine's argument limit and throw RangeError (issue 9, finding 8).
+ */
 export function fieldList(type: 'E' | 'N', fields: Array<[string, string]>): Uint8Array {
-  const parts: number[] = [];
-  for (const [code, value] of fields) {
-    parts.push(code.charCodeAt(0), ...enc.encode(value), 0);
-  }
-  parts.push(0);
-  return typedMessage(type, new Uint8Array(parts));
+  const values = fields.map(([, value]) => enc.encode(value));
+  let n = 1;
+  for (const v of values) n += 2 + v.byteLength;
+  const body = new Uint8Array(n);
+  let o = 0;
+  fields.forEach(([code], i) => {
+    body[o++] = code.charCodeAt(0);
+    body.set(values[i]!, o);
+    o += values[i]!.byteLength + 1; // the NUL terminator is already 0
+  });
+  return typedMessage(type, body);
 }

@@ -328,7 +328,8 @@ function combine(held: HeldApproval[]): HeldApproval | undefined {
   if (held.some((h) => h.group !== first.group)) return undefined;
   return {
     ...first,
-    minApprovals: Math.max(...held.map((h) => h.minApprovals)),
+    // A reduce, not Math.max(...): a query of 200k held statements would exceed the argument limit.
+    minApprovals: held.reduce((m, h) => Math.max(m, h.minApprovals), 0),
     timeout: held.map((h) => h.timeout).reduce((a, b) => (seconds(b) < seconds(a) ? b : a)),
     policies: [...new Set(held.flatMap((h) => h.policies))],
   };

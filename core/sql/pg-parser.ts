@@ -13,9 +13,26 @@ export type ParseTree = {
   stmts?: Array<{ stmt: Record<string, unknown>; stmt_location?: number; stmt_len?: number }>;
 };
 
+/** One lexical token as Postgres's own scanner (scan.l) reads it. */
+export interface SqlToken {
+  /** Byte offsets into the UTF-8 text. */
+  start: number;
+  end: number;
+  /** libpg_query's name for the token: SCONST, IDENT, C_COMMENT, ASCII_61... (UNKNOWN for many). */
+  name: string;
+  /** A keyword (reserved or not). */
+  keyword: boolean;
+}
+
 export interface SqlParser {
   /** Throws PosternError INVALID_INPUT with Postgres's own message for SQL that does not parse. */
   parse(sql: string): ParseTree;
+  /**
+   * The tokens of `sql` (comments included) as the server's scanner reads them, with
+   * standard_conforming_strings on; undefined when it cannot be lexed (an unterminated string or
+   * comment, an invalid escape), as the server would refuse it.
+   */
+  scan(sql: string): SqlToken[] | undefined;
 }
 
 interface EmscriptenModule {
@@ -23,6 +40,8 @@ interface EmscriptenModule {
   _free(p: number): void;
   _wasm_parse_query_raw(p: number): number;
   _wasm_free_parse_result(p: number): void;
+  _wasm_scan(p: number): number;
+  _wasm_free_string(p: number): void;
   lengthBytesUTF8(s: string): number;
   stringToUTF8(s: string, p: number, n: number): void;
   UTF8ToString(p: number): string;
@@ -48,7 +67,7 @@ export async function loadPgParser(wasm: WebAssembly.Module): Promise<SqlParser>
         return {};
       },
     })) as EmscriptenModule;
-    return { parse: (sql) => parseWith(mod, sql) };
+    return { parse: (sql) => parseWith(mod, sql), scan: (sql) => scanWith(mod, sql) };
   } finally {
     if (shim) {
       delete g['__filename'];
@@ -82,5 +101,41 @@ function parseWith(mod: EmscriptenModule, sql: string): ParseTree {
   } finally {
     mod._free(queryPtr);
     if (result) mod._wasm_free_parse_result(result);
+  }
+}
+
+/**
+ * libpg_query's scanner (pg_query_scan) returns JSON tokens, or a message when the text cannot
+ * be lexed. Its JSON leaves control characters inside token text unescaped; only offsets, names
+ * and keyword kinds are read here, so those characters are blanked before parsing.
+ */
+function scanWith(mod: EmscriptenModule, sql: string): SqlToken[] | undefined {
+  // The server reads a query up to its first NUL (protocol §55.7): what follows is not SQL.
+  if (sql.includes('\0')) return undefined;
+  const len = mod.lengthBytesUTF8(sql) + 1;
+  const queryPtr = mod._malloc(len);
+  let result = 0;
+  try {
+    mod.stringToUTF8(sql, queryPtr, len);
+    result = mod._wasm_scan(queryPtr);
+    if (!result) return undefined;
+    const heap = mod.HEAPU8;
+    const end = heap.indexOf(0, result);
+    const text = utf8.decode(heap.subarray(result, end < 0 ? heap.length : end));
+    if (!text.startsWith('{')) return undefined;
+    const json = JSON.parse(text.replace(/[\u0000-\u001f]/g, ' ')) as {
+      tokens?: Array<{ start: number; end: number; tokenName: string; keywordKind: number }>;
+    };
+    return (json.tokens ?? []).map((t) => ({
+      start: t.start,
+      end: t.end,
+      name: t.tokenName,
+      keyword: t.keywordKind > 0,
+    }));
+  } catch {
+    return undefined;
+  } finally {
+    mod._free(queryPtr);
+    if (result) mod._wasm_free_string(result);
   }
 }

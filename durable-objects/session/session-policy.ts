@@ -8,7 +8,7 @@ import { catalogQuery, parseCatalog } from '../../core/mask/catalog.ts';
 import { sessionMasking } from '../../core/mask/config.ts';
 import { EMPTY_CATALOG } from '../../core/mask/lineage.ts';
 import { ResultMasker } from '../../core/mask/result-masker.ts';
-import { redactSecrets } from '../../core/audit/chain.ts';
+import { redactMessage, redactSecrets } from '../../core/audit/redact-secrets.ts';
 import type { PreparedLookup, StatementVerdict } from '../../core/pg-session/statement-flow.ts';
 import type { AuditLog } from './audit-log.ts';
 import { ValueMasker } from '../../core/mask/value-masker.ts';
@@ -37,9 +37,8 @@ const enc = new TextEncoder();
 const MAX_AUDIT_SQL = 64 * 1024;
 
 /** Redacted first, then cut: a secret across the cut must not survive half-redacted. */
-function auditText(sql: string): string {
-  const text = redactSecrets(sql);
-  return text.length > MAX_AUDIT_SQL ? `${text.slice(0, MAX_AUDIT_SQL)}…` : text;
+function auditText(redacted: string): string {
+  return redacted.length > MAX_AUDIT_SQL ? `${redacted.slice(0, MAX_AUDIT_SQL)}…` : redacted;
 }
 
 /** Throws when the stored policy set no longer compiles (the caller refuses the session). */
@@ -80,7 +79,7 @@ export async function buildSessionPolicy(
       check: (sql, protocol, prepared) => checkAndAudit(sql, protocol, prepared),
       approvedRun: ({ statement, sql }) => {
         try {
-          audit.append('approved_run', { statement, sql: auditText(sql) }, 'approved');
+          audit.append('approved_run', { statement, sql: auditText(redactSecrets(sql, parser)) }, 'approved');
           return true;
         } catch (e) {
           console.error(
@@ -116,7 +115,7 @@ export async function buildSessionPolicy(
         approvedBy = 'session';
       } else {
         const ticket: ApprovalTicket = {
-          sql: auditText(sql),
+          sql: auditText(redactSecrets(sql, parser)),
           // From this text's own parse: a verdict found by shape carries an earlier text's tree.
           fingerprint: statementFingerprint(parser.parse(sql).stmts?.map((st) => st.stmt) ?? []),
           approval: g.approval,
@@ -125,17 +124,22 @@ export async function buildSessionPolicy(
       }
     }
     try {
+      const redacted = redactSecrets(sql, parser);
       audit.append(
         'statement',
         {
-          sql: auditText(sql),
+          sql: auditText(redacted),
           protocol,
           outcome: v.outcome,
           kinds: g.kinds,
           tables: g.tables,
           decisions: g.decisions,
           ...(approvedBy ? { approvedBy } : {}),
-          ...(v.hold ? { held: true } : v.allowed ? {} : { refusal: v.message }),
+          ...(v.hold
+            ? { held: true }
+            : v.allowed
+              ? {}
+              : { refusal: redactMessage(v.message, sql, redacted) }),
         },
         v.outcome,
       );

@@ -225,4 +225,39 @@ describe('audit trail', () => {
     expect(rows.rows[0].n).toBe(25);
     expect(stack.edgeLogs.some((l) => l.includes('audit events not shipped; will retry'))).toBe(true);
   }, 150_000);
+
+  it('keeps passwords out of the trail however the statement spells them (issue 9, finding 8)', async () => {
+    // Each statement carries one secret; none may reach the audit events, in any field.
+    const statements = [
+      "ALTER ROLE mallory PASSWORD/**/'pw-s1-x';",
+      "ALTER ROLE mallory PASSWORD U&'pw-s2!002dx' UESCAPE '!';",
+      "ALTER ROLE mallory PASSWORD 'pw-s3'\n'-x';",
+      "ALTER ROLE mallory PASSWORD E'pw-s4\\'-x';",
+      'ALTER ROLE mallory PASSWORD $q$pw-s5$-x$q$;',
+      "CREATE SUBSCRIPTION sub CONNECTION 'host=h password=pw-s6-x dbname=d' PUBLICATION p;",
+      "CREATE USER MAPPING FOR mallory SERVER s OPTIONS (user 'u', password 'pw-s7-x');",
+      "SELECT dblink_connect('c', 'dbname=x password = pw-s8-x');",
+      "SELECT 'postgresql://u:pw-s9-x@h/db';",
+      "ALTER ROLE mallory PASSWORD U&'pw-s10-x\\zzzz';",
+      "ALTER ROLE mallory PASSWORD 'pw-s11-x' 'extra';",
+    ];
+    await interactive(statements);
+    // This session, not the one before it (its record may reach the control plane first).
+    let events: Event[] = [];
+    await waitFor(
+      async () => {
+        events = (await lastSession()).events;
+        return events.some((e) => e.kind === 'statement' && String(e.data['sql']).includes('mallory'));
+      },
+      90_000,
+      'the session with the password statements',
+    );
+    const audited = events.filter((e) => e.kind === 'statement');
+    expect(audited).toHaveLength(statements.length);
+    const all = JSON.stringify(events);
+    for (let i = 1; i <= statements.length; i++) expect(all).not.toContain(`pw-s${i}`);
+    for (const e of audited) expect(String(e.data['sql'])).toContain('[REDACTED');
+    // The parser's own message quoted the literal: cut with the statement's secret.
+    expect(String(audited.at(-1)!.data['refusal'])).toContain('[REDACTED]');
+  });
 });

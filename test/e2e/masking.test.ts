@@ -143,6 +143,31 @@ describe('masking through psql', () => {
     expectNoSecret(r.stdout);
   });
 
+  it('masks an error field of several MB and the session carries on (issue 9, finding 8)', async () => {
+    // The failed cast echoes its 3 MB input in the error message, with an email the detectors mask.
+    const r = await runProgram('psql', [`host=127.0.0.1 port=${connect.port} user=x dbname=y`, '-X', '-At'], {
+      input: `SELECT (repeat('x', 3000000) || ' ${row1['email']}')::int;\nSELECT 'still here';\n`,
+    });
+    expect(r.stderr).toContain('invalid input syntax for type integer');
+    expect(r.stderr.length).toBeGreaterThan(3_000_000);
+    expect(r.stderr).toContain('[REDACTED:email]');
+    expectNoSecret(r.stderr);
+    expect(r.stdout.trim()).toBe('still here');
+  });
+
+  it('scans a hostile value in linear time while another session is served (issue 9, finding 7)', async () => {
+    // 3 MB of 'eyJ': a backtracking JWT pattern rescanned 4 KB from each of its million starts.
+    const hostile = psql(connect.port, "SELECT length(repeat('eyJ', 1000000)), repeat('eyJ', 1000000)", [
+      '-F',
+      '\t',
+    ]);
+    const other = await psql(connect.port, 'SELECT 1');
+    expect(other.stdout.trim(), other.stderr).toBe('1');
+    const r = await hostile;
+    expect(r.stderr).toBe('');
+    expect(r.stdout.trim()).toBe(`3000000\t${'eyJ'.repeat(1_000_000)}`);
+  });
+
   it('shows admins the real values (unmask permitted by policy)', async () => {
     const admin = await startConnect(
       stack,

@@ -4,6 +4,11 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
+import WebSocket from 'ws';
+import { CLIENT_VERSION, connectUrl } from '../../cli/connect/listener.ts';
+import { MessageFramer, type PgFrame } from '../../core/pg/framer.ts';
+import { query, startupMessage, typedMessage } from '../../core/pg/messages.ts';
+import { parseDataRow } from '../../core/pg/rows.ts';
 import {
   addOpenConnection,
   AUTH_USERS,
@@ -99,6 +104,31 @@ describe('psql through the edge', () => {
       },
     );
     expect(r.stdout).toContain('Asynchronous notification "postern_e2e" with payload "hello from the edge"');
+  });
+
+  it('carries a 16 MB message sent in 4 KB frames, while another session is served (issue 9, finding 7)', async () => {
+    // One CopyData message of 16 MB sent 4 KB per WebSocket frame: the SessionDO frames each
+    // piece as it comes (it used to re-copy all it held per frame: 34 GB for this message).
+    const c = await rawClient(await fetchToken(stack));
+    await c.send(startupMessage({ user: 'x', database: 'y' }));
+    await c.until('Z');
+    await c.send(query('CREATE TEMP TABLE big (a text)'));
+    await c.until('Z');
+    await c.send(query('COPY big FROM STDIN'));
+    await c.until('G');
+    const row = new Uint8Array((16 << 20) + 1).fill(0x78); // 'x' × 16 MiB, then a newline
+    row[row.length - 1] = 0x0a;
+    const sending = c.send(typedMessage('d', row), 4096);
+    const other = await psql(connect.port, 'select 1');
+    expect(other.stdout.trim(), other.stderr).toBe('1');
+    await sending;
+    await c.send(typedMessage('c'));
+    expect(c.text(await c.until('Z'), 'C')).toBe('COPY 1');
+    // Ground truth from the target: the row arrived whole.
+    await c.send(query('SELECT length(a) FROM big'));
+    const row1 = (await c.until('Z')).find((f) => f.type === 0x44)!;
+    expect(new TextDecoder().decode(parseDataRow(row1.body)[0]!)).toBe(String(16 << 20));
+    c.close();
   });
 
   it('works with the extended query protocol (pgbench -M extended and prepared)', async () => {
@@ -325,3 +355,48 @@ describe('identity at the edge', () => {
     expect(sessions.some((s) => s.endedAt)).toBe(true);
   });
 });
+
+/**
+ * A bare protocol client speaking to the edge as postern connect does (one WebSocket, Bearer
+ * token), but writing each piece of a message as its own WebSocket frame, as a hostile client can.
+ */
+async function rawClient(token: string) {
+  const ws = new WebSocket(connectUrl(stack.edgeUrl, 'spine'), {
+    headers: { Authorization: `Bearer ${token}`, 'x-postern-client': CLIENT_VERSION },
+    perMessageDeflate: false,
+  });
+  ws.binaryType = 'nodebuffer';
+  await new Promise<void>((res, rej) => ws.once('open', () => res()).once('error', rej));
+  const framer = new MessageFramer({ maxMessageBytes: 1 << 26, startup: false });
+  const frames: PgFrame[] = [];
+  let wake: (() => void) | undefined;
+  ws.on('message', (d: Buffer) => {
+    for (const f of framer.push(new Uint8Array(d))) frames.push(f);
+    wake?.();
+  });
+  const dec = new TextDecoder();
+  return {
+    async send(bytes: Uint8Array, piece = bytes.length) {
+      for (let o = 0; o < bytes.length; o += piece) {
+        ws.send(bytes.subarray(o, o + piece));
+        while (ws.bufferedAmount > 1 << 20) await new Promise((r) => setTimeout(r, 1));
+      }
+    },
+    /** Messages up to and including the first of `type` (an ErrorResponse fails the test). */
+    async until(type: string): Promise<PgFrame[]> {
+      for (;;) {
+        const err = frames.find((f) => f.type === 0x45);
+        if (err) throw new Error(`error from the gateway: ${dec.decode(err.body)}`);
+        const i = frames.findIndex((f) => f.type === type.charCodeAt(0));
+        if (i >= 0) return frames.splice(0, i + 1);
+        await new Promise<void>((r) => (wake = r));
+      }
+    },
+    /** The body of the first message of `type` in `got`, as text (NULs dropped). */
+    text(got: PgFrame[], type: string): string {
+      const f = got.find((x) => x.type === type.charCodeAt(0));
+      return f ? dec.decode(f.body).replace(/\0/g, '') : '';
+    },
+    close: () => ws.close(),
+  };
+}
