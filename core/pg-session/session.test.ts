@@ -131,6 +131,19 @@ describe('PgSession startup', () => {
     expect(h.session.phase).toBe('proxy');
   });
 
+  it('bounds what the target may send while an authentication step runs', () => {
+    const h = harness();
+    h.session.clientData(startup({ user: 'someone', database: 'whatever' }));
+    h.session.upstreamOpen('s3cret');
+    h.session.upstreamData(cat(authCleartext)); // the step is asynchronous: what follows waits
+    h.session.upstreamData(new Uint8Array(600_000));
+    expect(h.ended).toEqual([]);
+    h.session.upstreamData(new Uint8Array(600_000));
+    expect(h.ended).toEqual([
+      { kind: 'upstream-protocol', detail: 'target sent too much during authentication' },
+    ]);
+  });
+
   it('refuses replication connections with a clear error', () => {
     const h = harness();
     h.session.upstreamOpen('pw');

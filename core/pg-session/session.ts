@@ -46,6 +46,8 @@ import {
 
 type Phase = 'startup' | 'proxy' | 'closed';
 
+/** Target bytes kept while an asynchronous authentication step (SCRAM) runs. */
+const MAX_UPSTREAM_QUEUED_BYTES = 1 << 20;
 const NO = new Uint8Array([0x4e]); // 'N': "no SSL/GSS here", the tunnel is already encrypted.
 const EMPTY = new Uint8Array(0);
 
@@ -67,6 +69,7 @@ export class PgSession {
   #pendingClient: FrameQueue;
   // Upstream chunks that arrive while an async auth step (SCRAM) runs; order must be kept.
   #upstreamQueue: Uint8Array[] = [];
+  #upstreamQueued = 0;
   #upstreamBusy = false;
   // A failure known before the client's StartupMessage waits for it: a client that has sent
   // only an SSLRequest expects a one-byte answer, not an ErrorResponse (as a real server does).
@@ -230,6 +233,15 @@ export class PgSession {
   upstreamData(chunk: Uint8Array): void {
     if (this.#phase === 'closed') return;
     if (this.#upstreamBusy) {
+      // Only authentication is in progress: a target has nothing to say meanwhile but a few
+      // messages, so what it sends here is bounded like everything else.
+      this.#upstreamQueued += chunk.byteLength;
+      if (this.#upstreamQueued > MAX_UPSTREAM_QUEUED_BYTES) {
+        return this.#fail({
+          kind: 'upstream-protocol',
+          detail: 'target sent too much during authentication',
+        });
+      }
       this.#upstreamQueue.push(chunk);
       return;
     }
@@ -322,7 +334,9 @@ export class PgSession {
 
   #drainUpstreamQueue(): void {
     while (!this.#upstreamBusy && this.#upstreamQueue.length > 0 && this.#phase !== 'closed') {
-      this.#upstreamChunk(this.#upstreamQueue.shift()!);
+      const chunk = this.#upstreamQueue.shift()!;
+      this.#upstreamQueued -= chunk.byteLength;
+      this.#upstreamChunk(chunk);
     }
   }
 
