@@ -24,41 +24,13 @@ import { nameEffects } from './name-effects.ts';
 import { refusalAnswer, refusalError } from './refusal.ts';
 import { Replies } from './replies.ts';
 import { WireState, type NameEffect, type PortalEntry, type QueryStatement } from './wire-state.ts';
+import type { HoldTicket, PreparedLookup, StatementChecker, StatementVerdict } from './checker.ts';
+import { keyBytes, resultFormats, sqlText } from './wire-read.ts';
+
+const NOT_UTF8: StatementVerdict = { allowed: false, message: 'statement refused: it is not valid UTF-8' };
 
 export { INSUFFICIENT_PRIVILEGE } from './refusal.ts';
-
-export interface StatementVerdict {
-  allowed: boolean;
-  /** Shown to the client when refused. */
-  message: string;
-  /** Parse trees of the statements (for masking lineage). */
-  statements?: Array<Record<string, unknown>>;
-  /** Their classification (kept with what they prepare, for a later EXECUTE). */
-  classes?: StatementClass[];
-  /**
-   * Not allowed yet, but may be once someone approves it: the flow holds the statement (and all
-   * that follows it) and hands this ticket to `onHold`; `release()` ends the wait.
-   */
-  hold?: HoldTicket;
-  /** It runs a prepared statement the server has not confirmed yet: ask again once it has. */
-  wait?: boolean;
-}
-
-/** Whatever the checker needs to ask for an approval; opaque to the flow. */
-export type HoldTicket = object;
-
-/** The classes of a prepared statement by its SQL name, 'pending' while the server has not answered. */
-export type PreparedLookup = (name: string) => StatementClass[] | 'pending' | undefined;
-
-export interface StatementChecker {
-  /**
-   * A simple Query's text or an extended Parse's text; decides synchronously (policy, masking's
-   * own refusals, the audit record) before anything is forwarded.
-   */
-  check(sql: string, protocol: 'simple' | 'extended', prepared: PreparedLookup): StatementVerdict;
-  /** An approved statement is bound for its one run: record it; false refuses the Bind. */
-  approvedRun?(run: { statement: string; sql: string }): boolean;
-}
+export type { HoldTicket, PreparedLookup, StatementChecker, StatementVerdict } from './checker.ts';
 
 interface Held {
   frame: PgFrame;
@@ -444,57 +416,3 @@ export class StatementFlow {
     }
   }
 }
-
-/** Bind's result-column format codes (§55.7 Bind), after the statement name. */
-function resultFormats(body: Uint8Array, from: number): number[] {
-  const v = new DataView(body.buffer, body.byteOffset, body.byteLength);
-  const need = (o: number, n: number) => {
-    if (o + n > body.byteLength)
-      throw new PosternError('PROTOCOL_VIOLATION', 'Bind shorter than its contents');
-  };
-  let o = from;
-  need(o, 2);
-  o += 2 + 2 * v.getInt16(o); // parameter format codes
-  need(o, 2);
-  const params = v.getInt16(o);
-  o += 2;
-  for (let i = 0; i < params; i++) {
-    need(o, 4);
-    const len = v.getInt32(o);
-    o += 4 + (len > 0 ? len : 0);
-  }
-  need(o, 2);
-  const n = v.getInt16(o);
-  o += 2;
-  need(o, 2 * n);
-  const out: number[] = [];
-  for (let i = 0; i < n; i++) out.push(v.getInt16(o + 2 * i));
-  return out;
-}
-
-function keyBytes(key: string): Uint8Array {
-  const out = new Uint8Array(key.length + 1);
-  for (let i = 0; i < key.length; i++) out[i] = key.charCodeAt(i);
-  return out;
-}
-
-/**
- * SQL text as the server reads it (client_encoding is forced to UTF8): undefined when it is not
- * valid UTF-8. A leading byte order mark is kept: the server does not skip it either.
- */
-function sqlText(body: Uint8Array, from: number): string | undefined {
-  let end = body.indexOf(0, from);
-  if (end < 0) end = body.length;
-  try {
-    return decoder.decode(body.subarray(from, end));
-  } catch {
-    return undefined;
-  }
-}
-
-// fatal: the server (client_encoding UTF8) rejects what this rejects; nothing is read two ways.
-// ignoreBOM: a leading U+FEFF is part of the text the server reads (TextDecoder drops it by
-// default), so it stays in what is checked.
-const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
-
-const NOT_UTF8: StatementVerdict = { allowed: false, message: 'statement refused: it is not valid UTF-8' };

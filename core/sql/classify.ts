@@ -7,7 +7,7 @@
 import type { ParseTree } from './pg-parser.ts';
 import { namespaceChangesOf, type NamespaceChange } from './namespace-changes.ts';
 import { setConfigEffect, variableSetEffect, type SettingEffect } from './setting-statements.ts';
-import { OPAQUE_READERS } from './opaque-readers.ts';
+import { isAdminFunction } from './admin-functions.ts';
 
 export const SQL_ACTIONS = [
   'sql:select',
@@ -60,62 +60,6 @@ export interface StatementClass {
    */
   byValue?: boolean;
 }
-
-/** Functions that reach the server's files, other servers or other sessions. */
-const ADMIN_FUNCTIONS = new Set([
-  'pg_read_file',
-  'pg_read_binary_file',
-  'pg_ls_dir',
-  'pg_stat_file',
-  'pg_ls_logdir',
-  'pg_ls_waldir',
-  'pg_ls_tmpdir',
-  'pg_ls_archive_statusdir',
-  'pg_file_write',
-  'pg_file_rename',
-  'pg_file_unlink',
-  'pg_logdir_ls',
-  'lo_import',
-  'lo_export',
-  // Large objects live outside every table, so no table policy covers them: each function that
-  // creates, writes, truncates or removes one is an admin action. lo_open is not listed: opening
-  // for writing changes nothing until lowrite/lo_truncate, which are.
-  'lo_create',
-  'lo_creat',
-  'lo_from_bytea',
-  'lo_put',
-  'lowrite',
-  'lo_truncate',
-  'lo_truncate64',
-  'lo_unlink',
-  'dblink',
-  'dblink_exec',
-  'dblink_connect',
-  'dblink_connect_u',
-  'dblink_open',
-  'dblink_fetch',
-  'dblink_send_query',
-  'dblink_get_result',
-  'pg_terminate_backend',
-  'pg_cancel_backend',
-  'pg_reload_conf',
-  'pg_rotate_logfile',
-  'pg_promote',
-  'pg_switch_wal',
-  'pg_create_restore_point',
-  'pg_backup_start',
-  'pg_backup_stop',
-  // These run SQL given as a string, which no classification can see into.
-  'query_to_xml',
-  'query_to_xml_and_xmlschema',
-  'query_to_xmlschema',
-  'cursor_to_xml',
-  'table_to_xml',
-  'table_to_xml_and_xmlschema',
-  'schema_to_xml',
-  'database_to_xml',
-  'ts_stat',
-]);
 
 const DML: Record<string, SqlAction> = {
   InsertStmt: 'sql:insert',
@@ -318,7 +262,7 @@ export function classifyStatement(stmt: Node): StatementClass {
         const fn = lastName(node['funcname']);
         if (fn) {
           c.functions.add(fn);
-          if (ADMIN_FUNCTIONS.has(fn) || OPAQUE_READERS.has(fn)) add('sql:admin');
+          if (isAdminFunction(fn)) add('sql:admin');
           if (fn === 'set_config') setting(setConfigEffect(node));
         }
         break;

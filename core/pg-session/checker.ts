@@ -1,0 +1,38 @@
+/**
+ * What the statement flow asks of the policy side: a verdict per SQL text, decided synchronously
+ * before a byte of it is forwarded (core/policy/sql-gate.ts via the SessionDO's session-policy).
+ */
+import type { StatementClass } from '../sql/classify.ts';
+
+export interface StatementVerdict {
+  allowed: boolean;
+  /** Shown to the client when refused. */
+  message: string;
+  /** Parse trees of the statements (for masking lineage). */
+  statements?: Array<Record<string, unknown>>;
+  /** Their classification (kept with what they prepare, for a later EXECUTE). */
+  classes?: StatementClass[];
+  /**
+   * Not allowed yet, but may be once someone approves it: the flow holds the statement (and all
+   * that follows it) and hands this ticket to `onHold`; `release()` ends the wait.
+   */
+  hold?: HoldTicket;
+  /** It runs a prepared statement the server has not confirmed yet: ask again once it has. */
+  wait?: boolean;
+}
+
+/** Whatever the checker needs to ask for an approval; opaque to the flow. */
+export type HoldTicket = object;
+
+/** The classes of a prepared statement by its SQL name, 'pending' while the server has not answered. */
+export type PreparedLookup = (name: string) => StatementClass[] | 'pending' | undefined;
+
+export interface StatementChecker {
+  /**
+   * A simple Query's text or an extended Parse's text; decides synchronously (policy, masking's
+   * own refusals, the audit record) before anything is forwarded.
+   */
+  check(sql: string, protocol: 'simple' | 'extended', prepared: PreparedLookup): StatementVerdict;
+  /** An approved statement is bound for its one run: record it; false refuses the Bind. */
+  approvedRun?(run: { statement: string; sql: string }): boolean;
+}
