@@ -1,16 +1,19 @@
 /**
  * The catalog snapshot masking needs, read from the target once per session (as the
  * connection's own user, before the client is told the session is ready): the OID/attnum of each
- * masked column, every view that depends on a masked table (recursively, through pg_rewrite),
- * and the user-defined functions whose results are opaque.
+ * masked column, every column of each masked relation in order (so aliases that rename columns
+ * by position can be followed), every view that depends on a masked table (recursively, through
+ * pg_rewrite), and the user-defined functions whose results are opaque.
  */
 import type { CatalogSnapshot, MaskedColumns } from './lineage.ts';
 import type { Strategy } from './value-masker.ts';
 
-const MAX_FUNCTIONS = 5000;
+/** Distinct names of user-defined functions read; past this, every function call is opaque. */
+const MAX_FUNCTIONS = 50_000;
 
 const lit = (s: string) => `'${s.replace(/'/g, "''")}'`;
 
+/** Rows: (kind, a, b, c). */
 export function catalogQuery(masked: MaskedColumns): string {
   const pairs: string[] = [];
   for (const [table, cols] of masked)
@@ -25,31 +28,59 @@ export function catalogQuery(masked: MaskedColumns): string {
     UNION SELECT r.ev_class FROM pg_catalog.pg_depend d
       JOIN pg_catalog.pg_rewrite r ON r.oid = d.objid AND d.classid = 'pg_catalog.pg_rewrite'::regclass
       JOIN v ON d.refobjid = v.oid WHERE r.ev_class <> v.oid)
-SELECT 'a', m.oid::text || ':' || m.attnum, m.relname || '.' || m.attname FROM m
-UNION ALL SELECT 'v', v.oid::text, c.relname FROM v JOIN pg_catalog.pg_class c ON c.oid = v.oid WHERE v.oid NOT IN (SELECT oid FROM t)
-UNION ALL (SELECT 'f', p.oid::text, p.proname FROM pg_catalog.pg_proc p
+SELECT 'a', m.oid::text || ':' || m.attnum, m.relname::text, m.attname::text FROM m
+UNION ALL (SELECT 'c', c.oid::text, c.relname::text, a.attname::text FROM t
+  JOIN pg_catalog.pg_class c ON c.oid = t.oid
+  JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid
+  WHERE a.attnum > 0 AND NOT a.attisdropped ORDER BY c.oid, a.attnum)
+UNION ALL SELECT 'v', v.oid::text, c.relname::text, NULL FROM v JOIN pg_catalog.pg_class c ON c.oid = v.oid WHERE v.oid NOT IN (SELECT oid FROM t)
+UNION ALL (SELECT DISTINCT 'f', NULL, p.proname::text, NULL FROM pg_catalog.pg_proc p
   JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
-  WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') LIMIT ${MAX_FUNCTIONS})`;
+  WHERE n.nspname NOT IN ('pg_catalog', 'information_schema')
+    -- Functions of installed extensions are the DBA's chosen code, like the built-ins (the few
+    -- that read what a statement does not name are sql:admin: core/sql/opaque-readers.ts).
+    AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend e WHERE e.classid = 'pg_catalog.pg_proc'::regclass
+                    AND e.objid = p.oid AND e.deptype = 'e')
+  LIMIT ${MAX_FUNCTIONS + 1})`;
 }
 
-/** Rows of catalogQuery (kind, id, name) → the snapshot. */
+/** Rows of catalogQuery → the snapshot. */
 export function parseCatalog(rows: Array<Array<string | null>>, masked: MaskedColumns): CatalogSnapshot {
   const snap: CatalogSnapshot = {
     attrs: new Map(),
     viewOids: new Set(),
     viewNames: new Set(),
     opaqueFunctions: new Set(),
+    columns: new Map(),
   };
-  for (const [kind, id, name] of rows) {
-    if (!kind || !id || !name) continue;
-    if (kind === 'a') {
-      const dot = name.indexOf('.');
-      const strategy: Strategy | undefined = masked.get(name.slice(0, dot))?.get(name.slice(dot + 1));
-      if (strategy) snap.attrs.set(id, strategy);
-    } else if (kind === 'v') {
-      snap.viewOids.add(Number(id));
-      snap.viewNames.add(name);
-    } else if (kind === 'f') snap.opaqueFunctions.add(name);
+  // Columns per relation OID, in order (the rows come ordered), then per name.
+  const byOid = new Map<string, { relname: string; cols: string[] }>();
+  let functions = 0;
+  for (const [kind, a, b, c] of rows) {
+    if (kind === 'a' && a && b && c) {
+      const strategy: Strategy | undefined = masked.get(b)?.get(c);
+      if (strategy) snap.attrs.set(a, strategy);
+    } else if (kind === 'c' && a && b && c) {
+      let rel = byOid.get(a);
+      if (!rel) byOid.set(a, (rel = { relname: b, cols: [] }));
+      rel.cols.push(c);
+    } else if (kind === 'v' && a && b) {
+      snap.viewOids.add(Number(a));
+      snap.viewNames.add(b);
+    } else if (kind === 'f' && b) {
+      snap.opaqueFunctions.add(b);
+      functions++;
+    }
   }
+  const ambiguous = new Set<string>();
+  for (const { relname, cols } of byOid.values()) {
+    const seen = snap.columns!.get(relname);
+    // Two relations of that name in different schemas with different columns: positions cannot be
+    // trusted, and the analysis falls back to what names alone say (scope.ts).
+    if (seen && seen.join('\u0000') !== cols.join('\u0000')) ambiguous.add(relname);
+    else snap.columns!.set(relname, cols);
+  }
+  for (const name of ambiguous) snap.columns!.delete(name);
+  if (functions > MAX_FUNCTIONS) snap.allFunctionsOpaque = true;
   return snap;
 }

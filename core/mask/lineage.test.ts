@@ -27,16 +27,24 @@ const MASKED: MaskedColumns = new Map([
   ],
 ]);
 
+/** What the session reads at start: every column of customers, in order. */
+const COLUMNS: CatalogSnapshot = {
+  ...EMPTY_CATALOG,
+  columns: new Map([
+    ['customers', ['id', 'full_name', 'email', 'phone', 'card_number', 'national_id', 'city', 'created_at']],
+  ]),
+};
+
 /** Field strategies for `sql` given the server's RowDescription (computed fields by default). */
 function mask(
   sql: string,
   fields?: Array<Partial<FieldInfo> & { name: string }>,
-  catalog: CatalogSnapshot = EMPTY_CATALOG,
+  catalog: CatalogSnapshot = COLUMNS,
 ) {
   const stmt = parser.parse(sql).stmts![0]!.stmt;
   const plan = planStatement(stmt, MASKED, catalog);
   if (!plan) return 'clean';
-  const fs = (fields ?? plan.targets.map((_, i) => ({ name: `c${i}` }))).map((f) => ({
+  const fs = (fields ?? plan.cols.map((_, i) => ({ name: `c${i}` }))).map((f) => ({
     tableOid: 0,
     attnum: 0,
     ...f,
@@ -77,7 +85,8 @@ describe('masking lineage', () => {
   it('follows renames through subqueries and CTE column lists', () => {
     expect(mask('SELECT x FROM (SELECT email AS x FROM customers) s')).toEqual(['partial']);
     expect(mask('WITH t(a) AS (SELECT card_number FROM customers) SELECT a FROM t')).toEqual(['partial']);
-    expect(mask('SELECT a FROM (SELECT * FROM customers) t(a, b, c, d)')).toEqual(['redact']);
+    // Renamed by position: a is id, c is email.
+    expect(mask('SELECT a, c FROM (SELECT * FROM customers) t(a, b, c, d)')).toEqual([null, 'partial']);
   });
 
   it('covers RETURNING and COPY', () => {
@@ -95,8 +104,10 @@ describe('masking lineage', () => {
       { name: 'id', tableOid: 10, attnum: 1 },
       { name: 'email', tableOid: 10, attnum: 3 },
     ];
-    expect(mask('SELECT * FROM customers', star)).toEqual([null, 'partial']);
-    const catalog: CatalogSnapshot = { ...EMPTY_CATALOG, attrs: new Map([['10:3', 'partial']]) };
+    // By position (the catalog lists the table's columns) and by OID/attnum.
+    expect(mask('SELECT id, email FROM customers', star)).toEqual([null, 'partial']);
+    const catalog: CatalogSnapshot = { ...COLUMNS, attrs: new Map([['10:3', 'partial']]) };
+    expect(mask('SELECT * FROM customers', star, catalog)).toEqual([null, 'partial']);
     // Renamed by an explicit alias, next to two stars: only the OID/attnum still says what it is.
     const fields = [
       { name: 'id', tableOid: 10, attnum: 1 },
@@ -135,5 +146,62 @@ describe('masking lineage', () => {
       ['redact'],
     );
     expect(mask('SELECT leak() FROM customers', undefined, catalog)).toEqual(['redact']);
+  });
+});
+
+describe('masking lineage follows names as the server resolves them', () => {
+  it.each([
+    ['an alias column list', "SELECT translate(e, '@.', '#,') FROM customers c(i, n, e)", ['redact']],
+    [
+      'a set-returning function in FROM',
+      'SELECT reverse(x) FROM customers c, LATERAL unnest(ARRAY[c.national_id]) u(x)',
+      ['redact'],
+    ],
+    [
+      'a function of the row in FROM',
+      'SELECT reverse(value) FROM customers c, jsonb_each_text(to_jsonb(c))',
+      ['redact'],
+    ],
+    [
+      'any depth of nesting',
+      'SELECT upper(x4) FROM (SELECT x3 AS x4 FROM (SELECT x2 AS x3 FROM (SELECT x1 AS x2 FROM (SELECT x0 AS x1 FROM (SELECT x AS x0 FROM (SELECT x AS x FROM (SELECT x AS x FROM (SELECT email AS x FROM customers) a) b) c) d) e) f) g) h',
+      ['redact'],
+    ],
+    ['a function by attribute notation on the row', 'SELECT c.to_jsonb::text FROM customers c', ['redact']],
+    ['a correlated subquery', 'SELECT (SELECT reverse(email) FROM (SELECT 1) o) FROM customers', ['redact']],
+    [
+      'a CTE defined before its use',
+      'WITH a AS (SELECT phone AS p FROM customers) SELECT p FROM a',
+      ['token'],
+    ],
+    ['a join alias', 'SELECT j.email FROM (customers c JOIN (SELECT 1 AS k) x ON true) AS j', ['partial']],
+  ])('follows %s', (_what, sql, expected) => {
+    expect(mask(sql)).toEqual(expected);
+  });
+
+  it('keeps what does not derive from masked columns clean', () => {
+    expect(mask('SELECT count(*), max(id) + 1, upper(city) FROM customers')).toEqual([null, null, null]);
+    expect(
+      mask('SELECT sum(o.amount), o.region FROM orders o JOIN customers c ON c.id = o.customer_id'),
+    ).toEqual([null, null]);
+    expect(mask('SELECT x FROM (SELECT city AS x FROM customers) s')).toEqual([null]);
+    // A CTE named like a table hides it only where the server would read the CTE.
+    expect(mask('WITH customers AS (SELECT 1 AS email) SELECT email FROM customers')).toBe('clean');
+  });
+
+  it('a composite expansion or a * Postern cannot count leaves later positions unknown', () => {
+    // (x).* is as many fields as x's type has: the 0 after it is found from the end.
+    expect(
+      mask('SELECT (row(0, reverse(national_id))::notes).*, 0 FROM customers', [
+        { name: 'id' },
+        { name: 'body' },
+        { name: '?column?' },
+      ]),
+    ).toEqual(['redact', 'redact', null]);
+    // Positions of a USING join's * are not the members' sum: computed fields among them are
+    // masked; the target after them is found from the end.
+    expect(
+      mask('SELECT *, upper(city) FROM customers JOIN other USING (id)', [{ name: 'id' }, { name: 'upper' }]),
+    ).toEqual(['redact', null]);
   });
 });

@@ -56,7 +56,11 @@ export class ResultMasker {
     private readonly values: ValueMasker,
   ) {
     this.#catalog = catalog;
-    this.unknownPlan = masked.size > 0 ? { targets: ['star'], tainted: true, names: new Map() } : undefined;
+    // Nothing known of its columns: each field is masked by what the server says it is.
+    this.unknownPlan =
+      masked.size > 0
+        ? { cols: [{ name: undefined, taint: 'redact', width: 'unknown' }], tainted: true }
+        : undefined;
   }
 
   /** The catalog snapshot read at session start (before any client statement). */
@@ -98,6 +102,10 @@ export class ResultMasker {
     );
     if (copy) return copy;
     for (const s of statements) {
+      const why = this.plan(s)?.unfollowable;
+      if (why) return `statement refused: ${why}`;
+    }
+    for (const s of statements) {
       const why = maskedSink(s, this.masked, this.#catalog);
       if (why) return `statement refused: ${why} (masked columns: see docs/masking.md)`;
     }
@@ -115,7 +123,9 @@ export class ResultMasker {
 
   /** A COPY OUT data line of the result `ctx`. */
   copyData(ctx: ResultCtx, f: PgFrame): Uint8Array {
-    ctx.strategies ??= ctx.plan ? ctx.plan.targets.map((t) => (t === 'star' ? 'redact' : t)) : [];
+    // COPY has no RowDescription: the statement's own columns say which field is which (a plan
+    // with a column of unknown width was refused before it ran).
+    ctx.strategies ??= ctx.plan ? ctx.plan.cols.map((c) => (c.width === 'unknown' ? 'redact' : c.taint)) : [];
     return this.#rows.rewriteCopy(f.raw, ctx.strategies, this.values, this.counts);
   }
 
@@ -138,11 +148,11 @@ export class ResultMasker {
    * the value it could not convert; a function may RAISE it): those messages keep only what
    * cannot carry data (scrubFields).
    */
-  fields(f: PgFrame, plan?: ResultPlan): Uint8Array {
+  fields(f: PgFrame, plan?: ResultPlan, sql = ''): Uint8Array {
     const type = f.type === 0x45 ? 'E' : 'N';
     const fields = parseFieldList(f.body);
     if (plan && this.needsColumns) {
-      const scrubbed = scrubFields(fields, plan.opaque === true);
+      const scrubbed = scrubFields(fields, plan.opaque === true, sql);
       if (scrubbed) {
         this.counts['message'] = (this.counts['message'] ?? 0) + 1;
         return fieldList(type, scrubbed);
@@ -169,30 +179,27 @@ export class ResultMasker {
 }
 
 /**
- * SQLSTATE classes (Appendix A) whose primary messages name only objects and the client's own
- * SQL, never data: connection (08), feature (0A), transaction state (25), statement and cursor
- * names (26, 34), authorization (28), catalogs and schemas (3D, 3F), rollback (40), syntax and
- * access (42), resources (53, 54), object state (55), operator intervention (57), system (58),
- * and integrity (23, whose values are in DETAIL, not in the message).
+ * SQLSTATE classes (Appendix A) whose primary messages never carry data: integrity (23: values
+ * are in DETAIL, the message names constraints and relations), transaction state (25), rollback
+ * (40: serialization failure, deadlock), resources and limits (53, 54), operator intervention
+ * (57: cancel, timeout, shutdown).
  */
-const MESSAGE_SAFE = new Set([
-  '08',
-  '0A',
-  '23',
-  '25',
-  '26',
-  '28',
-  '34',
-  '3D',
-  '3F',
-  '40',
-  '42',
-  '53',
-  '54',
-  '55',
-  '57',
-  '58',
-]);
+const MESSAGE_SAFE = new Set(['23', '25', '40', '53', '54', '57']);
+
+/**
+ * Syntax and access (42): the names they quote come from the client's SQL, unless the statement
+ * computed them at run time (`reverse(x)::regclass` names the relation it could not find). Such a
+ * message is kept only when every name it quotes is written in the statement itself.
+ */
+const QUOTED = /"((?:[^"]|"")*)"/g;
+
+function quotesOnlyStatementText(message: string, sql: string): boolean {
+  for (const m of message.matchAll(QUOTED)) {
+    const name = m[1]!.replace(/""/g, '"');
+    if (name.length > 0 && !sql.includes(name)) return false;
+  }
+  return true;
+}
 
 /** Fields that may carry data: replaced. Codes per protocol §55.8. */
 const DATA_FIELDS = new Set(['D', 'H', 'W', 'q']);
@@ -200,15 +207,19 @@ const DATA_FIELDS = new Set(['D', 'H', 'W', 'q']);
 /**
  * The fields of a message raised by a statement that read masked data: severity, SQLSTATE,
  * positions and object names kept; detail, hint, context and internal query replaced; the
- * message kept only for classes that cannot carry data and when no opaque function ran. Returns
- * undefined when nothing needs replacing.
+ * message kept only when it cannot carry data (MESSAGE_SAFE, or a 42 message naming only what the
+ * statement wrote) and no opaque function ran. Returns undefined when nothing needs replacing.
  */
 export function scrubFields(
   fields: Array<[string, string]>,
   opaque: boolean,
+  sql: string,
 ): Array<[string, string]> | undefined {
   const sqlstate = fields.find(([c]) => c === 'C')?.[1] ?? '';
-  const keepMessage = !opaque && MESSAGE_SAFE.has(sqlstate.slice(0, 2));
+  const cls = sqlstate.slice(0, 2);
+  const message = fields.find(([c]) => c === 'M')?.[1] ?? '';
+  const keepMessage =
+    !opaque && (MESSAGE_SAFE.has(cls) || (cls === '42' && quotesOnlyStatementText(message, sql)));
   let changed = false;
   const out = fields.map(([code, value]): [string, string] => {
     if (code === 'M' && !keepMessage) {

@@ -4,59 +4,21 @@
  * TABLE AS, SELECT INTO, a view), a server file (COPY ... TO 'file' / PROGRAM), or the argument
  * of a function whose effect outlives the statement (a NOTIFY payload, a setting, a large
  * object, a sequence, an advisory lock key) or whose code the gateway cannot see (a user-defined
- * function). Any of those, and the value is read back later in clear, or by someone else.
- * Statements doing so are refused while masking is on (docs/masking.md, "Side channels").
+ * function or procedure). Any of those, and the value is read back later in clear, or by someone
+ * else. The analysis that finds them follows values as the server resolves names (scope.ts), so
+ * renaming a column does not hide it. Statements doing so are refused while masking is on
+ * (docs/masking.md, "Side channels").
  */
-import {
-  callsOpaque,
-  carriesMasked,
-  funcName,
-  lineageContext,
-  outputExpressions,
-  targetCarriesMasked,
-  walk,
-  type CatalogSnapshot,
-  type LineageContext,
-  type MaskedColumns,
-} from './lineage.ts';
+import { sinkOf, type CatalogSnapshot, type MaskedColumns } from './lineage.ts';
+
+export { SIDE_EFFECT_FUNCTIONS } from './scope.ts';
 
 type Node = Record<string, unknown>;
-
-/**
- * Functions whose arguments outlive the statement or reach other sessions. Reviewed against the
- * PostgreSQL 17 function list (docs/masking.md keeps the list and why each is here).
- */
-export const SIDE_EFFECT_FUNCTIONS = new Set([
-  'pg_notify', // payload delivered to every session listening on the channel
-  'set_config', // a setting any later statement reads back with current_setting() or SHOW
-  'lo_from_bytea', // large objects: stored, readable later with lo_get
-  'lo_put',
-  'lowrite',
-  'lo_create',
-  'lo_import',
-  'setval', // a sequence value other statements read
-  'pg_logical_emit_message', // a WAL message any logical decoding consumer reads
-  'pg_advisory_lock', // advisory lock keys are visible to every session in pg_locks
-  'pg_advisory_lock_shared',
-  'pg_advisory_xact_lock',
-  'pg_advisory_xact_lock_shared',
-  'pg_try_advisory_lock',
-  'pg_try_advisory_lock_shared',
-  'pg_try_advisory_xact_lock',
-  'pg_try_advisory_xact_lock_shared',
-  'dblink', // another server
-  'dblink_exec',
-  'dblink_send_query',
-  'dblink_open',
-  'pg_file_write', // the server's files
-]);
 
 /** Why statement `stmt` would carry a masked value somewhere masking cannot follow, if it would. */
 export function maskedSink(stmt: Node, masked: MaskedColumns, catalog: CatalogSnapshot): string | undefined {
   if (masked.size === 0) return undefined;
-  const kind = Object.keys(stmt)[0] ?? '';
-  const body = (stmt[kind] ?? {}) as Node;
-  switch (kind) {
+  switch (Object.keys(stmt)[0]) {
     case 'DoStmt':
       return 'DO blocks run code Postern cannot see into; they are refused while columns are masked';
     case 'CreateFunctionStmt':
@@ -66,83 +28,5 @@ export function maskedSink(stmt: Node, masked: MaskedColumns, catalog: CatalogSn
       // Their code would run later where masking cannot see it (as a function it never knew).
       return 'creating functions, procedures, triggers or rules is refused while columns are masked';
   }
-  const ctx = lineageContext(stmt, masked, catalog);
-  const tainted =
-    ctx.names.size > 0 || ctx.maskedAliases.size > 0 || ctx.touchesView || callsOpaque(stmt, catalog);
-  if (!tainted) return undefined;
-  let why: string | undefined;
-  walk(stmt, (key, node) => {
-    why ??= nodeSink(key, node, ctx);
-  });
-  return why ?? (kind === 'CopyStmt' ? copySink(body) : undefined);
-}
-
-function nodeSink(key: string, node: Node, ctx: LineageContext): string | undefined {
-  switch (key) {
-    case 'InsertStmt': {
-      const source = node['selectStmt'] as Node | undefined;
-      const conflict = (node['onConflictClause'] as Node | undefined)?.['targetList'] as Node[] | undefined;
-      if (
-        (source && outputExpressions(source).some((t) => targetCarriesMasked(t, ctx))) ||
-        setCarries(conflict, ctx)
-      )
-        return `it would copy masked values into table "${relName(node)}"`;
-      return undefined;
-    }
-    case 'UpdateStmt':
-      return setCarries(node['targetList'] as Node[] | undefined, ctx)
-        ? `it would copy masked values into table "${relName(node)}"`
-        : undefined;
-    case 'MergeStmt': {
-      const clauses = (node['mergeWhenClauses'] as Node[] | undefined) ?? [];
-      for (const c of clauses) {
-        const w = (c['MergeWhenClause'] ?? c) as Node;
-        if (
-          setCarries(w['targetList'] as Node[] | undefined, ctx) ||
-          anyCarries(w['values'] as Node[] | undefined, ctx)
-        )
-          return `it would copy masked values into table "${relName(node)}"`;
-      }
-      return undefined;
-    }
-    case 'CreateTableAsStmt':
-    case 'ViewStmt':
-      return 'it would store masked values in a new table or view';
-    case 'SelectStmt':
-      return node['intoClause'] ? 'it would store masked values in a new table (SELECT INTO)' : undefined;
-    case 'FuncCall': {
-      const fn = funcName(node) ?? '';
-      const opaque = ctx.catalog.opaqueFunctions.has(fn);
-      if (!opaque && !SIDE_EFFECT_FUNCTIONS.has(fn)) return undefined;
-      if (!anyCarries(node['args'] as Node[] | undefined, ctx)) return undefined;
-      return opaque
-        ? `it would hand masked values to function ${fn}(), whose code Postern cannot see`
-        : `it would hand masked values to ${fn}(), which keeps them beyond the statement`;
-    }
-    default:
-      return undefined;
-  }
-}
-
-/** COPY (query) TO a server file or program: the rows never pass the gateway. */
-function copySink(copy: Node): string | undefined {
-  if (copy['is_from'] || !copy['query']) return undefined;
-  if (copy['filename'] !== undefined || copy['is_program'])
-    return 'it would write masked values to a file or program on the server';
-  return undefined;
-}
-
-function setCarries(targets: Node[] | undefined, ctx: LineageContext): boolean {
-  return (targets ?? []).some((t) => {
-    const val = ((t['ResTarget'] ?? t) as Node)['val'] as Node | undefined;
-    return val !== undefined && carriesMasked(val, ctx);
-  });
-}
-
-function anyCarries(exprs: Node[] | undefined, ctx: LineageContext): boolean {
-  return (exprs ?? []).some((e) => carriesMasked(e, ctx));
-}
-
-function relName(stmt: Node): string {
-  return String((stmt['relation'] as Node | undefined)?.['relname'] ?? '?');
+  return sinkOf(stmt, masked, catalog);
 }

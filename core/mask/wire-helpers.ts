@@ -22,9 +22,10 @@ export function hideKeyValues(detail: string, masked: MaskedColumns): string {
 }
 
 /**
- * Statements whose result cannot be masked column by column: COPY of a whole table or of a
- * query with `*` (no RowDescription says which column is which) and binary or CSV COPY of masked
- * data. They are refused rather than passed unmasked.
+ * Statements whose result cannot be masked column by column: COPY of a whole table, or of a
+ * query whose columns cannot be counted (no RowDescription says which column is which), and COPY
+ * of masked data in any but the default text format. They are refused rather than passed
+ * unmasked.
  */
 export function maskingRefusal(statements: Stmt[], plans: Array<ResultPlan | undefined>): string | undefined {
   for (let i = 0; i < statements.length; i++) {
@@ -34,11 +35,18 @@ export function maskingRefusal(statements: Stmt[], plans: Array<ResultPlan | und
     if (!copy['query'])
       return 'COPY of a table with masked columns is refused: use COPY (SELECT ...) TO STDOUT';
     // COPY data has no RowDescription: only a query's own column list says which field is which.
-    if (plans[i]!.targets.includes('star'))
-      return 'COPY of a query with * over masked columns is refused: name the columns (COPY (SELECT a, b ...) TO STDOUT)';
-    const options = JSON.stringify(copy['options'] ?? []).toLowerCase();
-    if (/"(binary|csv)"/.test(options))
-      return 'binary or CSV COPY of masked columns is refused: use the text format';
+    if (plans[i]!.cols.some((c) => c.width === 'unknown'))
+      return 'COPY of a query whose columns Postern cannot count (a * over a table it does not know, or (x).*) is refused while columns are masked: name the columns';
+    // The masker reads COPY text as the server writes it by default: fields split by tabs, `\N`
+    // for NULL, UTF-8. Any other option (a delimiter, an encoding, csv or binary) would make it
+    // read one field where there are several.
+    const options = (copy['options'] as Stmt[] | undefined) ?? [];
+    for (const o of options) {
+      const d = (o['DefElem'] ?? o) as Record<string, unknown>;
+      const value = JSON.stringify(d['arg'] ?? null).toLowerCase();
+      if (d['defname'] === 'format' && value.includes('"text"')) continue;
+      return `COPY of masked columns is refused with option ${String(d['defname'])}: use the default text format`;
+    }
   }
   return undefined;
 }

@@ -57,6 +57,7 @@ export function nameEffects(node: Node, inputs: EffectInputs): NameEffect[] | un
             formats: options & CURSOR_OPT_BINARY ? [1] : [],
             holdable,
             settled: false,
+            sql: inputs.sql,
           },
         },
       ];

@@ -236,6 +236,7 @@ export class StatementFlow {
       formats: resultFormats(f.body, stmt.end),
       holdable: false,
       settled: false,
+      sql: found.sql,
       ...(found.fields ? { fields: found.fields } : {}),
       ...(found.effects ? { effects: found.effects } : {}),
     };
@@ -336,7 +337,7 @@ export class StatementFlow {
       effects: this.#effects(node, v.classes?.[i], sql, may),
     }));
     for (const s of stmts) this.#state.sendEffects(s.effects);
-    this.#state.expected.push({ k: 'query', stmts, i: 0 });
+    this.#state.expected.push({ k: 'query', sql, stmts, i: 0 });
     forward.push(f);
     this.#endBatch();
   }
@@ -354,7 +355,7 @@ export class StatementFlow {
       may,
       ...(v.classes ? { classes: v.classes } : {}),
       plan: node && this.masker?.active ? this.masker.plan(node) : undefined,
-      sql: may === 'once' ? sql : '',
+      sql,
       ...(node ? { effects: this.#effects(node, v.classes?.[0], sql, may) } : {}),
     };
     this.#state.statements.define(key, entry);
@@ -372,7 +373,7 @@ export class StatementFlow {
       cls,
       plan: this.masker?.active ? this.masker.plan(node) : undefined,
       may,
-      sql: may === 'once' ? sql : '',
+      sql,
     });
   }
 

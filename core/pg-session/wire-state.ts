@@ -19,7 +19,7 @@ export interface StatementEntry {
   plan?: ResultPlan | undefined;
   /** Its result columns, from a Describe of the statement. */
   fields?: RowField[];
-  /** Shown in the audit trail when an approved statement is bound. */
+  /** Its text: for the audit trail when an approved statement is bound, and to tell which names in an error message the client wrote itself. */
   sql: string;
   /** What running it does to the server's names (it is itself a PREPARE, DECLARE...). */
   effects?: NameEffect[];
@@ -39,6 +39,8 @@ export interface PortalEntry {
   settled: boolean;
   /** Masking's per-result work, done at the first row. */
   ctx?: ResultCtx;
+  /** The SQL text it runs ('' when unknown). */
+  sql: string;
   /** Named by a statement whose effects the server may run (SQL DECLARE through Execute). */
   effects?: NameEffect[];
 }
@@ -59,7 +61,14 @@ export interface QueryStatement {
 
 /** An answer the server owes, in order. */
 export type Expect =
-  | { k: 'query'; stmts: QueryStatement[]; i: number; ctx?: ResultCtx; injectBefore?: Uint8Array }
+  | {
+      k: 'query';
+      sql: string;
+      stmts: QueryStatement[];
+      i: number;
+      ctx?: ResultCtx;
+      injectBefore?: Uint8Array;
+    }
   | { k: 'parse'; key: string; entry: StatementEntry }
   | { k: 'bind'; key: string; entry: PortalEntry }
   | { k: 'describe'; entry: StatementEntry | PortalEntry | undefined; injected: boolean }

@@ -36,6 +36,21 @@ const CORPUS: Array<[string, string, Expectation]> = [
   // Notices.
   ['function noticing the value', 'SELECT leak_notice_inside()', 'scrubbed'],
   ['value handed to a user function', 'SELECT leak_notice(email) FROM customers', 'refused'],
+  [
+    'value handed to a user function in attribute notation',
+    'SELECT (email).leak_notice FROM customers',
+    'refused',
+  ],
+  [
+    'the row handed to a user function in attribute notation',
+    'SELECT c.leak_row FROM customers c',
+    'refused',
+  ],
+  [
+    'an advisory lock key in attribute notation',
+    'SELECT (hashtext(email)::bigint).pg_advisory_lock FROM customers LIMIT 1',
+    'refused',
+  ],
   // Notifications and other places a value would outlive the statement.
   ['pg_notify', "SELECT pg_notify('corpus', email) FROM customers", 'refused'],
   [
@@ -94,7 +109,13 @@ const CORPUS: Array<[string, string, Expectation]> = [
     "COPY (SELECT encode(convert_to(phone, 'UTF8'), 'base64') FROM customers) TO STDOUT",
     'rows',
   ],
-  ['COPY of *', 'COPY (SELECT * FROM customers) TO STDOUT', 'refused'],
+  ['COPY of * (columns counted from the catalog)', 'COPY (SELECT * FROM customers) TO STDOUT', 'rows'],
+  [
+    'COPY of * over a join with a table Postern cannot count',
+    'COPY (SELECT * FROM customers, scratch) TO STDOUT',
+    'refused',
+  ],
+  ['COPY with another delimiter', "COPY (SELECT email FROM customers) TO STDOUT (DELIMITER '|')", 'refused'],
 ];
 
 let stack: TestStack;
@@ -122,6 +143,7 @@ beforeAll(async () => {
     CREATE TABLE scratch_wide AS SELECT * FROM customers WHERE false;
     CREATE SEQUENCE corpus_seq;
     CREATE FUNCTION leak_notice(t text) RETURNS int LANGUAGE plpgsql AS $$ BEGIN RAISE NOTICE 'v=%', t; RETURN 1; END $$;
+    CREATE FUNCTION leak_row(c customers) RETURNS int LANGUAGE plpgsql AS $$ BEGIN RAISE NOTICE 'v=%', c.email; RETURN 1; END $$;
     CREATE FUNCTION leak_notice_inside() RETURNS int LANGUAGE plpgsql AS
       $$ BEGIN RAISE NOTICE 'v=%', (SELECT string_agg(email, ',') FROM customers); RETURN 1; END $$;
     CREATE FUNCTION leak_error() RETURNS int LANGUAGE plpgsql AS

@@ -275,9 +275,16 @@ describe('masking follows the statement the server really holds', () => {
 
   it('COPY of a query over * is masked column by column or refused, never guessed', async () => {
     const c = await open();
-    const r = await c.run([m.query('COPY (SELECT * FROM customers) TO STDOUT')]);
-    expectNoLeak(r);
-    expect(r.errors.map((e) => e.message)).toEqual([expect.stringMatching(/name the columns/)]);
+    // customers' columns are counted from the catalog: each field is masked by its own column.
+    const star = await c.run([m.query('COPY (SELECT * FROM customers WHERE id = 1) TO STDOUT')]);
+    expectNoLeak(star);
+    const fields = new TextDecoder().decode(star.messages.find((x) => x.type === 'd')!.body).split('\t');
+    expect(fields[0]).toBe('1');
+    expect(fields[2]).toMatch(/^[^@]\*+@/); // email, partial
+    expect(fields[5]).toBe('[REDACTED]'); // national_id
+    // A * over a relation Postern does not count cannot be lined up with the data: refused.
+    const join = await c.run([m.query('COPY (SELECT * FROM customers, canary) TO STDOUT')]);
+    expect(join.errors.map((e) => e.message)).toEqual([expect.stringMatching(/name the columns/)]);
     // Named columns line up with the COPY data: masked where masked, clear where not.
     const named = await c.run([
       m.query('COPY (SELECT id, email, city FROM customers WHERE id = 1) TO STDOUT'),

@@ -1,0 +1,792 @@
+/**
+ * Where each value of a statement comes from, resolved the way the server resolves names
+ * (PostgreSQL's parse analysis: FROM items with their aliases and column lists, subqueries and
+ * CTEs by position, LATERAL, outer references, `alias.x` as a column or else a function of the
+ * whole row), but conservatively: wherever a name could resolve to more than one thing, it is
+ * taken to carry whatever any of them carries. A masked column renamed by an alias column list,
+ * passed through a function in FROM, nested any number of subqueries deep, or read through
+ * attribute notation (`c.to_jsonb`) is followed, not matched by name.
+ *
+ * The analysis yields the taint of every output column of a statement, and every place a tainted
+ * value flows into that is not a result row (a sink: docs/masking.md, "Side channels").
+ */
+import type { CatalogSnapshot, MaskedColumns } from './lineage.ts';
+import type { Strategy } from './value-masker.ts';
+
+type Node = Record<string, unknown>;
+
+/**
+ * What a value carries: null (nothing masked), a masked column's own strategy (the bare column),
+ * or a derived value: 'redact', or 'token' when every masked source is a token column.
+ */
+export type Taint = null | Strategy;
+
+/** A derived value keeps no part of the original (partial of reverse(card) would show digits). */
+const DERIVED_FROM_BARE: Record<Strategy, Strategy> = { partial: 'redact', redact: 'redact', token: 'token' };
+
+/** One output column of a query; `width: 'unknown'` when it expands to a number of fields unknown here. */
+export interface OutCol {
+  name: string | undefined;
+  taint: Taint;
+  width?: 'unknown';
+}
+
+interface Col {
+  name: string;
+  taint: Taint;
+}
+
+/** A FROM item (or a CTE) as names in the query see it. */
+interface Entry {
+  alias: string;
+  relname: string | undefined;
+  /** Known columns in order, or undefined when the list is unknown here. */
+  cols: Col[] | undefined;
+  /** What a column name not in `cols` carries (a clean table: nothing; a masked view: 'redact'). */
+  unknown: Taint;
+  /** A JOIN: its members (which are in scope themselves); `merges` when USING/NATURAL merge columns. */
+  join?: { members: Entry[]; merges: boolean };
+}
+
+type Scope = Entry[];
+
+/** Functions whose arguments outlive the statement or reach other sessions (docs/masking.md). */
+export const SIDE_EFFECT_FUNCTIONS = new Set([
+  'pg_notify',
+  'set_config',
+  'lo_from_bytea',
+  'lo_put',
+  'lowrite',
+  'lo_create',
+  'lo_import',
+  'setval',
+  'pg_logical_emit_message',
+  'pg_advisory_lock',
+  'pg_advisory_lock_shared',
+  'pg_advisory_xact_lock',
+  'pg_advisory_xact_lock_shared',
+  'pg_try_advisory_lock',
+  'pg_try_advisory_lock_shared',
+  'pg_try_advisory_xact_lock',
+  'pg_try_advisory_xact_lock_shared',
+  'dblink',
+  'dblink_exec',
+  'dblink_send_query',
+  'dblink_open',
+  'pg_file_write',
+]);
+
+/** The analysis of one statement. */
+export interface Analysis {
+  /** The output columns (select list, RETURNING, a wrapped query's). */
+  out: OutCol[];
+  /** It reads a masked table, view or statistics, or calls a user-defined function. */
+  reads: boolean;
+  /** It calls a user-defined function (its messages and results are opaque). */
+  opaque: boolean;
+  /** Why a masked value would flow somewhere rows do not go, if it would. */
+  sink: string | undefined;
+}
+
+/** A bound on recursion through the tree (a statement this deep is refused by masking). */
+const MAX_DEPTH = 3000;
+
+export function analyze(stmt: Node, masked: MaskedColumns, catalog: CatalogSnapshot): Analysis {
+  const a = new Analyzer(masked, catalog);
+  const out = a.statement(stmt);
+  return { out, reads: a.reads, opaque: a.opaque, sink: a.sink };
+}
+
+/** Combines what several possible sources carry: one bare masked source keeps its strategy. */
+function combine(taints: Taint[], derived: boolean): Taint {
+  let bare: Taint = null;
+  let count = 0;
+  let allToken = true;
+  for (const t of taints) {
+    if (t === null) continue;
+    count++;
+    bare = t;
+    if (t !== 'token') allToken = false;
+  }
+  if (count === 0) return null;
+  if (count === 1 && !derived) return bare;
+  return allToken ? 'token' : 'redact';
+}
+
+const derive = (t: Taint): Taint => (t === null ? null : DERIVED_FROM_BARE[t]);
+
+const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
+
+function names(list: unknown): string[] {
+  return Array.isArray(list)
+    ? list.map((x) => str((x as { String?: { sval?: unknown } }).String?.sval) ?? '')
+    : [];
+}
+
+class Analyzer {
+  reads = false;
+  opaque = false;
+  sink: string | undefined;
+  #depth = 0;
+
+  constructor(
+    private readonly masked: MaskedColumns,
+    private readonly catalog: CatalogSnapshot,
+  ) {}
+
+  /** Output columns of a statement (top level, or a data-modifying CTE); sinks recorded on the way. */
+  statement(stmt: Node, outer: Scope[] = [], ctes: Map<string, Entry> = new Map()): OutCol[] {
+    const kind = Object.keys(stmt)[0] ?? '';
+    const body = (stmt[kind] ?? {}) as Node;
+    switch (kind) {
+      case 'SelectStmt': {
+        const out = this.select(body, outer, ctes);
+        if (body['intoClause'] && out.some((c) => c.taint !== null))
+          this.#sinkAt('it would store masked values in a new table (SELECT INTO)');
+        return out;
+      }
+      case 'InsertStmt':
+      case 'UpdateStmt':
+      case 'DeleteStmt':
+      case 'MergeStmt':
+        return this.#modify(kind, body, outer, ctes);
+      case 'DeclareCursorStmt':
+      case 'PrepareStmt':
+      case 'ExplainStmt':
+        return body['query'] ? this.statement(body['query'] as Node) : [];
+      case 'CreateTableAsStmt':
+      case 'ViewStmt': {
+        const out = body['query'] ? this.statement(body['query'] as Node) : [];
+        if (out.some((c) => c.taint !== null))
+          this.#sinkAt('it would store masked values in a new table or view');
+        return [];
+      }
+      case 'CopyStmt': {
+        if (!body['query']) return this.#copyRelation(body);
+        const out = this.statement(body['query'] as Node);
+        if (
+          !body['is_from'] &&
+          (body['filename'] !== undefined || body['is_program']) &&
+          out.some((c) => c.taint !== null)
+        )
+          this.#sinkAt('it would write masked values to a file or program on the server');
+        return out;
+      }
+      case 'CallStmt': {
+        const call = body['funccall'] as Node | undefined;
+        if (call) this.expr(call, [], new Map(), true);
+        return [];
+      }
+      default:
+        // Other statements read no rows, but may hold expressions (subqueries) that do.
+        this.#walkExpressions(body, [], new Map());
+        return [];
+    }
+  }
+
+  // ---- queries ---------------------------------------------------------------------------------
+
+  /** A SELECT (also set operations and VALUES): its output columns. */
+  select(body: Node, outer: Scope[], ctes: Map<string, Entry>): OutCol[] {
+    this.#enter();
+    try {
+      const local = this.#with(body['withClause'] as Node | undefined, outer, ctes);
+      const op = body['op'];
+      if (op && op !== 'SETOP_NONE') {
+        const l = this.select((body['larg'] as Node) ?? {}, outer, local);
+        const r = this.select((body['rarg'] as Node) ?? {}, outer, local);
+        return l.map((c, i) => ({
+          name: c.name,
+          taint: combine([c.taint, r[i]?.taint ?? null], false),
+          ...(c.width || r[i]?.width ? { width: 'unknown' as const } : {}),
+        }));
+      }
+      const values = body['valuesLists'] as Node[] | undefined;
+      if (values?.length) {
+        const rows = values.map(
+          (v) => ((v['List'] as Node | undefined)?.['items'] as Node[] | undefined) ?? [],
+        );
+        const width = Math.max(...rows.map((r) => r.length));
+        const out: OutCol[] = [];
+        for (let i = 0; i < width; i++) {
+          out.push({
+            name: `column${i + 1}`,
+            taint: combine(
+              rows.map((r) => (r[i] ? this.expr(r[i]!, outer, local) : null)),
+              false,
+            ),
+          });
+        }
+        return out;
+      }
+      const scope = this.#from((body['fromClause'] as Node[] | undefined) ?? [], outer, local);
+      const scopes = [...outer, scope];
+      for (const k of [
+        'whereClause',
+        'havingClause',
+        'groupClause',
+        'sortClause',
+        'distinctClause',
+        'windowClause',
+      ])
+        if (body[k]) this.#walkExpressions(body[k], scopes, local);
+      return this.#targets((body['targetList'] as Node[] | undefined) ?? [], scopes, local);
+    } finally {
+      this.#depth--;
+    }
+  }
+
+  /** INSERT/UPDATE/DELETE/MERGE: RETURNING columns; what flows into the table is a sink. */
+  #modify(kind: string, body: Node, outer: Scope[], ctes: Map<string, Entry>): OutCol[] {
+    const local = this.#with(body['withClause'] as Node | undefined, outer, ctes);
+    const rel = body['relation'] as Node | undefined;
+    const target = rel ? this.#relationEntry(rel, local) : undefined;
+    const scope: Scope = target ? [target] : [];
+    const into = `it would copy masked values into table "${str(rel?.['relname']) ?? '?'}"`;
+    if (kind === 'InsertStmt') {
+      const source = body['selectStmt'] as Node | undefined;
+      if (source) {
+        const src = this.select((source['SelectStmt'] as Node) ?? source, outer, local);
+        if (src.some((c) => c.taint !== null)) this.#sinkAt(into);
+        // EXCLUDED (ON CONFLICT) carries what the source carries.
+        scope.push({
+          alias: 'excluded',
+          relname: undefined,
+          cols: undefined,
+          unknown: combine(
+            src.map((c) => c.taint),
+            true,
+          ),
+        });
+      }
+      const conflict = body['onConflictClause'] as Node | undefined;
+      if (conflict) {
+        if (this.#setCarries(conflict['targetList'] as Node[] | undefined, [...outer, scope], local))
+          this.#sinkAt(into);
+        if (conflict['whereClause']) this.#walkExpressions(conflict['whereClause'], [...outer, scope], local);
+      }
+    } else {
+      const from = (body[
+        kind === 'DeleteStmt' ? 'usingClause' : kind === 'MergeStmt' ? 'sourceRelation' : 'fromClause'
+      ] ?? []) as Node[] | Node;
+      scope.push(...this.#from(Array.isArray(from) ? from : [from], outer, local));
+      const scopes = [...outer, scope];
+      if (body['whereClause']) this.#walkExpressions(body['whereClause'], scopes, local);
+      if (body['joinCondition']) this.#walkExpressions(body['joinCondition'], scopes, local);
+      if (kind === 'UpdateStmt' && this.#setCarries(body['targetList'] as Node[] | undefined, scopes, local))
+        this.#sinkAt(into);
+      for (const c of (body['mergeWhenClauses'] as Node[] | undefined) ?? []) {
+        const w = (c['MergeWhenClause'] ?? c) as Node;
+        if (w['condition']) this.#walkExpressions(w['condition'], scopes, local);
+        if (this.#setCarries(w['targetList'] as Node[] | undefined, scopes, local)) this.#sinkAt(into);
+        for (const v of (w['values'] as Node[] | undefined) ?? [])
+          if (this.expr(v, scopes, local) !== null) this.#sinkAt(into);
+      }
+    }
+    const returning =
+      ((body['returningClause'] as Node | undefined)?.['exprs'] as Node[] | undefined) ??
+      (body['returningList'] as Node[] | undefined) ??
+      [];
+    return this.#targets(returning, [...outer, scope], local);
+  }
+
+  /** COPY table TO: its columns in order (all, or the list given). */
+  #copyRelation(body: Node): OutCol[] {
+    const rel = body['relation'] as Node | undefined;
+    if (!rel) return [];
+    const entry = this.#relationEntry(rel, new Map());
+    const attlist = names(body['attlist']);
+    if (attlist.length > 0) return attlist.map((n) => ({ name: n, taint: this.#column(entry, n) }));
+    if (!entry.cols) return [{ name: undefined, taint: entry.unknown, width: 'unknown' }];
+    return entry.cols.map((c) => ({ name: c.name, taint: c.taint }));
+  }
+
+  #setCarries(targets: Node[] | undefined, scopes: Scope[], ctes: Map<string, Entry>): boolean {
+    let carries = false;
+    for (const t of targets ?? []) {
+      const val = ((t['ResTarget'] ?? t) as Node)['val'] as Node | undefined;
+      if (val && this.expr(val, scopes, ctes) !== null) carries = true;
+    }
+    return carries;
+  }
+
+  #with(clause: Node | undefined, outer: Scope[], ctes: Map<string, Entry>): Map<string, Entry> {
+    if (!clause) return ctes;
+    const local = new Map(ctes);
+    const recursive = clause['recursive'] === true;
+    for (const c of (clause['ctes'] as Node[] | undefined) ?? []) {
+      const cte = (c['CommonTableExpr'] ?? c) as Node;
+      const name = str(cte['ctename']) ?? '';
+      const query = cte['ctequery'] as Node | undefined;
+      const renamed = names(cte['aliascolnames']);
+      const entryOf = (out: OutCol[]): Entry => this.#entryFromOutput(name, out, renamed);
+      if (!query) continue;
+      // A recursive CTE reads itself: its columns carry what its terms carry, until that settles.
+      let entry: Entry = { alias: name, relname: undefined, cols: undefined, unknown: null };
+      for (let round = 0; round < (recursive ? 8 : 1); round++) {
+        if (recursive) local.set(name, entry);
+        const next = entryFromQuery(this, query, outer, local, entryOf);
+        if (sameEntry(next, entry)) break;
+        entry = recursive ? widen(entry, next) : next;
+      }
+      local.set(name, entry);
+    }
+    return local;
+  }
+
+  #entryFromOutput(alias: string, out: OutCol[], renamed: string[]): Entry {
+    const anyUnknown = out.some((c) => c.width === 'unknown');
+    const all = combine(
+      out.map((c) => c.taint),
+      true,
+    );
+    if (anyUnknown) return { alias, relname: undefined, cols: undefined, unknown: all };
+    // Columns named by PostgreSQL's rules may not be the names guessed here: a name not found
+    // could be any of them, so it carries what any of them carries.
+    return {
+      alias,
+      relname: undefined,
+      cols: out.map((c, i) => ({ name: renamed[i] ?? c.name ?? '?column?', taint: c.taint })),
+      unknown: all,
+    };
+  }
+
+  // ---- FROM --------------------------------------------------------------------------------------
+
+  #from(items: Node[], outer: Scope[], ctes: Map<string, Entry>): Scope {
+    const scope: Scope = [];
+    for (const item of items) this.#fromItem(item, outer, ctes, scope);
+    return scope;
+  }
+
+  /** Adds the entries of one FROM item to `scope` (earlier items are visible: LATERAL). */
+  #fromItem(item: Node, outer: Scope[], ctes: Map<string, Entry>, scope: Scope): void {
+    const kind = Object.keys(item)[0] ?? '';
+    const body = (item[kind] ?? {}) as Node;
+    const alias = body['alias'] as Node | undefined;
+    const aliasName = str(alias?.['aliasname']);
+    const renamed = names(alias?.['colnames']);
+    const visible = [...outer, scope];
+    switch (kind) {
+      case 'RangeVar':
+        scope.push(this.#relationEntry(body, ctes));
+        return;
+      case 'RangeSubselect': {
+        const q = body['subquery'] as Node | undefined;
+        const out = q ? this.select((q['SelectStmt'] as Node) ?? q, visible, ctes) : [];
+        scope.push(this.#entryFromOutput(aliasName ?? '', out, renamed));
+        return;
+      }
+      case 'RangeFunction': {
+        // Functions in FROM (unnest, jsonb_each_text, ROWS FROM...): their columns carry what
+        // their arguments carry.
+        let taint: Taint = null;
+        for (const f of (body['functions'] as Node[] | undefined) ?? []) {
+          const parts = ((f['List'] as Node | undefined)?.['items'] as Node[] | undefined) ?? [];
+          if (parts[0]) taint = combine([taint, this.expr(parts[0], visible, ctes)], true);
+        }
+        const fnName = aliasName ?? this.#firstFunctionName(body) ?? '';
+        scope.push({ alias: fnName, relname: undefined, cols: undefined, unknown: taint });
+        return;
+      }
+      case 'JoinExpr': {
+        const before = scope.length;
+        if (body['larg']) this.#fromItem(body['larg'] as Node, outer, ctes, scope);
+        if (body['rarg']) this.#fromItem(body['rarg'] as Node, outer, ctes, scope);
+        const members = scope.slice(before).filter((e) => !e.join);
+        if (body['quals']) this.#walkExpressions(body['quals'], [...outer, scope], ctes);
+        // The members stay visible (PostgreSQL hides them behind a join alias; seeing more is
+        // only stricter); `j.x` resolves through them.
+        const merges = names(body['usingClause']).length > 0 || body['isNatural'] === true;
+        const joinAlias = str((body['alias'] as Node | undefined)?.['aliasname']);
+        scope.push({
+          alias: joinAlias ?? '',
+          relname: undefined,
+          cols: undefined,
+          unknown: combine(
+            members.map((e) => this.#row(e)),
+            true,
+          ),
+          join: { members, merges },
+        });
+        return;
+      }
+      case 'RangeTableSample':
+        if (body['relation']) this.#fromItem(body['relation'] as Node, outer, ctes, scope);
+        return;
+      default: {
+        // XMLTABLE, JSON_TABLE and anything newer: columns carry whatever their inputs carry.
+        const taint = this.#walkExpressions(body, visible, ctes);
+        scope.push({ alias: aliasName ?? '', relname: undefined, cols: undefined, unknown: taint });
+      }
+    }
+  }
+
+  #firstFunctionName(body: Node): string | undefined {
+    const f = ((body['functions'] as Node[] | undefined)?.[0]?.['List'] as Node | undefined)?.['items'] as
+      Node[] | undefined;
+    const call = f?.[0]?.['FuncCall'] as Node | undefined;
+    return call ? names(call['funcname']).at(-1) : undefined;
+  }
+
+  /** A table, view or CTE named in FROM (or as a DML target). */
+  #relationEntry(rv: Node, ctes: Map<string, Entry>): Entry {
+    const rel = str(rv['relname']) ?? '';
+    const alias = (rv['alias'] as Node | undefined) ?? undefined;
+    const aliasName = str(alias?.['aliasname']) ?? rel;
+    const renamed = names(alias?.['colnames']);
+    const cte = rv['schemaname'] === undefined ? ctes.get(rel) : undefined;
+    const rename = (cols: Col[] | undefined) =>
+      cols?.map((c, i) => (renamed[i] !== undefined ? { name: renamed[i]!, taint: c.taint } : c));
+    if (cte) return { alias: aliasName, relname: rel, cols: rename(cte.cols), unknown: cte.unknown };
+    const maskedCols = this.masked.get(rel);
+    if (maskedCols && maskedCols.size > 0) {
+      this.reads = true;
+      const list = this.catalog.columns?.get(rel);
+      if (list) {
+        const cols = list.map((name) => ({ name, taint: maskedCols.get(name) ?? null }));
+        return { alias: aliasName, relname: rel, cols: rename(cols), unknown: 'redact' };
+      }
+      // Without the table's column list, a renamed column cannot be told from a masked one.
+      if (renamed.length > 0) return { alias: aliasName, relname: rel, cols: undefined, unknown: 'redact' };
+      const cols = [...maskedCols].map(([name, taint]) => ({ name, taint }));
+      return { alias: aliasName, relname: rel, cols, unknown: 'redact' };
+    }
+    if (this.catalog.viewNames.has(rel)) {
+      this.reads = true;
+      return { alias: aliasName, relname: rel, cols: undefined, unknown: 'redact' };
+    }
+    return { alias: aliasName, relname: rel, cols: undefined, unknown: null };
+  }
+
+  // ---- names and expressions -----------------------------------------------------------------------
+
+  /** What `entry.name` carries: the column, or (no such column) a function of the whole row. */
+  #column(entry: Entry, name: string): Taint {
+    if (entry.join) {
+      const known = entry.join.members.filter((m) => m.cols?.some((c) => c.name === name));
+      if (known.length > 0)
+        return combine(
+          known.map((m) => this.#column(m, name)),
+          false,
+        );
+      return combine(
+        entry.join.members.map((m) => (m.cols ? derive(this.#row(m)) : m.unknown)),
+        false,
+      );
+    }
+    const col = entry.cols?.find((c) => c.name === name);
+    if (col) return col.taint;
+    return entry.cols ? derive(this.#row(entry)) : entry.unknown;
+  }
+
+  /** A whole-row reference to `entry` (c, c.*, to_json(c), c.to_jsonb). */
+  #row(entry: Entry): Taint {
+    if (entry.join) return entry.unknown;
+    return combine([entry.unknown, ...(entry.cols ?? []).map((c) => c.taint)], true);
+  }
+
+  #findEntry(scopes: Scope[], alias: string, relname?: string): Entry | undefined {
+    for (let i = scopes.length - 1; i >= 0; i--) {
+      const hit = scopes[i]!.find((e) => (relname ? e.relname === relname : e.alias === alias));
+      if (hit) return hit;
+    }
+    return undefined;
+  }
+
+  /** A column reference, resolved as the server would, every possible reading kept. */
+  #columnRef(ref: Node, scopes: Scope[]): Taint {
+    const fields = (ref['fields'] as Node[] | undefined) ?? [];
+    const parts = fields.map((f) =>
+      'A_Star' in f ? '*' : (str((f['String'] as Node | undefined)?.['sval']) ?? ''),
+    );
+    if (parts.length === 1 && parts[0] === '*') {
+      return combine(scopes.at(-1)?.map((e) => this.#row(e)) ?? [], false);
+    }
+    if (parts.length >= 2) {
+      const col = parts.at(-1)!;
+      const alias = parts.at(-2)!;
+      const entry =
+        parts.length === 2 ? this.#findEntry(scopes, alias) : this.#findEntry(scopes, alias, alias);
+      if (entry) {
+        if (col === '*') return this.#row(entry);
+        const isColumn = entry.cols?.some((c) => c.name === col) ?? false;
+        // Not one of its columns: a function of the whole row (`c.to_jsonb`, `c.contact`).
+        if (!isColumn && (this.#opaque(col) || SIDE_EFFECT_FUNCTIONS.has(col)))
+          return this.#attributeCall(col, this.#row(entry));
+        return this.#column(entry, col);
+      }
+      // Not a FROM item we know: it carries whatever anything in scope could.
+      return combine(
+        scopes.flatMap((s) => s.map((e) => this.#row(e))),
+        true,
+      );
+    }
+    const name = parts[0] ?? '';
+    const possible: Taint[] = [];
+    for (let i = scopes.length - 1; i >= 0; i--) {
+      const scope = scopes[i]!;
+      const known = scope.filter((e) => !e.join && e.cols?.some((c) => c.name === name));
+      if (known.length > 0) {
+        possible.push(...known.map((e) => e.cols!.find((c) => c.name === name)!.taint));
+        return combine(possible, false);
+      }
+      // A list we do not know may hold the name: keep looking outward, remembering what it carries.
+      for (const e of scope) if (!e.cols && !e.join) possible.push(e.unknown);
+    }
+    // No column of that name: a whole-row reference to a FROM item of that name (`c` in to_json(c)).
+    const entry = this.#findEntry(scopes, name);
+    if (entry) possible.push(this.#row(entry));
+    return combine(possible, possible.filter((t) => t !== null).length > 1);
+  }
+
+  /**
+   * What an expression's value carries. `sinkCall`: the expression is the call of a CALL
+   * statement (a procedure: code the gateway cannot see).
+   */
+  expr(node: Node, scopes: Scope[], ctes: Map<string, Entry>, sinkCall = false): Taint {
+    this.#enter();
+    try {
+      const kind = Object.keys(node)[0] ?? '';
+      const body = node[kind] as Node | undefined;
+      if (!body || typeof body !== 'object') return null;
+      switch (kind) {
+        case 'ColumnRef':
+          return this.#columnRef(body, scopes);
+        case 'SubLink': {
+          const sub = body['subselect'] as Node | undefined;
+          const out = sub ? this.select((sub['SelectStmt'] as Node) ?? sub, scopes, ctes) : [];
+          const inner = body['testexpr'] ? this.expr(body['testexpr'] as Node, scopes, ctes) : null;
+          return combine([inner, ...out.map((c) => c.taint)], true);
+        }
+        case 'FuncCall':
+          return this.#call(body, scopes, ctes, sinkCall);
+        case 'A_Indirection': {
+          // (x).name may be a field of x, or a call of function `name` on x (attribute notation).
+          const base = body['arg'] ? this.expr(body['arg'] as Node, scopes, ctes) : null;
+          let taint = derive(base);
+          for (const ind of (body['indirection'] as Node[] | undefined) ?? []) {
+            const fn = str((ind['String'] as Node | undefined)?.['sval']);
+            if (fn !== undefined) taint = combine([taint, this.#attributeCall(fn, base)], true);
+            else taint = combine([taint, this.#walkExpressions(ind, scopes, ctes)], true);
+          }
+          return taint;
+        }
+        case 'A_Const':
+        case 'ParamRef':
+          return null;
+        default:
+          return derive(this.#walkExpressions(body, scopes, ctes));
+      }
+    } finally {
+      this.#depth--;
+    }
+  }
+
+  /** `fn` called on a value that carries `arg` by attribute notation (`(x).fn`, `t.fn`). */
+  #attributeCall(fn: string, arg: Taint): Taint {
+    const opaque = this.#opaque(fn);
+    if (opaque) {
+      this.opaque = true;
+      this.reads = true;
+    }
+    if (arg !== null && (opaque || SIDE_EFFECT_FUNCTIONS.has(fn))) this.#sinkAt(this.#sinkReason(fn, opaque));
+    return opaque ? 'redact' : derive(arg);
+  }
+
+  #opaque(fn: string): boolean {
+    return this.catalog.allFunctionsOpaque === true || this.catalog.opaqueFunctions.has(fn);
+  }
+
+  #sinkReason(fn: string, opaque: boolean): string {
+    return opaque
+      ? `it would hand masked values to function ${fn}(), whose code Postern cannot see`
+      : `it would hand masked values to ${fn}(), which keeps them beyond the statement`;
+  }
+
+  #call(call: Node, scopes: Scope[], ctes: Map<string, Entry>, procedure: boolean): Taint {
+    const fn = names(call['funcname']).at(-1) ?? '';
+    const opaque = procedure || this.#opaque(fn);
+    if (opaque) {
+      this.opaque = true;
+      this.reads = true;
+    }
+    let args: Taint = null;
+    for (const a of (call['args'] as Node[] | undefined) ?? [])
+      args = combine([args, this.expr(a, scopes, ctes)], true);
+    let rest: Taint = null;
+    for (const k of ['agg_order', 'agg_filter', 'over'])
+      if (call[k]) rest = combine([rest, this.#walkExpressions(call[k], scopes, ctes)], true);
+    if (args !== null && (opaque || SIDE_EFFECT_FUNCTIONS.has(fn)))
+      this.#sinkAt(this.#sinkReason(fn, opaque));
+    // A user-defined function may read masked tables itself: its result is masked whole.
+    return opaque ? 'redact' : combine([args, rest], true);
+  }
+
+  /** Visits every expression under `value`; returns what their values carry together. */
+  #walkExpressions(value: unknown, scopes: Scope[], ctes: Map<string, Entry>): Taint {
+    if (value === null || typeof value !== 'object') return null;
+    this.#enter();
+    try {
+      let taint: Taint = null;
+      if (Array.isArray(value)) {
+        for (const v of value) taint = combine([taint, this.#walkExpressions(v, scopes, ctes)], true);
+        return taint;
+      }
+      for (const key in value as Node) {
+        const inner = (value as Node)[key];
+        if (inner === null || typeof inner !== 'object') continue;
+        const first = key.charCodeAt(0);
+        if (first >= 65 && first <= 90) {
+          // A node (`ColumnRef`, `FuncCall`...): wrap it back so expr() sees its type.
+          taint = combine([taint, this.#node(key, inner as Node, scopes, ctes)], true);
+        } else taint = combine([taint, this.#walkExpressions(inner, scopes, ctes)], true);
+      }
+      return taint;
+    } finally {
+      this.#depth--;
+    }
+  }
+
+  #node(key: string, body: Node, scopes: Scope[], ctes: Map<string, Entry>): Taint {
+    switch (key) {
+      case 'ColumnRef':
+      case 'SubLink':
+      case 'FuncCall':
+        return this.expr({ [key]: body }, scopes, ctes);
+      case 'SelectStmt': {
+        const out = this.select(body, scopes, ctes);
+        return combine(
+          out.map((c) => c.taint),
+          true,
+        );
+      }
+      default:
+        return this.#walkExpressions(body, scopes, ctes);
+    }
+  }
+
+  /** The select list: one column per target, `*` expanded where its FROM items are known. */
+  #targets(targets: Node[], scopes: Scope[], ctes: Map<string, Entry>): OutCol[] {
+    const out: OutCol[] = [];
+    const scope = scopes.at(-1) ?? [];
+    for (const t of targets) {
+      const rt = (t['ResTarget'] ?? t) as Node;
+      const val = rt['val'] as Node | undefined;
+      if (!val) continue;
+      const ref = val['ColumnRef'] as Node | undefined;
+      const fields = (ref?.['fields'] as Node[] | undefined) ?? [];
+      if (ref && fields.some((f) => 'A_Star' in f)) {
+        const qual =
+          fields.length > 1 ? str((fields.at(-2)?.['String'] as Node | undefined)?.['sval']) : undefined;
+        const found = qual ? this.#findEntry(scopes, qual) : undefined;
+        if (qual && !found) {
+          out.push({ name: undefined, taint: 'redact', width: 'unknown' });
+          continue;
+        }
+        const entries = found ? (found.join ? found.join.members : [found]) : scope.filter((e) => !e.join);
+        // USING and NATURAL show each merged column once: the count is not the members' sum.
+        const merges = (found ? [found] : scope).some((e) => e.join?.merges);
+        if (merges) {
+          out.push({
+            name: undefined,
+            taint: combine(
+              entries.map((e) => this.#row(e)),
+              false,
+            ),
+            width: 'unknown',
+          });
+          continue;
+        }
+        for (const e of entries) {
+          if (e.cols) for (const c of e.cols) out.push({ name: c.name, taint: c.taint });
+          else out.push({ name: undefined, taint: e.unknown, width: 'unknown' });
+        }
+        continue;
+      }
+      const indirection = val['A_Indirection'] as Node | undefined;
+      const taint = this.expr(val, scopes, ctes);
+      if (
+        indirection &&
+        ((indirection['indirection'] as Node[] | undefined) ?? []).some((x) => 'A_Star' in x)
+      ) {
+        // (x).*: as many fields as x's type has.
+        out.push({ name: undefined, taint: derive(taint), width: 'unknown' });
+        continue;
+      }
+      out.push({ name: str(rt['name']) ?? outputName(val), taint });
+    }
+    return out;
+  }
+
+  #sinkAt(why: string): void {
+    this.sink ??= why;
+  }
+
+  #enter(): void {
+    if (++this.#depth > MAX_DEPTH) throw new TooDeep();
+  }
+}
+
+/** A statement nested deeper than the analysis follows: masking refuses it. */
+export class TooDeep extends Error {
+  constructor() {
+    super('the statement is nested too deeply for masking to follow');
+  }
+}
+
+/** The name PostgreSQL gives an output column without an alias (FigureColname), as far as known. */
+function outputName(val: Node): string | undefined {
+  const ref = val['ColumnRef'] as Node | undefined;
+  if (ref) {
+    const last = (ref['fields'] as Node[] | undefined)?.at(-1);
+    return str((last?.['String'] as Node | undefined)?.['sval']);
+  }
+  const call = val['FuncCall'] as Node | undefined;
+  if (call) return names(call['funcname']).at(-1);
+  const cast = val['TypeCast'] as Node | undefined;
+  if (cast?.['arg']) return outputName(cast['arg'] as Node);
+  return undefined;
+}
+
+function entryFromQuery(
+  a: Analyzer,
+  query: Node,
+  outer: Scope[],
+  ctes: Map<string, Entry>,
+  entryOf: (out: OutCol[]) => Entry,
+): Entry {
+  const kind = Object.keys(query)[0] ?? '';
+  const body = (query[kind] ?? {}) as Node;
+  // A data-modifying CTE's columns are its RETURNING list.
+  const out = kind === 'SelectStmt' ? a.select(body, outer, ctes) : a.statement(query, outer, ctes);
+  return entryOf(out);
+}
+
+function sameEntry(a: Entry, b: Entry): boolean {
+  if (a.unknown !== b.unknown) return false;
+  if (!a.cols || !b.cols) return a.cols === b.cols;
+  return (
+    a.cols.length === b.cols.length &&
+    a.cols.every((c, i) => c.taint === b.cols![i]!.taint && c.name === b.cols![i]!.name)
+  );
+}
+
+/** Each column carries what it carried in either round. */
+function widen(a: Entry, b: Entry): Entry {
+  const unknown = combine([a.unknown, b.unknown], false);
+  if (!a.cols || !b.cols)
+    return {
+      ...b,
+      cols: undefined,
+      unknown: combine([unknown, ...(b.cols ?? []).map((c) => c.taint)], true),
+    };
+  return {
+    ...b,
+    cols: b.cols.map((c, i) => ({
+      name: c.name,
+      taint: combine([c.taint, a.cols![i]?.taint ?? null], false),
+    })),
+    unknown,
+  };
+}
