@@ -18,6 +18,7 @@ import { nameKeyOf } from '../pg/names.ts';
 import type { ResultCtx, ResultMasker } from '../mask/result-masker.ts';
 import type { Expect, PortalEntry, StatementEntry, WireState } from './wire-state.ts';
 import { refusalAnswer } from './refusal.ts';
+import { copiesFromClient } from './copy-in.ts';
 
 const ch = (c: string) => c.charCodeAt(0);
 const DATA_ROW = ch('D');
@@ -31,6 +32,7 @@ const COMMAND_COMPLETE = ch('C');
 const EMPTY_QUERY = ch('I');
 const PORTAL_SUSPENDED = ch('s');
 const COPY_OUT = ch('H');
+const COPY_IN = ch('G');
 const COPY_DATA = ch('d');
 const ERROR = ch('E');
 const NOTICE = ch('N');
@@ -58,6 +60,8 @@ export class Replies {
    */
   upstream(f: PgFrame, out: Uint8Array[]): void {
     const expected = this.state.expected;
+    // The ends of client copies expect no answer of their own.
+    while (expected[0]?.k === 'copyend') expected.shift();
     const head = expected[0];
     const masking = this.masker?.active === true;
     switch (f.type) {
@@ -120,6 +124,18 @@ export class Replies {
         } else if (head?.k === 'execute') {
           head.entry.ctx = { plan: head.entry.plan, formats, copy: true };
         } else throw desync('CopyOutResponse');
+        return void out.push(f.raw);
+      }
+      case COPY_IN: {
+        if (head?.k !== 'query' && head?.k !== 'execute') throw desync('CopyInResponse');
+        // The server now ignores Sync until the copy ends (§55.2.6): the Syncs the client sent
+        // before its data will not be answered (copy-in.ts allows no others).
+        if (this.state.copyIn === 'sent') this.state.copyIn = 'active';
+        for (let i = 1; i < expected.length; i++) {
+          const e = expected[i]!;
+          if (e.k === 'copyend') break;
+          if (e.k === 'sync') expected.splice(i--, 1);
+        }
         return void out.push(f.raw);
       }
       case COPY_DATA: {
@@ -248,6 +264,8 @@ export class Replies {
   #error(head: Expect | undefined): void {
     this.#txFailed = true;
     this.settles++;
+    // A COPY FROM STDIN that fails (or is skipped) before CopyInResponse never starts.
+    if (this.state.copyIn === 'sent' && this.#skipsCopy(head)) this.state.copyIn = 'none';
     const expected = this.state.expected;
     if (head?.k === 'query') {
       // The rest of the Query's statements will not run.
@@ -265,6 +283,16 @@ export class Replies {
       else if (e.k === 'bind') this.state.portals.rejected(e.key);
       else if (e.k === 'execute') this.state.settleEffects(e.effects, false);
     }
+  }
+
+  /** Does this error end (or skip) the statement that would start the client's copy? */
+  #skipsCopy(head: Expect | undefined): boolean {
+    if (head?.k === 'query') return head.stmts.slice(head.i).some((s) => copiesFromClient(s.node));
+    for (const e of this.state.expected) {
+      if (e.k === 'sync' || e.k === 'query' || e.k === 'synthetic') return false;
+      if (e.k === 'execute' && e.entry.copyIn) return true;
+    }
+    return false;
   }
 
   #ready(f: PgFrame, out: Uint8Array[]): void {

@@ -111,6 +111,23 @@ describe('NamedObjects', () => {
 });
 
 describe('prepared statement names as the server holds them', () => {
+  it('compares names on their first 63 bytes, as the server does', () => {
+    const h = harness();
+    const a = 'a'.repeat(63);
+    h.toTarget(parse(a + '1', 'TRUNCATE x'), sync());
+    h.sent.push(...h.flow.release(true, ''));
+    h.fromTarget(msg('1'), ready());
+    h.sent.length = 0;
+    // To the server a…a2 is the same statement: it is the approved one, bound once.
+    h.toTarget(bind('', a + '2'), execute(), sync());
+    expect(typesOf(h.sent)).toBe('BES');
+    expect(h.runs).toHaveLength(1);
+    h.fromTarget(msg('2'), complete('TRUNCATE TABLE'), ready());
+    h.sent.length = 0;
+    h.toTarget(bind('', a + '3'), execute(), sync());
+    expect(typesOf(h.sent)).toBe('');
+  });
+
   it('keys names by their bytes: a BOM or an invalid byte is not the unnamed statement', () => {
     const h = harness();
     h.toTarget(parse('', 'SELECT 1'), sync());
@@ -216,6 +233,45 @@ describe('prepared statement names as the server holds them', () => {
     h.sent.length = 0;
     h.toTarget(execute('c'), sync());
     expect(typesOf(h.sent)).toBe('');
+  });
+});
+
+describe('COPY FROM STDIN, during which the server ignores Sync', () => {
+  const copyData = (line: string) => msg('d', line);
+  const copyDone = () => msg('c');
+
+  it('does not expect an answer to the Sync of the batch that starts the copy', () => {
+    const h = harness();
+    h.toTarget(parse('', 'COPY t (id) FROM STDIN'), bind('', ''), execute(), sync());
+    const started = h.fromTarget(msg('1'), msg('2'), msg('G', [0, 0, 1, 0, 0]));
+    expect(typesOf(started)).toBe('12G');
+    h.toTarget(copyData('1\n'), copyDone(), sync());
+    // The server answers the COPY and the Sync after CopyDone: one ReadyForQuery in all.
+    const done = h.fromTarget(complete('COPY 1'), ready());
+    expect(typesOf(done)).toBe('CZ');
+    // And the next exchange lines up: a refusal comes back at once, in order.
+    h.toTarget(parse('', 'DELETE FROM t'), sync());
+    expect(typesOf(framesOf(...h.client))).toBe('EZ');
+  });
+
+  it('answers the Sync when the copy never starts (an error before CopyInResponse)', () => {
+    const h = harness();
+    h.toTarget(parse('', 'COPY t (id) FROM STDIN'), bind('', ''), execute(), sync());
+    const out = h.fromTarget(msg('E', 'SERROR', [0], 'C42P01', [0], 'Mno t', [0, 0]), ready());
+    expect(typesOf(framesOf(...out))).toBe('EZ');
+    // Not in a copy: ordinary statements go on.
+    h.sent.length = 0;
+    h.toTarget(query('SELECT 1'));
+    expect(typesOf(h.sent)).toBe('Q');
+  });
+
+  it('ends the session on anything but copy data in the middle of a copy', () => {
+    const h = harness();
+    h.toTarget(query('COPY t (id) FROM STDIN'));
+    h.fromTarget(msg('G', [0, 0, 1, 0, 0]));
+    h.toTarget(copyData('1\n'));
+    expect(() => h.toTarget(sync())).toThrow(/in the middle of COPY FROM STDIN/);
+    expect(() => h.toTarget(query('SELECT 1'))).toThrow(/in the middle of COPY FROM STDIN/);
   });
 });
 

@@ -26,6 +26,7 @@ import { Replies } from './replies.ts';
 import { WireState, type NameEffect, type PortalEntry, type QueryStatement } from './wire-state.ts';
 import type { HoldTicket, PreparedLookup, StatementChecker, StatementVerdict } from './checker.ts';
 import { keyBytes, resultFormats, sqlText } from './wire-read.ts';
+import { CopyIn, copiesFromClient } from './copy-in.ts';
 
 const NOT_UTF8: StatementVerdict = { allowed: false, message: 'statement refused: it is not valid UTF-8' };
 
@@ -58,6 +59,7 @@ const H = T('H');
 export class StatementFlow {
   readonly #state = new WireState();
   readonly #replies: Replies;
+  readonly #copyIn = new CopyIn(this.#state);
   #batchError: string | undefined;
   #batchForwarded = false;
   /** Portals described in this batch since their Bind: their rows come with a description. */
@@ -111,6 +113,20 @@ export class StatementFlow {
 
   /** One client message; false when it must wait for the server's answer to a name it uses. */
   #message(f: PgFrame, forward: PgFrame[]): boolean {
+    const copy = this.#copyIn.client(f);
+    if (copy === 'forward') {
+      forward.push(f);
+      return true;
+    }
+    if (copy === 'sync') {
+      // The batch that starts the copy ends here; the server answers this Sync only if the copy
+      // does not start (replies.ts drops the expectation when CopyInResponse comes).
+      forward.push(f);
+      this.#state.expected.push({ k: 'sync' });
+      this.#batchForwarded = false;
+      this.#endBatch();
+      return true;
+    }
     switch (f.type) {
       case Q: {
         // After an error in an extended batch the server ignores everything up to Sync (§55.2.3),
@@ -129,8 +145,17 @@ export class StatementFlow {
         if (v.hold && this.onHold) {
           this.#flushForward(forward);
           this.#hold(f, 'simple', '', sql!, v);
-        } else if (v.allowed) this.#forwardQuery(forward, f, sql!, v, true);
-        else {
+        } else if (v.allowed) {
+          // FETCH reads a cursor opened earlier: under access that may have ended since.
+          const cursor = this.#state.endedCursor(v.statements);
+          if (cursor === 'pending') return false;
+          if (cursor) {
+            this.#flushForward(forward);
+            this.#synthetic(
+              `statement refused: the access cursor "${cursor}" was opened under has ended; declare it again`,
+            );
+          } else this.#forwardQuery(forward, f, sql!, v, true);
+        } else {
           this.#flushForward(forward);
           this.#synthetic(v.message);
         }
@@ -239,6 +264,7 @@ export class StatementFlow {
       sql: found.sql,
       ...(found.fields ? { fields: found.fields } : {}),
       ...(found.effects ? { effects: found.effects } : {}),
+      ...(found.copyIn ? { copyIn: true } : {}),
     };
     this.#state.portals.define(portal.key, entry);
     this.#described.delete(portal.key);
@@ -268,6 +294,7 @@ export class StatementFlow {
     }
     this.#state.sendEffects(found.effects);
     this.#state.expected.push({ k: 'execute', entry: found, effects: found.effects });
+    if (found.copyIn) this.#copyIn.started();
     this.#forwardInBatch(forward, f);
     return true;
   }
@@ -297,12 +324,7 @@ export class StatementFlow {
    * portal runs again: what allowed them may be gone (an access grant ended).
    */
   forgetStatements(): void {
-    for (const s of this.#state.statements.entries()) s.may = false;
-    for (const p of this.#state.portals.entries()) p.may = false;
-    for (const e of this.#state.expected) {
-      if (e.k === 'parse') e.entry.may = false;
-      else if (e.k === 'bind') e.entry.may = false;
-    }
+    this.#state.forgetAccess();
   }
 
   /**
@@ -338,6 +360,7 @@ export class StatementFlow {
     }));
     for (const s of stmts) this.#state.sendEffects(s.effects);
     this.#state.expected.push({ k: 'query', sql, stmts, i: 0 });
+    if (stmts.some((s) => copiesFromClient(s.node))) this.#copyIn.started();
     forward.push(f);
     this.#endBatch();
   }
@@ -357,6 +380,7 @@ export class StatementFlow {
       plan: node && this.masker?.active ? this.masker.plan(node) : undefined,
       sql,
       ...(node ? { effects: this.#effects(node, v.classes?.[0], sql, may) } : {}),
+      ...(copiesFromClient(node) ? { copyIn: true } : {}),
     };
     this.#state.statements.define(key, entry);
     this.#state.expected.push({ k: 'parse', key, entry });

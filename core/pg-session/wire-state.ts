@@ -8,6 +8,7 @@ import type { ResultCtx, ResultPlan } from '../mask/result-masker.ts';
 import type { RowField } from '../pg/rows.ts';
 import type { StatementClass } from '../sql/classify.ts';
 import { NamedObjects } from './named-objects.ts';
+import { nameKeyOf } from '../pg/names.ts';
 
 /** A prepared statement (protocol Parse or SQL PREPARE). */
 export interface StatementEntry {
@@ -23,6 +24,8 @@ export interface StatementEntry {
   sql: string;
   /** What running it does to the server's names (it is itself a PREPARE, DECLARE...). */
   effects?: NameEffect[];
+  /** It reads COPY data from the client. */
+  copyIn?: boolean;
 }
 
 /** A portal (protocol Bind, or a SQL cursor). */
@@ -31,6 +34,8 @@ export interface PortalEntry {
   may: boolean;
   plan: ResultPlan | undefined;
   fields?: RowField[];
+  /** Its statement reads COPY data from the client. */
+  copyIn?: boolean;
   /** Result format codes from Bind (§55.7 Bind: none = all text, one = all alike). */
   formats: number[];
   /** A WITH HOLD cursor survives the end of the transaction that committed it. */
@@ -75,6 +80,8 @@ export type Expect =
   | { k: 'execute'; entry: PortalEntry; effects: NameEffect[] | undefined }
   | { k: 'close' }
   | { k: 'sync'; injectBefore?: Uint8Array }
+  /** The client ended a COPY FROM STDIN here: nothing is answered for it (copy-in.ts). */
+  | { k: 'copyend' }
   /** A refusal the gateway answers itself, once everything before it has been answered. */
   | { k: 'synthetic'; message: string };
 
@@ -84,6 +91,8 @@ export class WireState {
   readonly expected: Expect[] = [];
   /** The target's last transaction status, for the ReadyForQuery the gateway makes up. */
   txStatus: 'I' | 'T' | 'E' = 'I';
+  /** COPY FROM STDIN: none, sent (the server has not answered yet), active (CopyInResponse came). */
+  copyIn: 'none' | 'sent' | 'active' = 'none';
 
   /** The batch ended (Sync, or the end of one Query). */
   endBatch(): void {
@@ -127,5 +136,35 @@ export class WireState {
       if (ok) names.acknowledged(e.key, e.entry as never);
       else names.rejected(e.key);
     }
+  }
+
+  /**
+   * The access a session was granted ended: no prepared statement may be bound and no portal or
+   * cursor run again until checked anew (acknowledged, in this batch, or still unanswered).
+   */
+  forgetAccess(): void {
+    for (const s of this.statements.entries()) s.may = false;
+    for (const p of this.portals.entries()) p.may = false;
+    const effects = (list: NameEffect[] | undefined) => {
+      for (const x of list ?? []) if (x.kind === 'prepare' || x.kind === 'declare') x.entry.may = false;
+    };
+    for (const e of this.expected) {
+      if (e.k === 'parse' || e.k === 'bind') e.entry.may = false;
+      else if (e.k === 'query') for (const st of e.stmts) effects(st.effects);
+      else if (e.k === 'execute') effects(e.effects);
+    }
+  }
+
+  /** A cursor a FETCH or MOVE of these statements reads whose access has ended, if any. */
+  endedCursor(statements: Array<Record<string, unknown>> | undefined): string | 'pending' | undefined {
+    for (const node of statements ?? []) {
+      const fetch = node['FetchStmt'] as Record<string, unknown> | undefined;
+      if (!fetch) continue;
+      const name = String(fetch['portalname'] ?? '');
+      const found = this.portals.lookup(nameKeyOf(name));
+      if (found === 'pending') return 'pending';
+      if (found && !found.may) return name;
+    }
+    return undefined;
   }
 }
