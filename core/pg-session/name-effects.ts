@@ -7,7 +7,10 @@
 import type { ResultPlan } from '../mask/lineage.ts';
 import { nameKeyOf } from '../pg/names.ts';
 import type { StatementClass } from '../sql/classify.ts';
-import type { NameEffect } from './wire-state.ts';
+import type { NameEffect, QueryStatement, StatementEntry } from './wire-state.ts';
+import type { ResultMasker } from '../mask/result-masker.ts';
+import type { StatementVerdict } from './checker.ts';
+import { copiesFromClient } from './copy-in.ts';
 
 type Node = Record<string, unknown>;
 
@@ -77,4 +80,42 @@ export function nameEffects(node: Node, inputs: EffectInputs): NameEffect[] | un
     default:
       return undefined;
   }
+}
+
+/** A checked Query's statements as forwarded, with what each does to the server's names. */
+export function queryStatements(
+  v: StatementVerdict,
+  sql: string,
+  may: true | 'once',
+  masker: ResultMasker | undefined,
+): QueryStatement[] {
+  return (v.statements ?? []).map((node, i) => ({
+    node,
+    effects: nameEffects(node, { cls: v.classes?.[i], plan: planOf(node, masker), may, sql }),
+  }));
+}
+
+/** The entry of a checked Parse's statement, defined when the server acknowledges it. */
+export function statementEntry(
+  v: StatementVerdict,
+  sql: string,
+  may: true | 'once',
+  masker: ResultMasker | undefined,
+): StatementEntry {
+  const node = v.statements?.[0];
+  const effects = node
+    ? nameEffects(node, { cls: v.classes?.[0], plan: planOf(node, masker), may, sql })
+    : undefined;
+  return {
+    may,
+    ...(v.classes ? { classes: v.classes } : {}),
+    plan: node ? planOf(node, masker) : undefined,
+    sql,
+    ...(effects ? { effects } : {}),
+    ...(copiesFromClient(node) ? { copyIn: true } : {}),
+  };
+}
+
+function planOf(node: Node, masker: ResultMasker | undefined): ResultPlan | undefined {
+  return masker?.active ? masker.plan(node) : undefined;
 }

@@ -18,12 +18,11 @@ import type { PgFrame } from '../pg/framer.ts';
 import { displayName, nameKeyOf, readNameKey } from '../pg/names.ts';
 import { typedMessage } from '../pg/messages.ts';
 import { PosternError } from '../errors.ts';
-import type { StatementClass } from '../sql/classify.ts';
 import { FrameQueue, ownedFrame } from './frame-queue.ts';
-import { nameEffects } from './name-effects.ts';
+import { queryStatements, statementEntry } from './name-effects.ts';
 import { refusalAnswer, refusalError } from './refusal.ts';
 import { Replies } from './replies.ts';
-import { WireState, type NameEffect, type PortalEntry, type QueryStatement } from './wire-state.ts';
+import { WireState, type PortalEntry } from './wire-state.ts';
 import type { HoldTicket, PreparedLookup, StatementChecker, StatementVerdict } from './checker.ts';
 import { keyBytes, resultFormats, sqlText } from './wire-read.ts';
 import { CopyIn, copiesFromClient } from './copy-in.ts';
@@ -354,10 +353,7 @@ export class StatementFlow {
   }
 
   #forwardQuery(forward: PgFrame[], f: PgFrame, sql: string, v: StatementVerdict, may: true | 'once'): void {
-    const stmts: QueryStatement[] = (v.statements ?? []).map((node, i) => ({
-      node,
-      effects: this.#effects(node, v.classes?.[i], sql, may),
-    }));
+    const stmts = queryStatements(v, sql, may, this.masker);
     for (const s of stmts) this.#state.sendEffects(s.effects);
     this.#state.expected.push({ k: 'query', sql, stmts, i: 0 });
     if (stmts.some((s) => copiesFromClient(s.node))) this.#copyIn.started();
@@ -373,32 +369,10 @@ export class StatementFlow {
     v: StatementVerdict,
     may: true | 'once',
   ): void {
-    const node = v.statements?.[0];
-    const entry = {
-      may,
-      ...(v.classes ? { classes: v.classes } : {}),
-      plan: node && this.masker?.active ? this.masker.plan(node) : undefined,
-      sql,
-      ...(node ? { effects: this.#effects(node, v.classes?.[0], sql, may) } : {}),
-      ...(copiesFromClient(node) ? { copyIn: true } : {}),
-    };
+    const entry = statementEntry(v, sql, may, this.masker);
     this.#state.statements.define(key, entry);
     this.#state.expected.push({ k: 'parse', key, entry });
     this.#forwardInBatch(forward, f);
-  }
-
-  #effects(
-    node: Record<string, unknown>,
-    cls: StatementClass | undefined,
-    sql: string,
-    may: true | 'once',
-  ): NameEffect[] | undefined {
-    return nameEffects(node, {
-      cls,
-      plan: this.masker?.active ? this.masker.plan(node) : undefined,
-      may,
-      sql,
-    });
   }
 
   #hold(frame: PgFrame, protocol: Held['protocol'], key: string, sql: string, v: StatementVerdict): void {
