@@ -1,0 +1,43 @@
+/**
+ * Functions called in attribute notation. PostgreSQL reads `(expr).name` and `tbl.name` as a
+ * call `name(expr)` / `name(tbl)` when `name` is not a field of `expr` or a column of `tbl`
+ * (PostgreSQL documentation 4.2.6 "Function Calls", 8.16.5 "Using Composite Types in Queries";
+ * `ParseFuncOrColumn` in parse_func.c, called from `transformIndirection` and
+ * `transformColumnRef`). The parse tree then has no FuncCall: an `A_Indirection` with a `String`
+ * in its indirection, or a `ColumnRef` of two or more fields. Which it is depends on the
+ * catalog, which classification does not see, so every such name is a possible call.
+ */
+
+type Node = Record<string, unknown>;
+
+/**
+ * The names `node` (of parse tree type `key`) may call as a function in attribute notation: each
+ * `.name` of an `A_Indirection`, the last field of a qualified `ColumnRef` (`t.name`,
+ * `s.t.name`). A single-field `ColumnRef` is a column or a whole row, never a call.
+ */
+export function fieldSelectionNames(key: string, node: Node): string[] {
+  if (key === 'A_Indirection') {
+    const out: string[] = [];
+    for (const step of listOf(node['indirection'])) {
+      const name = stringOf(step);
+      if (name !== undefined) out.push(name);
+    }
+    return out;
+  }
+  if (key === 'ColumnRef') {
+    const fields = listOf(node['fields']);
+    const last = fields.length >= 2 ? stringOf(fields[fields.length - 1]) : undefined;
+    return last === undefined ? [] : [last];
+  }
+  return [];
+}
+
+function listOf(value: unknown): unknown[] {
+  return Array.isArray(value) ? value : [];
+}
+
+function stringOf(value: unknown): string | undefined {
+  const s = (value as { String?: { sval?: unknown } } | null)?.String;
+  // An empty identifier is left out of the protobuf JSON ({"String": {}}); "" calls nothing.
+  return s && typeof s.sval === 'string' ? s.sval : undefined;
+}

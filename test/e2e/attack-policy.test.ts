@@ -1,0 +1,367 @@
+/**
+ * Attacks on the merged issue 9 work (policy and approvals on the Postgres path), each written
+ * as a test that states what the gateway promises: a statement policy refuses never reaches
+ * the target, and an approved-once statement runs once. Every test FAILS while the attack
+ * works. Ground truth is read on the target directly, as the table owner.
+ *
+ * Run: npx vitest run --project e2e test/e2e/attack-policy.test.ts
+ */
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  addDemoConnection,
+  clientEnv,
+  fetchToken,
+  runProgram,
+  startConnect,
+  startTestStack,
+  type Proc,
+  type TestStack,
+} from './harness.ts';
+import { m, WireClient } from '../support/pg-wire.ts';
+import { typedMessage } from '../../core/pg/messages.ts';
+import { findLeak } from '../support/leak-check.ts';
+
+let stack: TestStack;
+let connect: Proc & { port: number };
+/** `postern connect` to "own": our own policy, which tells tables apart; nothing masked. */
+let own: Proc & { port: number };
+/** `postern connect` to "granted": reading needs an access grant for sql:select. */
+let granted: Proc & { port: number };
+let approverToken: string;
+let secrets: string[];
+const clients: WireClient[] = [];
+
+const direct = async (sql: string) => {
+  const r = await runProgram('psql', [stack.targetDsn, '-X', '-At', '-F', '\t', '-c', sql]);
+  if (r.code !== 0) throw new Error(r.stderr);
+  return r.stdout.trim();
+};
+
+async function open(port = connect.port): Promise<WireClient> {
+  const c = await WireClient.open(port);
+  clients.push(c);
+  return c;
+}
+
+const canaryCount = async () => Number(await direct('SELECT count(*) FROM canary'));
+const refillCanary = () => direct('TRUNCATE canary; INSERT INTO canary SELECT generate_series(1, 3)');
+const copyDone = () => typedMessage('c', new Uint8Array());
+
+/** Waits for the NOTICE of a held statement and approves it (scope once) as the demo approver. */
+async function approveHeld(c: WireClient): Promise<void> {
+  let id: string | undefined;
+  for (let i = 0; i < 50 && !id; i++) {
+    const msg = await c.next();
+    id = /\(request (apr_[\w-]+)\)/.exec(new TextDecoder().decode(msg.body))?.[1];
+  }
+  expect(id, 'an approval notice').toBeDefined();
+  const res = await fetch(`${stack.edgeUrl}/api/v1/approvals/${id}/approve`, {
+    method: 'POST',
+    headers: { Authorization: `Bearer ${approverToken}`, 'Content-Type': 'application/json' },
+    body: JSON.stringify({ scope: 'once' }),
+  });
+  expect(res.status).toBe(200);
+}
+
+/** Reads everything but public.secrets; no session commands (NOTIFY, SET...). */
+const OWN_POLICY = `
+permit(principal in Postern::Group::"demo", action in [Postern::Action::"connect", Postern::Action::"sql:select"], resource);
+forbid(principal, action == Postern::Action::"sql:select", resource == Postern::Table::"public.secrets");
+`;
+
+/** Session commands always; reading only under an access grant for sql:select. */
+const GRANTED_POLICY = `
+permit(principal in Postern::Group::"demo", action in [Postern::Action::"connect", Postern::Action::"sql:session"], resource);
+permit(principal, action == Postern::Action::"sql:select", resource) when { context.grants.contains("sql:select") };
+`;
+
+async function api(token: string, method: string, path: string, body?: unknown) {
+  const res = await fetch(`${stack.edgeUrl}/api/v1${path}`, {
+    method,
+    headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
+    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+  });
+  return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+}
+
+beforeAll(async () => {
+  stack = await startTestStack();
+  connect = await startConnect(stack, 'demo', clientEnv(stack));
+  approverToken = await fetchToken(stack, stack.approverClientId, stack.approverClientSecret);
+  await direct('CREATE TABLE canary (id int)');
+  await refillCanary();
+  await direct(`CREATE TABLE secrets (v text); INSERT INTO secrets VALUES ('TOP-SECRET-VALUE')`);
+  await direct('CREATE TABLE canary_u (id int PRIMARY KEY, v text)');
+  await direct('CREATE SEQUENCE canary_seq');
+  await addDemoConnection(stack, 'own');
+  await stack.admin.put('/connections/own/policies/rules', { text: OWN_POLICY });
+  own = await startConnect(stack, 'own', clientEnv(stack));
+  await addDemoConnection(stack, 'granted');
+  await stack.admin.put('/connections/granted/policies/rules', { text: GRANTED_POLICY });
+  granted = await startConnect(stack, 'granted', clientEnv(stack));
+  secrets = (await direct('SELECT email, phone, card_number, national_id FROM customers'))
+    .split('\n')
+    .flatMap((r) => r.split('\t'));
+}, 180_000);
+
+afterAll(async () => {
+  for (const c of clients) c.close();
+  await connect?.stop();
+  await own?.stop();
+  await granted?.stop();
+  await stack?.cleanup();
+});
+
+describe('attack: admin functions called in attribute notation (x).f', () => {
+  it('lo_unlink refused as lo_unlink(oid) runs as (oid).lo_unlink', async () => {
+    const oid = await direct(`SELECT lo_from_bytea(0, 'canary object')`);
+    const c = await open();
+    const refused = await c.run([m.query(`SELECT lo_unlink(${oid})`)]);
+    expect(refused.errors.map((e) => e.code)).toEqual(['42501']);
+    const attr = await c.run([m.query(`SELECT (${oid}::oid).lo_unlink`)]);
+    // What the gateway promises: sql:admin is refused whatever the spelling. Ground truth first.
+    expect(await direct(`SELECT count(*) FROM pg_largeobject_metadata WHERE oid = ${oid}`)).toBe('1');
+    expect(attr.errors.map((e) => e.code)).toEqual(['42501']);
+  });
+
+  it('pg_terminate_backend refused as a call ends another session as (pid).pg_terminate_backend', async () => {
+    const victim = new pg.Client({ connectionString: stack.targetDsn, application_name: 'atk-victim' });
+    victim.on('error', () => undefined);
+    await victim.connect();
+    const pid = Number((await victim.query('SELECT pg_backend_pid() AS p')).rows[0].p);
+    const c = await open();
+    const refused = await c.run([m.query(`SELECT pg_terminate_backend(${pid})`)]);
+    expect(refused.errors.map((e) => e.code)).toEqual(['42501']);
+    const attr = await c.run([m.query(`SELECT (${pid}).pg_terminate_backend`)]);
+    await new Promise((r) => setTimeout(r, 500));
+    expect(await direct(`SELECT count(*) FROM pg_stat_activity WHERE pid = ${pid}`)).toBe('1');
+    expect(attr.errors.map((e) => e.code)).toEqual(['42501']);
+    await victim.end().catch(() => undefined);
+  });
+
+  it('ts_stat (runs SQL text, sql:admin) in attribute notation reads masked columns in clear', async () => {
+    const c = await open();
+    const refused = await c.run([
+      m.query(`SELECT * FROM ts_stat('SELECT reverse(national_id)::tsvector FROM customers')`),
+    ]);
+    expect(refused.errors.map((e) => e.code)).toEqual(['42501']);
+    const attr = await c.run([
+      m.query(
+        `SELECT ('SELECT reverse(national_id)::tsvector || reverse(email)::tsvector FROM customers'::text).ts_stat`,
+      ),
+    ]);
+    expect(findLeak(attr.text, secrets)).toBeUndefined();
+    expect(attr.errors.map((e) => e.code)).toEqual(['42501']);
+  });
+});
+
+describe('attack: prepared statement names past NAMEDATALEN', () => {
+  // The server keys prepared statements (and portals) by the first 63 bytes of the name
+  // (NAMEDATALEN - 1, a HASH_STRINGS table); the gateway compares every byte.
+  const A = 'a'.repeat(63);
+
+  it('an approved-once TRUNCATE runs again and again under a longer name', async () => {
+    await refillCanary();
+    const c = await open();
+    // The server's statement "aaa…a" (63 bytes) is SELECT; the gateway knows it as "aaa…a2".
+    expect((await c.run([m.parse(A + '2', 'SELECT 1 WHERE false'), m.sync()])).errors).toEqual([]);
+    // "aaa…a1" is unknown to the gateway; the server closes "aaa…a" (the same 63 bytes).
+    expect((await c.run([m.close('S', A + '1'), m.sync()])).errors).toEqual([]);
+    // The approved TRUNCATE is stored by the server as "aaa…a" again.
+    c.send(m.parse(A + '1', 'TRUNCATE canary'), m.sync());
+    await approveHeld(c);
+    expect((await c.until()).errors).toEqual([]);
+    expect(await canaryCount()).toBe(3); // approved, not yet run
+    let runs = 0;
+    for (let i = 0; i < 3; i++) {
+      await refillCanary();
+      const r = await c.run([m.bind('', A + '2'), m.execute(), m.sync()]);
+      if (r.errors.length === 0 && (await canaryCount()) === 0) runs++;
+    }
+    // Approved once: at most one run, and none through a name that was checked as a SELECT.
+    expect(runs).toBe(0);
+  });
+});
+
+describe('attack: the server ignores Sync during COPY FROM STDIN; the gateway does not', () => {
+  /**
+   * Extended-protocol COPY FROM STDIN: the server ignores Flush/Sync while it reads COPY data
+   * (copyfromparse.c CopyGetData), so the Sync of the COPY's batch is never answered by itself;
+   * the gateway expects an answer for it. After CopyDone and one more Sync, the gateway waits
+   * for one ReadyForQuery more than the server will send: every later answer is matched to the
+   * batch before it, as long as answers keep the same shape.
+   */
+  async function desync(c: WireClient): Promise<void> {
+    c.send(m.parse('', 'COPY canary (id) FROM STDIN'), m.bind('', ''), m.execute(), m.sync());
+    for (let i = 0; i < 10; i++) if ((await c.next()).type === 'G') break;
+    const r = await c.run([copyDone(), m.sync()]);
+    expect(r.errors).toEqual([]);
+  }
+
+  it('rows of a query are masked with the plan of the query before it', async () => {
+    const c = await open();
+    await desync(c);
+    // Answered by the server as [E, Z]: the gateway takes them for the stale Sync.
+    await c.run([m.query('SELECT 1/0')]);
+    // Its rows are masked with the plan of `SELECT 1/0` (nothing masked).
+    const r = await c.run([
+      m.query(
+        'SELECT reverse(email), reverse(national_id), reverse(card_number), reverse(phone), upper(email) FROM customers',
+      ),
+    ]);
+    expect(findLeak(r.text, secrets)).toBeUndefined();
+  });
+
+  it('an approved-once TRUNCATE runs again on every Bind of a name checked as a SELECT', async () => {
+    await refillCanary();
+    const c = await open();
+    await desync(c);
+    const bad = 'SELECT no_such_column_xyz'; // fails at Parse on the server
+    // Server: E Z (batch skipped). Gateway: those close the stale Sync; this batch stays open.
+    await c.run([m.parse('', bad), m.parse('x', 'SELECT 1 WHERE false'), m.sync()]);
+    // Server: 1 1 Z for this batch; the gateway reads them as the batch before: "x" = SELECT.
+    c.send(m.parse('', 'SELECT 2'), m.parse('x', 'TRUNCATE canary'), m.sync());
+    await approveHeld(c);
+    await c.until();
+    // Server: E Z. Gateway: the TRUNCATE's Parse "never happened"; "x" stays the SELECT.
+    await c.run([m.parse('', bad), m.sync()]);
+    // Server: E Z; gateway now waits for a Parse, Bind, (Describe), Execute, Sync batch.
+    await c.run([m.parse('', bad), m.bind('', ''), m.execute(), m.sync()]);
+    expect(await canaryCount()).toBe(3);
+    let runs = 0;
+    for (let i = 0; i < 3; i++) {
+      await refillCanary();
+      const r = await c.run([m.parse('', 'SELECT 4'), m.bind('', 'x'), m.execute(), m.sync()]);
+      if (r.errors.length === 0 && (await canaryCount()) === 0) runs++;
+    }
+    expect(runs).toBe(0);
+  });
+});
+
+describe("attack: a CTE name hides a table outside the CTE's scope", () => {
+  // The classifier collects CTE names for the whole statement and skips every unqualified
+  // relation of that name, but a CTE is visible only inside its own WITH (and to later CTEs).
+  it('a table policy forbids reading is read when some subquery defines a CTE of its name', async () => {
+    const c = await open(own.port);
+    const refused = await c.run([m.query('SELECT v FROM secrets')]);
+    expect(refused.errors.map((e) => e.code)).toEqual(['42501']);
+    const nested = await c.run([
+      m.query('SELECT v FROM secrets, (WITH secrets AS (SELECT 1) SELECT * FROM secrets) AS s'),
+    ]);
+    const later = await c.run([
+      m.query('WITH a AS (SELECT v FROM secrets), secrets AS (SELECT 1) SELECT v FROM a'),
+    ]);
+    expect(nested.text + later.text).not.toContain('TOP-SECRET-VALUE');
+  });
+});
+
+describe("attack: statements refused (or held) under one spelling, run under a function's", () => {
+  it('NOTIFY is refused (sql:session), SELECT pg_notify(...) delivers the same notification', async () => {
+    const listener = new pg.Client({ connectionString: stack.targetDsn });
+    const got: string[] = [];
+    listener.on('notification', (n) => got.push(n.payload ?? ''));
+    await listener.connect();
+    await listener.query('LISTEN atk');
+    const c = await open(own.port);
+    const refused = await c.run([m.query(`NOTIFY atk, 'via-notify'`)]);
+    expect(refused.errors.map((e) => e.code)).toEqual(['42501']);
+    await c.run([m.query(`SELECT pg_notify('atk', 'via-pg-notify')`)]);
+    await new Promise((r) => setTimeout(r, 500));
+    await listener.end();
+    expect(got).toEqual([]);
+  });
+
+  it('ALTER SEQUENCE ... RESTART waits for a DBA; SELECT setval(...) does the same at once', async () => {
+    await direct(`SELECT setval('canary_seq', 1000)`);
+    const held = await open();
+    held.send(m.query('ALTER SEQUENCE canary_seq RESTART WITH 1'));
+    let notice = '';
+    for (let i = 0; i < 20 && !notice.includes('apr_'); i++)
+      notice = new TextDecoder().decode((await held.next()).body);
+    expect(notice).toContain('holding this statement until it is approved');
+    held.close(); // leaving withdraws the request
+    // setval is the same action (sql:ddl): it waits for a DBA too, and leaving withdraws it.
+    const c = await open();
+    c.send(m.query(`SELECT setval('canary_seq', 1, false)`));
+    let msg = await c.next();
+    while (msg.type !== 'Z' && !new TextDecoder().decode(msg.body).includes('apr_')) msg = await c.next();
+    c.close();
+    expect(await direct('SELECT last_value FROM canary_seq')).toBe('1000');
+    expect(new TextDecoder().decode(msg.body)).toContain('holding this statement until it is approved');
+  });
+
+  it('UPDATE without a WHERE is refused; INSERT ... SELECT ... ON CONFLICT DO UPDATE rewrites every row', async () => {
+    await direct(`TRUNCATE canary_u; INSERT INTO canary_u SELECT g, 'original' FROM generate_series(1, 3) g`);
+    const c = await open();
+    const refused = await c.run([m.query(`UPDATE canary_u SET v = 'overwritten'`)]);
+    expect(refused.errors.map((e) => e.code)).toEqual(['42501']);
+    await c.run([
+      m.query(
+        `INSERT INTO canary_u SELECT id, v FROM canary_u ON CONFLICT (id) DO UPDATE SET v = 'overwritten'`,
+      ),
+    ]);
+    expect(await direct(`SELECT count(*) FROM canary_u WHERE v = 'overwritten'`)).toBe('0');
+  });
+});
+
+describe('attack: prepared statement names past NAMEDATALEN, against masking', () => {
+  const B = 'b'.repeat(63);
+
+  it('rows of a PII statement are masked with the plan of a SELECT of constants', async () => {
+    const c = await open();
+    await c.run([m.parse(B + '1', `SELECT 'a' AS a, 'b' AS b, 'c' AS c`), m.sync()]);
+    await c.run([m.close('S', B + '9'), m.sync()]); // the server closes "bbb…b"
+    await c.run([
+      m.parse(
+        B + '2',
+        'SELECT reverse(email) AS a, reverse(national_id) AS b, reverse(phone) AS c FROM customers',
+      ),
+      m.sync(),
+    ]);
+    // Bind "bbb…b1": the server binds the PII statement; the gateway masks with the constants' plan.
+    const r = await c.run([m.bind('', B + '1'), m.execute(), m.sync()]);
+    expect(findLeak(r.text, secrets)).toBeUndefined();
+  });
+});
+
+describe('attack: a SQL cursor outlives the access grant it was opened under', () => {
+  it('FETCH keeps reading a WITH HOLD cursor after the sql:select grant was revoked', async () => {
+    await refillCanary();
+    const requester = await fetchToken(stack);
+    const admin = await fetchToken(stack, stack.adminClientId, stack.adminClientSecret);
+    const req = await api(requester, 'POST', '/access-requests', {
+      connection: 'granted',
+      duration: '10m',
+      reason: 'attack test',
+      action: 'sql:select',
+    });
+    expect(req.status).toBe(201);
+    const ok = await api(admin, 'POST', `/approvals/${String(req.body['id'])}/approve`, {});
+    expect(ok.status).toBe(200);
+    const c = await open(granted.port);
+    const declared = await c.run(
+      [
+        m.query('DECLARE cur CURSOR WITH HOLD FOR SELECT id FROM canary ORDER BY id'),
+        m.query('FETCH 1 FROM cur'),
+      ],
+      2,
+    );
+    expect(declared.errors).toEqual([]);
+    expect(declared.rows).toEqual([['1']]);
+    await api(admin, 'POST', `/access-grants/${String(ok.body['grantId'])}/revoke`, { reason: 'over' });
+    // The session has taken the revocation in once reading is refused again.
+    let refused = false;
+    for (let i = 0; i < 100 && !refused; i++) {
+      const r = await c.run([m.query('SELECT id FROM canary')]);
+      refused = r.errors.some((e) => e.code === '42501');
+      if (!refused) await new Promise((r) => setTimeout(r, 200));
+    }
+    expect(refused).toBe(true);
+    // The gateway's rule: a portal opened under a grant that ended does not run again.
+    const execute = await c.run([m.execute('cur'), m.sync()]);
+    expect(execute.errors.map((e) => e.code)).toEqual(['42501']);
+    const fetched = await c.run([m.query('FETCH ALL FROM cur')]);
+    expect(fetched.rows).toEqual([]);
+  });
+});
