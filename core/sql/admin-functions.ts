@@ -1,13 +1,12 @@
 /**
  * Functions that are `sql:admin` whatever their arguments: they reach the server's files, other
- * servers or other sessions, write large objects, manage replication, maintain indexes or
- * statistics as VACUUM/ANALYZE do, or read what the statement does not name
- * (core/sql/opaque-readers.ts). Reviewed against PostgreSQL 17's volatile functions (`pg_proc`,
- * the "System Administration Functions" chapter) and the contrib modules it ships;
- * docs/policy.md says what was chosen and why. Matched by the function's own name in any schema.
+ * servers or other sessions, write large objects, manage replication, or maintain indexes and
+ * statistics as VACUUM/ANALYZE do. (The opaque readers, core/sql/opaque-readers.ts, are
+ * `sql:admin` too: core/sql/function-actions.ts joins the lists.) Reviewed against PostgreSQL
+ * 17's volatile functions (`pg_proc`, the "System Administration Functions" chapter) and the
+ * contrib modules it ships; docs/policy.md says what was chosen and why. Matched by the
+ * function's own name in any schema.
  */
-import { OPAQUE_READERS } from './opaque-readers.ts';
-
 export const ADMIN_FUNCTIONS: ReadonlySet<string> = new Set([
   // Server files ("Generic File Access Functions"; adminpack before PostgreSQL 17)
   'pg_read_file',
@@ -104,8 +103,12 @@ export const ADMIN_PREFIXES: readonly string[] = [
   'binary_upgrade_',
 ];
 
-export function isAdminFunction(name: string): boolean {
-  return (
-    ADMIN_FUNCTIONS.has(name) || OPAQUE_READERS.has(name) || ADMIN_PREFIXES.some((p) => name.startsWith(p))
-  );
+/** The first letters of the prefixes: most names (every column name in `t.col`) stop there. */
+const FIRST_LETTERS = new Set(ADMIN_PREFIXES.map((p) => p.charCodeAt(0)));
+
+/** A member of one of the families above. */
+export function hasAdminPrefix(name: string): boolean {
+  if (!FIRST_LETTERS.has(name.charCodeAt(0))) return false;
+  for (const prefix of ADMIN_PREFIXES) if (name.startsWith(prefix)) return true;
+  return false;
 }

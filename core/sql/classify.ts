@@ -8,7 +8,7 @@ import type { ParseTree } from './pg-parser.ts';
 import { namespaceChangesOf, type NamespaceChange } from './namespace-changes.ts';
 import { setConfigEffect, variableSetEffect, type SettingEffect } from './setting-statements.ts';
 import { functionAction, isKnownFunction } from './function-actions.ts';
-import { fieldSelectionNames } from './field-selection.ts';
+import { forEachFieldSelection } from './field-selection.ts';
 import { hasRealWhere, upsertHasWhere } from './row-bounds.ts';
 
 export const SQL_ACTIONS = [
@@ -197,6 +197,9 @@ export function classifyStatement(stmt: Node): StatementClass {
     // In attribute notation set_config has one argument, so no literal setting name: refused.
     if (fn === 'set_config') setting(setConfigEffect(call ?? {}));
   };
+  const calledByFieldSelection = (fn: string) => {
+    if (isKnownFunction(fn)) called(fn, undefined);
+  };
   /**
    * A relation name refers to a CTE only where PostgreSQL would resolve it to one
    * (parse_relation.c `scanNameSpaceForCTE`): unqualified, and named by a WITH enclosing it.
@@ -310,7 +313,7 @@ export function classifyStatement(stmt: Node): StatementClass {
       case 'ColumnRef':
         // `(x).f` and `t.f` call f when f is not a field or column: taken for a call of every
         // function the classifier (or masking) knows by name (core/sql/field-selection.ts).
-        for (const fn of fieldSelectionNames(key, node)) if (isKnownFunction(fn)) called(fn, undefined);
+        forEachFieldSelection(key, node, calledByFieldSelection);
         break;
       case 'ExecuteStmt':
         c.executes.push(String(node['name'] ?? ''));

@@ -11,29 +11,25 @@
 type Node = Record<string, unknown>;
 
 /**
- * The names `node` (of parse tree type `key`) may call as a function in attribute notation: each
- * `.name` of an `A_Indirection`, the last field of a qualified `ColumnRef` (`t.name`,
- * `s.t.name`). A single-field `ColumnRef` is a column or a whole row, never a call.
+ * Calls `onName` with each name `node` (of parse tree type `key`) may call as a function in
+ * attribute notation: each `.name` of an `A_Indirection`, the last field of a qualified
+ * `ColumnRef` (`t.name`, `s.t.name`). A single-field `ColumnRef` is a column or a whole row,
+ * never a call. (A callback, not an array: this runs for every column reference classified.)
  */
-export function fieldSelectionNames(key: string, node: Node): string[] {
+export function forEachFieldSelection(key: string, node: Node, onName: (name: string) => void): void {
   if (key === 'A_Indirection') {
-    const out: string[] = [];
-    for (const step of listOf(node['indirection'])) {
+    const steps = node['indirection'];
+    if (!Array.isArray(steps)) return;
+    for (const step of steps) {
       const name = stringOf(step);
-      if (name !== undefined) out.push(name);
+      if (name !== undefined) onName(name);
     }
-    return out;
+  } else if (key === 'ColumnRef') {
+    const fields = node['fields'];
+    if (!Array.isArray(fields) || fields.length < 2) return;
+    const name = stringOf(fields[fields.length - 1]);
+    if (name !== undefined) onName(name);
   }
-  if (key === 'ColumnRef') {
-    const fields = listOf(node['fields']);
-    const last = fields.length >= 2 ? stringOf(fields[fields.length - 1]) : undefined;
-    return last === undefined ? [] : [last];
-  }
-  return [];
-}
-
-function listOf(value: unknown): unknown[] {
-  return Array.isArray(value) ? value : [];
 }
 
 function stringOf(value: unknown): string | undefined {

@@ -5,7 +5,8 @@
  * statement's. set_config is SET by another name and is classified by the setting it names
  * (core/sql/setting-statements.ts).
  */
-import { isAdminFunction } from './admin-functions.ts';
+import { ADMIN_FUNCTIONS, hasAdminPrefix } from './admin-functions.ts';
+import { OPAQUE_READERS } from './opaque-readers.ts';
 import { SIDE_EFFECT_FUNCTIONS } from './side-effect-functions.ts';
 
 export type FunctionAction = 'sql:admin' | 'sql:ddl' | 'sql:session';
@@ -18,23 +19,30 @@ const STATEMENT_FUNCTIONS: Record<string, FunctionAction> = {
   setval: 'sql:ddl',
 };
 
+/** Every function named exactly, with its action: one lookup per call classified. */
+const ACTIONS = new Map<string, FunctionAction>([
+  ...[...ADMIN_FUNCTIONS, ...OPAQUE_READERS].map((fn) => [fn, 'sql:admin'] as const),
+  ...Object.entries(STATEMENT_FUNCTIONS),
+]);
+
 /** The action a call of `name` performs besides reading, if any. */
 export function functionAction(name: string): FunctionAction | undefined {
-  if (isAdminFunction(name)) return 'sql:admin';
-  return Object.hasOwn(STATEMENT_FUNCTIONS, name) ? STATEMENT_FUNCTIONS[name] : undefined;
+  return ACTIONS.get(name) ?? (hasAdminPrefix(name) ? 'sql:admin' : undefined);
 }
 
 /**
  * Known functions that have no one-argument form (pg_cron's `schedule(cron, sql)`), so cannot
  * be called in attribute notation; `j.schedule` is the column it commonly is.
  */
-const NO_ONE_ARGUMENT_FORM = new Set(['schedule', 'schedule_in_database']);
+const NO_ONE_ARGUMENT_FORM = ['schedule', 'schedule_in_database'];
+
+const KNOWN = new Set([...ACTIONS.keys(), ...SIDE_EFFECT_FUNCTIONS, 'set_config']);
+for (const fn of NO_ONE_ARGUMENT_FORM) KNOWN.delete(fn);
 
 /**
  * A function some list of the classifier (or of masking) knows by name: a name in attribute
  * notation, `(x).name` or `t.name`, is taken for a call of it (core/sql/field-selection.ts).
  */
 export function isKnownFunction(name: string): boolean {
-  if (NO_ONE_ARGUMENT_FORM.has(name)) return false;
-  return name === 'set_config' || SIDE_EFFECT_FUNCTIONS.has(name) || functionAction(name) !== undefined;
+  return KNOWN.has(name) || hasAdminPrefix(name);
 }
