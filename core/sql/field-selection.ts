@@ -34,6 +34,5 @@ export function forEachFieldSelection(key: string, node: Node, onName: (name: st
 
 function stringOf(value: unknown): string | undefined {
   const s = (value as { String?: { sval?: unknown } } | null)?.String;
-  // An empty identifier is left out of the protobuf JSON ({"String": {}}); "" calls nothing.
   return s && typeof s.sval === 'string' ? s.sval : undefined;
 }

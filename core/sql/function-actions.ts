@@ -13,7 +13,7 @@ export type FunctionAction = 'sql:admin' | 'sql:ddl' | 'sql:session';
 
 /** Functions that are a statement of another class by another name. */
 const STATEMENT_FUNCTIONS: Record<string, FunctionAction> = {
-  // NOTIFY channel, payload (PostgreSQL "NOTIFY": "pg_notify ... is equivalent")
+  // NOTIFY channel, 'payload' by another name (PostgreSQL documentation, NOTIFY)
   pg_notify: 'sql:session',
   // ALTER SEQUENCE ... RESTART: setval moves the sequence's value for every session
   setval: 'sql:ddl',
