@@ -12,6 +12,7 @@
  */
 import type { CatalogSnapshot, MaskedColumns } from './lineage.ts';
 import type { Strategy } from './value-masker.ts';
+import { SIDE_EFFECT_FUNCTIONS } from '../sql/side-effect-functions.ts';
 
 type Node = Record<string, unknown>;
 
@@ -49,32 +50,6 @@ interface Entry {
 }
 
 type Scope = Entry[];
-
-/** Functions whose arguments outlive the statement or reach other sessions (docs/masking.md). */
-export const SIDE_EFFECT_FUNCTIONS = new Set([
-  'pg_notify',
-  'set_config',
-  'lo_from_bytea',
-  'lo_put',
-  'lowrite',
-  'lo_create',
-  'lo_import',
-  'setval',
-  'pg_logical_emit_message',
-  'pg_advisory_lock',
-  'pg_advisory_lock_shared',
-  'pg_advisory_xact_lock',
-  'pg_advisory_xact_lock_shared',
-  'pg_try_advisory_lock',
-  'pg_try_advisory_lock_shared',
-  'pg_try_advisory_xact_lock',
-  'pg_try_advisory_xact_lock_shared',
-  'dblink',
-  'dblink_exec',
-  'dblink_send_query',
-  'dblink_open',
-  'pg_file_write',
-]);
 
 /** The analysis of one statement. */
 export interface Analysis {

@@ -11,7 +11,7 @@
  */
 import { sinkOf, type CatalogSnapshot, type MaskedColumns } from './lineage.ts';
 
-export { SIDE_EFFECT_FUNCTIONS } from './scope.ts';
+export { SIDE_EFFECT_FUNCTIONS } from '../sql/side-effect-functions.ts';
 
 type Node = Record<string, unknown>;
 

@@ -7,7 +7,9 @@
 import type { ParseTree } from './pg-parser.ts';
 import { namespaceChangesOf, type NamespaceChange } from './namespace-changes.ts';
 import { setConfigEffect, variableSetEffect, type SettingEffect } from './setting-statements.ts';
-import { isAdminFunction } from './admin-functions.ts';
+import { functionAction, isKnownFunction } from './function-actions.ts';
+import { forEachFieldSelection } from './field-selection.ts';
+import { hasRealWhere, upsertHasWhere } from './row-bounds.ts';
 
 export const SQL_ACTIONS = [
   'sql:select',
@@ -131,7 +133,8 @@ export function classifyTree(tree: ParseTree): StatementClass[] {
 
 export function classifyStatement(stmt: Node): StatementClass {
   const kind = Object.keys(stmt)[0] ?? 'Unknown';
-  const ctes = new Set<string>();
+  /** The CTE names visible where the walk is: one set per enclosing WITH (innermost last). */
+  const cteScopes: Set<string>[] = [];
   const targets = new WeakSet<object>();
   const rangeVars: Node[] = [];
   // Every relation a DML statement names besides its target is read (UPDATE ... FROM, DELETE
@@ -186,6 +189,25 @@ export function classifyStatement(stmt: Node): StatementClass {
     if (String(rel['relname']) === 'pg_settings') refuse(PG_SETTINGS_WRITE);
     return table(rel);
   };
+  /** A call of function `fn` (by a FuncCall, or in attribute notation: `call` undefined). */
+  const called = (fn: string, call: Node | undefined) => {
+    c.functions.add(fn);
+    const action = functionAction(fn);
+    if (action) add(action);
+    // In attribute notation set_config has one argument, so no literal setting name: refused.
+    if (fn === 'set_config') setting(setConfigEffect(call ?? {}));
+  };
+  const calledByFieldSelection = (fn: string) => {
+    if (isKnownFunction(fn)) called(fn, undefined);
+  };
+  /**
+   * A relation name refers to a CTE only where PostgreSQL would resolve it to one
+   * (parse_relation.c `scanNameSpaceForCTE`): unqualified, and named by a WITH enclosing it.
+   */
+  const isCteReference = (rv: Node) =>
+    rv['schemaname'] === undefined &&
+    rv['catalogname'] === undefined &&
+    cteScopes.some((scope) => scope.has(String(rv['relname'])));
   const body = stmt[kind] as Node | undefined;
   if (kind === 'PrepareStmt' && body) c.prepares = String(body['name'] ?? '');
   if (kind === 'SelectStmt' && body?.['intoClause']) add('sql:ddl'); // SELECT ... INTO new_table
@@ -199,13 +221,37 @@ export function classifyStatement(stmt: Node): StatementClass {
       return;
     }
     const obj = value as Node;
+    const w = obj['withClause'];
+    if (w !== null && typeof w === 'object') visitWith(obj, w as Node);
+    else visitFields(obj, undefined);
+  };
+  const visitFields = (obj: Node, skip: string | undefined): void => {
     for (const key in obj) {
       const inner = obj[key];
-      if (inner === null || typeof inner !== 'object') continue;
+      if (inner === null || typeof inner !== 'object' || key === skip) continue;
       const first = key.charCodeAt(0);
       if (first >= 65 && first <= 90) onNode(key, inner as Node);
       visit(inner);
     }
+  };
+  /**
+   * A statement with a WITH (SELECT, INSERT, UPDATE, DELETE, MERGE): its CTEs are visible to
+   * the rest of the statement, subqueries included; within the WITH list each CTE sees only the
+   * ones before it, or every one of the list when the WITH is RECURSIVE (PostgreSQL parse_cte.c
+   * `transformWithClause`). So `WITH a AS (SELECT * FROM t), t AS (...)` reads the table t.
+   */
+  const visitWith = (obj: Node, w: Node): void => {
+    const scope = new Set<string>();
+    cteScopes.push(scope);
+    const ctes = Array.isArray(w['ctes']) ? (w['ctes'] as Node[]) : [];
+    const name = (cte: Node) => String((cte['CommonTableExpr'] as Node | undefined)?.['ctename'] ?? '');
+    if (w['recursive']) for (const cte of ctes) scope.add(name(cte));
+    for (const cte of ctes) {
+      visit(cte);
+      scope.add(name(cte));
+    }
+    visitFields(obj, 'withClause');
+    cteScopes.pop();
   };
   const onNode = (key: string, node: Node): void => {
     switch (key) {
@@ -221,10 +267,13 @@ export function classifyStatement(stmt: Node): StatementClass {
         const t = target(node['relation'] as Node | undefined);
         add(DML[key]!, t);
         if (key !== 'InsertStmt' && !hasRealWhere(node['whereClause'])) c.hasWhere = false;
-        // INSERT ... ON CONFLICT DO UPDATE updates the rows its new rows collide with (as many as
-        // it inserts, which `INSERT ... SELECT * FROM t` makes every row): an UPDATE of t.
+        // INSERT ... ON CONFLICT DO UPDATE updates the rows its new rows collide with: an UPDATE
+        // of t, of every row when the new rows are `SELECT * FROM t` (row-bounds.ts).
         const conflict = node['onConflictClause'] as Node | undefined;
-        if (conflict?.['action'] === 'ONCONFLICT_UPDATE') add('sql:update', t);
+        if (conflict?.['action'] === 'ONCONFLICT_UPDATE') {
+          add('sql:update', t);
+          if (!upsertHasWhere(node, conflict)) c.hasWhere = false;
+        }
         break;
       }
       case 'MergeStmt':
@@ -255,23 +304,22 @@ export function classifyStatement(stmt: Node): StatementClass {
         if (effect?.refusal) refuse(effect.refusal);
         break;
       }
-      case 'CommonTableExpr':
-        ctes.add(String(node['ctename'] ?? ''));
-        break;
       case 'FuncCall': {
         const fn = lastName(node['funcname']);
-        if (fn) {
-          c.functions.add(fn);
-          if (isAdminFunction(fn)) add('sql:admin');
-          if (fn === 'set_config') setting(setConfigEffect(node));
-        }
+        if (fn) called(fn, node);
         break;
       }
+      case 'A_Indirection':
+      case 'ColumnRef':
+        // `(x).f` and `t.f` call f when f is not a field or column: taken for a call of every
+        // function the classifier (or masking) knows by name (core/sql/field-selection.ts).
+        forEachFieldSelection(key, node, calledByFieldSelection);
+        break;
       case 'ExecuteStmt':
         c.executes.push(String(node['name'] ?? ''));
         break;
       case 'RangeVar':
-        rangeVars.push(node);
+        if (!isCteReference(node)) rangeVars.push(node);
         break;
       default: {
         change(namespaceChangesOf(key, node));
@@ -293,14 +341,11 @@ export function classifyStatement(stmt: Node): StatementClass {
   };
   visit(stmt);
 
-  // Tables read: every relation named, except CTE references and the DML/COPY targets above
-  // (after the walk, which is what finds the CTE names and whether anything is read at all).
+  // Tables read: every relation named that is not a CTE reference, except the DML/COPY targets
+  // above (after the walk, which is what finds whether anything is read at all).
   for (const rv of rangeVars) {
-    const isCte = rv['schemaname'] === undefined && ctes.has(String(rv['relname']));
-    if (!isCte) {
-      const name = table(rv);
-      if (reads && !targets.has(rv)) add('sql:select', name);
-    }
+    const name = table(rv);
+    if (reads && !targets.has(rv)) add('sql:select', name);
   }
 
   if (c.actions.size === 0 && kind !== 'SelectStmt' && c.executes.length === 0) add('sql:admin');
@@ -366,25 +411,4 @@ function lastName(list: unknown): string | undefined {
   if (!Array.isArray(list) || list.length === 0) return undefined;
   const last = list[list.length - 1] as { String?: { sval?: string } };
   return last.String?.sval;
-}
-
-/**
- * A WHERE filters rows only if it looks at them: one that is absent, `true`, `1 = 1` or any
- * other expression without a column reference counts as no WHERE. (`WHERE CURRENT OF c` names
- * one row and counts as a WHERE.)
- */
-function hasRealWhere(where: unknown): boolean {
-  if (where === undefined || where === null) return false;
-  if ((where as Node)['CurrentOfExpr']) return true;
-  let columns = false;
-  const look = (v: unknown): void => {
-    if (columns || v === null || typeof v !== 'object') return;
-    if (Array.isArray(v)) return v.forEach(look);
-    for (const k in v) {
-      if (k === 'ColumnRef') columns = true;
-      else look((v as Node)[k]);
-    }
-  };
-  look(where);
-  return columns;
 }

@@ -1,11 +1,13 @@
 /**
- * Attacks from the review of the issue 9 work (policy and approvals on the Postgres path) that
- * went after the gateway's model of the server's session state, each a test of what the gateway
- * promises: a statement policy refuses never reaches the target, an approved-once statement runs
- * once, rows are masked by their own statement's plan. All failed before the fixes. Ground truth
- * is read on the target directly. (The classification attacks of the same review are in
- * classify-attacks.test.ts.)
+ * Attacks from the review of the issue 9 work (policy and approvals on the Postgres path), each a
+ * test of what the gateway promises: a statement policy refuses never reaches the target, an
+ * approved-once statement runs once, rows are masked by their own statement's plan. They went
+ * after classification (functions in attribute notation, CTE scope, functions that do what a
+ * statement does, upserts) and after the gateway's model of the server's session state (names
+ * past 63 bytes, Sync during COPY FROM STDIN, cursors after access ends). All failed before the
+ * fixes. Ground truth is read on the target directly.
  */
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   addDemoConnection,
@@ -112,6 +114,49 @@ afterAll(async () => {
   await stack?.cleanup();
 });
 
+describe('attack: admin functions called in attribute notation (x).f', () => {
+  it('lo_unlink refused as lo_unlink(oid) runs as (oid).lo_unlink', async () => {
+    const oid = await direct(`SELECT lo_from_bytea(0, 'canary object')`);
+    const c = await open();
+    const refused = await c.run([m.query(`SELECT lo_unlink(${oid})`)]);
+    expect(refused.errors.map((e) => e.code)).toEqual(['42501']);
+    const attr = await c.run([m.query(`SELECT (${oid}::oid).lo_unlink`)]);
+    // What the gateway promises: sql:admin is refused whatever the spelling. Ground truth first.
+    expect(await direct(`SELECT count(*) FROM pg_largeobject_metadata WHERE oid = ${oid}`)).toBe('1');
+    expect(attr.errors.map((e) => e.code)).toEqual(['42501']);
+  });
+
+  it('pg_terminate_backend refused as a call ends another session as (pid).pg_terminate_backend', async () => {
+    const victim = new pg.Client({ connectionString: stack.targetDsn, application_name: 'atk-victim' });
+    victim.on('error', () => undefined);
+    await victim.connect();
+    const pid = Number((await victim.query('SELECT pg_backend_pid() AS p')).rows[0].p);
+    const c = await open();
+    const refused = await c.run([m.query(`SELECT pg_terminate_backend(${pid})`)]);
+    expect(refused.errors.map((e) => e.code)).toEqual(['42501']);
+    const attr = await c.run([m.query(`SELECT (${pid}).pg_terminate_backend`)]);
+    await new Promise((r) => setTimeout(r, 500));
+    expect(await direct(`SELECT count(*) FROM pg_stat_activity WHERE pid = ${pid}`)).toBe('1');
+    expect(attr.errors.map((e) => e.code)).toEqual(['42501']);
+    await victim.end().catch(() => undefined);
+  });
+
+  it('ts_stat (runs SQL text, sql:admin) in attribute notation reads masked columns in clear', async () => {
+    const c = await open();
+    const refused = await c.run([
+      m.query(`SELECT * FROM ts_stat('SELECT reverse(national_id)::tsvector FROM customers')`),
+    ]);
+    expect(refused.errors.map((e) => e.code)).toEqual(['42501']);
+    const attr = await c.run([
+      m.query(
+        `SELECT ('SELECT reverse(national_id)::tsvector || reverse(email)::tsvector FROM customers'::text).ts_stat`,
+      ),
+    ]);
+    expect(findLeak(attr.text, secrets)).toBeUndefined();
+    expect(attr.errors.map((e) => e.code)).toEqual(['42501']);
+  });
+});
+
 describe('attack: prepared statement names past NAMEDATALEN', () => {
   // The server keys prepared statements (and portals) by the first 63 bytes of the name
   // (NAMEDATALEN - 1, a HASH_STRINGS table); the gateway compares every byte.
@@ -195,6 +240,72 @@ describe('attack: the server ignores Sync during COPY FROM STDIN; the gateway do
     // The gateway kept pace with the server through the COPY: "x" is the approved TRUNCATE, which
     // runs once, as approved, and no more.
     expect(runs).toBe(1);
+  });
+});
+
+describe("attack: a CTE name hides a table outside the CTE's scope", () => {
+  // The classifier collects CTE names for the whole statement and skips every unqualified
+  // relation of that name, but a CTE is visible only inside its own WITH (and to later CTEs).
+  it('a table policy forbids reading is read when some subquery defines a CTE of its name', async () => {
+    const c = await open(own.port);
+    const refused = await c.run([m.query('SELECT v FROM secrets')]);
+    expect(refused.errors.map((e) => e.code)).toEqual(['42501']);
+    const nested = await c.run([
+      m.query('SELECT v FROM secrets, (WITH secrets AS (SELECT 1) SELECT * FROM secrets) AS s'),
+    ]);
+    const later = await c.run([
+      m.query('WITH a AS (SELECT v FROM secrets), secrets AS (SELECT 1) SELECT v FROM a'),
+    ]);
+    expect(nested.text + later.text).not.toContain('TOP-SECRET-VALUE');
+  });
+});
+
+describe("attack: statements refused (or held) under one spelling, run under a function's", () => {
+  it('NOTIFY is refused (sql:session), SELECT pg_notify(...) delivers the same notification', async () => {
+    const listener = new pg.Client({ connectionString: stack.targetDsn });
+    const got: string[] = [];
+    listener.on('notification', (n) => got.push(n.payload ?? ''));
+    await listener.connect();
+    await listener.query('LISTEN atk');
+    const c = await open(own.port);
+    const refused = await c.run([m.query(`NOTIFY atk, 'via-notify'`)]);
+    expect(refused.errors.map((e) => e.code)).toEqual(['42501']);
+    await c.run([m.query(`SELECT pg_notify('atk', 'via-pg-notify')`)]);
+    await new Promise((r) => setTimeout(r, 500));
+    await listener.end();
+    expect(got).toEqual([]);
+  });
+
+  it('ALTER SEQUENCE ... RESTART waits for a DBA; SELECT setval(...) does the same at once', async () => {
+    await direct(`SELECT setval('canary_seq', 1000)`);
+    const held = await open();
+    held.send(m.query('ALTER SEQUENCE canary_seq RESTART WITH 1'));
+    let notice = '';
+    for (let i = 0; i < 20 && !notice.includes('apr_'); i++)
+      notice = new TextDecoder().decode((await held.next()).body);
+    expect(notice).toContain('holding this statement until it is approved');
+    held.close(); // leaving withdraws the request
+    // setval is the same action (sql:ddl): it waits for a DBA too, and leaving withdraws it.
+    const c = await open();
+    c.send(m.query(`SELECT setval('canary_seq', 1, false)`));
+    let msg = await c.next();
+    while (msg.type !== 'Z' && !new TextDecoder().decode(msg.body).includes('apr_')) msg = await c.next();
+    c.close();
+    expect(await direct('SELECT last_value FROM canary_seq')).toBe('1000');
+    expect(new TextDecoder().decode(msg.body)).toContain('holding this statement until it is approved');
+  });
+
+  it('UPDATE without a WHERE is refused; INSERT ... SELECT ... ON CONFLICT DO UPDATE rewrites every row', async () => {
+    await direct(`TRUNCATE canary_u; INSERT INTO canary_u SELECT g, 'original' FROM generate_series(1, 3) g`);
+    const c = await open();
+    const refused = await c.run([m.query(`UPDATE canary_u SET v = 'overwritten'`)]);
+    expect(refused.errors.map((e) => e.code)).toEqual(['42501']);
+    await c.run([
+      m.query(
+        `INSERT INTO canary_u SELECT id, v FROM canary_u ON CONFLICT (id) DO UPDATE SET v = 'overwritten'`,
+      ),
+    ]);
+    expect(await direct(`SELECT count(*) FROM canary_u WHERE v = 'overwritten'`)).toBe('0');
   });
 });
 
