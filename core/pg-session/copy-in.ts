@@ -7,7 +7,7 @@
  * the middle of a copy would make the answers line up differently depending on when the server
  * read it, so it ends the session.
  */
-import { PosternError } from '../errors.ts';
+import { ClientMessageError } from './client-message-error.ts';
 import type { PgFrame } from '../pg/framer.ts';
 import type { WireState } from './wire-state.ts';
 
@@ -66,9 +66,8 @@ export class CopyIn {
   }
 }
 
-function unexpected(f: PgFrame): PosternError {
-  return new PosternError(
-    'PROTOCOL_VIOLATION',
+function unexpected(f: PgFrame): ClientMessageError {
+  return new ClientMessageError(
     `message type 0x${f.type.toString(16)} in the middle of COPY FROM STDIN (send CopyDone or CopyFail first)`,
   );
 }

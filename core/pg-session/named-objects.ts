@@ -8,9 +8,10 @@
  *   definition, it skips the rest of the batch (protocol §55.2.3: after an error it discards
  *   messages until Sync; a Query's remaining statements are not run), so nothing can use the
  *   name in the server's old sense;
- * - after that batch the name is pending: a message that refers to it must wait for the
- *   server's answer, since a rejected definition (a duplicate name, a name that is not valid
- *   UTF-8) leaves the server's old object in place.
+ * - after that batch, a message that refers to the name waits until the server has answered
+ *   every earlier batch: a rejected definition (a duplicate name, a name that is not valid
+ *   UTF-8) leaves the server's old object in place, and the end of a transaction ends portals,
+ *   so only then does the mirror say what the server will find under the name.
  *
  * Forgetting is the safe direction and happens at once: a name being redefined, closed or
  * deallocated is unknown to the gateway from the moment that is sent.
@@ -61,10 +62,14 @@ export class NamedObjects<T> {
     if (this.#batch.size > 0) this.#batch = new Map();
   }
 
-  lookup(key: string): Lookup<T> {
+  /**
+   * What a message of the current batch finds under `key`. `caughtUp`: the server has answered
+   * every earlier batch (else anything not defined in this batch is 'pending').
+   */
+  lookup(key: string, caughtUp: boolean): Lookup<T> {
     const inBatch = this.#batch.get(key);
     if (inBatch !== undefined) return inBatch ?? undefined;
-    if ((this.#pending.get(key) ?? 0) > 0) return 'pending';
+    if (!caughtUp || (this.#pending.get(key) ?? 0) > 0) return 'pending';
     return this.#acked.get(key);
   }
 

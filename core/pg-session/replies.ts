@@ -46,8 +46,6 @@ export class Replies {
   #txFailed = false;
   /** The last CommandComplete tag (ROLLBACK, COMMIT...). */
   #lastTag = '';
-  /** Counts answers that settle a pending name (a waiting client message may go on). */
-  settles = 0;
 
   constructor(
     private readonly state: WireState,
@@ -73,13 +71,11 @@ export class Replies {
       case PARSE_COMPLETE: {
         const e = this.#shift(head, 'parse', f);
         this.state.statements.acknowledged(e.key, e.entry);
-        this.settles++;
         return void out.push(f.raw);
       }
       case BIND_COMPLETE: {
         const e = this.#shift(head, 'bind', f);
         this.state.portals.acknowledged(e.key, e.entry);
-        this.settles++;
         return void out.push(f.raw);
       }
       case CLOSE_COMPLETE:
@@ -101,7 +97,6 @@ export class Replies {
         if (head?.k === 'query') {
           const s = head.stmts[head.i];
           this.state.settleEffects(s?.effects, true);
-          if (s?.effects) this.settles++;
           head.i++;
           head.ctx = undefined;
           return void out.push(f.raw);
@@ -109,7 +104,6 @@ export class Replies {
         if (head?.k === 'execute') {
           expected.shift();
           this.state.settleEffects(head.effects, true);
-          if (head.effects) this.settles++;
           return void out.push(f.raw);
         }
         throw desync('CommandComplete');
@@ -263,7 +257,6 @@ export class Replies {
 
   #error(head: Expect | undefined): void {
     this.#txFailed = true;
-    this.settles++;
     // A COPY FROM STDIN that fails (or is skipped) before CopyInResponse never starts.
     if (this.state.copyIn === 'sent' && this.#skipsCopy(head)) this.state.copyIn = 'none';
     const expected = this.state.expected;
@@ -298,7 +291,6 @@ export class Replies {
   #ready(f: PgFrame, out: Uint8Array[]): void {
     const expected = this.state.expected;
     const status = String.fromCharCode(f.body[0] ?? ch('I')) as 'I' | 'T' | 'E';
-    this.settles++;
     this.state.txStatus = status;
     let injectBefore: Uint8Array | undefined;
     // Everything up to the Query or Sync this answers; anything left of it was skipped.

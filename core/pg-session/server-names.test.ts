@@ -81,18 +81,20 @@ const errorsIn = (out: Uint8Array[]) =>
     .map((f) => parseErrorFields(f.body)['M']);
 
 describe('NamedObjects', () => {
-  it('defines a name within its batch, makes it pending after, and believes only the answer', () => {
+  it('defines a name within its batch; after it, only what the server answered counts', () => {
     const n = new NamedObjects<string>();
     n.define('x', 'new');
-    expect(n.lookup('x')).toBe('new');
+    expect(n.lookup('x', false)).toBe('new');
     n.endBatch();
-    expect(n.lookup('x')).toBe('pending');
+    // Earlier batches unanswered: nothing outside this batch can be told yet.
+    expect(n.lookup('x', false)).toBe('pending');
+    expect(n.lookup('y', false)).toBe('pending');
     n.rejected('x');
-    expect(n.lookup('x')).toBeUndefined();
+    expect(n.lookup('x', true)).toBeUndefined();
     n.define('x', 'again');
     n.endBatch();
     n.acknowledged('x', 'again');
-    expect(n.lookup('x')).toBe('again');
+    expect(n.lookup('x', true)).toBe('again');
   });
 
   it('forgets at once, and a redefinition hides the old entry until it is answered', () => {
@@ -102,11 +104,11 @@ describe('NamedObjects', () => {
     n.endBatch();
     n.define('x', 'b');
     n.endBatch();
-    expect(n.lookup('x')).toBe('pending');
+    expect(n.lookup('x', true)).toBe('pending');
     expect(n.acked('x')).toBeUndefined();
     n.acknowledged('x', 'b');
     n.forget('x');
-    expect(n.lookup('x')).toBeUndefined();
+    expect(n.lookup('x', true)).toBeUndefined();
   });
 });
 
@@ -217,6 +219,17 @@ describe('prepared statement names as the server holds them', () => {
     expect(typesOf(h.sent)).toBe('ES');
     const out = h.fromTarget(complete('SELECT 1'), ready());
     expect(errorsIn(out)[0]).toMatch(/portal "p" was not opened through Postern/);
+  });
+
+  it('a pipelined Execute of a portal waits until the transaction that made it has ended', () => {
+    const h = harness();
+    // Bind in one batch, Execute of the same portal in the next, sent together: by the time the
+    // server reads the Execute, the Sync has ended the transaction and the portal with it.
+    h.toTarget(parse('', 'SELECT 1'), bind('', ''), sync(), execute(''), sync());
+    expect(typesOf(h.sent)).toBe('PBS');
+    const out = h.fromTarget(msg('1'), msg('2'), ready());
+    expect(typesOf(h.sent)).toBe('PBS'); // still not forwarded: the portal is gone
+    expect(errorsIn(out)).toEqual([expect.stringMatching(/portal "" was not opened through Postern/)]);
   });
 
   it('a WITH HOLD cursor of a transaction that rolled back is gone', () => {

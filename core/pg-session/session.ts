@@ -30,6 +30,7 @@ import type { CancelKey, ErrorFields, PgSessionConfig, PgSessionIO } from './typ
 import { PreflightRows, preflightText, type PreflightStep } from './preflight.ts';
 import { REQUIRED_REPORTS, parameterStatus, readingChangeIn } from './server-settings.ts';
 import { StatementFlow } from './statement-flow.ts';
+import { ClientMessageError } from './client-message-error.ts';
 import { FrameQueue } from './frame-queue.ts';
 import { startupStep } from './startup-frames.ts';
 import { UpstreamAuthenticator } from './upstream-auth.ts';
@@ -290,7 +291,9 @@ export class PgSession {
       try {
         out = this.#flow ? joinOutput(this.#flow.upstream(frames), frames, chunk) : joinFrames(frames, chunk);
       } catch (e) {
-        return this.#fail({ kind: 'upstream-protocol', detail: messageOf(e) });
+        // Client messages that waited for this answer are decided here: their faults are theirs.
+        const kind = e instanceof ClientMessageError ? 'client-protocol' : 'upstream-protocol';
+        return this.#fail({ kind, detail: messageOf(e) });
       }
       this.stats.bytesToClient += out.byteLength;
       this.io.toClient(out);

@@ -17,7 +17,6 @@ import type { ResultMasker } from '../mask/result-masker.ts';
 import type { PgFrame } from '../pg/framer.ts';
 import { displayName, nameKeyOf, readNameKey } from '../pg/names.ts';
 import { typedMessage } from '../pg/messages.ts';
-import { PosternError } from '../errors.ts';
 import { FrameQueue, ownedFrame } from './frame-queue.ts';
 import { queryStatements, statementEntry } from './name-effects.ts';
 import { refusalAnswer, refusalError } from './refusal.ts';
@@ -26,6 +25,7 @@ import { WireState, type PortalEntry } from './wire-state.ts';
 import type { HoldTicket, PreparedLookup, StatementChecker, StatementVerdict } from './checker.ts';
 import { keyBytes, resultFormats, sqlText } from './wire-read.ts';
 import { CopyIn, copiesFromClient } from './copy-in.ts';
+import { ClientMessageError } from './client-message-error.ts';
 
 const NOT_UTF8: StatementVerdict = { allowed: false, message: 'statement refused: it is not valid UTF-8' };
 
@@ -54,6 +54,7 @@ const S = T('S');
 const F = T('F');
 const C = T('C');
 const H = T('H');
+const READY = T('Z');
 
 export class StatementFlow {
   readonly #state = new WireState();
@@ -87,7 +88,7 @@ export class StatementFlow {
   }
 
   readonly #lookup: PreparedLookup = (name) => {
-    const e = this.#state.statements.lookup(nameKeyOf(name));
+    const e = this.#state.statements.lookup(nameKeyOf(name), this.#state.caughtUp());
     return e === 'pending' ? 'pending' : e?.classes;
   };
 
@@ -133,8 +134,7 @@ export class StatementFlow {
         if (this.#batchError !== undefined) return true;
         if (this.#batchForwarded) {
           // The server would skip it if the open batch failed; the answers would no longer line up.
-          throw new PosternError(
-            'PROTOCOL_VIOLATION',
+          throw new ClientMessageError(
             'a Query was sent inside an unfinished extended-query batch (send Sync first)',
           );
         }
@@ -180,7 +180,10 @@ export class StatementFlow {
         if (this.#batchError !== undefined) return true;
         const portal = f.body[0] === T('P');
         const { key } = readNameKey(f.body, 1);
-        const found = portal ? this.#state.portals.lookup(key) : this.#state.statements.lookup(key);
+        const caughtUp = this.#state.caughtUp();
+        const found = portal
+          ? this.#state.portals.lookup(key, caughtUp)
+          : this.#state.statements.lookup(key, caughtUp);
         if (found === 'pending') return false;
         if (portal) this.#described.add(key);
         this.#state.expected.push({ k: 'describe', entry: found, injected: false });
@@ -237,7 +240,7 @@ export class StatementFlow {
     if (this.#batchError !== undefined) return true;
     const portal = readNameKey(f.body, 0);
     const stmt = readNameKey(f.body, portal.end);
-    const found = this.#state.statements.lookup(stmt.key);
+    const found = this.#state.statements.lookup(stmt.key, this.#state.caughtUp());
     if (found === 'pending') return false;
     const name = displayName(stmt.key);
     if (!found || found.may === false) {
@@ -275,7 +278,7 @@ export class StatementFlow {
   #execute(f: PgFrame, forward: PgFrame[]): boolean {
     if (this.#batchError !== undefined) return true;
     const { key } = readNameKey(f.body, 0);
-    const found = this.#state.portals.lookup(key);
+    const found = this.#state.portals.lookup(key, this.#state.caughtUp());
     if (found === 'pending') return false;
     if (!found || !found.may) {
       this.#batchError = found
@@ -335,9 +338,9 @@ export class StatementFlow {
     this.#out = out;
     try {
       for (const f of frames) {
-        const settles = this.#replies.settles;
         this.#replies.upstream(f, out);
-        if (this.#waiting && this.#replies.settles !== settles) this.#settled();
+        // ReadyForQuery ends a batch: once every earlier one is answered, what waits goes on.
+        if (this.#waiting && f.type === READY && this.#state.caughtUp()) this.#settled();
       }
     } finally {
       this.#out = undefined;
@@ -345,11 +348,18 @@ export class StatementFlow {
     return out;
   }
 
-  /** The server answered something a waiting message may depend on: try it again. */
+  /** The server has answered every earlier batch: what waited is decided now, exactly. */
   #settled(): void {
     if (!this.#waiting || this.#held) return;
     this.#waiting = false;
-    this.#flushForward(this.client(this.#rest.take()));
+    let forward: PgFrame[];
+    try {
+      forward = this.client(this.#rest.take());
+    } catch (e) {
+      // Decided while the target's answers are read, but these are the client's messages.
+      throw e instanceof ClientMessageError ? e : new ClientMessageError((e as Error).message);
+    }
+    this.#flushForward(forward);
   }
 
   #forwardQuery(forward: PgFrame[], f: PgFrame, sql: string, v: StatementVerdict, may: true | 'once'): void {

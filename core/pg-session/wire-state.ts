@@ -94,6 +94,12 @@ export class WireState {
   /** COPY FROM STDIN: none, sent (the server has not answered yet), active (CopyInResponse came). */
   copyIn: 'none' | 'sent' | 'active' = 'none';
 
+  /** The server has answered every batch sent before the current one. */
+  caughtUp(): boolean {
+    for (const e of this.expected) if (e.k === 'query' || e.k === 'sync' || e.k === 'synthetic') return false;
+    return true;
+  }
+
   /** The batch ended (Sync, or the end of one Query). */
   endBatch(): void {
     this.statements.endBatch();
@@ -161,7 +167,7 @@ export class WireState {
       const fetch = node['FetchStmt'] as Record<string, unknown> | undefined;
       if (!fetch) continue;
       const name = String(fetch['portalname'] ?? '');
-      const found = this.portals.lookup(nameKeyOf(name));
+      const found = this.portals.lookup(nameKeyOf(name), this.caughtUp());
       if (found === 'pending') return 'pending';
       if (found && !found.may) return name;
     }

@@ -49,6 +49,8 @@ export const m = {
     typedMessage('C', new Uint8Array([kind.charCodeAt(0), ...cstr(name)])),
   sync: () => typedMessage('S'),
   flush: () => typedMessage('H'),
+  copyData: (text: string) => typedMessage('d', enc.encode(text)),
+  copyDone: () => typedMessage('c'),
   terminate: () => typedMessage('X'),
 };
 
