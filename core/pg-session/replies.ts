@@ -58,8 +58,7 @@ export class Replies {
    */
   upstream(f: PgFrame, out: Uint8Array[]): void {
     const expected = this.state.expected;
-    // The ends of client copies expect no answer of their own.
-    while (expected[0]?.k === 'copyend') expected.shift();
+    this.#settleHead(out);
     const head = expected[0];
     const masking = this.masker?.active === true;
     switch (f.type) {
@@ -157,6 +156,22 @@ export class Replies {
         return this.#ready(f, out);
       default:
         return void out.push(f.raw); // ParameterStatus, CopyDone, CopyInResponse...
+    }
+  }
+
+  /**
+   * Entries at the head that wait for no answer: the ends of client copies are dropped, and
+   * refusals the gateway made up go out now that everything before them has been answered.
+   */
+  #settleHead(out: Uint8Array[]): void {
+    const expected = this.state.expected;
+    for (;;) {
+      const e = expected[0];
+      if (e?.k === 'copyend') expected.shift();
+      else if (e?.k === 'synthetic') {
+        expected.shift();
+        out.push(refusalAnswer(e.message, this.state.txStatus));
+      } else return;
     }
   }
 
@@ -309,10 +324,7 @@ export class Replies {
     if (status === 'I') this.#transactionEnded();
     if (injectBefore) out.push(injectBefore);
     out.push(f.raw);
-    while (expected[0]?.k === 'synthetic') {
-      const { message } = expected.shift() as { message: string };
-      out.push(refusalAnswer(message, status));
-    }
+    this.#settleHead(out);
   }
 
   /**

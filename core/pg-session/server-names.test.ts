@@ -278,6 +278,16 @@ describe('COPY FROM STDIN, during which the server ignores Sync', () => {
     expect(typesOf(h.sent)).toBe('Q');
   });
 
+  it('answers a refusal sent behind a finished copy at once, in order', () => {
+    const h = harness();
+    h.toTarget(query('COPY t (id) FROM STDIN'));
+    h.fromTarget(msg('G', [0, 0, 1, 0, 0]));
+    h.toTarget(copyData('1\n'), copyDone(), query('DELETE FROM t'));
+    const out = h.fromTarget(complete('COPY 1'), ready());
+    // The target's ReadyForQuery, then the gateway's refusal of the DELETE.
+    expect(typesOf(framesOf(...out))).toBe('CZEZ');
+  });
+
   it('ends the session on anything but copy data in the middle of a copy', () => {
     const h = harness();
     h.toTarget(query('COPY t (id) FROM STDIN'));

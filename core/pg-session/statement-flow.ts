@@ -417,7 +417,7 @@ export class StatementFlow {
   }
 
   #synthetic(message: string): void {
-    if (this.#state.expected.length > 0) this.#state.expected.push({ k: 'synthetic', message });
+    if (this.#state.outstanding()) this.#state.expected.push({ k: 'synthetic', message });
     else {
       const bytes = refusalAnswer(message, this.#state.txStatus);
       if (this.#out) this.#out.push(bytes);

@@ -94,6 +94,12 @@ export class WireState {
   /** COPY FROM STDIN: none, sent (the server has not answered yet), active (CopyInResponse came). */
   copyIn: 'none' | 'sent' | 'active' = 'none';
 
+  /** Some answer of the server is still due (the ends of client copies have none). */
+  outstanding(): boolean {
+    for (const e of this.expected) if (e.k !== 'copyend') return true;
+    return false;
+  }
+
   /** The server has answered every batch sent before the current one. */
   caughtUp(): boolean {
     for (const e of this.expected) if (e.k === 'query' || e.k === 'sync' || e.k === 'synthetic') return false;

@@ -28,6 +28,8 @@ import { findLeak } from '../support/leak-check.ts';
 
 const RUNS = Number(process.env['PROPERTY_RUNS'] ?? 25);
 const SEED = Number(process.env['PROPERTY_SEED'] ?? 20261203);
+/** Replays one counterexample: the `path` fast-check printed with its seed. */
+const PATH = process.env['PROPERTY_PATH'];
 
 const POLICY = `
 permit(principal in Postern::Group::"demo", action in [
@@ -318,7 +320,7 @@ describe('random extended-protocol interleavings against the target', () => {
             expect(added).toBeLessThanOrEqual(approvalsGranted - granted);
           },
         ),
-        { numRuns: RUNS, seed: SEED, endOnFailure: true },
+        { numRuns: RUNS, seed: SEED, endOnFailure: true, ...(PATH ? { path: PATH } : {}) },
       );
     },
     RUNS * 20_000 + 60_000,
@@ -334,7 +336,7 @@ describe('random extended-protocol interleavings against the target', () => {
           const text = got.map((x) => dec.decode(x.body)).join('\n');
           expect(findLeak(text, secrets)).toBeUndefined();
         }),
-        { numRuns: RUNS, seed: SEED + 1, endOnFailure: true },
+        { numRuns: RUNS, seed: SEED + 1, endOnFailure: true, ...(PATH ? { path: PATH } : {}) },
       );
     },
     RUNS * 20_000 + 60_000,
