@@ -11,45 +11,30 @@
  * value flows into that is not a result row (a sink: docs/masking.md, "Side channels").
  */
 import type { CatalogSnapshot, MaskedColumns } from './lineage.ts';
-import type { Strategy } from './value-masker.ts';
+import {
+  columnOf,
+  entryFromOutput,
+  findEntry,
+  firstFunctionName,
+  outputName,
+  relationEntry,
+  rowOf,
+  sameEntry,
+  widen,
+} from './scope-entries.ts';
+import {
+  combine,
+  derive,
+  names,
+  str,
+  TooDeep,
+  type Entry,
+  type Node,
+  type OutCol,
+  type Scope,
+  type Taint,
+} from './taint.ts';
 import { SIDE_EFFECT_FUNCTIONS } from '../sql/side-effect-functions.ts';
-
-type Node = Record<string, unknown>;
-
-/**
- * What a value carries: null (nothing masked), a masked column's own strategy (the bare column),
- * or a derived value: 'redact', or 'token' when every masked source is a token column.
- */
-export type Taint = null | Strategy;
-
-/** A derived value keeps no part of the original (partial of reverse(card) would show digits). */
-const DERIVED_FROM_BARE: Record<Strategy, Strategy> = { partial: 'redact', redact: 'redact', token: 'token' };
-
-/** One output column of a query; `width: 'unknown'` when it expands to a number of fields unknown here. */
-export interface OutCol {
-  name: string | undefined;
-  taint: Taint;
-  width?: 'unknown';
-}
-
-interface Col {
-  name: string;
-  taint: Taint;
-}
-
-/** A FROM item (or a CTE) as names in the query see it. */
-interface Entry {
-  alias: string;
-  relname: string | undefined;
-  /** Known columns in order, or undefined when the list is unknown here. */
-  cols: Col[] | undefined;
-  /** What a column name not in `cols` carries (a clean table: nothing; a masked view: 'redact'). */
-  unknown: Taint;
-  /** A JOIN: its members (which are in scope themselves); `merges` when USING/NATURAL merge columns. */
-  join?: { members: Entry[]; merges: boolean };
-}
-
-type Scope = Entry[];
 
 /** The analysis of one statement. */
 export interface Analysis {
@@ -70,32 +55,6 @@ export function analyze(stmt: Node, masked: MaskedColumns, catalog: CatalogSnaps
   const a = new Analyzer(masked, catalog);
   const out = a.statement(stmt);
   return { out, reads: a.reads, opaque: a.opaque, sink: a.sink };
-}
-
-/** Combines what several possible sources carry: one bare masked source keeps its strategy. */
-function combine(taints: Taint[], derived: boolean): Taint {
-  let bare: Taint = null;
-  let count = 0;
-  let allToken = true;
-  for (const t of taints) {
-    if (t === null) continue;
-    count++;
-    bare = t;
-    if (t !== 'token') allToken = false;
-  }
-  if (count === 0) return null;
-  if (count === 1 && !derived) return bare;
-  return allToken ? 'token' : 'redact';
-}
-
-const derive = (t: Taint): Taint => (t === null ? null : DERIVED_FROM_BARE[t]);
-
-const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
-
-function names(list: unknown): string[] {
-  return Array.isArray(list)
-    ? list.map((x) => str((x as { String?: { sval?: unknown } }).String?.sval) ?? '')
-    : [];
 }
 
 class Analyzer {
@@ -215,7 +174,7 @@ class Analyzer {
   #modify(kind: string, body: Node, outer: Scope[], ctes: Map<string, Entry>): OutCol[] {
     const local = this.#with(body['withClause'] as Node | undefined, outer, ctes);
     const rel = body['relation'] as Node | undefined;
-    const target = rel ? this.#relationEntry(rel, local) : undefined;
+    const target = rel ? this.#relation(rel, local) : undefined;
     const scope: Scope = target ? [target] : [];
     const into = `it would copy masked values into table "${str(rel?.['relname']) ?? '?'}"`;
     if (kind === 'InsertStmt') {
@@ -269,9 +228,9 @@ class Analyzer {
   #copyRelation(body: Node): OutCol[] {
     const rel = body['relation'] as Node | undefined;
     if (!rel) return [];
-    const entry = this.#relationEntry(rel, new Map());
+    const entry = this.#relation(rel, new Map());
     const attlist = names(body['attlist']);
-    if (attlist.length > 0) return attlist.map((n) => ({ name: n, taint: this.#column(entry, n) }));
+    if (attlist.length > 0) return attlist.map((n) => ({ name: n, taint: columnOf(entry, n) }));
     if (!entry.cols) return [{ name: undefined, taint: entry.unknown, width: 'unknown' }];
     return entry.cols.map((c) => ({ name: c.name, taint: c.taint }));
   }
@@ -294,7 +253,7 @@ class Analyzer {
       const name = str(cte['ctename']) ?? '';
       const query = cte['ctequery'] as Node | undefined;
       const renamed = names(cte['aliascolnames']);
-      const entryOf = (out: OutCol[]): Entry => this.#entryFromOutput(name, out, renamed);
+      const entryOf = (out: OutCol[]): Entry => entryFromOutput(name, out, renamed);
       if (!query) continue;
       // A recursive CTE reads itself: its columns carry what its terms carry, until that settles.
       let entry: Entry = { alias: name, relname: undefined, cols: undefined, unknown: null };
@@ -307,23 +266,6 @@ class Analyzer {
       local.set(name, entry);
     }
     return local;
-  }
-
-  #entryFromOutput(alias: string, out: OutCol[], renamed: string[]): Entry {
-    const anyUnknown = out.some((c) => c.width === 'unknown');
-    const all = combine(
-      out.map((c) => c.taint),
-      true,
-    );
-    if (anyUnknown) return { alias, relname: undefined, cols: undefined, unknown: all };
-    // Columns named by PostgreSQL's rules may not be the names guessed here: a name not found
-    // could be any of them, so it carries what any of them carries.
-    return {
-      alias,
-      relname: undefined,
-      cols: out.map((c, i) => ({ name: renamed[i] ?? c.name ?? '?column?', taint: c.taint })),
-      unknown: all,
-    };
   }
 
   // ---- FROM --------------------------------------------------------------------------------------
@@ -344,12 +286,12 @@ class Analyzer {
     const visible = [...outer, scope];
     switch (kind) {
       case 'RangeVar':
-        scope.push(this.#relationEntry(body, ctes));
+        scope.push(this.#relation(body, ctes));
         return;
       case 'RangeSubselect': {
         const q = body['subquery'] as Node | undefined;
         const out = q ? this.select((q['SelectStmt'] as Node) ?? q, visible, ctes) : [];
-        scope.push(this.#entryFromOutput(aliasName ?? '', out, renamed));
+        scope.push(entryFromOutput(aliasName ?? '', out, renamed));
         return;
       }
       case 'RangeFunction': {
@@ -360,7 +302,7 @@ class Analyzer {
           const parts = ((f['List'] as Node | undefined)?.['items'] as Node[] | undefined) ?? [];
           if (parts[0]) taint = combine([taint, this.expr(parts[0], visible, ctes)], true);
         }
-        const fnName = aliasName ?? this.#firstFunctionName(body) ?? '';
+        const fnName = aliasName ?? firstFunctionName(body) ?? '';
         scope.push({ alias: fnName, relname: undefined, cols: undefined, unknown: taint });
         return;
       }
@@ -379,7 +321,7 @@ class Analyzer {
           relname: undefined,
           cols: undefined,
           unknown: combine(
-            members.map((e) => this.#row(e)),
+            members.map((e) => rowOf(e)),
             true,
           ),
           join: { members, merges },
@@ -397,77 +339,14 @@ class Analyzer {
     }
   }
 
-  #firstFunctionName(body: Node): string | undefined {
-    const f = ((body['functions'] as Node[] | undefined)?.[0]?.['List'] as Node | undefined)?.['items'] as
-      Node[] | undefined;
-    const call = f?.[0]?.['FuncCall'] as Node | undefined;
-    return call ? names(call['funcname']).at(-1) : undefined;
-  }
-
-  /** A table, view or CTE named in FROM (or as a DML target). */
-  #relationEntry(rv: Node, ctes: Map<string, Entry>): Entry {
-    const rel = str(rv['relname']) ?? '';
-    const alias = (rv['alias'] as Node | undefined) ?? undefined;
-    const aliasName = str(alias?.['aliasname']) ?? rel;
-    const renamed = names(alias?.['colnames']);
-    const cte = rv['schemaname'] === undefined ? ctes.get(rel) : undefined;
-    const rename = (cols: Col[] | undefined) =>
-      cols?.map((c, i) => (renamed[i] !== undefined ? { name: renamed[i]!, taint: c.taint } : c));
-    if (cte) return { alias: aliasName, relname: rel, cols: rename(cte.cols), unknown: cte.unknown };
-    const maskedCols = this.masked.get(rel);
-    if (maskedCols && maskedCols.size > 0) {
-      this.reads = true;
-      const list = this.catalog.columns?.get(rel);
-      if (list) {
-        const cols = list.map((name) => ({ name, taint: maskedCols.get(name) ?? null }));
-        return { alias: aliasName, relname: rel, cols: rename(cols), unknown: 'redact' };
-      }
-      // Without the table's column list, a renamed column cannot be told from a masked one.
-      if (renamed.length > 0) return { alias: aliasName, relname: rel, cols: undefined, unknown: 'redact' };
-      const cols = [...maskedCols].map(([name, taint]) => ({ name, taint }));
-      return { alias: aliasName, relname: rel, cols, unknown: 'redact' };
-    }
-    if (this.catalog.viewNames.has(rel)) {
-      this.reads = true;
-      return { alias: aliasName, relname: rel, cols: undefined, unknown: 'redact' };
-    }
-    return { alias: aliasName, relname: rel, cols: undefined, unknown: null };
+  /** A relation named in FROM or as a DML target. */
+  #relation(rv: Node, ctes: Map<string, Entry>): Entry {
+    const { entry, reads } = relationEntry(rv, ctes, this.masked, this.catalog);
+    if (reads) this.reads = true;
+    return entry;
   }
 
   // ---- names and expressions -----------------------------------------------------------------------
-
-  /** What `entry.name` carries: the column, or (no such column) a function of the whole row. */
-  #column(entry: Entry, name: string): Taint {
-    if (entry.join) {
-      const known = entry.join.members.filter((m) => m.cols?.some((c) => c.name === name));
-      if (known.length > 0)
-        return combine(
-          known.map((m) => this.#column(m, name)),
-          false,
-        );
-      return combine(
-        entry.join.members.map((m) => (m.cols ? derive(this.#row(m)) : m.unknown)),
-        false,
-      );
-    }
-    const col = entry.cols?.find((c) => c.name === name);
-    if (col) return col.taint;
-    return entry.cols ? derive(this.#row(entry)) : entry.unknown;
-  }
-
-  /** A whole-row reference to `entry` (c, c.*, to_json(c), c.to_jsonb). */
-  #row(entry: Entry): Taint {
-    if (entry.join) return entry.unknown;
-    return combine([entry.unknown, ...(entry.cols ?? []).map((c) => c.taint)], true);
-  }
-
-  #findEntry(scopes: Scope[], alias: string, relname?: string): Entry | undefined {
-    for (let i = scopes.length - 1; i >= 0; i--) {
-      const hit = scopes[i]!.find((e) => (relname ? e.relname === relname : e.alias === alias));
-      if (hit) return hit;
-    }
-    return undefined;
-  }
 
   /** A column reference, resolved as the server would, every possible reading kept. */
   #columnRef(ref: Node, scopes: Scope[]): Taint {
@@ -476,24 +355,23 @@ class Analyzer {
       'A_Star' in f ? '*' : (str((f['String'] as Node | undefined)?.['sval']) ?? ''),
     );
     if (parts.length === 1 && parts[0] === '*') {
-      return combine(scopes.at(-1)?.map((e) => this.#row(e)) ?? [], false);
+      return combine(scopes.at(-1)?.map((e) => rowOf(e)) ?? [], false);
     }
     if (parts.length >= 2) {
       const col = parts.at(-1)!;
       const alias = parts.at(-2)!;
-      const entry =
-        parts.length === 2 ? this.#findEntry(scopes, alias) : this.#findEntry(scopes, alias, alias);
+      const entry = parts.length === 2 ? findEntry(scopes, alias) : findEntry(scopes, alias, alias);
       if (entry) {
-        if (col === '*') return this.#row(entry);
+        if (col === '*') return rowOf(entry);
         const isColumn = entry.cols?.some((c) => c.name === col) ?? false;
         // Not one of its columns: a function of the whole row (`c.to_jsonb`, `c.contact`).
         if (!isColumn && (this.#opaque(col) || SIDE_EFFECT_FUNCTIONS.has(col)))
-          return this.#attributeCall(col, this.#row(entry));
-        return this.#column(entry, col);
+          return this.#attributeCall(col, rowOf(entry));
+        return columnOf(entry, col);
       }
       // Not a FROM item we know: it carries whatever anything in scope could.
       return combine(
-        scopes.flatMap((s) => s.map((e) => this.#row(e))),
+        scopes.flatMap((s) => s.map((e) => rowOf(e))),
         true,
       );
     }
@@ -510,8 +388,8 @@ class Analyzer {
       for (const e of scope) if (!e.cols && !e.join) possible.push(e.unknown);
     }
     // No column of that name: a whole-row reference to a FROM item of that name (`c` in to_json(c)).
-    const entry = this.#findEntry(scopes, name);
-    if (entry) possible.push(this.#row(entry));
+    const entry = findEntry(scopes, name);
+    if (entry) possible.push(rowOf(entry));
     return combine(possible, possible.filter((t) => t !== null).length > 1);
   }
 
@@ -654,7 +532,7 @@ class Analyzer {
       if (ref && fields.some((f) => 'A_Star' in f)) {
         const qual =
           fields.length > 1 ? str((fields.at(-2)?.['String'] as Node | undefined)?.['sval']) : undefined;
-        const found = qual ? this.#findEntry(scopes, qual) : undefined;
+        const found = qual ? findEntry(scopes, qual) : undefined;
         if (qual && !found) {
           out.push({ name: undefined, taint: 'redact', width: 'unknown' });
           continue;
@@ -666,7 +544,7 @@ class Analyzer {
           out.push({
             name: undefined,
             taint: combine(
-              entries.map((e) => this.#row(e)),
+              entries.map((e) => rowOf(e)),
               false,
             ),
             width: 'unknown',
@@ -703,27 +581,6 @@ class Analyzer {
   }
 }
 
-/** A statement nested deeper than the analysis follows: masking refuses it. */
-export class TooDeep extends Error {
-  constructor() {
-    super('the statement is nested too deeply for masking to follow');
-  }
-}
-
-/** The name PostgreSQL gives an output column without an alias (FigureColname), as far as known. */
-function outputName(val: Node): string | undefined {
-  const ref = val['ColumnRef'] as Node | undefined;
-  if (ref) {
-    const last = (ref['fields'] as Node[] | undefined)?.at(-1);
-    return str((last?.['String'] as Node | undefined)?.['sval']);
-  }
-  const call = val['FuncCall'] as Node | undefined;
-  if (call) return names(call['funcname']).at(-1);
-  const cast = val['TypeCast'] as Node | undefined;
-  if (cast?.['arg']) return outputName(cast['arg'] as Node);
-  return undefined;
-}
-
 function entryFromQuery(
   a: Analyzer,
   query: Node,
@@ -738,30 +595,5 @@ function entryFromQuery(
   return entryOf(out);
 }
 
-function sameEntry(a: Entry, b: Entry): boolean {
-  if (a.unknown !== b.unknown) return false;
-  if (!a.cols || !b.cols) return a.cols === b.cols;
-  return (
-    a.cols.length === b.cols.length &&
-    a.cols.every((c, i) => c.taint === b.cols![i]!.taint && c.name === b.cols![i]!.name)
-  );
-}
-
-/** Each column carries what it carried in either round. */
-function widen(a: Entry, b: Entry): Entry {
-  const unknown = combine([a.unknown, b.unknown], false);
-  if (!a.cols || !b.cols)
-    return {
-      ...b,
-      cols: undefined,
-      unknown: combine([unknown, ...(b.cols ?? []).map((c) => c.taint)], true),
-    };
-  return {
-    ...b,
-    cols: b.cols.map((c, i) => ({
-      name: c.name,
-      taint: combine([c.taint, a.cols![i]?.taint ?? null], false),
-    })),
-    unknown,
-  };
-}
+export { TooDeep };
+export type { OutCol, Taint };

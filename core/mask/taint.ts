@@ -1,0 +1,75 @@
+/**
+ * What values of a statement carry, for masking's analysis (scope.ts): taints, the FROM items
+ * names resolve to, and how several possible sources combine.
+ */
+import type { Strategy } from './value-masker.ts';
+
+export type Node = Record<string, unknown>;
+
+/**
+ * What a value carries: null (nothing masked), a masked column's own strategy (the bare column),
+ * or a derived value: 'redact', or 'token' when every masked source is a token column.
+ */
+export type Taint = null | Strategy;
+
+/** A derived value keeps no part of the original (partial of reverse(card) would show digits). */
+const DERIVED_FROM_BARE: Record<Strategy, Strategy> = { partial: 'redact', redact: 'redact', token: 'token' };
+
+/** One output column of a query; `width: 'unknown'` when it expands to a number of fields unknown here. */
+export interface OutCol {
+  name: string | undefined;
+  taint: Taint;
+  width?: 'unknown';
+}
+
+export interface Col {
+  name: string;
+  taint: Taint;
+}
+
+/** A FROM item (or a CTE) as names in the query see it. */
+export interface Entry {
+  alias: string;
+  relname: string | undefined;
+  /** Known columns in order, or undefined when the list is unknown here. */
+  cols: Col[] | undefined;
+  /** What a column name not in `cols` carries (a clean table: nothing; a masked view: 'redact'). */
+  unknown: Taint;
+  /** A JOIN: its members (which are in scope themselves); `merges` when USING/NATURAL merge columns. */
+  join?: { members: Entry[]; merges: boolean };
+}
+
+export type Scope = Entry[];
+
+/** Combines what several possible sources carry: one bare masked source keeps its strategy. */
+export function combine(taints: Taint[], derived: boolean): Taint {
+  let bare: Taint = null;
+  let count = 0;
+  let allToken = true;
+  for (const t of taints) {
+    if (t === null) continue;
+    count++;
+    bare = t;
+    if (t !== 'token') allToken = false;
+  }
+  if (count === 0) return null;
+  if (count === 1 && !derived) return bare;
+  return allToken ? 'token' : 'redact';
+}
+
+export const derive = (t: Taint): Taint => (t === null ? null : DERIVED_FROM_BARE[t]);
+
+export const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
+
+export function names(list: unknown): string[] {
+  return Array.isArray(list)
+    ? list.map((x) => str((x as { String?: { sval?: unknown } }).String?.sval) ?? '')
+    : [];
+}
+
+/** A statement nested deeper than the analysis follows: masking refuses it. */
+export class TooDeep extends Error {
+  constructor() {
+    super('the statement is nested too deeply for masking to follow');
+  }
+}
