@@ -35,6 +35,7 @@ import {
   type Taint,
 } from './taint.ts';
 import { SIDE_EFFECT_FUNCTIONS } from '../sql/side-effect-functions.ts';
+import { selectInto } from '../sql/select-into.ts';
 
 /** The analysis of one statement. */
 export interface Analysis {
@@ -75,7 +76,7 @@ class Analyzer {
     switch (kind) {
       case 'SelectStmt': {
         const out = this.select(body, outer, ctes);
-        if (body['intoClause'] && out.some((c) => c.taint !== null))
+        if (selectInto(body) && out.some((c) => c.taint !== null))
           this.#sinkAt('it would store masked values in a new table (SELECT INTO)');
         return out;
       }

@@ -257,6 +257,9 @@ describe('what a statement may change about name resolution', () => {
     expect(changes('CREATE TABLE pg_temp.x (a int)')).toBeUndefined();
     expect(changes('CREATE VIEW s.v AS SELECT 1')).toEqual([{ kind: 'relation', schema: 's', name: 'v' }]);
     expect(changes('SELECT 1 INTO t2')).toEqual([{ kind: 'relation', schema: undefined, name: 't2' }]);
+    expect(changes('SELECT 1 INTO s.t3 UNION SELECT 2')).toEqual([
+      { kind: 'relation', schema: 's', name: 't3' },
+    ]);
     expect(changes('DROP TABLE a.b, c')).toEqual([
       { kind: 'relation', schema: 'a', name: 'b' },
       { kind: 'relation', schema: undefined, name: 'c' },
@@ -395,6 +398,15 @@ describe('statements spelled as functions', () => {
     expect(actionsOf("SELECT pg_notify('c', 'x')")).toEqual(['sql:select', 'sql:session']);
     expect(actionsOf("SELECT pg_catalog.pg_notify('c', 'x')")).toEqual(['sql:select', 'sql:session']);
     expect(actionsOf('ALTER SEQUENCE s RESTART WITH 1')).toEqual(['sql:ddl']);
+    // SELECT INTO creates a table; in a set operation the INTO sits on the leftmost arm.
+    for (const sql of [
+      'SELECT a INTO t2 FROM t',
+      "SELECT a INTO t2 FROM t UNION SELECT 'x'",
+      "(SELECT a INTO t2 FROM t) UNION ALL SELECT 'x' EXCEPT SELECT 'y'",
+      'WITH w AS (SELECT 1) SELECT * INTO t2 FROM w',
+      'EXPLAIN ANALYZE SELECT a INTO t2 FROM t',
+    ])
+      expect(actionsOf(sql), sql).toContain('sql:ddl');
     expect(actionsOf("SELECT setval('s', 1, false)")).toEqual(['sql:ddl', 'sql:select']);
   });
 

@@ -6,6 +6,7 @@
  */
 import type { ParseTree } from './pg-parser.ts';
 import { namespaceChangesOf, type NamespaceChange } from './namespace-changes.ts';
+import { selectInto } from './select-into.ts';
 import { setConfigEffect, variableSetEffect, type SettingEffect } from './setting-statements.ts';
 import { functionAction, isKnownFunction } from './function-actions.ts';
 import { forEachFieldSelection } from './field-selection.ts';
@@ -210,7 +211,6 @@ export function classifyStatement(stmt: Node): StatementClass {
     cteScopes.some((scope) => scope.has(String(rv['relname'])));
   const body = stmt[kind] as Node | undefined;
   if (kind === 'PrepareStmt' && body) c.prepares = String(body['name'] ?? '');
-  if (kind === 'SelectStmt' && body?.['intoClause']) add('sql:ddl'); // SELECT ... INTO new_table
 
   // One pass over the tree (for-in, no entry arrays: this walk is most of a new statement's
   // classification cost). Only node type names are capitalised (`SelectStmt`, `RangeVar`);
@@ -257,6 +257,8 @@ export function classifyStatement(stmt: Node): StatementClass {
     switch (key) {
       case 'SelectStmt':
         add('sql:select');
+        // SELECT ... INTO new_table; in a UNION the INTO sits on the leftmost arm, not the top.
+        if (selectInto(node)) add('sql:ddl');
         reads = true;
         change(namespaceChangesOf(key, node));
         break;

@@ -7,6 +7,7 @@
  * may make it is checked (it may run, roll back or fail: the resolver keeps every possibility).
  */
 import { truncateIdentifier } from './search-path.ts';
+import { selectInto } from './select-into.ts';
 
 export type NamespaceChange =
   /** A new search_path (entries as the server reads them, `$user` included). */
@@ -56,7 +57,7 @@ export function namespaceChangesOf(key: string, node: Node): NamespaceChange[] |
     case 'CreateTableAsStmt':
       return created((node['into'] as Node | undefined)?.['rel']);
     case 'SelectStmt':
-      return node['intoClause'] ? created((node['intoClause'] as Node)['rel']) : undefined;
+      return selectInto(node) ? created(selectInto(node)?.['rel']) : undefined;
     case 'ViewStmt':
       return created(node['view']);
     case 'CreateSeqStmt':

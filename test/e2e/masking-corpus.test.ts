@@ -82,6 +82,7 @@ const CORPUS: Array<[string, string, Expectation]> = [
   ],
   ['CREATE TABLE AS', 'CREATE TABLE stolen AS SELECT email FROM customers', 'refused'],
   ['SELECT INTO', 'SELECT email INTO stolen2 FROM customers', 'refused'],
+  ['SELECT INTO in a UNION', "SELECT email INTO stolen3 FROM customers UNION SELECT 'x'", 'refused'],
   ['COPY to a server file', "COPY (SELECT email FROM customers) TO '/tmp/postern-corpus.txt'", 'refused'],
   // SQL run from a string, which no check can see into.
   ['query_to_xml', "SELECT query_to_xml('select email from customers', false, false, '')", 'refused'],
@@ -211,7 +212,7 @@ describe('no masked value leaves by any channel', () => {
     expect(await direct('SELECT count(*) FROM scratch')).toBe('0');
     expect(await direct('SELECT count(*) FROM scratch_wide')).toBe('0');
     expect(await direct('SELECT count(*) FROM pg_largeobject_metadata')).toBe('0');
-    expect(await direct("SELECT count(*) FROM pg_class WHERE relname IN ('stolen', 'stolen2')")).toBe('0');
+    expect(await direct("SELECT count(*) FROM pg_class WHERE relname IN ('stolen', 'stolen2', 'stolen3')")).toBe('0');
     expect(await direct('SELECT last_value FROM corpus_seq')).toBe('1');
     const cities = await direct('SELECT city FROM customers WHERE id = 1');
     expect(findLeak(cities, secrets)).toBeUndefined();

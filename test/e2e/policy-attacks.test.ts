@@ -260,6 +260,25 @@ describe("attack: a CTE name hides a table outside the CTE's scope", () => {
   });
 });
 
+describe('attack: SELECT INTO on the leftmost arm of a set operation', () => {
+  // The parser keeps INTO on the leftmost SELECT of a UNION, not on the statement: a check of
+  // the top node only took `SELECT ... INTO t ... UNION SELECT ...` for a read.
+  it('creates a table under a policy that permits reading only', async () => {
+    const c = await open(own.port);
+    const plain = await c.run([m.query('SELECT 1 AS x INTO made_by_into')]);
+    const union = await c.run([m.query('SELECT 1 AS x INTO made_by_union UNION SELECT 2')]);
+    const nested = await c.run([
+      m.query('(SELECT 1 AS x INTO made_by_arm) UNION ALL SELECT 2 EXCEPT SELECT 3'),
+    ]);
+    for (const r of [plain, union, nested]) expect(r.errors.map((e) => e.code)).toEqual(['42501']);
+    expect(
+      await direct(
+        "SELECT count(*) FROM pg_class WHERE relname IN ('made_by_into', 'made_by_union', 'made_by_arm')",
+      ),
+    ).toBe('0');
+  });
+});
+
 describe("attack: statements refused (or held) under one spelling, run under a function's", () => {
   it('NOTIFY is refused (sql:session), SELECT pg_notify(...) delivers the same notification', async () => {
     const listener = new pg.Client({ connectionString: stack.targetDsn });
