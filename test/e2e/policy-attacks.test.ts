@@ -270,10 +270,11 @@ describe('attack: SELECT INTO on the leftmost arm of a set operation', () => {
     const nested = await c.run([
       m.query('(SELECT 1 AS x INTO made_by_arm) UNION ALL SELECT 2 EXCEPT SELECT 3'),
     ]);
-    for (const r of [plain, union, nested]) expect(r.errors.map((e) => e.code)).toEqual(['42501']);
+    const explained = await c.run([m.query('EXPLAIN ANALYZE SELECT 1 AS x INTO made_by_explain')]);
+    for (const r of [plain, union, nested, explained]) expect(r.errors.map((e) => e.code)).toEqual(['42501']);
     expect(
       await direct(
-        "SELECT count(*) FROM pg_class WHERE relname IN ('made_by_into', 'made_by_union', 'made_by_arm')",
+        "SELECT count(*) FROM pg_class WHERE relname IN ('made_by_into', 'made_by_union', 'made_by_arm', 'made_by_explain')",
       ),
     ).toBe('0');
   });
