@@ -15,8 +15,6 @@ import {
   columnOf,
   entryFromOutput,
   findEntry,
-  firstFunctionName,
-  outputName,
   relationEntry,
   rowOf,
   sameEntry,
@@ -33,7 +31,11 @@ import {
   type OutCol,
   type Scope,
   type Taint,
+  type Walker,
 } from './taint.ts';
+import { fromClause } from './scope-from.ts';
+import { selectList } from './scope-select-list.ts';
+import { copyRelation, modifyStatement } from './scope-writes.ts';
 import { SIDE_EFFECT_FUNCTIONS } from '../sql/side-effect-functions.ts';
 import { selectInto } from '../sql/select-into.ts';
 
@@ -58,7 +60,7 @@ export function analyze(stmt: Node, masked: MaskedColumns, catalog: CatalogSnaps
   return { out, reads: a.reads, opaque: a.opaque, sink: a.sink };
 }
 
-class Analyzer {
+class Analyzer implements Walker {
   reads = false;
   opaque = false;
   sink: string | undefined;
@@ -77,14 +79,14 @@ class Analyzer {
       case 'SelectStmt': {
         const out = this.select(body, outer, ctes);
         if (selectInto(body) && out.some((c) => c.taint !== null))
-          this.#sinkAt('it would store masked values in a new table (SELECT INTO)');
+          this.sinkAt('it would store masked values in a new table (SELECT INTO)');
         return out;
       }
       case 'InsertStmt':
       case 'UpdateStmt':
       case 'DeleteStmt':
       case 'MergeStmt':
-        return this.#modify(kind, body, outer, ctes);
+        return modifyStatement(this, kind, body, outer, ctes);
       case 'DeclareCursorStmt':
       case 'PrepareStmt':
       case 'ExplainStmt':
@@ -93,18 +95,18 @@ class Analyzer {
       case 'ViewStmt': {
         const out = body['query'] ? this.statement(body['query'] as Node) : [];
         if (out.some((c) => c.taint !== null))
-          this.#sinkAt('it would store masked values in a new table or view');
+          this.sinkAt('it would store masked values in a new table or view');
         return [];
       }
       case 'CopyStmt': {
-        if (!body['query']) return this.#copyRelation(body);
+        if (!body['query']) return copyRelation(this, body);
         const out = this.statement(body['query'] as Node);
         if (
           !body['is_from'] &&
           (body['filename'] !== undefined || body['is_program']) &&
           out.some((c) => c.taint !== null)
         )
-          this.#sinkAt('it would write masked values to a file or program on the server');
+          this.sinkAt('it would write masked values to a file or program on the server');
         return out;
       }
       case 'CallStmt': {
@@ -114,7 +116,7 @@ class Analyzer {
       }
       default:
         // Other statements read no rows, but may hold expressions (subqueries) that do.
-        this.#walkExpressions(body, [], new Map());
+        this.walkExpressions(body, [], new Map());
         return [];
     }
   }
@@ -125,7 +127,7 @@ class Analyzer {
   select(body: Node, outer: Scope[], ctes: Map<string, Entry>): OutCol[] {
     this.#enter();
     try {
-      const local = this.#with(body['withClause'] as Node | undefined, outer, ctes);
+      const local = this.with(body['withClause'] as Node | undefined, outer, ctes);
       const op = body['op'];
       if (op && op !== 'SETOP_NONE') {
         const l = this.select((body['larg'] as Node) ?? {}, outer, local);
@@ -154,7 +156,7 @@ class Analyzer {
         }
         return out;
       }
-      const scope = this.#from((body['fromClause'] as Node[] | undefined) ?? [], outer, local);
+      const scope = fromClause(this, (body['fromClause'] as Node[] | undefined) ?? [], outer, local);
       const scopes = [...outer, scope];
       for (const k of [
         'whereClause',
@@ -164,88 +166,14 @@ class Analyzer {
         'distinctClause',
         'windowClause',
       ])
-        if (body[k]) this.#walkExpressions(body[k], scopes, local);
-      return this.#targets((body['targetList'] as Node[] | undefined) ?? [], scopes, local);
+        if (body[k]) this.walkExpressions(body[k], scopes, local);
+      return selectList(this, (body['targetList'] as Node[] | undefined) ?? [], scopes, local);
     } finally {
       this.#depth--;
     }
   }
 
-  /** INSERT/UPDATE/DELETE/MERGE: RETURNING columns; what flows into the table is a sink. */
-  #modify(kind: string, body: Node, outer: Scope[], ctes: Map<string, Entry>): OutCol[] {
-    const local = this.#with(body['withClause'] as Node | undefined, outer, ctes);
-    const rel = body['relation'] as Node | undefined;
-    const target = rel ? this.#relation(rel, local) : undefined;
-    const scope: Scope = target ? [target] : [];
-    const into = `it would copy masked values into table "${str(rel?.['relname']) ?? '?'}"`;
-    if (kind === 'InsertStmt') {
-      const source = body['selectStmt'] as Node | undefined;
-      if (source) {
-        const src = this.select((source['SelectStmt'] as Node) ?? source, outer, local);
-        if (src.some((c) => c.taint !== null)) this.#sinkAt(into);
-        // EXCLUDED (ON CONFLICT) carries what the source carries.
-        scope.push({
-          alias: 'excluded',
-          relname: undefined,
-          cols: undefined,
-          unknown: combine(
-            src.map((c) => c.taint),
-            true,
-          ),
-        });
-      }
-      const conflict = body['onConflictClause'] as Node | undefined;
-      if (conflict) {
-        if (this.#setCarries(conflict['targetList'] as Node[] | undefined, [...outer, scope], local))
-          this.#sinkAt(into);
-        if (conflict['whereClause']) this.#walkExpressions(conflict['whereClause'], [...outer, scope], local);
-      }
-    } else {
-      const from = (body[
-        kind === 'DeleteStmt' ? 'usingClause' : kind === 'MergeStmt' ? 'sourceRelation' : 'fromClause'
-      ] ?? []) as Node[] | Node;
-      scope.push(...this.#from(Array.isArray(from) ? from : [from], outer, local));
-      const scopes = [...outer, scope];
-      if (body['whereClause']) this.#walkExpressions(body['whereClause'], scopes, local);
-      if (body['joinCondition']) this.#walkExpressions(body['joinCondition'], scopes, local);
-      if (kind === 'UpdateStmt' && this.#setCarries(body['targetList'] as Node[] | undefined, scopes, local))
-        this.#sinkAt(into);
-      for (const c of (body['mergeWhenClauses'] as Node[] | undefined) ?? []) {
-        const w = (c['MergeWhenClause'] ?? c) as Node;
-        if (w['condition']) this.#walkExpressions(w['condition'], scopes, local);
-        if (this.#setCarries(w['targetList'] as Node[] | undefined, scopes, local)) this.#sinkAt(into);
-        for (const v of (w['values'] as Node[] | undefined) ?? [])
-          if (this.expr(v, scopes, local) !== null) this.#sinkAt(into);
-      }
-    }
-    const returning =
-      ((body['returningClause'] as Node | undefined)?.['exprs'] as Node[] | undefined) ??
-      (body['returningList'] as Node[] | undefined) ??
-      [];
-    return this.#targets(returning, [...outer, scope], local);
-  }
-
-  /** COPY table TO: its columns in order (all, or the list given). */
-  #copyRelation(body: Node): OutCol[] {
-    const rel = body['relation'] as Node | undefined;
-    if (!rel) return [];
-    const entry = this.#relation(rel, new Map());
-    const attlist = names(body['attlist']);
-    if (attlist.length > 0) return attlist.map((n) => ({ name: n, taint: columnOf(entry, n) }));
-    if (!entry.cols) return [{ name: undefined, taint: entry.unknown, width: 'unknown' }];
-    return entry.cols.map((c) => ({ name: c.name, taint: c.taint }));
-  }
-
-  #setCarries(targets: Node[] | undefined, scopes: Scope[], ctes: Map<string, Entry>): boolean {
-    let carries = false;
-    for (const t of targets ?? []) {
-      const val = ((t['ResTarget'] ?? t) as Node)['val'] as Node | undefined;
-      if (val && this.expr(val, scopes, ctes) !== null) carries = true;
-    }
-    return carries;
-  }
-
-  #with(clause: Node | undefined, outer: Scope[], ctes: Map<string, Entry>): Map<string, Entry> {
+  with(clause: Node | undefined, outer: Scope[], ctes: Map<string, Entry>): Map<string, Entry> {
     if (!clause) return ctes;
     const local = new Map(ctes);
     const recursive = clause['recursive'] === true;
@@ -269,79 +197,8 @@ class Analyzer {
     return local;
   }
 
-  // ---- FROM --------------------------------------------------------------------------------------
-
-  #from(items: Node[], outer: Scope[], ctes: Map<string, Entry>): Scope {
-    const scope: Scope = [];
-    for (const item of items) this.#fromItem(item, outer, ctes, scope);
-    return scope;
-  }
-
-  /** Adds the entries of one FROM item to `scope` (earlier items are visible: LATERAL). */
-  #fromItem(item: Node, outer: Scope[], ctes: Map<string, Entry>, scope: Scope): void {
-    const kind = Object.keys(item)[0] ?? '';
-    const body = (item[kind] ?? {}) as Node;
-    const alias = body['alias'] as Node | undefined;
-    const aliasName = str(alias?.['aliasname']);
-    const renamed = names(alias?.['colnames']);
-    const visible = [...outer, scope];
-    switch (kind) {
-      case 'RangeVar':
-        scope.push(this.#relation(body, ctes));
-        return;
-      case 'RangeSubselect': {
-        const q = body['subquery'] as Node | undefined;
-        const out = q ? this.select((q['SelectStmt'] as Node) ?? q, visible, ctes) : [];
-        scope.push(entryFromOutput(aliasName ?? '', out, renamed));
-        return;
-      }
-      case 'RangeFunction': {
-        // Functions in FROM (unnest, jsonb_each_text, ROWS FROM...): their columns carry what
-        // their arguments carry.
-        let taint: Taint = null;
-        for (const f of (body['functions'] as Node[] | undefined) ?? []) {
-          const parts = ((f['List'] as Node | undefined)?.['items'] as Node[] | undefined) ?? [];
-          if (parts[0]) taint = combine([taint, this.expr(parts[0], visible, ctes)], true);
-        }
-        const fnName = aliasName ?? firstFunctionName(body) ?? '';
-        scope.push({ alias: fnName, relname: undefined, cols: undefined, unknown: taint });
-        return;
-      }
-      case 'JoinExpr': {
-        const before = scope.length;
-        if (body['larg']) this.#fromItem(body['larg'] as Node, outer, ctes, scope);
-        if (body['rarg']) this.#fromItem(body['rarg'] as Node, outer, ctes, scope);
-        const members = scope.slice(before).filter((e) => !e.join);
-        if (body['quals']) this.#walkExpressions(body['quals'], [...outer, scope], ctes);
-        // The members stay visible (PostgreSQL hides them behind a join alias; seeing more is
-        // only stricter); `j.x` resolves through them.
-        const merges = names(body['usingClause']).length > 0 || body['isNatural'] === true;
-        const joinAlias = str((body['alias'] as Node | undefined)?.['aliasname']);
-        scope.push({
-          alias: joinAlias ?? '',
-          relname: undefined,
-          cols: undefined,
-          unknown: combine(
-            members.map((e) => rowOf(e)),
-            true,
-          ),
-          join: { members, merges },
-        });
-        return;
-      }
-      case 'RangeTableSample':
-        if (body['relation']) this.#fromItem(body['relation'] as Node, outer, ctes, scope);
-        return;
-      default: {
-        // XMLTABLE, JSON_TABLE and anything newer: columns carry whatever their inputs carry.
-        const taint = this.#walkExpressions(body, visible, ctes);
-        scope.push({ alias: aliasName ?? '', relname: undefined, cols: undefined, unknown: taint });
-      }
-    }
-  }
-
   /** A relation named in FROM or as a DML target. */
-  #relation(rv: Node, ctes: Map<string, Entry>): Entry {
+  relation(rv: Node, ctes: Map<string, Entry>): Entry {
     const { entry, reads } = relationEntry(rv, ctes, this.masked, this.catalog);
     if (reads) this.reads = true;
     return entry;
@@ -422,7 +279,7 @@ class Analyzer {
           for (const ind of (body['indirection'] as Node[] | undefined) ?? []) {
             const fn = str((ind['String'] as Node | undefined)?.['sval']);
             if (fn !== undefined) taint = combine([taint, this.#attributeCall(fn, base)], true);
-            else taint = combine([taint, this.#walkExpressions(ind, scopes, ctes)], true);
+            else taint = combine([taint, this.walkExpressions(ind, scopes, ctes)], true);
           }
           return taint;
         }
@@ -430,7 +287,7 @@ class Analyzer {
         case 'ParamRef':
           return null;
         default:
-          return derive(this.#walkExpressions(body, scopes, ctes));
+          return derive(this.walkExpressions(body, scopes, ctes));
       }
     } finally {
       this.#depth--;
@@ -444,7 +301,7 @@ class Analyzer {
       this.opaque = true;
       this.reads = true;
     }
-    if (arg !== null && (opaque || SIDE_EFFECT_FUNCTIONS.has(fn))) this.#sinkAt(this.#sinkReason(fn, opaque));
+    if (arg !== null && (opaque || SIDE_EFFECT_FUNCTIONS.has(fn))) this.sinkAt(this.#sinkReason(fn, opaque));
     return opaque ? 'redact' : derive(arg);
   }
 
@@ -470,21 +327,20 @@ class Analyzer {
       args = combine([args, this.expr(a, scopes, ctes)], true);
     let rest: Taint = null;
     for (const k of ['agg_order', 'agg_filter', 'over'])
-      if (call[k]) rest = combine([rest, this.#walkExpressions(call[k], scopes, ctes)], true);
-    if (args !== null && (opaque || SIDE_EFFECT_FUNCTIONS.has(fn)))
-      this.#sinkAt(this.#sinkReason(fn, opaque));
+      if (call[k]) rest = combine([rest, this.walkExpressions(call[k], scopes, ctes)], true);
+    if (args !== null && (opaque || SIDE_EFFECT_FUNCTIONS.has(fn))) this.sinkAt(this.#sinkReason(fn, opaque));
     // A user-defined function may read masked tables itself: its result is masked whole.
     return opaque ? 'redact' : combine([args, rest], true);
   }
 
   /** Visits every expression under `value`; returns what their values carry together. */
-  #walkExpressions(value: unknown, scopes: Scope[], ctes: Map<string, Entry>): Taint {
+  walkExpressions(value: unknown, scopes: Scope[], ctes: Map<string, Entry>): Taint {
     if (value === null || typeof value !== 'object') return null;
     this.#enter();
     try {
       let taint: Taint = null;
       if (Array.isArray(value)) {
-        for (const v of value) taint = combine([taint, this.#walkExpressions(v, scopes, ctes)], true);
+        for (const v of value) taint = combine([taint, this.walkExpressions(v, scopes, ctes)], true);
         return taint;
       }
       for (const key in value as Node) {
@@ -494,7 +350,7 @@ class Analyzer {
         if (first >= 65 && first <= 90) {
           // A node (`ColumnRef`, `FuncCall`...): wrap it back so expr() sees its type.
           taint = combine([taint, this.#node(key, inner as Node, scopes, ctes)], true);
-        } else taint = combine([taint, this.#walkExpressions(inner, scopes, ctes)], true);
+        } else taint = combine([taint, this.walkExpressions(inner, scopes, ctes)], true);
       }
       return taint;
     } finally {
@@ -516,64 +372,11 @@ class Analyzer {
         );
       }
       default:
-        return this.#walkExpressions(body, scopes, ctes);
+        return this.walkExpressions(body, scopes, ctes);
     }
   }
 
-  /** The select list: one column per target, `*` expanded where its FROM items are known. */
-  #targets(targets: Node[], scopes: Scope[], ctes: Map<string, Entry>): OutCol[] {
-    const out: OutCol[] = [];
-    const scope = scopes.at(-1) ?? [];
-    for (const t of targets) {
-      const rt = (t['ResTarget'] ?? t) as Node;
-      const val = rt['val'] as Node | undefined;
-      if (!val) continue;
-      const ref = val['ColumnRef'] as Node | undefined;
-      const fields = (ref?.['fields'] as Node[] | undefined) ?? [];
-      if (ref && fields.some((f) => 'A_Star' in f)) {
-        const qual =
-          fields.length > 1 ? str((fields.at(-2)?.['String'] as Node | undefined)?.['sval']) : undefined;
-        const found = qual ? findEntry(scopes, qual) : undefined;
-        if (qual && !found) {
-          out.push({ name: undefined, taint: 'redact', width: 'unknown' });
-          continue;
-        }
-        const entries = found ? (found.join ? found.join.members : [found]) : scope.filter((e) => !e.join);
-        // USING and NATURAL show each merged column once: the count is not the members' sum.
-        const merges = (found ? [found] : scope).some((e) => e.join?.merges);
-        if (merges) {
-          out.push({
-            name: undefined,
-            taint: combine(
-              entries.map((e) => rowOf(e)),
-              false,
-            ),
-            width: 'unknown',
-          });
-          continue;
-        }
-        for (const e of entries) {
-          if (e.cols) for (const c of e.cols) out.push({ name: c.name, taint: c.taint });
-          else out.push({ name: undefined, taint: e.unknown, width: 'unknown' });
-        }
-        continue;
-      }
-      const indirection = val['A_Indirection'] as Node | undefined;
-      const taint = this.expr(val, scopes, ctes);
-      if (
-        indirection &&
-        ((indirection['indirection'] as Node[] | undefined) ?? []).some((x) => 'A_Star' in x)
-      ) {
-        // (x).*: as many fields as x's type has.
-        out.push({ name: undefined, taint: derive(taint), width: 'unknown' });
-        continue;
-      }
-      out.push({ name: str(rt['name']) ?? outputName(val), taint });
-    }
-    return out;
-  }
-
-  #sinkAt(why: string): void {
+  sinkAt(why: string): void {
     this.sink ??= why;
   }
 

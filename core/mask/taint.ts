@@ -73,3 +73,13 @@ export class TooDeep extends Error {
     super('the statement is nested too deeply for masking to follow');
   }
 }
+
+/** What the parts of the analysis outside scope.ts call back into (scope.ts `Analyzer`). */
+export interface Walker {
+  select(body: Node, outer: Scope[], ctes: Map<string, Entry>): OutCol[];
+  expr(node: Node, scopes: Scope[], ctes: Map<string, Entry>): Taint;
+  walkExpressions(value: unknown, scopes: Scope[], ctes: Map<string, Entry>): Taint;
+  with(clause: Node | undefined, outer: Scope[], ctes: Map<string, Entry>): Map<string, Entry>;
+  relation(rv: Node, ctes: Map<string, Entry>): Entry;
+  sinkAt(why: string): void;
+}
