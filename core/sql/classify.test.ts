@@ -36,9 +36,9 @@ describe('statement classification', () => {
     ]);
   });
 
-  it('finds DML hidden in a CTE, EXPLAIN ANALYZE and PREPARE, without counting its target as read', () => {
+  it('finds DML hidden in a CTE, EXPLAIN ANALYZE and PREPARE; a blind DELETE does not read its target', () => {
     for (const sql of [
-      'WITH gone AS (DELETE FROM customers RETURNING 1) SELECT count(*) FROM gone',
+      'WITH gone AS (DELETE FROM customers) SELECT 1',
       'EXPLAIN ANALYZE DELETE FROM customers',
       'PREPARE p AS DELETE FROM customers',
     ]) {
@@ -159,7 +159,7 @@ describe('MERGE, large objects and tables read by DML', () => {
   it('classes MERGE by the action of each WHEN clause, with its conditions as the WHERE', () => {
     const merge = (tail: string) => classify(`MERGE INTO t USING s ON ${tail}`)[0]!;
     expect(merge('true WHEN MATCHED THEN DELETE')).toMatchObject({
-      actions: { 'sql:delete': ['t'], 'sql:select': ['s'] },
+      actions: { 'sql:delete': ['t'], 'sql:select': ['s', 't'] },
       hasWhere: false,
     });
     expect(merge("1 = 1 WHEN MATCHED THEN UPDATE SET a = 'x'")).toMatchObject({
@@ -213,14 +213,49 @@ describe('MERGE, large objects and tables read by DML', () => {
 
   it('reads the other relations an UPDATE, DELETE or MERGE names, and lists DML targets as tables', () => {
     expect(classify('UPDATE t SET a = s.b FROM secrets s WHERE t.id = s.id')[0]).toMatchObject({
-      actions: { 'sql:update': ['t'], 'sql:select': ['secrets'] },
+      actions: { 'sql:update': ['t'], 'sql:select': ['secrets', 't'] },
       tables: ['secrets', 't'],
     });
     expect(classify('DELETE FROM t USING secrets s WHERE t.id = s.id')[0]!.actions).toEqual({
       'sql:delete': ['t'],
-      'sql:select': ['secrets'],
+      'sql:select': ['secrets', 't'],
     });
     expect(classify('TRUNCATE a')[0]!.actions).toEqual({ 'sql:truncate': [] });
+  });
+
+  it('reads the DML target where PostgreSQL does: WHERE, SET from columns, RETURNING, upserts, MERGE', () => {
+    const readsT = (sql: string) => (classify(sql)[0]!.actions['sql:select'] ?? []).includes('t');
+    for (const sql of [
+      'UPDATE t SET v = v WHERE id IS NOT NULL RETURNING v',
+      'UPDATE t SET a = 1 WHERE id = 2',
+      'UPDATE t SET a = b',
+      'UPDATE t SET a = 1 RETURNING 1',
+      'DELETE FROM t WHERE id = 1',
+      'DELETE FROM t RETURNING *',
+      'INSERT INTO t VALUES (1) RETURNING *',
+      "INSERT INTO t VALUES (7, 'x') ON CONFLICT (id) DO UPDATE SET v = t.v",
+      'MERGE INTO t USING s ON true WHEN MATCHED THEN DELETE',
+      'WITH w AS (UPDATE t SET a = 1 WHERE id = 1 RETURNING a) SELECT * FROM w',
+    ])
+      expect(readsT(sql), sql).toBe(true);
+    for (const sql of [
+      'INSERT INTO t VALUES (1)',
+      'INSERT INTO t VALUES (1) ON CONFLICT DO NOTHING',
+      'UPDATE t SET a = 1',
+      'DELETE FROM t',
+    ])
+      expect(readsT(sql), sql).toBe(false);
+  });
+
+  it('classes reading planner statistics (samples of every table) as admin', () => {
+    for (const sql of [
+      "SELECT most_common_vals FROM pg_stats WHERE tablename = 'secrets'",
+      'SELECT * FROM pg_catalog.pg_stats_ext',
+      'TABLE pg_statistic',
+      'SELECT 1 FROM t WHERE EXISTS (SELECT 1 FROM pg_stats_ext_exprs)',
+    ])
+      expect(Object.keys(classify(sql)[0]!.actions), sql).toContain('sql:admin');
+    expect(Object.keys(classify('SELECT * FROM app.pg_stats')[0]!.actions)).toEqual(['sql:select']);
   });
 
   it('keeps names with dots apart', () => {
@@ -377,10 +412,15 @@ describe("CTE names, only within the CTE's scope", () => {
       'WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r WHERE n < 3) SELECT * FROM r',
       'WITH s AS (SELECT 1) SELECT 1 UNION SELECT * FROM s',
       'WITH o AS (SELECT 1) SELECT * FROM (WITH i AS (SELECT * FROM o) SELECT * FROM i, o) x',
+    ]) {
+      expect(reads(sql), sql).toEqual([]);
+    }
+    // The DML target itself is read (target-reads.ts), the CTE is not.
+    for (const sql of [
       'WITH s AS (SELECT 1 AS id) DELETE FROM t USING s WHERE t.id = s.id',
       'WITH s AS (SELECT 1 AS id) MERGE INTO t USING s ON t.id = s.id WHEN MATCHED THEN DELETE',
     ]) {
-      expect(reads(sql), sql).toEqual([]);
+      expect(reads(sql), sql).toEqual(['t']);
     }
     // A DML target is always a table, CTE of its name or not.
     expect(classify('WITH t AS (SELECT 1) INSERT INTO t SELECT * FROM t')[0]!.actions).toEqual({

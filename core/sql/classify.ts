@@ -7,6 +7,8 @@
 import type { ParseTree } from './pg-parser.ts';
 import { namespaceChangesOf, type NamespaceChange } from './namespace-changes.ts';
 import { selectInto } from './select-into.ts';
+import { namesStatistics } from './statistics-relations.ts';
+import { readsTarget } from './target-reads.ts';
 import { setConfigEffect, variableSetEffect, type SettingEffect } from './setting-statements.ts';
 import { functionAction, isKnownFunction } from './function-actions.ts';
 import { forEachFieldSelection } from './field-selection.ts';
@@ -181,7 +183,7 @@ export function classifyStatement(stmt: Node): StatementClass {
     if (effect.action) add(effect.action);
     if (effect.change) change([effect.change]);
   };
-  /** A DML target: written (not read, so not `sql:select` on it). */
+  /** A DML target: written (read too only where target-reads.ts says so). */
   const target = (rel: Node | undefined): string | undefined => {
     if (!rel) return undefined;
     targets.add(rel);
@@ -276,12 +278,18 @@ export function classifyStatement(stmt: Node): StatementClass {
           add('sql:update', t);
           if (!upsertHasWhere(node, conflict)) c.hasWhere = false;
         }
+        // The target is read as well as written wherever PostgreSQL reads it (target-reads.ts):
+        // RETURNING hands its rows back, a WHERE finds them by their values.
+        if (readsTarget(key, node)) add('sql:select', t);
         break;
       }
-      case 'MergeStmt':
+      case 'MergeStmt': {
         reads = true;
-        mergeActions(node, target(node['relation'] as Node | undefined), add, c);
+        const t = target(node['relation'] as Node | undefined);
+        mergeActions(node, t, add, c);
+        if (readsTarget(key, node)) add('sql:select', t);
         break;
+      }
       case 'CopyStmt': {
         const rel = node['relation'] as Node | undefined;
         const t = rel ? (node['is_from'] ? target(rel) : table(rel)) : undefined;
@@ -321,7 +329,9 @@ export function classifyStatement(stmt: Node): StatementClass {
         c.executes.push(String(node['name'] ?? ''));
         break;
       case 'RangeVar':
-        if (!isCteReference(node)) rangeVars.push(node);
+        if (isCteReference(node)) break;
+        rangeVars.push(node);
+        if (namesStatistics(node['schemaname'], node['relname'])) add('sql:admin');
         break;
       default: {
         change(namespaceChangesOf(key, node));

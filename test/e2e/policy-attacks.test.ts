@@ -29,6 +29,7 @@ let connect: Proc & { port: number };
 let own: Proc & { port: number };
 /** `postern connect` to "granted": reading needs an access grant for sql:select. */
 let granted: Proc & { port: number };
+let writer: Proc & { port: number };
 let approverToken: string;
 let secrets: string[];
 const clients: WireClient[] = [];
@@ -77,6 +78,13 @@ permit(principal in Postern::Group::"demo", action in [Postern::Action::"connect
 permit(principal, action == Postern::Action::"sql:select", resource) when { context.grants.contains("sql:select") };
 `;
 
+/** Maintains rows of every table (a WHERE needed) but may not read public.secret_rows. */
+const WRITER_POLICY = `
+permit(principal in Postern::Group::"demo", action in [Postern::Action::"connect", Postern::Action::"sql:select", Postern::Action::"sql:insert", Postern::Action::"sql:update", Postern::Action::"sql:delete"], resource);
+forbid(principal, action in [Postern::Action::"sql:update", Postern::Action::"sql:delete"], resource) unless { context.hasWhere };
+forbid(principal, action == Postern::Action::"sql:select", resource == Postern::Table::"public.secret_rows");
+`;
+
 async function api(token: string, method: string, path: string, body?: unknown) {
   const res = await fetch(`${stack.edgeUrl}/api/v1${path}`, {
     method,
@@ -101,6 +109,11 @@ beforeAll(async () => {
   await addDemoConnection(stack, 'granted');
   await stack.admin.put('/connections/granted/policies/rules', { text: GRANTED_POLICY });
   granted = await startConnect(stack, 'granted', clientEnv(stack));
+  await direct(`CREATE TABLE secret_rows (id int PRIMARY KEY, v text)`);
+  await direct(`INSERT INTO secret_rows SELECT g, 'TOP-SECRET-ROW' FROM generate_series(1, 200) g`);
+  await addDemoConnection(stack, 'writer');
+  await stack.admin.put('/connections/writer/policies/rules', { text: WRITER_POLICY });
+  writer = await startConnect(stack, 'writer', clientEnv(stack));
   secrets = (await direct('SELECT email, phone, card_number, national_id FROM customers'))
     .split('\n')
     .flatMap((r) => r.split('\t'));
@@ -111,6 +124,7 @@ afterAll(async () => {
   await connect?.stop();
   await own?.stop();
   await granted?.stop();
+  await writer?.stop();
   await stack?.cleanup();
 });
 
@@ -277,6 +291,51 @@ describe('attack: SELECT INTO on the leftmost arm of a set operation', () => {
         "SELECT count(*) FROM pg_class WHERE relname IN ('made_by_into', 'made_by_union', 'made_by_arm', 'made_by_explain')",
       ),
     ).toBe('0');
+  });
+});
+
+describe('attack: reading a table the policy forbids through a write or the planner statistics', () => {
+  // Third review round. PostgreSQL asks for SELECT on the target columns a write reads (WHERE,
+  // SET, RETURNING, an upsert's conflict row): the gateway counted a DML target as written only.
+  it('UPDATE ... RETURNING reads every row of it', async () => {
+    const c = await open(writer.port);
+    expect((await c.run([m.query('SELECT v FROM secret_rows')])).errors.map((e) => e.code)).toEqual([
+      '42501',
+    ]);
+    const r = await c.run([m.query('UPDATE secret_rows SET v = v WHERE id IS NOT NULL RETURNING v')]);
+    expect(r.errors.map((e) => e.code)).toEqual(['42501']);
+    expect(r.text).not.toContain('TOP-SECRET-ROW');
+  });
+
+  it('INSERT ... ON CONFLICT DO UPDATE ... RETURNING reads the row it collides with', async () => {
+    const c = await open(writer.port);
+    const r = await c.run([
+      m.query(
+        `INSERT INTO secret_rows VALUES (7, 'x') ON CONFLICT (id) DO UPDATE SET v = secret_rows.v RETURNING v`,
+      ),
+    ]);
+    expect(r.errors.map((e) => e.code)).toEqual(['42501']);
+    expect(r.text).not.toContain('TOP-SECRET-ROW');
+    expect(await direct('SELECT v FROM secret_rows WHERE id = 7')).toBe('TOP-SECRET-ROW');
+  });
+
+  it('writes that do not read it still work', async () => {
+    const c = await open(writer.port);
+    const r = await c.run([m.query(`INSERT INTO secret_rows VALUES (1000, 'new')`)]);
+    expect(r.errors).toEqual([]);
+    expect(await direct('SELECT v FROM secret_rows WHERE id = 1000')).toBe('new');
+  });
+
+  it("pg_stats holds samples of the table's values: reading it is admin", async () => {
+    await direct('ANALYZE secret_rows'); // what autovacuum does once enough rows were written
+    const c = await open(own.port);
+    const r = await c.run([
+      m.query(
+        "SELECT most_common_vals::text, histogram_bounds::text FROM pg_stats WHERE tablename = 'secret_rows'",
+      ),
+    ]);
+    expect(r.errors.map((e) => e.code)).toEqual(['42501']);
+    expect(r.text).not.toContain('TOP-SECRET-ROW');
   });
 });
 
