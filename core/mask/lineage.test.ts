@@ -9,6 +9,7 @@ import {
   type FieldInfo,
   type MaskedColumns,
 } from './lineage.ts';
+import { withStatistics } from './statistics.ts';
 
 let parser: SqlParser;
 beforeAll(async () => {
@@ -203,5 +204,16 @@ describe('masking lineage follows names as the server resolves them', () => {
     expect(
       mask('SELECT *, upper(city) FROM customers JOIN other USING (id)', [{ name: 'id' }, { name: 'upper' }]),
     ).toEqual(['redact', null]);
+  });
+});
+
+describe('planner statistics (for policies that let a session read them: sql:admin)', () => {
+  it('masks their value columns, leaves counts and frequencies', () => {
+    const stmt = parser.parse(
+      "SELECT attname, null_frac, most_common_vals::text, histogram_bounds FROM pg_stats WHERE tablename = 'customers'",
+    ).stmts![0]!.stmt;
+    const plan = planStatement(stmt, withStatistics(MASKED), COLUMNS)!;
+    expect(plan.cols.map((c) => c.taint)).toEqual([null, null, 'redact', 'redact']);
+    expect(planStatement(stmt, withStatistics(new Map()), COLUMNS)).toBeUndefined();
   });
 });

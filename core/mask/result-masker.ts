@@ -23,6 +23,7 @@ import {
 import type { MaskCounts, Strategy, ValueMasker } from './value-masker.ts';
 import { columnOps, RowRewriter, type ColumnOps } from './row-rewrite.ts';
 import { hideKeyValues, maskingRefusal } from './wire-helpers.ts';
+import { withheldMessage } from './withheld-message.ts';
 import { maskedSink } from './sinks.ts';
 
 export type { ResultPlan };
@@ -146,13 +147,13 @@ export class ResultMasker {
    * An ErrorResponse or NoticeResponse, raised while a statement with plan `plan` ran (if any).
    * A statement that reads masked data may have any of it in its messages (a failed cast quotes
    * the value it could not convert; a function may RAISE it): those messages keep only what
-   * cannot carry data (scrubFields).
+   * cannot carry data (scrubFields), and their text is the gateway's.
    */
-  fields(f: PgFrame, plan?: ResultPlan, sql = ''): Uint8Array {
+  fields(f: PgFrame, plan?: ResultPlan): Uint8Array {
     const type = f.type === 0x45 ? 'E' : 'N';
     const fields = parseFieldList(f.body);
     if (plan && this.needsColumns) {
-      const scrubbed = scrubFields(fields, plan.opaque === true, sql);
+      const scrubbed = scrubFields(fields);
       if (scrubbed) {
         this.counts['message'] = (this.counts['message'] ?? 0) + 1;
         return fieldList(type, scrubbed);
@@ -178,53 +179,21 @@ export class ResultMasker {
   }
 }
 
-/**
- * SQLSTATE classes (Appendix A) whose primary messages never carry data: integrity (23: values
- * are in DETAIL, the message names constraints and relations), transaction state (25), rollback
- * (40: serialization failure, deadlock), resources and limits (53, 54), operator intervention
- * (57: cancel, timeout, shutdown).
- */
-const MESSAGE_SAFE = new Set(['23', '25', '40', '53', '54', '57']);
-
-/**
- * Syntax and access (42): the names they quote come from the client's SQL, unless the statement
- * computed them at run time (`reverse(x)::regclass` names the relation it could not find). Such a
- * message is kept only when every name it quotes is written in the statement itself.
- */
-const QUOTED = /"((?:[^"]|"")*)"/g;
-
-function quotesOnlyStatementText(message: string, sql: string): boolean {
-  for (const m of message.matchAll(QUOTED)) {
-    const name = m[1]!.replace(/""/g, '"');
-    if (name.length > 0 && !sql.includes(name)) return false;
-  }
-  return true;
-}
-
 /** Fields that may carry data: replaced. Codes per protocol §55.8. */
 const DATA_FIELDS = new Set(['D', 'H', 'W', 'q']);
 
 /**
  * The fields of a message raised by a statement that read masked data: severity, SQLSTATE,
- * positions and object names kept; detail, hint, context and internal query replaced; the
- * message kept only when it cannot carry data (MESSAGE_SAFE, or a 42 message naming only what the
- * statement wrote) and no opaque function ran. Returns undefined when nothing needs replacing.
+ * positions and object names kept; detail, hint, context and internal query replaced; the message
+ * written by the gateway (withheld-message.ts). Returns undefined when nothing needs replacing.
  */
-export function scrubFields(
-  fields: Array<[string, string]>,
-  opaque: boolean,
-  sql: string,
-): Array<[string, string]> | undefined {
+export function scrubFields(fields: Array<[string, string]>): Array<[string, string]> | undefined {
   const sqlstate = fields.find(([c]) => c === 'C')?.[1] ?? '';
-  const cls = sqlstate.slice(0, 2);
-  const message = fields.find(([c]) => c === 'M')?.[1] ?? '';
-  const keepMessage =
-    !opaque && (MESSAGE_SAFE.has(cls) || (cls === '42' && quotesOnlyStatementText(message, sql)));
   let changed = false;
   const out = fields.map(([code, value]): [string, string] => {
-    if (code === 'M' && !keepMessage) {
+    if (code === 'M') {
       changed = true;
-      return [code, `[REDACTED] (the statement reads masked data; SQLSTATE ${sqlstate})`];
+      return [code, withheldMessage(sqlstate)];
     }
     if (DATA_FIELDS.has(code)) {
       changed = true;

@@ -25,8 +25,12 @@ function fromItem(a: Walker, item: Node, outer: Scope[], ctes: Map<string, Entry
       scope.push(a.relation(body, ctes));
       return;
     case 'RangeSubselect': {
+      // Only a LATERAL subquery sees the FROM items before it; any other sees the enclosing
+      // query levels only, so a bare name in it resolves past its siblings (parse_clause.c:
+      // siblings are `p_lateral_only` to it). Giving it more would stop the name at a sibling.
       const q = body['subquery'] as Node | undefined;
-      const out = q ? a.select((q['SelectStmt'] as Node) ?? q, visible, ctes) : [];
+      const sees = body['lateral'] === true ? visible : outer;
+      const out = q ? a.select((q['SelectStmt'] as Node) ?? q, sees, ctes) : [];
       scope.push(entryFromOutput(aliasName ?? '', out, renamed));
       return;
     }
@@ -46,11 +50,16 @@ function fromItem(a: Walker, item: Node, outer: Scope[], ctes: Map<string, Entry
       const before = scope.length;
       if (body['larg']) fromItem(a, body['larg'] as Node, outer, ctes, scope);
       if (body['rarg']) fromItem(a, body['rarg'] as Node, outer, ctes, scope);
-      const members = scope.slice(before).filter((e) => !e.join);
+      const inner = scope.slice(before);
+      const members = inner.filter((e) => !e.join);
       if (body['quals']) a.walkExpressions(body['quals'], [...outer, scope], ctes);
-      // The members stay visible (PostgreSQL hides them behind a join alias; seeing more is
-      // only stricter); `j.x` resolves through them.
-      const merges = names(body['usingClause']).length > 0 || body['isNatural'] === true;
+      // The members stay visible (PostgreSQL hides them behind a join alias; a qualified name
+      // of a hidden member is an error there); `j.x` resolves through them. A USING or NATURAL
+      // join anywhere inside merges columns, so `j.*` is not the members' columns end to end.
+      const merges =
+        names(body['usingClause']).length > 0 ||
+        body['isNatural'] === true ||
+        inner.some((e) => e.join?.merges === true);
       const joinAlias = str((body['alias'] as Node | undefined)?.['aliasname']);
       scope.push({
         alias: joinAlias ?? '',
@@ -68,8 +77,12 @@ function fromItem(a: Walker, item: Node, outer: Scope[], ctes: Map<string, Entry
       if (body['relation']) fromItem(a, body['relation'] as Node, outer, ctes, scope);
       return;
     default: {
-      // XMLTABLE, JSON_TABLE and anything newer: columns carry whatever their inputs carry.
-      const taint = a.walkExpressions(body, visible, ctes);
+      // XMLTABLE, JSON_TABLE and anything newer: columns carry whatever their inputs carry,
+      // read both with and without the earlier FROM items in view (LATERAL or not).
+      const taint = combine(
+        [a.walkExpressions(body, visible, ctes), a.walkExpressions(body, outer, ctes)],
+        false,
+      );
       scope.push({ alias: aliasName ?? '', relname: undefined, cols: undefined, unknown: taint });
     }
   }

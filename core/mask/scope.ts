@@ -53,6 +53,13 @@ export interface Analysis {
 
 /** A bound on recursion through the tree (a statement this deep is refused by masking). */
 const MAX_DEPTH = 3000;
+/**
+ * A bound on the analysis's work for one statement: nested WITH RECURSIVE lists are analysed
+ * once per round each, so the work could otherwise grow as rounds to the power of the nesting.
+ */
+const MAX_STEPS = 2_000_000;
+/** Rounds for a WITH RECURSIVE list to settle (taints only grow: a few rounds in practice). */
+const RECURSIVE_ROUNDS = 8;
 
 export function analyze(stmt: Node, masked: MaskedColumns, catalog: CatalogSnapshot): Analysis {
   const a = new Analyzer(masked, catalog);
@@ -65,6 +72,7 @@ class Analyzer implements Walker {
   opaque = false;
   sink: string | undefined;
   #depth = 0;
+  #steps = 0;
 
   constructor(
     private readonly masked: MaskedColumns,
@@ -176,24 +184,37 @@ class Analyzer implements Walker {
   with(clause: Node | undefined, outer: Scope[], ctes: Map<string, Entry>): Map<string, Entry> {
     if (!clause) return ctes;
     const local = new Map(ctes);
-    const recursive = clause['recursive'] === true;
+    const list: Array<{ name: string; query: Node; entryOf: (out: OutCol[]) => Entry }> = [];
     for (const c of (clause['ctes'] as Node[] | undefined) ?? []) {
       const cte = (c['CommonTableExpr'] ?? c) as Node;
       const name = str(cte['ctename']) ?? '';
       const query = cte['ctequery'] as Node | undefined;
       const renamed = names(cte['aliascolnames']);
-      const entryOf = (out: OutCol[]): Entry => entryFromOutput(name, out, renamed);
-      if (!query) continue;
-      // A recursive CTE reads itself: its columns carry what its terms carry, until that settles.
-      let entry: Entry = { alias: name, relname: undefined, cols: undefined, unknown: null };
-      for (let round = 0; round < (recursive ? 8 : 1); round++) {
-        if (recursive) local.set(name, entry);
-        const next = entryFromQuery(this, query, outer, local, entryOf);
-        if (sameEntry(next, entry)) break;
-        entry = recursive ? widen(entry, next) : next;
-      }
-      local.set(name, entry);
+      if (query) list.push({ name, query, entryOf: (out) => entryFromOutput(name, out, renamed) });
     }
+    if (clause['recursive'] !== true) {
+      // Each CTE sees the ones before it.
+      for (const c of list) local.set(c.name, entryFromQuery(this, c.query, outer, local, c.entryOf));
+      return local;
+    }
+    // WITH RECURSIVE: every CTE of the list sees every one, itself and later ones included
+    // (parse_cte.c `transformWithClause`). Start from nothing and widen until nothing changes;
+    // whatever has not settled by then carries everything.
+    for (const c of list)
+      local.set(c.name, { alias: c.name, relname: undefined, cols: undefined, unknown: null });
+    for (let round = 0; round < RECURSIVE_ROUNDS; round++) {
+      let changed = false;
+      for (const c of list) {
+        const before = local.get(c.name)!;
+        const next = widen(before, entryFromQuery(this, c.query, outer, local, c.entryOf));
+        if (sameEntry(next, before)) continue;
+        local.set(c.name, next);
+        changed = true;
+      }
+      if (!changed) return local;
+    }
+    for (const c of list)
+      local.set(c.name, { alias: c.name, relname: undefined, cols: undefined, unknown: 'redact' });
     return local;
   }
 
@@ -381,7 +402,7 @@ class Analyzer implements Walker {
   }
 
   #enter(): void {
-    if (++this.#depth > MAX_DEPTH) throw new TooDeep();
+    if (++this.#depth > MAX_DEPTH || ++this.#steps > MAX_STEPS) throw new TooDeep();
   }
 }
 

@@ -67,10 +67,10 @@ export function names(list: unknown): string[] {
     : [];
 }
 
-/** A statement nested deeper than the analysis follows: masking refuses it. */
+/** A statement nested deeper (or more intricate) than the analysis follows: masking refuses it. */
 export class TooDeep extends Error {
   constructor() {
-    super('the statement is nested too deeply for masking to follow');
+    super('the statement is nested too deeply or is too intricate for masking to follow');
   }
 }
 

@@ -142,14 +142,11 @@ export class Replies {
       case ERROR: {
         // Its plan before #error moves past the statement that raised it.
         const plan = masking ? this.#currentPlan(head) : undefined;
-        const sql = masking ? this.#currentSql(head) : '';
         this.#error(head);
-        return void out.push(masking ? this.masker!.fields(f, plan, sql) : f.raw);
+        return void out.push(masking ? this.masker!.fields(f, plan) : f.raw);
       }
       case NOTICE:
-        return void out.push(
-          masking ? this.masker!.fields(f, this.#currentPlan(head), this.#currentSql(head)) : f.raw,
-        );
+        return void out.push(masking ? this.masker!.fields(f, this.#currentPlan(head)) : f.raw);
       case NOTIFICATION:
         return void out.push(masking ? this.masker!.notification(f) : f.raw);
       case READY:
@@ -238,22 +235,6 @@ export class Replies {
         return head.entry.plan;
       default:
         return undefined;
-    }
-  }
-
-  /** The SQL text the server is running now ('' when not known). */
-  #currentSql(head: Expect | undefined): string {
-    switch (head?.k) {
-      case 'query':
-        return head.sql;
-      case 'parse':
-      case 'describe':
-        return head.entry?.sql ?? '';
-      case 'bind':
-      case 'execute':
-        return head.entry.sql;
-      default:
-        return '';
     }
   }
 

@@ -365,7 +365,7 @@ export class StatementFlow {
   #forwardQuery(forward: PgFrame[], f: PgFrame, sql: string, v: StatementVerdict, may: true | 'once'): void {
     const stmts = queryStatements(v, sql, may, this.masker);
     for (const s of stmts) this.#state.sendEffects(s.effects);
-    this.#state.expected.push({ k: 'query', sql, stmts, i: 0 });
+    this.#state.expected.push({ k: 'query', stmts, i: 0 });
     if (stmts.some((s) => copiesFromClient(s.node))) this.#copyIn.started();
     forward.push(f);
     this.#endBatch();

@@ -20,7 +20,7 @@ export interface StatementEntry {
   plan?: ResultPlan | undefined;
   /** Its result columns, from a Describe of the statement. */
   fields?: RowField[];
-  /** Its text: for the audit trail when an approved statement is bound, and to tell which names in an error message the client wrote itself. */
+  /** Its text: for the audit trail when an approved statement is bound. */
   sql: string;
   /** What running it does to the server's names (it is itself a PREPARE, DECLARE...). */
   effects?: NameEffect[];
@@ -68,7 +68,6 @@ export interface QueryStatement {
 export type Expect =
   | {
       k: 'query';
-      sql: string;
       stmts: QueryStatement[];
       i: number;
       ctx?: ResultCtx;
