@@ -54,15 +54,17 @@ export interface Analysis {
 /** A bound on recursion through the tree (a statement this deep is refused by masking). */
 const MAX_DEPTH = 3000;
 /**
- * A bound on the analysis's work for one statement: nested WITH RECURSIVE lists are analysed
- * once per round each, so the work could otherwise grow as rounds to the power of the nesting.
+ * A bound on the analysis's work for one statement, in steps per node of its tree: each node is
+ * visited a few times, but nested WITH RECURSIVE lists are analysed once per round each, so the
+ * work could otherwise grow as the rounds to the power of the nesting. Past it, masking refuses.
  */
-const MAX_STEPS = 2_000_000;
+const STEPS_PER_NODE = 20;
+const MIN_STEPS = 10_000;
 /** Rounds for a WITH RECURSIVE list to settle (taints only grow: a few rounds in practice). */
 const RECURSIVE_ROUNDS = 8;
 
 export function analyze(stmt: Node, masked: MaskedColumns, catalog: CatalogSnapshot): Analysis {
-  const a = new Analyzer(masked, catalog);
+  const a = new Analyzer(masked, catalog, MIN_STEPS + STEPS_PER_NODE * countNodes(stmt));
   const out = a.statement(stmt);
   return { out, reads: a.reads, opaque: a.opaque, sink: a.sink };
 }
@@ -77,6 +79,7 @@ class Analyzer implements Walker {
   constructor(
     private readonly masked: MaskedColumns,
     private readonly catalog: CatalogSnapshot,
+    private readonly maxSteps: number,
   ) {}
 
   /** Output columns of a statement (top level, or a data-modifying CTE); sinks recorded on the way. */
@@ -402,8 +405,22 @@ class Analyzer implements Walker {
   }
 
   #enter(): void {
-    if (++this.#depth > MAX_DEPTH || ++this.#steps > MAX_STEPS) throw new TooDeep();
+    if (++this.#depth > MAX_DEPTH || ++this.#steps > this.maxSteps) throw new TooDeep();
   }
+}
+
+/** The objects of a parse tree (an explicit stack: the tree may be deep). */
+function countNodes(root: Node): number {
+  let n = 0;
+  const stack: unknown[] = [root];
+  while (stack.length > 0) {
+    const v = stack.pop();
+    if (v === null || typeof v !== 'object') continue;
+    n++;
+    if (Array.isArray(v)) for (const x of v) stack.push(x);
+    else for (const k in v as Node) stack.push((v as Node)[k]);
+  }
+  return n;
 }
 
 function entryFromQuery(
