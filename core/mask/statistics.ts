@@ -8,7 +8,7 @@
  * pg_statistic_ext_data, pg_stats_ext, pg_stats_ext_exprs).
  */
 import type { MaskedColumns } from './lineage.ts';
-import type { StatisticsRelation } from '../sql/statistics-relations.ts';
+import type { StatisticsRelation } from '../sql/value-copies.ts';
 
 export const STATISTICS_VALUE_COLUMNS: Record<StatisticsRelation, string[]> = {
   pg_stats: ['most_common_vals', 'histogram_bounds', 'most_common_elems'],

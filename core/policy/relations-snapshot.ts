@@ -12,8 +12,10 @@ import type { RelationsSnapshot } from './table-resolver.ts';
 export const MAX_RELATIONS = 10_000;
 
 // Relation kinds a FROM or DML target can name (table, view, materialized view, foreign table,
-// partitioned table, sequence); indexes, TOAST tables and composite types cannot be, so a name
-// that is one of those makes the server refuse the statement whatever policy says.
+// partitioned table, sequence); indexes and composite types cannot be, so a name that is one of
+// those makes the server refuse the statement whatever policy says. TOAST tables can be read by a
+// role with the privilege, but reading one is sql:admin by its schema or name
+// (core/sql/value-copies.ts), so they need not be in the snapshot.
 export const RELATIONS_QUERY = `SELECT 'p', pg_catalog.current_setting('search_path'), CURRENT_USER::text, NULL
 UNION ALL (SELECT 'r', n.nspname::text, c.relname::text, (pg_catalog.count(c.oid) OVER (PARTITION BY n.oid))::text
   FROM pg_catalog.pg_namespace n

@@ -247,7 +247,7 @@ describe('MERGE, large objects and tables read by DML', () => {
       expect(readsT(sql), sql).toBe(false);
   });
 
-  it('classes reading planner statistics (samples of every table) as admin', () => {
+  it('classes reading planner statistics and TOAST tables (copies of other tables) as admin', () => {
     for (const sql of [
       "SELECT most_common_vals FROM pg_stats WHERE tablename = 'secrets'",
       'SELECT * FROM pg_catalog.pg_stats_ext',
@@ -256,6 +256,9 @@ describe('MERGE, large objects and tables read by DML', () => {
     ])
       expect(Object.keys(classify(sql)[0]!.actions), sql).toContain('sql:admin');
     expect(Object.keys(classify('SELECT * FROM app.pg_stats')[0]!.actions)).toEqual(['sql:select']);
+    // TOAST tables hold chunks of another table's large values.
+    for (const sql of ['SELECT chunk_data FROM pg_toast.pg_toast_16384', 'SELECT * FROM pg_toast_16384'])
+      expect(Object.keys(classify(sql)[0]!.actions), sql).toContain('sql:admin');
   });
 
   it('keeps names with dots apart', () => {

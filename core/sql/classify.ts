@@ -7,7 +7,7 @@
 import type { ParseTree } from './pg-parser.ts';
 import { namespaceChangesOf, type NamespaceChange } from './namespace-changes.ts';
 import { selectInto } from './select-into.ts';
-import { namesStatistics } from './statistics-relations.ts';
+import { namesStatistics, namesToast } from './value-copies.ts';
 import { readsTarget } from './target-reads.ts';
 import { setConfigEffect, variableSetEffect, type SettingEffect } from './setting-statements.ts';
 import { functionAction, isKnownFunction } from './function-actions.ts';
@@ -331,7 +331,12 @@ export function classifyStatement(stmt: Node): StatementClass {
       case 'RangeVar':
         if (isCteReference(node)) break;
         rangeVars.push(node);
-        if (namesStatistics(node['schemaname'], node['relname'])) add('sql:admin');
+        // Copies of other tables' values (value-copies.ts): reading them is administration.
+        if (
+          namesStatistics(node['schemaname'], node['relname']) ||
+          namesToast(node['schemaname'], node['relname'])
+        )
+          add('sql:admin');
         break;
       default: {
         change(namespaceChangesOf(key, node));
