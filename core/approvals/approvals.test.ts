@@ -14,7 +14,11 @@ beforeAll(async () => {
   parser = await nodeSqlParser();
 });
 
-const fp = (sql: string) => statementFingerprint(parser.parse(sql).stmts!.map((s) => s.stmt));
+const fp = (sql: string, resolved: string[] = []) =>
+  statementFingerprint(
+    parser.parse(sql).stmts!.map((s) => s.stmt),
+    resolved,
+  );
 
 describe('statement fingerprints', () => {
   it('ignore literals, spacing and keyword case', () => {
@@ -31,6 +35,23 @@ describe('statement fingerprints', () => {
     expect(fp('DELETE FROM t WHERE true')).not.toBe(fp('DELETE FROM t WHERE false'));
     expect(fp("SELECT 'a'::regclass")).not.toBe(fp("SELECT 'pg_authid'::regclass"));
     expect(fp("DELETE FROM t WHERE name = 'a'")).not.toBe(fp("DELETE FROM t WHERE name = 'b'"));
+  });
+  it('differ when the same names resolve to other tables, whatever the order they are given in', () => {
+    const onPublic = fp('TRUNCATE scratch', ['sql:truncate public.scratch']);
+    expect(fp('TRUNCATE scratch', ['sql:truncate other.scratch'])).not.toBe(onPublic);
+    // A search_path that may be either (a SET that may roll back): both candidates, another shape.
+    expect(fp('TRUNCATE scratch', ['sql:truncate public.scratch', 'sql:truncate other.scratch'])).not.toBe(
+      onPublic,
+    );
+    expect(fp('INSERT INTO a SELECT * FROM b', ['sql:select public.b', 'sql:insert public.a'])).toBe(
+      fp('INSERT INTO a SELECT * FROM b', [
+        'sql:insert public.a',
+        'sql:select public.b',
+        'sql:insert public.a',
+      ]),
+    );
+    // The same table, another action on it: another shape.
+    expect(fp('TRUNCATE scratch', ['sql:select public.scratch'])).not.toBe(onPublic);
   });
   it('differ for another object, another structure or another statement', () => {
     const base = fp('DROP TABLE t1');
