@@ -4,6 +4,7 @@ import type { SqlParser } from '../sql/pg-parser.ts';
 import { CompiledPolicies } from '../policy/engine.ts';
 import { policySubject } from '../policy/principal.ts';
 import { SqlGate } from '../policy/sql-gate.ts';
+import { TableResolver } from '../policy/table-resolver.ts';
 import { approvalTimeoutSeconds, parseDuration } from './duration.ts';
 import { statementFingerprint } from './fingerprint.ts';
 import { castVote, countApprovals, narrowestScope, type CastVote, type VotableRequest } from './votes.ts';
@@ -150,7 +151,7 @@ describe('the gate and @approval permits', () => {
       {
         id: 'connection/c/rules',
         text: `
-permit(principal, action in [Postern::Action::"connect", Postern::Action::"sql:select", Postern::Action::"sql:delete"], resource);
+permit(principal, action in [Postern::Action::"connect", Postern::Action::"sql:select", Postern::Action::"sql:delete", Postern::Action::"sql:session"], resource);
 forbid(principal, action == Postern::Action::"sql:delete", resource) unless { context.hasWhere };
 @approval("dba") @min_approvals("2") @approval_timeout("5m")
 permit(principal, action == Postern::Action::"sql:ddl", resource);
@@ -180,6 +181,38 @@ permit(principal, action == Postern::Action::"sql:grant", resource);`,
   it('one approval for the whole query: most approvers, shortest timeout', () => {
     const v = gate().check('DROP TABLE t; TRUNCATE t');
     expect(v.approval).toMatchObject({ group: 'dba', minApprovals: 2, timeout: '1m' });
+  });
+  it('says how the names of a held statement resolved, so its shape follows the search_path', () => {
+    const resolver = new TableResolver();
+    resolver.useSnapshot({
+      path: ['$user', 'public'],
+      user: 'app',
+      schemas: new Map([
+        ['public', new Set(['scratch'])],
+        ['other', new Set(['scratch'])],
+      ]),
+      partial: new Set(),
+      truncated: false,
+    });
+    const g = new SqlGate(
+      parser,
+      policies(),
+      policySubject({ issuer: 'i', subject: 'alice', groups: [], attributes: {}, expiresAt: 0 }, 'c'),
+      () => [],
+      resolver,
+    );
+    const before = g.check('TRUNCATE scratch');
+    expect(before.resolved).toEqual(['0:scratch=public.scratch']);
+    expect(g.check('SET search_path = other, public').outcome).toBe('allow');
+    const after = g.check('TRUNCATE scratch');
+    expect(after.outcome).toBe('approval');
+    // Every path the session may have now: either table.
+    expect(after.resolved).toEqual(['0:scratch=public.scratch other.scratch']);
+    // Per statement of the query: the same name in two statements, with a SET between them.
+    expect(g.check('TRUNCATE other.scratch; TRUNCATE scratch').resolved).toEqual([
+      '0:other.scratch=other.scratch',
+      '1:scratch=public.scratch other.scratch',
+    ]);
   });
   it('refuses a query needing two different approver groups', () => {
     const v = gate().check('DROP TABLE t; GRANT SELECT ON t TO bob');

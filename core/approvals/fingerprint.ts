@@ -16,10 +16,10 @@ const enc = new TextEncoder();
 const POSITION_KEYS = new Set(['location', 'stmt_location', 'stmt_len']);
 
 /**
- * `resolved`: what the statement acts on as policy decided it, one `action resource` per
- * decision (`sql:truncate public.scratch`, the schema-qualified table the name resolved to, or
- * the connection), in any order: sorted and deduplicated here, so the shape is deterministic.
- * Version 2 of the format: fingerprints made before (the tree alone) match nothing any more.
+ * `resolved`: how the statement's names resolved and what each action was decided on, as the
+ * gate reports them (`0:scratch=public.scratch`, `sql:truncate demo`), in any order: sorted and
+ * deduplicated here, so the shape is deterministic. Version 2 of the format: fingerprints made
+ * before (the tree alone) match nothing any more.
  */
 export function statementFingerprint(
   statements: ReadonlyArray<Record<string, unknown>>,

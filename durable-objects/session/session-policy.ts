@@ -130,12 +130,12 @@ export async function buildSessionPolicy(
         const ticket: ApprovalTicket = {
           sql: auditText(redactSecrets(sql, parser)),
           // From this text's own parse: a verdict found by shape carries an earlier text's tree.
-          // With the tables its names resolved to now: the same text on other tables is
-          // another shape.
-          fingerprint: statementFingerprint(
-            parser.parse(sql).stmts?.map((st) => st.stmt) ?? [],
-            g.decisions.map((d) => `${d.action} ${d.resource}`),
-          ),
+          // With the tables its names resolved to now, and what each action was decided on:
+          // the same text on other tables is another shape.
+          fingerprint: statementFingerprint(parser.parse(sql).stmts?.map((st) => st.stmt) ?? [], [
+            ...(g.resolved ?? []),
+            ...g.decisions.map((d) => `${d.action} ${d.resource}`),
+          ]),
           approval: g.approval,
         };
         v = { ...v, hold: ticket };
