@@ -4,6 +4,7 @@ import type { SqlParser } from '../sql/pg-parser.ts';
 import { CompiledPolicies } from '../policy/engine.ts';
 import { policySubject } from '../policy/principal.ts';
 import { SqlGate } from '../policy/sql-gate.ts';
+import { TableResolver } from '../policy/table-resolver.ts';
 import { approvalTimeoutSeconds, parseDuration } from './duration.ts';
 import { statementFingerprint } from './fingerprint.ts';
 import { castVote, countApprovals, narrowestScope, type CastVote, type VotableRequest } from './votes.ts';
@@ -14,7 +15,11 @@ beforeAll(async () => {
   parser = await nodeSqlParser();
 });
 
-const fp = (sql: string) => statementFingerprint(parser.parse(sql).stmts!.map((s) => s.stmt));
+const fp = (sql: string, resolved: string[] = []) =>
+  statementFingerprint(
+    parser.parse(sql).stmts!.map((s) => s.stmt),
+    resolved,
+  );
 
 describe('statement fingerprints', () => {
   it('ignore literals, spacing and keyword case', () => {
@@ -31,6 +36,23 @@ describe('statement fingerprints', () => {
     expect(fp('DELETE FROM t WHERE true')).not.toBe(fp('DELETE FROM t WHERE false'));
     expect(fp("SELECT 'a'::regclass")).not.toBe(fp("SELECT 'pg_authid'::regclass"));
     expect(fp("DELETE FROM t WHERE name = 'a'")).not.toBe(fp("DELETE FROM t WHERE name = 'b'"));
+  });
+  it('differ when the same names resolve to other tables, whatever the order they are given in', () => {
+    const onPublic = fp('TRUNCATE scratch', ['sql:truncate public.scratch']);
+    expect(fp('TRUNCATE scratch', ['sql:truncate other.scratch'])).not.toBe(onPublic);
+    // A search_path that may be either (a SET that may roll back): both candidates, another shape.
+    expect(fp('TRUNCATE scratch', ['sql:truncate public.scratch', 'sql:truncate other.scratch'])).not.toBe(
+      onPublic,
+    );
+    expect(fp('INSERT INTO a SELECT * FROM b', ['sql:select public.b', 'sql:insert public.a'])).toBe(
+      fp('INSERT INTO a SELECT * FROM b', [
+        'sql:insert public.a',
+        'sql:select public.b',
+        'sql:insert public.a',
+      ]),
+    );
+    // The same table, another action on it: another shape.
+    expect(fp('TRUNCATE scratch', ['sql:select public.scratch'])).not.toBe(onPublic);
   });
   it('differ for another object, another structure or another statement', () => {
     const base = fp('DROP TABLE t1');
@@ -129,7 +151,7 @@ describe('the gate and @approval permits', () => {
       {
         id: 'connection/c/rules',
         text: `
-permit(principal, action in [Postern::Action::"connect", Postern::Action::"sql:select", Postern::Action::"sql:delete"], resource);
+permit(principal, action in [Postern::Action::"connect", Postern::Action::"sql:select", Postern::Action::"sql:delete", Postern::Action::"sql:session"], resource);
 forbid(principal, action == Postern::Action::"sql:delete", resource) unless { context.hasWhere };
 @approval("dba") @min_approvals("2") @approval_timeout("5m")
 permit(principal, action == Postern::Action::"sql:ddl", resource);
@@ -159,6 +181,38 @@ permit(principal, action == Postern::Action::"sql:grant", resource);`,
   it('one approval for the whole query: most approvers, shortest timeout', () => {
     const v = gate().check('DROP TABLE t; TRUNCATE t');
     expect(v.approval).toMatchObject({ group: 'dba', minApprovals: 2, timeout: '1m' });
+  });
+  it('says how the names of a held statement resolved, so its shape follows the search_path', () => {
+    const resolver = new TableResolver();
+    resolver.useSnapshot({
+      path: ['$user', 'public'],
+      user: 'app',
+      schemas: new Map([
+        ['public', new Set(['scratch'])],
+        ['other', new Set(['scratch'])],
+      ]),
+      partial: new Set(),
+      truncated: false,
+    });
+    const g = new SqlGate(
+      parser,
+      policies(),
+      policySubject({ issuer: 'i', subject: 'alice', groups: [], attributes: {}, expiresAt: 0 }, 'c'),
+      () => [],
+      resolver,
+    );
+    const before = g.check('TRUNCATE scratch');
+    expect(before.resolved).toEqual(['0:scratch=public.scratch']);
+    expect(g.check('SET search_path = other, public').outcome).toBe('allow');
+    const after = g.check('TRUNCATE scratch');
+    expect(after.outcome).toBe('approval');
+    // Every path the session may have now: either table.
+    expect(after.resolved).toEqual(['0:scratch=public.scratch other.scratch']);
+    // Per statement of the query: the same name in two statements, with a SET between them.
+    expect(g.check('TRUNCATE other.scratch; TRUNCATE scratch').resolved).toEqual([
+      '0:other.scratch=other.scratch',
+      '1:scratch=public.scratch other.scratch',
+    ]);
   });
   it('refuses a query needing two different approver groups', () => {
     const v = gate().check('DROP TABLE t; GRANT SELECT ON t TO bob');

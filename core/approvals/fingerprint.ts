@@ -1,9 +1,11 @@
 /**
- * A statement's shape: its parse trees with source positions and numeric literals removed,
- * hashed. `ALTER TABLE t ALTER id SET DEFAULT 1` and `alter table t alter id set default 2` share
- * a shape; `DROP TABLE t2` is not `DROP TABLE t1`; nor does any statement that touches another
- * object, calls another function, passes other arguments or has another structure. An
- * approver's "approve this shape for N hours" is keyed by it.
+ * A statement's shape: its parse trees with source positions and numeric literals removed, and
+ * the tables each of its actions resolved to, hashed. `ALTER TABLE t ALTER id SET DEFAULT 1` and
+ * `alter table t alter id set default 2` share a shape; `DROP TABLE t2` is not `DROP TABLE t1`;
+ * nor does any statement that touches another object, calls another function, passes other
+ * arguments or has another structure; nor the same text whose names resolve to other tables
+ * (another search_path: `TRUNCATE scratch` meaning other.scratch is not the approved
+ * public.scratch). An approver's "approve this shape for N hours" is keyed by it.
  */
 import { sha256, toHex } from '../crypto/hmac-sync.ts';
 import { canonicalJson } from '../audit/chain.ts';
@@ -13,8 +15,22 @@ const enc = new TextEncoder();
 /** Keys that say where a node was written, not what it means. */
 const POSITION_KEYS = new Set(['location', 'stmt_location', 'stmt_len']);
 
-export function statementFingerprint(statements: ReadonlyArray<Record<string, unknown>>): string {
-  return toHex(sha256(enc.encode(canonicalJson(statements.map((n) => strip(n, false)))))).slice(0, 32);
+/**
+ * `resolved`: how the statement's names resolved and what each action was decided on, as the
+ * gate reports them (`0:scratch=public.scratch`, `sql:truncate demo`), in any order: sorted and
+ * deduplicated here, so the shape is deterministic. Version 2 of the format: fingerprints made
+ * before (the tree alone) match nothing any more.
+ */
+export function statementFingerprint(
+  statements: ReadonlyArray<Record<string, unknown>>,
+  resolved: ReadonlyArray<string>,
+): string {
+  const shape = {
+    v: 2,
+    statements: statements.map((n) => strip(n, false)),
+    resolved: [...new Set(resolved)].sort(),
+  };
+  return toHex(sha256(enc.encode(canonicalJson(shape)))).slice(0, 32);
 }
 
 /**

@@ -21,6 +21,8 @@ export const AUDIT_KINDS = [
   'approval_decided',
   // An approved prepared statement is bound for its one run (the Bind that uses the approval).
   'approved_run',
+  // A checked statement refused when it would run, by the session's state (a cursor read).
+  'run_refused',
   // An access grant the session used expired or was revoked.
   'grant_ended',
 ] as const;

@@ -35,4 +35,9 @@ export interface StatementChecker {
   check(sql: string, protocol: 'simple' | 'extended', prepared: PreparedLookup): StatementVerdict;
   /** An approved statement is bound for its one run: record it; false refuses the Bind. */
   approvedRun?(run: { statement: string; sql: string }): boolean;
+  /**
+   * A statement allowed by `check` is refused when it would run, by what the session knows of
+   * the server (a cursor it may not read that way): record the refusal.
+   */
+  refusedRun?(run: { sql: string; message: string }): void;
 }

@@ -11,6 +11,7 @@ import type { NameEffect, QueryStatement, StatementEntry } from './wire-state.ts
 import type { ResultMasker } from '../mask/result-masker.ts';
 import type { StatementVerdict } from './checker.ts';
 import { copiesFromClient } from './copy-in.ts';
+import { cursorReads } from './cursor-reads.ts';
 
 type Node = Record<string, unknown>;
 
@@ -61,6 +62,9 @@ export function nameEffects(node: Node, inputs: EffectInputs): NameEffect[] | un
             holdable,
             settled: false,
             sql: inputs.sql,
+            // Its rows are computed as they are fetched: fetched again, the approved statement
+            // would run again (cursor-reads.ts).
+            ...(inputs.may === 'once' ? { approvedOnce: true } : {}),
           },
         },
       ];
@@ -106,6 +110,7 @@ export function statementEntry(
   const effects = node
     ? nameEffects(node, { cls: v.classes?.[0], plan: planOf(node, masker), may, sql })
     : undefined;
+  const reads = cursorReads(node ? [node] : []);
   return {
     may,
     ...(v.classes ? { classes: v.classes } : {}),
@@ -113,6 +118,7 @@ export function statementEntry(
     sql,
     ...(effects ? { effects } : {}),
     ...(copiesFromClient(node) ? { copyIn: true } : {}),
+    ...(reads.length > 0 ? { reads } : {}),
   };
 }
 

@@ -26,6 +26,7 @@ import type { HoldTicket, PreparedLookup, StatementChecker, StatementVerdict } f
 import { keyBytes, resultFormats, sqlText } from './wire-read.ts';
 import { CopyIn, copiesFromClient } from './copy-in.ts';
 import { ClientMessageError } from './client-message-error.ts';
+import { cursorReads, cursorRefusal } from './cursor-reads.ts';
 
 const NOT_UTF8: StatementVerdict = { allowed: false, message: 'statement refused: it is not valid UTF-8' };
 
@@ -145,14 +146,14 @@ export class StatementFlow {
           this.#flushForward(forward);
           this.#hold(f, 'simple', '', sql!, v);
         } else if (v.allowed) {
-          // FETCH reads a cursor opened earlier: under access that may have ended since.
-          const cursor = this.#state.endedCursor(v.statements);
-          if (cursor === 'pending') return false;
-          if (cursor) {
+          // FETCH reads a cursor opened earlier: under access that may have ended since, or
+          // over a statement approved for one run (cursor-reads.ts).
+          const why = this.#state.cursorReadRefusal(cursorReads(v.statements));
+          if (why === 'pending') return false;
+          if (why) {
             this.#flushForward(forward);
-            this.#synthetic(
-              `statement refused: the access cursor "${cursor}" was opened under has ended; declare it again`,
-            );
+            this.#refuseRun(sql!, why);
+            this.#synthetic(why);
           } else this.#forwardQuery(forward, f, sql!, v, true);
         } else {
           this.#flushForward(forward);
@@ -267,6 +268,7 @@ export class StatementFlow {
       ...(found.fields ? { fields: found.fields } : {}),
       ...(found.effects ? { effects: found.effects } : {}),
       ...(found.copyIn ? { copyIn: true } : {}),
+      ...(found.reads ? { reads: found.reads } : {}),
     };
     this.#state.portals.define(portal.key, entry);
     this.#described.delete(portal.key);
@@ -284,6 +286,15 @@ export class StatementFlow {
       this.#batchError = found
         ? `statement refused: the access portal "${displayName(key)}" was opened under has ended`
         : `statement refused: portal "${displayName(key)}" was not opened through Postern`;
+      return true;
+    }
+    // A SQL cursor's own portal (Execute reads forward), or a FETCH/MOVE bound from a Parse: the
+    // cursor it reads is looked up now, as it may have been declared again since the Parse.
+    const why = cursorRefusal(found, key, true) ?? this.#state.cursorReadRefusal(found.reads);
+    if (why === 'pending') return false;
+    if (why) {
+      this.#refuseRun(found.sql, why);
+      this.#batchError = why;
       return true;
     }
     if (this.masker?.needsColumns && !found.fields && !this.#described.has(key)) {
@@ -414,6 +425,11 @@ export class StatementFlow {
   #forwardInBatch(forward: PgFrame[], f: PgFrame): void {
     forward.push(f);
     this.#batchForwarded = true;
+  }
+
+  /** A checked statement the session's state refuses to run: the audit trail says so too. */
+  #refuseRun(sql: string, message: string): void {
+    this.checker.refusedRun?.({ sql, message });
   }
 
   #synthetic(message: string): void {

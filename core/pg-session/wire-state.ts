@@ -8,7 +8,7 @@ import type { ResultCtx, ResultPlan } from '../mask/result-masker.ts';
 import type { RowField } from '../pg/rows.ts';
 import type { StatementClass } from '../sql/classify.ts';
 import { NamedObjects } from './named-objects.ts';
-import { nameKeyOf } from '../pg/names.ts';
+import { cursorRefusal, type CursorRead } from './cursor-reads.ts';
 
 /** A prepared statement (protocol Parse or SQL PREPARE). */
 export interface StatementEntry {
@@ -26,6 +26,8 @@ export interface StatementEntry {
   effects?: NameEffect[];
   /** It reads COPY data from the client. */
   copyIn?: boolean;
+  /** The cursors it reads (a SQL FETCH or MOVE), checked when it runs. */
+  reads?: CursorRead[];
 }
 
 /** A portal (protocol Bind, or a SQL cursor). */
@@ -48,6 +50,10 @@ export interface PortalEntry {
   sql: string;
   /** Named by a statement whose effects the server may run (SQL DECLARE through Execute). */
   effects?: NameEffect[];
+  /** Its statement reads cursors (a SQL FETCH or MOVE), checked at each Execute. */
+  reads?: CursorRead[];
+  /** A SQL cursor defined by a statement approved for one run: read forward only (cursor-reads.ts). */
+  approvedOnce?: boolean;
 }
 
 /** How a statement changes the server's names when it completes. */
@@ -166,15 +172,14 @@ export class WireState {
     }
   }
 
-  /** A cursor a FETCH or MOVE of these statements reads whose access has ended, if any. */
-  endedCursor(statements: Array<Record<string, unknown>> | undefined): string | 'pending' | undefined {
-    for (const node of statements ?? []) {
-      const fetch = node['FetchStmt'] as Record<string, unknown> | undefined;
-      if (!fetch) continue;
-      const name = String(fetch['portalname'] ?? '');
-      const found = this.portals.lookup(nameKeyOf(name), this.caughtUp());
-      if (found === 'pending') return 'pending';
-      if (found && !found.may) return name;
+  /**
+   * Why the session refuses these cursor reads, if it does ('pending': a cursor's definition is
+   * not answered yet; ask again once it is). See cursor-reads.ts.
+   */
+  cursorReadRefusal(reads: CursorRead[] | undefined): string | 'pending' | undefined {
+    for (const r of reads ?? []) {
+      const why = cursorRefusal(this.portals.lookup(r.key, this.caughtUp()), r.key, r.forward);
+      if (why) return why;
     }
     return undefined;
   }

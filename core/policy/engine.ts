@@ -120,6 +120,11 @@ export class CompiledPolicies {
     return !this.#reads.resourceFree('Postern::Table') || this.#reads.readsContext('tables');
   }
 
+  /** Some permit asks for an approval (`@approval`): a statement may be held, or approved as a shape. */
+  holdsForApproval(): boolean {
+    return this.#approvals.size > 0;
+  }
+
   /** `key` identifies the content (a hash of the documents): equal keys share one parse. */
   static compile(key: string, docs: PolicyDoc[]): CompiledPolicies {
     const compiled = new CompiledPolicies(`ps-${key}`);

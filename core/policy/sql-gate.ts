@@ -47,6 +47,11 @@ export interface GateVerdict {
   classes?: StatementClass[];
   /** Their parse trees, for masking lineage. */
   statements?: Array<Record<string, unknown>>;
+  /**
+   * Each table name of each statement as written, with what it resolved to
+   * (`0:scratch=public.scratch`): how the names of an approved statement's shape resolved.
+   */
+  resolved?: string[];
   /** Outcome 'approval': what must be approved (one approver group for the whole query). */
   approval?: HeldApproval;
   /** Outcome 'wait': it runs a prepared statement the server has not confirmed yet; ask again. */
@@ -151,6 +156,8 @@ export class SqlGate {
     const decisions: ActionDecision[] = [];
     const held: HeldApproval[] = [];
     const tables = new Set<string>();
+    // Names per class checked (a statement, or a prepared statement it executes), in order.
+    const resolved = { at: 0, out: [] as string[] };
     for (const s of statements) {
       const classes = [s];
       for (const name of s.executes) {
@@ -167,7 +174,8 @@ export class SqlGate {
         classes.push(...found);
       }
       for (const c of classes) {
-        const denied = this.#authorizeClass(c, decisions, held, tables);
+        const denied = this.#authorizeClass(c, decisions, held, tables, resolved);
+        resolved.at++;
         if (denied) return { ...denied, kinds, tables: [...tables], classes: statements };
       }
       // A later EXECUTE in the same query may use it (the session keeps it once the server has).
@@ -179,7 +187,7 @@ export class SqlGate {
     if (held.length > 0) {
       // Every other action of the query was allowed; all that is left is the approval.
       const approval = combine(held);
-      const base = { kinds, decisions, tables: [...tables], classes: statements };
+      const base = { kinds, decisions, tables: [...tables], classes: statements, resolved: resolved.out };
       if (!approval) {
         const why =
           'statement refused: it needs approvals from more than one group; send its statements separately';
@@ -204,6 +212,7 @@ export class SqlGate {
       tables: [...tables],
       classes: statements,
       statements: statements.map((s) => s.node),
+      resolved: resolved.out,
     };
   }
 
@@ -224,6 +233,7 @@ export class SqlGate {
     out: ActionDecision[],
     held: HeldApproval[],
     seen: Set<string>,
+    names: { at: number; out: string[] },
   ): Omit<GateVerdict, 'kinds' | 'tables'> | undefined {
     // Each table as policy sees it: every relation the name may mean, all must be allowed.
     const resolved = new Map<string, ResolvedTable[]>();
@@ -240,6 +250,7 @@ export class SqlGate {
       }
       resolved.set(t, r);
       for (const x of r) seen.add(x.id);
+      names.out.push(`${names.at}:${t}=${r.map((x) => x.id).join(' ')}`);
     }
     const ids = [...new Set([...resolved.values()].flat().map((x) => x.id))];
     const context = {

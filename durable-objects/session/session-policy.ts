@@ -62,8 +62,9 @@ export async function buildSessionPolicy(
   const policies = compiledPolicies(start.policies);
   const subject = policySubject(start.identity, conn.name);
   const parser = await sqlParser();
-  // Names resolve as the server resolves them, when some policy can tell tables apart.
-  const resolver = policies.seesTables() ? new TableResolver() : undefined;
+  // Names resolve as the server resolves them, when some policy can tell tables apart, or when
+  // a statement may be approved as a shape: the shape names the tables it was approved on.
+  const resolver = policies.seesTables() || policies.holdsForApproval() ? new TableResolver() : undefined;
   const gate = new SqlGate(parser, policies, subject, hooks.grants, resolver);
   const masking = memoMasking(start, () => sessionMasking(conn.masking, policies, subject));
   // Tokens are keyed per connection: the same value tokenizes the same way in every session of
@@ -86,6 +87,18 @@ export async function buildSessionPolicy(
             JSON.stringify({ msg: 'audit write failed; run refused', error: (e as Error).message }),
           );
           return false;
+        }
+      },
+      refusedRun: ({ sql, message }) => {
+        // Refused either way: a failed write only loses the record of a refusal.
+        try {
+          audit.append(
+            'run_refused',
+            { sql: auditText(redactSecrets(sql, parser)), refusal: message },
+            'deny',
+          );
+        } catch (e) {
+          console.error(JSON.stringify({ msg: 'audit write failed', error: (e as Error).message }));
         }
       },
     },
@@ -117,7 +130,12 @@ export async function buildSessionPolicy(
         const ticket: ApprovalTicket = {
           sql: auditText(redactSecrets(sql, parser)),
           // From this text's own parse: a verdict found by shape carries an earlier text's tree.
-          fingerprint: statementFingerprint(parser.parse(sql).stmts?.map((st) => st.stmt) ?? []),
+          // With the tables its names resolved to now, and what each action was decided on:
+          // the same text on other tables is another shape.
+          fingerprint: statementFingerprint(parser.parse(sql).stmts?.map((st) => st.stmt) ?? [], [
+            ...(g.resolved ?? []),
+            ...g.decisions.map((d) => `${d.action} ${d.resource}`),
+          ]),
           approval: g.approval,
         };
         v = { ...v, hold: ticket };

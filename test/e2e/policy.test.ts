@@ -97,7 +97,9 @@ describe('statement policy through psql (simple protocol)', () => {
 
   it('names the decision: the forbidding policy, or the approval it needs', async () => {
     const del = await psql(connect.port, 'DELETE FROM customers');
-    expect(del.stderr).toContain('Postern policy denied sql:delete on table "customers"');
+    // Named as the server resolves it: a policy set with @approval permits resolves names, so
+    // that a shape approval covers the tables it was approved on (docs/approvals.md).
+    expect(del.stderr).toContain('Postern policy denied sql:delete on table "public.customers"');
     expect(del.stderr).toContain('connection/guarded/rules#2');
     const drop = await psql(connect.port, 'DROP TABLE customers');
     expect(drop.stderr).toContain('needs 1 approval from group "dba"');
