@@ -13,6 +13,7 @@ import { setConfigEffect, variableSetEffect, type SettingEffect } from './settin
 import { functionAction, isKnownFunction } from './function-actions.ts';
 import { forEachFieldSelection } from './field-selection.ts';
 import { hasRealWhere, upsertHasWhere } from './row-bounds.ts';
+import { mergeActions } from './merge-actions.ts';
 
 export const SQL_ACTIONS = [
   'sql:select',
@@ -286,7 +287,9 @@ export function classifyStatement(stmt: Node): StatementClass {
       case 'MergeStmt': {
         reads = true;
         const t = target(node['relation'] as Node | undefined);
-        mergeActions(node, t, add, c);
+        const merge = mergeActions(node);
+        for (const action of merge.actions) add(action, action === 'sql:admin' ? undefined : t);
+        if (merge.touchesAll) c.hasWhere = false;
         if (readsTarget(key, node)) add('sql:select', t);
         break;
       }
@@ -371,43 +374,6 @@ export function classifyStatement(stmt: Node): StatementClass {
 
 const PG_SETTINGS_WRITE =
   'statement refused: writing to pg_settings runs set_config for each row, which can change how the server reads SQL; Postern cannot check which settings it changes';
-
-/**
- * MERGE performs, per WHEN clause, the INSERT, UPDATE or DELETE that clause names (DO NOTHING:
- * none). An UPDATE/DELETE clause counts as having a WHERE the way UPDATE/DELETE do (it reads a
- * column): WHEN MATCHED acts on the rows the join condition matches, narrowed by the clause's
- * own AND condition, so either may be it; WHEN NOT MATCHED BY SOURCE acts on the rows the join
- * condition does NOT match, so only its own condition narrows them (`ON false ... WHEN NOT
- * MATCHED BY SOURCE THEN DELETE` deletes every row).
- */
-function mergeActions(
-  node: Node,
-  t: string | undefined,
-  add: (action: SqlAction, table?: string) => void,
-  c: StatementClass,
-): void {
-  const joined = hasRealWhere(node['joinCondition']);
-  const clauses = Array.isArray(node['mergeWhenClauses']) ? (node['mergeWhenClauses'] as Node[]) : [];
-  for (const wrapped of clauses) {
-    const w = (wrapped['MergeWhenClause'] ?? {}) as Node;
-    const action = MERGE_COMMANDS[String(w['commandType'] ?? '')];
-    if (action === undefined) {
-      if (w['commandType'] !== 'CMD_NOTHING') add('sql:admin'); // a clause this code does not know
-      continue;
-    }
-    add(action, t);
-    if (action === 'sql:insert') continue;
-    const own = hasRealWhere(w['condition']);
-    const filtered = w['matchKind'] === 'MERGE_WHEN_MATCHED' ? joined || own : own;
-    if (!filtered) c.hasWhere = false;
-  }
-}
-
-const MERGE_COMMANDS: Record<string, SqlAction> = {
-  CMD_INSERT: 'sql:insert',
-  CMD_UPDATE: 'sql:update',
-  CMD_DELETE: 'sql:delete',
-};
 
 /**
  * A relation's key: `schema.name` when qualified, else `name`. A part holding `.` or `"` is
