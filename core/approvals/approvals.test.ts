@@ -22,11 +22,26 @@ const fp = (sql: string, resolved: string[] = []) =>
   );
 
 describe('statement fingerprints', () => {
-  it('ignore literals, spacing and keyword case', () => {
+  it('ignore numbers in the values of row statements, spacing and keyword case', () => {
+    expect(fp('DELETE FROM t WHERE id = 1')).toBe(fp('delete  from t where id = 99'));
+    expect(fp('SELECT * FROM t LIMIT 10')).toBe(fp('select * from t limit 20'));
     expect(fp('ALTER TABLE t ALTER COLUMN id SET DEFAULT 1')).toBe(
-      fp('alter  table t alter column id set default 42'),
+      fp('alter  table t alter column id set default 1'),
     );
-    expect(fp('DELETE FROM t WHERE id = 1')).toBe(fp('delete from t where id = 99'));
+  });
+  it('keep every number of a schema or server statement, and type modifiers anywhere', () => {
+    // Round 4: a shape approved for numeric(14,2) let numeric(14,0) round every stored amount.
+    expect(fp('ALTER TABLE ledger ALTER COLUMN amount TYPE numeric(14,2)')).not.toBe(
+      fp('ALTER TABLE ledger ALTER COLUMN amount TYPE numeric(14,0)'),
+    );
+    expect(fp('ALTER TABLE t ALTER COLUMN id SET DEFAULT 1')).not.toBe(
+      fp('ALTER TABLE t ALTER COLUMN id SET DEFAULT 2'),
+    );
+    expect(fp('ALTER SEQUENCE s RESTART WITH 1')).not.toBe(fp('ALTER SEQUENCE s RESTART WITH 1000'));
+    expect(fp('EXPLAIN ANALYZE DELETE FROM t WHERE id = 1')).not.toBe(
+      fp('EXPLAIN ANALYZE DELETE FROM t WHERE id = 2'),
+    );
+    expect(fp('SELECT x::varchar(10) FROM t')).not.toBe(fp('SELECT x::varchar(3) FROM t'));
   });
   it('keep the constants that decide what a call, a cast, a SET or a condition does', () => {
     expect(fp('SET ROLE reporting')).not.toBe(fp('SET ROLE postgres'));

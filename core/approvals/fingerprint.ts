@@ -1,7 +1,8 @@
 /**
- * A statement's shape: its parse trees with source positions and numeric literals removed, and
- * the tables each of its actions resolved to, hashed. `ALTER TABLE t ALTER id SET DEFAULT 1` and
- * `alter table t alter id set default 2` share a shape; `DROP TABLE t2` is not `DROP TABLE t1`;
+ * A statement's shape: its parse trees with source positions removed, numbers in the values of
+ * row statements abstracted, and the tables each of its actions resolved to, hashed.
+ * `DELETE FROM t WHERE id = 1` and `delete from t where id = 2` share a shape; `DROP TABLE t2` is
+ * not `DROP TABLE t1`, and `ALTER TABLE t ALTER id SET DEFAULT 1` is not `... DEFAULT 2`;
  * nor does any statement that touches another object, calls another function, passes other
  * arguments or has another structure; nor the same text whose names resolve to other tables
  * (another search_path: `TRUNCATE scratch` meaning other.scratch is not the approved
@@ -27,18 +28,27 @@ export function statementFingerprint(
 ): string {
   const shape = {
     v: 2,
-    statements: statements.map((n) => strip(n, false)),
+    statements: statements.map((n) => strip(n, !VALUE_STATEMENTS.has(Object.keys(n)[0] ?? ''))),
     resolved: [...new Set(resolved)].sort(),
   };
   return toHex(sha256(enc.encode(canonicalJson(shape)))).slice(0, 32);
 }
 
 /**
- * Where a constant decides what the statement does, it is part of the shape: arguments of a
- * function call or CALL (`pg_terminate_backend(4711)`, `setval('a_seq', …)`), casts
- * (`'pg_authid'::regclass`) and SET values (`SET ROLE postgres`).
+ * Numbers are values the shape abstracts only in the statements that read and write rows
+ * (`DELETE FROM t WHERE id = 42`, `LIMIT 10`); in any other statement a number says what the
+ * statement does to the schema or the server (`ALTER ... TYPE numeric(14,0)` rounds every stored
+ * amount, `ALTER SEQUENCE ... RESTART WITH 1`), so it is part of the shape.
  */
-const KEEP_CONSTANTS_UNDER = new Set(['FuncCall', 'CallStmt', 'TypeCast', 'VariableSetStmt']);
+const VALUE_STATEMENTS = new Set(['SelectStmt', 'InsertStmt', 'UpdateStmt', 'DeleteStmt', 'MergeStmt']);
+
+/**
+ * Where a constant decides what the statement does, it is part of the shape also in those:
+ * arguments of a function call or CALL (`pg_terminate_backend(4711)`, `setval('a_seq', …)`),
+ * casts and type modifiers (`'pg_authid'::regclass`, `::numeric(14,0)`) and SET values
+ * (`SET ROLE postgres`).
+ */
+const KEEP_CONSTANTS_UNDER = new Set(['FuncCall', 'CallStmt', 'TypeCast', 'TypeName', 'VariableSetStmt']);
 
 function strip(node: unknown, keep: boolean): unknown {
   if (Array.isArray(node)) return node.map((n) => strip(n, keep));
@@ -46,7 +56,7 @@ function strip(node: unknown, keep: boolean): unknown {
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(node as Record<string, unknown>)) {
     if (POSITION_KEYS.has(k)) continue;
-    // Only a number outside those places is abstracted (LIMIT 10, SET DEFAULT 1, id = 42);
+    // Only a number outside those places is abstracted (LIMIT 10, id = 42);
     // strings and booleans always count (WHERE true is not WHERE false).
     if (k === 'A_Const' && !keep && isNumber(v)) {
       out[k] = Object.keys(v as object)
