@@ -19,6 +19,8 @@ export interface StatementVerdict {
   hold?: HoldTicket;
   /** It runs a prepared statement the server has not confirmed yet: ask again once it has. */
   wait?: boolean;
+  /** Error details of its statements are withheld (it writes a table the session may not read). */
+  hideDetails?: boolean;
 }
 
 /** Whatever the checker needs to ask for an approval; opaque to the flow. */

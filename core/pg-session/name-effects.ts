@@ -96,6 +96,7 @@ export function queryStatements(
   return (v.statements ?? []).map((node, i) => ({
     node,
     effects: nameEffects(node, { cls: v.classes?.[i], plan: planOf(node, masker), may, sql }),
+    ...(v.hideDetails ? { hideDetails: true } : {}),
   }));
 }
 
@@ -118,6 +119,7 @@ export function statementEntry(
     sql,
     ...(effects ? { effects } : {}),
     ...(copiesFromClient(node) ? { copyIn: true } : {}),
+    ...(v.hideDetails ? { hideDetails: true } : {}),
     ...(reads.length > 0 ? { reads } : {}),
   };
 }

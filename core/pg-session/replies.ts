@@ -19,6 +19,7 @@ import type { ResultCtx, ResultMasker } from '../mask/result-masker.ts';
 import type { Expect, PortalEntry, StatementEntry, WireState } from './wire-state.ts';
 import { refusalAnswer } from './refusal.ts';
 import { copiesFromClient } from './copy-in.ts';
+import { withoutRowDetails } from './withheld-details.ts';
 
 const ch = (c: string) => c.charCodeAt(0);
 const DATA_ROW = ch('D');
@@ -142,11 +143,14 @@ export class Replies {
       case ERROR: {
         // Its plan before #error moves past the statement that raised it.
         const plan = masking ? this.#currentPlan(head) : undefined;
+        const g = hidesDetails(head) ? withoutRowDetails(f) : f;
         this.#error(head);
-        return void out.push(masking ? this.masker!.fields(f, plan) : f.raw);
+        return void out.push(masking ? this.masker!.fields(g, plan) : g.raw);
       }
-      case NOTICE:
-        return void out.push(masking ? this.masker!.fields(f, this.#currentPlan(head)) : f.raw);
+      case NOTICE: {
+        const g = hidesDetails(head) ? withoutRowDetails(f) : f;
+        return void out.push(masking ? this.masker!.fields(g, this.#currentPlan(head)) : g.raw);
+      }
       case NOTIFICATION:
         return void out.push(masking ? this.masker!.notification(f) : f.raw);
       case READY:
@@ -336,3 +340,19 @@ export function desync(what: string): PosternError {
 }
 
 export type { StatementEntry };
+
+/** Whether the statement the server is running now has its error details withheld. */
+function hidesDetails(head: Expect | undefined): boolean {
+  switch (head?.k) {
+    case 'query':
+      return head.stmts[head.i]?.hideDetails === true;
+    case 'parse':
+    case 'describe':
+      return head.entry?.hideDetails === true;
+    case 'bind':
+    case 'execute':
+      return head.entry.hideDetails === true;
+    default:
+      return false;
+  }
+}

@@ -269,6 +269,7 @@ export class StatementFlow {
       ...(found.effects ? { effects: found.effects } : {}),
       ...(found.copyIn ? { copyIn: true } : {}),
       ...(found.reads ? { reads: found.reads } : {}),
+      ...(found.hideDetails ? { hideDetails: true } : {}),
     };
     this.#state.portals.define(portal.key, entry);
     this.#described.delete(portal.key);

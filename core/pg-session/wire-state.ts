@@ -28,12 +28,16 @@ export interface StatementEntry {
   copyIn?: boolean;
   /** The cursors it reads (a SQL FETCH or MOVE), checked when it runs. */
   reads?: CursorRead[];
+  /** Its error details are withheld (StatementVerdict.hideDetails). */
+  hideDetails?: boolean;
 }
 
 /** A portal (protocol Bind, or a SQL cursor). */
 export interface PortalEntry {
   /** May it be executed (false once the access it was bound under ended). */
   may: boolean;
+  /** Its error details are withheld (StatementVerdict.hideDetails). */
+  hideDetails?: boolean;
   plan: ResultPlan | undefined;
   fields?: RowField[];
   /** Its statement reads COPY data from the client. */
@@ -68,6 +72,8 @@ export type NameEffect =
 export interface QueryStatement {
   node: Record<string, unknown>;
   effects: NameEffect[] | undefined;
+  /** Its error details are withheld (StatementVerdict.hideDetails). */
+  hideDetails?: boolean;
 }
 
 /** An answer the server owes, in order. */

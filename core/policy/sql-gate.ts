@@ -54,6 +54,11 @@ export interface GateVerdict {
   resolved?: string[];
   /** Outcome 'approval': what must be approved (one approver group for the whole query). */
   approval?: HeldApproval;
+  /**
+   * It writes a table policy does not let the session read: the server's error details (which
+   * quote existing rows: an exclusion constraint's conflicting key, a failing row) are withheld.
+   */
+  hideDetails?: boolean;
   /** Outcome 'wait': it runs a prepared statement the server has not confirmed yet; ask again. */
   wait?: boolean;
 }
@@ -158,6 +163,7 @@ export class SqlGate {
     const tables = new Set<string>();
     // Names per class checked (a statement, or a prepared statement it executes), in order.
     const resolved = { at: 0, out: [] as string[] };
+    const blind = { writesUnreadable: false };
     for (const s of statements) {
       const classes = [s];
       for (const name of s.executes) {
@@ -174,7 +180,7 @@ export class SqlGate {
         classes.push(...found);
       }
       for (const c of classes) {
-        const denied = this.#authorizeClass(c, decisions, held, tables, resolved);
+        const denied = this.#authorizeClass(c, decisions, held, tables, resolved, blind);
         resolved.at++;
         if (denied) return { ...denied, kinds, tables: [...tables], classes: statements };
       }
@@ -187,7 +193,14 @@ export class SqlGate {
     if (held.length > 0) {
       // Every other action of the query was allowed; all that is left is the approval.
       const approval = combine(held);
-      const base = { kinds, decisions, tables: [...tables], classes: statements, resolved: resolved.out };
+      const base = {
+        kinds,
+        decisions,
+        tables: [...tables],
+        classes: statements,
+        resolved: resolved.out,
+        ...(blind.writesUnreadable ? { hideDetails: true } : {}),
+      };
       if (!approval) {
         const why =
           'statement refused: it needs approvals from more than one group; send its statements separately';
@@ -213,7 +226,36 @@ export class SqlGate {
       classes: statements,
       statements: statements.map((s) => s.node),
       resolved: resolved.out,
+      ...(blind.writesUnreadable ? { hideDetails: true } : {}),
     };
+  }
+
+  /**
+   * Policy's decision on one (action, resource): it depends only on (principal, action, resource,
+   * context, entities), and the principal and entities are fixed for the session, so statements
+   * that differ only in literals share it. (A resource id names its schema and name parts
+   * unambiguously.)
+   */
+  #decision(
+    action: SqlAction,
+    t: ResolvedTable | undefined,
+    context: Record<string, unknown>,
+    contextKey: string,
+  ): Decision {
+    const table = t?.id;
+    const key = `${action}\u0000${table ?? ''}\u0000${contextKey}`;
+    let d = this.#decisions.get(key);
+    if (!d) {
+      const resource = table === undefined ? this.subject.connection : { type: 'Postern::Table', id: table };
+      const entities =
+        t === undefined
+          ? this.subject.entities
+          : [...this.subject.entities, tableEntityOf(t.id, t.schema, t.name, this.subject.connection)];
+      d = this.policies.authorize({ principal: this.subject.principal, action, resource, context, entities });
+      if (this.#decisions.size >= MAX_CACHE) this.#decisions.delete(this.#decisions.keys().next().value!);
+      this.#decisions.set(key, d);
+    }
+    return d;
   }
 
   /** Verdicts made with the old resolution may name the wrong tables now. */
@@ -234,6 +276,7 @@ export class SqlGate {
     held: HeldApproval[],
     seen: Set<string>,
     names: { at: number; out: string[] },
+    blind: { writesUnreadable: boolean },
   ): Omit<GateVerdict, 'kinds' | 'tables'> | undefined {
     // Each table as policy sees it: every relation the name may mean, all must be allowed.
     const resolved = new Map<string, ResolvedTable[]>();
@@ -265,28 +308,17 @@ export class SqlGate {
       const resources = targets.size > 0 ? [...targets].flatMap((t) => resolved.get(t)!) : [undefined];
       for (const t of resources) {
         const table = t?.id;
-        const resource =
-          table === undefined ? this.subject.connection : { type: 'Postern::Table', id: table };
-        // A decision depends only on (principal, action, resource, context, entities), and the
-        // principal and entities are fixed for the session: statements that differ only in
-        // literals share it. (A resource id names its schema and name parts unambiguously.)
-        const key = `${action}\u0000${table ?? ''}\u0000${contextKey}`;
-        let d = this.#decisions.get(key);
-        if (!d) {
-          const entities =
-            t === undefined
-              ? this.subject.entities
-              : [...this.subject.entities, tableEntityOf(t.id, t.schema, t.name, this.subject.connection)];
-          d = this.policies.authorize({
-            principal: this.subject.principal,
-            action,
-            resource,
-            context,
-            entities,
-          });
-          if (this.#decisions.size >= MAX_CACHE) this.#decisions.delete(this.#decisions.keys().next().value!);
-          this.#decisions.set(key, d);
-        }
+        const d = this.#decision(action, t, context, contextKey);
+        // A write that does not read its target may still make the server quote the target's
+        // rows in an error: withheld unless the session may read them (PostgreSQL itself shows
+        // them only to a role with SELECT on the columns).
+        if (
+          t !== undefined &&
+          WRITES.has(action) &&
+          !blind.writesUnreadable &&
+          this.#decision('sql:select', t, context, contextKey).effect !== 'allow'
+        )
+          blind.writesUnreadable = true;
         out.push({
           action,
           resource: table ?? this.subject.connection.id,
@@ -318,6 +350,9 @@ export class SqlGate {
     return undefined;
   }
 }
+
+/** Actions that write a table's rows (the ones whose errors may quote the rows already there). */
+const WRITES = new Set<SqlAction>(['sql:insert', 'sql:update', 'sql:delete']);
 
 /** A table as the statement spells it (the gate resolves nothing): schema '' when unqualified. */
 function asWritten(key: string, parts: { schema: string | undefined; name: string }): ResolvedTable {

@@ -83,6 +83,7 @@ const WRITER_POLICY = `
 permit(principal in Postern::Group::"demo", action in [Postern::Action::"connect", Postern::Action::"sql:select", Postern::Action::"sql:insert", Postern::Action::"sql:update", Postern::Action::"sql:delete"], resource);
 forbid(principal, action in [Postern::Action::"sql:update", Postern::Action::"sql:delete"], resource) unless { context.hasWhere };
 forbid(principal, action == Postern::Action::"sql:select", resource == Postern::Table::"public.secret_rows");
+forbid(principal, action == Postern::Action::"sql:select", resource == Postern::Table::"public.salary_bands");
 `;
 
 async function api(token: string, method: string, path: string, body?: unknown) {
@@ -111,6 +112,9 @@ beforeAll(async () => {
   granted = await startConnect(stack, 'granted', clientEnv(stack));
   await direct(`CREATE TABLE secret_rows (id int PRIMARY KEY, v text)`);
   await direct(`INSERT INTO secret_rows SELECT g, 'TOP-SECRET-ROW' FROM generate_series(1, 200) g`);
+  await direct(
+    "CREATE TABLE salary_bands (id int, band int4range, EXCLUDE USING gist (band WITH &&)); INSERT INTO salary_bands VALUES (1, '[131337,131338)')",
+  );
   await addDemoConnection(stack, 'writer');
   await stack.admin.put('/connections/writer/policies/rules', { text: WRITER_POLICY });
   writer = await startConnect(stack, 'writer', clientEnv(stack));
@@ -324,6 +328,24 @@ describe('attack: reading a table the policy forbids through a write or the plan
     const r = await c.run([m.query(`INSERT INTO secret_rows VALUES (1000, 'new')`)]);
     expect(r.errors).toEqual([]);
     expect(await direct('SELECT v FROM secret_rows WHERE id = 1000')).toBe('new');
+  });
+
+  it('a blind INSERT gets no error detail quoting the rows of a table it may not read', async () => {
+    // Fourth round: an exclusion violation's DETAIL names the existing row the new one conflicts
+    // with (PostgreSQL shows it only to a role that may SELECT the columns).
+    const c = await open(writer.port);
+    const sql = "INSERT INTO salary_bands VALUES (2, '[0,10000000)')";
+    const simple = await c.run([m.query(sql)]);
+    const extended = await c.run([m.parse('', sql), m.bind('', ''), m.execute(), m.sync()]);
+    for (const r of [simple, extended]) {
+      expect(r.errors.map((e) => e.code)).toEqual(['23P01']);
+      expect(r.text).toContain('violates exclusion constraint');
+      expect(r.text).not.toContain('131337');
+    }
+    // A table it may read keeps its details.
+    await direct(`INSERT INTO canary_u VALUES (424242, 'x') ON CONFLICT DO NOTHING`);
+    const readable = await c.run([m.query(`INSERT INTO canary_u VALUES (424242, 'y')`)]);
+    expect(readable.text).toContain('Key (id)=(424242) already exists');
   });
 
   it("pg_stats holds samples of the table's values: reading it is admin", async () => {
