@@ -5,7 +5,7 @@
  * a revocation is sent before the session starts, DO storage refuses an alarm.
  */
 import { env, runInDurableObject, SELF } from 'cloudflare:test';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { MessageFramer } from '../../core/pg/framer.ts';
 import { parseErrorFields, startupMessage } from '../../core/pg/messages.ts';
 import { parseEdgeToConnector, type DialRequest } from '../../core/tunnel/protocol.ts';
@@ -15,6 +15,7 @@ import { AuditLog } from '../../durable-objects/session/audit-log.ts';
 import type { SessionStart } from '../../durable-objects/session/session-start.ts';
 import { withControlPlane } from '../../workers/db/client.ts';
 import { sql } from 'drizzle-orm';
+import { settleLogs } from './settle-logs.ts';
 
 const WS = { Upgrade: 'websocket' };
 /**
@@ -107,6 +108,9 @@ async function auditKinds(
 afterEach(() => {
   vi.restoreAllMocks();
 });
+
+// The sessions' background work logs after the tests end: the file ends after its last line.
+afterAll(() => settleLogs(), 15_000);
 
 describe('the data channel', () => {
   it('answers 404, not 500, for a session id of the right shape that no session has', async () => {
