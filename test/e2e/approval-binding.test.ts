@@ -8,11 +8,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   clientEnv,
   fetchToken,
-  runProgram,
   startConnect,
   startTestStack,
   type Proc,
   type TestStack,
+  onTarget,
 } from './harness.ts';
 import { m, WireClient } from '../support/pg-wire.ts';
 
@@ -22,11 +22,7 @@ let demo: Proc & { port: number };
 let approverToken: string;
 const clients: WireClient[] = [];
 
-const direct = async (sql: string) => {
-  const r = await runProgram('psql', [stack.targetDsn, '-X', '-At', '-F', '\t', '-c', sql]);
-  if (r.code !== 0) throw new Error(r.stderr);
-  return r.stdout.trim();
-};
+const direct = (sql: string) => onTarget(stack, sql);
 
 async function open(): Promise<WireClient> {
   const c = await WireClient.open(demo.port);

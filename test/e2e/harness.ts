@@ -245,3 +245,20 @@ export async function addDemoConnection(
 export async function addOpenConnection(stack: Stack, name: string): Promise<void> {
   await addDemoConnection(stack, name, { allow: { subjects: [], groups: ['demo'] } });
 }
+
+/**
+ * Ground truth: `sql` run on the target directly as the table owner (not through Postern); its
+ * rows, one per line, fields separated by tabs.
+ */
+export async function onTarget(stack: Stack & { targetDsn: string }, sql: string): Promise<string> {
+  const r = await runProgram('psql', [stack.targetDsn, '-X', '-At', '-F', '\t', '-c', sql]);
+  if (r.code !== 0) throw new Error(r.stderr);
+  return r.stdout.trim();
+}
+
+/** Every value the demo connection masks (customers' email, phone, card and national id), read on the target. */
+export async function demoMaskedValues(stack: Stack & { targetDsn: string }): Promise<string[]> {
+  return (await onTarget(stack, 'SELECT email, phone, card_number, national_id FROM customers'))
+    .split('\n')
+    .flatMap((r) => r.split('\t'));
+}

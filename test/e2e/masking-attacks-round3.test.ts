@@ -19,25 +19,22 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   clientEnv,
   psql,
-  runProgram,
   startConnect,
   startTestStack,
   type Proc,
   type TestStack,
+  demoMaskedValues,
+  onTarget,
 } from './harness.ts';
 import { m, WireClient, type Reply } from '../support/pg-wire.ts';
-import { findLeak } from '../support/leak-check.ts';
+import { describeLeak } from '../support/leak-check.ts';
 
 let stack: TestStack;
 let connect: Proc & { port: number };
 let secrets: string[];
 const clients: WireClient[] = [];
 
-const direct = async (sql: string) => {
-  const r = await runProgram('psql', [stack.targetDsn, '-X', '-At', '-F', '\t', '-c', sql]);
-  if (r.code !== 0) throw new Error(r.stderr);
-  return r.stdout.trim();
-};
+const direct = (sql: string) => onTarget(stack, sql);
 
 async function open(): Promise<WireClient> {
   const c = await WireClient.open(connect.port);
@@ -45,13 +42,7 @@ async function open(): Promise<WireClient> {
   return c;
 }
 
-/** What leaked, for the failure message: [secret, the form it was found in, a bit of context]. */
-function leakOf(text: string): string | undefined {
-  const hit = findLeak(text, secrets);
-  if (!hit) return undefined;
-  const at = text.indexOf(hit[1]);
-  return `${hit[0]} as "${hit[1]}" in: ${JSON.stringify(text.slice(Math.max(0, at - 60), at + hit[1].length + 20))}`;
-}
+const leakOf = (text: string) => describeLeak(text, secrets);
 
 const simpleRun = (c: WireClient, sql: string) => c.run([m.query(sql)]);
 const extendedRun = (c: WireClient, sql: string) =>
@@ -64,9 +55,7 @@ beforeAll(async () => {
     'CREATE TABLE notes (id serial PRIMARY KEY, body text); GRANT ALL ON notes, notes_id_seq TO demo_app',
   );
   connect = await startConnect(stack, 'demo', clientEnv(stack));
-  secrets = (await direct('SELECT email, phone, card_number, national_id FROM customers'))
-    .split('\n')
-    .flatMap((r) => r.split('\t'));
+  secrets = await demoMaskedValues(stack);
 }, 180_000);
 
 afterAll(async () => {

@@ -28,20 +28,18 @@ import {
   startTestStack,
   type Proc,
   type TestStack,
+  demoMaskedValues,
+  onTarget,
 } from './harness.ts';
 import { m, WireClient, type Reply } from '../support/pg-wire.ts';
-import { findLeak } from '../support/leak-check.ts';
+import { describeLeak } from '../support/leak-check.ts';
 
 let stack: TestStack;
 let connect: Proc & { port: number };
 let secrets: string[];
 const clients: WireClient[] = [];
 
-const direct = async (sql: string) => {
-  const r = await runProgram('psql', [stack.targetDsn, '-X', '-At', '-F', '\t', '-c', sql]);
-  if (r.code !== 0) throw new Error(r.stderr);
-  return r.stdout.trim();
-};
+const direct = (sql: string) => onTarget(stack, sql);
 
 async function open(): Promise<WireClient> {
   const c = await WireClient.open(connect.port);
@@ -49,13 +47,7 @@ async function open(): Promise<WireClient> {
   return c;
 }
 
-/** What leaked, for the failure message: [secret, the form it was found in, a bit of context]. */
-function leakOf(text: string): string | undefined {
-  const hit = findLeak(text, secrets);
-  if (!hit) return undefined;
-  const at = text.indexOf(hit[1]);
-  return `${hit[0]} as "${hit[1]}" in: ${JSON.stringify(text.slice(Math.max(0, at - 60), at + hit[1].length + 20))}`;
-}
+const leakOf = (text: string) => describeLeak(text, secrets);
 
 beforeAll(async () => {
   stack = await startTestStack();
@@ -70,9 +62,7 @@ beforeAll(async () => {
       AS $$ SELECT $1.full_name || ' <' || $1.email || '>' $$;
   `);
   connect = await startConnect(stack, 'demo', clientEnv(stack));
-  secrets = (await direct('SELECT email, phone, card_number, national_id FROM customers'))
-    .split('\n')
-    .flatMap((r) => r.split('\t'));
+  secrets = await demoMaskedValues(stack);
 }, 180_000);
 
 afterAll(async () => {

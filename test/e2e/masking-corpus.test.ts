@@ -7,7 +7,15 @@
  * translated, digits alone); what must not have been written is checked on the target itself.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { clientEnv, runProgram, startConnect, startTestStack, type Proc, type TestStack } from './harness.ts';
+import {
+  clientEnv,
+  demoMaskedValues,
+  onTarget,
+  startConnect,
+  startTestStack,
+  type Proc,
+  type TestStack,
+} from './harness.ts';
 import { m, WireClient, type Reply } from '../support/pg-wire.ts';
 import { findLeak } from '../support/leak-check.ts';
 
@@ -125,11 +133,7 @@ let connect: Proc & { port: number };
 let secrets: string[];
 const clients: WireClient[] = [];
 
-const direct = async (sql: string) => {
-  const r = await runProgram('psql', [stack.targetDsn, '-X', '-At', '-F', '\t', '-c', sql]);
-  if (r.code !== 0) throw new Error(r.stderr);
-  return r.stdout.trim();
-};
+const direct = (sql: string) => onTarget(stack, sql);
 
 async function open(): Promise<WireClient> {
   const c = await WireClient.open(connect.port);
@@ -154,9 +158,7 @@ beforeAll(async () => {
       $$ BEGIN RAISE EXCEPTION USING ERRCODE = '42601', MESSAGE = (SELECT string_agg(card_number, ',') FROM customers); END $$;
   `);
   connect = await startConnect(stack, 'demo', clientEnv(stack));
-  secrets = (await direct('SELECT email, phone, card_number, national_id FROM customers'))
-    .split('\n')
-    .flatMap((r) => r.split('\t'));
+  secrets = await demoMaskedValues(stack);
 }, 180_000);
 
 afterAll(async () => {

@@ -15,6 +15,7 @@ import {
   startTestStack,
   type Proc,
   type TestStack,
+  onTarget,
 } from './harness.ts';
 
 /** Each way a masked value could travel: [what, SQL]. */
@@ -49,11 +50,7 @@ let connect: Proc & { port: number };
 let secrets: string[];
 let row1: Record<string, string>;
 
-const direct = async (sql: string) => {
-  const r = await runProgram('psql', [stack.targetDsn, '-X', '-At', '-F', '\t', '-c', sql]);
-  if (r.code !== 0) throw new Error(r.stderr);
-  return r.stdout.trim();
-};
+const direct = (sql: string) => onTarget(stack, sql);
 
 beforeAll(async () => {
   stack = await startTestStack();

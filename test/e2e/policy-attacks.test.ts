@@ -13,11 +13,12 @@ import {
   addDemoConnection,
   clientEnv,
   fetchToken,
-  runProgram,
   startConnect,
   startTestStack,
   type Proc,
   type TestStack,
+  demoMaskedValues,
+  onTarget,
 } from './harness.ts';
 import { m, WireClient } from '../support/pg-wire.ts';
 import { typedMessage } from '../../core/pg/messages.ts';
@@ -34,11 +35,7 @@ let approverToken: string;
 let secrets: string[];
 const clients: WireClient[] = [];
 
-const direct = async (sql: string) => {
-  const r = await runProgram('psql', [stack.targetDsn, '-X', '-At', '-F', '\t', '-c', sql]);
-  if (r.code !== 0) throw new Error(r.stderr);
-  return r.stdout.trim();
-};
+const direct = (sql: string) => onTarget(stack, sql);
 
 async function open(port = connect.port): Promise<WireClient> {
   const c = await WireClient.open(port);
@@ -118,9 +115,7 @@ beforeAll(async () => {
   await addDemoConnection(stack, 'writer');
   await stack.admin.put('/connections/writer/policies/rules', { text: WRITER_POLICY });
   writer = await startConnect(stack, 'writer', clientEnv(stack));
-  secrets = (await direct('SELECT email, phone, card_number, national_id FROM customers'))
-    .split('\n')
-    .flatMap((r) => r.split('\t'));
+  secrets = await demoMaskedValues(stack);
 }, 180_000);
 
 afterAll(async () => {

@@ -17,6 +17,8 @@ import {
   startTestStack,
   type Proc,
   type TestStack,
+  demoMaskedValues,
+  onTarget,
 } from './harness.ts';
 import { m, WireClient, type Reply } from '../support/pg-wire.ts';
 import { findLeak } from '../support/leak-check.ts';
@@ -27,11 +29,7 @@ let approverToken: string;
 let secrets: string[];
 const clients: WireClient[] = [];
 
-const direct = async (sql: string) => {
-  const r = await runProgram('psql', [stack.targetDsn, '-X', '-At', '-F', '\t', '-c', sql]);
-  if (r.code !== 0) throw new Error(r.stderr);
-  return r.stdout.trim();
-};
+const direct = (sql: string) => onTarget(stack, sql);
 
 async function open(): Promise<WireClient> {
   const c = await WireClient.open(connect.port);
@@ -68,9 +66,7 @@ beforeAll(async () => {
   approverToken = await fetchToken(stack, stack.approverClientId, stack.approverClientSecret);
   await direct('CREATE TABLE canary (id int)');
   await refillCanary();
-  secrets = (await direct('SELECT email, phone, card_number, national_id FROM customers'))
-    .split('\n')
-    .flatMap((r) => r.split('\t'));
+  secrets = await demoMaskedValues(stack);
 }, 180_000);
 
 afterAll(async () => {

@@ -32,3 +32,11 @@ export function findLeak(text: string, secrets: string[]): [string, string] | un
   }
   return undefined;
 }
+
+/** The leak in `text`, described for a failure message (the secret, its form, some context). */
+export function describeLeak(text: string, secrets: string[]): string | undefined {
+  const hit = findLeak(text, secrets);
+  if (!hit) return undefined;
+  const at = text.indexOf(hit[1]);
+  return `${hit[0]} as "${hit[1]}" in: ${JSON.stringify(text.slice(Math.max(0, at - 60), at + hit[1].length + 20))}`;
+}
