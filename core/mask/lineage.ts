@@ -63,33 +63,42 @@ export interface FieldInfo {
   attnum: number;
 }
 
+/** What one analysis of a statement says for masking: its rows' plan, and its sink. */
+export interface StatementMasking {
+  /** The plan of its result rows; undefined when nothing in it reads masked data. */
+  plan: ResultPlan | undefined;
+  /** Why a masked value would leave it other than in its rows (sinks.ts), if it would. */
+  sink: string | undefined;
+}
+
+const NOTHING_MASKED: StatementMasking = { plan: undefined, sink: undefined };
+
+/** One analysis of `stmt` (scope.ts) for both its rows and its sinks. */
+export function analyzeStatement(
+  stmt: Node,
+  masked: MaskedColumns,
+  catalog: CatalogSnapshot,
+): StatementMasking {
+  if (masked.size === 0) return NOTHING_MASKED;
+  try {
+    const a = analyze(stmt, masked, catalog);
+    const anyOut = a.out.some((c) => c.taint !== null);
+    const plan =
+      !a.reads && !anyOut ? undefined : { cols: a.out, tainted: true, ...(a.opaque ? { opaque: true } : {}) };
+    return { plan, sink: a.sink };
+  } catch (e) {
+    if (!(e instanceof TooDeep)) throw e;
+    return { plan: { cols: [], tainted: true, opaque: true, unfollowable: e.message }, sink: e.message };
+  }
+}
+
 /** The plan of a statement's result rows; undefined when nothing in it reads masked data. */
 export function planStatement(
   stmt: Node,
   masked: MaskedColumns,
   catalog: CatalogSnapshot,
 ): ResultPlan | undefined {
-  if (masked.size === 0) return undefined;
-  try {
-    const a = analyze(stmt, masked, catalog);
-    const anyOut = a.out.some((c) => c.taint !== null);
-    if (!a.reads && !anyOut) return undefined;
-    return { cols: a.out, tainted: true, ...(a.opaque ? { opaque: true } : {}) };
-  } catch (e) {
-    if (!(e instanceof TooDeep)) throw e;
-    return { cols: [], tainted: true, opaque: true, unfollowable: e.message };
-  }
-}
-
-/** Why a masked value would leave a statement other than in its rows (sinks.ts), if it would. */
-export function sinkOf(stmt: Node, masked: MaskedColumns, catalog: CatalogSnapshot): string | undefined {
-  if (masked.size === 0) return undefined;
-  try {
-    return analyze(stmt, masked, catalog).sink;
-  } catch (e) {
-    if (e instanceof TooDeep) return e.message;
-    throw e;
-  }
+  return analyzeStatement(stmt, masked, catalog).plan;
 }
 
 /**

@@ -14,11 +14,12 @@ import { PosternError } from '../errors.ts';
 import type { PgFrame } from '../pg/framer.ts';
 import { fieldList, notification, parseFieldList, parseNotification, type RowField } from '../pg/rows.ts';
 import {
+  analyzeStatement,
   fieldStrategies,
-  planStatement,
   type CatalogSnapshot,
   type MaskedColumns,
   type ResultPlan,
+  type StatementMasking,
 } from './lineage.ts';
 import type { MaskCounts, Strategy, ValueMasker } from './value-masker.ts';
 import { columnOps, RowRewriter, type ColumnOps } from './row-rewrite.ts';
@@ -45,7 +46,8 @@ export interface ResultCtx {
 
 export class ResultMasker {
   readonly counts: MaskCounts = {};
-  readonly #plans = new WeakMap<object, ResultPlan | null>();
+  /** One analysis per parse tree, for its rows' plan and its sinks alike. */
+  readonly #analyses = new WeakMap<object, StatementMasking>();
   readonly #rows = new RowRewriter();
   #catalog: CatalogSnapshot;
   /** Rows of a cursor or statement the gateway never saw defined: masked by RowDescription alone. */
@@ -84,11 +86,13 @@ export class ResultMasker {
    * tree. FETCH and EXECUTE name rows planned elsewhere: the session resolves those.
    */
   plan(stmt: Stmt): ResultPlan | undefined {
-    const hit = this.#plans.get(stmt);
-    if (hit !== undefined) return hit ?? undefined;
-    const plan = planStatement(stmt, this.masked, this.#catalog);
-    this.#plans.set(stmt, plan ?? null);
-    return plan;
+    return this.#analysis(stmt).plan;
+  }
+
+  #analysis(stmt: Stmt): StatementMasking {
+    let a = this.#analyses.get(stmt);
+    if (!a) this.#analyses.set(stmt, (a = analyzeStatement(stmt, this.masked, this.#catalog)));
+    return a;
   }
 
   /**
@@ -107,7 +111,7 @@ export class ResultMasker {
       if (why) return `statement refused: ${why}`;
     }
     for (const s of statements) {
-      const why = maskedSink(s, this.masked, this.#catalog);
+      const why = maskedSink(s, this.masked, this.#analysis(s).sink);
       if (why) return `statement refused: ${why} (masked columns: see docs/masking.md)`;
     }
     return undefined;

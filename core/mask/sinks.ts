@@ -9,14 +9,17 @@
  * renaming a column does not hide it. Statements doing so are refused while masking is on
  * (docs/masking.md, "Side channels").
  */
-import { sinkOf, type CatalogSnapshot, type MaskedColumns } from './lineage.ts';
+import type { MaskedColumns } from './lineage.ts';
 
 export { SIDE_EFFECT_FUNCTIONS } from '../sql/side-effect-functions.ts';
 
 type Node = Record<string, unknown>;
 
-/** Why statement `stmt` would carry a masked value somewhere masking cannot follow, if it would. */
-export function maskedSink(stmt: Node, masked: MaskedColumns, catalog: CatalogSnapshot): string | undefined {
+/**
+ * Why statement `stmt` would carry a masked value somewhere masking cannot follow, if it would;
+ * `sink` is what its analysis found (lineage.ts `analyzeStatement`).
+ */
+export function maskedSink(stmt: Node, masked: MaskedColumns, sink: string | undefined): string | undefined {
   if (masked.size === 0) return undefined;
   switch (Object.keys(stmt)[0]) {
     case 'DoStmt':
@@ -28,5 +31,5 @@ export function maskedSink(stmt: Node, masked: MaskedColumns, catalog: CatalogSn
       // Their code would run later where masking cannot see it (as a function it never knew).
       return 'creating functions, procedures, triggers or rules is refused while columns are masked';
   }
-  return sinkOf(stmt, masked, catalog);
+  return sink;
 }
