@@ -22,7 +22,7 @@ import {
   type StatementMasking,
 } from './lineage.ts';
 import type { MaskCounts, Strategy, ValueMasker } from './value-masker.ts';
-import { columnOps, RowRewriter, type ColumnOps } from './row-rewrite.ts';
+import { columnOps, passesUnread, RowRewriter, type ColumnOps } from './row-rewrite.ts';
 import { hideKeyValues, maskingRefusal } from './wire-helpers.ts';
 import { withheldMessage } from './withheld-message.ts';
 import { maskedSink } from './sinks.ts';
@@ -124,6 +124,19 @@ export class ResultMasker {
     let ops = ctx.ops;
     if (!ops || ops.ops.length !== n) ops = ctx.ops = this.#ops(ctx, n);
     return this.#rows.rewrite(raw, ops, this.values, this.counts);
+  }
+
+  /**
+   * Rows of `ctx` pass unread (no column masked or scanned: binary values of non-text types, as
+   * a bytea in binary format): a big one may stream through without being assembled. Known only
+   * with the result's description; without it a row is read.
+   */
+  passesUnread(ctx: ResultCtx): boolean {
+    const n = ctx.fields?.length;
+    if (n === undefined) return false;
+    let ops = ctx.ops;
+    if (!ops || ops.ops.length !== n) ops = ctx.ops = this.#ops(ctx, n);
+    return passesUnread(ops);
   }
 
   /** A COPY OUT data line of the result `ctx`. */

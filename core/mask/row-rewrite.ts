@@ -65,6 +65,11 @@ export function columnOps(
   return out;
 }
 
+/** Rows with these ops go out exactly as they came: nothing in them is read (big rows stream). */
+export function passesUnread(cols: ColumnOps): boolean {
+  return cols.ops.every((op) => op === PASS);
+}
+
 const enc = new TextEncoder();
 const dec = new TextDecoder();
 

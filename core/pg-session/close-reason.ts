@@ -23,7 +23,12 @@ export type CloseReason =
    * The target reported that it reads SQL differently from the gateway's check (client_encoding,
    * standard_conforming_strings); detail is for the client.
    */
-  | { kind: 'reading-changed'; detail: string };
+  | { kind: 'reading-changed'; detail: string }
+  /**
+   * A message past what the gateway can hold to read (a masked row, a target error) in a stream
+   * it cannot resynchronise; detail names the limit and what to do, for the client.
+   */
+  | { kind: 'too-large'; detail: string };
 
 /** The ErrorResponse the client receives for a reason, or null when nothing should be sent. */
 export function clientErrorFor(reason: CloseReason): ErrorFields | null {
@@ -75,6 +80,8 @@ export function clientErrorFor(reason: CloseReason): ErrorFields | null {
       return { severity: 'FATAL', code: '42501', message: reason.detail };
     case 'reading-changed':
       return { severity: 'FATAL', code: '0A000', message: reason.detail };
+    case 'too-large':
+      return { severity: 'FATAL', code: '54000', message: reason.detail };
     case 'gateway-error':
       return { severity: 'FATAL', code: 'XX000', message: 'internal gateway error; the session was closed' };
   }

@@ -9,7 +9,12 @@ import type { PgFrame } from '../pg/framer.ts';
 /** A frame that owns its bytes. */
 export function ownedFrame(f: PgFrame): PgFrame {
   const raw = f.raw.slice();
-  return { type: f.type, body: raw.subarray(5), raw };
+  return {
+    type: f.type,
+    body: raw.subarray(5),
+    raw,
+    ...(f.refused !== undefined ? { refused: f.refused } : {}),
+  };
 }
 
 export class FrameQueue {

@@ -21,6 +21,8 @@ export const T_TERMINATE = 0x58; // 'X'
 export const T_QUERY = 0x51; // 'Q'
 export const T_EXECUTE = 0x45; // 'E' (frontend)
 export const T_DATA_ROW = 0x44; // 'D'
+export const T_COPY_DATA = 0x64; // 'd'
+export const T_BIND = 0x42; // 'B'
 
 export function messageOf(e: unknown): string {
   if (e instanceof PosternError || e instanceof Error) return e.message;

@@ -161,6 +161,18 @@ export class Replies {
   }
 
   /**
+   * Can a big target message of this type go to the client as it comes, unread (big-messages.ts)?
+   * Only rows: a DataRow or COPY OUT CopyData of a result nothing in which is masked. Throws, as
+   * the row itself would, when rows come that fit nothing sent.
+   */
+  streamable(type: number): boolean {
+    if (type !== DATA_ROW && type !== COPY_DATA) return false;
+    if (this.masker?.active !== true) return true;
+    if (type === COPY_DATA) return false;
+    return this.masker.passesUnread(this.#rowsCtx(this.state.expected[0], 'DataRow'));
+  }
+
+  /**
    * Entries at the head that wait for no answer: the ends of client copies are dropped, and
    * refusals the gateway made up go out now that everything before them has been answered.
    */

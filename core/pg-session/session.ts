@@ -34,12 +34,17 @@ import { ClientMessageError } from './client-message-error.ts';
 import { FrameQueue } from './frame-queue.ts';
 import { startupStep } from './startup-frames.ts';
 import { UpstreamAuthenticator } from './upstream-auth.ts';
+import { BigMessageReader, type BigPlan } from './big-messages.ts';
+import { clientMessageLimit, megabytes } from '../pg/limits.ts';
 import {
   CLIENT_TYPES,
   joinFrames,
   joinOutput,
   messageOf,
   T_AUTH,
+  T_BIND,
+  T_COPY_DATA,
+  T_DATA_ROW,
   T_EXECUTE,
   T_QUERY,
   T_TERMINATE,
@@ -49,6 +54,12 @@ type Phase = 'startup' | 'proxy' | 'closed';
 
 /** Target bytes kept while an asynchronous authentication step (SCRAM) runs. */
 const MAX_UPSTREAM_QUEUED_BYTES = 1 << 20;
+/**
+ * Messages longer than this are not assembled by the framer but handed over in pieces
+ * (big-messages.ts): streamed when nothing reads them, else held up to maxHeldMessageBytes.
+ */
+const STREAM_ABOVE = 256 * 1024;
+const DEFAULT_MAX_HELD = 32 * 1024 * 1024;
 const NO = new Uint8Array([0x4e]); // 'N': "no SSL/GSS here", the tunnel is already encrypted.
 const EMPTY = new Uint8Array(0);
 
@@ -77,13 +88,27 @@ export class PgSession {
   #pendingFailure: CloseReason | undefined;
   #flow: StatementFlow | undefined;
   #preflight: PreflightRows | undefined;
+  readonly #clientBig = new BigMessageReader();
+  readonly #upstreamBig = new BigMessageReader();
+  readonly #maxHeld: number;
 
   constructor(
     private readonly config: PgSessionConfig,
     private readonly io: PgSessionIO,
   ) {
-    this.#clientFramer = new MessageFramer({ maxMessageBytes: config.maxMessageBytes, startup: true });
-    this.#upstreamFramer = new MessageFramer({ maxMessageBytes: config.maxMessageBytes, startup: false });
+    // A client message may be as long as the server itself accepts, per type (limits.ts).
+    this.#clientFramer = new MessageFramer({
+      maxMessageBytes: config.maxMessageBytes,
+      startup: true,
+      limitOf: clientMessageLimit,
+      streamAbove: STREAM_ABOVE,
+    });
+    this.#upstreamFramer = new MessageFramer({
+      maxMessageBytes: config.maxMessageBytes,
+      startup: false,
+      streamAbove: STREAM_ABOVE,
+    });
+    this.#maxHeld = config.maxHeldMessageBytes ?? DEFAULT_MAX_HELD;
     this.#pendingClient = new FrameQueue(
       config.maxPendingClientBytes ?? 1 << 20,
       'too much data sent before the session was ready',
@@ -148,9 +173,16 @@ export class PgSession {
     }
     for (;;) {
       if (frames.length === 0) return;
-      if (this.#phase === 'proxy') return this.#forwardClient(frames, chunk);
+      if (this.#phase === 'proxy') return this.#clientFrames(frames, chunk);
       for (const frame of frames) {
         if (this.#phase !== 'startup') return;
+        if (frame.piece) {
+          // A big message before the session is ready is more than the queue below holds.
+          return this.#fail({
+            kind: 'client-protocol',
+            detail: 'too much data sent before the session was ready',
+          });
+        }
         if (this.#clientParams === undefined) this.#clientStartupPacket(frame);
         else this.#holdClient(frame);
       }
@@ -202,6 +234,38 @@ export class PgSession {
     }
   }
 
+  /** Client frames in the proxy phase, big messages in pieces among them (big-messages.ts). */
+  #clientFrames(frames: PgFrame[], chunk: Uint8Array): void {
+    this.#clientBig.read(frames, {
+      frames: (batch) => {
+        this.#forwardClient(batch, chunk);
+        return this.#phase === 'proxy';
+      },
+      decide: (head) => this.#bigClient(head),
+      pass: (bytes) => this.io.toUpstream(bytes),
+    });
+  }
+
+  /**
+   * A big client message: CopyData nothing reads streams to the target; a message the gateway
+   * must read (a Query or Parse it checks, a Bind) is held whole up to maxHeld. Past that it is
+   * refused before any byte of it is forwarded, and the session goes on: its bytes are skipped
+   * and the client gets an error in order (statement-flow.ts), as for a refused statement.
+   */
+  #bigClient(head: PgFrame): BigPlan {
+    const total = head.piece!.total;
+    if (!CLIENT_TYPES.has(head.type)) {
+      this.#fail({ kind: 'client-protocol', detail: `unexpected message type 0x${head.type.toString(16)}` });
+      return 'stop';
+    }
+    if (!this.#flow || this.#flow.passOn(head)) return 'stream';
+    if (total <= this.#maxHeld) return 'whole';
+    const what = head.type === T_BIND ? 'a Bind message (its parameter values)' : 'a statement';
+    const refused = `statement refused: ${what} of ${megabytes(total)} is more than Postern holds to check (${megabytes(this.#maxHeld)}); send large values as COPY ... FROM STDIN data, which Postern streams, or in smaller pieces`;
+    this.#forwardClient([{ type: head.type, raw: head.raw, body: EMPTY, refused }], EMPTY);
+    return this.#phase === 'proxy' ? 'skip' : 'stop';
+  }
+
   #forwardClient(frames: PgFrame[], chunk: Uint8Array): void {
     for (const f of frames) {
       if (!CLIENT_TYPES.has(f.type)) {
@@ -219,7 +283,8 @@ export class PgSession {
       return this.#fail({ kind: 'client-protocol', detail: messageOf(e) });
     }
     if (forward.length > 0) this.io.toUpstream(joinFrames(forward, chunk));
-    if (frames[frames.length - 1]?.type === T_TERMINATE) this.#end({ kind: 'client-terminate' });
+    const last = frames[frames.length - 1];
+    if (last?.type === T_TERMINATE && last.refused === undefined) this.#end({ kind: 'client-terminate' });
   }
 
   // ---- upstream side -----------------------------------------------------------------------
@@ -283,6 +348,49 @@ export class PgSession {
       return this.#fail({ kind: 'upstream-protocol', detail: messageOf(e) });
     }
     if (frames.length === 0) return;
+    this.#upstreamBig.read(frames, {
+      frames: (batch) => {
+        this.#upstreamFrames(batch, chunk);
+        return this.#phase !== 'closed';
+      },
+      decide: (head) => this.#bigUpstream(head),
+      pass: (bytes) => this.#sendClient(bytes),
+    });
+  }
+
+  /**
+   * A big target message: a row nothing in which is masked streams to the client as it comes;
+   * anything the gateway reads (a row it masks, an error, a notice) is held whole up to maxHeld.
+   * Past that the session ends with an error that says what to do: the client's stream cannot
+   * go on without the message, and the gateway will not pass on what it has not read.
+   */
+  #bigUpstream(head: PgFrame): BigPlan {
+    const total = head.piece!.total;
+    if (this.#upstreamBusy) {
+      // Authenticating (startup): nothing the target says then is big, and order must hold.
+      this.#fail({ kind: 'upstream-protocol', detail: 'target sent a big message during authentication' });
+      return 'stop';
+    }
+    let stream: boolean;
+    try {
+      stream = this.#phase === 'proxy' && (!this.#flow || this.#flow.streamable(head.type));
+    } catch (e) {
+      this.#fail({ kind: 'upstream-protocol', detail: messageOf(e) });
+      return 'stop';
+    }
+    if (stream) return 'stream';
+    if (total <= this.#maxHeld) return 'whole';
+    const size = megabytes(total);
+    const limit = megabytes(this.#maxHeld);
+    const detail =
+      head.type === T_DATA_ROW || head.type === T_COPY_DATA
+        ? `a result row of ${size} has a column Postern masks or scans; Postern reads rows of up to ${limit}: select the large column in pieces (substring(col from 1 for 10000000), ...), or ask an admin about a connection that does not mask it`
+        : `the target database sent a message (type '${String.fromCharCode(head.type)}') of ${size}; Postern reads such messages up to ${limit}`;
+    this.#fail({ kind: 'too-large', detail });
+    return 'stop';
+  }
+
+  #upstreamFrames(frames: PgFrame[], chunk: Uint8Array): void {
     if (this.#phase === 'proxy') {
       // Nothing of a chunk that says the server reads SQL differently now reaches the client.
       const changed = readingChangeIn(frames);

@@ -56,6 +56,7 @@ const F = T('F');
 const C = T('C');
 const H = T('H');
 const READY = T('Z');
+const COPY_DATA = T('d');
 
 export class StatementFlow {
   readonly #state = new WireState();
@@ -97,6 +98,21 @@ export class StatementFlow {
     return sql === undefined ? NOT_UTF8 : this.checker.check(sql, protocol, this.#lookup);
   }
 
+  /**
+   * A big client message can go to the target in pieces as it comes (big-messages.ts) when
+   * nothing needs to read it: CopyData while nothing waits. It counts as sent.
+   */
+  passOn(head: PgFrame): boolean {
+    if (head.type !== COPY_DATA || this.#held || this.#waiting) return false;
+    this.#copyIn.client(head);
+    return true;
+  }
+
+  /** A big target message can go to the client as it comes, unread (an unmasked row). */
+  streamable(type: number): boolean {
+    return this.#replies.streamable(type);
+  }
+
   /** Client messages after startup; returns the messages to forward, in order. */
   client(frames: PgFrame[]): PgFrame[] {
     const forward: PgFrame[] = [];
@@ -115,6 +131,7 @@ export class StatementFlow {
   /** One client message; false when it must wait for the server's answer to a name it uses. */
   #message(f: PgFrame, forward: PgFrame[]): boolean {
     const copy = this.#copyIn.client(f);
+    if (f.refused !== undefined) return this.#refusedMessage(f, f.refused, forward);
     if (copy === 'forward') {
       forward.push(f);
       return true;
@@ -235,6 +252,25 @@ export class StatementFlow {
         forward.push(f);
         return true;
     }
+  }
+
+  /**
+   * A message the session did not take (too large to hold): answered as a server answers a
+   * statement that fails, none of it forwarded. A Query gets ErrorResponse + ReadyForQuery; in an
+   * extended batch the rest up to Sync is skipped and Sync answers the error (§55.2.3).
+   */
+  #refusedMessage(f: PgFrame, why: string, forward: PgFrame[]): boolean {
+    if (this.#batchError !== undefined) return true;
+    if (f.type === Q || f.type === F) {
+      if (this.#batchForwarded) {
+        throw new ClientMessageError(
+          'a Query was sent inside an unfinished extended-query batch (send Sync first)',
+        );
+      }
+      this.#flushForward(forward);
+      this.#synthetic(why);
+    } else this.#batchError = why;
+    return true;
   }
 
   #bind(f: PgFrame, forward: PgFrame[]): boolean {

@@ -42,7 +42,14 @@ export interface PgSessionConfig {
   upstreamDatabase: string;
   /** The key this gateway hands the client in BackendKeyData. */
   gatewayKey: CancelKey;
+  /** Largest message either side may send (Postgres' own limits apply below it per type). */
   maxMessageBytes: number;
+  /**
+   * Largest message the gateway holds whole to read it (a Query or Parse it checks, a Bind, a
+   * row with a masked column); default 32 MiB. Bigger ones are refused with an error that says
+   * so; messages nothing needs to read (unmasked rows, COPY data) stream and have no such limit.
+   */
+  maxHeldMessageBytes?: number;
   /** Bound on client bytes held while the target is not ready yet. */
   maxPendingClientBytes?: number;
   /** Policy on every statement; without it the session relays (tests of the transport only). */

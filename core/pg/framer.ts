@@ -10,6 +10,13 @@
  * doubling toward the declared length (so a header declaring 64 MB costs 64 KB until the bytes
  * come); what follows a startup packet is kept once and read from an offset, never re-sliced per
  * packet. The framer never keeps a view of a caller's chunk (the caller may reuse it).
+ *
+ * Big messages (option `streamAbove`, issue 10): a typed message declared longer than that is
+ * never assembled here. It comes out as pieces, in order with the other frames: its 5-byte header
+ * (a copy), then views of the chunks as its bytes arrive. The caller decides per message, in
+ * order, whether to pass the pieces on as they come (a DataRow nothing in which is masked), to
+ * assemble them itself (MessageBuffer, bounded by its own limit) or to skip them; the framer
+ * holds nothing of them, so a 1 GB value costs the gateway no more memory than a chunk.
  */
 import { PosternError } from '../errors.ts';
 
@@ -18,9 +25,27 @@ export interface PgFrame {
   type: number;
   /** Payload without the header. */
   body: Uint8Array;
-  /** The whole message, header included. */
+  /** The whole message, header included; for a piece, the piece's bytes. */
   raw: Uint8Array;
+  /** Set on a piece of a big message (framer option `streamAbove`); `body` is then empty. */
+  piece?: Piece;
+  /**
+   * Set by the session on a client message it did not take (too large to hold): none of its
+   * bytes reach the target, and this says why (`raw` is its header only).
+   */
+  refused?: string;
 }
+
+/** Where a piece is in its message. */
+export interface Piece {
+  /** The message's whole length, header included. */
+  total: number;
+  /** The first piece is the header (type byte and length), alone. */
+  first: boolean;
+  last: boolean;
+}
+
+const NO_BYTES = new Uint8Array(0);
 
 /**
  * A frame whose `body` view is made on first use: most DataRows are read through `raw` only, and
@@ -40,28 +65,101 @@ class Frame implements PgFrame {
   }
 }
 
+/** A piece of a big message. */
+function pieceFrame(type: number, raw: Uint8Array, piece: Piece): PgFrame {
+  return { type, raw, body: NO_BYTES, piece };
+}
+
 /** Postgres's own limit on startup packets (MAX_STARTUP_PACKET_LENGTH in pqcomm.h). */
 export const MAX_STARTUP_PACKET_BYTES = 10_000;
 
 /** First buffer for a split message declared larger than this (then doubled as bytes come). */
 const FIRST_PART_BYTES = 1 << 16;
 
+/**
+ * One message's bytes as they arrive, in a buffer of its own grown by doubling toward its
+ * declared length (`total`, 0 while unknown): each byte is copied once, plus less than the
+ * message's length in all for the growing, and a declared length alone allocates at most 64 KB.
+ */
+export class MessageBuffer {
+  #buf: Uint8Array;
+  #len = 0;
+  /** Bytes copied into the buffer so far, growth included (tests count work with it). */
+  copied = 0;
+
+  constructor(
+    public total: number,
+    first = Math.min(FIRST_PART_BYTES, total),
+  ) {
+    this.#buf = new Uint8Array(first);
+  }
+
+  get length(): number {
+    return this.#len;
+  }
+
+  /** Bytes held (the buffer's size). */
+  get capacity(): number {
+    return this.#buf.byteLength;
+  }
+
+  append(data: Uint8Array, off: number, n: number): void {
+    let buf = this.#buf;
+    const need = this.#len + n;
+    if (need > buf.byteLength) {
+      const grown = new Uint8Array(capacityFor(this.total, need, buf.byteLength));
+      grown.set(buf.subarray(0, this.#len));
+      this.copied += this.#len;
+      this.#buf = buf = grown;
+    }
+    buf.set(data.subarray(off, off + n), this.#len);
+    this.copied += n;
+    this.#len = need;
+  }
+
+  /** The bytes so far (a view: valid until the next append). */
+  bytes(): Uint8Array {
+    return this.#buf.subarray(0, this.#len);
+  }
+
+  /** The message as one frame, once every byte has come. */
+  frame(headerLen = 5): PgFrame {
+    const raw = this.bytes();
+    return new Frame(headerLen === 5 ? raw[0]! : 0, raw, headerLen);
+  }
+}
+
+export interface FramerOptions {
+  maxMessageBytes: number;
+  startup: boolean;
+  /** A typed message's own limit by type (at most maxMessageBytes), e.g. clientMessageLimit. */
+  limitOf?: (type: number) => number;
+  /** Typed messages longer than this come out as pieces (see above); default: never. */
+  streamAbove?: number;
+}
+
 export class MessageFramer {
   #typed: boolean;
   #max: number;
-  // A split message: its bytes so far (header included) in a buffer of its own, and its whole
-  // length once its header is complete (0 before).
-  #part: Uint8Array | null = null;
-  #partLen = 0;
-  #partTotal = 0;
+  #limitOf: ((type: number) => number) | undefined;
+  #streamAbove: number;
+  // A split message: its bytes so far (header included), and its whole length once its header
+  // is complete (0 before).
+  #part: MessageBuffer | null = null;
+  // A big message being passed on in pieces: its type, length and the bytes still to come.
+  #pieceType = 0;
+  #pieceTotal = 0;
+  #pieceLeft = 0;
   // Untyped mode returns one packet per push: what followed it, owned, read from #restOff.
   #rest: Uint8Array[] = [];
   #restOff = 0;
   #restBytes = 0;
 
-  constructor(opts: { maxMessageBytes: number; startup: boolean }) {
+  constructor(opts: FramerOptions) {
     this.#typed = !opts.startup;
     this.#max = opts.maxMessageBytes;
+    this.#limitOf = opts.limitOf;
+    this.#streamAbove = opts.streamAbove ?? Infinity;
   }
 
   /** After the StartupMessage, every message carries a type byte. Called between packets. */
@@ -70,7 +168,7 @@ export class MessageFramer {
   }
 
   buffered(): number {
-    return this.#partLen + this.#restBytes;
+    return (this.#part?.length ?? 0) + this.#restBytes;
   }
 
   push(chunk: Uint8Array): PgFrame[] {
@@ -112,24 +210,49 @@ export class MessageFramer {
     const size = data.byteLength;
     const headerLen = this.#typed ? 5 : 4;
     while (off < size) {
+      if (this.#pieceLeft > 0) {
+        const n = Math.min(this.#pieceLeft, size - off);
+        this.#pieceLeft -= n;
+        const last = this.#pieceLeft === 0;
+        frames.push(
+          pieceFrame(this.#pieceType, data.subarray(off, off + n), {
+            total: this.#pieceTotal,
+            first: false,
+            last,
+          }),
+        );
+        off += n;
+        continue;
+      }
       if (this.#part) {
         off = this.#fill(data, off, headerLen);
-        if (this.#partTotal === 0 || this.#partLen < this.#partTotal) return off;
-        const raw = this.#part.subarray(0, this.#partTotal);
-        frames.push(new Frame(this.#typed ? raw[0]! : 0, raw, headerLen));
+        const part = this.#part;
+        if (part.total === 0) return off;
+        if (part.total > this.#streamAbove) {
+          // A big message's header, split across chunks: its pieces start here.
+          this.#part = null;
+          this.#startPieces(part.bytes().slice(0, headerLen), part.total, frames);
+          continue;
+        }
+        if (part.length < part.total) return off;
+        frames.push(part.frame(headerLen));
         this.#part = null;
-        this.#partLen = this.#partTotal = 0;
         if (!this.#typed) return off;
         continue;
       }
       if (size - off < headerLen) {
-        this.#part = new Uint8Array(headerLen);
+        this.#part = new MessageBuffer(0, headerLen);
         continue;
       }
       const type = this.#typed ? data[off]! : 0;
       const total = this.#totalOf(readInt32(data, off + headerLen - 4), type, headerLen);
+      if (total > this.#streamAbove) {
+        this.#startPieces(data.slice(off, off + headerLen), total, frames);
+        off += headerLen;
+        continue;
+      }
       if (size - off < total) {
-        this.#part = new Uint8Array(capacityFor(total, size - off, 0));
+        this.#part = new MessageBuffer(total, capacityFor(total, size - off, 0));
         continue;
       }
       frames.push(new Frame(type, data.subarray(off, off + total), headerLen));
@@ -140,32 +263,29 @@ export class MessageFramer {
     return off;
   }
 
-  /** Copies data[off..] into the split message (its header first, read once complete). */
-  #fill(data: Uint8Array, off: number, headerLen: number): number {
-    if (this.#partTotal === 0) {
-      const n = Math.min(headerLen - this.#partLen, data.byteLength - off);
-      this.#append(data, off, n);
-      off += n;
-      if (this.#partLen < headerLen) return off;
-      const part = this.#part!;
-      const type = this.#typed ? part[0]! : 0;
-      this.#partTotal = this.#totalOf(readInt32(part, headerLen - 4), type, headerLen);
-    }
-    const n = Math.min(this.#partTotal - this.#partLen, data.byteLength - off);
-    this.#append(data, off, n);
-    return off + n;
+  #startPieces(header: Uint8Array, total: number, frames: PgFrame[]): void {
+    this.#pieceType = header[0]!;
+    this.#pieceTotal = total;
+    this.#pieceLeft = total - header.byteLength;
+    frames.push(pieceFrame(header[0]!, header, { total, first: true, last: this.#pieceLeft === 0 }));
   }
 
-  #append(data: Uint8Array, off: number, n: number): void {
-    let part = this.#part!;
-    const need = this.#partLen + n;
-    if (need > part.byteLength) {
-      const grown = new Uint8Array(capacityFor(this.#partTotal, need, part.byteLength));
-      grown.set(part.subarray(0, this.#partLen));
-      this.#part = part = grown;
+  /** Copies data[off..] into the split message (its header first, read once complete). */
+  #fill(data: Uint8Array, off: number, headerLen: number): number {
+    const part = this.#part!;
+    if (part.total === 0) {
+      const n = Math.min(headerLen - part.length, data.byteLength - off);
+      part.append(data, off, n);
+      off += n;
+      if (part.length < headerLen) return off;
+      const head = part.bytes();
+      const type = this.#typed ? head[0]! : 0;
+      part.total = this.#totalOf(readInt32(head, headerLen - 4), type, headerLen);
+      if (part.total > this.#streamAbove) return off;
     }
-    part.set(data.subarray(off, off + n), this.#partLen);
-    this.#partLen = need;
+    const n = Math.min(part.total - part.length, data.byteLength - off);
+    part.append(data, off, n);
+    return off + n;
   }
 
   /** The whole message's length from its int32 length field, checked against the limits. */
@@ -176,9 +296,16 @@ export class MessageFramer {
         `invalid message length ${len}${type ? ` for type 0x${type.toString(16)}` : ''}`,
       );
     }
-    const max = this.#typed ? this.#max : MAX_STARTUP_PACKET_BYTES;
+    const max = !this.#typed
+      ? MAX_STARTUP_PACKET_BYTES
+      : this.#limitOf
+        ? Math.min(this.#max, this.#limitOf(type))
+        : this.#max;
     if (len > max) {
-      throw new PosternError('MESSAGE_TOO_LARGE', `message length ${len} exceeds limit ${max}`);
+      throw new PosternError(
+        'MESSAGE_TOO_LARGE',
+        `message length ${len}${type ? ` (type '${String.fromCharCode(type)}')` : ''} exceeds limit ${max}`,
+      );
     }
     return len + headerLen - 4;
   }

@@ -8,6 +8,7 @@ import { DurableObject } from 'cloudflare:workers';
 import { decryptCredential, parseKeyring } from '../../core/crypto/credentials.ts';
 import { constantTimeEqual, randomToken, sha256Hex } from '../../core/crypto/secrets.ts';
 import { PgSession } from '../../core/pg-session/session.ts';
+import { MAX_ALLOC_SIZE } from '../../core/pg/limits.ts';
 import type { CloseReason } from '../../core/pg-session/close-reason.ts';
 import type { CancelKey } from '../../core/pg-session/types.ts';
 import { parseChannelFromConnector } from '../../core/tunnel/protocol.ts';
@@ -27,8 +28,12 @@ import { SetupGate } from './setup-gate.ts';
 
 /** How long a connector has to open the data channel after the dial request. */
 const CHANNEL_TIMEOUT_MS = 10_000;
-/** Largest Postgres message either side may send (a DataRow with a big bytea, a COPY chunk). */
-const MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
+/**
+ * Largest message the session holds whole to read it (a statement it checks, a Bind, a row it
+ * masks), well inside a Durable Object's 128 MB: the message once, and what masking writes.
+ * Rows and COPY data nothing reads stream through in pieces up to Postgres' own limits.
+ */
+const MAX_HELD_MESSAGE_BYTES = 32 * 1024 * 1024;
 
 export class SessionDO extends DurableObject<Env> {
   #start: SessionStart | undefined;
@@ -280,7 +285,8 @@ export class SessionDO extends DurableObject<Env> {
         upstreamUser: conn.username,
         upstreamDatabase: conn.database,
         gatewayKey: dial.gatewayKey,
-        maxMessageBytes: MAX_MESSAGE_BYTES,
+        maxMessageBytes: MAX_ALLOC_SIZE,
+        maxHeldMessageBytes: MAX_HELD_MESSAGE_BYTES,
         ...policy.config,
       },
       {
