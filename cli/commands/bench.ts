@@ -12,6 +12,7 @@ import { stackToken, startStack, type Stack } from '../dev/stack.ts';
 import { measureEnginesIsolated } from '../bench/micro.ts';
 import { pct, runPgbench, setupTimes } from '../bench/pgbench.ts';
 import { freePort } from '../dev/free-port.ts';
+import { readBigValue } from '../bench/big-value.ts';
 
 export const help = `Usage: postern bench [--duration S] [--clients N] [--setup-samples N] [--out DIR] [--json]
 
@@ -22,6 +23,8 @@ Measures Postern against a direct connection, in one run on this machine:
   4. pgbench -S TPS with the demo policy and masking on vs off (an allow-list connection)
   5. policy engine cost per statement (uncached, cached) and masking engine MB/s
   6. hostile input one session can send (split frames, detector and redaction worst cases): ms each
+  7. a 50 MB bytea read back as text (psql): direct vs via Postern, and the ratio
+  8. pgbench TPC-B (default script) in -M prepared: TPS direct vs via Postern, and the ratio
 Starts its own stack (Postgres, OpenID provider, edge in Miniflare, connector) in a temp dir.
 Prints a table and writes JSON to --out (default bench-results/).
 
@@ -142,6 +145,17 @@ export async function run(argv: string[]): Promise<number> {
       samples,
     );
 
+    say('big value: a 50 MB bytea read back with psql, direct then via Postern…');
+    const bigDirect = await readBigValue(50, directEnv);
+    const bigVia = await readBigValue(50, viaEnv(open.port));
+    if (bigVia.bytes !== bigDirect.bytes)
+      throw new Error('the big value came back different through Postern');
+
+    say(`pgbench TPC-B -M prepared -c ${clients} -T ${duration}: direct, via Postern…`);
+    const tpcb = ['-n', '-M', 'prepared', '-c', String(clients), '-j', '2', '-T', String(duration)];
+    const tpcbDirect = await runPgbench(tpcb, directEnv, dir);
+    const tpcbVia = await runPgbench(tpcb, viaEnv(open.port), dir);
+
     say(`engines: classification + Cedar per statement; masking ${maskMb} MB of PII-heavy rows twice…`);
     const { classification, maskingColumns, maskingFreeText, hostile } = await measureEnginesIsolated(maskMb);
 
@@ -185,6 +199,20 @@ export async function run(argv: string[]): Promise<number> {
         megabytesEach: maskMb,
         targetMbPerSecond: 150,
       },
+      bigValue: {
+        megabytes: 50,
+        directMs: bigDirect.ms,
+        viaMs: bigVia.ms,
+        ratio: bigVia.ms / bigDirect.ms,
+        targetRatio: 3,
+      },
+      tpcbPrepared: {
+        clients,
+        durationSeconds: duration,
+        directTps: tpcbDirect.tps,
+        viaTps: tpcbVia.tps,
+        ratio: tpcbVia.tps / tpcbDirect.tps,
+      },
       // One session's hostile input, each measured once (issue 9, finding 7): linear, bounded.
       hostile,
     };
@@ -204,6 +232,8 @@ latency p50 per query (1 client)   ${f(t.latency.directP50Ms, 3).padStart(10)}  
 latency p99 per query (1 client)   ${f(t.latency.directP99Ms, 3).padStart(10)}   ${f(t.latency.viaP99Ms, 3).padStart(12)}
 session setup p50 (ms)             ${f(t.sessionSetup.directP50Ms).padStart(10)}   ${f(t.sessionSetup.viaP50Ms).padStart(12)}                   <= 15ms
 session setup p99 (ms)             ${f(t.sessionSetup.directP99Ms).padStart(10)}   ${f(t.sessionSetup.viaP99Ms).padStart(12)}
+50 MB bytea read, psql text (ms)   ${f(t.bigValue.directMs, 0).padStart(10)}   ${f(t.bigValue.viaMs, 0).padStart(12)}   ${f(t.bigValue.ratio).padStart(10)}x     <= 3x
+pgbench TPC-B -M prepared TPS      ${f(t.tpcbPrepared.directTps, 0).padStart(10)}   ${f(t.tpcbPrepared.viaTps, 0).padStart(12)}   ${f(t.tpcbPrepared.ratio).padStart(10)}x
 
                                      policy off    policy+masking  ratio           target
 pgbench -S TPS via Postern         ${f(t.policy.offTps, 0).padStart(10)}   ${f(t.policy.onTps, 0).padStart(12)}   ${f(t.policy.ratio).padStart(10)}x     >= 0.9x

@@ -26,7 +26,19 @@ const cstr = (s: string) => cat(enc.encode(s), new Uint8Array([0]));
 const startup = cat(int32(4 + 4 + 5 + 2 + 1), int32(196608), cstr('user'), cstr('x'), new Uint8Array([0]));
 const ready = typedMessage('Z', enc.encode('I'));
 const rowDescription = (name: string, typeOid: number) =>
-  typedMessage('T', cat(new Uint8Array([0, 1]), cstr(name), int32(0), new Uint8Array([0, 0]), int32(typeOid), new Uint8Array([255, 255]), int32(-1), new Uint8Array([0, 0])));
+  typedMessage(
+    'T',
+    cat(
+      new Uint8Array([0, 1]),
+      cstr(name),
+      int32(0),
+      new Uint8Array([0, 0]),
+      int32(typeOid),
+      new Uint8Array([255, 255]),
+      int32(-1),
+      new Uint8Array([0, 0]),
+    ),
+  );
 const commandComplete = typedMessage('C', cstr('SELECT 1'));
 
 /** Bytes copied by TypedArray#set and #slice while `fn` runs (views copy nothing). */
@@ -165,7 +177,9 @@ describe('big messages through a session', () => {
     h.session.upstreamData(rowDescription('b', 17));
     h.quiet();
     const value = MAX_ALLOC_SIZE - 4 - 2 - 4 - 1;
-    h.session.upstreamData(cat(new Uint8Array([0x44]), int32(4 + 2 + 4 + value), new Uint8Array([0, 1]), int32(value)));
+    h.session.upstreamData(
+      cat(new Uint8Array([0x44]), int32(4 + 2 + 4 + value), new Uint8Array([0, 1]), int32(value)),
+    );
     for (const c of bodyChunks(value, 1 << 20, 0x62)) h.session.upstreamData(c);
     h.session.upstreamData(cat(commandComplete, ready));
     expect(h.ended).toEqual([]);
@@ -215,13 +229,24 @@ describe('big messages through a session', () => {
 
   it('refuses a Bind larger than it holds with its batch, answering at Sync, and goes on', async () => {
     const h = await readySession({ maxHeldMessageBytes: 1024 * 1024 });
-    h.session.clientData(typedMessage('P', cat(cstr('s'), cstr('INSERT INTO t VALUES ($1)'), new Uint8Array([0, 0]))));
+    h.session.clientData(
+      typedMessage('P', cat(cstr('s'), cstr('INSERT INTO t VALUES ($1)'), new Uint8Array([0, 0]))),
+    );
     const value = 2 * 1024 * 1024;
     const before = h.upstream.n;
-    h.session.clientData(cat(new Uint8Array([0x42]), int32(4 + 1 + 2 + 2 + 2 + 4 + value + 2), cstr(''), cstr('s').subarray(0, 1)));
+    h.session.clientData(
+      cat(
+        new Uint8Array([0x42]),
+        int32(4 + 1 + 2 + 2 + 2 + 4 + value + 2),
+        cstr(''),
+        cstr('s').subarray(0, 1),
+      ),
+    );
     h.session.clientData(cat(new Uint8Array([0]), new Uint8Array([0, 0, 0, 1]), int32(value)));
     for (const c of bodyChunks(value, 64 * 1024, 0x41)) h.session.clientData(c);
-    h.session.clientData(cat(new Uint8Array([0, 0]), typedMessage('E', cat(cstr(''), int32(0))), typedMessage('S')));
+    h.session.clientData(
+      cat(new Uint8Array([0, 0]), typedMessage('E', cat(cstr(''), int32(0))), typedMessage('S')),
+    );
     expect(h.ended).toEqual([]);
     // The Parse went before; of the rest only the Sync goes (the target answers the Parse,
     // the gateway's error comes before its ReadyForQuery), never a byte of the Bind.
@@ -233,10 +258,14 @@ describe('big messages through a session', () => {
     const h = await readySession();
     h.session.clientData(query('SELECT 1'));
     const text = 2 * 1024 * 1024;
-    const notice = typedMessage('N', cat(new Uint8Array([0x4d]), new Uint8Array(text).fill(0x6e), new Uint8Array([0, 0])));
+    const notice = typedMessage(
+      'N',
+      cat(new Uint8Array([0x4d]), new Uint8Array(text).fill(0x6e), new Uint8Array([0, 0])),
+    );
     h.quiet();
     const copied = copiesDuring(() => {
-      for (let o = 0; o < notice.length; o += 64 * 1024) h.session.upstreamData(notice.subarray(o, o + 64 * 1024));
+      for (let o = 0; o < notice.length; o += 64 * 1024)
+        h.session.upstreamData(notice.subarray(o, o + 64 * 1024));
     });
     expect(h.ended).toEqual([]);
     // Assembled in a buffer grown by doubling: under twice the message, never once per chunk.
