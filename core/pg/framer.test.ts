@@ -245,3 +245,57 @@ describe('MessageFramer', () => {
     );
   });
 });
+
+describe('MessageFramer, big messages in pieces (streamAbove)', () => {
+  const big = typedMessage('D', new Uint8Array(3000).fill(7));
+  const small = readyForQuery('I');
+
+  it('hands a big message over as its header then views of its bytes, however the chunks split it', () => {
+    fc.assert(
+      fc.property(fc.array(fc.nat(), { maxLength: 8 }), (cuts) => {
+        const all = cat(small, big, small);
+        const f = new MessageFramer({ maxMessageBytes: 1 << 20, startup: false, streamAbove: 1000 });
+        const out = cutAt(all, cuts).flatMap((c) => f.push(c));
+        const pieces = out.filter((x) => x.piece);
+        const whole = out.filter((x) => !x.piece);
+        expect(whole.map((x) => x.type)).toEqual([0x5a, 0x5a]);
+        expect(pieces[0]!.piece).toMatchObject({ first: true, total: big.length });
+        expect(pieces[0]!.raw).toEqual(big.subarray(0, 5));
+        expect(pieces.at(-1)!.piece!.last).toBe(true);
+        expect(sameBytes(cat(...pieces.map((p) => p.raw)), big)).toBe(true);
+        // In order: the first ReadyForQuery, the pieces, then the second.
+        expect(out[0]!.piece).toBeUndefined();
+        expect(out.at(-1)!.piece).toBeUndefined();
+        expect(f.buffered()).toBe(0);
+      }),
+    );
+  });
+
+  it('copies only the header of a big message, nothing of its body', () => {
+    const f = new MessageFramer({ maxMessageBytes: 1 << 30, startup: false, streamAbove: 1000 });
+    const body = new Uint8Array(1 << 16);
+    const head = cat(new Uint8Array([0x44]), new Uint8Array([0, 0x40, 0, 4]));
+    const copied = copiesDuring(() => {
+      f.push(head);
+      for (let i = 0; i < 64; i++) f.push(body); // 4 MB of body through a 64 KB chunk reused
+    });
+    expect(copied).toBeLessThanOrEqual(5);
+  });
+
+  it("holds client messages to Postgres' own limit per type", () => {
+    const f = new MessageFramer({
+      maxMessageBytes: 1 << 30,
+      startup: false,
+      limitOf: (t) => (t === 0x53 ? 10_000 : 1 << 30),
+    });
+    expect(() => f.push(cat(new Uint8Array([0x53]), new Uint8Array([0, 0, 0x27, 0x11])))).toThrow(
+      /exceeds limit 10000/,
+    );
+    const g = new MessageFramer({
+      maxMessageBytes: 1 << 30,
+      startup: false,
+      limitOf: (t) => (t === 0x53 ? 10_000 : 1 << 30),
+    });
+    expect(g.push(cat(new Uint8Array([0x51]), new Uint8Array([0, 0, 0x27, 0x11])))).toEqual([]);
+  });
+});
