@@ -37,7 +37,7 @@ export function maskingRefusal(statements: Stmt[], plans: Array<ResultPlan | und
         return 'COPY of a query whose columns Postern cannot count (a * over a table it does not know, or (x).*) is refused while columns are masked: name the columns';
       const rel = copy['relation'] as Record<string, unknown> | undefined;
       const name = String(rel?.['relname'] ?? '');
-      return `COPY of table "${name}" without a column list is refused: tables named "${name}" in different schemas have different columns, so Postern cannot tell which field is which; list the columns: COPY ${name} (col, ...) TO STDOUT`;
+      return `COPY of "${name}" without a column list is refused: Postern cannot tell which of its fields are masked (relations named "${name}" in different schemas have different columns, or it is a view); list the columns: COPY ${name} (col, ...) TO STDOUT`;
     }
     // The masker reads COPY text as the server writes it by default: fields split by tabs, `\N`
     // for NULL, UTF-8. Any other option (a delimiter, an encoding, csv or binary) would make it

@@ -14,6 +14,7 @@ import { startPgCluster, type PgCluster } from '../../../cli/dev/pg-cluster.ts';
 import { freePort } from '../../../cli/dev/free-port.ts';
 import { demoCustomers, demoSeedSql } from '../../../cli/dev/demo-data.ts';
 import { DEMO_MASKING, DEMO_POLICY } from '../../../cli/dev/demo-policy.ts';
+import type { MaskingConfig } from '../../../core/mask/config.ts';
 import { runProgram, startConnectorProcess, type Proc, type TestStack } from '../harness.ts';
 
 /** The major version of a client program (`pg_dump (PostgreSQL) 15.18 (Debian ...)` → 15). */
@@ -60,13 +61,24 @@ export interface DumpTarget {
 }
 
 /**
+ * The demo's masking rules with `email` tokenized instead of partially masked: email is UNIQUE,
+ * and a restored copy keeps its unique constraints only where the mask keeps distinct values
+ * distinct (`token` does; `partial` maps d.knuth1@ and d.ritchie2@ to the same d***@...).
+ */
+export const DUMP_MASKING: MaskingConfig = {
+  ...DEMO_MASKING,
+  columns: DEMO_MASKING.columns.map((c) => (c.column === 'email' ? { ...c, strategy: 'token' } : c)),
+};
+
+/**
  * Starts the cluster, seeds `demo` as its owner `dump_app`, starts a connector process that may
  * dial both the stack's Postgres and this one, and adds connections to it: `masked` with the
- * demo's policy and masking rules, `open` with the allow-list shorthand (everything, unmasked).
+ * demo's policy and DUMP_MASKING, `demo` with the demo's policy and rules as they are, `open`
+ * with the allow-list shorthand (everything, unmasked).
  */
 export async function startDumpTarget(
   stack: TestStack,
-  names: { masked: string; open: string },
+  names: { masked: string; open: string; demo: string },
 ): Promise<DumpTarget> {
   const major = clientMajor('pg_dump');
   const binDir = serverBinFor(major);
@@ -106,9 +118,16 @@ export async function startDumpTarget(
       name: names.masked,
       ...base,
       allow: { subjects: [], groups: [] },
-      masking: DEMO_MASKING,
+      masking: DUMP_MASKING,
     });
     await stack.admin.put(`/connections/${names.masked}/policies/demo`, { text: DEMO_POLICY });
+    await stack.admin.post('/connections', {
+      name: names.demo,
+      ...base,
+      allow: { subjects: [], groups: [] },
+      masking: DEMO_MASKING,
+    });
+    await stack.admin.put(`/connections/${names.demo}/policies/demo`, { text: DEMO_POLICY });
     await stack.admin.post('/connections', {
       name: names.open,
       ...base,
