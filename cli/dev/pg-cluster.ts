@@ -36,6 +36,11 @@ export interface PgClusterOptions {
   hbaLines?: string[];
   settings?: Record<string, string>;
   onLog?: (line: string) => void;
+  /**
+   * The server binaries to run (initdb, postgres), e.g. `/usr/lib/postgresql/15/bin` for a
+   * server of an older major version than the npm-shipped one; by default binDir() picks.
+   */
+  binDir?: string;
 }
 
 function binDir(): string {
@@ -96,7 +101,9 @@ function run(bin: string, args: string[], user: ReturnType<typeof runAs>): Promi
 }
 
 export async function startPgCluster(opts: PgClusterOptions): Promise<PgCluster> {
-  const bin = binDir();
+  const bin = opts.binDir ?? binDir();
+  if (!existsSync(join(bin, 'postgres')) || !existsSync(join(bin, 'initdb')))
+    throw new Error(`no PostgreSQL server binaries (postgres, initdb) in ${bin}`);
   const user = runAs();
   const dataDir = opts.dataDir;
   if (!opts.reuse && existsSync(dataDir)) rmSync(dataDir, { recursive: true, force: true });

@@ -2,7 +2,7 @@
  * The catalog snapshot masking needs, read from the target once per session (as the
  * connection's own user, before the client is told the session is ready): the OID/attnum of each
  * masked column, every column of each masked relation in order (so aliases that rename columns
- * by position can be followed), every view that depends on a masked table (recursively, through
+ * by position can be followed, and which of them are generated, which COPY leaves out), every view that depends on a masked table (recursively, through
  * pg_rewrite), and the user-defined functions whose results are opaque.
  */
 import type { CatalogSnapshot, MaskedColumns } from './lineage.ts';
@@ -33,6 +33,10 @@ UNION ALL (SELECT 'c', c.oid::text, c.relname::text, a.attname::text FROM t
   JOIN pg_catalog.pg_class c ON c.oid = t.oid
   JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid
   WHERE a.attnum > 0 AND NOT a.attisdropped ORDER BY c.oid, a.attnum)
+UNION ALL SELECT 'g', c.oid::text, c.relname::text, a.attname::text FROM t
+  JOIN pg_catalog.pg_class c ON c.oid = t.oid
+  JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid
+  WHERE a.attnum > 0 AND NOT a.attisdropped AND a.attgenerated <> ''
 UNION ALL SELECT 'v', v.oid::text, c.relname::text, NULL FROM v JOIN pg_catalog.pg_class c ON c.oid = v.oid WHERE v.oid NOT IN (SELECT oid FROM t)
 UNION ALL (SELECT DISTINCT 'f', NULL, p.proname::text, NULL FROM pg_catalog.pg_proc p
   JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
@@ -55,6 +59,7 @@ export function parseCatalog(rows: Array<Array<string | null>>, masked: MaskedCo
   };
   // Columns per relation OID, in order (the rows come ordered), then per name.
   const byOid = new Map<string, { relname: string; cols: string[] }>();
+  const generatedByOid = new Map<string, Set<string>>();
   let functions = 0;
   for (const [kind, a, b, c] of rows) {
     if (kind === 'a' && a && b && c) {
@@ -64,6 +69,10 @@ export function parseCatalog(rows: Array<Array<string | null>>, masked: MaskedCo
       let rel = byOid.get(a);
       if (!rel) byOid.set(a, (rel = { relname: b, cols: [] }));
       rel.cols.push(c);
+    } else if (kind === 'g' && a && c) {
+      let set = generatedByOid.get(a);
+      if (!set) generatedByOid.set(a, (set = new Set()));
+      set.add(c);
     } else if (kind === 'v' && a && b) {
       snap.viewOids.add(Number(a));
       snap.viewNames.add(b);
@@ -73,14 +82,26 @@ export function parseCatalog(rows: Array<Array<string | null>>, masked: MaskedCo
     }
   }
   const ambiguous = new Set<string>();
-  for (const { relname, cols } of byOid.values()) {
-    const seen = snap.columns!.get(relname);
+  /** A relation's columns with generated ones marked, to compare relations of one name. */
+  const shapes = new Map<string, string>();
+  snap.generated = new Map();
+  for (const [oid, { relname, cols }] of byOid) {
+    const generated = generatedByOid.get(oid) ?? new Set<string>();
+    const shape = JSON.stringify(cols.map((c) => [c, generated.has(c)]));
+    const seen = shapes.get(relname);
     // Two relations of that name in different schemas with different columns: positions cannot be
     // trusted, and the analysis falls back to what names alone say (scope.ts).
-    if (seen && seen.join('\u0000') !== cols.join('\u0000')) ambiguous.add(relname);
-    else snap.columns!.set(relname, cols);
+    if (seen !== undefined && seen !== shape) ambiguous.add(relname);
+    else {
+      shapes.set(relname, shape);
+      snap.columns!.set(relname, cols);
+      if (generated.size > 0) snap.generated.set(relname, generated);
+    }
   }
-  for (const name of ambiguous) snap.columns!.delete(name);
+  for (const name of ambiguous) {
+    snap.columns!.delete(name);
+    snap.generated.delete(name);
+  }
   if (functions > MAX_FUNCTIONS) snap.allFunctionsOpaque = true;
   return snap;
 }

@@ -49,7 +49,9 @@ export const SOURCES: Record<DetectorKind, string> = {
   ssn: '\\b\\d{3}[- ]\\d{2}[- ]\\d{4}\\b',
   phone:
     '(?:\\+\\d{1,3}[ .-]?(?:\\(\\d{1,4}\\)[ .-]?)?\\d{1,4}(?:[ .-]?\\d{2,5}){1,4}|\\(?\\b\\d{3}\\)?[ .-]\\d{3}[ .-]\\d{4}\\b)',
-  ipv6: '(?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f]{0,4}',
+  // A whole token: not inside a word, so a cast such as `'2024-01-01'::date` (catalog text,
+  // pg_dump's DEFAULT expressions and view definitions) is not the address `::da`.
+  ipv6: '(?<![0-9A-Za-z_])(?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f]{0,4}(?![0-9A-Za-z_])',
   ipv4: '\\b(?:\\d{1,3}\\.){3}\\d{1,3}\\b',
 };
 

@@ -33,6 +33,11 @@ export interface CatalogSnapshot {
    * differ between schemas). Lets aliases that rename columns by position be followed.
    */
   columns?: Map<string, string[]>;
+  /**
+   * The generated columns among `columns` (by relation name; absent: none). COPY of a table
+   * without a column list leaves them out (src/backend/commands/copy.c, CopyGetAttnums).
+   */
+  generated?: Map<string, Set<string>>;
   /** More user-defined functions than were read: every function call is treated as opaque. */
   allFunctionsOpaque?: boolean;
 }

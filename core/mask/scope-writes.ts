@@ -67,15 +67,23 @@ export function modifyStatement(
   return selectList(a, returning, [...outer, scope], local);
 }
 
-/** COPY table TO: its columns in order (all, or the list given). */
+/**
+ * COPY table TO: the fields of each line, as the server sends them (src/backend/commands/copy.c,
+ * CopyGetAttnums): the columns listed, in that order (the server refuses a name listed twice or
+ * not a column of the table); with no list, every column that is neither dropped nor generated,
+ * in attnum order, which the catalog snapshot must know (masking by position on a guessed list
+ * would mask the wrong fields). Only that table's rows are sent (no inheritance children; a
+ * partitioned table or a view is refused by the server).
+ */
 export function copyRelation(a: Walker, body: Node): OutCol[] {
   const rel = body['relation'] as Node | undefined;
   if (!rel) return [];
   const entry = a.relation(rel, new Map());
   const attlist = names(body['attlist']);
   if (attlist.length > 0) return attlist.map((n) => ({ name: n, taint: columnOf(entry, n) }));
-  if (!entry.cols) return [{ name: undefined, taint: entry.unknown, width: 'unknown' }];
-  return entry.cols.map((c) => ({ name: c.name, taint: c.taint }));
+  const all = entry.cols && entry.relname !== undefined ? a.copyColumns(entry.relname) : undefined;
+  if (!all) return [{ name: undefined, taint: entry.unknown, width: 'unknown' }];
+  return all.map((n) => ({ name: n, taint: columnOf(entry, n) }));
 }
 
 function setCarries(

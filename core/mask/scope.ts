@@ -110,7 +110,16 @@ class Analyzer implements Walker {
         return [];
       }
       case 'CopyStmt': {
-        if (!body['query']) return copyRelation(this, body);
+        if (!body['query']) {
+          const cols = copyRelation(this, body);
+          if (
+            !body['is_from'] &&
+            (body['filename'] !== undefined || body['is_program']) &&
+            cols.some((c) => c.taint !== null)
+          )
+            this.sinkAt('it would write masked values to a file or program on the server');
+          return cols;
+        }
         const out = this.statement(body['query'] as Node);
         if (
           !body['is_from'] &&
@@ -226,6 +235,12 @@ class Analyzer implements Walker {
     const { entry, reads } = relationEntry(rv, ctes, this.masked, this.catalog);
     if (reads) this.reads = true;
     return entry;
+  }
+
+  copyColumns(relname: string): string[] | undefined {
+    const all = this.catalog.columns?.get(relname);
+    const generated = this.catalog.generated?.get(relname);
+    return all && generated ? all.filter((c) => !generated.has(c)) : all;
   }
 
   // ---- names and expressions -----------------------------------------------------------------------

@@ -81,5 +81,10 @@ export interface Walker {
   walkExpressions(value: unknown, scopes: Scope[], ctes: Map<string, Entry>): Taint;
   with(clause: Node | undefined, outer: Scope[], ctes: Map<string, Entry>): Map<string, Entry>;
   relation(rv: Node, ctes: Map<string, Entry>): Entry;
+  /**
+   * The columns `COPY relname TO` sends without a column list, in order (not generated), from
+   * the catalog snapshot; undefined when the snapshot does not know them.
+   */
+  copyColumns(relname: string): string[] | undefined;
   sinkAt(why: string): void;
 }

@@ -22,21 +22,23 @@ export function hideKeyValues(detail: string, masked: MaskedColumns): string {
 }
 
 /**
- * Statements whose result cannot be masked column by column: COPY of a whole table, or of a
- * query whose columns cannot be counted (no RowDescription says which column is which), and COPY
- * of masked data in any but the default text format. They are refused rather than passed
- * unmasked.
+ * Statements whose result cannot be masked column by column: COPY of a table or query whose
+ * fields cannot be told apart (COPY data has no RowDescription: only the statement's own column
+ * list, or the table's columns from the catalog snapshot, says which field is which), and COPY of
+ * masked data in any but the default text format. They are refused rather than passed unmasked.
  */
 export function maskingRefusal(statements: Stmt[], plans: Array<ResultPlan | undefined>): string | undefined {
   for (let i = 0; i < statements.length; i++) {
     const s = statements[i]!;
     const copy = s['CopyStmt'] as Record<string, unknown> | undefined;
     if (!copy || copy['is_from'] || !plans[i]) continue;
-    if (!copy['query'])
-      return 'COPY of a table with masked columns is refused: use COPY (SELECT ...) TO STDOUT';
-    // COPY data has no RowDescription: only a query's own column list says which field is which.
-    if (plans[i]!.cols.some((c) => c.width === 'unknown'))
-      return 'COPY of a query whose columns Postern cannot count (a * over a table it does not know, or (x).*) is refused while columns are masked: name the columns';
+    if (plans[i]!.cols.some((c) => c.width === 'unknown')) {
+      if (copy['query'])
+        return 'COPY of a query whose columns Postern cannot count (a * over a table it does not know, or (x).*) is refused while columns are masked: name the columns';
+      const rel = copy['relation'] as Record<string, unknown> | undefined;
+      const name = String(rel?.['relname'] ?? '');
+      return `COPY of "${name}" without a column list is refused: Postern cannot tell which of its fields are masked (relations named "${name}" in different schemas have different columns, or it is a view); list the columns: COPY ${name} (col, ...) TO STDOUT`;
+    }
     // The masker reads COPY text as the server writes it by default: fields split by tabs, `\N`
     // for NULL, UTF-8. Any other option (a delimiter, an encoding, csv or binary) would make it
     // read one field where there are several.
@@ -45,7 +47,7 @@ export function maskingRefusal(statements: Stmt[], plans: Array<ResultPlan | und
       const d = (o['DefElem'] ?? o) as Record<string, unknown>;
       const value = JSON.stringify(d['arg'] ?? null).toLowerCase();
       if (d['defname'] === 'format' && value.includes('"text"')) continue;
-      return `COPY of masked columns is refused with option ${String(d['defname'])}: use the default text format`;
+      return `COPY of masked columns is refused with option ${String(d['defname'])}: Postern masks COPY data in the default text format only; run it without that option`;
     }
   }
   return undefined;

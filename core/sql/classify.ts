@@ -14,6 +14,7 @@ import { functionAction, isKnownFunction } from './function-actions.ts';
 import { forEachFieldSelection } from './field-selection.ts';
 import { hasRealWhere, upsertHasWhere } from './row-bounds.ts';
 import { mergeActions } from './merge-actions.ts';
+import { pinnedSetConfig } from './settings-lookup.ts';
 
 export const SQL_ACTIONS = [
   'sql:select',
@@ -193,13 +194,15 @@ export function classifyStatement(stmt: Node): StatementClass {
     if (String(rel['relname']) === 'pg_settings') refuse(PG_SETTINGS_WRITE);
     return table(rel);
   };
+  /** set_config calls whose setting name the statement pins (pg_dump's: settings-lookup.ts). */
+  const pinned = new WeakSet<object>();
   /** A call of function `fn` (by a FuncCall, or in attribute notation: `call` undefined). */
   const called = (fn: string, call: Node | undefined) => {
     c.functions.add(fn);
     const action = functionAction(fn);
     if (action) add(action);
     // In attribute notation set_config has one argument, so no literal setting name: refused.
-    if (fn === 'set_config') setting(setConfigEffect(call ?? {}));
+    if (fn === 'set_config' && !(call && pinned.has(call))) setting(setConfigEffect(call ?? {}));
   };
   const calledByFieldSelection = (fn: string) => {
     if (isKnownFunction(fn)) called(fn, undefined);
@@ -264,6 +267,15 @@ export function classifyStatement(stmt: Node): StatementClass {
         if (selectInto(node)) add('sql:ddl');
         reads = true;
         change(namespaceChangesOf(key, node));
+        {
+          const p = pinnedSetConfig(node);
+          if (p) {
+            pinned.add(p.call);
+            c.byValue = true;
+            add(p.action);
+            change(p.changes);
+          }
+        }
         break;
       case 'InsertStmt':
       case 'UpdateStmt':

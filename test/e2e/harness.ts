@@ -133,8 +133,11 @@ export function clientEnv(
   };
 }
 
-/** `postern connector` as a real child process (so a test can kill it). */
-export function startConnectorProcess(stack: Stack, replicaId: string): Proc {
+/**
+ * `postern connector` as a real child process (so a test can kill it); its allowlist holds the
+ * stack's Postgres and `extraTargets` (host:port).
+ */
+export function startConnectorProcess(stack: Stack, replicaId: string, extraTargets: string[] = []): Proc {
   const child = spawn(
     process.execPath,
     [
@@ -145,7 +148,7 @@ export function startConnectorProcess(stack: Stack, replicaId: string): Proc {
       '--token',
       stack.connectorToken,
       '--allow',
-      `127.0.0.1:${stack.pg.port}`,
+      [`127.0.0.1:${stack.pg.port}`, ...extraTargets].join(','),
       '--replica-id',
       replicaId,
     ],
