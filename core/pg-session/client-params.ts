@@ -140,7 +140,11 @@ function settingRefusal(s: StartupSetting & { from: string }): StartupRefusal | 
       message: `${s.from} ${key} refused: ${why.replace(/^statement refused: /, '')}`,
     };
   }
-  if (allowedSetting(s.name)) return;
+  const allowed = allowedSetting(s.name);
+  if (allowed) {
+    const why = allowed.valueRefusal?.(s.value);
+    return why ? { ok: false, message: `${s.from} ${allowed.name} refused: ${why}` } : undefined;
+  }
   if (key === 'role' || key === 'session_authorization') {
     return {
       ok: false,

@@ -17,12 +17,15 @@
  * Names as the server spells them; the server compares them ignoring ASCII case
  * (src/backend/utils/misc/guc.c, guc_name_compare).
  */
+import { splitIdentifierList } from '../sql/search-path.ts';
 
 export interface AllowedSetting {
   /** The server's spelling. */
   name: string;
   policy: 'none' | 'set';
   why: string;
+  /** Why a value is refused at startup, though the server would take it. */
+  valueRefusal?: (value: string) => string | undefined;
 }
 
 const LIST: AllowedSetting[] = [
@@ -60,6 +63,7 @@ const LIST: AllowedSetting[] = [
     name: 'search_path',
     policy: 'set',
     why: 'where unqualified names resolve; the gateway reads the path from the server after login, so policy names tables as the server does',
+    valueRefusal: pgCatalogFirst,
   },
   {
     name: 'default_transaction_isolation',
@@ -94,6 +98,25 @@ const LIST: AllowedSetting[] = [
     why: 'how bytea values are written (hex or escape); masking replaces masked values either way',
   },
 ];
+
+/**
+ * The gateway's own reads at session start (masking's catalog snapshot, the relations policy
+ * resolves names against) run under the session's search_path, after login and before the
+ * client may do anything. They must mean what they say: no operator, function or type of
+ * another schema may be found before pg_catalog's. pg_catalog is searched first unless the path
+ * names it later (src/backend/catalog/namespace.c, recomputeNamespacePath), so a startup path
+ * may leave it out or put it first. A later SET is the session's own business: those reads are
+ * done by then.
+ */
+function pgCatalogFirst(value: string): string | undefined {
+  const path = splitIdentifierList(value);
+  // A path the server cannot read is refused by the server itself.
+  if (!path || path.indexOf('pg_catalog') <= 0) return undefined;
+  return (
+    'it puts pg_catalog after another schema, which would change what the gateway reads from ' +
+    'the catalog at session start; leave pg_catalog out or put it first (or SET it after connecting)'
+  );
+}
 
 /** Lower-cased ASCII only, as the server folds setting names (guc_name_compare). */
 export function settingKey(name: string): string {

@@ -129,6 +129,18 @@ describe('startup parameters: the allow-list', () => {
     }
   });
 
+  it("refuses a search_path that would put another schema's operators ahead of pg_catalog's", () => {
+    for (const search_path of ['evil, pg_catalog', '"$user", pg_catalog, public', 'public,PG_CATALOG']) {
+      expect(refused({ search_path }).message, search_path).toMatch(
+        /^startup parameter search_path refused: it puts pg_catalog after another schema/,
+      );
+    }
+    expect(refused({ options: '-c search_path=evil,pg_catalog' }).message).toMatch(/pg_catalog/);
+    for (const search_path of ['evil, public', 'pg_catalog, evil', '"PG_CATALOG", x', '', '"unclosed']) {
+      expect(accepted({ search_path }).upstream['search_path'], search_path).toBe(search_path);
+    }
+  });
+
   it('refuses switches that set settings under other names, and stray arguments', () => {
     for (const options of ['-e', '-P', '-W 30', '-B 8', '-S 100000', '-d 5', 'stray', '-fs']) {
       expect(refused({ options }).message, options).toMatch(

@@ -13,6 +13,7 @@ import pg from 'pg';
 import {
   addDemoConnection,
   clientEnv,
+  demoMaskedValues,
   ROOT,
   runProgram,
   startConnect,
@@ -26,6 +27,8 @@ let stack: TestStack;
 let guarded: Proc & { port: number };
 /** May connect and read, but not run session commands (no sql:session). */
 let reader: Proc & { port: number };
+/** The demo connection: demo policy (SET allowed), customers' PII masked. */
+let demo: Proc & { port: number };
 
 const GUARDED = `
 permit(principal in Postern::Group::"demo", action, resource);
@@ -45,6 +48,13 @@ beforeAll(async () => {
      CREATE SCHEMA decoy;
      CREATE TABLE decoy.canary (id int PRIMARY KEY, note text);
      INSERT INTO decoy.canary VALUES (1, '${DECOY_NOTE}');
+     RESET ROLE;
+     -- A schema the connection's role owns, with an oid = oid that is never true: ahead of
+     -- pg_catalog on the path, it would change what the gateway's own catalog reads mean.
+     CREATE SCHEMA evil AUTHORIZATION demo_app;
+     SET ROLE demo_app;
+     CREATE FUNCTION evil.never(oid, oid) RETURNS boolean LANGUAGE sql IMMUTABLE AS 'SELECT false';
+     CREATE OPERATOR evil.= (LEFTARG = oid, RIGHTARG = oid, FUNCTION = evil.never);
      RESET ROLE;`,
     'demo',
   );
@@ -54,11 +64,13 @@ beforeAll(async () => {
   await stack.admin.put('/connections/reader/policies/rules', { text: READER });
   guarded = await startConnect(stack, 'guarded', clientEnv(stack));
   reader = await startConnect(stack, 'reader', clientEnv(stack));
+  demo = await startConnect(stack, stack.connection, clientEnv(stack));
 });
 
 afterAll(async () => {
   await guarded?.stop();
   await reader?.stop();
+  await demo?.stop();
   await stack?.cleanup();
 });
 
@@ -238,5 +250,27 @@ describe('a search_path set at startup is the one table names resolve with', () 
     const r = await psqlWith(guarded.port, read, { PGOPTIONS: '-c search_path=public' });
     expect(r.stderr).toBe('');
     expect(r.stdout.trim()).toBe('public-note');
+  });
+});
+
+describe("a startup search_path cannot change what the gateway's own catalog reads mean", () => {
+  it('refuses a path that puts a schema ahead of pg_catalog; masking still holds', async () => {
+    const clear = await demoMaskedValues(stack);
+    for (const path of ['evil, pg_catalog, public', '"$user", evil, pg_catalog, public']) {
+      const r = await psqlWith(demo.port, 'SELECT email, phone, card_number, national_id FROM customers', {
+        PGOPTIONS: `-c search_path=${path.replace(/ /g, '\\ ')}`,
+      });
+      const leaked = clear.filter((v) => v && r.stdout.includes(v));
+      expect(leaked, path).toEqual([]);
+      expect(r.stderr, path).toMatch(/FATAL:.*search_path.*pg_catalog/);
+    }
+    // pg_catalog first (or left out: the server then searches it first) is fine.
+    for (const path of ['pg_catalog, evil, public', 'evil, public']) {
+      const r = await psqlWith(demo.port, 'SELECT email FROM customers LIMIT 1', {
+        PGOPTIONS: `-c search_path=${path.replace(/ /g, '\\ ')}`,
+      });
+      expect(r.stderr, path).toBe('');
+      expect(clear).not.toContain(r.stdout.trim());
+    }
   });
 });
