@@ -29,12 +29,15 @@ export type HoldTicket = object;
 /** The classes of a prepared statement by its SQL name, 'pending' while the server has not answered. */
 export type PreparedLookup = (name: string) => StatementClass[] | 'pending' | undefined;
 
+/** How the text came: a simple Query, an extended Parse, or a setting asked for at startup (as its SET). */
+export type CheckedProtocol = 'simple' | 'extended' | 'startup';
+
 export interface StatementChecker {
   /**
    * A simple Query's text or an extended Parse's text; decides synchronously (policy, masking's
    * own refusals, the audit record) before anything is forwarded.
    */
-  check(sql: string, protocol: 'simple' | 'extended', prepared: PreparedLookup): StatementVerdict;
+  check(sql: string, protocol: CheckedProtocol, prepared: PreparedLookup): StatementVerdict;
   /** An approved statement is bound for its one run: record it; false refuses the Bind. */
   approvedRun?(run: { statement: string; sql: string }): boolean;
   /**

@@ -13,7 +13,13 @@ export type CloseReason =
   | { kind: 'upstream-protocol'; detail: string }
   | { kind: 'upstream-auth'; detail: string }
   | { kind: 'upstream-unsupported-auth'; detail: string }
-  | { kind: 'startup-refused'; detail: string }
+  /** The client's startup packet asked for something Postern does not do; detail is for the client. */
+  | { kind: 'startup-refused'; detail: string; code?: string; hint?: string }
+  /**
+   * The target refused a setting the client asked for at startup (an invalid value, a name it
+   * does not know): its own words, for the client.
+   */
+  | { kind: 'target-refused-setting'; code: string; detail: string; hint?: string }
   | { kind: 'channel-failed'; detail: string }
   | { kind: 'channel-timeout' }
   | { kind: 'gateway-error'; detail: string }
@@ -62,7 +68,19 @@ export function clientErrorFor(reason: CloseReason): ErrorFields | null {
         hint: 'Configure the target for scram-sha-256, md5 or password authentication.',
       };
     case 'startup-refused':
-      return { severity: 'FATAL', code: '0A000', message: reason.detail };
+      return {
+        severity: 'FATAL',
+        code: reason.code ?? '0A000',
+        message: reason.detail,
+        ...(reason.hint ? { hint: reason.hint } : {}),
+      };
+    case 'target-refused-setting':
+      return {
+        severity: 'FATAL',
+        code: reason.code,
+        message: reason.detail,
+        ...(reason.hint ? { hint: reason.hint } : {}),
+      };
     case 'channel-failed':
       return {
         severity: 'FATAL',

@@ -104,8 +104,7 @@ describe('PgSession startup', () => {
         user: 'mallory',
         database: 'postgres',
         application_name: 'psql',
-        options: '-c role=admin',
-        client_encoding: 'SJIS',
+        client_encoding: 'UTF8',
       }),
     );
     expect(h.toUpstream).toHaveLength(1);
@@ -113,7 +112,8 @@ describe('PgSession startup', () => {
     expect(packet).toEqual({
       kind: 'startup',
       protocol: 196608,
-      // client_encoding is forced to UTF8: policy reads SQL as the server does.
+      // client_encoding is always UTF8: policy reads SQL as the server does
+      // (core/pg-session/startup-options.test.ts: other encodings are refused).
       params: { user: 'app', database: 'appdb', client_encoding: 'UTF8', application_name: 'psql' },
     });
   });

@@ -18,13 +18,15 @@ import {
   authenticationOk,
   backendKeyData,
   errorResponse,
+  negotiateProtocolVersion,
   noticeResponse,
   query,
   readyForQuery,
   startupMessage,
 } from '../pg/messages.ts';
 import { parseStartupPacket } from '../pg/startup.ts';
-import { upstreamStartupParams } from './client-params.ts';
+import { startupRequest } from './client-params.ts';
+import { startupPolicyRefusal } from './startup-policy.ts';
 import { clientErrorFor, type CloseReason } from './close-reason.ts';
 import type { CancelKey, ErrorFields, PgSessionConfig, PgSessionIO } from './types.ts';
 import { PreflightRows, preflightText, type PreflightStep } from './preflight.ts';
@@ -69,6 +71,10 @@ export class PgSession {
   #clientFramer: MessageFramer;
   #upstreamFramer: MessageFramer;
   #clientParams: Record<string, string> | undefined;
+  /** The target's StartupMessage parameters, once the client's were accepted. */
+  #upstreamParams: Record<string, string> | undefined;
+  /** Settings of the client were forwarded (the target's refusal of one is relayed). */
+  #clientSettings = false;
   #credential: string | undefined;
   #upstreamStarted = false;
   #auth: UpstreamAuthenticator | undefined;
@@ -220,10 +226,39 @@ export class PgSession {
         this.#clientParams = packet.params;
         this.#clientFramer.setTyped();
         if (this.#pendingFailure) return this.#fail(this.#pendingFailure);
+        if (!this.#acceptStartup(packet.protocol, packet.params)) return;
         this.io.clientStarted?.(packet.params);
         this.#maybeStartUpstream();
         return;
     }
+  }
+
+  /** Decides the client's startup parameters (docs/policy.md, "Startup parameters"). */
+  #acceptStartup(protocol: number, params: Record<string, string>): boolean {
+    const request = startupRequest(params, {
+      user: this.config.upstreamUser,
+      database: this.config.upstreamDatabase,
+    });
+    const minor = protocol & 0xffff;
+    const unsupported = request.ok ? request.unsupportedOptions : [];
+    // The server answers first, before authentication (§55.2.1): the client learns it has 3.0.
+    if (minor > 0 || unsupported.length > 0) this.#sendClient(negotiateProtocolVersion(0, unsupported));
+    if (!request.ok) {
+      this.#fail({
+        kind: 'startup-refused',
+        detail: request.message,
+        ...(request.hint ? { hint: request.hint } : {}),
+      });
+      return false;
+    }
+    const refused = this.config.checker && startupPolicyRefusal(request.checks, this.config.checker);
+    if (refused) {
+      this.#fail(refused);
+      return false;
+    }
+    this.#upstreamParams = request.upstream;
+    this.#clientSettings = request.forwarded.length > 0;
+    return true;
   }
 
   #holdClient(frame: PgFrame): void {
@@ -325,16 +360,8 @@ export class PgSession {
   }
 
   #maybeStartUpstream(): void {
-    if (this.#upstreamStarted || this.#clientParams === undefined || this.#credential === undefined) return;
-    let params: Record<string, string>;
-    try {
-      params = upstreamStartupParams(this.#clientParams, {
-        user: this.config.upstreamUser,
-        database: this.config.upstreamDatabase,
-      });
-    } catch (e) {
-      return this.#fail({ kind: 'startup-refused', detail: messageOf(e) });
-    }
+    const params = this.#upstreamParams;
+    if (this.#upstreamStarted || params === undefined || this.#credential === undefined) return;
     this.#upstreamStarted = true;
     this.#auth = new UpstreamAuthenticator(this.config.upstreamUser, this.#credential);
     this.io.toUpstream(startupMessage(params));
@@ -455,7 +482,7 @@ export class PgSession {
     const changed = readingChangeIn([frame]);
     if (changed) return this.#fail(changed);
     if (this.#preflight) return this.#preflightFrame(frame);
-    const step = startupStep(frame, this.#authenticated);
+    const step = startupStep(frame, this.#authenticated, this.#clientSettings);
     switch (step.kind) {
       case 'param':
         this.#paramStatus.push(step.raw);

@@ -17,7 +17,18 @@ export type StartupStep =
   | { kind: 'ready'; status: number }
   | { kind: 'fail'; reason: CloseReason };
 
-export function startupStep(frame: PgFrame, authenticated: boolean): StartupStep {
+/**
+ * What the server answers a setting it cannot take (src/backend/utils/misc/guc.c,
+ * set_config_with_handle): 22023 an invalid value, 42704 an unknown name, 55P02 one that cannot be
+ * set now. After login, with settings of the client forwarded, these are about the client's own
+ * settings: the client gets the server's words rather than a generic error.
+ */
+const SETTING_ERRORS = new Set(['22023', '42704', '55P02']);
+/** How much of the server's message and hint is relayed. */
+const MAX_RELAYED = 1000;
+
+/** `clientSettings`: the gateway forwarded settings the client asked for. */
+export function startupStep(frame: PgFrame, authenticated: boolean, clientSettings = false): StartupStep {
   switch (frame.type) {
     case T_PARAM:
       return { kind: 'param', raw: frame.raw.slice() };
@@ -29,6 +40,19 @@ export function startupStep(frame: PgFrame, authenticated: boolean): StartupStep
     case T_ERROR: {
       const fields = parseErrorFields(frame.body);
       const detail = `${fields['C'] ?? '?'} ${fields['M'] ?? ''}`.trim();
+      const code = fields['C'] ?? '';
+      if (authenticated && clientSettings && SETTING_ERRORS.has(code)) {
+        const hint = fields['H'];
+        return {
+          kind: 'fail',
+          reason: {
+            kind: 'target-refused-setting',
+            code,
+            detail: `the target database refused a startup setting: ${(fields['M'] ?? '').slice(0, MAX_RELAYED)}`,
+            ...(hint ? { hint: hint.slice(0, MAX_RELAYED) } : {}),
+          },
+        };
+      }
       // 28xxx = invalid authorization; anything else during startup (e.g. unknown database) is
       // still the connection's configuration, which the client cannot fix either.
       return {

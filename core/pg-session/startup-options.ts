@@ -1,10 +1,11 @@
 /**
- * The settings a StartupMessage's `options` parameter asks for (libpq's `options`/PGOPTIONS), read
- * as the server reads them: split on unescaped whitespace (src/backend/utils/init/postinit.c,
- * pg_split_opts), then parsed as the backend's command line (src/backend/tcop/postgres.c,
- * process_postgres_switches: getopt "B:bC:c:D:d:EeFf:h:ijk:lN:nOPp:r:S:sTt:v:W:-:"), where
- * `-c name=value` and `--name=value` set a setting and `-` in a name means `_`
- * (src/backend/utils/misc/guc.c, ParseLongOption).
+ * A StartupMessage's `options` parameter (libpq's `options`/PGOPTIONS), read as the server reads
+ * it: split on unescaped whitespace (src/backend/utils/init/postinit.c, pg_split_opts), then
+ * parsed as the backend's command line (src/backend/tcop/postgres.c, process_postgres_switches:
+ * getopt "B:bC:c:D:d:EeFf:h:ijk:lN:nOPp:r:S:sTt:v:W:-:"), where `-c name=value` and
+ * `--name=value` set a setting and `-` in a name means `_` (src/backend/utils/misc/guc.c,
+ * ParseLongOption). Every other switch (`-B 8`, `-e`, `-P`, `-W 30`...) sets something too, under
+ * another name; those are reported as switches so that the caller can refuse them.
  */
 
 const WITH_ARGUMENT = new Set('BCcDdfhkNprStvW-');
@@ -14,25 +15,51 @@ export interface StartupSetting {
   value: string | undefined;
 }
 
-/** Every setting the options ask for, in order (switches that set no setting are left out). */
-export function optionSettings(options: string): StartupSetting[] {
-  const out: StartupSetting[] = [];
+export type OptionEntry =
+  | ({ kind: 'setting' } & StartupSetting)
+  /** A switch other than -c/--: `-e`, `-B 8`... (`text` as written, without its argument). */
+  | { kind: 'switch'; text: string }
+  /** A token that is no switch: the server refuses the whole connection for it. */
+  | { kind: 'argument'; text: string };
+
+/** Every switch of the options, in order. */
+export function optionEntries(options: string): OptionEntry[] {
+  const out: OptionEntry[] = [];
   const args = splitOptions(options);
   for (let i = 0; i < args.length; i++) {
     const arg = args[i]!;
-    if (!arg.startsWith('-') || arg === '-' || arg === '--') continue;
+    // getopt: `--` alone ends the switches, and what follows it is arguments.
+    if (arg === '--') {
+      for (const rest of args.slice(i + 1)) out.push({ kind: 'argument', text: rest });
+      break;
+    }
+    if (!arg.startsWith('-') || arg === '-') {
+      out.push({ kind: 'argument', text: arg });
+      continue;
+    }
     // One token may group switches (`-ec x=y`); the first that takes an argument takes the rest
     // of the token, or the next token.
     for (let j = 1; j < arg.length; j++) {
       const ch = arg[j]!;
-      if (!WITH_ARGUMENT.has(ch)) continue;
+      if (!WITH_ARGUMENT.has(ch)) {
+        out.push({ kind: 'switch', text: `-${ch}` });
+        continue;
+      }
       let value = arg.slice(j + 1);
       if (value === '') value = args[++i] ?? '';
-      if (ch === 'c' || ch === '-') out.push(longOption(value));
+      if (ch === 'c' || ch === '-') out.push({ kind: 'setting', ...longOption(value) });
+      else out.push({ kind: 'switch', text: `-${ch}` });
       break;
     }
   }
   return out;
+}
+
+/** Only the settings (`-c`/`--`) of the options, in order. */
+export function optionSettings(options: string): StartupSetting[] {
+  return optionEntries(options).flatMap((e) =>
+    e.kind === 'setting' ? [{ name: e.name, value: e.value }] : [],
+  );
 }
 
 function longOption(arg: string): StartupSetting {

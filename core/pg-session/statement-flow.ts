@@ -31,7 +31,13 @@ import { cursorReads, cursorRefusal } from './cursor-reads.ts';
 const NOT_UTF8: StatementVerdict = { allowed: false, message: 'statement refused: it is not valid UTF-8' };
 
 export { INSUFFICIENT_PRIVILEGE } from './refusal.ts';
-export type { HoldTicket, PreparedLookup, StatementChecker, StatementVerdict } from './checker.ts';
+export type {
+  CheckedProtocol,
+  HoldTicket,
+  PreparedLookup,
+  StatementChecker,
+  StatementVerdict,
+} from './checker.ts';
 
 interface Held {
   frame: PgFrame;

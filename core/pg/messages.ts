@@ -56,6 +56,12 @@ export const parameterStatus = (name: string, value: string): Uint8Array =>
   typedMessage('S', cstring(name), cstring(value));
 export const backendKeyData = (pid: number, secret: number): Uint8Array =>
   typedMessage('K', int32(pid), int32(secret));
+/**
+ * NegotiateProtocolVersion ('v', protocol §55.7): the newest minor version of protocol 3 the
+ * gateway speaks, and the `_pq_.*` options of the client it does not support.
+ */
+export const negotiateProtocolVersion = (minor: number, unsupported: string[]): Uint8Array =>
+  typedMessage('v', int32(minor), int32(unsupported.length), ...unsupported.map(cstring));
 export const readyForQuery = (status: 'I' | 'T' | 'E'): Uint8Array => typedMessage('Z', enc.encode(status));
 
 function fieldsMessage(type: 'E' | 'N', f: ErrorFields): Uint8Array {

@@ -36,7 +36,9 @@ export function parseStartupPacket(body: Uint8Array): StartupPacket {
     if (body.byteLength !== 12) fail('malformed CancelRequest');
     return { kind: 'cancel', processId: view.getInt32(4), secretKey: view.getInt32(8) };
   }
-  if (code !== PROTOCOL_3_0) {
+  // A newer minor version of protocol 3 is answered with NegotiateProtocolVersion (§55.2.1),
+  // as a server does; another major version is refused.
+  if (code >>> 16 !== PROTOCOL_3_0 >>> 16) {
     fail(`unsupported frontend protocol ${code >>> 16}.${code & 0xffff}: Postern speaks 3.0`);
   }
   const params: Record<string, string> = {};

@@ -9,7 +9,11 @@ import { sessionMasking } from '../../core/mask/config.ts';
 import { EMPTY_CATALOG } from '../../core/mask/lineage.ts';
 import { ResultMasker } from '../../core/mask/result-masker.ts';
 import { redactMessage, redactSecrets } from '../../core/audit/redact-secrets.ts';
-import type { PreparedLookup, StatementVerdict } from '../../core/pg-session/statement-flow.ts';
+import type {
+  CheckedProtocol,
+  PreparedLookup,
+  StatementVerdict,
+} from '../../core/pg-session/statement-flow.ts';
 import type { AuditLog } from './audit-log.ts';
 import { ValueMasker } from '../../core/mask/value-masker.ts';
 import { policySubject } from '../../core/policy/principal.ts';
@@ -107,7 +111,7 @@ export async function buildSessionPolicy(
   // Policy, then masking's own refusals, then the audit record: all before a byte is forwarded.
   const checkAndAudit = (
     sql: string,
-    protocol: 'simple' | 'extended',
+    protocol: CheckedProtocol,
     prepared: PreparedLookup,
   ): StatementVerdict => {
     const epoch = gate.resolutionEpoch;

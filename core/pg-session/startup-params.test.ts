@@ -1,0 +1,178 @@
+/**
+ * Startup parameters through a whole PgSession (byte builders for the client and the target):
+ * what reaches the target's StartupMessage, what the client is told, and the policy's say.
+ */
+import { describe, expect, it } from 'vitest';
+import { MessageFramer, type PgFrame } from '../pg/framer.ts';
+import { parseErrorFields } from '../pg/messages.ts';
+import { parseStartupPacket } from '../pg/startup.ts';
+import type { CloseReason } from './close-reason.ts';
+import { PgSession } from './session.ts';
+import type { StatementChecker, StatementVerdict } from './statement-flow.ts';
+import type { PgSessionConfig } from './types.ts';
+
+const enc = new TextEncoder();
+function cat(...parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
+}
+function int32(n: number): Uint8Array {
+  const b = new Uint8Array(4);
+  new DataView(b.buffer).setInt32(0, n);
+  return b;
+}
+const cstr = (s: string) => cat(enc.encode(s), new Uint8Array([0]));
+const msg = (type: string, body: Uint8Array) => cat(enc.encode(type), int32(4 + body.length), body);
+const startup = (params: Record<string, string>, protocol = 196608) => {
+  const body = cat(
+    int32(protocol),
+    ...Object.entries(params).flatMap(([k, v]) => [cstr(k), cstr(v)]),
+    new Uint8Array([0]),
+  );
+  return cat(int32(4 + body.length), body);
+};
+const authOk = msg('R', int32(0));
+const error = (code: string, message: string) =>
+  msg('E', cat(cstr('SFATAL'), cstr(`C${code}`), cstr(`M${message}`), new Uint8Array([0])));
+
+function harness(extra: Partial<PgSessionConfig> = {}) {
+  const toClient: Uint8Array[] = [];
+  const toUpstream: Uint8Array[] = [];
+  const ended: CloseReason[] = [];
+  const session = new PgSession(
+    {
+      upstreamUser: 'app',
+      upstreamDatabase: 'appdb',
+      gatewayKey: { processId: 1, secretKey: 2 },
+      maxMessageBytes: 1 << 20,
+      ...extra,
+    },
+    {
+      toClient: (b) => toClient.push(b.slice()),
+      toUpstream: (b) => toUpstream.push(b.slice()),
+      end: (r) => ended.push(r),
+      cancelRequested: () => undefined,
+    },
+  );
+  session.upstreamOpen('pw');
+  const clientFrames = (): PgFrame[] =>
+    new MessageFramer({ maxMessageBytes: 1 << 20, startup: false }).push(cat(...toClient));
+  const targetParams = () => {
+    const p = parseStartupPacket(toUpstream[0]!.subarray(4));
+    return p.kind === 'startup' ? p.params : undefined;
+  };
+  const fatal = () => {
+    const e = clientFrames().find((f) => f.type === 0x45);
+    return e ? parseErrorFields(e.body) : undefined;
+  };
+  return { session, toClient, toUpstream, ended, clientFrames, targetParams, fatal };
+}
+
+/** A checker that records what it was asked and refuses `SET` of the names in `deny`. */
+function recordingChecker(deny: string[] = [], hold: string[] = []) {
+  const asked: Array<{ sql: string; protocol: string }> = [];
+  const checker: StatementChecker = {
+    check(sql, protocol): StatementVerdict {
+      asked.push({ sql, protocol });
+      if (hold.some((n) => sql.includes(` ${n} `))) {
+        return { allowed: false, message: 'waits for approval', hold: {} };
+      }
+      if (deny.some((n) => sql.includes(` ${n} `))) {
+        return { allowed: false, message: 'Postern policy denied sql:session on connection "c"' };
+      }
+      return { allowed: true, message: '' };
+    },
+  };
+  return { asked, checker };
+}
+
+describe('startup parameters through a session', () => {
+  it('forwards statement_timeout from a parameter and from options (node-postgres, PGOPTIONS)', () => {
+    const h = harness();
+    h.session.clientData(
+      startup({
+        user: 'x',
+        database: 'y',
+        statement_timeout: '5000',
+        options: '-c lock_timeout=2s --search-path=decoy',
+        client_encoding: 'UTF8',
+      }),
+    );
+    expect(h.ended).toEqual([]);
+    expect(h.targetParams()).toEqual({
+      user: 'app',
+      database: 'appdb',
+      client_encoding: 'UTF8',
+      lock_timeout: '2s',
+      search_path: 'decoy',
+      statement_timeout: '5000',
+    });
+  });
+
+  it('refuses a parameter it does not forward with a FATAL that names it, and sends nothing on', () => {
+    const h = harness();
+    h.session.clientData(startup({ user: 'x', options: '-c log_statement=none' }));
+    const err = h.fatal();
+    expect(err?.['S']).toBe('FATAL');
+    expect(err?.['M']).toContain('"log_statement"');
+    expect(err?.['H']).toMatch(/SET after connecting/);
+    expect(h.toUpstream).toEqual([]);
+    expect(h.ended[0]?.kind).toBe('startup-refused');
+  });
+
+  it('asks the policy about each setting as the SET it amounts to, and refuses what it refuses', () => {
+    const { asked, checker } = recordingChecker(['statement_timeout']);
+    const h = harness({ checker });
+    h.session.clientData(
+      startup({ user: 'x', application_name: 'app', search_path: 'a, b', statement_timeout: '5s' }),
+    );
+    // application_name is not the policy's business; the others are, as SETs, marked as startup.
+    expect(asked).toEqual([
+      { sql: "SET search_path TO 'a', 'b'", protocol: 'startup' },
+      { sql: "SET statement_timeout TO '5s'", protocol: 'startup' },
+    ]);
+    const err = h.fatal();
+    expect(err?.['C']).toBe('42501');
+    expect(err?.['M']).toContain('statement_timeout');
+    expect(err?.['M']).toContain('Postern policy denied sql:session');
+    expect(h.toUpstream).toEqual([]);
+  });
+
+  it('refuses a setting that would need approval rather than wait at startup', () => {
+    const { checker } = recordingChecker([], ['work_mem']);
+    const h = harness({ checker });
+    h.session.clientData(startup({ user: 'x', work_mem: '64MB' }));
+    expect(h.fatal()?.['M']).toMatch(/work_mem refused: it needs approval/);
+    expect(h.fatal()?.['H']).toMatch(/SET it after connecting/);
+  });
+
+  it('answers protocol options and a newer protocol 3 minor with NegotiateProtocolVersion, first', () => {
+    const h = harness();
+    h.session.clientData(startup({ user: 'x', '_pq_.compression': 'zstd' }, (3 << 16) | 2));
+    const first = h.clientFrames()[0]!;
+    expect(String.fromCharCode(first.type)).toBe('v');
+    const view = new DataView(first.body.buffer, first.body.byteOffset);
+    expect(view.getInt32(0)).toBe(0); // newest minor: 3.0
+    expect(view.getInt32(4)).toBe(1);
+    expect(new TextDecoder().decode(first.body.subarray(8))).toBe('_pq_.compression\0');
+    expect(h.ended).toEqual([]);
+    expect(h.targetParams()).toEqual({ user: 'app', database: 'appdb', client_encoding: 'UTF8' });
+  });
+
+  it("relays the target's refusal of a forwarded setting's value in its own words", async () => {
+    const h = harness();
+    h.session.clientData(startup({ user: 'x', statement_timeout: 'soon' }));
+    h.session.upstreamData(
+      cat(authOk, error('22023', 'invalid value for parameter "statement_timeout": "soon"')),
+    );
+    await new Promise((r) => setTimeout(r, 0));
+    const err = h.fatal();
+    expect(err?.['C']).toBe('22023');
+    expect(err?.['M']).toContain('invalid value for parameter "statement_timeout": "soon"');
+  });
+});
