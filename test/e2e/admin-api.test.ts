@@ -235,7 +235,10 @@ describe('postern dev (what npm start prints)', () => {
     // A generated base64url secret starts with '-' one time in 64; the shell characters make
     // sure the printed form is quoted, not merely flag-safe. Kept secrets win (cli/dev/stack.ts).
     const clientSecret = `-x${randomBytes(12).toString('base64url')}'$HOME"`;
-    writeFileSync(join(dir, 'secrets.json'), JSON.stringify({ clientSecret }), { mode: 0o600 });
+    const approverClientSecret = `-${randomBytes(12).toString('base64url')}`;
+    writeFileSync(join(dir, 'secrets.json'), JSON.stringify({ clientSecret, approverClientSecret }), {
+      mode: 0o600,
+    });
     const dev = spawn(
       process.execPath,
       [CLI, 'dev', '--state-dir', dir, '--port', '0', '--pg-port', '0', '--oidc-port', '0'],
@@ -271,6 +274,12 @@ describe('postern dev (what npm start prints)', () => {
       const targetDsn = /demo target +(\S+)/.exec(printed)![1]!;
       const clear = (await demoMaskedValues({ ...stack, targetDsn })).filter((v) => r.stdout.includes(v));
       expect(clear).toEqual([]);
+      // The approvals command passes its secret as a flag value starting with '-'.
+      const approvals = lines[at('Approvals:')]!.replace('Approvals:', '').trim();
+      expect(approvals).toContain(`--client-secret ${approverClientSecret}`);
+      const a = await runProgram('sh', ['-c', approvals]);
+      expect(a.stderr).toBe('');
+      expect(a).toMatchObject({ code: 0, stdout: 'no pending requests\n' });
     } finally {
       // sh, npx and `postern connect` share the process group this test created.
       if (connect?.pid) process.kill(-connect.pid, 'SIGTERM');
