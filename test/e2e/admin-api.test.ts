@@ -282,7 +282,7 @@ describe('postern dev (what npm start prints)', () => {
       expect(a).toMatchObject({ code: 0, stdout: 'no pending requests\n' });
     } finally {
       // sh, npx and `postern connect` share the process group this test created.
-      if (connect?.pid) process.kill(-connect.pid, 'SIGTERM');
+      if (connect?.pid && connect.exitCode === null) process.kill(-connect.pid, 'SIGTERM');
       dev.kill('SIGINT');
       await new Promise((r) => dev.once('exit', r));
       rmSync(dir, { recursive: true, force: true });
