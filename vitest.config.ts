@@ -18,6 +18,7 @@ export default defineConfig({
             'cli/**/*.test.ts',
             'workers/**/*.test.ts',
             'test/control-plane/**/*.test.ts',
+            'scripts/**/*.test.ts',
           ],
           environment: 'node',
           testTimeout: 30_000,

@@ -53,7 +53,8 @@ ${Object.entries(COMMANDS)
   .map(([name, c]) => `  ${name.padEnd(10)} ${c.summary}`)
   .join('\n')}
 
-Run 'postern <command> --help' for a command's options.
+Run 'postern <command> --help' for a command's options. A flag's value may follow it
+(--client-secret S) or be joined to it (--client-secret=S), and may start with '-'.
 `;
 
 export async function main(argv: string[]): Promise<number> {

@@ -2,7 +2,7 @@
  * `postern access request|list|revoke`: time-boxed access to a connection (just-in-time grants,
  * docs/approvals.md), asked for and managed with the caller's own OIDC token.
  */
-import { parseArgs } from 'node:util';
+import { FLAG, parseFlags, STRING } from '../args.ts';
 import type { ApprovalView, GrantView } from '../../core/approvals/types.ts';
 import { CliError } from '../errors.ts';
 import { MAX_GRANT_SECONDS, parseDuration as parseCoreDuration } from '../../core/approvals/duration.ts';
@@ -51,20 +51,23 @@ const EXAMPLES: Record<string, string> = {
   revoke: 'postern access revoke 01J9Z... --reason "done"',
 };
 
+/** The flags of a subcommand (cli/args.ts parses them; cli/args.test.ts checks them). */
+export function optionsFor(sub: string) {
+  return {
+    ...COMMON_OPTIONS,
+    ...(sub === 'request' ? { for: STRING, action: STRING } : {}),
+    ...(sub === 'request' || sub === 'revoke' ? { reason: STRING } : {}),
+    ...(sub === 'list' ? { connection: STRING, all: FLAG } : {}),
+  } as const;
+}
+
 export async function run(argv: string[], partialIo: Partial<Io> = {}): Promise<number> {
   const io = makeIo(partialIo);
   const sub = subcommand(argv, HELP, help, 'request, list or revoke', io);
   if (typeof sub === 'number') return sub;
-  const { values, positionals } = parseArgs({
-    args: argv.slice(1),
+  const { values, positionals } = parseFlags(argv.slice(1), {
+    options: optionsFor(sub),
     allowPositionals: true,
-    options: {
-      ...COMMON_OPTIONS,
-      ...(sub === 'request' ? { for: { type: 'string' }, action: { type: 'string' } } : {}),
-      ...(sub === 'request' || sub === 'revoke' ? { reason: { type: 'string' } } : {}),
-      ...(sub === 'list' ? { connection: { type: 'string' }, all: { type: 'boolean', default: false } } : {}),
-    },
-    strict: true,
   });
   if (values.help) {
     const arg = sub === 'request' ? ' <connection>' : sub === 'revoke' ? ' <grant-id>' : '';

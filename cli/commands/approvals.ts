@@ -3,7 +3,7 @@
  * the caller's own OIDC token (docs/approvals.md). The client and helpers it shares with `access`
  * and `shapes` are in user-api.ts.
  */
-import { parseArgs } from 'node:util';
+import { parseFlags, STRING } from '../args.ts';
 import type { ApprovalView } from '../../core/approvals/types.ts';
 import { CliError } from '../errors.ts';
 import {
@@ -54,27 +54,30 @@ const STATUSES = ['pending', 'approved', 'denied', 'expired', 'cancelled', 'all'
 const KINDS = ['statement', 'access'];
 const SCOPES = ['once', 'session', 'shape'];
 
+/** The flags of a subcommand (cli/args.ts parses them; cli/args.test.ts checks them). */
+export function optionsFor(sub: string) {
+  return {
+    ...COMMON_OPTIONS,
+    ...(sub === 'list'
+      ? {
+          status: STRING,
+          connection: STRING,
+          kind: STRING,
+          limit: STRING,
+        }
+      : {}),
+    ...(sub === 'approve' ? { scope: STRING, hours: STRING } : {}),
+    ...(sub === 'approve' || sub === 'deny' ? { reason: STRING } : {}),
+  } as const;
+}
+
 export async function run(argv: string[], partialIo: Partial<Io> = {}): Promise<number> {
   const io = makeIo(partialIo);
   const sub = subcommand(argv, HELP, help, 'list, show, approve or deny', io);
   if (typeof sub === 'number') return sub;
-  const { values, positionals } = parseArgs({
-    args: argv.slice(1),
+  const { values, positionals } = parseFlags(argv.slice(1), {
+    options: optionsFor(sub),
     allowPositionals: true,
-    options: {
-      ...COMMON_OPTIONS,
-      ...(sub === 'list'
-        ? {
-            status: { type: 'string' },
-            connection: { type: 'string' },
-            kind: { type: 'string' },
-            limit: { type: 'string' },
-          }
-        : {}),
-      ...(sub === 'approve' ? { scope: { type: 'string' }, hours: { type: 'string' } } : {}),
-      ...(sub === 'approve' || sub === 'deny' ? { reason: { type: 'string' } } : {}),
-    },
-    strict: true,
   });
   if (values.help) {
     io.write(

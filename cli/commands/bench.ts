@@ -2,7 +2,7 @@
  * `postern bench` (npm run bench): direct vs through the full path, side by side in one run,
  * on the same machine and the same Postgres. The edge runs in Miniflare directly.
  */
-import { parseArgs } from 'node:util';
+import { parseFlags } from '../args.ts';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -44,20 +44,19 @@ Example:
 
 const ROOT = resolve(fileURLToPath(import.meta.url), '..', '..', '..');
 
+/** The flags of this command (cli/args.ts parses them; cli/args.test.ts checks them). */
+export const options = {
+  duration: { type: 'string', default: '15' },
+  clients: { type: 'string', default: '4' },
+  'setup-samples': { type: 'string', default: '200' },
+  'mask-mb': { type: 'string', default: '100' },
+  out: { type: 'string', default: join(ROOT, 'bench-results') },
+  json: { type: 'boolean', default: false },
+  help: { type: 'boolean', short: 'h', default: false },
+} as const;
+
 export async function run(argv: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      duration: { type: 'string', default: '15' },
-      clients: { type: 'string', default: '4' },
-      'setup-samples': { type: 'string', default: '200' },
-      'mask-mb': { type: 'string', default: '100' },
-      out: { type: 'string', default: join(ROOT, 'bench-results') },
-      json: { type: 'boolean', default: false },
-      help: { type: 'boolean', short: 'h', default: false },
-    },
-    strict: true,
-  });
+  const { values } = parseFlags(argv, { options });
   if (values.help) {
     process.stdout.write(help);
     return 0;

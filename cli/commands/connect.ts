@@ -1,5 +1,5 @@
 /** `postern connect <connection>`: a local listener for psql and friends. */
-import { parseArgs } from 'node:util';
+import { parseFlags } from '../args.ts';
 import { resolveTokenSource, TOKEN_FLAG_OPTIONS, TOKEN_HELP, tokenFlags } from '../token-source/index.ts';
 import { startConnectListener } from '../connect/listener.ts';
 import { CliError } from '../errors.ts';
@@ -23,19 +23,17 @@ Example:
   psql "host=127.0.0.1 port=15432 user=me dbname=orders sslmode=disable"
 `;
 
+/** The flags of this command (cli/args.ts parses them; cli/args.test.ts checks them). */
+export const options = {
+  ...TOKEN_FLAG_OPTIONS,
+  port: { type: 'string', default: '15432' },
+  edge: { type: 'string' },
+  json: { type: 'boolean', default: false },
+  help: { type: 'boolean', short: 'h', default: false },
+} as const;
+
 export async function run(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: {
-      ...TOKEN_FLAG_OPTIONS,
-      port: { type: 'string', default: '15432' },
-      edge: { type: 'string' },
-      json: { type: 'boolean', default: false },
-      help: { type: 'boolean', short: 'h', default: false },
-    },
-    strict: true,
-  });
+  const { values, positionals } = parseFlags(argv, { options, allowPositionals: true });
   if (values.help) {
     process.stdout.write(help);
     return 0;

@@ -1,5 +1,5 @@
 /** `postern connector`: run a connector replica in the private network. */
-import { parseArgs } from 'node:util';
+import { parseFlags } from '../args.ts';
 import { runConnector } from '../../connector/index.ts';
 
 export const help = `Usage: postern connector --edge URL --token TOKEN --allow TARGETS [--replica-id ID] [--ca-file PEM]
@@ -22,19 +22,18 @@ Example:
   postern connector --edge https://postern.example.com --token pct_... --allow db.internal:5432
 `;
 
+/** The flags of this command (cli/args.ts parses them; cli/args.test.ts checks them). */
+export const options = {
+  edge: { type: 'string' },
+  token: { type: 'string' },
+  allow: { type: 'string' },
+  'replica-id': { type: 'string' },
+  'ca-file': { type: 'string' },
+  help: { type: 'boolean', short: 'h', default: false },
+} as const;
+
 export async function run(argv: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      edge: { type: 'string' },
-      token: { type: 'string' },
-      allow: { type: 'string' },
-      'replica-id': { type: 'string' },
-      'ca-file': { type: 'string' },
-      help: { type: 'boolean', short: 'h', default: false },
-    },
-    strict: true,
-  });
+  const { values } = parseFlags(argv, { options });
   if (values.help) {
     process.stdout.write(help);
     return 0;

@@ -2,10 +2,12 @@
  * `postern dev`: the whole stack locally (what `npm start` runs). Prints what to paste to try
  * it, or one JSON line with --json. Ctrl-C stops everything it started.
  */
-import { parseArgs } from 'node:util';
+import { parseFlags } from '../args.ts';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startStack } from '../dev/stack.ts';
+import { freePort } from '../dev/free-port.ts';
+import { shQuote } from '../shell-quote.ts';
 
 export const help = `Usage: postern dev [--json] [--port N] [--pg-port N] [--oidc-port N] [--state-dir DIR] [--fresh]
 
@@ -36,20 +38,19 @@ Example:
 
 const ROOT = resolve(fileURLToPath(import.meta.url), '..', '..', '..');
 
+/** The flags of this command (cli/args.ts parses them; cli/args.test.ts checks them). */
+export const options = {
+  json: { type: 'boolean', default: false },
+  port: { type: 'string' },
+  'pg-port': { type: 'string' },
+  'oidc-port': { type: 'string' },
+  'state-dir': { type: 'string' },
+  fresh: { type: 'boolean', default: false },
+  help: { type: 'boolean', short: 'h', default: false },
+} as const;
+
 export async function run(argv: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      json: { type: 'boolean', default: false },
-      port: { type: 'string' },
-      'pg-port': { type: 'string' },
-      'oidc-port': { type: 'string' },
-      'state-dir': { type: 'string' },
-      fresh: { type: 'boolean', default: false },
-      help: { type: 'boolean', short: 'h', default: false },
-    },
-    strict: true,
-  });
+  const { values } = parseFlags(argv, { options });
   if (values.help) {
     process.stdout.write(help);
     return 0;
@@ -85,33 +86,39 @@ export async function run(argv: string[]): Promise<number> {
   if (json) {
     process.stdout.write(JSON.stringify(info) + '\n');
   } else {
+    // Printed to be pasted: every value is quoted for a POSIX shell (generated secrets may hold
+    // characters a shell reads, or start with '-', which the flag parser accepts: cli/args.ts).
+    const q = shQuote;
     const cli = 'npx postern';
-    const env = `POSTERN_EDGE=${stack.edgeUrl} POSTERN_ISSUER=${stack.issuer} POSTERN_CLIENT_ID=${stack.clientId} POSTERN_CLIENT_SECRET=${stack.clientSecret}`;
+    const port = await freePort(15432);
+    const env = `POSTERN_EDGE=${q(stack.edgeUrl)} POSTERN_ISSUER=${q(stack.issuer)} POSTERN_CLIENT_ID=${q(stack.clientId)} POSTERN_CLIENT_SECRET=${q(stack.clientSecret)}`;
+    const dsn = q(`host=127.0.0.1 port=${port} user=me dbname=${stack.connection} sslmode=disable`);
+    const approver = `--edge ${q(stack.edgeUrl)} --issuer ${q(stack.issuer)} --client-id ${q(stack.approverClientId)} --client-secret ${q(stack.approverClientSecret)}`;
     process.stdout.write(`
 Postern is running (ready in ${((Date.now() - started) / 1000).toFixed(1)} s).
 
   edge          ${stack.edgeUrl}
-  issuer        ${stack.issuer}   (client "${stack.clientId}", secret ${stack.clientSecret})
+  issuer        ${stack.issuer}   (client "${stack.clientId}", secret ${q(stack.clientSecret)})
   admin token   ${stack.adminToken}
   demo target   ${stack.targetDsn}   (direct, for comparison)
 
 Try it, in another terminal:
 
   ${env} \\
-    ${cli} connect ${stack.connection} --port 15432
+    ${cli} connect ${q(stack.connection)} --port ${port}
 
-  psql "host=127.0.0.1 port=15432 user=me dbname=demo sslmode=disable" \
+  psql ${dsn} \\
     -c 'select full_name, email, phone, card_number, national_id from customers limit 3'   # masked
-  psql "host=127.0.0.1 port=15432 user=me dbname=demo sslmode=disable" -c 'delete from customers'   # refused by policy
-  psql "host=127.0.0.1 port=15432 user=me dbname=demo sslmode=disable" -c 'create index on customers (email)'   # waits for a DBA
+  psql ${dsn} -c 'delete from customers'   # refused by policy
+  psql ${dsn} -c 'create index on customers (email)'   # waits for a DBA
 
-Approvals:   ${cli} approvals list --edge ${stack.edgeUrl} --issuer ${stack.issuer} --client-id ${stack.approverClientId} --client-secret ${stack.approverClientSecret}
+Approvals:   ${cli} approvals list ${approver}
              (then, with the same flags: ${cli} approvals approve <id>, or deny <id> --reason TEXT)
 
-Audit trail: POSTERN_EDGE=${stack.edgeUrl} POSTERN_TOKEN=${stack.adminToken} ${cli} sessions list
+Audit trail: POSTERN_EDGE=${q(stack.edgeUrl)} POSTERN_TOKEN=${q(stack.adminToken)} ${cli} sessions list
              (then: ${cli} sessions replay <id>, ${cli} sessions verify <id>)
 Policy:      ${stack.edgeUrl}/api/v1/connections/${stack.connection}/policies (docs/policy.md)
-Admin API:   curl -H "Authorization: Bearer ${stack.adminToken}" ${stack.edgeUrl}/api/v1/connections
+Admin API:   curl -H ${q(`Authorization: Bearer ${stack.adminToken}`)} ${stack.edgeUrl}/api/v1/connections
 OpenAPI:     ${stack.edgeUrl}/api/v1/openapi.json
 
 Ctrl-C stops everything.

@@ -1,5 +1,5 @@
 /** `postern sessions list|show|replay|verify`: the audit trail from the admin API. */
-import { parseArgs } from 'node:util';
+import { parseFlags } from '../args.ts';
 import { CliError } from '../errors.ts';
 import { resolveTokenSource, TOKEN_FLAG_OPTIONS, TOKEN_HELP, tokenFlags } from '../token-source/index.ts';
 
@@ -50,21 +50,19 @@ interface EventOut {
   hash: string;
 }
 
+/** The flags of this command (cli/args.ts parses them; cli/args.test.ts checks them). */
+export const options = {
+  ...TOKEN_FLAG_OPTIONS,
+  edge: { type: 'string' },
+  connection: { type: 'string' },
+  subject: { type: 'string' },
+  limit: { type: 'string' },
+  json: { type: 'boolean', default: false },
+  help: { type: 'boolean', short: 'h', default: false },
+} as const;
+
 export async function run(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: {
-      ...TOKEN_FLAG_OPTIONS,
-      edge: { type: 'string' },
-      connection: { type: 'string' },
-      subject: { type: 'string' },
-      limit: { type: 'string' },
-      json: { type: 'boolean', default: false },
-      help: { type: 'boolean', short: 'h', default: false },
-    },
-    strict: true,
-  });
+  const { values, positionals } = parseFlags(argv, { options, allowPositionals: true });
   const [sub, id] = positionals;
   if (values.help || !sub) {
     process.stdout.write(help);

@@ -2,7 +2,7 @@
  * `postern shapes list|revoke`: standing "approve this statement shape for N hours" approvals
  * (docs/approvals.md), seen and ended early with the caller's own OIDC token.
  */
-import { parseArgs } from 'node:util';
+import { parseFlags, STRING } from '../args.ts';
 import { CliError } from '../errors.ts';
 import {
   checkId,
@@ -51,18 +51,21 @@ Example:
   postern shapes revoke shp_Pq0x... --reason "migration done"
 `;
 
+/** The flags of a subcommand (cli/args.ts parses them; cli/args.test.ts checks them). */
+export function optionsFor(sub: string) {
+  return {
+    ...COMMON_OPTIONS,
+    ...(sub === 'list' ? { connection: STRING } : { reason: STRING }),
+  } as const;
+}
+
 export async function run(argv: string[], partialIo: Partial<Io> = {}): Promise<number> {
   const io = makeIo(partialIo);
   const sub = subcommand(argv, HELP, help, 'list or revoke', io);
   if (typeof sub === 'number') return sub;
-  const { values, positionals } = parseArgs({
-    args: argv.slice(1),
+  const { values, positionals } = parseFlags(argv.slice(1), {
+    options: optionsFor(sub),
     allowPositionals: true,
-    options: {
-      ...COMMON_OPTIONS,
-      ...(sub === 'list' ? { connection: { type: 'string' } } : { reason: { type: 'string' } }),
-    },
-    strict: true,
   });
   if (values.help) {
     io.write(

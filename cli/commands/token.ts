@@ -1,5 +1,5 @@
 /** `postern token`: an access token for scripts. */
-import { parseArgs } from 'node:util';
+import { parseFlags } from '../args.ts';
 import { resolveTokenSource, TOKEN_FLAG_OPTIONS, TOKEN_HELP, tokenFlags } from '../token-source/index.ts';
 import { jwtExpiry } from '../token-source/jwt-exp.ts';
 
@@ -18,16 +18,15 @@ Example:
   TOKEN=$(postern token --issuer https://idp.example.com --client-id ci --client-secret "$SECRET" --audience urn:postern)
 `;
 
+/** The flags of this command (cli/args.ts parses them; cli/args.test.ts checks them). */
+export const options = {
+  ...TOKEN_FLAG_OPTIONS,
+  json: { type: 'boolean', default: false },
+  help: { type: 'boolean', short: 'h', default: false },
+} as const;
+
 export async function run(argv: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      ...TOKEN_FLAG_OPTIONS,
-      json: { type: 'boolean', default: false },
-      help: { type: 'boolean', short: 'h', default: false },
-    },
-    strict: true,
-  });
+  const { values } = parseFlags(argv, { options });
   if (values.help) {
     process.stdout.write(help);
     return 0;

@@ -1,10 +1,12 @@
 /**
  * What `postern dev` puts in front of the demo data: one Cedar document and the masking rules,
- * each line showing a feature with the demo client (group "demo").
+ * each line showing a feature with the demo client (group "demo"). Every rule says why in a
+ * `@reason`, which refusals show (docs/policy.md, "Reasons").
  */
 import type { MaskingConfig } from '../../core/mask/config.ts';
 
 export const DEMO_POLICY = `// The demo client may read and change rows, and run session commands.
+@reason("the demo group may read and change rows and run session commands")
 permit(
   principal in Postern::Group::"demo",
   action in [
@@ -16,10 +18,12 @@ permit(
 );
 
 // An UPDATE or DELETE must say which rows it touches.
+@reason("an UPDATE or DELETE needs a WHERE clause that says which rows it changes")
 forbid(principal, action in [Postern::Action::"sql:update", Postern::Action::"sql:delete"], resource)
   unless { context.hasWhere };
 
 // Nobody runs code on the server, takes another role or calls admin functions through here.
+@reason("nobody runs code on the server, changes role, grants privileges or calls admin functions through Postern")
 forbid(
   principal,
   action in [
@@ -30,6 +34,7 @@ forbid(
 );
 
 // Schema changes wait for a DBA's approval.
+@reason("schema changes and TRUNCATE wait for a DBA's approval")
 @approval("dba")
 @approval_timeout("15m")
 permit(
@@ -39,8 +44,11 @@ permit(
 );
 
 // Admins see everything unmasked.
+@reason("admins may connect")
 permit(principal in Postern::Group::"postern-admins", action == Postern::Action::"connect", resource);
+@reason("admins may read")
 permit(principal in Postern::Group::"postern-admins", action == Postern::Action::"sql:select", resource);
+@reason("admins see values unmasked")
 permit(principal in Postern::Group::"postern-admins", action == Postern::Action::"unmask", resource);
 `;
 

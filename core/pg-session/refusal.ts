@@ -4,11 +4,13 @@
  * the target's last transaction status, exactly as a server that refused it would answer.
  */
 import { errorResponse, readyForQuery } from '../pg/messages.ts';
+import { refusalFields } from '../policy/refusal-text.ts';
 
 export const INSUFFICIENT_PRIVILEGE = '42501';
 
+/** `message` may carry DETAIL and HINT lines (core/policy/refusal-text.ts): sent as fields D and H. */
 export function refusalError(message: string): Uint8Array {
-  return errorResponse({ severity: 'ERROR', code: INSUFFICIENT_PRIVILEGE, message });
+  return errorResponse({ severity: 'ERROR', code: INSUFFICIENT_PRIVILEGE, ...refusalFields(message) });
 }
 
 export function refusalAnswer(message: string, status: 'I' | 'T' | 'E'): Uint8Array {

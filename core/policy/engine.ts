@@ -20,6 +20,7 @@ import {
 import { PosternError } from '../errors.ts';
 import { plainValue, PolicyReads } from './policy-reads.ts';
 import { CEDAR_SCHEMA } from './schema.ts';
+import { cleanReason, REASON_ANNOTATION } from './refusal-text.ts';
 
 let initialised = false;
 
@@ -96,6 +97,8 @@ const DENY_NONE: Decision = Object.freeze({ effect: 'deny', policies: NO_POLICIE
 export class CompiledPolicies {
   readonly #setId: string;
   readonly #approvals = new Map<string, ApprovalRequirement>();
+  /** Per policy, its `@reason("...")`, cleaned for users (refusal-text.ts). */
+  readonly #reasons = new Map<string, string>();
   readonly #reads = new PolicyReads();
   readonly #texts: Record<string, string> = {};
   /** Per policy, the actions its scope names (undefined: any action). */
@@ -125,6 +128,11 @@ export class CompiledPolicies {
     return this.#approvals.size > 0;
   }
 
+  /** The reasons (`@reason`) of the given policies, each once, in order; policies without one are left out. */
+  reasonsOf(policies: readonly string[]): string[] {
+    return [...new Set(policies.flatMap((id) => this.#reasons.get(id) ?? []))];
+  }
+
   /** `key` identifies the content (a hash of the documents): equal keys share one parse. */
   static compile(key: string, docs: PolicyDoc[]): CompiledPolicies {
     const compiled = new CompiledPolicies(`ps-${key}`);
@@ -147,6 +155,9 @@ export class CompiledPolicies {
         compiled.#scopes.set(id, json.type === 'success' ? actionsOf(json.json) : undefined);
         const approval = json.type === 'success' ? approvalOf(json.json) : undefined;
         if (approval) compiled.#approvals.set(id, approval);
+        const reason = json.type === 'success' ? json.json.annotations?.[REASON_ANNOTATION] : undefined;
+        const clean = reason === undefined ? undefined : cleanReason(reason);
+        if (clean !== undefined) compiled.#reasons.set(id, clean);
       });
     }
     Object.assign(compiled.#texts, policies);

@@ -12,6 +12,7 @@ import { literalFreeKey } from '../sql/literal-key.ts';
 import { approvalTimeoutSeconds as seconds } from '../approvals/duration.ts';
 import type { ApprovalRequirement, CompiledPolicies, Decision } from './engine.ts';
 import { tableEntityOf, type PolicySubject } from './principal.ts';
+import { denialText, refusalString } from './refusal-text.ts';
 import type { ResolvedTable, TableResolver } from './table-resolver.ts';
 
 /**
@@ -69,6 +70,8 @@ export interface HeldApproval extends ApprovalRequirement {
   action: SqlAction;
   resource: string;
   policies: string[];
+  /** The `@reason`s of those permits (why it waits), cleaned; may be empty. */
+  reasons?: string[];
 }
 
 const MAX_CACHE = 1000;
@@ -334,15 +337,23 @@ export class SqlGate {
             action,
             resource: table ?? this.subject.connection.id,
             policies: d.policies,
+            reasons: this.policies.reasonsOf(d.policies),
           });
           continue;
         }
-        const by =
-          d.policies.length > 0 ? `forbidden by policy ${d.policies.join(', ')}` : 'no policy permits it';
         return {
           allowed: false,
           outcome: 'deny',
-          message: `Postern policy denied ${action} ${on}: ${by}`,
+          message: refusalString(
+            denialText({
+              action,
+              on,
+              connection: this.subject.connection.id,
+              policies: d.policies,
+              reasons: this.policies.reasonsOf(d.policies),
+              grantsHelp: this.policies.readsContext('grants'),
+            }),
+          ),
           decisions: out,
         };
       }
@@ -378,5 +389,6 @@ function combine(held: HeldApproval[]): HeldApproval | undefined {
     minApprovals: held.reduce((m, h) => Math.max(m, h.minApprovals), 0),
     timeout: held.map((h) => h.timeout).reduce((a, b) => (seconds(b) < seconds(a) ? b : a)),
     policies: [...new Set(held.flatMap((h) => h.policies))],
+    reasons: [...new Set(held.flatMap((h) => h.reasons ?? []))],
   };
 }

@@ -14,6 +14,7 @@ import { randomToken } from '../../core/crypto/secrets.ts';
 import { castVote, narrowestScope, type CastVote, type Voter } from '../../core/approvals/votes.ts';
 import type { ApprovalScope, ApprovalView, PrincipalRef } from '../../core/approvals/types.ts';
 import type { HeldApproval } from '../../core/policy/sql-gate.ts';
+import { refusalString } from '../../core/policy/refusal-text.ts';
 import type { ErrorFields } from '../../core/pg-session/types.ts';
 import { approvalTimeoutSeconds } from '../../core/approvals/duration.ts';
 import type { Env } from '../../workers/env.ts';
@@ -122,7 +123,7 @@ export class SessionApprovals {
       fingerprint: ticket.fingerprint,
       action: a.action,
       resource: a.resource,
-      reason: `policy ${a.policies.join(', ')} permits ${a.action} only with approval`,
+      reason: `policy ${a.policies.join(', ')} permits ${a.action} only with approval${why(a) ? `: ${why(a)}` : ''}`,
       approverGroup: a.group,
       minApprovals: a.minApprovals,
       createdAt: now,
@@ -195,7 +196,7 @@ export class SessionApprovals {
     this.held.notice({
       severity: 'NOTICE',
       code: '00000',
-      message: `Postern is holding this statement until it is approved (request ${id})`,
+      message: `Postern is holding this statement until it is approved (request ${id})${why(a) ? `: ${why(a)}` : ''}`,
       detail: `${a.action} on "${a.resource}" needs ${a.minApprovals} approval${a.minApprovals > 1 ? 's' : ''} from group "${a.group}"; the request times out in ${minutes > 0 ? `${minutes} min` : `${Math.round((expiresAt - now.getTime()) / 1000)} s`} (${row.expiresAt.toISOString()}).`,
       hint: `An approver runs, with their own token (--token, or --issuer/--client-id/--client-secret): postern approvals approve ${id} --edge ${edge}`,
     });
@@ -409,7 +410,12 @@ export class SessionApprovals {
         return false;
       }
     }
-    this.held.release(approved, message);
+    // A refusal says why the statement waited at all (the permits' @reason, docs/policy.md).
+    const reason = why(p.ticket.approval);
+    this.held.release(
+      approved,
+      approved || !reason ? message : refusalString({ message, detail: `held for approval: ${reason}` }),
+    );
     this.ctx.waitUntil(this.#record(p.id, status, scope));
     return approved;
   }
@@ -425,4 +431,9 @@ export class SessionApprovals {
       console.warn(JSON.stringify({ msg: 'approval status not recorded', id, status, ...loggable(e) }));
     }
   }
+}
+
+/** The `@reason`s of the permits that held the statement, as one line ('' when none gave one). */
+function why(a: HeldApproval): string {
+  return (a.reasons ?? []).join('; ');
 }

@@ -1,21 +1,26 @@
 /**
  * The admin API against the real edge and the real control-plane database, plus the
- * `postern dev --json` contract that scripts rely on.
+ * `postern dev --json` contract that scripts rely on, and the commands `postern dev` prints.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { AdminClient } from '../../cli/dev/admin-client.ts';
 import {
+  CLI,
   ROOT,
   clientEnv,
+  demoMaskedValues,
   fetchToken,
   psql,
+  runProgram,
   startConnect,
   startTestStack,
+  waitFor,
   type TestStack,
 } from './harness.ts';
 
@@ -219,6 +224,67 @@ describe('postern dev --json', () => {
     } finally {
       child.kill('SIGINT');
       await new Promise((r) => child.once('exit', r));
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('postern dev (what npm start prints)', () => {
+  it('prints a connect command and psql commands that work when pasted into sh, with a secret starting with "-"', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'postern-dev-'));
+    // A generated base64url secret starts with '-' one time in 64; the shell characters make
+    // sure the printed form is quoted, not merely flag-safe. Kept secrets win (cli/dev/stack.ts).
+    const clientSecret = `-x${randomBytes(12).toString('base64url')}'$HOME"`;
+    const approverClientSecret = `-${randomBytes(12).toString('base64url')}`;
+    writeFileSync(join(dir, 'secrets.json'), JSON.stringify({ clientSecret, approverClientSecret }), {
+      mode: 0o600,
+    });
+    const dev = spawn(
+      process.execPath,
+      [CLI, 'dev', '--state-dir', dir, '--port', '0', '--pg-port', '0', '--oidc-port', '0'],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let printed = '';
+    dev.stdout!.on('data', (d) => (printed += d));
+    let connect: ReturnType<typeof spawn> | undefined;
+    try {
+      await waitFor(() => printed.includes('Ctrl-C stops everything'), 120_000, 'postern dev');
+      const lines = printed.split('\n');
+      const at = (needle: string) => lines.findIndex((l) => l.includes(needle));
+      // The two-line connect command (env assignments, '\', then `npx postern connect ...`).
+      const connectCmd = lines.slice(at('POSTERN_CLIENT_SECRET='), at(' connect ') + 1).join('\n');
+      expect(connectCmd).toContain('connect demo --port ');
+      const psqlCmd = lines.slice(at('psql '), at('# masked') + 1).join('\n');
+      connect = spawn('sh', ['-c', connectCmd], {
+        cwd: ROOT,
+        detached: true,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let said = '';
+      connect.stderr!.on('data', (d) => (said += d));
+      await waitFor(() => said.includes('Listening on') || connect!.exitCode !== null, 30_000, said);
+      expect(said).toContain('Listening on');
+      const r = await runProgram('sh', ['-c', `${psqlCmd.replace('psql ', 'psql -X -At ')}`], {
+        env: { PGPASSWORD: 'ignored' },
+      });
+      expect(r.stderr).toBe('');
+      const rows = r.stdout.trim().split('\n');
+      expect(rows).toHaveLength(3);
+      // Masked: the target holds these rows in clear; none of their values comes back.
+      const targetDsn = /demo target +(\S+)/.exec(printed)![1]!;
+      const clear = (await demoMaskedValues({ ...stack, targetDsn })).filter((v) => r.stdout.includes(v));
+      expect(clear).toEqual([]);
+      // The approvals command passes its secret as a flag value starting with '-'.
+      const approvals = lines[at('Approvals:')]!.replace('Approvals:', '').trim();
+      expect(approvals).toContain(`--client-secret ${approverClientSecret}`);
+      const a = await runProgram('sh', ['-c', approvals]);
+      expect(a.stderr).toBe('');
+      expect(a).toMatchObject({ code: 0, stdout: 'no pending requests\n' });
+    } finally {
+      // sh, npx and `postern connect` share the process group this test created.
+      if (connect?.pid && connect.exitCode === null) process.kill(-connect.pid, 'SIGTERM');
+      dev.kill('SIGINT');
+      await new Promise((r) => dev.once('exit', r));
       rmSync(dir, { recursive: true, force: true });
     }
   });

@@ -30,6 +30,7 @@ forbid(principal, action in [Postern::Action::"sql:update", Postern::Action::"sq
   unless { context.hasWhere };
 @approval("dba")
 @approval_timeout("1s")
+@reason("schema changes wait for a DBA")
 permit(principal, action in [Postern::Action::"sql:ddl", Postern::Action::"sql:truncate"], resource);
 `;
 
@@ -104,6 +105,11 @@ describe('statement policy through psql (simple protocol)', () => {
     const drop = await psql(connect.port, 'DROP TABLE customers');
     expect(drop.stderr).toContain('needs 1 approval from group "dba"');
     expect(drop.stderr).toMatch(/ERROR:.*approval request apr_\S+ timed out with 0 of 1 approvals/);
+    // The permit's @reason, in the NOTICE while it waits and in the refusal's DETAIL.
+    expect(drop.stderr).toMatch(
+      /NOTICE:.*until it is approved \(request apr_\S+\): schema changes wait for a DBA/,
+    );
+    expect(drop.stderr).toContain('DETAIL:  held for approval: schema changes wait for a DBA');
   });
 
   it('allows what the policy permits, and the session stays usable after a refusal', async () => {
@@ -193,5 +199,37 @@ describe('statement policy through node-postgres (extended protocol)', () => {
     } finally {
       await c.end();
     }
+  });
+});
+
+describe('refusals say why, on the demo connection (cli/dev/demo-policy.ts)', () => {
+  let demo: Proc & { port: number };
+  beforeAll(async () => {
+    demo = await startConnect(stack, stack.connection, clientEnv(stack));
+  });
+  afterAll(async () => {
+    await demo?.stop();
+  });
+
+  it("a forbid's @reason in the error, its policy id in DETAIL", async () => {
+    const r = await psql(demo.port, 'DELETE FROM customers');
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toBe(
+      'ERROR:  Postern policy denied sql:delete on table "public.customers": an UPDATE or DELETE needs a WHERE clause that says which rows it changes\n' +
+        'DETAIL:  forbidden by policy connection/demo/demo#2\n',
+    );
+    const role = await psql(demo.port, 'SET ROLE postgres');
+    expect(role.stderr).toMatch(
+      /^ERROR: .*: nobody runs code on the server, changes role, grants privileges/,
+    );
+  });
+
+  it('nothing permits it: the action and what to do next', async () => {
+    const r = await psql(demo.port, 'CALL nothing_here()');
+    expect(r.stderr).toBe(
+      'ERROR:  Postern policy denied sql:call on connection "demo": no policy permits it\n' +
+        'DETAIL:  No permit policy of connection "demo" allows sql:call for you.\n' +
+        'HINT:  An admin of connection "demo" can permit sql:call in its policy.\n',
+    );
   });
 });
