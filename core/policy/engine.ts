@@ -88,6 +88,7 @@ function problem(text: string, e: DetailedError): PolicyProblem {
  */
 const memo = new Map<string, Decision>();
 const MAX_MEMO = 4096;
+const MAX_MEMO_KEY_CHARS = 4096;
 const MAX_SLICES = 32;
 const NO_POLICIES: string[] = [];
 Object.freeze(NO_POLICIES);
@@ -196,6 +197,9 @@ export class CompiledPolicies {
     const { decision, diagnostics } = answer.response;
     Object.freeze(diagnostics.reason);
     const d = Object.freeze(this.#decision(decision, diagnostics.reason));
+    // A key that long comes from a statement naming thousands of tables or functions: not kept,
+    // so the bound above stays a bound in bytes.
+    if (key.length > MAX_MEMO_KEY_CHARS) return d;
     if (memo.size >= MAX_MEMO) memo.delete(memo.keys().next().value!);
     memo.set(key, d);
     return d;

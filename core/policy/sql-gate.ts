@@ -14,6 +14,7 @@ import type { ApprovalRequirement, CompiledPolicies, Decision } from './engine.t
 import { tableEntityOf, type PolicySubject } from './principal.ts';
 import { denialText, refusalString } from './refusal-text.ts';
 import type { ResolvedTable, TableResolver } from './table-resolver.ts';
+import { BoundedCache } from './bounded-cache.ts';
 
 /**
  * `unsafe`: refused whatever the policy (it would change how the server reads SQL, or names a
@@ -74,14 +75,21 @@ export interface HeldApproval extends ApprovalRequirement {
   reasons?: string[];
 }
 
+/**
+ * Per-session caches, bounded by entries and by characters (keys, and the statement text a
+ * verdict's parse trees hold): a text longer than a sixty-fourth of the budget is decided
+ * afresh each time, which costs what deciding it the first time did (linear in its length).
+ */
 const MAX_CACHE = 1000;
+const MAX_CACHE_CHARS = 2 * 1024 * 1024;
+const MAX_CACHED_CHARS = MAX_CACHE_CHARS / 64;
+const newCache = <V>() => new BoundedCache<V>(MAX_CACHE, MAX_CACHE_CHARS, MAX_CACHED_CHARS);
 const NO_PREPARED: PreparedClasses = () => undefined;
-const MAX_SQL_CHARS = 1_000_000;
 
 export class SqlGate {
-  readonly #cache = new Map<string, GateVerdict>();
-  readonly #shapes = new Map<string, GateVerdict>();
-  readonly #decisions = new Map<string, Decision>();
+  readonly #cache = newCache<GateVerdict>();
+  readonly #shapes = newCache<GateVerdict>();
+  readonly #decisions = newCache<Decision>();
   #resolutionEpoch = 0;
 
   /**
@@ -133,27 +141,26 @@ export class SqlGate {
         (this.resolver !== undefined && s.namespaceChanges !== undefined),
     );
     if (!stateful && !verdict.wait) {
-      if (this.#cache.size >= MAX_CACHE) this.#cache.delete(this.#cache.keys().next().value!);
-      this.#cache.set(sql, verdict);
+      // A verdict's parse trees hold (at least) the text's literals: weighed as its length.
+      this.#cache.set(sql, verdict, sql.length);
       if (key !== undefined && !verdict.classes?.some((s) => s.byValue)) {
-        if (this.#shapes.size >= MAX_CACHE) this.#shapes.delete(this.#shapes.keys().next().value!);
-        this.#shapes.set(key, verdict);
+        this.#shapes.set(key, verdict, sql.length);
       }
     }
     return verdict;
   }
 
   #decide(sql: string, prepared: PreparedClasses): GateVerdict {
-    if (sql.length > MAX_SQL_CHARS) {
-      return refused('unparsable', 'statement too long for the policy check', [], []);
-    }
+    // No bound on length: parsing and classifying cost time linear in it (a statement nested
+    // past the server parser's own stack is refused with the parser's message, as the server
+    // would refuse it), and nothing below keeps the text.
     let statements: StatementClass[];
     try {
       statements = classifyTree(this.parser.parse(sql));
     } catch (e) {
       // A statement the real parser rejects would fail on the server too; refusing it here
       // means nothing unparsed ever reaches the target.
-      const why = isPosternError(e) ? e.message : 'could not be parsed';
+      const why = isPosternError(e) ? clipped(e.message) : 'could not be parsed';
       return refused('unparsable', `statement refused: it does not parse (${why})`, [], []);
     }
     const kinds = statements.map((s) => s.kind);
@@ -255,10 +262,14 @@ export class SqlGate {
           ? this.subject.entities
           : [...this.subject.entities, tableEntityOf(t.id, t.schema, t.name, this.subject.connection)];
       d = this.policies.authorize({ principal: this.subject.principal, action, resource, context, entities });
-      if (this.#decisions.size >= MAX_CACHE) this.#decisions.delete(this.#decisions.keys().next().value!);
       this.#decisions.set(key, d);
     }
     return d;
+  }
+
+  /** Characters the session's verdict caches hold (what their bound is on). */
+  get cachedChars(): number {
+    return this.#cache.weight + this.#shapes.weight + this.#decisions.weight;
   }
 
   /** Verdicts made with the old resolution may name the wrong tables now. */
@@ -368,6 +379,15 @@ const WRITES = new Set<SqlAction>(['sql:insert', 'sql:update', 'sql:delete']);
 /** A table as the statement spells it (the gate resolves nothing): schema '' when unqualified. */
 function asWritten(key: string, parts: { schema: string | undefined; name: string }): ResolvedTable {
   return { id: key, schema: parts.schema ?? '', name: parts.name };
+}
+
+/**
+ * The parser quotes the token where it stopped (`syntax error at or near "…"`), and a token may
+ * be a literal megabytes long: the message goes to the client and into the audit event.
+ */
+function clipped(message: string): string {
+  const MAX = 256;
+  return message.length > MAX ? `${message.slice(0, MAX)}…` : message;
 }
 
 function refused(

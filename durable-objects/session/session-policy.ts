@@ -9,6 +9,7 @@ import { sessionMasking } from '../../core/mask/config.ts';
 import { EMPTY_CATALOG } from '../../core/mask/lineage.ts';
 import { ResultMasker } from '../../core/mask/result-masker.ts';
 import { redactMessage, redactSecrets } from '../../core/audit/redact-secrets.ts';
+import { auditedSql } from '../../core/audit/statement-text.ts';
 import type {
   CheckedProtocol,
   PreparedLookup,
@@ -37,13 +38,6 @@ export interface SessionPolicy {
 }
 
 const enc = new TextEncoder();
-/** Statement text kept in the audit trail (longer text is cut, marked with an ellipsis). */
-const MAX_AUDIT_SQL = 64 * 1024;
-
-/** Redacted first, then cut: a secret across the cut must not survive half-redacted. */
-function auditText(redacted: string): string {
-  return redacted.length > MAX_AUDIT_SQL ? `${redacted.slice(0, MAX_AUDIT_SQL)}…` : redacted;
-}
 
 /** Throws when the stored policy set no longer compiles (the caller refuses the session). */
 export async function buildSessionPolicy(
@@ -84,7 +78,7 @@ export async function buildSessionPolicy(
       check: (sql, protocol, prepared) => checkAndAudit(sql, protocol, prepared),
       approvedRun: ({ statement, sql }) => {
         try {
-          audit.append('approved_run', { statement, sql: auditText(redactSecrets(sql, parser)) }, 'approved');
+          audit.append('approved_run', { statement, ...auditedSql(redactSecrets(sql, parser)) }, 'approved');
           return true;
         } catch (e) {
           console.error(
@@ -98,7 +92,7 @@ export async function buildSessionPolicy(
         try {
           audit.append(
             'run_refused',
-            { sql: auditText(redactSecrets(sql, parser)), refusal: message },
+            { ...auditedSql(redactSecrets(sql, parser)), refusal: message },
             'deny',
           );
         } catch (e) {
@@ -126,13 +120,16 @@ export async function buildSessionPolicy(
       if (refusal) v = { ...v, allowed: false, outcome: 'deny', message: refusal };
     }
     let approvedBy: string | undefined;
+    // Redacted once for the ticket and the event (it scans the whole text).
+    let redacted: string | undefined;
+    const redacting = () => (redacted ??= redactSecrets(sql, parser));
     if (v.outcome === 'approval' && g.approval) {
       if (hooks.coveredBySession(g.approval)) {
         v = { ...v, allowed: true, outcome: 'allow' };
         approvedBy = 'session';
       } else {
         const ticket: ApprovalTicket = {
-          sql: auditText(redactSecrets(sql, parser)),
+          sql: auditedSql(redacting()).sql,
           // From this text's own parse: a verdict found by shape carries an earlier text's tree.
           // With the tables its names resolved to now, and what each action was decided on:
           // the same text on other tables is another shape.
@@ -146,22 +143,18 @@ export async function buildSessionPolicy(
       }
     }
     try {
-      const redacted = redactSecrets(sql, parser);
+      const text = redacting();
       audit.append(
         'statement',
         {
-          sql: auditText(redacted),
+          ...auditedSql(text),
           protocol,
           outcome: v.outcome,
           kinds: g.kinds,
           tables: g.tables,
           decisions: g.decisions,
           ...(approvedBy ? { approvedBy } : {}),
-          ...(v.hold
-            ? { held: true }
-            : v.allowed
-              ? {}
-              : { refusal: redactMessage(v.message, sql, redacted) }),
+          ...(v.hold ? { held: true } : v.allowed ? {} : { refusal: redactMessage(v.message, sql, text) }),
         },
         v.outcome,
       );

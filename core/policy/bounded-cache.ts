@@ -1,0 +1,60 @@
+/**
+ * A first-in-first-out cache bounded by its number of entries AND by the characters it holds
+ * (its keys plus a weight the caller gives each value). The gate's caches are keyed by client
+ * SQL text, and a statement with inlined parameters may be megabytes long (issue 10): a bound on
+ * entries alone would let 1000 such texts (and their parse trees) stay in a session.
+ */
+export class BoundedCache<V> {
+  readonly #entries = new Map<string, { value: V; weight: number }>();
+  #weight = 0;
+
+  /**
+   * `maxEntryWeight`: an entry heavier than this is not kept at all (one long statement must not
+   * push out everything else, and parsing it again costs what it cost the first time).
+   */
+  constructor(
+    private readonly maxEntries: number,
+    private readonly maxWeight: number,
+    private readonly maxEntryWeight: number,
+  ) {}
+
+  get(key: string): V | undefined {
+    return this.#entries.get(key)?.value;
+  }
+
+  /** Keeps `value` unless it is too heavy; `valueWeight` in characters, the key counted too. */
+  set(key: string, value: V, valueWeight = 0): void {
+    const weight = key.length + valueWeight;
+    if (weight > this.maxEntryWeight) return;
+    this.delete(key);
+    while (
+      this.#entries.size > 0 &&
+      (this.#entries.size >= this.maxEntries || this.#weight + weight > this.maxWeight)
+    ) {
+      this.delete(this.#entries.keys().next().value!);
+    }
+    this.#entries.set(key, { value, weight });
+    this.#weight += weight;
+  }
+
+  delete(key: string): void {
+    const e = this.#entries.get(key);
+    if (!e) return;
+    this.#entries.delete(key);
+    this.#weight -= e.weight;
+  }
+
+  clear(): void {
+    this.#entries.clear();
+    this.#weight = 0;
+  }
+
+  get size(): number {
+    return this.#entries.size;
+  }
+
+  /** Characters held (keys plus value weights): what the bound is on. */
+  get weight(): number {
+    return this.#weight;
+  }
+}
