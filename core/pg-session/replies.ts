@@ -58,8 +58,15 @@ export class Replies {
    * a message the gateway itself added). Synthetic answers are placed where they belong.
    */
   upstream(f: PgFrame, out: Uint8Array[]): void {
-    const expected = this.state.expected;
     this.#settleHead(out);
+    this.#answer(f, out);
+    // A refusal standing for a Query inside a batch goes out as soon as what came before it is
+    // answered (the client may wait for it before sending Sync).
+    this.#settleHead(out);
+  }
+
+  #answer(f: PgFrame, out: Uint8Array[]): void {
+    const expected = this.state.expected;
     const head = expected[0];
     const masking = this.masker?.active === true;
     switch (f.type) {
@@ -171,7 +178,8 @@ export class Replies {
       if (e?.k === 'copyend') expected.shift();
       else if (e?.k === 'synthetic') {
         expected.shift();
-        out.push(refusalAnswer(e.message, this.state.txStatus));
+        // A refusal inside a batch the server is skipping stands for a message it skips too.
+        if (!(e.inBatch && this.state.skipping)) out.push(refusalAnswer(e.message, this.state.txStatus));
       } else return;
     }
   }
@@ -259,7 +267,6 @@ export class Replies {
     this.#txFailed = true;
     // A COPY FROM STDIN that fails (or is skipped) before CopyInResponse never starts.
     if (this.state.copyIn === 'sent' && this.#skipsCopy(head)) this.state.copyIn = 'none';
-    const expected = this.state.expected;
     if (head?.k === 'query') {
       // The rest of the Query's statements will not run.
       for (let j = head.i; j < head.stmts.length; j++)
@@ -267,14 +274,23 @@ export class Replies {
       head.i = head.stmts.length;
       return;
     }
-    // Extended protocol: the server skips everything up to Sync (§55.2.3); so do we.
+    // Extended protocol: the server skips everything up to Sync (§55.2.3), a Query sent inside
+    // the batch included; so do we.
+    this.state.skipping = true;
+    this.#skipToSync();
+  }
+
+  /** Drops what the server skips after an extended-protocol error: the rest of the batch. */
+  #skipToSync(): void {
+    const expected = this.state.expected;
     while (expected.length > 0) {
       const e = expected[0]!;
-      if (e.k === 'sync' || e.k === 'query' || e.k === 'synthetic') break;
+      if (e.k === 'sync' || ((e.k === 'query' || e.k === 'synthetic') && !e.inBatch)) break;
       expected.shift();
       if (e.k === 'parse') this.state.statements.rejected(e.key);
       else if (e.k === 'bind') this.state.portals.rejected(e.key);
       else if (e.k === 'execute') this.state.settleEffects(e.effects, false);
+      else if (e.k === 'query') for (const s of e.stmts) this.state.settleEffects(s.effects, false);
     }
   }
 
@@ -282,8 +298,9 @@ export class Replies {
   #skipsCopy(head: Expect | undefined): boolean {
     if (head?.k === 'query') return head.stmts.slice(head.i).some((s) => copiesFromClient(s.node));
     for (const e of this.state.expected) {
-      if (e.k === 'sync' || e.k === 'query' || e.k === 'synthetic') return false;
+      if (e.k === 'sync' || ((e.k === 'query' || e.k === 'synthetic') && !e.inBatch)) return false;
       if (e.k === 'execute' && e.entry.copyIn) return true;
+      if (e.k === 'query' && e.stmts.some((s) => copiesFromClient(s.node))) return true;
     }
     return false;
   }
@@ -293,6 +310,9 @@ export class Replies {
     const status = String.fromCharCode(f.body[0] ?? ch('I')) as 'I' | 'T' | 'E';
     this.state.txStatus = status;
     let injectBefore: Uint8Array | undefined;
+    // Skipping after an error, the server answers the Sync: what was sent in between was skipped.
+    if (this.state.skipping) this.#skipToSync();
+    this.state.skipping = false;
     // Everything up to the Query or Sync this answers; anything left of it was skipped.
     while (expected.length > 0) {
       const e = expected[0]!;

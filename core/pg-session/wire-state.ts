@@ -84,6 +84,8 @@ export type Expect =
       i: number;
       ctx?: ResultCtx;
       injectBefore?: Uint8Array;
+      /** Sent inside an unfinished extended-query batch: the server skips it if the batch failed. */
+      inBatch?: boolean;
     }
   | { k: 'parse'; key: string; entry: StatementEntry }
   | { k: 'bind'; key: string; entry: PortalEntry }
@@ -94,7 +96,7 @@ export type Expect =
   /** The client ended a COPY FROM STDIN here: nothing is answered for it (copy-in.ts). */
   | { k: 'copyend' }
   /** A refusal the gateway answers itself, once everything before it has been answered. */
-  | { k: 'synthetic'; message: string };
+  | { k: 'synthetic'; message: string; inBatch?: boolean };
 
 export class WireState {
   readonly statements = new NamedObjects<StatementEntry>();
@@ -104,6 +106,11 @@ export class WireState {
   txStatus: 'I' | 'T' | 'E' = 'I';
   /** COPY FROM STDIN: none, sent (the server has not answered yet), active (CopyInResponse came). */
   copyIn: 'none' | 'sent' | 'active' = 'none';
+  /**
+   * The server reported an error in the extended protocol and skips every message up to Sync,
+   * a simple Query included (§55.2.3); its next ReadyForQuery answers that Sync.
+   */
+  skipping = false;
 
   /** Some answer of the server is still due (the ends of client copies have none). */
   outstanding(): boolean {
@@ -111,9 +118,14 @@ export class WireState {
     return false;
   }
 
-  /** The server has answered every batch sent before the current one. */
+  /**
+   * The server has answered every batch sent before the current one (a Query sent inside the
+   * current batch is part of it).
+   */
   caughtUp(): boolean {
-    for (const e of this.expected) if (e.k === 'query' || e.k === 'sync' || e.k === 'synthetic') return false;
+    for (const e of this.expected) {
+      if (e.k === 'sync' || ((e.k === 'query' || e.k === 'synthetic') && !e.inBatch)) return false;
+    }
     return true;
   }
 
@@ -147,6 +159,18 @@ export class WireState {
           this.portals.forgetAll();
           break;
       }
+    }
+  }
+
+  /**
+   * A Query sent inside an unfinished batch defines these names: the rest of the batch may not
+   * use them. The server runs that rest even if the Query fails (only an extended-protocol error
+   * skips to Sync, §55.2.3), so it could find its old object, or none, under the name.
+   */
+  unknownInBatch(effects: NameEffect[] | undefined): void {
+    for (const e of effects ?? []) {
+      if (e.kind === 'prepare') this.statements.forget(e.key);
+      else if (e.kind === 'declare') this.portals.forget(e.key);
     }
   }
 

@@ -137,7 +137,8 @@ export function expectCustomers(
   rows: unknown[][],
 ): void {
   const text = rows.map((r) => r.map((v) => (v === null ? null : String(v))));
-  if (rows.length !== truth.length) throw new Error(`read ${rows.length} rows, the target has ${truth.length}`);
+  if (rows.length !== truth.length)
+    throw new Error(`read ${rows.length} rows, the target has ${truth.length}`);
   if (connection === 'open') {
     if (JSON.stringify(text) !== JSON.stringify(truth)) throw new Error('rows differ from the target');
     return;

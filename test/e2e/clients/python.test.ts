@@ -35,10 +35,15 @@ afterAll(async () => {
 describe.each(['open', 'demo'] as const)('on the %s connection', (connection) => {
   it('psycopg2: executemany, named cursors, copy_expert both ways, notices and cancel', async () => {
     await cs.direct('TRUNCATE items, moods');
-    const { steps, stdout } = await runSteps(PYTHON, [script('psycopg2_compat.py'), String(cs.port[connection])]);
+    const { steps, stdout } = await runSteps(PYTHON, [
+      script('psycopg2_compat.py'),
+      String(cs.port[connection]),
+    ]);
 
     expect(outOf(steps, 'executemany')).toBe(100);
-    expect(await cs.direct('SELECT count(*), sum(price) FROM items WHERE id BETWEEN 1 AND 100')).toBe('100\t7575.0');
+    expect(await cs.direct('SELECT count(*), sum(price) FROM items WHERE id BETWEEN 1 AND 100')).toBe(
+      '100\t7575.0',
+    );
     expectCustomers(cs, connection, truth, outOf(steps, 'named-cursor'));
     expect(outOf(steps, 'copy-from')).toBe(50);
     expect(await cs.direct('SELECT count(*), sum(price) FROM items WHERE id BETWEEN 101 AND 150')).toBe(
@@ -67,7 +72,10 @@ describe.each(['open', 'demo'] as const)('on the %s connection', (connection) =>
 
   it('asyncpg: binary protocol, prepared statements, copy_records_to_table, type introspection, cursors', async () => {
     await cs.direct('TRUNCATE items, moods');
-    const { steps, stdout } = await runSteps(PYTHON, [script('asyncpg_compat.py'), String(cs.port[connection])]);
+    const { steps, stdout } = await runSteps(PYTHON, [
+      script('asyncpg_compat.py'),
+      String(cs.port[connection]),
+    ]);
 
     expect(outOf(steps, 'binary')).toEqual([
       2 ** 40,
