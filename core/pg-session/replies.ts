@@ -16,7 +16,7 @@ import type { PgFrame } from '../pg/framer.ts';
 import { parseCopyOutResponse, parseRowDescription } from '../pg/rows.ts';
 import { nameKeyOf } from '../pg/names.ts';
 import type { ResultCtx, ResultMasker } from '../mask/result-masker.ts';
-import type { Expect, PortalEntry, StatementEntry, WireState } from './wire-state.ts';
+import type { Expect, PortalEntry, RowsOf, StatementEntry, WireState } from './wire-state.ts';
 import { refusalAnswer } from './refusal.ts';
 import { copiesFromClient } from './copy-in.ts';
 import { withoutRowDetails } from './withheld-details.ts';
@@ -143,7 +143,7 @@ export class Replies {
         // From the target, CopyData is always COPY OUT rows (COPY FROM data flows the other way).
         if (!masking) return void out.push(f.raw);
         const ctx =
-          head?.k === 'query' ? head.ctx : head?.k === 'execute' ? this.#portalCtx(head.entry) : undefined;
+          head?.k === 'query' ? head.ctx : head?.k === 'execute' ? this.#executeCtx(head) : undefined;
         if (!ctx) throw desync('CopyData');
         return void out.push(this.masker!.copyData(ctx, f));
       }
@@ -232,6 +232,23 @@ export class Replies {
     return m.plan(node);
   }
 
+  /** The plan of rows a FETCH or EXECUTE returns: the acknowledged object's, else all masked. */
+  #rowsOfPlan(r: RowsOf) {
+    const o = r.kind === 'cursor' ? this.state.portals.acked(r.key) : this.state.statements.acked(r.key);
+    return o ? o.plan : this.masker!.unknownPlan;
+  }
+
+  /** The rows of one Execute: its portal's, or (a FETCH/EXECUTE portal) those of what it names now. */
+  #executeCtx(e: Extract<Expect, { k: 'execute' }>): ResultCtx {
+    const p = e.entry;
+    if (!p.rowsOf) return this.#portalCtx(p);
+    return (e.ctx ??= {
+      plan: this.#rowsOfPlan(p.rowsOf),
+      formats: p.formats,
+      ...(p.fields ? { fields: p.fields } : {}),
+    });
+  }
+
   /** The plan of the statement the server is running now (whose messages these are). */
   #currentPlan(head: Expect | undefined) {
     switch (head?.k) {
@@ -243,8 +260,9 @@ export class Replies {
       case 'describe':
         return head.entry?.plan;
       case 'bind':
-      case 'execute':
         return head.entry.plan;
+      case 'execute':
+        return head.entry.rowsOf && this.masker ? this.#rowsOfPlan(head.entry.rowsOf) : head.entry.plan;
       default:
         return undefined;
     }
@@ -255,7 +273,7 @@ export class Replies {
       if (!head.ctx) throw desync(`${what} before RowDescription`);
       return head.ctx;
     }
-    if (head?.k === 'execute') return this.#portalCtx(head.entry);
+    if (head?.k === 'execute') return this.#executeCtx(head);
     throw desync(what);
   }
 

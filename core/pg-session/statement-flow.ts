@@ -265,6 +265,7 @@ export class StatementFlow {
       ...(found.effects ? { effects: found.effects } : {}),
       ...(found.copyIn ? { copyIn: true } : {}),
       ...(found.reads ? { reads: found.reads } : {}),
+      ...(found.rowsOf ? { rowsOf: found.rowsOf } : {}),
       ...(found.hideDetails ? { hideDetails: true } : {}),
     };
     this.#state.portals.define(portal.key, entry);

@@ -30,6 +30,18 @@ export interface StatementEntry {
   reads?: CursorRead[];
   /** Its error details are withheld (StatementVerdict.hideDetails). */
   hideDetails?: boolean;
+  /** Its rows are another object's: a FETCH's cursor or an EXECUTE's statement (RowsOf). */
+  rowsOf?: RowsOf;
+}
+
+/**
+ * A statement whose rows are planned elsewhere: SQL FETCH returns the rows of a cursor, SQL
+ * EXECUTE those of a prepared statement. Masked by the plan of the object the server holds under
+ * that name when it runs (answers come in order), as for a simple Query (replies.ts).
+ */
+export interface RowsOf {
+  kind: 'cursor' | 'statement';
+  key: string;
 }
 
 /** A portal (protocol Bind, or a SQL cursor). */
@@ -56,6 +68,8 @@ export interface PortalEntry {
   effects?: NameEffect[];
   /** Its statement reads cursors (a SQL FETCH or MOVE), checked at each Execute. */
   reads?: CursorRead[];
+  /** Its statement's rows are another object's (a SQL FETCH or EXECUTE). */
+  rowsOf?: RowsOf;
   /** A SQL cursor defined by a statement approved for one run: read forward only (cursor-reads.ts). */
   approvedOnce?: boolean;
 }
@@ -90,7 +104,13 @@ export type Expect =
   | { k: 'parse'; key: string; entry: StatementEntry }
   | { k: 'bind'; key: string; entry: PortalEntry }
   | { k: 'describe'; entry: StatementEntry | PortalEntry | undefined; injected: boolean }
-  | { k: 'execute'; entry: PortalEntry; effects: NameEffect[] | undefined }
+  | {
+      k: 'execute';
+      entry: PortalEntry;
+      effects: NameEffect[] | undefined;
+      /** Masking's per-result work of a portal whose rows are another object's (rowsOf). */
+      ctx?: ResultCtx;
+    }
   | { k: 'close' }
   | { k: 'sync'; injectBefore?: Uint8Array }
   /** The client ended a COPY FROM STDIN here: nothing is answered for it (copy-in.ts). */
