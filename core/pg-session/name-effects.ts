@@ -7,7 +7,7 @@
 import type { ResultPlan } from '../mask/lineage.ts';
 import { nameKeyOf } from '../pg/names.ts';
 import type { StatementClass } from '../sql/classify.ts';
-import type { NameEffect, QueryStatement, StatementEntry } from './wire-state.ts';
+import type { NameEffect, QueryStatement, RowsOf, StatementEntry } from './wire-state.ts';
 import type { ResultMasker } from '../mask/result-masker.ts';
 import type { StatementVerdict } from './checker.ts';
 import { copiesFromClient } from './copy-in.ts';
@@ -112,6 +112,7 @@ export function statementEntry(
     ? nameEffects(node, { cls: v.classes?.[0], plan: planOf(node, masker), may, sql })
     : undefined;
   const reads = cursorReads(node ? [node] : []);
+  const rowsOf = node ? rowsOfNode(node) : undefined;
   return {
     may,
     ...(v.classes ? { classes: v.classes } : {}),
@@ -121,7 +122,17 @@ export function statementEntry(
     ...(copiesFromClient(node) ? { copyIn: true } : {}),
     ...(v.hideDetails ? { hideDetails: true } : {}),
     ...(reads.length > 0 ? { reads } : {}),
+    ...(rowsOf ? { rowsOf } : {}),
   };
+}
+
+/** A SQL FETCH's cursor, or a SQL EXECUTE's prepared statement: whose rows it returns. */
+function rowsOfNode(node: Node): RowsOf | undefined {
+  const fetch = node['FetchStmt'] as Node | undefined;
+  if (fetch) return { kind: 'cursor', key: nameKeyOf(String(fetch['portalname'] ?? '')) };
+  const exec = node['ExecuteStmt'] as Node | undefined;
+  if (exec) return { kind: 'statement', key: nameKeyOf(String(exec['name'] ?? '')) };
+  return undefined;
 }
 
 function planOf(node: Node, masker: ResultMasker | undefined): ResultPlan | undefined {

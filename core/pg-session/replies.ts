@@ -16,7 +16,7 @@ import type { PgFrame } from '../pg/framer.ts';
 import { parseCopyOutResponse, parseRowDescription } from '../pg/rows.ts';
 import { nameKeyOf } from '../pg/names.ts';
 import type { ResultCtx, ResultMasker } from '../mask/result-masker.ts';
-import type { Expect, PortalEntry, StatementEntry, WireState } from './wire-state.ts';
+import type { Expect, PortalEntry, RowsOf, StatementEntry, WireState } from './wire-state.ts';
 import { refusalAnswer } from './refusal.ts';
 import { copiesFromClient } from './copy-in.ts';
 import { withoutRowDetails } from './withheld-details.ts';
@@ -58,8 +58,15 @@ export class Replies {
    * a message the gateway itself added). Synthetic answers are placed where they belong.
    */
   upstream(f: PgFrame, out: Uint8Array[]): void {
-    const expected = this.state.expected;
     this.#settleHead(out);
+    this.#answer(f, out);
+    // A refusal standing for a Query inside a batch goes out as soon as what came before it is
+    // answered (the client may wait for it before sending Sync).
+    this.#settleHead(out);
+  }
+
+  #answer(f: PgFrame, out: Uint8Array[]): void {
+    const expected = this.state.expected;
     const head = expected[0];
     const masking = this.masker?.active === true;
     switch (f.type) {
@@ -136,7 +143,7 @@ export class Replies {
         // From the target, CopyData is always COPY OUT rows (COPY FROM data flows the other way).
         if (!masking) return void out.push(f.raw);
         const ctx =
-          head?.k === 'query' ? head.ctx : head?.k === 'execute' ? this.#portalCtx(head.entry) : undefined;
+          head?.k === 'query' ? head.ctx : head?.k === 'execute' ? this.#executeCtx(head) : undefined;
         if (!ctx) throw desync('CopyData');
         return void out.push(this.masker!.copyData(ctx, f));
       }
@@ -183,7 +190,8 @@ export class Replies {
       if (e?.k === 'copyend') expected.shift();
       else if (e?.k === 'synthetic') {
         expected.shift();
-        out.push(refusalAnswer(e.message, this.state.txStatus));
+        // A refusal inside a batch the server is skipping stands for a message it skips too.
+        if (!(e.inBatch && this.state.skipping)) out.push(refusalAnswer(e.message, this.state.txStatus));
       } else return;
     }
   }
@@ -236,6 +244,23 @@ export class Replies {
     return m.plan(node);
   }
 
+  /** The plan of rows a FETCH or EXECUTE returns: the acknowledged object's, else all masked. */
+  #rowsOfPlan(r: RowsOf) {
+    const o = r.kind === 'cursor' ? this.state.portals.acked(r.key) : this.state.statements.acked(r.key);
+    return o ? o.plan : this.masker!.unknownPlan;
+  }
+
+  /** The rows of one Execute: its portal's, or (a FETCH/EXECUTE portal) those of what it names now. */
+  #executeCtx(e: Extract<Expect, { k: 'execute' }>): ResultCtx {
+    const p = e.entry;
+    if (!p.rowsOf) return this.#portalCtx(p);
+    return (e.ctx ??= {
+      plan: this.#rowsOfPlan(p.rowsOf),
+      formats: p.formats,
+      ...(p.fields ? { fields: p.fields } : {}),
+    });
+  }
+
   /** The plan of the statement the server is running now (whose messages these are). */
   #currentPlan(head: Expect | undefined) {
     switch (head?.k) {
@@ -247,8 +272,9 @@ export class Replies {
       case 'describe':
         return head.entry?.plan;
       case 'bind':
-      case 'execute':
         return head.entry.plan;
+      case 'execute':
+        return head.entry.rowsOf && this.masker ? this.#rowsOfPlan(head.entry.rowsOf) : head.entry.plan;
       default:
         return undefined;
     }
@@ -259,7 +285,7 @@ export class Replies {
       if (!head.ctx) throw desync(`${what} before RowDescription`);
       return head.ctx;
     }
-    if (head?.k === 'execute') return this.#portalCtx(head.entry);
+    if (head?.k === 'execute') return this.#executeCtx(head);
     throw desync(what);
   }
 
@@ -271,7 +297,6 @@ export class Replies {
     this.#txFailed = true;
     // A COPY FROM STDIN that fails (or is skipped) before CopyInResponse never starts.
     if (this.state.copyIn === 'sent' && this.#skipsCopy(head)) this.state.copyIn = 'none';
-    const expected = this.state.expected;
     if (head?.k === 'query') {
       // The rest of the Query's statements will not run.
       for (let j = head.i; j < head.stmts.length; j++)
@@ -279,14 +304,23 @@ export class Replies {
       head.i = head.stmts.length;
       return;
     }
-    // Extended protocol: the server skips everything up to Sync (§55.2.3); so do we.
+    // Extended protocol: the server skips everything up to Sync (§55.2.3), a Query sent inside
+    // the batch included; so do we.
+    this.state.skipping = true;
+    this.#skipToSync();
+  }
+
+  /** Drops what the server skips after an extended-protocol error: the rest of the batch. */
+  #skipToSync(): void {
+    const expected = this.state.expected;
     while (expected.length > 0) {
       const e = expected[0]!;
-      if (e.k === 'sync' || e.k === 'query' || e.k === 'synthetic') break;
+      if (e.k === 'sync' || ((e.k === 'query' || e.k === 'synthetic') && !e.inBatch)) break;
       expected.shift();
       if (e.k === 'parse') this.state.statements.rejected(e.key);
       else if (e.k === 'bind') this.state.portals.rejected(e.key);
       else if (e.k === 'execute') this.state.settleEffects(e.effects, false);
+      else if (e.k === 'query') for (const s of e.stmts) this.state.settleEffects(s.effects, false);
     }
   }
 
@@ -294,8 +328,9 @@ export class Replies {
   #skipsCopy(head: Expect | undefined): boolean {
     if (head?.k === 'query') return head.stmts.slice(head.i).some((s) => copiesFromClient(s.node));
     for (const e of this.state.expected) {
-      if (e.k === 'sync' || e.k === 'query' || e.k === 'synthetic') return false;
+      if (e.k === 'sync' || ((e.k === 'query' || e.k === 'synthetic') && !e.inBatch)) return false;
       if (e.k === 'execute' && e.entry.copyIn) return true;
+      if (e.k === 'query' && e.stmts.some((s) => copiesFromClient(s.node))) return true;
     }
     return false;
   }
@@ -305,6 +340,9 @@ export class Replies {
     const status = String.fromCharCode(f.body[0] ?? ch('I')) as 'I' | 'T' | 'E';
     this.state.txStatus = status;
     let injectBefore: Uint8Array | undefined;
+    // Skipping after an error, the server answers the Sync: what was sent in between was skipped.
+    if (this.state.skipping) this.#skipToSync();
+    this.state.skipping = false;
     // Everything up to the Query or Sync this answers; anything left of it was skipped.
     while (expected.length > 0) {
       const e = expected[0]!;

@@ -154,14 +154,10 @@ export class StatementFlow {
     switch (f.type) {
       case Q: {
         // After an error in an extended batch the server ignores everything up to Sync (§55.2.3),
-        // a Query included: so does the gateway.
+        // a Query included: so does the gateway. A Query inside a batch that has not failed runs
+        // at once with its own ReadyForQuery (pgJDBC's autosave SAVEPOINT): its expectation, or
+        // its refusal, is marked inBatch and dropped if the batch fails before it (replies.ts).
         if (this.#batchError !== undefined) return true;
-        if (this.#batchForwarded) {
-          // The server would skip it if the open batch failed; the answers would no longer line up.
-          throw new ClientMessageError(
-            'a Query was sent inside an unfinished extended-query batch (send Sync first)',
-          );
-        }
         const sql = sqlText(f.body, 0);
         const v = this.#check(sql, 'simple');
         if (v.wait) return false;
@@ -311,6 +307,7 @@ export class StatementFlow {
       ...(found.effects ? { effects: found.effects } : {}),
       ...(found.copyIn ? { copyIn: true } : {}),
       ...(found.reads ? { reads: found.reads } : {}),
+      ...(found.rowsOf ? { rowsOf: found.rowsOf } : {}),
       ...(found.hideDetails ? { hideDetails: true } : {}),
     };
     this.#state.portals.define(portal.key, entry);
@@ -419,10 +416,15 @@ export class StatementFlow {
   #forwardQuery(forward: PgFrame[], f: PgFrame, sql: string, v: StatementVerdict, may: true | 'once'): void {
     const stmts = queryStatements(v, sql, may, this.masker);
     for (const s of stmts) this.#state.sendEffects(s.effects);
-    this.#state.expected.push({ k: 'query', stmts, i: 0 });
+    // Inside an unfinished extended-query batch the Query is part of that batch: the server
+    // skips it if the batch failed before it, else runs it at once (with its own ReadyForQuery)
+    // and goes on with the batch whether it failed or not.
+    const inBatch = this.#batchForwarded;
+    this.#state.expected.push({ k: 'query', stmts, i: 0, ...(inBatch ? { inBatch } : {}) });
     if (stmts.some((s) => copiesFromClient(s.node))) this.#copyIn.started();
     forward.push(f);
-    this.#endBatch();
+    if (inBatch) for (const s of stmts) this.#state.unknownInBatch(s.effects);
+    else this.#endBatch();
   }
 
   #forwardParse(
@@ -476,7 +478,12 @@ export class StatementFlow {
   }
 
   #synthetic(message: string): void {
-    if (this.#state.outstanding()) this.#state.expected.push({ k: 'synthetic', message });
+    // Standing in for a message inside an unfinished batch: the server would skip that message
+    // if the batch failed before it, and a refusal must not answer what the server would not.
+    const inBatch = this.#batchForwarded;
+    if (this.#state.outstanding())
+      this.#state.expected.push({ k: 'synthetic', message, ...(inBatch ? { inBatch } : {}) });
+    else if (inBatch && this.#state.skipping) return;
     else {
       const bytes = refusalAnswer(message, this.#state.txStatus);
       if (this.#out) this.#out.push(bytes);

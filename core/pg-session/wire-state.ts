@@ -30,6 +30,18 @@ export interface StatementEntry {
   reads?: CursorRead[];
   /** Its error details are withheld (StatementVerdict.hideDetails). */
   hideDetails?: boolean;
+  /** Its rows are another object's: a FETCH's cursor or an EXECUTE's statement (RowsOf). */
+  rowsOf?: RowsOf;
+}
+
+/**
+ * A statement whose rows are planned elsewhere: SQL FETCH returns the rows of a cursor, SQL
+ * EXECUTE those of a prepared statement. Masked by the plan of the object the server holds under
+ * that name when it runs (answers come in order), as for a simple Query (replies.ts).
+ */
+export interface RowsOf {
+  kind: 'cursor' | 'statement';
+  key: string;
 }
 
 /** A portal (protocol Bind, or a SQL cursor). */
@@ -56,6 +68,8 @@ export interface PortalEntry {
   effects?: NameEffect[];
   /** Its statement reads cursors (a SQL FETCH or MOVE), checked at each Execute. */
   reads?: CursorRead[];
+  /** Its statement's rows are another object's (a SQL FETCH or EXECUTE). */
+  rowsOf?: RowsOf;
   /** A SQL cursor defined by a statement approved for one run: read forward only (cursor-reads.ts). */
   approvedOnce?: boolean;
 }
@@ -84,17 +98,25 @@ export type Expect =
       i: number;
       ctx?: ResultCtx;
       injectBefore?: Uint8Array;
+      /** Sent inside an unfinished extended-query batch: the server skips it if the batch failed. */
+      inBatch?: boolean;
     }
   | { k: 'parse'; key: string; entry: StatementEntry }
   | { k: 'bind'; key: string; entry: PortalEntry }
   | { k: 'describe'; entry: StatementEntry | PortalEntry | undefined; injected: boolean }
-  | { k: 'execute'; entry: PortalEntry; effects: NameEffect[] | undefined }
+  | {
+      k: 'execute';
+      entry: PortalEntry;
+      effects: NameEffect[] | undefined;
+      /** Masking's per-result work of a portal whose rows are another object's (rowsOf). */
+      ctx?: ResultCtx;
+    }
   | { k: 'close' }
   | { k: 'sync'; injectBefore?: Uint8Array }
   /** The client ended a COPY FROM STDIN here: nothing is answered for it (copy-in.ts). */
   | { k: 'copyend' }
   /** A refusal the gateway answers itself, once everything before it has been answered. */
-  | { k: 'synthetic'; message: string };
+  | { k: 'synthetic'; message: string; inBatch?: boolean };
 
 export class WireState {
   readonly statements = new NamedObjects<StatementEntry>();
@@ -104,6 +126,11 @@ export class WireState {
   txStatus: 'I' | 'T' | 'E' = 'I';
   /** COPY FROM STDIN: none, sent (the server has not answered yet), active (CopyInResponse came). */
   copyIn: 'none' | 'sent' | 'active' = 'none';
+  /**
+   * The server reported an error in the extended protocol and skips every message up to Sync,
+   * a simple Query included (§55.2.3); its next ReadyForQuery answers that Sync.
+   */
+  skipping = false;
 
   /** Some answer of the server is still due (the ends of client copies have none). */
   outstanding(): boolean {
@@ -111,9 +138,14 @@ export class WireState {
     return false;
   }
 
-  /** The server has answered every batch sent before the current one. */
+  /**
+   * The server has answered every batch sent before the current one (a Query sent inside the
+   * current batch is part of it).
+   */
   caughtUp(): boolean {
-    for (const e of this.expected) if (e.k === 'query' || e.k === 'sync' || e.k === 'synthetic') return false;
+    for (const e of this.expected) {
+      if (e.k === 'sync' || ((e.k === 'query' || e.k === 'synthetic') && !e.inBatch)) return false;
+    }
     return true;
   }
 
@@ -147,6 +179,18 @@ export class WireState {
           this.portals.forgetAll();
           break;
       }
+    }
+  }
+
+  /**
+   * A Query sent inside an unfinished batch defines these names: the rest of the batch may not
+   * use them. The server runs that rest even if the Query fails (only an extended-protocol error
+   * skips to Sync, §55.2.3), so it could find its old object, or none, under the name.
+   */
+  unknownInBatch(effects: NameEffect[] | undefined): void {
+    for (const e of effects ?? []) {
+      if (e.kind === 'prepare') this.statements.forget(e.key);
+      else if (e.kind === 'declare') this.portals.forget(e.key);
     }
   }
 

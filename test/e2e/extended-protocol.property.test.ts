@@ -1,7 +1,7 @@
 /**
  * The differential property test of issue 9: random interleavings of Parse (named, unnamed,
  * duplicate, not valid UTF-8, a byte order mark), Bind, Describe, Execute, Close, Flush, Sync and
- * simple Queries, mixing allowed, refused and approval-held statements, sent pipelined through
+ * simple Queries (between batches and inside one, before its Sync), mixing allowed, refused and approval-held statements, sent pipelined through
  * the real stack; held statements are approved or denied at random by a real approver. Ground
  * truth is the target: a refused statement never ran (the canary rows are untouched), an
  * approval ran its statement at most once (rows of `pheld` ≤ approvals granted), the gateway
@@ -92,7 +92,7 @@ type Op =
   | { op: 'close'; portal: boolean; name: number }
   | { op: 'flush' }
   | { op: 'sync' }
-  | { op: 'query'; sql: number }
+  | { op: 'query'; sql: number; inBatch?: boolean }
   | { op: 'copy'; extended: boolean };
 
 /**
@@ -123,10 +123,14 @@ function ops(statements: number): fc.Arbitrary<Op[]> {
       fc.record({ op: fc.constant('flush' as const) }),
     )
     .map((o): Op[] => [o]);
+  // A simple Query before the batch's Sync (pgJDBC's autosave SAVEPOINT): the server runs it at
+  // once, or skips it when the batch failed before it.
+  const queryInBatch = sql.map((i): Op[] => [{ op: 'query', sql: i, inBatch: true }]);
   const step = fc.oneof(
     { weight: 5, arbitrary: define },
     { weight: 5, arbitrary: run },
     { weight: 1, arbitrary: other },
+    { weight: 1, arbitrary: queryInBatch },
   );
   const batch = fc.oneof(
     {
@@ -144,7 +148,10 @@ function ops(statements: number): fc.Arbitrary<Op[]> {
 
 const COPY_SQL = 'COPY ptrace (n) FROM STDIN';
 
-/** The wire messages of a case: a simple Query only between batches (a Sync first if one is open). */
+/**
+ * The wire messages of a case: a simple Query between batches (a Sync first if one is open), or
+ * inside one (inBatch).
+ */
 function messages(list: Op[], pool: string[]): Uint8Array[] {
   const bytes: Uint8Array[] = [];
   let open = false;
@@ -178,9 +185,9 @@ function messages(list: Op[], pool: string[]): Uint8Array[] {
         open = false;
         continue;
       case 'query':
-        if (open) bytes.push(m.sync());
+        if (open && !o.inBatch) bytes.push(m.sync());
         bytes.push(m.query(pool[o.sql]!));
-        open = false;
+        if (!o.inBatch) open = false;
         continue;
       case 'copy':
         if (open) bytes.push(m.sync());

@@ -1,0 +1,150 @@
+/**
+ * A FETCH or EXECUTE sent through the extended protocol (Parse "FETCH ALL FROM c", Bind,
+ * Execute) returns the rows of a cursor or prepared statement defined elsewhere: they are masked
+ * by the plan of the object the server holds under that name when it runs, as a simple Query's
+ * FETCH and EXECUTE are, never by the FETCH statement's own (which names no table). Found by the
+ * extended-protocol property test (seed 8): a cursor declared by a Query after the FETCH was
+ * parsed returned derived masked values in clear.
+ */
+import { beforeAll, describe, expect, it } from 'vitest';
+import { nodeSqlParser } from '../../cli/wasm-node.ts';
+import { HmacSha256 } from '../crypto/hmac-sync.ts';
+import { EMPTY_CATALOG, type MaskedColumns } from '../mask/lineage.ts';
+import { ResultMasker } from '../mask/result-masker.ts';
+import { ValueMasker } from '../mask/value-masker.ts';
+import { MessageFramer, type PgFrame } from '../pg/framer.ts';
+import { cstring, query, typedMessage } from '../pg/messages.ts';
+import { dataRow, parseDataRow } from '../pg/rows.ts';
+import type { SqlParser } from '../sql/pg-parser.ts';
+import { classifyTree } from '../sql/classify.ts';
+import { StatementFlow, type StatementVerdict } from './statement-flow.ts';
+
+const enc = new TextEncoder();
+const bytes = (...parts: Array<number[] | Uint8Array | string>) =>
+  new Uint8Array(parts.flatMap((p) => (typeof p === 'string' ? [...enc.encode(p)] : [...p])));
+const msg = (type: string, ...parts: Array<number[] | Uint8Array | string>) =>
+  typedMessage(type, bytes(...parts));
+const parse = (name: string, sql: string) => msg('P', name, [0], sql, [0, 0, 0]);
+const bind = (portal: string, name: string) => msg('B', portal, [0], name, [0, 0, 0, 0, 0, 0, 0]);
+const execute = (portal = '') => msg('E', portal, [0, 0, 0, 0, 0]);
+const describePortal = (portal = '') => msg('D', 'P', portal, [0]);
+const sync = () => msg('S');
+const ready = (s = 'I') => msg('Z', s);
+const complete = (tag: string) => typedMessage('C', cstring(tag));
+/** A RowDescription of computed text columns (no table OID: only the plan can mask them). */
+const computed = (...names: string[]) =>
+  msg(
+    'T',
+    [0, names.length],
+    ...names.flatMap((n) => [n, [0], [0, 0, 0, 0, 0, 0], [0, 0, 0, 25], [0, 0, 0, 0, 0, 0, 0, 0]]),
+  );
+const framesOf = (...raws: Uint8Array[]): PgFrame[] =>
+  new MessageFramer({ maxMessageBytes: 1 << 20, startup: false }).push(bytes(...raws));
+
+let parser: SqlParser;
+beforeAll(async () => {
+  parser = await nodeSqlParser();
+});
+
+function harness() {
+  const masked: MaskedColumns = new Map([['customers', new Map([['email', 'redact' as const]])]]);
+  const masker = new ResultMasker(
+    masked,
+    EMPTY_CATALOG,
+    new ValueMasker({}, new HmacSha256(enc.encode('k'))),
+  );
+  const flow = new StatementFlow(
+    {
+      check(sql, _protocol, prepared): StatementVerdict {
+        const tree = parser.parse(sql);
+        const statements = tree.stmts!.map((s) => s.stmt as Record<string, unknown>);
+        const classes = classifyTree(tree);
+        for (const c of classes)
+          for (const name of c.executes)
+            if (prepared(name) === 'pending') return { allowed: false, message: '', wait: true };
+        return { allowed: true, message: '', statements, classes };
+      },
+    },
+    () => {},
+    () => {},
+    masker,
+  );
+  const toTarget = (...raws: Uint8Array[]) => void flow.client(framesOf(...raws));
+  const fromTarget = (...raws: Uint8Array[]) => flow.upstream(framesOf(...raws));
+  const rowsIn = (out: Uint8Array[]) =>
+    framesOf(...out)
+      .filter((f) => f.type === 0x44)
+      .map((f) => parseDataRow(f.body).map((v) => (v ? new TextDecoder().decode(v) : null)));
+  return { toTarget, fromTarget, rowsIn };
+}
+
+describe('rows of a FETCH or EXECUTE sent by Parse/Bind/Execute', () => {
+  it("are masked by the plan of the cursor the FETCH reads, declared after the FETCH's Parse", () => {
+    const h = harness();
+    h.toTarget(parse('s1', 'FETCH ALL FROM p1'), sync());
+    h.fromTarget(msg('1'), ready());
+    h.toTarget(query('DECLARE p1 CURSOR WITH HOLD FOR SELECT reverse(email) FROM customers'));
+    h.fromTarget(complete('DECLARE CURSOR'), ready());
+    h.toTarget(bind('', 's1'), describePortal(), execute(), sync());
+    const out = h.fromTarget(
+      msg('2'),
+      computed('reverse'),
+      dataRow([enc.encode('moc.elpmaxe@ada')]),
+      complete('FETCH 1'),
+      ready(),
+    );
+    expect(h.rowsIn(out)).toEqual([['[REDACTED]']]);
+  });
+
+  it('are masked by the plan of the prepared statement an EXECUTE runs', () => {
+    const h = harness();
+    h.toTarget(query('PREPARE q AS SELECT reverse(email) FROM customers'));
+    h.fromTarget(complete('PREPARE'), ready());
+    h.toTarget(parse('', 'EXECUTE q'), bind('', ''), describePortal(), execute(), sync());
+    const out = h.fromTarget(
+      msg('1'),
+      msg('2'),
+      computed('reverse'),
+      dataRow([enc.encode('moc.elpmaxe@ada')]),
+      complete('SELECT 1'),
+      ready(),
+    );
+    expect(h.rowsIn(out)).toEqual([['[REDACTED]']]);
+  });
+
+  it('a cursor the gateway does not know has every column masked', () => {
+    const h = harness();
+    h.toTarget(
+      parse('', 'FETCH ALL FROM made_by_a_function'),
+      bind('', ''),
+      describePortal(),
+      execute(),
+      sync(),
+    );
+    const out = h.fromTarget(
+      msg('1'),
+      msg('2'),
+      computed('x'),
+      dataRow([enc.encode('anything')]),
+      complete('FETCH 1'),
+      ready(),
+    );
+    expect(h.rowsIn(out)).toEqual([['[REDACTED]']]);
+  });
+
+  it('a cursor of clean rows reads in clear', () => {
+    const h = harness();
+    h.toTarget(query('DECLARE p1 CURSOR WITH HOLD FOR SELECT 1'));
+    h.fromTarget(complete('DECLARE CURSOR'), ready());
+    h.toTarget(parse('', 'FETCH ALL FROM p1'), bind('', ''), describePortal(), execute(), sync());
+    const out = h.fromTarget(
+      msg('1'),
+      msg('2'),
+      computed('?column?'),
+      dataRow([enc.encode('1')]),
+      complete('FETCH 1'),
+      ready(),
+    );
+    expect(h.rowsIn(out)).toEqual([['1']]);
+  });
+});
