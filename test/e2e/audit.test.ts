@@ -48,8 +48,13 @@ afterAll(async () => {
   await stack?.cleanup();
 });
 
-/** A psql session fed statement by statement, with pauses, until its input ends. */
-async function interactive(lines: Array<string | { pause: number } | { run: () => void | Promise<void> }>) {
+type Step = string | { pause: number } | { run: () => void | Promise<void> } | { until: RegExp };
+
+/**
+ * A psql session fed statement by statement, with pauses, until its input ends. `until` waits
+ * for psql's output to match (e.g. the session is set up and a statement has run).
+ */
+async function interactive(lines: Step[]) {
   const child = spawn(
     'psql',
     [`host=127.0.0.1 port=${connect.port} user=x dbname=y application_name=audit-test`, '-X', '-At'],
@@ -57,17 +62,25 @@ async function interactive(lines: Array<string | { pause: number } | { run: () =
       stdio: ['pipe', 'pipe', 'pipe'],
     },
   );
+  // Listened for from the start: psql may exit before its input ends (the session was refused).
+  const exited = new Promise<number | null>((r) => child.on('exit', r));
+  child.stdin.on('error', () => {}); // writing to a psql that has exited: its output tells why
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d) => (stdout += d));
   child.stderr.on('data', (d) => (stderr += d));
+  let ended = false;
+  void exited.then(() => (ended = true));
   for (const l of lines) {
+    if (ended) break; // refused or failed: what it printed says why, no need to wait out the rest
     if (typeof l === 'string') child.stdin.write(`${l}\n`);
-    else if ('pause' in l) await new Promise((r) => setTimeout(r, l.pause));
+    else if ('pause' in l) await Promise.race([new Promise((r) => setTimeout(r, l.pause)), exited]);
+    else if ('until' in l)
+      await waitFor(() => l.until.test(stdout) || ended, 30_000, `psql output ${l.until}`);
     else await l.run();
   }
   child.stdin.end();
-  const code = await new Promise<number | null>((r) => child.on('exit', r));
+  const code = await exited;
   return { code, stdout, stderr };
 }
 
@@ -204,6 +217,9 @@ describe('audit trail', () => {
   it('survives a 30 s control-plane outage mid-session: every event arrives once, the chain verifies', async () => {
     const r = await interactive([
       'SELECT 1;',
+      // Mid-session: once the session is set up (its setup reads the control plane) and has run
+      // a statement, not while psql is still connecting.
+      { until: /^1$/m },
       { run: () => stack.controlPlane.setReachable(false) },
       ...Array.from({ length: 20 }, (_, i) => `SELECT ${i + 100};`),
       'DELETE FROM customers;',
@@ -211,7 +227,7 @@ describe('audit trail', () => {
       'SELECT 2;',
       { run: () => stack.controlPlane.setReachable(true) },
     ]);
-    expect(r.stdout).toContain('119');
+    expect(r.stdout, r.stderr).toContain('119');
     const { session, events } = await lastSession();
     // open + 1 + 20 + 1 + 1 statements + close
     expect(events.length).toBe(25);
