@@ -7,7 +7,7 @@
  */
 import { HTTPException } from 'hono/http-exception';
 import { isPosternError, type ErrorCode } from '../core/errors.ts';
-import { loggable } from './db/pg-errors.ts';
+import { CONTROL_PLANE_UNAVAILABLE_MESSAGE, loggable } from './db/pg-errors.ts';
 
 /** Every `error.code` the edge answers with (approval refusals add their own, docs/approvals.md). */
 export type ApiErrorCode =
@@ -21,6 +21,7 @@ export type ApiErrorCode =
   | 'too_large'
   | 'upgrade_required'
   | 'connector_offline'
+  | 'control_plane_unavailable'
   | 'policy_unavailable'
   | 'upstream_error'
   | 'internal';
@@ -85,6 +86,8 @@ export function mapErrorCode(code: ErrorCode): { status: Status; api: ApiErrorCo
       return { status: 409, api: 'conflict', showMessage: true };
     case 'CONNECTOR_OFFLINE':
       return { status: 503, api: 'connector_offline', showMessage: true };
+    case 'CONTROL_PLANE_UNAVAILABLE':
+      return { status: 503, api: 'control_plane_unavailable', showMessage: true };
     case 'UPSTREAM_AUTH_FAILED':
     case 'UPSTREAM_UNREACHABLE':
     case 'UPSTREAM_UNSUPPORTED_AUTH':
@@ -111,6 +114,7 @@ const GENERIC: Record<ApiErrorCode, string> = {
   too_large: 'request too large',
   upgrade_required: 'expected a WebSocket upgrade',
   connector_offline: 'connector offline',
+  control_plane_unavailable: CONTROL_PLANE_UNAVAILABLE_MESSAGE,
   policy_unavailable: 'the policies of this connection could not be loaded; ask an admin',
   upstream_error: 'upstream error',
   internal: 'internal error',

@@ -7,7 +7,9 @@ import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import {
+  addOpenConnection,
   clientEnv,
+  psql,
   ROOT,
   runProgram,
   startConnect,
@@ -241,6 +243,23 @@ describe('audit trail', () => {
     expect(rows.rows[0].n).toBe(25);
     expect(stack.edgeLogs.some((l) => l.includes('audit events not shipped; will retry'))).toBe(true);
   }, 150_000);
+
+  it('tells a new session that the control plane is unreachable, and what to do (503, not an internal error)', async () => {
+    // A connection never looked up by this edge: nothing cached, so opening it needs the database.
+    await addOpenConnection(stack, 'uncached');
+    const fresh = await startConnect(stack, 'uncached', clientEnv(stack));
+    stack.controlPlane.setReachable(false);
+    try {
+      const r = await psql(fresh.port, 'SELECT 1');
+      expect(r.code).not.toBe(0);
+      expect(r.stderr).toContain('the edge is unavailable');
+      expect(r.stderr).toContain('control-plane database is unreachable: try again in a moment');
+    } finally {
+      stack.controlPlane.setReachable(true);
+      await fresh.stop();
+    }
+    expect((await psql(connect.port, 'SELECT 7')).stdout.trim()).toBe('7');
+  });
 
   it('keeps passwords out of the trail however the statement spells them (issue 9, finding 8)', async () => {
     // Each statement carries one secret; none may reach the audit events, in any field.

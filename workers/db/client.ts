@@ -7,6 +7,8 @@ import { neonConfig, Pool } from '@neondatabase/serverless';
 import { drizzle, type NeonDatabase } from 'drizzle-orm/neon-serverless';
 import type { Env } from '../env.ts';
 import * as schema from './schema.ts';
+import { PosternError } from '../../core/errors.ts';
+import { CONTROL_PLANE_UNAVAILABLE_MESSAGE, isUnavailable, loggable } from './pg-errors.ts';
 
 export type Db = NeonDatabase<typeof schema>;
 
@@ -40,6 +42,11 @@ export async function withControlPlane<T>(
   );
   try {
     return await fn(drizzle({ client: pool, schema }));
+  } catch (e) {
+    // An unreachable database is a 503 that says so, not an "internal error" (HTTP 500).
+    if (!isUnavailable(e)) throw e;
+    console.warn(JSON.stringify({ msg: 'control plane unavailable', ...loggable(e) }));
+    throw new PosternError('CONTROL_PLANE_UNAVAILABLE', CONTROL_PLANE_UNAVAILABLE_MESSAGE);
   } finally {
     const closing = pool.end().catch((e: unknown) =>
       // The driver's own message only: it never carries the connection string.

@@ -9,6 +9,32 @@ function sqlState(e: unknown): string | undefined {
   return typeof code === 'string' ? code : undefined;
 }
 
+/**
+ * Whether a driver error means the database could not be reached or used at all, rather than
+ * that a statement failed: no SQLSTATE (the socket closed, was refused, timed out), or class 08
+ * (connection exception), 57P01-57P03 (shutting down, cannot connect now) or 53300 (too many
+ * connections). A statement's own error (a constraint, a syntax error) has another SQLSTATE, and
+ * our own bugs are TypeErrors and the like: neither is "unavailable".
+ */
+export function isUnavailable(e: unknown): boolean {
+  if (!(e instanceof Error) || e.name === 'PosternError') return false;
+  const state = sqlState(e);
+  if (state === undefined) {
+    const inner = (e as { cause?: unknown }).cause ?? e;
+    return !(
+      inner instanceof TypeError ||
+      inner instanceof RangeError ||
+      inner instanceof SyntaxError ||
+      inner instanceof ReferenceError
+    );
+  }
+  return state.startsWith('08') || /^57P0[123]$/.test(state) || state === '53300';
+}
+
+/** What a caller is told when the control plane cannot be reached (the detail goes to the log). */
+export const CONTROL_PLANE_UNAVAILABLE_MESSAGE =
+  'the control-plane database is unreachable: try again in a moment; if it persists, ask an admin to check it';
+
 /** 23505 unique_violation. */
 export function isUniqueViolation(e: unknown): boolean {
   return sqlState(e) === '23505';
