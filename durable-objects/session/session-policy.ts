@@ -22,7 +22,7 @@ import { SqlGate, type HeldApproval } from '../../core/policy/sql-gate.ts';
 import { TableResolver } from '../../core/policy/table-resolver.ts';
 import { parseRelations, RELATIONS_QUERY } from '../../core/policy/relations-snapshot.ts';
 import { statementFingerprint } from '../../core/approvals/fingerprint.ts';
-import type { ApprovalTicket } from './approvals.ts';
+import type { ApprovalTicket } from './approval-types.ts';
 import type { PgSessionConfig } from '../../core/pg-session/types.ts';
 import { compiledPolicies, sqlParser } from '../../workers/policy/runtime.ts';
 import type { SessionStart } from './session-start.ts';
