@@ -6,7 +6,7 @@
  */
 import type { ApprovalView, PrincipalRef } from '../../core/approvals/types.ts';
 import type { ErrorFields } from '../../core/pg-session/types.ts';
-import type { HeldApproval } from '../../core/policy/sql-gate.ts';
+import type { HeldApproval } from '../../core/policy/gate-verdict.ts';
 import type { NewApprovalRow } from './approval-store.ts';
 import type { ApprovalTicket } from './approval-types.ts';
 import type { SessionStart } from './session-start.ts';

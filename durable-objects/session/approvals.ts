@@ -15,7 +15,7 @@ import { castVote, narrowestScope, type CastVote } from '../../core/approvals/vo
 import type { ApprovalScope, ApprovalView, PrincipalRef } from '../../core/approvals/types.ts';
 import type { ApprovalTicket, HeldOutcome, VoteAnswer, VoteRequest } from './approval-types.ts';
 import { approvalRow, heldNotice, requestedEvent, requestedView, why } from './approval-request.ts';
-import type { HeldApproval } from '../../core/policy/sql-gate.ts';
+import type { HeldApproval } from '../../core/policy/gate-verdict.ts';
 import { refusalString } from '../../core/policy/refusal-text.ts';
 import { approvalTimeoutSeconds } from '../../core/approvals/duration.ts';
 import type { Env } from '../../workers/env.ts';

@@ -9,7 +9,7 @@ import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { MessageFramer } from '../../core/pg/framer.ts';
 import { parseErrorFields, startupMessage } from '../../core/pg/messages.ts';
 import { parseEdgeToConnector, type DialRequest } from '../../core/tunnel/protocol.ts';
-import type { HeldApproval } from '../../core/policy/sql-gate.ts';
+import type { HeldApproval } from '../../core/policy/gate-verdict.ts';
 import { SessionApprovals } from '../../durable-objects/session/approvals.ts';
 import type { ApprovalTicket } from '../../durable-objects/session/approval-types.ts';
 import { AuditLog } from '../../durable-objects/session/audit-log.ts';
