@@ -10,47 +10,26 @@
  *
  * The client never authenticates to the target: its token was verified by the Worker, and any
  * password it sends is ignored (it is never asked for one).
+ *
+ * This file owns the phases, the framers and the end; the parts are modules of their own: the
+ * answer to the client's StartupMessage (client-startup.ts), the gateway's login to the target
+ * (upstream-login.ts), the relay once ready (proxy-phase.ts), and what to do with a big message
+ * (big-message-plans.ts, big-messages.ts).
  */
 import { concatBytes } from '../bytes.ts';
-import { isPosternError } from '../errors.ts';
 import { MessageFramer, type PgFrame } from '../pg/framer.ts';
-import {
-  authenticationOk,
-  backendKeyData,
-  errorResponse,
-  negotiateProtocolVersion,
-  noticeResponse,
-  query,
-  readyForQuery,
-  startupMessage,
-} from '../pg/messages.ts';
+import { errorResponse, noticeResponse } from '../pg/messages.ts';
 import { parseStartupPacket } from '../pg/startup.ts';
-import { startupRequest } from './client-params.ts';
-import { startupPolicyRefusal } from './startup-policy.ts';
+import { clientStartup } from './client-startup.ts';
 import { clientErrorFor, type CloseReason } from './close-reason.ts';
 import type { CancelKey, ErrorFields, PgSessionConfig, PgSessionIO } from './types.ts';
-import { PreflightRows, preflightText, type PreflightStep } from './preflight.ts';
-import { REQUIRED_REPORTS, parameterStatus, readingChangeIn } from './server-settings.ts';
-import { StatementFlow } from './statement-flow.ts';
-import { ClientMessageError } from './client-message-error.ts';
 import { FrameQueue } from './frame-queue.ts';
-import { startupStep } from './startup-frames.ts';
-import { UpstreamAuthenticator } from './upstream-auth.ts';
+import { UpstreamLogin } from './upstream-login.ts';
 import { BigMessageReader, type BigPlan } from './big-messages.ts';
-import { clientMessageLimit, megabytes } from '../pg/limits.ts';
-import {
-  CLIENT_TYPES,
-  joinFrames,
-  joinOutput,
-  messageOf,
-  T_AUTH,
-  T_BIND,
-  T_COPY_DATA,
-  T_DATA_ROW,
-  T_EXECUTE,
-  T_QUERY,
-  T_TERMINATE,
-} from './frames.ts';
+import { bigUpstreamPlan } from './big-message-plans.ts';
+import { ProxyPhase } from './proxy-phase.ts';
+import { clientMessageLimit } from '../pg/limits.ts';
+import { joinFrames, messageOf } from './frames.ts';
 
 type Phase = 'startup' | 'proxy' | 'closed';
 
@@ -71,18 +50,7 @@ export class PgSession {
   #clientFramer: MessageFramer;
   #upstreamFramer: MessageFramer;
   #clientParams: Record<string, string> | undefined;
-  /** The target's StartupMessage parameters, once the client's were accepted. */
-  #upstreamParams: Record<string, string> | undefined;
-  /** Settings of the client were forwarded (the target's refusal of one is relayed). */
-  #clientSettings = false;
-  #credential: string | undefined;
-  #upstreamStarted = false;
-  #auth: UpstreamAuthenticator | undefined;
-  #authenticated = false;
-  #upstreamKey: CancelKey | undefined;
-  #paramStatus: Uint8Array[] = [];
-  /** Settings the target reported at startup (the ones the gateway's reading depends on). */
-  #reported = new Set<string>();
+  readonly #login: UpstreamLogin;
   // libpq waits for ReadyForQuery, but a pipelining client may not: its messages wait here.
   #pendingClient: FrameQueue;
   // Upstream chunks that arrive while an async auth step (SCRAM) runs; order must be kept.
@@ -92,9 +60,7 @@ export class PgSession {
   // A failure known before the client's StartupMessage waits for it: a client that has sent
   // only an SSLRequest expects a one-byte answer, not an ErrorResponse (as a real server does).
   #pendingFailure: CloseReason | undefined;
-  #flow: StatementFlow | undefined;
-  #preflight: PreflightRows | undefined;
-  readonly #clientBig = new BigMessageReader();
+  readonly #proxy: ProxyPhase;
   readonly #upstreamBig = new BigMessageReader();
   readonly #maxHeld: number;
 
@@ -119,15 +85,24 @@ export class PgSession {
       config.maxPendingClientBytes ?? 1 << 20,
       'too much data sent before the session was ready',
     );
-    if (config.checker) {
-      this.#flow = new StatementFlow(
-        config.checker,
-        (bytes) => io.toUpstream(bytes),
-        (bytes) => this.#sendClient(bytes),
-        config.masker,
-        io.held ? (ticket) => io.held!(ticket) : undefined,
-      );
-    }
+    this.#login = new UpstreamLogin(config, {
+      toUpstream: (bytes) => io.toUpstream(bytes),
+      fail: (reason) => this.#fail(reason),
+      ready: (status) => this.#becomeReady(status),
+    });
+    this.#proxy = new ProxyPhase(
+      config,
+      {
+        toUpstream: (bytes) => io.toUpstream(bytes),
+        toClient: (bytes) => this.#sendClient(bytes),
+        fail: (reason) => this.#fail(reason),
+        end: (reason) => this.#end(reason),
+        proxying: () => this.#phase === 'proxy',
+        held: io.held ? (ticket) => io.held!(ticket) : undefined,
+      },
+      this.stats,
+      this.#maxHeld,
+    );
   }
 
   get phase(): Phase {
@@ -136,24 +111,17 @@ export class PgSession {
 
   /** The target's own cancel key, once known (used to forward a CancelRequest). */
   get upstreamKey(): CancelKey | undefined {
-    return this.#upstreamKey;
+    return this.#login.key;
   }
 
   /** Ends the wait of a held statement (see StatementFlow.release). */
   resolveHeld(approved: boolean, message: string): void {
-    if (this.#phase !== 'proxy' || !this.#flow?.holding) return;
-    let forward: PgFrame[];
-    try {
-      forward = this.#flow.release(approved, message);
-    } catch (e) {
-      return this.#fail({ kind: 'client-protocol', detail: messageOf(e) });
-    }
-    if (forward.length > 0) this.io.toUpstream(joinFrames(forward, EMPTY));
+    if (this.#phase === 'proxy') this.#proxy.resolveHeld(approved, message);
   }
 
   /** Prepared statements must be checked again before they run (see StatementFlow). */
   forgetStatements(): void {
-    this.#flow?.forgetStatements();
+    this.#proxy.forgetStatements();
   }
 
   /** A NoticeResponse for the client now (psql prints it at once, even while it waits). */
@@ -179,7 +147,7 @@ export class PgSession {
     }
     for (;;) {
       if (frames.length === 0) return;
-      if (this.#phase === 'proxy') return this.#clientFrames(frames, chunk);
+      if (this.#phase === 'proxy') return this.#proxy.clientFrames(frames, chunk);
       for (const frame of frames) {
         if (this.#phase !== 'startup') return;
         if (frame.piece) {
@@ -222,43 +190,19 @@ export class PgSession {
       case 'cancel':
         this.io.cancelRequested({ processId: packet.processId, secretKey: packet.secretKey });
         return this.#end({ kind: 'cancel-request' });
-      case 'startup':
+      case 'startup': {
         this.#clientParams = packet.params;
         this.#clientFramer.setTyped();
         if (this.#pendingFailure) return this.#fail(this.#pendingFailure);
-        if (!this.#acceptStartup(packet.protocol, packet.params)) return;
+        // docs/policy.md, "Startup parameters".
+        const startup = clientStartup(packet.protocol, packet.params, this.config);
+        if (startup.negotiate) this.#sendClient(startup.negotiate);
+        if (!startup.ok) return this.#fail(startup.reason);
         this.io.clientStarted?.(packet.params);
-        this.#maybeStartUpstream();
+        this.#login.clientAccepted(startup.upstream, startup.clientSettings);
         return;
+      }
     }
-  }
-
-  /** Decides the client's startup parameters (docs/policy.md, "Startup parameters"). */
-  #acceptStartup(protocol: number, params: Record<string, string>): boolean {
-    const request = startupRequest(params, {
-      user: this.config.upstreamUser,
-      database: this.config.upstreamDatabase,
-    });
-    const minor = protocol & 0xffff;
-    const unsupported = request.ok ? request.unsupportedOptions : [];
-    // The server answers first, before authentication (§55.2.1): the client learns it has 3.0.
-    if (minor > 0 || unsupported.length > 0) this.#sendClient(negotiateProtocolVersion(0, unsupported));
-    if (!request.ok) {
-      this.#fail({
-        kind: 'startup-refused',
-        detail: request.message,
-        ...(request.hint ? { hint: request.hint } : {}),
-      });
-      return false;
-    }
-    const refused = this.config.checker && startupPolicyRefusal(request.checks, this.config.checker);
-    if (refused) {
-      this.#fail(refused);
-      return false;
-    }
-    this.#upstreamParams = request.upstream;
-    this.#clientSettings = request.forwarded.length > 0;
-    return true;
   }
 
   #holdClient(frame: PgFrame): void {
@@ -269,66 +213,12 @@ export class PgSession {
     }
   }
 
-  /** Client frames in the proxy phase, big messages in pieces among them (big-messages.ts). */
-  #clientFrames(frames: PgFrame[], chunk: Uint8Array): void {
-    this.#clientBig.read(frames, {
-      frames: (batch) => {
-        this.#forwardClient(batch, chunk);
-        return this.#phase === 'proxy';
-      },
-      decide: (head) => this.#bigClient(head),
-      pass: (bytes) => this.io.toUpstream(bytes),
-    });
-  }
-
-  /**
-   * A big client message: CopyData nothing reads streams to the target; a message the gateway
-   * must read (a Query or Parse it checks, a Bind) is held whole up to maxHeld. Past that it is
-   * refused before any byte of it is forwarded, and the session goes on: its bytes are skipped
-   * and the client gets an error in order (statement-flow.ts), as for a refused statement.
-   */
-  #bigClient(head: PgFrame): BigPlan {
-    const total = head.piece!.total;
-    if (!CLIENT_TYPES.has(head.type)) {
-      this.#fail({ kind: 'client-protocol', detail: `unexpected message type 0x${head.type.toString(16)}` });
-      return 'stop';
-    }
-    if (!this.#flow || this.#flow.passOn(head)) return 'stream';
-    if (total <= this.#maxHeld) return 'whole';
-    const what = head.type === T_BIND ? 'a Bind message (its parameter values)' : 'a statement';
-    const refused = `statement refused: ${what} of ${megabytes(total)} is more than Postern holds to check (${megabytes(this.#maxHeld)}); send large values as COPY ... FROM STDIN data, which Postern streams, or in smaller pieces`;
-    this.#forwardClient([{ type: head.type, raw: head.raw, body: EMPTY, refused }], EMPTY);
-    return this.#phase === 'proxy' ? 'skip' : 'stop';
-  }
-
-  #forwardClient(frames: PgFrame[], chunk: Uint8Array): void {
-    for (const f of frames) {
-      if (!CLIENT_TYPES.has(f.type)) {
-        return this.#fail({
-          kind: 'client-protocol',
-          detail: `unexpected message type 0x${f.type.toString(16)}`,
-        });
-      }
-      if (f.type === T_QUERY || f.type === T_EXECUTE) this.stats.statements++;
-    }
-    let forward: PgFrame[];
-    try {
-      forward = this.#flow ? this.#flow.client(frames) : frames;
-    } catch (e) {
-      return this.#fail({ kind: 'client-protocol', detail: messageOf(e) });
-    }
-    if (forward.length > 0) this.io.toUpstream(joinFrames(forward, chunk));
-    const last = frames[frames.length - 1];
-    if (last?.type === T_TERMINATE && last.refused === undefined) this.#end({ kind: 'client-terminate' });
-  }
-
   // ---- upstream side -----------------------------------------------------------------------
 
   /** The data channel to the target is open; `credential` is the injected password. */
   upstreamOpen(credential: string): void {
     if (this.#phase === 'closed') return;
-    this.#credential = credential;
-    this.#maybeStartUpstream();
+    this.#login.channelOpen(credential);
   }
 
   upstreamData(chunk: Uint8Array): void {
@@ -359,14 +249,6 @@ export class PgSession {
     this.#fail(reason);
   }
 
-  #maybeStartUpstream(): void {
-    const params = this.#upstreamParams;
-    if (this.#upstreamStarted || params === undefined || this.#credential === undefined) return;
-    this.#upstreamStarted = true;
-    this.#auth = new UpstreamAuthenticator(this.config.upstreamUser, this.#credential);
-    this.io.toUpstream(startupMessage(params));
-  }
-
   #upstreamChunk(chunk: Uint8Array): void {
     let frames: PgFrame[];
     try {
@@ -385,55 +267,19 @@ export class PgSession {
     });
   }
 
-  /**
-   * A big target message: a row nothing in which is masked streams to the client as it comes;
-   * anything the gateway reads (a row it masks, an error, a notice) is held whole up to maxHeld.
-   * Past that the session ends with an error that says what to do: the client's stream cannot
-   * go on without the message, and the gateway will not pass on what it has not read.
-   */
+  /** A big target message (big-message-plans.ts). */
   #bigUpstream(head: PgFrame): BigPlan {
-    const total = head.piece!.total;
-    if (this.#upstreamBusy) {
-      // Authenticating (startup): nothing the target says then is big, and order must hold.
-      this.#fail({ kind: 'upstream-protocol', detail: 'target sent a big message during authentication' });
-      return 'stop';
-    }
-    let stream: boolean;
-    try {
-      stream = this.#phase === 'proxy' && (!this.#flow || this.#flow.streamable(head.type));
-    } catch (e) {
-      this.#fail({ kind: 'upstream-protocol', detail: messageOf(e) });
-      return 'stop';
-    }
-    if (stream) return 'stream';
-    if (total <= this.#maxHeld) return 'whole';
-    const size = megabytes(total);
-    const limit = megabytes(this.#maxHeld);
-    const detail =
-      head.type === T_DATA_ROW || head.type === T_COPY_DATA
-        ? `a result row of ${size} has a column Postern masks or scans; Postern reads rows of up to ${limit}: select the large column in pieces (substring(col from 1 for 10000000), ...), or ask an admin about a connection that does not mask it`
-        : `the target database sent a message (type '${String.fromCharCode(head.type)}') of ${size}; Postern reads such messages up to ${limit}`;
-    this.#fail({ kind: 'too-large', detail });
+    // Authenticating (startup): nothing the target says then is big, and order must hold.
+    const plan = this.#upstreamBusy
+      ? { kind: 'upstream-protocol' as const, detail: 'target sent a big message during authentication' }
+      : bigUpstreamPlan(head, this.#phase === 'proxy' ? this.#proxy.streamable : undefined, this.#maxHeld);
+    if (typeof plan === 'string') return plan;
+    this.#fail(plan);
     return 'stop';
   }
 
   #upstreamFrames(frames: PgFrame[], chunk: Uint8Array): void {
-    if (this.#phase === 'proxy') {
-      // Nothing of a chunk that says the server reads SQL differently now reaches the client.
-      const changed = readingChangeIn(frames);
-      if (changed) return this.#fail(changed);
-      let out: Uint8Array;
-      try {
-        out = this.#flow ? joinOutput(this.#flow.upstream(frames), frames, chunk) : joinFrames(frames, chunk);
-      } catch (e) {
-        // Client messages that waited for this answer are decided here: their faults are theirs.
-        const kind = e instanceof ClientMessageError ? 'client-protocol' : 'upstream-protocol';
-        return this.#fail({ kind, detail: messageOf(e) });
-      }
-      this.stats.bytesToClient += out.byteLength;
-      this.io.toClient(out);
-      return;
-    }
+    if (this.#phase === 'proxy') return this.#proxy.upstreamFrames(frames, chunk);
     this.#upstreamStartupFrames(frames, 0);
   }
 
@@ -444,29 +290,17 @@ export class PgSession {
         if (this.#phase === 'proxy') this.#sendClient(concatBytes(frames.slice(i).map((f) => f.raw)));
         return;
       }
-      const frame = frames[i]!;
-      if (frame.type === T_AUTH && !this.#authenticated) {
+      const authenticating = this.#login.frame(frames[i]!);
+      if (authenticating) {
         this.#upstreamBusy = true;
-        this.#auth!.step(frame.body).then(
-          (step) => {
-            if (step.done) this.#authenticated = true;
-            else if (step.reply) this.io.toUpstream(step.reply);
-            this.#upstreamBusy = false;
-            this.#upstreamStartupFrames(frames, i + 1);
-            this.#drainUpstreamQueue();
-          },
-          (e: unknown) => {
-            this.#upstreamBusy = false;
-            const kind =
-              isPosternError(e) && e.code === 'UPSTREAM_UNSUPPORTED_AUTH'
-                ? 'upstream-unsupported-auth'
-                : 'upstream-auth';
-            this.#fail({ kind, detail: messageOf(e) });
-          },
-        );
+        void authenticating.then((ok) => {
+          this.#upstreamBusy = false;
+          if (!ok) return;
+          this.#upstreamStartupFrames(frames, i + 1);
+          this.#drainUpstreamQueue();
+        });
         return;
       }
-      this.#upstreamStartupFrame(frame);
     }
   }
 
@@ -478,80 +312,13 @@ export class PgSession {
     }
   }
 
-  #upstreamStartupFrame(frame: PgFrame): void {
-    const changed = readingChangeIn([frame]);
-    if (changed) return this.#fail(changed);
-    if (this.#preflight) return this.#preflightFrame(frame);
-    const step = startupStep(frame, this.#authenticated, this.#clientSettings);
-    switch (step.kind) {
-      case 'param':
-        this.#paramStatus.push(step.raw);
-        this.#reported.add(parameterStatus(frame.body)?.name ?? '');
-        return;
-      case 'key':
-        this.#upstreamKey = step.key;
-        return;
-      case 'ignore':
-        return;
-      case 'fail':
-        return this.#fail(step.reason);
-      case 'ready': {
-        // A target that does not say how it reads SQL cannot be checked against (policy only).
-        const unreported = this.config.checker && REQUIRED_REPORTS.find((n) => !this.#reported.has(n));
-        if (unreported) {
-          return this.#fail({
-            kind: 'reading-changed',
-            detail: `the target database did not report ${unreported}; Postern cannot check statements for it`,
-          });
-        }
-        if (this.config.preflight?.length) {
-          // Read what the gateway itself needs from the target before the client may start.
-          this.#preflight = new PreflightRows();
-          this.io.toUpstream(query(preflightText(this.config.preflight)));
-          return;
-        }
-        return this.#becomeReady(step.status);
-      }
-    }
-  }
-
-  #preflightFrame(frame: PgFrame): void {
-    let step: PreflightStep;
-    try {
-      step = this.#preflight!.frame(frame);
-    } catch (e) {
-      return this.#fail({ kind: 'upstream-protocol', detail: messageOf(e) });
-    }
-    if (step.kind === 'failed') return this.#fail({ kind: 'gateway-error', detail: step.detail });
-    if (step.kind !== 'done') return;
-    this.#preflight = undefined;
-    const queries = this.config.preflight!;
-    try {
-      if (step.results.length !== queries.length)
-        throw new Error('the catalog read returned too few results');
-      queries.forEach((q, i) => q.done(step.results[i]!));
-    } catch (e) {
-      return this.#fail({ kind: 'gateway-error', detail: messageOf(e) });
-    }
-    this.#becomeReady(step.status);
-  }
-
   #becomeReady(status: number): void {
-    const key = this.config.gatewayKey;
-    this.#sendClient(
-      concatBytes([
-        authenticationOk(),
-        ...this.#paramStatus,
-        backendKeyData(key.processId, key.secretKey),
-        readyForQuery(String.fromCharCode(status) as 'I' | 'T' | 'E'),
-      ]),
-    );
-    this.#paramStatus = [];
+    this.#sendClient(this.#login.greeting(this.config.gatewayKey, status));
     this.#phase = 'proxy';
     this.io.ready?.();
     if (this.#pendingClient.length > 0) {
       const frames = this.#pendingClient.take();
-      this.#forwardClient(frames, joinFrames(frames, EMPTY));
+      this.#proxy.forward(frames, joinFrames(frames, EMPTY));
     }
   }
 

@@ -11,11 +11,12 @@
  * armed before the row is written, so a request nobody can time out never exists.
  */
 import { randomToken } from '../../core/crypto/secrets.ts';
-import { castVote, narrowestScope, type CastVote, type Voter } from '../../core/approvals/votes.ts';
+import { castVote, narrowestScope, type CastVote } from '../../core/approvals/votes.ts';
 import type { ApprovalScope, ApprovalView, PrincipalRef } from '../../core/approvals/types.ts';
-import type { HeldApproval } from '../../core/policy/sql-gate.ts';
+import type { ApprovalTicket, HeldOutcome, VoteAnswer, VoteRequest } from './approval-types.ts';
+import { approvalRow, heldNotice, requestedEvent, requestedView, why } from './approval-request.ts';
+import type { HeldApproval } from '../../core/policy/gate-verdict.ts';
 import { refusalString } from '../../core/policy/refusal-text.ts';
-import type { ErrorFields } from '../../core/pg-session/types.ts';
 import { approvalTimeoutSeconds } from '../../core/approvals/duration.ts';
 import type { Env } from '../../workers/env.ts';
 import { alarmNoLaterThan } from '../alarm.ts';
@@ -23,43 +24,6 @@ import { loggable } from '../../workers/db/pg-errors.ts';
 import type { AuditLog } from './audit-log.ts';
 import type { SessionStart } from './session-start.ts';
 import { controlPlaneApprovals, type ApprovalStore } from './approval-store.ts';
-
-/** What the statement checker hands over when a statement needs approval. */
-export interface ApprovalTicket {
-  /** The statement, secrets redacted. */
-  sql: string;
-  fingerprint: string;
-  approval: HeldApproval;
-}
-
-/** How the held statement ends, for the PgSession. */
-export interface HeldOutcome {
-  release(approved: boolean, message: string): void;
-  notice(fields: ErrorFields): void;
-}
-
-export interface VoteRequest {
-  id: string;
-  voter: Voter;
-  decision: 'approve' | 'deny';
-  reason: string | null;
-  scope: ApprovalScope;
-  /** Shape scope: for how long. */
-  hours: number;
-}
-
-/** What an approval ended up covering: the narrowest scope any approver chose. */
-export interface EffectiveScope {
-  scope: ApprovalScope;
-  hours: number;
-  approvals: number;
-  policySet: string;
-}
-
-export type VoteAnswer =
-  | { ok: false; refusal: string; message: string }
-  | { ok: true; status: 'pending' | 'denied'; approvals: number }
-  | { ok: true; status: 'approved'; approvals: number; effective: EffectiveScope };
 
 interface Vote extends CastVote {
   scope: ApprovalScope;
@@ -74,9 +38,6 @@ interface Pending {
   /** False while the request is being recorded: nobody can vote yet, but it can be withdrawn. */
   recorded: boolean;
 }
-
-/** Statement text kept on the request (and sent to webhooks). */
-const MAX_STATEMENT_CHARS = 8 * 1024;
 
 export class SessionApprovals {
   #pending: Pending | undefined;
@@ -110,25 +71,7 @@ export class SessionApprovals {
     const now = new Date();
     const id = randomToken('apr', 12);
     const expiresAt = now.getTime() + approvalTimeoutSeconds(a.timeout) * 1000;
-    const row = {
-      id,
-      kind: 'statement' as const,
-      status: 'pending' as const,
-      connectionId: conn.id,
-      connectionName: conn.name,
-      sessionId: this.start.sessionId,
-      requesterIssuer: this.requester.issuer,
-      requesterSubject: this.requester.subject,
-      statement: ticket.sql.slice(0, MAX_STATEMENT_CHARS),
-      fingerprint: ticket.fingerprint,
-      action: a.action,
-      resource: a.resource,
-      reason: `policy ${a.policies.join(', ')} permits ${a.action} only with approval${why(a) ? `: ${why(a)}` : ''}`,
-      approverGroup: a.group,
-      minApprovals: a.minApprovals,
-      createdAt: now,
-      expiresAt: new Date(expiresAt),
-    };
+    const row = approvalRow(id, ticket, this.start, this.requester, now, expiresAt);
     // Withdrawable from here on (withdraw/cancel), though no vote can reach it before its row exists.
     const p: Pending = { id, ticket, expiresAt, votes: [], recorded: false };
     if (this.#ended) return this.held.release(false, 'statement refused: the session is ending');
@@ -191,48 +134,15 @@ export class SessionApprovals {
       );
       return;
     }
-    const minutes = Math.round((expiresAt - now.getTime()) / 60_000);
-    const edge = this.start.edgeUrl ?? '<edge>';
-    this.held.notice({
-      severity: 'NOTICE',
-      code: '00000',
-      message: `Postern is holding this statement until it is approved (request ${id})${why(a) ? `: ${why(a)}` : ''}`,
-      detail: `${a.action} on "${a.resource}" needs ${a.minApprovals} approval${a.minApprovals > 1 ? 's' : ''} from group "${a.group}"; the request times out in ${minutes > 0 ? `${minutes} min` : `${Math.round((expiresAt - now.getTime()) / 1000)} s`} (${row.expiresAt.toISOString()}).`,
-      hint: `An approver runs, with their own token (--token, or --issuer/--client-id/--client-secret): postern approvals approve ${id} --edge ${edge}`,
-    });
+    this.held.notice(heldNotice(row, a, this.start.edgeUrl));
     if (this.notify) {
-      const view: ApprovalView = {
-        ...row,
-        connection: conn.name,
-        requester: this.requester,
-        votes: [],
-        durationSeconds: null,
-        createdAt: now.toISOString(),
-        expiresAt: row.expiresAt.toISOString(),
-        decidedAt: null,
-        scope: null,
-        grantId: null,
-      };
+      const view = requestedView(row, this.requester);
       this.ctx.waitUntil(this.notify(view).catch(() => undefined));
     }
   }
 
   #auditRequested(p: Pending, expiresAt: Date): void {
-    const a = p.ticket.approval;
-    this.audit.append(
-      'approval_requested',
-      {
-        id: p.id,
-        action: a.action,
-        resource: a.resource,
-        group: a.group,
-        minApprovals: a.minApprovals,
-        expiresAt: expiresAt.toISOString(),
-        fingerprint: p.ticket.fingerprint,
-        policies: a.policies,
-      },
-      'pending',
-    );
+    this.audit.append('approval_requested', requestedEvent(p.id, p.ticket, expiresAt), 'pending');
   }
 
   /**
@@ -431,9 +341,4 @@ export class SessionApprovals {
       console.warn(JSON.stringify({ msg: 'approval status not recorded', id, status, ...loggable(e) }));
     }
   }
-}
-
-/** The `@reason`s of the permits that held the statement, as one line ('' when none gave one). */
-function why(a: HeldApproval): string {
-  return (a.reasons ?? []).join('; ');
 }

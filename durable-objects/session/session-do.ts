@@ -5,13 +5,11 @@
  *   Worker ──begin(start) RPC, then /client (upgrade)──▶ SessionDO ◀──/channel (channel token)── connector
  */
 import { DurableObject } from 'cloudflare:workers';
-import { decryptCredential, parseKeyring } from '../../core/crypto/credentials.ts';
 import { constantTimeEqual, randomToken, sha256Hex } from '../../core/crypto/secrets.ts';
 import { PgSession } from '../../core/pg-session/session.ts';
 import { MAX_ALLOC_SIZE } from '../../core/pg/limits.ts';
 import type { CloseReason } from '../../core/pg-session/close-reason.ts';
 import type { CancelKey } from '../../core/pg-session/types.ts';
-import { parseChannelFromConnector } from '../../core/tunnel/protocol.ts';
 import type { Env } from '../../workers/env.ts';
 import { safeCloseCode } from '../close-codes.ts';
 import type { SessionStart } from './session-start.ts';
@@ -19,12 +17,16 @@ import { endRecord, FallbackOutbox, startRecord } from './session-record.ts';
 import type { SessionRecord } from '../../workers/db/session-records.ts';
 import { buildSessionPolicy, type SessionPolicy } from './session-policy.ts';
 import { AuditLog } from './audit-log.ts';
-import { SessionApprovals, type ApprovalTicket, type VoteAnswer, type VoteRequest } from './approvals.ts';
+import { SessionApprovals } from './approvals.ts';
+import type { ApprovalTicket, VoteAnswer, VoteRequest } from './approval-types.ts';
 import { SessionGrants } from './grants.ts';
 import { alarmNoLaterThan } from '../alarm.ts';
-import { notifyApproval, approveCommandFor, approveUrlFor } from '../../workers/notify/notify.ts';
+import { approvalNotifier } from './approval-notifier.ts';
 import { httpError } from '../../workers/http-errors.ts';
 import { SetupGate } from './setup-gate.ts';
+import { endGrants, type GrantEnd } from './grant-ends.ts';
+import { greetChannel, storedCredential } from './channel-greeting.ts';
+import { sessionCloseEvent, sessionOpenEvent } from './session-events.ts';
 
 /** How long a connector has to open the data channel after the dial request. */
 const CHANNEL_TIMEOUT_MS = 10_000;
@@ -113,34 +115,18 @@ export class SessionDO extends DurableObject<Env> {
     if (next !== undefined && this.#pg?.phase !== 'closed') await alarmNoLaterThan(this.ctx.storage, next);
   }
 
-  #grantsEnded(gone: Array<{ id: string; action: string }>, how: 'expired' | 'was revoked'): void {
+  #grantsEnded(gone: Array<{ id: string; action: string }>, how: GrantEnd): void {
     const policy = this.#policy;
     const conn = this.#start?.connection;
     if (!policy || !conn || !this.#pg || this.#pg.phase === 'closed') return;
-    for (const g of gone) {
-      try {
-        this.#audit.append(
-          'grant_ended',
-          { grant: g.id, action: g.action, how },
-          how === 'expired' ? 'expired' : 'revoked',
-        );
-      } catch {
-        // ending the session below does not depend on the record
-      }
-    }
-    // Cached verdicts and checked prepared statements were allowed with the grant: decide
-    // afresh from now on, and a statement waiting for approval does not run on the old access.
-    policy.gate.forgetDecisions();
-    this.#pg.forgetStatements();
-    this.#approvals?.withdraw(
-      `statement refused: the access grant it relied on ${how}; send it again to be checked anew`,
-    );
-    if (!policy.connectAllowed(this.#grants.actions())) {
-      this.#pg.terminate({
-        kind: 'access-ended',
-        detail: `your access grant ${gone[0]!.id} to connection "${conn.name}" ${how}; the session is closed. Ask again with: postern access request ${conn.name} --for 30m --reason "..."`,
-      });
-    }
+    endGrants(gone, how, {
+      pg: this.#pg,
+      policy,
+      audit: this.#audit,
+      approvals: this.#approvals,
+      connectionName: conn.name,
+      grants: () => this.#grants.actions(),
+    });
   }
 
   /** A client sent a CancelRequest with our gateway key: forward the target's own key. */
@@ -189,19 +175,7 @@ export class SessionDO extends DurableObject<Env> {
         release: (approved, message) => this.#pg?.resolveHeld(approved, message),
         notice: (fields) => this.#pg?.notice(fields),
       },
-      (view) => {
-        const edge = start.edgeUrl ?? '';
-        return notifyApproval(
-          this.env,
-          {
-            type: 'approval.requested',
-            approval: view,
-            approveCommand: approveCommandFor(edge, view.id),
-            approveUrl: approveUrlFor(edge, view.id),
-          },
-          conn.id,
-        );
-      },
+      approvalNotifier(this.env, start),
     );
     let policy: SessionPolicy;
     try {
@@ -250,30 +224,8 @@ export class SessionDO extends DurableObject<Env> {
       connectionName: conn.name,
       subject: start.identity.subject,
     });
-    this.#audit.append('session_open', {
-      identity: {
-        issuer: start.identity.issuer,
-        subject: start.identity.subject,
-        groups: start.identity.groups,
-      },
-      connection: conn.name,
-      client: start.client ?? null,
-      replica: dial.replicaId,
-      policySet: start.policies.key,
-      unmasked: policy.unmasked,
-      grants: (start.grants ?? []).map((g) => ({
-        id: g.id,
-        action: g.action,
-        expiresAt: new Date(g.expiresAt).toISOString(),
-      })),
-    });
-    if (conn.credential.kind === 'encrypted') {
-      const cred = conn.credential;
-      this.#credential = parseKeyring(this.env.CREDENTIAL_KEYS).then((ring) =>
-        decryptCredential(ring, { keyId: cred.keyId, ciphertext: cred.ciphertext }, conn.id),
-      );
-      this.#credential.catch(() => undefined); // handled where awaited
-    }
+    this.#audit.append('session_open', sessionOpenEvent(start, dial.replicaId, policy.unmasked));
+    this.#credential = storedCredential(this.env.CREDENTIAL_KEYS, conn);
 
     const pair = new WebSocketPair();
     const ws = pair[1];
@@ -362,39 +314,12 @@ export class SessionDO extends DurableObject<Env> {
       }
       if (greeted) return pg.channelFailed({ kind: 'upstream-protocol', detail: 'unexpected text frame' });
       greeted = true;
-      void this.#channelGreeting(event.data);
+      clearTimeout(this.#channelTimer);
+      void greetChannel(pg, event.data, this.#credential, this.#start?.sessionId);
     });
     ws.addEventListener('close', () => this.#pg?.upstreamClosed());
     ws.addEventListener('error', () => this.#pg?.upstreamClosed());
     return new Response(null, { status: 101, webSocket: pair[0] });
-  }
-
-  async #channelGreeting(text: string): Promise<void> {
-    const pg = this.#pg!;
-    clearTimeout(this.#channelTimer);
-    try {
-      const hello = parseChannelFromConnector(text);
-      if (hello.type === 'channel-error') {
-        return pg.channelFailed({ kind: 'channel-failed', detail: hello.message });
-      }
-      const credential = this.#credential ? await this.#credential : hello.credential;
-      if (credential === undefined) {
-        return pg.channelFailed({
-          kind: 'channel-failed',
-          detail: 'the connector did not resolve the credential',
-        });
-      }
-      pg.upstreamOpen(credential);
-    } catch (e) {
-      console.error(
-        JSON.stringify({
-          msg: 'channel setup failed',
-          session: this.#start?.sessionId,
-          error: String((e as Error).message),
-        }),
-      );
-      pg.channelFailed({ kind: 'gateway-error', detail: (e as Error).message });
-    }
   }
 
   // ---- end -----------------------------------------------------------------------------------
@@ -415,12 +340,10 @@ export class SessionDO extends DurableObject<Env> {
     if (!conn || !this.#gatewayKey || !this.#record || !this.#pg) return;
     let final = endRecord(this.#record, reason.kind, this.#pg.stats, new Date());
     try {
-      this.#audit.append('session_close', {
-        reason: reason.kind,
-        ...('detail' in reason && reason.detail ? { detail: String(reason.detail).slice(0, 500) } : {}),
-        ...this.#pg.stats,
-        masked: this.#policy?.masker.counts ?? {},
-      });
+      this.#audit.append(
+        'session_close',
+        sessionCloseEvent(reason, this.#pg.stats, this.#policy?.masker.counts ?? {}),
+      );
       final = { ...final, auditHead: this.#audit.head, auditEvents: this.#audit.count };
     } catch (e) {
       console.error(JSON.stringify({ msg: 'audit close event not written', error: (e as Error).message }));

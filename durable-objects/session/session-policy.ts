@@ -18,11 +18,12 @@ import type {
 import type { AuditLog } from './audit-log.ts';
 import { ValueMasker } from '../../core/mask/value-masker.ts';
 import { policySubject } from '../../core/policy/principal.ts';
-import { SqlGate, type HeldApproval } from '../../core/policy/sql-gate.ts';
+import { SqlGate } from '../../core/policy/sql-gate.ts';
+import type { HeldApproval } from '../../core/policy/gate-verdict.ts';
 import { TableResolver } from '../../core/policy/table-resolver.ts';
 import { parseRelations, RELATIONS_QUERY } from '../../core/policy/relations-snapshot.ts';
 import { statementFingerprint } from '../../core/approvals/fingerprint.ts';
-import type { ApprovalTicket } from './approvals.ts';
+import type { ApprovalTicket } from './approval-types.ts';
 import type { PgSessionConfig } from '../../core/pg-session/types.ts';
 import { compiledPolicies, sqlParser } from '../../workers/policy/runtime.ts';
 import type { SessionStart } from './session-start.ts';

@@ -29,7 +29,7 @@ import { insertGrant } from '../db/grants-repo.ts';
 import { accessRoutes } from './access.ts';
 import { shapeRoutes } from './shapes.ts';
 import { httpError, refusal } from '../http-errors.ts';
-import type { EffectiveScope } from '../../durable-objects/session/approvals.ts';
+import type { EffectiveScope } from '../../durable-objects/session/approval-types.ts';
 import { body, connectionQuery, idParam, isAdmin, me, withDb, type UserEnv } from './user-api.ts';
 
 /** Every body here is a few short fields. */
