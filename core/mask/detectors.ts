@@ -45,7 +45,8 @@ export const SOURCES: Record<DetectorKind, string> = {
   cloud_key:
     '\\b(?:(?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA|ANVA|AIPA)[A-Z0-9]{16}|AIza[0-9A-Za-z_-]{35}|gh[pousr]_[A-Za-z0-9]{36}|github_pat_[A-Za-z0-9_]{82}|xox[abprs]-[A-Za-z0-9-]{10,72}|[sr]k_live_[A-Za-z0-9]{24,99})\\b',
   iban: '\\b[A-Z]{2}\\d{2}(?: ?[A-Z0-9]){11,30}\\b',
-  card: '\\b\\d(?:[ -]?\\d){12,18}\\b',
+  // Not the fractional part of a number (`1.7500000000000000` is numeric output, not a card).
+  card: '(?<!\\d[.,])\\b\\d(?:[ -]?\\d){12,18}\\b',
   ssn: '\\b\\d{3}[- ]\\d{2}[- ]\\d{4}\\b',
   phone:
     '(?:\\+\\d{1,3}[ .-]?(?:\\(\\d{1,4}\\)[ .-]?)?\\d{1,4}(?:[ .-]?\\d{2,5}){1,4}|\\(?\\b\\d{3}\\)?[ .-]\\d{3}[ .-]\\d{4}\\b)',

@@ -54,6 +54,10 @@ describe('detectors', () => {
       "placed_at date DEFAULT '2024-01-01'::date NOT NULL",
       "status character varying DEFAULT 'new'::character varying",
       "'x'::bpchar, '\\x00'::bytea",
+      // The fractional part of a number (numeric output) is not a card number, though its
+      // digits pass Luhn: the demo's prices came back as 1.[REDACTED:card].
+      '1.7500000000000000',
+      '-0,4111111111111111',
     ]) {
       expect(kinds(s)).toEqual([]);
     }
