@@ -112,3 +112,32 @@ describe('COPY table TO STDOUT of a masked table', () => {
     expect(copy('COPY orders TO STDOUT', plain)).toBe('clean');
   });
 });
+
+describe('COPY options while columns are masked', () => {
+  const plain = catalog(cols('1', 'customers', ['id', 'email', 'city', 'national_id']));
+
+  it('allows any format when no field of the COPY carries masked data (the client suite: csv of clean columns)', () => {
+    for (const sql of [
+      'COPY (SELECT id, city FROM customers) TO STDOUT (FORMAT csv)',
+      'COPY customers (id, city) TO STDOUT (FORMAT binary)',
+      'COPY (SELECT id, city FROM customers) TO STDOUT WITH (FORMAT csv, HEADER)',
+      // Inference through a predicate is out of scope (docs/security.md); SELECT allows it too.
+      "COPY (SELECT id, city FROM customers WHERE email LIKE 'a%') TO STDOUT (FORMAT csv)",
+    ]) {
+      expect(copy(sql, plain)).toEqual([null, null]);
+    }
+  });
+
+  it('refuses other formats as soon as a field carries masked data', () => {
+    for (const sql of [
+      'COPY (SELECT id, email FROM customers) TO STDOUT (FORMAT csv)',
+      'COPY customers (id, national_id) TO STDOUT (FORMAT binary)',
+      'COPY (SELECT id, upper(email) FROM customers) TO STDOUT (FORMAT csv)',
+      'COPY customers TO STDOUT (FORMAT csv)',
+      'COPY (SELECT id, email || city FROM customers) TO STDOUT (FORMAT csv)',
+      'COPY (SELECT * FROM customers) TO STDOUT (FORMAT binary)',
+    ]) {
+      expect(copy(sql, plain)).toMatch(/refused/);
+    }
+  });
+});
