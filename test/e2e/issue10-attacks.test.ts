@@ -32,6 +32,7 @@ import { describeLeak } from '../support/leak-check.ts';
 let stack: TestStack;
 let connect: Proc & { port: number };
 let secrets: string[];
+let customerCount: number;
 const clients: WireClient[] = [];
 
 async function open(): Promise<WireClient> {
@@ -46,6 +47,7 @@ beforeAll(async () => {
   stack = await startTestStack();
   connect = await startConnect(stack, 'demo', clientEnv(stack));
   secrets = await demoMaskedValues(stack);
+  customerCount = Number(await onTarget(stack, 'SELECT count(*) FROM customers'));
 }, 180_000);
 
 afterAll(async () => {
@@ -62,14 +64,15 @@ describe('rows of a FETCH or EXECUTE portal whose name was defined again after i
     r = await c.run([m.parse('s1', 'FETCH ALL FROM c'), m.bind('p', 's1'), m.describe('P', 'p'), m.sync()]);
     expect(r.errors).toEqual([]);
     r = await c.run([
-      m.query('CLOSE c; DECLARE c CURSOR FOR SELECT (x).* FROM (SELECT email FROM customers) x'),
+      m.query('CLOSE c; DECLARE c CURSOR FOR SELECT (x).* FROM (SELECT national_id FROM customers) x'),
     ]);
     expect(r.errors).toEqual([]);
     r = await c.run([m.execute('p'), m.sync()]);
     expect(r.errors).toEqual([]);
-    // The server did run the new cursor: as many rows as customers.
-    expect(r.rows.length).toBe(Number(await onTarget(stack, 'SELECT count(*) FROM customers')));
     expect(leakOf(r.text)).toBeUndefined();
+    // The server did run the new cursor (as many rows as customers), and every value is the
+    // column's mask, not whatever a value detector happened to catch.
+    expect(r.rows).toEqual(new Array(customerCount).fill(['[REDACTED]']));
     await c.run([m.query('ROLLBACK')]);
   });
 
@@ -85,8 +88,8 @@ describe('rows of a FETCH or EXECUTE portal whose name was defined again after i
     expect(r.errors).toEqual([]);
     r = await c.run([m.execute('p2'), m.sync()]);
     expect(r.errors).toEqual([]);
-    expect(r.rows.length).toBeGreaterThan(0);
     expect(leakOf(r.text)).toBeUndefined();
+    expect(r.rows).toEqual(new Array(customerCount).fill(['[REDACTED]']));
     await c.run([m.query('ROLLBACK')]);
   });
 });
