@@ -13,38 +13,50 @@ const MAX_FUNCTIONS = 50_000;
 
 const lit = (s: string) => `'${s.replace(/'/g, "''")}'`;
 
-/** Rows: (kind, a, b, c). */
+/**
+ * Rows: (kind, a, b, c). Every operator is pg_catalog's by name (`OPERATOR(pg_catalog.=)`), every
+ * function and type schema-qualified: an operator is not the first one found on the search_path
+ * but the best match among all of them (src/backend/parser/parse_oper.c, oper_select_candidate),
+ * so an `=(oid, regclass)` or `||(text, smallint)` in a schema on the path (public) would beat
+ * pg_catalog's, which need a cast, and decide what masking learns (CVE-2018-1058; pg_dump avoids
+ * it the same way). Postern's policy snapshot reads likewise (core/policy/relations-snapshot.ts).
+ */
 export function catalogQuery(masked: MaskedColumns): string {
   const pairs: string[] = [];
   for (const [table, cols] of masked)
-    for (const col of cols.keys()) pairs.push(`(${lit(table)}, ${lit(col)})`);
-  const tables = [...masked.keys()].map(lit).join(', ');
+    for (const col of cols.keys())
+      pairs.push(`(${lit(table)}::pg_catalog.text, ${lit(col)}::pg_catalog.text)`);
+  const tables = [...masked.keys()].map((t) => `${lit(t)}::pg_catalog.name`).join(', ');
+  const eq = 'OPERATOR(pg_catalog.=)';
+  const ne = 'OPERATOR(pg_catalog.<>)';
+  const gt = 'OPERATOR(pg_catalog.>)';
   return `WITH RECURSIVE
   m AS (SELECT c.oid, a.attnum, c.relname, a.attname FROM pg_catalog.pg_class c
-        JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid
-        WHERE a.attnum > 0 AND NOT a.attisdropped AND (c.relname::text, a.attname::text) IN (VALUES ${pairs.join(', ')})),
-  t AS (SELECT c.oid FROM pg_catalog.pg_class c WHERE c.relname IN (${tables})),
+        JOIN pg_catalog.pg_attribute a ON a.attrelid ${eq} c.oid
+        WHERE a.attnum ${gt} 0::pg_catalog.int2 AND NOT a.attisdropped
+          AND (c.relname::pg_catalog.text, a.attname::pg_catalog.text) ${eq} ANY (VALUES ${pairs.join(', ')})),
+  t AS (SELECT c.oid FROM pg_catalog.pg_class c WHERE c.relname ${eq} ANY (ARRAY[${tables}])),
   v(oid) AS (SELECT oid FROM t
     UNION SELECT r.ev_class FROM pg_catalog.pg_depend d
-      JOIN pg_catalog.pg_rewrite r ON r.oid = d.objid AND d.classid = 'pg_catalog.pg_rewrite'::regclass
-      JOIN v ON d.refobjid = v.oid WHERE r.ev_class <> v.oid)
-SELECT 'a', m.oid::text || ':' || m.attnum, m.relname::text, m.attname::text FROM m
-UNION ALL (SELECT 'c', c.oid::text, c.relname::text, a.attname::text FROM t
-  JOIN pg_catalog.pg_class c ON c.oid = t.oid
-  JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid
-  WHERE a.attnum > 0 AND NOT a.attisdropped ORDER BY c.oid, a.attnum)
-UNION ALL SELECT 'g', c.oid::text, c.relname::text, a.attname::text FROM t
-  JOIN pg_catalog.pg_class c ON c.oid = t.oid
-  JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid
-  WHERE a.attnum > 0 AND NOT a.attisdropped AND a.attgenerated <> ''
-UNION ALL SELECT 'v', v.oid::text, c.relname::text, NULL FROM v JOIN pg_catalog.pg_class c ON c.oid = v.oid WHERE v.oid NOT IN (SELECT oid FROM t)
-UNION ALL (SELECT DISTINCT 'f', NULL, p.proname::text, NULL FROM pg_catalog.pg_proc p
-  JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
-  WHERE n.nspname NOT IN ('pg_catalog', 'information_schema')
+      JOIN pg_catalog.pg_rewrite r ON r.oid ${eq} d.objid AND d.classid ${eq} 'pg_catalog.pg_rewrite'::pg_catalog.regclass::pg_catalog.oid
+      JOIN v ON d.refobjid ${eq} v.oid WHERE r.ev_class ${ne} v.oid)
+SELECT 'a', pg_catalog.concat(m.oid, ':', m.attnum), m.relname::pg_catalog.text, m.attname::pg_catalog.text FROM m
+UNION ALL (SELECT 'c', c.oid::pg_catalog.text, c.relname::pg_catalog.text, a.attname::pg_catalog.text FROM t
+  JOIN pg_catalog.pg_class c ON c.oid ${eq} t.oid
+  JOIN pg_catalog.pg_attribute a ON a.attrelid ${eq} c.oid
+  WHERE a.attnum ${gt} 0::pg_catalog.int2 AND NOT a.attisdropped ORDER BY c.oid, a.attnum)
+UNION ALL SELECT 'g', c.oid::pg_catalog.text, c.relname::pg_catalog.text, a.attname::pg_catalog.text FROM t
+  JOIN pg_catalog.pg_class c ON c.oid ${eq} t.oid
+  JOIN pg_catalog.pg_attribute a ON a.attrelid ${eq} c.oid
+  WHERE a.attnum ${gt} 0::pg_catalog.int2 AND NOT a.attisdropped AND a.attgenerated ${ne} ''::pg_catalog."char"
+UNION ALL SELECT 'v', v.oid::pg_catalog.text, c.relname::pg_catalog.text, NULL FROM v JOIN pg_catalog.pg_class c ON c.oid ${eq} v.oid WHERE NOT v.oid ${eq} ANY (ARRAY(SELECT oid FROM t))
+UNION ALL (SELECT DISTINCT 'f', NULL, p.proname::pg_catalog.text, NULL FROM pg_catalog.pg_proc p
+  JOIN pg_catalog.pg_namespace n ON n.oid ${eq} p.pronamespace
+  WHERE NOT n.nspname ${eq} ANY (ARRAY['pg_catalog', 'information_schema']::pg_catalog.name[])
     -- Functions of installed extensions are the DBA's chosen code, like the built-ins (the few
     -- that read what a statement does not name are sql:admin: core/sql/opaque-readers.ts).
-    AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend e WHERE e.classid = 'pg_catalog.pg_proc'::regclass
-                    AND e.objid = p.oid AND e.deptype = 'e')
+    AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend e WHERE e.classid ${eq} 'pg_catalog.pg_proc'::pg_catalog.regclass::pg_catalog.oid
+                    AND e.objid ${eq} p.oid AND e.deptype ${eq} 'e'::pg_catalog."char")
   LIMIT ${MAX_FUNCTIONS + 1})`;
 }
 

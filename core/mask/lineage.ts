@@ -111,11 +111,17 @@ export function planStatement(
  * are known up to the first column of unknown width (`*` over a table not known here, `(x).*`)
  * and back from the end after the last; a field between those, or any field when the counts do
  * not agree, is masked if it is computed and anything in the statement is masked.
+ *
+ * `originsSure` false: the fields may describe other rows than the ones coming (a FETCH or
+ * EXECUTE portal's Describe is answered for the object its name meant then; the server runs the
+ * one it means at Execute). A field's table column then still masks it when the catalog says so,
+ * but never clears it: it counts as computed.
  */
 export function fieldStrategies(
   plan: ResultPlan,
   fields: FieldInfo[],
   catalog: CatalogSnapshot,
+  originsSure = true,
 ): Array<Strategy | null> {
   const positional = positions(plan.cols, fields.length);
   const anyTaint = plan.cols.some((c) => c.taint !== null) || plan.tainted;
@@ -128,7 +134,7 @@ export function fieldStrategies(
       const byAttr = catalog.attrs.get(`${f.tableOid}:${f.attnum}`);
       if (byAttr) return byAttr;
       if (catalog.viewOids.has(f.tableOid)) return 'redact';
-      return p ?? null;
+      if (originsSure) return p ?? null;
     }
     // Computed: what the analysis says of its position, or, where that is not known, masked if
     // anything in the statement is.

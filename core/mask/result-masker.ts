@@ -37,6 +37,11 @@ export interface ResultCtx {
   fields?: RowField[];
   /** Wire format codes of the columns (§55.7: none = all text, one = all alike). */
   formats: number[];
+  /**
+   * The fields may describe other rows (a FETCH or EXECUTE portal described before its name was
+   * defined again): a column the server attributes to a table masks, never clears (lineage.ts).
+   */
+  originsUnsure?: boolean;
   /** COPY OUT: columns line up with the statement's own targets. */
   copy?: boolean;
   /** Worked out at the first row. */
@@ -155,7 +160,7 @@ export class ResultMasker {
     }
     if (ctx.fields.length !== n) throw noColumns();
     const strategies = ctx.plan
-      ? fieldStrategies(ctx.plan, ctx.fields, this.#catalog)
+      ? fieldStrategies(ctx.plan, ctx.fields, this.#catalog, !ctx.originsUnsure)
       : new Array<null>(n).fill(null);
     return columnOps(n, strategies, ctx.formats, ctx.fields, false);
   }

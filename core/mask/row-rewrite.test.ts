@@ -99,4 +99,16 @@ describe('RowRewriter', () => {
     expect(new DataView(out.buffer, out.byteOffset).getInt32(1)).toBe(out.byteLength - 1);
     expect(counts).toEqual({ email: 1 });
   });
+
+  it('ends the result when a COPY line has more or fewer fields than the columns it is masked by', () => {
+    // COPY table TO STDOUT is masked by the catalog snapshot's column positions: a table that lost
+    // or gained columns since would slide values onto another column's strategy (a tab in a value
+    // is written as \t, so every raw tab separates two fields).
+    const rw = new RowRewriter();
+    const line = (text: string) => typedMessage('d', enc(text));
+    for (const text of ['1\t934-00-7460\n', '1\tAda\t\\N\t934-00-7460\n', '1\n'])
+      expect(() => rw.rewriteCopy(line(text), [null, null, 'redact'], values, {}), text).toThrow(/fields/);
+    // Detectors alone (nothing masked by column): no count to hold it to.
+    expect(() => rw.rewriteCopy(line('1\tAda\n'), [], values, {})).not.toThrow();
+  });
 });

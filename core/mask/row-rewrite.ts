@@ -139,7 +139,10 @@ export class RowRewriter {
   /**
    * A COPY OUT text line ('d' message: fields split by tabs, `\N` for NULL, a final newline)
    * masked the same way: a column's strategy on its field, else the detectors; `raw` itself when
-   * nothing changed. A rewritten line always ends in a newline.
+   * nothing changed. A rewritten line always ends in a newline. With strategies, a line must have
+   * exactly one field per strategy (COPY text writes a tab inside a value as `\t`, so each raw tab
+   * separates two fields): a table whose columns changed since the catalog snapshot would slide
+   * values onto other columns' strategies, so such a line ends the result instead.
    */
   rewriteCopy(
     raw: Uint8Array,
@@ -171,6 +174,8 @@ export class RowRewriter {
       else values.writeMasked(raw, start, p, found!, sink, counts);
       copied = p;
     }
+    if (strategies && strategies.length > 0 && i !== strategies.length)
+      throw fieldCount(i, strategies.length);
     if (!changed) return raw;
     sink.put(raw, copied, end);
     const nl = sink.reserve(1);
@@ -189,6 +194,13 @@ export class RowRewriter {
     }
     sink.put(text, 0, text.byteLength);
   }
+}
+
+function fieldCount(got: number, expected: number): PosternError {
+  return new PosternError(
+    'PROTOCOL_VIOLATION',
+    `COPY data with ${got} fields where masking knows ${expected} columns (did the table's columns change since the session began?)`,
+  );
 }
 
 function short(): PosternError {

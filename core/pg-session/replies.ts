@@ -257,6 +257,9 @@ export class Replies {
     return (e.ctx ??= {
       plan: this.#rowsOfPlan(p.rowsOf),
       formats: p.formats,
+      // Described for the object the name meant then; the server runs the one it means now, and
+      // sends its rows under the old description (PostgreSQL fixes a portal's at Bind).
+      originsUnsure: true,
       ...(p.fields ? { fields: p.fields } : {}),
     });
   }

@@ -38,6 +38,18 @@ const computed = (...names: string[]) =>
     [0, names.length],
     ...names.flatMap((n) => [n, [0], [0, 0, 0, 0, 0, 0], [0, 0, 0, 25], [0, 0, 0, 0, 0, 0, 0, 0]]),
   );
+/** A RowDescription of text columns the server attributes to a table's columns (OID, attnum). */
+const columnsOf = (table: number, ...names: string[]) =>
+  msg(
+    'T',
+    [0, names.length],
+    ...names.flatMap((n, i) => [
+      n,
+      [0, (table >> 24) & 0xff, (table >> 16) & 0xff, (table >> 8) & 0xff, table & 0xff, 0, i + 1],
+      [0, 0, 0, 25],
+      [0, 0, 0, 0, 0, 0, 0, 0],
+    ]),
+  );
 const framesOf = (...raws: Uint8Array[]): PgFrame[] =>
   new MessageFramer({ maxMessageBytes: 1 << 20, startup: false }).push(bytes(...raws));
 
@@ -146,5 +158,22 @@ describe('rows of a FETCH or EXECUTE sent by Parse/Bind/Execute', () => {
       ready(),
     );
     expect(h.rowsIn(out)).toEqual([['1']]);
+  });
+
+  it('are masked by the cursor read when it runs, not by a Describe answered for the cursor the name meant before', () => {
+    // The server fixes a FETCH portal's row description when it is bound, but runs the FETCH
+    // on whatever cursor has the name at Execute (checked on PostgreSQL 17): the rows of
+    // `(x).*` over customers came back under the description of `SELECT prosrc FROM pg_proc`,
+    // a clean catalog column, and the plan of `(x).*` cannot say which position is which.
+    const h = harness();
+    h.toTarget(query('BEGIN; DECLARE c CURSOR FOR SELECT prosrc FROM pg_proc'));
+    h.fromTarget(complete('BEGIN'), complete('DECLARE CURSOR'), ready('T'));
+    h.toTarget(parse('s1', 'FETCH ALL FROM c'), bind('p', 's1'), describePortal('p'), sync());
+    h.fromTarget(msg('1'), msg('2'), columnsOf(1255, 'prosrc'), ready('T'));
+    h.toTarget(query('CLOSE c; DECLARE c CURSOR FOR SELECT (x).* FROM (SELECT email FROM customers) x'));
+    h.fromTarget(complete('CLOSE CURSOR'), complete('DECLARE CURSOR'), ready('T'));
+    h.toTarget(execute('p'), sync());
+    const out = h.fromTarget(dataRow([enc.encode('ada@example.com')]), complete('FETCH 1'), ready('T'));
+    expect(h.rowsIn(out)).toEqual([['[REDACTED]']]);
   });
 });
