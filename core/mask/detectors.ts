@@ -1,13 +1,16 @@
 /**
  * Value detectors: one pass of one regular expression over a value finds candidates, and each
  * candidate is validated before it counts (Luhn for cards, mod 97 for IBANs, octet ranges for
- * IPv4, group structure for IPv6, a JSON header for JWTs). Validation keeps false positives
- * (order numbers, timestamps, version strings) out of the way of real data.
+ * IPv4, group structure for IPv6: detector-checks.ts; a JSON header for JWTs: token-scan.ts).
+ * Validation keeps false positives (order numbers, timestamps, version strings) out of the way
+ * of real data. Which groups run on a value is decided by its byte hints (detector-hints.ts).
  *
  * Values are scanned as byte strings (one char per byte): every pattern is ASCII, UTF-8
  * continuation bytes never match an ASCII class, and match offsets are byte offsets, so masked
  * output is assembled from the original bytes without re-encoding.
  */
+import { ibanValid, ipv4Valid, ipv6Valid, luhnOf, phoneValid, ssnValid } from './detector-checks.ts';
+import { HINT_AT, HINT_COLONS, HINT_DIGITS, HINT_TOKEN, TOKEN_HINT } from './detector-hints.ts';
 import { jwtHeaderValid, jwtSource, privateKeySource, type Span } from './token-scan.ts';
 
 export const DETECTORS = [
@@ -62,59 +65,6 @@ export const SOURCES: Record<DetectorKind, string> = {
 const NUMERIC = regexGroup(['iban', 'card', 'ssn', 'phone', 'ipv4']);
 const IPV6 = regexGroup(['ipv6']);
 const CLOUD_KEY = regexGroup(['cloud_key']);
-const TOKEN_HINT =
-  /-----BEGIN|eyJ|AKIA|ASIA|AGPA|AIDA|AROA|ANPA|ANVA|AIPA|AIza|gh[pousr]_|github_pat_|xox[abprs]-|k_live_/;
-
-// What a value holds that some detector needs, as bits (see hints()).
-export const HINT_DIGITS = 1; // 7+ digits: card, SSN, phone, IBAN, IPv4
-export const HINT_COLONS = 2; // 2+ colons: IPv6
-export const HINT_AT = 4; // '@': email
-export const HINT_TOKEN = 8; // the first two bytes of a TOKEN_HINT prefix: keys, JWTs
-
-/**
- * The hints of src[start, end), from its bytes in one pass. HINT_TOKEN is a superset (any byte
- * pair a TOKEN_HINT match starts with: '--', 'ey', 'A' + K/S/G/I/R/N, 'gh', 'gi', 'xo', 'k_'), so
- * TOKEN_HINT still decides; 0 means no detector can match, and the value is not decoded at all.
- */
-export function hints(src: Uint8Array, start: number, end: number): number {
-  let digits = 0;
-  let colons = 0;
-  let h = 0;
-  for (let i = start; i < end; i++) {
-    // One table load per byte: most bytes (letters, spaces) are no hint at all.
-    const b = src[i]!;
-    const k = BYTE_HINT[b]!;
-    if (k === 0) continue;
-    // Commonest first: digits, then 'e' and the other first bytes of a token prefix.
-    if (k === DIGIT) digits++;
-    else if (k === TOKEN_FIRST) {
-      if (i + 1 < end && TOKEN_PAIR[(b << 8) | src[i + 1]!] === 1) h |= HINT_TOKEN;
-    } else if (k === COLON) colons++;
-    else h |= HINT_AT;
-  }
-  if (digits >= 7) h |= HINT_DIGITS;
-  if (colons >= 2) h |= HINT_COLONS;
-  // Every key or token shape is 15+ bytes long.
-  if (end - start < 15) h &= ~HINT_TOKEN;
-  return h;
-}
-
-const DIGIT = 1;
-const COLON = 2;
-const AT = 3;
-const TOKEN_FIRST = 4;
-const BYTE_HINT = new Uint8Array(256);
-for (let c = 48; c <= 57; c++) BYTE_HINT[c] = DIGIT;
-BYTE_HINT[58] = COLON;
-BYTE_HINT[64] = AT;
-// The byte pairs a TOKEN_HINT match starts with, as a 64 KiB table indexed by (first << 8 | next):
-// one load where a chain of comparisons was (about a sixth of hints() on prose, 'e' is common).
-const TOKEN_PAIRS = ['--', 'ey', 'AK', 'AS', 'AG', 'AI', 'AR', 'AN', 'gh', 'gi', 'xo', 'k_'];
-const TOKEN_PAIR = new Uint8Array(1 << 16);
-for (const p of TOKEN_PAIRS) {
-  BYTE_HINT[p.charCodeAt(0)] = TOKEN_FIRST;
-  TOKEN_PAIR[(p.charCodeAt(0) << 8) | p.charCodeAt(1)] = 1;
-}
 
 /** Every validated detection in `text` (a byte string), left to right, non-overlapping. */
 export function detect(text: string, enabled: ReadonlySet<DetectorKind>): Detection[] {
@@ -316,89 +266,14 @@ function valid(kind: DetectorKind, v: string): boolean {
     case 'iban':
       return ibanValid(v.replace(/ /g, ''));
     case 'ssn':
-      return ssnValid(digitsOf(v));
-    case 'phone': {
-      let n = 0;
-      for (let i = 0; i < v.length; i++) if (isDigitCode(v.charCodeAt(i))) n++;
-      return n >= 10 && n <= 15;
-    }
+      return ssnValid(v.replace(/\D/g, ''));
+    case 'phone':
+      return phoneValid(v);
     case 'ipv4':
-      return v.split('.').every((o) => Number(o) <= 255 && (o.length === 1 || o[0] !== '0'));
+      return ipv4Valid(v);
     case 'ipv6':
       return ipv6Valid(v);
     default:
       return true;
   }
-}
-
-function digitsOf(v: string): string {
-  return v.replace(/\D/g, '');
-}
-
-const isDigitCode = (c: number) => c >= 48 && c <= 57;
-
-/** luhn() of the digits of `v` (separators skipped), without building the digit string. */
-function luhnOf(v: string): boolean {
-  let n = 0;
-  let sum = 0;
-  for (let i = v.length - 1; i >= 0; i--) {
-    const c = v.charCodeAt(i);
-    if (!isDigitCode(c)) continue;
-    let d = c - 48;
-    if (n % 2 === 1) {
-      d *= 2;
-      if (d > 9) d -= 9;
-    }
-    sum += d;
-    n++;
-  }
-  return n >= 13 && n <= 19 && sum % 10 === 0;
-}
-
-export function luhn(digits: string): boolean {
-  if (digits.length < 13 || digits.length > 19) return false;
-  let sum = 0;
-  for (let i = 0; i < digits.length; i++) {
-    let d = digits.charCodeAt(digits.length - 1 - i) - 48;
-    if (i % 2 === 1) {
-      d *= 2;
-      if (d > 9) d -= 9;
-    }
-    sum += d;
-  }
-  return sum % 10 === 0;
-}
-
-/** ISO 13616: move the first four characters to the end, letters → 10..35, mod 97 must be 1. */
-export function ibanValid(iban: string): boolean {
-  if (iban.length < 15 || iban.length > 34) return false;
-  const moved = iban.slice(4) + iban.slice(0, 4);
-  let rem = 0;
-  for (const ch of moved) {
-    const c = ch.charCodeAt(0);
-    const val = c >= 65 ? c - 55 : c - 48;
-    rem = val >= 10 ? (rem * 100 + val) % 97 : (rem * 10 + val) % 97;
-  }
-  return rem === 1;
-}
-
-/** US SSN/ITIN shape: area not 000 or 666, group not 00, serial not 0000 (9xx kept: ITINs). */
-function ssnValid(d: string): boolean {
-  return (
-    d.length === 9 &&
-    !d.startsWith('000') &&
-    !d.startsWith('666') &&
-    d.slice(3, 5) !== '00' &&
-    d.slice(5) !== '0000'
-  );
-}
-
-function ipv6Valid(v: string): boolean {
-  if (v.length < 3) return false;
-  const doubles = v.split('::').length - 1;
-  if (doubles > 1) return false;
-  const groups = v.split(':').filter((g) => g !== '');
-  if (groups.some((g) => g.length > 4)) return false;
-  if (doubles === 0) return groups.length === 8;
-  return groups.length >= 1 && groups.length <= 7;
 }

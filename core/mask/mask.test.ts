@@ -1,7 +1,9 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { HmacSha256 } from '../crypto/hmac-sync.ts';
-import { DETECTORS, detect, detectHinted, hints, ibanValid, luhn, type DetectorKind } from './detectors.ts';
+import { ibanValid, luhn } from './detector-checks.ts';
+import { hints } from './detector-hints.ts';
+import { DETECTORS, detect, detectHinted, type DetectorKind } from './detectors.ts';
 import { ValueMasker, type Strategy } from './value-masker.ts';
 
 const ALL = new Set(DETECTORS);

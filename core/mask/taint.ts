@@ -76,6 +76,8 @@ export class TooDeep extends Error {
 
 /** What the parts of the analysis outside scope.ts call back into (scope.ts `Analyzer`). */
 export interface Walker {
+  /** Output columns of a statement (a data-modifying CTE's: its RETURNING list). */
+  statement(stmt: Node, outer: Scope[], ctes: Map<string, Entry>): OutCol[];
   select(body: Node, outer: Scope[], ctes: Map<string, Entry>): OutCol[];
   expr(node: Node, scopes: Scope[], ctes: Map<string, Entry>): Taint;
   walkExpressions(value: unknown, scopes: Scope[], ctes: Map<string, Entry>): Taint;

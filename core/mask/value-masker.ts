@@ -10,7 +10,8 @@
 import { HmacSha256 } from '../crypto/hmac-sync.ts';
 import { utf8 } from '../text.ts';
 import { ByteSink } from './byte-sink.ts';
-import { detectHinted, DETECTORS, hints, type Detection, type DetectorKind } from './detectors.ts';
+import { hints } from './detector-hints.ts';
+import { detectHinted, DETECTORS, type Detection, type DetectorKind } from './detectors.ts';
 
 export const STRATEGIES = ['redact', 'partial', 'token'] as const;
 export type Strategy = (typeof STRATEGIES)[number];

@@ -2,7 +2,7 @@
  * What the statement flow asks of the policy side: a verdict per SQL text, decided synchronously
  * before a byte of it is forwarded (core/policy/sql-gate.ts via the SessionDO's session-policy).
  */
-import type { StatementClass } from '../sql/classify.ts';
+import type { StatementClass } from '../sql/statement-class.ts';
 
 export interface StatementVerdict {
   allowed: boolean;

@@ -6,7 +6,7 @@
  */
 import type { ResultPlan } from '../mask/lineage.ts';
 import { nameKeyOf } from '../pg/names.ts';
-import type { StatementClass } from '../sql/classify.ts';
+import type { StatementClass } from '../sql/statement-class.ts';
 import type { NameEffect, QueryStatement, RowsOf, StatementEntry } from './wire-state.ts';
 import type { ResultMasker } from '../mask/result-masker.ts';
 import type { StatementVerdict } from './checker.ts';

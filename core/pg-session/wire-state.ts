@@ -6,7 +6,7 @@
  */
 import type { ResultCtx, ResultPlan } from '../mask/result-masker.ts';
 import type { RowField } from '../pg/rows.ts';
-import type { StatementClass } from '../sql/classify.ts';
+import type { StatementClass } from '../sql/statement-class.ts';
 import { NamedObjects } from './named-objects.ts';
 import { cursorRefusal, type CursorRead } from './cursor-reads.ts';
 

@@ -4,7 +4,7 @@
  * the approvals a query's actions ask for combine into the one request a query can wait on.
  */
 import { approvalTimeoutSeconds as seconds } from '../approvals/duration.ts';
-import type { SqlAction, StatementClass } from '../sql/classify.ts';
+import type { SqlAction, StatementClass } from '../sql/statement-class.ts';
 import type { ApprovalRequirement, Decision } from './engine.ts';
 
 /**

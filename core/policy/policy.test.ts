@@ -1,4 +1,4 @@
-import type { StatementClass } from '../sql/classify.ts';
+import type { StatementClass } from '../sql/statement-class.ts';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { nodeCedar, nodeSqlParser } from '../../cli/wasm-node.ts';
 import type { Identity } from '../identity/identity.ts';

@@ -7,7 +7,8 @@
  */
 import { isPosternError } from '../errors.ts';
 import type { SqlParser } from '../sql/pg-parser.ts';
-import { classifyTree, type StatementClass } from '../sql/classify.ts';
+import { classifyTree } from '../sql/classify.ts';
+import type { StatementClass } from '../sql/statement-class.ts';
 import { literalFreeKey } from '../sql/literal-key.ts';
 import type { CompiledPolicies, Decision } from './engine.ts';
 import type { PolicySubject } from './principal.ts';

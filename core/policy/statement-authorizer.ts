@@ -6,7 +6,7 @@
  * writes to a table the session may not read are marked so the server's error details are
  * withheld. Pure; the gate (sql-gate.ts) sequences the statements of a query.
  */
-import type { SqlAction, StatementClass } from '../sql/classify.ts';
+import type { SqlAction, StatementClass } from '../sql/statement-class.ts';
 import { BoundedCache } from './bounded-cache.ts';
 import type { CompiledPolicies, Decision } from './engine.ts';
 import type { ActionDecision, GateVerdict, HeldApproval } from './gate-verdict.ts';

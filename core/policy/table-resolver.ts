@@ -27,7 +27,7 @@
  */
 import type { NamespaceChange } from '../sql/namespace-changes.ts';
 import { isTempSchema } from '../sql/namespace-changes.ts';
-import { quotePart } from '../sql/classify.ts';
+import { quotePart } from '../sql/table-names.ts';
 import { USER_ENTRY } from '../sql/search-path.ts';
 
 /** What the gateway read from the target at session start. */

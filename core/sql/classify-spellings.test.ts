@@ -5,7 +5,8 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { nodeSqlParser } from '../../cli/wasm-node.ts';
 import { ADMIN_FUNCTIONS, ADMIN_PREFIXES } from './admin-functions.ts';
-import { classifyTree, type SqlAction, type StatementClass } from './classify.ts';
+import { classifyTree } from './classify.ts';
+import type { SqlAction, StatementClass } from './statement-class.ts';
 import { OPAQUE_READERS } from './opaque-readers.ts';
 import { SIDE_EFFECT_FUNCTIONS } from './side-effect-functions.ts';
 import type { SqlParser } from './pg-parser.ts';

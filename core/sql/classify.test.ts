@@ -1,6 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { nodeSqlParser } from '../../cli/wasm-node.ts';
-import { classifyTree, type StatementClass } from './classify.ts';
+import { classifyTree } from './classify.ts';
+import type { StatementClass } from './statement-class.ts';
 import type { SqlParser } from './pg-parser.ts';
 
 let parser: SqlParser;

@@ -1,0 +1,61 @@
+/**
+ * Byte hints: what a value must contain for some detector to have a chance (7+ digits, 2+ colons,
+ * an '@', the first two bytes of a key or token prefix), found from its bytes in one pass with
+ * table lookups. Most values hold no hint, so they are never decoded nor handed to a regular
+ * expression (docs/masking.md, "Cost"); detectors.ts runs only the groups a value's hints allow.
+ */
+
+/** Any key or token prefix; a value with HINT_TOKEN is tested against this before the scanners run. */
+export const TOKEN_HINT =
+  /-----BEGIN|eyJ|AKIA|ASIA|AGPA|AIDA|AROA|ANPA|ANVA|AIPA|AIza|gh[pousr]_|github_pat_|xox[abprs]-|k_live_/;
+
+// What a value holds that some detector needs, as bits (see hints()).
+export const HINT_DIGITS = 1; // 7+ digits: card, SSN, phone, IBAN, IPv4
+export const HINT_COLONS = 2; // 2+ colons: IPv6
+export const HINT_AT = 4; // '@': email
+export const HINT_TOKEN = 8; // the first two bytes of a TOKEN_HINT prefix: keys, JWTs
+
+/**
+ * The hints of src[start, end), from its bytes in one pass. HINT_TOKEN is a superset (any byte
+ * pair a TOKEN_HINT match starts with: '--', 'ey', 'A' + K/S/G/I/R/N, 'gh', 'gi', 'xo', 'k_'), so
+ * TOKEN_HINT still decides; 0 means no detector can match, and the value is not decoded at all.
+ */
+export function hints(src: Uint8Array, start: number, end: number): number {
+  let digits = 0;
+  let colons = 0;
+  let h = 0;
+  for (let i = start; i < end; i++) {
+    // One table load per byte: most bytes (letters, spaces) are no hint at all.
+    const b = src[i]!;
+    const k = BYTE_HINT[b]!;
+    if (k === 0) continue;
+    // Commonest first: digits, then 'e' and the other first bytes of a token prefix.
+    if (k === DIGIT) digits++;
+    else if (k === TOKEN_FIRST) {
+      if (i + 1 < end && TOKEN_PAIR[(b << 8) | src[i + 1]!] === 1) h |= HINT_TOKEN;
+    } else if (k === COLON) colons++;
+    else h |= HINT_AT;
+  }
+  if (digits >= 7) h |= HINT_DIGITS;
+  if (colons >= 2) h |= HINT_COLONS;
+  // Every key or token shape is 15+ bytes long.
+  if (end - start < 15) h &= ~HINT_TOKEN;
+  return h;
+}
+
+const DIGIT = 1;
+const COLON = 2;
+const AT = 3;
+const TOKEN_FIRST = 4;
+const BYTE_HINT = new Uint8Array(256);
+for (let c = 48; c <= 57; c++) BYTE_HINT[c] = DIGIT;
+BYTE_HINT[58] = COLON;
+BYTE_HINT[64] = AT;
+// The byte pairs a TOKEN_HINT match starts with, as a 64 KiB table indexed by (first << 8 | next):
+// one load where a chain of comparisons was (about a sixth of hints() on prose, 'e' is common).
+const TOKEN_PAIRS = ['--', 'ey', 'AK', 'AS', 'AG', 'AI', 'AR', 'AN', 'gh', 'gi', 'xo', 'k_'];
+const TOKEN_PAIR = new Uint8Array(1 << 16);
+for (const p of TOKEN_PAIRS) {
+  BYTE_HINT[p.charCodeAt(0)] = TOKEN_FIRST;
+  TOKEN_PAIR[(p.charCodeAt(0) << 8) | p.charCodeAt(1)] = 1;
+}
