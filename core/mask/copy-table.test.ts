@@ -141,3 +141,31 @@ describe('COPY options while columns are masked', () => {
     }
   });
 });
+
+describe('COPY lines of a result with no masked field', () => {
+  const plain = catalog(cols('1', 'customers', ['id', 'email', 'city', 'national_id']));
+
+  it('passes csv and binary lines whole (their fields are not tab-separated), and still masks text lines by position', () => {
+    const masker = new ResultMasker(MASKED, plain, new ValueMasker({}, new HmacSha256(new Uint8Array(8))));
+    const ctxOf = (sql: string) => ({
+      plan: masker.plan(parser.parse(sql).stmts![0]!.stmt),
+      formats: [],
+      copy: true,
+    });
+    const line = (text: string) => {
+      const body = new TextEncoder().encode(text);
+      const raw = new Uint8Array(5 + body.length);
+      raw[0] = 0x64;
+      new DataView(raw.buffer).setUint32(1, 4 + body.length);
+      raw.set(body, 5);
+      return { type: 0x64, raw, body: raw.subarray(5) };
+    };
+    const csv = line('1,London\n');
+    expect(masker.copyData(ctxOf('COPY (SELECT id, city FROM customers) TO STDOUT (FORMAT csv)'), csv)).toBe(
+      csv.raw,
+    );
+    // A field count that differs from the masked columns still ends the result (row-rewrite.ts).
+    const masked = ctxOf('COPY (SELECT id, email FROM customers) TO STDOUT');
+    expect(() => masker.copyData(masked, line('1\n'))).toThrow(/fields where masking knows 2 columns/);
+  });
+});

@@ -148,7 +148,14 @@ export class ResultMasker {
   copyData(ctx: ResultCtx, f: PgFrame): Uint8Array {
     // COPY has no RowDescription: the statement's own columns say which field is which (a plan
     // with a column of unknown width was refused before it ran).
-    ctx.strategies ??= ctx.plan ? ctx.plan.cols.map((c) => (c.width === 'unknown' ? 'redact' : c.taint)) : [];
+    // When no field is masked, positions do not matter (only the detectors run), and the lines
+    // may be csv or binary, whose fields are not tab-separated (wire-helpers.ts allows those).
+    if (ctx.strategies === undefined) {
+      const strategies = ctx.plan
+        ? ctx.plan.cols.map((c) => (c.width === 'unknown' ? 'redact' : c.taint))
+        : [];
+      ctx.strategies = strategies.some((s) => s !== null) ? strategies : [];
+    }
     return this.#rows.rewriteCopy(f.raw, ctx.strategies, this.values, this.counts);
   }
 

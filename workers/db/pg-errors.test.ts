@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { PosternError } from '../../core/errors.ts';
-import { isUnavailable } from './pg-errors.ts';
+import { isUnavailable, loggable } from './pg-errors.ts';
 
 /** A driver error as drizzle wraps it: the driver's error (with its SQLSTATE, if any) in `cause`. */
 function wrapped(cause: Error): Error {
@@ -24,5 +24,20 @@ describe('isUnavailable', () => {
     expect(isUnavailable(wrapped(new RangeError('bad')))).toBe(false);
     expect(isUnavailable(new PosternError('NOT_FOUND', 'no such connection'))).toBe(false);
     expect(isUnavailable('a string')).toBe(false);
+  });
+});
+
+describe('loggable', () => {
+  it("never logs a failed query's statement or parameters (a token hash, a ciphertext)", () => {
+    const e = new Error(
+      'Failed query: select * from connector_tokens where hash = $1\nparams: 9f86d081884c7d65',
+    );
+    const logged = JSON.stringify(loggable(e));
+    expect(logged).not.toContain('9f86d081884c7d65');
+    expect(logged).not.toContain('connector_tokens');
+    expect(logged).toContain('Failed query');
+    expect(JSON.stringify(loggable(wrapped(new Error('connect ECONNREFUSED 127.0.0.1:5432'))))).toContain(
+      'ECONNREFUSED',
+    );
   });
 });

@@ -53,8 +53,16 @@ export function isForeignKeyViolation(e: unknown): boolean {
 export function loggable(e: unknown): Record<string, unknown> {
   const cause = (e as { cause?: unknown })?.cause;
   const inner = cause instanceof Error ? cause : e;
+  // Without a driver error inside (the connection failed before a query ran), drizzle's own
+  // message is all there is: "Failed query: <sql>\nparams: <values>". Keep its first words only.
+  const message =
+    inner instanceof Error
+      ? inner.message.startsWith('Failed query:')
+        ? 'Failed query (statement and parameters withheld)'
+        : inner.message
+      : undefined;
   return {
-    error: inner instanceof Error ? `${inner.name}: ${inner.message}` : typeof inner,
+    error: inner instanceof Error ? `${inner.name}: ${message}` : typeof inner,
     sqlState: (inner as { code?: unknown })?.code,
   };
 }
