@@ -8,29 +8,28 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { nodeSqlParser } from '../../cli/wasm-node.ts';
+import { parsingChecker } from '../../test/support/flow-checker.ts';
+import {
+  bind,
+  complete,
+  describePortal,
+  execute,
+  framesOf,
+  msg,
+  parse,
+  ready,
+  sync,
+} from '../../test/support/pg-bytes.ts';
 import { HmacSha256 } from '../crypto/hmac-sync.ts';
 import { EMPTY_CATALOG, type MaskedColumns } from '../mask/lineage.ts';
 import { ResultMasker } from '../mask/result-masker.ts';
 import { ValueMasker } from '../mask/value-masker.ts';
-import { MessageFramer, type PgFrame } from '../pg/framer.ts';
-import { cstring, query, typedMessage } from '../pg/messages.ts';
+import { query } from '../pg/messages.ts';
 import { dataRow, parseDataRow } from '../pg/rows.ts';
 import type { SqlParser } from '../sql/pg-parser.ts';
-import { classifyTree } from '../sql/classify.ts';
-import { StatementFlow, type StatementVerdict } from './statement-flow.ts';
+import { StatementFlow } from './statement-flow.ts';
 
 const enc = new TextEncoder();
-const bytes = (...parts: Array<number[] | Uint8Array | string>) =>
-  new Uint8Array(parts.flatMap((p) => (typeof p === 'string' ? [...enc.encode(p)] : [...p])));
-const msg = (type: string, ...parts: Array<number[] | Uint8Array | string>) =>
-  typedMessage(type, bytes(...parts));
-const parse = (name: string, sql: string) => msg('P', name, [0], sql, [0, 0, 0]);
-const bind = (portal: string, name: string) => msg('B', portal, [0], name, [0, 0, 0, 0, 0, 0, 0]);
-const execute = (portal = '') => msg('E', portal, [0, 0, 0, 0, 0]);
-const describePortal = (portal = '') => msg('D', 'P', portal, [0]);
-const sync = () => msg('S');
-const ready = (s = 'I') => msg('Z', s);
-const complete = (tag: string) => typedMessage('C', cstring(tag));
 /** A RowDescription of computed text columns (no table OID: only the plan can mask them). */
 const computed = (...names: string[]) =>
   msg(
@@ -50,8 +49,6 @@ const columnsOf = (table: number, ...names: string[]) =>
       [0, 0, 0, 0, 0, 0, 0, 0],
     ]),
   );
-const framesOf = (...raws: Uint8Array[]): PgFrame[] =>
-  new MessageFramer({ maxMessageBytes: 1 << 20, startup: false }).push(bytes(...raws));
 
 let parser: SqlParser;
 beforeAll(async () => {
@@ -66,17 +63,7 @@ function harness() {
     new ValueMasker({}, new HmacSha256(enc.encode('k'))),
   );
   const flow = new StatementFlow(
-    {
-      check(sql, _protocol, prepared): StatementVerdict {
-        const tree = parser.parse(sql);
-        const statements = tree.stmts!.map((s) => s.stmt as Record<string, unknown>);
-        const classes = classifyTree(tree);
-        for (const c of classes)
-          for (const name of c.executes)
-            if (prepared(name) === 'pending') return { allowed: false, message: '', wait: true };
-        return { allowed: true, message: '', statements, classes };
-      },
-    },
+    parsingChecker(parser),
     () => {},
     () => {},
     masker,

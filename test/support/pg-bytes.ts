@@ -1,0 +1,99 @@
+/**
+ * Byte builders for unit tests of the Postgres protocol code: what a client or a target would
+ * send, built by hand (protocol §55.7 "Message Formats"), so a test controls every byte. Pure:
+ * no sockets (test/support/pg-wire.ts is the socket client). Messages the gateway itself writes
+ * (query, readyForQuery, parameterStatus...) come from core/pg/messages.ts.
+ */
+import { MessageFramer, type PgFrame } from '../../core/pg/framer.ts';
+import { cstring, int32, parseErrorFields, PROTOCOL_3_0, typedMessage } from '../../core/pg/messages.ts';
+
+const enc = new TextEncoder();
+
+/** One new buffer from several (always a copy, even of one part). */
+export function cat(...parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
+}
+
+export type Part = number[] | Uint8Array | string;
+
+/** Bytes from parts: strings as UTF-8 (no terminator), number arrays as raw bytes. */
+export const bytes = (...parts: Part[]): Uint8Array =>
+  cat(
+    ...parts.map((p) =>
+      typeof p === 'string' ? enc.encode(p) : p instanceof Uint8Array ? p : new Uint8Array(p),
+    ),
+  );
+
+/** A typed message whose body is `parts` (see `bytes`). */
+export const msg = (type: string, ...parts: Part[]): Uint8Array => typedMessage(type, bytes(...parts));
+
+/** A StartupMessage (§55.7) with any protocol number, parameters in the order given. */
+export const startup = (params: Record<string, string>, protocol = PROTOCOL_3_0): Uint8Array => {
+  const body = cat(
+    int32(protocol),
+    ...Object.entries(params).flatMap(([k, v]) => [cstring(k), cstring(v)]),
+    new Uint8Array([0]),
+  );
+  return cat(int32(4 + body.length), body);
+};
+
+// ---- extended-protocol frontend messages (§55.2.3), names as text or raw bytes ----------------
+
+export const parse = (name: Uint8Array | string, sql: string) => msg('P', name, [0], sql, [0, 0, 0]);
+export const bind = (portal: string, name: Uint8Array | string) =>
+  msg('B', portal, [0], name, [0, 0, 0, 0, 0, 0, 0]);
+export const execute = (portal = '') => msg('E', portal, [0, 0, 0, 0, 0]);
+export const describePortal = (portal = '') => msg('D', 'P', portal, [0]);
+export const flush = () => msg('H');
+export const sync = () => msg('S');
+
+// ---- backend messages a target sends -----------------------------------------------------------
+
+/** ReadyForQuery with any status byte. */
+export const ready = (status = 'I') => msg('Z', status);
+export const complete = (tag: string) => typedMessage('C', cstring(tag));
+
+/** Whole messages in `raws` (typed, no startup packet). */
+export const framesOf = (...raws: Uint8Array[]): PgFrame[] =>
+  new MessageFramer({ maxMessageBytes: 1 << 20, startup: false }).push(cat(...raws));
+
+/** The message (field M) of each ErrorResponse in `out`. */
+export const errorsIn = (out: Uint8Array[]) =>
+  framesOf(...out)
+    .filter((f) => f.type === 0x45)
+    .map((f) => parseErrorFields(f.body)['M']);
+
+/**
+ * Bytes copied by TypedArray#set and #slice while `fn` runs: the work the code under test does,
+ * whatever its implementation (views made by subarray copy nothing).
+ */
+export function copiesDuring(fn: () => void): number {
+  const proto = Object.getPrototypeOf(Uint8Array.prototype) as {
+    set(this: Uint8Array, src: ArrayLike<number>, at?: number): void;
+    slice(this: Uint8Array, from?: number, to?: number): Uint8Array;
+  };
+  const { set, slice } = proto;
+  let copied = 0;
+  proto.set = function (src, at) {
+    copied += src.length;
+    return set.call(this, src, at);
+  };
+  proto.slice = function (from, to) {
+    const out = slice.call(this, from, to);
+    copied += out.length;
+    return out;
+  };
+  try {
+    fn();
+  } finally {
+    proto.set = set;
+    proto.slice = slice;
+  }
+  return copied;
+}
