@@ -1,47 +1,20 @@
 import { describe, expect, it } from 'vitest';
-import { PgSession } from './session.ts';
-import type { PgSessionConfig, PgSessionIO } from './types.ts';
-import type { CloseReason } from './close-reason.ts';
-import { MessageFramer, type PgFrame } from '../pg/framer.ts';
-import { parseErrorFields, parseBackendKeyData } from '../pg/messages.ts';
+import { cat, msg, startup, untyped } from '../../test/support/pg-bytes.ts';
+import { sessionHarness } from '../../test/support/session-harness.ts';
+import type { PgSessionConfig } from './types.ts';
+import {
+  cstring as cstr,
+  int32,
+  parseErrorFields,
+  parseBackendKeyData,
+  sslRequest as sslRequestMessage,
+} from '../pg/messages.ts';
+import { MessageFramer } from '../pg/framer.ts';
 import { parseStartupPacket } from '../pg/startup.ts';
 
 // ---- byte builders for what a server and a client send ----------------------------------------
 const enc = new TextEncoder();
-function msg(type: string, body: Uint8Array = new Uint8Array()): Uint8Array {
-  const out = new Uint8Array(5 + body.length);
-  out[0] = type.charCodeAt(0);
-  new DataView(out.buffer).setInt32(1, 4 + body.length);
-  out.set(body, 5);
-  return out;
-}
-function int32(n: number): Uint8Array {
-  const b = new Uint8Array(4);
-  new DataView(b.buffer).setInt32(0, n);
-  return b;
-}
-function cat(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
-}
-const cstr = (s: string) => cat(enc.encode(s), new Uint8Array([0]));
-function untyped(body: Uint8Array): Uint8Array {
-  return cat(int32(4 + body.length), body);
-}
-const sslRequest = untyped(int32(80877103));
-const startup = (params: Record<string, string>) =>
-  untyped(
-    cat(
-      int32(196608),
-      ...Object.entries(params).flatMap(([k, v]) => [cstr(k), cstr(v)]),
-      new Uint8Array([0]),
-    ),
-  );
+const sslRequest = sslRequestMessage();
 const authOk = msg('R', int32(0));
 const authCleartext = msg('R', int32(3));
 const paramStatus = (k: string, v: string) => msg('S', cat(cstr(k), cstr(v)));
@@ -50,31 +23,8 @@ const ready = msg('Z', enc.encode('I'));
 const query = (sql: string) => msg('Q', cstr(sql));
 
 // ---- harness -----------------------------------------------------------------------------------
-function harness(extra: Partial<PgSessionConfig> = {}) {
-  const toClient: Uint8Array[] = [];
-  const toUpstream: Uint8Array[] = [];
-  const ended: CloseReason[] = [];
-  const cancels: Array<{ processId: number; secretKey: number }> = [];
-  const io: PgSessionIO = {
-    toClient: (b) => toClient.push(b.slice()),
-    toUpstream: (b) => toUpstream.push(b.slice()),
-    end: (r) => ended.push(r),
-    cancelRequested: (k) => cancels.push(k),
-  };
-  const session = new PgSession(
-    {
-      upstreamUser: 'app',
-      upstreamDatabase: 'appdb',
-      gatewayKey: { processId: 99, secretKey: 123456 },
-      maxMessageBytes: 1 << 20,
-      ...extra,
-    },
-    io,
-  );
-  const clientFrames = (): PgFrame[] =>
-    new MessageFramer({ maxMessageBytes: 1 << 20, startup: false }).push(cat(...toClient));
-  return { session, toClient, toUpstream, ended, cancels, clientFrames };
-}
+const harness = (extra: Partial<PgSessionConfig> = {}) =>
+  sessionHarness({ gatewayKey: { processId: 99, secretKey: 123456 }, ...extra });
 const flush = () => new Promise((r) => setTimeout(r, 0));
 
 async function readySession() {

@@ -3,65 +3,21 @@
  * what reaches the target's StartupMessage, what the client is told, and the policy's say.
  */
 import { describe, expect, it } from 'vitest';
-import { MessageFramer, type PgFrame } from '../pg/framer.ts';
-import { parseErrorFields } from '../pg/messages.ts';
+import { cat, msg, startup } from '../../test/support/pg-bytes.ts';
+import { sessionHarness } from '../../test/support/session-harness.ts';
+import { cstring as cstr, int32, parseErrorFields } from '../pg/messages.ts';
 import { parseStartupPacket } from '../pg/startup.ts';
-import type { CloseReason } from './close-reason.ts';
-import { PgSession } from './session.ts';
 import type { StatementChecker, StatementVerdict } from './statement-flow.ts';
 import type { PgSessionConfig } from './types.ts';
 
-const enc = new TextEncoder();
-function cat(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
-}
-function int32(n: number): Uint8Array {
-  const b = new Uint8Array(4);
-  new DataView(b.buffer).setInt32(0, n);
-  return b;
-}
-const cstr = (s: string) => cat(enc.encode(s), new Uint8Array([0]));
-const msg = (type: string, body: Uint8Array) => cat(enc.encode(type), int32(4 + body.length), body);
-const startup = (params: Record<string, string>, protocol = 196608) => {
-  const body = cat(
-    int32(protocol),
-    ...Object.entries(params).flatMap(([k, v]) => [cstr(k), cstr(v)]),
-    new Uint8Array([0]),
-  );
-  return cat(int32(4 + body.length), body);
-};
 const authOk = msg('R', int32(0));
 const error = (code: string, message: string) =>
   msg('E', cat(cstr('SFATAL'), cstr(`C${code}`), cstr(`M${message}`), new Uint8Array([0])));
 
 function harness(extra: Partial<PgSessionConfig> = {}) {
-  const toClient: Uint8Array[] = [];
-  const toUpstream: Uint8Array[] = [];
-  const ended: CloseReason[] = [];
-  const session = new PgSession(
-    {
-      upstreamUser: 'app',
-      upstreamDatabase: 'appdb',
-      gatewayKey: { processId: 1, secretKey: 2 },
-      maxMessageBytes: 1 << 20,
-      ...extra,
-    },
-    {
-      toClient: (b) => toClient.push(b.slice()),
-      toUpstream: (b) => toUpstream.push(b.slice()),
-      end: (r) => ended.push(r),
-      cancelRequested: () => undefined,
-    },
-  );
+  const h = sessionHarness(extra);
+  const { session, toUpstream, clientFrames } = h;
   session.upstreamOpen('pw');
-  const clientFrames = (): PgFrame[] =>
-    new MessageFramer({ maxMessageBytes: 1 << 20, startup: false }).push(cat(...toClient));
   const targetParams = () => {
     const p = parseStartupPacket(toUpstream[0]!.subarray(4));
     return p.kind === 'startup' ? p.params : undefined;
@@ -70,7 +26,7 @@ function harness(extra: Partial<PgSessionConfig> = {}) {
     const e = clientFrames().find((f) => f.type === 0x45);
     return e ? parseErrorFields(e.body) : undefined;
   };
-  return { session, toClient, toUpstream, ended, clientFrames, targetParams, fatal };
+  return { ...h, targetParams, fatal };
 }
 
 /** A checker that records what it was asked and refuses `SET` of the names in `deny`. */

@@ -33,6 +33,9 @@ export const bytes = (...parts: Part[]): Uint8Array =>
 /** A typed message whose body is `parts` (see `bytes`). */
 export const msg = (type: string, ...parts: Part[]): Uint8Array => typedMessage(type, bytes(...parts));
 
+/** An untyped message (StartupMessage, SSLRequest, CancelRequest): int32 length, then `body`. */
+export const untyped = (body: Uint8Array): Uint8Array => cat(int32(4 + body.length), body);
+
 /** A StartupMessage (§55.7) with any protocol number, parameters in the order given. */
 export const startup = (params: Record<string, string>, protocol = PROTOCOL_3_0): Uint8Array => {
   const body = cat(
@@ -40,7 +43,7 @@ export const startup = (params: Record<string, string>, protocol = PROTOCOL_3_0)
     ...Object.entries(params).flatMap(([k, v]) => [cstring(k), cstring(v)]),
     new Uint8Array([0]),
   );
-  return cat(int32(4 + body.length), body);
+  return untyped(body);
 };
 
 // ---- extended-protocol frontend messages (§55.2.3), names as text or raw bytes ----------------
