@@ -4,26 +4,12 @@ import type { PgSessionConfig } from './types.ts';
 import type { CloseReason } from './close-reason.ts';
 import type { StatementVerdict } from './checker.ts';
 import { MessageFramer, type PgFrame } from '../pg/framer.ts';
-import { parseErrorFields, query, typedMessage } from '../pg/messages.ts';
+import { cstring as cstr, int32, parseErrorFields, query, typedMessage } from '../pg/messages.ts';
 import { MAX_ALLOC_SIZE } from '../pg/limits.ts';
+import { cat, copiesDuring, startup as startupMessageOf } from '../../test/support/pg-bytes.ts';
 
 const enc = new TextEncoder();
-const int32 = (n: number) => {
-  const b = new Uint8Array(4);
-  new DataView(b.buffer).setInt32(0, n);
-  return b;
-};
-const cat = (...parts: Uint8Array[]) => {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
-};
-const cstr = (s: string) => cat(enc.encode(s), new Uint8Array([0]));
-const startup = cat(int32(4 + 4 + 5 + 2 + 1), int32(196608), cstr('user'), cstr('x'), new Uint8Array([0]));
+const startup = startupMessageOf({ user: 'x' });
 const ready = typedMessage('Z', enc.encode('I'));
 const rowDescription = (name: string, typeOid: number) =>
   typedMessage(
@@ -40,32 +26,6 @@ const rowDescription = (name: string, typeOid: number) =>
     ),
   );
 const commandComplete = typedMessage('C', cstr('SELECT 1'));
-
-/** Bytes copied by TypedArray#set and #slice while `fn` runs (views copy nothing). */
-function copiesDuring(fn: () => void): number {
-  const proto = Object.getPrototypeOf(Uint8Array.prototype) as {
-    set(this: Uint8Array, src: ArrayLike<number>, at?: number): void;
-    slice(this: Uint8Array, from?: number, to?: number): Uint8Array;
-  };
-  const { set, slice } = proto;
-  let copied = 0;
-  proto.set = function (src, at) {
-    copied += src.length;
-    return set.call(this, src, at);
-  };
-  proto.slice = function (from, to) {
-    const out = slice.call(this, from, to);
-    copied += out.length;
-    return out;
-  };
-  try {
-    fn();
-  } finally {
-    proto.set = set;
-    proto.slice = slice;
-  }
-  return copied;
-}
 
 /** A running digest of bytes in order (so equal streams are recognised without keeping them). */
 class Digest {

@@ -3,45 +3,7 @@ import fc from 'fast-check';
 import { MessageFramer } from './framer.ts';
 import { PosternError } from '../errors.ts';
 import { query, readyForQuery, startupMessage, typedMessage } from './messages.ts';
-
-function cat(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
-}
-
-/**
- * Bytes copied by TypedArray#set and #slice while `fn` runs: the work a framer does, whatever
- * its implementation (views made by subarray copy nothing).
- */
-function copiesDuring(fn: () => void): number {
-  const proto = Object.getPrototypeOf(Uint8Array.prototype) as {
-    set(this: Uint8Array, src: ArrayLike<number>, at?: number): void;
-    slice(this: Uint8Array, from?: number, to?: number): Uint8Array;
-  };
-  const { set, slice } = proto;
-  let copied = 0;
-  proto.set = function (src, at) {
-    copied += src.length;
-    return set.call(this, src, at);
-  };
-  proto.slice = function (from, to) {
-    const out = slice.call(this, from, to);
-    copied += out.length;
-    return out;
-  };
-  try {
-    fn();
-  } finally {
-    proto.set = set;
-    proto.slice = slice;
-  }
-  return copied;
-}
+import { cat, copiesDuring } from '../../test/support/pg-bytes.ts';
 
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   if (a.length !== b.length) return false;
