@@ -4,7 +4,7 @@ import { defineConfig } from 'drizzle-kit';
 // apply with `DATABASE_URL=... npx drizzle-kit migrate` (postern dev applies them itself).
 export default defineConfig({
   dialect: 'postgresql',
-  schema: './workers/db/schema.ts',
+  schema: './edge/db/schema.ts',
   out: './migrations',
   ...(process.env['DATABASE_URL'] ? { dbCredentials: { url: process.env['DATABASE_URL'] } } : {}),
 });

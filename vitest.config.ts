@@ -17,6 +17,7 @@ export default defineConfig({
             'connector/**/*.test.ts',
             'cli/**/*.test.ts',
             'workers/**/*.test.ts',
+            'edge/**/*.test.ts',
             'test/control-plane/**/*.test.ts',
             'scripts/**/*.test.ts',
           ],

@@ -2,7 +2,7 @@
  * One error family for Postern. Every thrown error that crosses a module boundary is a
  * PosternError with a stable `code`; callers switch on the code, never on the message.
  * The message is for operators (logs, audit); what a client sees is mapped separately
- * (see workers/http-errors.ts and the Postgres ErrorResponse mapping in durable-objects).
+ * (see edge/http-errors.ts and the Postgres ErrorResponse mapping in durable-objects).
  */
 export type ErrorCode =
   // Input from a peer that violates its protocol (Postgres frames, tunnel messages).

@@ -1,15 +1,15 @@
 /**
  * The edge's routes: session and connector sockets under /v1, the user and admin APIs under
- * /api/v1, and the one error handler (workers/http-errors.ts). Built here, apart from the
+ * /api/v1, and the one error handler (edge/http-errors.ts). Built here, apart from the
  * Durable Object classes, so Node tests can mount exactly what the edge serves.
  */
 import { Hono } from 'hono';
-import type { Env } from './env.ts';
+import type { Env } from '../edge/env.ts';
 import { createAdminApi } from './api/index.ts';
 import { createApprovalsApi } from './api/approvals.ts';
 import { connectRoute, connectionFromHost } from './routes/connect.ts';
 import { channelRoute, connectorControlRoute } from './routes/connector.ts';
-import { errorToResponse, httpError } from './http-errors.ts';
+import { errorToResponse, httpError } from '../edge/http-errors.ts';
 
 export function createEdgeApp(): Hono<{ Bindings: Env }> {
   const app = new Hono<{ Bindings: Env }>();

@@ -10,12 +10,13 @@ import { DurableObject } from 'cloudflare:workers';
 import { constantTimeEqual } from '../../core/crypto/secrets.ts';
 import type { CancelKey } from '../../core/pg-session/types.ts';
 import { parseConnectorToEdge, type DialRequest } from '../../core/tunnel/protocol.ts';
-import type { Env } from '../../workers/env.ts';
+import type { Env } from '../../edge/env.ts';
+import type { ConnectorRpc } from '../../edge/contracts/rpc.ts';
 import { safeCloseCode } from '../close-codes.ts';
-import type { DialInput, DialResult, ReplicaAttachment, ReplicaInfo } from './dial.ts';
+import type { DialInput, DialResult, ReplicaAttachment, ReplicaInfo } from '../../edge/contracts/dial.ts';
 import { RecordOutbox } from './record-outbox.ts';
-import { httpError } from '../../workers/http-errors.ts';
-import type { SessionRecord } from '../../workers/db/session-records.ts';
+import { httpError } from '../../edge/http-errors.ts';
+import type { SessionRecord } from '../../edge/db/session-records.ts';
 
 const CANCEL_KEY_PREFIX = 'cancel:';
 const REPLICA_HEADER = 'x-postern-replica';
@@ -26,7 +27,7 @@ interface CancelEntry {
   replicaId: string;
 }
 
-export class ConnectorDO extends DurableObject<Env> {
+export class ConnectorDO extends DurableObject<Env> implements ConnectorRpc {
   // Sessions per replica, to spread load; rebuilt lazily after hibernation (an estimate is enough).
   #load = new Map<string, number>();
   #records = new RecordOutbox(this.ctx, this.env);

@@ -5,10 +5,10 @@
  * session (a connection costs more than a whole session setup). Records stay in storage until
  * written, so a database outage delays them and loses none.
  */
-import type { Env } from '../../workers/env.ts';
-import { withControlPlane } from '../../workers/db/client.ts';
-import { loggable } from '../../workers/db/pg-errors.ts';
-import { upsertSessionRecords, type SessionRecord } from '../../workers/db/session-records.ts';
+import type { Env } from '../../edge/env.ts';
+import { withControlPlane } from '../../edge/db/client.ts';
+import { loggable } from '../../edge/db/pg-errors.ts';
+import { upsertSessionRecords, type SessionRecord } from '../../edge/db/session-records.ts';
 
 const PREFIX = 'record:';
 const ATTEMPTS_KEY = 'record-attempts';

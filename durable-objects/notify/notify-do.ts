@@ -10,7 +10,8 @@ import { decryptCredential, parseKeyring } from '../../core/crypto/credentials.t
 import type { DeliveryStatus, WebhookDelivery } from '../../core/notify/delivery.ts';
 import { nextStep, type AttemptOutcome, type NextStep } from '../../core/notify/retry.ts';
 import { webhookHeaders } from '../../core/notify/signature.ts';
-import type { Env } from '../../workers/env.ts';
+import type { Env } from '../../edge/env.ts';
+import type { NotifyRpc } from '../../edge/contracts/rpc.ts';
 
 /** The pending delivery (one per instance). */
 const DELIVERY_KEY = 'delivery';
@@ -42,7 +43,7 @@ function log(p: Pending, fields: Record<string, unknown>): void {
   (fields['outcome'] === 'delivered' ? console.log : console.warn)(JSON.stringify(line));
 }
 
-export class NotifyDO extends DurableObject<Env> {
+export class NotifyDO extends DurableObject<Env> implements NotifyRpc {
   /**
    * Stores the delivery and schedules its first attempt right away (an alarm at now), so the
    * caller never waits for the receiver. False when this delivery is already pending.

@@ -4,9 +4,9 @@
  * the edge origin the client reached. The SessionDO hands this to its SessionApprovals.
  */
 import type { ApprovalView } from '../../core/approvals/types.ts';
-import type { Env } from '../../workers/env.ts';
-import { approveCommandFor, approveUrlFor, notifyApproval } from '../../workers/notify/notify.ts';
-import type { SessionStart } from './session-start.ts';
+import type { Env } from '../../edge/env.ts';
+import { approveCommandFor, approveUrlFor, notifyApproval } from '../../edge/notify/notify.ts';
+import type { SessionStart } from '../../edge/contracts/session-start.ts';
 
 export function approvalNotifier(env: Env, start: SessionStart): (view: ApprovalView) => Promise<unknown> {
   return (view) => {

@@ -9,7 +9,7 @@ import type { ErrorFields } from '../../core/pg-session/types.ts';
 import type { HeldApproval } from '../../core/policy/gate-verdict.ts';
 import type { NewApprovalRow } from './approval-store.ts';
 import type { ApprovalTicket } from './approval-types.ts';
-import type { SessionStart } from './session-start.ts';
+import type { SessionStart } from '../../edge/contracts/session-start.ts';
 
 /** Statement text kept on the request (and sent to webhooks). */
 const MAX_STATEMENT_CHARS = 8 * 1024;

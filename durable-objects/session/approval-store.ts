@@ -1,15 +1,15 @@
 /**
  * Where a session's approval requests live in the control plane (table `approval_requests`,
  * docs/storage.md), behind the two calls SessionApprovals makes. Each call opens and always
- * closes its own connection (workers/db/client.ts).
+ * closes its own connection (edge/db/client.ts).
  */
-import { withControlPlane, type Later } from '../../workers/db/client.ts';
+import { withControlPlane, type Later } from '../../edge/db/client.ts';
 import type { ApprovalScope } from '../../core/approvals/types.ts';
-import { decideApprovalRequest, insertApprovalRequest } from '../../workers/db/approvals-repo.ts';
-import { findShapeApproval } from '../../workers/db/shapes-repo.ts';
-import type { Env } from '../../workers/env.ts';
+import { decideApprovalRequest, insertApprovalRequest } from '../../edge/db/approvals-repo.ts';
+import { findShapeApproval } from '../../edge/db/shapes-repo.ts';
+import type { Env } from '../../edge/env.ts';
 
-/** What a standing shape approval must match (workers/db/shapes-repo.ts). */
+/** What a standing shape approval must match (edge/db/shapes-repo.ts). */
 export interface ShapeQuery {
   connectionId: string;
   issuer: string;

@@ -18,11 +18,11 @@ import { approvalRow, heldNotice, requestedEvent, requestedView, why } from './a
 import type { HeldApproval } from '../../core/policy/gate-verdict.ts';
 import { refusalString } from '../../core/policy/refusal-text.ts';
 import { approvalTimeoutSeconds } from '../../core/approvals/duration.ts';
-import type { Env } from '../../workers/env.ts';
+import type { Env } from '../../edge/env.ts';
 import { alarmNoLaterThan } from '../alarm.ts';
-import { loggable } from '../../workers/db/pg-errors.ts';
+import { loggable } from '../../edge/db/pg-errors.ts';
 import type { AuditLog } from './audit-log.ts';
-import type { SessionStart } from './session-start.ts';
+import type { SessionStart } from '../../edge/contracts/session-start.ts';
 import { controlPlaneApprovals, type ApprovalStore } from './approval-store.ts';
 
 interface Vote extends CastVote {

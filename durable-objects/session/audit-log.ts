@@ -6,10 +6,10 @@
  * database has taken, so an outage delays delivery and loses nothing.
  */
 import { eventHash, GENESIS, type AuditEvent, type AuditKind } from '../../core/audit/chain.ts';
-import { withControlPlane } from '../../workers/db/client.ts';
-import { loggable } from '../../workers/db/pg-errors.ts';
-import { insertAuditEvents } from '../../workers/db/audit-repo.ts';
-import type { Env } from '../../workers/env.ts';
+import { withControlPlane } from '../../edge/db/client.ts';
+import { loggable } from '../../edge/db/pg-errors.ts';
+import { insertAuditEvents } from '../../edge/db/audit-repo.ts';
+import type { Env } from '../../edge/env.ts';
 import { alarmNoLaterThan } from '../alarm.ts';
 
 const BATCH = 500;

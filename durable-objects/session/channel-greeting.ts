@@ -7,7 +7,7 @@
 import { decryptCredential, parseKeyring } from '../../core/crypto/credentials.ts';
 import type { PgSession } from '../../core/pg-session/session.ts';
 import { parseChannelFromConnector } from '../../core/tunnel/protocol.ts';
-import type { SessionConnection } from './session-start.ts';
+import type { SessionConnection } from '../../edge/contracts/session-start.ts';
 
 /**
  * The connection's own credential, decrypted with the keyring (the connection id is the AAD);

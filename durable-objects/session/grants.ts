@@ -3,7 +3,7 @@
  * `context.grants`; when one expires (DO alarm) or is revoked, it is dropped here and the
  * session re-checks what depended on it.
  */
-import type { SessionGrant } from './session-start.ts';
+import type { SessionGrant } from '../../edge/contracts/session-start.ts';
 
 export class SessionGrants {
   #grants: SessionGrant[];

@@ -10,11 +10,12 @@ import { PgSession } from '../../core/pg-session/session.ts';
 import { MAX_ALLOC_SIZE } from '../../core/pg/limits.ts';
 import type { CloseReason } from '../../core/pg-session/close-reason.ts';
 import type { CancelKey } from '../../core/pg-session/types.ts';
-import type { Env } from '../../workers/env.ts';
+import type { Env } from '../../edge/env.ts';
+import type { SessionRpc } from '../../edge/contracts/rpc.ts';
 import { safeCloseCode } from '../close-codes.ts';
-import type { SessionStart } from './session-start.ts';
+import type { SessionStart } from '../../edge/contracts/session-start.ts';
 import { endRecord, FallbackOutbox, startRecord } from './session-record.ts';
-import type { SessionRecord } from '../../workers/db/session-records.ts';
+import type { SessionRecord } from '../../edge/db/session-records.ts';
 import { buildSessionPolicy, type SessionPolicy } from './session-policy.ts';
 import { AuditLog } from './audit-log.ts';
 import { SessionApprovals } from './approvals.ts';
@@ -22,7 +23,7 @@ import type { ApprovalTicket, VoteAnswer, VoteRequest } from './approval-types.t
 import { SessionGrants } from './grants.ts';
 import { alarmNoLaterThan } from '../alarm.ts';
 import { approvalNotifier } from './approval-notifier.ts';
-import { httpError } from '../../workers/http-errors.ts';
+import { httpError } from '../../edge/http-errors.ts';
 import { SetupGate } from './setup-gate.ts';
 import { endGrants, type GrantEnd } from './grant-ends.ts';
 import { greetChannel, storedCredential } from './channel-greeting.ts';
@@ -37,7 +38,7 @@ const CHANNEL_TIMEOUT_MS = 10_000;
  */
 const MAX_HELD_MESSAGE_BYTES = 32 * 1024 * 1024;
 
-export class SessionDO extends DurableObject<Env> {
+export class SessionDO extends DurableObject<Env> implements SessionRpc {
   #start: SessionStart | undefined;
   #pg: PgSession | undefined;
   #client: WebSocket | undefined;

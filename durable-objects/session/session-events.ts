@@ -6,7 +6,7 @@
 import type { MaskCounts } from '../../core/mask/value-masker.ts';
 import type { CloseReason } from '../../core/pg-session/close-reason.ts';
 import type { PgSession } from '../../core/pg-session/session.ts';
-import type { SessionStart } from './session-start.ts';
+import type { SessionStart } from '../../edge/contracts/session-start.ts';
 
 /** `session_open`: `unmasked` are the rules lifted by `unmask` permits. */
 export function sessionOpenEvent(

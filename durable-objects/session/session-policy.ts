@@ -25,8 +25,8 @@ import { parseRelations, RELATIONS_QUERY } from '../../core/policy/relations-sna
 import { statementFingerprint } from '../../core/approvals/fingerprint.ts';
 import type { ApprovalTicket } from './approval-types.ts';
 import type { PgSessionConfig } from '../../core/pg-session/types.ts';
-import { compiledPolicies, sqlParser } from '../../workers/policy/runtime.ts';
-import type { SessionStart } from './session-start.ts';
+import { compiledPolicies, sqlParser } from '../../edge/policy/runtime.ts';
+import type { SessionStart } from '../../edge/contracts/session-start.ts';
 
 export interface SessionPolicy {
   gate: SqlGate;

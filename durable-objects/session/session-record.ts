@@ -4,12 +4,12 @@
  * batches. If that hand-off fails, the session keeps the record in its own storage and ships it
  * by alarm with backoff, so nothing is lost either way.
  */
-import type { SessionStart } from './session-start.ts';
-import type { Env } from '../../workers/env.ts';
-import { withControlPlane } from '../../workers/db/client.ts';
-import { loggable } from '../../workers/db/pg-errors.ts';
+import type { SessionStart } from '../../edge/contracts/session-start.ts';
+import type { Env } from '../../edge/env.ts';
+import { withControlPlane } from '../../edge/db/client.ts';
+import { loggable } from '../../edge/db/pg-errors.ts';
 import { alarmNoLaterThan } from '../alarm.ts';
-import { upsertSessionRecords, type SessionRecord } from '../../workers/db/session-records.ts';
+import { upsertSessionRecords, type SessionRecord } from '../../edge/db/session-records.ts';
 
 const FALLBACK_KEY = 'session-record';
 const ATTEMPTS_KEY = 'session-record-attempts';

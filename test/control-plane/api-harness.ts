@@ -6,8 +6,8 @@ import { Hono } from 'hono';
 import { generateKeyringEntry } from '../../core/crypto/credentials.ts';
 import { randomToken } from '../../core/crypto/secrets.ts';
 import { createAdminApi } from '../../workers/api/index.ts';
-import { errorToResponse } from '../../workers/http-errors.ts';
-import type { Env } from '../../workers/env.ts';
+import { errorToResponse } from '../../edge/http-errors.ts';
+import type { Env } from '../../edge/env.ts';
 import { startControlPlaneDb, type ControlPlaneDb } from './control-plane-db.ts';
 
 export interface Replica {

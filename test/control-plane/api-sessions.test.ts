@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { withControlPlane } from '../../workers/db/client.ts';
-import { upsertSessionRecords, type SessionRecord } from '../../workers/db/session-records.ts';
+import { withControlPlane } from '../../edge/db/client.ts';
+import { upsertSessionRecords, type SessionRecord } from '../../edge/db/session-records.ts';
 import { startApiHarness, type ApiHarness, type ApiResult } from './api-harness.ts';
 
 let h: ApiHarness;

@@ -8,7 +8,7 @@ import { generateKeyringEntry } from '../../core/crypto/credentials.ts';
 import { startOidcProvider } from '../../cli/dev/oidc-provider.ts';
 import { stackToken, type Stack } from '../../cli/dev/stack.ts';
 import { createEdgeApp } from '../../workers/app.ts';
-import type { Env } from '../../workers/env.ts';
+import type { Env } from '../../edge/env.ts';
 import { startControlPlaneDb, type ControlPlaneDb } from './control-plane-db.ts';
 
 const AUDIENCE = 'urn:postern';

@@ -8,13 +8,13 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { ApprovalView } from '../../core/approvals/types.ts';
 import { decryptCredential, parseKeyring } from '../../core/crypto/credentials.ts';
 import type { WebhookDelivery } from '../../core/notify/delivery.ts';
-import type { Env } from '../../workers/env.ts';
+import type { Env } from '../../edge/env.ts';
 import {
   approvalNotification,
   approveCommandFor,
   approveUrlFor,
   notifyApproval,
-} from '../../workers/notify/notify.ts';
+} from '../../edge/notify/notify.ts';
 import { connectionBody, startApiHarness, type ApiHarness } from './api-harness.ts';
 
 let h: ApiHarness;

@@ -1,5 +1,5 @@
 /// <reference types="@cloudflare/vitest-pool-workers/types" />
-import type { Env as PosternEnv } from '../../workers/env.ts';
+import type { Env as PosternEnv } from '../../edge/env.ts';
 
 declare global {
   namespace Cloudflare {

@@ -13,8 +13,8 @@ import type { HeldApproval } from '../../core/policy/gate-verdict.ts';
 import { SessionApprovals } from '../../durable-objects/session/approvals.ts';
 import type { ApprovalTicket } from '../../durable-objects/session/approval-types.ts';
 import { AuditLog } from '../../durable-objects/session/audit-log.ts';
-import type { SessionStart } from '../../durable-objects/session/session-start.ts';
-import { withControlPlane } from '../../workers/db/client.ts';
+import type { SessionStart } from '../../edge/contracts/session-start.ts';
+import { withControlPlane } from '../../edge/db/client.ts';
 import { sql } from 'drizzle-orm';
 import { settleLogs } from './settle-logs.ts';
 

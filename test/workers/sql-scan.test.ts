@@ -1,7 +1,7 @@
 /** The Postgres scanner inside workerd (the same WASM module the SessionDO uses). */
 import { describe, expect, it } from 'vitest';
 import { redactSecrets } from '../../core/audit/redact-secrets.ts';
-import { sqlParser } from '../../workers/policy/runtime.ts';
+import { sqlParser } from '../../edge/policy/runtime.ts';
 
 describe('SQL scanner in workerd', () => {
   it('reads tokens as the server does and redacts secrets with them', async () => {

@@ -8,16 +8,16 @@ import { Hono } from 'hono';
 import { z } from '@hono/zod-openapi';
 import { MAX_GRANT_SECONDS, parseDuration } from '../../core/approvals/duration.ts';
 import { randomToken } from '../../core/crypto/secrets.ts';
-import { getConnectionByName } from '../db/connections-repo.ts';
+import { getConnectionByName } from '../../edge/db/connections-repo.ts';
 import {
   insertApprovalRequest,
   pendingAccessRequests,
   presentApproval,
   type ApprovalRow,
-} from '../db/approvals-repo.ts';
-import { getGrant, listGrants, sessionsHolding, presentGrant, revokeGrant } from '../db/grants-repo.ts';
-import { approveCommandFor, approveUrlFor, notifyApproval } from '../notify/notify.ts';
-import { httpError, refusal } from '../http-errors.ts';
+} from '../../edge/db/approvals-repo.ts';
+import { getGrant, listGrants, sessionsHolding, presentGrant, revokeGrant } from '../../edge/db/grants-repo.ts';
+import { approveCommandFor, approveUrlFor, notifyApproval } from '../../edge/notify/notify.ts';
+import { httpError, refusal } from '../../edge/http-errors.ts';
 import {
   accessApprovers,
   body,

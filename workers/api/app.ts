@@ -2,10 +2,10 @@
 import { OpenAPIHono, type z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import type { AdminEnv } from '../auth/admin.ts';
-import { withControlPlane, type Db } from '../db/client.ts';
-import type { Env } from '../env.ts';
+import { withControlPlane, type Db } from '../../edge/db/client.ts';
+import type { Env } from '../../edge/env.ts';
 import type { ZodError } from 'zod';
-import { httpError } from '../http-errors.ts';
+import { httpError } from '../../edge/http-errors.ts';
 
 /** A route group whose failed validations all answer the same 400 shape. */
 export function newApi(): OpenAPIHono<AdminEnv> {
@@ -37,7 +37,7 @@ export const json = <T extends z.ZodType>(schema: T, description: string) => ({
 });
 
 /**
- * Runs `fn` with a database opened for this request only (workers/db/client.ts); the pool is
+ * Runs `fn` with a database opened for this request only (edge/db/client.ts); the pool is
  * closed after the response via waitUntil where there is an ExecutionContext, inline otherwise.
  */
 export function withDb<T, E extends { Bindings: Env } = AdminEnv>(

@@ -12,8 +12,8 @@ import type { ApprovalView } from '../../core/approvals/types.ts';
 import { randomToken } from '../../core/crypto/secrets.ts';
 import type { Identity } from '../../core/identity/identity.ts';
 import { authenticate } from '../auth/bearer.ts';
-import type { Env } from '../env.ts';
-import type { Db } from '../db/client.ts';
+import type { Env } from '../../edge/env.ts';
+import type { Db } from '../../edge/db/client.ts';
 import {
   decideApprovalRequest,
   expireStaleRequests,
@@ -23,13 +23,13 @@ import {
   listVotes,
   presentApproval,
   type ApprovalRow,
-} from '../db/approvals-repo.ts';
-import { insertShapeApproval } from '../db/shapes-repo.ts';
-import { insertGrant } from '../db/grants-repo.ts';
+} from '../../edge/db/approvals-repo.ts';
+import { insertShapeApproval } from '../../edge/db/shapes-repo.ts';
+import { insertGrant } from '../../edge/db/grants-repo.ts';
 import { accessRoutes } from './access.ts';
 import { shapeRoutes } from './shapes.ts';
-import { httpError, refusal } from '../http-errors.ts';
-import type { EffectiveScope } from '../../durable-objects/session/approval-types.ts';
+import { httpError, refusal } from '../../edge/http-errors.ts';
+import type { EffectiveScope } from '../../edge/contracts/votes.ts';
 import { body, connectionQuery, idParam, isAdmin, me, withDb, type UserEnv } from './user-api.ts';
 
 /** Every body here is a few short fields. */

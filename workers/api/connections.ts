@@ -7,7 +7,7 @@ import {
   getConnectionView,
   listConnections,
   updateConnection,
-} from '../db/connections-repo.ts';
+} from '../../edge/db/connections-repo.ts';
 import { json, logAdminAction, newApi, withDb } from './app.ts';
 import { presentConnection } from './present.ts';
 import { Connection, CreateConnection, ErrorBody, NameParam, UpdateConnection } from './schemas.ts';

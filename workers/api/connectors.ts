@@ -6,8 +6,8 @@ import {
   deleteConnector,
   getConnectorByName,
   listConnectors,
-} from '../db/connectors-repo.ts';
-import type { Env } from '../env.ts';
+} from '../../edge/db/connectors-repo.ts';
+import type { Env } from '../../edge/env.ts';
 import { json, logAdminAction, newApi, withDb } from './app.ts';
 import { presentConnector } from './present.ts';
 import { Connector, CreateConnector, CreatedConnector, ErrorBody, NameParam } from './schemas.ts';

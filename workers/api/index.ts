@@ -8,7 +8,7 @@ import { requireAdmin, type AdminEnv } from '../auth/admin.ts';
 import { newApi } from './app.ts';
 import { connectionsApi } from './connections.ts';
 import { connectorsApi } from './connectors.ts';
-import { httpError } from '../http-errors.ts';
+import { httpError } from '../../edge/http-errors.ts';
 import { auditApi } from './audit.ts';
 import { policiesApi } from './policies.ts';
 import { sessionsApi } from './sessions.ts';

@@ -9,8 +9,8 @@ import { PosternError } from '../../core/errors.ts';
 import { validatePolicyText } from '../../core/policy/engine.ts';
 import { CEDAR_SCHEMA } from '../../core/policy/schema.ts';
 import type { AdminEnv } from '../auth/admin.ts';
-import type { Db } from '../db/client.ts';
-import { getConnectionByName } from '../db/connections-repo.ts';
+import type { Db } from '../../edge/db/client.ts';
+import { getConnectionByName } from '../../edge/db/connections-repo.ts';
 import {
   deletePolicy,
   getPolicy,
@@ -18,8 +18,8 @@ import {
   listPolicies,
   putPolicy,
   type PolicyRow,
-} from '../db/policies-repo.ts';
-import { cedarReady } from '../policy/runtime.ts';
+} from '../../edge/db/policies-repo.ts';
+import { cedarReady } from '../../edge/policy/runtime.ts';
 import { json, logAdminAction, newApi, withDb } from './app.ts';
 import {
   ConnectionPolicyParam,

@@ -5,10 +5,10 @@
  * the secret, it is not the secret, so it is shown.
  */
 import { DEFAULT_MASKING } from '../../core/mask/config.ts';
-import type { ConnectionView } from '../db/connections-repo.ts';
-import type { ConnectorRow } from '../db/connectors-repo.ts';
-import type { SessionRow } from '../db/sessions-repo.ts';
-import type { AuditRow } from '../db/audit-repo.ts';
+import type { ConnectionView } from '../../edge/db/connections-repo.ts';
+import type { ConnectorRow } from '../../edge/db/connectors-repo.ts';
+import type { SessionRow } from '../../edge/db/sessions-repo.ts';
+import type { AuditRow } from '../../edge/db/audit-repo.ts';
 
 export function presentConnector(row: ConnectorRow) {
   return {

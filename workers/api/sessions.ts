@@ -1,7 +1,7 @@
 /** /sessions: list with filters (newest first, opaque cursor paging) and get one. */
 import { createRoute, z } from '@hono/zod-openapi';
 import { PosternError } from '../../core/errors.ts';
-import { getSession, listSessions } from '../db/sessions-repo.ts';
+import { getSession, listSessions } from '../../edge/db/sessions-repo.ts';
 import { json, newApi, withDb } from './app.ts';
 import { presentSession } from './present.ts';
 import { ErrorBody, Session, SessionIdParam, SessionQuery } from './schemas.ts';

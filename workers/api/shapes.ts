@@ -10,8 +10,8 @@ import {
   listShapeApprovals,
   presentShape,
   revokeShapeApproval,
-} from '../db/shapes-repo.ts';
-import { httpError, refusal } from '../http-errors.ts';
+} from '../../edge/db/shapes-repo.ts';
+import { httpError, refusal } from '../../edge/http-errors.ts';
 import { body, connectionQuery, idParam, isAdmin, me, withDb, type UserEnv } from './user-api.ts';
 
 const RevokeBody = z.object({ reason: z.string().max(500).optional() }).strict();

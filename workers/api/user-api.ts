@@ -6,8 +6,8 @@ import type { Context } from 'hono';
 import { z } from '@hono/zod-openapi';
 import type { PrincipalRef } from '../../core/approvals/types.ts';
 import type { Identity } from '../../core/identity/identity.ts';
-import type { Env } from '../env.ts';
-import { httpError } from '../http-errors.ts';
+import type { Env } from '../../edge/env.ts';
+import { httpError } from '../../edge/http-errors.ts';
 import { NAME_PATTERN, RECORD_ID_PATTERN } from '../names.ts';
 
 export type UserEnv = { Bindings: Env; Variables: { identity: Identity } };

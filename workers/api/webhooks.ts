@@ -4,8 +4,8 @@
  */
 import { createRoute, z } from '@hono/zod-openapi';
 import { PosternError } from '../../core/errors.ts';
-import { getConnectionByName } from '../db/connections-repo.ts';
-import { createWebhook, deleteWebhook, listWebhooks, type WebhookRow } from '../db/webhooks-repo.ts';
+import { getConnectionByName } from '../../edge/db/connections-repo.ts';
+import { createWebhook, deleteWebhook, listWebhooks, type WebhookRow } from '../../edge/db/webhooks-repo.ts';
 import { json, logAdminAction, newApi, withDb } from './app.ts';
 import { ErrorBody, NAME } from './schemas.ts';
 

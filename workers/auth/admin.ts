@@ -6,9 +6,9 @@ import type { MiddlewareHandler } from 'hono';
 import { constantTimeEqual, sha256Hex } from '../../core/crypto/secrets.ts';
 import type { Identity } from '../../core/identity/identity.ts';
 import { isPosternError } from '../../core/errors.ts';
-import type { Env } from '../env.ts';
+import type { Env } from '../../edge/env.ts';
 import { readBearer } from './bearer.ts';
-import { httpError, UNAUTHORIZED_MESSAGE } from '../http-errors.ts';
+import { httpError, UNAUTHORIZED_MESSAGE } from '../../edge/http-errors.ts';
 import { getTokenVerifier } from './verifier.ts';
 
 export type AdminPrincipal = { kind: 'bootstrap' } | { kind: 'oidc'; identity: Identity };

@@ -1,7 +1,7 @@
 /** Bearer tokens from requests, verified into an Identity. */
 import { PosternError } from '../../core/errors.ts';
 import type { Identity } from '../../core/identity/identity.ts';
-import type { Env } from '../env.ts';
+import type { Env } from '../../edge/env.ts';
 import { getTokenVerifier } from './verifier.ts';
 
 export function readBearer(req: Request): string | null {

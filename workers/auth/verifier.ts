@@ -1,7 +1,7 @@
 /** The token verifier for this isolate, built once per TRUSTED_ISSUERS value. */
 import { createTokenVerifier, type TokenVerifier } from '../../core/identity/verify-token.ts';
 import { parseIssuerConfigs } from '../../core/identity/issuer-config.ts';
-import type { Env } from '../env.ts';
+import type { Env } from '../../edge/env.ts';
 
 let cached: { key: string; verifier: TokenVerifier } | undefined;
 

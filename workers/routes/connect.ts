@@ -3,19 +3,19 @@
  * Verifies the token, checks access, and hands the upgrade to a new SessionDO.
  */
 import type { Context } from 'hono';
-import type { Env } from '../env.ts';
+import type { Env } from '../../edge/env.ts';
 import { authenticate } from '../auth/bearer.ts';
-import type { SessionStart } from '../../durable-objects/session/session-start.ts';
+import type { SessionStart } from '../../edge/contracts/session-start.ts';
 import { lookupConnection } from './connection-cache.ts';
-import { httpError } from '../http-errors.ts';
+import { httpError } from '../../edge/http-errors.ts';
 import { NAME_PATTERN } from '../names.ts';
-import { compiledPolicies, type PolicySetSpec } from '../policy/runtime.ts';
+import { compiledPolicies, type PolicySetSpec } from '../../edge/policy/runtime.ts';
 import type { Decision } from '../../core/policy/engine.ts';
 import type { Identity } from '../../core/identity/identity.ts';
 import { policySubject } from '../../core/policy/principal.ts';
-import type { SessionGrant } from '../../durable-objects/session/session-start.ts';
-import { withControlPlane } from '../db/client.ts';
-import { activeGrants, recordGrantSession } from '../db/grants-repo.ts';
+import type { SessionGrant } from '../../edge/contracts/session-start.ts';
+import { withControlPlane } from '../../edge/db/client.ts';
+import { activeGrants, recordGrantSession } from '../../edge/db/grants-repo.ts';
 
 /**
  * The principal's active access grants on the connection, read only when a policy of the set

@@ -3,16 +3,16 @@
  * session should not pay a control-plane round trip, and a few seconds of staleness after an
  * admin edit is the documented trade-off (docs/architecture.md, "Caching").
  */
-import type { Env } from '../env.ts';
-import { withControlPlane } from '../db/client.ts';
-import { getConnectionByName } from '../db/connections-repo.ts';
-import { policiesForConnection, GLOBAL_SCOPE } from '../db/policies-repo.ts';
+import type { Env } from '../../edge/env.ts';
+import { withControlPlane } from '../../edge/db/client.ts';
+import { getConnectionByName } from '../../edge/db/connections-repo.ts';
+import { policiesForConnection, GLOBAL_SCOPE } from '../../edge/db/policies-repo.ts';
 import { allowListPolicy } from '../../core/policy/principal.ts';
 import { DEFAULT_MASKING } from '../../core/mask/config.ts';
 import type { PolicyDoc } from '../../core/policy/engine.ts';
 import { sha256Hex } from '../../core/crypto/secrets.ts';
-import type { SessionConnection } from '../../durable-objects/session/session-start.ts';
-import type { PolicySetSpec } from '../policy/runtime.ts';
+import type { SessionConnection } from '../../edge/contracts/session-start.ts';
+import type { PolicySetSpec } from '../../edge/policy/runtime.ts';
 
 export interface CachedConnection {
   connection: SessionConnection;

@@ -4,14 +4,14 @@
  * channel, authenticated by the one-time channel token inside the SessionDO itself.
  */
 import type { Context } from 'hono';
-import type { Env } from '../env.ts';
+import type { Env } from '../../edge/env.ts';
 import { readBearer } from '../auth/bearer.ts';
 import { sha256Hex } from '../../core/crypto/secrets.ts';
-import { withControlPlane } from '../db/client.ts';
-import { loggable } from '../db/pg-errors.ts';
+import { withControlPlane } from '../../edge/db/client.ts';
+import { loggable } from '../../edge/db/pg-errors.ts';
 import { sessionIdFrom } from './session-id.ts';
-import { findConnectorByTokenHash, touchConnector } from '../db/connectors-repo.ts';
-import { httpError } from '../http-errors.ts';
+import { findConnectorByTokenHash, touchConnector } from '../../edge/db/connectors-repo.ts';
+import { httpError } from '../../edge/http-errors.ts';
 
 export async function connectorControlRoute(c: Context<{ Bindings: Env }>): Promise<Response> {
   if (c.req.header('Upgrade')?.toLowerCase() !== 'websocket') {

@@ -4,7 +4,7 @@
  * well-formed id that no session was given (or one of another namespace) is refused here, with
  * a 404 rather than the runtime's exception, and no Durable Object is ever made for it.
  */
-import type { Env } from '../env.ts';
+import type { Env } from '../../edge/env.ts';
 
 const SESSION_ID = /^[0-9a-f]{64}$/;
 

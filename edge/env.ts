@@ -2,15 +2,13 @@
  * Bindings of the edge Worker and its Durable Objects (see wrangler.toml).
  * Secrets are marked; they never appear in logs, audit, API responses or error messages.
  */
-import type { SessionDO } from '../durable-objects/session/session-do.ts';
-import type { ConnectorDO } from '../durable-objects/connector/connector-do.ts';
-import type { NotifyDO } from '../durable-objects/notify/notify-do.ts';
+import type { ConnectorRpc, NotifyRpc, SessionRpc } from './contracts/rpc.ts';
 
 export interface Env {
-  SESSION: DurableObjectNamespace<SessionDO>;
-  CONNECTOR: DurableObjectNamespace<ConnectorDO>;
+  SESSION: DurableObjectNamespace<SessionRpc>;
+  CONNECTOR: DurableObjectNamespace<ConnectorRpc>;
   /** Webhook deliveries about approval requests, one instance per delivery. */
-  NOTIFY: DurableObjectNamespace<NotifyDO>;
+  NOTIFY: DurableObjectNamespace<NotifyRpc>;
   /** Secret. Control-plane Postgres URL (Neon in production). */
   DATABASE_URL: string;
   /** Local development only: `host:port/path` of a WebSocket-to-TCP relay for @neondatabase/serverless. */

@@ -1,7 +1,7 @@
 /** Types of the ConnectorDO RPC surface used by SessionDO and the admin API. */
 import type { CancelKey } from '../../core/pg-session/types.ts';
 import type { TargetSpec } from '../../core/tunnel/protocol.ts';
-import type { SessionRecord } from '../../workers/db/session-records.ts';
+import type { SessionRecord } from '../db/session-records.ts';
 
 export interface DialInput {
   /** The session's control-plane row, shipped by the ConnectorDO's outbox. */

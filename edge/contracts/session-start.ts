@@ -6,7 +6,7 @@
  */
 import type { Identity } from '../../core/identity/identity.ts';
 import type { TargetSpec } from '../../core/tunnel/protocol.ts';
-import type { PolicySetSpec } from '../../workers/policy/runtime.ts';
+import type { PolicySetSpec } from '../policy/runtime.ts';
 import type { MaskingConfig } from '../../core/mask/config.ts';
 
 export interface SessionConnection {

@@ -1,0 +1,35 @@
+/**
+ * The RPC surfaces of the Durable Objects, as the Worker and the other objects call them. The
+ * bindings' types (edge/env.ts) name these interfaces, not the classes, so nothing in `edge/` or
+ * `workers/` needs the objects' code to type a call, and `durable-objects/` never imports
+ * `workers/`: the layers stay one-way (eslint.config.js enforces it).
+ */
+import type { CancelKey } from '../../core/pg-session/types.ts';
+import type { DeliveryStatus, WebhookDelivery } from '../../core/notify/delivery.ts';
+import type { SessionRecord } from '../db/session-records.ts';
+import type { DialInput, DialResult, ReplicaInfo } from './dial.ts';
+import type { SessionStart } from './session-start.ts';
+import type { VoteAnswer, VoteRequest } from './votes.ts';
+
+export interface SessionRpc extends Rpc.DurableObjectBranded {
+  fetch(request: Request): Promise<Response>;
+  /** The session's parameters, handed over before the client's upgrade is forwarded. */
+  begin(start: SessionStart): Promise<boolean>;
+  approvalVote(req: VoteRequest): Promise<VoteAnswer>;
+  grantRevoked(grantId: string): Promise<boolean>;
+  cancelQuery(): Promise<boolean>;
+}
+
+export interface ConnectorRpc extends Rpc.DurableObjectBranded {
+  fetch(request: Request): Promise<Response>;
+  dial(input: DialInput): Promise<DialResult>;
+  cancel(key: CancelKey): Promise<boolean>;
+  sessionEnded(processId: number, record?: SessionRecord): Promise<void>;
+  listReplicas(): Promise<ReplicaInfo[]>;
+  disconnectAll(): Promise<void>;
+}
+
+export interface NotifyRpc extends Rpc.DurableObjectBranded {
+  enqueue(delivery: WebhookDelivery): Promise<boolean>;
+  status(): Promise<DeliveryStatus | null>;
+}
