@@ -15,7 +15,13 @@ import {
   presentApproval,
   type ApprovalRow,
 } from '../../edge/db/approvals-repo.ts';
-import { getGrant, listGrants, sessionsHolding, presentGrant, revokeGrant } from '../../edge/db/grants-repo.ts';
+import {
+  getGrant,
+  listGrants,
+  sessionsHolding,
+  presentGrant,
+  revokeGrant,
+} from '../../edge/db/grants-repo.ts';
 import { approveCommandFor, approveUrlFor, notifyApproval } from '../../edge/notify/notify.ts';
 import { httpError, refusal } from '../../edge/http-errors.ts';
 import {
