@@ -8,7 +8,7 @@ import type { PgFrame } from '../pg/framer.ts';
 import { parseBackendKeyData, parseErrorFields } from '../pg/messages.ts';
 import type { CloseReason } from './close-reason.ts';
 import { T_ERROR, T_KEY, T_NEGOTIATE, T_NOTICE, T_PARAM, T_READY } from './frames.ts';
-import type { CancelKey } from './types.ts';
+import type { CancelKey } from '../pg/types.ts';
 
 export type StartupStep =
   | { kind: 'param'; raw: Uint8Array }

@@ -15,7 +15,8 @@ import { messageOf, T_AUTH } from './frames.ts';
 import { PreflightRows, preflightText, type PreflightStep } from './preflight.ts';
 import { REQUIRED_REPORTS, parameterStatus, readingChangeIn } from './server-settings.ts';
 import { startupStep } from './startup-frames.ts';
-import type { CancelKey, PgSessionConfig } from './types.ts';
+import type { CancelKey } from '../pg/types.ts';
+import type { PgSessionConfig } from './types.ts';
 import { UpstreamAuthenticator } from './upstream-auth.ts';
 
 export interface UpstreamLoginIO {

@@ -3,7 +3,7 @@
  * (protocol §55.7 "Message Formats"). Builders return complete messages, header included.
  */
 import { PosternError } from '../errors.ts';
-import type { CancelKey, ErrorFields } from '../pg-session/types.ts';
+import type { CancelKey, ErrorFields } from './types.ts';
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();

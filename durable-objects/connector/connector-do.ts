@@ -8,7 +8,7 @@
  */
 import { DurableObject } from 'cloudflare:workers';
 import { constantTimeEqual } from '../../core/crypto/secrets.ts';
-import type { CancelKey } from '../../core/pg-session/types.ts';
+import type { CancelKey } from '../../core/pg/types.ts';
 import { parseConnectorToEdge, type DialRequest } from '../../core/tunnel/protocol.ts';
 import type { Env } from '../../workers/env.ts';
 import { safeCloseCode } from '../close-codes.ts';

@@ -5,7 +5,7 @@
  */
 import type { ApprovalScope } from '../../core/approvals/types.ts';
 import type { Voter } from '../../core/approvals/votes.ts';
-import type { ErrorFields } from '../../core/pg-session/types.ts';
+import type { ErrorFields } from '../../core/pg/types.ts';
 import type { HeldApproval } from '../../core/policy/gate-verdict.ts';
 
 /** What the statement checker hands over when a statement needs approval. */
