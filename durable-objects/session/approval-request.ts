@@ -5,7 +5,7 @@
  * SessionApprovals (approvals.ts) records and sends them.
  */
 import type { ApprovalView, PrincipalRef } from '../../core/approvals/types.ts';
-import type { ErrorFields } from '../../core/pg-session/types.ts';
+import type { ErrorFields } from '../../core/pg/types.ts';
 import type { HeldApproval } from '../../core/policy/gate-verdict.ts';
 import type { NewApprovalRow } from './approval-store.ts';
 import type { ApprovalTicket } from './approval-types.ts';

@@ -3,7 +3,7 @@
  * statement checker hands over when a statement needs approval, how the held statement ends for
  * the PgSession. Votes and their answers are the SessionDO's RPC contract: edge/contracts/votes.ts.
  */
-import type { ErrorFields } from '../../core/pg-session/types.ts';
+import type { ErrorFields } from '../../core/pg/types.ts';
 import type { HeldApproval } from '../../core/policy/gate-verdict.ts';
 
 /** What the statement checker hands over when a statement needs approval. */

@@ -9,7 +9,7 @@ import { constantTimeEqual, randomToken, sha256Hex } from '../../core/crypto/sec
 import { PgSession } from '../../core/pg-session/session.ts';
 import { MAX_ALLOC_SIZE } from '../../core/pg/limits.ts';
 import type { CloseReason } from '../../core/pg-session/close-reason.ts';
-import type { CancelKey } from '../../core/pg-session/types.ts';
+import type { CancelKey } from '../../core/pg/types.ts';
 import type { Env } from '../../edge/env.ts';
 import type { SessionRpc } from '../../edge/contracts/rpc.ts';
 import { safeCloseCode } from '../close-codes.ts';
