@@ -89,7 +89,10 @@ export class PgSession {
       'too much data sent before the session was ready',
     );
     this.#login = new UpstreamLogin(config, {
-      toUpstream: (bytes) => io.toUpstream(bytes),
+      // An authentication step (md5, SCRAM) settles later: the session may have ended meanwhile.
+      toUpstream: (bytes) => {
+        if (this.#phase !== 'closed') io.toUpstream(bytes);
+      },
       fail: (reason) => this.#fail(reason),
       ready: (status) => this.#becomeReady(status),
     });
