@@ -50,6 +50,7 @@ for (const c of 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789.
 const BEFORE_SPACE = new Uint8Array(256);
 for (const c of 'ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789)') BEFORE_SPACE[c.charCodeAt(0)] = 1;
 const SPACE = 32;
+const ESC_BYTE = 0x1b;
 
 export class TerminalMasker {
   readonly #masker: ValueMasker;
@@ -194,7 +195,7 @@ export class TerminalMasker {
     for (let i = from; i < this.#len; i++) {
       const b = buf[i]!;
       // A colour sequence inside a value is no break in it (terminal-text.ts).
-      const kind = csi.step(b);
+      const kind = b !== ESC_BYTE && csi.idle ? 'text' : csi.step(b);
       if (kind === 'seq') continue;
       if (kind === 'broken' || (SOFT[b] !== 1 && !(b === SPACE && BEFORE_SPACE[prev] === 1)))
         this.#hard = i + 1;

@@ -56,6 +56,11 @@ export class CsiTracker {
   /** 0: text; 1: after ESC; 2..: inside `ESC [` (bytes so far). */
   #state = 0;
 
+  /** Outside any sequence (then only an ESC can start one: callers may skip step() for others). */
+  get idle(): boolean {
+    return this.#state === 0;
+  }
+
   /** 'text' for a byte of the text, 'seq' inside a sequence, 'broken' when one turns out not to be. */
   step(b: number): 'text' | 'seq' | 'broken' {
     const s = this.#state;
