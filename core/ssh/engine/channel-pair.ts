@@ -139,6 +139,20 @@ export class ChannelPair {
     await this.client.session.sendMessage(msg).catch(() => undefined);
   }
 
+  /**
+   * Ends a channel whose shell/command was refused: the line on stderr, exit-status, EOF and
+   * close, in that order after the request's reply; the target channel (never started) closes.
+   */
+  refuseStart(text: string, status: number): void {
+    const line = copyToLibrary(new TextEncoder().encode(text.endsWith('\n') ? text : text + '\n'));
+    this.down.then(async () => {
+      await this.client.sendExtendedData(STDERR, line);
+      await this.client.send(copyToLibrary(EMPTY));
+      this.#finish({ status });
+      await this.client.close(status);
+    });
+  }
+
   async #closeTarget(): Promise<void> {
     if (!this.target.isClosed) await this.target.close();
     await replyClose(this.client);
@@ -177,4 +191,16 @@ async function replyClose(channel: SshChannel): Promise<void> {
   const msg = new ChannelCloseMessage();
   msg.recipientChannel = channel.remoteChannelId;
   await channel.session.sendMessage(msg).catch(() => undefined);
+}
+
+/**
+ * Makes the library's receive-window bookkeeping match the window the gateway advertised. The
+ * library's `maxWindowSize` setter changes what it advertises but not its count of what is
+ * left (which stays at its 1 MiB default), so with a bigger window it would later grant the
+ * peer more than it advertised.
+ */
+export function useWindow(channel: SshChannel, bytes: number): void {
+  const ch = channel as unknown as { isMaxWindowSizeLocked: boolean; windowSize: number };
+  if (!ch.isMaxWindowSizeLocked) channel.maxWindowSize = bytes;
+  ch.windowSize = channel.maxWindowSize;
 }

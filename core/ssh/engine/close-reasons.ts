@@ -19,7 +19,16 @@ const WHAT: Record<string, string> = {
   ServerCompression: 'compression',
 };
 
-export function endFromLibraryClose(side: 'client' | 'target', e: SshSessionClosedEventArgs): SshEnd {
+/** An error the library threw while connecting (key exchange), as an end reason. */
+export function endFromFailure(side: 'client' | 'target', err: unknown): SshEnd {
+  const error = err instanceof Error ? err : new Error(String(err));
+  return endFromLibraryClose(side, { reason: SshDisconnectReason.protocolError, message: error.message, error });
+}
+
+export function endFromLibraryClose(
+  side: 'client' | 'target',
+  e: Pick<SshSessionClosedEventArgs, 'reason' | 'message' | 'error'>,
+): SshEnd {
   const message = (e.error?.message ?? e.message ?? '').slice(0, 600);
   const m = NEGOTIATION.exec(message);
   if (m) {

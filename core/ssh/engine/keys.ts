@@ -235,3 +235,9 @@ export function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   for (let i = 0; i < a.length; i++) diff |= a[i]! ^ b[i]!;
   return diff === 0;
 }
+
+/** OpenSSH's fingerprint of a public-key blob: "SHA256:" and unpadded base64 (ssh-keygen -l). */
+export async function fingerprint(blob: Uint8Array): Promise<string> {
+  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', blob.slice().buffer));
+  return `SHA256:${bytesBase64(digest).replace(/=+$/, '')}`;
+}

@@ -15,6 +15,7 @@
 import {
   ChannelOpenConfirmationMessage,
   ChannelOpenFailureMessage,
+  ChannelOpenMessage,
   ChannelRequestMessage,
   SshAuthenticationType,
   SshChannelError,
@@ -33,9 +34,9 @@ import {
   ChannelSuccessMessage,
 } from '@microsoft/dev-tunnels-ssh/messages/connectionMessages.js';
 import { sessionConfiguration } from './algorithms.ts';
-import { ChannelPair } from './channel-pair.ts';
+import { ChannelPair, useWindow } from './channel-pair.ts';
 import { HostStream } from './host-stream.ts';
-import { importPrivateKey, publicKeyBlob, publicKeyLine, sameBytes } from './keys.ts';
+import { fingerprint, importPrivateKey, publicKeyBlob, publicKeyLine, sameBytes } from './keys.ts';
 import {
   BannerMessage,
   forwardableRequest,
@@ -45,7 +46,7 @@ import {
   RelayedOpenMessage,
   requestPayload,
 } from './wire.ts';
-import { endFromLibraryClose } from './close-reasons.ts';
+import { endFromFailure, endFromLibraryClose } from './close-reasons.ts';
 import type {
   SshDecision,
   SshEnd,
@@ -59,6 +60,8 @@ import type {
 const DEFAULT_WINDOW = 2 * 1024 * 1024;
 const PACKET = 32 * 1024;
 const MAX_LOGIN = 64;
+/** Exit status of a refused shell/command (as a shell's "found but cannot execute"). */
+const REFUSED_STATUS = 126;
 const MAX_COMMAND = 64 * 1024;
 /** Environment variables passed to the target (as sshd's default AcceptEnv). */
 const ENV_ALLOWED = /^(LANG|LC_[A-Z_]+)$/;
@@ -95,6 +98,8 @@ export class SshSession {
   #ended = false;
   #held: { pair: ChannelPair | undefined; resolve(approved: boolean, message: string): void } | undefined;
   readonly #pairs = new Map<number, ChannelPair>();
+  /** Target channels being opened, by their open message (see #openPair). */
+  readonly #opening = new Map<ChannelOpenMessage, (channel: SshChannel) => void>();
   #nextPair = 0;
 
   constructor(
@@ -135,7 +140,7 @@ export class SshSession {
     this.#client.onChannelOpening((e) => this.#clientOpens(e));
     this.#client.onRequest((e) => this.#globalRequest(e));
     this.#client.onClosed((e) => this.#end(this.#pendingEnd ?? endFromLibraryClose('client', e)));
-    void this.#startClient().catch((err) => this.#crash(err));
+    void this.#startClient().catch((err) => this.#end(this.#pendingEnd ?? endFromFailure('client', err)));
   }
 
   get phase(): SshPhase {
@@ -157,7 +162,11 @@ export class SshSession {
   /** The target's channel is open; `credential` is the injected login secret. */
   targetOpen(credential: TargetCredential): void {
     if (this.#ended || this.#target) return;
-    void this.#startTarget(credential).catch((err) => this.#crash(err));
+    void this.#startTarget(credential).catch((err) => {
+      const end = this.#pendingEnd ?? endFromFailure('target', err);
+      this.#targetReady.resolve(false);
+      void this.#disconnectClient(`postern: ${end.detail}`).then(() => this.#end(end));
+    });
   }
 
   targetData(bytes: Uint8Array): void {
@@ -281,27 +290,37 @@ export class SshSession {
       this.hooks.audit('ssh.channel', { type: type.slice(0, 64), outcome: 'refused' });
       return refuseOpen(SshChannelOpenFailureReason.unknownChannelType, `postern: ${type.slice(0, 64)} channels are not relayed`);
     }
-    e.channel.maxWindowSize = this.#window;
-    let targetChannel: SshChannel;
+    useWindow(e.channel, this.#window);
+    const id = ++this.#nextPair;
+    let pair: ChannelPair | undefined;
+    const open = new RelayedOpenMessage(type, openExtra(e.request), this.#window, PACKET);
+    // The pair is wired when the target confirms, before the library reads the next message
+    // (a server that speaks first, behind ssh -L, would otherwise lose its first bytes).
+    this.#opening.set(open, (targetChannel) => {
+      useWindow(targetChannel, this.#window);
+      pair = new ChannelPair(id, e.channel, targetChannel, this.#window, {
+        violation: (detail) => this.#end({ kind: 'protocol', detail }),
+        record: (event) => this.hooks.record?.(id, event),
+        closed: (p, exit) => {
+          this.#pairs.delete(p.id);
+          if (p.started) this.hooks.audit('ssh.exit', { channel: p.id, ...exit });
+        },
+      });
+    });
     try {
-      targetChannel = await target.openChannel(new RelayedOpenMessage(type, openExtra(e.request), this.#window, PACKET));
+      await target.openChannel(open);
     } catch (err) {
       const reason = err instanceof SshChannelError && err.reason ? err.reason : SshChannelOpenFailureReason.connectFailed;
       return refuseOpen(reason, errText(err));
+    } finally {
+      this.#opening.delete(open);
     }
-    const id = ++this.#nextPair;
-    const pair = new ChannelPair(id, e.channel, targetChannel, this.#window, {
-      violation: (detail) => this.#end({ kind: 'protocol', detail }),
-      record: (event) => this.hooks.record?.(id, event),
-      closed: (p, exit) => {
-        this.#pairs.delete(p.id);
-        if (p.started) this.hooks.audit('ssh.exit', { channel: p.id, ...exit });
-      },
-    });
+    if (!pair) return refuseOpen(SshChannelOpenFailureReason.connectFailed, 'gateway error');
     this.#pairs.set(id, pair);
     this.stats.channels++;
+    const wired = pair;
     e.channel.onRequest((r) => {
-      r.responsePromise = this.#channelRequest(pair, r.request).catch((err) => {
+      r.responsePromise = this.#channelRequest(wired, r.request).catch((err) => {
         this.#crash(err);
         return new ChannelFailureMessage();
       });
@@ -312,9 +331,19 @@ export class SshSession {
   /** A request on a session channel (RFC 4254 §6): decided, audited, then forwarded. */
   async #channelRequest(pair: ChannelPair, request: ChannelRequestMessage): Promise<ChannelSuccessMessage | ChannelFailureMessage> {
     const type = request.requestType ?? '';
+    // A refused shell, command or subsystem is answered as a program that printed why and
+    // exited 126: OpenSSH drops stderr that arrives just before a failed exec (it exits at
+    // once), so a request failure would often lose the line. Other refusals (pty, env,
+    // forwarding) are request failures; the session goes on and the line is printed.
+    const starting = type === 'shell' || type === 'exec' || type === 'subsystem';
     const refuse = async (message: string, audit = true) => {
       this.stats.refused++;
       if (audit) this.hooks.audit('ssh.request', { channel: pair.id, type: type.slice(0, 64), outcome: 'refused', reason: message });
+      if (starting && !pair.started) {
+        pair.started = true;
+        pair.refuseStart(`postern: ${message}`, REFUSED_STATUS);
+        return new ChannelSuccessMessage();
+      }
       await pair.stderrNow(`postern: ${message}`);
       return new ChannelFailureMessage();
     };
@@ -402,9 +431,9 @@ export class SshSession {
       e.authenticationPromise = this.#checkHostKey(e.publicKey, pinned).catch((err) => this.#crash(err));
     });
     target.onChannelOpening((e) => {
+      if (!e.isRemoteRequest) return this.#opening.get(e.request)?.(e.channel);
       // The target opening channels toward the client (forwarded-tcpip, x11, agent): none is
       // requested by the gateway, so none is accepted.
-      if (!e.isRemoteRequest) return;
       this.hooks.audit('ssh.channel', { type: (e.request.channelType ?? '').slice(0, 64), from: 'target', outcome: 'refused' });
       e.failureReason = SshChannelOpenFailureReason.administrativelyProhibited;
     });
@@ -424,6 +453,8 @@ export class SshSession {
       return;
     }
     const login = await this.#loginChosen.promise;
+    // The session may have ended while waiting (the login was refused, the client left).
+    if (this.#ended || !login) return;
     const ok = await target.authenticateClient(
       key ? { username: login, publicKeys: [key] } : { username: login, password: (credential as { password: string }).password },
     );
@@ -444,11 +475,12 @@ export class SshSession {
       return {};
     }
     if (sameBytes(blob, pinned)) return {};
+    const [was, now] = await Promise.all([fingerprint(pinned), fingerprint(blob)]);
     this.#pendingEnd = {
       kind: 'host_key_changed',
-      detail: `the target's host key changed (pinned ${this.config.targetHostKey!.split(/\s+/)[0]}, offered ${line.split(' ')[0]})`,
+      detail: `the target's host key changed: pinned ${was}, offered ${now}`,
     };
-    this.hooks.audit('ssh.host_key_mismatch', { offered: line });
+    this.hooks.audit('ssh.host_key_mismatch', { pinned: was, offered: line });
     this.#targetReady.resolve(false);
     return null;
   }

@@ -113,15 +113,14 @@ describe('exec', () => {
     expect(audit).toContainEqual({ channel: 1, status: 3 });
   });
 
-  it('refuses an exec policy denies, on stderr, and never sends it to the target', async () => {
+  it('refuses an exec policy denies: stderr says why, status 126, the target never sees it', async () => {
     gw.decide = (req) =>
       req.action === 'ssh:exec' && req.command.includes('rm ') ? { deny: 'rm is not allowed here' } : 'allow';
     const marker = join(keys.dir, 'must-survive');
     writeFileSync(marker, 'x');
     const r = await ssh([`rm -f ${marker}`]);
-    expect(r.code).toBe(255);
+    expect(r.code).toBe(126);
     expect(r.stderr).toContain('postern: rm is not allowed here');
-    expect(r.stderr).toContain('exec request failed');
     expect(readFileSync(marker, 'utf8')).toBe('x');
     expect(last().audit.map((a) => a.event)).toContainEqual({
       action: 'ssh:exec',
@@ -148,6 +147,7 @@ describe('exec', () => {
     while (!(gw.sessions.length > before && gw.sessions.at(-1)!.held.length)) await new Promise((r) => setTimeout(r, 20));
     last().session.resolveHeld(false, 'denied by bob');
     const r2 = await refused;
+    expect(r2.code).toBe(126);
     expect(r2.stdout.toString()).toBe('');
     expect(r2.stderr).toContain('postern: denied by bob');
   });
@@ -232,30 +232,36 @@ describe('port forwarding', () => {
   });
   afterAll(() => new Promise<void>((r) => echo.close(() => r())));
 
+  /** Waits until ssh listens on `port` (its -L side), then sends `payload` through it. */
   async function throughForward(port: number, payload: Buffer): Promise<Buffer> {
     for (let i = 0; ; i++) {
-      try {
-        return await new Promise<Buffer>((resolve, reject) => {
-          const s = connect(port, '127.0.0.1');
-          const got: Buffer[] = [];
-          let n = 0;
-          s.on('data', (d: Buffer) => {
-            got.push(d);
-            n += d.length;
-            if (n >= payload.length) {
-              s.end();
-              resolve(Buffer.concat(got));
-            }
-          });
-          s.on('error', reject);
-          s.on('close', () => (n < payload.length ? reject(new Error(`closed after ${n}`)) : undefined));
-          s.write(payload);
+      const up = await new Promise<boolean>((resolve) => {
+        const s = connect(port, '127.0.0.1', () => {
+          s.destroy();
+          resolve(true);
         });
-      } catch (e) {
-        if (i > 100) throw e;
-        await new Promise((r) => setTimeout(r, 100));
-      }
+        s.on('error', () => resolve(false));
+      });
+      if (up) break;
+      if (i > 200) throw new Error('ssh never listened');
+      await new Promise((r) => setTimeout(r, 50));
     }
+    return new Promise<Buffer>((resolve, reject) => {
+      const s = connect(port, '127.0.0.1');
+      const got: Buffer[] = [];
+      let n = 0;
+      s.on('data', (d: Buffer) => {
+        got.push(d);
+        n += d.length;
+        if (n >= payload.length) {
+          s.end();
+          resolve(Buffer.concat(got));
+        }
+      });
+      s.on('error', reject);
+      s.on('close', () => (n < payload.length ? reject(new Error(`closed after ${n} bytes`)) : undefined));
+      s.write(payload);
+    });
   }
 
   it('relays ssh -L to a TCP server when policy permits host and port', async () => {
@@ -278,7 +284,7 @@ describe('port forwarding', () => {
     gw.decide = (req) => (req.action === 'ssh:port_forward' ? { deny: 'not that port' } : 'allow');
     const lport = await freePort();
     const fwd = run('ssh', [...opts(), '-N', '-L', `${lport}:127.0.0.1:${echoPort}`, target()]);
-    await expect(throughForward(lport, Buffer.from('x'))).rejects.toThrow();
+    await expect(throughForward(lport, Buffer.from('x'))).rejects.toThrow('closed after 0 bytes');
     const s = last();
     expect(s.audit.map((a) => a.event)).toContainEqual(
       expect.objectContaining({ action: 'ssh:port_forward', port: echoPort, outcome: 'denied' }),
@@ -286,7 +292,7 @@ describe('port forwarding', () => {
     s.session.fail('test over');
     const r = await fwd;
     expect(r.stderr).toContain('not that port');
-  }, 60_000);
+  });
 });
 
 describe('target host key', () => {
