@@ -21,7 +21,8 @@ const EMPTY = new Uint8Array(0);
 export interface PairEvents {
   /** A peer broke the protocol (sent past its window): end the session. */
   violation(detail: string): void;
-  record(event: SshRecordEvent): void;
+  /** `false`: the recording is full, stop making events (types.ts SshHooks.record). */
+  record(event: SshRecordEvent): boolean | void;
   closed(pair: ChannelPair, exit: { status?: number; signal?: string }): void;
 }
 
@@ -88,6 +89,7 @@ export class ChannelPair {
   recording: 'shell' | 'exec' | undefined;
   started = false;
   #closed = false;
+  #recordedKind: 'shell' | 'exec' | undefined;
 
   constructor(
     readonly id: number,
@@ -99,18 +101,18 @@ export class ChannelPair {
     this.up = new Direction(client, target, window, events, 'client');
     this.down = new Direction(target, client, window, events, 'target');
     client.onDataReceived((d) => {
-      if (this.recording) events.record({ type: 'i', data: new Uint8Array(d) });
+      if (this.recording) this.#record({ type: 'i', data: new Uint8Array(d) });
       this.up.data(d, false);
     });
     client.onExtendedDataReceived((e) => this.up.data(e.data, true));
     client.onEof(() => this.up.eof());
     client.onClosed(() => this.up.then(() => this.#closeTarget()));
     target.onDataReceived((d) => {
-      if (this.recording) events.record({ type: 'o', data: new Uint8Array(d) });
+      if (this.recording) this.#record({ type: 'o', data: new Uint8Array(d) });
       this.down.data(d, false);
     });
     target.onExtendedDataReceived((e) => {
-      if (this.recording) events.record({ type: 'o', data: new Uint8Array(e.data) });
+      if (this.recording) this.#record({ type: 'o', data: new Uint8Array(e.data) });
       this.down.data(e.data, true);
     });
     target.onEof(() => this.down.eof());
@@ -171,10 +173,21 @@ export class ChannelPair {
     await replyClose(this.target);
   }
 
+  /** Starts recording a shell/exec channel. */
+  startRecording(kind: 'shell' | 'exec', start: SshRecordEvent): void {
+    this.recording = kind;
+    this.#recordedKind = kind;
+    this.#record(start);
+  }
+
+  #record(event: SshRecordEvent): void {
+    if (this.events.record(event) === false) this.recording = undefined;
+  }
+
   #finish(exit: { status?: number; signal?: string }): void {
     if (this.#closed) return;
     this.#closed = true;
-    if (this.recording) this.events.record({ type: 'exit', ...exit });
+    if (this.#recordedKind) this.events.record({ type: 'exit', ...exit });
     this.events.closed(this, exit);
   }
 }

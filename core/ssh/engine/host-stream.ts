@@ -8,6 +8,10 @@
 import type { CancellationToken, Stream } from '@microsoft/dev-tunnels-ssh';
 import { toLibrary, type LibraryBuffer } from './library-bytes.ts';
 
+/** Output is handed over at least this often (bytes). */
+const FLUSH_AT = 256 * 1024;
+const EMPTY = new Uint8Array(0);
+
 type Listener<T> = (e: T) => unknown;
 
 interface PendingRead {
@@ -24,6 +28,9 @@ export class HostStream implements Stream {
   #error: Error | undefined;
   #disposed = false;
   #closedListeners: Listener<{ error?: Error }>[] = [];
+  #outgoing: Uint8Array = EMPTY;
+  #outgoingBytes = 0;
+  #flushTimer: ReturnType<typeof setTimeout> | undefined;
   /** Bytes the library wrote out (for stats). */
   written = 0;
 
@@ -84,9 +91,33 @@ export class HostStream implements Stream {
   write(data: Uint8Array, _cancellation?: CancellationToken): Promise<void> {
     if (this.#disposed || this.#error) return Promise.reject(new Error('stream closed'));
     this.written += data.length;
-    // The library may reuse its buffer after this returns: hand the host its own copy.
-    this.out(data.slice());
+    // The library writes each SSH packet on its own (32 KiB of channel data at most); each
+    // write to a socket or WebSocket has a fixed cost, so packets written in one turn of the
+    // event loop leave together.
+    // Copied now (the library may reuse its buffers once write() returns), into one buffer.
+    const need = this.#outgoingBytes + data.length;
+    if (need > this.#outgoing.length) {
+      const grown = new Uint8Array(Math.max(need, FLUSH_AT));
+      grown.set(this.#outgoing.subarray(0, this.#outgoingBytes));
+      this.#outgoing = grown;
+    }
+    this.#outgoing.set(data, this.#outgoingBytes);
+    this.#outgoingBytes = need;
+    if (this.#outgoingBytes >= FLUSH_AT) this.flush();
+    else if (!this.#flushTimer) this.#flushTimer = setTimeout(() => this.flush(), 0);
     return Promise.resolve();
+  }
+
+  /** Hands what the library wrote to the host now. */
+  flush(): void {
+    if (this.#flushTimer) clearTimeout(this.#flushTimer);
+    this.#flushTimer = undefined;
+    if (this.#outgoingBytes === 0) return;
+    const out = this.#outgoing.subarray(0, this.#outgoingBytes);
+    // The host owns what it is given: the next writes go to a new buffer.
+    this.#outgoing = EMPTY;
+    this.#outgoingBytes = 0;
+    this.out(out);
   }
 
   close(error?: Error): Promise<void> {
@@ -114,6 +145,8 @@ export class HostStream implements Stream {
 
   #fail(error: Error): void {
     if (this.#error) return;
+    // What the library wrote last (a disconnect message, say) still goes out.
+    this.flush();
     this.#error = error;
     this.#queue = [];
     this.#queued = 0;

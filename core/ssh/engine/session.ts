@@ -411,9 +411,8 @@ export class SshSession {
     }
     if (start) {
       pair.started = true;
-      if (start !== 'sftp') {
-        pair.recording = start;
-        this.hooks.record?.(pair.id, { type: 'start', kind: start, ...(command !== undefined ? { command } : {}), ...size });
+      if (start !== 'sftp' && this.hooks.record) {
+        pair.startRecording(start, { type: 'start', kind: start, ...(command !== undefined ? { command } : {}), ...size });
       }
     }
     const ok = await pair.target.request(forwardableRequest(request)).catch(() => false);

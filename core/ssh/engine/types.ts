@@ -70,7 +70,12 @@ export interface SshHooks {
   decide(request: SshRequest): SshDecision | Promise<SshDecision>;
   /** Written before the thing it describes is forwarded. */
   audit(kind: string, event: Record<string, unknown>): void;
-  record?(channelId: number, event: SshRecordEvent): void;
+  /**
+   * A recording event of a shell/exec channel. Returning `false` says the recording is full
+   * (its size is bounded): no more output/input events are made for that channel, so a big
+   * transfer over exec (scp) is not copied for nothing. The exit event is always sent.
+   */
+  record?(channelId: number, event: SshRecordEvent): boolean | void;
   /** No key was pinned: this is the target's, as an OpenSSH public-key line. */
   hostKeyLearned?(key: string): void;
 }

@@ -20,6 +20,7 @@ export interface SessionLog {
   held: SshHeld[];
   end?: SshEnd;
   learned?: string;
+  recorded?: number;
   session: SshSession;
 }
 
@@ -154,7 +155,12 @@ export async function startGateway(keys: Keys, sshd: Sshd, credential = { privat
         decide: (r) => decide(r),
         held: (t) => log.held.push(t),
         audit: (kind, event) => log.audit.push({ kind, event }),
-        record: (channel, event) => log.records.push({ channel, event }),
+        // Bounded like a real recorder: 1 MiB of output/input per channel, then "full".
+        record: (channel, event) => {
+          log.records.push({ channel, event });
+          if (event.type === 'i' || event.type === 'o') log.recorded = (log.recorded ?? 0) + event.data.length;
+          return (log.recorded ?? 0) < 1 << 20;
+        },
         hostKeyLearned: (k) => (log.learned = k),
       },
     );
