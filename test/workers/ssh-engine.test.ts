@@ -6,7 +6,7 @@
  */
 import {
   BaseStream,
-  ChannelRequestMessage,
+  CommandRequestMessage,
   SshAlgorithms,
   SshAuthenticationType,
   SshClientSession,
@@ -57,6 +57,7 @@ async function setup(decide: (r: SshRequest) => 'allow' | { deny: string }) {
   const sshd = new SshServerSession(new SshSessionConfiguration());
   sshd.credentials = { publicKeys: [targetHostKey] };
   let acceptedUser = '';
+  let auditedAtExec: string[] = [];
   sshd.onAuthenticating((e) => {
     if (e.authenticationType === SshAuthenticationType.clientPublicKey) {
       acceptedUser = e.username ?? '';
@@ -66,6 +67,8 @@ async function setup(decide: (r: SshRequest) => 'allow' | { deny: string }) {
   sshd.onChannelOpening((e) => {
     const ch = e.channel;
     ch.onRequest((r) => {
+      // What the gateway had audited when the target received the request.
+      if (r.requestType === 'exec') auditedAtExec = [...audit];
       r.isAuthorized = r.requestType === 'exec';
       if (r.requestType === 'exec') void runCommand(ch);
     });
@@ -95,7 +98,16 @@ async function setup(decide: (r: SshRequest) => 'allow' | { deny: string }) {
   });
   await client.connect(toClient);
   const loggedIn = await client.authenticate({ username: 'alice' });
-  return { client, engine, audit, loggedIn, gatewayKey, acceptedUser: () => acceptedUser, end: () => end, targetHostKey };
+  return {
+    client,
+    engine,
+    audit,
+    loggedIn,
+    gatewayKey,
+    acceptedUser: () => acceptedUser,
+    auditedAtExec: () => auditedAtExec,
+    end: () => end,
+  };
 }
 
 /** The target's command: echoes what it reads back, then exit-status 0 and close. */
@@ -114,15 +126,13 @@ describe('SshSession in workerd', () => {
     expect(s.loggedIn).toBe(true);
     expect(s.gatewayKey).toMatch(/^ecdsa-sha2-nistp256 /);
     expect(s.acceptedUser()).toBe('alice');
-    const ch = await s.client.openChannel('session').catch((e) => { console.log('END', JSON.stringify(s.end()), s.audit); throw e; });
-    const exec = new ChannelRequestMessage('exec', true);
-    // CommandRequestMessage carries the command; the raw form is built by the library.
-    const { CommandRequestMessage } = await import('@microsoft/dev-tunnels-ssh');
+    const ch = await s.client.openChannel('session');
     const cmd = new CommandRequestMessage();
     cmd.command = 'cat';
     cmd.wantReply = true;
-    expect(exec.requestType).toBe('exec');
     expect(await ch.request(cmd)).toBe(true);
+    // Audit before forward: the target saw the exec only after it was audited.
+    expect(s.auditedAtExec()).toContain('ssh.request {"action":"ssh:exec","command":"cat","outcome":"allowed"}');
 
     const size = 8 * 1024 * 1024;
     const data = new Uint8Array(size);
