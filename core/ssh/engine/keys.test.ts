@@ -41,7 +41,9 @@ describe('importPrivateKey', () => {
   });
 
   it('reads a JWK, as an object or JSON text', async () => {
-    const pair = (await crypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, ['sign'])) as CryptoKeyPair;
+    const pair = (await crypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, [
+      'sign',
+    ])) as CryptoKeyPair;
     const jwk = await crypto.subtle.exportKey('jwk', pair.privateKey);
     const a = await publicKeyLine(await importPrivateKey(jwk));
     const b = await publicKeyLine(await importPrivateKey(JSON.stringify(jwk)));
@@ -57,11 +59,14 @@ describe('importPrivateKey', () => {
     await expect(importPrivateKey(readFileSync(encrypted, 'utf8'))).rejects.toThrow(/encrypted/);
     const sec1 = keygen('ecdsa', 256, '-m', 'PEM');
     await expect(importPrivateKey(sec1.priv)).rejects.toThrow(/ssh-keygen -p -m PKCS8/);
-    const garbage = '-----BEGIN OPENSSH PRIVATE KEY-----\nAAAAsecretsecretsecret\n-----END OPENSSH PRIVATE KEY-----';
+    const garbage =
+      '-----BEGIN OPENSSH PRIVATE KEY-----\nAAAAsecretsecretsecret\n-----END OPENSSH PRIVATE KEY-----';
     const err = await importPrivateKey(garbage).catch((e: Error) => e);
     expect(err).toBeInstanceOf(Error);
     expect((err as Error).message).not.toContain('secret');
-    await expect(importPrivateKey('not a key')).rejects.toThrow(/not PKCS#8 PEM, an OpenSSH private key or a JWK/);
+    await expect(importPrivateKey('not a key')).rejects.toThrow(
+      /not PKCS#8 PEM, an OpenSSH private key or a JWK/,
+    );
   });
 });
 

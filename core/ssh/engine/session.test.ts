@@ -13,7 +13,11 @@ let hostKey: JsonWebKey;
 async function key(): Promise<JsonWebKey> {
   hostKey ??= (await crypto.subtle.exportKey(
     'jwk',
-    ((await crypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, ['sign'])) as CryptoKeyPair).privateKey,
+    (
+      (await crypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, [
+        'sign',
+      ])) as CryptoKeyPair
+    ).privateKey,
   )) as JsonWebKey;
   return hostKey;
 }
@@ -59,21 +63,24 @@ describe('SshSession with hostile client bytes', () => {
     process.on('unhandledRejection', onUnhandled);
     try {
       await fc.assert(
-        fc.asyncProperty(fc.array(fc.uint8Array({ minLength: 1, maxLength: 600 }), { minLength: 1, maxLength: 8 }), async (chunks) => {
-          const { s, ends } = await session();
-          s.clientData(VERSION);
-          for (const c of chunks) s.clientData(c);
-          s.clientClosed();
-          await settle(ends);
-          // After the end nothing more happens and nothing throws.
-          s.clientData(new Uint8Array(100));
-          s.targetData(new Uint8Array(100));
-          s.resolveHeld(true, 'x');
-          s.notice('x');
-          expect(ends).toHaveLength(1);
-          expect(ends[0]!.detail.length).toBeGreaterThan(0);
-          expect(s.phase).toBe('closed');
-        }),
+        fc.asyncProperty(
+          fc.array(fc.uint8Array({ minLength: 1, maxLength: 600 }), { minLength: 1, maxLength: 8 }),
+          async (chunks) => {
+            const { s, ends } = await session();
+            s.clientData(VERSION);
+            for (const c of chunks) s.clientData(c);
+            s.clientClosed();
+            await settle(ends);
+            // After the end nothing more happens and nothing throws.
+            s.clientData(new Uint8Array(100));
+            s.targetData(new Uint8Array(100));
+            s.resolveHeld(true, 'x');
+            s.notice('x');
+            expect(ends).toHaveLength(1);
+            expect(ends[0]!.detail.length).toBeGreaterThan(0);
+            expect(s.phase).toBe('closed');
+          },
+        ),
         { numRuns: Number(process.env.PROPERTY_RUNS ?? 40) },
       );
       await new Promise((r) => setTimeout(r, 50));
@@ -108,7 +115,13 @@ describe('SshSession with hostile client bytes', () => {
     const ends: SshEnd[] = [];
     new SshSession(
       { hostKey: 'not a key' },
-      { toClient: () => undefined, toTarget: () => undefined, end: (r) => ends.push(r), decide: () => 'allow', audit: () => undefined },
+      {
+        toClient: () => undefined,
+        toTarget: () => undefined,
+        end: (r) => ends.push(r),
+        decide: () => 'allow',
+        audit: () => undefined,
+      },
     );
     await settle(ends);
     expect(ends[0]!.detail).toMatch(/not PKCS#8 PEM/);
