@@ -7,7 +7,7 @@
  * "target", what the client was told and what the control plane (a real database) received
  * are what the tests read; never the session's internals.
  */
-import { env, SELF } from 'cloudflare:test';
+import { env, runInDurableObject, SELF } from 'cloudflare:test';
 import { sql } from 'drizzle-orm';
 import { expect, vi } from 'vitest';
 import { MessageFramer, type PgFrame } from '../../core/pg/framer.ts';
@@ -112,10 +112,42 @@ export class FakeTarget {
     }
     if (f.type !== 0x51) return; // 'Q'; a Terminate ends the channel from the edge's side
     const [text] = readCString(f.body, 0);
+    if (text.startsWith(PREFLIGHT)) {
+      // The gateway's own look at the target (core/pg-session/preflight.ts): search_path and
+      // user; no relations.
+      this.ws.send(
+        concat(
+          dataRow(['p', '"$user", public', 'app', null]),
+          typedMessage('C', cstring('SELECT 1')),
+          readyForQuery('I'),
+        ),
+      );
+      return;
+    }
     this.queries.push(text);
     const statements = text.split(';').filter((s) => s.trim() !== '');
     this.ws.send(concat(...statements.map(() => typedMessage('C', cstring('SELECT 1'))), readyForQuery('I')));
   }
+}
+
+/** How the gateway's preflight query starts (not a client's statement). */
+const PREFLIGHT = "SELECT 'p', pg_catalog.current_setting('search_path')";
+
+/** A DataRow (protocol §55.7): int16 count, then int32 length (-1: NULL) and bytes per value. */
+function dataRow(values: Array<string | null>): Uint8Array {
+  const enc = new TextEncoder();
+  const parts = values.map((v) => (v === null ? null : enc.encode(v)));
+  const body = new Uint8Array(2 + parts.reduce((n, p) => n + 4 + (p?.length ?? 0), 0));
+  const view = new DataView(body.buffer);
+  view.setInt16(0, parts.length);
+  let o = 2;
+  for (const p of parts) {
+    view.setInt32(o, p === null ? -1 : p.length);
+    o += 4;
+    if (p) body.set(p, o);
+    o += p?.length ?? 0;
+  }
+  return typedMessage('D', body);
 }
 
 function concat(...parts: Uint8Array[]): Uint8Array {
@@ -239,8 +271,8 @@ export async function openSession(
   replica: Awaited<ReturnType<typeof connectorReplica>>,
   connectorId: string,
   over: Partial<SessionStart> = {},
+  id: DurableObjectId = env.SESSION.newUniqueId(),
 ): Promise<OpenSession> {
-  const id = env.SESSION.newUniqueId();
   const stub = env.SESSION.get(id);
   const sessionId = id.toString();
   expect(await stub.begin(sessionStart(sessionId, connectorId, over))).toBe(true);
@@ -308,4 +340,53 @@ export async function refuseWritesOf(sessionId: string): Promise<{ allow(): Prom
       );
     },
   };
+}
+
+/** What `GET /api/v1/sessions/{id}/verify` says of the session's shipped chain (admin API). */
+export async function verifyReport(sessionId: string): Promise<{ ok: boolean; events: number }> {
+  const res = await SELF.fetch(`https://edge.test/api/v1/sessions/${sessionId}/verify`, {
+    headers: { Authorization: `Bearer ${env.ADMIN_BOOTSTRAP_TOKEN}` },
+  });
+  expect(res.status).toBe(200);
+  return (await res.json()) as { ok: boolean; events: number };
+}
+
+const logged: Array<Record<string, unknown>> = [];
+for (const level of ['warn', 'error'] as const) {
+  const original = console[level].bind(console);
+  console[level] = (...args: unknown[]) => {
+    try {
+      logged.push(JSON.parse(String(args[0])) as Record<string, unknown>);
+    } catch {
+      // not one of the JSON lines the edge writes
+    }
+    original(...args);
+  };
+}
+
+/**
+ * Log lines (JSON) whose `msg` is `msg`, logged from now on: the DOs' background work (the
+ * outbox's failed writes) reports this way. Call the result to read them.
+ */
+export function logLines(msg: string): () => Array<Record<string, unknown>> {
+  const from = logged.length;
+  return () => logged.slice(from).filter((l) => l['msg'] === msg);
+}
+
+/** The alarm a Durable Object has armed (epoch ms), or null: what the platform will wake it for. */
+export async function armedAlarm(stub: DurableObjectStub): Promise<number | null> {
+  return runInDurableObject(stub, (_i, state) => state.storage.getAlarm());
+}
+
+/**
+ * Runs `fn` with every `Date` of the isolate (the Durable Objects' included) `aheadMs` in the
+ * future: alarms are then fired on demand (runDurableObjectAlarm) rather than waited for.
+ */
+export async function later<T>(aheadMs: number, fn: () => Promise<T>): Promise<T> {
+  vi.useFakeTimers({ toFake: ['Date'], now: Date.now() + aheadMs });
+  try {
+    return await fn();
+  } finally {
+    vi.useRealTimers();
+  }
 }
