@@ -2,6 +2,15 @@
 // (style.md #2): shared code must run unchanged in workerd, Node and the CLI.
 import tseslint from 'typescript-eslint';
 
+/**
+ * One way to open the control-plane database (style.md #15): edge/db/client.ts's
+ * withControlPlane, which always closes what it opened. Nothing else on the edge reaches the driver.
+ */
+const DATABASE_DRIVER = ['@neondatabase/serverless', 'drizzle-orm/neon-serverless'].map((name) => ({
+  name,
+  message: 'open the control-plane database with withControlPlane (edge/db/client.ts)',
+}));
+
 export default tseslint.config(
   { ignores: ['node_modules/', 'dist/', '.wrangler/', '.postern/', 'bench-results/', 'migrations/meta/'] },
   ...tseslint.configs.recommended,
@@ -25,9 +34,17 @@ export default tseslint.config(
       globals: [{ name: 'Buffer', message: 'core/ is runtime-neutral: use Uint8Array.' }],
     },
   ),
-  layer('edge/**/*.ts', folders('workers', 'durable-objects', 'cli', 'connector')),
-  layer('durable-objects/**/*.ts', folders('workers', 'cli', 'connector')),
-  layer('workers/**/*.ts', folders('durable-objects', 'cli', 'connector'), { ignores: ['workers/index.ts'] }),
+  layer('edge/**/*.ts', folders('workers', 'durable-objects', 'cli', 'connector'), {
+    paths: DATABASE_DRIVER,
+    ignores: ['edge/db/client.ts'],
+  }),
+  // The one file that opens and closes the control-plane database (withControlPlane).
+  layer('edge/db/client.ts', folders('workers', 'durable-objects', 'cli', 'connector')),
+  layer('durable-objects/**/*.ts', folders('workers', 'cli', 'connector'), { paths: DATABASE_DRIVER }),
+  layer('workers/**/*.ts', folders('durable-objects', 'cli', 'connector'), {
+    paths: DATABASE_DRIVER,
+    ignores: ['workers/index.ts'],
+  }),
   layer('node-shared/**/*.ts', folders('edge', 'workers', 'durable-objects', 'cli', 'connector')),
   layer('connector/**/*.ts', folders('edge', 'workers', 'durable-objects', 'cli')),
   layer('cli/**/*.ts', folders('edge', 'workers', 'durable-objects'), { ignores: ['cli/**/*.test.ts'] }),
@@ -39,7 +56,7 @@ function folders(...names) {
 }
 
 /** A layer: files that must not import the given patterns. */
-function layer(files, patterns, { ignores = [], globals = [] } = {}) {
+function layer(files, patterns, { ignores = [], globals = [], paths = [] } = {}) {
   return {
     files: [files],
     ignores,
@@ -47,6 +64,7 @@ function layer(files, patterns, { ignores = [], globals = [] } = {}) {
       'no-restricted-imports': [
         'error',
         {
+          paths,
           patterns: [
             { group: patterns, message: 'layers flow one way (eslint.config.js, docs/architecture.md)' },
           ],

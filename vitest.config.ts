@@ -2,10 +2,23 @@ import { cloudflareTest } from '@cloudflare/vitest-pool-workers';
 import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
-// Three layers, each tested where it runs (style.md #10):
-//  unit    — pure code and Node-side modules, plain Node
-//  workers — the Worker and Durable Objects inside workerd (vitest-pool-workers)
-//  e2e     — the whole stack with real psql/pgbench, Postgres, OpenID provider, connector
+// Worker code imports its WASM as modules (a wrangler/workerd feature); in Node the same files
+// are compiled by these stand-ins.
+const nodeWasm = {
+  '@cedar-policy/cedar-wasm/web/cedar_wasm_bg.wasm': fileURLToPath(
+    new URL('./test/support/cedar-wasm.node.ts', import.meta.url),
+  ),
+  'libpg-query/wasm/libpg-query.wasm': fileURLToPath(
+    new URL('./test/support/pg-query-wasm.node.ts', import.meta.url),
+  ),
+};
+
+// Each layer tested where it runs (style.md #10), one project each; `npm test` runs them all
+// (scripts/vitest-projects.test.ts checks that every test file belongs to one):
+//  unit          — pure code and Node-side modules, plain Node, no servers
+//  control-plane — the admin API and edge routes in Node over a real Postgres (control-plane-db.ts)
+//  workers       — the Worker and Durable Objects inside workerd (vitest-pool-workers)
+//  e2e           — the whole stack with real psql/pgbench, Postgres, OpenID provider, connector
 export default defineConfig({
   test: {
     projects: [
@@ -19,21 +32,22 @@ export default defineConfig({
             'node-shared/**/*.test.ts',
             'workers/**/*.test.ts',
             'edge/**/*.test.ts',
-            'test/control-plane/**/*.test.ts',
             'scripts/**/*.test.ts',
           ],
           environment: 'node',
           testTimeout: 30_000,
-          // Worker code imports its WASM as modules (a wrangler/workerd feature); in Node the
-          // same files are compiled by these stand-ins.
-          alias: {
-            '@cedar-policy/cedar-wasm/web/cedar_wasm_bg.wasm': fileURLToPath(
-              new URL('./test/support/cedar-wasm.node.ts', import.meta.url),
-            ),
-            'libpg-query/wasm/libpg-query.wasm': fileURLToPath(
-              new URL('./test/support/pg-query-wasm.node.ts', import.meta.url),
-            ),
-          },
+          alias: nodeWasm,
+          hookTimeout: 60_000,
+        },
+      },
+      {
+        test: {
+          name: 'control-plane',
+          include: ['test/control-plane/**/*.test.ts'],
+          environment: 'node',
+          alias: nodeWasm,
+          testTimeout: 30_000,
+          // Each file starts its own Postgres cluster (initdb, migrations) in beforeAll.
           hookTimeout: 60_000,
         },
       },

@@ -14,7 +14,7 @@ import type { Env } from '../../edge/env.ts';
 import type { ConnectorRpc } from '../../edge/contracts/rpc.ts';
 import { safeCloseCode } from '../close-codes.ts';
 import type { DialInput, DialResult, ReplicaAttachment, ReplicaInfo } from '../../edge/contracts/dial.ts';
-import { RecordOutbox } from './record-outbox.ts';
+import { sessionRecordOutbox } from '../session-records-outbox.ts';
 import { httpError } from '../../edge/http-errors.ts';
 import type { SessionRecord } from '../../edge/db/session-records.ts';
 
@@ -30,7 +30,7 @@ interface CancelEntry {
 export class ConnectorDO extends DurableObject<Env> implements ConnectorRpc {
   // Sessions per replica, to spread load; rebuilt lazily after hibernation (an estimate is enough).
   #load = new Map<string, number>();
-  #records = new RecordOutbox(this.ctx, this.env);
+  #records = sessionRecordOutbox(this.ctx, this.env);
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -95,7 +95,7 @@ export class ConnectorDO extends DurableObject<Env> implements ConnectorRpc {
       }
       this.#load.set(id, (this.#load.get(id) ?? 0) + 1);
       const gatewayKey = await this.#newCancelKey({ sessionId: input.sessionId, replicaId: id });
-      if (input.record) await this.#records.add({ ...input.record, replicaId: id });
+      if (input.record) this.#records.put(input.record.id, { ...input.record, replicaId: id });
       return { ok: true, replicaId: id, gatewayKey };
     }
     return { ok: false, reason: 'offline' };
@@ -115,7 +115,7 @@ export class ConnectorDO extends DurableObject<Env> implements ConnectorRpc {
 
   /** The session ended: record it, forget its cancel key and its share of the replica's load. */
   async sessionEnded(processId: number, record?: SessionRecord): Promise<void> {
-    if (record) await this.#records.add(record);
+    if (record) this.#records.put(record.id, record);
     const k = CANCEL_KEY_PREFIX + processId;
     const entry = await this.ctx.storage.get<CancelEntry>(k);
     if (!entry) return;

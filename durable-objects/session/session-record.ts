@@ -6,14 +6,9 @@
  */
 import type { SessionStart } from '../../edge/contracts/session-start.ts';
 import type { Env } from '../../edge/env.ts';
-import { withControlPlane } from '../../edge/db/client.ts';
-import { loggable } from '../../edge/db/pg-errors.ts';
-import { alarmNoLaterThan } from '../alarm.ts';
-import { upsertSessionRecords, type SessionRecord } from '../../edge/db/session-records.ts';
-
-const FALLBACK_KEY = 'session-record';
-const ATTEMPTS_KEY = 'session-record-attempts';
-const MAX_BACKOFF_MS = 5 * 60_000;
+import type { SessionRecord } from '../../edge/db/session-records.ts';
+import type { Outbox } from '../outbox.ts';
+import { sessionRecordOutbox } from '../session-records-outbox.ts';
 
 export function startRecord(start: SessionStart, now: Date): SessionRecord {
   return {
@@ -46,39 +41,19 @@ export function endRecord(
 
 /** The session's own outbox, used only when the ConnectorDO could not take the record. */
 export class FallbackOutbox {
-  constructor(
-    private readonly ctx: DurableObjectState,
-    private readonly env: Env,
-  ) {}
+  readonly #outbox: Outbox<SessionRecord>;
 
-  async save(record: SessionRecord): Promise<void> {
-    await this.ctx.storage.put(FALLBACK_KEY, record);
-    await alarmNoLaterThan(this.ctx.storage, Date.now());
+  constructor(ctx: DurableObjectState, env: Env) {
+    this.#outbox = sessionRecordOutbox(ctx, env);
   }
 
-  async flush(): Promise<void> {
-    const record = await this.ctx.storage.get<SessionRecord>(FALLBACK_KEY);
-    if (!record) return;
-    try {
-      await withControlPlane(
-        this.env,
-        (db) => upsertSessionRecords(db, [record]),
-        (closing) => this.ctx.waitUntil(closing),
-      );
-      await this.ctx.storage.delete([FALLBACK_KEY, ATTEMPTS_KEY]);
-    } catch (e) {
-      const attempts = ((await this.ctx.storage.get<number>(ATTEMPTS_KEY)) ?? 0) + 1;
-      await this.ctx.storage.put(ATTEMPTS_KEY, attempts);
-      const delay = Math.min(MAX_BACKOFF_MS, 1000 * 2 ** Math.min(attempts, 12));
-      console.warn(
-        JSON.stringify({
-          msg: 'session record not written; will retry',
-          session: record.id,
-          attempts,
-          ...loggable(e),
-        }),
-      );
-      await alarmNoLaterThan(this.ctx.storage, Date.now() + delay);
-    }
+  async save(record: SessionRecord): Promise<void> {
+    this.#outbox.put(record.id, record);
+    this.#outbox.soon();
+  }
+
+  /** Alarm. */
+  flush(): Promise<void> {
+    return this.#outbox.flush();
   }
 }

@@ -17,47 +17,9 @@ import type { SessionStart } from '../../edge/contracts/session-start.ts';
 import { withControlPlane } from '../../edge/db/client.ts';
 import { sql } from 'drizzle-orm';
 import { settleLogs } from './settle-logs.ts';
-
-const WS = { Upgrade: 'websocket' };
-/**
- * How long a step may take to show (vi.waitFor's default is 1 s: the first session of a run
- * compiles its WASM modules, slower than that on a loaded machine). A bound, not a measurement.
- */
-const SETTLE = { timeout: 15_000, interval: 20 };
+import { closedChain, sessionStart, SETTLE, shippedEvents, WS } from './session-world.ts';
 
 type SessionStub = DurableObjectStub<import('../../durable-objects/session/session-do.ts').SessionDO>;
-
-function sessionStart(
-  sessionId: string,
-  connectorId: string,
-  over: Partial<SessionStart> = {},
-): SessionStart {
-  return {
-    sessionId,
-    connection: {
-      id: 'cn_workers',
-      name: 'workers',
-      connectorId,
-      target: { host: '127.0.0.1', port: 5432, tls: 'disable' },
-      database: 'app',
-      username: 'app',
-      credential: { kind: 'connector_ref', ref: 'env:PGPASSWORD' },
-      masking: { columns: [], detectors: {} },
-    },
-    identity: {
-      issuer: 'https://issuer.test',
-      subject: 'alice',
-      groups: ['dev'],
-      attributes: {},
-      expiresAt: 0,
-    },
-    policies: {
-      key: 'workers-open',
-      docs: [{ id: 'open', text: 'permit(principal in Postern::Group::"dev", action, resource);' }],
-    },
-    ...over,
-  };
-}
 
 /** A connector replica's control socket on the ConnectorDO: it records the dial requests. */
 async function replica(connectorId: string) {
@@ -95,15 +57,17 @@ function pgClient(ws: WebSocket) {
   return { ws, errors };
 }
 
-async function auditKinds(
-  stub: SessionStub,
+/** The session's chain once the control plane has `n` events of it (the outbox ships them). */
+async function shippedKinds(
+  sessionId: string,
+  n: number,
 ): Promise<Array<{ kind: string; data: Record<string, unknown> }>> {
-  return runInDurableObject(stub, (_i, state) =>
-    state.storage.sql
-      .exec<{ kind: string; data: string }>('SELECT kind, data FROM audit ORDER BY seq')
-      .toArray()
-      .map((r) => ({ kind: r.kind, data: JSON.parse(r.data) as Record<string, unknown> })),
-  );
+  let events: Awaited<ReturnType<typeof shippedEvents>> = [];
+  await vi.waitFor(async () => {
+    events = await shippedEvents(sessionId);
+    expect(events.length).toBeGreaterThanOrEqual(n);
+  }, SETTLE);
+  return events.map((e) => ({ kind: e.kind, data: e.data }));
 }
 
 afterEach(() => {
@@ -187,7 +151,7 @@ describe('an access grant revoked while the session starts', () => {
       expect(c.errors[0]).toMatchObject({ S: 'FATAL', C: '42501' });
       expect(c.errors[0]!['M']).toContain('grt_early');
       expect(c.errors[0]!['M']).toContain('was revoked');
-      const chain = await auditKinds(stub);
+      const chain = await closedChain(id.toString());
       expect(chain.map((e) => e.kind)).toEqual(['session_open', 'grant_ended', 'session_close']);
       expect(chain[1]!.data).toMatchObject({ grant: 'grt_early', action: 'connect', how: 'was revoked' });
     } finally {
@@ -265,7 +229,7 @@ describe('a statement held for approval', () => {
       SETTLE,
     );
     // Audited when it was withdrawn; the client was never told of a request (no approval_requested).
-    const chain = await auditKinds(stub);
+    const chain = await shippedKinds(sessionId, 1);
     expect(chain).toEqual([
       {
         kind: 'approval_decided',

@@ -1,0 +1,196 @@
+/**
+ * The one outbox of the Durable Objects: what a DO must hand to the control-plane database
+ * (audit events, session records) waits in the DO's own SQLite storage until the database has
+ * taken it. `put` is synchronous and throws when storage refuses the item, so a caller that
+ * must not go on without it (the audit log) fails closed. The DO's alarm calls `flush`, which
+ * writes one batch in insertion order and deletes only what was written; an item changed while
+ * its batch was being written stays for the next one. A failed write keeps everything and backs
+ * off (core/outbox/schedule.ts), so an outage delays delivery and loses nothing; the writes are
+ * idempotent (edge/db), so a batch written twice after a lost reply lands once.
+ *
+ * Storage (docs/storage.md): table `outbox` (queue, key, version, item JSON), table
+ * `outbox_state` (queue, attempts, retry_at). Several queues share one DO's tables and alarm.
+ */
+import {
+  afterFailure,
+  afterSuccess,
+  BATCH_DELAY_MS,
+  IDLE,
+  MAX_BATCH,
+  mayShip,
+  shipAt,
+  type OutboxState,
+} from '../core/outbox/schedule.ts';
+import { loggable } from '../edge/db/pg-errors.ts';
+import { alarmNoLaterThan } from './alarm.ts';
+
+export interface OutboxSpec<T> {
+  /** Names the queue in storage; one DO may hold several. */
+  queue: string;
+  /** What the items are, for the log ("audit events"). */
+  what: string;
+  /** Writes a batch to the database; throws when it did not. Must be idempotent. */
+  ship(items: T[]): Promise<void>;
+  /** What a later `put` of a key that is still waiting stores: by default the new item. */
+  merge?(waiting: T, next: T): T;
+  /** Fields the log line of a failed write carries (ids, never secrets). */
+  logFields?(): Record<string, unknown>;
+}
+
+interface Row extends Record<string, SqlStorageValue> {
+  key: string;
+  version: number;
+  item: string;
+}
+
+export class Outbox<T> {
+  readonly #storage: DurableObjectStorage;
+  readonly #spec: OutboxSpec<T>;
+  /** The alarm this outbox last asked for (the platform keeps the earliest); cleared by `flush`. */
+  #armedFor: number | undefined;
+  /** `outbox_state`'s row as last read or written by this instance. */
+  #cached: OutboxState | undefined;
+
+  constructor(storage: DurableObjectStorage, spec: OutboxSpec<T>) {
+    this.#storage = storage;
+    this.#spec = spec;
+    storage.sql.exec(`CREATE TABLE IF NOT EXISTS outbox (
+      queue TEXT NOT NULL, key TEXT NOT NULL, version INTEGER NOT NULL, item TEXT NOT NULL,
+      PRIMARY KEY (queue, key))`);
+    storage.sql.exec(`CREATE TABLE IF NOT EXISTS outbox_state (
+      queue TEXT PRIMARY KEY, attempts INTEGER NOT NULL, retry_at INTEGER)`);
+  }
+
+  /** Stores `item` under `key` (replacing or merging a waiting one); throws if storage refuses. */
+  put(key: string, item: T): void {
+    const queue = this.#spec.queue;
+    const merge = this.#spec.merge;
+    const waiting = merge
+      ? this.#storage.sql
+          .exec<Row>('SELECT key, version, item FROM outbox WHERE queue = ? AND key = ?', queue, key)
+          .toArray()[0]
+      : undefined;
+    const stored = waiting && merge ? merge(JSON.parse(waiting.item) as T, item) : item;
+    this.#storage.sql.exec(
+      `INSERT INTO outbox (queue, key, version, item) VALUES (?, ?, 1, ?)
+       ON CONFLICT (queue, key) DO UPDATE SET version = version + 1, item = excluded.item`,
+      queue,
+      key,
+      JSON.stringify(stored),
+    );
+    this.#arm(false);
+  }
+
+  /** Ships what waits as soon as the backoff allows (the session ended). */
+  soon(): void {
+    this.#arm(true);
+  }
+
+  /** Items waiting. */
+  get pending(): number {
+    return this.#storage.sql
+      .exec<{ n: number }>('SELECT count(*) AS n FROM outbox WHERE queue = ?', this.#spec.queue)
+      .one().n;
+  }
+
+  /** Alarm: writes one batch if it is time; re-arms for what is left. Never throws. */
+  async flush(now = Date.now()): Promise<void> {
+    this.#armedFor = undefined; // the alarm that brought us here is spent
+    const queue = this.#spec.queue;
+    const state = this.#state();
+    if (!mayShip(state, now)) return this.#armAt(state.retryAt!);
+    const rows = this.#storage.sql
+      .exec<Row>(
+        'SELECT key, version, item FROM outbox WHERE queue = ? ORDER BY rowid LIMIT ?',
+        queue,
+        MAX_BATCH,
+      )
+      .toArray();
+    if (rows.length === 0) return this.#setState(IDLE);
+    try {
+      await this.#spec.ship(rows.map((r) => JSON.parse(r.item) as T));
+    } catch (e) {
+      const next = afterFailure(state, Date.now(), Math.random());
+      this.#setState(next);
+      console.warn(
+        JSON.stringify({
+          msg: `${this.#spec.what} not shipped; will retry`,
+          ...this.#spec.logFields?.(),
+          pending: rows.length,
+          attempts: next.attempts,
+          retryInMs: next.retryAt! - Date.now(),
+          ...loggable(e),
+        }),
+      );
+      return this.#armAt(next.retryAt!);
+    }
+    try {
+      this.#storage.transactionSync(() => {
+        for (const r of rows) {
+          this.#storage.sql.exec(
+            'DELETE FROM outbox WHERE queue = ? AND key = ? AND version = ?',
+            queue,
+            r.key,
+            r.version,
+          );
+        }
+      });
+      this.#setState(afterSuccess());
+    } catch (e) {
+      // Written but not forgotten: the next flush writes the batch again, which lands once.
+      console.error(
+        JSON.stringify({ msg: `${this.#spec.what}: shipped, not yet removed`, error: (e as Error).message }),
+      );
+      return this.#armAt(Date.now() + BATCH_DELAY_MS);
+    }
+    // A full batch may have more behind it; an item changed meanwhile waits again.
+    if (this.pending > 0) this.#arm(rows.length === MAX_BATCH);
+  }
+
+  #state(): OutboxState {
+    if (this.#cached) return this.#cached;
+    const row = this.#storage.sql
+      .exec<{ attempts: number; retry_at: number | null }>(
+        'SELECT attempts, retry_at FROM outbox_state WHERE queue = ?',
+        this.#spec.queue,
+      )
+      .toArray()[0];
+    this.#cached = row ? { attempts: row.attempts, retryAt: row.retry_at } : IDLE;
+    return this.#cached;
+  }
+
+  #setState(s: OutboxState): void {
+    this.#cached = undefined; // re-read if storage refuses the write below
+    if (s.attempts === 0) {
+      this.#storage.sql.exec('DELETE FROM outbox_state WHERE queue = ?', this.#spec.queue);
+      this.#cached = s;
+      return;
+    }
+    this.#storage.sql.exec(
+      `INSERT INTO outbox_state (queue, attempts, retry_at) VALUES (?, ?, ?)
+       ON CONFLICT (queue) DO UPDATE SET attempts = excluded.attempts, retry_at = excluded.retry_at`,
+      this.#spec.queue,
+      s.attempts,
+      s.retryAt,
+    );
+    this.#cached = s;
+  }
+
+  #arm(urgent: boolean): void {
+    void this.#armAt(shipAt(this.#state(), Date.now(), urgent));
+  }
+
+  /** Asks for the alarm no later than `at`; a failure is logged and retried by the next `put`. */
+  async #armAt(at: number): Promise<void> {
+    if (this.#armedFor !== undefined && this.#armedFor <= at) return;
+    this.#armedFor = at;
+    try {
+      await alarmNoLaterThan(this.#storage, at);
+    } catch (e) {
+      this.#armedFor = undefined;
+      console.error(
+        JSON.stringify({ msg: `${this.#spec.what}: alarm not armed`, error: (e as Error).message }),
+      );
+    }
+  }
+}
