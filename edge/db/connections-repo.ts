@@ -301,6 +301,22 @@ export async function listConnections(db: Db): Promise<ConnectionView[]> {
   return rows.map((r) => ({ ...r.c, connectorName: r.connectorName }));
 }
 
+/** Up to `limit` connections by name, only the columns deciding and describing access. */
+export async function connectionsForListing(db: Db, limit: number) {
+  return db
+    .select({
+      id: connections.id,
+      name: connections.name,
+      protocol: connections.protocol,
+      allowSubjects: connections.allowSubjects,
+      allowGroups: connections.allowGroups,
+      sshHostPublicKeys: connections.sshHostPublicKeys,
+    })
+    .from(connections)
+    .orderBy(connections.name)
+    .limit(limit);
+}
+
 export async function deleteConnection(db: Db, name: string): Promise<void> {
   const rows = await db
     .delete(connections)

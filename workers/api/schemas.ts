@@ -244,12 +244,9 @@ export const UpdateConnection = z
     }),
     allow: z.strictObject({ subjects: Principals.optional(), groups: Principals.optional() }).optional(),
     masking: Masking.optional(),
-    ssh: z
-      .strictObject({ targetHostKey: HostKeyLine.nullable().optional() })
-      .optional()
-      .openapi({
-        description: 'SSH only. targetHostKey: null clears the pin (the next session learns it again).',
-      }),
+    ssh: z.strictObject({ targetHostKey: HostKeyLine.nullable().optional() }).optional().openapi({
+      description: 'SSH only. targetHostKey: null clears the pin (the next session learns it again).',
+    }),
   })
   .openapi('UpdateConnection');
 

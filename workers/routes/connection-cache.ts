@@ -6,11 +6,9 @@
 import type { Env } from '../../edge/env.ts';
 import { withControlPlane } from '../../edge/db/client.ts';
 import { getConnectionByName } from '../../edge/db/connections-repo.ts';
-import { policiesForConnection, GLOBAL_SCOPE } from '../../edge/db/policies-repo.ts';
-import { allowListPolicy } from '../../core/policy/principal.ts';
+import { policiesForConnection } from '../../edge/db/policies-repo.ts';
 import { DEFAULT_MASKING } from '../../core/mask/config.ts';
-import type { PolicyDoc } from '../../core/policy/engine.ts';
-import { sha256Hex } from '../../core/crypto/secrets.ts';
+import { policySetOf } from '../../edge/policy/policy-set.ts';
 import type { SessionConnection } from '../../edge/contracts/session-start.ts';
 import type { PolicySetSpec } from '../../edge/policy/runtime.ts';
 
@@ -46,13 +44,7 @@ async function policySet(
   db: Parameters<typeof policiesForConnection>[0],
   row: ConnectionRow,
 ): Promise<PolicySetSpec> {
-  const docs: PolicyDoc[] = (await policiesForConnection(db, row.id)).map((p) => ({
-    id: p.scope === GLOBAL_SCOPE ? `global/${p.name}` : `connection/${row.name}/${p.name}`,
-    text: p.text,
-  }));
-  const allow = allowListPolicy({ subjects: row.allowSubjects ?? [], groups: row.allowGroups ?? [] });
-  if (allow) docs.push({ id: `connection/${row.name}/allow-list`, text: allow });
-  return { key: await sha256Hex(JSON.stringify(docs)), docs };
+  return policySetOf(row, await policiesForConnection(db, row.id));
 }
 
 function toSessionConnection(row: ConnectionRow): SessionConnection {
