@@ -424,7 +424,7 @@ describe('migration 0007 on rows written before it', () => {
       for (const [id, tls] of [
         ['cn_a', 'disable'],
         ['cn_b', 'verify-full'],
-      ]) {
+      ] as const) {
         await client.query(
           `INSERT INTO connections (id, name, connector_id, target_host, target_port, target_tls, database, username, credential_kind, credential_ref)
            VALUES ($1, $1, 'co_1', 'db', 5432, $2, 'app', 'app', 'connector_ref', 'env:PW')`,

@@ -288,15 +288,6 @@ export const Connection = z
   })
   .openapi('Connection');
 
-/** GET /me/connections: what a caller may connect to, and what their SSH client must trust. */
-export const MyConnection = z
-  .object({
-    name: z.string(),
-    protocol: z.enum(CONNECTION_PROTOCOLS),
-    ssh: z.object({ hostKeys: z.array(z.string()) }).optional(),
-  })
-  .openapi('MyConnection');
-
 export const Session = z
   .object({
     id: z.string(),
