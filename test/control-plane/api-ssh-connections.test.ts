@@ -465,3 +465,20 @@ describe('migration 0007 on rows written before it', () => {
     }
   });
 });
+
+describe('the OpenAPI document', () => {
+  it('describes both kinds of connection and their transports', async () => {
+    const doc = await h.call('GET', '/openapi.json', undefined, null);
+    expect(doc.status).toBe(200);
+    const schemas = doc.body.components.schemas;
+    expect(Object.keys(schemas)).toEqual(
+      expect.arrayContaining(['CreatePostgresConnection', 'CreateSshConnection', 'ConnectionSsh']),
+    );
+    expect(schemas.Connection.properties.protocol.enum).toEqual(['postgres', 'ssh']);
+    expect(schemas.Connection.properties.target.properties.tls.enum).toEqual([
+      'none',
+      'tls',
+      'postgres-starttls',
+    ]);
+  });
+});
