@@ -3,6 +3,8 @@
  * shape: `npm run db:generate` turns changes into SQL in migrations/. See docs/storage.md.
  */
 import type { MaskingConfig } from '../../core/mask/config.ts';
+import type { ConnectionProtocol, TargetTls } from '../../core/tunnel/protocol.ts';
+import type { SecretKind } from '../contracts/session-start.ts';
 import { sql } from 'drizzle-orm';
 import {
   bigint,
@@ -19,11 +21,8 @@ import {
 
 const timestamptz = (name: string) => timestamp(name, { withTimezone: true });
 
-export type { ConnectionProtocol, TargetTls } from '../../core/tunnel/protocol.ts';
-import type { ConnectionProtocol, TargetTls } from '../../core/tunnel/protocol.ts';
+export type { ConnectionProtocol, TargetTls, SecretKind };
 export type CredentialKind = 'encrypted' | 'connector_ref';
-/** What the credential is: a password (Postgres, SSH) or an SSH private key. */
-export type SecretKind = 'password' | 'private_key';
 
 /** Connector deployments; each may run several replicas that share one token. */
 export const connectors = pgTable('connectors', {
