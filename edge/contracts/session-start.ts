@@ -15,8 +15,11 @@ export type SecretKind = 'password' | 'private_key';
 export interface SessionConnection {
   id: string;
   name: string;
-  /** Picks the protocol module the session runs (and the transport the connector opens). */
-  protocol: ConnectionProtocol;
+  /**
+   * Which protocol module serves the session and which transport the connector opens (absent:
+   * 'postgres'; the connection cache always sets it).
+   */
+  protocol?: ConnectionProtocol;
   connectorId: string;
   target: TargetSpec;
   /** Postgres only; '' for SSH (the SSH user name the client types selects the login). */
@@ -25,11 +28,12 @@ export interface SessionConnection {
   /**
    * `encrypted`: sealed with the credential keyring, AAD = the connection id
    * (core/crypto/credentials.ts). `connector_ref`: the connector resolves it and sends it in the
-   * channel hello. For SSH, `secretKind` says whether it is a password or a private key (PEM).
+   * channel hello. `secretKind` says what the secret is (absent: a password; SSH: a password or
+   * a private key in PEM).
    */
-  credential:
-    | { kind: 'encrypted'; keyId: string; ciphertext: string; secretKind?: SecretKind }
-    | { kind: 'connector_ref'; ref: string; secretKind?: SecretKind };
+  credential: (
+    { kind: 'encrypted'; keyId: string; ciphertext: string } | { kind: 'connector_ref'; ref: string }
+  ) & { secretKind?: SecretKind };
   masking: MaskingConfig;
   /** SSH only. */
   ssh?: SessionSsh;
