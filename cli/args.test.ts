@@ -5,6 +5,7 @@ import * as approvals from './commands/approvals.ts';
 import * as bench from './commands/bench.ts';
 import * as connect from './commands/connect.ts';
 import * as connector from './commands/connector.ts';
+import * as connections from './commands/connections.ts';
 import * as dev from './commands/dev.ts';
 import * as sessions from './commands/sessions.ts';
 import * as shapes from './commands/shapes.ts';
@@ -29,6 +30,11 @@ const COMMANDS: Array<[string, Options, string]> = [
     `access ${s}`,
     access.optionsFor(s),
     access.help,
+  ]),
+  ...['list', 'show', 'create'].map((s): [string, Options, string] => [
+    `connections ${s}`,
+    connections.optionsFor(s),
+    connections.help,
   ]),
   ...['list', 'revoke'].map((s): [string, Options, string] => [
     `shapes ${s}`,

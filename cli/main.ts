@@ -37,6 +37,10 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
     summary: 'ask for time-boxed access to a connection; list and revoke grants',
     load: () => import('./commands/access.ts'),
   },
+  connections: {
+    summary: 'list, show and create connections (Postgres, SSH); admin',
+    load: () => import('./commands/connections.ts'),
+  },
   shapes: {
     summary: 'list and revoke standing shape approvals',
     load: () => import('./commands/shapes.ts'),

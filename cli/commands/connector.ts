@@ -15,7 +15,7 @@ Options:
   --allow TARGETS    targets this connector may ever dial, comma separated: host:port, CIDR:port, host:*
                      (env POSTERN_CONNECTOR_ALLOW). Nothing is dialed without it; '*' allows any target.
   --replica-id ID    name of this replica (default: <hostname>-<random>)
-  --ca-file PEM      CA bundle for targets with tls=verify-full
+  --ca-file PEM      CA bundle for targets with tls=tls or tls=postgres-starttls
   -h, --help         this help
 
 Example:

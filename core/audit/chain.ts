@@ -25,6 +25,8 @@ export const AUDIT_KINDS = [
   'run_refused',
   // An access grant the session used expired or was revoked.
   'grant_ended',
+  // SSH: the target's host key was pinned on first use (edge/db/connections-repo.ts learnTargetHostKey).
+  'target_host_key_learned',
 ] as const;
 export type AuditKind = (typeof AUDIT_KINDS)[number];
 

@@ -2,6 +2,7 @@
  * The protocols this edge serves, each with the runtime it needs inside workerd. The SessionDO
  * picks one by the connection's `protocol` and knows none by name (style.md #16).
  */
+import type { ConnectionProtocol } from '../../core/tunnel/protocol.ts';
 import { ProtocolRegistry } from '../../core/session-host/registry.ts';
 import { postgresModule } from '../../core/pg-session/postgres-module.ts';
 import { MAX_ALLOC_SIZE } from '../../core/pg/limits.ts';
@@ -20,6 +21,6 @@ export const protocols = new ProtocolRegistry<SessionConnection>([
 ]);
 
 /** A connection stored before connections carried a protocol is a Postgres one. */
-export function protocolOf(conn: SessionConnection): string {
+export function protocolOf(conn: SessionConnection): ConnectionProtocol {
   return conn.protocol ?? 'postgres';
 }

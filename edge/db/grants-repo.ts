@@ -35,6 +35,25 @@ export async function activeGrants(
     );
 }
 
+/** The principal's unexpired, unrevoked grants on every connection (bounded by `limit`). */
+export async function activeGrantsOfPrincipal(
+  db: Db,
+  q: { issuer: string; subject: string; now: Date; limit: number },
+): Promise<GrantRow[]> {
+  return db
+    .select()
+    .from(accessGrants)
+    .where(
+      and(
+        eq(accessGrants.principalIssuer, q.issuer),
+        eq(accessGrants.principalSubject, q.subject),
+        gt(accessGrants.expiresAt, q.now),
+        isNull(accessGrants.revokedAt),
+      ),
+    )
+    .limit(q.limit);
+}
+
 export async function listGrants(
   db: Db,
   f: { connection?: string; principal?: PrincipalRef; activeAt?: Date; limit: number },

@@ -46,6 +46,16 @@ export async function policiesForConnection(db: Db, connectionId: string): Promi
   return rows.sort((a, b) => Number(b.scope === GLOBAL_SCOPE) - Number(a.scope === GLOBAL_SCOPE));
 }
 
+/** The documents of several connections at once, global ones included (same order as above). */
+export async function policiesForConnections(db: Db, connectionIds: string[]): Promise<PolicyRow[]> {
+  const rows = await db
+    .select()
+    .from(policies)
+    .where(inArray(policies.scope, [GLOBAL_SCOPE, ...connectionIds]))
+    .orderBy(policies.scope, policies.name);
+  return rows.sort((a, b) => Number(b.scope === GLOBAL_SCOPE) - Number(a.scope === GLOBAL_SCOPE));
+}
+
 export async function getPolicy(db: Db, scope: string, name: string): Promise<PolicyRow | undefined> {
   const [row] = await db
     .select()

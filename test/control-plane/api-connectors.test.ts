@@ -78,7 +78,9 @@ describe('admin API authentication', () => {
     expect(Object.keys(doc.paths['/connections/{name}']).sort()).toEqual(['delete', 'get', 'patch']);
     expect(doc.components.securitySchemes.bearer).toEqual({ type: 'http', scheme: 'bearer' });
     expect(doc.security).toEqual([{ bearer: [] }]);
-    expect(doc.components.schemas.CreateConnection.properties.credential).toBeDefined();
+    // The create body is discriminated by protocol: one schema per kind of connection.
+    expect(doc.components.schemas.CreatePostgresConnection.properties.credential).toBeDefined();
+    expect(doc.components.schemas.CreateSshConnection.properties.credential).toBeDefined();
   });
 });
 

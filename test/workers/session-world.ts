@@ -17,12 +17,12 @@ import {
   cstring,
   parameterStatus,
   parseErrorFields,
-  readCString,
   readyForQuery,
   startupMessage,
   typedMessage,
   query as queryMessage,
 } from '../../core/pg/messages.ts';
+import { PgReader } from '../../core/pg/reader.ts';
 import { parseEdgeToConnector, type DialRequest } from '../../core/tunnel/protocol.ts';
 import type { SessionStart } from '../../edge/contracts/session-start.ts';
 import { withControlPlane } from '../../edge/db/client.ts';
@@ -50,7 +50,8 @@ export function sessionStart(
       id: 'cn_workers',
       name: 'workers',
       connectorId,
-      target: { host: '127.0.0.1', port: 5432, tls: 'disable' },
+      protocol: 'postgres',
+      target: { host: '127.0.0.1', port: 5432, tls: 'none' },
       database: 'app',
       username: 'app',
       credential: { kind: 'connector_ref', ref: 'env:PGPASSWORD' },
@@ -111,7 +112,7 @@ export class FakeTarget {
       return;
     }
     if (f.type !== 0x51) return; // 'Q'; a Terminate ends the channel from the edge's side
-    const [text] = readCString(f.body, 0);
+    const text = new PgReader(f.body, 0, 'Query').cstring();
     if (text.startsWith(PREFLIGHT)) {
       // The gateway's own look at the target (core/pg-session/preflight.ts): search_path and
       // user; no relations.

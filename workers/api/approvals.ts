@@ -1,5 +1,5 @@
 /**
- * /api/v1/approvals, /access-requests and /access-grants: the people side of just-in-time
+ * /api/v1/approvals, /access-requests, /access-grants (and /me/connections, me.ts): the people side of just-in-time
  * approvals (docs/approvals.md). Every route takes the CALLER'S OWN OIDC token: who asks and who
  * approves are identities, so dual control rests on verified tokens, never on a shared admin
  * secret (the bootstrap token cannot approve anything).
@@ -28,6 +28,7 @@ import { insertShapeApproval } from '../../edge/db/shapes-repo.ts';
 import { insertGrant } from '../../edge/db/grants-repo.ts';
 import { accessRoutes } from './access.ts';
 import { shapeRoutes } from './shapes.ts';
+import { meRoutes } from './me.ts';
 import { httpError, refusal } from '../../edge/http-errors.ts';
 import type { EffectiveScope } from '../../edge/contracts/votes.ts';
 import { body, connectionQuery, idParam, isAdmin, me, withDb, type UserEnv } from './user-api.ts';
@@ -92,6 +93,7 @@ export function createApprovalsApi(): Hono<UserEnv> {
     '/access-requests',
     '/access-grants',
     '/access-grants/*',
+    '/me/*',
   ]) {
     api.use(path, async (c, next) => {
       // authenticate() throws on a bad token; onError turns that into a generic 401.
@@ -225,6 +227,7 @@ export function createApprovalsApi(): Hono<UserEnv> {
   api.post('/approvals/:id/deny', decide('deny'));
   accessRoutes(api);
   shapeRoutes(api);
+  meRoutes(api);
   return api;
 }
 

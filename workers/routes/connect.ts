@@ -115,7 +115,7 @@ const decisions = new Map<string, Decision>();
  * policy set is keyed by content hash), so it is remembered per isolate: a CI job opening many
  * sessions pays for one Cedar evaluation.
  */
-function connectDecision(
+export function connectDecision(
   policies: PolicySetSpec,
   identity: Identity,
   connection: string,

@@ -6,11 +6,9 @@
 import type { Env } from '../../edge/env.ts';
 import { withControlPlane } from '../../edge/db/client.ts';
 import { getConnectionByName } from '../../edge/db/connections-repo.ts';
-import { policiesForConnection, GLOBAL_SCOPE } from '../../edge/db/policies-repo.ts';
-import { allowListPolicy } from '../../core/policy/principal.ts';
+import { policiesForConnection } from '../../edge/db/policies-repo.ts';
 import { DEFAULT_MASKING } from '../../core/mask/config.ts';
-import type { PolicyDoc } from '../../core/policy/engine.ts';
-import { sha256Hex } from '../../core/crypto/secrets.ts';
+import { policySetOf } from '../../edge/policy/policy-set.ts';
 import type { SessionConnection } from '../../edge/contracts/session-start.ts';
 import type { PolicySetSpec } from '../../edge/policy/runtime.ts';
 
@@ -46,28 +44,38 @@ async function policySet(
   db: Parameters<typeof policiesForConnection>[0],
   row: ConnectionRow,
 ): Promise<PolicySetSpec> {
-  const docs: PolicyDoc[] = (await policiesForConnection(db, row.id)).map((p) => ({
-    id: p.scope === GLOBAL_SCOPE ? `global/${p.name}` : `connection/${row.name}/${p.name}`,
-    text: p.text,
-  }));
-  const allow = allowListPolicy({ subjects: row.allowSubjects ?? [], groups: row.allowGroups ?? [] });
-  if (allow) docs.push({ id: `connection/${row.name}/allow-list`, text: allow });
-  return { key: await sha256Hex(JSON.stringify(docs)), docs };
+  return policySetOf(row, await policiesForConnection(db, row.id));
 }
 
 function toSessionConnection(row: ConnectionRow): SessionConnection {
+  // SSH says what its secret is (a password or a private key); Postgres's is a password.
+  const kind = row.protocol === 'ssh' ? { secretKind: row.credentialSecretKind } : {};
   const credential: SessionConnection['credential'] =
     row.credentialKind === 'encrypted'
-      ? { kind: 'encrypted', keyId: row.credentialKeyId ?? '', ciphertext: row.credentialCiphertext ?? '' }
-      : { kind: 'connector_ref', ref: row.credentialRef ?? '' };
+      ? {
+          kind: 'encrypted',
+          keyId: row.credentialKeyId ?? '',
+          ciphertext: row.credentialCiphertext ?? '',
+          ...kind,
+        }
+      : { kind: 'connector_ref', ref: row.credentialRef ?? '', ...kind };
   return {
     id: row.id,
     name: row.name,
+    protocol: row.protocol,
     connectorId: row.connectorId,
-    target: { host: row.targetHost, port: row.targetPort, tls: row.targetTls as 'disable' | 'verify-full' },
-    database: row.database,
-    username: row.username,
+    target: { host: row.targetHost, port: row.targetPort, tls: row.targetTls },
+    database: row.database ?? '',
+    username: row.username ?? '',
     credential,
     masking: row.masking ?? DEFAULT_MASKING,
+    ...(row.protocol === 'ssh'
+      ? {
+          ssh: {
+            hostKey: { keyId: row.sshHostKeyKeyId ?? '', ciphertext: row.sshHostKeyCiphertext ?? '' },
+            targetHostKey: row.sshTargetHostKey,
+          },
+        }
+      : {}),
   };
 }

@@ -1,0 +1,267 @@
+/**
+ * `postern connections list|show|create`: connections through the admin API (needs an admin
+ * token). `create --protocol ssh` reads the target login's private key from a file, or names an
+ * environment variable holding a password, so no secret is typed on a command line (where `ps`
+ * and shell history would keep it). `show` prints an SSH connection's gateway host keys, the
+ * lines clients put in known_hosts.
+ */
+import { readFileSync, statSync } from 'node:fs';
+import { parseFlags, STRING } from '../args.ts';
+import { CliError } from '../errors.ts';
+import {
+  COMMON_HELP,
+  COMMON_OPTIONS,
+  makeIo,
+  oneOf,
+  positiveInt,
+  subcommand,
+  table,
+  userApi,
+  type Io,
+} from './user-api.ts';
+
+export interface ConnectionView {
+  id: string;
+  name: string;
+  protocol: 'postgres' | 'ssh';
+  connector: string;
+  target: { host: string; port: number; tls: string };
+  database?: string;
+  username?: string;
+  credential: { kind: string; ref?: string; secretKind?: string };
+  allow: { subjects: string[]; groups: string[] };
+  ssh?: { hostKeys: string[]; targetHostKey: string | null; targetHostKeyLearnedAt: string | null };
+  createdAt: string;
+  updatedAt: string;
+}
+
+const HELP: Record<string, string> = {
+  list: `  list                 every connection: name, protocol, connector, target`,
+  show: `  show <name>          one connection; for SSH, the gateway host keys (known_hosts lines)
+                       and the target host key pin`,
+  create: `  create <name>        a new connection:
+                         --connector NAME --host HOST [--port N] [--tls MODE]
+                         [--allow-groups G1,G2] [--allow-subjects S1,S2]
+                       Postgres (default): --database DB --username USER and
+                         --password-env VAR | --credential-ref env:NAME|file:/path
+                         (--tls none, tls or postgres-starttls)
+                       SSH: --protocol ssh and one of
+                         --private-key-file FILE (OpenSSH or PKCS#8 PEM, ECDSA or RSA)
+                         --password-env VAR
+                         --credential-ref env:NAME|file:/path [--secret-kind private_key|password]
+                         [--target-host-key "LINE" | --target-host-key @FILE] (from ssh-keyscan;
+                         without it the first session learns the target's key and later ones
+                         enforce it)`,
+};
+
+export const help = `Usage: postern connections <list|show|create> [name] [options]
+
+Connections of a Postern edge, through its admin API (needs an admin: a token carrying the admin
+group, or the bootstrap admin token). Secrets are write-only: no command prints them back.
+
+${Object.values(HELP).join('\n')}
+
+${COMMON_HELP}
+
+Example:
+  postern connections create web-1 --protocol ssh --connector dc1 --host 10.0.0.7 \\
+    --private-key-file ~/.ssh/postern_web --allow-groups ops --token "$ADMIN_TOKEN"
+  postern connections show web-1
+`;
+
+const CREATE_OPTIONS = {
+  protocol: STRING,
+  connector: STRING,
+  host: STRING,
+  port: STRING,
+  tls: STRING,
+  database: STRING,
+  username: STRING,
+  'password-env': STRING,
+  'private-key-file': STRING,
+  'credential-ref': STRING,
+  'secret-kind': STRING,
+  'target-host-key': STRING,
+  'allow-groups': STRING,
+  'allow-subjects': STRING,
+} as const;
+
+/** The flags of a subcommand (cli/args.ts parses them; cli/args.test.ts checks them). */
+export function optionsFor(sub: string) {
+  return { ...COMMON_OPTIONS, ...(sub === 'create' ? CREATE_OPTIONS : {}) } as const;
+}
+
+/** Largest key file read: an OpenSSH RSA 8192-bit key is about 6.5 KB. */
+const MAX_KEY_FILE_BYTES = 16 * 1024;
+
+function readSmallFile(path: string, flag: string): string {
+  try {
+    if (statSync(path).size > MAX_KEY_FILE_BYTES)
+      throw new CliError('usage', `${flag} ${path}: larger than 16 KB`);
+    return readFileSync(path, 'utf8');
+  } catch (e) {
+    if (e instanceof CliError) throw e;
+    throw new CliError(
+      'usage',
+      `${flag}: cannot read ${path} (${(e as NodeJS.ErrnoException).code ?? 'error'})`,
+    );
+  }
+}
+
+const list = (v: string | undefined) =>
+  (v ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+
+/** The POST /connections body the flags describe; refuses flags that do not fit the protocol. */
+export function createBody(
+  name: string,
+  f: Record<string, string | undefined>,
+  env: NodeJS.ProcessEnv,
+): unknown {
+  const protocol = oneOf('--protocol', f['protocol'] ?? 'postgres', ['postgres', 'ssh']);
+  const need = (flag: string) => {
+    const v = f[flag];
+    if (!v) throw new CliError('usage', `create needs --${flag}`);
+    return v;
+  };
+  const secrets = ['password-env', 'private-key-file', 'credential-ref'].filter((k) => f[k] !== undefined);
+  if (secrets.length !== 1)
+    throw new CliError(
+      'usage',
+      `give exactly one of --password-env, ${protocol === 'ssh' ? '--private-key-file, ' : ''}--credential-ref`,
+    );
+  const only = (flags: string[], why: string) => {
+    for (const k of flags) if (f[k] !== undefined) throw new CliError('usage', `--${k} ${why}`);
+  };
+  let credential: Record<string, string>;
+  if (f['password-env'] !== undefined) {
+    const password = env[f['password-env']];
+    if (!password)
+      throw new CliError(
+        'usage',
+        `--password-env: environment variable ${f['password-env']} is empty or unset`,
+      );
+    credential = { password };
+  } else if (f['private-key-file'] !== undefined) {
+    credential = { privateKey: readSmallFile(f['private-key-file'], '--private-key-file') };
+  } else {
+    credential = { ref: f['credential-ref']! };
+    if (f['secret-kind'] !== undefined)
+      credential['secretKind'] = oneOf('--secret-kind', f['secret-kind'], ['private_key', 'password']);
+  }
+  const target: Record<string, unknown> = { host: need('host') };
+  if (f['port'] !== undefined) target['port'] = positiveInt('--port', f['port'], 65535);
+  if (f['tls'] !== undefined) target['tls'] = f['tls'];
+  const body: Record<string, unknown> = {
+    name,
+    protocol,
+    connector: need('connector'),
+    target,
+    credential,
+    allow: { groups: list(f['allow-groups']), subjects: list(f['allow-subjects']) },
+  };
+  if (protocol === 'postgres') {
+    only(['private-key-file', 'target-host-key', 'secret-kind'], 'is for SSH connections (--protocol ssh)');
+    body['database'] = need('database');
+    body['username'] = need('username');
+    if (target['port'] === undefined) target['port'] = 5432;
+  } else {
+    only(
+      ['database', 'username'],
+      'is for Postgres connections: the SSH user name the client types selects the login',
+    );
+    const pin = f['target-host-key'];
+    if (pin !== undefined) {
+      const line = pin.startsWith('@')
+        ? readSmallFile(pin.slice(1), '--target-host-key').trim().split('\n')[0]!
+        : pin;
+      body['ssh'] = { targetHostKey: line };
+    }
+  }
+  if (f['secret-kind'] !== undefined && f['credential-ref'] === undefined)
+    throw new CliError('usage', '--secret-kind goes with --credential-ref');
+  return body;
+}
+
+export function showText(c: ConnectionView): string {
+  const lines = [
+    `${c.name} (${c.protocol}) via connector ${c.connector}`,
+    `  target:      ${c.target.host}:${c.target.port} tls=${c.target.tls}`,
+  ];
+  if (c.protocol === 'postgres') lines.push(`  database:    ${c.database ?? ''} as ${c.username ?? ''}`);
+  const secret = c.credential.secretKind ? ` (${c.credential.secretKind.replace('_', ' ')})` : '';
+  lines.push(
+    `  credential:  ${c.credential.kind === 'connector_ref' ? `resolved by the connector from ${c.credential.ref}` : 'stored encrypted'}${secret}`,
+    `  allow:       groups ${c.allow.groups.join(', ') || '-'}; subjects ${c.allow.subjects.join(', ') || '-'}`,
+  );
+  if (c.ssh) {
+    lines.push(
+      '  gateway host keys (what clients trust for this connection; postern ssh-config writes them):',
+    );
+    for (const k of c.ssh.hostKeys) lines.push(`    ${k}`);
+    lines.push(
+      `  target host key: ${
+        c.ssh.targetHostKey
+          ? `${c.ssh.targetHostKey}${c.ssh.targetHostKeyLearnedAt ? ` (learned ${c.ssh.targetHostKeyLearnedAt})` : ' (set by an admin)'}`
+          : 'not pinned yet: the next session learns it'
+      }`,
+    );
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+export async function run(argv: string[], partialIo: Partial<Io> = {}): Promise<number> {
+  const io = makeIo(partialIo);
+  const sub = subcommand(argv, HELP, help, 'list, show or create', io);
+  if (typeof sub === 'number') return sub;
+  const { values, positionals } = parseFlags(argv.slice(1), {
+    options: optionsFor(sub),
+    allowPositionals: true,
+  });
+  if (values.help) {
+    io.write(
+      `Usage: postern connections ${sub}${sub === 'list' ? '' : ' <name>'} [options]\n\n${HELP[sub]}\n\n${COMMON_HELP}\n`,
+    );
+    return 0;
+  }
+  const out = (json: unknown, text: string) => io.write(values.json ? `${JSON.stringify(json)}\n` : text);
+  const [name, extra] = positionals;
+  if (extra !== undefined) throw new CliError('usage', `${sub} takes one argument (got also "${extra}")`);
+  if (sub === 'list') {
+    if (name !== undefined)
+      throw new CliError('usage', `list takes no argument (use: postern connections show ${name})`);
+    const api = await userApi(values, io);
+    const page = await api.call<{ connections: ConnectionView[] }>('GET', '/connections');
+    out(
+      page,
+      page.connections.length
+        ? table(
+            ['NAME', 'PROTOCOL', 'CONNECTOR', 'TARGET', 'TLS'],
+            page.connections.map((c) => [
+              c.name,
+              c.protocol,
+              c.connector,
+              `${c.target.host}:${c.target.port}`,
+              c.target.tls,
+            ]),
+          )
+        : 'no connections\n',
+    );
+    return 0;
+  }
+  if (!name || !/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/.test(name))
+    throw new CliError('usage', `${sub} needs a connection name (lower-case letters, digits, hyphens)`);
+  if (sub === 'show') {
+    const api = await userApi(values, io);
+    const c = await api.call<ConnectionView>('GET', `/connections/${name}`, undefined, `connection ${name}`);
+    out(c, showText(c));
+    return 0;
+  }
+  const body = createBody(name, values as unknown as Record<string, string | undefined>, io.env);
+  const api = await userApi(values, io);
+  const c = await api.call<ConnectionView>('POST', '/connections', body, `connection ${name}`);
+  out(c, `created ${c.name}\n${showText(c)}`);
+  return 0;
+}
