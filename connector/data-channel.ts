@@ -54,6 +54,7 @@ export async function runDataChannel(
   } else {
     try {
       target = await openTarget(dial.target, {
+        protocol: dial.protocol,
         connectTimeoutMs: 10_000,
         ...(opts.caFile ? { caFile: opts.caFile } : {}),
       });

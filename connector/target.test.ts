@@ -4,7 +4,8 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { TLSSocket } from 'node:tls';
+import { createServer as createTlsServer, TLSSocket } from 'node:tls';
+import type { Duplex } from 'node:stream';
 import { openTarget } from './target.ts';
 
 // A stand-in for a TLS-enabled Postgres: answers SSLRequest with 'S' (or 'N'), then speaks TLS
@@ -84,6 +85,50 @@ afterAll(() => {
   for (const s of servers) s.close();
 });
 
+/**
+ * A direct-TLS server (PG17 `sslnegotiation=direct`): TLS from the first byte (an SSLRequest
+ * first would fail its handshake); echoes with the ALPN protocol it agreed.
+ */
+async function directTlsServer(alpn: string[] | undefined): Promise<{ port: number }> {
+  const server = createTlsServer(
+    {
+      key: readFileSync(join(dir, 'srv.key')),
+      cert: readFileSync(join(dir, 'srv.pem')),
+      ...(alpn ? { ALPNProtocols: alpn } : {}),
+    },
+    (tls) => {
+      tls.on('data', (d) =>
+        tls.write(Buffer.concat([Buffer.from(`echo(${tls.alpnProtocol || 'none'}):`), d])),
+      );
+      tls.on('error', () => undefined);
+    },
+  );
+  server.on('tlsClientError', () => undefined);
+  servers.push(server as unknown as Server);
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return { port: (server.address() as { port: number }).port };
+}
+
+/** A plain server that records the first bytes it gets and echoes. */
+async function plainServer(): Promise<{ port: number; firstBytes: Buffer[] }> {
+  const firstBytes: Buffer[] = [];
+  const server = createServer((raw: Socket) => {
+    raw.on('data', (d: Buffer) => {
+      firstBytes.push(d);
+      raw.write(Buffer.concat([Buffer.from('echo:'), d]));
+    });
+  });
+  servers.push(server);
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return { port: (server.address() as { port: number }).port, firstBytes };
+}
+
+const exchange = (s: Duplex, text: string) =>
+  new Promise<string>((resolve) => {
+    s.once('data', (d: Buffer) => resolve(d.toString()));
+    s.write(text);
+  });
+
 async function fakePostgres(answer: 'S' | 'N'): Promise<number> {
   const server = createServer((raw: Socket) => {
     raw.once('data', (req) => {
@@ -104,11 +149,11 @@ async function fakePostgres(answer: 'S' | 'N'): Promise<number> {
   return (server.address() as { port: number }).port;
 }
 
-describe('connector TLS to targets (tls=verify-full)', () => {
+describe('connector TLS to targets (tls=postgres-starttls)', () => {
   it('negotiates TLS after SSLRequest and verifies the server against the CA', async () => {
     const port = await fakePostgres('S');
     const s = await openTarget(
-      { host: '127.0.0.1', port, tls: 'verify-full' },
+      { host: '127.0.0.1', port, tls: 'postgres-starttls' },
       { caFile: join(dir, 'ca.pem'), connectTimeoutMs: 5000 },
     );
     const reply = await new Promise<string>((resolve) => {
@@ -123,7 +168,7 @@ describe('connector TLS to targets (tls=verify-full)', () => {
     const port = await fakePostgres('S');
     await expect(
       openTarget(
-        { host: '127.0.0.1', port, tls: 'verify-full' },
+        { host: '127.0.0.1', port, tls: 'postgres-starttls' },
         { caFile: join(dir, 'other.pem'), connectTimeoutMs: 5000 },
       ),
     ).rejects.toMatchObject({
@@ -135,7 +180,7 @@ describe('connector TLS to targets (tls=verify-full)', () => {
     const port = await fakePostgres('N');
     await expect(
       openTarget(
-        { host: '127.0.0.1', port, tls: 'verify-full' },
+        { host: '127.0.0.1', port, tls: 'postgres-starttls' },
         { caFile: join(dir, 'ca.pem'), connectTimeoutMs: 5000 },
       ),
     ).rejects.toThrow(/does not offer TLS/);
@@ -143,7 +188,40 @@ describe('connector TLS to targets (tls=verify-full)', () => {
 
   it('reports an unreachable target', async () => {
     await expect(
-      openTarget({ host: '127.0.0.1', port: 1, tls: 'disable' }, { connectTimeoutMs: 2000 }),
+      openTarget({ host: '127.0.0.1', port: 1, tls: 'none' }, { connectTimeoutMs: 2000 }),
     ).rejects.toMatchObject({ reason: 'unreachable' });
+  });
+});
+
+describe('the transports a connection names', () => {
+  it('tls=none pipes bytes as they are: no SSLRequest before an SSH target sees its first byte', async () => {
+    const srv = await plainServer();
+    const s = await openTarget(
+      { host: '127.0.0.1', port: srv.port, tls: 'none' },
+      { protocol: 'ssh', connectTimeoutMs: 5000 },
+    );
+    expect(await exchange(s, 'SSH-2.0-OpenSSH_9.2\r\n')).toBe('echo:SSH-2.0-OpenSSH_9.2\r\n');
+    expect(Buffer.concat(srv.firstBytes).toString()).toBe('SSH-2.0-OpenSSH_9.2\r\n');
+    s.destroy();
+  });
+
+  it('tls=tls speaks TLS from the first byte, with ALPN "postgresql" for Postgres (PG17 direct TLS)', async () => {
+    const srv = await directTlsServer(['postgresql']);
+    const s = await openTarget(
+      { host: '127.0.0.1', port: srv.port, tls: 'tls' },
+      { protocol: 'postgres', caFile: join(dir, 'ca.pem'), connectTimeoutMs: 5000 },
+    );
+    expect(await exchange(s, 'hello')).toBe('echo(postgresql):hello');
+    s.destroy();
+  });
+
+  it('tls=tls verifies the certificate against the CA', async () => {
+    const srv = await directTlsServer(undefined);
+    await expect(
+      openTarget(
+        { host: '127.0.0.1', port: srv.port, tls: 'tls' },
+        { protocol: 'postgres', caFile: join(dir, 'other.pem'), connectTimeoutMs: 5000 },
+      ),
+    ).rejects.toMatchObject({ reason: 'tls-failed' });
   });
 });

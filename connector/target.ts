@@ -1,14 +1,18 @@
 /**
- * Connections to targets: plain TCP, or TLS for `verify-full` after Postgres's SSLRequest
- * (protocol §55.2.10): send the 8-byte request, expect 'S', then TLS with the CA and hostname
- * verified. 'N' means the server has no TLS, and we refuse rather than fall back.
+ * Connections to targets, by the connection's `tls` (core/tunnel/protocol.ts):
+ * - 'none': plain TCP, bytes piped as they are (SSH, which encrypts itself; Postgres without TLS).
+ * - 'tls': TLS from the first byte. For Postgres this is PG17's direct TLS
+ *   (`sslnegotiation=direct`, protocol §55.2.10), which needs ALPN "postgresql".
+ * - 'postgres-starttls': Postgres's SSLRequest (protocol §55.2.10): send the 8-byte request,
+ *   expect 'S', then TLS. 'N' means the server has no TLS, and we refuse rather than fall back.
+ * With TLS the CA and the hostname are verified.
  */
 import { connect, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import { readFileSync } from 'node:fs';
 import type { Duplex } from 'node:stream';
-import type { TargetSpec } from '../core/tunnel/protocol.ts';
-import { sslRequest } from '../core/pg/messages.ts';
+import type { ConnectionProtocol, TargetSpec } from '../core/tunnel/protocol.ts';
+import { sslRequest as sslRequestBytes } from '../core/pg/messages.ts';
 
 export class TargetError extends Error {
   constructor(
@@ -42,13 +46,31 @@ function tcp(target: TargetSpec, timeoutMs: number): Promise<Socket> {
   });
 }
 
-export async function openTarget(
-  target: TargetSpec,
-  opts: { caFile?: string; connectTimeoutMs: number },
-): Promise<Duplex> {
+/** ALPN for direct TLS (RFC 7301): PG17 refuses a direct TLS handshake without "postgresql". */
+const ALPN: Partial<Record<ConnectionProtocol, string[]>> = { postgres: ['postgresql'] };
+
+export interface TargetOptions {
+  caFile?: string;
+  connectTimeoutMs: number;
+  /** The connection's protocol (DialRequest.protocol): picks ALPN for tls='tls'. */
+  protocol?: ConnectionProtocol;
+}
+
+export async function openTarget(target: TargetSpec, opts: TargetOptions): Promise<Duplex> {
   const socket = await tcp(target, opts.connectTimeoutMs);
-  if (target.tls === 'disable') return socket;
-  socket.write(sslRequest());
+  switch (target.tls) {
+    case 'none':
+      return socket;
+    case 'tls':
+      return startTls(socket, target, opts, ALPN[opts.protocol ?? 'postgres']);
+    case 'postgres-starttls':
+      await sslRequest(socket, target);
+      return startTls(socket, target, opts, undefined);
+  }
+}
+
+async function sslRequest(socket: Socket, target: TargetSpec): Promise<void> {
+  socket.write(sslRequestBytes());
   const answer = await new Promise<number>((resolve, reject) => {
     socket.once('data', (d: Buffer) => {
       if (d.length !== 1) reject(new TargetError('tls-failed', 'unexpected answer to SSLRequest'));
@@ -58,13 +80,25 @@ export async function openTarget(
   });
   if (answer !== 0x53) {
     socket.destroy();
-    throw new TargetError('tls-failed', `${target.host}:${target.port} does not offer TLS (tls=verify-full)`);
+    throw new TargetError(
+      'tls-failed',
+      `${target.host}:${target.port} does not offer TLS (tls=postgres-starttls)`,
+    );
   }
+}
+
+function startTls(
+  socket: Socket,
+  target: TargetSpec,
+  opts: TargetOptions,
+  alpn: string[] | undefined,
+): Promise<Duplex> {
   return new Promise((resolve, reject) => {
     const tls = tlsConnect({
       socket,
       servername: target.host,
       rejectUnauthorized: true,
+      ...(alpn ? { ALPNProtocols: alpn } : {}),
       ...(opts.caFile ? { ca: readFileSync(opts.caFile) } : {}),
     });
     tls.once('secureConnect', () => resolve(tls));

@@ -17,18 +17,35 @@
  */
 import { PosternError } from '../errors.ts';
 
+/** What a connection's target speaks (kubernetes next). */
+export const CONNECTION_PROTOCOLS = ['postgres', 'ssh'] as const;
+export type ConnectionProtocol = (typeof CONNECTION_PROTOCOLS)[number];
+
+/**
+ * The transport to the target, opened by the connector. 'none': plain TCP (SSH encrypts
+ * itself). 'tls': TLS from the first byte. 'postgres-starttls': Postgres's SSLRequest, then TLS
+ * (protocol §55.2.10). With TLS, the CA and the hostname are verified.
+ */
+export const TARGET_TLS = ['none', 'tls', 'postgres-starttls'] as const;
+export type TargetTls = (typeof TARGET_TLS)[number];
+
+/** The transports each protocol can run over: SSHD speaks SSH from its first byte, nothing else. */
+export const TLS_OF_PROTOCOL: Record<ConnectionProtocol, readonly TargetTls[]> = {
+  postgres: ['none', 'tls', 'postgres-starttls'],
+  ssh: ['none'],
+};
+
 export interface TargetSpec {
   host: string;
   port: number;
-  /** 'disable': plain TCP. 'verify-full': TLS (Postgres SSLRequest first), CA + hostname verified. */
-  tls: 'disable' | 'verify-full';
+  tls: TargetTls;
 }
 
 export interface DialRequest {
   type: 'dial';
   sessionId: string;
   channelToken: string;
-  protocol: 'postgres';
+  protocol: ConnectionProtocol;
   target: TargetSpec;
   /** Name of a credential the connector resolves locally (e.g. `env:PGPASSWORD_APP`), if any. */
   credentialRef?: string;
@@ -67,6 +84,12 @@ export type ChannelFromConnector = ChannelHello | ChannelError;
 /** Largest JSON control message either side accepts; anything larger is hostile. */
 export const MAX_CONTROL_MESSAGE_BYTES = 16 * 1024;
 
+/**
+ * Largest credential a connector resolves (`env:`/`file:` refs): an SSH private key, not just a
+ * password (an OpenSSH RSA 4096 key is about 3.4 KB; 8192-bit, 6.5 KB). Fits a control message.
+ */
+export const MAX_RESOLVED_CREDENTIAL_CHARS = 8 * 1024;
+
 const HOST_RE = /^[A-Za-z0-9.-]{1,253}$|^\[?[0-9A-Fa-f:.]{2,45}\]?$/;
 
 function fail(message: string): never {
@@ -101,22 +124,26 @@ export function parseTarget(v: unknown): TargetSpec {
   if (typeof port !== 'number' || !Number.isInteger(port) || port < 1 || port > 65535)
     fail('target.port invalid');
   const tls = o['tls'];
-  if (tls !== 'disable' && tls !== 'verify-full') fail('target.tls must be disable or verify-full');
-  return { host, port, tls };
+  if (!(TARGET_TLS as readonly unknown[]).includes(tls))
+    fail(`target.tls must be one of ${TARGET_TLS.join(', ')}`);
+  return { host, port, tls: tls as TargetTls };
 }
 
 /** Parses what the edge sends on a control socket (run by the connector). */
 export function parseEdgeToConnector(text: string): EdgeToConnector {
   const o = parseJson(text);
   if (o['type'] !== 'dial') fail(`unknown control message type`);
-  if (o['protocol'] !== 'postgres') fail('unsupported protocol');
+  const protocol = o['protocol'];
+  if (!(CONNECTION_PROTOCOLS as readonly unknown[]).includes(protocol)) fail('unsupported protocol');
   const msg: DialRequest = {
     type: 'dial',
     sessionId: str(o, 'sessionId', 128),
     channelToken: str(o, 'channelToken', 256),
-    protocol: 'postgres',
+    protocol: protocol as ConnectionProtocol,
     target: parseTarget(o['target']),
   };
+  if (!TLS_OF_PROTOCOL[msg.protocol].includes(msg.target.tls))
+    fail(`target.tls ${msg.target.tls} is not a transport for ${msg.protocol}`);
   if (o['credentialRef'] !== undefined) msg.credentialRef = str(o, 'credentialRef', 256);
   return msg;
 }
@@ -138,7 +165,7 @@ export function parseChannelFromConnector(text: string): ChannelFromConnector {
   const o = parseJson(text);
   if (o['type'] === 'channel-hello') {
     const hello: ChannelHello = { type: 'channel-hello' };
-    if (o['credential'] !== undefined) hello.credential = str(o, 'credential', 4096);
+    if (o['credential'] !== undefined) hello.credential = str(o, 'credential', MAX_RESOLVED_CREDENTIAL_CHARS);
     return hello;
   }
   if (o['type'] === 'channel-error') {

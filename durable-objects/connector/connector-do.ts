@@ -83,7 +83,7 @@ export class ConnectorDO extends DurableObject<Env> implements ConnectorRpc {
       type: 'dial',
       sessionId: input.sessionId,
       channelToken: input.channelToken,
-      protocol: 'postgres',
+      protocol: input.protocol,
       target: input.target,
       ...(input.credentialRef ? { credentialRef: input.credentialRef } : {}),
     };

@@ -229,6 +229,7 @@ export class SessionDO extends DurableObject<Env> implements SessionRpc {
       record,
       sessionId: start.sessionId,
       channelToken,
+      protocol: conn.protocol,
       target: conn.target,
       ...(conn.credential.kind === 'connector_ref' ? { credentialRef: conn.credential.ref } : {}),
     });

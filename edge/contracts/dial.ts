@@ -1,6 +1,6 @@
 /** Types of the ConnectorDO RPC surface used by SessionDO and the admin API. */
 import type { CancelKey } from '../../core/pg-session/types.ts';
-import type { TargetSpec } from '../../core/tunnel/protocol.ts';
+import type { ConnectionProtocol, TargetSpec } from '../../core/tunnel/protocol.ts';
 import type { SessionRecord } from '../db/session-records.ts';
 
 export interface DialInput {
@@ -8,6 +8,8 @@ export interface DialInput {
   record?: SessionRecord;
   sessionId: string;
   channelToken: string;
+  /** The connection's protocol: the connector opens the target's transport for it. */
+  protocol: ConnectionProtocol;
   target: TargetSpec;
   credentialRef?: string;
 }

@@ -5,26 +5,48 @@
  * of 32 KiB (admin API limits, workers/api/schemas.ts).
  */
 import type { Identity } from '../../core/identity/identity.ts';
-import type { TargetSpec } from '../../core/tunnel/protocol.ts';
+import type { ConnectionProtocol, TargetSpec } from '../../core/tunnel/protocol.ts';
 import type { PolicySetSpec } from '../policy/runtime.ts';
 import type { MaskingConfig } from '../../core/mask/config.ts';
+
+/** What the credential is (SSH only: Postgres credentials are passwords). */
+export type SecretKind = 'password' | 'private_key';
 
 export interface SessionConnection {
   id: string;
   name: string;
-  /** Which protocol module serves the session (absent: 'postgres'). */
-  protocol?: 'postgres' | 'ssh';
+  /** Picks the protocol module the session runs (and the transport the connector opens). */
+  protocol: ConnectionProtocol;
   connectorId: string;
   target: TargetSpec;
+  /** Postgres only; '' for SSH (the SSH user name the client types selects the login). */
   database: string;
   username: string;
-  credential: (
-    { kind: 'encrypted'; keyId: string; ciphertext: string } | { kind: 'connector_ref'; ref: string }
-  ) & {
-    /** What the secret is (absent: a password). */
-    secretKind?: 'password' | 'private_key';
-  };
+  /**
+   * `encrypted`: sealed with the credential keyring, AAD = the connection id
+   * (core/crypto/credentials.ts). `connector_ref`: the connector resolves it and sends it in the
+   * channel hello. For SSH, `secretKind` says whether it is a password or a private key (PEM).
+   */
+  credential:
+    | { kind: 'encrypted'; keyId: string; ciphertext: string; secretKind?: SecretKind }
+    | { kind: 'connector_ref'; ref: string; secretKind?: SecretKind };
   masking: MaskingConfig;
+  /** SSH only. */
+  ssh?: SessionSsh;
+}
+
+export interface SessionSsh {
+  /**
+   * The connection's gateway host key: PKCS#8 PEM sealed with the credential keyring under the
+   * AAD `hostKeyAad(connection id)`; open it with `openGatewayHostKey` (core/ssh/gateway-host-key.ts).
+   */
+  hostKey: { keyId: string; ciphertext: string };
+  /**
+   * The target's pinned host key (`type base64`), or null: learn it on this session's first
+   * login, record it with `learnTargetHostKey` (edge/db/connections-repo.ts, compare-and-set)
+   * and audit `target_host_key_learned`.
+   */
+  targetHostKey: string | null;
 }
 
 export interface SessionStart {

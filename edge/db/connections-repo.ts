@@ -1,10 +1,12 @@
 /**
- * Connections: a named target reached through one connector. Credentials are write-only: a
- * password is sealed with the credential keyring (AAD = connection id, so a ciphertext copied to
- * another row does not open), a ref (`env:NAME`, `file:/path`) is resolved by the connector.
+ * Connections: a named target (Postgres or SSH) reached through one connector. Credentials are
+ * write-only: a password or SSH private key is sealed with the credential keyring (AAD =
+ * connection id, so a ciphertext copied to another row does not open), a ref (`env:NAME`,
+ * `file:/path`) is resolved by the connector. An SSH connection also gets its own gateway host
+ * key at creation (core/ssh/gateway-host-key.ts) and pins its target's host key.
  */
 import { deleteWebhooksOfConnection } from './webhooks-repo.ts';
-import { eq } from 'drizzle-orm';
+import { and, eq, isNull } from 'drizzle-orm';
 import { PosternError } from '../../core/errors.ts';
 import { encryptCredential, parseKeyring } from '../../core/crypto/credentials.ts';
 import { randomToken } from '../../core/crypto/secrets.ts';
@@ -13,24 +15,46 @@ import type { MaskingConfig } from '../../core/mask/config.ts';
 import { getConnectorByName } from './connectors-repo.ts';
 import { deletePoliciesOfScope } from './policies-repo.ts';
 import { isForeignKeyViolation, isUniqueViolation } from './pg-errors.ts';
-import { connections, connectors, type TargetTls } from './schema.ts';
+import { connections, connectors, type SecretKind } from './schema.ts';
+import { TLS_OF_PROTOCOL, type ConnectionProtocol, type TargetTls } from '../../core/tunnel/protocol.ts';
+import { generateGatewayHostKey } from '../../core/ssh/gateway-host-key.ts';
+import { keyLine as keyLineOf, parseKeyLine, sameKey } from '../../core/ssh/public-key-line.ts';
 
 export type ConnectionRow = typeof connections.$inferSelect;
 /** A row plus its connector's name, which is what the API shows. */
 export type ConnectionView = ConnectionRow & { connectorName: string };
 
-export type CredentialInput = { password: string } | { ref: string };
+/**
+ * Write-only secrets. `password` for Postgres and SSH; `privateKey` (PEM) for SSH; `ref` names
+ * where the connector finds the secret (`secretKind` says which it is, SSH only: default a key).
+ */
+export type CredentialInput =
+  { password: string } | { privateKey: string } | { ref: string; secretKind?: SecretKind };
 
-export interface ConnectionInput {
+interface CommonInput {
   /** Connector NAME. */
   connector: string;
+  allow: { subjects: string[]; groups: string[] };
+  masking?: MaskingConfig;
+}
+
+export interface PostgresConnectionInput extends CommonInput {
+  protocol: 'postgres';
   target: { host: string; port: number; tls: TargetTls };
   database: string;
   username: string;
   credential: CredentialInput;
-  allow: { subjects: string[]; groups: string[] };
-  masking?: MaskingConfig;
 }
+
+export interface SshConnectionInput extends CommonInput {
+  protocol: 'ssh';
+  target: { host: string; port: number; tls: TargetTls };
+  credential: CredentialInput;
+  /** `targetHostKey`: an OpenSSH public-key line, already checked and normalised. */
+  ssh?: { targetHostKey?: string | undefined };
+}
+
+export type ConnectionInput = PostgresConnectionInput | SshConnectionInput;
 
 /** A PATCH: absent fields keep their value; `target` and `allow` merge field by field. */
 export interface ConnectionPatch {
@@ -41,33 +65,59 @@ export interface ConnectionPatch {
   credential?: CredentialInput;
   allow?: Partial<ConnectionInput['allow']>;
   masking?: MaskingConfig;
+  /** SSH only. `targetHostKey: null` clears the pin: the next session learns it again. */
+  ssh?: { targetHostKey?: string | null | undefined };
 }
 
 type CredentialColumns = Pick<
   ConnectionRow,
-  'credentialKind' | 'credentialKeyId' | 'credentialCiphertext' | 'credentialRef'
+  'credentialKind' | 'credentialKeyId' | 'credentialCiphertext' | 'credentialRef' | 'credentialSecretKind'
 >;
+
+const invalid = (field: string, message: string) =>
+  new PosternError('INVALID_INPUT', `${field}: ${message}`, { field });
 
 async function credentialColumns(
   credentialKeys: string,
   id: string,
+  protocol: ConnectionProtocol,
   credential: CredentialInput,
 ): Promise<CredentialColumns> {
-  if ('password' in credential) {
-    const sealed = await encryptCredential(await parseKeyring(credentialKeys), credential.password, id);
+  if ('ref' in credential) {
+    if (protocol === 'postgres' && credential.secretKind === 'private_key')
+      throw invalid('credential.secretKind', 'a Postgres credential is a password');
     return {
-      credentialKind: 'encrypted',
-      credentialKeyId: sealed.keyId,
-      credentialCiphertext: sealed.ciphertext,
-      credentialRef: null,
+      credentialKind: 'connector_ref',
+      credentialKeyId: null,
+      credentialCiphertext: null,
+      credentialRef: credential.ref,
+      credentialSecretKind: credential.secretKind ?? (protocol === 'ssh' ? 'private_key' : 'password'),
     };
   }
+  if ('privateKey' in credential && protocol !== 'ssh')
+    throw invalid('credential.privateKey', 'only SSH connections log in with a private key');
+  const [secret, secretKind]: [string, SecretKind] =
+    'privateKey' in credential ? [credential.privateKey, 'private_key'] : [credential.password, 'password'];
+  // AAD = the connection id: a ciphertext copied into another row does not open.
+  const sealed = await encryptCredential(await parseKeyring(credentialKeys), secret, id);
   return {
-    credentialKind: 'connector_ref',
-    credentialKeyId: null,
-    credentialCiphertext: null,
-    credentialRef: credential.ref,
+    credentialKind: 'encrypted',
+    credentialKeyId: sealed.keyId,
+    credentialCiphertext: sealed.ciphertext,
+    credentialRef: null,
+    credentialSecretKind: secretKind,
   };
+}
+
+/** Refuses a transport the protocol cannot run over (core/tunnel/protocol.ts). */
+function checkTls(protocol: ConnectionProtocol, tls: TargetTls): void {
+  if (TLS_OF_PROTOCOL[protocol].includes(tls)) return;
+  throw invalid(
+    'target.tls',
+    protocol === 'ssh'
+      ? `SSH connections take tls "none" (SSH encrypts itself; sshd speaks SSH from its first byte), not "${tls}"`
+      : `"${tls}" is not a transport for ${protocol}`,
+  );
 }
 
 const noSuchConnector = (name: string) =>
@@ -95,27 +145,46 @@ export async function createConnection(
   input: ConnectionInput,
 ): Promise<ConnectionView> {
   const id = randomToken('cn', 12);
+  checkTls(input.protocol, input.target.tls);
   const connectorId = await resolveConnector(db, input.connector);
   const values: typeof connections.$inferInsert = {
     id,
     name,
-    protocol: 'postgres',
+    protocol: input.protocol,
     connectorId,
     targetHost: input.target.host,
     targetPort: input.target.port,
     targetTls: input.target.tls,
-    database: input.database,
-    username: input.username,
-    ...(await credentialColumns(credentialKeys, id, input.credential)),
+    database: input.protocol === 'postgres' ? input.database : null,
+    username: input.protocol === 'postgres' ? input.username : null,
+    ...(await credentialColumns(credentialKeys, id, input.protocol, input.credential)),
     allowSubjects: input.allow.subjects,
     allowGroups: input.allow.groups,
     masking: input.masking ?? null,
   };
+  if (input.protocol === 'ssh') {
+    const hostKey = await generateGatewayHostKey(await parseKeyring(credentialKeys), id);
+    values.sshHostKeyKeyId = hostKey.sealed.keyId;
+    values.sshHostKeyCiphertext = hostKey.sealed.ciphertext;
+    values.sshHostPublicKeys = [hostKey.publicLine];
+    values.sshTargetHostKey = input.ssh?.targetHostKey ?? null;
+  }
   try {
     const [row] = await db.insert(connections).values(values).returning();
     return { ...row!, connectorName: input.connector };
   } catch (e) {
     throw writeError(e, name, input.connector);
+  }
+}
+
+/** Fields of a PATCH that the connection's protocol has no use for: refused, not ignored. */
+function checkPatchFits(protocol: ConnectionProtocol, patch: ConnectionPatch): void {
+  if (protocol === 'ssh') {
+    if (patch.database !== undefined) throw invalid('database', 'SSH connections have no database');
+    if (patch.username !== undefined)
+      throw invalid('username', 'SSH connections have no username (the SSH user name selects the login)');
+  } else if (patch.ssh !== undefined) {
+    throw invalid('ssh', 'only SSH connections have SSH settings');
   }
 }
 
@@ -127,6 +196,8 @@ export async function updateConnection(
 ): Promise<ConnectionView> {
   const existing = await getConnectionView(db, name);
   if (!existing) throw new PosternError('NOT_FOUND', `no connection named "${name}"`);
+  checkPatchFits(existing.protocol, patch);
+  if (patch.target?.tls !== undefined) checkTls(existing.protocol, patch.target.tls);
   const set: Partial<typeof connections.$inferInsert> = { updatedAt: new Date() };
   let connectorName = existing.connectorName;
   if (patch.connector !== undefined) {
@@ -140,16 +211,67 @@ export async function updateConnection(
   if (patch.database !== undefined) set.database = patch.database;
   if (patch.username !== undefined) set.username = patch.username;
   if (patch.credential !== undefined)
-    Object.assign(set, await credentialColumns(credentialKeys, existing.id, patch.credential));
+    Object.assign(
+      set,
+      await credentialColumns(credentialKeys, existing.id, existing.protocol, patch.credential),
+    );
   if (patch.allow?.subjects !== undefined) set.allowSubjects = patch.allow.subjects;
   if (patch.allow?.groups !== undefined) set.allowGroups = patch.allow.groups;
   if (patch.masking !== undefined) set.masking = patch.masking;
+  if (patch.ssh?.targetHostKey !== undefined) {
+    // Set by an admin (or cleared, to be learned again): not a learned pin either way.
+    set.sshTargetHostKey = patch.ssh.targetHostKey;
+    set.sshTargetHostKeyLearnedAt = null;
+  }
   try {
     const [row] = await db.update(connections).set(set).where(eq(connections.id, existing.id)).returning();
     if (!row) throw new PosternError('NOT_FOUND', `no connection named "${name}"`);
     return { ...row, connectorName };
   } catch (e) {
     throw writeError(e, name, patch.connector);
+  }
+}
+
+/**
+ * Trust on first use of an SSH target's host key (issue 11 §3): records `key` as the pin only
+ * while the connection has none (compare-and-set, so two first sessions cannot each pin their
+ * own), then says whether the pin now in place is this key. 'mismatch' also when the connection
+ * is gone or is not SSH: the caller refuses the session (fail closed) and audits it; on
+ * 'learned' it audits `target_host_key_learned`.
+ */
+export async function learnTargetHostKey(
+  db: Db,
+  connectionId: string,
+  key: string,
+): Promise<'learned' | 'matches' | 'mismatch'> {
+  let offered;
+  try {
+    offered = parseKeyLine(key);
+  } catch {
+    return 'mismatch';
+  }
+  const [learned] = await db
+    .update(connections)
+    .set({ sshTargetHostKey: keyLineOf(offered), sshTargetHostKeyLearnedAt: new Date() })
+    .where(
+      and(
+        eq(connections.id, connectionId),
+        eq(connections.protocol, 'ssh'),
+        isNull(connections.sshTargetHostKey),
+      ),
+    )
+    .returning({ id: connections.id });
+  if (learned) return 'learned';
+  const [row] = await db
+    .select({ pin: connections.sshTargetHostKey, protocol: connections.protocol })
+    .from(connections)
+    .where(eq(connections.id, connectionId))
+    .limit(1);
+  if (!row?.pin || row.protocol !== 'ssh') return 'mismatch';
+  try {
+    return sameKey(parseKeyLine(row.pin), offered) ? 'matches' : 'mismatch';
+  } catch {
+    return 'mismatch';
   }
 }
 

@@ -3,8 +3,10 @@
  * shape: `npm run db:generate` turns changes into SQL in migrations/. See docs/storage.md.
  */
 import type { MaskingConfig } from '../../core/mask/config.ts';
+import { sql } from 'drizzle-orm';
 import {
   bigint,
+  check,
   index,
   integer,
   jsonb,
@@ -17,8 +19,11 @@ import {
 
 const timestamptz = (name: string) => timestamp(name, { withTimezone: true });
 
-export type TargetTls = 'disable' | 'verify-full';
+export type { ConnectionProtocol, TargetTls } from '../../core/tunnel/protocol.ts';
+import type { ConnectionProtocol, TargetTls } from '../../core/tunnel/protocol.ts';
 export type CredentialKind = 'encrypted' | 'connector_ref';
+/** What the credential is: a password (Postgres, SSH) or an SSH private key. */
+export type SecretKind = 'password' | 'private_key';
 
 /** Connector deployments; each may run several replicas that share one token. */
 export const connectors = pgTable('connectors', {
@@ -31,36 +36,62 @@ export const connectors = pgTable('connectors', {
 });
 
 /** Named targets (one protocol endpoint behind one connector). */
-export const connections = pgTable('connections', {
-  id: text('id').primaryKey(),
-  name: text('name').notNull().unique(),
-  protocol: text('protocol').notNull().default('postgres'),
-  connectorId: text('connector_id')
-    .notNull()
-    .references(() => connectors.id, { onDelete: 'restrict' }),
-  targetHost: text('target_host').notNull(),
-  targetPort: integer('target_port').notNull(),
-  /** 'disable' or 'verify-full' (libpq sslmode names). */
-  targetTls: text('target_tls').$type<TargetTls>().notNull().default('disable'),
-  database: text('database').notNull(),
-  username: text('username').notNull(),
-  /**
-   * 'encrypted': AES-GCM ciphertext + key id below, AAD = connection id (core/crypto/credentials.ts).
-   * 'connector_ref': `env:NAME` / `file:/path`, resolved by the connector; the password never
-   * reaches the edge.
-   */
-  credentialKind: text('credential_kind').$type<CredentialKind>().notNull(),
-  credentialKeyId: text('credential_key_id'),
-  credentialCiphertext: text('credential_ciphertext'),
-  credentialRef: text('credential_ref'),
-  /** Shorthand policy: these subjects and groups get every action on the connection (compiled to Cedar). */
-  allowSubjects: jsonb('allow_subjects').$type<string[]>().notNull().default([]),
-  allowGroups: jsonb('allow_groups').$type<string[]>().notNull().default([]),
-  /** Masking rules (core/mask/config.ts); null = detectors on (redact), no column rules. */
-  masking: jsonb('masking').$type<MaskingConfig>(),
-  createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
-  updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
-});
+export const connections = pgTable(
+  'connections',
+  {
+    id: text('id').primaryKey(),
+    name: text('name').notNull().unique(),
+    protocol: text('protocol').$type<ConnectionProtocol>().notNull().default('postgres'),
+    connectorId: text('connector_id')
+      .notNull()
+      .references(() => connectors.id, { onDelete: 'restrict' }),
+    targetHost: text('target_host').notNull(),
+    targetPort: integer('target_port').notNull(),
+    /**
+     * 'none', 'tls' (TLS from the first byte) or 'postgres-starttls' (SSLRequest, then TLS);
+     * migrations/0007 rewrote the older 'disable' / 'verify-full'.
+     */
+    targetTls: text('target_tls').$type<TargetTls>().notNull().default('none'),
+    /** Postgres only (null for SSH: the SSH user name the client types selects the login). */
+    database: text('database'),
+    username: text('username'),
+    /**
+     * 'encrypted': AES-GCM ciphertext + key id below, AAD = connection id (core/crypto/credentials.ts).
+     * 'connector_ref': `env:NAME` / `file:/path`, resolved by the connector; the password never
+     * reaches the edge.
+     */
+    credentialKind: text('credential_kind').$type<CredentialKind>().notNull(),
+    credentialKeyId: text('credential_key_id'),
+    credentialCiphertext: text('credential_ciphertext'),
+    credentialRef: text('credential_ref'),
+    credentialSecretKind: text('credential_secret_kind').$type<SecretKind>().notNull().default('password'),
+    /**
+     * SSH only: the connection's own gateway host key. The private half (PKCS#8 PEM) sealed like
+     * the credential, AAD = `<id>/ssh-gateway-host-key` (core/ssh/gateway-host-key.ts); the public
+     * halves as OpenSSH lines, what clients pin.
+     */
+    sshHostKeyKeyId: text('ssh_host_key_key_id'),
+    sshHostKeyCiphertext: text('ssh_host_key_ciphertext'),
+    sshHostPublicKeys: jsonb('ssh_host_public_keys').$type<string[]>(),
+    /** SSH only: the target's pinned host key (`type base64`); null = learn it on next use. */
+    sshTargetHostKey: text('ssh_target_host_key'),
+    /** When the pin was learned from the target (null when an admin set it). */
+    sshTargetHostKeyLearnedAt: timestamptz('ssh_target_host_key_learned_at'),
+    /** Shorthand policy: these subjects and groups get every action on the connection (compiled to Cedar). */
+    allowSubjects: jsonb('allow_subjects').$type<string[]>().notNull().default([]),
+    allowGroups: jsonb('allow_groups').$type<string[]>().notNull().default([]),
+    /** Masking rules (core/mask/config.ts); null = detectors on (redact), no column rules. */
+    masking: jsonb('masking').$type<MaskingConfig>(),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+    updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  // The session path trusts these columns: a value no code handles cannot be stored.
+  (t) => [
+    check('connections_protocol', sql`${t.protocol} IN ('postgres', 'ssh')`),
+    check('connections_target_tls', sql`${t.targetTls} IN ('none', 'tls', 'postgres-starttls')`),
+    check('connections_secret_kind', sql`${t.credentialSecretKind} IN ('password', 'private_key')`),
+  ],
+);
 
 /** One row per client session, written by the DO outboxes (session-records.ts). */
 export const sessions = pgTable(

@@ -38,7 +38,8 @@ describe('connection CRUD', () => {
       name: 'orders-db',
       protocol: 'postgres',
       connector: 'dc1',
-      target: { host: 'db.internal', port: 5432, tls: 'verify-full' },
+      // Given as 'verify-full' (connectionBody): stored and shown under its transport name.
+      target: { host: 'db.internal', port: 5432, tls: 'postgres-starttls' },
       database: 'orders',
       username: 'app',
       credential: { kind: 'encrypted' },
@@ -84,8 +85,8 @@ describe('connection CRUD', () => {
     await h.call('POST', '/connections', connectionBody());
     const res = await h.call('PATCH', '/connections/orders-db', { target: { port: 6432 } });
     expect(res.status).toBe(200);
-    expect(res.body.target).toEqual({ host: 'db.internal', port: 6432, tls: 'verify-full' });
-    expect((await row('orders-db'))!.target_tls).toBe('verify-full');
+    expect(res.body.target).toEqual({ host: 'db.internal', port: 6432, tls: 'postgres-starttls' });
+    expect((await row('orders-db'))!.target_tls).toBe('postgres-starttls');
 
     const allow = await h.call('PATCH', '/connections/orders-db', { allow: { groups: ['ops'] } });
     expect(allow.body.allow).toEqual({ subjects: ['alice'], groups: ['ops'] });

@@ -69,11 +69,16 @@ describe('edge routes', () => {
 });
 
 describe('ConnectorDO', () => {
-  const target = { host: '127.0.0.1', port: 5432, tls: 'disable' as const };
+  const target = { host: '127.0.0.1', port: 5432, tls: 'none' as const };
 
   it('reports offline when no replica is connected', async () => {
     const stub = env.CONNECTOR.get(env.CONNECTOR.idFromName('con_offline'));
-    const r = await stub.dial({ sessionId: 'a'.repeat(64), channelToken: 'pch_x', target });
+    const r = await stub.dial({
+      sessionId: 'a'.repeat(64),
+      channelToken: 'pch_x',
+      protocol: 'postgres',
+      target,
+    });
     expect(r).toEqual({ ok: false, reason: 'offline' });
   });
 
@@ -90,11 +95,35 @@ describe('ConnectorDO', () => {
     ws.send(JSON.stringify({ type: 'hello', replicaId: 'r1', version: 'test', hostname: 'host-1' }));
 
     const sessionId = env.SESSION.newUniqueId().toString();
-    const r = await stub.dial({ sessionId, channelToken: 'pch_secret', target });
+    const r = await stub.dial({ sessionId, channelToken: 'pch_secret', protocol: 'postgres', target });
     expect(r.ok).toBe(true);
     for (let i = 0; i < 50 && received.length === 0; i++) await new Promise((x) => setTimeout(x, 10));
     const dial = parseEdgeToConnector(received[0]!);
-    expect(dial).toMatchObject({ type: 'dial', sessionId, channelToken: 'pch_secret', target });
+    expect(dial).toMatchObject({
+      type: 'dial',
+      sessionId,
+      channelToken: 'pch_secret',
+      protocol: 'postgres',
+      target,
+    });
+
+    // The protocol is the connection's, not a constant: an SSH session's dial says ssh.
+    const sshSession = env.SESSION.newUniqueId().toString();
+    const sshTarget = { host: '127.0.0.1', port: 22, tls: 'none' as const };
+    const ssh = await stub.dial({
+      sessionId: sshSession,
+      channelToken: 'pch_ssh',
+      protocol: 'ssh',
+      target: sshTarget,
+    });
+    if (!ssh.ok) throw new Error('the SSH dial found no replica');
+    for (let i = 0; i < 50 && received.length < 2; i++) await new Promise((x) => setTimeout(x, 10));
+    expect(parseEdgeToConnector(received[1]!)).toMatchObject({
+      sessionId: sshSession,
+      protocol: 'ssh',
+      target: sshTarget,
+    });
+    await stub.sessionEnded(ssh.gatewayKey.processId);
 
     const replicas = await stub.listReplicas();
     expect(replicas).toEqual([

@@ -37,8 +37,9 @@ function sessionStart(
     connection: {
       id: 'cn_workers',
       name: 'workers',
+      protocol: 'postgres',
       connectorId,
-      target: { host: '127.0.0.1', port: 5432, tls: 'disable' },
+      target: { host: '127.0.0.1', port: 5432, tls: 'none' },
       database: 'app',
       username: 'app',
       credential: { kind: 'connector_ref', ref: 'env:PGPASSWORD' },

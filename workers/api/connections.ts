@@ -26,7 +26,7 @@ export const connectionsApi = newApi()
       },
     }),
     async (c) => {
-      const { name, protocol: _protocol, ...input } = c.req.valid('json');
+      const { name, ...input } = c.req.valid('json');
       const row = await withDb(c, (db) => createConnection(db, c.env.CREDENTIAL_KEYS, name, input));
       logAdminAction(c, 'connection.create', name);
       return c.json(presentConnection(row), 201);

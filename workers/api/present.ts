@@ -20,20 +20,30 @@ export function presentConnector(row: ConnectorRow) {
 }
 
 export function presentConnection(row: ConnectionView) {
+  const secretKind = row.protocol === 'ssh' ? { secretKind: row.credentialSecretKind } : {};
   return {
     id: row.id,
     name: row.name,
     protocol: row.protocol,
     connector: row.connectorName,
     target: { host: row.targetHost, port: row.targetPort, tls: row.targetTls },
-    database: row.database,
-    username: row.username,
+    ...(row.protocol === 'postgres' ? { database: row.database ?? '', username: row.username ?? '' } : {}),
     credential:
       row.credentialKind === 'connector_ref'
-        ? { kind: 'connector_ref' as const, ref: row.credentialRef ?? '' }
-        : { kind: 'encrypted' as const },
+        ? { kind: 'connector_ref' as const, ref: row.credentialRef ?? '', ...secretKind }
+        : { kind: 'encrypted' as const, ...secretKind },
     allow: { subjects: row.allowSubjects, groups: row.allowGroups },
     masking: row.masking ?? DEFAULT_MASKING,
+    // Public halves only: the sealed gateway private key never leaves the row.
+    ...(row.protocol === 'ssh'
+      ? {
+          ssh: {
+            hostKeys: row.sshHostPublicKeys ?? [],
+            targetHostKey: row.sshTargetHostKey,
+            targetHostKeyLearnedAt: row.sshTargetHostKeyLearnedAt?.toISOString() ?? null,
+          },
+        }
+      : {}),
     createdAt: row.createdAt.toISOString(),
     updatedAt: row.updatedAt.toISOString(),
   };

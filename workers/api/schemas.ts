@@ -7,6 +7,9 @@
 import { z } from '@hono/zod-openapi';
 import { AUDIT_KINDS } from '../../core/audit/chain.ts';
 import { NAME_PATTERN } from '../names.ts';
+import { CONNECTION_PROTOCOLS, TARGET_TLS, type TargetTls } from '../../core/tunnel/protocol.ts';
+import { MAX_PRIVATE_KEY_CHARS, privateKeyProblem } from '../../core/ssh/private-key-pem.ts';
+import { keyLine, MAX_KEY_LINE_CHARS, parseKeyLine } from '../../core/ssh/public-key-line.ts';
 
 const NO_CONTROL = /^[^\u0000-\u001f\u007f]*$/;
 const text = (max: number) => z.string().min(1).max(max).regex(NO_CONTROL, 'no control characters');
@@ -73,30 +76,77 @@ const Host = z
   .max(253)
   .regex(/^[A-Za-z0-9._:[\]-]+$/, 'a hostname or IP address');
 const Port = z.number().int().min(1).max(65535);
-const Tls = z.enum(['disable', 'verify-full']);
 
-const Credential = z
+/**
+ * The target's transport (core/tunnel/protocol.ts). The older libpq-style names are accepted
+ * and stored normalised: 'disable' is 'none', 'verify-full' is 'postgres-starttls'.
+ */
+const LEGACY_TLS = { disable: 'none', 'verify-full': 'postgres-starttls' } as const;
+const Tls = z
+  .enum([...TARGET_TLS, 'disable', 'verify-full'])
+  .transform((v): TargetTls =>
+    v in LEGACY_TLS ? LEGACY_TLS[v as keyof typeof LEGACY_TLS] : (v as TargetTls),
+  )
+  .openapi({
+    description:
+      "none: plain TCP; tls: TLS from the first byte (Postgres: PG17 direct TLS); postgres-starttls: Postgres SSLRequest, then TLS. TLS verifies the CA and hostname. SSH takes none. 'disable' and 'verify-full' are accepted as none and postgres-starttls.",
+  });
+
+const Password = z.strictObject({
+  password: z
+    .string()
+    .min(1)
+    .max(1024)
+    .regex(/^[^\u0000]*$/, 'no NUL characters'),
+});
+const Ref = z
+  .string()
+  .max(260)
+  .regex(
+    /^(env:[A-Za-z_][A-Za-z0-9_]{0,127}|file:\/[^\u0000-\u001f\u007f]{1,255})$/,
+    'env:NAME or file:/absolute/path',
+  );
+
+const Credential = z.union([Password, z.strictObject({ ref: Ref })]).openapi({
+  description:
+    'Write-only. {password} is stored encrypted and never returned; {ref} is resolved by the connector.',
+});
+
+/** An SSH private key, checked (core/ssh/private-key-pem.ts) so an unusable key is refused now. */
+const PrivateKey = z
+  .string()
+  .max(MAX_PRIVATE_KEY_CHARS)
+  .superRefine((text, ctx) => {
+    const problem = privateKeyProblem(text);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  });
+
+const SshCredential = z
   .union([
-    z.strictObject({
-      password: z
-        .string()
-        .min(1)
-        .max(1024)
-        .regex(/^[^\u0000]*$/, 'no NUL characters'),
-    }),
-    z.strictObject({
-      ref: z
-        .string()
-        .max(260)
-        .regex(
-          /^(env:[A-Za-z_][A-Za-z0-9_]{0,127}|file:\/[^\u0000-\u001f\u007f]{1,255})$/,
-          'env:NAME or file:/absolute/path',
-        ),
-    }),
+    Password,
+    z.strictObject({ privateKey: PrivateKey }),
+    z.strictObject({ ref: Ref, secretKind: z.enum(['password', 'private_key']).optional() }),
   ])
   .openapi({
     description:
-      'Write-only. {password} is stored encrypted and never returned; {ref} is resolved by the connector.',
+      'Write-only: how the gateway logs in to the target. {privateKey} (unencrypted OpenSSH or PKCS#8 PEM, ECDSA or RSA) or {password} is stored encrypted and never returned; {ref} is resolved by the connector (secretKind says what it holds; default private_key).',
+  });
+
+/** An OpenSSH public-key line, stored as `type base64` (core/ssh/public-key-line.ts). */
+const HostKeyLine = z
+  .string()
+  .max(MAX_KEY_LINE_CHARS)
+  .transform((line, ctx) => {
+    try {
+      return keyLine(parseKeyLine(line));
+    } catch (e) {
+      ctx.addIssue({ code: 'custom', message: (e as Error).message });
+      return z.NEVER;
+    }
+  })
+  .openapi({
+    type: 'string',
+    description: 'An OpenSSH public key line, e.g. from ssh-keyscan -t ecdsa HOST',
   });
 
 const Principals = z.array(text(256)).max(1000);
@@ -135,57 +185,120 @@ export const Masking = z
       'Column rules (table.column → strategy) and value detectors (default redact). Who sees unmasked data is the Cedar `unmask` decision.',
   });
 
-export const CreateConnection = z
+const Allow = z
+  .strictObject({ subjects: Principals.default([]), groups: Principals.default([]) })
+  .default({ subjects: [], groups: [] })
+  .openapi({
+    description:
+      'Shorthand policy: listed subjects and groups get every action on this connection (connect, all SQL or SSH actions, unmask). Use policies for finer rules.',
+  });
+
+const CreatePostgresConnection = z
   .strictObject({
     name: NAME,
-    protocol: z.literal('postgres').default('postgres'),
+    protocol: z.literal('postgres').optional().default('postgres'),
     connector: NAME,
-    target: z.strictObject({ host: Host, port: Port, tls: Tls.default('disable') }),
+    target: z.strictObject({ host: Host, port: Port, tls: Tls.default('none') }),
     database: text(63),
     username: text(63),
     credential: Credential,
-    allow: z
-      .strictObject({ subjects: Principals.default([]), groups: Principals.default([]) })
-      .default({ subjects: [], groups: [] })
-      .openapi({
-        description:
-          'Shorthand policy: listed subjects and groups get every action on this connection (connect, all SQL, unmask). Use policies for finer rules.',
-      }),
+    allow: Allow,
     masking: Masking.optional(),
   })
+  .openapi('CreatePostgresConnection');
+
+const CreateSshConnection = z
+  .strictObject({
+    name: NAME,
+    protocol: z.literal('ssh'),
+    connector: NAME,
+    target: z.strictObject({ host: Host, port: Port.default(22), tls: Tls.default('none') }),
+    credential: SshCredential,
+    ssh: z.strictObject({ targetHostKey: HostKeyLine.optional() }).optional().openapi({
+      description:
+        "targetHostKey pins the target's host key; without it the first session learns it (audited) and later ones enforce it.",
+    }),
+    allow: Allow,
+    masking: Masking.optional(),
+  })
+  .openapi('CreateSshConnection');
+
+/** Discriminated by `protocol` (absent = postgres). SSH has no database or username: the SSH user name selects the login. */
+export const CreateConnection = z
+  .discriminatedUnion('protocol', [CreatePostgresConnection, CreateSshConnection])
   .openapi('CreateConnection');
 
-/** PATCH: absent fields are unchanged; `target` and `allow` merge field by field. */
+/**
+ * PATCH: absent fields are unchanged; `target` and `allow` merge field by field. The protocol
+ * cannot change; fields the connection's protocol has no use for are refused
+ * (edge/db/connections-repo.ts).
+ */
 export const UpdateConnection = z
   .strictObject({
     connector: NAME.optional(),
     target: z.strictObject({ host: Host.optional(), port: Port.optional(), tls: Tls.optional() }).optional(),
     database: text(63).optional(),
     username: text(63).optional(),
-    credential: Credential.optional(),
+    credential: SshCredential.optional().openapi({
+      description: 'As at creation; {privateKey} and secretKind only for SSH connections.',
+    }),
     allow: z.strictObject({ subjects: Principals.optional(), groups: Principals.optional() }).optional(),
     masking: Masking.optional(),
+    ssh: z
+      .strictObject({ targetHostKey: HostKeyLine.nullable().optional() })
+      .optional()
+      .openapi({
+        description: 'SSH only. targetHostKey: null clears the pin (the next session learns it again).',
+      }),
   })
   .openapi('UpdateConnection');
+
+const SshView = z
+  .object({
+    hostKeys: z.array(z.string()).openapi({
+      description:
+        "The gateway's own host keys for this connection (OpenSSH lines): what clients put in known_hosts",
+    }),
+    targetHostKey: z.string().nullable(),
+    targetHostKeyLearnedAt: z
+      .string()
+      .nullable()
+      .openapi({ description: 'When the pin was learned on first use; null when set by an admin' }),
+  })
+  .openapi('ConnectionSsh');
 
 export const Connection = z
   .object({
     id: z.string(),
     name: z.string(),
-    protocol: z.string(),
+    protocol: z.enum(CONNECTION_PROTOCOLS),
     connector: z.string(),
-    target: z.object({ host: z.string(), port: z.number(), tls: Tls }),
-    database: z.string(),
-    username: z.string(),
+    target: z.object({ host: z.string(), port: z.number(), tls: z.enum(TARGET_TLS) }),
+    database: z.string().optional().openapi({ description: 'Postgres only' }),
+    username: z.string().optional().openapi({ description: 'Postgres only' }),
     credential: z
-      .object({ kind: z.enum(['encrypted', 'connector_ref']), ref: z.string().optional() })
+      .object({
+        kind: z.enum(['encrypted', 'connector_ref']),
+        ref: z.string().optional(),
+        secretKind: z.enum(['password', 'private_key']).optional().openapi({ description: 'SSH only' }),
+      })
       .openapi({ description: 'What kind of credential is set; never the secret itself.' }),
     allow: z.object({ subjects: z.array(z.string()), groups: z.array(z.string()) }),
     masking: Masking,
+    ssh: SshView.optional().openapi({ description: 'SSH only' }),
     createdAt: z.string(),
     updatedAt: z.string(),
   })
   .openapi('Connection');
+
+/** GET /me/connections: what a caller may connect to, and what their SSH client must trust. */
+export const MyConnection = z
+  .object({
+    name: z.string(),
+    protocol: z.enum(CONNECTION_PROTOCOLS),
+    ssh: z.object({ hostKeys: z.array(z.string()) }).optional(),
+  })
+  .openapi('MyConnection');
 
 export const Session = z
   .object({

@@ -56,18 +56,34 @@ async function policySet(
 }
 
 function toSessionConnection(row: ConnectionRow): SessionConnection {
+  // SSH says what its secret is (a password or a private key); Postgres's is a password.
+  const kind = row.protocol === 'ssh' ? { secretKind: row.credentialSecretKind } : {};
   const credential: SessionConnection['credential'] =
     row.credentialKind === 'encrypted'
-      ? { kind: 'encrypted', keyId: row.credentialKeyId ?? '', ciphertext: row.credentialCiphertext ?? '' }
-      : { kind: 'connector_ref', ref: row.credentialRef ?? '' };
+      ? {
+          kind: 'encrypted',
+          keyId: row.credentialKeyId ?? '',
+          ciphertext: row.credentialCiphertext ?? '',
+          ...kind,
+        }
+      : { kind: 'connector_ref', ref: row.credentialRef ?? '', ...kind };
   return {
     id: row.id,
     name: row.name,
+    protocol: row.protocol,
     connectorId: row.connectorId,
-    target: { host: row.targetHost, port: row.targetPort, tls: row.targetTls as 'disable' | 'verify-full' },
-    database: row.database,
-    username: row.username,
+    target: { host: row.targetHost, port: row.targetPort, tls: row.targetTls },
+    database: row.database ?? '',
+    username: row.username ?? '',
     credential,
     masking: row.masking ?? DEFAULT_MASKING,
+    ...(row.protocol === 'ssh'
+      ? {
+          ssh: {
+            hostKey: { keyId: row.sshHostKeyKeyId ?? '', ciphertext: row.sshHostKeyCiphertext ?? '' },
+            targetHostKey: row.sshTargetHostKey,
+          },
+        }
+      : {}),
   };
 }
