@@ -7,10 +7,7 @@
  * sends past its window ends the session.
  */
 import type { SshChannel } from '@microsoft/dev-tunnels-ssh';
-import {
-  ChannelCloseMessage,
-  ChannelExtendedDataMessage,
-} from '@microsoft/dev-tunnels-ssh/messages/connectionMessages.js';
+import { ChannelCloseMessage, ChannelExtendedDataMessage } from './library-messages.ts';
 import { copyToLibrary } from './library-bytes.ts';
 import type { SshRecordEvent } from './types.ts';
 

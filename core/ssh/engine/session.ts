@@ -15,6 +15,7 @@
 import {
   ChannelOpenConfirmationMessage,
   ChannelOpenFailureMessage,
+  type ChannelMessage,
   ChannelOpenMessage,
   ChannelRequestMessage,
   SshAuthenticationType,
@@ -29,10 +30,7 @@ import {
   type SshSession as LibrarySession,
   type KeyPair,
 } from '@microsoft/dev-tunnels-ssh';
-import {
-  ChannelFailureMessage,
-  ChannelSuccessMessage,
-} from '@microsoft/dev-tunnels-ssh/messages/connectionMessages.js';
+import { ChannelFailureMessage, ChannelSuccessMessage } from './library-messages.ts';
 import { sessionConfiguration } from './algorithms.ts';
 import { ChannelPair, useWindow } from './channel-pair.ts';
 import { HostStream } from './host-stream.ts';
@@ -329,7 +327,7 @@ export class SshSession {
   }
 
   /** A request on a session channel (RFC 4254 §6): decided, audited, then forwarded. */
-  async #channelRequest(pair: ChannelPair, request: ChannelRequestMessage): Promise<ChannelSuccessMessage | ChannelFailureMessage> {
+  async #channelRequest(pair: ChannelPair, request: ChannelRequestMessage): Promise<ChannelMessage> {
     const type = request.requestType ?? '';
     // A refused shell, command or subsystem is answered as a program that printed why and
     // exited 126: OpenSSH drops stderr that arrives just before a failed exec (it exits at
