@@ -48,6 +48,8 @@ export interface ConformanceDriver<C extends ProtocolConnection> {
   midLogin(h: Harness): void;
   /** Runs of the hostile-bytes property (default 50). */
   propertyRuns?: number;
+  /** Opens the secrets the driver's connection carries sealed (an SSH gateway host key). */
+  unseal?: (sealed: { keyId: string; ciphertext: string }, aad: string) => Promise<string>;
 }
 
 export class ConformanceError extends Error {
@@ -97,6 +99,8 @@ export async function harness<C extends ProtocolConnection>(d: ConformanceDriver
     coveredBySession: () => false,
     maskingSecret: 'conformance',
     now: () => 0,
+    unseal: d.unseal ?? (() => Promise.reject(new Error('no sealed secrets in this driver'))),
+    learnTargetHostKey: async () => 'learned',
   };
   const after = (what: string) => {
     if (ended.length > 0) violations.push(`${what} after the end (${ended[0]!.kind})`);

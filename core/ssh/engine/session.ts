@@ -224,7 +224,11 @@ export class SshSession {
       return null;
     }
     if (!/^[A-Za-z0-9._][A-Za-z0-9._-]*$/.test(login) || login.length > MAX_LOGIN) {
-      this.hooks.audit('ssh.login', { login: login.slice(0, MAX_LOGIN), outcome: 'refused', reason: 'invalid name' });
+      this.hooks.audit('ssh.login', {
+        login: login.slice(0, MAX_LOGIN),
+        outcome: 'refused',
+        reason: 'invalid name',
+      });
       await this.#banner('postern: that login name is not valid');
       return null;
     }
@@ -239,7 +243,9 @@ export class SshSession {
       this.#loginChosen.resolve(login);
     }
     if (!(await this.#targetReady.promise)) {
-      await this.#banner(`postern: the target refused login ${login} (${this.#pendingEnd?.detail ?? 'see the audit log'})`);
+      await this.#banner(
+        `postern: the target refused login ${login} (${this.#pendingEnd?.detail ?? 'see the audit log'})`,
+      );
       return null;
     }
     return { login };
@@ -254,7 +260,11 @@ export class SshSession {
     // failure reply OpenSSH expects from a server that does not know it.
     if (e.requestType !== 'keepalive@openssh.com') {
       this.stats.refused++;
-      this.hooks.audit('ssh.request', { action: 'global', type: e.requestType.slice(0, 64), outcome: 'refused' });
+      this.hooks.audit('ssh.request', {
+        action: 'global',
+        type: e.requestType.slice(0, 64),
+        outcome: 'refused',
+      });
     }
     e.isAuthorized = false;
   }
@@ -267,12 +277,18 @@ export class SshSession {
     });
   }
 
-  async #openPair(e: SshChannelOpeningEventArgs): Promise<ChannelOpenConfirmationMessage | ChannelOpenFailureMessage> {
+  async #openPair(
+    e: SshChannelOpeningEventArgs,
+  ): Promise<ChannelOpenConfirmationMessage | ChannelOpenFailureMessage> {
     const type = e.request.channelType ?? '';
     const target = this.#target;
-    if (!target || this.#phase !== 'open') return refuseOpen(SshChannelOpenFailureReason.connectFailed, 'not ready');
+    if (!target || this.#phase !== 'open')
+      return refuseOpen(SshChannelOpenFailureReason.connectFailed, 'not ready');
     if (this.#pairs.size >= this.#maxChannels) {
-      return refuseOpen(SshChannelOpenFailureReason.resourceShortage, `at most ${this.#maxChannels} channels`);
+      return refuseOpen(
+        SshChannelOpenFailureReason.resourceShortage,
+        `at most ${this.#maxChannels} channels`,
+      );
     }
     if (type === 'direct-tcpip') {
       let fwd;
@@ -282,11 +298,18 @@ export class SshSession {
         return refuseOpen(SshChannelOpenFailureReason.connectFailed, errText(err));
       }
       const permit = await this.#permit({ action: 'ssh:port_forward', host: fwd.host, port: fwd.port });
-      if (!permit.ok) return refuseOpen(SshChannelOpenFailureReason.administrativelyProhibited, `postern: ${permit.message}`);
+      if (!permit.ok)
+        return refuseOpen(
+          SshChannelOpenFailureReason.administrativelyProhibited,
+          `postern: ${permit.message}`,
+        );
     } else if (type !== 'session') {
       this.stats.refused++;
       this.hooks.audit('ssh.channel', { type: type.slice(0, 64), outcome: 'refused' });
-      return refuseOpen(SshChannelOpenFailureReason.unknownChannelType, `postern: ${type.slice(0, 64)} channels are not relayed`);
+      return refuseOpen(
+        SshChannelOpenFailureReason.unknownChannelType,
+        `postern: ${type.slice(0, 64)} channels are not relayed`,
+      );
     }
     useWindow(e.channel, this.#window);
     const id = ++this.#nextPair;
@@ -308,7 +331,8 @@ export class SshSession {
     try {
       await target.openChannel(open);
     } catch (err) {
-      const reason = err instanceof SshChannelError && err.reason ? err.reason : SshChannelOpenFailureReason.connectFailed;
+      const reason =
+        err instanceof SshChannelError && err.reason ? err.reason : SshChannelOpenFailureReason.connectFailed;
       return refuseOpen(reason, errText(err));
     } finally {
       this.#opening.delete(open);
@@ -336,7 +360,13 @@ export class SshSession {
     const starting = type === 'shell' || type === 'exec' || type === 'subsystem';
     const refuse = async (message: string, audit = true) => {
       this.stats.refused++;
-      if (audit) this.hooks.audit('ssh.request', { channel: pair.id, type: type.slice(0, 64), outcome: 'refused', reason: message });
+      if (audit)
+        this.hooks.audit('ssh.request', {
+          channel: pair.id,
+          type: type.slice(0, 64),
+          outcome: 'refused',
+          reason: message,
+        });
       if (starting && !pair.started) {
         pair.started = true;
         pair.refuseStart(`postern: ${message}`, REFUSED_STATUS);
@@ -362,7 +392,8 @@ export class SshSession {
           const name = readText(p, 256);
           // Not forwarded unless harmless (sshd's AcceptEnv default): LD_PRELOAD, BASH_ENV...
           // would let a client choose what runs before policy's command.
-          if (!ENV_ALLOWED.test(name)) return await refuse(`environment variable ${name} is not passed on`, false);
+          if (!ENV_ALLOWED.test(name))
+            return await refuse(`environment variable ${name} is not passed on`, false);
           break;
         }
         case 'shell':
@@ -409,8 +440,23 @@ export class SshSession {
     }
     if (start) {
       pair.started = true;
+      if (start !== 'sftp') {
+        try {
+          pair.filters = this.hooks.outputFilter?.(pair.id, {
+            kind: start,
+            ...(command !== undefined ? { command } : {}),
+          });
+        } catch (err) {
+          return await refuse(`output filter unavailable: ${errText(err)}`);
+        }
+      }
       if (start !== 'sftp' && this.hooks.record) {
-        pair.startRecording(start, { type: 'start', kind: start, ...(command !== undefined ? { command } : {}), ...size });
+        pair.startRecording(start, {
+          type: 'start',
+          kind: start,
+          ...(command !== undefined ? { command } : {}),
+          ...size,
+        });
       }
     }
     const ok = await pair.target.request(forwardableRequest(request)).catch(() => false);
@@ -431,7 +477,11 @@ export class SshSession {
       if (!e.isRemoteRequest) return this.#opening.get(e.request)?.(e.channel);
       // The target opening channels toward the client (forwarded-tcpip, x11, agent): none is
       // requested by the gateway, so none is accepted.
-      this.hooks.audit('ssh.channel', { type: (e.request.channelType ?? '').slice(0, 64), from: 'target', outcome: 'refused' });
+      this.hooks.audit('ssh.channel', {
+        type: (e.request.channelType ?? '').slice(0, 64),
+        from: 'target',
+        outcome: 'refused',
+      });
       e.failureReason = SshChannelOpenFailureReason.administrativelyProhibited;
     });
     target.onRequest((e) => {
@@ -453,10 +503,15 @@ export class SshSession {
     // The session may have ended while waiting (the login was refused, the client left).
     if (this.#ended || !login) return;
     const ok = await target.authenticateClient(
-      key ? { username: login, publicKeys: [key] } : { username: login, password: (credential as { password: string }).password },
+      key
+        ? { username: login, publicKeys: [key] }
+        : { username: login, password: (credential as { password: string }).password },
     );
     if (!ok) {
-      this.#pendingEnd = { kind: 'target_auth', detail: `the target refused the injected credential for ${login}` };
+      this.#pendingEnd = {
+        kind: 'target_auth',
+        detail: `the target refused the injected credential for ${login}`,
+      };
       this.hooks.audit('ssh.target_auth', { login, outcome: 'refused' });
     }
     this.#targetReady.resolve(ok);
@@ -468,8 +523,14 @@ export class SshSession {
     const blob = publicKeyBlob(line);
     if (!pinned) {
       this.hooks.audit('ssh.host_key_learned', { key: line });
-      this.hooks.hostKeyLearned?.(line);
-      return {};
+      // Waited for: a key the control plane refuses is refused before the credential is sent.
+      if ((await this.hooks.hostKeyLearned?.(line)) !== false) return {};
+      this.#pendingEnd = {
+        kind: 'host_key_changed',
+        detail: `the target's host key ${await fingerprint(blob)} is not the one the connection holds`,
+      };
+      this.#targetReady.resolve(false);
+      return null;
     }
     if (sameBytes(blob, pinned)) return {};
     const [was, now] = await Promise.all([fingerprint(pinned), fingerprint(blob)]);
@@ -493,7 +554,11 @@ export class SshSession {
   }
 
   /** decide(), audited before anything is forwarded; a hold waits for `resolveHeld`. */
-  async #permit(request: SshRequest, say?: (text: string) => Promise<void>, pair?: ChannelPair): Promise<Permit> {
+  async #permit(
+    request: SshRequest,
+    say?: (text: string) => Promise<void>,
+    pair?: ChannelPair,
+  ): Promise<Permit> {
     const d = await this.#ask(request);
     if (d === 'allow') {
       this.hooks.audit('ssh.request', { ...request, outcome: 'allowed' });
@@ -505,7 +570,9 @@ export class SshSession {
       return { ok: false, message: d.deny };
     }
     if (!this.hooks.held || this.#held) {
-      const why = this.#held ? 'another request is waiting for approval' : 'needs an approval, which is not available here';
+      const why = this.#held
+        ? 'another request is waiting for approval'
+        : 'needs an approval, which is not available here';
       this.stats.refused++;
       this.hooks.audit('ssh.request', { ...request, outcome: 'refused', reason: why });
       return { ok: false, message: why };
@@ -517,7 +584,11 @@ export class SshSession {
     await say?.(d.hold.text);
     this.hooks.held({ text: d.hold.text, fingerprint: d.hold.fingerprint, action: request.action });
     const { approved, message } = await answer;
-    this.hooks.audit('ssh.request', { ...request, outcome: approved ? 'approved' : 'rejected', reason: message });
+    this.hooks.audit('ssh.request', {
+      ...request,
+      outcome: approved ? 'approved' : 'rejected',
+      reason: message,
+    });
     if (!approved) this.stats.refused++;
     return approved ? { ok: true } : { ok: false, message: message || 'not approved' };
   }

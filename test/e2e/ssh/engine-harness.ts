@@ -10,7 +10,14 @@ import { createServer, connect, type Server, type AddressInfo, type Socket } fro
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { SshSession } from '../../../core/ssh/engine/session.ts';
-import type { SshDecision, SshEnd, SshHeld, SshRecordEvent, SshRequest, SshSessionConfig } from '../../../core/ssh/engine/types.ts';
+import type {
+  SshDecision,
+  SshEnd,
+  SshHeld,
+  SshRecordEvent,
+  SshRequest,
+  SshSessionConfig,
+} from '../../../core/ssh/engine/types.ts';
 
 export const SSHD = '/usr/sbin/sshd';
 
@@ -123,7 +130,11 @@ export async function startSshd(keys: Keys): Promise<Sshd> {
 }
 
 /** The gateway: each TCP connection is one SshSession relaying to `sshd`. */
-export async function startGateway(keys: Keys, sshd: Sshd, credential = { privateKey: keys.user.priv }): Promise<Gateway> {
+export async function startGateway(
+  keys: Keys,
+  sshd: Sshd,
+  credential = { privateKey: keys.user.priv },
+): Promise<Gateway> {
   const sessions: SessionLog[] = [];
   const gw: Gateway = {
     port: 0,
@@ -158,18 +169,25 @@ export async function startGateway(keys: Keys, sshd: Sshd, credential = { privat
         // Bounded like a real recorder: 1 MiB of output/input per channel, then "full".
         record: (channel, event) => {
           log.records.push({ channel, event });
-          if (event.type === 'i' || event.type === 'o') log.recorded = (log.recorded ?? 0) + event.data.length;
+          if (event.type === 'i' || event.type === 'o')
+            log.recorded = (log.recorded ?? 0) + event.data.length;
           return (log.recorded ?? 0) < 1 << 20;
         },
-        hostKeyLearned: (k) => (log.learned = k),
+        hostKeyLearned: (k) => {
+          log.learned = k;
+        },
       },
     );
     sessions.push(log);
-    client.on('data', (d: Buffer) => log.session.clientData(new Uint8Array(d.buffer, d.byteOffset, d.byteLength)));
+    client.on('data', (d: Buffer) =>
+      log.session.clientData(new Uint8Array(d.buffer, d.byteOffset, d.byteLength)),
+    );
     client.on('close', () => log.session.clientClosed());
     client.on('error', () => undefined);
     target.on('connect', () => log.session.targetOpen(credential));
-    target.on('data', (d: Buffer) => log.session.targetData(new Uint8Array(d.buffer, d.byteOffset, d.byteLength)));
+    target.on('data', (d: Buffer) =>
+      log.session.targetData(new Uint8Array(d.buffer, d.byteOffset, d.byteLength)),
+    );
     target.on('close', () => log.session.targetClosed());
     target.on('error', () => undefined);
   });
