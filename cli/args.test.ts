@@ -8,6 +8,9 @@ import * as connector from './commands/connector.ts';
 import * as dev from './commands/dev.ts';
 import * as sessions from './commands/sessions.ts';
 import * as shapes from './commands/shapes.ts';
+import * as ssh from './commands/ssh.ts';
+import * as sshConfig from './commands/ssh-config.ts';
+import * as sshProxy from './commands/ssh-proxy.ts';
 import * as token from './commands/token.ts';
 
 type Options = Record<string, { type: 'string' | 'boolean'; short?: string }>;
@@ -20,6 +23,9 @@ const COMMANDS: Array<[string, Options, string]> = [
   ['sessions', sessions.options, sessions.help],
   ['dev', dev.options, dev.help],
   ['bench', bench.options, bench.help],
+  ['ssh', ssh.options, ssh.help],
+  ['ssh-config', sshConfig.options, sshConfig.help],
+  ['ssh-proxy', sshProxy.options, sshProxy.help],
   ...['list', 'show', 'approve', 'deny'].map((s): [string, Options, string] => [
     `approvals ${s}`,
     approvals.optionsFor(s),
