@@ -1,0 +1,146 @@
+/**
+ * The whole stack with an SSH target (issue 11 §3-4): the test stack (embedded Postgres, the
+ * real OpenID provider, Miniflare), a real sshd started here on a port picked here, a real
+ * `postern connector` process allowed to reach it, SSH connections created through the admin
+ * API, and the system's OpenSSH tools run with `ProxyCommand postern ssh-proxy` and
+ * `StrictHostKeyChecking yes` against the connection's gateway host key.
+ */
+import { spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { startDemoSshd, type DemoSshd } from '../../../cli/dev/sshd.ts';
+import {
+  CLI,
+  clientEnv,
+  fetchToken,
+  startConnectorProcess,
+  startTestStack,
+  type Proc,
+  type RunResult,
+  type TestStack,
+} from '../harness.ts';
+
+export interface SshWorld {
+  stack: TestStack;
+  sshd: DemoSshd;
+  connector: Proc;
+  tokens: { approver: string };
+  /** Creates an SSH connection to the test's sshd; returns its gateway host keys. */
+  addConnection(name: string, opts?: { targetHostKey?: string | null; policy?: string }): Promise<string[]>;
+  /** ssh options reaching `connection` through the edge, its gateway key pinned. */
+  sshArgs(connection: string, hostKeys: string[]): string[];
+  run(cmd: string, args: string[], opts?: { input?: string; timeoutMs?: number }): Promise<RunResult>;
+  api(
+    token: string,
+    method: string,
+    path: string,
+    body?: unknown,
+  ): Promise<{ status: number; body: Record<string, unknown> }>;
+  stop(): Promise<void>;
+}
+
+export async function sshWorld(): Promise<SshWorld> {
+  const stack = await startTestStack({ connector: false });
+  const sshd = await startDemoSshd({ dir: join(stack.dir, 'sshd') });
+  const connector = startConnectorProcess(stack, 'ssh-replica', [`127.0.0.1:${sshd.port}`]);
+  await stack.admin.waitForReplicas('local', 1, 30_000);
+  const approver = await fetchToken(stack, stack.approverClientId, stack.approverClientSecret);
+  const env = { ...process.env, ...clientEnv(stack) };
+  const run: SshWorld['run'] = (cmd, args, opts = {}) =>
+    new Promise((resolve, reject) => {
+      const child = spawn(cmd, args, { env, stdio: ['pipe', 'pipe', 'pipe'] });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (d) => (stdout += d));
+      child.stderr.on('data', (d) => (stderr += d));
+      const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 60_000);
+      child.on('error', reject);
+      child.on('close', (code) => {
+        clearTimeout(timer);
+        resolve({ code, stdout, stderr });
+      });
+      child.stdin.end(opts.input ?? '');
+    });
+  return {
+    stack,
+    sshd,
+    connector,
+    tokens: { approver },
+    async addConnection(name, opts = {}) {
+      const pin = opts.targetHostKey === undefined ? sshd.hostKey : opts.targetHostKey;
+      const created = await stack.admin.post<{ ssh: { hostKeys: string[] } }>('/connections', {
+        name,
+        protocol: 'ssh',
+        connector: 'local',
+        target: { host: '127.0.0.1', port: sshd.port, tls: 'none' },
+        credential: { privateKey: sshd.loginKey.privateKeyPem },
+        ...(pin ? { ssh: { targetHostKey: pin } } : {}),
+        allow: { subjects: [], groups: [] },
+      });
+      await stack.admin.put(`/connections/${name}/policies/rules`, { text: opts.policy ?? POLICY });
+      return created.ssh.hostKeys;
+    },
+    sshArgs(connection, hostKeys) {
+      const known = join(stack.dir, `known_hosts-${connection}`);
+      writeFileSync(known, hostKeys.map((k) => `${connection}.postern ${k}\n`).join(''));
+      const proxy = `${process.execPath} ${CLI} ssh-proxy ${connection} --edge ${stack.edgeUrl}`;
+      return [
+        '-F',
+        '/dev/null',
+        '-o',
+        `ProxyCommand=${proxy}`,
+        '-o',
+        `HostKeyAlias=${connection}.postern`,
+        '-o',
+        `UserKnownHostsFile=${known}`,
+        '-o',
+        'GlobalKnownHostsFile=/dev/null',
+        '-o',
+        'StrictHostKeyChecking=yes',
+        '-o',
+        'BatchMode=yes',
+        '-o',
+        'LogLevel=ERROR',
+      ];
+    },
+    run,
+    async api(token, method, path, body) {
+      const res = await fetch(`${stack.edgeUrl}/api/v1${path}`, {
+        method,
+        headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
+        ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+      });
+      return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+    },
+    async stop() {
+      await connector.stop();
+      await sshd.stop();
+      await stack.cleanup();
+    },
+  };
+}
+
+/**
+ * The tests' policy: the demo group logs in, runs shells, pty, sftp and commands, forwards to
+ * the stack's Postgres; a command naming "forbidden" is refused, one naming "approve-me" waits
+ * for a DBA.
+ */
+export const POLICY = `
+permit(principal in Postern::Group::"demo", action in [
+  Postern::Action::"connect", Postern::Action::"ssh:login", Postern::Action::"ssh:shell",
+  Postern::Action::"ssh:pty", Postern::Action::"ssh:sftp", Postern::Action::"ssh:sftp_read",
+  Postern::Action::"ssh:sftp_write", Postern::Action::"ssh:port_forward"
+], resource);
+
+permit(principal in Postern::Group::"demo", action == Postern::Action::"ssh:exec", resource)
+  unless { context.command like "*approve-me*" };
+
+@reason("commands naming forbidden files are not run here")
+forbid(principal, action == Postern::Action::"ssh:exec", resource)
+  when { context.command like "*forbidden*" };
+
+@approval("dba")
+@approval_timeout("2m")
+permit(principal in Postern::Group::"demo", action == Postern::Action::"ssh:exec", resource)
+  when { context.command like "*approve-me*" };
+`;
