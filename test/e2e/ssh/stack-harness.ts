@@ -18,6 +18,7 @@ import {
   type Proc,
   type RunResult,
   type TestStack,
+  waitFor,
 } from '../harness.ts';
 
 export interface SshWorld {
@@ -26,10 +27,15 @@ export interface SshWorld {
   connector: Proc;
   tokens: { approver: string };
   /** Creates an SSH connection to the test's sshd; returns its gateway host keys. */
-  addConnection(name: string, opts?: { targetHostKey?: string | null; policy?: string }): Promise<string[]>;
+  addConnection(
+    name: string,
+    opts?: { targetHostKey?: string | null; policy?: string; masking?: unknown },
+  ): Promise<string[]>;
   /** ssh options reaching `connection` through the edge, its gateway key pinned. */
   sshArgs(connection: string, hostKeys: string[]): string[];
   run(cmd: string, args: string[], opts?: { input?: string; timeoutMs?: number }): Promise<RunResult>;
+  /** The newest ended session of `connection`, once all its audit events reached the control plane. */
+  lastSession(connection: string): Promise<{ id: string; events: AuditRow[] }>;
   api(
     token: string,
     method: string,
@@ -37,6 +43,13 @@ export interface SshWorld {
     body?: unknown,
   ): Promise<{ status: number; body: Record<string, unknown> }>;
   stop(): Promise<void>;
+}
+
+export interface AuditRow {
+  seq: number;
+  kind: string;
+  outcome: string | null;
+  data: Record<string, unknown>;
 }
 
 export async function sshWorld(): Promise<SshWorld> {
@@ -75,6 +88,7 @@ export async function sshWorld(): Promise<SshWorld> {
         target: { host: '127.0.0.1', port: sshd.port, tls: 'none' },
         credential: { privateKey: sshd.loginKey.privateKeyPem },
         ...(pin ? { ssh: { targetHostKey: pin } } : {}),
+        ...(opts.masking ? { masking: opts.masking } : {}),
         allow: { subjects: [], groups: [] },
       });
       await stack.admin.put(`/connections/${name}/policies/rules`, { text: opts.policy ?? POLICY });
@@ -104,6 +118,23 @@ export async function sshWorld(): Promise<SshWorld> {
       ];
     },
     run,
+    async lastSession(connection) {
+      type S = { id: string; endedAt: string | null; audit: { events: number | null } };
+      let found: { id: string; events: AuditRow[] } | undefined;
+      await waitFor(
+        async () => {
+          const page = await stack.admin.get<{ sessions: S[] }>(`/sessions?connection=${connection}&limit=1`);
+          const s = page.sessions[0];
+          if (!s?.endedAt || s.audit.events === null) return false;
+          const { events } = await stack.admin.get<{ events: AuditRow[] }>(`/sessions/${s.id}/events`);
+          found = { id: s.id, events };
+          return events.length === s.audit.events;
+        },
+        90_000,
+        `the last session of ${connection} and its audit events in the control plane`,
+      );
+      return found!;
+    },
     async api(token, method, path, body) {
       const res = await fetch(`${stack.edgeUrl}/api/v1${path}`, {
         method,
