@@ -163,7 +163,7 @@ export class SshSession {
     void this.#startTarget(credential).catch((err) => {
       const end = this.#pendingEnd ?? endFromFailure('target', err);
       this.#targetReady.resolve(false);
-      void this.#disconnectClient(`postern: ${end.detail}`).then(() => this.#end(end));
+      this.#endTellingClient(end, `postern: ${end.detail}`);
     });
   }
 
@@ -175,14 +175,13 @@ export class SshSession {
 
   targetClosed(): void {
     this.#targetStream.end();
-    void this.#disconnectClient('the target closed the connection').then(() =>
-      this.#end({ kind: 'target_closed', detail: 'the target closed the connection' }),
-    );
+    const detail = 'the target closed the connection';
+    this.#endTellingClient({ kind: 'target_closed', detail }, detail);
   }
 
   /** Ends the session: the client is told `reason` (SSH_MSG_DISCONNECT) first. */
   fail(reason: string): void {
-    void this.#disconnectClient(reason).then(() => this.#end({ kind: 'failed', detail: reason }));
+    this.#endTellingClient({ kind: 'failed', detail: reason }, reason);
   }
 
   /** Ends the wait of the held request (approved, or refused with `message`). */
@@ -205,8 +204,7 @@ export class SshSession {
     if (d === 'allow') return;
     const why = 'deny' in d ? d.deny : 'the login now needs an approval';
     this.notice(`session ended: ${why}`);
-    await this.#disconnectClient(`postern: ${why}`);
-    this.#end({ kind: 'policy', detail: why });
+    this.#endTellingClient({ kind: 'policy', detail: why }, `postern: ${why}`);
   }
 
   // ── client side ──────────────────────────────────────────────────────────────────────
@@ -491,7 +489,7 @@ export class SshSession {
       if (this.#ended) return;
       const end = this.#pendingEnd ?? endFromLibraryClose('target', e);
       this.#targetReady.resolve(false);
-      void this.#disconnectClient(`postern: ${end.detail}`).then(() => this.#end(end));
+      this.#endTellingClient(end, `postern: ${end.detail}`);
     });
     const key = 'privateKey' in credential ? await importPrivateKey(credential.privateKey) : undefined;
     await target.connect(this.#targetStream);
@@ -594,6 +592,16 @@ export class SshSession {
   }
 
   // ── the end ──────────────────────────────────────────────────────────────────────────
+
+  /**
+   * Ends with `end` once the client was told `message`. Closing the client's session fires its
+   * close event, which would end the session as "the client closed": the reason is kept as the
+   * pending end first (the first reason found wins).
+   */
+  #endTellingClient(end: SshEnd, message: string): void {
+    this.#pendingEnd ??= end;
+    void this.#disconnectClient(message).then(() => this.#end(this.#pendingEnd ?? end));
+  }
 
   async #disconnectClient(message: string): Promise<void> {
     if (this.#ended || this.#client.isClosed) return;
