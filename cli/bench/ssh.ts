@@ -15,7 +15,7 @@ import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import type { Stack } from '../dev/stack.ts';
 import { POSTERN_SCRIPT, writeKnownHosts } from '../ssh/client-setup.ts';
-import { hostOptions, sshHosts, type SshHost } from '../ssh/ssh-config.ts';
+import { hostOptions, sshHosts } from '../ssh/ssh-config.ts';
 import { pct } from './pgbench.ts';
 import { sampleCpu } from './proc-cpu.ts';
 
@@ -52,6 +52,11 @@ export type SshBench =
         addedP50Ms: number;
         /** Of the added time: starting `postern ssh-proxy` (node + tsx), before any byte moves. */
         proxyStartP50Ms: number;
+        /**
+         * The same through a bundled `ssh-proxy` (one esbuild file, no tsx): what the path
+         * costs once the CLI ships as JavaScript. Absent when esbuild cannot be loaded.
+         */
+        bundled?: { viaP50Ms: number; viaP99Ms: number; addedP50Ms: number; proxyStartP50Ms: number };
         targetAddedP50Ms: number;
       };
     };
@@ -99,16 +104,47 @@ function sha256(file: string): Promise<string> {
   });
 }
 
+/**
+ * `postern ssh-proxy` as one CommonJS file (esbuild, which tsx and wrangler already install):
+ * the argv of a ProxyCommand that runs it, or null when esbuild is not there.
+ */
+async function bundledProxy(dir: string): Promise<string[] | null> {
+  let build: typeof import('esbuild').build;
+  try {
+    ({ build } = await import('esbuild'));
+  } catch {
+    return null;
+  }
+  const out = join(dir, 'ssh-proxy.cjs');
+  await build({
+    entryPoints: [join(POSTERN_SCRIPT, '..', '..', 'commands', 'ssh-proxy.ts')],
+    bundle: true,
+    platform: 'node',
+    format: 'cjs',
+    outfile: out,
+    logLevel: 'silent',
+  });
+  const runner = join(dir, 'ssh-proxy-run.cjs');
+  // proxyCommand() puts "ssh-proxy" first, as for the CLI; the command itself takes the rest.
+  writeFileSync(
+    runner,
+    `const a = process.argv.slice(2); if (a[0] === 'ssh-proxy') a.shift();\n` +
+      `require(${JSON.stringify(out)}).run(a).then((c) => process.exit(c));\n`,
+  );
+  return [process.execPath, runner];
+}
+
 /** The stack's processes by hop, for the CPU table. */
 function hop(comm: string, cmdline: string): string {
+  // By comm first: ssh's own command line holds the ProxyCommand (and so "ssh-proxy").
+  if (comm === 'ssh' || comm === 'scp') return 'ssh + scp';
+  if (comm === 'sshd') return 'sshd';
   if (comm === 'workerd') return 'edge (workerd)';
+  if (comm === 'postgres') return 'postgres';
   if (cmdline.includes(' ssh-proxy ')) return 'postern ssh-proxy';
   if (cmdline.includes(' connector ')) return 'connector';
-  if (comm === 'sshd') return 'sshd';
-  if (comm === 'ssh' || comm === 'scp') return 'ssh + scp';
-  if (comm === 'postgres') return 'postgres';
   if (cmdline.includes(' bench')) return 'bench (OIDC, Miniflare host)';
-  return 'other';
+  return `other (${comm})`;
 }
 
 const perMb = (ms: Record<string, number>, mb: number) =>
@@ -136,13 +172,10 @@ export async function measureSsh(
       return { unavailable: `${tool} not found (install openssh-client)` };
   const { sshd, login, connection } = demo;
 
-  // The gateway host keys as `postern ssh-config` gets them: the caller's connection list.
-  const res = await fetch(`${stack.edgeUrl}/api/v1/me/connections`, {
-    headers: { Authorization: `Bearer ${token}` },
-  });
-  if (!res.ok) throw new Error(`GET /api/v1/me/connections: HTTP ${res.status}`);
-  const host = sshHosts(await res.json()).hosts.find((h: SshHost) => h.connection === connection);
-  if (!host) return { unavailable: `the token may not use the SSH connection "${connection}"` };
+  // The gateway host keys, read through the same parser `postern ssh-config` uses.
+  const row = await stack.admin.get<Record<string, unknown>>(`/connections/${connection}`);
+  const host = sshHosts({ connections: [row] }).hosts[0];
+  if (!host) return { unavailable: `the edge sent no usable gateway host key for "${connection}"` };
 
   const viaKnown = join(o.dir, 'known_hosts-via');
   writeKnownHosts(viaKnown, [host]);
@@ -180,6 +213,14 @@ export async function measureSsh(
       host: `${login}@${host.alias}`,
     },
   };
+  const bundled = await bundledProxy(o.dir);
+  const viaBundled = bundled && {
+    args: [
+      ...common,
+      ...hostOptions(host, { ...spec, postern: bundled }, viaKnown).flatMap(([k, v]) => ['-o', `${k}=${v}`]),
+    ],
+    host: paths.via.host,
+  };
   // The proxy reads the token from its environment, as `postern ssh` passes it.
   const env = { ...process.env, POSTERN_TOKEN: token };
   const loadBefore = loadavg();
@@ -196,7 +237,7 @@ export async function measureSsh(
     const local = join(o.dir, `back-${path}.bin`);
     const [from, to] = up ? [src, `${p.host}:${remote}`] : [`${p.host}:${src}`, local];
     const cpu = sampleCpu(hop);
-    const r = ok(await run('scp', [...p.args, '-q', from, to], env), `scp ${up ? 'up' : 'down'} (${path})`);
+    const r = ok(await run('scp', [...p.args, from, to], env), `scp ${up ? 'up' : 'down'} (${path})`);
     const cpuMs = cpu.stop();
     const landed = up ? remote : local;
     if ((await sha256(landed)) !== want) throw new Error(`scp ${path}: the copy differs from the file`);
@@ -226,17 +267,22 @@ export async function measureSsh(
   rmSync(src);
 
   o.say(`connect + exec: ssh host true, ${o.samples} times each, alternating…`);
-  const times = { direct: [] as number[], via: [] as number[], proxy: [] as number[] };
-  for (let i = 0; i < o.samples; i++)
-    for (const path of ['direct', 'via'] as const) {
-      const p = paths[path];
-      times[path].push(ok(await run('ssh', [...p.args, p.host, 'true'], env), `ssh true (${path})`).ms);
-    }
-  // What a ProxyCommand costs before it sends a byte: node starting the CLI (tsx) and exiting.
-  for (let i = 0; i < Math.min(o.samples, 5); i++)
-    times.proxy.push(
-      ok(await run(process.execPath, [POSTERN_SCRIPT, 'ssh-proxy', '--help'], env), 'proxy').ms,
-    );
+  const times = { direct: [] as number[], via: [] as number[], bundled: [] as number[] };
+  const starts = { via: [] as number[], bundled: [] as number[] };
+  const sample = async (p: { args: string[]; host: string }, what: string) =>
+    ok(await run('ssh', [...p.args, p.host, 'true'], env), `ssh true (${what})`).ms;
+  for (let i = 0; i < o.samples; i++) {
+    times.direct.push(await sample(paths.direct, 'direct'));
+    times.via.push(await sample(paths.via, 'via Postern'));
+    if (viaBundled) times.bundled.push(await sample(viaBundled, 'via Postern, bundled proxy'));
+  }
+  // What a ProxyCommand costs before it sends a byte: node starting the CLI and exiting.
+  const help = async (argv: string[]) =>
+    ok(await run(argv[0]!, [...argv.slice(1), 'ssh-proxy', '--help'], env), 'ssh-proxy --help').ms;
+  for (let i = 0; i < Math.min(o.samples, 5); i++) {
+    starts.via.push(await help([process.execPath, POSTERN_SCRIPT]));
+    if (bundled) starts.bundled.push(await help(bundled));
+  }
 
   return {
     megabytes: o.megabytes,
@@ -252,7 +298,17 @@ export async function measureSsh(
       viaP50Ms: pct(times.via, 50),
       viaP99Ms: pct(times.via, 99),
       addedP50Ms: pct(times.via, 50) - pct(times.direct, 50),
-      proxyStartP50Ms: pct(times.proxy, 50),
+      proxyStartP50Ms: pct(starts.via, 50),
+      ...(viaBundled
+        ? {
+            bundled: {
+              viaP50Ms: pct(times.bundled, 50),
+              viaP99Ms: pct(times.bundled, 99),
+              addedP50Ms: pct(times.bundled, 50) - pct(times.direct, 50),
+              proxyStartP50Ms: pct(starts.bundled, 50),
+            },
+          }
+        : {}),
       targetAddedP50Ms: 300,
     },
   };
@@ -276,7 +332,13 @@ ${`${mb} down (MB/s)`.padEnd(35)}${f(r.scpDownload.directMBps).padStart(10)}   $
 connect + exec p50 (ms)            ${f(c.directP50Ms, 0).padStart(10)}   ${f(c.viaP50Ms, 0).padStart(12)}   ${('+' + f(c.addedP50Ms, 0)).padStart(10)}ms    <= +${c.targetAddedP50Ms}ms
 connect + exec p99 (ms)            ${f(c.directP99Ms, 0).padStart(10)}   ${f(c.viaP99Ms, 0).padStart(12)}
   of it, starting postern ssh-proxy                ${f(c.proxyStartP50Ms, 0).padStart(8)}
-
+${
+  c.bundled
+    ? `connect + exec p50, bundled proxy ${f(c.directP50Ms, 0).padStart(10)}   ${f(c.bundled.viaP50Ms, 0).padStart(12)}   ${('+' + f(c.bundled.addedP50Ms, 0)).padStart(10)}ms    <= +${c.targetAddedP50Ms}ms
+  of it, starting the bundled proxy                ${f(c.bundled.proxyStartP50Ms, 0).padStart(8)}
+`
+    : ''
+}
 CPU ms per MB through Postern (up):   ${cpu(r.scpUpload.viaCpuMsPerMb)}
 CPU ms per MB through Postern (down): ${cpu(r.scpDownload.viaCpuMsPerMb)}
 CPU ms per MB direct (up):            ${cpu(r.scpUpload.directCpuMsPerMb)}
