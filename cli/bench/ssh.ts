@@ -109,14 +109,14 @@ function sha256(file: string): Promise<string> {
  * the argv of a ProxyCommand that runs it, or null when esbuild is not there.
  */
 async function bundledProxy(dir: string): Promise<string[] | null> {
-  let build: typeof import('esbuild').build;
+  let esbuild: typeof import('esbuild');
   try {
-    ({ build } = await import('esbuild'));
+    esbuild = await import('esbuild');
   } catch {
     return null;
   }
   const out = join(dir, 'ssh-proxy.cjs');
-  await build({
+  await esbuild.build({
     entryPoints: [join(POSTERN_SCRIPT, '..', '..', 'commands', 'ssh-proxy.ts')],
     bundle: true,
     platform: 'node',
@@ -124,6 +124,8 @@ async function bundledProxy(dir: string): Promise<string[] | null> {
     outfile: out,
     logLevel: 'silent',
   });
+  // esbuild's service process would otherwise stay, and be sampled as one of the hops.
+  await esbuild.stop();
   const runner = join(dir, 'ssh-proxy-run.cjs');
   // proxyCommand() puts "ssh-proxy" first, as for the CLI; the command itself takes the rest.
   writeFileSync(
