@@ -83,6 +83,15 @@ describe('ssh through the edge', () => {
     const { id } = await w.lastSession(CONN);
     const verify = await w.stack.admin.get<{ ok: boolean }>(`/sessions/${id}/verify`);
     expect(verify.ok).toBe(true);
+    // The recording API assembles the same pieces as one asciicast file, its chain checked.
+    const rec = await w.stack.admin.get<{ asciicast: string; ok: boolean; problems: string[] }>(
+      `/sessions/${id}/recording`,
+    );
+    expect(rec.problems).toEqual([]);
+    expect(rec.ok).toBe(true);
+    const lines = rec.asciicast.trimEnd().split('\n');
+    expect(JSON.parse(lines[0]!)).toMatchObject({ version: 2 });
+    expect(rec.asciicast).toContain('42-printed');
   });
 
   it('holds a command for approval, runs it once a DBA approves', async () => {
