@@ -525,7 +525,7 @@ export class SshSession {
       if ((await this.hooks.hostKeyLearned?.(line)) !== false) return {};
       this.#pendingEnd = {
         kind: 'host_key_changed',
-        detail: `the target's host key ${await fingerprint(blob)} is not the one the connection holds`,
+        detail: `the target's host key changed: it offered ${await fingerprint(blob)}, the connection holds another`,
       };
       this.#targetReady.resolve(false);
       return null;
