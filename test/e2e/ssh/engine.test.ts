@@ -294,6 +294,7 @@ describe('port forwarding', () => {
     const lport = await freePort();
     const fwd = run('ssh', [
       ...opts(),
+      '-v',
       '-N',
       '-o',
       'ExitOnForwardFailure=yes',
@@ -305,8 +306,12 @@ describe('port forwarding', () => {
     const got = await throughForward(lport, payload);
     expect(sha256(got)).toBe(sha256(payload));
     expect(asked).toContainEqual({ action: 'ssh:port_forward', host: '127.0.0.1', port: echoPort });
+    // The forwarded connection closed from the client side; OpenSSH frees the channel only once
+    // the gateway answered its close (RFC 4254 §5.3).
+    await new Promise((r) => setTimeout(r, 500));
     last().session.fail('test over');
-    await fwd;
+    const r = await fwd;
+    expect(r.stderr).toMatch(/channel \d+: free: direct-tcpip/);
   });
 
   it('refuses a forward policy denies', async () => {
