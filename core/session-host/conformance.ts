@@ -61,6 +61,8 @@ export interface ConformanceDriver<C extends ProtocolConnection> {
    * of `toTarget` calls.
    */
   reached?(h: Harness): number;
+  /** The control plane's answer to a target host key learned on first use (default 'learned'). */
+  learnTargetHostKey?: (key: string) => Promise<'learned' | 'matches' | 'mismatch'>;
   /** Opens the secrets the driver's connection carries sealed (an SSH gateway host key). */
   unseal?: (sealed: { keyId: string; ciphertext: string }, aad: string) => Promise<string>;
 }
@@ -116,7 +118,7 @@ export async function harness<C extends ProtocolConnection>(d: ConformanceDriver
     maskingSecret: 'conformance',
     now: () => 0,
     unseal: d.unseal ?? (() => Promise.reject(new Error('no sealed secrets in this driver'))),
-    learnTargetHostKey: async () => 'learned',
+    learnTargetHostKey: d.learnTargetHostKey ?? (async () => 'learned'),
   };
   const after = (what: string) => {
     if (ended.length > 0) violations.push(`${what} after the end (${ended[0]!.kind})`);

@@ -109,9 +109,12 @@ describe('asciicast v2 recording', () => {
       expect(back.events.at(-1)!.kind).toBe('m');
       expect(r.summary.cut).toBeDefined();
     }
-    // Nothing after the cut.
+    // Nothing after the cut, and nothing of a channel opened after it.
     expect(a.output(T0 + 300, enc.encode('later'))).toEqual([]);
     expect(a.flush()).toEqual([]);
+    const c = recorder(budget, 1024, 2);
+    expect([...c.output(T0 + 300, enc.encode('x')), ...c.finish(T0 + 301)]).toEqual([]);
+    expect(c.summary).toMatchObject({ pieces: 0, cut: expect.stringContaining('limit') });
   });
 
   it('leaves out what is typed at a password prompt', () => {

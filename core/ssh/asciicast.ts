@@ -96,6 +96,8 @@ export class AsciicastRecorder {
   #bytes = 0;
   #last = 0;
   #stopped = false;
+  /** The header was written (a marker is written only after one). */
+  #started = false;
   /** The end of the output so far (for password prompts), and whether input is hidden. */
   #tail = '';
   #hiding = false;
@@ -108,11 +110,13 @@ export class AsciicastRecorder {
       width: clampSize(options.width),
       height: clampSize(options.height),
       timestamp: Math.floor(options.startedAt / 1000),
-      ...(options.command !== undefined ? { command: options.command } : {}),
+      ...(options.command !== undefined ? { command: clip(options.command) } : {}),
       ...(options.title !== undefined ? { title: options.title } : {}),
       ...(options.term !== undefined ? { env: { TERM: options.term } } : {}),
     };
-    this.#line(JSON.stringify(header));
+    // A channel opened once the budget is spent (or whose header does not fit) records nothing.
+    this.#started = this.#o.budget.cut === undefined && this.#line(JSON.stringify(header));
+    this.#stopped = !this.#started;
   }
 
   /** Output the client was sent (masked). Returns the pieces sealed by it. */
@@ -200,7 +204,7 @@ export class AsciicastRecorder {
       budget.cut = `the session's recordings reached their limit of ${budget.maxBytes} bytes`;
     }
     if (budget.cut !== undefined) {
-      if (!this.#stopped) {
+      if (!this.#stopped && this.#started) {
         this.#stopped = true;
         const time = (this.#last / 1000).toFixed(3);
         this.#push(
@@ -243,6 +247,11 @@ export function pieceHash(
 ): string {
   const body = canonicalJson({ session: p.session, channel: p.channel, seq: p.seq, text: p.text });
   return toHex(sha256(enc.encode(`${prevHash}\n${body}`)));
+}
+
+/** An exec command in the header: at most 1024 characters. */
+function clip(command: string): string {
+  return command.length > 1024 ? `${command.slice(0, 1023)}…` : command;
 }
 
 /** Terminal sizes as a client may send them (uint32 on the wire): 1..10000. */

@@ -106,6 +106,21 @@ describe('SSH decisions', () => {
       ok.decide({ action: 'ssh:port_forward', host: 'db', port: 70000, direction: 'local' }).effect,
     ).toBe('deny');
     expect(ok.decide({ action: 'ssh:nope' } as unknown as SshRequest).effect).toBe('deny');
+    // A missing fact would make a forbid reading it err, and Cedar skips a policy that errs.
+    const forbidRemote = loggedIn(`permit(principal, action, resource);
+      forbid(principal, action == Postern::Action::"ssh:port_forward", resource) when { context.direction == "remote" };`);
+    for (const r of [
+      { action: 'ssh:port_forward', host: '0.0.0.0', port: 80 },
+      { action: 'ssh:port_forward', host: 7, port: 80, direction: 'remote' },
+      { action: 'ssh:port_forward', host: 'a\nb', port: 80, direction: 'local' },
+      { action: 'ssh:sftp_write', path: '/x' },
+      { action: 'ssh:exec' },
+    ]) {
+      expect(forbidRemote.decide(r as unknown as SshRequest), JSON.stringify(r)).toMatchObject({
+        effect: 'deny',
+        audit: { outcome: 'unsafe' },
+      });
+    }
   });
 });
 

@@ -182,6 +182,8 @@ function factsOf(r: SshRequest): Facts {
     case 'ssh:sftp_write':
       if (typeof r.path !== 'string' || r.path.includes('\0'))
         return { ...NONE, refusal: `${r.action} of a path holding a NUL byte` };
+      if (typeof r.operation !== 'string' || !/^[a-z]{1,20}$/.test(r.operation))
+        return { ...NONE, refusal: `${r.action} without a known operation` };
       return {
         context: { operation: r.operation, path: r.path },
         audit: { operation: r.operation, path: r.path },
@@ -191,6 +193,11 @@ function factsOf(r: SshRequest): Facts {
     case 'ssh:port_forward':
       if (!Number.isInteger(r.port) || r.port < 0 || r.port > 65535)
         return { ...NONE, refusal: `ssh:port_forward to port ${String(r.port).slice(0, 20)}` };
+      if (r.direction !== 'local' && r.direction !== 'remote')
+        return { ...NONE, refusal: 'ssh:port_forward without a direction (local or remote)' };
+      // RFC 4254 §7: a host name or address; 255 is DNS's own bound on a name.
+      if (typeof r.host !== 'string' || r.host.length > 255 || /[\p{Cc}\p{Cf}]/u.test(r.host))
+        return { ...NONE, refusal: 'ssh:port_forward to a host name that is not one' };
       return {
         context: { host: r.host, port: r.port, direction: r.direction },
         audit: { host: r.host, port: r.port, direction: r.direction },
@@ -201,6 +208,12 @@ function factsOf(r: SshRequest): Facts {
 }
 
 const NONE: Facts = { context: {}, audit: {}, what: '', shape: {} };
+
+/**
+ * Every fact is checked before Cedar sees it: a policy reading an attribute the context lacks (or
+ * holds with another type) is an evaluation error, and Cedar skips a policy that errs, a forbid
+ * included. So a request missing a fact is refused here, never decided without it.
+ */
 
 /** Why a login name is refused before policy sees it, if it is. */
 function badLogin(login: unknown): string | undefined {

@@ -17,10 +17,15 @@ import {
   SshSessionConfiguration,
   type SshChannel,
 } from '@microsoft/dev-tunnels-ssh';
-import { beforeAll, describe, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { nodeCedar } from '../../cli/wasm-node.ts';
 import { CompiledPolicies } from '../policy/engine.ts';
-import { conformanceChecks, type ConformanceDriver, type Harness } from '../session-host/conformance.ts';
+import {
+  conformanceChecks,
+  harness,
+  type ConformanceDriver,
+  type Harness,
+} from '../session-host/conformance.ts';
 import { sshModule, type SshConnection } from './ssh-module.ts';
 
 /** One end of an in-memory byte pipe, as the library's Stream. */
@@ -59,6 +64,8 @@ interface World {
   channel?: SshChannel;
   /** exec requests the target received. */
   execs: number;
+  /** User authentication requests the target received (the injected credential). */
+  logins: number;
 }
 const worlds = new WeakMap<Harness, World>();
 
@@ -67,7 +74,7 @@ function wire(
   h: Harness,
   credential: string,
 ): { client: SshClientSession; stream: Pipe; world: World; ready: Promise<void> } {
-  const world: World = { execs: 0 };
+  const world: World = { execs: 0, logins: 0 };
   worlds.set(h, world);
   const fromClient = h.fromClient;
   const targetStream = new Pipe((b) => h.fromTarget(b));
@@ -88,6 +95,7 @@ function wire(
     sshd.credentials = { publicKeys: [hostKey] };
     sshd.onAuthenticating((e) => {
       // The gateway logs in with the injected key: the query, then the signed request.
+      if (e.authenticationType !== SshAuthenticationType.serverPublicKey) world.logins++;
       if (
         e.authenticationType === SshAuthenticationType.clientPublicKeyQuery ||
         e.authenticationType === SshAuthenticationType.clientPublicKey
@@ -213,5 +221,27 @@ describe('the SSH module (session host conformance)', () => {
       },
       20_000,
     );
+  });
+});
+
+describe('the SSH module and the control plane pin', () => {
+  it('refuses a target whose learned key the control plane does not hold, before the credential is sent', async () => {
+    const learned: string[] = [];
+    const h = await harness({
+      ...driver,
+      learnTargetHostKey: async (key) => (learned.push(key), 'mismatch'),
+    });
+    const { client, stream, world, ready } = wire(h, driver.credential.secret);
+    await ready;
+    await client.connect(stream);
+    const ok = await client.authenticate({ username: 'alice' }).catch(() => false);
+    await quiet(h);
+    expect(ok).toBe(false);
+    expect(learned).toHaveLength(1);
+    expect(world.logins).toBe(0);
+    expect(h.log).toContain('audit:target_host_key_mismatch');
+    expect(h.log).not.toContain('audit:target_host_key_learned');
+    expect(h.ended[0]).toMatchObject({ kind: 'target-auth' });
+    expect(h.ended[0]!.detail).toMatch(/host key changed/);
   });
 });

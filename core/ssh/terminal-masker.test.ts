@@ -103,6 +103,23 @@ describe('terminal output masking', () => {
     expect(out.length).toBeGreaterThan(17000);
   });
 
+  it('masks a key that grep --color highlights in part, keeping the colours', () => {
+    const text = `\x1b[35m\x1b[Kcredentials\x1b[m\x1b[K:aws_access_key_id = \x1b[01;31m\x1b[KAKIA\x1b[m\x1b[KIOSFODNN7EXAMPLE\r\n`;
+    for (let i = 0; i < text.length; i++) {
+      const out = run(masker(), cut(text, [i]));
+      expect(out, `cut at ${i}`).toBe(
+        '\x1b[35m\x1b[Kcredentials\x1b[m\x1b[K:aws_access_key_id = \x1b[01;31m\x1b[K[REDACTED:cloud_key]\x1b[m\x1b[K\r\n',
+      );
+    }
+  });
+
+  it('masks a key right after another value, which would take its BEGIN line in one text', () => {
+    const text = `${JWT}${PEM}\r\n`;
+    for (const chunks of [[enc.encode(text)], bytewise(text)]) {
+      expect(run(masker(), chunks)).toBe('[REDACTED:jwt][REDACTED:private_key]\r\n');
+    }
+  });
+
   it('leaves output alone when no detector is on', () => {
     const m = new TerminalMasker({}, hmac);
     const chunk = enc.encode(AWS);
@@ -181,7 +198,10 @@ describe('terminal masking bounds', () => {
           const sent = dec.decode(concat(out));
           // Without idle spells the stream is masked as the whole text would be; with them, a
           // value still arriving when the output paused may go out in pieces.
-          if (!idles) expect(sent).toBe(dec.decode(whole.detected(bytes) ?? bytes));
+          if (!idles) {
+            expect(sent).toBe(run(masker(), [bytes]));
+            if (!text.includes('\x1b')) expect(sent).toBe(dec.decode(whole.detected(bytes) ?? bytes));
+          }
         },
       ),
       { numRuns: Number(process.env['PROPERTY_RUNS'] ?? 300) },

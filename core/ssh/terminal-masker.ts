@@ -10,6 +10,8 @@
  *    phone numbers), so no value spans a hard byte and the text up to it can be masked now;
  *  - from the BEGIN line of a PEM private key until its END line (at most 16 KB of body, the
  *    detector's own bound), so a multi-line key is masked whole.
+ * Colour and cursor sequences (CSI) count as neither: a key `grep --color` highlights in part
+ * is still one value (terminal-text.ts).
  * What is held is bounded: a run with no hard byte longer than SOFT_MAX is masked and let go up
  * to its last KEEP bytes (more than the longest value but a key), and a key block longer than
  * the detector's bound is not a key. Each byte is examined a bounded number of times, whatever
@@ -23,6 +25,7 @@ import type { HmacSha256 } from '../crypto/hmac-sync.ts';
 import { ByteSink } from '../mask/byte-sink.ts';
 import type { DetectorKind } from '../mask/detectors.ts';
 import { ValueMasker, type MaskCounts, type Strategy } from '../mask/value-masker.ts';
+import { CsiTracker, visibleText, type VisibleText } from './terminal-text.ts';
 
 /** A run without hard bytes longer than this is masked and let go (all but KEEP bytes). */
 export const SOFT_MAX = 64 * 1024;
@@ -47,11 +50,13 @@ for (const c of 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789.
 const BEFORE_SPACE = new Uint8Array(256);
 for (const c of 'ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789)') BEFORE_SPACE[c.charCodeAt(0)] = 1;
 const SPACE = 32;
+const ESC_BYTE = 0x1b;
 
 export class TerminalMasker {
   readonly #masker: ValueMasker;
   readonly #keys: boolean;
   readonly #sink = new ByteSink();
+  readonly #csi = new CsiTracker();
   #buf = new Uint8Array(4096);
   /** Held bytes are #buf[#start, #len). */
   #start = 0;
@@ -66,6 +71,8 @@ export class TerminalMasker {
   /** Where the next search for a BEGIN line, and for an END line, starts. */
   #beginFrom = 0;
   #endFrom = 0;
+  /** BEGIN lines of keys (open or not) in what is held: each starts a region of its own. */
+  #keyStarts: number[] = [];
   /** The last whole key block: a cut never falls inside it. */
   #closedFrom = 0;
   #closedTo = 0;
@@ -131,8 +138,7 @@ export class TerminalMasker {
     if (this.#pem < 0) return this.#emit(this.#len);
     const pem = this.#pem;
     const sink = this.#sink;
-    const before = this.#emit(pem);
-    sink.put(before, 0, before.length);
+    this.#emitInto(pem);
     this.#masker.writeMasked(
       this.#buf,
       pem,
@@ -178,15 +184,21 @@ export class TerminalMasker {
     this.#endFrom = Math.max(0, this.#endFrom - by);
     this.#closedFrom = Math.max(0, this.#closedFrom - by);
     this.#closedTo = Math.max(0, this.#closedTo - by);
+    this.#keyStarts = this.#keyStarts.map((k) => k - by).filter((k) => k >= 0);
     this.#start = 0;
   }
 
   #findHard(from: number): void {
     const buf = this.#buf;
+    const csi = this.#csi;
     let prev = this.#prev;
     for (let i = from; i < this.#len; i++) {
       const b = buf[i]!;
-      if (SOFT[b] !== 1 && !(b === SPACE && BEFORE_SPACE[prev] === 1)) this.#hard = i + 1;
+      // A colour sequence inside a value is no break in it (terminal-text.ts).
+      const kind = b !== ESC_BYTE && csi.idle ? 'text' : csi.step(b);
+      if (kind === 'seq') continue;
+      if (kind === 'broken' || (SOFT[b] !== 1 && !(b === SPACE && BEFORE_SPACE[prev] === 1)))
+        this.#hard = i + 1;
       prev = b;
     }
     this.#prev = prev;
@@ -216,6 +228,7 @@ export class TerminalMasker {
         if (line === 0) continue;
         this.#pem = p;
         this.#body = p + line;
+        this.#keyStarts.push(p);
         continue;
       }
       const from = Math.max(this.#endFrom, this.#body);
@@ -278,33 +291,86 @@ export class TerminalMasker {
     return n < PEM_LINE_MAX && !/[\n\r]/.test(text) ? undefined : 0;
   }
 
-  /** Masks and sends #buf[#start, cut). */
+  /**
+   * Masks and sends #buf[#start, cut), cut before each private key's BEGIN line: detection
+   * resolves overlaps by what starts first, and a value running up to the key (a JWT's
+   * signature takes `-----BEGIN` for base64url) would take its BEGIN line and hide it.
+   */
   #emit(cut: number): Uint8Array {
-    const start = this.#start;
-    if (cut <= start) return EMPTY;
-    this.work += cut - start;
-    const found = this.#masker.find(this.#buf, start, cut);
+    if (cut <= this.#start) return EMPTY;
+    this.#emitInto(cut);
+    return this.#sink.take();
+  }
+
+  #emitInto(cut: number): void {
+    let from = this.#start;
+    if (cut <= from) return;
+    for (const k of this.#keyStarts) {
+      if (k <= from || k >= cut) continue;
+      this.#writeInto(from, k, this.#detect(from, k));
+      from = k;
+    }
+    this.#writeInto(from, cut, this.#detect(from, cut));
     this.#start = cut;
-    if (!found) return this.#buf.slice(start, cut);
-    const sink = this.#sink;
-    this.#masker.writeMasked(this.#buf, start, cut, found, sink, this.counts);
-    return sink.take();
+    this.#keyStarts = this.#keyStarts.filter((k) => k > cut);
   }
 
   /** A run with no hard byte past SOFT_MAX: all but its last KEEP bytes, never cutting a value. */
   #emitLongRun(): Uint8Array {
     const start = this.#start;
-    this.work += this.#len - start;
-    const found = this.#masker.find(this.#buf, start, this.#len) ?? [];
+    const found = this.#detect(start, this.#len);
     let cut = this.#len - KEEP;
-    for (const d of found) if (start + d.start < cut && start + d.end > cut) cut = start + d.start;
-    const before = found.filter((d) => start + d.end <= cut);
+    for (const d of found.spans) if (d.start < cut && d.end > cut) cut = d.start;
+    found.spans = found.spans.filter((d) => d.end <= cut);
     this.#start = cut;
-    if (before.length === 0) return this.#buf.slice(start, cut);
-    const sink = this.#sink;
-    this.#masker.writeMasked(this.#buf, start, cut, before, sink, this.counts);
-    return sink.take();
+    this.#keyStarts = this.#keyStarts.filter((k) => k > cut);
+    this.#writeInto(start, cut, found);
+    return this.#sink.take();
   }
+
+  /** The values in #buf[from, to), found in the text a terminal shows (CSI sequences taken out). */
+  #detect(from: number, to: number): Found {
+    this.work += to - from;
+    const visible = visibleText(this.#buf, from, to);
+    const src = visible?.bytes ?? this.#buf;
+    const base = visible ? 0 : from;
+    const found = this.#masker.find(src, base, visible ? src.length : to) ?? [];
+    const spans = found.map((d) => ({
+      kind: d.kind,
+      vstart: base + d.start,
+      vend: base + d.end,
+      start: visible ? visible.at[d.start]! : from + d.start,
+      end: visible ? visible.at[d.end - 1]! + 1 : from + d.end,
+    }));
+    return { visible, spans };
+  }
+
+  /**
+   * #buf[from, cut) with each value masked (as the strategy reads its visible text), into the
+   * sink; the colour sequences inside a value follow its mask, so the terminal's colours stay.
+   */
+  #writeInto(from: number, cut: number, { visible, spans }: Found): void {
+    const sink = this.#sink;
+    const buf = this.#buf;
+    let at = from;
+    for (const d of spans) {
+      sink.put(buf, at, d.start);
+      const src = visible?.bytes ?? buf;
+      const one = [{ kind: d.kind, start: 0, end: d.vend - d.vstart }];
+      this.#masker.writeMasked(src, d.vstart, d.vend, one, sink, this.counts);
+      if (visible) {
+        for (let v = d.vstart; v < d.vend - 1; v++) sink.put(buf, visible.at[v]! + 1, visible.at[v + 1]!);
+      }
+      at = d.end;
+    }
+    sink.put(buf, at, cut);
+  }
+}
+
+interface Found {
+  visible: VisibleText | undefined;
+  /** Values: where they are in #buf (start, end) and in the visible text (vstart, vend). */
+  spans: Array<{ kind: DetectorKind; start: number; end: number; vstart: number; vend: number }>;
 }
 
 const EMPTY = new Uint8Array(0);

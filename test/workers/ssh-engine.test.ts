@@ -6,7 +6,7 @@
  */
 import {
   BaseStream,
-  ChannelRequestMessage,
+  CommandRequestMessage,
   SshAlgorithms,
   SshAuthenticationType,
   SshClientSession,
@@ -38,13 +38,19 @@ function base64(bytes: ArrayBuffer): string {
 }
 
 async function pkcs8Pem(): Promise<string> {
-  const pair = (await crypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, ['sign', 'verify'])) as CryptoKeyPair;
+  const pair = (await crypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, [
+    'sign',
+    'verify',
+  ])) as CryptoKeyPair;
   const der = base64((await crypto.subtle.exportKey('pkcs8', pair.privateKey)) as ArrayBuffer);
   return `-----BEGIN PRIVATE KEY-----\n${der.match(/.{1,64}/g)!.join('\n')}\n-----END PRIVATE KEY-----\n`;
 }
 
 async function ecJwk(): Promise<JsonWebKey> {
-  const pair = (await crypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-384' }, true, ['sign', 'verify'])) as CryptoKeyPair;
+  const pair = (await crypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-384' }, true, [
+    'sign',
+    'verify',
+  ])) as CryptoKeyPair;
   return (await crypto.subtle.exportKey('jwk', pair.privateKey)) as JsonWebKey;
 }
 
@@ -57,6 +63,7 @@ async function setup(decide: (r: SshRequest) => 'allow' | { deny: string }) {
   const sshd = new SshServerSession(new SshSessionConfiguration());
   sshd.credentials = { publicKeys: [targetHostKey] };
   let acceptedUser = '';
+  let auditedAtExec: string[] = [];
   sshd.onAuthenticating((e) => {
     if (e.authenticationType === SshAuthenticationType.clientPublicKey) {
       acceptedUser = e.username ?? '';
@@ -66,15 +73,16 @@ async function setup(decide: (r: SshRequest) => 'allow' | { deny: string }) {
   sshd.onChannelOpening((e) => {
     const ch = e.channel;
     ch.onRequest((r) => {
+      // What the gateway had audited when the target received the request.
+      if (r.requestType === 'exec') auditedAtExec = [...audit];
       r.isAuthorized = r.requestType === 'exec';
       if (r.requestType === 'exec') void runCommand(ch);
     });
   });
   // gateway
-  let engine!: SshSession;
-  const toTarget = new Pipe((b) => engine.targetData(b));
-  const toClient = new Pipe((b) => engine.clientData(b));
-  engine = new SshSession(
+  const toTarget: Pipe = new Pipe((b) => engine.targetData(b));
+  const toClient: Pipe = new Pipe((b) => engine.clientData(b));
+  const engine: SshSession = new SshSession(
     { hostKey: await pkcs8Pem() },
     {
       toClient: (b) => toClient.push(b),
@@ -95,7 +103,16 @@ async function setup(decide: (r: SshRequest) => 'allow' | { deny: string }) {
   });
   await client.connect(toClient);
   const loggedIn = await client.authenticate({ username: 'alice' });
-  return { client, engine, audit, loggedIn, gatewayKey, acceptedUser: () => acceptedUser, end: () => end, targetHostKey };
+  return {
+    client,
+    engine,
+    audit,
+    loggedIn,
+    gatewayKey,
+    acceptedUser: () => acceptedUser,
+    auditedAtExec: () => auditedAtExec,
+    end: () => end,
+  };
 }
 
 /** The target's command: echoes what it reads back, then exit-status 0 and close. */
@@ -114,15 +131,15 @@ describe('SshSession in workerd', () => {
     expect(s.loggedIn).toBe(true);
     expect(s.gatewayKey).toMatch(/^ecdsa-sha2-nistp256 /);
     expect(s.acceptedUser()).toBe('alice');
-    const ch = await s.client.openChannel('session').catch((e) => { console.log('END', JSON.stringify(s.end()), s.audit); throw e; });
-    const exec = new ChannelRequestMessage('exec', true);
-    // CommandRequestMessage carries the command; the raw form is built by the library.
-    const { CommandRequestMessage } = await import('@microsoft/dev-tunnels-ssh');
+    const ch = await s.client.openChannel('session');
     const cmd = new CommandRequestMessage();
     cmd.command = 'cat';
     cmd.wantReply = true;
-    expect(exec.requestType).toBe('exec');
     expect(await ch.request(cmd)).toBe(true);
+    // Audit before forward: the target saw the exec only after it was audited.
+    expect(s.auditedAtExec()).toContain(
+      'ssh.request {"action":"ssh:exec","command":"cat","outcome":"allowed"}',
+    );
 
     const size = 8 * 1024 * 1024;
     const data = new Uint8Array(size);
@@ -143,8 +160,11 @@ describe('SshSession in workerd', () => {
     expect(n).toBe(size);
     const back = new Uint8Array(size);
     let o = 0;
-    for (const g of got) (back.set(g, o), (o += g.length));
-    const digest = async (b: Uint8Array) => base64(await crypto.subtle.digest('SHA-256', b));
+    for (const g of got) {
+      back.set(g, o);
+      o += g.length;
+    }
+    const digest = async (b: Uint8Array<ArrayBuffer>) => base64(await crypto.subtle.digest('SHA-256', b));
     expect(await digest(back)).toBe(await digest(data));
     expect(status).toBe(0);
     expect(asked).toEqual([
@@ -152,7 +172,9 @@ describe('SshSession in workerd', () => {
       { action: 'ssh:exec', command: 'cat' },
     ]);
     // Information, not an assertion: three SSH stacks share this isolate's CPU here.
-    console.log(`workerd relay: ${((2 * size) / 1048576 / seconds).toFixed(1)} MB/s through (8 MiB each way, 3 SSH stacks in one isolate)`);
+    console.log(
+      `workerd relay: ${((2 * size) / 1048576 / seconds).toFixed(1)} MB/s through (8 MiB each way, 3 SSH stacks in one isolate)`,
+    );
   });
 
   it('refuses a login policy denies', async () => {

@@ -40,14 +40,17 @@ describe('dev-tunnels-ssh in workerd', () => {
     });
     const client = new SshClientSession(new SshSessionConfiguration());
     client.onAuthenticating((e) => {
-      if (e.authenticationType === SshAuthenticationType.serverPublicKey) e.authenticationPromise = Promise.resolve({});
+      if (e.authenticationType === SshAuthenticationType.serverPublicKey)
+        e.authenticationPromise = Promise.resolve({});
     });
     await Promise.all([server.connect(a), client.connect(b)]);
     expect(await client.authenticate({ username: 'u' })).toBe(true);
     const accepted = server.acceptChannel();
     const ch = await client.openChannel();
     const sch = await accepted;
-    const got = new Promise<string>((resolve) => sch.onDataReceived((d) => resolve(new TextDecoder().decode(d))));
+    const got = new Promise<string>((resolve) =>
+      sch.onDataReceived((d) => resolve(new TextDecoder().decode(d))),
+    );
     await ch.send(Buffer.from('hello'));
     expect(await got).toBe('hello');
     // Web Crypto, not node:crypto: the library picks its Web classes when `self` and crypto.subtle exist.

@@ -45,7 +45,11 @@ export function sessionConfiguration(side: 'server' | 'client'): SshSessionConfi
   config.keyExchangeAlgorithms.splice(
     0,
     Infinity,
-    ...present(A.keyExchange.ecdhNistp384Sha384, A.keyExchange.ecdhNistp256Sha256, A.keyExchange.ecdhNistp521Sha512),
+    ...present(
+      A.keyExchange.ecdhNistp384Sha384,
+      A.keyExchange.ecdhNistp256Sha256,
+      A.keyExchange.ecdhNistp521Sha512,
+    ),
   );
   config.publicKeyAlgorithms.splice(
     0,

@@ -22,7 +22,11 @@ const WHAT: Record<string, string> = {
 /** An error the library threw while connecting (key exchange), as an end reason. */
 export function endFromFailure(side: 'client' | 'target', err: unknown): SshEnd {
   const error = err instanceof Error ? err : new Error(String(err));
-  return endFromLibraryClose(side, { reason: SshDisconnectReason.protocolError, message: error.message, error });
+  return endFromLibraryClose(side, {
+    reason: SshDisconnectReason.protocolError,
+    message: error.message,
+    error,
+  });
 }
 
 export function endFromLibraryClose(

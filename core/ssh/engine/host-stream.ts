@@ -17,7 +17,6 @@ type Listener<T> = (e: T) => unknown;
 interface PendingRead {
   count: number;
   resolve(data: LibraryBuffer | null): void;
-  reject(error: Error): void;
 }
 
 export class HostStream implements Stream {
@@ -68,7 +67,9 @@ export class HostStream implements Stream {
   }
 
   read(count: number, _cancellation?: CancellationToken): Promise<LibraryBuffer | null> {
-    if (this.#disposed) return Promise.reject(new Error('stream closed'));
+    // A closed stream reads as its end: the library then closes the session, and no read
+    // promise is left rejected with nobody awaiting it.
+    if (this.#disposed) return Promise.resolve(null);
     const head = this.#queue[0];
     if (head) {
       if (head.length <= count) {
@@ -80,16 +81,16 @@ export class HostStream implements Stream {
       this.#queued -= count;
       return Promise.resolve(toLibrary(head.subarray(0, count)));
     }
-    if (this.#error) return Promise.reject(this.#error);
-    if (this.#ended) return Promise.resolve(null);
+    if (this.#error || this.#ended) return Promise.resolve(null);
     // The library reads from one loop: at most one read waits at a time.
-    return new Promise((resolve, reject) => {
-      this.#pending = { count, resolve, reject };
+    return new Promise((resolve) => {
+      this.#pending = { count, resolve };
     });
   }
 
   write(data: Uint8Array, _cancellation?: CancellationToken): Promise<void> {
-    if (this.#disposed || this.#error) return Promise.reject(new Error('stream closed'));
+    // After the end, writes go nowhere (the library may still flush a last message).
+    if (this.#disposed || this.#error) return Promise.resolve();
     this.written += data.length;
     // The library writes each SSH packet on its own (32 KiB of channel data at most); each
     // write to a socket or WebSocket has a fixed cost, so packets written in one turn of the
@@ -139,8 +140,9 @@ export class HostStream implements Stream {
   }
 
   dispose(): void {
-    this.#fail(new Error('stream disposed'));
+    // Disposed first: the library treats a failed read on a disposed stream as the end.
     this.#disposed = true;
+    this.#fail(new Error('stream disposed'));
   }
 
   #fail(error: Error): void {
@@ -152,7 +154,7 @@ export class HostStream implements Stream {
     this.#queued = 0;
     const p = this.#pending;
     this.#pending = undefined;
-    p?.reject(error);
+    p?.resolve(null);
     for (const l of this.#closedListeners) l({ error });
   }
 }

@@ -59,7 +59,12 @@ async function ecKeyPair(curve: string, x: Uint8Array, y: Uint8Array, d: Uint8Ar
   if (!c) throw bad(`unsupported ECDSA curve ${curve}`);
   const alg = ecdsaAlgorithm(c.bits);
   const pair = alg.createKeyPair();
-  await pair.importParameters({ curve: { name: c.ssh, oid: c.oid }, x: big(x), y: big(y), d: big(d) } as never);
+  await pair.importParameters({
+    curve: { name: c.ssh, oid: c.oid },
+    x: big(x),
+    y: big(y),
+    d: big(d),
+  } as never);
   return pair;
 }
 
@@ -69,7 +74,9 @@ function ecdsaAlgorithm(bits: 256 | 384 | 521): PublicKeyAlgorithm {
   return alg!;
 }
 
-async function rsaKeyPair(f: Record<'n' | 'e' | 'd' | 'p' | 'q' | 'dp' | 'dq' | 'qi', Uint8Array>): Promise<KeyPair> {
+async function rsaKeyPair(
+  f: Record<'n' | 'e' | 'd' | 'p' | 'q' | 'dp' | 'dq' | 'qi', Uint8Array>,
+): Promise<KeyPair> {
   const pair = SshAlgorithms.publicKey.rsaWithSha256!.createKeyPair();
   await pair.importParameters({
     modulus: big(f.n),
@@ -141,12 +148,14 @@ function fromBigInt(v: bigint): Uint8Array {
 /** An unencrypted OpenSSH private key (PROTOCOL.key: "openssh-key-v1"). */
 async function fromOpenSsh(blob: Uint8Array): Promise<KeyPair> {
   const magic = 'openssh-key-v1\0';
-  if (new TextDecoder().decode(blob.subarray(0, magic.length)) !== magic) throw bad('not an OpenSSH private key');
+  if (new TextDecoder().decode(blob.subarray(0, magic.length)) !== magic)
+    throw bad('not an OpenSSH private key');
   const r = new SshDataReader(toLibrary(blob.subarray(magic.length)));
   const cipher = r.readString('ascii');
   r.readString('ascii'); // kdf name
   r.readBinary(); // kdf options
-  if (cipher !== 'none') throw bad('the OpenSSH private key is encrypted: store it without a passphrase (it is sealed at rest)');
+  if (cipher !== 'none')
+    throw bad('the OpenSSH private key is encrypted: store it without a passphrase (it is sealed at rest)');
   if (r.readUInt32() !== 1) throw bad('the OpenSSH key file must hold exactly one key');
   r.readBinary(); // public key
   const p = new SshDataReader(r.readBinary());
@@ -192,7 +201,9 @@ export async function importPrivateKey(key: string | JsonWebKey): Promise<KeyPai
     const openssh = pemBody(text, 'OPENSSH PRIVATE KEY');
     if (openssh) return await fromOpenSsh(openssh);
     if (/BEGIN (EC|RSA) PRIVATE KEY/.test(text)) {
-      throw bad('SEC1/PKCS#1 PEM is not read: convert with `ssh-keygen -p -m PKCS8 -f KEY` or give an OpenSSH key');
+      throw bad(
+        'SEC1/PKCS#1 PEM is not read: convert with `ssh-keygen -p -m PKCS8 -f KEY` or give an OpenSSH key',
+      );
     }
     throw bad('the private key is not PKCS#8 PEM, an OpenSSH private key or a JWK');
   } catch (e) {

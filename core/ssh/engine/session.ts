@@ -212,7 +212,7 @@ export class SshSession {
   async #startClient(): Promise<void> {
     const hostKey = await importPrivateKey(this.config.hostKey);
     this.#client.credentials = { publicKeys: [hostKey] };
-    await this.#client.connect(this.#clientStream);
+    await connect(this.#client, this.#clientStream);
   }
 
   /** userauth "none" (RFC 4252 §5.2): the name picks the target login; policy decides. */
@@ -492,7 +492,7 @@ export class SshSession {
       this.#endTellingClient(end, `postern: ${end.detail}`);
     });
     const key = 'privateKey' in credential ? await importPrivateKey(credential.privateKey) : undefined;
-    await target.connect(this.#targetStream);
+    await connect(target, this.#targetStream);
     if (!(await target.authenticateServer())) {
       this.#targetReady.resolve(false);
       return;
@@ -525,7 +525,7 @@ export class SshSession {
       if ((await this.hooks.hostKeyLearned?.(line)) !== false) return {};
       this.#pendingEnd = {
         kind: 'host_key_changed',
-        detail: `the target's host key ${await fingerprint(blob)} is not the one the connection holds`,
+        detail: `the target's host key changed: it offered ${await fingerprint(blob)}, the connection holds another`,
       };
       this.#targetReady.resolve(false);
       return null;
@@ -631,6 +631,20 @@ export class SshSession {
 }
 
 type LibrarySessionRequest = Parameters<Parameters<LibrarySession['onRequest']>[0]>[0]['request'];
+
+/**
+ * `connect`, without an unhandled rejection when the peer's version line is bad: the library
+ * keeps the version exchange as a promise it awaits only after generating its key-exchange
+ * keys, so a fast failure would reject it with nobody listening. The failure still reaches
+ * the caller through `connect`.
+ */
+async function connect(session: LibrarySession, stream: HostStream): Promise<void> {
+  const connecting = session.connect(stream);
+  (session as unknown as { versionExchangePromise?: Promise<void> }).versionExchangePromise?.catch(
+    () => undefined,
+  );
+  await connecting;
+}
 
 function refuseOpen(reason: SshChannelOpenFailureReason, description: string): ChannelOpenFailureMessage {
   const m = new ChannelOpenFailureMessage();

@@ -5,7 +5,13 @@
  * the client sent (only the recipient channel is rewritten), and policy reads these same
  * bytes, so what is decided is what the target receives.
  */
-import { ChannelOpenMessage, ChannelRequestMessage, SshDataReader, SshDataWriter, SshMessage } from '@microsoft/dev-tunnels-ssh';
+import {
+  ChannelOpenMessage,
+  ChannelRequestMessage,
+  SshDataReader,
+  SshDataWriter,
+  SshMessage,
+} from '@microsoft/dev-tunnels-ssh';
 import { copyToLibrary, toLibrary } from './library-bytes.ts';
 
 const strict = new TextDecoder('utf-8', { fatal: true });

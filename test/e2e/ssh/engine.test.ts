@@ -109,7 +109,11 @@ describe('exec', () => {
       expect(r.stderr).toContain('err');
     }
     const audit = last().audit.map((a) => a.event);
-    expect(audit).toContainEqual({ action: 'ssh:exec', command: 'echo hi2; echo err >&2; exit 3', outcome: 'allowed' });
+    expect(audit).toContainEqual({
+      action: 'ssh:exec',
+      command: 'echo hi2; echo err >&2; exit 3',
+      outcome: 'allowed',
+    });
     expect(audit).toContainEqual({ channel: 1, status: 3 });
   });
 
@@ -132,11 +136,15 @@ describe('exec', () => {
 
   it('holds an exec for approval: stderr says so, approval runs it, refusal does not', async () => {
     gw.decide = (req) =>
-      req.action === 'ssh:exec' ? { hold: { text: 'waiting for approval by ops: postern approve X', fingerprint: 'fp1' } } : 'allow';
+      req.action === 'ssh:exec'
+        ? { hold: { text: 'waiting for approval by ops: postern approve X', fingerprint: 'fp1' } }
+        : 'allow';
     const pending = ssh(['echo approved']);
     while (!gw.sessions.at(-1)?.held.length) await new Promise((r) => setTimeout(r, 20));
     const s = last();
-    expect(s.held).toEqual([{ text: 'waiting for approval by ops: postern approve X', fingerprint: 'fp1', action: 'ssh:exec' }]);
+    expect(s.held).toEqual([
+      { text: 'waiting for approval by ops: postern approve X', fingerprint: 'fp1', action: 'ssh:exec' },
+    ]);
     s.session.resolveHeld(true, 'approved by alice');
     const r = await pending;
     expect(r.stdout.toString()).toBe('approved\n');
@@ -144,7 +152,8 @@ describe('exec', () => {
 
     const refused = ssh(['echo never']);
     const before = gw.sessions.length;
-    while (!(gw.sessions.length > before && gw.sessions.at(-1)!.held.length)) await new Promise((r) => setTimeout(r, 20));
+    while (!(gw.sessions.length > before && gw.sessions.at(-1)!.held.length))
+      await new Promise((r) => setTimeout(r, 20));
     last().session.resolveHeld(false, 'denied by bob');
     const r2 = await refused;
     expect(r2.code).toBe(126);
@@ -165,7 +174,9 @@ describe('interactive shell', () => {
     expect(asked).toEqual(expect.arrayContaining(['ssh:login', 'ssh:pty', 'ssh:shell']));
     const rec = last().records.map((x) => x.event);
     expect(rec[0]).toMatchObject({ type: 'start', kind: 'shell' });
-    const output = Buffer.concat(rec.flatMap((e) => (e.type === 'o' ? [Buffer.from(e.data)] : []))).toString();
+    const output = Buffer.concat(
+      rec.flatMap((e) => (e.type === 'o' ? [Buffer.from(e.data)] : [])),
+    ).toString();
     const input = Buffer.concat(rec.flatMap((e) => (e.type === 'i' ? [Buffer.from(e.data)] : []))).toString();
     expect(output).toContain('42');
     expect(input).toContain('echo $((6*7))');
@@ -203,7 +214,17 @@ describe('file transfer', () => {
     const back = join(keys.dir, 'sftp-down.bin');
     writeFileSync(local, data);
     const batch = join(keys.dir, 'batch');
-    writeFileSync(batch, [`put ${local} ${remote}`, `ls -l ${remote}`, `get ${remote} ${back}`, `rm ${remote}`, `ls ${keys.dir}`, ''].join('\n'));
+    writeFileSync(
+      batch,
+      [
+        `put ${local} ${remote}`,
+        `ls -l ${remote}`,
+        `get ${remote} ${back}`,
+        `rm ${remote}`,
+        `ls ${keys.dir}`,
+        '',
+      ].join('\n'),
+    );
     const r = await run('sftp', [...sshOptions(keys, gw.port), '-P', String(gw.port), '-b', batch, target()]);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout.toString()).toMatch(/300000 .*sftp-remote\.bin/);
@@ -271,13 +292,26 @@ describe('port forwarding', () => {
       return 'allow';
     };
     const lport = await freePort();
-    const fwd = run('ssh', [...opts(), '-N', '-o', 'ExitOnForwardFailure=yes', '-L', `${lport}:127.0.0.1:${echoPort}`, target()]);
+    const fwd = run('ssh', [
+      ...opts(),
+      '-v',
+      '-N',
+      '-o',
+      'ExitOnForwardFailure=yes',
+      '-L',
+      `${lport}:127.0.0.1:${echoPort}`,
+      target(),
+    ]);
     const payload = randomBytes(1 << 20);
     const got = await throughForward(lport, payload);
     expect(sha256(got)).toBe(sha256(payload));
     expect(asked).toContainEqual({ action: 'ssh:port_forward', host: '127.0.0.1', port: echoPort });
+    // The forwarded connection closed from the client side; OpenSSH frees the channel only once
+    // the gateway answered its close (RFC 4254 §5.3).
+    await new Promise((r) => setTimeout(r, 500));
     last().session.fail('test over');
-    await fwd;
+    const r = await fwd;
+    expect(r.stderr).toMatch(/channel \d+: free: direct-tcpip/);
   });
 
   it('refuses a forward policy denies', async () => {

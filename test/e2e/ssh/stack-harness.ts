@@ -34,8 +34,13 @@ export interface SshWorld {
   /** ssh options reaching `connection` through the edge, its gateway key pinned. */
   sshArgs(connection: string, hostKeys: string[]): string[];
   run(cmd: string, args: string[], opts?: { input?: string; timeoutMs?: number }): Promise<RunResult>;
-  /** The newest ended session of `connection`, once all its audit events reached the control plane. */
-  lastSession(connection: string): Promise<{ id: string; events: AuditRow[] }>;
+  /** The id of the newest session of `connection` the control plane knows, if any. */
+  newestSession(connection: string): Promise<string | undefined>;
+  /**
+   * The newest session of `connection` other than `before` (the newest one before the test ran
+   * its client), once it ended and all its audit events reached the control plane.
+   */
+  lastSession(connection: string, before: string | undefined): Promise<{ id: string; events: AuditRow[] }>;
   api(
     token: string,
     method: string,
@@ -118,14 +123,20 @@ export async function sshWorld(): Promise<SshWorld> {
       ];
     },
     run,
-    async lastSession(connection) {
+    async newestSession(connection) {
+      const page = await stack.admin.get<{ sessions: Array<{ id: string }> }>(
+        `/sessions?connection=${connection}&limit=1`,
+      );
+      return page.sessions[0]?.id;
+    },
+    async lastSession(connection, before) {
       type S = { id: string; endedAt: string | null; audit: { events: number | null } };
       let found: { id: string; events: AuditRow[] } | undefined;
       await waitFor(
         async () => {
           const page = await stack.admin.get<{ sessions: S[] }>(`/sessions?connection=${connection}&limit=1`);
           const s = page.sessions[0];
-          if (!s?.endedAt || s.audit.events === null) return false;
+          if (!s || s.id === before || !s.endedAt || s.audit.events === null) return false;
           const { events } = await stack.admin.get<{ events: AuditRow[] }>(`/sessions/${s.id}/events`);
           found = { id: s.id, events };
           return events.length === s.audit.events;

@@ -60,9 +60,10 @@ describe('ssh through the edge', () => {
   });
 
   it('runs a pty shell; the recording in the audit trail shows what was typed and printed', async () => {
+    const before = await w.newestSession(CONN);
     const r = await ssh(['-tt', `${w.sshd.login}@${CONN}`], 'echo $((6*7))-printed\nexit\n');
     expect(r.stdout).toContain('42-printed');
-    const { events } = await w.lastSession(CONN);
+    const { id, events } = await w.lastSession(CONN, before);
     const kinds = events.map((e) => e.kind);
     expect(kinds).toContain('ssh_login');
     expect(kinds).toContain('ssh_pty');
@@ -80,9 +81,17 @@ describe('ssh through the edge', () => {
     expect(typed).toContain('echo $((6*7))-printed');
     expect(printed).toContain('42-printed');
     // The recording's pieces are chained like every audit event: the chain verifies.
-    const { id } = await w.lastSession(CONN);
     const verify = await w.stack.admin.get<{ ok: boolean }>(`/sessions/${id}/verify`);
     expect(verify.ok).toBe(true);
+    // The recording API assembles the same pieces as one asciicast file, its chain checked.
+    const rec = await w.stack.admin.get<{ asciicast: string; ok: boolean; problems: string[] }>(
+      `/sessions/${id}/recording`,
+    );
+    expect(rec.problems).toEqual([]);
+    expect(rec.ok).toBe(true);
+    const lines = rec.asciicast.trimEnd().split('\n');
+    expect(JSON.parse(lines[0]!)).toMatchObject({ version: 2 });
+    expect(rec.asciicast).toContain('42-printed');
   });
 
   it('holds a command for approval, runs it once a DBA approves', async () => {
@@ -221,7 +230,7 @@ describe('ssh through the edge', () => {
     expect(r.stdout).toBe('first\n');
     const conn = await w.stack.admin.get<{ ssh: { targetHostKey: string | null } }>('/connections/ssh-tofu');
     expect(conn.ssh.targetHostKey?.split(' ').slice(0, 2)).toEqual(w.sshd.hostKey.split(' ').slice(0, 2));
-    const { events } = await w.lastSession('ssh-tofu');
+    const { events } = await w.lastSession('ssh-tofu', undefined);
     expect(events.map((e) => e.kind)).toContain('target_host_key_learned');
 
     // Another key pinned: the real sshd's key is now a mismatch, and nothing runs.
@@ -230,6 +239,7 @@ describe('ssh through the edge', () => {
     const other = readFileSync(`${otherFile}.pub`, 'utf8').trim().split(' ').slice(0, 2).join(' ');
     await w.stack.admin.request('PATCH', '/connections/ssh-tofu', { ssh: { targetHostKey: other } });
     const marker = join(w.sshd.dir, 'mismatch-marker');
+    const beforeBad = await w.newestSession('ssh-tofu');
     const bad = await w.run('ssh', [
       ...w.sshArgs('ssh-tofu', hostKeys),
       `${w.sshd.login}@ssh-tofu`,
@@ -238,5 +248,9 @@ describe('ssh through the edge', () => {
     expect(bad.code).not.toBe(0);
     expect(bad.stderr).toMatch(/host key changed/);
     expect(existsSync(marker)).toBe(false);
+    const refused = await w.lastSession('ssh-tofu', beforeBad);
+    const kinds = refused.events.map((e) => e.kind);
+    expect(kinds.some((k) => k === 'target_host_key_mismatch')).toBe(true);
+    expect(kinds).not.toContain('ssh_exec');
   });
 });
