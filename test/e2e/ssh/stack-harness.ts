@@ -34,13 +34,12 @@ export interface SshWorld {
   /** ssh options reaching `connection` through the edge, its gateway key pinned. */
   sshArgs(connection: string, hostKeys: string[]): string[];
   run(cmd: string, args: string[], opts?: { input?: string; timeoutMs?: number }): Promise<RunResult>;
-  /** The id of the newest session of `connection` the control plane knows, if any. */
-  newestSession(connection: string): Promise<string | undefined>;
   /**
-   * The newest session of `connection` other than `before` (the newest one before the test ran
-   * its client), once it ended and all its audit events reached the control plane.
+   * The first session of `connection` that started at or after `since` (take the time before the
+   * test runs its client: records of earlier sessions may still be on their way), once it ended
+   * and all its audit events reached the control plane.
    */
-  lastSession(connection: string, before: string | undefined): Promise<{ id: string; events: AuditRow[] }>;
+  lastSession(connection: string, since: Date): Promise<{ id: string; events: AuditRow[] }>;
   api(
     token: string,
     method: string,
@@ -123,20 +122,17 @@ export async function sshWorld(): Promise<SshWorld> {
       ];
     },
     run,
-    async newestSession(connection) {
-      const page = await stack.admin.get<{ sessions: Array<{ id: string }> }>(
-        `/sessions?connection=${connection}&limit=1`,
-      );
-      return page.sessions[0]?.id;
-    },
-    async lastSession(connection, before) {
-      type S = { id: string; endedAt: string | null; audit: { events: number | null } };
+    async lastSession(connection, since) {
+      type S = { id: string; startedAt: string; endedAt: string | null; audit: { events: number | null } };
       let found: { id: string; events: AuditRow[] } | undefined;
       await waitFor(
         async () => {
-          const page = await stack.admin.get<{ sessions: S[] }>(`/sessions?connection=${connection}&limit=1`);
-          const s = page.sessions[0];
-          if (!s || s.id === before || !s.endedAt || s.audit.events === null) return false;
+          const page = await stack.admin.get<{ sessions: S[] }>(
+            `/sessions?connection=${connection}&limit=20`,
+          );
+          // Oldest first among those that started since (the clocks are this machine's).
+          const s = page.sessions.filter((x) => Date.parse(x.startedAt) >= since.getTime()).at(-1);
+          if (!s || !s.endedAt || s.audit.events === null) return false;
           const { events } = await stack.admin.get<{ events: AuditRow[] }>(`/sessions/${s.id}/events`);
           found = { id: s.id, events };
           return events.length === s.audit.events;

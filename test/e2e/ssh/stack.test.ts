@@ -60,10 +60,10 @@ describe('ssh through the edge', () => {
   });
 
   it('runs a pty shell; the recording in the audit trail shows what was typed and printed', async () => {
-    const before = await w.newestSession(CONN);
+    const since = new Date();
     const r = await ssh(['-tt', `${w.sshd.login}@${CONN}`], 'echo $((6*7))-printed\nexit\n');
     expect(r.stdout).toContain('42-printed');
-    const { id, events } = await w.lastSession(CONN, before);
+    const { id, events } = await w.lastSession(CONN, since);
     const kinds = events.map((e) => e.kind);
     expect(kinds).toContain('ssh_login');
     expect(kinds).toContain('ssh_pty');
@@ -222,6 +222,7 @@ describe('ssh through the edge', () => {
 
   it('learns a target host key on first use, then refuses a target whose key changed', async () => {
     const hostKeys = await w.addConnection('ssh-tofu', { targetHostKey: null });
+    const sinceFirst = new Date();
     const r = await w.run('ssh', [
       ...w.sshArgs('ssh-tofu', hostKeys),
       `${w.sshd.login}@ssh-tofu`,
@@ -230,7 +231,7 @@ describe('ssh through the edge', () => {
     expect(r.stdout).toBe('first\n');
     const conn = await w.stack.admin.get<{ ssh: { targetHostKey: string | null } }>('/connections/ssh-tofu');
     expect(conn.ssh.targetHostKey?.split(' ').slice(0, 2)).toEqual(w.sshd.hostKey.split(' ').slice(0, 2));
-    const { events } = await w.lastSession('ssh-tofu', undefined);
+    const { events } = await w.lastSession('ssh-tofu', sinceFirst);
     expect(events.map((e) => e.kind)).toContain('target_host_key_learned');
 
     // Another key pinned: the real sshd's key is now a mismatch, and nothing runs.
@@ -239,7 +240,7 @@ describe('ssh through the edge', () => {
     const other = readFileSync(`${otherFile}.pub`, 'utf8').trim().split(' ').slice(0, 2).join(' ');
     await w.stack.admin.request('PATCH', '/connections/ssh-tofu', { ssh: { targetHostKey: other } });
     const marker = join(w.sshd.dir, 'mismatch-marker');
-    const beforeBad = await w.newestSession('ssh-tofu');
+    const sinceBad = new Date();
     const bad = await w.run('ssh', [
       ...w.sshArgs('ssh-tofu', hostKeys),
       `${w.sshd.login}@ssh-tofu`,
@@ -248,7 +249,7 @@ describe('ssh through the edge', () => {
     expect(bad.code).not.toBe(0);
     expect(bad.stderr).toMatch(/host key changed/);
     expect(existsSync(marker)).toBe(false);
-    const refused = await w.lastSession('ssh-tofu', beforeBad);
+    const refused = await w.lastSession('ssh-tofu', sinceBad);
     const kinds = refused.events.map((e) => e.kind);
     expect(kinds.some((k) => k === 'target_host_key_mismatch')).toBe(true);
     expect(kinds).not.toContain('ssh_exec');
