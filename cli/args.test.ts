@@ -9,6 +9,9 @@ import * as connections from './commands/connections.ts';
 import * as dev from './commands/dev.ts';
 import * as sessions from './commands/sessions.ts';
 import * as shapes from './commands/shapes.ts';
+import * as ssh from './commands/ssh.ts';
+import * as sshConfig from './commands/ssh-config.ts';
+import * as sshProxy from './commands/ssh-proxy.ts';
 import * as token from './commands/token.ts';
 
 type Options = Record<string, { type: 'string' | 'boolean'; short?: string }>;
@@ -21,6 +24,9 @@ const COMMANDS: Array<[string, Options, string]> = [
   ['sessions', sessions.options, sessions.help],
   ['dev', dev.options, dev.help],
   ['bench', bench.options, bench.help],
+  ['ssh', ssh.options, ssh.help],
+  ['ssh-config', sshConfig.options, sshConfig.help],
+  ['ssh-proxy', sshProxy.options, sshProxy.help],
   ...['list', 'show', 'approve', 'deny'].map((s): [string, Options, string] => [
     `approvals ${s}`,
     approvals.optionsFor(s),

@@ -9,7 +9,17 @@ const run = (...args: string[]) =>
 
 describe('postern CLI', () => {
   it('prints help for every command', () => {
-    for (const cmd of ['connect', 'token', 'connector', 'sessions', 'dev', 'bench']) {
+    for (const cmd of [
+      'connect',
+      'token',
+      'connector',
+      'sessions',
+      'dev',
+      'bench',
+      'ssh',
+      'ssh-config',
+      'ssh-proxy',
+    ]) {
       const r = run(cmd, '--help');
       expect(r.status, `${cmd}: ${r.stderr}`).toBe(0);
       expect(r.stdout).toContain(`Usage: postern ${cmd}`);

@@ -41,6 +41,18 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
     summary: 'list, show and create connections (Postgres, SSH); admin',
     load: () => import('./commands/connections.ts'),
   },
+  ssh: {
+    summary: 'run ssh to an SSH connection through the edge',
+    load: () => import('./commands/ssh.ts'),
+  },
+  'ssh-config': {
+    summary: 'print ssh_config Host blocks for your SSH connections; write their host keys',
+    load: () => import('./commands/ssh-config.ts'),
+  },
+  'ssh-proxy': {
+    summary: 'the ssh ProxyCommand that carries an SSH session to the edge',
+    load: () => import('./commands/ssh-proxy.ts'),
+  },
   shapes: {
     summary: 'list and revoke standing shape approvals',
     load: () => import('./commands/shapes.ts'),
@@ -49,7 +61,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
 
 const USAGE = `Usage: postern <command> [options]
 
-Postern: identity-aware access to private Postgres through the edge, with short-lived OIDC
+Postern: identity-aware access to private Postgres and SSH through the edge, with short-lived OIDC
 tokens instead of shared secrets.
 
 Commands:

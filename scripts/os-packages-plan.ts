@@ -1,7 +1,7 @@
 /**
  * What the tests need from the operating system, and the pure decision of what to do about it
  * (scripts/os-packages.ts probes the machine and acts). One reviewed list: add a row when a
- * test starts using a new program (issue 10 item 5: openssh-server and chromium come later).
+ * test starts using a new program (chromium comes later).
  */
 
 /** How to tell that a need is met. */
@@ -63,6 +63,22 @@ export const NEEDS: readonly Need[] = [
     apt: 'python3-asyncpg',
     why: 'e2e: asyncpg clients',
   },
+  {
+    what: '/usr/sbin/sshd',
+    probe: { file: '/usr/sbin/sshd' },
+    apt: 'openssh-server',
+    why: 'postern dev and SSH tests: the demo SSH target (cli/dev/sshd.ts)',
+  },
+  { what: 'ssh', probe: { command: 'ssh' }, apt: 'openssh-client', why: 'SSH tests: the client' },
+  { what: 'scp', probe: { command: 'scp' }, apt: 'openssh-client', why: 'SSH tests: scp' },
+  { what: 'sftp', probe: { command: 'sftp' }, apt: 'openssh-client', why: 'SSH tests: sftp' },
+  {
+    what: 'ssh-keygen',
+    probe: { command: 'ssh-keygen' },
+    apt: 'openssh-client',
+    why: 'postern dev and SSH tests: host and login keys',
+  },
+  { what: 'rsync', probe: { command: 'rsync' }, apt: 'rsync', why: 'SSH tests: rsync -e ssh' },
   {
     what: "a PostgreSQL server of pg_dump's major version",
     probe: { pgServerForPgDump: true },

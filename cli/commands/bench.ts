@@ -4,7 +4,7 @@
  */
 import { parseFlags } from '../args.ts';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -13,6 +13,7 @@ import { measureEnginesIsolated } from '../bench/micro.ts';
 import { pct, runPgbench, setupTimes } from '../bench/pgbench.ts';
 import { freePort } from '../dev/free-port.ts';
 import { readBigValue } from '../bench/big-value.ts';
+import { measureSsh, sshTable } from '../bench/ssh.ts';
 
 export const help = `Usage: postern bench [--duration S] [--clients N] [--setup-samples N] [--out DIR] [--json]
 
@@ -25,6 +26,8 @@ Measures Postern against a direct connection, in one run on this machine:
   6. hostile input one session can send (split frames, detector and redaction worst cases): ms each
   7. a 50 MB bytea read back as text (psql): direct vs via Postern, and the ratio
   8. pgbench TPC-B (default script) in -M prepared: TPS direct vs via Postern, and the ratio
+  9. SSH: scp of a file both ways (MB/s, ratio) and connect + exec latency (ssh host true),
+     direct to the demo sshd vs through Postern, with each hop's CPU (needs openssh-server)
 Starts its own stack (Postgres, OpenID provider, edge in Miniflare, connector) in a temp dir.
 Prints a table and writes JSON to --out (default bench-results/).
 
@@ -33,6 +36,9 @@ Options:
   --clients N         pgbench clients for the throughput run (default 4)
   --setup-samples N   new sessions to time (default 200)
   --mask-mb N         megabytes of result rows per masking measurement (default 100)
+  --ssh-mb N          megabytes each scp moves (default 100)
+  --ssh-samples N     connect + exec samples per path (default 20)
+  --only ROWS         postgres or ssh: only those rows (the stack starts either way)
   --out DIR           where to write the JSON (default bench-results)
   --json              print only the JSON result
   -h, --help          this help
@@ -40,6 +46,7 @@ Options:
 Example:
   npm run bench                          # the full run (about 2 minutes)
   npx postern bench --duration 5 --json  # a quick one for scripts
+  npx postern bench --only ssh           # the SSH rows alone
 `;
 
 const ROOT = resolve(fileURLToPath(import.meta.url), '..', '..', '..');
@@ -50,6 +57,9 @@ export const options = {
   clients: { type: 'string', default: '4' },
   'setup-samples': { type: 'string', default: '200' },
   'mask-mb': { type: 'string', default: '100' },
+  'ssh-mb': { type: 'string', default: '100' },
+  'ssh-samples': { type: 'string', default: '20' },
+  only: { type: 'string' },
   out: { type: 'string', default: join(ROOT, 'bench-results') },
   json: { type: 'boolean', default: false },
   help: { type: 'boolean', short: 'h', default: false },
@@ -69,6 +79,16 @@ export async function run(argv: string[]): Promise<number> {
   let stack: Stack | undefined;
   const listeners: ChildProcess[] = [];
   const maskMb = Number(values['mask-mb']);
+  const only = values.only;
+  if (only !== undefined && only !== 'postgres' && only !== 'ssh')
+    throw new Error(`--only ${only}: say postgres or ssh`);
+  const ssh = (s: Stack) => async () =>
+    measureSsh(s, await stackToken(s), {
+      dir,
+      megabytes: Number(values['ssh-mb']),
+      samples: Number(values['ssh-samples']),
+      say,
+    });
   try {
     say('starting the stack…');
     stack = await startStack({
@@ -77,7 +97,16 @@ export async function run(argv: string[]): Promise<number> {
       reuse: false,
       log: say,
       connector: 'process',
+      ssh: only !== 'postgres',
     });
+    if (only === 'ssh') {
+      const result = { date: new Date().toISOString(), machine: machine(), ssh: await ssh(stack)() };
+      const file = writeResult(values.out, result);
+      process.stdout.write(
+        values.json ? JSON.stringify(result) + '\n' : `${sshTable(result.ssh)}\nJSON: ${file}\n`,
+      );
+      return 0;
+    }
     const direct = new URL(stack.targetDsn);
     const directEnv = {
       PGHOST: '127.0.0.1',
@@ -157,10 +186,11 @@ export async function run(argv: string[]): Promise<number> {
 
     say(`engines: classification + Cedar per statement; masking ${maskMb} MB of PII-heavy rows twice…`);
     const { classification, maskingColumns, maskingFreeText, hostile } = await measureEnginesIsolated(maskMb);
+    const sshRows = only === 'postgres' ? undefined : await ssh(stack)();
 
     const result = {
       date: new Date().toISOString(),
-      machine: { cpus: (await import('node:os')).cpus().length, node: process.version },
+      machine: machine(),
       throughput: {
         clients,
         durationSeconds: duration,
@@ -214,10 +244,9 @@ export async function run(argv: string[]): Promise<number> {
       },
       // One session's hostile input, each measured once (issue 9, finding 7): linear, bounded.
       hostile,
+      ssh: sshRows,
     };
-    mkdirSync(values.out, { recursive: true });
-    const file = join(values.out, `bench-${result.date.replace(/[:.]/g, '-')}.json`);
-    writeFileSync(file, JSON.stringify(result, null, 2));
+    const file = writeResult(values.out, result);
     if (values.json) {
       process.stdout.write(JSON.stringify(result) + '\n');
     } else {
@@ -248,7 +277,7 @@ hostile input, one session's cost (each must stay linear in its size)
 ${t.hostile.map((h) => `${h.name.padEnd(52)} ${f(h.megabytes, 1).padStart(5)} MB ${f(h.ms, 0).padStart(7)} ms`).join('\n')}
 
 "policy off" is an allow-list connection (every action permitted, nothing masked, audit on).
-
+${sshRows ? sshTable(sshRows) : ''}
 JSON: ${file}
 `);
     }
@@ -258,6 +287,17 @@ JSON: ${file}
     await stack?.stop();
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+function machine() {
+  return { cpus: cpus().length, node: process.version, loadAverage: loadavg() };
+}
+
+function writeResult(out: string, result: { date: string }): string {
+  mkdirSync(out, { recursive: true });
+  const file = join(out, `bench-${result.date.replace(/[:.]/g, '-')}.json`);
+  writeFileSync(file, JSON.stringify(result, null, 2));
+  return file;
 }
 
 /** `postern connect <connection>` as its own process, as a user runs it. */

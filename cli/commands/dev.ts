@@ -18,12 +18,16 @@ Runs the whole Postern stack on this machine with embedded defaults, no network 
   - a local OpenID provider with client-credentials clients      (default port 9400):
     "demo-client" (group demo) and "demo-approver" (group dba, approves held DDL)
   - a connector, and a demo connection "demo"
+  - OpenSSH's sshd as a demo SSH target on 127.0.0.1 (default port 2222), logging in as the
+    user running postern dev (sshd can log in only as that user without root), and a demo SSH
+    connection "demo-ssh" with the demo SSH policy; without sshd the rest still starts
 If a default port is taken, a free one is used and printed.
 
 Options:
   --json            print one JSON line when ready:
                     {"edgeUrl","adminToken","issuer","clientId","clientSecret","approverClientId",
-                     "approverClientSecret","connection","targetDsn", ...}
+                     "approverClientSecret","connection","targetDsn","sshConnection",
+                     "sshLogin", ...} (the two ssh fields are null without the SSH demo)
   --port N          edge port (default 8787)
   --pg-port N       Postgres port (default 54329)
   --oidc-port N     OpenID provider port (default 9400)
@@ -70,8 +74,10 @@ export async function run(argv: string[]): Promise<number> {
       pg: num(values['pg-port'], 54329),
       oidc: num(values['oidc-port'], 9400),
     },
+    ssh: true,
     log: say,
   });
+  const ssh = stack.ssh && 'sshd' in stack.ssh ? stack.ssh : null;
   const info = {
     edgeUrl: stack.edgeUrl,
     adminToken: stack.adminToken,
@@ -82,6 +88,9 @@ export async function run(argv: string[]): Promise<number> {
     approverClientSecret: stack.approverClientSecret,
     connection: stack.connection,
     targetDsn: stack.targetDsn,
+    sshConnection: ssh?.connection ?? null,
+    sshLogin: ssh?.login ?? null,
+    ...(stack.ssh && 'unavailable' in stack.ssh ? { sshUnavailable: stack.ssh.unavailable } : {}),
   };
   if (json) {
     process.stdout.write(JSON.stringify(info) + '\n');
@@ -112,6 +121,7 @@ Try it, in another terminal:
   psql ${dsn} -c 'delete from customers'   # refused by policy
   psql ${dsn} -c 'create index on customers (email)'   # waits for a DBA
 
+${sshTour(ssh, stack.ssh, env, cli, approver)}
 Approvals:   ${cli} approvals list ${approver}
              (then, with the same flags: ${cli} approvals approve <id>, or deny <id> --reason TEXT)
 
@@ -132,4 +142,29 @@ Ctrl-C stops everything.
   say('stopping…');
   await stack.stop();
   return 0;
+}
+
+/** The SSH step of the printed tour, or why there is none. */
+function sshTour(
+  ssh: { connection: string; login: string; sshd: { port: number } } | null,
+  status: Awaited<ReturnType<typeof startStack>>['ssh'],
+  env: string,
+  cli: string,
+  approver: string,
+): string {
+  if (!ssh) {
+    const why = status && 'unavailable' in status ? status.unavailable : 'not started';
+    return `SSH:         no demo SSH target: ${why}\n`;
+  }
+  const c = shQuote(ssh.connection);
+  return `SSH, to OpenSSH's sshd on 127.0.0.1:${ssh.sshd.port} as "${ssh.login}" (the user running postern dev:
+sshd logs in only as that user without root), with ssh, scp, sftp, rsync as they are:
+
+  export ${env}
+  ${cli} ssh ${c} -- uname -a
+  ${cli} ssh-config >> ~/.ssh/config      # Host ${ssh.connection}.postern, pinned host key
+  scp README.md ${ssh.connection}.postern:/tmp/  &&  sftp ${ssh.connection}.postern
+  ${cli} ssh ${c} -- sudo -n true         # waits for a DBA: ${cli} approvals list ${approver}
+  (the session's recording: ${cli} sessions replay <id>, with the admin token below)
+`;
 }

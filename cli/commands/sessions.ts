@@ -2,6 +2,8 @@
 import { parseFlags } from '../args.ts';
 import { CliError } from '../errors.ts';
 import { resolveTokenSource, TOKEN_FLAG_OPTIONS, TOKEN_HELP, tokenFlags } from '../token-source/index.ts';
+import { writeFileSync } from 'node:fs';
+import { parseCastText, replay } from '../ssh/recording-replay.ts';
 
 export const help = `Usage: postern sessions <list|show|replay|verify> [id] [--edge URL] [token options] [--json]
 
@@ -11,7 +13,11 @@ a token carrying the admin group, or the bootstrap admin token).
   list                 recent sessions, newest first
                        [--connection NAME] [--subject SUB] [--limit N]
   show <id>            one session: who, where, when, how much, its audit head
-  replay <id>          the session's events in order: statements, decisions, refusals
+  replay <id>          the session's events in order: statements, decisions, refusals;
+                       an SSH session plays its recording in the terminal, as recorded:
+                       [--speed N] (2 = twice as fast) [--max-idle S] (pauses cut to S s)
+                       [--asciicast FILE] (write the asciicast v2 file for asciinema instead)
+                       [--events] (list its audit events instead)
   verify <id>          checks the hash chain against the head recorded with the session;
                        exits 1 if any event was altered, removed, reordered or cut off
 
@@ -25,10 +31,13 @@ ${TOKEN_HELP}
 Example:
   postern sessions list --connection demo --edge http://127.0.0.1:8787 --token "$ADMIN_TOKEN"
   postern sessions verify 3f2a... --json
+  postern sessions replay 3f2a... --speed 2 --max-idle 1
 `;
 
 interface SessionOut {
   id: string;
+  /** 'postgres' or 'ssh' (an edge before issue 11 does not say: postgres). */
+  protocol?: string;
   connection: string;
   subject: string;
   clientApplication: string | null;
@@ -57,6 +66,10 @@ export const options = {
   connection: { type: 'string' },
   subject: { type: 'string' },
   limit: { type: 'string' },
+  speed: { type: 'string' },
+  'max-idle': { type: 'string' },
+  asciicast: { type: 'string' },
+  events: { type: 'boolean', default: false },
   json: { type: 'boolean', default: false },
   help: { type: 'boolean', short: 'h', default: false },
 } as const;
@@ -109,6 +122,37 @@ export async function run(argv: string[]): Promise<number> {
       return 0;
     }
     case 'replay': {
+      const s = await api<SessionOut>(`/sessions/${needId()}`);
+      if (s.protocol === 'ssh' && !values.events) {
+        const text = await recording(edge, token, s.id);
+        if (values.asciicast) {
+          writeFileSync(values.asciicast, text);
+          process.stderr.write(
+            `wrote ${values.asciicast} (play it with: asciinema play ${values.asciicast})\n`,
+          );
+          return 0;
+        }
+        const cast = parseCastText(text);
+        if (values.json) {
+          out(cast, '');
+          return 0;
+        }
+        await replay(
+          cast,
+          {
+            ...(values.speed !== undefined ? { speed: positive('--speed', values.speed) } : {}),
+            ...(values['max-idle'] !== undefined
+              ? { maxIdle: positive('--max-idle', values['max-idle']) }
+              : {}),
+          },
+          {
+            write: (t) => void process.stdout.write(t),
+            note: (t) => void process.stderr.write(`\n[postern: ${t}]\n`),
+            sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
+          },
+        );
+        return 0;
+      }
       const { events } = await api<{ events: EventOut[] }>(`/sessions/${needId()}/events`);
       out({ events }, events.map(eventLine).join('\n') + '\n');
       return 0;
@@ -155,6 +199,41 @@ async function get<T>(edge: string, token: string, path: string): Promise<T> {
   return body as T;
 }
 
+function positive(flag: string, value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0)
+    throw new CliError('usage', `${flag} must be a number above 0 (got "${value}")`);
+  return n;
+}
+
+/**
+ * The session's recording as asciicast v2 text (contracts: GET /sessions/:id/recording), sent
+ * as the text itself or as JSON `{ asciicast, cut }`.
+ */
+async function recording(edge: string, token: string, id: string): Promise<string> {
+  let res: Response;
+  try {
+    res = await fetch(new URL(`/api/v1/sessions/${id}/recording`, edge), {
+      headers: { Authorization: `Bearer ${token}` },
+    });
+  } catch (e) {
+    throw new CliError(
+      'edge_unreachable',
+      `cannot reach the edge at ${edge} (${(e as Error).message}); check --edge`,
+    );
+  }
+  const body = await res.text();
+  if (res.status === 401)
+    throw new CliError('unauthorized', 'the edge refused the token: use an admin or auditor token');
+  if (res.status === 404) throw new CliError('not_found', `session ${id} has no recording`);
+  if (!res.ok) throw new CliError('api_error', `admin API HTTP ${res.status} for the recording`);
+  if (!(res.headers.get('content-type') ?? '').includes('json')) return body;
+  const parsed = JSON.parse(body) as { asciicast?: unknown };
+  if (typeof parsed.asciicast !== 'string')
+    throw new CliError('api_error', 'the edge sent no asciicast text');
+  return parsed.asciicast;
+}
+
 function sessionLine(s: SessionOut): string {
   const state = s.endedAt ? (s.closeReason ?? 'ended') : 'open';
   return `${s.id.slice(0, 16)}  ${s.startedAt}  ${s.connection.padEnd(12)} ${s.subject.padEnd(20)} ${String(s.statements).padStart(5)} stmts  ${state}`;
@@ -172,6 +251,8 @@ function eventLine(e: EventOut): string {
       const who = d['identity'] as { subject?: string; groups?: string[] } | undefined;
       return `${head} ${who?.subject ?? '?'} [${(who?.groups ?? []).join(', ')}] on ${String(d['connection'])}`;
     }
+    case 'recording_chunk':
+      return `${head} channel ${String(d['channel'])}, piece ${String(d['seq'])}, ${String(d['data'] ?? '').length} characters (postern sessions replay plays it)`;
     case 'session_close':
       return `${head} ${String(d['reason'])}, ${String(d['statements'])} statements, masked ${JSON.stringify(d['masked'] ?? {})}`;
     default:

@@ -20,6 +20,7 @@ import { demoCustomers, demoSeedSql } from './demo-data.ts';
 import { DEMO_MASKING, DEMO_POLICY } from './demo-policy.ts';
 import { AdminClient } from './admin-client.ts';
 import { runConnector } from '../../connector/index.ts';
+import { seedDemoSsh, startDemoSsh, DEMO_SSH_CONNECTION, type DemoSsh } from './demo-ssh.ts';
 
 // oidc-provider requires resource indicators to be absolute URIs (RFC 8707 §2).
 export const AUDIENCE = 'urn:postern';
@@ -49,6 +50,8 @@ export interface StackOptions {
    * new on every run and come back in `Stack.extraClients`.
    */
   extraClients?: Array<{ clientId: string; groups: string[] }>;
+  /** Start the demo sshd and the demo SSH connection (cli/dev/demo-ssh.ts); off unless asked. */
+  ssh?: boolean;
   log?: (msg: string) => void;
   /** Lines the edge runtime prints (console output of the Worker and DOs). */
   onEdgeLog?: (line: string) => void;
@@ -87,6 +90,8 @@ export interface Stack {
   edge: Edge;
   /** The edge's path to the control-plane database (the Neon relay); tests cut it. */
   controlPlane: { setReachable(yes: boolean): void };
+  /** The demo SSH target and connection when `ssh` was asked for, or why it is not there. */
+  ssh: DemoSsh | null;
   ports: { edge: number; pg: number; oidc: number };
   stop(): Promise<void>;
 }
@@ -140,6 +145,23 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     stops.push(() => cluster.stop());
     await prepareDatabases(cluster, secrets, opts.root);
 
+    let ssh: DemoSsh | null = null;
+    if (opts.ssh) {
+      const started = await startDemoSsh(opts.stateDir);
+      if ('sshd' in started) {
+        stops.push(() => started.sshd.stop());
+        log(`demo SSH target: sshd on 127.0.0.1:${started.sshd.port}, login "${started.sshd.login}"`);
+      } else log(`no demo SSH target: ${started.unavailable}`);
+      ssh =
+        'sshd' in started
+          ? { sshd: started.sshd, connection: DEMO_SSH_CONNECTION, login: started.sshd.login }
+          : started;
+    }
+    // The connector dials only these (connector/allowlist.ts).
+    const allow = [cluster.port, ...(ssh && 'sshd' in ssh ? [ssh.sshd.port] : [])]
+      .map((port) => `127.0.0.1:${port}`)
+      .join(',');
+
     const relay = await startNeonRelay({ allow: [{ host: '127.0.0.1', port: cluster.port }] });
     stops.push(() => relay.stop());
 
@@ -190,6 +212,13 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     const admin = new AdminClient(edge.url, secrets.adminToken);
     const connectorToken = await seed(admin, secrets, cluster.port);
     save();
+    if (ssh && 'sshd' in ssh) {
+      const refused = await seedDemoSsh(admin, ssh.sshd);
+      if (refused) {
+        log(`the edge refused the demo SSH connection: ${refused}`);
+        ssh = { unavailable: `the edge refused the demo SSH connection: ${refused}` };
+      }
+    }
 
     if (opts.connector === 'process') {
       const child = spawn(
@@ -200,7 +229,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
           '--edge',
           edge.url,
           '--allow',
-          `127.0.0.1:${cluster.port}`,
+          allow,
           '--replica-id',
           'local-1',
         ],
@@ -223,7 +252,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       const connector = runConnector({
         edgeUrl: edge.url,
         token: connectorToken,
-        allow: `127.0.0.1:${cluster.port}`,
+        allow,
         log: (level, msg, fields) => {
           if (level !== 'info')
             log(`connector ${level}: ${msg}${fields ? ' ' + JSON.stringify(fields) : ''}`);
@@ -251,6 +280,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       admin,
       edge,
       controlPlane: { setReachable: (yes) => relay.setReachable(yes) },
+      ssh,
       ports: { edge: edgePort, pg: cluster.port, oidc: Number(new URL(oidc.issuer).port) },
       stop,
     };

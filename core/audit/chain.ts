@@ -25,8 +25,23 @@ export const AUDIT_KINDS = [
   'run_refused',
   // An access grant the session used expired or was revoked.
   'grant_ended',
-  // SSH: the target's host key was pinned on first use (edge/db/connections-repo.ts learnTargetHostKey).
+  // SSH (docs/ssh.md): the login, each channel request decided, SFTP operations, port
+  // forwards, exit statuses, other requests refused, the recording in chained pieces, and the
+  // target's host key learned on first use (or refused).
+  'ssh_login',
+  'ssh_shell',
+  'ssh_exec',
+  'ssh_pty',
+  'ssh_sftp',
+  'sftp_op',
+  'ssh_port_forward',
+  'ssh_request',
+  'ssh_exit',
+  'ssh_target_auth',
+  'recording_chunk',
+  'recording_end',
   'target_host_key_learned',
+  'target_host_key_mismatch',
 ] as const;
 export type AuditKind = (typeof AUDIT_KINDS)[number];
 

@@ -48,6 +48,23 @@ export interface ConformanceDriver<C extends ProtocolConnection> {
   midLogin(h: Harness): void;
   /** Runs of the hostile-bytes property (default 50). */
   propertyRuns?: number;
+  /**
+   * A protocol whose module works asynchronously (SSH: the library decrypts and answers on
+   * promises) lets its session run until it has nothing left to do; the suite calls it after
+   * each step before it looks. Absent: the module works synchronously.
+   */
+  settle?(h: Harness): Promise<void>;
+  /**
+   * Requests of the client the target received, as the target itself counts them: for a
+   * protocol whose target-bound bytes are encrypted (SSH), what reached the target cannot be
+   * read from them, and framing traffic (a channel closing) is not a request. Absent: the count
+   * of `toTarget` calls.
+   */
+  reached?(h: Harness): number;
+  /** The control plane's answer to a target host key learned on first use (default 'learned'). */
+  learnTargetHostKey?: (key: string) => Promise<'learned' | 'matches' | 'mismatch'>;
+  /** Opens the secrets the driver's connection carries sealed (an SSH gateway host key). */
+  unseal?: (sealed: { keyId: string; ciphertext: string }, aad: string) => Promise<string>;
 }
 
 export class ConformanceError extends Error {
@@ -71,6 +88,8 @@ export interface Harness {
   holding(): number;
   /** Makes the audit log refuse every append from now on (storage full). */
   failAudit(): void;
+  /** Listeners of what the module sends (a driver's in-process client and target). */
+  taps: { client?: (bytes: Uint8Array) => void; target?: (bytes: Uint8Array) => void };
 }
 
 const KEY = { processId: 4242, secretKey: 1717 };
@@ -86,6 +105,7 @@ export async function harness<C extends ProtocolConnection>(d: ConformanceDriver
   let auditFails = false;
   let received = 0;
   let forwarded = 0;
+  const taps: Harness['taps'] = {};
   const services: ProtocolServices = {
     policies: d.policies,
     subject: policySubject(d.start.identity, d.start.connection.name),
@@ -97,6 +117,8 @@ export async function harness<C extends ProtocolConnection>(d: ConformanceDriver
     coveredBySession: () => false,
     maskingSecret: 'conformance',
     now: () => 0,
+    unseal: d.unseal ?? (() => Promise.reject(new Error('no sealed secrets in this driver'))),
+    learnTargetHostKey: d.learnTargetHostKey ?? (async () => 'learned'),
   };
   const after = (what: string) => {
     if (ended.length > 0) violations.push(`${what} after the end (${ended[0]!.kind})`);
@@ -108,12 +130,14 @@ export async function harness<C extends ProtocolConnection>(d: ConformanceDriver
         after('toClient');
         log.push('toClient');
         toClient.push(b.slice());
+        taps.client?.(b);
       },
       toTarget: (b) => {
         after('toTarget');
         log.push('toTarget');
         forwarded += b.byteLength;
         toTarget.push(b.slice());
+        taps.target?.(b);
       },
       end: (r) => {
         after('end');
@@ -144,7 +168,18 @@ export async function harness<C extends ProtocolConnection>(d: ConformanceDriver
     violations,
     holding: () => received - forwarded,
     failAudit: () => (auditFails = true),
+    taps,
   };
+}
+
+/** Lets an asynchronous module finish what it was doing (ConformanceDriver.settle). */
+async function settle<C extends ProtocolConnection>(d: ConformanceDriver<C>, h: Harness): Promise<void> {
+  await d.settle?.(h);
+}
+
+/** Client requests the target received (ConformanceDriver.reached). */
+function reached<C extends ProtocolConnection>(d: ConformanceDriver<C>, h: Harness): number {
+  return d.reached ? d.reached(h) : h.toTarget.length;
 }
 
 function check(ok: boolean, what: string): void {
@@ -189,15 +224,17 @@ export function conformanceChecks<C extends ProtocolConnection>(d: ConformanceDr
       name: 'fails closed on client garbage mid-stream: ends with a failure, forwards nothing more',
       run: async () => {
         const h = await opened(d);
-        const sent = h.toTarget.length;
+        const sent = reached(d, h);
         h.fromClient(concat(d.clientGarbage, d.request));
+        await settle(d, h);
         check(
           h.ended.length === 1 && isFailure(h.ended[0]!),
           'garbage from the client did not end the session',
         );
-        check(h.toTarget.length === sent, 'bytes reached the target after the client lost track');
+        check(reached(d, h) === sent, 'bytes reached the target after the client lost track');
         h.fromClient(d.request);
         h.fromTarget(d.request);
+        await settle(d, h);
         noViolations(h);
       },
     },
@@ -206,12 +243,14 @@ export function conformanceChecks<C extends ProtocolConnection>(d: ConformanceDr
       run: async () => {
         const h = await opened(d);
         h.fromTarget(d.targetGarbage);
+        await settle(d, h);
         check(
           h.ended.length === 1 && isFailure(h.ended[0]!),
-          'garbage from the target did not end the session',
+          `garbage from the target did not end the session with a failure: ${JSON.stringify(h.ended)}`,
         );
         h.fromClient(d.request);
         h.fromTarget(d.targetGarbage);
+        await settle(d, h);
         noViolations(h);
       },
     },
@@ -221,6 +260,7 @@ export function conformanceChecks<C extends ProtocolConnection>(d: ConformanceDr
         const h = await opened(d);
         const mark = h.log.length;
         h.fromClient(d.request);
+        await settle(d, h);
         const rest = h.log.slice(mark);
         const forwardAt = rest.indexOf('toTarget');
         check(forwardAt >= 0, 'the permitted request was not forwarded (the check would prove nothing)');
@@ -235,10 +275,11 @@ export function conformanceChecks<C extends ProtocolConnection>(d: ConformanceDr
       name: 'forwards nothing of a request the audit log could not record',
       run: async () => {
         const h = await opened(d);
-        const sent = h.toTarget.length;
+        const sent = reached(d, h);
         h.failAudit();
         h.fromClient(d.request);
-        check(h.toTarget.length === sent, 'a request reached the target without its audit event');
+        await settle(d, h);
+        check(reached(d, h) === sent, 'a request reached the target without its audit event');
         noViolations(h);
       },
     },
@@ -246,15 +287,18 @@ export function conformanceChecks<C extends ProtocolConnection>(d: ConformanceDr
       name: 'forwards a held request only once approved, and once',
       run: async () => {
         const h = await opened(d);
-        const sent = h.toTarget.length;
+        const sent = reached(d, h);
         h.fromClient(d.heldRequest);
+        await settle(d, h);
         check(h.held.length === 1, 'the request was not held');
-        check(h.toTarget.length === sent, 'a held request reached the target before approval');
+        check(reached(d, h) === sent, 'a held request reached the target before approval');
         h.session.resolveHeld(true, '');
-        check(h.toTarget.length > sent, 'the approved request was not forwarded');
-        const afterApproval = h.toTarget.length;
+        await settle(d, h);
+        check(reached(d, h) > sent, 'the approved request was not forwarded');
+        const afterApproval = reached(d, h);
         h.session.resolveHeld(true, '');
-        check(h.toTarget.length === afterApproval, 'a second approval forwarded it again');
+        await settle(d, h);
+        check(reached(d, h) === afterApproval, 'a second approval forwarded it again');
         noViolations(h);
       },
     },
@@ -262,11 +306,13 @@ export function conformanceChecks<C extends ProtocolConnection>(d: ConformanceDr
       name: 'never forwards a held request that was refused',
       run: async () => {
         const h = await opened(d);
-        const sent = h.toTarget.length;
+        const sent = reached(d, h);
         h.fromClient(d.heldRequest);
+        await settle(d, h);
         h.session.resolveHeld(false, 'refused by the conformance suite');
         h.session.resolveHeld(true, '');
-        check(h.toTarget.length === sent, 'a refused request reached the target');
+        await settle(d, h);
+        check(reached(d, h) === sent, 'a refused request reached the target');
         noViolations(h);
       },
     },
@@ -276,6 +322,7 @@ export function conformanceChecks<C extends ProtocolConnection>(d: ConformanceDr
         const h = await harness(d);
         h.fromClient(d.clientHello);
         feedInChunks(h, d.flood(4 * d.holdBound), 64 * 1024, d.holdBound);
+        await settle(d, h);
         check(
           h.ended.length === 1,
           'more than the bound was sent and the session neither forwarded nor ended',
@@ -289,6 +336,7 @@ export function conformanceChecks<C extends ProtocolConnection>(d: ConformanceDr
         const h = await opened(d);
         h.fromClient(d.heldRequest);
         feedInChunks(h, d.flood(4 * d.holdBound), 64 * 1024, d.holdBound + d.heldRequest.length);
+        await settle(d, h);
         check(
           h.ended.length === 1,
           'more than the bound was sent and the session neither forwarded nor ended',
@@ -344,6 +392,7 @@ export function conformanceChecks<C extends ProtocolConnection>(d: ConformanceDr
               feed(op.bytes.subarray(cut));
             }
             h.session.clientClosed();
+            await settle(d, h);
             check(h.ended.length === 1, `ended ${h.ended.length} times`);
             noViolations(h);
           }),
@@ -371,6 +420,7 @@ function outsideEnds<C extends ProtocolConnection>(d: ConformanceDriver<C>): Con
         // A module may wait for the client's first message to answer in the form it expects.
         if (phase === 'starting') h.fromClient(d.clientHello);
         end(h.session);
+        await settle(d, h);
         check(h.ended.length === 1, `ended ${h.ended.length} times`);
         check(h.session.phase === 'closed', `phase is ${h.session.phase} after the end`);
         end(h.session);
@@ -379,6 +429,7 @@ function outsideEnds<C extends ProtocolConnection>(d: ConformanceDriver<C>): Con
         h.fromTarget(d.request);
         h.session.notice({ message: 'after the end' });
         h.session.resolveHeld(true, '');
+        await settle(d, h);
         check(h.ended.length === 1, `ended ${h.ended.length} times`);
         noViolations(h);
       },

@@ -70,6 +70,17 @@ export interface ProtocolServices {
   maskingSecret: string;
   /** Epoch milliseconds now. */
   now(): number;
+  /**
+   * Opens a secret the edge sealed with the credential keyring under `aad` (an SSH
+   * connection's gateway host key: core/ssh/gateway-host-key.ts). Rejects when it cannot.
+   */
+  unseal(sealed: { keyId: string; ciphertext: string }, aad: string): Promise<string>;
+  /**
+   * Trust on first use of a target's host key (an OpenSSH public-key line): the control plane
+   * records it as the connection's pin only while it has none (compare-and-set), and says
+   * whether the pin now in place is this key. Rejects when the control plane cannot be asked.
+   */
+  learnTargetHostKey(key: string): Promise<'learned' | 'matches' | 'mismatch'>;
 }
 
 /** What a module does to the world. The host owns the sockets, the approvals and the end. */

@@ -5,6 +5,7 @@
 import type { ConnectionProtocol } from '../../core/tunnel/protocol.ts';
 import { ProtocolRegistry } from '../../core/session-host/registry.ts';
 import { postgresModule } from '../../core/pg-session/postgres-module.ts';
+import { sshModule } from '../../core/ssh/ssh-module.ts';
 import { MAX_ALLOC_SIZE } from '../../core/pg/limits.ts';
 import { sqlParser } from '../../edge/policy/runtime.ts';
 import type { SessionConnection } from '../../edge/contracts/session-start.ts';
@@ -16,8 +17,16 @@ import type { SessionConnection } from '../../edge/contracts/session-start.ts';
  */
 const MAX_HELD_MESSAGE_BYTES = 32 * 1024 * 1024;
 
+/**
+ * What the recordings of one SSH session may take in the audit trail, in all: the audit log
+ * lives in the session's SQLite storage and ships to the control plane, so a day-long `tail -f`
+ * must not fill it. Past it the recording says it was cut (docs/ssh.md, "Recording").
+ */
+const MAX_RECORDING_BYTES = 16 * 1024 * 1024;
+
 export const protocols = new ProtocolRegistry<SessionConnection>([
   postgresModule({ sqlParser, maxMessageBytes: MAX_ALLOC_SIZE, maxHeldMessageBytes: MAX_HELD_MESSAGE_BYTES }),
+  sshModule({ maxRecordingBytes: MAX_RECORDING_BYTES }),
 ]);
 
 /** A connection stored before connections carried a protocol is a Postgres one. */

@@ -37,6 +37,7 @@ import { endGrants, type GrantEnd } from './grant-ends.ts';
 import { greetChannel, storedCredential } from './channel-greeting.ts';
 import { sessionCloseEvent, sessionOpenEvent } from './session-events.ts';
 import { protocolOf, protocols } from './protocols.ts';
+import { learnHostKey, unseal } from './sealed-services.ts';
 
 /** How long a connector has to open the data channel after the dial request. */
 const CHANNEL_TIMEOUT_MS = 10_000;
@@ -188,6 +189,8 @@ export class SessionDO extends DurableObject<Env> implements SessionRpc {
       coveredBySession: (a) => approvals.coveredBySession(a),
       maskingSecret: this.env.MASKING_KEY ?? this.env.CREDENTIAL_KEYS,
       now: () => Date.now(),
+      unseal: (sealed, aad) => unseal(this.env, sealed, aad),
+      learnTargetHostKey: (key) => learnHostKey(this.env, this.ctx, start.connection.id, key),
     };
   }
 

@@ -10,6 +10,7 @@ import { connectionsApi } from './connections.ts';
 import { connectorsApi } from './connectors.ts';
 import { httpError } from '../../edge/http-errors.ts';
 import { auditApi } from './audit.ts';
+import { recordingsApi } from './recordings.ts';
 import { policiesApi } from './policies.ts';
 import { sessionsApi } from './sessions.ts';
 import { webhooksApi } from './webhooks.ts';
@@ -45,6 +46,7 @@ export function createAdminApi(): OpenAPIHono<AdminEnv> {
   api.route('/', sessionsApi);
   api.route('/', policiesApi);
   api.route('/', auditApi);
+  api.route('/', recordingsApi);
   api.route('/', webhooksApi);
   return api;
 }

@@ -9,9 +9,14 @@
 import type { SshChannel } from '@microsoft/dev-tunnels-ssh';
 import { ChannelCloseMessage, ChannelExtendedDataMessage } from './library-messages.ts';
 import { copyToLibrary } from './library-bytes.ts';
-import type { SshRecordEvent } from './types.ts';
+import type { OutputFilters, SshRecordEvent } from './types.ts';
 
 const STDERR = 1;
+/**
+ * How long output must pause before a filter lets go of what it held only in case more came
+ * (the echo of a typed character, a prompt): short enough that typing feels live.
+ */
+const IDLE_MS = 30;
 // (new Uint8Array(buffer) copies; Buffer#slice would not, and the library reuses the buffer.)
 const EMPTY = new Uint8Array(0);
 
@@ -38,8 +43,9 @@ class Direction {
     private readonly label: string,
   ) {}
 
-  data(data: Uint8Array, stderr: boolean): void {
-    const n = data.length;
+  /** `counted`: bytes the sender spent of its window (a filter may send fewer or more). */
+  data(data: Uint8Array, stderr: boolean, counted = data.length): void {
+    const n = counted;
     this.#unacked += n;
     // The sender may have up to one window in flight, plus one packet of slack for a window
     // adjust that crossed its data (RFC 4254 §5.2).
@@ -51,10 +57,12 @@ class Direction {
     // The library reuses its receive buffer for the next packet: keep a copy.
     const copy = copyToLibrary(data);
     this.#then(async () => {
-      if (stderr) await this.to.sendExtendedData(STDERR, copy);
-      else await this.to.send(copy);
+      if (copy.length > 0) {
+        if (stderr) await this.to.sendExtendedData(STDERR, copy);
+        else await this.to.send(copy);
+      }
       this.#unacked -= n;
-      this.from.adjustWindow(n);
+      if (n > 0) this.from.adjustWindow(n);
     });
   }
 
@@ -85,6 +93,9 @@ export class ChannelPair {
   /** 'shell' or 'exec' once started: output and input are recorded. */
   recording: 'shell' | 'exec' | undefined;
   started = false;
+  /** Output filters of a shell/exec channel (terminal masking), set when it starts. */
+  filters: OutputFilters | undefined;
+  #idleTimer: ReturnType<typeof setTimeout> | undefined;
   #closed = false;
   #recordedKind: 'shell' | 'exec' | undefined;
 
@@ -104,20 +115,61 @@ export class ChannelPair {
     client.onExtendedDataReceived((e) => this.up.data(e.data, true));
     client.onEof(() => this.up.eof());
     client.onClosed(() => this.up.then(() => this.#closeTarget()));
-    target.onDataReceived((d) => {
-      if (this.recording) this.#record({ type: 'o', data: new Uint8Array(d) });
-      this.down.data(d, false);
+    target.onDataReceived((d) => this.#fromTarget(d, false));
+    target.onExtendedDataReceived((e) => this.#fromTarget(e.data, true));
+    target.onEof(() => {
+      this.#endFilters();
+      this.down.eof();
     });
-    target.onExtendedDataReceived((e) => {
-      if (this.recording) this.#record({ type: 'o', data: new Uint8Array(e.data) });
-      this.down.data(e.data, true);
-    });
-    target.onEof(() => this.down.eof());
     target.onClosed((e) => {
       const exit = { status: e.exitStatus, signal: e.exitSignal };
+      this.#endFilters();
       // exit-status/exit-signal, then close, after the last byte (RFC 4254 §6.10).
       this.down.then(() => this.#closeClient(exit));
     });
+  }
+
+  /** Output of the target: filtered (masked), recorded as the client sees it, relayed. */
+  #fromTarget(data: Uint8Array, stderr: boolean): void {
+    const filter = stderr ? this.filters?.stderr : this.filters?.stdout;
+    if (!filter) {
+      if (this.recording) this.#record({ type: 'o', data: new Uint8Array(data) });
+      return this.down.data(data, stderr);
+    }
+    let out: Uint8Array;
+    try {
+      out = filter.push(data);
+    } catch (e) {
+      // A filter that fails must not let the raw bytes through.
+      return this.events.violation(`output filter failed: ${(e as Error).message}`);
+    }
+    this.#sendFiltered(out, stderr, data.length);
+    if (filter.held > 0) {
+      clearTimeout(this.#idleTimer);
+      this.#idleTimer = setTimeout(() => this.#idle(), IDLE_MS);
+    }
+  }
+
+  #sendFiltered(out: Uint8Array, stderr: boolean, counted: number): void {
+    if (this.recording && out.length > 0) this.#record({ type: 'o', data: new Uint8Array(out) });
+    this.down.data(out, stderr, counted);
+  }
+
+  #idle(): void {
+    this.#idleTimer = undefined;
+    if (this.#closed || !this.filters) return;
+    this.#sendFiltered(this.filters.stdout.idle(), false, 0);
+    this.#sendFiltered(this.filters.stderr.idle(), true, 0);
+  }
+
+  /** The target's output ended: what the filters still hold goes out before EOF. */
+  #endFilters(): void {
+    clearTimeout(this.#idleTimer);
+    const f = this.filters;
+    if (!f) return;
+    this.filters = undefined;
+    this.#sendFiltered(f.stdout.end(), false, 0);
+    this.#sendFiltered(f.stderr.end(), true, 0);
   }
 
   /**
@@ -184,6 +236,7 @@ export class ChannelPair {
   #finish(exit: { status?: number; signal?: string }): void {
     if (this.#closed) return;
     this.#closed = true;
+    clearTimeout(this.#idleTimer);
     if (this.#recordedKind) this.events.record({ type: 'exit', ...exit });
     this.events.closed(this, exit);
   }

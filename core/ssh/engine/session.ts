@@ -163,7 +163,7 @@ export class SshSession {
     void this.#startTarget(credential).catch((err) => {
       const end = this.#pendingEnd ?? endFromFailure('target', err);
       this.#targetReady.resolve(false);
-      void this.#disconnectClient(`postern: ${end.detail}`).then(() => this.#end(end));
+      this.#endTellingClient(end, `postern: ${end.detail}`);
     });
   }
 
@@ -175,14 +175,13 @@ export class SshSession {
 
   targetClosed(): void {
     this.#targetStream.end();
-    void this.#disconnectClient('the target closed the connection').then(() =>
-      this.#end({ kind: 'target_closed', detail: 'the target closed the connection' }),
-    );
+    const detail = 'the target closed the connection';
+    this.#endTellingClient({ kind: 'target_closed', detail }, detail);
   }
 
   /** Ends the session: the client is told `reason` (SSH_MSG_DISCONNECT) first. */
   fail(reason: string): void {
-    void this.#disconnectClient(reason).then(() => this.#end({ kind: 'failed', detail: reason }));
+    this.#endTellingClient({ kind: 'failed', detail: reason }, reason);
   }
 
   /** Ends the wait of the held request (approved, or refused with `message`). */
@@ -205,8 +204,7 @@ export class SshSession {
     if (d === 'allow') return;
     const why = 'deny' in d ? d.deny : 'the login now needs an approval';
     this.notice(`session ended: ${why}`);
-    await this.#disconnectClient(`postern: ${why}`);
-    this.#end({ kind: 'policy', detail: why });
+    this.#endTellingClient({ kind: 'policy', detail: why }, `postern: ${why}`);
   }
 
   // ── client side ──────────────────────────────────────────────────────────────────────
@@ -440,6 +438,16 @@ export class SshSession {
     }
     if (start) {
       pair.started = true;
+      if (start !== 'sftp') {
+        try {
+          pair.filters = this.hooks.outputFilter?.(pair.id, {
+            kind: start,
+            ...(command !== undefined ? { command } : {}),
+          });
+        } catch (err) {
+          return await refuse(`output filter unavailable: ${errText(err)}`);
+        }
+      }
       if (start !== 'sftp' && this.hooks.record) {
         pair.startRecording(start, {
           type: 'start',
@@ -481,7 +489,7 @@ export class SshSession {
       if (this.#ended) return;
       const end = this.#pendingEnd ?? endFromLibraryClose('target', e);
       this.#targetReady.resolve(false);
-      void this.#disconnectClient(`postern: ${end.detail}`).then(() => this.#end(end));
+      this.#endTellingClient(end, `postern: ${end.detail}`);
     });
     const key = 'privateKey' in credential ? await importPrivateKey(credential.privateKey) : undefined;
     await connect(target, this.#targetStream);
@@ -513,8 +521,14 @@ export class SshSession {
     const blob = publicKeyBlob(line);
     if (!pinned) {
       this.hooks.audit('ssh.host_key_learned', { key: line });
-      this.hooks.hostKeyLearned?.(line);
-      return {};
+      // Waited for: a key the control plane refuses is refused before the credential is sent.
+      if ((await this.hooks.hostKeyLearned?.(line)) !== false) return {};
+      this.#pendingEnd = {
+        kind: 'host_key_changed',
+        detail: `the target's host key changed: it offered ${await fingerprint(blob)}, the connection holds another`,
+      };
+      this.#targetReady.resolve(false);
+      return null;
     }
     if (sameBytes(blob, pinned)) return {};
     const [was, now] = await Promise.all([fingerprint(pinned), fingerprint(blob)]);
@@ -578,6 +592,16 @@ export class SshSession {
   }
 
   // ── the end ──────────────────────────────────────────────────────────────────────────
+
+  /**
+   * Ends with `end` once the client was told `message`. Closing the client's session fires its
+   * close event, which would end the session as "the client closed": the reason is kept as the
+   * pending end first (the first reason found wins).
+   */
+  #endTellingClient(end: SshEnd, message: string): void {
+    this.#pendingEnd ??= end;
+    void this.#disconnectClient(message).then(() => this.#end(this.#pendingEnd ?? end));
+  }
 
   async #disconnectClient(message: string): Promise<void> {
     if (this.#ended || this.#client.isClosed) return;

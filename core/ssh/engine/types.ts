@@ -76,8 +76,38 @@ export interface SshHooks {
    * transfer over exec (scp) is not copied for nothing. The exit event is always sent.
    */
   record?(channelId: number, event: SshRecordEvent): boolean | void;
-  /** No key was pinned: this is the target's, as an OpenSSH public-key line. */
-  hostKeyLearned?(key: string): void;
+  /**
+   * No key was pinned: this is the target's, as an OpenSSH public-key line. The key exchange
+   * waits for the answer: `false` (the control plane holds another key for the target by now)
+   * refuses the target as a changed host key, before any credential is sent to it.
+   */
+  hostKeyLearned?(key: string): void | boolean | Promise<boolean>;
+  /**
+   * A shell or exec channel started: a filter its output (stdout and stderr each) passes
+   * through before it is recorded and sent to the client (terminal masking), or none.
+   */
+  outputFilter?(
+    channelId: number,
+    start: { kind: 'shell' | 'exec'; command?: string },
+  ): OutputFilters | undefined;
+}
+
+/** What a channel's output passes through (core/ssh/terminal-masker.ts is one). */
+export interface OutputFilter {
+  /** Takes a chunk; returns what may be sent now. */
+  push(chunk: Uint8Array): Uint8Array;
+  /** The output paused: what was held only in case more came. */
+  idle(): Uint8Array;
+  /** End of the stream: everything left. */
+  end(): Uint8Array;
+  /** Bytes held back now. */
+  readonly held: number;
+}
+
+/** One filter per output stream of a channel (RFC 4254 §5.2: data, and extended data 1 = stderr). */
+export interface OutputFilters {
+  stdout: OutputFilter;
+  stderr: OutputFilter;
 }
 
 export type SshPhase = 'handshake' | 'open' | 'closed';

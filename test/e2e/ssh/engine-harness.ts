@@ -173,7 +173,9 @@ export async function startGateway(
             log.recorded = (log.recorded ?? 0) + event.data.length;
           return (log.recorded ?? 0) < 1 << 20;
         },
-        hostKeyLearned: (k) => (log.learned = k),
+        hostKeyLearned: (k) => {
+          log.learned = k;
+        },
       },
     );
     sessions.push(log);

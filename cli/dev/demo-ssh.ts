@@ -1,0 +1,95 @@
+/**
+ * The SSH half of `postern dev` (issue 11 §4): the demo sshd (sshd.ts) as a target, and the demo
+ * SSH connection in front of it, created through the admin API with the demo login key as its
+ * injected credential, the sshd's host key pinned, and the demo SSH policy.
+ */
+import { join } from 'node:path';
+import type { AdminClient } from './admin-client.ts';
+import { startDemoSshd, sshdUnavailable, type DemoSshd } from './sshd.ts';
+
+export const DEMO_SSH_CONNECTION = 'demo-ssh';
+
+/**
+ * The demo SSH policy. Stand-in for `DEMO_SSH_POLICY` of cli/dev/demo-policy.ts (branch
+ * h11-sshpol, docs/ssh.md "Policy"), which the merge uses instead: shell, pty, sftp, exec and
+ * `ssh -L` allowed for the demo group; exec of `sudo` or `rm -rf` held for group dba; agent and
+ * X11 forwarding refused.
+ */
+export const DEMO_SSH_POLICY_STANDIN = `@reason("the demo group may log in, open a shell and move files")
+permit(
+  principal in Postern::Group::"demo",
+  action in [
+    Postern::Action::"connect", Postern::Action::"ssh:login", Postern::Action::"ssh:shell",
+    Postern::Action::"ssh:pty", Postern::Action::"ssh:sftp", Postern::Action::"ssh:sftp_read",
+    Postern::Action::"ssh:sftp_write"
+  ],
+  resource
+);
+
+@reason("the demo group may run commands")
+permit(principal in Postern::Group::"demo", action == Postern::Action::"ssh:exec", resource)
+  unless { context.command like "*sudo*" || context.command like "*rm -rf*" };
+
+@reason("commands that use sudo or rm -rf wait for a DBA's approval")
+@approval("dba")
+permit(principal in Postern::Group::"demo", action == Postern::Action::"ssh:exec", resource)
+  when { context.command like "*sudo*" || context.command like "*rm -rf*" };
+
+@reason("the demo group may forward local ports to the target's network")
+permit(principal in Postern::Group::"demo", action == Postern::Action::"ssh:port_forward", resource)
+  when { context.direction == "local" };
+
+@reason("agent and X11 forwarding are off: the target could use your SSH keys or your display")
+forbid(
+  principal,
+  action in [Postern::Action::"ssh:agent_forward", Postern::Action::"ssh:x11_forward"],
+  resource
+);
+`;
+
+/** The demo SSH target as `postern dev` reports it. */
+export type DemoSsh = { sshd: DemoSshd; connection: string; login: string } | { unavailable: string };
+
+/** Starts the demo sshd in `stateDir/sshd`, or says why it cannot run here. */
+export async function startDemoSsh(stateDir: string): Promise<{ sshd: DemoSshd } | { unavailable: string }> {
+  const why = sshdUnavailable();
+  if (why) return { unavailable: why };
+  return { sshd: await startDemoSshd({ dir: join(stateDir, 'sshd'), port: 2222 }) };
+}
+
+/**
+ * Creates (or points at this run's sshd) the demo SSH connection and its policy. Resolves to
+ * null, or to why the edge refused (an edge without SSH connections yet): the rest of the stack
+ * works without it.
+ */
+export async function seedDemoSsh(
+  admin: AdminClient,
+  sshd: DemoSshd,
+  policy = DEMO_SSH_POLICY_STANDIN,
+): Promise<string | null> {
+  const path = `/connections/${DEMO_SSH_CONNECTION}`;
+  const fields = {
+    target: { host: '127.0.0.1', port: sshd.port, tls: 'none' },
+    credential: { privateKey: sshd.loginKey.privateKeyPem },
+    ssh: { targetHostKey: sshd.hostKey },
+  };
+  try {
+    const patched = (await admin.exists(path)) && (await admin.request('PATCH', path, fields)).status < 300;
+    if (!patched) {
+      await admin.del(path, true);
+      await admin.post('/connections', {
+        name: DEMO_SSH_CONNECTION,
+        protocol: 'ssh',
+        connector: 'local',
+        ...fields,
+        // Access comes from the demo SSH policy, not the allow-list shorthand.
+        allow: { subjects: [], groups: [] },
+      });
+    }
+    await admin.put(`${path}/policies/demo`, { text: policy });
+    return null;
+  } catch (e) {
+    // The admin client's message holds the API's answer, never the key (it is not echoed).
+    return (e as Error).message;
+  }
+}

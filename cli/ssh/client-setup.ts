@@ -1,0 +1,80 @@
+/**
+ * What `postern ssh-config` and `postern ssh` share: the caller's SSH connections from the user
+ * API, the known_hosts file they pin gateway keys in, and how ssh should run `postern ssh-proxy`.
+ */
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { CliError } from '../errors.ts';
+import { userApi, type Io } from '../commands/user-api.ts';
+import { mergeKnownHosts, sshHosts, type ProxySpec, type SshHost } from './ssh-config.ts';
+
+/** This checkout's `postern` script: ssh runs it by absolute path, whatever PATH holds then. */
+export const POSTERN_SCRIPT = resolve(fileURLToPath(import.meta.url), '..', '..', 'bin', 'postern.mjs');
+
+/** `$POSTERN_CONFIG_DIR`, else `$XDG_CONFIG_HOME/postern`, else `~/.config/postern`. */
+export function configDir(env: NodeJS.ProcessEnv): string {
+  if (env['POSTERN_CONFIG_DIR']) return resolve(env['POSTERN_CONFIG_DIR']);
+  const base = env['XDG_CONFIG_HOME'] ? resolve(env['XDG_CONFIG_HOME']) : join(homedir(), '.config');
+  return join(base, 'postern');
+}
+
+export function knownHostsFile(flag: string | undefined, env: NodeJS.ProcessEnv): string {
+  return flag ? resolve(flag) : join(configDir(env), 'known_hosts');
+}
+
+/** The edge from --edge or POSTERN_EDGE, checked. */
+export function edgeOf(values: Record<string, unknown>, env: NodeJS.ProcessEnv): string {
+  const edge = (values['edge'] as string | undefined) ?? env['POSTERN_EDGE'];
+  if (!edge) throw new CliError('usage', 'no edge: pass --edge URL or set POSTERN_EDGE');
+  if (!URL.canParse(edge)) throw new CliError('usage', `--edge "${edge}" is not a URL`);
+  return edge;
+}
+
+/** How ssh runs the proxy: --postern "words", else this node and this script. */
+export function proxySpec(values: Record<string, unknown>, edge: string): ProxySpec {
+  const words = typeof values['postern'] === 'string' ? values['postern'].trim().split(/\s+/) : [];
+  const spec: ProxySpec = {
+    postern: words.length > 0 && words[0] ? words : [process.execPath, POSTERN_SCRIPT],
+    edge,
+  };
+  if (typeof values['token-file'] === 'string') spec.tokenFile = resolve(values['token-file']);
+  return spec;
+}
+
+/** The caller's SSH connections (GET /api/v1/me/connections), each with its gateway keys. */
+export async function listSshHosts(
+  values: Record<string, unknown>,
+  io: Io,
+  warn: (line: string) => void,
+): Promise<SshHost[]> {
+  const api = await userApi(values, io);
+  const listing = await api.call<unknown>('GET', '/me/connections', undefined, 'your connection list');
+  let result: ReturnType<typeof sshHosts>;
+  try {
+    result = sshHosts(listing);
+  } catch (e) {
+    throw new CliError('api_error', `${(e as Error).message} (GET /api/v1/me/connections)`);
+  }
+  for (const s of result.skipped) warn(`skipped ${s}`);
+  return result.hosts;
+}
+
+/** Pins the hosts' keys in `file` (created with its folder); returns whether it changed. */
+export function writeKnownHosts(file: string, hosts: SshHost[]): boolean {
+  let existing = '';
+  try {
+    existing = readFileSync(file, 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+  }
+  const next = mergeKnownHosts(existing, hosts);
+  if (next === existing) return false;
+  mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+  // Written aside and renamed: an ssh starting meanwhile reads the old file or the new, whole.
+  const tmp = `${file}.${process.pid}.tmp`;
+  writeFileSync(tmp, next, { mode: 0o644 });
+  renameSync(tmp, file);
+  return true;
+}
