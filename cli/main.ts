@@ -37,6 +37,10 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
     summary: 'ask for time-boxed access to a connection; list and revoke grants',
     load: () => import('./commands/access.ts'),
   },
+  shapes: {
+    summary: 'list and revoke standing shape approvals',
+    load: () => import('./commands/shapes.ts'),
+  },
   ssh: {
     summary: 'run ssh to an SSH connection through the edge',
     load: () => import('./commands/ssh.ts'),
@@ -48,10 +52,6 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
   'ssh-proxy': {
     summary: 'the ssh ProxyCommand that carries an SSH session to the edge',
     load: () => import('./commands/ssh-proxy.ts'),
-  },
-  shapes: {
-    summary: 'list and revoke standing shape approvals',
-    load: () => import('./commands/shapes.ts'),
   },
 };
 
