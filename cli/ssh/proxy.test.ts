@@ -251,6 +251,16 @@ describe('postern ssh-proxy', () => {
     ]);
   });
 
+  it('refuses a frame larger than SSH ever needs instead of holding it', async () => {
+    const edge = await fakeEdge(() => ({ accept: (ws) => ws.send(Buffer.alloc(17 * MB)) }));
+    const p = proxy(edge.url);
+    expect((await p.done).code).toBe(1);
+    expect(p.lines).toEqual([
+      expect.stringMatching(/^postern ssh-proxy: connection to the edge failed: .*payload/i),
+    ]);
+    expect(p.stats()?.toSocket).toBe(0);
+  });
+
   it('as a process: pipes its real stdin and stdout, and exits 0 when ssh closes stdin', async () => {
     const edge = await fakeEdge(() => echo);
     const child = spawn(process.execPath, [CLI, 'ssh-proxy', 'demo-ssh', '--edge', edge.url], {
