@@ -16,7 +16,7 @@ export default tseslint.config(
   },
   // Layers (issue 11): imports flow one way, so no folder cycle can return.
   //   core ← edge ← durable-objects ← workers (only workers/index.ts exports the objects)
-  //   core ← connector ← cli
+  //   core ← node-shared ← connector ← cli
   layer(
     'core/**/*.ts',
     ['node:*', 'cloudflare:*', ...folders('edge', 'workers', 'durable-objects', 'cli', 'connector')],
@@ -28,6 +28,7 @@ export default tseslint.config(
   layer('edge/**/*.ts', folders('workers', 'durable-objects', 'cli', 'connector')),
   layer('durable-objects/**/*.ts', folders('workers', 'cli', 'connector')),
   layer('workers/**/*.ts', folders('durable-objects', 'cli', 'connector'), { ignores: ['workers/index.ts'] }),
+  layer('node-shared/**/*.ts', folders('edge', 'workers', 'durable-objects', 'cli', 'connector')),
   layer('connector/**/*.ts', folders('edge', 'workers', 'durable-objects', 'cli')),
   layer('cli/**/*.ts', folders('edge', 'workers', 'durable-objects'), { ignores: ['cli/**/*.test.ts'] }),
 );

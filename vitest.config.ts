@@ -16,6 +16,7 @@ export default defineConfig({
             'core/**/*.test.ts',
             'connector/**/*.test.ts',
             'cli/**/*.test.ts',
+            'node-shared/**/*.test.ts',
             'workers/**/*.test.ts',
             'edge/**/*.test.ts',
             'test/control-plane/**/*.test.ts',

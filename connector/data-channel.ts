@@ -9,12 +9,11 @@ import WebSocket from 'ws';
 import type { ChannelError, ChannelHello, DialRequest } from '../core/tunnel/protocol.ts';
 import { parseChannelFromEdge } from '../core/tunnel/protocol.ts';
 import { cancelRequest } from '../core/pg/messages.ts';
+import { pumpWsTcp } from '../node-shared/ws-tcp-pump.ts';
 import { isAllowed, type Rule } from './allowlist.ts';
 import { resolveCredential } from './credentials.ts';
 import { openTarget, TargetError } from './target.ts';
 import type { Log } from './log.ts';
-
-const HIGH_WATER = 1 << 20;
 
 export interface ChannelOptions {
   edgeUrl: string;
@@ -94,39 +93,22 @@ export async function runDataChannel(
       const hello: ChannelHello = { type: 'channel-hello', ...(credential ? { credential } : {}) };
       ws.send(JSON.stringify(hello));
       opts.log('info', 'channel opened', fields);
-      target!.on('data', (d: Buffer) => {
-        ws.send(d);
-        if (ws.bufferedAmount > HIGH_WATER) {
-          target!.pause();
-          const t = setInterval(() => {
-            if (ws.bufferedAmount < HIGH_WATER / 2 || ws.readyState !== WebSocket.OPEN) {
-              clearInterval(t);
-              target!.resume();
-            }
-          }, 2);
-        }
+      pumpWsTcp(ws, target!, {
+        onText: (data) => {
+          try {
+            const cancel = parseChannelFromEdge(data.toString('utf8'));
+            const s = connect({ host: dial.target.host, port: dial.target.port }, () =>
+              s.end(cancelRequest(cancel)),
+            );
+            s.on('error', () => s.destroy());
+            opts.log('info', 'cancel forwarded', fields);
+          } catch {
+            finish(1008, 'invalid channel message');
+          }
+        },
       });
       target!.on('close', () => finish(1000, 'target closed'));
       target!.on('error', (e) => finish(1011, `target error: ${e.message}`.slice(0, 120)));
-    });
-    ws.on('message', (data: Buffer, isBinary: boolean) => {
-      if (isBinary) {
-        if (target && !target.write(data)) {
-          ws.pause();
-          target.once('drain', () => ws.resume());
-        }
-        return;
-      }
-      try {
-        const cancel = parseChannelFromEdge(data.toString('utf8'));
-        const s = connect({ host: dial.target.host, port: dial.target.port }, () =>
-          s.end(cancelRequest(cancel)),
-        );
-        s.on('error', () => s.destroy());
-        opts.log('info', 'cancel forwarded', fields);
-      } catch {
-        finish(1008, 'invalid channel message');
-      }
     });
     ws.on('unexpected-response', (_req, res) => {
       opts.log('warn', 'channel rejected by the edge', { ...fields, status: res.statusCode });

@@ -10,6 +10,7 @@ import { partialText } from '../../core/mask/value-masker.ts';
 import { MessageFramer } from '../../core/pg/framer.ts';
 import { typedMessage } from '../../core/pg/messages.ts';
 import { fieldList } from '../../core/pg/rows.ts';
+import { Backend } from '../../core/pg/message-types.ts';
 import { nodeSqlParser } from '../wasm-node.ts';
 
 const PEM_BEGIN = '-----BEGIN PRIVATE KEY-----';
@@ -66,7 +67,7 @@ export async function measureHostile(): Promise<HostileResult[]> {
     partialText(text, 'column', new ByteSink()),
   );
   const field = 'x'.repeat(8 << 20);
-  time('NOTICE field of 8 MB rebuilt', field.length, () => fieldList('N', [['M', field]]));
+  time('NOTICE field of 8 MB rebuilt', field.length, () => fieldList(Backend.NoticeResponse, [['M', field]]));
 
   const parser = await nodeSqlParser();
   const sql = `SELECT ${"password, 'x', ".repeat(60_000)} 1`;

@@ -4,10 +4,10 @@
  */
 import { createServer, type Socket } from 'node:net';
 import WebSocket from 'ws';
+import { pumpWsTcp } from '../../node-shared/ws-tcp-pump.ts';
 import type { TokenSource } from '../token-source/index.ts';
 import { refuseInPostgres, refusalFields } from './pg-refusal.ts';
 
-const HIGH_WATER = 1 << 20;
 // Bytes a client may send before its WebSocket is open (a pipelining driver can send a lot).
 const MAX_EARLY_BYTES = 1024 * 1024;
 export const CLIENT_VERSION = 'postern-cli/0.1.0';
@@ -109,29 +109,12 @@ export async function startConnectListener(opts: ListenerOptions) {
       socket.removeListener('data', hold);
       for (const b of early) ws.send(b);
       early.length = 0;
-      socket.on('data', (d: Buffer) => {
-        ws.send(d);
-        if (ws.bufferedAmount > HIGH_WATER) {
-          socket.pause();
-          const t = setInterval(() => {
-            if (ws.bufferedAmount < HIGH_WATER / 2 || ws.readyState !== WebSocket.OPEN) {
-              clearInterval(t);
-              socket.resume();
-            }
-          }, 2);
-        }
-      });
+      // Text frames are not Postgres bytes: the edge sends none to the CLI, and they are dropped.
+      pumpWsTcp(ws, socket);
       socket.on('end', () => ws.close(1000, 'client closed'));
       socket.on('close', () => {
         if (ws.readyState === WebSocket.OPEN) ws.close(1000, 'client closed');
       });
-    });
-    ws.on('message', (data: Buffer, isBinary: boolean) => {
-      if (!isBinary) return;
-      if (!socket.write(data)) {
-        ws.pause();
-        socket.once('drain', () => ws.resume());
-      }
     });
     ws.on('close', () => {
       if (opened) socket.end();

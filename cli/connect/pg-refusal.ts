@@ -8,7 +8,7 @@ import type { Socket } from 'node:net';
 import { MessageFramer } from '../../core/pg/framer.ts';
 import { errorResponse } from '../../core/pg/messages.ts';
 import { parseStartupPacket } from '../../core/pg/startup.ts';
-import type { ErrorFields } from '../../core/pg-session/types.ts';
+import type { ErrorFields } from '../../core/pg/types.ts';
 
 export function refuseInPostgres(socket: Socket, early: Buffer[], fields: ErrorFields): void {
   const framer = new MessageFramer({ maxMessageBytes: 1 << 16, startup: true });

@@ -52,6 +52,61 @@ permit(principal in Postern::Group::"postern-admins", action == Postern::Action:
 permit(principal in Postern::Group::"postern-admins", action == Postern::Action::"unmask", resource);
 `;
 
+/**
+ * The demo SSH connection's document (docs/ssh.md, "Policy"): the demo group logs in, opens
+ * shells and moves files; commands that use sudo or remove trees wait for a DBA; the target
+ * account's SSH keys are not changed through Postern; `ssh -L` works, `ssh -R` and agent and X11
+ * forwarding do not. The command patterns are a demonstration: they match the string the client
+ * sent, and a shell can spell `sudo` in ways no pattern sees (docs/ssh.md, "What policy cannot
+ * see"); inside an interactive shell policy sees nothing, only the recording does.
+ */
+export const DEMO_SSH_POLICY = `// The demo client may log in, open a shell with a terminal and use sftp.
+@reason("the demo group may log in, open a shell and move files")
+permit(
+  principal in Postern::Group::"demo",
+  action in [
+    Postern::Action::"connect", Postern::Action::"ssh:login", Postern::Action::"ssh:shell",
+    Postern::Action::"ssh:pty", Postern::Action::"ssh:sftp", Postern::Action::"ssh:sftp_read",
+    Postern::Action::"ssh:sftp_write"
+  ],
+  resource
+);
+
+// Commands run at once, except those that use sudo or remove whole trees.
+@reason("the demo group may run commands")
+permit(principal in Postern::Group::"demo", action == Postern::Action::"ssh:exec", resource)
+  unless {
+    context.command like "*sudo*" || context.command like "*rm -rf*" || context.command like "*rm -fr*"
+  };
+
+// Those wait for a DBA's approval.
+@reason("commands that use sudo or rm -rf wait for a DBA's approval")
+@approval("dba")
+@approval_timeout("15m")
+permit(principal in Postern::Group::"demo", action == Postern::Action::"ssh:exec", resource)
+  when {
+    context.command like "*sudo*" || context.command like "*rm -rf*" || context.command like "*rm -fr*"
+  };
+
+// The target account's keys stay as the admin set them.
+@reason("the target account's SSH keys are not changed through Postern")
+forbid(principal, action == Postern::Action::"ssh:sftp_write", resource)
+  when { context.path like "*/.ssh/*" || context.path like "*/.ssh" };
+
+// ssh -L (to the demo Postgres, say) works; ssh -R does not.
+@reason("the demo group may forward local ports to the target's network")
+permit(principal in Postern::Group::"demo", action == Postern::Action::"ssh:port_forward", resource)
+  when { context.direction == "local" };
+
+// Agent forwarding would let the target use the caller's keys; X11 its display.
+@reason("agent and X11 forwarding are off: the target could use your SSH keys or your display")
+forbid(
+  principal,
+  action in [Postern::Action::"ssh:agent_forward", Postern::Action::"ssh:x11_forward"],
+  resource
+);
+`;
+
 /** One column per strategy; the value detectors stay on (redact) for anything else. */
 export const DEMO_MASKING: MaskingConfig = {
   columns: [

@@ -6,14 +6,14 @@
 import { createServer } from 'node:http';
 import { connect } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
-
-const HIGH_WATER = 1 << 20;
+import { pumpWsTcp, type PumpStats } from '../../node-shared/ws-tcp-pump.ts';
 
 export async function startNeonRelay(opts: { port?: number; allow: Array<{ host: string; port: number }> }) {
   const allowed = new Set(opts.allow.map((a) => `${a.host}:${a.port}`));
   const http = createServer((_req, res) => res.writeHead(426).end('WebSocket only'));
   const wss = new WebSocketServer({ server: http, perMessageDeflate: false });
   let reachable = true;
+  const pumps = new Set<PumpStats>();
   wss.on('connection', (ws: WebSocket, req) => {
     if (!reachable) return ws.terminate();
     const address = new URL(req.url ?? '/', 'http://relay').searchParams.get('address') ?? '';
@@ -23,27 +23,16 @@ export async function startNeonRelay(opts: { port?: number; allow: Array<{ host:
       Number(address.slice(address.lastIndexOf(':') + 1)),
     ];
     const tcp = connect({ host, port, noDelay: true });
-    const pending: Buffer[] = [];
-    let open = false;
+    // Nothing is read from the driver until the target is connected: no bytes to hold meanwhile.
+    ws.pause();
+    let stats: PumpStats | undefined;
     tcp.on('connect', () => {
-      open = true;
-      for (const b of pending) tcp.write(b);
-      pending.length = 0;
-    });
-    ws.on('message', (data: Buffer) => (open ? tcp.write(data) : pending.push(data)));
-    tcp.on('data', (d) => {
-      ws.send(d);
-      if (ws.bufferedAmount > HIGH_WATER) {
-        tcp.pause();
-        const resume = setInterval(() => {
-          if (ws.bufferedAmount < HIGH_WATER / 2 || ws.readyState !== ws.OPEN) {
-            clearInterval(resume);
-            tcp.resume();
-          }
-        }, 5);
-      }
+      // The driver sends binary frames only; a text frame is not Postgres bytes and is dropped.
+      pumps.add((stats = pumpWsTcp(ws, tcp).stats));
+      ws.resume();
     });
     const end = () => {
+      if (stats) pumps.delete(stats);
       tcp.destroy();
       if (ws.readyState === ws.OPEN) ws.close(1000);
     };
@@ -57,6 +46,8 @@ export async function startNeonRelay(opts: { port?: number; allow: Array<{ host:
   return {
     port,
     wsProxy: `127.0.0.1:${port}/v2`,
+    /** What each open connection's pump moved and held (tests check the relay's memory with it). */
+    pumpStats: (): PumpStats[] => [...pumps],
     /** Simulates a database outage for the edge (tests): drops every connection and new ones. */
     setReachable(yes: boolean) {
       reachable = yes;

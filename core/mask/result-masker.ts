@@ -12,6 +12,8 @@
  */
 import { PosternError } from '../errors.ts';
 import type { PgFrame } from '../pg/framer.ts';
+import { Backend } from '../pg/message-types.ts';
+import { int16At } from '../pg/reader.ts';
 import { fieldList, notification, parseFieldList, parseNotification, type RowField } from '../pg/rows.ts';
 import {
   analyzeStatement,
@@ -125,7 +127,7 @@ export class ResultMasker {
   /** A DataRow of the result `ctx`. */
   row(ctx: ResultCtx, f: PgFrame): Uint8Array {
     const raw = f.raw;
-    const n = raw.byteLength >= 7 ? ((raw[5]! << 24) >> 16) | raw[6]! : 0;
+    const n = raw.byteLength >= 7 ? int16At(raw, 5) : 0;
     let ops = ctx.ops;
     if (!ops || ops.ops.length !== n) ops = ctx.ops = this.#ops(ctx, n);
     return this.#rows.rewrite(raw, ops, this.values, this.counts);
@@ -179,7 +181,7 @@ export class ResultMasker {
    * cannot carry data (scrubFields), and their text is the gateway's.
    */
   fields(f: PgFrame, plan?: ResultPlan): Uint8Array {
-    const type = f.type === 0x45 ? 'E' : 'N';
+    const type = f.type === Backend.ErrorResponse ? Backend.ErrorResponse : Backend.NoticeResponse;
     const fields = parseFieldList(f.body);
     if (plan && this.needsColumns) {
       const scrubbed = scrubFields(fields);

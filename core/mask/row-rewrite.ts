@@ -6,6 +6,7 @@
  * the row is a view of it: no allocation per row or per value.
  */
 import { PosternError } from '../errors.ts';
+import { int16At, int32At } from '../pg/reader.ts';
 import type { RowField } from '../pg/rows.ts';
 import { ByteSink } from './byte-sink.ts';
 import type { Detection } from './detectors.ts';
@@ -85,7 +86,7 @@ export class RowRewriter {
     // The length read once: byteLength of a view is not a plain field load in V8.
     const size = raw.byteLength;
     if (size < 7) throw short();
-    const n = ((raw[5]! << 24) >> 16) | raw[6]!;
+    const n = int16At(raw, 5);
     const ops = cols.ops;
     const sink = this.#sink;
     let copied = 0; // raw[0, copied) is in the sink (once something changed)
@@ -94,7 +95,7 @@ export class RowRewriter {
     let pos = 7;
     for (let i = 0; i < n; i++) {
       if (pos + 4 > size) throw short();
-      const len = (raw[pos]! << 24) | (raw[pos + 1]! << 16) | (raw[pos + 2]! << 8) | raw[pos + 3]!;
+      const len = int32At(raw, pos);
       const start = pos + 4;
       if (len < 0) {
         pos = start;

@@ -9,7 +9,8 @@
 import type { PgFrame } from '../pg/framer.ts';
 import { megabytes } from '../pg/limits.ts';
 import type { CloseReason } from './close-reason.ts';
-import { CLIENT_TYPES, messageOf, T_BIND, T_COPY_DATA, T_DATA_ROW } from './frames.ts';
+import { Backend, Frontend, typeName } from '../pg/message-types.ts';
+import { CLIENT_TYPES, messageOf } from './frames.ts';
 import type { StatementFlow } from './statement-flow.ts';
 
 /** A big client message: its plan, a refusal for the client in order, or the end of the session. */
@@ -30,7 +31,7 @@ export function bigClientPlan(
   if (!CLIENT_TYPES.has(head.type)) return { fail: unexpectedClientType(head.type) };
   if (!flow || flow.passOn(head)) return 'stream';
   if (total <= maxHeld) return 'whole';
-  const what = head.type === T_BIND ? 'a Bind message (its parameter values)' : 'a statement';
+  const what = head.type === Frontend.Bind ? 'a Bind message (its parameter values)' : 'a statement';
   return {
     refused: `statement refused: ${what} of ${megabytes(total)} is more than Postern holds to check (${megabytes(maxHeld)}); send large values as COPY ... FROM STDIN data, which Postern streams, or in smaller pieces`,
   };
@@ -56,13 +57,13 @@ export function bigUpstreamPlan(
   const size = megabytes(total);
   const limit = megabytes(maxHeld);
   const detail =
-    head.type === T_DATA_ROW || head.type === T_COPY_DATA
+    head.type === Backend.DataRow || head.type === Backend.CopyData
       ? `a result row of ${size} has a column Postern masks or scans; Postern reads rows of up to ${limit}: select the large column in pieces (substring(col from 1 for 10000000), ...), or ask an admin about a connection that does not mask it`
-      : `the target database sent a message (type '${String.fromCharCode(head.type)}') of ${size}; Postern reads such messages up to ${limit}`;
+      : `the target database sent a message (type ${typeName(head.type)}) of ${size}; Postern reads such messages up to ${limit}`;
   return { kind: 'too-large', detail };
 }
 
 /** A client message of a type not allowed after startup (protocol §55.7). */
 export function unexpectedClientType(type: number): CloseReason {
-  return { kind: 'client-protocol', detail: `unexpected message type 0x${type.toString(16)}` };
+  return { kind: 'client-protocol', detail: `unexpected message type ${typeName(type)}` };
 }

@@ -2,7 +2,7 @@
  * Why a Postgres session ended, and what the client is told. Detail stays inside (logs,
  * audit); the client gets a generic, actionable ErrorResponse (style.md #4).
  */
-import type { ErrorFields } from './types.ts';
+import type { ErrorFields } from '../pg/types.ts';
 
 export type CloseReason =
   | { kind: 'client-terminate' }

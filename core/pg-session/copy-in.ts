@@ -9,14 +9,8 @@
  */
 import { ClientMessageError } from './client-message-error.ts';
 import type { PgFrame } from '../pg/framer.ts';
+import { Frontend } from '../pg/message-types.ts';
 import type { WireState } from './wire-state.ts';
-
-const ch = (c: string) => c.charCodeAt(0);
-const COPY_DATA = ch('d');
-const COPY_DONE = ch('c');
-const COPY_FAIL = ch('f');
-const SYNC = ch('S');
-const FLUSH = ch('H');
 
 type Node = Record<string, unknown>;
 
@@ -46,20 +40,20 @@ export class CopyIn {
   client(f: PgFrame): 'forward' | 'sync' | 'normal' {
     if (this.state.copyIn === 'none') return 'normal';
     switch (f.type) {
-      case COPY_DATA:
+      case Frontend.CopyData:
         this.#data = true;
         return 'forward';
-      case COPY_DONE:
-      case COPY_FAIL:
+      case Frontend.CopyDone:
+      case Frontend.CopyFail:
         this.state.copyIn = 'none';
         this.#data = false;
         this.state.expected.push({ k: 'copyend' });
         return 'forward';
-      case SYNC:
-      case FLUSH:
+      case Frontend.Sync:
+      case Frontend.Flush:
         // A Sync in the middle of the data may or may not be read while the copy runs.
         if (this.#data) throw unexpected(f);
-        return f.type === SYNC && this.state.copyIn === 'sent' ? 'sync' : 'forward';
+        return f.type === Frontend.Sync && this.state.copyIn === 'sent' ? 'sync' : 'forward';
       default:
         throw unexpected(f);
     }

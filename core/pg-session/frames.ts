@@ -1,28 +1,27 @@
 /**
- * Message type bytes the session state machine looks at (protocol §55.7), and small helpers
- * for it.
+ * The frontend messages a ready session accepts (protocol §55.7), and small helpers for frames.
  */
 import { concatBytes } from '../bytes.ts';
 import { PosternError } from '../errors.ts';
 import type { PgFrame } from '../pg/framer.ts';
+import { Frontend } from '../pg/message-types.ts';
 
-// Frontend message types a client may send once the session is ready (protocol §55.7).
-export const CLIENT_TYPES = new Set(
-  ['Q', 'P', 'B', 'E', 'S', 'H', 'D', 'C', 'X', 'd', 'c', 'f', 'F'].map((c) => c.charCodeAt(0)),
-);
-export const T_AUTH = 0x52; // 'R'
-export const T_PARAM = 0x53; // 'S'
-export const T_KEY = 0x4b; // 'K'
-export const T_READY = 0x5a; // 'Z'
-export const T_ERROR = 0x45; // 'E'
-export const T_NOTICE = 0x4e; // 'N'
-export const T_NEGOTIATE = 0x76; // 'v' NegotiateProtocolVersion
-export const T_TERMINATE = 0x58; // 'X'
-export const T_QUERY = 0x51; // 'Q'
-export const T_EXECUTE = 0x45; // 'E' (frontend)
-export const T_DATA_ROW = 0x44; // 'D'
-export const T_COPY_DATA = 0x64; // 'd'
-export const T_BIND = 0x42; // 'B'
+/** Frontend messages a client may send once the session is ready (protocol §55.7). */
+export const CLIENT_TYPES: ReadonlySet<number> = new Set([
+  Frontend.Query,
+  Frontend.Parse,
+  Frontend.Bind,
+  Frontend.Execute,
+  Frontend.Sync,
+  Frontend.Flush,
+  Frontend.Describe,
+  Frontend.Close,
+  Frontend.Terminate,
+  Frontend.CopyData,
+  Frontend.CopyDone,
+  Frontend.CopyFail,
+  Frontend.FunctionCall,
+]);
 
 export function messageOf(e: unknown): string {
   if (e instanceof PosternError || e instanceof Error) return e.message;

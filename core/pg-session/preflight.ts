@@ -7,7 +7,7 @@
 import type { PgFrame } from '../pg/framer.ts';
 import { parseErrorFields } from '../pg/messages.ts';
 import { parseDataRow } from '../pg/rows.ts';
-import { T_DATA_ROW, T_ERROR, T_READY } from './frames.ts';
+import { Backend, TxStatus } from '../pg/message-types.ts';
 
 export type PreflightStep =
   | { kind: 'more' }
@@ -26,7 +26,6 @@ export function preflightText(queries: PreflightQuery[]): string {
 }
 
 const utf8 = new TextDecoder();
-const T_COMMAND_COMPLETE = 0x43; // 'C'
 
 export class PreflightRows {
   readonly #results: Array<Array<Array<string | null>>> = [];
@@ -35,19 +34,19 @@ export class PreflightRows {
   /** Throws PROTOCOL_VIOLATION on a malformed DataRow. */
   frame(frame: PgFrame): PreflightStep {
     switch (frame.type) {
-      case T_DATA_ROW:
+      case Backend.DataRow:
         this.#rows.push(parseDataRow(frame.body).map((v) => (v === null ? null : utf8.decode(v))));
         return { kind: 'more' };
-      case T_COMMAND_COMPLETE:
+      case Backend.CommandComplete:
         this.#results.push(this.#rows);
         this.#rows = [];
         return { kind: 'more' };
-      case T_ERROR: {
+      case Backend.ErrorResponse: {
         const fields = parseErrorFields(frame.body);
         return { kind: 'failed', detail: `could not read the target's catalog: ${fields['M'] ?? ''}` };
       }
-      case T_READY:
-        return { kind: 'done', results: this.#results, status: frame.body[0] ?? 0x49 };
+      case Backend.ReadyForQuery:
+        return { kind: 'done', results: this.#results, status: frame.body[0] ?? TxStatus.Idle };
       default:
         return { kind: 'more' }; // RowDescription, notices
     }

@@ -9,17 +9,10 @@
 import type { PgFrame } from '../pg/framer.ts';
 import { BigMessageReader, type BigPlan } from './big-messages.ts';
 import { bigClientPlan, unexpectedClientType } from './big-message-plans.ts';
+import { Frontend } from '../pg/message-types.ts';
 import { ClientMessageError } from './client-message-error.ts';
 import type { CloseReason } from './close-reason.ts';
-import {
-  CLIENT_TYPES,
-  joinFrames,
-  joinOutput,
-  messageOf,
-  T_EXECUTE,
-  T_QUERY,
-  T_TERMINATE,
-} from './frames.ts';
+import { CLIENT_TYPES, joinFrames, joinOutput, messageOf } from './frames.ts';
 import { readingChangeIn } from './server-settings.ts';
 import { StatementFlow, type HoldTicket } from './statement-flow.ts';
 import type { PgSessionConfig } from './types.ts';
@@ -95,7 +88,7 @@ export class ProxyPhase {
   forward(frames: PgFrame[], chunk: Uint8Array): void {
     for (const f of frames) {
       if (!CLIENT_TYPES.has(f.type)) return this.io.fail(unexpectedClientType(f.type));
-      if (f.type === T_QUERY || f.type === T_EXECUTE) this.stats.statements++;
+      if (f.type === Frontend.Query || f.type === Frontend.Execute) this.stats.statements++;
     }
     let forward: PgFrame[];
     try {
@@ -105,7 +98,8 @@ export class ProxyPhase {
     }
     if (forward.length > 0) this.io.toUpstream(joinFrames(forward, chunk));
     const last = frames[frames.length - 1];
-    if (last?.type === T_TERMINATE && last.refused === undefined) this.io.end({ kind: 'client-terminate' });
+    if (last?.type === Frontend.Terminate && last.refused === undefined)
+      this.io.end({ kind: 'client-terminate' });
   }
 
   /** Whole target frames of one chunk. */

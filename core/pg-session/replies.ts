@@ -13,6 +13,7 @@
  */
 import { PosternError } from '../errors.ts';
 import type { PgFrame } from '../pg/framer.ts';
+import { Backend, TxStatus, typeName } from '../pg/message-types.ts';
 import { parseCopyOutResponse, parseRowDescription } from '../pg/rows.ts';
 import { nameKeyOf } from '../pg/names.ts';
 import type { ResultCtx, ResultMasker } from '../mask/result-masker.ts';
@@ -20,25 +21,6 @@ import type { Expect, PortalEntry, RowsOf, StatementEntry, WireState } from './w
 import { refusalAnswer } from './refusal.ts';
 import { copiesFromClient } from './copy-in.ts';
 import { withoutRowDetails } from './withheld-details.ts';
-
-const ch = (c: string) => c.charCodeAt(0);
-const DATA_ROW = ch('D');
-const PARSE_COMPLETE = ch('1');
-const BIND_COMPLETE = ch('2');
-const CLOSE_COMPLETE = ch('3');
-const PARAMETER_DESCRIPTION = ch('t');
-const NO_DATA = ch('n');
-const ROW_DESCRIPTION = ch('T');
-const COMMAND_COMPLETE = ch('C');
-const EMPTY_QUERY = ch('I');
-const PORTAL_SUSPENDED = ch('s');
-const COPY_OUT = ch('H');
-const COPY_IN = ch('G');
-const COPY_DATA = ch('d');
-const ERROR = ch('E');
-const NOTICE = ch('N');
-const NOTIFICATION = ch('A');
-const READY = ch('Z');
 
 const dec = new TextDecoder();
 
@@ -70,37 +52,37 @@ export class Replies {
     const head = expected[0];
     const masking = this.masker?.active === true;
     switch (f.type) {
-      case DATA_ROW: {
+      case Backend.DataRow: {
         if (!masking) return void out.push(f.raw);
         const ctx = this.#rowsCtx(head, 'DataRow');
         return void out.push(this.masker!.row(ctx, f));
       }
-      case PARSE_COMPLETE: {
+      case Backend.ParseComplete: {
         const e = this.#shift(head, 'parse', f);
         this.state.statements.acknowledged(e.key, e.entry);
         return void out.push(f.raw);
       }
-      case BIND_COMPLETE: {
+      case Backend.BindComplete: {
         const e = this.#shift(head, 'bind', f);
         this.state.portals.acknowledged(e.key, e.entry);
         return void out.push(f.raw);
       }
-      case CLOSE_COMPLETE:
+      case Backend.CloseComplete:
         this.#shift(head, 'close', f);
         return void out.push(f.raw);
-      case PARAMETER_DESCRIPTION:
+      case Backend.ParameterDescription:
         if (head?.k !== 'describe') throw desync('ParameterDescription');
         return void out.push(f.raw);
-      case NO_DATA: {
+      case Backend.NoData: {
         const e = this.#shift(head, 'describe', f);
         if (!e.injected) out.push(f.raw);
         return;
       }
-      case ROW_DESCRIPTION:
+      case Backend.RowDescription:
         return this.#rowDescription(head, f, out);
-      case COMMAND_COMPLETE:
-      case EMPTY_QUERY:
-        if (f.type === COMMAND_COMPLETE) this.#lastTag = commandTag(f.body);
+      case Backend.CommandComplete:
+      case Backend.EmptyQueryResponse:
+        if (f.type === Backend.CommandComplete) this.#lastTag = commandTag(f.body);
         if (head?.k === 'query') {
           const s = head.stmts[head.i];
           this.state.settleEffects(s?.effects, true);
@@ -114,10 +96,10 @@ export class Replies {
           return void out.push(f.raw);
         }
         throw desync('CommandComplete');
-      case PORTAL_SUSPENDED:
+      case Backend.PortalSuspended:
         this.#shift(head, 'execute', f);
         return void out.push(f.raw);
-      case COPY_OUT: {
+      case Backend.CopyOutResponse: {
         const formats = parseCopyOutResponse(f.body).columnFormats;
         if (head?.k === 'query') {
           const node = head.stmts[head.i]?.node;
@@ -127,7 +109,7 @@ export class Replies {
         } else throw desync('CopyOutResponse');
         return void out.push(f.raw);
       }
-      case COPY_IN: {
+      case Backend.CopyInResponse: {
         if (head?.k !== 'query' && head?.k !== 'execute') throw desync('CopyInResponse');
         // The server now ignores Sync until the copy ends (§55.2.6): the Syncs the client sent
         // before its data will not be answered (copy-in.ts allows no others).
@@ -139,7 +121,7 @@ export class Replies {
         }
         return void out.push(f.raw);
       }
-      case COPY_DATA: {
+      case Backend.CopyData: {
         // From the target, CopyData is always COPY OUT rows (COPY FROM data flows the other way).
         if (!masking) return void out.push(f.raw);
         const ctx =
@@ -147,20 +129,20 @@ export class Replies {
         if (!ctx) throw desync('CopyData');
         return void out.push(this.masker!.copyData(ctx, f));
       }
-      case ERROR: {
+      case Backend.ErrorResponse: {
         // Its plan before #error moves past the statement that raised it.
         const plan = masking ? this.#currentPlan(head) : undefined;
         const g = hidesDetails(head) ? withoutRowDetails(f) : f;
         this.#error(head);
         return void out.push(masking ? this.masker!.fields(g, plan) : g.raw);
       }
-      case NOTICE: {
+      case Backend.NoticeResponse: {
         const g = hidesDetails(head) ? withoutRowDetails(f) : f;
         return void out.push(masking ? this.masker!.fields(g, this.#currentPlan(head)) : g.raw);
       }
-      case NOTIFICATION:
+      case Backend.NotificationResponse:
         return void out.push(masking ? this.masker!.notification(f) : f.raw);
-      case READY:
+      case Backend.ReadyForQuery:
         return this.#ready(f, out);
       default:
         return void out.push(f.raw); // ParameterStatus, CopyDone, CopyInResponse...
@@ -173,9 +155,9 @@ export class Replies {
    * the row itself would, when rows come that fit nothing sent.
    */
   streamable(type: number): boolean {
-    if (type !== DATA_ROW && type !== COPY_DATA) return false;
+    if (type !== Backend.DataRow && type !== Backend.CopyData) return false;
     if (this.masker?.active !== true) return true;
-    if (type === COPY_DATA) return false;
+    if (type === Backend.CopyData) return false;
     return this.masker.passesUnread(this.#rowsCtx(this.state.expected[0], 'DataRow'));
   }
 
@@ -197,7 +179,7 @@ export class Replies {
   }
 
   #shift<K extends Expect['k']>(head: Expect | undefined, k: K, f: PgFrame): Extract<Expect, { k: K }> {
-    if (head?.k !== k) throw desync(`${String.fromCharCode(f.type)} while expecting ${head?.k ?? 'nothing'}`);
+    if (head?.k !== k) throw desync(`${typeName(f.type)} while expecting ${head?.k ?? 'nothing'}`);
     this.state.expected.shift();
     return head as Extract<Expect, { k: K }>;
   }
@@ -340,7 +322,7 @@ export class Replies {
 
   #ready(f: PgFrame, out: Uint8Array[]): void {
     const expected = this.state.expected;
-    const status = String.fromCharCode(f.body[0] ?? ch('I')) as 'I' | 'T' | 'E';
+    const status = String.fromCharCode(f.body[0] ?? TxStatus.Idle) as 'I' | 'T' | 'E';
     this.state.txStatus = status;
     let injectBefore: Uint8Array | undefined;
     // Skipping after an error, the server answers the Sync: what was sent in between was skipped.

@@ -10,7 +10,7 @@
  */
 import type { PgFrame } from '../pg/framer.ts';
 import type { CloseReason } from './close-reason.ts';
-import { T_PARAM } from './frames.ts';
+import { Backend } from '../pg/message-types.ts';
 
 /** The values the gateway reads SQL with, as the server reports them. */
 const EXPECTED: Record<string, string> = {
@@ -49,7 +49,7 @@ export function unsafeReport(name: string, value: string): string | undefined {
  */
 export function readingChangeIn(frames: PgFrame[]): CloseReason | undefined {
   for (const f of frames) {
-    if (f.type !== T_PARAM) continue;
+    if (f.type !== Backend.ParameterStatus) continue;
     const p = parameterStatus(f.body);
     if (!p) return { kind: 'upstream-protocol', detail: 'malformed ParameterStatus' };
     const why = unsafeReport(p.name, p.value);

@@ -17,12 +17,14 @@
  * (big-message-plans.ts, big-messages.ts).
  */
 import { concatBytes } from '../bytes.ts';
+import { NO_ENCRYPTION } from '../pg/message-types.ts';
 import { MessageFramer, type PgFrame } from '../pg/framer.ts';
 import { errorResponse, noticeResponse } from '../pg/messages.ts';
 import { parseStartupPacket } from '../pg/startup.ts';
 import { clientStartup } from './client-startup.ts';
 import { clientErrorFor, type CloseReason } from './close-reason.ts';
-import type { CancelKey, ErrorFields, PgSessionConfig, PgSessionIO } from './types.ts';
+import type { CancelKey, ErrorFields } from '../pg/types.ts';
+import type { PgSessionConfig, PgSessionIO } from './types.ts';
 import { FrameQueue } from './frame-queue.ts';
 import { UpstreamLogin } from './upstream-login.ts';
 import { BigMessageReader, type BigPlan } from './big-messages.ts';
@@ -41,7 +43,8 @@ const MAX_UPSTREAM_QUEUED_BYTES = 1 << 20;
  */
 const STREAM_ABOVE = 256 * 1024;
 const DEFAULT_MAX_HELD = 32 * 1024 * 1024;
-const NO = new Uint8Array([0x4e]); // 'N': "no SSL/GSS here", the tunnel is already encrypted.
+// "No SSL/GSS here" (§55.2.10): the tunnel to the gateway is already encrypted.
+const NO = new Uint8Array([NO_ENCRYPTION]);
 const EMPTY = new Uint8Array(0);
 
 export class PgSession {
@@ -86,7 +89,10 @@ export class PgSession {
       'too much data sent before the session was ready',
     );
     this.#login = new UpstreamLogin(config, {
-      toUpstream: (bytes) => io.toUpstream(bytes),
+      // An authentication step (md5, SCRAM) settles later: the session may have ended meanwhile.
+      toUpstream: (bytes) => {
+        if (this.#phase !== 'closed') io.toUpstream(bytes);
+      },
       fail: (reason) => this.#fail(reason),
       ready: (status) => this.#becomeReady(status),
     });

@@ -7,8 +7,8 @@
 import type { PgFrame } from '../pg/framer.ts';
 import { parseBackendKeyData, parseErrorFields } from '../pg/messages.ts';
 import type { CloseReason } from './close-reason.ts';
-import { T_ERROR, T_KEY, T_NEGOTIATE, T_NOTICE, T_PARAM, T_READY } from './frames.ts';
-import type { CancelKey } from './types.ts';
+import { Backend, TxStatus, typeName } from '../pg/message-types.ts';
+import type { CancelKey } from '../pg/types.ts';
 
 export type StartupStep =
   | { kind: 'param'; raw: Uint8Array }
@@ -30,14 +30,14 @@ const MAX_RELAYED = 1000;
 /** `clientSettings`: the gateway forwarded settings the client asked for. */
 export function startupStep(frame: PgFrame, authenticated: boolean, clientSettings = false): StartupStep {
   switch (frame.type) {
-    case T_PARAM:
+    case Backend.ParameterStatus:
       return { kind: 'param', raw: frame.raw.slice() };
-    case T_KEY:
+    case Backend.BackendKeyData:
       return { kind: 'key', key: parseBackendKeyData(frame.body) };
-    case T_NOTICE:
-    case T_NEGOTIATE:
+    case Backend.NoticeResponse:
+    case Backend.NegotiateProtocolVersion:
       return { kind: 'ignore' };
-    case T_ERROR: {
+    case Backend.ErrorResponse: {
       const fields = parseErrorFields(frame.body);
       const detail = `${fields['C'] ?? '?'} ${fields['M'] ?? ''}`.trim();
       const code = fields['C'] ?? '';
@@ -60,20 +60,20 @@ export function startupStep(frame: PgFrame, authenticated: boolean, clientSettin
         reason: { kind: authenticated ? 'upstream-protocol' : 'upstream-auth', detail },
       };
     }
-    case T_READY:
+    case Backend.ReadyForQuery:
       if (!authenticated) {
         return {
           kind: 'fail',
           reason: { kind: 'upstream-protocol', detail: 'ReadyForQuery before AuthenticationOk' },
         };
       }
-      return { kind: 'ready', status: frame.body[0] ?? 0x49 };
+      return { kind: 'ready', status: frame.body[0] ?? TxStatus.Idle };
     default:
       return {
         kind: 'fail',
         reason: {
           kind: 'upstream-protocol',
-          detail: `unexpected message type 0x${frame.type.toString(16)} during startup`,
+          detail: `unexpected message type ${typeName(frame.type)} during startup`,
         },
       };
   }

@@ -16,6 +16,7 @@
 import type { ResultMasker } from '../mask/result-masker.ts';
 import type { PgFrame } from '../pg/framer.ts';
 import { displayName, nameKeyOf, readNameKey } from '../pg/names.ts';
+import { Backend, Frontend, Target } from '../pg/message-types.ts';
 import { typedMessage } from '../pg/messages.ts';
 import { FrameQueue, ownedFrame } from './frame-queue.ts';
 import { queryStatements, statementEntry } from './name-effects.ts';
@@ -50,19 +51,6 @@ interface Held {
 
 /** Client bytes kept while a statement waits (for approval, or for the server's answer). */
 const MAX_HELD_BYTES = 1 << 20;
-
-const T = (c: string) => c.charCodeAt(0);
-const Q = T('Q');
-const P = T('P');
-const B = T('B');
-const D = T('D');
-const E = T('E');
-const S = T('S');
-const F = T('F');
-const C = T('C');
-const H = T('H');
-const READY = T('Z');
-const COPY_DATA = T('d');
 
 export class StatementFlow {
   readonly #state = new WireState();
@@ -109,7 +97,7 @@ export class StatementFlow {
    * nothing needs to read it: CopyData while nothing waits. It counts as sent.
    */
   passOn(head: PgFrame): boolean {
-    if (head.type !== COPY_DATA || this.#held || this.#waiting) return false;
+    if (head.type !== Frontend.CopyData || this.#held || this.#waiting) return false;
     this.#copyIn.client(head);
     return true;
   }
@@ -152,7 +140,7 @@ export class StatementFlow {
       return true;
     }
     switch (f.type) {
-      case Q: {
+      case Frontend.Query: {
         // After an error in an extended batch the server ignores everything up to Sync (§55.2.3),
         // a Query included: so does the gateway. A Query inside a batch that has not failed runs
         // at once with its own ReadyForQuery (pgJDBC's autosave SAVEPOINT): its expectation, or
@@ -180,7 +168,7 @@ export class StatementFlow {
         }
         return true;
       }
-      case P: {
+      case Frontend.Parse: {
         if (this.#batchError !== undefined) return true;
         const name = readNameKey(f.body, 0);
         const sql = sqlText(f.body, name.end);
@@ -194,11 +182,11 @@ export class StatementFlow {
         else this.#batchError = v.message;
         return true;
       }
-      case B:
+      case Frontend.Bind:
         return this.#bind(f, forward);
-      case D: {
+      case Frontend.Describe: {
         if (this.#batchError !== undefined) return true;
-        const portal = f.body[0] === T('P');
+        const portal = f.body[0] === Target.Portal;
         const { key } = readNameKey(f.body, 1);
         const caughtUp = this.#state.caughtUp();
         const found = portal
@@ -210,12 +198,12 @@ export class StatementFlow {
         this.#forwardInBatch(forward, f);
         return true;
       }
-      case E:
+      case Frontend.Execute:
         return this.#execute(f, forward);
-      case C: {
+      case Frontend.Close: {
         if (this.#batchError !== undefined) return true;
         const { key } = readNameKey(f.body, 1);
-        if (f.body[0] === T('S')) this.#state.statements.forget(key);
+        if (f.body[0] === Target.Statement) this.#state.statements.forget(key);
         else {
           this.#state.portals.forget(key);
           this.#described.delete(key);
@@ -224,7 +212,7 @@ export class StatementFlow {
         this.#forwardInBatch(forward, f);
         return true;
       }
-      case S: {
+      case Frontend.Sync: {
         if (this.#batchError === undefined) {
           forward.push(f);
           this.#state.expected.push({ k: 'sync' });
@@ -242,11 +230,11 @@ export class StatementFlow {
         this.#endBatch();
         return true;
       }
-      case F:
+      case Frontend.FunctionCall:
         this.#flushForward(forward);
         this.#synthetic('function calls over the fastpath protocol are not allowed through Postern');
         return true;
-      case H:
+      case Frontend.Flush:
         if (this.#batchError === undefined) forward.push(f);
         return true;
       default:
@@ -263,7 +251,7 @@ export class StatementFlow {
    */
   #refusedMessage(f: PgFrame, why: string, forward: PgFrame[]): boolean {
     if (this.#batchError !== undefined) return true;
-    if (f.type === Q || f.type === F) {
+    if (f.type === Frontend.Query || f.type === Frontend.FunctionCall) {
       if (this.#batchForwarded) {
         throw new ClientMessageError(
           'a Query was sent inside an unfinished extended-query batch (send Sync first)',
@@ -340,8 +328,8 @@ export class StatementFlow {
     if (this.masker?.needsColumns && !found.fields && !this.#described.has(key)) {
       // Masking needs to know the columns of these rows, and nobody asked: ask (§55.7 Describe).
       // The answer is the gateway's and is not passed on.
-      const raw = typedMessage('D', new Uint8Array([T('P')]), keyBytes(key));
-      forward.push({ type: D, raw, body: raw.subarray(5) });
+      const raw = typedMessage(Frontend.Describe, new Uint8Array([Target.Portal]), keyBytes(key));
+      forward.push({ type: Frontend.Describe, raw, body: raw.subarray(5) });
       this.#state.expected.push({ k: 'describe', entry: found, injected: true });
       this.#described.add(key);
     }
@@ -391,7 +379,7 @@ export class StatementFlow {
       for (const f of frames) {
         this.#replies.upstream(f, out);
         // ReadyForQuery ends a batch: once every earlier one is answered, what waits goes on.
-        if (this.#waiting && f.type === READY && this.#state.caughtUp()) this.#settled();
+        if (this.#waiting && f.type === Backend.ReadyForQuery && this.#state.caughtUp()) this.#settled();
       }
     } finally {
       this.#out = undefined;

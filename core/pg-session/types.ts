@@ -1,22 +1,8 @@
 import type { ResultMasker } from '../mask/result-masker.ts';
+import type { CancelKey } from '../pg/types.ts';
 import type { CloseReason } from './close-reason.ts';
 import type { PreflightQuery } from './preflight.ts';
 import type { HoldTicket, StatementChecker } from './statement-flow.ts';
-
-/** Fields of an ErrorResponse/NoticeResponse the gateway writes (protocol §55.8). */
-export interface ErrorFields {
-  severity: 'ERROR' | 'FATAL' | 'PANIC' | 'WARNING' | 'NOTICE' | 'INFO' | 'LOG';
-  code: string;
-  message: string;
-  detail?: string;
-  hint?: string;
-}
-
-/** A Postgres cancel key: BackendKeyData / CancelRequest process id and secret. */
-export interface CancelKey {
-  processId: number;
-  secretKey: number;
-}
 
 /** What a PgSession does to the world: bytes to each side, and the end. */
 export interface PgSessionIO {

@@ -11,11 +11,13 @@ import { isPosternError } from '../errors.ts';
 import type { PgFrame } from '../pg/framer.ts';
 import { authenticationOk, backendKeyData, query, readyForQuery, startupMessage } from '../pg/messages.ts';
 import type { CloseReason } from './close-reason.ts';
-import { messageOf, T_AUTH } from './frames.ts';
+import { Backend } from '../pg/message-types.ts';
+import { messageOf } from './frames.ts';
 import { PreflightRows, preflightText, type PreflightStep } from './preflight.ts';
 import { REQUIRED_REPORTS, parameterStatus, readingChangeIn } from './server-settings.ts';
 import { startupStep } from './startup-frames.ts';
-import type { CancelKey, PgSessionConfig } from './types.ts';
+import type { CancelKey } from '../pg/types.ts';
+import type { PgSessionConfig } from './types.ts';
 import { UpstreamAuthenticator } from './upstream-auth.ts';
 
 export interface UpstreamLoginIO {
@@ -68,7 +70,7 @@ export class UpstreamLogin {
    * settles (order must be kept).
    */
   frame(frame: PgFrame): Promise<boolean> | undefined {
-    if (frame.type === T_AUTH && !this.#authenticated) return this.#authStep(frame);
+    if (frame.type === Backend.Authentication && !this.#authenticated) return this.#authStep(frame);
     this.#startupFrame(frame);
     return undefined;
   }

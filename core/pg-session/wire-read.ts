@@ -2,32 +2,24 @@
  * Reading the parts of client messages the statement flow decides on, exactly as the server
  * reads them (protocol §55.7): SQL text, a Bind's result formats, and a name key back as bytes.
  */
-import { PosternError } from '../errors.ts';
+import { PgReader } from '../pg/reader.ts';
 
-/** Bind's result-column format codes (§55.7 Bind), after the statement name. */
+/**
+ * Bind's result-column format codes (§55.7 Bind), after the statement name. Counts are unsigned
+ * as the server reads them (postgres.c exec_bind_message, pq_getmsgint(msg, 2)): a Bind for a
+ * statement of 65535 parameters says 0xFFFF, and read as -1 the rest would be misread.
+ */
 export function resultFormats(body: Uint8Array, from: number): number[] {
-  const v = new DataView(body.buffer, body.byteOffset, body.byteLength);
-  const need = (o: number, n: number) => {
-    if (o + n > body.byteLength)
-      throw new PosternError('PROTOCOL_VIOLATION', 'Bind shorter than its contents');
-  };
-  let o = from;
-  need(o, 2);
-  o += 2 + 2 * v.getInt16(o); // parameter format codes
-  need(o, 2);
-  const params = v.getInt16(o);
-  o += 2;
+  const r = new PgReader(body, from, 'Bind');
+  r.skip(2 * r.u16()); // parameter format codes
+  const params = r.u16();
   for (let i = 0; i < params; i++) {
-    need(o, 4);
-    const len = v.getInt32(o);
-    o += 4 + (len > 0 ? len : 0);
+    const len = r.i32(); // -1: NULL
+    if (len > 0) r.skip(len);
   }
-  need(o, 2);
-  const n = v.getInt16(o);
-  o += 2;
-  need(o, 2 * n);
+  const n = r.u16();
   const out: number[] = [];
-  for (let i = 0; i < n; i++) out.push(v.getInt16(o + 2 * i));
+  for (let i = 0; i < n; i++) out.push(r.i16());
   return out;
 }
 

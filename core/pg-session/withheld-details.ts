@@ -6,6 +6,7 @@
  * message, SQLSTATE and object names stay (which constraint, which table).
  */
 import type { PgFrame } from '../pg/framer.ts';
+import { Backend } from '../pg/message-types.ts';
 import { fieldList, parseFieldList } from '../pg/rows.ts';
 
 /** Fields that may quote row values (protocol §55.8): detail, hint, context, internal query. */
@@ -17,7 +18,7 @@ export function withoutRowDetails(f: PgFrame): PgFrame {
   const fields = parseFieldList(f.body);
   if (!fields.some(([code]) => ROW_FIELDS.has(code))) return f;
   const raw = fieldList(
-    f.type === 0x45 ? 'E' : 'N',
+    f.type === Backend.ErrorResponse ? Backend.ErrorResponse : Backend.NoticeResponse,
     fields.map(([code, value]): [string, string] => [code, ROW_FIELDS.has(code) ? WITHHELD : value]),
   );
   return { type: f.type, body: raw.subarray(5), raw };

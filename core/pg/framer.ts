@@ -19,6 +19,8 @@
  * holds nothing of them, so a 1 GB value costs the gateway no more memory than a chunk.
  */
 import { PosternError } from '../errors.ts';
+import { typeName } from './message-types.ts';
+import { int32At } from './reader.ts';
 
 export interface PgFrame {
   /** Type byte; 0 for an untyped startup-phase packet. */
@@ -245,7 +247,7 @@ export class MessageFramer {
         continue;
       }
       const type = this.#typed ? data[off]! : 0;
-      const total = this.#totalOf(readInt32(data, off + headerLen - 4), type, headerLen);
+      const total = this.#totalOf(int32At(data, off + headerLen - 4), type, headerLen);
       if (total > this.#streamAbove) {
         this.#startPieces(data.slice(off, off + headerLen), total, frames);
         off += headerLen;
@@ -280,7 +282,7 @@ export class MessageFramer {
       if (part.length < headerLen) return off;
       const head = part.bytes();
       const type = this.#typed ? head[0]! : 0;
-      part.total = this.#totalOf(readInt32(head, headerLen - 4), type, headerLen);
+      part.total = this.#totalOf(int32At(head, headerLen - 4), type, headerLen);
       if (part.total > this.#streamAbove) return off;
     }
     const n = Math.min(part.total - part.length, data.byteLength - off);
@@ -293,7 +295,7 @@ export class MessageFramer {
     if (len < 4) {
       throw new PosternError(
         'PROTOCOL_VIOLATION',
-        `invalid message length ${len}${type ? ` for type 0x${type.toString(16)}` : ''}`,
+        `invalid message length ${len}${type ? ` for type ${typeName(type)}` : ''}`,
       );
     }
     const max = !this.#typed
@@ -304,7 +306,7 @@ export class MessageFramer {
     if (len > max) {
       throw new PosternError(
         'MESSAGE_TOO_LARGE',
-        `message length ${len}${type ? ` (type '${String.fromCharCode(type)}')` : ''} exceeds limit ${max}`,
+        `message length ${len}${type ? ` (type ${typeName(type)})` : ''} exceeds limit ${max}`,
       );
     }
     return len + headerLen - 4;
@@ -320,8 +322,4 @@ export class MessageFramer {
 function capacityFor(total: number, need: number, cap: number): number {
   if (4 * need >= total) return total;
   return Math.max(need, 2 * cap, Math.min(FIRST_PART_BYTES, total));
-}
-
-function readInt32(b: Uint8Array, at: number): number {
-  return (b[at]! << 24) | (b[at + 1]! << 16) | (b[at + 2]! << 8) | b[at + 3]!;
 }

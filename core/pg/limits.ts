@@ -5,6 +5,7 @@
  * the connection past it. Results the server sends are bounded by what it can allocate
  * (MaxAllocSize, src/include/utils/memutils.h): a DataRow or CopyData of up to about 1 GB.
  */
+import { Frontend } from './message-types.ts';
 
 /** MaxAllocSize: the largest value (and message) a server builds. */
 export const MAX_ALLOC_SIZE = 0x3fffffff;
@@ -13,7 +14,13 @@ export const PQ_LARGE_MESSAGE_LIMIT = MAX_ALLOC_SIZE - 1;
 /** PQ_SMALL_MESSAGE_LIMIT: every other message a client sends after startup. */
 export const PQ_SMALL_MESSAGE_LIMIT = 10_000;
 
-const LARGE = new Set(['Q', 'F', 'P', 'B', 'd'].map((c) => c.charCodeAt(0)));
+const LARGE: ReadonlySet<number> = new Set([
+  Frontend.Query,
+  Frontend.FunctionCall,
+  Frontend.Parse,
+  Frontend.Bind,
+  Frontend.CopyData,
+]);
 
 /** The server's limit on the length field of a client message of this type. */
 export function clientMessageLimit(type: number): number {

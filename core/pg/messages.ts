@@ -3,17 +3,21 @@
  * (protocol §55.7 "Message Formats"). Builders return complete messages, header included.
  */
 import { PosternError } from '../errors.ts';
-import type { CancelKey, ErrorFields } from '../pg-session/types.ts';
+import { Backend, Frontend } from './message-types.ts';
+import { PgReader } from './reader.ts';
+import type { CancelKey, ErrorFields } from './types.ts';
 
 const enc = new TextEncoder();
-const dec = new TextDecoder();
 
-/** A typed message: type byte, int32 length (self-inclusive), body. */
-export function typedMessage(type: string, ...parts: Uint8Array[]): Uint8Array {
+/**
+ * A typed message: type byte, int32 length (self-inclusive), body. The type is a byte of
+ * message-types.ts (tests may spell it as its letter).
+ */
+export function typedMessage(type: number | string, ...parts: Uint8Array[]): Uint8Array {
   let n = 0;
   for (const p of parts) n += p.byteLength;
   const out = new Uint8Array(5 + n);
-  out[0] = type.charCodeAt(0);
+  out[0] = typeof type === 'number' ? type : type.charCodeAt(0);
   new DataView(out.buffer).setInt32(1, 4 + n);
   let o = 5;
   for (const p of parts) {
@@ -51,20 +55,26 @@ export function cstring(s: string): Uint8Array {
 
 // ---- backend messages the gateway writes -----------------------------------------------------
 
-export const authenticationOk = (): Uint8Array => typedMessage('R', int32(0));
+export const authenticationOk = (): Uint8Array => typedMessage(Backend.Authentication, int32(0));
 export const parameterStatus = (name: string, value: string): Uint8Array =>
-  typedMessage('S', cstring(name), cstring(value));
+  typedMessage(Backend.ParameterStatus, cstring(name), cstring(value));
 export const backendKeyData = (pid: number, secret: number): Uint8Array =>
-  typedMessage('K', int32(pid), int32(secret));
+  typedMessage(Backend.BackendKeyData, int32(pid), int32(secret));
 /**
  * NegotiateProtocolVersion ('v', protocol §55.7): the newest minor version of protocol 3 the
  * gateway speaks, and the `_pq_.*` options of the client it does not support.
  */
 export const negotiateProtocolVersion = (minor: number, unsupported: string[]): Uint8Array =>
-  typedMessage('v', int32(minor), int32(unsupported.length), ...unsupported.map(cstring));
-export const readyForQuery = (status: 'I' | 'T' | 'E'): Uint8Array => typedMessage('Z', enc.encode(status));
+  typedMessage(
+    Backend.NegotiateProtocolVersion,
+    int32(minor),
+    int32(unsupported.length),
+    ...unsupported.map(cstring),
+  );
+export const readyForQuery = (status: 'I' | 'T' | 'E'): Uint8Array =>
+  typedMessage(Backend.ReadyForQuery, enc.encode(status));
 
-function fieldsMessage(type: 'E' | 'N', f: ErrorFields): Uint8Array {
+function fieldsMessage(type: number, f: ErrorFields): Uint8Array {
   // S (localized severity), V (non-localized, 9.6+), C (SQLSTATE), M, D, H (protocol §55.8).
   const parts = [
     enc.encode('S'),
@@ -82,8 +92,8 @@ function fieldsMessage(type: 'E' | 'N', f: ErrorFields): Uint8Array {
   return typedMessage(type, ...parts);
 }
 
-export const errorResponse = (f: ErrorFields): Uint8Array => fieldsMessage('E', f);
-export const noticeResponse = (f: ErrorFields): Uint8Array => fieldsMessage('N', f);
+export const errorResponse = (f: ErrorFields): Uint8Array => fieldsMessage(Backend.ErrorResponse, f);
+export const noticeResponse = (f: ErrorFields): Uint8Array => fieldsMessage(Backend.NoticeResponse, f);
 
 // ---- frontend messages the gateway writes upstream -------------------------------------------
 
@@ -102,29 +112,18 @@ export function startupMessage(params: Record<string, string>): Uint8Array {
 export const sslRequest = (): Uint8Array => untypedMessage(int32(SSL_REQUEST_CODE));
 export const cancelRequest = (key: CancelKey): Uint8Array =>
   untypedMessage(int32(CANCEL_REQUEST_CODE), int32(key.processId), int32(key.secretKey));
-export const passwordMessage = (password: string): Uint8Array => typedMessage('p', cstring(password));
+export const passwordMessage = (password: string): Uint8Array =>
+  typedMessage(Frontend.Password, cstring(password));
 export const saslInitialResponse = (mechanism: string, data: Uint8Array): Uint8Array =>
-  typedMessage('p', cstring(mechanism), int32(data.byteLength), data);
-export const saslResponse = (data: Uint8Array): Uint8Array => typedMessage('p', data);
-export const terminate = (): Uint8Array => typedMessage('X');
-export const query = (sql: string): Uint8Array => typedMessage('Q', cstring(sql));
+  typedMessage(Frontend.Password, cstring(mechanism), int32(data.byteLength), data);
+export const saslResponse = (data: Uint8Array): Uint8Array => typedMessage(Frontend.Password, data);
+export const terminate = (): Uint8Array => typedMessage(Frontend.Terminate);
+export const query = (sql: string): Uint8Array => typedMessage(Frontend.Query, cstring(sql));
 
 // ---- parsers -----------------------------------------------------------------------------------
 
 function fail(message: string): never {
   throw new PosternError('PROTOCOL_VIOLATION', message);
-}
-
-function readInt32(body: Uint8Array, off: number): number {
-  if (off + 4 > body.byteLength) fail('message truncated');
-  return new DataView(body.buffer, body.byteOffset, body.byteLength).getInt32(off);
-}
-
-/** Reads a NUL-terminated string at `off`; returns the string and the offset after the NUL. */
-export function readCString(body: Uint8Array, off: number): [string, number] {
-  const end = body.indexOf(0, off);
-  if (end < 0) fail('unterminated string');
-  return [dec.decode(body.subarray(off, end)), end + 1];
 }
 
 export type Authentication =
@@ -138,7 +137,8 @@ export type Authentication =
 
 /** AuthenticationXXX ('R') bodies (protocol §55.7). */
 export function parseAuthentication(body: Uint8Array): Authentication {
-  const code = readInt32(body, 0);
+  const r = new PgReader(body, 0, 'Authentication');
+  const code = r.i32();
   switch (code) {
     case 0:
       return { kind: 'ok' };
@@ -146,22 +146,19 @@ export function parseAuthentication(body: Uint8Array): Authentication {
       return { kind: 'cleartext' };
     case 5:
       if (body.byteLength !== 8) fail('AuthenticationMD5Password must carry a 4-byte salt');
-      return { kind: 'md5', salt: body.slice(4, 8) };
+      return { kind: 'md5', salt: r.bytes(4).slice() };
     case 10: {
       const mechanisms: string[] = [];
-      let off = 4;
-      while (off < body.byteLength && body[off] !== 0) {
+      while (r.remaining > 0 && body[r.off] !== 0) {
         if (mechanisms.length >= 16) fail('too many SASL mechanisms');
-        const [m, next] = readCString(body, off);
-        mechanisms.push(m);
-        off = next;
+        mechanisms.push(r.cstring());
       }
       return { kind: 'sasl', mechanisms };
     }
     case 11:
-      return { kind: 'sasl-continue', data: body.slice(4) };
+      return { kind: 'sasl-continue', data: r.rest().slice() };
     case 12:
-      return { kind: 'sasl-final', data: body.slice(4) };
+      return { kind: 'sasl-final', data: r.rest().slice() };
     default:
       return { kind: 'unsupported', code };
   }
@@ -170,24 +167,22 @@ export function parseAuthentication(body: Uint8Array): Authentication {
 /** ErrorResponse/NoticeResponse fields keyed by their one-letter code. */
 export function parseErrorFields(body: Uint8Array): Record<string, string> {
   const fields: Record<string, string> = {};
-  let off = 0;
-  while (off < body.byteLength && body[off] !== 0) {
-    const code = String.fromCharCode(body[off]!);
-    const [value, next] = readCString(body, off + 1);
-    fields[code] = value;
-    off = next;
+  const r = new PgReader(body);
+  while (r.remaining > 0 && body[r.off] !== 0) {
+    const code = String.fromCharCode(r.u8());
+    fields[code] = r.cstring();
   }
   return fields;
 }
 
 export function parseParameterStatus(body: Uint8Array): { name: string; value: string } {
-  const [name, next] = readCString(body, 0);
-  const [value] = readCString(body, next);
-  return { name, value };
+  const r = new PgReader(body, 0, 'ParameterStatus');
+  return { name: r.cstring(), value: r.cstring() };
 }
 
 export function parseBackendKeyData(body: Uint8Array): CancelKey {
   // Protocol 3.0 keys are exactly 4 bytes (3.2 allows longer; we only speak 3.0 upstream).
   if (body.byteLength !== 8) fail('BackendKeyData must be 8 bytes');
-  return { processId: readInt32(body, 0), secretKey: readInt32(body, 4) };
+  const r = new PgReader(body);
+  return { processId: r.i32(), secretKey: r.i32() };
 }

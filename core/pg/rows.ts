@@ -1,10 +1,11 @@
 /**
  * Codecs for the messages masking rewrites or reads (protocol §55.7): RowDescription, DataRow,
- * Bind (result formats), CopyOutResponse, NotificationResponse and error/notice fields. Every
+ * CopyOutResponse, NotificationResponse and error/notice fields. Every
  * reader checks bounds and throws PROTOCOL_VIOLATION on a malformed message.
  */
-import { PosternError } from '../errors.ts';
+import { Backend } from './message-types.ts';
 import { typedMessage } from './messages.ts';
+import { PgReader } from './reader.ts';
 
 export interface RowField {
   name: string;
@@ -15,54 +16,10 @@ export interface RowField {
   format: number;
 }
 
-const dec = new TextDecoder();
 const enc = new TextEncoder();
 
-class Reader {
-  readonly #view: DataView;
-  off = 0;
-  constructor(readonly body: Uint8Array) {
-    this.#view = new DataView(body.buffer, body.byteOffset, body.byteLength);
-  }
-  #need(n: number): void {
-    if (this.off + n > this.body.byteLength)
-      throw new PosternError('PROTOCOL_VIOLATION', 'message shorter than its contents');
-  }
-  i16(): number {
-    this.#need(2);
-    const v = this.#view.getInt16(this.off);
-    this.off += 2;
-    return v;
-  }
-  i32(): number {
-    this.#need(4);
-    const v = this.#view.getInt32(this.off);
-    this.off += 4;
-    return v;
-  }
-  u32(): number {
-    this.#need(4);
-    const v = this.#view.getUint32(this.off);
-    this.off += 4;
-    return v;
-  }
-  bytes(n: number): Uint8Array {
-    this.#need(n);
-    const b = this.body.subarray(this.off, this.off + n);
-    this.off += n;
-    return b;
-  }
-  cstring(): string {
-    const end = this.body.indexOf(0, this.off);
-    if (end < 0) throw new PosternError('PROTOCOL_VIOLATION', 'unterminated string');
-    const s = dec.decode(this.body.subarray(this.off, end));
-    this.off = end + 1;
-    return s;
-  }
-}
-
 export function parseRowDescription(body: Uint8Array): RowField[] {
-  const r = new Reader(body);
+  const r = new PgReader(body);
   const n = r.i16();
   const fields: RowField[] = [];
   for (let i = 0; i < n; i++) {
@@ -79,7 +36,7 @@ export function parseRowDescription(body: Uint8Array): RowField[] {
 
 /** Column values; null for SQL NULL. Views into `body` (no copy). */
 export function parseDataRow(body: Uint8Array): Array<Uint8Array | null> {
-  const r = new Reader(body);
+  const r = new PgReader(body);
   const n = r.i16();
   const values: Array<Uint8Array | null> = [];
   for (let i = 0; i < n; i++) {
@@ -94,7 +51,7 @@ export function dataRow(values: Array<Uint8Array | null>): Uint8Array {
   for (const v of values) size += 4 + (v === null ? 0 : v.byteLength);
   const msg = new Uint8Array(size);
   // Written byte by byte: a DataView per row costs more than the row.
-  msg[0] = 0x44; // 'D'
+  msg[0] = Backend.DataRow;
   put32(msg, 1, size - 1);
   msg[5] = (values.length >> 8) & 0xff;
   msg[6] = values.length & 0xff;
@@ -119,42 +76,9 @@ function put32(b: Uint8Array, o: number, n: number): void {
   b[o + 3] = n & 0xff;
 }
 
-/** Bind: portal, statement and the result-column format codes. */
-export function parseBind(body: Uint8Array): { portal: string; statement: string; resultFormats: number[] } {
-  const r = new Reader(body);
-  const portal = r.cstring();
-  const statement = r.cstring();
-  const nParamFormats = r.i16();
-  for (let i = 0; i < nParamFormats; i++) r.i16();
-  const nParams = r.i16();
-  for (let i = 0; i < nParams; i++) {
-    const len = r.i32();
-    if (len > 0) r.bytes(len);
-  }
-  const nResult = r.i16();
-  const resultFormats: number[] = [];
-  for (let i = 0; i < nResult; i++) resultFormats.push(r.i16());
-  return { portal, statement, resultFormats };
-}
-
-/** Describe / Close: 'S' or 'P' and a name; Execute: portal name. */
-export function parseTargetName(body: Uint8Array): { kind: number; name: string } {
-  const r = new Reader(body);
-  const kind = r.bytes(1)[0]!;
-  return { kind, name: r.cstring() };
-}
-
-export function parseExecute(body: Uint8Array): string {
-  return new Reader(body).cstring();
-}
-
-export function parseParse(body: Uint8Array): string {
-  return new Reader(body).cstring();
-}
-
 export function parseCopyOutResponse(body: Uint8Array): { format: number; columnFormats: number[] } {
-  const r = new Reader(body);
-  const format = r.bytes(1)[0]!;
+  const r = new PgReader(body);
+  const format = r.u8();
   const n = r.i16();
   const columnFormats: number[] = [];
   for (let i = 0; i < n; i++) columnFormats.push(r.i16());
@@ -162,7 +86,7 @@ export function parseCopyOutResponse(body: Uint8Array): { format: number; column
 }
 
 export function parseNotification(body: Uint8Array): { pid: number; channel: string; payload: string } {
-  const r = new Reader(body);
+  const r = new PgReader(body);
   return { pid: r.i32(), channel: r.cstring(), payload: r.cstring() };
 }
 
@@ -173,15 +97,15 @@ export function notification(pid: number, channel: string, payload: string): Uin
   new DataView(body.buffer).setInt32(0, pid);
   body.set(c, 4);
   body.set(p, 5 + c.byteLength);
-  return typedMessage('A', body);
+  return typedMessage(Backend.NotificationResponse, body);
 }
 
 /** ErrorResponse/NoticeResponse fields in order, as [code, value] pairs. */
 export function parseFieldList(body: Uint8Array): Array<[string, string]> {
-  const r = new Reader(body);
+  const r = new PgReader(body);
   const out: Array<[string, string]> = [];
   for (;;) {
-    const code = r.bytes(1)[0]!;
+    const code = r.u8();
     if (code === 0) return out;
     out.push([String.fromCharCode(code), r.cstring()]);
   }
@@ -192,7 +116,10 @@ export function parseFieldList(body: Uint8Array): Array<[string, string]> {
  * into one buffer, never spread into call arguments: a field of a few hundred KB would exceed
  * the engine's argument limit and throw RangeError (issue 9, finding 8).
  */
-export function fieldList(type: 'E' | 'N', fields: Array<[string, string]>): Uint8Array {
+export function fieldList(
+  type: typeof Backend.ErrorResponse | typeof Backend.NoticeResponse,
+  fields: Array<[string, string]>,
+): Uint8Array {
   const values = fields.map(([, value]) => enc.encode(value));
   let n = 1;
   for (const v of values) n += 2 + v.byteLength;

@@ -3,13 +3,8 @@
  * GSSENCRequest, CancelRequest or a StartupMessage, told apart by the int32 code after the length.
  */
 import { PosternError } from '../errors.ts';
-import {
-  CANCEL_REQUEST_CODE,
-  GSSENC_REQUEST_CODE,
-  PROTOCOL_3_0,
-  readCString,
-  SSL_REQUEST_CODE,
-} from './messages.ts';
+import { CANCEL_REQUEST_CODE, GSSENC_REQUEST_CODE, PROTOCOL_3_0, SSL_REQUEST_CODE } from './messages.ts';
+import { PgReader } from './reader.ts';
 
 export type StartupPacket =
   | { kind: 'ssl' }
@@ -26,15 +21,15 @@ function fail(message: string): never {
 /** Parses a startup-phase packet body (after the int32 length). */
 export function parseStartupPacket(body: Uint8Array): StartupPacket {
   if (body.byteLength < 4) fail('startup packet too short');
-  const view = new DataView(body.buffer, body.byteOffset, body.byteLength);
-  const code = view.getInt32(0);
+  const r = new PgReader(body, 0, 'startup packet');
+  const code = r.i32();
   if (code === SSL_REQUEST_CODE || code === GSSENC_REQUEST_CODE) {
     if (body.byteLength !== 4) fail('malformed SSL/GSS request');
     return { kind: code === SSL_REQUEST_CODE ? 'ssl' : 'gssenc' };
   }
   if (code === CANCEL_REQUEST_CODE) {
     if (body.byteLength !== 12) fail('malformed CancelRequest');
-    return { kind: 'cancel', processId: view.getInt32(4), secretKey: view.getInt32(8) };
+    return { kind: 'cancel', processId: r.i32(), secretKey: r.i32() };
   }
   // A newer minor version of protocol 3 is answered with NegotiateProtocolVersion (§55.2.1),
   // as a server does; another major version is refused.
@@ -42,18 +37,16 @@ export function parseStartupPacket(body: Uint8Array): StartupPacket {
     fail(`unsupported frontend protocol ${code >>> 16}.${code & 0xffff}: Postern speaks 3.0`);
   }
   const params: Record<string, string> = {};
-  let off = 4;
   let count = 0;
-  while (off < body.byteLength && body[off] !== 0) {
-    const [key, afterKey] = readCString(body, off);
-    if (afterKey >= body.byteLength) fail(`startup parameter ${key} has no value`);
-    const [value, next] = readCString(body, afterKey);
+  while (r.remaining > 0 && body[r.off] !== 0) {
+    const key = r.cstring();
+    if (r.remaining === 0) fail(`startup parameter ${key} has no value`);
+    const value = r.cstring();
     if (++count > MAX_PARAMS) fail('too many startup parameters');
     if (Object.hasOwn(params, key)) fail(`duplicate startup parameter ${key}`);
     params[key] = value;
-    off = next;
   }
-  if (off !== body.byteLength - 1) fail('startup packet not terminated');
+  if (r.off !== body.byteLength - 1) fail('startup packet not terminated');
   if (!params['user']) fail('startup packet has no user');
   return { kind: 'startup', protocol: code, params };
 }

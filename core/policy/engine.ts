@@ -6,6 +6,7 @@
  * with policies that never look at the table or at `context.tables`, a statement on a new table
  * reuses the decision already made for another one instead of a ~150 µs Cedar call.
  */
+import { BoundedCache } from '../bounded-cache.ts';
 import {
   initSync,
   policySetTextToParts,
@@ -86,9 +87,11 @@ function problem(text: string, e: DetailedError): PolicyProblem {
  * Decisions by everything they can depend on (see `#memoKey`), for every policy set and session
  * of the isolate: one bound for all (a key is ~0.5-1 KB, so 4096 keys stay within a few MB).
  */
-const memo = new Map<string, Decision>();
 const MAX_MEMO = 4096;
 const MAX_MEMO_KEY_CHARS = 4096;
+// A key longer than MAX_MEMO_KEY_CHARS comes from a statement naming thousands of tables or
+// functions: not kept, so the bound on entries stays a bound in bytes.
+const memo = new BoundedCache<Decision>(MAX_MEMO, Infinity, MAX_MEMO_KEY_CHARS);
 const MAX_SLICES = 32;
 const NO_POLICIES: string[] = [];
 Object.freeze(NO_POLICIES);
@@ -197,10 +200,6 @@ export class CompiledPolicies {
     const { decision, diagnostics } = answer.response;
     Object.freeze(diagnostics.reason);
     const d = Object.freeze(this.#decision(decision, diagnostics.reason));
-    // A key that long comes from a statement naming thousands of tables or functions: not kept,
-    // so the bound above stays a bound in bytes.
-    if (key.length > MAX_MEMO_KEY_CHARS) return d;
-    if (memo.size >= MAX_MEMO) memo.delete(memo.keys().next().value!);
     memo.set(key, d);
     return d;
   }

@@ -8,6 +8,11 @@
  * Table ids are `schema.name` as the server resolves the name (search_path included; a part
  * holding `.` or `"` is double-quoted), with both parts as attributes, whenever some policy can
  * tell tables apart (core/policy/table-resolver.ts, docs/policy.md).
+ *
+ * SSH actions (core/ssh/ssh-gate.ts, docs/ssh.md "Policy") are on the Connection. Every one has
+ * `login` (the target login the SSH user name selects) and `grants` in its context, and only
+ * the facts its request carries besides, so the validator catches a policy that reads
+ * `context.command` of a shell or `context.path` of an exec.
  */
 export const CEDAR_SCHEMA = `namespace Postern {
   type Claims = {
@@ -50,6 +55,28 @@ export const CEDAR_SCHEMA = `namespace Postern {
     principal: [User, Workload],
     resource: [Connection, Table],
     context: SqlContext,
+  };
+
+  action "ssh:login", "ssh:shell", "ssh:pty", "ssh:sftp", "ssh:agent_forward",
+    "ssh:x11_forward" appliesTo {
+    principal: [User, Workload],
+    resource: [Connection],
+    context: { login: String, grants: Set<String> },
+  };
+  action "ssh:exec" appliesTo {
+    principal: [User, Workload],
+    resource: [Connection],
+    context: { login: String, grants: Set<String>, command: String, plain: Bool, program: String },
+  };
+  action "ssh:sftp_read", "ssh:sftp_write" appliesTo {
+    principal: [User, Workload],
+    resource: [Connection],
+    context: { login: String, grants: Set<String>, operation: String, path: String },
+  };
+  action "ssh:port_forward" appliesTo {
+    principal: [User, Workload],
+    resource: [Connection],
+    context: { login: String, grants: Set<String>, host: String, port: Long, direction: String },
   };
 }
 `;

@@ -13,7 +13,7 @@ import { literalFreeKey } from '../sql/literal-key.ts';
 import type { CompiledPolicies, Decision } from './engine.ts';
 import type { PolicySubject } from './principal.ts';
 import type { TableResolver } from './table-resolver.ts';
-import { BoundedCache } from './bounded-cache.ts';
+import { BoundedCache } from '../bounded-cache.ts';
 import {
   combine,
   refused,

@@ -7,7 +7,7 @@
  * withheld. Pure; the gate (sql-gate.ts) sequences the statements of a query.
  */
 import type { SqlAction, StatementClass } from '../sql/statement-class.ts';
-import { BoundedCache } from './bounded-cache.ts';
+import { BoundedCache } from '../bounded-cache.ts';
 import type { CompiledPolicies, Decision } from './engine.ts';
 import type { ActionDecision, GateVerdict, HeldApproval } from './gate-verdict.ts';
 import { tableEntityOf, type PolicySubject } from './principal.ts';

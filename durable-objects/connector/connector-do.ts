@@ -8,7 +8,7 @@
  */
 import { DurableObject } from 'cloudflare:workers';
 import { constantTimeEqual } from '../../core/crypto/secrets.ts';
-import type { CancelKey } from '../../core/pg-session/types.ts';
+import type { CancelKey } from '../../core/pg/types.ts';
 import { parseConnectorToEdge, type DialRequest } from '../../core/tunnel/protocol.ts';
 import type { Env } from '../../edge/env.ts';
 import type { ConnectorRpc } from '../../edge/contracts/rpc.ts';

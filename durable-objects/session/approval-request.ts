@@ -1,23 +1,22 @@
 /**
- * What a held statement's approval request says, built from the ticket with no I/O
- * (docs/approvals.md): the control-plane row, the NOTICE the waiting client gets (how to approve
- * it, when it times out), the view webhooks receive, and the `approval_requested` audit data.
- * SessionApprovals (approvals.ts) records and sends them.
+ * What a held request's approval request says, built from it with no I/O (docs/approvals.md):
+ * the control-plane row, the notice the waiting client gets (how to approve it, when it times
+ * out; the protocol module writes it on its wire), the view webhooks receive, and the
+ * `approval_requested` audit data. SessionApprovals (approvals.ts) records and sends them.
  */
 import type { ApprovalView, PrincipalRef } from '../../core/approvals/types.ts';
-import type { ErrorFields } from '../../core/pg-session/types.ts';
+import type { HeldRequest, SessionNotice } from '../../core/session-host/held-request.ts';
 import type { HeldApproval } from '../../core/policy/gate-verdict.ts';
 import type { NewApprovalRow } from './approval-store.ts';
-import type { ApprovalTicket } from './approval-types.ts';
 import type { SessionStart } from '../../edge/contracts/session-start.ts';
 
-/** Statement text kept on the request (and sent to webhooks). */
+/** Request text (statement, command) kept on the request (and sent to webhooks). */
 const MAX_STATEMENT_CHARS = 8 * 1024;
 
 /** The request's control-plane row (table `approval_requests`, docs/storage.md). */
 export function approvalRow(
   id: string,
-  ticket: ApprovalTicket,
+  ticket: HeldRequest,
   start: SessionStart,
   requester: PrincipalRef,
   now: Date,
@@ -33,7 +32,7 @@ export function approvalRow(
     sessionId: start.sessionId,
     requesterIssuer: requester.issuer,
     requesterSubject: requester.subject,
-    statement: ticket.sql.slice(0, MAX_STATEMENT_CHARS),
+    statement: ticket.text.slice(0, MAX_STATEMENT_CHARS),
     fingerprint: ticket.fingerprint,
     action: a.action,
     resource: a.resource,
@@ -47,14 +46,12 @@ export function approvalRow(
 
 export type ApprovalRow = ReturnType<typeof approvalRow>;
 
-/** The NOTICE the client gets while its statement waits: what it needs, how to approve it. */
-export function heldNotice(row: ApprovalRow, a: HeldApproval, edgeUrl: string | undefined): ErrorFields {
+/** What the client is told while its request waits: what it needs, how to approve it. */
+export function heldNotice(row: ApprovalRow, a: HeldApproval, edgeUrl: string | undefined): SessionNotice {
   const wait = row.expiresAt.getTime() - row.createdAt.getTime();
   const minutes = Math.round(wait / 60_000);
   const edge = edgeUrl ?? '<edge>';
   return {
-    severity: 'NOTICE',
-    code: '00000',
     message: `Postern is holding this statement until it is approved (request ${row.id})${why(a) ? `: ${why(a)}` : ''}`,
     detail: `${a.action} on "${a.resource}" needs ${a.minApprovals} approval${a.minApprovals > 1 ? 's' : ''} from group "${a.group}"; the request times out in ${minutes > 0 ? `${minutes} min` : `${Math.round(wait / 1000)} s`} (${row.expiresAt.toISOString()}).`,
     hint: `An approver runs, with their own token (--token, or --issuer/--client-id/--client-secret): postern approvals approve ${row.id} --edge ${edge}`,
@@ -78,7 +75,7 @@ export function requestedView(row: ApprovalRow, requester: PrincipalRef): Approv
 }
 
 /** The `approval_requested` audit event's data. */
-export function requestedEvent(id: string, ticket: ApprovalTicket, expiresAt: Date): Record<string, unknown> {
+export function requestedEvent(id: string, ticket: HeldRequest, expiresAt: Date): Record<string, unknown> {
   const a = ticket.approval;
   return {
     id,

@@ -1,23 +1,16 @@
 /**
- * The shapes a session's approvals exchange with the rest of the system: the ticket the
- * statement checker hands over when a statement needs approval, how the held statement ends for
- * the PgSession. Votes and their answers are the SessionDO's RPC contract: edge/contracts/votes.ts.
+ * The shapes a session's approvals exchange with the rest of the system: what a protocol module
+ * holds (core/session-host/held-request.ts), how the held request ends for it. Votes and their
+ * answers are the SessionDO's RPC contract: edge/contracts/votes.ts.
  */
-import type { ErrorFields } from '../../core/pg-session/types.ts';
-import type { HeldApproval } from '../../core/policy/gate-verdict.ts';
+import type { SessionNotice } from '../../core/session-host/held-request.ts';
 
-/** What the statement checker hands over when a statement needs approval. */
-export interface ApprovalTicket {
-  /** The statement, secrets redacted. */
-  sql: string;
-  fingerprint: string;
-  approval: HeldApproval;
-}
+export type { HeldRequest } from '../../core/session-host/held-request.ts';
 
-/** How the held statement ends, for the PgSession. */
+/** How the held request ends, for the protocol session that holds it. */
 export interface HeldOutcome {
   release(approved: boolean, message: string): void;
-  notice(fields: ErrorFields): void;
+  notice(notice: SessionNotice): void;
 }
 
 export type { EffectiveScope, VoteAnswer, VoteRequest } from '../../edge/contracts/votes.ts';

@@ -1,6 +1,6 @@
 /**
- * A session's held statement and its approval request (docs/approvals.md). The statement waits
- * in the PgSession's flow; this records the request, tells the client and the webhooks, counts
+ * A session's held request and its approval request (docs/approvals.md). The request (a SQL
+ * statement, an SSH exec...) waits in its protocol session; this records the request, tells the client and the webhooks, counts
  * votes (core/approvals/votes.ts), and releases or refuses the statement once: approved, denied,
  * timed out (DO alarm) or cancelled (the client left). Every step goes into the session's hash
  * chain; the control-plane row is for listing and history.
@@ -13,7 +13,7 @@
 import { randomToken } from '../../core/crypto/secrets.ts';
 import { castVote, narrowestScope, type CastVote } from '../../core/approvals/votes.ts';
 import type { ApprovalScope, ApprovalView, PrincipalRef } from '../../core/approvals/types.ts';
-import type { ApprovalTicket, HeldOutcome, VoteAnswer, VoteRequest } from './approval-types.ts';
+import type { HeldOutcome, HeldRequest, VoteAnswer, VoteRequest } from './approval-types.ts';
 import { approvalRow, heldNotice, requestedEvent, requestedView, why } from './approval-request.ts';
 import type { HeldApproval } from '../../core/policy/gate-verdict.ts';
 import { refusalString } from '../../core/policy/refusal-text.ts';
@@ -32,7 +32,7 @@ interface Vote extends CastVote {
 
 interface Pending {
   id: string;
-  ticket: ApprovalTicket;
+  ticket: HeldRequest;
   expiresAt: number;
   votes: Vote[];
   /** False while the request is being recorded: nobody can vote yet, but it can be withdrawn. */
@@ -65,7 +65,7 @@ export class SessionApprovals {
   }
 
   /** The flow is holding a statement: find a standing shape approval, or ask for one. */
-  async hold(ticket: ApprovalTicket): Promise<void> {
+  async hold(ticket: HeldRequest): Promise<void> {
     const conn = this.start.connection;
     const a = ticket.approval;
     const now = new Date();

@@ -1,11 +1,11 @@
 /**
  * The connector's first frame on a session's data channel (core/tunnel/protocol.ts): either the
  * channel failed (the target is unreachable, the connector refused) or the target is connected,
- * and the PgSession may log in with the credential, the one the connection stores encrypted or
+ * and the protocol session may log in with the credential, the one the connection stores encrypted or
  * the one the connector resolved itself (`connector_ref`). The credential never reaches a log.
  */
 import { decryptCredential, parseKeyring } from '../../core/crypto/credentials.ts';
-import type { PgSession } from '../../core/pg-session/session.ts';
+import type { ProtocolSession, TargetCredential } from '../../core/session-host/protocol.ts';
 import { parseChannelFromConnector } from '../../core/tunnel/protocol.ts';
 import type { SessionConnection } from '../../edge/contracts/session-start.ts';
 
@@ -26,26 +26,29 @@ export function storedCredential(
   return credential;
 }
 
-/** `stored`: the connection's own credential, being decrypted; `sessionId` for the log. */
+/**
+ * `stored`: the connection's own credential, being decrypted; `secretKind`: what it is (a
+ * password, a private key); `sessionId` for the log.
+ */
 export async function greetChannel(
-  pg: PgSession,
+  session: ProtocolSession,
   text: string,
   stored: Promise<string> | undefined,
+  secretKind: TargetCredential['kind'],
   sessionId: string | undefined,
 ): Promise<void> {
   try {
     const hello = parseChannelFromConnector(text);
     if (hello.type === 'channel-error') {
-      return pg.channelFailed({ kind: 'channel-failed', detail: hello.message });
+      // The connector's words are for the client (the target is unreachable, not allowed).
+      return session.fail({ kind: 'channel-failed', detail: hello.message, forClient: hello.message });
     }
-    const credential = stored ? await stored : hello.credential;
-    if (credential === undefined) {
-      return pg.channelFailed({
-        kind: 'channel-failed',
-        detail: 'the connector did not resolve the credential',
-      });
+    const secret = stored ? await stored : hello.credential;
+    if (secret === undefined) {
+      const detail = 'the connector did not resolve the credential';
+      return session.fail({ kind: 'channel-failed', detail, forClient: detail });
     }
-    pg.upstreamOpen(credential);
+    session.targetOpen({ kind: secretKind, secret });
   } catch (e) {
     console.error(
       JSON.stringify({
@@ -54,6 +57,6 @@ export async function greetChannel(
         error: String((e as Error).message),
       }),
     );
-    pg.channelFailed({ kind: 'gateway-error', detail: (e as Error).message });
+    session.fail({ kind: 'gateway-error', detail: (e as Error).message });
   }
 }

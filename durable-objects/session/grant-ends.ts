@@ -1,24 +1,23 @@
 /**
- * What ending an access grant mid-session does (docs/approvals.md): the end is audited, cached
- * verdicts and checked prepared statements (allowed with the grant) are forgotten, a statement
- * waiting for approval is refused, and the session ends when `connect` itself relied on the grant.
- * The SessionDO calls it when a grant expires (alarm) or is revoked.
+ * What ending an access grant mid-session does (docs/approvals.md): the end is audited, the
+ * protocol session decides afresh what it had decided with the grant (cached verdicts, checked
+ * prepared statements), a request waiting for approval is refused, and the session ends when
+ * `connect` itself relied on the grant. The SessionDO calls it when a grant expires (alarm) or
+ * is revoked.
  */
-import type { PgSession } from '../../core/pg-session/session.ts';
+import type { ProtocolSession } from '../../core/session-host/protocol.ts';
 import type { SessionApprovals } from './approvals.ts';
 import type { AuditLog } from './audit-log.ts';
-import type { SessionPolicy } from './session-policy.ts';
 
 export type GrantEnd = 'expired' | 'was revoked';
 
 export interface GrantEndSession {
-  pg: PgSession;
-  policy: SessionPolicy;
+  session: ProtocolSession;
   audit: AuditLog;
   approvals: SessionApprovals | undefined;
   connectionName: string;
-  /** The actions of the grants still valid now. */
-  grants: () => string[];
+  /** Would `connect` still be allowed with only the grants still valid now? */
+  connectAllowed: () => boolean;
 }
 
 export function endGrants(
@@ -37,18 +36,15 @@ export function endGrants(
       // ending the session below does not depend on the record
     }
   }
-  // Cached verdicts and checked prepared statements were allowed with the grant: decide
-  // afresh from now on, and a statement waiting for approval does not run on the old access.
-  s.policy.gate.forgetDecisions();
-  s.pg.forgetStatements();
+  // What was decided with the grant is decided afresh from now on, and a request waiting for
+  // approval does not run on the old access.
+  s.session.revalidate();
   s.approvals?.withdraw(
     `statement refused: the access grant it relied on ${how}; send it again to be checked anew`,
   );
-  if (!s.policy.connectAllowed(s.grants())) {
+  if (!s.connectAllowed()) {
     const conn = s.connectionName;
-    s.pg.terminate({
-      kind: 'access-ended',
-      detail: `your access grant ${gone[0]!.id} to connection "${conn}" ${how}; the session is closed. Ask again with: postern access request ${conn} --for 30m --reason "..."`,
-    });
+    const text = `your access grant ${gone[0]!.id} to connection "${conn}" ${how}; the session is closed. Ask again with: postern access request ${conn} --for 30m --reason "..."`;
+    s.session.fail({ kind: 'access-ended', detail: `grant ${gone[0]!.id} ${how}`, forClient: text });
   }
 }

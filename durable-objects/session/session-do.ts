@@ -1,25 +1,33 @@
 /**
- * One SessionDO per client connection. It owns the client WebSocket, the connector's data
- * channel and the session record; everything about Postgres lives in the pure `PgSession`.
+ * One SessionDO per client connection: the session host (issue 11 §2). It owns what every
+ * protocol needs (the client WebSocket, the connector's data channel and its token, alarms,
+ * grants, approvals, the hash-chained audit log, the session record); everything about the
+ * protocol lives in a pure module picked by the connection's `protocol` (./protocols.ts,
+ * core/session-host/protocol.ts).
  *
  *   Worker ──begin(start) RPC, then /client (upgrade)──▶ SessionDO ◀──/channel (channel token)── connector
  */
 import { DurableObject } from 'cloudflare:workers';
 import { constantTimeEqual, randomToken, sha256Hex } from '../../core/crypto/secrets.ts';
-import { PgSession } from '../../core/pg-session/session.ts';
-import { MAX_ALLOC_SIZE } from '../../core/pg/limits.ts';
-import type { CloseReason } from '../../core/pg-session/close-reason.ts';
-import type { CancelKey } from '../../core/pg-session/types.ts';
+import { isFailure, type CloseReason } from '../../core/session-host/close-reason.ts';
+import type {
+  PreparedProtocol,
+  ProtocolServices,
+  ProtocolSession,
+  SessionKey,
+} from '../../core/session-host/protocol.ts';
+import { policySubject } from '../../core/policy/principal.ts';
+import { connectAllowed } from '../../core/policy/connect-decision.ts';
 import type { Env } from '../../edge/env.ts';
 import type { SessionRpc } from '../../edge/contracts/rpc.ts';
+import { compiledPolicies } from '../../edge/policy/runtime.ts';
 import { safeCloseCode } from '../close-codes.ts';
 import type { SessionStart } from '../../edge/contracts/session-start.ts';
 import { endRecord, FallbackOutbox, startRecord } from './session-record.ts';
 import type { SessionRecord } from '../../edge/db/session-records.ts';
-import { buildSessionPolicy, type SessionPolicy } from './session-policy.ts';
 import { AuditLog } from './audit-log.ts';
 import { SessionApprovals } from './approvals.ts';
-import type { ApprovalTicket, VoteAnswer, VoteRequest } from './approval-types.ts';
+import type { VoteAnswer, VoteRequest } from './approval-types.ts';
 import { SessionGrants } from './grants.ts';
 import { alarmNoLaterThan } from '../alarm.ts';
 import { approvalNotifier } from './approval-notifier.ts';
@@ -28,31 +36,26 @@ import { SetupGate } from './setup-gate.ts';
 import { endGrants, type GrantEnd } from './grant-ends.ts';
 import { greetChannel, storedCredential } from './channel-greeting.ts';
 import { sessionCloseEvent, sessionOpenEvent } from './session-events.ts';
+import { protocolOf, protocols } from './protocols.ts';
 
 /** How long a connector has to open the data channel after the dial request. */
 const CHANNEL_TIMEOUT_MS = 10_000;
-/**
- * Largest message the session holds whole to read it (a statement it checks, a Bind, a row it
- * masks), well inside a Durable Object's 128 MB: the message once, and what masking writes.
- * Rows and COPY data nothing reads stream through in pieces up to Postgres' own limits.
- */
-const MAX_HELD_MESSAGE_BYTES = 32 * 1024 * 1024;
 
 export class SessionDO extends DurableObject<Env> implements SessionRpc {
   #start: SessionStart | undefined;
-  #pg: PgSession | undefined;
+  #session: ProtocolSession | undefined;
   #client: WebSocket | undefined;
   #channel: WebSocket | undefined;
   #channelTokenHash: string | undefined;
   #channelTimer: ReturnType<typeof setTimeout> | undefined;
-  #gatewayKey: CancelKey | undefined;
+  #key: SessionKey | undefined;
   #credential: Promise<string> | undefined;
   #record: SessionRecord | undefined;
   #fallback = new FallbackOutbox(this.ctx, this.env);
   #audit = new AuditLog(this.ctx, this.env);
-  #policy: SessionPolicy | undefined;
   #approvals: SessionApprovals | undefined;
   #grants = new SessionGrants();
+  #connectAllowed: (() => boolean) | undefined;
   /** Grants revoked before the session was set up; applied (audited, re-checked) once it is. */
   #revokedEarly = new Set<string>();
   #opened = false;
@@ -88,7 +91,7 @@ export class SessionDO extends DurableObject<Env> implements SessionRpc {
     await this.#audit.ship();
   }
 
-  /** An approver's vote on this session's held statement (the Worker authenticated them). */
+  /** An approver's vote on this session's held request (the Worker authenticated them). */
   async approvalVote(req: VoteRequest): Promise<VoteAnswer> {
     if (!this.#approvals) return { ok: false, refusal: 'not_pending', message: 'the session has ended' };
     return this.#approvals.vote(req);
@@ -98,7 +101,7 @@ export class SessionDO extends DurableObject<Env> implements SessionRpc {
   async grantRevoked(grantId: string): Promise<boolean> {
     // Revoked before the session is set up (it may be waiting for the connector): dropped,
     // audited and re-checked as soon as it is (#settleGrants).
-    if (!this.#pg) {
+    if (!this.#session) {
       this.#revokedEarly.add(grantId);
       return true;
     }
@@ -109,33 +112,33 @@ export class SessionDO extends DurableObject<Env> implements SessionRpc {
   }
 
   async #grantsDue(now: number): Promise<void> {
-    if (!this.#pg) return; // not set up yet: #settleGrants runs once it is
+    if (!this.#session) return; // not set up yet: #settleGrants runs once it is
     const gone = this.#grants.drop(now);
     if (gone.length > 0) this.#grantsEnded(gone, 'expired');
     const next = this.#grants.nextExpiry();
-    if (next !== undefined && this.#pg?.phase !== 'closed') await alarmNoLaterThan(this.ctx.storage, next);
+    if (next !== undefined && this.#session.phase !== 'closed')
+      await alarmNoLaterThan(this.ctx.storage, next);
   }
 
   #grantsEnded(gone: Array<{ id: string; action: string }>, how: GrantEnd): void {
-    const policy = this.#policy;
     const conn = this.#start?.connection;
-    if (!policy || !conn || !this.#pg || this.#pg.phase === 'closed') return;
+    const session = this.#session;
+    if (!conn || !session || session.phase === 'closed' || !this.#connectAllowed) return;
     endGrants(gone, how, {
-      pg: this.#pg,
-      policy,
+      session,
       audit: this.#audit,
       approvals: this.#approvals,
       connectionName: conn.name,
-      grants: () => this.#grants.actions(),
+      connectAllowed: this.#connectAllowed,
     });
   }
 
-  /** A client sent a CancelRequest with our gateway key: forward the target's own key. */
+  /** A client asked, on another connection, to cancel this session's running request. */
   async cancelQuery(): Promise<boolean> {
-    // Cancelling while a statement waits for approval withdraws the request.
+    // Cancelling while a request waits for approval withdraws it.
     if (this.#approvals?.withdraw()) return true;
-    const key = this.#pg?.upstreamKey;
-    if (!key || !this.#channel || this.#pg?.phase !== 'proxy') return false;
+    const key = this.#session?.cancellation?.targetKey();
+    if (!key || !this.#channel) return false;
     this.#channel.send(
       JSON.stringify({ type: 'cancel', processId: key.processId, secretKey: key.secretKey }),
     );
@@ -153,7 +156,7 @@ export class SessionDO extends DurableObject<Env> implements SessionRpc {
       return await this.#setUp(start);
     } finally {
       // A data channel that arrived early waits for this (#openChannel).
-      this.#setup.settle(this.#pg !== undefined);
+      this.#setup.settle(this.#session !== undefined);
     }
   }
 
@@ -162,6 +165,30 @@ export class SessionDO extends DurableObject<Env> implements SessionRpc {
     for (const id of this.#revokedEarly) await this.grantRevoked(id);
     this.#revokedEarly.clear();
     await this.#grantsDue(Date.now());
+  }
+
+  /** What a protocol module decides and records with (core/session-host/protocol.ts). */
+  #services(start: SessionStart, approvals: SessionApprovals): ProtocolServices {
+    const policies = compiledPolicies(start.policies);
+    const subject = policySubject(start.identity, start.connection.name);
+    this.#connectAllowed = () => connectAllowed(policies, subject, this.#grants.actions());
+    return {
+      policies,
+      subject,
+      audit: (kind, data, outcome) => {
+        try {
+          this.#audit.append(kind, data, outcome);
+        } catch (e) {
+          // The module fails closed: what it was about to forward is refused.
+          console.error(JSON.stringify({ msg: 'audit write failed', kind, error: (e as Error).message }));
+          throw e;
+        }
+      },
+      grants: () => this.#grants.actions(),
+      coveredBySession: (a) => approvals.coveredBySession(a),
+      maskingSecret: this.env.MASKING_KEY ?? this.env.CREDENTIAL_KEYS,
+      now: () => Date.now(),
+    };
   }
 
   async #setUp(start: SessionStart): Promise<Response> {
@@ -173,26 +200,18 @@ export class SessionDO extends DurableObject<Env> implements SessionRpc {
       this.#audit,
       start,
       {
-        release: (approved, message) => this.#pg?.resolveHeld(approved, message),
-        notice: (fields) => this.#pg?.notice(fields),
+        release: (approved, message) => this.#session?.resolveHeld(approved, message),
+        notice: (notice) => this.#session?.notice(notice),
       },
       approvalNotifier(this.env, start),
     );
-    let policy: SessionPolicy;
+    let prepared: PreparedProtocol;
     try {
-      policy = await buildSessionPolicy(
-        start,
-        this.env.MASKING_KEY ?? this.env.CREDENTIAL_KEYS,
-        this.#audit,
-        {
-          grants: () => this.#grants.actions(),
-          coveredBySession: (a) => approvals.coveredBySession(a),
-          resolutionChanged: () => this.#pg?.forgetStatements(),
-        },
-      );
+      const module = protocols.get(protocolOf(conn));
+      prepared = await module.prepare(start, this.#services(start, approvals));
     } catch (e) {
       console.error(
-        JSON.stringify({ msg: 'policy set unusable', connection: conn.name, error: (e as Error).message }),
+        JSON.stringify({ msg: 'session unusable', connection: conn.name, error: (e as Error).message }),
       );
       return httpError(
         503,
@@ -216,16 +235,15 @@ export class SessionDO extends DurableObject<Env> implements SessionRpc {
     if (!dial.ok) {
       return httpError(503, 'connector_offline', `the connector for connection "${conn.name}" is offline`);
     }
-    this.#gatewayKey = dial.gatewayKey;
+    this.#key = dial.gatewayKey;
     record.replicaId = dial.replicaId;
-    this.#policy = policy;
     this.#approvals = approvals;
     this.#audit.begin({
       session: start.sessionId,
       connectionName: conn.name,
       subject: start.identity.subject,
     });
-    this.#audit.append('session_open', sessionOpenEvent(start, dial.replicaId, policy.unmasked));
+    this.#audit.append('session_open', sessionOpenEvent(start, dial.replicaId, prepared.openDetails));
     this.#credential = storedCredential(this.env.CREDENTIAL_KEYS, conn);
 
     const pair = new WebSocketPair();
@@ -233,48 +251,33 @@ export class SessionDO extends DurableObject<Env> implements SessionRpc {
     ws.binaryType = 'arraybuffer'; // before accept(): otherwise binary frames arrive as Blob
     ws.accept();
     this.#client = ws;
-    this.#pg = new PgSession(
-      {
-        upstreamUser: conn.username,
-        upstreamDatabase: conn.database,
-        gatewayKey: dial.gatewayKey,
-        maxMessageBytes: MAX_ALLOC_SIZE,
-        maxHeldMessageBytes: MAX_HELD_MESSAGE_BYTES,
-        ...policy.config,
-      },
+    const session = prepared.open(
       {
         toClient: (bytes) => ws.send(bytes),
-        toUpstream: (bytes) => this.#channel?.send(bytes),
+        toTarget: (bytes) => this.#channel?.send(bytes),
         end: (reason) => this.#end(reason),
-        cancelRequested: (key) => void this.#forwardCancel(key),
-        held: (ticket) => void approvals.hold(ticket as ApprovalTicket),
-        clientStarted: (params) => {
-          const app = params['application_name'];
-          if (app) record.clientApplication = app.slice(0, 128);
-        },
+        held: (request) => void approvals.hold(request),
+        clientApplication: (name) => (record.clientApplication = name.slice(0, 128)),
+        cancelElsewhere: (key) => void this.#forwardCancel(key),
       },
+      dial.gatewayKey,
     );
+    this.#session = session;
     ws.addEventListener('message', (event) => {
       if (typeof event.data === 'string') {
-        return this.#pg?.channelFailed({
-          kind: 'client-protocol',
-          detail: 'text frames are not part of the tunnel',
-        });
+        return session.fail({ kind: 'client-protocol', detail: 'text frames are not part of the tunnel' });
       }
-      this.#pg?.clientData(new Uint8Array(event.data as ArrayBuffer));
+      session.clientData(new Uint8Array(event.data as ArrayBuffer));
     });
-    ws.addEventListener('close', () => this.#pg?.clientClosed());
-    ws.addEventListener('error', () => this.#pg?.clientClosed());
+    ws.addEventListener('close', () => session.clientClosed());
+    ws.addEventListener('error', () => session.clientClosed());
 
-    this.#channelTimer = setTimeout(
-      () => this.#pg?.channelFailed({ kind: 'channel-timeout' }),
-      CHANNEL_TIMEOUT_MS,
-    );
+    this.#channelTimer = setTimeout(() => session.fail({ kind: 'channel-timeout' }), CHANNEL_TIMEOUT_MS);
     await this.#settleGrants();
     return new Response(null, { status: 101, webSocket: pair[0] });
   }
 
-  async #forwardCancel(key: CancelKey): Promise<void> {
+  async #forwardCancel(key: SessionKey): Promise<void> {
     const conn = this.#start?.connection;
     if (!conn) return;
     const connector = this.env.CONNECTOR.get(this.env.CONNECTOR.idFromName(conn.connectorId));
@@ -296,7 +299,8 @@ export class SessionDO extends DurableObject<Env> implements SessionRpc {
     this.#channelTokenHash = undefined;
     // The token is live from the dial request on: a fast connector may get here before this
     // session has finished its own setup. Wait for it rather than refuse the channel.
-    if (!(await this.#setup.done) || this.#pg?.phase === 'closed') {
+    const session = (await this.#setup.done) ? this.#session : undefined;
+    if (!session || session.phase === 'closed') {
       return httpError(401, 'unauthorized', 'invalid channel token');
     }
     const pair = new WebSocketPair();
@@ -305,21 +309,19 @@ export class SessionDO extends DurableObject<Env> implements SessionRpc {
     ws.accept();
     this.#channel = ws;
     let greeted = false;
+    const secretKind = this.#start?.connection.credential.secretKind ?? 'password';
     ws.addEventListener('message', (event) => {
-      const pg = this.#pg;
-      if (!pg) return;
       if (typeof event.data !== 'string') {
-        if (!greeted)
-          return pg.channelFailed({ kind: 'upstream-protocol', detail: 'data before channel hello' });
-        return pg.upstreamData(new Uint8Array(event.data as ArrayBuffer));
+        if (!greeted) return session.fail({ kind: 'target-protocol', detail: 'data before channel hello' });
+        return session.targetData(new Uint8Array(event.data as ArrayBuffer));
       }
-      if (greeted) return pg.channelFailed({ kind: 'upstream-protocol', detail: 'unexpected text frame' });
+      if (greeted) return session.fail({ kind: 'target-protocol', detail: 'unexpected text frame' });
       greeted = true;
       clearTimeout(this.#channelTimer);
-      void greetChannel(pg, event.data, this.#credential, this.#start?.sessionId);
+      void greetChannel(session, event.data, this.#credential, secretKind, this.#start?.sessionId);
     });
-    ws.addEventListener('close', () => this.#pg?.upstreamClosed());
-    ws.addEventListener('error', () => this.#pg?.upstreamClosed());
+    ws.addEventListener('close', () => session.targetClosed());
+    ws.addEventListener('error', () => session.targetClosed());
     return new Response(null, { status: 101, webSocket: pair[0] });
   }
 
@@ -328,23 +330,17 @@ export class SessionDO extends DurableObject<Env> implements SessionRpc {
   #end(reason: CloseReason): void {
     clearTimeout(this.#channelTimer);
     this.#approvals?.cancel();
-    const failure =
-      reason.kind !== 'client-closed' &&
-      reason.kind !== 'client-terminate' &&
-      reason.kind !== 'upstream-closed';
+    const failure = isFailure(reason);
     closeQuietly(this.#client, failure ? 1011 : 1000, reason.kind);
     closeQuietly(this.#channel, 1000, 'session ended');
-    if (failure && reason.kind !== 'cancel-request') {
+    if (failure)
       console.warn(JSON.stringify({ msg: 'session ended', session: this.#start?.sessionId, reason }));
-    }
     const conn = this.#start?.connection;
-    if (!conn || !this.#gatewayKey || !this.#record || !this.#pg) return;
-    let final = endRecord(this.#record, reason.kind, this.#pg.stats, new Date());
+    const session = this.#session;
+    if (!conn || !this.#key || !this.#record || !session) return;
+    let final = endRecord(this.#record, reason.kind, session.stats, new Date());
     try {
-      this.#audit.append(
-        'session_close',
-        sessionCloseEvent(reason, this.#pg.stats, this.#policy?.masker.counts ?? {}),
-      );
+      this.#audit.append('session_close', sessionCloseEvent(reason, session.stats, session.closeDetails()));
       final = { ...final, auditHead: this.#audit.head, auditEvents: this.#audit.count };
     } catch (e) {
       console.error(JSON.stringify({ msg: 'audit close event not written', error: (e as Error).message }));
@@ -352,7 +348,7 @@ export class SessionDO extends DurableObject<Env> implements SessionRpc {
     this.#audit.flushSoon();
     const connector = this.env.CONNECTOR.get(this.env.CONNECTOR.idFromName(conn.connectorId));
     this.ctx.waitUntil(
-      connector.sessionEnded(this.#gatewayKey.processId, final).catch(() => this.#fallback.save(final)),
+      connector.sessionEnded(this.#key.processId, final).catch(() => this.#fallback.save(final)),
     );
   }
 }

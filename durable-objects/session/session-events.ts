@@ -1,20 +1,21 @@
 /**
  * The data of the audit events that open and close a session's trail (docs/audit.md): who
  * connected, through which replica, under which policy set and grants; why it ended and what it
- * moved. Pure builders: the SessionDO appends them to its AuditLog.
+ * moved. Pure builders: the SessionDO appends them to its AuditLog; the protocol adds its own
+ * details (Postgres: the masking rules lifted, what was masked).
  */
-import type { MaskCounts } from '../../core/mask/value-masker.ts';
-import type { CloseReason } from '../../core/pg-session/close-reason.ts';
-import type { PgSession } from '../../core/pg-session/session.ts';
+import type { CloseReason } from '../../core/session-host/close-reason.ts';
+import type { SessionStats } from '../../core/session-host/protocol.ts';
 import type { SessionStart } from '../../edge/contracts/session-start.ts';
 
-/** `session_open`: `unmasked` are the rules lifted by `unmask` permits. */
+/** `session_open`; `protocol`: the protocol's own details (PreparedProtocol.openDetails). */
 export function sessionOpenEvent(
   start: SessionStart,
   replicaId: string,
-  unmasked: string[],
+  protocol: Record<string, unknown>,
 ): Record<string, unknown> {
   return {
+    ...protocol,
     identity: {
       issuer: start.identity.issuer,
       subject: start.identity.subject,
@@ -24,7 +25,6 @@ export function sessionOpenEvent(
     client: start.client ?? null,
     replica: replicaId,
     policySet: start.policies.key,
-    unmasked,
     grants: (start.grants ?? []).map((g) => ({
       id: g.id,
       action: g.action,
@@ -33,16 +33,19 @@ export function sessionOpenEvent(
   };
 }
 
-/** `session_close`: the reason's detail is cut to 500 characters. */
+/**
+ * `session_close`: the reason's detail is cut to 500 characters; `protocol`: the protocol's own
+ * details (ProtocolSession.closeDetails).
+ */
 export function sessionCloseEvent(
   reason: CloseReason,
-  stats: PgSession['stats'],
-  masked: MaskCounts,
+  stats: SessionStats,
+  protocol: Record<string, unknown>,
 ): Record<string, unknown> {
   return {
+    ...protocol,
     reason: reason.kind,
-    ...('detail' in reason && reason.detail ? { detail: String(reason.detail).slice(0, 500) } : {}),
+    ...(reason.detail ? { detail: String(reason.detail).slice(0, 500) } : {}),
     ...stats,
-    masked,
   };
 }

@@ -1,5 +1,5 @@
 /** Types of the ConnectorDO RPC surface used by SessionDO and the admin API. */
-import type { CancelKey } from '../../core/pg-session/types.ts';
+import type { CancelKey } from '../../core/pg/types.ts';
 import type { TargetSpec } from '../../core/tunnel/protocol.ts';
 import type { SessionRecord } from '../db/session-records.ts';
 

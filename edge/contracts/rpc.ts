@@ -4,7 +4,7 @@
  * `workers/` needs the objects' code to type a call, and `durable-objects/` never imports
  * `workers/`: the layers stay one-way (eslint.config.js enforces it).
  */
-import type { CancelKey } from '../../core/pg-session/types.ts';
+import type { CancelKey } from '../../core/pg/types.ts';
 import type { DeliveryStatus, WebhookDelivery } from '../../core/notify/delivery.ts';
 import type { SessionRecord } from '../db/session-records.ts';
 import type { DialInput, DialResult, ReplicaInfo } from './dial.ts';

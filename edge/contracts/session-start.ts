@@ -12,12 +12,18 @@ import type { MaskingConfig } from '../../core/mask/config.ts';
 export interface SessionConnection {
   id: string;
   name: string;
+  /** Which protocol module serves the session (absent: 'postgres'). */
+  protocol?: 'postgres' | 'ssh';
   connectorId: string;
   target: TargetSpec;
   database: string;
   username: string;
-  credential:
-    { kind: 'encrypted'; keyId: string; ciphertext: string } | { kind: 'connector_ref'; ref: string };
+  credential: (
+    { kind: 'encrypted'; keyId: string; ciphertext: string } | { kind: 'connector_ref'; ref: string }
+  ) & {
+    /** What the secret is (absent: a password). */
+    secretKind?: 'password' | 'private_key';
+  };
   masking: MaskingConfig;
 }
 

@@ -4,7 +4,8 @@
  */
 import type { CloseReason } from '../../core/pg-session/close-reason.ts';
 import { PgSession } from '../../core/pg-session/session.ts';
-import type { CancelKey, PgSessionConfig } from '../../core/pg-session/types.ts';
+import type { CancelKey } from '../../core/pg/types.ts';
+import type { PgSessionConfig } from '../../core/pg-session/types.ts';
 import { framesOf } from './pg-bytes.ts';
 
 export function sessionHarness(config: Partial<PgSessionConfig> = {}) {

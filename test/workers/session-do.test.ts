@@ -11,7 +11,7 @@ import { parseErrorFields, startupMessage } from '../../core/pg/messages.ts';
 import { parseEdgeToConnector, type DialRequest } from '../../core/tunnel/protocol.ts';
 import type { HeldApproval } from '../../core/policy/gate-verdict.ts';
 import { SessionApprovals } from '../../durable-objects/session/approvals.ts';
-import type { ApprovalTicket } from '../../durable-objects/session/approval-types.ts';
+import type { HeldRequest } from '../../core/session-host/held-request.ts';
 import { AuditLog } from '../../durable-objects/session/audit-log.ts';
 import type { SessionStart } from '../../edge/contracts/session-start.ts';
 import { withControlPlane } from '../../edge/db/client.ts';
@@ -204,7 +204,7 @@ const approval: HeldApproval = {
   timeout: '15m',
   policies: ['ddl-needs-approval'],
 };
-const ticket: ApprovalTicket = { sql: 'DROP TABLE t', fingerprint: 'fp_drop_t', approval };
+const ticket: HeldRequest = { text: 'DROP TABLE t', fingerprint: 'fp_drop_t', action: 'sql:ddl', approval };
 
 /** A SessionApprovals in a fresh SessionDO's own state, with what it tells the held statement. */
 function approvalsIn(state: DurableObjectState, sessionId: string) {

@@ -1,37 +1,30 @@
 /**
- * Everything that decides and rewrites one session's traffic, built once at session start from
- * what the Worker handed over: the statement gate (Cedar over the parse tree), the masking rules
- * left after this principal's `unmask` decisions, and the catalog read masking needs.
+ * Everything that decides and rewrites one Postgres session's traffic, built once when the
+ * session is prepared (postgres-module.ts): the statement gate (Cedar over the parse tree), the
+ * masking rules left after this principal's `unmask` decisions, the catalog read masking needs,
+ * and the audit record of every decision, written before a byte is forwarded.
  */
-import { HmacSha256 } from '../../core/crypto/hmac-sync.ts';
-import { catalogQuery, parseCatalog } from '../../core/mask/catalog.ts';
-import { sessionMasking } from '../../core/mask/config.ts';
-import { EMPTY_CATALOG } from '../../core/mask/lineage.ts';
-import { ResultMasker } from '../../core/mask/result-masker.ts';
-import { redactMessage, redactSecrets } from '../../core/audit/redact-secrets.ts';
-import { auditedSql } from '../../core/audit/statement-text.ts';
-import type {
-  CheckedProtocol,
-  PreparedLookup,
-  StatementVerdict,
-} from '../../core/pg-session/statement-flow.ts';
-import type { AuditLog } from './audit-log.ts';
-import { ValueMasker } from '../../core/mask/value-masker.ts';
-import { policySubject } from '../../core/policy/principal.ts';
-import { SqlGate } from '../../core/policy/sql-gate.ts';
-import type { HeldApproval } from '../../core/policy/gate-verdict.ts';
-import { TableResolver } from '../../core/policy/table-resolver.ts';
-import { parseRelations, RELATIONS_QUERY } from '../../core/policy/relations-snapshot.ts';
-import { statementFingerprint } from '../../core/approvals/fingerprint.ts';
-import type { ApprovalTicket } from './approval-types.ts';
-import type { PgSessionConfig } from '../../core/pg-session/types.ts';
-import { compiledPolicies, sqlParser } from '../../edge/policy/runtime.ts';
-import type { SessionStart } from '../../edge/contracts/session-start.ts';
+import { HmacSha256 } from '../crypto/hmac-sync.ts';
+import { catalogQuery, parseCatalog } from '../mask/catalog.ts';
+import { sessionMasking } from '../mask/config.ts';
+import { EMPTY_CATALOG } from '../mask/lineage.ts';
+import { ResultMasker } from '../mask/result-masker.ts';
+import { redactMessage, redactSecrets } from '../audit/redact-secrets.ts';
+import { auditedSql } from '../audit/statement-text.ts';
+import type { CheckedProtocol, PreparedLookup, StatementVerdict } from './statement-flow.ts';
+import { ValueMasker } from '../mask/value-masker.ts';
+import { SqlGate } from '../policy/sql-gate.ts';
+import type { CompiledPolicies } from '../policy/engine.ts';
+import { TableResolver } from '../policy/table-resolver.ts';
+import { parseRelations, RELATIONS_QUERY } from '../policy/relations-snapshot.ts';
+import { statementFingerprint } from '../approvals/fingerprint.ts';
+import type { SqlParser } from '../sql/pg-parser.ts';
+import type { HeldRequest } from '../session-host/held-request.ts';
+import type { ProtocolConnection, ProtocolServices, ProtocolStart } from '../session-host/protocol.ts';
+import type { PgSessionConfig } from './types.ts';
 
-export interface SessionPolicy {
+export interface PostgresPolicy {
   gate: SqlGate;
-  /** Would `connect` still be allowed with only these grants? (A grant ended mid-session.) */
-  connectAllowed(grants: string[]): boolean;
   masker: ResultMasker;
   /** Rules lifted by `unmask` permits, for the audit trail. */
   unmasked: string[];
@@ -40,52 +33,45 @@ export interface SessionPolicy {
 
 const enc = new TextEncoder();
 
-/** Throws when the stored policy set no longer compiles (the caller refuses the session). */
-export async function buildSessionPolicy(
-  start: SessionStart,
-  maskingSecret: string,
-  audit: AuditLog,
+export function buildPostgresPolicy(
+  start: ProtocolStart<ProtocolConnection>,
+  services: ProtocolServices,
+  parser: SqlParser,
   hooks: {
-    /** The session's active grant actions now (Cedar's `context.grants`). */
-    grants: () => string[];
-    /** An earlier "approve for this session" covers this approval. */
-    coveredBySession: (a: HeldApproval) => boolean;
     /**
      * A name checked before may now resolve to another table (search_path, role or relations
      * changed): prepared statements must be checked again before they run.
      */
     resolutionChanged?: () => void;
   },
-): Promise<SessionPolicy> {
+): PostgresPolicy {
   const conn = start.connection;
-  const policies = compiledPolicies(start.policies);
-  const subject = policySubject(start.identity, conn.name);
-  const parser = await sqlParser();
+  const { policies, subject } = services;
+  const audit = { append: services.audit };
   // Names resolve as the server resolves them, when some policy can tell tables apart, or when
   // a statement may be approved as a shape: the shape names the tables it was approved on.
   const resolver = policies.seesTables() || policies.holdsForApproval() ? new TableResolver() : undefined;
-  const gate = new SqlGate(parser, policies, subject, hooks.grants, resolver);
-  const masking = memoMasking(start, () => sessionMasking(conn.masking, policies, subject));
+  const gate = new SqlGate(parser, policies, subject, services.grants, resolver);
+  const masking = memoMasking(policies, start, () => sessionMasking(conn.masking, policies, subject));
   // Tokens are keyed per connection: the same value tokenizes the same way in every session of
   // the connection (joins across sessions line up) and differently on another connection.
-  const key = new HmacSha256(enc.encode(`postern-masking-v1:${maskingSecret}`)).digest(enc.encode(conn.id));
+  const key = new HmacSha256(enc.encode(`postern-masking-v1:${services.maskingSecret}`)).digest(
+    enc.encode(conn.id),
+  );
   const masker = new ResultMasker(
     masking.masked,
     EMPTY_CATALOG,
     new ValueMasker(masking.detectors, new HmacSha256(key)),
   );
-  const config: SessionPolicy['config'] = {
+  const config: PostgresPolicy['config'] = {
     checker: {
       check: (sql, protocol, prepared) => checkAndAudit(sql, protocol, prepared),
       approvedRun: ({ statement, sql }) => {
         try {
           audit.append('approved_run', { statement, ...auditedSql(redactSecrets(sql, parser)) }, 'approved');
           return true;
-        } catch (e) {
-          console.error(
-            JSON.stringify({ msg: 'audit write failed; run refused', error: (e as Error).message }),
-          );
-          return false;
+        } catch {
+          return false; // the host logged the failure (ProtocolServices.audit)
         }
       },
       refusedRun: ({ sql, message }) => {
@@ -96,8 +82,8 @@ export async function buildSessionPolicy(
             { ...auditedSql(redactSecrets(sql, parser)), refusal: message },
             'deny',
           );
-        } catch (e) {
-          console.error(JSON.stringify({ msg: 'audit write failed', error: (e as Error).message }));
+        } catch {
+          // the host logged the failure (ProtocolServices.audit)
         }
       },
     },
@@ -125,12 +111,12 @@ export async function buildSessionPolicy(
     let redacted: string | undefined;
     const redacting = () => (redacted ??= redactSecrets(sql, parser));
     if (v.outcome === 'approval' && g.approval) {
-      if (hooks.coveredBySession(g.approval)) {
+      if (services.coveredBySession(g.approval)) {
         v = { ...v, allowed: true, outcome: 'allow' };
         approvedBy = 'session';
       } else {
-        const ticket: ApprovalTicket = {
-          sql: auditedSql(redacting()).sql,
+        const ticket: HeldRequest = {
+          text: auditedSql(redacting()).sql,
           // From this text's own parse: a verdict found by shape carries an earlier text's tree.
           // With the tables its names resolved to now, and what each action was decided on:
           // the same text on other tables is another shape.
@@ -138,6 +124,7 @@ export async function buildSessionPolicy(
             ...(g.resolved ?? []),
             ...g.decisions.map((d) => `${d.action} ${d.resource}`),
           ]),
+          action: g.approval.action,
           approval: g.approval,
         };
         v = { ...v, hold: ticket };
@@ -159,10 +146,8 @@ export async function buildSessionPolicy(
         },
         v.outcome,
       );
-    } catch (e) {
-      console.error(
-        JSON.stringify({ msg: 'audit write failed; statement refused', error: (e as Error).message }),
-      );
+    } catch {
+      // The host logged the failure (ProtocolServices.audit); fail closed.
       return { allowed: false, message: 'statement refused: the audit log could not record it' };
     }
     return v;
@@ -180,28 +165,25 @@ export async function buildSessionPolicy(
       done: (rows) => resolver.useSnapshot(parseRelations(rows)),
     });
   }
-  const connectAllowed = (grants: string[]) =>
-    policies.authorize({
-      principal: subject.principal,
-      action: 'connect',
-      resource: subject.connection,
-      context: { grants },
-      entities: subject.entities,
-    }).effect === 'allow';
-  return { gate, connectAllowed, masker, unmasked: masking.unmasked, config };
+  return { gate, masker, unmasked: masking.unmasked, config };
 }
 
 const MAX_MEMO = 256;
-const maskingMemo = new Map<string, ReturnType<typeof sessionMasking>>();
+type Masking = ReturnType<typeof sessionMasking>;
+/** Per compiled policy set (one object per set and isolate: edge/policy/runtime.ts). */
+const maskingMemo = new WeakMap<CompiledPolicies, Map<string, Masking>>();
 
 /**
  * `unmask` decisions are a pure function of the policy set, the principal (identity, groups,
  * claims) and the masking rules, so sessions of the same principal in this isolate share them:
  * a reconnecting CI job does not pay a Cedar call per column and detector again.
  */
-function memoMasking(start: SessionStart, compute: () => ReturnType<typeof sessionMasking>) {
+function memoMasking(
+  policies: CompiledPolicies,
+  start: ProtocolStart<ProtocolConnection>,
+  compute: () => Masking,
+): Masking {
   const key = JSON.stringify([
-    start.policies.key,
     start.identity.issuer,
     start.identity.subject,
     start.identity.groups,
@@ -209,10 +191,12 @@ function memoMasking(start: SessionStart, compute: () => ReturnType<typeof sessi
     start.connection.id,
     start.connection.masking,
   ]);
-  const hit = maskingMemo.get(key);
+  let memo = maskingMemo.get(policies);
+  if (!memo) maskingMemo.set(policies, (memo = new Map()));
+  const hit = memo.get(key);
   if (hit) return hit;
   const value = compute();
-  if (maskingMemo.size >= MAX_MEMO) maskingMemo.delete(maskingMemo.keys().next().value!);
-  maskingMemo.set(key, value);
+  if (memo.size >= MAX_MEMO) memo.delete(memo.keys().next().value!);
+  memo.set(key, value);
   return value;
 }

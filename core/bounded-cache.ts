@@ -1,8 +1,10 @@
 /**
- * A first-in-first-out cache bounded by its number of entries AND by the characters it holds
- * (its keys plus a weight the caller gives each value). The gate's caches are keyed by client
- * SQL text, and a statement with inlined parameters may be megabytes long (issue 10): a bound on
- * entries alone would let 1000 such texts (and their parse trees) stay in a session.
+ * The one bounded memo map (issue 11 §1): first in, first out, bounded by its number of entries
+ * and, when asked, by the characters it holds (its keys plus a weight the caller gives each
+ * value). The gate's caches are keyed by client SQL text, and a statement with inlined
+ * parameters may be megabytes long (issue 10): a bound on entries alone would let 1000 such
+ * texts (and their parse trees) stay in a session. Values are remembered, never computed here:
+ * a caller that must not remember a failure simply does not `set` it.
  */
 export class BoundedCache<V> {
   readonly #entries = new Map<string, { value: V; weight: number }>();
@@ -14,9 +16,11 @@ export class BoundedCache<V> {
    */
   constructor(
     private readonly maxEntries: number,
-    private readonly maxWeight: number,
-    private readonly maxEntryWeight: number,
-  ) {}
+    private readonly maxWeight = Infinity,
+    private readonly maxEntryWeight = maxWeight,
+  ) {
+    if (!(maxEntries >= 1)) throw new RangeError('BoundedCache: maxEntries must be at least 1');
+  }
 
   get(key: string): V | undefined {
     return this.#entries.get(key)?.value;
