@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import WebSocket, { WebSocketServer } from 'ws';
 import { staticTokenSource } from '../token-source/index.ts';
 import { runSshProxy, type SshProxyOptions } from './proxy.ts';
-import type { PumpStats } from './ws-pump.ts';
+import type { PumpStats } from '../../node-shared/ws-tcp-pump.ts';
 
 // A fake edge (real `ws` on 127.0.0.1): the real one is in the e2e tests. The proxy's stdin and
 // stdout are streams here, and the real process pipes in the last tests.

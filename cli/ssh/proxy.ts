@@ -10,7 +10,7 @@ import WebSocket from 'ws';
 import type { TokenSource } from '../token-source/index.ts';
 import { CLIENT_VERSION, connectUrl } from '../connect/listener.ts';
 import { refusalFields } from '../connect/pg-refusal.ts';
-import { pumpWsTcp, type PumpStats } from './ws-pump.ts';
+import { pumpWsTcp, type PumpStats } from '../../node-shared/ws-tcp-pump.ts';
 
 export interface SshProxyOptions {
   connection: string;

@@ -6,7 +6,8 @@ import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseCastText, playback, replay } from './recording-replay.ts';
+import { playback } from '../../core/ssh/asciicast-play.ts';
+import { parseCastText, replay } from './recording-replay.ts';
 import { TerminalFilter } from './terminal-filter.ts';
 
 const ESC = '\x1b';

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { WebSocketServer } from 'ws';
 import { startDemoSshd, type DemoSshd } from '../dev/sshd.ts';
-import { pumpWsTcp } from './ws-pump.ts';
+import { pumpWsTcp } from '../../node-shared/ws-tcp-pump.ts';
 
 // The client side of SSH through Postern with the real OpenSSH tools (ssh, scp, sftp, rsync,
 // ssh -L) and a real sshd, through `postern ssh` / `ssh-config` / `ssh-proxy` processes. The edge
