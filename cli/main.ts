@@ -66,7 +66,7 @@ tokens instead of shared secrets.
 
 Commands:
 ${Object.entries(COMMANDS)
-  .map(([name, c]) => `  ${name.padEnd(10)} ${c.summary}`)
+  .map(([name, c]) => `  ${name.padEnd(12)} ${c.summary}`)
   .join('\n')}
 
 Run 'postern <command> --help' for a command's options. A flag's value may follow it

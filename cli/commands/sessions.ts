@@ -14,7 +14,7 @@ a token carrying the admin group, or the bootstrap admin token).
                        [--connection NAME] [--subject SUB] [--limit N]
   show <id>            one session: who, where, when, how much, its audit head
   replay <id>          the session's events in order: statements, decisions, refusals;
-                       an SSH session plays its recording in the terminal, as recorded:
+                       a session with a recording (SSH shell/exec) plays it in the terminal:
                        [--speed N] (2 = twice as fast) [--max-idle S] (pauses cut to S s)
                        [--asciicast FILE] (write the asciicast v2 file for asciinema instead)
                        [--events] (list its audit events instead)
@@ -122,9 +122,13 @@ export async function run(argv: string[]): Promise<number> {
       return 0;
     }
     case 'replay': {
+      // An SSH session with a shell or exec has a recording; a Postgres session (or an SSH one
+      // with only sftp) has none, and its audit events are the replay.
       const s = await api<SessionOut>(`/sessions/${needId()}`);
-      if (s.protocol === 'ssh' && !values.events) {
-        const text = await recording(edge, token, s.id);
+      const text = s.protocol === 'postgres' || values.events ? null : await recording(edge, token, s.id);
+      if (text === null && values.asciicast)
+        throw new CliError('not_found', `session ${s.id} has no recording to write`);
+      if (text !== null) {
         if (values.asciicast) {
           writeFileSync(values.asciicast, text);
           process.stderr.write(
@@ -208,9 +212,9 @@ function positive(flag: string, value: string): number {
 
 /**
  * The session's recording as asciicast v2 text (contracts: GET /sessions/:id/recording), sent
- * as the text itself or as JSON `{ asciicast, cut }`.
+ * as the text itself or as JSON `{ asciicast, cut }`; null when it has none (404).
  */
-async function recording(edge: string, token: string, id: string): Promise<string> {
+async function recording(edge: string, token: string, id: string): Promise<string | null> {
   let res: Response;
   try {
     res = await fetch(new URL(`/api/v1/sessions/${id}/recording`, edge), {
@@ -225,7 +229,7 @@ async function recording(edge: string, token: string, id: string): Promise<strin
   const body = await res.text();
   if (res.status === 401)
     throw new CliError('unauthorized', 'the edge refused the token: use an admin or auditor token');
-  if (res.status === 404) throw new CliError('not_found', `session ${id} has no recording`);
+  if (res.status === 404) return null;
   if (!res.ok) throw new CliError('api_error', `admin API HTTP ${res.status} for the recording`);
   if (!(res.headers.get('content-type') ?? '').includes('json')) return body;
   const parsed = JSON.parse(body) as { asciicast?: unknown };

@@ -5,47 +5,10 @@
  */
 import { join } from 'node:path';
 import type { AdminClient } from './admin-client.ts';
+import { DEMO_SSH_POLICY } from './demo-policy.ts';
 import { startDemoSshd, sshdUnavailable, type DemoSshd } from './sshd.ts';
 
 export const DEMO_SSH_CONNECTION = 'demo-ssh';
-
-/**
- * The demo SSH policy. Stand-in for `DEMO_SSH_POLICY` of cli/dev/demo-policy.ts (branch
- * h11-sshpol, docs/ssh.md "Policy"), which the merge uses instead: shell, pty, sftp, exec and
- * `ssh -L` allowed for the demo group; exec of `sudo` or `rm -rf` held for group dba; agent and
- * X11 forwarding refused.
- */
-export const DEMO_SSH_POLICY_STANDIN = `@reason("the demo group may log in, open a shell and move files")
-permit(
-  principal in Postern::Group::"demo",
-  action in [
-    Postern::Action::"connect", Postern::Action::"ssh:login", Postern::Action::"ssh:shell",
-    Postern::Action::"ssh:pty", Postern::Action::"ssh:sftp", Postern::Action::"ssh:sftp_read",
-    Postern::Action::"ssh:sftp_write"
-  ],
-  resource
-);
-
-@reason("the demo group may run commands")
-permit(principal in Postern::Group::"demo", action == Postern::Action::"ssh:exec", resource)
-  unless { context.command like "*sudo*" || context.command like "*rm -rf*" };
-
-@reason("commands that use sudo or rm -rf wait for a DBA's approval")
-@approval("dba")
-permit(principal in Postern::Group::"demo", action == Postern::Action::"ssh:exec", resource)
-  when { context.command like "*sudo*" || context.command like "*rm -rf*" };
-
-@reason("the demo group may forward local ports to the target's network")
-permit(principal in Postern::Group::"demo", action == Postern::Action::"ssh:port_forward", resource)
-  when { context.direction == "local" };
-
-@reason("agent and X11 forwarding are off: the target could use your SSH keys or your display")
-forbid(
-  principal,
-  action in [Postern::Action::"ssh:agent_forward", Postern::Action::"ssh:x11_forward"],
-  resource
-);
-`;
 
 /** The demo SSH target as `postern dev` reports it. */
 export type DemoSsh = { sshd: DemoSshd; connection: string; login: string } | { unavailable: string };
@@ -65,7 +28,7 @@ export async function startDemoSsh(stateDir: string): Promise<{ sshd: DemoSshd }
 export async function seedDemoSsh(
   admin: AdminClient,
   sshd: DemoSshd,
-  policy = DEMO_SSH_POLICY_STANDIN,
+  policy = DEMO_SSH_POLICY,
 ): Promise<string | null> {
   const path = `/connections/${DEMO_SSH_CONNECTION}`;
   const fields = {

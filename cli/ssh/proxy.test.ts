@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import WebSocket, { WebSocketServer } from 'ws';
 import { staticTokenSource } from '../token-source/index.ts';
 import { runSshProxy, type SshProxyOptions } from './proxy.ts';
-import type { PumpStats } from './ws-pump.ts';
+import type { PumpStats } from '../../node-shared/ws-tcp-pump.ts';
 
 // A fake edge (real `ws` on 127.0.0.1): the real one is in the e2e tests. The proxy's stdin and
 // stdout are streams here, and the real process pipes in the last tests.
@@ -249,6 +249,16 @@ describe('postern ssh-proxy', () => {
     expect(b.lines).toEqual([
       'postern ssh-proxy: the edge ended the session (WebSocket close 1011: target unreachable x)',
     ]);
+  });
+
+  it('refuses a frame larger than SSH ever needs instead of holding it', async () => {
+    const edge = await fakeEdge(() => ({ accept: (ws) => ws.send(Buffer.alloc(17 * MB)) }));
+    const p = proxy(edge.url);
+    expect((await p.done).code).toBe(1);
+    expect(p.lines).toEqual([
+      expect.stringMatching(/^postern ssh-proxy: connection to the edge failed: .*payload/i),
+    ]);
+    expect(p.stats()?.toSocket).toBe(0);
   });
 
   it('as a process: pipes its real stdin and stdout, and exits 0 when ssh closes stdin', async () => {

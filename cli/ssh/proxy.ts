@@ -10,7 +10,7 @@ import WebSocket from 'ws';
 import type { TokenSource } from '../token-source/index.ts';
 import { CLIENT_VERSION, connectUrl } from '../connect/listener.ts';
 import { refusalFields } from '../connect/pg-refusal.ts';
-import { pumpWsTcp, type PumpStats } from './ws-pump.ts';
+import { pumpWsTcp, type PumpStats } from '../../node-shared/ws-tcp-pump.ts';
 
 export interface SshProxyOptions {
   connection: string;
@@ -33,6 +33,12 @@ export interface SshProxyResult {
   stats: PumpStats | null;
 }
 
+/**
+ * The largest frame taken from the edge (`ws` defaults to 100 MiB). The edge sends what SSH
+ * packets it has; an SSH channel window is a few MiB (OpenSSH: 2 MiB), so more is not SSH.
+ */
+const MAX_FRAME = 16 * 1024 * 1024;
+
 // RFC 6455 §7.4.1: 1000 normal closure; 1005 "no status" (a close frame without a code).
 const NORMAL_CLOSE = new Set([1000, 1005]);
 
@@ -50,6 +56,7 @@ export async function runSshProxy(o: SshProxyOptions): Promise<SshProxyResult> {
     headers: { Authorization: `Bearer ${token}`, 'x-postern-client': CLIENT_VERSION },
     perMessageDeflate: false,
     handshakeTimeout: 15_000,
+    maxPayload: MAX_FRAME,
   });
   ws.binaryType = 'nodebuffer';
 

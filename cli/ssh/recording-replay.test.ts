@@ -6,7 +6,8 @@ import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseCastText, playback, replay } from './recording-replay.ts';
+import { playback } from '../../core/ssh/asciicast-play.ts';
+import { parseCastText, replay } from './recording-replay.ts';
 import { TerminalFilter } from './terminal-filter.ts';
 
 const ESC = '\x1b';
@@ -119,6 +120,7 @@ describe('TerminalFilter', () => {
 describe('postern sessions replay (process, stub admin API)', () => {
   const CLI = join(fileURLToPath(import.meta.url), '..', '..', 'bin', 'postern.mjs');
   const ID = 'ab'.repeat(32);
+  const PG = 'cd'.repeat(32);
   let http: Server;
   let edge: string;
   let dir: string;
@@ -126,10 +128,16 @@ describe('postern sessions replay (process, stub admin API)', () => {
     dir = mkdtempSync(join(tmpdir(), 'postern-replay-'));
     http = createServer((req, res) => {
       if (req.headers.authorization !== 'Bearer adm') return res.writeHead(401).end('{}');
-      if (req.url === `/api/v1/sessions/${ID}`) {
-        res.setHeader('content-type', 'application/json');
-        return res.end(JSON.stringify({ id: ID, protocol: 'ssh' }));
-      }
+      res.setHeader('content-type', 'application/json');
+      // An edge whose session JSON does not say the protocol: the recording decides.
+      if (req.url === `/api/v1/sessions/${ID}`) return res.end(JSON.stringify({ id: ID }));
+      if (req.url === `/api/v1/sessions/${PG}`) return res.end(JSON.stringify({ id: PG }));
+      if (req.url === `/api/v1/sessions/${PG}/events`)
+        return res.end(
+          JSON.stringify({
+            events: [{ seq: 1, at: 'now', kind: 'statement', outcome: 'allowed', data: { sql: 'select 1' } }],
+          }),
+        );
       if (req.url === `/api/v1/sessions/${ID}/recording`) {
         res.setHeader('content-type', 'application/json');
         return res.end(JSON.stringify({ asciicast: CAST, cut: true }));
@@ -146,11 +154,12 @@ describe('postern sessions replay (process, stub admin API)', () => {
   });
 
   const run = async (...args: string[]) => {
+    const id = args[0] === PG ? args.shift()! : ID;
     const child = spawn(process.execPath, [
       CLI,
       'sessions',
       'replay',
-      ID,
+      id,
       '--edge',
       edge,
       '--token',
@@ -178,6 +187,15 @@ describe('postern sessions replay (process, stub admin API)', () => {
     expect(r.status, r.stderr).toBe(0);
     expect(readFileSync(file, 'utf8')).toBe(CAST);
     expect(r.stdout).toBe('');
+  });
+
+  it('lists the audit events of a session without a recording', async () => {
+    const r = await run(PG);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/statement\s+allowed\s+select 1/);
+    const w = await run(PG, '--asciicast', join(dir, 'none.cast'));
+    expect(w.status).toBe(1);
+    expect(w.stderr).toContain('has no recording to write');
   });
 
   it('refuses a speed that is not a number above 0', async () => {

@@ -2,21 +2,12 @@
  * `postern sessions replay` for SSH sessions: the asciicast v2 text of
  * `GET /api/v1/sessions/:id/recording` played in the terminal with its recorded timing.
  *
- * Parsing and timing mirror core/ssh/asciicast-play.ts of branch h11-sshpol (`RecordedEvent`,
- * `playback`: same names and rules), which reads the chained pieces inside the edge; the API
- * hands the CLI the assembled text, so this reads text. When that module can parse text, this
- * file keeps only `replay`.
+ * Timing is core/ssh/asciicast-play.ts's `playback`; that module reads the chained pieces as
+ * stored, while the API hands the CLI the assembled text, so the text is parsed here (same event
+ * shape and rules as its reader).
  */
+import { playback, type PlaybackOptions, type RecordedEvent } from '../../core/ssh/asciicast-play.ts';
 import { TerminalFilter } from './terminal-filter.ts';
-
-export type EventKind = 'o' | 'i' | 'r' | 'm';
-
-export interface RecordedEvent {
-  /** Seconds since the recording started. */
-  time: number;
-  kind: EventKind;
-  data: string;
-}
 
 export interface CastText {
   header: { width: number; height: number; timestamp?: number; title?: string } | undefined;
@@ -66,29 +57,6 @@ export function parseCastText(text: string): CastText {
     events.push({ time, kind, data });
   }
   return { header, events, problems, ...(cut !== undefined ? { cut } : {}) };
-}
-
-export interface PlaybackOptions {
-  /** 2 plays twice as fast. */
-  speed?: number;
-  /** Pauses longer than this many seconds are shortened to it (asciinema's idle_time_limit). */
-  maxIdle?: number;
-}
-
-/** The events with the milliseconds to wait before each, at the given speed. */
-export function* playback(
-  events: readonly RecordedEvent[],
-  options: PlaybackOptions = {},
-): Generator<{ delayMs: number; event: RecordedEvent }> {
-  const speed =
-    options.speed !== undefined && options.speed > 0 && Number.isFinite(options.speed) ? options.speed : 1;
-  const maxIdle = options.maxIdle !== undefined && options.maxIdle > 0 ? options.maxIdle : Infinity;
-  let last = 0;
-  for (const event of events) {
-    const gap = Math.min(Math.max(event.time - last, 0), maxIdle);
-    last = Math.max(last, event.time);
-    yield { delayMs: Math.round((gap * 1000) / speed), event };
-  }
 }
 
 export interface ReplayIo {

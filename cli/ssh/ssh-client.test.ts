@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { once } from 'node:events';
@@ -10,13 +10,15 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { WebSocketServer } from 'ws';
 import { startDemoSshd, type DemoSshd } from '../dev/sshd.ts';
-import { pumpWsTcp } from './ws-pump.ts';
+import { pumpWsTcp } from '../../node-shared/ws-tcp-pump.ts';
 
 // The client side of SSH through Postern with the real OpenSSH tools (ssh, scp, sftp, rsync,
 // ssh -L) and a real sshd, through `postern ssh` / `ssh-config` / `ssh-proxy` processes. The edge
 // here is a stand-in that lists one SSH connection whose "gateway host key" is the sshd's own and
 // pipes the WebSocket's bytes to the sshd: the client authenticates to the sshd itself (from an
 // ssh-agent), since the stand-in does not terminate SSH as the real edge does (e2e tests).
+// Each `postern` process costs ~0.6 s of CPU to start (tsx), and ssh starts another for the proxy.
+vi.setConfig({ testTimeout: 60_000 });
 
 const CLI = join(fileURLToPath(import.meta.url), '..', '..', 'bin', 'postern.mjs');
 const TOKEN = 'tkn-for-tests';
