@@ -32,6 +32,7 @@ describe('admin API authentication', () => {
     ['GET', '/policy-schema'],
     ['GET', '/audit/events'],
     ['GET', `/sessions/${'a'.repeat(64)}/verify`],
+    ['GET', `/sessions/${'a'.repeat(64)}/recording`],
     ['GET', '/no-such-route'],
     // A name that cannot validate must still be refused for auth first, so the path check that
     // exempts the OpenAPI document cannot be used to probe validation.
@@ -70,6 +71,7 @@ describe('admin API authentication', () => {
         '/sessions',
         '/sessions/{id}',
         '/sessions/{id}/events',
+        '/sessions/{id}/recording',
         '/sessions/{id}/verify',
         '/webhooks',
         '/webhooks/{id}',

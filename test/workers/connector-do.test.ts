@@ -90,7 +90,7 @@ describe('ConnectorDO dial', () => {
       s.target.ws.close(1001, 'replica went away');
       await vi.waitFor(() => expect(s.client.closed).toBe(true), SETTLE);
       const chain = await closedChain(s.sessionId);
-      expect(chain.at(-1)!.data).toMatchObject({ reason: 'upstream-closed' });
+      expect(chain.at(-1)!.data).toMatchObject({ reason: 'target-closed' });
     } finally {
       r.close();
     }
