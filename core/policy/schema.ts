@@ -13,6 +13,12 @@
  * `login` (the target login the SSH user name selects) and `grants` in its context, and only
  * the facts its request carries besides, so the validator catches a policy that reads
  * `context.command` of a shell or `context.path` of an exec.
+ *
+ * Kubernetes actions (core/kube/kube-gate.ts, docs/kubernetes.md "Actions and facts") are on the
+ * Connection too, with the request as the API server reads it in the context ('' where a fact
+ * is absent: the core group, a cluster-wide request, no name); `deletecollection` names no
+ * object, so it has no `name`; exec adds its command and container, attach and logs the
+ * container, proxy the proxied path.
  */
 export const CEDAR_SCHEMA = `namespace Postern {
   type Claims = {
@@ -77,6 +83,49 @@ export const CEDAR_SCHEMA = `namespace Postern {
     principal: [User, Workload],
     resource: [Connection],
     context: { login: String, grants: Set<String>, host: String, port: Long, direction: String },
+  };
+
+  type KubeContext = {
+    grants: Set<String>, verb: String, apiGroup: String, apiVersion: String, namespace: String,
+    resource: String, subresource: String, name: String,
+  };
+  action "k8s:get", "k8s:list", "k8s:watch", "k8s:create", "k8s:update", "k8s:patch",
+    "k8s:delete", "k8s:portforward" appliesTo {
+    principal: [User, Workload],
+    resource: [Connection],
+    context: KubeContext,
+  };
+  action "k8s:deletecollection" appliesTo {
+    principal: [User, Workload],
+    resource: [Connection],
+    context: {
+      grants: Set<String>, verb: String, apiGroup: String, apiVersion: String, namespace: String,
+      resource: String, subresource: String,
+    },
+  };
+  action "k8s:exec" appliesTo {
+    principal: [User, Workload],
+    resource: [Connection],
+    context: {
+      grants: Set<String>, verb: String, apiGroup: String, apiVersion: String, namespace: String,
+      resource: String, subresource: String, name: String, command: String, container: String,
+    },
+  };
+  action "k8s:attach", "k8s:logs" appliesTo {
+    principal: [User, Workload],
+    resource: [Connection],
+    context: {
+      grants: Set<String>, verb: String, apiGroup: String, apiVersion: String, namespace: String,
+      resource: String, subresource: String, name: String, container: String,
+    },
+  };
+  action "k8s:proxy" appliesTo {
+    principal: [User, Workload],
+    resource: [Connection],
+    context: {
+      grants: Set<String>, verb: String, apiGroup: String, apiVersion: String, namespace: String,
+      resource: String, subresource: String, name: String, path: String,
+    },
   };
 }
 `;

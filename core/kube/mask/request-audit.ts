@@ -1,0 +1,54 @@
+/**
+ * The form of a request body the audit trail may keep: Secret values never reach it (issue 12:
+ * `kubectl create secret`, `apply` of a Secret). Every `data` and `stringData` value of a Secret
+ * in the body, and of the Secret inside its last-applied annotation, is replaced (secret-values.ts);
+ * the body of a write to `secrets` that is not JSON (a YAML apply patch, protobuf, a JSON patch
+ * whose operations carry values) is not kept at all, only its size.
+ *
+ * JSON Patch (`application/json-patch+json`) and merge patches name values by path: a patch of
+ * a Secret is recorded only when it is a merge patch (an object whose `data`/`stringData` are
+ * masked like a Secret's); a JSON Patch on secrets is left out.
+ */
+import { KubeObjectMasker } from './object-masker.ts';
+import type { KubeResourceRequest } from '../request.ts';
+
+/** Longest body kept in the audit trail (a bigger one is recorded by size). */
+export const MAX_AUDIT_BODY_CHARS = 64 * 1024;
+
+export type AuditBody = { body: string } | { omitted: string; bytes: number };
+
+const dec = new TextDecoder('utf-8', { fatal: true });
+
+export function auditBody(r: KubeResourceRequest, contentType: string | undefined, body: Uint8Array): AuditBody {
+  const bytes = body.byteLength;
+  if (bytes === 0) return { body: '' };
+  if (bytes > MAX_AUDIT_BODY_CHARS) return { omitted: 'too large to record', bytes };
+  const type = (contentType ?? '').split(';')[0]!.trim().toLowerCase();
+  const secrets = r.apiGroup === '' && r.resource === 'secrets';
+  let value: unknown;
+  try {
+    value = JSON.parse(dec.decode(body));
+  } catch {
+    // Not JSON: kept as text only where no Secret value can be in it.
+    return secrets || type.includes('protobuf') || type.includes('cbor')
+      ? { omitted: `a ${type || 'untyped'} body`, bytes }
+      : textOf(body, bytes);
+  }
+  if (secrets && (type === 'application/json-patch+json' || Array.isArray(value)))
+    return { omitted: 'a JSON Patch of a Secret', bytes };
+  // A body on secrets is a Secret even when it does not say so (merge and apply patches).
+  try {
+    new KubeObjectMasker({ secrets: true }).mask(value, secrets ? 'Secret' : undefined);
+  } catch {
+    return { omitted: 'a body nested too deep to mask', bytes };
+  }
+  return { body: JSON.stringify(value) };
+}
+
+function textOf(body: Uint8Array, bytes: number): AuditBody {
+  try {
+    return { body: dec.decode(body) };
+  } catch {
+    return { omitted: 'a body that is not text', bytes };
+  }
+}
