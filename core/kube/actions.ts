@@ -23,15 +23,7 @@ export type KubeAction = (typeof KUBE_ACTIONS)[number];
 
 /** The API verbs RequestInfo derives from a method and path. */
 export type KubeVerb =
-  | 'get'
-  | 'list'
-  | 'watch'
-  | 'create'
-  | 'update'
-  | 'patch'
-  | 'delete'
-  | 'deletecollection'
-  | 'proxy';
+  'get' | 'list' | 'watch' | 'create' | 'update' | 'patch' | 'delete' | 'deletecollection' | 'proxy';
 
 /** Pod subresources with an action of their own, and the verbs the API server serves them with. */
 const POD_CONNECT: Record<string, { action: KubeAction; verbs: readonly KubeVerb[] }> = {

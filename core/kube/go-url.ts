@@ -62,8 +62,7 @@ export function goPath(raw: string): Parsed<string> {
 
 /** The query as Go's `url.Values`: each key's values in order (first is what the server takes). */
 export function goQuery(raw: string): Parsed<Map<string, string[]>> {
-  if (raw.length > MAX_QUERY_CHARS)
-    return { ok: false, why: `a query over ${MAX_QUERY_CHARS} characters` };
+  if (raw.length > MAX_QUERY_CHARS) return { ok: false, why: `a query over ${MAX_QUERY_CHARS} characters` };
   const values = new Map<string, string[]>();
   for (const pair of raw.split('&')) {
     // Go ≥ 1.17 drops a pair holding `;` (net/url "invalid semicolon separator in query").

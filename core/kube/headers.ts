@@ -80,19 +80,26 @@ export function upstreamHeaders(
     const lower = name.toLowerCase();
     const folded = lower.replace(/_/g, '-');
     if (HOP_BY_HOP.has(folded) || DROPPED.has(folded) || listed.has(lower) || listed.has(folded)) continue;
-    if (folded.startsWith('impersonate') || folded.startsWith('x-remote-') || folded.startsWith('x-forwarded-'))
+    if (
+      folded.startsWith('impersonate') ||
+      folded.startsWith('x-remote-') ||
+      folded.startsWith('x-forwarded-')
+    )
       continue;
     if (!VALUE.test(value)) continue;
     out.push([lower, value]);
   }
   if (credential.kind === 'bearer') {
-    if (!/^[\x21-\x7e]+$/.test(credential.token)) return { ok: false, why: 'the connection token is not a bearer token' };
+    if (!/^[\x21-\x7e]+$/.test(credential.token))
+      return { ok: false, why: 'the connection token is not a bearer token' };
     out.push(['authorization', `Bearer ${credential.token}`]);
   }
   if (settings.impersonate) {
-    const user = settings.user === 'subject' || !caller.email ? `${caller.issuer}#${caller.subject}` : caller.email;
+    const user =
+      settings.user === 'subject' || !caller.email ? `${caller.issuer}#${caller.subject}` : caller.email;
     if (!headerValue(user)) return { ok: false, why: 'the caller has no name that fits a header' };
-    if (caller.groups.length > MAX_GROUPS) return { ok: false, why: `the caller is in over ${MAX_GROUPS} groups` };
+    if (caller.groups.length > MAX_GROUPS)
+      return { ok: false, why: `the caller is in over ${MAX_GROUPS} groups` };
     out.push(['impersonate-user', user]);
     for (const g of caller.groups) {
       const group = `${settings.groupPrefix ?? ''}${g}`;
@@ -105,5 +112,10 @@ export function upstreamHeaders(
 
 /** Non-empty printable text with no leading or trailing space (which HTTP would strip). */
 function headerValue(v: string): boolean {
-  return v.length > 0 && v.length <= 1024 && /^[\x21-\x7e\x80-\uffff]([\x20-\x7e\x80-\uffff]*[\x21-\x7e\x80-\uffff])?$/.test(v) && !/[\p{Cc}\p{Cf}]/u.test(v);
+  return (
+    v.length > 0 &&
+    v.length <= 1024 &&
+    /^[\x21-\x7e\x80-\uffff]([\x20-\x7e\x80-\uffff]*[\x21-\x7e\x80-\uffff])?$/.test(v) &&
+    !/[\p{Cc}\p{Cf}]/u.test(v)
+  );
 }

@@ -69,8 +69,12 @@ export class KubeGate {
   decide(request: KubeRequest): KubeVerdict {
     const none: KubeTarget = { group: '', resource: '', name: '' };
     if (request.kind === 'discovery')
-      return { effect: 'allow', audit: { action: 'k8s:discovery', outcome: 'allow', policies: [], path: request.path } };
-    if (request.kind === 'refused') return unsafe({ action: 'k8s:request', outcome: 'unsafe', policies: [] }, request.why, none);
+      return {
+        effect: 'allow',
+        audit: { action: 'k8s:discovery', outcome: 'allow', policies: [], path: request.path },
+      };
+    if (request.kind === 'refused')
+      return unsafe({ action: 'k8s:request', outcome: 'unsafe', policies: [] }, request.why, none);
     const facts = factsOf(request);
     const target = { group: request.apiGroup, resource: request.resource, name: request.name };
     if (typeof facts === 'string')
@@ -113,7 +117,13 @@ export class KubeGate {
         grantsHelp: this.policies.readsContext('grants'),
       }),
     );
-    return { effect: 'deny', reason: 'policy', message, target, audit: { ...audit, outcome: 'deny', refusal: message } };
+    return {
+      effect: 'deny',
+      reason: 'policy',
+      message,
+      target,
+      audit: { ...audit, outcome: 'deny', refusal: message },
+    };
   }
 }
 
@@ -122,7 +132,15 @@ interface Facts {
   audit: Partial<KubeAudit>;
 }
 
-const FACT_NAMES = ['verb', 'apiGroup', 'apiVersion', 'namespace', 'resource', 'subresource', 'name'] as const;
+const FACT_NAMES = [
+  'verb',
+  'apiGroup',
+  'apiVersion',
+  'namespace',
+  'resource',
+  'subresource',
+  'name',
+] as const;
 
 /**
  * Every fact is checked before Cedar sees it (a policy reading a missing or mistyped attribute
@@ -130,7 +148,8 @@ const FACT_NAMES = ['verb', 'apiGroup', 'apiVersion', 'namespace', 'resource', '
  * the facts its schema declares (core/policy/schema.ts), so the validator and the gate agree.
  */
 function factsOf(r: KubeResourceRequest): Facts | string {
-  if (!(KUBE_ACTIONS as readonly string[]).includes(r.action)) return `${clip(String(r.action))} is not a Kubernetes action`;
+  if (!(KUBE_ACTIONS as readonly string[]).includes(r.action))
+    return `${clip(String(r.action))} is not a Kubernetes action`;
   const context: Record<string, unknown> = {};
   for (const f of FACT_NAMES) {
     const v = r[f];
@@ -148,7 +167,8 @@ function factsOf(r: KubeResourceRequest): Facts | string {
       if (!Array.isArray(r.command) || r.command.some((a) => typeof a !== 'string' || a.includes('\0')))
         return 'k8s:exec of a command that is not a list of arguments';
       const command = r.command.join(' ');
-      if (command.length > MAX_COMMAND_CHARS) return `k8s:exec of a command over ${MAX_COMMAND_CHARS} characters`;
+      if (command.length > MAX_COMMAND_CHARS)
+        return `k8s:exec of a command over ${MAX_COMMAND_CHARS} characters`;
       if (typeof r.container !== 'string' || /[\p{Cc}\p{Cf}]/u.test(r.container))
         return 'k8s:exec in a container that is not one';
       context['command'] = command;
@@ -165,7 +185,8 @@ function factsOf(r: KubeResourceRequest): Facts | string {
       audit.container = r.container;
       break;
     case 'k8s:proxy':
-      if (typeof r.proxyPath !== 'string' || /[\p{Cc}\p{Cf}]/u.test(r.proxyPath)) return 'k8s:proxy of a path that is not one';
+      if (typeof r.proxyPath !== 'string' || /[\p{Cc}\p{Cf}]/u.test(r.proxyPath))
+        return 'k8s:proxy of a path that is not one';
       context['path'] = r.proxyPath;
       audit.path = r.proxyPath;
       break;
@@ -175,7 +196,9 @@ function factsOf(r: KubeResourceRequest): Facts | string {
 
 /** `pods "web-1" in namespace "prod"`, `deployments.apps in all namespaces`, `nodes "n1"`. */
 function describe(r: KubeResourceRequest): string {
-  const what = [r.apiGroup ? `${r.resource}.${r.apiGroup}` : r.resource, r.subresource].filter(Boolean).join('/');
+  const what = [r.apiGroup ? `${r.resource}.${r.apiGroup}` : r.resource, r.subresource]
+    .filter(Boolean)
+    .join('/');
   const name = r.name ? ` "${clip(r.name)}"` : '';
   const where = r.namespace ? ` in namespace "${clip(r.namespace)}"` : '';
   return `${clip(what)}${name}${where}`;
@@ -183,7 +206,13 @@ function describe(r: KubeResourceRequest): string {
 
 function unsafe(audit: KubeAudit, why: string, target: KubeTarget): KubeVerdict {
   const message = `Postern refused ${why}`;
-  return { effect: 'deny', reason: 'unsafe', message, target, audit: { ...audit, outcome: 'unsafe', refusal: message } };
+  return {
+    effect: 'deny',
+    reason: 'unsafe',
+    message,
+    target,
+    audit: { ...audit, outcome: 'unsafe', refusal: message },
+  };
 }
 
 /** Client text quoted in a message: one line, at most 120 characters. */

@@ -119,7 +119,8 @@ export function readRequest(method: string, rawPath: string, rawQuery: string): 
   const first = (values: string[] | undefined) => values?.[0];
   const q = query.value;
 
-  const resourceRequest = parts.length >= 3 && (parts[0] === 'api' || (parts[0] === 'apis' && parts.length >= 4));
+  const resourceRequest =
+    parts.length >= 3 && (parts[0] === 'api' || (parts[0] === 'apis' && parts.length >= 4));
   if (!resourceRequest) {
     const joined = parts.join('/');
     const discovery =

@@ -118,7 +118,11 @@ export const internalError = (message: string): KubeStatus =>
   status('InternalError', `Internal error occurred: ${message}`);
 
 /** The Status's HTTP response parts (kubectl reads the body; the code must agree with it). */
-export function statusResponse(s: KubeStatus): { code: number; headers: Record<string, string>; body: string } {
+export function statusResponse(s: KubeStatus): {
+  code: number;
+  headers: Record<string, string>;
+  body: string;
+} {
   const headers: Record<string, string> = { 'content-type': 'application/json' };
   if (s.details?.retryAfterSeconds) headers['retry-after'] = String(s.details.retryAfterSeconds);
   return { code: s.code, headers, body: JSON.stringify(s) };

@@ -24,7 +24,10 @@ export type ResponseHandling =
 
 /** Requests answered with API objects (whose response must be JSON). */
 function answersWithObjects(r: KubeRequest): boolean {
-  return r.kind === 'resource' && !['k8s:exec', 'k8s:attach', 'k8s:portforward', 'k8s:logs', 'k8s:proxy'].includes(r.action);
+  return (
+    r.kind === 'resource' &&
+    !['k8s:exec', 'k8s:attach', 'k8s:portforward', 'k8s:logs', 'k8s:proxy'].includes(r.action)
+  );
 }
 
 /** The `Accept` sent upstream for the client's `accept` (undefined when it sent none). */

@@ -71,14 +71,15 @@ export class KubeObjectMasker {
     }
     if (kind === 'Secret' && this.options.secrets) this.#count('secret', maskSecretValues(value));
     else if (kind === 'ConfigMap') this.#configMap(value);
-    if (!CONTAINERS.has(own ?? '') && this.options.values)
-      maskPodEnv(value, (v) => this.#text(v, 'env'));
+    if (!CONTAINERS.has(own ?? '') && this.options.values) maskPodEnv(value, (v) => this.#text(v, 'env'));
     this.#lastApplied(value, kind, depth);
   }
 
   #table(table: Record<string, unknown>, hint: string | undefined, depth: number): void {
     const columns = Array.isArray(table['columnDefinitions']) ? table['columnDefinitions'] : [];
-    const names = columns.map((c) => (isRecord(c) && typeof c['name'] === 'string' ? c['name'].toLowerCase() : ''));
+    const names = columns.map((c) =>
+      isRecord(c) && typeof c['name'] === 'string' ? c['name'].toLowerCase() : '',
+    );
     if (!Array.isArray(table['rows'])) return;
     for (const row of table['rows']) {
       if (!isRecord(row)) continue;
@@ -100,7 +101,8 @@ export class KubeObjectMasker {
   #configMap(cm: Record<string, unknown>): void {
     const data = cm['data'];
     if (isRecord(data))
-      for (const k of Object.keys(data)) if (typeof data[k] === 'string') data[k] = this.#text(data[k], 'configmap');
+      for (const k of Object.keys(data))
+        if (typeof data[k] === 'string') data[k] = this.#text(data[k], 'configmap');
     const binary = cm['binaryData'];
     const values = this.options.values;
     if (!isRecord(binary) || !values?.detecting) return;
@@ -109,7 +111,8 @@ export class KubeObjectMasker {
       if (typeof b64 !== 'string') continue;
       const bytes = fromBase64(b64);
       const masked = bytes && values.detected(bytes, this.counts);
-      if (bytes === undefined) binary[k] = ''; // not base64: not a value the server would send
+      if (bytes === undefined)
+        binary[k] = ''; // not base64: not a value the server would send
       else if (masked) binary[k] = toBase64(masked);
     }
   }

@@ -19,7 +19,11 @@ export type AuditBody = { body: string } | { omitted: string; bytes: number };
 
 const dec = new TextDecoder('utf-8', { fatal: true });
 
-export function auditBody(r: KubeResourceRequest, contentType: string | undefined, body: Uint8Array): AuditBody {
+export function auditBody(
+  r: KubeResourceRequest,
+  contentType: string | undefined,
+  body: Uint8Array,
+): AuditBody {
   const bytes = body.byteLength;
   if (bytes === 0) return { body: '' };
   if (bytes > MAX_AUDIT_BODY_CHARS) return { omitted: 'too large to record', bytes };

@@ -57,7 +57,9 @@ export class WatchMasker {
   /** At the end of the upstream response: an event cut off is a failure (never passed in part). */
   end(): WatchOutput {
     if (this.#failed) return { ok: false, why: 'the watch stream already failed' };
-    return this.framer.idle ? { ok: true, bytes: [] } : this.#fail('a watch stream that ended inside an event');
+    return this.framer.idle
+      ? { ok: true, bytes: [] }
+      : this.#fail('a watch stream that ended inside an event');
   }
 
   #fail(why: string): WatchOutput {
