@@ -56,8 +56,8 @@ const DROPPED = new Set(['authorization', 'cookie', 'host', 'forwarded', 'accept
 
 /** RFC 9110 §5.6.2 token. */
 const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
-/** A field value with no CR, LF or NUL (RFC 9110 §5.5), nor other controls but tab. */
-const VALUE = /^[\t\x20-\x7e\x80-\uffff]*$/;
+/** A field value with no CR, LF or NUL (RFC 9110 §5.5), nor other controls but tab; bytes as Latin-1. */
+const VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
 /** Most groups impersonated (each is a header). */
 export const MAX_GROUPS = 256;
 
@@ -110,12 +110,11 @@ export function upstreamHeaders(
   return { ok: true, headers: out };
 }
 
-/** Non-empty printable text with no leading or trailing space (which HTTP would strip). */
+/**
+ * Non-empty printable ASCII with no leading or trailing space (which HTTP would strip): the
+ * API server reads impersonation headers as Go strings, and a name outside ASCII would need an
+ * encoding both sides agree on. An identity that does not fit is refused, never altered.
+ */
 function headerValue(v: string): boolean {
-  return (
-    v.length > 0 &&
-    v.length <= 1024 &&
-    /^[\x21-\x7e\x80-\uffff]([\x20-\x7e\x80-\uffff]*[\x21-\x7e\x80-\uffff])?$/.test(v) &&
-    !/[\p{Cc}\p{Cf}]/u.test(v)
-  );
+  return v.length > 0 && v.length <= 1024 && /^[\x21-\x7e]([\x20-\x7e]*[\x21-\x7e])?$/.test(v);
 }
