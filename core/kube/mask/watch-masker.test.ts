@@ -17,7 +17,7 @@ const concat = (parts: Uint8Array[]) => {
 
 const PASSWORD = btoa('hunter2-hunter2');
 const event = (type: string, name: string, extra = '') =>
-  `{"type":"${type}","object":{"kind":"Secret","apiVersion":"v1","metadata":{"name":"${name}","annotations":{"note":"a \\"quoted\\" } brace ✓${extra}"}},"data":{"password":"${PASSWORD}"}}}\n`;
+  `{"type":"${type}","object":{"kind":"Secret","apiVersion":"v1","metadata":{"name":"${name}","annotations":{"note":"a \\"quoted}\\" brace ✓${extra}"}},"data":{"password":"${PASSWORD}"}}}\n`;
 const STREAM = [event('ADDED', 'a'), event('MODIFIED', 'b', ' {['), event('DELETED', 'c')].join('');
 
 /** The stream fed in the given pieces; the text written out (throws on a refusal). */
