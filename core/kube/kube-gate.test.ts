@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { nodeCedar } from '../../cli/wasm-node.ts';
 import type { Identity } from '../identity/identity.ts';
@@ -36,6 +37,16 @@ const req = (method: string, target: string) => {
 describe('the Kubernetes actions in the published schema', () => {
   it('publishes every action', () => {
     for (const a of KUBE_ACTIONS) expect(CEDAR_SCHEMA).toContain(`"${a}"`);
+  });
+
+  it('validates the example policy of docs/kubernetes.md, and it decides as the text says', () => {
+    const doc = readFileSync(new URL('../../docs/kubernetes.md', import.meta.url), 'utf8');
+    const example = /```cedar\n([\s\S]*?)```/.exec(doc)![1]!;
+    expect(validatePolicyText(example)).toEqual([]);
+    const g = gate(`permit(principal, action, resource) when { context.namespace != "prod" };\n${example}`);
+    expect(g.decide(req('DELETE', '/api/v1/pods')).effect).toBe('deny');
+    expect(g.decide(req('DELETE', '/api/v1/namespaces/dev/pods/a')).effect).toBe('allow');
+    expect(g.decide(req('POST', '/api/v1/namespaces/prod/pods/a/exec?command=sh')).effect).toBe('hold');
   });
 
   it("catches a policy reading a fact its action's requests do not carry", () => {
