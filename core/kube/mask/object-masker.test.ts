@@ -95,6 +95,28 @@ describe('Secret values in every response shape', () => {
       'Secret',
     ],
     [
+      'a watch of Table events (kubectl get secrets -w)',
+      {
+        type: 'ADDED',
+        object: {
+          kind: 'Table',
+          apiVersion: 'meta.k8s.io/v1',
+          columnDefinitions: [{ name: 'Name' }, { name: 'Type' }],
+          rows: [
+            {
+              cells: ['db', 'Opaque'],
+              object: {
+                kind: 'PartialObjectMetadata',
+                apiVersion: 'meta.k8s.io/v1',
+                metadata: lastApplied(clearSecret),
+              },
+            },
+          ],
+        },
+      },
+      'Secret',
+    ],
+    [
       'last-applied without a kind in a PartialObjectMetadataList',
       {
         kind: 'PartialObjectMetadataList',
