@@ -29,38 +29,52 @@ export class WatchFramer {
   /** The events `chunk` completes, in order (views into copies, never into `chunk`). */
   push(chunk: Uint8Array): Uint8Array[] {
     const out: Uint8Array[] = [];
-    let start = -1; // where the current event's bytes in this chunk begin
-    if (this.#depth > 0) start = 0;
-    for (let i = 0; i < chunk.length; i++) {
+    // The scanner's state in locals for the loop (V8 keeps them in registers), written back after.
+    let depth = this.#depth;
+    let inString = this.#inString;
+    let escape = this.#escape;
+    let start = depth > 0 ? 0 : -1; // where the current event's bytes in this chunk begin
+    const n = chunk.length;
+    for (let i = 0; i < n; i++) {
       const c = chunk[i]!;
-      this.scanned++;
-      if (this.#depth === 0) {
+      if (depth === 0) {
         if (c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09) continue;
         if (c !== 0x7b) throw new FramerError('a watch stream byte outside any event');
         start = i;
-        this.#depth = 1;
+        depth = 1;
         continue;
       }
-      if (this.#inString) {
-        if (this.#escape) this.#escape = false;
-        else if (c === 0x5c) this.#escape = true;
-        else if (c === 0x22) this.#inString = false;
-      } else if (c === 0x22) this.#inString = true;
-      else if (c === 0x7b || c === 0x5b) this.#depth++;
-      else if (c === 0x7d || c === 0x5d) this.#depth--;
-      if (this.#held + (i - start + 1) > this.maxEventBytes)
-        throw new FramerError(`a watch event over ${this.maxEventBytes} bytes`);
-      if (this.#depth === 0) {
-        out.push(this.#take(chunk.subarray(start, i + 1)));
-        start = -1;
+      if (inString) {
+        if (escape) escape = false;
+        else if (c === 0x5c) escape = true;
+        else if (c === 0x22) inString = false;
+      } else if (c === 0x22) inString = true;
+      else if (c === 0x7b || c === 0x5b) depth++;
+      else if (c === 0x7d || c === 0x5d) {
+        if (--depth === 0) {
+          this.#check(i - start + 1);
+          out.push(this.#take(chunk.subarray(start, i + 1)));
+          start = -1;
+        }
       }
     }
-    if (this.#depth > 0 && start >= 0) {
+    this.scanned += n;
+    this.#depth = depth;
+    this.#inString = inString;
+    this.#escape = escape;
+    if (depth > 0 && start >= 0) {
+      this.#check(n - start);
       // Copied: the transport may reuse its buffer for the next chunk.
       this.#parts.push(chunk.slice(start));
-      this.#held += chunk.length - start;
+      this.#held += n - start;
     }
     return out;
+  }
+
+  /** An event (held bytes plus `more`) over the bound ends the stream, as soon as it is seen. */
+  #check(more: number): void {
+    if (this.#held + more > this.maxEventBytes)
+      throw new FramerError(`a watch event over ${this.maxEventBytes} bytes`);
   }
 
   /** Whether the stream ended between events (an event cut off is a stream that failed). */
