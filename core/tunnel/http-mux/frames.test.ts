@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { anyFrame, concat, split } from './frame-arbitraries.ts';
 import {
   encodeFrame,
   FRAME_HEADER_BYTES,
@@ -7,66 +8,35 @@ import {
   FrameDecoder,
   MAX_FRAME_PAYLOAD,
   MuxFramingError,
-  RESET_CODES,
   type Frame,
-  type ResetReason,
 } from './frames.ts';
 
-const bytes = (max: number) => fc.uint8Array({ maxLength: max });
-const stream = fc.integer({ min: 1, max: 2 ** 32 - 1 });
-const reasons = Object.keys(RESET_CODES) as ResetReason[];
-
-export const anyFrame: fc.Arbitrary<Frame> = fc.oneof(
-  fc.record({ type: fc.constant(FRAME_TYPES.OPEN), stream, payload: bytes(200) }),
-  fc.record({ type: fc.constant(FRAME_TYPES.HEAD), stream, payload: bytes(200) }),
-  fc.record({ type: fc.constant(FRAME_TYPES.DATA), stream, payload: bytes(3000) }),
-  fc.record({ type: fc.constant(FRAME_TYPES.MESSAGE), stream, flags: fc.integer({ min: 0, max: 3 }), payload: bytes(300) }),
-  fc.record({ type: fc.constant(FRAME_TYPES.END), stream }),
-  fc.record({ type: fc.constant(FRAME_TYPES.RESET), stream, reason: fc.constantFrom(...reasons), text: fc.string({ maxLength: 40 }) }),
-  fc.record({ type: fc.constant(FRAME_TYPES.WINDOW), stream, increment: fc.integer({ min: 1, max: 2 ** 32 - 1 }) }),
-) as fc.Arbitrary<Frame>;
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.byteLength;
-  }
-  return out;
-}
-
-/** Splits `b` at the given cut points (taken modulo its length). */
-export function split(b: Uint8Array, cuts: number[]): Uint8Array[] {
-  const points = [...new Set(cuts.map((c) => (b.byteLength ? c % (b.byteLength + 1) : 0)))].sort((x, y) => x - y);
-  const out: Uint8Array[] = [];
-  let last = 0;
-  for (const p of [...points, b.byteLength]) {
-    out.push(b.subarray(last, p));
-    last = p;
-  }
-  return out;
-}
-
-const plain = (f: Frame) => JSON.parse(JSON.stringify(f, (_k, v: unknown) => (v instanceof Uint8Array ? [...v] : v)));
+const plain = (f: Frame) =>
+  JSON.parse(JSON.stringify(f, (_k, v: unknown) => (v instanceof Uint8Array ? [...v] : v)));
 
 describe('HTTP mux frames', () => {
   it('decode what was encoded, whatever the chunking (split at the front, middle, end, or merged)', () => {
     fc.assert(
-      fc.property(fc.array(anyFrame, { maxLength: 12 }), fc.array(fc.nat(), { maxLength: 30 }), (frames, cuts) => {
-        const wire = concat(frames.map(encodeFrame));
-        const d = new FrameDecoder();
-        const got = split(wire, cuts).flatMap((c) => d.push(c));
-        expect(got.map(plain)).toEqual(frames.map(plain));
-        expect(d.pendingBytes).toBe(0);
-        // Linear: each byte is copied at most once (whole frames in a chunk are not copied).
-        expect(d.copiedBytes).toBeLessThanOrEqual(wire.byteLength);
-      }),
+      fc.property(
+        fc.array(anyFrame, { maxLength: 12 }),
+        fc.array(fc.nat(), { maxLength: 30 }),
+        (frames, cuts) => {
+          const wire = concat(frames.map(encodeFrame));
+          const d = new FrameDecoder();
+          const got = split(wire, cuts).flatMap((c) => d.push(c));
+          expect(got.map(plain)).toEqual(frames.map(plain));
+          expect(d.pendingBytes).toBe(0);
+          // Linear: each byte is copied at most once (whole frames in a chunk are not copied).
+          expect(d.copiedBytes).toBeLessThanOrEqual(wire.byteLength);
+        },
+      ),
     );
   });
 
   it('whole frames inside one chunk are not copied at all', () => {
-    const wire = concat([1, 2, 3].map((s) => encodeFrame({ type: FRAME_TYPES.DATA, stream: s, payload: new Uint8Array(1000) })));
+    const wire = concat(
+      [1, 2, 3].map((s) => encodeFrame({ type: FRAME_TYPES.DATA, stream: s, payload: new Uint8Array(1000) })),
+    );
     const d = new FrameDecoder();
     expect(d.push(wire)).toHaveLength(3);
     expect(d.copiedBytes).toBe(0);
@@ -91,7 +61,11 @@ describe('HTTP mux frames', () => {
     ['a WINDOW of 3 bytes', [FRAME_TYPES.WINDOW, 0, 0, 0, 1, 0, 0, 0, 3, 0, 0, 1], /wrong size/],
     ['an unknown RESET code', [FRAME_TYPES.RESET, 0, 0, 0, 1, 0, 0, 0, 2, 0, 99], /unknown RESET code 99/],
     ['MESSAGE without flags', [FRAME_TYPES.MESSAGE, 0, 0, 0, 1, 0, 0, 0, 0], /flags byte/],
-    ['MESSAGE with unknown flags', [FRAME_TYPES.MESSAGE, 0, 0, 0, 1, 0, 0, 0, 1, 0x80], /unknown MESSAGE flags/],
+    [
+      'MESSAGE with unknown flags',
+      [FRAME_TYPES.MESSAGE, 0, 0, 0, 1, 0, 0, 0, 1, 0x80],
+      /unknown MESSAGE flags/,
+    ],
   ])('refuses %s with a framing error', (_name, b, message) => {
     let err: unknown;
     try {

@@ -79,7 +79,11 @@ export class MuxFramingError extends PosternError {
 const utf8 = new TextEncoder();
 const utf8Strict = new TextDecoder('utf-8', { fatal: true });
 
-function frame(type: FrameType, stream: number, payloadLength: number): { bytes: Uint8Array; view: DataView } {
+function frame(
+  type: FrameType,
+  stream: number,
+  payloadLength: number,
+): { bytes: Uint8Array; view: DataView } {
   const bytes = new Uint8Array(FRAME_HEADER_BYTES + payloadLength);
   const view = new DataView(bytes.buffer);
   view.setUint8(0, type);
@@ -243,7 +247,8 @@ function readHeader(b: Uint8Array, at: number): { type: number; stream: number; 
   const view = new DataView(b.buffer, b.byteOffset + at, FRAME_HEADER_BYTES);
   const type = view.getUint8(0);
   const length = view.getUint32(5);
-  if (type < FRAME_TYPES.OPEN || type > FRAME_TYPES.WINDOW) throw new MuxFramingError(`unknown frame type ${type}`);
+  if (type < FRAME_TYPES.OPEN || type > FRAME_TYPES.WINDOW)
+    throw new MuxFramingError(`unknown frame type ${type}`);
   if (length > MAX_FRAME_PAYLOAD)
     throw new MuxFramingError(`frame payload of ${length} bytes is over ${MAX_FRAME_PAYLOAD}`);
   return { type, stream: view.getUint32(1), length };

@@ -54,12 +54,14 @@ function json(payload: Uint8Array): Record<string, unknown> {
 }
 
 function headers(v: unknown): HeaderList {
-  if (!Array.isArray(v) || v.length > MAX_HEADER_FIELDS) throw new HeadError('headers must be a list of pairs');
+  if (!Array.isArray(v) || v.length > MAX_HEADER_FIELDS)
+    throw new HeadError('headers must be a list of pairs');
   return v.map((pair: unknown) => {
     if (!Array.isArray(pair) || pair.length !== 2) throw new HeadError('headers must be a list of pairs');
     const [name, value] = pair as unknown[];
     if (typeof name !== 'string' || !TOKEN.test(name)) throw new HeadError('invalid header name');
-    if (typeof value !== 'string' || !FIELD_VALUE.test(value)) throw new HeadError(`invalid value for header ${name}`);
+    if (typeof value !== 'string' || !FIELD_VALUE.test(value))
+      throw new HeadError(`invalid value for header ${name}`);
     return [name, value];
   });
 }

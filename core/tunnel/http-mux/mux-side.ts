@@ -52,7 +52,8 @@ const MAX_CREDIT = 2 ** 31 - 1;
 export type MuxRole = 'opener' | 'acceptor';
 
 /** How a stream ended: normally (END both ways) or reset, by the peer or by this side. */
-export type StreamEnd = { reset: false } | { reset: true; by: 'peer' | 'local'; reason: ResetReason; text: string };
+export type StreamEnd =
+  { reset: false } | { reset: true; by: 'peer' | 'local'; reason: ResetReason; text: string };
 
 export interface MuxEvents {
   /** Bytes for the channel, in order (one or more whole frames). */
@@ -170,7 +171,11 @@ export class MuxSide {
     const s = this.#streams.get(id);
     if (!s || s.localEnded || s.endQueued) return true;
     if (payload.byteLength > MAX_MESSAGE_BYTES) {
-      this.reset(id, 'too-large', `WebSocket message of ${payload.byteLength} bytes is over ${MAX_MESSAGE_BYTES}`);
+      this.reset(
+        id,
+        'too-large',
+        `WebSocket message of ${payload.byteLength} bytes is over ${MAX_MESSAGE_BYTES}`,
+      );
       return true;
     }
     const step = MAX_FRAME_PAYLOAD - 1;
@@ -259,21 +264,24 @@ export class MuxSide {
         if (!this.#charge(id, s, f.payload.byteLength)) return;
         return this.#ev.onData(id, f.payload, f.payload.byteLength);
       case FRAME_TYPES.MESSAGE:
-        if (s.mode !== 'websocket') return this.#violation(id, 'MESSAGE on a stream that is not an upgraded WebSocket');
+        if (s.mode !== 'websocket')
+          return this.#violation(id, 'MESSAGE on a stream that is not an upgraded WebSocket');
         if (s.remoteEnded) return this.#violation(id, 'MESSAGE after END');
         if (!this.#charge(id, s, 1 + f.payload.byteLength)) return;
         return this.#onMessagePiece(id, s, f.flags, f.payload);
       case FRAME_TYPES.END:
         if (s.remoteEnded) return this.#violation(id, 'second END');
         if (s.parts.length > 0) return this.#violation(id, 'END inside a WebSocket message');
-        if (this.#role === 'opener' && !s.headDone) return this.#violation(id, 'END before the response head');
+        if (this.#role === 'opener' && !s.headDone)
+          return this.#violation(id, 'END before the response head');
         s.remoteEnded = true;
         this.#ev.onEnd(id);
         return this.#maybeDone(id, s);
       case FRAME_TYPES.RESET:
         return this.#close(id, { reset: true, by: 'peer', reason: f.reason, text: f.text });
       case FRAME_TYPES.WINDOW:
-        if (s.sendCredit + f.increment > MAX_CREDIT) return this.#violation(id, 'WINDOW past 2^31-1', 'flow-control');
+        if (s.sendCredit + f.increment > MAX_CREDIT)
+          return this.#violation(id, 'WINDOW past 2^31-1', 'flow-control');
         s.sendCredit += f.increment;
         this.#flush(id, s);
         return;
@@ -285,7 +293,12 @@ export class MuxSide {
     this.#lastId = id;
     if (this.#streams.size >= MAX_STREAMS) {
       // Never shown to the owner: it ends here, before it began.
-      this.#emit({ type: FRAME_TYPES.RESET, stream: id, reason: 'refused', text: `more than ${MAX_STREAMS} open streams` });
+      this.#emit({
+        type: FRAME_TYPES.RESET,
+        stream: id,
+        reason: 'refused',
+        text: `more than ${MAX_STREAMS} open streams`,
+      });
       return;
     }
     let head: RequestHead;
@@ -309,7 +322,8 @@ export class MuxSide {
     } catch (e) {
       return this.#violation(id, e instanceof HeadError ? e.message : 'invalid response head');
     }
-    if (head.status < 200 && head.status !== 101) return this.#violation(id, 'interim 1xx heads are not carried');
+    if (head.status < 200 && head.status !== 101)
+      return this.#violation(id, 'interim 1xx heads are not carried');
     if (head.status === 101 && !s.upgrade) return this.#violation(id, '101 without an upgrade');
     s.headDone = true;
     s.mode = head.status === 101 ? 'websocket' : 'http';
@@ -318,7 +332,8 @@ export class MuxSide {
 
   #onMessagePiece(id: number, s: Stream, flags: number, payload: Uint8Array): void {
     const binary = (flags & MESSAGE_BINARY) !== 0;
-    if (s.parts.length > 0 && binary !== s.partBinary) return this.#violation(id, 'message pieces change type');
+    if (s.parts.length > 0 && binary !== s.partBinary)
+      return this.#violation(id, 'message pieces change type');
     if (s.partBytes + payload.byteLength > MAX_MESSAGE_BYTES)
       return this.#violation(id, `WebSocket message over ${MAX_MESSAGE_BYTES} bytes`, 'too-large');
     s.partBinary = binary;
@@ -328,7 +343,8 @@ export class MuxSide {
       s.partBytes += payload.byteLength;
       return;
     }
-    const whole = s.parts.length === 0 ? payload : concat([...s.parts, payload], s.partBytes + payload.byteLength);
+    const whole =
+      s.parts.length === 0 ? payload : concat([...s.parts, payload], s.partBytes + payload.byteLength);
     const cost = s.partCost;
     s.parts = [];
     s.partBytes = 0;
