@@ -10,6 +10,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer as createHttpServer, type IncomingMessage, type Server as HttpServer } from 'node:http';
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import { tmpdir } from 'node:os';
+import type { TLSSocket } from 'node:tls';
 import { join } from 'node:path';
 import WebSocket, { WebSocketServer } from 'ws';
 import { encodeFrame, FRAME_TYPES } from '../core/tunnel/http-mux/frames.ts';
@@ -53,10 +54,26 @@ async function startApi(): Promise<Api> {
     streamed: { written: 0, aborted: false, paused: false },
     wsMessages: [] as Buffer[],
   } as unknown as Api;
-  const server = createHttpsServer({ key: pem('srv.key'), cert: pem('srv.pem') }, (req, res) => {
+  // Client certificates are asked for but optional, as kube-apiserver does (--client-ca-file).
+  const tlsOptions = {
+    key: pem('srv.key'),
+    cert: pem('srv.pem'),
+    ca: pem('ca.pem'),
+    requestCert: true,
+    rejectUnauthorized: false,
+  };
+  const server = createHttpsServer(tlsOptions, (req, res) => {
     a.seen.set(req.url!, req.headers);
     const url = new URL(req.url!, 'https://x');
-    if (url.pathname === '/api/v1/pods') {
+    if (url.pathname === '/whoami') {
+      const socket = req.socket as TLSSocket;
+      res.end(
+        JSON.stringify({
+          authorized: socket.authorized,
+          cn: socket.getPeerCertificate().subject?.CN ?? null,
+        }),
+      );
+    } else if (url.pathname === '/api/v1/pods') {
       // Overlap the burst's requests so the pool needs more than one socket.
       setTimeout(() => {
         res.setHeader('content-type', 'application/json');
@@ -92,6 +109,9 @@ async function startApi(): Promise<Api> {
   server.on('tlsClientError', () => undefined);
   const wss = new WebSocketServer({
     server,
+    // RBAC refusing exec: the upgrade is answered with a plain 403.
+    verifyClient: (info, cb) =>
+      info.req.url!.includes('/forbidden/') ? cb(false, 403, 'Forbidden') : cb(true),
     handleProtocols: (offered) => (offered.has('v5.channel.k8s.io') ? 'v5.channel.k8s.io' : false),
   });
   wss.on('connection', (ws, req) => {
@@ -279,6 +299,35 @@ beforeAll(async () => {
     '-subj',
     '/CN=127.0.0.1',
   ]);
+  // The gateway's client certificate (kubeconfig's client-certificate-data + client-key-data).
+  sh([
+    'req',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-keyout',
+    'client.key',
+    '-out',
+    'client.csr',
+    '-subj',
+    '/CN=postern-gateway',
+  ]);
+  sh([
+    'x509',
+    '-req',
+    '-in',
+    'client.csr',
+    '-CA',
+    'ca.pem',
+    '-CAkey',
+    'ca.key',
+    '-CAcreateserial',
+    '-out',
+    'client.crt',
+    '-days',
+    '1',
+  ]);
+  writeFileSync(join(dir, 'client.pem'), pem('client.crt') + pem('client.key'));
   writeFileSync(join(dir, 'ext.cnf'), 'subjectAltName=IP:127.0.0.1\n');
   sh([
     'x509',
@@ -438,6 +487,44 @@ describe('Kubernetes data channel (connector side of the HTTP stream mux)', () =
     await edge!.until(() => !!s.end, 'closed');
     expect(s.end).toEqual({ reset: false });
     edge!.ws.close(1000);
+    await done;
+  });
+
+  it('authenticates with a client certificate from the credentialRef, and adds no Authorization', async () => {
+    const { edge, hello, done } = await dialChannel({ credentialRef: `file:${join(dir, 'client.pem')}` });
+    expect(hello).toEqual({ type: 'channel-hello' });
+    const id = edge!.open(get('/whoami?mtls=1'));
+    const s = edge!.streams.get(id)!;
+    await edge!.until(() => !!s.end, 'whoami');
+    expect(JSON.parse(Buffer.concat(s.body).toString())).toEqual({ authorized: true, cn: 'postern-gateway' });
+    expect(api.seen.get('/whoami?mtls=1')!['authorization']).toBeUndefined();
+    edge!.ws.close(1000);
+    await done;
+  });
+
+  it('relays a refused upgrade as the HTTP response it is', async () => {
+    const { edge, done } = await dialChannel();
+    const id = edge!.open({
+      method: 'GET',
+      path: '/api/v1/namespaces/forbidden/pods/p/exec?command=sh',
+      headers: [],
+      upgrade: { protocols: ['v5.channel.k8s.io'] },
+    });
+    const s = edge!.streams.get(id)!;
+    await edge!.until(() => s.ended, 'the 403 response');
+    expect(s.head?.status).toBe(403);
+    expect(s.head?.protocol).toBeUndefined();
+    edge!.side.end(id);
+    await edge!.until(() => !!s.end, 'closed');
+    expect(s.end).toEqual({ reset: false });
+    edge!.ws.close(1000);
+    await done;
+  });
+
+  it('closes the channel on a text frame: a kubernetes channel carries only mux frames', async () => {
+    const { edge, done } = await dialChannel();
+    edge!.ws.send(JSON.stringify({ type: 'cancel', processId: 1, secretKey: 2 }));
+    expect(await edge!.closed).toEqual({ code: 1008, reason: 'text frame on a kubernetes channel' });
     await done;
   });
 
