@@ -81,6 +81,11 @@ async function startApi(): Promise<Api> {
           JSON.stringify({ kind: 'PodList', items: [{ metadata: { name: url.searchParams.get('i') } }] }),
         );
       }, 20);
+    } else if (url.pathname === '/die') {
+      // An API server that dies mid-response.
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.write('{"kind":"PodList","items":[');
+      setTimeout(() => req.socket.destroy(), 50);
     } else if (url.pathname === '/echo') {
       res.writeHead(200, { 'content-type': 'application/octet-stream' });
       req.pipe(res);
@@ -498,6 +503,17 @@ describe('Kubernetes data channel (connector side of the HTTP stream mux)', () =
     await edge!.until(() => !!s.end, 'whoami');
     expect(JSON.parse(Buffer.concat(s.body).toString())).toEqual({ authorized: true, cn: 'postern-gateway' });
     expect(api.seen.get('/whoami?mtls=1')!['authorization']).toBeUndefined();
+    edge!.ws.close(1000);
+    await done;
+  });
+
+  it('RESETs a stream whose response the API server cut short, rather than ending it as complete', async () => {
+    const { edge, done } = await dialChannel();
+    const id = edge!.open(get('/die'));
+    const s = edge!.streams.get(id)!;
+    await edge!.until(() => !!s.end, 'the stream ends');
+    expect(s.ended).toBe(false);
+    expect(s.end).toMatchObject({ reset: true, by: 'peer', reason: 'upstream-failed' });
     edge!.ws.close(1000);
     await done;
   });

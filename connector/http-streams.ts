@@ -152,6 +152,7 @@ export function serveHttpStreams(channel: WebSocket, opts: HttpStreamsOptions): 
       if (!side.write(id, chunk)) res.pause();
     });
     res.on('end', () => side.end(id));
+    // A response cut short (the API server died) emits 'error' ("aborted"), never 'end'.
     res.on('error', (e) => failed(id, e));
   }
 
