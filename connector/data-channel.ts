@@ -1,7 +1,8 @@
 /**
  * One session's data channel: target socket ⇄ WebSocket to the session's Durable Object.
  * Binary frames are target bytes; the only text frames are the hello/error we send first and
- * cancel requests from the edge.
+ * cancel requests from the edge. A Kubernetes channel carries the HTTP stream mux instead
+ * (connector/http-streams.ts): many requests to the API server over this one channel.
  */
 import { connect } from 'node:net';
 import type { Duplex } from 'node:stream';
@@ -12,7 +13,8 @@ import { cancelRequest } from '../core/pg/messages.ts';
 import { pumpWsTcp } from '../node-shared/ws-tcp-pump.ts';
 import { isAllowed, type Rule } from './allowlist.ts';
 import { resolveCredential } from './credentials.ts';
-import { openTarget, TargetError } from './target.ts';
+import { caOption, openTarget, TargetError } from './target.ts';
+import { serveHttpStreams, upstreamAuthOf, type HttpStreams } from './http-streams.ts';
 import type { Log } from './log.ts';
 
 export interface ChannelOptions {
@@ -55,8 +57,15 @@ export async function runDataChannel(
       target = await openTarget(dial.target, {
         protocol: dial.protocol,
         connectTimeoutMs: 10_000,
+        ...(dial.ca ? { ca: dial.ca } : {}),
         ...(opts.caFile ? { caFile: opts.caFile } : {}),
       });
+      // Kubernetes: that connection only proved the API server is reachable with a verified
+      // certificate, so a bad CA is refused at dial time; requests use the keep-alive pool.
+      if (dial.protocol === 'kubernetes') {
+        target.destroy();
+        target = undefined;
+      }
     } catch (e) {
       const reason = e instanceof TargetError ? e.reason : 'unreachable';
       failure = { type: 'channel-error', reason, message: (e as Error).message };
@@ -77,10 +86,12 @@ export async function runDataChannel(
 
   await new Promise<void>((resolve) => {
     let done = false;
+    let streams: HttpStreams | undefined;
     const finish = (code: number, reason: string) => {
       if (done) return;
       done = true;
       target?.destroy();
+      streams?.close(reason);
       if (ws.readyState === WebSocket.OPEN) ws.close(code, reason);
       else if (ws.readyState === WebSocket.CONNECTING) ws.terminate();
       untrack();
@@ -90,6 +101,27 @@ export async function runDataChannel(
       if (failure) {
         ws.send(JSON.stringify(failure));
         return finish(1008, failure.reason);
+      }
+      if (dial.protocol === 'kubernetes') {
+        // The API server's credential stays here: the connector adds it to each request.
+        ws.send(JSON.stringify({ type: 'channel-hello' } satisfies ChannelHello));
+        opts.log('info', 'channel opened', fields);
+        streams = serveHttpStreams(ws, {
+          target: dial.target,
+          ...caOption({
+            ...(dial.ca ? { ca: dial.ca } : {}),
+            ...(opts.caFile ? { caFile: opts.caFile } : {}),
+          }),
+          auth: upstreamAuthOf(credential),
+          log: opts.log,
+          fields,
+          onChannelError: (message) => finish(1002, `bad mux frame: ${message}`.slice(0, 120)),
+        });
+        ws.on('message', (data: Buffer, isBinary: boolean) => {
+          if (isBinary) streams?.receive(data);
+          else finish(1008, 'text frame on a kubernetes channel');
+        });
+        return;
       }
       const hello: ChannelHello = { type: 'channel-hello', ...(credential ? { credential } : {}) };
       ws.send(JSON.stringify(hello));

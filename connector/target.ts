@@ -7,7 +7,7 @@
  *   expect 'S', then TLS. 'N' means the server has no TLS, and we refuse rather than fall back.
  * With TLS the CA and the hostname are verified.
  */
-import { connect, type Socket } from 'node:net';
+import { connect, isIP, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import { readFileSync } from 'node:fs';
 import type { Duplex } from 'node:stream';
@@ -46,10 +46,18 @@ function tcp(target: TargetSpec, timeoutMs: number): Promise<Socket> {
   });
 }
 
-/** ALPN for direct TLS (RFC 7301): PG17 refuses a direct TLS handshake without "postgresql". */
-const ALPN: Partial<Record<ConnectionProtocol, string[]>> = { postgres: ['postgresql'] };
+/**
+ * ALPN for direct TLS (RFC 7301): PG17 refuses a direct TLS handshake without "postgresql"; the
+ * HTTP stream mux speaks HTTP/1.1 to an API server (connector/http-streams.ts).
+ */
+const ALPN: Partial<Record<ConnectionProtocol, string[]>> = {
+  postgres: ['postgresql'],
+  kubernetes: ['http/1.1'],
+};
 
 export interface TargetOptions {
+  /** CA PEM to verify the target with (a dial's `ca`); wins over caFile. */
+  ca?: string;
   caFile?: string;
   connectTimeoutMs: number;
   /** The connection's protocol (DialRequest.protocol): picks ALPN for tls='tls'. */
@@ -96,10 +104,13 @@ function startTls(
   return new Promise((resolve, reject) => {
     const tls = tlsConnect({
       socket,
-      servername: target.host,
+      // `host` is what the certificate is checked against; SNI carries host names only
+      // (RFC 6066 §3), so an IP target sends none and is verified against its IP SANs.
+      host: target.host,
+      ...(isIP(target.host) ? {} : { servername: target.host }),
       rejectUnauthorized: true,
       ...(alpn ? { ALPNProtocols: alpn } : {}),
-      ...(opts.caFile ? { ca: readFileSync(opts.caFile) } : {}),
+      ...caOption(opts),
     });
     tls.once('secureConnect', () => resolve(tls));
     tls.once('error', (e) => {
@@ -107,4 +118,11 @@ function startTls(
       reject(new TargetError('tls-failed', `TLS to ${target.host}:${target.port} failed: ${e.message}`));
     });
   });
+}
+
+/** The CA a target's certificate must chain to: the dial's, the connector's file, or the system roots. */
+export function caOption(opts: { ca?: string; caFile?: string }): { ca?: string | Buffer } {
+  if (opts.ca) return { ca: opts.ca };
+  if (opts.caFile) return { ca: readFileSync(opts.caFile) };
+  return {};
 }

@@ -33,9 +33,28 @@ describe('dial requests (edge -> connector)', () => {
   });
 
   it('refuses a protocol it does not know, or none', () => {
-    expect(() => parseEdgeToConnector(dial({ protocol: 'kubernetes' }))).toThrow(/unsupported protocol/);
+    expect(() => parseEdgeToConnector(dial({ protocol: 'http' }))).toThrow(/unsupported protocol/);
     expect(() => parseEdgeToConnector(dial({ protocol: undefined }))).toThrow(/unsupported protocol/);
     expect(() => parseEdgeToConnector(dial({ protocol: ['ssh'] }))).toThrow(/unsupported protocol/);
+  });
+
+  it('carries a Kubernetes dial over TLS only, with the cluster CA when the connection names one', () => {
+    const ca = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n';
+    const target = { host: 'kube.internal', port: 6443, tls: 'tls' };
+    expect(parseEdgeToConnector(dial({ protocol: 'kubernetes', target, ca }))).toMatchObject({
+      protocol: 'kubernetes',
+      target,
+      ca,
+    });
+    expect(() =>
+      parseEdgeToConnector(dial({ protocol: 'kubernetes', target: { ...target, tls: 'none' } })),
+    ).toThrow(/not a transport for kubernetes/);
+    expect(() => parseEdgeToConnector(dial({ protocol: 'kubernetes', target, ca: 'not a pem' }))).toThrow(
+      /ca must be PEM/,
+    );
+    expect(() =>
+      parseEdgeToConnector(dial({ protocol: 'kubernetes', target, ca: ca + 'A'.repeat(9000) })),
+    ).toThrow(/field ca/);
   });
 
   it.each(['none', 'tls', 'postgres-starttls'])('takes tls=%s for Postgres', (tls) => {

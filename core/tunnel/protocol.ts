@@ -14,11 +14,13 @@
  *   edge -> connector text frame: ChannelCancel (open a separate TCP connection and send a
  *                      Postgres CancelRequest with these keys; the data channel stays as is).
  *   both ways: binary frames = target bytes. Close code 1000 = normal end.
+ *   protocol 'kubernetes': binary frames carry the HTTP stream mux instead (core/tunnel/http-mux/,
+ *   docs/http-mux.md): many request/response streams over this one channel.
  */
 import { PosternError } from '../errors.ts';
 
-/** What a connection's target speaks (kubernetes next). */
-export const CONNECTION_PROTOCOLS = ['postgres', 'ssh'] as const;
+/** What a connection's target speaks. */
+export const CONNECTION_PROTOCOLS = ['postgres', 'ssh', 'kubernetes'] as const;
 export type ConnectionProtocol = (typeof CONNECTION_PROTOCOLS)[number];
 
 /**
@@ -29,10 +31,14 @@ export type ConnectionProtocol = (typeof CONNECTION_PROTOCOLS)[number];
 export const TARGET_TLS = ['none', 'tls', 'postgres-starttls'] as const;
 export type TargetTls = (typeof TARGET_TLS)[number];
 
-/** The transports each protocol can run over: SSHD speaks SSH from its first byte, nothing else. */
+/**
+ * The transports each protocol can run over: SSHD speaks SSH from its first byte, nothing else;
+ * a Kubernetes API server serves HTTPS only (kube-apiserver has no plain-HTTP port since 1.20).
+ */
 export const TLS_OF_PROTOCOL: Record<ConnectionProtocol, readonly TargetTls[]> = {
   postgres: ['none', 'tls', 'postgres-starttls'],
   ssh: ['none'],
+  kubernetes: ['tls'],
 };
 
 export interface TargetSpec {
@@ -49,6 +55,11 @@ export interface DialRequest {
   target: TargetSpec;
   /** Name of a credential the connector resolves locally (e.g. `env:PGPASSWORD_APP`), if any. */
   credentialRef?: string;
+  /**
+   * The CA (PEM) the target's certificate must chain to, when the connection names one (a
+   * cluster's own CA); otherwise the connector's `--ca-file`, else the system roots. Not secret.
+   */
+  ca?: string;
 }
 
 export interface ReplicaHello {
@@ -89,6 +100,9 @@ export const MAX_CONTROL_MESSAGE_BYTES = 16 * 1024;
  * password (an OpenSSH RSA 4096 key is about 3.4 KB; 8192-bit, 6.5 KB). Fits a control message.
  */
 export const MAX_RESOLVED_CREDENTIAL_CHARS = 8 * 1024;
+
+/** Largest CA bundle a dial carries: a cluster CA is ~1.2 KB; a few intermediates fit. */
+export const MAX_DIAL_CA_CHARS = 8 * 1024;
 
 const HOST_RE = /^[A-Za-z0-9.-]{1,253}$|^\[?[0-9A-Fa-f:.]{2,45}\]?$/;
 
@@ -145,6 +159,11 @@ export function parseEdgeToConnector(text: string): EdgeToConnector {
   if (!TLS_OF_PROTOCOL[msg.protocol].includes(msg.target.tls))
     fail(`target.tls ${msg.target.tls} is not a transport for ${msg.protocol}`);
   if (o['credentialRef'] !== undefined) msg.credentialRef = str(o, 'credentialRef', 256);
+  if (o['ca'] !== undefined) {
+    const ca = str(o, 'ca', MAX_DIAL_CA_CHARS);
+    if (!ca.includes('-----BEGIN CERTIFICATE-----')) fail('ca must be PEM certificates');
+    msg.ca = ca;
+  }
   return msg;
 }
 

@@ -86,7 +86,7 @@ export const connections = pgTable(
   },
   // The session path trusts these columns: a value no code handles cannot be stored.
   (t) => [
-    check('connections_protocol', sql`${t.protocol} IN ('postgres', 'ssh')`),
+    check('connections_protocol', sql`${t.protocol} IN ('postgres', 'ssh', 'kubernetes')`),
     check('connections_target_tls', sql`${t.targetTls} IN ('none', 'tls', 'postgres-starttls')`),
     check('connections_secret_kind', sql`${t.credentialSecretKind} IN ('password', 'private_key')`),
   ],

@@ -474,7 +474,7 @@ describe('the OpenAPI document', () => {
     expect(Object.keys(schemas)).toEqual(
       expect.arrayContaining(['CreatePostgresConnection', 'CreateSshConnection', 'ConnectionSsh']),
     );
-    expect(schemas.Connection.properties.protocol.enum).toEqual(['postgres', 'ssh']);
+    expect(schemas.Connection.properties.protocol.enum).toEqual(['postgres', 'ssh', 'kubernetes']);
     expect(schemas.Connection.properties.target.properties.tls.enum).toEqual([
       'none',
       'tls',

@@ -12,6 +12,7 @@ import { activeGrantsOfPrincipal } from '../../edge/db/grants-repo.ts';
 import { policiesForConnections } from '../../edge/db/policies-repo.ts';
 import type { SessionGrant } from '../../edge/contracts/session-start.ts';
 import { policySetOf } from '../../edge/policy/policy-set.ts';
+import type { ConnectionProtocol } from '../../core/tunnel/protocol.ts';
 import { connectDecision } from '../routes/connect.ts';
 import { withDb, type UserEnv } from './user-api.ts';
 
@@ -21,7 +22,7 @@ const MAX_GRANTS = 500;
 
 export interface MyConnectionView {
   name: string;
-  protocol: 'postgres' | 'ssh';
+  protocol: ConnectionProtocol;
   ssh?: { hostKeys: string[] };
 }
 

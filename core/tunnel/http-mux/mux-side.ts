@@ -1,0 +1,468 @@
+/**
+ * One end of the HTTP stream mux (docs/http-mux.md): tracks each stream's state, windows and
+ * half-closes, checks every frame the peer sends, and tells its owner what to send and what
+ * arrived. No I/O: the owner feeds `receive()` with channel bytes and writes what `send` gets.
+ *
+ * Roles: the edge is the 'opener' (it sends OPEN with stream ids it picks, strictly increasing,
+ * never reused in a channel); the connector is the 'acceptor' (it answers HEAD).
+ *
+ * Flow control, per stream and direction: each side may send at most INITIAL_WINDOW payload
+ * bytes beyond what the receiver has granted back with WINDOW frames. A DATA frame costs its
+ * payload; a MESSAGE frame its payload plus one (so even empty messages cost credit). A
+ * receiver grants credit only when its owner says the bytes were passed on (`consumed`), so a
+ * slow reader at either end stops the sender at the other after one window, and nothing in
+ * between buffers more. A peer that sends past its window gets the stream RESET.
+ *
+ * Errors: a framing error (decoder), a frame for a stream never opened, or an OPEN/HEAD from
+ * the wrong side ends the channel (`onChannelError`); a bad frame on a known stream RESETs that
+ * stream only. Every stream the owner learns of ends exactly once, in `onClosed`.
+ */
+import {
+  encodeFrame,
+  FRAME_TYPES,
+  FrameDecoder,
+  MAX_FRAME_PAYLOAD,
+  MESSAGE_BINARY,
+  MESSAGE_MORE,
+  MuxFramingError,
+  type Frame,
+  type ResetReason,
+} from './frames.ts';
+import {
+  encodeHead,
+  HeadError,
+  parseRequestHead,
+  parseResponseHead,
+  type RequestHead,
+  type ResponseHead,
+} from './heads.ts';
+
+/** Credit each side starts with, per stream and direction. */
+export const INITIAL_WINDOW = 256 * 1024;
+/** Most streams open at once on a channel; an OPEN beyond is RESET 'refused'. */
+export const MAX_STREAMS = 128;
+/** Largest WebSocket message carried (reassembled from MESSAGE pieces); fits a window. */
+export const MAX_MESSAGE_BYTES = 128 * 1024;
+/** Bytes queued for one stream (waiting for credit) past which `write` says "pause". */
+export const SEND_HIGH_WATER = 64 * 1024;
+/** A receiver grants credit back once this much was consumed (fewer, larger WINDOW frames). */
+const GRANT_THRESHOLD = INITIAL_WINDOW / 4;
+const MAX_CREDIT = 2 ** 31 - 1;
+
+export type MuxRole = 'opener' | 'acceptor';
+
+/** How a stream ended: normally (END both ways) or reset, by the peer or by this side. */
+export type StreamEnd =
+  { reset: false } | { reset: true; by: 'peer' | 'local'; reason: ResetReason; text: string };
+
+export interface MuxEvents {
+  /** Bytes for the channel, in order (one or more whole frames). */
+  send(bytes: Uint8Array): void;
+  /** acceptor: a new stream. */
+  onOpen?(stream: number, head: RequestHead): void;
+  /** opener: the response head (101 + protocol for an accepted upgrade). */
+  onHead?(stream: number, head: ResponseHead): void;
+  /** Body bytes; call `consumed(stream, cost)` once they have been passed on. */
+  onData(stream: number, bytes: Uint8Array, cost: number): void;
+  /** One whole WebSocket message; call `consumed(stream, cost)` once it has been passed on. */
+  onMessage(stream: number, binary: boolean, payload: Uint8Array, cost: number): void;
+  /** The peer will send nothing more on the stream. */
+  onEnd(stream: number): void;
+  /** The stream is over (exactly once per stream the owner learned of). */
+  onClosed(stream: number, end: StreamEnd): void;
+  /** Queued bytes fell under SEND_HIGH_WATER after `write`/`message` returned false. */
+  onWritable?(stream: number): void;
+  /** The channel is unusable (framing error); the owner closes it with this message. */
+  onChannelError(message: string): void;
+}
+
+type Mode = 'pending' | 'http' | 'websocket';
+
+interface Piece {
+  type: typeof FRAME_TYPES.DATA | typeof FRAME_TYPES.MESSAGE;
+  flags: number;
+  bytes: Uint8Array;
+}
+
+interface Stream {
+  mode: Mode;
+  /** opener: an upgrade was asked for; acceptor: the OPEN asked for one. */
+  upgrade: boolean;
+  /** opener: HEAD received; acceptor: HEAD sent. */
+  headDone: boolean;
+  localEnded: boolean;
+  endQueued: boolean;
+  remoteEnded: boolean;
+  sendCredit: number;
+  recvCredit: number;
+  unacked: number;
+  queue: Piece[];
+  queued: number;
+  wantWritable: boolean;
+  parts: Uint8Array[];
+  partBytes: number;
+  partCost: number;
+  partBinary: boolean;
+}
+
+export interface MuxStats {
+  /** Largest number of bytes queued for credit on one stream. */
+  peakQueuedBytes: number;
+  streamsOpened: number;
+  streamsClosed: number;
+}
+
+export class MuxSide {
+  readonly #role: MuxRole;
+  readonly #ev: MuxEvents;
+  readonly #decoder = new FrameDecoder();
+  readonly #streams = new Map<number, Stream>();
+  #lastId = 0;
+  #dead = false;
+  readonly stats: MuxStats = { peakQueuedBytes: 0, streamsOpened: 0, streamsClosed: 0 };
+
+  constructor(role: MuxRole, events: MuxEvents) {
+    this.#role = role;
+    this.#ev = events;
+  }
+
+  get openStreams(): number {
+    return this.#streams.size;
+  }
+
+  get dead(): boolean {
+    return this.#dead;
+  }
+
+  /** opener: opens a stream; undefined when MAX_STREAMS are open (the owner waits). */
+  open(head: RequestHead): number | undefined {
+    if (this.#role !== 'opener') throw new Error('only the opener opens streams');
+    if (this.#dead || this.#streams.size >= MAX_STREAMS) return undefined;
+    const id = ++this.#lastId;
+    this.#streams.set(id, newStream(head.upgrade !== undefined));
+    this.stats.streamsOpened++;
+    this.#emit({ type: FRAME_TYPES.OPEN, stream: id, payload: encodeHead(head) });
+    return id;
+  }
+
+  /** acceptor: answers a stream's OPEN. A 101 answer switches it to WebSocket messages. */
+  head(id: number, head: ResponseHead): void {
+    const s = this.#streams.get(id);
+    if (!s || this.#role !== 'acceptor' || s.headDone) return;
+    s.headDone = true;
+    s.mode = head.status === 101 ? 'websocket' : 'http';
+    this.#emit({ type: FRAME_TYPES.HEAD, stream: id, payload: encodeHead(head) });
+  }
+
+  /** Queues body bytes; false = pause the source until `onWritable`. */
+  write(id: number, bytes: Uint8Array): boolean {
+    const s = this.#streams.get(id);
+    if (!s || s.localEnded || s.endQueued) return true;
+    for (let at = 0; at < bytes.byteLength; at += MAX_FRAME_PAYLOAD)
+      this.#queue(s, { type: FRAME_TYPES.DATA, flags: 0, bytes: bytes.subarray(at, at + MAX_FRAME_PAYLOAD) });
+    return this.#flush(id, s);
+  }
+
+  /**
+   * Queues one WebSocket message, in pieces of one frame each. False = pause the source. A
+   * message over MAX_MESSAGE_BYTES RESETs the stream 'too-large' (the peer could not take it).
+   */
+  message(id: number, binary: boolean, payload: Uint8Array): boolean {
+    const s = this.#streams.get(id);
+    if (!s || s.localEnded || s.endQueued) return true;
+    if (payload.byteLength > MAX_MESSAGE_BYTES) {
+      this.reset(
+        id,
+        'too-large',
+        `WebSocket message of ${payload.byteLength} bytes is over ${MAX_MESSAGE_BYTES}`,
+      );
+      return true;
+    }
+    const step = MAX_FRAME_PAYLOAD - 1;
+    let at = 0;
+    do {
+      const piece = payload.subarray(at, at + step);
+      at += step;
+      const flags = (binary ? MESSAGE_BINARY : 0) | (at < payload.byteLength ? MESSAGE_MORE : 0);
+      this.#queue(s, { type: FRAME_TYPES.MESSAGE, flags, bytes: piece });
+    } while (at < payload.byteLength);
+    return this.#flush(id, s);
+  }
+
+  /** Half-closes this side of the stream once its queued bytes are sent. */
+  end(id: number): void {
+    const s = this.#streams.get(id);
+    if (!s || s.localEnded || s.endQueued) return;
+    s.endQueued = true;
+    this.#flush(id, s);
+  }
+
+  /** Aborts a stream both ways. */
+  reset(id: number, reason: ResetReason, text: string): void {
+    if (!this.#streams.has(id)) return;
+    this.#emit({ type: FRAME_TYPES.RESET, stream: id, reason, text });
+    this.#close(id, { reset: true, by: 'local', reason, text });
+  }
+
+  /** The owner passed on `cost` bytes it got in onData/onMessage: grant them back. */
+  consumed(id: number, cost: number): void {
+    const s = this.#streams.get(id);
+    if (!s || s.remoteEnded) return;
+    s.unacked += cost;
+    if (s.unacked >= GRANT_THRESHOLD || s.recvCredit + s.unacked >= INITIAL_WINDOW) this.#grant(id, s);
+  }
+
+  /** The channel ended: every open stream ends 'channel-closed'. */
+  closeAll(text: string): void {
+    this.#dead = true;
+    for (const id of [...this.#streams.keys()])
+      this.#close(id, { reset: true, by: 'local', reason: 'channel-closed', text });
+  }
+
+  /** Feeds bytes from the channel. Never throws: a bad channel ends in onChannelError. */
+  receive(chunk: Uint8Array): void {
+    if (this.#dead) return;
+    let frames: Frame[];
+    try {
+      frames = this.#decoder.push(chunk);
+    } catch (e) {
+      // Frames before the bad one are valid but their stream state may be mid-way: drop all.
+      return this.#fail(e instanceof MuxFramingError ? e.message : 'invalid frame');
+    }
+    for (const f of frames) {
+      if (this.#dead) return;
+      this.#dispatch(f);
+    }
+  }
+
+  #fail(message: string): void {
+    if (this.#dead) return;
+    this.closeAll(`channel error: ${message}`);
+    this.#ev.onChannelError(message);
+  }
+
+  #dispatch(f: Frame): void {
+    const id = f.stream;
+    if (f.type === FRAME_TYPES.OPEN) {
+      if (this.#role !== 'acceptor') return this.#fail('OPEN sent by the acceptor');
+      return this.#accept(id, f.payload);
+    }
+    if (f.type === FRAME_TYPES.HEAD && this.#role !== 'opener') return this.#fail('HEAD sent by the opener');
+    const s = this.#streams.get(id);
+    if (!s) {
+      // A stream that ended here may still have frames in flight; one never opened may not.
+      if (id > this.#lastId) this.#fail(`frame for stream ${id}, which was never opened`);
+      return;
+    }
+    switch (f.type) {
+      case FRAME_TYPES.HEAD:
+        return this.#onHead(id, s, f.payload);
+      case FRAME_TYPES.DATA:
+        if (s.mode !== 'http' && !(this.#role === 'acceptor' && !s.upgrade))
+          return this.#violation(id, 'DATA before the response head or on a WebSocket stream');
+        if (s.remoteEnded) return this.#violation(id, 'DATA after END');
+        if (!this.#charge(id, s, f.payload.byteLength)) return;
+        return this.#ev.onData(id, f.payload, f.payload.byteLength);
+      case FRAME_TYPES.MESSAGE:
+        if (s.mode !== 'websocket')
+          return this.#violation(id, 'MESSAGE on a stream that is not an upgraded WebSocket');
+        if (s.remoteEnded) return this.#violation(id, 'MESSAGE after END');
+        if (!this.#charge(id, s, 1 + f.payload.byteLength)) return;
+        return this.#onMessagePiece(id, s, f.flags, f.payload);
+      case FRAME_TYPES.END:
+        if (s.remoteEnded) return this.#violation(id, 'second END');
+        if (s.parts.length > 0) return this.#violation(id, 'END inside a WebSocket message');
+        if (this.#role === 'opener' && !s.headDone)
+          return this.#violation(id, 'END before the response head');
+        s.remoteEnded = true;
+        this.#ev.onEnd(id);
+        return this.#maybeDone(id, s);
+      case FRAME_TYPES.RESET:
+        return this.#close(id, { reset: true, by: 'peer', reason: f.reason, text: f.text });
+      case FRAME_TYPES.WINDOW:
+        if (s.sendCredit + f.increment > MAX_CREDIT)
+          return this.#violation(id, 'WINDOW past 2^31-1', 'flow-control');
+        s.sendCredit += f.increment;
+        this.#flush(id, s);
+        return;
+    }
+  }
+
+  #accept(id: number, payload: Uint8Array): void {
+    if (id <= this.#lastId) return this.#fail(`OPEN reuses stream id ${id} (ids only increase)`);
+    this.#lastId = id;
+    if (this.#streams.size >= MAX_STREAMS) {
+      // Never shown to the owner: it ends here, before it began.
+      this.#emit({
+        type: FRAME_TYPES.RESET,
+        stream: id,
+        reason: 'refused',
+        text: `more than ${MAX_STREAMS} open streams`,
+      });
+      return;
+    }
+    let head: RequestHead;
+    try {
+      head = parseRequestHead(payload);
+    } catch (e) {
+      const text = e instanceof HeadError ? e.message : 'invalid request head';
+      this.#emit({ type: FRAME_TYPES.RESET, stream: id, reason: 'protocol-error', text });
+      return;
+    }
+    this.#streams.set(id, newStream(head.upgrade !== undefined));
+    this.stats.streamsOpened++;
+    this.#ev.onOpen?.(id, head);
+  }
+
+  #onHead(id: number, s: Stream, payload: Uint8Array): void {
+    if (s.headDone) return this.#violation(id, 'second HEAD');
+    let head: ResponseHead;
+    try {
+      head = parseResponseHead(payload);
+    } catch (e) {
+      return this.#violation(id, e instanceof HeadError ? e.message : 'invalid response head');
+    }
+    if (head.status < 200 && head.status !== 101)
+      return this.#violation(id, 'interim 1xx heads are not carried');
+    if (head.status === 101 && !s.upgrade) return this.#violation(id, '101 without an upgrade');
+    s.headDone = true;
+    s.mode = head.status === 101 ? 'websocket' : 'http';
+    this.#ev.onHead?.(id, head);
+  }
+
+  #onMessagePiece(id: number, s: Stream, flags: number, payload: Uint8Array): void {
+    const binary = (flags & MESSAGE_BINARY) !== 0;
+    if (s.parts.length > 0 && binary !== s.partBinary)
+      return this.#violation(id, 'message pieces change type');
+    if (s.partBytes + payload.byteLength > MAX_MESSAGE_BYTES)
+      return this.#violation(id, `WebSocket message over ${MAX_MESSAGE_BYTES} bytes`, 'too-large');
+    s.partBinary = binary;
+    s.partCost += 1 + payload.byteLength;
+    if (flags & MESSAGE_MORE) {
+      s.parts.push(payload);
+      s.partBytes += payload.byteLength;
+      return;
+    }
+    const whole =
+      s.parts.length === 0 ? payload : concat([...s.parts, payload], s.partBytes + payload.byteLength);
+    const cost = s.partCost;
+    s.parts = [];
+    s.partBytes = 0;
+    s.partCost = 0;
+    this.#ev.onMessage(id, binary, whole, cost);
+  }
+
+  /** Takes `cost` from the peer's credit; RESETs the stream when it sent past its window. */
+  #charge(id: number, s: Stream, cost: number): boolean {
+    if (cost > s.recvCredit) {
+      this.#violation(id, `sent ${cost} bytes with ${s.recvCredit} bytes of credit`, 'flow-control');
+      return false;
+    }
+    s.recvCredit -= cost;
+    return true;
+  }
+
+  #grant(id: number, s: Stream): void {
+    const n = s.unacked;
+    s.unacked = 0;
+    s.recvCredit += n;
+    this.#emit({ type: FRAME_TYPES.WINDOW, stream: id, increment: n });
+  }
+
+  #violation(id: number, text: string, reason: ResetReason = 'protocol-error'): void {
+    this.reset(id, reason, text);
+  }
+
+  #queue(s: Stream, p: Piece): void {
+    s.queue.push(p);
+    s.queued += p.bytes.byteLength;
+    if (s.queued > this.stats.peakQueuedBytes) this.stats.peakQueuedBytes = s.queued;
+  }
+
+  /** Sends queued pieces the credit allows (splitting DATA), then a queued END. */
+  #flush(id: number, s: Stream): boolean {
+    let head = 0;
+    while (head < s.queue.length) {
+      const p = s.queue[head]!;
+      const extra = p.type === FRAME_TYPES.MESSAGE ? 1 : 0;
+      if (s.sendCredit < p.bytes.byteLength + extra) {
+        // DATA may go in part; a MESSAGE piece goes whole (its flags describe it whole).
+        if (p.type !== FRAME_TYPES.DATA || s.sendCredit === 0) break;
+        const part = p.bytes.subarray(0, s.sendCredit);
+        p.bytes = p.bytes.subarray(s.sendCredit);
+        this.#sendPiece(id, s, { ...p, bytes: part });
+        break;
+      }
+      head++;
+      this.#sendPiece(id, s, p);
+    }
+    if (head > 0) s.queue.splice(0, head);
+    if (s.queue.length === 0 && s.endQueued && !s.localEnded) {
+      s.localEnded = true;
+      this.#emit({ type: FRAME_TYPES.END, stream: id });
+      this.#maybeDone(id, s);
+      return true;
+    }
+    const writable = s.queued < SEND_HIGH_WATER;
+    if (!writable) s.wantWritable = true;
+    else if (s.wantWritable && this.#streams.has(id)) {
+      s.wantWritable = false;
+      this.#ev.onWritable?.(id);
+    }
+    return writable;
+  }
+
+  #sendPiece(id: number, s: Stream, p: Piece): void {
+    const cost = p.bytes.byteLength + (p.type === FRAME_TYPES.MESSAGE ? 1 : 0);
+    s.sendCredit -= cost;
+    s.queued -= p.bytes.byteLength;
+    if (p.type === FRAME_TYPES.DATA) this.#emit({ type: p.type, stream: id, payload: p.bytes });
+    else this.#emit({ type: p.type, stream: id, flags: p.flags, payload: p.bytes });
+  }
+
+  #maybeDone(id: number, s: Stream): void {
+    if (s.localEnded && s.remoteEnded) this.#close(id, { reset: false });
+  }
+
+  #close(id: number, end: StreamEnd): void {
+    if (!this.#streams.delete(id)) return;
+    this.stats.streamsClosed++;
+    this.#ev.onClosed(id, end);
+  }
+
+  #emit(f: Frame): void {
+    if (this.#dead) return;
+    this.#ev.send(encodeFrame(f));
+  }
+}
+
+function newStream(upgrade: boolean): Stream {
+  return {
+    mode: 'pending',
+    upgrade,
+    headDone: false,
+    localEnded: false,
+    endQueued: false,
+    remoteEnded: false,
+    sendCredit: INITIAL_WINDOW,
+    recvCredit: INITIAL_WINDOW,
+    unacked: 0,
+    queue: [],
+    queued: 0,
+    wantWritable: false,
+    parts: [],
+    partBytes: 0,
+    partCost: 0,
+    partBinary: false,
+  };
+}
+
+function concat(parts: Uint8Array[], total: number): Uint8Array {
+  const out = new Uint8Array(total);
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.byteLength;
+  }
+  return out;
+}

@@ -1,0 +1,2 @@
+ALTER TABLE "connections" DROP CONSTRAINT "connections_protocol";--> statement-breakpoint
+ALTER TABLE "connections" ADD CONSTRAINT "connections_protocol" CHECK ("connections"."protocol" IN ('postgres', 'ssh', 'kubernetes'));
