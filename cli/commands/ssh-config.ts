@@ -17,8 +17,8 @@ Options:
   --known-hosts FILE   where the gateway host keys go (default: ~/.config/postern/known_hosts,
                        or under $XDG_CONFIG_HOME or $POSTERN_CONFIG_DIR)
   --login L            add "User L": the login on the target (default: ssh's, your user name)
-  --postern CMD        how ssh should run postern, e.g. "postern" (default: this node and this
-                       postern script, by absolute path)
+  --postern CMD        run the proxy as "CMD ssh-proxy", e.g. "postern" (default: this node and
+                       the bundled proxy dist/ssh-proxy.mjs, by absolute path; built if missing)
 ${COMMON_HELP}
 
 Example:
@@ -47,7 +47,7 @@ export async function run(argv: string[], partialIo: Partial<Io> = {}): Promise<
   const file = knownHostsFile(values['known-hosts'], io.env);
   const warn = (line: string) => void process.stderr.write(`postern ssh-config: ${line}\n`);
   const hosts = await listSshHosts(values, io, warn);
-  const spec = proxySpec(values, edge);
+  const spec = await proxySpec(values, edge);
   const changed = writeKnownHosts(file, hosts);
   const text = configText(hosts, spec, file, values.login);
   if (values.json) {

@@ -9,7 +9,9 @@ export const help = `Usage: postern ssh-proxy <connection> [--edge URL] [token o
 An OpenSSH ProxyCommand: carries the SSH byte stream on stdin/stdout to the connection through
 the edge, which terminates SSH, checks policy, records the session and logs in to the target
 with the connection's own key. Not run by hand: 'postern ssh-config' writes Host blocks that
-use it, and 'postern ssh' passes it to ssh. Errors are one line on stderr; stdout is ssh's.
+use it, and 'postern ssh' passes it to ssh, both as the same command bundled into one file that
+starts without tsx (node dist/ssh-proxy.mjs [options] <connection>, built by npm ci).
+Errors are one line on stderr; stdout is ssh's.
 
 Options:
   --edge URL    the Postern edge (or env POSTERN_EDGE)

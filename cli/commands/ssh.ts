@@ -19,7 +19,7 @@ Options:
   --login L            the login on the target (ssh -l; default: your user name)
   -t, --tty            force a terminal for a command (ssh -t), e.g. for top or sudo
   --known-hosts FILE   where the gateway host keys go (default: ~/.config/postern/known_hosts)
-  --postern CMD        how ssh should run postern (default: this node and script)
+  --postern CMD        run the proxy as "CMD ssh-proxy" (default: node and dist/ssh-proxy.mjs)
 ${COMMON_HELP}
 
 Example:
@@ -91,7 +91,7 @@ export async function run(argv: string[], partialIo: Partial<Io> = {}): Promise<
       `"${connection}" is not an SSH connection you may use on ${edge} (postern ssh-config lists them)`,
     );
   writeKnownHosts(file, [host]);
-  const args = sshArgv(host, proxySpec(values, edge), file, {
+  const args = sshArgv(host, await proxySpec(values, edge), file, {
     ...(values.login !== undefined ? { login: values.login } : {}),
     tty: values.tty,
     command,
