@@ -1,7 +1,8 @@
 /** `postern ssh-config`: Host blocks for the caller's SSH connections, and their pinned keys. */
 import { parseFlags, STRING } from '../args.ts';
 import { COMMON_HELP, COMMON_OPTIONS, makeIo, type Io } from './user-api.ts';
-import { edgeOf, knownHostsFile, listSshHosts, proxySpec, writeKnownHosts } from '../ssh/client-setup.ts';
+import { edgeOf } from '../edge-flags.ts';
+import { knownHostsFile, listSshHosts, proxySpec, writeKnownHosts } from '../ssh/client-setup.ts';
 import { configText, HOST_SUFFIX } from '../ssh/ssh-config.ts';
 
 export const help = `Usage: postern ssh-config [--known-hosts FILE] [--login L] [--postern CMD] [--json] [options]

@@ -4,7 +4,8 @@ import { constants } from 'node:os';
 import { FLAG, parseFlags, STRING } from '../args.ts';
 import { CliError } from '../errors.ts';
 import { COMMON_HELP, COMMON_OPTIONS, makeIo, type Io } from './user-api.ts';
-import { edgeOf, knownHostsFile, listSshHosts, proxySpec, writeKnownHosts } from '../ssh/client-setup.ts';
+import { edgeOf } from '../edge-flags.ts';
+import { knownHostsFile, listSshHosts, proxySpec, writeKnownHosts } from '../ssh/client-setup.ts';
 import { sshArgs, type ProxySpec, type SshHost } from '../ssh/ssh-config.ts';
 import { tokenFlags } from '../token-source/index.ts';
 

@@ -21,14 +21,6 @@ export function knownHostsFile(flag: string | undefined, env: NodeJS.ProcessEnv)
   return flag ? resolve(flag) : join(configDir(env), 'known_hosts');
 }
 
-/** The edge from --edge or POSTERN_EDGE, checked. */
-export function edgeOf(values: Record<string, unknown>, env: NodeJS.ProcessEnv): string {
-  const edge = (values['edge'] as string | undefined) ?? env['POSTERN_EDGE'];
-  if (!edge) throw new CliError('usage', 'no edge: pass --edge URL or set POSTERN_EDGE');
-  if (!URL.canParse(edge)) throw new CliError('usage', `--edge "${edge}" is not a URL`);
-  return edge;
-}
-
 /**
  * How ssh runs the proxy: `--postern "words" ssh-proxy`, else this node and the bundled proxy by
  * absolute path (built first when missing or stale), whatever PATH holds when ssh runs it.
