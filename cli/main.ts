@@ -1,5 +1,5 @@
 /** `postern`: the command table, help, and the one error format. */
-import { CliError } from './errors.ts';
+import { reportError } from './errors.ts';
 
 interface Command {
   help: string;
@@ -86,16 +86,9 @@ export async function main(argv: string[]): Promise<number> {
     );
     return 2;
   }
-  const json = rest.includes('--json');
   try {
     return await (await entry.load()).run(rest);
   } catch (e) {
-    const err = e instanceof CliError ? e : null;
-    const usage = (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS');
-    const message = err?.message ?? (e as Error).message;
-    const code = err?.code ?? (usage ? 'usage' : 'error');
-    if (json) process.stderr.write(JSON.stringify({ error: { code, message } }) + '\n');
-    else process.stderr.write(`postern ${name}: ${message}${usage ? `. See: postern ${name} --help` : ''}\n`);
-    return usage || code === 'usage' ? 2 : 1;
+    return reportError(name, e, rest.includes('--json'));
   }
 }

@@ -1,7 +1,8 @@
 /**
  * The SSH rows of `postern bench` (issue 11 §4): the system's OpenSSH client against the demo
- * sshd (cli/dev/sshd.ts), directly and through Postern (ProxyCommand `postern ssh-proxy` → edge
- * in Miniflare → SessionDO's SSH engine → connector process → sshd), side by side in one run:
+ * sshd (cli/dev/sshd.ts), directly and through Postern (the ProxyCommand `postern ssh-config`
+ * writes: node and the bundled ssh-proxy → edge in Miniflare → SessionDO's SSH engine →
+ * connector process → sshd), side by side in one run:
  *   - scp of one file both ways: MB/s (wall clock of the whole scp, connect included) and ratio;
  *   - connect + exec (`ssh host true`, token already fetched): p50/p99 and the added ms.
  * Both paths use the same client cipher (aes128-gcm@openssh.com, one the edge offers; OpenSSH's
@@ -14,7 +15,7 @@ import { createReadStream, rmSync, writeFileSync, openSync, writeSync, closeSync
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import type { Stack } from '../dev/stack.ts';
-import { POSTERN_SCRIPT, writeKnownHosts } from '../ssh/client-setup.ts';
+import { proxySpec, writeKnownHosts } from '../ssh/client-setup.ts';
 import { hostOptions, sshHosts } from '../ssh/ssh-config.ts';
 import { pct } from './pgbench.ts';
 import { sampleCpu } from './proc-cpu.ts';
@@ -50,13 +51,8 @@ export type SshBench =
         viaP50Ms: number;
         viaP99Ms: number;
         addedP50Ms: number;
-        /** Of the added time: starting `postern ssh-proxy` (node + tsx), before any byte moves. */
+        /** Of the added time: starting the shipped proxy (node + the bundle), before any byte moves. */
         proxyStartP50Ms: number;
-        /**
-         * The same through a bundled `ssh-proxy` (one esbuild file, no tsx): what the path
-         * costs once the CLI ships as JavaScript. Absent when esbuild cannot be loaded.
-         */
-        bundled?: { viaP50Ms: number; viaP99Ms: number; addedP50Ms: number; proxyStartP50Ms: number };
         targetAddedP50Ms: number;
       };
     };
@@ -104,38 +100,6 @@ function sha256(file: string): Promise<string> {
   });
 }
 
-/**
- * `postern ssh-proxy` as one CommonJS file (esbuild, which tsx and wrangler already install):
- * the argv of a ProxyCommand that runs it, or null when esbuild is not there.
- */
-async function bundledProxy(dir: string): Promise<string[] | null> {
-  let esbuild: typeof import('esbuild');
-  try {
-    esbuild = await import('esbuild');
-  } catch {
-    return null;
-  }
-  const out = join(dir, 'ssh-proxy.cjs');
-  await esbuild.build({
-    entryPoints: [join(POSTERN_SCRIPT, '..', '..', 'commands', 'ssh-proxy.ts')],
-    bundle: true,
-    platform: 'node',
-    format: 'cjs',
-    outfile: out,
-    logLevel: 'silent',
-  });
-  // esbuild's service process would otherwise stay, and be sampled as one of the hops.
-  await esbuild.stop();
-  const runner = join(dir, 'ssh-proxy-run.cjs');
-  // proxyCommand() puts "ssh-proxy" first, as for the CLI; the command itself takes the rest.
-  writeFileSync(
-    runner,
-    `const a = process.argv.slice(2); if (a[0] === 'ssh-proxy') a.shift();\n` +
-      `require(${JSON.stringify(out)}).run(a).then((c) => process.exit(c));\n`,
-  );
-  return [process.execPath, runner];
-}
-
 /** The stack's processes by hop, for the CPU table. */
 function hop(comm: string, cmdline: string): string {
   // By comm first: ssh's own command line holds the ProxyCommand (and so "ssh-proxy").
@@ -143,7 +107,7 @@ function hop(comm: string, cmdline: string): string {
   if (comm === 'sshd') return 'sshd';
   if (comm === 'workerd') return 'edge (workerd)';
   if (comm === 'postgres') return 'postgres';
-  if (cmdline.includes(' ssh-proxy ')) return 'postern ssh-proxy';
+  if (/ssh-proxy(\.mjs)? /.test(cmdline)) return 'postern ssh-proxy';
   if (cmdline.includes(' connector ')) return 'connector';
   if (cmdline.includes(' bench')) return 'bench (OIDC, Miniflare host)';
   return `other (${comm})`;
@@ -193,7 +157,8 @@ export async function measureSsh(
     '-o',
     'LogLevel=VERBOSE',
   ];
-  const spec = { postern: [process.execPath, POSTERN_SCRIPT], edge: stack.edgeUrl };
+  // The ProxyCommand as `postern ssh-config` and `postern ssh` write it.
+  const spec = await proxySpec({}, stack.edgeUrl);
   const paths = {
     direct: {
       args: [
@@ -214,14 +179,6 @@ export async function measureSsh(
       args: [...common, ...hostOptions(host, spec, viaKnown).flatMap(([k, v]) => ['-o', `${k}=${v}`])],
       host: `${login}@${host.alias}`,
     },
-  };
-  const bundled = await bundledProxy(o.dir);
-  const viaBundled = bundled && {
-    args: [
-      ...common,
-      ...hostOptions(host, { ...spec, postern: bundled }, viaKnown).flatMap(([k, v]) => ['-o', `${k}=${v}`]),
-    ],
-    host: paths.via.host,
   };
   // The proxy reads the token from its environment, as `postern ssh` passes it.
   const env = { ...process.env, POSTERN_TOKEN: token };
@@ -269,22 +226,18 @@ export async function measureSsh(
   rmSync(src);
 
   o.say(`connect + exec: ssh host true, ${o.samples} times each, alternating…`);
-  const times = { direct: [] as number[], via: [] as number[], bundled: [] as number[] };
-  const starts = { via: [] as number[], bundled: [] as number[] };
+  const times = { direct: [] as number[], via: [] as number[] };
+  const starts: number[] = [];
   const sample = async (p: { args: string[]; host: string }, what: string) =>
     ok(await run('ssh', [...p.args, p.host, 'true'], env), `ssh true (${what})`).ms;
   for (let i = 0; i < o.samples; i++) {
     times.direct.push(await sample(paths.direct, 'direct'));
     times.via.push(await sample(paths.via, 'via Postern'));
-    if (viaBundled) times.bundled.push(await sample(viaBundled, 'via Postern, bundled proxy'));
   }
-  // What a ProxyCommand costs before it sends a byte: node starting the CLI and exiting.
-  const help = async (argv: string[]) =>
-    ok(await run(argv[0]!, [...argv.slice(1), 'ssh-proxy', '--help'], env), 'ssh-proxy --help').ms;
-  for (let i = 0; i < Math.min(o.samples, 5); i++) {
-    starts.via.push(await help([process.execPath, POSTERN_SCRIPT]));
-    if (bundled) starts.bundled.push(await help(bundled));
-  }
+  // What the ProxyCommand costs before it sends a byte: node starting the proxy and exiting.
+  const [node, ...proxyArgs] = spec.proxy;
+  for (let i = 0; i < Math.min(o.samples, 5); i++)
+    starts.push(ok(await run(node!, [...proxyArgs, '--help'], env), 'ssh-proxy --help').ms);
 
   return {
     megabytes: o.megabytes,
@@ -300,17 +253,7 @@ export async function measureSsh(
       viaP50Ms: pct(times.via, 50),
       viaP99Ms: pct(times.via, 99),
       addedP50Ms: pct(times.via, 50) - pct(times.direct, 50),
-      proxyStartP50Ms: pct(starts.via, 50),
-      ...(viaBundled
-        ? {
-            bundled: {
-              viaP50Ms: pct(times.bundled, 50),
-              viaP99Ms: pct(times.bundled, 99),
-              addedP50Ms: pct(times.bundled, 50) - pct(times.direct, 50),
-              proxyStartP50Ms: pct(starts.bundled, 50),
-            },
-          }
-        : {}),
+      proxyStartP50Ms: pct(starts, 50),
       targetAddedP50Ms: 300,
     },
   };
@@ -333,14 +276,8 @@ ${`${mb} down (MB/s)`.padEnd(35)}${f(r.scpDownload.directMBps).padStart(10)}   $
   ssh's own session rate, up/down  ${`${f(r.scpUpload.directSessionMBps)}/${f(r.scpDownload.directSessionMBps)}`.padStart(10)}   ${`${f(r.scpUpload.viaSessionMBps)}/${f(r.scpDownload.viaSessionMBps)}`.padStart(12)}
 connect + exec p50 (ms)            ${f(c.directP50Ms, 0).padStart(10)}   ${f(c.viaP50Ms, 0).padStart(12)}   ${('+' + f(c.addedP50Ms, 0)).padStart(10)}ms    <= +${c.targetAddedP50Ms}ms
 connect + exec p99 (ms)            ${f(c.directP99Ms, 0).padStart(10)}   ${f(c.viaP99Ms, 0).padStart(12)}
-  of it, starting postern ssh-proxy                ${f(c.proxyStartP50Ms, 0).padStart(8)}
-${
-  c.bundled
-    ? `connect + exec p50, bundled proxy ${f(c.directP50Ms, 0).padStart(10)}   ${f(c.bundled.viaP50Ms, 0).padStart(12)}   ${('+' + f(c.bundled.addedP50Ms, 0)).padStart(10)}ms    <= +${c.targetAddedP50Ms}ms
-  of it, starting the bundled proxy                ${f(c.bundled.proxyStartP50Ms, 0).padStart(8)}
-`
-    : ''
-}
+  of it, starting the ssh-proxy bundle             ${f(c.proxyStartP50Ms, 0).padStart(8)}
+
 CPU ms per MB through Postern (up):   ${cpu(r.scpUpload.viaCpuMsPerMb)}
 CPU ms per MB through Postern (down): ${cpu(r.scpDownload.viaCpuMsPerMb)}
 CPU ms per MB direct (up):            ${cpu(r.scpUpload.directCpuMsPerMb)}

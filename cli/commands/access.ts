@@ -2,7 +2,7 @@
  * `postern access request|list|revoke`: time-boxed access to a connection (just-in-time grants,
  * docs/approvals.md), asked for and managed with the caller's own OIDC token.
  */
-import { FLAG, parseFlags, STRING } from '../args.ts';
+import { FLAG, STRING } from '../args.ts';
 import type { ApprovalView, GrantView } from '../../core/approvals/types.ts';
 import { CliError } from '../errors.ts';
 import { MAX_GRANT_SECONDS, parseDuration as parseCoreDuration } from '../../core/approvals/duration.ts';
@@ -11,7 +11,7 @@ import {
   COMMON_HELP,
   COMMON_OPTIONS,
   makeIo,
-  subcommand,
+  parseSubcommand,
   span,
   table,
   truncate,
@@ -63,23 +63,18 @@ export function optionsFor(sub: string) {
 
 export async function run(argv: string[], partialIo: Partial<Io> = {}): Promise<number> {
   const io = makeIo(partialIo);
-  const sub = subcommand(argv, HELP, help, 'request, list or revoke', io);
-  if (typeof sub === 'number') return sub;
-  const { values, positionals } = parseFlags(argv.slice(1), {
-    options: optionsFor(sub),
-    allowPositionals: true,
+  const p = parseSubcommand(argv, io, {
+    command: 'access',
+    usage: help,
+    help: HELP,
+    names: 'request, list or revoke',
+    options: optionsFor,
+    arg: (sub) => (sub === 'request' ? ' <connection>' : sub === 'revoke' ? ' <grant-id>' : ''),
+    examples: EXAMPLES,
   });
-  if (values.help) {
-    const arg = sub === 'request' ? ' <connection>' : sub === 'revoke' ? ' <grant-id>' : '';
-    io.write(
-      `Usage: postern access ${sub}${arg} [options]\n\n${HELP[sub]}\n\n${COMMON_HELP}\n\nExample:\n  ${EXAMPLES[sub]}\n`,
-    );
-    return 0;
-  }
-  const str = (k: string) => (values as Record<string, unknown>)[k] as string | undefined;
-  const out = (json: unknown, text: string) => io.write(values.json ? `${JSON.stringify(json)}\n` : text);
-  const [target, extra] = positionals;
-  if (extra !== undefined) throw new CliError('usage', `${sub} takes one argument (got also "${extra}")`);
+  if (typeof p === 'number') return p;
+  const { sub, values, str, out } = p;
+  const target = p.arg();
 
   switch (sub) {
     case 'request': {

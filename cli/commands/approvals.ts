@@ -3,7 +3,7 @@
  * the caller's own OIDC token (docs/approvals.md). The client and helpers it shares with `access`
  * and `shapes` are in user-api.ts.
  */
-import { parseFlags, STRING } from '../args.ts';
+import { STRING } from '../args.ts';
 import type { ApprovalView } from '../../core/approvals/types.ts';
 import { CliError } from '../errors.ts';
 import {
@@ -14,7 +14,7 @@ import {
   oneOf,
   positiveInt,
   span,
-  subcommand,
+  parseSubcommand,
   table,
   truncate,
   userApi,
@@ -73,20 +73,17 @@ export function optionsFor(sub: string) {
 
 export async function run(argv: string[], partialIo: Partial<Io> = {}): Promise<number> {
   const io = makeIo(partialIo);
-  const sub = subcommand(argv, HELP, help, 'list, show, approve or deny', io);
-  if (typeof sub === 'number') return sub;
-  const { values, positionals } = parseFlags(argv.slice(1), {
-    options: optionsFor(sub),
-    allowPositionals: true,
+  const p = parseSubcommand(argv, io, {
+    command: 'approvals',
+    usage: help,
+    help: HELP,
+    names: 'list, show, approve or deny',
+    options: optionsFor,
+    arg: (sub) => (sub === 'list' ? '' : ' <id>'),
+    examples: EXAMPLES,
   });
-  if (values.help) {
-    io.write(
-      `Usage: postern approvals ${sub}${sub === 'list' ? '' : ' <id>'} [options]\n\n${HELP[sub]}\n\n${COMMON_HELP}\n\nExample:\n  ${EXAMPLES[sub]}\n`,
-    );
-    return 0;
-  }
-  const str = (k: string) => (values as Record<string, unknown>)[k] as string | undefined;
-  const out = (json: unknown, text: string) => io.write(values.json ? `${JSON.stringify(json)}\n` : text);
+  if (typeof p === 'number') return p;
+  const { sub, values, positionals, str, out } = p;
 
   if (sub === 'list') {
     if (positionals.length) throw new CliError('usage', `list takes no id (got "${positionals[0]}")`);

@@ -1,6 +1,7 @@
 /** `postern connect <connection>`: a local listener for psql and friends. */
 import { parseFlags } from '../args.ts';
-import { resolveTokenSource, TOKEN_FLAG_OPTIONS, TOKEN_HELP, tokenFlags } from '../token-source/index.ts';
+import { resolveTokenSource, TOKEN_HELP, tokenFlags } from '../token-source/index.ts';
+import { EDGE_OPTIONS, edgeOf, oneConnection } from '../edge-flags.ts';
 import { startConnectListener } from '../connect/listener.ts';
 import { CliError } from '../errors.ts';
 
@@ -25,9 +26,8 @@ Example:
 
 /** The flags of this command (cli/args.ts parses them; cli/args.test.ts checks them). */
 export const options = {
-  ...TOKEN_FLAG_OPTIONS,
+  ...EDGE_OPTIONS,
   port: { type: 'string', default: '15432' },
-  edge: { type: 'string' },
   json: { type: 'boolean', default: false },
   help: { type: 'boolean', short: 'h', default: false },
 } as const;
@@ -38,16 +38,8 @@ export async function run(argv: string[]): Promise<number> {
     process.stdout.write(help);
     return 0;
   }
-  const connection = positionals[0];
-  if (!connection || positionals.length > 1)
-    throw new CliError('usage', 'name exactly one connection: postern connect <connection>');
-  const edge = values.edge ?? process.env['POSTERN_EDGE'];
-  if (!edge) throw new CliError('usage', 'no edge: pass --edge URL or set POSTERN_EDGE');
-  try {
-    new URL(edge);
-  } catch {
-    throw new CliError('usage', `--edge ${edge} is not a URL`);
-  }
+  const connection = oneConnection('connect', positionals);
+  const edge = edgeOf(values);
   const port = Number(values.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535)
     throw new CliError('usage', `--port ${values.port} is not a port`);

@@ -6,7 +6,7 @@
  * lines clients put in known_hosts.
  */
 import { readFileSync, statSync } from 'node:fs';
-import { parseFlags, STRING } from '../args.ts';
+import { STRING } from '../args.ts';
 import { CliError } from '../errors.ts';
 import {
   COMMON_HELP,
@@ -14,7 +14,7 @@ import {
   makeIo,
   oneOf,
   positiveInt,
-  subcommand,
+  parseSubcommand,
   table,
   userApi,
   type Io,
@@ -214,21 +214,17 @@ export function showText(c: ConnectionView): string {
 
 export async function run(argv: string[], partialIo: Partial<Io> = {}): Promise<number> {
   const io = makeIo(partialIo);
-  const sub = subcommand(argv, HELP, help, 'list, show or create', io);
-  if (typeof sub === 'number') return sub;
-  const { values, positionals } = parseFlags(argv.slice(1), {
-    options: optionsFor(sub),
-    allowPositionals: true,
+  const p = parseSubcommand(argv, io, {
+    command: 'connections',
+    usage: help,
+    help: HELP,
+    names: 'list, show or create',
+    options: optionsFor,
+    arg: (sub) => (sub === 'list' ? '' : ' <name>'),
   });
-  if (values.help) {
-    io.write(
-      `Usage: postern connections ${sub}${sub === 'list' ? '' : ' <name>'} [options]\n\n${HELP[sub]}\n\n${COMMON_HELP}\n`,
-    );
-    return 0;
-  }
-  const out = (json: unknown, text: string) => io.write(values.json ? `${JSON.stringify(json)}\n` : text);
-  const [name, extra] = positionals;
-  if (extra !== undefined) throw new CliError('usage', `${sub} takes one argument (got also "${extra}")`);
+  if (typeof p === 'number') return p;
+  const { sub, values, out } = p;
+  const name = p.arg();
   if (sub === 'list') {
     if (name !== undefined)
       throw new CliError('usage', `list takes no argument (use: postern connections show ${name})`);

@@ -5,11 +5,12 @@
 import { parseFlags } from '../args.ts';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startStack } from '../dev/stack.ts';
+import { startStack, type Stack } from '../dev/stack.ts';
+import { ownShutdown } from '../dev/shutdown.ts';
 import { freePort } from '../dev/free-port.ts';
 import { shQuote } from '../shell-quote.ts';
 
-export const help = `Usage: postern dev [--json] [--port N] [--pg-port N] [--oidc-port N] [--state-dir DIR] [--fresh]
+export const help = `Usage: postern dev [--json] [--port N] [--pg-port N] [--oidc-port N] [--ssh-port N] [--state-dir DIR] [--fresh]
 
 Runs the whole Postern stack on this machine with embedded defaults, no network needed:
   - the edge Worker and its Durable Objects in Miniflare        (default port 8787)
@@ -21,7 +22,8 @@ Runs the whole Postern stack on this machine with embedded defaults, no network 
   - OpenSSH's sshd as a demo SSH target on 127.0.0.1 (default port 2222), logging in as the
     user running postern dev (sshd can log in only as that user without root), and a demo SSH
     connection "demo-ssh" with the demo SSH policy; without sshd the rest still starts
-If a default port is taken, a free one is used and printed.
+If a default port is taken, a free one is used and printed. Ctrl-C, SIGTERM or SIGHUP (and, under
+npm start, npm exiting) stops every process it started; a second signal exits at once.
 
 Options:
   --json            print one JSON line when ready:
@@ -31,6 +33,7 @@ Options:
   --port N          edge port (default 8787)
   --pg-port N       Postgres port (default 54329)
   --oidc-port N     OpenID provider port (default 9400)
+  --ssh-port N      demo sshd port (default 2222)
   --state-dir DIR   where data and generated secrets live (default .postern/dev)
   --fresh           start from empty data and new secrets
   -h, --help        this help
@@ -48,6 +51,7 @@ export const options = {
   port: { type: 'string' },
   'pg-port': { type: 'string' },
   'oidc-port': { type: 'string' },
+  'ssh-port': { type: 'string' },
   'state-dir': { type: 'string' },
   fresh: { type: 'boolean', default: false },
   help: { type: 'boolean', short: 'h', default: false },
@@ -65,18 +69,35 @@ export async function run(argv: string[]): Promise<number> {
     if (!json) process.stderr.write(`postern dev: ${msg}\n`);
   };
   const started = Date.now();
-  const stack = await startStack({
-    root: ROOT,
-    stateDir: resolve(values['state-dir'] ?? join(ROOT, '.postern', 'dev')),
-    reuse: !values.fresh,
-    ports: {
-      edge: num(values.port, 8787),
-      pg: num(values['pg-port'], 54329),
-      oidc: num(values['oidc-port'], 9400),
-    },
-    ssh: true,
-    log: say,
+  // Said even with --json (on stderr): why the stack stops, and that it did.
+  const note = (line: string) => void process.stderr.write(`postern dev: ${line}\n`);
+  // Signals are ours from here, while the stack starts too (cli/dev/shutdown.ts).
+  const shutdown = ownShutdown({
+    say: note,
+    watchParent: process.env['npm_lifecycle_event'] === 'start',
   });
+  let stack: Stack;
+  try {
+    stack = await startStack({
+      root: ROOT,
+      stateDir: resolve(values['state-dir'] ?? join(ROOT, '.postern', 'dev')),
+      reuse: !values.fresh,
+      ports: {
+        edge: num(values.port, 8787),
+        pg: num(values['pg-port'], 54329),
+        oidc: num(values['oidc-port'], 9400),
+        ssh: num(values['ssh-port'], 2222),
+      },
+      ssh: true,
+      log: say,
+      signal: shutdown.signal,
+    });
+  } catch (e) {
+    shutdown.dispose();
+    if (!shutdown.signal.aborted) throw e;
+    note(`${String(shutdown.signal.reason)}: stopped while starting`);
+    return 0;
+  }
   const ssh = stack.ssh && 'sshd' in stack.ssh ? stack.ssh : null;
   const info = {
     edgeUrl: stack.edgeUrl,
@@ -134,20 +155,17 @@ OpenAPI:     ${stack.edgeUrl}/api/v1/openapi.json
 Ctrl-C stops everything.
 `);
   }
-  await new Promise<void>((resolveStop) => {
-    const onSignal = () => resolveStop();
-    process.once('SIGINT', onSignal);
-    process.once('SIGTERM', onSignal);
-  });
-  say('stopping…');
+  note(`${await shutdown.requested}: stopping…`);
   await stack.stop();
+  shutdown.dispose();
+  note('stopped');
   return 0;
 }
 
 /** The SSH step of the printed tour, or why there is none. */
 function sshTour(
   ssh: { connection: string; login: string; sshd: { port: number } } | null,
-  status: Awaited<ReturnType<typeof startStack>>['ssh'],
+  status: Stack['ssh'],
   env: string,
   cli: string,
   approver: string,

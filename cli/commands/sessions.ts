@@ -1,7 +1,8 @@
 /** `postern sessions list|show|replay|verify`: the audit trail from the admin API. */
 import { parseFlags } from '../args.ts';
 import { CliError } from '../errors.ts';
-import { resolveTokenSource, TOKEN_FLAG_OPTIONS, TOKEN_HELP, tokenFlags } from '../token-source/index.ts';
+import { EDGE_OPTIONS, edgeOf } from '../edge-flags.ts';
+import { resolveTokenSource, TOKEN_HELP, tokenFlags } from '../token-source/index.ts';
 import { writeFileSync } from 'node:fs';
 import { parseCastText, replay } from '../ssh/recording-replay.ts';
 
@@ -61,8 +62,7 @@ interface EventOut {
 
 /** The flags of this command (cli/args.ts parses them; cli/args.test.ts checks them). */
 export const options = {
-  ...TOKEN_FLAG_OPTIONS,
-  edge: { type: 'string' },
+  ...EDGE_OPTIONS,
   connection: { type: 'string' },
   subject: { type: 'string' },
   limit: { type: 'string' },
@@ -81,8 +81,7 @@ export async function run(argv: string[]): Promise<number> {
     process.stdout.write(help);
     return values.help ? 0 : 2;
   }
-  const edge = values.edge ?? process.env['POSTERN_EDGE'];
-  if (!edge) throw new CliError('usage', 'no edge: pass --edge URL or set POSTERN_EDGE');
+  const edge = edgeOf(values);
   const token = await resolveTokenSource(tokenFlags(values)).get();
   const api = async <T>(path: string): Promise<T> => get<T>(edge, token, path);
   const out = (v: unknown, text: string) =>

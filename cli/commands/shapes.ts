@@ -2,14 +2,14 @@
  * `postern shapes list|revoke`: standing "approve this statement shape for N hours" approvals
  * (docs/approvals.md), seen and ended early with the caller's own OIDC token.
  */
-import { parseFlags, STRING } from '../args.ts';
+import { STRING } from '../args.ts';
 import { CliError } from '../errors.ts';
 import {
   checkId,
   COMMON_HELP,
   COMMON_OPTIONS,
   makeIo,
-  subcommand,
+  parseSubcommand,
   span,
   table,
   truncate,
@@ -61,22 +61,17 @@ export function optionsFor(sub: string) {
 
 export async function run(argv: string[], partialIo: Partial<Io> = {}): Promise<number> {
   const io = makeIo(partialIo);
-  const sub = subcommand(argv, HELP, help, 'list or revoke', io);
-  if (typeof sub === 'number') return sub;
-  const { values, positionals } = parseFlags(argv.slice(1), {
-    options: optionsFor(sub),
-    allowPositionals: true,
+  const p = parseSubcommand(argv, io, {
+    command: 'shapes',
+    usage: help,
+    help: HELP,
+    names: 'list or revoke',
+    options: optionsFor,
+    arg: (sub) => (sub === 'revoke' ? ' <id>' : ''),
   });
-  if (values.help) {
-    io.write(
-      `Usage: postern shapes ${sub}${sub === 'revoke' ? ' <id>' : ''} [options]\n\n${HELP[sub]}\n\n${COMMON_HELP}\n`,
-    );
-    return 0;
-  }
-  const str = (k: string) => (values as Record<string, unknown>)[k] as string | undefined;
-  const out = (json: unknown, text: string) => io.write(values.json ? `${JSON.stringify(json)}\n` : text);
-  const [target, extra] = positionals;
-  if (extra !== undefined) throw new CliError('usage', `${sub} takes one argument (got also "${extra}")`);
+  if (typeof p === 'number') return p;
+  const { sub, values, str, out } = p;
+  const target = p.arg();
 
   if (sub === 'list') {
     if (target !== undefined)

@@ -1,7 +1,8 @@
 /** `postern ssh-config`: Host blocks for the caller's SSH connections, and their pinned keys. */
 import { parseFlags, STRING } from '../args.ts';
 import { COMMON_HELP, COMMON_OPTIONS, makeIo, type Io } from './user-api.ts';
-import { edgeOf, knownHostsFile, listSshHosts, proxySpec, writeKnownHosts } from '../ssh/client-setup.ts';
+import { edgeOf } from '../edge-flags.ts';
+import { knownHostsFile, listSshHosts, proxySpec, writeKnownHosts } from '../ssh/client-setup.ts';
 import { configText, HOST_SUFFIX } from '../ssh/ssh-config.ts';
 
 export const help = `Usage: postern ssh-config [--known-hosts FILE] [--login L] [--postern CMD] [--json] [options]
@@ -17,8 +18,8 @@ Options:
   --known-hosts FILE   where the gateway host keys go (default: ~/.config/postern/known_hosts,
                        or under $XDG_CONFIG_HOME or $POSTERN_CONFIG_DIR)
   --login L            add "User L": the login on the target (default: ssh's, your user name)
-  --postern CMD        how ssh should run postern, e.g. "postern" (default: this node and this
-                       postern script, by absolute path)
+  --postern CMD        run the proxy as "CMD ssh-proxy", e.g. "postern" (default: this node and
+                       the bundled proxy dist/ssh-proxy.mjs, by absolute path; built if missing)
 ${COMMON_HELP}
 
 Example:
@@ -47,7 +48,7 @@ export async function run(argv: string[], partialIo: Partial<Io> = {}): Promise<
   const file = knownHostsFile(values['known-hosts'], io.env);
   const warn = (line: string) => void process.stderr.write(`postern ssh-config: ${line}\n`);
   const hosts = await listSshHosts(values, io, warn);
-  const spec = proxySpec(values, edge);
+  const spec = await proxySpec(values, edge);
   const changed = writeKnownHosts(file, hosts);
   const text = configText(hosts, spec, file, values.login);
   if (values.json) {

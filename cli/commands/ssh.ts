@@ -4,7 +4,8 @@ import { constants } from 'node:os';
 import { FLAG, parseFlags, STRING } from '../args.ts';
 import { CliError } from '../errors.ts';
 import { COMMON_HELP, COMMON_OPTIONS, makeIo, type Io } from './user-api.ts';
-import { edgeOf, knownHostsFile, listSshHosts, proxySpec, writeKnownHosts } from '../ssh/client-setup.ts';
+import { edgeOf } from '../edge-flags.ts';
+import { knownHostsFile, listSshHosts, proxySpec, writeKnownHosts } from '../ssh/client-setup.ts';
 import { sshArgs, type ProxySpec, type SshHost } from '../ssh/ssh-config.ts';
 import { tokenFlags } from '../token-source/index.ts';
 
@@ -19,7 +20,7 @@ Options:
   --login L            the login on the target (ssh -l; default: your user name)
   -t, --tty            force a terminal for a command (ssh -t), e.g. for top or sudo
   --known-hosts FILE   where the gateway host keys go (default: ~/.config/postern/known_hosts)
-  --postern CMD        how ssh should run postern (default: this node and script)
+  --postern CMD        run the proxy as "CMD ssh-proxy" (default: node and dist/ssh-proxy.mjs)
 ${COMMON_HELP}
 
 Example:
@@ -91,7 +92,7 @@ export async function run(argv: string[], partialIo: Partial<Io> = {}): Promise<
       `"${connection}" is not an SSH connection you may use on ${edge} (postern ssh-config lists them)`,
     );
   writeKnownHosts(file, [host]);
-  const args = sshArgv(host, proxySpec(values, edge), file, {
+  const args = sshArgv(host, await proxySpec(values, edge), file, {
     ...(values.login !== undefined ? { login: values.login } : {}),
     tty: values.tty,
     command,

@@ -3,8 +3,13 @@
  * caller's own OIDC token), its errors turned into messages that say what to do, argument
  * checks, subcommand dispatch, and compact tables.
  */
+import type { ParseArgsConfig } from 'node:util';
+import { parseFlags } from '../args.ts';
 import { CliError } from '../errors.ts';
-import { resolveTokenSource, TOKEN_FLAG_OPTIONS, TOKEN_HELP, tokenFlags } from '../token-source/index.ts';
+import { EDGE_OPTIONS, edgeOf } from '../edge-flags.ts';
+import { resolveTokenSource, TOKEN_HELP, tokenFlags } from '../token-source/index.ts';
+
+type Options = NonNullable<ParseArgsConfig['options']>;
 
 export const COMMON_HELP = `Options:
   --edge URL           the Postern edge (or env POSTERN_EDGE)
@@ -31,8 +36,7 @@ export function makeIo(io: Partial<Io> = {}): Io {
 }
 
 export const COMMON_OPTIONS = {
-  ...TOKEN_FLAG_OPTIONS,
-  edge: { type: 'string' },
+  ...EDGE_OPTIONS,
   json: { type: 'boolean', default: false },
   help: { type: 'boolean', short: 'h', default: false },
 } as const;
@@ -53,6 +57,56 @@ export function subcommand(
   if (sub) throw new CliError('usage', `unknown subcommand "${sub}": use ${names}`);
   io.write(help);
   return argv.includes('-h') || argv.includes('--help') ? 0 : 2;
+}
+
+/** How a command with subcommands (access, approvals, connections, shapes) describes them. */
+export interface Subcommands<O extends Options> {
+  command: string;
+  /** The command's help, printed when no subcommand is named. */
+  usage: string;
+  /** Each subcommand's help paragraph, by name. */
+  help: Record<string, string>;
+  /** "list, show or create", for the error about an unknown one. */
+  names: string;
+  options: (sub: string) => O;
+  /** What follows the subcommand in its usage line, e.g. " <id>". */
+  arg?: (sub: string) => string;
+  examples?: Record<string, string>;
+}
+
+/**
+ * The start of every subcommand: the one `argv` names, its flags, its --help, and its output (the
+ * API's JSON with --json, else text). A number is the exit code: a help was printed.
+ */
+export function parseSubcommand<O extends Options>(argv: string[], io: Io, s: Subcommands<O>) {
+  const sub = subcommand(argv, s.help, s.usage, s.names, io);
+  if (typeof sub === 'number') return sub;
+  const { values, positionals } = parseFlags(argv.slice(1), {
+    options: s.options(sub),
+    allowPositionals: true,
+  });
+  const flags = values as Record<string, unknown>;
+  if (flags['help']) {
+    const example = s.examples?.[sub];
+    io.write(
+      `Usage: postern ${s.command} ${sub}${s.arg?.(sub) ?? ''} [options]\n\n${s.help[sub]}\n\n${COMMON_HELP}\n` +
+        (example ? `\nExample:\n  ${example}\n` : ''),
+    );
+    return 0;
+  }
+  return {
+    sub,
+    values,
+    positionals,
+    str: (k: string) => flags[k] as string | undefined,
+    out: (json: unknown, text: string) => io.write(flags['json'] ? `${JSON.stringify(json)}\n` : text),
+    /** The subcommand's one argument (or none): a second is a usage error. */
+    arg: (): string | undefined => {
+      const [first, extra] = positionals;
+      if (extra !== undefined) throw new CliError('usage', `${sub} takes one argument (got also "${extra}")`);
+      return first;
+    },
+  };
 }
 
 export function checkId(id: string, what: string): string {
@@ -83,10 +137,7 @@ export interface UserApi {
 }
 
 export async function userApi(values: Record<string, unknown>, io: Io): Promise<UserApi> {
-  const edge = (values['edge'] as string | undefined) ?? io.env['POSTERN_EDGE'];
-  if (!edge) throw new CliError('usage', 'no edge: pass --edge URL or set POSTERN_EDGE');
-  if (!URL.canParse(edge))
-    throw new CliError('usage', `--edge "${edge}" is not a URL (e.g. http://127.0.0.1:8787)`);
+  const edge = edgeOf(values, io.env);
   const token = await resolveTokenSource(tokenFlags(values), io.env).get();
   return {
     async call<T>(method: 'GET' | 'POST', path: string, body?: unknown, ref?: string) {

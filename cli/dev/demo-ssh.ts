@@ -13,11 +13,14 @@ export const DEMO_SSH_CONNECTION = 'demo-ssh';
 /** The demo SSH target as `postern dev` reports it. */
 export type DemoSsh = { sshd: DemoSshd; connection: string; login: string } | { unavailable: string };
 
-/** Starts the demo sshd in `stateDir/sshd`, or says why it cannot run here. */
-export async function startDemoSsh(stateDir: string): Promise<{ sshd: DemoSshd } | { unavailable: string }> {
+/** Starts the demo sshd in `stateDir/sshd` (on `port`, 2222, or a free one), or says why it cannot run here. */
+export async function startDemoSsh(
+  stateDir: string,
+  port = 2222,
+): Promise<{ sshd: DemoSshd } | { unavailable: string }> {
   const why = sshdUnavailable();
   if (why) return { unavailable: why };
-  return { sshd: await startDemoSshd({ dir: join(stateDir, 'sshd'), port: 2222 }) };
+  return { sshd: await startDemoSshd({ dir: join(stateDir, 'sshd'), port }) };
 }
 
 /**

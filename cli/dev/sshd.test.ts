@@ -56,6 +56,15 @@ describe('the demo sshd of postern dev', () => {
     expect(text).toContain('AuthorizedKeysFile "/d/authorized_keys"\n');
   });
 
+  it('adds one exit hook, however much sshd logs after it listens', async () => {
+    const before = process.listenerCount('exit');
+    const config = clientConfig(sshd.hostKey);
+    for (let i = 0; i < 3; i++) expect(ssh(config, 'true').status).toBe(0);
+    // spawnSync held the event loop: sshd's log lines of those logins are read now.
+    await new Promise((r) => setTimeout(r, 500));
+    expect(process.listenerCount('exit')).toBe(before);
+  });
+
   it('runs a command for the real ssh client with the demo login key and the pinned host key', () => {
     const r = ssh(clientConfig(sshd.hostKey), 'echo', 'hello from sshd');
     expect(r.stderr).not.toMatch(/verification failed/);

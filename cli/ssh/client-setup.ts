@@ -1,17 +1,14 @@
 /**
  * What `postern ssh-config` and `postern ssh` share: the caller's SSH connections from the user
- * API, the known_hosts file they pin gateway keys in, and how ssh should run `postern ssh-proxy`.
+ * API, the known_hosts file they pin gateway keys in, and how ssh should run the proxy.
  */
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { CliError } from '../errors.ts';
 import { userApi, type Io } from '../commands/user-api.ts';
+import { ensureProxyBundle } from './proxy-bundle.ts';
 import { mergeKnownHosts, sshHosts, type ProxySpec, type SshHost } from './ssh-config.ts';
-
-/** This checkout's `postern` script: ssh runs it by absolute path, whatever PATH holds then. */
-export const POSTERN_SCRIPT = resolve(fileURLToPath(import.meta.url), '..', '..', 'bin', 'postern.mjs');
 
 /** `$POSTERN_CONFIG_DIR`, else `$XDG_CONFIG_HOME/postern`, else `~/.config/postern`. */
 export function configDir(env: NodeJS.ProcessEnv): string {
@@ -24,19 +21,15 @@ export function knownHostsFile(flag: string | undefined, env: NodeJS.ProcessEnv)
   return flag ? resolve(flag) : join(configDir(env), 'known_hosts');
 }
 
-/** The edge from --edge or POSTERN_EDGE, checked. */
-export function edgeOf(values: Record<string, unknown>, env: NodeJS.ProcessEnv): string {
-  const edge = (values['edge'] as string | undefined) ?? env['POSTERN_EDGE'];
-  if (!edge) throw new CliError('usage', 'no edge: pass --edge URL or set POSTERN_EDGE');
-  if (!URL.canParse(edge)) throw new CliError('usage', `--edge "${edge}" is not a URL`);
-  return edge;
-}
-
-/** How ssh runs the proxy: --postern "words", else this node and this script. */
-export function proxySpec(values: Record<string, unknown>, edge: string): ProxySpec {
+/**
+ * How ssh runs the proxy: `--postern "words" ssh-proxy`, else this node and the bundled proxy by
+ * absolute path (built first when missing or stale), whatever PATH holds when ssh runs it.
+ */
+export async function proxySpec(values: Record<string, unknown>, edge: string): Promise<ProxySpec> {
   const words = typeof values['postern'] === 'string' ? values['postern'].trim().split(/\s+/) : [];
   const spec: ProxySpec = {
-    postern: words.length > 0 && words[0] ? words : [process.execPath, POSTERN_SCRIPT],
+    proxy:
+      words.length > 0 && words[0] ? [...words, 'ssh-proxy'] : [process.execPath, await ensureProxyBundle()],
     edge,
   };
   if (typeof values['token-file'] === 'string') spec.tokenFile = resolve(values['token-file']);

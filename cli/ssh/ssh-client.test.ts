@@ -11,13 +11,15 @@ import { fileURLToPath } from 'node:url';
 import { WebSocketServer } from 'ws';
 import { startDemoSshd, type DemoSshd } from '../dev/sshd.ts';
 import { pumpWsTcp } from '../../node-shared/ws-tcp-pump.ts';
+import { PROXY_BUNDLE } from './proxy-bundle.ts';
+import { shQuote } from '../shell-quote.ts';
 
 // The client side of SSH through Postern with the real OpenSSH tools (ssh, scp, sftp, rsync,
 // ssh -L) and a real sshd, through `postern ssh` / `ssh-config` / `ssh-proxy` processes. The edge
 // here is a stand-in that lists one SSH connection whose "gateway host key" is the sshd's own and
 // pipes the WebSocket's bytes to the sshd: the client authenticates to the sshd itself (from an
 // ssh-agent), since the stand-in does not terminate SSH as the real edge does (e2e tests).
-// Each `postern` process costs ~0.6 s of CPU to start (tsx), and ssh starts another for the proxy.
+// Each `postern` process costs ~0.6 s of CPU to start (tsx); the proxy ssh starts is the bundle.
 vi.setConfig({ testTimeout: 60_000 });
 
 const CLI = join(fileURLToPath(import.meta.url), '..', '..', 'bin', 'postern.mjs');
@@ -159,6 +161,10 @@ describe('postern ssh-config', () => {
     const config = join(dir, 'ssh_config');
     writeFileSync(config, r.stdout);
     expect(r.stdout).toContain('Host demo-ssh.postern\n');
+    // ssh runs the bundled proxy with this node, by absolute paths (no tsx on each connection).
+    expect(r.stdout).toContain(
+      `  ProxyCommand ${shQuote(process.execPath)} ${shQuote(PROXY_BUNDLE)} --edge ${edgeUrl} demo-ssh\n`,
+    );
     expect(r.stdout).not.toContain('Host demo.postern'); // a Postgres connection
     expect(readFileSync(known, 'utf8')).toBe(
       `other.example ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKeep\ndemo-ssh.postern ${sshd.hostKey}\n`,

@@ -29,7 +29,7 @@ rmSync(dir, { recursive: true, force: true });
 const bare = (line: string) => line.split(' ').slice(0, 2).join(' ');
 
 const SPEC: ProxySpec = {
-  postern: ['/usr/bin/node', '/opt/postern/cli/bin/postern.mjs'],
+  proxy: ['/usr/bin/node', '/opt/postern/dist/ssh-proxy.mjs'],
   edge: 'https://edge.example',
 };
 
@@ -85,12 +85,12 @@ describe('the Host block', () => {
     connections: [{ name: 'web-1', protocol: 'ssh', ssh: { hostKeys: [ECDSA] } }],
   }).hosts;
 
-  it('proxies through postern ssh-proxy with the pinned alias and strict checking', () => {
+  it('proxies through the bundled ssh-proxy with the pinned alias and strict checking', () => {
     expect(configText([host!], SPEC, '/home/me/.config/postern/known_hosts', 'deploy')).toBe(
       [
         '# postern: SSH connection "web-1" through https://edge.example',
         'Host web-1.postern',
-        '  ProxyCommand /usr/bin/node /opt/postern/cli/bin/postern.mjs ssh-proxy --edge https://edge.example web-1',
+        '  ProxyCommand /usr/bin/node /opt/postern/dist/ssh-proxy.mjs --edge https://edge.example web-1',
         '  HostKeyAlias web-1.postern',
         '  UserKnownHostsFile /home/me/.config/postern/known_hosts',
         '  StrictHostKeyChecking yes',
@@ -103,19 +103,19 @@ describe('the Host block', () => {
 
   it("quotes for the shell, escapes ssh's % tokens, and passes a token file but never a token", () => {
     const spec: ProxySpec = {
-      postern: ['/opt/my node/node', '/p/postern.mjs'],
+      proxy: ['/opt/my node/node', '/p/ssh-proxy.mjs'],
       edge: 'https://edge.example/a%20b',
       tokenFile: "/t/it's",
     };
     expect(proxyCommand(spec, 'web-1')).toBe(
-      `'/opt/my node/node' /p/postern.mjs ssh-proxy --edge https://edge.example/a%%20b --token-file '/t/it'\\''s' web-1`,
+      `'/opt/my node/node' /p/ssh-proxy.mjs --edge https://edge.example/a%%20b --token-file '/t/it'\\''s' web-1`,
     );
     expect(configPath('/a b/%d/known_hosts')).toBe('"/a b/%%d/known_hosts"');
     expect(() => configPath('/a"b')).toThrow(/cannot hold/);
   });
 
   it('is what `ssh -G` reads back (real OpenSSH parses the options)', () => {
-    const spec: ProxySpec = { ...SPEC, postern: ['/opt/my node/node', '/p/postern.mjs'] };
+    const spec: ProxySpec = { ...SPEC, proxy: ['/opt/my node/node', '/p/ssh-proxy.mjs'] };
     const r = spawnSync('ssh', ['-G', ...sshArgs(host!, spec, '/a b/known_hosts'), 'web-1.postern'], {
       encoding: 'utf8',
     });
@@ -124,7 +124,7 @@ describe('the Host block', () => {
       r.stdout.split('\n').map((l) => [l.slice(0, l.indexOf(' ')), l.slice(l.indexOf(' ') + 1)]),
     );
     expect(got['proxycommand']).toBe(
-      `'/opt/my node/node' /p/postern.mjs ssh-proxy --edge https://edge.example web-1`,
+      `'/opt/my node/node' /p/ssh-proxy.mjs --edge https://edge.example web-1`,
     );
     expect(got['hostkeyalias']).toBe('web-1.postern');
     expect(got['stricthostkeychecking']).toBe('true');

@@ -1,6 +1,6 @@
 /**
  * What `postern ssh-config` prints and `postern ssh` passes to ssh: for each SSH connection the
- * caller may use, an ssh_config(5) Host block whose ProxyCommand is `postern ssh-proxy`, and
+ * caller may use, an ssh_config(5) Host block whose ProxyCommand runs `postern ssh-proxy`, and
  * known_hosts(5) lines pinning the connection's gateway host keys under a HostKeyAlias, so
  * `StrictHostKeyChecking yes` holds from the first connection. Pure: text in, text out.
  *
@@ -75,8 +75,11 @@ export function sshHosts(listing: unknown): { hosts: SshHost[]; skipped: string[
 }
 
 export interface ProxySpec {
-  /** How to run postern, one argument per element (absolute node and script by default). */
-  postern: string[];
+  /**
+   * How to start the proxy, one argument per element, before its options: node and the bundled
+   * proxy by absolute path by default (cli/ssh/proxy-bundle.ts), or `postern ssh-proxy`.
+   */
+  proxy: string[];
   edge: string;
   /** Passed on to the proxy; a token itself never goes in a config file. */
   tokenFile?: string;
@@ -90,7 +93,7 @@ const percent = (s: string) => s.replaceAll('%', '%%');
 
 /** The ProxyCommand value: a shell command line (ssh runs it with `$SHELL -c "exec ..."`). */
 export function proxyCommand(spec: ProxySpec, connection: string): string {
-  const argv = [...spec.postern, 'ssh-proxy', '--edge', spec.edge];
+  const argv = [...spec.proxy, '--edge', spec.edge];
   if (spec.tokenFile) argv.push('--token-file', spec.tokenFile);
   argv.push(connection);
   return percent(argv.map(shQuote).join(' '));
