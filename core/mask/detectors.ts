@@ -11,6 +11,7 @@
  */
 import { ibanValid, ipv4Valid, ipv6Valid, luhnOf, phoneValid, ssnValid } from './detector-checks.ts';
 import { HINT_AT, HINT_COLONS, HINT_DIGITS, HINT_TOKEN, TOKEN_HINT } from './detector-hints.ts';
+import { disjoint } from './detection-order.ts';
 import { jwtHeaderValid, jwtSource, privateKeySource, type Span } from './token-scan.ts';
 
 export const DETECTORS = [
@@ -91,36 +92,8 @@ export function detectHinted(text: string, enabled: ReadonlySet<DetectorKind>, h
   if (h & HINT_AT && enabled.has('email')) emails(text, found);
   if (h & HINT_DIGITS) regexAll(NUMERIC, text, enabled, found);
   if (h & HINT_COLONS) regexAll(IPV6, text, enabled, found);
-  if (found.length < 2) return found;
-  // Earliest first (the longer of two that start together); then a detection inside an earlier
-  // one (a phone inside a JWT) is dropped. In place: a value holds a handful at most, and an
-  // insertion sort with no comparator call costs a third of Array#sort here; past a handful it
-  // would be quadratic (each group's run is sorted, but one run can follow all of another's).
-  if (found.length > 32) found.sort(byStartThenLongest);
-  else insertionSort(found);
-  let n = 0;
-  for (const d of found) if (n === 0 || d.start >= found[n - 1]!.end) found[n++] = d;
-  found.length = n;
-  return found;
+  return disjoint(found);
 }
-
-const byStartThenLongest = (a: Detection, b: Detection) => a.start - b.start || b.end - a.end;
-
-function insertionSort(found: Detection[]): void {
-  for (let a = 1; a < found.length; a++) {
-    const d = found[a]!;
-    let b = a - 1;
-    for (; b >= 0; b--) {
-      const e = found[b]!;
-      if (e.start < d.start || (e.start === d.start && e.end >= d.end)) break;
-      found[b + 1] = e;
-    }
-    found[b + 1] = d;
-  }
-}
-
-/** The first valid detection starting at or after `from` (calls come with `from` increasing). */
-type Source = (from: number) => Detection | undefined;
 
 /** Kinds found by their bounded patterns: one regex of alternatives, in order. */
 interface RegexGroup {
@@ -179,35 +152,27 @@ function regexNext(
 
 /**
  * Keys and tokens: private keys and JWTs by their linear scanners (token-scan.ts), cloud keys
- * by pattern. Each kind starts with its own characters, so at most one can start at a position;
- * the earliest wins, then the search goes on after it (a source is asked again only when the
- * match it gave was overtaken).
+ * by pattern. Each kind is found on its own, left to right: a value of one kind may start inside
+ * a match of another (a JWT's signature takes `-----BEGIN` for base64url; a Slack token's tail
+ * takes `-` and letters), and an overlap is resolved in detectHinted() by masking both. A kind's
+ * next match is looked for from where the last one's greedy tail starts (Span.resume; a cloud
+ * key's pattern is at most 93 bytes, so from the byte after its start), so a token glued to
+ * another of its kind is found too.
  */
 function tokens(text: string, enabled: ReadonlySet<DetectorKind>, out: Detection[]): void {
-  const sources: Source[] = [];
-  if (enabled.has('private_key')) sources.push(kindOf('private_key', privateKeySource(text)));
-  if (enabled.has('jwt')) sources.push(kindOf('jwt', jwtSource(text)));
-  if (enabled.has('cloud_key')) sources.push((from) => regexNext(CLOUD_KEY, text, enabled, from));
-  const next: Array<Detection | null | undefined> = sources.map(() => undefined);
-  let from = 0;
-  for (;;) {
-    let best: Detection | undefined;
-    for (let i = 0; i < sources.length; i++) {
-      let d = next[i];
-      if (d === undefined || (d !== null && d.start < from)) next[i] = d = sources[i]!(from) ?? null;
-      if (d !== null && (best === undefined || d.start < best.start)) best = d;
-    }
-    if (!best) return;
-    out.push(best);
-    from = best.end;
-  }
+  if (enabled.has('private_key')) spans('private_key', privateKeySource(text), out);
+  if (enabled.has('jwt')) spans('jwt', jwtSource(text), out);
+  if (enabled.has('cloud_key'))
+    for (
+      let d = regexNext(CLOUD_KEY, text, enabled, 0);
+      d;
+      d = regexNext(CLOUD_KEY, text, enabled, d.start + 1)
+    )
+      out.push(d);
 }
 
-function kindOf(kind: DetectorKind, scan: (from: number) => Span | undefined): Source {
-  return (from) => {
-    const s = scan(from);
-    return s && { kind, start: s.start, end: s.end };
-  };
+function spans(kind: DetectorKind, scan: (from: number) => Span | undefined, out: Detection[]): void {
+  for (let s = scan(0); s; s = scan(s.resume)) out.push({ kind, start: s.start, end: s.end });
 }
 
 const isLocal = (c: number) =>

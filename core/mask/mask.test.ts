@@ -5,6 +5,7 @@ import { ibanValid, luhn } from './detector-checks.ts';
 import { hints } from './detector-hints.ts';
 import { DETECTORS, detect, detectHinted, type DetectorKind } from './detectors.ts';
 import { ValueMasker, type Strategy } from './value-masker.ts';
+import { gluedCases } from '../../test/support/glued-secrets.ts';
 
 const ALL = new Set(DETECTORS);
 const kinds = (s: string) => detect(s, ALL).map((d) => [d.kind, s.slice(d.start, d.end)]);
@@ -70,6 +71,33 @@ describe('detectors', () => {
     expect(luhn('4539578763621487')).toBe(false);
     expect(ibanValid('DE89370400440532013000')).toBe(true);
     expect(ibanValid('DE89370400440532013001')).toBe(false);
+  });
+});
+
+describe('values glued together', () => {
+  it.each(['redact', 'token'] as const)(
+    '%s: a value that starts inside another detection is masked too (JWT, key, token, both orders)',
+    (strategy) => {
+      const masker = new ValueMasker(all(strategy), key);
+      for (const c of gluedCases()) {
+        const out = dec(masker.detected(enc(`row: ${c.text} end`)) ?? enc(c.text));
+        for (const f of c.fragments) expect(out, c.name).not.toContain(f);
+        expect(out, c.name).toMatch(/^row: .* end$/s);
+      }
+    },
+  );
+
+  it('masks both parts of an overlap, each under its own detector', () => {
+    const pem = '-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\n-----END PRIVATE KEY-----';
+    const found = detect(`${JWT}${pem}`, ALL);
+    // The signature took `-----BEGIN`; the key keeps the rest of its block.
+    expect(found.map((d) => d.kind)).toEqual(['jwt', 'private_key']);
+    expect(found[0]!.end).toBe(JWT.length + '-----BEGIN'.length);
+    expect(found[1]).toEqual({ kind: 'private_key', start: found[0]!.end, end: JWT.length + pem.length });
+    const m = new ValueMasker({ jwt: 'redact', private_key: 'redact' }, key);
+    const counts = {};
+    expect(dec(m.detected(enc(`${JWT}${pem}`), counts)!)).toBe('[REDACTED:jwt][REDACTED:private_key]');
+    expect(counts).toEqual({ jwt: 1, private_key: 1 });
   });
 });
 

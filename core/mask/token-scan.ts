@@ -8,10 +8,16 @@
  * number of times.
  */
 
-/** A match of one detector: text[start, end). */
+/**
+ * A match of one detector: text[start, end). `resume` is where the next match of the same
+ * detector may start: a match's greedy last segment (a JWT's signature: `-` and `_` are
+ * base64url, and so is `eyJ`) can take the start of a value glued to it, so the search for the
+ * next one goes on from where that segment starts, not from `end`.
+ */
 export interface Span {
   start: number;
   end: number;
+  resume: number;
 }
 
 /** The first valid match starting at or after `from` (calls come with `from` never decreasing). */
@@ -46,6 +52,8 @@ export function jwtSource(text: string): Scan {
   // The run whose end was last found: every `eyJ` inside it shares that end.
   let runFrom = 0;
   let runTo = -1;
+  // Where the signature of the tail tailEnd() last found starts.
+  let signature = 0;
 
   return (from) => {
     let p = text.indexOf('eyJ', from);
@@ -73,8 +81,8 @@ export function jwtSource(text: string): Scan {
       }
       const first = p;
       for (let tries = 1; p >= 0 && re - p >= 7; tries++) {
-        if (jwtHeaderValid(text.slice(p, re))) return { start: p, end };
-        if (tries === JWT_MAX_HEADER_TRIES) return { start: first, end };
+        if (jwtHeaderValid(text.slice(p, re))) return { start: p, end, resume: signature };
+        if (tries === JWT_MAX_HEADER_TRIES) return { start: first, end, resume: signature };
         p = text.indexOf('eyJ', p + 1);
       }
       p = text.indexOf('eyJ', re);
@@ -91,6 +99,7 @@ export function jwtSource(text: string): Scan {
     // The signature is greedy up to its bound, not to the run's end.
     const se = runEnd(pe + 1, JWT_SIGNATURE_MAX);
     if (se - pe - 1 < 8) return -1;
+    signature = pe + 1;
     return Math.min(se, pe + 1 + JWT_SIGNATURE_MAX);
   }
 }
@@ -141,7 +150,8 @@ export function privateKeySource(text: string): Scan {
       const h = p + m[0].length;
       const q = nextEnd(h);
       if (q < 0) return undefined; // no END line after this BEGIN, so none after a later one
-      if (q - h <= PEM_BODY_MAX) return { start: p, end: q + endLen };
+      // Its END line is exact: nothing after it is taken.
+      if (q - h <= PEM_BODY_MAX) return { start: p, end: q + endLen, resume: q + endLen };
     }
     return undefined;
   };

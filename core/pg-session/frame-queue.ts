@@ -17,6 +17,19 @@ export function ownedFrame(f: PgFrame): PgFrame {
   };
 }
 
+/** The frames' bytes, one after another, in one array. */
+export function rawBytes(frames: PgFrame[]): Uint8Array {
+  let n = 0;
+  for (const f of frames) n += f.raw.byteLength;
+  const bytes = new Uint8Array(n);
+  let o = 0;
+  for (const f of frames) {
+    bytes.set(f.raw, o);
+    o += f.raw.byteLength;
+  }
+  return bytes;
+}
+
 export class FrameQueue {
   #frames: PgFrame[] = [];
   #bytes = 0;

@@ -5,8 +5,8 @@
  *   itself and nothing reaches the target.
  * - Parse is checked; a refused Parse (and everything after it up to Sync, as a server skips
  *   after an error) is dropped. Bind may only use a statement the gateway checked and the server
- *   acknowledged (wire-state.ts); Execute only a portal it knows. FunctionCall (fastpath, which
- *   bypasses SQL) is always refused.
+ *   acknowledged (wire-state.ts); Execute only a portal it knows (portal-messages.ts).
+ *   FunctionCall (fastpath, which bypasses SQL) is always refused.
  * - Names are the exact bytes the server compares (core/pg/names.ts). A message naming a
  *   statement or portal whose definition the server has not answered yet waits, with everything
  *   after it, until the answer comes: a rejected definition leaves the server's old object.
@@ -15,19 +15,20 @@
  */
 import type { ResultMasker } from '../mask/result-masker.ts';
 import type { PgFrame } from '../pg/framer.ts';
-import { displayName, nameKeyOf, readNameKey } from '../pg/names.ts';
+import { nameKeyOf, readNameKey } from '../pg/names.ts';
 import { Backend, Frontend, Target } from '../pg/message-types.ts';
 import { typedMessage } from '../pg/messages.ts';
-import { FrameQueue, ownedFrame } from './frame-queue.ts';
+import { FrameQueue, ownedFrame, rawBytes } from './frame-queue.ts';
 import { queryStatements, statementEntry } from './name-effects.ts';
 import { refusalAnswer, refusalError } from './refusal.ts';
 import { Replies } from './replies.ts';
-import { WireState, type PortalEntry } from './wire-state.ts';
+import { WireState } from './wire-state.ts';
 import type { HoldTicket, PreparedLookup, StatementChecker, StatementVerdict } from './checker.ts';
-import { keyBytes, resultFormats, sqlText } from './wire-read.ts';
+import { keyBytes, sqlText } from './wire-read.ts';
+import { bindPortal, executePortal } from './portal-messages.ts';
 import { CopyIn, copiesFromClient } from './copy-in.ts';
 import { ClientMessageError } from './client-message-error.ts';
-import { cursorReads, cursorRefusal } from './cursor-reads.ts';
+import { cursorReads } from './cursor-reads.ts';
 
 const NOT_UTF8: StatementVerdict = { allowed: false, message: 'statement refused: it is not valid UTF-8' };
 
@@ -265,66 +266,29 @@ export class StatementFlow {
 
   #bind(f: PgFrame, forward: PgFrame[]): boolean {
     if (this.#batchError !== undefined) return true;
-    const portal = readNameKey(f.body, 0);
-    const stmt = readNameKey(f.body, portal.end);
-    const found = this.#state.statements.lookup(stmt.key, this.#state.caughtUp());
-    if (found === 'pending') return false;
-    const name = displayName(stmt.key);
-    if (!found || found.may === false) {
-      this.#batchError = found
-        ? `statement refused: prepared statement "${name}" was refused by policy, or the approval or access it had is used up; prepare it again`
-        : `statement refused: prepared statement "${name}" was not checked by Postern; prepare it with Parse`;
+    const d = bindPortal(f.body, this.#state, this.checker);
+    if (d === 'pending') return false;
+    if ('refused' in d) {
+      this.#batchError = d.refused;
       return true;
     }
-    if (found.may === 'once') {
-      // An approval covers one run: this Bind uses it, and the audit trail says so first.
-      if (this.checker.approvedRun && !this.checker.approvedRun({ statement: name, sql: found.sql })) {
-        this.#batchError = 'statement refused: the audit log could not record it';
-        return true;
-      }
-      found.may = false;
-    }
-    const entry: PortalEntry = {
-      may: true,
-      plan: found.plan,
-      formats: resultFormats(f.body, stmt.end),
-      holdable: false,
-      settled: false,
-      sql: found.sql,
-      ...(found.fields ? { fields: found.fields } : {}),
-      ...(found.effects ? { effects: found.effects } : {}),
-      ...(found.copyIn ? { copyIn: true } : {}),
-      ...(found.reads ? { reads: found.reads } : {}),
-      ...(found.rowsOf ? { rowsOf: found.rowsOf } : {}),
-      ...(found.hideDetails ? { hideDetails: true } : {}),
-    };
-    this.#state.portals.define(portal.key, entry);
-    this.#described.delete(portal.key);
-    this.#state.expected.push({ k: 'bind', key: portal.key, entry });
+    this.#state.portals.define(d.portal, d.entry);
+    this.#described.delete(d.portal);
+    this.#state.expected.push({ k: 'bind', key: d.portal, entry: d.entry });
     this.#forwardInBatch(forward, f);
     return true;
   }
 
   #execute(f: PgFrame, forward: PgFrame[]): boolean {
     if (this.#batchError !== undefined) return true;
-    const { key } = readNameKey(f.body, 0);
-    const found = this.#state.portals.lookup(key, this.#state.caughtUp());
-    if (found === 'pending') return false;
-    if (!found || !found.may) {
-      this.#batchError = found
-        ? `statement refused: the access portal "${displayName(key)}" was opened under has ended`
-        : `statement refused: portal "${displayName(key)}" was not opened through Postern`;
+    const d = executePortal(f.body, this.#state);
+    if (d === 'pending') return false;
+    if ('refused' in d) {
+      if (d.sql !== undefined) this.#refuseRun(d.sql, d.refused);
+      this.#batchError = d.refused;
       return true;
     }
-    // A SQL cursor's own portal (Execute reads forward), or a FETCH/MOVE bound from a Parse: the
-    // cursor it reads is looked up now, as it may have been declared again since the Parse.
-    const why = cursorRefusal(found, key, true) ?? this.#state.cursorReadRefusal(found.reads);
-    if (why === 'pending') return false;
-    if (why) {
-      this.#refuseRun(found.sql, why);
-      this.#batchError = why;
-      return true;
-    }
+    const { key, entry: found } = d;
     if (this.masker?.needsColumns && !found.fields && !this.#described.has(key)) {
       // Masking needs to know the columns of these rows, and nobody asked: ask (§55.7 Describe).
       // The answer is the gateway's and is not passed on.
@@ -443,14 +407,7 @@ export class StatementFlow {
   /** Forwarded messages so far must leave before a synthetic answer is considered. */
   #flushForward(forward: PgFrame[]): void {
     if (forward.length === 0) return;
-    let n = 0;
-    for (const f of forward) n += f.raw.byteLength;
-    const bytes = new Uint8Array(n);
-    let o = 0;
-    for (const f of forward) {
-      bytes.set(f.raw, o);
-      o += f.raw.byteLength;
-    }
+    const bytes = rawBytes(forward);
     forward.length = 0;
     this.toUpstream(bytes);
   }

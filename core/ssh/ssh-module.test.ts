@@ -8,7 +8,6 @@
  * hostile to the encrypted stream. What reached the target is what the target counted.
  */
 import {
-  BaseStream,
   CommandRequestMessage,
   SshAlgorithms,
   SshAuthenticationType,
@@ -17,6 +16,7 @@ import {
   SshSessionConfiguration,
   type SshChannel,
 } from '@microsoft/dev-tunnels-ssh';
+import { Pipe, pkcs8Pem } from '../../test/support/ssh-in-process.ts';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { nodeCedar } from '../../cli/wasm-node.ts';
 import { CompiledPolicies } from '../policy/engine.ts';
@@ -27,33 +27,6 @@ import {
   type Harness,
 } from '../session-host/conformance.ts';
 import { sshModule, type SshConnection } from './ssh-module.ts';
-
-/** One end of an in-memory byte pipe, as the library's Stream. */
-class Pipe extends BaseStream {
-  constructor(private readonly send: (b: Uint8Array) => void) {
-    super();
-  }
-  async write(data: Uint8Array): Promise<void> {
-    this.send(data.slice());
-  }
-  async close(): Promise<void> {}
-  push(b: Uint8Array): void {
-    this.onData(Buffer.from(b));
-  }
-}
-
-async function pkcs8Pem(): Promise<string> {
-  const pair = (await crypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, [
-    'sign',
-    'verify',
-  ])) as CryptoKeyPair;
-  const der = Buffer.from((await crypto.subtle.exportKey('pkcs8', pair.privateKey)) as ArrayBuffer);
-  const body = der
-    .toString('base64')
-    .match(/.{1,64}/g)!
-    .join('\n');
-  return `-----BEGIN PRIVATE KEY-----\n${body}\n-----END PRIVATE KEY-----\n`;
-}
 
 const REQUEST = new TextEncoder().encode('exec: echo permitted');
 const HELD = new TextEncoder().encode('exec: held command');

@@ -4,6 +4,7 @@ import { HmacSha256 } from '../crypto/hmac-sync.ts';
 import { DETECTORS, type DetectorKind } from '../mask/detectors.ts';
 import { ValueMasker, type Strategy } from '../mask/value-masker.ts';
 import { KEEP, SOFT_MAX, TerminalMasker } from './terminal-masker.ts';
+import { gluedCases } from '../../test/support/glued-secrets.ts';
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -120,6 +121,21 @@ describe('terminal output masking', () => {
     }
   });
 
+  it('masks values glued together (a JWT, a key, a token, both orders), however they are cut', () => {
+    for (const c of gluedCases()) {
+      const text = `$ cat x\r\n${c.text}\r\n$ `;
+      const join = '$ cat x\r\n'.length + c.join;
+      // Every position near where they meet, every 29th elsewhere.
+      for (let i = 1; i < text.length; i += Math.abs(i - join) < 16 ? 1 : 29) {
+        const out = run(masker(), cut(text, [i, i + 7]));
+        for (const f of c.fragments) expect(out, `${c.name}, cut at ${i}`).not.toContain(f);
+        expect(out.endsWith('\r\n$ '), c.name).toBe(true);
+      }
+      const out = run(masker(), bytewise(text));
+      for (const f of c.fragments) expect(out, `${c.name}, bytewise`).not.toContain(f);
+    }
+  });
+
   it('leaves output alone when no detector is on', () => {
     const m = new TerminalMasker({}, hmac);
     const chunk = enc.encode(AWS);
@@ -150,6 +166,18 @@ describe('terminal masking bounds', () => {
     expect(out).toBe(total);
     expect(m.work).toBeLessThan(5 * total);
     expect(KEEP).toBeLessThan(SOFT_MAX);
+  });
+
+  it('does not let a long run go with a cut inside a value that began inside the one before', () => {
+    // JWT + JWT: the first's signature takes the second's header, the second keeps the rest.
+    // The long run's cut (all but KEEP bytes) falls in that rest: it must move to where the
+    // second began, or the rest is held and examined alone, where it is no JWT.
+    const pair = JWT + JWT;
+    const tail = '+'.repeat(KEEP - (pair.length - JWT.length - 60)); // soft, and not base64url
+    const out = run(masker(), [enc.encode('x'.repeat(SOFT_MAX) + pair + tail)]);
+    expect(out).not.toContain('eyJzdWIiOiIxMjM0NTY3');
+    expect(out).not.toContain('SflKxwRJSMeKKF2QT4fw');
+    expect(out).toBe(`${'x'.repeat(SOFT_MAX)}[REDACTED:jwt][REDACTED:jwt]${tail}`);
   });
 
   it('stays linear on hostile output, a byte at a time', () => {

@@ -319,9 +319,18 @@ export class TerminalMasker {
   #emitLongRun(): Uint8Array {
     const start = this.#start;
     const found = this.#detect(start, this.#len);
+    const spans = found.spans;
     let cut = this.#len - KEEP;
-    for (const d of found.spans) if (d.start < cut && d.end > cut) cut = d.start;
-    found.spans = found.spans.filter((d) => d.end <= cut);
+    let i = spans.findIndex((d) => d.start < cut && d.end > cut);
+    if (i >= 0) {
+      // A value may start inside the one before it (detection-order.ts): then its span begins
+      // where that one ends, and the value with it. Held from there, the rest of it would be
+      // examined alone, where it is no value (a JWT without its header): back to where the
+      // touching spans begin, unless that leaves nothing to send.
+      while (i > 0 && spans[i - 1]!.end === spans[i]!.start && spans[i - 1]!.start > start) i--;
+      cut = spans[i]!.start;
+    }
+    found.spans = spans.filter((d) => d.end <= cut);
     this.#start = cut;
     this.#keyStarts = this.#keyStarts.filter((k) => k > cut);
     this.#writeInto(start, cut, found);

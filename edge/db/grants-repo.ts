@@ -24,15 +24,7 @@ export async function activeGrants(
   return db
     .select()
     .from(accessGrants)
-    .where(
-      and(
-        eq(accessGrants.connectionId, q.connectionId),
-        eq(accessGrants.principalIssuer, q.issuer),
-        eq(accessGrants.principalSubject, q.subject),
-        gt(accessGrants.expiresAt, q.now),
-        isNull(accessGrants.revokedAt),
-      ),
-    );
+    .where(and(eq(accessGrants.connectionId, q.connectionId), activeFor(q)));
 }
 
 /** The principal's unexpired, unrevoked grants on every connection (bounded by `limit`). */
@@ -40,18 +32,17 @@ export async function activeGrantsOfPrincipal(
   db: Db,
   q: { issuer: string; subject: string; now: Date; limit: number },
 ): Promise<GrantRow[]> {
-  return db
-    .select()
-    .from(accessGrants)
-    .where(
-      and(
-        eq(accessGrants.principalIssuer, q.issuer),
-        eq(accessGrants.principalSubject, q.subject),
-        gt(accessGrants.expiresAt, q.now),
-        isNull(accessGrants.revokedAt),
-      ),
-    )
-    .limit(q.limit);
+  return db.select().from(accessGrants).where(activeFor(q)).limit(q.limit);
+}
+
+/** A grant of the principal that has neither expired nor been revoked at `now`. */
+function activeFor(q: { issuer: string; subject: string; now: Date }): SQL | undefined {
+  return and(
+    eq(accessGrants.principalIssuer, q.issuer),
+    eq(accessGrants.principalSubject, q.subject),
+    gt(accessGrants.expiresAt, q.now),
+    isNull(accessGrants.revokedAt),
+  );
 }
 
 export async function listGrants(

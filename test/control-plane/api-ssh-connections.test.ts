@@ -9,7 +9,6 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pg from 'pg';
 import { decryptCredential, parseKeyring } from '../../core/crypto/credentials.ts';
 import { openGatewayHostKey } from '../../core/ssh/gateway-host-key.ts';
 import { withControlPlane } from '../../edge/db/client.ts';
@@ -295,27 +294,6 @@ describe('changing an SSH connection', () => {
 });
 
 describe('transport names for every connection', () => {
-  it.each([
-    ['disable', 'none'],
-    ['verify-full', 'postgres-starttls'],
-    ['none', 'none'],
-    ['tls', 'tls'],
-    ['postgres-starttls', 'postgres-starttls'],
-  ])('a Postgres connection given tls=%s is stored and shown as %s', async (given, stored) => {
-    const res = await h.call(
-      'POST',
-      '/connections',
-      connectionBody({ target: { host: 'db', port: 5432, tls: given } }),
-    );
-    expect(res.status).toBe(201);
-    expect(res.body.target.tls).toBe(stored);
-    expect(
-      (await h.cp.sql<{ target_tls: string }>('SELECT target_tls FROM connections'))[0]!.target_tls,
-    ).toBe(stored);
-    const patched = await h.call('PATCH', '/connections/orders-db', { target: { tls: given } });
-    expect(patched.body.target.tls).toBe(stored);
-  });
-
   it('defaults a Postgres connection to tls=none and lists it beside SSH ones', async () => {
     const body = connectionBody();
     delete (body['target'] as Record<string, unknown>)['tls'];
@@ -401,84 +379,5 @@ describe('secrets in responses', () => {
     expect(everything).toContain('"hostKeys"');
     for (const s of secrets) expect(everything).not.toContain(s);
     expect(everything).not.toMatch(/PRIVATE KEY|ciphertext|keyId|key_id/i);
-  });
-});
-
-describe('migration 0007 on rows written before it', () => {
-  it('keeps old Postgres connections working, their tls names rewritten', async () => {
-    await h.cp.cluster.query('CREATE DATABASE migrate_0007');
-    const client = new pg.Client({ connectionString: h.cp.cluster.dsn('migrate_0007') });
-    await client.connect();
-    try {
-      const files = (await import('node:fs'))
-        .readdirSync(new URL('../../migrations/', import.meta.url))
-        .filter((f) => /^\d{4}_.*\.sql$/.test(f))
-        .sort();
-      const run = async (f: string) => {
-        const text = readFileSync(new URL(`../../migrations/${f}`, import.meta.url), 'utf8');
-        for (const stmt of text.split('--> statement-breakpoint')) if (stmt.trim()) await client.query(stmt);
-      };
-      const at = files.findIndex((f) => f.startsWith('0007_'));
-      for (const f of files.slice(0, at)) await run(f);
-      await client.query(`INSERT INTO connectors (id, name, token_hash) VALUES ('co_1', 'dc1', 'h')`);
-      for (const [id, tls] of [
-        ['cn_a', 'disable'],
-        ['cn_b', 'verify-full'],
-      ] as const) {
-        await client.query(
-          `INSERT INTO connections (id, name, connector_id, target_host, target_port, target_tls, database, username, credential_kind, credential_ref)
-           VALUES ($1, $1, 'co_1', 'db', 5432, $2, 'app', 'app', 'connector_ref', 'env:PW')`,
-          [id.replace('_', '-'), tls],
-        );
-      }
-      for (const f of files.slice(at)) await run(f);
-      const { rows } = await client.query(
-        'SELECT name, protocol, target_tls, database, credential_secret_kind, ssh_host_public_keys FROM connections ORDER BY name',
-      );
-      expect(rows).toEqual([
-        {
-          name: 'cn-a',
-          protocol: 'postgres',
-          target_tls: 'none',
-          database: 'app',
-          credential_secret_kind: 'password',
-          ssh_host_public_keys: null,
-        },
-        {
-          name: 'cn-b',
-          protocol: 'postgres',
-          target_tls: 'postgres-starttls',
-          database: 'app',
-          credential_secret_kind: 'password',
-          ssh_host_public_keys: null,
-        },
-      ]);
-      // The old names cannot come back in through SQL either.
-      await expect(client.query(`UPDATE connections SET target_tls = 'disable'`)).rejects.toThrow(
-        /connections_target_tls/,
-      );
-      await expect(client.query(`UPDATE connections SET protocol = 'telnet'`)).rejects.toThrow(
-        /connections_protocol/,
-      );
-    } finally {
-      await client.end();
-    }
-  });
-});
-
-describe('the OpenAPI document', () => {
-  it('describes both kinds of connection and their transports', async () => {
-    const doc = await h.call('GET', '/openapi.json', undefined, null);
-    expect(doc.status).toBe(200);
-    const schemas = doc.body.components.schemas;
-    expect(Object.keys(schemas)).toEqual(
-      expect.arrayContaining(['CreatePostgresConnection', 'CreateSshConnection', 'ConnectionSsh']),
-    );
-    expect(schemas.Connection.properties.protocol.enum).toEqual(['postgres', 'ssh', 'kubernetes']);
-    expect(schemas.Connection.properties.target.properties.tls.enum).toEqual([
-      'none',
-      'tls',
-      'postgres-starttls',
-    ]);
   });
 });

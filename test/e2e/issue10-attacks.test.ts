@@ -15,6 +15,11 @@
  *    schema on the role's search_path (public) is a better match than pg_catalog's, which needs
  *    a cast, so it decided which views read masked tables. With it, a view over customers read
  *    in clear.
+ *  - Bind's counts are uint16 (postgres.c exec_bind_message, pq_getmsgint(msg, 2)). Read signed,
+ *    a Bind of 32768 parameters says -32768: no parameter is read, and the result-format count
+ *    and codes come from the first parameter's length. A client then chooses what the gateway
+ *    takes the result formats to be (binary) while the server sends text, and detectors skip
+ *    values they do not read in binary (numeric, jsonb).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -42,12 +47,20 @@ async function open(): Promise<WireClient> {
 }
 
 const leakOf = (text: string) => describeLeak(text, secrets);
+const PAYMENT_CARD = '4111111111111111';
+const PAYMENT_EMAIL = 'zed.payer@example.org';
 
 beforeAll(async () => {
   stack = await startTestStack();
   connect = await startConnect(stack, 'demo', clientEnv(stack));
   secrets = await demoMaskedValues(stack);
   customerCount = Number(await onTarget(stack, 'SELECT count(*) FROM customers'));
+  // Values no column rule masks, which the detectors find in text (numeric, jsonb).
+  await onTarget(
+    stack,
+    `CREATE TABLE payments (id integer, card numeric, meta jsonb);
+     INSERT INTO payments VALUES (1, ${PAYMENT_CARD}, '{"contact": "${PAYMENT_EMAIL}"}')`,
+  );
 }, 180_000);
 
 afterAll(async () => {
@@ -190,6 +203,71 @@ describe('big rows (past 256 KB) are masked or refused, never streamed unread', 
     const r = await c.run([m.query(`SELECT (${big})::int FROM customers WHERE id = 1`)]);
     expect(r.errors.map((e) => e.code)).toEqual(['22P02']);
     expect(leakOf(r.text)).toBeUndefined();
+  });
+});
+
+describe('Bind with 32768 parameters (counts are unsigned, as the server reads them)', () => {
+  /** Bind's result formats as a reader taking its int16 counts as signed would read them. */
+  function signedResultFormats(body: Uint8Array): number[] {
+    const v = new DataView(body.buffer, body.byteOffset, body.byteLength);
+    let o = body.indexOf(0, body.indexOf(0) + 1) + 1; // after the portal and statement names
+    const pformats = v.getInt16(o);
+    o += 2 + 2 * Math.max(0, pformats);
+    const params = v.getInt16(o);
+    o += 2;
+    for (let i = 0; i < params; i++) {
+      const len = v.getInt32(o);
+      o += 4 + Math.max(0, len);
+    }
+    const n = v.getInt16(o);
+    o += 2;
+    return Array.from({ length: Math.max(0, n) }, (_, i) => v.getInt16(o + 2 * i));
+  }
+
+  it('a first parameter whose length reads as "one result format: binary" does not turn detection off', async () => {
+    // Ground truth on the target: the values are there, in clear.
+    expect(await onTarget(stack, 'SELECT card, meta FROM payments')).toContain(PAYMENT_CARD);
+    const c = await open();
+    // Control: read in text, the detectors mask both.
+    let r = await c.run([m.query('SELECT card, meta FROM payments')]);
+    expect(r.errors).toEqual([]);
+    expect(describeLeak(r.text, [PAYMENT_CARD, PAYMENT_EMAIL])).toBeUndefined();
+
+    // 32768 text parameters; the first is 65537 bytes long (0x00010001): read signed, the count
+    // is -32768 and the next two int16 are 1 and 1, "one result format, binary" (numeric and
+    // jsonb in binary are not scanned). The server reads 32768 parameters and no result format.
+    const n = 32768;
+    const params: Array<string | null> = ['a'.repeat(0x10001), ...Array<null>(n - 1).fill(null)];
+    const bind = m.bind('', 'big', params);
+    expect(signedResultFormats(bind.subarray(5))).toEqual([1]);
+    r = await c.run([
+      m.parse(
+        'big',
+        `SELECT card, meta FROM payments WHERE length($1) = ${0x10001}`,
+        Array<number>(n).fill(25),
+      ),
+      bind,
+      m.describe('P', ''),
+      m.execute(),
+      m.sync(),
+    ]);
+    expect(r.errors).toEqual([]);
+    expect(r.types).toBe('12TDCZ');
+    // What the server did: it bound the 32768 parameters (the row came back) and sends text
+    // (format code 0 for both columns in its RowDescription).
+    const desc = r.messages.find((x) => x.type === 'T')!.body;
+    const dv = new DataView(desc.buffer, desc.byteOffset, desc.byteLength);
+    const formats: number[] = [];
+    for (let i = 0, o = 2; i < dv.getInt16(0); i++) {
+      o = desc.indexOf(0, o) + 1 + 16;
+      formats.push(dv.getInt16(o));
+      o += 2;
+    }
+    expect(formats).toEqual([0, 0]);
+    // What the client got: both values masked (a numeric holding a card is NULL: no mask fits
+    // the type).
+    expect(describeLeak(r.text, [PAYMENT_CARD, PAYMENT_EMAIL])).toBeUndefined();
+    expect(r.rows).toEqual([[null, '{"contact": "[REDACTED:email]"}']]);
   });
 });
 

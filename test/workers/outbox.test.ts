@@ -13,6 +13,7 @@ import { sessionRecordOutbox } from '../../durable-objects/session-records-outbo
 import { startRecord } from '../../durable-objects/session/session-record.ts';
 import { eventHash, GENESIS } from '../../core/audit/chain.ts';
 import { settleLogs } from './settle-logs.ts';
+import { failStorageWrites, INSERTS } from './storage-faults.ts';
 import {
   closedChain,
   connectorReplica,
@@ -191,14 +192,7 @@ describe("the SessionDO's own record outbox", () => {
       const s = await openSession(r, 'con_fallback');
       await s.client.query('SELECT 1');
       // The ConnectorDO's storage refuses writes: its sessionEnded fails.
-      await runInDurableObject(r.stub, (_i, state) => {
-        const sqlStorage = state.storage.sql;
-        const exec = sqlStorage.exec.bind(sqlStorage);
-        vi.spyOn(sqlStorage, 'exec').mockImplementation((query: string, ...bindings: unknown[]) => {
-          if (/^\s*INSERT\b/i.test(query)) throw new Error('SQLITE_FULL (injected)');
-          return exec(query, ...(bindings as SqlStorageValue[]));
-        });
-      });
+      await failStorageWrites(r.stub, INSERTS);
       s.client.ws.close(1000, 'bye');
       await closedChain(s.sessionId);
       await vi.waitFor(

@@ -5,12 +5,13 @@
  * up with. Nothing here reads the session's internals, so these tests hold whatever protocol
  * module runs inside it.
  */
-import { env, runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
+import { env, runDurableObjectAlarm } from 'cloudflare:test';
 import { sql } from 'drizzle-orm';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { withControlPlane } from '../../edge/db/client.ts';
 import { RETRY_CAP_MS } from '../../core/outbox/schedule.ts';
 import { settleLogs } from './settle-logs.ts';
+import { failStorageWrites, WRITES } from './storage-faults.ts';
 import {
   armedAlarm,
   closedChain,
@@ -220,14 +221,7 @@ describe('the audit log', () => {
       const s = await openSession(r, 'con_auditfail');
       await s.client.query('SELECT 1');
       // The Durable Object's storage refuses every write from now on (a full disk, an outage).
-      await runInDurableObject(s.stub, (_i, state) => {
-        const sqlStorage = state.storage.sql;
-        const exec = sqlStorage.exec.bind(sqlStorage);
-        vi.spyOn(sqlStorage, 'exec').mockImplementation((query: string, ...bindings: unknown[]) => {
-          if (/^\s*(INSERT|UPDATE|DELETE|REPLACE)\b/i.test(query)) throw new Error('SQLITE_FULL (injected)');
-          return exec(query, ...(bindings as SqlStorageValue[]));
-        });
-      });
+      await failStorageWrites(s.stub, WRITES);
       await s.client.query('DELETE FROM accounts');
       expect(s.client.errors).toHaveLength(1);
       expect(s.client.errors[0]).toMatchObject({ C: '42501' });

@@ -5,7 +5,6 @@
  * real OpenSSH tools; this proves the same code loads and relays here.
  */
 import {
-  BaseStream,
   CommandRequestMessage,
   SshAlgorithms,
   SshAuthenticationType,
@@ -14,36 +13,14 @@ import {
   SshSessionConfiguration,
   type SshChannel,
 } from '@microsoft/dev-tunnels-ssh';
+import { Pipe, pkcs8Pem } from '../support/ssh-in-process.ts';
 import { describe, expect, it } from 'vitest';
 import { SshSession } from '../../core/ssh/engine/session.ts';
 import { publicKeyLine } from '../../core/ssh/engine/keys.ts';
 import type { SshEnd, SshRequest } from '../../core/ssh/engine/types.ts';
 
-/** One end of an in-memory byte pipe, as the library's Stream. */
-class Pipe extends BaseStream {
-  constructor(private readonly send: (b: Uint8Array) => void) {
-    super();
-  }
-  async write(data: Uint8Array): Promise<void> {
-    this.send(data.slice());
-  }
-  async close(): Promise<void> {}
-  push(b: Uint8Array): void {
-    this.onData(Buffer.from(b));
-  }
-}
-
 function base64(bytes: ArrayBuffer): string {
   return btoa(String.fromCharCode(...new Uint8Array(bytes)));
-}
-
-async function pkcs8Pem(): Promise<string> {
-  const pair = (await crypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, [
-    'sign',
-    'verify',
-  ])) as CryptoKeyPair;
-  const der = base64((await crypto.subtle.exportKey('pkcs8', pair.privateKey)) as ArrayBuffer);
-  return `-----BEGIN PRIVATE KEY-----\n${der.match(/.{1,64}/g)!.join('\n')}\n-----END PRIVATE KEY-----\n`;
 }
 
 async function ecJwk(): Promise<JsonWebKey> {

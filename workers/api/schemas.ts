@@ -1,18 +1,15 @@
 /**
  * Request/response shapes of the admin API; the OpenAPI document is generated from these.
- * Every string is bounded, and strings that end up in Postgres startup packets or hostnames
- * exclude control characters (a NUL would end a startup-packet field early: protocol-flow
- * 55.2.1, "StartupMessage" is a list of NUL-terminated strings).
+ * Every string is bounded (schema-fields.ts); the SSH parts of a connection are in
+ * ssh-connection-schemas.ts.
  */
 import { z } from '@hono/zod-openapi';
 import { AUDIT_KINDS } from '../../core/audit/chain.ts';
-import { NAME_PATTERN } from '../names.ts';
-import { CONNECTION_PROTOCOLS, TARGET_TLS, type TargetTls } from '../../core/tunnel/protocol.ts';
-import { MAX_PRIVATE_KEY_CHARS, privateKeyProblem } from '../../core/ssh/private-key-pem.ts';
-import { keyLine, MAX_KEY_LINE_CHARS, parseKeyLine } from '../../core/ssh/public-key-line.ts';
+import { CONNECTION_PROTOCOLS, TARGET_TLS } from '../../core/tunnel/protocol.ts';
+import { Allow, Host, Masking, NAME, Password, Port, Principals, Ref, text, Tls } from './schema-fields.ts';
+import { CreateSshConnection, HostKeyLine, SshCredential, SshView } from './ssh-connection-schemas.ts';
 
-const NO_CONTROL = /^[^\u0000-\u001f\u007f]*$/;
-const text = (max: number) => z.string().min(1).max(max).regex(NO_CONTROL, 'no control characters');
+export { Masking, NAME } from './schema-fields.ts';
 
 export const ErrorBody = z
   .object({
@@ -27,14 +24,6 @@ export const ErrorBody = z
     }),
   })
   .openapi('Error');
-
-/** A DNS label (RFC 1035 2.3.1, lower case): connection names appear in hostnames. */
-export const NAME = z
-  .string()
-  .regex(
-    NAME_PATTERN,
-    'lower-case letters, digits and hyphens, 1-63 characters, no leading or trailing hyphen',
-  );
 
 export const NameParam = z.object({ name: NAME.openapi({ param: { name: 'name', in: 'path' } }) });
 
@@ -70,128 +59,10 @@ export const CreatedConnector = z
   })
   .openapi('CreatedConnector');
 
-const Host = z
-  .string()
-  .min(1)
-  .max(253)
-  .regex(/^[A-Za-z0-9._:[\]-]+$/, 'a hostname or IP address');
-const Port = z.number().int().min(1).max(65535);
-
-/**
- * The target's transport (core/tunnel/protocol.ts). The older libpq-style names are accepted
- * and stored normalised: 'disable' is 'none', 'verify-full' is 'postgres-starttls'.
- */
-const LEGACY_TLS = { disable: 'none', 'verify-full': 'postgres-starttls' } as const;
-const Tls = z
-  .enum([...TARGET_TLS, 'disable', 'verify-full'])
-  .transform((v): TargetTls =>
-    v in LEGACY_TLS ? LEGACY_TLS[v as keyof typeof LEGACY_TLS] : (v as TargetTls),
-  )
-  .openapi({
-    description:
-      "none: plain TCP; tls: TLS from the first byte (Postgres: PG17 direct TLS); postgres-starttls: Postgres SSLRequest, then TLS. TLS verifies the CA and hostname. SSH takes none. 'disable' and 'verify-full' are accepted as none and postgres-starttls.",
-  });
-
-const Password = z.strictObject({
-  password: z
-    .string()
-    .min(1)
-    .max(1024)
-    .regex(/^[^\u0000]*$/, 'no NUL characters'),
-});
-const Ref = z
-  .string()
-  .max(260)
-  .regex(
-    /^(env:[A-Za-z_][A-Za-z0-9_]{0,127}|file:\/[^\u0000-\u001f\u007f]{1,255})$/,
-    'env:NAME or file:/absolute/path',
-  );
-
 const Credential = z.union([Password, z.strictObject({ ref: Ref })]).openapi({
   description:
     'Write-only. {password} is stored encrypted and never returned; {ref} is resolved by the connector.',
 });
-
-/** An SSH private key, checked (core/ssh/private-key-pem.ts) so an unusable key is refused now. */
-const PrivateKey = z
-  .string()
-  .max(MAX_PRIVATE_KEY_CHARS)
-  .superRefine((text, ctx) => {
-    const problem = privateKeyProblem(text);
-    if (problem) ctx.addIssue({ code: 'custom', message: problem });
-  });
-
-const SshCredential = z
-  .union([
-    Password,
-    z.strictObject({ privateKey: PrivateKey }),
-    z.strictObject({ ref: Ref, secretKind: z.enum(['password', 'private_key']).optional() }),
-  ])
-  .openapi({
-    description:
-      'Write-only: how the gateway logs in to the target. {privateKey} (unencrypted OpenSSH or PKCS#8 PEM, ECDSA or RSA) or {password} is stored encrypted and never returned; {ref} is resolved by the connector (secretKind says what it holds; default private_key).',
-  });
-
-/** An OpenSSH public-key line, stored as `type base64` (core/ssh/public-key-line.ts). */
-const HostKeyLine = z
-  .string()
-  .max(MAX_KEY_LINE_CHARS)
-  .transform((line, ctx) => {
-    try {
-      return keyLine(parseKeyLine(line));
-    } catch (e) {
-      ctx.addIssue({ code: 'custom', message: (e as Error).message });
-      return z.NEVER;
-    }
-  })
-  .openapi({
-    type: 'string',
-    description: 'An OpenSSH public key line, e.g. from ssh-keyscan -t ecdsa HOST',
-  });
-
-const Principals = z.array(text(256)).max(1000);
-
-const IDENT = z
-  .string()
-  .min(1)
-  .max(63)
-  .regex(/^[^\u0000-\u001f\u007f."]+$/, 'a table or column name (no dots, quotes or control characters)');
-const StrategyEnum = z.enum(['redact', 'partial', 'token']);
-const DetectorStrategy = z.enum(['redact', 'partial', 'token', 'off']);
-
-export const Masking = z
-  .strictObject({
-    columns: z
-      .array(z.strictObject({ table: IDENT, column: IDENT, strategy: StrategyEnum }))
-      .max(500)
-      .default([]),
-    detectors: z
-      .strictObject({
-        email: DetectorStrategy.optional(),
-        card: DetectorStrategy.optional(),
-        ssn: DetectorStrategy.optional(),
-        phone: DetectorStrategy.optional(),
-        iban: DetectorStrategy.optional(),
-        ipv4: DetectorStrategy.optional(),
-        ipv6: DetectorStrategy.optional(),
-        jwt: DetectorStrategy.optional(),
-        cloud_key: DetectorStrategy.optional(),
-        private_key: DetectorStrategy.optional(),
-      })
-      .default({}),
-  })
-  .openapi('Masking', {
-    description:
-      'Column rules (table.column → strategy) and value detectors (default redact). Who sees unmasked data is the Cedar `unmask` decision.',
-  });
-
-const Allow = z
-  .strictObject({ subjects: Principals.default([]), groups: Principals.default([]) })
-  .default({ subjects: [], groups: [] })
-  .openapi({
-    description:
-      'Shorthand policy: listed subjects and groups get every action on this connection (connect, all SQL or SSH actions, unmask). Use policies for finer rules.',
-  });
 
 const CreatePostgresConnection = z
   .strictObject({
@@ -206,22 +77,6 @@ const CreatePostgresConnection = z
     masking: Masking.optional(),
   })
   .openapi('CreatePostgresConnection');
-
-const CreateSshConnection = z
-  .strictObject({
-    name: NAME,
-    protocol: z.literal('ssh'),
-    connector: NAME,
-    target: z.strictObject({ host: Host, port: Port.default(22), tls: Tls.default('none') }),
-    credential: SshCredential,
-    ssh: z.strictObject({ targetHostKey: HostKeyLine.optional() }).optional().openapi({
-      description:
-        "targetHostKey pins the target's host key; without it the first session learns it (audited) and later ones enforce it.",
-    }),
-    allow: Allow,
-    masking: Masking.optional(),
-  })
-  .openapi('CreateSshConnection');
 
 /** Discriminated by `protocol` (absent = postgres). SSH has no database or username: the SSH user name selects the login. */
 export const CreateConnection = z
@@ -249,20 +104,6 @@ export const UpdateConnection = z
     }),
   })
   .openapi('UpdateConnection');
-
-const SshView = z
-  .object({
-    hostKeys: z.array(z.string()).openapi({
-      description:
-        "The gateway's own host keys for this connection (OpenSSH lines): what clients put in known_hosts",
-    }),
-    targetHostKey: z.string().nullable(),
-    targetHostKeyLearnedAt: z
-      .string()
-      .nullable()
-      .openapi({ description: 'When the pin was learned on first use; null when set by an admin' }),
-  })
-  .openapi('ConnectionSsh');
 
 export const Connection = z
   .object({
