@@ -21,7 +21,9 @@ export class PodFs {
   readonly files = new Map<string, Uint8Array>();
   readonly dirs = new Set<string>(['/', '/tmp', '/etc']);
 
-  write(path: string, data: Uint8Array) {
+  write(file: string, data: Uint8Array) {
+    // The working directory is always /.
+    const path = file.startsWith('/') ? file : `/${file}`;
     this.files.set(path, data);
     for (let d = dirname(path); d !== '/'; d = dirname(d)) this.dirs.add(d);
   }
@@ -148,9 +150,14 @@ async function shLine(line: string, c: Container, io: Io, input: Input): Promise
         argv = words.slice(0, r);
       }
       const captured: Uint8Array[] = [];
-      const cio: Io = target
-        ? { ...io, out: (d) => captured.push(typeof d === 'string' ? enc.encode(d) : d) }
-        : io;
+      // `>&2` sends stdout to stderr; `> file` captures it into the file.
+      const toFile = target !== undefined && target !== '&2' && target !== '&1';
+      const cio: Io =
+        target === '&2'
+          ? { ...io, out: io.err }
+          : toFile
+            ? { ...io, out: (d) => captured.push(typeof d === 'string' ? enc.encode(d) : d) }
+            : io;
       try {
         status = await command(argv, c, cio, input);
       } catch (e) {
@@ -158,7 +165,7 @@ async function shLine(line: string, c: Container, io: Io, input: Input): Promise
         io.err(`sh: 1: ${argv[0]}: not found\n`);
         status = 127;
       }
-      if (target) c.fs.write(target, enc.encode(captured.map((b) => dec.decode(b)).join('')));
+      if (toFile) c.fs.write(target!, enc.encode(captured.map((b) => dec.decode(b)).join('')));
     }
     skip = (op === '&&' && status !== 0) || (op === '||' && status === 0);
   }

@@ -220,6 +220,8 @@ export function watch(c: Ctx, res: ServerResponse) {
     'Cache-Control': 'no-cache, private',
     'Transfer-Encoding': 'chunked',
   });
+  // Headers go out now, as kube-apiserver flushes them: clients wait for them before reading events.
+  res.flushHeaders();
   if (fromNow) {
     for (const o of c.store.list(t, c.info.namespace).filter(inScope))
       out('ADDED', { ...o, apiVersion: apiVersionOf(t), kind: t.kind });
@@ -282,6 +284,7 @@ export function podLog(c: Ctx, res: ServerResponse) {
     limitBytes: int('limitBytes'),
   };
   res.writeHead(200, { 'Content-Type': 'text/plain', 'Transfer-Encoding': 'chunked' });
+  res.flushHeaders();
   const stop = c.logs.stream(
     ns!,
     name!,
