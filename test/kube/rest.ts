@@ -7,7 +7,7 @@ import type { ServerResponse } from 'node:http';
 import type { Logs } from './logs.ts';
 import { applyPatch } from './patch.ts';
 import type { RequestInfo } from './paths.ts';
-import { apiVersionOf, type JsonObject, type KubeObject, type ResourceType } from './resources.ts';
+import { apiVersionOf, type JsonObject, type KubeObject } from './resources.ts';
 import { fieldSelector, labelSelector } from './selectors.ts';
 import { badRequest, expired, KubeError, success } from './status.ts';
 import type { Store, StoreEvent } from './store.ts';
