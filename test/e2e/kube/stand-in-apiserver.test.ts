@@ -21,7 +21,11 @@ let dir: string;
 let kubeconfig: string;
 const WATCH_SECONDS = 3;
 
-function writeKubeconfig(file: string, token: string) {
+function writeKubeconfig(file: string, token: string, cert?: { certPem: string; keyPem: string }) {
+  const b64 = (s: string) => Buffer.from(s).toString('base64');
+  const user = cert
+    ? [`    client-certificate-data: ${b64(cert.certPem)}`, `    client-key-data: ${b64(cert.keyPem)}`]
+    : [`    token: ${token}`];
   writeFileSync(
     file,
     [
@@ -35,7 +39,7 @@ function writeKubeconfig(file: string, token: string) {
       'users:',
       '- name: admin',
       '  user:',
-      `    token: ${token}`,
+      ...user,
       'contexts:',
       '- name: stand-in',
       '  context: {cluster: stand-in, user: admin, namespace: default}',
@@ -256,6 +260,16 @@ describe('kubectl against the stand-in API server (it stands in for a cluster)',
       user: 'alice@example.com',
       groups: ['devs', 'oncall', 'system:authenticated'],
     });
+  });
+
+  it('authenticates a client certificate from its CA as CN user, O groups', async () => {
+    const certConfig = join(dir, 'cert-kubeconfig');
+    writeKubeconfig(certConfig, '', kube.clientCert('alice', ['devs']));
+    const r = await kubectl(['get', 'pods', '-o', 'name'], { config: certConfig });
+    expect(r).toEqual({ code: 0, stdout: expect.stringContaining('pod/web\n'), stderr: '' });
+    const rec = lastRequest((u) => u.startsWith('/api/v1/namespaces/default/pods'))!;
+    expect(rec.headers.authorization).toBeUndefined();
+    expect(rec.identity).toEqual({ user: 'alice', groups: ['devs', 'system:authenticated'] });
   });
 
   it('follows logs until the container ends', async () => {
