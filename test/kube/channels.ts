@@ -19,8 +19,11 @@ export const CLOSE = 255;
 
 /** What exec/attach accept, most preferred first. */
 export const REMOTE_COMMAND_PROTOCOLS = ['v5.channel.k8s.io', 'v4.channel.k8s.io'];
-/** What port forward accepts: kubelet serves v4 only (no v5 for port forward). */
-export const PORT_FORWARD_PROTOCOLS = ['v4.channel.k8s.io'];
+/**
+ * What port forward accepts: channel framing v4 (kubelet has no v5 for port forward), or SPDY
+ * tunnelled in the WebSocket as kubectl 1.31+ sends it (spdy-port-forward.ts).
+ */
+export const PORT_FORWARD_PROTOCOLS = ['v4.channel.k8s.io', 'SPDY/3.1+portforward.k8s.io'];
 
 /** The first protocol the client offers that the server speaks (wsstream's handshake). */
 export function negotiate(offered: Iterable<string>, supported: readonly string[]): string | undefined {

@@ -39,6 +39,7 @@ import { findType, type JsonObject, type KubeObject } from './resources.ts';
 import { handle, podLog, watch, type Ctx } from './rest.ts';
 import { badRequest, forbidden, KubeError, noRoute, unauthorized } from './status.ts';
 import { Store } from './store.ts';
+import { serveSpdyPortForward, SPDY_PORT_FORWARD_PROTOCOL } from './spdy-port-forward.ts';
 import { serveExec, servePortForward } from './streams.ts';
 import { wantsTable } from './table.ts';
 import { makePki, type Pki } from './tls.ts';
@@ -364,6 +365,11 @@ export async function start(opts: StartOptions = {}): Promise<KubeStandIn> {
     handleProtocols: (offered) => negotiate(offered, PORT_FORWARD_PROTOCOLS) ?? false,
   });
 
+  const spdyTunnel = new WebSocketServer({
+    noServer: true,
+    handleProtocols: () => SPDY_PORT_FORWARD_PROTOCOL,
+  });
+
   /** exec, attach and portforward: authenticate, authorize (verb create), check, then upgrade. */
   function onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer) {
     const record: RecordedRequest = {
@@ -392,14 +398,25 @@ export async function start(opts: StartOptions = {}): Promise<KubeStandIn> {
       const offered = (req.headers['sec-websocket-protocol'] ?? '').split(',').map((p) => p.trim());
       const q = url.searchParams;
       if (info.subresource === 'portforward') {
+        const pf = negotiate(offered, PORT_FORWARD_PROTOCOLS);
+        if (!pf) throw badRequest(`unable to upgrade: no supported subprotocol among: ${offered.join(', ')}`);
+        const exposed = (port: number) => ports.get(`${info.namespace}/${info.name}/${port}`);
+        if (pf === SPDY_PORT_FORWARD_PROTOCOL) {
+          // kubectl: SPDY inside the WebSocket; the ports are named in each stream's headers.
+          // `ws` rejects the protocol name ('/' is not an RFC 7230 token character): hand it a
+          // token and answer with the name kubectl asked for.
+          req.headers['sec-websocket-protocol'] = 'spdy-port-forward';
+          record.status = 101;
+          return spdyTunnel.handleUpgrade(req, socket, head, (ws: WebSocket) =>
+            serveSpdyPortForward(ws, exposed),
+          );
+        }
         const port = Number(q.get('ports'));
         if (!Number.isInteger(port) || port < 1 || port > 65535 || q.getAll('ports').length !== 1)
-          throw badRequest('this stand-in forwards exactly one port per connection (ports=N)');
-        if (!negotiate(offered, PORT_FORWARD_PROTOCOLS))
-          throw badRequest(`unable to upgrade: no supported subprotocol among: ${offered.join(', ')}`);
+          throw badRequest('this stand-in forwards exactly one port per WebSocket v4 connection (ports=N)');
         record.status = 101;
         return portForward.handleUpgrade(req, socket, head, (ws: WebSocket) =>
-          servePortForward(ws, port, ports.get(`${info.namespace}/${info.name}/${port}`)),
+          servePortForward(ws, port, exposed(port)),
         );
       }
       const protocol = negotiate(offered, REMOTE_COMMAND_PROTOCOLS);
@@ -487,7 +504,8 @@ export async function start(opts: StartOptions = {}): Promise<KubeStandIn> {
       return pki.clientCert(user, groups);
     },
     async stop() {
-      for (const ws of [...remoteCommand.clients, ...portForward.clients]) ws.terminate();
+      for (const ws of [...remoteCommand.clients, ...portForward.clients, ...spdyTunnel.clients])
+        ws.terminate();
       for (const s of sockets) s.destroy();
       await new Promise<void>((ok) => server.close(() => ok()));
       pki?.cleanup();

@@ -8,7 +8,7 @@
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
-import { createServer, type Server } from 'node:net';
+import { connect, createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough, Writable } from 'node:stream';
@@ -343,6 +343,37 @@ describe('kubectl against the stand-in API server (it stands in for a cluster)',
     expect(readFileSync(join(dir, 'down.txt'), 'utf8')).toBe('made in pod\n');
     expect((await kubectl(['cp', 'web:/srv/tree', 'tree-back'])).code).toBe(0);
     expect(readFileSync(join(dir, 'tree-back/sub/f.txt'), 'utf8')).toBe('deep\n');
+  });
+});
+
+describe('kubectl port-forward (SPDY/3.1 inside a WebSocket) against the stand-in', () => {
+  it('forwards two connections to the port the test exposed', async () => {
+    const echo: Server = createServer((s) => s.on('data', (b) => s.write(`echo:${b}`)));
+    await new Promise<void>((r) => echo.listen(0, '127.0.0.1', r));
+    kube.exposePort('default', 'web', 80, (echo.address() as { port: number }).port);
+    const p = spawn('kubectl', ['port-forward', '--address=127.0.0.1', 'pod/web', ':80'], {
+      env: { PATH: process.env.PATH, HOME: dir, KUBECONFIG: kubeconfig },
+    });
+    try {
+      let out = '';
+      p.stdout.on('data', (b: Buffer) => (out += b.toString()));
+      await until(() => /Forwarding from 127\.0\.0\.1:\d+ -> 80/.test(out), 'kubectl to listen');
+      const local = Number(/127\.0\.0\.1:(\d+)/.exec(out)![1]);
+      const roundTrip = (text: string) =>
+        new Promise<string>((resolve, reject) => {
+          const s = connect(local, '127.0.0.1', () => s.write(text));
+          s.on('data', (b) => (resolve(b.toString()), s.end()));
+          s.on('error', reject);
+        });
+      expect(await roundTrip('one')).toBe('echo:one');
+      expect(await roundTrip('two')).toBe('echo:two');
+      const rec = lastRequest((u) => u.includes('/pods/web/portforward'))!;
+      expect(rec.headers['sec-websocket-protocol']).toBe('SPDY/3.1+portforward.k8s.io');
+      expect(rec.status).toBe(101);
+    } finally {
+      p.kill();
+      echo.close();
+    }
   });
 });
 
