@@ -90,7 +90,10 @@ export function serveSpdyPortForward(ws: WebSocket, target: (port: number) => nu
     if (!f.control) {
       const p = byStream.get(f.streamId);
       if (!p || f.streamId !== p.data) return;
-      if (f.data.length) p.socket ? p.socket.write(f.data) : p.pending.push(f.data);
+      if (f.data.length) {
+        if (p.socket) p.socket.write(f.data);
+        else p.pending.push(f.data);
+      }
       if (f.flags & FLAG_FIN) {
         p.clientDone = true;
         p.socket?.end();
