@@ -9,6 +9,7 @@
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { connect, createServer, type Server } from 'node:net';
+import { get as httpsGet } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough, Writable } from 'node:stream';
@@ -212,6 +213,65 @@ describe('kubectl against the stand-in API server (it stands in for a cluster)',
     expect((await kubectl(['get', 'deploy', 'api'])).stderr).toBe(
       'Error from server (NotFound): deployments.apps "api" not found\n',
     );
+  });
+
+  it('serves Tables with whole objects (includeObject=Object) and Table watch events', async () => {
+    const get = (path: string, accept: string) =>
+      new Promise<{ status: number; type: string; body: string }>((resolve, reject) => {
+        const req = httpsGet(
+          `${kube.url}${path}`,
+          { ca: kube.caPem, headers: { authorization: `Bearer ${kube.token}`, accept } },
+          (res) => {
+            let body = '';
+            res.on('data', (b: Buffer) => (body += b.toString()));
+            res.on('end', () =>
+              resolve({ status: res.statusCode!, type: String(res.headers['content-type']), body }),
+            );
+          },
+        );
+        req.on('error', reject);
+      });
+    const TABLE = 'application/json;as=Table;v=v1;g=meta.k8s.io,application/json';
+    const t = await get('/api/v1/namespaces/default/secrets?includeObject=Object', TABLE);
+    const table = JSON.parse(t.body);
+    expect(table).toMatchObject({ kind: 'Table', apiVersion: 'meta.k8s.io/v1' });
+    expect(table.columnDefinitions.map((c: { name: string }) => c.name)).toEqual([
+      'Name',
+      'Type',
+      'Data',
+      'Age',
+    ]);
+    const row = table.rows.find((r: { cells: unknown[] }) => r.cells[0] === 'creds');
+    expect(row.object).toMatchObject({
+      kind: 'Secret',
+      data: { password: Buffer.from('hunter2').toString('base64') },
+    });
+    const meta = JSON.parse((await get('/api/v1/namespaces/default/secrets', TABLE)).body);
+    expect(meta.rows[0].object.kind).toBe('PartialObjectMetadata');
+    expect(meta.rows[0].object.data).toBeUndefined();
+    kube.create({
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name: 'second', namespace: 'default' },
+      stringData: { k: 'v' },
+    });
+    const w = await get(
+      '/api/v1/namespaces/default/secrets?watch=true&timeoutSeconds=1&includeObject=Object',
+      TABLE,
+    );
+    const events = w.body
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    expect(events[0]).toMatchObject({
+      type: 'ADDED',
+      object: { kind: 'Table', rows: [{ object: { kind: 'Secret' } }] },
+    });
+    expect(events[0].object.columnDefinitions).toHaveLength(4);
+    // Column definitions come with the first event only, as kube-apiserver sends them.
+    expect(events[1].object).toMatchObject({ kind: 'Table', columnDefinitions: null });
+    const proto = await get('/api/v1/namespaces/default/pods', 'application/vnd.kubernetes.protobuf');
+    expect(proto.status).toBe(406);
   });
 
   it('prints the API server Status errors: NotFound, AlreadyExists, Forbidden, Invalid, Unauthorized', async () => {
