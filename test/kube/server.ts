@@ -12,12 +12,11 @@
  *   // kube.url, kube.caPem, kube.token; kube.requests records every request's headers
  *   await kube.stop();
  */
-import { timingSafeEqual, randomBytes, createHash } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import type { TLSSocket } from 'node:tls';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { negotiate, PORT_FORWARD_PROTOCOLS, REMOTE_COMMAND_PROTOCOLS } from './channels.ts';
 import {
@@ -37,22 +36,19 @@ import { Logs } from './logs.ts';
 import { resolve, type RequestInfo } from './paths.ts';
 import { findType, type JsonObject, type KubeObject } from './resources.ts';
 import { handle, podLog, watch, type Ctx } from './rest.ts';
-import { badRequest, forbidden, KubeError, noRoute, unauthorized } from './status.ts';
+import { badRequest, forbidden, KubeError, noRoute } from './status.ts';
 import { Store } from './store.ts';
 import { serveSpdyPortForward, SPDY_PORT_FORWARD_PROTOCOL } from './spdy-port-forward.ts';
 import { serveExec, servePortForward } from './streams.ts';
 import { wantsTable } from './table.ts';
 import { makePki, type Pki } from './tls.ts';
+import { ADMIN, authenticator, type Identity } from './auth.ts';
+
+export type { Identity };
 
 /** kube-apiserver's default limit on a request body (3 MiB, apiserver MaxRequestBodyBytes). */
 const MAX_BODY = 3 * 1024 * 1024;
 const PROTOBUF = 'application/vnd.kubernetes.protobuf';
-
-/** Who made a request, after authentication and impersonation. */
-export interface Identity {
-  user: string;
-  groups: string[];
-}
 
 /** What RBAC would be asked (authorizer.Attributes). */
 export interface Attributes extends Identity {
@@ -114,16 +110,6 @@ export interface KubeStandIn {
   /** A client certificate the server accepts (CN user, O groups). */
   clientCert(user: string, groups?: string[]): { certPem: string; keyPem: string };
   stop(): Promise<void>;
-}
-
-const ADMIN = 'stand-in-admin';
-const ADMIN_GROUPS = ['system:masters', 'system:authenticated'];
-/** The WebSocket subprotocol that carries a bearer token where a browser cannot set headers. */
-const TOKEN_PROTOCOL = 'base64url.bearer.authorization.k8s.io.';
-
-function sameSecret(a: string, b: string): boolean {
-  const h = (s: string) => createHash('sha256').update(s).digest();
-  return timingSafeEqual(h(a), h(b));
 }
 
 function send(res: ServerResponse, code: number, body: JsonObject, contentType = 'application/json') {
@@ -197,51 +183,7 @@ export async function start(opts: StartOptions = {}): Promise<KubeStandIn> {
     return fs;
   };
 
-  /** Bearer token (header or WebSocket subprotocol) or a verified client certificate; then impersonation. */
-  function authenticate(req: IncomingMessage): Identity {
-    let id: Identity | undefined;
-    const auth = req.headers.authorization;
-    const protoToken = (req.headers['sec-websocket-protocol'] ?? '')
-      .split(',')
-      .map((p) => p.trim())
-      .find((p) => p.startsWith(TOKEN_PROTOCOL));
-    const bearer = auth?.startsWith('Bearer ')
-      ? auth.slice(7).trim()
-      : protoToken
-        ? Buffer.from(protoToken.slice(TOKEN_PROTOCOL.length), 'base64url').toString()
-        : undefined;
-    if (bearer !== undefined) {
-      if (!sameSecret(bearer, token)) throw unauthorized();
-      id = { user: ADMIN, groups: ADMIN_GROUPS };
-    } else if (auth) throw unauthorized();
-    else {
-      const tls = req.socket as TLSSocket;
-      if (pki && tls.authorized) {
-        const subject = tls.getPeerCertificate().subject;
-        const org = subject.O;
-        id = {
-          user: String(subject.CN),
-          groups: [...(Array.isArray(org) ? org : org ? [org] : []), 'system:authenticated'],
-        };
-      }
-    }
-    if (!id) throw unauthorized();
-    const asUser = req.headers['impersonate-user'];
-    const rawGroups = req.headersDistinct['impersonate-group'] ?? [];
-    if (asUser === undefined) {
-      if (rawGroups.length)
-        throw badRequest('requested impersonation of groups without impersonating a user');
-      return id;
-    }
-    if (!impersonators.has(id.user))
-      throw new KubeError(
-        403,
-        'Forbidden',
-        `users "${asUser}" is forbidden: User "${id.user}" cannot impersonate resource "users" in API group "" at the cluster scope`,
-        { name: String(asUser), kind: 'users' },
-      );
-    return { user: String(asUser), groups: [...rawGroups, 'system:authenticated'] };
-  }
+  const authenticate = authenticator({ token, tls: !!pki, impersonators });
 
   function authorizeOrThrow(id: Identity, info: RequestInfo, verb = info.verb) {
     const a: Attributes = {
