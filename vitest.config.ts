@@ -33,6 +33,8 @@ export default defineConfig({
             'workers/**/*.test.ts',
             'edge/**/*.test.ts',
             'scripts/**/*.test.ts',
+            // The stand-in Kubernetes API server's pure parts (test/kube/).
+            'test/kube/**/*.test.ts',
           ],
           environment: 'node',
           testTimeout: 30_000,

@@ -80,6 +80,14 @@ export const NEEDS: readonly Need[] = [
   },
   { what: 'rsync', probe: { command: 'rsync' }, apt: 'rsync', why: 'SSH tests: rsync -e ssh' },
   {
+    what: 'kubectl',
+    probe: { command: 'kubectl' },
+    // Kubernetes' own apt repository (or Google Cloud's) ships current kubectl; Debian's
+    // kubernetes-client is 1.20, older than the WebSocket exec and aggregated discovery tested.
+    apt: 'kubectl',
+    why: 'Kubernetes tests: the client (test/e2e/kube/, 1.30 or newer)',
+  },
+  {
     what: "a PostgreSQL server of pg_dump's major version",
     probe: { pgServerForPgDump: true },
     // Resolved by resolveNeed: postgresql-<major> once pg_dump's major is known.
