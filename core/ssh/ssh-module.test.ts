@@ -15,6 +15,7 @@ import {
   SshClientSession,
   SshServerSession,
   SshSessionConfiguration,
+  type KeyPair,
   type SshChannel,
 } from '@microsoft/dev-tunnels-ssh';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -27,6 +28,7 @@ import {
   type Harness,
 } from '../session-host/conformance.ts';
 import { sshModule, type SshConnection } from './ssh-module.ts';
+import { publicKeyLine } from './engine/keys.ts';
 
 /** One end of an in-memory byte pipe, as the library's Stream. */
 class Pipe extends BaseStream {
@@ -73,6 +75,7 @@ const worlds = new WeakMap<Harness, World>();
 function wire(
   h: Harness,
   credential: string,
+  targetKey?: KeyPair,
 ): { client: SshClientSession; stream: Pipe; world: World; ready: Promise<void> } {
   const world: World = { execs: 0, logins: 0 };
   worlds.set(h, world);
@@ -91,7 +94,7 @@ function wire(
   };
   const sshd = new SshServerSession(new SshSessionConfiguration());
   const ready = (async () => {
-    const hostKey = await SshAlgorithms.publicKey.ecdsaSha2Nistp256!.generateKeyPair();
+    const hostKey = targetKey ?? (await SshAlgorithms.publicKey.ecdsaSha2Nistp256!.generateKeyPair());
     sshd.credentials = { publicKeys: [hostKey] };
     sshd.onAuthenticating((e) => {
       // The gateway logs in with the injected key: the query, then the signed request.
@@ -243,5 +246,47 @@ describe('the SSH module and the control plane pin', () => {
     expect(h.log).not.toContain('audit:target_host_key_learned');
     expect(h.ended[0]).toMatchObject({ kind: 'target-auth' });
     expect(h.ended[0]!.detail).toMatch(/host key changed/);
+  });
+
+  /**
+   * A session of a connection the Worker read with `cachedPin` (its cache may be seconds old),
+   * to a target with key `targetKey`, while the control plane answers `answer`.
+   */
+  async function pinnedSession(cachedPin: string, targetKey: KeyPair, answer: 'matches' | 'mismatch') {
+    const asked: string[] = [];
+    const conn = driver.start.connection;
+    const h = await harness({
+      ...driver,
+      start: { ...driver.start, connection: { ...conn, ssh: { ...conn.ssh!, targetHostKey: cachedPin } } },
+      learnTargetHostKey: async (key) => (asked.push(key), answer),
+    });
+    const { client, stream, world, ready } = wire(h, driver.credential.secret, targetKey);
+    await ready;
+    await client.connect(stream);
+    const ok = await client.authenticate({ username: 'alice' }).catch(() => false);
+    await quiet(h);
+    return { h, asked, ok, world };
+  }
+
+  it('refuses the key the cached connection pins when an admin has pinned another since', async () => {
+    const target = await SshAlgorithms.publicKey.ecdsaSha2Nistp256!.generateKeyPair();
+    const line = await publicKeyLine(target);
+    const { h, asked, ok, world } = await pinnedSession(line, target, 'mismatch');
+    expect(asked).toEqual([line]);
+    expect(ok).toBe(false);
+    expect(world.logins).toBe(0); // the credential never left
+    expect(h.log).toContain('audit:target_host_key_mismatch');
+    expect(h.ended[0]).toMatchObject({ kind: 'target-auth' });
+  });
+
+  it("accepts the target's new key when an admin pinned it since the connection was cached", async () => {
+    const target = await SshAlgorithms.publicKey.ecdsaSha2Nistp256!.generateKeyPair();
+    const old = await publicKeyLine(await SshAlgorithms.publicKey.ecdsaSha2Nistp256!.generateKeyPair());
+    const { h, asked, ok } = await pinnedSession(old, target, 'matches');
+    expect(asked).toEqual([await publicKeyLine(target)]);
+    expect(ok).toBe(true);
+    expect(h.ended).toEqual([]);
+    h.session.fail({ kind: 'gateway-error', detail: 'test over' });
+    await quiet(h);
   });
 });
