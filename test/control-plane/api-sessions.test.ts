@@ -170,6 +170,9 @@ describe('the protocol of a session', () => {
       new Set(['postgres']),
     );
     expect((await h.call('GET', `/sessions/${hexId(27)}`)).body).toMatchObject({ protocol: 'ssh' });
+    const doc = (await h.call('GET', '/openapi.json', undefined, null)).body;
+    expect(doc.components.schemas.Session.properties.protocol.enum).toEqual(['postgres', 'ssh']);
+    expect(doc.components.schemas.Session.required).toContain('protocol');
   });
 
   it('the database refuses a protocol no module serves', async () => {
