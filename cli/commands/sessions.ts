@@ -11,11 +11,11 @@ export const help = `Usage: postern sessions <list|show|replay|verify> [id] [--e
 Reads sessions and their tamper-evident audit trail from the edge's admin API (needs an admin:
 a token carrying the admin group, or the bootstrap admin token).
 
-  list                 recent sessions, newest first
+  list                 recent sessions, newest first, with their protocol (postgres, ssh)
                        [--connection NAME] [--subject SUB] [--limit N]
-  show <id>            one session: who, where, when, how much, its audit head
-  replay <id>          the session's events in order: statements, decisions, refusals;
-                       a session with a recording (SSH shell/exec) plays it in the terminal:
+  show <id>            one session: protocol, who, where, when, how much, its audit head
+  replay <id>          a Postgres session: its events in order (statements, decisions, refusals);
+                       an SSH session plays its recording (shell/exec) in the terminal:
                        [--speed N] (2 = twice as fast) [--max-idle S] (pauses cut to S s)
                        [--asciicast FILE] (write the asciicast v2 file for asciinema instead)
                        [--events] (list its audit events instead)
@@ -37,7 +37,7 @@ Example:
 
 interface SessionOut {
   id: string;
-  /** 'postgres' or 'ssh' (an edge before issue 11 does not say: postgres). */
+  /** 'postgres' or 'ssh', as the session recorded it (absent from an edge before 0009). */
   protocol?: string;
   connection: string;
   subject: string;
@@ -108,6 +108,7 @@ export async function run(argv: string[]): Promise<number> {
         s,
         [
           `session     ${s.id}`,
+          `protocol    ${s.protocol ?? '-'}`,
           `connection  ${s.connection}`,
           `subject     ${s.subject}`,
           `client      ${s.clientApplication ?? '-'}`,
@@ -121,12 +122,16 @@ export async function run(argv: string[]): Promise<number> {
       return 0;
     }
     case 'replay': {
-      // An SSH session with a shell or exec has a recording; a Postgres session (or an SSH one
-      // with only sftp) has none, and its audit events are the replay.
+      // The session's record says what it was: an SSH session with a shell or exec has a
+      // recording; a Postgres session (or an SSH one with only sftp) has none, and its audit
+      // events are the replay. An edge that does not say (before migration 0009) is asked.
       const s = await api<SessionOut>(`/sessions/${needId()}`);
       const text = s.protocol === 'postgres' || values.events ? null : await recording(edge, token, s.id);
       if (text === null && values.asciicast)
-        throw new CliError('not_found', `session ${s.id} has no recording to write`);
+        throw new CliError(
+          'not_found',
+          `session ${s.id} has no recording to write${s.protocol === 'postgres' ? ' (a Postgres session: see its events)' : ''}`,
+        );
       if (text !== null) {
         if (values.asciicast) {
           writeFileSync(values.asciicast, text);
@@ -239,7 +244,7 @@ async function recording(edge: string, token: string, id: string): Promise<strin
 
 function sessionLine(s: SessionOut): string {
   const state = s.endedAt ? (s.closeReason ?? 'ended') : 'open';
-  return `${s.id.slice(0, 16)}  ${s.startedAt}  ${s.connection.padEnd(12)} ${s.subject.padEnd(20)} ${String(s.statements).padStart(5)} stmts  ${state}`;
+  return `${s.id.slice(0, 16)}  ${s.startedAt}  ${(s.protocol ?? '-').padEnd(8)} ${s.connection.padEnd(12)} ${s.subject.padEnd(20)} ${String(s.statements).padStart(5)} stmts  ${state}`;
 }
 
 function eventLine(e: EventOut): string {

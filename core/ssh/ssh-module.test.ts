@@ -14,6 +14,9 @@ import {
   SshClientSession,
   SshServerSession,
   SshSessionConfiguration,
+  ChannelRequestMessage,
+  type SshDataWriter,
+  type KeyPair,
   type SshChannel,
 } from '@microsoft/dev-tunnels-ssh';
 import { Pipe, pkcs8Pem } from '../../test/support/ssh-in-process.ts';
@@ -27,6 +30,7 @@ import {
   type Harness,
 } from '../session-host/conformance.ts';
 import { sshModule, type SshConnection } from './ssh-module.ts';
+import { publicKeyLine } from './engine/keys.ts';
 
 const REQUEST = new TextEncoder().encode('exec: echo permitted');
 const HELD = new TextEncoder().encode('exec: held command');
@@ -39,6 +43,8 @@ interface World {
   execs: number;
   /** User authentication requests the target received (the injected credential). */
   logins: number;
+  /** The target's side of each shell channel the gateway started. */
+  shells: SshChannel[];
 }
 const worlds = new WeakMap<Harness, World>();
 
@@ -46,8 +52,9 @@ const worlds = new WeakMap<Harness, World>();
 function wire(
   h: Harness,
   credential: string,
+  targetKey?: KeyPair,
 ): { client: SshClientSession; stream: Pipe; world: World; ready: Promise<void> } {
-  const world: World = { execs: 0, logins: 0 };
+  const world: World = { execs: 0, logins: 0, shells: [] };
   worlds.set(h, world);
   const fromClient = h.fromClient;
   const targetStream = new Pipe((b) => h.fromTarget(b));
@@ -64,7 +71,7 @@ function wire(
   };
   const sshd = new SshServerSession(new SshSessionConfiguration());
   const ready = (async () => {
-    const hostKey = await SshAlgorithms.publicKey.ecdsaSha2Nistp256!.generateKeyPair();
+    const hostKey = targetKey ?? (await SshAlgorithms.publicKey.ecdsaSha2Nistp256!.generateKeyPair());
     sshd.credentials = { publicKeys: [hostKey] };
     sshd.onAuthenticating((e) => {
       // The gateway logs in with the injected key: the query, then the signed request.
@@ -78,6 +85,7 @@ function wire(
     sshd.onChannelOpening((e) => {
       e.channel.onRequest((r) => {
         if (r.requestType === 'exec') world.execs++;
+        if (r.requestType === 'shell') world.shells.push(e.channel);
         r.isAuthorized = true;
       });
     });
@@ -217,4 +225,139 @@ describe('the SSH module and the control plane pin', () => {
     expect(h.ended[0]).toMatchObject({ kind: 'target-auth' });
     expect(h.ended[0]!.detail).toMatch(/host key changed/);
   });
+
+  /**
+   * A session of a connection the Worker read with `cachedPin` (its cache may be seconds old),
+   * to a target with key `targetKey`, while the control plane answers `answer`.
+   */
+  async function pinnedSession(cachedPin: string, targetKey: KeyPair, answer: 'matches' | 'mismatch') {
+    const asked: string[] = [];
+    const conn = driver.start.connection;
+    const h = await harness({
+      ...driver,
+      start: { ...driver.start, connection: { ...conn, ssh: { ...conn.ssh!, targetHostKey: cachedPin } } },
+      learnTargetHostKey: async (key) => (asked.push(key), answer),
+    });
+    const { client, stream, world, ready } = wire(h, driver.credential.secret, targetKey);
+    await ready;
+    await client.connect(stream);
+    const ok = await client.authenticate({ username: 'alice' }).catch(() => false);
+    await quiet(h);
+    return { h, asked, ok, world };
+  }
+
+  it('refuses the key the cached connection pins when an admin has pinned another since', async () => {
+    const target = await SshAlgorithms.publicKey.ecdsaSha2Nistp256!.generateKeyPair();
+    const line = await publicKeyLine(target);
+    const { h, asked, ok, world } = await pinnedSession(line, target, 'mismatch');
+    expect(asked).toEqual([line]);
+    expect(ok).toBe(false);
+    expect(world.logins).toBe(0); // the credential never left
+    expect(h.log).toContain('audit:target_host_key_mismatch');
+    expect(h.ended[0]).toMatchObject({ kind: 'target-auth' });
+  });
+
+  it("accepts the target's new key when an admin pinned it since the connection was cached", async () => {
+    const target = await SshAlgorithms.publicKey.ecdsaSha2Nistp256!.generateKeyPair();
+    const old = await publicKeyLine(await SshAlgorithms.publicKey.ecdsaSha2Nistp256!.generateKeyPair());
+    const { h, asked, ok } = await pinnedSession(old, target, 'matches');
+    expect(asked).toEqual([await publicKeyLine(target)]);
+    expect(ok).toBe(true);
+    expect(h.ended).toEqual([]);
+    h.session.fail({ kind: 'gateway-error', detail: 'test over' });
+    await quiet(h);
+  });
+});
+
+/** RFC 4254 §6.2 pty-req: TERM, size in characters and pixels, no terminal modes. */
+class PtyRequest extends ChannelRequestMessage {
+  constructor() {
+    super();
+    this.requestType = 'pty-req';
+    this.wantReply = true;
+  }
+  protected override onWrite(writer: SshDataWriter): void {
+    super.onWrite(writer);
+    writer.writeString('xterm', 'ascii');
+    for (const n of [80, 24, 0, 0]) writer.writeUInt32(n);
+    writer.writeBinary(Buffer.from([0]));
+  }
+}
+
+describe('an SSH recording when the session ends mid-piece', () => {
+  /** A pty shell whose target printed `printed` and whose client typed `typed`; then `end`. */
+  async function shellThatEnds(printed: string, typed: string, end: (h: Harness) => void) {
+    // Terminal output masked for cards: the masker holds what could still be part of one.
+    const conn = {
+      ...driver.start.connection,
+      masking: { columns: [], detectors: { card: 'redact' as const } },
+    };
+    const h = await harness({ ...driver, start: { ...driver.start, connection: conn } });
+    const { client, stream, world, ready } = wire(h, driver.credential.secret);
+    await ready;
+    await client.connect(stream);
+    expect(await client.authenticate({ username: 'alice' })).toBe(true);
+    const channel = await client.openChannel('session');
+    expect(await channel.request(new PtyRequest())).toBe(true);
+    const shell = new ChannelRequestMessage();
+    shell.requestType = 'shell';
+    shell.wantReply = true;
+    expect(await channel.request(shell)).toBe(true);
+    let seen = '';
+    channel.onDataReceived((d) => {
+      seen += d.toString();
+      channel.adjustWindow(d.length);
+    });
+    await channel.send(Buffer.from(typed));
+    await quiet(h);
+    await world.shells[0]!.send(Buffer.from(printed));
+    // The session ends as soon as the client has the start of the output: the rest is still in
+    // the masker (held, as it could begin a value) until 30 ms of quiet that never come.
+    for (let i = 0; i < 500 && !seen.includes('last-output'); i++) await new Promise((r) => setTimeout(r, 2));
+    expect(seen).toContain('last-output');
+    expect(seen).not.toContain('1111');
+    end(h);
+    await quiet(h);
+    const i = h.log.findIndex((l) => l.startsWith('end:'));
+    const cast = h.audited
+      .filter((e) => e.kind === 'recording_chunk')
+      .map((e) => String(e.data['data']))
+      .join('');
+    return { h, cast, endAt: i };
+  }
+
+  const cases: Array<[string, (h: Harness) => void]> = [
+    ['the client drops', (h) => h.session.clientClosed()],
+    ['the target closes', (h) => h.session.targetClosed()],
+    ['the edge fails the session', (h) => h.session.fail({ kind: 'gateway-error', detail: 'test' })],
+  ];
+  for (const [how, end] of cases) {
+    it(`keeps the last bytes typed and printed when ${how}, written before the session's end`, async () => {
+      // Output ending in a run the masker holds (it could be the start of a value) and input
+      // without a newline: both still in flight when the session ends.
+      const { h, cast, endAt } = await shellThatEnds('last-output 4111 1111', 'typed-last', end);
+      expect(h.ended).toHaveLength(1);
+      const events = cast
+        .split('\n')
+        .filter((l) => l.startsWith('['))
+        .map((l) => JSON.parse(l) as [number, string, string]);
+      expect(
+        events
+          .filter((e) => e[1] === 'i')
+          .map((e) => e[2])
+          .join(''),
+      ).toBe('typed-last');
+      expect(
+        events
+          .filter((e) => e[1] === 'o')
+          .map((e) => e[2])
+          .join(''),
+      ).toContain('last-output 4111 1111');
+      // Every piece and the channel's summary come before the session's end.
+      const lastPiece = h.log.lastIndexOf('audit:recording_chunk');
+      expect(lastPiece).toBeGreaterThan(-1);
+      expect(lastPiece).toBeLessThan(endAt);
+      expect(h.log.indexOf('audit:recording_end')).toBeLessThan(endAt);
+    }, 20_000);
+  }
 });

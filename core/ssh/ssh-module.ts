@@ -6,8 +6,9 @@
  * (module/ssh-decide.ts); a request the gate holds becomes the host's neutral HeldRequest;
  * shell and exec channels are recorded into the audit trail (module/ssh-recordings.ts) and
  * their output masked with the detectors the connection names (module/ssh-output-masking.ts);
- * a target host key learned on first use is checked with the control plane before the
- * injected credential is sent (a key other than the one it holds refuses the target).
+ * the target's host key is confirmed with the control plane before the injected credential is
+ * sent, in every session: learned there on first use (compare-and-set), else compared with the
+ * pin it holds now (a key other than that one refuses the target).
  */
 import type { CloseReason } from '../session-host/close-reason.ts';
 import type { SessionNotice } from '../session-host/held-request.ts';
@@ -36,7 +37,11 @@ export interface SshConnection extends ProtocolConnection {
   ssh?: {
     /** The gateway host key, PKCS#8 PEM sealed under hostKeyAad(connection id). */
     hostKey: { keyId: string; ciphertext: string };
-    /** The target's pinned host key (an OpenSSH public-key line), or null: learn it. */
+    /**
+     * The target's pinned host key (an OpenSSH public-key line), or null: learn it. As the Worker
+     * read it, possibly seconds before an admin changed it: only said in a refusal's audit event;
+     * the pin that decides is the control plane's (learnTargetHostKey).
+     */
     targetHostKey: string | null;
   };
 }
@@ -96,6 +101,8 @@ class SshProtocolSession implements ProtocolSession {
   /** The reason the host gave with fail(), reported when the engine's end follows from it. */
   #failing: CloseReason | undefined;
   #ended = false;
+  /** The pin in the connection the session started with (audit detail only). */
+  #cachedPin: string | null = null;
 
   constructor(
     s: { sessionId: string; connection: string; hostKey: string; targetHostKey: string | null },
@@ -110,10 +117,13 @@ class SshProtocolSession implements ProtocolSession {
     this.#recordings = new SshRecordings(s.sessionId, runtime.maxRecordingBytes, services, (e) =>
       this.fail({ kind: 'gateway-error', detail: `recording not written: ${e.message}` }),
     );
+    this.#cachedPin = s.targetHostKey;
+    // No pin for the engine: it asks hostKeyLearned for every key, and the control plane answers
+    // with the pin it holds now. The connection the session started with may be up to the
+    // Worker's cache age old, and an admin's new pin must apply to the next session (gap 6).
     this.#engine = new SshSession(
       {
         hostKey: s.hostKey,
-        ...(s.targetHostKey ? { targetHostKey: s.targetHostKey } : {}),
         ...(runtime.windowBytes ? { windowBytes: runtime.windowBytes } : {}),
       },
       {
@@ -199,8 +209,12 @@ class SshProtocolSession implements ProtocolSession {
     return { masked: this.#masking.counts, recordings: this.#recordings.summaries.length };
   }
 
-  /** Trust on first use, asked of the control plane before the target gets the credential. */
+  /**
+   * The target's key, confirmed with the control plane before the target gets the credential:
+   * trust on first use when it holds no pin, else the pin it holds now.
+   */
   async #learn(key: string): Promise<boolean> {
+    const pinned = this.#cachedPin ? { pinnedAtStart: this.#cachedPin } : {};
     let answer: 'learned' | 'matches' | 'mismatch';
     try {
       answer = await this.#services.learnTargetHostKey(key);
@@ -208,13 +222,13 @@ class SshProtocolSession implements ProtocolSession {
       // Not knowing whether the key is the pinned one is refusing it (fail closed).
       this.#services.audit(
         'target_host_key_mismatch',
-        { offered: key, error: (e as Error).message.slice(0, 200) },
+        { offered: key, ...pinned, error: (e as Error).message.slice(0, 200) },
         'unknown',
       );
       return false;
     }
     if (answer === 'mismatch') {
-      this.#services.audit('target_host_key_mismatch', { offered: key }, 'mismatch');
+      this.#services.audit('target_host_key_mismatch', { offered: key, ...pinned }, 'mismatch');
       return false;
     }
     if (answer === 'learned') this.#services.audit('target_host_key_learned', { key }, 'learned');

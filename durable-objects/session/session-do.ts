@@ -226,7 +226,7 @@ export class SessionDO extends DurableObject<Env> implements SessionRpc {
     const channelToken = randomToken('pch');
     this.#channelTokenHash = await sha256Hex(channelToken);
     const connector = this.env.CONNECTOR.get(this.env.CONNECTOR.idFromName(conn.connectorId));
-    const record = startRecord(start, new Date());
+    const record = startRecord(start, protocolOf(conn), new Date());
     this.#record = record;
     const dial = await connector.dial({
       record,

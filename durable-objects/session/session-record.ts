@@ -7,15 +7,17 @@
 import type { SessionStart } from '../../edge/contracts/session-start.ts';
 import type { Env } from '../../edge/env.ts';
 import type { SessionRecord } from '../../edge/db/session-records.ts';
+import type { ConnectionProtocol } from '../../core/tunnel/protocol.ts';
 import type { Outbox } from '../outbox.ts';
 import { sessionRecordOutbox } from '../session-records-outbox.ts';
 
-export function startRecord(start: SessionStart, now: Date): SessionRecord {
+export function startRecord(start: SessionStart, protocol: ConnectionProtocol, now: Date): SessionRecord {
   return {
     id: start.sessionId,
     connectionId: start.connection.id,
     connectionName: start.connection.name,
     connectorId: start.connection.connectorId,
+    protocol,
     replicaId: '',
     issuer: start.identity.issuer,
     subject: start.identity.subject,

@@ -101,6 +101,11 @@ export const sessions = pgTable(
     connectionId: text('connection_id').notNull(),
     connectionName: text('connection_name').notNull(),
     connectorId: text('connector_id').notNull(),
+    /**
+     * The connection's protocol when the session started (the connection may change or go
+     * later): what `postern sessions replay` plays. Rows from before migration 0009 are postgres.
+     */
+    protocol: text('protocol').$type<ConnectionProtocol>().notNull().default('postgres'),
     /** The connector replica that carried the session (failover forensics). */
     replicaId: text('replica_id'),
     issuer: text('issuer').notNull(),
@@ -118,6 +123,8 @@ export const sessions = pgTable(
     auditEvents: integer('audit_events'),
   },
   (t) => [
+    // The same protocols a connection may have (connections_protocol).
+    check('sessions_protocol', sql`${t.protocol} IN ('postgres', 'ssh', 'kubernetes')`),
     index('sessions_connection_started').on(t.connectionId, t.startedAt),
     index('sessions_subject_started').on(t.subject, t.startedAt),
     // The admin API filters by connection NAME: sessions outlive their connection row, and a

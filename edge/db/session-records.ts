@@ -4,13 +4,15 @@
  */
 import { sql } from 'drizzle-orm';
 import type { Db } from './client.ts';
-import { sessions } from './schema.ts';
+import { sessions, type ConnectionProtocol } from './schema.ts';
 
 export interface SessionRecord {
   id: string;
   connectionId: string;
   connectionName: string;
   connectorId: string;
+  /** The connection's protocol (module) that served the session. */
+  protocol: ConnectionProtocol;
   replicaId: string;
   issuer: string;
   subject: string;
@@ -35,6 +37,9 @@ export async function upsertSessionRecords(db: Db, records: SessionRecord[]): Pr
     connectionId: r.connectionId,
     connectionName: r.connectionName,
     connectorId: r.connectorId,
+    // A record shipped by a SessionDO from before sessions carried a protocol (an outbox
+    // retry across a deploy) served Postgres.
+    protocol: r.protocol ?? 'postgres',
     replicaId: r.replicaId,
     issuer: r.issuer,
     subject: r.subject,

@@ -7,6 +7,7 @@ import cedarWasm from '@cedar-policy/cedar-wasm/web/cedar_wasm_bg.wasm';
 import pgWasm from 'libpg-query/wasm/libpg-query.wasm';
 import { CompiledPolicies, initCedar, type PolicyDoc } from '../../core/policy/engine.ts';
 import { loadPgParser, type SqlParser } from '../../core/sql/pg-parser.ts';
+import { BoundedCache } from '../../core/bounded-cache.ts';
 
 /** The documents deciding one connection, and a hash of them (equal hash, same decisions). */
 export interface PolicySetSpec {
@@ -22,7 +23,7 @@ export function sqlParser(): Promise<SqlParser> {
 }
 
 const MAX_SETS = 64;
-const compiled = new Map<string, CompiledPolicies>();
+const compiled = new BoundedCache<CompiledPolicies>(MAX_SETS);
 
 /** Throws CONFIG_INVALID when a stored document no longer parses (the session is refused). */
 export function compiledPolicies(spec: PolicySetSpec): CompiledPolicies {
@@ -30,7 +31,6 @@ export function compiledPolicies(spec: PolicySetSpec): CompiledPolicies {
   const hit = compiled.get(spec.key);
   if (hit) return hit;
   const set = CompiledPolicies.compile(spec.key, spec.docs);
-  if (compiled.size >= MAX_SETS) compiled.delete(compiled.keys().next().value!);
   compiled.set(spec.key, set);
   return set;
 }

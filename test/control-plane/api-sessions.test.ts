@@ -2,6 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { withControlPlane } from '../../edge/db/client.ts';
 import { upsertSessionRecords, type SessionRecord } from '../../edge/db/session-records.ts';
 import { startApiHarness, type ApiHarness, type ApiResult } from './api-harness.ts';
+import pg from 'pg';
+import { applyMigrations } from './control-plane-db.ts';
 
 let h: ApiHarness;
 const hexId = (n: number) => n.toString(16).padStart(64, '0');
@@ -14,6 +16,7 @@ function record(n: number, over: Partial<SessionRecord> = {}): SessionRecord {
     connectionId: 'cn_orders',
     connectionName: 'orders-db',
     connectorId: 'con_1',
+    protocol: 'postgres',
     replicaId: 'r1',
     issuer: 'https://issuer.test',
     subject: 'alice',
@@ -29,7 +32,7 @@ function record(n: number, over: Partial<SessionRecord> = {}): SessionRecord {
   };
 }
 
-// 30 sessions: 1..20 alice on orders-db; 21..25 bob on orders-db; 26..30 alice on billing.
+// 30 sessions: 1..20 alice on orders-db; 21..25 bob on orders-db; 26..30 alice on billing (SSH).
 // 31..34 start in the same millisecond, to check paging across ties.
 beforeAll(async () => {
   h = await startApiHarness();
@@ -37,7 +40,7 @@ beforeAll(async () => {
     ...Array.from({ length: 20 }, (_, i) => record(i + 1)),
     ...Array.from({ length: 5 }, (_, i) => record(i + 21, { subject: 'bob' })),
     ...Array.from({ length: 5 }, (_, i) =>
-      record(i + 26, { connectionName: 'billing', connectionId: 'cn_b' }),
+      record(i + 26, { connectionName: 'billing', connectionId: 'cn_b', protocol: 'ssh' }),
     ),
     ...Array.from({ length: 4 }, (_, i) => record(i + 31, { startedAt: minutes(100), subject: 'tie' })),
   ];
@@ -77,6 +80,7 @@ describe('session listing', () => {
         connection: 'orders-db',
         connectionId: 'cn_orders',
         connectorId: 'con_1',
+        protocol: 'postgres',
         replicaId: 'r1',
         issuer: 'https://issuer.test',
         subject: 'tie',
@@ -154,5 +158,60 @@ describe('session listing', () => {
     const bad = await h.call('GET', '/sessions/xyz');
     expect(bad.status).toBe(400);
     expect(bad.body.error.field).toBe('id');
+  });
+});
+
+describe('the protocol of a session', () => {
+  it('is the one the session recorded, in the list and for one session', async () => {
+    const billing = await h.call('GET', '/sessions?connection=billing');
+    expect(billing.body.sessions.map((s: { protocol: string }) => s.protocol)).toEqual(Array(5).fill('ssh'));
+    const orders = await h.call('GET', '/sessions?connection=orders-db&limit=500');
+    expect(new Set(orders.body.sessions.map((s: { protocol: string }) => s.protocol))).toEqual(
+      new Set(['postgres']),
+    );
+    expect((await h.call('GET', `/sessions/${hexId(27)}`)).body).toMatchObject({ protocol: 'ssh' });
+    const doc = (await h.call('GET', '/openapi.json', undefined, null)).body;
+    expect(doc.components.schemas.Session.properties.protocol.enum).toEqual(['postgres', 'ssh', 'kubernetes']);
+    expect(doc.components.schemas.Session.required).toContain('protocol');
+  });
+
+  it('the database refuses a protocol no module serves', async () => {
+    await expect(
+      h.cp.sql(`UPDATE sessions SET protocol = 'telnet' WHERE id = $1`, [hexId(1)]),
+    ).rejects.toThrow(/sessions_protocol/);
+  });
+
+  it('migration 0009: rows from before it are postgres, or ssh when their connection is an SSH one', async () => {
+    const db = `migrate_0009_${Date.now()}`;
+    await h.cp.cluster.query(`CREATE DATABASE ${db}`);
+    const client = new pg.Client({ connectionString: h.cp.cluster.dsn(db) });
+    await client.connect();
+    try {
+      await applyMigrations(client, (f) => f < '0009');
+      await client.query(`INSERT INTO connectors (id, name, token_hash) VALUES ('con_m', 'm', 'h')`);
+      await client.query(`INSERT INTO connections (id, name, connector_id, protocol, target_host, target_port,
+          credential_kind, credential_secret_kind) VALUES
+        ('cn_ssh', 'jump', 'con_m', 'ssh', 'h', 22, 'encrypted', 'private_key'),
+        ('cn_pg', 'orders', 'con_m', 'postgres', 'h', 5432, 'encrypted', 'password')`);
+      const old = (id: string, conn: string) =>
+        client.query(
+          `INSERT INTO sessions (id, connection_id, connection_name, connector_id, issuer, subject, started_at)
+           VALUES ($1, $2, 'x', 'con_m', 'iss', 'alice', now())`,
+          [id, conn],
+        );
+      await old('s_ssh', 'cn_ssh');
+      await old('s_pg', 'cn_pg');
+      await old('s_gone', 'cn_deleted');
+      await applyMigrations(client, (f) => f.startsWith('0009'));
+      const rows = await client.query('SELECT id, protocol FROM sessions ORDER BY id');
+      expect(rows.rows).toEqual([
+        { id: 's_gone', protocol: 'postgres' },
+        { id: 's_pg', protocol: 'postgres' },
+        { id: 's_ssh', protocol: 'ssh' },
+      ]);
+    } finally {
+      await client.end();
+      await h.cp.cluster.query(`DROP DATABASE ${db}`);
+    }
   });
 });

@@ -172,6 +172,31 @@ describe('creating an SSH connection', () => {
       },
     });
   });
+
+  it("an admin's change reaches the next session at once, not after the connection cache's TTL", async () => {
+    await h.call('POST', '/connections', sshBody({ ssh: { targetHostKey: targetKey.pub } }));
+    const lookup = () => lookupConnection(h.env, 'web-1', Date.now());
+    expect((await lookup())!.connection.ssh?.targetHostKey).toBe(bare(targetKey.pub));
+    // Cached now: the pin cleared, then the policy changed, then a global policy added.
+    expect((await h.call('PATCH', '/connections/web-1', { ssh: { targetHostKey: null } })).status).toBe(200);
+    expect((await lookup())!.connection.ssh?.targetHostKey).toBeNull();
+    const before = (await lookup())!.policies.key;
+    const put = await h.call('PUT', '/connections/web-1/policies/rules', {
+      text: 'permit(principal, action == Postern::Action::"ssh:login", resource);',
+    });
+    expect(put.status).toBeLessThan(300);
+    const afterRules = (await lookup())!.policies;
+    expect(afterRules.key).not.toBe(before);
+    expect(afterRules.docs.map((d) => d.id)).toContain('connection/web-1/rules');
+    const global = await h.call('PUT', '/policies/base', {
+      text: 'forbid(principal, action == Postern::Action::"ssh:x11_forward", resource);',
+    });
+    expect(global.status).toBeLessThan(300);
+    expect((await lookup())!.policies.docs.map((d) => d.id)).toContain('global/base');
+    // Deleted: the next session finds no connection.
+    expect((await h.call('DELETE', '/connections/web-1')).status).toBe(204);
+    expect(await lookup()).toBeNull();
+  });
 });
 
 describe('SSH connection input', () => {

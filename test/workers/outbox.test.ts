@@ -158,7 +158,12 @@ describe('storage of the outboxes before issue 11', () => {
         prev = hash;
       }
       state.storage.kv.put('audit-meta', { session: sessionId, connectionName: 'workers', subject: 'alice' });
-      const record = startRecord(sessionStart(sessionId, 'con_legacy'), new Date());
+      // Records stored before sessions carried a protocol have none.
+      const legacy = (id: string) => {
+        const { protocol: _, ...old } = startRecord(sessionStart(id, 'con_legacy'), 'ssh', new Date());
+        return old;
+      };
+      const record = legacy(sessionId);
       state.storage.kv.put('session-record', {
         ...record,
         endedAt: new Date().toISOString(),
@@ -167,7 +172,7 @@ describe('storage of the outboxes before issue 11', () => {
         auditEvents: 2,
       });
       state.storage.kv.put(`record:${batched}`, {
-        record: startRecord(sessionStart(batched, 'con_legacy'), new Date()),
+        record: legacy(batched),
         version: 3,
       });
 
@@ -179,9 +184,13 @@ describe('storage of the outboxes before issue 11', () => {
       await records.flush();
     });
     expect((await shippedEvents(sessionId)).map((e) => e.kind)).toEqual(['session_open', 'session_close']);
-    expect(await sessionRow(sessionId)).toMatchObject({ close_reason: 'client-closed', audit_events: 2 });
+    expect(await sessionRow(sessionId)).toMatchObject({
+      close_reason: 'client-closed',
+      audit_events: 2,
+      protocol: 'postgres',
+    });
     expect(await verifyReport(sessionId)).toMatchObject({ ok: true, events: 2 });
-    expect(await sessionRow(batched)).toMatchObject({ close_reason: null });
+    expect(await sessionRow(batched)).toMatchObject({ close_reason: null, protocol: 'postgres' });
   });
 });
 

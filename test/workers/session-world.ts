@@ -318,13 +318,17 @@ export async function closedChain(sessionId: string): Promise<ShippedEvent[]> {
 /** The session's row in the control plane, if any. */
 export async function sessionRow(
   sessionId: string,
-): Promise<{ close_reason: string | null; audit_events: number | null; replica_id: string } | undefined> {
+): Promise<
+  | { close_reason: string | null; audit_events: number | null; replica_id: string; protocol: string }
+  | undefined
+> {
   return withControlPlane(env, async (db) => {
     const r = await db.execute<{
       close_reason: string | null;
       audit_events: number | null;
       replica_id: string;
-    }>(sql`SELECT close_reason, audit_events, replica_id FROM sessions WHERE id = ${sessionId}`);
+      protocol: string;
+    }>(sql`SELECT close_reason, audit_events, replica_id, protocol FROM sessions WHERE id = ${sessionId}`);
     return r.rows[0];
   });
 }

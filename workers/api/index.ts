@@ -14,6 +14,7 @@ import { recordingsApi } from './recordings.ts';
 import { policiesApi } from './policies.ts';
 import { sessionsApi } from './sessions.ts';
 import { webhooksApi } from './webhooks.ts';
+import { forgetConnections } from '../routes/connection-cache.ts';
 
 /** Largest request body accepted: allow-lists are the biggest input (1000 x 256 characters). */
 export const MAX_BODY_BYTES = 512 * 1024;
@@ -34,6 +35,17 @@ export function createAdminApi(): OpenAPIHono<AdminEnv> {
     security: [{ bearer: [] }],
   });
   api.use('*', requireAdmin);
+  // Any write may change what a session is started with: forget the isolate's cached
+  // connections before it (a lookup meanwhile is not kept) and after it, whatever its outcome.
+  api.use('*', async (c, next) => {
+    if (c.req.method === 'GET' || c.req.method === 'HEAD') return next();
+    forgetConnections();
+    try {
+      await next();
+    } finally {
+      forgetConnections();
+    }
+  });
   api.use(
     '*',
     bodyLimit({

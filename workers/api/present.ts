@@ -55,6 +55,7 @@ export function presentSession(row: SessionRow) {
     connection: row.connectionName,
     connectionId: row.connectionId,
     connectorId: row.connectorId,
+    protocol: row.protocol,
     replicaId: row.replicaId,
     issuer: row.issuer,
     subject: row.subject,

@@ -135,6 +135,10 @@ export const Session = z
     connection: z.string(),
     connectionId: z.string(),
     connectorId: z.string(),
+    protocol: z.enum(CONNECTION_PROTOCOLS).openapi({
+      description:
+        "The connection's protocol when the session started (sessions before it was recorded: postgres)",
+    }),
     replicaId: z.string().nullable(),
     issuer: z.string(),
     subject: z.string(),

@@ -16,6 +16,7 @@ import { policySubject } from '../../core/policy/principal.ts';
 import type { SessionGrant } from '../../edge/contracts/session-start.ts';
 import { withControlPlane } from '../../edge/db/client.ts';
 import { activeGrants, recordGrantSession } from '../../edge/db/grants-repo.ts';
+import { BoundedCache } from '../../core/bounded-cache.ts';
 
 /**
  * The principal's active access grants on the connection, read only when a policy of the set
@@ -108,7 +109,7 @@ export function connectionFromHost(host: string | undefined, baseDomain: string 
 }
 
 const MAX_DECISIONS = 1000;
-const decisions = new Map<string, Decision>();
+const decisions = new BoundedCache<Decision>(MAX_DECISIONS);
 
 /**
  * `connect` for this principal under this policy set. A pure function of its inputs (the
@@ -141,7 +142,6 @@ export function connectDecision(
     context: { grants: actions },
     entities: subject.entities,
   });
-  if (decisions.size >= MAX_DECISIONS) decisions.delete(decisions.keys().next().value!);
   decisions.set(key, decision);
   return decision;
 }

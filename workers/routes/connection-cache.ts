@@ -1,7 +1,10 @@
 /**
- * Connection lookups (with the policy documents that decide it) on the session-setup path, cached per isolate for a few seconds: a new
- * session should not pay a control-plane round trip, and a few seconds of staleness after an
- * admin edit is the documented trade-off (docs/architecture.md, "Caching").
+ * Connection lookups (with the policy documents that decide it) on the session-setup path,
+ * cached per isolate for a few seconds: a new session should not pay a control-plane round trip.
+ * Every admin write forgets the isolate's entries (workers/api/index.ts), so in the isolate that
+ * served it a change applies to the next session; other isolates see it within TTL_MS
+ * (docs/architecture.md, "Caching"). An SSH target's pin is not taken from here: each session
+ * confirms the target's key with the control plane (core/ssh/ssh-module.ts).
  */
 import type { Env } from '../../edge/env.ts';
 import { withControlPlane } from '../../edge/db/client.ts';
@@ -11,6 +14,7 @@ import { DEFAULT_MASKING } from '../../core/mask/config.ts';
 import { policySetOf } from '../../edge/policy/policy-set.ts';
 import type { SessionConnection } from '../../edge/contracts/session-start.ts';
 import type { PolicySetSpec } from '../../edge/policy/runtime.ts';
+import { BoundedCache } from '../../core/bounded-cache.ts';
 
 export interface CachedConnection {
   connection: SessionConnection;
@@ -20,7 +24,13 @@ export interface CachedConnection {
 
 const TTL_MS = 5_000;
 const MAX_ENTRIES = 1_000;
-const cache = new Map<string, { value: CachedConnection | null; expires: number }>();
+const cache = new BoundedCache<{ value: CachedConnection | null; expires: number }>(MAX_ENTRIES);
+/**
+ * Counts admin writes seen by this isolate. A lookup that read the database while a write was
+ * under way may hold what the write replaced: it is kept only if no write began or ended
+ * meanwhile (when the cache cannot tell, the next session reads).
+ */
+let generation = 0;
 
 export async function lookupConnection(
   env: Env,
@@ -29,13 +39,22 @@ export async function lookupConnection(
 ): Promise<CachedConnection | null> {
   const hit = cache.get(name);
   if (hit && hit.expires > now) return hit.value;
+  const seen = generation;
   const value = await withControlPlane(env, async (db): Promise<CachedConnection | null> => {
     const row = await getConnectionByName(db, name);
     return row ? { connection: toSessionConnection(row), policies: await policySet(db, row) } : null;
   });
-  if (cache.size >= MAX_ENTRIES) cache.clear();
-  cache.set(name, { value, expires: now + TTL_MS });
+  if (seen === generation) cache.set(name, { value, expires: now + TTL_MS });
   return value;
+}
+
+/**
+ * An admin write (connection, policy, connector...) begins or ends: what this isolate cached
+ * may be stale. Called both before and after the write (workers/api/index.ts).
+ */
+export function forgetConnections(): void {
+  generation++;
+  cache.clear();
 }
 
 type ConnectionRow = NonNullable<Awaited<ReturnType<typeof getConnectionByName>>>;

@@ -73,6 +73,8 @@ export interface Harness {
   fromTarget(bytes: Uint8Array): void;
   /** Ordered: 'audit:<kind>', 'toClient', 'toTarget', 'held', 'end:<kind>'. */
   log: string[];
+  /** The audit events written, in order, with their data. */
+  audited: Array<{ kind: string; data: Record<string, unknown> }>;
   toTarget: Uint8Array[];
   toClient: Uint8Array[];
   ended: CloseReason[];
@@ -92,6 +94,7 @@ const KEY = { processId: 4242, secretKey: 1717 };
 /** A fresh session of the driver's module; not yet open. */
 export async function harness<C extends ProtocolConnection>(d: ConformanceDriver<C>): Promise<Harness> {
   const log: string[] = [];
+  const audited: Harness['audited'] = [];
   const toTarget: Uint8Array[] = [];
   const toClient: Uint8Array[] = [];
   const ended: CloseReason[] = [];
@@ -104,9 +107,10 @@ export async function harness<C extends ProtocolConnection>(d: ConformanceDriver
   const services: ProtocolServices = {
     policies: d.policies,
     subject: policySubject(d.start.identity, d.start.connection.name),
-    audit: (kind) => {
+    audit: (kind, data) => {
       if (auditFails) throw new Error('audit storage refused the event (conformance)');
       log.push(`audit:${kind}`);
+      audited.push({ kind, data });
     },
     grants: () => [],
     coveredBySession: () => false,
@@ -156,6 +160,7 @@ export async function harness<C extends ProtocolConnection>(d: ConformanceDriver
     },
     fromTarget: (b) => session.targetData(b),
     log,
+    audited,
     toTarget,
     toClient,
     ended,

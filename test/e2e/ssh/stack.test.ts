@@ -10,7 +10,7 @@ import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { freePort } from '../../../cli/dev/free-port.ts';
-import { clientEnv, waitFor } from '../harness.ts';
+import { CLI, clientEnv, waitFor } from '../harness.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sshWorld, type SshWorld } from './stack-harness.ts';
 
@@ -29,6 +29,16 @@ afterAll(async () => {
 
 const ssh = (args: string[], input?: string) =>
   w.run('ssh', [...w.sshArgs(CONN, keys), ...args], input !== undefined ? { input } : {});
+const sessionsCli = (...args: string[]) =>
+  w.run(process.execPath, [
+    CLI,
+    'sessions',
+    ...args,
+    '--edge',
+    w.stack.edgeUrl,
+    '--token',
+    w.stack.adminToken,
+  ]);
 const sha = (file: string) => createHash('sha256').update(readFileSync(file)).digest('hex');
 /** The asciicast events of a session's recording pieces, in order. */
 function castEvents(events: Array<{ kind: string; data: Record<string, unknown> }>): unknown[][] {
@@ -59,7 +69,7 @@ describe('ssh through the edge', () => {
     expect(existsSync(marker)).toBe(false);
   });
 
-  it('runs a pty shell; the recording in the audit trail shows what was typed and printed', async () => {
+  it('runs a pty shell; the recording in the audit trail shows what was typed and printed, and postern sessions replay plays it', async () => {
     const since = new Date();
     const r = await ssh(['-tt', `${w.sshd.login}@${CONN}`], 'echo $((6*7))-printed\nexit\n');
     expect(r.stdout).toContain('42-printed');
@@ -92,6 +102,40 @@ describe('ssh through the edge', () => {
     const lines = rec.asciicast.trimEnd().split('\n');
     expect(JSON.parse(lines[0]!)).toMatchObject({ version: 2 });
     expect(rec.asciicast).toContain('42-printed');
+
+    // The session's record says ssh, so `postern sessions replay` plays the recording: the
+    // shell's echo of the typed command and what it printed.
+    const shown = await sessionsCli('show', id, '--json');
+    expect(JSON.parse(shown.stdout)).toMatchObject({ id, protocol: 'ssh' });
+    const listed = await sessionsCli('list', '--connection', CONN, '--json');
+    const row = (
+      JSON.parse(listed.stdout) as { sessions: Array<{ id: string; protocol: string }> }
+    ).sessions.find((s) => s.id === id);
+    expect(row?.protocol).toBe('ssh');
+    const played = await sessionsCli('replay', id, '--speed', '100', '--max-idle', '0.05');
+    expect(played.code, played.stderr).toBe(0);
+    expect(played.stdout).toContain('echo $((6*7))-printed');
+    expect(played.stdout).toContain('42-printed');
+    expect(played.stdout).not.toMatch(/recording_chunk/); // not the event listing
+    // --asciicast FILE writes an asciicast v2 file: a JSON header line, then event arrays.
+    const file = join(w.stack.dir, `replay-${id.slice(0, 8)}.cast`);
+    const written = await sessionsCli('replay', id, '--asciicast', file);
+    expect(written.code, written.stderr).toBe(0);
+    const [header, ...castLines] = readFileSync(file, 'utf8').trimEnd().split('\n');
+    expect(JSON.parse(header!)).toMatchObject({
+      version: 2,
+      width: expect.any(Number),
+      height: expect.any(Number),
+    });
+    expect(castLines.length).toBeGreaterThan(0);
+    for (const line of castLines) {
+      const e = JSON.parse(line) as unknown[];
+      expect(
+        Array.isArray(e) && typeof e[0] === 'number' && typeof e[1] === 'string' && typeof e[2] === 'string',
+        line,
+      ).toBe(true);
+    }
+    expect(castLines.some((l) => l.includes('42-printed'))).toBe(true);
   });
 
   it('holds a command for approval, runs it once a DBA approves', async () => {
