@@ -1,7 +1,8 @@
 /**
  * Channels the client opens (RFC 4254 §5.1): a `session`, or a `direct-tcpip` (`ssh -L`, §7.2)
  * policy allows, is opened on the target with the same type and fields and relayed as a
- * ChannelPair; anything else is refused. At most `maxChannels` pairs at once.
+ * ChannelPair; anything else is refused. At most `maxChannels` pairs at once, those the target
+ * opens (forwarding.ts) included.
  */
 import {
   ChannelOpenConfirmationMessage,
@@ -13,19 +14,17 @@ import {
   type SshChannelOpeningEventArgs,
 } from '@microsoft/dev-tunnels-ssh';
 import { ChannelPair, useWindow } from './channel-pair.ts';
-import { channelRequest } from './channel-requests.ts';
+import { channelRequest, type ChannelRequestSide } from './channel-requests.ts';
 import { errText } from './deferred.ts';
 import { ChannelFailureMessage } from './library-messages.ts';
-import type { RequestPolicy } from './request-policy.ts';
 import type { EngineState } from './engine-state.ts';
-import type { SshEnd, SshHooks } from './types.ts';
+import type { SshEnd } from './types.ts';
 import { openExtra, readDirectTcpip, RelayedOpenMessage } from './wire.ts';
 
-const PACKET = 32 * 1024;
+/** Largest packet the gateway accepts on a channel (as OpenSSH's CHAN_SES_PACKET_DEFAULT). */
+export const PACKET = 32 * 1024;
 
-export interface ChannelOpeningSide {
-  readonly hooks: SshHooks;
-  readonly policy: RequestPolicy;
+export interface ChannelOpeningSide extends ChannelRequestSide {
   readonly stats: { channels: number; refused: number };
   readonly window: number;
   readonly maxChannels: number;
@@ -51,17 +50,33 @@ export class ChannelOpening {
     });
   }
 
-  /** The target confirms a channel the gateway opened, or opens one itself. */
-  targetOpens(e: SshChannelOpeningEventArgs): void {
-    if (!e.isRemoteRequest) return this.#opening.get(e.request)?.(e.channel);
-    // The target opening channels toward the client (forwarded-tcpip, x11, agent): none is
-    // requested by the gateway, so none is accepted.
-    this.side.hooks.audit('ssh.channel', {
-      type: (e.request.channelType ?? '').slice(0, 64),
-      from: 'target',
-      outcome: 'refused',
+  /** The target confirms a channel the gateway opened (it opening one is forwarding.ts's). */
+  targetConfirms(e: SshChannelOpeningEventArgs): void {
+    this.#opening.get(e.request)?.(e.channel);
+  }
+
+  /** Whether another channel may open now. */
+  get full(): boolean {
+    return this.pairs.size >= this.side.maxChannels;
+  }
+
+  /** A pair relaying `client` and `target`, counted until it closes. */
+  pair(client: SshChannel, target: SshChannel): ChannelPair {
+    const side = this.side;
+    const id = ++this.#nextPair;
+    useWindow(client, side.window);
+    useWindow(target, side.window);
+    const pair = new ChannelPair(id, client, target, side.window, {
+      violation: (detail) => side.end({ kind: 'protocol', detail }),
+      record: (event) => side.hooks.record?.(id, event),
+      closed: (p, exit) => {
+        this.pairs.delete(p.id);
+        if (p.started) side.hooks.audit('ssh.exit', { channel: p.id, ...exit });
+      },
     });
-    e.failureReason = SshChannelOpenFailureReason.administrativelyProhibited;
+    this.pairs.set(id, pair);
+    side.stats.channels++;
+    return pair;
   }
 
   async #openPair(
@@ -72,7 +87,7 @@ export class ChannelOpening {
     const target = side.state.target;
     if (!target || side.state.phase !== 'open')
       return refuseOpen(SshChannelOpenFailureReason.connectFailed, 'not ready');
-    if (this.pairs.size >= side.maxChannels) {
+    if (this.full) {
       return refuseOpen(SshChannelOpenFailureReason.resourceShortage, `at most ${side.maxChannels} channels`);
     }
     if (type === 'direct-tcpip') {
@@ -82,7 +97,12 @@ export class ChannelOpening {
       } catch (err) {
         return refuseOpen(SshChannelOpenFailureReason.connectFailed, errText(err));
       }
-      const permit = await side.policy.permit({ action: 'ssh:port_forward', host: fwd.host, port: fwd.port });
+      const permit = await side.policy.permit({
+        action: 'ssh:port_forward',
+        host: fwd.host,
+        port: fwd.port,
+        direction: 'local',
+      });
       if (!permit.ok)
         return refuseOpen(
           SshChannelOpenFailureReason.administrativelyProhibited,
@@ -97,21 +117,12 @@ export class ChannelOpening {
       );
     }
     useWindow(e.channel, side.window);
-    const id = ++this.#nextPair;
     let pair: ChannelPair | undefined;
     const open = new RelayedOpenMessage(type, openExtra(e.request), side.window, PACKET);
     // The pair is wired when the target confirms, before the library reads the next message
     // (a server that speaks first, behind ssh -L, would otherwise lose its first bytes).
     this.#opening.set(open, (targetChannel) => {
-      useWindow(targetChannel, side.window);
-      pair = new ChannelPair(id, e.channel, targetChannel, side.window, {
-        violation: (detail) => side.end({ kind: 'protocol', detail }),
-        record: (event) => side.hooks.record?.(id, event),
-        closed: (p, exit) => {
-          this.pairs.delete(p.id);
-          if (p.started) side.hooks.audit('ssh.exit', { channel: p.id, ...exit });
-        },
-      });
+      pair = this.pair(e.channel, targetChannel);
     });
     try {
       await target.openChannel(open);
@@ -123,8 +134,6 @@ export class ChannelOpening {
       this.#opening.delete(open);
     }
     if (!pair) return refuseOpen(SshChannelOpenFailureReason.connectFailed, 'gateway error');
-    this.pairs.set(id, pair);
-    side.stats.channels++;
     const wired = pair;
     e.channel.onRequest((r) => {
       r.responsePromise = channelRequest(side, wired, r.request).catch((err) => {

@@ -21,6 +21,8 @@ export interface ChannelRequestSide {
   readonly hooks: SshHooks;
   readonly policy: RequestPolicy;
   readonly stats: { refused: number };
+  /** Agent or X11 forwarding was allowed: the target may open those channels back (forwarding.ts). */
+  forwardingAllowed(kind: 'agent' | 'x11'): void;
 }
 
 export async function channelRequest(
@@ -114,6 +116,8 @@ export async function channelRequest(
   if (ask) {
     const permit = await side.policy.permit(ask, (t) => pair.stderrNow(`postern: ${t}`), pair);
     if (!permit.ok) return await refuse(permit.message, false);
+    if (ask.action === 'ssh:agent_forward') side.forwardingAllowed('agent');
+    if (ask.action === 'ssh:x11_forward') side.forwardingAllowed('x11');
   }
   if (start) {
     pair.started = true;

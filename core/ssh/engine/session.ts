@@ -11,15 +11,10 @@
  * No I/O: bytes come in through calls and leave through `SshHooks`. This file wires the parts:
  * client-login.ts (userauth, banner), target-login.ts (host key, injected credential),
  * channel-opening.ts (channels and their pairs), channel-requests.ts (requests on a channel),
- * request-policy.ts (decide, audit, hold).
+ * forwarding.ts (agent, X11 and ssh -R channels the target opens back), request-policy.ts
+ * (decide, audit, hold).
  */
-import {
-  SshAuthenticationType,
-  SshDisconnectReason,
-  SshServerSession,
-  type SshRequestEventArgs,
-  type SshSession as LibrarySession,
-} from '@microsoft/dev-tunnels-ssh';
+import { SshAuthenticationType, SshDisconnectReason, SshServerSession } from '@microsoft/dev-tunnels-ssh';
 import { sessionConfiguration } from './algorithms.ts';
 import { ChannelOpening } from './channel-opening.ts';
 import { ClientLogin } from './client-login.ts';
@@ -27,6 +22,7 @@ import { endFromFailure, endFromLibraryClose } from './close-reasons.ts';
 import { connect } from './connect.ts';
 import { deferred, errText } from './deferred.ts';
 import type { EngineState } from './engine-state.ts';
+import { Forwarding } from './forwarding.ts';
 import { HostStream } from './host-stream.ts';
 import { importPrivateKey } from './keys.ts';
 import { RequestPolicy } from './request-policy.ts';
@@ -57,6 +53,7 @@ export class SshSession {
   readonly #policy: RequestPolicy;
   readonly #login: ClientLogin;
   readonly #channels: ChannelOpening;
+  readonly #forwarding: Forwarding;
 
   constructor(
     private readonly config: SshSessionConfig,
@@ -101,6 +98,17 @@ export class SshSession {
       state: this.#state,
       end: (reason) => this.#end(reason),
       crash: (err) => this.#crash(err),
+      forwardingAllowed: (kind) => this.#forwarding.allow(kind),
+    });
+    this.#forwarding = new Forwarding({
+      hooks,
+      policy: this.#policy,
+      stats: this.stats,
+      state: this.#state,
+      client: this.#client,
+      channels: this.#channels,
+      window,
+      crash: (err) => this.#crash(err),
     });
     this.#client.onAuthenticating((e) => {
       e.authenticationPromise =
@@ -111,8 +119,10 @@ export class SshSession {
     this.#client.onClientAuthenticated(() => {
       if (!this.#state.ended) this.#state.phase = 'open';
     });
-    this.#client.onChannelOpening((e) => this.#channels.clientOpens(e));
-    this.#client.onRequest((e) => this.#globalRequest(e));
+    this.#client.onChannelOpening((e) =>
+      e.isRemoteRequest ? this.#channels.clientOpens(e) : this.#forwarding.clientConfirms(e),
+    );
+    this.#client.onRequest((e) => this.#forwarding.globalRequest(e));
     this.#client.onClosed((e) => this.#end(this.#state.pendingEnd ?? endFromLibraryClose('client', e)));
     void this.#startClient().catch((err) =>
       this.#end(this.#state.pendingEnd ?? endFromFailure('client', err)),
@@ -149,7 +159,8 @@ export class SshSession {
         state: this.#state,
         ready: (ok) => this.#targetReady.resolve(ok),
         crash: (err) => this.#crash(err),
-        channelOpening: (e) => this.#channels.targetOpens(e),
+        channelOpening: (e) =>
+          e.isRemoteRequest ? this.#forwarding.targetOpens(e) : this.#channels.targetConfirms(e),
         closed: (e) => {
           if (this.#state.ended) return;
           const end = this.#state.pendingEnd ?? endFromLibraryClose('target', e);
@@ -212,20 +223,6 @@ export class SshSession {
     await connect(this.#client, this.#clientStream);
   }
 
-  #globalRequest(e: SshRequestEventArgs<LibrarySessionRequest>): void {
-    // tcpip-forward (ssh -R) and the rest: not relayed. keepalive@openssh.com gets the same
-    // failure reply OpenSSH expects from a server that does not know it.
-    if (e.requestType !== 'keepalive@openssh.com') {
-      this.stats.refused++;
-      this.hooks.audit('ssh.request', {
-        action: 'global',
-        type: e.requestType.slice(0, 64),
-        outcome: 'refused',
-      });
-    }
-    e.isAuthorized = false;
-  }
-
   // ── the end ──────────────────────────────────────────────────────────────────────────
 
   /**
@@ -262,5 +259,3 @@ export class SshSession {
     this.hooks.end(reason);
   }
 }
-
-type LibrarySessionRequest = Parameters<Parameters<LibrarySession['onRequest']>[0]>[0]['request'];

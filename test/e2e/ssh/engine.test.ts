@@ -3,7 +3,8 @@
  * engine-harness.ts). Each case reads what the client printed and what the gateway audited.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, connect, type AddressInfo, type Server } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -305,7 +306,12 @@ describe('port forwarding', () => {
     const payload = randomBytes(1 << 20);
     const got = await throughForward(lport, payload);
     expect(sha256(got)).toBe(sha256(payload));
-    expect(asked).toContainEqual({ action: 'ssh:port_forward', host: '127.0.0.1', port: echoPort });
+    expect(asked).toContainEqual({
+      action: 'ssh:port_forward',
+      host: '127.0.0.1',
+      port: echoPort,
+      direction: 'local',
+    });
     // The forwarded connection closed from the client side; OpenSSH frees the channel only once
     // the gateway answered its close (RFC 4254 §5.3).
     await new Promise((r) => setTimeout(r, 500));
@@ -326,6 +332,136 @@ describe('port forwarding', () => {
     s.session.fail('test over');
     const r = await fwd;
     expect(r.stderr).toContain('not that port');
+  });
+
+  /** Whether something accepts connections on 127.0.0.1:`port`. */
+  function listening(port: number): Promise<boolean> {
+    return new Promise((resolve) => {
+      const s = connect(port, '127.0.0.1', () => {
+        s.destroy();
+        resolve(true);
+      });
+      s.on('error', () => resolve(false));
+    });
+  }
+
+  it('relays ssh -R: a connection to the port on the target side reaches the client side, when permitted', async () => {
+    const asked: SshRequest[] = [];
+    gw.decide = (req) => (asked.push(req), 'allow');
+    const rport = await freePort();
+    const fwd = run('ssh', [
+      ...opts(),
+      '-v',
+      '-N',
+      '-o',
+      'ExitOnForwardFailure=yes',
+      '-R',
+      `127.0.0.1:${rport}:127.0.0.1:${echoPort}`,
+      target(),
+    ]);
+    // sshd listens on the target's side (this machine); its forwarded-tcpip channel comes back
+    // through the gateway to ssh, which connects to the echo server on the client's side.
+    const payload = randomBytes(1 << 20);
+    const got = await throughForward(rport, payload);
+    expect(sha256(got)).toBe(sha256(payload));
+    expect(asked).toContainEqual({
+      action: 'ssh:port_forward',
+      host: '127.0.0.1',
+      port: rport,
+      direction: 'remote',
+    });
+    const s = last();
+    const events = s.audit.filter((a) => a.kind === 'ssh.forward').map((a) => a.event);
+    expect(events).toContainEqual(
+      expect.objectContaining({ direction: 'remote', host: '127.0.0.1', port: rport, outcome: 'listening' }),
+    );
+    expect(events).toContainEqual(
+      expect.objectContaining({
+        type: 'forwarded-tcpip',
+        host: '127.0.0.1',
+        port: rport,
+        outcome: 'relayed',
+      }),
+    );
+    s.session.fail('test over');
+    await fwd;
+  });
+
+  it('refuses ssh -R policy denies: the target never listens', async () => {
+    gw.decide = (req) =>
+      req.action === 'ssh:port_forward' && req.direction === 'remote' ? { deny: 'no listeners' } : 'allow';
+    const rport = await freePort();
+    const r = await run('ssh', [
+      ...opts(),
+      '-N',
+      '-o',
+      'ExitOnForwardFailure=yes',
+      '-R',
+      `127.0.0.1:${rport}:127.0.0.1:${echoPort}`,
+      target(),
+    ]);
+    expect(r.code).toBe(255);
+    expect(r.stderr).toContain(`remote port forwarding failed for listen port ${rport}`);
+    expect(await listening(rport)).toBe(false);
+    expect(last().audit.map((a) => a.event)).toContainEqual(
+      expect.objectContaining({
+        action: 'ssh:port_forward',
+        direction: 'remote',
+        port: rport,
+        outcome: 'denied',
+      }),
+    );
+  });
+});
+
+describe('agent forwarding', () => {
+  let agent: ChildProcess;
+  let sock: string;
+  beforeAll(async () => {
+    sock = join(keys.dir, 'agent.sock');
+    agent = spawn('ssh-agent', ['-D', '-a', sock], { stdio: 'ignore' });
+    for (let i = 0; i < 100 && !existsSync(sock); i++) await new Promise((r) => setTimeout(r, 50));
+    const key = join(keys.dir, 'agent_key');
+    expect(
+      spawnSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'postern-agent-test', '-f', key])
+        .status,
+    ).toBe(0);
+    const add = spawnSync('ssh-add', [key], { env: { ...process.env, SSH_AUTH_SOCK: sock } });
+    expect(add.status).toBe(0);
+  });
+  afterAll(() => {
+    agent?.kill();
+  });
+
+  /** ssh -A with the test's agent (OpenSSH forwards only an agent it can use itself). */
+  const withAgent = (args: string[]) =>
+    run('env', [
+      `SSH_AUTH_SOCK=${sock}`,
+      'ssh',
+      ...opts().map((o) => (o === 'IdentityAgent=none' ? `IdentityAgent=${sock}` : o)),
+      '-A',
+      target(),
+      ...args,
+    ]);
+
+  it('lends the agent to the target when policy permits: ssh-add -l there lists the key', async () => {
+    const asked: string[] = [];
+    gw.decide = (req) => (asked.push(req.action), 'allow');
+    const r = await withAgent(['ssh-add -l']);
+    expect(r.code).toBe(0);
+    expect(r.stdout.toString()).toContain('postern-agent-test');
+    expect(asked).toContain('ssh:agent_forward');
+    expect(last().audit.map((a) => a.event)).toContainEqual(
+      expect.objectContaining({ type: 'auth-agent@openssh.com', from: 'target', outcome: 'relayed' }),
+    );
+  });
+
+  it('does not when policy denies: ssh-add -l on the target finds no agent', async () => {
+    gw.decide = (req) => (req.action === 'ssh:agent_forward' ? { deny: 'keep your keys' } : 'allow');
+    const r = await withAgent(['ssh-add -l']);
+    expect(r.code).not.toBe(0);
+    expect(r.stdout.toString()).not.toContain('postern-agent-test');
+    expect(r.stderr).toContain('keep your keys');
   });
 });
 
