@@ -14,7 +14,8 @@ import {
 import { sessionConfiguration } from './algorithms.ts';
 import { connect } from './connect.ts';
 import type { HostStream } from './host-stream.ts';
-import { fingerprint, importPrivateKey, publicKeyBlob, publicKeyLine, sameBytes } from './keys.ts';
+import { fingerprint, parseKeyLine, sameBlob } from '../public-key-line.ts';
+import { importPrivateKey, publicKeyLine } from './keys.ts';
 import type { EngineState } from './engine-state.ts';
 import type { SshHooks, SshSessionConfig, TargetCredential } from './types.ts';
 
@@ -39,20 +40,28 @@ export function startTarget(
   credential: TargetCredential,
 ): { target: SshClientSession; done: Promise<void> } {
   const target = new SshClientSession(sessionConfiguration('client'));
-  const pinned = side.config.targetHostKey ? publicKeyBlob(side.config.targetHostKey) : undefined;
+  // Read in login(), before the key exchange: a pin that is not a key fails the target's start.
+  const pin: { blob?: Uint8Array } = {};
   target.onAuthenticating((e) => {
     if (e.authenticationType !== SshAuthenticationType.serverPublicKey) return;
-    e.authenticationPromise = checkHostKey(side, e.publicKey, pinned).catch((err) => side.crash(err));
+    e.authenticationPromise = checkHostKey(side, e.publicKey, pin.blob).catch((err) => side.crash(err));
   });
   target.onChannelOpening((e) => side.channelOpening(e));
   target.onRequest((e) => {
     e.isAuthorized = false;
   });
   target.onClosed((e) => side.closed(e));
-  return { target, done: login(side, target, credential) };
+  return { target, done: login(side, target, credential, pin) };
 }
 
-async function login(side: TargetLoginSide, target: SshClientSession, credential: TargetCredential) {
+async function login(
+  side: TargetLoginSide,
+  target: SshClientSession,
+  credential: TargetCredential,
+  pin: { blob?: Uint8Array },
+) {
+  // Pins are checked when stored (parseKeyLine); read the same way here.
+  if (side.config.targetHostKey) pin.blob = parseKeyLine(side.config.targetHostKey).blob;
   const key = 'privateKey' in credential ? await importPrivateKey(credential.privateKey) : undefined;
   await connect(target, side.stream);
   if (!(await target.authenticateServer())) {
@@ -85,7 +94,7 @@ async function checkHostKey(
 ): Promise<object | null> {
   if (!key) return null;
   const line = await publicKeyLine(key);
-  const blob = publicKeyBlob(line);
+  const blob = new Uint8Array((await key.getPublicKeyBytes())!);
   if (!pinned) {
     side.hooks.audit('ssh.host_key_learned', { key: line });
     // Waited for: a key the control plane refuses is refused before the credential is sent.
@@ -97,7 +106,7 @@ async function checkHostKey(
     side.ready(false);
     return null;
   }
-  if (sameBytes(blob, pinned)) return {};
+  if (sameBlob(blob, pinned)) return {};
   const [was, now] = await Promise.all([fingerprint(pinned), fingerprint(blob)]);
   side.state.pendingEnd = {
     kind: 'host_key_changed',
