@@ -63,15 +63,28 @@ export function tableEntityOf(id: string, schema: string, name: string, connecti
 export const cedarString = (s: string): string => JSON.stringify(s);
 
 /**
+ * Forwarding the target could turn against the caller (issue 11): agent forwarding lends it the
+ * caller's keys, X11 its display, `ssh -R` a listener on the target's side into the caller's
+ * network. An allow-list grants everything else; these only a policy that names them.
+ */
+const NOT_IMPLIED = `unless {
+  action in [Postern::Action::"ssh:agent_forward", Postern::Action::"ssh:x11_forward"] ||
+  (action == Postern::Action::"ssh:port_forward" && context.direction == "remote")
+}`;
+
+/**
  * A connection's allow-list (the spine's access list) as a policy: the listed subjects and
- * groups may do everything on the connection. Finer rules are written as policies instead.
+ * groups may do everything on the connection but agent/X11 forwarding and `ssh -R`
+ * (NOT_IMPLIED). Finer rules are written as policies instead.
  */
 export function allowListPolicy(allow: { subjects: string[]; groups: string[] }): string {
   const lines: string[] = [];
   for (const g of allow.groups)
-    lines.push(`permit(principal in Postern::Group::${cedarString(g)}, action, resource);`);
+    lines.push(`permit(principal in Postern::Group::${cedarString(g)}, action, resource) ${NOT_IMPLIED};`);
   for (const s of allow.subjects) {
-    lines.push(`permit(principal, action, resource) when { principal.subject == ${cedarString(s)} };`);
+    lines.push(
+      `permit(principal, action, resource) when { principal.subject == ${cedarString(s)} } ${NOT_IMPLIED};`,
+    );
   }
   return lines.join('\n');
 }

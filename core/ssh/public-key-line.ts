@@ -149,5 +149,13 @@ export function parseKeyLine(line: string): PublicKey {
 
 /** Two keys are the same key when their blobs are equal (comments do not count). */
 export function sameKey(a: PublicKey, b: PublicKey): boolean {
-  return a.type === b.type && a.blob.length === b.blob.length && a.blob.every((x, i) => x === b.blob[i]);
+  return a.type === b.type && sameBlob(a.blob, b.blob);
+}
+
+/** Equal blobs, compared without stopping at the first difference. */
+export function sameBlob(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  let diff = 0;
+  for (let i = 0; i < a.length; i++) diff |= a[i]! ^ b[i]!;
+  return diff === 0;
 }

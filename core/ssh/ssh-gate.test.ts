@@ -3,7 +3,7 @@ import { nodeCedar } from '../../cli/wasm-node.ts';
 import { DEMO_SSH_POLICY } from '../../cli/dev/demo-policy.ts';
 import type { Identity } from '../identity/identity.ts';
 import { CompiledPolicies, validatePolicyText } from '../policy/engine.ts';
-import { policySubject } from '../policy/principal.ts';
+import { allowListPolicy, policySubject } from '../policy/principal.ts';
 import { commandWords, fileTransferOf, isFileTransferCommand, redactCommand } from './ssh-command.ts';
 import { SshGate, type SshRequest, type SshVerdict } from './ssh-gate.ts';
 
@@ -293,5 +293,54 @@ describe('command words', () => {
     );
     expect(redactCommand('aws s3 ls # AKIAIOSFODNN7EXAMPLE')).toContain('[REDACTED:cloud_key]');
     expect(redactCommand('ls -la')).toBe('ls -la');
+  });
+});
+
+describe("a connection's allow-list", () => {
+  const allowList = (groups: string[], subjects: string[] = []) =>
+    new SshGate(
+      CompiledPolicies.compile(`allow${++n}`, [
+        { id: 'connection/box/allow-list', text: allowListPolicy({ subjects, groups }) },
+      ]),
+      policySubject(who(['demo']), 'box'),
+      () => [],
+    );
+
+  it('validates against the schema', () => {
+    expect(validatePolicyText(allowListPolicy({ subjects: ['alice'], groups: ['demo'] }))).toEqual([]);
+  });
+
+  it('grants login, shell, exec, sftp and ssh -L, but not agent, X11 or ssh -R forwarding', () => {
+    for (const g of [allowList(['demo']), allowList([], ['alice'])]) {
+      expect(g.decide({ action: 'ssh:login', login: 'deploy' }).effect).toBe('allow');
+      expect(g.decide({ action: 'ssh:shell' }).effect).toBe('allow');
+      expect(g.decide({ action: 'ssh:exec', command: 'id' }).effect).toBe('allow');
+      expect(g.decide({ action: 'ssh:sftp' }).effect).toBe('allow');
+      expect(
+        g.decide({ action: 'ssh:port_forward', host: 'db', port: 5432, direction: 'local' }).effect,
+      ).toBe('allow');
+      expect(g.decide({ action: 'ssh:agent_forward' }).effect).toBe('deny');
+      expect(g.decide({ action: 'ssh:x11_forward' }).effect).toBe('deny');
+      expect(
+        g.decide({ action: 'ssh:port_forward', host: '127.0.0.1', port: 8080, direction: 'remote' }).effect,
+      ).toBe('deny');
+    }
+  });
+
+  it('leaves forwarding to a policy that names it', () => {
+    const g = new SshGate(
+      CompiledPolicies.compile(`allow${++n}`, [
+        { id: 'connection/box/allow-list', text: allowListPolicy({ subjects: [], groups: ['demo'] }) },
+        {
+          id: 'connection/box/agent',
+          text: 'permit(principal in Postern::Group::"demo", action == Postern::Action::"ssh:agent_forward", resource);',
+        },
+      ]),
+      policySubject(who(['demo']), 'box'),
+      () => [],
+    );
+    expect(g.decide({ action: 'ssh:login', login: 'deploy' }).effect).toBe('allow');
+    expect(g.decide({ action: 'ssh:agent_forward' }).effect).toBe('allow');
+    expect(g.decide({ action: 'ssh:x11_forward' }).effect).toBe('deny');
   });
 });

@@ -5,6 +5,7 @@
  * real OpenSSH tools; this proves the same code loads and relays here.
  */
 import {
+  ChannelRequestMessage,
   CommandRequestMessage,
   SshAlgorithms,
   SshAuthenticationType,
@@ -52,7 +53,7 @@ async function setup(decide: (r: SshRequest) => 'allow' | { deny: string }) {
     ch.onRequest((r) => {
       // What the gateway had audited when the target received the request.
       if (r.requestType === 'exec') auditedAtExec = [...audit];
-      r.isAuthorized = r.requestType === 'exec';
+      r.isAuthorized = r.requestType === 'exec' || r.requestType === 'x11-req';
       if (r.requestType === 'exec') void runCommand(ch);
     });
   });
@@ -83,6 +84,7 @@ async function setup(decide: (r: SshRequest) => 'allow' | { deny: string }) {
   return {
     client,
     engine,
+    sshd,
     audit,
     loggedIn,
     gatewayKey,
@@ -158,5 +160,63 @@ describe('SshSession in workerd', () => {
     const s = await setup((r) => (r.action === 'ssh:login' ? { deny: 'not alice' } : 'allow'));
     expect(s.loggedIn).toBe(false);
     expect(s.audit.some((a) => a.includes('"outcome":"denied"') && a.includes('not alice'))).toBe(true);
+  });
+});
+
+/** A channel request with no fields of its own beyond the ones the engine reads. */
+function bareRequest(type: string): ChannelRequestMessage {
+  const m = new ChannelRequestMessage();
+  m.requestType = type;
+  m.wantReply = true;
+  return m;
+}
+
+describe('channels the target opens back (X11, agent)', () => {
+  it('relays an x11 channel both ways once x11-req was asked for and permitted', async () => {
+    const s = await setup(() => 'allow');
+    const opened = new Promise<SshChannel>((resolve) =>
+      s.client.onChannelOpening((e) => {
+        if (e.request.channelType === 'x11') resolve(e.channel);
+      }),
+    );
+    const ch = await s.client.openChannel('session');
+    expect(await ch.request(bareRequest('x11-req'))).toBe(true);
+    // The target (an X11 client connecting to the forwarded display) opens x11 back.
+    const fromTarget = await s.sshd.openChannel('x11');
+    const atClient = await opened;
+    const got = new Promise<string>((resolve) =>
+      atClient.onDataReceived((d) => resolve(Buffer.from(d).toString())),
+    );
+    const back = new Promise<string>((resolve) =>
+      fromTarget.onDataReceived((d) => resolve(Buffer.from(d).toString())),
+    );
+    await fromTarget.send(Buffer.from('from the X client'));
+    expect(await got).toBe('from the X client');
+    await atClient.send(Buffer.from('from the X server'));
+    expect(await back).toBe('from the X server');
+    expect(
+      s.audit.some((a) => a.startsWith('ssh.forward') && a.includes('"type":"x11"') && a.includes('relayed')),
+    ).toBe(true);
+  });
+
+  it('refuses the x11 channel when policy denied x11-req: the client never sees it', async () => {
+    const s = await setup((r) => (r.action === 'ssh:x11_forward' ? { deny: 'no display' } : 'allow'));
+    let seen = 0;
+    s.client.onChannelOpening((e) => (e.isRemoteRequest ? seen++ : undefined));
+    const ch = await s.client.openChannel('session');
+    expect(await ch.request(bareRequest('x11-req'))).toBe(false);
+    await expect(s.sshd.openChannel('x11')).rejects.toThrow();
+    expect(seen).toBe(0);
+    expect(s.audit.some((a) => a.includes('"type":"x11"') && a.includes('"outcome":"refused"'))).toBe(true);
+  });
+
+  it('refuses agent, x11 and other channels the client never asked for', async () => {
+    const s = await setup(() => 'allow');
+    let seen = 0;
+    s.client.onChannelOpening((e) => (e.isRemoteRequest ? seen++ : undefined));
+    await s.client.openChannel('session');
+    for (const type of ['auth-agent@openssh.com', 'x11', 'session', 'forwarded-tcpip'])
+      await expect(s.sshd.openChannel(type)).rejects.toThrow();
+    expect(seen).toBe(0);
   });
 });

@@ -1,8 +1,8 @@
 /**
- * Private keys for the gateway's host key and the injected target credential, and OpenSSH
- * public-key lines for pinning. Everything ends up as the library's `KeyPair`
+ * Private keys for the gateway's host key and the injected target credential, and the OpenSSH
+ * public-key line of a key pair. Everything ends up as the library's `KeyPair`
  * (importParameters), so the same code serves its Web Crypto classes (workerd) and its Node
- * ones. Accepted: PKCS#8 PEM ("BEGIN PRIVATE KEY", parsed by Web Crypto), unencrypted OpenSSH
+ * ones. Reading and comparing public-key lines is core/ssh/public-key-line.ts's. Accepted: PKCS#8 PEM ("BEGIN PRIVATE KEY", parsed by Web Crypto), unencrypted OpenSSH
  * keys ("BEGIN OPENSSH PRIVATE KEY", PROTOCOL.key) and JWK. ECDSA P-256/384/521 and RSA only:
  * the library has no Ed25519.
  */
@@ -14,6 +14,7 @@ import {
   type PublicKeyAlgorithm,
 } from '@microsoft/dev-tunnels-ssh';
 import { PosternError } from '../../errors.ts';
+import { base64Decode, base64Encode } from '../../crypto/secrets.ts';
 import { toLibrary } from './library-bytes.ts';
 
 // The library's Node classes find a curve by OID, its Web ones by name: give both.
@@ -28,21 +29,12 @@ function bad(message: string): PosternError {
 }
 
 function base64Bytes(text: string): Uint8Array {
-  const bin = atob(text.replace(/\s+/g, ''));
-  const out = new Uint8Array(bin.length);
-  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
-  return out;
+  return base64Decode(text.replace(/\s+/g, ''));
 }
 
 function base64UrlBytes(text: string): Uint8Array {
   const b64 = text.replace(/-/g, '+').replace(/_/g, '/');
   return base64Bytes(b64 + '='.repeat((4 - (b64.length % 4)) % 4));
-}
-
-function bytesBase64(bytes: Uint8Array): string {
-  let bin = '';
-  for (let i = 0; i < bytes.length; i++) bin += String.fromCharCode(bytes[i]!);
-  return btoa(bin);
 }
 
 function big(bytes: Uint8Array): SshBigInt {
@@ -217,38 +209,6 @@ export async function importPrivateKey(key: string | JsonWebKey): Promise<KeyPai
 export async function publicKeyLine(pair: KeyPair): Promise<string> {
   const blob = await pair.getPublicKeyBytes();
   if (!blob) throw bad('the key has no public half');
-  return `${publicKeyType(blob)} ${bytesBase64(blob)}`;
-}
-
-/** The key type named inside a public-key blob (RFC 4253 §6.6: string "format identifier"). */
-function publicKeyType(blob: Uint8Array): string {
-  const r = new SshDataReader(toLibrary(blob));
-  return r.readString('ascii');
-}
-
-/** The blob of an OpenSSH public-key line ("type base64 [comment]"), for comparing keys. */
-export function publicKeyBlob(line: string): Uint8Array {
-  const [type, b64] = line.trim().split(/\s+/);
-  if (!type || !b64) throw bad('a public key is "TYPE BASE64 [COMMENT]" (one line of known_hosts or .pub)');
-  let blob: Uint8Array;
-  try {
-    blob = base64Bytes(b64);
-    if (publicKeyType(blob) !== type) throw new Error('type');
-  } catch {
-    throw bad(`the public key line is not a valid ${type} key`);
-  }
-  return blob;
-}
-
-export function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  let diff = 0;
-  for (let i = 0; i < a.length; i++) diff |= a[i]! ^ b[i]!;
-  return diff === 0;
-}
-
-/** OpenSSH's fingerprint of a public-key blob: "SHA256:" and unpadded base64 (ssh-keygen -l). */
-export async function fingerprint(blob: Uint8Array): Promise<string> {
-  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', blob.slice().buffer));
-  return `SHA256:${bytesBase64(digest).replace(/=+$/, '')}`;
+  // RFC 4253 §6.6: the blob starts with the key's format identifier, the line's first word.
+  return `${new SshDataReader(toLibrary(blob)).readString('ascii')} ${base64Encode(blob)}`;
 }

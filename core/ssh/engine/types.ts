@@ -10,7 +10,7 @@ export type SshRequest =
   | { action: 'ssh:exec'; command: string }
   | { action: 'ssh:pty'; term: string }
   | { action: 'ssh:sftp' }
-  | { action: 'ssh:port_forward'; host: string; port: number }
+  | { action: 'ssh:port_forward'; host: string; port: number; direction: 'local' | 'remote' }
   | { action: 'ssh:agent_forward' }
   | { action: 'ssh:x11_forward' };
 

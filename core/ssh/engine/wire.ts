@@ -8,6 +8,8 @@
 import {
   ChannelOpenMessage,
   ChannelRequestMessage,
+  SessionRequestMessage,
+  SessionRequestSuccessMessage,
   SshDataReader,
   SshDataWriter,
   SshMessage,
@@ -64,6 +66,7 @@ export function readText(r: SshDataReader, max: number): string {
   return text;
 }
 
+/** The fields of a direct-tcpip (RFC 4254 §7.2) or forwarded-tcpip (§7.1) open. */
 export interface DirectTcpip {
   host: string;
   port: number;
@@ -71,7 +74,11 @@ export interface DirectTcpip {
   originPort: number;
 }
 
-/** The fields of a direct-tcpip open (RFC 4254 §7.2), read from the received message. */
+/**
+ * The fields of a direct-tcpip open (RFC 4254 §7.2: host to connect, port, originator address,
+ * port), read from the received message; a forwarded-tcpip open (§7.1: address that was
+ * connected, port, originator address, port) has the same layout.
+ */
 export function readDirectTcpip(open: ChannelOpenMessage): DirectTcpip {
   const raw = rawBytesOf(open);
   const typeLength = new TextEncoder().encode(open.channelType ?? '').length;
@@ -108,4 +115,50 @@ export function openExtra(open: ChannelOpenMessage): Uint8Array {
   const raw = rawBytesOf(open);
   const typeLength = new TextEncoder().encode(open.channelType ?? '').length;
   return raw.slice(1 + 4 + typeLength + 12);
+}
+
+/** A global request's fields (RFC 4254 §4) after string type, boolean want-reply. */
+export function globalRequestPayload(request: SessionRequestMessage): SshDataReader {
+  const raw = rawBytesOf(request);
+  const typeLength = new TextEncoder().encode(request.requestType ?? '').length;
+  return new SshDataReader(toLibrary(raw.subarray(1 + 4 + typeLength + 1)));
+}
+
+/** The address and port of a `tcpip-forward` / `cancel-tcpip-forward` (RFC 4254 §7.1). */
+export function readTcpipForward(request: SessionRequestMessage): { host: string; port: number } {
+  const r = globalRequestPayload(request);
+  const host = readText(r, 255);
+  const port = r.readUInt32();
+  if (port > 65535) throw new Error('port out of range');
+  return { host, port };
+}
+
+/**
+ * A `tcpip-forward` / `cancel-tcpip-forward` the gateway sends the target, written from the
+ * fields policy decided (RFC 4254 §7.1: string address to bind, uint32 port to bind).
+ */
+export class TcpipForwardMessage extends SessionRequestMessage {
+  constructor(
+    type: 'tcpip-forward' | 'cancel-tcpip-forward',
+    private readonly host: string,
+    private readonly port: number,
+  ) {
+    super(type, true);
+  }
+  protected override onWrite(writer: SshDataWriter): void {
+    super.onWrite(writer);
+    writer.writeString(this.host, 'utf8');
+    writer.writeUInt32(this.port);
+  }
+}
+
+/** SSH_MSG_REQUEST_SUCCESS of a `tcpip-forward`: the port bound when port 0 was asked (§7.1). */
+export class TcpipForwardSuccessMessage extends SessionRequestSuccessMessage {
+  port: number | undefined;
+  protected override onRead(reader: SshDataReader): void {
+    this.port = reader.available >= 4 ? reader.readUInt32() : undefined;
+  }
+  protected override onWrite(writer: SshDataWriter): void {
+    if (this.port !== undefined) writer.writeUInt32(this.port);
+  }
 }

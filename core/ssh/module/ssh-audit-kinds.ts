@@ -41,6 +41,12 @@ export function kindOfEngineEvent(kind: string, event: Record<string, unknown>):
     }
     case 'ssh.exit':
       return 'ssh_exit';
+    // A forward the target listens for or relays (forwarding.ts): a -R is a port forward;
+    // an agent or X11 channel a request.
+    case 'ssh.forward':
+      return event['direction'] === 'remote' || event['type'] === 'forwarded-tcpip'
+        ? 'ssh_port_forward'
+        : 'ssh_request';
     case 'ssh.target_auth':
       return 'ssh_target_auth';
     // Written once the control plane answered (ssh-module.ts, hostKeyLearned).

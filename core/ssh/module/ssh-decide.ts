@@ -59,13 +59,13 @@ export class SshDecider {
   }
 }
 
-/** The engine's request as the gate reads it (a `direct-tcpip` channel is a local forward). */
+/** The engine's request as the gate reads it. */
 function gateRequest(r: EngineRequest): SshRequest {
   switch (r.action) {
     case 'ssh:pty':
       return { action: 'ssh:pty' };
     case 'ssh:port_forward':
-      return { action: 'ssh:port_forward', host: r.host, port: r.port, direction: 'local' };
+      return { action: 'ssh:port_forward', host: r.host, port: r.port, direction: r.direction };
     default:
       return r;
   }

@@ -3,11 +3,15 @@
  * engine-harness.ts). Each case reads what the client printed and what the gateway audited.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, connect, type AddressInfo, type Server } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SshDataWriter, type SshChannel } from '@microsoft/dev-tunnels-ssh';
 import type { SshRequest } from '../../../core/ssh/engine/types.ts';
+import { RelayedOpenMessage } from '../../../core/ssh/engine/wire.ts';
+import { RawMessage, RawRequest, rawClient } from './raw-client.ts';
 import {
   cleanup,
   freePort,
@@ -305,7 +309,12 @@ describe('port forwarding', () => {
     const payload = randomBytes(1 << 20);
     const got = await throughForward(lport, payload);
     expect(sha256(got)).toBe(sha256(payload));
-    expect(asked).toContainEqual({ action: 'ssh:port_forward', host: '127.0.0.1', port: echoPort });
+    expect(asked).toContainEqual({
+      action: 'ssh:port_forward',
+      host: '127.0.0.1',
+      port: echoPort,
+      direction: 'local',
+    });
     // The forwarded connection closed from the client side; OpenSSH frees the channel only once
     // the gateway answered its close (RFC 4254 §5.3).
     await new Promise((r) => setTimeout(r, 500));
@@ -326,6 +335,136 @@ describe('port forwarding', () => {
     s.session.fail('test over');
     const r = await fwd;
     expect(r.stderr).toContain('not that port');
+  });
+
+  /** Whether something accepts connections on 127.0.0.1:`port`. */
+  function listening(port: number): Promise<boolean> {
+    return new Promise((resolve) => {
+      const s = connect(port, '127.0.0.1', () => {
+        s.destroy();
+        resolve(true);
+      });
+      s.on('error', () => resolve(false));
+    });
+  }
+
+  it('relays ssh -R: a connection to the port on the target side reaches the client side, when permitted', async () => {
+    const asked: SshRequest[] = [];
+    gw.decide = (req) => (asked.push(req), 'allow');
+    const rport = await freePort();
+    const fwd = run('ssh', [
+      ...opts(),
+      '-v',
+      '-N',
+      '-o',
+      'ExitOnForwardFailure=yes',
+      '-R',
+      `127.0.0.1:${rport}:127.0.0.1:${echoPort}`,
+      target(),
+    ]);
+    // sshd listens on the target's side (this machine); its forwarded-tcpip channel comes back
+    // through the gateway to ssh, which connects to the echo server on the client's side.
+    const payload = randomBytes(1 << 20);
+    const got = await throughForward(rport, payload);
+    expect(sha256(got)).toBe(sha256(payload));
+    expect(asked).toContainEqual({
+      action: 'ssh:port_forward',
+      host: '127.0.0.1',
+      port: rport,
+      direction: 'remote',
+    });
+    const s = last();
+    const events = s.audit.filter((a) => a.kind === 'ssh.forward').map((a) => a.event);
+    expect(events).toContainEqual(
+      expect.objectContaining({ direction: 'remote', host: '127.0.0.1', port: rport, outcome: 'listening' }),
+    );
+    expect(events).toContainEqual(
+      expect.objectContaining({
+        type: 'forwarded-tcpip',
+        host: '127.0.0.1',
+        port: rport,
+        outcome: 'relayed',
+      }),
+    );
+    s.session.fail('test over');
+    await fwd;
+  });
+
+  it('refuses ssh -R policy denies: the target never listens', async () => {
+    gw.decide = (req) =>
+      req.action === 'ssh:port_forward' && req.direction === 'remote' ? { deny: 'no listeners' } : 'allow';
+    const rport = await freePort();
+    const r = await run('ssh', [
+      ...opts(),
+      '-N',
+      '-o',
+      'ExitOnForwardFailure=yes',
+      '-R',
+      `127.0.0.1:${rport}:127.0.0.1:${echoPort}`,
+      target(),
+    ]);
+    expect(r.code).toBe(255);
+    expect(r.stderr).toContain(`remote port forwarding failed for listen port ${rport}`);
+    expect(await listening(rport)).toBe(false);
+    expect(last().audit.map((a) => a.event)).toContainEqual(
+      expect.objectContaining({
+        action: 'ssh:port_forward',
+        direction: 'remote',
+        port: rport,
+        outcome: 'denied',
+      }),
+    );
+  });
+});
+
+describe('agent forwarding', () => {
+  let agent: ChildProcess;
+  let sock: string;
+  beforeAll(async () => {
+    sock = join(keys.dir, 'agent.sock');
+    agent = spawn('ssh-agent', ['-D', '-a', sock], { stdio: 'ignore' });
+    for (let i = 0; i < 100 && !existsSync(sock); i++) await new Promise((r) => setTimeout(r, 50));
+    const key = join(keys.dir, 'agent_key');
+    expect(
+      spawnSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'postern-agent-test', '-f', key])
+        .status,
+    ).toBe(0);
+    const add = spawnSync('ssh-add', [key], { env: { ...process.env, SSH_AUTH_SOCK: sock } });
+    expect(add.status).toBe(0);
+  });
+  afterAll(() => {
+    agent?.kill();
+  });
+
+  /** ssh -A with the test's agent (OpenSSH forwards only an agent it can use itself). */
+  const withAgent = (args: string[]) =>
+    run('env', [
+      `SSH_AUTH_SOCK=${sock}`,
+      'ssh',
+      ...opts().map((o) => (o === 'IdentityAgent=none' ? `IdentityAgent=${sock}` : o)),
+      '-A',
+      target(),
+      ...args,
+    ]);
+
+  it('lends the agent to the target when policy permits: ssh-add -l there lists the key', async () => {
+    const asked: string[] = [];
+    gw.decide = (req) => (asked.push(req.action), 'allow');
+    const r = await withAgent(['ssh-add -l']);
+    expect(r.code).toBe(0);
+    expect(r.stdout.toString()).toContain('postern-agent-test');
+    expect(asked).toContain('ssh:agent_forward');
+    expect(last().audit.map((a) => a.event)).toContainEqual(
+      expect.objectContaining({ type: 'auth-agent@openssh.com', from: 'target', outcome: 'relayed' }),
+    );
+  });
+
+  it('does not when policy denies: ssh-add -l on the target finds no agent', async () => {
+    gw.decide = (req) => (req.action === 'ssh:agent_forward' ? { deny: 'keep your keys' } : 'allow');
+    const r = await withAgent(['ssh-add -l']);
+    expect(r.code).not.toBe(0);
+    expect(r.stdout.toString()).not.toContain('postern-agent-test');
+    expect(r.stderr).toContain('keep your keys');
   });
 });
 
@@ -349,5 +488,170 @@ describe('target host key', () => {
     expect(r.stdout.toString()).toBe('');
     expect(r.stderr).toContain("target's host key changed");
     expect(last().end).toMatchObject({ kind: 'host_key_changed' });
+  });
+});
+
+describe('a client that is not OpenSSH (raw-client.ts)', () => {
+  const marker = (name: string) => join(keys.dir, `marker-${name}`);
+  /** Exec allowed unless it holds a newline or `;`; no port forwarding. */
+  function policy() {
+    gw.config = {};
+    gw.decide = (r) => {
+      if (r.action === 'ssh:exec' && /[\n;]/.test(r.command)) return { deny: 'one command' };
+      if (r.action === 'ssh:port_forward') return { deny: 'no forwarding' };
+      return 'allow';
+    };
+  }
+  /** Output, stderr and exit status of `ch` once it closes. */
+  function outcome(ch: SshChannel) {
+    let out = '';
+    let err = '';
+    ch.onDataReceived((d) => {
+      out += Buffer.from(d).toString();
+      ch.adjustWindow(d.length);
+    });
+    ch.onExtendedDataReceived((e) => {
+      err += Buffer.from(e.data).toString();
+      ch.adjustWindow(e.data.length);
+    });
+    return new Promise<{ out: string; err: string; status?: number }>((resolve) =>
+      ch.onClosed((e) =>
+        resolve({ out, err, ...(e.exitStatus !== undefined ? { status: e.exitStatus } : {}) }),
+      ),
+    );
+  }
+  const exec = (command: string) => new RawRequest('exec', [command]);
+
+  it('refuses an exec with a NUL or a newline hiding a second command: the target runs nothing', async () => {
+    policy();
+    const c = await rawClient(gw.port, sshd.login);
+    for (const [name, cmd] of [
+      ['nul', `true\0touch ${marker('nul')}`],
+      ['newline', `true\ntouch ${marker('newline')}`],
+    ] as const) {
+      const ch = await c.open();
+      const done = outcome(ch);
+      await ch.request(exec(cmd!));
+      const r = await done;
+      expect(r.status).toBe(126);
+      expect(r.err).toMatch(/postern: (malformed exec request: a field contains a NUL byte|one command)/);
+      expect(existsSync(marker(name!))).toBe(false);
+    }
+    await c.close();
+  });
+
+  it('passes LC_* but not LD_PRELOAD, runs no subsystem but sftp, and one command per channel', async () => {
+    policy();
+    const c = await rawClient(gw.port, sshd.login);
+    const ch = await c.open();
+    // window-change and signal before any pty or command: harmless, the channel goes on.
+    await ch.request(new RawRequest('window-change', [80, 24, 0, 0], false));
+    await ch.request(new RawRequest('signal', ['KILL'], false));
+    const done = outcome(ch);
+    expect(await ch.request(exec('sleep 1; echo'))).toBe(true); // denied: ';' (status 126)
+    expect((await done).status).toBe(126);
+
+    const ch2 = await c.open();
+    const done2 = outcome(ch2);
+    expect(await ch2.request(new RawRequest('env', ['LD_PRELOAD', '/tmp/evil.so']))).toBe(false);
+    expect(await ch2.request(new RawRequest('env', ['LC_POSTERN', 'v']))).toBe(true);
+    expect(await ch2.request(exec('echo "[$LD_PRELOAD][$LC_POSTERN]" && cat'))).toBe(true);
+    await new Promise((r) => setTimeout(r, 0));
+    // A second command (and a shell) on the same channel: refused, never run.
+    expect(await ch2.request(exec(`touch ${marker('second')}`))).toBe(false);
+    expect(await ch2.request(new RawRequest('shell', []))).toBe(false);
+    await ch2.send(Buffer.alloc(0)); // EOF: cat ends
+    const r2 = await done2;
+    expect(r2.out).toBe('[][v]\n');
+    expect(r2.err).toContain('postern: a channel runs one shell, command or subsystem');
+    expect(existsSync(marker('second'))).toBe(false);
+
+    const ch3 = await c.open();
+    const done3 = outcome(ch3);
+    await ch3.request(new RawRequest('subsystem', ['netconf']));
+    const r3 = await done3;
+    expect(r3.status).toBe(126);
+    expect(r3.err).toContain('postern: subsystem netconf is not relayed');
+    await c.close();
+  });
+
+  it('bounds channels: of 40 opened at once at most 16 open, and those work', async () => {
+    policy();
+    const c = await rawClient(gw.port, sshd.login);
+    // All at once: the bound must count opens still waiting for the target (sshd here allows 64).
+    const opened = await Promise.allSettled(Array.from({ length: 40 }, () => c.open()));
+    const ok = opened.filter((o) => o.status === 'fulfilled').map((o) => o.value);
+    const refused = opened.filter((o) => o.status === 'rejected').map((o) => String(o.reason));
+    expect(ok.length).toBe(16);
+    expect(refused.filter((r) => r.includes('at most 16 channels'))).toHaveLength(24);
+    const done = outcome(ok[15]!);
+    await ok[15]!.request(exec('echo fine'));
+    expect((await done).out).toBe('fine\n');
+    await c.close();
+  });
+
+  it('survives messages for channels that are closed, refused or never were, and huge window adjusts', async () => {
+    policy();
+    const c = await rawClient(gw.port, sshd.login);
+    // A channel type the gateway refuses, then a channel whose command ended.
+    await expect(c.open('x11')).rejects.toThrow();
+    const ch = await c.open();
+    const done = outcome(ch);
+    await ch.request(exec('true'));
+    await done;
+    const gone = ch.remoteChannelId;
+    const w = (parts: (number | string)[]) => {
+      const b = new SshDataWriter(Buffer.alloc(256));
+      for (const p of parts) {
+        if (typeof p === 'number') b.writeUInt32(p);
+        else b.writeBinary(Buffer.from(p));
+      }
+      return b.toBuffer();
+    };
+    // SSH_MSG_CHANNEL_REQUEST (98) exec on the closed channel, SSH_MSG_CHANNEL_DATA (94) for
+    // channels never opened: RFC 4254 §5 gives them no meaning; nothing reaches the target.
+    const req = Buffer.concat([w([gone, 'exec']), Buffer.from([1]), w([`touch ${marker('after-exit')}`])]);
+    await c.session.sendMessage(RawMessage.of(98, req)).catch(() => undefined);
+    await c.session.sendMessage(RawMessage.of(94, w([gone + 7, 'data for nobody']))).catch(() => undefined);
+    // A live channel whose window is "adjusted" past 2^32 (RFC 4254 §5.2 caps it there).
+    const live = await c.open();
+    for (let i = 0; i < 4; i++)
+      await c.session.sendMessage(RawMessage.of(93, w([live.remoteChannelId, 0xffffffff])));
+    // The gateway still sends no more than the client's own window allows: all 3 MB arrive.
+    const d = outcome(live);
+    await live.request(exec('head -c 3000000 /dev/zero'));
+    expect((await d).out.length).toBe(3000000);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(existsSync(marker('after-exit'))).toBe(false);
+    // The session went on through all of it.
+    expect(last().end).toBeUndefined();
+    await c.close();
+  });
+
+  it('refuses a direct-tcpip to a host and port policy forbids: nothing connects there', async () => {
+    policy();
+    let connections = 0;
+    const listener = createServer((s) => {
+      connections++;
+      s.destroy();
+    });
+    await new Promise<void>((r) => listener.listen(0, '127.0.0.1', r));
+    const port = (listener.address() as AddressInfo).port;
+    const c = await rawClient(gw.port, sshd.login);
+    const extra = new SshDataWriter(Buffer.alloc(64));
+    extra.writeBinary(Buffer.from('127.0.0.1'));
+    extra.writeUInt32(port);
+    extra.writeBinary(Buffer.from('127.0.0.1'));
+    extra.writeUInt32(40000);
+    await expect(
+      c.session.openChannel(new RelayedOpenMessage('direct-tcpip', extra.toBuffer(), 65536, 32768)),
+    ).rejects.toThrow(/no forwarding/);
+    await new Promise((r) => setTimeout(r, 200));
+    expect(connections).toBe(0);
+    expect(last().audit.map((a) => a.event)).toContainEqual(
+      expect.objectContaining({ action: 'ssh:port_forward', port, direction: 'local', outcome: 'denied' }),
+    );
+    await c.close();
+    await new Promise<void>((r) => listener.close(() => r()));
   });
 });
