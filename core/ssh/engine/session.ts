@@ -34,6 +34,7 @@ import { ChannelFailureMessage, ChannelSuccessMessage } from './library-messages
 import { sessionConfiguration } from './algorithms.ts';
 import { ChannelPair, useWindow } from './channel-pair.ts';
 import { HostStream } from './host-stream.ts';
+import { SftpFilter, sftpFilter } from './sftp-filter.ts';
 import { fingerprint, importPrivateKey, publicKeyBlob, publicKeyLine, sameBytes } from './keys.ts';
 import {
   BannerMessage,
@@ -438,6 +439,7 @@ export class SshSession {
     }
     if (start) {
       pair.started = true;
+      if (start === 'sftp') pair.stream = this.#sftpFilter(pair);
       if (start !== 'sftp') {
         try {
           pair.filters = this.hooks.outputFilter?.(pair.id, {
@@ -459,6 +461,15 @@ export class SshSession {
     }
     const ok = await pair.target.request(forwardableRequest(request)).catch(() => false);
     return ok ? new ChannelSuccessMessage() : new ChannelFailureMessage();
+  }
+
+  /** Each SFTP request decided per operation (sftp-filter.ts); holds wait like an exec's. */
+  #sftpFilter(pair: ChannelPair): SftpFilter {
+    return sftpFilter(pair, this.#window, {
+      permit: (r) => this.#permit(r, (t) => pair.stderrNow(`postern: ${t}`), pair),
+      audit: (e) => this.hooks.audit('ssh.sftp', { channel: pair.id, ...e }),
+      violation: (detail) => this.#end({ kind: 'protocol', detail }),
+    });
   }
 
   // ── target side ──────────────────────────────────────────────────────────────────────

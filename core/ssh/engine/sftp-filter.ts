@@ -1,0 +1,203 @@
+/**
+ * Per-operation policy on an SFTP channel (issue 11 §3, docs/ssh.md "SFTP"). The client's
+ * stream is read request by request (core/ssh/sftp.ts); a request that reads or changes a path
+ * is forwarded only once policy allowed each of its operations (`ssh:sftp_read` /
+ * `ssh:sftp_write`, each decision audited before anything is forwarded, as every decision);
+ * one policy refuses, or the reader refuses whatever the policy, is answered by the gateway
+ * with an SSH_FXP_STATUS and never reaches the target.
+ *
+ * Requests keep their order: while one waits for a decision (or an approval), those after it
+ * wait too, and the client's bytes are not acknowledged (SSH_MSG_CHANNEL_WINDOW_ADJUST) until
+ * their request was forwarded or answered, so a client can be at most one channel window
+ * ahead (backpressure, RFC 4254 §5.2), never more. The target's answers pass unchanged; the
+ * gateway's own answers go between two of the target's packets, never inside one.
+ */
+import { FX, statusPacket } from '../sftp-packets.ts';
+import { SftpReader, type SftpRequest } from '../sftp.ts';
+import type { ChannelPair, StreamFilter } from './channel-pair.ts';
+import type { SshRequest } from './types.ts';
+
+export type SftpPermit = { ok: true } | { ok: false; message: string };
+
+export interface SftpFilterHooks {
+  /** decide(), audited before it returns; a hold waits for its approval. */
+  permit(request: SshRequest): Promise<SftpPermit>;
+  /** A request refused before policy (unknown type, forged handle...): an audit event. */
+  audit(event: Record<string, unknown>): void;
+  /** The stream cannot be followed (a framing error, a client past its window): end. */
+  violation(detail: string): void;
+}
+
+/** What the filter does with bytes: the pair's two directions, in one small seam to test. */
+export interface SftpFilterIo extends SftpFilterHooks {
+  /** Bytes for the target; `counted` is what they took of the client's window. */
+  toTarget(bytes: Uint8Array, counted: number): void;
+  /** Bytes for the client; `counted` is what they took of the target's window. */
+  toClient(bytes: Uint8Array, counted: number): void;
+  /** The client's EOF, after its last request. */
+  eof(): void;
+  /** Client bytes forwarded that the target has not taken yet. */
+  inFlight(): number;
+  /** Most client bytes that may be on their way (one window and one packet of slack). */
+  limit: number;
+}
+
+const EMPTY = new Uint8Array(0);
+
+/** The SFTP filter of `pair`'s channel (installed before the subsystem starts). */
+export function sftpFilter(pair: ChannelPair, window: number, hooks: SftpFilterHooks): SftpFilter {
+  return new SftpFilter({
+    ...hooks,
+    toTarget: (bytes, counted) => pair.up.data(bytes, false, counted),
+    toClient: (bytes, counted) => pair.down.data(bytes, false, counted),
+    eof: () => pair.up.eof(),
+    inFlight: () => pair.up.unacked,
+    limit: window + 65536,
+  });
+}
+
+export class SftpFilter implements StreamFilter {
+  readonly #reader = new SftpReader();
+  /** Client bytes not read yet: they wait while a request waits for its decision. */
+  readonly #inbox: Uint8Array[] = [];
+  readonly #queue: SftpRequest[] = [];
+  /** Client bytes received and not yet forwarded or answered (still counted against it). */
+  #held = 0;
+  #deciding = false;
+  #eof = false;
+  #closed = false;
+  /** The target's stream is between two packets. */
+  #targetIdle = true;
+  /** Gateway answers waiting for the end of the target's packet in progress. */
+  readonly #replies: Uint8Array[] = [];
+
+  constructor(private readonly io: SftpFilterIo) {}
+
+  /** Bytes the client sent on the channel. */
+  clientData(chunk: Uint8Array): void {
+    if (this.#closed) return;
+    this.#held += chunk.length;
+    if (this.#held + this.io.inFlight() > this.io.limit)
+      return this.#fail('the client sent past its channel window');
+    // The library reuses its receive buffer: what waits is copied; what is read now, the
+    // framer copies itself.
+    if (this.#deciding || this.#queue.length > 0 || this.#inbox.length > 0)
+      this.#inbox.push(new Uint8Array(chunk));
+    else this.#read(chunk);
+    this.#pump();
+  }
+
+  /** The client's EOF: passed on after the requests before it. */
+  eof(): void {
+    this.#eof = true;
+    this.#pump();
+  }
+
+  /** Bytes the target sent on the channel (its SFTP answers). */
+  targetData(chunk: Uint8Array): void {
+    if (this.#closed) return;
+    const ends = this.#reader.serverData(chunk);
+    if (this.#reader.error) return this.#fail(this.#reader.error);
+    let at = 0;
+    if (this.#targetIdle) this.#flushReplies();
+    for (const end of ends) {
+      if (this.#replies.length === 0) continue;
+      this.io.toClient(chunk.subarray(at, end), end - at);
+      at = end;
+      this.#flushReplies();
+    }
+    if (at < chunk.length) this.io.toClient(chunk.subarray(at), chunk.length - at);
+    if (ends.length > 0) this.#targetIdle = ends.at(-1) === chunk.length;
+    else if (chunk.length > 0) this.#targetIdle = false;
+  }
+
+  /** The channel closed: nothing more is forwarded. */
+  close(): void {
+    this.#closed = true;
+    this.#queue.length = 0;
+    this.#inbox.length = 0;
+  }
+
+  #read(chunk: Uint8Array): void {
+    this.#queue.push(...this.#reader.clientData(chunk));
+    if (this.#reader.error) this.#fail(this.#reader.error);
+  }
+
+  /** Forwards or answers queued requests in order, until one needs a decision. */
+  #pump(): void {
+    while (!this.#deciding && !this.#closed) {
+      const next = this.#queue.shift();
+      if (!next) {
+        const bytes = this.#inbox.shift();
+        if (!bytes) break;
+        this.#read(bytes);
+        continue;
+      }
+      if (next.refusal) {
+        this.io.audit({
+          request: next.type,
+          ...(next.id !== undefined ? { id: next.id } : {}),
+          outcome: 'refused',
+          reason: next.refusal.reason,
+        });
+        this.#answer(next, next.refusal.reply);
+      } else if (next.operations.length === 0) {
+        this.#forward(next);
+      } else {
+        this.#deciding = true;
+        void this.#decide(next).then(
+          (refused) => this.#decided(next, refused),
+          (e: unknown) => this.#fail(`SFTP decision failed: ${(e as Error).message}`),
+        );
+      }
+    }
+    if (this.#eof && !this.#deciding && !this.#closed && this.#queue.length === 0) {
+      this.#eof = false;
+      this.io.eof();
+    }
+  }
+
+  /** Each operation asked in turn; the first refusal's message, or undefined: all allowed. */
+  async #decide(q: SftpRequest): Promise<string | undefined> {
+    for (const op of q.operations) {
+      const action = op.access === 'read' ? 'ssh:sftp_read' : 'ssh:sftp_write';
+      const permit = await this.io.permit({ action, operation: op.operation, path: op.path });
+      if (!permit.ok) return permit.message;
+    }
+    return undefined;
+  }
+
+  #decided(q: SftpRequest, refused: string | undefined): void {
+    this.#deciding = false;
+    if (this.#closed) return;
+    if (refused === undefined) this.#forward(q);
+    else {
+      if (q.id !== undefined) this.#reader.forget(q.id);
+      this.#answer(q, statusPacket(q.id ?? 0, FX.PERMISSION_DENIED, `postern: ${refused}`));
+    }
+    this.#pump();
+  }
+
+  #forward(q: SftpRequest): void {
+    this.#held -= q.size;
+    this.io.toTarget(q.packet, q.size);
+  }
+
+  /** The gateway answers `q` itself; its bytes are given back to the client's window. */
+  #answer(q: SftpRequest, reply: Uint8Array): void {
+    this.#held -= q.size;
+    this.io.toTarget(EMPTY, q.size);
+    if (this.#targetIdle) this.io.toClient(reply, 0);
+    else this.#replies.push(reply);
+  }
+
+  #flushReplies(): void {
+    for (const r of this.#replies.splice(0)) this.io.toClient(r, 0);
+  }
+
+  #fail(detail: string): void {
+    if (this.#closed) return;
+    this.close();
+    this.io.violation(detail);
+  }
+}
