@@ -195,6 +195,24 @@ export function statusPacket(id: number, code: number, message: string): Uint8Ar
   return out;
 }
 
+/** A request with string fields only (REALPATH, STAT...): `uint32 id` then each string. */
+export function requestPacket(type: number, id: number, ...fields: string[]): Uint8Array {
+  const bytes = fields.map((f) => enc.encode(f));
+  const length = 1 + 4 + bytes.reduce((n, b) => n + 4 + b.length, 0);
+  const out = new Uint8Array(4 + length);
+  const v = new DataView(out.buffer);
+  v.setUint32(0, length);
+  out[4] = type;
+  v.setUint32(5, id >>> 0);
+  let at = 9;
+  for (const b of bytes) {
+    v.setUint32(at, b.length);
+    out.set(b, at + 4);
+    at += 4 + b.length;
+  }
+  return out;
+}
+
 /** A string field of a packet to be replaced: `at` is where its uint32 length starts. */
 export interface StringEdit {
   at: number;

@@ -116,9 +116,7 @@ describe('SFTP requests as operations', () => {
     expect(ops(packet(FXP.RMDIR, u32(11), str('/d')))).toEqual(['write rmdir /d']);
     expect(ops(extended(12, 'statvfs@openssh.com', str('/')))).toEqual(['read stat /']);
     expect(ops(extended(13, 'limits@openssh.com'))).toEqual([]);
-    expect(ops(extended(14, 'expand-path@openssh.com', str('~/x')))).toEqual([
-      'read realpath ~/x',
-    ]);
+    expect(ops(extended(14, 'expand-path@openssh.com', str('~/x')))).toEqual(['read realpath ~/x']);
     one(r, open(15, '/f', PFLAG.READ));
     r.serverData(handle(15, 'F'));
     expect(ops(packet(FXP.FSETSTAT, u32(16), str('F'), ATTRS_NONE))).toEqual(['write setstat /f']);

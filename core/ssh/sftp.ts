@@ -23,6 +23,7 @@ import {
   FXP,
   PFLAG,
   replaceStrings,
+  requestPacket,
   SftpFramer,
   Short,
   statusPacket,
@@ -38,6 +39,14 @@ export interface SftpOperation {
   /** read, list, stat, realpath, readlink | write, setstat, remove, rename, mkdir, rmdir, symlink, link */
   operation: string;
   path: string;
+}
+
+/** A server packet that ended in a chunk. */
+export interface ServerPacket {
+  /** Offset in the chunk just after it. */
+  end: number;
+  /** The request it answered, when the reader was waiting for that answer. */
+  answered: number | undefined;
 }
 
 export interface SftpRequest {
@@ -112,18 +121,22 @@ export class SftpReader {
   }
 
   /**
-   * The server's bytes (watched only: the engine forwards them as they are). Returns the
-   * offsets in `chunk` where a server packet ended: the only places a reply the gateway writes
-   * may go between the server's bytes.
+   * The server's bytes (watched only: the engine forwards them as they are). Returns each
+   * packet that ended in `chunk`: where (the only places a reply the gateway writes may go
+   * between the server's bytes) and, if it answered a request the reader waited for, its id.
    */
-  serverData(chunk: Uint8Array): number[] {
+  serverData(chunk: Uint8Array): ServerPacket[] {
     if (this.error) return [];
-    const ends: number[] = [];
-    for (const p of this.#server.push(chunk)) {
-      this.#answer(p);
-      ends.push(p.end);
-    }
-    return ends;
+    return this.#server.push(chunk).map((p) => ({ end: p.end, answered: this.#answer(p) }));
+  }
+
+  /**
+   * The gateway asks `REALPATH "."` itself under `id` (sftp-filter.ts): its answer is the start
+   * directory, so relative paths are decided as the absolute paths they are.
+   */
+  askHome(id: number): Uint8Array {
+    this.#pending.set(id, { home: true });
+    return requestPacket(FXP.REALPATH, id, '.');
   }
 
   /** A request read but not forwarded (policy refused it): its answer will never come. */
@@ -212,11 +225,11 @@ export class SftpReader {
         return this.#onePath(r, 'read', 'readlink');
       case FXP.REALPATH: {
         const raw = r.bytes();
-        // The answer to "." (or "") is where relative paths start (OpenSSH's sftp and scp ask
-        // it first). It reads no file, only the start directory's name: forwarded as it is,
-        // without a decision, so that a policy on absolute paths does not stop every session.
-        if (this.#home === undefined && (raw.length === 0 || (raw.length === 1 && raw[0] === 46)))
-          return this.#expect(id, { home: true }) ?? [];
+        // "." (or "") is the start directory: its name, no file. Forwarded as it is, without a
+        // decision, so that a policy on absolute paths does not stop every session's start
+        // (OpenSSH's sftp asks it first); its answer is where relative paths start.
+        if (raw.length === 0 || (raw.length === 1 && raw[0] === 46))
+          return this.#home === undefined ? (this.#expect(id, { home: true }) ?? []) : [];
         return [{ access: 'read', operation: 'realpath', path: this.#path(raw) }];
       }
       case FXP.SETSTAT:
@@ -316,7 +329,8 @@ export class SftpReader {
     // Two requests waiting under one id: the answer could not be told apart (draft §3.1:
     // ids of outstanding requests are distinct).
     if (this.#pending.has(id)) return `an SFTP request id already waiting for an answer`;
-    if (this.#pending.size >= MAX_PENDING) return `more than ${MAX_PENDING} SFTP requests waiting for an answer`;
+    if (this.#pending.size >= MAX_PENDING)
+      return `more than ${MAX_PENDING} SFTP requests waiting for an answer`;
     this.#pending.set(id, what);
     return undefined;
   }
@@ -354,25 +368,28 @@ export class SftpReader {
     };
   }
 
-  #answer(p: SftpPacket): void {
-    if (p.bytes.length === 0) return;
+  /** Learns from an answer; returns the id it answered if the reader waited for it. */
+  #answer(p: SftpPacket): number | undefined {
+    if (p.bytes.length === 0) return undefined;
     const r = new FieldReader(p.bytes);
     try {
       const id = r.u32();
       const pending = this.#pending.get(id);
       this.#pending.delete(id);
-      if (!pending) return;
+      if (!pending) return undefined;
       if (p.type === FXP.HANDLE && 'handle' in pending) {
         const raw = r.bytes();
-        if (raw.length > MAX_HANDLE_BYTES || this.#handles.size >= MAX_HANDLES) return;
-        this.#handles.set(latin1.decode(raw), pending.handle);
+        if (raw.length <= MAX_HANDLE_BYTES && this.#handles.size < MAX_HANDLES)
+          this.#handles.set(latin1.decode(raw), pending.handle);
       } else if (p.type === FXP.NAME && 'home' in pending && r.u32() >= 1) {
         const home = utf8.decode(r.bytes());
         if (home.startsWith('/') && !home.includes('\0')) this.#home = normalize(home);
       }
+      return id;
     } catch (e) {
       if (!(e instanceof Short)) throw e;
       // A malformed answer teaches nothing: the handle stays unknown (requests on it refused).
+      return undefined;
     }
   }
 }

@@ -469,6 +469,7 @@ export class SshSession {
       permit: (r) => this.#permit(r, (t) => pair.stderrNow(`postern: ${t}`), pair),
       audit: (e) => this.hooks.audit('ssh.sftp', { channel: pair.id, ...e }),
       violation: (detail) => this.#end({ kind: 'protocol', detail }),
+      say: (text) => void pair.stderrNow(text),
     });
   }
 

@@ -6,13 +6,17 @@
  * one policy refuses, or the reader refuses whatever the policy, is answered by the gateway
  * with an SSH_FXP_STATUS and never reaches the target.
  *
+ * Right after the client's INIT the gateway asks the server `REALPATH "."` itself (its answer
+ * taken out of the stream before the client sees it): relative paths, which `scp` sends as
+ * typed, are then decided and forwarded as the absolute paths they are.
+ *
  * Requests keep their order: while one waits for a decision (or an approval), those after it
  * wait too, and the client's bytes are not acknowledged (SSH_MSG_CHANNEL_WINDOW_ADJUST) until
  * their request was forwarded or answered, so a client can be at most one channel window
  * ahead (backpressure, RFC 4254 §5.2), never more. The target's answers pass unchanged; the
  * gateway's own answers go between two of the target's packets, never inside one.
  */
-import { FX, statusPacket } from '../sftp-packets.ts';
+import { FX, FXP, statusPacket } from '../sftp-packets.ts';
 import { SftpReader, type SftpRequest } from '../sftp.ts';
 import type { ChannelPair, StreamFilter } from './channel-pair.ts';
 import type { SshRequest } from './types.ts';
@@ -26,6 +30,11 @@ export interface SftpFilterHooks {
   audit(event: Record<string, unknown>): void;
   /** The stream cannot be followed (a framing error, a client past its window): end. */
   violation(detail: string): void;
+  /**
+   * A line on the client's stderr: OpenSSH's sftp and scp print a STATUS reply's code, not its
+   * message ("Permission denied"), so the reason is said there too.
+   */
+  say(text: string): void;
 }
 
 /** What the filter does with bytes: the pair's two directions, in one small seam to test. */
@@ -43,6 +52,11 @@ export interface SftpFilterIo extends SftpFilterHooks {
 }
 
 const EMPTY = new Uint8Array(0);
+/**
+ * The id of the gateway's own REALPATH "." (OpenSSH's clients count up from 1). No request of
+ * the client's is forwarded until its answer came, so none can share it meanwhile.
+ */
+const OWN_ID = 0xffffffff;
 
 /** The SFTP filter of `pair`'s channel (installed before the subsystem starts). */
 export function sftpFilter(pair: ChannelPair, window: number, hooks: SftpFilterHooks): SftpFilter {
@@ -70,6 +84,9 @@ export class SftpFilter implements StreamFilter {
   #targetIdle = true;
   /** Gateway answers waiting for the end of the target's packet in progress. */
   readonly #replies: Uint8Array[] = [];
+  /** While the gateway's REALPATH "." waits: the target's bytes so far, and where its packets end. */
+  #home: { bytes: Uint8Array[]; size: number; lastEnd: number } | undefined;
+  #askedHome = false;
 
   constructor(private readonly io: SftpFilterIo) {}
 
@@ -96,8 +113,10 @@ export class SftpFilter implements StreamFilter {
   /** Bytes the target sent on the channel (its SFTP answers). */
   targetData(chunk: Uint8Array): void {
     if (this.#closed) return;
-    const ends = this.#reader.serverData(chunk);
+    const packets = this.#reader.serverData(chunk);
     if (this.#reader.error) return this.#fail(this.#reader.error);
+    if (this.#home) return this.#holdForHome(chunk, packets);
+    const ends = packets.map((p) => p.end);
     let at = 0;
     if (this.#targetIdle) this.#flushReplies();
     for (const end of ends) {
@@ -109,6 +128,34 @@ export class SftpFilter implements StreamFilter {
     if (at < chunk.length) this.io.toClient(chunk.subarray(at), chunk.length - at);
     if (ends.length > 0) this.#targetIdle = ends.at(-1) === chunk.length;
     else if (chunk.length > 0) this.#targetIdle = false;
+  }
+
+  /**
+   * Until the answer to the gateway's REALPATH "." the target's bytes are held (the server
+   * answers in order: its VERSION, then that answer), then passed on without that answer.
+   */
+  #holdForHome(chunk: Uint8Array, packets: Array<{ end: number; answered: number | undefined }>): void {
+    const home = this.#home!;
+    const base = home.size;
+    home.bytes.push(new Uint8Array(chunk));
+    home.size += chunk.length;
+    if (home.size > this.io.limit) return this.#fail('the target sent past its channel window');
+    for (const p of packets) {
+      const start = home.lastEnd;
+      home.lastEnd = base + p.end;
+      if (p.answered !== OWN_ID) continue;
+      const all = concat(home.bytes, home.size);
+      this.#home = undefined;
+      this.io.toClient(all.subarray(0, start), start);
+      // The answer's bytes took the target's window: given back, never shown to the client.
+      this.io.toClient(EMPTY, home.lastEnd - start);
+      // Anything after it (a server that answers what was not asked) passes as it is.
+      const rest = all.subarray(home.lastEnd);
+      if (rest.length > 0) this.io.toClient(rest, rest.length);
+      this.#targetIdle = base + packets.at(-1)!.end === all.length;
+      this.#pump();
+      return;
+    }
   }
 
   /** The channel closed: nothing more is forwarded. */
@@ -125,7 +172,7 @@ export class SftpFilter implements StreamFilter {
 
   /** Forwards or answers queued requests in order, until one needs a decision. */
   #pump(): void {
-    while (!this.#deciding && !this.#closed) {
+    while (!this.#deciding && !this.#home && !this.#closed) {
       const next = this.#queue.shift();
       if (!next) {
         const bytes = this.#inbox.shift();
@@ -140,9 +187,15 @@ export class SftpFilter implements StreamFilter {
           outcome: 'refused',
           reason: next.refusal.reason,
         });
+        this.io.say(`postern: refused an SFTP request: ${next.refusal.reason}`);
         this.#answer(next, next.refusal.reply);
       } else if (next.operations.length === 0) {
         this.#forward(next);
+        if (next.type === FXP.INIT && !this.#askedHome) {
+          this.#askedHome = true;
+          this.#home = { bytes: [], size: 0, lastEnd: 0 };
+          this.io.toTarget(this.#reader.askHome(OWN_ID), 0);
+        }
       } else {
         this.#deciding = true;
         void this.#decide(next).then(
@@ -151,7 +204,7 @@ export class SftpFilter implements StreamFilter {
         );
       }
     }
-    if (this.#eof && !this.#deciding && !this.#closed && this.#queue.length === 0) {
+    if (this.#eof && !this.#deciding && !this.#home && !this.#closed && this.#queue.length === 0) {
       this.#eof = false;
       this.io.eof();
     }
@@ -173,6 +226,7 @@ export class SftpFilter implements StreamFilter {
     if (refused === undefined) this.#forward(q);
     else {
       if (q.id !== undefined) this.#reader.forget(q.id);
+      this.io.say(`postern: ${refused}`);
       this.#answer(q, statusPacket(q.id ?? 0, FX.PERMISSION_DENIED, `postern: ${refused}`));
     }
     this.#pump();
@@ -200,4 +254,14 @@ export class SftpFilter implements StreamFilter {
     this.close();
     this.io.violation(detail);
   }
+}
+
+function concat(parts: Uint8Array[], size: number): Uint8Array {
+  const out = new Uint8Array(size);
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
 }

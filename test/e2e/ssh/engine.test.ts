@@ -3,7 +3,8 @@
  * engine-harness.ts). Each case reads what the client printed and what the gateway audited.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { userInfo } from 'node:os';
 import { createServer, connect, type AddressInfo, type Server } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -231,6 +232,40 @@ describe('file transfer', () => {
     expect(sha256(readFileSync(back))).toBe(sha256(data));
     expect(r.stdout.toString().split(`ls ${keys.dir}`)[1]).not.toContain('sftp-remote.bin');
     expect(asked).toContain('ssh:sftp');
+  });
+
+  it('decides each operation of scp (SFTP mode) on the absolute path the target is asked for', async () => {
+    const asked: string[] = [];
+    gw.decide = (req) => {
+      if (req.action === 'ssh:sftp_read' || req.action === 'ssh:sftp_write')
+        asked.push(`${req.action} ${req.operation} ${req.path}`);
+      return req.action === 'ssh:sftp_write' && req.path.endsWith('/no-write')
+        ? { deny: 'not here' }
+        : 'allow';
+    };
+    const local = join(keys.dir, 'scp-rel.txt');
+    writeFileSync(local, 'relative\n');
+    const scp = (a: string, b: string) =>
+      run('scp', [...sshOptions(keys, gw.port), '-P', String(gw.port), a, b], undefined, 60_000);
+    // A relative destination (scp sends it as typed) lands in the login's home directory; the
+    // gateway learned that directory itself, so policy decides the absolute path.
+    const name = `postern-scp-rel-${process.pid}.txt`;
+    const home = userInfo().homedir; // sshd's pw_dir for the login (harness: this user)
+    try {
+      const up = await scp(local, `${target()}:${name}`);
+      expect(up.code, up.stderr.toString()).toBe(0);
+      expect(readFileSync(join(home, name), 'utf8')).toBe('relative\n');
+      expect(asked).toContain(`ssh:sftp_write write ${join(home, name)}`);
+      expect(asked.every((a) => a.split(' ')[2]!.startsWith('/'))).toBe(true);
+    } finally {
+      rmSync(join(home, name), { force: true });
+    }
+    // Refused by policy: the target never opens it, the client is told why on stderr.
+    const refused = await scp(local, `${target()}:${keys.dir}/no-write`);
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr.toString()).toContain('postern: not here');
+    expect(existsSync(join(keys.dir, 'no-write'))).toBe(false);
+    expect(asked).toContain(`ssh:sftp_write write ${keys.dir}/no-write`);
   });
 
   it('refuses sftp when policy does', async () => {
