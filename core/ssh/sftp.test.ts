@@ -167,6 +167,42 @@ describe('SFTP requests as operations', () => {
     expect(one(r, packet(FXP.REMOVE, u32(1), str('x'))).operations[0]!.path).toBe('~/x');
   });
 
+  it('refuses a reused id, a path that is not UTF-8 and a climb above an unknown start directory', () => {
+    const r = session();
+    one(r, open(2, '/a', PFLAG.READ));
+    expect(one(r, open(2, '/b', PFLAG.READ)).refusal?.reason).toContain('already waiting');
+    r.forget(2);
+    expect(one(r, open(2, '/b', PFLAG.READ)).refusal).toBeUndefined();
+    const latin = one(r, packet(FXP.REMOVE, u32(3), str(Uint8Array.of(47, 0xe9))));
+    expect(latin.refusal?.reason).toContain('not UTF-8');
+    expect(statusCode(latin.refusal!.reply)).toBe(FX.PERMISSION_DENIED);
+    const fresh = new SftpReader();
+    const climb = one(fresh, packet(FXP.REMOVE, u32(1), str('a/../../etc/passwd')));
+    expect(climb.refusal?.reason).toContain('above the start directory');
+    // Inside it, a relative path is forwarded relative (the server resolves it as policy did).
+    const inside = one(fresh, packet(FXP.REMOVE, u32(2), str('./a//b/../c')));
+    expect(inside.operations[0]!.path).toBe('~/a/c');
+    expect(inside.packet).toEqual(packet(FXP.REMOVE, u32(2), str('a/c')));
+  });
+
+  it("decides a symlink's target from the link's directory and forwards it as it is", () => {
+    const r = session();
+    const req = one(r, packet(FXP.SYMLINK, u32(2), str('../../etc/shadow'), str('up/l')));
+    expect(req.operations.map((o) => o.path)).toEqual(['/home/etc/shadow', '/home/deploy/up/l']);
+    expect(req.packet).toEqual(
+      packet(FXP.SYMLINK, u32(2), str('../../etc/shadow'), str('/home/deploy/up/l')),
+    );
+  });
+
+  it('asks a read for an open that creates without WRITE (sftp-server opens it O_RDONLY)', () => {
+    const r = session();
+    const req = one(r, open(2, '/f', PFLAG.CREAT));
+    expect(req.operations.map((o) => `${o.access} ${o.operation}`)).toEqual(['write write', 'read read']);
+    r.serverData(handle(2, 'C'));
+    expect(one(r, write(3, 'C', enc.encode('x'))).refusal?.reason).toContain('not opened for writing');
+    expect(one(r, read(4, 'C')).refusal).toBeUndefined();
+  });
+
   it('skips the server downloads it does not read, split anywhere', () => {
     const r = session();
     one(r, open(2, '/big', PFLAG.READ));

@@ -116,8 +116,20 @@ export class SftpReader {
 
   /** The client's bytes → its requests, each with what policy must allow. */
   clientData(chunk: Uint8Array): SftpRequest[] {
-    if (this.error) return [];
-    return this.#client.push(chunk).map((p) => this.#request(p));
+    return this.clientPackets(chunk).map((p) => this.request(p));
+  }
+
+  /** The client's bytes → its packets, to be read with `request` in turn. */
+  clientPackets(chunk: Uint8Array): SftpPacket[] {
+    return this.error ? [] : this.#client.push(chunk);
+  }
+
+  /**
+   * One client packet as a request. Read when its turn comes, after the requests before it
+   * were forwarded and what their answers taught (handles, the start directory) is known.
+   */
+  request(p: SftpPacket): SftpRequest {
+    return this.#request(p);
   }
 
   /**

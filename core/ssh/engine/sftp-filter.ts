@@ -16,7 +16,7 @@
  * ahead (backpressure, RFC 4254 §5.2), never more. The target's answers pass unchanged; the
  * gateway's own answers go between two of the target's packets, never inside one.
  */
-import { FX, FXP, statusPacket } from '../sftp-packets.ts';
+import { FX, FXP, statusPacket, type SftpPacket } from '../sftp-packets.ts';
 import { SftpReader, type SftpRequest } from '../sftp.ts';
 import type { ChannelPair, StreamFilter } from './channel-pair.ts';
 import type { SshRequest } from './types.ts';
@@ -74,7 +74,8 @@ export class SftpFilter implements StreamFilter {
   readonly #reader = new SftpReader();
   /** Client bytes not read yet: they wait while a request waits for its decision. */
   readonly #inbox: Uint8Array[] = [];
-  readonly #queue: SftpRequest[] = [];
+  /** Packets framed, each read as a request when its turn comes. */
+  readonly #queue: SftpPacket[] = [];
   /** Client bytes received and not yet forwarded or answered (still counted against it). */
   #held = 0;
   #deciding = false;
@@ -98,7 +99,7 @@ export class SftpFilter implements StreamFilter {
       return this.#fail('the client sent past its channel window');
     // The library reuses its receive buffer: what waits is copied; what is read now, the
     // framer copies itself.
-    if (this.#deciding || this.#queue.length > 0 || this.#inbox.length > 0)
+    if (this.#deciding || this.#home || this.#queue.length > 0 || this.#inbox.length > 0)
       this.#inbox.push(new Uint8Array(chunk));
     else this.#read(chunk);
     this.#pump();
@@ -166,20 +167,21 @@ export class SftpFilter implements StreamFilter {
   }
 
   #read(chunk: Uint8Array): void {
-    this.#queue.push(...this.#reader.clientData(chunk));
+    this.#queue.push(...this.#reader.clientPackets(chunk));
     if (this.#reader.error) this.#fail(this.#reader.error);
   }
 
   /** Forwards or answers queued requests in order, until one needs a decision. */
   #pump(): void {
     while (!this.#deciding && !this.#home && !this.#closed) {
-      const next = this.#queue.shift();
-      if (!next) {
+      const packet = this.#queue.shift();
+      if (!packet) {
         const bytes = this.#inbox.shift();
         if (!bytes) break;
         this.#read(bytes);
         continue;
       }
+      const next = this.#reader.request(packet);
       if (next.refusal) {
         this.io.audit({
           request: next.type,
