@@ -168,6 +168,25 @@ describe('SFTP filter', () => {
     ).toEqual([3, 4, 5]);
   });
 
+  it('keeps bytes sent one at a time behind a waiting request, and forwards them whole after it', async () => {
+    let release!: (p: SftpPermit) => void;
+    const h = await started((r) =>
+      'path' in r && r.path === '/slow' ? new Promise((res) => (release = res)) : { ok: true },
+    );
+    h.f.clientData(open(2, '/up', PFLAG.WRITE | PFLAG.CREAT));
+    await settle();
+    h.f.targetData(handle(2, 'H'));
+    h.f.clientData(remove(3, '/slow'));
+    const later = cat(...Array.from({ length: 50 }, (_, i) => write(10 + i, 'H', 100)), remove(60, '/b'));
+    for (const byte of later) h.f.clientData(Uint8Array.of(byte));
+    await settle();
+    release({ ok: true });
+    await settle();
+    const ids = h.targetPackets().map((p) => idOf(p.bytes));
+    expect(ids.slice(-52)).toEqual([3, ...Array.from({ length: 50 }, (_, i) => 10 + i), 60]);
+    expect(h.violations).toEqual([]);
+  });
+
   it('passes EOF on only after the requests before it', async () => {
     let release!: (p: SftpPermit) => void;
     const h = await started(() => new Promise((res) => (release = res)));

@@ -57,6 +57,8 @@ const EMPTY = new Uint8Array(0);
  * the client's is forwarded until its answer came, so none can share it meanwhile.
  */
 const OWN_ID = 0xffffffff;
+/** Waiting client bytes are framed this many at a time (bounds the packets queued at once). */
+const READ_SLICE = 64 * 1024;
 
 /** The SFTP filter of `pair`'s channel (installed before the subsystem starts). */
 export function sftpFilter(pair: ChannelPair, window: number, hooks: SftpFilterHooks): SftpFilter {
@@ -73,9 +75,11 @@ export function sftpFilter(pair: ChannelPair, window: number, hooks: SftpFilterH
 export class SftpFilter implements StreamFilter {
   readonly #reader = new SftpReader();
   /** Client bytes not read yet: they wait while a request waits for its decision. */
-  readonly #inbox: Uint8Array[] = [];
-  /** Packets framed, each read as a request when its turn comes. */
-  readonly #queue: SftpPacket[] = [];
+  readonly #inbox = new ByteQueue();
+  /** Packets framed (from one chunk), each read as a request when its turn comes. */
+  #queue: SftpPacket[] = [];
+  /** The next packet of the queue (an index: shifting an array is linear in its length). */
+  #next = 0;
   /** Client bytes received and not yet forwarded or answered (still counted against it). */
   #held = 0;
   #deciding = false;
@@ -99,8 +103,8 @@ export class SftpFilter implements StreamFilter {
       return this.#fail('the client sent past its channel window');
     // The library reuses its receive buffer: what waits is copied; what is read now, the
     // framer copies itself.
-    if (this.#deciding || this.#home || this.#queue.length > 0 || this.#inbox.length > 0)
-      this.#inbox.push(new Uint8Array(chunk));
+    if (this.#deciding || this.#home || this.#next < this.#queue.length || this.#inbox.size > 0)
+      this.#inbox.push(chunk);
     else this.#read(chunk);
     this.#pump();
   }
@@ -162,22 +166,25 @@ export class SftpFilter implements StreamFilter {
   /** The channel closed: nothing more is forwarded. */
   close(): void {
     this.#closed = true;
-    this.#queue.length = 0;
-    this.#inbox.length = 0;
+    this.#queue = [];
+    this.#next = 0;
+    this.#inbox.clear();
   }
 
+  /** Frames a chunk; called only once the queue is drained. */
   #read(chunk: Uint8Array): void {
-    this.#queue.push(...this.#reader.clientPackets(chunk));
+    this.#queue = this.#reader.clientPackets(chunk);
+    this.#next = 0;
     if (this.#reader.error) this.#fail(this.#reader.error);
   }
 
   /** Forwards or answers queued requests in order, until one needs a decision. */
   #pump(): void {
     while (!this.#deciding && !this.#home && !this.#closed) {
-      const packet = this.#queue.shift();
+      const packet = this.#queue[this.#next++];
       if (!packet) {
-        const bytes = this.#inbox.shift();
-        if (!bytes) break;
+        if (this.#inbox.size === 0) break;
+        const bytes = this.#inbox.take(READ_SLICE);
         this.#read(bytes);
         continue;
       }
@@ -206,7 +213,7 @@ export class SftpFilter implements StreamFilter {
         );
       }
     }
-    if (this.#eof && !this.#deciding && !this.#home && !this.#closed && this.#queue.length === 0) {
+    if (this.#eof && !this.#deciding && !this.#home && !this.#closed && this.#next >= this.#queue.length) {
       this.#eof = false;
       this.io.eof();
     }
@@ -266,4 +273,48 @@ function concat(parts: Uint8Array[], size: number): Uint8Array {
     at += p.length;
   }
   return out;
+}
+
+/**
+ * Bytes waiting, in one buffer (a client may send them as a great many tiny messages): pushed
+ * by copy, taken from the front; space is reused, so the cost is linear in the bytes.
+ */
+class ByteQueue {
+  #buf = new Uint8Array(0);
+  #start = 0;
+  #end = 0;
+
+  get size(): number {
+    return this.#end - this.#start;
+  }
+
+  push(bytes: Uint8Array): void {
+    if (this.#end + bytes.length > this.#buf.length) {
+      const size = this.size;
+      const need = size + bytes.length;
+      if (need > this.#buf.length) {
+        const next = new Uint8Array(Math.max(need, this.#buf.length * 2));
+        next.set(this.#buf.subarray(this.#start, this.#end), 0);
+        this.#buf = next;
+      } else this.#buf.copyWithin(0, this.#start, this.#end);
+      this.#start = 0;
+      this.#end = size;
+    }
+    this.#buf.set(bytes, this.#end);
+    this.#end += bytes.length;
+  }
+
+  /** Up to `max` bytes from the front (valid until the next push). */
+  take(max: number): Uint8Array {
+    const n = Math.min(max, this.size);
+    const out = this.#buf.subarray(this.#start, this.#start + n);
+    this.#start += n;
+    if (this.#start === this.#end) this.#start = this.#end = 0;
+    return out;
+  }
+
+  clear(): void {
+    this.#buf = new Uint8Array(0);
+    this.#start = this.#end = 0;
+  }
 }
