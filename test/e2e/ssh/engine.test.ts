@@ -268,6 +268,44 @@ describe('file transfer', () => {
     expect(asked).toContain(`ssh:sftp_write write ${keys.dir}/no-write`);
   });
 
+  it('holds an SFTP write for approval: nothing is written until approved, never when refused', async () => {
+    gw.decide = (req) =>
+      req.action === 'ssh:sftp_write' && req.operation === 'write' && req.path.includes('/held-')
+        ? { hold: { text: `write ${req.path} waits for ops`, fingerprint: 'fp-sftp' } }
+        : 'allow';
+    const local = join(keys.dir, 'held-src.txt');
+    writeFileSync(local, 'held\n');
+    const scp = (dest: string) =>
+      run('scp', [...sshOptions(keys, gw.port), '-P', String(gw.port), local, `${target()}:${dest}`]);
+    const waitHeld = async (before: number) => {
+      while (!(gw.sessions.length > before && gw.sessions.at(-1)!.held.length))
+        await new Promise((r) => setTimeout(r, 20));
+      return last();
+    };
+    const yes = join(keys.dir, 'held-yes.txt');
+    let before = gw.sessions.length;
+    const approved = scp(yes);
+    const s = await waitHeld(before);
+    expect(s.held).toEqual([
+      { text: `write ${yes} waits for ops`, fingerprint: 'fp-sftp', action: 'ssh:sftp_write' },
+    ]);
+    expect(existsSync(yes)).toBe(false);
+    s.session.resolveHeld(true, 'approved by alice');
+    const r = await approved;
+    expect(r.code, r.stderr.toString()).toBe(0);
+    expect(r.stderr.toString()).toContain(`postern: write ${yes} waits for ops`);
+    expect(readFileSync(yes, 'utf8')).toBe('held\n');
+
+    const no = join(keys.dir, 'held-no.txt');
+    before = gw.sessions.length;
+    const refused = scp(no);
+    (await waitHeld(before)).session.resolveHeld(false, 'denied by bob');
+    const r2 = await refused;
+    expect(r2.code).not.toBe(0);
+    expect(r2.stderr.toString()).toContain('postern: denied by bob');
+    expect(existsSync(no)).toBe(false);
+  });
+
   it('refuses sftp when policy does', async () => {
     gw.decide = (req) => (req.action === 'ssh:sftp' ? { deny: 'no file transfer' } : 'allow');
     const batch = join(keys.dir, 'batch2');
