@@ -1,7 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { FX, FXP, MAX_PACKET, PFLAG } from './sftp-packets.ts';
-import { MAX_PENDING, resolvePath, SftpReader, type SftpRequest } from './sftp.ts';
+import { resolvePath } from './sftp-paths.ts';
+import { MAX_PENDING, SftpReader, type SftpRequest } from './sftp.ts';
 
 const enc = new TextEncoder();
 

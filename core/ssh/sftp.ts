@@ -30,6 +30,7 @@ import {
   type SftpPacket,
   type StringEdit,
 } from './sftp-packets.ts';
+import { checkedAbove, forwardedForm, normalize, PathRefused, resolvePath } from './sftp-paths.ts';
 
 export type SftpAccess = 'read' | 'write';
 
@@ -406,25 +407,6 @@ export class SftpReader {
   }
 }
 
-/** A path refused before policy (answered PERMISSION_DENIED). */
-class PathRefused extends Error {}
-
-/**
- * A relative path that climbs above the start directory while Postern does not know it: where
- * it lands is unknown, so no policy on absolute paths could decide it.
- */
-function checkedAbove(path: string): string {
-  if (path === '~/..' || path.startsWith('~/../'))
-    throw new PathRefused('a relative SFTP path above the start directory, before Postern knows it');
-  return path;
-}
-
-/** What the server is asked for: the decided path; `~/x` (start directory unknown) as `x`. */
-function forwardedForm(path: string): string {
-  if (path === '~') return '.';
-  return path.startsWith('~/') ? path.slice(2) : path;
-}
-
 function sameBytes(value: Uint8Array, b: Uint8Array, at: number, length: number): boolean {
   if (value.length !== length) return false;
   for (let i = 0; i < length; i++) if (value[i] !== b[at + i]) return false;
@@ -436,27 +418,6 @@ const utf8 = new TextDecoder();
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
 const utf8Encoder = new TextEncoder();
 const latin1 = new TextDecoder('latin1');
-
-/** `path` as policy sees it: absolute, normalized; relative to `home` (or `~` while unknown). */
-export function resolvePath(path: string, home: string | undefined): string {
-  if (path.startsWith('/')) return normalize(path);
-  return normalize(`${home ?? '~'}/${path}`);
-}
-
-/**
- * `.`, `..` and repeated `/` resolved lexically: `..` at `/` stays at `/`; above `~` (the
- * unknown start directory) it is kept (`~/../etc`), so the path does not pass for one inside it.
- */
-function normalize(path: string): string {
-  const rooted = path.startsWith('/');
-  const out: string[] = [];
-  for (const part of path.split('/')) {
-    if (part === '' || part === '.') continue;
-    if (part === '..' && out.length > 0 && out.at(-1) !== '~' && out.at(-1) !== '..') out.pop();
-    else if (part !== '..' || !rooted) out.push(part);
-  }
-  return rooted ? `/${out.join('/')}` : out.join('/');
-}
 
 /** A user name as part of a path: no `/`. */
 function clean(name: string): string {
