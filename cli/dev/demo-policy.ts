@@ -55,7 +55,7 @@ permit(principal in Postern::Group::"postern-admins", action == Postern::Action:
 /**
  * The demo SSH connection's document (docs/ssh.md, "Policy"): the demo group logs in, opens
  * shells and moves files; commands that use sudo or remove trees wait for a DBA; the target
- * account's SSH keys are not changed through Postern; `ssh -L` works, `ssh -R` and agent and X11
+ * account's SSH keys and files under /etc are not changed through SFTP; `ssh -L` works, `ssh -R` and agent and X11
  * forwarding do not. The command patterns are a demonstration: they match the string the client
  * sent, and a shell can spell `sudo` in ways no pattern sees (docs/ssh.md, "What policy cannot
  * see"); inside an interactive shell policy sees nothing, only the recording does.
@@ -92,6 +92,12 @@ permit(principal in Postern::Group::"demo", action == Postern::Action::"ssh:exec
 @reason("the target account's SSH keys are not changed through Postern")
 forbid(principal, action == Postern::Action::"ssh:sftp_write", resource)
   when { context.path like "*/.ssh/*" || context.path like "*/.ssh" };
+
+// Files are read anywhere and written anywhere but the system's configuration. (Paths are
+// absolute and normalized; the server follows symbolic links: docs/ssh.md, "SFTP".)
+@reason("files under /etc are read-only through Postern")
+forbid(principal, action == Postern::Action::"ssh:sftp_write", resource)
+  when { context.path like "/etc/*" || context.path == "/etc" };
 
 // ssh -L (to the demo Postgres, say) works; ssh -R does not.
 @reason("the demo group may forward local ports to the target's network")

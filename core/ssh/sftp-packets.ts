@@ -57,6 +57,8 @@ export interface SftpPacket {
   bytes: Uint8Array;
   /** The packet's length field (its size less 4). */
   length: number;
+  /** Offset in the chunk just after the packet's last byte (a packet boundary of the stream). */
+  end: number;
 }
 
 /**
@@ -84,7 +86,7 @@ export class SftpFramer {
         const n = Math.min(this.#skip, chunk.length - i);
         this.#skip -= n;
         i += n;
-        if (this.#skip === 0) out.push({ type: this.#type, bytes: EMPTY, length: this.#length });
+        if (this.#skip === 0) out.push({ type: this.#type, bytes: EMPTY, length: this.#length, end: i });
         continue;
       }
       if (this.#body) {
@@ -93,7 +95,7 @@ export class SftpFramer {
         this.#bodyLen += n;
         i += n;
         if (this.#bodyLen === this.#body.length) {
-          out.push({ type: this.#type, bytes: this.#body, length: this.#length });
+          out.push({ type: this.#type, bytes: this.#body, length: this.#length, end: i });
           this.#body = undefined;
         }
         continue;
@@ -111,7 +113,7 @@ export class SftpFramer {
       this.#length = length;
       if (!this.keep(this.#type)) {
         this.#skip = length - 1;
-        if (this.#skip === 0) out.push({ type: this.#type, bytes: EMPTY, length });
+        if (this.#skip === 0) out.push({ type: this.#type, bytes: EMPTY, length, end: i });
         continue;
       }
       const body = new Uint8Array(4 + length);
@@ -119,7 +121,7 @@ export class SftpFramer {
       this.#body = body;
       this.#bodyLen = 5;
       if (length === 1) {
-        out.push({ type: this.#type, bytes: body, length });
+        out.push({ type: this.#type, bytes: body, length, end: i });
         this.#body = undefined;
       }
     }
@@ -145,6 +147,11 @@ export class FieldReader {
     const at = this.#at;
     this.#at += 4;
     return ((b[at]! << 24) | (b[at + 1]! << 16) | (b[at + 2]! << 8) | b[at + 3]!) >>> 0;
+  }
+
+  /** Where the next field starts in the packet. */
+  get at(): number {
+    return this.#at;
   }
 
   skip(n: number): void {
@@ -185,5 +192,55 @@ export function statusPacket(id: number, code: number, message: string): Uint8Ar
   v.setUint32(13, msg.length);
   out.set(msg, 17);
   v.setUint32(17 + msg.length, 0); // language tag: empty
+  return out;
+}
+
+/** A request with string fields only (REALPATH, STAT...): `uint32 id` then each string. */
+export function requestPacket(type: number, id: number, ...fields: string[]): Uint8Array {
+  const bytes = fields.map((f) => enc.encode(f));
+  const length = 1 + 4 + bytes.reduce((n, b) => n + 4 + b.length, 0);
+  const out = new Uint8Array(4 + length);
+  const v = new DataView(out.buffer);
+  v.setUint32(0, length);
+  out[4] = type;
+  v.setUint32(5, id >>> 0);
+  let at = 9;
+  for (const b of bytes) {
+    v.setUint32(at, b.length);
+    out.set(b, at + 4);
+    at += 4 + b.length;
+  }
+  return out;
+}
+
+/** A string field of a packet to be replaced: `at` is where its uint32 length starts. */
+export interface StringEdit {
+  at: number;
+  /** The string's length now. */
+  length: number;
+  value: Uint8Array;
+}
+
+/**
+ * The packet with some of its string fields replaced (RFC 4251 §5 strings), its length field
+ * made right. `edits` are in packet order and do not overlap.
+ */
+export function replaceStrings(packet: Uint8Array, edits: StringEdit[]): Uint8Array {
+  let size = packet.length;
+  for (const e of edits) size += e.value.length - e.length;
+  const out = new Uint8Array(size);
+  const v = new DataView(out.buffer);
+  let from = 0;
+  let to = 0;
+  for (const e of edits) {
+    out.set(packet.subarray(from, e.at), to);
+    to += e.at - from;
+    v.setUint32(to, e.value.length);
+    out.set(e.value, to + 4);
+    to += 4 + e.value.length;
+    from = e.at + 4 + e.length;
+  }
+  out.set(packet.subarray(from), to);
+  v.setUint32(0, size - 4);
   return out;
 }

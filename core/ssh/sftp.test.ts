@@ -1,7 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { FX, FXP, MAX_PACKET, PFLAG } from './sftp-packets.ts';
-import { MAX_PENDING, resolvePath, SftpReader, type SftpRequest } from './sftp.ts';
+import { resolvePath } from './sftp-paths.ts';
+import { MAX_PENDING, SftpReader, type SftpRequest } from './sftp.ts';
 
 const enc = new TextEncoder();
 
@@ -41,9 +42,8 @@ const extended = (id: number, ext: string, ...fields: Uint8Array[]) =>
 /** A reader past INIT and REALPATH ".", with the server's home `/home/deploy`. */
 function session(): SftpReader {
   const r = new SftpReader();
-  expect(r.clientData(cat(init(), realpath(1, '.')))[1]!.operations).toEqual([
-    { access: 'read', operation: 'realpath', path: '~' },
-  ]);
+  // The start directory's name is learned without a decision (it reads no file).
+  expect(r.clientData(cat(init(), realpath(1, '.')))[1]!.operations).toEqual([]);
   r.serverData(name(1, '/home/deploy'));
   return r;
 }
@@ -60,7 +60,9 @@ describe('SFTP requests as operations', () => {
     const r = session();
     const up = one(r, open(2, 'up.bin', PFLAG.WRITE | PFLAG.CREAT | PFLAG.TRUNC));
     expect(up.operations).toEqual([{ access: 'write', operation: 'write', path: '/home/deploy/up.bin' }]);
-    expect(up.packet).toEqual(open(2, 'up.bin', PFLAG.WRITE | PFLAG.CREAT | PFLAG.TRUNC));
+    // The target is asked for the path policy decided: absolute, normalized.
+    expect(up.packet).toEqual(open(2, '/home/deploy/up.bin', PFLAG.WRITE | PFLAG.CREAT | PFLAG.TRUNC));
+    expect(up.size).toBe(open(2, 'up.bin', 0).length);
     r.serverData(handle(2, 'H-up'));
     expect(one(r, write(3, 'H-up', new Uint8Array(1000))).operations).toEqual([]);
     expect(one(r, close(4, 'H-up')).operations).toEqual([]);
@@ -115,9 +117,7 @@ describe('SFTP requests as operations', () => {
     expect(ops(packet(FXP.RMDIR, u32(11), str('/d')))).toEqual(['write rmdir /d']);
     expect(ops(extended(12, 'statvfs@openssh.com', str('/')))).toEqual(['read stat /']);
     expect(ops(extended(13, 'limits@openssh.com'))).toEqual([]);
-    expect(ops(extended(14, 'expand-path@openssh.com', str('~/x')))).toEqual([
-      'read realpath /home/deploy/~/x',
-    ]);
+    expect(ops(extended(14, 'expand-path@openssh.com', str('~/x')))).toEqual(['read realpath ~/x']);
     one(r, open(15, '/f', PFLAG.READ));
     r.serverData(handle(15, 'F'));
     expect(ops(packet(FXP.FSETSTAT, u32(16), str('F'), ATTRS_NONE))).toEqual(['write setstat /f']);
@@ -166,6 +166,42 @@ describe('SFTP requests as operations', () => {
     expect(resolvePath('/../../x//y/./z/..', '/h')).toBe('/x/y');
     const r = new SftpReader();
     expect(one(r, packet(FXP.REMOVE, u32(1), str('x'))).operations[0]!.path).toBe('~/x');
+  });
+
+  it('refuses a reused id, a path that is not UTF-8 and a climb above an unknown start directory', () => {
+    const r = session();
+    one(r, open(2, '/a', PFLAG.READ));
+    expect(one(r, open(2, '/b', PFLAG.READ)).refusal?.reason).toContain('already waiting');
+    r.forget(2);
+    expect(one(r, open(2, '/b', PFLAG.READ)).refusal).toBeUndefined();
+    const latin = one(r, packet(FXP.REMOVE, u32(3), str(Uint8Array.of(47, 0xe9))));
+    expect(latin.refusal?.reason).toContain('not UTF-8');
+    expect(statusCode(latin.refusal!.reply)).toBe(FX.PERMISSION_DENIED);
+    const fresh = new SftpReader();
+    const climb = one(fresh, packet(FXP.REMOVE, u32(1), str('a/../../etc/passwd')));
+    expect(climb.refusal?.reason).toContain('above the start directory');
+    // Inside it, a relative path is forwarded relative (the server resolves it as policy did).
+    const inside = one(fresh, packet(FXP.REMOVE, u32(2), str('./a//b/../c')));
+    expect(inside.operations[0]!.path).toBe('~/a/c');
+    expect(inside.packet).toEqual(packet(FXP.REMOVE, u32(2), str('a/c')));
+  });
+
+  it("decides a symlink's target from the link's directory and forwards it as it is", () => {
+    const r = session();
+    const req = one(r, packet(FXP.SYMLINK, u32(2), str('../../etc/shadow'), str('up/l')));
+    expect(req.operations.map((o) => o.path)).toEqual(['/home/etc/shadow', '/home/deploy/up/l']);
+    expect(req.packet).toEqual(
+      packet(FXP.SYMLINK, u32(2), str('../../etc/shadow'), str('/home/deploy/up/l')),
+    );
+  });
+
+  it('asks a read for an open that creates without WRITE (sftp-server opens it O_RDONLY)', () => {
+    const r = session();
+    const req = one(r, open(2, '/f', PFLAG.CREAT));
+    expect(req.operations.map((o) => `${o.access} ${o.operation}`)).toEqual(['write write', 'read read']);
+    r.serverData(handle(2, 'C'));
+    expect(one(r, write(3, 'C', enc.encode('x'))).refusal?.reason).toContain('not opened for writing');
+    expect(one(r, read(4, 'C')).refusal).toBeUndefined();
   });
 
   it('skips the server downloads it does not read, split anywhere', () => {

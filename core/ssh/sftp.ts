@@ -13,18 +13,24 @@
  * channel (`error`).
  *
  * Paths are normalized lexically (`.`, `..`, repeated `/`), relative ones against that
- * directory (or `~` while it is unknown). The server resolves symbolic links; Postern does not.
+ * directory (or `~` while it is unknown), and the forwarded request carries the path as policy
+ * saw it (absolute once the start directory is known): the server is asked for exactly the
+ * path that was decided. It still resolves symbolic links; Postern does not.
  */
 import {
   FieldReader,
   FX,
   FXP,
   PFLAG,
+  replaceStrings,
+  requestPacket,
   SftpFramer,
   Short,
   statusPacket,
   type SftpPacket,
+  type StringEdit,
 } from './sftp-packets.ts';
+import { checkedAbove, forwardedForm, normalize, PathRefused, resolvePath } from './sftp-paths.ts';
 
 export type SftpAccess = 'read' | 'write';
 
@@ -36,14 +42,24 @@ export interface SftpOperation {
   path: string;
 }
 
+/** A server packet that ended in a chunk. */
+export interface ServerPacket {
+  /** Offset in the chunk just after it. */
+  end: number;
+  /** The request it answered, when the reader was waiting for that answer. */
+  answered: number | undefined;
+}
+
 export interface SftpRequest {
   /** The request id (undefined for INIT). */
   id: number | undefined;
   type: number;
   /** What policy must allow (all of them) before the packet is forwarded; often none. */
   operations: SftpOperation[];
-  /** The packet as it came (forward it when allowed). */
+  /** The packet to forward when allowed: as it came, its paths as policy decides them. */
   packet: Uint8Array;
+  /** Bytes of the client's stream this request took (the packet as it came). */
+  size: number;
   /** Refused whatever the policy: answer with `reply` and forward nothing. */
   refusal?: { reason: string; reply: Uint8Array };
 }
@@ -57,7 +73,10 @@ const MAX_HANDLE_BYTES = 256;
 
 interface Handle {
   path: string;
-  kind: 'read' | 'write' | 'dir';
+  /** What the server's open allows (sftp-server.c flags_from_portable): O_RDONLY unless WRITE. */
+  read: boolean;
+  write: boolean;
+  dir: boolean;
 }
 
 type Pending = { handle: Handle } | { home: true };
@@ -87,6 +106,9 @@ export class SftpReader {
   readonly #handles = new Map<string, Handle>();
   /** The directory relative paths start from (the answer to REALPATH "."). */
   #home: string | undefined;
+  /** The request being read, and the path fields it forwards rewritten. */
+  #packet: Uint8Array = new Uint8Array(0);
+  #edits: StringEdit[] = [];
 
   /** Why the session's SFTP stream cannot be followed any more (end the channel). */
   get error(): string | undefined {
@@ -95,19 +117,52 @@ export class SftpReader {
 
   /** The client's bytes → its requests, each with what policy must allow. */
   clientData(chunk: Uint8Array): SftpRequest[] {
-    if (this.error) return [];
-    return this.#client.push(chunk).map((p) => this.#request(p));
+    return this.clientPackets(chunk).map((p) => this.request(p));
   }
 
-  /** The server's bytes (watched only: the engine forwards them as they are). */
-  serverData(chunk: Uint8Array): void {
-    if (this.error) return;
-    for (const p of this.#server.push(chunk)) this.#answer(p);
+  /** The client's bytes → its packets, to be read with `request` in turn. */
+  clientPackets(chunk: Uint8Array): SftpPacket[] {
+    return this.error ? [] : this.#client.push(chunk);
+  }
+
+  /**
+   * One client packet as a request. Read when its turn comes, after the requests before it
+   * were forwarded and what their answers taught (handles, the start directory) is known.
+   */
+  request(p: SftpPacket): SftpRequest {
+    return this.#request(p);
+  }
+
+  /**
+   * The server's bytes (watched only: the engine forwards them as they are). Returns each
+   * packet that ended in `chunk`: where (the only places a reply the gateway writes may go
+   * between the server's bytes) and, if it answered a request the reader waited for, its id.
+   */
+  serverData(chunk: Uint8Array): ServerPacket[] {
+    if (this.error) return [];
+    return this.#server.push(chunk).map((p) => ({ end: p.end, answered: this.#answer(p) }));
+  }
+
+  /**
+   * The gateway asks `REALPATH "."` itself under `id` (sftp-filter.ts): its answer is the start
+   * directory, so relative paths are decided as the absolute paths they are.
+   */
+  askHome(id: number): Uint8Array {
+    this.#pending.set(id, { home: true });
+    return requestPacket(FXP.REALPATH, id, '.');
+  }
+
+  /** A request read but not forwarded (policy refused it): its answer will never come. */
+  forget(id: number): void {
+    this.#pending.delete(id);
   }
 
   #request(p: SftpPacket): SftpRequest {
     const r = new FieldReader(p.bytes);
-    if (p.type === FXP.INIT) return { id: undefined, type: p.type, operations: [], packet: p.bytes };
+    const size = p.bytes.length;
+    if (p.type === FXP.INIT) return { id: undefined, type: p.type, operations: [], packet: p.bytes, size };
+    this.#packet = p.bytes;
+    this.#edits = [];
     let id = 0;
     try {
       id = r.u32();
@@ -115,8 +170,11 @@ export class SftpReader {
       if (typeof operations === 'string') return this.#refuse(p, id, operations, FX.FAILURE);
       if (operations === undefined)
         return this.#refuse(p, id, `SFTP request type ${p.type} is not supported`, FX.OP_UNSUPPORTED);
-      return { id, type: p.type, operations, packet: p.bytes };
+      const edits = this.#edits.filter((e) => !sameBytes(e.value, p.bytes, e.at + 4, e.length));
+      const packet = edits.length > 0 ? replaceStrings(p.bytes, edits) : p.bytes;
+      return { id, type: p.type, operations, packet, size };
     } catch (e) {
+      if (e instanceof PathRefused) return this.#refuse(p, id, e.message, FX.PERMISSION_DENIED);
       if (!(e instanceof Short)) throw e;
       return this.#refuse(p, id, 'a malformed SFTP request', FX.BAD_MESSAGE);
     }
@@ -127,21 +185,20 @@ export class SftpReader {
     switch (type) {
       case FXP.OPEN: {
         const path = this.#path(r.bytes());
-        if (path === undefined) return BAD_PATH;
         const flags = r.u32();
-        const writes = (flags & (PFLAG.WRITE | PFLAG.APPEND | PFLAG.CREAT | PFLAG.TRUNC)) !== 0;
-        const kind = writes ? 'write' : 'read';
-        const ops: SftpOperation[] = [{ access: kind, operation: kind, path }];
-        // Opened for both: reading is asked too.
-        if (writes && flags & PFLAG.READ) ops.push({ access: 'read', operation: 'read', path });
-        return this.#expect(id, { handle: { path, kind } }) ?? ops;
+        // sftp-server opens O_RDONLY unless WRITE is set; TRUNC or CREAT change the file even so.
+        const read = (flags & PFLAG.READ) !== 0 || (flags & PFLAG.WRITE) === 0;
+        const write = (flags & PFLAG.WRITE) !== 0;
+        const changes = (flags & (PFLAG.WRITE | PFLAG.APPEND | PFLAG.CREAT | PFLAG.TRUNC)) !== 0;
+        const ops: SftpOperation[] = [];
+        if (changes) ops.push({ access: 'write', operation: 'write', path });
+        if (read) ops.push({ access: 'read', operation: 'read', path });
+        return this.#expect(id, { handle: { path, read, write, dir: false } }) ?? ops;
       }
       case FXP.OPENDIR: {
         const path = this.#path(r.bytes());
-        if (path === undefined) return BAD_PATH;
-        return (
-          this.#expect(id, { handle: { path, kind: 'dir' } }) ?? [{ access: 'read', operation: 'list', path }]
-        );
+        const handle = { path, read: false, write: false, dir: true };
+        return this.#expect(id, { handle }) ?? [{ access: 'read', operation: 'list', path }];
       }
       case FXP.CLOSE: {
         const h = this.#handle(r.bytes());
@@ -149,21 +206,24 @@ export class SftpReader {
         this.#handles.delete(h.key);
         return [];
       }
-      case FXP.READ:
-      case FXP.FSTAT:
+      case FXP.READ: {
+        const h = this.#handle(r.bytes());
+        if (typeof h === 'string') return h;
+        return h.read ? [] : 'SFTP READ on a handle not opened for reading';
+      }
       case FXP.READDIR: {
         const h = this.#handle(r.bytes());
         if (typeof h === 'string') return h;
-        const want = type === FXP.READDIR ? 'dir' : type === FXP.READ ? 'read' : undefined;
-        if (want && h.kind !== want)
-          return `SFTP ${type === FXP.READ ? 'READ' : 'READDIR'} on a handle not opened for it`;
-        return [];
+        return h.dir ? [] : 'SFTP READDIR on a handle that is not a directory';
+      }
+      case FXP.FSTAT: {
+        const h = this.#handle(r.bytes());
+        return typeof h === 'string' ? h : [];
       }
       case FXP.WRITE: {
         const h = this.#handle(r.bytes());
         if (typeof h === 'string') return h;
-        if (h.kind !== 'write') return 'SFTP WRITE on a handle not opened for writing';
-        return [];
+        return h.write ? [] : 'SFTP WRITE on a handle not opened for writing';
       }
       case FXP.FSETSTAT: {
         // fchmod/futimes need no write access to the file descriptor: decided as a write.
@@ -178,14 +238,12 @@ export class SftpReader {
         return this.#onePath(r, 'read', 'readlink');
       case FXP.REALPATH: {
         const raw = r.bytes();
-        const path = this.#path(raw);
-        if (path === undefined) return BAD_PATH;
-        // The answer to "." (or "") is where relative paths start (OpenSSH's sftp asks first).
-        if (this.#home === undefined && (raw.length === 0 || (raw.length === 1 && raw[0] === 46))) {
-          const full = this.#expect(id, { home: true });
-          if (full) return full;
-        }
-        return [{ access: 'read', operation: 'realpath', path }];
+        // "." (or "") is the start directory: its name, no file. Forwarded as it is, without a
+        // decision, so that a policy on absolute paths does not stop every session's start
+        // (OpenSSH's sftp asks it first); its answer is where relative paths start.
+        if (raw.length === 0 || (raw.length === 1 && raw[0] === 46))
+          return this.#home === undefined ? (this.#expect(id, { home: true }) ?? []) : [];
+        return [{ access: 'read', operation: 'realpath', path: this.#path(raw) }];
       }
       case FXP.SETSTAT:
         return this.#onePath(r, 'write', 'setstat');
@@ -197,9 +255,18 @@ export class SftpReader {
         return this.#onePath(r, 'write', 'rmdir');
       case FXP.RENAME:
         return this.#twoPaths(r, 'rename');
-      case FXP.SYMLINK:
-        // OpenSSH sends (target, link), the draft (link, target): both are decided as writes.
-        return this.#twoPaths(r, 'symlink');
+      case FXP.SYMLINK: {
+        // OpenSSH's order (PROTOCOL §4.1): the link's target first, then the link. The target
+        // is the link's content, forwarded as it is and decided where it points from the
+        // link's directory; both are writes.
+        const target = this.#text(r.bytes());
+        const link = this.#path(r.bytes());
+        const from = link.slice(0, Math.max(link.lastIndexOf('/'), 0)) || (link.startsWith('/') ? '/' : '~');
+        return [
+          { access: 'write', operation: 'symlink', path: checkedAbove(resolvePath(target, from)) },
+          { access: 'write', operation: 'symlink', path: link },
+        ];
+      }
       case FXP.EXTENDED:
         return this.#extended(r.text(), r);
       default:
@@ -218,8 +285,12 @@ export class SftpReader {
         return this.#onePath(r, 'read', 'stat');
       case 'lsetstat@openssh.com':
         return this.#onePath(r, 'write', 'setstat');
-      case 'expand-path@openssh.com':
-        return this.#onePath(r, 'read', 'realpath');
+      case 'expand-path@openssh.com': {
+        // `~` and `~user` are the server's to expand: such a path is decided as sent.
+        const raw = r.bytes();
+        if (raw[0] !== 126) return [{ access: 'read', operation: 'realpath', path: this.#path(raw) }];
+        return [{ access: 'read', operation: 'realpath', path: this.#text(raw) }];
+      }
       case 'home-directory':
         return [{ access: 'read', operation: 'realpath', path: `~${clean(r.text())}` }];
       case 'fstatvfs@openssh.com': {
@@ -229,7 +300,7 @@ export class SftpReader {
       case 'fsync@openssh.com': {
         const h = this.#handle(r.bytes());
         if (typeof h === 'string') return h;
-        return h.kind === 'write' ? [] : 'SFTP fsync on a handle not opened for writing';
+        return h.write ? [] : 'SFTP fsync on a handle not opened for writing';
       }
       case 'copy-data': {
         const from = this.#handle(r.bytes());
@@ -237,8 +308,7 @@ export class SftpReader {
         r.skip(16); // read offset and length (uint64 each)
         const to = this.#handle(r.bytes());
         if (typeof to === 'string') return to;
-        if (from.kind !== 'read' || to.kind !== 'write')
-          return 'SFTP copy-data between handles not opened for it';
+        if (!from.read || !to.write) return 'SFTP copy-data between handles not opened for it';
         return [];
       }
       default: // limits@openssh.com, users-groups-by-id@openssh.com: nothing on any path
@@ -246,15 +316,13 @@ export class SftpReader {
     }
   }
 
-  #onePath(r: FieldReader, access: SftpAccess, operation: string): SftpOperation[] | string {
-    const path = this.#path(r.bytes());
-    return path === undefined ? BAD_PATH : [{ access, operation, path }];
+  #onePath(r: FieldReader, access: SftpAccess, operation: string): SftpOperation[] {
+    return [{ access, operation, path: this.#path(r.bytes()) }];
   }
 
-  #twoPaths(r: FieldReader, operation: string): SftpOperation[] | string {
+  #twoPaths(r: FieldReader, operation: string): SftpOperation[] {
     const a = this.#path(r.bytes());
     const b = this.#path(r.bytes());
-    if (a === undefined || b === undefined) return BAD_PATH;
     return [
       { access: 'write', operation, path: a },
       { access: 'write', operation, path: b },
@@ -269,18 +337,37 @@ export class SftpReader {
       : 'an SFTP request on a handle the server did not give (or one Postern is not tracking)';
   }
 
-  /** Remembers that the answer to `id` matters; a refusal string when too many are waiting. */
+  /** Remembers that the answer to `id` matters; a refusal string when it cannot. */
   #expect(id: number, what: Pending): string | undefined {
-    if (this.#pending.size >= MAX_PENDING && !this.#pending.has(id))
+    // Two requests waiting under one id: the answer could not be told apart (draft §3.1:
+    // ids of outstanding requests are distinct).
+    if (this.#pending.has(id)) return `an SFTP request id already waiting for an answer`;
+    if (this.#pending.size >= MAX_PENDING)
       return `more than ${MAX_PENDING} SFTP requests waiting for an answer`;
     this.#pending.set(id, what);
     return undefined;
   }
 
-  #path(raw: Uint8Array): string | undefined {
+  /** A path field as policy decides it; the forwarded request will carry that path. */
+  #path(raw: Uint8Array): string {
+    const path = checkedAbove(resolvePath(this.#text(raw), this.#home));
+    this.#edits.push({
+      at: raw.byteOffset - this.#packet.byteOffset - 4,
+      length: raw.length,
+      value: utf8Encoder.encode(forwardedForm(path)),
+    });
+    return path;
+  }
+
+  /** A path field's text: UTF-8 without NUL, else refused (policy must see what the server gets). */
+  #text(raw: Uint8Array): string {
     // sftp-server refuses a string holding a NUL (sshbuf_get_cstring); so does Postern.
-    if (raw.includes(0)) return undefined;
-    return resolvePath(utf8.decode(raw), this.#home);
+    if (raw.includes(0)) throw new PathRefused(BAD_PATH);
+    try {
+      return strictUtf8.decode(raw);
+    } catch {
+      throw new PathRefused('an SFTP path that is not UTF-8');
+    }
   }
 
   #refuse(p: SftpPacket, id: number, reason: string, code: number): SftpRequest {
@@ -289,57 +376,48 @@ export class SftpReader {
       type: p.type,
       operations: [],
       packet: p.bytes,
+      size: p.bytes.length,
       refusal: { reason, reply: statusPacket(id, code, `Postern refused this request: ${reason}`) },
     };
   }
 
-  #answer(p: SftpPacket): void {
-    if (p.bytes.length === 0) return;
+  /** Learns from an answer; returns the id it answered if the reader waited for it. */
+  #answer(p: SftpPacket): number | undefined {
+    if (p.bytes.length === 0) return undefined;
     const r = new FieldReader(p.bytes);
     try {
       const id = r.u32();
       const pending = this.#pending.get(id);
       this.#pending.delete(id);
-      if (!pending) return;
+      if (!pending) return undefined;
       if (p.type === FXP.HANDLE && 'handle' in pending) {
         const raw = r.bytes();
-        if (raw.length > MAX_HANDLE_BYTES || this.#handles.size >= MAX_HANDLES) return;
-        this.#handles.set(latin1.decode(raw), pending.handle);
+        if (raw.length <= MAX_HANDLE_BYTES && this.#handles.size < MAX_HANDLES)
+          this.#handles.set(latin1.decode(raw), pending.handle);
       } else if (p.type === FXP.NAME && 'home' in pending && r.u32() >= 1) {
         const home = utf8.decode(r.bytes());
         if (home.startsWith('/') && !home.includes('\0')) this.#home = normalize(home);
       }
+      return id;
     } catch (e) {
       if (!(e instanceof Short)) throw e;
       // A malformed answer teaches nothing: the handle stays unknown (requests on it refused).
+      return undefined;
     }
   }
 }
 
+function sameBytes(value: Uint8Array, b: Uint8Array, at: number, length: number): boolean {
+  if (value.length !== length) return false;
+  for (let i = 0; i < length; i++) if (value[i] !== b[at + i]) return false;
+  return true;
+}
+
 const BAD_PATH = 'an SFTP path holding a NUL byte';
 const utf8 = new TextDecoder();
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+const utf8Encoder = new TextEncoder();
 const latin1 = new TextDecoder('latin1');
-
-/** `path` as policy sees it: absolute, normalized; relative to `home` (or `~` while unknown). */
-export function resolvePath(path: string, home: string | undefined): string {
-  if (path.startsWith('/')) return normalize(path);
-  return normalize(`${home ?? '~'}/${path}`);
-}
-
-/**
- * `.`, `..` and repeated `/` resolved lexically: `..` at `/` stays at `/`; above `~` (the
- * unknown start directory) it is kept (`~/../etc`), so the path does not pass for one inside it.
- */
-function normalize(path: string): string {
-  const rooted = path.startsWith('/');
-  const out: string[] = [];
-  for (const part of path.split('/')) {
-    if (part === '' || part === '.') continue;
-    if (part === '..' && out.length > 0 && out.at(-1) !== '~' && out.at(-1) !== '..') out.pop();
-    else if (part !== '..' || !rooted) out.push(part);
-  }
-  return rooted ? `/${out.join('/')}` : out.join('/');
-}
 
 /** A user name as part of a path: no `/`. */
 function clean(name: string): string {

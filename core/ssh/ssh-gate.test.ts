@@ -143,6 +143,26 @@ describe('the demo SSH policy', () => {
     }
   });
 
+  it('refuses SFTP writes under /etc and to SSH keys, with the reason; reads stay allowed', () => {
+    const g = demo();
+    for (const [path, reason] of [
+      ['/etc/passwd', 'files under /etc are read-only through Postern'],
+      ['/etc', 'files under /etc are read-only through Postern'],
+      ['/home/deploy/.ssh/authorized_keys', "the target account's SSH keys are not changed"],
+    ]) {
+      const v = g.decide({ action: 'ssh:sftp_write', operation: 'write', path: path! });
+      expect(v.effect, path).toBe('deny');
+      expect((v as { message: string }).message).toContain(reason);
+      expect(v.audit).toMatchObject({ outcome: 'deny', operation: 'write', path });
+    }
+    expect(g.decide({ action: 'ssh:sftp_read', operation: 'read', path: '/etc/passwd' }).effect).toBe(
+      'allow',
+    );
+    expect(g.decide({ action: 'ssh:sftp_write', operation: 'write', path: '/etcetera/x' }).effect).toBe(
+      'allow',
+    );
+  });
+
   it('holds sudo and rm -rf for the dba group, anywhere in the command', () => {
     const g = demo();
     for (const c of ['sudo systemctl restart nginx', 'ls; sudo id', 'rm -rf /srv/old', 'cd /x && rm -fr .']) {

@@ -26,10 +26,8 @@ export const PACKET = 32 * 1024;
 
 export interface ChannelOpeningSide extends ChannelRequestSide {
   readonly stats: { channels: number; refused: number };
-  readonly window: number;
   readonly maxChannels: number;
   readonly state: EngineState;
-  end(reason: SshEnd): void;
   crash(err: unknown): null;
 }
 

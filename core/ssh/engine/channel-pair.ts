@@ -28,12 +28,28 @@ export interface PairEvents {
   closed(pair: ChannelPair, exit: { status?: number; signal?: string }): void;
 }
 
+/**
+ * What a channel's data passes through both ways instead of being relayed as it is (the SFTP
+ * filter, sftp-filter.ts): it forwards through the pair's directions itself.
+ */
+export interface StreamFilter {
+  clientData(chunk: Uint8Array): void;
+  eof(): void;
+  targetData(chunk: Uint8Array): void;
+  close(): void;
+}
+
 /** One direction: a promise chain keeps its sends in arrival order. */
 class Direction {
   #chain: Promise<void> = Promise.resolve();
   #unacked = 0;
   #dead = false;
   bytes = 0;
+
+  /** Bytes of the sender's window passed on and not yet taken by the receiver. */
+  get unacked(): number {
+    return this.#unacked;
+  }
 
   constructor(
     readonly from: SshChannel,
@@ -95,6 +111,8 @@ export class ChannelPair {
   started = false;
   /** Output filters of a shell/exec channel (terminal masking), set when it starts. */
   filters: OutputFilters | undefined;
+  /** A filter of the channel's data both ways (an SFTP subsystem), set when it starts. */
+  stream: StreamFilter | undefined;
   #idleTimer: ReturnType<typeof setTimeout> | undefined;
   #closed = false;
   #recordedKind: 'shell' | 'exec' | undefined;
@@ -110,10 +128,11 @@ export class ChannelPair {
     this.down = new Direction(target, client, window, events, 'target');
     client.onDataReceived((d) => {
       if (this.recording) this.#record({ type: 'i', data: new Uint8Array(d) });
-      this.up.data(d, false);
+      if (this.stream) this.stream.clientData(d);
+      else this.up.data(d, false);
     });
     client.onExtendedDataReceived((e) => this.up.data(e.data, true));
-    client.onEof(() => this.up.eof());
+    client.onEof(() => (this.stream ? this.stream.eof() : this.up.eof()));
     client.onClosed(() => this.up.then(() => this.#closeTarget()));
     target.onDataReceived((d) => this.#fromTarget(d, false));
     target.onExtendedDataReceived((e) => this.#fromTarget(e.data, true));
@@ -131,6 +150,7 @@ export class ChannelPair {
 
   /** Output of the target: filtered (masked), recorded as the client sees it, relayed. */
   #fromTarget(data: Uint8Array, stderr: boolean): void {
+    if (this.stream && !stderr) return this.stream.targetData(data);
     const filter = stderr ? this.filters?.stderr : this.filters?.stdout;
     if (!filter) {
       if (this.recording) this.#record({ type: 'o', data: new Uint8Array(data) });
@@ -237,6 +257,7 @@ export class ChannelPair {
     if (this.#closed) return;
     this.#closed = true;
     clearTimeout(this.#idleTimer);
+    this.stream?.close();
     if (this.#recordedKind) this.events.record({ type: 'exit', ...exit });
     this.events.closed(this, exit);
   }

@@ -8,7 +8,8 @@ import type { ChannelPair } from './channel-pair.ts';
 import { errText } from './deferred.ts';
 import { ChannelFailureMessage, ChannelSuccessMessage } from './library-messages.ts';
 import type { RequestPolicy } from './request-policy.ts';
-import type { SshHooks, SshRequest } from './types.ts';
+import { sftpFilter } from './sftp-filter.ts';
+import type { SshEnd, SshHooks, SshRequest } from './types.ts';
 import { forwardableRequest, readText, requestPayload } from './wire.ts';
 
 /** Exit status of a refused shell/command (as a shell's "found but cannot execute"). */
@@ -21,6 +22,9 @@ export interface ChannelRequestSide {
   readonly hooks: SshHooks;
   readonly policy: RequestPolicy;
   readonly stats: { refused: number };
+  /** Bytes a peer may send ahead on a channel: bounds what an SFTP filter holds. */
+  readonly window: number;
+  end(reason: SshEnd): void;
   /** Agent or X11 forwarding was allowed: the target may open those channels back (forwarding.ts). */
   forwardingAllowed(kind: 'agent' | 'x11'): void;
 }
@@ -121,6 +125,7 @@ export async function channelRequest(
   }
   if (start) {
     pair.started = true;
+    if (start === 'sftp') pair.stream = sftpRequests(side, pair);
     if (start !== 'sftp') {
       try {
         pair.filters = hooks.outputFilter?.(pair.id, {
@@ -142,4 +147,14 @@ export async function channelRequest(
   }
   const ok = await pair.target.request(forwardableRequest(request)).catch(() => false);
   return ok ? new ChannelSuccessMessage() : new ChannelFailureMessage();
+}
+
+/** Each SFTP request decided per operation (sftp-filter.ts); holds wait like an exec's. */
+function sftpRequests(side: ChannelRequestSide, pair: ChannelPair) {
+  return sftpFilter(pair, side.window, {
+    permit: (r) => side.policy.permit(r, (t) => pair.stderrNow(`postern: ${t}`), pair),
+    audit: (e) => side.hooks.audit('ssh.sftp', { channel: pair.id, ...e }),
+    violation: (detail) => side.end({ kind: 'protocol', detail }),
+    say: (text) => void pair.stderrNow(text),
+  });
 }

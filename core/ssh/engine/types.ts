@@ -10,6 +10,7 @@ export type SshRequest =
   | { action: 'ssh:exec'; command: string }
   | { action: 'ssh:pty'; term: string }
   | { action: 'ssh:sftp' }
+  | { action: 'ssh:sftp_read' | 'ssh:sftp_write'; operation: string; path: string }
   | { action: 'ssh:port_forward'; host: string; port: number; direction: 'local' | 'remote' }
   | { action: 'ssh:agent_forward' }
   | { action: 'ssh:x11_forward' };

@@ -39,6 +39,9 @@ export function kindOfEngineEvent(kind: string, event: Record<string, unknown>):
       if (outcome === 'allowed' || outcome === 'denied' || outcome === 'held') return undefined;
       return typeof event['action'] === 'string' ? kindOfAction(event['action']) : 'ssh_request';
     }
+    // An SFTP request refused before policy (core/ssh/engine/sftp-filter.ts).
+    case 'ssh.sftp':
+      return 'sftp_op';
     case 'ssh.exit':
       return 'ssh_exit';
     // A forward the target listens for or relays (forwarding.ts): a -R is a port forward;

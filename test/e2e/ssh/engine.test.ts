@@ -4,7 +4,8 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { userInfo } from 'node:os';
 import { createServer, connect, type AddressInfo, type Server } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -235,6 +236,78 @@ describe('file transfer', () => {
     expect(sha256(readFileSync(back))).toBe(sha256(data));
     expect(r.stdout.toString().split(`ls ${keys.dir}`)[1]).not.toContain('sftp-remote.bin');
     expect(asked).toContain('ssh:sftp');
+  });
+
+  it('decides each operation of scp (SFTP mode) on the absolute path the target is asked for', async () => {
+    const asked: string[] = [];
+    gw.decide = (req) => {
+      if (req.action === 'ssh:sftp_read' || req.action === 'ssh:sftp_write')
+        asked.push(`${req.action} ${req.operation} ${req.path}`);
+      return req.action === 'ssh:sftp_write' && req.path.endsWith('/no-write')
+        ? { deny: 'not here' }
+        : 'allow';
+    };
+    const local = join(keys.dir, 'scp-rel.txt');
+    writeFileSync(local, 'relative\n');
+    const scp = (a: string, b: string) =>
+      run('scp', [...sshOptions(keys, gw.port), '-P', String(gw.port), a, b], undefined, 60_000);
+    // A relative destination (scp sends it as typed) lands in the login's home directory; the
+    // gateway learned that directory itself, so policy decides the absolute path.
+    const name = `postern-scp-rel-${process.pid}.txt`;
+    const home = userInfo().homedir; // sshd's pw_dir for the login (harness: this user)
+    try {
+      const up = await scp(local, `${target()}:${name}`);
+      expect(up.code, up.stderr.toString()).toBe(0);
+      expect(readFileSync(join(home, name), 'utf8')).toBe('relative\n');
+      expect(asked).toContain(`ssh:sftp_write write ${join(home, name)}`);
+      expect(asked.every((a) => a.split(' ')[2]!.startsWith('/'))).toBe(true);
+    } finally {
+      rmSync(join(home, name), { force: true });
+    }
+    // Refused by policy: the target never opens it, the client is told why on stderr.
+    const refused = await scp(local, `${target()}:${keys.dir}/no-write`);
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr.toString()).toContain('postern: not here');
+    expect(existsSync(join(keys.dir, 'no-write'))).toBe(false);
+    expect(asked).toContain(`ssh:sftp_write write ${keys.dir}/no-write`);
+  });
+
+  it('holds an SFTP write for approval: nothing is written until approved, never when refused', async () => {
+    gw.decide = (req) =>
+      req.action === 'ssh:sftp_write' && req.operation === 'write' && req.path.includes('/held-')
+        ? { hold: { text: `write ${req.path} waits for ops`, fingerprint: 'fp-sftp' } }
+        : 'allow';
+    const local = join(keys.dir, 'held-src.txt');
+    writeFileSync(local, 'held\n');
+    const scp = (dest: string) =>
+      run('scp', [...sshOptions(keys, gw.port), '-P', String(gw.port), local, `${target()}:${dest}`]);
+    const waitHeld = async (before: number) => {
+      while (!(gw.sessions.length > before && gw.sessions.at(-1)!.held.length))
+        await new Promise((r) => setTimeout(r, 20));
+      return last();
+    };
+    const yes = join(keys.dir, 'held-yes.txt');
+    let before = gw.sessions.length;
+    const approved = scp(yes);
+    const s = await waitHeld(before);
+    expect(s.held).toEqual([
+      { text: `write ${yes} waits for ops`, fingerprint: 'fp-sftp', action: 'ssh:sftp_write' },
+    ]);
+    expect(existsSync(yes)).toBe(false);
+    s.session.resolveHeld(true, 'approved by alice');
+    const r = await approved;
+    expect(r.code, r.stderr.toString()).toBe(0);
+    expect(r.stderr.toString()).toContain(`postern: write ${yes} waits for ops`);
+    expect(readFileSync(yes, 'utf8')).toBe('held\n');
+
+    const no = join(keys.dir, 'held-no.txt');
+    before = gw.sessions.length;
+    const refused = scp(no);
+    (await waitHeld(before)).session.resolveHeld(false, 'denied by bob');
+    const r2 = await refused;
+    expect(r2.code).not.toBe(0);
+    expect(r2.stderr.toString()).toContain('postern: denied by bob');
+    expect(existsSync(no)).toBe(false);
   });
 
   it('refuses sftp when policy does', async () => {

@@ -161,7 +161,7 @@ export async function sshWorld(): Promise<SshWorld> {
 /**
  * The tests' policy: the demo group logs in, runs shells, pty, sftp and commands, forwards to
  * the stack's Postgres; a command naming "forbidden" is refused, one naming "approve-me" waits
- * for a DBA.
+ * for a DBA; SFTP reads and writes in or of a directory named sftp-forbidden are refused.
  */
 export const POLICY = `
 permit(principal in Postern::Group::"demo", action in [
@@ -181,4 +181,8 @@ forbid(principal, action == Postern::Action::"ssh:exec", resource)
 @approval_timeout("2m")
 permit(principal in Postern::Group::"demo", action == Postern::Action::"ssh:exec", resource)
   when { context.command like "*approve-me*" };
+
+@reason("the sftp-forbidden directory is off limits")
+forbid(principal, action in [Postern::Action::"ssh:sftp_read", Postern::Action::"ssh:sftp_write"], resource)
+  when { context.path like "*/sftp-forbidden/*" || context.path like "*/sftp-forbidden" };
 `;

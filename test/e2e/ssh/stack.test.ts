@@ -6,12 +6,13 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { freePort } from '../../../cli/dev/free-port.ts';
 import { CLI, clientEnv, waitFor } from '../harness.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fields, PF, RawSftp, T } from './sftp-raw.ts';
 import { sshWorld, type SshWorld } from './stack-harness.ts';
 
 let w: SshWorld;
@@ -205,6 +206,127 @@ describe('ssh through the edge', () => {
     expect(r.stdout).toContain('put.txt');
     expect(readFileSync(join(w.stack.dir, 'sftp-got.txt'), 'utf8')).toBe('sftp through postern\n');
     expect(existsSync(join(dir, 'put.txt'))).toBe(false);
+  });
+
+  it('refuses SFTP operations policy forbids, however the path is spelled; the target is untouched', async () => {
+    const base = w.sshd.dir;
+    const F = join(base, 'sftp-forbidden');
+    const ok = join(base, 'sftp-allowed');
+    mkdirSync(F, { recursive: true });
+    mkdirSync(ok, { recursive: true });
+    writeFileSync(join(F, 'secret.txt'), 'secret\n');
+    writeFileSync(join(F, 'keep.txt'), 'keep\n');
+    writeFileSync(join(ok, 'in.txt'), 'in\n');
+    const local = join(w.stack.dir, 'sftp-attack.txt');
+    writeFileSync(local, 'attack\n');
+    const got = (name: string) => join(w.stack.dir, `sftp-got-${name}`);
+    const batch = join(w.stack.dir, 'sftp-attack-batch');
+    // `-` goes on after a failing command (sftp(1) batch mode).
+    writeFileSync(
+      batch,
+      [
+        `-get ${F}/secret.txt ${got('plain')}`,
+        `-put ${local} ${F}/new.txt`,
+        `-rm ${F}/keep.txt`,
+        `-rename ${F}/keep.txt ${ok}/moved.txt`,
+        `-rename ${ok}/in.txt ${F}/in.txt`,
+        `-get ${ok}/../sftp-forbidden/secret.txt ${got('dotdot')}`,
+        `-get ${base}//sftp-forbidden/./secret.txt ${got('slashes')}`,
+        `-put ${local} ${ok}/./../sftp-forbidden//dotdot-put.txt`,
+        `-ls ${F}`,
+        `cd ${ok}`,
+        `-get ../sftp-forbidden/secret.txt ${got('relative')}`,
+        `-put ${local} ../sftp-forbidden/relative-put.txt`,
+        `put ${local} allowed-put.txt`,
+        '',
+      ].join('\n'),
+    );
+    const since = new Date();
+    const r = await w.run('sftp', [...w.sshArgs(CONN, keys), '-b', batch, `${w.sshd.login}@${CONN}`]);
+    expect(r.code, r.stderr).toBe(0);
+    // Ground truth on the target: nothing read, written, removed or moved in the forbidden dir.
+    for (const name of ['plain', 'dotdot', 'slashes', 'relative']) expect(existsSync(got(name))).toBe(false);
+    expect(readdirSync(F).sort()).toEqual(['keep.txt', 'secret.txt']);
+    expect(readFileSync(join(F, 'keep.txt'), 'utf8')).toBe('keep\n');
+    expect(readdirSync(ok).sort()).toEqual(['allowed-put.txt', 'in.txt']);
+    // The client is told why (its own message is the STATUS code's: "Permission denied").
+    expect(r.stderr).toContain('the sftp-forbidden directory is off limits');
+    // The audit trail holds each operation with its (normalized) path and decision.
+    const { events } = await w.lastSession(CONN, since);
+    const ops = events
+      .filter((e) => e.kind === 'sftp_op')
+      .map((e) => `${e.outcome} ${String(e.data['operation'])} ${String(e.data['path'])}`);
+    // (sftp stats a path before it gets, removes or lists it: the stat is what is refused.)
+    for (const line of [
+      `deny stat ${F}/secret.txt`,
+      `deny write ${F}/new.txt`,
+      `deny remove ${F}/keep.txt`,
+      `deny rename ${F}/keep.txt`,
+      `deny rename ${F}/in.txt`,
+      `deny write ${F}/dotdot-put.txt`,
+      `deny stat ${F}`,
+      `deny write ${F}/relative-put.txt`,
+      `allow write ${ok}/allowed-put.txt`,
+    ])
+      expect(ops, ops.join('\n')).toContain(line);
+    // Every path as the target was asked for it: absolute, `.`, `..` and `//` resolved.
+    for (const line of ops) expect(line).toMatch(/^\w+ \w+ \/(?!.*(\/\/|\/\.\.?(\/|$)))/);
+  });
+
+  it('refuses what an SFTP client could forge: a WRITE on a read handle, a handle never given', async () => {
+    const file = join(w.sshd.dir, 'sftp-readonly.txt');
+    writeFileSync(file, 'unchanged\n');
+    const s = new RawSftp([...w.sshArgs(CONN, keys), `${w.sshd.login}@${CONN}`], {
+      ...process.env,
+      ...clientEnv(w.stack),
+    });
+    try {
+      await s.init();
+      const opened = await s.request(T.OPEN, 1, fields.str(file), fields.u32(PF.READ), fields.u32(0));
+      expect(opened.type).toBe(T.HANDLE);
+      const h = opened.handle!;
+      const write = await s.request(T.WRITE, 2, fields.str(h), fields.u64(0), fields.str('pwned\n'));
+      expect(write).toMatchObject({ type: T.STATUS, id: 2 });
+      expect(write.message).toContain('not opened for writing');
+      const forged = await s.request(T.READ, 3, fields.str('9999'), fields.u64(0), fields.u32(100));
+      expect(forged).toMatchObject({ type: T.STATUS, id: 3 });
+      expect(forged.message).toContain('did not give');
+      // A path into the forbidden directory through `..`, written raw: PERMISSION_DENIED (3).
+      const sneaky = `${w.sshd.dir}/sftp-allowed/../sftp-forbidden/raw.txt`;
+      const denied = await s.request(
+        T.OPEN,
+        4,
+        fields.str(sneaky),
+        fields.u32(PF.WRITE | PF.CREAT),
+        fields.u32(0),
+      );
+      expect(denied).toMatchObject({ type: T.STATUS, id: 4, code: 3 });
+      expect(denied.message).toContain('off limits');
+      // The session goes on: the handle still reads.
+      const read = await s.request(T.READ, 5, fields.str(h), fields.u64(0), fields.u32(100));
+      expect(read.type).toBe(103);
+    } finally {
+      await s.close();
+    }
+    expect(readFileSync(file, 'utf8')).toBe('unchanged\n');
+    expect(existsSync(join(w.sshd.dir, 'sftp-forbidden', 'raw.txt'))).toBe(false);
+  });
+
+  it('refuses scp (SFTP mode) to and from a forbidden path', async () => {
+    const F = join(w.sshd.dir, 'sftp-forbidden');
+    mkdirSync(F, { recursive: true });
+    writeFileSync(join(F, 'secret.txt'), 'secret\n');
+    const local = join(w.stack.dir, 'scp-attack.txt');
+    writeFileSync(local, 'attack\n');
+    const scp = (args: string[]) => w.run('scp', [...w.sshArgs(CONN, keys), '-q', ...args]);
+    const up = await scp([local, `${w.sshd.login}@${CONN}:${F}/scp-up.txt`]);
+    expect(up.code).not.toBe(0);
+    expect(up.stderr).toContain('off limits');
+    expect(existsSync(join(F, 'scp-up.txt'))).toBe(false);
+    const back = join(w.stack.dir, 'scp-secret.txt');
+    const down = await scp([`${w.sshd.login}@${CONN}:${F}/secret.txt`, back]);
+    expect(down.code).not.toBe(0);
+    expect(existsSync(back)).toBe(false);
   });
 
   it('forwards a local port to the stack Postgres with ssh -L', async () => {
