@@ -18,7 +18,6 @@ import { channelRequest, type ChannelRequestSide } from './channel-requests.ts';
 import { errText } from './deferred.ts';
 import { ChannelFailureMessage } from './library-messages.ts';
 import type { EngineState } from './engine-state.ts';
-import type { SshEnd } from './types.ts';
 import { openExtra, readDirectTcpip, RelayedOpenMessage } from './wire.ts';
 
 /** Largest packet the gateway accepts on a channel (as OpenSSH's CHAN_SES_PACKET_DEFAULT). */
