@@ -19,7 +19,7 @@ import { sessionConfiguration } from './algorithms.ts';
 import { ChannelOpening } from './channel-opening.ts';
 import { ClientLogin } from './client-login.ts';
 import { endFromFailure, endFromLibraryClose } from './close-reasons.ts';
-import { connect } from './connect.ts';
+import { connect, keyExchangeSettled } from './connect.ts';
 import { deferred, errText } from './deferred.ts';
 import type { EngineState } from './engine-state.ts';
 import { Forwarding } from './forwarding.ts';
@@ -236,6 +236,8 @@ export class SshSession {
   }
 
   async #disconnectClient(message: string): Promise<void> {
+    if (this.#state.ended || this.#client.isClosed) return;
+    await keyExchangeSettled(this.#client);
     if (this.#state.ended || this.#client.isClosed) return;
     await this.#client.close(SshDisconnectReason.byApplication, message.slice(0, 512)).catch(() => undefined);
   }
