@@ -49,8 +49,8 @@ const ARRAYS = new Set([
  */
 export const NO_TEXT = new Set([
   16, 17, 18, 21, 23, 26, 27, 28, 29, 700, 701, 790, 869, 650, 774, 829, 1082, 1083, 1114, 1184, 1186, 1266,
-  1560, 1562, 2950, 3220, 5069, 600, 601, 602, 603, 604, 628, 718, 3904, 3906, 3908, 3910, 3912, 3926, 2202,
-  2203, 2204, 2205, 2206, 3734, 3769, 4089, 4096, 1033, 3614, 3642, 3615,
+  1560, 1562, 2950, 3220, 5069, 600, 601, 602, 603, 604, 628, 718, 3904, 3906, 3908, 3910, 3912, 3926, 4451,
+  4532, 4533, 4534, 4535, 4536, 2202, 2203, 2204, 2205, 2206, 3734, 3769, 4089, 4096, 1033, 3614, 3642, 3615,
 ]);
 
 /** How a binary-format column of type `oid` is read: as text, as jsonb, or decoded. */
@@ -247,15 +247,15 @@ function numericText(src: Uint8Array, start: number, end: number): number {
   // NaN and the infinities: no digits to read.
   if (sign !== 0 && sign !== 0x4000) return 0;
   const out = room(4 * ndigits + 3 * PAD + 8);
-  const digit = (i: number) => int16At(src, start + 8 + 2 * i);
+  const at = start + 8; // the base-10000 digits, int16 each
   let n = 0;
   if (sign === 0x4000) out[n++] = 45; // '-'
   // The integer part: base-10000 digits 0..weight, the first without its leading zeros.
   if (weight < 0) out[n++] = 48;
   else {
-    n = putDigits(out, n, ndigits > 0 ? digit(0) : 0, 4, true);
+    n = putDigits(out, n, ndigits > 0 ? int16At(src, at) : 0, 4, true);
     const stored = Math.min(weight, ndigits - 1);
-    for (let i = 1; i <= stored; i++) n = putDigits(out, n, digit(i), 4, false);
+    for (let i = 1; i <= stored; i++) n = putDigits(out, n, int16At(src, at + 2 * i), 4, false);
     n = putZeros(out, n, 4 * (weight - Math.max(stored, 0)));
   }
   if (dscale === 0) return n;
@@ -267,7 +267,7 @@ function numericText(src: Uint8Array, start: number, end: number): number {
   left -= lead;
   for (let i = Math.max(0, weight + 1); i < ndigits && left > 0; i++) {
     const take = Math.min(4, left);
-    n = putDigits(out, n, Math.floor(digit(i) / 10 ** (4 - take)), take, false);
+    n = putDigits(out, n, Math.floor(int16At(src, at + 2 * i) / 10 ** (4 - take)), take, false);
     left -= take;
   }
   return putZeros(out, n, left);
