@@ -8,22 +8,26 @@
 import { PosternError } from '../errors.ts';
 import { int16At, int32At } from '../pg/reader.ts';
 import type { RowField } from '../pg/rows.ts';
+import { binaryTextOffset, findBinary, NO_TEXT } from './binary-values.ts';
 import { ByteSink } from './byte-sink.ts';
 import type { Detection } from './detectors.ts';
 import type { MaskCounts, Strategy, ValueMasker } from './value-masker.ts';
 
 // What happens to a column's values, decided once per result (not per value).
 const DETECT = 0; // text (or json): detectors scan it
-const PASS = 1; // binary of a non-text type, jsonb binary: nothing a detector could read
-const DETECT_NUMBER = 2; // int8/numeric text: a detection makes it NULL (no mask fits the type)
-const WHOLE = 3; // masked column, text-like: the strategy's mask
-const WHOLE_JSON = 4; // masked json/jsonb: a JSON string holding the mask
-const WHOLE_NULL = 5; // masked column of another type: NULL
+const PASS = 1; // a type that holds no text a detector reads (binary-values.ts NO_TEXT)
+const DETECT_NUMBER = 2; // int8/numeric text (and their arrays): a detection makes it NULL (no mask fits the type)
+const DETECT_JSONB = 3; // binary jsonb: the JSON text after its version byte, masked in place
+const DETECT_BINARY = 4; // another binary value: decoded and scanned (binary-values.ts), NULL on a detection
+const WHOLE = 5; // masked column, text-like: the strategy's mask (WHOLE and above: masked columns)
+const WHOLE_JSON = 6; // masked json/jsonb: a JSON string holding the mask
+const WHOLE_NULL = 7; // masked column of another type: NULL
 
 // Types whose binary send format is their text (UTF-8): text, varchar, bpchar, name, unknown.
 const TEXTLIKE = new Set([25, 1043, 1042, 19, 705]);
 const JSON_OID = 114;
-const NUMERIC = new Set([20, 1700]); // int8, numeric
+// int8, numeric, int8[], numeric[]: a mask written into their text would not parse as the type.
+const NUMERIC = new Set([20, 1700, 1016, 1231]);
 const JSONB = 3802;
 
 /** Per column: the op, its strategy, and the wire format and type behind the op. */
@@ -57,10 +61,14 @@ export function columnOps(
     const textlike = type === undefined || TEXTLIKE.has(type);
     if (strategy) {
       out.ops[i] = textlike ? WHOLE : type === JSON_OID || type === JSONB ? WHOLE_JSON : WHOLE_NULL;
-    } else if (!textlike && type !== JSON_OID && type !== JSONB) {
-      out.ops[i] = format === 0 && NUMERIC.has(type) ? DETECT_NUMBER : PASS;
+    } else if (textlike || NO_TEXT.has(type)) {
+      out.ops[i] = textlike ? DETECT : PASS;
+    } else if (format === 0) {
+      // Any other type's text (arrays, records, xml, citext, enums...) is text detectors read.
+      out.ops[i] = NUMERIC.has(type) ? DETECT_NUMBER : DETECT;
     } else {
-      out.ops[i] = format !== 0 && type === JSONB ? PASS : DETECT;
+      const offset = binaryTextOffset(type);
+      out.ops[i] = offset === 0 ? DETECT : offset === 1 ? DETECT_JSONB : DETECT_BINARY;
     }
   }
   return out;
@@ -106,7 +114,13 @@ export class RowRewriter {
       const op = i < ops.length ? ops[i]! : DETECT;
       let found: Detection[] | undefined;
       if (op >= WHOLE) whole++;
-      else if (op === PASS || (found = values.find(raw, start, end)) === undefined) {
+      else if (
+        op === PASS ||
+        (found =
+          op < DETECT_JSONB
+            ? values.find(raw, start, end)
+            : findBinary(values, raw, start, end, cols.types[i]!)) === undefined
+      ) {
         pos = end;
         continue;
       }
@@ -119,12 +133,15 @@ export class RowRewriter {
       copied = end;
       // Relative to the row: writing the value may move the row to a new chunk.
       const at = sink.reserve(4) - sink.start;
-      if (op === DETECT_NUMBER || op === WHOLE_NULL) {
+      if (op === DETECT_NUMBER || op === WHOLE_NULL || op === DETECT_BINARY || found?.length === 0) {
         sink.set32(sink.start + at, -1);
         if (found) for (const d of found) counts[d.kind] = (counts[d.kind] ?? 0) + 1;
       } else {
         if (op === DETECT) values.writeMasked(raw, start, end, found!, sink, counts);
-        else if (op === WHOLE) values.wholeInto(raw, start, end, cols.strategies[i]!, sink);
+        else if (op === DETECT_JSONB) {
+          sink.put(raw, start, start + 1); // the version byte
+          values.writeMasked(raw, start + 1, end, found!, sink, counts);
+        } else if (op === WHOLE) values.wholeInto(raw, start, end, cols.strategies[i]!, sink);
         else this.#wholeJson(raw.subarray(start, end), cols.strategies[i]!, cols, i, values);
         sink.set32(sink.start + at, sink.len - sink.start - at - 4);
       }
