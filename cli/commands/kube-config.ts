@@ -34,6 +34,9 @@ Options:
   --use                make it the current context
   --server URL         the API server URL kubectl calls, instead of the edge's (for an edge
                        behind another name or proxy)
+  --certificate-authority PEM
+                       a CA bundle to verify the server with, written into the kubeconfig (for
+                       an edge or --server with a private CA; default: the system's roots)
   --postern CMD        run the plugin as "CMD kube-credential", e.g. "postern" (default: this node
                        and cli/bin/postern.mjs, by absolute path)
 ${COMMON_HELP}
@@ -52,6 +55,7 @@ export const options = {
   namespace: STRING,
   use: { type: 'boolean', default: false },
   server: STRING,
+  'certificate-authority': STRING,
   postern: STRING,
 } as const;
 
@@ -102,6 +106,19 @@ async function checkListed(values: Record<string, unknown>, io: Io, connection: 
   return listing?.baseDomain;
 }
 
+/** A PEM CA bundle from a file, checked to be one (it goes into the kubeconfig as is). */
+function readCa(path: string): string {
+  let pem: string;
+  try {
+    pem = readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new CliError('usage', `cannot read --certificate-authority ${path}: ${(e as Error).message}`);
+  }
+  if (pem.length > 1024 * 1024 || !/-----BEGIN CERTIFICATE-----[\s\S]+-----END CERTIFICATE-----/.test(pem))
+    throw new CliError('usage', `--certificate-authority ${path} holds no PEM certificate`);
+  return pem;
+}
+
 export async function run(argv: string[], partialIo: Partial<Io> = {}): Promise<number> {
   const io = makeIo(partialIo);
   const { values, positionals } = parseFlags(argv, { options, allowPositionals: true });
@@ -127,6 +144,7 @@ export async function run(argv: string[], partialIo: Partial<Io> = {}): Promise<
     command: command!,
     args,
     ...(values.namespace ? { namespace: values.namespace } : {}),
+    ...(values['certificate-authority'] ? { caPem: readCa(values['certificate-authority']) } : {}),
   };
   const file = kubeconfigFile(values.kubeconfig, io.env);
   let existing: string | undefined;
