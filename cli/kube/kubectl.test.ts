@@ -83,6 +83,18 @@ describe('kubectl with a context from postern kube-config', () => {
     expect(statSync(file).mode & 0o777).toBe(0o600);
     const written = readFileSync(file, 'utf8');
     expect(written).not.toContain(token); // the file names the token file, never the token
+    // The plugin is this node and the bundle, by absolute path: no tsx start per kubectl command.
+    const exec = JSON.parse(written).users.find((u: { name: string }) => u.name === 'demo-kube.postern').user
+      .exec;
+    expect(exec.command).toBe(process.execPath);
+    expect(exec.args).toEqual([
+      expect.stringMatching(/\/dist\/kube-credential\.mjs$/),
+      '--edge',
+      'http://127.0.0.1:9',
+      '--token-file',
+      join(dir, 'token'),
+      'demo-kube',
+    ]);
     const names = (
       await run('kubectl', ['--kubeconfig', file, 'config', 'get-contexts', '-o', 'name'], { env })
     ).stdout
