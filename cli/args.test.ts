@@ -7,6 +7,8 @@ import * as connect from './commands/connect.ts';
 import * as connector from './commands/connector.ts';
 import * as connections from './commands/connections.ts';
 import * as dev from './commands/dev.ts';
+import * as kubeConfig from './commands/kube-config.ts';
+import * as kubeCredential from './commands/kube-credential.ts';
 import * as sessions from './commands/sessions.ts';
 import * as shapes from './commands/shapes.ts';
 import * as ssh from './commands/ssh.ts';
@@ -27,6 +29,8 @@ const COMMANDS: Array<[string, Options, string]> = [
   ['ssh', ssh.options, ssh.help],
   ['ssh-config', sshConfig.options, sshConfig.help],
   ['ssh-proxy', sshProxy.options, sshProxy.help],
+  ['kube-config', kubeConfig.options, kubeConfig.help],
+  ['kube-credential', kubeCredential.options, kubeCredential.help],
   ...['list', 'show', 'approve', 'deny'].map((s): [string, Options, string] => [
     `approvals ${s}`,
     approvals.optionsFor(s),

@@ -53,6 +53,14 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
     summary: 'the ssh ProxyCommand that carries an SSH session to the edge',
     load: () => import('./commands/ssh-proxy.ts'),
   },
+  'kube-config': {
+    summary: 'add a kubectl context for a Kubernetes connection (exec credential plugin)',
+    load: () => import('./commands/kube-config.ts'),
+  },
+  'kube-credential': {
+    summary: 'the kubectl exec plugin: print your token as an ExecCredential',
+    load: () => import('./commands/kube-credential.ts'),
+  },
   shapes: {
     summary: 'list and revoke standing shape approvals',
     load: () => import('./commands/shapes.ts'),

@@ -20,6 +20,10 @@ const ENTRY = join(ROOT, 'cli', 'ssh', 'proxy-main.ts');
 /** Where `npm ci` puts the bundle (gitignored). */
 export const PROXY_BUNDLE = join(ROOT, 'dist', 'ssh-proxy.mjs');
 
+/** The kubectl exec plugin, bundled the same way for the same reason (cli/kube/credential-main.ts). */
+export const KUBE_CREDENTIAL_ENTRY = join(ROOT, 'cli', 'kube', 'credential-main.ts');
+export const KUBE_CREDENTIAL_BUNDLE = join(ROOT, 'dist', 'kube-credential.mjs');
+
 /** The sources a bundle was built from: a JSON array of absolute paths, beside it. */
 const inputsFile = (bundle: string) => `${bundle}.inputs.json`;
 
@@ -30,7 +34,7 @@ const inputsFile = (bundle: string) => `${bundle}.inputs.json`;
 const BANNER = `import { createRequire } from 'node:module';\nconst require = createRequire(import.meta.url);`;
 
 /** Builds the bundle at `out` (written aside and renamed: an ssh starting meanwhile reads a whole file). */
-export async function buildProxyBundle(out = PROXY_BUNDLE): Promise<void> {
+export async function buildProxyBundle(out = PROXY_BUNDLE, entry = ENTRY): Promise<void> {
   let esbuild: typeof import('esbuild');
   try {
     esbuild = await import('esbuild');
@@ -41,7 +45,7 @@ export async function buildProxyBundle(out = PROXY_BUNDLE): Promise<void> {
   try {
     mkdirSync(dirname(out), { recursive: true });
     const result = await esbuild.build({
-      entryPoints: [ENTRY],
+      entryPoints: [entry],
       absWorkingDir: ROOT,
       bundle: true,
       platform: 'node',
@@ -63,7 +67,7 @@ export async function buildProxyBundle(out = PROXY_BUNDLE): Promise<void> {
   } catch (e) {
     rmSync(tmp, { force: true });
     const why = (e as { errors?: Array<{ text: string }> }).errors?.[0]?.text ?? (e as Error).message;
-    throw new CliError('build', `could not build the ssh-proxy bundle ${out}: ${why}`);
+    throw new CliError('build', `could not build the bundle ${out}: ${why}`);
   } finally {
     // esbuild's service process would keep this one alive.
     await esbuild.stop();
@@ -83,7 +87,7 @@ export function proxyBundleIsFresh(bundle = PROXY_BUNDLE): boolean {
 }
 
 /** The bundle's path, built first when it is missing or stale. */
-export async function ensureProxyBundle(bundle = PROXY_BUNDLE): Promise<string> {
-  if (!proxyBundleIsFresh(bundle)) await buildProxyBundle(bundle);
+export async function ensureProxyBundle(bundle = PROXY_BUNDLE, entry = ENTRY): Promise<string> {
+  if (!proxyBundleIsFresh(bundle)) await buildProxyBundle(bundle, entry);
   return bundle;
 }

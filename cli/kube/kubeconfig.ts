@@ -1,0 +1,145 @@
+/**
+ * What `postern kube-config` writes: one cluster, one user and one context for a Kubernetes
+ * connection, merged into a kubeconfig without touching anything else in it. Pure: text in, text
+ * out (cli/commands/kube-config.ts reads and writes the file).
+ *
+ * The user is an exec credential plugin (client.authentication.k8s.io/v1, the kubeconfig `exec`
+ * stanza of KEP-541): kubectl runs `postern kube-credential` and sends the token it prints.
+ *
+ * Postern ships no YAML library, so the file is written as JSON, which kubectl reads as YAML (JSON
+ * is a YAML 1.2 subset; clientcmd parses kubeconfigs with sigs.k8s.io/yaml). An existing file that
+ * is not JSON (kubectl itself writes YAML) is refused rather than rewritten by a guess: one lost
+ * line of someone's kubeconfig costs more than a separate file listed in $KUBECONFIG.
+ */
+import { CliError } from '../errors.ts';
+
+export const EXEC_API_VERSION = 'client.authentication.k8s.io/v1';
+
+// The edge's connection names (workers/names.ts): lower-case letters, digits, inner hyphens.
+export const CONNECTION_NAME = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
+// A kubeconfig name we write: printable, no whitespace (kubectl shows them in tables).
+const ENTRY_NAME = /^[A-Za-z0-9][A-Za-z0-9._:@/-]{0,252}$/;
+/** A kubeconfig bigger than this is not one a person keeps; refuse it rather than parse it. */
+export const MAX_KUBECONFIG_BYTES = 4 * 1024 * 1024;
+
+export interface KubeEntry {
+  /** The context's name; the cluster and the user carry the same name. */
+  name: string;
+  /** The API server URL kubectl calls: the edge's /v1/kube/<connection>, or a base-domain host. */
+  server: string;
+  /** PEM of a private CA for `server`; none when the edge has a public certificate. */
+  caPem?: string;
+  /** The exec plugin: an absolute program and its arguments. */
+  command: string;
+  args: string[];
+  /** Namespace of the context, if given. */
+  namespace?: string;
+}
+
+export function checkEntryName(name: string): string {
+  if (!ENTRY_NAME.test(name))
+    throw new CliError(
+      'usage',
+      `--context-name "${name}" is not a plain name (letters, digits and . _ : @ / -, up to 253)`,
+    );
+  return name;
+}
+
+type Json = Record<string, unknown>;
+
+/** The three entries, as kubectl's own `config view -o json` shows them. */
+export function entries(e: KubeEntry): { cluster: Json; user: Json; context: Json } {
+  return {
+    cluster: {
+      name: e.name,
+      cluster: {
+        server: e.server,
+        ...(e.caPem ? { 'certificate-authority-data': Buffer.from(e.caPem).toString('base64') } : {}),
+      },
+    },
+    user: {
+      name: e.name,
+      user: {
+        exec: {
+          apiVersion: EXEC_API_VERSION,
+          command: e.command,
+          args: e.args,
+          // Every token source postern has is non-interactive (env, file, client credentials,
+          // GitHub Actions OIDC): the plugin must run in CI, with no terminal, as well.
+          interactiveMode: 'Never',
+          // The plugin needs nothing of the cluster: the token is the caller's, not per cluster.
+          provideClusterInfo: false,
+          installHint:
+            'postern kube-credential prints the token: install postern and re-run `postern kube-config`',
+        },
+      },
+    },
+    context: {
+      name: e.name,
+      context: { cluster: e.name, user: e.name, ...(e.namespace ? { namespace: e.namespace } : {}) },
+    },
+  };
+}
+
+/** The existing file's text → its object; an empty or absent file is a new kubeconfig. */
+export function parseKubeconfig(text: string | undefined, file: string): Json {
+  if (text === undefined || text.trim() === '') return { apiVersion: 'v1', kind: 'Config' };
+  if (Buffer.byteLength(text) > MAX_KUBECONFIG_BYTES)
+    throw new CliError(
+      'kubeconfig',
+      `${file} is over ${MAX_KUBECONFIG_BYTES} bytes: not a kubeconfig to edit`,
+    );
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    throw new CliError(
+      'kubeconfig_not_json',
+      `${file} is YAML (or not JSON), which postern does not edit, so as not to lose any of it. ` +
+        `Write a file of its own and list both for kubectl: postern kube-config --kubeconfig ` +
+        `~/.kube/postern.json ...; export KUBECONFIG=${file}:~/.kube/postern.json`,
+    );
+  }
+  if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed))
+    throw new CliError('kubeconfig', `${file} is JSON but not a kubeconfig (not an object)`);
+  const o = parsed as Json;
+  for (const list of ['clusters', 'users', 'contexts'])
+    if (o[list] !== undefined && o[list] !== null && !Array.isArray(o[list]))
+      throw new CliError('kubeconfig', `${file}: "${list}" is not a list; not editing it`);
+  return o;
+}
+
+/** `list` with `entry` in place of the one of the same name (or appended); others untouched. */
+function upsert(list: unknown, entry: Json): unknown[] {
+  const items = Array.isArray(list) ? [...(list as unknown[])] : [];
+  const at = items.findIndex((i) => (i as Json | null)?.['name'] === entry['name']);
+  if (at >= 0) items[at] = entry;
+  else items.push(entry);
+  return items;
+}
+
+/**
+ * `text` (the current file, or undefined) with `e`'s cluster, user and context set; with `use`,
+ * also current-context. Keys and entries it does not set are kept as they were. `changed` is
+ * false when the result is the file as it is (a re-run writes nothing).
+ */
+export function mergeKubeconfig(
+  text: string | undefined,
+  e: KubeEntry,
+  use: boolean,
+  file = 'the kubeconfig',
+): { text: string; changed: boolean } {
+  const o = parseKubeconfig(text, file);
+  const { cluster, user, context } = entries(e);
+  const next: Json = {
+    ...o,
+    apiVersion: o['apiVersion'] ?? 'v1',
+    kind: o['kind'] ?? 'Config',
+    clusters: upsert(o['clusters'], cluster),
+    users: upsert(o['users'], user),
+    contexts: upsert(o['contexts'], context),
+  };
+  if (use) next['current-context'] = e.name;
+  const out = JSON.stringify(next, null, 2) + '\n';
+  return { text: out, changed: out !== text };
+}
