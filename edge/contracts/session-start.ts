@@ -9,8 +9,11 @@ import type { ConnectionProtocol, TargetSpec } from '../../core/tunnel/protocol.
 import type { PolicySetSpec } from '../policy/runtime.ts';
 import type { MaskingConfig } from '../../core/mask/config.ts';
 
-/** What the credential is (SSH only: Postgres credentials are passwords). */
-export type SecretKind = 'password' | 'private_key';
+/**
+ * What the credential is: Postgres, a password; SSH, a password or a private key; Kubernetes, a
+ * bearer token or a client certificate (PEM: certificate blocks, then the key).
+ */
+export type SecretKind = 'password' | 'private_key' | 'bearer_token' | 'client_certificate';
 
 export interface SessionConnection {
   id: string;
