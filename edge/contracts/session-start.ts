@@ -9,11 +9,8 @@ import type { ConnectionProtocol, TargetSpec } from '../../core/tunnel/protocol.
 import type { PolicySetSpec } from '../policy/runtime.ts';
 import type { MaskingConfig } from '../../core/mask/config.ts';
 
-/**
- * What the credential is: Postgres, a password; SSH, a password or a private key; Kubernetes, a
- * bearer token or a client certificate (PEM: certificate blocks, then the key).
- */
-export type SecretKind = 'password' | 'private_key' | 'bearer_token' | 'client_certificate';
+/** What the credential is (SSH only: Postgres credentials are passwords). */
+export type SecretKind = 'password' | 'private_key';
 
 export interface SessionConnection {
   id: string;
@@ -40,6 +37,20 @@ export interface SessionConnection {
   masking: MaskingConfig;
   /** SSH only. */
   ssh?: SessionSsh;
+  /** Kubernetes only. */
+  kubernetes?: SessionKubernetes;
+}
+
+export interface SessionKubernetes {
+  /** The cluster CA (PEM) the dial carries; null = the connector's own CA file or roots. */
+  ca: string | null;
+  /** Add Impersonate-User/-Group from the verified caller (core/kube/headers.ts). */
+  impersonate: boolean;
+  /**
+   * What `credential` holds: a bearer token (sent as `Authorization`), or a client certificate
+   * (PEM: certificate blocks then the key) the connector presents in TLS.
+   */
+  secretKind: 'bearer_token' | 'client_certificate';
 }
 
 export interface SessionSsh {

@@ -4,7 +4,7 @@
  */
 import type { MaskingConfig } from '../../core/mask/config.ts';
 import type { ConnectionProtocol, TargetTls } from '../../core/tunnel/protocol.ts';
-import type { SecretKind } from '../contracts/session-start.ts';
+import type { SecretKind as SessionSecretKind } from '../contracts/session-start.ts';
 import { sql } from 'drizzle-orm';
 import {
   bigint,
@@ -22,7 +22,12 @@ import {
 
 const timestamptz = (name: string) => timestamp(name, { withTimezone: true });
 
-export type { ConnectionProtocol, TargetTls, SecretKind };
+export type { ConnectionProtocol, TargetTls };
+/**
+ * What a credential is: Postgres, a password; SSH, a password or a private key; Kubernetes, a
+ * bearer token or a client certificate (PEM: the certificate blocks, then the key).
+ */
+export type SecretKind = SessionSecretKind | 'bearer_token' | 'client_certificate';
 export type CredentialKind = 'encrypted' | 'connector_ref';
 
 /** Connector deployments; each may run several replicas that share one token. */
