@@ -19,14 +19,10 @@ const pemProblem = (check: (text: string) => string | null) => (text: string, ct
 };
 
 /** The cluster CA: PEM CERTIFICATE blocks (kubeconfig's certificate-authority-data, decoded). */
-export const CaBundle = z
-  .string()
-  .max(MAX_CA_CHARS)
-  .superRefine(pemProblem(caBundleProblem))
-  .openapi({
-    description:
-      "The cluster CA in PEM (CERTIFICATE blocks only, up to 8 KiB; e.g. base64 -d of the kubeconfig's certificate-authority-data). Not secret: stored and shown. Without it the connector's --ca-file, else the system roots, verify the API server.",
-  });
+export const CaBundle = z.string().max(MAX_CA_CHARS).superRefine(pemProblem(caBundleProblem)).openapi({
+  description:
+    "The cluster CA in PEM (CERTIFICATE blocks only, up to 8 KiB; e.g. base64 -d of the kubeconfig's certificate-authority-data). Not secret: stored and shown. Without it the connector's --ca-file, else the system roots, verify the API server.",
+});
 
 /**
  * A bearer token as an HTTP `Authorization` value carries it (RFC 6750 §2.1, b64token widened to
@@ -49,11 +45,20 @@ const ClientCertificate = z
   });
 
 export const KubeCredential = z
-  .union([
-    z.strictObject({ token: Token }),
-    ClientCertificate,
-    z.strictObject({ ref: Ref, secretKind: z.enum(['bearer_token', 'client_certificate']).optional() }),
-  ])
+  .union(
+    [
+      z.strictObject({ token: Token }),
+      ClientCertificate,
+      z.strictObject({ ref: Ref, secretKind: z.enum(['bearer_token', 'client_certificate']).optional() }),
+    ],
+    {
+      // Zod's own words for a union no branch matches ("Invalid input") say nothing of what to fix.
+      error: (issue) =>
+        issue.code === 'invalid_union'
+          ? 'a Kubernetes credential is {token}, {clientCertificate, clientKey} (PEM) or {ref, secretKind?: bearer_token | client_certificate}'
+          : undefined,
+    },
+  )
   .openapi({
     description:
       'Write-only: how the gateway authenticates to the API server. {token} (a service-account bearer token) or {clientCertificate, clientKey} (PEM; the key unencrypted) is stored encrypted and never returned; {ref} is resolved by the connector (secretKind says what it holds; default bearer_token; a PEM holding a certificate and its key is presented as a client certificate).',
@@ -92,4 +97,6 @@ export const KubeView = z
 /** PATCH: `ca: null` drops the CA. */
 export const KubePatch = z
   .strictObject({ ca: CaBundle.nullable().optional(), impersonate: z.boolean().optional() })
-  .openapi({ description: 'Kubernetes only. ca: null drops the CA (the connector then verifies with its own).' });
+  .openapi({
+    description: 'Kubernetes only. ca: null drops the CA (the connector then verifies with its own).',
+  });

@@ -8,7 +8,12 @@ import { AUDIT_KINDS } from '../../core/audit/chain.ts';
 import { CONNECTION_PROTOCOLS, TARGET_TLS } from '../../core/tunnel/protocol.ts';
 import { Allow, Host, Masking, NAME, Password, Port, Principals, Ref, text, Tls } from './schema-fields.ts';
 import { CreateSshConnection, HostKeyLine, SshCredential, SshView } from './ssh-connection-schemas.ts';
-import { CreateKubernetesConnection, KubeCredential, KubePatch, KubeView } from './kube-connection-schemas.ts';
+import {
+  CreateKubernetesConnection,
+  KubeCredential,
+  KubePatch,
+  KubeView,
+} from './kube-connection-schemas.ts';
 
 export { Masking, NAME } from './schema-fields.ts';
 
@@ -98,13 +103,10 @@ export const UpdateConnection = z
     target: z.strictObject({ host: Host.optional(), port: Port.optional(), tls: Tls.optional() }).optional(),
     database: text(63).optional(),
     username: text(63).optional(),
-    credential: z
-      .union([SshCredential, KubeCredential])
-      .optional()
-      .openapi({
-        description:
-          "As at creation, of the connection's protocol: {privateKey} for SSH; {token} or {clientCertificate, clientKey} for Kubernetes.",
-      }),
+    credential: z.union([SshCredential, KubeCredential]).optional().openapi({
+      description:
+        "As at creation, of the connection's protocol: {privateKey} for SSH; {token} or {clientCertificate, clientKey} for Kubernetes.",
+    }),
     allow: z.strictObject({ subjects: Principals.optional(), groups: Principals.optional() }).optional(),
     masking: Masking.optional(),
     ssh: z.strictObject({ targetHostKey: HostKeyLine.nullable().optional() }).optional().openapi({

@@ -102,7 +102,8 @@ function toSessionConnection(row: ConnectionRow): SessionConnection {
           kubernetes: {
             ca: row.kubeCa,
             impersonate: row.kubeImpersonate ?? false,
-            secretKind: row.credentialSecretKind === 'client_certificate' ? 'client_certificate' : 'bearer_token',
+            secretKind:
+              row.credentialSecretKind === 'client_certificate' ? 'client_certificate' : 'bearer_token',
           },
         }
       : {}),
