@@ -1,9 +1,10 @@
 /**
  * `postern connections list|show|create`: connections through the admin API (needs an admin
  * token). `create --protocol ssh` reads the target login's private key from a file, or names an
- * environment variable holding a password, so no secret is typed on a command line (where `ps`
- * and shell history would keep it). `show` prints an SSH connection's gateway host keys, the
- * lines clients put in known_hosts.
+ * environment variable holding a password; `create --protocol kubernetes` reads a bearer token or
+ * a client certificate and key from files, and the cluster CA from a file: no secret is typed on
+ * a command line (where `ps` and shell history would keep it). `show` prints an SSH connection's
+ * gateway host keys, the lines clients put in known_hosts.
  */
 import { readFileSync, statSync } from 'node:fs';
 import { STRING } from '../args.ts';
@@ -23,7 +24,7 @@ import {
 export interface ConnectionView {
   id: string;
   name: string;
-  protocol: 'postgres' | 'ssh';
+  protocol: 'postgres' | 'ssh' | 'kubernetes';
   connector: string;
   target: { host: string; port: number; tls: string };
   database?: string;
@@ -31,6 +32,7 @@ export interface ConnectionView {
   credential: { kind: string; ref?: string; secretKind?: string };
   allow: { subjects: string[]; groups: string[] };
   ssh?: { hostKeys: string[]; targetHostKey: string | null; targetHostKeyLearnedAt: string | null };
+  kubernetes?: { ca: string | null; impersonate: boolean };
   createdAt: string;
   updatedAt: string;
 }
@@ -51,7 +53,15 @@ const HELP: Record<string, string> = {
                          --credential-ref env:NAME|file:/path [--secret-kind private_key|password]
                          [--target-host-key "LINE" | --target-host-key @FILE] (from ssh-keyscan;
                          without it the first session learns the target's key and later ones
-                         enforce it)`,
+                         enforce it)
+                       Kubernetes: --protocol kubernetes (port 6443 and tls by default),
+                         [--ca-file FILE] (the cluster CA, PEM; else the connector's own) and one of
+                         --token-file FILE (a service-account bearer token)
+                         --client-cert-file FILE --client-key-file FILE (PEM)
+                         --credential-ref env:NAME|file:/path
+                           [--secret-kind bearer_token|client_certificate]
+                         [--impersonate] (send Impersonate-User/-Group for the caller; the
+                         credential then needs RBAC impersonate rights)`,
 };
 
 export const help = `Usage: postern connections <list|show|create> [name] [options]
@@ -63,10 +73,13 @@ ${Object.values(HELP).join('\n')}
 
 ${COMMON_HELP}
 
-Example:
+Examples:
   postern connections create web-1 --protocol ssh --connector dc1 --host 10.0.0.7 \\
     --private-key-file ~/.ssh/postern_web --allow-groups ops --token "$ADMIN_TOKEN"
+  postern connections create prod --protocol kubernetes --connector dc1 --host kube-api.internal \\
+    --ca-file ca.crt --token-file sa.token --impersonate --allow-groups sre --token "$ADMIN_TOKEN"
   postern connections show web-1
+  postern connections list --json
 `;
 
 const CREATE_OPTIONS = {
@@ -82,6 +95,11 @@ const CREATE_OPTIONS = {
   'credential-ref': STRING,
   'secret-kind': STRING,
   'target-host-key': STRING,
+  'ca-file': STRING,
+  'token-file': STRING,
+  'client-cert-file': STRING,
+  'client-key-file': STRING,
+  impersonate: { type: 'boolean', default: false },
   'allow-groups': STRING,
   'allow-subjects': STRING,
 } as const;
@@ -91,7 +109,7 @@ export function optionsFor(sub: string) {
   return { ...COMMON_OPTIONS, ...(sub === 'create' ? CREATE_OPTIONS : {}) } as const;
 }
 
-/** Largest key file read: an OpenSSH RSA 8192-bit key is about 6.5 KB. */
+/** Largest key, token, certificate or CA file read: an OpenSSH RSA 8192-bit key is about 6.5 KB. */
 const MAX_KEY_FILE_BYTES = 16 * 1024;
 
 function readSmallFile(path: string, flag: string): string {
@@ -115,72 +133,106 @@ const list = (v: string | undefined) =>
     .filter(Boolean);
 
 /** The POST /connections body the flags describe; refuses flags that do not fit the protocol. */
+/** The flags that give a connection's credential, by protocol: exactly one is needed. */
+const SECRET_FLAGS_OF = {
+  postgres: ['password-env', 'credential-ref'],
+  ssh: ['password-env', 'private-key-file', 'credential-ref'],
+  kubernetes: ['token-file', 'client-cert-file', 'credential-ref'],
+} as const;
+
 export function createBody(
   name: string,
-  f: Record<string, string | undefined>,
+  f: Record<string, string | boolean | undefined>,
   env: NodeJS.ProcessEnv,
 ): unknown {
-  const protocol = oneOf('--protocol', f['protocol'] ?? 'postgres', ['postgres', 'ssh']);
+  const str = (k: string) => (typeof f[k] === 'string' ? (f[k] as string) : undefined);
+  const protocol = oneOf('--protocol', str('protocol') ?? 'postgres', ['postgres', 'ssh', 'kubernetes']);
   const need = (flag: string) => {
-    const v = f[flag];
+    const v = str(flag);
     if (!v) throw new CliError('usage', `create needs --${flag}`);
     return v;
   };
-  const secrets = ['password-env', 'private-key-file', 'credential-ref'].filter((k) => f[k] !== undefined);
+  const SECRET_FLAGS = SECRET_FLAGS_OF[protocol as keyof typeof SECRET_FLAGS_OF];
+  const secrets = SECRET_FLAGS.filter((k) => str(k) !== undefined);
   if (secrets.length !== 1)
-    throw new CliError(
-      'usage',
-      `give exactly one of --password-env, ${protocol === 'ssh' ? '--private-key-file, ' : ''}--credential-ref`,
-    );
+    throw new CliError('usage', `give exactly one of ${SECRET_FLAGS.map((k) => `--${k}`).join(', ')}`);
   const only = (flags: string[], why: string) => {
-    for (const k of flags) if (f[k] !== undefined) throw new CliError('usage', `--${k} ${why}`);
+    for (const k of flags)
+      if (f[k] !== undefined && f[k] !== false) throw new CliError('usage', `--${k} ${why}`);
   };
   let credential: Record<string, string>;
-  if (f['password-env'] !== undefined) {
-    const password = env[f['password-env']];
+  if (str('password-env') !== undefined) {
+    const password = env[str('password-env')!];
     if (!password)
       throw new CliError(
         'usage',
-        `--password-env: environment variable ${f['password-env']} is empty or unset`,
+        `--password-env: environment variable ${str('password-env')} is empty or unset`,
       );
     credential = { password };
-  } else if (f['private-key-file'] !== undefined) {
-    credential = { privateKey: readSmallFile(f['private-key-file'], '--private-key-file') };
+  } else if (str('private-key-file') !== undefined) {
+    credential = { privateKey: readSmallFile(str('private-key-file')!, '--private-key-file') };
+  } else if (str('token-file') !== undefined) {
+    // Files written by kubectl or `kubectl create token > f` end with a newline: not the token's.
+    credential = { token: readSmallFile(str('token-file')!, '--token-file').trim() };
+  } else if (str('client-cert-file') !== undefined) {
+    const keyFile = need('client-key-file');
+    credential = {
+      clientCertificate: readSmallFile(str('client-cert-file')!, '--client-cert-file'),
+      clientKey: readSmallFile(keyFile, '--client-key-file'),
+    };
   } else {
-    credential = { ref: f['credential-ref']! };
-    if (f['secret-kind'] !== undefined)
-      credential['secretKind'] = oneOf('--secret-kind', f['secret-kind'], ['private_key', 'password']);
+    credential = { ref: str('credential-ref')! };
+    const kinds =
+      protocol === 'kubernetes' ? ['bearer_token', 'client_certificate'] : ['private_key', 'password'];
+    if (str('secret-kind') !== undefined)
+      credential['secretKind'] = oneOf('--secret-kind', str('secret-kind')!, kinds);
   }
+  if (str('client-key-file') !== undefined && str('client-cert-file') === undefined)
+    throw new CliError('usage', '--client-key-file goes with --client-cert-file');
   const target: Record<string, unknown> = { host: need('host') };
-  if (f['port'] !== undefined) target['port'] = positiveInt('--port', f['port'], 65535);
-  if (f['tls'] !== undefined) target['tls'] = f['tls'];
+  if (str('port') !== undefined) target['port'] = positiveInt('--port', str('port')!, 65535);
+  if (str('tls') !== undefined) target['tls'] = str('tls');
   const body: Record<string, unknown> = {
     name,
     protocol,
     connector: need('connector'),
     target,
     credential,
-    allow: { groups: list(f['allow-groups']), subjects: list(f['allow-subjects']) },
+    allow: { groups: list(str('allow-groups')), subjects: list(str('allow-subjects')) },
   };
+  const KUBE_FLAGS = ['ca-file', 'impersonate'];
   if (protocol === 'postgres') {
     only(['private-key-file', 'target-host-key', 'secret-kind'], 'is for SSH connections (--protocol ssh)');
+    only(KUBE_FLAGS, 'is for Kubernetes connections (--protocol kubernetes)');
     body['database'] = need('database');
     body['username'] = need('username');
     if (target['port'] === undefined) target['port'] = 5432;
-  } else {
+  } else if (protocol === 'ssh') {
     only(
       ['database', 'username'],
       'is for Postgres connections: the SSH user name the client types selects the login',
     );
-    const pin = f['target-host-key'];
+    only(KUBE_FLAGS, 'is for Kubernetes connections (--protocol kubernetes)');
+    const pin = str('target-host-key');
     if (pin !== undefined) {
       const line = pin.startsWith('@')
         ? readSmallFile(pin.slice(1), '--target-host-key').trim().split('\n')[0]!
         : pin;
       body['ssh'] = { targetHostKey: line };
     }
+  } else {
+    only(
+      ['database', 'username', 'password-env'],
+      'is not for Kubernetes connections (the credential is a token or a client certificate)',
+    );
+    only(['private-key-file', 'target-host-key'], 'is for SSH connections (--protocol ssh)');
+    const ca = str('ca-file');
+    body['kubernetes'] = {
+      impersonate: f['impersonate'] === true,
+      ...(ca !== undefined ? { ca: readSmallFile(ca, '--ca-file') } : {}),
+    };
   }
-  if (f['secret-kind'] !== undefined && f['credential-ref'] === undefined)
+  if (str('secret-kind') !== undefined && str('credential-ref') === undefined)
     throw new CliError('usage', '--secret-kind goes with --credential-ref');
   return body;
 }
@@ -196,6 +248,13 @@ export function showText(c: ConnectionView): string {
     `  credential:  ${c.credential.kind === 'connector_ref' ? `resolved by the connector from ${c.credential.ref}` : 'stored encrypted'}${secret}`,
     `  allow:       groups ${c.allow.groups.join(', ') || '-'}; subjects ${c.allow.subjects.join(', ') || '-'}`,
   );
+  if (c.kubernetes) {
+    const certs = c.kubernetes.ca?.match(/-----BEGIN CERTIFICATE-----/g)?.length ?? 0;
+    lines.push(
+      `  cluster CA:  ${certs ? `${certs} certificate(s) (--json shows the PEM)` : "none: the connector's --ca-file or system roots verify"}`,
+      `  impersonate: ${c.kubernetes.impersonate ? 'yes (Impersonate-User/-Group name the caller; the credential needs RBAC impersonate)' : 'no (the cluster sees the connection credential)'}`,
+    );
+  }
   if (c.ssh) {
     lines.push(
       '  gateway host keys (what clients trust for this connection; postern ssh-config writes them):',
@@ -255,7 +314,7 @@ export async function run(argv: string[], partialIo: Partial<Io> = {}): Promise<
     out(c, showText(c));
     return 0;
   }
-  const body = createBody(name, values as unknown as Record<string, string | undefined>, io.env);
+  const body = createBody(name, values as unknown as Record<string, string | boolean | undefined>, io.env);
   const api = await userApi(values, io);
   const c = await api.call<ConnectionView>('POST', '/connections', body, `connection ${name}`);
   out(c, `created ${c.name}\n${showText(c)}`);

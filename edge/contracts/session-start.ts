@@ -37,6 +37,20 @@ export interface SessionConnection {
   masking: MaskingConfig;
   /** SSH only. */
   ssh?: SessionSsh;
+  /** Kubernetes only. */
+  kubernetes?: SessionKubernetes;
+}
+
+export interface SessionKubernetes {
+  /** The cluster CA (PEM) the dial carries; null = the connector's own CA file or roots. */
+  ca: string | null;
+  /** Add Impersonate-User/-Group from the verified caller (core/kube/headers.ts). */
+  impersonate: boolean;
+  /**
+   * What `credential` holds: a bearer token (sent as `Authorization`), or a client certificate
+   * (PEM: certificate blocks then the key) the connector presents in TLS.
+   */
+  secretKind: 'bearer_token' | 'client_certificate';
 }
 
 export interface SessionSsh {

@@ -1,6 +1,7 @@
 /**
- * Connections: a named target (Postgres or SSH) reached through one connector. Credentials are
- * write-only: a password or SSH private key is sealed with the credential keyring (AAD =
+ * Connections: a named target (Postgres, SSH or Kubernetes) reached through one connector.
+ * Credentials are write-only: a password, SSH private key, bearer token or client certificate is
+ * sealed with the credential keyring (AAD =
  * connection id, so a ciphertext copied to another row does not open), a ref (`env:NAME`,
  * `file:/path`) is resolved by the connector. An SSH connection also gets its own gateway host
  * key at creation (core/ssh/gateway-host-key.ts) and pins its target's host key.
@@ -18,6 +19,7 @@ import { isForeignKeyViolation, isUniqueViolation } from './pg-errors.ts';
 import { connections, connectors, type SecretKind } from './schema.ts';
 import { TLS_OF_PROTOCOL, type ConnectionProtocol, type TargetTls } from '../../core/tunnel/protocol.ts';
 import { generateGatewayHostKey } from '../../core/ssh/gateway-host-key.ts';
+import { clientCertificatePem } from '../../core/kube/cluster-pem.ts';
 import { keyLine as keyLineOf, parseKeyLine, sameKey } from '../../core/ssh/public-key-line.ts';
 
 export type ConnectionRow = typeof connections.$inferSelect;
@@ -25,11 +27,16 @@ export type ConnectionRow = typeof connections.$inferSelect;
 export type ConnectionView = ConnectionRow & { connectorName: string };
 
 /**
- * Write-only secrets. `password` for Postgres and SSH; `privateKey` (PEM) for SSH; `ref` names
- * where the connector finds the secret (`secretKind` says which it is, SSH only: default a key).
+ * Write-only secrets. `password` for Postgres and SSH; `privateKey` (PEM) for SSH; `token` (a
+ * bearer token) or `clientCertificate` + `clientKey` (PEM) for Kubernetes; `ref` names where the
+ * connector finds the secret (`secretKind` says which it is; default per protocol, SECRET_KINDS).
  */
 export type CredentialInput =
-  { password: string } | { privateKey: string } | { ref: string; secretKind?: SecretKind };
+  | { password: string }
+  | { privateKey: string }
+  | { token: string }
+  | { clientCertificate: string; clientKey: string }
+  | { ref: string; secretKind?: SecretKind };
 
 interface CommonInput {
   /** Connector NAME. */
@@ -54,7 +61,15 @@ export interface SshConnectionInput extends CommonInput {
   ssh?: { targetHostKey?: string | undefined };
 }
 
-export type ConnectionInput = PostgresConnectionInput | SshConnectionInput;
+export interface KubernetesConnectionInput extends CommonInput {
+  protocol: 'kubernetes';
+  target: { host: string; port: number; tls: TargetTls };
+  credential: CredentialInput;
+  /** `ca`: PEM CERTIFICATE blocks, already checked (core/kube/cluster-pem.ts). */
+  kubernetes: { ca?: string | undefined; impersonate: boolean };
+}
+
+export type ConnectionInput = PostgresConnectionInput | SshConnectionInput | KubernetesConnectionInput;
 
 /** A PATCH: absent fields keep their value; `target` and `allow` merge field by field. */
 export interface ConnectionPatch {
@@ -67,6 +82,8 @@ export interface ConnectionPatch {
   masking?: MaskingConfig;
   /** SSH only. `targetHostKey: null` clears the pin: the next session learns it again. */
   ssh?: { targetHostKey?: string | null | undefined };
+  /** Kubernetes only. `ca: null` drops the CA: the connector's own `--ca-file` or roots verify. */
+  kubernetes?: { ca?: string | null | undefined; impersonate?: boolean | undefined };
 }
 
 type CredentialColumns = Pick<
@@ -77,27 +94,57 @@ type CredentialColumns = Pick<
 const invalid = (field: string, message: string) =>
   new PosternError('INVALID_INPUT', `${field}: ${message}`, { field });
 
+/** The secret kinds each protocol's credential may be; the first is a ref's default. */
+const SECRET_KINDS: Record<ConnectionProtocol, readonly SecretKind[]> = {
+  postgres: ['password'],
+  ssh: ['private_key', 'password'],
+  kubernetes: ['bearer_token', 'client_certificate'],
+};
+
+/** The secret a credential input seals, and its kind. */
+function secretOf(credential: Exclude<CredentialInput, { ref: string }>): [string, SecretKind, string] {
+  if ('privateKey' in credential) return [credential.privateKey, 'private_key', 'credential.privateKey'];
+  if ('token' in credential) return [credential.token, 'bearer_token', 'credential.token'];
+  if ('clientCertificate' in credential)
+    return [
+      clientCertificatePem(credential.clientCertificate, credential.clientKey),
+      'client_certificate',
+      'credential.clientCertificate',
+    ];
+  return [credential.password, 'password', 'credential.password'];
+}
+
+const KIND_WORDS: Record<SecretKind, string> = {
+  password: 'a password',
+  private_key: 'an SSH private key',
+  bearer_token: 'a bearer token',
+  client_certificate: 'a client certificate',
+};
+
+function credentialProblem(protocol: ConnectionProtocol): string {
+  return `a ${protocol === 'ssh' ? 'SSH' : protocol === 'postgres' ? 'Postgres' : 'Kubernetes'} credential is ${SECRET_KINDS[protocol].map((k) => KIND_WORDS[k]).join(' or ')}`;
+}
+
 async function credentialColumns(
   credentialKeys: string,
   id: string,
   protocol: ConnectionProtocol,
   credential: CredentialInput,
 ): Promise<CredentialColumns> {
+  const kinds = SECRET_KINDS[protocol];
   if ('ref' in credential) {
-    if (protocol === 'postgres' && credential.secretKind === 'private_key')
-      throw invalid('credential.secretKind', 'a Postgres credential is a password');
+    if (credential.secretKind !== undefined && !kinds.includes(credential.secretKind))
+      throw invalid('credential.secretKind', credentialProblem(protocol));
     return {
       credentialKind: 'connector_ref',
       credentialKeyId: null,
       credentialCiphertext: null,
       credentialRef: credential.ref,
-      credentialSecretKind: credential.secretKind ?? (protocol === 'ssh' ? 'private_key' : 'password'),
+      credentialSecretKind: credential.secretKind ?? kinds[0]!,
     };
   }
-  if ('privateKey' in credential && protocol !== 'ssh')
-    throw invalid('credential.privateKey', 'only SSH connections log in with a private key');
-  const [secret, secretKind]: [string, SecretKind] =
-    'privateKey' in credential ? [credential.privateKey, 'private_key'] : [credential.password, 'password'];
+  const [secret, secretKind, field] = secretOf(credential);
+  if (!kinds.includes(secretKind)) throw invalid(field, credentialProblem(protocol));
   // AAD = the connection id: a ciphertext copied into another row does not open.
   const sealed = await encryptCredential(await parseKeyring(credentialKeys), secret, id);
   return {
@@ -116,7 +163,9 @@ function checkTls(protocol: ConnectionProtocol, tls: TargetTls): void {
     'target.tls',
     protocol === 'ssh'
       ? `SSH connections take tls "none" (SSH encrypts itself; sshd speaks SSH from its first byte), not "${tls}"`
-      : `"${tls}" is not a transport for ${protocol}`,
+      : protocol === 'kubernetes'
+        ? `Kubernetes connections take tls "tls" (an API server serves HTTPS only), not "${tls}"`
+        : `"${tls}" is not a transport for ${protocol}`,
   );
 }
 
@@ -169,6 +218,10 @@ export async function createConnection(
     values.sshHostPublicKeys = [hostKey.publicLine];
     values.sshTargetHostKey = input.ssh?.targetHostKey ?? null;
   }
+  if (input.protocol === 'kubernetes') {
+    values.kubeCa = input.kubernetes.ca ?? null;
+    values.kubeImpersonate = input.kubernetes.impersonate;
+  }
   try {
     const [row] = await db.insert(connections).values(values).returning();
     return { ...row!, connectorName: input.connector };
@@ -183,9 +236,18 @@ function checkPatchFits(protocol: ConnectionProtocol, patch: ConnectionPatch): v
     if (patch.database !== undefined) throw invalid('database', 'SSH connections have no database');
     if (patch.username !== undefined)
       throw invalid('username', 'SSH connections have no username (the SSH user name selects the login)');
-  } else if (patch.ssh !== undefined) {
-    throw invalid('ssh', 'only SSH connections have SSH settings');
+  } else if (protocol === 'kubernetes') {
+    if (patch.database !== undefined) throw invalid('database', 'Kubernetes connections have no database');
+    if (patch.username !== undefined)
+      throw invalid(
+        'username',
+        'Kubernetes connections have no username (the credential is the identity; impersonation names the caller)',
+      );
   }
+  if (protocol !== 'ssh' && patch.ssh !== undefined)
+    throw invalid('ssh', 'only SSH connections have SSH settings');
+  if (protocol !== 'kubernetes' && patch.kubernetes !== undefined)
+    throw invalid('kubernetes', 'only Kubernetes connections have Kubernetes settings');
 }
 
 export async function updateConnection(
@@ -223,6 +285,8 @@ export async function updateConnection(
     set.sshTargetHostKey = patch.ssh.targetHostKey;
     set.sshTargetHostKeyLearnedAt = null;
   }
+  if (patch.kubernetes?.ca !== undefined) set.kubeCa = patch.kubernetes.ca;
+  if (patch.kubernetes?.impersonate !== undefined) set.kubeImpersonate = patch.kubernetes.impersonate;
   try {
     const [row] = await db.update(connections).set(set).where(eq(connections.id, existing.id)).returning();
     if (!row) throw new PosternError('NOT_FOUND', `no connection named "${name}"`);

@@ -4,10 +4,11 @@
  */
 import type { MaskingConfig } from '../../core/mask/config.ts';
 import type { ConnectionProtocol, TargetTls } from '../../core/tunnel/protocol.ts';
-import type { SecretKind } from '../contracts/session-start.ts';
+import type { SecretKind as SessionSecretKind } from '../contracts/session-start.ts';
 import { sql } from 'drizzle-orm';
 import {
   bigint,
+  boolean,
   check,
   index,
   integer,
@@ -21,7 +22,12 @@ import {
 
 const timestamptz = (name: string) => timestamp(name, { withTimezone: true });
 
-export type { ConnectionProtocol, TargetTls, SecretKind };
+export type { ConnectionProtocol, TargetTls };
+/**
+ * What a credential is: Postgres, a password; SSH, a password or a private key; Kubernetes, a
+ * bearer token or a client certificate (PEM: the certificate blocks, then the key).
+ */
+export type SecretKind = SessionSecretKind | 'bearer_token' | 'client_certificate';
 export type CredentialKind = 'encrypted' | 'connector_ref';
 
 /** Connector deployments; each may run several replicas that share one token. */
@@ -76,6 +82,16 @@ export const connections = pgTable(
     sshTargetHostKey: text('ssh_target_host_key'),
     /** When the pin was learned from the target (null when an admin set it). */
     sshTargetHostKeyLearnedAt: timestamptz('ssh_target_host_key_learned_at'),
+    /**
+     * Kubernetes only: the cluster CA (PEM CERTIFICATE blocks, not secret) the API server's
+     * certificate must chain to; null = the connector's `--ca-file`, else the system roots.
+     */
+    kubeCa: text('kube_ca'),
+    /**
+     * Kubernetes only (null otherwise): add `Impersonate-User`/`-Group` from the verified caller
+     * (the connection's credential then needs RBAC `impersonate` rights).
+     */
+    kubeImpersonate: boolean('kube_impersonate'),
     /** Shorthand policy: these subjects and groups get every action on the connection (compiled to Cedar). */
     allowSubjects: jsonb('allow_subjects').$type<string[]>().notNull().default([]),
     allowGroups: jsonb('allow_groups').$type<string[]>().notNull().default([]),
@@ -88,7 +104,15 @@ export const connections = pgTable(
   (t) => [
     check('connections_protocol', sql`${t.protocol} IN ('postgres', 'ssh', 'kubernetes')`),
     check('connections_target_tls', sql`${t.targetTls} IN ('none', 'tls', 'postgres-starttls')`),
-    check('connections_secret_kind', sql`${t.credentialSecretKind} IN ('password', 'private_key')`),
+    check(
+      'connections_secret_kind',
+      sql`${t.credentialSecretKind} IN ('password', 'private_key', 'bearer_token', 'client_certificate')`,
+    ),
+    // Kubernetes rows, and only they, carry the kube columns and a kube secret kind.
+    check(
+      'connections_kubernetes',
+      sql`(${t.protocol} = 'kubernetes') = (${t.kubeImpersonate} IS NOT NULL) AND (${t.protocol} = 'kubernetes' OR ${t.kubeCa} IS NULL) AND (${t.protocol} = 'kubernetes') = (${t.credentialSecretKind} IN ('bearer_token', 'client_certificate'))`,
+    ),
   ],
 );
 

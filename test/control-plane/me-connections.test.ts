@@ -1,7 +1,8 @@
 /**
  * `GET /api/v1/me/connections` as the edge serves it (workers/app.ts), over a real control-plane
  * database and a real OpenID provider: each caller sees exactly the connections Cedar lets them
- * `connect` to, and SSH ones come with the gateway host keys their known_hosts needs.
+ * `connect` to, and SSH ones come with the gateway host keys their known_hosts needs; Kubernetes
+ * ones with nothing but their name and protocol.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateKeyringEntry } from '../../core/crypto/credentials.ts';
@@ -101,6 +102,15 @@ beforeAll(async () => {
   await admin('/connections', pgConn('app-db', ['dev']));
   await admin('/connections', sshConn('dev-box', ['dev']));
   await admin('/connections', sshConn('prod-box', ['ops']));
+  await admin('/connections', {
+    name: 'ops-cluster',
+    protocol: 'kubernetes',
+    connector: 'dc1',
+    target: { host: 'kube-api' },
+    credential: { token: 'sa-token-never-shown' },
+    kubernetes: { impersonate: true },
+    allow: { groups: ['ops'] },
+  });
   // No allow-list: only a policy can open it, here one that needs a time-boxed grant.
   await admin('/connections', sshConn('break-glass', []));
   await admin(
@@ -134,7 +144,16 @@ describe('GET /api/v1/me/connections', () => {
     // Only the public keys: nothing about the target, its pin or the credential.
     expect(Object.keys(alice[0]!).sort()).toEqual(['name', 'protocol', 'ssh']);
 
-    expect((await mine('bob')).map((c) => c.name)).toEqual(['prod-box']);
+    // Kubernetes connections are listed by name and protocol alone (kubectl needs no more).
+    const bob = await mine('bob');
+    expect(bob).toEqual([
+      { name: 'ops-cluster', protocol: 'kubernetes' },
+      {
+        name: 'prod-box',
+        protocol: 'ssh',
+        ssh: { hostKeys: [expect.stringMatching(/^ecdsa-sha2-nistp256 /)] },
+      },
+    ]);
     expect(await mine('carol')).toEqual([]);
   });
 

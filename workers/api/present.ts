@@ -20,7 +20,7 @@ export function presentConnector(row: ConnectorRow) {
 }
 
 export function presentConnection(row: ConnectionView) {
-  const secretKind = row.protocol === 'ssh' ? { secretKind: row.credentialSecretKind } : {};
+  const secretKind = row.protocol !== 'postgres' ? { secretKind: row.credentialSecretKind } : {};
   return {
     id: row.id,
     name: row.name,
@@ -43,6 +43,10 @@ export function presentConnection(row: ConnectionView) {
             targetHostKeyLearnedAt: row.sshTargetHostKeyLearnedAt?.toISOString() ?? null,
           },
         }
+      : {}),
+    // The CA is public (every client of the cluster holds it); the credential never leaves.
+    ...(row.protocol === 'kubernetes'
+      ? { kubernetes: { ca: row.kubeCa, impersonate: row.kubeImpersonate ?? false } }
       : {}),
     createdAt: row.createdAt.toISOString(),
     updatedAt: row.updatedAt.toISOString(),

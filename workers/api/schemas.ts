@@ -1,13 +1,19 @@
 /**
  * Request/response shapes of the admin API; the OpenAPI document is generated from these.
  * Every string is bounded (schema-fields.ts); the SSH parts of a connection are in
- * ssh-connection-schemas.ts.
+ * ssh-connection-schemas.ts, the Kubernetes parts in kube-connection-schemas.ts.
  */
 import { z } from '@hono/zod-openapi';
 import { AUDIT_KINDS } from '../../core/audit/chain.ts';
 import { CONNECTION_PROTOCOLS, TARGET_TLS } from '../../core/tunnel/protocol.ts';
 import { Allow, Host, Masking, NAME, Password, Port, Principals, Ref, text, Tls } from './schema-fields.ts';
 import { CreateSshConnection, HostKeyLine, SshCredential, SshView } from './ssh-connection-schemas.ts';
+import {
+  CreateKubernetesConnection,
+  KubeCredential,
+  KubePatch,
+  KubeView,
+} from './kube-connection-schemas.ts';
 
 export { Masking, NAME } from './schema-fields.ts';
 
@@ -78,9 +84,12 @@ const CreatePostgresConnection = z
   })
   .openapi('CreatePostgresConnection');
 
-/** Discriminated by `protocol` (absent = postgres). SSH has no database or username: the SSH user name selects the login. */
+/**
+ * Discriminated by `protocol` (absent = postgres). SSH has no database or username: the SSH user
+ * name selects the login. Kubernetes has neither: the credential is the identity.
+ */
 export const CreateConnection = z
-  .discriminatedUnion('protocol', [CreatePostgresConnection, CreateSshConnection])
+  .discriminatedUnion('protocol', [CreatePostgresConnection, CreateSshConnection, CreateKubernetesConnection])
   .openapi('CreateConnection');
 
 /**
@@ -94,14 +103,16 @@ export const UpdateConnection = z
     target: z.strictObject({ host: Host.optional(), port: Port.optional(), tls: Tls.optional() }).optional(),
     database: text(63).optional(),
     username: text(63).optional(),
-    credential: SshCredential.optional().openapi({
-      description: 'As at creation; {privateKey} and secretKind only for SSH connections.',
+    credential: z.union([SshCredential, KubeCredential]).optional().openapi({
+      description:
+        "As at creation, of the connection's protocol: {privateKey} for SSH; {token} or {clientCertificate, clientKey} for Kubernetes.",
     }),
     allow: z.strictObject({ subjects: Principals.optional(), groups: Principals.optional() }).optional(),
     masking: Masking.optional(),
     ssh: z.strictObject({ targetHostKey: HostKeyLine.nullable().optional() }).optional().openapi({
       description: 'SSH only. targetHostKey: null clears the pin (the next session learns it again).',
     }),
+    kubernetes: KubePatch.optional(),
   })
   .openapi('UpdateConnection');
 
@@ -118,12 +129,16 @@ export const Connection = z
       .object({
         kind: z.enum(['encrypted', 'connector_ref']),
         ref: z.string().optional(),
-        secretKind: z.enum(['password', 'private_key']).optional().openapi({ description: 'SSH only' }),
+        secretKind: z
+          .enum(['password', 'private_key', 'bearer_token', 'client_certificate'])
+          .optional()
+          .openapi({ description: 'SSH and Kubernetes' }),
       })
       .openapi({ description: 'What kind of credential is set; never the secret itself.' }),
     allow: z.object({ subjects: z.array(z.string()), groups: z.array(z.string()) }),
     masking: Masking,
     ssh: SshView.optional().openapi({ description: 'SSH only' }),
+    kubernetes: KubeView.optional().openapi({ description: 'Kubernetes only' }),
     createdAt: z.string(),
     updatedAt: z.string(),
   })

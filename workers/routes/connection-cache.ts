@@ -12,7 +12,7 @@ import { getConnectionByName } from '../../edge/db/connections-repo.ts';
 import { policiesForConnection } from '../../edge/db/policies-repo.ts';
 import { DEFAULT_MASKING } from '../../core/mask/config.ts';
 import { policySetOf } from '../../edge/policy/policy-set.ts';
-import type { SessionConnection } from '../../edge/contracts/session-start.ts';
+import type { SecretKind, SessionConnection } from '../../edge/contracts/session-start.ts';
 import type { PolicySetSpec } from '../../edge/policy/runtime.ts';
 import { BoundedCache } from '../../core/bounded-cache.ts';
 
@@ -67,8 +67,9 @@ async function policySet(
 }
 
 function toSessionConnection(row: ConnectionRow): SessionConnection {
-  // SSH says what its secret is (a password or a private key); Postgres's is a password.
-  const kind = row.protocol === 'ssh' ? { secretKind: row.credentialSecretKind } : {};
+  // SSH says what its secret is (a password or a private key); Postgres's is a password. The
+  // connections_kubernetes check keeps kube kinds on Kubernetes rows, which carry theirs below.
+  const kind = row.protocol === 'ssh' ? { secretKind: row.credentialSecretKind as SecretKind } : {};
   const credential: SessionConnection['credential'] =
     row.credentialKind === 'encrypted'
       ? {
@@ -93,6 +94,16 @@ function toSessionConnection(row: ConnectionRow): SessionConnection {
           ssh: {
             hostKey: { keyId: row.sshHostKeyKeyId ?? '', ciphertext: row.sshHostKeyCiphertext ?? '' },
             targetHostKey: row.sshTargetHostKey,
+          },
+        }
+      : {}),
+    ...(row.protocol === 'kubernetes'
+      ? {
+          kubernetes: {
+            ca: row.kubeCa,
+            impersonate: row.kubeImpersonate ?? false,
+            secretKind:
+              row.credentialSecretKind === 'client_certificate' ? 'client_certificate' : 'bearer_token',
           },
         }
       : {}),
