@@ -171,7 +171,11 @@ describe('the protocol of a session', () => {
     );
     expect((await h.call('GET', `/sessions/${hexId(27)}`)).body).toMatchObject({ protocol: 'ssh' });
     const doc = (await h.call('GET', '/openapi.json', undefined, null)).body;
-    expect(doc.components.schemas.Session.properties.protocol.enum).toEqual(['postgres', 'ssh', 'kubernetes']);
+    expect(doc.components.schemas.Session.properties.protocol.enum).toEqual([
+      'postgres',
+      'ssh',
+      'kubernetes',
+    ]);
     expect(doc.components.schemas.Session.required).toContain('protocol');
   });
 
