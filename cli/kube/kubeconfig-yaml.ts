@@ -12,6 +12,7 @@
 import { isDeepStrictEqual } from 'node:util';
 import {
   isMap,
+  isNode,
   isScalar,
   isSeq,
   parseAllDocuments,
@@ -113,6 +114,8 @@ function nodeOf(doc: Document, v: unknown) {
   return node;
 }
 
+const toJS = (doc: Document, n: unknown) => (isNode(n) ? n.toJS(doc, { maxAliasCount: MAX_ALIASES }) : n);
+
 function plainIn11(s: string): boolean {
   try {
     const d = parseDocument(s, { version: '1.1' });
@@ -124,7 +127,8 @@ function plainIn11(s: string): boolean {
 
 /**
  * `doc` with each entry of `lists` in place of the item of the same name in that list (or
- * appended), and each key of `set` set; the rest of the document as it was. Returns the text.
+ * appended; an item that already says the same is left as it is), and each key of `set` set; the
+ * rest of the document as it was. Returns the text.
  */
 export function editYaml(doc: Document, lists: Record<string, Json>, set: Json): string {
   const top = doc.contents;
@@ -137,8 +141,8 @@ export function editYaml(doc: Document, lists: Record<string, Json>, set: Json):
     }
     list.flow = false; // `users: []` grows as a block list, as kubectl writes it
     const at = list.items.findIndex((i) => isMap(i) && i.get('name') === entry['name']);
-    if (at >= 0) list.items[at] = nodeOf(doc, entry);
-    else list.items.push(nodeOf(doc, entry));
+    if (at < 0) list.items.push(nodeOf(doc, entry));
+    else if (!isDeepStrictEqual(toJS(doc, list.items[at]), entry)) list.items[at] = nodeOf(doc, entry);
   }
   for (const [key, v] of Object.entries(set)) top.set(key, nodeOf(doc, v));
   return doc.toString(TO_STRING);

@@ -112,13 +112,25 @@ export function parseKubeconfig(
   return { value: o, ...(yaml ? { yaml } : {}) };
 }
 
-/** `list` with `entry` in place of the one of the same name (or appended); others untouched. */
+/**
+ * `list` with `entry` in place of the one of the same name (or appended); others untouched. An
+ * entry that already says the same is kept as it is: kubectl rewrites ours with `env: null` (a
+ * null field is an absent one to Go's decoder), and that is not a change to write back.
+ */
 function upsert(list: unknown, entry: Json): unknown[] {
   const items = Array.isArray(list) ? [...(list as unknown[])] : [];
   const at = items.findIndex((i) => (i as Json | null)?.['name'] === entry['name']);
-  if (at >= 0) items[at] = entry;
-  else items.push(entry);
+  if (at < 0) items.push(entry);
+  else if (!isDeepStrictEqual(withoutNulls(items[at]), entry)) items[at] = entry;
   return items;
+}
+
+function withoutNulls(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(withoutNulls);
+  if (!v || typeof v !== 'object') return v;
+  return Object.fromEntries(
+    Object.entries(v).flatMap(([k, x]) => (x === null ? [] : [[k, withoutNulls(x)]])),
+  );
 }
 
 /**
@@ -148,10 +160,11 @@ export function mergeKubeconfig(
   };
   if (text !== undefined && text.trim() !== '' && isDeepStrictEqual(next, o)) return { text, changed: false };
   if (!yaml) return { text: JSON.stringify(next, null, 2) + '\n', changed: true };
-  const out = editYaml(yaml.doc, { clusters: cluster, users: user, contexts: context }, set);
-  // The edited document must say exactly what the plain merge says; an alias or anchor in the
-  // way (an edit through it would change what else it names) makes it differ: refuse.
-  if (!isDeepStrictEqual(parseYaml(out, file).value, next))
+  // Each list's entry of our name as the merge left it (ours, or theirs when it says the same).
+  const mine = (list: string) => (next[list] as Json[]).find((i) => i?.['name'] === e.name)!;
+  const lists = { clusters: mine('clusters'), users: mine('users'), contexts: mine('contexts') };
+  const out = editChecked(() => editYaml(yaml.doc, lists, set), next, file);
+  if (out === undefined)
     throw new CliError(
       'kubeconfig',
       `${file} could not be edited without changing other entries (YAML anchors or aliases?): ` +
@@ -159,4 +172,18 @@ export function mergeKubeconfig(
         `--kubeconfig ~/.kube/postern.yaml ...; export KUBECONFIG=${file}:~/.kube/postern.yaml`,
     );
   return { text: out, changed: true };
+}
+
+/**
+ * The edited document's text if it says exactly what the plain merge says, else undefined. An
+ * alias in the way makes it differ (an edit through it changes what else names it; replacing an
+ * anchored entry orphans its aliases, which yaml will not print or re-read).
+ */
+function editChecked(edit: () => string, want: Json, file: string): string | undefined {
+  try {
+    const out = edit();
+    return isDeepStrictEqual(parseYaml(out, file).value, want) ? out : undefined;
+  } catch {
+    return undefined;
+  }
 }
