@@ -22,8 +22,12 @@ reports a base domain. The plugin finds its token as every postern command does 
 POSTERN_TOKEN, or POSTERN_ISSUER/_CLIENT_ID/_CLIENT_SECRET, ...); --token-file is written into it;
 a token or client secret never is.
 
-The file is JSON (kubectl reads JSON kubeconfigs): postern ships no YAML parser and will not edit a
-YAML kubeconfig (such as one kubectl wrote). Give it a file of its own and list both in KUBECONFIG.
+A YAML kubeconfig (as kubectl writes it) is edited in place and stays YAML: comments, quoting and
+the layout of everything else are kept, except that a long line kubectl folded may come back on
+one line (kubectl itself rewrites the whole file, without comments, on every "kubectl config"
+edit). A JSON file stays JSON; a new file is JSON. A file with duplicate keys, several YAML
+documents, or YAML aliases in the way of the edit is refused and left as it was: give postern a
+file of its own and list both in KUBECONFIG.
 
 Options:
   --kubeconfig FILE    the kubeconfig to edit (default: the first file in $KUBECONFIG, else
@@ -44,8 +48,7 @@ ${COMMON_HELP}
 
 Example:
   postern kube-config demo-kube --edge https://postern.example.com \\
-      --kubeconfig ~/.kube/postern.json --use
-  export KUBECONFIG=~/.kube/config:~/.kube/postern.json
+      --use
   kubectl get pods
 `;
 

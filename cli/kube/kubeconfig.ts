@@ -6,12 +6,15 @@
  * The user is an exec credential plugin (client.authentication.k8s.io/v1, the kubeconfig `exec`
  * stanza of KEP-541): kubectl runs `postern kube-credential` and sends the token it prints.
  *
- * Postern ships no YAML library, so the file is written as JSON, which kubectl reads as YAML (JSON
- * is a YAML 1.2 subset; clientcmd parses kubeconfigs with sigs.k8s.io/yaml). An existing file that
- * is not JSON (kubectl itself writes YAML) is refused rather than rewritten by a guess: one lost
- * line of someone's kubeconfig costs more than a separate file listed in $KUBECONFIG.
+ * A JSON file stays JSON (kubectl reads it: JSON is a YAML subset; clientcmd parses kubeconfigs
+ * with sigs.k8s.io/yaml), and so does a new file. Any other file is YAML, as kubectl writes it,
+ * and is edited as a YAML document (./kubeconfig-yaml.ts) so that its comments and spelling
+ * survive. Either way the result is checked against the merge done on plain values: a file the
+ * edit would not reproduce exactly (anchors, aliases) is refused rather than rewritten by a guess.
  */
+import { isDeepStrictEqual } from 'node:util';
 import { CliError } from '../errors.ts';
+import { editYaml, parseYaml, type YamlKubeconfig } from './kubeconfig-yaml.ts';
 
 export const EXEC_API_VERSION = 'client.authentication.k8s.io/v1';
 
@@ -81,24 +84,24 @@ export function entries(e: KubeEntry): { cluster: Json; user: Json; context: Jso
   };
 }
 
-/** The existing file's text → its object; an empty or absent file is a new kubeconfig. */
-export function parseKubeconfig(text: string | undefined, file: string): Json {
-  if (text === undefined || text.trim() === '') return { apiVersion: 'v1', kind: 'Config' };
+/** The existing file's text → its value (and its YAML document, when not JSON); empty or absent → a new kubeconfig. */
+export function parseKubeconfig(
+  text: string | undefined,
+  file: string,
+): { value: Json; yaml?: YamlKubeconfig } {
+  if (text === undefined || text.trim() === '') return { value: { apiVersion: 'v1', kind: 'Config' } };
   if (Buffer.byteLength(text) > MAX_KUBECONFIG_BYTES)
     throw new CliError(
       'kubeconfig',
       `${file} is over ${MAX_KUBECONFIG_BYTES} bytes: not a kubeconfig to edit`,
     );
   let parsed: unknown;
+  let yaml: YamlKubeconfig | undefined;
   try {
     parsed = JSON.parse(text);
   } catch {
-    throw new CliError(
-      'kubeconfig_not_json',
-      `${file} is YAML (or not JSON), which postern does not edit, so as not to lose any of it. ` +
-        `Write a file of its own and list both for kubectl: postern kube-config --kubeconfig ` +
-        `~/.kube/postern.json ...; export KUBECONFIG=${file}:~/.kube/postern.json`,
-    );
+    yaml = parseYaml(text, file);
+    parsed = yaml.value;
   }
   if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed))
     throw new CliError('kubeconfig', `${file} is JSON but not a kubeconfig (not an object)`);
@@ -106,22 +109,34 @@ export function parseKubeconfig(text: string | undefined, file: string): Json {
   for (const list of ['clusters', 'users', 'contexts'])
     if (o[list] !== undefined && o[list] !== null && !Array.isArray(o[list]))
       throw new CliError('kubeconfig', `${file}: "${list}" is not a list; not editing it`);
-  return o;
+  return { value: o, ...(yaml ? { yaml } : {}) };
 }
 
-/** `list` with `entry` in place of the one of the same name (or appended); others untouched. */
+/**
+ * `list` with `entry` in place of the one of the same name (or appended); others untouched. An
+ * entry that already says the same is kept as it is: kubectl rewrites ours with `env: null` (a
+ * null field is an absent one to Go's decoder), and that is not a change to write back.
+ */
 function upsert(list: unknown, entry: Json): unknown[] {
   const items = Array.isArray(list) ? [...(list as unknown[])] : [];
   const at = items.findIndex((i) => (i as Json | null)?.['name'] === entry['name']);
-  if (at >= 0) items[at] = entry;
-  else items.push(entry);
+  if (at < 0) items.push(entry);
+  else if (!isDeepStrictEqual(withoutNulls(items[at]), entry)) items[at] = entry;
   return items;
+}
+
+function withoutNulls(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(withoutNulls);
+  if (!v || typeof v !== 'object') return v;
+  return Object.fromEntries(
+    Object.entries(v).flatMap(([k, x]) => (x === null ? [] : [[k, withoutNulls(x)]])),
+  );
 }
 
 /**
  * `text` (the current file, or undefined) with `e`'s cluster, user and context set; with `use`,
  * also current-context. Keys and entries it does not set are kept as they were. `changed` is
- * false when the result is the file as it is (a re-run writes nothing).
+ * false when the file already says all that (a re-run writes nothing, whatever its layout).
  */
 export function mergeKubeconfig(
   text: string | undefined,
@@ -129,17 +144,46 @@ export function mergeKubeconfig(
   use: boolean,
   file = 'the kubeconfig',
 ): { text: string; changed: boolean } {
-  const o = parseKubeconfig(text, file);
+  const { value: o, yaml } = parseKubeconfig(text, file);
   const { cluster, user, context } = entries(e);
+  const set: Json = {
+    ...(o['apiVersion'] == null ? { apiVersion: 'v1' } : {}),
+    ...(o['kind'] == null ? { kind: 'Config' } : {}),
+    ...(use ? { 'current-context': e.name } : {}),
+  };
   const next: Json = {
     ...o,
-    apiVersion: o['apiVersion'] ?? 'v1',
-    kind: o['kind'] ?? 'Config',
+    ...set,
     clusters: upsert(o['clusters'], cluster),
     users: upsert(o['users'], user),
     contexts: upsert(o['contexts'], context),
   };
-  if (use) next['current-context'] = e.name;
-  const out = JSON.stringify(next, null, 2) + '\n';
-  return { text: out, changed: out !== text };
+  if (text !== undefined && text.trim() !== '' && isDeepStrictEqual(next, o)) return { text, changed: false };
+  if (!yaml) return { text: JSON.stringify(next, null, 2) + '\n', changed: true };
+  // Each list's entry of our name as the merge left it (ours, or theirs when it says the same).
+  const mine = (list: string) => (next[list] as Json[]).find((i) => i?.['name'] === e.name)!;
+  const lists = { clusters: mine('clusters'), users: mine('users'), contexts: mine('contexts') };
+  const out = editChecked(() => editYaml(yaml.doc, lists, set), next, file);
+  if (out === undefined)
+    throw new CliError(
+      'kubeconfig',
+      `${file} could not be edited without changing other entries (YAML anchors or aliases?): ` +
+        `not editing it. Write a file of its own and list both for kubectl: postern kube-config ` +
+        `--kubeconfig ~/.kube/postern.yaml ...; export KUBECONFIG=${file}:~/.kube/postern.yaml`,
+    );
+  return { text: out, changed: true };
+}
+
+/**
+ * The edited document's text if it says exactly what the plain merge says, else undefined. An
+ * alias in the way makes it differ (an edit through it changes what else names it; replacing an
+ * anchored entry orphans its aliases, which yaml will not print or re-read).
+ */
+function editChecked(edit: () => string, want: Json, file: string): string | undefined {
+  try {
+    const out = edit();
+    return isDeepStrictEqual(parseYaml(out, file).value, want) ? out : undefined;
+  } catch {
+    return undefined;
+  }
 }

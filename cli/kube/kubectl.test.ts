@@ -130,11 +130,82 @@ describe('kubectl with a context from postern kube-config', () => {
     });
   }, 30_000);
 
-  it('refuses to edit a YAML kubeconfig and leaves it as it was', async () => {
-    const file = join(dir, 'config.yaml');
-    const yaml = 'apiVersion: v1\nkind: Config\nclusters: []\ncontexts: []\nusers: []\n';
-    writeFileSync(file, yaml);
-    await expect(kubeConfig(file)).rejects.toMatchObject({ stderr: expect.stringMatching(/is YAML/) });
-    expect(readFileSync(file, 'utf8')).toBe(yaml);
+  it('merges into a YAML kubeconfig kubectl wrote; kubectl then uses both contexts', async () => {
+    const file = join(dir, 'config');
+    const kubectl = (...args: string[]) => run('kubectl', ['--kubeconfig', file, ...args], { env });
+    await kubectl('config', 'set-cluster', 'prod', '--server', 'https://10.0.0.1:6443');
+    await kubectl('config', 'set-credentials', 'prod-admin', '--token', 'theirs');
+    await kubectl(
+      'config',
+      'set-context',
+      'prod',
+      '--cluster',
+      'prod',
+      '--user',
+      'prod-admin',
+      '--namespace',
+      'on',
+    );
+    await kubectl('config', 'use-context', 'prod');
+    const theirs = readFileSync(file, 'utf8');
+    expect(() => JSON.parse(theirs)).toThrow(); // kubectl writes YAML
+    const view = async () => JSON.parse((await kubectl('config', 'view', '--raw', '-o', 'json')).stdout);
+    const before = await view();
+
+    const first = JSON.parse((await kubeConfig(file, '--token-file', join(dir, 'token'), '--json')).stdout);
+    expect(first.changed).toBe(true);
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    const written = readFileSync(file, 'utf8');
+    expect(() => JSON.parse(written)).toThrow(); // still YAML
+    expect(written).not.toContain(token);
+
+    // kubectl reads what postern wrote: their entries as they were, ours added, current-context kept.
+    const after = await view();
+    expect(after['current-context']).toBe('prod');
+    // (kubectl config view lists entries sorted by name)
+    const named = (o: Record<string, Array<{ name: string }>>, list: string, name: string) =>
+      o[list]!.find((x) => x.name === name);
+    for (const [list, theirName] of [
+      ['clusters', 'prod'],
+      ['users', 'prod-admin'],
+      ['contexts', 'prod'],
+    ] as const) {
+      expect(named(after, list, theirName)).toEqual(named(before, list, theirName));
+      expect(after[list]).toHaveLength(2);
+      expect(named(after, list, 'demo-kube.postern')).toBeDefined();
+    }
+    expect(named(after, 'contexts', 'prod')).toMatchObject({ context: { namespace: 'on' } });
+    const names = (await kubectl('config', 'get-contexts', '-o', 'name')).stdout.trim().split('\n').sort();
+    expect(names).toEqual(['demo-kube.postern', 'prod']);
+
+    kube.requests.length = 0;
+    const got = await kubectl('--context', 'demo-kube.postern', 'get', 'pods', '-o', 'name');
+    expect(got.stdout.trim()).toBe('pod/web-1');
+    expect(kube.requests.length).toBeGreaterThan(0);
+    for (const r of kube.requests) expect(r.headers.authorization).toBe(`Bearer ${token}`);
+
+    // A re-run writes nothing, also after kubectl has rewritten the file in its own layout.
+    const again = await kubeConfig(file, '--token-file', join(dir, 'token'), '--json');
+    expect(JSON.parse(again.stdout).changed).toBe(false);
+    expect(readFileSync(file, 'utf8')).toBe(written);
+    await kubectl('config', 'set-context', 'prod', '--namespace', 'web');
+    const rewritten = readFileSync(file, 'utf8');
+    const third = await kubeConfig(file, '--token-file', join(dir, 'token'), '--json');
+    expect(JSON.parse(third.stdout).changed).toBe(false);
+    expect(readFileSync(file, 'utf8')).toBe(rewritten);
+  }, 30_000);
+
+  it('refuses a YAML file with duplicate keys, or of several documents, and leaves it as it was', async () => {
+    const file = join(dir, 'bad.yaml');
+    for (const bad of [
+      'apiVersion: v1\nkind: Config\nusers: []\nusers: []\n',
+      'apiVersion: v1\nkind: Config\n---\napiVersion: v1\n',
+    ]) {
+      writeFileSync(file, bad);
+      await expect(kubeConfig(file)).rejects.toMatchObject({
+        stderr: expect.stringMatching(/DUPLICATE_KEY|2 YAML documents/),
+      });
+      expect(readFileSync(file, 'utf8')).toBe(bad);
+    }
   }, 30_000);
 });
