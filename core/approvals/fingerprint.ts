@@ -31,6 +31,14 @@ export function statementFingerprint(
     statements: statements.map((n) => strip(n, !VALUE_STATEMENTS.has(Object.keys(n)[0] ?? ''))),
     resolved: [...new Set(resolved)].sort(),
   };
+  return shapeHash(shape);
+}
+
+/**
+ * The hash every approval shape is keyed by (SQL here, SSH and Kubernetes requests in their
+ * modules): canonical JSON, as the audit chain hashes, SHA-256, 128 bits in hex.
+ */
+export function shapeHash(shape: Record<string, unknown>): string {
   return toHex(sha256(enc.encode(canonicalJson(shape)))).slice(0, 32);
 }
 

@@ -5,12 +5,8 @@
  * are (core/ssh/ssh-fingerprint.ts: canonical JSON, SHA-256). Deleting `web-1` is not deleting
  * `web-2`. The `protocol` field keeps Kubernetes shapes apart from SQL and SSH ones.
  */
-import { canonicalJson } from '../audit/chain.ts';
-import { sha256, toHex } from '../crypto/hmac-sync.ts';
-
-const enc = new TextEncoder();
+import { shapeHash } from '../approvals/fingerprint.ts';
 
 export function kubeFingerprint(connection: string, action: string, facts: Record<string, unknown>): string {
-  const shape = { v: 1, protocol: 'k8s', connection, action, facts };
-  return toHex(sha256(enc.encode(canonicalJson(shape)))).slice(0, 32);
+  return shapeHash({ v: 1, protocol: 'k8s', connection, action, facts });
 }

@@ -11,7 +11,7 @@
 import type { ApprovalRequirement, CompiledPolicies } from '../policy/engine.ts';
 import type { PolicySubject } from '../policy/principal.ts';
 import { denialText, refusalString } from '../policy/refusal-text.ts';
-import { redactCommand } from '../ssh/ssh-command.ts';
+import { redactCommand } from '../audit/redact-command.ts';
 import { KUBE_ACTIONS, type KubeAction } from './actions.ts';
 import { kubeFingerprint } from './kube-fingerprint.ts';
 import type { KubeRequest, KubeResourceRequest } from './request.ts';

@@ -1,5 +1,3 @@
-import { detect, type DetectorKind } from '../mask/detectors.ts';
-
 /**
  * What can be read from an exec request's command string without running a shell (RFC 4254
  * §6.5: the string is handed to the target user's login shell as `$SHELL -c <command>`).
@@ -110,29 +108,4 @@ function scpTransfer(words: string[]): FileTransfer | undefined {
   }
   if (op === undefined) return undefined;
   return { tool: 'scp', op, paths: words.slice(i) };
-}
-
-/** Key and token shapes taken out of audited commands whatever the connection masks. */
-const COMMAND_SECRETS: ReadonlySet<DetectorKind> = new Set(['private_key', 'jwt', 'cloud_key']);
-
-/**
- * The command as it may be audited and shown to approvers: values of password fields
- * (`--password=x`, `PGPASSWORD=x`), passwords in URIs (`postgres://u:x@h`), bearer tokens, and
- * keys and tokens the detectors know are replaced. Best effort, like the SQL redaction
- * (core/audit/redact-secrets.ts): a secret in no known shape stays.
- */
-export function redactCommand(command: string): string {
-  const out = command
-    .replace(/(pass(?:word|wd)?["']?\s*[:=]\s*)("[^"]*"|'[^']*'|[^\s'"]+)/gi, '$1[REDACTED]')
-    .replace(/(:\/\/[^\s/?#@:]*:)[^\s/?#@]*@/g, '$1[REDACTED]@')
-    .replace(/\b(bearer|token)(\s+|=|:\s*)[A-Za-z0-9._~+/=-]{8,}/gi, '$1$2[REDACTED]');
-  const found = detect(out, COMMAND_SECRETS);
-  if (found.length === 0) return out;
-  let text = '';
-  let at = 0;
-  for (const d of found) {
-    text += `${out.slice(at, d.start)}[REDACTED:${d.kind}]`;
-    at = d.end;
-  }
-  return text + out.slice(at);
 }

@@ -6,10 +6,7 @@
  * nginx`, and the same command as another login is another shape. The `protocol` field keeps
  * SSH shapes apart from SQL statement shapes (core/approvals/fingerprint.ts).
  */
-import { canonicalJson } from '../audit/chain.ts';
-import { sha256, toHex } from '../crypto/hmac-sync.ts';
-
-const enc = new TextEncoder();
+import { shapeHash } from '../approvals/fingerprint.ts';
 
 export function sshFingerprint(
   connection: string,
@@ -17,6 +14,5 @@ export function sshFingerprint(
   login: string,
   facts: Record<string, unknown>,
 ): string {
-  const shape = { v: 1, protocol: 'ssh', connection, action, login, facts };
-  return toHex(sha256(enc.encode(canonicalJson(shape)))).slice(0, 32);
+  return shapeHash({ v: 1, protocol: 'ssh', connection, action, login, facts });
 }

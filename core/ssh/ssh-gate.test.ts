@@ -4,7 +4,8 @@ import { DEMO_SSH_POLICY } from '../../cli/dev/demo-policy.ts';
 import type { Identity } from '../identity/identity.ts';
 import { CompiledPolicies, validatePolicyText } from '../policy/engine.ts';
 import { allowListPolicy, policySubject } from '../policy/principal.ts';
-import { commandWords, fileTransferOf, isFileTransferCommand, redactCommand } from './ssh-command.ts';
+import { redactCommand } from '../audit/redact-command.ts';
+import { commandWords, fileTransferOf, isFileTransferCommand } from './ssh-command.ts';
 import { SshGate, type SshRequest, type SshVerdict } from './ssh-gate.ts';
 
 beforeAll(async () => {

@@ -12,7 +12,8 @@ import type { ApprovalRequirement, CompiledPolicies } from '../policy/engine.ts'
 import type { PolicySubject } from '../policy/principal.ts';
 import { denialText, refusalString } from '../policy/refusal-text.ts';
 import { sshFingerprint } from './ssh-fingerprint.ts';
-import { commandWords, redactCommand } from './ssh-command.ts';
+import { redactCommand } from '../audit/redact-command.ts';
+import { commandWords } from './ssh-command.ts';
 
 export const SSH_ACTIONS = [
   'ssh:login',

@@ -9,7 +9,8 @@
 import type { AuditKind } from '../../audit/chain.ts';
 import { AsciicastRecorder, RecordingBudget, type RecordingPiece } from '../asciicast.ts';
 import type { SshRecordEvent } from '../engine/types.ts';
-import { isFileTransferCommand, redactCommand } from '../ssh-command.ts';
+import { redactCommand } from '../../audit/redact-command.ts';
+import { isFileTransferCommand } from '../ssh-command.ts';
 
 export interface RecordingSink {
   audit(kind: AuditKind, data: Record<string, unknown>, outcome?: string | null): void;
