@@ -16,9 +16,6 @@ import { randomBytes } from 'node:crypto';
 import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
-import type { Duplex } from 'node:stream';
-import { WebSocketServer, type WebSocket } from 'ws';
-import { negotiate, PORT_FORWARD_PROTOCOLS, REMOTE_COMMAND_PROTOCOLS } from './channels.ts';
 import {
   aggregated,
   AGGREGATED_V2,
@@ -29,22 +26,22 @@ import {
   SERVER_VERSION,
   wantsAggregated,
 } from './discovery.ts';
-import { PodFs, type Container } from './fake-shell.ts';
+import { PodFs } from './fake-shell.ts';
 import { openApiV3Doc, openApiV3Root } from './openapi.ts';
 import { decodeProtobuf } from './proto.ts';
 import { Logs } from './logs.ts';
 import { resolve, type RequestInfo } from './paths.ts';
+import { recordRequest, type RecordedRequest } from './recording.ts';
 import { findType, type JsonObject, type KubeObject } from './resources.ts';
 import { handle, podLog, watch, type Ctx } from './rest.ts';
 import { badRequest, forbidden, KubeError, noRoute } from './status.ts';
 import { Store } from './store.ts';
-import { serveSpdyPortForward, SPDY_PORT_FORWARD_PROTOCOL } from './spdy-port-forward.ts';
-import { serveExec, servePortForward } from './streams.ts';
 import { wantsTable } from './table.ts';
 import { makePki, type Pki } from './tls.ts';
+import { upgrades } from './upgrade.ts';
 import { ADMIN, authenticator, type Identity } from './auth.ts';
 
-export type { Identity };
+export type { Identity, RecordedRequest };
 
 /** kube-apiserver's default limit on a request body (3 MiB, apiserver MaxRequestBodyBytes). */
 const MAX_BODY = 3 * 1024 * 1024;
@@ -58,20 +55,6 @@ export interface Attributes extends Identity {
   resource: string;
   subresource?: string;
   name?: string;
-}
-
-export interface RecordedRequest {
-  method: string;
-  /** Path and query as sent. */
-  url: string;
-  /** Every header as received (Authorization, Impersonate-*, Accept...). */
-  headers: IncomingMessage['headers'];
-  /** The identity after impersonation; undefined when authentication failed. */
-  identity?: Identity;
-  /** The request body as received (create, update, patch). */
-  body?: Uint8Array;
-  /** The response status (101 for an upgrade). */
-  status?: number;
 }
 
 export interface StartOptions {
@@ -116,16 +99,6 @@ function send(res: ServerResponse, code: number, body: JsonObject, contentType =
   const text = JSON.stringify(body);
   res.writeHead(code, { 'Content-Type': contentType, 'Content-Length': Buffer.byteLength(text) });
   res.end(text);
-}
-
-/** An HTTP answer on a socket that asked to upgrade and will not be. */
-function refuseUpgrade(socket: Duplex, e: KubeError) {
-  const text = JSON.stringify(e.status());
-  const reason =
-    { 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found' }[e.code] ?? 'Error';
-  socket.end(
-    `HTTP/1.1 ${e.code} ${reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(text)}\r\nConnection: close\r\n\r\n${text}`,
-  );
 }
 
 /** Accept: JSON, anything, a Table, or aggregated discovery; protobuf alone cannot be served. */
@@ -281,14 +254,9 @@ export async function start(opts: StartOptions = {}): Promise<KubeStandIn> {
   }
 
   const handler = (req: IncomingMessage, res: ServerResponse) => {
-    const record: RecordedRequest = {
-      method: req.method ?? '',
-      url: req.url ?? '',
-      headers: { ...req.headers },
-    };
-    requests.push(record);
-    res.on('finish', () => (record.status = res.statusCode));
-    onRequest(req, res, record).catch((e: unknown) => {
+    const rec = recordRequest(requests, req);
+    res.on('finish', () => (rec.status = res.statusCode));
+    onRequest(req, res, rec).catch((e: unknown) => {
       const err =
         e instanceof KubeError
           ? e
@@ -298,106 +266,15 @@ export async function start(opts: StartOptions = {}): Promise<KubeStandIn> {
     });
   };
 
-  const remoteCommand = new WebSocketServer({
-    noServer: true,
-    handleProtocols: (offered) => negotiate(offered, REMOTE_COMMAND_PROTOCOLS) ?? false,
+  const { onUpgrade, terminateAll } = upgrades({
+    store,
+    requests,
+    resizes,
+    ports,
+    podFs,
+    authenticate,
+    authorizeOrThrow,
   });
-  const portForward = new WebSocketServer({
-    noServer: true,
-    handleProtocols: (offered) => negotiate(offered, PORT_FORWARD_PROTOCOLS) ?? false,
-  });
-
-  const spdyTunnel = new WebSocketServer({
-    noServer: true,
-    handleProtocols: () => SPDY_PORT_FORWARD_PROTOCOL,
-  });
-
-  /** exec, attach and portforward: authenticate, authorize (verb create), check, then upgrade. */
-  function onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer) {
-    const record: RecordedRequest = {
-      method: req.method ?? '',
-      url: req.url ?? '',
-      headers: { ...req.headers },
-    };
-    requests.push(record);
-    try {
-      const url = new URL(req.url ?? '/', 'http://stand-in');
-      const id = authenticate(req);
-      record.identity = id;
-      const info = resolve('GET', url.pathname, url.searchParams);
-      if (
-        !info ||
-        info.t.kind !== 'Pod' ||
-        !info.name ||
-        !['exec', 'attach', 'portforward'].includes(info.subresource ?? '')
-      )
-        throw noRoute();
-      if ((req.headers.upgrade ?? '').toLowerCase() !== 'websocket')
-        throw badRequest('only WebSocket upgrades are supported by this stand-in (no SPDY)');
-      // Since Kubernetes 1.30 a WebSocket exec needs `create` like a POST (AuthorizePodWebsocketUpgradeCreatePermission).
-      authorizeOrThrow(id, info, 'create');
-      const pod = store.get(info.t, info.namespace, info.name);
-      const offered = (req.headers['sec-websocket-protocol'] ?? '').split(',').map((p) => p.trim());
-      const q = url.searchParams;
-      if (info.subresource === 'portforward') {
-        const pf = negotiate(offered, PORT_FORWARD_PROTOCOLS);
-        if (!pf) throw badRequest(`unable to upgrade: no supported subprotocol among: ${offered.join(', ')}`);
-        const exposed = (port: number) => ports.get(`${info.namespace}/${info.name}/${port}`);
-        if (pf === SPDY_PORT_FORWARD_PROTOCOL) {
-          // kubectl: SPDY inside the WebSocket; the ports are named in each stream's headers.
-          // `ws` rejects the protocol name ('/' is not an RFC 7230 token character): hand it a
-          // token and answer with the name kubectl asked for.
-          req.headers['sec-websocket-protocol'] = 'spdy-port-forward';
-          record.status = 101;
-          return spdyTunnel.handleUpgrade(req, socket, head, (ws: WebSocket) =>
-            serveSpdyPortForward(ws, exposed),
-          );
-        }
-        const port = Number(q.get('ports'));
-        if (!Number.isInteger(port) || port < 1 || port > 65535 || q.getAll('ports').length !== 1)
-          throw badRequest('this stand-in forwards exactly one port per WebSocket v4 connection (ports=N)');
-        record.status = 101;
-        return portForward.handleUpgrade(req, socket, head, (ws: WebSocket) =>
-          servePortForward(ws, port, exposed(port)),
-        );
-      }
-      const protocol = negotiate(offered, REMOTE_COMMAND_PROTOCOLS);
-      if (!protocol)
-        throw badRequest(`unable to upgrade: no supported subprotocol among: ${offered.join(', ')}`);
-      const names = ((pod.spec as { containers?: { name: string }[] }).containers ?? []).map((c) => c.name);
-      const container = q.get('container') || (names.length === 1 ? names[0] : undefined);
-      if (!container)
-        throw badRequest(
-          `a container name must be specified for pod ${info.name}, choose one of: [${names.join(' ')}]`,
-        );
-      if (!names.includes(container))
-        throw badRequest(`container ${container} is not valid for pod ${info.name}`);
-      const argv = info.subresource === 'attach' ? ['sh'] : q.getAll('command');
-      if (!argv.length) throw badRequest('you must specify at least 1 command');
-      const flag = (k: string) => q.get(k) === 'true' || q.get(k) === '1';
-      const c: Container = {
-        fs: podFs(info.namespace!, info.name),
-        hostname: info.name,
-        env: { HOSTNAME: info.name, KUBERNETES_SERVICE_HOST: '10.96.0.1' },
-      };
-      record.status = 101;
-      remoteCommand.handleUpgrade(req, socket, head, (ws: WebSocket) => {
-        serveExec(ws, c, {
-          argv,
-          stdin: flag('stdin'),
-          stdout: flag('stdout'),
-          stderr: flag('stderr'),
-          tty: flag('tty'),
-          protocol,
-          onResize: (s) => resizes.push(s),
-        }).catch(() => ws.terminate());
-      });
-    } catch (e) {
-      const err = e instanceof KubeError ? e : new KubeError(500, 'InternalError', 'Internal error occurred');
-      record.status = err.code;
-      refuseUpgrade(socket, err);
-    }
-  }
 
   const server = pki
     ? createHttpsServer(
@@ -446,8 +323,7 @@ export async function start(opts: StartOptions = {}): Promise<KubeStandIn> {
       return pki.clientCert(user, groups);
     },
     async stop() {
-      for (const ws of [...remoteCommand.clients, ...portForward.clients, ...spdyTunnel.clients])
-        ws.terminate();
+      terminateAll();
       for (const s of sockets) s.destroy();
       await new Promise<void>((ok) => server.close(() => ok()));
       pki?.cleanup();

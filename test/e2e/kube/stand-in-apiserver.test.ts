@@ -1,114 +1,44 @@
 /**
- * The stand-in Kubernetes API server (test/kube/server.ts) driven by the real `kubectl` and the
- * real `@kubernetes/client-node`. It STANDS IN FOR A CLUSTER: no kube-apiserver can run on the
- * machines this project is tested on, so Postern's Kubernetes tests and the `postern dev` demo use
- * this one; these tests show that real clients accept its wire (discovery, Table and JSON
- * responses, protobuf create bodies, strategic merge patches, watch, logs, exec, cp, port
- * forward, Status errors). The product never depends on it.
+ * The stand-in Kubernetes API server (test/kube/server.ts) driven by the real `kubectl`. It
+ * STANDS IN FOR A CLUSTER: no kube-apiserver can run on the machines this project is tested on,
+ * so Postern's Kubernetes tests and the `postern dev` demo use this one; these tests show that a
+ * real client accepts its wire (discovery, Table and JSON responses, protobuf create bodies,
+ * strategic merge patches, watch, logs, exec, cp, port forward, Status errors). The product
+ * never depends on it. stand-in-client-node.test.ts does the same with @kubernetes/client-node.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { connect, createServer, type Server } from 'node:net';
 import { get as httpsGet } from 'node:https';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough, Writable } from 'node:stream';
-import * as k8s from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { start, type KubeStandIn } from '../../kube/server.ts';
+import {
+  kubectl as runKubectl,
+  lastRequest as lastRequestOf,
+  startForClients,
+  stopForClients,
+  until,
+  writeKubeconfig as writeKubeconfigFor,
+  type StandInClients,
+} from '../../kube/kubectl-helpers.ts';
+import type { KubeStandIn } from '../../kube/server.ts';
 
+let c: StandInClients;
 let kube: KubeStandIn;
 let dir: string;
 let kubeconfig: string;
-const WATCH_SECONDS = 3;
-
-function writeKubeconfig(file: string, token: string, cert?: { certPem: string; keyPem: string }) {
-  const b64 = (s: string) => Buffer.from(s).toString('base64');
-  const user = cert
-    ? [`    client-certificate-data: ${b64(cert.certPem)}`, `    client-key-data: ${b64(cert.keyPem)}`]
-    : [`    token: ${token}`];
-  writeFileSync(
-    file,
-    [
-      'apiVersion: v1',
-      'kind: Config',
-      'clusters:',
-      '- name: stand-in',
-      '  cluster:',
-      `    server: ${kube.url}`,
-      `    certificate-authority-data: ${Buffer.from(kube.caPem).toString('base64')}`,
-      'users:',
-      '- name: admin',
-      '  user:',
-      ...user,
-      'contexts:',
-      '- name: stand-in',
-      '  context: {cluster: stand-in, user: admin, namespace: default}',
-      'current-context: stand-in',
-      '',
-    ].join('\n'),
-  );
-}
 
 beforeAll(async () => {
-  kube = await start({
-    host: '127.0.0.1',
-    port: 0,
-    tls: true,
-    watchTimeoutSeconds: WATCH_SECONDS,
-    // RBAC stand-in: nobody may delete in namespace "locked".
-    authorize: (a) => !(a.verb === 'delete' && a.namespace === 'locked'),
-  });
-  dir = mkdtempSync(join(tmpdir(), 'postern-kube-e2e-'));
-  kubeconfig = join(dir, 'kubeconfig');
-  writeKubeconfig(kubeconfig, kube.token);
-  kube.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'locked' } });
-  kube.create({
-    apiVersion: 'v1',
-    kind: 'Pod',
-    metadata: { name: 'web', namespace: 'default', labels: { app: 'web' } },
-    spec: { containers: [{ name: 'app', image: 'nginx:1.27' }] },
-  });
+  c = await startForClients();
+  ({ kube, dir, kubeconfig } = c);
 });
 
-afterAll(async () => {
-  await kube?.stop();
-  if (dir) rmSync(dir, { recursive: true, force: true });
-});
+afterAll(() => stopForClients(c));
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs kubectl against the stand-in; `during` runs while it is running (for -f and -w). */
-function kubectl(
-  args: string[],
-  opts: { input?: string; config?: string; during?: () => Promise<void> } = {},
-): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const p = spawn('kubectl', args, {
-      env: { PATH: process.env.PATH, HOME: dir, KUBECONFIG: opts.config ?? kubeconfig },
-      cwd: dir,
-    });
-    let stdout = '';
-    let stderr = '';
-    p.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
-    p.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
-    p.on('error', reject);
-    p.on('close', (code) => resolve({ code, stdout, stderr }));
-    p.stdin.end(opts.input ?? '');
-    opts.during?.().catch(reject);
-  });
-}
-
-const lastRequest = (pred: (url: string, method: string) => boolean) =>
-  [...kube.requests].reverse().find((r) => pred(r.url, r.method));
-const until = async (cond: () => boolean, what: string) => {
-  for (let i = 0; i < 200 && !cond(); i++) await new Promise((r) => setTimeout(r, 25));
-  if (!cond()) throw new Error(`timed out waiting for ${what}`);
-};
+const writeKubeconfig = (file: string, token: string, cert?: { certPem: string; keyPem: string }) =>
+  writeKubeconfigFor(kube, file, token, cert);
+const kubectl = (args: string[], opts?: Parameters<typeof runKubectl>[2]) => runKubectl(c, args, opts);
+const lastRequest = (pred: (url: string, method: string) => boolean) => lastRequestOf(kube, pred);
 
 describe('kubectl against the stand-in API server (it stands in for a cluster)', () => {
   it('discovers the API: aggregated discovery v2, api-resources and the server version', async () => {
@@ -434,99 +364,5 @@ describe('kubectl port-forward (SPDY/3.1 inside a WebSocket) against the stand-i
       p.kill();
       echo.close();
     }
-  });
-});
-
-describe('@kubernetes/client-node against the stand-in API server', () => {
-  const kc = () => {
-    const c = new k8s.KubeConfig();
-    c.loadFromFile(kubeconfig);
-    return c;
-  };
-
-  it('lists pods and reads a secret', async () => {
-    const core = kc().makeApiClient(k8s.CoreV1Api);
-    const pods = await core.listNamespacedPod({ namespace: 'default' });
-    expect(pods.items.map((p) => p.metadata?.name)).toContain('web');
-    const s = await core.readNamespacedSecret({ name: 'creds', namespace: 'default' });
-    expect(Buffer.from(s.data!.password!, 'base64').toString()).toBe('hunter2');
-    await expect(core.readNamespacedPod({ name: 'nope', namespace: 'default' })).rejects.toMatchObject({
-      code: 404,
-    });
-  });
-
-  it('watches: ADDED, MODIFIED and DELETED events, one JSON object per line', async () => {
-    const events: string[] = [];
-    const core = kc().makeApiClient(k8s.CoreV1Api);
-    const list = await core.listNamespacedConfigMap({ namespace: 'default' });
-    let ended = false;
-    const req = await new k8s.Watch(kc()).watch(
-      '/api/v1/namespaces/default/configmaps',
-      { resourceVersion: list.metadata!.resourceVersion, timeoutSeconds: 10 },
-      (type: string, obj: k8s.V1ConfigMap) =>
-        events.push(`${type} ${obj.metadata?.name} ${JSON.stringify(obj.data ?? {})}`),
-      () => (ended = true),
-    );
-    await core.createNamespacedConfigMap({
-      namespace: 'default',
-      body: { metadata: { name: 'w1' }, data: { a: '1' } },
-    });
-    await core.patchNamespacedConfigMap(
-      { name: 'w1', namespace: 'default', body: [{ op: 'replace', path: '/data/a', value: '2' }] },
-      k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.JsonPatch),
-    );
-    await core.deleteNamespacedConfigMap({ name: 'w1', namespace: 'default' });
-    await until(() => events.length >= 3, 'three watch events');
-    expect(events).toEqual(['ADDED w1 {"a":"1"}', 'MODIFIED w1 {"a":"2"}', 'DELETED w1 {"a":"2"}']);
-    req.abort();
-    await until(() => ended, 'the watch to end');
-  });
-
-  it('execs over WebSocket and reports the exit status', async () => {
-    let out = '';
-    const stdout = new Writable({ write: (c, _e, cb) => ((out += c.toString()), cb()) });
-    const status = await new Promise<k8s.V1Status>((resolve) => {
-      void new k8s.Exec(kc()).exec(
-        'default',
-        'web',
-        'app',
-        ['sh', '-c', 'hostname; exit 2'],
-        stdout,
-        null,
-        null,
-        false,
-        resolve,
-      );
-    });
-    expect(out).toBe('web\n');
-    expect(status).toMatchObject({
-      status: 'Failure',
-      reason: 'NonZeroExitCode',
-      details: { causes: [{ reason: 'ExitCode', message: '2' }] },
-    });
-  });
-
-  it('port-forwards (WebSocket v4.channel.k8s.io) to the port the test exposed', async () => {
-    const echo: Server = createServer((s) => s.on('data', (b) => s.write(`echo:${b}`)));
-    await new Promise<void>((r) => echo.listen(0, '127.0.0.1', r));
-    const port = (echo.address() as { port: number }).port;
-    kube.exposePort('default', 'web', 8080, port);
-    const input = new PassThrough();
-    let got = '';
-    const output = new Writable({ write: (c, _e, cb) => ((got += c.toString()), cb()) });
-    const ws = (await new k8s.PortForward(kc()).portForward(
-      'default',
-      'web',
-      [8080],
-      output,
-      null,
-      input,
-    )) as { close(): void };
-    input.write('ping');
-    await until(() => got === 'echo:ping', 'the echo');
-    ws.close();
-    echo.close();
-    const rec = lastRequest((u) => u.includes('/portforward'))!;
-    expect(rec.status).toBe(101);
   });
 });
