@@ -131,3 +131,20 @@ export function connectionBody(overrides: Record<string, unknown> = {}): Record<
     ...overrides,
   };
 }
+
+/** The columns of a `connections` row the SSH connection tests read back (see docs/storage.md). */
+export interface SshConnectionRow {
+  id: string;
+  protocol: string;
+  target_tls: string;
+  database: string | null;
+  username: string | null;
+  credential_key_id: string;
+  credential_ciphertext: string;
+  credential_secret_kind: string;
+  ssh_host_key_key_id: string;
+  ssh_host_key_ciphertext: string;
+  ssh_host_public_keys: string[];
+  ssh_target_host_key: string | null;
+  ssh_target_host_key_learned_at: Date | null;
+}

@@ -14,7 +14,7 @@ import { openGatewayHostKey } from '../../core/ssh/gateway-host-key.ts';
 import { withControlPlane } from '../../edge/db/client.ts';
 import { learnTargetHostKey } from '../../edge/db/connections-repo.ts';
 import { lookupConnection } from '../../workers/routes/connection-cache.ts';
-import { connectionBody, startApiHarness, type ApiHarness } from './api-harness.ts';
+import { connectionBody, startApiHarness, type ApiHarness, type SshConnectionRow } from './api-harness.ts';
 
 let h: ApiHarness;
 let dir: string;
@@ -55,23 +55,8 @@ const sshBody = (over: Record<string, unknown> = {}) => ({
   ...over,
 });
 
-interface Row {
-  id: string;
-  protocol: string;
-  target_tls: string;
-  database: string | null;
-  username: string | null;
-  credential_key_id: string;
-  credential_ciphertext: string;
-  credential_secret_kind: string;
-  ssh_host_key_key_id: string;
-  ssh_host_key_ciphertext: string;
-  ssh_host_public_keys: string[];
-  ssh_target_host_key: string | null;
-  ssh_target_host_key_learned_at: Date | null;
-}
 const row = async (name: string) =>
-  (await h.cp.sql<Row>('SELECT * FROM connections WHERE name = $1', [name]))[0]!;
+  (await h.cp.sql<SshConnectionRow>('SELECT * FROM connections WHERE name = $1', [name]))[0]!;
 
 describe('creating an SSH connection', () => {
   it('seals the private key and a new gateway host key in the row, and shows only public keys', async () => {
@@ -392,7 +377,7 @@ describe('secrets in responses', () => {
     await h.call('GET', '/connections');
     await h.call('GET', '/connections/web-1');
     await h.call('POST', '/connections', sshBody()); // 409
-    const rows = await h.cp.sql<Row>('SELECT * FROM connections');
+    const rows = await h.cp.sql<SshConnectionRow>('SELECT * FROM connections');
     // Every base64 line of the private key, and the password.
     const secrets = [
       ...clientKey.privateKey.split('\n').filter((l) => l && !l.startsWith('-----')),
