@@ -16,12 +16,13 @@
 import type { ResultMasker } from '../mask/result-masker.ts';
 import type { PgFrame } from '../pg/framer.ts';
 import { nameKeyOf, readNameKey } from '../pg/names.ts';
-import { Backend, Frontend, Target } from '../pg/message-types.ts';
+import { Frontend, Target } from '../pg/message-types.ts';
 import { typedMessage } from '../pg/messages.ts';
-import { FrameQueue, ownedFrame, rawBytes } from './frame-queue.ts';
+import { rawBytes } from './frame-queue.ts';
+import { HeldMessages, type Held } from './held-messages.ts';
 import { queryStatements, statementEntry } from './name-effects.ts';
-import { refusalAnswer, refusalError } from './refusal.ts';
-import { Replies } from './replies.ts';
+import { refusalError } from './refusal.ts';
+import { ClientOutput } from './client-output.ts';
 import { WireState } from './wire-state.ts';
 import type { HoldTicket, PreparedLookup, StatementChecker, StatementVerdict } from './checker.ts';
 import { keyBytes, sqlText } from './wire-read.ts';
@@ -41,47 +42,30 @@ export type {
   StatementVerdict,
 } from './checker.ts';
 
-interface Held {
-  frame: PgFrame;
-  protocol: 'simple' | 'extended';
-  /** Prepared statement name (extended), as a byte key. */
-  key: string;
-  sql: string;
-  verdict: StatementVerdict;
-}
-
-/** Client bytes kept while a statement waits (for approval, or for the server's answer). */
-const MAX_HELD_BYTES = 1 << 20;
-
 export class StatementFlow {
   readonly #state = new WireState();
-  readonly #replies: Replies;
+  readonly #output: ClientOutput;
   readonly #copyIn = new CopyIn(this.#state);
   #batchError: string | undefined;
   #batchForwarded = false;
   /** Portals described in this batch since their Bind: their rows come with a description. */
   readonly #described = new Set<string>();
-  #held: Held | undefined;
-  /** A message names something the server has not confirmed yet. */
-  #waiting = false;
-  /** Client messages behind a held or waiting one, in order. */
-  readonly #rest = new FrameQueue(MAX_HELD_BYTES, 'too much data sent while a statement waits');
-  /** While the target's answers are handled: answers made up meanwhile join them, in order. */
-  #out: Uint8Array[] | undefined;
+  /** A statement held for approval, a wait for the server, and the messages queued behind. */
+  readonly #wait = new HeldMessages();
 
   constructor(
     private readonly checker: StatementChecker,
     private readonly toUpstream: (bytes: Uint8Array) => void,
-    private readonly toClient: (bytes: Uint8Array) => void,
+    toClient: (bytes: Uint8Array) => void,
     private readonly masker?: ResultMasker,
     private readonly onHold?: (ticket: HoldTicket) => void,
   ) {
-    this.#replies = new Replies(this.#state, masker);
+    this.#output = new ClientOutput(this.#state, toClient, masker);
   }
 
   /** A statement is waiting for approval. */
   get holding(): boolean {
-    return this.#held !== undefined;
+    return this.#wait.holding;
   }
 
   readonly #lookup: PreparedLookup = (name) => {
@@ -98,26 +82,26 @@ export class StatementFlow {
    * nothing needs to read it: CopyData while nothing waits. It counts as sent.
    */
   passOn(head: PgFrame): boolean {
-    if (head.type !== Frontend.CopyData || this.#held || this.#waiting) return false;
+    if (head.type !== Frontend.CopyData || this.#wait.blocked) return false;
     this.#copyIn.client(head);
     return true;
   }
 
   /** A big target message can go to the client as it comes, unread (an unmasked row). */
   streamable(type: number): boolean {
-    return this.#replies.streamable(type);
+    return this.#output.streamable(type);
   }
 
   /** Client messages after startup; returns the messages to forward, in order. */
   client(frames: PgFrame[]): PgFrame[] {
     const forward: PgFrame[] = [];
     for (const f of frames) {
-      if (this.#held || this.#waiting) this.#rest.push(f);
+      if (this.#wait.blocked) this.#wait.queue(f);
       else if (!this.#message(f, forward)) {
         // It names something the server has not confirmed: it and what follows wait.
         this.#flushForward(forward);
-        this.#waiting = true;
-        this.#rest.push(f);
+        this.#wait.waiting = true;
+        this.#wait.queue(f);
       }
     }
     return forward;
@@ -310,9 +294,8 @@ export class StatementFlow {
    * messages that queued behind it are processed; returns those to forward.
    */
   release(approved: boolean, message: string): PgFrame[] {
-    const h = this.#held;
+    const h = this.#wait.release();
     if (!h) return [];
-    this.#held = undefined;
     const forward: PgFrame[] = [];
     if (h.protocol === 'simple') {
       if (approved) this.#forwardQuery(forward, h.frame, h.sql, h.verdict, 'once');
@@ -321,7 +304,7 @@ export class StatementFlow {
     else this.#batchError = message;
     // What follows must reach the target after the released statement.
     this.#flushForward(forward);
-    return this.client(this.#rest.take());
+    return this.client(this.#wait.take());
   }
 
   /**
@@ -337,27 +320,19 @@ export class StatementFlow {
    * answers inserted where they belong.
    */
   upstream(frames: PgFrame[]): Uint8Array[] {
-    const out: Uint8Array[] = [];
-    this.#out = out;
-    try {
-      for (const f of frames) {
-        this.#replies.upstream(f, out);
-        // ReadyForQuery ends a batch: once every earlier one is answered, what waits goes on.
-        if (this.#waiting && f.type === Backend.ReadyForQuery && this.#state.caughtUp()) this.#settled();
-      }
-    } finally {
-      this.#out = undefined;
-    }
-    return out;
+    // ReadyForQuery ends a batch: once every earlier one is answered, what waits goes on.
+    return this.#output.upstream(frames, () => {
+      if (this.#wait.waiting && this.#state.caughtUp()) this.#settled();
+    });
   }
 
   /** The server has answered every earlier batch: what waited is decided now, exactly. */
   #settled(): void {
-    if (!this.#waiting || this.#held) return;
-    this.#waiting = false;
+    if (!this.#wait.waiting || this.#wait.holding) return;
+    this.#wait.waiting = false;
     let forward: PgFrame[];
     try {
-      forward = this.client(this.#rest.take());
+      forward = this.client(this.#wait.take());
     } catch (e) {
       // Decided while the target's answers are read, but these are the client's messages.
       throw e instanceof ClientMessageError ? e : new ClientMessageError((e as Error).message);
@@ -394,8 +369,7 @@ export class StatementFlow {
   }
 
   #hold(frame: PgFrame, protocol: Held['protocol'], key: string, sql: string, v: StatementVerdict): void {
-    // The chunk it came in is not ours to keep.
-    this.#held = { frame: ownedFrame(frame), protocol, key, sql, verdict: v };
+    this.#wait.hold(frame, protocol, key, sql, v);
     this.onHold!(v.hold!);
   }
 
@@ -423,16 +397,6 @@ export class StatementFlow {
   }
 
   #synthetic(message: string): void {
-    // Standing in for a message inside an unfinished batch: the server would skip that message
-    // if the batch failed before it, and a refusal must not answer what the server would not.
-    const inBatch = this.#batchForwarded;
-    if (this.#state.outstanding())
-      this.#state.expected.push({ k: 'synthetic', message, ...(inBatch ? { inBatch } : {}) });
-    else if (inBatch && this.#state.skipping) return;
-    else {
-      const bytes = refusalAnswer(message, this.#state.txStatus);
-      if (this.#out) this.#out.push(bytes);
-      else this.toClient(bytes);
-    }
+    this.#output.synthetic(message, this.#batchForwarded);
   }
 }

@@ -30,7 +30,10 @@ import {
   type SftpPacket,
   type StringEdit,
 } from './sftp-packets.ts';
-import { checkedAbove, forwardedForm, normalize, PathRefused, resolvePath } from './sftp-paths.ts';
+import { SftpAnswers } from './sftp-answers.ts';
+import { checkedAbove, forwardedForm, PathRefused, resolvePath } from './sftp-paths.ts';
+
+export { MAX_HANDLES, MAX_PENDING } from './sftp-answers.ts';
 
 export type SftpAccess = 'read' | 'write';
 
@@ -64,23 +67,6 @@ export interface SftpRequest {
   refusal?: { reason: string; reply: Uint8Array };
 }
 
-/** Outstanding requests whose answer the reader must see (OPEN, OPENDIR, REALPATH "."). */
-export const MAX_PENDING = 1024;
-/** Open handles remembered; one past it is not, so requests on it are refused. */
-export const MAX_HANDLES = 1024;
-/** filexfer-02 §3.1: a handle is at most 256 bytes. */
-const MAX_HANDLE_BYTES = 256;
-
-interface Handle {
-  path: string;
-  /** What the server's open allows (sftp-server.c flags_from_portable): O_RDONLY unless WRITE. */
-  read: boolean;
-  write: boolean;
-  dir: boolean;
-}
-
-type Pending = { handle: Handle } | { home: true };
-
 /** Extensions (OpenSSH PROTOCOL §4.x, and draft-ietf-secsh-filexfer-extensions) this reader maps. */
 const EXTENSIONS = new Set([
   'posix-rename@openssh.com',
@@ -102,10 +88,8 @@ export class SftpReader {
   readonly #server = new SftpFramer(
     (t) => t === FXP.HANDLE || t === FXP.NAME || t === FXP.STATUS || t === FXP.EXTENDED_REPLY,
   );
-  readonly #pending = new Map<number, Pending>();
-  readonly #handles = new Map<string, Handle>();
-  /** The directory relative paths start from (the answer to REALPATH "."). */
-  #home: string | undefined;
+  /** The handles, awaited answers and start directory the server's answers taught. */
+  readonly #answers = new SftpAnswers();
   /** The request being read, and the path fields it forwards rewritten. */
   #packet: Uint8Array = new Uint8Array(0);
   #edits: StringEdit[] = [];
@@ -140,7 +124,7 @@ export class SftpReader {
    */
   serverData(chunk: Uint8Array): ServerPacket[] {
     if (this.error) return [];
-    return this.#server.push(chunk).map((p) => ({ end: p.end, answered: this.#answer(p) }));
+    return this.#server.push(chunk).map((p) => ({ end: p.end, answered: this.#answers.answer(p) }));
   }
 
   /**
@@ -148,13 +132,13 @@ export class SftpReader {
    * directory, so relative paths are decided as the absolute paths they are.
    */
   askHome(id: number): Uint8Array {
-    this.#pending.set(id, { home: true });
+    this.#answers.await(id, { home: true });
     return requestPacket(FXP.REALPATH, id, '.');
   }
 
   /** A request read but not forwarded (policy refused it): its answer will never come. */
   forget(id: number): void {
-    this.#pending.delete(id);
+    this.#answers.forget(id);
   }
 
   #request(p: SftpPacket): SftpRequest {
@@ -193,41 +177,41 @@ export class SftpReader {
         const ops: SftpOperation[] = [];
         if (changes) ops.push({ access: 'write', operation: 'write', path });
         if (read) ops.push({ access: 'read', operation: 'read', path });
-        return this.#expect(id, { handle: { path, read, write, dir: false } }) ?? ops;
+        return this.#answers.expect(id, { handle: { path, read, write, dir: false } }) ?? ops;
       }
       case FXP.OPENDIR: {
         const path = this.#path(r.bytes());
         const handle = { path, read: false, write: false, dir: true };
-        return this.#expect(id, { handle }) ?? [{ access: 'read', operation: 'list', path }];
+        return this.#answers.expect(id, { handle }) ?? [{ access: 'read', operation: 'list', path }];
       }
       case FXP.CLOSE: {
-        const h = this.#handle(r.bytes());
+        const h = this.#answers.handle(r.bytes());
         if (typeof h === 'string') return h;
-        this.#handles.delete(h.key);
+        this.#answers.close(h.key);
         return [];
       }
       case FXP.READ: {
-        const h = this.#handle(r.bytes());
+        const h = this.#answers.handle(r.bytes());
         if (typeof h === 'string') return h;
         return h.read ? [] : 'SFTP READ on a handle not opened for reading';
       }
       case FXP.READDIR: {
-        const h = this.#handle(r.bytes());
+        const h = this.#answers.handle(r.bytes());
         if (typeof h === 'string') return h;
         return h.dir ? [] : 'SFTP READDIR on a handle that is not a directory';
       }
       case FXP.FSTAT: {
-        const h = this.#handle(r.bytes());
+        const h = this.#answers.handle(r.bytes());
         return typeof h === 'string' ? h : [];
       }
       case FXP.WRITE: {
-        const h = this.#handle(r.bytes());
+        const h = this.#answers.handle(r.bytes());
         if (typeof h === 'string') return h;
         return h.write ? [] : 'SFTP WRITE on a handle not opened for writing';
       }
       case FXP.FSETSTAT: {
         // fchmod/futimes need no write access to the file descriptor: decided as a write.
-        const h = this.#handle(r.bytes());
+        const h = this.#answers.handle(r.bytes());
         if (typeof h === 'string') return h;
         return [{ access: 'write', operation: 'setstat', path: h.path }];
       }
@@ -242,7 +226,7 @@ export class SftpReader {
         // decision, so that a policy on absolute paths does not stop every session's start
         // (OpenSSH's sftp asks it first); its answer is where relative paths start.
         if (raw.length === 0 || (raw.length === 1 && raw[0] === 46))
-          return this.#home === undefined ? (this.#expect(id, { home: true }) ?? []) : [];
+          return this.#answers.home === undefined ? (this.#answers.expect(id, { home: true }) ?? []) : [];
         return [{ access: 'read', operation: 'realpath', path: this.#path(raw) }];
       }
       case FXP.SETSTAT:
@@ -294,19 +278,19 @@ export class SftpReader {
       case 'home-directory':
         return [{ access: 'read', operation: 'realpath', path: `~${clean(r.text())}` }];
       case 'fstatvfs@openssh.com': {
-        const h = this.#handle(r.bytes());
+        const h = this.#answers.handle(r.bytes());
         return typeof h === 'string' ? h : [];
       }
       case 'fsync@openssh.com': {
-        const h = this.#handle(r.bytes());
+        const h = this.#answers.handle(r.bytes());
         if (typeof h === 'string') return h;
         return h.write ? [] : 'SFTP fsync on a handle not opened for writing';
       }
       case 'copy-data': {
-        const from = this.#handle(r.bytes());
+        const from = this.#answers.handle(r.bytes());
         if (typeof from === 'string') return from;
         r.skip(16); // read offset and length (uint64 each)
-        const to = this.#handle(r.bytes());
+        const to = this.#answers.handle(r.bytes());
         if (typeof to === 'string') return to;
         if (!from.read || !to.write) return 'SFTP copy-data between handles not opened for it';
         return [];
@@ -329,28 +313,9 @@ export class SftpReader {
     ];
   }
 
-  #handle(raw: Uint8Array): (Handle & { key: string }) | string {
-    const key = latin1.decode(raw);
-    const h = this.#handles.get(key);
-    return h
-      ? { ...h, key }
-      : 'an SFTP request on a handle the server did not give (or one Postern is not tracking)';
-  }
-
-  /** Remembers that the answer to `id` matters; a refusal string when it cannot. */
-  #expect(id: number, what: Pending): string | undefined {
-    // Two requests waiting under one id: the answer could not be told apart (draft §3.1:
-    // ids of outstanding requests are distinct).
-    if (this.#pending.has(id)) return `an SFTP request id already waiting for an answer`;
-    if (this.#pending.size >= MAX_PENDING)
-      return `more than ${MAX_PENDING} SFTP requests waiting for an answer`;
-    this.#pending.set(id, what);
-    return undefined;
-  }
-
   /** A path field as policy decides it; the forwarded request will carry that path. */
   #path(raw: Uint8Array): string {
-    const path = checkedAbove(resolvePath(this.#text(raw), this.#home));
+    const path = checkedAbove(resolvePath(this.#text(raw), this.#answers.home));
     this.#edits.push({
       at: raw.byteOffset - this.#packet.byteOffset - 4,
       length: raw.length,
@@ -380,31 +345,6 @@ export class SftpReader {
       refusal: { reason, reply: statusPacket(id, code, `Postern refused this request: ${reason}`) },
     };
   }
-
-  /** Learns from an answer; returns the id it answered if the reader waited for it. */
-  #answer(p: SftpPacket): number | undefined {
-    if (p.bytes.length === 0) return undefined;
-    const r = new FieldReader(p.bytes);
-    try {
-      const id = r.u32();
-      const pending = this.#pending.get(id);
-      this.#pending.delete(id);
-      if (!pending) return undefined;
-      if (p.type === FXP.HANDLE && 'handle' in pending) {
-        const raw = r.bytes();
-        if (raw.length <= MAX_HANDLE_BYTES && this.#handles.size < MAX_HANDLES)
-          this.#handles.set(latin1.decode(raw), pending.handle);
-      } else if (p.type === FXP.NAME && 'home' in pending && r.u32() >= 1) {
-        const home = utf8.decode(r.bytes());
-        if (home.startsWith('/') && !home.includes('\0')) this.#home = normalize(home);
-      }
-      return id;
-    } catch (e) {
-      if (!(e instanceof Short)) throw e;
-      // A malformed answer teaches nothing: the handle stays unknown (requests on it refused).
-      return undefined;
-    }
-  }
 }
 
 function sameBytes(value: Uint8Array, b: Uint8Array, at: number, length: number): boolean {
@@ -414,10 +354,8 @@ function sameBytes(value: Uint8Array, b: Uint8Array, at: number, length: number)
 }
 
 const BAD_PATH = 'an SFTP path holding a NUL byte';
-const utf8 = new TextDecoder();
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
 const utf8Encoder = new TextEncoder();
-const latin1 = new TextDecoder('latin1');
 
 /** A user name as part of a path: no `/`. */
 function clean(name: string): string {
