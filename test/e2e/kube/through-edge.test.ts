@@ -42,7 +42,6 @@ permit(principal in Postern::Group::"demo", action in [
   Postern::Action::"k8s:patch", Postern::Action::"k8s:delete"
 ], resource) unless { context has namespace && context.namespace == "held" };
 
-@id("keep-web")
 @reason("the web pod is not deleted by hand")
 forbid(principal, action == Postern::Action::"k8s:delete", resource)
   when { context.name == "web" };
@@ -404,7 +403,8 @@ describe('kubectl through the edge', () => {
     expect(kinds).toContain('kube_request');
     expect(kinds).toContain('kube_response');
     const refused = events.find((e) => e.kind === 'kube_request' && e.outcome === 'deny');
-    expect(refused?.data).toMatchObject({ action: 'k8s:delete', name: 'web', policies: ['keep-web'] });
+    expect(refused?.data).toMatchObject({ action: 'k8s:delete', name: 'web', namespace: 'default' });
+    expect(refused?.data['policies']).toEqual([`connection/${CONN}/rules#2`]); // the forbid
     const trail = JSON.stringify(events);
     for (const secret of ['hunter2-s3cret', 'apply-s3cret-value', 'watched-s3cret'])
       for (const form of [secret, b64(secret)]) expect(trail).not.toContain(form);
