@@ -40,7 +40,7 @@ const identity: Identity = {
 const conn: KubeConnection = {
   id: 'c1',
   name: 'kube',
-  masking: { columns: [], detectors: {} } as unknown as KubeConnection['masking'],
+  masking: { columns: [], detectors: { email: 'redact' } },
   kubernetes: { ca: null, impersonate: true, secretKind: 'bearer_token' },
 };
 
@@ -239,6 +239,22 @@ describe('the Kubernetes module', () => {
     w.session.fail({ kind: 'access-ended', detail: 'the token expired' });
     expect(watch.aborted).toMatch(/access-ended/);
     expect(w.ended).toHaveLength(1);
+  });
+
+  it("runs the connection's detectors over ConfigMap values", async () => {
+    const w = await world();
+    const c = send(w, 'GET', '/api/v1/namespaces/default/configmaps/app');
+    await tick();
+    const cm = {
+      kind: 'ConfigMap',
+      apiVersion: 'v1',
+      metadata: { name: 'app' },
+      data: { owner: 'bob@corp.example' },
+    };
+    answer(w, 1, 200, JSON.stringify(cm));
+    await tick();
+    expect(c.status).toBe(200);
+    expect(c.body).not.toContain('bob@corp.example');
   });
 
   it('refuses a response it cannot mask (protobuf) instead of passing it', async () => {
