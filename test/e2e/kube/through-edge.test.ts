@@ -30,6 +30,7 @@ import {
 } from '../harness.ts';
 
 const CONN = 'kube1';
+const CERT_CONN = 'kube-cert';
 
 /**
  * The demo group reads and writes; deleting the web pod is forbidden with a reason; deleting in
@@ -64,6 +65,7 @@ let dir: string;
 let approver: string;
 let pki: Pki;
 let front: Server;
+let frontUrl: string;
 const configs: Record<'demo' | 'admin', string> = { demo: '', admin: '' };
 const envs: Record<'demo' | 'admin', Record<string, string>> = { demo: {}, admin: {} };
 
@@ -174,12 +176,25 @@ beforeAll(async () => {
     allow: { subjects: [], groups: [] },
   });
   await stack.admin.put(`/connections/${CONN}/policies/rules`, { text: POLICY });
+  // The same cluster through a sealed client certificate (no impersonation).
+  const cert = kube.clientCert('cert-user', ['cert-group']);
+  await stack.admin.post('/connections', {
+    name: CERT_CONN,
+    protocol: 'kubernetes',
+    connector: 'local',
+    target: { host: '127.0.0.1', port: Number(port), tls: 'tls' },
+    credential: { clientCertificate: cert.certPem, clientKey: cert.keyPem },
+    kubernetes: { ca: kube.caPem, impersonate: false },
+    allow: { subjects: [], groups: [] },
+  });
+  await stack.admin.put(`/connections/${CERT_CONN}/policies/rules`, { text: POLICY });
   approver = await fetchToken(stack, stack.approverClientId, stack.approverClientSecret);
   envs.demo = clientEnv(stack);
   envs.admin = clientEnv(stack, stack.adminClientId, stack.adminClientSecret);
   pki = makePki();
   const tls = await tlsFront(pki, new URL(stack.edgeUrl));
   front = tls.server;
+  frontUrl = tls.url;
   writeFileSync(join(dir, 'edge-ca.pem'), pki.caPem);
   for (const who of ['demo', 'admin'] as const) {
     configs[who] = join(dir, `kubeconfig-${who}`);
@@ -364,6 +379,44 @@ describe('kubectl through the edge', () => {
     expect(r.stdout).toContain('pod "p1" deleted');
     expect(kube.requests.filter(isDelete)).toHaveLength(1);
     expect(kube.store.has(findType('', 'v1', 'pods')!, 'held', 'p1')).toBe(false);
+  }, 120_000);
+
+  it('a sealed client certificate reaches the connector: the API server sees its user, no Authorization', async () => {
+    const config = join(dir, 'kubeconfig-cert');
+    const made = await runCli(
+      [
+        'kube-config',
+        CERT_CONN,
+        '--edge',
+        stack.edgeUrl,
+        '--server',
+        `${frontUrl}/v1/kube/${CERT_CONN}`,
+        '--certificate-authority',
+        join(dir, 'edge-ca.pem'),
+        '--kubeconfig',
+        config,
+        '--use',
+      ],
+      envs.demo,
+    );
+    expect(made.code, made.stderr).toBe(0);
+    const since = kube.requests.length;
+    const saved = configs.demo;
+    configs.demo = config;
+    try {
+      const r = await kubectl('demo', ['get', 'pods', '-n', 'default']);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout).toMatch(/^web\s/m);
+    } finally {
+      configs.demo = saved;
+    }
+    const seen = kube.requests.slice(since);
+    expect(seen.length).toBeGreaterThan(0);
+    for (const q of seen) {
+      expect(q.headers.authorization).toBeUndefined();
+      expect(q.headers['impersonate-user']).toBeUndefined();
+      expect(q.identity?.user).toBe('cert-user');
+    }
   }, 120_000);
 
   it('without a token: a 401 Status saying how to get one', async () => {
