@@ -143,6 +143,9 @@ describe('a statement held for approval', () => {
       await vi.waitFor(() => expect(s.client.notices).toHaveLength(1), SETTLE);
       const [request] = await approvalRows(s.sessionId);
       expect(s.client.notices[0]!['M']).toContain(request!.id);
+      // The outbox's alarm (≤ 1 s after the events) has run, so it cannot fire inside the moved
+      // clock below and expire the request itself: the alarm left is the approval's deadline.
+      await vi.waitFor(async () => expect(await shippedEvents(s.sessionId)).toHaveLength(3), SETTLE);
       await later(15 * MINUTE + 1_000, async () => {
         expect(await runDurableObjectAlarm(s.stub)).toBe(true);
       });
