@@ -1,12 +1,13 @@
 /**
  * The one outbox of the Durable Objects: what a DO must hand to the control-plane database
- * (audit events, session records) waits in the DO's own SQLite storage until the database has
- * taken it. `put` is synchronous and throws when storage refuses the item, so a caller that
- * must not go on without it (the audit log) fails closed. The DO's alarm calls `flush`, which
- * writes one batch in insertion order and deletes only what was written; an item changed while
- * its batch was being written stays for the next one. A failed write keeps everything and backs
- * off (core/outbox/schedule.ts), so an outage delays delivery and loses nothing; the writes are
- * idempotent (edge/db), so a batch written twice after a lost reply lands once.
+ * (audit events, session records) waits in the DO's own SQLite storage until `ship` has taken
+ * it (queue-shipper.ts: the shipments queue has accepted it). `put` is synchronous and throws
+ * when storage refuses the item, so a caller that must not go on without it (the audit log)
+ * fails closed. The DO's alarm calls `flush`, which ships one batch in insertion order and
+ * deletes only what was shipped; an item changed while its batch was being shipped stays for the
+ * next one. A failed ship keeps everything and backs off (core/outbox/schedule.ts), so an outage
+ * delays delivery and loses nothing; the writes are idempotent (edge/db), so a batch shipped
+ * twice after a lost reply lands once.
  *
  * Storage (docs/storage.md): table `outbox` (queue, key, version, item JSON), table
  * `outbox_state` (queue, attempts, retry_at). Several queues share one DO's tables and alarm.
@@ -29,7 +30,7 @@ export interface OutboxSpec<T> {
   queue: string;
   /** What the items are, for the log ("audit events"). */
   what: string;
-  /** Writes a batch to the database; throws when it did not. Must be idempotent. */
+  /** Hands a batch on (to the shipments queue); throws when it did not. Must be idempotent. */
   ship(items: T[]): Promise<void>;
   /** What a later `put` of a key that is still waiting stores: by default the new item. */
   merge?(waiting: T, next: T): T;

@@ -9,6 +9,11 @@ export interface Env {
   CONNECTOR: DurableObjectNamespace<ConnectorRpc>;
   /** Webhook deliveries about approval requests, one instance per delivery. */
   NOTIFY: DurableObjectNamespace<NotifyRpc>;
+  /**
+   * Audit events and session records on their way to the control plane (edge/contracts/shipment.ts):
+   * the outboxes send, the Worker's `queue()` handler writes them (workers/queue/).
+   */
+  SHIPMENTS: Queue<string>;
   /** Secret. Control-plane Postgres URL (Neon in production). */
   DATABASE_URL: string;
   /** Local development only: `host:port/path` of a WebSocket-to-TCP relay for @neondatabase/serverless. */

@@ -1,9 +1,11 @@
 /**
  * When a Durable Object's outbox ships: the one rule for everything a DO keeps in storage until
- * the control-plane database has taken it (audit events, session records). Pure decisions on
- * plain numbers (style.md #3: `now` and the random draw are passed in); durable-objects/outbox.ts
- * does the storing, the alarms and the writing. Nothing is ever dropped: a batch the database
- * refuses stays and is retried, however many times it fails.
+ * the shipments queue has taken it (audit events, session records), and the one backoff, also
+ * used by the queue's consumer between retries of what the database refuses
+ * (workers/queue/shipments.ts). Pure decisions on plain numbers (style.md #3: `now` and the
+ * random draw are passed in); durable-objects/outbox.ts does the storing, the alarms and the
+ * sending. Nothing is ever dropped: a batch that is refused stays and is retried, however many
+ * times it fails.
  */
 
 /** Most items in one write (the audit insert binds 10 parameters an item, Postgres allows 65,535). */

@@ -125,6 +125,11 @@ export class ConnectorDO extends DurableObject<Env> implements ConnectorRpc {
     if (n > 0) this.#load.set(entry.replicaId, n - 1);
   }
 
+  /** The shipments queue gave up on these records (workers/queue/dead-letters.ts): keep them. */
+  async reclaimRecords(records: SessionRecord[]): Promise<void> {
+    for (const r of records) this.#records.put(r.id, r);
+  }
+
   async listReplicas(): Promise<ReplicaInfo[]> {
     return this.ctx.getWebSockets().map((ws) => {
       const a = ws.deserializeAttachment() as ReplicaAttachment;

@@ -2,16 +2,17 @@
  * The session's audit log, kept in its own storage until the control plane has it. An event is
  * hash-chained and written synchronously to the DO's outbox (durable-objects/outbox.ts) BEFORE
  * the statement it describes is forwarded; if the write fails the statement is refused. The
- * outbox ships the events from DO alarms in batches, retries with backoff while the database is
- * away, and deletes only what the database has taken, so an outage delays delivery and loses
+ * outbox sends the events from DO alarms in batches to the Cloudflare Queue (../queue-shipper.ts),
+ * retries with backoff while the queue refuses them, and deletes only what the queue has accepted;
+ * the queue's consumer retries while the database is away, so an outage delays delivery and loses
  * nothing; the insert is idempotent on (session, seq).
  */
 import { eventHash, GENESIS, type AuditEvent, type AuditKind } from '../../core/audit/chain.ts';
-import { withControlPlane } from '../../edge/db/client.ts';
-import { insertAuditEvents, type ShippedEvent } from '../../edge/db/audit-repo.ts';
+import type { ShippedEvent } from '../../edge/db/audit-repo.ts';
 import type { Env } from '../../edge/env.ts';
 import { Outbox } from '../outbox.ts';
 import { adoptLegacyAudit } from '../outbox-legacy.ts';
+import { queueShipper } from '../queue-shipper.ts';
 
 interface Meta {
   session: string;
@@ -29,12 +30,7 @@ export class AuditLog {
     this.#outbox = new Outbox<ShippedEvent>(ctx.storage, {
       queue: 'audit',
       what: 'audit events',
-      ship: (events) =>
-        withControlPlane(
-          env,
-          (db) => insertAuditEvents(db, events),
-          (closing) => ctx.waitUntil(closing),
-        ),
+      ship: queueShipper(ctx, env, 'audit'),
       logFields: () => ({ session: this.#meta?.session }),
     });
     adoptLegacyAudit(ctx.storage, this.#outbox);
@@ -67,6 +63,16 @@ export class AuditLog {
     this.#seq = e.seq;
     this.#head = hash;
     return event;
+  }
+
+  /**
+   * Events of this session that the shipments queue dead-lettered (workers/queue/dead-letters.ts):
+   * stored again under their sequence number and sent again with backoff. Events of another
+   * session are refused.
+   */
+  reclaim(session: string, events: ShippedEvent[]): void {
+    if (events.some((e) => e.session !== session)) throw new Error('events of another session');
+    for (const e of events) this.#outbox.put(String(e.seq), e);
   }
 
   /** Ships the rest now (session end). */

@@ -27,6 +27,7 @@ import type { SessionStart } from '../../edge/contracts/session-start.ts';
 import { endRecord, FallbackOutbox, startRecord } from './session-record.ts';
 import type { SessionRecord } from '../../edge/db/session-records.ts';
 import { AuditLog } from './audit-log.ts';
+import type { ShippedEvent } from '../../edge/db/audit-repo.ts';
 import { SessionApprovals } from './approvals.ts';
 import type { VoteAnswer, VoteRequest } from './approval-types.ts';
 import { SessionGrants } from './grants.ts';
@@ -179,6 +180,11 @@ export class SessionDO extends DurableObject<Env> implements SessionRpc {
       JSON.stringify({ type: 'cancel', processId: key.processId, secretKey: key.secretKey }),
     );
     return true;
+  }
+
+  /** The shipments queue gave up on these events (workers/queue/dead-letters.ts): keep them. */
+  async reclaimAudit(events: ShippedEvent[]): Promise<void> {
+    this.#audit.reclaim(this.ctx.id.toString(), events);
   }
 
   // ---- client ------------------------------------------------------------------------------

@@ -6,6 +6,7 @@
  */
 import type { CancelKey } from '../../core/pg/types.ts';
 import type { DeliveryStatus, WebhookDelivery } from '../../core/notify/delivery.ts';
+import type { ShippedEvent } from '../db/audit-repo.ts';
 import type { SessionRecord } from '../db/session-records.ts';
 import type { DialInput, DialResult, ReplicaInfo } from './dial.ts';
 import type { SessionStart } from './session-start.ts';
@@ -23,6 +24,8 @@ export interface SessionRpc extends Rpc.DurableObjectBranded {
   approvalVote(req: VoteRequest): Promise<VoteAnswer>;
   grantRevoked(grantId: string): Promise<boolean>;
   cancelQuery(): Promise<boolean>;
+  /** Audit events of this session the shipments queue gave up on: kept and sent again. */
+  reclaimAudit(events: ShippedEvent[]): Promise<void>;
 }
 
 export interface ConnectorRpc extends Rpc.DurableObjectBranded {
@@ -32,6 +35,8 @@ export interface ConnectorRpc extends Rpc.DurableObjectBranded {
   sessionEnded(processId: number, record?: SessionRecord): Promise<void>;
   listReplicas(): Promise<ReplicaInfo[]>;
   disconnectAll(): Promise<void>;
+  /** Session records the shipments queue gave up on: kept and sent again. */
+  reclaimRecords(records: SessionRecord[]): Promise<void>;
 }
 
 export interface NotifyRpc extends Rpc.DurableObjectBranded {

@@ -71,3 +71,22 @@ export async function upsertSessionRecords(db: Db, records: SessionRecord[]): Pr
       },
     });
 }
+
+/**
+ * Two records of one session as the upsert above would leave them written one after the other
+ * (`later` second): the consumer of the shipments queue merges a batch's records of one session
+ * first, since one INSERT ... ON CONFLICT DO UPDATE may not touch a row twice.
+ */
+export function mergeRecords(earlier: SessionRecord, later: SessionRecord): SessionRecord {
+  return {
+    ...earlier,
+    clientApplication: later.clientApplication ?? earlier.clientApplication,
+    endedAt: later.endedAt ?? earlier.endedAt,
+    closeReason: later.closeReason ?? earlier.closeReason,
+    bytesFromClient: Math.max(later.bytesFromClient, earlier.bytesFromClient),
+    bytesToClient: Math.max(later.bytesToClient, earlier.bytesToClient),
+    statements: Math.max(later.statements, earlier.statements),
+    auditHead: later.auditHead ?? earlier.auditHead ?? null,
+    auditEvents: later.auditEvents ?? earlier.auditEvents ?? null,
+  };
+}

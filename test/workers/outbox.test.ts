@@ -1,7 +1,7 @@
 /**
  * The one outbox of the Durable Objects (durable-objects/outbox.ts) in a real DO's storage:
  * batches in order, nothing deleted that was not written or that changed while it was, no
- * extra writes while backing off whatever else wakes the object, storage of the three outboxes
+ * extra sends while the queue refuses whatever else wakes the object, storage of the three outboxes
  * it replaced taken over, and the SessionDO's own record outbox when the ConnectorDO fails.
  */
 import { env, runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
@@ -12,14 +12,15 @@ import { AuditLog } from '../../durable-objects/session/audit-log.ts';
 import { sessionRecordOutbox } from '../../durable-objects/session-records-outbox.ts';
 import { startRecord } from '../../durable-objects/session/session-record.ts';
 import { eventHash, GENESIS } from '../../core/audit/chain.ts';
+import type { Env } from '../../edge/env.ts';
 import { settleLogs } from './settle-logs.ts';
 import { failStorageWrites, INSERTS } from './storage-faults.ts';
 import {
   closedChain,
   connectorReplica,
+  later,
   logLines,
   openSession,
-  refuseWritesOf,
   SETTLE,
   sessionRow,
   sessionStart,
@@ -104,25 +105,48 @@ describe('the outbox', () => {
   });
 });
 
-describe('a session while the control plane refuses its writes', () => {
-  it('makes no extra write attempt when its alarm fires for something else', async () => {
+describe('a session while the queue refuses its messages', () => {
+  it('keeps its events, sends nothing more while backing off whatever wakes it, and sends them once the queue takes them', async () => {
     const r = await connectorReplica('con_backoff');
     try {
       const id = env.SESSION.newUniqueId();
-      const refusal = await refuseWritesOf(id.toString());
-      const failed = logLines('audit events not shipped; will retry');
       const s = await openSession(r, 'con_backoff', {}, id);
+      let refusing = true;
+      let sends = 0;
+      await runInDurableObject(s.stub, (instance) => {
+        const queue = (instance as unknown as { env: Env }).env.SHIPMENTS;
+        const sendBatch = queue.sendBatch.bind(queue);
+        vi.spyOn(queue, 'sendBatch').mockImplementation(async (messages, options) => {
+          sends++;
+          if (refusing) throw new Error('Queue send failed: Too Many Requests (injected)');
+          return sendBatch(messages, options);
+        });
+      });
+      const failed = logLines('audit events not shipped; will retry');
       s.client.ws.close(1000, 'bye');
       await vi.waitFor(() => expect(failed().length).toBeGreaterThanOrEqual(1), SETTLE);
+      const pending = () =>
+        runInDurableObject(
+          s.stub,
+          (_i, state) =>
+            state.storage.sql
+              .exec<{ n: number }>("SELECT count(*) AS n FROM outbox WHERE queue = 'audit'")
+              .one().n,
+        );
+      // Not dropped: the queue did not accept them.
+      expect(await pending()).toBe(2);
       // The clock stands still: the retry is never due, whatever wakes the object.
       vi.useFakeTimers({ toFake: ['Date'], now: Date.now() });
-      const before = failed().length;
+      const before = sends;
       for (let i = 0; i < 3; i++) await runDurableObjectAlarm(s.stub);
-      expect(failed().length).toBe(before);
+      expect(sends).toBe(before);
       vi.useRealTimers();
-      await refusal.allow();
+      refusing = false;
+      await later(61_000, () => runDurableObjectAlarm(s.stub));
+      expect(await pending()).toBe(0);
       expect((await closedChain(s.sessionId)).length).toBe(2);
     } finally {
+      vi.restoreAllMocks();
       r.close();
     }
   });
@@ -183,14 +207,17 @@ describe('storage of the outboxes before issue 11', () => {
       await audit.ship();
       await records.flush();
     });
-    expect((await shippedEvents(sessionId)).map((e) => e.kind)).toEqual(['session_open', 'session_close']);
-    expect(await sessionRow(sessionId)).toMatchObject({
-      close_reason: 'client-closed',
-      audit_events: 2,
-      protocol: 'postgres',
-    });
+    // Through the shipments queue: written once its consumer has run.
+    await vi.waitFor(async () => {
+      expect((await shippedEvents(sessionId)).map((e) => e.kind)).toEqual(['session_open', 'session_close']);
+      expect(await sessionRow(sessionId)).toMatchObject({
+        close_reason: 'client-closed',
+        audit_events: 2,
+        protocol: 'postgres',
+      });
+      expect(await sessionRow(batched)).toMatchObject({ close_reason: null, protocol: 'postgres' });
+    }, SETTLE);
     expect(await verifyReport(sessionId)).toMatchObject({ ok: true, events: 2 });
-    expect(await sessionRow(batched)).toMatchObject({ close_reason: null, protocol: 'postgres' });
   });
 });
 
