@@ -1,6 +1,7 @@
 /**
  * `npm start` (npm → postern dev) stops everything it started when npm gets SIGTERM: workerd,
- * the embedded Postgres, the demo sshd, and its own servers (edge port, OpenID provider), and
+ * the embedded Postgres, the demo sshd, and its own servers (edge port, OpenID provider, the
+ * demo cluster's stand-in API server), and
  * postern dev exits 0 after stopping them in order (cli/dev/shutdown.ts). npm forwards SIGTERM
  * to its script; the start script execs node so that the script is postern dev itself.
  * The other signals and a second signal are covered in cli/dev/shutdown.test.ts.
@@ -46,7 +47,7 @@ function descendants(pid: number): number[] {
 const portFree = async (port: number) => (await freePort(port)) === port;
 
 it('stops workerd, Postgres, sshd and its servers when npm start gets SIGTERM', async () => {
-  const ports = { edge: 0, pg: 0, oidc: 0, ssh: 0 };
+  const ports = { edge: 0, pg: 0, oidc: 0, ssh: 0, kube: 0 };
   for (const k of Object.keys(ports) as Array<keyof typeof ports>) {
     // Distinct ports, each free now.
     do ports[k] = await freePort();
@@ -61,6 +62,7 @@ it('stops workerd, Postgres, sshd and its servers when npm start gets SIGTERM', 
       '--json',
       ...['--port', String(ports.edge), '--pg-port', String(ports.pg)],
       ...['--oidc-port', String(ports.oidc), '--ssh-port', String(ports.ssh)],
+      ...['--kube-port', String(ports.kube)],
       ...['--state-dir', join(dir, 'state'), '--fresh'],
     ],
     { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
@@ -75,10 +77,18 @@ it('stops workerd, Postgres, sshd and its servers when npm start gets SIGTERM', 
   const info = JSON.parse(out.match(/^\{.*\}$/m)?.[0] ?? 'null') as {
     edgeUrl: string;
     sshLogin: string;
+    kubeConnection: { name: string; server: string; standIn: string } | null;
   } | null;
   expect(info, err).not.toBeNull();
   expect(info!.edgeUrl).toBe(`http://127.0.0.1:${ports.edge}`);
   expect(info!.sshLogin).not.toBeNull();
+  // The demo cluster started and the edge took its connection (null when either failed).
+  expect(info!.kubeConnection).toEqual({
+    name: 'demo-kube',
+    server: `http://127.0.0.1:${ports.edge}/v1/kube/demo-kube`,
+    standIn: `https://127.0.0.1:${ports.kube}`,
+    kubeConfig: expect.stringContaining('postern kube-config demo-kube'),
+  });
 
   const tree = descendants(npm.pid!);
   started.push(...tree);
