@@ -3,8 +3,8 @@
  * STAND-IN API server, test/kube/: no real cluster runs here), side by side in one run:
  *   - `kubectl get pods` in a namespace of 100 pods, the real kubectl, alternating direct (a
  *     kubeconfig with the stand-in's token and CA) and through Postern (the kubeconfig the real
- *     `postern kube-config` writes: exec plugin → edge in Miniflare → SessionDO → connector
- *     process → stand-in). Per request: the time kubectl itself logs for the list request
+ *     `postern kube-config` writes: exec plugin → the local TLS relay (cli/dev/tls-front.ts) →
+ *     edge in Miniflare → SessionDO → connector process → stand-in). Per request: the time kubectl itself logs for the list request
  *     (`-v=6`: "GET .../pods?limit=500 200 OK in N milliseconds", client-go's round tripper,
  *     connection set-up included); per command: the wall clock of the whole kubectl process;
  *   - a masked Secret list: Postern's masker alone, in-process (kube-secrets.ts), and the same
@@ -184,7 +184,9 @@ export async function measureKube(
   if ('unavailable' in demo) return { unavailable: demo.unavailable };
   if ((await run('kubectl', ['version', '--client'], process.env).catch(() => null))?.code !== 0)
     return { unavailable: 'kubectl not found (scripts/os-packages-plan.ts installs it)' };
-  const { standIn, connection } = demo;
+  const { standIn, connection, front, frontCaFile } = demo;
+  // kubectl calls the edge over TLS (client-go sends a plugin's token only over TLS: tls-front.ts).
+  const server = `${front.url}/v1/kube/${connection}`;
   const pods = o.pods ?? 100;
   const secrets = o.secrets ?? 2000;
   const reads = o.reads ?? 10;
@@ -210,6 +212,10 @@ export async function measureKube(
       connection,
       '--edge',
       stack.edgeUrl,
+      '--server',
+      server,
+      '--certificate-authority',
+      frontCaFile,
       '--token-file',
       tokenFile,
       '--kubeconfig',
@@ -293,9 +299,10 @@ export async function measureKube(
   let viaMBps: number | null = null;
   if (!viaUnavailable) {
     const via = await readRepeatedly(
-      `${stack.edgeUrl}/v1/kube/${connection}${secretsPath}`,
+      `${server}${secretsPath}`,
       { ...accept, Authorization: `Bearer ${token}` },
       reads,
+      front.caPem,
     );
     // The bench reads as the demo client: no unmask, so every value comes back masked.
     const items = (JSON.parse(via.last) as { items?: Array<{ data?: Record<string, string> }> }).items ?? [];

@@ -11,7 +11,8 @@ import { freePort } from '../dev/free-port.ts';
 import { shQuote } from '../shell-quote.ts';
 import { DEMO_KUBE_PORT, type DemoKube } from '../dev/demo-kube.ts';
 
-export const help = `Usage: postern dev [--json] [--port N] [--pg-port N] [--oidc-port N] [--ssh-port N] [--kube-port N] [--state-dir DIR] [--fresh]
+export const help = `Usage: postern dev [--json] [--port N] [--pg-port N] [--oidc-port N] [--ssh-port N] [--kube-port N]
+                   [--kube-tls-port N] [--state-dir DIR] [--fresh]
 
 Runs the whole Postern stack on this machine with embedded defaults, no network needed:
   - the edge Worker and its Durable Objects in Miniflare        (default port 8787)
@@ -26,7 +27,9 @@ Runs the whole Postern stack on this machine with embedded defaults, no network 
   - a demo cluster: a STAND-IN for a Kubernetes API server (test/kube/, not a real cluster:
     none runs here) with TLS on 127.0.0.1 (default port 6443), seeded with namespaces, pods,
     deployments, a Secret and a ConfigMap; and a demo Kubernetes connection "demo-kube" with
-    the demo Kubernetes policy, for kubectl through "postern kube-config"
+    the demo Kubernetes policy, for kubectl through "postern kube-config"; kubectl reaches the
+    edge over TLS (default port 8443: client-go sends a credential plugin's token only over
+    TLS), through a local relay with a CA of its own
 If a default port is taken, a free one is used and printed. Ctrl-C, SIGTERM or SIGHUP (and, under
 npm start, npm exiting) stops every process it started; a second signal exits at once.
 
@@ -35,14 +38,16 @@ Options:
                     {"edgeUrl","adminToken","issuer","clientId","clientSecret","approverClientId",
                      "approverClientSecret","connection","targetDsn","sshConnection",
                      "sshLogin","kubeConnection", ...} (the two ssh fields are null without the
-                    SSH demo; kubeConnection is {"name","server","standIn","kubeConfig"}: the
-                    connection, the URL kubectl calls, the stand-in's own URL, and the command
-                    that writes a kubeconfig; null without the demo cluster)
+                    SSH demo; kubeConnection is {"name","server","caFile","standIn","kubeConfig"}:
+                    the connection, the URL kubectl calls and the CA file that verifies it, the
+                    stand-in's own URL, and the command that writes a kubeconfig; null without
+                    the demo cluster)
   --port N          edge port (default 8787)
   --pg-port N       Postgres port (default 54329)
   --oidc-port N     OpenID provider port (default 9400)
   --ssh-port N      demo sshd port (default 2222)
   --kube-port N     demo cluster (stand-in API server) port (default 6443)
+  --kube-tls-port N the edge over TLS, for kubectl (default 8443)
   --state-dir DIR   where data and generated secrets live (default .postern/dev)
   --fresh           start from empty data and new secrets
   -h, --help        this help
@@ -62,6 +67,7 @@ export const options = {
   'oidc-port': { type: 'string' },
   'ssh-port': { type: 'string' },
   'kube-port': { type: 'string' },
+  'kube-tls-port': { type: 'string' },
   'state-dir': { type: 'string' },
   fresh: { type: 'boolean', default: false },
   help: { type: 'boolean', short: 'h', default: false },
@@ -99,6 +105,7 @@ export async function run(argv: string[]): Promise<number> {
         oidc: num(values['oidc-port'], 9400),
         ssh: num(values['ssh-port'], 2222),
         kube: num(values['kube-port'], DEMO_KUBE_PORT),
+        kubeTls: num(values['kube-tls-port'], 8443),
       },
       ssh: true,
       kube: true,
@@ -112,7 +119,7 @@ export async function run(argv: string[]): Promise<number> {
     return 0;
   }
   const ssh = stack.ssh && 'sshd' in stack.ssh ? stack.ssh : null;
-  const kube = stack.kube && 'standIn' in stack.kube ? kubeInfo(stack.edgeUrl, stack.kube) : null;
+  const kube = stack.kube && 'standIn' in stack.kube ? kubeInfo(stack.kube) : null;
   const info = {
     edgeUrl: stack.edgeUrl,
     adminToken: stack.adminToken,
@@ -205,12 +212,15 @@ sshd logs in only as that user without root), with ssh, scp, sftp, rsync as they
 }
 
 /** `kubeConnection` of --json: where kubectl goes, and the stand-in behind it. */
-function kubeInfo(edgeUrl: string, kube: Extract<DemoKube, { connection: string }>) {
+function kubeInfo(kube: Extract<DemoKube, { connection: string }>) {
+  const server = `${kube.front.url}/v1/kube/${kube.connection}`;
   return {
     name: kube.connection,
-    server: `${edgeUrl}/v1/kube/${kube.connection}`,
+    server,
+    caFile: kube.frontCaFile,
     standIn: kube.standIn.url,
-    kubeConfig: `postern kube-config ${kube.connection} --edge ${shQuote(edgeUrl)}`,
+    // --server: the edge over TLS (the plain-HTTP edge is not asked which connections exist).
+    kubeConfig: `postern kube-config ${kube.connection} --server ${shQuote(server)} --certificate-authority ${shQuote(kube.frontCaFile)}`,
   };
 }
 
@@ -227,17 +237,17 @@ function kubeTour(
     const why = status && 'unavailable' in status ? status.unavailable : 'not started';
     return `Kubernetes:  no demo cluster: ${why}\n`;
   }
-  const c = shQuote(kube.name);
   return `Kubernetes, to the demo cluster: a STAND-IN for a Kubernetes API server on ${kube.standIn}
 (test/kube/: it speaks the API server's wire; no real cluster runs here), with kubectl as it is:
 
   export ${env} \\
     KUBECONFIG=${shQuote(join(stateDir, 'kubeconfig'))}
-  ${cli} kube-config ${c} --use           # a context whose user runs postern kube-credential
+  ${cli} ${kube.kubeConfig.replace(/^postern /, '')} --use
+  #   (a context whose user runs postern kube-credential; re-run it after each start: the TLS CA is new)
   kubectl get pods -n prod
   kubectl get secret payments -n prod -o yaml   # data masked (admins see it clear)
   kubectl get configmap billing -n prod -o yaml # the card number masked
-  kubectl delete pods --all -n staging          # refused by policy
+  kubectl delete namespace staging              # refused by policy
   kubectl delete pod web-7c9f8d-xkqzv -n prod   # waits for a DBA: ${cli} approvals list ${approver}
 `;
 }

@@ -60,15 +60,24 @@ describe('the demo Kubernetes policy (postern dev, README tour)', () => {
     if (held.effect !== 'hold') throw new Error('not held');
     expect(held.ticket.approval.group).toBe('dba');
     expect(held.message).toContain("deleting in prod waits for a DBA's approval");
-    // Deleting the namespace itself is in namespace prod too.
-    expect(decide(DEMO, 'DELETE', '/api/v1/namespaces/prod').effect).toBe('hold');
     expect(decide(DEMO, 'DELETE', '/api/v1/namespaces/staging/pods/web-7c9f8d-xkqzv').effect).toBe('allow');
     expect(decide(DEMO, 'PATCH', '/apis/apps/v1/namespaces/staging/deployments/web').effect).toBe('allow');
   });
 
-  it('refuses other writes in prod, across all namespaces, and whole collections, naming why', () => {
+  it('refuses other writes in prod, namespaces, and whole collections, naming why', () => {
     expect(decide(DEMO, 'PATCH', '/apis/apps/v1/namespaces/prod/deployments/web').effect).toBe('deny');
+    // Across all namespaces (-A): namespace "" reaches prod too.
+    expect(decide(DEMO, 'POST', '/api/v1/pods').effect).toBe('deny');
+    // `kubectl delete namespace staging` (the README tour's refusal), prod's too (no hold).
+    for (const ns of ['staging', 'prod']) {
+      const v = decide(DEMO, 'DELETE', `/api/v1/namespaces/${ns}`);
+      expect(v.effect, ns).toBe('deny');
+      expect((v as { message: string }).message).toContain(
+        'namespaces are not created, changed or deleted through Postern',
+      );
+    }
     expect(decide(DEMO, 'POST', '/api/v1/namespaces').effect).toBe('deny');
+    expect(decide(ADMINS, 'DELETE', '/api/v1/namespaces/staging').effect).toBe('deny');
     const all = decide(DEMO, 'DELETE', '/api/v1/namespaces/staging/pods');
     expect(all.effect).toBe('deny');
     expect((all as { message: string }).message).toContain('nobody deletes a whole collection');

@@ -32,14 +32,27 @@ permit(
   resource
 ) when { context.namespace != "prod" && context.namespace != "" };
 
-// Deleting in prod (an object, or the namespace itself) waits for a DBA's approval.
+// Deleting an object in prod waits for a DBA's approval.
 @reason("deleting in prod waits for a DBA's approval")
 @approval("dba")
 @approval_timeout("15m")
 permit(principal in Postern::Group::"demo", action == Postern::Action::"k8s:delete", resource)
   when { context.namespace == "prod" };
 
-// Nobody deletes every object of a kind at once through here (kubectl delete --all).
+// Namespaces are the cluster admins' business: nobody creates, changes or deletes one through
+// here (deleting one deletes everything in it).
+@reason("namespaces are not created, changed or deleted through Postern")
+forbid(
+  principal,
+  action in [
+    Postern::Action::"k8s:create", Postern::Action::"k8s:update", Postern::Action::"k8s:patch",
+    Postern::Action::"k8s:delete"
+  ],
+  resource
+) when { context.resource == "namespaces" };
+
+// Nor a whole collection at once (a DELETE without a name: client libraries' deleteCollection;
+// kubectl delete --all deletes one by one, each decided on its own).
 @reason("nobody deletes a whole collection through Postern: delete objects by name")
 forbid(principal, action == Postern::Action::"k8s:deletecollection", resource);
 

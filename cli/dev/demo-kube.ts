@@ -17,6 +17,7 @@ import { spawnSync } from 'node:child_process';
 import type { AdminClient } from './admin-client.ts';
 import { DEMO_KUBE_MASKING, DEMO_KUBE_POLICY } from './demo-kube-policy.ts';
 import { freePort } from './free-port.ts';
+import type { TlsFront } from './tls-front.ts';
 import { start, type KubeStandIn } from '../../test/kube/server.ts';
 import type { KubeObject } from '../../test/kube/resources.ts';
 
@@ -24,8 +25,13 @@ export const DEMO_KUBE_CONNECTION = 'demo-kube';
 /** A real API server's port; another is picked when it is taken. */
 export const DEMO_KUBE_PORT = 6443;
 
-/** The demo cluster as `postern dev` reports it, or why it is not there. */
-export type DemoKube = { standIn: KubeStandIn; connection: string } | { unavailable: string };
+/**
+ * The demo cluster as `postern dev` reports it, or why it is not there: the stand-in, the
+ * connection, and the edge over TLS that kubectl calls (tls-front.ts) with its CA in a file.
+ */
+export type DemoKube =
+  | { standIn: KubeStandIn; connection: string; front: TlsFront; frontCaFile: string }
+  | { unavailable: string };
 
 /** Why the stand-in cannot run here (it makes its CA with the openssl CLI), or null. */
 export function kubeStandInUnavailable(): string | null {

@@ -22,6 +22,8 @@ import { AdminClient } from './admin-client.ts';
 import { runConnector } from '../../connector/index.ts';
 import { seedDemoSsh, startDemoSsh, DEMO_SSH_CONNECTION, type DemoSsh } from './demo-ssh.ts';
 import { seedDemoKube, startDemoKube, DEMO_KUBE_CONNECTION, type DemoKube } from './demo-kube.ts';
+import { startTlsFront } from './tls-front.ts';
+import type { KubeStandIn } from '../../test/kube/server.ts';
 
 // oidc-provider requires resource indicators to be absolute URIs (RFC 8707 §2).
 export const AUDIENCE = 'urn:postern';
@@ -37,7 +39,8 @@ export interface StackOptions {
   stateDir: string;
   /** Keep data and secrets from a previous run (npm start); tests start clean. */
   reuse: boolean;
-  ports?: { edge?: number; pg?: number; oidc?: number; ssh?: number; kube?: number };
+  /** `kube`: the demo cluster; `kubeTls`: the edge over TLS for kubectl (cli/dev/tls-front.ts). */
+  ports?: { edge?: number; pg?: number; oidc?: number; ssh?: number; kube?: number; kubeTls?: number };
   /** Extra pg_hba.conf lines (tests add md5/password users). */
   hbaLines?: string[];
   /**
@@ -176,20 +179,24 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       check();
     }
     let kube: DemoKube | null = null;
+    let standIn: KubeStandIn | undefined;
     if (opts.kube) {
       const started = await startDemoKube(opts.ports?.kube);
       if ('standIn' in started) {
+        standIn = started.standIn;
         stops.push(() => started.standIn.stop());
         log(`demo cluster: a STAND-IN Kubernetes API server (test/kube/) on ${started.standIn.url}`);
-      } else log(`no demo cluster: ${started.unavailable}`);
-      kube = 'standIn' in started ? { standIn: started.standIn, connection: DEMO_KUBE_CONNECTION } : started;
+      } else {
+        log(`no demo cluster: ${started.unavailable}`);
+        kube = started;
+      }
       check();
     }
     // The connector dials only these (connector/allowlist.ts).
     const allow = [
       cluster.port,
       ...(ssh && 'sshd' in ssh ? [ssh.sshd.port] : []),
-      ...(kube && 'standIn' in kube ? [Number(new URL(kube.standIn.url).port)] : []),
+      ...(standIn ? [Number(new URL(standIn.url).port)] : []),
     ]
       .map((port) => `127.0.0.1:${port}`)
       .join(',');
@@ -254,12 +261,21 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
         ssh = { unavailable: `the edge refused the demo SSH connection: ${refused}` };
       }
     }
-    if (kube && 'standIn' in kube) {
-      const refused = await seedDemoKube(admin, kube.standIn);
+    if (standIn) {
+      const refused = await seedDemoKube(admin, standIn);
       if (refused) {
         log(`the edge refused the demo Kubernetes connection: ${refused}`);
         kube = { unavailable: `the edge refused the demo Kubernetes connection: ${refused}` };
+      } else {
+        const front = await startTlsFront(edge.url, await freePort(opts.ports?.kubeTls));
+        stops.push(() => front.stop());
+        // Where `postern kube-config --certificate-authority` reads it; new on every start.
+        const frontCaFile = join(opts.stateDir, 'edge-tls-ca.pem');
+        writeFileSync(frontCaFile, front.caPem);
+        log(`edge over TLS for kubectl on ${front.url}`);
+        kube = { standIn, connection: DEMO_KUBE_CONNECTION, front, frontCaFile };
       }
+      check();
     }
 
     if (opts.connector === 'process') {

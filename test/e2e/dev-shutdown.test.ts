@@ -47,7 +47,7 @@ function descendants(pid: number): number[] {
 const portFree = async (port: number) => (await freePort(port)) === port;
 
 it('stops workerd, Postgres, sshd and its servers when npm start gets SIGTERM', async () => {
-  const ports = { edge: 0, pg: 0, oidc: 0, ssh: 0, kube: 0 };
+  const ports = { edge: 0, pg: 0, oidc: 0, ssh: 0, kube: 0, kubeTls: 0 };
   for (const k of Object.keys(ports) as Array<keyof typeof ports>) {
     // Distinct ports, each free now.
     do ports[k] = await freePort();
@@ -62,7 +62,7 @@ it('stops workerd, Postgres, sshd and its servers when npm start gets SIGTERM', 
       '--json',
       ...['--port', String(ports.edge), '--pg-port', String(ports.pg)],
       ...['--oidc-port', String(ports.oidc), '--ssh-port', String(ports.ssh)],
-      ...['--kube-port', String(ports.kube)],
+      ...['--kube-port', String(ports.kube), '--kube-tls-port', String(ports.kubeTls)],
       ...['--state-dir', join(dir, 'state'), '--fresh'],
     ],
     { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
@@ -77,7 +77,7 @@ it('stops workerd, Postgres, sshd and its servers when npm start gets SIGTERM', 
   const info = JSON.parse(out.match(/^\{.*\}$/m)?.[0] ?? 'null') as {
     edgeUrl: string;
     sshLogin: string;
-    kubeConnection: { name: string; server: string; standIn: string } | null;
+    kubeConnection: { name: string; server: string; standIn: string; caFile: string } | null;
   } | null;
   expect(info, err).not.toBeNull();
   expect(info!.edgeUrl).toBe(`http://127.0.0.1:${ports.edge}`);
@@ -85,7 +85,8 @@ it('stops workerd, Postgres, sshd and its servers when npm start gets SIGTERM', 
   // The demo cluster started and the edge took its connection (null when either failed).
   expect(info!.kubeConnection).toEqual({
     name: 'demo-kube',
-    server: `http://127.0.0.1:${ports.edge}/v1/kube/demo-kube`,
+    server: `https://127.0.0.1:${ports.kubeTls}/v1/kube/demo-kube`,
+    caFile: join(dir, 'state', 'edge-tls-ca.pem'),
     standIn: `https://127.0.0.1:${ports.kube}`,
     kubeConfig: expect.stringContaining('postern kube-config demo-kube'),
   });
