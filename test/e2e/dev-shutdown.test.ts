@@ -7,13 +7,15 @@
  * The other signals and a second signal are covered in cli/dev/shutdown.test.ts.
  */
 import { afterAll, expect, it } from 'vitest';
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
+import { promisify } from 'node:util';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from '../../cli/dev/free-port.ts';
 import { ROOT, waitFor } from './harness.ts';
 
+const run = promisify(execFile);
 const dir = mkdtempSync(join(tmpdir(), 'postern-dev-stop-'));
 const started: number[] = [];
 afterAll(() => {
@@ -46,7 +48,7 @@ function descendants(pid: number): number[] {
 }
 const portFree = async (port: number) => (await freePort(port)) === port;
 
-it('stops workerd, Postgres, sshd and its servers when npm start gets SIGTERM', async () => {
+it('runs the README kubectl step, then stops workerd, Postgres, sshd and its servers when npm start gets SIGTERM', async () => {
   const ports = { edge: 0, pg: 0, oidc: 0, ssh: 0, kube: 0, kubeTls: 0 };
   for (const k of Object.keys(ports) as Array<keyof typeof ports>) {
     // Distinct ports, each free now.
@@ -76,8 +78,17 @@ it('stops workerd, Postgres, sshd and its servers when npm start gets SIGTERM', 
   await waitFor(() => /^\{.*\}$/m.test(out) || npm.exitCode !== null, 150_000, 'postern dev to be ready');
   const info = JSON.parse(out.match(/^\{.*\}$/m)?.[0] ?? 'null') as {
     edgeUrl: string;
+    issuer: string;
+    clientId: string;
+    clientSecret: string;
     sshLogin: string;
-    kubeConnection: { name: string; server: string; standIn: string; caFile: string } | null;
+    kubeConnection: {
+      name: string;
+      server: string;
+      standIn: string;
+      caFile: string;
+      kubeConfig: string;
+    } | null;
   } | null;
   expect(info, err).not.toBeNull();
   expect(info!.edgeUrl).toBe(`http://127.0.0.1:${ports.edge}`);
@@ -90,6 +101,8 @@ it('stops workerd, Postgres, sshd and its servers when npm start gets SIGTERM', 
     standIn: `https://127.0.0.1:${ports.kube}`,
     kubeConfig: expect.stringContaining('postern kube-config demo-kube'),
   });
+
+  await kubeTour(info!);
 
   const tree = descendants(npm.pid!);
   started.push(...tree);
@@ -106,3 +119,52 @@ it('stops workerd, Postgres, sshd and its servers when npm start gets SIGTERM', 
   expect(tree.filter(alive).map((p) => `${p} ${comm(p)}`)).toEqual([]);
   for (const port of Object.values(ports)) expect(await portFree(port), `port ${port}`).toBe(true);
 }, 200_000);
+
+/**
+ * The README's Kubernetes step, as printed, with the real kubectl: the kubeconfig from the
+ * printed `postern kube-config` command (its user runs `postern kube-credential`), the pods of
+ * prod listed through the edge, the Secret masked, a namespace delete refused with the reason.
+ */
+async function kubeTour(info: {
+  edgeUrl: string;
+  issuer: string;
+  clientId: string;
+  clientSecret: string;
+  kubeConnection: { kubeConfig: string } | null;
+}) {
+  const env = {
+    PATH: process.env['PATH'],
+    HOME: dir,
+    KUBECONFIG: join(dir, 'kubeconfig'),
+    POSTERN_EDGE: info.edgeUrl,
+    POSTERN_ISSUER: info.issuer,
+    POSTERN_CLIENT_ID: info.clientId,
+    POSTERN_CLIENT_SECRET: info.clientSecret,
+  };
+  // The printed command: `postern kube-config demo-kube --server '…' --certificate-authority '…'`.
+  const words = [...info.kubeConnection!.kubeConfig.matchAll(/'([^']*)'|(\S+)/g)].map((m) => m[1] ?? m[2]!);
+  expect(words.slice(0, 2)).toEqual(['postern', 'kube-config']);
+  await run(process.execPath, [join(ROOT, 'cli', 'bin', 'postern.mjs'), ...words.slice(1), '--use'], { env });
+  const kubectl = (...args: string[]) =>
+    run('kubectl', args, { env }).then(
+      (r) => ({ code: 0, ...r }),
+      (e: { code: number; stdout: string; stderr: string }) => e,
+    );
+  const pods = await kubectl('get', 'pods', '-n', 'prod', '-o', 'name');
+  expect(pods.stdout.trim().split('\n').sort(), pods.stderr).toEqual([
+    'pod/api-7c9f8d-xkqzv',
+    'pod/payments-0',
+    'pod/web-7c9f8d-bnmtw',
+    'pod/web-7c9f8d-xkqzv',
+  ]);
+  const secret = await kubectl('get', 'secret', 'payments', '-n', 'prod', '-o', 'yaml');
+  expect(secret.stdout, secret.stderr).toContain(
+    `card-number: ${Buffer.from('[REDACTED]').toString('base64')}`,
+  );
+  expect(secret.stdout).not.toContain(Buffer.from('4111 1111 1111 1111').toString('base64'));
+  const refused = await kubectl('delete', 'namespace', 'staging');
+  expect(refused.code).not.toBe(0);
+  expect(refused.stderr).toMatch(
+    /Error from server \(Forbidden\):.*namespaces are not created, changed or deleted/,
+  );
+}
