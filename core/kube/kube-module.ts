@@ -40,6 +40,7 @@ import { KubeResponse, type ResponseStep } from './kube-response.ts';
 import { upstreamAccept } from './mask/content-type.ts';
 import { KubeObjectMasker, type KubeMaskOptions } from './mask/object-masker.ts';
 import { auditBody } from './mask/request-audit.ts';
+import { kubeValueMasker } from './kube-detectors.ts';
 import { secretsUnmasked, SECRETS_COLUMN } from './mask/unmask.ts';
 import { refusalStatus, type KubeRefusal } from './refusal.ts';
 import { readRequest, type KubeRequest } from './request.ts';
@@ -74,6 +75,13 @@ export function kubeModule(): ProtocolModule<KubeConnection> {
       if (!conn.kubernetes) throw new Error(`connection "${conn.name}" has no Kubernetes settings`);
       const gate = new KubeGate(services.policies, services.subject, services.grants);
       const clear = secretsUnmasked(services.policies, services.subject);
+      const detectors = kubeValueMasker(
+        conn.masking,
+        services.policies,
+        services.subject,
+        services.maskingSecret,
+        conn.id,
+      );
       const email = start.identity.attributes['email'];
       const caller: KubeCaller = {
         issuer: start.identity.issuer,
@@ -83,8 +91,15 @@ export function kubeModule(): ProtocolModule<KubeConnection> {
       };
       const settings = { connection: conn.name, impersonate: conn.kubernetes.impersonate, caller };
       return {
-        openDetails: { unmasked: clear ? [SECRETS_COLUMN] : [] },
-        open: (io) => new KubeProtocolSession(settings, gate, { secrets: !clear }, services, io),
+        openDetails: { unmasked: [...(clear ? [SECRETS_COLUMN] : []), ...detectors.unmasked] },
+        open: (io) =>
+          new KubeProtocolSession(
+            settings,
+            gate,
+            { secrets: !clear, ...(detectors.values ? { values: detectors.values } : {}) },
+            services,
+            io,
+          ),
       };
     },
     exchangeRefusal: (kind, message) => {
