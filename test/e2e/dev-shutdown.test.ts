@@ -123,7 +123,8 @@ it('runs the README kubectl step, then stops workerd, Postgres, sshd and its ser
 /**
  * The README's Kubernetes step, as printed, with the real kubectl: the kubeconfig from the
  * printed `postern kube-config` command (its user runs `postern kube-credential`), the pods of
- * prod listed through the edge, the Secret masked, a namespace delete refused with the reason.
+ * prod listed through the edge, the Secret and the ConfigMap's card number masked, a namespace
+ * delete refused with the reason.
  */
 async function kubeTour(info: {
   edgeUrl: string;
@@ -162,6 +163,9 @@ async function kubeTour(info: {
     `card-number: ${Buffer.from('[REDACTED]').toString('base64')}`,
   );
   expect(secret.stdout).not.toContain(Buffer.from('4111 1111 1111 1111').toString('base64'));
+  const config = await kubectl('get', 'configmap', 'billing', '-n', 'prod', '-o', 'yaml');
+  expect(config.stdout, config.stderr).toMatch(/fallback-card: .*1111/);
+  expect(config.stdout).not.toContain('4111 1111 1111 1111');
   const refused = await kubectl('delete', 'namespace', 'staging');
   expect(refused.code).not.toBe(0);
   expect(refused.stderr).toMatch(
