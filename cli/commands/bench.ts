@@ -14,6 +14,7 @@ import { pct, runPgbench, setupTimes } from '../bench/pgbench.ts';
 import { freePort } from '../dev/free-port.ts';
 import { readBigValue } from '../bench/big-value.ts';
 import { measureSsh, sshTable } from '../bench/ssh.ts';
+import { kubeTable, measureKube } from '../bench/kube.ts';
 
 export const help = `Usage: postern bench [--duration S] [--clients N] [--setup-samples N] [--out DIR] [--json]
 
@@ -28,6 +29,10 @@ Measures Postern against a direct connection, in one run on this machine:
   8. pgbench TPC-B (default script) in -M prepared: TPS direct vs via Postern, and the ratio
   9. SSH: scp of a file both ways (MB/s, ratio) and connect + exec latency (ssh host true),
      direct to the demo sshd vs through Postern, with each hop's CPU (needs openssh-server)
+ 10. Kubernetes, against the demo cluster (a stand-in API server, test/kube/): kubectl get pods in
+     a namespace of 100 pods, p50/p99 of the request (as kubectl -v=6 logs it) and of the whole
+     command, direct vs through Postern; a masked Secret list: Postern's masker alone (MB/s) and
+     a list of 2000 Secrets read direct vs through Postern (MB/s; needs kubectl)
 Starts its own stack (Postgres, OpenID provider, edge in Miniflare, connector) in a temp dir.
 Prints a table and writes JSON to --out (default bench-results/).
 
@@ -38,7 +43,8 @@ Options:
   --mask-mb N         megabytes of result rows per masking measurement (default 100)
   --ssh-mb N          megabytes each scp moves (default 100)
   --ssh-samples N     connect + exec samples per path (default 20)
-  --only ROWS         postgres or ssh: only those rows (the stack starts either way)
+  --kube-samples N    kubectl get pods samples per path (default 30)
+  --only ROWS         postgres, ssh or kube: only those rows (the stack starts either way)
   --out DIR           where to write the JSON (default bench-results)
   --json              print only the JSON result
   -h, --help          this help
@@ -47,6 +53,7 @@ Example:
   npm run bench                          # the full run (about 2 minutes)
   npx postern bench --duration 5 --json  # a quick one for scripts
   npx postern bench --only ssh           # the SSH rows alone
+  npx postern bench --only kube          # the Kubernetes rows alone
 `;
 
 const ROOT = resolve(fileURLToPath(import.meta.url), '..', '..', '..');
@@ -59,6 +66,7 @@ export const options = {
   'mask-mb': { type: 'string', default: '100' },
   'ssh-mb': { type: 'string', default: '100' },
   'ssh-samples': { type: 'string', default: '20' },
+  'kube-samples': { type: 'string', default: '30' },
   only: { type: 'string' },
   out: { type: 'string', default: join(ROOT, 'bench-results') },
   json: { type: 'boolean', default: false },
@@ -80,13 +88,20 @@ export async function run(argv: string[]): Promise<number> {
   const listeners: ChildProcess[] = [];
   const maskMb = Number(values['mask-mb']);
   const only = values.only;
-  if (only !== undefined && only !== 'postgres' && only !== 'ssh')
-    throw new Error(`--only ${only}: say postgres or ssh`);
+  if (only !== undefined && only !== 'postgres' && only !== 'ssh' && only !== 'kube')
+    throw new Error(`--only ${only}: say postgres, ssh or kube`);
   const ssh = (s: Stack) => async () =>
     measureSsh(s, await stackToken(s), {
       dir,
       megabytes: Number(values['ssh-mb']),
       samples: Number(values['ssh-samples']),
+      say,
+    });
+  const kube = (s: Stack) => async () =>
+    measureKube(s, await stackToken(s), {
+      dir,
+      samples: Number(values['kube-samples']),
+      maskMb,
       say,
     });
   try {
@@ -97,13 +112,22 @@ export async function run(argv: string[]): Promise<number> {
       reuse: false,
       log: say,
       connector: 'process',
-      ssh: only !== 'postgres',
+      ssh: only === undefined || only === 'ssh',
+      kube: only === undefined || only === 'kube',
     });
     if (only === 'ssh') {
       const result = { date: new Date().toISOString(), machine: machine(), ssh: await ssh(stack)() };
       const file = writeResult(values.out, result);
       process.stdout.write(
         values.json ? JSON.stringify(result) + '\n' : `${sshTable(result.ssh)}\nJSON: ${file}\n`,
+      );
+      return 0;
+    }
+    if (only === 'kube') {
+      const result = { date: new Date().toISOString(), machine: machine(), kube: await kube(stack)() };
+      const file = writeResult(values.out, result);
+      process.stdout.write(
+        values.json ? JSON.stringify(result) + '\n' : `${kubeTable(result.kube)}\nJSON: ${file}\n`,
       );
       return 0;
     }
@@ -187,6 +211,7 @@ export async function run(argv: string[]): Promise<number> {
     say(`engines: classification + Cedar per statement; masking ${maskMb} MB of PII-heavy rows twice…`);
     const { classification, maskingColumns, maskingFreeText, hostile } = await measureEnginesIsolated(maskMb);
     const sshRows = only === 'postgres' ? undefined : await ssh(stack)();
+    const kubeRows = only === 'postgres' ? undefined : await kube(stack)();
 
     const result = {
       date: new Date().toISOString(),
@@ -245,6 +270,7 @@ export async function run(argv: string[]): Promise<number> {
       // One session's hostile input, each measured once (issue 9, finding 7): linear, bounded.
       hostile,
       ssh: sshRows,
+      kube: kubeRows,
     };
     const file = writeResult(values.out, result);
     if (values.json) {
@@ -277,7 +303,7 @@ hostile input, one session's cost (each must stay linear in its size)
 ${t.hostile.map((h) => `${h.name.padEnd(52)} ${f(h.megabytes, 1).padStart(5)} MB ${f(h.ms, 0).padStart(7)} ms`).join('\n')}
 
 "policy off" is an allow-list connection (every action permitted, nothing masked, audit on).
-${sshRows ? sshTable(sshRows) : ''}
+${sshRows ? sshTable(sshRows) : ''}${kubeRows ? kubeTable(kubeRows) : ''}
 JSON: ${file}
 `);
     }

@@ -9,8 +9,10 @@ import { startStack, type Stack } from '../dev/stack.ts';
 import { ownShutdown } from '../dev/shutdown.ts';
 import { freePort } from '../dev/free-port.ts';
 import { shQuote } from '../shell-quote.ts';
+import { DEMO_KUBE_PORT, type DemoKube } from '../dev/demo-kube.ts';
 
-export const help = `Usage: postern dev [--json] [--port N] [--pg-port N] [--oidc-port N] [--ssh-port N] [--state-dir DIR] [--fresh]
+export const help = `Usage: postern dev [--json] [--port N] [--pg-port N] [--oidc-port N] [--ssh-port N] [--kube-port N]
+                   [--kube-tls-port N] [--state-dir DIR] [--fresh]
 
 Runs the whole Postern stack on this machine with embedded defaults, no network needed:
   - the edge Worker and its Durable Objects in Miniflare        (default port 8787)
@@ -22,6 +24,12 @@ Runs the whole Postern stack on this machine with embedded defaults, no network 
   - OpenSSH's sshd as a demo SSH target on 127.0.0.1 (default port 2222), logging in as the
     user running postern dev (sshd can log in only as that user without root), and a demo SSH
     connection "demo-ssh" with the demo SSH policy; without sshd the rest still starts
+  - a demo cluster: a STAND-IN for a Kubernetes API server (test/kube/, not a real cluster:
+    none runs here) with TLS on 127.0.0.1 (default port 6443), seeded with namespaces, pods,
+    deployments, a Secret and a ConfigMap; and a demo Kubernetes connection "demo-kube" with
+    the demo Kubernetes policy, for kubectl through "postern kube-config"; kubectl reaches the
+    edge over TLS (default port 8443: client-go sends a credential plugin's token only over
+    TLS), through a local relay with a CA of its own
 If a default port is taken, a free one is used and printed. Ctrl-C, SIGTERM or SIGHUP (and, under
 npm start, npm exiting) stops every process it started; a second signal exits at once.
 
@@ -29,11 +37,17 @@ Options:
   --json            print one JSON line when ready:
                     {"edgeUrl","adminToken","issuer","clientId","clientSecret","approverClientId",
                      "approverClientSecret","connection","targetDsn","sshConnection",
-                     "sshLogin", ...} (the two ssh fields are null without the SSH demo)
+                     "sshLogin","kubeConnection", ...} (the two ssh fields are null without the
+                    SSH demo; kubeConnection is {"name","server","caFile","standIn","kubeConfig"}:
+                    the connection, the URL kubectl calls and the CA file that verifies it, the
+                    stand-in's own URL, and the command that writes a kubeconfig; null without
+                    the demo cluster)
   --port N          edge port (default 8787)
   --pg-port N       Postgres port (default 54329)
   --oidc-port N     OpenID provider port (default 9400)
   --ssh-port N      demo sshd port (default 2222)
+  --kube-port N     demo cluster (stand-in API server) port (default 6443)
+  --kube-tls-port N the edge over TLS, for kubectl (default 8443)
   --state-dir DIR   where data and generated secrets live (default .postern/dev)
   --fresh           start from empty data and new secrets
   -h, --help        this help
@@ -52,6 +66,8 @@ export const options = {
   'pg-port': { type: 'string' },
   'oidc-port': { type: 'string' },
   'ssh-port': { type: 'string' },
+  'kube-port': { type: 'string' },
+  'kube-tls-port': { type: 'string' },
   'state-dir': { type: 'string' },
   fresh: { type: 'boolean', default: false },
   help: { type: 'boolean', short: 'h', default: false },
@@ -76,19 +92,23 @@ export async function run(argv: string[]): Promise<number> {
     say: note,
     watchParent: process.env['npm_lifecycle_event'] === 'start',
   });
+  const stateDir = resolve(values['state-dir'] ?? join(ROOT, '.postern', 'dev'));
   let stack: Stack;
   try {
     stack = await startStack({
       root: ROOT,
-      stateDir: resolve(values['state-dir'] ?? join(ROOT, '.postern', 'dev')),
+      stateDir,
       reuse: !values.fresh,
       ports: {
         edge: num(values.port, 8787),
         pg: num(values['pg-port'], 54329),
         oidc: num(values['oidc-port'], 9400),
         ssh: num(values['ssh-port'], 2222),
+        kube: num(values['kube-port'], DEMO_KUBE_PORT),
+        kubeTls: num(values['kube-tls-port'], 8443),
       },
       ssh: true,
+      kube: true,
       log: say,
       signal: shutdown.signal,
     });
@@ -99,6 +119,7 @@ export async function run(argv: string[]): Promise<number> {
     return 0;
   }
   const ssh = stack.ssh && 'sshd' in stack.ssh ? stack.ssh : null;
+  const kube = stack.kube && 'standIn' in stack.kube ? kubeInfo(stack.kube) : null;
   const info = {
     edgeUrl: stack.edgeUrl,
     adminToken: stack.adminToken,
@@ -112,6 +133,8 @@ export async function run(argv: string[]): Promise<number> {
     sshConnection: ssh?.connection ?? null,
     sshLogin: ssh?.login ?? null,
     ...(stack.ssh && 'unavailable' in stack.ssh ? { sshUnavailable: stack.ssh.unavailable } : {}),
+    kubeConnection: kube,
+    ...(stack.kube && 'unavailable' in stack.kube ? { kubeUnavailable: stack.kube.unavailable } : {}),
   };
   if (json) {
     process.stdout.write(JSON.stringify(info) + '\n');
@@ -143,6 +166,7 @@ Try it, in another terminal:
   psql ${dsn} -c 'create index on customers (email)'   # waits for a DBA
 
 ${sshTour(ssh, stack.ssh, env, cli, approver)}
+${kubeTour(kube, stack.kube, env, cli, approver, stateDir)}
 Approvals:   ${cli} approvals list ${approver}
              (then, with the same flags: ${cli} approvals approve <id>, or deny <id> --reason TEXT)
 
@@ -184,5 +208,46 @@ sshd logs in only as that user without root), with ssh, scp, sftp, rsync as they
   scp README.md ${ssh.connection}.postern:/tmp/  &&  sftp ${ssh.connection}.postern
   ${cli} ssh ${c} -- sudo -n true         # waits for a DBA: ${cli} approvals list ${approver}
   (the session's recording: ${cli} sessions replay <id>, with the admin token below)
+`;
+}
+
+/** `kubeConnection` of --json: where kubectl goes, and the stand-in behind it. */
+function kubeInfo(kube: Extract<DemoKube, { connection: string }>) {
+  const server = `${kube.front.url}/v1/kube/${kube.connection}`;
+  return {
+    name: kube.connection,
+    server,
+    caFile: kube.frontCaFile,
+    standIn: kube.standIn.url,
+    // --server: the edge over TLS (the plain-HTTP edge is not asked which connections exist).
+    kubeConfig: `postern kube-config ${kube.connection} --server ${shQuote(server)} --certificate-authority ${shQuote(kube.frontCaFile)}`,
+  };
+}
+
+/** The Kubernetes step of the printed tour, or why there is none. */
+function kubeTour(
+  kube: ReturnType<typeof kubeInfo> | null,
+  status: Stack['kube'],
+  env: string,
+  cli: string,
+  approver: string,
+  stateDir: string,
+): string {
+  if (!kube) {
+    const why = status && 'unavailable' in status ? status.unavailable : 'not started';
+    return `Kubernetes:  no demo cluster: ${why}\n`;
+  }
+  return `Kubernetes, to the demo cluster: a STAND-IN for a Kubernetes API server on ${kube.standIn}
+(test/kube/: it speaks the API server's wire; no real cluster runs here), with kubectl as it is:
+
+  export ${env} \\
+    KUBECONFIG=${shQuote(join(stateDir, 'kubeconfig'))}
+  ${cli} ${kube.kubeConfig.replace(/^postern /, '')} --use
+  #   (a context whose user runs postern kube-credential; re-run it after each start: the TLS CA is new)
+  kubectl get pods -n prod
+  kubectl get secret payments -n prod -o yaml   # data masked (admins see it clear)
+  kubectl get configmap billing -n prod -o yaml # the card number masked
+  kubectl delete namespace staging              # refused by policy
+  kubectl delete pod web-7c9f8d-xkqzv -n prod   # waits for a DBA: ${cli} approvals list ${approver}
 `;
 }

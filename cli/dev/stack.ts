@@ -21,6 +21,9 @@ import { DEMO_MASKING, DEMO_POLICY } from './demo-policy.ts';
 import { AdminClient } from './admin-client.ts';
 import { runConnector } from '../../connector/index.ts';
 import { seedDemoSsh, startDemoSsh, DEMO_SSH_CONNECTION, type DemoSsh } from './demo-ssh.ts';
+import { seedDemoKube, startDemoKube, DEMO_KUBE_CONNECTION, type DemoKube } from './demo-kube.ts';
+import { startTlsFront } from './tls-front.ts';
+import type { KubeStandIn } from '../../test/kube/server.ts';
 
 // oidc-provider requires resource indicators to be absolute URIs (RFC 8707 §2).
 export const AUDIENCE = 'urn:postern';
@@ -36,7 +39,8 @@ export interface StackOptions {
   stateDir: string;
   /** Keep data and secrets from a previous run (npm start); tests start clean. */
   reuse: boolean;
-  ports?: { edge?: number; pg?: number; oidc?: number; ssh?: number };
+  /** `kube`: the demo cluster; `kubeTls`: the edge over TLS for kubectl (cli/dev/tls-front.ts). */
+  ports?: { edge?: number; pg?: number; oidc?: number; ssh?: number; kube?: number; kubeTls?: number };
   /** Extra pg_hba.conf lines (tests add md5/password users). */
   hbaLines?: string[];
   /**
@@ -52,6 +56,11 @@ export interface StackOptions {
   extraClients?: Array<{ clientId: string; groups: string[] }>;
   /** Start the demo sshd and the demo SSH connection (cli/dev/demo-ssh.ts); off unless asked. */
   ssh?: boolean;
+  /**
+   * Start the demo cluster (a STAND-IN API server, test/kube/) and the demo Kubernetes
+   * connection (cli/dev/demo-kube.ts); off unless asked.
+   */
+  kube?: boolean;
   log?: (msg: string) => void;
   /**
    * Aborted (`postern dev` got a signal while starting): what started is stopped and the start
@@ -97,6 +106,8 @@ export interface Stack {
   controlPlane: { setReachable(yes: boolean): void };
   /** The demo SSH target and connection when `ssh` was asked for, or why it is not there. */
   ssh: DemoSsh | null;
+  /** The demo cluster (a stand-in) and connection when `kube` was asked for, or why it is not there. */
+  kube: DemoKube | null;
   ports: { edge: number; pg: number; oidc: number };
   stop(): Promise<void>;
 }
@@ -167,8 +178,26 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
           : started;
       check();
     }
+    let kube: DemoKube | null = null;
+    let standIn: KubeStandIn | undefined;
+    if (opts.kube) {
+      const started = await startDemoKube(opts.ports?.kube);
+      if ('standIn' in started) {
+        standIn = started.standIn;
+        stops.push(() => started.standIn.stop());
+        log(`demo cluster: a STAND-IN Kubernetes API server (test/kube/) on ${started.standIn.url}`);
+      } else {
+        log(`no demo cluster: ${started.unavailable}`);
+        kube = started;
+      }
+      check();
+    }
     // The connector dials only these (connector/allowlist.ts).
-    const allow = [cluster.port, ...(ssh && 'sshd' in ssh ? [ssh.sshd.port] : [])]
+    const allow = [
+      cluster.port,
+      ...(ssh && 'sshd' in ssh ? [ssh.sshd.port] : []),
+      ...(standIn ? [Number(new URL(standIn.url).port)] : []),
+    ]
       .map((port) => `127.0.0.1:${port}`)
       .join(',');
 
@@ -231,6 +260,22 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
         log(`the edge refused the demo SSH connection: ${refused}`);
         ssh = { unavailable: `the edge refused the demo SSH connection: ${refused}` };
       }
+    }
+    if (standIn) {
+      const refused = await seedDemoKube(admin, standIn);
+      if (refused) {
+        log(`the edge refused the demo Kubernetes connection: ${refused}`);
+        kube = { unavailable: `the edge refused the demo Kubernetes connection: ${refused}` };
+      } else {
+        const front = await startTlsFront(edge.url, await freePort(opts.ports?.kubeTls));
+        stops.push(() => front.stop());
+        // Where `postern kube-config --certificate-authority` reads it; new on every start.
+        const frontCaFile = join(opts.stateDir, 'edge-tls-ca.pem');
+        writeFileSync(frontCaFile, front.caPem);
+        log(`edge over TLS for kubectl on ${front.url}`);
+        kube = { standIn, connection: DEMO_KUBE_CONNECTION, front, frontCaFile };
+      }
+      check();
     }
 
     if (opts.connector === 'process') {
@@ -295,6 +340,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       edge,
       controlPlane: { setReachable: (yes) => relay.setReachable(yes) },
       ssh,
+      kube,
       ports: { edge: edgePort, pg: cluster.port, oidc: Number(new URL(oidc.issuer).port) },
       stop,
     };
