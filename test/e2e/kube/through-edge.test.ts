@@ -9,15 +9,12 @@
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { request as httpRequest } from 'node:http';
-import { createServer as createHttpsServer, type Server } from 'node:https';
-import { connect as netConnect, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { start, type KubeStandIn } from '../../kube/server.ts';
-import { makePki, type Pki } from '../../kube/tls.ts';
 import { findType } from '../../kube/resources.ts';
+import { startTlsFront, type TlsFront } from '../../../cli/dev/tls-front.ts';
 import {
   CLI,
   clientEnv,
@@ -63,8 +60,7 @@ let kube: KubeStandIn;
 let connector: Proc;
 let dir: string;
 let approver: string;
-let pki: Pki;
-let front: Server;
+let front: TlsFront | undefined;
 let frontUrl: string;
 const configs: Record<'demo' | 'admin', string> = { demo: '', admin: '' };
 const envs: Record<'demo' | 'admin', Record<string, string>> = { demo: {}, admin: {} };
@@ -123,42 +119,6 @@ async function api(token: string, method: string, path: string, body?: unknown) 
 
 const b64 = (s: string) => Buffer.from(s).toString('base64');
 
-/**
- * TLS in front of the local edge (Miniflare serves plain HTTP): kubectl sends an exec plugin's
- * token only over TLS, as it would to a real edge. Requests and upgrades are relayed as they are.
- */
-function tlsFront(pki: Pki, edge: URL): Promise<{ url: string; server: Server }> {
-  const server = createHttpsServer({ cert: pki.certPem, key: pki.keyPem }, (req, res) => {
-    const up = httpRequest(
-      { host: edge.hostname, port: edge.port, method: req.method, path: req.url, headers: req.headers },
-      (r) => {
-        res.writeHead(r.statusCode ?? 502, r.headers);
-        r.pipe(res);
-      },
-    );
-    up.on('error', () => res.destroy());
-    req.pipe(up);
-  });
-  server.on('upgrade', (req, socket, head) => {
-    const up = netConnect(Number(edge.port), edge.hostname, () => {
-      const lines = [`${req.method} ${req.url} HTTP/1.1`];
-      for (let i = 0; i < req.rawHeaders.length; i += 2)
-        lines.push(`${req.rawHeaders[i]}: ${req.rawHeaders[i + 1]}`);
-      up.write(`${lines.join('\r\n')}\r\n\r\n`);
-      up.write(head);
-      up.pipe(socket);
-      socket.pipe(up);
-    });
-    up.on('error', () => socket.destroy());
-    socket.on('error', () => up.destroy());
-  });
-  return new Promise((resolve) =>
-    server.listen(0, '127.0.0.1', () =>
-      resolve({ url: `https://127.0.0.1:${(server.address() as AddressInfo).port}`, server }),
-    ),
-  );
-}
-
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'postern-kube-edge-'));
   kube = await start({ host: '127.0.0.1', port: 0, tls: true, watchTimeoutSeconds: 3 });
@@ -191,11 +151,11 @@ beforeAll(async () => {
   approver = await fetchToken(stack, stack.approverClientId, stack.approverClientSecret);
   envs.demo = clientEnv(stack);
   envs.admin = clientEnv(stack, stack.adminClientId, stack.adminClientSecret);
-  pki = makePki();
-  const tls = await tlsFront(pki, new URL(stack.edgeUrl));
-  front = tls.server;
-  frontUrl = tls.url;
-  writeFileSync(join(dir, 'edge-ca.pem'), pki.caPem);
+  // kubectl sends an exec plugin's token only over TLS: the same relay `postern dev` runs.
+  front = await startTlsFront(stack.edgeUrl, 0);
+  const tls = front;
+  frontUrl = front.url;
+  writeFileSync(join(dir, 'edge-ca.pem'), front.caPem);
   for (const who of ['demo', 'admin'] as const) {
     configs[who] = join(dir, `kubeconfig-${who}`);
     const r = await runCli(
@@ -235,9 +195,7 @@ beforeAll(async () => {
 }, 240_000);
 
 afterAll(async () => {
-  front?.close();
-  front?.closeAllConnections();
-  pki?.cleanup();
+  await front?.stop();
   await connector?.stop();
   await stack?.cleanup();
   await kube?.stop();
