@@ -108,7 +108,7 @@ describe('strategies', () => {
     expect(dec(m('partial').detected(enc('4111-1111-1111-1111'))!)).toBe('****-****-****-1111');
     expect(dec(m('partial').detected(enc('ada@example.com'))!)).toBe('a***@example.com');
     const t1 = dec(m('token').detected(enc('ada@example.com'))!);
-    expect(t1).toMatch(/^tok_[0-9a-f]{16}$/);
+    expect(t1).toMatch(/^tok2_[0-9a-f]{16}$/);
     expect(dec(m('token').detected(enc('ada@example.com'))!)).toBe(t1);
     expect(dec(m('token').detected(enc('bob@example.com'))!)).not.toBe(t1);
     expect(

@@ -3,15 +3,16 @@
  *  - redact:  the value becomes a fixed placeholder;
  *  - partial: only the last four letters/digits survive (an email keeps its first letter and
  *             domain), separators keep their place so formats stay recognisable;
- *  - token:   `tok_` + 16 hex of HMAC-SHA256(key, value): equal values give equal tokens, so
- *             joins and GROUP BY on the masked output still line up, and without the key a token
- *             says nothing about its value.
+ *  - token:   `tok2_` + 16 hex of a keyed PRF of the value (token.ts): equal values give equal
+ *             tokens, so joins and GROUP BY on the masked output still line up, and without the
+ *             key a token says nothing about its value.
  */
-import { HmacSha256 } from '../crypto/hmac-sync.ts';
+import type { HmacSha256 } from '../crypto/hmac-sync.ts';
 import { utf8 } from '../text.ts';
 import { ByteSink } from './byte-sink.ts';
 import { hints } from './detector-hints.ts';
 import { detectHinted, DETECTORS, type Detection, type DetectorKind } from './detectors.ts';
+import { TokenWriter } from './token.ts';
 
 export const STRATEGIES = ['redact', 'partial', 'token'] as const;
 export type Strategy = (typeof STRATEGIES)[number];
@@ -26,13 +27,19 @@ export class ValueMasker {
   readonly #scratch = new ByteSink();
   // Per-kind lookups in a Map: a plain object indexed by varying keys goes megamorphic.
   readonly #strategies: ReadonlyMap<DetectorKind, Strategy>;
+  readonly #tokens: TokenWriter;
 
+  /**
+   * `connectionKey` is HMAC-SHA256 keyed with the connection's token key; the token PRF's own
+   * key is derived from it (token.ts).
+   */
   constructor(
     private readonly detectors: Partial<Record<DetectorKind, Strategy>>,
-    private readonly hmac: HmacSha256,
+    connectionKey: HmacSha256,
   ) {
     this.#enabled = new Set(Object.keys(detectors) as DetectorKind[]);
     this.#strategies = new Map(Object.entries(detectors) as Array<[DetectorKind, Strategy]>);
+    this.#tokens = new TokenWriter(connectionKey);
   }
 
   get detecting(): boolean {
@@ -49,24 +56,9 @@ export class ValueMasker {
   /** whole() of src[start, end), appended to `sink`: no decoding and no allocation for ASCII. */
   wholeInto(src: Uint8Array, start: number, end: number, strategy: Strategy, sink: ByteSink): void {
     if (strategy === 'redact') sink.put(REDACTED, 0, REDACTED.length);
-    else if (strategy === 'token') this.#token(src, start, end, sink);
+    else if (strategy === 'token') this.#tokens.write(src, start, end, sink);
     else if (isAscii(src, start, end)) partialAscii(src, start, end, sink, COLUMN);
     else partialText(utf8Decoder.decode(src.subarray(start, end)), 'column', sink);
-  }
-
-  /** `tok_` + the first 8 bytes of the MAC in hex, written as bytes. */
-  #token(src: Uint8Array, start: number, end: number, sink: ByteSink): void {
-    const mac = this.hmac.digestWords(src, start, end);
-    const at = sink.reserve(20);
-    const out = sink.buf;
-    out[at] = 116; // t
-    out[at + 1] = 111; // o
-    out[at + 2] = 107; // k
-    out[at + 3] = 95; // _
-    for (let w = 0; w < 2; w++) {
-      const word = mac[w]!;
-      for (let k = 0; k < 8; k++) out[at + 4 + w * 8 + k] = HEX_DIGITS[(word >>> (28 - 4 * k)) & 15]!;
-    }
   }
 
   /** Detected values inside `value` replaced; undefined when nothing was found. */
@@ -105,7 +97,7 @@ export class ValueMasker {
       if (strategy === 'redact') {
         const r = REDACTED_AS.get(d.kind)!;
         sink.put(r, 0, r.length);
-      } else if (strategy === 'token') this.#token(src, s, e, sink);
+      } else if (strategy === 'token') this.#tokens.write(src, s, e, sink);
       else if (isAscii(src, s, e)) partialAscii(src, s, e, sink, d.kind === 'email' ? EMAIL : NOT_EMAIL);
       // Only a private key's body can hold non-ASCII bytes: its byte string, as text.
       else partialText(latin1.decode(src.subarray(s, e)), d.kind, sink);
@@ -125,7 +117,6 @@ export class ValueMasker {
 
 const REDACTED = utf8('[REDACTED]');
 const REDACTED_AS = new Map(DETECTORS.map((k) => [k, utf8(`[REDACTED:${k}]`)]));
-const HEX_DIGITS = utf8('0123456789abcdef');
 
 function isAscii(v: Uint8Array, start: number, end: number): boolean {
   for (let i = start; i < end; i++) if (v[i]! > 127) return false;
