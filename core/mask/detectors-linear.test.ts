@@ -153,6 +153,57 @@ describe('detectors agree with their patterns', () => {
     );
   });
 
+  it("on the number group's own bytes: separators, signs, brackets, letters, other scripts (property)", () => {
+    // number-scan.ts implements these patterns by hand on bytes: every choice a backtracking
+    // engine makes (greedy repetitions given back for `\b`, the phone's optional parts, the card's
+    // look-behind) is exercised by strings built from the bytes the patterns read.
+    const unit = fc.constantFrom(
+      ...'0123456789012345678901234567890123456789'.split(''),
+      ' ',
+      '-',
+      '.',
+      ',',
+      '+',
+      '(',
+      ')',
+      '_',
+      'a',
+      'G',
+      'B',
+      'Z',
+      'é',
+      '\u0663',
+    );
+    const chunk = fc.oneof(
+      fc.string({ unit, maxLength: 24 }),
+      fc.constantFrom(
+        '4111111111111111',
+        '+44 (20) 7946 0958',
+        '+1 202.555.0147',
+        'GB82WEST12345698765432',
+        '255.255.255.255',
+        '1.75',
+        '078-05-1120',
+        '(415)555-0134',
+        'DE89 3704 0044 0532 0130 00',
+      ),
+    );
+    const groups = [...SCANNED].filter((k) => ['iban', 'card', 'ssn', 'phone', 'ipv4'].includes(k));
+    fc.assert(
+      fc.property(
+        fc.array(chunk, { maxLength: 5 }),
+        fc.subarray(groups, { minLength: 1 }),
+        (parts, kinds) => {
+          const text = parts.join('');
+          const on = new Set(kinds);
+          expect(detect(text, on)).toEqual(reference(text, on));
+          expect(detect(text, SCANNED)).toEqual(reference(text, SCANNED));
+        },
+      ),
+      { numRuns: Number(process.env['NUMBER_SCAN_RUNS'] ?? 3000) },
+    );
+  });
+
   it('at the length bounds of a JWT and a private key', () => {
     const all = new Set(SCANNED);
     const b = (n: number) => 'A'.repeat(n);

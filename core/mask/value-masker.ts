@@ -11,7 +11,7 @@ import type { HmacSha256 } from '../crypto/hmac-sync.ts';
 import { utf8 } from '../text.ts';
 import { ByteSink } from './byte-sink.ts';
 import { hints } from './detector-hints.ts';
-import { detectHinted, DETECTORS, type Detection, type DetectorKind } from './detectors.ts';
+import { detectIn, DETECTORS, type Detection, type DetectorKind } from './detectors.ts';
 import { TokenWriter } from './token.ts';
 
 export const STRATEGIES = ['redact', 'partial', 'token'] as const;
@@ -75,7 +75,7 @@ export class ValueMasker {
     if (this.#enabled.size === 0 || end - start < 7) return undefined;
     const h = hints(src, start, end);
     if (h === 0) return undefined; // most values: nothing any detector needs
-    const found = detectHinted(latin1.decode(src.subarray(start, end)), this.#enabled, h);
+    const found = detectIn(src, start, end, this.#enabled, h);
     return found.length > 0 ? found : undefined;
   }
 
