@@ -57,8 +57,8 @@ export class ValueMasker {
   wholeInto(src: Uint8Array, start: number, end: number, strategy: Strategy, sink: ByteSink): void {
     if (strategy === 'redact') sink.put(REDACTED, 0, REDACTED.length);
     else if (strategy === 'token') this.#tokens.write(src, start, end, sink);
-    else if (isAscii(src, start, end)) partialAscii(src, start, end, sink, COLUMN);
-    else partialText(utf8Decoder.decode(src.subarray(start, end)), 'column', sink);
+    else if (!partialAscii(src, start, end, sink, COLUMN))
+      partialText(utf8Decoder.decode(src.subarray(start, end)), 'column', sink);
   }
 
   /** Detected values inside `value` replaced; undefined when nothing was found. */
@@ -98,9 +98,9 @@ export class ValueMasker {
         const r = REDACTED_AS.get(d.kind)!;
         sink.put(r, 0, r.length);
       } else if (strategy === 'token') this.#tokens.write(src, s, e, sink);
-      else if (isAscii(src, s, e)) partialAscii(src, s, e, sink, d.kind === 'email' ? EMAIL : NOT_EMAIL);
-      // Only a private key's body can hold non-ASCII bytes: its byte string, as text.
-      else partialText(latin1.decode(src.subarray(s, e)), d.kind, sink);
+      else if (!partialAscii(src, s, e, sink, d.kind === 'email' ? EMAIL : NOT_EMAIL))
+        // Only a private key's body can hold non-ASCII bytes: its byte string, as text.
+        partialText(latin1.decode(src.subarray(s, e)), d.kind, sink);
       at = e;
       if (counts) counts[d.kind] = (counts[d.kind] ?? 0) + 1;
     }
@@ -118,11 +118,6 @@ export class ValueMasker {
 const REDACTED = utf8('[REDACTED]');
 const REDACTED_AS = new Map(DETECTORS.map((k) => [k, utf8(`[REDACTED:${k}]`)]));
 
-function isAscii(v: Uint8Array, start: number, end: number): boolean {
-  for (let i = start; i < end; i++) if (v[i]! > 127) return false;
-  return true;
-}
-
 const isAlnumByte = (c: number) => (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122);
 
 // Which values partialAscii() treats as an email, as partial() does: a column value with an '@'
@@ -131,37 +126,46 @@ const COLUMN = 0;
 const EMAIL = 1;
 const NOT_EMAIL = 2;
 
-/** partial() of ASCII src[start, end), appended to `sink`: the same result without strings. */
-function partialAscii(v: Uint8Array, start: number, end: number, sink: ByteSink, kind: number): void {
-  let at = end - 1;
-  while (kind !== NOT_EMAIL && at >= start && v[at] !== 64) at--;
-  if (kind !== NOT_EMAIL && at > start) {
-    let space = false;
-    if (kind === COLUMN) for (let i = start; i < at; i++) if (v[i] === 32) space = true;
-    if (!space) {
-      // An email: first character, ***, the domain.
-      const o = sink.reserve(4);
-      const out = sink.buf;
-      out[o] = v[start]!;
-      out[o + 1] = 42;
-      out[o + 2] = 42;
-      out[o + 3] = 42;
-      sink.put(v, at, end);
-      return;
-    }
-  }
+/**
+ * partial() of ASCII src[start, end), appended to `sink`: the same result without strings, in
+ * two passes (one reads what the mask needs, one writes it). Returns false, having written
+ * nothing, when the value is not ASCII (partialText() then does it).
+ */
+function partialAscii(v: Uint8Array, start: number, end: number, sink: ByteSink, kind: number): boolean {
   let alnum = 0;
-  for (let i = start; i < end; i++) if (isAlnumByte(v[i]!)) alnum++;
+  let at = -1; // the last '@'
+  let space = -1; // the first space
+  for (let i = start; i < end; i++) {
+    const c = v[i]!;
+    if (c > 127) return false;
+    if (isAlnumByte(c)) alnum++;
+    else if (c === 64) at = i;
+    else if (c === 32 && space < 0) space = i;
+  }
+  if (kind !== NOT_EMAIL && at > start && (kind === EMAIL || space < 0 || space > at)) {
+    // An email: first character, ***, the domain.
+    const o = sink.reserve(4);
+    const out = sink.buf;
+    out[o] = v[start]!;
+    out[o + 1] = 42;
+    out[o + 2] = 42;
+    out[o + 3] = 42;
+    sink.put(v, at, end);
+    return true;
+  }
   // Short values would be given away almost whole: keep less of them.
-  let keep = alnum <= 8 ? Math.floor(alnum / 4) : 4;
+  const keep = alnum <= 8 ? Math.floor(alnum / 4) : 4;
+  let mask = alnum - keep;
   const o = sink.reserve(end - start) - start;
   const out = sink.buf;
-  for (let i = end - 1; i >= start; i--) {
+  for (let i = start; i < end; i++) {
     const c = v[i]!;
-    if (isAlnumByte(c) && keep-- <= 0)
+    if (mask > 0 && isAlnumByte(c)) {
       out[o + i] = 42; // '*'
-    else out[o + i] = c;
+      mask--;
+    } else out[o + i] = c;
   }
+  return true;
 }
 
 /**
