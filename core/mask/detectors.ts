@@ -12,7 +12,15 @@
  * prefixes most values lack, on the value decoded one char per byte.
  */
 import { ibanValid, ipv4Valid, ipv6Valid, luhnOf, phoneValid, ssnValid } from './detector-checks.ts';
-import { HINT_AT, HINT_COLONS, HINT_DIGITS, HINT_TOKEN, hints, TOKEN_HINT } from './detector-hints.ts';
+import {
+  HINT_AT,
+  HINT_COLONS,
+  HINT_DIGITS,
+  HINT_TOKEN,
+  hints,
+  lastHints,
+  TOKEN_HINT,
+} from './detector-hints.ts';
 import { disjoint } from './detection-order.ts';
 import { kindBits, numbers } from './number-scan.ts';
 import { jwtHeaderValid, jwtSource, privateKeySource, type Span } from './token-scan.ts';
@@ -83,13 +91,17 @@ export function detect(text: string, enabled: ReadonlySet<DetectorKind>): Detect
     const c = text.charCodeAt(i);
     bytes[i] = c < 128 ? c : 0x80;
   }
-  return detectIn(bytes, 0, n, enabled, hints(bytes, 0, n), text);
+  const h = hints(bytes, 0, n);
+  return detectIn(bytes, 0, n, enabled, h, text, lastHints.at, lastHints.digit);
 }
 
 /**
  * The detections in src[start, end), offsets from `start`, given its hints (hints() on the same
  * bytes). `text` is the value one char per byte, if the caller has it; it is made only when a
- * key, token or IPv6 hint asks for it.
+ * key, token or IPv6 hint asks for it. `at` and `digit`, from hints() too (lastHints), are
+ * where the first '@' and the first digit are: emails are looked for from the first, and the
+ * number group from two bytes before the second (a match starts at most two bytes before its
+ * first digit: an IBAN's country code, a phone's `+` or `(`).
  */
 export function detectIn(
   src: Uint8Array,
@@ -98,13 +110,15 @@ export function detectIn(
   enabled: ReadonlySet<DetectorKind>,
   h: number,
   text?: string,
+  at = start,
+  digit = start,
 ): Detection[] {
   const found: Detection[] = [];
   if (end - start < 7) return found;
   if (h & (HINT_TOKEN | HINT_COLONS)) text ??= latin1.decode(src.subarray(start, end));
   if (h & HINT_TOKEN && TOKEN_HINT.test(text!)) tokens(text!, enabled, found);
-  if (h & HINT_AT && enabled.has('email')) emails(src, start, end, found);
-  if (h & HINT_DIGITS) numbers(src, start, end, kindBits(enabled), found);
+  if (h & HINT_AT && enabled.has('email')) emails(src, start, Math.max(start, at), end, found);
+  if (h & HINT_DIGITS) numbers(src, start, Math.max(start, digit - 2), end, kindBits(enabled), found);
   if (h & HINT_COLONS) regexAll(IPV6, text!, enabled, found);
   return disjoint(found);
 }
@@ -203,11 +217,11 @@ const isDomain = (c: number) =>
 const isAlpha = (c: number) => (c >= 97 && c <= 122) || (c >= 65 && c <= 90);
 
 /**
- * Emails in s[start, end) (offsets from `start`), found from each '@' outwards: local part
- * (≤ 64) on the left, domain with a TLD on the right.
+ * Emails in s[start, end) (offsets from `start`), found from each '@' at or after `from`
+ * outwards: local part (≤ 64) on the left, domain with a TLD on the right.
  */
-function emails(s: Uint8Array, start: number, end: number, out: Detection[]): void {
-  for (let p = start; p < end; p++) {
+function emails(s: Uint8Array, start: number, from: number, end: number, out: Detection[]): void {
+  for (let p = from; p < end; p++) {
     if (s[p] !== 64) continue;
     let b = p;
     while (b > start && p - b < 64 && isLocal(s[b - 1]!)) b--;

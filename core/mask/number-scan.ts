@@ -37,12 +37,19 @@ const isDigit = (c: number) => c >= 48 && c <= 57;
 const isPhoneSep = (c: number) => c === 32 || c === 46 || c === 45;
 
 /**
- * Every detection of the group in s[start, end), offsets from `start`, appended to `out`: at
- * each position the first kind in order (IBAN, card, SSN, phone, IPv4) whose pattern matches
+ * Every detection of the group in s[start, end) that starts at or after `from`, offsets from
+ * `start`, appended to `out`: at each position the first kind in order (IBAN, card, SSN, phone, IPv4) whose pattern matches
  * there with a valid value; the next search starts where it ends.
  */
-export function numbers(s: Uint8Array, start: number, end: number, kinds: number, out: Detection[]): void {
-  for (let p = start; p < end; p++) {
+export function numbers(
+  s: Uint8Array,
+  start: number,
+  from: number,
+  end: number,
+  kinds: number,
+  out: Detection[],
+): void {
+  for (let p = from; p < end; p++) {
     const cls = START[s[p]!]!;
     if (cls === 0) continue;
     // `\b` before a word byte: the value's start or a non-word byte.

@@ -10,7 +10,7 @@
 import type { HmacSha256 } from '../crypto/hmac-sync.ts';
 import { utf8 } from '../text.ts';
 import { ByteSink } from './byte-sink.ts';
-import { hints } from './detector-hints.ts';
+import { hints, lastHints } from './detector-hints.ts';
 import { detectIn, DETECTORS, type Detection, type DetectorKind } from './detectors.ts';
 import { TokenWriter } from './token.ts';
 
@@ -75,7 +75,7 @@ export class ValueMasker {
     if (this.#enabled.size === 0 || end - start < 7) return undefined;
     const h = hints(src, start, end);
     if (h === 0) return undefined; // most values: nothing any detector needs
-    const found = detectIn(src, start, end, this.#enabled, h);
+    const found = detectIn(src, start, end, this.#enabled, h, undefined, lastHints.at, lastHints.digit);
     return found.length > 0 ? found : undefined;
   }
 
