@@ -16,6 +16,12 @@ export const HINT_AT = 4; // '@': email
 export const HINT_TOKEN = 8; // the first two bytes of a TOKEN_HINT prefix: keys, JWTs
 
 /**
+ * Where the last hints() call saw its first '@' and its first digit (-1: none), so that the
+ * scans after it need not read the bytes before them again (detectors.ts detectIn()).
+ */
+export const lastHints = { at: -1, digit: -1 };
+
+/**
  * The hints of src[start, end), from its bytes in one pass. HINT_TOKEN is a superset (any byte
  * pair a TOKEN_HINT match starts with: '--', 'ey', 'A' + K/S/G/I/R/N, 'gh', 'gi', 'xo', 'k_'), so
  * TOKEN_HINT still decides; 0 means no detector can match, and the value is not decoded at all.
@@ -24,18 +30,26 @@ export function hints(src: Uint8Array, start: number, end: number): number {
   let digits = 0;
   let colons = 0;
   let h = 0;
+  let at = -1;
+  let digit = -1;
   for (let i = start; i < end; i++) {
     // One table load per byte: most bytes (letters, spaces) are no hint at all.
     const b = src[i]!;
     const k = BYTE_HINT[b]!;
     if (k === 0) continue;
     // Commonest first: digits, then 'e' and the other first bytes of a token prefix.
-    if (k === DIGIT) digits++;
-    else if (k === TOKEN_FIRST) {
+    if (k === DIGIT) {
+      if (digits++ === 0) digit = i;
+    } else if (k === TOKEN_FIRST) {
       if (i + 1 < end && TOKEN_PAIR[(b << 8) | src[i + 1]!] === 1) h |= HINT_TOKEN;
     } else if (k === COLON) colons++;
-    else h |= HINT_AT;
+    else if (at < 0) {
+      h |= HINT_AT;
+      at = i;
+    }
   }
+  lastHints.at = at;
+  lastHints.digit = digit;
   if (digits >= 7) h |= HINT_DIGITS;
   if (colons >= 2) h |= HINT_COLONS;
   // Every key or token shape is 15+ bytes long.

@@ -6,7 +6,16 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { detect, DETECTORS, SOURCES, validMatch, type Detection, type DetectorKind } from './detectors.ts';
+import {
+  detect,
+  detectIn,
+  DETECTORS,
+  SOURCES,
+  validMatch,
+  type Detection,
+  type DetectorKind,
+} from './detectors.ts';
+import { hints, lastHints } from './detector-hints.ts';
 import { disjoint } from './detection-order.ts';
 import { JWT_MAX_HEADER_TRIES } from './token-scan.ts';
 import { HOSTILE_VALUES } from '../../cli/bench/hostile.ts';
@@ -15,6 +24,10 @@ import { HOSTILE_VALUES } from '../../cli/bench/hostile.ts';
 // retried from each start reads up to its own length again (a card: 37); a quadratic scan reads
 // kilobytes per byte.
 const WORK_PER_BYTE = 100;
+// Byte reads per byte of a hostile value, at most, for the scans on bytes: each start position
+// reads a bounded window a few times (a card's 37 bytes: separator, digit and `\b` checks, then
+// Luhn); `1 1 1 ...` reads about 140. A quadratic scan of the 20 KB prefix would read ~10,000.
+const READS_PER_BYTE = 200;
 
 // Keys and tokens are each found on their own, and may start inside another's match.
 const GROUPS: DetectorKind[][] = [
@@ -153,6 +166,57 @@ describe('detectors agree with their patterns', () => {
     );
   });
 
+  it("on the number group's own bytes: separators, signs, brackets, letters, other scripts (property)", () => {
+    // number-scan.ts implements these patterns by hand on bytes: every choice a backtracking
+    // engine makes (greedy repetitions given back for `\b`, the phone's optional parts, the card's
+    // look-behind) is exercised by strings built from the bytes the patterns read.
+    const unit = fc.constantFrom(
+      ...'0123456789012345678901234567890123456789'.split(''),
+      ' ',
+      '-',
+      '.',
+      ',',
+      '+',
+      '(',
+      ')',
+      '_',
+      'a',
+      'G',
+      'B',
+      'Z',
+      'é',
+      '\u0663',
+    );
+    const chunk = fc.oneof(
+      fc.string({ unit, maxLength: 24 }),
+      fc.constantFrom(
+        '4111111111111111',
+        '+44 (20) 7946 0958',
+        '+1 202.555.0147',
+        'GB82WEST12345698765432',
+        '255.255.255.255',
+        '1.75',
+        '078-05-1120',
+        '(415)555-0134',
+        'DE89 3704 0044 0532 0130 00',
+      ),
+    );
+    const groups = [...SCANNED].filter((k) => ['iban', 'card', 'ssn', 'phone', 'ipv4'].includes(k));
+    fc.assert(
+      fc.property(
+        fc.array(chunk, { maxLength: 5 }),
+        fc.subarray(groups, { minLength: 1 }),
+        (parts, kinds) => {
+          const text = parts.join('');
+          const on = new Set(kinds);
+          expect(detect(text, on)).toEqual(reference(text, on));
+          expect(detect(text, SCANNED)).toEqual(reference(text, SCANNED));
+        },
+      ),
+      { numRuns: Number(process.env['NUMBER_SCAN_RUNS'] ?? 3000) },
+    );
+  });
+
   it('at the length bounds of a JWT and a private key', () => {
     const all = new Set(SCANNED);
     const b = (n: number) => 'A'.repeat(n);
@@ -260,6 +324,36 @@ describe('detectors on hostile values', () => {
       const text = make();
       const work = workDuring(() => detect(text, new Set(DETECTORS)));
       expect(work).toBeLessThan(WORK_PER_BYTE * text.length);
+    });
+  }
+
+  for (const [name, make] of Object.entries(HOSTILE_VALUES)) {
+    it(`read each byte a bounded number of times, on bytes too: ${name}`, () => {
+      // Emails and the number group are found on bytes (number-scan.ts), which the string
+      // counter above cannot see: here every byte read is counted, through a proxy, and the
+      // count stops the scan as soon as it passes the bound (a quadratic scan would not end).
+      // A prefix: a proxied read costs ~100 ns, and a quadratic scan would already read ~n² bytes.
+      const text = make().slice(0, 20_000);
+      const n = text.length;
+      const plain = new Uint8Array(n);
+      for (let i = 0; i < n; i++) plain[i] = text.charCodeAt(i) < 128 ? text.charCodeAt(i) : 0x80;
+      const limit = READS_PER_BYTE * n;
+      let reads = 0;
+      const counted = new Proxy(plain, {
+        get(target, key) {
+          if (typeof key === 'string' && key.charCodeAt(0) >= 48 && key.charCodeAt(0) <= 57) {
+            if (++reads > limit) throw new Error(`more than ${READS_PER_BYTE} reads per byte`);
+            return target[Number(key)];
+          }
+          const v = Reflect.get(target, key, target) as unknown;
+          return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+        },
+      });
+      const h = hints(plain, 0, n);
+      const work = workDuring(() =>
+        detectIn(counted, 0, n, new Set(DETECTORS), h, text, lastHints.at, lastHints.digit),
+      );
+      expect(reads + work).toBeLessThan(limit);
     });
   }
 

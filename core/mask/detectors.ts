@@ -1,17 +1,28 @@
 /**
- * Value detectors: one pass of one regular expression over a value finds candidates, and each
- * candidate is validated before it counts (Luhn for cards, mod 97 for IBANs, octet ranges for
- * IPv4, group structure for IPv6: detector-checks.ts; a JSON header for JWTs: token-scan.ts).
- * Validation keeps false positives (order numbers, timestamps, version strings) out of the way
- * of real data. Which groups run on a value is decided by its byte hints (detector-hints.ts).
+ * Value detectors: one pass over a value finds candidates, and each candidate is validated
+ * before it counts (Luhn for cards, mod 97 for IBANs, octet ranges for IPv4, group structure for
+ * IPv6: detector-checks.ts; a JSON header for JWTs: token-scan.ts). Validation keeps false
+ * positives (order numbers, timestamps, version strings) out of the way of real data. Which
+ * groups run on a value is decided by its byte hints (detector-hints.ts).
  *
- * Values are scanned as byte strings (one char per byte): every pattern is ASCII, UTF-8
- * continuation bytes never match an ASCII class, and match offsets are byte offsets, so masked
- * output is assembled from the original bytes without re-encoding.
+ * Values are scanned as bytes: every pattern is ASCII, UTF-8 continuation bytes never match an
+ * ASCII class, and match offsets are byte offsets, so masked output is assembled from the
+ * original bytes without re-encoding. Emails and the number group (the common detections) are
+ * found on the bytes themselves (number-scan.ts); keys, tokens and IPv6 addresses, whose
+ * prefixes most values lack, on the value decoded one char per byte.
  */
 import { ibanValid, ipv4Valid, ipv6Valid, luhnOf, phoneValid, ssnValid } from './detector-checks.ts';
-import { HINT_AT, HINT_COLONS, HINT_DIGITS, HINT_TOKEN, TOKEN_HINT } from './detector-hints.ts';
+import {
+  HINT_AT,
+  HINT_COLONS,
+  HINT_DIGITS,
+  HINT_TOKEN,
+  hints,
+  lastHints,
+  TOKEN_HINT,
+} from './detector-hints.ts';
 import { disjoint } from './detection-order.ts';
+import { kindBits, numbers } from './number-scan.ts';
 import { jwtHeaderValid, jwtSource, privateKeySource, type Span } from './token-scan.ts';
 
 export const DETECTORS = [
@@ -62,36 +73,53 @@ export const SOURCES: Record<DetectorKind, string> = {
 
 // Detectors grouped by what a value must contain for them to have a chance; a value is scanned
 // for those hints once and only the groups that can match run (most values run none). Within a
-// group, at each position the first kind in this order with a valid match there wins.
-const NUMERIC = regexGroup(['iban', 'card', 'ssn', 'phone', 'ipv4']);
+// group, at each position the first kind in this order with a valid match there wins. The
+// number group (IBAN, card, SSN, phone, IPv4, in that order) is number-scan.ts.
 const IPV6 = regexGroup(['ipv6']);
 const CLOUD_KEY = regexGroup(['cloud_key']);
 
-/** Every validated detection in `text` (a byte string), left to right, non-overlapping. */
+const latin1 = new TextDecoder('latin1');
+
+/** Every validated detection in `text`, left to right, non-overlapping. */
 export function detect(text: string, enabled: ReadonlySet<DetectorKind>): Detection[] {
-  if (text.length < 7) return []; // shorter than the shortest detectable value (1.2.3.4)
-  let digits = 0;
-  let colons = 0;
-  let h = HINT_TOKEN; // TOKEN_HINT decides
-  for (let i = 0; i < text.length; i++) {
+  const n = text.length;
+  if (n < 7) return []; // shorter than the shortest detectable value (1.2.3.4)
+  // One byte per UTF-16 unit, so offsets stay the string's: ASCII as itself, anything else as
+  // 0x80, which no pattern's ASCII class matches (as no pattern matches the unit itself).
+  const bytes = new Uint8Array(n);
+  for (let i = 0; i < n; i++) {
     const c = text.charCodeAt(i);
-    if (c >= 48 && c <= 57) digits++;
-    else if (c === 58) colons++;
-    else if (c === 64) h |= HINT_AT;
+    bytes[i] = c < 128 ? c : 0x80;
   }
-  if (digits >= 7) h |= HINT_DIGITS;
-  if (colons >= 2) h |= HINT_COLONS;
-  return detectHinted(text, enabled, h);
+  const h = hints(bytes, 0, n);
+  return detectIn(bytes, 0, n, enabled, h, text, lastHints.at, lastHints.digit);
 }
 
-/** detect() with the hints of `text` already known (from hints() on its bytes). */
-export function detectHinted(text: string, enabled: ReadonlySet<DetectorKind>, h: number): Detection[] {
+/**
+ * The detections in src[start, end), offsets from `start`, given its hints (hints() on the same
+ * bytes). `text` is the value one char per byte, if the caller has it; it is made only when a
+ * key, token or IPv6 hint asks for it. `at` and `digit`, from hints() too (lastHints), are
+ * where the first '@' and the first digit are: emails are looked for from the first, and the
+ * number group from two bytes before the second (a match starts at most two bytes before its
+ * first digit: an IBAN's country code, a phone's `+` or `(`).
+ */
+export function detectIn(
+  src: Uint8Array,
+  start: number,
+  end: number,
+  enabled: ReadonlySet<DetectorKind>,
+  h: number,
+  text?: string,
+  at = start,
+  digit = start,
+): Detection[] {
   const found: Detection[] = [];
-  if (text.length < 7) return found;
-  if (h & HINT_TOKEN && TOKEN_HINT.test(text)) tokens(text, enabled, found);
-  if (h & HINT_AT && enabled.has('email')) emails(text, found);
-  if (h & HINT_DIGITS) regexAll(NUMERIC, text, enabled, found);
-  if (h & HINT_COLONS) regexAll(IPV6, text, enabled, found);
+  if (end - start < 7) return found;
+  if (h & (HINT_TOKEN | HINT_COLONS)) text ??= latin1.decode(src.subarray(start, end));
+  if (h & HINT_TOKEN && TOKEN_HINT.test(text!)) tokens(text!, enabled, found);
+  if (h & HINT_AT && enabled.has('email')) emails(src, start, Math.max(start, at), end, found);
+  if (h & HINT_DIGITS) numbers(src, start, Math.max(start, digit - 2), end, kindBits(enabled), found);
+  if (h & HINT_COLONS) regexAll(IPV6, text!, enabled, found);
   return disjoint(found);
 }
 
@@ -154,7 +182,7 @@ function regexNext(
  * Keys and tokens: private keys and JWTs by their linear scanners (token-scan.ts), cloud keys
  * by pattern. Each kind is found on its own, left to right: a value of one kind may start inside
  * a match of another (a JWT's signature takes `-----BEGIN` for base64url; a Slack token's tail
- * takes `-` and letters), and an overlap is resolved in detectHinted() by masking both. A kind's
+ * takes `-` and letters), and an overlap is resolved in detectIn() by masking both. A kind's
  * next match is looked for from where the last one's greedy tail starts (Span.resume; a cloud
  * key's pattern is at most 93 bytes, so from the byte after its start), so a token glued to
  * another of its kind is found too.
@@ -188,33 +216,33 @@ const isDomain = (c: number) =>
   (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || (c >= 48 && c <= 57) || c === 45 || c === 46;
 const isAlpha = (c: number) => (c >= 97 && c <= 122) || (c >= 65 && c <= 90);
 
-/** Emails found from each '@' outwards: local part (≤ 64) on the left, domain with a TLD on the right. */
-function emails(text: string, out: Detection[]): void {
-  let from = 0;
-  for (;;) {
-    const p = text.indexOf('@', from);
-    if (p < 0) return;
-    from = p + 1;
-    let s = p;
-    while (s > 0 && p - s < 64 && isLocal(text.charCodeAt(s - 1))) s--;
+/**
+ * Emails in s[start, end) (offsets from `start`), found from each '@' at or after `from`
+ * outwards: local part (≤ 64) on the left, domain with a TLD on the right.
+ */
+function emails(s: Uint8Array, start: number, from: number, end: number, out: Detection[]): void {
+  for (let p = from; p < end; p++) {
+    if (s[p] !== 64) continue;
+    let b = p;
+    while (b > start && p - b < 64 && isLocal(s[b - 1]!)) b--;
     let e = p + 1;
-    while (e < text.length && e - p <= 253 && isDomain(text.charCodeAt(e))) e++;
-    while (e > p + 1 && (text.charCodeAt(e - 1) === 46 || text.charCodeAt(e - 1) === 45)) e--; // trailing . or -
-    if (s === p) continue;
-    // The domain text[p+1, e): a dot with 2..24 letters after the last one, and no '..'.
+    while (e < end && e - p <= 253 && isDomain(s[e]!)) e++;
+    while (e > p + 1 && (s[e - 1] === 46 || s[e - 1] === 45)) e--; // trailing . or -
+    if (b === p) continue;
+    // The domain s[p+1, e): a dot with 2..24 letters after the last one, and no '..'.
     let dot = -1;
     let doubled = false;
     for (let i = p + 1; i < e; i++) {
-      if (text.charCodeAt(i) !== 46) continue;
+      if (s[i] !== 46) continue;
       if (i === dot + 1) doubled = true;
       dot = i;
     }
     if (dot <= p + 1 || doubled || e - dot - 1 < 2 || e - dot - 1 > 24) continue;
     let alpha = true;
-    for (let i = dot + 1; i < e; i++) if (!isAlpha(text.charCodeAt(i))) alpha = false;
+    for (let i = dot + 1; i < e; i++) if (!isAlpha(s[i]!)) alpha = false;
     if (!alpha) continue;
-    out.push({ kind: 'email', start: s, end: e });
-    from = e;
+    out.push({ kind: 'email', start: b - start, end: e - start });
+    p = e - 1;
   }
 }
 

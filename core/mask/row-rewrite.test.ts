@@ -30,7 +30,7 @@ describe('RowRewriter', () => {
     const rw = new RowRewriter();
     const out = parseDataRow(rw.rewrite(row, ops, values, counts).subarray(5)).map(dec);
     expect(out[0]).toBe('7');
-    expect(out[1]).toMatch(/^tok_[0-9a-f]{16}$/);
+    expect(out[1]).toMatch(/^tok2_[0-9a-f]{16}$/);
     expect(out[2]).toBeNull();
     expect(out[3]).toBe('mail [REDACTED:email]');
     expect(out[4]).toBe('**** **** **** 1111');

@@ -3,15 +3,16 @@
  *  - redact:  the value becomes a fixed placeholder;
  *  - partial: only the last four letters/digits survive (an email keeps its first letter and
  *             domain), separators keep their place so formats stay recognisable;
- *  - token:   `tok_` + 16 hex of HMAC-SHA256(key, value): equal values give equal tokens, so
- *             joins and GROUP BY on the masked output still line up, and without the key a token
- *             says nothing about its value.
+ *  - token:   `tok2_` + 16 hex of a keyed PRF of the value (token.ts): equal values give equal
+ *             tokens, so joins and GROUP BY on the masked output still line up, and without the
+ *             key a token says nothing about its value.
  */
-import { HmacSha256 } from '../crypto/hmac-sync.ts';
+import type { HmacSha256 } from '../crypto/hmac-sync.ts';
 import { utf8 } from '../text.ts';
 import { ByteSink } from './byte-sink.ts';
-import { hints } from './detector-hints.ts';
-import { detectHinted, DETECTORS, type Detection, type DetectorKind } from './detectors.ts';
+import { hints, lastHints } from './detector-hints.ts';
+import { detectIn, DETECTORS, type Detection, type DetectorKind } from './detectors.ts';
+import { TokenWriter } from './token.ts';
 
 export const STRATEGIES = ['redact', 'partial', 'token'] as const;
 export type Strategy = (typeof STRATEGIES)[number];
@@ -26,13 +27,19 @@ export class ValueMasker {
   readonly #scratch = new ByteSink();
   // Per-kind lookups in a Map: a plain object indexed by varying keys goes megamorphic.
   readonly #strategies: ReadonlyMap<DetectorKind, Strategy>;
+  readonly #tokens: TokenWriter;
 
+  /**
+   * `connectionKey` is HMAC-SHA256 keyed with the connection's token key; the token PRF's own
+   * key is derived from it (token.ts).
+   */
   constructor(
     private readonly detectors: Partial<Record<DetectorKind, Strategy>>,
-    private readonly hmac: HmacSha256,
+    connectionKey: HmacSha256,
   ) {
     this.#enabled = new Set(Object.keys(detectors) as DetectorKind[]);
     this.#strategies = new Map(Object.entries(detectors) as Array<[DetectorKind, Strategy]>);
+    this.#tokens = new TokenWriter(connectionKey);
   }
 
   get detecting(): boolean {
@@ -49,24 +56,9 @@ export class ValueMasker {
   /** whole() of src[start, end), appended to `sink`: no decoding and no allocation for ASCII. */
   wholeInto(src: Uint8Array, start: number, end: number, strategy: Strategy, sink: ByteSink): void {
     if (strategy === 'redact') sink.put(REDACTED, 0, REDACTED.length);
-    else if (strategy === 'token') this.#token(src, start, end, sink);
-    else if (isAscii(src, start, end)) partialAscii(src, start, end, sink, COLUMN);
-    else partialText(utf8Decoder.decode(src.subarray(start, end)), 'column', sink);
-  }
-
-  /** `tok_` + the first 8 bytes of the MAC in hex, written as bytes. */
-  #token(src: Uint8Array, start: number, end: number, sink: ByteSink): void {
-    const mac = this.hmac.digestWords(src, start, end);
-    const at = sink.reserve(20);
-    const out = sink.buf;
-    out[at] = 116; // t
-    out[at + 1] = 111; // o
-    out[at + 2] = 107; // k
-    out[at + 3] = 95; // _
-    for (let w = 0; w < 2; w++) {
-      const word = mac[w]!;
-      for (let k = 0; k < 8; k++) out[at + 4 + w * 8 + k] = HEX_DIGITS[(word >>> (28 - 4 * k)) & 15]!;
-    }
+    else if (strategy === 'token') this.#tokens.write(src, start, end, sink);
+    else if (!partialAscii(src, start, end, sink, COLUMN))
+      partialText(utf8Decoder.decode(src.subarray(start, end)), 'column', sink);
   }
 
   /** Detected values inside `value` replaced; undefined when nothing was found. */
@@ -83,7 +75,7 @@ export class ValueMasker {
     if (this.#enabled.size === 0 || end - start < 7) return undefined;
     const h = hints(src, start, end);
     if (h === 0) return undefined; // most values: nothing any detector needs
-    const found = detectHinted(latin1.decode(src.subarray(start, end)), this.#enabled, h);
+    const found = detectIn(src, start, end, this.#enabled, h, undefined, lastHints.at, lastHints.digit);
     return found.length > 0 ? found : undefined;
   }
 
@@ -105,10 +97,10 @@ export class ValueMasker {
       if (strategy === 'redact') {
         const r = REDACTED_AS.get(d.kind)!;
         sink.put(r, 0, r.length);
-      } else if (strategy === 'token') this.#token(src, s, e, sink);
-      else if (isAscii(src, s, e)) partialAscii(src, s, e, sink, d.kind === 'email' ? EMAIL : NOT_EMAIL);
-      // Only a private key's body can hold non-ASCII bytes: its byte string, as text.
-      else partialText(latin1.decode(src.subarray(s, e)), d.kind, sink);
+      } else if (strategy === 'token') this.#tokens.write(src, s, e, sink);
+      else if (!partialAscii(src, s, e, sink, d.kind === 'email' ? EMAIL : NOT_EMAIL))
+        // Only a private key's body can hold non-ASCII bytes: its byte string, as text.
+        partialText(latin1.decode(src.subarray(s, e)), d.kind, sink);
       at = e;
       if (counts) counts[d.kind] = (counts[d.kind] ?? 0) + 1;
     }
@@ -125,12 +117,6 @@ export class ValueMasker {
 
 const REDACTED = utf8('[REDACTED]');
 const REDACTED_AS = new Map(DETECTORS.map((k) => [k, utf8(`[REDACTED:${k}]`)]));
-const HEX_DIGITS = utf8('0123456789abcdef');
-
-function isAscii(v: Uint8Array, start: number, end: number): boolean {
-  for (let i = start; i < end; i++) if (v[i]! > 127) return false;
-  return true;
-}
 
 const isAlnumByte = (c: number) => (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122);
 
@@ -140,37 +126,46 @@ const COLUMN = 0;
 const EMAIL = 1;
 const NOT_EMAIL = 2;
 
-/** partial() of ASCII src[start, end), appended to `sink`: the same result without strings. */
-function partialAscii(v: Uint8Array, start: number, end: number, sink: ByteSink, kind: number): void {
-  let at = end - 1;
-  while (kind !== NOT_EMAIL && at >= start && v[at] !== 64) at--;
-  if (kind !== NOT_EMAIL && at > start) {
-    let space = false;
-    if (kind === COLUMN) for (let i = start; i < at; i++) if (v[i] === 32) space = true;
-    if (!space) {
-      // An email: first character, ***, the domain.
-      const o = sink.reserve(4);
-      const out = sink.buf;
-      out[o] = v[start]!;
-      out[o + 1] = 42;
-      out[o + 2] = 42;
-      out[o + 3] = 42;
-      sink.put(v, at, end);
-      return;
-    }
-  }
+/**
+ * partial() of ASCII src[start, end), appended to `sink`: the same result without strings, in
+ * two passes (one reads what the mask needs, one writes it). Returns false, having written
+ * nothing, when the value is not ASCII (partialText() then does it).
+ */
+function partialAscii(v: Uint8Array, start: number, end: number, sink: ByteSink, kind: number): boolean {
   let alnum = 0;
-  for (let i = start; i < end; i++) if (isAlnumByte(v[i]!)) alnum++;
+  let at = -1; // the last '@'
+  let space = -1; // the first space
+  for (let i = start; i < end; i++) {
+    const c = v[i]!;
+    if (c > 127) return false;
+    if (isAlnumByte(c)) alnum++;
+    else if (c === 64) at = i;
+    else if (c === 32 && space < 0) space = i;
+  }
+  if (kind !== NOT_EMAIL && at > start && (kind === EMAIL || space < 0 || space > at)) {
+    // An email: first character, ***, the domain.
+    const o = sink.reserve(4);
+    const out = sink.buf;
+    out[o] = v[start]!;
+    out[o + 1] = 42;
+    out[o + 2] = 42;
+    out[o + 3] = 42;
+    sink.put(v, at, end);
+    return true;
+  }
   // Short values would be given away almost whole: keep less of them.
-  let keep = alnum <= 8 ? Math.floor(alnum / 4) : 4;
+  const keep = alnum <= 8 ? Math.floor(alnum / 4) : 4;
+  let mask = alnum - keep;
   const o = sink.reserve(end - start) - start;
   const out = sink.buf;
-  for (let i = end - 1; i >= start; i--) {
+  for (let i = start; i < end; i++) {
     const c = v[i]!;
-    if (isAlnumByte(c) && keep-- <= 0)
+    if (mask > 0 && isAlnumByte(c)) {
       out[o + i] = 42; // '*'
-    else out[o + i] = c;
+      mask--;
+    } else out[o + i] = c;
   }
+  return true;
 }
 
 /**

@@ -146,7 +146,7 @@ describe('terminal output masking', () => {
   it('applies the connection strategies and counts what it masked', () => {
     const m = new TerminalMasker({ card: 'partial', cloud_key: 'token' }, hmac);
     const out = run(m, bytewise(`${CARD} ${AWS}\n`));
-    expect(out).toMatch(/^\*{4} \*{4} \*{4} 1111 tok_[0-9a-f]{16}\n$/);
+    expect(out).toMatch(/^\*{4} \*{4} \*{4} 1111 tok2_[0-9a-f]{16}\n$/);
     expect(m.counts).toEqual({ card: 1, cloud_key: 1 });
   });
 });

@@ -101,7 +101,7 @@ describe('masking through psql', () => {
     expect([id, name, city]).toEqual([row1['id'], row1['full_name'], row1['city']]);
     expect(email).toBe(`${row1['email']![0]}***@example.com`);
     expect(card).toBe('*'.repeat(row1['card_number']!.length - 4) + row1['card_number']!.slice(-4));
-    expect(phone).toMatch(/^tok_[0-9a-f]{16}$/);
+    expect(phone).toMatch(/^tok2_[0-9a-f]{16}$/);
     expect(nid).toBe('[REDACTED]');
     // Deterministic tokens: the same phone number, the same token, in a new session too.
     const again = await psql(connect.port, 'SELECT phone FROM customers WHERE id = 1');

@@ -61,7 +61,7 @@ async function expectUsableMaskedCopy(database: string): Promise<void> {
   expect(describeLeak(maskedCols, secrets)).toBeUndefined();
   // Masked as the connection's rules say: token email and phone, partial card, redacted national id.
   for (const row of maskedCols.split('\n'))
-    expect(row).toMatch(/^tok_[0-9a-f]{16}\ttok_[0-9a-f]{16}\t\*+\d{4}\t\[REDACTED\]$/);
+    expect(row).toMatch(/^tok2_[0-9a-f]{16}\ttok2_[0-9a-f]{16}\t\*+\d{4}\t\[REDACTED\]$/);
 }
 
 beforeAll(async () => {
@@ -119,7 +119,7 @@ describe('pg_dump through a masked connection', () => {
     // The archive is compressed: its script (every object and row) is what is searched.
     const script = await runProgram('pg_restore', ['-f', '-', file]);
     expect(script.code).toBe(0);
-    expect(script.stdout).toContain('tok_');
+    expect(script.stdout).toContain('tok2_');
     expect(describeLeak(script.stdout, secrets)).toBeUndefined();
     const raw = await runProgram('pg_dump', ['-Fc', '-Z0', via(masked.port)], { env, timeoutMs: 60_000 });
     expect(raw.code).toBe(0);
