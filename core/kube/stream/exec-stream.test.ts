@@ -16,7 +16,7 @@ beforeAll(async () => {
 const enc = new TextEncoder();
 const dec = new TextDecoder();
 const CARD = '4111 1111 1111 1111';
-const msg = (channel: number, text: string | Uint8Array) => {
+const msg = (channel: number, text: string | Uint8Array | number[]) => {
   const b = typeof text === 'string' ? enc.encode(text) : text;
   return Uint8Array.from([channel, ...b]);
 };
