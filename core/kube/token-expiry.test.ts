@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { WatchMasker } from './mask/watch-masker.ts';
-import { expiryAt, expiryEnding, msUntilExpiry } from './token-expiry.ts';
+import { readRequest, type KubeRequest } from './request.ts';
+import { expiringStream, expiryAt, expiryEnding, msUntilExpiry } from './token-expiry.ts';
 
 const EXP = 1_796_000_000; // epoch seconds
 const dec = new TextDecoder();
@@ -43,5 +44,20 @@ describe('token expiry ends the open streams of a Kubernetes session', () => {
     expect(expiryEnding('text', EXP)).toEqual({ end: 'close' });
     expect(expiryEnding('port-forward', EXP)).toEqual({ end: 'close' });
     expect(expiryEnding('request', EXP)).toEqual({ end: 'none' });
+  });
+
+  it('classifies forwarded requests by action and response handling', () => {
+    const r = (m: string, p: string, q = ''): KubeRequest => readRequest(m, p, q);
+    expect(expiringStream(r('GET', '/api/v1/namespaces/a/pods/p/exec', 'command=sh'), 'stream')).toBe(
+      'remote-command',
+    );
+    expect(expiringStream(r('GET', '/api/v1/namespaces/a/pods/p/attach'), 'stream')).toBe('remote-command');
+    expect(expiringStream(r('GET', '/api/v1/namespaces/a/pods/p/portforward'), 'stream')).toBe(
+      'port-forward',
+    );
+    expect(expiringStream(r('GET', '/api/v1/namespaces/a/pods', 'watch=1'), 'watch')).toBe('watch');
+    expect(expiringStream(r('GET', '/api/v1/namespaces/a/pods/p/log', 'follow=true'), 'text')).toBe('text');
+    expect(expiringStream(r('GET', '/api/v1/namespaces/a/pods'), 'json')).toBe('request');
+    expect(expiringStream(r('GET', '/api'), 'pass')).toBe('request');
   });
 });

@@ -21,6 +21,8 @@
  *  - a log (text) and a port-forward end: a log has no place for a message that is not the
  *    container's, a forwarded port carries someone else's protocol.
  */
+import type { ResponseHandling } from './mask/content-type.ts';
+import type { KubeRequest } from './request.ts';
 import type { KubeStatus } from './status.ts';
 
 /** The open streams the host tracks, by what their bytes are. */
@@ -86,4 +88,15 @@ export function expiryEnding(stream: ExpiringStream, exp: number): ExpiryEnding 
     case 'request':
       return { end: 'none' };
   }
+}
+
+/** Which kind of open stream a forwarded request is, by its action and its response handling. */
+export function expiringStream(kube: KubeRequest, handling: ResponseHandling | undefined): ExpiringStream {
+  if (kube.kind === 'resource') {
+    if (kube.action === 'k8s:exec' || kube.action === 'k8s:attach') return 'remote-command';
+    if (kube.action === 'k8s:portforward') return 'port-forward';
+  }
+  if (handling === 'watch') return 'watch';
+  if (handling === 'text') return 'text';
+  return 'request';
 }
