@@ -8,7 +8,7 @@ import { connect } from 'node:net';
 import type { Duplex } from 'node:stream';
 import WebSocket from 'ws';
 import type { ChannelError, ChannelHello, DialRequest } from '../core/tunnel/protocol.ts';
-import { parseChannelFromEdge } from '../core/tunnel/protocol.ts';
+import { parseChannelCredential, parseChannelFromEdge } from '../core/tunnel/protocol.ts';
 import { cancelRequest } from '../core/pg/messages.ts';
 import { pumpWsTcp } from '../node-shared/ws-tcp-pump.ts';
 import { isAllowed, type Rule } from './allowlist.ts';
@@ -106,20 +106,36 @@ export async function runDataChannel(
         // The API server's credential stays here: the connector adds it to each request.
         ws.send(JSON.stringify({ type: 'channel-hello' } satisfies ChannelHello));
         opts.log('info', 'channel opened', fields);
-        streams = serveHttpStreams(ws, {
-          target: dial.target,
-          ...caOption({
-            ...(dial.ca ? { ca: dial.ca } : {}),
-            ...(opts.caFile ? { caFile: opts.caFile } : {}),
-          }),
-          auth: upstreamAuthOf(credential),
-          log: opts.log,
-          fields,
-          onChannelError: (message) => finish(1002, `bad mux frame: ${message}`.slice(0, 120)),
-        });
+        let auth = upstreamAuthOf(credential);
+        const serve = () =>
+          serveHttpStreams(ws, {
+            target: dial.target,
+            ...caOption({
+              ...(dial.ca ? { ca: dial.ca } : {}),
+              ...(opts.caFile ? { caFile: opts.caFile } : {}),
+            }),
+            auth,
+            log: opts.log,
+            fields,
+            onChannelError: (message) => finish(1002, `bad mux frame: ${message}`.slice(0, 120)),
+          });
         ws.on('message', (data: Buffer, isBinary: boolean) => {
-          if (isBinary) streams?.receive(data);
-          else finish(1008, 'text frame on a kubernetes channel');
+          if (isBinary) {
+            streams ??= serve();
+            return streams.receive(data);
+          }
+          // One text frame may come first: the connection's sealed client certificate, opened by
+          // the edge (a credential this connector resolved itself wins; never logged).
+          if (streams) return finish(1008, 'text frame on a kubernetes channel');
+          try {
+            const c = upstreamAuthOf(parseChannelCredential(data.toString('utf8')).credential);
+            if (c.kind !== 'client-certificate')
+              return finish(1008, 'channel credential is not a certificate');
+            if (auth.kind === 'none') auth = c;
+          } catch {
+            return finish(1008, 'invalid channel message');
+          }
+          streams = serve();
         });
         return;
       }

@@ -9,6 +9,7 @@ import { createAdminApi } from './api/index.ts';
 import { createApprovalsApi } from './api/approvals.ts';
 import { connectRoute, connectionFromHost } from './routes/connect.ts';
 import { channelRoute, connectorControlRoute } from './routes/connector.ts';
+import { kubePath, kubeRoute } from './routes/kube.ts';
 import { errorToResponse, httpError } from '../edge/http-errors.ts';
 
 export function createEdgeApp(): Hono<{ Bindings: Env }> {
@@ -16,7 +17,19 @@ export function createEdgeApp(): Hono<{ Bindings: Env }> {
   app.onError((err) => errorToResponse(err));
   app.notFound(() => httpError(404, 'not_found', 'no such endpoint'));
 
+  // `<connection>.<BASE_DOMAIN>`: every path but the session socket is the connection's
+  // Kubernetes API (kubectl's server is `https://<connection>.<base domain>`).
+  app.use('*', async (c, next) => {
+    const name = connectionFromHost(c.req.header('Host'), c.env.BASE_DOMAIN);
+    const path = new URL(c.req.url).pathname;
+    if (name === null || path === '/v1/connect') return next();
+    return kubeRoute(c, name, kubePath(path, null));
+  });
   app.get('/healthz', (c) => c.json({ ok: true }));
+  app.all('/v1/kube/:connection/*', (c) =>
+    kubeRoute(c, c.req.param('connection'), kubePath(new URL(c.req.url).pathname, c.req.param('connection'))),
+  );
+  app.all('/v1/kube/:connection', (c) => kubeRoute(c, c.req.param('connection'), '/'));
   app.get('/v1/connect/:connection', (c) => connectRoute(c, c.req.param('connection')));
   app.get('/v1/connect', (c) => {
     const name = connectionFromHost(c.req.header('Host'), c.env.BASE_DOMAIN);

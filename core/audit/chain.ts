@@ -42,6 +42,10 @@ export const AUDIT_KINDS = [
   'recording_end',
   'target_host_key_learned',
   'target_host_key_mismatch',
+  // Kubernetes (docs/kubernetes.md): each API request decided (before it is forwarded, its body
+  // in its audit form) and its response (status, bytes, what was masked).
+  'kube_request',
+  'kube_response',
 ] as const;
 export type AuditKind = (typeof AUDIT_KINDS)[number];
 

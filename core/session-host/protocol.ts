@@ -19,6 +19,7 @@ import type { PolicySubject } from '../policy/principal.ts';
 import type { AuditKind } from '../audit/chain.ts';
 import type { CloseReason } from './close-reason.ts';
 import type { HeldRequest, SessionNotice } from './held-request.ts';
+import type { ExchangeAnswer, ExchangeRefusalKind, RequestExchanges } from './request-exchange.ts';
 
 /** What every connection tells a module; a module widens it with its own fields (`C`). */
 export interface ProtocolConnection {
@@ -47,8 +48,11 @@ export interface SessionKey {
 
 /** The credential the gateway logs in to the target with; the client never sees it. */
 export interface TargetCredential {
-  kind: 'password' | 'private_key';
-  /** The password, or the private key (OpenSSH or PKCS#8 PEM). */
+  kind: 'password' | 'private_key' | 'bearer_token' | 'client_certificate';
+  /**
+   * The password, the private key (OpenSSH or PKCS#8 PEM), the bearer token, or the client
+   * certificate and its key (PEM); '' when the connector holds the credential itself.
+   */
   secret: string;
 }
 
@@ -98,6 +102,11 @@ export interface ProtocolIo {
   clientApplication?(name: string): void;
   /** The connection carried an out-of-band cancel for the session holding `key` (Postgres CancelRequest). */
   cancelElsewhere?(key: SessionKey): void;
+  /**
+   * A JSON text frame to the connector on the data channel (a Kubernetes session's sealed client
+   * certificate, which the connector presents in TLS: core/tunnel/protocol.ts ChannelCredential).
+   */
+  channelMessage?(text: string): void;
 }
 
 export type ProtocolPhase = 'starting' | 'open' | 'closed';
@@ -134,6 +143,8 @@ export interface ProtocolSession {
   closeDetails(): Record<string, unknown>;
   /** Optional: a protocol with out-of-band cancel (Postgres). */
   readonly cancellation?: Cancellation;
+  /** Optional: a request-oriented protocol (Kubernetes) takes HTTP requests instead of client bytes. */
+  readonly requests?: RequestExchanges;
 }
 
 /** A protocol whose client can cancel a running request from another connection. */
@@ -154,4 +165,9 @@ export interface ProtocolModule<C extends ProtocolConnection = ProtocolConnectio
   readonly protocol: string;
   /** A property, not a method, so a registry of modules checks the connection type contravariantly. */
   readonly prepare: (start: ProtocolStart<C>, services: ProtocolServices) => Promise<PreparedProtocol>;
+  /**
+   * A request-oriented protocol's answer when the host itself refuses a request (no session could
+   * be set up, the body is too large, the session ended), in the protocol's own shape.
+   */
+  readonly exchangeRefusal?: (kind: ExchangeRefusalKind, message: string) => ExchangeAnswer;
 }

@@ -88,6 +88,16 @@ export interface ChannelCancel {
   secretKey: number;
 }
 
+/**
+ * Kubernetes, edge -> connector, the one text frame of a kubernetes channel, before any mux
+ * frame: the connection's sealed client certificate and key (PEM), opened by the edge, for the
+ * connector to present in TLS to the API server. Never logged by either side.
+ */
+export interface ChannelCredential {
+  type: 'channel-credential';
+  credential: string;
+}
+
 export type EdgeToConnector = DialRequest;
 export type ConnectorToEdge = ReplicaHello;
 export type ChannelFromConnector = ChannelHello | ChannelError;
@@ -202,6 +212,13 @@ export function parseChannelFromConnector(text: string): ChannelFromConnector {
 }
 
 /** Parses an edge -> connector message on a data channel (run by the connector). */
+/** A kubernetes channel's credential frame (ChannelCredential). */
+export function parseChannelCredential(text: string): ChannelCredential {
+  const o = parseJson(text);
+  if (o['type'] !== 'channel-credential') fail('unknown channel message type');
+  return { type: 'channel-credential', credential: str(o, 'credential', MAX_RESOLVED_CREDENTIAL_CHARS) };
+}
+
 export function parseChannelFromEdge(text: string): ChannelCancel {
   const o = parseJson(text);
   if (o['type'] !== 'cancel') fail('unknown channel message type');

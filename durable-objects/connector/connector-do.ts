@@ -86,6 +86,7 @@ export class ConnectorDO extends DurableObject<Env> implements ConnectorRpc {
       protocol: input.protocol,
       target: input.target,
       ...(input.credentialRef ? { credentialRef: input.credentialRef } : {}),
+      ...(input.ca ? { ca: input.ca } : {}),
     };
     for (const { ws, id } of ordered) {
       try {

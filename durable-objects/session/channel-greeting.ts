@@ -36,6 +36,8 @@ export async function greetChannel(
   stored: Promise<string> | undefined,
   secretKind: TargetCredential['kind'],
   sessionId: string | undefined,
+  /** The connector keeps the credential and uses it itself (a Kubernetes `connector_ref`). */
+  connectorKeeps = false,
 ): Promise<void> {
   try {
     const hello = parseChannelFromConnector(text);
@@ -43,7 +45,7 @@ export async function greetChannel(
       // The connector's words are for the client (the target is unreachable, not allowed).
       return session.fail({ kind: 'channel-failed', detail: hello.message, forClient: hello.message });
     }
-    const secret = stored ? await stored : hello.credential;
+    const secret = stored ? await stored : connectorKeeps ? '' : hello.credential;
     if (secret === undefined) {
       const detail = 'the connector did not resolve the credential';
       return session.fail({ kind: 'channel-failed', detail, forClient: detail });

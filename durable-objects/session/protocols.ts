@@ -6,6 +6,8 @@ import type { ConnectionProtocol } from '../../core/tunnel/protocol.ts';
 import { ProtocolRegistry } from '../../core/session-host/registry.ts';
 import { postgresModule } from '../../core/pg-session/postgres-module.ts';
 import { sshModule } from '../../core/ssh/ssh-module.ts';
+import { kubeModule } from '../../core/kube/kube-module.ts';
+import type { TargetCredential } from '../../core/session-host/protocol.ts';
 import { MAX_ALLOC_SIZE } from '../../core/pg/limits.ts';
 import { sqlParser } from '../../edge/policy/runtime.ts';
 import type { SessionConnection } from '../../edge/contracts/session-start.ts';
@@ -27,7 +29,22 @@ const MAX_RECORDING_BYTES = 16 * 1024 * 1024;
 export const protocols = new ProtocolRegistry<SessionConnection>([
   postgresModule({ sqlParser, maxMessageBytes: MAX_ALLOC_SIZE, maxHeldMessageBytes: MAX_HELD_MESSAGE_BYTES }),
   sshModule({ maxRecordingBytes: MAX_RECORDING_BYTES }),
+  kubeModule(),
 ]);
+
+/**
+ * What the connection's credential is, for the module's `targetOpen`, and whether the connector
+ * keeps it (a Kubernetes connector reference: the connector authenticates to the API server
+ * itself, the channel hello carries nothing).
+ */
+export function targetCredentialOf(conn: SessionConnection): {
+  kind: TargetCredential['kind'];
+  connectorKeeps: boolean;
+} {
+  if (conn.kubernetes)
+    return { kind: conn.kubernetes.secretKind, connectorKeeps: conn.credential.kind === 'connector_ref' };
+  return { kind: conn.credential.secretKind ?? 'password', connectorKeeps: false };
+}
 
 /** A connection stored before connections carried a protocol is a Postgres one. */
 export function protocolOf(conn: SessionConnection): ConnectionProtocol {

@@ -12,6 +12,7 @@ import { constantTimeEqual, randomToken, sha256Hex } from '../../core/crypto/sec
 import { isFailure, type CloseReason } from '../../core/session-host/close-reason.ts';
 import type {
   PreparedProtocol,
+  ProtocolIo,
   ProtocolServices,
   ProtocolSession,
   SessionKey,
@@ -36,11 +37,24 @@ import { SetupGate } from './setup-gate.ts';
 import { endGrants, type GrantEnd } from './grant-ends.ts';
 import { greetChannel, storedCredential } from './channel-greeting.ts';
 import { sessionCloseEvent, sessionOpenEvent } from './session-events.ts';
-import { protocolOf, protocols } from './protocols.ts';
+import { protocolOf, protocols, targetCredentialOf } from './protocols.ts';
 import { learnHostKey, unseal } from './sealed-services.ts';
+import { answerResponse, EXCHANGE_PREFIX, serveExchange, type Refuse } from './exchange-host.ts';
+import type { DialResult } from '../../edge/contracts/dial.ts';
 
 /** How long a connector has to open the data channel after the dial request. */
 const CHANNEL_TIMEOUT_MS = 10_000;
+/** A request-oriented session (Kubernetes) with no request in flight ends after this long. */
+export const EXCHANGE_IDLE_MS = 15 * 60_000;
+/**
+ * Set once a request-oriented session began in this object: its id, audit chain and record are
+ * that session's, so an object that lost its memory (evicted) answers `ended` and the Worker
+ * starts the token's next session in another object (workers/routes/kube.ts).
+ */
+const EXCHANGE_BEGUN_KEY = 'exchange-begun';
+
+/** What `exchangeBegin` says about this object's request-oriented session. */
+export type ExchangeState = 'fresh' | 'running' | 'ended';
 
 export class SessionDO extends DurableObject<Env> implements SessionRpc {
   #start: SessionStart | undefined;
@@ -61,9 +75,14 @@ export class SessionDO extends DurableObject<Env> implements SessionRpc {
   #revokedEarly = new Set<string>();
   #opened = false;
   #setup = new SetupGate();
+  /** Request-oriented sessions: setup (undefined = ready, else why it failed) and last activity. */
+  #exchangeSetup: Promise<string | undefined> | undefined;
+  #lastActivity = Date.now();
+  #ended = false;
 
   override async fetch(request: Request): Promise<Response> {
     const path = new URL(request.url).pathname;
+    if (path === EXCHANGE_PREFIX || path.startsWith(`${EXCHANGE_PREFIX}/`)) return this.#exchange(request);
     if (request.headers.get('Upgrade')?.toLowerCase() !== 'websocket') {
       return httpError(426, 'upgrade_required', 'expected a WebSocket upgrade');
     }
@@ -83,11 +102,27 @@ export class SessionDO extends DurableObject<Env> implements SessionRpc {
     return true;
   }
 
+  /**
+   * A request-oriented session (Kubernetes: one token's use of one connection) is begun by the
+   * first request the Worker routes here, and runs until its token expires or it idles.
+   * `start` null asks only for the state; with `start`, a fresh object takes it.
+   */
+  async exchangeBegin(start: SessionStart | null): Promise<ExchangeState> {
+    if (this.#start) return this.#ended || this.#session?.phase === 'closed' ? 'ended' : 'running';
+    if (await this.ctx.storage.get<boolean>(EXCHANGE_BEGUN_KEY)) return 'ended';
+    if (!start) return 'fresh';
+    await this.ctx.storage.put(EXCHANGE_BEGUN_KEY, true);
+    if (this.#start) return 'running'; // another request began it meanwhile
+    this.#start = start;
+    return 'running';
+  }
+
   override async alarm(): Promise<void> {
     // One alarm serves every deadline (durable-objects/alarm.ts): each part re-arms its own.
     // Deadlines a person waits on first; shipping may wait on a slow database.
     await this.#approvals?.alarm(Date.now());
     await this.#grantsDue(Date.now());
+    await this.#exchangeDeadlines(Date.now());
     await this.#fallback.flush();
     await this.#audit.ship();
   }
@@ -194,7 +229,16 @@ export class SessionDO extends DurableObject<Env> implements SessionRpc {
     };
   }
 
-  async #setUp(start: SessionStart): Promise<Response> {
+  /**
+   * What every session does before its client is served: the protocol module prepared (policy
+   * compiled), the connector asked to dial, the audit chain begun. A Response when it failed.
+   */
+  async #prepareAndDial(
+    start: SessionStart,
+  ): Promise<
+    | { prepared: PreparedProtocol; dial: Extract<DialResult, { ok: true }>; approvals: SessionApprovals }
+    | string
+  > {
     const conn = start.connection;
     this.#grants = new SessionGrants(start.grants ?? []);
     const approvals = new SessionApprovals(
@@ -216,11 +260,7 @@ export class SessionDO extends DurableObject<Env> implements SessionRpc {
       console.error(
         JSON.stringify({ msg: 'session unusable', connection: conn.name, error: (e as Error).message }),
       );
-      return httpError(
-        503,
-        'policy_unavailable',
-        `the policies of connection "${conn.name}" could not be loaded; ask an admin`,
-      );
+      return 'policy_unavailable';
     }
 
     const channelToken = randomToken('pch');
@@ -235,10 +275,9 @@ export class SessionDO extends DurableObject<Env> implements SessionRpc {
       protocol: protocolOf(conn),
       target: conn.target,
       ...(conn.credential.kind === 'connector_ref' ? { credentialRef: conn.credential.ref } : {}),
+      ...(conn.kubernetes?.ca ? { ca: conn.kubernetes.ca } : {}),
     });
-    if (!dial.ok) {
-      return httpError(503, 'connector_offline', `the connector for connection "${conn.name}" is offline`);
-    }
+    if (!dial.ok) return 'connector_offline';
     this.#key = dial.gatewayKey;
     record.replicaId = dial.replicaId;
     this.#approvals = approvals;
@@ -249,6 +288,35 @@ export class SessionDO extends DurableObject<Env> implements SessionRpc {
     });
     this.#audit.append('session_open', sessionOpenEvent(start, dial.replicaId, prepared.openDetails));
     this.#credential = storedCredential(this.env.CREDENTIAL_KEYS, conn);
+    return { prepared, dial, approvals };
+  }
+
+  /** The io every module gets; `toClient` is the client socket's (none for request-oriented ones). */
+  #io(approvals: SessionApprovals, toClient: (bytes: Uint8Array) => void): ProtocolIo {
+    const record = this.#record!;
+    return {
+      toClient,
+      toTarget: (bytes) => this.#channel?.send(bytes),
+      end: (reason) => this.#end(reason),
+      held: (request) => void approvals.hold(request),
+      clientApplication: (name) => (record.clientApplication = name.slice(0, 128)),
+      cancelElsewhere: (key) => void this.#forwardCancel(key),
+      channelMessage: (text) => this.#channel?.send(text),
+    };
+  }
+
+  async #setUp(start: SessionStart): Promise<Response> {
+    const conn = start.connection;
+    const ready = await this.#prepareAndDial(start);
+    if (ready === 'policy_unavailable')
+      return httpError(
+        503,
+        'policy_unavailable',
+        `the policies of connection "${conn.name}" could not be loaded; ask an admin`,
+      );
+    if (typeof ready === 'string')
+      return httpError(503, 'connector_offline', `the connector for connection "${conn.name}" is offline`);
+    const { prepared, dial, approvals } = ready;
 
     const pair = new WebSocketPair();
     const ws = pair[1];
@@ -256,14 +324,7 @@ export class SessionDO extends DurableObject<Env> implements SessionRpc {
     ws.accept();
     this.#client = ws;
     const session = prepared.open(
-      {
-        toClient: (bytes) => ws.send(bytes),
-        toTarget: (bytes) => this.#channel?.send(bytes),
-        end: (reason) => this.#end(reason),
-        held: (request) => void approvals.hold(request),
-        clientApplication: (name) => (record.clientApplication = name.slice(0, 128)),
-        cancelElsewhere: (key) => void this.#forwardCancel(key),
-      },
+      this.#io(approvals, (bytes) => ws.send(bytes)),
       dial.gatewayKey,
     );
     this.#session = session;
@@ -279,6 +340,77 @@ export class SessionDO extends DurableObject<Env> implements SessionRpc {
     this.#channelTimer = setTimeout(() => session.fail({ kind: 'channel-timeout' }), CHANNEL_TIMEOUT_MS);
     await this.#settleGrants();
     return new Response(null, { status: 101, webSocket: pair[0] });
+  }
+
+  // ---- request-oriented sessions (Kubernetes) ------------------------------------------------
+
+  /** One request of the session (the Worker checked the token and `connect`, and began it). */
+  async #exchange(request: Request): Promise<Response> {
+    const start = this.#start;
+    const module = start ? protocols.get(protocolOf(start.connection)) : undefined;
+    const answer = module?.exchangeRefusal;
+    if (!start || !answer) return httpError(400, 'invalid_input', 'not a request-oriented session');
+    const refuse: Refuse = (kind, message) => answerResponse(answer(kind, message));
+    if (!this.#exchangeSetup) {
+      this.#opened = true;
+      this.#exchangeSetup = this.#setUpExchanges(start).finally(() =>
+        this.#setup.settle(this.#session !== undefined),
+      );
+    }
+    const failure = await this.#exchangeSetup;
+    if (failure) return refuse('unavailable', failure);
+    const session = this.#session;
+    if (!session?.requests || session.phase === 'closed')
+      return refuse('unavailable', 'the Postern session ended; retry');
+    this.#lastActivity = Date.now();
+    return serveExchange(request, session.requests, refuse, () => {
+      this.#lastActivity = Date.now();
+    });
+  }
+
+  /** Undefined when the session is ready for requests; else what to tell the client. */
+  async #setUpExchanges(start: SessionStart): Promise<string | undefined> {
+    const conn = start.connection;
+    const ready = await this.#prepareAndDial(start);
+    if (typeof ready === 'string') {
+      this.#ended = true;
+      return ready === 'connector_offline'
+        ? `the connector for connection "${conn.name}" is offline`
+        : `the policies of connection "${conn.name}" could not be loaded; ask an admin`;
+    }
+    const { prepared, dial, approvals } = ready;
+    const session = prepared.open(
+      this.#io(approvals, () => undefined),
+      dial.gatewayKey,
+    );
+    if (!session.requests) {
+      session.fail({ kind: 'gateway-error', detail: 'the protocol takes no requests' });
+      return 'the protocol of this connection takes no HTTP requests';
+    }
+    this.#session = session;
+    this.#channelTimer = setTimeout(() => session.fail({ kind: 'channel-timeout' }), CHANNEL_TIMEOUT_MS);
+    await this.#settleGrants();
+    await this.#exchangeDeadlines(Date.now());
+    return undefined;
+  }
+
+  /** The token's expiry ends the session (every open watch with it); so does idling. */
+  async #exchangeDeadlines(now: number): Promise<void> {
+    const session = this.#session;
+    const start = this.#start;
+    if (!session?.requests || session.phase === 'closed' || !start) return;
+    const expires = start.identity.expiresAt * 1000;
+    if (now >= expires)
+      return session.fail({
+        kind: 'access-ended',
+        detail: 'the token expired',
+        forClient:
+          'the token of this Kubernetes session expired: get a new one (kubectl runs postern kube-credential)',
+      });
+    const idleAt =
+      session.requests.active() > 0 ? now + EXCHANGE_IDLE_MS : this.#lastActivity + EXCHANGE_IDLE_MS;
+    if (now >= idleAt) return session.fail({ kind: 'client-closed', detail: 'idle' });
+    await alarmNoLaterThan(this.ctx.storage, Math.min(expires, idleAt));
   }
 
   async #forwardCancel(key: SessionKey): Promise<void> {
@@ -313,7 +445,10 @@ export class SessionDO extends DurableObject<Env> implements SessionRpc {
     ws.accept();
     this.#channel = ws;
     let greeted = false;
-    const secretKind = this.#start?.connection.credential.secretKind ?? 'password';
+    const conn = this.#start?.connection;
+    const { kind: secretKind, connectorKeeps } = conn
+      ? targetCredentialOf(conn)
+      : { kind: 'password' as const, connectorKeeps: false };
     ws.addEventListener('message', (event) => {
       if (typeof event.data !== 'string') {
         if (!greeted) return session.fail({ kind: 'target-protocol', detail: 'data before channel hello' });
@@ -322,7 +457,14 @@ export class SessionDO extends DurableObject<Env> implements SessionRpc {
       if (greeted) return session.fail({ kind: 'target-protocol', detail: 'unexpected text frame' });
       greeted = true;
       clearTimeout(this.#channelTimer);
-      void greetChannel(session, event.data, this.#credential, secretKind, this.#start?.sessionId);
+      void greetChannel(
+        session,
+        event.data,
+        this.#credential,
+        secretKind,
+        this.#start?.sessionId,
+        connectorKeeps,
+      );
     });
     ws.addEventListener('close', () => session.targetClosed());
     ws.addEventListener('error', () => session.targetClosed());
@@ -332,6 +474,7 @@ export class SessionDO extends DurableObject<Env> implements SessionRpc {
   // ---- end -----------------------------------------------------------------------------------
 
   #end(reason: CloseReason): void {
+    this.#ended = true;
     clearTimeout(this.#channelTimer);
     this.#approvals?.cancel();
     const failure = isFailure(reason);

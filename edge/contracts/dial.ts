@@ -12,6 +12,8 @@ export interface DialInput {
   protocol: ConnectionProtocol;
   target: TargetSpec;
   credentialRef?: string;
+  /** Kubernetes: the cluster CA (PEM) the API server's certificate must chain to (not secret). */
+  ca?: string;
 }
 
 export type DialResult =

@@ -15,6 +15,11 @@ export interface SessionRpc extends Rpc.DurableObjectBranded {
   fetch(request: Request): Promise<Response>;
   /** The session's parameters, handed over before the client's upgrade is forwarded. */
   begin(start: SessionStart): Promise<boolean>;
+  /**
+   * A request-oriented session (Kubernetes): its state, and with `start`, begins it in a fresh
+   * object (durable-objects/session/session-do.ts `exchangeBegin`).
+   */
+  exchangeBegin(start: SessionStart | null): Promise<'fresh' | 'running' | 'ended'>;
   approvalVote(req: VoteRequest): Promise<VoteAnswer>;
   grantRevoked(grantId: string): Promise<boolean>;
   cancelQuery(): Promise<boolean>;

@@ -62,7 +62,14 @@ export function meRoutes(api: Hono<UserEnv>): void {
           ...(row.protocol === 'ssh' ? { ssh: { hostKeys: row.sshHostPublicKeys ?? [] } } : {}),
         });
       }
-      return c.json({ connections: out, ...(truncated ? { truncated: true } : {}) });
+      // kubectl's server for a Kubernetes connection is `https://<connection>.<baseDomain>` when
+      // the edge has one (postern kube-config reads it).
+      const baseDomain = c.env.BASE_DOMAIN;
+      return c.json({
+        connections: out,
+        ...(truncated ? { truncated: true } : {}),
+        ...(baseDomain ? { baseDomain } : {}),
+      });
     }),
   );
 }

@@ -30,7 +30,7 @@ import { BoundedCache } from '../../core/bounded-cache.ts';
  * revocation committed before that second read is not used; one committed after it finds the
  * session and reaches the SessionDO (which takes it at any point of its start).
  */
-async function grantsFor(
+export async function grantsFor(
   env: Env,
   policies: PolicySetSpec,
   connectionId: string,

@@ -1,0 +1,522 @@
+/**
+ * Kubernetes behind the session host (core/session-host/protocol.ts), issue 12: a session is
+ * one token's use of one connection, many HTTP requests (kubectl's, in parallel) over ONE data
+ * channel carrying the HTTP stream mux (core/tunnel/http-mux/, docs/http-mux.md). The module
+ * has no client socket: the host hands it each request (`requests`,
+ * core/session-host/request-exchange.ts) and it answers through the reply it is given.
+ *
+ * Per request, before a byte is forwarded: read as the API server reads it (request.ts),
+ * decided by Cedar (kube-gate.ts; discovery allowed), audited with its body in its audit form
+ * (mask/request-audit.ts: no Secret value); refused with a `v1 Status` (refusal.ts), held for
+ * approval (one at a time), or forwarded with the headers rewritten (headers.ts: the client's
+ * Authorization and Impersonate-* dropped, the connection's token and the caller's
+ * impersonation added; Accept asks for JSON where masking may be needed). Its response is
+ * passed, masked or refused (kube-response.ts), then audited with its status and size.
+ */
+import type { CloseReason } from '../session-host/close-reason.ts';
+import type { SessionNotice } from '../session-host/held-request.ts';
+import type {
+  ProtocolConnection,
+  ProtocolIo,
+  ProtocolModule,
+  ProtocolPhase,
+  ProtocolServices,
+  ProtocolSession,
+  SessionStats,
+  TargetCredential,
+} from '../session-host/protocol.ts';
+import type {
+  Exchange,
+  ExchangeReply,
+  ExchangeRequest,
+  RequestExchanges,
+} from '../session-host/request-exchange.ts';
+import type { HeldApproval } from '../policy/gate-verdict.ts';
+import { MuxSide, type StreamEnd } from '../tunnel/http-mux/mux-side.ts';
+import type { ResponseHead } from '../tunnel/http-mux/heads.ts';
+import { upstreamHeaders, type KubeCaller, type KubeCredential } from './headers.ts';
+import { KubeGate, type KubeApprovalTicket, type KubeTarget } from './kube-gate.ts';
+import { KubeResponse, type ResponseStep } from './kube-response.ts';
+import { upstreamAccept } from './mask/content-type.ts';
+import { KubeObjectMasker, type KubeMaskOptions } from './mask/object-masker.ts';
+import { auditBody } from './mask/request-audit.ts';
+import { secretsUnmasked, SECRETS_COLUMN } from './mask/unmask.ts';
+import { refusalStatus, type KubeRefusal } from './refusal.ts';
+import { readRequest, type KubeRequest } from './request.ts';
+import {
+  internalError,
+  serviceUnavailable,
+  statusResponse,
+  tooManyRequests,
+  unauthorized,
+  type KubeStatus,
+} from './status.ts';
+
+/** A Kubernetes connection as the host hands it over (edge/contracts/session-start.ts). */
+export interface KubeConnection extends ProtocolConnection {
+  kubernetes?: { ca: string | null; impersonate: boolean; secretKind: 'bearer_token' | 'client_certificate' };
+}
+
+/** Requests waiting for the data channel or a free stream; past it, 429 (kubectl retries). */
+export const MAX_WAITING_REQUESTS = 256;
+/** Request body bytes held by the session at once (each body is read whole to be audited). */
+export const MAX_BODY_BYTES_IN_FLIGHT = 16 * 1024 * 1024;
+/** Longest query kept in an audit event. */
+const MAX_AUDIT_QUERY = 1024;
+/** WebSocket subprotocols that carry a bearer token (kube-apiserver reads them as Authorization). */
+const TOKEN_SUBPROTOCOL = /^base64url\.bearer\.authorization\.k8s\.io\./i;
+
+export function kubeModule(): ProtocolModule<KubeConnection> {
+  return {
+    protocol: 'kubernetes',
+    prepare: async (start, services) => {
+      const conn = start.connection;
+      if (!conn.kubernetes) throw new Error(`connection "${conn.name}" has no Kubernetes settings`);
+      const gate = new KubeGate(services.policies, services.subject, services.grants);
+      const clear = secretsUnmasked(services.policies, services.subject);
+      const email = start.identity.attributes['email'];
+      const caller: KubeCaller = {
+        issuer: start.identity.issuer,
+        subject: start.identity.subject,
+        groups: start.identity.groups,
+        ...(email ? { email } : {}),
+      };
+      const settings = { connection: conn.name, impersonate: conn.kubernetes.impersonate, caller };
+      return {
+        openDetails: { unmasked: clear ? [SECRETS_COLUMN] : [] },
+        open: (io) => new KubeProtocolSession(settings, gate, { secrets: !clear }, services, io),
+      };
+    },
+    exchangeRefusal: (kind, message) => {
+      const s =
+        kind === 'unauthenticated'
+          ? unauthorized()
+          : kind === 'too-large'
+            ? refusalStatus({ kind: 'body-too-large', limit: Number(message) })
+            : kind === 'unavailable'
+              ? serviceUnavailable(message)
+              : internalError(message);
+      const r = statusResponse(kind === 'unauthenticated' ? { ...s, message } : s);
+      return { status: r.code, headers: Object.entries(r.headers), body: r.body };
+    },
+  };
+}
+
+interface Settings {
+  connection: string;
+  impersonate: boolean;
+  caller: KubeCaller;
+}
+
+/** One request of the session, from the host's open() to its end. */
+interface Ex {
+  n: number;
+  req: ExchangeRequest;
+  reply: ExchangeReply;
+  kube: KubeRequest;
+  target: KubeTarget;
+  stream?: number;
+  response?: KubeResponse;
+  finished: boolean;
+  cancelled: boolean;
+}
+
+class KubeProtocolSession implements ProtocolSession {
+  #phase: ProtocolPhase = 'starting';
+  readonly stats: SessionStats = { bytesFromClient: 0, bytesToClient: 0, statements: 0 };
+  readonly #mux: MuxSide;
+  readonly #streams = new Map<number, Ex>();
+  #waiting: Ex[] = [];
+  #held: Ex | undefined;
+  #heldTicket: KubeApprovalTicket | undefined;
+  #active = 0;
+  #bodyBytes = 0;
+  #credential: KubeCredential = { kind: 'client-certificate' };
+  #ended = false;
+  readonly #masked: Partial<Record<string, number>> = {};
+  readonly requests: RequestExchanges;
+
+  constructor(
+    private readonly settings: Settings,
+    private readonly gate: KubeGate,
+    private readonly maskOptions: KubeMaskOptions,
+    private readonly services: ProtocolServices,
+    private readonly io: ProtocolIo,
+  ) {
+    this.#mux = new MuxSide('opener', {
+      send: (bytes) => this.io.toTarget(bytes),
+      onHead: (id, head) => this.#onHead(id, head),
+      onData: (id, bytes, cost) => this.#onData(id, bytes, cost),
+      onMessage: (id, binary, payload, cost) => this.#onMessage(id, binary, payload, cost),
+      onEnd: (id) => this.#onEnd(id),
+      onClosed: (id, end) => this.#onClosed(id, end),
+      onChannelError: (message) => this.fail({ kind: 'target-protocol', detail: `mux: ${message}` }),
+    });
+    this.requests = {
+      open: (req, reply) => this.#open(req, reply),
+      active: () => this.#active,
+    };
+  }
+
+  get phase(): ProtocolPhase {
+    return this.#phase;
+  }
+
+  // ---- the host's side ---------------------------------------------------------------------
+
+  clientData(): void {
+    this.fail({ kind: 'client-protocol', detail: 'a Kubernetes session has no client byte stream' });
+  }
+
+  clientClosed(): void {
+    // No client socket: each request's client is its own exchange.
+  }
+
+  targetOpen(credential: TargetCredential): void {
+    if (this.#phase !== 'starting') return;
+    // A sealed bearer token is sent by the edge as a header; a client certificate (sealed: sent
+    // to the connector by the host on the channel) or a connector-held credential stays below.
+    if (credential.kind === 'bearer_token' && credential.secret !== '')
+      this.#credential = { kind: 'bearer', token: credential.secret.trim() };
+    if (credential.kind === 'client_certificate' && credential.secret !== '')
+      this.io.channelMessage?.(JSON.stringify({ type: 'channel-credential', credential: credential.secret }));
+    this.#phase = 'open';
+    const waiting = this.#waiting;
+    this.#waiting = [];
+    for (const ex of waiting) this.#forward(ex);
+  }
+
+  targetData(bytes: Uint8Array): void {
+    this.#mux.receive(bytes);
+  }
+
+  targetClosed(): void {
+    this.fail({ kind: 'target-closed' });
+  }
+
+  fail(reason: CloseReason): void {
+    if (this.#ended) return;
+    this.#ended = true;
+    this.#phase = 'closed';
+    const status =
+      reason.kind === 'access-ended'
+        ? { ...unauthorized(), message: reason.forClient ?? 'the session ended: get a new token' }
+        : reason.kind === 'channel-failed' || reason.kind === 'channel-timeout'
+          ? serviceUnavailable(
+              reason.forClient ??
+                'Postern cannot reach the cluster of this connection (the connector did not open the channel)',
+            )
+          : serviceUnavailable(reason.forClient ?? `the Postern session ended (${reason.kind}); retry`);
+    for (const ex of this.#all()) this.#cut(ex, status, `session ended: ${reason.kind}`);
+    this.#held = undefined;
+    this.#waiting = [];
+    this.#mux.closeAll('session ended');
+    this.io.end(reason);
+  }
+
+  resolveHeld(approved: boolean, message: string): void {
+    const ex = this.#held;
+    const ticket = this.#heldTicket;
+    this.#held = undefined;
+    this.#heldTicket = undefined;
+    if (!ex || ex.finished) return;
+    if (!approved) {
+      const kind = /timed out|expired/i.test(message) ? 'approval-expired' : 'approval-denied';
+      return this.#refuse(ex, {
+        kind,
+        target: ex.target,
+        message: `${ticket?.text ?? 'the request'}: ${message}`,
+      });
+    }
+    if (ex.cancelled) return this.#finish(ex); // approved after the client left: not forwarded
+    this.#forward(ex);
+  }
+
+  revalidate(): void {
+    // Nothing is cached: every request is decided afresh with the grants valid now.
+  }
+
+  notice(_n: SessionNotice): void {
+    // kubectl cannot show anything while a request waits; the approval hint is in the audit
+    // trail and the webhooks, and the refusal or the answer ends the wait.
+  }
+
+  closeDetails(): Record<string, unknown> {
+    return { masked: this.#masked };
+  }
+
+  // ---- one request ---------------------------------------------------------------------------
+
+  #open(req: ExchangeRequest, reply: ExchangeReply): Exchange {
+    const n = ++this.stats.statements;
+    this.stats.bytesFromClient += req.body.byteLength;
+    const kube = readRequest(req.method, req.path, req.query);
+    const none: KubeTarget = { group: '', resource: '', name: '' };
+    const target =
+      kube.kind === 'resource' ? { group: kube.apiGroup, resource: kube.resource, name: kube.name } : none;
+    const ex: Ex = { n, req, reply, kube, target, finished: false, cancelled: false };
+    this.#active++;
+    const handle: Exchange = {
+      message: (binary, payload) => {
+        if (ex.stream !== undefined && !ex.finished) this.#mux.message(ex.stream, binary, payload);
+      },
+      cancel: () => {
+        ex.cancelled = true;
+        if (ex.stream !== undefined) this.#mux.reset(ex.stream, 'cancel', 'the client went away');
+        if (ex === this.#held) return; // stays until the approvers decide; never forwarded then
+        this.#finish(ex);
+      },
+    };
+    if (this.#ended) {
+      this.#answer(ex, serviceUnavailable('the Postern session ended; retry'));
+      return handle;
+    }
+    this.#decide(ex);
+    return handle;
+  }
+
+  #decide(ex: Ex): void {
+    const { kube, req } = ex;
+    const verdict = this.gate.decide(kube);
+    let heldCovered = false;
+    if (
+      verdict.effect === 'hold' &&
+      this.services.coveredBySession(heldApproval(verdict.ticket, this.settings.connection))
+    )
+      heldCovered = true;
+    const query = req.query.length > MAX_AUDIT_QUERY ? `${req.query.slice(0, MAX_AUDIT_QUERY)}…` : req.query;
+    const body =
+      kube.kind === 'resource' && req.body.byteLength > 0
+        ? { body: auditBody(kube, header(req.headers, 'content-type'), req.body) }
+        : {};
+    const outcome = heldCovered ? 'allow' : verdict.audit.outcome;
+    try {
+      this.services.audit(
+        'kube_request',
+        {
+          request: ex.n,
+          method: req.method,
+          path: req.path,
+          ...(query ? { query } : {}),
+          ...verdict.audit,
+          outcome,
+          ...(heldCovered ? { approvedBy: 'session' } : {}),
+          ...body,
+        },
+        outcome,
+      );
+    } catch {
+      return this.#answer(ex, internalError('Postern could not record the request in its audit trail'));
+    }
+    if (verdict.effect === 'deny') {
+      if (kube.kind === 'refused') return this.#refuse(ex, { kind: 'request', request: kube });
+      return this.#refuse(ex, { kind: 'policy', target: verdict.target, message: verdict.message });
+    }
+    if (verdict.effect === 'hold' && !heldCovered) {
+      if (this.#held)
+        return this.#answer(ex, tooManyRequests('another request of this session waits for approval', 5));
+      this.#held = ex;
+      this.#heldTicket = verdict.ticket;
+      const t = verdict.ticket;
+      this.io.held({
+        text: t.text,
+        fingerprint: t.fingerprint,
+        action: t.action,
+        approval: heldApproval(t, this.settings.connection),
+      });
+      return;
+    }
+    this.#forward(ex);
+  }
+
+  #forward(ex: Ex): void {
+    if (ex.finished || this.#ended) return;
+    if (this.#phase === 'starting' || this.#mux.openStreams >= 128) {
+      if (this.#waiting.length >= MAX_WAITING_REQUESTS)
+        return this.#answer(ex, tooManyRequests('too many requests of this session at once', 1));
+      this.#waiting.push(ex);
+      return;
+    }
+    const { req, kube } = ex;
+    if (this.#bodyBytes + req.body.byteLength > MAX_BODY_BYTES_IN_FLIGHT)
+      return this.#answer(ex, tooManyRequests('too many request bytes of this session at once', 1));
+    const headers = upstreamHeaders(req.headers, this.settings.caller, this.#credential, {
+      impersonate: this.settings.impersonate,
+    });
+    if (!headers.ok)
+      return this.#answer(ex, internalError(`Postern cannot forward the request: ${headers.why}`));
+    const accept = upstreamAccept(kube, header(req.headers, 'accept'));
+    const list = headers.headers;
+    if (accept !== undefined) list.push(['accept', accept]);
+    const upgrade = req.upgrade
+      ? { protocols: req.upgrade.protocols.filter((p) => !TOKEN_SUBPROTOCOL.test(p)) }
+      : undefined;
+    if (upgrade && upgrade.protocols.length === 0)
+      return this.#refuse(ex, {
+        kind: 'request',
+        request: { kind: 'refused', status: 'bad-request', why: 'an upgrade offering no subprotocol' },
+      });
+    const path = req.query === '' ? req.path : `${req.path}?${req.query}`;
+    const id = this.#mux.open({ method: req.method, path, headers: list, ...(upgrade ? { upgrade } : {}) });
+    if (id === undefined) return this.#answer(ex, serviceUnavailable('the channel to the cluster is closed'));
+    ex.stream = id;
+    ex.response = new KubeResponse(
+      kube,
+      this.maskOptions,
+      kube.kind === 'resource' ? KubeObjectMasker.kindOf(kube.apiGroup, kube.resource) : undefined,
+    );
+    this.#streams.set(id, ex);
+    if (req.body.byteLength > 0) {
+      this.#bodyBytes += req.body.byteLength;
+      this.#mux.write(id, req.body);
+    }
+    if (!upgrade) this.#mux.end(id);
+  }
+
+  // ---- the mux's side ------------------------------------------------------------------------
+
+  #onHead(id: number, head: ResponseHead): void {
+    const ex = this.#streams.get(id);
+    if (ex?.response) this.#apply(ex, id, ex.response.head(head));
+  }
+
+  #onData(id: number, bytes: Uint8Array, cost: number): void {
+    const ex = this.#streams.get(id);
+    if (!ex?.response || ex.finished) return this.#mux.consumed(id, cost);
+    this.#apply(ex, id, ex.response.data(bytes, cost));
+  }
+
+  #onMessage(id: number, binary: boolean, payload: Uint8Array, cost: number): void {
+    const ex = this.#streams.get(id);
+    if (!ex || ex.finished) return this.#mux.consumed(id, cost);
+    this.stats.bytesToClient += payload.byteLength;
+    ex.reply.message(binary, payload, () => this.#mux.consumed(id, cost));
+  }
+
+  #onEnd(id: number): void {
+    const ex = this.#streams.get(id);
+    if (!ex?.response || ex.finished) return;
+    if (ex.req.upgrade && ex.response.status === 101) {
+      // The API server closed the socket: close the client's, and our half of the stream.
+      this.#mux.end(id);
+      ex.reply.end();
+      return this.#finish(ex);
+    }
+    this.#apply(ex, id, ex.response.end());
+  }
+
+  #onClosed(id: number, end: StreamEnd): void {
+    const ex = this.#streams.get(id);
+    this.#streams.delete(id);
+    if (ex) {
+      this.#bodyBytes -= ex.req.body.byteLength;
+      if (!ex.finished) {
+        const why = end.reset ? `stream reset (${end.reason})` : 'stream ended';
+        this.#cut(ex, refusalStatus({ kind: 'cluster-unreachable' }), why);
+      }
+    }
+    // A stream is free: the first waiting request takes it.
+    const next = this.#waiting.shift();
+    if (next) this.#forward(next);
+  }
+
+  #apply(ex: Ex, id: number, steps: ResponseStep[]): void {
+    for (const s of steps) {
+      if (ex.finished) return;
+      switch (s.kind) {
+        case 'head':
+          ex.reply.head(s.status, s.headers, s.protocol);
+          break;
+        case 'data':
+          if (s.bytes.byteLength === 0) {
+            if (s.cost > 0) this.#mux.consumed(id, s.cost);
+            break;
+          }
+          this.stats.bytesToClient += s.bytes.byteLength;
+          ex.reply.data(s.bytes, () => s.cost > 0 && this.#mux.consumed(id, s.cost));
+          break;
+        case 'end':
+          ex.reply.end();
+          this.#finish(ex);
+          break;
+        case 'refuse':
+          this.#cut(ex, refusalStatus({ kind: 'unmaskable', why: s.why }), s.why);
+          this.#mux.reset(id, 'cancel', 'refused by the gateway');
+          break;
+      }
+    }
+  }
+
+  // ---- answers ---------------------------------------------------------------------------------
+
+  #refuse(ex: Ex, r: KubeRefusal): void {
+    this.#answer(ex, refusalStatus(r));
+  }
+
+  /** Answers with a Status before any response head went out. */
+  #answer(ex: Ex, status: KubeStatus): void {
+    if (ex.finished) return;
+    const r = statusResponse(status);
+    ex.reply.head(r.code, Object.entries(r.headers));
+    const body = new TextEncoder().encode(r.body);
+    this.stats.bytesToClient += body.byteLength;
+    ex.reply.data(body, () => undefined);
+    ex.reply.end();
+    if (!ex.response) {
+      ex.response = new KubeResponse(ex.kube, this.maskOptions, undefined);
+    }
+    ex.response.status = r.code;
+    ex.response.bytes = body.byteLength;
+    this.#finish(ex);
+  }
+
+  /** Ends a request that cannot go on: a Status if nothing was sent yet, else the response is cut. */
+  #cut(ex: Ex, status: KubeStatus, why: string): void {
+    if (ex.finished) return;
+    if (ex.response?.headSent) {
+      ex.response.refused ??= why;
+      ex.reply.abort(why);
+      return this.#finish(ex);
+    }
+    this.#answer(ex, status);
+  }
+
+  #finish(ex: Ex): void {
+    if (ex.finished) return;
+    ex.finished = true;
+    this.#active--;
+    const r = ex.response;
+    if (r) for (const k in r.counts) this.#masked[k] = (this.#masked[k] ?? 0) + (r.counts[k] ?? 0);
+    try {
+      this.services.audit(
+        'kube_response',
+        {
+          request: ex.n,
+          status: r?.status ?? 0,
+          bytes: r?.bytes ?? 0,
+          ...(r && Object.keys(r.counts).length > 0 ? { masked: r.counts } : {}),
+          ...(r?.refused ? { refused: r.refused } : {}),
+          ...(ex.cancelled ? { cancelled: true } : {}),
+        },
+        null,
+      );
+    } catch {
+      // The request was recorded before it was forwarded; its end not being recorded is logged by the host.
+    }
+  }
+
+  *#all(): Iterable<Ex> {
+    yield* [...this.#streams.values()];
+    yield* this.#waiting;
+    if (this.#held) yield this.#held;
+  }
+}
+
+/** The approvals' shape of a Kubernetes ticket (they read the action and resource as text). */
+function heldApproval(t: KubeApprovalTicket, connection: string): HeldApproval {
+  return { ...t.approval, action: t.action as unknown as HeldApproval['action'], resource: connection };
+}
+
+function header(list: Array<[string, string]>, name: string): string | undefined {
+  return list.find(([n]) => n.toLowerCase() === name)?.[1];
+}
