@@ -27,6 +27,7 @@ import {
   type Proc,
   type TestStack,
 } from '../harness.ts';
+import { SHORT_CLIENT, STREAM_CONNECTION, STREAM_POLICY, streamCases } from './through-edge-streams.ts';
 
 const CONN = 'kube1';
 
@@ -64,6 +65,7 @@ let dir: string;
 let approver: string;
 let pki: Pki;
 let front: Server;
+let frontUrl: string;
 const configs: Record<'demo' | 'admin', string> = { demo: '', admin: '' };
 const envs: Record<'demo' | 'admin', Record<string, string>> = { demo: {}, admin: {} };
 
@@ -160,7 +162,7 @@ function tlsFront(pki: Pki, edge: URL): Promise<{ url: string; server: Server }>
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'postern-kube-edge-'));
   kube = await start({ host: '127.0.0.1', port: 0, tls: true, watchTimeoutSeconds: 3 });
-  stack = await startTestStack({ connector: false });
+  stack = await startTestStack({ connector: false, extraClients: [SHORT_CLIENT] });
   const port = new URL(kube.url).port;
   connector = startConnectorProcess(stack, 'kube-replica', [`127.0.0.1:${port}`]);
   await stack.admin.waitForReplicas('local', 1, 30_000);
@@ -171,14 +173,16 @@ beforeAll(async () => {
     target: { host: '127.0.0.1', port: Number(port), tls: 'tls' },
     credential: { token: kube.token },
     kubernetes: { ca: kube.caPem, impersonate: true },
+    ...STREAM_CONNECTION,
     allow: { subjects: [], groups: [] },
   });
-  await stack.admin.put(`/connections/${CONN}/policies/rules`, { text: POLICY });
+  await stack.admin.put(`/connections/${CONN}/policies/rules`, { text: POLICY + STREAM_POLICY });
   approver = await fetchToken(stack, stack.approverClientId, stack.approverClientSecret);
   envs.demo = clientEnv(stack);
   envs.admin = clientEnv(stack, stack.adminClientId, stack.adminClientSecret);
   pki = makePki();
   const tls = await tlsFront(pki, new URL(stack.edgeUrl));
+  frontUrl = tls.url;
   front = tls.server;
   writeFileSync(join(dir, 'edge-ca.pem'), pki.caPem);
   for (const who of ['demo', 'admin'] as const) {
@@ -258,3 +262,44 @@ describe('kubectl through the edge', () => {
 void waitFor;
 void approver;
 void writeFileSync;
+
+/** A kubeconfig written by `postern kube-config` for the OpenID client of `env`. */
+async function kubeconfigFor(name: string, env: Record<string, string>): Promise<string> {
+  const file = join(dir, `kubeconfig-${name}`);
+  const r = await runCli(
+    [
+      'kube-config',
+      CONN,
+      '--edge',
+      stack.edgeUrl,
+      '--server',
+      `${frontUrl}/v1/kube/${CONN}`,
+      '--certificate-authority',
+      join(dir, 'edge-ca.pem'),
+      '--kubeconfig',
+      file,
+      '--use',
+      '--namespace',
+      'default',
+    ],
+    env,
+  );
+  expect(r.code, r.stderr).toBe(0);
+  return file;
+}
+
+streamCases(() => ({
+  stack,
+  kube,
+  connection: CONN,
+  dir,
+  kubectl,
+  kubeconfigFor,
+  kubectlEnv: (who) => ({
+    PATH: process.env['PATH'] ?? '',
+    HOME: dir,
+    KUBECONFIG: configs[who],
+    ...envs[who],
+  }),
+  cli: runCli,
+}));
