@@ -65,7 +65,6 @@ let dir: string;
 let approver: string;
 let pki: Pki;
 let front: Server;
-let frontUrl: string;
 const configs: Record<'demo' | 'admin', string> = { demo: '', admin: '' };
 const envs: Record<'demo' | 'admin', Record<string, string>> = { demo: {}, admin: {} };
 
@@ -182,7 +181,6 @@ beforeAll(async () => {
   envs.admin = clientEnv(stack, stack.adminClientId, stack.adminClientSecret);
   pki = makePki();
   const tls = await tlsFront(pki, new URL(stack.edgeUrl));
-  frontUrl = tls.url;
   front = tls.server;
   writeFileSync(join(dir, 'edge-ca.pem'), pki.caPem);
   for (const who of ['demo', 'admin'] as const) {
@@ -263,38 +261,12 @@ void waitFor;
 void approver;
 void writeFileSync;
 
-/** A kubeconfig written by `postern kube-config` for the OpenID client of `env`. */
-async function kubeconfigFor(name: string, env: Record<string, string>): Promise<string> {
-  const file = join(dir, `kubeconfig-${name}`);
-  const r = await runCli(
-    [
-      'kube-config',
-      CONN,
-      '--edge',
-      stack.edgeUrl,
-      '--server',
-      `${frontUrl}/v1/kube/${CONN}`,
-      '--certificate-authority',
-      join(dir, 'edge-ca.pem'),
-      '--kubeconfig',
-      file,
-      '--use',
-      '--namespace',
-      'default',
-    ],
-    env,
-  );
-  expect(r.code, r.stderr).toBe(0);
-  return file;
-}
-
 streamCases(() => ({
   stack,
   kube,
   connection: CONN,
   dir,
   kubectl,
-  kubeconfigFor,
   kubectlEnv: (who) => ({
     PATH: process.env['PATH'] ?? '',
     HOME: dir,
