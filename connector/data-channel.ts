@@ -133,7 +133,7 @@ export async function runDataChannel(
               return finish(1008, 'channel credential is not a certificate');
             if (auth.kind === 'none') auth = c;
           } catch {
-            return finish(1008, 'invalid channel message');
+            return finish(1008, 'text frame on a kubernetes channel');
           }
           streams = serve();
         });

@@ -52,6 +52,10 @@ describe('the stream parts of a Kubernetes session', () => {
     expect(s.upgrade(exec, ['v5.channel.k8s.io', 'v4.channel.k8s.io', 'channel.k8s.io'])).toEqual({
       offer: ['v5.channel.k8s.io', 'v4.channel.k8s.io'],
     });
+    // A bearer token offered as a subprotocol (kube-apiserver would read it) never goes upstream.
+    expect(s.upgrade(exec, ['base64url.bearer.authorization.k8s.io.c2VjcmV0', 'v5.channel.k8s.io'])).toEqual({
+      offer: ['v5.channel.k8s.io'],
+    });
     expect(
       s.upgrade(readRequest('GET', '/api/v1/namespaces/default/pods', 'watch=1'), ['v5.channel.k8s.io']),
     ).toHaveProperty('refuse');
