@@ -277,7 +277,7 @@ export class KubeProtocolSession implements ProtocolSession {
     const query = req.query.length > MAX_AUDIT_QUERY ? `${req.query.slice(0, MAX_AUDIT_QUERY)}…` : req.query;
     const body =
       kube.kind === 'resource' && req.body.byteLength > 0
-        ? { body: auditBody(kube, header(req.headers, 'content-type'), req.body) }
+        ? { body: auditBody(kube, header(req.headers, 'content-type'), req.body, this.maskOptions.values) }
         : {};
     const outcome = heldCovered ? 'allow' : verdict.audit.outcome;
     try {
