@@ -34,6 +34,8 @@ function sh(args: string[]) {
 
 // --- The stand-in API server -------------------------------------------------------------
 
+const SPDY_PORT_FORWARD = 'SPDY/3.1+portforward.k8s.io';
+
 interface Api {
   port: number;
   server: HttpsServer;
@@ -112,12 +114,27 @@ async function startApi(): Promise<Api> {
   });
   server.on('secureConnection', () => a.connections++);
   server.on('tlsClientError', () => undefined);
+  // kubectl's port-forward subprotocol is no RFC 6455 token: `ws` would refuse the handshake, so
+  // this server (as the stand-in, test/kube/upgrade.ts) reads the header before `ws` does and
+  // answers with the name asked for. `/portforward-wrong` answers one that was not offered.
+  server.prependListener('upgrade', (req: IncomingMessage) => {
+    const offered = String(req.headers['sec-websocket-protocol'] ?? '');
+    if (offered.split(',').some((p) => p.trim() === SPDY_PORT_FORWARD))
+      req.headers['sec-websocket-protocol'] = req.url!.includes('wrong') ? 'other' : 'spdy-port-forward';
+  });
   const wss = new WebSocketServer({
     server,
     // RBAC refusing exec: the upgrade is answered with a plain 403.
     verifyClient: (info, cb) =>
       info.req.url!.includes('/forbidden/') ? cb(false, 403, 'Forbidden') : cb(true),
-    handleProtocols: (offered) => (offered.has('v5.channel.k8s.io') ? 'v5.channel.k8s.io' : false),
+    handleProtocols: (offered) =>
+      offered.has('spdy-port-forward')
+        ? SPDY_PORT_FORWARD
+        : offered.has('other')
+          ? 'v9.not-offered'
+          : offered.has('v5.channel.k8s.io')
+            ? 'v5.channel.k8s.io'
+            : false,
   });
   wss.on('connection', (ws, req) => {
     a.seen.set(req.url!, req.headers);
@@ -514,6 +531,41 @@ describe('Kubernetes data channel (connector side of the HTTP stream mux)', () =
     await edge!.until(() => !!s.end, 'the stream ends');
     expect(s.ended).toBe(false);
     expect(s.end).toMatchObject({ reset: true, by: 'peer', reason: 'upstream-failed' });
+    edge!.ws.close(1000);
+    await done;
+  });
+
+  it("carries kubectl's port-forward upgrade (subprotocol SPDY/3.1+portforward.k8s.io) and its bytes both ways", async () => {
+    const { edge, done } = await dialChannel();
+    const path = '/api/v1/namespaces/default/pods/web/portforward';
+    const id = edge!.open({ method: 'GET', path, headers: [], upgrade: { protocols: [SPDY_PORT_FORWARD] } });
+    const s = edge!.streams.get(id)!;
+    await edge!.until(() => !!s.head, 'upgrade answer');
+    expect(s.head).toEqual({ status: 101, headers: [], protocol: SPDY_PORT_FORWARD });
+    expect(api.seen.get(path)!['sec-websocket-protocol']).toBe('spdy-port-forward');
+    // SPDY frames are opaque to the connector: a binary message goes up as it is (the test
+    // server echoes channel-0-looking messages on channel 1).
+    edge!.side.message(id, true, Buffer.from([0, 0x80, 3, 0, 1]));
+    await edge!.until(() => s.messages.length === 1, 'the echo');
+    expect(s.messages[0]).toEqual([true, Buffer.from([1, 0x80, 3, 0, 1])]);
+    edge!.side.end(id);
+    await edge!.until(() => !!s.end, 'closed');
+    edge!.ws.close(1000);
+    await done;
+  });
+
+  it('RESETs an upgrade whose answer names a subprotocol that was not offered (RFC 6455 §4.1)', async () => {
+    const { edge, done } = await dialChannel();
+    const id = edge!.open({
+      method: 'GET',
+      path: '/api/v1/namespaces/default/pods/web/portforward-wrong',
+      headers: [],
+      upgrade: { protocols: [SPDY_PORT_FORWARD] },
+    });
+    const s = edge!.streams.get(id)!;
+    await edge!.until(() => !!s.end, 'reset');
+    expect(s.head).toBeUndefined();
+    expect(s.end).toMatchObject({ reset: true, reason: 'upstream-failed' });
     edge!.ws.close(1000);
     await done;
   });

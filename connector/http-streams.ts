@@ -179,8 +179,16 @@ export function serveHttpStreams(channel: WebSocket, opts: HttpStreamsOptions): 
 
   function openWebSocket(id: number, head: RequestHead): void {
     const url = `wss://${authority}${head.path}`;
-    const ws = new WebSocket(url, head.upgrade!.protocols, {
-      headers: upstreamHeaders(head.headers) as Record<string, string>,
+    const offered = head.upgrade!.protocols;
+    // The subprotocols are offered and checked here rather than by `ws`: its check takes RFC 6455
+    // tokens only and refuses `SPDY/3.1+portforward.k8s.io`, which kubectl ≥ 1.31 asks for to
+    // port-forward (SPDY inside the WebSocket). The server's choice must be one offered (§4.1).
+    let chosen: string | undefined;
+    const ws = new WebSocket(url, [], {
+      headers: {
+        ...(upstreamHeaders(head.headers) as Record<string, string>),
+        'Sec-WebSocket-Protocol': offered.join(', '),
+      },
       perMessageDeflate: false,
       maxPayload: MAX_MESSAGE_BYTES,
       handshakeTimeout: 10_000,
@@ -188,9 +196,22 @@ export function serveHttpStreams(channel: WebSocket, opts: HttpStreamsOptions): 
     });
     ws.binaryType = 'nodebuffer';
     upstreams.set(id, { kind: 'ws', ws });
-    ws.on('open', () =>
-      side.head(id, { status: 101, headers: [], ...(ws.protocol ? { protocol: ws.protocol } : {}) }),
-    );
+    // `upgrade` comes before `ws` reads the answer's subprotocol: it is taken out for `ws`
+    // (which offered none) and checked on `open`.
+    ws.on('upgrade', (res: IncomingMessage) => {
+      const p = res.headers['sec-websocket-protocol'];
+      chosen = typeof p === 'string' ? p.trim() : undefined;
+      delete res.headers['sec-websocket-protocol'];
+    });
+    ws.on('open', () => {
+      if (chosen !== undefined && !offered.includes(chosen)) {
+        upstreams.delete(id);
+        ws.terminate();
+        side.reset(id, 'upstream-failed', 'the API server chose a subprotocol that was not offered');
+        return;
+      }
+      side.head(id, { status: 101, headers: [], ...(chosen ? { protocol: chosen } : {}) });
+    });
     // A refused upgrade (403, 400 Bad Request...) is an ordinary HTTP response for the client.
     ws.on('unexpected-response', (_req, res) => relayResponse(id, res, res.statusCode ?? 502));
     ws.on('message', (data: Buffer, isBinary: boolean) => {

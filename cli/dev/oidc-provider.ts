@@ -10,6 +10,8 @@ export interface OidcClient {
   clientId: string;
   clientSecret: string;
   groups: string[];
+  /** This client's access token lifetime (tests of token expiry); the provider's otherwise. */
+  ttlSeconds?: number;
 }
 
 /** Imports oidc-provider without its start-up notices (runtime version, in-memory adapter): fine for dev. */
@@ -39,6 +41,7 @@ export async function startOidcProvider(opts: {
     use: 'sig',
   };
   const groupsByClient = new Map(opts.clients.map((c) => [c.clientId, c.groups]));
+  const ttlByClient = new Map(opts.clients.map((c) => [c.clientId, c.ttlSeconds]));
   const http = createServer();
   await new Promise<void>((r) => http.listen(opts.port ?? 0, '127.0.0.1', r));
   const port = (http.address() as { port: number }).port;
@@ -82,7 +85,10 @@ export async function startOidcProvider(opts: {
     extraTokenClaims: (_ctx: unknown, token: { clientId?: string }) => ({
       groups: groupsByClient.get(token.clientId ?? '') ?? [],
     }),
-    ttl: { ClientCredentials: ttl },
+    ttl: {
+      ClientCredentials: (_ctx: unknown, _token: unknown, client: { clientId?: string }) =>
+        ttlByClient.get(client?.clientId ?? '') ?? ttl,
+    },
   } as ConstructorParameters<typeof Provider>[1]);
   console.warn = warn;
   provider.on('server_error', (_ctx: unknown, err: Error) => console.error(`oidc-provider: ${err.message}`));

@@ -53,7 +53,7 @@ export interface StackOptions {
    * More OpenID clients (a second approver, a requester without groups...); their secrets are
    * new on every run and come back in `Stack.extraClients`.
    */
-  extraClients?: Array<{ clientId: string; groups: string[] }>;
+  extraClients?: Array<{ clientId: string; groups: string[]; ttlSeconds?: number }>;
   /** Start the demo sshd and the demo SSH connection (cli/dev/demo-ssh.ts); off unless asked. */
   ssh?: boolean;
   /**

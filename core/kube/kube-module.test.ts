@@ -235,9 +235,16 @@ describe('the Kubernetes module', () => {
     expect(watch.body).not.toContain(btoa('hunter2'));
     expect(JSON.parse(watch.body).object.data.pw).toBe(btoa('[REDACTED]'));
     expect(watch.ended).toBe(false);
-    // The token expires: the open watch is cut, the session ends once.
+    // The token expires (exp 0, now 0): the open watch ends with a last ERROR event kubectl
+    // prints (token-expiry.ts), the whole one; the session ends once.
     w.session.fail({ kind: 'access-ended', detail: 'the token expired' });
-    expect(watch.aborted).toMatch(/access-ended/);
+    expect(watch.aborted).toBeUndefined();
+    expect(watch.ended).toBe(true);
+    const last = JSON.parse(watch.body.trimEnd().split('\n').at(-1)!);
+    expect(last).toMatchObject({
+      type: 'ERROR',
+      object: { kind: 'Status', reason: 'Unauthorized', code: 401 },
+    });
     expect(w.ended).toHaveLength(1);
   });
 
@@ -275,11 +282,15 @@ describe('the Kubernetes module', () => {
     await tick();
     // exec is not permitted here: nothing upstream at all.
     expect(w.upstream).toHaveLength(0);
+    // An upgrade of a request that is not exec, attach or port-forward is refused before it
+    // goes anywhere (stream/subprotocols.ts; what is offered for an exec: stream-session.test.ts).
     const w2 = await world();
-    send(w2, 'GET', '/api/v1/namespaces/default/pods', {
+    const list = send(w2, 'GET', '/api/v1/namespaces/default/pods', {
       upgrade: { protocols: ['v5.channel.k8s.io', 'base64url.bearer.authorization.k8s.io.c2VjcmV0'] },
     });
     await tick();
-    expect(w2.upstream[0]!.head.upgrade).toEqual({ protocols: ['v5.channel.k8s.io'] });
+    expect(w2.upstream).toHaveLength(0);
+    expect(list.status).toBe(400);
+    expect(list.body).not.toContain('c2VjcmV0');
   });
 });

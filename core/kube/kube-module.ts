@@ -27,7 +27,12 @@ export interface KubeConnection extends ProtocolConnection {
   kubernetes?: { ca: string | null; impersonate: boolean; secretKind: 'bearer_token' | 'client_certificate' };
 }
 
-export function kubeModule(): ProtocolModule<KubeConnection> {
+export interface KubeRuntime {
+  /** Bytes of asciicast every exec/attach recording of one session may take, in all. */
+  maxRecordingBytes?: number;
+}
+
+export function kubeModule(runtime: KubeRuntime = {}): ProtocolModule<KubeConnection> {
   return {
     protocol: 'kubernetes',
     prepare: async (start, services) => {
@@ -49,7 +54,20 @@ export function kubeModule(): ProtocolModule<KubeConnection> {
         groups: start.identity.groups,
         ...(email ? { email } : {}),
       };
-      const settings = { connection: conn.name, impersonate: conn.kubernetes.impersonate, caller };
+      const settings = {
+        connection: conn.name,
+        exp: start.identity.expiresAt,
+        impersonate: conn.kubernetes.impersonate,
+        caller,
+        streams: {
+          sessionId: start.sessionId,
+          connectionId: conn.id,
+          masking: conn.masking,
+          ...(runtime.maxRecordingBytes !== undefined
+            ? { maxRecordingBytes: runtime.maxRecordingBytes }
+            : {}),
+        },
+      };
       return {
         openDetails: { unmasked: [...(clear ? [SECRETS_COLUMN] : []), ...detectors.unmasked] },
         open: (io) =>

@@ -12,6 +12,8 @@ import { responseHandling, type ResponseHandling } from './mask/content-type.ts'
 import type { KubeMaskOptions } from './mask/object-masker.ts';
 import { WatchMasker } from './mask/watch-masker.ts';
 import type { KubeRequest } from './request.ts';
+import type { OutputFilter } from '../ssh/engine/types.ts';
+import { textResponseHead } from './stream/text-stream.ts';
 
 /** What the response tells the client, in order. */
 export type ResponseStep =
@@ -40,6 +42,8 @@ export class KubeResponse {
   counts: Partial<Record<string, number>> = {};
   /** Why the response was refused or cut, if it was. */
   refused: string | undefined;
+  /** The masker of a `text` response (logs, text proxied: stream/text-stream.ts), if any. */
+  text: OutputFilter | undefined;
 
   constructor(
     private readonly request: KubeRequest,
@@ -52,6 +56,11 @@ export class KubeResponse {
     return this.#headSent;
   }
 
+  /** How the response is handled, once its head came. */
+  get mode(): ResponseHandling | undefined {
+    return this.#mode;
+  }
+
   head(h: ResponseHead): ResponseStep[] {
     this.#head = h;
     const type = h.headers.find(([n]) => n.toLowerCase() === 'content-type')?.[1];
@@ -61,6 +70,12 @@ export class KubeResponse {
     if (typeof mode === 'object') return this.#refuse(mode.refuse);
     if (mode === 'json') return []; // the head goes with the masked body
     if (mode === 'watch') this.#watch = new WatchMasker(this.options, this.hint);
+    if (mode === 'text' && this.text) {
+      const masked = textResponseHead(h.headers);
+      if ('refuse' in masked) return this.#refuse(masked.refuse);
+      return [this.#sendHead(h.status, masked.headers)];
+    }
+    if (mode === 'text') this.text = undefined; // a text response the filter never saw: no idle
     return [this.#sendHead(h.status, h.headers, h.protocol)];
   }
 
@@ -81,8 +96,15 @@ export class KubeResponse {
       steps.push({ kind: 'data', bytes: new Uint8Array(0), cost });
       return steps;
     }
-    // 'pass' (discovery), 'text' and 'stream' (their maskers are wired by the module).
+    if (mode === 'text' && this.text) return [this.#data(this.text.push(bytes), cost)];
+    // 'pass' (discovery), 'stream' (exec/attach read by the module: stream/exec-stream.ts).
     return [this.#data(bytes, cost)];
+  }
+
+  /** The text stream paused: what its masker held as a possible start of a value. */
+  idle(): ResponseStep[] {
+    if (this.#done || this.#mode !== 'text' || !this.text || this.text.held === 0) return [];
+    return [this.#data(this.text.idle(), 0)];
   }
 
   end(): ResponseStep[] {
@@ -103,8 +125,9 @@ export class KubeResponse {
       if (!out.ok) return this.#refuse(out.why);
       for (const k in this.#watch.counts) this.counts[k] = this.#watch.counts[k];
     }
+    const rest = this.#mode === 'text' && this.text ? [this.#data(this.text.end(), 0)] : [];
     this.#done = true;
-    return [{ kind: 'end' }];
+    return [...rest, { kind: 'end' }];
   }
 
   #sendHead(status: number, headers: HeaderList, protocol?: string): ResponseStep {

@@ -30,6 +30,10 @@ import { KubeObjectMasker, type KubeMaskOptions } from './mask/object-masker.ts'
 import { auditBody } from './mask/request-audit.ts';
 import { refusalStatus, type KubeRefusal } from './refusal.ts';
 import { readRequest, type KubeRequest } from './request.ts';
+import type { ExecStream } from './stream/exec-stream.ts';
+import { KubeStreamSession } from './stream/stream-session.ts';
+import { LOG_IDLE_MS } from './stream/text-stream.ts';
+import { expiringStream, expiryAt, expiryEnding } from './token-expiry.ts';
 import {
   internalError,
   serviceUnavailable,
@@ -45,13 +49,16 @@ export const MAX_WAITING_REQUESTS = 256;
 export const MAX_BODY_BYTES_IN_FLIGHT = 16 * 1024 * 1024;
 /** Longest query kept in an audit event. */
 const MAX_AUDIT_QUERY = 1024;
-/** WebSocket subprotocols that carry a bearer token (kube-apiserver reads them as Authorization). */
-const TOKEN_SUBPROTOCOL = /^base64url\.bearer\.authorization\.k8s\.io\./i;
+/** Quiet time after which an exec's masker lets out what it held (as SSH terminals). */
+const EXEC_IDLE_MS = 30;
 
 export interface Settings {
   connection: string;
+  /** The token's expiry (epoch seconds): the session ends then (token-expiry.ts). */
+  exp: number;
   impersonate: boolean;
   caller: KubeCaller;
+  streams: ConstructorParameters<typeof KubeStreamSession>[0];
 }
 
 /** One request of the session, from the host's open() to its end. */
@@ -63,6 +70,10 @@ interface Ex {
   target: KubeTarget;
   stream?: number;
   response?: KubeResponse;
+  /** An accepted exec or attach: its messages both ways go through it (stream/exec-stream.ts). */
+  exec?: ExecStream;
+  /** When the masker of an exec or text response lets out what it holds. */
+  idle?: ReturnType<typeof setTimeout>;
   finished: boolean;
   cancelled: boolean;
 }
@@ -80,6 +91,8 @@ export class KubeProtocolSession implements ProtocolSession {
   #credential: KubeCredential = { kind: 'client-certificate' };
   #ended = false;
   readonly #masked: Partial<Record<string, number>> = {};
+  /** Exec/attach reading and recording, logs masking (core/kube/stream/). */
+  readonly #streamParts: KubeStreamSession;
   readonly requests: RequestExchanges;
 
   constructor(
@@ -102,6 +115,9 @@ export class KubeProtocolSession implements ProtocolSession {
       open: (req, reply) => this.#open(req, reply),
       active: () => this.#active,
     };
+    this.#streamParts = new KubeStreamSession(settings.streams, services, (e) =>
+      this.fail({ kind: 'gateway-error', detail: `recording not written: ${e.message}` }),
+    );
   }
 
   get phase(): ProtocolPhase {
@@ -153,7 +169,11 @@ export class KubeProtocolSession implements ProtocolSession {
                 'Postern cannot reach the cluster of this connection (the connector did not open the channel)',
             )
           : serviceUnavailable(reason.forClient ?? `the Postern session ended (${reason.kind}); retry`);
-    for (const ex of this.#all()) this.#cut(ex, status, `session ended: ${reason.kind}`);
+    const expired = reason.kind === 'access-ended' && this.services.now() >= expiryAt(this.settings.exp);
+    for (const ex of this.#all()) {
+      if (!(expired && this.#endExpired(ex))) this.#cut(ex, status, `session ended: ${reason.kind}`);
+    }
+    this.#streamParts.finishAll();
     this.#held = undefined;
     this.#waiting = [];
     this.#mux.closeAll('session ended');
@@ -188,7 +208,27 @@ export class KubeProtocolSession implements ProtocolSession {
   }
 
   closeDetails(): Record<string, unknown> {
-    return { masked: this.#masked };
+    return { masked: this.#masked, ...this.#streamParts.details };
+  }
+
+  /**
+   * The token expired: a watch or an exec/attach under way ends as the client shows it
+   * (token-expiry.ts); false for the others (cut as any end of the session cuts them).
+   */
+  #endExpired(ex: Ex): boolean {
+    if (ex.finished || !ex.response?.headSent) return false;
+    const ending = expiryEnding(expiringStream(ex.kube, ex.response.mode), this.settings.exp);
+    if (ending.end === 'watch') {
+      ex.reply.data(ending.last, () => undefined);
+      ex.reply.end();
+    } else if (ending.end === 'remote-command' && ex.exec) {
+      for (const m of ex.exec.end(ending.message)) ex.reply.message(true, m, () => undefined);
+      ex.reply.end();
+    } else if (ending.end === 'close') ex.reply.end();
+    else return false;
+    ex.response.refused ??= 'the token expired';
+    this.#finish(ex);
+    return true;
   }
 
   // ---- one request ---------------------------------------------------------------------------
@@ -204,10 +244,14 @@ export class KubeProtocolSession implements ProtocolSession {
     this.#active++;
     const handle: Exchange = {
       message: (binary, payload) => {
-        if (ex.stream !== undefined && !ex.finished) this.#mux.message(ex.stream, binary, payload);
+        if (ex.stream === undefined || ex.finished) return;
+        // An exec or attach forwards only what it reads (stream/exec-stream.ts).
+        if (ex.exec && !ex.exec.fromClient(payload)) return;
+        this.#mux.message(ex.stream, binary, payload);
       },
       cancel: () => {
         ex.cancelled = true;
+        ex.exec?.finish();
         if (ex.stream !== undefined) this.#mux.reset(ex.stream, 'cancel', 'the client went away');
         if (ex === this.#held) return; // stays until the approvers decide; never forwarded then
         this.#finish(ex);
@@ -233,7 +277,7 @@ export class KubeProtocolSession implements ProtocolSession {
     const query = req.query.length > MAX_AUDIT_QUERY ? `${req.query.slice(0, MAX_AUDIT_QUERY)}…` : req.query;
     const body =
       kube.kind === 'resource' && req.body.byteLength > 0
-        ? { body: auditBody(kube, header(req.headers, 'content-type'), req.body) }
+        ? { body: auditBody(kube, header(req.headers, 'content-type'), req.body, this.maskOptions.values) }
         : {};
     const outcome = heldCovered ? 'allow' : verdict.audit.outcome;
     try {
@@ -294,14 +338,15 @@ export class KubeProtocolSession implements ProtocolSession {
     const accept = upstreamAccept(kube, header(req.headers, 'accept'));
     const list = headers.headers;
     if (accept !== undefined) list.push(['accept', accept]);
-    const upgrade = req.upgrade
-      ? { protocols: req.upgrade.protocols.filter((p) => !TOKEN_SUBPROTOCOL.test(p)) }
-      : undefined;
-    if (upgrade && upgrade.protocols.length === 0)
+    // Only the subprotocols Postern reads go upstream (stream/subprotocols.ts); a bearer token
+    // in a subprotocol (base64url.bearer.authorization.k8s.io.) is never one of them.
+    const offer = req.upgrade ? this.#streamParts.upgrade(kube, req.upgrade.protocols) : undefined;
+    if (offer && 'refuse' in offer)
       return this.#refuse(ex, {
         kind: 'request',
-        request: { kind: 'refused', status: 'bad-request', why: 'an upgrade offering no subprotocol' },
+        request: { kind: 'refused', status: 'bad-request', why: offer.refuse },
       });
+    const upgrade = offer ? { protocols: offer.offer } : undefined;
     const path = req.query === '' ? req.path : `${req.path}?${req.query}`;
     const id = this.#mux.open({ method: req.method, path, headers: list, ...(upgrade ? { upgrade } : {}) });
     if (id === undefined) return this.#answer(ex, serviceUnavailable('the channel to the cluster is closed'));
@@ -311,6 +356,7 @@ export class KubeProtocolSession implements ProtocolSession {
       this.maskOptions,
       kube.kind === 'resource' ? KubeObjectMasker.kindOf(kube.apiGroup, kube.resource) : undefined,
     );
+    ex.response.text = this.#streamParts.textFilter();
     this.#streams.set(id, ex);
     if (req.body.byteLength > 0) {
       this.#bodyBytes += req.body.byteLength;
@@ -323,27 +369,67 @@ export class KubeProtocolSession implements ProtocolSession {
 
   #onHead(id: number, head: ResponseHead): void {
     const ex = this.#streams.get(id);
-    if (ex?.response) this.#apply(ex, id, ex.response.head(head));
+    if (!ex?.response) return;
+    if (head.status === 101 && ex.req.upgrade) {
+      const reader = this.#streamParts.accepted(id, ex.kube, head.protocol);
+      if (reader && 'refuse' in reader) {
+        this.#mux.reset(id, 'cancel', 'refused by the gateway');
+        return this.#cut(ex, refusalStatus({ kind: 'unmaskable', why: reader.refuse }), reader.refuse);
+      }
+      if (reader) ex.exec = reader;
+    }
+    this.#apply(ex, id, ex.response.head(head));
   }
 
   #onData(id: number, bytes: Uint8Array, cost: number): void {
     const ex = this.#streams.get(id);
     if (!ex?.response || ex.finished) return this.#mux.consumed(id, cost);
     this.#apply(ex, id, ex.response.data(bytes, cost));
+    if (ex.response.text) this.#idleLater(ex, LOG_IDLE_MS);
   }
 
   #onMessage(id: number, binary: boolean, payload: Uint8Array, cost: number): void {
     const ex = this.#streams.get(id);
     if (!ex || ex.finished) return this.#mux.consumed(id, cost);
-    this.stats.bytesToClient += payload.byteLength;
-    ex.reply.message(binary, payload, () => this.#mux.consumed(id, cost));
+    if (!ex.exec) {
+      this.stats.bytesToClient += payload.byteLength;
+      return ex.reply.message(binary, payload, () => this.#mux.consumed(id, cost));
+    }
+    // Masked output, re-cut: credit goes back once the last message it made was sent.
+    const out = ex.exec.fromServer(payload);
+    this.#sendExec(ex, out, () => this.#mux.consumed(id, cost));
+    this.#idleLater(ex, EXEC_IDLE_MS);
+  }
+
+  #sendExec(ex: Ex, messages: Uint8Array[], done: () => void = () => undefined): void {
+    if (messages.length === 0) return done();
+    messages.forEach((m, i) => {
+      this.stats.bytesToClient += m.byteLength;
+      ex.reply.message(true, m, i === messages.length - 1 ? done : () => undefined);
+    });
+  }
+
+  /** Lets out what a masker held, after `ms` of quiet (an exec's output, a followed log). */
+  #idleLater(ex: Ex, ms: number): void {
+    if (ex.idle !== undefined) clearTimeout(ex.idle);
+    ex.idle = undefined;
+    const held = ex.exec ? ex.exec.held : (ex.response?.text?.held ?? 0);
+    if (held === 0 || ex.finished) return;
+    ex.idle = setTimeout(() => {
+      ex.idle = undefined;
+      if (ex.finished || ex.stream === undefined) return;
+      if (ex.exec) this.#sendExec(ex, ex.exec.idle());
+      else if (ex.response) this.#apply(ex, ex.stream, ex.response.idle());
+    }, ms);
   }
 
   #onEnd(id: number): void {
     const ex = this.#streams.get(id);
     if (!ex?.response || ex.finished) return;
     if (ex.req.upgrade && ex.response.status === 101) {
-      // The API server closed the socket: close the client's, and our half of the stream.
+      // The API server closed the socket: what the exec's maskers held, then close the
+      // client's, and our half of the stream.
+      if (ex.exec) this.#sendExec(ex, ex.exec.finish());
       this.#mux.end(id);
       ex.reply.end();
       return this.#finish(ex);
@@ -430,6 +516,8 @@ export class KubeProtocolSession implements ProtocolSession {
   #finish(ex: Ex): void {
     if (ex.finished) return;
     ex.finished = true;
+    if (ex.idle !== undefined) clearTimeout(ex.idle);
+    ex.exec?.finish();
     this.#active--;
     const r = ex.response;
     if (r) for (const k in r.counts) this.#masked[k] = (this.#masked[k] ?? 0) + (r.counts[k] ?? 0);

@@ -20,7 +20,7 @@ import type { SessionConnection } from '../../edge/contracts/session-start.ts';
 const MAX_HELD_MESSAGE_BYTES = 32 * 1024 * 1024;
 
 /**
- * What the recordings of one SSH session may take in the audit trail, in all: the audit log
+ * What the recordings of one SSH or Kubernetes session may take in the audit trail, in all: the audit log
  * lives in the session's SQLite storage and ships to the control plane, so a day-long `tail -f`
  * must not fill it. Past it the recording says it was cut (docs/ssh.md, "Recording").
  */
@@ -29,7 +29,7 @@ const MAX_RECORDING_BYTES = 16 * 1024 * 1024;
 export const protocols = new ProtocolRegistry<SessionConnection>([
   postgresModule({ sqlParser, maxMessageBytes: MAX_ALLOC_SIZE, maxHeldMessageBytes: MAX_HELD_MESSAGE_BYTES }),
   sshModule({ maxRecordingBytes: MAX_RECORDING_BYTES }),
-  kubeModule(),
+  kubeModule({ maxRecordingBytes: MAX_RECORDING_BYTES }),
 ]);
 
 /**

@@ -28,7 +28,10 @@ export interface TestStack extends Stack {
 }
 
 export async function startTestStack(
-  opts: { connector?: boolean; extraClients?: Array<{ clientId: string; groups: string[] }> } = {},
+  opts: {
+    connector?: boolean;
+    extraClients?: Array<{ clientId: string; groups: string[]; ttlSeconds?: number }>;
+  } = {},
 ): Promise<TestStack> {
   const dir = mkdtempSync(join(tmpdir(), 'postern-e2e-'));
   const edgeLogs: string[] = [];

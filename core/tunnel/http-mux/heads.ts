@@ -29,6 +29,13 @@ export const MAX_HEADER_FIELDS = 128;
 export const MAX_SUBPROTOCOLS = 16;
 
 const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,256}$/;
+/**
+ * A WebSocket subprotocol: an RFC 6455 §4.1 token, or one with `/` in it, since Kubernetes
+ * names port-forward's `SPDY/3.1+portforward.k8s.io` so (kubectl ≥ 1.31 asks for it; the `ws`
+ * package's own check refuses it, so the connector negotiates it itself). Never a comma or a
+ * space: one entry of the header's list.
+ */
+const SUBPROTOCOL = /^[!#$%&'*+./^_`|~0-9A-Za-z-]{1,256}$/;
 // Field values: visible ASCII, space, tab and obs-text; never CR, LF or NUL (RFC 9110 §5.5).
 const FIELD_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
 // Origin-form path and query: visible ASCII only, starting with '/' (RFC 9112 §3.2.1).
@@ -68,8 +75,10 @@ function headers(v: unknown): HeaderList {
 
 function subprotocols(v: unknown): string[] {
   if (!Array.isArray(v) || v.length === 0 || v.length > MAX_SUBPROTOCOLS)
-    throw new HeadError('upgrade.protocols must be a list of 1..16 tokens');
-  for (const p of v) if (typeof p !== 'string' || !TOKEN.test(p)) throw new HeadError('invalid subprotocol');
+    throw new HeadError('upgrade.protocols must be a list of 1..16 subprotocols');
+  for (const p of v)
+    if (typeof p !== 'string' || !SUBPROTOCOL.test(p)) throw new HeadError('invalid subprotocol');
+  if (new Set(v).size !== v.length) throw new HeadError('a subprotocol offered twice');
   return v as string[];
 }
 
@@ -96,7 +105,7 @@ export function parseResponseHead(payload: Uint8Array): ResponseHead {
     throw new HeadError('invalid status');
   const head: ResponseHead = { status, headers: headers(o['headers']) };
   if (o['protocol'] !== undefined) {
-    if (status !== 101 || typeof o['protocol'] !== 'string' || !TOKEN.test(o['protocol']))
+    if (status !== 101 || typeof o['protocol'] !== 'string' || !SUBPROTOCOL.test(o['protocol']))
       throw new HeadError('protocol is the subprotocol of an accepted upgrade');
     head.protocol = o['protocol'];
   }

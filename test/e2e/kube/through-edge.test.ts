@@ -25,6 +25,7 @@ import {
   type Proc,
   type TestStack,
 } from '../harness.ts';
+import { SHORT_CLIENT, STREAM_CONNECTION, STREAM_POLICY, streamCases } from './through-edge-streams.ts';
 
 const CONN = 'kube1';
 const CERT_CONN = 'kube-cert';
@@ -122,7 +123,7 @@ const b64 = (s: string) => Buffer.from(s).toString('base64');
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'postern-kube-edge-'));
   kube = await start({ host: '127.0.0.1', port: 0, tls: true, watchTimeoutSeconds: 3 });
-  stack = await startTestStack({ connector: false });
+  stack = await startTestStack({ connector: false, extraClients: [SHORT_CLIENT] });
   const port = new URL(kube.url).port;
   connector = startConnectorProcess(stack, 'kube-replica', [`127.0.0.1:${port}`]);
   await stack.admin.waitForReplicas('local', 1, 30_000);
@@ -133,9 +134,10 @@ beforeAll(async () => {
     target: { host: '127.0.0.1', port: Number(port), tls: 'tls' },
     credential: { token: kube.token },
     kubernetes: { ca: kube.caPem, impersonate: true },
+    ...STREAM_CONNECTION,
     allow: { subjects: [], groups: [] },
   });
-  await stack.admin.put(`/connections/${CONN}/policies/rules`, { text: POLICY });
+  await stack.admin.put(`/connections/${CONN}/policies/rules`, { text: POLICY + STREAM_POLICY });
   // The same cluster through a sealed client certificate (no impersonation).
   const cert = kube.clientCert('cert-user', ['cert-group']);
   await stack.admin.post('/connections', {
@@ -423,3 +425,18 @@ describe('kubectl through the edge', () => {
     expect(trail).not.toContain(kube.token);
   }, 90_000);
 });
+
+streamCases(() => ({
+  stack,
+  kube,
+  connection: CONN,
+  dir,
+  kubectl,
+  kubectlEnv: (who) => ({
+    PATH: process.env['PATH'] ?? '',
+    HOME: dir,
+    KUBECONFIG: configs[who],
+    ...envs[who],
+  }),
+  cli: runCli,
+}));
