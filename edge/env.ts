@@ -34,6 +34,11 @@ export interface Env {
   MASKING_KEY?: string;
   /** Optional base domain: `<connection>.<BASE_DOMAIN>` routes to that connection. */
   BASE_DOMAIN?: string;
+  /**
+   * Optional: seconds a running session's lease lasts (core/session-host/liveness.ts; default 180).
+   * A session that died without a goodbye is reported ended, reason unknown, at most this long after.
+   */
+  SESSION_LEASE_SECONDS?: string;
   /** Set to "1" to allow http:// issuers and JWKS (local development only). */
   ALLOW_INSECURE_ISSUERS?: string;
 }

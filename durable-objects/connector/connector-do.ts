@@ -124,6 +124,11 @@ export class ConnectorDO extends DurableObject<Env> implements ConnectorRpc {
     if (n > 0) this.#load.set(entry.replicaId, n - 1);
   }
 
+  /** A live session's lease renewal and progress (durable-objects/session/session-lease.ts). */
+  async sessionProgress(record: SessionRecord): Promise<void> {
+    this.#records.put(record.id, record);
+  }
+
   async listReplicas(): Promise<ReplicaInfo[]> {
     return this.ctx.getWebSockets().map((ws) => {
       const a = ws.deserializeAttachment() as ReplicaAttachment;

@@ -7,6 +7,7 @@
  * nothing; the insert is idempotent on (session, seq).
  */
 import { eventHash, GENESIS, type AuditEvent, type AuditKind } from '../../core/audit/chain.ts';
+import { isRefusal } from '../../core/audit/refusals.ts';
 import { withControlPlane } from '../../edge/db/client.ts';
 import { insertAuditEvents, type ShippedEvent } from '../../edge/db/audit-repo.ts';
 import type { Env } from '../../edge/env.ts';
@@ -22,6 +23,7 @@ interface Meta {
 export class AuditLog {
   #seq = 0;
   #head = GENESIS;
+  #refusals = 0;
   #meta: Meta | undefined;
   readonly #outbox: Outbox<ShippedEvent>;
 
@@ -46,6 +48,10 @@ export class AuditLog {
   get count(): number {
     return this.#seq;
   }
+  /** Events so far that record a refused request (core/audit/refusals.ts). */
+  get refusals(): number {
+    return this.#refusals;
+  }
 
   begin(meta: Meta): void {
     this.#meta = meta;
@@ -66,6 +72,7 @@ export class AuditLog {
     });
     this.#seq = e.seq;
     this.#head = hash;
+    if (isRefusal(kind, outcome)) this.#refusals++;
     return event;
   }
 
