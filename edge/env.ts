@@ -39,6 +39,8 @@ export interface Env {
    * A session that died without a goodbye is reported ended, reason unknown, at most this long after.
    */
   SESSION_LEASE_SECONDS?: string;
+  /** The web console's static files (wrangler.toml `[assets]`); absent in Node tests. */
+  ASSETS?: Fetcher;
   /** Set to "1" to allow http:// issuers and JWKS (local development only). */
   ALLOW_INSECURE_ISSUERS?: string;
 }
