@@ -15,7 +15,7 @@ import { connectorReplica, later, openSession, SETTLE } from './session-world.ts
 afterEach(() => vi.useRealTimers());
 afterAll(() => settleLogs(), 15_000);
 
-interface LeaseRow {
+interface LeaseRow extends Record<string, unknown> {
   ended_at: Date | null;
   close_reason: string | null;
   lease_until: Date | null;
