@@ -7,7 +7,9 @@
 /** CSP Level 3 (https://www.w3.org/TR/CSP3/): `'self'` only; no `unsafe-inline`, no `unsafe-eval`. */
 export const CONSOLE_CSP = [
   "default-src 'self'",
-  "script-src 'self'",
+  // 'wasm-unsafe-eval' lets the page compile WebAssembly and nothing else (no eval of script
+  // text): asciinema-player's terminal emulator, bundled from npm, is WASM (console/pages/session.ts).
+  "script-src 'self' 'wasm-unsafe-eval'",
   "style-src 'self'",
   "img-src 'self' data:",
   "font-src 'self'",
