@@ -179,6 +179,24 @@ describe('the live approvals inbox', () => {
     expect(await as('outsider')).toBeUndefined();
   });
 
+  it('is described in the public OpenAPI document, with the viewer flags', async () => {
+    const doc = (await (await request('/openapi.json', null)).json()) as {
+      paths: Record<string, unknown>;
+      components: { schemas: Record<string, { properties: Record<string, unknown> }> };
+    };
+    expect(Object.keys(doc.paths)).toEqual(
+      expect.arrayContaining([
+        '/approvals',
+        '/approvals/stream',
+        '/approvals/{id}/approve',
+        '/access-requests',
+      ]),
+    );
+    expect(Object.keys(doc.components.schemas['ApprovalView']!.properties)).toEqual(
+      expect.arrayContaining(['mine', 'mayDecide', 'scopes', 'policies']),
+    );
+  });
+
   it('needs a token, and bounds the streams one person holds open', async () => {
     expect((await request('/approvals/stream', null)).status).toBe(401);
     const streams = [];
