@@ -39,6 +39,7 @@ export interface Env {
    * A session that died without a goodbye is reported ended, reason unknown, at most this long after.
    */
   SESSION_LEASE_SECONDS?: string;
+  /**
    * Secret, optional. Base64 of 32+ bytes: encrypts the web console's cookies and keys its CSRF
    * tokens (HKDF, core/web-session/keys.ts); defaults to the first CREDENTIAL_KEYS key. Changing
    * it signs everyone out of the console.
