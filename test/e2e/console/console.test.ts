@@ -12,13 +12,14 @@ import WebSocket from 'ws';
 import { startTestStack, type TestStack } from '../harness.ts';
 import { consoleFixture, launchBrowser, PHONE, signInThroughForm, type ConsoleFixture } from './browser.ts';
 import { CONSOLE_CSP } from '../../../workers/console/security-headers.ts';
+import { pagesCases, REQUESTER_CLIENT } from './pages.cases.ts';
 
 let stack: TestStack;
 let browser: Browser;
 let fx: ConsoleFixture;
 
 beforeAll(async () => {
-  stack = await startTestStack();
+  stack = await startTestStack({ extraClients: [REQUESTER_CLIENT] });
   browser = await launchBrowser();
   fx = consoleFixture(stack, browser);
 });
@@ -262,4 +263,7 @@ describe('web console', () => {
       await context.close();
     }
   });
+
+  // The approvals, access and sessions pages (s13-wpages).
+  pagesCases(() => fx);
 });
