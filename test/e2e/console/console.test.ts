@@ -19,7 +19,7 @@ let browser: Browser;
 let fx: ConsoleFixture;
 
 beforeAll(async () => {
-  stack = await startTestStack({ extraClients: [REQUESTER_CLIENT] });
+  stack = await startTestStack({ extraClients: [REQUESTER_CLIENT], ssh: true });
   browser = await launchBrowser();
   fx = consoleFixture(stack, browser);
 });

@@ -8,7 +8,10 @@
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { Page } from 'puppeteer-core';
-import { addDemoConnection, clientEnv, psql, runProgram, startConnect } from '../harness.ts';
+import { spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { addDemoConnection, CLI, clientEnv, psql, runProgram, startConnect } from '../harness.ts';
 import { POLICY, session } from '../approvals-harness.ts';
 import type { ConsoleFixture } from './browser.ts';
 
@@ -106,12 +109,23 @@ export function pagesCases(fx: () => ConsoleFixture): void {
     const probe = await psql(port, 'SELECT 41 + 1 AS console_probe');
     expect(probe.stdout).toContain('42');
     const stack = fx().stack;
+    // The probe's own session: the one whose statement event holds it, once it has ended.
     let id = '';
     for (let i = 0; i < 100 && !id; i++) {
-      const r = (await stack.admin.get(`/sessions?connection=${CONNECTION}&state=ended&limit=20`)) as {
-        sessions: Array<{ id: string; statements: number; audit: { events: number | null } }>;
+      const ev = (await stack.admin.get(
+        `/audit/events?connection=${CONNECTION}&kind=statement&limit=50`,
+      )) as {
+        events: Array<{ session: string; data: { sql?: string } }>;
       };
-      id = r.sessions.find((x) => x.statements === 1 && x.audit.events !== null)?.id ?? '';
+      const found = ev.events.find((e) => e.data.sql?.includes('console_probe'))?.session;
+      // Its events may reach the control plane before its record does (two outboxes).
+      const s = found
+        ? ((await stack.admin.request('GET', `/sessions/${found}`)) as {
+            status: number;
+            body: { state: string; audit: { events: number | null } };
+          })
+        : undefined;
+      if (found && s?.status === 200 && s.body.state === 'ended' && s.body.audit.events !== null) id = found;
       if (!id) await new Promise((r) => setTimeout(r, 200));
     }
     expect(id).not.toBe('');
@@ -122,6 +136,82 @@ export function pagesCases(fx: () => ConsoleFixture): void {
       expect(timeline).toContain('SELECT 41 + 1 AS console_probe');
       expect(timeline).toContain('allow');
       await fx().shot(page, 'session-page');
+    } finally {
+      await context.close();
+    }
+  });
+
+  it('an SSH recording plays in the session page: the player shows the typed command', async () => {
+    const stack = fx().stack;
+    const ssh = stack.ssh;
+    if (!ssh || !('sshd' in ssh)) throw new Error('the console stack has no demo sshd');
+    const conn = (await stack.admin.get(`/connections/${ssh.connection}`)) as { ssh: { hostKeys: string[] } };
+    const known = join(stack.dir, 'known_hosts-console');
+    writeFileSync(known, conn.ssh.hostKeys.map((k) => `${ssh.connection}.postern ${k}\n`).join(''));
+    const since = Date.now();
+    const proxy = `${process.execPath} ${CLI} ssh-proxy ${ssh.connection} --edge ${stack.edgeUrl}`;
+    const args = [
+      ...[
+        '-F',
+        '/dev/null',
+        '-tt',
+        '-o',
+        `ProxyCommand=${proxy}`,
+        '-o',
+        `HostKeyAlias=${ssh.connection}.postern`,
+      ],
+      ...[
+        '-o',
+        `UserKnownHostsFile=${known}`,
+        '-o',
+        'GlobalKnownHostsFile=/dev/null',
+        '-o',
+        'StrictHostKeyChecking=yes',
+      ],
+      ...['-o', 'BatchMode=yes', '-o', 'LogLevel=ERROR', `${ssh.login}@${ssh.connection}.postern`],
+    ];
+    const out = await new Promise<string>((resolve) => {
+      const child = spawn('ssh', args, { env: { ...process.env, ...clientEnv(stack) } });
+      let text = '';
+      child.stdout.on('data', (d) => (text += d));
+      child.stderr.on('data', (d) => (text += d));
+      const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+      child.on('close', () => {
+        clearTimeout(timer);
+        resolve(text);
+      });
+      // Typed slowly enough for the shell to echo each line, as a person would.
+      setTimeout(() => child.stdin.write('echo console-typed-$((20+22))\n'), 1500);
+      setTimeout(() => child.stdin.end('exit\n'), 3000);
+    });
+    expect(out).toContain('console-typed-42');
+    let id = '';
+    for (let i = 0; i < 150 && !id; i++) {
+      const r = (await stack.admin.get(`/sessions?connection=${ssh.connection}&state=ended&limit=20`)) as {
+        sessions: Array<{ id: string; startedAt: string; audit: { events: number | null } }>;
+      };
+      id =
+        r.sessions.find((x) => Date.parse(x.startedAt) >= since - 1000 && x.audit.events !== null)?.id ?? '';
+      if (id) {
+        const ev = (await stack.admin.get(`/sessions/${id}/events`)) as { events: unknown[] };
+        const s = (await stack.admin.get(`/sessions/${id}`)) as { audit: { events: number } };
+        if (ev.events.length !== s.audit.events) id = '';
+      }
+      if (!id) await new Promise((r) => setTimeout(r, 200));
+    }
+    expect(id).not.toBe('');
+    const { page, context } = await fx().signIn('admin', { hash: `#/sessions/${id}` });
+    try {
+      await page.waitForSelector('[data-testid="player"]', { timeout: 20_000 });
+      await page.waitForFunction(
+        () =>
+          document
+            .querySelector('[data-testid="player"]')
+            ?.textContent?.includes('echo console-typed-$((20+22))'),
+        { timeout: 30_000 },
+      );
+      await page.waitForSelector('[data-testid="chain"][data-ok="true"]', { timeout: 20_000 });
+      await fx().shot(page, 'session-recording');
     } finally {
       await context.close();
     }
