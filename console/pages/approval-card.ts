@@ -8,6 +8,7 @@
 import { ApiError, type ApiClient } from '../api.ts';
 import { h, notice, replace } from '../dom.ts';
 import { person, span, when } from '../format.ts';
+import './pages.css';
 
 export interface ApprovalItem {
   id: string;

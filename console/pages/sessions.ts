@@ -7,6 +7,7 @@
 import { ApiError } from '../api.ts';
 import { h, notice, replace } from '../dom.ts';
 import { when } from '../format.ts';
+import './pages.css';
 import type { PageContext } from './page.ts';
 
 export interface SessionItem {
