@@ -36,6 +36,7 @@ function approval(over: Partial<ApprovalView> = {}): ApprovalView {
     action: 'connect',
     resource: 'demo',
     reason: 'r',
+    policies: [],
     approverGroup: 'postern-admins',
     minApprovals: 1,
     votes: [],

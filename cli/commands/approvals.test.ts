@@ -22,6 +22,7 @@ function approval(over: Partial<ApprovalView> = {}): ApprovalView {
     action: 'sql:ddl',
     resource: 'customers',
     reason: 'connection/demo/demo#3',
+    policies: [],
     approverGroup: 'dba',
     minApprovals: 2,
     votes: [],

@@ -42,6 +42,8 @@ export interface ApprovalView {
   resource: string;
   /** Why: the policy that asked for approval, or the requester's reason (access). */
   reason: string;
+  /** Ids of the policies that held the request (statement requests). */
+  policies: string[];
   approverGroup: string;
   minApprovals: number;
   votes: ApprovalVoteView[];

@@ -14,6 +14,7 @@ const approval: ApprovalView = {
   action: 'sql:ddl',
   resource: 'orders_old',
   reason: 'policy dba-approval',
+  policies: [],
   approverGroup: 'dba',
   minApprovals: 2,
   votes: [],

@@ -130,6 +130,11 @@ export class ConnectorDO extends DurableObject<Env> implements ConnectorRpc {
     for (const r of records) this.#records.put(r.id, r);
   }
 
+  /** A live session's lease renewal and progress (durable-objects/session/session-lease.ts). */
+  async sessionProgress(record: SessionRecord): Promise<void> {
+    this.#records.put(record.id, record);
+  }
+
   async listReplicas(): Promise<ReplicaInfo[]> {
     return this.ctx.getWebSockets().map((ws) => {
       const a = ws.deserializeAttachment() as ReplicaAttachment;

@@ -37,6 +37,7 @@ export function approvalRow(
     action: a.action,
     resource: a.resource,
     reason: `policy ${a.policies.join(', ')} permits ${a.action} only with approval${why(a) ? `: ${why(a)}` : ''}`,
+    policies: a.policies.slice(0, 50),
     approverGroup: a.group,
     minApprovals: a.minApprovals,
     createdAt: now,

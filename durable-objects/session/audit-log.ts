@@ -8,6 +8,7 @@
  * nothing; the insert is idempotent on (session, seq).
  */
 import { eventHash, GENESIS, type AuditEvent, type AuditKind } from '../../core/audit/chain.ts';
+import { isRefusal } from '../../core/audit/refusals.ts';
 import type { ShippedEvent } from '../../edge/db/audit-repo.ts';
 import type { Env } from '../../edge/env.ts';
 import { Outbox } from '../outbox.ts';
@@ -23,6 +24,7 @@ interface Meta {
 export class AuditLog {
   #seq = 0;
   #head = GENESIS;
+  #refusals = 0;
   #meta: Meta | undefined;
   readonly #outbox: Outbox<ShippedEvent>;
 
@@ -41,6 +43,10 @@ export class AuditLog {
   }
   get count(): number {
     return this.#seq;
+  }
+  /** Events so far that record a refused request (core/audit/refusals.ts). */
+  get refusals(): number {
+    return this.#refusals;
   }
 
   begin(meta: Meta): void {
@@ -62,6 +68,7 @@ export class AuditLog {
     });
     this.#seq = e.seq;
     this.#head = hash;
+    if (isRefusal(kind, outcome)) this.#refusals++;
     return event;
   }
 

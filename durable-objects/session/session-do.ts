@@ -42,6 +42,7 @@ import { protocolOf, protocols, targetCredentialOf } from './protocols.ts';
 import { learnHostKey, unseal } from './sealed-services.ts';
 import { answerResponse, EXCHANGE_PREFIX, serveExchange, type Refuse } from './exchange-host.ts';
 import type { DialResult } from '../../edge/contracts/dial.ts';
+import { SessionLease } from './session-lease.ts';
 
 /** How long a connector has to open the data channel after the dial request. */
 const CHANNEL_TIMEOUT_MS = 10_000;
@@ -69,6 +70,7 @@ export class SessionDO extends DurableObject<Env> implements SessionRpc {
   #record: SessionRecord | undefined;
   #fallback = new FallbackOutbox(this.ctx, this.env);
   #audit = new AuditLog(this.ctx, this.env);
+  #lease = new SessionLease(this.ctx, this.env);
   #approvals: SessionApprovals | undefined;
   #grants = new SessionGrants();
   #connectAllowed: (() => boolean) | undefined;
@@ -124,8 +126,34 @@ export class SessionDO extends DurableObject<Env> implements SessionRpc {
     await this.#approvals?.alarm(Date.now());
     await this.#grantsDue(Date.now());
     await this.#exchangeDeadlines(Date.now());
+    await this.#renewLease(Date.now());
     await this.#fallback.flush();
     await this.#audit.ship();
+  }
+
+  /**
+   * Alarm: a live session renews its lease (and shows its progress); an instance that never
+   * held a session ends the record of one its predecessor lost (session-lease.ts).
+   */
+  async #renewLease(now: number): Promise<void> {
+    if (!this.#start) {
+      const lost = await this.#lease.orphaned(now);
+      if (lost) await this.#fallback.save(lost);
+      return;
+    }
+    const session = this.#session;
+    const record = this.#record;
+    if (!session || !record || session.phase === 'closed' || !(await this.#lease.due(now))) return;
+    const progress: SessionRecord = {
+      ...record,
+      ...session.stats,
+      refusals: this.#audit.refusals,
+      leaseUntil: this.#lease.until(now),
+    };
+    await this.#lease.renewed(progress);
+    const conn = this.#start.connection;
+    const connector = this.env.CONNECTOR.get(this.env.CONNECTOR.idFromName(conn.connectorId));
+    await connector.sessionProgress(progress).catch(() => this.#fallback.save(progress));
   }
 
   /** An approver's vote on this session's held request (the Worker authenticated them). */
@@ -272,7 +300,10 @@ export class SessionDO extends DurableObject<Env> implements SessionRpc {
     const channelToken = randomToken('pch');
     this.#channelTokenHash = await sha256Hex(channelToken);
     const connector = this.env.CONNECTOR.get(this.env.CONNECTOR.idFromName(conn.connectorId));
-    const record = startRecord(start, protocolOf(conn), new Date());
+    const record = {
+      ...startRecord(start, protocolOf(conn), new Date()),
+      leaseUntil: this.#lease.until(Date.now()),
+    };
     this.#record = record;
     const dial = await connector.dial({
       record,
@@ -334,6 +365,7 @@ export class SessionDO extends DurableObject<Env> implements SessionRpc {
       dial.gatewayKey,
     );
     this.#session = session;
+    await this.#lease.opened(this.#record!, Date.now());
     ws.addEventListener('message', (event) => {
       if (typeof event.data === 'string') {
         return session.fail({ kind: 'client-protocol', detail: 'text frames are not part of the tunnel' });
@@ -394,6 +426,7 @@ export class SessionDO extends DurableObject<Env> implements SessionRpc {
       return 'the protocol of this connection takes no HTTP requests';
     }
     this.#session = session;
+    await this.#lease.opened(this.#record!, Date.now());
     this.#channelTimer = setTimeout(() => session.fail({ kind: 'channel-timeout' }), CHANNEL_TIMEOUT_MS);
     await this.#settleGrants();
     await this.#exchangeDeadlines(Date.now());
@@ -491,7 +524,11 @@ export class SessionDO extends DurableObject<Env> implements SessionRpc {
     const conn = this.#start?.connection;
     const session = this.#session;
     if (!conn || !this.#key || !this.#record || !session) return;
-    let final = endRecord(this.#record, reason.kind, session.stats, new Date());
+    let final = {
+      ...endRecord(this.#record, reason.kind, session.stats, new Date()),
+      refusals: this.#audit.refusals,
+    };
+    this.ctx.waitUntil(this.#lease.ended());
     try {
       this.#audit.append('session_close', sessionCloseEvent(reason, session.stats, session.closeDetails()));
       final = { ...final, auditHead: this.#audit.head, auditEvents: this.#audit.count };

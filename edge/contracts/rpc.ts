@@ -33,6 +33,8 @@ export interface ConnectorRpc extends Rpc.DurableObjectBranded {
   dial(input: DialInput): Promise<DialResult>;
   cancel(key: CancelKey): Promise<boolean>;
   sessionEnded(processId: number, record?: SessionRecord): Promise<void>;
+  /** A live session's renewed lease and counters so far. */
+  sessionProgress(record: SessionRecord): Promise<void>;
   listReplicas(): Promise<ReplicaInfo[]>;
   disconnectAll(): Promise<void>;
   /** Session records the shipments queue gave up on: kept and sent again. */

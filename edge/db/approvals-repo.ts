@@ -112,6 +112,7 @@ export function presentApproval(row: ApprovalRow, votes: VoteRow[]): ApprovalVie
     action: row.action,
     resource: row.resource,
     reason: row.reason,
+    policies: row.policies,
     approverGroup: row.approverGroup,
     minApprovals: row.minApprovals,
     votes: votes

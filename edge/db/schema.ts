@@ -145,6 +145,14 @@ export const sessions = pgTable(
     /** Hash of the session's last audit event and how many there were (chain verification). */
     auditHead: text('audit_head'),
     auditEvents: integer('audit_events'),
+    /**
+     * Until when the session promises to be alive: its SessionDO renews it while the session
+     * runs (core/session-host/liveness.ts). An open session past it died without a goodbye and
+     * is reported ended, reason unknown. Null on rows from before migration 0011.
+     */
+    leaseUntil: timestamp('lease_until', { withTimezone: true }),
+    /** Requests refused so far (audit outcomes core/audit/refusals.ts counts). */
+    refusals: integer('refusals').notNull().default(0),
   },
   (t) => [
     // The same protocols a connection may have (connections_protocol).
@@ -224,6 +232,8 @@ export const approvalRequests = pgTable(
     action: text('action').notNull(),
     resource: text('resource').notNull(),
     reason: text('reason').notNull(),
+    /** Ids of the policies that held the request (statement requests; empty on older rows). */
+    policies: jsonb('policies').$type<string[]>().notNull().default([]),
     approverGroup: text('approver_group').notNull(),
     minApprovals: integer('min_approvals').notNull(),
     durationSeconds: integer('duration_seconds'),

@@ -24,6 +24,10 @@ export interface SessionRecord {
   bytesFromClient: number;
   bytesToClient: number;
   statements: number;
+  /** Until when the session promises to be alive (core/session-host/liveness.ts). */
+  leaseUntil?: string | null;
+  /** Requests refused so far (core/audit/refusals.ts). */
+  refusals?: number;
   /** Set when the session ends: its audit chain's last hash and length. */
   auditHead?: string | null;
   auditEvents?: number | null;
@@ -53,6 +57,8 @@ export async function upsertSessionRecords(db: Db, records: SessionRecord[]): Pr
     statements: r.statements,
     auditHead: r.auditHead ?? null,
     auditEvents: r.auditEvents ?? null,
+    leaseUntil: r.leaseUntil ? new Date(r.leaseUntil) : null,
+    refusals: r.refusals ?? 0,
   }));
   await db
     .insert(sessions)
@@ -68,6 +74,9 @@ export async function upsertSessionRecords(db: Db, records: SessionRecord[]): Pr
         statements: sql`greatest(excluded.statements, ${sessions.statements})`,
         auditHead: sql`coalesce(excluded.audit_head, ${sessions.auditHead})`,
         auditEvents: sql`coalesce(excluded.audit_events, ${sessions.auditEvents})`,
+        // Renewals may land out of order (two outboxes): a lease only moves forward.
+        leaseUntil: sql`greatest(excluded.lease_until, ${sessions.leaseUntil})`,
+        refusals: sql`greatest(excluded.refusals, ${sessions.refusals})`,
       },
     });
 }

@@ -2,7 +2,7 @@
  * Session rows: written by the DO outboxes (session-records.ts), read by the admin API newest
  * first with keyset paging on (started_at, id), so a page boundary between sessions that started in the same millisecond neither repeats nor skips a row.
  */
-import { and, desc, eq, gte, lte, sql, type SQL } from 'drizzle-orm';
+import { and, desc, eq, gt, gte, lte, sql, type SQL } from 'drizzle-orm';
 import { PosternError } from '../../core/errors.ts';
 import { base64Decode, base64url } from '../../core/crypto/secrets.ts';
 import type { Db } from './client.ts';
@@ -20,6 +20,13 @@ export interface SessionFilter {
   from?: Date;
   /** started_at <= to */
   to?: Date;
+  /**
+   * Live or ended as of `now` (core/session-host/liveness.ts: no end and a lease not yet run
+   * out is live; anything else ended, with a reason or unknown).
+   */
+  state?: { is: 'live' | 'ended'; now: Date };
+  /** Only sessions with at least one refused request. */
+  refused?: boolean;
   /** 1..500; larger values are clamped. */
   limit: number;
   /** nextCursor of the previous page. */
@@ -67,6 +74,13 @@ export async function listSessions(db: Db, f: SessionFilter): Promise<SessionPag
   if (f.subject !== undefined) where.push(eq(sessions.subject, f.subject));
   if (f.from) where.push(gte(sessions.startedAt, f.from));
   if (f.to) where.push(lte(sessions.startedAt, f.to));
+  if (f.state) {
+    // The SQL form of liveness(): the same rule, so a page and its filter agree.
+    // A row without a lease counts from its start (never NULL, so NOT of it is exact).
+    const live = sql`(${sessions.endedAt} IS NULL AND coalesce(${sessions.leaseUntil}, ${sessions.startedAt}) > ${f.state.now.toISOString()}::timestamptz)`;
+    where.push(f.state.is === 'live' ? live : sql`NOT ${live}`);
+  }
+  if (f.refused) where.push(gt(sessions.refusals, 0));
   if (f.cursor !== undefined) {
     const c = decodeSessionCursor(f.cursor);
     // Row-value comparison matches the ORDER BY below exactly (PostgreSQL docs 9.24.5).

@@ -87,8 +87,11 @@ describe('session listing', () => {
         groups: ['dba'],
         clientApplication: 'psql',
         startedAt: minutes(100),
+        state: 'ended',
         endedAt: minutes(34.5),
         closeReason: 'client_terminate',
+        leaseUntil: null,
+        refusals: 0,
         bytesFromClient: 3400,
         bytesToClient: 34000,
         statements: 34,
@@ -217,5 +220,86 @@ describe('the protocol of a session', () => {
       await client.end();
       await h.cp.cluster.query(`DROP DATABASE ${db}`);
     }
+  });
+});
+
+describe('a session that never said goodbye (its lease)', () => {
+  const ago = (ms: number) => new Date(Date.now() - ms).toISOString();
+  const ahead = (ms: number) => new Date(Date.now() + ms).toISOString();
+  const lifeRecord = (n: number, over: Partial<SessionRecord>) =>
+    record(n, {
+      connectionName: 'lease-db',
+      endedAt: null,
+      closeReason: null,
+      startedAt: ago(600_000),
+      ...over,
+    });
+  type Row = {
+    id: string;
+    state: string;
+    endedAt: string | null;
+    closeReason: string | null;
+    refusals: number;
+  };
+  const ids = async (query: string) =>
+    ((await h.call('GET', `/sessions?connection=lease-db&${query}`)).body.sessions as Row[])
+      .map((s) => s.id)
+      .sort();
+
+  beforeAll(async () => {
+    await withControlPlane(h.env, (db) =>
+      upsertSessionRecords(db, [
+        lifeRecord(201, { leaseUntil: ahead(3_600_000), refusals: 2 }),
+        lifeRecord(202, { leaseUntil: ago(60_000) }),
+        lifeRecord(203, { leaseUntil: ahead(3_600_000), endedAt: ago(1000), closeReason: 'client-closed' }),
+        // Written before sessions held a lease.
+        lifeRecord(204, { leaseUntil: null }),
+      ]),
+    );
+  });
+
+  it('is live while its lease runs, ended with reason unknown at the lease end once it has run out', async () => {
+    const live = (await h.call('GET', `/sessions/${hexId(201)}`)).body as Row;
+    expect(live).toMatchObject({ state: 'live', endedAt: null, closeReason: null, refusals: 2 });
+    const lapsed = await h.call('GET', `/sessions/${hexId(202)}`);
+    expect(lapsed.body).toMatchObject({ state: 'ended', closeReason: 'unknown' });
+    expect(lapsed.body.endedAt).toBe(lapsed.body.leaseUntil);
+    expect((await h.call('GET', `/sessions/${hexId(203)}`)).body).toMatchObject({
+      state: 'ended',
+      closeReason: 'client-closed',
+    });
+    expect((await h.call('GET', `/sessions/${hexId(204)}`)).body).toMatchObject({
+      state: 'ended',
+      closeReason: 'unknown',
+    });
+  });
+
+  it('filters live and ended by the same rule, and sessions with refusals', async () => {
+    expect(await ids('state=live')).toEqual([hexId(201)]);
+    expect(await ids('state=ended')).toEqual([hexId(202), hexId(203), hexId(204)]);
+    expect(await ids('refused=true')).toEqual([hexId(201)]);
+    expect(await ids('state=live&refused=true')).toEqual([hexId(201)]);
+    expect((await h.call('GET', '/sessions?state=open')).status).toBe(400);
+  });
+
+  it('a renewal that arrives late (the control plane was away) makes it live again; a lease never moves back', async () => {
+    await withControlPlane(h.env, (db) =>
+      upsertSessionRecords(db, [lifeRecord(202, { leaseUntil: ahead(60_000) })]),
+    );
+    expect((await h.call('GET', `/sessions/${hexId(202)}`)).body).toMatchObject({
+      state: 'live',
+      endedAt: null,
+    });
+    await withControlPlane(h.env, (db) =>
+      upsertSessionRecords(db, [lifeRecord(202, { leaseUntil: ago(1) })]),
+    );
+    expect((await h.call('GET', `/sessions/${hexId(202)}`)).body.state).toBe('live');
+  });
+
+  it('is in the OpenAPI document', async () => {
+    const doc = (await h.call('GET', '/openapi.json', undefined, null)).body;
+    expect(doc.components.schemas.Session.properties.state.enum).toEqual(['live', 'ended']);
+    const params = doc.paths['/sessions'].get.parameters.map((p: { name: string }) => p.name);
+    expect(params).toEqual(expect.arrayContaining(['state', 'refused']));
   });
 });

@@ -62,6 +62,7 @@ const approval = (): ApprovalView => ({
   action: 'sql:ddl',
   resource: 'orders_old',
   reason: 'policy dba',
+  policies: [],
   approverGroup: 'dba',
   minApprovals: 1,
   votes: [],

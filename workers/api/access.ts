@@ -108,6 +108,7 @@ export function accessRoutes(api: Hono<UserEnv>): void {
         action: input.action,
         resource: conn.name,
         reason: input.reason,
+        policies: [],
         approverGroup: group,
         minApprovals: 1,
         durationSeconds: seconds,

@@ -11,7 +11,7 @@ import { castVote, type CastVote } from '../../core/approvals/votes.ts';
 import type { ApprovalView } from '../../core/approvals/types.ts';
 import { randomToken } from '../../core/crypto/secrets.ts';
 import type { Identity } from '../../core/identity/identity.ts';
-import { authenticate } from '../auth/bearer.ts';
+import { authenticateCaller } from '../auth/caller.ts';
 import type { Env } from '../../edge/env.ts';
 import type { Db } from '../../edge/db/client.ts';
 import {
@@ -32,6 +32,8 @@ import { meRoutes } from './me.ts';
 import { httpError, refusal } from '../../edge/http-errors.ts';
 import type { EffectiveScope } from '../../edge/contracts/votes.ts';
 import { body, connectionQuery, idParam, isAdmin, me, withDb, type UserEnv } from './user-api.ts';
+import { forViewer, NO_SHAPE_SCOPE } from './approval-viewer.ts';
+import { approvalsStream } from './approvals-stream.ts';
 
 /** Every body here is a few short fields. */
 const MAX_USER_BODY_BYTES = 16 * 1024;
@@ -53,22 +55,10 @@ function visible(env: Env, id: Identity, row: ApprovalRow): boolean {
   );
 }
 
-async function view(db: Db, row: ApprovalRow): Promise<ApprovalView> {
-  return presentApproval(row, await listVotes(db, [row.id]));
+async function view(db: Db, row: ApprovalRow, viewer: Identity): Promise<ApprovalView> {
+  const votes = await listVotes(db, [row.id]);
+  return forViewer(presentApproval(row, votes), row, votes, viewer, new Date());
 }
-
-/**
- * Actions whose statements carry their meaning in strings a shape cannot tell apart (code, a
- * role, a called procedure's arguments): never approved as a shape.
- */
-const NO_SHAPE_SCOPE = new Set([
-  'sql:set_role',
-  'sql:call',
-  'sql:do_block',
-  'sql:admin',
-  'sql:grant',
-  'sql:copy_to_program',
-]);
 
 const refusalStatus = {
   self_approval: 403,
@@ -96,8 +86,8 @@ export function createApprovalsApi(): Hono<UserEnv> {
     '/me/*',
   ]) {
     api.use(path, async (c, next) => {
-      // authenticate() throws on a bad token; onError turns that into a generic 401.
-      c.set('identity', await authenticate(c.req.raw, c.env, new Date()));
+      // Throws on a bad token or cookie; onError turns that into a generic 401 (403 for CSRF).
+      c.set('identity', await authenticateCaller(c.req.raw, c.env, new Date()));
       return next();
     });
     api.use(path, limit);
@@ -137,9 +127,13 @@ export function createApprovalsApi(): Hono<UserEnv> {
         db,
         mine.map((r) => r.id),
       );
-      return c.json({ approvals: mine.map((r) => presentApproval(r, votes)) });
+      const now = new Date();
+      return c.json({ approvals: mine.map((r) => forViewer(presentApproval(r, votes), r, votes, id, now)) });
     });
   });
+
+  // Before /approvals/:id, which would take "stream" for an id.
+  api.get('/approvals/stream', (c) => approvalsStream(c));
 
   api.get('/approvals/:id', (c) => {
     const id = idParam(c);
@@ -148,7 +142,7 @@ export function createApprovalsApi(): Hono<UserEnv> {
       const row = await getApprovalRequest(db, id);
       if (!row || !visible(c.env, c.get('identity'), row))
         return httpError(404, 'not_found', 'no such approval request');
-      return c.json(await view(db, row));
+      return c.json(await view(db, row, c.get('identity')));
     });
   });
 
@@ -220,7 +214,7 @@ export function createApprovalsApi(): Hono<UserEnv> {
       if (status === 'denied') await decideApprovalRequest(db, row.id, 'denied');
       if (status === 'approved') await approved(db, row, effective, now);
       logDecision(row, voter, decision, scope);
-      return c.json(await view(db, (await getApprovalRequest(db, row.id))!));
+      return c.json(await view(db, (await getApprovalRequest(db, row.id))!, voter));
     });
   };
   api.post('/approvals/:id/approve', decide('approve'));

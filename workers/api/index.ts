@@ -15,6 +15,7 @@ import { policiesApi } from './policies.ts';
 import { sessionsApi } from './sessions.ts';
 import { webhooksApi } from './webhooks.ts';
 import { forgetConnections } from '../routes/connection-cache.ts';
+import { registerUserApiDocs } from './user-api-doc.ts';
 
 /** Largest request body accepted: allow-lists are the biggest input (1000 x 256 characters). */
 export const MAX_BODY_BYTES = 512 * 1024;
@@ -34,6 +35,8 @@ export function createAdminApi(): OpenAPIHono<AdminEnv> {
     servers: [{ url: '/api/v1' }],
     security: [{ bearer: [] }],
   });
+  // The routes that take the caller's own token are served by approvals.ts; described here too.
+  registerUserApiDocs(api.openAPIRegistry);
   api.use('*', requireAdmin);
   // Any write may change what a session is started with: forget the isolate's cached
   // connections before it (a lookup meanwhile is not kept) and after it, whatever its outcome.

@@ -5,6 +5,7 @@
  * the secret, it is not the secret, so it is shown.
  */
 import { DEFAULT_MASKING } from '../../core/mask/config.ts';
+import { liveness } from '../../core/session-host/liveness.ts';
 import type { ConnectionView } from '../../edge/db/connections-repo.ts';
 import type { ConnectorRow } from '../../edge/db/connectors-repo.ts';
 import type { SessionRow } from '../../edge/db/sessions-repo.ts';
@@ -53,7 +54,9 @@ export function presentConnection(row: ConnectionView) {
   };
 }
 
-export function presentSession(row: SessionRow) {
+/** `now` decides whether a session that never said goodbye is still live (its lease). */
+export function presentSession(row: SessionRow, now: Date) {
+  const life = liveness(row, now);
   return {
     id: row.id,
     connection: row.connectionName,
@@ -66,8 +69,11 @@ export function presentSession(row: SessionRow) {
     groups: row.groups,
     clientApplication: row.clientApplication,
     startedAt: row.startedAt.toISOString(),
-    endedAt: row.endedAt?.toISOString() ?? null,
-    closeReason: row.closeReason,
+    state: life.state,
+    endedAt: life.endedAt?.toISOString() ?? null,
+    closeReason: life.closeReason,
+    leaseUntil: row.leaseUntil?.toISOString() ?? null,
+    refusals: row.refusals,
     bytesFromClient: row.bytesFromClient,
     bytesToClient: row.bytesToClient,
     statements: row.statements,

@@ -160,8 +160,19 @@ export const Session = z
     groups: z.array(z.string()),
     clientApplication: z.string().nullable(),
     startedAt: z.string(),
-    endedAt: z.string().nullable(),
+    state: z.enum(['live', 'ended']).openapi({
+      description:
+        'live while the session runs and renews its lease; ended once it said goodbye, or (closeReason "unknown") once its lease ran out without one',
+    }),
+    endedAt: z.string().nullable().openapi({
+      description: 'When it ended; for closeReason "unknown", when its lease ran out (it ended by then)',
+    }),
     closeReason: z.string().nullable(),
+    leaseUntil: z
+      .string()
+      .nullable()
+      .openapi({ description: 'Until when the running session promised to be alive' }),
+    refusals: z.number().int().openapi({ description: 'Requests refused so far' }),
     bytesFromClient: z.number(),
     bytesToClient: z.number(),
     statements: z.number(),
@@ -232,6 +243,14 @@ export const SessionQuery = z.object({
   subject: text(256).optional(),
   from: z.iso.datetime({ offset: true }).optional().openapi({ description: 'started at or after' }),
   to: z.iso.datetime({ offset: true }).optional().openapi({ description: 'started at or before' }),
+  state: z
+    .enum(['live', 'ended'])
+    .optional()
+    .openapi({ description: 'live (running, lease not run out) or ended (including ended, reason unknown)' }),
+  refused: z
+    .enum(['true', 'false'])
+    .optional()
+    .openapi({ description: 'true: only sessions with at least one refused request' }),
   limit: z.coerce.number().int().min(1).max(500).default(100),
   cursor: z.string().max(256).optional().openapi({ description: 'nextCursor of the previous page' }),
 });

@@ -23,6 +23,7 @@ export const sessionsApi = newApi()
     }),
     async (c) => {
       const q = c.req.valid('query');
+      const now = new Date();
       const page = await withDb(c, (db) =>
         listSessions(db, {
           limit: q.limit,
@@ -30,10 +31,15 @@ export const sessionsApi = newApi()
           ...(q.subject !== undefined ? { subject: q.subject } : {}),
           ...(q.from !== undefined ? { from: new Date(q.from) } : {}),
           ...(q.to !== undefined ? { to: new Date(q.to) } : {}),
+          ...(q.state !== undefined ? { state: { is: q.state, now } } : {}),
+          ...(q.refused === 'true' ? { refused: true } : {}),
           ...(q.cursor !== undefined ? { cursor: q.cursor } : {}),
         }),
       );
-      return c.json({ sessions: page.sessions.map(presentSession), nextCursor: page.nextCursor }, 200);
+      return c.json(
+        { sessions: page.sessions.map((s) => presentSession(s, now)), nextCursor: page.nextCursor },
+        200,
+      );
     },
   )
   .openapi(
@@ -52,6 +58,6 @@ export const sessionsApi = newApi()
       const { id } = c.req.valid('param');
       const row = await withDb(c, (db) => getSession(db, id));
       if (!row) throw new PosternError('NOT_FOUND', 'no such session');
-      return c.json(presentSession(row), 200);
+      return c.json(presentSession(row, new Date()), 200);
     },
   );

@@ -1,0 +1,136 @@
+/**
+ * `GET /api/v1/approvals/stream`: the approvals inbox, live, as Server-Sent Events (WHATWG HTML
+ * §9.2; a browser's EventSource sends the console's cookie, and reconnects by itself). Each
+ * `approvals` event carries the whole current state for the caller:
+ *   { inbox: requests waiting that the caller may decide now (never their own),
+ *     mine:  the caller's own requests still waiting (to follow, never to decide) }
+ * with the same fields and viewer flags as GET /approvals (approval-viewer.ts). An event is sent
+ * when that state changes; a comment line keeps the connection open in between.
+ *
+ * The stream reads the control plane every POLL_MS over one connection held for the stream's
+ * life, and ends after MAX_STREAM_MS or when the caller's token or session expires, whichever is
+ * first: the browser reconnects, and is authenticated again. Each person may hold a few streams
+ * per isolate (their tabs), each one a database connection.
+ */
+import type { Context } from 'hono';
+import type { Identity } from '../../core/identity/identity.ts';
+import {
+  expireStaleRequests,
+  listApprovalRequests,
+  listVotes,
+  presentApproval,
+} from '../../edge/db/approvals-repo.ts';
+import type { Db } from '../../edge/db/client.ts';
+import { refusal } from '../../edge/http-errors.ts';
+import { forViewer } from './approval-viewer.ts';
+import { isAdmin, me, withDb, type UserEnv } from './user-api.ts';
+
+const POLL_MS = 1_000;
+const KEEPALIVE_MS = 15_000;
+const MAX_STREAM_MS = 5 * 60_000;
+/** What EventSource waits before it reconnects (the `retry:` field). */
+const RETRY_MS = 2_000;
+/** Streams one person may hold open in one isolate. */
+export const MAX_STREAMS_PER_PERSON = 4;
+/** Waiting requests one event carries (newest first); the inbox is a queue, not an archive. */
+const MAX_PENDING = 100;
+
+const open = new Map<string, number>();
+
+export async function pendingFor(db: Db, env: UserEnv['Bindings'], id: Identity, now: Date) {
+  await expireStaleRequests(db, now);
+  const rows = await listApprovalRequests(db, {
+    status: 'pending',
+    ...(isAdmin(env, id) ? {} : { visibleTo: { ...me(id), groups: id.groups } }),
+    limit: MAX_PENDING,
+  });
+  const votes = await listVotes(
+    db,
+    rows.map((r) => r.id),
+  );
+  const views = rows.map((r) => forViewer(presentApproval(r, votes), r, votes, id, now));
+  return { inbox: views.filter((v) => v.mayDecide), mine: views.filter((v) => v.mine) };
+}
+
+export function approvalsStream(c: Context<UserEnv>): Response {
+  const id = c.get('identity');
+  const who = `${id.issuer}\u0000${id.subject}`;
+  if ((open.get(who) ?? 0) >= MAX_STREAMS_PER_PERSON) {
+    // 409 like too_many_pending (access requests): a bound on what one person holds open.
+    return refusal(409, 'too_many_streams', `at most ${MAX_STREAMS_PER_PERSON} open approval streams each`);
+  }
+  open.set(who, (open.get(who) ?? 0) + 1);
+  const until = Math.min(Date.now() + MAX_STREAM_MS, id.expiresAt * 1000);
+  const { readable, writable } = new TransformStream<Uint8Array, Uint8Array>();
+  const writer = writable.getWriter();
+  const enc = new TextEncoder();
+  // Stops the loop when the client goes away: its request is aborted, or it cancelled the body
+  // (the writer's `closed` then rejects), or a write failed.
+  const stop = new AbortController();
+  const abort = stop.signal;
+  c.req.raw.signal.addEventListener('abort', () => stop.abort(), { once: true });
+  writer.closed.catch(() => stop.abort());
+  const write = async (text: string) => {
+    try {
+      await writer.write(enc.encode(text));
+    } catch {
+      stop.abort();
+    }
+  };
+  const run = async () => {
+    await write(`retry: ${RETRY_MS}\n\n`);
+    await withDb(c, async (db) => {
+      let last = '';
+      let wrote = Date.now();
+      while (!abort.aborted && Date.now() < until) {
+        const state = JSON.stringify(await pendingFor(db, c.env, id, new Date()));
+        if (state !== last) {
+          await write(`event: approvals\ndata: ${state}\n\n`);
+          last = state;
+          wrote = Date.now();
+        } else if (Date.now() - wrote >= KEEPALIVE_MS) {
+          await write(': keep-alive\n\n');
+          wrote = Date.now();
+        }
+        await sleep(POLL_MS, abort);
+      }
+    });
+  };
+  const done = run()
+    .catch((e) => {
+      console.warn(JSON.stringify({ msg: 'approvals stream ended', error: (e as Error).message }));
+    })
+    .finally(async () => {
+      const n = (open.get(who) ?? 1) - 1;
+      if (n > 0) open.set(who, n);
+      else open.delete(who);
+      await writer.close().catch(() => undefined);
+    });
+  try {
+    c.executionCtx.waitUntil(done);
+  } catch {
+    // no ExecutionContext (Node tests): the stream runs on its own
+  }
+  return new Response(readable, {
+    headers: {
+      'Content-Type': 'text/event-stream; charset=utf-8',
+      'Cache-Control': 'no-store',
+      // No proxy may buffer it (nginx honours this; Cloudflare streams text/event-stream).
+      'X-Accel-Buffering': 'no',
+    },
+  });
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const t = setTimeout(resolve, ms);
+    signal.addEventListener(
+      'abort',
+      () => {
+        clearTimeout(t);
+        resolve();
+      },
+      { once: true },
+    );
+  });
+}

@@ -1,0 +1,173 @@
+/**
+ * The OpenAPI description of the routes that take the caller's OWN token (approvals, the live
+ * approvals stream, access requests and grants: workers/api/approvals.ts, access.ts, me.ts),
+ * added to the edge's one document (`GET /api/v1/openapi.json`) so the console and any other
+ * client code against one public API. These routes validate their bodies themselves (user-api.ts);
+ * the schemas here describe the same shapes.
+ */
+import { z, type OpenAPIHono } from '@hono/zod-openapi';
+
+type OpenAPIRegistry = OpenAPIHono['openAPIRegistry'];
+import { ErrorBody } from './schemas.ts';
+
+const Principal = z.object({ issuer: z.string(), subject: z.string() });
+
+export const ApprovalViewBody = z
+  .object({
+    id: z.string(),
+    kind: z.enum(['statement', 'access']),
+    status: z.enum(['pending', 'approved', 'denied', 'expired', 'cancelled']),
+    connection: z.string(),
+    sessionId: z.string().nullable(),
+    requester: Principal,
+    statement: z
+      .string()
+      .nullable()
+      .openapi({ description: 'The held statement or command, secrets redacted' }),
+    fingerprint: z.string().nullable(),
+    action: z.string(),
+    resource: z.string(),
+    reason: z.string(),
+    policies: z.array(z.string()).openapi({ description: 'Ids of the policies that held it' }),
+    approverGroup: z.string(),
+    minApprovals: z.number().int(),
+    votes: z.array(
+      z.object({
+        approver: Principal,
+        decision: z.enum(['approve', 'deny']),
+        reason: z.string().nullable(),
+        at: z.string(),
+      }),
+    ),
+    durationSeconds: z.number().int().nullable(),
+    createdAt: z.string(),
+    expiresAt: z.string(),
+    decidedAt: z.string().nullable(),
+    scope: z.enum(['once', 'session', 'shape']).nullable(),
+    grantId: z.string().nullable(),
+    mine: z.boolean().openapi({ description: 'The caller asked (they can never decide it)' }),
+    mayDecide: z.boolean().openapi({ description: "The caller's vote would be taken now" }),
+    scopes: z
+      .array(z.enum(['once', 'session', 'shape']))
+      .openapi({ description: 'What an approval may cover' }),
+  })
+  .openapi('ApprovalView');
+
+const ApproveBody = z
+  .object({
+    scope: z.enum(['once', 'session', 'shape']).optional(),
+    hours: z.number().int().min(1).max(168).optional(),
+    reason: z.string().max(500).optional(),
+  })
+  .openapi('ApproveBody');
+const DenyBody = z.object({ reason: z.string().min(1).max(500) }).openapi('DenyBody');
+const AccessRequestBody = z
+  .object({
+    connection: z.string(),
+    duration: z.string().openapi({ example: '30m' }),
+    reason: z.string().min(1).max(500),
+    action: z.string().optional().openapi({ description: 'connect (default) or one action, e.g. sql:ddl' }),
+  })
+  .openapi('AccessRequestBody');
+const GrantView = z
+  .object({
+    id: z.string(),
+    connection: z.string(),
+    principal: Principal,
+    action: z.string(),
+    reason: z.string(),
+    requestId: z.string().nullable(),
+    approvedBy: z.array(Principal),
+    createdAt: z.string(),
+    expiresAt: z.string(),
+    revokedAt: z.string().nullable(),
+    revokedBy: Principal.nullable(),
+    active: z.boolean(),
+  })
+  .openapi('GrantView');
+
+const json = <T extends z.ZodType>(schema: T, description: string) => ({
+  content: { 'application/json': { schema } },
+  description,
+});
+const idParam = z.object({ id: z.string().openapi({ param: { name: 'id', in: 'path' } }) });
+const refusals = {
+  403: json(ErrorBody, 'self_approval, not_an_approver'),
+  404: json(ErrorBody, 'No such request, or not one the caller may see'),
+  409: json(ErrorBody, 'not_pending, expired, already_voted'),
+};
+
+export function registerUserApiDocs(registry: OpenAPIRegistry): void {
+  registry.registerPath({
+    method: 'get',
+    path: '/approvals',
+    summary: 'Approval requests the caller asked for or may decide (admins: all)',
+    request: {
+      query: z.object({
+        status: z.enum(['pending', 'approved', 'denied', 'expired', 'cancelled', 'all']).optional(),
+        kind: z.enum(['statement', 'access']).optional(),
+        connection: z.string().optional(),
+        limit: z.coerce.number().int().min(1).max(500).optional(),
+      }),
+    },
+    responses: { 200: json(z.object({ approvals: z.array(ApprovalViewBody) }), 'Newest first') },
+  });
+  registry.registerPath({
+    method: 'get',
+    path: '/approvals/stream',
+    summary: 'The approvals inbox, live (Server-Sent Events)',
+    description:
+      'Each `approvals` event carries `{ inbox, mine }`: pending requests the caller may decide now (never their own) and their own pending requests, as ApprovalView objects; sent when it changes. Ends after 5 minutes or at token/session expiry; EventSource reconnects. docs/console.md.',
+    responses: {
+      200: { content: { 'text/event-stream': { schema: z.string() } }, description: 'The event stream' },
+      409: json(ErrorBody, 'too_many_streams'),
+    },
+  });
+  registry.registerPath({
+    method: 'get',
+    path: '/approvals/{id}',
+    summary: 'One approval request',
+    request: { params: idParam },
+    responses: { 200: json(ApprovalViewBody, 'The request'), 404: refusals[404] },
+  });
+  registry.registerPath({
+    method: 'post',
+    path: '/approvals/{id}/approve',
+    summary: 'Approve (never one’s own request); the waiting client continues once enough approve',
+    request: { params: idParam, body: { content: { 'application/json': { schema: ApproveBody } } } },
+    responses: { 200: json(ApprovalViewBody, 'The request after the vote'), ...refusals },
+  });
+  registry.registerPath({
+    method: 'post',
+    path: '/approvals/{id}/deny',
+    summary: 'Deny with a reason (the waiting client is told it)',
+    request: { params: idParam, body: { content: { 'application/json': { schema: DenyBody } } } },
+    responses: { 200: json(ApprovalViewBody, 'The request after the vote'), ...refusals },
+  });
+  registry.registerPath({
+    method: 'post',
+    path: '/access-requests',
+    summary: 'Ask for time-boxed access to a connection or one action on it',
+    request: { body: { content: { 'application/json': { schema: AccessRequestBody } } } },
+    responses: { 201: json(ApprovalViewBody, 'The request'), 409: json(ErrorBody, 'too_many_pending') },
+  });
+  registry.registerPath({
+    method: 'get',
+    path: '/access-grants',
+    summary: 'Access grants the caller holds, or (approvers, admins) all',
+    request: {
+      query: z.object({ connection: z.string().optional(), active: z.enum(['true', 'false']).optional() }),
+    },
+    responses: { 200: json(z.object({ grants: z.array(GrantView) }), 'Grants') },
+  });
+  registry.registerPath({
+    method: 'post',
+    path: '/access-grants/{id}/revoke',
+    summary: 'Revoke a grant (its holder, access approvers, admins)',
+    request: {
+      params: idParam,
+      body: { content: { 'application/json': { schema: z.object({ reason: z.string().optional() }) } } },
+    },
+    responses: { 200: json(GrantView, 'The grant'), 404: refusals[404] },
+  });
+}
