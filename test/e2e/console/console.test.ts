@@ -215,6 +215,7 @@ describe('web console', () => {
         headers: { Cookie: `postern_session=${flipped}` },
       });
       expect(bad.status).toBe(401);
+      await fx.shot(page, 'cookie-not-for-sessions');
     } finally {
       await context.close();
     }
