@@ -82,6 +82,16 @@ describe('the console cookie at the API', () => {
     expect((await req('/api/v1/connections', { headers: { Cookie: member.cookie } })).status).toBe(403);
   });
 
+  it('a WebSocket upgrade with the cookie must come from this origin', async () => {
+    const { cookie } = await cookieFor();
+    const ws = (origin?: string) =>
+      req('/api/v1/me/connections', {
+        headers: { Cookie: cookie, Upgrade: 'websocket', ...(origin ? { Origin: origin } : {}) },
+      });
+    expect((await ws('http://127.0.0.1:9400')).status).toBe(403);
+    expect((await ws()).status).toBe(403);
+  });
+
   it('never opens a session: /v1/connect takes a token only', async () => {
     const { cookie } = await cookieFor();
     const res = await req('/v1/connect/demo', { headers: { Cookie: cookie, Upgrade: 'websocket' } });
