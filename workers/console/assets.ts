@@ -16,7 +16,11 @@ export async function serveConsole(c: Context<{ Bindings: Env }>): Promise<Respo
   if (API_PREFIXES.some((p) => url.pathname.startsWith(p)) || !c.env.ASSETS)
     return httpError(404, 'not_found', 'no such endpoint');
   const res = await c.env.ASSETS.fetch(c.req.raw);
-  const out = withConsoleHeaders(res, url);
+  // No such file: the edge's one 404 shape, as for any unknown path.
+  const out = withConsoleHeaders(
+    res.status === 404 ? httpError(404, 'not_found', 'no such endpoint') : res,
+    url,
+  );
   // index.html names the bundle; it must be revalidated so a new deployment is picked up.
   if ((out.headers.get('Content-Type') ?? '').startsWith('text/html'))
     out.headers.set('Cache-Control', 'no-cache');

@@ -54,6 +54,13 @@ export async function csrfOk(req: Request, env: Env, s: BrowserSession): Promise
 export async function cookieIdentity(req: Request, env: Env, now: Date): Promise<Identity | null> {
   const s = await readBrowserSession(req, env, now);
   if (!s) return null;
+  // A WebSocket handshake is a GET that CORS does not guard: a page on a sibling origin could
+  // open one with this cookie and read what it streams (cross-site WebSocket hijacking). The
+  // browser always sends Origin on one; it must be this origin.
+  if (req.headers.get('Upgrade')?.toLowerCase() === 'websocket') {
+    if (req.headers.get('Origin') !== new URL(req.url).origin)
+      throw new PosternError('FORBIDDEN', 'a WebSocket with the session cookie must come from this origin');
+  }
   if (!SAFE.has(req.method) && !(await csrfOk(req, env, s)))
     throw new PosternError(
       'FORBIDDEN',

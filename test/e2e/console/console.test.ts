@@ -64,9 +64,11 @@ describe('web console', () => {
     expect(html).not.toMatch(/<script(?![^>]*\bsrc="\/console\.js")/);
     expect(html).not.toMatch(/(src|href)="(https?:)?\/\//);
     // An unknown API path is still the API's JSON answer, not a page.
-    const api = await fetch(`${stack.edgeUrl}/v1/nope`);
-    expect(api.status).toBe(404);
-    expect(api.headers.get('content-type')).toContain('application/json');
+    for (const path of ['/v1/nope', '/auth/nope', '/no-such-file.js']) {
+      const res = await fetch(`${stack.edgeUrl}${path}`);
+      expect(res.status, path).toBe(404);
+      expect(res.headers.get('content-type'), path).toContain('application/json');
+    }
   });
 
   it('signs a person in through the provider’s form and says who they are and what they may do', async () => {
@@ -216,6 +218,7 @@ describe('web console', () => {
         headers: { Cookie: `postern_session=${flipped}` },
       });
       expect(bad.status).toBe(401);
+      await fx.shot(page, 'cookie-not-for-sessions');
     } finally {
       await context.close();
     }
