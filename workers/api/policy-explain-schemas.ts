@@ -13,12 +13,9 @@ export const MAX_TRY_SQL_CHARS = 64 * 1024;
 
 export const ValidatePolicy = z
   .strictObject({
-    text: z
-      .string()
-      .max(MAX_POLICY_CHARS)
-      .openapi({
-        description: 'Cedar policies, checked against the schema at GET /policy-schema; not stored',
-      }),
+    text: z.string().max(MAX_POLICY_CHARS).openapi({
+      description: 'Cedar policies, checked against the schema at GET /policy-schema; not stored',
+    }),
   })
   .openapi('ValidatePolicy');
 
