@@ -48,6 +48,11 @@ export default tseslint.config(
   layer('node-shared/**/*.ts', folders('edge', 'workers', 'durable-objects', 'cli', 'connector')),
   layer('connector/**/*.ts', folders('edge', 'workers', 'durable-objects', 'cli')),
   layer('cli/**/*.ts', folders('edge', 'workers', 'durable-objects'), { ignores: ['cli/**/*.test.ts'] }),
+  // The web console runs in the browser and talks to the edge only over HTTP (the public API).
+  layer(
+    'console/**/*.ts',
+    folders('core', 'edge', 'workers', 'durable-objects', 'cli', 'connector', 'node-shared'),
+  ),
 );
 
 /** Import patterns naming any file under these top-level folders, however many `../` lead there. */

@@ -34,6 +34,8 @@ export interface Env {
   MASKING_KEY?: string;
   /** Optional base domain: `<connection>.<BASE_DOMAIN>` routes to that connection. */
   BASE_DOMAIN?: string;
+  /** The web console's static files (wrangler.toml `[assets]`); absent in Node tests. */
+  ASSETS?: Fetcher;
   /** Set to "1" to allow http:// issuers and JWKS (local development only). */
   ALLOW_INSECURE_ISSUERS?: string;
 }

@@ -10,6 +10,7 @@ import { createApprovalsApi } from './api/approvals.ts';
 import { connectRoute, connectionFromHost } from './routes/connect.ts';
 import { channelRoute, connectorControlRoute } from './routes/connector.ts';
 import { errorToResponse, httpError } from '../edge/http-errors.ts';
+import { serveConsole } from './console/assets.ts';
 
 export function createEdgeApp(): Hono<{ Bindings: Env }> {
   const app = new Hono<{ Bindings: Env }>();
@@ -29,5 +30,7 @@ export function createEdgeApp(): Hono<{ Bindings: Env }> {
   // and answer without reaching the admin API's middleware.
   app.route('/api/v1', createApprovalsApi());
   app.route('/api/v1', createAdminApi());
+  // Last: anything else a browser asks for is a file of the web console (docs/console.md).
+  app.on(['GET', 'HEAD'], '*', (c) => serveConsole(c));
   return app;
 }

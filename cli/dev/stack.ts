@@ -16,6 +16,7 @@ import { startNeonRelay } from './neon-relay.ts';
 import { startOidcProvider } from './oidc-provider.ts';
 import { freePort } from './free-port.ts';
 import { buildEdge, startEdge, type Edge } from './edge.ts';
+import { buildConsole } from './console-bundle.ts';
 import { demoCustomers, demoSeedSql } from './demo-data.ts';
 import { DEMO_MASKING, DEMO_POLICY } from './demo-policy.ts';
 import { AdminClient } from './admin-client.ts';
@@ -134,7 +135,8 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     const save = () => writeFileSync(secretsFile, JSON.stringify(secrets, null, 2), { mode: 0o600 });
     save();
 
-    log('building the edge Worker (wrangler deploy --dry-run)…');
+    log('building the web console and the edge Worker (wrangler deploy --dry-run)…');
+    buildConsole(opts.root); // first: wrangler reads the [assets] directory it writes
     const buildPromise = buildEdge(opts.root);
 
     const pgPort = await freePort(opts.ports?.pg);
