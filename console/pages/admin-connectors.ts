@@ -31,7 +31,6 @@ export async function render(root: HTMLElement, ctx: PageContext): Promise<void>
   const name = h('input', {
     name: 'name',
     required: true,
-    pattern: '[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?',
     autocomplete: 'off',
   });
   const created = h('div', { 'aria-live': 'polite' });
