@@ -242,5 +242,6 @@ permit(principal in Postern::Group::"dev", action == Postern::Action::"k8s:delet
       request: { kind: 'sql', sql: 'SELECT 1' },
     });
     expect(res.status).toBe(404);
+    expect(res.body.error.message).toBe('no connection named "nope"');
   });
 });
