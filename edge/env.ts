@@ -34,6 +34,17 @@ export interface Env {
   MASKING_KEY?: string;
   /** Optional base domain: `<connection>.<BASE_DOMAIN>` routes to that connection. */
   BASE_DOMAIN?: string;
+  /**
+   * Secret, optional. Base64 of 32+ bytes: encrypts the web console's cookies and keys its CSRF
+   * tokens (HKDF, core/web-session/keys.ts); defaults to the first CREDENTIAL_KEYS key. Changing
+   * it signs everyone out of the console.
+   */
+  CONSOLE_SESSION_KEY?: string;
+  /**
+   * Secret, optional. JSON object `{ "<issuer>": "<client secret>" }` for the console clients of
+   * TRUSTED_ISSUERS entries (`console.clientId`); an issuer without one is a public client (PKCE).
+   */
+  CONSOLE_CLIENT_SECRETS?: string;
   /** The web console's static files (wrangler.toml `[assets]`); absent in Node tests. */
   ASSETS?: Fetcher;
   /** Set to "1" to allow http:// issuers and JWKS (local development only). */

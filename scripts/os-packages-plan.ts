@@ -1,7 +1,7 @@
 /**
  * What the tests need from the operating system, and the pure decision of what to do about it
  * (scripts/os-packages.ts probes the machine and acts). One reviewed list: add a row when a
- * test starts using a new program (chromium comes later).
+ * test starts using a new program.
  */
 
 /** How to tell that a need is met. */
@@ -86,6 +86,12 @@ export const NEEDS: readonly Need[] = [
     // kubernetes-client is 1.20, older than the WebSocket exec and aggregated discovery tested.
     apt: 'kubectl',
     why: 'Kubernetes tests: the client (test/e2e/kube/, 1.30 or newer)',
+  },
+  {
+    what: 'chromium',
+    probe: { command: 'chromium' },
+    apt: 'chromium',
+    why: 'web console tests: the headless browser puppeteer-core drives (test/e2e/console/)',
   },
   {
     what: "a PostgreSQL server of pg_dump's major version",

@@ -11,6 +11,7 @@ import { connectRoute, connectionFromHost } from './routes/connect.ts';
 import { channelRoute, connectorControlRoute } from './routes/connector.ts';
 import { errorToResponse, httpError } from '../edge/http-errors.ts';
 import { serveConsole } from './console/assets.ts';
+import { createConsoleAuth } from './console/auth-routes.ts';
 
 export function createEdgeApp(): Hono<{ Bindings: Env }> {
   const app = new Hono<{ Bindings: Env }>();
@@ -26,6 +27,8 @@ export function createEdgeApp(): Hono<{ Bindings: Env }> {
   });
   app.get('/v1/connector/connect', (c) => connectorControlRoute(c));
   app.get('/v1/channel/:sessionId', (c) => channelRoute(c, c.req.param('sessionId')));
+  // The web console's sign-in (docs/console.md); its pages use the API below with the cookie.
+  app.route('/auth', createConsoleAuth());
   // Registered first: these routes authenticate the caller's own token (approvers, requesters),
   // and answer without reaching the admin API's middleware.
   app.route('/api/v1', createApprovalsApi());

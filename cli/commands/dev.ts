@@ -17,7 +17,10 @@ Runs the whole Postern stack on this machine with embedded defaults, no network 
   - PostgreSQL for the control plane and a demo target          (default port 54329)
     seeded with a customers table of fake PII
   - a local OpenID provider with client-credentials clients      (default port 9400):
-    "demo-client" (group demo) and "demo-approver" (group dba, approves held DDL)
+    "demo-client" (group demo) and "demo-approver" (group dba, approves held DDL), and demo
+    people who sign in to the web console with a password: requester (group demo), approver
+    (groups demo, dba) and admin (group postern-admins); their passwords are printed
+  - the web console at the edge's origin (http://127.0.0.1:8787/)
   - a connector, and a demo connection "demo"
   - OpenSSH's sshd as a demo SSH target on 127.0.0.1 (default port 2222), logging in as the
     user running postern dev (sshd can log in only as that user without root), and a demo SSH
@@ -29,7 +32,8 @@ Options:
   --json            print one JSON line when ready:
                     {"edgeUrl","adminToken","issuer","clientId","clientSecret","approverClientId",
                      "approverClientSecret","connection","targetDsn","sshConnection",
-                     "sshLogin", ...} (the two ssh fields are null without the SSH demo)
+                     "sshLogin", "consoleUrl", "people", ...} (the two ssh fields are null
+                     without the SSH demo; people: role → {username, password, groups})
   --port N          edge port (default 8787)
   --pg-port N       Postgres port (default 54329)
   --oidc-port N     OpenID provider port (default 9400)
@@ -111,6 +115,13 @@ export async function run(argv: string[]): Promise<number> {
     targetDsn: stack.targetDsn,
     sshConnection: ssh?.connection ?? null,
     sshLogin: ssh?.login ?? null,
+    consoleUrl: stack.consoleUrl,
+    people: Object.fromEntries(
+      Object.entries(stack.people).map(([role, p]) => [
+        role,
+        { username: p.username, password: p.password, groups: p.groups },
+      ]),
+    ),
     ...(stack.ssh && 'unavailable' in stack.ssh ? { sshUnavailable: stack.ssh.unavailable } : {}),
   };
   if (json) {
@@ -128,6 +139,13 @@ export async function run(argv: string[]): Promise<number> {
 Postern is running (ready in ${((Date.now() - started) / 1000).toFixed(1)} s).
 
   edge          ${stack.edgeUrl}
+  web console   ${stack.consoleUrl}   sign in as (username / password):
+${Object.values(stack.people)
+  .map(
+    (p) =>
+      `                  ${p.username.padEnd(10)} ${q(p.password).padEnd(20)} groups: ${p.groups.join(', ')}`,
+  )
+  .join('\n')}
   issuer        ${stack.issuer}   (client "${stack.clientId}", secret ${q(stack.clientSecret)})
   admin token   ${stack.adminToken}
   demo target   ${stack.targetDsn}   (direct, for comparison)

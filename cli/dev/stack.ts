@@ -14,6 +14,7 @@ import { migrate } from 'drizzle-orm/node-postgres/migrator';
 import { startPgCluster, type PgCluster } from './pg-cluster.ts';
 import { startNeonRelay } from './neon-relay.ts';
 import { startOidcProvider } from './oidc-provider.ts';
+import type { DemoPerson } from './oidc-login.ts';
 import { freePort } from './free-port.ts';
 import { buildEdge, startEdge, type Edge } from './edge.ts';
 import { buildConsole } from './console-bundle.ts';
@@ -30,6 +31,16 @@ export const DEMO_GROUP = 'demo';
 export const ADMIN_GROUP = 'postern-admins';
 /** The demo policy holds DDL for approval by this group (cli/dev/demo-policy.ts). */
 export const APPROVER_GROUP = 'dba';
+/** The web console's client at the local OpenID provider (docs/console.md). */
+export const CONSOLE_CLIENT_ID = 'postern-console';
+
+/** The demo people of the web console, without their passwords (kept in secrets.json). */
+const DEMO_PEOPLE = [
+  { role: 'requester', name: 'Rita Requester', groups: [DEMO_GROUP] },
+  { role: 'approver', name: 'Abe Approver', groups: [DEMO_GROUP, APPROVER_GROUP] },
+  { role: 'admin', name: 'Ada Admin', groups: [ADMIN_GROUP] },
+] as const;
+export type DemoRole = (typeof DEMO_PEOPLE)[number]['role'];
 
 export interface StackOptions {
   root: string;
@@ -72,6 +83,10 @@ interface Secrets {
   clientSecret: string;
   adminClientSecret: string;
   approverClientSecret: string;
+  consoleClientSecret: string;
+  consoleSessionKey: string;
+  /** role → password of the demo people. */
+  people: Record<DemoRole, string>;
   connectorToken?: string;
 }
 
@@ -88,6 +103,9 @@ export interface Stack {
   approverClientSecret: string;
   /** clientId → secret of `StackOptions.extraClients`. */
   extraClients: Record<string, string>;
+  /** The web console (the edge's origin) and the people who sign in to it with a password. */
+  consoleUrl: string;
+  people: Record<DemoRole, DemoPerson>;
   connection: string;
   targetDsn: string;
   pg: PgCluster;
@@ -113,6 +131,9 @@ function loadSecrets(file: string, reuse: boolean): Secrets {
     clientSecret: r(),
     adminClientSecret: r(),
     approverClientSecret: r(),
+    consoleClientSecret: r(),
+    consoleSessionKey: randomBytes(32).toString('base64'),
+    people: { requester: r(12), approver: r(12), admin: r(12) },
   };
   // Kept secrets win; anything a newer version added is generated.
   if (reuse && existsSync(file))
@@ -186,7 +207,28 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     const extraClients = Object.fromEntries(
       (opts.extraClients ?? []).map((c) => [c.clientId, randomBytes(24).toString('base64url')]),
     );
+    // The edge's port first: the console client's redirect URI names it.
+    const edgePort = await freePort(opts.ports?.edge);
+    const people = Object.fromEntries(
+      DEMO_PEOPLE.map((p) => [
+        p.role,
+        {
+          username: p.role,
+          password: secrets.people[p.role],
+          subject: p.role,
+          email: `${p.role}@example.com`,
+          name: p.name,
+          groups: [...p.groups],
+        },
+      ]),
+    ) as Record<DemoRole, DemoPerson>;
     const oidc = await startOidcProvider({
+      people: Object.values(people),
+      consoleClient: {
+        clientId: CONSOLE_CLIENT_ID,
+        clientSecret: secrets.consoleClientSecret,
+        redirectUri: `http://127.0.0.1:${edgePort}/auth/callback`,
+      },
       ...(opts.ports?.oidc !== undefined ? { port: await freePort(opts.ports.oidc) } : {}),
       audience: AUDIENCE,
       clients: [
@@ -200,7 +242,6 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
 
     const script = await buildPromise;
     check();
-    const edgePort = await freePort(opts.ports?.edge);
     const edge = await startEdge(
       {
         root: opts.root,
@@ -208,7 +249,11 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
         bindings: {
           DATABASE_URL: cluster.dsn('postern', 'postern_cp', secrets.controlPlanePassword),
           NEON_WS_PROXY: relay.wsProxy,
-          TRUSTED_ISSUERS: JSON.stringify([{ issuer: oidc.issuer, audience: AUDIENCE }]),
+          TRUSTED_ISSUERS: JSON.stringify([
+            { issuer: oidc.issuer, audience: AUDIENCE, console: { clientId: CONSOLE_CLIENT_ID } },
+          ]),
+          CONSOLE_CLIENT_SECRETS: JSON.stringify({ [oidc.issuer]: secrets.consoleClientSecret }),
+          CONSOLE_SESSION_KEY: secrets.consoleSessionKey,
           ALLOW_INSECURE_ISSUERS: '1',
           ADMIN_GROUP,
           ADMIN_BOOTSTRAP_TOKEN: secrets.adminToken,
@@ -289,6 +334,8 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       approverClientId,
       approverClientSecret: secrets.approverClientSecret,
       extraClients,
+      consoleUrl: `${edge.url}/`,
+      people,
       connection: DEMO_CONNECTION,
       targetDsn: cluster.dsn('demo', 'demo_app', secrets.demoPassword),
       pg: cluster,

@@ -14,7 +14,16 @@ export interface IssuerConfig {
   /** Dot path, e.g. "groups" or "realm_access.roles". */
   groupsClaim: string;
   attributeClaims: string[];
+  /**
+   * Browser sign-in to the web console (docs/console.md): this issuer's OAuth client for the
+   * authorization code flow with PKCE. Its secret, when it has one, is a Worker secret
+   * (CONSOLE_CLIENT_SECRETS), never here: TRUSTED_ISSUERS is a plain variable.
+   */
+  console?: { clientId: string; scopes: string };
 }
+
+/** Scopes asked for at sign-in when the config names none: the id token must carry the groups. */
+export const DEFAULT_CONSOLE_SCOPES = 'openid email profile groups';
 
 /** Asymmetric algorithms only: `none` is never a signature, and HS* with a public key is forgeable. */
 export const ALLOWED_ALGORITHMS = [
@@ -98,6 +107,17 @@ export function parseIssuerConfigs(json: string, opts: { allowInsecure: boolean 
       groupsClaim: str('groupsClaim', 'groups'),
       attributeClaims,
     };
+    if (e['console'] !== undefined) {
+      const c = e['console'] as Record<string, unknown> | null;
+      const clientId = typeof c === 'object' && c !== null ? c['clientId'] : undefined;
+      const scopes =
+        typeof c === 'object' && c !== null ? (c['scopes'] ?? DEFAULT_CONSOLE_SCOPES) : undefined;
+      if (typeof clientId !== 'string' || !clientId || clientId.length > 256)
+        fail(`entry ${i} console.clientId must be a non-empty string`);
+      if (typeof scopes !== 'string' || !scopes.split(' ').includes('openid'))
+        fail(`entry ${i} console.scopes must be a space-separated string that includes openid`);
+      config.console = { clientId, scopes };
+    }
     if (e['jwksUri'] !== undefined)
       config.jwksUri = checkUrl(e['jwksUri'], `entry ${i} jwksUri`, opts.allowInsecure);
     return config;

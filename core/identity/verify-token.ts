@@ -7,6 +7,7 @@ import { createRemoteJWKSet, decodeJwt, errors as joseErrors, jwtVerify, type JW
 import { PosternError } from '../errors.ts';
 import type { Identity } from './identity.ts';
 import type { IssuerConfig } from './issuer-config.ts';
+import { discoverProvider } from './discovery.ts';
 
 export const MAX_TOKEN_BYTES = 16 * 1024;
 const MAX_GROUPS = 256;
@@ -15,32 +16,18 @@ const MAX_CLAIM_CHARS = 256;
 type KeyGetter = ReturnType<typeof createRemoteJWKSet>;
 // Per isolate: reused across requests so keys are fetched once and rotation is handled by jose.
 const jwksCache = new Map<string, KeyGetter>();
-const discoveryCache = new Map<string, Promise<string>>();
 
 export interface TokenVerifier {
-  verify(token: string, now: Date): Promise<Identity>;
+  /**
+   * `expect.nonce`: an OpenID Connect ID token's `nonce` must equal it (OIDC Core 3.1.3.7 step 11;
+   * the web console's sign-in, docs/console.md). Claims named in `expect.alsoRead` come back in
+   * `attributes` beside the configured attribute claims.
+   */
+  verify(token: string, now: Date, expect?: { nonce?: string; alsoRead?: string[] }): Promise<Identity>;
 }
 
 function invalid(message: string): never {
   throw new PosternError('TOKEN_INVALID', message);
-}
-
-async function discoverJwksUri(issuer: string): Promise<string> {
-  let p = discoveryCache.get(issuer);
-  if (!p) {
-    p = (async () => {
-      const res = await fetch(`${issuer}/.well-known/openid-configuration`);
-      if (!res.ok)
-        throw new PosternError('TOKEN_INVALID', `OIDC discovery for ${issuer} failed: HTTP ${res.status}`);
-      const doc = (await res.json()) as { jwks_uri?: unknown; issuer?: unknown };
-      if (typeof doc.jwks_uri !== 'string')
-        throw new PosternError('TOKEN_INVALID', `OIDC discovery for ${issuer} has no jwks_uri`);
-      return doc.jwks_uri;
-    })();
-    discoveryCache.set(issuer, p);
-    p.catch(() => discoveryCache.delete(issuer)); // retry discovery next time
-  }
-  return p;
 }
 
 function claimAt(payload: JWTPayload, path: string): unknown {
@@ -63,7 +50,11 @@ function groupsOf(payload: JWTPayload, path: string): string[] {
 export function createTokenVerifier(configs: IssuerConfig[]): TokenVerifier {
   const byIssuer = new Map(configs.map((c) => [c.issuer, c]));
   return {
-    async verify(token: string, now: Date): Promise<Identity> {
+    async verify(
+      token: string,
+      now: Date,
+      expect?: { nonce?: string; alsoRead?: string[] },
+    ): Promise<Identity> {
       if (typeof token !== 'string' || token.length === 0) invalid('no token');
       if (token.length > MAX_TOKEN_BYTES) invalid('token too long');
       let unverified: JWTPayload;
@@ -76,7 +67,7 @@ export function createTokenVerifier(configs: IssuerConfig[]): TokenVerifier {
         typeof unverified.iss === 'string' ? byIssuer.get(unverified.iss.replace(/\/$/, '')) : undefined;
       if (!config)
         throw new PosternError('TOKEN_UNTRUSTED_ISSUER', `issuer ${String(unverified.iss)} is not trusted`);
-      const jwksUri = config.jwksUri ?? (await discoverJwksUri(config.issuer));
+      const jwksUri = config.jwksUri ?? (await discoverProvider(config.issuer)).jwksUri;
       let keys = jwksCache.get(jwksUri);
       if (!keys) {
         keys = createRemoteJWKSet(new URL(jwksUri));
@@ -96,6 +87,7 @@ export function createTokenVerifier(configs: IssuerConfig[]): TokenVerifier {
         if (e instanceof joseErrors.JWTExpired) throw new PosternError('TOKEN_EXPIRED', 'token expired');
         invalid(`token rejected: ${(e as Error).message}`);
       }
+      if (expect?.nonce !== undefined && payload['nonce'] !== expect.nonce) invalid('nonce mismatch');
       const exp = payload.exp!;
       const iat = payload.iat!;
       const nowS = Math.floor(now.getTime() / 1000);
@@ -106,7 +98,7 @@ export function createTokenVerifier(configs: IssuerConfig[]): TokenVerifier {
       if (typeof subject !== 'string' || !subject || subject.length > MAX_CLAIM_CHARS)
         invalid('token has no usable subject');
       const attributes: Record<string, string> = {};
-      for (const name of config.attributeClaims) {
+      for (const name of [...config.attributeClaims, ...(expect?.alsoRead ?? [])]) {
         const v = claimAt(payload, name);
         if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean')
           attributes[name] = String(v).slice(0, MAX_CLAIM_CHARS);

@@ -28,7 +28,11 @@ export interface TestStack extends Stack {
 }
 
 export async function startTestStack(
-  opts: { connector?: boolean; extraClients?: Array<{ clientId: string; groups: string[] }> } = {},
+  opts: {
+    connector?: boolean;
+    extraClients?: Array<{ clientId: string; groups: string[] }>;
+    ssh?: boolean;
+  } = {},
 ): Promise<TestStack> {
   const dir = mkdtempSync(join(tmpdir(), 'postern-e2e-'));
   const edgeLogs: string[] = [];
@@ -38,6 +42,7 @@ export async function startTestStack(
     reuse: false,
     connector: opts.connector ?? true,
     ...(opts.extraClients ? { extraClients: opts.extraClients } : {}),
+    ...(opts.ssh ? { ssh: true } : {}),
     hbaLines: [
       `host all ${AUTH_USERS.md5.user} 127.0.0.1/32 md5`,
       `host all ${AUTH_USERS.plain.user} 127.0.0.1/32 password`,

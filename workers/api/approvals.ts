@@ -11,7 +11,7 @@ import { castVote, type CastVote } from '../../core/approvals/votes.ts';
 import type { ApprovalView } from '../../core/approvals/types.ts';
 import { randomToken } from '../../core/crypto/secrets.ts';
 import type { Identity } from '../../core/identity/identity.ts';
-import { authenticate } from '../auth/bearer.ts';
+import { authenticateCaller } from '../auth/caller.ts';
 import type { Env } from '../../edge/env.ts';
 import type { Db } from '../../edge/db/client.ts';
 import {
@@ -96,8 +96,8 @@ export function createApprovalsApi(): Hono<UserEnv> {
     '/me/*',
   ]) {
     api.use(path, async (c, next) => {
-      // authenticate() throws on a bad token; onError turns that into a generic 401.
-      c.set('identity', await authenticate(c.req.raw, c.env, new Date()));
+      // Throws on a bad token or cookie; onError turns that into a generic 401 (403 for CSRF).
+      c.set('identity', await authenticateCaller(c.req.raw, c.env, new Date()));
       return next();
     });
     api.use(path, limit);

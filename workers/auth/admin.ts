@@ -1,6 +1,8 @@
 /**
- * Admin API authentication: the bootstrap token (a Worker secret, for first setup) or an OIDC
- * token carrying ADMIN_GROUP. Failures are generic; the detail goes to the log, never the token.
+ * Admin API authentication: the bootstrap token (a Worker secret, for first setup), an OIDC
+ * token carrying ADMIN_GROUP, or the web console's session cookie of someone in ADMIN_GROUP
+ * (with its CSRF check: workers/auth/caller.ts). Failures are generic; the detail goes to the
+ * log, never the token.
  */
 import type { MiddlewareHandler } from 'hono';
 import { constantTimeEqual, sha256Hex } from '../../core/crypto/secrets.ts';
@@ -10,6 +12,7 @@ import type { Env } from '../../edge/env.ts';
 import { readBearer } from './bearer.ts';
 import { httpError, UNAUTHORIZED_MESSAGE } from '../../edge/http-errors.ts';
 import { getTokenVerifier } from './verifier.ts';
+import { cookieIdentity } from '../console/browser-session.ts';
 
 export type AdminPrincipal = { kind: 'bootstrap' } | { kind: 'oidc'; identity: Identity };
 export type AdminEnv = { Bindings: Env; Variables: { admin: AdminPrincipal } };
@@ -18,7 +21,15 @@ const unauthorized = () => httpError(401, 'unauthorized', UNAUTHORIZED_MESSAGE);
 
 export const requireAdmin: MiddlewareHandler<AdminEnv> = async (c, next) => {
   const token = readBearer(c.req.raw);
-  if (!token) return unauthorized();
+  if (!token) {
+    if (c.req.raw.headers.has('Authorization')) return unauthorized();
+    const identity = await cookieIdentity(c.req.raw, c.env, new Date()); // CSRF refusal throws → 403
+    if (!identity) return unauthorized();
+    if (!c.env.ADMIN_GROUP || !identity.groups.includes(c.env.ADMIN_GROUP))
+      return httpError(403, 'forbidden', 'you are not in the admin group');
+    c.set('admin', { kind: 'oidc', identity });
+    return next();
+  }
   const bootstrap = c.env.ADMIN_BOOTSTRAP_TOKEN;
   if (bootstrap && !token.includes('.')) {
     // Hash both sides so the comparison time does not depend on where they differ.

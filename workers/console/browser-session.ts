@@ -1,0 +1,63 @@
+/**
+ * A request's browser session: the `postern_session` cookie opened with the console key
+ * (core/web-session/seal.ts), still from an issuer this edge trusts for browser sign-in (an
+ * issuer taken out of TRUSTED_ISSUERS, or its console client, ends its sessions at once), and,
+ * for a state-changing method, carrying the session's CSRF token in `X-CSRF-Token`
+ * (core/web-session/csrf.ts) from this origin. Any failure is "no session": never which check.
+ */
+import { PosternError } from '../../core/errors.ts';
+import type { Identity } from '../../core/identity/identity.ts';
+import { CSRF_HEADER, csrfTokenValid } from '../../core/web-session/csrf.ts';
+import { openSession, type BrowserSession } from '../../core/web-session/seal.ts';
+import type { Env } from '../../edge/env.ts';
+import { consoleIssuers } from '../auth/verifier.ts';
+import { readCookie, SESSION_COOKIE } from './cookies.ts';
+import { webSessionKeys } from './keys.ts';
+
+/** Methods that may change something (RFC 9110 §9.2.1: the others are safe). */
+const SAFE = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+export async function readBrowserSession(req: Request, env: Env, now: Date): Promise<BrowserSession | null> {
+  const value = readCookie(req, SESSION_COOKIE);
+  if (!value) return null;
+  const keys = await webSessionKeys(env);
+  const session = await openSession(keys.seal, value, now);
+  if (!session) return null;
+  if (!consoleIssuers(env).some((c) => c.issuer === session.issuer)) return null;
+  return session;
+}
+
+/** The identity a browser session stands for, as a verified bearer token's would be. */
+export function sessionIdentity(s: BrowserSession): Identity {
+  return {
+    issuer: s.issuer,
+    subject: s.subject,
+    groups: s.groups,
+    attributes: s.attributes,
+    expiresAt: s.expiresAt,
+  };
+}
+
+/** True when the request carries this session's CSRF token, from this origin (or says no origin). */
+export async function csrfOk(req: Request, env: Env, s: BrowserSession): Promise<boolean> {
+  const origin = req.headers.get('Origin');
+  if (origin !== null && origin !== new URL(req.url).origin) return false;
+  const keys = await webSessionKeys(env);
+  return csrfTokenValid(keys.csrf, s.sid, req.headers.get(CSRF_HEADER));
+}
+
+/**
+ * The identity of a request authenticated by the session cookie, or null without a usable one.
+ * A state-changing request without the session's CSRF token throws FORBIDDEN (403): the cookie
+ * came along, but the page did not send it.
+ */
+export async function cookieIdentity(req: Request, env: Env, now: Date): Promise<Identity | null> {
+  const s = await readBrowserSession(req, env, now);
+  if (!s) return null;
+  if (!SAFE.has(req.method) && !(await csrfOk(req, env, s)))
+    throw new PosternError(
+      'FORBIDDEN',
+      `a request with the session cookie that changes something needs the ${CSRF_HEADER} header (docs/console.md)`,
+    );
+  return sessionIdentity(s);
+}

@@ -1,0 +1,158 @@
+/**
+ * The console cookie at the edge's routes, in Node through the real hono app: what it opens
+ * (the public API, with the CSRF token for writes), what it never opens (/v1/connect), and the
+ * sign-in callback's refusals that need no identity provider.
+ */
+import { describe, expect, it } from 'vitest';
+import { createEdgeApp } from '../app.ts';
+import { deriveWebSessionKeys } from '../../core/web-session/keys.ts';
+import { csrfTokenFor } from '../../core/web-session/csrf.ts';
+import { sealFlow, sealSession, type BrowserSession } from '../../core/web-session/seal.ts';
+import type { Env } from '../../edge/env.ts';
+
+const ISSUER = 'https://idp.example';
+const CREDENTIAL_KEYS = `k1:${btoa(String.fromCharCode(...new Uint8Array(32).fill(7)))}`;
+const env = {
+  TRUSTED_ISSUERS: JSON.stringify([{ issuer: ISSUER, audience: 'urn:postern', console: { clientId: 'pc' } }]),
+  CREDENTIAL_KEYS,
+  ADMIN_GROUP: 'postern-admins',
+  DATABASE_URL: 'postgres://nobody:none@127.0.0.1:1/none',
+} as unknown as Env;
+const ORIGIN = 'http://127.0.0.1:8787';
+const app = createEdgeApp();
+
+async function cookieFor(over: Partial<BrowserSession> = {}, credentialKeys = CREDENTIAL_KEYS) {
+  const keys = await deriveWebSessionKeys(undefined, credentialKeys);
+  const now = Math.floor(Date.now() / 1000);
+  const s: BrowserSession = {
+    issuer: ISSUER,
+    subject: 'alice',
+    groups: ['dba'],
+    attributes: {},
+    sid: 'sid-test',
+    issuedAt: now,
+    expiresAt: now + 3600,
+    ...over,
+  };
+  return {
+    cookie: `postern_session=${await sealSession(keys.seal, s)}`,
+    csrf: await csrfTokenFor(keys.csrf, s.sid),
+  };
+}
+
+const req = (path: string, init: RequestInit = {}) => app.request(`${ORIGIN}${path}`, init, env);
+
+describe('the console cookie at the API', () => {
+  it('answers /auth/session with the identity and a CSRF token', async () => {
+    const { cookie, csrf } = await cookieFor();
+    const res = await req('/auth/session', { headers: { Cookie: cookie } });
+    const body = (await res.json()) as Record<string, unknown>;
+    expect(body).toMatchObject({ signedIn: true, isAdmin: false, csrfToken: csrf });
+    expect(body['identity']).toMatchObject({ issuer: ISSUER, subject: 'alice', groups: ['dba'] });
+    expect(res.headers.get('cache-control')).toBe('no-store');
+  });
+
+  it('refuses a write with the cookie but without its CSRF token, from another origin, or with another session’s', async () => {
+    const { cookie, csrf } = await cookieFor();
+    const other = await cookieFor({ sid: 'sid-other' });
+    const path = '/api/v1/approvals/not-an-id/approve'; // 404 before any database
+    const post = (headers: Record<string, string>) =>
+      req(path, {
+        method: 'POST',
+        headers: { Cookie: cookie, 'Content-Type': 'application/json', ...headers },
+        body: '{}',
+      });
+    expect((await post({})).status).toBe(403);
+    expect((await post({ 'X-CSRF-Token': other.csrf })).status).toBe(403);
+    expect((await post({ 'X-CSRF-Token': csrf, Origin: 'http://127.0.0.1:9400' })).status).toBe(403);
+    // With it, the request is the caller's own: it reaches the route (no such approval here).
+    expect((await post({ 'X-CSRF-Token': csrf })).status).toBe(404);
+    expect((await post({ 'X-CSRF-Token': csrf, Origin: ORIGIN })).status).toBe(404);
+  });
+
+  it('the admin API: a write needs the CSRF token, and a non-admin’s cookie is refused', async () => {
+    const admin = await cookieFor({ groups: ['postern-admins'] });
+    const write = await req('/api/v1/connectors', {
+      method: 'POST',
+      headers: { Cookie: admin.cookie, 'Content-Type': 'application/json' },
+      body: '{"name":"x"}',
+    });
+    expect(write.status).toBe(403);
+    const member = await cookieFor();
+    expect((await req('/api/v1/connections', { headers: { Cookie: member.cookie } })).status).toBe(403);
+  });
+
+  it('never opens a session: /v1/connect takes a token only', async () => {
+    const { cookie } = await cookieFor();
+    const res = await req('/v1/connect/demo', { headers: { Cookie: cookie, Upgrade: 'websocket' } });
+    expect(res.status).toBe(401);
+  });
+
+  it('a cookie of another deployment, of an issuer no longer trusted, or expired, is no session', async () => {
+    const now = Math.floor(Date.now() / 1000);
+    for (const { cookie } of [
+      await cookieFor({}, `k1:${btoa(String.fromCharCode(...new Uint8Array(32).fill(9)))}`),
+      await cookieFor({ issuer: 'https://other-idp.example' }),
+      await cookieFor({ issuedAt: now - 7200, expiresAt: now - 3600 }),
+    ]) {
+      expect(await (await req('/auth/session', { headers: { Cookie: cookie } })).json()).toEqual({
+        signedIn: false,
+      });
+      expect((await req('/api/v1/me/connections', { headers: { Cookie: cookie } })).status).toBe(401);
+    }
+  });
+
+  it('sign-out with a session needs its CSRF token, and clears the cookie', async () => {
+    const { cookie, csrf } = await cookieFor();
+    expect((await req('/auth/logout', { method: 'POST', headers: { Cookie: cookie } })).status).toBe(403);
+    const ok = await req('/auth/logout', {
+      method: 'POST',
+      headers: { Cookie: cookie, 'X-CSRF-Token': csrf },
+    });
+    expect(ok.status).toBe(204);
+    expect(ok.headers.get('set-cookie')).toMatch(
+      /^postern_session=; Max-Age=0; Path=\/; HttpOnly; SameSite=Lax/,
+    );
+  });
+});
+
+describe('the sign-in callback', () => {
+  it('refuses a callback without its sign-in cookie, with another state, or answered by another issuer', async () => {
+    const keys = await deriveWebSessionKeys(undefined, CREDENTIAL_KEYS);
+    const now = new Date();
+    const flow = await sealFlow(
+      keys.seal,
+      {
+        state: 'the-state',
+        nonce: 'n',
+        verifier: 'v',
+        issuer: ISSUER,
+        returnTo: '/',
+        expiresAt: Math.floor(now.getTime() / 1000) + 600,
+      },
+      now,
+    );
+    const cookie = `postern_signin=${flow}`;
+    const none = await req('/auth/callback?code=c&state=the-state');
+    expect(none.status).toBe(400);
+    expect(await none.text()).toContain('already used');
+    expect((await req('/auth/callback?code=c&state=another', { headers: { Cookie: cookie } })).status).toBe(
+      400,
+    );
+    const mixUp = await req(
+      `/auth/callback?code=c&state=the-state&iss=${encodeURIComponent('https://evil.example')}`,
+      {
+        headers: { Cookie: cookie },
+      },
+    );
+    expect(mixUp.status).toBe(400);
+    // Every answer ends the half-done sign-in.
+    expect(mixUp.headers.get('set-cookie')).toMatch(/^postern_signin=; Max-Age=0; Path=\/auth/);
+    // A session cookie is not a sign-in cookie.
+    const { cookie: sessionCookie } = await cookieFor();
+    const swapped = sessionCookie.replace('postern_session=', 'postern_signin=');
+    expect(
+      (await req('/auth/callback?code=c&state=the-state', { headers: { Cookie: swapped } })).status,
+    ).toBe(400);
+  });
+});
