@@ -5,14 +5,7 @@
  */
 import { expect, it } from 'vitest';
 import type { HTTPResponse, Page } from 'puppeteer-core';
-import type { Stack } from '../../../cli/dev/stack.ts';
-
-/** What the cases use of the console fixture (test/e2e/console/browser.ts, ConsoleFixture). */
-export interface AdminFixture {
-  stack: Stack & { edgeLogs: string[] };
-  signIn(person: 'requester' | 'approver' | 'admin'): Promise<Page>;
-  shot(page: Page, name: string): Promise<void>;
-}
+import type { ConsoleFixture } from './browser.ts';
 
 const SETTLE = { timeout: 20_000 };
 
@@ -31,10 +24,10 @@ function recordResponses(page: Page): string[] {
 
 const textOf = (page: Page, selector: string) => page.$eval(selector, (e) => (e as HTMLElement).innerText);
 
-export function adminCases(fx: () => AdminFixture): void {
+export function adminCases(fx: () => ConsoleFixture): void {
   it('an admin creates a connection in the page; its credential never appears in a response or a page again', async () => {
     const { stack } = fx();
-    const page = await fx().signIn('admin');
+    const { page, context } = await fx().signIn('admin');
     const bodies = recordResponses(page);
     const secret = `console-pw-${Math.random().toString(36).slice(2)}`;
     await page.goto(`${stack.edgeUrl}/#/admin/connections`);
@@ -66,12 +59,12 @@ export function adminCases(fx: () => AdminFixture): void {
     expect(bodies.length).toBeGreaterThan(3);
     for (const b of bodies) expect(b).not.toContain(secret);
     for (const line of stack.edgeLogs) expect(line).not.toContain(secret);
-    await page.close();
+    await context.close();
   });
 
   it('a policy with an error shows it at its line and cannot be saved', async () => {
     const { stack } = fx();
-    const page = await fx().signIn('admin');
+    const { page, context } = await fx().signIn('admin');
     await page.goto(`${stack.edgeUrl}/#/admin/policies`);
     await page.waitForSelector('textarea[name=policyText]', SETTLE);
     await page.type('input[name=policyName]', 'typo');
@@ -89,7 +82,7 @@ export function adminCases(fx: () => AdminFixture): void {
     await fx().shot(page, 'admin-policy-error');
     const stored = await stack.admin.request('GET', '/policies/typo');
     expect(stored.status).toBe(404);
-    await page.close();
+    await context.close();
   });
 
   it('try-it explains a held DELETE, naming the policy that holds it', async () => {
@@ -108,7 +101,7 @@ export function adminCases(fx: () => AdminFixture): void {
 @reason("deletes wait for a DBA")
 permit(principal in Postern::Group::"demo", action == Postern::Action::"sql:delete", resource);`,
     });
-    const page = await fx().signIn('admin');
+    const { page, context } = await fx().signIn('admin');
     await page.goto(`${stack.edgeUrl}/#/admin/policies`);
     await page.waitForSelector('select[name=tryConnection]', SETTLE);
     await page.select('select[name=tryConnection]', 'try-held');
@@ -126,12 +119,12 @@ permit(principal in Postern::Group::"demo", action == Postern::Action::"sql:dele
     expect(approval).toContain('deletes wait for a DBA');
     expect(await textOf(page, '[data-testid=try-message]')).toContain('needs approval from "dba"');
     await fx().shot(page, 'admin-try-it-held');
-    await page.close();
+    await context.close();
   });
 
   it('a non-admin is told the admin pages need an admin, and the API refuses them', async () => {
     const { stack } = fx();
-    const page = await fx().signIn('requester');
+    const { page, context } = await fx().signIn('requester');
     for (const path of ['connectors', 'connections', 'policies', 'webhooks']) {
       await page.goto(`${stack.edgeUrl}/#/admin/${path}`);
       await page.waitForFunction(
@@ -143,6 +136,6 @@ permit(principal in Postern::Group::"demo", action == Postern::Action::"sql:dele
       expect(await textOf(page, '[data-testid=api-refusal]')).toMatch(/refuses it too: .*\(HTTP 403\)/);
     }
     await fx().shot(page, 'admin-refused-to-requester');
-    await page.close();
+    await context.close();
   });
 }
