@@ -135,7 +135,7 @@ export function errorToResponse(e: unknown): Response {
         error: {
           code: 'invalid_policy',
           message: e.message,
-          field: 'text',
+          field: field ?? 'text',
           problems: problems as PolicyProblemBody[],
         },
       };

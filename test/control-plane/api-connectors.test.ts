@@ -30,6 +30,8 @@ describe('admin API authentication', () => {
     ['GET', '/policies'],
     ['PUT', '/policies/x', { text: 'forbid(principal, action, resource);' }],
     ['GET', '/policy-schema'],
+    ['POST', '/policy-validation', { text: 'forbid(principal, action, resource);' }],
+    ['POST', '/policy-explain', { connection: 'x' }],
     ['GET', '/audit/events'],
     ['GET', `/sessions/${'a'.repeat(64)}/verify`],
     ['GET', `/sessions/${'a'.repeat(64)}/recording`],
@@ -67,7 +69,9 @@ describe('admin API authentication', () => {
         '/connectors/{name}',
         '/policies',
         '/policies/{name}',
+        '/policy-explain',
         '/policy-schema',
+        '/policy-validation',
         '/sessions',
         '/sessions/{id}',
         '/sessions/{id}/events',
@@ -151,6 +155,15 @@ describe('connectors', () => {
     const res = await h.call('GET', '/connectors/dc1');
     expect(res.status).toBe(200);
     expect(res.body.replicas).toEqual([replica]);
+    // The list shows every connector's replicas too (the console's connectors page).
+    await h.call('POST', '/connectors', { name: 'dc2' });
+    const list = await h.call('GET', '/connectors');
+    expect(
+      list.body.connectors.map((x: { name: string; replicas: unknown }) => [x.name, x.replicas]),
+    ).toEqual([
+      ['dc1', [replica]],
+      ['dc2', []],
+    ]);
   });
 
   it('answers 404 for an unknown connector', async () => {

@@ -178,3 +178,22 @@ describe('GET /api/v1/me/connections', () => {
     }
   });
 });
+
+describe("the policy editor's helpers are the admin's", () => {
+  it('refuses validation and try-it to a signed-in person without the admin group', async () => {
+    const tryIt = {
+      connection: 'app-db',
+      as: { issuer: oidc.issuer, subject: 'alice', groups: ['dev'] },
+      request: { kind: 'sql', sql: 'SELECT 1' },
+    };
+    for (const [path, body] of [
+      ['/policy-explain', tryIt],
+      ['/policy-validation', { text: 'permit(principal, action, resource);' }],
+    ] as const) {
+      const alice = await call('POST', path, tokens.alice, body);
+      expect(alice.status, path).toBe(403);
+      expect(alice.body.error.code).toBe('forbidden');
+      expect((await call('POST', path, tokens.admin, body)).status, path).toBe(200);
+    }
+  });
+});

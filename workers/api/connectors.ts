@@ -1,4 +1,4 @@
-/** /connectors: create (token shown once), list, get with live replicas, delete. */
+/** /connectors: create (token shown once), list and get with live replicas, delete. */
 import { createRoute, z } from '@hono/zod-openapi';
 import { PosternError } from '../../core/errors.ts';
 import {
@@ -39,12 +39,34 @@ export const connectorsApi = newApi()
     createRoute({
       method: 'get',
       path: '/connectors',
-      summary: 'List connectors',
-      responses: { 200: json(z.object({ connectors: z.array(Connector) }), 'All connectors') },
+      summary: 'List connectors, each with its live replicas',
+      responses: {
+        200: json(
+          z.object({ connectors: z.array(Connector) }),
+          'All connectors; `replicas` is absent for one whose Durable Object did not answer',
+        ),
+      },
     }),
     async (c) => {
       const rows = await withDb(c, (db) => listConnectors(db));
-      return c.json({ connectors: rows.map(presentConnector) }, 200);
+      // Asked of every ConnectorDO at once; one that fails leaves only its own list out.
+      const connectors = await Promise.all(
+        rows.map(async (row) => {
+          try {
+            return { ...presentConnector(row), replicas: await connectorStub(c.env, row.id).listReplicas() };
+          } catch (e) {
+            console.warn(
+              JSON.stringify({
+                msg: 'listReplicas failed',
+                connectorId: row.id,
+                error: (e as Error)?.message,
+              }),
+            );
+            return presentConnector(row);
+          }
+        }),
+      );
+      return c.json({ connectors }, 200);
     },
   )
   .openapi(

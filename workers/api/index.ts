@@ -12,6 +12,7 @@ import { httpError } from '../../edge/http-errors.ts';
 import { auditApi } from './audit.ts';
 import { recordingsApi } from './recordings.ts';
 import { policiesApi } from './policies.ts';
+import { policyExplainApi } from './policy-explain.ts';
 import { sessionsApi } from './sessions.ts';
 import { webhooksApi } from './webhooks.ts';
 import { forgetConnections } from '../routes/connection-cache.ts';
@@ -19,6 +20,9 @@ import { registerUserApiDocs } from './user-api-doc.ts';
 
 /** Largest request body accepted: allow-lists are the biggest input (1000 x 256 characters). */
 export const MAX_BODY_BYTES = 512 * 1024;
+
+/** POSTs that change nothing (the policy editor's checks): they leave the caches alone. */
+const READ_ONLY_POSTS = /\/policy-(validation|explain)$/;
 
 export function createAdminApi(): OpenAPIHono<AdminEnv> {
   const api = newApi();
@@ -41,7 +45,7 @@ export function createAdminApi(): OpenAPIHono<AdminEnv> {
   // Any write may change what a session is started with: forget the isolate's cached
   // connections before it (a lookup meanwhile is not kept) and after it, whatever its outcome.
   api.use('*', async (c, next) => {
-    if (c.req.method === 'GET' || c.req.method === 'HEAD') return next();
+    if (c.req.method === 'GET' || c.req.method === 'HEAD' || READ_ONLY_POSTS.test(c.req.path)) return next();
     forgetConnections();
     try {
       await next();
@@ -60,6 +64,7 @@ export function createAdminApi(): OpenAPIHono<AdminEnv> {
   api.route('/', connectionsApi);
   api.route('/', sessionsApi);
   api.route('/', policiesApi);
+  api.route('/', policyExplainApi);
   api.route('/', auditApi);
   api.route('/', recordingsApi);
   api.route('/', webhooksApi);

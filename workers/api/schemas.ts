@@ -52,7 +52,7 @@ export const Connector = z
     replicas: z
       .array(Replica)
       .optional()
-      .openapi({ description: 'Live replicas (GET /connectors/{name} only)' }),
+      .openapi({ description: "Live replicas (absent when the connector's Durable Object did not answer)" }),
   })
   .openapi('Connector');
 

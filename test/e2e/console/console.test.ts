@@ -13,6 +13,7 @@ import { startTestStack, type TestStack } from '../harness.ts';
 import { consoleFixture, launchBrowser, PHONE, signInThroughForm, type ConsoleFixture } from './browser.ts';
 import { CONSOLE_CSP } from '../../../workers/console/security-headers.ts';
 import { pagesCases, REQUESTER_CLIENT } from './pages.cases.ts';
+import { adminCases } from './admin.cases.ts';
 
 let stack: TestStack;
 let browser: Browser;
@@ -51,6 +52,8 @@ async function csrfToken(page: Page): Promise<string> {
 }
 
 describe('web console', () => {
+  adminCases(() => fx);
+
   it('serves its files with a strict Content-Security-Policy and no framing', async () => {
     for (const path of ['/', '/console.js', '/console.css']) {
       const res = await fetch(`${stack.edgeUrl}${path}`);
