@@ -73,6 +73,8 @@ export interface StackOptions {
    * connection (cli/dev/demo-kube.ts); off unless asked.
    */
   kube?: boolean;
+  /** The edge's BASE_DOMAIN: `<connection>.<baseDomain>` routes to that connection. */
+  baseDomain?: string;
   log?: (msg: string) => void;
   /**
    * Aborted (`postern dev` got a signal while starting): what started is stopped and the start
@@ -287,6 +289,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
           ADMIN_GROUP,
           ADMIN_BOOTSTRAP_TOKEN: secrets.adminToken,
           CREDENTIAL_KEYS: secrets.credentialKeys,
+          ...(opts.baseDomain ? { BASE_DOMAIN: opts.baseDomain } : {}),
         },
         ...(opts.reuse ? { persistDir: join(opts.stateDir, 'do') } : {}),
         ...(opts.onEdgeLog ? { onLog: opts.onEdgeLog } : {}),

@@ -32,6 +32,8 @@ export async function startTestStack(
     connector?: boolean;
     extraClients?: Array<{ clientId: string; groups: string[]; ttlSeconds?: number }>;
     ssh?: boolean;
+    /** The edge's BASE_DOMAIN (`<connection>.<baseDomain>` routing). */
+    baseDomain?: string;
   } = {},
 ): Promise<TestStack> {
   const dir = mkdtempSync(join(tmpdir(), 'postern-e2e-'));
@@ -43,6 +45,7 @@ export async function startTestStack(
     connector: opts.connector ?? true,
     ...(opts.extraClients ? { extraClients: opts.extraClients } : {}),
     ...(opts.ssh ? { ssh: true } : {}),
+    ...(opts.baseDomain ? { baseDomain: opts.baseDomain } : {}),
     hbaLines: [
       `host all ${AUTH_USERS.md5.user} 127.0.0.1/32 md5`,
       `host all ${AUTH_USERS.plain.user} 127.0.0.1/32 password`,

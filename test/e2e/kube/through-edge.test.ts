@@ -25,6 +25,7 @@ import {
   type Proc,
   type TestStack,
 } from '../harness.ts';
+import { BASE_DOMAIN, clientCases } from './through-edge-clients.ts';
 import { SHORT_CLIENT, STREAM_CONNECTION, STREAM_POLICY, streamCases } from './through-edge-streams.ts';
 
 const CONN = 'kube1';
@@ -63,6 +64,7 @@ let dir: string;
 let approver: string;
 let front: TlsFront | undefined;
 let frontUrl: string;
+let frontCaPem: string;
 const configs: Record<'demo' | 'admin', string> = { demo: '', admin: '' };
 const envs: Record<'demo' | 'admin', Record<string, string>> = { demo: {}, admin: {} };
 
@@ -123,7 +125,11 @@ const b64 = (s: string) => Buffer.from(s).toString('base64');
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'postern-kube-edge-'));
   kube = await start({ host: '127.0.0.1', port: 0, tls: true, watchTimeoutSeconds: 3 });
-  stack = await startTestStack({ connector: false, extraClients: [SHORT_CLIENT] });
+  stack = await startTestStack({
+    connector: false,
+    extraClients: [SHORT_CLIENT],
+    baseDomain: BASE_DOMAIN,
+  });
   const port = new URL(kube.url).port;
   connector = startConnectorProcess(stack, 'kube-replica', [`127.0.0.1:${port}`]);
   await stack.admin.waitForReplicas('local', 1, 30_000);
@@ -157,6 +163,7 @@ beforeAll(async () => {
   front = await startTlsFront(stack.edgeUrl, 0);
   const tls = front;
   frontUrl = front.url;
+  frontCaPem = front.caPem;
   writeFileSync(join(dir, 'edge-ca.pem'), front.caPem);
   for (const who of ['demo', 'admin'] as const) {
     configs[who] = join(dir, `kubeconfig-${who}`);
@@ -438,5 +445,17 @@ streamCases(() => ({
     KUBECONFIG: configs[who],
     ...envs[who],
   }),
+  cli: runCli,
+}));
+
+// After the stream cases: the ended session they use is the expiry case's.
+clientCases(() => ({
+  stack,
+  kube,
+  connection: CONN,
+  dir,
+  frontUrl,
+  frontCaPem,
+  kubectl: (who, args) => kubectl(who, args),
   cli: runCli,
 }));
