@@ -59,8 +59,8 @@ interface World {
   auditFails: { now: boolean };
 }
 
-async function world(): Promise<World> {
-  const policies = CompiledPolicies.compile(`kmod${++n}`, [{ id: 'connection/kube/rules', text: POLICY }]);
+async function world(policy = POLICY): Promise<World> {
+  const policies = CompiledPolicies.compile(`kmod${++n}`, [{ id: 'connection/kube/rules', text: policy }]);
   const w = { audit: [], upstream: [], held: [], ended: [], auditFails: { now: false } } as unknown as World;
   const services = {
     policies,
@@ -111,20 +111,24 @@ interface Client {
   status?: number;
   headers?: Array<[string, string]>;
   body: string;
+  messages: Uint8Array[];
   ended: boolean;
   aborted?: string;
 }
 
 function send(w: World, method: string, target: string, opts: Partial<ExchangeRequest> = {}): Client {
   const [path, query = ''] = target.split('?') as [string, string?];
-  const c: Client = { body: '', ended: false };
+  const c: Client = { body: '', messages: [], ended: false };
   const reply: ExchangeReply = {
     head: (status, headers) => Object.assign(c, { status, headers }),
     data: (bytes, done) => {
       c.body += dec.decode(bytes);
       done();
     },
-    message: (_b, _p, done) => done(),
+    message: (_b, p, done) => {
+      c.messages.push(p);
+      done();
+    },
     end: () => (c.ended = true),
     abort: (why) => (c.aborted = why),
   };
@@ -292,5 +296,34 @@ describe('the Kubernetes module', () => {
     expect(w2.upstream).toHaveLength(0);
     expect(list.status).toBe(400);
     expect(list.body).not.toContain('c2VjcmV0');
+  });
+
+  it('an exec the API server ends closes the client socket cleanly, after its last message', async () => {
+    // Before, ending our half of the mux closed the stream inside #onEnd, before the exchange was
+    // finished: the client got a 1011 "stream ended" abort, which kubectl cp reports as a failure.
+    const w = await world(
+      POLICY + 'permit(principal in Postern::Group::"dev", action == Postern::Action::"k8s:exec", resource);',
+    );
+    const c = send(
+      w,
+      'GET',
+      '/api/v1/namespaces/default/pods/web/exec?command=tar&command=xf&command=-&stdin=1',
+      {
+        upgrade: { protocols: ['v5.channel.k8s.io', 'v4.channel.k8s.io'] },
+      },
+    );
+    await tick();
+    expect(w.upstream, `${c.status} ${c.body}`).toHaveLength(1);
+    w.api.head(1, { status: 101, headers: [], protocol: 'v5.channel.k8s.io' });
+    await tick();
+    expect(c.status).toBe(101);
+    const status = enc.encode('\x03{"metadata":{},"status":"Success"}');
+    w.api.message(1, true, status);
+    w.api.end(1);
+    await tick();
+    expect(c.aborted).toBeUndefined();
+    expect(c.ended).toBe(true);
+    expect(c.messages.map((m) => dec.decode(m))).toContain(dec.decode(status));
+    expect(w.audit.filter((e) => e.kind === 'kube_response')).toHaveLength(1);
   });
 });

@@ -428,11 +428,12 @@ export class KubeProtocolSession implements ProtocolSession {
     if (!ex?.response || ex.finished) return;
     if (ex.req.upgrade && ex.response.status === 101) {
       // The API server closed the socket: what the exec's maskers held, then close the
-      // client's, and our half of the stream.
+      // client's, and our half of the stream last: ending it closes the stream (both halves
+      // ended), and #onClosed would cut an exchange not yet finished (1011 to the client).
       if (ex.exec) this.#sendExec(ex, ex.exec.finish());
-      this.#mux.end(id);
       ex.reply.end();
-      return this.#finish(ex);
+      this.#finish(ex);
+      return this.#mux.end(id);
     }
     this.#apply(ex, id, ex.response.end());
   }
