@@ -407,10 +407,13 @@ describe('kubectl through the edge', () => {
           events.push(
             ...(await stack.admin.get<{ events: typeof events }>(`/sessions/${x.id}/events`)).events,
           );
-        // The apply's PATCH or POST of the Secret reached the trail.
-        return events.some(
-          (e) =>
-            e.kind === 'kube_request' && e.data['resource'] === 'secrets' && e.data['name'] === 'applied',
+        // The apply's PATCH or POST of the Secret (an admin session) and the refused delete (a
+        // demo session, flushed on its own) reached the trail.
+        return (
+          events.some(
+            (e) =>
+              e.kind === 'kube_request' && e.data['resource'] === 'secrets' && e.data['name'] === 'applied',
+          ) && events.some((e) => e.kind === 'kube_request' && e.outcome === 'deny')
         );
       },
       60_000,
