@@ -60,6 +60,15 @@ describe('admin API authentication', () => {
     expect(doc.openapi).toBe('3.1.0');
     expect(Object.keys(doc.paths).sort()).toEqual(
       [
+        // The user API (approvals, access) is public too: the web console uses only this document.
+        '/access-grants',
+        '/access-grants/{id}/revoke',
+        '/access-requests',
+        '/approvals',
+        '/approvals/stream',
+        '/approvals/{id}',
+        '/approvals/{id}/approve',
+        '/approvals/{id}/deny',
         '/audit/events',
         '/connections',
         '/connections/{name}',
