@@ -1,7 +1,8 @@
 /**
  * One Kubernetes session (kube-module.ts): its requests, the mux over its data channel, the one
  * request held for approval, and its end. Per request: read, decided, audited, then refused,
- * held or forwarded; its response passed, masked or refused (kube-response.ts) and audited.
+ * held or forwarded; its response passed, masked or refused (kube-response.ts, response-pump.ts)
+ * and audited (kube-exchange.ts).
  */
 import type { CloseReason } from '../session-host/close-reason.ts';
 import type { SessionNotice } from '../session-host/held-request.ts';
@@ -19,36 +20,28 @@ import type {
   ExchangeRequest,
   RequestExchanges,
 } from '../session-host/request-exchange.ts';
-import type { HeldApproval } from '../policy/gate-verdict.ts';
 import { MuxSide, type StreamEnd } from '../tunnel/http-mux/mux-side.ts';
 import type { ResponseHead } from '../tunnel/http-mux/heads.ts';
 import { upstreamHeaders, type KubeCaller, type KubeCredential } from './headers.ts';
+import { KubeExchangeEnds, type KubeExchange as Ex } from './kube-exchange.ts';
 import { KubeGate, type KubeApprovalTicket, type KubeTarget } from './kube-gate.ts';
-import { KubeResponse, type ResponseStep } from './kube-response.ts';
+import { KubeResponse } from './kube-response.ts';
 import { upstreamAccept } from './mask/content-type.ts';
 import { KubeObjectMasker, type KubeMaskOptions } from './mask/object-masker.ts';
-import { auditBody } from './mask/request-audit.ts';
-import { refusalStatus, type KubeRefusal } from './refusal.ts';
-import { readRequest, type KubeRequest } from './request.ts';
-import type { ExecStream } from './stream/exec-stream.ts';
+import { refusalStatus } from './refusal.ts';
+import { header, heldApproval, requestAuditFields } from './request-record.ts';
+import { readRequest } from './request.ts';
+import { KubeResponsePump } from './response-pump.ts';
+import { sessionEndStatus } from './session-end-status.ts';
 import { KubeStreamSession } from './stream/stream-session.ts';
 import { LOG_IDLE_MS } from './stream/text-stream.ts';
-import { expiringStream, expiryAt, expiryEnding } from './token-expiry.ts';
-import {
-  internalError,
-  serviceUnavailable,
-  statusResponse,
-  tooManyRequests,
-  unauthorized,
-  type KubeStatus,
-} from './status.ts';
+import { expiryAt } from './token-expiry.ts';
+import { internalError, serviceUnavailable, tooManyRequests } from './status.ts';
 
 /** Requests waiting for the data channel or a free stream; past it, 429 (kubectl retries). */
 export const MAX_WAITING_REQUESTS = 256;
 /** Request body bytes held by the session at once (each body is read whole to be audited). */
 export const MAX_BODY_BYTES_IN_FLIGHT = 16 * 1024 * 1024;
-/** Longest query kept in an audit event. */
-const MAX_AUDIT_QUERY = 1024;
 /** Quiet time after which an exec's masker lets out what it held (as SSH terminals). */
 const EXEC_IDLE_MS = 30;
 
@@ -61,23 +54,6 @@ export interface Settings {
   streams: ConstructorParameters<typeof KubeStreamSession>[0];
 }
 
-/** One request of the session, from the host's open() to its end. */
-interface Ex {
-  n: number;
-  req: ExchangeRequest;
-  reply: ExchangeReply;
-  kube: KubeRequest;
-  target: KubeTarget;
-  stream?: number;
-  response?: KubeResponse;
-  /** An accepted exec or attach: its messages both ways go through it (stream/exec-stream.ts). */
-  exec?: ExecStream;
-  /** When the masker of an exec or text response lets out what it holds. */
-  idle?: ReturnType<typeof setTimeout>;
-  finished: boolean;
-  cancelled: boolean;
-}
-
 export class KubeProtocolSession implements ProtocolSession {
   #phase: ProtocolPhase = 'starting';
   readonly stats: SessionStats = { bytesFromClient: 0, bytesToClient: 0, statements: 0 };
@@ -86,11 +62,13 @@ export class KubeProtocolSession implements ProtocolSession {
   #waiting: Ex[] = [];
   #held: Ex | undefined;
   #heldTicket: KubeApprovalTicket | undefined;
-  #active = 0;
   #bodyBytes = 0;
   #credential: KubeCredential = { kind: 'client-certificate' };
   #ended = false;
-  readonly #masked: Partial<Record<string, number>> = {};
+  /** Answers, cuts and finishes requests; counts those under way and what was masked. */
+  readonly #ends: KubeExchangeEnds;
+  /** Carries a forwarded request's response to its client. */
+  readonly #pump: KubeResponsePump;
   /** Exec/attach reading and recording, logs masking (core/kube/stream/). */
   readonly #streamParts: KubeStreamSession;
   readonly requests: RequestExchanges;
@@ -111,9 +89,11 @@ export class KubeProtocolSession implements ProtocolSession {
       onClosed: (id, end) => this.#onClosed(id, end),
       onChannelError: (message) => this.fail({ kind: 'target-protocol', detail: `mux: ${message}` }),
     });
+    this.#ends = new KubeExchangeEnds(this.stats, services, maskOptions);
+    this.#pump = new KubeResponsePump(this.#mux, this.stats, this.#ends);
     this.requests = {
       open: (req, reply) => this.#open(req, reply),
-      active: () => this.#active,
+      active: () => this.#ends.active,
     };
     this.#streamParts = new KubeStreamSession(settings.streams, services, (e) =>
       this.fail({ kind: 'gateway-error', detail: `recording not written: ${e.message}` }),
@@ -160,18 +140,11 @@ export class KubeProtocolSession implements ProtocolSession {
     if (this.#ended) return;
     this.#ended = true;
     this.#phase = 'closed';
-    const status =
-      reason.kind === 'access-ended'
-        ? { ...unauthorized(), message: reason.forClient ?? 'the session ended: get a new token' }
-        : reason.kind === 'channel-failed' || reason.kind === 'channel-timeout'
-          ? serviceUnavailable(
-              reason.forClient ??
-                'Postern cannot reach the cluster of this connection (the connector did not open the channel)',
-            )
-          : serviceUnavailable(reason.forClient ?? `the Postern session ended (${reason.kind}); retry`);
+    const status = sessionEndStatus(reason);
     const expired = reason.kind === 'access-ended' && this.services.now() >= expiryAt(this.settings.exp);
     for (const ex of this.#all()) {
-      if (!(expired && this.#endExpired(ex))) this.#cut(ex, status, `session ended: ${reason.kind}`);
+      if (!(expired && this.#ends.endExpired(ex, this.settings.exp)))
+        this.#ends.cut(ex, status, `session ended: ${reason.kind}`);
     }
     this.#streamParts.finishAll();
     this.#held = undefined;
@@ -188,13 +161,13 @@ export class KubeProtocolSession implements ProtocolSession {
     if (!ex || ex.finished) return;
     if (!approved) {
       const kind = /timed out|expired/i.test(message) ? 'approval-expired' : 'approval-denied';
-      return this.#refuse(ex, {
+      return this.#ends.refuse(ex, {
         kind,
         target: ex.target,
         message: `${ticket?.text ?? 'the request'}: ${message}`,
       });
     }
-    if (ex.cancelled) return this.#finish(ex); // approved after the client left: not forwarded
+    if (ex.cancelled) return this.#ends.finish(ex); // approved after the client left: not forwarded
     this.#forward(ex);
   }
 
@@ -208,27 +181,7 @@ export class KubeProtocolSession implements ProtocolSession {
   }
 
   closeDetails(): Record<string, unknown> {
-    return { masked: this.#masked, ...this.#streamParts.details };
-  }
-
-  /**
-   * The token expired: a watch or an exec/attach under way ends as the client shows it
-   * (token-expiry.ts); false for the others (cut as any end of the session cuts them).
-   */
-  #endExpired(ex: Ex): boolean {
-    if (ex.finished || !ex.response?.headSent) return false;
-    const ending = expiryEnding(expiringStream(ex.kube, ex.response.mode), this.settings.exp);
-    if (ending.end === 'watch') {
-      ex.reply.data(ending.last, () => undefined);
-      ex.reply.end();
-    } else if (ending.end === 'remote-command' && ex.exec) {
-      for (const m of ex.exec.end(ending.message)) ex.reply.message(true, m, () => undefined);
-      ex.reply.end();
-    } else if (ending.end === 'close') ex.reply.end();
-    else return false;
-    ex.response.refused ??= 'the token expired';
-    this.#finish(ex);
-    return true;
+    return { masked: this.#ends.masked, ...this.#streamParts.details };
   }
 
   // ---- one request ---------------------------------------------------------------------------
@@ -241,7 +194,7 @@ export class KubeProtocolSession implements ProtocolSession {
     const target =
       kube.kind === 'resource' ? { group: kube.apiGroup, resource: kube.resource, name: kube.name } : none;
     const ex: Ex = { n, req, reply, kube, target, finished: false, cancelled: false };
-    this.#active++;
+    this.#ends.active++;
     const handle: Exchange = {
       message: (binary, payload) => {
         if (ex.stream === undefined || ex.finished) return;
@@ -254,11 +207,11 @@ export class KubeProtocolSession implements ProtocolSession {
         ex.exec?.finish();
         if (ex.stream !== undefined) this.#mux.reset(ex.stream, 'cancel', 'the client went away');
         if (ex === this.#held) return; // stays until the approvers decide; never forwarded then
-        this.#finish(ex);
+        this.#ends.finish(ex);
       },
     };
     if (this.#ended) {
-      this.#answer(ex, serviceUnavailable('the Postern session ended; retry'));
+      this.#ends.answer(ex, serviceUnavailable('the Postern session ended; retry'));
       return handle;
     }
     this.#decide(ex);
@@ -274,37 +227,31 @@ export class KubeProtocolSession implements ProtocolSession {
       this.services.coveredBySession(heldApproval(verdict.ticket, this.settings.connection))
     )
       heldCovered = true;
-    const query = req.query.length > MAX_AUDIT_QUERY ? `${req.query.slice(0, MAX_AUDIT_QUERY)}…` : req.query;
-    const body =
-      kube.kind === 'resource' && req.body.byteLength > 0
-        ? { body: auditBody(kube, header(req.headers, 'content-type'), req.body, this.maskOptions.values) }
-        : {};
     const outcome = heldCovered ? 'allow' : verdict.audit.outcome;
+    const fields = requestAuditFields(
+      ex.n,
+      req,
+      kube,
+      verdict.audit,
+      outcome,
+      heldCovered,
+      this.maskOptions.values,
+    );
     try {
-      this.services.audit(
-        'kube_request',
-        {
-          request: ex.n,
-          method: req.method,
-          path: req.path,
-          ...(query ? { query } : {}),
-          ...verdict.audit,
-          outcome,
-          ...(heldCovered ? { approvedBy: 'session' } : {}),
-          ...body,
-        },
-        outcome,
-      );
+      this.services.audit('kube_request', fields, outcome);
     } catch {
-      return this.#answer(ex, internalError('Postern could not record the request in its audit trail'));
+      return this.#ends.answer(ex, internalError('Postern could not record the request in its audit trail'));
     }
     if (verdict.effect === 'deny') {
-      if (kube.kind === 'refused') return this.#refuse(ex, { kind: 'request', request: kube });
-      return this.#refuse(ex, { kind: 'policy', target: verdict.target, message: verdict.message });
+      if (kube.kind === 'refused') return this.#ends.refuse(ex, { kind: 'request', request: kube });
+      return this.#ends.refuse(ex, { kind: 'policy', target: verdict.target, message: verdict.message });
     }
     if (verdict.effect === 'hold' && !heldCovered) {
       if (this.#held)
-        return this.#answer(ex, tooManyRequests('another request of this session waits for approval', 5));
+        return this.#ends.answer(
+          ex,
+          tooManyRequests('another request of this session waits for approval', 5),
+        );
       this.#held = ex;
       this.#heldTicket = verdict.ticket;
       const t = verdict.ticket;
@@ -323,18 +270,18 @@ export class KubeProtocolSession implements ProtocolSession {
     if (ex.finished || this.#ended) return;
     if (this.#phase === 'starting' || this.#mux.openStreams >= 128) {
       if (this.#waiting.length >= MAX_WAITING_REQUESTS)
-        return this.#answer(ex, tooManyRequests('too many requests of this session at once', 1));
+        return this.#ends.answer(ex, tooManyRequests('too many requests of this session at once', 1));
       this.#waiting.push(ex);
       return;
     }
     const { req, kube } = ex;
     if (this.#bodyBytes + req.body.byteLength > MAX_BODY_BYTES_IN_FLIGHT)
-      return this.#answer(ex, tooManyRequests('too many request bytes of this session at once', 1));
+      return this.#ends.answer(ex, tooManyRequests('too many request bytes of this session at once', 1));
     const headers = upstreamHeaders(req.headers, this.settings.caller, this.#credential, {
       impersonate: this.settings.impersonate,
     });
     if (!headers.ok)
-      return this.#answer(ex, internalError(`Postern cannot forward the request: ${headers.why}`));
+      return this.#ends.answer(ex, internalError(`Postern cannot forward the request: ${headers.why}`));
     const accept = upstreamAccept(kube, header(req.headers, 'accept'));
     const list = headers.headers;
     if (accept !== undefined) list.push(['accept', accept]);
@@ -342,14 +289,15 @@ export class KubeProtocolSession implements ProtocolSession {
     // in a subprotocol (base64url.bearer.authorization.k8s.io.) is never one of them.
     const offer = req.upgrade ? this.#streamParts.upgrade(kube, req.upgrade.protocols) : undefined;
     if (offer && 'refuse' in offer)
-      return this.#refuse(ex, {
+      return this.#ends.refuse(ex, {
         kind: 'request',
         request: { kind: 'refused', status: 'bad-request', why: offer.refuse },
       });
     const upgrade = offer ? { protocols: offer.offer } : undefined;
     const path = req.query === '' ? req.path : `${req.path}?${req.query}`;
     const id = this.#mux.open({ method: req.method, path, headers: list, ...(upgrade ? { upgrade } : {}) });
-    if (id === undefined) return this.#answer(ex, serviceUnavailable('the channel to the cluster is closed'));
+    if (id === undefined)
+      return this.#ends.answer(ex, serviceUnavailable('the channel to the cluster is closed'));
     ex.stream = id;
     ex.response = new KubeResponse(
       kube,
@@ -374,18 +322,18 @@ export class KubeProtocolSession implements ProtocolSession {
       const reader = this.#streamParts.accepted(id, ex.kube, head.protocol);
       if (reader && 'refuse' in reader) {
         this.#mux.reset(id, 'cancel', 'refused by the gateway');
-        return this.#cut(ex, refusalStatus({ kind: 'unmaskable', why: reader.refuse }), reader.refuse);
+        return this.#ends.cut(ex, refusalStatus({ kind: 'unmaskable', why: reader.refuse }), reader.refuse);
       }
       if (reader) ex.exec = reader;
     }
-    this.#apply(ex, id, ex.response.head(head));
+    this.#pump.apply(ex, id, ex.response.head(head));
   }
 
   #onData(id: number, bytes: Uint8Array, cost: number): void {
     const ex = this.#streams.get(id);
     if (!ex?.response || ex.finished) return this.#mux.consumed(id, cost);
-    this.#apply(ex, id, ex.response.data(bytes, cost));
-    if (ex.response.text) this.#idleLater(ex, LOG_IDLE_MS);
+    this.#pump.apply(ex, id, ex.response.data(bytes, cost));
+    if (ex.response.text) this.#pump.idleLater(ex, LOG_IDLE_MS);
   }
 
   #onMessage(id: number, binary: boolean, payload: Uint8Array, cost: number): void {
@@ -397,30 +345,8 @@ export class KubeProtocolSession implements ProtocolSession {
     }
     // Masked output, re-cut: credit goes back once the last message it made was sent.
     const out = ex.exec.fromServer(payload);
-    this.#sendExec(ex, out, () => this.#mux.consumed(id, cost));
-    this.#idleLater(ex, EXEC_IDLE_MS);
-  }
-
-  #sendExec(ex: Ex, messages: Uint8Array[], done: () => void = () => undefined): void {
-    if (messages.length === 0) return done();
-    messages.forEach((m, i) => {
-      this.stats.bytesToClient += m.byteLength;
-      ex.reply.message(true, m, i === messages.length - 1 ? done : () => undefined);
-    });
-  }
-
-  /** Lets out what a masker held, after `ms` of quiet (an exec's output, a followed log). */
-  #idleLater(ex: Ex, ms: number): void {
-    if (ex.idle !== undefined) clearTimeout(ex.idle);
-    ex.idle = undefined;
-    const held = ex.exec ? ex.exec.held : (ex.response?.text?.held ?? 0);
-    if (held === 0 || ex.finished) return;
-    ex.idle = setTimeout(() => {
-      ex.idle = undefined;
-      if (ex.finished || ex.stream === undefined) return;
-      if (ex.exec) this.#sendExec(ex, ex.exec.idle());
-      else if (ex.response) this.#apply(ex, ex.stream, ex.response.idle());
-    }, ms);
+    this.#pump.sendExec(ex, out, () => this.#mux.consumed(id, cost));
+    this.#pump.idleLater(ex, EXEC_IDLE_MS);
   }
 
   #onEnd(id: number): void {
@@ -430,12 +356,12 @@ export class KubeProtocolSession implements ProtocolSession {
       // The API server closed the socket: what the exec's maskers held, then close the
       // client's, and our half of the stream last: ending it closes the stream (both halves
       // ended), and #onClosed would cut an exchange not yet finished (1011 to the client).
-      if (ex.exec) this.#sendExec(ex, ex.exec.finish());
+      if (ex.exec) this.#pump.sendExec(ex, ex.exec.finish());
       ex.reply.end();
-      this.#finish(ex);
+      this.#ends.finish(ex);
       return this.#mux.end(id);
     }
-    this.#apply(ex, id, ex.response.end());
+    this.#pump.apply(ex, id, ex.response.end());
   }
 
   #onClosed(id: number, end: StreamEnd): void {
@@ -445,7 +371,7 @@ export class KubeProtocolSession implements ProtocolSession {
       this.#bodyBytes -= ex.req.body.byteLength;
       if (!ex.finished) {
         const why = end.reset ? `stream reset (${end.reason})` : 'stream ended';
-        this.#cut(ex, refusalStatus({ kind: 'cluster-unreachable' }), why);
+        this.#ends.cut(ex, refusalStatus({ kind: 'cluster-unreachable' }), why);
       }
     }
     // A stream is free: the first waiting request takes it.
@@ -453,105 +379,9 @@ export class KubeProtocolSession implements ProtocolSession {
     if (next) this.#forward(next);
   }
 
-  #apply(ex: Ex, id: number, steps: ResponseStep[]): void {
-    for (const s of steps) {
-      if (ex.finished) return;
-      switch (s.kind) {
-        case 'head':
-          ex.reply.head(s.status, s.headers, s.protocol);
-          break;
-        case 'data':
-          if (s.bytes.byteLength === 0) {
-            if (s.cost > 0) this.#mux.consumed(id, s.cost);
-            break;
-          }
-          this.stats.bytesToClient += s.bytes.byteLength;
-          ex.reply.data(s.bytes, () => s.cost > 0 && this.#mux.consumed(id, s.cost));
-          break;
-        case 'end':
-          ex.reply.end();
-          this.#finish(ex);
-          break;
-        case 'refuse':
-          this.#cut(ex, refusalStatus({ kind: 'unmaskable', why: s.why }), s.why);
-          this.#mux.reset(id, 'cancel', 'refused by the gateway');
-          break;
-      }
-    }
-  }
-
-  // ---- answers ---------------------------------------------------------------------------------
-
-  #refuse(ex: Ex, r: KubeRefusal): void {
-    this.#answer(ex, refusalStatus(r));
-  }
-
-  /** Answers with a Status before any response head went out. */
-  #answer(ex: Ex, status: KubeStatus): void {
-    if (ex.finished) return;
-    const r = statusResponse(status);
-    ex.reply.head(r.code, Object.entries(r.headers));
-    const body = new TextEncoder().encode(r.body);
-    this.stats.bytesToClient += body.byteLength;
-    ex.reply.data(body, () => undefined);
-    ex.reply.end();
-    if (!ex.response) {
-      ex.response = new KubeResponse(ex.kube, this.maskOptions, undefined);
-    }
-    ex.response.status = r.code;
-    ex.response.bytes = body.byteLength;
-    this.#finish(ex);
-  }
-
-  /** Ends a request that cannot go on: a Status if nothing was sent yet, else the response is cut. */
-  #cut(ex: Ex, status: KubeStatus, why: string): void {
-    if (ex.finished) return;
-    if (ex.response?.headSent) {
-      ex.response.refused ??= why;
-      ex.reply.abort(why);
-      return this.#finish(ex);
-    }
-    this.#answer(ex, status);
-  }
-
-  #finish(ex: Ex): void {
-    if (ex.finished) return;
-    ex.finished = true;
-    if (ex.idle !== undefined) clearTimeout(ex.idle);
-    ex.exec?.finish();
-    this.#active--;
-    const r = ex.response;
-    if (r) for (const k in r.counts) this.#masked[k] = (this.#masked[k] ?? 0) + (r.counts[k] ?? 0);
-    try {
-      this.services.audit(
-        'kube_response',
-        {
-          request: ex.n,
-          status: r?.status ?? 0,
-          bytes: r?.bytes ?? 0,
-          ...(r && Object.keys(r.counts).length > 0 ? { masked: r.counts } : {}),
-          ...(r?.refused ? { refused: r.refused } : {}),
-          ...(ex.cancelled ? { cancelled: true } : {}),
-        },
-        null,
-      );
-    } catch {
-      // The request was recorded before it was forwarded; its end not being recorded is logged by the host.
-    }
-  }
-
   *#all(): Iterable<Ex> {
     yield* [...this.#streams.values()];
     yield* this.#waiting;
     if (this.#held) yield this.#held;
   }
-}
-
-/** The approvals' shape of a Kubernetes ticket (they read the action and resource as text). */
-function heldApproval(t: KubeApprovalTicket, connection: string): HeldApproval {
-  return { ...t.approval, action: t.action as unknown as HeldApproval['action'], resource: connection };
-}
-
-function header(list: Array<[string, string]>, name: string): string | undefined {
-  return list.find(([n]) => n.toLowerCase() === name)?.[1];
 }
