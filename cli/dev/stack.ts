@@ -7,10 +7,6 @@
 import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { spawn } from 'node:child_process';
-import pg from 'pg';
-import { drizzle } from 'drizzle-orm/node-postgres';
-import { migrate } from 'drizzle-orm/node-postgres/migrator';
 import { startPgCluster, type PgCluster } from './pg-cluster.ts';
 import { startNeonRelay } from './neon-relay.ts';
 import { startOidcProvider } from './oidc-provider.ts';
@@ -18,10 +14,9 @@ import type { DemoPerson } from './oidc-login.ts';
 import { freePort } from './free-port.ts';
 import { buildEdge, startEdge, type Edge } from './edge.ts';
 import { buildConsole } from './console-bundle.ts';
-import { demoCustomers, demoSeedSql } from './demo-data.ts';
-import { DEMO_MASKING, DEMO_POLICY } from './demo-policy.ts';
+import { DEMO_CONNECTION, prepareDatabases, seed } from './demo-postgres.ts';
+import { startLocalConnector } from './stack-connector.ts';
 import { AdminClient } from './admin-client.ts';
-import { runConnector } from '../../connector/index.ts';
 import { seedDemoSsh, startDemoSsh, DEMO_SSH_CONNECTION, type DemoSsh } from './demo-ssh.ts';
 import { seedDemoKube, startDemoKube, DEMO_KUBE_CONNECTION, type DemoKube } from './demo-kube.ts';
 import { startTlsFront } from './tls-front.ts';
@@ -29,7 +24,7 @@ import type { KubeStandIn } from '../../test/kube/server.ts';
 
 // oidc-provider requires resource indicators to be absolute URIs (RFC 8707 §2).
 export const AUDIENCE = 'urn:postern';
-export const DEMO_CONNECTION = 'demo';
+export { DEMO_CONNECTION } from './demo-postgres.ts';
 export const DEMO_GROUP = 'demo';
 export const ADMIN_GROUP = 'postern-admins';
 /** The demo policy holds DDL for approval by this group (cli/dev/demo-policy.ts). */
@@ -328,47 +323,16 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       check();
     }
 
-    if (opts.connector === 'process') {
-      const child = spawn(
-        process.execPath,
-        [
-          join(opts.root, 'cli', 'bin', 'postern.mjs'),
-          'connector',
-          '--edge',
-          edge.url,
-          '--allow',
-          allow,
-          '--replica-id',
-          'local-1',
-        ],
-        {
-          stdio: ['ignore', 'ignore', 'pipe'],
-          env: { ...process.env, POSTERN_CONNECTOR_TOKEN: connectorToken },
-        },
-      );
-      stops.push(async () => {
-        if (child.exitCode !== null || child.signalCode !== null) return;
-        const exited = new Promise((r) => child.once('exit', r));
-        child.kill('SIGTERM');
-        // A replica drains its channels first; it gets 5 s, then it is killed.
-        const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
-        await exited;
-        clearTimeout(timer);
-      });
-      await admin.waitForReplicas('local', 1, 20_000);
-    } else if (opts.connector !== false) {
-      const connector = runConnector({
-        edgeUrl: edge.url,
-        token: connectorToken,
-        allow,
-        log: (level, msg, fields) => {
-          if (level !== 'info')
-            log(`connector ${level}: ${msg}${fields ? ' ' + JSON.stringify(fields) : ''}`);
-        },
-      });
-      stops.push(() => connector.stop());
-      await admin.waitForReplicas('local', 1, 15_000);
-    }
+    await startLocalConnector({
+      mode: opts.connector,
+      root: opts.root,
+      edgeUrl: edge.url,
+      connectorToken,
+      allow,
+      admin,
+      log,
+      stops,
+    });
     check();
 
     return {
@@ -400,74 +364,6 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     await stop();
     throw e;
   }
-}
-
-/** Control-plane schema (drizzle migrations) and the demo target database. */
-async function prepareDatabases(cluster: PgCluster, secrets: Secrets, root: string): Promise<void> {
-  const cp = await cluster.query(`SELECT 1 FROM pg_roles WHERE rolname = 'postern_cp'`);
-  const cpw = secrets.controlPlanePassword.replace(/'/g, "''");
-  await cluster.query(
-    cp.rowCount === 0
-      ? `CREATE ROLE postern_cp LOGIN PASSWORD '${cpw}'`
-      : `ALTER ROLE postern_cp PASSWORD '${cpw}'`,
-  );
-  for (const db of ['postern', 'demo']) {
-    const exists = await cluster.query(`SELECT 1 FROM pg_database WHERE datname = '${db}'`);
-    if (exists.rowCount === 0) await cluster.query(`CREATE DATABASE ${db}`);
-  }
-  await cluster.query(`ALTER DATABASE postern OWNER TO postern_cp`);
-  const client = new pg.Client({
-    connectionString: cluster.dsn('postern', 'postern_cp', secrets.controlPlanePassword),
-  });
-  await client.connect();
-  try {
-    await migrate(drizzle(client), { migrationsFolder: join(root, 'migrations') });
-  } finally {
-    await client.end();
-  }
-  const role = await cluster.query(`SELECT 1 FROM pg_roles WHERE rolname = 'demo_app'`);
-  const pw = secrets.demoPassword.replace(/'/g, "''");
-  await cluster.query(
-    role.rowCount === 0
-      ? `CREATE ROLE demo_app LOGIN PASSWORD '${pw}'`
-      : `ALTER ROLE demo_app PASSWORD '${pw}'`,
-  );
-  await cluster.query(`ALTER DATABASE demo OWNER TO demo_app`);
-  const seeded = await cluster.query(`SELECT 1 FROM pg_tables WHERE tablename = 'customers'`, 'demo');
-  if (seeded.rowCount === 0) {
-    await cluster.query(`SET ROLE demo_app; ${demoSeedSql(demoCustomers())}`, 'demo');
-  }
-}
-
-/** The demo connector and connection; the connector token is shown once, so it is kept. */
-async function seed(admin: AdminClient, secrets: Secrets, pgPort: number): Promise<string> {
-  const existing = await admin.get<{ connectors: Array<{ name: string }> }>('/connectors');
-  const hasLocal = existing.connectors.some((c) => c.name === 'local');
-  if (hasLocal && !secrets.connectorToken) {
-    await admin.del(`/connections/${DEMO_CONNECTION}`, true);
-    await admin.del('/connectors/local');
-  }
-  if (!hasLocal || !secrets.connectorToken) {
-    const created = await admin.post<{ token: string }>('/connectors', { name: 'local' });
-    secrets.connectorToken = created.token;
-  }
-  const connection = {
-    connector: 'local',
-    target: { host: '127.0.0.1', port: pgPort, tls: 'disable' },
-    database: 'demo',
-    username: 'demo_app',
-    credential: { password: secrets.demoPassword },
-    // Access comes from the demo policy, not the allow-list shorthand (which grants everything).
-    allow: { subjects: [], groups: [] },
-    masking: DEMO_MASKING,
-  };
-  if (await admin.exists(`/connections/${DEMO_CONNECTION}`)) {
-    await admin.patch(`/connections/${DEMO_CONNECTION}`, connection);
-  } else {
-    await admin.post('/connections', { name: DEMO_CONNECTION, protocol: 'postgres', ...connection });
-  }
-  await admin.put(`/connections/${DEMO_CONNECTION}/policies/demo`, { text: DEMO_POLICY });
-  return secrets.connectorToken!;
 }
 
 /** A client-credentials access token from the stack's OpenID provider (the demo client by default). */

@@ -65,7 +65,42 @@ export async function connectRoute(c: Context<{ Bindings: Env }>, connectionName
   if (!cached) return httpError(404, 'connection_not_found', `unknown connection "${connectionName}"`);
   const { connection, policies } = cached;
   const id = c.env.SESSION.newUniqueId();
-  const grants = await grantsFor(c.env, policies, connection.id, identity, id.toString());
+  const client = c.req.header('x-postern-client');
+  const admitted = await admitSession(
+    c.env,
+    connection,
+    policies,
+    identity,
+    id.toString(),
+    new URL(c.req.url).origin,
+    client ? client.slice(0, 128) : undefined,
+  );
+  if (!admitted.ok) return httpError(403, 'forbidden', admitted.message);
+  const start = admitted.start;
+  // The parameters go by RPC (the policy set alone may be megabytes), then the upgrade itself.
+  const session = c.env.SESSION.get(id);
+  if (!(await session.begin(start))) return httpError(409, 'conflict', 'session already started');
+  return session.fetch(new Request('https://session/client', { headers: { Upgrade: 'websocket' } }));
+}
+
+/** What `admitSession` decides: the session's start parameters, or why `connect` is refused. */
+export type Admission = { ok: true; start: SessionStart } | { ok: false; message: string };
+
+/**
+ * The part of starting a session that the WebSocket route and the Kubernetes route share: read
+ * the principal's grants, decide `connect`, log a denial, and assemble the `SessionStart`.
+ * Each route words the refusal its own way (an `ErrorResponse`, a Kubernetes `Status`).
+ */
+export async function admitSession(
+  env: Env,
+  connection: SessionStart['connection'],
+  policies: PolicySetSpec,
+  identity: Identity,
+  sessionId: string,
+  edgeUrl: string,
+  client: string | undefined,
+): Promise<Admission> {
+  const grants = await grantsFor(env, policies, connection.id, identity, sessionId);
   const decision = connectDecision(policies, identity, connection.name, grants);
   if (decision.effect !== 'allow') {
     console.warn(
@@ -76,26 +111,21 @@ export async function connectRoute(c: Context<{ Bindings: Env }>, connectionName
         policies: decision.policies,
       }),
     );
-    return httpError(
-      403,
-      'forbidden',
-      `not allowed to use connection "${connection.name}" (no policy permits connect)`,
-    );
+    return {
+      ok: false,
+      message: `not allowed to use connection "${connection.name}" (no policy permits connect)`,
+    };
   }
   const start: SessionStart = {
-    sessionId: id.toString(),
+    sessionId,
     connection,
     identity,
     policies,
-    edgeUrl: new URL(c.req.url).origin,
+    edgeUrl,
     ...(grants.length > 0 ? { grants } : {}),
   };
-  const client = c.req.header('x-postern-client');
-  if (client) start.client = client.slice(0, 128);
-  // The parameters go by RPC (the policy set alone may be megabytes), then the upgrade itself.
-  const session = c.env.SESSION.get(id);
-  if (!(await session.begin(start))) return httpError(409, 'conflict', 'session already started');
-  return session.fetch(new Request('https://session/client', { headers: { Upgrade: 'websocket' } }));
+  if (client !== undefined) start.client = client;
+  return { ok: true, start };
 }
 
 /** The connection named by the Host header, when a base domain is configured. */

@@ -14,10 +14,9 @@
 import type { Context } from 'hono';
 import type { Env } from '../../edge/env.ts';
 import { authenticate, readBearer } from '../auth/bearer.ts';
-import type { SessionStart } from '../../edge/contracts/session-start.ts';
 import { lookupConnection } from './connection-cache.ts';
 import { NAME_PATTERN } from '../names.ts';
-import { connectDecision, grantsFor } from './connect.ts';
+import { admitSession } from './connect.ts';
 import { sha256Hex } from '../../core/crypto/secrets.ts';
 import { BoundedCache } from '../../core/bounded-cache.ts';
 import { isPosternError } from '../../core/errors.ts';
@@ -94,33 +93,19 @@ export async function kubeRoute(c: Context<{ Bindings: Env }>, connectionName: s
     const session = c.env.SESSION.get(id);
     let state = await session.exchangeBegin(null);
     if (state === 'fresh') {
-      const grants = await grantsFor(c.env, policies, connection.id, identity, id.toString());
-      const decision = connectDecision(policies, identity, connection.name, grants);
-      if (decision.effect !== 'allow') {
-        console.warn(
-          JSON.stringify({
-            msg: 'connect denied',
-            connection: connection.name,
-            subject: identity.subject,
-            policies: decision.policies,
-          }),
-        );
-        return statusOf(
-          forbidden(
-            { group: '', resource: '', name: '' },
-            `not allowed to use connection "${connection.name}" (no policy permits connect)`,
-          ),
-        );
-      }
-      const start: SessionStart = {
-        sessionId: id.toString(),
+      const admitted = await admitSession(
+        c.env,
         connection,
-        identity,
         policies,
-        edgeUrl: new URL(c.req.url).origin,
-        ...(grants.length > 0 ? { grants } : {}),
-        client: (c.req.header('user-agent') ?? 'kubernetes client').slice(0, 128),
-      };
+        identity,
+        id.toString(),
+        new URL(c.req.url).origin,
+        (c.req.header('user-agent') ?? 'kubernetes client').slice(0, 128),
+      );
+      if (!admitted.ok) {
+        return statusOf(forbidden({ group: '', resource: '', name: '' }, admitted.message));
+      }
+      const start = admitted.start;
       state = await session.exchangeBegin(start);
     }
     if (state === 'ended') continue;
