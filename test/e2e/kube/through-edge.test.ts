@@ -7,7 +7,6 @@
  * tested on; the product never depends on it. What the API server saw is read from the
  * stand-in's own request log and store (ground truth).
  */
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,7 +15,6 @@ import { start, type KubeStandIn } from '../../kube/server.ts';
 import { findType } from '../../kube/resources.ts';
 import { startTlsFront, type TlsFront } from '../../../cli/dev/tls-front.ts';
 import {
-  CLI,
   clientEnv,
   fetchToken,
   startConnectorProcess,
@@ -25,6 +23,15 @@ import {
   type Proc,
   type TestStack,
 } from '../harness.ts';
+import {
+  b64,
+  edgeApi,
+  kubeConfig,
+  runCli,
+  runKubectl,
+  type KubectlOptions,
+  type Who,
+} from './through-edge-harness.ts';
 import { BASE_DOMAIN, clientCases } from './through-edge-clients.ts';
 import { SHORT_CLIENT, STREAM_CONNECTION, STREAM_POLICY, streamCases } from './through-edge-streams.ts';
 
@@ -65,62 +72,20 @@ let approver: string;
 let front: TlsFront | undefined;
 let frontUrl: string;
 let frontCaPem: string;
-const configs: Record<'demo' | 'admin', string> = { demo: '', admin: '' };
-const envs: Record<'demo' | 'admin', Record<string, string>> = { demo: {}, admin: {} };
+const configs: Record<Who, string> = { demo: '', admin: '' };
+const envs: Record<Who, Record<string, string>> = { demo: {}, admin: {} };
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function kubectl(
-  who: 'demo' | 'admin',
-  args: string[],
-  opts: { input?: string; during?: () => Promise<void> } = {},
-) {
-  return new Promise<Run>((resolve, reject) => {
-    const p = spawn('kubectl', args, {
-      env: { PATH: process.env['PATH'] ?? '', HOME: dir, KUBECONFIG: configs[who], ...envs[who] },
-      cwd: dir,
-    });
-    let stdout = '';
-    let stderr = '';
-    p.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
-    p.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
-    const timer = setTimeout(() => p.kill('SIGKILL'), 90_000);
-    p.on('error', reject);
-    p.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-    p.stdin.end(opts.input ?? '');
-    opts.during?.().catch(reject);
-  });
-}
-
-function runCli(args: string[], env: Record<string, string>) {
-  return new Promise<Run>((resolve, reject) => {
-    const p = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, ...env } });
-    let stdout = '';
-    let stderr = '';
-    p.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
-    p.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
-    p.on('error', reject);
-    p.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
-
-async function api(token: string, method: string, path: string, body?: unknown) {
-  const res = await fetch(`${stack.edgeUrl}/api/v1${path}`, {
-    method,
-    headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
-    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-  });
-  return { status: res.status, body: (await res.json()) as Record<string, unknown> };
-}
-
-const b64 = (s: string) => Buffer.from(s).toString('base64');
+/** kubectl as `who`, with that person's kubeconfig and client environment. */
+const kubectlEnv = (who: Who) => ({
+  PATH: process.env['PATH'] ?? '',
+  HOME: dir,
+  KUBECONFIG: configs[who],
+  ...envs[who],
+});
+const kubectl = (who: Who, args: string[], opts: KubectlOptions = {}) =>
+  runKubectl(dir, kubectlEnv(who), args, opts);
+const api = (token: string, method: string, path: string, body?: unknown) =>
+  edgeApi(stack.edgeUrl, token, method, path, body);
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'postern-kube-edge-'));
@@ -167,23 +132,10 @@ beforeAll(async () => {
   writeFileSync(join(dir, 'edge-ca.pem'), front.caPem);
   for (const who of ['demo', 'admin'] as const) {
     configs[who] = join(dir, `kubeconfig-${who}`);
-    const r = await runCli(
-      [
-        'kube-config',
-        CONN,
-        '--edge',
-        stack.edgeUrl,
-        '--server',
-        `${tls.url}/v1/kube/${CONN}`,
-        '--certificate-authority',
-        join(dir, 'edge-ca.pem'),
-        '--kubeconfig',
-        configs[who],
-        '--use',
-        '--namespace',
-        'default',
-      ],
+    const r = await kubeConfig(
+      { connection: CONN, edgeUrl: stack.edgeUrl, frontUrl: tls.url, dir, kubeconfig: configs[who] },
       envs[who],
+      ['--namespace', 'default'],
     );
     expect(r.code, r.stderr).toBe(0);
   }
@@ -350,20 +302,8 @@ describe('kubectl through the edge', () => {
 
   it('a sealed client certificate reaches the connector: the API server sees its user, no Authorization', async () => {
     const config = join(dir, 'kubeconfig-cert');
-    const made = await runCli(
-      [
-        'kube-config',
-        CERT_CONN,
-        '--edge',
-        stack.edgeUrl,
-        '--server',
-        `${frontUrl}/v1/kube/${CERT_CONN}`,
-        '--certificate-authority',
-        join(dir, 'edge-ca.pem'),
-        '--kubeconfig',
-        config,
-        '--use',
-      ],
+    const made = await kubeConfig(
+      { connection: CERT_CONN, edgeUrl: stack.edgeUrl, frontUrl, dir, kubeconfig: config },
       envs.demo,
     );
     expect(made.code, made.stderr).toBe(0);
@@ -442,12 +382,7 @@ streamCases(() => ({
   connection: CONN,
   dir,
   kubectl,
-  kubectlEnv: (who) => ({
-    PATH: process.env['PATH'] ?? '',
-    HOME: dir,
-    KUBECONFIG: configs[who],
-    ...envs[who],
-  }),
+  kubectlEnv,
   cli: runCli,
 }));
 
