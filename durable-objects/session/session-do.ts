@@ -3,13 +3,15 @@
  * protocol needs (the client WebSocket, the connector's data channel and its token, alarms,
  * grants, approvals, the hash-chained audit log, the session record); everything about the
  * protocol lives in a pure module picked by the connection's `protocol` (./protocols.ts,
- * core/session-host/protocol.ts).
+ * core/session-host/protocol.ts). The class keeps the state and the RPC surface; each step is a
+ * helper beside it that gets what it needs passed in (session-setup.ts, connector-calls.ts,
+ * client-socket.ts, channel-token.ts, data-channel.ts, exchange-session.ts, lease-renewal.ts,
+ * protocol-services.ts, session-end.ts).
  *
  *   Worker ──begin(start) RPC, then /client (upgrade)──▶ SessionDO ◀──/channel (channel token)── connector
  */
 import { DurableObject } from 'cloudflare:workers';
-import { constantTimeEqual, randomToken, sha256Hex } from '../../core/crypto/secrets.ts';
-import { isFailure, type CloseReason } from '../../core/session-host/close-reason.ts';
+import type { CloseReason } from '../../core/session-host/close-reason.ts';
 import type {
   PreparedProtocol,
   ProtocolIo,
@@ -17,14 +19,10 @@ import type {
   ProtocolSession,
   SessionKey,
 } from '../../core/session-host/protocol.ts';
-import { policySubject } from '../../core/policy/principal.ts';
-import { connectAllowed } from '../../core/policy/connect-decision.ts';
 import type { Env } from '../../edge/env.ts';
 import type { SessionRpc } from '../../edge/contracts/rpc.ts';
-import { compiledPolicies } from '../../edge/policy/runtime.ts';
-import { safeCloseCode } from '../close-codes.ts';
 import type { SessionStart } from '../../edge/contracts/session-start.ts';
-import { endRecord, FallbackOutbox, startRecord } from './session-record.ts';
+import { FallbackOutbox, startRecord } from './session-record.ts';
 import type { SessionRecord } from '../../edge/db/session-records.ts';
 import { AuditLog } from './audit-log.ts';
 import type { ShippedEvent } from '../../edge/db/audit-repo.ts';
@@ -32,38 +30,42 @@ import { SessionApprovals } from './approvals.ts';
 import type { VoteAnswer, VoteRequest } from './approval-types.ts';
 import { SessionGrants } from './grants.ts';
 import { alarmNoLaterThan } from '../alarm.ts';
-import { approvalNotifier } from './approval-notifier.ts';
 import { httpError } from '../../edge/http-errors.ts';
 import { SetupGate } from './setup-gate.ts';
 import { endGrants, type GrantEnd } from './grant-ends.ts';
-import { greetChannel, storedCredential } from './channel-greeting.ts';
-import { sessionCloseEvent, sessionOpenEvent } from './session-events.ts';
-import { protocolOf, protocols, targetCredentialOf } from './protocols.ts';
-import { learnHostKey, unseal } from './sealed-services.ts';
-import { answerResponse, EXCHANGE_PREFIX, serveExchange, type Refuse } from './exchange-host.ts';
+import { storedCredential } from './channel-greeting.ts';
+import { sessionOpenEvent } from './session-events.ts';
+import { protocolOf } from './protocols.ts';
+import { EXCHANGE_PREFIX } from './exchange-host.ts';
 import type { DialResult } from '../../edge/contracts/dial.ts';
 import { SessionLease } from './session-lease.ts';
+import {
+  EXCHANGE_BEGUN_KEY,
+  EXCHANGE_IDLE_MS,
+  exchangeDeadlines,
+  exchangeRequest,
+  type ExchangeState,
+} from './exchange-session.ts';
+import { renewLease } from './lease-renewal.ts';
+import { acceptChannel } from './data-channel.ts';
+import { protocolServices } from './protocol-services.ts';
+import { reportEnd } from './session-end.ts';
+import { ChannelToken } from './channel-token.ts';
+import { clientSocket, wireClient } from './client-socket.ts';
+import { dialConnector, forwardCancel } from './connector-calls.ts';
+import { prepareProtocol, sessionApprovals, unreadyMessage, type Unready } from './session-setup.ts';
+
+export { EXCHANGE_IDLE_MS, type ExchangeState };
 
 /** How long a connector has to open the data channel after the dial request. */
 const CHANNEL_TIMEOUT_MS = 10_000;
-/** A request-oriented session (Kubernetes) with no request in flight ends after this long. */
-export const EXCHANGE_IDLE_MS = 15 * 60_000;
-/**
- * Set once a request-oriented session began in this object: its id, audit chain and record are
- * that session's, so an object that lost its memory (evicted) answers `ended` and the Worker
- * starts the token's next session in another object (workers/routes/kube.ts).
- */
-const EXCHANGE_BEGUN_KEY = 'exchange-begun';
-
-/** What `exchangeBegin` says about this object's request-oriented session. */
-export type ExchangeState = 'fresh' | 'running' | 'ended';
 
 export class SessionDO extends DurableObject<Env> implements SessionRpc {
   #start: SessionStart | undefined;
   #session: ProtocolSession | undefined;
   #client: WebSocket | undefined;
   #channel: WebSocket | undefined;
-  #channelTokenHash: string | undefined;
+  #channelToken = new ChannelToken();
   #channelTimer: ReturnType<typeof setTimeout> | undefined;
   #key: SessionKey | undefined;
   #credential: Promise<string> | undefined;
@@ -126,34 +128,14 @@ export class SessionDO extends DurableObject<Env> implements SessionRpc {
     await this.#approvals?.alarm(Date.now());
     await this.#grantsDue(Date.now());
     await this.#exchangeDeadlines(Date.now());
-    await this.#renewLease(Date.now());
+    // A live session renews its lease; an instance that never held one ends a lost one's record.
+    const held = { start: this.#start, session: this.#session, record: this.#record };
+    await renewLease(
+      { env: this.env, lease: this.#lease, fallback: this.#fallback, audit: this.#audit, ...held },
+      Date.now(),
+    );
     await this.#fallback.flush();
     await this.#audit.ship();
-  }
-
-  /**
-   * Alarm: a live session renews its lease (and shows its progress); an instance that never
-   * held a session ends the record of one its predecessor lost (session-lease.ts).
-   */
-  async #renewLease(now: number): Promise<void> {
-    if (!this.#start) {
-      const lost = await this.#lease.orphaned(now);
-      if (lost) await this.#fallback.save(lost);
-      return;
-    }
-    const session = this.#session;
-    const record = this.#record;
-    if (!session || !record || session.phase === 'closed' || !(await this.#lease.due(now))) return;
-    const progress: SessionRecord = {
-      ...record,
-      ...session.stats,
-      refusals: this.#audit.refusals,
-      leaseUntil: this.#lease.until(now),
-    };
-    await this.#lease.renewed(progress);
-    const conn = this.#start.connection;
-    const connector = this.env.CONNECTOR.get(this.env.CONNECTOR.idFromName(conn.connectorId));
-    await connector.sessionProgress(progress).catch(() => this.#fallback.save(progress));
   }
 
   /** An approver's vote on this session's held request (the Worker authenticated them). */
@@ -237,83 +219,37 @@ export class SessionDO extends DurableObject<Env> implements SessionRpc {
     await this.#grantsDue(Date.now());
   }
 
-  /** What a protocol module decides and records with (core/session-host/protocol.ts). */
+  /** What a protocol module decides and records with (protocol-services.ts). */
   #services(start: SessionStart, approvals: SessionApprovals): ProtocolServices {
-    const policies = compiledPolicies(start.policies);
-    const subject = policySubject(start.identity, start.connection.name);
-    this.#connectAllowed = () => connectAllowed(policies, subject, this.#grants.actions());
-    return {
-      policies,
-      subject,
-      audit: (kind, data, outcome) => {
-        try {
-          this.#audit.append(kind, data, outcome);
-        } catch (e) {
-          // The module fails closed: what it was about to forward is refused.
-          console.error(JSON.stringify({ msg: 'audit write failed', kind, error: (e as Error).message }));
-          throw e;
-        }
-      },
-      grants: () => this.#grants.actions(),
-      coveredBySession: (a) => approvals.coveredBySession(a),
-      maskingSecret: this.env.MASKING_KEY ?? this.env.CREDENTIAL_KEYS,
-      now: () => Date.now(),
-      unseal: (sealed, aad) => unseal(this.env, sealed, aad),
-      learnTargetHostKey: (key) => learnHostKey(this.env, this.ctx, start.connection.id, key),
-    };
+    const parts = { ctx: this.ctx, env: this.env, audit: this.#audit, grants: () => this.#grants };
+    const { services, connectAllowed } = protocolServices(parts, start, approvals);
+    this.#connectAllowed = connectAllowed;
+    return services;
   }
 
   /**
    * What every session does before its client is served: the protocol module prepared (policy
-   * compiled), the connector asked to dial, the audit chain begun. A Response when it failed.
+   * compiled), the connector asked to dial, the audit chain begun. Why not, when it failed.
    */
   async #prepareAndDial(
     start: SessionStart,
   ): Promise<
     | { prepared: PreparedProtocol; dial: Extract<DialResult, { ok: true }>; approvals: SessionApprovals }
-    | string
+    | Unready
   > {
     const conn = start.connection;
     this.#grants = new SessionGrants(start.grants ?? []);
-    const approvals = new SessionApprovals(
-      this.ctx,
-      this.env,
-      this.#audit,
-      start,
-      {
-        release: (approved, message) => this.#session?.resolveHeld(approved, message),
-        notice: (notice) => this.#session?.notice(notice),
-      },
-      approvalNotifier(this.env, start),
-    );
-    let prepared: PreparedProtocol;
-    try {
-      const module = protocols.get(protocolOf(conn));
-      prepared = await module.prepare(start, this.#services(start, approvals));
-    } catch (e) {
-      console.error(
-        JSON.stringify({ msg: 'session unusable', connection: conn.name, error: (e as Error).message }),
-      );
-      return 'policy_unavailable';
-    }
+    const approvals = sessionApprovals(this.ctx, this.env, this.#audit, start, () => this.#session);
+    const prepared = await prepareProtocol(start, () => this.#services(start, approvals));
+    if (!prepared) return 'policy_unavailable';
 
-    const channelToken = randomToken('pch');
-    this.#channelTokenHash = await sha256Hex(channelToken);
-    const connector = this.env.CONNECTOR.get(this.env.CONNECTOR.idFromName(conn.connectorId));
+    const channelToken = await this.#channelToken.issue();
     const record = {
       ...startRecord(start, protocolOf(conn), new Date()),
       leaseUntil: this.#lease.until(Date.now()),
     };
     this.#record = record;
-    const dial = await connector.dial({
-      record,
-      sessionId: start.sessionId,
-      channelToken,
-      protocol: protocolOf(conn),
-      target: conn.target,
-      ...(conn.credential.kind === 'connector_ref' ? { credentialRef: conn.credential.ref } : {}),
-      ...(conn.kubernetes?.ca ? { ca: conn.kubernetes.ca } : {}),
-    });
+    const dial = await dialConnector(this.env, start, record, channelToken);
     if (!dial.ok) return 'connector_offline';
     this.#key = dial.gatewayKey;
     record.replicaId = dial.replicaId;
@@ -337,28 +273,17 @@ export class SessionDO extends DurableObject<Env> implements SessionRpc {
       end: (reason) => this.#end(reason),
       held: (request) => void approvals.hold(request),
       clientApplication: (name) => (record.clientApplication = name.slice(0, 128)),
-      cancelElsewhere: (key) => void this.#forwardCancel(key),
+      cancelElsewhere: (key) => void forwardCancel(this.env, this.#start, key),
       channelMessage: (text) => this.#channel?.send(text),
     };
   }
 
   async #setUp(start: SessionStart): Promise<Response> {
-    const conn = start.connection;
     const ready = await this.#prepareAndDial(start);
-    if (ready === 'policy_unavailable')
-      return httpError(
-        503,
-        'policy_unavailable',
-        `the policies of connection "${conn.name}" could not be loaded; ask an admin`,
-      );
-    if (typeof ready === 'string')
-      return httpError(503, 'connector_offline', `the connector for connection "${conn.name}" is offline`);
+    if (typeof ready === 'string') return httpError(503, ready, unreadyMessage(ready, start.connection.name));
     const { prepared, dial, approvals } = ready;
 
-    const pair = new WebSocketPair();
-    const ws = pair[1];
-    ws.binaryType = 'arraybuffer'; // before accept(): otherwise binary frames arrive as Blob
-    ws.accept();
+    const { ws, response } = clientSocket();
     this.#client = ws;
     const session = prepared.open(
       this.#io(approvals, (bytes) => ws.send(bytes)),
@@ -366,55 +291,38 @@ export class SessionDO extends DurableObject<Env> implements SessionRpc {
     );
     this.#session = session;
     await this.#lease.opened(this.#record!, Date.now());
-    ws.addEventListener('message', (event) => {
-      if (typeof event.data === 'string') {
-        return session.fail({ kind: 'client-protocol', detail: 'text frames are not part of the tunnel' });
-      }
-      session.clientData(new Uint8Array(event.data as ArrayBuffer));
-    });
-    ws.addEventListener('close', () => session.clientClosed());
-    ws.addEventListener('error', () => session.clientClosed());
+    wireClient(ws, session);
 
     this.#channelTimer = setTimeout(() => session.fail({ kind: 'channel-timeout' }), CHANNEL_TIMEOUT_MS);
     await this.#settleGrants();
-    return new Response(null, { status: 101, webSocket: pair[0] });
+    return response();
   }
 
   // ---- request-oriented sessions (Kubernetes) ------------------------------------------------
 
-  /** One request of the session (the Worker checked the token and `connect`, and began it). */
+  /** One request of the session (exchange-session.ts). */
   async #exchange(request: Request): Promise<Response> {
-    const start = this.#start;
-    const module = start ? protocols.get(protocolOf(start.connection)) : undefined;
-    const answer = module?.exchangeRefusal;
-    if (!start || !answer) return httpError(400, 'invalid_input', 'not a request-oriented session');
-    const refuse: Refuse = (kind, message) => answerResponse(answer(kind, message));
-    if (!this.#exchangeSetup) {
-      this.#opened = true;
-      this.#exchangeSetup = this.#setUpExchanges(start).finally(() =>
-        this.#setup.settle(this.#session !== undefined),
-      );
-    }
-    const failure = await this.#exchangeSetup;
-    if (failure) return refuse('unavailable', failure);
-    const session = this.#session;
-    if (!session?.requests || session.phase === 'closed')
-      return refuse('unavailable', 'the Postern session ended; retry');
-    this.#lastActivity = Date.now();
-    return serveExchange(request, session.requests, refuse, () => {
+    const touch = () => {
       this.#lastActivity = Date.now();
-    });
+    };
+    const ready = (start: SessionStart) => {
+      if (!this.#exchangeSetup) {
+        this.#opened = true;
+        this.#exchangeSetup = this.#setUpExchanges(start).finally(() =>
+          this.#setup.settle(this.#session !== undefined),
+        );
+      }
+      return this.#exchangeSetup;
+    };
+    return exchangeRequest(request, this.#start, ready, () => this.#session, touch);
   }
 
   /** Undefined when the session is ready for requests; else what to tell the client. */
   async #setUpExchanges(start: SessionStart): Promise<string | undefined> {
-    const conn = start.connection;
     const ready = await this.#prepareAndDial(start);
     if (typeof ready === 'string') {
       this.#ended = true;
-      return ready === 'connector_offline'
-        ? `the connector for connection "${conn.name}" is offline`
-        : `the policies of connection "${conn.name}" could not be loaded; ask an admin`;
+      return unreadyMessage(ready, start.connection.name);
     }
     const { prepared, dial, approvals } = ready;
     const session = prepared.open(
@@ -435,79 +343,30 @@ export class SessionDO extends DurableObject<Env> implements SessionRpc {
 
   /** The token's expiry ends the session (every open watch with it); so does idling. */
   async #exchangeDeadlines(now: number): Promise<void> {
-    const session = this.#session;
-    const start = this.#start;
-    if (!session?.requests || session.phase === 'closed' || !start) return;
-    const expires = start.identity.expiresAt * 1000;
-    if (now >= expires)
-      return session.fail({
-        kind: 'access-ended',
-        detail: 'the token expired',
-        forClient:
-          'the token of this Kubernetes session expired: get a new one (kubectl runs postern kube-credential)',
-      });
-    const idleAt =
-      session.requests.active() > 0 ? now + EXCHANGE_IDLE_MS : this.#lastActivity + EXCHANGE_IDLE_MS;
-    if (now >= idleAt) return session.fail({ kind: 'client-closed', detail: 'idle' });
-    await alarmNoLaterThan(this.ctx.storage, Math.min(expires, idleAt));
-  }
-
-  async #forwardCancel(key: SessionKey): Promise<void> {
-    const conn = this.#start?.connection;
-    if (!conn) return;
-    const connector = this.env.CONNECTOR.get(this.env.CONNECTOR.idFromName(conn.connectorId));
-    await connector.cancel(key).catch(() => false);
+    await exchangeDeadlines(this.ctx.storage, this.#session, this.#start, this.#lastActivity, now);
   }
 
   // ---- data channel from the connector ----------------------------------------------------
 
   async #openChannel(request: Request): Promise<Response> {
-    const token = (request.headers.get('Authorization') ?? '').replace(/^Bearer\s+/i, '');
-    const expected = this.#channelTokenHash;
-    if (!expected || this.#channel) return httpError(401, 'unauthorized', 'invalid channel token');
-    const presented = await sha256Hex(token);
-    // One-time: the hash is taken by the first request that presents the token; another one
-    // that was hashing meanwhile finds it gone.
-    if (this.#channelTokenHash !== expected || !constantTimeEqual(presented, expected)) {
+    // One-time token (channel-token.ts); refused too when a channel is already open.
+    if (!(await this.#channelToken.take(request, this.#channel !== undefined))) {
       return httpError(401, 'unauthorized', 'invalid channel token');
     }
-    this.#channelTokenHash = undefined;
     // The token is live from the dial request on: a fast connector may get here before this
     // session has finished its own setup. Wait for it rather than refuse the channel.
     const session = (await this.#setup.done) ? this.#session : undefined;
     if (!session || session.phase === 'closed') {
       return httpError(401, 'unauthorized', 'invalid channel token');
     }
-    const pair = new WebSocketPair();
-    const ws = pair[1];
-    ws.binaryType = 'arraybuffer';
-    ws.accept();
-    this.#channel = ws;
-    let greeted = false;
-    const conn = this.#start?.connection;
-    const { kind: secretKind, connectorKeeps } = conn
-      ? targetCredentialOf(conn)
-      : { kind: 'password' as const, connectorKeeps: false };
-    ws.addEventListener('message', (event) => {
-      if (typeof event.data !== 'string') {
-        if (!greeted) return session.fail({ kind: 'target-protocol', detail: 'data before channel hello' });
-        return session.targetData(new Uint8Array(event.data as ArrayBuffer));
-      }
-      if (greeted) return session.fail({ kind: 'target-protocol', detail: 'unexpected text frame' });
-      greeted = true;
-      clearTimeout(this.#channelTimer);
-      void greetChannel(
-        session,
-        event.data,
-        this.#credential,
-        secretKind,
-        this.#start?.sessionId,
-        connectorKeeps,
-      );
+    const { ws, response } = acceptChannel({
+      session,
+      start: this.#start,
+      credential: this.#credential,
+      greeted: () => clearTimeout(this.#channelTimer),
     });
-    ws.addEventListener('close', () => session.targetClosed());
-    ws.addEventListener('error', () => session.targetClosed());
-    return new Response(null, { status: 101, webSocket: pair[0] });
+    this.#channel = ws;
+    return response;
   }
 
   // ---- end -----------------------------------------------------------------------------------
@@ -516,38 +375,21 @@ export class SessionDO extends DurableObject<Env> implements SessionRpc {
     this.#ended = true;
     clearTimeout(this.#channelTimer);
     this.#approvals?.cancel();
-    const failure = isFailure(reason);
-    closeQuietly(this.#client, failure ? 1011 : 1000, reason.kind);
-    closeQuietly(this.#channel, 1000, 'session ended');
-    if (failure)
-      console.warn(JSON.stringify({ msg: 'session ended', session: this.#start?.sessionId, reason }));
-    const conn = this.#start?.connection;
-    const session = this.#session;
-    if (!conn || !this.#key || !this.#record || !session) return;
-    let final = {
-      ...endRecord(this.#record, reason.kind, session.stats, new Date()),
-      refusals: this.#audit.refusals,
-    };
-    this.ctx.waitUntil(this.#lease.ended());
-    try {
-      this.#audit.append('session_close', sessionCloseEvent(reason, session.stats, session.closeDetails()));
-      final = { ...final, auditHead: this.#audit.head, auditEvents: this.#audit.count };
-    } catch (e) {
-      console.error(JSON.stringify({ msg: 'audit close event not written', error: (e as Error).message }));
-    }
-    this.#audit.flushSoon();
-    const connector = this.env.CONNECTOR.get(this.env.CONNECTOR.idFromName(conn.connectorId));
-    this.ctx.waitUntil(
-      connector.sessionEnded(this.#key.processId, final).catch(() => this.#fallback.save(final)),
+    reportEnd(
+      {
+        ctx: this.ctx,
+        env: this.env,
+        audit: this.#audit,
+        lease: this.#lease,
+        fallback: this.#fallback,
+        client: this.#client,
+        channel: this.#channel,
+        start: this.#start,
+        session: this.#session,
+        key: this.#key,
+        record: this.#record,
+      },
+      reason,
     );
-  }
-}
-
-function closeQuietly(ws: WebSocket | undefined, code: number, reason: string): void {
-  if (!ws) return;
-  try {
-    ws.close(safeCloseCode(code), reason.slice(0, 120));
-  } catch {
-    // already closed
   }
 }
