@@ -50,6 +50,8 @@ export interface StackOptions {
   ports?: { edge?: number; pg?: number; oidc?: number; ssh?: number; kube?: number; kubeTls?: number };
   /** Extra pg_hba.conf lines (tests add md5/password users). */
   hbaLines?: string[];
+  /** Server settings over pg-cluster.ts' defaults (the scale run raises `max_connections`). */
+  pgSettings?: Record<string, string>;
   /**
    * Start a connector: in this process (npm start), as a child process like a real deployment
    * (the benchmark, so the hops do not share one event loop), or not at all (tests that kill
@@ -179,6 +181,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       // driver does against Neon's proxy (over TLS there); scram would cost the Worker a JS
       // PBKDF2 per connection (measured ~40 ms CPU), which real Neon never asks of it.
       hbaLines: ['host postern postern_cp 127.0.0.1/32 password', ...(opts.hbaLines ?? [])],
+      ...(opts.pgSettings ? { settings: opts.pgSettings } : {}),
     });
     stops.push(() => cluster.stop());
     check();

@@ -34,6 +34,8 @@ export async function startTestStack(
     ssh?: boolean;
     /** The edge's BASE_DOMAIN (`<connection>.<baseDomain>` routing). */
     baseDomain?: string;
+    /** Server settings of the stack's Postgres (the scale test raises `max_connections`). */
+    pgSettings?: Record<string, string>;
   } = {},
 ): Promise<TestStack> {
   const dir = mkdtempSync(join(tmpdir(), 'postern-e2e-'));
@@ -46,6 +48,7 @@ export async function startTestStack(
     ...(opts.extraClients ? { extraClients: opts.extraClients } : {}),
     ...(opts.ssh ? { ssh: true } : {}),
     ...(opts.baseDomain ? { baseDomain: opts.baseDomain } : {}),
+    ...(opts.pgSettings ? { pgSettings: opts.pgSettings } : {}),
     hbaLines: [
       `host all ${AUTH_USERS.md5.user} 127.0.0.1/32 md5`,
       `host all ${AUTH_USERS.plain.user} 127.0.0.1/32 password`,

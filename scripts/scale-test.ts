@@ -1,0 +1,194 @@
+/**
+ * The scale test of issue 13: N concurrent Postgres sessions through ONE connector replica, each
+ * running a query a second for D seconds, then two replicas with one SIGKILLed mid-run.
+ *
+ *   npm run scale -- [--sessions 1000] [--duration 60] [--every 1000] [--concurrency 16]
+ *                    [--failover-sessions 100] [--failover-duration 20] [--only load|failover]
+ *
+ * One stack (cli/dev/stack.ts) with the demo connection, policy, masking and audit on; the
+ * connector and `postern connect` as separate processes, as deployed; the clients are
+ * node-postgres in this process through the `postern connect` listener (the real path psql
+ * takes). Postgres' max_connections is raised to hold the sessions. Everything listens on
+ * 127.0.0.1 and is stopped at the end. Prints errors, connector and edge (workerd) resident
+ * memory per session, setup and query latency percentiles, and the load average beside them.
+ */
+import { parseArgs } from 'node:util';
+import {
+  clientEnv,
+  startConnect,
+  startConnectorProcess,
+  startTestStack,
+  waitFor,
+  type Proc,
+  type TestStack,
+} from '../test/e2e/harness.ts';
+import { cpuMs, findPid, loadAverage, rssKib } from './scale/proc.ts';
+import { runFailover, runLoad, type LoadReport } from './scale/runs.ts';
+
+const { values: flags } = parseArgs({
+  options: {
+    sessions: { type: 'string', default: process.env['SCALE_SESSIONS'] ?? '1000' },
+    duration: { type: 'string', default: process.env['SCALE_DURATION'] ?? '60' },
+    every: { type: 'string', default: '1000' },
+    concurrency: { type: 'string', default: '16' },
+    'failover-sessions': { type: 'string', default: '100' },
+    'failover-duration': { type: 'string', default: '20' },
+    only: { type: 'string' },
+  },
+});
+const N = Number(flags.sessions);
+const D = Number(flags.duration) * 1000;
+const every = Number(flags.every);
+const concurrency = Number(flags.concurrency);
+const FN = Number(flags['failover-sessions']);
+const FD = Number(flags['failover-duration']) * 1000;
+// Bounded: this is a loopback test, not a load generator.
+if (!(N >= 1 && N <= 2000 && FN >= 2 && FN <= 2000 && D > 0 && D <= 600_000 && FD >= 6000 && FD <= 600_000))
+  throw new Error('sessions ≤ 2000, failover sessions 2–2000, duration ≤ 600 s, failover duration 6–600 s');
+
+const say = (m: string) => console.log(`[${new Date().toISOString().slice(11, 19)}] ${m}`);
+const kib = (n: number | undefined) => (n === undefined ? '?' : `${(n / 1024).toFixed(1)} MiB`);
+const ms = (n: number) => `${n.toFixed(1)} ms`;
+
+const procs: Proc[] = [];
+let stack: TestStack | undefined;
+const stopAll = async () => {
+  for (const p of procs.reverse()) await p.stop();
+  await stack?.cleanup();
+};
+process.once('SIGINT', () => void stopAll().then(() => process.exit(130)));
+
+async function replicas(s: TestStack): Promise<number> {
+  const c = await s.admin.get<{ replicas: unknown[] }>('/connectors/local');
+  return c.replicas.length;
+}
+const channels = (p: Proc) => p.output.filter((l) => l.includes('"channel opened"')).length;
+
+function printLoad(r: LoadReport): void {
+  say(
+    `sessions ${r.count}, opened ${r.opened}, failed ${r.failed}; queries sent ${r.sent}, answered ${r.answered}`,
+  );
+  for (const e of r.errors) say(`  error: ${e}`);
+  say(`session setup p50 ${ms(r.setupMs.p50)}, p99 ${ms(r.setupMs.p99)}`);
+  say(`query latency p50 ${ms(r.queryMs.p50)}, p99 ${ms(r.queryMs.p99)}`);
+}
+
+try {
+  say(`load average ${loadAverage()}; starting the stack…`);
+  stack = await startTestStack({
+    connector: false,
+    // Sessions + the control plane's own connections, with room to spare.
+    pgSettings: { max_connections: String(Math.max(N, FN) + 100) },
+  });
+  const s = stack;
+  const workerd = findPid(`entry=127.0.0.1:${s.ports.edge}`);
+  const connect = await startConnect(s, 'demo', clientEnv(s));
+  procs.push(connect);
+
+  if (flags.only !== 'failover') {
+    const replica = startConnectorProcess(s, 'scale-1');
+    procs.push(replica);
+    await waitFor(async () => (await replicas(s)) === 1, 20_000, 'the connector to register');
+    // Warm the path (isolate, WASM, caches) so "before" is a process at rest, not at birth.
+    const warm = await runLoad({
+      port: connect.port,
+      count: 4,
+      durationMs: 2000,
+      everyMs: 500,
+      concurrency: 4,
+    });
+    if (warm.failed > 0) throw new Error(`warm-up failed: ${warm.errors.join('; ')}`);
+    await new Promise((r) => setTimeout(r, 2000));
+    const pids = { connector: replica.child.pid!, workerd, connect: connect.child.pid! };
+    const before = {
+      connector: rssKib(pids.connector),
+      workerd: workerd && rssKib(workerd),
+      connect: rssKib(pids.connect),
+    };
+    const cpuBefore = { connector: cpuMs(pids.connector), workerd: workerd && cpuMs(workerd) };
+    say(
+      `at rest: connector ${kib(before.connector)}, workerd ${kib(before.workerd)}, connect CLI ${kib(before.connect)}; load ${loadAverage()}`,
+    );
+    say(
+      `${N} sessions, a query every ${every} ms for ${D / 1000} s once all are open (${concurrency} opening at once)…`,
+    );
+    const peak = { connector: 0, workerd: 0, connect: 0 };
+    const loads: string[] = [];
+    let samples = 0;
+    let sampler: ReturnType<typeof setInterval> | undefined;
+    const t0 = Date.now();
+    const report = await runLoad({
+      port: connect.port,
+      count: N,
+      durationMs: D,
+      everyMs: every,
+      concurrency,
+      onAllOpen: () => {
+        say(`all ${N} open after ${((Date.now() - t0) / 1000).toFixed(1)} s; load ${loadAverage()}`);
+        // Memory while every session is open and querying: sampled each second, the peak kept.
+        sampler = setInterval(() => {
+          peak.connector = Math.max(peak.connector, rssKib(pids.connector) ?? 0);
+          peak.workerd = Math.max(peak.workerd, (workerd && rssKib(workerd)) ?? 0);
+          peak.connect = Math.max(peak.connect, rssKib(pids.connect) ?? 0);
+          if (samples++ % 10 === 0) loads.push(loadAverage().split(' ')[0]!);
+        }, 1000);
+      },
+    });
+    clearInterval(sampler);
+    const cpuAfter = { connector: cpuMs(pids.connector), workerd: workerd && cpuMs(workerd) };
+    printLoad(report);
+    const per = (peakKib: number, beforeKib: number | undefined) =>
+      beforeKib === undefined ? '?' : `${(((peakKib - beforeKib) * 1024) / N / 1000).toFixed(0)} KB`;
+    say(
+      `connector RSS: ${kib(before.connector)} at rest → ${kib(peak.connector)} peak = ${per(peak.connector, before.connector)} per session (goal ≤ 200 KB)`,
+    );
+    say(
+      `edge (workerd) RSS: ${kib(before.workerd)} → ${kib(peak.workerd)} peak = ${per(peak.workerd, before.workerd)} per session`,
+    );
+    say(
+      `connect CLI RSS: ${kib(before.connect)} → ${kib(peak.connect)} peak = ${per(peak.connect, before.connect)} per session`,
+    );
+    const cpu = (a: number | undefined, b: number | undefined) =>
+      a === undefined || b === undefined
+        ? '?'
+        : `${(((b - a) * 1000) / Math.max(1, report.answered)).toFixed(0)} µs`;
+    say(
+      `CPU per answered query (whole run, setup included): connector ${cpu(cpuBefore.connector, cpuAfter.connector)}, workerd ${cpu(cpuBefore.workerd || undefined, cpuAfter.workerd || undefined)}`,
+    );
+    say(`load average during the run (1-min, sampled): ${loads.join(', ')}; now ${loadAverage()}`);
+    await replica.stop();
+    procs.splice(procs.indexOf(replica), 1);
+    await waitFor(async () => (await replicas(s)) === 0, 20_000, 'the replica to leave');
+  }
+
+  if (flags.only !== 'load') {
+    const a = startConnectorProcess(s, 'scale-a');
+    const b = startConnectorProcess(s, 'scale-b');
+    procs.push(a, b);
+    await waitFor(async () => (await replicas(s)) === 2, 20_000, 'two replicas');
+    say(
+      `failover: ${FN} sessions over two replicas for ${FD / 1000} s, replica a SIGKILLed after a third of it…`,
+    );
+    const r = await runFailover({
+      port: connect.port,
+      count: FN,
+      durationMs: FD,
+      everyMs: every,
+      concurrency,
+      killAfterMs: FD / 3,
+      kill: () => a.stop('SIGKILL'),
+      channels: () => ({ killed: channels(a), survivor: channels(b) }),
+    });
+    printLoad(r.load);
+    say(`sessions per replica at the kill: killed ${r.atKill.killed}, survivor ${r.atKill.survivor}`);
+    say(
+      `untouched sessions ${r.untouched} (expected ${r.atKill.survivor}), of which short of answers ${r.shortChanged}; failed before the kill ${r.failedBeforeKill}`,
+    );
+    say(
+      `first new session answered ${r.newSessionMs === undefined ? 'NEVER' : `${r.newSessionMs} ms`} after the kill (goal ≤ 5000), after ${r.newSessionFailures.length} failed tries${r.newSessionFailures.length ? ` (${[...new Set(r.newSessionFailures)].join('; ')})` : ''}; later new sessions failed: ${r.laterFailures.length}`,
+    );
+    say(`load average ${loadAverage()}`);
+  }
+} finally {
+  await stopAll();
+}
