@@ -1,9 +1,11 @@
 /**
  * The scale test of issue 13: N concurrent Postgres sessions through ONE connector replica, each
- * running a query a second for D seconds, then two replicas with one SIGKILLed mid-run.
+ * running a query a second for D seconds, then two replicas with one SIGKILLed mid-run, then
+ * what idle sessions cost the edge (memory, and CPU while nothing happens).
  *
  *   npm run scale -- [--sessions 1000] [--duration 60] [--every 1000] [--concurrency 16]
- *                    [--failover-sessions 100] [--failover-duration 20] [--only load|failover]
+ *                    [--failover-sessions 100] [--failover-duration 20]
+ *                    [--idle-sessions 200] [--idle-seconds 130] [--only load|failover|idle]
  *
  * One stack (cli/dev/stack.ts) with the demo connection, policy, masking and audit on; the
  * connector and `postern connect` as separate processes, as deployed; the clients are
@@ -23,7 +25,7 @@ import {
   type TestStack,
 } from '../test/e2e/harness.ts';
 import { cpuMs, findPid, loadAverage, rssKib } from './scale/proc.ts';
-import { runFailover, runLoad, type LoadReport } from './scale/runs.ts';
+import { runFailover, runIdle, runLoad, type LoadReport } from './scale/runs.ts';
 
 const { values: flags } = parseArgs({
   options: {
@@ -33,6 +35,8 @@ const { values: flags } = parseArgs({
     concurrency: { type: 'string', default: '16' },
     'failover-sessions': { type: 'string', default: '100' },
     'failover-duration': { type: 'string', default: '20' },
+    'idle-sessions': { type: 'string', default: '200' },
+    'idle-seconds': { type: 'string', default: '130' },
     only: { type: 'string' },
   },
 });
@@ -42,9 +46,14 @@ const every = Number(flags.every);
 const concurrency = Number(flags.concurrency);
 const FN = Number(flags['failover-sessions']);
 const FD = Number(flags['failover-duration']) * 1000;
+const IN = Number(flags['idle-sessions']);
+const ID = Number(flags['idle-seconds']) * 1000;
+const want = (part: 'load' | 'failover' | 'idle') => flags.only === undefined || flags.only === part;
 // Bounded: this is a loopback test, not a load generator.
-if (!(N >= 1 && N <= 2000 && FN >= 2 && FN <= 2000 && D > 0 && D <= 600_000 && FD >= 6000 && FD <= 600_000))
-  throw new Error('sessions ≤ 2000, failover sessions 2–2000, duration ≤ 600 s, failover duration 6–600 s');
+if (!(N >= 1 && N <= 2000 && FN >= 2 && FN <= 2000 && IN >= 1 && IN <= 2000))
+  throw new Error('at most 2000 sessions in each run (2 or more for failover)');
+if (!(D > 0 && D <= 600_000 && FD >= 6000 && FD <= 600_000 && ID > 0 && ID <= 3_600_000))
+  throw new Error('duration ≤ 600 s, failover duration 6–600 s, idle ≤ 3600 s');
 
 const say = (m: string) => console.log(`[${new Date().toISOString().slice(11, 19)}] ${m}`);
 const kib = (n: number | undefined) => (n === undefined ? '?' : `${(n / 1024).toFixed(1)} MiB`);
@@ -78,14 +87,14 @@ try {
   stack = await startTestStack({
     connector: false,
     // Sessions + the control plane's own connections, with room to spare.
-    pgSettings: { max_connections: String(Math.max(N, FN) + 100) },
+    pgSettings: { max_connections: String(Math.max(N, FN, IN) + 100) },
   });
   const s = stack;
   const workerd = findPid(`entry=127.0.0.1:${s.ports.edge}`);
   const connect = await startConnect(s, 'demo', clientEnv(s));
   procs.push(connect);
 
-  if (flags.only !== 'failover') {
+  if (want('load')) {
     const replica = startConnectorProcess(s, 'scale-1');
     procs.push(replica);
     await waitFor(async () => (await replicas(s)) === 1, 20_000, 'the connector to register');
@@ -161,7 +170,7 @@ try {
     await waitFor(async () => (await replicas(s)) === 0, 20_000, 'the replica to leave');
   }
 
-  if (flags.only !== 'load') {
+  if (want('failover')) {
     const a = startConnectorProcess(s, 'scale-a');
     const b = startConnectorProcess(s, 'scale-b');
     procs.push(a, b);
@@ -188,6 +197,56 @@ try {
       `first new session answered ${r.newSessionMs === undefined ? 'NEVER' : `${r.newSessionMs} ms`} after the kill (goal ≤ 5000), after ${r.newSessionFailures.length} failed tries${r.newSessionFailures.length ? ` (${[...new Set(r.newSessionFailures)].join('; ')})` : ''}; later new sessions failed: ${r.laterFailures.length}`,
     );
     say(`load average ${loadAverage()}`);
+    await b.stop();
+    procs.splice(procs.indexOf(b), 1);
+    await waitFor(async () => (await replicas(s)) === 0, 20_000, 'the replicas to leave');
+  }
+
+  if (want('idle')) {
+    // What an idle session costs the edge: memory held, and CPU spent while nothing happens
+    // (the SessionDO's lease renewal alarm, docs/capacity.md "Idle sessions").
+    const replica = startConnectorProcess(s, 'scale-idle');
+    procs.push(replica);
+    await waitFor(async () => (await replicas(s)) === 1, 20_000, 'the connector to register');
+    await new Promise((r) => setTimeout(r, 2000));
+    const rest = workerd && rssKib(workerd);
+    say(`idle: ${IN} sessions, one query each, then idle ${ID / 1000} s; workerd at rest ${kib(rest)}`);
+    let open: {
+      rss: number | undefined;
+      cpu: number | undefined;
+      connectorCpu: number | undefined;
+      at: number;
+    };
+    let idleCpu = '?';
+    const r = await runIdle({
+      port: connect.port,
+      count: IN,
+      idleMs: ID,
+      concurrency,
+      onIdleStart: () => {
+        open = {
+          rss: workerd && rssKib(workerd),
+          cpu: workerd && cpuMs(workerd),
+          connectorCpu: cpuMs(replica.child.pid!),
+          at: Date.now(),
+        };
+        say(`all idle; workerd ${kib(open.rss)}; load ${loadAverage()}`);
+      },
+      onIdleEnd: () => {
+        const hours = (IN * (Date.now() - open.at)) / 3_600_000;
+        const used = (a: number | undefined, b: number | undefined) =>
+          a === undefined || b === undefined ? '?' : `${((b - a) / hours).toFixed(0)} ms`;
+        idleCpu = `workerd ${used(open.cpu, workerd && cpuMs(workerd))}, connector ${used(open.connectorCpu, cpuMs(replica.child.pid!))}`;
+        say(`idle stretch over; workerd ${kib(workerd && rssKib(workerd))}; load ${loadAverage()}`);
+      },
+    });
+    say(
+      `idle sessions opened ${r.opened} of ${IN}; errors after idling: ${r.errors.length ? r.errors.join('; ') : 'none'}`,
+    );
+    say(
+      `edge (workerd) RSS per idle session: ${rest === undefined || open!.rss === undefined ? '?' : `${(((open!.rss - rest) * 1024) / IN / 1000).toFixed(0)} KB`}`,
+    );
+    say(`CPU per idle session-hour: ${idleCpu}; load ${loadAverage()}`);
   }
 } finally {
   await stopAll();

@@ -7,6 +7,7 @@
  *    session succeeds, and whether the survivor's sessions went on untouched.
  */
 import {
+  openIdle,
   percentile,
   probeSession,
   startSessions,
@@ -139,4 +140,32 @@ export async function runFailover(o: FailoverOptions): Promise<FailoverReport> {
     newSessionFailures,
     laterFailures,
   };
+}
+
+export interface IdleOptions {
+  port: number;
+  count: number;
+  idleMs: number;
+  concurrency: number;
+  /** Called once every session is open and idle, and again when the idle stretch ends. */
+  onIdleStart?: () => void;
+  onIdleEnd?: () => void;
+}
+
+/** `count` sessions opened, one query each, left idle for `idleMs`, then checked and closed. */
+export async function runIdle(o: IdleOptions): Promise<{ opened: number; errors: string[] }> {
+  const idle: Array<Awaited<ReturnType<typeof openIdle>>> = [];
+  let next = 0;
+  const worker = async () => {
+    while (next < o.count) {
+      const i = next++;
+      idle.push(await openIdle(o.port, 700_000_000 + i * 2));
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(o.concurrency, o.count) }, worker));
+  o.onIdleStart?.();
+  await sleep(o.idleMs);
+  o.onIdleEnd?.();
+  const errors = (await Promise.all(idle.map((s) => s.check()))).filter((e) => e !== undefined);
+  return { opened: idle.filter((s) => s.error === undefined).length, errors: [...new Set(errors)] };
 }

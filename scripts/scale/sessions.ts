@@ -153,3 +153,45 @@ export async function probeSession(port: number, value: number): Promise<string 
   await client.end().catch(() => undefined);
   return error;
 }
+
+/**
+ * An idle session as psql leaves one between commands: open, one query answered, then nothing.
+ * `check` runs one more query (after the idle stretch: is the session still whole?) and closes.
+ */
+export async function openIdle(
+  port: number,
+  value: number,
+): Promise<{ error: string | undefined; check: () => Promise<string | undefined> }> {
+  const client = new pg.Client({
+    host: '127.0.0.1',
+    port,
+    user: 'scale',
+    database: 'demo',
+    password: 'ignored-by-postern',
+    connectionTimeoutMillis: 30_000,
+  });
+  let error: string | undefined;
+  client.on('error', (e) => (error ??= e.message));
+  const ask = async (n: number) => {
+    const r = await client.query<{ n: number }>(`select ${n}::int as n`);
+    if (r.rows[0]?.n !== n) throw new Error(`asked for ${n}, got ${JSON.stringify(r.rows)}`);
+  };
+  try {
+    await client.connect();
+    await ask(value);
+  } catch (e) {
+    error ??= (e as Error).message;
+  }
+  return {
+    error,
+    check: async () => {
+      try {
+        if (error === undefined) await ask(value + 1);
+      } catch (e) {
+        error ??= (e as Error).message;
+      }
+      await client.end().catch(() => undefined);
+      return error;
+    },
+  };
+}
