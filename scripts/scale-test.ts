@@ -204,12 +204,15 @@ try {
 
   if (want('idle')) {
     // What an idle session costs the edge: memory held, and CPU spent while nothing happens
-    // (the SessionDO's lease renewal alarm, docs/capacity.md "Idle sessions").
+    // (the SessionDO's lease renewal alarm, docs/capacity.md "Idle sessions"). Run it alone
+    // (--only idle) for the memory number: workerd keeps the memory an earlier run grew.
     const replica = startConnectorProcess(s, 'scale-idle');
     procs.push(replica);
     await waitFor(async () => (await replicas(s)) === 1, 20_000, 'the connector to register');
     await new Promise((r) => setTimeout(r, 2000));
     const rest = workerd && rssKib(workerd);
+    if (want('load') || want('failover'))
+      say('(workerd kept what the runs before grew: for memory per idle session use --only idle)');
     say(`idle: ${IN} sessions, one query each, then idle ${ID / 1000} s; workerd at rest ${kib(rest)}`);
     let open: {
       rss: number | undefined;
