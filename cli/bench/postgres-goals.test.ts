@@ -49,7 +49,7 @@ describe('postgresGoals', () => {
     expect(row('pgbench -S c4, Postern (demo policy) / 3')).toMatchObject({ value: 0.25, status: 'missed' });
     expect(row('CPU per txn, workerd')).toMatchObject({
       status: 'missed',
-      now: '300 us (relay ws-ws: 70 us)',
+      now: '300 us (relay ws-ws at this rate: 70 us)',
     });
     expect(row('added latency')).toMatchObject({ status: 'met' });
     expect(row('session setup')).toMatchObject({ status: 'missed' });
@@ -60,7 +60,7 @@ describe('postgresGoals', () => {
   it('adds the three hops beside the three relays, and points at the scale script', () => {
     expect(row('CPU per txn, the three hops')).toMatchObject({
       value: 510,
-      now: '510 us (3 relays: 195 us)',
+      now: '510 us (3 relays at this rate: 195 us)',
     });
     expect(row('1,000 sessions').now).toBe('see scripts/scale… (not in this tree)');
   });

@@ -34,7 +34,7 @@ export interface PostgresGoalInput {
   relaysTps: number;
   /** Through Postern with the demo policy, masking and audit on. */
   policyTps: number;
-  /** CPU µs per transaction during the Postern (demo) run and the relays run. */
+  /** CPU µs per transaction during the Postern (demo) run and a relays run at the same rate. */
   posternCpuUs: Record<string, number>;
   relaysCpuUs: Record<string, number>;
   addedP50Ms: number;
@@ -67,7 +67,7 @@ function sumRow(i: PostgresGoalInput): GoalRow {
   const v = sum(i.posternCpuUs, ['workerd', 'connector', 'connect CLI']);
   const r = sum(i.relaysCpuUs, ['relay tcp-ws', 'relay ws-ws', 'relay ws-tcp']);
   const row = goalRow('CPU per txn, the three hops together', v, us);
-  return Number.isFinite(r) ? { ...row, now: `${row.now} (3 relays: ${us(r)})` } : row;
+  return Number.isFinite(r) ? { ...row, now: `${row.now} (3 relays at this rate: ${us(r)})` } : row;
 }
 
 export function postgresGoals(i: PostgresGoalInput): GoalRow[] {
@@ -75,7 +75,7 @@ export function postgresGoals(i: PostgresGoalInput): GoalRow[] {
     const v = i.posternCpuUs[label];
     const r = i.relaysCpuUs[`relay ${relay}`];
     const row = goalRow(`CPU per txn, ${label}`, v, us, bound);
-    return r === undefined ? row : { ...row, now: `${row.now} (relay ${relay}: ${us(r)})` };
+    return r === undefined ? row : { ...row, now: `${row.now} (relay ${relay} at this rate: ${us(r)})` };
   };
   const scale = scaleScript(i.root);
   return [
