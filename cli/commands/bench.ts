@@ -209,7 +209,7 @@ export async function run(argv: string[]): Promise<number> {
     // so the relays' CPU is compared at Postern's rate: pgbench -R, the same schedule.
     const relaysAtRate = await sampled({ ...directEnv, PGPORT: String(relays.port), PGSSLMODE: 'disable' }, [
       '-R',
-      String(Math.max(1, Math.round(tpsPolicy.tps))),
+      String(Math.max(1, Math.round(tpsPolicy.tps) || 1)), // a failed run (NaN) still runs the relays
     ]);
 
     say('latency: pgbench -S -c 1 -T 10, direct then via Postern…');
