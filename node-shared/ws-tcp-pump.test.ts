@@ -106,6 +106,29 @@ describe('pumpWsTcp', () => {
     expect(sha(await atEdge)).toBe(sha(down));
   });
 
+  it('writes the frames of one WebSocket read to the socket in one write', async () => {
+    const { edge, target, socket } = await rig(64 * 1024);
+    // Every write the socket makes to the kernel: _write for one chunk, _writev for several.
+    type Cb = (e?: Error | null) => void;
+    const s = socket as unknown as {
+      _write: (c: Buffer, e: string, cb: Cb) => void;
+      _writev: (c: { chunk: Buffer }[], cb: Cb) => void;
+    };
+    const writes: number[] = [];
+    const write = s._write.bind(socket);
+    const writev = s._writev.bind(socket);
+    s._write = (c, e, cb) => (writes.push(1), write(c, e, cb));
+    s._writev = (c, cb) => (writes.push(c.length), writev(c, cb));
+    const got = collect(target, 9);
+    // Three frames in one TCP segment from the edge, so the pump's WebSocket reads them at once.
+    const raw = (edge as unknown as { _socket: Socket })._socket;
+    raw.cork();
+    for (const f of ['abc', 'def', 'ghi']) edge.send(Buffer.from(f));
+    raw.uncork();
+    expect((await got).toString()).toBe('abcdefghi');
+    expect(writes).toEqual([3]);
+  });
+
   it('hands text frames to onText and never writes them to the socket', async () => {
     const texts: string[] = [];
     const { edge, target } = await rig(64 * 1024, (t) => texts.push(t.toString('utf8')));

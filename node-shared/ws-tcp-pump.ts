@@ -10,6 +10,9 @@
  * - WebSocket → socket: each binary frame is written; while `socket.write` says its buffer is
  *   full the WebSocket is paused (`ws.pause()` stops reading its TCP socket) until 'drain'.
  *   Frames `ws` had already read when it was paused still come: at most one read's worth.
+ *   The frames of one read (`ws` emits them all before returning) are written together: the
+ *   socket is corked at the first and uncorked on the next tick, one writev instead of a write
+ *   per frame (the edge sends a Postgres response as several frames; issue 13).
  * - Text frames are not data: they go to `onText` (the connector's cancel requests), or are
  *   dropped.
  *
@@ -78,6 +81,11 @@ export function pumpWsTcp(ws: WebSocket, socket: Duplex, opts: PumpOptions = {})
       socket.pause();
     }
   };
+  let corked = false;
+  const uncork = () => {
+    corked = false;
+    socket.uncork();
+  };
   const drained = () => {
     wsPaused = false;
     ws.resume();
@@ -85,6 +93,11 @@ export function pumpWsTcp(ws: WebSocket, socket: Duplex, opts: PumpOptions = {})
   const onMessage = (data: Buffer, isBinary: boolean) => {
     if (!isBinary) return opts.onText?.(data);
     if (socket.destroyed) return;
+    if (!corked) {
+      corked = true;
+      socket.cork();
+      process.nextTick(uncork);
+    }
     const more = socket.write(data);
     stats.toSocket += data.byteLength;
     if (socket.writableLength > stats.peakSocketBacklog) stats.peakSocketBacklog = socket.writableLength;

@@ -13,6 +13,9 @@ const ROOT = resolve(import.meta.dirname, '..');
 const rounds = Number(process.env.ROUNDS ?? 3);
 const dur = process.env.DUR ?? '10';
 const dir = mkdtempSync(join(tmpdir(), 'pharness-'));
+// The stack starts the connector; --cpu-prof is not allowed in NODE_OPTIONS, so it has its own.
+if (process.env.CONNECTOR_NODE_ARGS)
+  process.env.POSTERN_CONNECTOR_NODE_ARGS = process.env.CONNECTOR_NODE_ARGS;
 const stack = await startStack({
   root: ROOT,
   stateDir: join(dir, 'state'),

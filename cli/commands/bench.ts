@@ -15,11 +15,18 @@ import { freePort } from '../dev/free-port.ts';
 import { readBigValue } from '../bench/big-value.ts';
 import { measureSsh, sshTable } from '../bench/ssh.ts';
 import { kubeTable, measureKube } from '../bench/kube.ts';
+import { startRelays, type Relays } from '../bench/relays.ts';
+import { sampleCpu } from '../bench/proc-cpu.ts';
+import { cpuPerTxnUs, pgHop, postgresGoals } from '../bench/postgres-goals.ts';
+import { goalTable } from '../bench/goals.ts';
 
 export const help = `Usage: postern bench [--duration S] [--clients N] [--setup-samples N] [--out DIR] [--json]
 
 Measures Postern against a direct connection, in one run on this machine:
-  1. pgbench -S (select-only), N clients, S seconds: TPS direct vs through the full path, and the ratio
+  1. pgbench -S (select-only), N clients, S seconds: TPS direct vs through the full path, and the ratio;
+     also through three plain Node relays shaped like Postern's hops (TCP→WebSocket,
+     WebSocket→WebSocket, WebSocket→TCP: the transport alone), with the CPU per transaction of
+     each process on both paths (sampled from /proc; the relays' at Postern's rate, pgbench -R)
   2. per-query latency at 1 client: p50/p99 direct vs through the path, and the added p50
   3. session setup: new connection to ReadyForQuery (token already fetched), p50/p99
   4. pgbench -S TPS with the demo policy and masking on vs off (an allow-list connection)
@@ -34,7 +41,8 @@ Measures Postern against a direct connection, in one run on this machine:
      command, direct vs through Postern; a masked Secret list: Postern's masker alone (MB/s) and
      a list of 2000 Secrets read direct vs through Postern (MB/s; needs kubectl)
 Starts its own stack (Postgres, OpenID provider, edge in Miniflare, connector) in a temp dir.
-Prints a table and writes JSON to --out (default bench-results/).
+Prints a table, then issue 13's goal table (measure | now | goal | met/missed), and writes JSON
+(with "goals" and "cpuPerTxnUs") to --out (default bench-results/).
 
 Options:
   --duration S        pgbench seconds per throughput run (default 15)
@@ -85,6 +93,7 @@ export async function run(argv: string[]): Promise<number> {
   const samples = Number(values['setup-samples']);
   const dir = mkdtempSync(join(tmpdir(), 'postern-bench-'));
   let stack: Stack | undefined;
+  let relays: Relays | undefined;
   const listeners: ChildProcess[] = [];
   const maskMb = Number(values['mask-mb']);
   const only = values.only;
@@ -170,12 +179,38 @@ export async function run(argv: string[]): Promise<number> {
     // should be), and it measures nothing; every run skips it so the runs stay comparable.
     const pgbenchS = ['-n', '-S', '-c', String(clients), '-j', '2', '-T', String(duration)];
 
+    relays = await startRelays(Number(direct.port));
     say(
-      `throughput: pgbench -S -c ${clients} -T ${duration}: direct, via Postern, via Postern with policy + masking…`,
+      `throughput: pgbench -S -c ${clients} -T ${duration}: direct, via 3 plain relays, via Postern, via Postern with policy + masking…`,
     );
+    // CPU per transaction of each process, sampled while pgbench runs (proc-cpu.ts).
+    const sampled = async (env: Record<string, string>, extra: string[] = []) => {
+      const cpu = sampleCpu(pgHop);
+      const r = await runPgbench([...pgbenchS, ...extra], env, dir);
+      // pgbench -l logs one line per transaction: their count is the transactions run.
+      return { ...r, cpuUs: cpuPerTxnUs(cpu.stop(), r.latencies.length) };
+    };
+    // Each path once, unmeasured, first (as scripts/perf-harness.ts does): the first sessions
+    // through Postern pay for compiling the Worker's code, the policy and the masking catalog,
+    // which session setup measures below; the ratios are about the steady state.
+    const warmUp = ['-n', '-S', '-c', String(clients), '-j', '2', '-T', '2'];
+    for (const port of [relays.port, open.port, guarded.port])
+      await runPgbench(
+        warmUp,
+        port === relays.port ? { ...directEnv, PGPORT: String(port) } : viaEnv(port),
+        dir,
+      );
+    const loadThroughput = loadavg();
     const tpsDirect = await runPgbench(pgbenchS, directEnv, dir);
+    const tpsRelays = await sampled({ ...directEnv, PGPORT: String(relays.port), PGSSLMODE: 'disable' });
     const tpsVia = await runPgbench(pgbenchS, viaEnv(open.port), dir);
-    const tpsPolicy = await runPgbench(pgbenchS, viaEnv(guarded.port), dir);
+    const tpsPolicy = await sampled(viaEnv(guarded.port));
+    // A process's CPU per transaction falls as the rate rises (one wake-up serves more sockets),
+    // so the relays' CPU is compared at Postern's rate: pgbench -R, the same schedule.
+    const relaysAtRate = await sampled({ ...directEnv, PGPORT: String(relays.port), PGSSLMODE: 'disable' }, [
+      '-R',
+      String(Math.max(1, Math.round(tpsPolicy.tps) || 1)), // a failed run (NaN) still runs the relays
+    ]);
 
     say('latency: pgbench -S -c 1 -T 10, direct then via Postern…');
     const latDirect = await runPgbench(['-n', '-S', '-c', '1', '-T', '10'], directEnv, dir);
@@ -222,9 +257,38 @@ export async function run(argv: string[]): Promise<number> {
     const sshRows = only === 'postgres' ? undefined : await ssh(stack)();
     const kubeRows = only === 'postgres' ? undefined : await kube(stack)();
 
+    const goals = postgresGoals({
+      clients,
+      directTps: tpsDirect.tps,
+      relaysTps: tpsRelays.tps,
+      policyTps: tpsPolicy.tps,
+      posternCpuUs: tpsPolicy.cpuUs,
+      relaysCpuUs: relaysAtRate.cpuUs,
+      addedP50Ms: pct(latVia.latencies, 50) - pct(latDirect.latencies, 50),
+      setupViaP50Ms: pct(setupVia, 50),
+      maskingColumnsMbps: maskingColumns.mbPerSecond,
+      maskingFreeTextMbps: maskingFreeText.mbPerSecond,
+      root: ROOT,
+    });
     const result = {
       date: new Date().toISOString(),
       machine: machine(),
+      // Issue 13's table, judged in this run (cli/bench/goals.ts).
+      goals,
+      relays: {
+        tps: tpsRelays.tps,
+        ratioToDirect: tpsRelays.tps / tpsDirect.tps,
+        posternPolicyToRelays: tpsPolicy.tps / tpsRelays.tps,
+      },
+      // CPU µs per pgbench -S transaction per process (label), through Postern with the demo
+      // policy and through the relays (at Postern's rate, and flat out); the load average as the
+      // throughput runs began.
+      cpuPerTxnUs: {
+        postern: tpsPolicy.cpuUs,
+        relaysAtPosternRate: relaysAtRate.cpuUs,
+        relaysUnthrottled: tpsRelays.cpuUs,
+        loadAverage: loadThroughput,
+      },
       throughput: {
         clients,
         durationSeconds: duration,
@@ -317,13 +381,15 @@ hostile input, one session's cost (each must stay linear in its size)
 ${t.hostile.map((h) => `${h.name.padEnd(52)} ${f(h.megabytes, 1).padStart(5)} MB ${f(h.ms, 0).padStart(7)} ms`).join('\n')}
 
 "policy off" is an allow-list connection (every action permitted, nothing masked, audit on).
-${sshRows ? sshTable(sshRows) : ''}${kubeRows ? kubeTable(kubeRows) : ''}
+
+${goalTable(`issue 13 goals (Postgres; load average ${loadThroughput.map((l) => l.toFixed(1)).join(' ')} as the throughput runs began)`, goals)}${sshRows ? sshTable(sshRows) : ''}${kubeRows ? kubeTable(kubeRows) : ''}
 JSON: ${file}
 `);
     }
     return 0;
   } finally {
     for (const l of listeners) l.kill('SIGTERM');
+    relays?.stop();
     await stack?.stop();
     rmSync(dir, { recursive: true, force: true });
   }

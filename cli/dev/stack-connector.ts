@@ -26,6 +26,9 @@ export async function startLocalConnector(o: LocalConnectorOptions): Promise<voi
     const child = spawn(
       process.execPath,
       [
+        // Node flags for profiling the connector (scripts/perf-harness.ts: CONNECTOR_NODE_ARGS,
+        // e.g. --cpu-prof, which NODE_OPTIONS does not allow).
+        ...(process.env.POSTERN_CONNECTOR_NODE_ARGS ?? '').split(' ').filter(Boolean),
         join(o.root, 'cli', 'bin', 'postern.mjs'),
         'connector',
         '--edge',
