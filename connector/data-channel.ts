@@ -40,39 +40,46 @@ export async function runDataChannel(
   let target: Duplex | undefined;
   let failure: ChannelError | undefined;
   let credential: string | undefined;
-  if (!isAllowed(opts.rules, dial.target)) {
-    failure = {
-      type: 'channel-error',
-      reason: 'not-allowed',
-      message: `target ${fields.target} is not in the connector's allowlist`,
-    };
-  } else if (dial.credentialRef && !(credential = resolveCredential(dial.credentialRef))) {
-    failure = {
-      type: 'channel-error',
-      reason: 'credential-missing',
-      message: `the connector could not resolve credential ${dial.credentialRef}`,
-    };
-  } else {
-    try {
-      target = await openTarget(dial.target, {
-        protocol: dial.protocol,
-        connectTimeoutMs: 10_000,
-        ...(dial.ca ? { ca: dial.ca } : {}),
-        ...(opts.caFile ? { caFile: opts.caFile } : {}),
-      });
-      // Kubernetes: that connection only proved the API server is reachable with a verified
-      // certificate, so a bad CA is refused at dial time; requests use the keep-alive pool.
-      if (dial.protocol === 'kubernetes') {
-        target.destroy();
-        target = undefined;
+  let done = false;
+  // The target is dialled while the channel's WebSocket opens: the edge is usually the farther
+  // of the two, so a session waits for the slower of them rather than for both in turn. The
+  // hello still goes only once the target is connected (or could not be).
+  const targetSettled = (async () => {
+    if (!isAllowed(opts.rules, dial.target)) {
+      failure = {
+        type: 'channel-error',
+        reason: 'not-allowed',
+        message: `target ${fields.target} is not in the connector's allowlist`,
+      };
+    } else if (dial.credentialRef && !(credential = resolveCredential(dial.credentialRef))) {
+      failure = {
+        type: 'channel-error',
+        reason: 'credential-missing',
+        message: `the connector could not resolve credential ${dial.credentialRef}`,
+      };
+    } else {
+      try {
+        target = await openTarget(dial.target, {
+          protocol: dial.protocol,
+          connectTimeoutMs: 10_000,
+          ...(dial.ca ? { ca: dial.ca } : {}),
+          ...(opts.caFile ? { caFile: opts.caFile } : {}),
+        });
+        // Kubernetes: that connection only proved the API server is reachable with a verified
+        // certificate, so a bad CA is refused at dial time; requests use the keep-alive pool.
+        // A channel that ended while the target was being dialled has no use for it either.
+        if (dial.protocol === 'kubernetes' || done) {
+          target.destroy();
+          target = undefined;
+        }
+      } catch (e) {
+        const reason = e instanceof TargetError ? e.reason : 'unreachable';
+        failure = { type: 'channel-error', reason, message: (e as Error).message };
       }
-    } catch (e) {
-      const reason = e instanceof TargetError ? e.reason : 'unreachable';
-      failure = { type: 'channel-error', reason, message: (e as Error).message };
     }
-  }
-  if (failure)
-    opts.log('warn', 'dial refused', { ...fields, reason: failure.reason, detail: failure.message });
+    if (failure)
+      opts.log('warn', 'dial refused', { ...fields, reason: failure.reason, detail: failure.message });
+  })();
 
   const ws = new WebSocket(channelUrl(opts.edgeUrl, dial.sessionId), {
     headers: { Authorization: `Bearer ${dial.channelToken}` },
@@ -85,7 +92,6 @@ export async function runDataChannel(
   });
 
   await new Promise<void>((resolve) => {
-    let done = false;
     let streams: HttpStreams | undefined;
     const finish = (code: number, reason: string) => {
       if (done) return;
@@ -97,7 +103,8 @@ export async function runDataChannel(
       untrack();
       resolve();
     };
-    ws.on('open', () => {
+    const opened = () => {
+      if (done) return;
       if (failure) {
         ws.send(JSON.stringify(failure));
         return finish(1008, failure.reason);
@@ -158,7 +165,8 @@ export async function runDataChannel(
       });
       target!.on('close', () => finish(1000, 'target closed'));
       target!.on('error', (e) => finish(1011, `target error: ${e.message}`.slice(0, 120)));
-    });
+    };
+    ws.on('open', () => void targetSettled.then(opened));
     ws.on('unexpected-response', (_req, res) => {
       opts.log('warn', 'channel rejected by the edge', { ...fields, status: res.statusCode });
       finish(1000, 'rejected');

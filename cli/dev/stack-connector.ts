@@ -4,6 +4,7 @@
  */
 import { join } from 'node:path';
 import { spawn } from 'node:child_process';
+import type { Readable } from 'node:stream';
 import { runConnector } from '../../connector/index.ts';
 import type { AdminClient } from './admin-client.ts';
 
@@ -43,6 +44,7 @@ export async function startLocalConnector(o: LocalConnectorOptions): Promise<voi
         env: { ...process.env, POSTERN_CONNECTOR_TOKEN: o.connectorToken },
       },
     );
+    forwardConnectorLog(child.stderr!, o.log);
     o.stops.push(async () => {
       if (child.exitCode !== null || child.signalCode !== null) return;
       const exited = new Promise((r) => child.once('exit', r));
@@ -66,4 +68,38 @@ export async function startLocalConnector(o: LocalConnectorOptions): Promise<voi
     o.stops.push(() => connector.stop());
     await o.admin.waitForReplicas('local', 1, 15_000);
   }
+}
+
+/** The most of one log line kept while waiting for its end (a longer one is cut). */
+const MAX_LINE = 64 * 1024;
+
+/**
+ * Reads the connector process's stderr to the end, forwarding what the in-process connector
+ * forwards (warnings and errors; anything that is not one of its JSON lines, such as a crash's
+ * stack trace) and dropping the rest. It must be read: Node writes stderr to a pipe
+ * synchronously, so once the pipe is full (about 200 sessions of "dial" and "channel opened"
+ * lines) the connector's event loop blocks in write() and every new session hangs.
+ */
+export function forwardConnectorLog(stderr: Readable, log: (msg: string) => void): void {
+  let partial = '';
+  const line = (text: string) => {
+    if (!text.trim()) return;
+    let entry: { level?: unknown; msg?: unknown } | undefined;
+    try {
+      entry = JSON.parse(text) as { level?: unknown; msg?: unknown };
+    } catch {
+      return log(`connector: ${text}`);
+    }
+    if (entry?.level === 'info') return;
+    const { level, msg, time: _time, ...fields } = entry as Record<string, unknown>;
+    const rest = Object.keys(fields).length > 0 ? ' ' + JSON.stringify(fields) : '';
+    log(`connector ${String(level)}: ${String(msg)}${rest}`);
+  };
+  stderr.setEncoding('utf8');
+  stderr.on('data', (chunk: string) => {
+    const lines = (partial + chunk).split('\n');
+    partial = lines.pop()!.slice(0, MAX_LINE);
+    for (const l of lines) line(l);
+  });
+  stderr.on('end', () => line(partial));
 }

@@ -77,6 +77,7 @@ class PostgresSession implements ProtocolSession {
       {
         upstreamUser: conn.username,
         upstreamDatabase: conn.database,
+        scramKeyScope: conn.id,
         gatewayKey: key,
         maxMessageBytes: runtime.maxMessageBytes,
         maxHeldMessageBytes: runtime.maxHeldMessageBytes,

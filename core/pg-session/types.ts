@@ -26,6 +26,11 @@ export interface PgSessionIO {
 export interface PgSessionConfig {
   upstreamUser: string;
   upstreamDatabase: string;
+  /**
+   * Names the connection whose SCRAM keys this session may reuse (core/pg/scram.ts `derived`);
+   * without it every login derives its own.
+   */
+  scramKeyScope?: string;
   /** The key this gateway hands the client in BackendKeyData. */
   gatewayKey: CancelKey;
   /** Largest message either side may send (Postgres' own limits apply below it per type). */

@@ -19,6 +19,8 @@ export class UpstreamAuthenticator {
   constructor(
     private readonly user: string,
     private readonly password: string,
+    /** Where derived SCRAM keys may be reused (PgSessionConfig.scramKeyScope). */
+    private readonly scramKeyScope?: string,
   ) {}
 
   /** Handles one Authentication ('R') message body; returns the reply to send, if any. */
@@ -41,7 +43,7 @@ export class UpstreamAuthenticator {
             `target offers only SASL mechanisms ${auth.mechanisms.join(', ')}; Postern supports SCRAM-SHA-256 without channel binding`,
           );
         }
-        this.#scram = new ScramClient(this.password);
+        this.#scram = new ScramClient(this.password, undefined, '', this.scramKeyScope);
         const first = encoder.encode(this.#scram.clientFirstMessage());
         return { done: false, reply: saslInitialResponse('SCRAM-SHA-256', first) };
       }

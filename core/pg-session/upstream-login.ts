@@ -91,7 +91,11 @@ export class UpstreamLogin {
     const params = this.#params;
     if (this.#started || params === undefined || this.#credential === undefined) return;
     this.#started = true;
-    this.#auth = new UpstreamAuthenticator(this.config.upstreamUser, this.#credential);
+    this.#auth = new UpstreamAuthenticator(
+      this.config.upstreamUser,
+      this.#credential,
+      this.config.scramKeyScope,
+    );
     this.io.toUpstream(startupMessage(params));
   }
 

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { ScramClient } from './scram.ts';
 import { md5Hex, md5PasswordResponse } from './md5.ts';
 
@@ -33,6 +33,63 @@ describe('SCRAM-SHA-256 (RFC 7677 §3 test vector)', () => {
     await expect(c.handleServerFirst('r=abc123,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=999999999')).rejects.toThrow(
       /iteration/,
     );
+  });
+});
+
+describe('SCRAM derived keys, remembered per connection', () => {
+  const nonce = 'rOprNGfwEbeRWgbNEkqO';
+  const first = (salt: string, iterations = 4096) => `r=${nonce}%server,s=${salt},i=${iterations}`;
+  const salt = 'W22ZaJ0SNY7soEsUEjb6gQ==';
+  const login = (password: string, scope: string | undefined, serverFirst = first(salt)) => {
+    const c = new ScramClient(password, nonce, 'user', scope);
+    c.clientFirstMessage();
+    return c.handleServerFirst(serverFirst);
+  };
+
+  it('derives once per (connection, password, salt, iterations) and answers exactly as without', async () => {
+    const pbkdf2 = vi.spyOn(crypto.subtle, 'deriveBits');
+    try {
+      const uncached = await login('pencil', undefined);
+      expect(pbkdf2).toHaveBeenCalledTimes(1);
+      // The same inputs under a scope: derived once, then reused, the same proof every time.
+      expect(await login('pencil', 'conn-a')).toBe(uncached);
+      expect(await login('pencil', 'conn-a')).toBe(uncached);
+      expect(pbkdf2).toHaveBeenCalledTimes(2);
+      // Without a scope nothing is reused.
+      expect(await login('pencil', undefined)).toBe(uncached);
+      expect(pbkdf2).toHaveBeenCalledTimes(3);
+      // Another connection, another password (a rotated credential), another salt (the password
+      // changed on the server), another iteration count: each derives afresh.
+      expect(await login('pencil', 'conn-b')).toBe(uncached);
+      expect(pbkdf2).toHaveBeenCalledTimes(4);
+      const rotated = await login('pencil2', 'conn-a');
+      expect(rotated).not.toBe(uncached);
+      expect(rotated).toBe(await login('pencil2', undefined));
+      expect(pbkdf2).toHaveBeenCalledTimes(6);
+      const resalted = await login('pencil', 'conn-a', first('AAAAaJ0SNY7soEsUEjb6gQ=='));
+      expect(resalted).not.toBe(uncached);
+      expect(await login('pencil', 'conn-a', first(salt, 4097))).not.toBe(uncached);
+      expect(pbkdf2).toHaveBeenCalledTimes(8);
+    } finally {
+      pbkdf2.mockRestore();
+    }
+  });
+
+  it('a login that reused the keys gives the RFC proof and still checks the server signature', async () => {
+    const rfcFirst = 'r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4096';
+    for (const signature of [
+      'v=6rriTRBi23WpRR/wtup+mMhUZUn/dB5nLTJRsjl95G4=',
+      'v=6rriTRBi23WpRR/wtup+mMhUZUn/dB5nLTJRsjl95G4=',
+      'v=AAAATRBi23WpRR/wtup+mMhUZUn/dB5nLTJRsjl95G4=',
+    ]) {
+      const c = new ScramClient('pencil', nonce, 'user', 'conn-rfc');
+      c.clientFirstMessage();
+      expect(await c.handleServerFirst(rfcFirst)).toBe(
+        'c=biws,r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,p=dHzbZapWIk4jUhN+Ute9ytag9zjfMHgsqmmiz7AndVQ=',
+      );
+      if (signature.startsWith('v=6')) await expect(c.verifyServerFinal(signature)).resolves.toBeUndefined();
+      else await expect(c.verifyServerFinal(signature)).rejects.toThrow(/signature/);
+    }
   });
 });
 

@@ -3,6 +3,7 @@
  * §55.3): no channel binding ("n,,": the gateway's upstream TLS is terminated by the connector),
  * and an empty username, since the server takes the user from the StartupMessage.
  */
+import { BoundedCache } from '../bounded-cache.ts';
 import { PosternError } from '../errors.ts';
 
 const enc = new TextEncoder();
@@ -86,16 +87,62 @@ function attributes(msg: string): Map<string, string> {
   return out;
 }
 
+interface DerivedKeys {
+  clientKey: Uint8Array;
+  serverKey: Uint8Array;
+}
+
+/**
+ * ClientKey and ServerKey (RFC 5802 §3) per connection, password, salt and iteration count, per
+ * isolate: PBKDF2 with Postgres' 4096 iterations is the one CPU-heavy step of a login (~1 ms a
+ * session), and for a given target role its inputs never change until its password does. What is
+ * kept is no more than the isolate already holds (the keyring that decrypts every credential).
+ * The key is scoped to the connection, so a target that echoes another target's salt learns
+ * nothing from a hit; it names the password by its SHA-256, so a rotated credential or a
+ * password changed on the server (a new salt) derives afresh.
+ */
+const MAX_DERIVED = 256;
+const derived = new BoundedCache<DerivedKeys>(MAX_DERIVED);
+
+function hex(bytes: Uint8Array): string {
+  let s = '';
+  for (const b of bytes) s += b.toString(16).padStart(2, '0');
+  return s;
+}
+
+async function deriveKeys(
+  password: string,
+  salt: string,
+  iterations: number,
+  scope: string | undefined,
+): Promise<DerivedKeys> {
+  const prepared = enc.encode(saslPrep(password));
+  const key =
+    scope === undefined ? undefined : `${scope}\0${iterations}\0${salt}\0${hex(await sha256(prepared))}`;
+  const hit = key === undefined ? undefined : derived.get(key);
+  if (hit) return hit;
+  const salted = await pbkdf2(prepared, unb64(salt), iterations);
+  const keys = {
+    clientKey: await hmac(salted, enc.encode('Client Key')),
+    serverKey: await hmac(salted, enc.encode('Server Key')),
+  };
+  if (key !== undefined) derived.set(key, keys);
+  return keys;
+}
+
 export class ScramClient {
   readonly #password: string;
   readonly #nonce: string;
   readonly #username: string;
+  readonly #scope: string | undefined;
   #clientFirstBare = '';
   #serverSignature: Uint8Array | undefined;
 
-  constructor(password: string, clientNonce?: string, username = '') {
+  /** `keyScope` (the connection): derived keys are remembered for it (see `derived`). */
+  constructor(password: string, clientNonce?: string, username = '', keyScope?: string) {
     this.#password = password;
     this.#username = username;
+    this.#scope = keyScope;
     if (clientNonce) this.#nonce = clientNonce;
     else {
       const raw = new Uint8Array(18);
@@ -120,13 +167,11 @@ export class ScramClient {
     if (!salt) fail('SCRAM: no salt');
     if (!Number.isInteger(iter) || iter < 1 || iter > MAX_SCRAM_ITERATIONS)
       fail(`SCRAM: iteration count ${attrs.get('i')} out of range`);
-    const salted = await pbkdf2(enc.encode(saslPrep(this.#password)), unb64(salt), iter);
-    const clientKey = await hmac(salted, enc.encode('Client Key'));
+    const { clientKey, serverKey } = await deriveKeys(this.#password, salt, iter, this.#scope);
     const storedKey = await sha256(clientKey);
     const withoutProof = `c=biws,r=${nonce}`; // biws = base64("n,,")
     const authMessage = enc.encode(`${this.#clientFirstBare},${serverFirst},${withoutProof}`);
     const clientSignature = await hmac(storedKey, authMessage);
-    const serverKey = await hmac(salted, enc.encode('Server Key'));
     this.#serverSignature = await hmac(serverKey, authMessage);
     return `${withoutProof},p=${b64(xor(clientKey, clientSignature))}`;
   }
