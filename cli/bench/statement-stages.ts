@@ -398,3 +398,23 @@ export function stagesTable(r: StatementStages): string {
   ];
   return lines.join('\n') + '\n';
 }
+
+/** The same in a child process (as the engine measurements run: cli/bench/micro.ts). */
+export async function measureStatementStagesIsolated(transactions = 20_000): Promise<StatementStages> {
+  const { spawn } = await import('node:child_process');
+  const { fileURLToPath } = await import('node:url');
+  const script = fileURLToPath(new URL('./statement-stages-main.ts', import.meta.url));
+  const out = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', script, String(transactions), '--json'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('exit', (code) => resolve({ code, stdout, stderr }));
+  });
+  if (out.code !== 0)
+    throw new Error(`statement stages failed (exit ${out.code}): ${out.stderr.slice(-500)}`);
+  return JSON.parse(out.stdout) as StatementStages;
+}
