@@ -64,20 +64,37 @@ export class Outbox<T> {
 
   /** Stores `item` under `key` (replacing or merging a waiting one); throws if storage refuses. */
   put(key: string, item: T): void {
-    const queue = this.#spec.queue;
     const merge = this.#spec.merge;
     const waiting = merge
       ? this.#storage.sql
-          .exec<Row>('SELECT key, version, item FROM outbox WHERE queue = ? AND key = ?', queue, key)
+          .exec<Row>(
+            'SELECT key, version, item FROM outbox WHERE queue = ? AND key = ?',
+            this.#spec.queue,
+            key,
+          )
           .toArray()[0]
       : undefined;
     const stored = waiting && merge ? merge(JSON.parse(waiting.item) as T, item) : item;
+    this.#insert(key, JSON.stringify(stored));
+  }
+
+  /**
+   * Stores an item its caller has already serialized (`json` parses to a T): the audit log
+   * writes each event's data once, for its hash and its row (core/audit/chain.ts chainEvent).
+   * Not for an outbox that merges (merging reads the waiting item).
+   */
+  putJson(key: string, json: string): void {
+    if (this.#spec.merge) throw new Error(`${this.#spec.what}: putJson on an outbox that merges`);
+    this.#insert(key, json);
+  }
+
+  #insert(key: string, json: string): void {
     this.#storage.sql.exec(
       `INSERT INTO outbox (queue, key, version, item) VALUES (?, ?, 1, ?)
        ON CONFLICT (queue, key) DO UPDATE SET version = version + 1, item = excluded.item`,
-      queue,
+      this.#spec.queue,
       key,
-      JSON.stringify(stored),
+      json,
     );
     this.#arm(false);
   }

@@ -19,6 +19,7 @@ import { startRelays, type Relays } from '../bench/relays.ts';
 import { sampleCpu } from '../bench/proc-cpu.ts';
 import { cpuPerTxnUs, pgHop, postgresGoals } from '../bench/postgres-goals.ts';
 import { goalTable } from '../bench/goals.ts';
+import { measureStatementStagesIsolated, stagesTable } from '../bench/statement-stages.ts';
 
 export const help = `Usage: postern bench [--duration S] [--clients N] [--setup-samples N] [--out DIR] [--json]
 
@@ -31,7 +32,8 @@ Measures Postern against a direct connection, in one run on this machine:
   3. session setup: new connection to ReadyForQuery (token already fetched), p50/p99
   4. pgbench -S TPS with the demo policy and masking on vs off (an allow-list connection)
   5. policy engine cost per statement (uncached, cached) and masking engine MB/s
-  6. hostile input one session can send (split frames, detector and redaction worst cases): ms each
+  6. hostile input one session can send (split frames, detector and redaction worst cases): ms each,
+     and where a pgbench -S statement's CPU goes inside the SessionDO (cli/bench/statement-stages.ts)
   7. a 50 MB bytea read back as text (psql): direct vs via Postern, and the ratio
   8. pgbench TPC-B (default script) in -M prepared: TPS direct vs via Postern, and the ratio
   9. SSH: scp of a file both ways (MB/s, ratio) and connect + exec latency (ssh host true),
@@ -254,6 +256,8 @@ export async function run(argv: string[]): Promise<number> {
       legacyMaskingFreeText,
       hostile,
     } = await measureEnginesIsolated(maskMb);
+    say('where a statement goes in the SessionDO: pgbench -S frames through the Postgres module…');
+    const statementStages = await measureStatementStagesIsolated();
     const sshRows = only === 'postgres' ? undefined : await ssh(stack)();
     const kubeRows = only === 'postgres' ? undefined : await kube(stack)();
 
@@ -346,6 +350,7 @@ export async function run(argv: string[]): Promise<number> {
       },
       // One session's hostile input, each measured once (issue 9, finding 7): linear, bounded.
       hostile,
+      statementStages,
       ssh: sshRows,
       kube: kubeRows,
     };
@@ -380,6 +385,7 @@ masking, free text with PII        ${f(t.masking.freeTextMbPerSecond, 1).padStar
 hostile input, one session's cost (each must stay linear in its size)
 ${t.hostile.map((h) => `${h.name.padEnd(52)} ${f(h.megabytes, 1).padStart(5)} MB ${f(h.ms, 0).padStart(7)} ms`).join('\n')}
 
+${stagesTable(statementStages)}
 "policy off" is an allow-list connection (every action permitted, nothing masked, audit on).
 
 ${goalTable(`issue 13 goals (Postgres; load average ${loadThroughput.map((l) => l.toFixed(1)).join(' ')} as the throughput runs began)`, goals)}${sshRows ? sshTable(sshRows) : ''}${kubeRows ? kubeTable(kubeRows) : ''}

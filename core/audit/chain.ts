@@ -62,22 +62,68 @@ export interface AuditEvent {
 
 const enc = new TextEncoder();
 
-/** JSON with object keys sorted at every level: one text per value, whatever built it. */
+/**
+ * JSON with object keys sorted at every level: one text per value, whatever built it. Keys whose
+ * value is undefined are left out, as JSON.stringify leaves them out; an undefined array element
+ * is `null`. Written straight into one string (no per-level arrays): it runs for every audit
+ * event, before the statement the event describes is forwarded.
+ */
 export function canonicalJson(value: unknown): string {
   if (value === null || typeof value !== 'object') return JSON.stringify(value ?? null);
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  const keys = Object.keys(value as Record<string, unknown>)
-    .filter((k) => (value as Record<string, unknown>)[k] !== undefined)
-    .sort();
-  return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJson((value as Record<string, unknown>)[k])}`).join(',')}}`;
+  if (Array.isArray(value)) {
+    let out = '[';
+    for (let i = 0; i < value.length; i++) {
+      if (i > 0) out += ',';
+      out += canonicalJson(value[i]);
+    }
+    return `${out}]`;
+  }
+  const obj = value as Record<string, unknown>;
+  const keys = Object.keys(obj);
+  if (keys.length > 1) keys.sort();
+  let out = '{';
+  for (const k of keys) {
+    const v = obj[k];
+    if (v === undefined) continue;
+    if (out.length > 1) out += ',';
+    out += `${JSON.stringify(k)}:${canonicalJson(v)}`;
+  }
+  return `${out}}`;
 }
 
-export function eventHash(
-  prevHash: string,
-  e: Pick<AuditEvent, 'session' | 'seq' | 'at' | 'kind' | 'data'>,
-): string {
-  const body = canonicalJson({ session: e.session, seq: e.seq, at: e.at, kind: e.kind, data: e.data });
+type HashedFields = Pick<AuditEvent, 'session' | 'seq' | 'at' | 'kind' | 'data'>;
+
+/** The canonical JSON of an event's hashed fields, given its data's (keys in sorted order). */
+function hashedBody(e: HashedFields, data: string): string {
+  return `{"at":${JSON.stringify(e.at)},"data":${data},"kind":${JSON.stringify(e.kind)},"seq":${JSON.stringify(e.seq)},"session":${JSON.stringify(e.session)}}`;
+}
+
+export function eventHash(prevHash: string, e: HashedFields): string {
+  // A field missing (an event read back malformed) is left out, as canonicalJson leaves it out.
+  const whole = e.at !== undefined && e.data !== undefined && e.kind !== undefined;
+  const body =
+    whole && e.seq !== undefined && e.session !== undefined
+      ? hashedBody(e, canonicalJson(e.data))
+      : canonicalJson({ session: e.session, seq: e.seq, at: e.at, kind: e.kind, data: e.data });
   return toHex(sha256(enc.encode(`${prevHash}\n${body}`)));
+}
+
+/**
+ * An event chained onto `prevHash`: its hash, and the JSON of the stored row (the event, its
+ * link and hash, and `extra`'s fields). The data is serialized once, canonically, for both: the
+ * row holds exactly the text that was hashed, and parsing it gives back the data verifyChain
+ * checks.
+ */
+export function chainEvent(
+  prevHash: string,
+  e: HashedFields,
+  extra: Record<string, string | number | null>,
+): { hash: string; row: string } {
+  const data = canonicalJson(e.data);
+  const hash = toHex(sha256(enc.encode(`${prevHash}\n${hashedBody(e, data)}`)));
+  let row = `{"session":${JSON.stringify(e.session)},"seq":${JSON.stringify(e.seq)},"at":${JSON.stringify(e.at)},"kind":${JSON.stringify(e.kind)},"data":${data},"prevHash":${JSON.stringify(prevHash)},"hash":"${hash}"`;
+  for (const k of Object.keys(extra)) row += `,${JSON.stringify(k)}:${JSON.stringify(extra[k])}`;
+  return { hash, row: `${row}}` };
 }
 
 export interface ChainProblem {

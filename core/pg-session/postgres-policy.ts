@@ -132,20 +132,17 @@ export function buildPostgresPolicy(
     }
     try {
       const text = redacting();
-      audit.append(
-        'statement',
-        {
-          ...auditedSql(text),
-          protocol,
-          outcome: v.outcome,
-          kinds: g.kinds,
-          tables: g.tables,
-          decisions: g.decisions,
-          ...(approvedBy ? { approvedBy } : {}),
-          ...(v.hold ? { held: true } : v.allowed ? {} : { refusal: redactMessage(v.message, sql, text) }),
-        },
-        v.outcome,
-      );
+      // Built field by field (no spreads of conditional objects): this runs for every statement.
+      const data: Record<string, unknown> = { ...auditedSql(text) };
+      data['protocol'] = protocol;
+      data['outcome'] = v.outcome;
+      data['kinds'] = g.kinds;
+      data['tables'] = g.tables;
+      data['decisions'] = g.decisions;
+      if (approvedBy) data['approvedBy'] = approvedBy;
+      if (v.hold) data['held'] = true;
+      else if (!v.allowed) data['refusal'] = redactMessage(v.message, sql, text);
+      audit.append('statement', data, v.outcome);
     } catch {
       // The host logged the failure (ProtocolServices.audit); fail closed.
       return { allowed: false, message: 'statement refused: the audit log could not record it' };

@@ -82,7 +82,14 @@ export class SqlGate {
     const key = literalFreeKey(sql);
     // A separate map: no client text can ever be mistaken for a shape key.
     const hit = key === undefined ? undefined : this.#shapes.get(key);
-    const verdict = hit ?? this.#decide(sql, prepared);
+    if (hit) {
+      // Only shapes that were safe to share are kept (below). The exact text is not kept as
+      // well: the next text of a known shape has other numbers again (pgbench, generated SQL),
+      // and each would push an entry out of the exact cache for nothing.
+      this.#shapes.set(key!, hit, sql.length);
+      return hit;
+    }
+    const verdict = this.#decide(sql, prepared);
     // Verdicts that depend on session state (PREPARE/EXECUTE) or change how names resolve
     // are not cached; nor by shape those that depend on a setting's (maybe numeric) value.
     const stateful = verdict.classes?.some(

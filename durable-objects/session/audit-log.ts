@@ -7,7 +7,7 @@
  * the queue's consumer retries while the database is away, so an outage delays delivery and loses
  * nothing; the insert is idempotent on (session, seq).
  */
-import { eventHash, GENESIS, type AuditEvent, type AuditKind } from '../../core/audit/chain.ts';
+import { chainEvent, GENESIS, type AuditEvent, type AuditKind } from '../../core/audit/chain.ts';
 import { isRefusal } from '../../core/audit/refusals.ts';
 import type { ShippedEvent } from '../../edge/db/audit-repo.ts';
 import type { Env } from '../../edge/env.ts';
@@ -58,14 +58,14 @@ export class AuditLog {
     const meta = this.#meta;
     if (!meta) throw new Error('audit log not started');
     const e = { session: meta.session, seq: this.#seq + 1, at: new Date().toISOString(), kind, data };
-    const hash = eventHash(this.#head, e);
-    const event = { ...e, prevHash: this.#head, hash };
-    this.#outbox.put(String(e.seq), {
-      ...event,
+    // The data is serialized once, for the hash and the stored row alike (chainEvent).
+    const { hash, row } = chainEvent(this.#head, e, {
       connectionName: meta.connectionName,
       subject: meta.subject,
       outcome,
     });
+    const event = { ...e, prevHash: this.#head, hash };
+    this.#outbox.putJson(String(e.seq), row);
     this.#seq = e.seq;
     this.#head = hash;
     if (isRefusal(kind, outcome)) this.#refusals++;
