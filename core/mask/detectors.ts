@@ -8,8 +8,9 @@
  * Values are scanned as bytes: every pattern is ASCII, UTF-8 continuation bytes never match an
  * ASCII class, and match offsets are byte offsets, so masked output is assembled from the
  * original bytes without re-encoding. Emails and the number group (the common detections) are
- * found on the bytes themselves (number-scan.ts); keys, tokens and IPv6 addresses, whose
- * prefixes most values lack, on the value decoded one char per byte.
+ * found on the bytes themselves, in the one pass that also finds the value's hints
+ * (value-scan.ts, number-scan.ts); keys, tokens and IPv6 addresses, whose prefixes most values
+ * lack, on the value decoded one char per byte.
  */
 import { ibanValid, ipv4Valid, ipv6Valid, luhnOf, phoneValid, ssnValid } from './detector-checks.ts';
 import { HINT_AT, HINT_COLONS, HINT_DIGITS, HINT_TOKEN, TOKEN_HINT } from './detector-hints.ts';
@@ -43,7 +44,7 @@ export interface Detection {
  * a bounded number of steps. `jwt` and `private_key` are the definitions their linear scanners
  * in token-scan.ts implement: a backtracking engine would rescan up to 4 KB (16 KB) from every
  * `eyJ` (`-----BEGIN `), which is quadratic on hostile input. `email` is found from each '@' by
- * emails() below.
+ * emailAt() in value-scan.ts.
  */
 export const SOURCES: Record<DetectorKind, string> = {
   private_key:

@@ -1,11 +1,12 @@
 /**
- * The number group of the value detectors (IBAN, card, SSN, phone, IPv4) found on the value's
- * bytes in one left-to-right pass, without decoding it and without a regular expression. Each
- * matcher below implements its pattern in detectors.ts SOURCES exactly, including which match a
- * backtracking engine returns (greedy quantifiers, `\b`, the card's look-behind), and the checks
- * run on the bytes (detector-checks.ts has the same checks on strings). What makes this cheaper
- * than the regex of alternatives it replaced: a match can only start at a `+`, a `(`, or a digit
- * or capital letter that begins a word, so every other byte costs one table load, and a
+ * The number group of the value detectors (IBAN, card, SSN, phone, IPv4) matched on the value's
+ * bytes, without decoding it and without a regular expression, at the start positions the one
+ * pass over the value (value-scan.ts) hands it. Each matcher below implements its pattern in
+ * detectors.ts SOURCES exactly, including which match a backtracking engine returns (greedy
+ * quantifiers, `\b`, the card's look-behind), and the checks run on the bytes
+ * (detector-checks.ts has the same checks on strings). What makes this cheaper than the regex
+ * of alternatives it replaced: a match can only start at a `+`, a `(`, or a digit or capital
+ * letter that begins a word, so every other byte costs one table load in that pass, and a
  * candidate is tried by a few loops with fixed bounds, allocating nothing until it is a detection.
  * core/mask/detectors-linear.test.ts checks the result against the patterns themselves.
  */
