@@ -67,8 +67,10 @@ BYTE_HINT[58] = COLON;
 BYTE_HINT[64] = AT;
 // The byte pairs a TOKEN_HINT match starts with, as a 64 KiB table indexed by (first << 8 | next):
 // one load where a chain of comparisons was (about a sixth of hints() on prose, 'e' is common).
-const TOKEN_PAIRS = ['--', 'ey', 'AK', 'AS', 'AG', 'AI', 'AR', 'AN', 'gh', 'gi', 'xo', 'k_'];
-const TOKEN_PAIR = new Uint8Array(1 << 16);
+/** The byte pairs a TOKEN_HINT match starts with (value-scan.ts reads them too). */
+export const TOKEN_PAIRS = ['--', 'ey', 'AK', 'AS', 'AG', 'AI', 'AR', 'AN', 'gh', 'gi', 'xo', 'k_'];
+/** TOKEN_PAIRS as a table indexed by (first << 8 | next): 1 for a pair. */
+export const TOKEN_PAIR = new Uint8Array(1 << 16);
 for (const p of TOKEN_PAIRS) {
   BYTE_HINT[p.charCodeAt(0)] = TOKEN_FIRST;
   TOKEN_PAIR[(p.charCodeAt(0) << 8) | p.charCodeAt(1)] = 1;

@@ -8,21 +8,15 @@
  * Values are scanned as bytes: every pattern is ASCII, UTF-8 continuation bytes never match an
  * ASCII class, and match offsets are byte offsets, so masked output is assembled from the
  * original bytes without re-encoding. Emails and the number group (the common detections) are
- * found on the bytes themselves (number-scan.ts); keys, tokens and IPv6 addresses, whose
- * prefixes most values lack, on the value decoded one char per byte.
+ * found on the bytes themselves, in the one pass that also finds the value's hints
+ * (value-scan.ts, number-scan.ts); keys, tokens and IPv6 addresses, whose prefixes most values
+ * lack, on the value decoded one char per byte.
  */
 import { ibanValid, ipv4Valid, ipv6Valid, luhnOf, phoneValid, ssnValid } from './detector-checks.ts';
-import {
-  HINT_AT,
-  HINT_COLONS,
-  HINT_DIGITS,
-  HINT_TOKEN,
-  hints,
-  lastHints,
-  TOKEN_HINT,
-} from './detector-hints.ts';
+import { HINT_AT, HINT_COLONS, HINT_DIGITS, HINT_TOKEN, TOKEN_HINT } from './detector-hints.ts';
 import { disjoint } from './detection-order.ts';
-import { kindBits, numbers } from './number-scan.ts';
+import { kindBits } from './number-scan.ts';
+import { EMAIL, scanValue } from './value-scan.ts';
 import { jwtHeaderValid, jwtSource, privateKeySource, type Span } from './token-scan.ts';
 
 export const DETECTORS = [
@@ -50,7 +44,7 @@ export interface Detection {
  * a bounded number of steps. `jwt` and `private_key` are the definitions their linear scanners
  * in token-scan.ts implement: a backtracking engine would rescan up to 4 KB (16 KB) from every
  * `eyJ` (`-----BEGIN `), which is quadratic on hostile input. `email` is found from each '@' by
- * emails() below.
+ * emailAt() in value-scan.ts.
  */
 export const SOURCES: Record<DetectorKind, string> = {
   private_key:
@@ -91,17 +85,41 @@ export function detect(text: string, enabled: ReadonlySet<DetectorKind>): Detect
     const c = text.charCodeAt(i);
     bytes[i] = c < 128 ? c : 0x80;
   }
-  const h = hints(bytes, 0, n);
-  return detectIn(bytes, 0, n, enabled, h, text, lastHints.at, lastHints.digit);
+  return detectBytes(bytes, 0, n, enabled, scanKinds(enabled), text);
+}
+
+/** The bits of value-scan.ts's kinds (the number group and emails) that are in `enabled`. */
+export function scanKinds(enabled: ReadonlySet<DetectorKind>): number {
+  return kindBits(enabled) | (enabled.has('email') ? EMAIL : 0);
 }
 
 /**
- * The detections in src[start, end), offsets from `start`, given its hints (hints() on the same
- * bytes). `text` is the value one char per byte, if the caller has it; it is made only when a
- * key, token or IPv6 hint asks for it. `at` and `digit`, from hints() too (lastHints), are
- * where the first '@' and the first digit are: emails are looked for from the first, and the
- * number group from two bytes before the second (a match starts at most two bytes before its
- * first digit: an IBAN's country code, a phone's `+` or `(`).
+ * The detections in src[start, end), offsets from `start`: one pass over its bytes finds emails
+ * and the number group and the hints of the rest (value-scan.ts); keys, tokens and IPv6
+ * addresses are then looked for only when it saw their hints. `kinds` is scanKinds(enabled),
+ * worked out once by a caller that scans many values; `text` is the value one char per byte, if
+ * the caller has it. The detections are appended to `found` (empty), which is returned.
+ */
+export function detectBytes(
+  src: Uint8Array,
+  start: number,
+  end: number,
+  enabled: ReadonlySet<DetectorKind>,
+  kinds: number,
+  text?: string,
+  found: Detection[] = [],
+): Detection[] {
+  if (end - start < 7) return found;
+  const h = scanValue(src, start, start, end, kinds, found);
+  if (h & (HINT_TOKEN | HINT_COLONS)) keysAndAddresses(src, start, end, enabled, h, text, found);
+  return disjoint(found);
+}
+
+/**
+ * detectBytes() given the value's hints (hints() on the same bytes). `at` and `digit`, from
+ * hints() too (lastHints), are where the first '@' and the first digit are: the pass starts at
+ * the first of them (a number-group match starts at most two bytes before its first digit: an
+ * IBAN's country code, a phone's `+` or `(`).
  */
 export function detectIn(
   src: Uint8Array,
@@ -115,12 +133,28 @@ export function detectIn(
 ): Detection[] {
   const found: Detection[] = [];
   if (end - start < 7) return found;
-  if (h & (HINT_TOKEN | HINT_COLONS)) text ??= latin1.decode(src.subarray(start, end));
-  if (h & HINT_TOKEN && TOKEN_HINT.test(text!)) tokens(text!, enabled, found);
-  if (h & HINT_AT && enabled.has('email')) emails(src, start, Math.max(start, at), end, found);
-  if (h & HINT_DIGITS) numbers(src, start, Math.max(start, digit - 2), end, kindBits(enabled), found);
-  if (h & HINT_COLONS) regexAll(IPV6, text!, enabled, found);
+  const kinds = (h & HINT_AT ? scanKinds(enabled) & EMAIL : 0) | (h & HINT_DIGITS ? kindBits(enabled) : 0);
+  if (kinds !== 0) {
+    const from = Math.min(h & HINT_AT ? at : end, h & HINT_DIGITS ? digit - 2 : end);
+    scanValue(src, start, Math.max(start, from), end, kinds, found);
+  }
+  if (h & (HINT_TOKEN | HINT_COLONS)) keysAndAddresses(src, start, end, enabled, h, text, found);
   return disjoint(found);
+}
+
+/** Keys, tokens and IPv6 addresses, on the value decoded one char per byte. */
+export function keysAndAddresses(
+  src: Uint8Array,
+  start: number,
+  end: number,
+  enabled: ReadonlySet<DetectorKind>,
+  h: number,
+  text: string | undefined,
+  found: Detection[],
+): void {
+  text ??= latin1.decode(src.subarray(start, end));
+  if (h & HINT_TOKEN && TOKEN_HINT.test(text)) tokens(text, enabled, found);
+  if (h & HINT_COLONS) regexAll(IPV6, text, enabled, found);
 }
 
 /** Kinds found by their bounded patterns: one regex of alternatives, in order. */
@@ -201,49 +235,6 @@ function tokens(text: string, enabled: ReadonlySet<DetectorKind>, out: Detection
 
 function spans(kind: DetectorKind, scan: (from: number) => Span | undefined, out: Detection[]): void {
   for (let s = scan(0); s; s = scan(s.resume)) out.push({ kind, start: s.start, end: s.end });
-}
-
-const isLocal = (c: number) =>
-  (c >= 97 && c <= 122) ||
-  (c >= 65 && c <= 90) ||
-  (c >= 48 && c <= 57) ||
-  c === 46 ||
-  c === 95 ||
-  c === 37 ||
-  c === 43 ||
-  c === 45;
-const isDomain = (c: number) =>
-  (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || (c >= 48 && c <= 57) || c === 45 || c === 46;
-const isAlpha = (c: number) => (c >= 97 && c <= 122) || (c >= 65 && c <= 90);
-
-/**
- * Emails in s[start, end) (offsets from `start`), found from each '@' at or after `from`
- * outwards: local part (≤ 64) on the left, domain with a TLD on the right.
- */
-function emails(s: Uint8Array, start: number, from: number, end: number, out: Detection[]): void {
-  for (let p = from; p < end; p++) {
-    if (s[p] !== 64) continue;
-    let b = p;
-    while (b > start && p - b < 64 && isLocal(s[b - 1]!)) b--;
-    let e = p + 1;
-    while (e < end && e - p <= 253 && isDomain(s[e]!)) e++;
-    while (e > p + 1 && (s[e - 1] === 46 || s[e - 1] === 45)) e--; // trailing . or -
-    if (b === p) continue;
-    // The domain s[p+1, e): a dot with 2..24 letters after the last one, and no '..'.
-    let dot = -1;
-    let doubled = false;
-    for (let i = p + 1; i < e; i++) {
-      if (s[i] !== 46) continue;
-      if (i === dot + 1) doubled = true;
-      dot = i;
-    }
-    if (dot <= p + 1 || doubled || e - dot - 1 < 2 || e - dot - 1 > 24) continue;
-    let alpha = true;
-    for (let i = dot + 1; i < e; i++) if (!isAlpha(s[i]!)) alpha = false;
-    if (!alpha) continue;
-    out.push({ kind: 'email', start: b - start, end: e - start });
-    p = e - 1;
-  }
 }
 
 /** Whether a match of `kind`'s pattern counts (checksums, ranges, a JWT's header). */

@@ -1,11 +1,12 @@
 /**
- * The number group of the value detectors (IBAN, card, SSN, phone, IPv4) found on the value's
- * bytes in one left-to-right pass, without decoding it and without a regular expression. Each
- * matcher below implements its pattern in detectors.ts SOURCES exactly, including which match a
- * backtracking engine returns (greedy quantifiers, `\b`, the card's look-behind), and the checks
- * run on the bytes (detector-checks.ts has the same checks on strings). What makes this cheaper
- * than the regex of alternatives it replaced: a match can only start at a `+`, a `(`, or a digit
- * or capital letter that begins a word, so every other byte costs one table load, and a
+ * The number group of the value detectors (IBAN, card, SSN, phone, IPv4) matched on the value's
+ * bytes, without decoding it and without a regular expression, at the start positions the one
+ * pass over the value (value-scan.ts) hands it. Each matcher below implements its pattern in
+ * detectors.ts SOURCES exactly, including which match a backtracking engine returns (greedy
+ * quantifiers, `\b`, the card's look-behind), and the checks run on the bytes
+ * (detector-checks.ts has the same checks on strings). What makes this cheaper than the regex
+ * of alternatives it replaced: a match can only start at a `+`, a `(`, or a digit or capital
+ * letter that begins a word, so every other byte costs one table load in that pass, and a
  * candidate is tried by a few loops with fixed bounds, allocating nothing until it is a detection.
  * core/mask/detectors-linear.test.ts checks the result against the patterns themselves.
  */
@@ -17,6 +18,8 @@ export const CARD = 2;
 export const SSN = 4;
 export const PHONE = 8;
 export const IPV4 = 16;
+/** All five. */
+export const NUMBER_KINDS = IBAN | CARD | SSN | PHONE | IPV4;
 
 // Byte classes: what a match may start with, and `\w` for `\b`.
 const DIGIT = 1;
@@ -37,41 +40,39 @@ const isDigit = (c: number) => c >= 48 && c <= 57;
 const isPhoneSep = (c: number) => c === 32 || c === 46 || c === 45;
 
 /**
- * Every detection of the group in s[start, end) that starts at or after `from`, offsets from
- * `start`, appended to `out`: at each position the first kind in order (IBAN, card, SSN, phone, IPv4) whose pattern matches
- * there with a valid value; the next search starts where it ends.
+ * The detection of the group that starts at p, if any, appended to `out` (offsets from
+ * `start`): the first kind in order (IBAN, card, SSN, phone, IPv4) whose pattern matches at p
+ * with a valid value. Returns where it ends (the next search starts there), or -1. A match can
+ * only start at a `+`, a `(`, or a digit or capital that begins a word; any other byte is -1.
  */
-export function numbers(
+export function numberAt(
   s: Uint8Array,
   start: number,
-  from: number,
+  p: number,
   end: number,
   kinds: number,
   out: Detection[],
-): void {
-  for (let p = from; p < end; p++) {
-    const cls = START[s[p]!]!;
-    if (cls === 0) continue;
+): number {
+  const cls = START[s[p]!]!;
+  if (cls === 0) return -1;
+  let kind: DetectorKind | undefined;
+  let e = -1;
+  if (cls === DIGIT || cls === UPPER) {
     // `\b` before a word byte: the value's start or a non-word byte.
-    const wordStart = p === start || WORD[s[p - 1]!] === 0;
-    let kind: DetectorKind | undefined;
-    let e = -1;
-    if (cls === DIGIT) {
-      if (!wordStart) continue;
-      if (kinds & CARD && (e = cardEnd(s, p, start, end)) >= 0 && luhn(s, p, e)) kind = 'card';
-      else if (kinds & SSN && (e = ssnEnd(s, p, end)) >= 0 && ssnValid(s, p)) kind = 'ssn';
-      else if (kinds & PHONE && (e = phoneLocalEnd(s, p, end)) >= 0 && phoneValid(s, p, e)) kind = 'phone';
-      else if (kinds & IPV4 && (e = ipv4End(s, p, end)) >= 0 && ipv4Valid(s, p, e)) kind = 'ipv4';
-    } else if (cls === UPPER) {
-      if (wordStart && kinds & IBAN && (e = ibanEnd(s, p, end)) >= 0 && ibanValid(s, p, e)) kind = 'iban';
-    } else if (kinds & PHONE) {
-      e = cls === PLUS ? phoneIntlEnd(s, p, end) : phoneLocalEnd(s, p, end);
-      if (e >= 0 && phoneValid(s, p, e)) kind = 'phone';
-    }
-    if (kind === undefined) continue;
-    out.push({ kind, start: p - start, end: e - start });
-    p = e - 1; // the next search starts where this match ends
+    if (p > start && WORD[s[p - 1]!] === 1) return -1;
+    if (cls === UPPER) {
+      if (kinds & IBAN && (e = ibanEnd(s, p, end)) >= 0 && ibanValid(s, p, e)) kind = 'iban';
+    } else if (kinds & CARD && (e = cardEnd(s, p, start, end)) >= 0 && luhn(s, p, e)) kind = 'card';
+    else if (kinds & SSN && (e = ssnEnd(s, p, end)) >= 0 && ssnValid(s, p)) kind = 'ssn';
+    else if (kinds & PHONE && (e = phoneLocalEnd(s, p, end)) >= 0 && phoneValid(s, p, e)) kind = 'phone';
+    else if (kinds & IPV4 && (e = ipv4End(s, p, end)) >= 0 && ipv4Valid(s, p, e)) kind = 'ipv4';
+  } else if (kinds & PHONE) {
+    e = cls === PLUS ? phoneIntlEnd(s, p, end) : phoneLocalEnd(s, p, end);
+    if (e >= 0 && phoneValid(s, p, e)) kind = 'phone';
   }
+  if (kind === undefined) return -1;
+  out.push({ kind, start: p - start, end: e - start });
+  return e;
 }
 
 /** The bits of the group's kinds that are in `enabled`. */

@@ -10,8 +10,10 @@
 import type { HmacSha256 } from '../crypto/hmac-sync.ts';
 import { utf8 } from '../text.ts';
 import { ByteSink } from './byte-sink.ts';
-import { hints, lastHints } from './detector-hints.ts';
-import { detectIn, DETECTORS, type Detection, type DetectorKind } from './detectors.ts';
+import { HINT_COLONS, HINT_TOKEN } from './detector-hints.ts';
+import { disjoint } from './detection-order.ts';
+import { DETECTORS, keysAndAddresses, scanKinds, type Detection, type DetectorKind } from './detectors.ts';
+import { scanValue } from './value-scan.ts';
 import { TokenWriter } from './token.ts';
 
 export const STRATEGIES = ['redact', 'partial', 'token'] as const;
@@ -24,9 +26,15 @@ const utf8Decoder = new TextDecoder();
 
 export class ValueMasker {
   readonly #enabled: ReadonlySet<DetectorKind>;
+  /** scanKinds() of #enabled, worked out once. */
+  readonly #kinds: number;
+  /** Where find() collects; emptied by each find() (handed out as a new list when not empty). */
+  readonly #found: Detection[] = [];
   readonly #scratch = new ByteSink();
   // Per-kind lookups in a Map: a plain object indexed by varying keys goes megamorphic.
   readonly #strategies: ReadonlyMap<DetectorKind, Strategy>;
+  /** `[REDACTED:kind]` of each kind whose strategy is redact. */
+  readonly #redacted: ReadonlyMap<DetectorKind, Uint8Array>;
   readonly #tokens: TokenWriter;
 
   /**
@@ -38,7 +46,11 @@ export class ValueMasker {
     connectionKey: HmacSha256,
   ) {
     this.#enabled = new Set(Object.keys(detectors) as DetectorKind[]);
+    this.#kinds = scanKinds(this.#enabled);
     this.#strategies = new Map(Object.entries(detectors) as Array<[DetectorKind, Strategy]>);
+    this.#redacted = new Map(
+      [...this.#strategies].filter(([, s]) => s === 'redact').map(([k]) => [k, REDACTED_AS.get(k)!]),
+    );
     this.#tokens = new TokenWriter(connectionKey);
   }
 
@@ -73,10 +85,11 @@ export class ValueMasker {
   /** The detections in src[start, end) (offsets from `start`); undefined when there are none. */
   find(src: Uint8Array, start: number, end: number): Detection[] | undefined {
     if (this.#enabled.size === 0 || end - start < 7) return undefined;
-    const h = hints(src, start, end);
-    if (h === 0) return undefined; // most values: nothing any detector needs
-    const found = detectIn(src, start, end, this.#enabled, h, undefined, lastHints.at, lastHints.digit);
-    return found.length > 0 ? found : undefined;
+    // Most values hold nothing: they are scanned into a scratch list and allocate nothing.
+    const found = this.#found;
+    const h = scanValue(src, start, start, end, this.#kinds, found);
+    if (h & (HINT_TOKEN | HINT_COLONS)) keysAndAddresses(src, start, end, this.#enabled, h, undefined, found);
+    return found.length > 0 ? disjoint(found.splice(0)) : undefined;
   }
 
   /** src[start, end) with each detection of find() masked by its detector's strategy, into `sink`. */
@@ -93,11 +106,10 @@ export class ValueMasker {
       const s = start + d.start;
       const e = start + d.end;
       sink.put(src, at, s);
-      const strategy = this.#strategies.get(d.kind);
-      if (strategy === 'redact') {
-        const r = REDACTED_AS.get(d.kind)!;
-        sink.put(r, 0, r.length);
-      } else if (strategy === 'token') this.#tokens.write(src, s, e, sink);
+      // One lookup per detection: the kind's strategy, and its placeholder when it redacts.
+      const redacted = this.#redacted.get(d.kind);
+      if (redacted !== undefined) sink.put(redacted, 0, redacted.length);
+      else if (this.#strategies.get(d.kind) === 'token') this.#tokens.write(src, s, e, sink);
       else if (!partialAscii(src, s, e, sink, d.kind === 'email' ? EMAIL : NOT_EMAIL))
         // Only a private key's body can hold non-ASCII bytes: its byte string, as text.
         partialText(latin1.decode(src.subarray(s, e)), d.kind, sink);
