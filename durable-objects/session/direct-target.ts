@@ -74,7 +74,13 @@ export function dialDirect(parts: DirectParts): TargetLink {
       if (!parts.credential) throw new Error('a direct connection needs a stored credential');
       session.targetOpen({ kind: parts.secretKind, secret: await parts.credential });
     } catch (e) {
-      console.error(JSON.stringify({ msg: 'direct target setup failed', connection: conn.name, error: String((e as Error).message) }));
+      console.error(
+        JSON.stringify({
+          msg: 'direct target setup failed',
+          connection: conn.name,
+          error: String((e as Error).message),
+        }),
+      );
       return session.fail({ kind: 'gateway-error', detail: (e as Error).message });
     }
     await pump(s, session, () => closed);
@@ -161,7 +167,11 @@ async function open(target: TargetSpec): Promise<Socket> {
  * Postgres' out-of-band cancel (protocol §55.2.9) for a direct target: a new connection, the
  * CancelRequest (over TLS when the connection uses it, as libpq does), closed. Best effort.
  */
-export async function cancelDirect(conn: SessionConnection, key: CancelKey, rules: DirectTargetRules): Promise<void> {
+export async function cancelDirect(
+  conn: SessionConnection,
+  key: CancelKey,
+  rules: DirectTargetRules,
+): Promise<void> {
   const refusal = directConnectionRefusal(
     { protocol: conn.protocol ?? 'postgres', target: conn.target, credentialKind: conn.credential.kind },
     rules,

@@ -373,7 +373,8 @@ export class SessionDO extends DurableObject<Env> implements SessionRpc {
   async #openChannel(request: Request): Promise<Response> {
     // One-time token (channel-token.ts); refused too when a channel is already open. A direct
     // session issued one only because the dial shares that step: it never takes a channel.
-    if (this.#start?.connection.reach === 'direct') return httpError(401, 'unauthorized', 'invalid channel token');
+    if (this.#start?.connection.reach === 'direct')
+      return httpError(401, 'unauthorized', 'invalid channel token');
     if (!(await this.#channelToken.take(request, this.#channel !== undefined))) {
       return httpError(401, 'unauthorized', 'invalid channel token');
     }

@@ -17,7 +17,11 @@ import { getConnectorByName } from './connectors-repo.ts';
 import { deletePoliciesOfScope } from './policies-repo.ts';
 import { isForeignKeyViolation, isUniqueViolation } from './pg-errors.ts';
 import { connections, connectors, type SecretKind } from './schema.ts';
-import { directConnectionRefusal, type DirectTargetRules, type TargetReach } from '../../core/tunnel/direct-target.ts';
+import {
+  directConnectionRefusal,
+  type DirectTargetRules,
+  type TargetReach,
+} from '../../core/tunnel/direct-target.ts';
 import { TLS_OF_PROTOCOL, type ConnectionProtocol, type TargetTls } from '../../core/tunnel/protocol.ts';
 import { generateGatewayHostKey } from '../../core/ssh/gateway-host-key.ts';
 import { clientCertificatePem } from '../../core/kube/cluster-pem.ts';
@@ -214,7 +218,12 @@ export async function createConnection(
   checkTls(input.protocol, input.target.tls);
   const reach = input.protocol === 'postgres' ? (input.reach ?? 'connector') : 'connector';
   if (reach === 'direct')
-    checkDirect(input.protocol, input.target, 'ref' in input.credential ? 'connector_ref' : 'encrypted', rules);
+    checkDirect(
+      input.protocol,
+      input.target,
+      'ref' in input.credential ? 'connector_ref' : 'encrypted',
+      rules,
+    );
   const connectorId = await resolveConnector(db, input.connector);
   const values: typeof connections.$inferInsert = {
     id,
@@ -290,7 +299,11 @@ export async function updateConnection(
       port: patch.target?.port ?? existing.targetPort,
       tls: patch.target?.tls ?? existing.targetTls,
     };
-    const kind = patch.credential ? ('ref' in patch.credential ? 'connector_ref' : 'encrypted') : existing.credentialKind;
+    const kind = patch.credential
+      ? 'ref' in patch.credential
+        ? 'connector_ref'
+        : 'encrypted'
+      : existing.credentialKind;
     checkDirect(existing.protocol, target, kind, rules);
   }
   const set: Partial<typeof connections.$inferInsert> = { updatedAt: new Date() };
