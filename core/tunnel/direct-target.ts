@@ -91,30 +91,29 @@ function privateV4([a, b]: number[]): boolean {
 /** Eight 16-bit groups, or undefined when `h` is not an IPv6 literal. */
 function ipv6(h: string): number[] | undefined {
   const zone = h.indexOf('%');
-  const s = zone >= 0 ? h.slice(0, zone) : h;
-  let tail: number[] = [];
-  let body = s;
+  let s = zone >= 0 ? h.slice(0, zone) : h;
+  // A dotted IPv4 tail (::ffff:1.2.3.4) is two groups written another way.
   const dotted = /(\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3})$/.exec(s);
   if (dotted) {
     const v4 = ipv4(dotted[1]!);
     if (!v4) return undefined;
-    tail = [(v4[0]! << 8) | v4[1]!, (v4[2]! << 8) | v4[3]!];
-    body = s.slice(0, -dotted[1]!.length).replace(/:$/, ':0').replace(/::0$/, '::');
-    if (body.endsWith(':') && !body.endsWith('::')) body = body.slice(0, -1);
+    const hex = (n: number) => n.toString(16);
+    s = `${s.slice(0, -dotted[1]!.length)}${hex((v4[0]! << 8) | v4[1]!)}:${hex((v4[2]! << 8) | v4[3]!)}`;
   }
-  const halves = body.split('::');
+  const halves = s.split('::');
   if (halves.length > 2) return undefined;
   const group = (p: string) => (p === '' ? [] : p.split(':'));
   const head = group(halves[0]!);
   const rest = halves.length === 2 ? group(halves[1]!) : [];
-  const words = [...head, ...rest];
-  if (!words.every((w) => /^[0-9a-f]{1,4}$/.test(w))) return undefined;
-  const nums = words.map((w) => parseInt(w, 16));
-  const missing = 8 - nums.length - tail.length;
+  if (![...head, ...rest].every((w) => /^[0-9a-f]{1,4}$/.test(w))) return undefined;
+  const missing = 8 - head.length - rest.length;
   if (halves.length === 1 ? missing !== 0 : missing < 1) return undefined;
-  const headN = head.map((w) => parseInt(w, 16));
-  const restN = rest.map((w) => parseInt(w, 16));
-  return [...headN, ...new Array<number>(halves.length === 2 ? missing : 0).fill(0), ...restN, ...tail];
+  const num = (w: string) => parseInt(w, 16);
+  return [
+    ...head.map(num),
+    ...new Array<number>(halves.length === 2 ? missing : 0).fill(0),
+    ...rest.map(num),
+  ];
 }
 
 function privateV6(g: number[]): boolean {
