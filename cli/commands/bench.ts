@@ -2,6 +2,7 @@
  * `postern bench` (npm run bench): direct vs through the full path, side by side in one run,
  * on the same machine and the same Postgres. The edge runs in Miniflare directly.
  */
+import { directPathTable, measureDirectPath } from '../bench/direct-path.ts';
 import { parseFlags } from '../args.ts';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
@@ -219,6 +220,13 @@ export async function run(argv: string[]): Promise<number> {
       legacyMaskingFreeText,
       hostile,
     } = await measureEnginesIsolated(maskMb);
+    const directTarget = await measureDirectPath(stack, {
+      dir,
+      clients,
+      duration,
+      say,
+      listen: listenFor(stack, token, listeners),
+    });
     const sshRows = only === 'postgres' ? undefined : await ssh(stack)();
     const kubeRows = only === 'postgres' ? undefined : await kube(stack)();
 
@@ -282,6 +290,7 @@ export async function run(argv: string[]): Promise<number> {
       },
       // One session's hostile input, each measured once (issue 9, finding 7): linear, bounded.
       hostile,
+      directTarget,
       ssh: sshRows,
       kube: kubeRows,
     };
@@ -317,7 +326,7 @@ hostile input, one session's cost (each must stay linear in its size)
 ${t.hostile.map((h) => `${h.name.padEnd(52)} ${f(h.megabytes, 1).padStart(5)} MB ${f(h.ms, 0).padStart(7)} ms`).join('\n')}
 
 "policy off" is an allow-list connection (every action permitted, nothing masked, audit on).
-${sshRows ? sshTable(sshRows) : ''}${kubeRows ? kubeTable(kubeRows) : ''}
+${directPathTable(directTarget)}${sshRows ? sshTable(sshRows) : ''}${kubeRows ? kubeTable(kubeRows) : ''}
 JSON: ${file}
 `);
     }
@@ -338,6 +347,15 @@ function writeResult(out: string, result: { date: string }): string {
   const file = join(out, `bench-${result.date.replace(/[:.]/g, '-')}.json`);
   writeFileSync(file, JSON.stringify(result, null, 2));
   return file;
+}
+
+/** startListener for the rows measured in cli/bench/ (stopped with the others). */
+function listenFor(stack: Stack, token: string, listeners: ChildProcess[]) {
+  return async (connection: string) => {
+    const l = await startListener(stack, connection, token);
+    listeners.push(l.child);
+    return { port: l.port, stop: () => l.child.kill('SIGTERM') };
+  };
 }
 
 /** `postern connect <connection>` as its own process, as a user runs it. */
