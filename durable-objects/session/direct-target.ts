@@ -52,15 +52,23 @@ export function dialDirect(parts: DirectParts): TargetLink {
     return { send: () => undefined, close: () => undefined };
   }
   let closed = false;
-  // Writes are chained so they reach the socket in order whatever the handshake is doing.
-  let writing: Promise<unknown> = Promise.resolve();
   let writer: WritableStreamDefaultWriter<Uint8Array> | undefined;
+  // Bytes sent before the socket is up (none from PgSession, which writes only after
+  // targetOpen; kept in order all the same); after that the stream's own queue keeps the order.
+  let early: Uint8Array[] | undefined = [];
+  const write = (bytes: Uint8Array) =>
+    writer!.write(bytes).catch(() => {
+      if (!closed) session.targetClosed();
+    });
   const ready = open(conn.target).then(
     (s) => {
       writer = s.writable.getWriter();
+      for (const bytes of early!) void write(bytes);
+      early = undefined;
       return s;
     },
     (e: unknown) => {
+      early = undefined;
       parts.settled();
       const detail = (e as Error).message;
       session.fail({ kind: 'channel-failed', detail, forClient: detail });
@@ -88,14 +96,10 @@ export function dialDirect(parts: DirectParts): TargetLink {
   return {
     send(bytes) {
       if (closed) return;
-      // The bytes are the caller's: copied, since they are written after this returns.
+      // Copied: the caller may reuse its buffer once this returns, and the write completes later.
       const copy = bytes.slice();
-      writing = writing
-        .then(() => ready)
-        .then((s) => (s && !closed ? writer!.write(copy) : undefined))
-        .catch(() => {
-          if (!closed) session.targetClosed();
-        });
+      if (writer) void write(copy);
+      else early?.push(copy);
     },
     close() {
       if (closed) return;
