@@ -59,4 +59,10 @@ export interface Env {
   ASSETS?: Fetcher;
   /** Set to "1" to allow http:// issuers and JWKS (local development only). */
   ALLOW_INSECURE_ISSUERS?: string;
+  /**
+   * Set to "1" to let direct connections (reach 'direct') dial loopback and private addresses and
+   * plain TCP (local development only: `postern dev` sets it). Off, the edge refuses them, so a
+   * direct target cannot reach into the network the edge runs in (edge/direct-target-rules.ts).
+   */
+  ALLOW_PRIVATE_DIRECT_TARGETS?: string;
 }

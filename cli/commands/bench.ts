@@ -2,6 +2,7 @@
  * `postern bench` (npm run bench): direct vs through the full path, side by side in one run,
  * on the same machine and the same Postgres. The edge runs in Miniflare directly.
  */
+import { directPathTable, measureDirectPath } from '../bench/direct-path.ts';
 import { parseFlags } from '../args.ts';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
@@ -258,6 +259,13 @@ export async function run(argv: string[]): Promise<number> {
     } = await measureEnginesIsolated(maskMb);
     say('where a statement goes in the SessionDO: pgbench -S frames through the Postgres module…');
     const statementStages = await measureStatementStagesIsolated();
+    const directTarget = await measureDirectPath(stack, {
+      dir,
+      clients,
+      duration,
+      say,
+      listen: listenFor(stack, token, listeners),
+    });
     const sshRows = only === 'postgres' ? undefined : await ssh(stack)();
     const kubeRows = only === 'postgres' ? undefined : await kube(stack)();
 
@@ -351,6 +359,7 @@ export async function run(argv: string[]): Promise<number> {
       // One session's hostile input, each measured once (issue 9, finding 7): linear, bounded.
       hostile,
       statementStages,
+      directTarget,
       ssh: sshRows,
       kube: kubeRows,
     };
@@ -388,7 +397,7 @@ ${t.hostile.map((h) => `${h.name.padEnd(52)} ${f(h.megabytes, 1).padStart(5)} MB
 ${stagesTable(statementStages)}
 "policy off" is an allow-list connection (every action permitted, nothing masked, audit on).
 
-${goalTable(`issue 13 goals (Postgres; load average ${loadThroughput.map((l) => l.toFixed(1)).join(' ')} as the throughput runs began)`, goals)}${sshRows ? sshTable(sshRows) : ''}${kubeRows ? kubeTable(kubeRows) : ''}
+${goalTable(`issue 13 goals (Postgres; load average ${loadThroughput.map((l) => l.toFixed(1)).join(' ')} as the throughput runs began)`, goals)}${directPathTable(directTarget)}${sshRows ? sshTable(sshRows) : ''}${kubeRows ? kubeTable(kubeRows) : ''}
 JSON: ${file}
 `);
     }
@@ -410,6 +419,15 @@ function writeResult(out: string, result: { date: string }): string {
   const file = join(out, `bench-${result.date.replace(/[:.]/g, '-')}.json`);
   writeFileSync(file, JSON.stringify(result, null, 2));
   return file;
+}
+
+/** startListener for the rows measured in cli/bench/ (stopped with the others). */
+function listenFor(stack: Stack, token: string, listeners: ChildProcess[]) {
+  return async (connection: string) => {
+    const l = await startListener(stack, connection, token);
+    listeners.push(l.child);
+    return { port: l.port, stop: () => l.child.kill('SIGTERM') };
+  };
 }
 
 /** `postern connect <connection>` as its own process, as a user runs it. */

@@ -209,6 +209,45 @@ describe('postern connections create', () => {
     await expect(r).rejects.toThrow(why);
   });
 
+  it('asks for a direct connection with --direct, and refuses it with a connector reference', async () => {
+    const flags = ['create', 'cloud', '--connector', 'dc1', '--host', 'db.example.com', '--database', 'd'];
+    const r = await cli(
+      [...flags, '--username', 'u', '--password-env', 'PW', '--tls', 'postgres-starttls', '--direct'],
+      [
+        {
+          status: 201,
+          body: { ...sshView({ name: 'cloud', protocol: 'postgres', reach: 'direct' }), ssh: undefined },
+        },
+      ],
+      { PW: 's3cret' },
+    );
+    expect(r.calls[0]!.body).toMatchObject({ reach: 'direct', credential: { password: 's3cret' } });
+    await expect(
+      cli([...flags, '--username', 'u', '--credential-ref', 'env:PW', '--direct']),
+    ).rejects.toThrow(/--direct needs --password-env/);
+    await expect(
+      cli(
+        [
+          'create',
+          'w',
+          '--protocol',
+          'ssh',
+          '--connector',
+          'dc1',
+          '--host',
+          'h',
+          '--password-env',
+          'PW',
+          '--direct',
+        ],
+        [],
+        {
+          PW: 'x',
+        },
+      ),
+    ).rejects.toThrow(/--direct is for Postgres/);
+  });
+
   it('says which field the API refused', async () => {
     const r = cli(
       [

@@ -27,6 +27,8 @@ export interface ConnectionView {
   protocol: 'postgres' | 'ssh' | 'kubernetes';
   connector: string;
   target: { host: string; port: number; tls: string };
+  /** Absent from edges before migration 0012. */
+  reach?: 'connector' | 'direct';
   database?: string;
   username?: string;
   credential: { kind: string; ref?: string; secretKind?: string };
@@ -47,6 +49,9 @@ const HELP: Record<string, string> = {
                        Postgres (default): --database DB --username USER and
                          --password-env VAR | --credential-ref env:NAME|file:/path
                          (--tls none, tls or postgres-starttls)
+                         [--direct] the edge dials the target itself, no connector hop
+                         (a public address, --tls postgres-starttls, --password-env; the
+                         connector still keeps its sessions' cancel keys and records)
                        SSH: --protocol ssh and one of
                          --private-key-file FILE (OpenSSH or PKCS#8 PEM, ECDSA or RSA)
                          --password-env VAR
@@ -100,6 +105,7 @@ const CREATE_OPTIONS = {
   'client-cert-file': STRING,
   'client-key-file': STRING,
   impersonate: { type: 'boolean', default: false },
+  direct: { type: 'boolean', default: false },
   'allow-groups': STRING,
   'allow-subjects': STRING,
 } as const;
@@ -201,12 +207,22 @@ export function createBody(
     allow: { groups: list(str('allow-groups')), subjects: list(str('allow-subjects')) },
   };
   const KUBE_FLAGS = ['ca-file', 'impersonate'];
+  if (protocol !== 'postgres' && f['direct'] === true)
+    throw new CliError('usage', '--direct is for Postgres connections');
   if (protocol === 'postgres') {
     only(['private-key-file', 'target-host-key', 'secret-kind'], 'is for SSH connections (--protocol ssh)');
     only(KUBE_FLAGS, 'is for Kubernetes connections (--protocol kubernetes)');
     body['database'] = need('database');
     body['username'] = need('username');
     if (target['port'] === undefined) target['port'] = 5432;
+    if (f['direct'] === true) {
+      if (str('credential-ref') !== undefined)
+        throw new CliError(
+          'usage',
+          '--direct needs --password-env: the edge keeps the credential sealed (there is no connector to resolve --credential-ref)',
+        );
+      body['reach'] = 'direct';
+    }
   } else if (protocol === 'ssh') {
     only(
       ['database', 'username'],
@@ -240,7 +256,7 @@ export function createBody(
 export function showText(c: ConnectionView): string {
   const lines = [
     `${c.name} (${c.protocol}) via connector ${c.connector}`,
-    `  target:      ${c.target.host}:${c.target.port} tls=${c.target.tls}`,
+    `  target:      ${c.target.host}:${c.target.port} tls=${c.target.tls}${c.reach === 'direct' ? ' (direct: the edge dials it)' : ''}`,
   ];
   if (c.protocol === 'postgres') lines.push(`  database:    ${c.database ?? ''} as ${c.username ?? ''}`);
   const secret = c.credential.secretKind ? ` (${c.credential.secretKind.replace('_', ' ')})` : '';

@@ -284,6 +284,8 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
           CONSOLE_CLIENT_SECRETS: JSON.stringify({ [oidc.issuer]: secrets.consoleClientSecret }),
           CONSOLE_SESSION_KEY: secrets.consoleSessionKey,
           ALLOW_INSECURE_ISSUERS: '1',
+          // The demo Postgres is on 127.0.0.1 without TLS: direct connections to it are dev-only.
+          ALLOW_PRIVATE_DIRECT_TARGETS: '1',
           ADMIN_GROUP,
           ADMIN_BOOTSTRAP_TOKEN: secrets.adminToken,
           CREDENTIAL_KEYS: secrets.credentialKeys,

@@ -13,7 +13,13 @@ import { parseConnectorToEdge, type DialRequest } from '../../core/tunnel/protoc
 import type { Env } from '../../edge/env.ts';
 import type { ConnectorRpc } from '../../edge/contracts/rpc.ts';
 import { safeCloseCode } from '../close-codes.ts';
-import type { DialInput, DialResult, ReplicaAttachment, ReplicaInfo } from '../../edge/contracts/dial.ts';
+import {
+  DIRECT_REPLICA,
+  type DialInput,
+  type DialResult,
+  type ReplicaAttachment,
+  type ReplicaInfo,
+} from '../../edge/contracts/dial.ts';
 import { sessionRecordOutbox } from '../session-records-outbox.ts';
 import { httpError } from '../../edge/http-errors.ts';
 import type { SessionRecord } from '../../edge/db/session-records.ts';
@@ -70,6 +76,12 @@ export class ConnectorDO extends DurableObject<Env> implements ConnectorRpc {
 
   /** Asks one live replica to open a data channel for a session. */
   async dial(input: DialInput): Promise<DialResult> {
+    if (input.direct) {
+      // No replica dials: the SessionDO does (reach 'direct'); this object keeps the bookkeeping.
+      const gatewayKey = await this.#newCancelKey({ sessionId: input.sessionId, replicaId: DIRECT_REPLICA });
+      if (input.record) this.#records.put(input.record.id, { ...input.record, replicaId: DIRECT_REPLICA });
+      return { ok: true, replicaId: DIRECT_REPLICA, gatewayKey };
+    }
     const replicas = this.ctx.getWebSockets().filter((ws) => ws.readyState === WebSocket.OPEN);
     // Least loaded first; ties broken at random so replicas share new sessions.
     const ordered = replicas

@@ -23,6 +23,7 @@ export async function dialConnector(
     target: conn.target,
     ...(conn.credential.kind === 'connector_ref' ? { credentialRef: conn.credential.ref } : {}),
     ...(conn.kubernetes?.ca ? { ca: conn.kubernetes.ca } : {}),
+    ...(conn.reach === 'direct' ? { direct: true as const } : {}),
   });
 }
 

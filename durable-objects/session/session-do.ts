@@ -35,7 +35,9 @@ import { SetupGate } from './setup-gate.ts';
 import { endGrants, type GrantEnd } from './grant-ends.ts';
 import { storedCredential } from './channel-greeting.ts';
 import { sessionOpenEvent } from './session-events.ts';
-import { protocolOf } from './protocols.ts';
+import { protocolOf, targetCredentialOf } from './protocols.ts';
+import { cancelDirect, dialDirect, type TargetLink } from './direct-target.ts';
+import { directTargetRules } from '../../edge/direct-target-rules.ts';
 import { EXCHANGE_PREFIX } from './exchange-host.ts';
 import type { DialResult } from '../../edge/contracts/dial.ts';
 import { SessionLease } from './session-lease.ts';
@@ -65,6 +67,8 @@ export class SessionDO extends DurableObject<Env> implements SessionRpc {
   #session: ProtocolSession | undefined;
   #client: WebSocket | undefined;
   #channel: WebSocket | undefined;
+  /** A direct connection's target, dialled by this object (direct-target.ts), in the channel's place. */
+  #direct: TargetLink | undefined;
   #channelToken = new ChannelToken();
   #channelTimer: ReturnType<typeof setTimeout> | undefined;
   #key: SessionKey | undefined;
@@ -185,6 +189,11 @@ export class SessionDO extends DurableObject<Env> implements SessionRpc {
     // Cancelling while a request waits for approval withdraws it.
     if (this.#approvals?.withdraw()) return true;
     const key = this.#session?.cancellation?.targetKey();
+    const conn = this.#start?.connection;
+    if (key && conn && this.#direct) {
+      this.ctx.waitUntil(cancelDirect(conn, key, directTargetRules(this.env)).catch(() => undefined));
+      return true;
+    }
     if (!key || !this.#channel) return false;
     this.#channel.send(
       JSON.stringify({ type: 'cancel', processId: key.processId, secretKey: key.secretKey }),
@@ -269,7 +278,7 @@ export class SessionDO extends DurableObject<Env> implements SessionRpc {
     const record = this.#record!;
     return {
       toClient,
-      toTarget: (bytes) => this.#channel?.send(bytes),
+      toTarget: (bytes) => (this.#direct ?? this.#channel)?.send(bytes),
       end: (reason) => this.#end(reason),
       held: (request) => void approvals.hold(request),
       clientApplication: (name) => (record.clientApplication = name.slice(0, 128)),
@@ -294,6 +303,7 @@ export class SessionDO extends DurableObject<Env> implements SessionRpc {
     wireClient(ws, session);
 
     this.#channelTimer = setTimeout(() => session.fail({ kind: 'channel-timeout' }), CHANNEL_TIMEOUT_MS);
+    if (start.connection.reach === 'direct') this.#dialDirect(start, session);
     await this.#settleGrants();
     return response();
   }
@@ -346,10 +356,25 @@ export class SessionDO extends DurableObject<Env> implements SessionRpc {
     await exchangeDeadlines(this.ctx.storage, this.#session, this.#start, this.#lastActivity, now);
   }
 
-  // ---- data channel from the connector ----------------------------------------------------
+  // ---- the target: a direct connection's, or the connector's data channel -------------------
+
+  /** Reach 'direct': this object dials the target itself, where the channel would be. */
+  #dialDirect(start: SessionStart, session: ProtocolSession): void {
+    this.#direct = dialDirect({
+      session,
+      conn: start.connection,
+      rules: directTargetRules(this.env),
+      credential: this.#credential,
+      secretKind: targetCredentialOf(start.connection).kind,
+      settled: () => clearTimeout(this.#channelTimer),
+    });
+  }
 
   async #openChannel(request: Request): Promise<Response> {
-    // One-time token (channel-token.ts); refused too when a channel is already open.
+    // One-time token (channel-token.ts); refused too when a channel is already open. A direct
+    // session issued one only because the dial shares that step: it never takes a channel.
+    if (this.#start?.connection.reach === 'direct')
+      return httpError(401, 'unauthorized', 'invalid channel token');
     if (!(await this.#channelToken.take(request, this.#channel !== undefined))) {
       return httpError(401, 'unauthorized', 'invalid channel token');
     }
@@ -374,6 +399,7 @@ export class SessionDO extends DurableObject<Env> implements SessionRpc {
   #end(reason: CloseReason): void {
     this.#ended = true;
     clearTimeout(this.#channelTimer);
+    this.#direct?.close();
     this.#approvals?.cancel();
     reportEnd(
       {

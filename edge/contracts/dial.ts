@@ -14,7 +14,15 @@ export interface DialInput {
   credentialRef?: string;
   /** Kubernetes: the cluster CA (PEM) the API server's certificate must chain to (not secret). */
   ca?: string;
+  /**
+   * The SessionDO dials the target itself (a direct connection): no replica is asked; the
+   * ConnectorDO only allocates the cancel key and keeps the record (replica id DIRECT_REPLICA).
+   */
+  direct?: true;
 }
+
+/** The replica id of sessions whose SessionDO dialled the target itself. */
+export const DIRECT_REPLICA = 'edge-direct';
 
 export type DialResult =
   { ok: true; replicaId: string; gatewayKey: CancelKey } | { ok: false; reason: 'offline' };

@@ -20,8 +20,14 @@ export interface SessionConnection {
    * 'postgres'; the connection cache always sets it).
    */
   protocol?: ConnectionProtocol;
+  /** For 'direct' too: its ConnectorDO keeps the session's cancel key and record. */
   connectorId: string;
   target: TargetSpec;
+  /**
+   * 'direct': the SessionDO dials the target itself (durable-objects/session/direct-target.ts);
+   * absent: the connector does.
+   */
+  reach?: 'direct';
   /** Postgres only; '' for SSH (the SSH user name the client types selects the login). */
   database: string;
   username: string;

@@ -17,6 +17,11 @@ import { getConnectorByName } from './connectors-repo.ts';
 import { deletePoliciesOfScope } from './policies-repo.ts';
 import { isForeignKeyViolation, isUniqueViolation } from './pg-errors.ts';
 import { connections, connectors, type SecretKind } from './schema.ts';
+import {
+  directConnectionRefusal,
+  type DirectTargetRules,
+  type TargetReach,
+} from '../../core/tunnel/direct-target.ts';
 import { TLS_OF_PROTOCOL, type ConnectionProtocol, type TargetTls } from '../../core/tunnel/protocol.ts';
 import { generateGatewayHostKey } from '../../core/ssh/gateway-host-key.ts';
 import { clientCertificatePem } from '../../core/kube/cluster-pem.ts';
@@ -48,6 +53,8 @@ interface CommonInput {
 export interface PostgresConnectionInput extends CommonInput {
   protocol: 'postgres';
   target: { host: string; port: number; tls: TargetTls };
+  /** 'direct': the edge dials the target itself (core/tunnel/direct-target.ts); default 'connector'. */
+  reach?: TargetReach;
   database: string;
   username: string;
   credential: CredentialInput;
@@ -74,6 +81,8 @@ export type ConnectionInput = PostgresConnectionInput | SshConnectionInput | Kub
 /** A PATCH: absent fields keep their value; `target` and `allow` merge field by field. */
 export interface ConnectionPatch {
   connector?: string;
+  /** Postgres only. */
+  reach?: TargetReach;
   target?: Partial<ConnectionInput['target']>;
   database?: string;
   username?: string;
@@ -156,6 +165,17 @@ async function credentialColumns(
   };
 }
 
+/** Refuses a direct connection the edge must not dial (core/tunnel/direct-target.ts). */
+function checkDirect(
+  protocol: ConnectionProtocol,
+  target: { host: string; port: number; tls: TargetTls },
+  credentialKind: 'encrypted' | 'connector_ref',
+  rules: DirectTargetRules,
+): void {
+  const why = directConnectionRefusal({ protocol, target, credentialKind }, rules);
+  if (why) throw invalid('reach', why);
+}
+
 /** Refuses a transport the protocol cannot run over (core/tunnel/protocol.ts). */
 function checkTls(protocol: ConnectionProtocol, tls: TargetTls): void {
   if (TLS_OF_PROTOCOL[protocol].includes(tls)) return;
@@ -192,9 +212,18 @@ export async function createConnection(
   credentialKeys: string,
   name: string,
   input: ConnectionInput,
+  rules: DirectTargetRules = { allowPrivate: false },
 ): Promise<ConnectionView> {
   const id = randomToken('cn', 12);
   checkTls(input.protocol, input.target.tls);
+  const reach = input.protocol === 'postgres' ? (input.reach ?? 'connector') : 'connector';
+  if (reach === 'direct')
+    checkDirect(
+      input.protocol,
+      input.target,
+      'ref' in input.credential ? 'connector_ref' : 'encrypted',
+      rules,
+    );
   const connectorId = await resolveConnector(db, input.connector);
   const values: typeof connections.$inferInsert = {
     id,
@@ -204,6 +233,7 @@ export async function createConnection(
     targetHost: input.target.host,
     targetPort: input.target.port,
     targetTls: input.target.tls,
+    targetReach: reach,
     database: input.protocol === 'postgres' ? input.database : null,
     username: input.protocol === 'postgres' ? input.username : null,
     ...(await credentialColumns(credentialKeys, id, input.protocol, input.credential)),
@@ -255,11 +285,27 @@ export async function updateConnection(
   credentialKeys: string,
   name: string,
   patch: ConnectionPatch,
+  rules: DirectTargetRules = { allowPrivate: false },
 ): Promise<ConnectionView> {
   const existing = await getConnectionView(db, name);
   if (!existing) throw new PosternError('NOT_FOUND', `no connection named "${name}"`);
   checkPatchFits(existing.protocol, patch);
   if (patch.target?.tls !== undefined) checkTls(existing.protocol, patch.target.tls);
+  // A direct connection is judged as it will be after the patch: target, credential and reach together.
+  const reach = patch.reach ?? existing.targetReach;
+  if (reach === 'direct') {
+    const target = {
+      host: patch.target?.host ?? existing.targetHost,
+      port: patch.target?.port ?? existing.targetPort,
+      tls: patch.target?.tls ?? existing.targetTls,
+    };
+    const kind = patch.credential
+      ? 'ref' in patch.credential
+        ? 'connector_ref'
+        : 'encrypted'
+      : existing.credentialKind;
+    checkDirect(existing.protocol, target, kind, rules);
+  }
   const set: Partial<typeof connections.$inferInsert> = { updatedAt: new Date() };
   let connectorName = existing.connectorName;
   if (patch.connector !== undefined) {
@@ -267,6 +313,7 @@ export async function updateConnection(
     connectorName = patch.connector;
   }
   // Merge, so a PATCH of the port alone cannot silently reset `tls` to a default.
+  if (patch.reach !== undefined) set.targetReach = patch.reach;
   if (patch.target?.host !== undefined) set.targetHost = patch.target.host;
   if (patch.target?.port !== undefined) set.targetPort = patch.target.port;
   if (patch.target?.tls !== undefined) set.targetTls = patch.target.tls;

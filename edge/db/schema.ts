@@ -4,6 +4,7 @@
  */
 import type { MaskingConfig } from '../../core/mask/config.ts';
 import type { ConnectionProtocol, TargetTls } from '../../core/tunnel/protocol.ts';
+import type { TargetReach } from '../../core/tunnel/direct-target.ts';
 import type { SecretKind as SessionSecretKind } from '../contracts/session-start.ts';
 import { sql } from 'drizzle-orm';
 import {
@@ -57,6 +58,12 @@ export const connections = pgTable(
      * migrations/0007 rewrote the older 'disable' / 'verify-full'.
      */
     targetTls: text('target_tls').$type<TargetTls>().notNull().default('none'),
+    /**
+     * 'connector' (the connector dials the target) or 'direct' (the SessionDO dials it itself with
+     * `cloudflare:sockets`; Postgres with a sealed credential only: core/tunnel/direct-target.ts).
+     * A direct connection's connector still keeps its sessions' cancel keys and records.
+     */
+    targetReach: text('target_reach').$type<TargetReach>().notNull().default('connector'),
     /** Postgres only (null for SSH: the SSH user name the client types selects the login). */
     database: text('database'),
     username: text('username'),
@@ -104,6 +111,11 @@ export const connections = pgTable(
   (t) => [
     check('connections_protocol', sql`${t.protocol} IN ('postgres', 'ssh', 'kubernetes')`),
     check('connections_target_tls', sql`${t.targetTls} IN ('none', 'tls', 'postgres-starttls')`),
+    // A direct target is Postgres with the credential sealed here: no connector to resolve a reference.
+    check(
+      'connections_target_reach',
+      sql`${t.targetReach} = 'connector' OR (${t.targetReach} = 'direct' AND ${t.protocol} = 'postgres' AND ${t.credentialKind} = 'encrypted' AND ${t.targetTls} <> 'tls')`,
+    ),
     check(
       'connections_secret_kind',
       sql`${t.credentialSecretKind} IN ('password', 'private_key', 'bearer_token', 'client_certificate')`,

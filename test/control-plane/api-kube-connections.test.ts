@@ -79,6 +79,7 @@ describe('creating a Kubernetes connection', () => {
       protocol: 'kubernetes',
       connector: 'dc1',
       target: { host: 'kube-api.internal', port: 6443, tls: 'tls' },
+      reach: 'connector',
       credential: { kind: 'encrypted', secretKind: 'bearer_token' },
       allow: { subjects: [], groups: ['sre'] },
       masking: { columns: [], detectors: {} },

@@ -68,6 +68,7 @@ describe('creating an SSH connection', () => {
       protocol: 'ssh',
       connector: 'dc1',
       target: { host: '10.0.0.7', port: 22, tls: 'none' },
+      reach: 'connector',
       credential: { kind: 'encrypted', secretKind: 'private_key' },
       allow: { subjects: [], groups: ['ops'] },
       masking: { columns: [], detectors: {} },

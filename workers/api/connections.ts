@@ -10,6 +10,7 @@ import {
 } from '../../edge/db/connections-repo.ts';
 import { json, logAdminAction, newApi, withDb } from './app.ts';
 import { presentConnection } from './present.ts';
+import { directTargetRules } from '../../edge/direct-target-rules.ts';
 import { Connection, CreateConnection, ErrorBody, NameParam, UpdateConnection } from './schemas.ts';
 
 export const connectionsApi = newApi()
@@ -27,7 +28,9 @@ export const connectionsApi = newApi()
     }),
     async (c) => {
       const { name, ...input } = c.req.valid('json');
-      const row = await withDb(c, (db) => createConnection(db, c.env.CREDENTIAL_KEYS, name, input));
+      const row = await withDb(c, (db) =>
+        createConnection(db, c.env.CREDENTIAL_KEYS, name, input, directTargetRules(c.env)),
+      );
       logAdminAction(c, 'connection.create', name);
       return c.json(presentConnection(row), 201);
     },
@@ -81,7 +84,9 @@ export const connectionsApi = newApi()
     async (c) => {
       const { name } = c.req.valid('param');
       const patch = c.req.valid('json');
-      const row = await withDb(c, (db) => updateConnection(db, c.env.CREDENTIAL_KEYS, name, patch));
+      const row = await withDb(c, (db) =>
+        updateConnection(db, c.env.CREDENTIAL_KEYS, name, patch, directTargetRules(c.env)),
+      );
       logAdminAction(c, 'connection.update', name);
       return c.json(presentConnection(row), 200);
     },

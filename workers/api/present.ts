@@ -28,6 +28,7 @@ export function presentConnection(row: ConnectionView) {
     protocol: row.protocol,
     connector: row.connectorName,
     target: { host: row.targetHost, port: row.targetPort, tls: row.targetTls },
+    reach: row.targetReach,
     ...(row.protocol === 'postgres' ? { database: row.database ?? '', username: row.username ?? '' } : {}),
     credential:
       row.credentialKind === 'connector_ref'

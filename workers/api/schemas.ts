@@ -6,6 +6,7 @@
 import { z } from '@hono/zod-openapi';
 import { AUDIT_KINDS } from '../../core/audit/chain.ts';
 import { CONNECTION_PROTOCOLS, TARGET_TLS } from '../../core/tunnel/protocol.ts';
+import { TARGET_REACHES } from '../../core/tunnel/direct-target.ts';
 import { Allow, Host, Masking, NAME, Password, Port, Principals, Ref, text, Tls } from './schema-fields.ts';
 import { CreateSshConnection, HostKeyLine, SshCredential, SshView } from './ssh-connection-schemas.ts';
 import {
@@ -65,6 +66,12 @@ export const CreatedConnector = z
   })
   .openapi('CreatedConnector');
 
+/** How the edge reaches the target (core/tunnel/direct-target.ts). */
+const Reach = z.enum(TARGET_REACHES).openapi({
+  description:
+    "'connector' (default): the connector dials the target. 'direct': the edge dials it itself (Postgres, credential {password}, tls postgres-starttls, a public address); the connector only keeps the sessions' cancel keys and records.",
+});
+
 const Credential = z.union([Password, z.strictObject({ ref: Ref })]).openapi({
   description:
     'Write-only. {password} is stored encrypted and never returned; {ref} is resolved by the connector.',
@@ -76,6 +83,7 @@ const CreatePostgresConnection = z
     protocol: z.literal('postgres').optional().default('postgres'),
     connector: NAME,
     target: z.strictObject({ host: Host, port: Port, tls: Tls.default('none') }),
+    reach: Reach.optional().default('connector'),
     database: text(63),
     username: text(63),
     credential: Credential,
@@ -100,6 +108,7 @@ export const CreateConnection = z
 export const UpdateConnection = z
   .strictObject({
     connector: NAME.optional(),
+    reach: Reach.optional(),
     target: z.strictObject({ host: Host.optional(), port: Port.optional(), tls: Tls.optional() }).optional(),
     database: text(63).optional(),
     username: text(63).optional(),
@@ -123,6 +132,7 @@ export const Connection = z
     protocol: z.enum(CONNECTION_PROTOCOLS),
     connector: z.string(),
     target: z.object({ host: z.string(), port: z.number(), tls: z.enum(TARGET_TLS) }),
+    reach: z.enum(TARGET_REACHES),
     database: z.string().optional().openapi({ description: 'Postgres only' }),
     username: z.string().optional().openapi({ description: 'Postgres only' }),
     credential: z

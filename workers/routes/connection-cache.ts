@@ -85,6 +85,7 @@ function toSessionConnection(row: ConnectionRow): SessionConnection {
     protocol: row.protocol,
     connectorId: row.connectorId,
     target: { host: row.targetHost, port: row.targetPort, tls: row.targetTls },
+    ...(row.targetReach === 'direct' ? { reach: 'direct' as const } : {}),
     database: row.database ?? '',
     username: row.username ?? '',
     credential,

@@ -1,0 +1,2 @@
+ALTER TABLE "connections" ADD COLUMN "target_reach" text DEFAULT 'connector' NOT NULL;--> statement-breakpoint
+ALTER TABLE "connections" ADD CONSTRAINT "connections_target_reach" CHECK ("connections"."target_reach" = 'connector' OR ("connections"."target_reach" = 'direct' AND "connections"."protocol" = 'postgres' AND "connections"."credential_kind" = 'encrypted' AND "connections"."target_tls" <> 'tls'));
