@@ -4,7 +4,10 @@
  * SessionDO reads it again to hand the module (both under MAX_EXCHANGE_BODY_BYTES). Undefined
  * when it is over `max` bytes, declared or counted as it streams.
  */
-export async function readBounded(request: Request, max: number): Promise<Uint8Array<ArrayBuffer> | undefined> {
+export async function readBounded(
+  request: Request,
+  max: number,
+): Promise<Uint8Array<ArrayBuffer> | undefined> {
   const declared = Number(request.headers.get('Content-Length') ?? '0');
   if (declared > max) return undefined;
   if (!request.body) return new Uint8Array(0);
