@@ -16,6 +16,7 @@ import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { request as httpRequest, Agent as HttpAgent } from 'node:http';
 import { request as httpsRequest, Agent as HttpsAgent } from 'node:https';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Stack } from '../dev/stack.ts';
@@ -23,6 +24,7 @@ import { writeKubeconfig } from '../../test/kube/kubectl-helpers.ts';
 import type { KubeStandIn } from '../../test/kube/server.ts';
 import { pct } from './pgbench.ts';
 import { measureSecretMasking, type SecretMaskingResult } from './kube-secrets.ts';
+import { cpuLine, perMb, sampleCpu } from './proc-cpu.ts';
 
 const POSTERN = fileURLToPath(new URL('../bin/postern.mjs', import.meta.url));
 /** base64 of `[REDACTED]`: a masked Secret value (docs/kubernetes.md, "Masking"). */
@@ -55,6 +57,11 @@ export type KubeBench =
         reads: number;
         directMBps: number;
         viaMBps: number | null;
+        /** CPU ms per MB read, per hop (cli/bench/proc-cpu.ts), while each side read. */
+        directCpuMsPerMb: Record<string, number>;
+        viaCpuMsPerMb: Record<string, number> | null;
+        /** 1/5/15-minute load average before the Secret list reads. */
+        loadAverage: number[];
       };
       /** Why the through-Postern numbers are null. */
       viaUnavailable?: string;
@@ -119,13 +126,27 @@ export function seedBenchObjects(kube: KubeStandIn, pods: number, secrets: numbe
     });
 }
 
-/** GETs `url` `n` times on one keep-alive connection; bytes read in total and MB/s. */
+/** The stack's processes by hop: the bench process holds the client, the stand-in and the TLS relay. */
+function kubeHop(comm: string, cmdline: string): string {
+  if (comm === 'workerd') return 'edge (workerd)';
+  if (comm === 'kubectl') return 'kubectl';
+  if (cmdline.includes(' connector ')) return 'connector';
+  if (cmdline.includes(' bench')) return 'bench (client, stand-in, TLS relay)';
+  return `other (${comm})`;
+}
+
+/**
+ * GETs `url` `n` times on one keep-alive connection; bytes read in total, and MB/s and CPU per MB
+ * of `listBytes` per read (the list as the API server writes it: a masked list is smaller, so
+ * counting what came back would make the masked side look slower than it is).
+ */
 async function readRepeatedly(
   url: string,
   headers: Record<string, string>,
   n: number,
   ca?: string,
-): Promise<{ bytes: number; mbps: number; last: string }> {
+  listBytes?: number,
+): Promise<{ bytes: number; mbps: number; last: string; cpuMsPerMb: Record<string, number> }> {
   const https = url.startsWith('https:');
   const agent = https
     ? new HttpsAgent({ keepAlive: true, maxSockets: 1, ca })
@@ -153,10 +174,12 @@ async function readRepeatedly(
     await get(); // connection and warm-up
     let bytes = 0;
     let last: Buffer = Buffer.alloc(0);
+    const cpu = sampleCpu(kubeHop);
     const t0 = performance.now();
     for (let i = 0; i < n; i++) bytes += (last = await get()).byteLength;
     const seconds = (performance.now() - t0) / 1000;
-    return { bytes, mbps: bytes / (1024 * 1024) / seconds, last: last.toString('utf8') };
+    const mb = (listBytes === undefined ? bytes : listBytes * n) / (1024 * 1024);
+    return { bytes, mbps: mb / seconds, last: last.toString('utf8'), cpuMsPerMb: perMb(cpu.stop(), mb) };
   } finally {
     agent.destroy();
   }
@@ -290,6 +313,7 @@ export async function measureKube(
   const secretMasking = measureSecretMasking(o.maskMb);
   const secretsPath = `/api/v1/namespaces/${BENCH_SECRETS_NAMESPACE}/secrets`;
   const accept = { Accept: 'application/json' };
+  const loadAverage = loadavg();
   const direct = await readRepeatedly(
     `${standIn.url}${secretsPath}`,
     { ...accept, Authorization: `Bearer ${standIn.token}` },
@@ -297,12 +321,14 @@ export async function measureKube(
     standIn.caPem,
   );
   let viaMBps: number | null = null;
+  let viaCpuMsPerMb: Record<string, number> | null = null;
   if (!viaUnavailable) {
     const via = await readRepeatedly(
       `${server}${secretsPath}`,
       { ...accept, Authorization: `Bearer ${token}` },
       reads,
       front.caPem,
+      direct.bytes / reads,
     );
     // The bench reads as the demo client: no unmask, so every value comes back masked.
     const items = (JSON.parse(via.last) as { items?: Array<{ data?: Record<string, string> }> }).items ?? [];
@@ -310,6 +336,7 @@ export async function measureKube(
     if (items.length !== secrets || values.some((v) => v !== MASKED))
       throw new Error('the Secret list came back through Postern unmasked or incomplete');
     viaMBps = via.mbps;
+    viaCpuMsPerMb = via.cpuMsPerMb;
   }
 
   return {
@@ -324,6 +351,9 @@ export async function measureKube(
       reads,
       directMBps: direct.mbps,
       viaMBps,
+      directCpuMsPerMb: direct.cpuMsPerMb,
+      viaCpuMsPerMb,
+      loadAverage,
     },
     ...(viaUnavailable ? { viaUnavailable } : {}),
   };
@@ -341,7 +371,10 @@ Kubernetes (stand-in API server)   direct        via Postern    ratio / added   
 kubectl get pods (${r.pods}), request p50 ${f(q.directP50Ms, 0).padStart(7)}   ${f(q.viaP50Ms, 0).padStart(12)}   ${(q.addedP50Ms === null ? '-' : '+' + f(q.addedP50Ms, 0)).padStart(10)}ms    <= +${q.targetAddedP50Ms}ms
 kubectl get pods, request p99 (ms) ${f(q.directP99Ms, 0).padStart(10)}   ${f(q.viaP99Ms, 0).padStart(12)}
 kubectl get pods, command p50 (ms) ${f(c.directP50Ms, 0).padStart(10)}   ${f(c.viaP50Ms, 0).padStart(12)}   ${(c.addedP50Ms === null ? '-' : '+' + f(c.addedP50Ms, 0)).padStart(10)}ms    (via: runs the exec plugin)
-Secret list ${s.secrets} (${f(s.megabytes)} MB), MB/s ${f(s.directMBps).padStart(8)}   ${f(s.viaMBps).padStart(12)}   ${(s.viaMBps === null ? '-' : f(s.viaMBps / s.directMBps, 2)).padStart(10)}x     (masked via Postern)
+Secret list ${s.secrets} (${f(s.megabytes)} MB), MB/s ${f(s.directMBps).padStart(8)}   ${f(s.viaMBps).padStart(12)}   ${(s.viaMBps === null ? '-' : f(s.viaMBps / s.directMBps, 2)).padStart(10)}x     (MB of the list as the API server wrote it, masked via Postern)
+  CPU ms per MB direct: ${cpuLine(s.directCpuMsPerMb)}
+  CPU ms per MB via Postern: ${s.viaCpuMsPerMb ? cpuLine(s.viaCpuMsPerMb) : '-'}
+  load average before the Secret list: ${s.loadAverage.map((n) => n.toFixed(2)).join(' ')}
 masking a SecretList alone         ${f(r.secretMasking.mbPerSecond).padStart(10)} MB/s  (${f(r.secretMasking.listMegabytes)} MB lists, ${r.secretMasking.secrets} Secrets, half with last-applied)
 ${r.viaUnavailable ? `through Postern: ${r.viaUnavailable}\n` : ''}`;
 }

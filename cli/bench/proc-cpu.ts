@@ -97,3 +97,20 @@ export function sampleCpu(labeler: Labeler, intervalMs = 100): CpuSampler {
     },
   };
 }
+
+/** CPU ms per MB moved, per label, largest first (labels that used none left out). */
+export function perMb(ms: Record<string, number>, mb: number): Record<string, number> {
+  return Object.fromEntries(
+    Object.entries(ms)
+      .filter(([, v]) => v > 0)
+      .sort(([, a], [, b]) => b - a)
+      .map(([k, v]) => [k, Math.round((v / mb) * 10) / 10]),
+  );
+}
+
+/** `label 1.2, label 3.4` for a printed table. */
+export function cpuLine(m: Record<string, number>): string {
+  return Object.entries(m)
+    .map(([k, v]) => `${k} ${v.toFixed(1)}`)
+    .join(', ');
+}

@@ -18,7 +18,7 @@ import type { Stack } from '../dev/stack.ts';
 import { proxySpec, writeKnownHosts } from '../ssh/client-setup.ts';
 import { hostOptions, sshHosts } from '../ssh/ssh-config.ts';
 import { pct } from './pgbench.ts';
-import { sampleCpu } from './proc-cpu.ts';
+import { cpuLine, perMb, sampleCpu } from './proc-cpu.ts';
 
 const CIPHER = 'aes128-gcm@openssh.com';
 const MB = 1024 * 1024;
@@ -112,14 +112,6 @@ function hop(comm: string, cmdline: string): string {
   if (cmdline.includes(' bench')) return 'bench (OIDC, Miniflare host)';
   return `other (${comm})`;
 }
-
-const perMb = (ms: Record<string, number>, mb: number) =>
-  Object.fromEntries(
-    Object.entries(ms)
-      .filter(([, v]) => v > 0)
-      .sort(([, a], [, b]) => b - a)
-      .map(([k, v]) => [k, Math.round((v / mb) * 10) / 10]),
-  );
 
 /**
  * Measures the SSH rows against the stack's demo SSH target. Resolves to why not when the
@@ -264,10 +256,7 @@ export function sshTable(r: SshBench): string {
   if ('unavailable' in r) return `\nSSH rows skipped: ${r.unavailable}\n`;
   const f = (n: number, d = 1) => n.toFixed(d);
   const c = r.connectExec;
-  const cpu = (m: Record<string, number>) =>
-    Object.entries(m)
-      .map(([k, v]) => `${k} ${f(v)}`)
-      .join(', ');
+  const cpu = cpuLine;
   const mb = `scp ${r.megabytes} MB`;
   return `
 SSH (OpenSSH ${CIPHER}, demo sshd)   direct        via Postern    ratio / added   target

@@ -15,7 +15,9 @@ import type { HeldRequest } from '../session-host/held-request.ts';
 import type { ProtocolServices, ProtocolSession } from '../session-host/protocol.ts';
 import type { ExchangeReply, ExchangeRequest } from '../session-host/request-exchange.ts';
 import type { RequestHead } from '../tunnel/http-mux/heads.ts';
-import { MuxSide } from '../tunnel/http-mux/mux-side.ts';
+import { FrameDecoder, FRAME_TYPES, type Frame } from '../tunnel/http-mux/frames.ts';
+import { INITIAL_WINDOW, MuxSide } from '../tunnel/http-mux/mux-side.ts';
+import { WHOLE_BODY_WINDOW } from './kube-session.ts';
 import { kubeModule, type KubeConnection } from './kube-module.ts';
 
 beforeAll(async () => {
@@ -57,11 +59,21 @@ interface World {
   held: HeldRequest[];
   ended: CloseReason[];
   auditFails: { now: boolean };
+  /** Every frame the module sent the connector. */
+  toTarget: Frame[];
 }
 
 async function world(policy = POLICY): Promise<World> {
   const policies = CompiledPolicies.compile(`kmod${++n}`, [{ id: 'connection/kube/rules', text: policy }]);
-  const w = { audit: [], upstream: [], held: [], ended: [], auditFails: { now: false } } as unknown as World;
+  const w = {
+    audit: [],
+    upstream: [],
+    held: [],
+    ended: [],
+    auditFails: { now: false },
+    toTarget: [],
+  } as unknown as World;
+  const sent = new FrameDecoder();
   const services = {
     policies,
     subject: policySubject(identity, 'kube'),
@@ -97,7 +109,10 @@ async function world(policy = POLICY): Promise<World> {
   w.session = prepared.open(
     {
       toClient: () => undefined,
-      toTarget: (bytes) => queueMicrotask(() => w.api.receive(bytes)),
+      toTarget: (bytes) => {
+        w.toTarget.push(...sent.push(bytes));
+        queueMicrotask(() => w.api.receive(bytes));
+      },
       end: (r) => w.ended.push(r),
       held: (h) => w.held.push(h),
     },
@@ -220,6 +235,24 @@ describe('the Kubernetes module', () => {
     expect(w.upstream).toHaveLength(0);
     expect(c.status).toBe(403);
     expect(JSON.parse(c.body).message).toContain('not now');
+  });
+
+  it('opens a 4 MiB window for a response it masks whole, and keeps a watch at one 256 KiB window', async () => {
+    const w = await world();
+    const windows = (id: number) =>
+      w.toTarget.flatMap((f) => (f.type === FRAME_TYPES.WINDOW && f.stream === id ? [f.increment] : []));
+    send(w, 'GET', '/api/v1/namespaces/default/secrets');
+    send(w, 'GET', '/api/v1/namespaces/default/secrets?watch=true');
+    await tick();
+    w.api.head(1, { status: 200, headers: [['content-type', 'application/json']] });
+    w.api.head(2, { status: 200, headers: [['content-type', 'application/json']] });
+    await tick();
+    expect(windows(1)).toEqual([WHOLE_BODY_WINDOW - INITIAL_WINDOW]);
+    expect(windows(2)).toEqual([]);
+    // The API server may now send the whole window without waiting: nothing is RESET.
+    expect(w.api.write(1, new Uint8Array(WHOLE_BODY_WINDOW))).toBe(true); // all sent, none queued
+    await tick();
+    expect(w.toTarget.some((f) => f.type === FRAME_TYPES.RESET)).toBe(false);
   });
 
   it('masks Secret values in a whole response and in a watch event split across chunks', async () => {

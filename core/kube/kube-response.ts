@@ -68,7 +68,11 @@ export class KubeResponse {
     const mode = h.status === 101 ? 'stream' : responseHandling(this.request, type, length === '0');
     this.#mode = mode;
     if (typeof mode === 'object') return this.#refuse(mode.refuse);
-    if (mode === 'json') return []; // the head goes with the masked body
+    // The head goes with the masked body; one that says it is over the cap is refused at once.
+    if (mode === 'json')
+      return length !== undefined && Number(length) > this.maxBodyBytes
+        ? this.#refuse(`a response over ${this.maxBodyBytes} bytes`)
+        : [];
     if (mode === 'watch') this.#watch = new WatchMasker(this.options, this.hint);
     if (mode === 'text' && this.text) {
       const masked = textResponseHead(h.headers);

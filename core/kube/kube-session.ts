@@ -20,7 +20,7 @@ import type {
   ExchangeRequest,
   RequestExchanges,
 } from '../session-host/request-exchange.ts';
-import { MuxSide, type StreamEnd } from '../tunnel/http-mux/mux-side.ts';
+import { INITIAL_WINDOW, MuxSide, type StreamEnd } from '../tunnel/http-mux/mux-side.ts';
 import type { ResponseHead } from '../tunnel/http-mux/heads.ts';
 import { upstreamHeaders, type KubeCaller, type KubeCredential } from './headers.ts';
 import { KubeExchangeEnds, type KubeExchange as Ex } from './kube-exchange.ts';
@@ -42,6 +42,13 @@ import { internalError, serviceUnavailable, tooManyRequests } from './status.ts'
 export const MAX_WAITING_REQUESTS = 256;
 /** Request body bytes held by the session at once (each body is read whole to be audited). */
 export const MAX_BODY_BYTES_IN_FLIGHT = 16 * 1024 * 1024;
+/**
+ * Receive window of a response read whole before it is masked (mux-side.ts `widen`): a Secret
+ * list of a few MB then crosses the channel without a credit round trip per 256 KiB. Such a body
+ * is held here whole anyway (and refused past its cap, kube-response.ts), so this bounds only
+ * what may be in flight for it, not what the session holds.
+ */
+export const WHOLE_BODY_WINDOW = 4 * 1024 * 1024;
 /** Quiet time after which an exec's masker lets out what it held (as SSH terminals). */
 const EXEC_IDLE_MS = 30;
 
@@ -327,6 +334,7 @@ export class KubeProtocolSession implements ProtocolSession {
       if (reader) ex.exec = reader;
     }
     this.#pump.apply(ex, id, ex.response.head(head));
+    if (ex.response.mode === 'json' && !ex.finished) this.#mux.widen(id, WHOLE_BODY_WINDOW - INITIAL_WINDOW);
   }
 
   #onData(id: number, bytes: Uint8Array, cost: number): void {

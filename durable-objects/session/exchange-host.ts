@@ -13,6 +13,8 @@ import {
   type ExchangeRequest,
   type RequestExchanges,
 } from '../../core/session-host/request-exchange.ts';
+import { EXCHANGE_STATE_HEADER } from '../../edge/contracts/rpc.ts';
+import { readBounded } from '../../edge/read-bounded.ts';
 
 /** Where the Worker forwards a session's requests: `/exchange<path>?<query>`. */
 export const EXCHANGE_PREFIX = '/exchange';
@@ -20,7 +22,8 @@ export const EXCHANGE_PREFIX = '/exchange';
 export type Refuse = (kind: ExchangeRefusalKind, message: string) => Response;
 
 export function answerResponse(a: ExchangeAnswer): Response {
-  return new Response(a.body, { status: a.status, headers: a.headers });
+  const headers = a.headers.filter(([n]) => n.toLowerCase() !== EXCHANGE_STATE_HEADER);
+  return new Response(a.body, { status: a.status, headers });
 }
 
 /** Statuses whose response has no body (RFC 9110 §6.4.1). */
@@ -87,12 +90,14 @@ export async function serveExchange(
           if (protocol) h.set('Sec-WebSocket-Protocol', protocol);
           return resolve(new Response(null, { status: 101, webSocket: pair[0], headers: h }));
         }
+        // The object's own answer to the Worker (rpc.ts EXCHANGE_STATE_HEADER) is never relayed.
+        const relayed = headers.filter(([n]) => n.toLowerCase() !== EXCHANGE_STATE_HEADER);
         if (NO_BODY.has(status) || noBody || status === 101) {
-          return resolve(new Response(null, { status: status === 101 ? 502 : status, headers }));
+          return resolve(new Response(null, { status: status === 101 ? 502 : status, headers: relayed }));
         }
         const ts = new TransformStream<Uint8Array, Uint8Array>();
         writer = ts.writable.getWriter();
-        resolve(new Response(ts.readable, { status, headers }));
+        resolve(new Response(ts.readable, { status, headers: relayed }));
       },
       data(bytes, done) {
         if (!writer) return done();
@@ -122,33 +127,6 @@ export async function serveExchange(
     };
     const handle: Exchange = exchanges.open(req, reply);
   });
-}
-
-/** The request body, or undefined when it is over `max` bytes (counted as it streams). */
-async function readBounded(request: Request, max: number): Promise<Uint8Array | undefined> {
-  const declared = Number(request.headers.get('Content-Length') ?? '0');
-  if (declared > max) return undefined;
-  if (!request.body) return new Uint8Array(0);
-  const parts: Uint8Array[] = [];
-  let total = 0;
-  const reader = request.body.getReader();
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    total += value.byteLength;
-    if (total > max) {
-      await reader.cancel().catch(() => undefined);
-      return undefined;
-    }
-    parts.push(value);
-  }
-  const out = new Uint8Array(total);
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.byteLength;
-  }
-  return out;
 }
 
 function closeQuietly(ws: WebSocket | undefined, code: number, reason: string): void {

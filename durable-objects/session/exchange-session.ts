@@ -4,6 +4,7 @@
  * token's expiry ends it (every open watch with it), and so does idling.
  */
 import type { ProtocolSession } from '../../core/session-host/protocol.ts';
+import { EXCHANGE_STATE_HEADER } from '../../edge/contracts/rpc.ts';
 import type { SessionStart } from '../../edge/contracts/session-start.ts';
 import { httpError } from '../../edge/http-errors.ts';
 import { alarmNoLaterThan } from '../alarm.ts';
@@ -20,8 +21,10 @@ export const EXCHANGE_IDLE_MS = 15 * 60_000;
  */
 export const EXCHANGE_BEGUN_KEY = 'exchange-begun';
 
-/** What `exchangeBegin` says about this object's request-oriented session. */
-export type ExchangeState = 'fresh' | 'running' | 'ended';
+/** This object's answer to a request it cannot serve: it is `fresh` or its session `ended`. */
+export function exchangeStateAnswer(state: 'fresh' | 'ended'): Response {
+  return new Response(null, { status: 409, headers: { [EXCHANGE_STATE_HEADER]: state } });
+}
 
 /**
  * One request of the session (the Worker checked the token and `connect`, and began it):

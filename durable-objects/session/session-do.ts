@@ -46,8 +46,9 @@ import {
   EXCHANGE_IDLE_MS,
   exchangeDeadlines,
   exchangeRequest,
-  type ExchangeState,
+  exchangeStateAnswer,
 } from './exchange-session.ts';
+import type { ExchangeState } from '../../edge/contracts/rpc.ts';
 import { renewLease } from './lease-renewal.ts';
 import { acceptChannel } from './data-channel.ts';
 import { protocolServices } from './protocol-services.ts';
@@ -113,13 +114,12 @@ export class SessionDO extends DurableObject<Env> implements SessionRpc {
 
   /**
    * A request-oriented session (Kubernetes: one token's use of one connection) is begun by the
-   * first request the Worker routes here, and runs until its token expires or it idles.
-   * `start` null asks only for the state; with `start`, a fresh object takes it.
+   * Worker once a request here was answered `fresh` (#exchange), and runs until its token
+   * expires or it idles. A fresh object takes `start`; a begun one says where it stands.
    */
-  async exchangeBegin(start: SessionStart | null): Promise<ExchangeState> {
-    if (this.#start) return this.#ended || this.#session?.phase === 'closed' ? 'ended' : 'running';
-    if (await this.ctx.storage.get<boolean>(EXCHANGE_BEGUN_KEY)) return 'ended';
-    if (!start) return 'fresh';
+  async exchangeBegin(start: SessionStart): Promise<ExchangeState> {
+    const state = await this.#exchangeState();
+    if (state !== 'fresh') return state;
     await this.ctx.storage.put(EXCHANGE_BEGUN_KEY, true);
     if (this.#start) return 'running'; // another request began it meanwhile
     this.#start = start;
@@ -310,8 +310,22 @@ export class SessionDO extends DurableObject<Env> implements SessionRpc {
 
   // ---- request-oriented sessions (Kubernetes) ------------------------------------------------
 
-  /** One request of the session (exchange-session.ts). */
+  /**
+   * Where this object's request-oriented session stands. The storage flag outlives the object's
+   * memory: an evicted object that lost its session is `ended`, never begun a second time.
+   */
+  async #exchangeState(): Promise<ExchangeState> {
+    if (this.#start) return this.#ended || this.#session?.phase === 'closed' ? 'ended' : 'running';
+    return (await this.ctx.storage.get<boolean>(EXCHANGE_BEGUN_KEY)) ? 'ended' : 'fresh';
+  }
+
+  /**
+   * One request of the session (exchange-session.ts); one the object cannot serve (not begun,
+   * or its session over) is answered with its state, body unread, for the Worker to act on.
+   */
   async #exchange(request: Request): Promise<Response> {
+    const state = await this.#exchangeState();
+    if (state !== 'running') return exchangeStateAnswer(state);
     const touch = () => {
       this.#lastActivity = Date.now();
     };

@@ -12,15 +12,26 @@ import type { DialInput, DialResult, ReplicaInfo } from './dial.ts';
 import type { SessionStart } from './session-start.ts';
 import type { VoteAnswer, VoteRequest } from './votes.ts';
 
+/** Where a request-oriented session object stands (`fresh`: never begun; `ended`: over, or evicted). */
+export type ExchangeState = 'fresh' | 'running' | 'ended';
+
+/**
+ * A request-oriented session's object answers a request it cannot serve with this header and
+ * its state (`fresh` or `ended`) and no body, so the Worker needs ONE call per request in the
+ * usual case (a running session) and begins or moves on only when told. The object strips the
+ * field from every response it relays (exchange-host.ts), so an API server cannot fake it.
+ */
+export const EXCHANGE_STATE_HEADER = 'x-postern-exchange-state';
+
 export interface SessionRpc extends Rpc.DurableObjectBranded {
   fetch(request: Request): Promise<Response>;
   /** The session's parameters, handed over before the client's upgrade is forwarded. */
   begin(start: SessionStart): Promise<boolean>;
   /**
-   * A request-oriented session (Kubernetes): its state, and with `start`, begins it in a fresh
-   * object (durable-objects/session/session-do.ts `exchangeBegin`).
+   * A request-oriented session (Kubernetes): begins it in a fresh object, once `fetch` said the
+   * object is fresh (EXCHANGE_STATE_HEADER; durable-objects/session/session-do.ts `exchangeBegin`).
    */
-  exchangeBegin(start: SessionStart | null): Promise<'fresh' | 'running' | 'ended'>;
+  exchangeBegin(start: SessionStart): Promise<ExchangeState>;
   approvalVote(req: VoteRequest): Promise<VoteAnswer>;
   grantRevoked(grantId: string): Promise<boolean>;
   cancelQuery(): Promise<boolean>;

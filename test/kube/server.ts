@@ -92,6 +92,12 @@ export interface KubeStandIn {
   resizes: { Width: number; Height: number }[];
   /** A client certificate the server accepts (CN user, O groups). */
   clientCert(user: string, groups?: string[]): { certPem: string; keyPem: string };
+  /**
+   * A hostile API server, for tests: when set, it sees each request first (after it is
+   * recorded) and answers it itself by returning true (a body over a cap, broken JSON, a
+   * response that never ends...). Unset, the stand-in behaves.
+   */
+  hostile: ((req: IncomingMessage, res: ServerResponse) => boolean) | undefined;
   stop(): Promise<void>;
 }
 
@@ -256,6 +262,7 @@ export async function start(opts: StartOptions = {}): Promise<KubeStandIn> {
   const handler = (req: IncomingMessage, res: ServerResponse) => {
     const rec = recordRequest(requests, req);
     res.on('finish', () => (rec.status = res.statusCode));
+    if (self.hostile?.(req, res)) return;
     onRequest(req, res, rec).catch((e: unknown) => {
       const err =
         e instanceof KubeError
@@ -294,7 +301,7 @@ export async function start(opts: StartOptions = {}): Promise<KubeStandIn> {
   });
   const { port } = server.address() as AddressInfo;
 
-  return {
+  const self: KubeStandIn = {
     url: `${pki ? 'https' : 'http'}://${host}:${port}`,
     caPem: pki?.caPem ?? '',
     token,
@@ -328,7 +335,9 @@ export async function start(opts: StartOptions = {}): Promise<KubeStandIn> {
       await new Promise<void>((ok) => server.close(() => ok()));
       pki?.cleanup();
     },
+    hostile: undefined,
   };
+  return self;
 }
 
 function defaultContainer(store: Store, ns: string, pod: string): string {

@@ -22,6 +22,10 @@ import { BoundedCache } from '../../core/bounded-cache.ts';
 import { isPosternError } from '../../core/errors.ts';
 import { forbidden, serviceUnavailable, statusResponse, type KubeStatus } from '../../core/kube/status.ts';
 import type { Identity } from '../../core/identity/identity.ts';
+import { refusalStatus } from '../../core/kube/refusal.ts';
+import { MAX_EXCHANGE_BODY_BYTES } from '../../core/session-host/request-exchange.ts';
+import { EXCHANGE_STATE_HEADER } from '../../edge/contracts/rpc.ts';
+import { readBounded } from '../../edge/read-bounded.ts';
 
 /** Sessions one token may go through (each ends by idling); a token lives at most hours. */
 export const MAX_GENERATIONS = 64;
@@ -87,12 +91,21 @@ export async function kubeRoute(c: Context<{ Bindings: Env }>, connectionName: s
   const key = await sha256Hex(
     JSON.stringify([identity.issuer, identity.subject, await sha256Hex(token), connection.id]),
   );
+  // Read once, so the request can be sent again to the session's next object (bounded as the
+  // session would bound it: a body over it is refused here, before any object is asked).
+  const raw = c.req.raw;
+  const body =
+    raw.method === 'GET' || raw.method === 'HEAD' ? null : await readBounded(raw, MAX_EXCHANGE_BODY_BYTES);
+  if (body === undefined)
+    return statusOf(refusalStatus({ kind: 'body-too-large', limit: MAX_EXCHANGE_BODY_BYTES }));
+  // ONE call per request while the session runs: the object answers a request it cannot serve
+  // with its state (EXCHANGE_STATE_HEADER), and only then is it begun or the next one tried.
   let gen = generations.get(key) ?? 0;
   for (; gen < MAX_GENERATIONS; gen++) {
     const id = c.env.SESSION.idFromName(`kube:${key}#${gen}`);
     const session = c.env.SESSION.get(id);
-    let state = await session.exchangeBegin(null);
-    if (state === 'fresh') {
+    let res = await session.fetch(forwarded(raw, apiPath, body));
+    if (res.headers.get(EXCHANGE_STATE_HEADER) === 'fresh') {
       const admitted = await admitSession(
         c.env,
         connection,
@@ -105,12 +118,13 @@ export async function kubeRoute(c: Context<{ Bindings: Env }>, connectionName: s
       if (!admitted.ok) {
         return statusOf(forbidden({ group: '', resource: '', name: '' }, admitted.message));
       }
-      const start = admitted.start;
-      state = await session.exchangeBegin(start);
+      if ((await session.exchangeBegin(admitted.start)) === 'ended') continue;
+      res = await session.fetch(forwarded(raw, apiPath, body));
     }
-    if (state === 'ended') continue;
+    // Still not served: this object's session is over (or was lost); the next one serves.
+    if (res.headers.has(EXCHANGE_STATE_HEADER)) continue;
     generations.set(key, gen);
-    return session.fetch(forwarded(c.req.raw, apiPath));
+    return res;
   }
   return statusOf(
     serviceUnavailable(
@@ -120,7 +134,7 @@ export async function kubeRoute(c: Context<{ Bindings: Env }>, connectionName: s
 }
 
 /** The client's request as the SessionDO takes it: same method, headers, body and upgrade. */
-function forwarded(req: Request, apiPath: string): Request {
+function forwarded(req: Request, apiPath: string, body: Uint8Array<ArrayBuffer> | null): Request {
   const search = new URL(req.url).search;
   const headers = new Headers();
   for (const [name, value] of req.headers) {
@@ -131,6 +145,6 @@ function forwarded(req: Request, apiPath: string): Request {
   return new Request(`https://session/exchange${apiPath}${search}`, {
     method: req.method,
     headers,
-    ...(req.method === 'GET' || req.method === 'HEAD' ? {} : { body: req.body }),
+    ...(body === null ? {} : { body }),
   });
 }

@@ -72,6 +72,39 @@ describe('MuxSide, one end alone against a hostile peer', () => {
     expect(log.data.get(1)).toBe(4 * 60 * 1024);
   });
 
+  it('widen: the peer may send exactly what was granted beyond the window, and one byte more is RESET', () => {
+    const { log, events } = recorder();
+    const side = new MuxSide('acceptor', events);
+    side.receive(encodeFrame(open(1, { ...GET, method: 'POST' })));
+    side.widen(1, 3 * INITIAL_WINDOW);
+    expect(frames(log.sent).at(-1)).toEqual({
+      type: FRAME_TYPES.WINDOW,
+      stream: 1,
+      increment: 3 * INITIAL_WINDOW,
+    });
+    const chunk = new Uint8Array(64 * 1024);
+    for (let sent = 0; sent < 4 * INITIAL_WINDOW; sent += chunk.byteLength)
+      side.receive(encodeFrame({ type: FRAME_TYPES.DATA, stream: 1, payload: chunk }));
+    expect(log.closed.get(1)).toBeUndefined();
+    expect(log.data.get(1)).toBe(4 * INITIAL_WINDOW);
+    side.receive(encodeFrame({ type: FRAME_TYPES.DATA, stream: 1, payload: new Uint8Array(1) }));
+    expect(log.closed.get(1)).toEqual([
+      { reset: true, by: 'local', reason: 'flow-control', text: expect.stringMatching(/credit/) },
+    ]);
+  });
+
+  it('widen never grants past 2^31-1 in all, so an honest peer never sees a WINDOW overflow', () => {
+    const { log, events } = recorder();
+    const side = new MuxSide('acceptor', events);
+    side.receive(encodeFrame(open(1)));
+    side.widen(1, 2 ** 31);
+    side.widen(1, 1);
+    const windows = frames(log.sent).filter((f) => f.type === FRAME_TYPES.WINDOW);
+    expect(windows).toEqual([
+      { type: FRAME_TYPES.WINDOW, stream: 1, increment: 2 ** 31 - 1 - INITIAL_WINDOW },
+    ]);
+  });
+
   it('refuses an OPEN past MAX_STREAMS without telling the owner', () => {
     const { log, events } = recorder();
     const side = new MuxSide('acceptor', events);

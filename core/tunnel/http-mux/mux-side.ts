@@ -9,7 +9,8 @@
  * Flow control, per stream and direction: each side may send at most INITIAL_WINDOW payload
  * bytes beyond what the receiver has granted back with WINDOW frames. A DATA frame costs its
  * payload; a MESSAGE frame its payload plus one (so even empty messages cost credit). A
- * receiver grants credit only when its owner says the bytes were passed on (`consumed`), so a
+ * receiver grants credit only when its owner says the bytes were passed on (`consumed`), in WINDOW
+ * frames of at least a quarter of its window or when everything received was consumed, so a
  * slow reader at either end stops the sender at the other after one window, and nothing in
  * between buffers more. A peer that sends past its window gets the stream RESET.
  *
@@ -45,8 +46,6 @@ export const MAX_STREAMS = 128;
 export const MAX_MESSAGE_BYTES = 128 * 1024;
 /** Bytes queued for one stream (waiting for credit) past which `write` says "pause". */
 export const SEND_HIGH_WATER = 64 * 1024;
-/** A receiver grants credit back once this much was consumed (fewer, larger WINDOW frames). */
-const GRANT_THRESHOLD = INITIAL_WINDOW / 4;
 const MAX_CREDIT = 2 ** 31 - 1;
 
 export type MuxRole = 'opener' | 'acceptor';
@@ -95,6 +94,8 @@ interface Stream {
   remoteEnded: boolean;
   sendCredit: number;
   recvCredit: number;
+  /** The receive window this side keeps open: INITIAL_WINDOW, or more once widened. */
+  window: number;
   unacked: number;
   queue: Piece[];
   queued: number;
@@ -209,7 +210,23 @@ export class MuxSide {
     const s = this.#streams.get(id);
     if (!s || s.remoteEnded) return;
     s.unacked += cost;
-    if (s.unacked >= GRANT_THRESHOLD || s.recvCredit + s.unacked >= INITIAL_WINDOW) this.#grant(id, s);
+    if (s.unacked >= s.window / 4 || s.recvCredit + s.unacked >= s.window) this.#grant(id, s);
+  }
+
+  /**
+   * Grants the peer `extra` bytes of credit on a stream beyond what was consumed: for a
+   * response the owner holds whole anyway (the edge masks a JSON body only once it has all of
+   * it, bounded by its own cap), so the sender need not wait for a credit round trip per
+   * window. The receive check stays exact: the peer may send what was granted, no more.
+   */
+  widen(id: number, extra: number): void {
+    const s = this.#streams.get(id);
+    if (!s || s.remoteEnded || extra <= 0) return;
+    const n = Math.min(extra, MAX_CREDIT - s.recvCredit - s.unacked);
+    if (n <= 0) return;
+    s.recvCredit += n;
+    s.window += n;
+    this.#emit({ type: FRAME_TYPES.WINDOW, stream: id, increment: n });
   }
 
   /** The channel ended: every open stream ends 'channel-closed'. */
@@ -446,6 +463,7 @@ function newStream(upgrade: boolean): Stream {
     remoteEnded: false,
     sendCredit: INITIAL_WINDOW,
     recvCredit: INITIAL_WINDOW,
+    window: INITIAL_WINDOW,
     unacked: 0,
     queue: [],
     queued: 0,

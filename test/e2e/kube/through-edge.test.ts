@@ -33,6 +33,7 @@ import {
   type Who,
 } from './through-edge-harness.ts';
 import { BASE_DOMAIN, clientCases } from './through-edge-clients.ts';
+import { attackCases } from './through-edge-attacks.cases.ts';
 import { SHORT_CLIENT, STREAM_CONNECTION, STREAM_POLICY, streamCases } from './through-edge-streams.ts';
 
 const CONN = 'kube1';
@@ -326,14 +327,6 @@ describe('kubectl through the edge', () => {
     }
   }, 120_000);
 
-  it('without a token: a 401 Status saying how to get one', async () => {
-    const res = await fetch(`${stack.edgeUrl}/v1/kube/${CONN}/api/v1/namespaces/default/pods`);
-    expect(res.status).toBe(401);
-    const body = (await res.json()) as Record<string, unknown>;
-    expect(body).toMatchObject({ kind: 'Status', apiVersion: 'v1', reason: 'Unauthorized', code: 401 });
-    expect(String(body['message'])).toContain('postern kube-config');
-  }, 30_000);
-
   it('sessions: kind kubernetes, each request audited, no Secret value anywhere in the trail', async () => {
     type S = { id: string; protocol: string; audit: { events: number | null } };
     let sessions: S[] = [];
@@ -375,6 +368,8 @@ describe('kubectl through the edge', () => {
     expect(trail).not.toContain(kube.token);
   }, 90_000);
 });
+
+attackCases(() => ({ stack, kube, connection: CONN, demoToken: () => fetchToken(stack), kubectl }));
 
 streamCases(() => ({
   stack,
