@@ -65,6 +65,8 @@ export function buildPostgresPolicy(
   );
   const config: PostgresPolicy['config'] = {
     checker: {
+      // Rows or SQLSTATE and duration of what was forwarded, carried on the next audit event.
+      results: { now: services.now, done: (r) => services.auditResult(r) },
       check: (sql, protocol, prepared) => checkAndAudit(sql, protocol, prepared),
       approvedRun: ({ statement, sql }) => {
         try {
@@ -132,7 +134,7 @@ export function buildPostgresPolicy(
     }
     try {
       const text = redacting();
-      audit.append(
+      const seq = audit.append(
         'statement',
         {
           ...auditedSql(text),
@@ -146,6 +148,7 @@ export function buildPostgresPolicy(
         },
         v.outcome,
       );
+      v = { ...v, audited: seq };
     } catch {
       // The host logged the failure (ProtocolServices.audit); fail closed.
       return { allowed: false, message: 'statement refused: the audit log could not record it' };

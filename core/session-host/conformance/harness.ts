@@ -75,6 +75,8 @@ export interface Harness {
   log: string[];
   /** The audit events written, in order, with their data. */
   audited: Array<{ kind: string; data: Record<string, unknown> }>;
+  /** What audited requests came to (ProtocolServices.auditResult), in order. */
+  results: Array<{ of: number }>;
   toTarget: Uint8Array[];
   toClient: Uint8Array[];
   ended: CloseReason[];
@@ -95,6 +97,7 @@ const KEY = { processId: 4242, secretKey: 1717 };
 export async function harness<C extends ProtocolConnection>(d: ConformanceDriver<C>): Promise<Harness> {
   const log: string[] = [];
   const audited: Harness['audited'] = [];
+  const results: Harness['results'] = [];
   const toTarget: Uint8Array[] = [];
   const toClient: Uint8Array[] = [];
   const ended: CloseReason[] = [];
@@ -111,7 +114,9 @@ export async function harness<C extends ProtocolConnection>(d: ConformanceDriver
       if (auditFails) throw new Error('audit storage refused the event (conformance)');
       log.push(`audit:${kind}`);
       audited.push({ kind, data });
+      return audited.length; // the event's seq
     },
+    auditResult: (r) => void results.push(r),
     grants: () => [],
     coveredBySession: () => false,
     maskingSecret: 'conformance',
@@ -161,6 +166,7 @@ export async function harness<C extends ProtocolConnection>(d: ConformanceDriver
     fromTarget: (b) => session.targetData(b),
     log,
     audited,
+    results,
     toTarget,
     toClient,
     ended,
