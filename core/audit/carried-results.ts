@@ -11,7 +11,10 @@
 /** How many results wait at most before the log writes them in an event of their own. */
 export const MAX_CARRIED = 64;
 
-export class CarriedResults<R extends { readonly of: number } = { readonly of: number }> {
+/** A result: the `seq` of the event it belongs to, and what the protocol says of it. */
+export type AuditResult = { readonly of: number; readonly [field: string]: unknown };
+
+export class CarriedResults<R extends AuditResult = AuditResult> {
   #waiting: R[] = [];
 
   /** Adds one; true when it is the first waiting (the caller makes sure something will write it). */

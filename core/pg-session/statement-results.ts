@@ -12,7 +12,7 @@
  */
 
 /** One statement's outcome, as the audit trail carries it (docs/audit.md "results"). */
-export interface StatementResult {
+export type StatementResult = {
   /** The `seq` of the audit event that decided the statement (a `statement` event). */
   of: number;
   /** Which statement of a multi-statement Query (0-based); absent for a single one. */
@@ -25,7 +25,7 @@ export interface StatementResult {
   rows?: number;
   /** It failed: the error's SQLSTATE. */
   sqlstate?: string;
-}
+};
 
 /** Where results go (the audit log carries them on its next event), and the clock. */
 export interface ResultSink {

@@ -17,6 +17,7 @@ import type { CompiledPolicies } from '../policy/engine.ts';
 import type { HeldApproval } from '../policy/gate-verdict.ts';
 import type { PolicySubject } from '../policy/principal.ts';
 import type { AuditKind } from '../audit/chain.ts';
+import type { AuditResult } from '../audit/carried-results.ts';
 import type { CloseReason } from './close-reason.ts';
 import type { HeldRequest, SessionNotice } from './held-request.ts';
 import type { ExchangeAnswer, ExchangeRefusalKind, RequestExchanges } from './request-exchange.ts';
@@ -73,7 +74,7 @@ export interface ProtocolServices {
    * carries it on the next event it writes anyway (`data.results`), or writes it at idle and at
    * the session's end (docs/audit.md "results"). Never throws.
    */
-  auditResult(result: { readonly of: number }): void;
+  auditResult(result: AuditResult): void;
   /** The actions of the session's access grants valid now (Cedar's `context.grants`). */
   grants(): string[];
   /** An earlier "approve for this session" covers this approval requirement. */

@@ -9,7 +9,7 @@
  */
 import { eventHash, GENESIS, type AuditEvent, type AuditKind } from '../../core/audit/chain.ts';
 import { isRefusal } from '../../core/audit/refusals.ts';
-import { CarriedResults } from '../../core/audit/carried-results.ts';
+import { CarriedResults, type AuditResult } from '../../core/audit/carried-results.ts';
 import { BATCH_DELAY_MS } from '../../core/outbox/schedule.ts';
 import type { ShippedEvent } from '../../edge/db/audit-repo.ts';
 import type { Env } from '../../edge/env.ts';
@@ -88,7 +88,7 @@ export class AuditLog {
    * so it adds no storage commit of its own while statements flow. The alarm writes what nothing
    * carried (`writeCarried`); when many wait, they are written now. Never throws.
    */
-  carry(result: { readonly of: number }): void {
+  carry(result: AuditResult): void {
     if (!this.#meta) return;
     const first = this.#carried.add(result);
     if (this.#carried.full) this.writeCarried();

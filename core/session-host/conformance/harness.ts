@@ -6,6 +6,7 @@ import type { CompiledPolicies } from '../../policy/engine.ts';
 import { policySubject } from '../../policy/principal.ts';
 import { CLOSE_KINDS, type CloseReason } from '../close-reason.ts';
 import type { HeldRequest } from '../held-request.ts';
+import type { AuditResult } from '../../audit/carried-results.ts';
 import type {
   ProtocolConnection,
   ProtocolModule,
@@ -76,7 +77,7 @@ export interface Harness {
   /** The audit events written, in order, with their data. */
   audited: Array<{ kind: string; data: Record<string, unknown> }>;
   /** What audited requests came to (ProtocolServices.auditResult), in order. */
-  results: Array<{ of: number }>;
+  results: AuditResult[];
   toTarget: Uint8Array[];
   toClient: Uint8Array[];
   ended: CloseReason[];
