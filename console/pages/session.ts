@@ -89,7 +89,11 @@ function results(e: AuditEvent): { took: string; rows: string } {
   const rs = e.results ?? [];
   if (rs.length === 0) return { took: '', rows: '' };
   const one = (r: StatementResult) =>
-    r.sqlstate ? `error ${r.sqlstate}` : r.rows !== undefined ? `${r.rows} ${r.rows === 1 ? 'row' : 'rows'}` : (r.command ?? '');
+    r.sqlstate
+      ? `error ${r.sqlstate}`
+      : r.rows !== undefined
+        ? `${r.rows} ${r.rows === 1 ? 'row' : 'rows'}`
+        : (r.command ?? '');
   const parts = rs.some((r) => r.part !== undefined);
   if (rs.length === 1 || parts)
     return { took: rs.map((r) => `${r.ms} ms`).join('\n'), rows: rs.map(one).join('\n') };
@@ -258,7 +262,9 @@ export async function render(root: HTMLElement, ctx: PageContext): Promise<void>
           ? chain(report)
           : h('p', { class: 'muted' }, 'The chain is verified once the session has ended.'),
       );
-      if (s.protocol !== 'postgres' && !playerShown && s.state === 'ended') {
+      // A Kubernetes session runs as long as its token: an exec that ended plays before it does.
+      const recorded = ev.events.some((e) => e.kind === 'recording_end');
+      if (s.protocol !== 'postgres' && !playerShown && (s.state === 'ended' || recorded)) {
         playerShown = true;
         await player(ctx, id, recording);
       } else if (s.protocol === 'postgres') {
