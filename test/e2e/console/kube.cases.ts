@@ -89,9 +89,7 @@ export function kubeCases(fx: () => ConsoleFixture): void {
       await page.waitForSelector('[data-testid="player"]', { timeout: 20_000 });
       await page.waitForFunction(
         () =>
-          document
-            .querySelector('[data-testid="player"]')
-            ?.textContent?.includes('echo console-kube-typed'),
+          document.querySelector('[data-testid="player"]')?.textContent?.includes('echo console-kube-typed'),
         { timeout: 30_000 },
       );
       await fx().shot(page, 'session-kube-exec-recording');
