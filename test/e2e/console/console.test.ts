@@ -14,14 +14,13 @@ import { consoleFixture, launchBrowser, PHONE, signInThroughForm, type ConsoleFi
 import { CONSOLE_CSP } from '../../../workers/console/security-headers.ts';
 import { pagesCases, REQUESTER_CLIENT } from './pages.cases.ts';
 import { adminCases } from './admin.cases.ts';
-import { KUBE_DBA_CLIENT, kubeCases } from './kube.cases.ts';
 
 let stack: TestStack;
 let browser: Browser;
 let fx: ConsoleFixture;
 
 beforeAll(async () => {
-  stack = await startTestStack({ extraClients: [REQUESTER_CLIENT, KUBE_DBA_CLIENT], ssh: true, kube: true });
+  stack = await startTestStack({ extraClients: [REQUESTER_CLIENT], ssh: true });
   browser = await launchBrowser();
   fx = consoleFixture(stack, browser);
 });
@@ -54,7 +53,6 @@ async function csrfToken(page: Page): Promise<string> {
 
 describe('web console', () => {
   adminCases(() => fx);
-  kubeCases(() => fx);
 
   it('serves its files with a strict Content-Security-Policy and no framing', async () => {
     for (const path of ['/', '/console.js', '/console.css']) {
