@@ -99,6 +99,11 @@ export class Outbox<T> {
     this.#arm(false);
   }
 
+  /** Asks for the alarm no later than `at`, for work of the caller's own (no storage write when it is). */
+  wakeBy(at: number): void {
+    void this.#armAt(at);
+  }
+
   /** Ships what waits as soon as the backoff allows (the session ended). */
   soon(): void {
     this.#arm(true);

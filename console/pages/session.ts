@@ -20,6 +20,15 @@ interface AuditEvent {
   kind: string;
   outcome: string | null;
   data: Record<string, unknown>;
+  /** What the statement came to on the target (the API joins them: docs/audit.md "results"). */
+  results?: StatementResult[];
+}
+interface StatementResult {
+  part?: number;
+  ms: number;
+  command?: string;
+  rows?: number;
+  sqlstate?: string;
 }
 interface ChainReport {
   ok: boolean;
@@ -39,7 +48,7 @@ interface Recording {
 
 const REFRESH_MS = 3_000;
 /** Events that are plumbing, not something a person asked for. */
-const QUIET = new Set(['recording_chunk', 'recording_end']);
+const QUIET = new Set(['recording_chunk', 'recording_end', 'results']);
 
 const str = (v: unknown) =>
   typeof v === 'string' ? v : v === undefined || v === null ? '' : JSON.stringify(v);
@@ -71,6 +80,31 @@ function decided(e: AuditEvent): string {
   return Array.isArray(ps) && ps.length ? `policies ${ps.join(', ')}` : '';
 }
 
+/**
+ * How long the server took and what it answered: `3 ms` and `5 rows` (`UPDATE 3` counts too), or
+ * `error 23505`; one line per statement of a multi-statement query; a prepared statement run
+ * many times shows its runs, rows and time in total.
+ */
+function results(e: AuditEvent): { took: string; rows: string } {
+  const rs = e.results ?? [];
+  if (rs.length === 0) return { took: '', rows: '' };
+  const one = (r: StatementResult) =>
+    r.sqlstate
+      ? `error ${r.sqlstate}`
+      : r.rows !== undefined
+        ? `${r.rows} ${r.rows === 1 ? 'row' : 'rows'}`
+        : (r.command ?? '');
+  const parts = rs.some((r) => r.part !== undefined);
+  if (rs.length === 1 || parts)
+    return { took: rs.map((r) => `${r.ms} ms`).join('\n'), rows: rs.map(one).join('\n') };
+  const sum = (f: (r: StatementResult) => number) => rs.reduce((n, r) => n + f(r), 0);
+  const errors = rs.filter((r) => r.sqlstate).length;
+  return {
+    took: `${sum((r) => r.ms)} ms in ${rs.length} runs`,
+    rows: `${sum((r) => r.rows ?? 0)} rows${errors ? `, ${errors} errors` : ''}`,
+  };
+}
+
 function timeline(events: AuditEvent[]): HTMLElement {
   const rows = events.filter((e) => !QUIET.has(e.kind));
   return h(
@@ -82,13 +116,18 @@ function timeline(events: AuditEvent[]): HTMLElement {
       h(
         'thead',
         {},
-        h('tr', {}, ...['#', 'At', 'What', 'Asked', 'Decision', 'Why'].map((t) => h('th', {}, t))),
+        h(
+          'tr',
+          {},
+          ...['#', 'At', 'What', 'Asked', 'Decision', 'Why', 'Took', 'Rows'].map((t) => h('th', {}, t)),
+        ),
       ),
       h(
         'tbody',
         {},
-        ...rows.map((e) =>
-          h(
+        ...rows.map((e) => {
+          const r = results(e);
+          return h(
             'tr',
             { 'data-kind': e.kind, 'data-outcome': e.outcome ?? '' },
             h('td', {}, e.seq),
@@ -97,8 +136,10 @@ function timeline(events: AuditEvent[]): HTMLElement {
             h('td', {}, h('pre', {}, said(e))),
             h('td', {}, e.outcome ?? ''),
             h('td', {}, [decided(e), str(e.data['refusal'])].filter(Boolean).join(' — ')),
-          ),
-        ),
+            h('td', { 'data-testid': 'took', class: 'num' }, r.took),
+            h('td', { 'data-testid': 'rows', class: 'num' }, r.rows),
+          );
+        }),
       ),
     ),
   );
@@ -221,7 +262,9 @@ export async function render(root: HTMLElement, ctx: PageContext): Promise<void>
           ? chain(report)
           : h('p', { class: 'muted' }, 'The chain is verified once the session has ended.'),
       );
-      if (s.protocol !== 'postgres' && !playerShown && s.state === 'ended') {
+      // A Kubernetes session runs as long as its token: an exec that ended plays before it does.
+      const recorded = ev.events.some((e) => e.kind === 'recording_end');
+      if (s.protocol !== 'postgres' && !playerShown && (s.state === 'ended' || recorded)) {
         playerShown = true;
         await player(ctx, id, recording);
       } else if (s.protocol === 'postgres') {

@@ -46,6 +46,9 @@ export const AUDIT_KINDS = [
   // in its audit form) and its response (status, bytes, what was masked).
   'kube_request',
   'kube_response',
+  // Results of requests audited earlier (rows or SQLSTATE, duration) that no other event carried
+  // in its `data.results` (core/audit/carried-results.ts).
+  'results',
 ] as const;
 export type AuditKind = (typeof AUDIT_KINDS)[number];
 

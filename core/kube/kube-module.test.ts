@@ -79,8 +79,9 @@ async function world(policy = POLICY): Promise<World> {
     subject: policySubject(identity, 'kube'),
     audit: (kind: string, data: Record<string, unknown>) => {
       if (w.auditFails.now) throw new Error('disk full');
-      w.audit.push({ kind, data });
+      return w.audit.push({ kind, data });
     },
+    auditResult: () => undefined,
     grants: () => [],
     coveredBySession: () => false,
     maskingSecret: 'k',

@@ -3,6 +3,7 @@
  * before a byte of it is forwarded (core/policy/sql-gate.ts via the SessionDO's session-policy).
  */
 import type { StatementClass } from '../sql/statement-class.ts';
+import type { ResultSink } from './statement-results.ts';
 
 export interface StatementVerdict {
   allowed: boolean;
@@ -21,6 +22,8 @@ export interface StatementVerdict {
   wait?: boolean;
   /** Error details of its statements are withheld (it writes a table the session may not read). */
   hideDetails?: boolean;
+  /** The `seq` of the audit event that recorded this decision (results refer to it). */
+  audited?: number;
 }
 
 /** Whatever the checker needs to ask for an approval; opaque to the flow. */
@@ -45,4 +48,9 @@ export interface StatementChecker {
    * the server (a cursor it may not read that way): record the refusal.
    */
   refusedRun?(run: { sql: string; message: string }): void;
+  /**
+   * What forwarded statements came to (rows or SQLSTATE, duration), matched to their audit
+   * events by the replies (statement-results.ts). Without it nothing is timed.
+   */
+  results?: ResultSink;
 }

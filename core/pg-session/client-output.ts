@@ -10,6 +10,7 @@ import { Backend } from '../pg/message-types.ts';
 import { refusalAnswer } from './refusal.ts';
 import { Replies } from './replies.ts';
 import type { WireState } from './wire-state.ts';
+import type { ResultSink } from './statement-results.ts';
 
 /** The client side of a statement flow: the target's answers and the made-up ones, in order. */
 export class ClientOutput {
@@ -21,8 +22,9 @@ export class ClientOutput {
     private readonly state: WireState,
     private readonly toClient: (bytes: Uint8Array) => void,
     masker?: ResultMasker,
+    results?: ResultSink,
   ) {
-    this.#replies = new Replies(state, masker);
+    this.#replies = new Replies(state, masker, results);
   }
 
   /** A big target message can go to the client as it comes, unread (an unmasked row). */

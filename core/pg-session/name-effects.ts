@@ -123,6 +123,7 @@ export function statementEntry(
     ...(v.hideDetails ? { hideDetails: true } : {}),
     ...(reads.length > 0 ? { reads } : {}),
     ...(rowsOf ? { rowsOf } : {}),
+    ...(v.audited !== undefined ? { audited: v.audited } : {}),
   };
 }
 

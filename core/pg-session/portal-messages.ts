@@ -53,6 +53,7 @@ export function bindPortal(
     ...(found.reads ? { reads: found.reads } : {}),
     ...(found.rowsOf ? { rowsOf: found.rowsOf } : {}),
     ...(found.hideDetails ? { hideDetails: true } : {}),
+    ...(found.audited !== undefined ? { audited: found.audited } : {}),
   };
   return { portal: portal.key, entry };
 }

@@ -65,6 +65,8 @@ export function buildPostgresPolicy(
   );
   const config: PostgresPolicy['config'] = {
     checker: {
+      // Rows or SQLSTATE and duration of what was forwarded, carried on the next audit event.
+      results: { now: services.now, done: (r) => services.auditResult(r) },
       check: (sql, protocol, prepared) => checkAndAudit(sql, protocol, prepared),
       approvedRun: ({ statement, sql }) => {
         try {
@@ -142,7 +144,8 @@ export function buildPostgresPolicy(
       if (approvedBy) data['approvedBy'] = approvedBy;
       if (v.hold) data['held'] = true;
       else if (!v.allowed) data['refusal'] = redactMessage(v.message, sql, text);
-      audit.append('statement', data, v.outcome);
+      const seq = audit.append('statement', data, v.outcome);
+      v = { ...v, audited: seq };
     } catch {
       // The host logged the failure (ProtocolServices.audit); fail closed.
       return { allowed: false, message: 'statement refused: the audit log could not record it' };

@@ -21,6 +21,7 @@ import type { Expect, PortalEntry, RowsOf, StatementEntry, WireState } from './w
 import { refusalAnswer } from './refusal.ts';
 import { copiesFromClient } from './copy-in.ts';
 import { withoutRowDetails } from './withheld-details.ts';
+import { errorCode, ResultClock, tagResult, type ResultSink, type StatementResult } from './statement-results.ts';
 
 const dec = new TextDecoder();
 
@@ -29,11 +30,16 @@ export class Replies {
   #txFailed = false;
   /** The last CommandComplete tag (ROLLBACK, COMMIT...). */
   #lastTag = '';
+  /** Times statements and hands on their results (statement-results.ts), when asked to. */
+  readonly #clock: ResultClock | undefined;
 
   constructor(
     private readonly state: WireState,
     private readonly masker: ResultMasker | undefined,
-  ) {}
+    results?: ResultSink,
+  ) {
+    this.#clock = results ? new ResultClock(results) : undefined;
+  }
 
   /**
    * Target messages, in order; returns what goes to the client (null: swallowed, an answer to
@@ -82,7 +88,10 @@ export class Replies {
         return this.#rowDescription(head, f, out);
       case Backend.CommandComplete:
       case Backend.EmptyQueryResponse:
-        if (f.type === Backend.CommandComplete) this.#lastTag = commandTag(f.body);
+        if (f.type === Backend.CommandComplete) {
+          this.#lastTag = commandTag(f.body);
+          this.#result(head, tagResult(this.#lastTag));
+        }
         if (head?.k === 'query') {
           const s = head.stmts[head.i];
           this.state.settleEffects(s?.effects, true);
@@ -133,6 +142,8 @@ export class Replies {
         // Its plan before #error moves past the statement that raised it.
         const plan = masking ? this.#currentPlan(head) : undefined;
         const g = hidesDetails(head) ? withoutRowDetails(f) : f;
+        const sqlstate = errorCode(f.body);
+        this.#result(head, sqlstate ? { sqlstate } : {});
         this.#error(head);
         return void out.push(masking ? this.masker!.fields(g, plan) : g.raw);
       }
@@ -320,7 +331,18 @@ export class Replies {
     return false;
   }
 
+  /** The statement at the head finished (or failed): its result, when statements are timed. */
+  #result(head: Expect | undefined, outcome: Pick<StatementResult, 'command' | 'rows' | 'sqlstate'>): void {
+    if (!this.#clock || !head) return;
+    if (head.k === 'query') {
+      if (head.result) this.#clock.done(head.result, head.stmts.length > 1 ? head.i : undefined, outcome);
+    } else if (head.k === 'execute' || head.k === 'parse' || head.k === 'bind') {
+      if (head.result) this.#clock.done(head.result, undefined, outcome);
+    }
+  }
+
   #ready(f: PgFrame, out: Uint8Array[]): void {
+    this.#clock?.answered();
     const expected = this.state.expected;
     const status = String.fromCharCode(f.body[0] ?? TxStatus.Idle) as 'I' | 'T' | 'E';
     this.state.txStatus = status;

@@ -30,6 +30,7 @@ import { bindPortal, executePortal } from './portal-messages.ts';
 import { CopyIn, copiesFromClient } from './copy-in.ts';
 import { ClientMessageError } from './client-message-error.ts';
 import { cursorReads } from './cursor-reads.ts';
+import type { ResultRef } from './statement-results.ts';
 
 const NOT_UTF8: StatementVerdict = { allowed: false, message: 'statement refused: it is not valid UTF-8' };
 
@@ -60,7 +61,7 @@ export class StatementFlow {
     private readonly masker?: ResultMasker,
     private readonly onHold?: (ticket: HoldTicket) => void,
   ) {
-    this.#output = new ClientOutput(this.#state, toClient, masker);
+    this.#output = new ClientOutput(this.#state, toClient, masker, checker.results);
   }
 
   /** A statement is waiting for approval. */
@@ -258,7 +259,7 @@ export class StatementFlow {
     }
     this.#state.portals.define(d.portal, d.entry);
     this.#described.delete(d.portal);
-    this.#state.expected.push({ k: 'bind', key: d.portal, entry: d.entry });
+    this.#state.expected.push({ k: 'bind', key: d.portal, entry: d.entry, ...this.#timed(d.entry.audited) });
     this.#forwardInBatch(forward, f);
     return true;
   }
@@ -282,7 +283,12 @@ export class StatementFlow {
       this.#described.add(key);
     }
     this.#state.sendEffects(found.effects);
-    this.#state.expected.push({ k: 'execute', entry: found, effects: found.effects });
+    this.#state.expected.push({
+      k: 'execute',
+      entry: found,
+      effects: found.effects,
+      ...this.#timed(found.audited),
+    });
     if (found.copyIn) this.#copyIn.started();
     this.#forwardInBatch(forward, f);
     return true;
@@ -347,7 +353,13 @@ export class StatementFlow {
     // skips it if the batch failed before it, else runs it at once (with its own ReadyForQuery)
     // and goes on with the batch whether it failed or not.
     const inBatch = this.#batchForwarded;
-    this.#state.expected.push({ k: 'query', stmts, i: 0, ...(inBatch ? { inBatch } : {}) });
+    this.#state.expected.push({
+      k: 'query',
+      stmts,
+      i: 0,
+      ...(inBatch ? { inBatch } : {}),
+      ...this.#timed(v.audited),
+    });
     if (stmts.some((s) => copiesFromClient(s.node))) this.#copyIn.started();
     forward.push(f);
     if (inBatch) for (const s of stmts) this.#state.unknownInBatch(s.effects);
@@ -364,13 +376,19 @@ export class StatementFlow {
   ): void {
     const entry = statementEntry(v, sql, may, this.masker);
     this.#state.statements.define(key, entry);
-    this.#state.expected.push({ k: 'parse', key, entry });
+    this.#state.expected.push({ k: 'parse', key, entry, ...this.#timed(v.audited) });
     this.#forwardInBatch(forward, f);
   }
 
   #hold(frame: PgFrame, protocol: Held['protocol'], key: string, sql: string, v: StatementVerdict): void {
     this.#wait.hold(frame, protocol, key, sql, v);
     this.onHold!(v.hold!);
+  }
+
+  /** What the answer's result needs (statement-results.ts): nothing when nobody times them. */
+  #timed(audited: number | undefined): { result?: ResultRef } {
+    const results = this.checker.results;
+    return results && audited !== undefined ? { result: { of: audited, sentAt: results.now() } } : {};
   }
 
   #endBatch(): void {

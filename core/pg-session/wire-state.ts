@@ -9,6 +9,7 @@ import type { RowField } from '../pg/rows.ts';
 import type { StatementClass } from '../sql/statement-class.ts';
 import { NamedObjects } from './named-objects.ts';
 import { cursorRefusal, type CursorRead } from './cursor-reads.ts';
+import type { ResultRef } from './statement-results.ts';
 
 /** A prepared statement (protocol Parse or SQL PREPARE). */
 export interface StatementEntry {
@@ -32,6 +33,8 @@ export interface StatementEntry {
   hideDetails?: boolean;
   /** Its rows are another object's: a FETCH's cursor or an EXECUTE's statement (RowsOf). */
   rowsOf?: RowsOf;
+  /** The `seq` of the audit event that decided it (its runs' results refer to it). */
+  audited?: number;
 }
 
 /**
@@ -72,6 +75,8 @@ export interface PortalEntry {
   rowsOf?: RowsOf;
   /** A SQL cursor defined by a statement approved for one run: read forward only (cursor-reads.ts). */
   approvedOnce?: boolean;
+  /** The `seq` of the audit event that decided its statement (StatementEntry.audited). */
+  audited?: number;
 }
 
 /** How a statement changes the server's names when it completes. */
@@ -100,9 +105,11 @@ export type Expect =
       injectBefore?: Uint8Array;
       /** Sent inside an unfinished extended-query batch: the server skips it if the batch failed. */
       inBatch?: boolean;
+      /** Its audit event and when it was sent, for its statements' results (statement-results.ts). */
+      result?: ResultRef;
     }
-  | { k: 'parse'; key: string; entry: StatementEntry }
-  | { k: 'bind'; key: string; entry: PortalEntry }
+  | { k: 'parse'; key: string; entry: StatementEntry; result?: ResultRef }
+  | { k: 'bind'; key: string; entry: PortalEntry; result?: ResultRef }
   | { k: 'describe'; entry: StatementEntry | PortalEntry | undefined; injected: boolean }
   | {
       k: 'execute';
@@ -110,6 +117,7 @@ export type Expect =
       effects: NameEffect[] | undefined;
       /** Masking's per-result work of a portal whose rows are another object's (rowsOf). */
       ctx?: ResultCtx;
+      result?: ResultRef;
     }
   | { k: 'close' }
   | { k: 'sync'; injectBefore?: Uint8Array }

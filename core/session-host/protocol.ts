@@ -17,6 +17,7 @@ import type { CompiledPolicies } from '../policy/engine.ts';
 import type { HeldApproval } from '../policy/gate-verdict.ts';
 import type { PolicySubject } from '../policy/principal.ts';
 import type { AuditKind } from '../audit/chain.ts';
+import type { AuditResult } from '../audit/carried-results.ts';
 import type { CloseReason } from './close-reason.ts';
 import type { HeldRequest, SessionNotice } from './held-request.ts';
 import type { ExchangeAnswer, ExchangeRefusalKind, RequestExchanges } from './request-exchange.ts';
@@ -62,10 +63,18 @@ export interface ProtocolServices {
   policies: CompiledPolicies;
   subject: PolicySubject;
   /**
-   * Appends an event to the session's hash-chained audit log, synchronously. Throws when it
-   * could not: the module then refuses what it was about to forward (audit before forward).
+   * Appends an event to the session's hash-chained audit log, synchronously, and returns its
+   * `seq`. Throws when it could not: the module then refuses what it was about to forward
+   * (audit before forward).
    */
-  audit(kind: AuditKind, data: Record<string, unknown>, outcome?: string | null): void;
+  audit(kind: AuditKind, data: Record<string, unknown>, outcome?: string | null): number;
+  /**
+   * What an audited request came to (a Postgres statement's rows or SQLSTATE and duration,
+   * `of` the seq `audit` returned for it). Never a write of its own on the hot path: the log
+   * carries it on the next event it writes anyway (`data.results`), or writes it at idle and at
+   * the session's end (docs/audit.md "results"). Never throws.
+   */
+  auditResult(result: AuditResult): void;
   /** The actions of the session's access grants valid now (Cedar's `context.grants`). */
   grants(): string[];
   /** An earlier "approve for this session" covers this approval requirement. */

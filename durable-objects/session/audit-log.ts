@@ -9,6 +9,8 @@
  */
 import { chainEvent, GENESIS, type AuditEvent, type AuditKind } from '../../core/audit/chain.ts';
 import { isRefusal } from '../../core/audit/refusals.ts';
+import { CarriedResults, type AuditResult } from '../../core/audit/carried-results.ts';
+import { BATCH_DELAY_MS } from '../../core/outbox/schedule.ts';
 import type { ShippedEvent } from '../../edge/db/audit-repo.ts';
 import type { Env } from '../../edge/env.ts';
 import { Outbox } from '../outbox.ts';
@@ -27,6 +29,8 @@ export class AuditLog {
   #refusals = 0;
   #meta: Meta | undefined;
   readonly #outbox: Outbox<ShippedEvent>;
+  /** Results of audited requests, carried on the next event written anyway (carried-results.ts). */
+  readonly #carried = new CarriedResults();
 
   constructor(ctx: DurableObjectState, env: Env) {
     this.#outbox = new Outbox<ShippedEvent>(ctx.storage, {
@@ -57,7 +61,13 @@ export class AuditLog {
   append(kind: AuditKind, data: Record<string, unknown>, outcome: string | null = null): AuditEvent {
     const meta = this.#meta;
     if (!meta) throw new Error('audit log not started');
-    const e = { session: meta.session, seq: this.#seq + 1, at: new Date().toISOString(), kind, data };
+    const e = {
+      session: meta.session,
+      seq: this.#seq + 1,
+      at: new Date().toISOString(),
+      kind,
+      data: this.#carried.carriedOn(data),
+    };
     // The data is serialized once, for the hash and the stored row alike (chainEvent).
     const { hash, row } = chainEvent(this.#head, e, {
       connectionName: meta.connectionName,
@@ -69,7 +79,33 @@ export class AuditLog {
     this.#seq = e.seq;
     this.#head = hash;
     if (isRefusal(kind, outcome)) this.#refusals++;
+    this.#carried.stored();
     return event;
+  }
+
+  /**
+   * What an audited request came to (ProtocolServices.auditResult): carried on the next event,
+   * so it adds no storage commit of its own while statements flow. The alarm writes what nothing
+   * carried (`writeCarried`); when many wait, they are written now. Never throws.
+   */
+  carry(result: AuditResult): void {
+    if (!this.#meta) return;
+    const first = this.#carried.add(result);
+    if (this.#carried.full) this.writeCarried();
+    else if (first) this.#outbox.wakeBy(Date.now() + BATCH_DELAY_MS);
+  }
+
+  /** Writes waiting results in a `results` event of their own (the alarm; when many wait). */
+  writeCarried(): void {
+    if (this.#carried.size === 0 || !this.#meta) return;
+    try {
+      this.append('results', {});
+    } catch (e) {
+      // Only results are lost (the requests were audited before they were forwarded); drop
+      // them rather than hold them without bound.
+      console.error(JSON.stringify({ msg: 'audit results not written', error: (e as Error).message }));
+      this.#carried.stored();
+    }
   }
 
   /**

@@ -35,13 +35,14 @@ export function protocolServices(
     subject,
     audit: (kind, data, outcome) => {
       try {
-        audit.append(kind, data, outcome);
+        return audit.append(kind, data, outcome).seq;
       } catch (e) {
         // The module fails closed: what it was about to forward is refused.
         console.error(JSON.stringify({ msg: 'audit write failed', kind, error: (e as Error).message }));
         throw e;
       }
     },
+    auditResult: (result) => audit.carry(result),
     grants: () => grants().actions(),
     coveredBySession: (a) => approvals.coveredBySession(a),
     maskingSecret: env.MASKING_KEY ?? env.CREDENTIAL_KEYS,

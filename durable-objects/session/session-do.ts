@@ -130,6 +130,8 @@ export class SessionDO extends DurableObject<Env> implements SessionRpc {
     // One alarm serves every deadline (durable-objects/alarm.ts): each part re-arms its own.
     // Deadlines a person waits on first; shipping may wait on a slow database.
     await this.#approvals?.alarm(Date.now());
+    // Statement results nothing carried since they came (audit-log.ts carry).
+    this.#audit.writeCarried();
     await this.#grantsDue(Date.now());
     await this.#exchangeDeadlines(Date.now());
     // A live session renews its lease; an instance that never held one ends a lost one's record.

@@ -32,6 +32,8 @@ export async function startTestStack(
     connector?: boolean;
     extraClients?: Array<{ clientId: string; groups: string[]; ttlSeconds?: number }>;
     ssh?: boolean;
+    /** The demo cluster (a STAND-IN API server) and its connection, as `postern dev --kube`. */
+    kube?: boolean;
     /** The edge's BASE_DOMAIN (`<connection>.<baseDomain>` routing). */
     baseDomain?: string;
     /** Server settings of the stack's Postgres (the scale test raises `max_connections`). */
@@ -47,6 +49,7 @@ export async function startTestStack(
     connector: opts.connector ?? true,
     ...(opts.extraClients ? { extraClients: opts.extraClients } : {}),
     ...(opts.ssh ? { ssh: true } : {}),
+    ...(opts.kube ? { kube: true } : {}),
     ...(opts.baseDomain ? { baseDomain: opts.baseDomain } : {}),
     ...(opts.pgSettings ? { pgSettings: opts.pgSettings } : {}),
     hbaLines: [

@@ -5,6 +5,7 @@
  */
 import { createRoute, z } from '@hono/zod-openapi';
 import { verifyChain } from '../../core/audit/chain.ts';
+import { resultsByEvent } from '../../core/audit/carried-results.ts';
 import { base64Decode, base64url } from '../../core/crypto/secrets.ts';
 import { PosternError } from '../../core/errors.ts';
 import { listEvents, sessionEvents, toAuditEvent, type AuditRow } from '../../edge/db/audit-repo.ts';
@@ -77,7 +78,7 @@ export const auditApi = newApi()
       );
       const page = rows.slice(0, q.limit);
       const next = rows.length > q.limit ? encodeCursor(page.at(-1)!) : null;
-      return c.json({ events: page.map(presentAuditEvent), nextCursor: next }, 200);
+      return c.json({ events: page.map((r) => presentAuditEvent(r)), nextCursor: next }, 200);
     },
   )
   .openapi(
@@ -97,7 +98,9 @@ export const auditApi = newApi()
         if (!(await getSession(db, id))) throw new PosternError('NOT_FOUND', 'no such session');
         return sessionEvents(db, id);
       });
-      return c.json({ events: rows.map(presentAuditEvent) }, 200);
+      // What each statement came to, beside it (carried on later events: docs/audit.md "results").
+      const results = resultsByEvent(rows);
+      return c.json({ events: rows.map((r) => presentAuditEvent(r, results.get(r.seq))) }, 200);
     },
   )
   .openapi(

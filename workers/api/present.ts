@@ -10,6 +10,7 @@ import type { ConnectionView } from '../../edge/db/connections-repo.ts';
 import type { ConnectorRow } from '../../edge/db/connectors-repo.ts';
 import type { SessionRow } from '../../edge/db/sessions-repo.ts';
 import type { AuditRow } from '../../edge/db/audit-repo.ts';
+import type { ShownResult } from '../../core/audit/carried-results.ts';
 
 export function presentConnector(row: ConnectorRow) {
   return {
@@ -82,8 +83,9 @@ export function presentSession(row: SessionRow, now: Date) {
   };
 }
 
-export function presentAuditEvent(row: AuditRow) {
+export function presentAuditEvent(row: AuditRow, results?: ShownResult[]) {
   return {
+    ...(results ? { results } : {}),
     session: row.sessionId,
     seq: row.seq,
     at: row.at.toISOString(),

@@ -192,6 +192,16 @@ export const Session = z
   })
   .openapi('Session');
 
+export const StatementResultBody = z
+  .object({
+    part: z.number().int().optional().openapi({ description: 'which statement of a multi-statement query (0-based)' }),
+    ms: z.number().int().openapi({ description: 'milliseconds from forwarding (or the previous answer) to the answer' }),
+    command: z.string().optional().openapi({ description: "the command of the server's tag: SELECT, UPDATE..." }),
+    rows: z.number().int().optional().openapi({ description: "rows the server's tag counts" }),
+    sqlstate: z.string().optional().openapi({ description: "it failed: the error's SQLSTATE (never the message)" }),
+  })
+  .openapi('StatementResult');
+
 export const AuditEventBody = z
   .object({
     session: z.string(),
@@ -201,9 +211,19 @@ export const AuditEventBody = z
     connection: z.string(),
     subject: z.string(),
     outcome: z.string().nullable(),
-    data: z.record(z.string(), z.unknown()),
+    data: z.record(z.string(), z.unknown()).openapi({
+      description:
+        'What the event records (docs/audit.md). Any event may carry `results`: what requests audited earlier came to, [{of: seq, part?, ms, command?, rows?, sqlstate?}].',
+    }),
     prevHash: z.string(),
     hash: z.string(),
+    results: z
+      .array(StatementResultBody)
+      .optional()
+      .openapi({
+        description:
+          "GET /sessions/{id}/events only: what this statement came to on the target, from the results later events carried (one per run; `part` for a statement of a multi-statement query). Absent while it runs, and for a statement that was refused (never forwarded).",
+      }),
   })
   .openapi('AuditEvent');
 

@@ -6,6 +6,7 @@ import type { CompiledPolicies } from '../../policy/engine.ts';
 import { policySubject } from '../../policy/principal.ts';
 import { CLOSE_KINDS, type CloseReason } from '../close-reason.ts';
 import type { HeldRequest } from '../held-request.ts';
+import type { AuditResult } from '../../audit/carried-results.ts';
 import type {
   ProtocolConnection,
   ProtocolModule,
@@ -75,6 +76,8 @@ export interface Harness {
   log: string[];
   /** The audit events written, in order, with their data. */
   audited: Array<{ kind: string; data: Record<string, unknown> }>;
+  /** What audited requests came to (ProtocolServices.auditResult), in order. */
+  results: AuditResult[];
   toTarget: Uint8Array[];
   toClient: Uint8Array[];
   ended: CloseReason[];
@@ -95,6 +98,7 @@ const KEY = { processId: 4242, secretKey: 1717 };
 export async function harness<C extends ProtocolConnection>(d: ConformanceDriver<C>): Promise<Harness> {
   const log: string[] = [];
   const audited: Harness['audited'] = [];
+  const results: Harness['results'] = [];
   const toTarget: Uint8Array[] = [];
   const toClient: Uint8Array[] = [];
   const ended: CloseReason[] = [];
@@ -111,7 +115,9 @@ export async function harness<C extends ProtocolConnection>(d: ConformanceDriver
       if (auditFails) throw new Error('audit storage refused the event (conformance)');
       log.push(`audit:${kind}`);
       audited.push({ kind, data });
+      return audited.length; // the event's seq
     },
+    auditResult: (r) => void results.push(r),
     grants: () => [],
     coveredBySession: () => false,
     maskingSecret: 'conformance',
@@ -161,6 +167,7 @@ export async function harness<C extends ProtocolConnection>(d: ConformanceDriver
     fromTarget: (b) => session.targetData(b),
     log,
     audited,
+    results,
     toTarget,
     toClient,
     ended,

@@ -105,9 +105,11 @@ export function pagesCases(fx: () => ConsoleFixture): void {
     }
   });
 
-  it('a session page shows its statements and a verified chain', async () => {
-    const probe = await psql(port, 'SELECT 41 + 1 AS console_probe');
-    expect(probe.stdout).toContain('42');
+  it('a session page shows its statements, the rows psql printed, and a verified chain', async () => {
+    const probe = await psql(port, 'SELECT g AS console_probe FROM generate_series(1, 41 + 1) g');
+    // -At: one line per row, nothing else.
+    const printed = probe.stdout.trim().split('\n').length;
+    expect(printed).toBe(42);
     const stack = fx().stack;
     // The probe's own session: the one whose statement event holds it, once it has ended.
     let id = '';
@@ -132,9 +134,22 @@ export function pagesCases(fx: () => ConsoleFixture): void {
     const { page, context } = await fx().signIn('admin', { hash: `#/sessions/${id}` });
     try {
       await page.waitForSelector('[data-testid="chain"][data-ok="true"]', { timeout: 20_000 });
-      const timeline = await page.$eval('[data-testid="timeline"]', (t) => t.textContent ?? '');
-      expect(timeline).toContain('SELECT 41 + 1 AS console_probe');
-      expect(timeline).toContain('allow');
+      const row = await page.$$eval('[data-testid="timeline"] tr[data-kind="statement"]', (trs) =>
+        trs
+          .filter((tr) => tr.textContent?.includes('console_probe'))
+          .map((tr) => ({
+            text: tr.textContent ?? '',
+            outcome: tr.getAttribute('data-outcome'),
+            rows: tr.querySelector('[data-testid="rows"]')?.textContent ?? '',
+            took: tr.querySelector('[data-testid="took"]')?.textContent ?? '',
+          })),
+      );
+      expect(row).toHaveLength(1);
+      expect(row[0]!.text).toContain('SELECT g AS console_probe FROM generate_series(1, 41 + 1) g');
+      expect(row[0]!.outcome).toBe('allow');
+      // What the server acknowledged (its CommandComplete tag), as psql printed it.
+      expect(row[0]!.rows).toBe(`${printed} rows`);
+      expect(row[0]!.took).toMatch(/^\d+ ms$/);
       await fx().shot(page, 'session-page');
     } finally {
       await context.close();
