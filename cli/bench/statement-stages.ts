@@ -127,7 +127,7 @@ class MemoryAudit {
   #seq = 0;
   #head = GENESIS;
   readonly rows = new Map<string, string>();
-  append(kind: AuditKind, data: Record<string, unknown>, outcome: string | null = null): void {
+  append(kind: AuditKind, data: Record<string, unknown>, outcome: string | null = null): number {
     const e = { session: 'ses_bench', seq: this.#seq + 1, at: new Date().toISOString(), kind, data };
     const { hash, row } = timed('audit: hash chain, row JSON', () =>
       chainEvent(this.#head, e, { connectionName: 'demo', subject: 'bench', outcome }),
@@ -137,6 +137,7 @@ class MemoryAudit {
     this.#head = hash;
     // Keep memory flat over a long run: the outbox ships and deletes.
     if (this.rows.size > 1000) this.rows.clear();
+    return e.seq;
   }
   get count(): number {
     return this.#seq;
