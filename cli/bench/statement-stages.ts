@@ -18,6 +18,7 @@
  * cannot be measured here: they are counted (one `send` each).
  */
 import { loadavg } from 'node:os';
+import { CarriedResults, type AuditResult } from '../../core/audit/carried-results.ts';
 import { chainEvent, GENESIS, type AuditKind } from '../../core/audit/chain.ts';
 import { MessageFramer } from '../../core/pg/framer.ts';
 import { cstring, int32, query, startupMessage, typedMessage } from '../../core/pg/messages.ts';
@@ -127,14 +128,25 @@ class MemoryAudit {
   #seq = 0;
   #head = GENESIS;
   readonly rows = new Map<string, string>();
+  readonly #carried = new CarriedResults();
+  carry(result: AuditResult): void {
+    this.#carried.add(result);
+  }
   append(kind: AuditKind, data: Record<string, unknown>, outcome: string | null = null): number {
-    const e = { session: 'ses_bench', seq: this.#seq + 1, at: new Date().toISOString(), kind, data };
+    const e = {
+      session: 'ses_bench',
+      seq: this.#seq + 1,
+      at: new Date().toISOString(),
+      kind,
+      data: this.#carried.carriedOn(data),
+    };
     const { hash, row } = timed('audit: hash chain, row JSON', () =>
       chainEvent(this.#head, e, { connectionName: 'demo', subject: 'bench', outcome }),
     );
     this.rows.set(String(e.seq), row);
     this.#seq = e.seq;
     this.#head = hash;
+    this.#carried.stored();
     // Keep memory flat over a long run: the outbox ships and deletes.
     if (this.rows.size > 1000) this.rows.clear();
     return e.seq;
@@ -217,6 +229,7 @@ async function openSession(parser: SqlParser, mode: StageMode) {
     policies,
     subject: policySubject(identity, connection.name),
     audit: (kind, data, outcome) => timed('audit: append', () => audit.append(kind, data, outcome)),
+    auditResult: (result) => timed('audit: results carried', () => audit.carry(result)),
     grants: () => [],
     coveredBySession: () => false,
     maskingSecret: 'bench',
