@@ -21,7 +21,13 @@ import type { Expect, PortalEntry, RowsOf, StatementEntry, WireState } from './w
 import { refusalAnswer } from './refusal.ts';
 import { copiesFromClient } from './copy-in.ts';
 import { withoutRowDetails } from './withheld-details.ts';
-import { errorCode, ResultClock, tagResult, type ResultSink, type StatementResult } from './statement-results.ts';
+import {
+  errorCode,
+  ResultClock,
+  tagResult,
+  type ResultSink,
+  type StatementResult,
+} from './statement-results.ts';
 
 const dec = new TextDecoder();
 

@@ -45,7 +45,10 @@ export const recordingsApi = newApi().openapi(
       if (!(await getSession(db, id))) throw new PosternError('NOT_FOUND', 'no such session');
       return sessionEvents(db, id);
     });
-    const channels = recordedChannels(id, rows.map((r) => presentAuditEvent(r)));
+    const channels = recordedChannels(
+      id,
+      rows.map((r) => presentAuditEvent(r)),
+    );
     const pick = channel === undefined ? channels[0] : channels.find((r) => r.channel === channel);
     if (!pick) throw new PosternError('NOT_FOUND', 'the session has no such recording');
     return c.json(

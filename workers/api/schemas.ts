@@ -194,11 +194,24 @@ export const Session = z
 
 export const StatementResultBody = z
   .object({
-    part: z.number().int().optional().openapi({ description: 'which statement of a multi-statement query (0-based)' }),
-    ms: z.number().int().openapi({ description: 'milliseconds from forwarding (or the previous answer) to the answer' }),
-    command: z.string().optional().openapi({ description: "the command of the server's tag: SELECT, UPDATE..." }),
+    part: z
+      .number()
+      .int()
+      .optional()
+      .openapi({ description: 'which statement of a multi-statement query (0-based)' }),
+    ms: z
+      .number()
+      .int()
+      .openapi({ description: 'milliseconds from forwarding (or the previous answer) to the answer' }),
+    command: z
+      .string()
+      .optional()
+      .openapi({ description: "the command of the server's tag: SELECT, UPDATE..." }),
     rows: z.number().int().optional().openapi({ description: "rows the server's tag counts" }),
-    sqlstate: z.string().optional().openapi({ description: "it failed: the error's SQLSTATE (never the message)" }),
+    sqlstate: z
+      .string()
+      .optional()
+      .openapi({ description: "it failed: the error's SQLSTATE (never the message)" }),
   })
   .openapi('StatementResult');
 
@@ -217,13 +230,10 @@ export const AuditEventBody = z
     }),
     prevHash: z.string(),
     hash: z.string(),
-    results: z
-      .array(StatementResultBody)
-      .optional()
-      .openapi({
-        description:
-          "GET /sessions/{id}/events only: what this statement came to on the target, from the results later events carried (one per run; `part` for a statement of a multi-statement query). Absent while it runs, and for a statement that was refused (never forwarded).",
-      }),
+    results: z.array(StatementResultBody).optional().openapi({
+      description:
+        'GET /sessions/{id}/events only: what this statement came to on the target, from the results later events carried (one per run; `part` for a statement of a multi-statement query). Absent while it runs, and for a statement that was refused (never forwarded).',
+    }),
   })
   .openapi('AuditEvent');
 
