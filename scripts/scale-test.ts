@@ -126,13 +126,19 @@ try {
     let samples = 0;
     let sampler: ReturnType<typeof setInterval> | undefined;
     const t0 = Date.now();
+    let steady: { answered: number; connector?: number; workerd?: number } = { answered: 0 };
     const report = await runLoad({
       port: connect.port,
       count: N,
       durationMs: D,
       everyMs: every,
       concurrency,
-      onAllOpen: () => {
+      onAllOpen: (answered) => {
+        steady = {
+          answered,
+          connector: cpuMs(pids.connector),
+          workerd: (workerd && cpuMs(workerd)) || undefined,
+        };
         say(`all ${N} open after ${((Date.now() - t0) / 1000).toFixed(1)} s; load ${loadAverage()}`);
         // Memory while every session is open and querying: sampled each second, the peak kept.
         sampler = setInterval(() => {
@@ -163,6 +169,15 @@ try {
         : `${(((b - a) * 1000) / Math.max(1, report.answered)).toFixed(0)} µs`;
     say(
       `CPU per answered query (whole run, setup included): connector ${cpu(cpuBefore.connector, cpuAfter.connector)}, workerd ${cpu(cpuBefore.workerd || undefined, cpuAfter.workerd || undefined)}`,
+    );
+    // The same once every session was open: what a query costs without the setups.
+    const steadyAnswered = report.answered - steady.answered;
+    const perSteady = (a: number | undefined, b: number | undefined) =>
+      a === undefined || b === undefined
+        ? '?'
+        : `${(((b - a) * 1000) / Math.max(1, steadyAnswered)).toFixed(0)} µs`;
+    say(
+      `CPU per answered query once all were open (${steadyAnswered} queries): connector ${perSteady(steady.connector, cpuAfter.connector)}, workerd ${perSteady(steady.workerd, cpuAfter.workerd || undefined)}`,
     );
     say(`load average during the run (1-min, sampled): ${loads.join(', ')}; now ${loadAverage()}`);
     await replica.stop();

@@ -25,8 +25,11 @@ export interface LoadOptions {
   everyMs: number;
   /** Sessions opening at once. */
   concurrency: number;
-  /** Called once every session is open (the script samples memory then). */
-  onAllOpen?: () => void;
+  /**
+   * Called once every session is open, with the queries answered so far (the script samples
+   * memory from then on, and CPU per query of the steady run without the setups).
+   */
+  onAllOpen?: (answeredSoFar: number) => void;
 }
 
 export interface LoadReport {
@@ -64,7 +67,7 @@ export async function runLoad(o: LoadOptions): Promise<LoadReport> {
   const clock: RunClock = { stopAt: Number.POSITIVE_INFINITY };
   const sessions = await startSessions(o.port, o.count, clock, o);
   clock.stopAt = Date.now() + o.durationMs;
-  o.onAllOpen?.();
+  o.onAllOpen?.(sessions.reduce((n, s) => n + s.outcome.answered, 0));
   await Promise.all(sessions.map((s) => s.done));
   return summarize(sessions);
 }
@@ -102,7 +105,7 @@ export async function runFailover(o: FailoverOptions): Promise<FailoverReport> {
   const clock: RunClock = { stopAt: Number.POSITIVE_INFINITY };
   const sessions = await startSessions(o.port, o.count, clock, o);
   clock.stopAt = Date.now() + o.durationMs;
-  o.onAllOpen?.();
+  o.onAllOpen?.(sessions.reduce((n, s) => n + s.outcome.answered, 0));
   await sleep(o.killAfterMs);
   const atKill = o.channels();
   const killAt = Date.now();
