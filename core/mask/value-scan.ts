@@ -63,9 +63,11 @@ export function scanValue(
   let numberFrom = kinds & NUMBER_KINDS ? from : end;
   let emailFrom = kinds & EMAIL ? from : end;
   for (let p = from; p < end; p++) {
-    const b = s[p]!;
-    const c = CLASS[b]!;
-    if (c === 0) continue;
+    let b = s[p]!;
+    let c = CLASS[b]!;
+    // Most bytes (lowercase letters, spaces) do nothing: a tight loop of its own steps over them.
+    while (c === 0 && ++p < end) c = CLASS[(b = s[p]!)]!;
+    if (c === 0) break;
     if (c === DIGIT) {
       digits++;
       if (p < numberFrom) continue;
