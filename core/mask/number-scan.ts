@@ -27,7 +27,8 @@ const UPPER = 2;
 const PLUS = 3;
 const LPAREN = 4;
 const START = new Uint8Array(256);
-const WORD = new Uint8Array(256);
+/** `\w` bytes, for `\b` (value-scan.ts tests it before calling numberAt at a digit). */
+export const WORD = new Uint8Array(256);
 for (let c = 48; c <= 57; c++) START[c] = DIGIT;
 for (let c = 65; c <= 90; c++) START[c] = UPPER;
 START[43] = PLUS;

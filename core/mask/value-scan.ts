@@ -9,7 +9,7 @@
  */
 import { HINT_AT, HINT_COLONS, HINT_DIGITS, HINT_TOKEN, TOKEN_PAIR, TOKEN_PAIRS } from './detector-hints.ts';
 import type { Detection } from './detectors.ts';
-import { NUMBER_KINDS, numberAt } from './number-scan.ts';
+import { NUMBER_KINDS, numberAt, WORD } from './number-scan.ts';
 
 /** The email detector's bit, beside number-scan.ts's bits of the number group. */
 export const EMAIL = 32;
@@ -70,7 +70,9 @@ export function scanValue(
     if (c === 0) break;
     if (c === DIGIT) {
       digits++;
-      if (p < numberFrom) continue;
+      // numberAt's own first test, `\b` before the digit, made here: most digits are inside a
+      // word or a number (an email's local part, an id), and the call would return at once.
+      if (p < numberFrom || (p > start && WORD[s[p - 1]!] === 1)) continue;
       const e = numberAt(s, start, p, end, kinds, out);
       if (e >= 0) {
         numberFrom = e;
