@@ -130,7 +130,10 @@ export class ValueMasker {
 const REDACTED = utf8('[REDACTED]');
 const REDACTED_AS = new Map(DETECTORS.map((k) => [k, utf8(`[REDACTED:${k}]`)]));
 
-const isAlnumByte = (c: number) => (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122);
+// 1 for an ASCII letter or digit: one table load per byte, added without a branch.
+const ALNUM_BYTE = new Uint8Array(256);
+for (let c = 0; c < 128; c++)
+  ALNUM_BYTE[c] = (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) ? 1 : 0;
 
 // Which values partialAscii() treats as an email, as partial() does: a column value with an '@'
 // after its first character and no space before it; a detected email; nothing else.
@@ -149,10 +152,11 @@ function partialAscii(v: Uint8Array, start: number, end: number, sink: ByteSink,
   let space = -1; // the first space
   for (let i = start; i < end; i++) {
     const c = v[i]!;
-    if (c > 127) return false;
-    if (isAlnumByte(c)) alnum++;
-    else if (c === 64) at = i;
-    else if (c === 32 && space < 0) space = i;
+    alnum += ALNUM_BYTE[c]!;
+    if (c < 65) {
+      if (c === 64) at = i;
+      else if (c === 32 && space < 0) space = i;
+    } else if (c > 127) return false;
   }
   if (kind !== NOT_EMAIL && at > start && (kind === EMAIL || space < 0 || space > at)) {
     // An email: first character, ***, the domain.
@@ -172,7 +176,7 @@ function partialAscii(v: Uint8Array, start: number, end: number, sink: ByteSink,
   const out = sink.buf;
   for (let i = start; i < end; i++) {
     const c = v[i]!;
-    if (mask > 0 && isAlnumByte(c)) {
+    if (mask > 0 && ALNUM_BYTE[c] === 1) {
       out[o + i] = 42; // '*'
       mask--;
     } else out[o + i] = c;
