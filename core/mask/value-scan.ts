@@ -77,6 +77,10 @@ export function scanValue(
       if (e >= 0) {
         numberFrom = e;
         numbersFound = true;
+        // A match from a digit (card, SSN, phone, IPv4) holds only digits, [ .-] and `)`: none
+        // of them a hint but the digits, counted here in a loop of their own.
+        for (let q = p + 1; q < e; q++) digits += CLASS[s[q]!] === DIGIT ? 1 : 0;
+        p = e - 1;
       }
     } else if (c === AT) {
       at = true;
