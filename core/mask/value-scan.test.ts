@@ -9,8 +9,11 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { LegacyValueMasker } from '../../cli/bench/legacy-mask/value-masker.ts';
 import { HmacSha256 } from '../crypto/hmac-sync.ts';
+import { hints } from './detector-hints.ts';
 import { DETECTORS, type DetectorKind } from './detectors.ts';
+import { NUMBER_KINDS } from './number-scan.ts';
 import { ValueMasker, type Strategy } from './value-masker.ts';
+import { EMAIL, scanValue } from './value-scan.ts';
 
 const enc = new TextEncoder();
 const dec = new TextDecoder('latin1');
@@ -127,6 +130,28 @@ describe('the one-pass scanner masks what the engine before it masked', () => {
         );
       }),
       { numRuns: 1500 },
+    );
+  });
+
+  // scanValue steps over bytes (runs of letters and spaces, a number it matched from a digit)
+  // without looking at each in turn: what it says of the value (digits, colons, '@', a token's
+  // first bytes) must still be what a look at every byte says (detector-hints.ts hints()), with
+  // every detector on and with each group off, as a wrong hint turns the key/IPv6 scan off.
+  it('reports the hints a look at every byte reports (property)', () => {
+    fc.assert(
+      fc.property(
+        text,
+        around,
+        around,
+        fc.constantFrom(0, NUMBER_KINDS, EMAIL, NUMBER_KINDS | EMAIL),
+        (value, before, after, kinds) => {
+          const buf = enc.encode(before + value + after);
+          const start = enc.encode(before).length;
+          const end = buf.length - enc.encode(after).length;
+          expect(scanValue(buf, start, start, end, kinds, [])).toBe(hints(buf, start, end));
+        },
+      ),
+      { numRuns: 3000 },
     );
   });
 
