@@ -186,6 +186,13 @@ export class PgSession {
     return undefined;
   }
 
+  /** A snapshot that could not be resumed ends the session, the client told (fail closed). */
+  resumeFailed(detail: string): void {
+    this.#clientParams ??= {};
+    this.#clientFramer.setTyped();
+    this.#fail({ kind: 'gateway-error', detail });
+  }
+
   // ---- client side -------------------------------------------------------------------------
 
   clientData(chunk: Uint8Array): void {
