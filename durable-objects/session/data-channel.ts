@@ -17,34 +17,29 @@ export interface ChannelParts {
   greeted: () => void;
 }
 
-export const CHANNEL_TAG = 'channel';
-
-/**
- * Accept the channel's socket (hibernation API, tag `channel`); `ws` is the DO's end of it and
- * `message` takes its frames (the object's webSocketMessage).
- */
-export function acceptChannel(
-  ctx: DurableObjectState,
-  parts: ChannelParts,
-): { ws: WebSocket; response: Response; message: (data: string | ArrayBuffer) => void } {
+/** Accept the channel's socket and wire it to the session; `ws` is the DO's end of it. */
+export function acceptChannel(parts: ChannelParts): { ws: WebSocket; response: Response } {
   const { session, start } = parts;
   const pair = new WebSocketPair();
   const ws = pair[1];
-  ctx.acceptWebSocket(ws, [CHANNEL_TAG]);
+  ws.binaryType = 'arraybuffer';
+  ws.accept();
   let greeted = false;
   const conn = start?.connection;
   const { kind: secretKind, connectorKeeps } = conn
     ? targetCredentialOf(conn)
     : { kind: 'password' as const, connectorKeeps: false };
-  const message = (data: string | ArrayBuffer): void => {
-    if (typeof data !== 'string') {
+  ws.addEventListener('message', (event) => {
+    if (typeof event.data !== 'string') {
       if (!greeted) return session.fail({ kind: 'target-protocol', detail: 'data before channel hello' });
-      return session.targetData(new Uint8Array(data));
+      return session.targetData(new Uint8Array(event.data as ArrayBuffer));
     }
     if (greeted) return session.fail({ kind: 'target-protocol', detail: 'unexpected text frame' });
     greeted = true;
     parts.greeted();
-    void greetChannel(session, data, parts.credential, secretKind, start?.sessionId, connectorKeeps);
-  };
-  return { ws, response: new Response(null, { status: 101, webSocket: pair[0] }), message };
+    void greetChannel(session, event.data, parts.credential, secretKind, start?.sessionId, connectorKeeps);
+  });
+  ws.addEventListener('close', () => session.targetClosed());
+  ws.addEventListener('error', () => session.targetClosed());
+  return { ws, response: new Response(null, { status: 101, webSocket: pair[0] }) };
 }

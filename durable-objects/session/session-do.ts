@@ -54,7 +54,7 @@ import { acceptChannel } from './data-channel.ts';
 import { protocolServices } from './protocol-services.ts';
 import { reportEnd } from './session-end.ts';
 import { ChannelToken } from './channel-token.ts';
-import { clientMessage, clientSocket } from './client-socket.ts';
+import { clientSocket, wireClient } from './client-socket.ts';
 import { dialConnector, forwardCancel } from './connector-calls.ts';
 import { prepareProtocol, sessionApprovals, unreadyMessage, type Unready } from './session-setup.ts';
 
@@ -68,7 +68,6 @@ export class SessionDO extends DurableObject<Env> implements SessionRpc {
   #session: ProtocolSession | undefined;
   #client: WebSocket | undefined;
   #channel: WebSocket | undefined;
-  #channelMessage: ((data: string | ArrayBuffer) => void) | undefined;
   /** A direct connection's target, dialled by this object (direct-target.ts), in the channel's place. */
   #direct: TargetLink | undefined;
   #channelToken = new ChannelToken();
@@ -295,7 +294,7 @@ export class SessionDO extends DurableObject<Env> implements SessionRpc {
     if (typeof ready === 'string') return httpError(503, ready, unreadyMessage(ready, start.connection.name));
     const { prepared, dial, approvals } = ready;
 
-    const { ws, response } = clientSocket(this.ctx);
+    const { ws, response } = clientSocket();
     this.#client = ws;
     const session = prepared.open(
       this.#io(approvals, (bytes) => ws.send(bytes)),
@@ -303,34 +302,12 @@ export class SessionDO extends DurableObject<Env> implements SessionRpc {
     );
     this.#session = session;
     await this.#lease.opened(this.#record!, Date.now());
+    wireClient(ws, session);
 
     this.#channelTimer = setTimeout(() => session.fail({ kind: 'channel-timeout' }), CHANNEL_TIMEOUT_MS);
     if (start.connection.reach === 'direct') this.#dialDirect(start, session);
     await this.#settleGrants();
     return response();
-  }
-
-  // ---- the sockets (hibernation API: client-socket.ts, data-channel.ts) ----------------------
-
-  override webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): void {
-    if (ws === this.#client) {
-      if (this.#session) clientMessage(this.#session, message);
-    } else if (ws === this.#channel) this.#channelMessage?.(message);
-    // A socket this instance never accepted: its session's state went with an evicted instance.
-    else ws.close(1011, 'session lost');
-  }
-
-  override webSocketClose(ws: WebSocket): void {
-    this.#socketGone(ws);
-  }
-
-  override webSocketError(ws: WebSocket): void {
-    this.#socketGone(ws);
-  }
-
-  #socketGone(ws: WebSocket): void {
-    if (ws === this.#client) this.#session?.clientClosed();
-    else if (ws === this.#channel) this.#session?.targetClosed();
   }
 
   // ---- request-oriented sessions (Kubernetes) ------------------------------------------------
@@ -423,14 +400,13 @@ export class SessionDO extends DurableObject<Env> implements SessionRpc {
     if (!session || session.phase === 'closed') {
       return httpError(401, 'unauthorized', 'invalid channel token');
     }
-    const { ws, response, message } = acceptChannel(this.ctx, {
+    const { ws, response } = acceptChannel({
       session,
       start: this.#start,
       credential: this.#credential,
       greeted: () => clearTimeout(this.#channelTimer),
     });
     this.#channel = ws;
-    this.#channelMessage = message;
     return response;
   }
 
