@@ -27,6 +27,11 @@ export interface BigMessageHandler {
 export class BigMessageReader {
   #mode: 'stream' | 'skip' | MessageBuffer | undefined;
 
+  /** No big message is part-way through (a session is idle only then: session-snapshot.ts). */
+  get idle(): boolean {
+    return this.#mode === undefined;
+  }
+
   /** Bytes held for a message being assembled (tests check the bound with it). */
   get held(): number {
     return this.#mode instanceof MessageBuffer ? this.#mode.capacity : 0;

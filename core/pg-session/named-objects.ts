@@ -73,6 +73,13 @@ export class NamedObjects<T> {
     return this.#acked.get(key);
   }
 
+  /** The server holds nothing under any name, and no definition is on its way. */
+  empty(): boolean {
+    return (
+      this.#acked.size === 0 && this.#pending.size === 0 && [...this.#batch.values()].every((e) => e === null)
+    );
+  }
+
   /** What the server acknowledged under `key` (for answers, which arrive in order). */
   acked(key: string): T | undefined {
     return this.#acked.get(key);

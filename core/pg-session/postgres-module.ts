@@ -20,6 +20,7 @@ import type { HeldRequest, SessionNotice } from '../session-host/held-request.ts
 import { buildPostgresPolicy, type PostgresPolicy } from './postgres-policy.ts';
 import { PgSession } from './session.ts';
 import { fromHostReason, toHostReason } from './neutral-reason.ts';
+import { decodeSnapshot, encodeSnapshot } from './session-snapshot.ts';
 
 /** A Postgres connection logs in to one database as one user, whatever the client asked for. */
 export interface PgConnection extends ProtocolConnection {
@@ -48,8 +49,16 @@ export function postgresModule(runtime: PostgresRuntime): ProtocolModule<PgConne
       return {
         openDetails: { unmasked: policy.unmasked },
         open: (io, key) => {
-          const s = new PostgresSession(start.connection, runtime, policy, io, key);
+          const s = new PostgresSession(start.connection, runtime, policy, io, key, start.sessionId);
           session = s.pg;
+          return s;
+        },
+        resume: (io, key, stored) => {
+          const s = new PostgresSession(start.connection, runtime, policy, io, key, start.sessionId);
+          session = s.pg;
+          const snapshot = decodeSnapshot(stored, start.sessionId, policy.config.preflight?.length ?? 0);
+          const why = 'invalid' in snapshot ? snapshot.invalid : s.pg.resume(snapshot);
+          if (why) s.pg.resumeFailed(`the idle session's snapshot could not be restored: ${why}`);
           return s;
         },
       };
@@ -72,6 +81,7 @@ class PostgresSession implements ProtocolSession {
     private readonly policy: PostgresPolicy,
     io: ProtocolIo,
     key: SessionKey,
+    private readonly sessionId: string,
   ) {
     this.pg = new PgSession(
       {
@@ -150,5 +160,11 @@ class PostgresSession implements ProtocolSession {
 
   closeDetails(): Record<string, unknown> {
     return { masked: this.policy.masker.counts };
+  }
+
+  idleSnapshot(): string | { busy: string } {
+    const snapshot = this.pg.idleSnapshot(this.sessionId);
+    if ('busy' in snapshot) return snapshot;
+    return encodeSnapshot(snapshot) ?? { busy: 'the snapshot would be too large' };
   }
 }

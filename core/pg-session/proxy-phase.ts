@@ -72,6 +72,12 @@ export class ProxyPhase {
     this.#flow?.forgetStatements();
   }
 
+  /** Why the relay is not idle-complete (session-snapshot.ts); undefined when it is. */
+  busy(): string | undefined {
+    if (!this.#clientBig.idle) return 'a big client message is arriving';
+    return this.#flow?.busy();
+  }
+
   /** Client frames of one chunk, big messages in pieces among them (big-messages.ts). */
   clientFrames(frames: PgFrame[], chunk: Uint8Array): void {
     this.#clientBig.read(frames, {

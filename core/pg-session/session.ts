@@ -32,6 +32,7 @@ import { bigUpstreamPlan } from './big-message-plans.ts';
 import { ProxyPhase } from './proxy-phase.ts';
 import { clientMessageLimit } from '../pg/limits.ts';
 import { joinFrames, messageOf } from './frames.ts';
+import { SNAPSHOT_VERSION, type NotIdle, type PgSnapshot } from './session-snapshot.ts';
 
 type Phase = 'startup' | 'proxy' | 'closed';
 
@@ -138,6 +139,58 @@ export class PgSession {
   /** Ends the session from outside (an access grant expired), telling the client why. */
   terminate(reason: CloseReason): void {
     this.#fail(reason);
+  }
+
+  // ---- idle snapshot (session-snapshot.ts) --------------------------------------------------
+
+  /** What a new object needs to go on with this session, or why it is not idle-complete now. */
+  idleSnapshot(session: string): PgSnapshot | NotIdle {
+    if (this.#phase !== 'proxy') return { busy: `the session is in its ${this.#phase} phase` };
+    const partial =
+      this.#clientFramer.buffered() + this.#upstreamFramer.buffered() + this.#pendingClient.length;
+    if (partial > 0 || !this.#upstreamBig.idle) return { busy: 'a message is partly read' };
+    const busy = this.#proxy.busy();
+    if (busy) return { busy };
+    const key = this.#login.key;
+    if (!key || !this.#clientParams) return { busy: 'the target gave no cancel key' };
+    return {
+      v: SNAPSHOT_VERSION,
+      session,
+      clientParams: { ...this.#clientParams },
+      upstreamKey: { ...key },
+      stats: { ...this.stats },
+      catalog: this.#login.catalog,
+    };
+  }
+
+  /**
+   * A fresh session (this object's config, built from the same start) takes over a snapshotted
+   * one: ready, nothing read yet. The catalog is replayed into the preflight's consumers
+   * (masking, policy), which check it as they did at startup. Returns why not, when it cannot.
+   */
+  resume(snapshot: PgSnapshot): string | undefined {
+    if (this.#phase !== 'startup' || this.#clientParams !== undefined || this.stats.bytesFromClient > 0)
+      return 'the session already began';
+    const preflight = this.config.preflight ?? [];
+    if (snapshot.catalog.length !== preflight.length) return 'the catalog does not match the policy';
+    try {
+      preflight.forEach((q, i) => q.done(snapshot.catalog[i]!));
+    } catch (e) {
+      return messageOf(e);
+    }
+    this.#clientParams = { ...snapshot.clientParams };
+    this.#clientFramer.setTyped();
+    this.#login.resumed({ ...snapshot.upstreamKey }, snapshot.catalog);
+    Object.assign(this.stats, snapshot.stats);
+    this.#phase = 'proxy';
+    return undefined;
+  }
+
+  /** A snapshot that could not be resumed ends the session, the client told (fail closed). */
+  resumeFailed(detail: string): void {
+    this.#clientParams ??= {};
+    this.#clientFramer.setTyped();
+    this.#fail({ kind: 'gateway-error', detail });
   }
 
   // ---- client side -------------------------------------------------------------------------

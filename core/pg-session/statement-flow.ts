@@ -69,6 +69,22 @@ export class StatementFlow {
     return this.#wait.holding;
   }
 
+  /**
+   * Why the flow is not idle-complete now, undefined when it is (session-snapshot.ts): only
+   * then does a snapshot hold all it needs. Named objects keep it in memory (their verdicts,
+   * plans and approved-once marks are not snapshotted).
+   */
+  busy(): string | undefined {
+    const s = this.#state;
+    if (this.#wait.blocked) return 'a statement is held for approval or waits for the server';
+    if (s.expected.length > 0 || s.skipping) return 'an answer of the server is due';
+    if (s.copyIn !== 'none') return 'a COPY is running';
+    if (this.#batchError !== undefined || this.#batchForwarded) return 'an extended-query batch is open';
+    if (s.txStatus !== 'I') return 'a transaction is open';
+    if (!s.statements.empty() || !s.portals.empty()) return 'the server holds prepared statements or portals';
+    return undefined;
+  }
+
   readonly #lookup: PreparedLookup = (name) => {
     const e = this.#state.statements.lookup(nameKeyOf(name), this.#state.caughtUp());
     return e === 'pending' ? 'pending' : e?.classes;

@@ -40,6 +40,8 @@ export class UpstreamLogin {
   /** Settings the target reported at startup (the ones the gateway's reading depends on). */
   #reported = new Set<string>();
   #preflight: PreflightRows | undefined;
+  /** The preflight's rows as read, kept for a snapshot (session-snapshot.ts). */
+  #catalog: Array<Array<Array<string | null>>> = [];
 
   constructor(
     private readonly config: PgSessionConfig,
@@ -49,6 +51,18 @@ export class UpstreamLogin {
   /** The target's own cancel key, once known. */
   get key(): CancelKey | undefined {
     return this.#key;
+  }
+
+  /** The preflight's rows, per query, as the target answered them at startup. */
+  get catalog(): Array<Array<Array<string | null>>> {
+    return this.#catalog;
+  }
+
+  /** A snapshotted session goes on (PgSession.resume): its key and catalog as they were. */
+  resumed(key: CancelKey, catalog: Array<Array<Array<string | null>>>): void {
+    this.#key = key;
+    this.#catalog = catalog;
+    this.#started = this.#authenticated = true;
   }
 
   /** The client's startup was accepted: `params` are the target's StartupMessage parameters. */
@@ -169,6 +183,7 @@ export class UpstreamLogin {
       if (step.results.length !== queries.length)
         throw new Error('the catalog read returned too few results');
       queries.forEach((q, i) => q.done(step.results[i]!));
+      this.#catalog = step.results;
     } catch (e) {
       return this.io.fail({ kind: 'gateway-error', detail: messageOf(e) });
     }

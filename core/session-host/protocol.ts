@@ -150,6 +150,12 @@ export interface ProtocolSession {
   notice(notice: SessionNotice): void;
   /** Data the `session_close` audit event carries besides the reason and the stats (what was masked). */
   closeDetails(): Record<string, unknown>;
+  /**
+   * Hibernation (issue 13): what a new object needs to go on with this session, as text for one
+   * storage put, or why it may not hibernate now (something in flight, held, half-read). Only
+   * when the module can tell it is idle-complete. Absent: the protocol's sessions never hibernate.
+   */
+  idleSnapshot?(): string | { busy: string };
   /** Optional: a protocol with out-of-band cancel (Postgres). */
   readonly cancellation?: Cancellation;
   /** Optional: a request-oriented protocol (Kubernetes) takes HTTP requests instead of client bytes. */
@@ -167,6 +173,12 @@ export interface PreparedProtocol {
   /** Data the `session_open` audit event carries for this protocol (the masking rules lifted). */
   readonly openDetails: Record<string, unknown>;
   open(io: ProtocolIo, key: SessionKey): ProtocolSession;
+  /**
+   * The session a stored `idleSnapshot` describes, open, in a new object (its predecessor
+   * hibernated, issue 13). A snapshot that does not read back exactly ends it at once with a
+   * gateway error (fail closed: never go on from a guess). Absent with `idleSnapshot`.
+   */
+  resume?(io: ProtocolIo, key: SessionKey, snapshot: unknown): ProtocolSession;
 }
 
 export interface ProtocolModule<C extends ProtocolConnection = ProtocolConnection> {

@@ -9,6 +9,7 @@ import type { HeldRequest } from '../held-request.ts';
 import type { AuditResult } from '../../audit/carried-results.ts';
 import type {
   ProtocolConnection,
+  ProtocolIo,
   ProtocolModule,
   ProtocolServices,
   ProtocolSession,
@@ -94,8 +95,14 @@ export interface Harness {
 
 const KEY = { processId: 4242, secretKey: 1717 };
 
-/** A fresh session of the driver's module; not yet open. */
-export async function harness<C extends ProtocolConnection>(d: ConformanceDriver<C>): Promise<Harness> {
+/**
+ * A fresh session of the driver's module; not yet open. With `resume`, the session a stored
+ * idle snapshot describes (PreparedProtocol.resume), as a woken object would have it.
+ */
+export async function harness<C extends ProtocolConnection>(
+  d: ConformanceDriver<C>,
+  resume?: { snapshot: unknown },
+): Promise<Harness> {
   const log: string[] = [];
   const audited: Harness['audited'] = [];
   const results: Harness['results'] = [];
@@ -129,35 +136,34 @@ export async function harness<C extends ProtocolConnection>(d: ConformanceDriver
     if (ended.length > 0) violations.push(`${what} after the end (${ended[0]!.kind})`);
   };
   const prepared = await d.module.prepare(d.start, services);
-  const session = prepared.open(
-    {
-      toClient: (b) => {
-        after('toClient');
-        log.push('toClient');
-        toClient.push(b.slice());
-        taps.client?.(b);
-      },
-      toTarget: (b) => {
-        after('toTarget');
-        log.push('toTarget');
-        forwarded += b.byteLength;
-        toTarget.push(b.slice());
-        taps.target?.(b);
-      },
-      end: (r) => {
-        after('end');
-        if (!CLOSE_KINDS.includes(r.kind)) violations.push(`end with an unknown kind: ${String(r.kind)}`);
-        log.push(`end:${r.kind}`);
-        ended.push(r);
-      },
-      held: (r) => {
-        after('held');
-        log.push('held');
-        held.push(r);
-      },
+  const io: ProtocolIo = {
+    toClient: (b) => {
+      after('toClient');
+      log.push('toClient');
+      toClient.push(b.slice());
+      taps.client?.(b);
     },
-    KEY,
-  );
+    toTarget: (b) => {
+      after('toTarget');
+      log.push('toTarget');
+      forwarded += b.byteLength;
+      toTarget.push(b.slice());
+      taps.target?.(b);
+    },
+    end: (r) => {
+      after('end');
+      if (!CLOSE_KINDS.includes(r.kind)) violations.push(`end with an unknown kind: ${String(r.kind)}`);
+      log.push(`end:${r.kind}`);
+      ended.push(r);
+    },
+    held: (r) => {
+      after('held');
+      log.push('held');
+      held.push(r);
+    },
+  };
+  if (resume && !prepared.resume) throw new ConformanceError('the module does not resume sessions');
+  const session = resume ? prepared.resume!(io, KEY, resume.snapshot) : prepared.open(io, KEY);
   return {
     session,
     fromClient: (b) => {
