@@ -24,7 +24,7 @@ import {
   type Proc,
   type TestStack,
 } from '../test/e2e/harness.ts';
-import { cpuMs, findPid, loadAverage, rssKib } from './scale/proc.ts';
+import { cpuMs, findPid, loadAverage, rssKib } from '../cli/bench/proc.ts';
 import { runFailover, runIdle, runLoad, type LoadReport } from './scale/runs.ts';
 
 const { values: flags } = parseArgs({

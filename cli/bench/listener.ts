@@ -10,6 +10,7 @@ import { freePort } from '../dev/free-port.ts';
 /** A running `postern connect`: its local port and how to stop it. */
 export interface Listener {
   port: number;
+  pid: number;
   stop: () => void;
 }
 
@@ -20,6 +21,8 @@ export class Listeners {
     private readonly root: string,
     private readonly stack: Stack,
     private readonly token: string,
+    /** Node flags for each listener (scripts/perf-harness.ts profiles it: CONNECT_NODE_ARGS). */
+    private readonly nodeArgs: string[] = [],
   ) {}
 
   /** Starts `postern connect <connection>` and resolves once it says it is listening. */
@@ -28,6 +31,7 @@ export class Listeners {
     const child = spawn(
       process.execPath,
       [
+        ...this.nodeArgs,
         join(this.root, 'cli', 'bin', 'postern.mjs'),
         'connect',
         connection,
@@ -44,7 +48,7 @@ export class Listeners {
       child.stdout!.once('data', () => res());
       child.once('exit', (code) => rej(new Error(`postern connect exited (${code})`)));
     });
-    return { port, stop: () => child.kill('SIGTERM') };
+    return { port, pid: child.pid!, stop: () => child.kill('SIGTERM') };
   };
 
   stopAll(): void {
