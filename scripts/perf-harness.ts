@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { stackToken, startStack } from '../cli/dev/stack.ts';
 import { Listeners } from '../cli/bench/listener.ts';
+import { directEnv as directEnvOf, viaEnv } from '../cli/bench/pgbench.ts';
 import { cpuMs, findPid, loadAverage } from '../cli/bench/proc.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');
@@ -24,14 +25,7 @@ const stack = await startStack({
   connector: 'process',
   log: () => {},
 });
-const direct = new URL(stack.targetDsn);
-const directEnv = {
-  PGHOST: '127.0.0.1',
-  PGPORT: direct.port,
-  PGUSER: 'demo_app',
-  PGPASSWORD: decodeURIComponent(direct.password),
-  PGDATABASE: 'demo',
-};
+const directEnv = directEnvOf(stack.targetDsn);
 const pgb = (args: string[], env: Record<string, string>) =>
   new Promise<string>((res, rej) => {
     const c = spawn('pgbench', args, { env: { ...process.env, ...env }, cwd: dir });
@@ -50,14 +44,7 @@ const listeners = new Listeners(
 );
 const listener = await listeners.open('demo');
 const viaPort = listener.port;
-const viaEnv = {
-  PGHOST: '127.0.0.1',
-  PGPORT: String(viaPort),
-  PGUSER: 'bench',
-  PGPASSWORD: 'unused',
-  PGDATABASE: 'demo',
-  PGSSLMODE: 'disable',
-};
+const via = viaEnv(viaPort);
 const pids = {
   workerd: findPid(`entry=127.0.0.1:${stack.ports.edge}`)!,
   connector: findPid(`connector\0--edge\0${stack.edgeUrl}\0`)!,
@@ -68,7 +55,7 @@ const tps = (o: string) => Number(/tps = ([\d.]+)/.exec(o)?.[1]);
 console.log(
   `direct: ${tps(await pgb(['-n', '-S', '-c', '4', '-j', '2', '-T', dur], directEnv)).toFixed(0)} tps`,
 );
-await pgb(['-n', '-S', '-c', '4', '-j', '2', '-T', '2'], viaEnv); // warm up
+await pgb(['-n', '-S', '-c', '4', '-j', '2', '-T', '2'], via); // warm up
 for (let i = 0; i < rounds; i++) {
   const before = Object.fromEntries(Object.entries(pids).map(([k, p]) => [k, cpu(p)]));
   let perf: ChildProcess | undefined;
@@ -88,7 +75,7 @@ for (let i = 0; i < rounds; i++) {
       { stdio: 'ignore' },
     );
   }
-  const t = tps(await pgb(['-n', '-S', '-c', '4', '-j', '2', '-T', dur], viaEnv));
+  const t = tps(await pgb(['-n', '-S', '-c', '4', '-j', '2', '-T', dur], via));
   if (perf) {
     perf.kill('SIGINT');
     await new Promise((r) => perf!.once('exit', r));
@@ -101,7 +88,7 @@ for (let i = 0; i < rounds; i++) {
     .join(', ');
   console.log(`via: ${t.toFixed(0)} tps | ${used} | load ${loadAverage()}`);
 }
-const lat = await pgb(['-n', '-S', '-c', '1', '-T', '5'], viaEnv);
+const lat = await pgb(['-n', '-S', '-c', '1', '-T', '5'], via);
 console.log(`via 1 client: ${/latency average = ([\d.]+ ms)/.exec(lat)?.[1]}`);
 listeners.stopAll();
 await stack.stop();

@@ -12,7 +12,7 @@ import { directPathTable, measureDirectPath, type DirectPathBench } from './dire
 import { goalTable, type GoalRow } from './goals.ts';
 import type { Listener } from './listener.ts';
 import { measureEnginesIsolated } from './micro.ts';
-import { pct, runPgbench, setupTimes } from './pgbench.ts';
+import { directEnv as directEnvOf, pct, runPgbench, setupTimes, viaEnv } from './pgbench.ts';
 import { cpuPerTxnUs, pgHop, postgresGoals } from './postgres-goals.ts';
 import { readBigValue } from './big-value.ts';
 import { startRelays } from './relays.ts';
@@ -94,13 +94,7 @@ export interface PostgresBench {
 export async function measurePostgres(stack: Stack, opts: PostgresBenchOptions): Promise<PostgresBench> {
   const { dir, clients, duration, samples, maskMb, say } = opts;
   const direct = new URL(stack.targetDsn);
-  const directEnv = {
-    PGHOST: '127.0.0.1',
-    PGPORT: direct.port,
-    PGUSER: 'demo_app',
-    PGPASSWORD: decodeURIComponent(direct.password),
-    PGDATABASE: 'demo',
-  };
+  const directEnv = directEnvOf(stack.targetDsn);
   say('pgbench -i (scale 1)…');
   await runPgbench(['-i', '-s', '1', '-q'], directEnv, dir);
 
@@ -118,14 +112,6 @@ export async function measurePostgres(stack: Stack, opts: PostgresBenchOptions):
   });
   const open = await opts.listen('bench-open');
   const guarded = await opts.listen('demo');
-  const viaEnv = (port: number) => ({
-    PGHOST: '127.0.0.1',
-    PGPORT: String(port),
-    PGUSER: 'bench',
-    PGPASSWORD: 'unused',
-    PGDATABASE: 'demo',
-    PGSSLMODE: 'disable',
-  });
   // -n: no VACUUM first. Through the demo policy a VACUUM is held for a DBA's approval (as it
   // should be), and it measures nothing; every run skips it so the runs stay comparable.
   const pgbenchS = ['-n', '-S', '-c', String(clients), '-j', '2', '-T', String(duration)];
