@@ -3,11 +3,13 @@
 // a helper while hunting throughput; run: node --import tsx scripts/perf-harness.ts
 // env: ROUNDS, DUR, CONNECT_NODE_ARGS, CONNECTOR_NODE_ARGS (space separated), PERF_PID=workerd|connector|connect
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { stackToken, startStack } from '../cli/dev/stack.ts';
-import { freePort } from '../cli/dev/free-port.ts';
+import { Listeners } from '../cli/bench/listener.ts';
+import { directEnv as directEnvOf, viaEnv } from '../cli/bench/pgbench.ts';
+import { cpuMs, findPid, loadAverage } from '../cli/bench/proc.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const rounds = Number(process.env.ROUNDS ?? 3);
@@ -23,14 +25,7 @@ const stack = await startStack({
   connector: 'process',
   log: () => {},
 });
-const direct = new URL(stack.targetDsn);
-const directEnv = {
-  PGHOST: '127.0.0.1',
-  PGPORT: direct.port,
-  PGUSER: 'demo_app',
-  PGPASSWORD: decodeURIComponent(direct.password),
-  PGDATABASE: 'demo',
-};
+const directEnv = directEnvOf(stack.targetDsn);
 const pgb = (args: string[], env: Record<string, string>) =>
   new Promise<string>((res, rej) => {
     const c = spawn('pgbench', args, { env: { ...process.env, ...env }, cwd: dir });
@@ -41,57 +36,26 @@ const pgb = (args: string[], env: Record<string, string>) =>
   });
 await pgb(['-i', '-s', '1', '-q'], directEnv);
 const token = await stackToken(stack);
-const viaPort = await freePort();
-const nodeArgs = (process.env.CONNECT_NODE_ARGS ?? '').split(' ').filter(Boolean);
-const listener: ChildProcess = spawn(
-  process.execPath,
-  [
-    ...nodeArgs,
-    join(ROOT, 'cli', 'bin', 'postern.mjs'),
-    'connect',
-    'demo',
-    '--edge',
-    stack.edgeUrl,
-    '--port',
-    String(viaPort),
-    '--json',
-  ],
-  { env: { ...process.env, POSTERN_TOKEN: token }, stdio: ['ignore', 'pipe', 'inherit'] },
+const listeners = new Listeners(
+  ROOT,
+  stack,
+  token,
+  (process.env.CONNECT_NODE_ARGS ?? '').split(' ').filter(Boolean),
 );
-await new Promise<void>((r) => listener.stdout!.once('data', () => r()));
-const viaEnv = {
-  PGHOST: '127.0.0.1',
-  PGPORT: String(viaPort),
-  PGUSER: 'bench',
-  PGPASSWORD: 'unused',
-  PGDATABASE: 'demo',
-  PGSSLMODE: 'disable',
-};
-import { readdirSync } from 'node:fs';
-const findPid = (needle: string) =>
-  readdirSync('/proc')
-    .filter((d) => /^\d+$/.test(d))
-    .find((d) => {
-      try {
-        return readFileSync(`/proc/${d}/cmdline`, 'utf8').includes(needle);
-      } catch {
-        return false;
-      }
-    })!;
+const listener = await listeners.open('demo');
+const viaPort = listener.port;
+const via = viaEnv(viaPort);
 const pids = {
-  workerd: findPid(`entry=127.0.0.1:${stack.ports.edge}`),
-  connector: findPid(`connector\0--edge\0${stack.edgeUrl}\0`),
-  connect: String(listener.pid),
+  workerd: findPid(`entry=127.0.0.1:${stack.ports.edge}`)!,
+  connector: findPid(`connector\0--edge\0${stack.edgeUrl}\0`)!,
+  connect: listener.pid,
 };
-const cpu = (p: string) => {
-  const f = readFileSync(`/proc/${p}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return (Number(f[11]) + Number(f[12])) * 10;
-};
+const cpu = (p: number) => cpuMs(p) ?? NaN;
 const tps = (o: string) => Number(/tps = ([\d.]+)/.exec(o)?.[1]);
 console.log(
   `direct: ${tps(await pgb(['-n', '-S', '-c', '4', '-j', '2', '-T', dur], directEnv)).toFixed(0)} tps`,
 );
-await pgb(['-n', '-S', '-c', '4', '-j', '2', '-T', '2'], viaEnv); // warm up
+await pgb(['-n', '-S', '-c', '4', '-j', '2', '-T', '2'], via); // warm up
 for (let i = 0; i < rounds; i++) {
   const before = Object.fromEntries(Object.entries(pids).map(([k, p]) => [k, cpu(p)]));
   let perf: ChildProcess | undefined;
@@ -106,12 +70,12 @@ for (let i = 0; i < rounds; i++) {
         '-o',
         join(ROOT, 'dist', `perf-${process.env.PERF_PID}.data`),
         '-p',
-        (pids as Record<string, string>)[process.env.PERF_PID]!,
+        String((pids as Record<string, number>)[process.env.PERF_PID]),
       ],
       { stdio: 'ignore' },
     );
   }
-  const t = tps(await pgb(['-n', '-S', '-c', '4', '-j', '2', '-T', dur], viaEnv));
+  const t = tps(await pgb(['-n', '-S', '-c', '4', '-j', '2', '-T', dur], via));
   if (perf) {
     perf.kill('SIGINT');
     await new Promise((r) => perf!.once('exit', r));
@@ -122,10 +86,10 @@ for (let i = 0; i < rounds; i++) {
         `${k} ${((cpu(p) - before[k]!) / 1000).toFixed(2)}s (${(((cpu(p) - before[k]!) * 1000) / (t * Number(dur))).toFixed(0)}us/tx)`,
     )
     .join(', ');
-  console.log(`via: ${t.toFixed(0)} tps | ${used}`);
+  console.log(`via: ${t.toFixed(0)} tps | ${used} | load ${loadAverage()}`);
 }
-const lat = await pgb(['-n', '-S', '-c', '1', '-T', '5'], viaEnv);
+const lat = await pgb(['-n', '-S', '-c', '1', '-T', '5'], via);
 console.log(`via 1 client: ${/latency average = ([\d.]+ ms)/.exec(lat)?.[1]}`);
-listener.kill();
+listeners.stopAll();
 await stack.stop();
 process.exit(0);

@@ -16,15 +16,11 @@
  */
 import { parseArgs } from 'node:util';
 import {
-  clientEnv,
-  startConnect,
-  startConnectorProcess,
-  startTestStack,
-  waitFor,
-  type Proc,
-  type TestStack,
-} from '../test/e2e/harness.ts';
-import { cpuMs, findPid, loadAverage, rssKib } from './scale/proc.ts';
+  channelsOpened as channels,
+  startReplicaStack,
+  type ReplicaStack,
+} from '../test/e2e/replica-stack.ts';
+import { cpuMs, findPid, loadAverage, rssKib } from '../cli/bench/proc.ts';
 import { runFailover, runIdle, runLoad, type LoadReport } from './scale/runs.ts';
 
 const { values: flags } = parseArgs({
@@ -59,19 +55,10 @@ const say = (m: string) => console.log(`[${new Date().toISOString().slice(11, 19
 const kib = (n: number | undefined) => (n === undefined ? '?' : `${(n / 1024).toFixed(1)} MiB`);
 const ms = (n: number) => `${n.toFixed(1)} ms`;
 
-const procs: Proc[] = [];
-let stack: TestStack | undefined;
-const stopAll = async () => {
-  for (const p of procs.reverse()) await p.stop();
-  await stack?.cleanup();
-};
+let rs: ReplicaStack | undefined;
+const stopAll = async () => rs?.stop();
 process.once('SIGINT', () => void stopAll().then(() => process.exit(130)));
-
-async function replicas(s: TestStack): Promise<number> {
-  const c = await s.admin.get<{ replicas: unknown[] }>('/connectors/local');
-  return c.replicas.length;
-}
-const channels = (p: Proc) => p.output.filter((l) => l.includes('"channel opened"')).length;
+const replicas = (n: number) => (ids: string[]) => ids.length === n;
 
 function printLoad(r: LoadReport): void {
   say(
@@ -84,20 +71,16 @@ function printLoad(r: LoadReport): void {
 
 try {
   say(`load average ${loadAverage()}; starting the stack…`);
-  stack = await startTestStack({
-    connector: false,
+  rs = await startReplicaStack({
     // Sessions + the control plane's own connections, with room to spare.
     pgSettings: { max_connections: String(Math.max(N, FN, IN) + 100) },
   });
-  const s = stack;
-  const workerd = findPid(`entry=127.0.0.1:${s.ports.edge}`);
-  const connect = await startConnect(s, 'demo', clientEnv(s));
-  procs.push(connect);
+  const { connect } = rs;
+  const workerd = findPid(`entry=127.0.0.1:${rs.stack.ports.edge}`);
 
   if (want('load')) {
-    const replica = startConnectorProcess(s, 'scale-1');
-    procs.push(replica);
-    await waitFor(async () => (await replicas(s)) === 1, 20_000, 'the connector to register');
+    const replica = rs.replica('scale-1');
+    await rs.waitForReplicas(replicas(1), 'the connector to register');
     // Warm the path (isolate, WASM, caches) so "before" is a process at rest, not at birth.
     const warm = await runLoad({
       port: connect.port,
@@ -181,15 +164,13 @@ try {
     );
     say(`load average during the run (1-min, sampled): ${loads.join(', ')}; now ${loadAverage()}`);
     await replica.stop();
-    procs.splice(procs.indexOf(replica), 1);
-    await waitFor(async () => (await replicas(s)) === 0, 20_000, 'the replica to leave');
+    await rs.waitForReplicas(replicas(0), 'the replica to leave');
   }
 
   if (want('failover')) {
-    const a = startConnectorProcess(s, 'scale-a');
-    const b = startConnectorProcess(s, 'scale-b');
-    procs.push(a, b);
-    await waitFor(async () => (await replicas(s)) === 2, 20_000, 'two replicas');
+    const a = rs.replica('scale-a');
+    const b = rs.replica('scale-b');
+    await rs.waitForReplicas(replicas(2), 'two replicas');
     say(
       `failover: ${FN} sessions over two replicas for ${FD / 1000} s, replica a SIGKILLed after a third of it…`,
     );
@@ -213,17 +194,15 @@ try {
     );
     say(`load average ${loadAverage()}`);
     await b.stop();
-    procs.splice(procs.indexOf(b), 1);
-    await waitFor(async () => (await replicas(s)) === 0, 20_000, 'the replicas to leave');
+    await rs.waitForReplicas(replicas(0), 'the replicas to leave');
   }
 
   if (want('idle')) {
     // What an idle session costs the edge: memory held, and CPU spent while nothing happens
     // (the SessionDO's lease renewal alarm, docs/capacity.md "Idle sessions"). Run it alone
     // (--only idle) for the memory number: workerd keeps the memory an earlier run grew.
-    const replica = startConnectorProcess(s, 'scale-idle');
-    procs.push(replica);
-    await waitFor(async () => (await replicas(s)) === 1, 20_000, 'the connector to register');
+    const replica = rs.replica('scale-idle');
+    await rs.waitForReplicas(replicas(1), 'the connector to register');
     await new Promise((r) => setTimeout(r, 2000));
     const rest = workerd && rssKib(workerd);
     if (want('load') || want('failover'))

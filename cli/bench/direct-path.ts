@@ -8,7 +8,7 @@
  */
 import { loadavg } from 'node:os';
 import type { Stack } from '../dev/stack.ts';
-import { pct, runPgbench } from './pgbench.ts';
+import { pct, runPgbench, viaEnv } from './pgbench.ts';
 
 export interface DirectPathBench {
   clients: number;
@@ -50,14 +50,6 @@ export async function measureDirectPath(stack: Stack, opts: DirectPathOptions): 
   await stack.admin.post('/connections', { name: 'bench-direct', reach: 'direct', ...common });
   const viaConnector = await opts.listen('bench-via-connector');
   const direct = await opts.listen('bench-direct');
-  const env = (port: number) => ({
-    PGHOST: '127.0.0.1',
-    PGPORT: String(port),
-    PGUSER: 'bench',
-    PGPASSWORD: 'unused',
-    PGDATABASE: 'demo',
-    PGSSLMODE: 'disable',
-  });
   const rounds = opts.rounds ?? 2;
   const before = loadavg();
   const tps = { connector: [] as number[], direct: [] as number[] };
@@ -69,10 +61,10 @@ export async function measureDirectPath(stack: Stack, opts: DirectPathOptions): 
       opts.say(
         `direct path round ${r + 1}/${rounds}: pgbench -S -c ${opts.clients}, then -c 1, connector then direct…`,
       );
-      tps.connector.push((await runPgbench(s, env(viaConnector.port), opts.dir)).tps);
-      tps.direct.push((await runPgbench(s, env(direct.port), opts.dir)).tps);
-      lat.connector.push(...(await runPgbench(one, env(viaConnector.port), opts.dir)).latencies);
-      lat.direct.push(...(await runPgbench(one, env(direct.port), opts.dir)).latencies);
+      tps.connector.push((await runPgbench(s, viaEnv(viaConnector.port), opts.dir)).tps);
+      tps.direct.push((await runPgbench(s, viaEnv(direct.port), opts.dir)).tps);
+      lat.connector.push(...(await runPgbench(one, viaEnv(viaConnector.port), opts.dir)).latencies);
+      lat.direct.push(...(await runPgbench(one, viaEnv(direct.port), opts.dir)).latencies);
     }
   } finally {
     viaConnector.stop();

@@ -4,6 +4,33 @@ import { readFileSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
 
+/** libpq environment for psql/pgbench straight to the stack's Postgres (its DSN), as demo_app. */
+export function directEnv(targetDsn: string): Record<string, string> {
+  const direct = new URL(targetDsn);
+  return {
+    PGHOST: '127.0.0.1',
+    PGPORT: direct.port,
+    PGUSER: 'demo_app',
+    PGPASSWORD: decodeURIComponent(direct.password),
+    PGDATABASE: 'demo',
+  };
+}
+
+/**
+ * libpq environment for psql/pgbench through a `postern connect` listener on `port`: Postern
+ * ignores the user and password (the token decides), and the loopback hop has no TLS.
+ */
+export function viaEnv(port: number): Record<string, string> {
+  return {
+    PGHOST: '127.0.0.1',
+    PGPORT: String(port),
+    PGUSER: 'bench',
+    PGPASSWORD: 'unused',
+    PGDATABASE: 'demo',
+    PGSSLMODE: 'disable',
+  };
+}
+
 export interface PgbenchResult {
   tps: number;
   latencies: number[]; // ms per transaction

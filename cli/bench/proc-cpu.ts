@@ -3,15 +3,11 @@
  * connector, sshd, Postgres, and the clients a measurement starts) sampled from /proc while the
  * measurement runs. Linux only; elsewhere it reports nothing.
  *
- * proc(5): /proc/<pid>/stat fields 14 and 15 are utime and stime in clock ticks. A process's
- * CPU is read from its last sample, so one that ends between samples loses at most one interval
+ * /proc is read through proc.ts. A process's CPU is read from its last sample, so one that ends between samples loses at most one interval
  * of its CPU (cutime/cstime would give it back, but only to a parent we also sample, so it
  * would be counted twice).
  */
-import { readFileSync } from 'node:fs';
-
-/** Clock ticks per second (sysconf(_SC_CLK_TCK)): 100 on Linux for every architecture Node runs on. */
-const TICKS = 100;
+import { childrenOf, cmdlineOf, procStat, TICKS } from './proc.ts';
 
 interface Proc {
   comm: string;
@@ -21,19 +17,12 @@ interface Proc {
 /** Names a process by what it is in the stack, so samples add up per hop. */
 export type Labeler = (comm: string, cmdline: string) => string;
 
-function read(path: string): string | null {
-  try {
-    return readFileSync(path, 'latin1');
-  } catch {
-    return null; // the process ended while we looked: its last sample stands
-  }
-}
-
 /**
  * This process and its descendants, found through each one's children list (proc(5),
  * /proc/<pid>/task/<tid>/children, of the main thread: Node, workerd, sshd and ssh start their
  * children there), with one stat read each. Scanning all of /proc every sample instead cost a
- * few percent of a core, on the cores being measured.
+ * few percent of a core, on the cores being measured. A process that ended while we looked is
+ * left out: its last sample stands.
  */
 function readTree(root: number): Map<number, Proc> {
   const out = new Map<number, Proc>();
@@ -41,20 +30,16 @@ function readTree(root: number): Map<number, Proc> {
   while (todo.length > 0) {
     const pid = todo.pop()!;
     if (out.has(pid)) continue;
-    const stat = read(`/proc/${pid}/stat`);
+    const stat = procStat(pid);
     if (stat === null) continue;
-    // comm is in parentheses and may hold spaces or ')': the fields follow the last ')'.
-    const close = stat.lastIndexOf(')');
-    const f = stat.slice(close + 2).split(' '); // f[0] is field 3 (state)
-    out.set(pid, { comm: stat.slice(stat.indexOf('(') + 1, close), ticks: Number(f[11]) + Number(f[12]) });
-    for (const child of (read(`/proc/${pid}/task/${pid}/children`) ?? '').split(' '))
-      if (child) todo.push(Number(child));
+    out.set(pid, stat);
+    todo.push(...childrenOf(pid));
   }
   return out;
 }
 
 function cmdline(pid: number): string {
-  return (read(`/proc/${pid}/cmdline`) ?? '').replaceAll('\0', ' ');
+  return cmdlineOf(pid).replaceAll('\0', ' ');
 }
 
 export interface CpuSampler {

@@ -8,13 +8,13 @@
  */
 import {
   openIdle,
-  percentile,
   probeSession,
   startSessions,
   type RunClock,
   type Session,
   type SessionOutcome,
 } from './sessions.ts';
+import { pct } from '../../cli/bench/pgbench.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -57,8 +57,8 @@ export function summarize(sessions: Session[]): LoadReport {
     errors: [...new Set(failed.map((o) => o.error!))].slice(0, 5),
     sent: outcomes.reduce((n, o) => n + o.sent, 0),
     answered: outcomes.reduce((n, o) => n + o.answered, 0),
-    setupMs: { p50: percentile(setups, 50), p99: percentile(setups, 99) },
-    queryMs: { p50: percentile(latencies, 50), p99: percentile(latencies, 99) },
+    setupMs: { p50: pct(setups, 50), p99: pct(setups, 99) },
+    queryMs: { p50: pct(latencies, 50), p99: pct(latencies, 99) },
     outcomes,
   };
 }

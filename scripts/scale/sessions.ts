@@ -33,6 +33,27 @@ export interface Session {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** A client through the `postern connect` listener on `port` (Postern ignores the password). */
+function scaleClient(port: number, connectionTimeoutMillis: number): pg.Client {
+  return new pg.Client({
+    host: '127.0.0.1',
+    port,
+    user: 'scale',
+    database: 'demo',
+    password: 'ignored-by-postern',
+    connectionTimeoutMillis,
+  });
+}
+
+/** Asks for `n` and throws unless exactly `n` comes back (a stale, crossed or dropped reply). */
+async function ask(client: pg.Client, n: number): Promise<void> {
+  const r = await client.query<{ n: number }>(`select ${n}::int as n`);
+  if (r.rows.length !== 1 || r.rows[0]!.n !== n)
+    throw new Error(`asked for ${n}, got ${JSON.stringify(r.rows)}`);
+}
+
+const message = (e: unknown) => (e instanceof Error ? e.message : String(e));
+
 /**
  * Opens one session and starts its query loop. Resolves once it is open (or failed to open);
  * `done` tells when it has finished. The first query starts at a random offset within `everyMs`
@@ -55,17 +76,10 @@ export async function startSession(
   };
   const fail = (e: unknown) => {
     if (outcome.error !== undefined) return;
-    outcome.error = e instanceof Error ? e.message : String(e);
+    outcome.error = message(e);
     outcome.failedAt = Date.now();
   };
-  const client = new pg.Client({
-    host: '127.0.0.1',
-    port,
-    user: 'scale',
-    database: 'demo',
-    password: 'ignored-by-postern',
-    connectionTimeoutMillis: 30_000,
-  });
+  const client = scaleClient(port, 30_000);
   client.on('error', fail);
   const t0 = performance.now();
   try {
@@ -84,9 +98,7 @@ export async function startSession(
       outcome.sent++;
       const q0 = performance.now();
       try {
-        const r = await client.query<{ n: number }>(`select ${want}::int as n`);
-        if (r.rows.length !== 1 || r.rows[0]!.n !== want)
-          throw new Error(`asked for ${want}, got ${JSON.stringify(r.rows)}`);
+        await ask(client, want);
         outcome.answered++;
         outcome.latenciesMs.push(performance.now() - q0);
       } catch (e) {
@@ -123,75 +135,48 @@ export async function startSessions(
   return sessions;
 }
 
-/** The p-th percentile (0–100) of `values` (nearest rank); NaN when empty. */
-export function percentile(values: number[], p: number): number {
-  if (values.length === 0) return NaN;
-  const sorted = [...values].sort((a, b) => a - b);
-  const rank = Math.ceil((p / 100) * sorted.length);
-  return sorted[Math.min(sorted.length - 1, Math.max(0, rank - 1))]!;
-}
-
 /** One short session: open, one query, close. The answer is the error, or undefined if it worked. */
 export async function probeSession(port: number, value: number): Promise<string | undefined> {
-  const client = new pg.Client({
-    host: '127.0.0.1',
-    port,
-    user: 'scale',
-    database: 'demo',
-    password: 'ignored-by-postern',
-    connectionTimeoutMillis: 10_000,
-  });
-  let error: string | undefined;
-  client.on('error', (e) => (error ??= e.message));
-  try {
-    await client.connect();
-    const r = await client.query<{ n: number }>(`select ${value}::int as n`);
-    if (r.rows[0]?.n !== value) error ??= `asked for ${value}, got ${JSON.stringify(r.rows)}`;
-  } catch (e) {
-    error ??= (e as Error).message;
-  }
-  await client.end().catch(() => undefined);
-  return error;
+  const s = await openIdle(port, value, 10_000);
+  await s.close();
+  return s.error;
 }
 
 /**
  * An idle session as psql leaves one between commands: open, one query answered, then nothing.
- * `check` runs one more query (after the idle stretch: is the session still whole?) and closes.
+ * `error` is what opening saw; `check` runs one more query (after the idle stretch: is the
+ * session still whole?) and closes; `close` only closes.
  */
 export async function openIdle(
   port: number,
   value: number,
-): Promise<{ error: string | undefined; check: () => Promise<string | undefined> }> {
-  const client = new pg.Client({
-    host: '127.0.0.1',
-    port,
-    user: 'scale',
-    database: 'demo',
-    password: 'ignored-by-postern',
-    connectionTimeoutMillis: 30_000,
-  });
+  connectTimeoutMs = 30_000,
+): Promise<{
+  error: string | undefined;
+  check: () => Promise<string | undefined>;
+  close: () => Promise<void>;
+}> {
+  const client = scaleClient(port, connectTimeoutMs);
   let error: string | undefined;
   client.on('error', (e) => (error ??= e.message));
-  const ask = async (n: number) => {
-    const r = await client.query<{ n: number }>(`select ${n}::int as n`);
-    if (r.rows[0]?.n !== n) throw new Error(`asked for ${n}, got ${JSON.stringify(r.rows)}`);
-  };
   try {
     await client.connect();
-    await ask(value);
+    await ask(client, value);
   } catch (e) {
-    error ??= (e as Error).message;
+    error ??= message(e);
   }
+  const close = () => client.end().catch(() => undefined);
   return {
     error,
     check: async () => {
       try {
-        if (error === undefined) await ask(value + 1);
+        if (error === undefined) await ask(client, value + 1);
       } catch (e) {
-        error ??= (e as Error).message;
+        error ??= message(e);
       }
-      await client.end().catch(() => undefined);
+      await close();
       return error;
     },
+    close,
   };
 }

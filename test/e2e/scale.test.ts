@@ -5,43 +5,27 @@
  * SIGKILLed mid-run. Node-postgres clients, each checking every answer is the number it asked.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  clientEnv,
-  startConnect,
-  startConnectorProcess,
-  startTestStack,
-  waitFor,
-  type Proc,
-  type TestStack,
-} from './harness.ts';
 import { runFailover, runLoad } from '../../scripts/scale/runs.ts';
+import { channelsOpened as channels, startReplicaStack, type ReplicaStack } from './replica-stack.ts';
 
-let stack: TestStack;
-let connect: Proc & { port: number };
-const procs: Proc[] = [];
+let rs: ReplicaStack;
+let connect: ReplicaStack['connect'];
 
 beforeAll(async () => {
-  stack = await startTestStack({ connector: false });
-  connect = await startConnect(stack, 'demo', clientEnv(stack));
+  rs = await startReplicaStack();
+  connect = rs.connect;
 });
 
 afterAll(async () => {
-  for (const p of procs) await p.stop();
-  await connect?.stop();
-  await stack?.cleanup();
+  await rs?.stop();
 });
 
-async function replicas(): Promise<number> {
-  const c = await stack.admin.get<{ replicas: unknown[] }>('/connectors/local');
-  return c.replicas.length;
-}
-const channels = (p: Proc) => p.output.filter((l) => l.includes('"channel opened"')).length;
+const replicas = (n: number) => (ids: string[]) => ids.length === n;
 
 describe('scale', () => {
   it('carries 50 concurrent sessions through one connector replica with every query answered', async () => {
-    const replica = startConnectorProcess(stack, 'scale-1');
-    procs.push(replica);
-    await waitFor(async () => (await replicas()) === 1, 20_000, 'the replica');
+    const replica = rs.replica('scale-1');
+    await rs.waitForReplicas(replicas(1), 'the replica');
 
     const r = await runLoad({
       port: connect.port,
@@ -63,14 +47,13 @@ describe('scale', () => {
     expect(channels(replica)).toBe(50);
 
     await replica.stop();
-    await waitFor(async () => (await replicas()) === 0, 20_000, 'the replica to leave');
+    await rs.waitForReplicas(replicas(0), 'the replica to leave');
   }, 240_000);
 
   it('keeps the survivor’s sessions untouched and opens new ones within 5 s when a replica is SIGKILLed', async () => {
-    const a = startConnectorProcess(stack, 'scale-a');
-    const b = startConnectorProcess(stack, 'scale-b');
-    procs.push(a, b);
-    await waitFor(async () => (await replicas()) === 2, 20_000, 'two replicas');
+    const a = rs.replica('scale-a');
+    const b = rs.replica('scale-b');
+    await rs.waitForReplicas(replicas(2), 'two replicas');
 
     const r = await runFailover({
       port: connect.port,
