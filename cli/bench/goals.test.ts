@@ -65,3 +65,18 @@ describe('goalTable', () => {
     });
   });
 });
+
+describe('a value that prints like its bound', () => {
+  const mbps = (v: number) => `${v.toFixed(0)} MB/s`;
+  it('says it is just under when it misses an at-least bound', () => {
+    const row = goalRow('masking', 149.6, mbps, { atLeast: 150 });
+    expect(row).toMatchObject({ status: 'missed', now: '150 MB/s (just under)', goal: '>= 150 MB/s' });
+  });
+  it('says it is just over when it misses an at-most bound', () => {
+    const row = goalRow('setup', 12.04, (v) => `${v.toFixed(1)} ms`, { atMost: 12 });
+    expect(row).toMatchObject({ status: 'missed', now: '12.0 ms (just over)' });
+  });
+  it('prints a met value plainly', () => {
+    expect(goalRow('masking', 150.2, mbps, { atLeast: 150 }).now).toBe('150 MB/s');
+  });
+});

@@ -43,7 +43,15 @@ export function goalRow(
   bound?: Bound,
   goalText?: string,
 ): GoalRow {
-  const now = value === undefined || !Number.isFinite(value) ? 'n/a' : show(value);
+  const status = judge(value, bound);
+  const edge = bound?.atLeast ?? bound?.atMost;
+  // A value that prints like its bound but misses it (149.6 MB/s against 150) says so, so the
+  // table never reads "150 MB/s >= 150 MB/s missed".
+  const shown = value === undefined || !Number.isFinite(value) ? 'n/a' : show(value);
+  const now =
+    status === 'missed' && edge !== undefined && shown === show(edge)
+      ? `${shown} (${bound?.atLeast !== undefined ? 'just under' : 'just over'})`
+      : shown;
   const goal =
     goalText ??
     (bound?.atLeast !== undefined
@@ -51,7 +59,7 @@ export function goalRow(
       : bound?.atMost !== undefined
         ? `<= ${show(bound.atMost)}`
         : '—');
-  return { measure, now, goal, status: judge(value, bound), ...(value !== undefined ? { value } : {}) };
+  return { measure, now, goal, status, ...(value !== undefined ? { value } : {}) };
 }
 
 /** A row of text only (a measure this run does not take). */
