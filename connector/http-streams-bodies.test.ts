@@ -63,7 +63,9 @@ describe('Kubernetes data channel: bodies and backpressure', () => {
     await edge.until(() => s.received >= 4 * 1024 * 1024, '4 MiB read');
     const messages = edge.messagesIn - before;
     const frames = s.body.length; // one DATA frame per chunk the connector read
-    console.log(`4 MiB: ${frames} DATA frames in ${messages} WebSocket messages (largest ${edge.largestMessageIn} B)`);
+    console.log(
+      `4 MiB: ${frames} DATA frames in ${messages} WebSocket messages (largest ${edge.largestMessageIn} B)`,
+    );
     // Unbatched, every frame was its own message (messages > frames: the HEAD too). How many
     // share one depends on what a poll phase reads (here ~2 while credit comes 64 KiB at a time).
     expect(messages).toBeLessThan(frames * 0.8);

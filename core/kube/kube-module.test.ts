@@ -373,7 +373,8 @@ describe('the Kubernetes module', () => {
       w.api.write(1, enc.encode(`{"kind":"Secret","data":{"pw":"${btoa('hunter2')}"`)); // never ends
       w.api.head(2, { status: 200, headers: json });
       w.api.write(2, enc.encode(`${JSON.stringify({ type: 'ADDED', object: SECRET })}\n`));
-      const resets = (id: number) => w.toTarget.filter((f) => f.type === FRAME_TYPES.RESET && f.stream === id);
+      const resets = (id: number) =>
+        w.toTarget.filter((f) => f.type === FRAME_TYPES.RESET && f.stream === id);
       await vi.advanceTimersByTimeAsync(RESPONSE_HEAD_DEADLINE_MS - 1);
       expect(one.status).toBeUndefined();
       expect(resets(1)).toHaveLength(0);

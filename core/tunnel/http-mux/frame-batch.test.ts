@@ -11,7 +11,11 @@ const plain = (f: Frame) =>
 function harness(maxBytes?: number) {
   const sent: Uint8Array[] = [];
   const turns: (() => void)[] = [];
-  const batch = new FrameBatch((b) => sent.push(b), (run) => turns.push(run), maxBytes);
+  const batch = new FrameBatch(
+    (b) => sent.push(b),
+    (run) => turns.push(run),
+    maxBytes,
+  );
   const endTurn = () => turns.splice(0).forEach((run) => run());
   return { sent, batch, endTurn, turns };
 }
@@ -53,7 +57,8 @@ describe('FrameBatch', () => {
     expect(h.sent.length).toBe(4);
     for (const m of h.sent) expect(m.byteLength).toBeLessThanOrEqual(cap);
     // Compared by shape (64 KiB payloads as JSON arrays would be slow), each filled with its id.
-    const shape = (f: Frame) => (f.type === FRAME_TYPES.DATA ? [f.stream, f.payload.byteLength, f.payload[0]] : []);
+    const shape = (f: Frame) =>
+      f.type === FRAME_TYPES.DATA ? [f.stream, f.payload.byteLength, f.payload[0]] : [];
     const d = new FrameDecoder();
     expect(h.sent.flatMap((m) => d.push(m)).map(shape)).toEqual(frames.map(shape));
   });
