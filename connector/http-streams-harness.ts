@@ -39,6 +39,9 @@ export class TestEdge {
   side: MuxSide;
   streams = new Map<number, EdgeStream>();
   autoConsume = true;
+  /** WebSocket messages received from the connector, and the largest. */
+  messagesIn = 0;
+  largestMessageIn = 0;
   closed: Promise<{ code: number; reason: string }>;
   #waiters: (() => void)[] = [];
 
@@ -63,6 +66,8 @@ export class TestEdge {
       onChannelError: () => ws.close(1002),
     });
     ws.on('message', (d: Buffer, isBinary) => {
+      this.messagesIn++;
+      this.largestMessageIn = Math.max(this.largestMessageIn, d.byteLength);
       if (isBinary) this.side.receive(d);
     });
     this.closed = new Promise((r) =>

@@ -26,6 +26,7 @@ import WebSocket from 'ws';
 import type { TargetSpec } from '../core/tunnel/protocol.ts';
 import { MAX_MESSAGE_BYTES, MuxSide, type MuxStats } from '../core/tunnel/http-mux/mux-side.ts';
 import { endToEnd, type HeaderList, type RequestHead } from '../core/tunnel/http-mux/heads.ts';
+import { FrameBatch } from '../core/tunnel/http-mux/frame-batch.ts';
 import type { Log } from './log.ts';
 
 /** Keep-alive connections per channel to the API server (kubectl rarely has more in flight). */
@@ -82,10 +83,14 @@ export function serveHttpStreams(channel: WebSocket, opts: HttpStreamsOptions): 
   const upstreams = new Map<number, Upstream>();
   const authority = `${opts.target.host.includes(':') ? `[${opts.target.host}]` : opts.target.host}:${opts.target.port}`;
 
+  // A response arrives as one 'data' event per TLS record (16 KiB); the frames of one poll
+  // phase leave as one WebSocket message, so the edge's Durable Object handles one event for
+  // them, not one each (frame-batch.ts; docs/http-mux.md "Frames").
+  const outgoing = new FrameBatch((bytes) => {
+    if (channel.readyState === WebSocket.OPEN) channel.send(bytes, { binary: true });
+  }, setImmediate);
   const side: MuxSide = new MuxSide('acceptor', {
-    send: (bytes) => {
-      if (channel.readyState === WebSocket.OPEN) channel.send(bytes, { binary: true });
-    },
+    send: (bytes) => outgoing.push(bytes),
     onOpen: (id, head) => (head.upgrade ? openWebSocket(id, head) : openRequest(id, head)),
     onData: (id, bytes, cost) => {
       const u = upstreams.get(id);
@@ -228,6 +233,7 @@ export function serveHttpStreams(channel: WebSocket, opts: HttpStreamsOptions): 
     receive: (bytes) => side.receive(bytes),
     close(reason) {
       side.closeAll(reason);
+      outgoing.flush(); // what was queued this turn, before the caller closes the socket
       agent.destroy();
     },
   };

@@ -27,6 +27,8 @@ export interface KubeExchange {
   exec?: ExecStream;
   /** When the masker of an exec or text response lets out what it holds. */
   idle?: ReturnType<typeof setTimeout>;
+  /** Ends the request if its response head has not gone out in time (kube-session.ts). */
+  deadline?: ReturnType<typeof setTimeout>;
   finished: boolean;
   cancelled: boolean;
 }
@@ -100,6 +102,7 @@ export class KubeExchangeEnds {
     if (ex.finished) return;
     ex.finished = true;
     if (ex.idle !== undefined) clearTimeout(ex.idle);
+    if (ex.deadline !== undefined) clearTimeout(ex.deadline);
     ex.exec?.finish();
     this.active--;
     const r = ex.response;

@@ -5,7 +5,7 @@
  * refuses, a held request forwarded once when approved and never when denied, Secret values
  * masked in whole and watch responses, the token's end cutting an open watch.
  */
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { nodeCedar } from '../../cli/wasm-node.ts';
 import type { Identity } from '../identity/identity.ts';
 import { CompiledPolicies } from '../policy/engine.ts';
@@ -17,7 +17,7 @@ import type { ExchangeReply, ExchangeRequest } from '../session-host/request-exc
 import type { RequestHead } from '../tunnel/http-mux/heads.ts';
 import { FrameDecoder, FRAME_TYPES, type Frame } from '../tunnel/http-mux/frames.ts';
 import { INITIAL_WINDOW, MuxSide } from '../tunnel/http-mux/mux-side.ts';
-import { WHOLE_BODY_WINDOW } from './kube-session.ts';
+import { RESPONSE_HEAD_DEADLINE_MS, WHOLE_BODY_WINDOW } from './kube-session.ts';
 import { kubeModule, type KubeConnection } from './kube-module.ts';
 
 beforeAll(async () => {
@@ -359,5 +359,37 @@ describe('the Kubernetes module', () => {
     expect(c.ended).toBe(true);
     expect(c.messages.map((m) => dec.decode(m))).toContain(dec.decode(status));
     expect(w.audit.filter((e) => e.kind === 'kube_response')).toHaveLength(1);
+  });
+
+  it('ends a whole-body response that never ends (504, stream RESET), and leaves a watch open', async () => {
+    const w = await world();
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    try {
+      const one = send(w, 'GET', '/api/v1/namespaces/default/secrets/db');
+      const watch = send(w, 'GET', '/api/v1/namespaces/default/secrets?watch=true');
+      await vi.advanceTimersByTimeAsync(0);
+      const json = [['content-type', 'application/json']] as Array<[string, string]>;
+      w.api.head(1, { status: 200, headers: json });
+      w.api.write(1, enc.encode(`{"kind":"Secret","data":{"pw":"${btoa('hunter2')}"`)); // never ends
+      w.api.head(2, { status: 200, headers: json });
+      w.api.write(2, enc.encode(`${JSON.stringify({ type: 'ADDED', object: SECRET })}\n`));
+      const resets = (id: number) =>
+        w.toTarget.filter((f) => f.type === FRAME_TYPES.RESET && f.stream === id);
+      await vi.advanceTimersByTimeAsync(RESPONSE_HEAD_DEADLINE_MS - 1);
+      expect(one.status).toBeUndefined();
+      expect(resets(1)).toHaveLength(0);
+      await vi.advanceTimersByTimeAsync(1);
+      expect(one.status).toBe(504);
+      expect(one.ended).toBe(true);
+      expect(one.body).not.toContain(btoa('hunter2'));
+      expect(resets(1)).toHaveLength(1);
+      // The watch sent its head at once: the deadline does not apply to it.
+      await vi.advanceTimersByTimeAsync(3 * RESPONSE_HEAD_DEADLINE_MS);
+      expect(watch.ended).toBe(false);
+      expect(resets(2)).toHaveLength(0);
+      expect(w.audit.filter((e) => e.kind === 'kube_response')).toHaveLength(1);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });

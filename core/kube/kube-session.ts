@@ -49,6 +49,16 @@ export const MAX_BODY_BYTES_IN_FLIGHT = 16 * 1024 * 1024;
  * what may be in flight for it, not what the session holds.
  */
 export const WHOLE_BODY_WINDOW = 4 * 1024 * 1024;
+/**
+ * A forwarded request whose response head has not gone to the client this long after it was
+ * forwarded is ended (504 Status, stream RESET). A response read whole before masking sends its
+ * head only once the body is complete, so until then nothing tells this session that the client
+ * left: without a deadline, an API server that never ends such a body kept the request, its
+ * stream and what it had buffered for as long as the session lasted. The API server itself ends
+ * a request that is not a watch, exec or log at 60 s (its --request-timeout default); watches,
+ * logs and exec send their head at once and are not affected.
+ */
+export const RESPONSE_HEAD_DEADLINE_MS = 90_000;
 /** Quiet time after which an exec's masker lets out what it held (as SSH terminals). */
 const EXEC_IDLE_MS = 30;
 
@@ -306,6 +316,11 @@ export class KubeProtocolSession implements ProtocolSession {
     if (id === undefined)
       return this.#ends.answer(ex, serviceUnavailable('the channel to the cluster is closed'));
     ex.stream = id;
+    ex.deadline = setTimeout(() => {
+      if (ex.finished || ex.response?.headSent) return;
+      this.#ends.cut(ex, refusalStatus({ kind: 'cluster-timeout' }), 'no response head in time');
+      this.#mux.reset(id, 'cancel', 'no response in time');
+    }, RESPONSE_HEAD_DEADLINE_MS);
     ex.response = new KubeResponse(
       kube,
       this.maskOptions,
