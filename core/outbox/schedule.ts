@@ -14,10 +14,11 @@ export const MAX_BATCH = 500;
  * An item waits up to this long for others to join its batch. Shipping is not on the audit's
  * guarantee (an event is stored in the DO before its statement goes on), so the wait is a cost
  * trade: each flush is an alarm, a queue send and a consumer write, and at 1 s a session that
- * runs a query a second paid all three (plus a `results` event of its own) per query: ~1.3 ms of
- * workerd CPU a query at 300 such sessions (docs/performance.md). 5 s carries a query's result
- * on the next statement's event and ships five queries' events at once; what it costs is that
- * the control plane (the console, the API) sees a live session's events up to 5 s late.
+ * runs a query a second paid all three (and a `results` event of its own) for every query. 5 s
+ * carries a query's result on the next statement's event and ships five queries' events at
+ * once (300 such sessions: workerd CPU per query 1.6 -> 1.1 ms, docs/performance.md); what it
+ * costs is that the control plane (the console, the API) sees a live session's events up to
+ * 5 s late.
  */
 export const BATCH_DELAY_MS = 5_000;
 /** First retry ~0.5 s after a failure, doubling... */
