@@ -32,6 +32,8 @@ export interface OutboxSpec<T> {
   what: string;
   /** Hands a batch on (to the shipments queue); throws when it did not. Must be idempotent. */
   ship(items: T[]): Promise<void>;
+  /** How long an item waits for others to join its batch; by default `BATCH_DELAY_MS`. */
+  batchDelayMs?: number;
   /** What a later `put` of a key that is still waiting stores: by default the new item. */
   merge?(waiting: T, next: T): T;
   /** Fields the log line of a failed write carries (ids, never secrets). */
@@ -164,7 +166,7 @@ export class Outbox<T> {
       console.error(
         JSON.stringify({ msg: `${this.#spec.what}: shipped, not yet removed`, error: (e as Error).message }),
       );
-      return this.#armAt(Date.now() + BATCH_DELAY_MS);
+      return this.#armAt(Date.now() + (this.#spec.batchDelayMs ?? BATCH_DELAY_MS));
     }
     // A full batch may have more behind it; an item changed meanwhile waits again.
     if (this.pending > 0) this.#arm(rows.length === MAX_BATCH);
@@ -200,7 +202,7 @@ export class Outbox<T> {
   }
 
   #arm(urgent: boolean): void {
-    void this.#armAt(shipAt(this.#state(), Date.now(), urgent));
+    void this.#armAt(shipAt(this.#state(), Date.now(), urgent, this.#spec.batchDelayMs));
   }
 
   /** Asks for the alarm no later than `at`; a failure is logged and retried by the next `put`. */

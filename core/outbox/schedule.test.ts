@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import {
   afterFailure,
   afterSuccess,
+  AUDIT_BATCH_DELAY_MS,
   BATCH_DELAY_MS,
   IDLE,
   mayShip,
@@ -63,6 +64,10 @@ describe('outbox schedule', () => {
   it('ships after the batch delay, at once when urgent, and never before a pending retry', () => {
     expect(shipAt(IDLE, 1_000, false)).toBe(1_000 + BATCH_DELAY_MS);
     expect(shipAt(IDLE, 1_000, true)).toBe(1_000);
+    expect(shipAt(IDLE, 1_000, false, AUDIT_BATCH_DELAY_MS)).toBe(1_000 + AUDIT_BATCH_DELAY_MS);
+    expect(shipAt({ attempts: 1, retryAt: 2_000 }, 1_000, false, AUDIT_BATCH_DELAY_MS)).toBe(
+      1_000 + AUDIT_BATCH_DELAY_MS,
+    );
     const backingOff = { attempts: 6, retryAt: 50_000 };
     expect(shipAt(backingOff, 1_000, false)).toBe(50_000);
     expect(shipAt(backingOff, 1_000, true)).toBe(50_000);

@@ -10,8 +10,19 @@
 
 /** Most items in one write (the audit insert binds 10 parameters an item, Postgres allows 65,535). */
 export const MAX_BATCH = 500;
-/** An item waits up to this long for others to join its batch (one connection per batch). */
+/** An item waits up to this long for others to join its batch (session records). */
 export const BATCH_DELAY_MS = 1_000;
+/**
+ * The audit outbox's wait. Shipping is not on the audit's guarantee (an event is stored in the
+ * DO before its statement goes on), so the wait is a cost trade: each flush is an alarm, a queue
+ * send and a consumer write, and at 1 s a session that runs a query a second paid all three (and
+ * a `results` event of its own) for every query. 5 s carries a query's result on the next
+ * statement's event and ships five queries' events at once (300 such sessions: workerd CPU per
+ * query 1.6 -> 1.1 ms, docs/performance.md); what it costs is that the control plane (the
+ * console, the API) sees a live session's events up to 5 s late. Session records keep 1 s: they
+ * come per session, not per query, and an ended session should show as ended soon.
+ */
+export const AUDIT_BATCH_DELAY_MS = 5_000;
 /** First retry ~0.5 s after a failure, doubling... */
 export const RETRY_BASE_MS = 500;
 /** ...up to a minute, so a recovered database is used again within a minute. */
@@ -57,7 +68,12 @@ export function mayShip(state: OutboxState, now: number): boolean {
  * written and more waits) at once, otherwise after the batch delay; never earlier than a
  * backoff allows, so new items do not cut a retry delay short.
  */
-export function shipAt(state: OutboxState, now: number, urgent: boolean): number {
-  const wanted = urgent ? now : now + BATCH_DELAY_MS;
+export function shipAt(
+  state: OutboxState,
+  now: number,
+  urgent: boolean,
+  delayMs: number = BATCH_DELAY_MS,
+): number {
+  const wanted = urgent ? now : now + delayMs;
   return state.retryAt === null ? wanted : Math.max(wanted, state.retryAt);
 }

@@ -10,7 +10,7 @@
 import { chainEvent, GENESIS, type AuditEvent, type AuditKind } from '../../core/audit/chain.ts';
 import { isRefusal } from '../../core/audit/refusals.ts';
 import { CarriedResults, type AuditResult } from '../../core/audit/carried-results.ts';
-import { BATCH_DELAY_MS } from '../../core/outbox/schedule.ts';
+import { AUDIT_BATCH_DELAY_MS } from '../../core/outbox/schedule.ts';
 import type { ShippedEvent } from '../../edge/db/audit-repo.ts';
 import type { Env } from '../../edge/env.ts';
 import { Outbox } from '../outbox.ts';
@@ -36,6 +36,7 @@ export class AuditLog {
     this.#outbox = new Outbox<ShippedEvent>(ctx.storage, {
       queue: 'audit',
       what: 'audit events',
+      batchDelayMs: AUDIT_BATCH_DELAY_MS,
       ship: queueShipper(ctx, env, 'audit'),
       logFields: () => ({ session: this.#meta?.session }),
     });
@@ -92,7 +93,7 @@ export class AuditLog {
     if (!this.#meta) return;
     const first = this.#carried.add(result);
     if (this.#carried.full) this.writeCarried();
-    else if (first) this.#outbox.wakeBy(Date.now() + BATCH_DELAY_MS);
+    else if (first) this.#outbox.wakeBy(Date.now() + AUDIT_BATCH_DELAY_MS);
   }
 
   /** Writes waiting results in a `results` event of their own (the alarm; when many wait). */
