@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startOidcProvider } from '../../cli/dev/oidc-provider.ts';
-import { createEdgeApp } from '../app.ts';
+import { createEdgeApp } from '../../workers/app.ts';
 import type { Env } from '../../edge/env.ts';
 
 const ORIGIN = 'http://127.0.0.1:8787';
