@@ -77,7 +77,6 @@ export async function render(root: HTMLElement, ctx: PageContext): Promise<void>
     }
   };
   scope.addEventListener('change', () => void loadDocs());
-  replace(editorBox, editor.element);
 
   replace(
     root,
@@ -93,5 +92,8 @@ export async function render(root: HTMLElement, ctx: PageContext): Promise<void>
     editorBox,
     tryIt.element,
   );
+  // The editor appears once the scope's first document is in it: shown earlier, what a person
+  // typed meanwhile would be replaced by that document.
   await loadDocs();
+  replace(editorBox, editor.element);
 }

@@ -9,6 +9,7 @@
 import { BoundedCache } from '../bounded-cache.ts';
 import {
   initSync,
+  isAuthorized,
   policySetTextToParts,
   policyToJson,
   preparsePolicySet,
@@ -97,6 +98,25 @@ const NO_POLICIES: string[] = [];
 Object.freeze(NO_POLICIES);
 const DENY_NONE: Decision = Object.freeze({ effect: 'deny', policies: NO_POLICIES });
 
+/**
+ * Policy sets put in Cedar's own store (preparsePolicySet: a thread-local map in the WASM
+ * module). cedar-wasm has no call that removes one, so each stays for the isolate's life: only
+ * sets sessions use go there (edge/policy/runtime.ts keeps at most a few dozen distinct ones);
+ * a "try it" draft is compiled `ephemeral` and never enters it.
+ */
+let preparsed = 0;
+
+/** How many policy sets (and per-action slices) this isolate has put in Cedar's store. */
+export function preparsedPolicySets(): number {
+  return preparsed;
+}
+
+function preparse(id: string, policies: Record<string, string>) {
+  const answer = preparsePolicySet(id, { staticPolicies: policies });
+  if (answer.type === 'success') preparsed++;
+  return answer;
+}
+
 /** A pre-parsed set of policy documents. */
 export class CompiledPolicies {
   readonly #setId: string;
@@ -109,9 +129,12 @@ export class CompiledPolicies {
   readonly #scopes = new Map<string, Set<string> | undefined>();
   /** Per action, the pre-parsed subset of policies whose scope names it (null: none does). */
   readonly #slices = new Map<string, string | null>();
+  /** Not in Cedar's store: each call passes its policies (a draft, asked once or twice). */
+  readonly #ephemeral: boolean;
 
-  private constructor(setId: string) {
+  private constructor(setId: string, ephemeral: boolean) {
     this.#setId = setId;
+    this.#ephemeral = ephemeral;
   }
 
   /** Some policy of the set may read `context.<name>` (e.g. `grants`: worth fetching them). */
@@ -137,9 +160,15 @@ export class CompiledPolicies {
     return [...new Set(policies.flatMap((id) => this.#reasons.get(id) ?? []))];
   }
 
-  /** `key` identifies the content (a hash of the documents): equal keys share one parse. */
-  static compile(key: string, docs: PolicyDoc[]): CompiledPolicies {
-    const compiled = new CompiledPolicies(`ps-${key}`);
+  /**
+   * `key` identifies the content (a hash of the documents): equal keys share one parse.
+   * `ephemeral`: for a set asked a few times and dropped (a "try it" draft): it is not put in
+   * Cedar's store, which never frees what it holds, and its decisions are not remembered; each
+   * call costs a parse of the policies its action can match.
+   */
+  static compile(key: string, docs: PolicyDoc[], opts: { ephemeral?: boolean } = {}): CompiledPolicies {
+    const ephemeral = opts.ephemeral === true;
+    const compiled = new CompiledPolicies(`ps-${key}`, ephemeral);
     const policies: Record<string, string> = {};
     for (const doc of docs) {
       const parts = policySetTextToParts(doc.text);
@@ -165,7 +194,8 @@ export class CompiledPolicies {
       });
     }
     Object.assign(compiled.#texts, policies);
-    const answer = preparsePolicySet(compiled.#setId, { staticPolicies: policies });
+    if (ephemeral) return compiled;
+    const answer = preparse(compiled.#setId, policies);
     if (answer.type === 'failure') {
       throw new PosternError(
         'CONFIG_INVALID',
@@ -180,6 +210,7 @@ export class CompiledPolicies {
     // or more (the request crosses the wasm-bindgen boundary value by value), a lookup ~2 µs.
     const context = this.#reads.context(req.context);
     const entities = this.#reads.entities(req.entities);
+    if (this.#ephemeral) return this.#authorizeOnce(req, context, entities);
     const key = this.#memoKey({ ...req, entities }, context);
     const hit = memo.get(key);
     if (hit) return hit;
@@ -204,6 +235,37 @@ export class CompiledPolicies {
     return d;
   }
 
+  /** An ephemeral set's decision: the same policies as a slice, passed by value, nothing kept. */
+  #authorizeOnce(req: AuthzRequest, context: Record<string, unknown>, entities: EntityJson[]): Decision {
+    const subset = this.#wholeSet(req) ? this.#texts : this.#subset(req.action);
+    if (Object.keys(subset).length === 0) return DENY_NONE;
+    const answer = isAuthorized({
+      principal: req.principal,
+      action: { type: 'Postern::Action', id: req.action },
+      resource: req.resource,
+      context: context as never,
+      entities,
+      policies: { staticPolicies: subset },
+    });
+    if (answer.type === 'failure') return { effect: 'deny', policies: [] };
+    const { decision, diagnostics } = answer.response;
+    return this.#decision(decision, diagnostics.reason);
+  }
+
+  /** Requests that carry action entities get the whole set (`#slice`). */
+  #wholeSet(req: AuthzRequest): boolean {
+    return req.entities.some((e) => !('__entity' in e.uid) && e.uid.type === 'Postern::Action');
+  }
+
+  /** The policies whose scope may name `action`. */
+  #subset(action: string): Record<string, string> {
+    const subset: Record<string, string> = {};
+    for (const [id, actions] of this.#scopes) {
+      if (actions === undefined || actions.has(action)) subset[id] = this.#texts[id]!;
+    }
+    return subset;
+  }
+
   /**
    * The policies that can apply to the request's action, pre-parsed once per action: a Cedar call
    * costs ~1.5 µs per policy in the set whether it applies or not. A policy whose scope names
@@ -211,20 +273,16 @@ export class CompiledPolicies {
    * `action == A`); requests that carry action entities get the whole set.
    */
   #slice(req: AuthzRequest): string | null {
-    if (req.entities.some((e) => !('__entity' in e.uid) && e.uid.type === 'Postern::Action'))
-      return this.#setId;
+    if (this.#wholeSet(req)) return this.#setId;
     const known = this.#slices.get(req.action);
     if (known !== undefined) return known;
     // Actions are a short fixed list; anything past it is served by the whole set.
     if (this.#slices.size >= MAX_SLICES) return this.#setId;
-    const subset: Record<string, string> = {};
-    for (const [id, actions] of this.#scopes) {
-      if (actions === undefined || actions.has(req.action)) subset[id] = this.#texts[id]!;
-    }
+    const subset = this.#subset(req.action);
     let setId: string | null = null;
     if (Object.keys(subset).length > 0) {
       setId = `${this.#setId}@${req.action}`;
-      if (preparsePolicySet(setId, { staticPolicies: subset }).type === 'failure') setId = this.#setId;
+      if (preparse(setId, subset).type === 'failure') setId = this.#setId;
     }
     this.#slices.set(req.action, setId);
     return setId;

@@ -50,6 +50,27 @@ describe('asciicast v2 recording', () => {
     expect(back.events.map((e) => e.kind)).toEqual(['o', 'i', 'r', 'o']);
   });
 
+  it('records no resize to a zero size (a client whose terminal has none), and heads an unknown size 80x24', () => {
+    const r = new AsciicastRecorder({
+      session: 's1',
+      channel: 0,
+      startedAt: T0,
+      width: 0,
+      height: 0,
+      budget: new RecordingBudget(1 << 20),
+    });
+    const pieces = [
+      ...r.resize(T0 + 1, 0, 0),
+      ...r.resize(T0 + 2, 0, 40),
+      ...r.output(T0 + 3, enc.encode('echo hi\r\n')),
+      ...r.resize(T0 + 4, 100, 30),
+      ...r.finish(T0 + 5),
+    ];
+    const lines = asciicastFile(pieces).trimEnd().split('\n');
+    expect(JSON.parse(lines[0]!)).toMatchObject({ width: 80, height: 24 });
+    expect(lines.slice(1)).toEqual(['[0.003, "o", "echo hi\\r\\n"]', '[0.004, "r", "100x30"]']);
+  });
+
   it('writes a character split across chunks once, whole', () => {
     const r = recorder();
     const text = 'é€😀';

@@ -107,8 +107,8 @@ export class AsciicastRecorder {
     this.#pieceBytes = Math.max(1024, options.pieceBytes ?? 64 * 1024);
     const header: AsciicastHeader = {
       version: 2,
-      width: clampSize(options.width),
-      height: clampSize(options.height),
+      width: clampSize(options.width, 80),
+      height: clampSize(options.height, 24),
       timestamp: Math.floor(options.startedAt / 1000),
       ...(options.command !== undefined ? { command: clip(options.command) } : {}),
       ...(options.title !== undefined ? { title: options.title } : {}),
@@ -145,9 +145,15 @@ export class AsciicastRecorder {
     return this.take();
   }
 
-  /** The terminal was resized (`window-change`, RFC 4254 §6.7). */
+  /**
+   * The terminal was resized (`window-change`, RFC 4254 §6.7; a Kubernetes resize message). A
+   * zero dimension means "not known" (RFC 4254 §6.2: zero dimensions MUST be ignored; kubectl
+   * sends 0x0 when its own terminal has no size, e.g. under script(1)): nothing is recorded,
+   * since a player would shrink its screen to one cell and show nothing.
+   */
   resize(now: number, cols: number, rows: number): RecordingPiece[] {
-    this.#event(now, 'r', `${clampSize(cols)}x${clampSize(rows)}`);
+    if (cols === 0 || rows === 0) return this.take();
+    this.#event(now, 'r', `${clampSize(cols, 80)}x${clampSize(rows, 24)}`);
     return this.take();
   }
 
@@ -255,8 +261,9 @@ function clip(command: string): string {
 }
 
 /** Terminal sizes as a client may send them (uint32 on the wire): 1..10000. */
-function clampSize(n: number): number {
-  return Number.isInteger(n) ? Math.min(Math.max(n, 1), 10_000) : 80;
+/** A terminal dimension a player can draw; 0 (not known) or garbage is `unknown`. */
+function clampSize(n: number, unknown: number): number {
+  return Number.isInteger(n) && n > 0 ? Math.min(n, 10_000) : unknown;
 }
 
 /** Bytes `s` takes as UTF-8 (no surrogate is alone: the text came from a TextDecoder). */

@@ -153,6 +153,15 @@ export interface Viewer extends PrincipalRef {
   groups: string[];
 }
 
+/** `visibleTo` in memory, for rows already read (workers/api/approvals-hub.ts): the same rule. */
+export function isVisibleTo(
+  row: Pick<ApprovalRow, 'requesterIssuer' | 'requesterSubject' | 'approverGroup'>,
+  viewer: Viewer,
+): boolean {
+  if (row.requesterIssuer === viewer.issuer && row.requesterSubject === viewer.subject) return true;
+  return viewer.groups.includes(row.approverGroup);
+}
+
 /** The SQL form of "visible to `viewer`" over a table with requester and approver-group columns. */
 export function visibleTo(
   cols: { requesterIssuer: AnyPgColumn; requesterSubject: AnyPgColumn; approverGroup: AnyPgColumn },

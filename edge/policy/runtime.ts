@@ -35,6 +35,15 @@ export function compiledPolicies(spec: PolicySetSpec): CompiledPolicies {
   return set;
 }
 
+/**
+ * A set asked once (a "try it" draft): compiled without Cedar's store or this cache, so a
+ * thousand distinct drafts leave nothing behind (core/policy/engine.ts, `ephemeral`).
+ */
+export function draftPolicies(spec: PolicySetSpec): CompiledPolicies {
+  initCedar(cedarWasm);
+  return CompiledPolicies.compile(spec.key, spec.docs, { ephemeral: true });
+}
+
 /** For the admin API's validation. */
 export function cedarReady(): void {
   initCedar(cedarWasm);

@@ -13,7 +13,7 @@ import { createEdgeApp } from '../../workers/app.ts';
 import type { Env } from '../../edge/env.ts';
 import { withControlPlane } from '../../edge/db/client.ts';
 import { decideApprovalRequest, insertApprovalRequest } from '../../edge/db/approvals-repo.ts';
-import { MAX_STREAMS_PER_PERSON } from '../../workers/api/approvals-stream.ts';
+import { MAX_STREAMS_PER_PERSON, pendingHub } from '../../workers/api/approvals-stream.ts';
 import { startControlPlaneDb, type ControlPlaneDb } from './control-plane-db.ts';
 
 const AUDIENCE = 'urn:postern';
@@ -195,6 +195,46 @@ describe('the live approvals inbox', () => {
     expect(Object.keys(doc.components.schemas['ApprovalView']!.properties)).toEqual(
       expect.arrayContaining(['mine', 'mayDecide', 'scopes', 'policies']),
     );
+  });
+
+  it('many open streams of different people share one read a second, each still seeing only their part', async () => {
+    const id = await heldRequest();
+    const others = await heldRequest({ approverGroup: 'ops' });
+    const streams = {
+      approver: [await feed('approver'), await feed('approver')],
+      requester: [await feed('requester')],
+      outsider: [await feed('outsider'), await feed('outsider')],
+    };
+    const all = Object.values(streams).flat();
+    // Once every stream has shown its first state, count the reads over a few polls.
+    for (const f of all) await f.next(() => true, 'the first state');
+    const reads = pendingHub.reads;
+    const started = Date.now();
+    await new Promise((r) => setTimeout(r, 3_000));
+    const polls = (Date.now() - started) / 1_000;
+    const shared = pendingHub.reads - reads;
+    // One read per poll for the five streams together (five per poll before the hub), with a
+    // poll of slack at each end.
+    expect(shared).toBeGreaterThan(0);
+    expect(shared).toBeLessThanOrEqual(Math.ceil(polls) + 1);
+    // A decision is seen by all of them from the same read; each still sees only their part.
+    await withControlPlane(env, (db) => decideApprovalRequest(db, others, 'denied'));
+    const another = await heldRequest();
+    for (const f of streams.approver) {
+      const st = await f.next((x) => x.inbox.some((v) => v.id === another), 'the next request');
+      expect(st.inbox.map((v) => v.id)).toContain(id);
+      expect(st.mine).toEqual([]);
+    }
+    const own = await streams.requester[0]!.next((x) => x.mine.some((v) => v.id === another), 'their own');
+    expect(own.inbox.map((v) => v.id)).not.toContain(another);
+    expect(own.mine.map((v) => v.id)).toEqual(expect.arrayContaining([id, another]));
+    for (const f of streams.outsider) {
+      // The ops request was theirs to decide until it was denied; the dba ones never show.
+      const st = await f.next((x) => !x.inbox.some((v) => v.id === others), 'the ops request gone');
+      expect([...st.inbox, ...st.mine].map((v) => v.id)).not.toContain(id);
+      expect([...st.inbox, ...st.mine].map((v) => v.id)).not.toContain(another);
+    }
+    for (const f of all) await f.close();
   });
 
   it('needs a token, and bounds the streams one person holds open', async () => {

@@ -7,15 +7,18 @@
  * with the same fields and viewer flags as GET /approvals (approval-viewer.ts). An event is sent
  * when that state changes; a comment line keeps the connection open in between.
  *
- * The stream reads the control plane every POLL_MS over one connection held for the stream's
- * life, and ends after MAX_STREAM_MS or when the caller's token or session expires, whichever is
+ * The streams of an isolate share one read of the control plane every POLL_MS (approvals-hub.ts:
+ * every pending request and its votes, cut per person in memory by the rule GET /approvals
+ * uses); each stream holds one database connection for its life, to read with when its turn
+ * comes, and ends after MAX_STREAM_MS or when the caller's token or session expires, whichever is
  * first: the browser reconnects, and is authenticated again. Each person may hold a few streams
- * per isolate (their tabs), each one a database connection.
+ * per isolate (their tabs).
  */
 import type { Context } from 'hono';
 import type { Identity } from '../../core/identity/identity.ts';
 import {
   expireStaleRequests,
+  isVisibleTo,
   listApprovalRequests,
   listVotes,
   presentApproval,
@@ -23,6 +26,7 @@ import {
 import type { Db } from '../../edge/db/client.ts';
 import { refusal } from '../../edge/http-errors.ts';
 import { forViewer } from './approval-viewer.ts';
+import { PendingHub, type PendingRead } from './approvals-hub.ts';
 import { isAdmin, me, withDb, type UserEnv } from './user-api.ts';
 
 const POLL_MS = 1_000;
@@ -34,21 +38,39 @@ const RETRY_MS = 2_000;
 export const MAX_STREAMS_PER_PERSON = 4;
 /** Waiting requests one event carries (newest first); the inbox is a queue, not an archive. */
 const MAX_PENDING = 100;
+/**
+ * Waiting requests the shared read takes (newest first), for everyone: each person already has
+ * a bound on what they keep waiting (too_many_pending), so past this many the control plane has
+ * a flood, not a queue, and a stream shows the newest.
+ */
+const MAX_SHARED = 2_000;
+/** A read taking longer than this is given up on by the others (its stream may have gone). */
+const READ_OVERDUE_MS = 5_000;
 
 const open = new Map<string, number>();
+/** The streams' one read per isolate (exported for the test that counts its reads). */
+export const pendingHub = new PendingHub(POLL_MS, READ_OVERDUE_MS);
 
-export async function pendingFor(db: Db, env: UserEnv['Bindings'], id: Identity, now: Date) {
-  await expireStaleRequests(db, now);
-  const rows = await listApprovalRequests(db, {
-    status: 'pending',
-    ...(isAdmin(env, id) ? {} : { visibleTo: { ...me(id), groups: id.groups } }),
-    limit: MAX_PENDING,
-  });
-  const votes = await listVotes(
-    db,
-    rows.map((r) => r.id),
-  );
-  const views = rows.map((r) => forViewer(presentApproval(r, votes), r, votes, id, now));
+async function readPending(db: Db): Promise<PendingRead> {
+  await expireStaleRequests(db, new Date());
+  const rows = await listApprovalRequests(db, { status: 'pending', limit: MAX_SHARED });
+  return {
+    rows,
+    votes: await listVotes(
+      db,
+      rows.map((r) => r.id),
+    ),
+  };
+}
+
+/** What one person's stream shows of a read: as GET /approvals would list it, then their part. */
+export function pendingFor(read: PendingRead, env: UserEnv['Bindings'], id: Identity, now: Date) {
+  const viewer = { ...me(id), groups: id.groups };
+  const admin = isAdmin(env, id);
+  const rows = read.rows.filter((r) => admin || isVisibleTo(r, viewer));
+  const views = rows
+    .slice(0, MAX_PENDING)
+    .map((r) => forViewer(presentApproval(r, read.votes), r, read.votes, id, now));
   return { inbox: views.filter((v) => v.mayDecide), mine: views.filter((v) => v.mine) };
 }
 
@@ -83,7 +105,8 @@ export function approvalsStream(c: Context<UserEnv>): Response {
       let last = '';
       let wrote = Date.now();
       while (!abort.aborted && Date.now() < until) {
-        const state = JSON.stringify(await pendingFor(db, c.env, id, new Date()));
+        const read = await pendingHub.current(() => readPending(db), abort);
+        const state = JSON.stringify(pendingFor(read, c.env, id, new Date()));
         if (state !== last) {
           await write(`event: approvals\ndata: ${state}\n\n`);
           last = state;

@@ -19,7 +19,13 @@ import type { SshRequest } from '../../core/ssh/ssh-gate.ts';
 import { getConnectionByName } from '../../edge/db/connections-repo.ts';
 import { GLOBAL_SCOPE, policiesForConnection, type PolicyRow } from '../../edge/db/policies-repo.ts';
 import { policySetOf } from '../../edge/policy/policy-set.ts';
-import { cedarReady, compiledPolicies, sqlParser, type PolicySetSpec } from '../../edge/policy/runtime.ts';
+import {
+  cedarReady,
+  compiledPolicies,
+  draftPolicies,
+  sqlParser,
+  type PolicySetSpec,
+} from '../../edge/policy/runtime.ts';
 import { connectDecision } from '../routes/connect.ts';
 import { json, newApi, withDb } from './app.ts';
 import { ExplainRequest, Explanation, PolicyValidation, ValidatePolicy } from './policy-explain-schemas.ts';
@@ -59,9 +65,10 @@ function refuseInvalid(text: string): void {
   });
 }
 
-function compile(spec: PolicySetSpec): CompiledPolicies {
+/** A draft is compiled for this answer only: it stays in no cache (runtime.ts draftPolicies). */
+function compile(spec: PolicySetSpec, draft: boolean): CompiledPolicies {
   try {
-    return compiledPolicies(spec);
+    return draft ? draftPolicies(spec) : compiledPolicies(spec);
   } catch (e) {
     // A stored document that no longer parses refuses every session too; say which.
     if (isPosternError(e)) throw new PosternError('INVALID_INPUT', e.message);
@@ -125,7 +132,7 @@ export const policyExplainApi = newApi()
         );
       }
       const spec = await policySetOf(conn, withDraft(rows, body.draft, conn.id));
-      const policies = compile(spec);
+      const policies = compile(spec, body.draft !== undefined);
       const identity: Identity = {
         issuer: body.as.issuer,
         subject: body.as.subject,

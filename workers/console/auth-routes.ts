@@ -60,6 +60,28 @@ function page(c: Context<AuthEnv>, status: 400 | 404 | 500 | 503, title: string,
   return new Response(html, { status, headers });
 }
 
+/**
+ * "Sign in with": one link per trusted issuer with a `console` config, each back to /auth/login
+ * with `issuer` (checked there against the same list) and the page to return to.
+ */
+function chooser(c: Context<AuthEnv>, issuers: string[]): Response {
+  const url = new URL(c.req.url);
+  const returnTo = safeReturnTo(c.req.query('return_to'));
+  const links = issuers
+    .map((i) => {
+      const href = `/auth/login?${new URLSearchParams({ issuer: i, return_to: returnTo })}`;
+      return `<li><a class="button" data-issuer="${escapeHtml(i)}" href="${escapeHtml(href)}">${escapeHtml(new URL(i).host)}</a> <span class="muted">${escapeHtml(i)}</span></li>`;
+    })
+    .join('');
+  const html = `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>Sign in · Postern</title><link rel="stylesheet" href="/console.css"></head><body><main id="main"><h1>Sign in with</h1><ul class="issuers" data-testid="issuers">${links}</ul><p><a href="/">Home</a></p></main></body></html>`;
+  const headers = new Headers({
+    ...consoleHeaders(url.protocol),
+    'Content-Type': 'text/html; charset=utf-8',
+  });
+  headers.set('Cache-Control', 'no-store');
+  return new Response(html, { status: 200, headers });
+}
+
 function redirect(url: URL, location: string, cookies: string[]): Response {
   const headers = new Headers({
     ...consoleHeaders(url.protocol),
@@ -88,6 +110,12 @@ export function createConsoleAuth(): Hono<AuthEnv> {
     const url = new URL(c.req.url);
     const issuers = consoleIssuers(c.env);
     const wanted = c.req.query('issuer');
+    // Several issuers sign people in: the person chooses (one: straight there, as before).
+    if (!wanted && issuers.length > 1)
+      return chooser(
+        c,
+        issuers.map((i) => i.issuer),
+      );
     const config = wanted ? issuers.find((i) => i.issuer === wanted.replace(/\/$/, '')) : issuers[0];
     if (!config)
       return page(

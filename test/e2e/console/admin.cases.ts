@@ -67,6 +67,8 @@ export function adminCases(fx: () => ConsoleFixture): void {
     const { page, context } = await fx().signIn('admin');
     await page.goto(`${stack.edgeUrl}/#/admin/policies`);
     await page.waitForSelector('textarea[name=policyText]', SETTLE);
+    // A stack with global documents (the demo cluster's) opens the first: start a new one.
+    await page.click('ul[aria-label="Documents"] button.primary');
     await page.type('input[name=policyName]', 'typo');
     await page.type(
       'textarea[name=policyText]',

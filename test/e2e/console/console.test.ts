@@ -14,13 +14,14 @@ import { consoleFixture, launchBrowser, PHONE, signInThroughForm, type ConsoleFi
 import { CONSOLE_CSP } from '../../../workers/console/security-headers.ts';
 import { pagesCases, REQUESTER_CLIENT } from './pages.cases.ts';
 import { adminCases } from './admin.cases.ts';
+import { kubeCases, KUBE_DBA_CLIENT } from './kube.cases.ts';
 
 let stack: TestStack;
 let browser: Browser;
 let fx: ConsoleFixture;
 
 beforeAll(async () => {
-  stack = await startTestStack({ extraClients: [REQUESTER_CLIENT], ssh: true });
+  stack = await startTestStack({ extraClients: [REQUESTER_CLIENT, KUBE_DBA_CLIENT], ssh: true, kube: true });
   browser = await launchBrowser();
   fx = consoleFixture(stack, browser);
 });
@@ -272,4 +273,6 @@ describe('web console', () => {
 
   // The approvals, access and sessions pages (s13-wpages).
   pagesCases(() => fx);
+  // A Kubernetes exec's recording (the demo cluster is a STAND-IN API server, test/kube/).
+  kubeCases(() => fx);
 });

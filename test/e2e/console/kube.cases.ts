@@ -1,15 +1,11 @@
 /**
- * NOT WIRED into console.test.ts yet (s14): with `kube: true` and KUBE_DBA_CLIENT the exec runs
- * and is recorded, but the player never showed the typed command within 30 s, and the policy
- * editor case (admin.cases.ts) timed out on its gutter in both runs with the kube stack (it
- * passes without it). Wire it with `kubeCases(() => fx)` once those are understood.
- *
  * A Kubernetes exec in the browser (issue 14), on the console test's one stack (`kube: true`: the
  * demo cluster is a STAND-IN API server, test/kube/, and its demo connection): a real
  * `kubectl exec -it` as a DBA (the demo policy lets group dba exec at once), then the session
  * page plays its recording with asciinema-player and the player shows the typed command. A
  * Kubernetes session lives as long as its token, so the page plays an exec that has ended while
- * the session is still live.
+ * the session is still live. (kubectl under script(1) sends a 0x0 resize: recorded as nothing,
+ * core/ssh/asciicast.ts, or the player would draw a 1x1 screen and show no command.)
  */
 import { spawn } from 'node:child_process';
 import { copyFileSync } from 'node:fs';
