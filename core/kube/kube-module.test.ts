@@ -361,6 +361,36 @@ describe('the Kubernetes module', () => {
     expect(w.audit.filter((e) => e.kind === 'kube_response')).toHaveLength(1);
   });
 
+  it('leaves an exec and a followed log open past the response-head deadline (their head went at once)', async () => {
+    // Attack review: the deadline timer is not cleared when a head is sent; it must find the
+    // head sent and do nothing, or every exec and `kubectl logs -f` would end at 90 s.
+    const w = await world(
+      POLICY +
+        'permit(principal in Postern::Group::"dev", action in [Postern::Action::"k8s:exec", Postern::Action::"k8s:logs"], resource);',
+    );
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    try {
+      const exec = send(w, 'GET', '/api/v1/namespaces/default/pods/web/exec?command=sh&stdin=1', {
+        upgrade: { protocols: ['v5.channel.k8s.io'] },
+      });
+      const logs = send(w, 'GET', '/api/v1/namespaces/default/pods/web/log?follow=true');
+      await vi.advanceTimersByTimeAsync(0);
+      expect(w.upstream).toHaveLength(2);
+      w.api.head(1, { status: 101, headers: [], protocol: 'v5.channel.k8s.io' });
+      w.api.head(2, { status: 200, headers: [['content-type', 'text/plain']] });
+      w.api.write(2, enc.encode('started\n'));
+      await vi.advanceTimersByTimeAsync(3 * RESPONSE_HEAD_DEADLINE_MS);
+      expect(exec.status).toBe(101);
+      expect(exec.ended).toBe(false);
+      expect(exec.aborted).toBeUndefined();
+      expect(logs.status).toBe(200);
+      expect(logs.ended).toBe(false);
+      expect(w.toTarget.filter((f) => f.type === FRAME_TYPES.RESET)).toHaveLength(0);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
   it('ends a whole-body response that never ends (504, stream RESET), and leaves a watch open', async () => {
     const w = await world();
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });

@@ -71,8 +71,17 @@ export function decodeSnapshot(
   if (o['session'] !== sessionId) return { invalid: "another session's snapshot" };
   const params = o['clientParams'];
   if (!isRecord(params) || Object.keys(params).length > MAX_PARAMS) return { invalid: 'client parameters' };
+  // What core/pg/startup.ts can produce: a user, names that are neither empty nor `__proto__`
+  // (its plain assignment drops that one, so a snapshot holding it as a key is not ours).
+  if (typeof params['user'] !== 'string' || params['user'] === '') return { invalid: 'client parameters' };
   for (const [k, v] of Object.entries(params)) {
-    if (k.length > MAX_PARAM_CHARS || typeof v !== 'string' || v.length > MAX_PARAM_CHARS)
+    if (
+      k === '' ||
+      k === '__proto__' ||
+      k.length > MAX_PARAM_CHARS ||
+      typeof v !== 'string' ||
+      v.length > MAX_PARAM_CHARS
+    )
       return { invalid: 'client parameters' };
   }
   const key = o['upstreamKey'];

@@ -81,6 +81,16 @@ describe('startup parameters through a session', () => {
     expect(h.ended[0]?.kind).toBe('startup-refused');
   });
 
+  it('refuses a __proto__ parameter rather than dropping it unseen, and sends nothing on', () => {
+    // A literal `{ __proto__: ... }` would set the prototype: JSON.parse makes it an own key.
+    const params = JSON.parse('{"user":"x","__proto__":"y"}') as Record<string, string>;
+    expect(() => parseStartupPacket(startup(params).subarray(4))).toThrow(/__proto__/);
+    const h = harness();
+    h.session.clientData(startup(params));
+    expect(h.toUpstream).toEqual([]);
+    expect(h.ended).toHaveLength(1);
+  });
+
   it('asks the policy about each setting as the SET it amounts to, and refuses what it refuses', () => {
     const { asked, checker } = recordingChecker(['statement_timeout']);
     const h = harness({ checker });

@@ -44,6 +44,9 @@ export function parseStartupPacket(body: Uint8Array): StartupPacket {
     const value = r.cstring();
     if (++count > MAX_PARAMS) fail('too many startup parameters');
     if (Object.hasOwn(params, key)) fail(`duplicate startup parameter ${key}`);
+    // Assigning `__proto__` would be dropped silently (absent from what is checked and audited);
+    // Postgres has no such parameter, so refuse it as the name it is.
+    if (key === '__proto__') fail('startup parameter __proto__ is not a parameter');
     params[key] = value;
   }
   if (r.off !== body.byteLength - 1) fail('startup packet not terminated');

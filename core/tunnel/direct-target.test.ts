@@ -38,16 +38,60 @@ describe('directHostRefusal: the edge dials only public addresses', () => {
     '0177.0.0.1', // octal to inet_aton
     '127.1', // short form
     '1:2:3:4:5:6:7:8:9', // not an address at all
+    // Numeric spellings inet_aton/getaddrinfo and URL parsers read as 127.0.0.1.
+    '0x7f.1',
+    '0x7f.0.0.1',
+    '0X7F.0.0.1',
+    '127.0x0.0.1',
+    '127.0.1',
+    '017700000001',
+    '0x7f',
+    '1.2.3.0x4',
+    '10.0.0.1.', // trailing dot: same address
+    // Empty labels, extra dots, ports and brackets around what is not IPv6.
+    'localhost..',
+    '.localhost',
+    'db..localhost',
+    '[::1]:5432',
+    '[::1',
+    '[127.0.0.1]',
+    '127.0.0.1:5432',
+    'db.example.com:5432',
+    // Non-ASCII (IDN/fullwidth) spellings a resolver may fold into "localhost".
+    'ｌｏｃａｌｈｏｓｔ',
+    'localhost。',
+    // IPv6 ranges that are not global unicast, or embed an IPv4 address.
+    '::ffff:0:127.0.0.1', // SIIT IPv4-translated
+    '::127.0.0.1', // IPv4-compatible
+    '::8.8.8.8', // IPv4-compatible, deprecated
+    '64:ff9b:1::a00:1', // local-use NAT64 (RFC 8215)
+    '100::1', // discard-only
+    'fec0::1', // site-local
+    '2001:0:a00:1::1', // Teredo
+    '2001:db8::1', // documentation
+    '[2606:4700::1111%25eth0]', // zone id on a public address
+    '2606:4700::1111%eth0',
+    '::ffff:169.254.169.254',
+    '[::ffff:a9fe:a9fe]',
   ])('refuses %s', (host) => {
     expect(directHostRefusal(host, PROD)).toBeDefined();
   });
 
-  it.each(['db.example.com', '8.8.8.8', '172.32.0.1', '100.128.0.1', '2606:4700::1111', '::ffff:8.8.8.8'])(
-    'allows %s',
-    (host) => {
-      expect(directHostRefusal(host, PROD)).toBeUndefined();
-    },
-  );
+  it.each([
+    'db.example.com',
+    'DB.Example.COM.',
+    'xn--bcher-kva.example',
+    '8.8.8.8',
+    '172.32.0.1',
+    '100.128.0.1',
+    '2606:4700::1111',
+    '[2606:4700::1111]',
+    '::ffff:8.8.8.8',
+    'db-1.eu_west.example.com',
+    '1.example.com', // a numeric label that is not the last is a name
+  ])('allows %s', (host) => {
+    expect(directHostRefusal(host, PROD)).toBeUndefined();
+  });
 
   it('allows anything under the local development flag', () => {
     expect(directHostRefusal('127.0.0.1', DEV)).toBeUndefined();

@@ -4,9 +4,9 @@
  * The edge runs inside Cloudflare's network, so a direct target an admin could point anywhere
  * must not become a way into addresses that are not the public internet (SSRF): loopback,
  * private, link-local (cloud metadata at 169.254.169.254), carrier-grade NAT, multicast and the
- * names that mean "this host". Decided on the literal the socket will be given; a host NAME that
- * resolves to a private address is refused by Cloudflare's own `connect()` rules, not here
- * (docs/security.md "Direct targets"). Pure: no DNS, no clock.
+ * names that mean "this host". Decided on the literal the socket will be given. A host NAME that
+ * resolves to a private address is NOT caught here (a Worker cannot resolve before `connect()`;
+ * docs/security.md §16 says so): that is why the rule is admin-only. Pure: no DNS, no clock.
  */
 import type { ConnectionProtocol, TargetSpec } from './protocol.ts';
 
@@ -48,18 +48,40 @@ export function directConnectionRefusal(
 /** Why `host` may not be dialled from the edge, or undefined. */
 export function directHostRefusal(host: string, rules: DirectTargetRules): string | undefined {
   if (rules.allowPrivate) return undefined;
-  const h = host.toLowerCase().replace(/\.$/, '');
-  if (h === 'localhost' || h.endsWith('.localhost') || h.endsWith('.local') || h.endsWith('.internal'))
-    return `target host ${host} is not a public address`;
-  const v4 = ipv4(h);
-  if (v4) return privateV4(v4) ? `target address ${host} is not a public address` : undefined;
-  if (h.includes(':')) {
-    const v6 = ipv6(h.replace(/^\[|\]$/g, ''));
-    if (!v6 || privateV6(v6)) return `target address ${host} is not a public address`;
+  const notPublic = `target address ${host} is not a public address`;
+  let h = host.toLowerCase();
+  const bracketed = h.startsWith('[') || h.endsWith(']');
+  if (bracketed) {
+    if (!(h.startsWith('[') && h.endsWith(']'))) return notPublic; // "[::1]:5432", "[::1"
+    h = h.slice(1, -1);
+    if (!h.includes(':')) return notPublic; // "[127.0.0.1]": brackets are for IPv6 only
   }
-  // A bare number or hex ("2130706433", "0x7f000001") is an address to some resolvers.
-  if (/^(0x[0-9a-f]+|\d+)$/.test(h) || /^[0-9.]+$/.test(h))
+  if (h.includes(':')) {
+    // A zone id only means something on a link-local address, which is refused anyway.
+    if (h.includes('%')) return notPublic;
+    const v6 = ipv6(h);
+    return !v6 || privateV6(v6) ? notPublic : undefined;
+  }
+  // One trailing dot is the DNS root (same name); anything else empty is not a name.
+  const labels = h.replace(/\.$/, '').split('.');
+  if (!labels.every((l) => /^[a-z0-9_-]{1,63}$/.test(l)))
     return `target host ${host} is not a dotted IPv4 address or a name`;
+  const name = labels.join('.');
+  if (
+    name === 'localhost' ||
+    name.endsWith('.localhost') ||
+    name.endsWith('.local') ||
+    name.endsWith('.internal')
+  )
+    return `target host ${host} is not a public address`;
+  // A name whose last label is a number is an IPv4 address to inet_aton/getaddrinfo and to URL
+  // parsers ("0x7f.1", "127.1", "2130706433", "1.2.3.0x4"): only the strict dotted quad is
+  // judged as an address; every other numeric spelling is refused rather than interpreted.
+  if (/^(0x[0-9a-f]*|\d+)$/.test(labels[labels.length - 1]!)) {
+    const v4 = ipv4(name);
+    if (!v4) return `target host ${host} is not a dotted IPv4 address or a name`;
+    return privateV4(v4) ? notPublic : undefined;
+  }
   return undefined;
 }
 
@@ -117,18 +139,19 @@ function ipv6(h: string): number[] | undefined {
 }
 
 function privateV6(g: number[]): boolean {
-  const [a] = g;
-  if (g.slice(0, 7).every((x) => x === 0) && (g[7] === 0 || g[7] === 1)) return true; // :: and ::1
-  // IPv4-mapped (::ffff:a.b.c.d) and IPv4-compatible: judged as the IPv4 address they carry.
-  if (g.slice(0, 5).every((x) => x === 0) && (g[5] === 0xffff || g[5] === 0)) {
+  const [a, b] = g as [number, number];
+  // IPv4-mapped (::ffff:a.b.c.d): judged as the IPv4 address it carries.
+  if (g.slice(0, 5).every((x) => x === 0) && g[5] === 0xffff) {
     return privateV4([g[6]! >> 8, g[6]! & 0xff, g[7]! >> 8, g[7]! & 0xff]);
   }
-  if (a === 0x64 && g[1] === 0xff9b) return true; // NAT64 (RFC 6052): reaches IPv4 inside
+  // Only global unicast (2000::/3) is public. Everything else is refused, so a range not listed
+  // here fails closed: ::, ::1, IPv4-compatible, SIIT (::ffff:0:0/96), NAT64 (64:ff9b::/96 and
+  // the local-use 64:ff9b:1::/48), discard (100::/64), unique local, site- and link-local, multicast.
+  if ((a & 0xe000) !== 0x2000) return true;
   return (
-    (a! & 0xfe00) === 0xfc00 || // unique local
-    (a! & 0xffc0) === 0xfe80 || // link-local
-    (a! & 0xff00) === 0xff00 || // multicast
     a === 0x2002 || // 6to4 carries an IPv4 address
-    (a === 0x2001 && g[1] === 0x0db8) // documentation
+    (a === 0x2001 && b === 0) || // Teredo carries an IPv4 address
+    (a === 0x2001 && b === 0x0db8) || // documentation
+    (a === 0x2001 && b === 2 && g[2] === 0) // benchmarking
   );
 }

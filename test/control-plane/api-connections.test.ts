@@ -328,6 +328,10 @@ describe('direct connections (reach "direct"), under production rules', () => {
     ['db.internal', 'not a public address'],
     ['localhost', 'not a public address'],
     ['2130706433', 'not a dotted IPv4'],
+    ['0x7f.1', 'not a dotted IPv4'], // 127.0.0.1 to inet_aton
+    ['localhost..', 'not a dotted IPv4'],
+    ['::ffff:0:127.0.0.1', 'not a public address'], // SIIT
+    ['2001:0:a00:1::1', 'not a public address'], // Teredo
   ])('refuses the private target %s with 400 on reach', async (host, why) => {
     const res = await h.call('POST', '/connections', direct({ host }));
     expect(res.status).toBe(400);
@@ -354,6 +358,8 @@ describe('direct connections (reach "direct"), under production rules', () => {
     );
     for (const patch of [
       { target: { host: '192.168.1.5' } },
+      { target: { host: '0x7f.1' } },
+      { target: { host: '[::ffff:a9fe:a9fe]' } },
       { credential: { ref: 'env:PW' } },
       { target: { tls: 'none' } },
     ]) {
