@@ -104,7 +104,9 @@ export class SessionDO extends DurableObject<Env> implements SessionRpc {
   /**
    * The Worker hands over the session's parameters (identity, connection, the whole policy set)
    * by RPC before it forwards the client's upgrade to `/client`: a request header would cap them
-   * at Cloudflare's ~128 KB of headers, far below the admin API's limits.
+   * at Cloudflare's ~128 KB of headers, far below the admin API's limits. The Worker sends the
+   * upgrade right behind this call without waiting for it (workers/routes/connect.ts): the start
+   * must be taken before anything here awaits.
    */
   async begin(start: SessionStart): Promise<boolean> {
     if (this.#start) return false;
