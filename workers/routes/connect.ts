@@ -78,9 +78,9 @@ export async function connectRoute(c: Context<{ Bindings: Env }>, connectionName
   if (!admitted.ok) return httpError(403, 'forbidden', admitted.message);
   const start = admitted.start;
   // The parameters go by RPC (the policy set alone may be megabytes), then the upgrade itself.
-  // Both are sent at once, without waiting for `begin`'s answer: calls on one stub reach the
-  // object in the order they were made (E-order), and `begin` takes the start before it awaits
-  // anything, so `/client` finds it (one Worker-to-object round trip less per session).
+  // Both are sent at once, without waiting for `begin`'s answer (one Worker-to-object round trip
+  // less per session). workerd does not keep them in order (an RPC call and a fetch on one stub:
+  // the fetch came first 200 times out of 200), so `/client` waits for the start (session-do.ts).
   const session = c.env.SESSION.get(id);
   const begun = session.begin(start);
   const opened = session.fetch(new Request('https://session/client', { headers: { Upgrade: 'websocket' } }));
