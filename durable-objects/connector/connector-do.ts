@@ -78,7 +78,7 @@ export class ConnectorDO extends DurableObject<Env> implements ConnectorRpc {
   async dial(input: DialInput): Promise<DialResult> {
     if (input.direct) {
       // No replica dials: the SessionDO does (reach 'direct'); this object keeps the bookkeeping.
-      const gatewayKey = await this.#newCancelKey({ sessionId: input.sessionId, replicaId: DIRECT_REPLICA });
+      const gatewayKey = this.#newCancelKey({ sessionId: input.sessionId, replicaId: DIRECT_REPLICA });
       if (input.record) this.#records.put(input.record.id, { ...input.record, replicaId: DIRECT_REPLICA });
       return { ok: true, replicaId: DIRECT_REPLICA, gatewayKey };
     }
@@ -107,7 +107,7 @@ export class ConnectorDO extends DurableObject<Env> implements ConnectorRpc {
         continue; // closed under us; try the next replica
       }
       this.#load.set(id, (this.#load.get(id) ?? 0) + 1);
-      const gatewayKey = await this.#newCancelKey({ sessionId: input.sessionId, replicaId: id });
+      const gatewayKey = this.#newCancelKey({ sessionId: input.sessionId, replicaId: id });
       if (input.record) this.#records.put(input.record.id, { ...input.record, replicaId: id });
       return { ok: true, replicaId: id, gatewayKey };
     }
@@ -168,16 +168,22 @@ export class ConnectorDO extends DurableObject<Env> implements ConnectorRpc {
     await this.ctx.storage.delete([...keys.keys()]);
   }
 
-  async #newCancelKey(owner: { sessionId: string; replicaId: string }): Promise<CancelKey> {
+  /**
+   * A cancel key no live session of this connector holds. The synchronous KV API (the same
+   * entries as `storage.get`/`put`, SQLite-backed) checks and takes it without yielding, so no
+   * other dial can take the same key in between, and `dial` answers without waiting on storage;
+   * the output gate still holds that answer until the entry is durable.
+   */
+  #newCancelKey(owner: { sessionId: string; replicaId: string }): CancelKey {
     const words = new Int32Array(2);
     for (;;) {
       crypto.getRandomValues(words);
       // Positive pid like a real backend's; some clients print it.
       const processId = words[0]! & 0x7fffffff || 1;
       const key = CANCEL_KEY_PREFIX + processId;
-      if ((await this.ctx.storage.get(key)) !== undefined) continue;
+      if (this.ctx.storage.kv.get(key) !== undefined) continue;
       const entry: CancelEntry = { ...owner, secretKey: words[1]! };
-      await this.ctx.storage.put(key, entry);
+      this.ctx.storage.kv.put(key, entry);
       return { processId, secretKey: words[1]! };
     }
   }

@@ -62,6 +62,8 @@ export { EXCHANGE_IDLE_MS, type ExchangeState };
 
 /** How long a connector has to open the data channel after the dial request. */
 const CHANNEL_TIMEOUT_MS = 10_000;
+/** How long the client's upgrade waits for the start that `begin` brings. */
+const BEGIN_WAIT_MS = 10_000;
 
 export class SessionDO extends DurableObject<Env> implements SessionRpc {
   #start: SessionStart | undefined;
@@ -85,6 +87,8 @@ export class SessionDO extends DurableObject<Env> implements SessionRpc {
   #revokedEarly = new Set<string>();
   #opened = false;
   #setup = new SetupGate();
+  /** Settles when `begin` took the start (the upgrade may come first). */
+  #begun = new SetupGate();
   /** Request-oriented sessions: setup (undefined = ready, else why it failed) and last activity. */
   #exchangeSetup: Promise<string | undefined> | undefined;
   #lastActivity = Date.now();
@@ -104,11 +108,14 @@ export class SessionDO extends DurableObject<Env> implements SessionRpc {
   /**
    * The Worker hands over the session's parameters (identity, connection, the whole policy set)
    * by RPC before it forwards the client's upgrade to `/client`: a request header would cap them
-   * at Cloudflare's ~128 KB of headers, far below the admin API's limits.
+   * at Cloudflare's ~128 KB of headers, far below the admin API's limits. The Worker sends the
+   * upgrade right behind this call without waiting for it (workers/routes/connect.ts); workerd
+   * may deliver the upgrade first, and it waits for this (#openClient).
    */
   async begin(start: SessionStart): Promise<boolean> {
     if (this.#start) return false;
     this.#start = start;
+    this.#begun.settle(true);
     return true;
   }
 
@@ -211,6 +218,7 @@ export class SessionDO extends DurableObject<Env> implements SessionRpc {
   // ---- client ------------------------------------------------------------------------------
 
   async #openClient(): Promise<Response> {
+    if (!this.#start) await this.#begun.within(BEGIN_WAIT_MS);
     const start = this.#start;
     if (!start) return httpError(400, 'invalid_input', 'missing session parameters');
     if (this.#opened) return httpError(409, 'conflict', 'session already started');

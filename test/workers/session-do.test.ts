@@ -123,6 +123,30 @@ describe('the data channel', () => {
   });
 });
 
+describe("the client's upgrade delivered before begin (the Worker sends both at once)", () => {
+  it('waits for the start and opens the session with it; nothing is dialled before; a second upgrade or begin is refused', async () => {
+    const r = await replica('con_early');
+    try {
+      const id = env.SESSION.newUniqueId();
+      const stub = env.SESSION.get(id);
+      const client = stub.fetch('https://session/client', { headers: WS });
+      await new Promise((x) => setTimeout(x, 100));
+      expect(r.dials).toHaveLength(0);
+      expect(await stub.begin(sessionStart(id.toString(), 'con_early'))).toBe(true);
+      const res = await client;
+      expect(res.status).toBe(101);
+      await vi.waitFor(() => expect(r.dials).toHaveLength(1), SETTLE);
+      expect(r.dials[0]!.sessionId).toBe(id.toString());
+      expect((await stub.fetch('https://session/client', { headers: WS })).status).toBe(409);
+      expect(await stub.begin(sessionStart(id.toString(), 'con_other'))).toBe(false);
+      res.webSocket!.accept();
+      res.webSocket!.close(1000, 'done');
+    } finally {
+      r.close();
+    }
+  });
+});
+
 describe('an access grant revoked while the session starts', () => {
   it('is dropped once the session is set up: grant_ended in the chain, connect re-checked, session ended', async () => {
     const r = await replica('con_grants');

@@ -78,9 +78,23 @@ export async function connectRoute(c: Context<{ Bindings: Env }>, connectionName
   if (!admitted.ok) return httpError(403, 'forbidden', admitted.message);
   const start = admitted.start;
   // The parameters go by RPC (the policy set alone may be megabytes), then the upgrade itself.
+  // Both are sent at once, without waiting for `begin`'s answer (one Worker-to-object round trip
+  // less per session). workerd does not keep them in order (an RPC call and a fetch on one stub:
+  // the fetch came first 200 times out of 200), so `/client` waits for the start (session-do.ts).
   const session = c.env.SESSION.get(id);
-  if (!(await session.begin(start))) return httpError(409, 'conflict', 'session already started');
-  return session.fetch(new Request('https://session/client', { headers: { Upgrade: 'websocket' } }));
+  const begun = session.begin(start);
+  const opened = session.fetch(new Request('https://session/client', { headers: { Upgrade: 'websocket' } }));
+  opened.catch(() => undefined); // awaited below unless `begin` failed
+  if (!(await begun)) {
+    // Another start was there first (the id is new, so never in practice): not this client's
+    // session, whatever `/client` answered.
+    void opened.then((r) => {
+      r.webSocket?.accept();
+      r.webSocket?.close(1011, 'session already started');
+    });
+    return httpError(409, 'conflict', 'session already started');
+  }
+  return opened;
 }
 
 /** What `admitSession` decides: the session's start parameters, or why `connect` is refused. */
