@@ -21,7 +21,7 @@ import { loadavg } from 'node:os';
 import { CarriedResults, type AuditResult } from '../../core/audit/carried-results.ts';
 import { chainEvent, GENESIS, type AuditKind } from '../../core/audit/chain.ts';
 import { MessageFramer } from '../../core/pg/framer.ts';
-import { cstring, int32, query, startupMessage, typedMessage } from '../../core/pg/messages.ts';
+import { cstring, int32, startupMessage, typedMessage } from '../../core/pg/messages.ts';
 import { dataRow } from '../../core/pg/rows.ts';
 import { postgresModule, type PgConnection } from '../../core/pg-session/postgres-module.ts';
 import { StatementFlow } from '../../core/pg-session/statement-flow.ts';
@@ -32,9 +32,23 @@ import type { ProtocolServices, ProtocolSession } from '../../core/session-host/
 import { policySubject } from '../../core/policy/principal.ts';
 import type { SqlParser } from '../../core/sql/pg-parser.ts';
 import { DEMO_MASKING, DEMO_POLICY } from '../dev/demo-policy.ts';
+import {
+  cat,
+  clientChunk,
+  complete,
+  enc,
+  parseMsg,
+  ready,
+  SQL_PARAM,
+  STATEMENT,
+  sync,
+  targetChunk,
+} from './pgbench-frames.ts';
 import { nodeCedar, nodeSqlParser } from '../wasm-node.ts';
 
-export type StageMode = 'simple' | 'extended' | 'prepared';
+import type { StageMode } from './pgbench-frames.ts';
+
+export type { StageMode };
 
 export interface ModeStages {
   mode: StageMode;
@@ -55,70 +69,6 @@ export interface ModeStages {
 export interface StatementStages {
   loadAverage: number[];
   modes: ModeStages[];
-}
-
-const enc = new TextEncoder();
-const SQL_SIMPLE = (aid: number) => `SELECT abalance FROM pgbench_accounts WHERE aid = ${aid};`;
-const SQL_PARAM = 'SELECT abalance FROM pgbench_accounts WHERE aid = $1';
-const STATEMENT = 'P0_0';
-
-// ---- frames (protocol §55.7), as libpq writes them for pgbench ------------------------------------
-const u16 = (n: number) => new Uint8Array([(n >> 8) & 0xff, n & 0xff]);
-const cat = (...parts: Uint8Array[]) => {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
-};
-const parseMsg = (name: string, sql: string) => typedMessage('P', cstring(name), cstring(sql), u16(0));
-const bindMsg = (stmt: string, aid: number) => {
-  const v = enc.encode(String(aid));
-  // No parameter formats (all text), one value, one result format (text).
-  return typedMessage('B', cstring(''), cstring(stmt), u16(0), u16(1), int32(v.length), v, u16(1), u16(0));
-};
-const describePortal = typedMessage('D', enc.encode('P'), cstring(''));
-const execute = typedMessage('E', cstring(''), int32(0));
-const sync = typedMessage('S');
-const ready = typedMessage('Z', enc.encode('I'));
-const complete = (tag: string) => typedMessage('C', cstring(tag));
-/** RowDescription of `abalance` (int4, a column of pgbench_accounts, table OID 16400 attnum 3). */
-const abalanceDescription = typedMessage(
-  'T',
-  u16(1),
-  cstring('abalance'),
-  int32(16400),
-  u16(3),
-  int32(23),
-  u16(4),
-  int32(-1),
-  u16(0),
-);
-const rowOf = (aid: number) => dataRow([enc.encode(String(aid % 5000))]);
-
-function clientChunk(mode: StageMode, aid: number): Uint8Array {
-  switch (mode) {
-    case 'simple':
-      return query(SQL_SIMPLE(aid));
-    case 'extended':
-      return cat(parseMsg('', SQL_PARAM), bindMsg('', aid), describePortal, execute, sync);
-    case 'prepared':
-      return cat(bindMsg(STATEMENT, aid), describePortal, execute, sync);
-  }
-}
-
-function targetChunk(mode: StageMode, aid: number): Uint8Array {
-  const result = cat(abalanceDescription, rowOf(aid), complete('SELECT 1'), ready);
-  switch (mode) {
-    case 'simple':
-      return result;
-    case 'extended':
-      return cat(typedMessage('1'), typedMessage('2'), result);
-    case 'prepared':
-      return cat(typedMessage('2'), result);
-  }
 }
 
 // ---- the audit sink --------------------------------------------------------------------------------
