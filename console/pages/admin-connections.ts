@@ -122,9 +122,11 @@ export async function render(root: HTMLElement, ctx: PageContext): Promise<void>
       'You are an admin: you may create, change and delete connections. Credentials are write-only: they are never shown back, only replaced.',
     ),
     status,
-    list,
+    // The button goes above the list: the list fills in after a fetch, and a button below it
+    // would move under a pointer that is on its way to it (a click would land on a table row).
     h('p', {}, add),
     formBox,
+    list,
   );
   await load();
 }

@@ -31,7 +31,8 @@ export function adminCases(fx: () => ConsoleFixture): void {
     const bodies = recordResponses(page);
     const secret = `console-pw-${Math.random().toString(36).slice(2)}`;
     await page.goto(`${stack.edgeUrl}/#/admin/connections`);
-    await page.waitForSelector('button.primary', SETTLE);
+    // The list has loaded (what CI once clicked through: the button moved as the table filled in).
+    await page.waitForSelector('.table-wrap > *', SETTLE);
     await page.click('button.primary');
     await page.waitForSelector('input[name=host]', SETTLE);
     await page.type('input[name=name]', 'console-made');
