@@ -105,7 +105,14 @@ export class SessionDO extends DurableObject<Env> implements SessionRpc {
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     // Sockets but no session in memory: the instance that held it hibernated (or was lost).
-    if (ctx.getWebSockets().length > 0) void ctx.blockConcurrencyWhile(() => this.#wake());
+    if (ctx.getWebSockets().length > 0) this.#woken = ctx.blockConcurrencyWhile(() => this.#wake());
+  }
+
+  #woken: Promise<void> = Promise.resolve();
+
+  /** Settles when `o`'s constructor took back a hibernated session (or gave up on it): for tests. */
+  static woken(o: SessionDO): Promise<void> {
+    return o.#woken;
   }
 
   override async fetch(request: Request): Promise<Response> {
