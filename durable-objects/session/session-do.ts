@@ -559,6 +559,7 @@ export class SessionDO extends DurableObject<Env> implements SessionRpc {
       true,
     );
     this.#written = true;
+    console.log(JSON.stringify({ msg: 'session woken', session: this.#start?.sessionId }));
     // A socket that closed while the object slept: its close may not come to this instance.
     if (!client) session.clientClosed();
     else if (!channel) session.targetClosed();

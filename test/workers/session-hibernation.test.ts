@@ -35,21 +35,26 @@ async function stored(s: OpenSession): Promise<unknown> {
 /**
  * The object is evicted and woken: a successor built over the same state, its constructor's
  * wake awaited, and the runtime's socket events for the object routed to it. `before` runs on
- * the storage first (to spoil the record). Returns the successor.
+ * the storage first (to spoil the record). `routed` counts the frames the successor was handed.
  */
 async function evictAndWake(
   s: OpenSession,
   before: (storage: DurableObjectStorage) => Promise<void> = async () => undefined,
-): Promise<void> {
+): Promise<{ routed: number }> {
+  const seen = { routed: 0 };
   await runInDurableObject(s.stub, async (old: SessionDO, state) => {
     await before(state.storage);
     const next = new SessionDO(state, env);
     await SessionDO.woken(next);
     const o = old as unknown as Record<string, unknown>;
-    o['webSocketMessage'] = (ws: WebSocket, m: string | ArrayBuffer) => next.webSocketMessage(ws, m);
+    o['webSocketMessage'] = (ws: WebSocket, m: string | ArrayBuffer) => {
+      seen.routed++;
+      next.webSocketMessage(ws, m);
+    };
     o['webSocketClose'] = (ws: WebSocket) => next.webSocketClose(ws);
     o['webSocketError'] = (ws: WebSocket) => next.webSocketError(ws);
   });
+  return seen;
 }
 
 async function sessionEnd(sessionId: string) {
@@ -69,8 +74,9 @@ describe('a hibernated session', () => {
       await s.client.query('SELECT 1');
       await vi.waitFor(async () => expect(await stored(s)).toBeDefined(), WRITTEN);
 
-      await evictAndWake(s);
+      const seen = await evictAndWake(s);
       await s.client.query('SELECT 2');
+      expect(seen.routed).toBeGreaterThanOrEqual(2); // the query, and the target's answer
       expect(s.client.closed).toBe(false);
       expect(s.target.queries).toEqual(['SELECT 1', 'SELECT 2']);
       // A frame makes the record out of date: it is gone until the session is idle again.
@@ -98,7 +104,9 @@ describe('a hibernated session', () => {
       try {
         const s = await openSession(r, `con_hib_${what}`);
         const codes: number[] = [];
-        s.client.ws.addEventListener('close', (e) => codes.push(e.code));
+        s.client.ws.addEventListener('close', (e) => {
+          codes.push(e.code);
+        });
         await s.client.query('SELECT 1');
         await vi.waitFor(async () => expect(await stored(s)).toBeDefined(), WRITTEN);
 
