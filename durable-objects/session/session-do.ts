@@ -57,7 +57,7 @@ import { ChannelToken } from './channel-token.ts';
 import { CLIENT_TAG, clientMessage, clientSocket } from './client-socket.ts';
 import { dialConnector, forwardCancel } from './connector-calls.ts';
 import { prepareProtocol, sessionApprovals, unreadyMessage, type Unready } from './session-setup.ts';
-import { HIBERNATED_KEY, IdleWatch, type Hibernated } from './session-hibernation.ts';
+import { IdleWatch, type IdleRecord } from './session-hibernation.ts';
 import { wakeSession } from './session-wake.ts';
 
 export { EXCHANGE_IDLE_MS, type ExchangeState };
@@ -98,9 +98,7 @@ export class SessionDO extends DurableObject<Env> implements SessionRpc {
   #lastActivity = Date.now();
   #ended = false;
   /** Idle hibernation (session-hibernation.ts): the timer, and whether the stored record is current. */
-  #idle = new IdleWatch(() => this.#writeDown());
-  #written = false;
-  #frames = 0;
+  #idle = new IdleWatch(this.ctx.storage, () => this.#idleRecord());
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -209,7 +207,7 @@ export class SessionDO extends DurableObject<Env> implements SessionRpc {
     const conn = this.#start?.connection;
     const session = this.#session;
     if (!conn || !session || session.phase === 'closed' || !this.#connectAllowed) return;
-    this.#active(); // the stored record holds the grants: it is out of date now
+    this.#idle.active(); // the stored record holds the grants: it is out of date now
     endGrants(gone, how, {
       session,
       audit: this.#audit,
@@ -336,7 +334,7 @@ export class SessionDO extends DurableObject<Env> implements SessionRpc {
     );
     this.#session = session;
     await this.#lease.opened(this.#record!, Date.now());
-    this.#idle.touch();
+    this.#idle.active();
 
     this.#channelTimer = setTimeout(() => session.fail({ kind: 'channel-timeout' }), CHANNEL_TIMEOUT_MS);
     if (start.connection.reach === 'direct') this.#dialDirect(start, session);
@@ -452,7 +450,7 @@ export class SessionDO extends DurableObject<Env> implements SessionRpc {
     const tag = this.ctx.getTags(ws)[0];
     // A socket of a session this instance does not hold (its wake failed, or it ended).
     if (!session || session.phase === 'closed') return ws.close(1011, 'session lost');
-    this.#active();
+    this.#idle.active();
     if (tag === CLIENT_TAG) clientMessage(session, message);
     else if (tag === CHANNEL_TAG) this.#channelRead?.(message);
   }
@@ -473,51 +471,34 @@ export class SessionDO extends DurableObject<Env> implements SessionRpc {
 
   // ---- idle hibernation (session-hibernation.ts) ---------------------------------------------
 
-  /** Something happened: a stored record no longer describes the session; watch for idle again. */
-  #active(): void {
-    this.#frames++;
-    if (this.#written) {
-      this.#written = false;
-      this.ctx.waitUntil(this.ctx.storage.delete(HIBERNATED_KEY));
-    }
-    this.#idle.touch();
-  }
-
   /**
-   * The session was quiet IDLE_MS: write it down (one put) and let the timer go, so workerd may
-   * evict the object. 'again' keeps a timer pending, hence the object in memory: a protocol
-   * without snapshots (SSH), a direct target, a busy session, a record that could not be stored.
+   * The record to store once the session is quiet (session-hibernation.ts), or why not now. A
+   * protocol without snapshots (SSH), a direct target (an outbound socket keeps the object in
+   * memory anyway) or a busy session stays in memory: 'again'.
    */
-  async #writeDown(): Promise<'again' | 'stop'> {
+  #idleRecord(): IdleRecord {
     const session = this.#session;
     const start = this.#start;
     if (this.#ended || !session || !start || session.phase === 'closed') return 'stop';
     const renewAt = this.#lease.renewAt;
-    if (!session.idleSnapshot || this.#direct || !this.#channel || !this.#key || !this.#record) return 'again';
+    if (!session.idleSnapshot || this.#direct || !this.#channel || !this.#key || !this.#record)
+      return 'again';
     if (renewAt === undefined) return 'again';
     // Results carried in memory are written first: the record's chain point includes them.
     this.#audit.writeCarried();
     const module = session.idleSnapshot();
     if (typeof module !== 'string') return 'again';
-    const frames = this.#frames;
-    const record: Hibernated = {
+    const { record, key } = { record: this.#record, key: this.#key };
+    return {
       v: 1,
       start,
       grants: this.#grants.list(),
-      key: this.#key,
-      record: this.#record,
+      key,
+      record,
       renewAt,
       audit: this.#audit.point(),
       module,
     };
-    await this.ctx.storage.put(HIBERNATED_KEY, record);
-    if (frames !== this.#frames || this.#ended) {
-      // Something happened during the put: the record is already out of date.
-      await this.ctx.storage.delete(HIBERNATED_KEY);
-      return 'again';
-    }
-    this.#written = true;
-    return 'stop';
   }
 
   /** A new instance with the sockets of a hibernated session: its state back from storage. */
@@ -558,7 +539,7 @@ export class SessionDO extends DurableObject<Env> implements SessionRpc {
       { session, start: this.#start, credential: undefined, greeted: () => undefined },
       true,
     );
-    this.#written = true;
+    this.#idle.woken();
     console.log(JSON.stringify({ msg: 'session woken', session: this.#start?.sessionId }));
     // A socket that closed while the object slept: its close may not come to this instance.
     if (!client) session.clientClosed();
@@ -573,7 +554,6 @@ export class SessionDO extends DurableObject<Env> implements SessionRpc {
   #end(reason: CloseReason): void {
     this.#ended = true;
     this.#idle.stop();
-    this.ctx.waitUntil(this.ctx.storage.delete(HIBERNATED_KEY));
     clearTimeout(this.#channelTimer);
     this.#direct?.close();
     this.#approvals?.cancel();

@@ -62,33 +62,55 @@ export function readHibernated(stored: unknown, sessionId: string): Hibernated |
   return stored as unknown as Hibernated;
 }
 
+/** What the host answers when the watch asks for the record: it, or why there is none now. */
+export type IdleRecord = Hibernated | 'again' | 'stop';
+
 /**
- * The one idle timer: `touch` on every frame costs no timer call (the deadline moves; the timer,
- * when it fires early, waits out the rest). `fire` runs once the session was quiet `IDLE_MS`;
- * it says whether to keep watching (the session was busy) or stop (written down, or ended).
+ * The one idle timer and the stored record's currency. `active` on every frame (or any other
+ * change of what the record holds) costs no timer call while one is pending (the deadline
+ * moves; the timer, when it fires early, waits out the rest), and deletes a record written
+ * earlier: it no longer describes the session. Once the session was quiet `IDLE_MS`, the host
+ * is asked for the record: it is put (one write), and the timer let go, so the object may be
+ * evicted; 'again' keeps a timer pending, hence the object in memory (busy, or a session that
+ * cannot hibernate); 'stop' lets it go (ended).
  */
 export class IdleWatch {
   #last = Date.now();
   #timer: ReturnType<typeof setTimeout> | undefined;
   #stopped = false;
+  #written = false;
+  #changes = 0;
 
   constructor(
-    private readonly fire: () => Promise<'again' | 'stop'>,
+    private readonly storage: DurableObjectStorage,
+    private readonly record: () => IdleRecord,
     private readonly idleMs = IDLE_MS,
   ) {}
 
-  /** A frame went by: the session is not written down, and must not be evicted before it is. */
-  touch(): void {
+  /** Something happened: the record (if any) is out of date, and must be written again before eviction. */
+  active(): void {
     this.#last = Date.now();
+    this.#changes++;
     this.#stopped = false;
+    if (this.#written) {
+      this.#written = false;
+      void this.storage.delete(HIBERNATED_KEY).catch(() => undefined);
+    }
     if (this.#timer === undefined) this.#arm(this.idleMs);
   }
 
-  /** The session ended: nothing to watch. */
+  /** A woken object: the stored record is what it was built from, current until something happens. */
+  woken(): void {
+    this.#written = true;
+  }
+
+  /** The session ended: nothing to watch, nothing to wake to. */
   stop(): void {
     this.#stopped = true;
+    this.#written = false;
     clearTimeout(this.#timer);
     this.#timer = undefined;
+    void this.storage.delete(HIBERNATED_KEY).catch(() => undefined);
   }
 
   #arm(ms: number): void {
@@ -100,9 +122,25 @@ export class IdleWatch {
     if (this.#stopped) return;
     const quiet = Date.now() - this.#last;
     if (quiet < this.idleMs) return this.#arm(this.idleMs - quiet);
-    const next = await this.fire().catch(() => 'again' as const);
-    // A frame during the put re-armed the timer itself (touch); else busy means look again.
+    const next = await this.#writeDown().catch(() => 'again' as const);
+    // A change during the put re-armed the timer itself (active); else 'again' looks again later.
     if (next === 'again' && this.#timer === undefined && !this.#stopped) this.#arm(this.idleMs);
+  }
+
+  async #writeDown(): Promise<'again' | 'stop'> {
+    const record = this.record();
+    if (typeof record === 'string') return record;
+    const changes = this.#changes;
+    // A record the storage refuses (too large: the start carries the whole policy set) throws:
+    // the session then stays in memory ('again').
+    await this.storage.put(HIBERNATED_KEY, record);
+    if (changes !== this.#changes || this.#stopped) {
+      // Something happened during the put: the record is already out of date.
+      await this.storage.delete(HIBERNATED_KEY);
+      return 'again';
+    }
+    this.#written = true;
+    return 'stop';
   }
 }
 

@@ -30,6 +30,15 @@ export interface WakeParts {
 
 /** The resumed session, or undefined when the session could not be taken back (it is ended). */
 export async function wakeSession(p: WakeParts): Promise<{ session: ProtocolSession } | undefined> {
+  try {
+    return await takeBack(p);
+  } catch (e) {
+    // Storage refused a read or write, the module threw: the session cannot be trusted to go on.
+    return lost(p, (e as Error).message);
+  }
+}
+
+async function takeBack(p: WakeParts): Promise<{ session: ProtocolSession } | undefined> {
   const sessionId = p.ctx.id.toString();
   const h = readHibernated(await p.ctx.storage.get(HIBERNATED_KEY), sessionId);
   if (typeof h === 'string') return lost(p, h);
@@ -56,8 +65,12 @@ async function lost(p: WakeParts, why: string): Promise<undefined> {
       // already closed
     }
   }
-  await p.ctx.storage.delete(HIBERNATED_KEY);
-  const ended = await p.lease.orphaned(Date.now());
-  if (ended) await p.fallback.save(ended);
+  try {
+    await p.ctx.storage.delete(HIBERNATED_KEY);
+    const ended = await p.lease.orphaned(Date.now());
+    if (ended) await p.fallback.save(ended);
+  } catch {
+    // Left as it is: the record's lease runs out (core/session-host/liveness.ts).
+  }
   return undefined;
 }
