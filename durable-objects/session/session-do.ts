@@ -447,7 +447,7 @@ export class SessionDO extends DurableObject<Env> implements SessionRpc {
 
   override webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): void {
     const session = this.#session;
-    const tag = this.ctx.getTags(ws)[0];
+    const tag = this.#tagOf(ws);
     // A socket of a session this instance does not hold (its wake failed, or it ended).
     if (!session || session.phase === 'closed') return ws.close(1011, 'session lost');
     this.#idle.active();
@@ -463,8 +463,15 @@ export class SessionDO extends DurableObject<Env> implements SessionRpc {
     this.#socketGone(ws);
   }
 
+  /** Which socket: the handles this instance holds first (no call into the runtime per frame). */
+  #tagOf(ws: WebSocket): string | undefined {
+    if (ws === this.#client) return CLIENT_TAG;
+    if (ws === this.#channel) return CHANNEL_TAG;
+    return this.ctx.getTags(ws)[0];
+  }
+
   #socketGone(ws: WebSocket): void {
-    const tag = this.ctx.getTags(ws)[0];
+    const tag = this.#tagOf(ws);
     if (tag === CLIENT_TAG) this.#session?.clientClosed();
     else if (tag === CHANNEL_TAG) this.#session?.targetClosed();
   }
