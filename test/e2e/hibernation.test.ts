@@ -42,7 +42,13 @@ describe('an idle psql session', () => {
     const before = woken();
     const r = await runProgram(
       'psql',
-      [`host=127.0.0.1 port=${connect.port} user=x dbname=y sslmode=disable`, '-X', '-At', '-v', 'ON_ERROR_STOP=1'],
+      [
+        `host=127.0.0.1 port=${connect.port} user=x dbname=y sslmode=disable`,
+        '-X',
+        '-At',
+        '-v',
+        'ON_ERROR_STOP=1',
+      ],
       {
         input: ['select pg_backend_pid();', `\\! sleep ${ASLEEP_S}`, 'select pg_backend_pid();'].join('\n'),
         timeoutMs: (ASLEEP_S + 30) * 1000,
