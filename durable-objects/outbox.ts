@@ -111,6 +111,18 @@ export class Outbox<T> {
     this.#arm(true);
   }
 
+  /** The item waiting under the highest numeric key, as stored (undefined when none waits). */
+  lastNumbered(): { key: number; item: string } | undefined {
+    const rows = this.#storage.sql
+      .exec<{ key: string; item: string }>(
+        'SELECT key, item FROM outbox WHERE queue = ? ORDER BY CAST(key AS INTEGER) DESC LIMIT 1',
+        this.#spec.queue,
+      )
+      .toArray();
+    const row = rows[0];
+    return row ? { key: Number(row.key), item: row.item } : undefined;
+  }
+
   /** Items waiting. */
   get pending(): number {
     return this.#storage.sql

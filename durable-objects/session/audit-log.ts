@@ -23,6 +23,13 @@ interface Meta {
   subject: string;
 }
 
+/** The chain's end: the next event is `seq + 1`, chained onto `head`. */
+export interface ChainPoint {
+  seq: number;
+  head: string;
+  refusals: number;
+}
+
 export class AuditLog {
   #seq = 0;
   #head = GENESIS;
@@ -56,6 +63,36 @@ export class AuditLog {
 
   begin(meta: Meta): void {
     this.#meta = meta;
+  }
+
+  /** Where the chain stands, for a hibernated session's record (session-hibernation.ts). */
+  point(): ChainPoint {
+    return { seq: this.#seq, head: this.#head, refusals: this.#refusals };
+  }
+
+  /**
+   * A woken object goes on with the chain at `point` (what its predecessor stored when it
+   * hibernated), checked against the rows still waiting in SQLite: an unshipped event past
+   * `point`, or one at it with another hash, means the stored point is stale. False then: the
+   * chain would fork, so the caller ends the session instead (fail closed).
+   */
+  resume(meta: Meta, point: ChainPoint): boolean {
+    const last = this.#outbox.lastNumbered();
+    if (last && last.key > point.seq) return false;
+    if (last && last.key === point.seq) {
+      let hash: unknown;
+      try {
+        hash = (JSON.parse(last.item) as { hash?: unknown }).hash;
+      } catch {
+        return false;
+      }
+      if (hash !== point.head) return false;
+    }
+    this.#meta = meta;
+    this.#seq = point.seq;
+    this.#head = point.head;
+    this.#refusals = point.refusals;
+    return true;
   }
 
   /** Appends one event; throws if storage refuses it (the caller fails closed). */

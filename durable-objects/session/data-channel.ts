@@ -1,11 +1,14 @@
 /**
  * The connector's data channel once its one-time token checked out: a hello (text) first, then
- * the target's bytes (binary) for the protocol session (core/tunnel/protocol.ts).
+ * the target's bytes (binary) for the protocol session (core/tunnel/protocol.ts). Accepted with
+ * the hibernation API (tag `channel`): its frames reach the object through `webSocketMessage`.
  */
 import type { ProtocolSession } from '../../core/session-host/protocol.ts';
 import type { SessionStart } from '../../edge/contracts/session-start.ts';
 import { greetChannel } from './channel-greeting.ts';
 import { targetCredentialOf } from './protocols.ts';
+
+export const CHANNEL_TAG = 'channel';
 
 /** What the SessionDO holds that the channel needs. */
 export interface ChannelParts {
@@ -17,29 +20,43 @@ export interface ChannelParts {
   greeted: () => void;
 }
 
-/** Accept the channel's socket and wire it to the session; `ws` is the DO's end of it. */
-export function acceptChannel(parts: ChannelParts): { ws: WebSocket; response: Response } {
-  const { session, start } = parts;
+/** A channel frame for the session (the object's webSocketMessage hands it over). */
+export type ChannelReader = (data: string | ArrayBuffer) => void;
+
+/** Accept the channel's socket; `ws` is the DO's end of it, `read` takes its frames. */
+export function acceptChannel(
+  ctx: DurableObjectState,
+  parts: ChannelParts,
+): { ws: WebSocket; response: Response; read: ChannelReader } {
   const pair = new WebSocketPair();
   const ws = pair[1];
-  ws.binaryType = 'arraybuffer';
-  ws.accept();
-  let greeted = false;
+  ctx.acceptWebSocket(ws, [CHANNEL_TAG]);
+  return {
+    ws,
+    response: new Response(null, { status: 101, webSocket: pair[0] }),
+    read: channelReader(parts, false),
+  };
+}
+
+/**
+ * The channel's frames for `session`. `greeted` is true for a session resumed after hibernation:
+ * its channel said hello to the object before (a session is only written down once it is open),
+ * so a text frame now is as unexpected as in any open session.
+ */
+export function channelReader(parts: ChannelParts, greeted: boolean): ChannelReader {
+  const { session, start } = parts;
   const conn = start?.connection;
   const { kind: secretKind, connectorKeeps } = conn
     ? targetCredentialOf(conn)
     : { kind: 'password' as const, connectorKeeps: false };
-  ws.addEventListener('message', (event) => {
-    if (typeof event.data !== 'string') {
+  return (data) => {
+    if (typeof data !== 'string') {
       if (!greeted) return session.fail({ kind: 'target-protocol', detail: 'data before channel hello' });
-      return session.targetData(new Uint8Array(event.data as ArrayBuffer));
+      return session.targetData(new Uint8Array(data));
     }
     if (greeted) return session.fail({ kind: 'target-protocol', detail: 'unexpected text frame' });
     greeted = true;
     parts.greeted();
-    void greetChannel(session, event.data, parts.credential, secretKind, start?.sessionId, connectorKeeps);
-  });
-  ws.addEventListener('close', () => session.targetClosed());
-  ws.addEventListener('error', () => session.targetClosed());
-  return { ws, response: new Response(null, { status: 101, webSocket: pair[0] }) };
+    void greetChannel(session, data, parts.credential, secretKind, start?.sessionId, connectorKeeps);
+  };
 }

@@ -12,6 +12,11 @@ export class SessionGrants {
     this.#grants = [...grants];
   }
 
+  /** The grants held now (a hibernated session's record keeps them: some may have been dropped). */
+  list(): SessionGrant[] {
+    return [...this.#grants];
+  }
+
   /** Actions of the grants still valid at `now`. */
   actions(now = Date.now()): string[] {
     const out: string[] = [];

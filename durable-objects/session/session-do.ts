@@ -50,13 +50,15 @@ import {
 } from './exchange-session.ts';
 import type { ExchangeState } from '../../edge/contracts/rpc.ts';
 import { renewLease } from './lease-renewal.ts';
-import { acceptChannel } from './data-channel.ts';
+import { acceptChannel, CHANNEL_TAG, channelReader, type ChannelReader } from './data-channel.ts';
 import { protocolServices } from './protocol-services.ts';
 import { reportEnd } from './session-end.ts';
 import { ChannelToken } from './channel-token.ts';
-import { clientSocket, wireClient } from './client-socket.ts';
+import { CLIENT_TAG, clientMessage, clientSocket } from './client-socket.ts';
 import { dialConnector, forwardCancel } from './connector-calls.ts';
 import { prepareProtocol, sessionApprovals, unreadyMessage, type Unready } from './session-setup.ts';
+import { IdleWatch, type IdleRecord } from './session-hibernation.ts';
+import { wakeSession } from './session-wake.ts';
 
 export { EXCHANGE_IDLE_MS, type ExchangeState };
 
@@ -70,6 +72,8 @@ export class SessionDO extends DurableObject<Env> implements SessionRpc {
   #session: ProtocolSession | undefined;
   #client: WebSocket | undefined;
   #channel: WebSocket | undefined;
+  /** Takes the channel's frames (data-channel.ts); the object's webSocketMessage hands them over. */
+  #channelRead: ChannelReader | undefined;
   /** A direct connection's target, dialled by this object (direct-target.ts), in the channel's place. */
   #direct: TargetLink | undefined;
   #channelToken = new ChannelToken();
@@ -93,6 +97,21 @@ export class SessionDO extends DurableObject<Env> implements SessionRpc {
   #exchangeSetup: Promise<string | undefined> | undefined;
   #lastActivity = Date.now();
   #ended = false;
+  /** Idle hibernation (session-hibernation.ts): the timer, and whether the stored record is current. */
+  #idle = new IdleWatch(this.ctx.storage, () => this.#idleRecord());
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    // Sockets but no session in memory: the instance that held it hibernated (or was lost).
+    if (ctx.getWebSockets().length > 0) this.#woken = ctx.blockConcurrencyWhile(() => this.#wake());
+  }
+
+  #woken: Promise<void> = Promise.resolve();
+
+  /** Settles when `o`'s constructor took back a hibernated session (or gave up on it): for tests. */
+  static woken(o: SessionDO): Promise<void> {
+    return o.#woken;
+  }
 
   override async fetch(request: Request): Promise<Response> {
     const path = new URL(request.url).pathname;
@@ -141,14 +160,18 @@ export class SessionDO extends DurableObject<Env> implements SessionRpc {
     this.#audit.writeCarried();
     await this.#grantsDue(Date.now());
     await this.#exchangeDeadlines(Date.now());
-    // A live session renews its lease; an instance that never held one ends a lost one's record.
+    await this.#renewLease(Date.now());
+    await this.#fallback.flush();
+    await this.#audit.ship();
+  }
+
+  /** A live session renews its lease; an instance that never held one ends a lost one's record. */
+  async #renewLease(now: number): Promise<void> {
     const held = { start: this.#start, session: this.#session, record: this.#record };
     await renewLease(
       { env: this.env, lease: this.#lease, fallback: this.#fallback, audit: this.#audit, ...held },
-      Date.now(),
+      now,
     );
-    await this.#fallback.flush();
-    await this.#audit.ship();
   }
 
   /** An approver's vote on this session's held request (the Worker authenticated them). */
@@ -184,6 +207,7 @@ export class SessionDO extends DurableObject<Env> implements SessionRpc {
     const conn = this.#start?.connection;
     const session = this.#session;
     if (!conn || !session || session.phase === 'closed' || !this.#connectAllowed) return;
+    this.#idle.active(); // the stored record holds the grants: it is out of date now
     endGrants(gone, how, {
       session,
       audit: this.#audit,
@@ -302,7 +326,7 @@ export class SessionDO extends DurableObject<Env> implements SessionRpc {
     if (typeof ready === 'string') return httpError(503, ready, unreadyMessage(ready, start.connection.name));
     const { prepared, dial, approvals } = ready;
 
-    const { ws, response } = clientSocket();
+    const { ws, response } = clientSocket(this.ctx);
     this.#client = ws;
     const session = prepared.open(
       this.#io(approvals, (bytes) => ws.send(bytes)),
@@ -310,7 +334,7 @@ export class SessionDO extends DurableObject<Env> implements SessionRpc {
     );
     this.#session = session;
     await this.#lease.opened(this.#record!, Date.now());
-    wireClient(ws, session);
+    this.#idle.active();
 
     this.#channelTimer = setTimeout(() => session.fail({ kind: 'channel-timeout' }), CHANNEL_TIMEOUT_MS);
     if (start.connection.reach === 'direct') this.#dialDirect(start, session);
@@ -408,20 +432,135 @@ export class SessionDO extends DurableObject<Env> implements SessionRpc {
     if (!session || session.phase === 'closed') {
       return httpError(401, 'unauthorized', 'invalid channel token');
     }
-    const { ws, response } = acceptChannel({
+    const { ws, response, read } = acceptChannel(this.ctx, {
       session,
       start: this.#start,
       credential: this.#credential,
       greeted: () => clearTimeout(this.#channelTimer),
     });
     this.#channel = ws;
+    this.#channelRead = read;
     return response;
+  }
+
+  // ---- the sockets (hibernation API: client-socket.ts, data-channel.ts) ----------------------
+
+  override webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): void {
+    const session = this.#session;
+    const tag = this.#tagOf(ws);
+    // A socket of a session this instance does not hold (its wake failed, or it ended).
+    if (!session || session.phase === 'closed') return ws.close(1011, 'session lost');
+    this.#idle.active();
+    if (tag === CLIENT_TAG) clientMessage(session, message);
+    else if (tag === CHANNEL_TAG) this.#channelRead?.(message);
+  }
+
+  override webSocketClose(ws: WebSocket): void {
+    this.#socketGone(ws);
+  }
+
+  override webSocketError(ws: WebSocket): void {
+    this.#socketGone(ws);
+  }
+
+  /** Which socket: the handles this instance holds first (no call into the runtime per frame). */
+  #tagOf(ws: WebSocket): string | undefined {
+    if (ws === this.#client) return CLIENT_TAG;
+    if (ws === this.#channel) return CHANNEL_TAG;
+    return this.ctx.getTags(ws)[0];
+  }
+
+  #socketGone(ws: WebSocket): void {
+    const tag = this.#tagOf(ws);
+    if (tag === CLIENT_TAG) this.#session?.clientClosed();
+    else if (tag === CHANNEL_TAG) this.#session?.targetClosed();
+  }
+
+  // ---- idle hibernation (session-hibernation.ts) ---------------------------------------------
+
+  /**
+   * The record to store once the session is quiet (session-hibernation.ts), or why not now. A
+   * protocol without snapshots (SSH), a direct target (an outbound socket keeps the object in
+   * memory anyway) or a busy session stays in memory: 'again'.
+   */
+  #idleRecord(): IdleRecord {
+    const session = this.#session;
+    const start = this.#start;
+    if (this.#ended || !session || !start || session.phase === 'closed') return 'stop';
+    const renewAt = this.#lease.renewAt;
+    if (!session.idleSnapshot || this.#direct || !this.#channel || !this.#key || !this.#record)
+      return 'again';
+    if (renewAt === undefined) return 'again';
+    // Results carried in memory are written first: the record's chain point includes them.
+    this.#audit.writeCarried();
+    const module = session.idleSnapshot();
+    if (typeof module !== 'string') return 'again';
+    const { record, key } = { record: this.#record, key: this.#key };
+    return {
+      v: 1,
+      start,
+      grants: this.#grants.list(),
+      key,
+      record,
+      renewAt,
+      audit: this.#audit.point(),
+      module,
+    };
+  }
+
+  /** A new instance with the sockets of a hibernated session: its state back from storage. */
+  async #wake(): Promise<void> {
+    const client = this.ctx.getWebSockets(CLIENT_TAG)[0];
+    const channel = this.ctx.getWebSockets(CHANNEL_TAG)[0];
+    this.#client = client;
+    this.#channel = channel;
+    this.#opened = true; // a second /client is refused, as in the instance that had the session
+    const woken = await wakeSession({
+      ctx: this.ctx,
+      env: this.env,
+      audit: this.#audit,
+      lease: this.#lease,
+      fallback: this.#fallback,
+      sockets: [client, channel],
+      prepare: (start) => {
+        this.#start = start;
+        this.#begun.settle(true);
+        const approvals = sessionApprovals(this.ctx, this.env, this.#audit, start, () => this.#session);
+        this.#approvals = approvals;
+        return prepareProtocol(start, () => this.#services(start, approvals));
+      },
+      resume: (h, prepared) => {
+        this.#grants = new SessionGrants(h.grants);
+        this.#key = h.key;
+        this.#record = h.record;
+        const io = this.#io(this.#approvals!, (bytes) => this.#client?.send(bytes));
+        const session = prepared.resume!(io, h.key, h.module);
+        this.#session = session;
+        return session;
+      },
+    });
+    this.#setup.settle(woken !== undefined);
+    if (!woken) return;
+    const session = woken.session;
+    this.#channelRead = channelReader(
+      { session, start: this.#start, credential: undefined, greeted: () => undefined },
+      true,
+    );
+    this.#idle.woken();
+    console.log(JSON.stringify({ msg: 'session woken', session: this.#start?.sessionId }));
+    // A socket that closed while the object slept: its close may not come to this instance.
+    if (!client) session.clientClosed();
+    else if (!channel) session.targetClosed();
+    if (session.phase === 'closed') return;
+    await this.#settleGrants();
+    await this.#renewLease(Date.now());
   }
 
   // ---- end -----------------------------------------------------------------------------------
 
   #end(reason: CloseReason): void {
     this.#ended = true;
+    this.#idle.stop();
     clearTimeout(this.#channelTimer);
     this.#direct?.close();
     this.#approvals?.cancel();

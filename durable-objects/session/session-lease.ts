@@ -36,6 +36,17 @@ export class SessionLease {
     await alarmNoLaterThan(this.#storage, this.#renewAt);
   }
 
+  /** When the next renewal is due (kept in a hibernated session's record); undefined when none is. */
+  get renewAt(): number | undefined {
+    return this.#renewAt;
+  }
+
+  /** A woken object goes on renewing from where its predecessor was (session-hibernation.ts). */
+  async resumed(renewAt: number): Promise<void> {
+    this.#renewAt = renewAt;
+    await alarmNoLaterThan(this.#storage, renewAt);
+  }
+
   /**
    * Alarm: true when a renewal is due (the caller sends `record`, which this keeps as the one
    * to end should the session die); re-arms the next one either way.
