@@ -71,11 +71,9 @@ export async function dialAhead(
     leaseUntil: new Date(now + leaseMs(env.SESSION_LEASE_SECONDS)).toISOString(),
   };
   const dialing = { channelTokenHash: await sha256Hex(channelToken), record };
-  const dial = dialConnector(env, start, record, channelToken).catch(
-    (e: unknown): DialResult => {
-      console.error(JSON.stringify({ msg: 'dial failed', session: start.sessionId, error: String(e) }));
-      return { ok: false, reason: 'offline' };
-    },
-  );
+  const dial = dialConnector(env, start, record, channelToken).catch((e: unknown): DialResult => {
+    console.error(JSON.stringify({ msg: 'dial failed', session: start.sessionId, error: String(e) }));
+    return { ok: false, reason: 'offline' };
+  });
   return { dialing, dial };
 }

@@ -291,7 +291,10 @@ export class SessionDO extends DurableObject<Env> implements SessionRpc {
       dial = await this.#workerDial();
     } else {
       const channelToken = await this.#channelToken.issue();
-      record = { ...startRecord(start, protocolOf(conn), new Date()), leaseUntil: this.#lease.until(Date.now()) };
+      record = {
+        ...startRecord(start, protocolOf(conn), new Date()),
+        leaseUntil: this.#lease.until(Date.now()),
+      };
       this.#record = record;
       dial = await dialConnector(this.env, start, record, channelToken);
     }

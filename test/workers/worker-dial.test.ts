@@ -60,7 +60,10 @@ describe('a session the Worker dialled', () => {
       await client.query('select 1');
       client.ws.close(1000, 'done');
       // session_open is the first event of the chain, with the replica the Worker's dial found.
-      await vi.waitFor(async () => expect((await shippedEvents(id.toString())).length).toBeGreaterThanOrEqual(2), SETTLE);
+      await vi.waitFor(
+        async () => expect((await shippedEvents(id.toString())).length).toBeGreaterThanOrEqual(2),
+        SETTLE,
+      );
       const [first] = await shippedEvents(id.toString());
       expect(first!.kind).toBe('session_open');
       expect(JSON.stringify(first!.data)).toContain('r1');
