@@ -56,6 +56,28 @@ export async function dialConnector(
 }
 
 /**
+ * A dial that took a replica for a session that will not run (it could not be prepared, or its
+ * answer came too late): the cancel key and the replica's share given back, the record ended.
+ */
+export async function undial(
+  env: Env,
+  start: SessionStart,
+  record: SessionRecord,
+  dial: DialResult,
+  now: Date,
+): Promise<void> {
+  if (!dial.ok) return;
+  const connector = env.CONNECTOR.get(env.CONNECTOR.idFromName(start.connection.connectorId));
+  const ended: SessionRecord = {
+    ...record,
+    replicaId: dial.replicaId,
+    endedAt: now.toISOString(),
+    closeReason: 'gateway-error',
+  };
+  await connector.sessionEnded(dial.gatewayKey.processId, ended);
+}
+
+/**
  * The Worker's dial for a session it is about to `begin`: a new one-time channel token (only its
  * hash goes to the SessionDO, in `start.dialing`, so the token itself lives only in the dial
  * request) and the session's first record. `dial` never rejects: a failed call is `offline`.

@@ -23,7 +23,7 @@ import type {
 import type { Env } from '../../edge/env.ts';
 import type { SessionRpc } from '../../edge/contracts/rpc.ts';
 import type { SessionStart } from '../../edge/contracts/session-start.ts';
-import { endRecord, FallbackOutbox, startRecord } from './session-record.ts';
+import { FallbackOutbox, startRecord } from './session-record.ts';
 import type { SessionRecord } from '../../edge/db/session-records.ts';
 import { AuditLog } from './audit-log.ts';
 import type { ShippedEvent } from '../../edge/db/audit-repo.ts';
@@ -57,7 +57,7 @@ import { reportEnd } from './session-end.ts';
 import { ChannelToken } from './channel-token.ts';
 import { clientSocket, wireClient } from './client-socket.ts';
 import { forwardCancel } from './connector-calls.ts';
-import { dialConnector } from '../../edge/session-dial.ts';
+import { dialConnector, undial } from '../../edge/session-dial.ts';
 import type { SessionDialing } from '../../edge/contracts/session-start.ts';
 import { prepareProtocol, sessionApprovals, unreadyMessage, type Unready } from './session-setup.ts';
 
@@ -95,6 +95,7 @@ export class SessionDO extends DurableObject<Env> implements SessionRpc {
   /** The answer of the Worker's dial (`start.dialing`), and when it came (`dialed`). */
   #dialResult: DialResult | undefined;
   #dialed = new SetupGate();
+  #dialGaveUp = false;
   /** Request-oriented sessions: setup (undefined = ready, else why it failed) and last activity. */
   #exchangeSetup: Promise<string | undefined> | undefined;
   #lastActivity = Date.now();
@@ -134,6 +135,9 @@ export class SessionDO extends DurableObject<Env> implements SessionRpc {
     if (this.#dialResult) return;
     this.#dialResult = result;
     this.#dialed.settle(true);
+    // Too late: the setup gave up waiting (connector_offline). Give the replica back.
+    const start = this.#start;
+    if (this.#dialGaveUp && start?.dialing) await this.#undial(start, start.dialing);
   }
 
   /**
@@ -315,6 +319,7 @@ export class SessionDO extends DurableObject<Env> implements SessionRpc {
   /** The Worker's dial's answer (`dialed`); offline when none came in time. */
   async #workerDial(): Promise<DialResult> {
     if (!this.#dialResult) await this.#dialed.within(BEGIN_WAIT_MS);
+    if (!this.#dialResult) this.#dialGaveUp = true;
     return this.#dialResult ?? { ok: false, reason: 'offline' };
   }
 
@@ -324,13 +329,7 @@ export class SessionDO extends DurableObject<Env> implements SessionRpc {
    */
   async #undial(start: SessionStart, dialing: SessionDialing): Promise<void> {
     const dial = await this.#workerDial();
-    if (!dial.ok) return;
-    const connector = this.env.CONNECTOR.get(this.env.CONNECTOR.idFromName(start.connection.connectorId));
-    const stats = { bytesFromClient: 0, bytesToClient: 0, statements: 0 };
-    const record = { ...dialing.record, replicaId: dial.replicaId };
-    await connector
-      .sessionEnded(dial.gatewayKey.processId, endRecord(record, 'gateway-error', stats, new Date()))
-      .catch(() => this.#fallback.save(endRecord(record, 'gateway-error', stats, new Date())));
+    await undial(this.env, start, dialing.record, dial, new Date()).catch(() => undefined);
   }
 
   /** The io every module gets; `toClient` is the client socket's (none for request-oriented ones). */

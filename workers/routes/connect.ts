@@ -17,7 +17,7 @@ import type { SessionGrant } from '../../edge/contracts/session-start.ts';
 import { withControlPlane } from '../../edge/db/client.ts';
 import { activeGrants, recordGrantSession } from '../../edge/db/grants-repo.ts';
 import { BoundedCache } from '../../core/bounded-cache.ts';
-import { dialAhead } from '../../edge/session-dial.ts';
+import { dialAhead, undial } from '../../edge/session-dial.ts';
 
 /**
  * The principal's active access grants on the connection, read only when a policy of the set
@@ -98,6 +98,7 @@ export async function connectRoute(c: Context<{ Bindings: Env }>, connectionName
   if (!(await begun)) {
     // Another start was there first (the id is new, so never in practice): not this client's
     // session, whatever `/client` answered.
+    void dial.then((d) => undial(c.env, start, dialing.record, d, new Date())).catch(() => undefined);
     void opened.then((r) => {
       r.webSocket?.accept();
       r.webSocket?.close(1011, 'session already started');
