@@ -127,4 +127,24 @@ describe('a session the Worker dialled', () => {
       r.close();
     }
   });
+
+  it('gives the replica back when the dial answers only after the session stopped waiting for it', async () => {
+    const r = await connectorReplica('con_late');
+    try {
+      const { stub, start, dial } = await dialledStart('con_late');
+      const answer = await dial;
+      expect(answer.ok).toBe(true);
+      const load = async () => (await r.stub.listReplicas())[0]?.activeSessions;
+      expect(await load()).toBe(1);
+      expect(await stub.begin(start)).toBe(true);
+      // No `dialed` within the 10 s the setup waits: offline for the client.
+      const res = await stub.fetch('https://session/client', { headers: WS });
+      expect(res.status).toBe(503);
+      expect(((await res.json()) as { error: { code: string } }).error.code).toBe('connector_offline');
+      await stub.dialed(answer);
+      await vi.waitFor(async () => expect(await load()).toBe(0), SETTLE);
+    } finally {
+      r.close();
+    }
+  }, 30_000);
 });
