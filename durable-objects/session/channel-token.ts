@@ -1,5 +1,6 @@
 /**
- * The data channel's one-time token: issued with the dial request, kept only as its hash, and
+ * The data channel's one-time token: issued with the dial request (here, or by the Worker that
+ * dialled: `expect`), kept only as its hash, and
  * taken by the first connector request that presents it (docs/security.md).
  */
 import { constantTimeEqual, randomToken, sha256Hex } from '../../core/crypto/secrets.ts';
@@ -12,6 +13,14 @@ export class ChannelToken {
     const token = randomToken('pch');
     this.#hash = await sha256Hex(token);
     return token;
+  }
+
+  /**
+   * The token the Worker minted with its own dial (edge/session-dial.ts): only its hash comes
+   * here, in `begin`. Taken like an issued one.
+   */
+  expect(hash: string): void {
+    this.#hash = hash;
   }
 
   /** True when `request` presents the token (then it is spent); never when a channel is `open`. */

@@ -8,7 +8,8 @@
  * client-socket.ts, channel-token.ts, data-channel.ts, exchange-session.ts, lease-renewal.ts,
  * protocol-services.ts, session-end.ts).
  *
- *   Worker ──begin(start) RPC, then /client (upgrade)──▶ SessionDO ◀──/channel (channel token)── connector
+ *   Worker ──begin(start), /client (upgrade), dialed(result)──▶ SessionDO ◀──/channel (channel token)── connector
+ *     └──dial (at once, edge/session-dial.ts)──▶ ConnectorDO ──▶ connector
  */
 import { DurableObject } from 'cloudflare:workers';
 import type { CloseReason } from '../../core/session-host/close-reason.ts';
@@ -55,7 +56,9 @@ import { protocolServices } from './protocol-services.ts';
 import { reportEnd } from './session-end.ts';
 import { ChannelToken } from './channel-token.ts';
 import { CLIENT_TAG, clientMessage, clientSocket } from './client-socket.ts';
-import { dialConnector, forwardCancel } from './connector-calls.ts';
+import { forwardCancel } from './connector-calls.ts';
+import { dialConnector, undial } from '../../edge/session-dial.ts';
+import type { SessionDialing } from '../../edge/contracts/session-start.ts';
 import { prepareProtocol, sessionApprovals, unreadyMessage, type Unready } from './session-setup.ts';
 import { IdleWatch, type IdleRecord } from './session-hibernation.ts';
 import { wakeSession } from './session-wake.ts';
@@ -93,6 +96,10 @@ export class SessionDO extends DurableObject<Env> implements SessionRpc {
   #setup = new SetupGate();
   /** Settles when `begin` took the start (the upgrade may come first). */
   #begun = new SetupGate();
+  /** The answer of the Worker's dial (`start.dialing`), and when it came (`dialed`). */
+  #dialResult: DialResult | undefined;
+  #dialed = new SetupGate();
+  #dialGaveUp = false;
   /** Request-oriented sessions: setup (undefined = ready, else why it failed) and last activity. */
   #exchangeSetup: Promise<string | undefined> | undefined;
   #lastActivity = Date.now();
@@ -134,8 +141,22 @@ export class SessionDO extends DurableObject<Env> implements SessionRpc {
   async begin(start: SessionStart): Promise<boolean> {
     if (this.#start) return false;
     this.#start = start;
+    if (start.dialing) this.#channelToken.expect(start.dialing.channelTokenHash);
     this.#begun.settle(true);
     return true;
+  }
+
+  /**
+   * The answer of the dial the Worker sent while `begin` was on its way (edge/session-dial.ts).
+   * It may come before `begin` too (calls on one stub are not kept in order); the first counts.
+   */
+  async dialed(result: DialResult): Promise<void> {
+    if (this.#dialResult) return;
+    this.#dialResult = result;
+    this.#dialed.settle(true);
+    // Too late: the setup gave up waiting (connector_offline). Give the replica back.
+    const start = this.#start;
+    if (this.#dialGaveUp && start?.dialing) await this.#undial(start, start.dialing);
   }
 
   /**
@@ -284,15 +305,27 @@ export class SessionDO extends DurableObject<Env> implements SessionRpc {
     this.#grants = new SessionGrants(start.grants ?? []);
     const approvals = sessionApprovals(this.ctx, this.env, this.#audit, start, () => this.#session);
     const prepared = await prepareProtocol(start, () => this.#services(start, approvals));
-    if (!prepared) return 'policy_unavailable';
+    if (!prepared) {
+      if (start.dialing) this.ctx.waitUntil(this.#undial(start, start.dialing));
+      return 'policy_unavailable';
+    }
 
-    const channelToken = await this.#channelToken.issue();
-    const record = {
-      ...startRecord(start, protocolOf(conn), new Date()),
-      leaseUntil: this.#lease.until(Date.now()),
-    };
-    this.#record = record;
-    const dial = await dialConnector(this.env, start, record, channelToken);
+    let record: SessionRecord;
+    let dial: DialResult;
+    if (start.dialing) {
+      // The Worker dialled already (the connector may be at work): its answer, or offline.
+      record = { ...start.dialing.record };
+      this.#record = record;
+      dial = await this.#workerDial();
+    } else {
+      const channelToken = await this.#channelToken.issue();
+      record = {
+        ...startRecord(start, protocolOf(conn), new Date()),
+        leaseUntil: this.#lease.until(Date.now()),
+      };
+      this.#record = record;
+      dial = await dialConnector(this.env, start, record, channelToken);
+    }
     if (!dial.ok) return 'connector_offline';
     this.#key = dial.gatewayKey;
     record.replicaId = dial.replicaId;
@@ -305,6 +338,22 @@ export class SessionDO extends DurableObject<Env> implements SessionRpc {
     this.#audit.append('session_open', sessionOpenEvent(start, dial.replicaId, prepared.openDetails));
     this.#credential = storedCredential(this.env.CREDENTIAL_KEYS, conn);
     return { prepared, dial, approvals };
+  }
+
+  /** The Worker's dial's answer (`dialed`); offline when none came in time. */
+  async #workerDial(): Promise<DialResult> {
+    if (!this.#dialResult) await this.#dialed.within(BEGIN_WAIT_MS);
+    if (!this.#dialResult) this.#dialGaveUp = true;
+    return this.#dialResult ?? { ok: false, reason: 'offline' };
+  }
+
+  /**
+   * The Worker dialled for a session that cannot be set up: give the cancel key back and end
+   * the record the ConnectorDO got with the dial (the channel, if it comes, is refused).
+   */
+  async #undial(start: SessionStart, dialing: SessionDialing): Promise<void> {
+    const dial = await this.#workerDial();
+    await undial(this.env, start, dialing.record, dial, new Date()).catch(() => undefined);
   }
 
   /** The io every module gets; `toClient` is the client socket's (none for request-oriented ones). */
@@ -419,6 +468,8 @@ export class SessionDO extends DurableObject<Env> implements SessionRpc {
   }
 
   async #openChannel(request: Request): Promise<Response> {
+    // The Worker dials while `begin` is on its way: the token's hash comes with the start.
+    if (!this.#start) await this.#begun.within(BEGIN_WAIT_MS);
     // One-time token (channel-token.ts); refused too when a channel is already open. A direct
     // session issued one only because the dial shares that step: it never takes a channel.
     if (this.#start?.connection.reach === 'direct')

@@ -4,33 +4,13 @@
  * batches. If that hand-off fails, the session keeps the record in its own storage and ships it
  * by alarm with backoff, so nothing is lost either way.
  */
-import type { SessionStart } from '../../edge/contracts/session-start.ts';
 import type { Env } from '../../edge/env.ts';
 import type { SessionRecord } from '../../edge/db/session-records.ts';
-import type { ConnectionProtocol } from '../../core/tunnel/protocol.ts';
 import type { Outbox } from '../outbox.ts';
 import { sessionRecordOutbox } from '../session-records-outbox.ts';
 
-export function startRecord(start: SessionStart, protocol: ConnectionProtocol, now: Date): SessionRecord {
-  return {
-    id: start.sessionId,
-    connectionId: start.connection.id,
-    connectionName: start.connection.name,
-    connectorId: start.connection.connectorId,
-    protocol,
-    replicaId: '',
-    issuer: start.identity.issuer,
-    subject: start.identity.subject,
-    groups: start.identity.groups,
-    clientApplication: start.client ?? null,
-    startedAt: now.toISOString(),
-    endedAt: null,
-    closeReason: null,
-    bytesFromClient: 0,
-    bytesToClient: 0,
-    statements: 0,
-  };
-}
+/** Where the Worker's dial and this object's share it. */
+export { startRecord } from '../../edge/session-dial.ts';
 
 export function endRecord(
   record: SessionRecord,

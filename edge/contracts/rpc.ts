@@ -27,6 +27,8 @@ export interface SessionRpc extends Rpc.DurableObjectBranded {
   fetch(request: Request): Promise<Response>;
   /** The session's parameters, handed over before the client's upgrade is forwarded. */
   begin(start: SessionStart): Promise<boolean>;
+  /** The answer of the dial the Worker made for this session (`start.dialing`). */
+  dialed(result: DialResult): Promise<void>;
   /**
    * A request-oriented session (Kubernetes): begins it in a fresh object, once `fetch` said the
    * object is fresh (EXCHANGE_STATE_HEADER; durable-objects/session/session-do.ts `exchangeBegin`).

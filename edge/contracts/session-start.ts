@@ -8,6 +8,7 @@ import type { Identity } from '../../core/identity/identity.ts';
 import type { ConnectionProtocol, TargetSpec } from '../../core/tunnel/protocol.ts';
 import type { PolicySetSpec } from '../policy/runtime.ts';
 import type { MaskingConfig } from '../../core/mask/config.ts';
+import type { SessionRecord } from '../db/session-records.ts';
 
 /** What the credential is (SSH only: Postgres credentials are passwords). */
 export type SecretKind = 'password' | 'private_key';
@@ -85,6 +86,20 @@ export interface SessionStart {
   edgeUrl?: string;
   /** The principal's active access grants on the connection when the session began. */
   grants?: SessionGrant[];
+  /**
+   * Set when the Worker dials the connector itself while `begin` is on its way (edge/session-dial.ts):
+   * the SessionDO then dials nothing, takes the channel token by this hash and waits for the
+   * dial's answer (`dialed`). Absent: the object dials (request-oriented sessions).
+   */
+  dialing?: SessionDialing;
+}
+
+/** What the Worker's dial (edge/session-dial.ts `dialAhead`) tells the SessionDO up front. */
+export interface SessionDialing {
+  /** SHA-256 (hex) of the one-time channel token the dial request carries. */
+  channelTokenHash: string;
+  /** The session's first record, as the ConnectorDO got it with the dial. */
+  record: SessionRecord;
 }
 
 export interface SessionGrant {

@@ -17,6 +17,7 @@ import type { SessionGrant } from '../../edge/contracts/session-start.ts';
 import { withControlPlane } from '../../edge/db/client.ts';
 import { activeGrants, recordGrantSession } from '../../edge/db/grants-repo.ts';
 import { BoundedCache } from '../../core/bounded-cache.ts';
+import { dialAhead, undial } from '../../edge/session-dial.ts';
 
 /**
  * The principal's active access grants on the connection, read only when a policy of the set
@@ -77,6 +78,13 @@ export async function connectRoute(c: Context<{ Bindings: Env }>, connectionName
   );
   if (!admitted.ok) return httpError(403, 'forbidden', admitted.message);
   const start = admitted.start;
+  // The connector is asked to dial now, while the SessionDO prepares the session (compiles the
+  // policy): the connector's work and the object's overlap. The object gets the channel token's
+  // hash with the start and the dial's answer by `dialed`; a channel that comes before `begin`
+  // waits for it; nothing reaches the target before the object has stored `session_open`
+  // (docs/architecture.md, steps 3–5).
+  const { dialing, dial } = await dialAhead(c.env, start, Date.now());
+  start.dialing = dialing;
   // The parameters go by RPC (the policy set alone may be megabytes), then the upgrade itself.
   // Both are sent at once, without waiting for `begin`'s answer (one Worker-to-object round trip
   // less per session). workerd does not keep them in order (an RPC call and a fetch on one stub:
@@ -85,9 +93,12 @@ export async function connectRoute(c: Context<{ Bindings: Env }>, connectionName
   const begun = session.begin(start);
   const opened = session.fetch(new Request('https://session/client', { headers: { Upgrade: 'websocket' } }));
   opened.catch(() => undefined); // awaited below unless `begin` failed
+  // `/client` answers only once it has this (or gave up waiting): the request outlives the call.
+  void dial.then((result) => session.dialed(result)).catch(() => undefined);
   if (!(await begun)) {
     // Another start was there first (the id is new, so never in practice): not this client's
     // session, whatever `/client` answered.
+    void dial.then((d) => undial(c.env, start, dialing.record, d, new Date())).catch(() => undefined);
     void opened.then((r) => {
       r.webSocket?.accept();
       r.webSocket?.close(1011, 'session already started');
