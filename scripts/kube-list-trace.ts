@@ -174,7 +174,7 @@ try {
           '-e',
           'signal=none',
           '-e',
-          'trace=read,write,writev,readv,sendmsg,recvmsg,sendto,recvfrom',
+          'trace=read,write,writev,readv,sendmsg,recvmsg,sendto,recvfrom,fsync,fdatasync',
           '-o',
           file,
           '-p',
@@ -202,6 +202,12 @@ try {
       console.log(
         `${rel(row.first)} … ${rel(row.last)}  ${name} ${row.dir} ${row.what}: ${row.bytes} B in ${row.calls} calls`,
       );
+  }
+  // The SessionDO's storage commits (the write-ahead audit: nothing is forwarded before them).
+  for (const line of readFileSync(traces['workerd']!.file, 'utf8').split('\n')) {
+    const m = /^(?:\d+\s+)?(\d+\.\d+) (fsync|fdatasync)\(/.exec(line);
+    const at = m ? Number(m[1]) * 1000 : NaN;
+    if (at >= t.sent && at <= t.last) console.log(`${rel(at)}  workerd ${m![2]} (a storage commit)`);
   }
   console.log(`${rel(t.head)}  client got the head`);
   console.log(`${rel(t.first)}  client got the first body byte`);
