@@ -5,6 +5,7 @@ import { anyFrame, split } from './frame-arbitraries.ts';
 import { encodeHead, type RequestHead } from './heads.ts';
 import {
   INITIAL_WINDOW,
+  MAX_MESSAGE_BYTES,
   MAX_STREAMS,
   SEND_HIGH_WATER,
   MuxSide,
@@ -278,6 +279,67 @@ describe('MuxSide pairs', () => {
       ),
       { numRuns: 40 },
     );
+  });
+
+  it('grant back a reader that consumes at once in quarter windows: few WINDOW frames, and the sender never stalls', () => {
+    // Two sides whose owners pass every byte on as it arrives (the edge holding a body whole).
+    const toA: Uint8Array[] = [];
+    const toO: Uint8Array[] = [];
+    let windows = 0;
+    const got = { data: 0, messages: [] as number[] };
+    const opener: MuxSide = new MuxSide('opener', {
+      send: (b) => {
+        windows += frames([b]).filter((f) => f.type === FRAME_TYPES.WINDOW).length;
+        toA.push(b);
+      },
+      onData: (id, b, cost) => {
+        got.data += b.byteLength;
+        opener.consumed(id, cost);
+      },
+      onMessage: (id, _bin, p, cost) => {
+        got.messages.push(p.byteLength);
+        opener.consumed(id, cost);
+      },
+      onEnd: () => undefined,
+      onClosed: () => undefined,
+      onChannelError: (m) => expect.fail(m),
+    });
+    const acceptor = new MuxSide('acceptor', {
+      send: (b) => toO.push(b),
+      onData: () => undefined,
+      onMessage: () => undefined,
+      onEnd: () => undefined,
+      onClosed: () => undefined,
+      onChannelError: (m) => expect.fail(m),
+    });
+    const pump = () => {
+      for (let moved = true; moved;) {
+        moved = toA.length + toO.length > 0;
+        for (const b of toA.splice(0)) acceptor.receive(b);
+        for (const b of toO.splice(0)) opener.receive(b);
+      }
+    };
+    const id = opener.open(GET)!;
+    opener.end(id);
+    pump();
+    acceptor.head(id, { status: 200, headers: [] });
+    const body = 4 * INITIAL_WINDOW;
+    for (let at = 0; at < body; at += 16 * 1024) acceptor.write(id, new Uint8Array(16 * 1024));
+    acceptor.end(id);
+    pump();
+    expect(got.data).toBe(body);
+    // One WINDOW per quarter window (64 KiB), not one per 16 KiB frame (64 of them).
+    expect(windows).toBe(body / (INITIAL_WINDOW / 4));
+
+    // WebSocket messages of every size up to the cap, whole pieces only: none waits for credit.
+    const ws = opener.open({ ...GET, upgrade: { protocols: ['v5.channel.k8s.io'] } })!;
+    pump();
+    acceptor.head(ws, { status: 101, headers: [], protocol: 'v5.channel.k8s.io' });
+    const sizes = [MAX_MESSAGE_BYTES, 1, 64 * 1024, MAX_MESSAGE_BYTES - 1, 0, 100_000, MAX_MESSAGE_BYTES];
+    for (let round = 0; round < 3; round++)
+      for (const n of sizes) acceptor.message(ws, true, new Uint8Array(n));
+    pump();
+    expect(got.messages).toEqual([...sizes, ...sizes, ...sizes]);
   });
 
   it('stop a sender after one window when the reader does not read, and resume it when it does', () => {
