@@ -35,6 +35,18 @@ const sshView = (over: Partial<ConnectionView> = {}): ConnectionView => ({
   ...over,
 });
 
+/** `connections create NAME` of an SSH connection through dc1 to host h; a case adds its credential. */
+const createSsh = (name: string) => [
+  'create',
+  name,
+  '--protocol',
+  'ssh',
+  '--connector',
+  'dc1',
+  '--host',
+  'h',
+];
+
 describe('postern connections create', () => {
   it('creates an SSH connection with the private key read from a file and a pinned target key from @FILE', async () => {
     const r = await cli(
@@ -75,36 +87,14 @@ describe('postern connections create', () => {
 
   it('takes a password from an environment variable, never from the command line', async () => {
     const r = await cli(
-      [
-        'create',
-        'web-2',
-        '--protocol',
-        'ssh',
-        '--connector',
-        'dc1',
-        '--host',
-        'h',
-        '--password-env',
-        'WEB_PW',
-      ],
+      [...createSsh('web-2'), '--password-env', 'WEB_PW'],
       [{ status: 201, body: sshView({ name: 'web-2' }) }],
       { WEB_PW: 's3cret' },
     );
     expect(r.calls[0]!.body!['credential']).toEqual({ password: 's3cret' });
-    await expect(
-      cli([
-        'create',
-        'web-2',
-        '--protocol',
-        'ssh',
-        '--connector',
-        'dc1',
-        '--host',
-        'h',
-        '--password-env',
-        'NOPE',
-      ]),
-    ).rejects.toThrow(/NOPE is empty or unset/);
+    await expect(cli([...createSsh('web-2'), '--password-env', 'NOPE'])).rejects.toThrow(
+      /NOPE is empty or unset/,
+    );
   });
 
   it('builds a Postgres connection by default', async () => {
@@ -226,44 +216,15 @@ describe('postern connections create', () => {
       cli([...flags, '--username', 'u', '--credential-ref', 'env:PW', '--direct']),
     ).rejects.toThrow(/--direct needs --password-env/);
     await expect(
-      cli(
-        [
-          'create',
-          'w',
-          '--protocol',
-          'ssh',
-          '--connector',
-          'dc1',
-          '--host',
-          'h',
-          '--password-env',
-          'PW',
-          '--direct',
-        ],
-        [],
-        {
-          PW: 'x',
-        },
-      ),
+      cli([...createSsh('w'), '--password-env', 'PW', '--direct'], [], {
+        PW: 'x',
+      }),
     ).rejects.toThrow(/--direct is for Postgres/);
   });
 
   it('says which field the API refused', async () => {
     const r = cli(
-      [
-        'create',
-        'web-1',
-        '--protocol',
-        'ssh',
-        '--connector',
-        'dc1',
-        '--host',
-        'h',
-        '--credential-ref',
-        'env:K',
-        '--tls',
-        'tls',
-      ],
+      [...createSsh('web-1'), '--credential-ref', 'env:K', '--tls', 'tls'],
       [
         {
           status: 400,

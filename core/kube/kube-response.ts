@@ -12,7 +12,7 @@ import { responseHandling, type ResponseHandling } from './mask/content-type.ts'
 import type { KubeMaskOptions } from './mask/object-masker.ts';
 import { WatchMasker } from './mask/watch-masker.ts';
 import type { KubeRequest } from './request.ts';
-import type { OutputFilter } from '../ssh/engine/types.ts';
+import type { OutputFilter } from '../mask/output-filter.ts';
 import { textResponseHead } from './stream/text-stream.ts';
 
 /** What the response tells the client, in order. */

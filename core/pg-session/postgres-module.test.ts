@@ -4,25 +4,16 @@
  * server would speak (protocol §55), with a real Cedar policy set and the real SQL parser.
  */
 import { beforeAll, describe, it } from 'vitest';
-import { nodeCedar, nodeSqlParser } from '../../cli/wasm-node.ts';
+import { nodeCedar } from '../../cli/wasm-node.ts';
 import { CompiledPolicies } from '../policy/engine.ts';
 import { conformanceChecks, type ConformanceDriver } from '../session-host/conformance.ts';
 import { query } from '../pg/messages.ts';
-import { cat, msg, ready, startup } from '../../test/support/pg-bytes.ts';
-import { int32, cstring } from '../pg/messages.ts';
-import { postgresModule, type PgConnection } from './postgres-module.ts';
+import { cat, complete, msg, ready, startup, textRow } from '../../test/support/pg-bytes.ts';
+import { pgModuleDriver } from '../../test/support/pg-module-driver.ts';
+import { int32 } from '../pg/messages.ts';
+import type { PgConnection } from './postgres-module.ts';
 
 let driver: ConformanceDriver<PgConnection>;
-
-/** A DataRow of text values (§55.7). */
-const dataRow = (...values: Array<string | null>) =>
-  msg(
-    'D',
-    [values.length >> 8, values.length & 0xff],
-    ...values.map((v) =>
-      v === null ? int32(-1) : cat(int32(new TextEncoder().encode(v).length), cstring(v).subarray(0, -1)),
-    ),
-  );
 
 beforeAll(async () => {
   await nodeCedar();
@@ -38,47 +29,14 @@ beforeAll(async () => {
   ]);
   const select = query('SELECT 1');
   driver = {
-    module: postgresModule({
-      sqlParser: nodeSqlParser,
-      maxMessageBytes: 1 << 30,
-      maxHeldMessageBytes: 32 << 20,
+    ...pgModuleDriver({
+      name: 'conformance',
+      policies,
+      masking: { columns: [], detectors: {} },
+      clientHello: startup({ user: 'alice', database: 'app' }),
+      // The answer to the gateway's own relations query (policy may hold statements as shapes).
+      preflight: cat(textRow('p', '"$user", public', 'app', null), complete('SELECT 1'), ready()),
     }),
-    start: {
-      sessionId: 'ses_conformance',
-      identity: {
-        issuer: 'https://issuer.test',
-        subject: 'alice',
-        groups: ['dev'],
-        attributes: {},
-        expiresAt: 0,
-      },
-      connection: {
-        id: 'cn_conformance',
-        name: 'conformance',
-        database: 'app',
-        username: 'app',
-        masking: { columns: [], detectors: {} },
-      },
-    },
-    policies,
-    credential: { kind: 'password', secret: 'pw' },
-    clientHello: startup({ user: 'alice', database: 'app' }),
-    open: (h) => {
-      h.fromClient(driver.clientHello);
-      h.session.targetOpen(driver.credential);
-      // The target: trust login, the settings the gateway requires, its key, ready; then the
-      // answer to the gateway's own relations query (policy may hold statements as shapes).
-      h.fromTarget(
-        cat(
-          msg('R', int32(0)),
-          msg('S', cstring('client_encoding'), cstring('UTF8')),
-          msg('S', cstring('standard_conforming_strings'), cstring('on')),
-          msg('K', int32(7), int32(8)),
-          ready(),
-        ),
-      );
-      h.fromTarget(cat(dataRow('p', '"$user", public', 'app', null), msg('C', cstring('SELECT 1')), ready()));
-    },
     midLogin: (h) => {
       h.fromClient(driver.clientHello);
       h.session.targetOpen(driver.credential);

@@ -15,12 +15,12 @@ import { PosternError } from '../errors.ts';
 import type { PgFrame } from '../pg/framer.ts';
 import { Backend, TxStatus, typeName } from '../pg/message-types.ts';
 import { parseCopyOutResponse, parseRowDescription } from '../pg/rows.ts';
-import { nameKeyOf } from '../pg/names.ts';
 import type { ResultCtx, ResultMasker } from '../mask/result-masker.ts';
-import type { Expect, PortalEntry, RowsOf, StatementEntry, WireState } from './wire-state.ts';
+import type { Expect, StatementEntry, WireState } from './wire-state.ts';
 import { refusalAnswer } from './refusal.ts';
 import { copiesFromClient } from './copy-in.ts';
 import { withoutRowDetails } from './withheld-details.ts';
+import { hidesDetails, ResultPlans } from './result-plans.ts';
 import {
   errorCode,
   ResultClock,
@@ -38,6 +38,8 @@ export class Replies {
   #lastTag = '';
   /** Times statements and hands on their results (statement-results.ts), when asked to. */
   readonly #clock: ResultClock | undefined;
+  /** The masking plan of the statement each answer belongs to (result-plans.ts). */
+  readonly #plans: ResultPlans;
 
   constructor(
     private readonly state: WireState,
@@ -45,6 +47,7 @@ export class Replies {
     results?: ResultSink,
   ) {
     this.#clock = results ? new ResultClock(results) : undefined;
+    this.#plans = new ResultPlans(state, masker);
   }
 
   /**
@@ -140,13 +143,13 @@ export class Replies {
         // From the target, CopyData is always COPY OUT rows (COPY FROM data flows the other way).
         if (!masking) return void out.push(f.raw);
         const ctx =
-          head?.k === 'query' ? head.ctx : head?.k === 'execute' ? this.#executeCtx(head) : undefined;
+          head?.k === 'query' ? head.ctx : head?.k === 'execute' ? this.#plans.executeCtx(head) : undefined;
         if (!ctx) throw desync('CopyData');
         return void out.push(this.masker!.copyData(ctx, f));
       }
       case Backend.ErrorResponse: {
         // Its plan before #error moves past the statement that raised it.
-        const plan = masking ? this.#currentPlan(head) : undefined;
+        const plan = masking ? this.#plans.currentPlan(head) : undefined;
         const g = hidesDetails(head) ? withoutRowDetails(f) : f;
         const sqlstate = errorCode(f.body);
         this.#result(head, sqlstate ? { sqlstate } : {});
@@ -155,7 +158,7 @@ export class Replies {
       }
       case Backend.NoticeResponse: {
         const g = hidesDetails(head) ? withoutRowDetails(f) : f;
-        return void out.push(masking ? this.masker!.fields(g, this.#currentPlan(head)) : g.raw);
+        return void out.push(masking ? this.masker!.fields(g, this.#plans.currentPlan(head)) : g.raw);
       }
       case Backend.NotificationResponse:
         return void out.push(masking ? this.masker!.notification(f) : f.raw);
@@ -207,7 +210,7 @@ export class Replies {
       if (this.masker?.active) {
         const node = head.stmts[head.i]?.node;
         head.ctx = {
-          plan: node ? this.#queryPlan(node) : undefined,
+          plan: node ? this.#plans.queryPlan(node) : undefined,
           fields,
           formats: fields.map((x) => x.format),
         };
@@ -223,76 +226,13 @@ export class Replies {
     if (!head.injected) out.push(f.raw);
   }
 
-  /**
-   * The plan of a Query statement's rows. FETCH and EXECUTE return rows of a cursor or prepared
-   * statement defined earlier: the one the server acknowledged under that name by now (answers
-   * come in order); a name the gateway does not know has every column masked.
-   */
-  #queryPlan(node: Record<string, unknown>) {
-    const m = this.masker!;
-    const fetch = node['FetchStmt'] as Record<string, unknown> | undefined;
-    if (fetch) {
-      const p = this.state.portals.acked(nameKeyOf(String(fetch['portalname'] ?? '')));
-      return p ? p.plan : m.unknownPlan;
-    }
-    const exec = node['ExecuteStmt'] as Record<string, unknown> | undefined;
-    if (exec) {
-      const s = this.state.statements.acked(nameKeyOf(String(exec['name'] ?? '')));
-      return s ? s.plan : m.unknownPlan;
-    }
-    return m.plan(node);
-  }
-
-  /** The plan of rows a FETCH or EXECUTE returns: the acknowledged object's, else all masked. */
-  #rowsOfPlan(r: RowsOf) {
-    const o = r.kind === 'cursor' ? this.state.portals.acked(r.key) : this.state.statements.acked(r.key);
-    return o ? o.plan : this.masker!.unknownPlan;
-  }
-
-  /** The rows of one Execute: its portal's, or (a FETCH/EXECUTE portal) those of what it names now. */
-  #executeCtx(e: Extract<Expect, { k: 'execute' }>): ResultCtx {
-    const p = e.entry;
-    if (!p.rowsOf) return this.#portalCtx(p);
-    return (e.ctx ??= {
-      plan: this.#rowsOfPlan(p.rowsOf),
-      formats: p.formats,
-      // Described for the object the name meant then; the server runs the one it means now, and
-      // sends its rows under the old description (PostgreSQL fixes a portal's at Bind).
-      originsUnsure: true,
-      ...(p.fields ? { fields: p.fields } : {}),
-    });
-  }
-
-  /** The plan of the statement the server is running now (whose messages these are). */
-  #currentPlan(head: Expect | undefined) {
-    switch (head?.k) {
-      case 'query': {
-        const s = head.stmts[head.i];
-        return head.ctx ? head.ctx.plan : s ? this.#queryPlan(s.node) : undefined;
-      }
-      case 'parse':
-      case 'describe':
-        return head.entry?.plan;
-      case 'bind':
-        return head.entry.plan;
-      case 'execute':
-        return head.entry.rowsOf && this.masker ? this.#rowsOfPlan(head.entry.rowsOf) : head.entry.plan;
-      default:
-        return undefined;
-    }
-  }
-
   #rowsCtx(head: Expect | undefined, what: string): ResultCtx {
     if (head?.k === 'query') {
       if (!head.ctx) throw desync(`${what} before RowDescription`);
       return head.ctx;
     }
-    if (head?.k === 'execute') return this.#executeCtx(head);
+    if (head?.k === 'execute') return this.#plans.executeCtx(head);
     throw desync(what);
-  }
-
-  #portalCtx(p: PortalEntry): ResultCtx {
-    return (p.ctx ??= { plan: p.plan, formats: p.formats, ...(p.fields ? { fields: p.fields } : {}) });
   }
 
   #error(head: Expect | undefined): void {
@@ -403,19 +343,3 @@ export function desync(what: string): PosternError {
 }
 
 export type { StatementEntry };
-
-/** Whether the statement the server is running now has its error details withheld. */
-function hidesDetails(head: Expect | undefined): boolean {
-  switch (head?.k) {
-    case 'query':
-      return head.stmts[head.i]?.hideDetails === true;
-    case 'parse':
-    case 'describe':
-      return head.entry?.hideDetails === true;
-    case 'bind':
-    case 'execute':
-      return head.entry.hideDetails === true;
-    default:
-      return false;
-  }
-}

@@ -5,25 +5,19 @@
  * (storage, the wake) is tested in the workers pool.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { nodeCedar, nodeSqlParser } from '../../cli/wasm-node.ts';
+import { nodeCedar } from '../../cli/wasm-node.ts';
 import { CompiledPolicies } from '../policy/engine.ts';
 import { harness, type ConformanceDriver, type Harness } from '../session-host/conformance.ts';
 import { cstring, int32, query } from '../pg/messages.ts';
-import { cat, framesOf, msg, ready, startup } from '../../test/support/pg-bytes.ts';
+import { cat, complete, framesOf, msg, ready, startup, textRow } from '../../test/support/pg-bytes.ts';
+import { pgModuleDriver } from '../../test/support/pg-module-driver.ts';
 import { m } from '../../test/support/pg-wire.ts';
 import { parseErrorFields } from '../pg/messages.ts';
 import { dataRowValues } from '../../test/support/pg-wire.ts';
-import { postgresModule, type PgConnection } from './postgres-module.ts';
+import type { PgConnection } from './postgres-module.ts';
 import { decodeSnapshot, MAX_SNAPSHOT_CHARS } from './session-snapshot.ts';
 
-const enc = new TextEncoder();
 const int16 = (n: number) => new Uint8Array([(n >> 8) & 0xff, n & 0xff]);
-const dataRow = (...values: Array<string | null>) =>
-  msg(
-    'D',
-    int16(values.length),
-    ...values.map((v) => (v === null ? int32(-1) : cat(int32(enc.encode(v).length), enc.encode(v)))),
-  );
 /** RowDescription of text columns of one table (its OID, each column's attnum from 1). */
 const rowDescription = (tableOid: number, ...names: string[]) =>
   msg(
@@ -33,7 +27,6 @@ const rowDescription = (tableOid: number, ...names: string[]) =>
       cat(cstring(n), int32(tableOid), int16(i + 1), int32(25), int16(-1 & 0xffff), int32(-1), int16(0)),
     ),
   );
-const complete = (tag: string) => msg('C', cstring(tag));
 
 const PEOPLE = 16384;
 const SSN = '123-45-6789';
@@ -53,58 +46,22 @@ beforeAll(async () => {
       text: '@approval("dba")\npermit(principal, action == Postern::Action::"sql:ddl", resource);',
     },
   ]);
-  driver = {
-    module: postgresModule({
-      sqlParser: nodeSqlParser,
-      maxMessageBytes: 1 << 30,
-      maxHeldMessageBytes: 32 << 20,
-    }),
-    start: {
-      sessionId: 'ses_hibernate',
-      identity: {
-        issuer: 'https://issuer.test',
-        subject: 'alice',
-        groups: ['dev'],
-        attributes: {},
-        expiresAt: 0,
-      },
-      connection: {
-        id: 'cn_hibernate',
-        name: 'hibernate',
-        database: 'app',
-        username: 'app',
-        masking: { columns: [{ table: 'people', column: 'ssn', strategy: 'redact' }], detectors: {} },
-      },
-    },
+  driver = pgModuleDriver({
+    name: 'hibernate',
     policies,
-    credential: { kind: 'password', secret: 'pw' },
+    masking: { columns: [{ table: 'people', column: 'ssn', strategy: 'redact' }], detectors: {} },
     clientHello: startup({ user: 'alice', database: 'app', application_name: 'psql' }),
-    open: (h: Harness) => {
-      h.fromClient(driver.clientHello);
-      h.session.targetOpen(driver.credential);
-      h.fromTarget(
-        cat(
-          msg('R', int32(0)),
-          msg('S', cstring('client_encoding'), cstring('UTF8')),
-          msg('S', cstring('standard_conforming_strings'), cstring('on')),
-          msg('K', int32(7), int32(8)),
-          ready(),
-        ),
-      );
-      // The gateway's preflight: masking's catalog, then the relations policy resolves against.
-      h.fromTarget(
-        cat(
-          dataRow('a', `${PEOPLE}:2`, 'people', 'ssn'),
-          dataRow('c', String(PEOPLE), 'people', 'id'),
-          dataRow('c', String(PEOPLE), 'people', 'ssn'),
-          complete('SELECT 3'),
-          dataRow('p', '"$user", public', 'app', null),
-          complete('SELECT 1'),
-          ready(),
-        ),
-      );
-    },
-  } as unknown as ConformanceDriver<PgConnection>;
+    // The gateway's preflight: masking's catalog, then the relations policy resolves against.
+    preflight: cat(
+      textRow('a', `${PEOPLE}:2`, 'people', 'ssn'),
+      textRow('c', String(PEOPLE), 'people', 'id'),
+      textRow('c', String(PEOPLE), 'people', 'ssn'),
+      complete('SELECT 3'),
+      textRow('p', '"$user", public', 'app', null),
+      complete('SELECT 1'),
+      ready(),
+    ),
+  }) as ConformanceDriver<PgConnection>;
 });
 
 async function opened(): Promise<Harness> {
@@ -162,7 +119,7 @@ describe('an idle Postgres session, snapshotted and resumed in a new object', ()
     const r = await resumed(snapshotOf(await opened()));
     r.fromClient(query('SELECT id, ssn FROM people'));
     expect(r.toTarget).toHaveLength(1);
-    r.fromTarget(cat(rowDescription(PEOPLE, 'id', 'ssn'), dataRow('1', SSN), complete('SELECT 1'), ready()));
+    r.fromTarget(cat(rowDescription(PEOPLE, 'id', 'ssn'), textRow('1', SSN), complete('SELECT 1'), ready()));
     const rows = clientSince(r, 0).filter((x) => x.type === 'D');
     expect(rows).toHaveLength(1);
     const [id, ssn] = dataRowValues(rows[0]!.body);

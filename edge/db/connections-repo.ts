@@ -1,193 +1,34 @@
 /**
  * Connections: a named target (Postgres, SSH or Kubernetes) reached through one connector.
- * Credentials are write-only: a password, SSH private key, bearer token or client certificate is
- * sealed with the credential keyring (AAD =
- * connection id, so a ciphertext copied to another row does not open), a ref (`env:NAME`,
- * `file:/path`) is resolved by the connector. An SSH connection also gets its own gateway host
- * key at creation (core/ssh/gateway-host-key.ts) and pins its target's host key.
+ * What an admin may write is checked in connection-input.ts; credentials are write-only and
+ * sealed in connection-credentials.ts. An SSH connection also gets its own gateway host key at
+ * creation (core/ssh/gateway-host-key.ts) and pins its target's host key.
  */
-import { deleteWebhooksOfConnection } from './webhooks-repo.ts';
 import { and, eq, isNull } from 'drizzle-orm';
 import { PosternError } from '../../core/errors.ts';
-import { encryptCredential, parseKeyring } from '../../core/crypto/credentials.ts';
+import { parseKeyring } from '../../core/crypto/credentials.ts';
 import { randomToken } from '../../core/crypto/secrets.ts';
+import { generateGatewayHostKey } from '../../core/ssh/gateway-host-key.ts';
+import { keyLine as keyLineOf, parseKeyLine, sameKey } from '../../core/ssh/public-key-line.ts';
+import type { DirectTargetRules } from '../../core/tunnel/direct-target.ts';
 import type { Db } from './client.ts';
-import type { MaskingConfig } from '../../core/mask/config.ts';
+import { credentialColumns } from './connection-credentials.ts';
+import {
+  checkDirect,
+  checkPatchFits,
+  checkTls,
+  type ConnectionInput,
+  type ConnectionPatch,
+} from './connection-input.ts';
 import { getConnectorByName } from './connectors-repo.ts';
 import { deletePoliciesOfScope } from './policies-repo.ts';
 import { isForeignKeyViolation, isUniqueViolation } from './pg-errors.ts';
-import { connections, connectors, type SecretKind } from './schema.ts';
-import {
-  directConnectionRefusal,
-  type DirectTargetRules,
-  type TargetReach,
-} from '../../core/tunnel/direct-target.ts';
-import { TLS_OF_PROTOCOL, type ConnectionProtocol, type TargetTls } from '../../core/tunnel/protocol.ts';
-import { generateGatewayHostKey } from '../../core/ssh/gateway-host-key.ts';
-import { clientCertificatePem } from '../../core/kube/cluster-pem.ts';
-import { keyLine as keyLineOf, parseKeyLine, sameKey } from '../../core/ssh/public-key-line.ts';
+import { connections, connectors } from './schema.ts';
+import { deleteWebhooksOfConnection } from './webhooks-repo.ts';
 
 export type ConnectionRow = typeof connections.$inferSelect;
 /** A row plus its connector's name, which is what the API shows. */
 export type ConnectionView = ConnectionRow & { connectorName: string };
-
-/**
- * Write-only secrets. `password` for Postgres and SSH; `privateKey` (PEM) for SSH; `token` (a
- * bearer token) or `clientCertificate` + `clientKey` (PEM) for Kubernetes; `ref` names where the
- * connector finds the secret (`secretKind` says which it is; default per protocol, SECRET_KINDS).
- */
-export type CredentialInput =
-  | { password: string }
-  | { privateKey: string }
-  | { token: string }
-  | { clientCertificate: string; clientKey: string }
-  | { ref: string; secretKind?: SecretKind };
-
-interface CommonInput {
-  /** Connector NAME. */
-  connector: string;
-  allow: { subjects: string[]; groups: string[] };
-  masking?: MaskingConfig;
-}
-
-export interface PostgresConnectionInput extends CommonInput {
-  protocol: 'postgres';
-  target: { host: string; port: number; tls: TargetTls };
-  /** 'direct': the edge dials the target itself (core/tunnel/direct-target.ts); default 'connector'. */
-  reach?: TargetReach;
-  database: string;
-  username: string;
-  credential: CredentialInput;
-}
-
-export interface SshConnectionInput extends CommonInput {
-  protocol: 'ssh';
-  target: { host: string; port: number; tls: TargetTls };
-  credential: CredentialInput;
-  /** `targetHostKey`: an OpenSSH public-key line, already checked and normalised. */
-  ssh?: { targetHostKey?: string | undefined };
-}
-
-export interface KubernetesConnectionInput extends CommonInput {
-  protocol: 'kubernetes';
-  target: { host: string; port: number; tls: TargetTls };
-  credential: CredentialInput;
-  /** `ca`: PEM CERTIFICATE blocks, already checked (core/kube/cluster-pem.ts). */
-  kubernetes: { ca?: string | undefined; impersonate: boolean };
-}
-
-export type ConnectionInput = PostgresConnectionInput | SshConnectionInput | KubernetesConnectionInput;
-
-/** A PATCH: absent fields keep their value; `target` and `allow` merge field by field. */
-export interface ConnectionPatch {
-  connector?: string;
-  /** Postgres only. */
-  reach?: TargetReach;
-  target?: Partial<ConnectionInput['target']>;
-  database?: string;
-  username?: string;
-  credential?: CredentialInput;
-  allow?: Partial<ConnectionInput['allow']>;
-  masking?: MaskingConfig;
-  /** SSH only. `targetHostKey: null` clears the pin: the next session learns it again. */
-  ssh?: { targetHostKey?: string | null | undefined };
-  /** Kubernetes only. `ca: null` drops the CA: the connector's own `--ca-file` or roots verify. */
-  kubernetes?: { ca?: string | null | undefined; impersonate?: boolean | undefined };
-}
-
-type CredentialColumns = Pick<
-  ConnectionRow,
-  'credentialKind' | 'credentialKeyId' | 'credentialCiphertext' | 'credentialRef' | 'credentialSecretKind'
->;
-
-const invalid = (field: string, message: string) =>
-  new PosternError('INVALID_INPUT', `${field}: ${message}`, { field });
-
-/** The secret kinds each protocol's credential may be; the first is a ref's default. */
-const SECRET_KINDS: Record<ConnectionProtocol, readonly SecretKind[]> = {
-  postgres: ['password'],
-  ssh: ['private_key', 'password'],
-  kubernetes: ['bearer_token', 'client_certificate'],
-};
-
-/** The secret a credential input seals, and its kind. */
-function secretOf(credential: Exclude<CredentialInput, { ref: string }>): [string, SecretKind, string] {
-  if ('privateKey' in credential) return [credential.privateKey, 'private_key', 'credential.privateKey'];
-  if ('token' in credential) return [credential.token, 'bearer_token', 'credential.token'];
-  if ('clientCertificate' in credential)
-    return [
-      clientCertificatePem(credential.clientCertificate, credential.clientKey),
-      'client_certificate',
-      'credential.clientCertificate',
-    ];
-  return [credential.password, 'password', 'credential.password'];
-}
-
-const KIND_WORDS: Record<SecretKind, string> = {
-  password: 'a password',
-  private_key: 'an SSH private key',
-  bearer_token: 'a bearer token',
-  client_certificate: 'a client certificate',
-};
-
-function credentialProblem(protocol: ConnectionProtocol): string {
-  return `a ${protocol === 'ssh' ? 'SSH' : protocol === 'postgres' ? 'Postgres' : 'Kubernetes'} credential is ${SECRET_KINDS[protocol].map((k) => KIND_WORDS[k]).join(' or ')}`;
-}
-
-async function credentialColumns(
-  credentialKeys: string,
-  id: string,
-  protocol: ConnectionProtocol,
-  credential: CredentialInput,
-): Promise<CredentialColumns> {
-  const kinds = SECRET_KINDS[protocol];
-  if ('ref' in credential) {
-    if (credential.secretKind !== undefined && !kinds.includes(credential.secretKind))
-      throw invalid('credential.secretKind', credentialProblem(protocol));
-    return {
-      credentialKind: 'connector_ref',
-      credentialKeyId: null,
-      credentialCiphertext: null,
-      credentialRef: credential.ref,
-      credentialSecretKind: credential.secretKind ?? kinds[0]!,
-    };
-  }
-  const [secret, secretKind, field] = secretOf(credential);
-  if (!kinds.includes(secretKind)) throw invalid(field, credentialProblem(protocol));
-  // AAD = the connection id: a ciphertext copied into another row does not open.
-  const sealed = await encryptCredential(await parseKeyring(credentialKeys), secret, id);
-  return {
-    credentialKind: 'encrypted',
-    credentialKeyId: sealed.keyId,
-    credentialCiphertext: sealed.ciphertext,
-    credentialRef: null,
-    credentialSecretKind: secretKind,
-  };
-}
-
-/** Refuses a direct connection the edge must not dial (core/tunnel/direct-target.ts). */
-function checkDirect(
-  protocol: ConnectionProtocol,
-  target: { host: string; port: number; tls: TargetTls },
-  credentialKind: 'encrypted' | 'connector_ref',
-  rules: DirectTargetRules,
-): void {
-  const why = directConnectionRefusal({ protocol, target, credentialKind }, rules);
-  if (why) throw invalid('reach', why);
-}
-
-/** Refuses a transport the protocol cannot run over (core/tunnel/protocol.ts). */
-function checkTls(protocol: ConnectionProtocol, tls: TargetTls): void {
-  if (TLS_OF_PROTOCOL[protocol].includes(tls)) return;
-  throw invalid(
-    'target.tls',
-    protocol === 'ssh'
-      ? `SSH connections take tls "none" (SSH encrypts itself; sshd speaks SSH from its first byte), not "${tls}"`
-      : protocol === 'kubernetes'
-        ? `Kubernetes connections take tls "tls" (an API server serves HTTPS only), not "${tls}"`
-        : `"${tls}" is not a transport for ${protocol}`,
-  );
-}
 
 const noSuchConnector = (name: string) =>
   new PosternError('INVALID_INPUT', `no connector named "${name}"`, { field: 'connector' });
@@ -258,26 +99,6 @@ export async function createConnection(
   } catch (e) {
     throw writeError(e, name, input.connector);
   }
-}
-
-/** Fields of a PATCH that the connection's protocol has no use for: refused, not ignored. */
-function checkPatchFits(protocol: ConnectionProtocol, patch: ConnectionPatch): void {
-  if (protocol === 'ssh') {
-    if (patch.database !== undefined) throw invalid('database', 'SSH connections have no database');
-    if (patch.username !== undefined)
-      throw invalid('username', 'SSH connections have no username (the SSH user name selects the login)');
-  } else if (protocol === 'kubernetes') {
-    if (patch.database !== undefined) throw invalid('database', 'Kubernetes connections have no database');
-    if (patch.username !== undefined)
-      throw invalid(
-        'username',
-        'Kubernetes connections have no username (the credential is the identity; impersonation names the caller)',
-      );
-  }
-  if (protocol !== 'ssh' && patch.ssh !== undefined)
-    throw invalid('ssh', 'only SSH connections have SSH settings');
-  if (protocol !== 'kubernetes' && patch.kubernetes !== undefined)
-    throw invalid('kubernetes', 'only Kubernetes connections have Kubernetes settings');
 }
 
 export async function updateConnection(

@@ -62,6 +62,18 @@ export const sync = () => msg('S');
 export const ready = (status = 'I') => msg('Z', status);
 export const complete = (tag: string) => typedMessage('C', cstring(tag));
 
+/** A DataRow of text values, `null` as the length -1 (§55.7). */
+export const textRow = (...values: Array<string | null>): Uint8Array =>
+  msg(
+    'D',
+    [(values.length >> 8) & 0xff, values.length & 0xff],
+    ...values.map((v) => {
+      if (v === null) return int32(-1);
+      const b = enc.encode(v);
+      return cat(int32(b.length), b);
+    }),
+  );
+
 /** Whole messages in `raws` (typed, no startup packet). */
 export const framesOf = (...raws: Uint8Array[]): PgFrame[] =>
   new MessageFramer({ maxMessageBytes: 1 << 20, startup: false }).push(cat(...raws));

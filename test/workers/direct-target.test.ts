@@ -59,18 +59,32 @@ function conn(target: Partial<TargetSpec>, credential: SessionConnection['creden
 
 const SEALED = { kind: 'encrypted', keyId: 'k1', ciphertext: 'x' } as const;
 
+/** dialDirect to the pool's Postgres with a sealed password, private addresses allowed; `over` replaces what a case varies. */
+function dial(
+  r: ReturnType<typeof recorder>,
+  target: Partial<TargetSpec>,
+  over: Partial<Parameters<typeof dialDirect>[0]> = {},
+) {
+  return dialDirect({
+    session: r.session,
+    conn: conn(target, SEALED),
+    rules: { allowPrivate: true },
+    credential: Promise.resolve('pw'),
+    secretKind: 'password',
+    settled: () => undefined,
+    ...over,
+  });
+}
+
 describe('dialDirect', () => {
   it('opens the target, hands the credential over first, then the target answers what is sent', async () => {
     const r = recorder();
     let settled = 0;
-    const link = dialDirect({
-      session: r.session,
-      conn: conn({}, SEALED),
-      rules: { allowPrivate: true },
-      credential: Promise.resolve('pw-from-the-keyring'),
-      secretKind: 'password',
-      settled: () => settled++,
-    });
+    const link = dial(
+      r,
+      {},
+      { credential: Promise.resolve('pw-from-the-keyring'), settled: () => settled++ },
+    );
     // Sent at once, before the socket is up: it waits in order.
     link.send(startupMessage({ user: 'postern_nobody', database: 'postgres' }));
     await r.done;
@@ -84,14 +98,7 @@ describe('dialDirect', () => {
 
   it('refuses TLS the target does not offer (N), never falling back to plain', async () => {
     const r = recorder();
-    dialDirect({
-      session: r.session,
-      conn: conn({ tls: 'postgres-starttls' }, SEALED),
-      rules: { allowPrivate: true },
-      credential: Promise.resolve('pw'),
-      secretKind: 'password',
-      settled: () => undefined,
-    });
+    dial(r, { tls: 'postgres-starttls' });
     await r.done;
     expect(r.calls).toEqual(['fail:channel-failed']);
     expect(r.failed()?.forClient).toMatch(/does not offer TLS/);
@@ -99,42 +106,21 @@ describe('dialDirect', () => {
 
   it('refuses a private address outside development, before any connection', async () => {
     const r = recorder();
-    dialDirect({
-      session: r.session,
-      conn: conn({ tls: 'postgres-starttls' }, SEALED),
-      rules: { allowPrivate: false },
-      credential: Promise.resolve('pw'),
-      secretKind: 'password',
-      settled: () => undefined,
-    });
+    dial(r, { tls: 'postgres-starttls' }, { rules: { allowPrivate: false } });
     expect(r.calls).toEqual(['fail:channel-failed']);
     expect(r.failed()?.forClient).toMatch(/not a public address/);
   });
 
   it('refuses a connector-resolved credential', async () => {
     const r = recorder();
-    dialDirect({
-      session: r.session,
-      conn: conn({}, { kind: 'connector_ref', ref: 'env:PW' }),
-      rules: { allowPrivate: true },
-      credential: undefined,
-      secretKind: 'password',
-      settled: () => undefined,
-    });
+    dial(r, {}, { conn: conn({}, { kind: 'connector_ref', ref: 'env:PW' }), credential: undefined });
     expect(r.calls).toEqual(['fail:channel-failed']);
     expect(r.failed()?.forClient).toMatch(/sealed at the edge/);
   });
 
   it('reports a target that cannot be reached', async () => {
     const r = recorder();
-    dialDirect({
-      session: r.session,
-      conn: conn({ port: 1 }, SEALED),
-      rules: { allowPrivate: true },
-      credential: Promise.resolve('pw'),
-      secretKind: 'password',
-      settled: () => undefined,
-    });
+    dial(r, { port: 1 });
     await r.done;
     expect(r.calls).toEqual(['fail:channel-failed']);
     expect(r.failed()?.forClient).toMatch(/cannot connect to 127\.0\.0\.1:1/);

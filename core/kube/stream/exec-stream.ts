@@ -7,7 +7,7 @@
  * stream n; what lets stdin reach EOF).
  *
  * Output (stdout, stderr) is terminal text: it goes to the client through the session's output
- * filters (the SSH terminal masker, core/ssh/terminal-masker.ts, with the connection's named
+ * filters (the SSH terminal masker, core/mask/terminal-masker.ts, with the connection's named
  * detectors; a value split across messages is found whole), so the client gets it re-cut into
  * new messages of the same channel. The session is recorded as SSH records a channel
  * (core/ssh/module/ssh-recordings.ts: asciicast v2 pieces as `recording_chunk` audit events,
@@ -20,7 +20,8 @@
  * archive, not text: not masked (it would corrupt the archive) and not recorded, as SSH leaves
  * scp and sftp (docs/ssh.md); Cedar sees their command (`k8s:exec` `command`).
  */
-import type { OutputFilter, OutputFilters, SshRecordEvent } from '../../ssh/engine/types.ts';
+import type { OutputFilter, OutputFilters } from '../../mask/output-filter.ts';
+import type { SshRecordEvent } from '../../ssh/engine/types.ts';
 import type { RemoteCommandProtocol } from './subprotocols.ts';
 
 export const STDIN = 0;

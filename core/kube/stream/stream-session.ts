@@ -15,7 +15,7 @@ import type { MaskingConfig } from '../../mask/config.ts';
 import type { CompiledPolicies } from '../../policy/engine.ts';
 import type { PolicySubject } from '../../policy/principal.ts';
 import type { AuditKind } from '../../audit/chain.ts';
-import type { OutputFilter } from '../../ssh/engine/types.ts';
+import type { OutputFilter } from '../../mask/output-filter.ts';
 import { SshOutputMasking } from '../../ssh/module/ssh-output-masking.ts';
 import { SshRecordings } from '../../ssh/module/ssh-recordings.ts';
 import type { KubeRequest } from '../request.ts';

@@ -3,7 +3,7 @@ import type { Identity } from '../../identity/identity.ts';
 import { CompiledPolicies } from '../../policy/engine.ts';
 import { policySubject } from '../../policy/principal.ts';
 import { SshOutputMasking } from '../../ssh/module/ssh-output-masking.ts';
-import type { TerminalMasker } from '../../ssh/terminal-masker.ts';
+import type { TerminalMasker } from '../../mask/terminal-masker.ts';
 import { textFilter, textResponseHead } from './text-stream.ts';
 import { beforeAll } from 'vitest';
 import { nodeCedar } from '../../../cli/wasm-node.ts';

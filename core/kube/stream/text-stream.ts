@@ -2,7 +2,7 @@
  * A text response masked as a stream (docs/kubernetes.md "Logs"): a container's log
  * (`pods/log`, and `logs -f`, whose chunks arrive as the container writes) and text a
  * `k8s:proxy` request returns (content-type.ts decides which responses are `text`). The bytes
- * go through the same masker as SSH terminal output and exec output (core/ssh/terminal-masker.ts,
+ * go through the same masker as SSH terminal output and exec output (core/mask/terminal-masker.ts,
  * with the detectors the connection names): a value split across chunks is found whole, what
  * could still be the start of one is held until more comes, `idle()` (a quiet spell) or `end()`.
  * A log is read, not typed at: the host waits LOG_IDLE_MS before `idle()`, longer than a
@@ -14,7 +14,7 @@
  * read and is refused rather than passed.
  */
 import type { HeaderList } from '../../tunnel/http-mux/heads.ts';
-import type { OutputFilter } from '../../ssh/engine/types.ts';
+import type { OutputFilter } from '../../mask/output-filter.ts';
 import type { SshOutputMasking } from '../../ssh/module/ssh-output-masking.ts';
 
 /** Quiet time after which what a text stream's masker holds is let out. */

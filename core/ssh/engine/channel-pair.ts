@@ -9,7 +9,8 @@
 import type { SshChannel } from '@microsoft/dev-tunnels-ssh';
 import { ChannelCloseMessage, ChannelExtendedDataMessage } from './library-messages.ts';
 import { copyToLibrary } from './library-bytes.ts';
-import type { OutputFilters, SshRecordEvent } from './types.ts';
+import type { OutputFilters } from '../../mask/output-filter.ts';
+import type { SshRecordEvent } from './types.ts';
 
 const STDERR = 1;
 /**

@@ -2,6 +2,7 @@
  * The contract between the SSH engine and the session host that drives it (issue 11 §2/§3):
  * bytes and decisions in, bytes and events out, no I/O of its own.
  */
+import type { OutputFilters } from '../../mask/output-filter.ts';
 
 /** What the engine asks policy before it lets something through (Cedar actions, issue 11 §3). */
 export type SshRequest =
@@ -91,24 +92,6 @@ export interface SshHooks {
     channelId: number,
     start: { kind: 'shell' | 'exec'; command?: string },
   ): OutputFilters | undefined;
-}
-
-/** What a channel's output passes through (core/ssh/terminal-masker.ts is one). */
-export interface OutputFilter {
-  /** Takes a chunk; returns what may be sent now. */
-  push(chunk: Uint8Array): Uint8Array;
-  /** The output paused: what was held only in case more came. */
-  idle(): Uint8Array;
-  /** End of the stream: everything left. */
-  end(): Uint8Array;
-  /** Bytes held back now. */
-  readonly held: number;
-}
-
-/** One filter per output stream of a channel (RFC 4254 §5.2: data, and extended data 1 = stderr). */
-export interface OutputFilters {
-  stdout: OutputFilter;
-  stderr: OutputFilter;
 }
 
 export type SshPhase = 'handshake' | 'open' | 'closed';

@@ -15,9 +15,9 @@ import type { DetectorKind } from '../../mask/detectors.ts';
 import type { MaskCounts, Strategy } from '../../mask/value-masker.ts';
 import type { CompiledPolicies } from '../../policy/engine.ts';
 import type { PolicySubject } from '../../policy/principal.ts';
-import type { OutputFilters } from '../engine/types.ts';
+import type { OutputFilters } from '../../mask/output-filter.ts';
 import { isFileTransferCommand } from '../ssh-command.ts';
-import { TerminalMasker } from '../terminal-masker.ts';
+import { TerminalMasker } from '../../mask/terminal-masker.ts';
 
 const enc = new TextEncoder();
 

@@ -23,8 +23,6 @@ import {
   FRAME_TYPES,
   FrameDecoder,
   MAX_FRAME_PAYLOAD,
-  MESSAGE_BINARY,
-  MESSAGE_MORE,
   MuxFramingError,
   type Frame,
   type ResetReason,
@@ -37,6 +35,14 @@ import {
   type RequestHead,
   type ResponseHead,
 } from './heads.ts';
+import {
+  messagePieces,
+  newStream,
+  pieceCost,
+  takeMessagePiece,
+  type Piece,
+  type Stream,
+} from './mux-stream.ts';
 
 /** Credit each side starts with, per stream and direction. */
 export const INITIAL_WINDOW = 256 * 1024;
@@ -75,37 +81,6 @@ export interface MuxEvents {
   onChannelError(message: string): void;
 }
 
-type Mode = 'pending' | 'http' | 'websocket';
-
-interface Piece {
-  type: typeof FRAME_TYPES.DATA | typeof FRAME_TYPES.MESSAGE;
-  flags: number;
-  bytes: Uint8Array;
-}
-
-interface Stream {
-  mode: Mode;
-  /** opener: an upgrade was asked for; acceptor: the OPEN asked for one. */
-  upgrade: boolean;
-  /** opener: HEAD received; acceptor: HEAD sent. */
-  headDone: boolean;
-  localEnded: boolean;
-  endQueued: boolean;
-  remoteEnded: boolean;
-  sendCredit: number;
-  recvCredit: number;
-  /** The receive window this side keeps open: INITIAL_WINDOW, or more once widened. */
-  window: number;
-  unacked: number;
-  queue: Piece[];
-  queued: number;
-  wantWritable: boolean;
-  parts: Uint8Array[];
-  partBytes: number;
-  partCost: number;
-  partBinary: boolean;
-}
-
 export interface MuxStats {
   /** Largest number of bytes queued for credit on one stream. */
   peakQueuedBytes: number;
@@ -140,7 +115,7 @@ export class MuxSide {
     if (this.#role !== 'opener') throw new Error('only the opener opens streams');
     if (this.#dead || this.#streams.size >= MAX_STREAMS) return undefined;
     const id = ++this.#lastId;
-    this.#streams.set(id, newStream(head.upgrade !== undefined));
+    this.#streams.set(id, newStream(head.upgrade !== undefined, INITIAL_WINDOW));
     this.stats.streamsOpened++;
     this.#emit({ type: FRAME_TYPES.OPEN, stream: id, payload: encodeHead(head) });
     return id;
@@ -179,14 +154,7 @@ export class MuxSide {
       );
       return true;
     }
-    const step = MAX_FRAME_PAYLOAD - 1;
-    let at = 0;
-    do {
-      const piece = payload.subarray(at, at + step);
-      at += step;
-      const flags = (binary ? MESSAGE_BINARY : 0) | (at < payload.byteLength ? MESSAGE_MORE : 0);
-      this.#queue(s, { type: FRAME_TYPES.MESSAGE, flags, bytes: piece });
-    } while (at < payload.byteLength);
+    for (const piece of messagePieces(binary, payload)) this.#queue(s, piece);
     return this.#flush(id, s);
   }
 
@@ -333,7 +301,7 @@ export class MuxSide {
       this.#emit({ type: FRAME_TYPES.RESET, stream: id, reason: 'protocol-error', text });
       return;
     }
-    this.#streams.set(id, newStream(head.upgrade !== undefined));
+    this.#streams.set(id, newStream(head.upgrade !== undefined, INITIAL_WINDOW));
     this.stats.streamsOpened++;
     this.#ev.onOpen?.(id, head);
   }
@@ -355,25 +323,9 @@ export class MuxSide {
   }
 
   #onMessagePiece(id: number, s: Stream, flags: number, payload: Uint8Array): void {
-    const binary = (flags & MESSAGE_BINARY) !== 0;
-    if (s.parts.length > 0 && binary !== s.partBinary)
-      return this.#violation(id, 'message pieces change type');
-    if (s.partBytes + payload.byteLength > MAX_MESSAGE_BYTES)
-      return this.#violation(id, `WebSocket message over ${MAX_MESSAGE_BYTES} bytes`, 'too-large');
-    s.partBinary = binary;
-    s.partCost += 1 + payload.byteLength;
-    if (flags & MESSAGE_MORE) {
-      s.parts.push(payload);
-      s.partBytes += payload.byteLength;
-      return;
-    }
-    const whole =
-      s.parts.length === 0 ? payload : concat([...s.parts, payload], s.partBytes + payload.byteLength);
-    const cost = s.partCost;
-    s.parts = [];
-    s.partBytes = 0;
-    s.partCost = 0;
-    this.#ev.onMessage(id, binary, whole, cost);
+    const step = takeMessagePiece(s, flags, payload, MAX_MESSAGE_BYTES);
+    if ('violation' in step) return this.#violation(id, step.violation, step.reason);
+    if (!step.more) this.#ev.onMessage(id, step.binary, step.whole, step.cost);
   }
 
   /** Takes `cost` from the peer's credit; RESETs the stream when it sent past its window. */
@@ -408,8 +360,7 @@ export class MuxSide {
     let head = 0;
     while (head < s.queue.length) {
       const p = s.queue[head]!;
-      const extra = p.type === FRAME_TYPES.MESSAGE ? 1 : 0;
-      if (s.sendCredit < p.bytes.byteLength + extra) {
+      if (s.sendCredit < pieceCost(p)) {
         // DATA may go in part; a MESSAGE piece goes whole (its flags describe it whole).
         if (p.type !== FRAME_TYPES.DATA || s.sendCredit === 0) break;
         const part = p.bytes.subarray(0, s.sendCredit);
@@ -437,8 +388,7 @@ export class MuxSide {
   }
 
   #sendPiece(id: number, s: Stream, p: Piece): void {
-    const cost = p.bytes.byteLength + (p.type === FRAME_TYPES.MESSAGE ? 1 : 0);
-    s.sendCredit -= cost;
+    s.sendCredit -= pieceCost(p);
     s.queued -= p.bytes.byteLength;
     if (p.type === FRAME_TYPES.DATA) this.#emit({ type: p.type, stream: id, payload: p.bytes });
     else this.#emit({ type: p.type, stream: id, flags: p.flags, payload: p.bytes });
@@ -458,36 +408,4 @@ export class MuxSide {
     if (this.#dead) return;
     this.#ev.send(encodeFrame(f));
   }
-}
-
-function newStream(upgrade: boolean): Stream {
-  return {
-    mode: 'pending',
-    upgrade,
-    headDone: false,
-    localEnded: false,
-    endQueued: false,
-    remoteEnded: false,
-    sendCredit: INITIAL_WINDOW,
-    recvCredit: INITIAL_WINDOW,
-    window: INITIAL_WINDOW,
-    unacked: 0,
-    queue: [],
-    queued: 0,
-    wantWritable: false,
-    parts: [],
-    partBytes: 0,
-    partCost: 0,
-    partBinary: false,
-  };
-}
-
-function concat(parts: Uint8Array[], total: number): Uint8Array {
-  const out = new Uint8Array(total);
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.byteLength;
-  }
-  return out;
 }

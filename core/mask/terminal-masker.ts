@@ -22,9 +22,9 @@
  * EOF; an open key block is never let go by idle(), and end() masks it whole as a private key.
  */
 import type { HmacSha256 } from '../crypto/hmac-sync.ts';
-import { ByteSink } from '../mask/byte-sink.ts';
-import type { DetectorKind } from '../mask/detectors.ts';
-import { ValueMasker, type MaskCounts, type Strategy } from '../mask/value-masker.ts';
+import { ByteSink } from './byte-sink.ts';
+import type { DetectorKind } from './detectors.ts';
+import { ValueMasker, type MaskCounts, type Strategy } from './value-masker.ts';
 import { CsiTracker, visibleText, type VisibleText } from './terminal-text.ts';
 
 /** A run without hard bytes longer than this is masked and let go (all but KEEP bytes). */

@@ -1,8 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { HmacSha256 } from '../crypto/hmac-sync.ts';
-import { DETECTORS, type DetectorKind } from '../mask/detectors.ts';
-import { ValueMasker, type Strategy } from '../mask/value-masker.ts';
+import { DETECTORS, type DetectorKind } from './detectors.ts';
+import { ValueMasker, type Strategy } from './value-masker.ts';
 import { KEEP, SOFT_MAX, TerminalMasker } from './terminal-masker.ts';
 import { gluedCases } from '../../test/support/glued-secrets.ts';
 
