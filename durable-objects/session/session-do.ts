@@ -6,7 +6,7 @@
  * core/session-host/protocol.ts). The class keeps the state and the RPC surface; each step is a
  * helper beside it that gets what it needs passed in (session-setup.ts, connector-calls.ts,
  * client-socket.ts, channel-token.ts, data-channel.ts, exchange-session.ts, lease-renewal.ts,
- * protocol-services.ts, session-end.ts).
+ * protocol-services.ts, session-end.ts, worker-dial.ts).
  *
  *   Worker ──begin(start), /client (upgrade), dialed(result)──▶ SessionDO ◀──/channel (channel token)── connector
  *     └──dial (at once, edge/session-dial.ts)──▶ ConnectorDO ──▶ connector
@@ -57,8 +57,8 @@ import { reportEnd } from './session-end.ts';
 import { ChannelToken } from './channel-token.ts';
 import { CLIENT_TAG, clientMessage, clientSocket } from './client-socket.ts';
 import { forwardCancel } from './connector-calls.ts';
-import { dialConnector, undial } from '../../edge/session-dial.ts';
-import type { SessionDialing } from '../../edge/contracts/session-start.ts';
+import { dialConnector } from '../../edge/session-dial.ts';
+import { WorkerDial } from './worker-dial.ts';
 import { prepareProtocol, sessionApprovals, unreadyMessage, type Unready } from './session-setup.ts';
 import { IdleWatch, type IdleRecord } from './session-hibernation.ts';
 import { wakeSession } from './session-wake.ts';
@@ -96,10 +96,8 @@ export class SessionDO extends DurableObject<Env> implements SessionRpc {
   #setup = new SetupGate();
   /** Settles when `begin` took the start (the upgrade may come first). */
   #begun = new SetupGate();
-  /** The answer of the Worker's dial (`start.dialing`), and when it came (`dialed`). */
-  #dialResult: DialResult | undefined;
-  #dialed = new SetupGate();
-  #dialGaveUp = false;
+  /** The answer of the Worker's dial (`start.dialing`), which `dialed` brings. */
+  #workerDial = new WorkerDial(this.env, BEGIN_WAIT_MS);
   /** Request-oriented sessions: setup (undefined = ready, else why it failed) and last activity. */
   #exchangeSetup: Promise<string | undefined> | undefined;
   #lastActivity = Date.now();
@@ -151,12 +149,7 @@ export class SessionDO extends DurableObject<Env> implements SessionRpc {
    * It may come before `begin` too (calls on one stub are not kept in order); the first counts.
    */
   async dialed(result: DialResult): Promise<void> {
-    if (this.#dialResult) return;
-    this.#dialResult = result;
-    this.#dialed.settle(true);
-    // Too late: the setup gave up waiting (connector_offline). Give the replica back.
-    const start = this.#start;
-    if (this.#dialGaveUp && start?.dialing) await this.#undial(start, start.dialing);
+    await this.#workerDial.answered(result, this.#start);
   }
 
   /**
@@ -306,7 +299,7 @@ export class SessionDO extends DurableObject<Env> implements SessionRpc {
     const approvals = sessionApprovals(this.ctx, this.env, this.#audit, start, () => this.#session);
     const prepared = await prepareProtocol(start, () => this.#services(start, approvals));
     if (!prepared) {
-      if (start.dialing) this.ctx.waitUntil(this.#undial(start, start.dialing));
+      if (start.dialing) this.ctx.waitUntil(this.#workerDial.undial(start, start.dialing));
       return 'policy_unavailable';
     }
 
@@ -316,7 +309,7 @@ export class SessionDO extends DurableObject<Env> implements SessionRpc {
       // The Worker dialled already (the connector may be at work): its answer, or offline.
       record = { ...start.dialing.record };
       this.#record = record;
-      dial = await this.#workerDial();
+      dial = await this.#workerDial.result();
     } else {
       const channelToken = await this.#channelToken.issue();
       record = {
@@ -338,22 +331,6 @@ export class SessionDO extends DurableObject<Env> implements SessionRpc {
     this.#audit.append('session_open', sessionOpenEvent(start, dial.replicaId, prepared.openDetails));
     this.#credential = storedCredential(this.env.CREDENTIAL_KEYS, conn);
     return { prepared, dial, approvals };
-  }
-
-  /** The Worker's dial's answer (`dialed`); offline when none came in time. */
-  async #workerDial(): Promise<DialResult> {
-    if (!this.#dialResult) await this.#dialed.within(BEGIN_WAIT_MS);
-    if (!this.#dialResult) this.#dialGaveUp = true;
-    return this.#dialResult ?? { ok: false, reason: 'offline' };
-  }
-
-  /**
-   * The Worker dialled for a session that cannot be set up: give the cancel key back and end
-   * the record the ConnectorDO got with the dial (the channel, if it comes, is refused).
-   */
-  async #undial(start: SessionStart, dialing: SessionDialing): Promise<void> {
-    const dial = await this.#workerDial();
-    await undial(this.env, start, dialing.record, dial, new Date()).catch(() => undefined);
   }
 
   /** The io every module gets; `toClient` is the client socket's (none for request-oriented ones). */
