@@ -60,7 +60,7 @@ import { forwardCancel } from './connector-calls.ts';
 import { dialConnector } from '../../edge/session-dial.ts';
 import { WorkerDial } from './worker-dial.ts';
 import { prepareProtocol, sessionApprovals, unreadyMessage, type Unready } from './session-setup.ts';
-import { IdleWatch, type IdleRecord } from './session-hibernation.ts';
+import { IdleWatch, idleRecord } from './session-hibernation.ts';
 import { wakeSession } from './session-wake.ts';
 
 export { EXCHANGE_IDLE_MS, type ExchangeState };
@@ -103,7 +103,14 @@ export class SessionDO extends DurableObject<Env> implements SessionRpc {
   #lastActivity = Date.now();
   #ended = false;
   /** Idle hibernation (session-hibernation.ts): the timer, and whether the stored record is current. */
-  #idle = new IdleWatch(this.ctx.storage, () => this.#idleRecord());
+  #idle = new IdleWatch(this.ctx.storage, () =>
+    idleRecord({
+      ...this.#held(),
+      ended: this.#ended,
+      direct: this.#direct !== undefined,
+      grants: this.#grants,
+    }),
+  );
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -181,11 +188,7 @@ export class SessionDO extends DurableObject<Env> implements SessionRpc {
 
   /** A live session renews its lease; an instance that never held one ends a lost one's record. */
   async #renewLease(now: number): Promise<void> {
-    const held = { start: this.#start, session: this.#session, record: this.#record };
-    await renewLease(
-      { env: this.env, lease: this.#lease, fallback: this.#fallback, audit: this.#audit, ...held },
-      now,
-    );
+    await renewLease(this.#held(), now);
   }
 
   /** An approver's vote on this session's held request (the Worker authenticated them). */
@@ -506,36 +509,6 @@ export class SessionDO extends DurableObject<Env> implements SessionRpc {
 
   // ---- idle hibernation (session-hibernation.ts) ---------------------------------------------
 
-  /**
-   * The record to store once the session is quiet (session-hibernation.ts), or why not now. A
-   * protocol without snapshots (SSH), a direct target (an outbound socket keeps the object in
-   * memory anyway) or a busy session stays in memory: 'again'.
-   */
-  #idleRecord(): IdleRecord {
-    const session = this.#session;
-    const start = this.#start;
-    if (this.#ended || !session || !start || session.phase === 'closed') return 'stop';
-    const renewAt = this.#lease.renewAt;
-    if (!session.idleSnapshot || this.#direct || !this.#channel || !this.#key || !this.#record)
-      return 'again';
-    if (renewAt === undefined) return 'again';
-    // Results carried in memory are written first: the record's chain point includes them.
-    this.#audit.writeCarried();
-    const module = session.idleSnapshot();
-    if (typeof module !== 'string') return 'again';
-    const { record, key } = { record: this.#record, key: this.#key };
-    return {
-      v: 1,
-      start,
-      grants: this.#grants.list(),
-      key,
-      record,
-      renewAt,
-      audit: this.#audit.point(),
-      module,
-    };
-  }
-
   /** A new instance with the sockets of a hibernated session: its state back from storage. */
   async #wake(): Promise<void> {
     const client = this.ctx.getWebSockets(CLIENT_TAG)[0];
@@ -592,21 +565,23 @@ export class SessionDO extends DurableObject<Env> implements SessionRpc {
     clearTimeout(this.#channelTimer);
     this.#direct?.close();
     this.#approvals?.cancel();
-    reportEnd(
-      {
-        ctx: this.ctx,
-        env: this.env,
-        audit: this.#audit,
-        lease: this.#lease,
-        fallback: this.#fallback,
-        client: this.#client,
-        channel: this.#channel,
-        start: this.#start,
-        session: this.#session,
-        key: this.#key,
-        record: this.#record,
-      },
-      reason,
-    );
+    reportEnd(this.#held(), reason);
+  }
+
+  /** What the helpers read (session-end.ts, lease-renewal.ts, session-hibernation.ts), as it is now. */
+  #held() {
+    return {
+      ctx: this.ctx,
+      env: this.env,
+      audit: this.#audit,
+      lease: this.#lease,
+      fallback: this.#fallback,
+      client: this.#client,
+      channel: this.#channel,
+      start: this.#start,
+      session: this.#session,
+      key: this.#key,
+      record: this.#record,
+    };
   }
 }
