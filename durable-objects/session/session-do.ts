@@ -42,13 +42,7 @@ import { directTargetRules } from '../../edge/direct-target-rules.ts';
 import { EXCHANGE_PREFIX } from './exchange-host.ts';
 import type { DialResult } from '../../edge/contracts/dial.ts';
 import { SessionLease } from './session-lease.ts';
-import {
-  EXCHANGE_BEGUN_KEY,
-  EXCHANGE_IDLE_MS,
-  exchangeDeadlines,
-  exchangeRequest,
-  exchangeStateAnswer,
-} from './exchange-session.ts';
+import { EXCHANGE_IDLE_MS, ExchangeSession } from './exchange-session.ts';
 import type { ExchangeState } from '../../edge/contracts/rpc.ts';
 import { renewLease } from './lease-renewal.ts';
 import { acceptChannel, CHANNEL_TAG, channelReader, type ChannelReader } from './data-channel.ts';
@@ -98,10 +92,14 @@ export class SessionDO extends DurableObject<Env> implements SessionRpc {
   #begun = new SetupGate();
   /** The answer of the Worker's dial (`start.dialing`), which `dialed` brings. */
   #workerDial = new WorkerDial(this.env, BEGIN_WAIT_MS);
-  /** Request-oriented sessions: setup (undefined = ready, else why it failed) and last activity. */
-  #exchangeSetup: Promise<string | undefined> | undefined;
-  #lastActivity = Date.now();
   #ended = false;
+  /** A request-oriented session's state, requests and deadlines (exchange-session.ts). */
+  #exchanges = new ExchangeSession({
+    storage: this.ctx.storage,
+    start: () => this.#start,
+    session: () => this.#session,
+    ended: () => this.#ended,
+  });
   /** Idle hibernation (session-hibernation.ts): the timer, and whether the stored record is current. */
   #idle = new IdleWatch(this.ctx.storage, () =>
     idleRecord({
@@ -127,7 +125,8 @@ export class SessionDO extends DurableObject<Env> implements SessionRpc {
 
   override async fetch(request: Request): Promise<Response> {
     const path = new URL(request.url).pathname;
-    if (path === EXCHANGE_PREFIX || path.startsWith(`${EXCHANGE_PREFIX}/`)) return this.#exchange(request);
+    if (path === EXCHANGE_PREFIX || path.startsWith(`${EXCHANGE_PREFIX}/`))
+      return this.#exchanges.request(request, (start) => this.#settingUp(() => this.#setUpExchanges(start)));
     if (request.headers.get('Upgrade')?.toLowerCase() !== 'websocket') {
       return httpError(426, 'upgrade_required', 'expected a WebSocket upgrade');
     }
@@ -161,16 +160,11 @@ export class SessionDO extends DurableObject<Env> implements SessionRpc {
 
   /**
    * A request-oriented session (Kubernetes: one token's use of one connection) is begun by the
-   * Worker once a request here was answered `fresh` (#exchange), and runs until its token
-   * expires or it idles. A fresh object takes `start`; a begun one says where it stands.
+   * Worker once a request here was answered `fresh` (exchange-session.ts), and runs until its
+   * token expires or it idles. A fresh object takes `start`; a begun one says where it stands.
    */
   async exchangeBegin(start: SessionStart): Promise<ExchangeState> {
-    const state = await this.#exchangeState();
-    if (state !== 'fresh') return state;
-    await this.ctx.storage.put(EXCHANGE_BEGUN_KEY, true);
-    if (this.#start) return 'running'; // another request began it meanwhile
-    this.#start = start;
-    return 'running';
+    return this.#exchanges.begin(start, (s) => (this.#start = s));
   }
 
   override async alarm(): Promise<void> {
@@ -180,7 +174,7 @@ export class SessionDO extends DurableObject<Env> implements SessionRpc {
     // Statement results nothing carried since they came (audit-log.ts carry).
     this.#audit.writeCarried();
     await this.#grantsDue(Date.now());
-    await this.#exchangeDeadlines(Date.now());
+    await this.#exchanges.deadlines(Date.now());
     await this.#renewLease(Date.now());
     await this.#fallback.flush();
     await this.#audit.ship();
@@ -263,11 +257,15 @@ export class SessionDO extends DurableObject<Env> implements SessionRpc {
     const start = this.#start;
     if (!start) return httpError(400, 'invalid_input', 'missing session parameters');
     if (this.#opened) return httpError(409, 'conflict', 'session already started');
+    return this.#settingUp(() => this.#setUp(start));
+  }
+
+  /** The object's one session setup; a data channel that arrived early waits for it (#openChannel). */
+  async #settingUp<T>(setUp: () => Promise<T>): Promise<T> {
     this.#opened = true;
     try {
-      return await this.#setUp(start);
+      return await setUp();
     } finally {
-      // A data channel that arrived early waits for this (#openChannel).
       this.#setup.settle(this.#session !== undefined);
     }
   }
@@ -373,37 +371,6 @@ export class SessionDO extends DurableObject<Env> implements SessionRpc {
 
   // ---- request-oriented sessions (Kubernetes) ------------------------------------------------
 
-  /**
-   * Where this object's request-oriented session stands. The storage flag outlives the object's
-   * memory: an evicted object that lost its session is `ended`, never begun a second time.
-   */
-  async #exchangeState(): Promise<ExchangeState> {
-    if (this.#start) return this.#ended || this.#session?.phase === 'closed' ? 'ended' : 'running';
-    return (await this.ctx.storage.get<boolean>(EXCHANGE_BEGUN_KEY)) ? 'ended' : 'fresh';
-  }
-
-  /**
-   * One request of the session (exchange-session.ts); one the object cannot serve (not begun,
-   * or its session over) is answered with its state, body unread, for the Worker to act on.
-   */
-  async #exchange(request: Request): Promise<Response> {
-    const state = await this.#exchangeState();
-    if (state !== 'running') return exchangeStateAnswer(state);
-    const touch = () => {
-      this.#lastActivity = Date.now();
-    };
-    const ready = (start: SessionStart) => {
-      if (!this.#exchangeSetup) {
-        this.#opened = true;
-        this.#exchangeSetup = this.#setUpExchanges(start).finally(() =>
-          this.#setup.settle(this.#session !== undefined),
-        );
-      }
-      return this.#exchangeSetup;
-    };
-    return exchangeRequest(request, this.#start, ready, () => this.#session, touch);
-  }
-
   /** Undefined when the session is ready for requests; else what to tell the client. */
   async #setUpExchanges(start: SessionStart): Promise<string | undefined> {
     const ready = await this.#prepareAndDial(start);
@@ -424,13 +391,8 @@ export class SessionDO extends DurableObject<Env> implements SessionRpc {
     await this.#lease.opened(this.#record!, Date.now());
     this.#channelTimer = setTimeout(() => session.fail({ kind: 'channel-timeout' }), CHANNEL_TIMEOUT_MS);
     await this.#settleGrants();
-    await this.#exchangeDeadlines(Date.now());
+    await this.#exchanges.deadlines(Date.now());
     return undefined;
-  }
-
-  /** The token's expiry ends the session (every open watch with it); so does idling. */
-  async #exchangeDeadlines(now: number): Promise<void> {
-    await exchangeDeadlines(this.ctx.storage, this.#session, this.#start, this.#lastActivity, now);
   }
 
   // ---- the target: a direct connection's, or the connector's data channel -------------------
