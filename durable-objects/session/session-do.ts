@@ -14,7 +14,6 @@
 import { DurableObject } from 'cloudflare:workers';
 import type { CloseReason } from '../../core/session-host/close-reason.ts';
 import type {
-  PreparedProtocol,
   ProtocolIo,
   ProtocolServices,
   ProtocolSession,
@@ -23,7 +22,7 @@ import type {
 import type { Env } from '../../edge/env.ts';
 import type { SessionRpc } from '../../edge/contracts/rpc.ts';
 import type { SessionStart } from '../../edge/contracts/session-start.ts';
-import { FallbackOutbox, startRecord } from './session-record.ts';
+import { FallbackOutbox } from './session-record.ts';
 import type { SessionRecord } from '../../edge/db/session-records.ts';
 import { AuditLog } from './audit-log.ts';
 import type { ShippedEvent } from '../../edge/db/audit-repo.ts';
@@ -34,9 +33,7 @@ import { alarmNoLaterThan } from '../alarm.ts';
 import { httpError } from '../../edge/http-errors.ts';
 import { SetupGate } from './setup-gate.ts';
 import { endGrants, type GrantEnd } from './grant-ends.ts';
-import { storedCredential } from './channel-greeting.ts';
-import { sessionOpenEvent } from './session-events.ts';
-import { protocolOf, targetCredentialOf } from './protocols.ts';
+import { targetCredentialOf } from './protocols.ts';
 import { cancelDirect, dialDirect, type TargetLink } from './direct-target.ts';
 import { directTargetRules } from '../../edge/direct-target-rules.ts';
 import { EXCHANGE_PREFIX } from './exchange-host.ts';
@@ -51,9 +48,15 @@ import { reportEnd } from './session-end.ts';
 import { ChannelToken } from './channel-token.ts';
 import { CLIENT_TAG, clientMessage, clientSocket } from './client-socket.ts';
 import { forwardCancel } from './connector-calls.ts';
-import { dialConnector } from '../../edge/session-dial.ts';
 import { WorkerDial } from './worker-dial.ts';
-import { prepareProtocol, sessionApprovals, unreadyMessage, type Unready } from './session-setup.ts';
+import {
+  prepareAndDial,
+  prepareProtocol,
+  sessionApprovals,
+  unreadyMessage,
+  type Ready,
+  type Unready,
+} from './session-setup.ts';
 import { IdleWatch, idleRecord } from './session-hibernation.ts';
 import { wakeSession } from './session-wake.ts';
 
@@ -285,53 +288,32 @@ export class SessionDO extends DurableObject<Env> implements SessionRpc {
     return services;
   }
 
-  /**
-   * What every session does before its client is served: the protocol module prepared (policy
-   * compiled), the connector asked to dial, the audit chain begun. Why not, when it failed.
-   */
-  async #prepareAndDial(
-    start: SessionStart,
-  ): Promise<
-    | { prepared: PreparedProtocol; dial: Extract<DialResult, { ok: true }>; approvals: SessionApprovals }
-    | Unready
-  > {
-    const conn = start.connection;
+  /** The setup's steps (session-setup.ts); on success the object keeps what they made. */
+  async #prepareAndDial(start: SessionStart): Promise<Ready | Unready> {
     this.#grants = new SessionGrants(start.grants ?? []);
-    const approvals = sessionApprovals(this.ctx, this.env, this.#audit, start, () => this.#session);
-    const prepared = await prepareProtocol(start, () => this.#services(start, approvals));
-    if (!prepared) {
-      if (start.dialing) this.ctx.waitUntil(this.#workerDial.undial(start, start.dialing));
-      return 'policy_unavailable';
-    }
+    const ready = await prepareAndDial(
+      {
+        ...this.#held(),
+        channelToken: this.#channelToken,
+        workerDial: this.#workerDial,
+        services: (approvals) => this.#services(start, approvals),
+        current: () => this.#session,
+      },
+      start,
+    );
+    if (typeof ready === 'string') return ready;
+    this.#record = ready.record;
+    this.#key = ready.dial.gatewayKey;
+    this.#approvals = ready.approvals;
+    this.#credential = ready.credential;
+    return ready;
+  }
 
-    let record: SessionRecord;
-    let dial: DialResult;
-    if (start.dialing) {
-      // The Worker dialled already (the connector may be at work): its answer, or offline.
-      record = { ...start.dialing.record };
-      this.#record = record;
-      dial = await this.#workerDial.result();
-    } else {
-      const channelToken = await this.#channelToken.issue();
-      record = {
-        ...startRecord(start, protocolOf(conn), new Date()),
-        leaseUntil: this.#lease.until(Date.now()),
-      };
-      this.#record = record;
-      dial = await dialConnector(this.env, start, record, channelToken);
-    }
-    if (!dial.ok) return 'connector_offline';
-    this.#key = dial.gatewayKey;
-    record.replicaId = dial.replicaId;
-    this.#approvals = approvals;
-    this.#audit.begin({
-      session: start.sessionId,
-      connectionName: conn.name,
-      subject: start.identity.subject,
-    });
-    this.#audit.append('session_open', sessionOpenEvent(start, dial.replicaId, prepared.openDetails));
-    this.#credential = storedCredential(this.env.CREDENTIAL_KEYS, conn);
-    return { prepared, dial, approvals };
+  /** The session opened: it is held, its lease taken, and the channel (or target) has a deadline. */
+  async #hold(session: ProtocolSession): Promise<void> {
+    this.#session = session;
+    await this.#lease.opened(this.#record!, Date.now());
+    this.#channelTimer = setTimeout(() => session.fail({ kind: 'channel-timeout' }), CHANNEL_TIMEOUT_MS);
   }
 
   /** The io every module gets; `toClient` is the client socket's (none for request-oriented ones). */
@@ -359,11 +341,8 @@ export class SessionDO extends DurableObject<Env> implements SessionRpc {
       this.#io(approvals, (bytes) => ws.send(bytes)),
       dial.gatewayKey,
     );
-    this.#session = session;
-    await this.#lease.opened(this.#record!, Date.now());
+    await this.#hold(session);
     this.#idle.active();
-
-    this.#channelTimer = setTimeout(() => session.fail({ kind: 'channel-timeout' }), CHANNEL_TIMEOUT_MS);
     if (start.connection.reach === 'direct') this.#dialDirect(start, session);
     await this.#settleGrants();
     return response();
@@ -387,9 +366,7 @@ export class SessionDO extends DurableObject<Env> implements SessionRpc {
       session.fail({ kind: 'gateway-error', detail: 'the protocol takes no requests' });
       return 'the protocol of this connection takes no HTTP requests';
     }
-    this.#session = session;
-    await this.#lease.opened(this.#record!, Date.now());
-    this.#channelTimer = setTimeout(() => session.fail({ kind: 'channel-timeout' }), CHANNEL_TIMEOUT_MS);
+    await this.#hold(session);
     await this.#settleGrants();
     await this.#exchanges.deadlines(Date.now());
     return undefined;
