@@ -51,10 +51,10 @@ import { forwardCancel } from './connector-calls.ts';
 import { WorkerDial } from './worker-dial.ts';
 import {
   prepareAndDial,
-  prepareProtocol,
-  sessionApprovals,
+  prepareSession,
   unreadyMessage,
   type Ready,
+  type SetupParts,
   type Unready,
 } from './session-setup.ts';
 import { IdleWatch, idleRecord } from './session-hibernation.ts';
@@ -291,22 +291,24 @@ export class SessionDO extends DurableObject<Env> implements SessionRpc {
   /** The setup's steps (session-setup.ts); on success the object keeps what they made. */
   async #prepareAndDial(start: SessionStart): Promise<Ready | Unready> {
     this.#grants = new SessionGrants(start.grants ?? []);
-    const ready = await prepareAndDial(
-      {
-        ...this.#held(),
-        channelToken: this.#channelToken,
-        workerDial: this.#workerDial,
-        services: (approvals) => this.#services(start, approvals),
-        current: () => this.#session,
-      },
-      start,
-    );
+    const ready = await prepareAndDial(this.#setupParts(start), start);
     if (typeof ready === 'string') return ready;
     this.#record = ready.record;
     this.#key = ready.dial.gatewayKey;
     this.#approvals = ready.approvals;
     this.#credential = ready.credential;
     return ready;
+  }
+
+  /** What the setup's steps use (session-setup.ts). */
+  #setupParts(start: SessionStart): SetupParts {
+    return {
+      ...this.#held(),
+      channelToken: this.#channelToken,
+      workerDial: this.#workerDial,
+      services: (approvals) => this.#services(start, approvals),
+      current: () => this.#session,
+    };
   }
 
   /** The session opened: it is held, its lease taken, and the channel (or target) has a deadline. */
@@ -450,48 +452,38 @@ export class SessionDO extends DurableObject<Env> implements SessionRpc {
 
   /** A new instance with the sockets of a hibernated session: its state back from storage. */
   async #wake(): Promise<void> {
-    const client = this.ctx.getWebSockets(CLIENT_TAG)[0];
-    const channel = this.ctx.getWebSockets(CHANNEL_TAG)[0];
-    this.#client = client;
-    this.#channel = channel;
+    this.#client = this.ctx.getWebSockets(CLIENT_TAG)[0];
+    this.#channel = this.ctx.getWebSockets(CHANNEL_TAG)[0];
     this.#opened = true; // a second /client is refused, as in the instance that had the session
-    const woken = await wakeSession({
-      ctx: this.ctx,
-      env: this.env,
-      audit: this.#audit,
-      lease: this.#lease,
-      fallback: this.#fallback,
-      sockets: [client, channel],
-      prepare: (start) => {
+    const session = await wakeSession({
+      ...this.#held(),
+      prepare: async (start) => {
         this.#start = start;
         this.#begun.settle(true);
-        const approvals = sessionApprovals(this.ctx, this.env, this.#audit, start, () => this.#session);
+        const { approvals, prepared } = await prepareSession(this.#setupParts(start), start);
         this.#approvals = approvals;
-        return prepareProtocol(start, () => this.#services(start, approvals));
+        return prepared;
       },
       resume: (h, prepared) => {
         this.#grants = new SessionGrants(h.grants);
         this.#key = h.key;
         this.#record = h.record;
         const io = this.#io(this.#approvals!, (bytes) => this.#client?.send(bytes));
-        const session = prepared.resume!(io, h.key, h.module);
-        this.#session = session;
-        return session;
+        const resumed = prepared.resume!(io, h.key, h.module);
+        this.#session = resumed;
+        const channel = {
+          session: resumed,
+          start: this.#start,
+          credential: undefined,
+          greeted: () => undefined,
+        };
+        this.#channelRead = channelReader(channel, true); // its hello came before the record was written
+        this.#idle.woken();
+        return resumed;
       },
     });
-    this.#setup.settle(woken !== undefined);
-    if (!woken) return;
-    const session = woken.session;
-    this.#channelRead = channelReader(
-      { session, start: this.#start, credential: undefined, greeted: () => undefined },
-      true,
-    );
-    this.#idle.woken();
-    console.log(JSON.stringify({ msg: 'session woken', session: this.#start?.sessionId }));
-    // A socket that closed while the object slept: its close may not come to this instance.
-    if (!client) session.clientClosed();
-    else if (!channel) session.targetClosed();
-    if (session.phase === 'closed') return;
+    this.#setup.settle(session !== undefined);
+    if (!session || session.phase === 'closed') return;
     await this.#settleGrants();
     await this.#renewLease(Date.now());
   }

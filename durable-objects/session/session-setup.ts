@@ -96,11 +96,22 @@ export interface Ready {
   credential: Promise<string> | undefined;
 }
 
+/**
+ * The session's approvals, and its module prepared for them (undefined when it cannot be): the
+ * first step of a setup, and of a wake (session-wake.ts).
+ */
+export async function prepareSession(
+  p: Pick<SetupParts, 'ctx' | 'env' | 'audit' | 'services' | 'current'>,
+  start: SessionStart,
+): Promise<{ approvals: SessionApprovals; prepared: PreparedProtocol | undefined }> {
+  const approvals = sessionApprovals(p.ctx, p.env, p.audit, start, p.current);
+  return { approvals, prepared: await prepareProtocol(start, () => p.services(approvals)) };
+}
+
 /** The session's module prepared and its target dialled, the audit chain begun; why not, when it failed. */
 export async function prepareAndDial(p: SetupParts, start: SessionStart): Promise<Ready | Unready> {
   const conn = start.connection;
-  const approvals = sessionApprovals(p.ctx, p.env, p.audit, start, p.current);
-  const prepared = await prepareProtocol(start, () => p.services(approvals));
+  const { approvals, prepared } = await prepareSession(p, start);
   if (!prepared) {
     if (start.dialing) p.ctx.waitUntil(p.workerDial.undial(start, start.dialing));
     return 'policy_unavailable';
