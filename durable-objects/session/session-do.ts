@@ -29,10 +29,9 @@ import type { ShippedEvent } from '../../edge/db/audit-repo.ts';
 import { SessionApprovals } from './approvals.ts';
 import type { VoteAnswer, VoteRequest } from './approval-types.ts';
 import { SessionGrants } from './grants.ts';
-import { alarmNoLaterThan } from '../alarm.ts';
 import { httpError } from '../../edge/http-errors.ts';
 import { SetupGate } from './setup-gate.ts';
-import { endGrants, type GrantEnd } from './grant-ends.ts';
+import { GrantWatch } from './grant-ends.ts';
 import { targetCredentialOf } from './protocols.ts';
 import { cancelDirect, dialDirect, type TargetLink } from './direct-target.ts';
 import { directTargetRules } from '../../edge/direct-target-rules.ts';
@@ -87,8 +86,18 @@ export class SessionDO extends DurableObject<Env> implements SessionRpc {
   #approvals: SessionApprovals | undefined;
   #grants = new SessionGrants();
   #connectAllowed: (() => boolean) | undefined;
-  /** Grants revoked before the session was set up; applied (audited, re-checked) once it is. */
-  #revokedEarly = new Set<string>();
+  /** Revocations and expiries of the grants (grant-ends.ts). */
+  #grantWatch = new GrantWatch({
+    storage: this.ctx.storage,
+    grants: () => this.#grants,
+    session: () => this.#session,
+    ending: () => {
+      const [conn, connectAllowed] = [this.#start?.connection, this.#connectAllowed];
+      if (!conn || !connectAllowed) return undefined;
+      return { audit: this.#audit, approvals: this.#approvals, connectionName: conn.name, connectAllowed };
+    },
+    changed: () => this.#idle.active(), // the stored record holds the grants
+  });
   #opened = false;
   #setup = new SetupGate();
   /** Settles when `begin` took the start (the upgrade may come first). */
@@ -176,7 +185,7 @@ export class SessionDO extends DurableObject<Env> implements SessionRpc {
     await this.#approvals?.alarm(Date.now());
     // Statement results nothing carried since they came (audit-log.ts carry).
     this.#audit.writeCarried();
-    await this.#grantsDue(Date.now());
+    await this.#grantWatch.due(Date.now());
     await this.#exchanges.deadlines(Date.now());
     await this.#renewLease(Date.now());
     await this.#fallback.flush();
@@ -196,39 +205,7 @@ export class SessionDO extends DurableObject<Env> implements SessionRpc {
 
   /** A grant was revoked: drop it, and end the session if its access relied on it. */
   async grantRevoked(grantId: string): Promise<boolean> {
-    // Revoked before the session is set up (it may be waiting for the connector): dropped,
-    // audited and re-checked as soon as it is (#settleGrants).
-    if (!this.#session) {
-      this.#revokedEarly.add(grantId);
-      return true;
-    }
-    const gone = this.#grants.drop(Date.now(), grantId);
-    if (gone.length === 0) return false;
-    this.#grantsEnded(gone, 'was revoked');
-    return true;
-  }
-
-  async #grantsDue(now: number): Promise<void> {
-    if (!this.#session) return; // not set up yet: #settleGrants runs once it is
-    const gone = this.#grants.drop(now);
-    if (gone.length > 0) this.#grantsEnded(gone, 'expired');
-    const next = this.#grants.nextExpiry();
-    if (next !== undefined && this.#session.phase !== 'closed')
-      await alarmNoLaterThan(this.ctx.storage, next);
-  }
-
-  #grantsEnded(gone: Array<{ id: string; action: string }>, how: GrantEnd): void {
-    const conn = this.#start?.connection;
-    const session = this.#session;
-    if (!conn || !session || session.phase === 'closed' || !this.#connectAllowed) return;
-    this.#idle.active(); // the stored record holds the grants: it is out of date now
-    endGrants(gone, how, {
-      session,
-      audit: this.#audit,
-      approvals: this.#approvals,
-      connectionName: conn.name,
-      connectAllowed: this.#connectAllowed,
-    });
+    return this.#grantWatch.revoked(grantId);
   }
 
   /** A client asked, on another connection, to cancel this session's running request. */
@@ -271,13 +248,6 @@ export class SessionDO extends DurableObject<Env> implements SessionRpc {
     } finally {
       this.#setup.settle(this.#session !== undefined);
     }
-  }
-
-  /** Grants revoked or expired while the session was being set up: now it can end cleanly. */
-  async #settleGrants(): Promise<void> {
-    for (const id of this.#revokedEarly) await this.grantRevoked(id);
-    this.#revokedEarly.clear();
-    await this.#grantsDue(Date.now());
   }
 
   /** What a protocol module decides and records with (protocol-services.ts). */
@@ -346,7 +316,7 @@ export class SessionDO extends DurableObject<Env> implements SessionRpc {
     await this.#hold(session);
     this.#idle.active();
     if (start.connection.reach === 'direct') this.#dialDirect(start, session);
-    await this.#settleGrants();
+    await this.#grantWatch.settle();
     return response();
   }
 
@@ -369,7 +339,7 @@ export class SessionDO extends DurableObject<Env> implements SessionRpc {
       return 'the protocol of this connection takes no HTTP requests';
     }
     await this.#hold(session);
-    await this.#settleGrants();
+    await this.#grantWatch.settle();
     await this.#exchanges.deadlines(Date.now());
     return undefined;
   }
@@ -484,7 +454,7 @@ export class SessionDO extends DurableObject<Env> implements SessionRpc {
     });
     this.#setup.settle(session !== undefined);
     if (!session || session.phase === 'closed') return;
-    await this.#settleGrants();
+    await this.#grantWatch.settle();
     await this.#renewLease(Date.now());
   }
 
