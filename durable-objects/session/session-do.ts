@@ -41,7 +41,7 @@ import { SessionLease } from './session-lease.ts';
 import { EXCHANGE_IDLE_MS, ExchangeSession } from './exchange-session.ts';
 import type { ExchangeState } from '../../edge/contracts/rpc.ts';
 import { renewLease } from './lease-renewal.ts';
-import { acceptChannel, CHANNEL_TAG, channelReader, type ChannelReader } from './data-channel.ts';
+import { CHANNEL_TAG, channelReader, openChannel, type ChannelReader } from './data-channel.ts';
 import { protocolServices } from './protocol-services.ts';
 import { reportEnd } from './session-end.ts';
 import { ChannelToken } from './channel-token.ts';
@@ -361,28 +361,20 @@ export class SessionDO extends DurableObject<Env> implements SessionRpc {
   async #openChannel(request: Request): Promise<Response> {
     // The Worker dials while `begin` is on its way: the token's hash comes with the start.
     if (!this.#start) await this.#begun.within(BEGIN_WAIT_MS);
-    // One-time token (channel-token.ts); refused too when a channel is already open. A direct
-    // session issued one only because the dial shares that step: it never takes a channel.
-    if (this.#start?.connection.reach === 'direct')
-      return httpError(401, 'unauthorized', 'invalid channel token');
-    if (!(await this.#channelToken.take(request, this.#channel !== undefined))) {
-      return httpError(401, 'unauthorized', 'invalid channel token');
-    }
-    // The token is live from the dial request on: a fast connector may get here before this
-    // session has finished its own setup. Wait for it rather than refuse the channel.
-    const session = (await this.#setup.done) ? this.#session : undefined;
-    if (!session || session.phase === 'closed') {
-      return httpError(401, 'unauthorized', 'invalid channel token');
-    }
-    const { ws, response, read } = acceptChannel(this.ctx, {
-      session,
-      start: this.#start,
-      credential: this.#credential,
+    const opened = await openChannel(request, {
+      ctx: this.ctx,
+      start: () => this.#start,
+      token: this.#channelToken,
+      open: this.#channel !== undefined,
+      setUp: this.#setup.done,
+      session: () => this.#session,
+      credential: () => this.#credential,
       greeted: () => clearTimeout(this.#channelTimer),
     });
-    this.#channel = ws;
-    this.#channelRead = read;
-    return response;
+    if (!opened) return httpError(401, 'unauthorized', 'invalid channel token');
+    this.#channel = opened.ws;
+    this.#channelRead = opened.read;
+    return opened.response;
   }
 
   // ---- the sockets (hibernation API: client-socket.ts, data-channel.ts) ----------------------
