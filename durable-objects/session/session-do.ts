@@ -33,7 +33,7 @@ import { httpError } from '../../edge/http-errors.ts';
 import { SetupGate } from './setup-gate.ts';
 import { GrantWatch } from './grant-ends.ts';
 import { targetCredentialOf } from './protocols.ts';
-import { cancelDirect, dialDirect, type TargetLink } from './direct-target.ts';
+import { dialDirect, type TargetLink } from './direct-target.ts';
 import { directTargetRules } from '../../edge/direct-target-rules.ts';
 import { EXCHANGE_PREFIX } from './exchange-host.ts';
 import type { DialResult } from '../../edge/contracts/dial.ts';
@@ -46,7 +46,7 @@ import { protocolServices } from './protocol-services.ts';
 import { reportEnd } from './session-end.ts';
 import { ChannelToken } from './channel-token.ts';
 import { CLIENT_TAG, clientMessage, clientSocket } from './client-socket.ts';
-import { forwardCancel } from './connector-calls.ts';
+import { cancelRunning, forwardCancel } from './connector-calls.ts';
 import { WorkerDial } from './worker-dial.ts';
 import {
   prepareAndDial,
@@ -212,17 +212,7 @@ export class SessionDO extends DurableObject<Env> implements SessionRpc {
   async cancelQuery(): Promise<boolean> {
     // Cancelling while a request waits for approval withdraws it.
     if (this.#approvals?.withdraw()) return true;
-    const key = this.#session?.cancellation?.targetKey();
-    const conn = this.#start?.connection;
-    if (key && conn && this.#direct) {
-      this.ctx.waitUntil(cancelDirect(conn, key, directTargetRules(this.env)).catch(() => undefined));
-      return true;
-    }
-    if (!key || !this.#channel) return false;
-    this.#channel.send(
-      JSON.stringify({ type: 'cancel', processId: key.processId, secretKey: key.secretKey }),
-    );
-    return true;
+    return cancelRunning({ ...this.#held(), direct: this.#direct !== undefined });
   }
 
   /** The shipments queue gave up on these events (workers/queue/dead-letters.ts): keep them. */
