@@ -4,9 +4,11 @@
  * grants, approvals, the hash-chained audit log, the session record); everything about the
  * protocol lives in a pure module picked by the connection's `protocol` (./protocols.ts,
  * core/session-host/protocol.ts). The class keeps the state and the RPC surface; each step is a
- * helper beside it that gets what it needs passed in (session-setup.ts, connector-calls.ts,
- * client-socket.ts, channel-token.ts, data-channel.ts, exchange-session.ts, lease-renewal.ts,
- * protocol-services.ts, session-end.ts, worker-dial.ts).
+ * helper beside it that gets what it needs passed in: the setup (session-setup.ts, worker-dial.ts,
+ * protocol-services.ts), the sockets (client-socket.ts, data-channel.ts, channel-token.ts), the
+ * connector (connector-calls.ts), grants (grant-ends.ts), the lease (lease-renewal.ts),
+ * request-oriented sessions (exchange-session.ts), idle hibernation (session-hibernation.ts,
+ * session-wake.ts) and the end (session-end.ts).
  *
  *   Worker ──begin(start), /client (upgrade), dialed(result)──▶ SessionDO ◀──/channel (channel token)── connector
  *     └──dial (at once, edge/session-dial.ts)──▶ ConnectorDO ──▶ connector
