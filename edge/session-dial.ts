@@ -2,7 +2,7 @@
  * Asking a connection's connector to dial a session's target (ConnectorDO `dial`), from either
  * side: the Worker dials while `begin` is on its way (workers/routes/connect.ts, `dialAhead`), so
  * the connector's work overlaps the SessionDO's own setup; a request-oriented session's object
- * dials itself (durable-objects/session/session-do.ts). docs/architecture.md, steps 3–5.
+ * dials itself (durable-objects/session/session-setup.ts). docs/architecture.md, steps 3–5.
  */
 import { leaseMs } from '../core/session-host/liveness.ts';
 import { randomToken, sha256Hex } from '../core/crypto/secrets.ts';

@@ -6,6 +6,7 @@
 import type { ProtocolSession } from '../../core/session-host/protocol.ts';
 import type { SessionStart } from '../../edge/contracts/session-start.ts';
 import { greetChannel } from './channel-greeting.ts';
+import type { ChannelToken } from './channel-token.ts';
 import { targetCredentialOf } from './protocols.ts';
 
 export const CHANNEL_TAG = 'channel';
@@ -22,6 +23,36 @@ export interface ChannelParts {
 
 /** A channel frame for the session (the object's webSocketMessage hands it over). */
 export type ChannelReader = (data: string | ArrayBuffer) => void;
+
+/** What the SessionDO holds when a connector asks to open the channel, each read when it is used. */
+export interface ChannelDoor {
+  ctx: DurableObjectState;
+  start: () => SessionStart | undefined;
+  token: ChannelToken;
+  /** A channel is open already. */
+  open: boolean;
+  /** Settles when the session's setup has finished (true: the session exists) or failed. */
+  setUp: Promise<boolean>;
+  session: () => ProtocolSession | undefined;
+  credential: () => Promise<string> | undefined;
+  greeted: () => void;
+}
+
+/** The channel accepted; undefined when the request is refused (one answer for every reason). */
+export async function openChannel(
+  request: Request,
+  d: ChannelDoor,
+): Promise<ReturnType<typeof acceptChannel> | undefined> {
+  // One-time token (channel-token.ts); refused too when a channel is already open. A direct
+  // session issued one only because the dial shares that step: it never takes a channel.
+  if (d.start()?.connection.reach === 'direct') return undefined;
+  if (!(await d.token.take(request, d.open))) return undefined;
+  // The token is live from the dial request on: a fast connector may get here before this
+  // session has finished its own setup. Wait for it rather than refuse the channel.
+  const session = (await d.setUp) ? d.session() : undefined;
+  if (!session || session.phase === 'closed') return undefined;
+  return acceptChannel(d.ctx, { session, start: d.start(), credential: d.credential(), greeted: d.greeted });
+}
 
 /** Accept the channel's socket; `ws` is the DO's end of it, `read` takes its frames. */
 export function acceptChannel(

@@ -11,10 +11,12 @@
  * - a new instance finds sockets but no session: it reads the record back in the constructor
  *   (blockConcurrencyWhile), and resumes; a missing or unreadable record ends it (fail closed).
  */
-import type { SessionKey } from '../../core/session-host/protocol.ts';
+import type { ProtocolSession, SessionKey } from '../../core/session-host/protocol.ts';
 import type { SessionGrant, SessionStart } from '../../edge/contracts/session-start.ts';
 import type { SessionRecord } from '../../edge/db/session-records.ts';
-import type { ChainPoint } from './audit-log.ts';
+import type { AuditLog, ChainPoint } from './audit-log.ts';
+import type { SessionGrants } from './grants.ts';
+import type { SessionLease } from './session-lease.ts';
 
 /** How long after the last frame an idle session is written down and left to hibernate. */
 export const IDLE_MS = 10_000;
@@ -64,6 +66,39 @@ export function readHibernated(stored: unknown, sessionId: string): Hibernated |
 
 /** What the host answers when the watch asks for the record: it, or why there is none now. */
 export type IdleRecord = Hibernated | 'again' | 'stop';
+
+/** What the SessionDO holds that the record is made of, read when the watch asks. */
+export interface IdleParts {
+  ended: boolean;
+  session: ProtocolSession | undefined;
+  start: SessionStart | undefined;
+  key: SessionKey | undefined;
+  record: SessionRecord | undefined;
+  /** The target's link is this object's own socket (direct-target.ts), not the channel. */
+  direct: boolean;
+  channel: WebSocket | undefined;
+  grants: Pick<SessionGrants, 'list'>;
+  lease: Pick<SessionLease, 'renewAt'>;
+  audit: Pick<AuditLog, 'writeCarried' | 'point'>;
+}
+
+/**
+ * The record to store once the session is quiet, or why not now. A protocol without snapshots
+ * (SSH), a direct target (an outbound socket keeps the object in memory anyway) or a busy
+ * session stays in memory: 'again'.
+ */
+export function idleRecord(p: IdleParts): IdleRecord {
+  const { session, start, key, record } = p;
+  if (p.ended || !session || !start || session.phase === 'closed') return 'stop';
+  const renewAt = p.lease.renewAt;
+  if (!session.idleSnapshot || p.direct || !p.channel || !key || !record) return 'again';
+  if (renewAt === undefined) return 'again';
+  // Results carried in memory are written first: the record's chain point includes them.
+  p.audit.writeCarried();
+  const module = session.idleSnapshot();
+  if (typeof module !== 'string') return 'again';
+  return { v: 1, start, grants: p.grants.list(), key, record, renewAt, audit: p.audit.point(), module };
+}
 
 /**
  * The one idle timer and the stored record's currency. `active` on every frame (or any other

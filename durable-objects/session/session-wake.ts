@@ -20,25 +20,33 @@ export interface WakeParts {
   audit: AuditLog;
   lease: SessionLease;
   fallback: FallbackOutbox;
-  /** The hibernated sockets (client, channel); either may be gone. */
-  sockets: Array<WebSocket | undefined>;
+  /** The hibernated sockets; either may be gone. */
+  client: WebSocket | undefined;
+  channel: WebSocket | undefined;
   /** The module prepared for `start` (policy compiled again); undefined when it cannot be. */
   prepare: (start: SessionStart) => Promise<PreparedProtocol | undefined>;
-  /** The session resumed from the record by the prepared module (the host's io wired to it). */
+  /** The session resumed from the record by the prepared module (the host's io and channel wired to it). */
   resume: (h: Hibernated, prepared: PreparedProtocol) => ProtocolSession;
 }
 
 /** The resumed session, or undefined when the session could not be taken back (it is ended). */
-export async function wakeSession(p: WakeParts): Promise<{ session: ProtocolSession } | undefined> {
+export async function wakeSession(p: WakeParts): Promise<ProtocolSession | undefined> {
+  let session: ProtocolSession | undefined;
   try {
-    return await takeBack(p);
+    session = await takeBack(p);
   } catch (e) {
     // Storage refused a read or write, the module threw: the session cannot be trusted to go on.
     return lost(p, (e as Error).message);
   }
+  if (!session) return undefined;
+  console.log(JSON.stringify({ msg: 'session woken', session: p.ctx.id.toString() }));
+  // A socket that closed while the object slept: its close may not come to this instance.
+  if (!p.client) session.clientClosed();
+  else if (!p.channel) session.targetClosed();
+  return session;
 }
 
-async function takeBack(p: WakeParts): Promise<{ session: ProtocolSession } | undefined> {
+async function takeBack(p: WakeParts): Promise<ProtocolSession | undefined> {
   const sessionId = p.ctx.id.toString();
   const h = readHibernated(await p.ctx.storage.get(HIBERNATED_KEY), sessionId);
   if (typeof h === 'string') return lost(p, h);
@@ -53,12 +61,12 @@ async function takeBack(p: WakeParts): Promise<{ session: ProtocolSession } | un
   await p.lease.resumed(h.renewAt);
   // A module that cannot read its snapshot ends the session itself (through the host's io,
   // audited, record ended): what comes back is then closed.
-  return { session: p.resume(h, prepared) };
+  return p.resume(h, prepared);
 }
 
 async function lost(p: WakeParts, why: string): Promise<undefined> {
   console.warn(JSON.stringify({ msg: 'hibernated session lost', session: p.ctx.id.toString(), why }));
-  for (const ws of p.sockets) {
+  for (const ws of [p.client, p.channel]) {
     try {
       ws?.close(safeCloseCode(1011), 'session lost');
     } catch {
