@@ -92,6 +92,8 @@ export default defineConfig({
           environment: 'node',
           testTimeout: 120_000,
           hookTimeout: 180_000,
+          // The console and the edge Worker bundle, built once per run rather than per stack.
+          globalSetup: ['test/e2e/edge-build.setup.ts'],
           // One stack at a time: the machine has two cores.
           fileParallelism: false,
         },

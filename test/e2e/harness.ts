@@ -52,6 +52,8 @@ export async function startTestStack(
     ...(opts.kube ? { kube: true } : {}),
     ...(opts.baseDomain ? { baseDomain: opts.baseDomain } : {}),
     ...(opts.pgSettings ? { pgSettings: opts.pgSettings } : {}),
+    // Built once per run by the e2e globalSetup (edge-build.setup.ts).
+    ...(process.env['POSTERN_E2E_EDGE_SCRIPT'] ? { edgeScript: process.env['POSTERN_E2E_EDGE_SCRIPT'] } : {}),
     hbaLines: [
       `host all ${AUTH_USERS.md5.user} 127.0.0.1/32 md5`,
       `host all ${AUTH_USERS.plain.user} 127.0.0.1/32 password`,
