@@ -230,15 +230,17 @@ export function psql(port: number, sql: string, extra: string[] = []): Promise<R
   );
 }
 
+/** Until `cond` holds, asking every `everyMs`; fails naming `what` after `timeoutMs`. */
 export async function waitFor(
   cond: () => Promise<boolean> | boolean,
   timeoutMs: number,
   what: string,
+  everyMs = 100,
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await cond())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
+    await new Promise((r) => setTimeout(r, everyMs));
   }
 }
 
