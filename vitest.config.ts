@@ -92,8 +92,16 @@ export default defineConfig({
           environment: 'node',
           testTimeout: 120_000,
           hookTimeout: 180_000,
+          // The console and the edge Worker bundle, built once per run rather than per stack.
+          globalSetup: ['test/e2e/edge-build.setup.ts'],
           // One stack at a time: the machine has two cores.
           fileParallelism: false,
+          // The files share one worker and its loaded modules: each file starts and stops its own
+          // stack, and no file mocks a module, so isolation would only re-import wrangler and
+          // Miniflare (~3 s a file). Its own group (after the others): a non-isolated project's
+          // single worker may not share a group with projects of more workers.
+          isolate: false,
+          sequence: { groupOrder: 1 },
         },
       },
     ],

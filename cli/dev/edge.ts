@@ -29,9 +29,11 @@ export interface Edge {
   stop(): Promise<void>;
 }
 
-/** Bundles the Worker with wrangler (offline) into `<root>/dist/edge`. */
-export async function buildEdge(root: string): Promise<string> {
-  const outdir = join(root, 'dist', 'edge');
+/**
+ * Bundles the Worker with wrangler (offline) into `outdir` (`<root>/dist/edge` unless told; the
+ * e2e tests build once per run into a directory of their own, test/e2e/edge-build.setup.ts).
+ */
+export async function buildEdge(root: string, outdir = join(root, 'dist', 'edge')): Promise<string> {
   rmSync(outdir, { recursive: true, force: true }); // no stale content-hashed .wasm files
   const wrangler = join(root, 'node_modules', 'wrangler', 'bin', 'wrangler.js');
   await run(process.execPath, [wrangler, 'deploy', '--dry-run', '--outdir', outdir], {

@@ -161,6 +161,9 @@ export async function startPgCluster(opts: PgClusterOptions): Promise<PgCluster>
           `--pwfile=${pwfile}`,
           '--encoding=UTF8',
           '--locale=C',
+          // The server runs with fsync off (below): waiting for initdb's files to reach the disk
+          // buys nothing (measured 2-3 s of each stack start on a busy machine).
+          '--no-sync',
         ],
         user,
       );

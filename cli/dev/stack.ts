@@ -80,6 +80,11 @@ export interface StackOptions {
   signal?: AbortSignal;
   /** Lines the edge runtime prints (console output of the Worker and DOs). */
   onEdgeLog?: (line: string) => void;
+  /**
+   * The Worker bundle buildEdge() already wrote, with the console beside it: the e2e tests build
+   * both once per run (test/e2e/edge-build.setup.ts) rather than once per stack.
+   */
+  edgeScript?: string;
 }
 
 interface Secrets {
@@ -166,9 +171,13 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     const save = () => writeFileSync(secretsFile, JSON.stringify(secrets, null, 2), { mode: 0o600 });
     save();
 
-    log('building the web console and the edge Worker (wrangler deploy --dry-run)…');
-    buildConsole(opts.root); // first: wrangler reads the [assets] directory it writes
-    const buildPromise = buildEdge(opts.root);
+    let buildPromise: Promise<string>;
+    if (opts.edgeScript) buildPromise = Promise.resolve(opts.edgeScript);
+    else {
+      log('building the web console and the edge Worker (wrangler deploy --dry-run)…');
+      buildConsole(opts.root); // first: wrangler reads the [assets] directory it writes
+      buildPromise = buildEdge(opts.root);
+    }
 
     const pgPort = await freePort(opts.ports?.pg);
     log(`starting Postgres on 127.0.0.1:${pgPort}…`);

@@ -4,7 +4,7 @@
  * in through Cedar's `context.grants`, and its expiry or revocation ends the session.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { clientEnv, runProgram, startConnect, type TestStack } from './harness.ts';
+import { clientEnv, runProgram, startConnect, waitFor, type TestStack } from './harness.ts';
 import { approvalsWorld, session, type ApprovalsWorld } from './approvals-harness.ts';
 
 let world: ApprovalsWorld;
@@ -69,7 +69,9 @@ describe('access requests and time-boxed grants', () => {
 
       const req = await api('contractor', 'POST', '/access-requests', {
         connection: 'held',
-        duration: '8s',
+        // Long enough to open the session and run a statement under load; the test then waits
+        // for the expiry itself (its audit event), not a fixed time.
+        duration: '5s',
         reason: 'incident 42',
       });
       expect(req.status).toBe(201);
@@ -85,7 +87,17 @@ describe('access requests and time-boxed grants', () => {
         await s.waitFor(() => s.out.stdout.includes('inside'), 'a statement under the grant');
         const grants = await api('contractor', 'GET', '/access-grants');
         expect(grants.body.grants!.map((g) => g.id)).toContain(ok.body.grantId);
-        await new Promise((r) => setTimeout(r, 9_000));
+        // The SessionDO's alarm at the grant's end records it; psql reads the end with its next statement.
+        await waitFor(
+          async () =>
+            (
+              await stack.admin.get<{ events: Array<{ data: Record<string, unknown> }> }>(
+                '/audit/events?kind=grant_ended&connection=held',
+              )
+            ).events.some((e) => e.data['grant'] === ok.body.grantId && e.data['how'] === 'expired'),
+          20_000,
+          'the grant_ended event',
+        );
         s.send("SELECT 'too late';");
         await s.waitFor(() => /expired/.test(s.out.stderr), 'the session end');
         expect(s.out.stderr).toContain(`access grant ${ok.body.grantId} to connection "held" expired`);

@@ -79,8 +79,7 @@ export async function approvalsWorld(): Promise<ApprovalsWorld> {
 }
 
 /** psql kept open: lines go in one at a time, output is read as it comes. */
-export /** psql kept open: lines go in one at a time, output is read as it comes. */
-function session(port: number) {
+export function session(port: number) {
   const child: ChildProcessWithoutNullStreams = spawn(
     'psql',
     [`host=127.0.0.1 port=${port} user=x dbname=y connect_timeout=20`, '-X', '-At'],

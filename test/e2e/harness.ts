@@ -52,6 +52,8 @@ export async function startTestStack(
     ...(opts.kube ? { kube: true } : {}),
     ...(opts.baseDomain ? { baseDomain: opts.baseDomain } : {}),
     ...(opts.pgSettings ? { pgSettings: opts.pgSettings } : {}),
+    // Built once per run by the e2e globalSetup (edge-build.setup.ts).
+    ...(process.env['POSTERN_E2E_EDGE_SCRIPT'] ? { edgeScript: process.env['POSTERN_E2E_EDGE_SCRIPT'] } : {}),
     hbaLines: [
       `host all ${AUTH_USERS.md5.user} 127.0.0.1/32 md5`,
       `host all ${AUTH_USERS.plain.user} 127.0.0.1/32 password`,
@@ -228,15 +230,17 @@ export function psql(port: number, sql: string, extra: string[] = []): Promise<R
   );
 }
 
+/** Until `cond` holds, asking every `everyMs`; fails naming `what` after `timeoutMs`. */
 export async function waitFor(
   cond: () => Promise<boolean> | boolean,
   timeoutMs: number,
   what: string,
+  everyMs = 100,
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await cond())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
+    await new Promise((r) => setTimeout(r, everyMs));
   }
 }
 

@@ -18,6 +18,7 @@ import {
   runProgram,
   startConnect,
   startTestStack,
+  waitFor,
   type Proc,
   type TestStack,
 } from './harness.ts';
@@ -181,7 +182,17 @@ describe('psql through the edge', () => {
     let stderr = '';
     child.stderr.on('data', (d) => (stderr += d));
     const started = Date.now();
-    await new Promise((r) => setTimeout(r, 1500));
+    // Once the statement runs on the target (its own view of its backends), not after a guess.
+    await waitFor(
+      async () =>
+        (
+          await stack.pg.query(
+            `SELECT 1 FROM pg_stat_activity WHERE state = 'active' AND query = 'select pg_sleep(30)'`,
+          )
+        ).rowCount! > 0,
+      20_000,
+      'pg_sleep to run on the target',
+    );
     child.kill('SIGINT'); // psql answers Ctrl-C by sending a CancelRequest on a new connection
     const code = await new Promise<number | null>((r) => child.on('exit', r));
     expect(Date.now() - started).toBeLessThan(15_000);

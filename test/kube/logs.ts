@@ -62,6 +62,11 @@ export class Logs {
     l.followers.clear();
   }
 
+  /** How many `follow=true` streams are open on a container's log now. */
+  followers(ns: string, pod: string, container: string): number {
+    return this.logs.get(`${ns}/${pod}/${container}`)?.followers.size ?? 0;
+  }
+
   /** Forgets a deleted pod's logs; followers end. */
   drop(ns: string, pod: string) {
     for (const [k, l] of this.logs)

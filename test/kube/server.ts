@@ -84,6 +84,8 @@ export interface KubeStandIn {
   create(o: KubeObject): KubeObject;
   writeLog(namespace: string, pod: string, text: string, container?: string): void;
   endLog(namespace: string, pod: string, container?: string): void;
+  /** Open `logs -f` streams on a container (a test writes once one is there, not after a sleep). */
+  logFollowers(namespace: string, pod: string, container?: string): number;
   /** A pod's file system, for exec/cp tests. */
   fs(namespace: string, pod: string): PodFs;
   /** Makes `pod`'s port `podPort` reachable by port forward, as 127.0.0.1:`localPort`. */
@@ -323,6 +325,8 @@ export async function start(opts: StartOptions = {}): Promise<KubeStandIn> {
     writeLog: (ns, pod, text, container) =>
       logs.write(ns, pod, container ?? defaultContainer(store, ns, pod), text),
     endLog: (ns, pod, container) => logs.end(ns, pod, container ?? defaultContainer(store, ns, pod)),
+    logFollowers: (ns, pod, container) =>
+      logs.followers(ns, pod, container ?? defaultContainer(store, ns, pod)),
     fs: podFs,
     exposePort: (ns, pod, podPort, localPort) => void ports.set(`${ns}/${pod}/${podPort}`, localPort),
     clientCert(user, groups) {

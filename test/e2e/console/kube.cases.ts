@@ -42,6 +42,8 @@ export function kubeCases(fx: () => ConsoleFixture): void {
     );
     expect(made.code, made.stderr).toBe(0);
     const since = Date.now();
+    const execs = () => kube.standIn.requests.filter((q) => q.url.includes('/exec')).length;
+    const execsBefore = execs();
     // kubectl wants a terminal for -t: script(1) gives it one.
     const out = await new Promise<string>((resolve, reject) => {
       const p = spawn('script', ['-qec', 'kubectl exec -it -n staging web-7c9f8d-xkqzv -- sh', '/dev/null'], {
@@ -57,14 +59,25 @@ export function kubeCases(fx: () => ConsoleFixture): void {
         clearTimeout(timer);
         resolve(text);
       });
+      const exited = new Promise((r) => p.once('close', r));
       void (async () => {
-        await sleep(3000);
-        p.stdin.write('echo console-kube-typed\r');
-        await sleep(1500);
+        // Typed once the exec stream is up and again until the shell answers (a line of its own),
+        // not after guessed sleeps; then exit, and end the input once script has gone.
+        await waitFor(() => execs() > execsBefore, 30_000, 'the exec to reach the API server');
+        await waitFor(
+          () => {
+            if (/(^|\n)console-kube-typed/.test(text)) return true;
+            p.stdin.write('echo console-kube-typed\r');
+            return false;
+          },
+          30_000,
+          'the shell to answer',
+          1000,
+        );
         p.stdin.write('exit\r');
-        await sleep(1500);
+        await Promise.race([exited, sleep(10_000)]);
         p.stdin.end();
-      })();
+      })().catch(reject);
     });
     // The stand-in's shell answers the echo (it is no real shell: no expansion).
     expect(out).toMatch(/console-kube-typed\r?\n[^]*console-kube-typed/);

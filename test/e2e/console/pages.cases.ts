@@ -195,9 +195,14 @@ export function pagesCases(fx: () => ConsoleFixture): void {
         clearTimeout(timer);
         resolve(text);
       });
-      // Typed slowly enough for the shell to echo each line, as a person would.
-      setTimeout(() => child.stdin.write('echo console-typed-$((20+22))\n'), 1500);
-      setTimeout(() => child.stdin.end('exit\n'), 3000);
+      // A line at a time, as a person types: `exit` once the shell has answered the first.
+      child.stdin.write('echo console-typed-$((20+22))\n');
+      const answered = setInterval(() => {
+        if (!text.includes('console-typed-42')) return;
+        clearInterval(answered);
+        child.stdin.end('exit\n');
+      }, 50);
+      child.on('close', () => clearInterval(answered));
     });
     expect(out).toContain('console-typed-42');
     let id = '';

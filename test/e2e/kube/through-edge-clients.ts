@@ -151,7 +151,7 @@ export function clientCases(ctx: () => ClientsContext): void {
       type S = { id: string; protocol: string; subject: string; endedAt: string | null };
       let ended: S | undefined;
       let listed: S[] = [];
-      // The session of the 10 s token of the expiry case ends at its token's expiry.
+      // The session of the short-lived token of the expiry case ends at its token's expiry.
       await waitFor(
         async () => {
           const r = await c.cli(

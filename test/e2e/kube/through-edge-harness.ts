@@ -16,8 +16,8 @@ export type Who = 'demo' | 'admin';
 export interface KubectlOptions {
   /** Written to kubectl's standard input (for `apply -f -`). */
   input?: string;
-  /** Runs while kubectl does (for `-w` and held requests). */
-  during?: () => Promise<void>;
+  /** Runs while kubectl does (for `-w`, `logs -f` and held requests), seeing its output so far. */
+  during?: (p: { stdout(): string }) => Promise<void>;
 }
 
 /**
@@ -45,7 +45,7 @@ export function runKubectl(
       resolve({ code, stdout, stderr });
     });
     p.stdin.end(opts.input ?? '');
-    opts.during?.().catch(reject);
+    opts.during?.({ stdout: () => stdout }).catch(reject);
   });
 }
 

@@ -20,8 +20,8 @@ permit(principal in Postern::Group::"demo", action in [
 `;
 /** Output (exec, logs) masked for cards, as a connection naming the detector. */
 export const STREAM_CONNECTION = { masking: { columns: [], detectors: { card: 'redact' } } };
-/** A client whose tokens live 10 s, in the demo group (a watch outliving its token). */
-export const SHORT_CLIENT = { clientId: 'kube-short', groups: ['demo'], ttlSeconds: 10 };
+/** A client whose tokens live 6 s, in the demo group (a watch outliving its token). */
+export const SHORT_CLIENT = { clientId: 'kube-short', groups: ['demo'], ttlSeconds: 6 };
 
 interface Run {
   code: number | null;
@@ -37,7 +37,7 @@ export interface StreamContext {
   kubectl(
     who: 'demo' | 'admin',
     args: string[],
-    opts?: { input?: string; during?: () => Promise<void> },
+    opts?: { input?: string; during?: (p: { stdout(): string }) => Promise<void> },
   ): Promise<Run>;
   /** Environment and kubeconfig of `who`, to run kubectl (or script) directly. */
   kubectlEnv(who: 'demo' | 'admin'): Record<string, string>;
@@ -78,11 +78,19 @@ async function sessionWith(
   return found!;
 }
 
+/** A running program as `during` sees it: its input, and its output so far. */
+interface Running {
+  write(s: string): void;
+  stdout(): string;
+  /** Resolves when the program has exited. */
+  exited: Promise<void>;
+}
+
 function run(
   cmd: string,
   args: string[],
   env: Record<string, string>,
-  during: (p: { write(s: string): void }) => Promise<void>,
+  during: (p: Running) => Promise<void>,
   cwd: string,
 ) {
   return new Promise<Run>((resolve, reject) => {
@@ -92,12 +100,13 @@ function run(
     p.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
     p.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
     const timer = setTimeout(() => p.kill('SIGKILL'), 60_000);
+    const exited = new Promise<void>((r) => p.once('close', () => r()));
     p.on('error', reject);
     p.on('close', (code) => {
       clearTimeout(timer);
       resolve({ code, stdout, stderr });
     });
-    during({ write: (s) => p.stdin.write(s) })
+    during({ write: (s) => p.stdin.write(s), stdout: () => stdout, exited })
       .then(() => p.stdin.end())
       .catch(reject);
   });
@@ -110,17 +119,30 @@ export function streamCases(ctx: () => StreamContext): void {
     it('runs `kubectl exec -it`; the recording shows what was typed and printed, and postern sessions replay plays it', async () => {
       const c = ctx();
       const since = Date.now();
+      const execs = () => c.kube.requests.filter((q) => q.url.includes('/exec')).length;
+      const execsBefore = execs();
       // kubectl wants a terminal for -t: script(1) gives it one.
       const r = await run(
         'script',
         ['-qec', `kubectl exec -it web -- sh`, '/dev/null'],
         c.kubectlEnv('demo'),
         async (p) => {
-          await sleep(3000);
-          p.write('echo hello-from-$(hostname)\r');
-          await sleep(1500);
+          // Typed once the exec stream is up (kubectl has its terminal in raw mode by then), not
+          // after a guessed sleep; typed again if a line still went missing.
+          await waitFor(() => execs() > execsBefore, 30_000, 'the exec to reach the API server');
+          await waitFor(
+            () => {
+              // The shell's answer: a line of its own (the pty echoes what was typed after "echo ").
+              if (/(^|\n)hello-from-/.test(p.stdout())) return true;
+              p.write('echo hello-from-$(hostname)\r');
+              return false;
+            },
+            30_000,
+            'the shell to answer',
+            1000,
+          );
           p.write('exit\r');
-          await sleep(1500);
+          await Promise.race([p.exited, sleep(10_000)]);
         },
         c.dir,
       );
@@ -161,7 +183,14 @@ export function streamCases(ctx: () => StreamContext): void {
       c.kube.writeLog('default', 'web', 'starting\n');
       const r = await c.kubectl('demo', ['logs', '-f', 'web'], {
         during: async () => {
-          await sleep(2500);
+          // Written once the follow is open at the API server, so the two writes reach it as two
+          // chunks. (kubectl's own output is no signal: through the edge it showed nothing of the
+          // log, even the first full line, until the log ended.)
+          await waitFor(
+            () => c.kube.logFollowers('default', 'web') > 0,
+            30_000,
+            'the follow to reach the API server',
+          );
           c.kube.writeLog('default', 'web', 'paid with 4111 11');
           await sleep(300);
           c.kube.writeLog('default', 'web', '11 1111 1111 ok\n');
@@ -283,7 +312,7 @@ export function streamCases(ctx: () => StreamContext): void {
       };
       expect(last).toMatchObject({ type: 'ERROR', object: { reason: 'Unauthorized', code: 401 } });
       expect(last.object.message).toContain('expired');
-      // It ended with the token (10 s), long before the watch's own 120 s.
+      // It ended with the token (6 s), long before the watch's own 120 s.
       expect(took).toBeLessThan(60_000);
     }, 120_000);
   });
