@@ -21,6 +21,10 @@ const nodeWasm = {
 //  e2e           — the whole stack with real psql/pgbench, Postgres, OpenID provider, connector
 export default defineConfig({
   test: {
+    // vitest's default on two cores is one worker (cores - 1): every file one after another. The
+    // unit, control-plane and workers files run two at a time; e2e runs after them, one file at
+    // a time (its own group, below).
+    maxWorkers: 2,
     projects: [
       {
         test: {
