@@ -78,6 +78,12 @@ const WORDS = [
   'GB',
   'e',
   'ey',
+  // Token pairs are looked for from either byte (value-scan.ts): `y` and `_` after their first.
+  'y',
+  'k',
+  'sk',
+  'gh',
+  'xo',
 ];
 const GLUE = [' ', ', ', '; ', '-', '.', '', '\n', '\t', '(', ')', '+', ':', '@', '_', '0', '12'];
 
@@ -94,7 +100,7 @@ const text = fc
   .map((parts) => parts.join(''));
 
 // Bytes that are not the value's, around it: the scanners must treat the value's ends as ends.
-const around = fc.constantFrom('', '7', 'A', 'x@', '1.', '+', '4111 ');
+const around = fc.constantFrom('', '7', 'A', 'x@', '1.', '+', '4111 ', 'e', 'k', '-');
 
 describe('the one-pass scanner masks what the engine before it masked', () => {
   for (const strategy of ['redact', 'partial', 'token'] as const) {
