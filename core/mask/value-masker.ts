@@ -31,10 +31,12 @@ export class ValueMasker {
   /** Where find() collects; emptied by each find() (handed out as a new list when not empty). */
   readonly #found: Detection[] = [];
   readonly #scratch = new ByteSink();
-  // Per-kind lookups in a Map: a plain object indexed by varying keys goes megamorphic.
-  readonly #strategies: ReadonlyMap<DetectorKind, Strategy>;
+  // Per kind, by kindIndex(): an array load where a Map or an object keyed by the kind costs a
+  // hash lookup per detection.
+  /** The strategy of each kind (undefined: off). */
+  readonly #strategies: Array<Strategy | undefined>;
   /** `[REDACTED:kind]` of each kind whose strategy is redact. */
-  readonly #redacted: ReadonlyMap<DetectorKind, Uint8Array>;
+  readonly #redacted: Array<Uint8Array | undefined>;
   readonly #tokens: TokenWriter;
 
   /**
@@ -47,10 +49,8 @@ export class ValueMasker {
   ) {
     this.#enabled = new Set(Object.keys(detectors) as DetectorKind[]);
     this.#kinds = scanKinds(this.#enabled);
-    this.#strategies = new Map(Object.entries(detectors) as Array<[DetectorKind, Strategy]>);
-    this.#redacted = new Map(
-      [...this.#strategies].filter(([, s]) => s === 'redact').map(([k]) => [k, REDACTED_AS.get(k)!]),
-    );
+    this.#strategies = DETECTORS.map((k) => detectors[k]);
+    this.#redacted = DETECTORS.map((k) => (detectors[k] === 'redact' ? REDACTED_AS.get(k)! : undefined));
     this.#tokens = new TokenWriter(connectionKey);
   }
 
@@ -106,15 +106,15 @@ export class ValueMasker {
       const s = start + d.start;
       const e = start + d.end;
       sink.put(src, at, s);
-      // One lookup per detection: the kind's strategy, and its placeholder when it redacts.
-      const redacted = this.#redacted.get(d.kind);
+      const k = kindIndex(d.kind);
+      const redacted = this.#redacted[k];
       if (redacted !== undefined) sink.put(redacted, 0, redacted.length);
-      else if (this.#strategies.get(d.kind) === 'token') this.#tokens.write(src, s, e, sink);
+      else if (this.#strategies[k] === 'token') this.#tokens.write(src, s, e, sink);
       else if (!partialAscii(src, s, e, sink, d.kind === 'email' ? EMAIL : NOT_EMAIL))
         // Only a private key's body can hold non-ASCII bytes: its byte string, as text.
         partialText(latin1.decode(src.subarray(s, e)), d.kind, sink);
       at = e;
-      if (counts) counts[d.kind] = (counts[d.kind] ?? 0) + 1;
+      if (counts) countDetection(counts, d.kind);
     }
     sink.put(src, at, end);
   }
@@ -124,6 +124,74 @@ export class ValueMasker {
     const bytes = utf8(text);
     const out = this.detected(bytes, counts);
     return out ? utf8Decoder.decode(out) : text;
+  }
+}
+
+/**
+ * DETECTORS.indexOf(kind), as a switch of constant strings: comparisons of interned strings, the
+ * commonest kinds first.
+ */
+function kindIndex(kind: DetectorKind): number {
+  switch (kind) {
+    case 'email':
+      return 2;
+    case 'card':
+      return 5;
+    case 'phone':
+      return 7;
+    case 'ssn':
+      return 6;
+    case 'ipv4':
+      return 9;
+    case 'iban':
+      return 4;
+    case 'ipv6':
+      return 8;
+    case 'jwt':
+      return 1;
+    case 'cloud_key':
+      return 3;
+    case 'private_key':
+      return 0;
+  }
+}
+
+/**
+ * counts[kind] += 1, each kind by its own constant name: V8 reads and writes a constant name
+ * through an inline cache of the object's shape, where a varying key (`counts[kind]`) takes its
+ * megamorphic path, a hash lookup, on every detection.
+ */
+export function countDetection(counts: MaskCounts, kind: DetectorKind): void {
+  switch (kind) {
+    case 'email':
+      counts['email'] = (counts['email'] ?? 0) + 1;
+      return;
+    case 'card':
+      counts['card'] = (counts['card'] ?? 0) + 1;
+      return;
+    case 'phone':
+      counts['phone'] = (counts['phone'] ?? 0) + 1;
+      return;
+    case 'ssn':
+      counts['ssn'] = (counts['ssn'] ?? 0) + 1;
+      return;
+    case 'ipv4':
+      counts['ipv4'] = (counts['ipv4'] ?? 0) + 1;
+      return;
+    case 'iban':
+      counts['iban'] = (counts['iban'] ?? 0) + 1;
+      return;
+    case 'ipv6':
+      counts['ipv6'] = (counts['ipv6'] ?? 0) + 1;
+      return;
+    case 'jwt':
+      counts['jwt'] = (counts['jwt'] ?? 0) + 1;
+      return;
+    case 'cloud_key':
+      counts['cloud_key'] = (counts['cloud_key'] ?? 0) + 1;
+      return;
+    case 'private_key':
+      counts['private_key'] = (counts['private_key'] ?? 0) + 1;
   }
 }
 
