@@ -32,6 +32,10 @@ describe('detectors', () => {
     expect(kinds('iban GB82 WEST 1234 5698 7654 32 end')).toEqual([['iban', 'GB82 WEST 1234 5698 7654 32']]);
     expect(kinds('iban GB83WEST12345698765432')).toEqual([]);
     expect(kinds('from 192.168.10.254 and 999.1.1.1')).toEqual([['ipv4', '192.168.10.254']]);
+    // However few digits it has (docs/masking.md, "Short IPv4 addresses").
+    expect(kinds('gw 10.0.0.1')).toEqual([['ipv4', '10.0.0.1']]);
+    expect(kinds('1.2.3.4')).toEqual([['ipv4', '1.2.3.4']]);
+    expect(kinds('v 1.2.3 and 1.2.3.x')).toEqual([]);
     expect(kinds('v6 2001:db8:85a3::8a2e:370:7334 and fe80::1')).toEqual([
       ['ipv6', '2001:db8:85a3::8a2e:370:7334'],
       ['ipv6', 'fe80::1'],

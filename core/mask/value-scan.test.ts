@@ -23,8 +23,9 @@ const all = (strategy: Strategy) =>
   Object.fromEntries(DETECTORS.map((k) => [k, strategy])) as Partial<Record<DetectorKind, Strategy>>;
 
 // PII and near-misses, as free text holds them: valid and invalid cards (Luhn), spaced and dashed,
-// phones of both shapes, SSNs, IBANs, IPv4 short and long (a value with fewer than 7 digits runs no
-// number detector: kept as it was), IPv6, emails glued to digits and dots, keys and tokens.
+// phones of both shapes, SSNs, IBANs, IPv4 short and long (the number group runs on a value with 4
+// or more digits, in both engines: the frozen copy takes its hints from detector-hints.ts), IPv6,
+// emails glued to digits and dots, keys and tokens.
 const PII = [
   '4111 1111 1111 1111',
   '4111-1111-1111-1111',
@@ -46,6 +47,9 @@ const PII = [
   'GB82WEST1234',
   '192.168.1.1',
   '1.2.3.4',
+  '10.0.0.1',
+  '10.0.0.10',
+  '1.2.3',
   '256.1.1.1',
   '2001:db8::1',
   'fe80::1:2',

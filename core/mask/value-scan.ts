@@ -49,8 +49,9 @@ for (const pair of TOKEN_PAIRS) {
  * appended to `out` (offsets from `start`), each group left to right and disjoint within
  * itself; `kinds` says which are on (number-scan.ts bits | EMAIL). Returns the value's hints
  * (detector-hints.ts: what hints() returns for the value when `from` is `start`), which say whether
- * the key, token and IPv6 groups need to run. Number-group matches count only in a value with 7
- * or more digits (HINT_DIGITS), as they always have: they are dropped at the end otherwise.
+ * the key, token and IPv6 groups need to run. Number-group matches count only in a value with 4
+ * or more digits (HINT_DIGITS; an IPv4 address has 4 or more, every other kind of the group
+ * more): they are dropped at the end otherwise (an IBAN's pattern needs only 2).
  */
 export function scanValue(
   s: Uint8Array,
@@ -129,9 +130,9 @@ export function scanValue(
       }
     }
   }
-  if (digits < 7 && numbersFound) dropNumbers(out);
+  if (digits < 4 && numbersFound) dropNumbers(out);
   return (
-    (digits >= 7 ? HINT_DIGITS : 0) |
+    (digits >= 4 ? HINT_DIGITS : 0) |
     (colons ? HINT_COLONS : 0) |
     (at ? HINT_AT : 0) |
     // Every key or token shape is 15+ bytes long.
