@@ -198,10 +198,24 @@ export function countDetection(counts: MaskCounts, kind: DetectorKind): void {
 const REDACTED = utf8('[REDACTED]');
 const REDACTED_AS = new Map(DETECTORS.map((k) => [k, utf8(`[REDACTED:${k}]`)]));
 
-// 1 for an ASCII letter or digit: one table load per byte, added without a branch.
-const ALNUM_BYTE = new Uint8Array(256);
-for (let c = 0; c < 128; c++)
-  ALNUM_BYTE[c] = (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) ? 1 : 0;
+// What partialAscii() reads of a byte, from one table load: ASCII_ALNUM (a letter or digit) is
+// bit 0, added without a branch; the rest are rare and tested only when the value is above 1.
+const ASCII_ALNUM = 1;
+const AT_SIGN = 2;
+const SPACE = 4;
+const NOT_ASCII = 8;
+const PARTIAL_BYTE = new Uint8Array(256);
+for (let c = 0; c < 256; c++)
+  PARTIAL_BYTE[c] =
+    (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122)
+      ? ASCII_ALNUM
+      : c === 64
+        ? AT_SIGN
+        : c === 32
+          ? SPACE
+          : c > 127
+            ? NOT_ASCII
+            : 0;
 
 // Which values partialAscii() treats as an email, as partial() does: a column value with an '@'
 // after its first character and no space before it; a detected email; nothing else.
@@ -219,12 +233,13 @@ function partialAscii(v: Uint8Array, start: number, end: number, sink: ByteSink,
   let at = -1; // the last '@'
   let space = -1; // the first space
   for (let i = start; i < end; i++) {
-    const c = v[i]!;
-    alnum += ALNUM_BYTE[c]!;
-    if (c < 65) {
-      if (c === 64) at = i;
-      else if (c === 32 && space < 0) space = i;
-    } else if (c > 127) return false;
+    const k = PARTIAL_BYTE[v[i]!]!;
+    alnum += k & ASCII_ALNUM;
+    if (k > ASCII_ALNUM) {
+      if (k === NOT_ASCII) return false;
+      if (k === AT_SIGN) at = i;
+      else if (space < 0) space = i;
+    }
   }
   if (kind !== NOT_EMAIL && at > start && (kind === EMAIL || space < 0 || space > at)) {
     // An email: first character, ***, the domain.
@@ -242,13 +257,16 @@ function partialAscii(v: Uint8Array, start: number, end: number, sink: ByteSink,
   let mask = alnum - keep;
   const o = sink.reserve(end - start) - start;
   const out = sink.buf;
-  for (let i = start; i < end; i++) {
+  let i = start;
+  // Up to the last masked letter or digit (there is one ahead while mask > 0), then a plain copy.
+  for (; mask > 0; i++) {
     const c = v[i]!;
-    if (mask > 0 && ALNUM_BYTE[c] === 1) {
+    if (PARTIAL_BYTE[c] === ASCII_ALNUM) {
       out[o + i] = 42; // '*'
       mask--;
     } else out[o + i] = c;
   }
+  for (; i < end; i++) out[o + i] = v[i]!;
   return true;
 }
 
