@@ -89,7 +89,15 @@ export function scanValue(
       digits++;
       // numberAt's own first test, `\b` before the digit, made here: most digits are inside a
       // word or a number (an email's local part, an id), and the call would return at once.
-      if (p < numberFrom || (p > start && WORD[s[p - 1]!] === 1)) continue;
+      if (p < numberFrom || (p > start && WORD[s[p - 1]!] === 1)) {
+        // The digits right after it are in the same word (an email's local part, an id): `\b`
+        // fails before each, so none begins a match; they are counted in a loop of their own.
+        while (p + 1 < end && CLASS[s[p + 1]!] === DIGIT) {
+          digits++;
+          p++;
+        }
+        continue;
+      }
       const e = numberAt(s, start, p, end, kinds, out);
       if (e >= 0) {
         numberFrom = e;
