@@ -1,5 +1,5 @@
 /**
- * Byte hints: what a value must contain for some detector to have a chance (7+ digits, 2+ colons,
+ * Byte hints: what a value must contain for some detector to have a chance (4+ digits, 2+ colons,
  * an '@', the first two bytes of a key or token prefix), found from its bytes in one pass with
  * table lookups. Most values hold no hint, so they are never decoded nor handed to a regular
  * expression (docs/masking.md, "Cost"); detectors.ts runs only the groups a value's hints allow.
@@ -10,7 +10,10 @@ export const TOKEN_HINT =
   /-----BEGIN|eyJ|AKIA|ASIA|AGPA|AIDA|AROA|ANPA|ANVA|AIPA|AIza|gh[pousr]_|github_pat_|xox[abprs]-|k_live_/;
 
 // What a value holds that some detector needs, as bits (see hints()).
-export const HINT_DIGITS = 1; // 7+ digits: card, SSN, phone, IBAN, IPv4
+// 4+ digits: IPv4 (the shortest, `1.2.3.4`), card, SSN, phone, IBAN. The threshold was 7 until
+// session 16, which left an address with fewer digits (`10.0.0.1`) unmasked while `10.0.0.10`
+// was masked: docs/masking.md, "Short IPv4 addresses".
+export const HINT_DIGITS = 1;
 export const HINT_COLONS = 2; // 2+ colons: IPv6
 export const HINT_AT = 4; // '@': email
 export const HINT_TOKEN = 8; // the first two bytes of a TOKEN_HINT prefix: keys, JWTs
@@ -50,7 +53,7 @@ export function hints(src: Uint8Array, start: number, end: number): number {
   }
   lastHints.at = at;
   lastHints.digit = digit;
-  if (digits >= 7) h |= HINT_DIGITS;
+  if (digits >= 4) h |= HINT_DIGITS;
   if (colons >= 2) h |= HINT_COLONS;
   // Every key or token shape is 15+ bytes long.
   if (end - start < 15) h &= ~HINT_TOKEN;

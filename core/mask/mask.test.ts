@@ -32,6 +32,10 @@ describe('detectors', () => {
     expect(kinds('iban GB82 WEST 1234 5698 7654 32 end')).toEqual([['iban', 'GB82 WEST 1234 5698 7654 32']]);
     expect(kinds('iban GB83WEST12345698765432')).toEqual([]);
     expect(kinds('from 192.168.10.254 and 999.1.1.1')).toEqual([['ipv4', '192.168.10.254']]);
+    // However few digits it has (docs/masking.md, "Short IPv4 addresses").
+    expect(kinds('gw 10.0.0.1')).toEqual([['ipv4', '10.0.0.1']]);
+    expect(kinds('1.2.3.4')).toEqual([['ipv4', '1.2.3.4']]);
+    expect(kinds('v 1.2.3 and 1.2.3.x')).toEqual([]);
     expect(kinds('v6 2001:db8:85a3::8a2e:370:7334 and fe80::1')).toEqual([
       ['ipv6', '2001:db8:85a3::8a2e:370:7334'],
       ['ipv6', 'fe80::1'],
@@ -118,6 +122,39 @@ describe('strategies', () => {
     expect(dec(m('redact').whole(enc('912-34-5678'), 'partial'))).toBe('***-**-5678');
     expect(dec(m('redact').whole(enc('Zoë Ünal'), 'partial'))).toBe('*** ***l'); // short: keeps less
   });
+});
+
+describe('each kind is masked by its own strategy and counted under its own name', () => {
+  // One value of each kind, alone in some prose: the strategy and the count are looked up per
+  // kind (value-masker.ts kindIndex, countDetection), so a kind read as another shows here.
+  const SAMPLES: Record<DetectorKind, string> = {
+    private_key: '-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\n-----END PRIVATE KEY-----',
+    jwt: JWT,
+    email: 'ada.lovelace42@example.com',
+    cloud_key: 'AKIAIOSFODNN7EXAMPLE',
+    iban: 'GB82 WEST 1234 5698 7654 32',
+    card: '4111 1111 1111 1111',
+    ssn: '912-34-5678',
+    phone: '+1-202-555-0147',
+    ipv6: '2001:db8:85a3::8a2e:370:7334',
+    ipv4: '192.168.10.254',
+  };
+  for (const kind of DETECTORS) {
+    it(`${kind}: its strategy, not another kind's`, () => {
+      // This kind tokenized, every other kind redacted.
+      const m = new ValueMasker({ ...all('redact'), [kind]: 'token' }, key);
+      const counts = {};
+      const out = dec(m.detected(enc(`see ${SAMPLES[kind]} here`), counts)!);
+      expect(out).toMatch(/^see tok2_[0-9a-f]{16} here$/);
+      expect(counts).toEqual({ [kind]: 1 });
+      // And redacted under its own name when every kind redacts.
+      const counts2 = {};
+      expect(dec(new ValueMasker(all('redact'), key).detected(enc(SAMPLES[kind]), counts2)!)).toBe(
+        `[REDACTED:${kind}]`,
+      );
+      expect(counts2).toEqual({ [kind]: 1 });
+    });
+  }
 });
 
 describe('masking never emits a detected value (property)', () => {

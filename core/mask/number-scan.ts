@@ -63,7 +63,7 @@ export function numberAt(
     if (p > start && WORD[s[p - 1]!] === 1) return -1;
     if (cls === UPPER) {
       if (kinds & IBAN && (e = ibanEnd(s, p, end)) >= 0 && ibanValid(s, p, e)) kind = 'iban';
-    } else if (kinds & CARD && (e = cardEnd(s, p, start, end)) >= 0 && luhn(s, p, e)) kind = 'card';
+    } else if (kinds & CARD && (e = cardEnd(s, p, start, end)) >= 0 && cardLuhn) kind = 'card';
     else if (kinds & SSN && (e = ssnEnd(s, p, end)) >= 0 && ssnValid(s, p)) kind = 'ssn';
     else if (kinds & PHONE && (e = phoneLocalEnd(s, p, end)) >= 0 && phoneValid(s, p, e)) kind = 'phone';
     else if (kinds & IPV4 && (e = ipv4End(s, p, end)) >= 0 && ipv4Valid(s, p, e)) kind = 'ipv4';
@@ -97,26 +97,50 @@ function digitRun(s: Uint8Array, q: number, end: number, max: number): number {
   return n;
 }
 
+/** Whether the digits of the last match cardEnd() returned pass Luhn. */
+let cardLuhn = false;
+
 /**
  * card: `(?<!\d[.,])\b\d(?:[ -]?\d){12,18}\b` at p (a digit after `\b`). The repetition is
  * greedy: it takes each `[ -]?\d` it can (a separator not followed by a digit ends it: the
  * alternative without the separator cannot match a separator), then gives them back one by one
  * until `\b` holds: the match ends at the last repetition from the 12th on that a `\b` follows.
+ * The Luhn check of that match is summed while its digits are read (cardLuhn): Luhn doubles
+ * every second digit counting from the last, so both sums are kept (doubling the digits at even
+ * or at odd positions from the first), and the match's digit count says which one is its own.
  */
 function cardEnd(s: Uint8Array, p: number, lo: number, end: number): number {
   // Not the fractional part of a number (`1.7500000000000000`).
   if (p - 2 >= lo && isDigit(s[p - 2]!) && (s[p - 1] === 46 || s[p - 1] === 44)) return -1;
   let q = p + 1;
   let best = -1;
+  const d0 = s[p]! - 48;
+  let even = DOUBLED[d0]!; // digits 0, 2, 4... doubled
+  let odd = d0; // digits 1, 3, 5... doubled
   for (let n = 1; n <= 18; n++) {
     let r = q;
     if (r < end && (s[r] === 32 || s[r] === 45)) r++;
     if (r >= end || !isDigit(s[r]!)) break;
+    const d = s[r]! - 48;
+    if ((n & 1) === 0) {
+      even += DOUBLED[d]!;
+      odd += d;
+    } else {
+      even += d;
+      odd += DOUBLED[d]!;
+    }
     q = r + 1;
-    if (n >= 12 && wordEnds(s, q, end)) best = q;
+    if (n >= 12 && wordEnds(s, q, end)) {
+      best = q;
+      // n + 1 digits, the last (n) not doubled: the sum that doubles the other parity.
+      cardLuhn = ((n & 1) === 0 ? odd : even) % 10 === 0;
+    }
   }
   return best;
 }
+
+/** 2d, less 9 when over 9 (Luhn's doubled digit). */
+const DOUBLED = Uint8Array.from([0, 2, 4, 6, 8, 1, 3, 5, 7, 9]);
 
 /** ssn: `\b\d{3}[- ]\d{2}[- ]\d{4}\b` at p. */
 function ssnEnd(s: Uint8Array, p: number, end: number): number {
@@ -246,24 +270,6 @@ function ibanEnd(s: Uint8Array, p: number, end: number): number {
 }
 
 // The checks of detector-checks.ts, on s[p, e).
-
-/** Luhn over the digits (separators skipped), 13 to 19 of them. */
-function luhn(s: Uint8Array, p: number, e: number): boolean {
-  let n = 0;
-  let sum = 0;
-  for (let i = e - 1; i >= p; i--) {
-    const c = s[i]!;
-    if (!isDigit(c)) continue;
-    let d = c - 48;
-    if ((n & 1) === 1) {
-      d *= 2;
-      if (d > 9) d -= 9;
-    }
-    sum += d;
-    n++;
-  }
-  return n >= 13 && n <= 19 && sum % 10 === 0;
-}
 
 /** SSN/ITIN shape on `ddd-dd-dddd` at p: area not 000 or 666, group not 00, serial not 0000. */
 function ssnValid(s: Uint8Array, p: number): boolean {

@@ -2,7 +2,8 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { utf8 } from '../text.ts';
 import { ByteSink } from './byte-sink.ts';
-import { partialText } from './value-masker.ts';
+import { HmacSha256 } from '../crypto/hmac-sync.ts';
+import { partialText, ValueMasker } from './value-masker.ts';
 
 /** The string implementation partialText() replaced (a regex test and a string per character). */
 function reference(text: string, kind: string): string {
@@ -61,6 +62,20 @@ describe('partialText', () => {
           expect(masked(text, kind)).toEqual(utf8(reference(text, kind)));
         },
       ),
+      { numRuns: 3000 },
+    );
+  });
+
+  // ASCII values take the byte path (partialAscii: one table load per byte, the mask written up
+  // to the last masked character and the rest copied): the same bytes as partialText.
+  it('gives on ASCII column values what partialText gives (property)', () => {
+    const values = new ValueMasker({}, new HmacSha256(utf8('k')));
+    const ascii = fc.constantFrom('a', 'Z', '7', '0', ' ', '@', '-', '.', '_', '\t', '~');
+    fc.assert(
+      fc.property(fc.array(ascii, { minLength: 1, maxLength: 30 }), (cs) => {
+        const text = cs.join('');
+        expect(values.whole(utf8(text), 'partial').slice()).toEqual(masked(text, 'column'));
+      }),
       { numRuns: 3000 },
     );
   });

@@ -11,7 +11,7 @@ import type { RowField } from '../pg/rows.ts';
 import { binaryTextOffset, findBinary, NO_TEXT } from './binary-values.ts';
 import { ByteSink } from './byte-sink.ts';
 import type { Detection } from './detectors.ts';
-import type { MaskCounts, Strategy, ValueMasker } from './value-masker.ts';
+import { countDetection, type MaskCounts, type Strategy, type ValueMasker } from './value-masker.ts';
 
 // What happens to a column's values, decided once per result (not per value).
 const DETECT = 0; // text (or json): detectors scan it
@@ -135,7 +135,7 @@ export class RowRewriter {
       const at = sink.reserve(4) - sink.start;
       if (op === DETECT_NUMBER || op === WHOLE_NULL || op === DETECT_BINARY || found?.length === 0) {
         sink.set32(sink.start + at, -1);
-        if (found) for (const d of found) counts[d.kind] = (counts[d.kind] ?? 0) + 1;
+        if (found) for (const d of found) countDetection(counts, d.kind);
       } else {
         if (op === DETECT) values.writeMasked(raw, start, end, found!, sink, counts);
         else if (op === DETECT_JSONB) {

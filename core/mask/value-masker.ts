@@ -31,10 +31,12 @@ export class ValueMasker {
   /** Where find() collects; emptied by each find() (handed out as a new list when not empty). */
   readonly #found: Detection[] = [];
   readonly #scratch = new ByteSink();
-  // Per-kind lookups in a Map: a plain object indexed by varying keys goes megamorphic.
-  readonly #strategies: ReadonlyMap<DetectorKind, Strategy>;
+  // Per kind, by kindIndex(): an array load where a Map or an object keyed by the kind costs a
+  // hash lookup per detection.
+  /** The strategy of each kind (undefined: off). */
+  readonly #strategies: Array<Strategy | undefined>;
   /** `[REDACTED:kind]` of each kind whose strategy is redact. */
-  readonly #redacted: ReadonlyMap<DetectorKind, Uint8Array>;
+  readonly #redacted: Array<Uint8Array | undefined>;
   readonly #tokens: TokenWriter;
 
   /**
@@ -47,10 +49,8 @@ export class ValueMasker {
   ) {
     this.#enabled = new Set(Object.keys(detectors) as DetectorKind[]);
     this.#kinds = scanKinds(this.#enabled);
-    this.#strategies = new Map(Object.entries(detectors) as Array<[DetectorKind, Strategy]>);
-    this.#redacted = new Map(
-      [...this.#strategies].filter(([, s]) => s === 'redact').map(([k]) => [k, REDACTED_AS.get(k)!]),
-    );
+    this.#strategies = DETECTORS.map((k) => detectors[k]);
+    this.#redacted = DETECTORS.map((k) => (detectors[k] === 'redact' ? REDACTED_AS.get(k)! : undefined));
     this.#tokens = new TokenWriter(connectionKey);
   }
 
@@ -106,15 +106,15 @@ export class ValueMasker {
       const s = start + d.start;
       const e = start + d.end;
       sink.put(src, at, s);
-      // One lookup per detection: the kind's strategy, and its placeholder when it redacts.
-      const redacted = this.#redacted.get(d.kind);
+      const k = kindIndex(d.kind);
+      const redacted = this.#redacted[k];
       if (redacted !== undefined) sink.put(redacted, 0, redacted.length);
-      else if (this.#strategies.get(d.kind) === 'token') this.#tokens.write(src, s, e, sink);
+      else if (this.#strategies[k] === 'token') this.#tokens.write(src, s, e, sink);
       else if (!partialAscii(src, s, e, sink, d.kind === 'email' ? EMAIL : NOT_EMAIL))
         // Only a private key's body can hold non-ASCII bytes: its byte string, as text.
         partialText(latin1.decode(src.subarray(s, e)), d.kind, sink);
       at = e;
-      if (counts) counts[d.kind] = (counts[d.kind] ?? 0) + 1;
+      if (counts) countDetection(counts, d.kind);
     }
     sink.put(src, at, end);
   }
@@ -127,13 +127,95 @@ export class ValueMasker {
   }
 }
 
+/**
+ * DETECTORS.indexOf(kind), as a switch of constant strings: comparisons of interned strings, the
+ * commonest kinds first.
+ */
+function kindIndex(kind: DetectorKind): number {
+  switch (kind) {
+    case 'email':
+      return 2;
+    case 'card':
+      return 5;
+    case 'phone':
+      return 7;
+    case 'ssn':
+      return 6;
+    case 'ipv4':
+      return 9;
+    case 'iban':
+      return 4;
+    case 'ipv6':
+      return 8;
+    case 'jwt':
+      return 1;
+    case 'cloud_key':
+      return 3;
+    case 'private_key':
+      return 0;
+  }
+}
+
+/**
+ * counts[kind] += 1, each kind by its own constant name: V8 reads and writes a constant name
+ * through an inline cache of the object's shape, where a varying key (`counts[kind]`) takes its
+ * megamorphic path, a hash lookup, on every detection.
+ */
+export function countDetection(counts: MaskCounts, kind: DetectorKind): void {
+  switch (kind) {
+    case 'email':
+      counts['email'] = (counts['email'] ?? 0) + 1;
+      return;
+    case 'card':
+      counts['card'] = (counts['card'] ?? 0) + 1;
+      return;
+    case 'phone':
+      counts['phone'] = (counts['phone'] ?? 0) + 1;
+      return;
+    case 'ssn':
+      counts['ssn'] = (counts['ssn'] ?? 0) + 1;
+      return;
+    case 'ipv4':
+      counts['ipv4'] = (counts['ipv4'] ?? 0) + 1;
+      return;
+    case 'iban':
+      counts['iban'] = (counts['iban'] ?? 0) + 1;
+      return;
+    case 'ipv6':
+      counts['ipv6'] = (counts['ipv6'] ?? 0) + 1;
+      return;
+    case 'jwt':
+      counts['jwt'] = (counts['jwt'] ?? 0) + 1;
+      return;
+    case 'cloud_key':
+      counts['cloud_key'] = (counts['cloud_key'] ?? 0) + 1;
+      return;
+    case 'private_key':
+      counts['private_key'] = (counts['private_key'] ?? 0) + 1;
+  }
+}
+
 const REDACTED = utf8('[REDACTED]');
 const REDACTED_AS = new Map(DETECTORS.map((k) => [k, utf8(`[REDACTED:${k}]`)]));
 
-// 1 for an ASCII letter or digit: one table load per byte, added without a branch.
-const ALNUM_BYTE = new Uint8Array(256);
-for (let c = 0; c < 128; c++)
-  ALNUM_BYTE[c] = (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) ? 1 : 0;
+// What partialAscii() reads of a byte, from one table load: ASCII_ALNUM (a letter or digit) is
+// bit 0, added without a branch; the rest are rare and tested only when the value is above 1.
+const ASCII_ALNUM = 1;
+const AT_SIGN = 2;
+const SPACE = 4;
+const NOT_ASCII = 8;
+const PARTIAL_BYTE = new Uint8Array(256);
+for (let c = 0; c < 256; c++)
+  PARTIAL_BYTE[c] =
+    (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122)
+      ? ASCII_ALNUM
+      : c === 64
+        ? AT_SIGN
+        : c === 32
+          ? SPACE
+          : c > 127
+            ? NOT_ASCII
+            : 0;
 
 // Which values partialAscii() treats as an email, as partial() does: a column value with an '@'
 // after its first character and no space before it; a detected email; nothing else.
@@ -151,12 +233,13 @@ function partialAscii(v: Uint8Array, start: number, end: number, sink: ByteSink,
   let at = -1; // the last '@'
   let space = -1; // the first space
   for (let i = start; i < end; i++) {
-    const c = v[i]!;
-    alnum += ALNUM_BYTE[c]!;
-    if (c < 65) {
-      if (c === 64) at = i;
-      else if (c === 32 && space < 0) space = i;
-    } else if (c > 127) return false;
+    const k = PARTIAL_BYTE[v[i]!]!;
+    alnum += k & ASCII_ALNUM;
+    if (k > ASCII_ALNUM) {
+      if (k === NOT_ASCII) return false;
+      if (k === AT_SIGN) at = i;
+      else if (space < 0) space = i;
+    }
   }
   if (kind !== NOT_EMAIL && at > start && (kind === EMAIL || space < 0 || space > at)) {
     // An email: first character, ***, the domain.
@@ -174,13 +257,16 @@ function partialAscii(v: Uint8Array, start: number, end: number, sink: ByteSink,
   let mask = alnum - keep;
   const o = sink.reserve(end - start) - start;
   const out = sink.buf;
-  for (let i = start; i < end; i++) {
+  let i = start;
+  // Up to the last masked letter or digit (there is one ahead while mask > 0), then a plain copy.
+  for (; mask > 0; i++) {
     const c = v[i]!;
-    if (mask > 0 && ALNUM_BYTE[c] === 1) {
+    if (PARTIAL_BYTE[c] === ASCII_ALNUM) {
       out[o + i] = 42; // '*'
       mask--;
     } else out[o + i] = c;
   }
+  for (; i < end; i++) out[o + i] = v[i]!;
   return true;
 }
 

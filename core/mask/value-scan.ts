@@ -14,14 +14,22 @@ import { NUMBER_KINDS, numberAt, WORD } from './number-scan.ts';
 /** The email detector's bit, beside number-scan.ts's bits of the number group. */
 export const EMAIL = 32;
 
+// The TOKEN_PAIRS looked for from their second byte (no other pair ends in `-`, `y` or `_`, and
+// none of these starts with a byte that is looked at for another pair).
+const SECOND_BYTE_PAIRS = ['--', 'ey', 'k_'];
+
 // Byte classes: what the pass does at a byte. START: a capital, `+` or `(` (a number-group match
-// may start there); TOKEN: a first byte of a TOKEN_HINT pair; 'A' is both.
+// may start there); TOKEN: a TOKEN_HINT pair is looked for at this byte and the next ('A' is
+// both); TOKEN_END: at the byte before and this one. A pair is looked for from whichever of its
+// bytes is rarer in text: `ey` from its `y` and `k_` from its `_`, so that `e` (about an eighth
+// of English letters) and `k` are bytes that do nothing and the tight loop steps over them.
 const DIGIT = 1;
 const AT = 2;
 const COLON = 3;
 const START = 4;
 const TOKEN = 5;
 const START_TOKEN = 6;
+const TOKEN_END = 7;
 const CLASS = new Uint8Array(256);
 for (let c = 48; c <= 57; c++) CLASS[c] = DIGIT;
 for (let c = 65; c <= 90; c++) CLASS[c] = START;
@@ -30,8 +38,10 @@ CLASS[40] = START;
 CLASS[64] = AT;
 CLASS[58] = COLON;
 for (const pair of TOKEN_PAIRS) {
-  const c = pair.charCodeAt(0);
-  CLASS[c] = CLASS[c] === START ? START_TOKEN : TOKEN; // 'A' of AKIA, ASIA, ... is both
+  const first = pair.charCodeAt(0);
+  const second = pair.charCodeAt(1);
+  if (SECOND_BYTE_PAIRS.includes(pair)) CLASS[second] = TOKEN_END;
+  else CLASS[first] = CLASS[first] === START ? START_TOKEN : TOKEN; // 'A' of AKIA, ASIA, ... is both
 }
 
 /**
@@ -39,8 +49,9 @@ for (const pair of TOKEN_PAIRS) {
  * appended to `out` (offsets from `start`), each group left to right and disjoint within
  * itself; `kinds` says which are on (number-scan.ts bits | EMAIL). Returns the value's hints
  * (detector-hints.ts: what hints() returns for the value when `from` is `start`), which say whether
- * the key, token and IPv6 groups need to run. Number-group matches count only in a value with 7
- * or more digits (HINT_DIGITS), as they always have: they are dropped at the end otherwise.
+ * the key, token and IPv6 groups need to run. Number-group matches count only in a value with 4
+ * or more digits (HINT_DIGITS; an IPv4 address has 4 or more, every other kind of the group
+ * more): they are dropped at the end otherwise (an IBAN's pattern needs only 2).
  */
 export function scanValue(
   s: Uint8Array,
@@ -63,16 +74,30 @@ export function scanValue(
   let numberFrom = kinds & NUMBER_KINDS ? from : end;
   let emailFrom = kinds & EMAIL ? from : end;
   for (let p = from; p < end; p++) {
+    // Most bytes (lowercase letters, spaces) do nothing: a tight loop of their own steps over
+    // them, two at a time (half the loop's own compares and jumps per byte).
+    while (p + 1 < end && (CLASS[s[p]!]! | CLASS[s[p + 1]!]!) === 0) p += 2;
+    if (p >= end) break;
     let b = s[p]!;
     let c = CLASS[b]!;
-    // Most bytes (lowercase letters, spaces) do nothing: a tight loop of its own steps over them.
-    while (c === 0 && ++p < end) c = CLASS[(b = s[p]!)]!;
-    if (c === 0) break;
+    if (c === 0) {
+      // Then the next byte does something (or the value ends).
+      if (++p >= end) break;
+      c = CLASS[(b = s[p]!)]!;
+    }
     if (c === DIGIT) {
       digits++;
       // numberAt's own first test, `\b` before the digit, made here: most digits are inside a
       // word or a number (an email's local part, an id), and the call would return at once.
-      if (p < numberFrom || (p > start && WORD[s[p - 1]!] === 1)) continue;
+      if (p < numberFrom || (p > start && WORD[s[p - 1]!] === 1)) {
+        // The digits right after it are in the same word (an email's local part, an id): `\b`
+        // fails before each, so none begins a match; they are counted in a loop of their own.
+        while (p + 1 < end && CLASS[s[p + 1]!] === DIGIT) {
+          digits++;
+          p++;
+        }
+        continue;
+      }
       const e = numberAt(s, start, p, end, kinds, out);
       if (e >= 0) {
         numberFrom = e;
@@ -90,6 +115,8 @@ export function scanValue(
     } else if (c === COLON) {
       if (colon >= 0) colons = true;
       colon = p;
+    } else if (c === TOKEN_END) {
+      if (p > start && TOKEN_PAIR[(s[p - 1]! << 8) | b] === 1) token = true;
     } else {
       if (c !== START && p + 1 < end && TOKEN_PAIR[(b << 8) | s[p + 1]!] === 1) token = true;
       if (c === TOKEN || p < numberFrom) continue;
@@ -100,12 +127,20 @@ export function scanValue(
       if (e >= 0) {
         numberFrom = e;
         numbersFound = true;
+        // A phone from `+` or `(` holds only digits, [ .-], `(` and `)`, and ends with a digit: as
+        // after a match from a digit, its digits are counted and the pass goes on after it (no
+        // byte pair in it, nor one that starts at its last byte, is a TOKEN_HINT pair). An IBAN
+        // (from a capital) is read on byte by byte: its capitals may begin a key's prefix.
+        if (b === 43 || b === 40) {
+          for (let q = p + 1; q < e; q++) digits += CLASS[s[q]!] === DIGIT ? 1 : 0;
+          p = e - 1;
+        }
       }
     }
   }
-  if (digits < 7 && numbersFound) dropNumbers(out);
+  if (digits < 4 && numbersFound) dropNumbers(out);
   return (
-    (digits >= 7 ? HINT_DIGITS : 0) |
+    (digits >= 4 ? HINT_DIGITS : 0) |
     (colons ? HINT_COLONS : 0) |
     (at ? HINT_AT : 0) |
     // Every key or token shape is 15+ bytes long.
