@@ -24,11 +24,11 @@ beforeAll(async () => {
   world = await approvalsWorld();
   stack = world.stack;
   // One connection per test: a session holds every grant of its principal on its connection.
-  for (const name of ['dozing', 'dozing_x', 'dozing_s']) await world.addConnection(name, '60s');
+  for (const name of ['dozing', 'dozing-x', 'dozing-s']) await world.addConnection(name, '60s');
   const contractor = () => clientEnv(stack, 'contractor', stack.extraClients['contractor']!);
   listeners['dozing'] = await startConnect(stack, 'dozing', contractor());
-  listeners['dozing_x'] = await startConnect(stack, 'dozing_x', contractor());
-  listeners['dozing_s'] = await startConnect(stack, 'dozing_s', clientEnv(stack));
+  listeners['dozing-x'] = await startConnect(stack, 'dozing-x', contractor());
+  listeners['dozing-s'] = await startConnect(stack, 'dozing-s', clientEnv(stack));
 }, 240_000);
 
 afterAll(async () => {
@@ -70,14 +70,14 @@ describe.concurrent('attack: while the session sleeps', () => {
   }, 150_000);
 
   it('a grant that expires while hibernated ends the session (the alarm wakes it)', async () => {
-    const { grantId, s } = await contractorSession('dozing_x', '20s');
+    const { grantId, s } = await contractorSession('dozing-x', '20s');
     try {
       s.send("SELECT 'inside';");
       await s.waitFor(() => s.out.stdout.includes('inside'), 'a statement under the grant');
       await sleep(ASLEEP_MS);
       s.send("SELECT 'too' || ' late';");
       await s.waitFor(() => /expired/.test(s.out.stderr), 'the session end');
-      expect(s.out.stderr).toContain(`access grant ${grantId} to connection "dozing_x" expired`);
+      expect(s.out.stderr).toContain(`access grant ${grantId} to connection "dozing-x" expired`);
       expect(s.out.stdout).not.toContain('too late');
     } finally {
       await s.close();
@@ -85,7 +85,7 @@ describe.concurrent('attack: while the session sleeps', () => {
   }, 150_000);
 
   it('"approve for this session" still covers the session after a wake', async () => {
-    const s = session(listeners['dozing_s']!.port);
+    const s = session(listeners['dozing-s']!.port);
     try {
       await world.direct(
         'CREATE TABLE IF NOT EXISTS dozing_t (a int); ALTER TABLE dozing_t OWNER TO demo_app',
