@@ -541,7 +541,7 @@ export class SessionDO extends DurableObject<Env> implements SessionRpc {
     const renewAt = this.#lease.renewAt;
     if (!session.idleSnapshot || this.#direct || !this.#channel || !this.#key || !this.#record)
       return 'again';
-    if (renewAt === undefined) return 'again';
+    if (renewAt === undefined || this.#approvals?.coversSession) return 'again';
     // Results carried in memory are written first: the record's chain point includes them.
     this.#audit.writeCarried();
     const module = session.idleSnapshot();
