@@ -7,7 +7,8 @@
  * RPCs that would wake the object are made on that successor directly (inside the object's
  * context), never on the old instance's memory.
  */
-import { env, runInDurableObject } from 'cloudflare:test';
+import { env, runInDurableObject, SELF } from 'cloudflare:test';
+import { dialAhead } from '../../edge/session-dial.ts';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { SessionDO } from '../../durable-objects/session/session-do.ts';
 import { HIBERNATED_KEY, IDLE_MS } from '../../durable-objects/session/session-hibernation.ts';
@@ -18,6 +19,8 @@ import {
   policies,
   SETTLE,
   sessionRow,
+  sessionStart,
+  type SessionStub,
   WS,
   type OpenSession,
 } from './session-world.ts';
@@ -139,6 +142,32 @@ describe('attack: at a woken SessionDO', () => {
         async () => expect((await sessionRow(s.sessionId))?.close_reason).toBe('client-closed'),
         SETTLE,
       );
+    } finally {
+      r.close();
+    }
+  }, 60_000);
+
+  it('a dial answered after the setup gave up: its channel (token replayed too) and a second client are refused', async () => {
+    const r = await connectorReplica('con_hatk_late');
+    try {
+      const id = env.SESSION.newUniqueId();
+      const start = sessionStart(id.toString(), 'con_hatk_late');
+      const { dialing, dial } = await dialAhead(env, start, Date.now());
+      start.dialing = dialing;
+      const stub = env.SESSION.get(id) as SessionStub;
+      const answer = await dial;
+      expect(await stub.begin(start)).toBe(true);
+      const res = await stub.fetch('https://session/client', { headers: WS });
+      expect(res.status).toBe(503);
+      await stub.dialed(answer);
+      const token = r.dials.find((d) => d.sessionId === start.sessionId)!.channelToken;
+      const channel = await SELF.fetch(`https://edge.test/v1/channel/${start.sessionId}`, {
+        headers: { ...WS, Authorization: `Bearer ${token}` },
+      });
+      expect(channel.status).toBe(401);
+      expect(channel.webSocket).toBeNull();
+      expect((await stub.fetch('https://session/client', { headers: WS })).status).toBe(409);
+      await vi.waitFor(async () => expect((await r.stub.listReplicas())[0]?.activeSessions).toBe(0), SETTLE);
     } finally {
       r.close();
     }
