@@ -163,6 +163,7 @@ export function buildPostgresPolicy(
     config.preflight.push({
       sql: RELATIONS_QUERY,
       done: (rows) => resolver.useSnapshot(parseRelations(rows)),
+      movedOn: () => resolver.movedOn(),
     });
   }
   return { gate, masker, unmasked: masking.unmasked, config };

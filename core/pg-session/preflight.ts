@@ -18,6 +18,11 @@ export type PreflightStep =
 export interface PreflightQuery {
   sql: string;
   done(rows: Array<Array<string | null>>): void;
+  /**
+   * Why its consumer now holds more than these rows gave it (the session changed it since), so
+   * replaying them would not rebuild it: the session is not snapshotted (session-snapshot.ts).
+   */
+  movedOn?(): string | undefined;
 }
 
 /** The queries as one simple Query's text. */

@@ -130,16 +130,18 @@ describe('an idle Postgres session, snapshotted and resumed in a new object', ()
 
   it('an approved-once statement is not run again after the wake: it is held again', async () => {
     const h = await opened();
-    h.fromClient(query('CREATE TABLE t (a int)'));
+    // DDL that changes no relation (a CREATE would keep the session in memory: the names it
+    // may have made are not in the snapshot, session-snapshot-attacks.test.ts).
+    h.fromClient(query("COMMENT ON TABLE people IS 'x'"));
     expect(h.held).toHaveLength(1);
     expect(typeof h.session.idleSnapshot!()).toBe('object'); // held: not idle
     h.session.resolveHeld(true, '');
     expect(h.toTarget.length).toBeGreaterThan(0);
     const sent = h.toTarget.length;
-    h.fromTarget(cat(complete('CREATE TABLE'), ready()));
+    h.fromTarget(cat(complete('COMMENT'), ready()));
     const r = await resumed(snapshotOf(h));
     expect(h.toTarget).toHaveLength(sent);
-    r.fromClient(query('CREATE TABLE t (a int)'));
+    r.fromClient(query("COMMENT ON TABLE people IS 'x'"));
     expect(r.held).toHaveLength(1);
     expect(r.toTarget).toHaveLength(0);
   });

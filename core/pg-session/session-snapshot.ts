@@ -12,6 +12,8 @@
  * holds no prepared statement or portal the gateway mirrors. Named objects carry verdicts,
  * masking plans and approved-once marks (wire-state.ts): rather than serialise those, a session
  * holding any stays in memory (next step: re-decide them from their SQL text on restore).
+ * So does a session that changed what table names resolve to since the preflight (a SET
+ * search_path or ROLE, DDL: PreflightQuery.movedOn): the catalog replayed on wake would not hold it.
  */
 import type { CancelKey } from '../pg/types.ts';
 

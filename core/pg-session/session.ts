@@ -151,6 +151,12 @@ export class PgSession {
     if (partial > 0 || !this.#upstreamBig.idle) return { busy: 'a message is partly read' };
     const busy = this.#proxy.busy();
     if (busy) return { busy };
+    // The catalog is replayed on wake: a consumer that moved on since would wake without what
+    // it learnt (a SET search_path policy resolves names under).
+    for (const q of this.config.preflight ?? []) {
+      const moved = q.movedOn?.();
+      if (moved) return { busy: moved };
+    }
     const key = this.#login.key;
     if (!key || !this.#clientParams) return { busy: 'the target gave no cancel key' };
     return {

@@ -80,6 +80,20 @@ export class TableResolver {
   }
 
   /**
+   * Why what names resolve to is no longer what the start's snapshot alone gives (a search_path
+   * or role the session set, relations or schemas it may have made, code Postern cannot see),
+   * or undefined. A session that has moved on cannot be rebuilt from the snapshot replayed
+   * (idle hibernation, core/pg-session/session-snapshot.ts): it stays in memory.
+   */
+  movedOn(): string | undefined {
+    if (this.#paths.length > 1 || this.#tooMany) return 'the session set another search_path';
+    if (this.#roles.size > 1 || this.#unknownRole) return 'the session set another role';
+    if (this.#anything || this.#maybeSchemas.size > 0 || this.#maybeRelations.size > 0)
+      return 'the session may have changed relations or schemas';
+    return undefined;
+  }
+
+  /**
    * The relations `schema`/`name` may mean (schema undefined: unqualified), or undefined when
    * the gateway cannot tell.
    */

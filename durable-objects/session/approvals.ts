@@ -59,6 +59,14 @@ export class SessionApprovals {
     return { issuer: this.start.identity.issuer, subject: this.start.identity.subject };
   }
 
+  /**
+   * Some group approved "for this session". That is not in the hibernation record, so such a
+   * session stays in memory (session-do.ts #idleRecord): a woken one would hold again.
+   */
+  get coversSession(): boolean {
+    return this.#sessionScope.size > 0;
+  }
+
   /** An earlier "approve for this session" covers this requirement. */
   coveredBySession(a: HeldApproval): boolean {
     return (this.#sessionScope.get(a.group) ?? 0) >= a.minApprovals;

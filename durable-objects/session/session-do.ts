@@ -121,6 +121,7 @@ export class SessionDO extends DurableObject<Env> implements SessionRpc {
       ended: this.#ended,
       direct: this.#direct !== undefined,
       grants: this.#grants,
+      coversSession: this.#approvals?.coversSession ?? false,
     }),
   );
 

@@ -80,6 +80,11 @@ export interface IdleParts {
   grants: Pick<SessionGrants, 'list'>;
   lease: Pick<SessionLease, 'renewAt'>;
   audit: Pick<AuditLog, 'writeCarried' | 'point'>;
+  /**
+   * An approval "for this session" is in force: its approver groups live in memory only
+   * (approvals.ts), and a woken session would hold the next such statement again.
+   */
+  coversSession: boolean;
 }
 
 /**
@@ -92,7 +97,7 @@ export function idleRecord(p: IdleParts): IdleRecord {
   if (p.ended || !session || !start || session.phase === 'closed') return 'stop';
   const renewAt = p.lease.renewAt;
   if (!session.idleSnapshot || p.direct || !p.channel || !key || !record) return 'again';
-  if (renewAt === undefined) return 'again';
+  if (renewAt === undefined || p.coversSession) return 'again';
   // Results carried in memory are written first: the record's chain point includes them.
   p.audit.writeCarried();
   const module = session.idleSnapshot();
