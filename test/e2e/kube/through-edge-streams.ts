@@ -184,8 +184,7 @@ export function streamCases(ctx: () => StreamContext): void {
       const r = await c.kubectl('demo', ['logs', '-f', 'web'], {
         during: async () => {
           // Written once the follow is open at the API server, so the two writes reach it as two
-          // chunks. (kubectl's own output is no signal: through the edge it showed nothing of the
-          // log, even the first full line, until the log ended.)
+          // chunks. (That each line shows while the log is open is the next case's.)
           await waitFor(
             () => c.kube.logFollowers('default', 'web') > 0,
             30_000,
