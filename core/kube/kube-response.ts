@@ -24,6 +24,18 @@ export type ResponseStep =
   /** Cannot be passed: before the head, answer with a Status; after it, cut the response. */
   | { kind: 'refuse'; why: string; headSent: boolean };
 
+/**
+ * What a response that streams (a watch, a followed log, discovery passed as it comes) adds so
+ * that nothing between the Worker and the client recodes it. Cloudflare's edge (and Miniflare,
+ * which copies its rule: text/plain, application/json... for a client that accepts gzip) gzips a
+ * body that names no content coding, and a gzip stream holds small writes until a block fills or
+ * the body ends: `kubectl logs -f` and `get -w` showed nothing until the stream was over. An
+ * explicit `identity` is left as it is (Miniflare, entry.worker.js `ensureAcceptableEncoding`);
+ * `no-transform` is the standard word to any intermediary (RFC 9111 §5.2.2.6).
+ */
+const IDENTITY: [string, string] = ['content-encoding', 'identity'];
+const NO_TRANSFORM: [string, string] = ['cache-control', 'no-transform'];
+
 /** Fields that describe a body the gateway may rewrite (the length changes when masked). */
 const BODY_FIELDS = new Set(['content-length', 'content-encoding', 'content-md5']);
 
@@ -77,10 +89,14 @@ export class KubeResponse {
     if (mode === 'text' && this.text) {
       const masked = textResponseHead(h.headers);
       if ('refuse' in masked) return this.#refuse(masked.refuse);
-      return [this.#sendHead(h.status, masked.headers)];
+      return [this.#sendHead(h.status, streamed(masked.headers))];
     }
     if (mode === 'text') this.text = undefined; // a text response the filter never saw: no idle
-    return [this.#sendHead(h.status, h.headers, h.protocol)];
+    // A masked stream's length is not the upstream's. An upgrade's 101 has no body; any other
+    // head here goes out before a body that streams.
+    const own = this.#watch ? h.headers.filter(([n]) => !BODY_FIELDS.has(n.toLowerCase())) : h.headers;
+    const headers = h.status === 101 ? own : streamed(own);
+    return [this.#sendHead(h.status, headers, h.protocol)];
   }
 
   data(bytes: Uint8Array, cost: number): ResponseStep[] {
@@ -137,9 +153,7 @@ export class KubeResponse {
   #sendHead(status: number, headers: HeaderList, protocol?: string): ResponseStep {
     this.#headSent = true;
     this.status = status;
-    // A masked stream's length is not the upstream's.
-    const out = this.#watch ? headers.filter(([n]) => !BODY_FIELDS.has(n.toLowerCase())) : headers;
-    return { kind: 'head', status, headers: out, ...(protocol ? { protocol } : {}) };
+    return { kind: 'head', status, headers, ...(protocol ? { protocol } : {}) };
   }
 
   #data(bytes: Uint8Array, cost: number): ResponseStep {
@@ -153,6 +167,12 @@ export class KubeResponse {
     this.refused = why;
     return [{ kind: 'refuse', why, headSent: this.#headSent }];
   }
+}
+
+/** `headers` saying not to recode the body; a content coding it already names is kept as is. */
+function streamed(headers: HeaderList): HeaderList {
+  const coded = headers.some(([n]) => n.toLowerCase() === 'content-encoding');
+  return coded ? [...headers, NO_TRANSFORM] : [...headers, IDENTITY, NO_TRANSFORM];
 }
 
 function concat(parts: Uint8Array[], total: number): Uint8Array {

@@ -69,6 +69,15 @@ describe('container logs through the value detectors', () => {
     }
   });
 
+  it('lets a whole line out at once, without waiting for a quiet spell (`logs -f` shows each line as it comes)', () => {
+    const f = textFilter(masking({ card: 'redact' }))!;
+    expect(dec.decode(f.push(enc.encode('before the follow\n')))).toBe('before the follow\n');
+    const line = dec.decode(f.push(enc.encode('paid with 4111 1111 1111 1111 while following\n')));
+    expect(line).toMatch(/^paid with .+ while following\n$/);
+    expect(line).not.toContain('1111');
+    expect(f.held).toBe(0);
+  });
+
   it('has no filter when the connection names no detector (the log passes as it is)', () => {
     expect(textFilter(masking({}))).toBeUndefined();
   });

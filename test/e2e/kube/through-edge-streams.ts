@@ -184,8 +184,7 @@ export function streamCases(ctx: () => StreamContext): void {
       const r = await c.kubectl('demo', ['logs', '-f', 'web'], {
         during: async () => {
           // Written once the follow is open at the API server, so the two writes reach it as two
-          // chunks. (kubectl's own output is no signal: through the edge it showed nothing of the
-          // log, even the first full line, until the log ended.)
+          // chunks. (That each line shows while the log is open is the next case's.)
           await waitFor(
             () => c.kube.logFollowers('default', 'web') > 0,
             30_000,
@@ -201,6 +200,43 @@ export function streamCases(ctx: () => StreamContext): void {
       expect(r.code, r.stderr).toBe(0);
       expect(r.stdout).toContain('starting');
       expect(r.stdout).toMatch(/paid with .+ ok/);
+      expect(r.stdout).not.toContain('1111');
+    }, 90_000);
+
+    it('shows a line `kubectl logs -f` follows while the log is still open, masked', async () => {
+      const c = ctx();
+      // A pod of its own: the case above ended web's log.
+      c.kube.create({
+        apiVersion: 'v1',
+        kind: 'Pod',
+        metadata: { name: 'tail', namespace: 'default' },
+        spec: { containers: [{ name: 'app', image: 'nginx:1.27' }] },
+      });
+      c.kube.writeLog('default', 'tail', 'before the follow\n');
+      let seenWhileOpen = '';
+      const r = await c.kubectl('demo', ['logs', '-f', 'tail'], {
+        during: async (p) => {
+          await waitFor(
+            () => c.kube.logFollowers('default', 'tail') > 0,
+            30_000,
+            'the follow to reach the API server',
+          );
+          // Liveness, not speed: each line must reach kubectl's stdout while the log is open
+          // (it once showed nothing until the log ended).
+          try {
+            await waitFor(() => p.stdout().includes('before the follow\n'), 20_000, 'the first line');
+            c.kube.writeLog('default', 'tail', 'paid with 4111 1111 1111 1111 while following\n');
+            await waitFor(() => p.stdout().includes('while following\n'), 20_000, 'the followed line');
+          } finally {
+            seenWhileOpen = p.stdout();
+            c.kube.endLog('default', 'tail');
+          }
+        },
+      });
+      expect(r.code, r.stderr).toBe(0);
+      expect(seenWhileOpen).toMatch(/before the follow\npaid with .+ while following\n/);
+      expect(seenWhileOpen).not.toContain('1111');
+      expect(r.stdout).toMatch(/paid with .+ while following/);
       expect(r.stdout).not.toContain('1111');
     }, 90_000);
 
