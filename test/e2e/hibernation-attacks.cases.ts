@@ -3,19 +3,18 @@
  * a session idles past IDLE_MS and workerd's own eviction (~10 s), and the next statement wakes
  * a NEW SessionDO instance that rebuilt what it knows from storage. Whatever the old instance
  * knew and the record does not hold must not become a way around policy, masking or the audit
- * chain. Real `postern connect`, connector and Postgres; ground truth read on the target. The
- * tests sleep side by side (describe.concurrent) so the file pays for one eviction, not four.
+ * chain. Real `postern connect`, connector and Postgres; ground truth read on the target. Run
+ * by test/e2e/hibernation.test.ts on its one stack, every case sleeping side by side.
  */
 import { connect as tcpConnect } from 'node:net';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { IDLE_MS } from '../../durable-objects/session/session-hibernation.ts';
+import { expect, it } from 'vitest';
+import { ASLEEP_MS, sleep, wakes } from './hibernation-wait.ts';
 import {
   addDemoConnection,
   clientEnv,
   demoMaskedValues,
   onTarget,
   startConnect,
-  startTestStack,
   type Proc,
   type TestStack,
 } from './harness.ts';
@@ -39,10 +38,7 @@ permit(principal in Postern::Group::"demo", action in [Postern::Action::"connect
 forbid(principal, action == Postern::Action::"sql:select", resource == Postern::Table::"secret.accounts");
 `;
 
-/** The record's write, then workerd's 10 s inactivity eviction, with room for a loaded machine. */
-const ASLEEP_MS = IDLE_MS + 20_000;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const woken = () => stack.edgeLogs.filter((l) => l.includes('"session woken"')).length;
+const woken = () => wakes(stack);
 
 async function open(port: number): Promise<WireClient> {
   const c = await WireClient.open(port);
@@ -52,8 +48,9 @@ async function open(port: number): Promise<WireClient> {
 
 const pidOf = async (c: WireClient) => (await c.run([m.query('SELECT pg_backend_pid()')])).rows[0]?.[0];
 
-beforeAll(async () => {
-  stack = await startTestStack();
+/** Connections, tables and listeners of these cases, on the file's stack. */
+export async function setUpWakeAttacks(on: TestStack): Promise<void> {
+  stack = on;
   demo = await startConnect(stack, 'demo', clientEnv(stack));
   await direct('CREATE TABLE canary (id int); INSERT INTO canary SELECT generate_series(1, 3)');
   await direct(
@@ -68,15 +65,15 @@ beforeAll(async () => {
   await addDemoConnection(stack, 'chain', { allow: { subjects: [], groups: ['demo'] } });
   chain = await startConnect(stack, 'chain', clientEnv(stack));
   secrets = await demoMaskedValues(stack);
-}, 180_000);
+}
 
-afterAll(async () => {
+export async function tearDownWakeAttacks(): Promise<void> {
   for (const c of clients) c.close();
   for (const p of [demo, paths, chain]) await p?.stop();
-  await stack?.cleanup();
-});
+}
 
-describe.concurrent('attack: after a wake', () => {
+/** Registered inside the caller's concurrent describe. */
+export function wakeAttackCases(): void {
   it('a search_path set before the sleep still counts: secret.accounts stays refused', async () => {
     const c = await open(paths.port);
     const set = await c.run([m.query('SET search_path = secret, public')]);
@@ -168,4 +165,4 @@ describe.concurrent('attack: after a wake', () => {
     const texts = JSON.stringify(events.events);
     for (const q of ['SELECT 0', 'SELECT 1', 'SELECT 99']) expect(texts).toContain(q);
   }, 180_000);
-});
+}

@@ -2,26 +2,24 @@
  * Attacks on idle hibernation through what changes while the session sleeps: an access grant
  * revoked (the Worker's RPC wakes the object) or expiring (the DO alarm wakes it), and an
  * "approve for this session" given before the sleep. Real psql through `postern connect`, the
- * real connector and Postgres, workerd's own eviction (~10 s after the record is written). The
- * tests sleep side by side (concurrent).
+ * real connector and Postgres, workerd's own eviction (~10 s after the record is written). Run
+ * by test/e2e/hibernation.test.ts on its one stack, every case sleeping side by side.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { IDLE_MS } from '../../durable-objects/session/session-hibernation.ts';
+import { expect, it } from 'vitest';
+import { ASLEEP_MS, sleep, wakes } from './hibernation-wait.ts';
 import { clientEnv, startConnect, type Proc, type TestStack } from './harness.ts';
-import { approvalsWorld, session, type ApprovalsWorld } from './approvals-harness.ts';
+import { session, type ApprovalsWorld } from './approvals-harness.ts';
 
 let world: ApprovalsWorld;
 let stack: TestStack;
 const api: ApprovalsWorld['api'] = (...args) => world.api(...args);
 const listeners: Record<string, Proc & { port: number }> = {};
 
-/** The record's write, then workerd's 10 s inactivity eviction, with room for a loaded machine. */
-const ASLEEP_MS = IDLE_MS + 20_000;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const woken = () => stack.edgeLogs.filter((l) => l.includes('"session woken"')).length;
+const woken = () => wakes(stack);
 
-beforeAll(async () => {
-  world = await approvalsWorld();
+/** Connections and listeners of these cases, on the file's stack (an approvals world). */
+export async function setUpGrantAttacks(on: ApprovalsWorld): Promise<void> {
+  world = on;
   stack = world.stack;
   // One connection per test: a session holds every grant of its principal on its connection.
   for (const name of ['dozing', 'dozing-x', 'dozing-s']) await world.addConnection(name, '60s');
@@ -29,12 +27,11 @@ beforeAll(async () => {
   listeners['dozing'] = await startConnect(stack, 'dozing', contractor());
   listeners['dozing-x'] = await startConnect(stack, 'dozing-x', contractor());
   listeners['dozing-s'] = await startConnect(stack, 'dozing-s', clientEnv(stack));
-}, 240_000);
+}
 
-afterAll(async () => {
+export async function tearDownGrantAttacks(): Promise<void> {
   for (const p of Object.values(listeners)) await p.stop();
-  await stack?.cleanup();
-});
+}
 
 /** A contractor's grant on `connection`, approved, and psql open through it. */
 async function contractorSession(connection: string, duration: string) {
@@ -49,7 +46,8 @@ async function contractorSession(connection: string, duration: string) {
   return { grantId: ok.body.grantId!, s: session(listeners[connection]!.port) };
 }
 
-describe.concurrent('attack: while the session sleeps', () => {
+/** Registered inside the caller's concurrent describe. */
+export function grantAttackCases(): void {
   it('a grant revoked while hibernated ends the session: nothing more reaches the target', async () => {
     const { grantId, s } = await contractorSession('dozing', '10m');
     try {
@@ -113,4 +111,4 @@ describe.concurrent('attack: while the session sleeps', () => {
       await s.close();
     }
   }, 150_000);
-});
+}
