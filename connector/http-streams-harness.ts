@@ -5,7 +5,7 @@
  * test file calls `useHttpStreamsHarness()` once to get its own certificates, API server and edge.
  */
 import { afterAll, beforeAll } from 'vitest';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -185,6 +185,7 @@ export function useHttpStreamsHarness(): void {
     edgeServer.close();
     api.server.closeAllConnections();
     api.server.close();
+    rmSync(dir, { recursive: true, force: true });
   });
 }
 
