@@ -78,7 +78,11 @@ export function ssnValid(d: string): boolean {
 
 /** Hex groups of at most 4 digits: 8 of them, or 1 to 7 around a single `::`. */
 export function ipv6Valid(v: string): boolean {
-  if (v.length < 3) return false;
+  // Seven, not three: no text shorter than seven bytes is scanned at all (detectors.ts, the
+  // shortest IPv4 `1.2.3.4`), so `::1` alone was kept while `x ::1 y` was masked, and a
+  // terminal stream masked by where its chunks fell. Addresses this short are loopback and
+  // toy forms (`::1`, `::ffff`, `a::b`), never one that points at a person.
+  if (v.length < 7) return false;
   const doubles = v.split('::').length - 1;
   if (doubles > 1) return false;
   const groups = v.split(':').filter((g) => g !== '');

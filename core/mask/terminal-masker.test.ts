@@ -195,6 +195,16 @@ describe('terminal masking bounds', () => {
     }
   });
 
+  it('treats a short IPv6 form alike whole or a byte at a time (CI once caught `::0` masked by where chunks fell)', () => {
+    for (const text of ['::0\n\r\n\n', 'x ::1 y', '::ffff\n', 'a::b\r\n']) {
+      const bytes = enc.encode(text);
+      const byByte = Array.from(bytes, (b) => Uint8Array.of(b));
+      expect(run(masker(), byByte)).toBe(run(masker(), [bytes]));
+      expect(run(masker(), [bytes])).toBe(text); // loopback and toy forms: no one's address
+    }
+    expect(run(masker(), [enc.encode('via fe80::1 now')])).toBe('via [REDACTED:ipv6] now');
+  });
+
   it('masks every value the whole text shows, however it is chunked (property)', () => {
     const piece = fc.oneof(
       fc.constantFrom(PEM, AWS, CARD, JWT, 'bob@example.org', 'DE89 3704 0044 0532 0130 00', '123-45-6789'),
