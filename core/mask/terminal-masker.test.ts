@@ -195,6 +195,28 @@ describe('terminal masking bounds', () => {
     }
   });
 
+  it('masks a coloured SSN after a lone ESC however the output is cut (an ESC that breaks a sequence starts the next)', () => {
+    const text = '\x1b\x1b[32m123-45-6789\x1b[0m\n';
+    const bytes = enc.encode(text);
+    const byByte = Array.from(bytes, (b) => Uint8Array.of(b));
+    for (const out of [run(masker(), [bytes]), run(masker(), byByte)]) {
+      expect(out).toContain('[REDACTED:ssn]');
+      expect(out).not.toContain('123-45-6789');
+    }
+    // A sequence an ESC aborts shows nothing, as in a terminal: `[3` is no text before the SSN.
+    const aborted = enc.encode('a \x1b[3\x1b[1m123-45-6789\x1b[m\n');
+    for (const out of [
+      run(masker(), [aborted]),
+      run(
+        masker(),
+        Array.from(aborted, (b) => Uint8Array.of(b)),
+      ),
+    ]) {
+      expect(out).toContain('[REDACTED:ssn]');
+      expect(out).not.toContain('123-45-6789');
+    }
+  });
+
   it('treats a short IPv6 form alike whole or a byte at a time (CI once caught `::0` masked by where chunks fell)', () => {
     for (const text of ['::0\n\r\n\n', 'x ::1 y', '::ffff\n', 'a::b\r\n']) {
       const bytes = enc.encode(text);

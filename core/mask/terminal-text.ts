@@ -11,12 +11,19 @@ export const MAX_CSI = 32;
 const ESC = 0x1b;
 const LEFT_BRACKET = 0x5b;
 
-/** Where a whole CSI sequence starting at `i` (an ESC) ends, or -1 (not one, or not all here). */
+/**
+ * Where a whole CSI sequence starting at `i` (an ESC) ends, or -1 (not one, or not all here).
+ * An ESC that comes before its final byte (or right after the first ESC) aborts it, as in a
+ * terminal, and starts the next escape: the aborted bytes end there, shown by no terminal.
+ */
 export function csiEnd(src: Uint8Array, i: number, to: number): number {
-  if (src[i] !== ESC || i + 1 >= to || src[i + 1] !== LEFT_BRACKET) return -1;
+  if (src[i] !== ESC || i + 1 >= to) return -1;
+  if (src[i + 1] === ESC) return i + 1;
+  if (src[i + 1] !== LEFT_BRACKET) return -1;
   for (let k = i + 2; k < to && k - i < MAX_CSI; k++) {
     const b = src[k]!;
     if (b >= 0x40 && b <= 0x7e) return k + 1;
+    if (b === ESC) return k;
     if (b < 0x20 || b > 0x3f) return -1;
   }
   return -1;
@@ -64,11 +71,13 @@ export class CsiTracker {
   /** 'text' for a byte of the text, 'seq' inside a sequence, 'broken' when one turns out not to be. */
   step(b: number): 'text' | 'seq' | 'broken' {
     const s = this.#state;
-    if (s === 0) {
-      if (b !== ESC) return 'text';
+    // An ESC starts a sequence; inside one it aborts it and starts the next (csiEnd): else
+    // `ESC ESC [32m 123-45-6789` cut after the first ESC hid the SSN behind `[32m` as text.
+    if (b === ESC) {
       this.#state = 1;
       return 'seq';
     }
+    if (s === 0) return 'text';
     if (s === 1) {
       this.#state = b === LEFT_BRACKET ? 2 : 0;
       return b === LEFT_BRACKET ? 'seq' : 'broken';
