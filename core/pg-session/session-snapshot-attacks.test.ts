@@ -7,21 +7,14 @@
  * resumed from it still refuses: both are asserted as what the target would get.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { nodeCedar, nodeSqlParser } from '../../cli/wasm-node.ts';
+import { nodeCedar } from '../../cli/wasm-node.ts';
 import { CompiledPolicies } from '../policy/engine.ts';
 import { harness, type ConformanceDriver, type Harness } from '../session-host/conformance.ts';
-import { cstring, int32, parseErrorFields, query } from '../pg/messages.ts';
-import { cat, framesOf, msg, ready, startup } from '../../test/support/pg-bytes.ts';
-import { postgresModule, type PgConnection } from './postgres-module.ts';
+import { cstring, parseErrorFields, query } from '../pg/messages.ts';
+import { cat, framesOf, msg, ready, startup, textRow } from '../../test/support/pg-bytes.ts';
+import { pgModuleDriver } from '../../test/support/pg-module-driver.ts';
+import type { PgConnection } from './postgres-module.ts';
 
-const enc = new TextEncoder();
-const int16 = (n: number) => new Uint8Array([(n >> 8) & 0xff, n & 0xff]);
-const dataRow = (...values: Array<string | null>) =>
-  msg(
-    'D',
-    int16(values.length),
-    ...values.map((v) => (v === null ? int32(-1) : cat(int32(enc.encode(v).length), enc.encode(v)))),
-  );
 const complete = (tag: string) => msg('C', cstring(tag));
 
 let driver: ConformanceDriver<PgConnection>;
@@ -35,56 +28,20 @@ beforeAll(async () => {
         forbid(principal, action == Postern::Action::"sql:select", resource == Postern::Table::"secret.accounts");`,
     },
   ]);
-  driver = {
-    module: postgresModule({
-      sqlParser: nodeSqlParser,
-      maxMessageBytes: 1 << 30,
-      maxHeldMessageBytes: 32 << 20,
-    }),
-    start: {
-      sessionId: 'ses_paths',
-      identity: {
-        issuer: 'https://issuer.test',
-        subject: 'alice',
-        groups: ['dev'],
-        attributes: {},
-        expiresAt: 0,
-      },
-      connection: {
-        id: 'cn_paths',
-        name: 'paths',
-        database: 'app',
-        username: 'app',
-        masking: { columns: [], detectors: {} },
-      },
-    },
+  driver = pgModuleDriver({
+    name: 'paths',
     policies,
-    credential: { kind: 'password', secret: 'pw' },
+    masking: { columns: [], detectors: {} },
     clientHello: startup({ user: 'alice', database: 'app' }),
-    open: (h: Harness) => {
-      h.fromClient(driver.clientHello);
-      h.session.targetOpen(driver.credential);
-      h.fromTarget(
-        cat(
-          msg('R', int32(0)),
-          msg('S', cstring('client_encoding'), cstring('UTF8')),
-          msg('S', cstring('standard_conforming_strings'), cstring('on')),
-          msg('K', int32(7), int32(8)),
-          ready(),
-        ),
-      );
-      // The relations preflight: `accounts` in public and in secret; no schema named after the user.
-      h.fromTarget(
-        cat(
-          dataRow('p', '"$user", public', 'app', null),
-          dataRow('r', 'public', 'accounts', '1'),
-          dataRow('r', 'secret', 'accounts', '1'),
-          complete('SELECT 3'),
-          ready(),
-        ),
-      );
-    },
-  } as unknown as ConformanceDriver<PgConnection>;
+    // The relations preflight: `accounts` in public and in secret; no schema named after the user.
+    preflight: cat(
+      textRow('p', '"$user", public', 'app', null),
+      textRow('r', 'public', 'accounts', '1'),
+      textRow('r', 'secret', 'accounts', '1'),
+      complete('SELECT 3'),
+      ready(),
+    ),
+  }) as ConformanceDriver<PgConnection>;
 });
 
 async function opened(): Promise<Harness> {
