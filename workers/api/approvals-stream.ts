@@ -27,7 +27,7 @@ import {
 import type { Db } from '../../edge/db/client.ts';
 import { isSignedOut } from '../../edge/db/console-sign-outs-repo.ts';
 import { refusal } from '../../edge/http-errors.ts';
-import { openBrowserSession } from '../console/browser-session.ts';
+import { openCookieUnchecked } from '../console/browser-session.ts';
 import { forViewer } from './approval-viewer.ts';
 import { PendingHub, type PendingRead } from './approvals-hub.ts';
 import { isAdmin, me, withDb, type UserEnv } from './user-api.ts';
@@ -86,7 +86,7 @@ export async function approvalsStream(c: Context<UserEnv>): Promise<Response> {
   // SIGN_OUT_CHECK_MS on the connection the stream already holds (one primary-key lookup).
   const cookie = c.req.raw.headers.has('Authorization')
     ? null
-    : await openBrowserSession(c.req.raw, c.env, new Date());
+    : await openCookieUnchecked(c.req.raw, c.env, new Date());
   const who = `${id.issuer}\u0000${id.subject}`;
   if ((open.get(who) ?? 0) >= MAX_STREAMS_PER_PERSON) {
     // 409 like too_many_pending (access requests): a bound on what one person holds open.

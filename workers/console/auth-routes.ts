@@ -28,7 +28,7 @@ import { recordSignOut, recordSignOutEverywhere } from '../../edge/db/console-si
 import type { Env } from '../../edge/env.ts';
 import { httpError } from '../../edge/http-errors.ts';
 import { consoleIssuers, getIdTokenVerifier } from '../auth/verifier.ts';
-import { csrfOk, openBrowserSession, readBrowserSession } from './browser-session.ts';
+import { csrfOk, openCookieUnchecked, readBrowserSession } from './browser-session.ts';
 import { cookie, readCookie, SESSION_COOKIE, SIGNIN_COOKIE } from './cookies.ts';
 import { webSessionKeys } from './keys.ts';
 import { authorizationUrl, browserEndpoints, exchangeCode } from './oidc-client.ts';
@@ -253,7 +253,7 @@ export function createConsoleAuth(): Hono<AuthEnv> {
     const url = new URL(c.req.url);
     const now = new Date();
     // Opened without the sign-out check: signing out a session already signed out changes nothing.
-    const s = await openBrowserSession(c.req.raw, c.env, now);
+    const s = await openCookieUnchecked(c.req.raw, c.env, now);
     if (s && !(await csrfOk(c.req.raw, c.env, s)))
       return httpError(403, 'forbidden', 'sign-out needs the X-CSRF-Token header (docs/console.md)');
     if (s) {

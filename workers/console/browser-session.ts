@@ -25,7 +25,7 @@ const SAFE = new Set(['GET', 'HEAD', 'OPTIONS']);
  * sign-in. NOT checked against sign-outs: only sign-out itself and the approvals stream's
  * re-check (which holds its own connection) use this; every other reader uses readBrowserSession.
  */
-export async function openBrowserSession(req: Request, env: Env, now: Date): Promise<BrowserSession | null> {
+export async function openCookieUnchecked(req: Request, env: Env, now: Date): Promise<BrowserSession | null> {
   const value = readCookie(req, SESSION_COOKIE);
   if (!value) return null;
   const keys = await webSessionKeys(env);
@@ -43,7 +43,7 @@ export async function openBrowserSession(req: Request, env: Env, now: Date): Pro
  * CONTROL_PLANE_UNAVAILABLE (a 503 saying so), never lets the cookie through.
  */
 export async function readBrowserSession(req: Request, env: Env, now: Date): Promise<BrowserSession | null> {
-  const session = await openBrowserSession(req, env, now);
+  const session = await openCookieUnchecked(req, env, now);
   if (!session) return null;
   if (await withControlPlane(env, (db) => isSignedOut(db, session))) return null;
   return session;
