@@ -349,3 +349,37 @@ export const webhooks = pgTable('webhooks', {
   secretCiphertext: text('secret_ciphertext').notNull(),
   createdAt: timestamptz('created_at').notNull().defaultNow(),
 });
+
+/**
+ * Web-console sessions signed out before their cookie expired (docs/console.md "Sign-out"): the
+ * cookie is a stateless JWE, so a copy taken before sign-out would open until its expiry without
+ * this row. Keyed by the SHA-256 of the cookie's random session id; kept until the cookie would
+ * have expired, then pruned (edge/db/console-sign-outs-repo.ts), so the table holds at most the
+ * last hour's sign-outs.
+ */
+export const consoleSignOuts = pgTable(
+  'console_sign_outs',
+  {
+    sidHash: text('sid_hash').primaryKey(),
+    expiresAt: timestamptz('expires_at').notNull(),
+  },
+  (t) => [index('console_sign_outs_expires_at').on(t.expiresAt)],
+);
+
+/**
+ * "Sign out everywhere": every console cookie of this person issued at or before `signed_out_at`
+ * is refused. One row per person (the latest), pruned once every such cookie has expired.
+ */
+export const consolePersonSignOuts = pgTable(
+  'console_person_sign_outs',
+  {
+    issuer: text('issuer').notNull(),
+    subject: text('subject').notNull(),
+    signedOutAt: timestamptz('signed_out_at').notNull(),
+    expiresAt: timestamptz('expires_at').notNull(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.issuer, t.subject] }),
+    index('console_person_sign_outs_expires_at').on(t.expiresAt),
+  ],
+);

@@ -10,8 +10,9 @@
  * The streams of an isolate share one read of the control plane every POLL_MS (approvals-hub.ts:
  * every pending request and its votes, cut per person in memory by the rule GET /approvals
  * uses); each stream holds one database connection for its life, to read with when its turn
- * comes, and ends after MAX_STREAM_MS or when the caller's token or session expires, whichever is
- * first: the browser reconnects, and is authenticated again. Each person may hold a few streams
+ * comes, and ends after MAX_STREAM_MS, when the caller's token or session expires, or soon after
+ * the console session it was opened with is signed out, whichever is first: the browser
+ * reconnects, and is authenticated again. Each person may hold a few streams
  * per isolate (their tabs).
  */
 import type { Context } from 'hono';
@@ -24,13 +25,17 @@ import {
   presentApproval,
 } from '../../edge/db/approvals-repo.ts';
 import type { Db } from '../../edge/db/client.ts';
+import { isSignedOut } from '../../edge/db/console-sign-outs-repo.ts';
 import { refusal } from '../../edge/http-errors.ts';
+import { openCookieUnchecked } from '../console/browser-session.ts';
 import { forViewer } from './approval-viewer.ts';
 import { PendingHub, type PendingRead } from './approvals-hub.ts';
 import { isAdmin, me, withDb, type UserEnv } from './user-api.ts';
 
 const POLL_MS = 1_000;
 const KEEPALIVE_MS = 15_000;
+/** How often a cookie stream asks whether its session was signed out (docs/console.md). */
+const SIGN_OUT_CHECK_MS = 2_000;
 const MAX_STREAM_MS = 5 * 60_000;
 /** What EventSource waits before it reconnects (the `retry:` field). */
 const RETRY_MS = 2_000;
@@ -74,8 +79,14 @@ export function pendingFor(read: PendingRead, env: UserEnv['Bindings'], id: Iden
   return { inbox: views.filter((v) => v.mayDecide), mine: views.filter((v) => v.mine) };
 }
 
-export function approvalsStream(c: Context<UserEnv>): Response {
+export async function approvalsStream(c: Context<UserEnv>): Promise<Response> {
   const id = c.get('identity');
+  // A stream opened with the console cookie (no Authorization header: workers/auth/caller.ts)
+  // ends soon after that session is signed out: its sign-out is looked up again every
+  // SIGN_OUT_CHECK_MS on the connection the stream already holds (one primary-key lookup).
+  const cookie = c.req.raw.headers.has('Authorization')
+    ? null
+    : await openCookieUnchecked(c.req.raw, c.env, new Date());
   const who = `${id.issuer}\u0000${id.subject}`;
   if ((open.get(who) ?? 0) >= MAX_STREAMS_PER_PERSON) {
     // 409 like too_many_pending (access requests): a bound on what one person holds open.
@@ -104,7 +115,12 @@ export function approvalsStream(c: Context<UserEnv>): Response {
     await withDb(c, async (db) => {
       let last = '';
       let wrote = Date.now();
+      let checked = Date.now();
       while (!abort.aborted && Date.now() < until) {
+        if (cookie && Date.now() - checked >= SIGN_OUT_CHECK_MS) {
+          if (await isSignedOut(db, cookie)) break;
+          checked = Date.now();
+        }
         const read = await pendingHub.current(() => readPending(db), abort);
         const state = JSON.stringify(pendingFor(read, c.env, id, new Date()));
         if (state !== last) {

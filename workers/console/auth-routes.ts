@@ -5,7 +5,8 @@
  *  - GET  /auth/callback  → state checked, code exchanged, ID token verified (signature, iss,
  *    aud = the console client, nonce, lifetime: the bearer tokens' verifier), then the sealed
  *    `postern_session` cookie and a redirect to return_to (same origin only);
- *  - POST /auth/logout    → clears the cookie (CSRF token required when there is a session);
+ *  - POST /auth/logout[?everywhere=true] → signs the session (or every session of the person)
+ *    out in the control plane, then clears the cookie (CSRF token required when there is one);
  *  - GET  /auth/session   → who is signed in, their CSRF token, whether they are an admin.
  * Failures show one generic page; the detail goes to the log, never a code or token.
  */
@@ -22,10 +23,12 @@ import {
   type BrowserSession,
 } from '../../core/web-session/seal.ts';
 import { constantTimeEqual } from '../../core/crypto/secrets.ts';
+import { withControlPlane } from '../../edge/db/client.ts';
+import { recordSignOut, recordSignOutEverywhere } from '../../edge/db/console-sign-outs-repo.ts';
 import type { Env } from '../../edge/env.ts';
 import { httpError } from '../../edge/http-errors.ts';
 import { consoleIssuers, getIdTokenVerifier } from '../auth/verifier.ts';
-import { csrfOk, readBrowserSession } from './browser-session.ts';
+import { csrfOk, openCookieUnchecked, readBrowserSession } from './browser-session.ts';
 import { cookie, readCookie, SESSION_COOKIE, SIGNIN_COOKIE } from './cookies.ts';
 import { webSessionKeys } from './keys.ts';
 import { authorizationUrl, browserEndpoints, exchangeCode } from './oidc-client.ts';
@@ -248,9 +251,22 @@ export function createConsoleAuth(): Hono<AuthEnv> {
 
   auth.post('/logout', async (c) => {
     const url = new URL(c.req.url);
-    const s = await readBrowserSession(c.req.raw, c.env, new Date());
+    const now = new Date();
+    // Opened without the sign-out check: signing out a session already signed out changes nothing.
+    const s = await openCookieUnchecked(c.req.raw, c.env, now);
     if (s && !(await csrfOk(c.req.raw, c.env, s)))
       return httpError(403, 'forbidden', 'sign-out needs the X-CSRF-Token header (docs/console.md)');
+    if (s) {
+      // Recorded before the answer: a copy of the cookie is refused from here on, in every
+      // isolate. When it cannot be recorded this throws (503) and the browser keeps its cookie,
+      // so the person can try again; never a 204 that did not hold.
+      const everywhere = c.req.query('everywhere') === 'true';
+      await withControlPlane(c.env, (db) =>
+        everywhere
+          ? recordSignOutEverywhere(db, s, now, new Date(now.getTime() + CONSOLE_SESSION_SECONDS * 1000))
+          : recordSignOut(db, s, now),
+      );
+    }
     const headers = new Headers({ ...consoleHeaders(url.protocol), 'Cache-Control': 'no-store' });
     headers.append('Set-Cookie', cookie(url, SESSION_COOKIE, '', 0));
     return new Response(null, { status: 204, headers });

@@ -3,12 +3,15 @@
  * (core/web-session/seal.ts), still from an issuer this edge trusts for browser sign-in (an
  * issuer taken out of TRUSTED_ISSUERS, or its console client, ends its sessions at once), and,
  * for a state-changing method, carrying the session's CSRF token in `X-CSRF-Token`
- * (core/web-session/csrf.ts) from this origin. Any failure is "no session": never which check.
+ * (core/web-session/csrf.ts) from this origin; and not signed out (docs/console.md "Sign-out").
+ * Any failure is "no session": never which check.
  */
 import { PosternError } from '../../core/errors.ts';
 import type { Identity } from '../../core/identity/identity.ts';
 import { CSRF_HEADER, csrfTokenValid } from '../../core/web-session/csrf.ts';
 import { openSession, type BrowserSession } from '../../core/web-session/seal.ts';
+import { isSignedOut } from '../../edge/db/console-sign-outs-repo.ts';
+import { withControlPlane } from '../../edge/db/client.ts';
 import type { Env } from '../../edge/env.ts';
 import { consoleIssuers } from '../auth/verifier.ts';
 import { readCookie, SESSION_COOKIE } from './cookies.ts';
@@ -17,13 +20,32 @@ import { webSessionKeys } from './keys.ts';
 /** Methods that may change something (RFC 9110 §9.2.1: the others are safe). */
 const SAFE = new Set(['GET', 'HEAD', 'OPTIONS']);
 
-export async function readBrowserSession(req: Request, env: Env, now: Date): Promise<BrowserSession | null> {
+/**
+ * The cookie opened: sealed by this edge, unexpired, from an issuer still trusted for browser
+ * sign-in. NOT checked against sign-outs: only sign-out itself and the approvals stream's
+ * re-check (which holds its own connection) use this; every other reader uses readBrowserSession.
+ */
+export async function openCookieUnchecked(req: Request, env: Env, now: Date): Promise<BrowserSession | null> {
   const value = readCookie(req, SESSION_COOKIE);
   if (!value) return null;
   const keys = await webSessionKeys(env);
   const session = await openSession(keys.seal, value, now);
   if (!session) return null;
   if (!consoleIssuers(env).some((c) => c.issuer === session.issuer)) return null;
+  return session;
+}
+
+/**
+ * The request's browser session, unless it was signed out (edge/db/console-sign-outs-repo.ts):
+ * the cookie is stateless, so a copy taken before sign-out is refused only by asking the control
+ * plane, on every request, in every isolate (no cache: a sign-out counts at once everywhere). One
+ * primary-key lookup. Fails closed: when the control plane cannot be asked this throws
+ * CONTROL_PLANE_UNAVAILABLE (a 503 saying so), never lets the cookie through.
+ */
+export async function readBrowserSession(req: Request, env: Env, now: Date): Promise<BrowserSession | null> {
+  const session = await openCookieUnchecked(req, env, now);
+  if (!session) return null;
+  if (await withControlPlane(env, (db) => isSignedOut(db, session))) return null;
   return session;
 }
 
