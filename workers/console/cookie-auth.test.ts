@@ -172,7 +172,11 @@ describe('what the cookie may not do from another origin', () => {
     const { cookie } = await cookieFor();
     const get = (path: string, origin?: string) =>
       req(path, { headers: { Cookie: cookie, ...(origin !== undefined ? { Origin: origin } : {}) } });
-    for (const path of ['/api/v1/approvals/stream', '/api/v1/approvals/not-an-id', '/api/v1/me/connections']) {
+    for (const path of [
+      '/api/v1/approvals/stream',
+      '/api/v1/approvals/not-an-id',
+      '/api/v1/me/connections',
+    ]) {
       for (const origin of ['http://127.0.0.1:9400', 'null', 'http://evil.example']) {
         const res = await get(path, origin);
         expect(res.status, `${path} from ${origin}`).toBe(403);
