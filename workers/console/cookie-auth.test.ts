@@ -183,6 +183,10 @@ describe('what the cookie may not do from another origin', () => {
         expect(res.headers.get('content-type')).not.toContain('event-stream');
       }
     }
+    // Nor does /auth/session hand its CSRF token to a request from another origin.
+    const session = await get('/auth/session', 'http://127.0.0.1:9400');
+    expect(await session.json()).toEqual({ signedIn: false });
+    expect(await (await get('/auth/session', ORIGIN)).json()).toMatchObject({ signedIn: true });
     // From this origin (or with no Origin, a same-origin GET) the cookie is the caller's.
     expect((await get('/api/v1/approvals/not-an-id', ORIGIN)).status).not.toBe(403);
     expect((await get('/api/v1/approvals/not-an-id')).status).not.toBe(403);
