@@ -55,6 +55,10 @@ export class ApiClient {
   /** `path` is under /api/v1 (`/approvals`), or absolute from the origin (`/auth/...`). */
   async request<T>(method: string, path: string, body?: unknown): Promise<T> {
     const url = path.startsWith('/api/') || path.startsWith('/auth/') ? path : `/api/v1${path}`;
+    // A page builds paths from its URL (`#/sessions/<id>`): a dot segment there would let a
+    // crafted link point the page's request at another route of the API.
+    if (/(^|\/)\.{1,2}(\/|$)/.test(url.split(/[?#]/)[0]!))
+      throw new ApiError(400, 'invalid_path', `not a path of the API: ${url}`);
     const headers: Record<string, string> = { Accept: 'application/json' };
     if (UNSAFE.has(method)) headers['X-CSRF-Token'] = this.csrfToken;
     if (body !== undefined) headers['Content-Type'] = 'application/json';

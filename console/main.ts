@@ -51,8 +51,14 @@ export function match(hash: string): { route: Route; params: Record<string, stri
     const params: Record<string, string> = {};
     let ok = true;
     want.forEach((seg, i) => {
-      if (seg.startsWith(':')) params[seg.slice(1)] = decodeURIComponent(parts[i]!);
-      else if (seg !== parts[i]) ok = false;
+      if (seg.startsWith(':')) {
+        // A malformed escape (`#/sessions/%E0`) is no route, not an exception that blanks the page.
+        try {
+          params[seg.slice(1)] = decodeURIComponent(parts[i]!);
+        } catch {
+          ok = false;
+        }
+      } else if (seg !== parts[i]) ok = false;
     });
     if (ok) return { route, params };
   }
@@ -108,7 +114,9 @@ async function start(): Promise<void> {
     replace(
       main,
       h('h1', {}, 'Postern'),
-      failed ? notice('error', `Sign-in failed: ${failed}`) : null,
+      // Never the parameter's text: a link could make this origin say anything ("your account is
+      // locked, call ..."). The sign-in routes show their own generic page (docs/console.md).
+      failed !== null ? notice('error', 'Sign-in failed. Sign in again.') : null,
       h(
         'p',
         {},

@@ -13,6 +13,7 @@ import { kubePath, kubeRoute } from './routes/kube.ts';
 import { errorToResponse, httpError } from '../edge/http-errors.ts';
 import { serveConsole } from './console/assets.ts';
 import { createConsoleAuth } from './console/auth-routes.ts';
+import { addEdgeHeaders } from './console/security-headers.ts';
 
 export function createEdgeApp(): Hono<{ Bindings: Env }> {
   const app = new Hono<{ Bindings: Env }>();
@@ -26,6 +27,15 @@ export function createEdgeApp(): Hono<{ Bindings: Env }> {
     const path = new URL(c.req.url).pathname;
     if (name === null || path === '/v1/connect') return next();
     return kubeRoute(c, name, kubePath(path, null));
+  });
+  // After the connection-host routing above (a Kubernetes API answer passes through as the
+  // target sent it): every answer but a WebSocket's carries the console's security headers and,
+  // unless its route says otherwise, no-store (workers/console/security-headers.ts).
+  app.use('*', async (c, next) => {
+    await next();
+    if (c.res.status === 101 || c.req.path.startsWith('/v1/kube/')) return;
+    const out = addEdgeHeaders(c.res, new URL(c.req.url));
+    if (out !== c.res) c.res = out; // hono's setter copies the old headers onto a new Response
   });
   app.get('/healthz', (c) => c.json({ ok: true }));
   app.all('/v1/kube/:connection/*', (c) =>

@@ -187,7 +187,7 @@ async function player(ctx: PageContext, id: string, box: HTMLElement, channel?: 
   let rec: Recording;
   try {
     rec = await ctx.api.get<Recording>(
-      `/sessions/${id}/recording${channel !== undefined ? `?channel=${channel}` : ''}`,
+      `/sessions/${encodeURIComponent(id)}/recording${channel !== undefined ? `?channel=${channel}` : ''}`,
     );
   } catch (e) {
     if (e instanceof ApiError && e.status === 404)
@@ -249,11 +249,13 @@ export async function render(root: HTMLElement, ctx: PageContext): Promise<void>
   let playerShown = false;
   const load = async (): Promise<boolean> => {
     try {
-      const s = await ctx.api.get<SessionItem>(`/sessions/${id}`);
+      const s = await ctx.api.get<SessionItem>(`/sessions/${encodeURIComponent(id)}`);
       replace(top, facts(s));
       const [ev, report] = await Promise.all([
-        ctx.api.get<{ events: AuditEvent[] }>(`/sessions/${id}/events`),
-        s.state === 'ended' ? ctx.api.get<ChainReport>(`/sessions/${id}/verify`) : Promise.resolve(null),
+        ctx.api.get<{ events: AuditEvent[] }>(`/sessions/${encodeURIComponent(id)}/events`),
+        s.state === 'ended'
+          ? ctx.api.get<ChainReport>(`/sessions/${encodeURIComponent(id)}/verify`)
+          : Promise.resolve(null),
       ]);
       replace(events, timeline(ev.events));
       replace(

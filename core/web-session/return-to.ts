@@ -18,5 +18,10 @@ export function safeReturnTo(raw: string | null | undefined): string {
     return '/';
   }
   if (url.origin !== base) return '/';
-  return `${url.pathname}${url.search}${url.hash}`;
+  // Dot segments are resolved AFTER the checks above: `/.//evil.example`, `/a/..//evil.example`
+  // and `/%2e//evil.example` (WHATWG URL reads `%2e` as `.`) all come out as the path
+  // `//evil.example`, which a browser following `Location:` reads as another host.
+  const path = `${url.pathname}${url.search}${url.hash}`;
+  if (path.startsWith('//') || path.startsWith('/\\')) return '/';
+  return path;
 }

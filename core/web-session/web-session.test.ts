@@ -47,6 +47,21 @@ describe('return_to after sign-in', () => {
     ])
       expect(safeReturnTo(bad as string), String(bad)).toBe('/');
   });
+
+  it('does not let dot segments resolve into a scheme-relative //host', () => {
+    for (const bad of [
+      '/.//evil.example',
+      '/..//evil.example',
+      '/%2e//evil.example',
+      '/%2E%2E//evil.example/#/approvals',
+      '/a/..//evil.example',
+      '/a/b/../..//evil.example',
+    ])
+      expect(safeReturnTo(bad), bad).toBe('/');
+    // What stays a path on this origin is kept.
+    expect(safeReturnTo('/%2F%2Fevil.example')).toBe('/%2F%2Fevil.example');
+    expect(safeReturnTo('/?next=//evil.example')).toBe('/?next=//evil.example');
+  });
 });
 
 describe('sealed cookies', () => {

@@ -307,3 +307,61 @@ describe('the sign-in callback', () => {
     ).toBe(400);
   });
 });
+
+describe('what the cookie may not do from another origin', () => {
+  it('refuses a read with the cookie from another origin (the stream too), and serves it from this one', async () => {
+    const { cookie } = await cookieFor();
+    const get = (path: string, origin?: string) =>
+      req(path, { headers: { Cookie: cookie, ...(origin !== undefined ? { Origin: origin } : {}) } });
+    for (const path of [
+      '/api/v1/approvals/stream',
+      '/api/v1/approvals/not-an-id',
+      '/api/v1/me/connections',
+    ]) {
+      for (const origin of ['http://127.0.0.1:9400', 'null', 'http://evil.example']) {
+        const res = await get(path, origin);
+        expect(res.status, `${path} from ${origin}`).toBe(403);
+        expect(res.headers.get('content-type')).not.toContain('event-stream');
+      }
+    }
+    // Nor does /auth/session hand its CSRF token to a request from another origin.
+    const session = await get('/auth/session', 'http://127.0.0.1:9400');
+    expect(await session.json()).toEqual({ signedIn: false });
+    expect(await (await get('/auth/session', ORIGIN)).json()).toMatchObject({ signedIn: true });
+    // From this origin (or with no Origin, a same-origin GET) the cookie is the caller's.
+    expect((await get('/api/v1/approvals/not-an-id', ORIGIN)).status).not.toBe(403);
+    expect((await get('/api/v1/approvals/not-an-id')).status).not.toBe(403);
+    // The admin API the same way: an admin's cookie read from another origin.
+    const admin = await cookieFor({ groups: ['postern-admins'] });
+    const adminRead = await req('/api/v1/connectors', {
+      headers: { Cookie: admin.cookie, Origin: 'http://127.0.0.1:9400' },
+    });
+    expect(adminRead.status).toBe(403);
+  });
+});
+
+describe('headers on every answer', () => {
+  it('the API’s answers and errors are not cached, framed or sniffed', async () => {
+    const { cookie } = await cookieFor();
+    const admin = await cookieFor({ groups: ['postern-admins'] });
+    const answers = [
+      await req('/api/v1/approvals'), // 401
+      await req('/api/v1/connections', { headers: { Cookie: cookie } }), // 403, not an admin
+      await req('/api/v1/approvals/not-an-id', { headers: { Cookie: cookie } }),
+      await req('/api/v1/openapi.json'),
+      await req('/api/v1/connectors', { headers: { Cookie: admin.cookie } }), // an admin read
+      await req('/v1/nope'),
+      await req('/auth/nope'),
+      await req('/healthz'),
+      await req('/api/v1/access-requests', { method: 'OPTIONS', headers: { Cookie: cookie } }),
+    ];
+    for (const res of answers) {
+      const what = `${res.status} ${res.url}`;
+      expect(res.headers.get('cache-control'), what).toBe('no-store');
+      expect(res.headers.get('x-frame-options'), what).toBe('DENY');
+      expect(res.headers.get('x-content-type-options'), what).toBe('nosniff');
+      expect(res.headers.get('content-security-policy'), what).toContain("frame-ancestors 'none'");
+      expect(res.headers.get('access-control-allow-origin'), what).toBeNull();
+    }
+  });
+});

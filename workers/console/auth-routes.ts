@@ -275,7 +275,11 @@ export function createConsoleAuth(): Hono<AuthEnv> {
   auth.get('/session', async (c) => {
     const url = new URL(c.req.url);
     const headers = { ...consoleHeaders(url.protocol), 'Cache-Control': 'no-store' };
-    const s = await readBrowserSession(c.req.raw, c.env, new Date());
+    // The CSRF token's only source: CORS already hides it from other origins; a request that says
+    // it comes from one is not answered with it either (as the API refuses the cookie from them).
+    const origin = c.req.header('Origin');
+    const foreign = origin !== undefined && origin !== url.origin;
+    const s = foreign ? null : await readBrowserSession(c.req.raw, c.env, new Date());
     if (!s) return c.json({ signedIn: false }, 200, headers);
     const keys = await webSessionKeys(c.env);
     return c.json(

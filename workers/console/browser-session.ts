@@ -76,6 +76,14 @@ export async function csrfOk(req: Request, env: Env, s: BrowserSession): Promise
 export async function cookieIdentity(req: Request, env: Env, now: Date): Promise<Identity | null> {
   const s = await readBrowserSession(req, env, now);
   if (!s) return null;
+  // A browser names the page's origin on every cross-origin request (Fetch: CORS requests,
+  // EventSource, WebSocket) and on every POST. The cookie speaks only for this origin's pages, so
+  // a request of ANY method from another origin is refused: a read the browser would hide from
+  // the other page (no CORS headers) is not served either, and another page cannot hold a
+  // person's approval streams (4 each: docs/console.md) by opening them with their cookie.
+  const origin = req.headers.get('Origin');
+  if (origin !== null && origin !== new URL(req.url).origin)
+    throw new PosternError('FORBIDDEN', 'a request with the session cookie must come from this origin');
   // A WebSocket handshake is a GET that CORS does not guard: a page on a sibling origin could
   // open one with this cookie and read what it streams (cross-site WebSocket hijacking). The
   // browser always sends Origin on one; it must be this origin.

@@ -40,3 +40,23 @@ export function withConsoleHeaders(res: Response, url: URL): Response {
   for (const [k, v] of Object.entries(consoleHeaders(url.protocol))) out.headers.set(k, v);
   return out;
 }
+
+/**
+ * The same headers on every other answer of the edge that a browser may load: the API's JSON
+ * (personal: a person's approvals, sessions, connections), the error bodies, /healthz. JSON
+ * is not a page, but a browser will still frame it or sniff it if told nothing, and a shared or
+ * browser cache must not keep one person's answer: `Cache-Control: no-store` unless the route
+ * set its own (the console's files do). Headers a route set are kept.
+ */
+export function addEdgeHeaders(res: Response, url: URL): Response {
+  let out = res;
+  try {
+    out.headers.set('X-Content-Type-Options', 'nosniff'); // throws when the headers are immutable
+  } catch {
+    out = new Response(res.body, res);
+  }
+  for (const [k, v] of Object.entries(consoleHeaders(url.protocol)))
+    if (!out.headers.has(k)) out.headers.set(k, v);
+  if (!out.headers.has('Cache-Control')) out.headers.set('Cache-Control', 'no-store');
+  return out;
+}

@@ -16,6 +16,7 @@ import { pagesCases, REQUESTER_CLIENT } from './pages.cases.ts';
 import { adminCases } from './admin.cases.ts';
 import { kubeCases, KUBE_DBA_CLIENT } from './kube.cases.ts';
 import { signoutCases } from './signout.cases.ts';
+import { attackCases } from './attack.cases.ts';
 
 let stack: TestStack;
 let browser: Browser;
@@ -277,4 +278,5 @@ describe('web console', () => {
   // A Kubernetes exec's recording (the demo cluster is a STAND-IN API server, test/kube/).
   kubeCases(() => fx);
   signoutCases(() => fx); // sign-out that holds for a copied cookie (s17-signout)
+  attackCases(() => fx); // hostile input, crafted links, sibling origins (s17-attack)
 });
