@@ -298,7 +298,7 @@ describe('the sign-in callback', () => {
     );
     expect(mixUp.status).toBe(400);
     // Every answer ends the half-done sign-in.
-    expect(mixUp.headers.get('set-cookie')).toMatch(/^postern_signin=; Max-Age=0; Path=\/auth/);
+    expect(mixUp.headers.get('set-cookie')).toMatch(/^postern_signin=; Max-Age=0; Path=\/;/);
     // A session cookie is not a sign-in cookie.
     const { cookie: sessionCookie } = await cookieFor();
     const swapped = sessionCookie.replace('postern_session=', 'postern_signin=');
