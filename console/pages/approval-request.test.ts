@@ -1,0 +1,69 @@
+import { describe, expect, it } from 'vitest';
+import { requestParts } from './approval-request.ts';
+
+const parts = (action: string, text: string) =>
+  Object.fromEntries(requestParts(action, text).map((p) => [p.label, p.value]));
+
+describe('requestParts', () => {
+  it('reads a held Kubernetes request into verb, resource, namespace and name', () => {
+    expect(
+      parts('k8s:delete', 'k8s:delete configmaps "billing" in namespace "prod" on connection "kube"'),
+    ).toEqual({ Verb: 'delete', Resource: 'configmaps', Namespace: 'prod', Name: 'billing' });
+    expect(
+      parts('k8s:patch', 'k8s:patch deployments.apps/scale "web" in namespace "staging" on connection "k"'),
+    ).toEqual({
+      Verb: 'patch',
+      Resource: 'deployments/scale',
+      'API group': 'apps',
+      Namespace: 'staging',
+      Name: 'web',
+    });
+    expect(parts('k8s:delete', 'k8s:delete nodes "n1" on connection "k"')).toEqual({
+      Verb: 'delete',
+      Resource: 'nodes',
+      Namespace: '(cluster-wide)',
+      Name: 'n1',
+    });
+  });
+
+  it('reads the command of a held exec, quotes and all', () => {
+    expect(
+      parts('k8s:exec', 'k8s:exec pods/exec "web-1" in namespace "prod" "sh -c "echo hi"" on connection "k"'),
+    ).toEqual({
+      Verb: 'exec',
+      Resource: 'pods/exec',
+      Namespace: 'prod',
+      Name: 'web-1',
+      Command: 'sh -c "echo hi"',
+    });
+    expect(parts('ssh:exec', 'ssh:exec as deploy "sudo ls "/root"" on connection "ssh"')).toEqual({
+      Login: 'deploy',
+      Command: 'sudo ls "/root"',
+    });
+  });
+
+  it('gives no parts when a client-chosen name could pose as another part', () => {
+    // A cluster-scoped name `x" in namespace "prod`: the text reads as if it were in prod.
+    expect(
+      requestParts('k8s:delete', 'k8s:delete nodes "x" in namespace "prod" on connection "k"'),
+    ).not.toEqual([]); // (a well-formed text: read)
+    expect(
+      requestParts(
+        'k8s:delete',
+        'k8s:delete nodes "x" in namespace "prod" in namespace "staging" on connection "k"',
+      ),
+    ).toEqual([]);
+    expect(requestParts('k8s:delete', 'k8s:delete nodes "a b" on connection "k"')).toEqual([]);
+    // A verb other than the action held.
+    expect(requestParts('k8s:get', 'k8s:delete pods "p" in namespace "prod" on connection "k"')).toEqual([]);
+    // A "command" on a verb that takes none: a name posing as one.
+    expect(
+      requestParts('k8s:delete', 'k8s:delete pods "p" in namespace "prod" "rm" on connection "k"'),
+    ).toEqual([]);
+    // An SSH login that is quoted text.
+    expect(requestParts('ssh:exec', 'ssh:exec as "a" "ls" on connection "s"')).toEqual([]);
+    // Text that is not the gate's at all, and other actions: shown as recorded.
+    expect(requestParts('ssh:exec', 'ls')).toEqual([]);
+    expect(requestParts('sql:ddl', 'CREATE TABLE t (id int)')).toEqual([]);
+  });
+});
