@@ -8,7 +8,12 @@ describe('requestParts', () => {
   it('reads a held Kubernetes request into verb, resource, namespace and name', () => {
     expect(
       parts('k8s:delete', 'k8s:delete configmaps "billing" in namespace "prod" on connection "kube"'),
-    ).toEqual({ Verb: 'delete', Resource: 'configmaps', Namespace: 'prod', Name: 'billing' });
+    ).toEqual({
+      Verb: 'delete',
+      Resource: 'configmaps',
+      Namespace: 'prod',
+      Name: 'billing',
+    });
     expect(
       parts('k8s:patch', 'k8s:patch deployments.apps/scale "web" in namespace "staging" on connection "k"'),
     ).toEqual({
@@ -21,32 +26,27 @@ describe('requestParts', () => {
     expect(parts('k8s:delete', 'k8s:delete nodes "n1" on connection "k"')).toEqual({
       Verb: 'delete',
       Resource: 'nodes',
-      Namespace: '(cluster-wide)',
+      Namespace: '(none: cluster-wide or all namespaces)',
       Name: 'n1',
     });
   });
 
-  it('reads the command of a held exec, quotes and all', () => {
+  it('reads the whole command of a held exec, escapes undone', () => {
+    const command = 'sh -c "echo hi"\nrm -rf /data';
     expect(
-      parts('k8s:exec', 'k8s:exec pods/exec "web-1" in namespace "prod" "sh -c "echo hi"" on connection "k"'),
-    ).toEqual({
-      Verb: 'exec',
-      Resource: 'pods/exec',
-      Namespace: 'prod',
-      Name: 'web-1',
-      Command: 'sh -c "echo hi"',
-    });
-    expect(parts('ssh:exec', 'ssh:exec as deploy "sudo ls "/root"" on connection "ssh"')).toEqual({
+      parts(
+        'k8s:exec',
+        `k8s:exec pods/exec "web-1" in namespace "prod" ${JSON.stringify(command)} on connection "k"`,
+      ),
+    ).toEqual({ Verb: 'exec', Resource: 'pods/exec', Namespace: 'prod', Name: 'web-1', Command: command });
+    expect(parts('ssh:exec', `ssh:exec as deploy ${JSON.stringify(command)} on connection "ssh"`)).toEqual({
       Login: 'deploy',
-      Command: 'sudo ls "/root"',
+      Command: command,
     });
   });
 
   it('gives no parts when a client-chosen name could pose as another part', () => {
-    // A cluster-scoped name `x" in namespace "prod`: the text reads as if it were in prod.
-    expect(
-      requestParts('k8s:delete', 'k8s:delete nodes "x" in namespace "prod" on connection "k"'),
-    ).not.toEqual([]); // (a well-formed text: read)
+    // A cluster-scoped name `x" in namespace "prod` (quote and spaces) in a delete of nodes.
     expect(
       requestParts(
         'k8s:delete',
@@ -56,10 +56,12 @@ describe('requestParts', () => {
     expect(requestParts('k8s:delete', 'k8s:delete nodes "a b" on connection "k"')).toEqual([]);
     // A verb other than the action held.
     expect(requestParts('k8s:get', 'k8s:delete pods "p" in namespace "prod" on connection "k"')).toEqual([]);
-    // A "command" on a verb that takes none: a name posing as one.
+    // A "command" on a verb that takes none.
     expect(
       requestParts('k8s:delete', 'k8s:delete pods "p" in namespace "prod" "rm" on connection "k"'),
     ).toEqual([]);
+    // A command that is not a JSON string (an unescaped quote inside, as older edges wrote it).
+    expect(requestParts('ssh:exec', 'ssh:exec as deploy "sudo ls "/root"" on connection "s"')).toEqual([]);
     // An SSH login that is quoted text.
     expect(requestParts('ssh:exec', 'ssh:exec as "a" "ls" on connection "s"')).toEqual([]);
     // Text that is not the gate's at all, and other actions: shown as recorded.

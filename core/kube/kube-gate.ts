@@ -100,7 +100,8 @@ export class KubeGate {
         target,
         audit: { ...audit, outcome: 'approval' },
         ticket: {
-          text: `${action} ${what}${facts.audit.command ? ` "${clip(facts.audit.command)}"` : ''} on connection "${connection}"`,
+          // The whole command as a JSON string (escaped, never cut): approvers decide on what they read.
+          text: `${action} ${what}${facts.audit.command ? ` ${JSON.stringify(facts.audit.command)}` : ''} on connection "${connection}"`,
           fingerprint: kubeFingerprint(connection, action, facts.context),
           action,
           approval: { ...d.approval, policies: d.policies, reasons },

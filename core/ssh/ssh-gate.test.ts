@@ -182,6 +182,20 @@ describe('the demo SSH policy', () => {
     }
   });
 
+  it('gives approvers the whole command, escaped: nothing cut off, no line break or quote to misread', () => {
+    const g = demo();
+    // Past the 120 characters a message quotes, the part that matters.
+    const long = `sudo true ${'x'.repeat(200)}; rm -rf /srv`;
+    const multi = 'sudo ls\nrm -rf / "quoted"';
+    for (const c of [long, multi]) {
+      const v = g.decide(exec(c));
+      if (v.effect !== 'hold') throw new Error(`not held: ${c}`);
+      expect(v.ticket.text).toBe(`ssh:exec as deploy ${JSON.stringify(c)} on connection "box"`);
+      expect(v.ticket.text).not.toContain('\n');
+      expect(JSON.parse(/^ssh:exec as deploy (".*") on connection "box"$/.exec(v.ticket.text)![1]!)).toBe(c);
+    }
+  });
+
   it('refuses agent and X11 forwarding with the policy reason, and ssh -R by default', () => {
     const g = demo();
     for (const action of ['ssh:agent_forward', 'ssh:x11_forward'] as const) {

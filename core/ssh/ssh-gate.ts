@@ -122,7 +122,7 @@ export class SshGate {
         message,
         audit: { ...audit, outcome: 'approval' },
         ticket: {
-          text: `${action} as ${login}${facts.what} ${on}`,
+          text: `${action} as ${login}${facts.held ?? facts.what} ${on}`,
           fingerprint: sshFingerprint(connection, action, login, facts.shape),
           action: request.action,
           approval: { ...d.approval, policies: d.policies, reasons },
@@ -150,6 +150,12 @@ interface Facts {
   audit: Partial<SshAudit>;
   /** For messages: ` "sudo ls"`, ` write "/etc/x"`, ` to db:5432` (with a leading space), or ''. */
   what: string;
+  /**
+   * For the approval request, where `what` is clipped: the whole command or path as a JSON string
+   * (control characters and quotes escaped). Approvers decide on what they read: a command cut
+   * at 120 characters would hide its tail (`sudo true …; rm -rf /`).
+   */
+  held?: string;
   /** What the approval fingerprint covers besides action and login. */
   shape: Record<string, unknown>;
   /** Refused whatever the policy. */
@@ -176,6 +182,7 @@ function factsOf(r: SshRequest): Facts {
         context: { command, plain, program },
         audit: { command: shown },
         what: ` "${clip(shown)}"`,
+        held: ` ${JSON.stringify(shown)}`,
         shape: { command },
       };
     }
@@ -189,6 +196,7 @@ function factsOf(r: SshRequest): Facts {
         context: { operation: r.operation, path: r.path },
         audit: { operation: r.operation, path: r.path },
         what: ` ${r.operation} "${clip(r.path)}"`,
+        held: ` ${r.operation} ${JSON.stringify(r.path)}`,
         shape: { operation: r.operation, path: r.path },
       };
     case 'ssh:port_forward':
