@@ -8,7 +8,7 @@
 import { ApiError, type ApiClient } from '../api.ts';
 import { h, notice, replace } from '../dom.ts';
 import { person, span, when } from '../format.ts';
-import { requestParts } from './approval-request.ts';
+import { mayBeCut, RECORDED_CHARS, requestParts } from './approval-request.ts';
 import './pages.css';
 
 export interface ApprovalItem {
@@ -68,6 +68,13 @@ function what(a: ApprovalItem): HTMLElement {
       : null,
     // As the session recorded it: the parts above are read from this text.
     h('pre', { 'data-testid': 'statement' }, a.statement ?? ''),
+    mayBeCut(a.statement)
+      ? h(
+          'p',
+          { class: 'notice error', role: 'alert', 'data-testid': 'cut' },
+          `Only the first ${RECORDED_CHARS} characters were recorded: what runs may be longer than what you read.`,
+        )
+      : null,
   );
 }
 

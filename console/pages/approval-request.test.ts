@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { requestParts } from './approval-request.ts';
+import { mayBeCut, RECORDED_CHARS, requestParts } from './approval-request.ts';
 
 const parts = (action: string, text: string) =>
   Object.fromEntries(requestParts(action, text).map((p) => [p.label, p.value]));
@@ -67,5 +67,11 @@ describe('requestParts', () => {
     // Text that is not the gate's at all, and other actions: shown as recorded.
     expect(requestParts('ssh:exec', 'ls')).toEqual([]);
     expect(requestParts('sql:ddl', 'CREATE TABLE t (id int)')).toEqual([]);
+  });
+
+  it('says when a request’s text may have been cut where the session records it', () => {
+    expect(mayBeCut('x'.repeat(RECORDED_CHARS))).toBe(true);
+    expect(mayBeCut('x'.repeat(RECORDED_CHARS - 1))).toBe(false);
+    expect(mayBeCut(null)).toBe(false);
   });
 });

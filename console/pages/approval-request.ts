@@ -79,3 +79,15 @@ function unquote(quoted: string): string | null {
     return null;
   }
 }
+
+/**
+ * How much of a request's text the session records on it (`MAX_STATEMENT_CHARS`,
+ * durable-objects/session/approval-request.ts): a longer statement or command is cut there, with
+ * no mark, and what runs is the whole of it.
+ */
+export const RECORDED_CHARS = 8 * 1024;
+
+/** The text may have been cut: the approver is not reading all that would run. */
+export function mayBeCut(text: string | null): boolean {
+  return (text?.length ?? 0) >= RECORDED_CHARS;
+}
