@@ -8,7 +8,7 @@
 import { ApiError, type ApiClient } from '../api.ts';
 import { h, notice, replace } from '../dom.ts';
 import { person, span, when } from '../format.ts';
-import { mayBeCut, RECORDED_CHARS, requestParts } from './approval-request.ts';
+import { mayBeCut, RECORDED_CHARS, requestParts, visible } from './approval-request.ts';
 import './pages.css';
 
 export interface ApprovalItem {
@@ -66,8 +66,8 @@ function what(a: ApprovalItem): HTMLElement {
           ]),
         )
       : null,
-    // As the session recorded it: the parts above are read from this text.
-    h('pre', { 'data-testid': 'statement' }, a.statement ?? ''),
+    // As the session recorded it (the parts above are read from it), nothing hidden or reordered.
+    h('pre', { 'data-testid': 'statement' }, visible(a.statement ?? '')),
     mayBeCut(a.statement)
       ? h(
           'p',

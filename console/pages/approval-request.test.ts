@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { mayBeCut, RECORDED_CHARS, requestParts } from './approval-request.ts';
+import { mayBeCut, RECORDED_CHARS, requestParts, visible } from './approval-request.ts';
 
 const parts = (action: string, text: string) =>
   Object.fromEntries(requestParts(action, text).map((p) => [p.label, p.value]));
@@ -73,5 +73,16 @@ describe('requestParts', () => {
     expect(mayBeCut('x'.repeat(RECORDED_CHARS))).toBe(true);
     expect(mayBeCut('x'.repeat(RECORDED_CHARS - 1))).toBe(false);
     expect(mayBeCut(null)).toBe(false);
+  });
+
+  it('shows the characters that would hide or reorder what an approver reads', () => {
+    expect(visible('DELETE FROM t /* \u202e */ WHERE\u2028x\u0000\u0085\u200b')).toBe(
+      'DELETE FROM t /* [U+202E] */ WHERE[U+2028]x[U+0000][U+0085][U+200B]',
+    );
+    expect(visible('a\n\tb')).toBe('a\n\tb');
+    const command = 'ls \u202e fr- mr';
+    expect(
+      parts('ssh:exec', `ssh:exec as deploy ${JSON.stringify(command)} on connection "s"`)['Command'],
+    ).toBe('ls [U+202E] fr- mr');
   });
 });

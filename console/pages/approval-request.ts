@@ -30,6 +30,19 @@ const KUBE = new RegExp(
 );
 const SSH_EXEC = new RegExp(String.raw`^ssh:exec as (${NAME}) (${JSON_STRING})${CONNECTION}`);
 
+/**
+ * Text a client chose, as an approver may read it: control and format characters (a
+ * right-to-left override in a statement's comment reorders what follows it), line and
+ * paragraph separators become visible `[U+202E]` marks; line breaks and tabs stay.
+ */
+export function visible(text: string): string {
+  return text.replace(/[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/gu, (c) =>
+    c === '\n' || c === '\t' || c === '\r'
+      ? c
+      : `[U+${c.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}]`,
+  );
+}
+
 /** The parts of `text` held for `action`, or [] when it is not read (shown as recorded). */
 export function requestParts(action: string, text: string): RequestPart[] {
   if (action.startsWith('k8s:')) return kubeParts(action, text);
@@ -39,7 +52,7 @@ export function requestParts(action: string, text: string): RequestPart[] {
     if (command === null || command === undefined) return [];
     return [
       { label: 'Login', value: m![1]! },
-      { label: 'Command', value: command, code: true },
+      { label: 'Command', value: visible(command), code: true },
     ];
   }
   return [];
@@ -66,7 +79,7 @@ function kubeParts(action: string, text: string): RequestPart[] {
   if (group) parts.push({ label: 'API group', value: group });
   parts.push({ label: 'Namespace', value: namespace ?? '(none: cluster-wide or all namespaces)' });
   if (name) parts.push({ label: 'Name', value: name });
-  if (command !== undefined) parts.push({ label: 'Command', value: command, code: true });
+  if (command !== undefined) parts.push({ label: 'Command', value: visible(command), code: true });
   return parts;
 }
 

@@ -156,6 +156,12 @@ describe('Kubernetes decisions', () => {
     expect(long.ticket.text).toBe(
       `k8s:exec pods/exec "db-0" in namespace "prod" ${JSON.stringify(`sh ${tail}`)} on connection "kube"`,
     );
+    // A bidirectional override is an escape, not a character that reorders what is read.
+    const bidi = g.decide(
+      req('POST', `/api/v1/namespaces/prod/pods/db-0/exec?command=${encodeURIComponent('ls \u202e fr- mr')}`),
+    );
+    if (bidi.effect !== 'hold') throw new Error('not held');
+    expect(bidi.ticket.text).toContain('"ls \\u202e fr- mr"');
   });
 
   it('allows discovery to whoever holds the session, whatever the policy', () => {

@@ -12,7 +12,7 @@ import type { ApprovalRequirement, CompiledPolicies } from '../policy/engine.ts'
 import type { PolicySubject } from '../policy/principal.ts';
 import { denialText, refusalString } from '../policy/refusal-text.ts';
 import { sshFingerprint } from './ssh-fingerprint.ts';
-import { redactCommand } from '../audit/redact-command.ts';
+import { quotedForApprovers, redactCommand } from '../audit/redact-command.ts';
 import { commandWords } from './ssh-command.ts';
 
 export const SSH_ACTIONS = [
@@ -151,9 +151,8 @@ interface Facts {
   /** For messages: ` "sudo ls"`, ` write "/etc/x"`, ` to db:5432` (with a leading space), or ''. */
   what: string;
   /**
-   * For the approval request, where `what` is clipped: the whole command or path as a JSON string
-   * (control characters and quotes escaped). Approvers decide on what they read: a command cut
-   * at 120 characters would hide its tail (`sudo true …; rm -rf /`).
+   * For the approval request, where `what` is clipped: the whole command or path
+   * (`quotedForApprovers`). Approvers decide on what they read.
    */
   held?: string;
   /** What the approval fingerprint covers besides action and login. */
@@ -182,7 +181,7 @@ function factsOf(r: SshRequest): Facts {
         context: { command, plain, program },
         audit: { command: shown },
         what: ` "${clip(shown)}"`,
-        held: ` ${JSON.stringify(shown)}`,
+        held: ` ${quotedForApprovers(shown)}`,
         shape: { command },
       };
     }
@@ -196,7 +195,7 @@ function factsOf(r: SshRequest): Facts {
         context: { operation: r.operation, path: r.path },
         audit: { operation: r.operation, path: r.path },
         what: ` ${r.operation} "${clip(r.path)}"`,
-        held: ` ${r.operation} ${JSON.stringify(r.path)}`,
+        held: ` ${r.operation} ${quotedForApprovers(r.path)}`,
         shape: { operation: r.operation, path: r.path },
       };
     case 'ssh:port_forward':

@@ -44,7 +44,8 @@ export function flowsAccessCases(fx: () => ConsoleFixture): void {
     const admin = await fx().signIn('admin', { hash: '#/access' });
     const requester = await fx().signIn('requester', { hash: '#/access' });
     try {
-      await admin.page.waitForSelector('[data-testid="access-inbox"] .empty');
+      // The approver's list has arrived (empty, or others' requests) before anything is asked.
+      await admin.page.waitForSelector('[data-testid="access-inbox"] > li');
       const form = (await requester.page.waitForSelector('[data-testid="access-form"]'))!;
       await (await form.$('input[name="connection"]'))!.type(CONNECTION);
       await (await form.$('select[name="duration"]'))!.select('1h');

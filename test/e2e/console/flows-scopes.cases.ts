@@ -143,16 +143,21 @@ export function flowsScopesCases(fx: () => ConsoleFixture): void {
   });
 
   it('approved for this session: the same statement runs again in it, and a new session is held again', async () => {
+    // A right-to-left override in a comment would reorder what the approver reads: shown as a mark.
+    const statement = 'INSERT INTO flows_session VALUES (10) /* \u202e held */;';
     const s = session(port);
     try {
-      s.send('INSERT INTO flows_session VALUES (10);');
+      s.send(statement);
       const id = await s.requestId();
       const card = await cardOf(page, 'inbox', id);
+      const shown = await card.$eval('[data-testid="statement"]', (e) => e.textContent ?? '');
+      expect(shown).toContain('/* [U+202E] held */');
+      expect(shown).not.toContain('\u202e');
       await (await card.$('select[name="scope"]'))!.select('session');
       expect(await (await card.$('input[name="hours"]'))!.isVisible()).toBe(false);
       await press(card, 'approve');
       await s.waitFor(() => inserts(s) === 1, 'psql to finish the approved insert');
-      s.send('INSERT INTO flows_session VALUES (10);');
+      s.send(statement);
       await s.waitFor(() => inserts(s) === 2, 'the same statement to run again in the session');
       expect(notices(s)).toBe(1);
     } finally {
@@ -160,7 +165,7 @@ export function flowsScopesCases(fx: () => ConsoleFixture): void {
     }
     const again = session(port);
     try {
-      again.send('INSERT INTO flows_session VALUES (10);');
+      again.send(statement);
       const held = await again.requestId();
       await cardOf(page, 'inbox', held);
       await fx().shot(page, 'flows-session-scope-new-session-held');

@@ -37,6 +37,26 @@ function run(cmd: string, args: string[], env: Record<string, string>, cwd?: str
   return { out, done, exited, stop: () => void (exited() || child.kill('SIGKILL')) };
 }
 
+/** The id of the card showing `text`; fails at once, with what the client said, if it ends first. */
+async function heldCard(page: Page, text: string, client: ReturnType<typeof run>): Promise<string> {
+  const ended = client.done.then((code) => {
+    throw new Error(
+      `the client ended (${code}) before its request was held:\n${client.out.stdout}\n${client.out.stderr}`,
+    );
+  });
+  try {
+    return await Promise.race([cardWith(page, 'inbox', text), ended]);
+  } catch (e) {
+    const inbox = await page.$eval('[data-testid="inbox"]', (el) => el.textContent ?? '').catch(() => '?');
+    const notice = await page.$eval('main [aria-live]', (el) => el.textContent ?? '').catch(() => '?');
+    throw new Error(
+      `${String(e)}\nclient so far: ${client.out.stdout}\n${client.out.stderr}\ninbox: ${inbox}\npage says: ${notice}`,
+    );
+  } finally {
+    ended.catch(() => undefined);
+  }
+}
+
 export function flowsSshKubeCases(fx: () => ConsoleFixture): void {
   let page: Page;
   let context: BrowserContext;
@@ -75,7 +95,7 @@ export function flowsSshKubeCases(fx: () => ConsoleFixture): void {
       { ...process.env, ...env() } as Record<string, string>,
     );
     try {
-      const id = await cardWith(page, 'inbox', 'flows-ssh-ran');
+      const id = await heldCard(page, 'flows-ssh-ran', client);
       const card = await cardOf(page, 'inbox', id);
       expect(client.exited()).toBe(false);
       expect(existsSync(file)).toBe(false);
@@ -133,7 +153,7 @@ export function flowsSshKubeCases(fx: () => ConsoleFixture): void {
       stack.dir,
     );
     try {
-      const id = await cardWith(page, 'inbox', 'flows-held');
+      const id = await heldCard(page, 'flows-held', client);
       const card = await cardOf(page, 'inbox', id);
       expect(client.exited()).toBe(false);
       expect(deletes()).toBe(0);
