@@ -53,7 +53,7 @@ export function flowsAccessCases(fx: () => ConsoleFixture): void {
       await (await form.$('button[type="submit"]'))!.click();
       const asked = await requester.page.waitForFunction(
         () => /request (apr_[\w-]+)/.exec(document.body.textContent ?? '')?.[1],
-        { timeout: 20_000 },
+        { timeout: 20_000, polling: 200 },
       );
       const id = (await asked.jsonValue()) as string;
       // The requester's own request: listed, without controls.
@@ -75,7 +75,7 @@ export function flowsAccessCases(fx: () => ConsoleFixture): void {
       // The grant, in the requester's page without a reload, and the psql it lets in.
       await requester.page.waitForFunction(
         (c) => document.querySelector('[data-testid="grants"]')?.textContent?.includes(c) === true,
-        { timeout: 20_000 },
+        { timeout: 20_000, polling: 200 },
         CONNECTION,
       );
       await fx().shot(requester.page, 'flows-access-granted');
@@ -97,7 +97,7 @@ export function flowsAccessCases(fx: () => ConsoleFixture): void {
       await (await form.$('button[type="submit"]'))!.click();
       const asked = await page.waitForFunction(
         () => /request (apr_[\w-]+)/.exec(document.body.textContent ?? '')?.[1],
-        { timeout: 20_000 },
+        { timeout: 20_000, polling: 200 },
       );
       const id = (await asked.jsonValue()) as string;
       const own = await cardOf(page, 'access-mine', id);

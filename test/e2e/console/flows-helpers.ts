@@ -13,7 +13,10 @@ export async function cardOf(page: Page, list: string, id: string): Promise<Elem
   return card!;
 }
 
-/** The first card in `list` whose text contains `text`, and its request id. */
+/**
+ * The first card in `list` whose text contains `text`, and its request id. Polled on a timer,
+ * not on animation frames (puppeteer's default), which a page in the background may not get.
+ */
 export async function cardWith(page: Page, list: string, text: string): Promise<string> {
   const handle = await page.waitForFunction(
     (l, t) =>
@@ -21,7 +24,7 @@ export async function cardWith(page: Page, list: string, text: string): Promise<
         .find((a) => a.textContent?.includes(t))
         ?.getAttribute('data-testid')
         ?.slice('approval-'.length),
-    { timeout: 60_000 },
+    { timeout: 60_000, polling: 200 },
     list,
     text,
   );

@@ -87,7 +87,7 @@ export function flowsScopesCases(fx: () => ConsoleFixture): void {
       expect(Number.parseInt(waited, 10)).toBeLessThanOrEqual(Math.ceil((Date.now() - sent) / 1000) + 1);
       await page.waitForFunction(
         (el, before) => el.querySelector('[data-testid="waited"]')?.textContent !== before,
-        { timeout: 10_000 },
+        { timeout: 10_000, polling: 200 },
         card,
         waited,
       );

@@ -69,7 +69,7 @@ async function listed(page: Page, ids: string[], what: string): Promise<void> {
           .map((tr) => tr.getAttribute('data-session'))
           .sort()
           .join(',') === w,
-      { timeout: 20_000 },
+      { timeout: 20_000, polling: 200 },
       want,
     );
   } catch {
@@ -169,7 +169,7 @@ export function flowsSessionsCases(fx: () => ConsoleFixture): void {
             );
             return shown.length >= n && ids.every((id) => shown.includes(id));
           },
-          { timeout: 20_000 },
+          { timeout: 20_000, polling: 200 },
           [one!.id, two.id, three.id],
           everyone,
         );
@@ -199,14 +199,14 @@ export function flowsSessionsCases(fx: () => ConsoleFixture): void {
         await page.click(`tr[data-session="${three.id}"] a`);
         await page.waitForFunction(
           () => document.querySelector('[data-testid="timeline"]')?.textContent?.includes('flows-live-0'),
-          { timeout: 30_000 },
+          { timeout: 30_000, polling: 200 },
         );
         expect(await page.$eval('dd[data-testid="state"]', (e) => e.textContent)).toBe('live');
         live.send("SELECT 'flows-live-1';");
         await live.waitFor(() => live.out.stdout.includes('flows-live-1'), 'the second answer');
         await page.waitForFunction(
           () => document.querySelector('[data-testid="timeline"]')?.textContent?.includes('flows-live-1'),
-          { timeout: 30_000 },
+          { timeout: 30_000, polling: 200 },
         );
         expect(await page.evaluate(() => (window as unknown as { flowsMark?: number }).flowsMark)).toBe(42);
         await fx().shot(page, 'flows-session-live');
