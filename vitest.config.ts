@@ -37,6 +37,8 @@ export default defineConfig({
             'workers/**/*.test.ts',
             'edge/**/*.test.ts',
             'scripts/**/*.test.ts',
+            // The console's pure page helpers (no DOM).
+            'console/**/*.test.ts',
             // The stand-in Kubernetes API server's pure parts (test/kube/).
             'test/kube/**/*.test.ts',
           ],

@@ -155,10 +155,16 @@ export function render(root: HTMLElement, ctx: PageContext): void {
   void loadGrants();
 
   const access = (xs: ApprovalItem[]) => xs.filter((a) => a.kind === 'access');
+  // The person's own requests waiting: when one leaves the list it was decided (or expired), so
+  // the grants are read again and a grant just given appears without a reload.
+  let waiting = new Set<string>();
   followApprovals(
     ctx.signal,
     (s) => {
       replace(status);
+      const now = new Set(access(s.mine).map((a) => a.id));
+      if ([...waiting].some((id) => !now.has(id))) void loadGrants();
+      waiting = now;
       syncCards(
         inbox,
         access(s.inbox),

@@ -8,6 +8,7 @@
 import { ApiError, type ApiClient } from '../api.ts';
 import { h, notice, replace } from '../dom.ts';
 import { person, span, when } from '../format.ts';
+import { mayBeCut, RECORDED_CHARS, requestParts, visible } from './approval-request.ts';
 import './pages.css';
 
 export interface ApprovalItem {
@@ -50,11 +51,30 @@ function what(a: ApprovalItem): HTMLElement {
     : a.action.startsWith('ssh:')
       ? 'Command'
       : 'Statement';
+  const parts = requestParts(a.action, a.statement ?? '');
   return h(
     'div',
     {},
     h('p', { class: 'muted' }, `${label} · ${a.action} on ${a.resource}`),
-    h('pre', { 'data-testid': 'statement' }, a.statement ?? ''),
+    parts.length
+      ? h(
+          'dl',
+          { class: 'facts', 'data-testid': 'request-parts' },
+          ...parts.flatMap((p) => [
+            h('dt', {}, p.label),
+            h('dd', { 'data-part': p.label }, p.code ? h('code', {}, p.value) : p.value),
+          ]),
+        )
+      : null,
+    // As the session recorded it (the parts above are read from it), nothing hidden or reordered.
+    h('pre', { 'data-testid': 'statement' }, visible(a.statement ?? '')),
+    mayBeCut(a.statement)
+      ? h(
+          'p',
+          { class: 'notice error', role: 'alert', 'data-testid': 'cut' },
+          `Only the first ${RECORDED_CHARS} characters were recorded: what runs may be longer than what you read.`,
+        )
+      : null,
   );
 }
 
@@ -83,19 +103,28 @@ export function approvalCard(a: ApprovalItem, api: ApiClient, onDecided: () => v
       h('dt', {}, 'Requester'),
       h('dd', { 'data-testid': 'requester' }, person(a.requester)),
       h('dt', {}, 'Connection'),
-      h('dd', {}, a.connection),
+      h('dd', { 'data-testid': 'connection' }, a.connection),
       h('dt', {}, a.kind === 'access' ? 'Reason' : 'Held by'),
       h(
         'dd',
-        {},
+        { 'data-testid': 'held-by' },
         a.kind === 'access' ? a.reason : a.policies?.length ? `policy ${a.policies.join(', ')}` : a.reason,
       ),
       h('dt', {}, 'Approvers'),
-      h('dd', {}, `${a.minApprovals} from group ${a.approverGroup}; votes: ${votes}`),
+      h(
+        'dd',
+        { 'data-testid': 'approvers' },
+        `${a.minApprovals} from group ${a.approverGroup}; votes: ${votes}`,
+      ),
       h('dt', {}, 'Waited'),
-      h('dd', { 'data-since': a.createdAt }, ''),
+      h('dd', { 'data-testid': 'waited', 'data-since': a.createdAt }, ''),
       h('dt', {}, 'Times out'),
-      h('dd', {}, h('span', { 'data-until': a.expiresAt }, ''), ` (${when(a.expiresAt)})`),
+      h(
+        'dd',
+        { 'data-testid': 'times-out' },
+        h('span', { 'data-until': a.expiresAt }, ''),
+        ` (${when(a.expiresAt)})`,
+      ),
       h('dt', {}, 'Request'),
       h('dd', {}, h('code', {}, a.id)),
     ),

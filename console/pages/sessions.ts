@@ -35,6 +35,16 @@ export function stateText(s: Pick<SessionItem, 'state' | 'closeReason'>): string
   return s.closeReason === 'unknown' ? 'ended, reason unknown' : `ended (${s.closeReason ?? '—'})`;
 }
 
+/**
+ * The last millisecond of the second (or minute) a datetime-local value names: "to 18:40" lists
+ * the sessions started during 18:40 too (the API's `to` is inclusive, to the millisecond).
+ */
+export function endOf(local: string): number {
+  const start = new Date(local).getTime();
+  // `YYYY-MM-DDTHH:MM` names a minute; with `:SS` (and maybe `.mmm`), a second.
+  return start + (local.length <= 16 ? 60_000 : local.length <= 19 ? 1000 : 1) - 1;
+}
+
 export function render(root: HTMLElement, ctx: PageContext): void {
   if (!ctx.session.isAdmin) {
     replace(
@@ -46,8 +56,9 @@ export function render(root: HTMLElement, ctx: PageContext): void {
   }
   const connection = h('input', { name: 'connection', maxlength: 63 });
   const subject = h('input', { name: 'subject', maxlength: 256 });
-  const from = h('input', { name: 'from', type: 'datetime-local' });
-  const to = h('input', { name: 'to', type: 'datetime-local' });
+  // To the second: sessions a few seconds apart can be told apart.
+  const from = h('input', { name: 'from', type: 'datetime-local', step: 1 });
+  const to = h('input', { name: 'to', type: 'datetime-local', step: 1 });
   const state = h(
     'select',
     { name: 'state' },
@@ -73,7 +84,7 @@ export function render(root: HTMLElement, ctx: PageContext): void {
     if (connection.value.trim()) q.set('connection', connection.value.trim());
     if (subject.value.trim()) q.set('subject', subject.value.trim());
     if (from.value) q.set('from', new Date(from.value).toISOString());
-    if (to.value) q.set('to', new Date(to.value).toISOString());
+    if (to.value) q.set('to', new Date(endOf(to.value)).toISOString());
     if (state.value) q.set('state', state.value);
     if (refused.checked) q.set('refused', 'true');
     return q.toString();

@@ -28,3 +28,17 @@ export function redactCommand(command: string): string {
   }
   return text + out.slice(at);
 }
+
+/**
+ * A command (or path) as approvers read it in a held request's text: the whole of it as a JSON
+ * string, never cut, so a tail past what a message quotes cannot hide (`sudo true …; rm -rf /`).
+ * Every control, format and line/paragraph separator character is a `\uXXXX` escape (JSON.stringify
+ * leaves C1 controls, bidirectional overrides and U+2028/9 as they are), so nothing reorders or
+ * breaks the line a person reads; JSON.parse gives the command back.
+ */
+export function quotedForApprovers(text: string): string {
+  return JSON.stringify(text).replace(
+    /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/gu,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
+}

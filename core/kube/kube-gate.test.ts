@@ -147,6 +147,21 @@ describe('Kubernetes decisions', () => {
       ),
     );
     expect((same as typeof v).ticket.fingerprint).toBe(v.ticket.fingerprint);
+    // Approvers read the whole command, escaped: a tail past 120 characters, a line break.
+    const tail = `${'a'.repeat(150)}\nrm -rf /data`;
+    const long = g.decide(
+      req('POST', `/api/v1/namespaces/prod/pods/db-0/exec?command=sh&command=${encodeURIComponent(tail)}`),
+    );
+    if (long.effect !== 'hold') throw new Error('not held');
+    expect(long.ticket.text).toBe(
+      `k8s:exec pods/exec "db-0" in namespace "prod" ${JSON.stringify(`sh ${tail}`)} on connection "kube"`,
+    );
+    // A bidirectional override is an escape, not a character that reorders what is read.
+    const bidi = g.decide(
+      req('POST', `/api/v1/namespaces/prod/pods/db-0/exec?command=${encodeURIComponent('ls \u202e fr- mr')}`),
+    );
+    if (bidi.effect !== 'hold') throw new Error('not held');
+    expect(bidi.ticket.text).toContain('"ls \\u202e fr- mr"');
   });
 
   it('allows discovery to whoever holds the session, whatever the policy', () => {

@@ -11,7 +11,7 @@
 import type { ApprovalRequirement, CompiledPolicies } from '../policy/engine.ts';
 import type { PolicySubject } from '../policy/principal.ts';
 import { denialText, refusalString } from '../policy/refusal-text.ts';
-import { redactCommand } from '../audit/redact-command.ts';
+import { quotedForApprovers, redactCommand } from '../audit/redact-command.ts';
 import { KUBE_ACTIONS, type KubeAction } from './actions.ts';
 import { kubeFingerprint } from './kube-fingerprint.ts';
 import type { KubeRequest, KubeResourceRequest } from './request.ts';
@@ -100,7 +100,8 @@ export class KubeGate {
         target,
         audit: { ...audit, outcome: 'approval' },
         ticket: {
-          text: `${action} ${what}${facts.audit.command ? ` "${clip(facts.audit.command)}"` : ''} on connection "${connection}"`,
+          // The whole command, escaped (quotedForApprovers): approvers decide on what they read.
+          text: `${action} ${what}${facts.audit.command ? ` ${quotedForApprovers(facts.audit.command)}` : ''} on connection "${connection}"`,
           fingerprint: kubeFingerprint(connection, action, facts.context),
           action,
           approval: { ...d.approval, policies: d.policies, reasons },

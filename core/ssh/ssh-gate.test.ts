@@ -182,6 +182,29 @@ describe('the demo SSH policy', () => {
     }
   });
 
+  it('gives approvers the whole command, escaped: nothing cut off, no line break or quote to misread', () => {
+    const g = demo();
+    // Past the 120 characters a message quotes, the part that matters.
+    const long = `sudo true ${'x'.repeat(200)}; rm -rf /srv`;
+    const multi = 'sudo ls\nrm -rf / "quoted"';
+    // A right-to-left override would show `sudo ls /tmp #fr- mr` reordered; U+2028 breaks a line.
+    const bidi = 'sudo ls /tmp \u202e rm -rf /\u2028\u0085';
+    for (const c of [long, multi, bidi]) {
+      const v = g.decide(exec(c));
+      if (v.effect !== 'hold') throw new Error(`not held: ${c}`);
+      expect(v.ticket.text).not.toMatch(/[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/u);
+      expect(JSON.parse(/^ssh:exec as deploy (".*") on connection "box"$/.exec(v.ticket.text)![1]!)).toBe(c);
+    }
+    expect(g.decide(exec(long))).toMatchObject({
+      ticket: { text: `ssh:exec as deploy "${long}" on connection "box"` },
+    });
+    expect(g.decide(exec(bidi))).toMatchObject({
+      ticket: {
+        text: 'ssh:exec as deploy "sudo ls /tmp \\u202e rm -rf /\\u2028\\u0085" on connection "box"',
+      },
+    });
+  });
+
   it('refuses agent and X11 forwarding with the policy reason, and ssh -R by default', () => {
     const g = demo();
     for (const action of ['ssh:agent_forward', 'ssh:x11_forward'] as const) {

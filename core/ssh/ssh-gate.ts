@@ -12,7 +12,7 @@ import type { ApprovalRequirement, CompiledPolicies } from '../policy/engine.ts'
 import type { PolicySubject } from '../policy/principal.ts';
 import { denialText, refusalString } from '../policy/refusal-text.ts';
 import { sshFingerprint } from './ssh-fingerprint.ts';
-import { redactCommand } from '../audit/redact-command.ts';
+import { quotedForApprovers, redactCommand } from '../audit/redact-command.ts';
 import { commandWords } from './ssh-command.ts';
 
 export const SSH_ACTIONS = [
@@ -122,7 +122,7 @@ export class SshGate {
         message,
         audit: { ...audit, outcome: 'approval' },
         ticket: {
-          text: `${action} as ${login}${facts.what} ${on}`,
+          text: `${action} as ${login}${facts.held ?? facts.what} ${on}`,
           fingerprint: sshFingerprint(connection, action, login, facts.shape),
           action: request.action,
           approval: { ...d.approval, policies: d.policies, reasons },
@@ -150,6 +150,11 @@ interface Facts {
   audit: Partial<SshAudit>;
   /** For messages: ` "sudo ls"`, ` write "/etc/x"`, ` to db:5432` (with a leading space), or ''. */
   what: string;
+  /**
+   * For the approval request, where `what` is clipped: the whole command or path
+   * (`quotedForApprovers`). Approvers decide on what they read.
+   */
+  held?: string;
   /** What the approval fingerprint covers besides action and login. */
   shape: Record<string, unknown>;
   /** Refused whatever the policy. */
@@ -176,6 +181,7 @@ function factsOf(r: SshRequest): Facts {
         context: { command, plain, program },
         audit: { command: shown },
         what: ` "${clip(shown)}"`,
+        held: ` ${quotedForApprovers(shown)}`,
         shape: { command },
       };
     }
@@ -189,6 +195,7 @@ function factsOf(r: SshRequest): Facts {
         context: { operation: r.operation, path: r.path },
         audit: { operation: r.operation, path: r.path },
         what: ` ${r.operation} "${clip(r.path)}"`,
+        held: ` ${r.operation} ${quotedForApprovers(r.path)}`,
         shape: { operation: r.operation, path: r.path },
       };
     case 'ssh:port_forward':

@@ -17,6 +17,7 @@ import { adminCases } from './admin.cases.ts';
 import { kubeCases, KUBE_DBA_CLIENT } from './kube.cases.ts';
 import { signoutCases } from './signout.cases.ts';
 import { attackCases } from './attack.cases.ts';
+import { flowsCases } from './flows.cases.ts';
 
 let stack: TestStack;
 let browser: Browser;
@@ -279,4 +280,5 @@ describe('web console', () => {
   kubeCases(() => fx);
   signoutCases(() => fx); // sign-out that holds for a copied cookie (s17-signout)
   attackCases(() => fx); // hostile input, crafted links, sibling origins (s17-attack)
+  flowsCases(() => fx); // every approval flow (s17-flows): flows*.cases.ts
 });
