@@ -25,6 +25,7 @@ import { cat, complete, textRow } from '../support/pg-bytes.ts';
 import { parseEdgeToConnector, type DialRequest } from '../../core/tunnel/protocol.ts';
 import type { SessionStart } from '../../edge/contracts/session-start.ts';
 import { withControlPlane } from '../../edge/db/client.ts';
+import { alice } from '../support/identities.ts';
 
 export const WS = { Upgrade: 'websocket' };
 /**
@@ -56,13 +57,7 @@ export function sessionStart(
       credential: { kind: 'connector_ref', ref: 'env:PGPASSWORD' },
       masking: { columns: [], detectors: {} },
     },
-    identity: {
-      issuer: 'https://issuer.test',
-      subject: 'alice',
-      groups: ['dev'],
-      attributes: {},
-      expiresAt: 0,
-    },
+    identity: alice(),
     policies: { key: `workers-${OPEN_POLICY.length}`, docs: [{ id: 'open', text: OPEN_POLICY }] },
     ...over,
   };
