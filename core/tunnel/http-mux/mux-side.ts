@@ -55,16 +55,8 @@ import {
   type StreamEnd,
 } from './mux-contract.ts';
 
-export {
-  INITIAL_WINDOW,
-  MAX_MESSAGE_BYTES,
-  MAX_STREAMS,
-  SEND_HIGH_WATER,
-  type MuxEvents,
-  type MuxRole,
-  type MuxStats,
-  type StreamEnd,
-} from './mux-contract.ts';
+// The limits and the owner's side of the contract (mux-contract.ts), for those who import MuxSide.
+export * from './mux-contract.ts';
 
 export class MuxSide {
   readonly #role: MuxRole;
