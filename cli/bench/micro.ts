@@ -17,7 +17,8 @@ import { policySubject } from '../../core/policy/principal.ts';
 import { SqlGate } from '../../core/policy/sql-gate.ts';
 import { StatementFlow } from '../../core/pg-session/statement-flow.ts';
 import { MessageFramer } from '../../core/pg/framer.ts';
-import { query, typedMessage } from '../../core/pg/messages.ts';
+import { rowDescription } from '../../core/pg/extended-query.ts';
+import { query } from '../../core/pg/messages.ts';
 import { dataRow } from '../../core/pg/rows.ts';
 import type { HostileResult } from './hostile.ts';
 import { LegacyValueMasker } from './legacy-mask/value-masker.ts';
@@ -100,7 +101,7 @@ export async function measureMasking(
   const feed = (bytes: Uint8Array) => flow.upstream(frames.push(bytes));
   flow.client(new MessageFramer({ maxMessageBytes: 1 << 20, startup: false }).push(query(sql)));
   const columns = ['id', 'full_name', 'email', 'phone', 'card_number', 'national_id', 'city'];
-  feed(rowDescription(freeText ? [...columns, 'notes'] : columns));
+  feed(textColumns(freeText ? [...columns, 'notes'] : columns));
   const { batch, rows, vary } = uniqueRows(freeText);
   const target = megabytes * 1024 * 1024;
   for (let i = 0; i < 20; i++) feed(vary(i)); // warm up
@@ -203,21 +204,9 @@ function uniqueRows(freeText: boolean): { batch: Uint8Array; rows: number; vary:
   return { batch, rows: slots.length, vary };
 }
 
-function rowDescription(names: string[]): Uint8Array {
-  const parts: number[] = [];
-  const push16 = (v: number) => parts.push((v >> 8) & 0xff, v & 0xff);
-  const push32 = (v: number) => parts.push((v >>> 24) & 0xff, (v >>> 16) & 0xff, (v >>> 8) & 0xff, v & 0xff);
-  push16(names.length);
-  for (const n of names) {
-    parts.push(...enc.encode(n), 0);
-    push32(0); // table oid: computed columns, so only the parse tree and names decide
-    push16(0);
-    push32(25); // text
-    push16(-1);
-    push32(-1);
-    push16(0);
-  }
-  return typedMessage('T', new Uint8Array(parts));
+/** Text columns of no table: computed columns, so only the parse tree and names decide. */
+function textColumns(names: string[]): Uint8Array {
+  return rowDescription(names.map((name) => ({ name, tableOid: 0, attnum: 0, typeOid: 25, format: 0 })));
 }
 
 /**

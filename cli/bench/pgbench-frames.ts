@@ -1,73 +1,65 @@
 /**
  * The frames pgbench -S exchanges with Postgres (protocol §55.7), as libpq writes them in each
  * mode, and the answers a server gives: the input of the SessionDO stage bench
- * (statement-stages.ts), built once so the measured loop only hands them over.
+ * (statement-stages.ts), built with core/pg's builders so the measured loop only hands them over.
  */
-import { cstring, int32, query, typedMessage } from '../../core/pg/messages.ts';
+import { concatBytes } from '../../core/bytes.ts';
+import {
+  bind,
+  bindComplete,
+  commandComplete,
+  describePortal,
+  execute,
+  parse,
+  parseComplete,
+  rowDescription,
+  sync,
+} from '../../core/pg/extended-query.ts';
+import { query, readyForQuery } from '../../core/pg/messages.ts';
 import { dataRow } from '../../core/pg/rows.ts';
 
 export type StageMode = 'simple' | 'extended' | 'prepared';
 
-export const enc = new TextEncoder();
+const enc = new TextEncoder();
 
 export const SQL_SIMPLE = (aid: number) => `SELECT abalance FROM pgbench_accounts WHERE aid = ${aid};`;
 export const SQL_PARAM = 'SELECT abalance FROM pgbench_accounts WHERE aid = $1';
 export const STATEMENT = 'P0_0';
 
-const u16 = (n: number) => new Uint8Array([(n >> 8) & 0xff, n & 0xff]);
-export const cat = (...parts: Uint8Array[]) => {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
-};
-export const parseMsg = (name: string, sql: string) => typedMessage('P', cstring(name), cstring(sql), u16(0));
-export const bindMsg = (stmt: string, aid: number) => {
-  const v = enc.encode(String(aid));
-  // No parameter formats (all text), one value, one result format (text).
-  return typedMessage('B', cstring(''), cstring(stmt), u16(0), u16(1), int32(v.length), v, u16(1), u16(0));
-};
-export const describePortal = typedMessage('D', enc.encode('P'), cstring(''));
-export const execute = typedMessage('E', cstring(''), int32(0));
-export const sync = typedMessage('S');
-export const ready = typedMessage('Z', enc.encode('I'));
-export const complete = (tag: string) => typedMessage('C', cstring(tag));
+// The messages that are the same in every transaction, built once.
+const DESCRIBE = describePortal();
+const EXECUTE = execute();
+const SYNC = sync();
+const READY = readyForQuery('I');
+const COMPLETE = commandComplete('SELECT 1');
 /** RowDescription of `abalance` (int4, a column of pgbench_accounts, table OID 16400 attnum 3). */
-export const abalanceDescription = typedMessage(
-  'T',
-  u16(1),
-  cstring('abalance'),
-  int32(16400),
-  u16(3),
-  int32(23),
-  u16(4),
-  int32(-1),
-  u16(0),
-);
-export const rowOf = (aid: number) => dataRow([enc.encode(String(aid % 5000))]);
+const ABALANCE = rowDescription([
+  { name: 'abalance', tableOid: 16400, attnum: 3, typeOid: 23, typlen: 4, typmod: -1, format: 0 },
+]);
+
+// One text value, one result format (text), as libpq binds pgbench's `aid`.
+const bindAid = (statement: string, aid: number) => bind('', statement, [String(aid)], [0]);
+const rowOf = (aid: number) => dataRow([enc.encode(String(aid % 5000))]);
 
 export function clientChunk(mode: StageMode, aid: number): Uint8Array {
   switch (mode) {
     case 'simple':
       return query(SQL_SIMPLE(aid));
     case 'extended':
-      return cat(parseMsg('', SQL_PARAM), bindMsg('', aid), describePortal, execute, sync);
+      return concatBytes([parse('', SQL_PARAM), bindAid('', aid), DESCRIBE, EXECUTE, SYNC]);
     case 'prepared':
-      return cat(bindMsg(STATEMENT, aid), describePortal, execute, sync);
+      return concatBytes([bindAid(STATEMENT, aid), DESCRIBE, EXECUTE, SYNC]);
   }
 }
 
 export function targetChunk(mode: StageMode, aid: number): Uint8Array {
-  const result = cat(abalanceDescription, rowOf(aid), complete('SELECT 1'), ready);
+  const result = [ABALANCE, rowOf(aid), COMPLETE, READY];
   switch (mode) {
     case 'simple':
-      return result;
+      return concatBytes(result);
     case 'extended':
-      return cat(typedMessage('1'), typedMessage('2'), result);
+      return concatBytes([parseComplete(), bindComplete(), ...result]);
     case 'prepared':
-      return cat(typedMessage('2'), result);
+      return concatBytes([bindComplete(), ...result]);
   }
 }

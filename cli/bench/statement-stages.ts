@@ -21,7 +21,15 @@ import { loadavg } from 'node:os';
 import { CarriedResults, type AuditResult } from '../../core/audit/carried-results.ts';
 import { chainEvent, GENESIS, type AuditKind } from '../../core/audit/chain.ts';
 import { MessageFramer } from '../../core/pg/framer.ts';
-import { cstring, int32, startupMessage, typedMessage } from '../../core/pg/messages.ts';
+import { concatBytes } from '../../core/bytes.ts';
+import { commandComplete, parse, parseComplete, sync } from '../../core/pg/extended-query.ts';
+import {
+  authenticationOk,
+  backendKeyData,
+  parameterStatus,
+  readyForQuery,
+  startupMessage,
+} from '../../core/pg/messages.ts';
 import { dataRow } from '../../core/pg/rows.ts';
 import { postgresModule, type PgConnection } from '../../core/pg-session/postgres-module.ts';
 import { StatementFlow } from '../../core/pg-session/statement-flow.ts';
@@ -32,18 +40,7 @@ import type { ProtocolServices, ProtocolSession } from '../../core/session-host/
 import { policySubject } from '../../core/policy/principal.ts';
 import type { SqlParser } from '../../core/sql/pg-parser.ts';
 import { DEMO_MASKING, DEMO_POLICY } from '../dev/demo-policy.ts';
-import {
-  cat,
-  clientChunk,
-  complete,
-  enc,
-  parseMsg,
-  ready,
-  SQL_PARAM,
-  STATEMENT,
-  sync,
-  targetChunk,
-} from './pgbench-frames.ts';
+import { clientChunk, SQL_PARAM, STATEMENT, targetChunk } from './pgbench-frames.ts';
 import { nodeCedar, nodeSqlParser } from '../wasm-node.ts';
 
 import type { StageMode } from './pgbench-frames.ts';
@@ -209,20 +206,21 @@ async function openSession(parser: SqlParser, mode: StageMode) {
   // Trust login, the settings the gateway requires, the key, ready; then the preflight: the
   // masking catalog (pgbench's tables hold no masked column: no rows) and the relations.
   session.targetData(
-    cat(
-      typedMessage('R', int32(0)),
-      typedMessage('S', cstring('client_encoding'), cstring('UTF8')),
-      typedMessage('S', cstring('standard_conforming_strings'), cstring('on')),
-      typedMessage('K', int32(7), int32(8)),
-      ready,
-    ),
+    concatBytes([
+      authenticationOk(),
+      parameterStatus('client_encoding', 'UTF8'),
+      parameterStatus('standard_conforming_strings', 'on'),
+      backendKeyData(7, 8),
+      readyForQuery('I'),
+    ]),
   );
   // AuthenticationOk settles asynchronously (upstream-login.ts); what follows waits for it.
   await new Promise((r) => setTimeout(r, 0));
+  const enc = new TextEncoder();
   const text = (...v: Array<string | null>) => dataRow(v.map((s) => (s === null ? null : enc.encode(s))));
   session.targetData(
-    cat(
-      complete('SELECT 0'),
+    concatBytes([
+      commandComplete('SELECT 0'),
       text('p', '"$user", public', 'demo_app', null),
       ...[
         'customers',
@@ -232,14 +230,14 @@ async function openSession(parser: SqlParser, mode: StageMode) {
         'pgbench_history',
         'pgbench_tellers',
       ].map((t) => text('r', 'public', t, '6')),
-      complete('SELECT 7'),
-      ready,
-    ),
+      commandComplete('SELECT 7'),
+      readyForQuery('I'),
+    ]),
   );
   if (session.phase !== 'open') throw new Error(`the bench session did not open (${ended ?? session.phase})`);
   if (mode === 'prepared') {
-    session.clientData(cat(parseMsg(STATEMENT, SQL_PARAM), sync));
-    session.targetData(cat(typedMessage('1'), ready));
+    session.clientData(concatBytes([parse(STATEMENT, SQL_PARAM), sync()]));
+    session.targetData(concatBytes([parseComplete(), readyForQuery('I')]));
   }
   return { session, sent, audit, ended: () => ended };
 }

@@ -1,7 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { nodeCedar } from '../../cli/wasm-node.ts';
-import type { Identity } from '../identity/identity.ts';
 import { CompiledPolicies, validatePolicyText } from '../policy/engine.ts';
 import { policySubject } from '../policy/principal.ts';
 import { CEDAR_SCHEMA } from '../policy/schema.ts';
@@ -10,18 +9,13 @@ import { KubeGate } from './kube-gate.ts';
 import { secretsUnmasked } from './mask/unmask.ts';
 import { readRequest, type KubeResourceRequest } from './request.ts';
 import { refusalStatus } from './refusal.ts';
+import { alice, ALICE_EMAIL } from '../../test/support/identities.ts';
 
 beforeAll(async () => {
   await nodeCedar();
 });
 
-const who = (groups: string[]): Identity => ({
-  issuer: 'https://issuer.test',
-  subject: 'alice',
-  groups,
-  attributes: { email: 'alice@example.com' },
-  expiresAt: 0,
-});
+const who = (groups: string[]) => alice({ groups, attributes: ALICE_EMAIL });
 
 let n = 0;
 const compile = (text: string) =>

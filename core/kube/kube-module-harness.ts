@@ -4,7 +4,6 @@
  * the connector (what reached "the API server" is what that acceptor saw). Cedar's WASM must be
  * loaded first (nodeCedar in a beforeAll).
  */
-import type { Identity } from '../identity/identity.ts';
 import { CompiledPolicies } from '../policy/engine.ts';
 import { policySubject } from '../policy/principal.ts';
 import type { CloseReason } from '../session-host/close-reason.ts';
@@ -15,6 +14,7 @@ import type { RequestHead } from '../tunnel/http-mux/heads.ts';
 import { FrameDecoder, type Frame } from '../tunnel/http-mux/frames.ts';
 import { MuxSide } from '../tunnel/http-mux/mux-side.ts';
 import { kubeModule, type KubeConnection } from './kube-module.ts';
+import { alice, ALICE_EMAIL } from '../../test/support/identities.ts';
 
 export const POLICY = `
 permit(principal in Postern::Group::"dev", action in [Postern::Action::"connect",
@@ -23,13 +23,7 @@ permit(principal in Postern::Group::"dev", action in [Postern::Action::"connect"
 permit(principal in Postern::Group::"dev", action == Postern::Action::"k8s:delete", resource);
 `;
 
-const identity: Identity = {
-  issuer: 'https://issuer.test',
-  subject: 'alice',
-  groups: ['dev'],
-  attributes: { email: 'alice@example.com' },
-  expiresAt: 0,
-};
+const identity = alice({ attributes: ALICE_EMAIL });
 
 const conn: KubeConnection = {
   id: 'c1',

@@ -7,7 +7,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { nodeCedar } from '../../cli/wasm-node.ts';
 import { FRAME_TYPES } from '../tunnel/http-mux/frames.ts';
 import { INITIAL_WINDOW } from '../tunnel/http-mux/mux-side.ts';
-import { WHOLE_BODY_WINDOW } from './kube-session.ts';
+import { WHOLE_BODY_WINDOW } from './session-limits.ts';
 import { SECRET, answer, send, tick, world } from './kube-module-harness.ts';
 
 beforeAll(async () => {

@@ -6,7 +6,7 @@
 import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { nodeCedar } from '../../cli/wasm-node.ts';
 import { FRAME_TYPES } from '../tunnel/http-mux/frames.ts';
-import { RESPONSE_HEAD_DEADLINE_MS } from './kube-session.ts';
+import { RESPONSE_HEAD_DEADLINE_MS } from './session-limits.ts';
 import { POLICY, SECRET, send, tick, world } from './kube-module-harness.ts';
 
 beforeAll(async () => {

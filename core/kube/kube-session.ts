@@ -2,7 +2,8 @@
  * One Kubernetes session (kube-module.ts): its requests, the mux over its data channel, the one
  * request held for approval, and its end. Per request: read, decided, audited, then refused,
  * held or forwarded; its response passed, masked or refused (kube-response.ts, response-pump.ts)
- * and audited (kube-exchange.ts).
+ * and audited (kube-exchange.ts). What it holds at once, and for how long, is bounded by
+ * session-limits.ts.
  */
 import type { CloseReason } from '../session-host/close-reason.ts';
 import type { SessionNotice } from '../session-host/held-request.ts';
@@ -20,7 +21,7 @@ import type {
   ExchangeRequest,
   RequestExchanges,
 } from '../session-host/request-exchange.ts';
-import { INITIAL_WINDOW, MuxSide, type StreamEnd } from '../tunnel/http-mux/mux-side.ts';
+import { INITIAL_WINDOW, MAX_STREAMS, MuxSide, type StreamEnd } from '../tunnel/http-mux/mux-side.ts';
 import type { ResponseHead } from '../tunnel/http-mux/heads.ts';
 import { upstreamHeaders, type KubeCaller, type KubeCredential } from './headers.ts';
 import { KubeExchangeEnds, type KubeExchange as Ex } from './kube-exchange.ts';
@@ -37,30 +38,13 @@ import { KubeStreamSession } from './stream/stream-session.ts';
 import { LOG_IDLE_MS } from './stream/text-stream.ts';
 import { expiryAt } from './token-expiry.ts';
 import { internalError, serviceUnavailable, tooManyRequests } from './status.ts';
-
-/** Requests waiting for the data channel or a free stream; past it, 429 (kubectl retries). */
-export const MAX_WAITING_REQUESTS = 256;
-/** Request body bytes held by the session at once (each body is read whole to be audited). */
-export const MAX_BODY_BYTES_IN_FLIGHT = 16 * 1024 * 1024;
-/**
- * Receive window of a response read whole before it is masked (mux-side.ts `widen`): a Secret
- * list of a few MB then crosses the channel without a credit round trip per 256 KiB. Such a body
- * is held here whole anyway (and refused past its cap, kube-response.ts), so this bounds only
- * what may be in flight for it, not what the session holds.
- */
-export const WHOLE_BODY_WINDOW = 4 * 1024 * 1024;
-/**
- * A forwarded request whose response head has not gone to the client this long after it was
- * forwarded is ended (504 Status, stream RESET). A response read whole before masking sends its
- * head only once the body is complete, so until then nothing tells this session that the client
- * left: without a deadline, an API server that never ends such a body kept the request, its
- * stream and what it had buffered for as long as the session lasted. The API server itself ends
- * a request that is not a watch, exec or log at 60 s (its --request-timeout default); watches,
- * logs and exec send their head at once and are not affected.
- */
-export const RESPONSE_HEAD_DEADLINE_MS = 90_000;
-/** Quiet time after which an exec's masker lets out what it held (as SSH terminals). */
-const EXEC_IDLE_MS = 30;
+import {
+  EXEC_IDLE_MS,
+  MAX_BODY_BYTES_IN_FLIGHT,
+  MAX_WAITING_REQUESTS,
+  RESPONSE_HEAD_DEADLINE_MS,
+  WHOLE_BODY_WINDOW,
+} from './session-limits.ts';
 
 export interface Settings {
   connection: string;
@@ -285,7 +269,7 @@ export class KubeProtocolSession implements ProtocolSession {
 
   #forward(ex: Ex): void {
     if (ex.finished || this.#ended) return;
-    if (this.#phase === 'starting' || this.#mux.openStreams >= 128) {
+    if (this.#phase === 'starting' || this.#mux.openStreams >= MAX_STREAMS) {
       if (this.#waiting.length >= MAX_WAITING_REQUESTS)
         return this.#ends.answer(ex, tooManyRequests('too many requests of this session at once', 1));
       this.#waiting.push(ex);

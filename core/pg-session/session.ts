@@ -13,10 +13,9 @@
  *
  * This file owns the phases, the framers and the end; the parts are modules of their own: the
  * answer to the client's StartupMessage (client-startup.ts), the gateway's login to the target
- * (upstream-login.ts), the relay once ready (proxy-phase.ts), and what to do with a big message
+ * (upstream-login.ts) and the target's messages meanwhile (upstream-startup.ts), the relay once ready (proxy-phase.ts), and what to do with a big message
  * (big-message-plans.ts, big-messages.ts).
  */
-import { concatBytes } from '../bytes.ts';
 import { NO_ENCRYPTION } from '../pg/message-types.ts';
 import { MessageFramer, type PgFrame } from '../pg/framer.ts';
 import { errorResponse, noticeResponse } from '../pg/messages.ts';
@@ -27,6 +26,7 @@ import type { CancelKey, ErrorFields } from '../pg/types.ts';
 import type { PgSessionConfig, PgSessionIO } from './types.ts';
 import { FrameQueue } from './frame-queue.ts';
 import { UpstreamLogin } from './upstream-login.ts';
+import { UpstreamStartup } from './upstream-startup.ts';
 import { BigMessageReader, type BigPlan } from './big-messages.ts';
 import { bigUpstreamPlan } from './big-message-plans.ts';
 import { ProxyPhase } from './proxy-phase.ts';
@@ -36,8 +36,6 @@ import { SNAPSHOT_VERSION, type NotIdle, type PgSnapshot } from './session-snaps
 
 type Phase = 'startup' | 'proxy' | 'closed';
 
-/** Target bytes kept while an asynchronous authentication step (SCRAM) runs. */
-const MAX_UPSTREAM_QUEUED_BYTES = 1 << 20;
 /**
  * Messages longer than this are not assembled by the framer but handed over in pieces
  * (big-messages.ts): streamed when nothing reads them, else held up to maxHeldMessageBytes.
@@ -57,10 +55,7 @@ export class PgSession {
   readonly #login: UpstreamLogin;
   // libpq waits for ReadyForQuery, but a pipelining client may not: its messages wait here.
   #pendingClient: FrameQueue;
-  // Upstream chunks that arrive while an async auth step (SCRAM) runs; order must be kept.
-  #upstreamQueue: Uint8Array[] = [];
-  #upstreamQueued = 0;
-  #upstreamBusy = false;
+  readonly #upstreamStartup: UpstreamStartup;
   // A failure known before the client's StartupMessage waits for it: a client that has sent
   // only an SSLRequest expects a one-byte answer, not an ErrorResponse (as a real server does).
   #pendingFailure: CloseReason | undefined;
@@ -96,6 +91,13 @@ export class PgSession {
       },
       fail: (reason) => this.#fail(reason),
       ready: (status) => this.#becomeReady(status),
+    });
+    this.#upstreamStartup = new UpstreamStartup({
+      login: this.#login,
+      phase: () => this.#phase,
+      toClient: (bytes) => this.#sendClient(bytes),
+      chunk: (chunk) => this.#upstreamChunk(chunk),
+      fail: (reason) => this.#fail(reason),
     });
     this.#proxy = new ProxyPhase(
       config,
@@ -288,19 +290,7 @@ export class PgSession {
 
   upstreamData(chunk: Uint8Array): void {
     if (this.#phase === 'closed') return;
-    if (this.#upstreamBusy) {
-      // Only authentication is in progress: a target has nothing to say meanwhile but a few
-      // messages, so what it sends here is bounded like everything else.
-      this.#upstreamQueued += chunk.byteLength;
-      if (this.#upstreamQueued > MAX_UPSTREAM_QUEUED_BYTES) {
-        return this.#fail({
-          kind: 'upstream-protocol',
-          detail: 'target sent too much during authentication',
-        });
-      }
-      this.#upstreamQueue.push(chunk);
-      return;
-    }
+    if (this.#upstreamStartup.busy) return this.#upstreamStartup.hold(chunk);
     this.#upstreamChunk(chunk);
   }
 
@@ -335,7 +325,7 @@ export class PgSession {
   /** A big target message (big-message-plans.ts). */
   #bigUpstream(head: PgFrame): BigPlan {
     // Authenticating (startup): nothing the target says then is big, and order must hold.
-    const plan = this.#upstreamBusy
+    const plan = this.#upstreamStartup.busy
       ? { kind: 'upstream-protocol' as const, detail: 'target sent a big message during authentication' }
       : bigUpstreamPlan(head, this.#phase === 'proxy' ? this.#proxy.streamable : undefined, this.#maxHeld);
     if (typeof plan === 'string') return plan;
@@ -345,36 +335,7 @@ export class PgSession {
 
   #upstreamFrames(frames: PgFrame[], chunk: Uint8Array): void {
     if (this.#phase === 'proxy') return this.#proxy.upstreamFrames(frames, chunk);
-    this.#upstreamStartupFrames(frames, 0);
-  }
-
-  #upstreamStartupFrames(frames: PgFrame[], from: number): void {
-    for (let i = from; i < frames.length; i++) {
-      if (this.#phase !== 'startup') {
-        // Became ready mid-chunk: the rest is ordinary traffic for the client.
-        if (this.#phase === 'proxy') this.#sendClient(concatBytes(frames.slice(i).map((f) => f.raw)));
-        return;
-      }
-      const authenticating = this.#login.frame(frames[i]!);
-      if (authenticating) {
-        this.#upstreamBusy = true;
-        void authenticating.then((ok) => {
-          this.#upstreamBusy = false;
-          if (!ok) return;
-          this.#upstreamStartupFrames(frames, i + 1);
-          this.#drainUpstreamQueue();
-        });
-        return;
-      }
-    }
-  }
-
-  #drainUpstreamQueue(): void {
-    while (!this.#upstreamBusy && this.#upstreamQueue.length > 0 && this.#phase !== 'closed') {
-      const chunk = this.#upstreamQueue.shift()!;
-      this.#upstreamQueued -= chunk.byteLength;
-      this.#upstreamChunk(chunk);
-    }
+    this.#upstreamStartup.frames(frames, 0);
   }
 
   #becomeReady(status: number): void {
@@ -412,7 +373,7 @@ export class PgSession {
   #end(reason: CloseReason): void {
     if (this.#phase === 'closed') return;
     this.#phase = 'closed';
-    this.#upstreamQueue = [];
+    this.#upstreamStartup.clear();
     this.#pendingClient.take();
     this.io.end(reason);
   }

@@ -1,24 +1,18 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { nodeCedar } from '../../cli/wasm-node.ts';
 import { DEMO_SSH_POLICY } from '../../cli/dev/demo-policy.ts';
-import type { Identity } from '../identity/identity.ts';
 import { CompiledPolicies, validatePolicyText } from '../policy/engine.ts';
 import { allowListPolicy, policySubject } from '../policy/principal.ts';
 import { redactCommand } from '../audit/redact-command.ts';
 import { commandWords, fileTransferOf, isFileTransferCommand } from './ssh-command.ts';
 import { SshGate, type SshRequest, type SshVerdict } from './ssh-gate.ts';
+import { alice, ALICE_EMAIL } from '../../test/support/identities.ts';
 
 beforeAll(async () => {
   await nodeCedar();
 });
 
-const who = (groups: string[]): Identity => ({
-  issuer: 'https://issuer.test',
-  subject: 'alice',
-  groups,
-  attributes: { email: 'alice@example.com' },
-  expiresAt: 0,
-});
+const who = (groups: string[]) => alice({ groups, attributes: ALICE_EMAIL });
 
 let n = 0;
 const compile = (text: string) =>

@@ -31,6 +31,7 @@ import {
 } from '../session-host/conformance.ts';
 import { sshModule, type SshConnection } from './ssh-module.ts';
 import { publicKeyLine } from './engine/keys.ts';
+import { alice } from '../../test/support/identities.ts';
 
 const REQUEST = new TextEncoder().encode('exec: echo permitted');
 const HELD = new TextEncoder().encode('exec: held command');
@@ -138,13 +139,7 @@ beforeAll(async () => {
     module: sshModule({ maxRecordingBytes: 1 << 20, windowBytes: WINDOW }),
     start: {
       sessionId: 'ses_conformance',
-      identity: {
-        issuer: 'https://issuer.test',
-        subject: 'alice',
-        groups: ['dev'],
-        attributes: {},
-        expiresAt: 0,
-      },
+      identity: alice(),
       connection: {
         id: 'cn_conformance',
         name: 'conformance',

@@ -5,10 +5,11 @@
  * protocol lives in a pure module picked by the connection's `protocol` (./protocols.ts,
  * core/session-host/protocol.ts). The class keeps the state and the RPC surface; each step is a
  * helper beside it that gets what it needs passed in: the setup (session-setup.ts, worker-dial.ts,
- * protocol-services.ts), the sockets (client-socket.ts, data-channel.ts, channel-token.ts), the
- * connector (connector-calls.ts), grants (grant-ends.ts), the lease (lease-renewal.ts),
- * request-oriented sessions (exchange-session.ts), idle hibernation (session-hibernation.ts,
- * session-wake.ts) and the end (session-end.ts).
+ * protocol-services.ts), the client socket (client-socket.ts), the target side (session-target.ts:
+ * data channel, channel token, direct link and their timeout), the connector (connector-calls.ts),
+ * grants (grant-ends.ts), the lease (lease-renewal.ts), request-oriented sessions
+ * (exchange-session.ts), idle hibernation (session-hibernation.ts, session-wake.ts) and the end
+ * (session-end.ts).
  *
  *   Worker ──begin(start), /client (upgrade), dialed(result)──▶ SessionDO ◀──/channel (channel token)── connector
  *     └──dial (at once, edge/session-dial.ts)──▶ ConnectorDO ──▶ connector
@@ -34,19 +35,16 @@ import { SessionGrants } from './grants.ts';
 import { httpError } from '../../edge/http-errors.ts';
 import { SetupGate } from './setup-gate.ts';
 import { GrantWatch } from './grant-ends.ts';
-import { targetCredentialOf } from './protocols.ts';
-import { dialDirect, type TargetLink } from './direct-target.ts';
-import { directTargetRules } from '../../edge/direct-target-rules.ts';
 import { EXCHANGE_PREFIX } from './exchange-host.ts';
 import type { DialResult } from '../../edge/contracts/dial.ts';
 import { SessionLease } from './session-lease.ts';
 import { EXCHANGE_IDLE_MS, ExchangeSession } from './exchange-session.ts';
 import type { ExchangeState } from '../../edge/contracts/rpc.ts';
 import { renewLease } from './lease-renewal.ts';
-import { CHANNEL_TAG, channelReader, openChannel, type ChannelReader } from './data-channel.ts';
+import { CHANNEL_TAG } from './data-channel.ts';
+import { SessionTarget } from './session-target.ts';
 import { protocolServices } from './protocol-services.ts';
 import { reportEnd } from './session-end.ts';
-import { ChannelToken } from './channel-token.ts';
 import { CLIENT_TAG, clientMessage, clientSocket } from './client-socket.ts';
 import { cancelRunning, forwardCancel } from './connector-calls.ts';
 import { WorkerDial } from './worker-dial.ts';
@@ -63,8 +61,6 @@ import { wakeSession } from './session-wake.ts';
 
 export { EXCHANGE_IDLE_MS, type ExchangeState };
 
-/** How long a connector has to open the data channel after the dial request. */
-const CHANNEL_TIMEOUT_MS = 10_000;
 /** How long the client's upgrade waits for the start that `begin` brings. */
 const BEGIN_WAIT_MS = 10_000;
 
@@ -72,13 +68,8 @@ export class SessionDO extends DurableObject<Env> implements SessionRpc {
   #start: SessionStart | undefined;
   #session: ProtocolSession | undefined;
   #client: WebSocket | undefined;
-  #channel: WebSocket | undefined;
-  /** Takes the channel's frames (data-channel.ts); the object's webSocketMessage hands them over. */
-  #channelRead: ChannelReader | undefined;
-  /** A direct connection's target, dialled by this object (direct-target.ts), in the channel's place. */
-  #direct: TargetLink | undefined;
-  #channelToken = new ChannelToken();
-  #channelTimer: ReturnType<typeof setTimeout> | undefined;
+  /** The data channel or the direct target, the channel token and their timeout (session-target.ts). */
+  #target = new SessionTarget();
   #key: SessionKey | undefined;
   #credential: Promise<string> | undefined;
   #record: SessionRecord | undefined;
@@ -119,7 +110,7 @@ export class SessionDO extends DurableObject<Env> implements SessionRpc {
     idleRecord({
       ...this.#held(),
       ended: this.#ended,
-      direct: this.#direct !== undefined,
+      direct: this.#target.direct,
       grants: this.#grants,
       coversSession: this.#approvals?.coversSession ?? false,
     }),
@@ -160,7 +151,7 @@ export class SessionDO extends DurableObject<Env> implements SessionRpc {
   async begin(start: SessionStart): Promise<boolean> {
     if (this.#start) return false;
     this.#start = start;
-    if (start.dialing) this.#channelToken.expect(start.dialing.channelTokenHash);
+    if (start.dialing) this.#target.token.expect(start.dialing.channelTokenHash);
     this.#begun.settle(true);
     return true;
   }
@@ -215,7 +206,7 @@ export class SessionDO extends DurableObject<Env> implements SessionRpc {
   async cancelQuery(): Promise<boolean> {
     // Cancelling while a request waits for approval withdraws it.
     if (this.#approvals?.withdraw()) return true;
-    return cancelRunning({ ...this.#held(), direct: this.#direct !== undefined });
+    return cancelRunning({ ...this.#held(), direct: this.#target.direct });
   }
 
   /** The shipments queue gave up on these events (workers/queue/dead-letters.ts): keep them. */
@@ -267,7 +258,7 @@ export class SessionDO extends DurableObject<Env> implements SessionRpc {
   #setupParts(start: SessionStart): SetupParts {
     return {
       ...this.#held(),
-      channelToken: this.#channelToken,
+      channelToken: this.#target.token,
       workerDial: this.#workerDial,
       services: (approvals) => this.#services(start, approvals),
       current: () => this.#session,
@@ -278,7 +269,7 @@ export class SessionDO extends DurableObject<Env> implements SessionRpc {
   async #hold(session: ProtocolSession): Promise<void> {
     this.#session = session;
     await this.#lease.opened(this.#record!, Date.now());
-    this.#channelTimer = setTimeout(() => session.fail({ kind: 'channel-timeout' }), CHANNEL_TIMEOUT_MS);
+    this.#target.arm(session);
   }
 
   /** The io every module gets; `toClient` is the client socket's (none for request-oriented ones). */
@@ -286,12 +277,12 @@ export class SessionDO extends DurableObject<Env> implements SessionRpc {
     const record = this.#record!;
     return {
       toClient,
-      toTarget: (bytes) => (this.#direct ?? this.#channel)?.send(bytes),
+      toTarget: (bytes) => this.#target.send(bytes),
       end: (reason) => this.#end(reason),
       held: (request) => void approvals.hold(request),
       clientApplication: (name) => (record.clientApplication = name.slice(0, 128)),
       cancelElsewhere: (key) => void forwardCancel(this.env, this.#start, key),
-      channelMessage: (text) => this.#channel?.send(text),
+      channelMessage: (text) => this.#target.sendText(text),
     };
   }
 
@@ -308,7 +299,8 @@ export class SessionDO extends DurableObject<Env> implements SessionRpc {
     );
     await this.#hold(session);
     this.#idle.active();
-    if (start.connection.reach === 'direct') this.#dialDirect(start, session);
+    if (start.connection.reach === 'direct')
+      this.#target.dialDirect(this.env, start, session, this.#credential);
     await this.#grantWatch.settle();
     return response();
   }
@@ -337,37 +329,19 @@ export class SessionDO extends DurableObject<Env> implements SessionRpc {
     return undefined;
   }
 
-  // ---- the target: a direct connection's, or the connector's data channel -------------------
-
-  /** Reach 'direct': this object dials the target itself, where the channel would be. */
-  #dialDirect(start: SessionStart, session: ProtocolSession): void {
-    this.#direct = dialDirect({
-      session,
-      conn: start.connection,
-      rules: directTargetRules(this.env),
-      credential: this.#credential,
-      secretKind: targetCredentialOf(start.connection).kind,
-      settled: () => clearTimeout(this.#channelTimer),
-    });
-  }
+  // ---- the target: the connector's data channel (a direct one is dialled in #setUp) ----------
 
   async #openChannel(request: Request): Promise<Response> {
     // The Worker dials while `begin` is on its way: the token's hash comes with the start.
     if (!this.#start) await this.#begun.within(BEGIN_WAIT_MS);
-    const opened = await openChannel(request, {
+    const opened = await this.#target.open(request, {
       ctx: this.ctx,
       start: () => this.#start,
-      token: this.#channelToken,
-      open: this.#channel !== undefined,
       setUp: this.#setup.done,
       session: () => this.#session,
       credential: () => this.#credential,
-      greeted: () => clearTimeout(this.#channelTimer),
     });
-    if (!opened) return httpError(401, 'unauthorized', 'invalid channel token');
-    this.#channel = opened.ws;
-    this.#channelRead = opened.read;
-    return opened.response;
+    return opened ?? httpError(401, 'unauthorized', 'invalid channel token');
   }
 
   // ---- the sockets (hibernation API: client-socket.ts, data-channel.ts) ----------------------
@@ -379,7 +353,7 @@ export class SessionDO extends DurableObject<Env> implements SessionRpc {
     if (!session || session.phase === 'closed') return ws.close(1011, 'session lost');
     this.#idle.active();
     if (tag === CLIENT_TAG) clientMessage(session, message);
-    else if (tag === CHANNEL_TAG) this.#channelRead?.(message);
+    else if (tag === CHANNEL_TAG) this.#target.read(message);
   }
 
   override webSocketClose(ws: WebSocket): void {
@@ -393,7 +367,7 @@ export class SessionDO extends DurableObject<Env> implements SessionRpc {
   /** Which socket: the handles this instance holds first (no call into the runtime per frame). */
   #tagOf(ws: WebSocket): string | undefined {
     if (ws === this.#client) return CLIENT_TAG;
-    if (ws === this.#channel) return CHANNEL_TAG;
+    if (ws === this.#target.channel) return CHANNEL_TAG;
     return this.ctx.getTags(ws)[0];
   }
 
@@ -408,7 +382,7 @@ export class SessionDO extends DurableObject<Env> implements SessionRpc {
   /** A new instance with the sockets of a hibernated session: its state back from storage. */
   async #wake(): Promise<void> {
     this.#client = this.ctx.getWebSockets(CLIENT_TAG)[0];
-    this.#channel = this.ctx.getWebSockets(CHANNEL_TAG)[0];
+    this.#target.woken(this.ctx);
     this.#opened = true; // a second /client is refused, as in the instance that had the session
     const session = await wakeSession({
       ...this.#held(),
@@ -426,13 +400,7 @@ export class SessionDO extends DurableObject<Env> implements SessionRpc {
         const io = this.#io(this.#approvals!, (bytes) => this.#client?.send(bytes));
         const resumed = prepared.resume!(io, h.key, h.module);
         this.#session = resumed;
-        const channel = {
-          session: resumed,
-          start: this.#start,
-          credential: undefined,
-          greeted: () => undefined,
-        };
-        this.#channelRead = channelReader(channel, true); // its hello came before the record was written
+        this.#target.resumed(resumed, this.#start);
         this.#idle.woken();
         return resumed;
       },
@@ -448,8 +416,7 @@ export class SessionDO extends DurableObject<Env> implements SessionRpc {
   #end(reason: CloseReason): void {
     this.#ended = true;
     this.#idle.stop();
-    clearTimeout(this.#channelTimer);
-    this.#direct?.close();
+    this.#target.close();
     this.#approvals?.cancel();
     reportEnd(this.#held(), reason);
   }
@@ -463,7 +430,7 @@ export class SessionDO extends DurableObject<Env> implements SessionRpc {
       lease: this.#lease,
       fallback: this.#fallback,
       client: this.#client,
-      channel: this.#channel,
+      channel: this.#target.channel,
       start: this.#start,
       session: this.#session,
       key: this.#key,

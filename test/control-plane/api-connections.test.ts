@@ -1,22 +1,12 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import pg from 'pg';
 import { decryptCredential, parseKeyring } from '../../core/crypto/credentials.ts';
-import { connectionBody, startApiHarness, type ApiHarness } from './api-harness.ts';
+import { connectionBody, useApiHarness, withConnector } from './api-harness.ts';
 
 const PASSWORD = 'correct horse battery staple';
 
-let h: ApiHarness;
-beforeAll(async () => {
-  h = await startApiHarness();
-});
-afterAll(async () => {
-  await h?.stop();
-});
-beforeEach(async () => {
-  await h.cp.reset();
-  expect((await h.call('POST', '/connectors', { name: 'dc1' })).status).toBe(201);
-});
+const h = useApiHarness({ each: withConnector });
 
 interface Row {
   id: string;

@@ -1,19 +1,8 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { sha256Hex } from '../../core/crypto/secrets.ts';
-import { connectionBody, startApiHarness, type ApiHarness } from './api-harness.ts';
+import { connectionBody, useApiHarness } from './api-harness.ts';
 
-let h: ApiHarness;
-beforeAll(async () => {
-  h = await startApiHarness();
-});
-afterAll(async () => {
-  await h?.stop();
-});
-beforeEach(async () => {
-  await h.cp.reset();
-  h.replicas.clear();
-  h.disconnected.length = 0;
-});
+const h = useApiHarness();
 
 describe('admin API authentication', () => {
   const routes: Array<[string, string, unknown?]> = [

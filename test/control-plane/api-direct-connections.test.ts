@@ -3,20 +3,10 @@
  * API, under production rules: what the edge may dial itself is checked on create and on PATCH
  * (edge/db/connection-input.ts), and the database's CHECK holds the same line.
  */
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { connectionBody, startApiHarness, type ApiHarness } from './api-harness.ts';
+import { describe, expect, it } from 'vitest';
+import { connectionBody, useApiHarness, withConnector } from './api-harness.ts';
 
-let h: ApiHarness;
-beforeAll(async () => {
-  h = await startApiHarness();
-});
-afterAll(async () => {
-  await h?.stop();
-});
-beforeEach(async () => {
-  await h.cp.reset();
-  expect((await h.call('POST', '/connectors', { name: 'dc1' })).status).toBe(201);
-});
+const h = useApiHarness({ each: withConnector });
 
 describe('direct connections (reach "direct"), under production rules', () => {
   const direct = (target: Record<string, unknown>, extra: Record<string, unknown> = {}) =>

@@ -3,6 +3,7 @@
  * with app.request(). Every response body is kept so tests can check that no secret ever left.
  */
 import { Hono } from 'hono';
+import { afterAll, beforeAll, beforeEach, expect } from 'vitest';
 import { generateKeyringEntry } from '../../core/crypto/credentials.ts';
 import { randomToken } from '../../core/crypto/secrets.ts';
 import { createAdminApi } from '../../workers/api/index.ts';
@@ -117,6 +118,61 @@ export async function startApiHarness(): Promise<ApiHarness> {
     stop: () => cp.stop(),
   };
 }
+
+/** What a file's tests need before each of them (useApiHarness). */
+export interface HarnessHooks {
+  /**
+   * Empty the control plane before each test (the tables below, the stub ConnectorDO's replicas
+   * and disconnections); false keeps what a test wrote for the next (rows written once).
+   */
+  reset?: boolean;
+  /** Before each test, after the reset: the rows the file's tests start from (`withConnector`). */
+  each?: (h: ApiHarness) => Promise<void>;
+}
+
+/**
+ * The one harness of a test file: started before its tests, stopped after them, reset before
+ * each (HarnessHooks). Returns the harness as it will be once started: use it inside tests and
+ * hooks, not at the file's top level. A file's own beforeAll may follow the call: vitest runs
+ * `before` hooks in the order they are registered.
+ */
+export function useApiHarness(hooks: HarnessHooks = {}): ApiHarness {
+  let started: ApiHarness | undefined;
+  beforeAll(async () => {
+    started = await startApiHarness();
+  });
+  afterAll(async () => {
+    await started?.stop();
+  });
+  beforeEach(async () => {
+    const h = started!;
+    if (hooks.reset ?? true) {
+      await h.cp.sql('TRUNCATE webhooks, policies, sessions, connections, connectors');
+      h.replicas.clear();
+      h.disconnected.length = 0;
+    }
+    await hooks.each?.(h);
+  });
+  return new Proxy({} as ApiHarness, {
+    get: (_, key) => {
+      if (!started) throw new Error('the API harness is used before its beforeAll started it');
+      return Reflect.get(started, key);
+    },
+  });
+}
+
+/** Connector `dc1` (every connection body names it), checked created. */
+export async function withConnector(h: ApiHarness): Promise<void> {
+  expect((await h.call('POST', '/connectors', { name: 'dc1' })).status).toBe(201);
+}
+
+/** Connector `dc1` and connection `orders-db` (connectionBody with `overrides`), both checked created. */
+export const withConnection =
+  (overrides: Record<string, unknown> = {}) =>
+  async (h: ApiHarness): Promise<void> => {
+    await withConnector(h);
+    expect((await h.call('POST', '/connections', connectionBody(overrides))).status).toBe(201);
+  };
 
 /** A valid POST /connections body; override what a test is about. */
 export function connectionBody(overrides: Record<string, unknown> = {}): Record<string, unknown> {

@@ -5,14 +5,14 @@
  * check constraint that keeps the kube columns on kube rows. Certificates are made by the real
  * openssl (test/kube/tls.ts), and a sealed client certificate is loaded back by Node's TLS.
  */
-import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createSecureContext } from 'node:tls';
 import { decryptCredential, parseKeyring } from '../../core/crypto/credentials.ts';
 import { lookupConnection } from '../../workers/routes/connection-cache.ts';
 import { makePki, type Pki } from '../kube/tls.ts';
-import { connectionBody, startApiHarness, type ApiHarness } from './api-harness.ts';
+import { connectionBody, useApiHarness, withConnector } from './api-harness.ts';
 
-let h: ApiHarness;
+const h = useApiHarness({ each: withConnector });
 let pki: Pki;
 let client: { certPem: string; keyPem: string };
 /** A service-account token's shape (a JWT); never a real one. */
@@ -22,15 +22,9 @@ const TOKEN =
 beforeAll(async () => {
   pki = makePki();
   client = pki.clientCert('postern-gateway', ['postern']);
-  h = await startApiHarness();
 });
-afterAll(async () => {
-  await h?.stop();
+afterAll(() => {
   pki?.cleanup();
-});
-beforeEach(async () => {
-  await h.cp.reset();
-  expect((await h.call('POST', '/connectors', { name: 'dc1' })).status).toBe(201);
 });
 
 const kubeBody = (over: Record<string, unknown> = {}) => ({

@@ -1,18 +1,7 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { startApiHarness, connectionBody, type ApiHarness } from './api-harness.ts';
+import { describe, expect, it } from 'vitest';
+import { useApiHarness, withConnection } from './api-harness.ts';
 
-let h: ApiHarness;
-beforeAll(async () => {
-  h = await startApiHarness();
-});
-afterAll(async () => {
-  await h?.stop();
-});
-beforeEach(async () => {
-  await h.cp.sql('TRUNCATE policies, sessions, connections, connectors');
-  await h.call('POST', '/connectors', { name: 'dc1' });
-  await h.call('POST', '/connections', connectionBody());
-});
+const h = useApiHarness({ each: withConnection() });
 
 const GOOD = 'permit(principal in Postern::Group::"dba", action == Postern::Action::"sql:select", resource);';
 

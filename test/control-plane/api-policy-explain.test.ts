@@ -3,16 +3,8 @@
  * database: validation before save with Cedar's line and column, and "try it" answering what a
  * session's gate answers, with the policy that permitted, forbade or held and where it is written.
  */
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { startApiHarness, connectionBody, type ApiHarness } from './api-harness.ts';
-
-let h: ApiHarness;
-beforeAll(async () => {
-  h = await startApiHarness();
-});
-afterAll(async () => {
-  await h?.stop();
-});
+import { describe, expect, it } from 'vitest';
+import { useApiHarness, withConnection } from './api-harness.ts';
 
 const ISSUER = 'https://issuer.test';
 const alice = { issuer: ISSUER, subject: 'alice', groups: ['dev'], claims: { email: 'alice@example.com' } };
@@ -28,12 +20,12 @@ permit(principal in Postern::Group::"dev", action == Postern::Action::"sql:delet
 const NO_TRUNCATE = `@reason("truncate is never allowed")
 forbid(principal, action == Postern::Action::"sql:truncate", resource);`;
 
-beforeEach(async () => {
-  await h.cp.sql('TRUNCATE policies, sessions, connections, connectors');
-  await h.call('POST', '/connectors', { name: 'dc1' });
-  await h.call('POST', '/connections', connectionBody({ allow: { subjects: [], groups: [] } }));
-  expect((await h.call('PUT', '/connections/orders-db/policies/rules', { text: RULES })).status).toBe(201);
-  expect((await h.call('PUT', '/policies/no-truncate', { text: NO_TRUNCATE })).status).toBe(201);
+const h = useApiHarness({
+  each: async (h) => {
+    await withConnection({ allow: { subjects: [], groups: [] } })(h);
+    expect((await h.call('PUT', '/connections/orders-db/policies/rules', { text: RULES })).status).toBe(201);
+    expect((await h.call('PUT', '/policies/no-truncate', { text: NO_TRUNCATE })).status).toBe(201);
+  },
 });
 
 const trySql = (sql: string, extra: Record<string, unknown> = {}) =>

@@ -1,11 +1,11 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { withControlPlane } from '../../edge/db/client.ts';
 import { upsertSessionRecords, type SessionRecord } from '../../edge/db/session-records.ts';
-import { startApiHarness, type ApiHarness, type ApiResult } from './api-harness.ts';
+import { useApiHarness, type ApiResult } from './api-harness.ts';
 import pg from 'pg';
 import { applyMigrations } from './control-plane-db.ts';
 
-let h: ApiHarness;
+const h = useApiHarness({ reset: false });
 const hexId = (n: number) => n.toString(16).padStart(64, '0');
 const T0 = Date.parse('2026-03-01T00:00:00.000Z');
 const minutes = (m: number) => new Date(T0 + m * 60_000).toISOString();
@@ -35,7 +35,6 @@ function record(n: number, over: Partial<SessionRecord> = {}): SessionRecord {
 // 30 sessions: 1..20 alice on orders-db; 21..25 bob on orders-db; 26..30 alice on billing (SSH).
 // 31..34 start in the same millisecond, to check paging across ties.
 beforeAll(async () => {
-  h = await startApiHarness();
   const records = [
     ...Array.from({ length: 20 }, (_, i) => record(i + 1)),
     ...Array.from({ length: 5 }, (_, i) => record(i + 21, { subject: 'bob' })),
@@ -45,9 +44,6 @@ beforeAll(async () => {
     ...Array.from({ length: 4 }, (_, i) => record(i + 31, { startedAt: minutes(100), subject: 'tie' })),
   ];
   await withControlPlane(h.env, (db) => upsertSessionRecords(db, records));
-});
-afterAll(async () => {
-  await h?.stop();
 });
 
 type Page = {

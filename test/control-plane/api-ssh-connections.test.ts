@@ -4,7 +4,7 @@
  * transport names every connection now uses. Keys are made by the real ssh-keygen, and the
  * sealed gateway key is read back by it.
  */
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -14,9 +14,9 @@ import { openGatewayHostKey } from '../../core/ssh/gateway-host-key.ts';
 import { withControlPlane } from '../../edge/db/client.ts';
 import { learnTargetHostKey } from '../../edge/db/connections-repo.ts';
 import { lookupConnection } from '../../workers/routes/connection-cache.ts';
-import { connectionBody, startApiHarness, type ApiHarness, type SshConnectionRow } from './api-harness.ts';
+import { connectionBody, useApiHarness, withConnector, type SshConnectionRow } from './api-harness.ts';
 
-let h: ApiHarness;
+const h = useApiHarness({ each: withConnector });
 let dir: string;
 let n = 0;
 /** A key pair made by ssh-keygen: the private key text and the .pub line. */
@@ -34,15 +34,9 @@ beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'postern-ssh-api-'));
   clientKey = keygen('-t', 'ecdsa');
   targetKey = keygen('-t', 'ecdsa', '-b', '384');
-  h = await startApiHarness();
 });
-afterAll(async () => {
-  await h?.stop();
-  rmSync(dir, { recursive: true, force: true });
-});
-beforeEach(async () => {
-  await h.cp.reset();
-  expect((await h.call('POST', '/connectors', { name: 'dc1' })).status).toBe(201);
+afterAll(() => {
+  if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
 const sshBody = (over: Record<string, unknown> = {}) => ({

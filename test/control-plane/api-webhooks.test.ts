@@ -1,19 +1,8 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { decryptCredential, parseKeyring } from '../../core/crypto/credentials.ts';
-import { startApiHarness, connectionBody, type ApiHarness } from './api-harness.ts';
+import { useApiHarness, withConnection } from './api-harness.ts';
 
-let h: ApiHarness;
-beforeAll(async () => {
-  h = await startApiHarness();
-});
-afterAll(async () => {
-  await h?.stop();
-});
-beforeEach(async () => {
-  await h.cp.sql('TRUNCATE webhooks, policies, sessions, connections, connectors');
-  await h.call('POST', '/connectors', { name: 'dc1' });
-  await h.call('POST', '/connections', connectionBody());
-});
+const h = useApiHarness({ each: withConnection() });
 
 describe('webhooks', () => {
   it('creates a global JSON webhook and answers its signing secret once, stored only sealed', async () => {

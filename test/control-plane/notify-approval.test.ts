@@ -4,7 +4,7 @@
  * namespace is a stub recording enqueue() calls (the NotifyDO has its own workers-pool and e2e
  * tests).
  */
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { ApprovalView } from '../../core/approvals/types.ts';
 import { decryptCredential, parseKeyring } from '../../core/crypto/credentials.ts';
 import type { WebhookDelivery } from '../../core/notify/delivery.ts';
@@ -15,14 +15,16 @@ import {
   approveUrlFor,
   notifyApproval,
 } from '../../edge/notify/notify.ts';
-import { connectionBody, startApiHarness, type ApiHarness } from './api-harness.ts';
+import { connectionBody, useApiHarness, withConnector } from './api-harness.ts';
 
-let h: ApiHarness;
-beforeAll(async () => {
-  h = await startApiHarness();
-});
-afterAll(async () => {
-  await h?.stop();
+const h = useApiHarness({
+  each: async (h) => {
+    enqueued = [];
+    failFor = new Set();
+    await withConnector(h);
+    ordersId = (await h.call('POST', '/connections', connectionBody())).body.id;
+    await h.call('POST', '/connections', connectionBody({ name: 'other-db' }));
+  },
 });
 
 let enqueued: WebhookDelivery[];
@@ -41,14 +43,6 @@ const NOTIFY = {
 const env = () => ({ ...h.env, NOTIFY }) as unknown as Env;
 
 let ordersId: string;
-beforeEach(async () => {
-  enqueued = [];
-  failFor = new Set();
-  await h.cp.sql('TRUNCATE webhooks, policies, sessions, connections, connectors');
-  await h.call('POST', '/connectors', { name: 'dc1' });
-  ordersId = (await h.call('POST', '/connections', connectionBody())).body.id;
-  await h.call('POST', '/connections', connectionBody({ name: 'other-db' }));
-});
 
 const approval = (): ApprovalView => ({
   id: 'apr_1',

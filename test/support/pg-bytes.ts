@@ -2,10 +2,23 @@
  * Byte builders for unit tests of the Postgres protocol code: what a client or a target would
  * send, built by hand (protocol §55.7 "Message Formats"), so a test controls every byte. Pure:
  * no sockets (test/support/pg-wire.ts is the socket client). Messages the gateway itself writes
- * (query, readyForQuery, parameterStatus...) come from core/pg/messages.ts.
+ * (query, readyForQuery, parameterStatus...) come from core/pg/messages.ts, the extended-query
+ * protocol's (Parse, Bind... and their answers) from core/pg/extended-query.ts; this file
+ * re-exports the latter under the names tests use.
  */
 import { MessageFramer, type PgFrame } from '../../core/pg/framer.ts';
 import { cstring, int32, parseErrorFields, PROTOCOL_3_0, typedMessage } from '../../core/pg/messages.ts';
+import { dataRow } from '../../core/pg/rows.ts';
+
+export {
+  bind,
+  commandComplete as complete,
+  describePortal,
+  execute,
+  flush,
+  parse,
+  sync,
+} from '../../core/pg/extended-query.ts';
 
 const enc = new TextEncoder();
 
@@ -46,33 +59,14 @@ export const startup = (params: Record<string, string>, protocol = PROTOCOL_3_0)
   return untyped(body);
 };
 
-// ---- extended-protocol frontend messages (§55.2.3), names as text or raw bytes ----------------
-
-export const parse = (name: Uint8Array | string, sql: string) => msg('P', name, [0], sql, [0, 0, 0]);
-export const bind = (portal: string, name: Uint8Array | string) =>
-  msg('B', portal, [0], name, [0, 0, 0, 0, 0, 0, 0]);
-export const execute = (portal = '') => msg('E', portal, [0, 0, 0, 0, 0]);
-export const describePortal = (portal = '') => msg('D', 'P', portal, [0]);
-export const flush = () => msg('H');
-export const sync = () => msg('S');
-
 // ---- backend messages a target sends -----------------------------------------------------------
 
 /** ReadyForQuery with any status byte. */
 export const ready = (status = 'I') => msg('Z', status);
-export const complete = (tag: string) => typedMessage('C', cstring(tag));
 
 /** A DataRow of text values, `null` as the length -1 (§55.7). */
 export const textRow = (...values: Array<string | null>): Uint8Array =>
-  msg(
-    'D',
-    [(values.length >> 8) & 0xff, values.length & 0xff],
-    ...values.map((v) => {
-      if (v === null) return int32(-1);
-      const b = enc.encode(v);
-      return cat(int32(b.length), b);
-    }),
-  );
+  dataRow(values.map((v) => (v === null ? null : enc.encode(v))));
 
 /** Whole messages in `raws` (typed, no startup packet). */
 export const framesOf = (...raws: Uint8Array[]): PgFrame[] =>

@@ -11,6 +11,7 @@ import { cstring, int32 } from '../../core/pg/messages.ts';
 import type { CompiledPolicies } from '../../core/policy/engine.ts';
 import type { ConformanceDriver, Harness } from '../../core/session-host/conformance.ts';
 import { cat, msg, ready } from './pg-bytes.ts';
+import { alice } from './identities.ts';
 
 export type PgModuleDriver = Pick<
   ConformanceDriver<PgConnection>,
@@ -47,13 +48,7 @@ export function pgModuleDriver(o: PgModuleDriverOptions): PgModuleDriver {
     }),
     start: {
       sessionId: `ses_${o.name}`,
-      identity: {
-        issuer: 'https://issuer.test',
-        subject: 'alice',
-        groups: ['dev'],
-        attributes: {},
-        expiresAt: 0,
-      },
+      identity: alice(),
       connection: {
         id: `cn_${o.name}`,
         name: o.name,

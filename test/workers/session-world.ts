@@ -14,18 +14,18 @@ import { MessageFramer, type PgFrame } from '../../core/pg/framer.ts';
 import {
   authenticationOk,
   backendKeyData,
-  cstring,
   parameterStatus,
   parseErrorFields,
   readyForQuery,
   startupMessage,
-  typedMessage,
   query as queryMessage,
 } from '../../core/pg/messages.ts';
 import { PgReader } from '../../core/pg/reader.ts';
+import { cat, complete, textRow } from '../support/pg-bytes.ts';
 import { parseEdgeToConnector, type DialRequest } from '../../core/tunnel/protocol.ts';
 import type { SessionStart } from '../../edge/contracts/session-start.ts';
 import { withControlPlane } from '../../edge/db/client.ts';
+import { alice } from '../support/identities.ts';
 
 export const WS = { Upgrade: 'websocket' };
 /**
@@ -57,13 +57,7 @@ export function sessionStart(
       credential: { kind: 'connector_ref', ref: 'env:PGPASSWORD' },
       masking: { columns: [], detectors: {} },
     },
-    identity: {
-      issuer: 'https://issuer.test',
-      subject: 'alice',
-      groups: ['dev'],
-      attributes: {},
-      expiresAt: 0,
-    },
+    identity: alice(),
     policies: { key: `workers-${OPEN_POLICY.length}`, docs: [{ id: 'open', text: OPEN_POLICY }] },
     ...over,
   };
@@ -100,7 +94,7 @@ export class FakeTarget {
     if (f.type === 0) {
       this.#framer.setTyped();
       this.ws.send(
-        concat(
+        cat(
           authenticationOk(),
           parameterStatus('client_encoding', 'UTF8'),
           parameterStatus('standard_conforming_strings', 'on'),
@@ -117,49 +111,18 @@ export class FakeTarget {
       // The gateway's own look at the target (core/pg-session/preflight.ts): search_path and
       // user; no relations.
       this.ws.send(
-        concat(
-          dataRow(['p', '"$user", public', 'app', null]),
-          typedMessage('C', cstring('SELECT 1')),
-          readyForQuery('I'),
-        ),
+        cat(textRow('p', '"$user", public', 'app', null), complete('SELECT 1'), readyForQuery('I')),
       );
       return;
     }
     this.queries.push(text);
     const statements = text.split(';').filter((s) => s.trim() !== '');
-    this.ws.send(concat(...statements.map(() => typedMessage('C', cstring('SELECT 1'))), readyForQuery('I')));
+    this.ws.send(cat(...statements.map(() => complete('SELECT 1')), readyForQuery('I')));
   }
 }
 
 /** How the gateway's preflight query starts (not a client's statement). */
 const PREFLIGHT = "SELECT 'p', pg_catalog.current_setting('search_path')";
-
-/** A DataRow (protocol §55.7): int16 count, then int32 length (-1: NULL) and bytes per value. */
-function dataRow(values: Array<string | null>): Uint8Array {
-  const enc = new TextEncoder();
-  const parts = values.map((v) => (v === null ? null : enc.encode(v)));
-  const body = new Uint8Array(2 + parts.reduce((n, p) => n + 4 + (p?.length ?? 0), 0));
-  const view = new DataView(body.buffer);
-  view.setInt16(0, parts.length);
-  let o = 2;
-  for (const p of parts) {
-    view.setInt32(o, p === null ? -1 : p.length);
-    o += 4;
-    if (p) body.set(p, o);
-    o += p?.length ?? 0;
-  }
-  return typedMessage('D', body);
-}
-
-function concat(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
-}
 
 /**
  * A connector replica: its control socket on the real ConnectorDO (named `connectorId`), and

@@ -1,6 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { nodeCedar } from '../../../cli/wasm-node.ts';
-import type { Identity } from '../../identity/identity.ts';
 import { CompiledPolicies } from '../../policy/engine.ts';
 import { policySubject } from '../../policy/principal.ts';
 import { SshOutputMasking } from '../../ssh/module/ssh-output-masking.ts';
@@ -8,6 +7,7 @@ import { SshRecordings } from '../../ssh/module/ssh-recordings.ts';
 import { recordedChannels } from '../../ssh/recording-events.ts';
 import { ExecStream, isCopyCommand, type ExecStreamOptions } from './exec-stream.ts';
 import { upstreamSubprotocols } from './subprotocols.ts';
+import { alice, ALICE_EMAIL } from '../../../test/support/identities.ts';
 
 beforeAll(async () => {
   await nodeCedar();
@@ -21,13 +21,7 @@ const msg = (channel: number, text: string | Uint8Array | number[]) => {
   return Uint8Array.from([channel, ...b]);
 };
 
-const who: Identity = {
-  issuer: 'https://issuer.test',
-  subject: 'alice',
-  groups: ['dev'],
-  attributes: { email: 'alice@example.com' },
-  expiresAt: 0,
-};
+const who = alice({ attributes: ALICE_EMAIL });
 
 /** A session's masking (cards redacted, as a connection naming the detector) and recordings. */
 function session(maxBytes = 16 * 1024 * 1024, detectors: Record<string, 'redact'> = { card: 'redact' }) {
