@@ -73,13 +73,24 @@ function childrenOf(pid: number): Proc[] {
 }
 
 /**
- * Writes down this process and its children now (Postgres, workerd, sshd, a connector process):
- * called once the stack is up, and removed by `forgetRun` when it stops in order.
+ * Writes down this process and those of its children that are the stack's: their command line
+ * names one of `marks` (the state directory: Postgres' `-D`, sshd's `-f`; the edge's address:
+ * workerd's `--socket-addr`, a connector process's `--edge`). Not every child: a test process
+ * runs other stacks and clients too. Called when the stack starts and again once it is up;
+ * removed by `forgetRun` when it stops in order.
  */
-export function recordRun(stateDir: string): void {
+export function recordRun(stateDir: string, marks: string[] = []): void {
   const owner = procOf(process.pid);
   if (!owner) return;
-  const record: RunRecord = { owner, children: childrenOf(process.pid) };
+  const ours = (p: Proc) => {
+    try {
+      const args = readFileSync(`/proc/${p.pid}/cmdline`, 'utf8');
+      return marks.some((m) => args.includes(m));
+    } catch {
+      return false;
+    }
+  };
+  const record: RunRecord = { owner, children: marks.length ? childrenOf(process.pid).filter(ours) : [] };
   writeFileSync(join(stateDir, RUN_FILE), JSON.stringify(record), { mode: 0o600 });
 }
 

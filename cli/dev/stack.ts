@@ -170,6 +170,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     mkdirSync(opts.stateDir, { recursive: true, mode: 0o700 });
     const leftovers = await stopPreviousRun(opts.stateDir, join(opts.stateDir, 'pg'));
     if (leftovers.length) log(`stopped what a previous run left running: ${leftovers.join(', ')}`);
+    recordRun(opts.stateDir); // this process first: a second stack on this directory refuses
     stops.push(async () => forgetRun(opts.stateDir)); // runs last
     const secretsFile = join(opts.stateDir, 'secrets.json');
     const secrets = loadSecrets(secretsFile, opts.reuse);
@@ -205,7 +206,12 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     const lost = await endSessionsOfPreviousRun(controlPlaneDsn);
     if (lost.length) log(`${lost.length} session(s) a previous run left open: ended, reason unknown`);
     // Runs after the edge has stopped, before Postgres does.
-    stops.push(async () => void (await endSessionsAtStop(controlPlaneDsn)));
+    stops.push(async () => {
+      const ended = await endSessionsAtStop(controlPlaneDsn).catch((e: Error) =>
+        log(`ending open sessions: ${e.message}`),
+      );
+      if (ended?.length) log(`${ended.length} open session(s) ended: edge-stopped`);
+    });
     check();
 
     let ssh: DemoSsh | null = null;
@@ -359,7 +365,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       stops,
     });
     check();
-    recordRun(opts.stateDir);
+    recordRun(opts.stateDir, [opts.stateDir, `127.0.0.1:${edge.port}`]); // and what it started
 
     return {
       edgeUrl: edge.url,
