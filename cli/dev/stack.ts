@@ -20,6 +20,8 @@ import { AdminClient } from './admin-client.ts';
 import { seedDemoSsh, startDemoSsh, DEMO_SSH_CONNECTION, type DemoSsh } from './demo-ssh.ts';
 import { seedDemoKube, startDemoKube, DEMO_KUBE_CONNECTION, type DemoKube } from './demo-kube.ts';
 import { startTlsFront } from './tls-front.ts';
+import { forgetRun, recordRun, stopPreviousRun } from './previous-run.ts';
+import { endSessionsAtStop, endSessionsOfPreviousRun } from './stack-sessions.ts';
 import type { KubeStandIn } from '../../test/kube/server.ts';
 
 // oidc-provider requires resource indicators to be absolute URIs (RFC 8707 §2).
@@ -166,6 +168,10 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
   try {
     check();
     mkdirSync(opts.stateDir, { recursive: true, mode: 0o700 });
+    const leftovers = await stopPreviousRun(opts.stateDir, join(opts.stateDir, 'pg'));
+    if (leftovers.length) log(`stopped what a previous run left running: ${leftovers.join(', ')}`);
+    recordRun(opts.stateDir); // this process first: a second stack on this directory refuses
+    stops.push(async () => forgetRun(opts.stateDir)); // runs last
     const secretsFile = join(opts.stateDir, 'secrets.json');
     const secrets = loadSecrets(secretsFile, opts.reuse);
     const save = () => writeFileSync(secretsFile, JSON.stringify(secrets, null, 2), { mode: 0o600 });
@@ -195,6 +201,17 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     stops.push(() => cluster.stop());
     check();
     await prepareDatabases(cluster, secrets, opts.root);
+    const controlPlaneDsn = cluster.dsn('postern', 'postern_cp', secrets.controlPlanePassword);
+    // No edge runs yet: whatever a previous run left open is dead (cli/dev/stack-sessions.ts).
+    const lost = await endSessionsOfPreviousRun(controlPlaneDsn);
+    if (lost.length) log(`${lost.length} session(s) a previous run left open: ended, reason unknown`);
+    // Runs after the edge has stopped, before Postgres does.
+    stops.push(async () => {
+      const ended = await endSessionsAtStop(controlPlaneDsn).catch((e: Error) =>
+        log(`ending open sessions: ${e.message}`),
+      );
+      if (ended?.length) log(`${ended.length} open session(s) ended: edge-stopped`);
+    });
     check();
 
     let ssh: DemoSsh | null = null;
@@ -285,7 +302,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
         root: opts.root,
         port: edgePort,
         bindings: {
-          DATABASE_URL: cluster.dsn('postern', 'postern_cp', secrets.controlPlanePassword),
+          DATABASE_URL: controlPlaneDsn,
           NEON_WS_PROXY: relay.wsProxy,
           TRUSTED_ISSUERS: JSON.stringify([
             { issuer: oidc.issuer, audience: AUDIENCE, console: { clientId: CONSOLE_CLIENT_ID } },
@@ -348,6 +365,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       stops,
     });
     check();
+    recordRun(opts.stateDir, [opts.stateDir, `127.0.0.1:${edge.port}`]); // and what it started
 
     return {
       edgeUrl: edge.url,

@@ -5,6 +5,7 @@
 import { sql } from 'drizzle-orm';
 import type { Db } from './client.ts';
 import { sessions, type ConnectionProtocol } from './schema.ts';
+import { UNKNOWN_END } from '../../core/session-host/liveness.ts';
 
 export interface SessionRecord {
   id: string;
@@ -67,8 +68,11 @@ export async function upsertSessionRecords(db: Db, records: SessionRecord[]): Pr
       target: sessions.id,
       set: {
         clientApplication: sql`coalesce(excluded.client_application, ${sessions.clientApplication})`,
-        endedAt: sql`coalesce(excluded.ended_at, ${sessions.endedAt})`,
-        closeReason: sql`coalesce(excluded.close_reason, ${sessions.closeReason})`,
+        // An end whose reason is unknown only fills an empty end; a known end replaces it (the
+        // dev stack ends what a killed run left open, reason unknown, before the old session's
+        // own record arrives: cli/dev/stack-sessions.ts).
+        endedAt: sql`CASE WHEN excluded.close_reason = ${UNKNOWN_END} THEN coalesce(${sessions.endedAt}, excluded.ended_at) ELSE coalesce(excluded.ended_at, ${sessions.endedAt}) END`,
+        closeReason: sql`CASE WHEN excluded.close_reason = ${UNKNOWN_END} THEN coalesce(${sessions.closeReason}, excluded.close_reason) ELSE coalesce(excluded.close_reason, ${sessions.closeReason}) END`,
         bytesFromClient: sql`greatest(excluded.bytes_from_client, ${sessions.bytesFromClient})`,
         bytesToClient: sql`greatest(excluded.bytes_to_client, ${sessions.bytesToClient})`,
         statements: sql`greatest(excluded.statements, ${sessions.statements})`,
@@ -87,11 +91,14 @@ export async function upsertSessionRecords(db: Db, records: SessionRecord[]): Pr
  * first, since one INSERT ... ON CONFLICT DO UPDATE may not touch a row twice.
  */
 export function mergeRecords(earlier: SessionRecord, later: SessionRecord): SessionRecord {
+  // The upsert's rule: an end with reason unknown does not replace an end.
+  const laterEnds =
+    later.endedAt !== null && !(later.closeReason === UNKNOWN_END && earlier.endedAt !== null);
   return {
     ...earlier,
     clientApplication: later.clientApplication ?? earlier.clientApplication,
-    endedAt: later.endedAt ?? earlier.endedAt,
-    closeReason: later.closeReason ?? earlier.closeReason,
+    endedAt: laterEnds ? later.endedAt : earlier.endedAt,
+    closeReason: laterEnds ? later.closeReason : (earlier.closeReason ?? later.closeReason),
     bytesFromClient: Math.max(later.bytesFromClient, earlier.bytesFromClient),
     bytesToClient: Math.max(later.bytesToClient, earlier.bytesToClient),
     statements: Math.max(later.statements, earlier.statements),

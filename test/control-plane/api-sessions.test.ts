@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { withControlPlane } from '../../edge/db/client.ts';
-import { upsertSessionRecords, type SessionRecord } from '../../edge/db/session-records.ts';
+import { mergeRecords, upsertSessionRecords, type SessionRecord } from '../../edge/db/session-records.ts';
 import { useApiHarness, type ApiResult } from './api-harness.ts';
 import pg from 'pg';
 import { applyMigrations } from './control-plane-db.ts';
@@ -290,6 +290,38 @@ describe('a session that never said goodbye (its lease)', () => {
       upsertSessionRecords(db, [lifeRecord(202, { leaseUntil: ago(1) })]),
     );
     expect((await h.call('GET', `/sessions/${hexId(202)}`)).body.state).toBe('live');
+  });
+
+  it('an end with reason unknown never replaces an end; a known end replaces an unknown one', async () => {
+    // postern dev ended this one at its stop (cli/dev/stack-sessions.ts); the old object's
+    // successor then sends its lost-session record, reason unknown, at a later time.
+    const stopped = lifeRecord(205, { endedAt: ago(5000), closeReason: 'edge-stopped' });
+    const lost = lifeRecord(205, { endedAt: ago(10), closeReason: 'unknown' });
+    await withControlPlane(h.env, (db) => upsertSessionRecords(db, [stopped]));
+    await withControlPlane(h.env, (db) => upsertSessionRecords(db, [lost]));
+    expect((await h.call('GET', `/sessions/${hexId(205)}`)).body).toMatchObject({
+      endedAt: stopped.endedAt,
+      closeReason: 'edge-stopped',
+    });
+    // Ended unknown at a restart, then the session's own end arrives: it says more.
+    const swept = lifeRecord(206, { endedAt: ago(100), closeReason: 'unknown' });
+    const own = lifeRecord(206, { endedAt: ago(9000), closeReason: 'target-closed' });
+    await withControlPlane(h.env, (db) => upsertSessionRecords(db, [swept]));
+    await withControlPlane(h.env, (db) => upsertSessionRecords(db, [own]));
+    expect((await h.call('GET', `/sessions/${hexId(206)}`)).body).toMatchObject({
+      endedAt: own.endedAt,
+      closeReason: 'target-closed',
+    });
+    // The queue consumer's merge of one batch follows the same rule.
+    expect(mergeRecords(stopped, lost)).toMatchObject({
+      endedAt: stopped.endedAt,
+      closeReason: 'edge-stopped',
+    });
+    expect(mergeRecords(swept, own)).toMatchObject({ endedAt: own.endedAt, closeReason: 'target-closed' });
+    expect(mergeRecords(lifeRecord(207, {}), lost)).toMatchObject({
+      endedAt: lost.endedAt,
+      closeReason: 'unknown',
+    });
   });
 
   it('is in the OpenAPI document', async () => {
