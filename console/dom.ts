@@ -40,3 +40,13 @@ export function replace(el: Element, ...children: Child[]): void {
 export function notice(kind: 'error' | 'info', text: string): HTMLElement {
   return h('p', { class: `notice ${kind}`, role: kind === 'error' ? 'alert' : 'status' }, text);
 }
+
+/**
+ * Says `text` to a screen reader without moving the focus: the shell's one polite live region
+ * (`#announcer`, made by main.ts). For news the person did not ask for, such as a request
+ * arriving in the inbox; what their own action caused goes in that form's status instead.
+ */
+export function announce(text: string): void {
+  const region = document.getElementById('announcer');
+  if (region) region.textContent = text;
+}

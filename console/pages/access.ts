@@ -164,6 +164,7 @@ export function render(root: HTMLElement, ctx: PageContext): void {
         access(s.inbox),
         (a) => approvalCard(a, ctx.api, () => void loadGrants()),
         'Nothing waits for you.',
+        (a) => `New access request from ${a.requester.subject}: ${a.action} on ${a.connection}.`,
       );
       syncCards(mine, access(s.mine), (a) => approvalCard(a, ctx.api, () => {}), 'None.');
     },

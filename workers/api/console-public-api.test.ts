@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { createEdgeApp } from '../app.ts';
 import type { Env } from '../../edge/env.ts';
+import { documents, routesOf } from '../../test/support/openapi-routes.ts';
 
 const CONSOLE = resolve(fileURLToPath(import.meta.url), '..', '..', '..', 'console');
 
@@ -130,33 +131,14 @@ export function literalPath(arg: string): string | null {
   return path.startsWith('/api/') || path.startsWith('/auth/') ? path : `/api/v1${path}`;
 }
 
-/** A page's path against a documented one: `{}` on either side stands for any one segment. */
-function sameRoute(called: string, doc: string): boolean {
-  const a = called.split('/');
-  const b = doc.split('/');
-  return a.length === b.length && a.every((seg, i) => seg === b[i] || seg === '{}' || b[i] === '{}');
-}
-
-/** Every method + full path (server + path, parameters as `{}`) the document describes. */
+/** The routes the served OpenAPI document describes. */
 async function documented(): Promise<string[]> {
-  const app = createEdgeApp();
-  const res = await app.request('/api/v1/openapi.json', {}, {} as Env);
+  const res = await createEdgeApp().request('/api/v1/openapi.json', {}, {} as Env);
   expect(res.status).toBe(200);
-  const doc = (await res.json()) as {
-    servers: Array<{ url: string }>;
-    paths: Record<string, Record<string, { servers?: Array<{ url: string }> }>>;
-  };
-  const out: string[] = [];
-  for (const [path, item] of Object.entries(doc.paths))
-    for (const [method, op] of Object.entries(item)) {
-      const server = (op.servers ?? doc.servers)[0]!.url;
-      out.push(`${method.toUpperCase()} ${server}${path.replace(/\{[^}]+\}/g, '{}')}`);
-    }
-  return out;
+  return routesOf((await res.json()) as Parameters<typeof routesOf>[0]);
 }
 
-const has = (doc: string[], method: string, path: string) =>
-  doc.some((d) => d.startsWith(`${method} `) && sameRoute(path, d.slice(method.length + 1)));
+const has = documents;
 
 describe('the web console uses only the public API', () => {
   it('finds the calls it checks (the scan itself works)', () => {

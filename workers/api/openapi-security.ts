@@ -38,8 +38,8 @@ const UNSAFE = new Set(['post', 'put', 'patch', 'delete']);
 
 interface Doc {
   security?: unknown;
-  paths?: Record<string, Record<string, unknown>>;
-  components?: { securitySchemes?: Record<string, unknown> };
+  paths?: object;
+  components?: { securitySchemes?: object };
 }
 
 /** Adds the schemes, the default (read) requirement and each write operation's own. */
@@ -47,7 +47,7 @@ export function withSecurity<T extends Doc>(doc: T): T {
   const paths: Record<string, Record<string, unknown>> = {};
   for (const [path, item] of Object.entries(doc.paths ?? {})) {
     const out: Record<string, unknown> = {};
-    for (const [method, op] of Object.entries(item)) {
+    for (const [method, op] of Object.entries(item as Record<string, unknown>)) {
       const operation = op as { security?: unknown } | undefined;
       // An operation that states its own requirement (the /auth routes) keeps it.
       out[method] =

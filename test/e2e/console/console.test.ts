@@ -15,6 +15,7 @@ import { CONSOLE_CSP } from '../../../workers/console/security-headers.ts';
 import { pagesCases, REQUESTER_CLIENT } from './pages.cases.ts';
 import { adminCases } from './admin.cases.ts';
 import { kubeCases, KUBE_DBA_CLIENT } from './kube.cases.ts';
+import { a11yCases } from './a11y.cases.ts';
 
 let stack: TestStack;
 let browser: Browser;
@@ -275,4 +276,5 @@ describe('web console', () => {
   pagesCases(() => fx);
   // A Kubernetes exec's recording (the demo cluster is a STAND-IN API server, test/kube/).
   kubeCases(() => fx);
+  a11yCases(() => fx); // phone, keyboard, "what you may do", the public API only (s17-a11y)
 });
