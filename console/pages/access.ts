@@ -76,7 +76,7 @@ export function render(root: HTMLElement, ctx: PageContext): void {
     h(
       'p',
       {},
-      'Ask for time-boxed access to a connection. Access approvers (the access approver group, by default the admins) decide; they never decide their own requests.',
+      'You may ask for time-boxed access to a connection, and revoke a grant you hold. Access approvers (the access approver group, by default the admins) decide, never their own requests: those you may decide appear under “waiting for you”, with the controls.',
     ),
     form,
     status,
