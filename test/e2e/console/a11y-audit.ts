@@ -159,7 +159,8 @@ export async function keyboardWalk(page: Page): Promise<{ problems: string[]; or
   });
   if (first === null) problems.push('no skip link');
   const order: string[] = first ? [first] : [];
-  for (let i = 0; i < want.length + 3; i++) {
+  let stay = 0;
+  for (let i = 0; i < want.length + 3 + 12; i++) {
     await page.keyboard.press('Tab');
     const at = await page.evaluate(() => {
       const el = document.activeElement as HTMLElement | null;
@@ -172,13 +173,17 @@ export async function keyboardWalk(page: Page): Promise<{ problems: string[]; or
       const r = el.getBoundingClientRect();
       const onScreen =
         r.bottom > 0 && r.top < window.innerHeight && r.right > 0 && r.left < window.innerWidth;
-      return { id: el.dataset['a11y'] ?? `untagged ${el.tagName}`, ring, onScreen };
+      // A date or time input takes a Tab per part (day, month, hour...) before it lets go.
+      const parts = el instanceof HTMLInputElement && /^(date|time|datetime-local|month|week)$/.test(el.type);
+      return { id: el.dataset['a11y'] ?? `untagged ${el.tagName}`, ring, onScreen, parts };
     });
     if (at === null) break; // past the last control: the browser's own UI comes next
     if (order.at(-1) === at.id && at.id !== 'player') {
+      if (at.parts && stay++ < 6) continue;
       problems.push(`focus stuck on ${at.id}`);
       break;
     }
+    stay = 0;
     if (order.includes(at.id) && at.id !== 'player') break; // came round
     order.push(at.id);
     if (!at.ring) problems.push(`no visible focus on ${at.id}`);

@@ -58,7 +58,7 @@ function pages(sessionId: string): Walked[] {
 }
 
 /** The sentence that says what this person may do here (every page has one: issue 14). */
-const MAY_DO = /\bYou (may|are)\b|\bneeds? an admin\b|shown to admins/;
+const MAY_DO = /\byou (may|are)\b|\bneeds? an admin\b|shown to admins/i;
 
 function pageFetch(page: Page, path: string, init: { method?: string; body?: unknown; csrf?: string } = {}) {
   return page.evaluate(
