@@ -10,106 +10,117 @@ import type { Page } from 'puppeteer-core';
 /** A finger-sized target (issue 14 "~40 px"; WCAG 2.5.5 asks 44, Material 48, 2.5.8 24). */
 export const MIN_TAP_PX = 40;
 
-/** Layout, targets, names and roles of the page as it is now. */
-export function auditPage(page: Page): Promise<string[]> {
-  return page.evaluate((minTap) => {
-    const problems: string[] = [];
-    const vw = window.innerWidth;
-    const se = document.scrollingElement!;
-    if (se.scrollWidth > vw) problems.push(`the page scrolls sideways: ${se.scrollWidth} px in ${vw}`);
-    const shown = (el: Element) => {
-      const r = el.getBoundingClientRect();
-      const cs = getComputedStyle(el);
-      return r.width > 0 && r.height > 0 && cs.visibility !== 'hidden' && el.closest('[hidden]') === null;
-    };
-    const describe = (el: Element) => {
-      const h = el as HTMLElement;
-      const name =
-        h.getAttribute('aria-label') ?? h.getAttribute('name') ?? (h.textContent ?? '').trim().slice(0, 30);
-      return `<${el.tagName.toLowerCase()}${h.className ? `.${String(h.className).split(' ').join('.')}` : ''}> "${name}"`;
-    };
-    /** Inside a box that scrolls sideways by itself (a table, a code block, a textarea). */
-    const scrolls = (el: Element | null) => {
-      for (let e = el; e && e !== document.body; e = e.parentElement) {
-        const ox = getComputedStyle(e).overflowX;
-        if ((ox === 'auto' || ox === 'scroll') && e !== el) return true;
+/**
+ * Layout, targets, names and roles of the page as it is now, on a screen `width` px wide. The
+ * width is the test's, not `innerWidth`: a phone browser widens its layout viewport to fit
+ * content that is too wide (and zooms out), so innerWidth grows with the very overflow sought.
+ */
+export function auditPage(page: Page, width: number): Promise<string[]> {
+  return page.evaluate(
+    (minTap, vw) => {
+      const problems: string[] = [];
+      const se = document.scrollingElement!;
+      if (window.innerWidth > vw)
+        problems.push(`the layout is ${window.innerWidth} px wide on a ${vw} px screen`);
+      if (se.scrollWidth > vw) problems.push(`the page scrolls sideways: ${se.scrollWidth} px in ${vw}`);
+      const shown = (el: Element) => {
+        const r = el.getBoundingClientRect();
+        const cs = getComputedStyle(el);
+        return r.width > 0 && r.height > 0 && cs.visibility !== 'hidden' && el.closest('[hidden]') === null;
+      };
+      const describe = (el: Element) => {
+        const h = el as HTMLElement;
+        const name =
+          h.getAttribute('aria-label') ?? h.getAttribute('name') ?? (h.textContent ?? '').trim().slice(0, 30);
+        return `<${el.tagName.toLowerCase()}${h.className ? `.${String(h.className).split(' ').join('.')}` : ''}> "${name}"`;
+      };
+      /** Inside a box that scrolls sideways by itself (a table, a code block, a textarea). */
+      const scrolls = (el: Element | null) => {
+        for (let e = el; e && e !== document.body; e = e.parentElement) {
+          const ox = getComputedStyle(e).overflowX;
+          if ((ox === 'auto' || ox === 'scroll') && e !== el) return true;
+        }
+        return false;
+      };
+      // Cut text: an element reaching past the right edge, not inside something that scrolls.
+      for (const el of document.body.querySelectorAll('header *, main *')) {
+        if (!shown(el) || el.closest('.player, .ap-wrapper')) continue;
+        const r = el.getBoundingClientRect();
+        if (r.right > vw + 1 && !scrolls(el)) {
+          problems.push(`${describe(el)} reaches ${Math.round(r.right)} px, past the ${vw} px screen`);
+          break; // its children would say the same
+        }
       }
-      return false;
-    };
-    // Cut text: an element reaching past the right edge, not inside something that scrolls.
-    for (const el of document.body.querySelectorAll('header *, main *')) {
-      if (!shown(el) || el.closest('.player, .ap-wrapper')) continue;
-      const r = el.getBoundingClientRect();
-      if (r.right > vw + 1 && !scrolls(el)) {
-        problems.push(`${describe(el)} reaches ${Math.round(r.right)} px, past the ${vw} px screen`);
-        break; // its children would say the same
+      const name = (el: HTMLElement): string => {
+        const aria = el.getAttribute('aria-label');
+        if (aria?.trim()) return aria.trim();
+        const by = el.getAttribute('aria-labelledby');
+        if (by)
+          return by
+            .split(/\s+/)
+            .map((id) => document.getElementById(id)?.textContent ?? '')
+            .join(' ')
+            .trim();
+        const labels = (el as HTMLInputElement).labels;
+        if (labels?.length)
+          return [...labels]
+            .map((l) => l.textContent ?? '')
+            .join(' ')
+            .trim();
+        return (el.getAttribute('title') ?? '').trim();
+      };
+      for (const el of document.querySelectorAll<HTMLElement>('input, select, textarea')) {
+        if ((el as HTMLInputElement).type === 'hidden' || !shown(el)) continue;
+        if (!name(el)) problems.push(`${describe(el)} has no label`);
       }
-    }
-    const name = (el: HTMLElement): string => {
-      const aria = el.getAttribute('aria-label');
-      if (aria?.trim()) return aria.trim();
-      const by = el.getAttribute('aria-labelledby');
-      if (by)
-        return by
-          .split(/\s+/)
-          .map((id) => document.getElementById(id)?.textContent ?? '')
-          .join(' ')
-          .trim();
-      const labels = (el as HTMLInputElement).labels;
-      if (labels?.length)
-        return [...labels]
-          .map((l) => l.textContent ?? '')
-          .join(' ')
-          .trim();
-      return (el.getAttribute('title') ?? '').trim();
-    };
-    for (const el of document.querySelectorAll<HTMLElement>('input, select, textarea')) {
-      if ((el as HTMLInputElement).type === 'hidden' || !shown(el)) continue;
-      if (!name(el)) problems.push(`${describe(el)} has no label`);
-    }
-    for (const el of document.querySelectorAll<HTMLElement>('button, a')) {
-      if (!shown(el) || el.closest('.player, .ap-wrapper')) continue;
-      if (!(el.getAttribute('aria-label') ?? el.textContent ?? '').trim())
-        problems.push(`${describe(el)} has no name`);
-    }
-    // Links go somewhere; anything else that acts is a button.
-    for (const a of document.querySelectorAll('a'))
-      if (!a.getAttribute('href') || /^(#|javascript:)$/i.test(a.getAttribute('href')!))
-        problems.push(`${describe(a)} is a link to nowhere (a button?)`);
-    for (const el of document.querySelectorAll('[tabindex]')) {
-      const t = Number(el.getAttribute('tabindex'));
-      if (t > 0) problems.push(`${describe(el)} has tabindex ${t}: the Tab order is the document's`);
-      if (t === 0 && !el.closest('.player, .ap-wrapper'))
-        problems.push(`${describe(el)} is made focusable: use a button or a link`);
-    }
-    for (const el of document.querySelectorAll('[role=button], [role=link]'))
-      if (!el.closest('.player, .ap-wrapper')) problems.push(`${describe(el)} plays a button: use one`);
-    // Tap targets: every control; a link alone in its box too. A link inside a sentence is exempt
-    // (WCAG 2.5.8's inline exception), and so is the player's own toolbar.
-    const targets = document.querySelectorAll<HTMLElement>(
-      'button, select, textarea, input:not([type=checkbox]):not([type=radio]):not([type=hidden]), a',
-    );
-    for (const el of targets) {
-      // The skip link is off screen until focused (a11y.cases.ts measures it then).
-      if (!shown(el) || el.closest('.player, .ap-wrapper') || el.matches('.skip')) continue;
-      if (el.tagName === 'A' && !el.matches('.button, nav a, .brand, .skip')) {
-        const box = el.parentElement!;
-        if ((box.textContent ?? '').trim() !== (el.textContent ?? '').trim()) continue;
+      for (const el of document.querySelectorAll<HTMLElement>('button, a')) {
+        if (!shown(el) || el.closest('.player, .ap-wrapper')) continue;
+        if (!(el.getAttribute('aria-label') ?? el.textContent ?? '').trim())
+          problems.push(`${describe(el)} has no name`);
       }
-      const r = el.getBoundingClientRect();
-      if (r.height < minTap - 0.5 || r.width < minTap - 0.5)
-        problems.push(`${describe(el)} is a ${Math.round(r.width)}x${Math.round(r.height)} px target`);
-    }
-    // A checkbox or radio is tapped through its label.
-    for (const el of document.querySelectorAll<HTMLInputElement>('input[type=checkbox], input[type=radio]')) {
-      if (!shown(el)) continue;
-      const label = el.labels?.[0];
-      const r = (label ?? el).getBoundingClientRect();
-      if (r.height < minTap - 0.5)
-        problems.push(`${describe(label ?? el)} is a ${Math.round(r.height)} px tall target`);
-    }
-    return problems;
-  }, MIN_TAP_PX);
+      // Links go somewhere; anything else that acts is a button.
+      for (const a of document.querySelectorAll('a'))
+        if (!a.getAttribute('href') || /^(#|javascript:)$/i.test(a.getAttribute('href')!))
+          problems.push(`${describe(a)} is a link to nowhere (a button?)`);
+      for (const el of document.querySelectorAll('[tabindex]')) {
+        const t = Number(el.getAttribute('tabindex'));
+        if (t > 0) problems.push(`${describe(el)} has tabindex ${t}: the Tab order is the document's`);
+        if (t === 0 && !el.closest('.player, .ap-wrapper'))
+          problems.push(`${describe(el)} is made focusable: use a button or a link`);
+      }
+      for (const el of document.querySelectorAll('[role=button], [role=link]'))
+        if (!el.closest('.player, .ap-wrapper')) problems.push(`${describe(el)} plays a button: use one`);
+      // Tap targets: every control; a link alone in its box too. A link inside a sentence is exempt
+      // (WCAG 2.5.8's inline exception), and so is the player's own toolbar.
+      const targets = document.querySelectorAll<HTMLElement>(
+        'button, select, textarea, input:not([type=checkbox]):not([type=radio]):not([type=hidden]), a',
+      );
+      for (const el of targets) {
+        // The skip link is off screen until focused (a11y.cases.ts measures it then).
+        if (!shown(el) || el.closest('.player, .ap-wrapper') || el.matches('.skip')) continue;
+        if (el.tagName === 'A' && !el.matches('.button, nav a, .brand, .skip')) {
+          const box = el.parentElement!;
+          if ((box.textContent ?? '').trim() !== (el.textContent ?? '').trim()) continue;
+        }
+        const r = el.getBoundingClientRect();
+        if (r.height < minTap - 0.5 || r.width < minTap - 0.5)
+          problems.push(`${describe(el)} is a ${Math.round(r.width)}x${Math.round(r.height)} px target`);
+      }
+      // A checkbox or radio is tapped through its label.
+      for (const el of document.querySelectorAll<HTMLInputElement>(
+        'input[type=checkbox], input[type=radio]',
+      )) {
+        if (!shown(el)) continue;
+        const label = el.labels?.[0];
+        const r = (label ?? el).getBoundingClientRect();
+        if (r.height < minTap - 0.5)
+          problems.push(`${describe(label ?? el)} is a ${Math.round(r.height)} px tall target`);
+      }
+      return problems;
+    },
+    MIN_TAP_PX,
+    width,
+  );
 }
 
 /** The controls a keyboard must reach, as `describe` names them, in document order. */

@@ -140,14 +140,14 @@ async function walk(fx: ConsoleFixture, role: DemoRole, sessionId: string) {
       }
       const text = await page.$eval('main', (m) => (m as HTMLElement).innerText);
       if (!MAY_DO.test(text)) problems.push(at(375, 'does not say what this person may do'));
-      for (const x of await auditPage(page)) problems.push(at(375, x));
+      for (const x of await auditPage(page, PHONE.width)) problems.push(at(375, x));
       const keys = await keyboardWalk(page);
       for (const x of keys.problems) problems.push(at(375, `keyboard: ${x}`));
       if (keys.order.length < 4) problems.push(at(375, `Tab reached only ${keys.order.join(', ')}`));
       await fx.shot(page, `a11y-${role}-${p.name}-375`);
       await page.setViewport(NARROW);
       await new Promise((r) => setTimeout(r, 150));
-      for (const x of await auditPage(page)) problems.push(at(320, x));
+      for (const x of await auditPage(page, NARROW.width)) problems.push(at(320, x));
       await fx.shot(page, `a11y-${role}-${p.name}-320`);
     }
     // The navigation on the narrowest screen: every page's link is there and tappable.
