@@ -282,7 +282,16 @@ export function registerUserApiDocs(registry: OpenAPIRegistry): void {
     servers: AUTH_SERVER,
     security: [{}, { cookie: [], csrf: [] }],
     summary: 'The web console: sign out (clears the session cookie)',
-    description: 'POST /auth/logout. With a session, the X-CSRF-Token header is required (403 without).',
+    description:
+      'POST /auth/logout. With a session, the X-CSRF-Token header is required (403 without). The sign-out is recorded before the answer, so a copy of the cookie is refused too (docs/console.md "Sign-out").',
+    request: {
+      query: z.object({
+        everywhere: z
+          .enum(['true'])
+          .optional()
+          .openapi({ description: "Also end the person's other console sessions" }),
+      }),
+    },
     responses: {
       204: { description: 'Signed out' },
       403: json(ErrorBody, 'forbidden: no or a wrong X-CSRF-Token'),

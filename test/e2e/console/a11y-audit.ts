@@ -160,6 +160,13 @@ export async function keyboardWalk(page: Page): Promise<{ problems: string[]; or
     }
   });
   const want = await tabbables(page);
+  // The player's own controls (asciinema-player: its screen and its toolbar) are stops too.
+  const inPlayer = await page.evaluate(
+    () =>
+      document.querySelectorAll(
+        '.player :is([tabindex]:not([tabindex="-1"]), a[href], button, input, select)',
+      ).length,
+  );
   const problems: string[] = [];
   // Start at the top: the skip link, the document's first control (a click earlier in the test
   // would otherwise leave the browser's starting point in the middle of the page).
@@ -171,7 +178,8 @@ export async function keyboardWalk(page: Page): Promise<{ problems: string[]; or
   if (first === null) problems.push('no skip link');
   const order: string[] = first ? [first] : [];
   let stay = 0;
-  for (let i = 0; i < want.length + 3 + 12; i++) {
+  const budget = want.length + inPlayer + 15;
+  for (let i = 0; i < budget; i++) {
     await page.keyboard.press('Tab');
     const at = await page.evaluate(() => {
       const el = document.activeElement as HTMLElement | null;

@@ -265,6 +265,23 @@ export function a11yCases(fx: () => ConsoleFixture): void {
           expect((await stack.admin.request('GET', `/connectors/by-${role}`)).status).toBe(404);
           expect((await stack.admin.request('GET', '/policies/by-member')).status).toBe(404);
         }
+        if (role === 'admin') {
+          // The sessions list is read again every 5 s and redrawn: the focus stays on its link.
+          await page.goto(`${stack.edgeUrl}/#/sessions`);
+          const link = await page.waitForSelector('[data-testid=sessions] table a', SETTLE);
+          const href = await link!.evaluate((a) => {
+            (a as HTMLElement).focus();
+            (window as unknown as { drawn: Element }).drawn = a.closest('table')!;
+            return a.getAttribute('href');
+          });
+          await page.waitForFunction(
+            () =>
+              document.querySelector('[data-testid=sessions] table') !==
+              (window as unknown as { drawn: Element }).drawn,
+            SETTLE,
+          );
+          expect(await page.evaluate(() => document.activeElement?.getAttribute('href'))).toBe(href);
+        }
         const api = await offTheRecord(stack.edgeUrl, requests);
         expect(problems).toEqual([]);
         expect(api.bad, 'requests outside the public API').toEqual([]);
