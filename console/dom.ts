@@ -30,13 +30,42 @@ export function append(el: Node, ...children: Child[]): void {
   }
 }
 
-/** Empties `el` and puts `children` in it. */
+/**
+ * Empties `el` and puts `children` in it. When the focus was inside, it goes to the same control
+ * in the new content (same tag, name, label, link and text): the pages that refresh every few
+ * seconds would otherwise drop a keyboard user's focus to the top of the page each time.
+ */
 export function replace(el: Element, ...children: Child[]): void {
+  const focused = document.activeElement;
+  const key = focused && focused !== el && el.contains(focused) ? focusKey(focused) : null;
   el.replaceChildren();
   append(el, ...children);
+  if (key === null) return;
+  for (const candidate of el.querySelectorAll<HTMLElement>(focused!.tagName))
+    if (focusKey(candidate) === key) return candidate.focus({ preventScroll: true });
+}
+
+function focusKey(e: Element): string {
+  return [
+    e.tagName,
+    e.getAttribute('name'),
+    e.getAttribute('aria-label'),
+    e.getAttribute('href'),
+    e.textContent?.trim().slice(0, 80),
+  ].join('\u0000');
 }
 
 /** A notice for errors and refusals (role=alert, so screen readers say it). */
 export function notice(kind: 'error' | 'info', text: string): HTMLElement {
   return h('p', { class: `notice ${kind}`, role: kind === 'error' ? 'alert' : 'status' }, text);
+}
+
+/**
+ * Says `text` to a screen reader without moving the focus: the shell's one polite live region
+ * (`#announcer`, made by main.ts). For news the person did not ask for, such as a request
+ * arriving in the inbox; what their own action caused goes in that form's status instead.
+ */
+export function announce(text: string): void {
+  const region = document.getElementById('announcer');
+  if (region) region.textContent = text;
 }

@@ -104,9 +104,25 @@ function markCurrent(top: HTMLElement, path: string): void {
   }
 }
 
+/**
+ * The skip link and the live region. The link's `#main` would be read as a route by the hash
+ * router (a "Not found" page): it moves the focus itself instead.
+ */
+function shell(main: HTMLElement): void {
+  document.querySelector('a.skip')?.addEventListener('click', (e) => {
+    e.preventDefault();
+    main.focus();
+  });
+  if (!document.getElementById('announcer'))
+    document.body.appendChild(
+      h('div', { id: 'announcer', class: 'visually-hidden', role: 'status', 'aria-live': 'polite' }),
+    );
+}
+
 async function start(): Promise<void> {
   const top = document.getElementById('top')!;
   const main = document.getElementById('main')!;
+  shell(main);
   const info = await loadSession();
   if (!info.signedIn) {
     header(top, info, null);
@@ -132,6 +148,7 @@ async function start(): Promise<void> {
   });
   header(top, info, api);
   let leave = new AbortController();
+  let first = true;
   const show = async () => {
     leave.abort();
     leave = new AbortController();
@@ -150,7 +167,10 @@ async function start(): Promise<void> {
     } catch (e) {
       append(root, notice('error', (e as Error).message));
     }
-    main.focus({ preventScroll: true });
+    // After a move to another page the focus goes to its content (a screen reader reads it);
+    // on the first load it stays at the top, where Tab finds the skip link and the navigation.
+    if (!first) main.focus({ preventScroll: true });
+    first = false;
   };
   window.addEventListener('hashchange', () => void show());
   await show();

@@ -76,7 +76,7 @@ export function render(root: HTMLElement, ctx: PageContext): void {
     h(
       'p',
       {},
-      'Ask for time-boxed access to a connection. Access approvers (the access approver group, by default the admins) decide; they never decide their own requests.',
+      'You may ask for time-boxed access to a connection, and revoke a grant you hold. Access approvers (the access approver group, by default the admins) decide, never their own requests: those you may decide appear under “waiting for you”, with the controls.',
     ),
     form,
     status,
@@ -170,6 +170,7 @@ export function render(root: HTMLElement, ctx: PageContext): void {
         access(s.inbox),
         (a) => approvalCard(a, ctx.api, () => void loadGrants()),
         'Nothing waits for you.',
+        (a) => `New access request from ${a.requester.subject}: ${a.action} on ${a.connection}.`,
       );
       syncCards(mine, access(s.mine), (a) => approvalCard(a, ctx.api, () => {}), 'None.');
     },

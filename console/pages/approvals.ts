@@ -4,20 +4,28 @@
  * their own waiting requests are listed apart, without controls (nobody decides their own).
  * Cards are kept by request id across updates, so a reason being typed is not lost.
  */
-import { h, notice, replace } from '../dom.ts';
+import { announce, h, notice, replace } from '../dom.ts';
 import { approvalCard, tick, type ApprovalItem } from './approval-card.ts';
 import { followApprovals } from './approvals-feed.ts';
 import type { PageContext } from './page.ts';
 
-/** Keeps one card per request id in `list`, in the order given; returns how many are shown. */
+/**
+ * Keeps one card per request id in `list`, in the order given. `arrival` words a request that
+ * appears after the first state, for a screen reader (dom.ts announce); those present when the
+ * page opened are not news.
+ */
 export function syncCards(
   list: HTMLElement,
   items: ApprovalItem[],
   make: (a: ApprovalItem) => HTMLElement,
   empty: string,
+  arrival?: (a: ApprovalItem) => string,
 ): void {
   const have = new Map<string, HTMLElement>();
   for (const el of list.querySelectorAll<HTMLElement>(':scope > [data-id]')) have.set(el.dataset['id']!, el);
+  const fresh = list.dataset['synced'] && arrival ? items.filter((a) => !have.has(a.id)) : [];
+  if (fresh.length) announce(fresh.map(arrival!).join(' '));
+  list.dataset['synced'] = 'true';
   const keep = new Set(items.map((a) => a.id));
   for (const [id, el] of have) if (!keep.has(id)) el.remove();
   list.querySelector(':scope > .empty')?.remove();
@@ -65,6 +73,7 @@ export function render(root: HTMLElement, ctx: PageContext): void {
       statements(s.inbox),
       (a) => approvalCard(a, ctx.api, () => {}),
       'Nothing waits for you.',
+      (a) => `New request from ${a.requester.subject}: ${a.action} on ${a.connection}.`,
     );
     syncCards(mine, statements(s.mine), (a) => approvalCard(a, ctx.api, () => {}), 'None.');
   };

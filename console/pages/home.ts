@@ -30,6 +30,14 @@ export function render(root: HTMLElement, ctx: PageContext): void {
         : ': sessions are shown to admins.',
     ),
   ];
+  if (!ctx.session.isAdmin)
+    mayDo.push(
+      h(
+        'li',
+        {},
+        'Admin pages (connectors, connections, policies, webhooks) need the admin group, which you are not in: they are not shown, and the server refuses them.',
+      ),
+    );
   if (ctx.session.isAdmin)
     mayDo.push(
       h(

@@ -239,6 +239,7 @@ export async function render(root: HTMLElement, ctx: PageContext): Promise<void>
     root,
     h('h1', {}, 'Session'),
     h('p', {}, h('code', {}, id), ' · ', h('a', { href: '#/sessions' }, 'all sessions')),
+    h('p', { class: 'muted' }, 'You are an admin: you may read this session and its audit trail.'),
     top,
     verified,
     h('h2', {}, 'Timeline'),

@@ -107,7 +107,7 @@ export function render(root: HTMLElement, ctx: PageContext): void {
     h(
       'p',
       {},
-      'Every session through this edge. Open one for its statements, recording and verified audit chain.',
+      'You are an admin: you may see every session through this edge. Open one for its statements, recording and verified audit chain.',
     ),
     form,
     list,

@@ -58,6 +58,12 @@ describe('admin API authentication', () => {
         '/approvals/{id}',
         '/approvals/{id}/approve',
         '/approvals/{id}/deny',
+        '/me/connections',
+        '/shape-approvals',
+        '/shape-approvals/{id}/revoke',
+        // The console's /auth/session and /auth/logout, under their own server `/auth`.
+        '/session',
+        '/logout',
         '/audit/events',
         '/connections',
         '/connections/{name}',
@@ -80,8 +86,30 @@ describe('admin API authentication', () => {
       ].sort(),
     );
     expect(Object.keys(doc.paths['/connections/{name}']).sort()).toEqual(['delete', 'get', 'patch']);
-    expect(doc.components.securitySchemes.bearer).toEqual({ type: 'http', scheme: 'bearer' });
-    expect(doc.security).toEqual([{ bearer: [] }]);
+    expect(doc.components.securitySchemes.bearer).toMatchObject({ type: 'http', scheme: 'bearer' });
+    // The console's cookie, and the CSRF header every write made with it must carry.
+    expect(doc.components.securitySchemes.cookie).toMatchObject({
+      type: 'apiKey',
+      in: 'cookie',
+      name: '__Host-postern_session',
+    });
+    expect(doc.components.securitySchemes.csrf).toMatchObject({
+      type: 'apiKey',
+      in: 'header',
+      name: 'X-CSRF-Token',
+    });
+    expect(doc.security).toEqual([{ bearer: [] }, { cookie: [] }]);
+    const write = [{ bearer: [] }, { cookie: [], csrf: [] }];
+    for (const [path, item] of Object.entries(
+      doc.paths as Record<string, Record<string, { security?: unknown }>>,
+    ))
+      for (const [method, op] of Object.entries(item)) {
+        if (['post', 'put', 'patch', 'delete'].includes(method) && path !== '/logout')
+          expect(op.security, `${method} ${path}`).toEqual(write);
+        if (method === 'get') expect(op.security, `${method} ${path}`).not.toEqual(write);
+      }
+    expect(doc.paths['/session'].get.servers).toEqual([{ url: '/auth' }]);
+    expect(doc.paths['/logout'].post.security).toEqual([{}, { cookie: [], csrf: [] }]);
     // The create body is discriminated by protocol: one schema per kind of connection.
     expect(doc.components.schemas.CreatePostgresConnection.properties.credential).toBeDefined();
     expect(doc.components.schemas.CreateSshConnection.properties.credential).toBeDefined();

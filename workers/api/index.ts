@@ -17,6 +17,7 @@ import { sessionsApi } from './sessions.ts';
 import { webhooksApi } from './webhooks.ts';
 import { forgetConnections } from '../routes/connection-cache.ts';
 import { registerUserApiDocs } from './user-api-doc.ts';
+import { withSecurity } from './openapi-security.ts';
 
 /** Largest request body accepted: allow-lists are the biggest input (1000 x 256 characters). */
 export const MAX_BODY_BYTES = 512 * 1024;
@@ -26,19 +27,24 @@ const READ_ONLY_POSTS = /\/policy-(validation|explain)$/;
 
 export function createAdminApi(): OpenAPIHono<AdminEnv> {
   const api = newApi();
-  api.openAPIRegistry.registerComponent('securitySchemes', 'bearer', { type: 'http', scheme: 'bearer' });
   // Registered BEFORE the auth middleware: hono runs matching handlers in registration order, and
   // this one answers without calling next(), so the document is public and nothing else is.
-  api.doc31('/openapi.json', {
-    openapi: '3.1.0',
-    info: {
-      title: 'Postern admin API',
-      version: '1',
-      description: 'Connectors, connections and sessions of a Postern edge.',
-    },
-    servers: [{ url: '/api/v1' }],
-    security: [{ bearer: [] }],
-  });
+  api.get('/openapi.json', (c) =>
+    c.json(
+      withSecurity(
+        api.getOpenAPI31Document({
+          openapi: '3.1.0',
+          info: {
+            title: 'Postern API',
+            version: '1',
+            description:
+              'Connectors, connections, policies, sessions and webhooks (admins), and approvals, access requests and grants (any signed-in person) of a Postern edge. Authenticate with a bearer token, or, from the web console, the session cookie plus X-CSRF-Token on every write (securitySchemes; docs/console.md). The console signs in at /auth/login (a browser redirect flow: docs/console.md); /auth/session and /auth/logout are described here under the server /auth.',
+          },
+          servers: [{ url: '/api/v1' }],
+        }),
+      ),
+    ),
+  );
   // The routes that take the caller's own token are served by approvals.ts; described here too.
   registerUserApiDocs(api.openAPIRegistry);
   api.use('*', requireAdmin);

@@ -1,9 +1,11 @@
 /**
  * The OpenAPI description of the routes that take the caller's OWN token (approvals, the live
- * approvals stream, access requests and grants: workers/api/approvals.ts, access.ts, me.ts),
- * added to the edge's one document (`GET /api/v1/openapi.json`) so the console and any other
- * client code against one public API. These routes validate their bodies themselves (user-api.ts);
- * the schemas here describe the same shapes.
+ * approvals stream, access requests and grants, shape approvals, the caller's connections:
+ * workers/api/approvals.ts, access.ts, shapes.ts, me.ts), added to the edge's one document
+ * (`GET /api/v1/openapi.json`) so the console and any other client code against one public API.
+ * These routes validate their bodies themselves (user-api.ts); the schemas here describe the same
+ * shapes. The console's `/auth/session` and `/auth/logout` (workers/console/auth-routes.ts) are
+ * described here too, under their own server `/auth`: the console calls them like the API.
  */
 import { z, type OpenAPIHono } from '@hono/zod-openapi';
 
@@ -85,6 +87,56 @@ const GrantView = z
     active: z.boolean(),
   })
   .openapi('GrantView');
+
+const ShapeView = z
+  .object({
+    id: z.string(),
+    connection: z.string(),
+    requester: Principal,
+    fingerprint: z.string(),
+    statement: z.string().nullable(),
+    approverGroup: z.string(),
+    approvals: z.unknown().openapi({ description: 'The votes that approved the shape' }),
+    requestId: z.string().nullable(),
+    createdAt: z.string(),
+    expiresAt: z.string(),
+    revokedAt: z.string().nullable(),
+    revokedBy: Principal.nullable(),
+  })
+  .openapi('ShapeApprovalView');
+const MyConnection = z
+  .object({
+    name: z.string(),
+    protocol: z.enum(['postgres', 'ssh', 'kubernetes']),
+    ssh: z
+      .object({ hostKeys: z.array(z.string()) })
+      .optional()
+      .openapi({ description: "SSH only: the gateway's host keys, for known_hosts" }),
+  })
+  .openapi('MyConnection');
+const BrowserSession = z
+  .object({
+    signedIn: z.boolean(),
+    identity: z
+      .object({
+        issuer: z.string(),
+        subject: z.string(),
+        email: z.string().optional(),
+        name: z.string().optional(),
+        groups: z.array(z.string()),
+      })
+      .optional(),
+    isAdmin: z.boolean().optional(),
+    csrfToken: z
+      .string()
+      .optional()
+      .openapi({ description: 'Send as X-CSRF-Token with every POST, PUT, PATCH and DELETE' }),
+    expiresAt: z.number().int().optional().openapi({ description: 'Epoch milliseconds' }),
+  })
+  .openapi('BrowserSession');
+
+/** The console's own routes are at /auth, not /api/v1 (an operation's `servers` overrides). */
+const AUTH_SERVER = [{ url: '/auth' }];
 
 const json = <T extends z.ZodType>(schema: T, description: string) => ({
   content: { 'application/json': { schema } },
@@ -169,5 +221,80 @@ export function registerUserApiDocs(registry: OpenAPIRegistry): void {
       body: { content: { 'application/json': { schema: z.object({ reason: z.string().optional() }) } } },
     },
     responses: { 200: json(GrantView, 'The grant'), 404: refusals[404] },
+  });
+  registry.registerPath({
+    method: 'get',
+    path: '/me/connections',
+    summary: "Connections the caller's own identity may connect to (policies and active grants decide)",
+    responses: {
+      200: json(
+        z.object({
+          connections: z.array(MyConnection),
+          truncated: z
+            .boolean()
+            .optional()
+            .openapi({ description: 'More connections exist than were considered' }),
+          baseDomain: z
+            .string()
+            .optional()
+            .openapi({ description: 'Kubernetes: the server is https://<connection>.<baseDomain>' }),
+        }),
+        'The connections, by name',
+      ),
+    },
+  });
+  registry.registerPath({
+    method: 'get',
+    path: '/shape-approvals',
+    summary: 'Standing shape approvals the caller asked for or may decide (admins: all)',
+    request: { query: z.object({ connection: z.string().optional() }) },
+    responses: { 200: json(z.object({ shapes: z.array(ShapeView) }), 'Shape approvals') },
+  });
+  registry.registerPath({
+    method: 'post',
+    path: '/shape-approvals/{id}/revoke',
+    summary: 'Revoke a shape approval early (its requester, the approver group, admins)',
+    request: {
+      params: idParam,
+      body: {
+        content: { 'application/json': { schema: z.object({ reason: z.string().max(500).optional() }) } },
+      },
+    },
+    responses: {
+      200: json(ShapeView, 'The shape approval'),
+      404: refusals[404],
+      409: json(ErrorBody, 'not_pending'),
+    },
+  });
+  registry.registerPath({
+    method: 'get',
+    path: '/session',
+    servers: AUTH_SERVER,
+    security: [{}, { cookie: [] }],
+    summary: 'The web console: who is signed in (the session cookie), and their CSRF token',
+    description:
+      'GET /auth/session. `{ signedIn: false }` without a valid cookie. Sign-in itself is a browser redirect flow (GET /auth/login, /auth/callback: docs/console.md).',
+    responses: { 200: json(BrowserSession, 'The session, or signedIn false') },
+  });
+  registry.registerPath({
+    method: 'post',
+    path: '/logout',
+    servers: AUTH_SERVER,
+    security: [{}, { cookie: [], csrf: [] }],
+    summary: 'The web console: sign out (clears the session cookie)',
+    description:
+      'POST /auth/logout. With a session, the X-CSRF-Token header is required (403 without). The sign-out is recorded before the answer, so a copy of the cookie is refused too (docs/console.md "Sign-out").',
+    request: {
+      query: z.object({
+        everywhere: z
+          .enum(['true'])
+          .optional()
+          .openapi({ description: "Also end the person's other console sessions" }),
+      }),
+    },
+    responses: {
+      204: { description: 'Signed out' },
+      403: json(ErrorBody, 'forbidden: no or a wrong X-CSRF-Token'),
+    },
   });
 }

@@ -18,6 +18,7 @@ import { kubeCases, KUBE_DBA_CLIENT } from './kube.cases.ts';
 import { signoutCases } from './signout.cases.ts';
 import { attackCases } from './attack.cases.ts';
 import { flowsCases } from './flows.cases.ts';
+import { a11yCases } from './a11y.cases.ts';
 
 let stack: TestStack;
 let browser: Browser;
@@ -278,7 +279,9 @@ describe('web console', () => {
   pagesCases(() => fx);
   // A Kubernetes exec's recording (the demo cluster is a STAND-IN API server, test/kube/).
   kubeCases(() => fx);
-  signoutCases(() => fx); // sign-out that holds for a copied cookie (s17-signout)
-  attackCases(() => fx); // hostile input, crafted links, sibling origins (s17-attack)
+  a11yCases(() => fx); // phone, keyboard, "what you may do", the public API only (s17-a11y)
   flowsCases(() => fx); // every approval flow (s17-flows): flows*.cases.ts
+  attackCases(() => fx); // hostile input, crafted links, sibling origins (s17-attack)
+  // Last: it signs sessions out (its own sign-ins, but a later case should not depend on that).
+  signoutCases(() => fx); // sign-out that holds for a copied cookie (s17-signout)
 });
