@@ -11,10 +11,10 @@ import type { Page } from 'puppeteer-core';
 import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { addDemoConnection, CLI, clientEnv, startConnect, type TestStack } from '../harness.ts';
+import { CLI, clientEnv, type TestStack } from '../harness.ts';
 import { POLICY, session } from '../approvals-harness.ts';
 import type { ConsoleFixture } from './browser.ts';
-import { REQUESTER_CLIENT } from './pages.cases.ts';
+import { requesterConnect } from './requester-connect.ts';
 
 const CONNECTION = 'attack-held';
 const SETTLE = { timeout: 20_000 };
@@ -149,19 +149,13 @@ async function recordedShell(stack: TestStack, lines: string, until: string): Pr
 
 export function attackCases(fx: () => ConsoleFixture): void {
   let port = 0;
-  let stopConnect: () => void = () => {};
+  let stopConnect: () => Promise<void> = async () => {};
 
   beforeAll(async () => {
     const stack = fx().stack;
-    await addDemoConnection(stack, CONNECTION);
-    await stack.admin.put(`/connections/${CONNECTION}/policies/rules`, { text: POLICY('60s') });
-    const c = await startConnect(
-      stack,
-      CONNECTION,
-      clientEnv(stack, REQUESTER_CLIENT.clientId, stack.extraClients[REQUESTER_CLIENT.clientId]!),
-    );
+    const c = await requesterConnect(stack, CONNECTION, POLICY('60s'));
     port = c.port;
-    stopConnect = () => c.child.kill('SIGTERM');
+    stopConnect = c.stop;
   });
   afterAll(() => stopConnect());
 

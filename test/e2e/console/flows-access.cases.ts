@@ -7,10 +7,10 @@
  * decide their own request: no controls in the page, and the API refuses the vote.
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { addDemoConnection, clientEnv, psql, startConnect } from '../harness.ts';
+import { psql } from '../harness.ts';
 import type { ConsoleFixture } from './browser.ts';
 import { cardOf, fact, pageFetch, press } from './flows-helpers.ts';
-import { REQUESTER_CLIENT } from './pages.cases.ts';
+import { requesterConnect } from './requester-connect.ts';
 
 const CONNECTION = 'console-flows-access';
 /** Only a grant lets anyone in. */
@@ -25,15 +25,9 @@ export function flowsAccessCases(fx: () => ConsoleFixture): void {
 
   beforeAll(async () => {
     const stack = fx().stack;
-    await addDemoConnection(stack, CONNECTION);
-    await stack.admin.put(`/connections/${CONNECTION}/policies/rules`, { text: POLICY });
-    const c = await startConnect(
-      stack,
-      CONNECTION,
-      clientEnv(stack, REQUESTER_CLIENT.clientId, stack.extraClients[REQUESTER_CLIENT.clientId]!),
-    );
+    const c = await requesterConnect(stack, CONNECTION, POLICY);
     port = c.port;
-    stopConnect = () => c.stop();
+    stopConnect = c.stop;
   });
   afterAll(() => stopConnect());
 

@@ -8,11 +8,11 @@
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { Page, BrowserContext } from 'puppeteer-core';
-import { addDemoConnection, clientEnv, onTarget, startConnect } from '../harness.ts';
+import { onTarget } from '../harness.ts';
 import { session } from '../approvals-harness.ts';
 import type { ConsoleFixture } from './browser.ts';
 import { cardOf, fact, pageFetch, press } from './flows-helpers.ts';
-import { REQUESTER_CLIENT } from './pages.cases.ts';
+import { requesterConnect } from './requester-connect.ts';
 
 const CONNECTION = 'console-flows';
 /** Inserts wait for a DBA for two minutes; reading and connecting do not. */
@@ -37,18 +37,12 @@ export function flowsScopesCases(fx: () => ConsoleFixture): void {
 
   beforeAll(async () => {
     const stack = fx().stack;
-    await addDemoConnection(stack, CONNECTION);
-    await stack.admin.put(`/connections/${CONNECTION}/policies/rules`, { text: POLICY });
     await target(
       'CREATE TABLE flows_shape (id int); CREATE TABLE flows_session (id int); GRANT ALL ON flows_shape, flows_session TO demo_app',
     );
-    const c = await startConnect(
-      stack,
-      CONNECTION,
-      clientEnv(stack, REQUESTER_CLIENT.clientId, stack.extraClients[REQUESTER_CLIENT.clientId]!),
-    );
+    const c = await requesterConnect(stack, CONNECTION, POLICY);
     port = c.port;
-    stopConnect = () => c.stop();
+    stopConnect = c.stop;
     // One approver's page for every case here: the inbox is live, so it is never reloaded.
     ({ page, context } = await fx().signIn('approver', { hash: '#/approvals' }));
   });

@@ -11,12 +11,12 @@ import type { Page } from 'puppeteer-core';
 import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { addDemoConnection, CLI, clientEnv, psql, runProgram, startConnect } from '../harness.ts';
+import { CLI, clientEnv, psql, runProgram } from '../harness.ts';
 import { POLICY, session } from '../approvals-harness.ts';
 import type { ConsoleFixture } from './browser.ts';
+import { requesterConnect } from './requester-connect.ts';
 
-/** The extra client console.test.ts gives its stack: psql as the person "requester". */
-export const REQUESTER_CLIENT = { clientId: 'requester', groups: ['demo'] };
+export { REQUESTER_CLIENT } from './requester-connect.ts';
 
 const CONNECTION = 'console-held';
 
@@ -26,21 +26,15 @@ async function cardOf(page: Page, list: 'inbox' | 'mine', id: string) {
 
 export function pagesCases(fx: () => ConsoleFixture): void {
   let port = 0;
-  let stopConnect: () => void = () => {};
+  let stopConnect: () => Promise<void> = async () => {};
   const direct = async (sql: string) =>
     (await runProgram('psql', [fx().stack.targetDsn, '-X', '-At', '-c', sql])).stdout.trim();
 
   beforeAll(async () => {
     const stack = fx().stack;
-    await addDemoConnection(stack, CONNECTION);
-    await stack.admin.put(`/connections/${CONNECTION}/policies/rules`, { text: POLICY('60s') });
-    const c = await startConnect(
-      stack,
-      CONNECTION,
-      clientEnv(stack, REQUESTER_CLIENT.clientId, stack.extraClients[REQUESTER_CLIENT.clientId]!),
-    );
+    const c = await requesterConnect(stack, CONNECTION, POLICY('60s'));
     port = c.port;
-    stopConnect = () => c.child.kill('SIGTERM');
+    stopConnect = c.stop;
   });
   afterAll(() => stopConnect());
 
