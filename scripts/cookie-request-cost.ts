@@ -93,7 +93,8 @@ try {
   await run('before', 3);
   await run('after', 3);
   for (let r = 0; r < ROUNDS; r++) {
-    for (const which of (r % 2 ? ['after', 'before'] : ['before', 'after']) as const) {
+    const order: Array<'before' | 'after'> = r % 2 ? ['after', 'before'] : ['before', 'after'];
+    for (const which of order) {
       const m = await run(which, N);
       total[which].cpu += m.cpu;
       total[which].pg += m.pg;
