@@ -75,12 +75,19 @@ function header(top: HTMLElement, info: SessionInfo, api: ApiClient | null): voi
     h('a', { href: `#${r.path}`, 'data-route': r.path }, r.title),
   );
   const who = info.identity ? (info.identity.name ?? info.identity.email ?? info.identity.subject) : null;
-  const signOut = async () => {
+  // Reloads only when the sign-out held (204): a 503 (the control plane could not record it) or
+  // any other failure leaves the person signed in, and the page says so rather than pretend.
+  const signOut = async (everywhere: boolean) => {
+    top.querySelector('#sign-out-failed')?.remove();
     try {
-      await api?.post('/auth/logout');
-    } finally {
-      location.assign('/');
+      await api?.post(everywhere ? '/auth/logout?everywhere=true' : '/auth/logout');
+    } catch (e) {
+      const failed = notice('error', `Sign-out failed, you are still signed in: ${(e as Error).message}`);
+      failed.id = 'sign-out-failed';
+      append(top, failed);
+      return;
     }
+    location.assign('/');
   };
   replace(
     top,
@@ -91,7 +98,12 @@ function header(top: HTMLElement, info: SessionInfo, api: ApiClient | null): voi
           'div',
           { class: 'who' },
           h('span', { 'data-testid': 'who' }, who),
-          h('button', { type: 'button', id: 'sign-out', onclick: () => void signOut() }, 'Sign out'),
+          h('button', { type: 'button', id: 'sign-out', onclick: () => void signOut(false) }, 'Sign out'),
+          h(
+            'button',
+            { type: 'button', id: 'sign-out-everywhere', onclick: () => void signOut(true) },
+            'Sign out everywhere',
+          ),
         )
       : h('a', { class: 'button', id: 'sign-in', href: signInLink() }, 'Sign in'),
   );

@@ -6,6 +6,7 @@
 import { Hono } from 'hono';
 import type { Env } from '../edge/env.ts';
 import { createAdminApi } from './api/index.ts';
+import { requestControlPlane } from './api/app.ts';
 import { createApprovalsApi } from './api/approvals.ts';
 import { connectRoute, connectionFromHost } from './routes/connect.ts';
 import { channelRoute, connectorControlRoute } from './routes/connector.ts';
@@ -50,6 +51,10 @@ export function createEdgeApp(): Hono<{ Bindings: Env }> {
   });
   app.get('/v1/connector/connect', (c) => connectorControlRoute(c));
   app.get('/v1/channel/:sessionId', (c) => channelRoute(c, c.req.param('sessionId')));
+  // One control-plane connection per request, opened by its first use: a cookie's sign-out check
+  // and the route share it (workers/api/app.ts withDb).
+  app.use('/auth/*', requestControlPlane);
+  app.use('/api/v1/*', requestControlPlane);
   // The web console's sign-in (docs/console.md); its pages use the API below with the cookie.
   app.route('/auth', createConsoleAuth());
   // Registered first: these routes authenticate the caller's own token (approvers, requesters),

@@ -30,7 +30,8 @@ import { refusal } from '../../edge/http-errors.ts';
 import { openCookieUnchecked } from '../console/browser-session.ts';
 import { forViewer } from './approval-viewer.ts';
 import { PendingHub, type PendingRead } from './approvals-hub.ts';
-import { isAdmin, me, withDb, type UserEnv } from './user-api.ts';
+import { withOwnDb } from './app.ts';
+import { isAdmin, me, type UserEnv } from './user-api.ts';
 
 const POLL_MS = 1_000;
 const KEEPALIVE_MS = 15_000;
@@ -112,7 +113,9 @@ export async function approvalsStream(c: Context<UserEnv>): Promise<Response> {
   };
   const run = async () => {
     await write(`retry: ${RETRY_MS}\n\n`);
-    await withDb(c, async (db) => {
+    // Its own connection, for the stream's life: the request's (withDb) is closed once this
+    // Response is returned, and workerd binds a socket to the request that opened it.
+    await withOwnDb(c, async (db) => {
       let last = '';
       let wrote = Date.now();
       let checked = Date.now();

@@ -87,7 +87,7 @@ export function createApprovalsApi(): Hono<UserEnv> {
   ]) {
     api.use(path, async (c, next) => {
       // Throws on a bad token or cookie; onError turns that into a generic 401 (403 for CSRF).
-      c.set('identity', await authenticateCaller(c.req.raw, c.env, new Date()));
+      c.set('identity', await authenticateCaller(c.req.raw, c.env, new Date(), (fn) => withDb(c, fn)));
       return next();
     });
     api.use(path, limit);

@@ -13,6 +13,7 @@ import { readBearer } from './bearer.ts';
 import { httpError, UNAUTHORIZED_MESSAGE } from '../../edge/http-errors.ts';
 import { getTokenVerifier } from './verifier.ts';
 import { cookieIdentity } from '../console/browser-session.ts';
+import { withDb } from '../api/app.ts';
 
 export type AdminPrincipal = { kind: 'bootstrap' } | { kind: 'oidc'; identity: Identity };
 export type AdminEnv = { Bindings: Env; Variables: { admin: AdminPrincipal } };
@@ -23,7 +24,8 @@ export const requireAdmin: MiddlewareHandler<AdminEnv> = async (c, next) => {
   const token = readBearer(c.req.raw);
   if (!token) {
     if (c.req.raw.headers.has('Authorization')) return unauthorized();
-    const identity = await cookieIdentity(c.req.raw, c.env, new Date()); // CSRF refusal throws → 403
+    // CSRF refusal throws → 403. The sign-out check uses the request's connection (withDb).
+    const identity = await cookieIdentity(c.req.raw, c.env, new Date(), (fn) => withDb(c, fn));
     if (!identity) return unauthorized();
     if (!c.env.ADMIN_GROUP || !identity.groups.includes(c.env.ADMIN_GROUP))
       return httpError(403, 'forbidden', 'you are not in the admin group');

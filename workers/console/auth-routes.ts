@@ -23,10 +23,10 @@ import {
   type BrowserSession,
 } from '../../core/web-session/seal.ts';
 import { constantTimeEqual } from '../../core/crypto/secrets.ts';
-import { withControlPlane } from '../../edge/db/client.ts';
 import { recordSignOut, recordSignOutEverywhere } from '../../edge/db/console-sign-outs-repo.ts';
 import type { Env } from '../../edge/env.ts';
 import { httpError } from '../../edge/http-errors.ts';
+import { withDb } from '../api/app.ts';
 import { consoleIssuers, getIdTokenVerifier } from '../auth/verifier.ts';
 import { csrfOk, openCookieUnchecked, readBrowserSession } from './browser-session.ts';
 import { cookie, readCookie, SESSION_COOKIE, SIGNIN_COOKIE } from './cookies.ts';
@@ -261,7 +261,7 @@ export function createConsoleAuth(): Hono<AuthEnv> {
       // isolate. When it cannot be recorded this throws (503) and the browser keeps its cookie,
       // so the person can try again; never a 204 that did not hold.
       const everywhere = c.req.query('everywhere') === 'true';
-      await withControlPlane(c.env, (db) =>
+      await withDb(c, (db) =>
         everywhere
           ? recordSignOutEverywhere(db, s, now, new Date(now.getTime() + CONSOLE_SESSION_SECONDS * 1000))
           : recordSignOut(db, s, now),
@@ -279,7 +279,7 @@ export function createConsoleAuth(): Hono<AuthEnv> {
     // it comes from one is not answered with it either (as the API refuses the cookie from them).
     const origin = c.req.header('Origin');
     const foreign = origin !== undefined && origin !== url.origin;
-    const s = foreign ? null : await readBrowserSession(c.req.raw, c.env, new Date());
+    const s = foreign ? null : await readBrowserSession(c.req.raw, c.env, new Date(), (fn) => withDb(c, fn));
     if (!s) return c.json({ signedIn: false }, 200, headers);
     const keys = await webSessionKeys(c.env);
     return c.json(

@@ -11,7 +11,7 @@ import type { Identity } from '../../core/identity/identity.ts';
 import { CSRF_HEADER, csrfTokenValid } from '../../core/web-session/csrf.ts';
 import { openSession, type BrowserSession } from '../../core/web-session/seal.ts';
 import { isSignedOut } from '../../edge/db/console-sign-outs-repo.ts';
-import { withControlPlane } from '../../edge/db/client.ts';
+import type { UseDb } from '../../edge/db/client.ts';
 import type { Env } from '../../edge/env.ts';
 import { consoleIssuers } from '../auth/verifier.ts';
 import { readCookie, SESSION_COOKIE } from './cookies.ts';
@@ -39,13 +39,18 @@ export async function openCookieUnchecked(req: Request, env: Env, now: Date): Pr
  * The request's browser session, unless it was signed out (edge/db/console-sign-outs-repo.ts):
  * the cookie is stateless, so a copy taken before sign-out is refused only by asking the control
  * plane, on every request, in every isolate (no cache: a sign-out counts at once everywhere). One
- * primary-key lookup. Fails closed: when the control plane cannot be asked this throws
+ * primary-key lookup, on the request's own connection (`withDb`: the route reuses it). Fails closed: when the control plane cannot be asked this throws
  * CONTROL_PLANE_UNAVAILABLE (a 503 saying so), never lets the cookie through.
  */
-export async function readBrowserSession(req: Request, env: Env, now: Date): Promise<BrowserSession | null> {
+export async function readBrowserSession(
+  req: Request,
+  env: Env,
+  now: Date,
+  withDb: UseDb,
+): Promise<BrowserSession | null> {
   const session = await openCookieUnchecked(req, env, now);
   if (!session) return null;
-  if (await withControlPlane(env, (db) => isSignedOut(db, session))) return null;
+  if (await withDb((db) => isSignedOut(db, session))) return null;
   return session;
 }
 
@@ -73,8 +78,13 @@ export async function csrfOk(req: Request, env: Env, s: BrowserSession): Promise
  * A state-changing request without the session's CSRF token throws FORBIDDEN (403): the cookie
  * came along, but the page did not send it.
  */
-export async function cookieIdentity(req: Request, env: Env, now: Date): Promise<Identity | null> {
-  const s = await readBrowserSession(req, env, now);
+export async function cookieIdentity(
+  req: Request,
+  env: Env,
+  now: Date,
+  withDb: UseDb,
+): Promise<Identity | null> {
+  const s = await readBrowserSession(req, env, now, withDb);
   if (!s) return null;
   // A browser names the page's origin on every cross-origin request (Fetch: CORS requests,
   // EventSource, WebSocket) and on every POST. The cookie speaks only for this origin's pages, so
