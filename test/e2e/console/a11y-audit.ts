@@ -188,13 +188,14 @@ export async function keyboardWalk(page: Page): Promise<{ problems: string[]; or
       const r = el.getBoundingClientRect();
       const onScreen =
         r.bottom > 0 && r.top < window.innerHeight && r.right > 0 && r.left < window.innerWidth;
-      // A date or time input takes a Tab per part (day, month, hour...) before it lets go.
+      // A date or time input takes a Tab per part before it lets go: datetime-local to the second
+      // (the sessions filters) is month, day, year, hour, minute, second, AM/PM and its picker.
       const parts = el instanceof HTMLInputElement && /^(date|time|datetime-local|month|week)$/.test(el.type);
       return { id: el.dataset['a11y'] ?? `untagged ${el.tagName}`, ring, onScreen, parts };
     });
     if (at === null) break; // past the last control: the browser's own UI comes next
     if (order.at(-1) === at.id && at.id !== 'player') {
-      if (at.parts && stay++ < 6) continue;
+      if (at.parts && stay++ < 10) continue;
       problems.push(`focus stuck on ${at.id}`);
       break;
     }
