@@ -80,7 +80,7 @@ function header(top: HTMLElement, info: SessionInfo, api: ApiClient | null): voi
   const signOut = async (everywhere: boolean) => {
     top.querySelector('#sign-out-failed')?.remove();
     try {
-      await api?.post(everywhere ? '/auth/logout?everywhere=true' : '/auth/logout');
+      await (everywhere ? api?.post('/auth/logout?everywhere=true') : api?.post('/auth/logout'));
     } catch (e) {
       const failed = notice('error', `Sign-out failed, you are still signed in: ${(e as Error).message}`);
       failed.id = 'sign-out-failed';
