@@ -9,10 +9,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createEdgeApp } from '../../workers/app.ts';
 import { deriveWebSessionKeys } from '../../core/web-session/keys.ts';
-import { csrfTokenFor } from '../../core/web-session/csrf.ts';
-import { sealFlow, sealSession, type BrowserSession } from '../../core/web-session/seal.ts';
+import { sealFlow, type BrowserSession } from '../../core/web-session/seal.ts';
 import type { Env } from '../../edge/env.ts';
 import { sidHash } from '../../edge/db/console-sign-outs-repo.ts';
+import { consoleCookie } from './console-cookie.ts';
 import { startControlPlaneDb, type ControlPlaneDb } from './control-plane-db.ts';
 
 const ISSUER = 'https://idp.example';
@@ -35,24 +35,8 @@ afterAll(async () => {
 const ORIGIN = 'http://127.0.0.1:8787';
 const app = createEdgeApp();
 
-async function cookieFor(over: Partial<BrowserSession> = {}, credentialKeys = CREDENTIAL_KEYS) {
-  const keys = await deriveWebSessionKeys(undefined, credentialKeys);
-  const now = Math.floor(Date.now() / 1000);
-  const s: BrowserSession = {
-    issuer: ISSUER,
-    subject: 'alice',
-    groups: ['dba'],
-    attributes: {},
-    sid: `sid-${crypto.randomUUID()}`,
-    issuedAt: now,
-    expiresAt: now + 3600,
-    ...over,
-  };
-  return {
-    cookie: `postern_session=${await sealSession(keys.seal, s)}`,
-    csrf: await csrfTokenFor(keys.csrf, s.sid),
-  };
-}
+const cookieFor = (over: Partial<BrowserSession> = {}, credentialKeys = CREDENTIAL_KEYS) =>
+  consoleCookie(credentialKeys, { issuer: ISSUER, subject: 'alice', groups: ['dba'], ...over });
 
 const req = (path: string, init: RequestInit = {}, e: Env = env) => app.request(`${ORIGIN}${path}`, init, e);
 

@@ -9,13 +9,12 @@ import { createServer, connect, type Server, type Socket } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { sql } from 'drizzle-orm';
 import { createEdgeApp } from '../../workers/app.ts';
-import { deriveWebSessionKeys } from '../../core/web-session/keys.ts';
-import { csrfTokenFor } from '../../core/web-session/csrf.ts';
-import { sealSession, type BrowserSession } from '../../core/web-session/seal.ts';
+import type { BrowserSession } from '../../core/web-session/seal.ts';
 import { isPosternError } from '../../core/errors.ts';
 import type { Env } from '../../edge/env.ts';
 import { ControlPlaneScope } from '../../edge/db/client.ts';
 import { startNeonRelay } from '../../cli/dev/neon-relay.ts';
+import { consoleCookie } from './console-cookie.ts';
 import { startControlPlaneDb, type ControlPlaneDb } from './control-plane-db.ts';
 
 const ISSUER = 'https://idp.example';
@@ -82,24 +81,8 @@ beforeEach(() => relay.setReachable(true));
 const app = createEdgeApp();
 const req = (path: string, init: RequestInit = {}) => app.request(`${ORIGIN}${path}`, init, env);
 
-async function cookieFor(over: Partial<BrowserSession> = {}) {
-  const keys = await deriveWebSessionKeys(undefined, CREDENTIAL_KEYS);
-  const now = Math.floor(Date.now() / 1000);
-  const s: BrowserSession = {
-    issuer: ISSUER,
-    subject: 'alice',
-    groups: ['postern-admins'],
-    attributes: {},
-    sid: `sid-${crypto.randomUUID()}`,
-    issuedAt: now,
-    expiresAt: now + 3600,
-    ...over,
-  };
-  return {
-    cookie: `postern_session=${await sealSession(keys.seal, s)}`,
-    csrf: await csrfTokenFor(keys.csrf, s.sid),
-  };
-}
+const cookieFor = (over: Partial<BrowserSession> = {}) =>
+  consoleCookie(CREDENTIAL_KEYS, { issuer: ISSUER, subject: 'alice', groups: ['postern-admins'], ...over });
 
 /** The connections `run` opened at Postgres, checked to be all closed once it is done. */
 async function opened(run: () => Promise<unknown>): Promise<number> {
