@@ -4,7 +4,7 @@
  * Miniflare, a seeded connector and connection, and a running connector. `postern dev`,
  * the end-to-end tests and the benchmark all start it through `startStack`.
  */
-import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { startPgCluster, type PgCluster } from './pg-cluster.ts';
@@ -22,6 +22,7 @@ import { seedDemoKube, startDemoKube, DEMO_KUBE_CONNECTION, type DemoKube } from
 import { startTlsFront } from './tls-front.ts';
 import { forgetRun, recordRun, stopPreviousRun } from './previous-run.ts';
 import { endSessionsAtStop, endSessionsOfPreviousRun } from './stack-sessions.ts';
+import { loadSecrets } from './stack-secrets.ts';
 import type { KubeStandIn } from '../../test/kube/server.ts';
 
 // oidc-provider requires resource indicators to be absolute URIs (RFC 8707 §2).
@@ -89,22 +90,6 @@ export interface StackOptions {
   edgeScript?: string;
 }
 
-interface Secrets {
-  superuserPassword: string;
-  controlPlanePassword: string;
-  demoPassword: string;
-  adminToken: string;
-  credentialKeys: string;
-  clientSecret: string;
-  adminClientSecret: string;
-  approverClientSecret: string;
-  consoleClientSecret: string;
-  consoleSessionKey: string;
-  /** role → password of the demo people. */
-  people: Record<DemoRole, string>;
-  connectorToken?: string;
-}
-
 export interface Stack {
   edgeUrl: string;
   adminToken: string;
@@ -135,27 +120,6 @@ export interface Stack {
   kube: DemoKube | null;
   ports: { edge: number; pg: number; oidc: number };
   stop(): Promise<void>;
-}
-
-function loadSecrets(file: string, reuse: boolean): Secrets {
-  const r = (n = 24) => randomBytes(n).toString('base64url');
-  const fresh: Secrets = {
-    superuserPassword: r(),
-    controlPlanePassword: r(),
-    demoPassword: r(),
-    adminToken: `pat_${r(32)}`,
-    credentialKeys: `k1:${randomBytes(32).toString('base64')}`,
-    clientSecret: r(),
-    adminClientSecret: r(),
-    approverClientSecret: r(),
-    consoleClientSecret: r(),
-    consoleSessionKey: randomBytes(32).toString('base64'),
-    people: { requester: r(12), approver: r(12), admin: r(12) },
-  };
-  // Kept secrets win; anything a newer version added is generated.
-  if (reuse && existsSync(file))
-    return { ...fresh, ...(JSON.parse(readFileSync(file, 'utf8')) as Partial<Secrets>) };
-  return fresh;
 }
 
 export async function startStack(opts: StackOptions): Promise<Stack> {
